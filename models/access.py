@@ -1,0 +1,80 @@
+"""Who may do what: users' presence in a tenant, role assignments, Casbin's rule table, audit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, TenantScoped
+
+
+class Member(TenantScoped, Base):
+    """A user's presence in a tenant, linked to their own person on the register (for "own")."""
+
+    __tablename__ = "members"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "person_id"], ["persons.tenant_id", "persons.id"]),
+        UniqueConstraint("tenant_id", "user_id"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"))
+    person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class RoleAssignment(TenantScoped, Base):
+    """A role held by a user over a scope (a node of the area tree), inside a validity window.
+
+    For ``property_firm`` the firm is named too: its condition "served" means the compounds that
+    firm serves.
+    """
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "scope_area_id"], ["areas.tenant_id", "areas.id"]),
+        ForeignKeyConstraint(["tenant_id", "firm_id"], ["property_firms.tenant_id", "property_firms.id"]),
+        Index("ix_role_assignments_user", "tenant_id", "user_id"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"))
+    role: Mapped[str] = mapped_column(String(32))
+    scope_area_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    firm_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime | None]
+    granted_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class CasbinRule(TenantScoped, Base):
+    """Casbin's policy lines for one tenant (ptype p: role, domain, resource, action, condition)."""
+
+    __tablename__ = "casbin_rules"
+    __table_args__ = (Index("ix_casbin_rules_tenant", "tenant_id", "ptype"),)
+
+    ptype: Mapped[str] = mapped_column(String(8))
+    v0: Mapped[str] = mapped_column(String(64), default="")
+    v1: Mapped[str] = mapped_column(String(64), default="")
+    v2: Mapped[str] = mapped_column(String(64), default="")
+    v3: Mapped[str] = mapped_column(String(64), default="")
+    v4: Mapped[str] = mapped_column(String(64), default="")
+    v5: Mapped[str] = mapped_column(String(64), default="")
+
+
+class AuditEntry(TenantScoped, Base):
+    """Append-only audit log: who, in which tenant and role, did or read what, when, from where."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_tenant_created", "tenant_id", "created_at"),)
+
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    roles: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    client_addr: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,137 @@
+"""The area tree (street → community → zone → compound → building, with grids overlaid) and the
+organisations attached to it: property firms and their service contracts, party organisations."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date
+
+from sqlalchemy import Date, Enum, ForeignKeyConstraint, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, TenantScoped
+
+
+def _enum(cls: type[enum.Enum], length: int = 32) -> Enum:
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class AreaKind(enum.StrEnum):
+    STREET = "street"
+    COMMUNITY = "community"
+    ZONE = "zone"
+    COMPOUND = "compound"
+    GRID = "grid"
+    BUILDING = "building"
+
+
+# Which kinds may sit under which: both "community–zone–compound–grid" and "grid inside compound".
+ALLOWED_PARENTS: dict[AreaKind, frozenset[AreaKind]] = {
+    AreaKind.STREET: frozenset(),
+    AreaKind.COMMUNITY: frozenset({AreaKind.STREET}),
+    AreaKind.ZONE: frozenset({AreaKind.COMMUNITY}),
+    AreaKind.COMPOUND: frozenset({AreaKind.COMMUNITY, AreaKind.ZONE}),
+    AreaKind.GRID: frozenset({AreaKind.COMMUNITY, AreaKind.ZONE, AreaKind.COMPOUND}),
+    AreaKind.BUILDING: frozenset({AreaKind.COMMUNITY, AreaKind.ZONE, AreaKind.COMPOUND}),
+}
+
+
+class PropertyManagement(enum.StrEnum):
+    """How a compound is managed: by a firm, by a third party, or not at all (无物业小区)."""
+
+    FIRM = "firm"
+    THIRD_PARTY = "third_party"
+    SELF_MANAGED = "self_managed"
+    NONE = "none"
+
+
+class Area(TenantScoped, Base):
+    """A node of the area tree. ``path`` is the materialized path of ids ("/a/b/c/"): the subtree
+    of X is every node whose path starts with X's path, one indexed LIKE-prefix test."""
+
+    __tablename__ = "areas"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "parent_id"], ["areas.tenant_id", "areas.id"], ondelete="RESTRICT"),
+        Index("ix_areas_tenant_path", "tenant_id", "path"),
+        Index("ix_areas_tenant_parent", "tenant_id", "parent_id"),
+    )
+
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    kind: Mapped[AreaKind] = mapped_column(_enum(AreaKind, 16))
+    name: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(String(400))
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    code: Mapped[str | None] = mapped_column(String(32))
+    description: Mapped[str | None] = mapped_column(String(1000))
+    # Compound only.
+    property_management: Mapped[PropertyManagement | None] = mapped_column(_enum(PropertyManagement, 16))
+    # Building only.
+    floors: Mapped[int | None] = mapped_column(Integer)
+    unit_count: Mapped[int | None] = mapped_column(Integer)
+
+
+def path_segment(area_id: uuid.UUID) -> str:
+    return area_id.hex + "/"
+
+
+class GridBuilding(TenantScoped, Base):
+    """A grid covers buildings; a grid may cut across compounds."""
+
+    __tablename__ = "grid_buildings"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "grid_id"], ["areas.tenant_id", "areas.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "building_id"], ["areas.tenant_id", "areas.id"], ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "grid_id", "building_id"),
+        Index("ix_grid_buildings_building", "tenant_id", "building_id"),
+    )
+
+    grid_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    building_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+
+
+class PropertyFirm(TenantScoped, Base):
+    """Property management company (物业公司)."""
+
+    __tablename__ = "property_firms"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(100))
+    credit_code: Mapped[str | None] = mapped_column(String(18))
+
+
+class ServiceContract(TenantScoped, Base):
+    """A firm serves a compound from ``valid_from`` until ``valid_until`` (open-ended when null)."""
+
+    __tablename__ = "service_contracts"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "firm_id"], ["property_firms.tenant_id", "property_firms.id"]),
+        ForeignKeyConstraint(["tenant_id", "compound_id"], ["areas.tenant_id", "areas.id"]),
+        Index("ix_service_contracts_firm", "tenant_id", "firm_id"),
+    )
+
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    compound_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+
+
+class PartyOrgKind(enum.StrEnum):
+    COMMITTEE = "committee"  # 党委 / 党总支
+    BRANCH = "branch"  # 党支部
+    GROUP = "group"  # 党小组
+
+
+class PartyOrg(TenantScoped, Base):
+    """Party organisation (党组织) attached to an area."""
+
+    __tablename__ = "party_orgs"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "area_id"], ["areas.tenant_id", "areas.id"]),
+        ForeignKeyConstraint(["tenant_id", "parent_id"], ["party_orgs.tenant_id", "party_orgs.id"]),
+    )
+
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[PartyOrgKind] = mapped_column(_enum(PartyOrgKind, 16))
+    area_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

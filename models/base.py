@@ -1,0 +1,78 @@
+"""Declarative base, the tenant mixin and id generation.
+
+Every tenant table carries ``tenant_id`` and has ``(tenant_id, id)`` as its primary key, and every
+foreign key between tenant tables includes ``tenant_id`` — the layout a Citus-style distribution by
+``tenant_id`` needs. Platform tables (tenants, users) are the only ones without it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, ForeignKey, MetaData, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def uuid7() -> uuid.UUID:
+    """A time-ordered UUID (RFC 9562 v7): keyset pagination by id follows creation order."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & ((1 << 62) - 1)
+    return uuid.UUID(int=value)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class PlatformTable:
+    """Marker for platform tables: no tenant_id, no row-level security (reference tables)."""
+
+
+class TenantScoped:
+    """Mixin for every table holding a tenant's data.
+
+    ``tenant_id`` is the first primary-key column; the ORM session filters on it for every query
+    (tenants.session) and PostgreSQL row-level security repeats the check (migrations).
+    """
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[uuid.UUID]:
+        return mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+
+    @declared_attr
+    def id(cls) -> Mapped[uuid.UUID]:
+        return mapped_column(Uuid, primary_key=True, default=uuid7)
+
+    @declared_attr
+    def created_at(cls) -> Mapped[datetime]:
+        return mapped_column(default=utcnow)
+
+
+def tenant_tables() -> list[str]:
+    """Names of all tenant-scoped tables (for RLS and isolation tests)."""
+    return sorted(
+        m.local_table.name  # type: ignore[attr-defined]
+        for m in Base.registry.mappers
+        if issubclass(m.class_, TenantScoped)
+    )

@@ -1,0 +1,45 @@
+"""Platform tables: tenants (street offices) and login identities. No tenant data lives here."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Enum, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, PlatformTable, utcnow, uuid7
+
+
+class TenantStatus(enum.StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class Tenant(PlatformTable, Base):
+    """A street office (街道办事处): one tenant, the root of its own area tree."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    status: Mapped[TenantStatus] = mapped_column(
+        Enum(TenantStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        default=TenantStatus.ACTIVE,
+    )
+    # Bumped on every policy edit; enforcers are cached per (tenant, policy_version).
+    policy_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(PlatformTable, Base):
+    """A login identity. Its roles live in tenant tables (role_assignments), one tenant at a time."""
+
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

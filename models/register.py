@@ -1,0 +1,107 @@
+"""The household register: households in buildings, persons in households, care tags."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Enum,
+    ForeignKeyConstraint,
+    Index,
+    Numeric,
+    String,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, TenantScoped
+
+
+def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class Tenure(enum.StrEnum):
+    OWNER = "owner"  # 自有
+    RENTER = "renter"  # 租住
+    OTHER = "other"
+
+
+class Household(TenantScoped, Base):
+    """A dwelling (户) in a building and the people registered in it."""
+
+    __tablename__ = "households"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "building_id"], ["areas.tenant_id", "areas.id"]),
+        UniqueConstraint("tenant_id", "building_id", "unit", "room"),
+        Index("ix_households_building", "tenant_id", "building_id"),
+    )
+
+    building_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    unit: Mapped[str] = mapped_column(String(16), default="")
+    room: Mapped[str] = mapped_column(String(16))
+    floor_area: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    tenure: Mapped[Tenure] = mapped_column(_enum(Tenure), default=Tenure.OWNER)
+    note: Mapped[str | None] = mapped_column(String(500))
+
+
+class Gender(enum.StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+class Person(TenantScoped, Base):
+    """A person on the register (居民) — not necessarily a user account.
+
+    ``id_card_no`` and ``phone`` are personal information (PIPL): the API masks them for roles
+    without the read-PII permission in scope, and audits every full read.
+    """
+
+    __tablename__ = "persons"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "household_id"], ["households.tenant_id", "households.id"]),
+        ForeignKeyConstraint(["tenant_id", "party_org_id"], ["party_orgs.tenant_id", "party_orgs.id"]),
+        UniqueConstraint("tenant_id", "id_card_no"),
+        Index("ix_persons_household", "tenant_id", "household_id"),
+        Index("ix_persons_name", "tenant_id", "name"),
+    )
+
+    household_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    name: Mapped[str] = mapped_column(String(50))
+    gender: Mapped[Gender | None] = mapped_column(_enum(Gender))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    id_card_no: Mapped[str | None] = mapped_column(String(18))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    relation_to_head: Mapped[str | None] = mapped_column(String(20))
+    party_member: Mapped[bool] = mapped_column(Boolean, default=False)
+    party_org_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # 在职党员 registered back with the community (双报到).
+    in_service_party_member: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CareTagKind(TenantScoped, Base):
+    """A care group (重点人群) a tenant recognises; the defaults are seeded, a tenant may add more."""
+
+    __tablename__ = "care_tag_kinds"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(50))
+
+
+class PersonCareTag(TenantScoped, Base):
+    __tablename__ = "person_care_tags"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "person_id"], ["persons.tenant_id", "persons.id"], ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "person_id", "code"),
+        Index("ix_person_care_tags_code", "tenant_id", "code"),
+    )
+
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    code: Mapped[str] = mapped_column(String(32))

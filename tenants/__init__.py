@@ -1,0 +1,1 @@
+"""Tenancy: tenant-bound sessions, the ORM tenant filter, RLS settings, provisioning."""

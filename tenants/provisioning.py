@@ -1,0 +1,72 @@
+"""Provisioning a tenant (street office): its row, the root of its area tree, default policies and
+care-tag catalogue. The policy rows are handed in by the caller (the composition root), so this
+layer does not reach up into policies/."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models import Area, AreaKind, CareTagKind, CasbinRule, Tenant, path_segment, uuid7
+from tenants.session import bind_tenant
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
+
+DEFAULT_CARE_TAGS: tuple[tuple[str, str], ...] = (
+    ("living_alone", "独居老人"),
+    ("empty_nest", "空巢老人"),
+    ("disabled", "残疾人"),
+    ("child_in_difficulty", "困境儿童"),
+    ("bereaved_family", "失独家庭"),
+    ("veteran", "退役军人"),
+    ("low_income", "低保户"),
+    ("serious_illness", "重病患者"),
+)
+
+
+class ProvisioningError(ValueError):
+    pass
+
+
+async def provision_tenant(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    slug: str,
+    name: str,
+    policy_rules: Callable[[str], Iterable[Sequence[str]]],
+) -> Tenant:
+    """Create a tenant with its street root area, policies (domain = tenant id) and care tags.
+
+    ``policy_rules(domain)`` gives the Casbin lines (ptype first) for the tenant's domain.
+    """
+    if not SLUG_RE.match(slug):
+        raise ProvisioningError("slug must be lowercase letters, digits and dashes, 2–63 characters")
+    if not name.strip() or len(name) > 100:
+        raise ProvisioningError("name must be 1–100 characters")
+    tenant_id = uuid7()
+    async with sessionmaker() as session:
+        bind_tenant(session, tenant_id)
+        async with session.begin():
+            exists = await session.scalar(select(Tenant.id).where(Tenant.slug == slug))
+            if exists is not None:
+                raise ProvisioningError(f"tenant {slug!r} exists")
+            tenant = Tenant(id=tenant_id, slug=slug, name=name)
+            session.add(tenant)
+            await session.flush()
+            root_id = uuid7()
+            session.add(
+                Area(id=root_id, kind=AreaKind.STREET, name=name, parent_id=None,
+                     path="/" + path_segment(root_id), depth=0)
+            )
+            dom = str(tenant_id)
+            for rule in policy_rules(dom):
+                ptype, *values = rule
+                values += [""] * (6 - len(values))
+                session.add(CasbinRule(ptype=ptype, v0=values[0], v1=values[1], v2=values[2],
+                                       v3=values[3], v4=values[4], v5=values[5]))
+            for code, label in DEFAULT_CARE_TAGS:
+                session.add(CareTagKind(code=code, name=label))
+        return tenant

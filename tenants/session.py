@@ -1,0 +1,139 @@
+"""Engines and tenant-bound sessions.
+
+Isolation is defended twice. The ORM adds ``tenant_id = :tenant`` to every SELECT, UPDATE and
+DELETE that touches a tenant table (``do_orm_execute`` + ``with_loader_criteria``) and stamps the
+tenant on every new row; on PostgreSQL each transaction also sets ``app.tenant_id`` so row-level
+security (installed by the migrations) repeats the check in the database itself.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
+from sqlalchemy.pool import NullPool
+
+from models import TenantScoped
+
+
+class TenantMismatch(RuntimeError):
+    """A row of one tenant was about to be written through another tenant's session."""
+
+
+class TenantBoundSession(Session):
+    """Sync session class behind every AsyncSession of the app; ``info['tenant_id']`` binds it."""
+
+
+@event.listens_for(TenantBoundSession, "do_orm_execute")
+def _scope_to_tenant(state: ORMExecuteState) -> None:
+    tenant_id = state.session.info.get("tenant_id")
+    if tenant_id is None or state.session.info.get("orm_tenant_filter") is False:
+        return
+    if state.is_select or state.is_update or state.is_delete:
+        state.statement = state.statement.options(
+            with_loader_criteria(
+                TenantScoped,
+                lambda cls: cls.tenant_id == tenant_id,
+                include_aliases=True,
+            )
+        )
+
+
+@event.listens_for(TenantBoundSession, "before_flush")
+def _stamp_tenant(session: Session, _ctx: Any, _instances: Any) -> None:
+    tenant_id = session.info.get("tenant_id")
+    for obj in session.new:
+        if isinstance(obj, TenantScoped):
+            if obj.tenant_id is None:
+                if tenant_id is None:
+                    raise TenantMismatch(f"{type(obj).__name__} written by a session bound to no tenant")
+                obj.tenant_id = tenant_id
+            elif tenant_id is not None and obj.tenant_id != tenant_id:
+                raise TenantMismatch(f"{type(obj).__name__} of another tenant")
+    for obj in session.dirty:
+        if isinstance(obj, TenantScoped) and tenant_id is not None and obj.tenant_id != tenant_id:
+            raise TenantMismatch(f"{type(obj).__name__} of another tenant")
+
+
+@event.listens_for(TenantBoundSession, "after_begin")
+def _set_rls_tenant(session: Session, _tx: SessionTransaction, connection: Connection) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    tenant_id = session.info.get("tenant_id")
+    # Empty string when unbound: RLS policies then match no tenant row at all.
+    connection.execute(
+        text("SELECT set_config('app.tenant_id', :t, true)"),
+        {"t": str(tenant_id) if tenant_id else ""},
+    )
+
+
+# -- statement counting (tests assert SQL statements per request; it never depends on the machine)
+
+_counter: ContextVar[list[str] | None] = ContextVar("gongzhi_sql_counter", default=None)
+
+
+@contextmanager
+def count_statements() -> Iterator[list[str]]:
+    """Collect the SQL statements executed in this context (asyncio task and its children)."""
+    statements: list[str] = []
+    token = _counter.set(statements)
+    try:
+        yield statements
+    finally:
+        _counter.reset(token)
+
+
+def _on_cursor_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    bucket = _counter.get()
+    if bucket is not None:
+        bucket.append(statement)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    kwargs: dict[str, Any] = {"echo": echo}
+    if url.startswith("sqlite"):
+        kwargs["poolclass"] = NullPool if ":memory:" not in url else None
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    else:
+        kwargs["pool_size"] = pool_size
+        kwargs["pool_pre_ping"] = True
+    engine = create_async_engine(url, **kwargs)
+    sync: Engine = engine.sync_engine
+    if url.startswith("sqlite"):
+        event.listen(sync, "connect", _sqlite_pragmas)
+    event.listen(sync, "before_cursor_execute", _on_cursor_execute)
+    return engine
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, sync_session_class=TenantBoundSession, expire_on_commit=False)
+
+
+def bind_tenant(session: AsyncSession, tenant_id: uuid.UUID | None, *, orm_filter: bool = True) -> AsyncSession:
+    """Bind a fresh session to a tenant before its first statement."""
+    session.info["tenant_id"] = tenant_id
+    session.info["orm_tenant_filter"] = orm_filter
+    return session
+
+
+async def switch_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """Bind a session whose transaction has already begun (the tenant was looked up in it)."""
+    session.info["tenant_id"] = tenant_id
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "postgresql" and session.in_transaction():
+        await session.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
