@@ -1,0 +1,168 @@
+"""The actor of a request and the grants it holds.
+
+A grant answers "may this actor do ACTION on RESOURCE, and on which objects": the union, over the
+actor's active role assignments, of the conditions Casbin allows that role, each bound to that
+assignment's scope (or firm). ``policies.filters`` turns a grant into a SQL predicate.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Area, AreaKind, Household, Member, Person, RoleAssignment, User
+from policies.enforcer import TenantPolicy
+from policies.roles import Condition, Role, rank
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: uuid.UUID
+    role: Role
+    scope_area_id: uuid.UUID
+    scope_path: str
+    scope_name: str
+    scope_kind: AreaKind
+    firm_id: uuid.UUID | None
+    valid_from: datetime
+    valid_until: datetime | None
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Which objects an action is allowed on. Empty (falsy) means: on none."""
+
+    all: bool = False
+    scope_paths: tuple[str, ...] = ()
+    own: bool = False
+    own_compound: bool = False
+    firm_ids: tuple[uuid.UUID, ...] = ()
+    conditions: frozenset[Condition] = frozenset()
+
+    def __bool__(self) -> bool:
+        return self.all or bool(self.scope_paths) or self.own or self.own_compound or bool(self.firm_ids)
+
+
+@dataclass
+class Actor:
+    user_id: uuid.UUID
+    username: str
+    display_name: str
+    tenant_id: uuid.UUID
+    policy: TenantPolicy
+    assignments: list[Assignment]
+    person_id: uuid.UUID | None = None
+    household_id: uuid.UUID | None = None
+    own_compound_path: str | None = None
+    today: date = field(default_factory=date.today)
+    _grants: dict[tuple[str, str], Grant] = field(default_factory=dict, repr=False)
+
+    @property
+    def roles(self) -> list[Role]:
+        return sorted({a.role for a in self.assignments}, key=rank, reverse=True)
+
+    def grant(self, resource: str, action: str) -> Grant:
+        """Casbin's answer for this actor's roles, memoised per request and per policy version."""
+        key = (resource, action)
+        found = self._grants.get(key)
+        if found is not None:
+            return found
+        all_ = own = own_compound = False
+        paths: list[str] = []
+        firms: list[uuid.UUID] = []
+        conds: set[Condition] = set()
+        for a in self.assignments:
+            allowed = self.policy.conditions(a.role.value, resource, action)
+            conds |= allowed
+            if Condition.ALL in allowed:
+                all_ = True
+            if Condition.SCOPE in allowed:
+                paths.append(a.scope_path)
+            if Condition.SERVED in allowed and a.firm_id is not None:
+                firms.append(a.firm_id)
+            if Condition.OWN in allowed and self.household_id is not None:
+                own = True
+            if Condition.OWN_COMPOUND in allowed and self.own_compound_path is not None:
+                own_compound = True
+        found = Grant(
+            all=all_,
+            scope_paths=_outermost(paths),
+            own=own,
+            own_compound=own_compound,
+            firm_ids=tuple(dict.fromkeys(firms)),
+            conditions=frozenset(conds),
+        )
+        self._grants[key] = found
+        return found
+
+    def assignments_allowing(self, resource: str, action: str, condition: Condition) -> list[Assignment]:
+        return [a for a in self.assignments
+                if condition in self.policy.conditions(a.role.value, resource, action)]
+
+
+def _outermost(paths: list[str]) -> tuple[str, ...]:
+    """Drop paths inside another path of the list: the subtree test already covers them."""
+    out: list[str] = []
+    for p in sorted(set(paths), key=len):
+        if not any(p.startswith(q) for q in out):
+            out.append(p)
+    return tuple(out)
+
+
+async def load_actor(
+    session: AsyncSession, *, user: User, tenant_id: uuid.UUID, policy: TenantPolicy, now: datetime
+) -> Actor:
+    """The actor's active role assignments (with scope paths) and own household, in two queries."""
+    rows = (
+        await session.execute(
+            select(RoleAssignment, Area.path, Area.name, Area.kind)
+            .join(Area, and_(Area.tenant_id == RoleAssignment.tenant_id, Area.id == RoleAssignment.scope_area_id))
+            .where(
+                RoleAssignment.user_id == user.id,
+                RoleAssignment.revoked_at.is_(None),
+                RoleAssignment.valid_from <= now,
+                or_(RoleAssignment.valid_until.is_(None), RoleAssignment.valid_until > now),
+            )
+            .order_by(RoleAssignment.id)
+        )
+    ).all()
+    assignments: list[Assignment] = []
+    for ra, path, name, kind in rows:
+        try:
+            role = Role(ra.role)
+        except ValueError:
+            continue  # a role this version does not know grants nothing
+        assignments.append(
+            Assignment(ra.id, role, ra.scope_area_id, path, name, kind, ra.firm_id, ra.valid_from, ra.valid_until)
+        )
+    actor = Actor(
+        user_id=user.id, username=user.username, display_name=user.display_name, tenant_id=tenant_id,
+        policy=policy, assignments=assignments, today=now.date(),
+    )
+    own = (
+        await session.execute(
+            select(Member.person_id, Person.household_id, Area.path)
+            .outerjoin(Person, and_(Person.tenant_id == Member.tenant_id, Person.id == Member.person_id))
+            .outerjoin(Household, and_(Household.tenant_id == Person.tenant_id, Household.id == Person.household_id))
+            .outerjoin(Area, and_(Area.tenant_id == Household.tenant_id, Area.id == Household.building_id))
+            .where(Member.user_id == user.id)
+        )
+    ).first()
+    if own is not None:
+        actor.person_id, actor.household_id, building_path = own
+        if building_path:
+            actor.own_compound_path = await _compound_path(session, building_path)
+    return actor
+
+
+async def _compound_path(session: AsyncSession, building_path: str) -> str | None:
+    """The path of the compound above a building (the building's own path if none is)."""
+    ancestor_ids = [uuid.UUID(hex=seg) for seg in building_path.strip("/").split("/") if seg]
+    path = await session.scalar(
+        select(Area.path).where(Area.id.in_(ancestor_ids), Area.kind == AreaKind.COMPOUND)
+    )
+    return path or building_path

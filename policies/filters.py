@@ -1,0 +1,139 @@
+"""Conditions compiled to SQL predicates, so lists are filtered in the database.
+
+Every predicate is a plain boolean SQL expression over the row being filtered; pagination and
+counts stay right because nothing is dropped after loading.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, false, literal, or_, select, true
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import Select
+
+from models import Area, GridBuilding, Household, Person, RoleAssignment, ServiceContract
+from policies.actor import Actor, Grant
+
+
+def _in_subtree(col: SQLColumnExpression[str], paths: tuple[str, ...]) -> ColumnElement[bool]:
+    if not paths:
+        return false()
+    return or_(*(col.startswith(p) for p in paths))
+
+
+def _served_compounds(firm_ids: tuple[uuid.UUID, ...], today: date) -> Select[Any]:
+    """Paths of the compounds the firms serve today."""
+    c = aliased(Area)
+    return (
+        select(c.path)
+        .join(ServiceContract, and_(ServiceContract.tenant_id == c.tenant_id, ServiceContract.compound_id == c.id))
+        .where(
+            ServiceContract.firm_id.in_(firm_ids),
+            ServiceContract.valid_from <= today,
+            or_(ServiceContract.valid_until.is_(None), ServiceContract.valid_until >= today),
+        )
+    )
+
+
+def buildings_in_scope(paths: tuple[str, ...]) -> Select[Any]:
+    """Ids of areas under the scope paths, and of buildings covered by grids under them."""
+    a = aliased(Area)
+    g = aliased(Area)
+    under = select(a.id).where(_in_subtree(a.path, paths))
+    covered = (
+        select(GridBuilding.building_id)
+        .join(g, and_(g.tenant_id == GridBuilding.tenant_id, g.id == GridBuilding.grid_id))
+        .where(_in_subtree(g.path, paths))
+    )
+    return under.union(covered)  # type: ignore[return-value]
+
+
+def _buildings_served(firm_ids: tuple[uuid.UUID, ...], today: date) -> Select[Any]:
+    b = aliased(Area)
+    served = _served_compounds(firm_ids, today).subquery()
+    return select(b.id).join(served, b.path.startswith(served.c.path))
+
+
+def building_predicate(col: SQLColumnExpression[uuid.UUID], grant: Grant, actor: Actor) -> ColumnElement[bool]:
+    """``col`` (a building id) lies where the grant reaches."""
+    if grant.all:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    paths = grant.scope_paths
+    if grant.own_compound and actor.own_compound_path:
+        paths = (*paths, actor.own_compound_path)
+    if paths:
+        parts.append(col.in_(buildings_in_scope(paths)))
+    if grant.firm_ids:
+        parts.append(col.in_(_buildings_served(grant.firm_ids, actor.today)))
+    return or_(*parts) if parts else false()
+
+
+def household_predicate(grant: Grant, actor: Actor) -> ColumnElement[bool]:
+    parts = [building_predicate(Household.building_id, grant, actor)]
+    if grant.own and actor.household_id is not None:
+        parts.append(Household.id == actor.household_id)
+    return or_(*parts)
+
+
+def person_predicate(grant: Grant, actor: Actor) -> ColumnElement[bool]:
+    if grant.all:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    if grant.own and actor.household_id is not None:
+        parts.append(Person.household_id == actor.household_id)
+    reach = Grant(scope_paths=grant.scope_paths, own_compound=grant.own_compound, firm_ids=grant.firm_ids)
+    if reach:
+        h = aliased(Household)
+        parts.append(
+            Person.household_id.in_(select(h.id).where(building_predicate(h.building_id, reach, actor)))
+        )
+    return or_(*parts) if parts else false()
+
+
+def area_read_predicate(grant: Grant, actor: Actor, area: type[Area] = Area) -> ColumnElement[bool]:
+    """An area is readable inside the reach of the grant, and so are its ancestors (their names
+    give a node its place in the tree)."""
+    if grant.all:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    paths = list(grant.scope_paths)
+    if grant.own_compound and actor.own_compound_path:
+        paths.append(actor.own_compound_path)
+    if paths:
+        tpaths = tuple(paths)
+        parts.append(_in_subtree(area.path, tpaths))
+        parts.extend(literal(p).startswith(area.path) for p in tpaths)
+        g = aliased(Area)
+        parts.append(
+            area.id.in_(
+                select(GridBuilding.building_id)
+                .join(g, and_(g.tenant_id == GridBuilding.tenant_id, g.id == GridBuilding.grid_id))
+                .where(_in_subtree(g.path, tpaths))
+            )
+        )
+    if grant.firm_ids:
+        served = _served_compounds(grant.firm_ids, actor.today).subquery()
+        parts.append(
+            exists().where(or_(area.path.startswith(served.c.path), served.c.path.startswith(area.path)))
+        )
+    return or_(*parts) if parts else false()
+
+
+def area_manage_predicate(grant: Grant, area: type[Area] = Area) -> ColumnElement[bool]:
+    """Managing is limited to the subtree itself (never the ancestors)."""
+    if grant.all:
+        return true()
+    return _in_subtree(area.path, grant.scope_paths)
+
+
+def role_assignment_predicate(grant: Grant) -> ColumnElement[bool]:
+    if grant.all:
+        return true()
+    if not grant.scope_paths:
+        return false()
+    return RoleAssignment.scope_area_id.in_(select(Area.id).where(_in_subtree(Area.path, grant.scope_paths)))
