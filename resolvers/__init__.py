@@ -1,0 +1,1 @@
+"""The work behind each field and mutation: domain services and DataLoaders."""

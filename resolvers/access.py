@@ -1,0 +1,132 @@
+"""Role assignments: read and grant within scope, only roles below the granter's own."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+
+from models import Area, Member, Person, PropertyFirm, RoleAssignment, User
+from policies.actor import Assignment
+from policies.filters import person_predicate, role_assignment_predicate
+from policies.roles import Condition, Role, may_grant
+from resolvers import validation as v
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, ServiceError
+from resolvers.pagination import Page, keyset_page
+
+
+async def list_role_assignments(
+    ctx: RequestContext,
+    *,
+    area_id: uuid.UUID | None = None,
+    role: Role | None = None,
+    include_inactive: bool = False,
+    first: int | None = None,
+    after: str | None = None,
+) -> Page[RoleAssignment]:
+    grant = ctx.actor.grant("role_assignment", "read")
+    stmt = select(RoleAssignment).where(role_assignment_predicate(grant))
+    if area_id is not None:
+        path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
+        if path is None:
+            raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
+        stmt = stmt.where(RoleAssignment.scope_area_id.in_(select(Area.id).where(Area.path.startswith(path))))
+    if role is not None:
+        stmt = stmt.where(RoleAssignment.role == role.value)
+    if not include_inactive:
+        stmt = stmt.where(RoleAssignment.revoked_at.is_(None))
+    return await keyset_page(ctx.db, stmt, RoleAssignment.id, first=first, after=after)
+
+
+def _granting_assignment(ctx: RequestContext, role: Role, scope_path: str) -> Assignment | None:
+    """One of the actor's assignments that lets it grant ``role`` at ``scope_path``, if any."""
+    for a in ctx.actor.assignments:
+        conds = ctx.actor.policy.conditions(a.role.value, "role_assignment", "grant")
+        if not may_grant(a.role, role):
+            continue
+        if Condition.ALL in conds or (Condition.SCOPE in conds and scope_path.startswith(a.scope_path)):
+            return a
+    return None
+
+
+async def grant_role(
+    ctx: RequestContext,
+    *,
+    username: str,
+    display_name: str | None,
+    role: Role,
+    scope_area_id: uuid.UUID,
+    firm_id: uuid.UUID | None,
+    person_id: uuid.UUID | None,
+    valid_from: datetime | None,
+    valid_until: datetime | None,
+) -> RoleAssignment:
+    username = v.text(username, "username", max_len=64)
+    if role is Role.PARTNER_UNIT:
+        raise ServiceError(ErrorCode.INVALID, "partner accounts act through agreements, not role grants", "role")
+    scope = await ctx.db.scalar(select(Area).where(Area.id == scope_area_id))
+    if scope is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "scope area not found", "scopeAreaId")
+    if not ctx.actor.grant("role_assignment", "grant"):
+        raise ServiceError(ErrorCode.FORBIDDEN, "you may not grant roles", "role")
+    if _granting_assignment(ctx, role, scope.path) is None:
+        raise ServiceError(ErrorCode.FORBIDDEN, "you may grant only roles below your own, inside your scope", "role")
+    if role is Role.PROPERTY_FIRM:
+        if firm_id is None or await ctx.db.scalar(select(PropertyFirm.id).where(PropertyFirm.id == firm_id)) is None:
+            raise ServiceError(ErrorCode.INVALID, "a property firm role names the firm", "firmId")
+    elif firm_id is not None:
+        raise ServiceError(ErrorCode.INVALID, "only a property firm role names a firm", "firmId")
+    start = valid_from or ctx.now
+    if valid_until is not None and valid_until <= start:
+        raise ServiceError(ErrorCode.INVALID, "validUntil must be after validFrom", "validUntil")
+    user = await ctx.db.scalar(select(User).where(User.username == username))
+    if user is None:
+        if not display_name:
+            raise ServiceError(ErrorCode.NOT_FOUND, "no such user; give displayName to create the account",
+                               "username")
+        user = User(username=username, display_name=v.text(display_name, "displayName", max_len=100))
+        await ctx.db.flush(user)
+    member = await ctx.db.scalar(select(Member).where(Member.user_id == user.id))
+    if person_id is not None:
+        readable = person_predicate(ctx.actor.grant("person", "read"), ctx.actor)
+        if await ctx.db.scalar(select(Person.id).where(Person.id == person_id, readable)) is None:
+            raise ServiceError(ErrorCode.NOT_FOUND, "person not found", "personId")
+    if member is None:
+        member = Member(user_id=user.id, person_id=person_id)
+        await ctx.db.flush(member)
+    elif person_id is not None and member.person_id != person_id:
+        member.person_id = person_id
+        await ctx.db.flush(member)
+    ra = RoleAssignment(
+        user_id=user.id, role=role.value, scope_area_id=scope.id, firm_id=firm_id,
+        valid_from=start, valid_until=valid_until, granted_by=ctx.actor.user_id,
+    )
+    await ctx.db.flush(ra)
+    return ra
+
+
+async def revoke_role(ctx: RequestContext, assignment_id: uuid.UUID) -> RoleAssignment:
+    read = role_assignment_predicate(ctx.actor.grant("role_assignment", "read"))
+    ra = await ctx.db.scalar(select(RoleAssignment).where(RoleAssignment.id == assignment_id, read))
+    if ra is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "role assignment not found", "id")
+    if ra.revoked_at is not None:
+        raise ServiceError(ErrorCode.CONFLICT, "this role assignment is already revoked", "id")
+    scope_path = await ctx.db.scalar(select(Area.path).where(Area.id == ra.scope_area_id))
+    try:
+        role = Role(ra.role)
+    except ValueError:
+        role = Role.STREET_ADMIN  # unknown roles can be revoked only by a street admin
+    if _granting_assignment(ctx, role, str(scope_path)) is None:
+        raise ServiceError(ErrorCode.FORBIDDEN, "you may revoke only roles below your own, inside your scope", "id")
+    ra.revoked_at = ctx.now
+    ra.revoked_by = ctx.actor.user_id
+    await ctx.db.flush(ra)
+    return ra
+
+
+async def users_by_id(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, User]:
+    rows = await ctx.db.scalars(select(User).where(User.id.in_(ids)))
+    return {u.id: u for u in rows}

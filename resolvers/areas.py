@@ -1,0 +1,146 @@
+"""The area tree: read within reach, manage within scope."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+
+from models import ALLOWED_PARENTS, Area, AreaKind, GridBuilding, PropertyManagement, path_segment, uuid7
+from policies.filters import area_manage_predicate, area_read_predicate
+from resolvers import validation as v
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, ServiceError
+from resolvers.pagination import Page, keyset_page
+
+
+def _read_pred(ctx: RequestContext):  # type: ignore[no-untyped-def]
+    return area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)
+
+
+async def list_areas(
+    ctx: RequestContext,
+    *,
+    kind: AreaKind | None = None,
+    parent_id: uuid.UUID | None = None,
+    within_id: uuid.UUID | None = None,
+    search: str | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> Page[Area]:
+    stmt = select(Area).where(_read_pred(ctx))
+    if kind is not None:
+        stmt = stmt.where(Area.kind == kind)
+    if parent_id is not None:
+        stmt = stmt.where(Area.parent_id == parent_id)
+    if within_id is not None:
+        within = await ctx.db.scalar(select(Area.path).where(Area.id == within_id))
+        if within is None:
+            raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "within")
+        stmt = stmt.where(Area.path.startswith(within), Area.id != within_id)
+    if search:
+        stmt = stmt.where(Area.name.contains(v.text(search, "search", max_len=50)))
+    return await keyset_page(ctx.db, stmt, Area.id, first=first, after=after)
+
+
+async def get_readable_area(ctx: RequestContext, area_id: uuid.UUID) -> Area | None:
+    return await ctx.db.scalar(select(Area).where(Area.id == area_id, _read_pred(ctx)))
+
+
+async def _manageable(ctx: RequestContext, area_id: uuid.UUID, field: str) -> Area:
+    grant = ctx.actor.grant("area", "manage")
+    area = await ctx.db.scalar(select(Area).where(Area.id == area_id))
+    if area is None or await get_readable_area(ctx, area_id) is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "area not found", field)
+    if not grant or await ctx.db.scalar(
+        select(Area.id).where(Area.id == area_id, area_manage_predicate(grant))
+    ) is None:
+        raise ServiceError(ErrorCode.FORBIDDEN, "you may not manage this area", field)
+    return area
+
+
+@dataclass
+class AreaFields:
+    name: str | None = None
+    code: str | None = None
+    description: str | None = None
+    property_management: PropertyManagement | None = None
+    floors: int | None = None
+    unit_count: int | None = None
+
+
+def _apply(area: Area, f: AreaFields) -> None:
+    if f.name is not None:
+        area.name = v.text(f.name, "name", max_len=100)
+    if f.code is not None:
+        area.code = v.text(f.code, "code", max_len=32, required=False) or None
+    if f.description is not None:
+        area.description = v.text(f.description, "description", max_len=1000, required=False) or None
+    if f.property_management is not None:
+        if area.kind is not AreaKind.COMPOUND:
+            raise ServiceError(ErrorCode.INVALID, "only a compound has a property management type",
+                               "propertyManagement")
+        area.property_management = f.property_management
+    for attr in ("floors", "unit_count"):
+        value = getattr(f, attr)
+        if value is not None:
+            if area.kind is not AreaKind.BUILDING:
+                raise ServiceError(ErrorCode.INVALID, f"only a building has {attr}", attr)
+            if not 0 < value <= 200:
+                raise ServiceError(ErrorCode.INVALID, f"{attr} must be between 1 and 200", attr)
+            setattr(area, attr, value)
+
+
+async def create_area(ctx: RequestContext, *, kind: AreaKind, parent_id: uuid.UUID, fields: AreaFields) -> Area:
+    if kind is AreaKind.STREET:
+        raise ServiceError(ErrorCode.INVALID, "a tenant has exactly one street root", "kind")
+    if fields.name is None:
+        raise ServiceError(ErrorCode.INVALID, "name must not be empty", "name")
+    parent = await _manageable(ctx, parent_id, "parentId")
+    if parent.kind not in ALLOWED_PARENTS[kind]:
+        raise ServiceError(ErrorCode.INVALID_PARENT, f"a {kind.value} cannot be placed under a {parent.kind.value}",
+                           "parentId")
+    area_id = uuid7()
+    area = Area(id=area_id, kind=kind, parent_id=parent.id, path=parent.path + path_segment(area_id),
+                depth=parent.depth + 1, name="")
+    _apply(area, fields)
+    if kind is AreaKind.COMPOUND and area.property_management is None:
+        area.property_management = PropertyManagement.NONE
+    await ctx.db.flush(area)
+    return area
+
+
+async def update_area(ctx: RequestContext, area_id: uuid.UUID, fields: AreaFields) -> Area:
+    area = await _manageable(ctx, area_id, "id")
+    _apply(area, fields)
+    await ctx.db.flush(area)
+    return area
+
+
+def _community_path(grid: Area) -> str:
+    """Path of the community a grid belongs to (its ancestor at depth 1)."""
+    segs = grid.path.strip("/").split("/")
+    return "/" + "/".join(segs[:2]) + "/"
+
+
+async def set_grid_buildings(ctx: RequestContext, grid_id: uuid.UUID, building_ids: list[uuid.UUID]) -> Area:
+    """Replace the set of buildings a grid covers (it may cut across compounds of its community)."""
+    grid = await _manageable(ctx, grid_id, "gridId")
+    if grid.kind is not AreaKind.GRID:
+        raise ServiceError(ErrorCode.INVALID, "gridId must name a grid", "gridId")
+    if len(building_ids) > 500:
+        raise ServiceError(ErrorCode.INVALID, "a grid covers at most 500 buildings", "buildingIds")
+    unique = list(dict.fromkeys(building_ids))
+    grant = ctx.actor.grant("area", "manage")
+    found = await ctx.db.scalars(
+        select(Area).where(Area.id.in_(unique), Area.kind == AreaKind.BUILDING, area_manage_predicate(grant))
+    )
+    if len(found) != len(unique):
+        raise ServiceError(ErrorCode.NOT_FOUND, "every building must exist and be yours to manage", "buildingIds")
+    community = _community_path(grid)
+    if any(not b.path.startswith(community) for b in found):
+        raise ServiceError(ErrorCode.INVALID, "a grid covers buildings of its own community only", "buildingIds")
+    await ctx.db.execute(delete(GridBuilding).where(GridBuilding.grid_id == grid.id))
+    await ctx.db.flush(*(GridBuilding(grid_id=grid.id, building_id=b) for b in unique))
+    return grid

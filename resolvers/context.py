@@ -1,0 +1,78 @@
+"""The per-request context every resolver receives."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Result
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
+
+from models import AuditEntry, Tenant
+from policies.actor import Actor
+
+T = TypeVar("T")
+
+
+class Db:
+    """The request's one AsyncSession. Sibling resolvers run concurrently and a session must not be
+    used by two at once, so every statement takes the lock and fully reads its result inside it."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.lock = asyncio.Lock()
+
+    async def all(self, stmt: Executable) -> Sequence[Any]:
+        async with self.lock:
+            return (await self.session.execute(stmt)).all()
+
+    async def scalars(self, stmt: Executable) -> Sequence[Any]:
+        async with self.lock:
+            return (await self.session.scalars(stmt)).all()
+
+    async def scalar(self, stmt: Executable) -> Any:
+        async with self.lock:
+            return await self.session.scalar(stmt)
+
+    async def execute(self, stmt: Executable) -> Result[Any]:
+        async with self.lock:
+            return await self.session.execute(stmt)
+
+    async def flush(self, *objs: object) -> None:
+        async with self.lock:
+            self.session.add_all(objs)
+            await self.session.flush()
+
+
+@dataclass
+class RequestContext:
+    db: Db
+    tenant: Tenant
+    actor: Actor
+    now: datetime
+    request_id: str
+    client_addr: str | None = None
+    loaders: dict[str, Any] = field(default_factory=dict)
+    pii_reads: set[uuid.UUID] = field(default_factory=set)
+
+    def audit_entries(self) -> list[AuditEntry]:
+        """Entries this request must append before it commits (full reads of personal data)."""
+        if not self.pii_reads:
+            return []
+        return [
+            AuditEntry(
+                user_id=self.actor.user_id,
+                roles=",".join(r.value for r in self.actor.roles),
+                action="person.read_pii",
+                object_type="person",
+                object_ids=sorted(str(i) for i in self.pii_reads),
+                detail={},
+                request_id=self.request_id,
+                client_addr=self.client_addr,
+            )
+        ]

@@ -1,0 +1,47 @@
+"""Keyset pagination: pages ordered by id (UUIDv7, so by creation), ``first`` capped."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql import Select
+
+from resolvers.context import Db
+from resolvers.errors import ErrorCode, ServiceError
+from resolvers.ids import decode_cursor
+
+MAX_PAGE = 100
+DEFAULT_PAGE = 20
+
+T = TypeVar("T")
+
+
+@dataclass
+class Page(Generic[T]):
+    items: Sequence[T]
+    has_next: bool
+    has_previous: bool
+    count_stmt: Select[Any]
+    db: Db
+
+    async def total_count(self) -> int:
+        return int(await self.db.scalar(self.count_stmt) or 0)
+
+
+async def keyset_page(
+    db: Db, stmt: Select[Any], id_col: InstrumentedAttribute[uuid.UUID], *, first: int | None, after: str | None
+) -> Page[Any]:
+    n = DEFAULT_PAGE if first is None else first
+    if n < 0 or n > MAX_PAGE:
+        raise ServiceError(ErrorCode.INVALID, f"first must be between 0 and {MAX_PAGE}", "first")
+    count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
+    paged = stmt
+    if after is not None:
+        paged = paged.where(id_col > decode_cursor(after))
+    rows = await db.scalars(paged.order_by(id_col).limit(n + 1))
+    return Page(items=rows[:n], has_next=len(rows) > n, has_previous=after is not None, count_stmt=count_stmt, db=db)

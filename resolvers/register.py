@@ -1,0 +1,293 @@
+"""The household register: households and persons, read within reach, written within scope."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import delete, exists, select
+
+from models import Area, AreaKind, CareTagKind, Gender, Household, Person, PersonCareTag, Tenure, uuid7
+from policies.filters import building_predicate, buildings_in_scope, household_predicate, person_predicate
+from resolvers import validation as v
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
+from resolvers.pagination import Page, keyset_page
+
+_UNSET: object = object()
+
+
+async def _area_path(ctx: RequestContext, area_id: uuid.UUID) -> str:
+    path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
+    if path is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
+    return str(path)
+
+
+async def list_households(
+    ctx: RequestContext,
+    *,
+    area_id: uuid.UUID | None = None,
+    search: str | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> Page[Household]:
+    grant = ctx.actor.grant("household", "read")
+    stmt = select(Household).where(household_predicate(grant, ctx.actor))
+    if area_id is not None:
+        stmt = stmt.where(Household.building_id.in_(buildings_in_scope((await _area_path(ctx, area_id),))))
+    if search:
+        term = v.text(search, "search", max_len=50)
+        # Room numbers are personal data: searching by them needs the full-read right.
+        pii = household_predicate(ctx.actor.grant("person", "read_pii"), ctx.actor)
+        stmt = stmt.where(Household.room.contains(term), pii)
+    return await keyset_page(ctx.db, stmt, Household.id, first=first, after=after)
+
+
+async def list_persons(
+    ctx: RequestContext,
+    *,
+    area_id: uuid.UUID | None = None,
+    household_id: uuid.UUID | None = None,
+    care_tag: str | None = None,
+    party_member: bool | None = None,
+    search: str | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> Page[Person]:
+    grant = ctx.actor.grant("person", "read")
+    stmt = select(Person).where(person_predicate(grant, ctx.actor))
+    if area_id is not None:
+        path = await _area_path(ctx, area_id)
+        stmt = stmt.where(
+            Person.household_id.in_(select(Household.id).where(Household.building_id.in_(buildings_in_scope((path,)))))
+        )
+    if household_id is not None:
+        stmt = stmt.where(Person.household_id == household_id)
+    if care_tag is not None:
+        # Care groups are personal data: the filter only reaches persons the actor may read in full.
+        stmt = stmt.where(
+            exists().where(PersonCareTag.person_id == Person.id, PersonCareTag.code == care_tag),
+            person_predicate(ctx.actor.grant("person", "read_pii"), ctx.actor),
+        )
+    if party_member is not None:
+        stmt = stmt.where(Person.party_member.is_(party_member))
+    if search:
+        stmt = stmt.where(Person.name.contains(v.text(search, "search", max_len=50)))
+    return await keyset_page(ctx.db, stmt, Person.id, first=first, after=after)
+
+
+# -- households
+
+
+@dataclass
+class HouseholdFields:
+    unit: str | None = None
+    room: str | None = None
+    floor_area: str | None = None
+    tenure: Tenure | None = None
+    note: str | None = None
+
+
+def _floor_area(value: str) -> Decimal:
+    try:
+        d = Decimal(value)
+    except InvalidOperation:
+        raise ServiceError(ErrorCode.INVALID, "floorArea must be a number of square metres", "floorArea") from None
+    if not (Decimal("0") < d < Decimal("100000")) or d.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ServiceError(ErrorCode.INVALID, "floorArea must be positive with at most 2 decimals", "floorArea")
+    return d
+
+
+def _apply_household(h: Household, f: HouseholdFields) -> None:
+    errors: list[ServiceError] = []
+    for attr, fn in (
+        ("unit", lambda x: v.text(x, "unit", max_len=16, required=False)),
+        ("room", lambda x: v.text(x, "room", max_len=16)),
+        ("floor_area", _floor_area),
+        ("note", lambda x: v.text(x, "note", max_len=500, required=False) or None),
+    ):
+        value = getattr(f, attr)
+        if value is None:
+            continue
+        try:
+            setattr(h, attr, fn(value))
+        except ServiceError as e:
+            errors.append(e)
+    if errors:
+        raise ValidationErrors(errors)
+    if f.tenure is not None:
+        h.tenure = f.tenure
+
+
+async def _writable_household(ctx: RequestContext, household_id: uuid.UUID, resource: str, field: str) -> Household:
+    read = household_predicate(ctx.actor.grant("household", "read"), ctx.actor)
+    h = await ctx.db.scalar(select(Household).where(Household.id == household_id, read))
+    if h is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "household not found", field)
+    grant = ctx.actor.grant(resource, "write")
+    if not grant or await ctx.db.scalar(
+        select(Household.id).where(Household.id == household_id, household_predicate(grant, ctx.actor))
+    ) is None:
+        raise ServiceError(ErrorCode.FORBIDDEN, "you may not change this household", field)
+    return h
+
+
+async def create_household(ctx: RequestContext, *, building_id: uuid.UUID, fields: HouseholdFields) -> Household:
+    if fields.room is None:
+        raise ServiceError(ErrorCode.INVALID, "room must not be empty", "room")
+    building = await ctx.db.scalar(select(Area).where(Area.id == building_id))
+    if building is None or building.kind is not AreaKind.BUILDING:
+        raise ServiceError(ErrorCode.NOT_FOUND, "building not found", "buildingId")
+    grant = ctx.actor.grant("household", "write")
+    if not grant or await ctx.db.scalar(
+        select(Area.id).where(Area.id == building_id, building_predicate(Area.id, grant, ctx.actor))
+    ) is None:
+        raise ServiceError(ErrorCode.FORBIDDEN, "you may not register households in this building", "buildingId")
+    h = Household(building_id=building_id, unit="", room="")
+    _apply_household(h, fields)
+    await _check_unique_room(ctx, h)
+    await ctx.db.flush(h)
+    return h
+
+
+async def _check_unique_room(ctx: RequestContext, h: Household) -> None:
+    clash = await ctx.db.scalar(
+        select(Household.id).where(
+            Household.building_id == h.building_id, Household.unit == h.unit, Household.room == h.room,
+            Household.id != h.id if h.id is not None else Household.id.is_not(None),
+        )
+    )
+    if clash is not None:
+        raise ServiceError(ErrorCode.CONFLICT, "this building already has a household at that unit and room", "room")
+
+
+async def update_household(ctx: RequestContext, household_id: uuid.UUID, fields: HouseholdFields) -> Household:
+    h = await _writable_household(ctx, household_id, "household", "id")
+    _apply_household(h, fields)
+    await _check_unique_room(ctx, h)
+    await ctx.db.flush(h)
+    return h
+
+
+# -- persons
+
+
+@dataclass
+class PersonFields:
+    name: str | None = None
+    gender: Gender | None = None
+    id_card_no: object = _UNSET  # str | None; None clears
+    phone: object = _UNSET
+    relation_to_head: str | None = None
+    party_member: bool | None = None
+    in_service_party_member: bool | None = None
+    care_tags: list[str] | None = None
+    contact_only: set[str] = field(default_factory=lambda: {"phone"})
+
+    def touched(self) -> set[str]:
+        out = {k for k in ("name", "gender", "relation_to_head", "party_member", "in_service_party_member",
+                           "care_tags") if getattr(self, k) is not None}
+        out |= {k for k in ("id_card_no", "phone") if getattr(self, k) is not _UNSET}
+        return out
+
+
+async def _apply_person(ctx: RequestContext, p: Person, f: PersonFields) -> list[str] | None:
+    errors: list[ServiceError] = []
+
+    def attempt(fn, *args):  # type: ignore[no-untyped-def]
+        try:
+            return fn(*args)
+        except ServiceError as e:
+            errors.append(e)
+            return None
+
+    if f.name is not None:
+        p.name = attempt(lambda x: v.text(x, "name", max_len=50), f.name) or p.name
+    if f.relation_to_head is not None:
+        p.relation_to_head = attempt(lambda x: v.text(x, "relationToHead", max_len=20, required=False) or None,
+                                     f.relation_to_head)
+    if f.id_card_no is not _UNSET:
+        if f.id_card_no is None or f.id_card_no == "":
+            p.id_card_no = None
+        else:
+            p.id_card_no = attempt(v.normalize_id_card, f.id_card_no)
+            if p.id_card_no:
+                p.birth_date = v.birth_date_of(p.id_card_no)
+    if f.phone is not _UNSET:
+        p.phone = None if not f.phone else attempt(v.normalize_phone, f.phone)
+    tags: list[str] | None = None
+    if f.care_tags is not None:
+        tags = sorted(set(f.care_tags))
+        if tags:
+            known = set(await ctx.db.scalars(select(CareTagKind.code).where(CareTagKind.code.in_(tags))))
+            unknown = [t for t in tags if t not in known]
+            if unknown:
+                errors.append(ServiceError(ErrorCode.INVALID, f"unknown care tag(s): {', '.join(unknown)}",
+                                           "careTags"))
+    if errors:
+        raise ValidationErrors(errors)
+    if f.gender is not None:
+        p.gender = f.gender
+    if f.party_member is not None:
+        p.party_member = f.party_member
+    if f.in_service_party_member is not None:
+        p.in_service_party_member = f.in_service_party_member
+    if p.id_card_no:
+        clash = await ctx.db.scalar(
+            select(Person.id).where(Person.id_card_no == p.id_card_no,
+                                    Person.id != p.id if p.id is not None else Person.id.is_not(None))
+        )
+        if clash is not None:
+            raise ServiceError(ErrorCode.CONFLICT, "a person with this ID number is already registered", "idCardNo")
+    return tags
+
+
+async def _replace_tags(ctx: RequestContext, person_id: uuid.UUID, tags: list[str] | None) -> None:
+    if tags is None:
+        return
+    await ctx.db.execute(delete(PersonCareTag).where(PersonCareTag.person_id == person_id))
+    await ctx.db.flush(*(PersonCareTag(person_id=person_id, code=t) for t in tags))
+
+
+async def create_person(ctx: RequestContext, *, household_id: uuid.UUID, fields: PersonFields) -> Person:
+    if fields.name is None:
+        raise ServiceError(ErrorCode.INVALID, "name must not be empty", "name")
+    await _writable_household(ctx, household_id, "person", "householdId")
+    p = Person(household_id=household_id, name="", party_member=False, in_service_party_member=False)
+    tags = await _apply_person(ctx, p, fields)
+    p.id = uuid7()
+    await ctx.db.flush(p)
+    await _replace_tags(ctx, p.id, tags)
+    return p
+
+
+async def update_person(ctx: RequestContext, person_id: uuid.UUID, fields: PersonFields) -> Person:
+    actor = ctx.actor
+    p = await ctx.db.scalar(
+        select(Person).where(Person.id == person_id, person_predicate(actor.grant("person", "read"), actor))
+    )
+    if p is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "person not found", "id")
+    touched = fields.touched()
+    allowed = False
+    for action, limited_to in (("write", None), ("write_contact", fields.contact_only)):
+        if limited_to is not None and not touched <= limited_to:
+            continue
+        grant = actor.grant("person", action)
+        if grant and await ctx.db.scalar(
+            select(Person.id).where(Person.id == person_id, person_predicate(grant, actor))
+        ) is not None:
+            allowed = True
+            break
+    if not allowed:
+        raise ServiceError(ErrorCode.FORBIDDEN, "you may not change this person", "id")
+    tags = await _apply_person(ctx, p, fields)
+    await ctx.db.flush(p)
+    await _replace_tags(ctx, p.id, tags)
+    return p
+
+
+async def care_tag_kinds(ctx: RequestContext) -> list[CareTagKind]:
+    return list(await ctx.db.scalars(select(CareTagKind).order_by(CareTagKind.code)))

@@ -1,0 +1,63 @@
+"""Input checks shared by every service: lengths, resident ID numbers (GB 11643), phones."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from resolvers.errors import ErrorCode, ServiceError
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_RE = re.compile(r"^\d{17}[\dX]$")
+_PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+
+
+def id_card_check_char(first17: str) -> str:
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def normalize_id_card(value: str, field: str = "idCardNo") -> str:
+    """An 18-character resident ID number with a valid birth date and check character."""
+    v = value.strip().upper()
+    if not _ID_RE.match(v):
+        raise ServiceError(ErrorCode.INVALID_ID_CARD, "ID number must be 17 digits and a check digit or X", field)
+    try:
+        date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
+    except ValueError:
+        raise ServiceError(ErrorCode.INVALID_ID_CARD, "ID number holds no valid birth date", field) from None
+    if id_card_check_char(v[:17]) != v[17]:
+        raise ServiceError(ErrorCode.INVALID_ID_CARD, "ID number check digit is wrong", field)
+    return v
+
+
+def birth_date_of(id_card_no: str) -> date:
+    return date(int(id_card_no[6:10]), int(id_card_no[10:12]), int(id_card_no[12:14]))
+
+
+def normalize_phone(value: str, field: str = "phone") -> str:
+    v = value.strip().replace(" ", "")
+    if not _PHONE_RE.match(v):
+        raise ServiceError(ErrorCode.INVALID_PHONE, "phone must be a mainland mobile (11 digits) or landline", field)
+    return v
+
+
+def text(value: str, field: str, *, max_len: int, required: bool = True) -> str:
+    v = value.strip()
+    if required and not v:
+        raise ServiceError(ErrorCode.INVALID, f"{field} must not be empty", field)
+    if len(v) > max_len:
+        raise ServiceError(ErrorCode.TOO_LONG, f"{field} must be at most {max_len} characters", field)
+    return v
+
+
+def mask_phone(v: str | None) -> str | None:
+    if not v:
+        return v
+    return v[:3] + "****" + v[-4:] if len(v) >= 11 else "*" * (len(v) - 2) + v[-2:]
+
+
+def mask_id_card(v: str | None) -> str | None:
+    if not v:
+        return v
+    return v[:3] + "*" * (len(v) - 7) + v[-4:]

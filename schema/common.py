@@ -1,0 +1,145 @@
+"""Shared GraphQL pieces: the Node interface, connections, typed errors, context access."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import Info
+
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode as _ErrorCode
+from resolvers.errors import ServiceError, ValidationErrors
+from resolvers.ids import decode_global_id, encode_cursor, encode_global_id
+from resolvers.pagination import Page
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+ErrorCode = strawberry.enum(
+    _ErrorCode,
+    name="ErrorCode",
+    description="Machine-readable reason of an expected failure (错误代码).",
+)
+
+
+def context(info: Info) -> RequestContext:
+    return info.context["request_context"]  # type: ignore[no-any-return]
+
+
+class PublicError(GraphQLError):
+    """An expected failure of a query field, shown to the client with its code."""
+
+    def __init__(self, error: ServiceError) -> None:
+        ext: dict[str, Any] = {"code": error.code.value}
+        if error.field:
+            ext["field"] = error.field
+        super().__init__(error.message, extensions=ext)
+
+
+def decode_id(gid: strawberry.ID | str, expected: str | set[str], field: str = "id") -> Any:
+    """The uuid of a global ID of the expected type (raises a public INVALID_ID error)."""
+    try:
+        return decode_global_id(str(gid), expected, field)[1]
+    except ServiceError as e:
+        raise PublicError(e) from None
+
+
+async def query_call(fn: Awaitable[R]) -> R:
+    try:
+        return await fn
+    except ServiceError as e:
+        raise PublicError(e) from None
+
+
+@strawberry.interface(description="An object with a global ID (Relay Node, 节点).")
+class Node:
+    _m: strawberry.Private[Any]
+
+    @strawberry.field(description="Global ID of the object (全局ID): opaque, names type and row.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_global_id(type(self).__name__, self._m.id))
+
+
+@strawberry.type(description="Where a page of a connection sits (分页信息).")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow this page.")
+    has_previous_page: bool = strawberry.field(description="This page was asked for with a cursor.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first item.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last item; pass as `after`.")
+
+
+@strawberry.type(description="An item of a page with its cursor.")
+class Edge(Generic[T]):
+    cursor: str = strawberry.field(description="Opaque keyset cursor of this item.")
+    node: T = strawberry.field(description="The item.")
+
+
+@strawberry.type(description="A page of items, keyset-paginated (`first` ≤ 100, `after` a cursor).")
+class Connection(Generic[T]):
+    edges: list[Edge[T]] = strawberry.field(description="The items of this page with their cursors.")
+    page_info: PageInfo = strawberry.field(description="Paging state.")
+    _page: strawberry.Private[Page[Any]]
+
+    @strawberry.field(description="Items in the whole filtered list (one COUNT query; ask only when shown).")
+    async def total_count(self) -> int:
+        return await self._page.total_count()
+
+    @strawberry.field(description="The items of this page without cursors.")
+    def nodes(self) -> list[T]:
+        return [e.node for e in self.edges]
+
+
+def connection(page: Page[Any], wrap: Callable[[Any], Any]) -> Any:
+    edges = [Edge(cursor=encode_cursor(m.id), node=wrap(m)) for m in page.items]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        _page=page,
+    )
+
+
+@strawberry.type(description="An expected failure of a mutation: nothing was written (用户错误).")
+class UserError:
+    code: ErrorCode = strawberry.field(description="What went wrong.")  # type: ignore[valid-type]
+    message: str = strawberry.field(description="Human-readable explanation.")
+    field: str | None = strawberry.field(description="The input field at fault, when one is.")
+
+
+def user_errors(e: ServiceError) -> list[UserError]:
+    errors = e.errors if isinstance(e, ValidationErrors) else [e]
+    return [UserError(code=x.code, message=x.message, field=x.field) for x in errors]
+
+
+async def mutate(info: Info, fn: Callable[[], Awaitable[R]]) -> tuple[R | None, list[UserError]]:
+    """Run one mutation in a SAVEPOINT: an expected failure (or a crash) undoes all it did."""
+    ctx = context(info)
+    session = ctx.db.session
+    async with ctx.db.lock:
+        nested = await session.begin_nested()
+    try:
+        result = await fn()
+        async with ctx.db.lock:
+            await nested.commit()
+        return result, []
+    except ServiceError as e:
+        async with ctx.db.lock:
+            await nested.rollback()
+            session.expire_all()
+        return None, user_errors(e)
+    except BaseException:
+        async with ctx.db.lock:
+            await nested.rollback()
+            session.expire_all()
+        raise
+
+
+def unset_to_none(value: Any) -> Any:
+    return None if value is strawberry.UNSET else value

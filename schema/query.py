@@ -1,0 +1,170 @@
+"""Root query fields. Thin: read context, call one service, wrap."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy import or_, select
+from strawberry.types import Info
+
+from models import RoleAssignment as RoleAssignmentRow
+from policies.filters import role_assignment_predicate
+from resolvers import access as access_service
+from resolvers import areas as area_service
+from resolvers import loaders
+from resolvers import register as register_service
+from resolvers.errors import ErrorCode, ServiceError
+from resolvers.ids import decode_global_id
+from schema.common import Connection, Node, PublicError, connection, context, decode_id, query_call
+from schema.types import (
+    AREA_TYPES,
+    AreaKind,
+    AreaNode,
+    CareTagKind,
+    Household,
+    Me,
+    Person,
+    Role,
+    RoleAssignment,
+    Tenant,
+    area_type,
+)
+
+AREA_TYPE_NAMES = {t.__name__ for t in AREA_TYPES.values()}
+
+
+async def resolve_node(info: Info, gid: str) -> Any:
+    ctx = context(info)
+    try:
+        type_name, id_ = decode_global_id(gid)
+    except ServiceError as e:
+        raise PublicError(e) from None
+    if type_name in AREA_TYPE_NAMES:
+        area = await loaders.area_by_id(ctx).load(id_)
+        return area_type(area) if area is not None and AREA_TYPES[area.kind].__name__ == type_name else None
+    if type_name == "Household":
+        h = await loaders.household_by_id(ctx).load(id_)
+        return None if h is None else Household(_m=h)
+    if type_name == "Person":
+        p = await loaders.person_by_id(ctx).load(id_)
+        return None if p is None else Person(_m=p)
+    if type_name == "RoleAssignment":
+        pred = or_(role_assignment_predicate(ctx.actor.grant("role_assignment", "read")),
+                   RoleAssignmentRow.user_id == ctx.actor.user_id)
+        ra = await ctx.db.scalar(select(RoleAssignmentRow).where(RoleAssignmentRow.id == id_, pred))
+        return None if ra is None else RoleAssignment(_m=ra, _now=ctx.now)
+    raise PublicError(ServiceError(ErrorCode.INVALID_ID, "id names no known type", "id"))
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="You in the selected tenant: user, tenant, roles with scopes (当前用户).")
+    async def me(self, info: Info) -> Me:
+        ctx = context(info)
+        rows = await ctx.db.scalars(
+            select(RoleAssignmentRow).where(RoleAssignmentRow.id.in_([a.id for a in ctx.actor.assignments]))
+            .order_by(RoleAssignmentRow.id)
+        )
+        person = None
+        if ctx.actor.person_id is not None:
+            p = await loaders.person_by_id(ctx).load(ctx.actor.person_id)
+            person = None if p is None else Person(_m=p)
+        return Me(
+            username=ctx.actor.username,
+            display_name=ctx.actor.display_name,
+            tenant=Tenant(slug=ctx.tenant.slug, name=ctx.tenant.name),
+            roles=[RoleAssignment(_m=r, _now=ctx.now) for r in rows],
+            person=person,
+        )
+
+    @strawberry.field(description="Fetch any object by global ID; null when it does not exist for you (节点).")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return await resolve_node(info, str(id))  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Fetch up to 100 objects by global ID, in order; null where not found.")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > 100:
+            raise PublicError(ServiceError(ErrorCode.INVALID, "at most 100 ids", "ids"))
+        return [await resolve_node(info, str(i)) for i in ids]
+
+    @strawberry.field(description="Areas you may read (区域), filtered by kind, parent, subtree and name.")
+    async def areas(
+        self,
+        info: Info,
+        kind: AreaKind | None = None,  # type: ignore[valid-type]
+        parent_id: strawberry.ID | None = None,
+        within: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only areas strictly below this area.")
+        ] = None,
+        search: Annotated[str | None, strawberry.argument(description="Part of the name.")] = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> Connection[AreaNode]:
+        names = AREA_TYPE_NAMES
+        page = await query_call(area_service.list_areas(
+            context(info), kind=kind,
+            parent_id=None if parent_id is None else decode_id(parent_id, names, "parentId"),
+            within_id=None if within is None else decode_id(within, names, "within"),
+            search=search, first=first, after=after,
+        ))
+        return connection(page, area_type)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Households you may read (住户), optionally inside an area.")
+    async def households(
+        self,
+        info: Info,
+        area_id: strawberry.ID | None = None,
+        search: Annotated[str | None, strawberry.argument(description="Part of the room number.")] = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> Connection[Household]:
+        page = await query_call(register_service.list_households(
+            context(info),
+            area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            search=search, first=first, after=after,
+        ))
+        return connection(page, lambda m: Household(_m=m))  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Persons you may read (居民), by area, household, care group, party membership "
+                                  "or name.")
+    async def persons(
+        self,
+        info: Info,
+        area_id: strawberry.ID | None = None,
+        household_id: strawberry.ID | None = None,
+        care_tag: Annotated[str | None, strawberry.argument(description="Care group code, e.g. living_alone.")] = None,
+        party_member: bool | None = None,
+        search: Annotated[str | None, strawberry.argument(description="Part of the name.")] = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> Connection[Person]:
+        page = await query_call(register_service.list_persons(
+            context(info),
+            area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            household_id=None if household_id is None else decode_id(household_id, "Household", "householdId"),
+            care_tag=care_tag, party_member=party_member, search=search, first=first, after=after,
+        ))
+        return connection(page, lambda m: Person(_m=m))  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The tenant's care groups (重点人群类别).")
+    async def care_tag_kinds(self, info: Info) -> list[CareTagKind]:
+        rows = await register_service.care_tag_kinds(context(info))
+        return [CareTagKind(code=r.code, name=r.name) for r in rows]
+
+    @strawberry.field(description="Role assignments you may read (角色授权), by area subtree and role.")
+    async def role_assignments(
+        self,
+        info: Info,
+        area_id: strawberry.ID | None = None,
+        role: Role | None = None,  # type: ignore[valid-type]
+        include_inactive: bool = False,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> Connection[RoleAssignment]:
+        ctx = context(info)
+        page = await query_call(access_service.list_role_assignments(
+            ctx, area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            role=role, include_inactive=include_inactive, first=first, after=after,
+        ))
+        return connection(page, lambda m: RoleAssignment(_m=m, _now=ctx.now))  # type: ignore[no-any-return]

@@ -1,0 +1,353 @@
+"""Object types: the area tree, households, persons, role assignments and the viewer."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from models import Area as AreaRow
+from models import AreaKind as _AreaKind
+from models import Gender as _Gender
+from models import Household as HouseholdRow
+from models import Person as PersonRow
+from models import PropertyManagement as _PropertyManagement
+from models import RoleAssignment as RoleAssignmentRow
+from models import Tenure as _Tenure
+from policies.roles import Role as _Role
+from resolvers import areas as area_service
+from resolvers import loaders
+from resolvers import register as register_service
+from resolvers.validation import mask_id_card, mask_phone
+from schema.common import Connection, Node, connection, context, query_call
+
+AreaKind = strawberry.enum(_AreaKind, name="AreaKind", description="Level of the area tree (区域层级).")
+PropertyManagement = strawberry.enum(
+    _PropertyManagement, name="PropertyManagement",
+    description="How a compound is managed (物业管理方式): firm, third party, self-managed, none (无物业).",
+)
+Gender = strawberry.enum(_Gender, name="Gender", description="Gender (性别).")
+Tenure = strawberry.enum(_Tenure, name="Tenure", description="Owner-occupied or rented (自有/租住).")
+Role = strawberry.enum(_Role, name="Role", description="Role of the hierarchy (角色), highest first.")
+
+
+# ---------------------------------------------------------------- areas
+
+
+@strawberry.interface(name="Area", description="A node of the area tree (区域): street, community, zone, compound, "
+                                                "grid or building.")
+class AreaNode(Node):
+    _m: strawberry.Private[AreaRow]
+
+    @strawberry.field(description="Name (名称).")
+    def name(self) -> str:
+        return self._m.name
+
+    @strawberry.field(description="Level of the tree (层级).")
+    def kind(self) -> AreaKind:  # type: ignore[valid-type]
+        return self._m.kind
+
+    @strawberry.field(description="Official code (编码), if any.")
+    def code(self) -> str | None:
+        return self._m.code
+
+    @strawberry.field(description="Free description (简介).")
+    def description(self) -> str | None:
+        return self._m.description
+
+    @strawberry.field(description="Parent area (上级区域); null for the street or when not readable.")
+    async def parent(self, info: Info) -> AreaNode | None:
+        if self._m.parent_id is None:
+            return None
+        return area_type(await loaders.area_by_id(context(info)).load(self._m.parent_id))
+
+    @strawberry.field(description="Ancestors from the street down to the parent (面包屑).")
+    async def ancestors(self, info: Info) -> list[AreaNode]:
+        ids = [uuid.UUID(hex=s) for s in self._m.path.strip("/").split("/")[:-1]]
+        found = await loaders.area_by_id(context(info)).load_many(ids)
+        return [area_type(a) for a in found if a is not None]  # type: ignore[misc]
+
+    @strawberry.field(description="Direct children (下级区域), optionally of one kind.")
+    async def children(
+        self, info: Info, kind: AreaKind | None = None, first: int | None = 20,  # type: ignore[valid-type]
+        after: str | None = None,
+    ) -> Connection[AreaNode]:
+        page = await query_call(area_service.list_areas(
+            context(info), kind=kind, parent_id=self._m.id, first=first, after=after))
+        return connection(page, area_type)  # type: ignore[no-any-return]
+
+
+@strawberry.type(description="Street office (街道): the tenant's root area.")
+class Street(AreaNode):
+    pass
+
+
+@strawberry.type(description="Community (社区).")
+class Community(AreaNode):
+    pass
+
+
+@strawberry.type(description="Zone (片区): optional grouping of compounds inside a community.")
+class Zone(AreaNode):
+    pass
+
+
+@strawberry.type(description="Residential compound (小区).")
+class Compound(AreaNode):
+
+    @strawberry.field(description="How the compound is managed (物业管理方式).")
+    def property_management(self) -> PropertyManagement | None:  # type: ignore[valid-type]
+        return self._m.property_management
+
+    @strawberry.field(description="Households of the compound's buildings (住户).")
+    async def households(self, info: Info, first: int | None = 20, after: str | None = None
+                         ) -> Connection[Household]:
+        return await _households_in(info, self._m.id, first, after)
+
+
+@strawberry.type(description="Grid (网格): the unit of grid management; covers buildings.")
+class Grid(AreaNode):
+
+    @strawberry.field(description="Number of buildings the grid covers (覆盖楼栋数).")
+    async def building_count(self, info: Info) -> int:
+        return await loaders.building_count_by_grid(context(info)).load(self._m.id)
+
+    @strawberry.field(description="Households in the buildings the grid covers (网格住户).")
+    async def households(self, info: Info, first: int | None = 20, after: str | None = None
+                         ) -> Connection[Household]:
+        return await _households_in(info, self._m.id, first, after)
+
+
+@strawberry.type(description="Building (楼栋); unit numbers are a field of households.")
+class Building(AreaNode):
+
+    @strawberry.field(description="Number of floors (层数).")
+    def floors(self) -> int | None:
+        return self._m.floors
+
+    @strawberry.field(description="Number of units (单元数).")
+    def unit_count(self) -> int | None:
+        return self._m.unit_count
+
+    @strawberry.field(description="Grids covering this building (所属网格).")
+    async def grids(self, info: Info) -> list[Grid]:
+        return [Grid(_m=g) for g in await loaders.grids_by_building(context(info)).load(self._m.id)]
+
+    @strawberry.field(description="Households in this building (住户).")
+    async def households(self, info: Info, first: int | None = 20, after: str | None = None
+                         ) -> Connection[Household]:
+        return await _households_in(info, self._m.id, first, after)
+
+
+AREA_TYPES: dict[_AreaKind, type[AreaNode]] = {
+    _AreaKind.STREET: Street,
+    _AreaKind.COMMUNITY: Community,
+    _AreaKind.ZONE: Zone,
+    _AreaKind.COMPOUND: Compound,
+    _AreaKind.GRID: Grid,
+    _AreaKind.BUILDING: Building,
+}
+
+
+def area_type(m: AreaRow | None) -> Any:
+    return None if m is None else AREA_TYPES[m.kind](_m=m)
+
+
+async def _households_in(info: Info, area_id: uuid.UUID, first: int | None, after: str | None
+                         ) -> Connection[Household]:
+    page = await query_call(register_service.list_households(context(info), area_id=area_id, first=first,
+                                                             after=after))
+    return connection(page, lambda m: Household(_m=m))  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------- register
+
+
+@strawberry.type(description="Household (户): a dwelling in a building and the people registered in it.")
+class Household(Node):
+    _m: strawberry.Private[HouseholdRow]
+
+
+    @strawberry.field(description="The building (楼栋).")
+    async def building(self, info: Info) -> Building | None:
+        return area_type(await loaders.area_by_id(context(info)).load(self._m.building_id))  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Unit number (单元).")
+    def unit(self) -> str:
+        return self._m.unit
+
+    @strawberry.field(description="Room number (门牌号) — part of the exact address, masked (***) without the "
+                                  "right to read personal data in full.")
+    async def room(self, info: Info) -> str:
+        if await loaders.pii_visible_by_household(context(info)).load(self._m.id):
+            return self._m.room
+        return "***"
+
+    @strawberry.field(description="True when the address is masked for you (地址已脱敏).")
+    async def address_masked(self, info: Info) -> bool:
+        return not await loaders.pii_visible_by_household(context(info)).load(self._m.id)
+
+    @strawberry.field(description="Floor area in m² (建筑面积), used for owner votes.")
+    def floor_area(self) -> Decimal | None:
+        return self._m.floor_area
+
+    @strawberry.field(description="Owner-occupied or rented (自有/租住).")
+    def tenure(self) -> Tenure:  # type: ignore[valid-type]
+        return self._m.tenure
+
+    @strawberry.field(description="Persons registered in the household (家庭成员) that you may read.")
+    async def persons(self, info: Info) -> list[Person]:
+        return [Person(_m=p) for p in await loaders.persons_by_household(context(info)).load(self._m.id)]
+
+    @strawberry.field(description="Grids covering the household's building (所属网格).")
+    async def grids(self, info: Info) -> list[Grid]:
+        return [Grid(_m=g) for g in await loaders.grids_by_building(context(info)).load(self._m.building_id)]
+
+
+@strawberry.type(description="A care group a tenant recognises (重点人群类别).")
+class CareTagKind:
+    code: str = strawberry.field(description="Stable code, e.g. living_alone.")
+    name: str = strawberry.field(description="Display name, e.g. 独居老人.")
+
+
+@strawberry.type(description="Person on the register (居民). ID number and phone are personal data: masked "
+                             "(138****5678) unless you may read them in full, and every full read is audited.")
+class Person(Node):
+    _m: strawberry.Private[PersonRow]
+
+
+    @strawberry.field(description="Name (姓名).")
+    def name(self) -> str:
+        return self._m.name
+
+    @strawberry.field(description="Gender (性别).")
+    def gender(self) -> Gender | None:  # type: ignore[valid-type]
+        return self._m.gender
+
+    @strawberry.field(description="Relation to the head of household (与户主关系).")
+    def relation_to_head(self) -> str | None:
+        return self._m.relation_to_head
+
+    @strawberry.field(description="Party member (党员).")
+    def party_member(self) -> bool:
+        return self._m.party_member
+
+    @strawberry.field(description="In-service party member registered back with the community (在职党员双报到).")
+    def in_service_party_member(self) -> bool:
+        return self._m.in_service_party_member
+
+    async def _full(self, info: Info) -> bool:
+        ctx = context(info)
+        visible = await loaders.pii_visible_by_person(ctx).load(self._m.id)
+        if visible:
+            ctx.pii_reads.add(self._m.id)
+        return visible
+
+    @strawberry.field(description="True when personal data is masked for you (个人信息已脱敏).")
+    async def pii_masked(self, info: Info) -> bool:
+        return not await loaders.pii_visible_by_person(context(info)).load(self._m.id)
+
+    @strawberry.field(description="Resident ID number (身份证号), masked without the full-read right.")
+    async def id_card_no(self, info: Info) -> str | None:
+        if self._m.id_card_no is None:
+            return None
+        return self._m.id_card_no if await self._full(info) else mask_id_card(self._m.id_card_no)
+
+    @strawberry.field(description="Phone (手机号), masked (138****5678) without the full-read right.")
+    async def phone(self, info: Info) -> str | None:
+        if self._m.phone is None:
+            return None
+        return self._m.phone if await self._full(info) else mask_phone(self._m.phone)
+
+    @strawberry.field(description="Date of birth (出生日期); null without the full-read right.")
+    async def birth_date(self, info: Info) -> date | None:
+        if self._m.birth_date is None:
+            return None
+        return self._m.birth_date if await self._full(info) else None
+
+    @strawberry.field(description="Care groups (重点人群标签); null without the full-read right: they are personal "
+                                  "data.")
+    async def care_tags(self, info: Info) -> list[str] | None:
+        if not await self._full(info):
+            return None
+        return await loaders.care_tags_by_person(context(info)).load(self._m.id)
+
+    @strawberry.field(description="The household (所在户).")
+    async def household(self, info: Info) -> Household | None:
+        if self._m.household_id is None:
+            return None
+        h = await loaders.household_by_id(context(info)).load(self._m.household_id)
+        return None if h is None else Household(_m=h)
+
+
+# ---------------------------------------------------------------- access
+
+
+@strawberry.type(description="A login identity (账号).")
+class User:
+    username: str = strawberry.field(description="Login name (用户名).")
+    display_name: str = strawberry.field(description="Display name (显示名).")
+
+
+@strawberry.type(description="A role held over a scope area during a validity window (角色授权).")
+class RoleAssignment(Node):
+    _m: strawberry.Private[RoleAssignmentRow]
+    _now: strawberry.Private[datetime]
+
+
+    @strawberry.field(description="The role (角色).")
+    def role(self) -> Role:  # type: ignore[valid-type]
+        return _Role(self._m.role)
+
+    @strawberry.field(description="Scope area (授权范围): the node and everything below it.")
+    async def scope(self, info: Info) -> AreaNode | None:
+        return area_type(await loaders.area_by_id(context(info)).load(self._m.scope_area_id))
+
+    @strawberry.field(description="Valid from (生效时间).")
+    def valid_from(self) -> datetime:
+        return self._m.valid_from
+
+    @strawberry.field(description="Valid until (失效时间); null for open-ended.")
+    def valid_until(self) -> datetime | None:
+        return self._m.valid_until
+
+    @strawberry.field(description="Revoked at (撤销时间), if revoked.")
+    def revoked_at(self) -> datetime | None:
+        return self._m.revoked_at
+
+    @strawberry.field(description="In force now (当前有效).")
+    def active(self) -> bool:
+        m = self._m
+        now = self._now
+        return m.revoked_at is None and _aware(m.valid_from) <= now and (
+            m.valid_until is None or _aware(m.valid_until) > now)
+
+    @strawberry.field(description="The user holding the role (被授权人).")
+    async def user(self, info: Info) -> User | None:
+        ctx = context(info)
+        loader = loaders.user_by_id(ctx)
+        u = await loader.load(self._m.user_id)
+        return None if u is None else User(username=u.username, display_name=u.display_name)
+
+
+def _aware(d: datetime) -> datetime:
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+@strawberry.type(description="The street office you act in (当前租户).")
+class Tenant:
+    slug: str = strawberry.field(description="Short name used in tokens and the tenant header.")
+    name: str = strawberry.field(description="Name of the street office (街道名称).")
+
+
+@strawberry.type(description="You: the authenticated user in the selected tenant (当前用户).")
+class Me:
+    username: str = strawberry.field(description="Login name.")
+    display_name: str = strawberry.field(description="Display name.")
+    tenant: Tenant = strawberry.field(description="The tenant this request acts in.")
+    roles: list[RoleAssignment] = strawberry.field(description="Your role assignments in force here.")
+    person: Person | None = strawberry.field(description="Your own entry on the register, if linked.")
