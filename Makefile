@@ -1,0 +1,51 @@
+# gongzhi — the two commands a newcomer needs:  make run   and   make test
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export GONGZHI_DATABASE_URL ?= sqlite+aiosqlite:///$(CURDIR)/var/gongzhi.db
+
+.PHONY: run test test-sqlite lint typecheck layers schema schema-check check clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+# Demo: SQLite file under ./var, the four street offices, GraphiQL on, http://127.0.0.1:8000/graphql
+run: $(STAMP)
+	mkdir -p var
+	GONGZHI_DEMO=1 $(BIN)/gongzhi migrate
+	GONGZHI_DEMO=1 $(BIN)/gongzhi seed-demo
+	@echo "Demo users:  $(BIN)/gongzhi demo-users   Token:  GONGZHI_DEMO=1 $(BIN)/gongzhi token --tenant langya --user langya.grid"
+	GONGZHI_DEMO=1 $(BIN)/gongzhi serve --host 127.0.0.1 --port 8000
+
+# The whole suite on SQLite and, when it is reachable, PostgreSQL (GONGZHI_TEST_PG_ADMIN_URL).
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-sqlite: $(STAMP)
+	GONGZHI_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+layers: $(STAMP)
+	$(BIN)/lint-imports
+
+schema: $(STAMP)
+	$(BIN)/gongzhi export-schema -o schema.graphql
+
+# Fails when the committed schema.graphql differs from the code's schema.
+schema-check: $(STAMP)
+	$(BIN)/gongzhi export-schema -o /tmp/gongzhi-schema.graphql
+	diff -u schema.graphql /tmp/gongzhi-schema.graphql
+
+check: lint typecheck layers schema-check test
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

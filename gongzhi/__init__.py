@@ -1,0 +1,1 @@
+"""Composition root: app factory, settings, auth, CLI, demo data."""

@@ -1,0 +1,222 @@
+"""The Starlette application: GraphQL over HTTP at /graphql, /healthz, /readyz, GraphiQL on demand.
+
+/graphql follows the GraphQL-over-HTTP spec: POST with application/json, answered as
+``application/graphql-response+json`` (or ``application/json`` when only that is accepted). A
+request error (unparsable, invalid) is 400 and runs no resolver; auth failures are 401/403.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from graphql import GraphQLError, GraphQLSchema, parse, validate
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from strawberry.http.ides import get_graphql_ide_html
+
+from gongzhi.auth import AuthError, TokenVerifier, select_tenant
+from gongzhi.migrate import head_revision
+from gongzhi.settings import Settings
+from models import Tenant, TenantStatus, User
+from policies.actor import load_actor
+from policies.enforcer import PolicyCache
+from resolvers.context import Db, RequestContext
+from resolvers.errors import ServiceError
+from schema.common import PublicError
+from schema.schema import schema
+from tenants.session import make_engine, make_sessionmaker, switch_tenant
+
+log = logging.getLogger("gongzhi")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _json(body: Any, status: int = 200, media_type: str = GRAPHQL_RESPONSE,
+          headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
+
+
+def _error_body(message: str, code: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+@lru_cache(maxsize=512)
+def _request_errors(graphql_schema: GraphQLSchema, query: str) -> tuple[list[dict[str, Any]], str | None]:
+    """Parse and validate once per distinct document, before any database work."""
+    try:
+        doc = parse(query)
+    except GraphQLError as e:
+        return [dict(e.formatted)], None
+    errors = validate(graphql_schema, doc)
+    op_types = {d.operation.value for d in doc.definitions if hasattr(d, "operation")}
+    return [dict(e.formatted) for e in errors], ",".join(sorted(op_types))
+
+
+class GraphQLEndpoint:
+    def __init__(self, app_state: AppState) -> None:
+        self.state = app_state
+
+    def _media_type(self, request: Request) -> str | None:
+        accept = request.headers.get("accept", "")
+        if not accept or GRAPHQL_RESPONSE in accept or "*/*" in accept or "application/*" in accept:
+            return GRAPHQL_RESPONSE
+        if JSON in accept:
+            return JSON
+        return None
+
+    async def handle(self, request: Request) -> Response:
+        settings = self.state.settings
+        if request.method == "GET":
+            if settings.graphiql and "text/html" in request.headers.get("accept", ""):
+                return HTMLResponse(get_graphql_ide_html())
+            return _json(_error_body("use POST for GraphQL requests", "METHOD_NOT_ALLOWED"), 405,
+                         JSON, {"Allow": "POST"})
+        media = self._media_type(request)
+        if media is None:
+            return _json(_error_body(f"Accept must allow {GRAPHQL_RESPONSE} or {JSON}", "NOT_ACCEPTABLE"), 406, JSON)
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != JSON:
+            return _json(_error_body("Content-Type must be application/json", "UNSUPPORTED_MEDIA_TYPE"), 415, media)
+        raw = await request.body()
+        if len(raw) > settings.max_body_bytes:
+            return _json(_error_body("request body too large", "PAYLOAD_TOO_LARGE"), 413, media)
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return _json(_error_body("body is not valid JSON", "BAD_REQUEST"), 400, media)
+        if not isinstance(body, dict):
+            return _json(_error_body("body must be a JSON object", "BAD_REQUEST"), 400, media)
+        query, variables, op_name = body.get("query"), body.get("variables"), body.get("operationName")
+        if not isinstance(query, str) or not query.strip():
+            return _json(_error_body("query must be a non-empty string", "BAD_REQUEST"), 400, media)
+        if variables is not None and not isinstance(variables, dict):
+            return _json(_error_body("variables must be an object", "BAD_REQUEST"), 400, media)
+        if op_name is not None and not isinstance(op_name, str):
+            return _json(_error_body("operationName must be a string", "BAD_REQUEST"), 400, media)
+        errors, _ops = _request_errors(schema._schema, query)
+        if errors:
+            return _json({"errors": errors}, 400 if media == GRAPHQL_RESPONSE else 200, media)
+
+        rid_header = request.headers.get("x-request-id", "")
+        request_id = rid_header if _REQUEST_ID.match(rid_header) else uuid.uuid4().hex
+        try:
+            claims = self.state.verifier.verify(request.headers.get("authorization"))
+            slug = select_tenant(claims, request.headers.get("x-gongzhi-tenant"))
+        except AuthError as e:
+            headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if e.status == 401 else {}
+            return _json(_error_body(e.message, e.code), e.status, media, headers)
+
+        async with self.state.sessionmaker() as session:
+            try:
+                ctx = await self._context(session, claims.user_id, slug, request, request_id)
+            except AuthError as e:
+                return _json(_error_body(e.message, e.code), e.status, media)
+            result = await schema.execute(
+                query, variable_values=variables, operation_name=op_name,
+                context_value={"request_context": ctx, "request": request},
+            )
+            # A request error (e.g. variables that do not coerce) runs nothing: no data entry, 400.
+            request_error = result.data is None and bool(result.errors) and all(
+                e.path is None for e in result.errors or [])
+            out: dict[str, Any] = {}
+            if result.errors:
+                out["errors"] = [self._format_error(e, request_id) for e in result.errors]
+            if not request_error:
+                out["data"] = result.data
+            for entry in ctx.audit_entries():
+                session.add(entry)
+            await session.commit()
+        status = 400 if request_error and media == GRAPHQL_RESPONSE else 200
+        return _json(out, status, media, {"X-Request-Id": request_id})
+
+    async def _context(self, session: AsyncSession, user_id: uuid.UUID, slug: str, request: Request,
+                       request_id: str) -> RequestContext:
+        tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
+        if tenant is None:
+            raise AuthError(403, "TENANT_NOT_ALLOWED", f"no tenant {slug!r}")
+        if tenant.status is not TenantStatus.ACTIVE:
+            raise AuthError(403, "TENANT_SUSPENDED", f"tenant {slug!r} is suspended")
+        user = await session.scalar(select(User).where(User.id == user_id))
+        if user is None:
+            raise AuthError(401, "UNKNOWN_USER", "the token's user does not exist")
+        await switch_tenant(session, tenant.id)
+        policy = await self.state.policies.get(session, tenant.id, tenant.policy_version)
+        now = datetime.now(UTC)
+        actor = await load_actor(session, user=user, tenant_id=tenant.id, policy=policy, now=now)
+        client = request.client.host if request.client else None
+        return RequestContext(db=Db(session), tenant=tenant, actor=actor, now=now, request_id=request_id,
+                              client_addr=client)
+
+    @staticmethod
+    def _format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+        original = error.original_error
+        if original is None or isinstance(original, (PublicError, ServiceError)):
+            formatted: dict[str, Any] = dict(error.formatted)
+            if isinstance(original, ServiceError):
+                formatted.setdefault("extensions", {})["code"] = original.code.value
+            return formatted
+        log.error("unexpected error in request %s", request_id, exc_info=original)
+        masked = GraphQLError(f"Internal error; quote request id {request_id}", error.nodes, path=error.path,
+                              extensions={"code": "INTERNAL", "requestId": request_id})
+        return dict(masked.formatted)
+
+
+class AppState:
+    def __init__(self, settings: Settings, engine: AsyncEngine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.sessionmaker: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
+        self.policies = PolicyCache()
+        self.verifier = TokenVerifier(settings)
+
+
+async def healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    engine = engine or make_engine(settings.database_url, pool_size=settings.pool_size)
+    state = AppState(settings, engine)
+
+    async def readyz(_request: Request) -> Response:
+        try:
+            async with engine.connect() as conn:
+                current = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        except Exception as e:  # any failure means: not ready
+            return JSONResponse({"status": "unavailable", "reason": type(e).__name__}, status_code=503)
+        head = head_revision()
+        if current != head:
+            return JSONResponse({"status": "migrations pending", "current": current, "head": head}, status_code=503)
+        return JSONResponse({"status": "ready", "revision": current})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    endpoint = GraphQLEndpoint(state)
+    app = Starlette(
+        routes=[
+            Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.gongzhi = state
+    return app

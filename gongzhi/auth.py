@@ -1,0 +1,108 @@
+"""Bearer JWT verification. HS256 with a shared secret (development), RS256 with a PEM public key
+or a JWKS file (production). The token names the user (``sub``) and the tenants it may act in."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from gongzhi.settings import Settings
+
+
+class AuthError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Claims:
+    user_id: uuid.UUID
+    tenants: tuple[str, ...]
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._keys: dict[str | None, Any] = {}
+        if settings.jwt_public_key_file:
+            self._keys[None] = Path(settings.jwt_public_key_file).read_text()
+        if settings.jwt_jwks_file:
+            jwks = jwt.PyJWKSet.from_dict(json.loads(Path(settings.jwt_jwks_file).read_text()))
+            for k in jwks.keys:
+                self._keys[k.key_id] = k.key
+        if not settings.jwt_secret and not self._keys:
+            raise RuntimeError("no JWT key configured: set GONGZHI_JWT_SECRET, _PUBLIC_KEY_FILE or _JWKS_FILE")
+
+    def _key_for(self, token: str) -> tuple[Any, list[str]]:
+        header = jwt.get_unverified_header(token)
+        alg = header.get("alg")
+        if alg == "HS256" and self._settings.jwt_secret:
+            return self._settings.jwt_secret, ["HS256"]
+        if alg == "RS256" and self._keys:
+            kid = header.get("kid")
+            key = self._keys.get(kid) or self._keys.get(None)
+            if key is None:
+                raise AuthError(401, "INVALID_TOKEN", "unknown signing key")
+            return key, ["RS256"]
+        raise AuthError(401, "INVALID_TOKEN", "token algorithm not accepted")
+
+    def verify(self, authorization: str | None) -> Claims:
+        if not authorization:
+            raise AuthError(401, "UNAUTHENTICATED", "missing bearer token")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise AuthError(401, "UNAUTHENTICATED", "Authorization must be 'Bearer <token>'")
+        try:
+            key, algs = self._key_for(token.strip())
+            claims = jwt.decode(
+                token.strip(), key, algorithms=algs, audience=self._settings.jwt_audience,
+                issuer=self._settings.jwt_issuer, options={"require": ["exp", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError(401, "TOKEN_EXPIRED", "token expired") from None
+        except jwt.PyJWTError as e:
+            raise AuthError(401, "INVALID_TOKEN", f"invalid token: {e}") from None
+        try:
+            user_id = uuid.UUID(str(claims["sub"]))
+        except ValueError:
+            raise AuthError(401, "INVALID_TOKEN", "sub is not a user id") from None
+        tenants = claims.get("tenants")
+        if not isinstance(tenants, list) or not all(isinstance(t, str) for t in tenants):
+            raise AuthError(401, "INVALID_TOKEN", "tenants claim must be a list of tenant slugs")
+        return Claims(user_id=user_id, tenants=tuple(tenants))
+
+
+def select_tenant(claims: Claims, requested: str | None) -> str:
+    """The one tenant of this request: the header's choice among those the token allows."""
+    if requested:
+        if requested not in claims.tenants:
+            raise AuthError(403, "TENANT_NOT_ALLOWED", f"the token does not allow tenant {requested!r}")
+        return requested
+    if len(claims.tenants) == 1:
+        return claims.tenants[0]
+    if not claims.tenants:
+        raise AuthError(403, "TENANT_NOT_ALLOWED", "the token allows no tenant")
+    raise AuthError(400, "TENANT_REQUIRED", "the token allows several tenants: choose one with X-Gongzhi-Tenant")
+
+
+def issue_dev_token(settings: Settings, *, user_id: uuid.UUID, username: str, tenants: list[str],
+                    ttl: timedelta = timedelta(hours=12), now: datetime | None = None) -> str:
+    """An HS256 token for development and tests (production tokens come from the identity provider)."""
+    if not settings.jwt_secret:
+        raise RuntimeError("issuing development tokens needs GONGZHI_JWT_SECRET (or GONGZHI_DEMO=1)")
+    issued = now or datetime.now(UTC)
+    payload = {
+        "sub": str(user_id), "preferred_username": username, "tenants": tenants,
+        "iss": settings.jwt_issuer, "aud": settings.jwt_audience,
+        "iat": int(issued.timestamp()), "exp": int((issued + ttl).timestamp()),
+    }
+    return jwt.encode(payload, settings.jwt_secret, algorithm="HS256")

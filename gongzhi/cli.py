@@ -1,0 +1,153 @@
+"""The `gongzhi` command: serve, migrate, seed-demo, token, demo-users, export-schema, tenant."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from gongzhi.settings import ROOT, Settings
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    if url.startswith("sqlite") and ":///" in url and ":memory:" not in url:
+        Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from gongzhi.migrate import upgrade
+
+    _ensure_sqlite_dir(settings.owner_url)
+    upgrade(settings.owner_url, settings.app_db_role)
+    print("database at head")
+    return 0
+
+
+async def _with_sessionmaker(settings: Settings, fn):  # type: ignore[no-untyped-def]
+    from tenants.session import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.owner_url)
+    try:
+        return await fn(make_sessionmaker(engine))
+    finally:
+        await engine.dispose()
+
+
+def cmd_seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
+    from gongzhi.demo import seed_demo
+
+    created = asyncio.run(_with_sessionmaker(settings, seed_demo))
+    print("seeded: " + (", ".join(created) if created else "nothing new (demo tenants exist)"))
+    return 0
+
+
+def cmd_demo_users(settings: Settings, args: argparse.Namespace) -> int:
+    from gongzhi.demo import demo_users
+
+    rows = asyncio.run(_with_sessionmaker(settings, demo_users))
+    for row in rows:
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            print(f"{row['tenant']:<10} {row['user']:<22} {row['role']:<22} {row['scope']}")
+    return 0
+
+
+def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    from gongzhi.auth import issue_dev_token
+    from models import Tenant, User
+
+    async def find(sm):  # type: ignore[no-untyped-def]
+        async with sm() as s:
+            user = await s.scalar(select(User).where(User.username == args.user))
+            known = set(await s.scalars(select(Tenant.slug).where(Tenant.slug.in_(args.tenant))))
+            return user, known
+
+    user, known = asyncio.run(_with_sessionmaker(settings, find))
+    missing = [t for t in args.tenant if t not in known]
+    if user is None or missing:
+        print(f"unknown user {args.user!r}" if user is None else f"unknown tenant(s): {', '.join(missing)}",
+              file=sys.stderr)
+        return 2
+    print(issue_dev_token(settings, user_id=user.id, username=user.username, tenants=list(args.tenant),
+                          ttl=timedelta(hours=args.hours)))
+    return 0
+
+
+def cmd_export_schema(_settings: Settings, args: argparse.Namespace) -> int:
+    from schema.schema import schema
+
+    sdl = schema.as_str() + "\n"
+    if args.output:
+        Path(args.output).write_text(sdl, encoding="utf-8")
+    else:
+        sys.stdout.write(sdl)
+    return 0
+
+
+def cmd_tenant_create(settings: Settings, args: argparse.Namespace) -> int:
+    from policies.enforcer import rules_for_domain
+    from tenants.provisioning import ProvisioningError, provision_tenant
+
+    async def run(sm):  # type: ignore[no-untyped-def]
+        return await provision_tenant(sm, slug=args.slug, name=args.name, policy_rules=rules_for_domain)
+
+    try:
+        tenant = asyncio.run(_with_sessionmaker(settings, run))
+    except ProvisioningError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"created tenant {tenant.slug} ({tenant.id})")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    _ensure_sqlite_dir(settings.database_url)
+    uvicorn.run("gongzhi.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                log_level="info", app_dir=str(ROOT))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gongzhi", description="共治 gongzhi — community governance GraphQL backend")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="serve the API (GraphQL at /graphql)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=1)
+    s.set_defaults(fn=cmd_serve)
+    sub.add_parser("migrate", help="build or upgrade the database (as its owner)").set_defaults(fn=cmd_migrate)
+    sub.add_parser("seed-demo", help="seed the four demo street offices").set_defaults(fn=cmd_seed_demo)
+    t = sub.add_parser("token", help="print a development bearer token")
+    t.add_argument("--tenant", action="append", required=True, help="tenant slug (repeat to allow several)")
+    t.add_argument("--user", required=True, help="username")
+    t.add_argument("--hours", type=float, default=12.0)
+    t.set_defaults(fn=cmd_token)
+    d = sub.add_parser("demo-users", help="list demo users with their roles and scopes")
+    d.add_argument("--json", action="store_true", help="one JSON object per line")
+    d.set_defaults(fn=cmd_demo_users)
+    e = sub.add_parser("export-schema", help="print the GraphQL SDL")
+    e.add_argument("--output", "-o")
+    e.set_defaults(fn=cmd_export_schema)
+    tc = sub.add_parser("tenant", help="tenant operations").add_subparsers(dest="tenant_cmd", required=True)
+    c = tc.add_parser("create", help="provision a street office")
+    c.add_argument("--slug", required=True)
+    c.add_argument("--name", required=True)
+    c.set_defaults(fn=cmd_tenant_create)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.fn(Settings.from_env(), args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""Settings, from environment variables only (each documented in the README)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SQLITE = f"sqlite+aiosqlite:///{ROOT / 'var' / 'gongzhi.db'}"
+# Development only: the demo signs and verifies tokens with this secret unless one is configured.
+DEMO_JWT_SECRET = "gongzhi-demo-secret-not-for-production-use-0123456789"
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    return default if raw is None else raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_SQLITE
+    migration_database_url: str | None = None
+    app_db_role: str = "gongzhi_app"
+    jwt_secret: str | None = None
+    jwt_public_key_file: str | None = None
+    jwt_jwks_file: str | None = None
+    jwt_issuer: str = "gongzhi"
+    jwt_audience: str = "gongzhi"
+    graphiql: bool = False
+    demo: bool = False
+    max_body_bytes: int = 1_000_000
+    pool_size: int = 10
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def owner_url(self) -> str:
+        return self.migration_database_url or self.database_url
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        demo = _bool("GONGZHI_DEMO", False)
+        secret = os.environ.get("GONGZHI_JWT_SECRET") or None
+        pub = os.environ.get("GONGZHI_JWT_PUBLIC_KEY_FILE") or None
+        jwks = os.environ.get("GONGZHI_JWT_JWKS_FILE") or None
+        if demo and not (secret or pub or jwks):
+            secret = DEMO_JWT_SECRET
+        return cls(
+            database_url=os.environ.get("GONGZHI_DATABASE_URL", DEFAULT_SQLITE),
+            migration_database_url=os.environ.get("GONGZHI_MIGRATION_DATABASE_URL") or None,
+            app_db_role=os.environ.get("GONGZHI_APP_DB_ROLE", "gongzhi_app"),
+            jwt_secret=secret,
+            jwt_public_key_file=pub,
+            jwt_jwks_file=jwks,
+            jwt_issuer=os.environ.get("GONGZHI_JWT_ISSUER", "gongzhi"),
+            jwt_audience=os.environ.get("GONGZHI_JWT_AUDIENCE", "gongzhi"),
+            graphiql=_bool("GONGZHI_GRAPHIQL", demo),
+            demo=demo,
+            max_body_bytes=int(os.environ.get("GONGZHI_MAX_BODY_BYTES", "1000000")),
+            pool_size=int(os.environ.get("GONGZHI_DB_POOL_SIZE", "10")),
+        )
