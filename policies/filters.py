@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-
 from typing import Any
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, false, literal, or_, select, true

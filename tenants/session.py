@@ -97,11 +97,17 @@ def _on_cursor_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) ->
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # The driver's own implicit BEGIN breaks SAVEPOINTs; we emit BEGIN ourselves (_sqlite_begin).
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=5000")
     cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
 
 
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
@@ -116,6 +122,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
     sync: Engine = engine.sync_engine
     if url.startswith("sqlite"):
         event.listen(sync, "connect", _sqlite_pragmas)
+        event.listen(sync, "begin", _sqlite_begin)
     event.listen(sync, "before_cursor_execute", _on_cursor_execute)
     return engine
 
