@@ -54,9 +54,19 @@ def _error_body(message: str, code: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
-@lru_cache(maxsize=512)
 def _request_errors(graphql_schema: GraphQLSchema, query: str) -> tuple[list[dict[str, Any]], str | None]:
-    """Parse and validate once per distinct document, before any database work."""
+    """Parse and validate before any database work; documents of ordinary size are cached."""
+    if len(query) <= 20_000:
+        return _cached_request_errors(graphql_schema, query)
+    return _check_document(graphql_schema, query)
+
+
+@lru_cache(maxsize=512)
+def _cached_request_errors(graphql_schema: GraphQLSchema, query: str) -> tuple[list[dict[str, Any]], str | None]:
+    return _check_document(graphql_schema, query)
+
+
+def _check_document(graphql_schema: GraphQLSchema, query: str) -> tuple[list[dict[str, Any]], str | None]:
     try:
         doc = parse(query)
     except GraphQLError as e:
