@@ -7,6 +7,7 @@ request error (unparsable, invalid) is 400 and runs no resolver; auth failures a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -14,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -23,12 +25,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.http.ides import get_graphql_ide_html
 
 from gongzhi.auth import AuthError, TokenVerifier, select_tenant
+from gongzhi.bus import EventBus
+from gongzhi.jobs import run_periodically
 from gongzhi.migrate import head_revision
+from gongzhi.realtime import SubscriptionEndpoint
 from gongzhi.settings import Settings
+from gongzhi.uploads import upload_endpoints
 from models import Tenant, TenantStatus, User
 from policies.actor import load_actor
 from policies.enforcer import PolicyCache
@@ -132,7 +138,8 @@ class GraphQLEndpoint:
 
         async with self.state.sessionmaker() as session:
             try:
-                ctx = await self._context(session, claims.user_id, slug, request, request_id)
+                ctx = await self.state.open_context(session, claims.user_id, slug, request_id,
+                                                    request.client.host if request.client else None)
             except AuthError as e:
                 return _json(_error_body(e.message, e.code), e.status, media)
             result = await schema.execute(
@@ -147,29 +154,9 @@ class GraphQLEndpoint:
                 out["errors"] = [self._format_error(e, request_id) for e in result.errors]
             if not request_error:
                 out["data"] = result.data
-            for entry in ctx.audit_entries():
-                session.add(entry)
-            await session.commit()
+            await self.state.commit(session, ctx)
         status = 400 if request_error and media == GRAPHQL_RESPONSE else 200
         return _json(out, status, media, {"X-Request-Id": request_id})
-
-    async def _context(self, session: AsyncSession, user_id: uuid.UUID, slug: str, request: Request,
-                       request_id: str) -> RequestContext:
-        tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
-        if tenant is None:
-            raise AuthError(403, "TENANT_NOT_ALLOWED", f"no tenant {slug!r}")
-        if tenant.status is not TenantStatus.ACTIVE:
-            raise AuthError(403, "TENANT_SUSPENDED", f"tenant {slug!r} is suspended")
-        user = await session.scalar(select(User).where(User.id == user_id))
-        if user is None:
-            raise AuthError(401, "UNKNOWN_USER", "the token's user does not exist")
-        await switch_tenant(session, tenant.id)
-        policy = await self.state.policies.get(session, tenant.id, tenant.policy_version)
-        now = datetime.now(UTC)
-        actor = await load_actor(session, user=user, tenant_id=tenant.id, policy=policy, now=now)
-        client = request.client.host if request.client else None
-        return RequestContext(db=Db(session), tenant=tenant, actor=actor, now=now, request_id=request_id,
-                              client_addr=client)
 
     @staticmethod
     def _format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
@@ -192,6 +179,39 @@ class AppState:
         self.sessionmaker: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
         self.policies = PolicyCache()
         self.verifier = TokenVerifier(settings)
+        self.bus = EventBus(settings.database_url)
+        self.subscriptions = 0
+        self.upload_root = Path(settings.upload_dir)
+
+    async def open_context(self, session: AsyncSession, user_id: uuid.UUID, slug: str, request_id: str,
+                           client_addr: str | None) -> RequestContext:
+        """Bind a fresh session to the tenant and load the actor (tenant, user, policy, roles)."""
+        tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
+        if tenant is None:
+            raise AuthError(403, "TENANT_NOT_ALLOWED", f"no tenant {slug!r}")
+        if tenant.status is not TenantStatus.ACTIVE:
+            raise AuthError(403, "TENANT_SUSPENDED", f"tenant {slug!r} is suspended")
+        user = await session.scalar(select(User).where(User.id == user_id))
+        if user is None:
+            raise AuthError(401, "UNKNOWN_USER", "the token's user does not exist")
+        await switch_tenant(session, tenant.id)
+        policy = await self.policies.get(session, tenant.id, tenant.policy_version)
+        now = datetime.now(UTC)
+        actor = await load_actor(session, user=user, tenant_id=tenant.id, policy=policy, now=now)
+        return RequestContext(db=Db(session), tenant=tenant, actor=actor, now=now, request_id=request_id,
+                              client_addr=client_addr)
+
+    async def commit(self, session: AsyncSession, ctx: RequestContext) -> None:
+        """The request's one commit: audit entries, then events (published once it is durable)."""
+        for entry in ctx.audit_entries():
+            session.add(entry)
+        await self.bus.before_commit(session, ctx.events)
+        await session.commit()
+        self.bus.after_commit(ctx.events)
+
+    async def authenticate(self, authorization: str | None, tenant_header: str | None) -> tuple[uuid.UUID, str]:
+        claims = self.verifier.verify(authorization)
+        return claims.user_id, select_tenant(claims, tenant_header)
 
 
 async def healthz(_request: Request) -> Response:
@@ -216,13 +236,23 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        task = None
+        if settings.autoclose_interval > 0:
+            task = asyncio.create_task(run_periodically(state.sessionmaker, state.bus, settings.autoclose_interval))
         yield
+        if task is not None:
+            task.cancel()
+        await state.bus.close()
         await engine.dispose()
 
     endpoint = GraphQLEndpoint(state)
+    upload, download = upload_endpoints(state)
     app = Starlette(
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", SubscriptionEndpoint(state, schema)),
+            Route("/uploads", upload, methods=["POST"]),
+            Route("/uploads/{id}", download, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

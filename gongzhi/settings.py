@@ -31,6 +31,10 @@ class Settings:
     demo: bool = False
     max_body_bytes: int = 1_000_000
     pool_size: int = 10
+    upload_dir: str = str(ROOT / "var" / "uploads")
+    max_upload_bytes: int = 5 * 1024 * 1024
+    # Seconds between runs of the job that closes resolved cases left without feedback (0: off).
+    autoclose_interval: int = 600
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -58,4 +62,7 @@ class Settings:
             demo=demo,
             max_body_bytes=int(os.environ.get("GONGZHI_MAX_BODY_BYTES", "1000000")),
             pool_size=int(os.environ.get("GONGZHI_DB_POOL_SIZE", "10")),
+            upload_dir=os.environ.get("GONGZHI_UPLOAD_DIR", str(ROOT / "var" / "uploads")),
+            max_upload_bytes=int(os.environ.get("GONGZHI_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024))),
+            autoclose_interval=int(os.environ.get("GONGZHI_AUTOCLOSE_INTERVAL", "600")),
         )

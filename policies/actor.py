@@ -41,10 +41,16 @@ class Grant:
     own: bool = False
     own_compound: bool = False
     firm_ids: tuple[uuid.UUID, ...] = ()
+    # Firms the actor acts for where the condition is "assigned" (cases dispatched to them).
+    assigned_firm_ids: tuple[uuid.UUID, ...] = ()
     conditions: frozenset[Condition] = frozenset()
 
     def __bool__(self) -> bool:
-        return self.all or bool(self.scope_paths) or self.own or self.own_compound or bool(self.firm_ids)
+        return (self.all or bool(self.scope_paths) or self.own or self.own_compound or bool(self.firm_ids)
+                or bool(self.assigned_firm_ids))
+
+    def has(self, condition: Condition) -> bool:
+        return condition in self.conditions
 
 
 @dataclass
@@ -74,6 +80,7 @@ class Actor:
         all_ = own = own_compound = False
         paths: list[str] = []
         firms: list[uuid.UUID] = []
+        assigned: list[uuid.UUID] = []
         conds: set[Condition] = set()
         for a in self.assignments:
             allowed = self.policy.conditions(a.role.value, resource, action)
@@ -84,6 +91,8 @@ class Actor:
                 paths.append(a.scope_path)
             if Condition.SERVED in allowed and a.firm_id is not None:
                 firms.append(a.firm_id)
+            if Condition.ASSIGNED in allowed and a.firm_id is not None:
+                assigned.append(a.firm_id)
             if Condition.OWN in allowed and self.household_id is not None:
                 own = True
             if Condition.OWN_COMPOUND in allowed and self.own_compound_path is not None:
@@ -94,6 +103,7 @@ class Actor:
             own=own,
             own_compound=own_compound,
             firm_ids=tuple(dict.fromkeys(firms)),
+            assigned_firm_ids=tuple(dict.fromkeys(assigned)),
             conditions=frozenset(conds),
         )
         self._grants[key] = found

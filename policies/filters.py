@@ -14,8 +14,9 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, false, 
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
-from models import Area, GridBuilding, Household, Person, RoleAssignment, ServiceContract
+from models import Area, Case, GridBuilding, Household, Person, RoleAssignment, ServiceContract
 from policies.actor import Actor, Grant
+from policies.roles import Condition
 
 
 def _in_subtree(col: SQLColumnExpression[str], paths: tuple[str, ...]) -> ColumnElement[bool]:
@@ -136,3 +137,40 @@ def role_assignment_predicate(grant: Grant) -> ColumnElement[bool]:
     if not grant.scope_paths:
         return false()
     return RoleAssignment.scope_area_id.in_(select(Area.id).where(_in_subtree(Area.path, grant.scope_paths)))
+
+
+def case_predicate(grant: Grant, actor: Actor, *, public: bool = True) -> ColumnElement[bool]:
+    """Cases the grant reaches. ``public`` adds the problem-wall entries of the actor's own
+    compound (shown anonymised); without it only cases the actor may see in full."""
+    if grant.all:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    if grant.scope_paths:
+        g = aliased(Area)
+        parts.append(_in_subtree(Case.area_path, grant.scope_paths))
+        parts.append(
+            Case.area_id.in_(
+                select(GridBuilding.building_id)
+                .join(g, and_(g.tenant_id == GridBuilding.tenant_id, g.id == GridBuilding.grid_id))
+                .where(_in_subtree(g.path, grant.scope_paths))
+            )
+        )
+    if grant.firm_ids:
+        parts.append(Case.area_id.in_(_buildings_served(grant.firm_ids, actor.today)))
+    if grant.assigned_firm_ids:
+        parts.append(Case.handler_firm_id.in_(grant.assigned_firm_ids))
+    if grant.has(Condition.OWN) or grant.has(Condition.OWN_REPORTS):
+        parts.append(Case.reporter_user_id == actor.user_id)
+    if grant.own_compound and actor.own_compound_path:
+        parts.append(Case.area_path.startswith(actor.own_compound_path))
+    if public and grant.has(Condition.PUBLIC) and actor.own_compound_path:
+        parts.append(and_(Case.on_wall.is_(True), Case.area_path.startswith(actor.own_compound_path)))
+    return or_(*parts) if parts else false()
+
+
+def area_reach_predicate(grant: Grant, actor: Actor, area: type[Area] = Area) -> ColumnElement[bool]:
+    """An area lies where the grant reaches (subtree, grid-covered buildings, own compound, served
+    compounds) — for acting *in* an area, e.g. reporting a case there. Ancestors are not included."""
+    if grant.all:
+        return true()
+    return building_predicate(area.id, grant, actor)

@@ -59,6 +59,8 @@ class RequestContext:
     client_addr: str | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
     pii_reads: set[uuid.UUID] = field(default_factory=set)
+    # Domain events to publish once the request's transaction commits (subscriptions).
+    events: list[dict[str, Any]] = field(default_factory=list)
 
     def audit_entries(self) -> list[AuditEntry]:
         """Entries this request must append before it commits (full reads of personal data)."""

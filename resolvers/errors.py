@@ -17,6 +17,7 @@ class ErrorCode(enum.StrEnum):
     INVALID_PHONE = "INVALID_PHONE"
     INVALID_PARENT = "INVALID_PARENT"
     INVALID_CURSOR = "INVALID_CURSOR"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
 
 
 class ServiceError(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Set
 
 from resolvers.errors import ErrorCode, ServiceError
 
@@ -13,7 +14,7 @@ def encode_global_id(type_name: str, id_: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{id_}".encode()).decode().rstrip("=")
 
 
-def decode_global_id(gid: str, expected: str | set[str] | None = None, field: str = "id") -> tuple[str, uuid.UUID]:
+def decode_global_id(gid: str, expected: str | Set[str] | None = None, field: str = "id") -> tuple[str, uuid.UUID]:
     """The (type, uuid) a global ID names; INVALID_ID for anything malformed or of the wrong type."""
     try:
         raw = base64.urlsafe_b64decode(gid + "=" * (-len(gid) % 4)).decode()

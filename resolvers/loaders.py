@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from strawberry.dataloader import DataLoader
 
-from models import Area, AreaKind, GridBuilding, Household, Person, PersonCareTag, User
-from policies.filters import area_read_predicate, household_predicate, person_predicate
+from models import Area, AreaKind, Case, CaseCategory, CaseEvent, GridBuilding, Household, Person, PersonCareTag, User
+from policies.filters import area_read_predicate, case_predicate, household_predicate, person_predicate
 from resolvers.context import RequestContext
 
 
@@ -146,3 +146,34 @@ def user_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, User | None]:
         return [by_id.get(i) for i in ids]
 
     return _loader(ctx, "UserByIdLoader", load)
+
+
+def case_full_view(ctx: RequestContext) -> DataLoader[uuid.UUID, bool]:
+    """Whether a case is visible in full (not only as an anonymised problem-wall entry)."""
+    async def load(ids: list[uuid.UUID]) -> list[bool]:
+        pred = case_predicate(ctx.actor.grant("case", "read"), ctx.actor, public=False)
+        visible = set(await ctx.db.scalars(select(Case.id).where(Case.id.in_(ids), pred)))
+        return [i in visible for i in ids]
+
+    return _loader(ctx, "CaseFullViewLoader", load)
+
+
+def events_by_case(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Any]]:
+    async def load(ids: list[uuid.UUID]) -> list[list[Any]]:
+        rows = await ctx.db.scalars(select(CaseEvent).where(CaseEvent.case_id.in_(ids))
+                                    .order_by(CaseEvent.case_id, CaseEvent.seq))
+        out: dict[uuid.UUID, list[Any]] = defaultdict(list)
+        for e in rows:
+            out[e.case_id].append(e)
+        return [out.get(i, []) for i in ids]
+
+    return _loader(ctx, "EventsByCaseLoader", load)
+
+
+def category_name_by_code(ctx: RequestContext) -> DataLoader[str, str | None]:
+    async def load(codes: list[str]) -> list[str | None]:
+        rows = await ctx.db.all(select(CaseCategory.code, CaseCategory.name).where(CaseCategory.code.in_(codes)))
+        names = dict(rows)
+        return [names.get(c) for c in codes]
+
+    return _loader(ctx, "CategoryNameByCodeLoader", load)

@@ -34,7 +34,8 @@ class Page(Generic[T]):
 
 
 async def keyset_page(
-    db: Db, stmt: Select[Any], id_col: InstrumentedAttribute[uuid.UUID], *, first: int | None, after: str | None
+    db: Db, stmt: Select[Any], id_col: InstrumentedAttribute[uuid.UUID], *, first: int | None, after: str | None,
+    descending: bool = False,
 ) -> Page[Any]:
     n = DEFAULT_PAGE if first is None else first
     if n < 0 or n > MAX_PAGE:
@@ -42,6 +43,7 @@ async def keyset_page(
     count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
     paged = stmt
     if after is not None:
-        paged = paged.where(id_col > decode_cursor(after))
-    rows = await db.scalars(paged.order_by(id_col).limit(n + 1))
+        cursor = decode_cursor(after)
+        paged = paged.where(id_col < cursor if descending else id_col > cursor)
+    rows = await db.scalars(paged.order_by(id_col.desc() if descending else id_col).limit(n + 1))
     return Page(items=rows[:n], has_next=len(rows) > n, has_previous=after is not None, count_stmt=count_stmt, db=db)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Set
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -39,7 +39,7 @@ class PublicError(GraphQLError):
         super().__init__(error.message, extensions=ext)
 
 
-def decode_id(gid: strawberry.ID | str, expected: str | set[str], field: str = "id") -> Any:
+def decode_id(gid: strawberry.ID | str, expected: str | Set[str], field: str = "id") -> Any:
     """The uuid of a global ID of the expected type (raises a public INVALID_ID error)."""
     try:
         return decode_global_id(str(gid), expected, field)[1]
@@ -122,6 +122,7 @@ async def mutate(info: Info, fn: Callable[[], Awaitable[R]]) -> tuple[R | None, 
     """Run one mutation in a SAVEPOINT: an expected failure (or a crash) undoes all it did."""
     ctx = context(info)
     session = ctx.db.session
+    events_before = len(ctx.events)
     async with ctx.db.lock:
         nested = await session.begin_nested()
     try:
@@ -133,11 +134,13 @@ async def mutate(info: Info, fn: Callable[[], Awaitable[R]]) -> tuple[R | None, 
         async with ctx.db.lock:
             await nested.rollback()
             session.expire_all()
+        del ctx.events[events_before:]
         return None, user_errors(e)
     except BaseException:
         async with ctx.db.lock:
             await nested.rollback()
             session.expire_all()
+        del ctx.events[events_before:]
         raise
 
 

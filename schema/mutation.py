@@ -3,6 +3,7 @@ nothing was written (each mutation runs in its own savepoint, see schema.common.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from datetime import datetime
 from decimal import Decimal
 
@@ -14,8 +15,8 @@ from resolvers import areas as area_service
 from resolvers import register as register_service
 from resolvers.ids import decode_global_id
 from schema.common import UserError, context, mutate
-from schema.query import AREA_TYPE_NAMES
 from schema.types import (
+    AREA_TYPE_NAMES,
     AreaKind,
     AreaNode,
     Gender,
@@ -175,7 +176,7 @@ def _area_fields(i: CreateAreaInput | UpdateAreaInput) -> area_service.AreaField
     )
 
 
-def _id(gid: strawberry.ID | None, expected: str | set[str], field: str):  # type: ignore[no-untyped-def]
+def _id(gid: strawberry.ID | None, expected: str | Set[str], field: str):  # type: ignore[no-untyped-def]
     return None if gid is None else decode_global_id(str(gid), expected, field)[1]
 
 

@@ -8,16 +8,20 @@ import strawberry
 from sqlalchemy import or_, select
 from strawberry.types import Info
 
+from models import PropertyFirm as PropertyFirmRow
 from models import RoleAssignment as RoleAssignmentRow
 from policies.filters import role_assignment_predicate
 from resolvers import access as access_service
 from resolvers import areas as area_service
+from resolvers import cases as case_service
 from resolvers import loaders
 from resolvers import register as register_service
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_global_id
+from schema.cases import Case, CaseReview
 from schema.common import Connection, Node, PublicError, connection, context, decode_id, query_call
 from schema.types import (
+    AREA_TYPE_NAMES,
     AREA_TYPES,
     AreaKind,
     AreaNode,
@@ -25,13 +29,12 @@ from schema.types import (
     Household,
     Me,
     Person,
+    PropertyFirm,
     Role,
     RoleAssignment,
     Tenant,
     area_type,
 )
-
-AREA_TYPE_NAMES = {t.__name__ for t in AREA_TYPES.values()}
 
 
 async def resolve_node(info: Info, gid: str) -> Any:
@@ -49,6 +52,15 @@ async def resolve_node(info: Info, gid: str) -> Any:
     if type_name == "Person":
         p = await loaders.person_by_id(ctx).load(id_)
         return None if p is None else Person(_m=p)
+    if type_name == "PropertyFirm":
+        firm = await ctx.db.scalar(select(PropertyFirmRow).where(PropertyFirmRow.id == id_))
+        return None if firm is None or not ctx.actor.assignments else PropertyFirm(_m=firm)
+    if type_name == "Case":
+        case = await case_service.get_case(ctx, id_)
+        return None if case is None else Case(_m=case)
+    if type_name == "CaseReview":
+        review = await case_service.get_review(ctx, id_)
+        return None if review is None else CaseReview(_m=review)
     if type_name == "RoleAssignment":
         pred = or_(role_assignment_predicate(ctx.actor.grant("role_assignment", "read")),
                    RoleAssignmentRow.user_id == ctx.actor.user_id)
@@ -146,6 +158,14 @@ class Query:
             care_tag=care_tag, party_member=party_member, search=search, first=first, after=after,
         ))
         return connection(page, lambda m: Person(_m=m))  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Property firms of the tenant (物业公司), for dispatching and grants.")
+    async def property_firms(self, info: Info) -> list[PropertyFirm]:
+        ctx = context(info)
+        if not ctx.actor.assignments:
+            return []
+        rows = await ctx.db.scalars(select(PropertyFirmRow).order_by(PropertyFirmRow.name))
+        return [PropertyFirm(_m=f) for f in rows]
 
     @strawberry.field(description="The tenant's care groups (重点人群类别).")
     async def care_tag_kinds(self, info: Info) -> list[CareTagKind]:

@@ -5,10 +5,16 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 
-from schema.mutation import Mutation
-from schema.query import Query
-from schema.types import AREA_TYPES, Household, Person, RoleAssignment
+from schema.cases import Case, CaseMutation, CaseQuery, CaseReview
+from schema.mutation import Mutation as RegisterMutation
+from schema.query import Query as RegisterQuery
+from schema.subscriptions import Subscription
+from schema.types import AREA_TYPES, Household, Person, PropertyFirm, RoleAssignment
+
+Query = merge_types("Query", (RegisterQuery, CaseQuery))
+Mutation = merge_types("Mutation", (RegisterMutation, CaseMutation))
 
 MAX_DEPTH = 12
 MAX_TOKENS = 5000
@@ -19,7 +25,8 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[*AREA_TYPES.values(), Household, Person, RoleAssignment],
+        subscription=Subscription,
+        types=[*AREA_TYPES.values(), Household, Person, RoleAssignment, PropertyFirm, Case, CaseReview],
         extensions=[
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

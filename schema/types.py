@@ -15,6 +15,7 @@ from models import AreaKind as _AreaKind
 from models import Gender as _Gender
 from models import Household as HouseholdRow
 from models import Person as PersonRow
+from models import PropertyFirm as PropertyFirmRow
 from models import PropertyManagement as _PropertyManagement
 from models import RoleAssignment as RoleAssignmentRow
 from models import Tenure as _Tenure
@@ -153,6 +154,9 @@ AREA_TYPES: dict[_AreaKind, type[AreaNode]] = {
 }
 
 
+AREA_TYPE_NAMES = frozenset(t.__name__ for t in AREA_TYPES.values())
+
+
 def area_type(m: AreaRow | None) -> Any:
     return None if m is None else AREA_TYPES[m.kind](_m=m)
 
@@ -282,6 +286,19 @@ class Person(Node):
             return None
         h = await loaders.household_by_id(context(info)).load(self._m.household_id)
         return None if h is None else Household(_m=h)
+
+
+@strawberry.type(description="Property management company (物业公司).")
+class PropertyFirm(Node):
+    _m: strawberry.Private[PropertyFirmRow]
+
+    @strawberry.field(description="Name (名称).")
+    def name(self) -> str:
+        return self._m.name
+
+    @strawberry.field(description="Unified social credit code (统一社会信用代码), if known.")
+    def credit_code(self) -> str | None:
+        return self._m.credit_code
 
 
 # ---------------------------------------------------------------- access

@@ -10,7 +10,20 @@ from collections.abc import Callable, Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models import Area, AreaKind, CareTagKind, CasbinRule, Tenant, path_segment, uuid7
+from models import (
+    Area,
+    AreaKind,
+    CareTagKind,
+    CasbinRule,
+    CaseCategory,
+    CasePriority,
+    CaseSettings,
+    SlaRule,
+    SlaUnit,
+    Tenant,
+    path_segment,
+    uuid7,
+)
 from tenants.session import bind_tenant
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
@@ -24,6 +37,32 @@ DEFAULT_CARE_TAGS: tuple[tuple[str, str], ...] = (
     ("veteran", "退役军人"),
     ("low_income", "低保户"),
     ("serious_illness", "重病患者"),
+)
+
+DEFAULT_CASE_CATEGORIES: tuple[tuple[str, str], ...] = (
+    ("drainage", "管道堵塞/污水外溢"),
+    ("fly_wire", "飞线充电"),
+    ("garbage", "垃圾清运"),
+    ("lighting", "路灯照明"),
+    ("parking", "车辆乱停"),
+    ("noise", "噪音扰民"),
+    ("dispute", "邻里纠纷"),
+    ("facility", "公共设施损坏"),
+    ("safety", "安全隐患"),
+    ("greening", "绿化养护"),
+    ("other", "其他"),
+)
+
+# (category or None for the default, priority, amount, unit)
+DEFAULT_SLA_RULES: tuple[tuple[str | None, CasePriority, float, SlaUnit], ...] = (
+    (None, CasePriority.URGENT, 4, SlaUnit.WORKING_HOURS),
+    (None, CasePriority.HIGH, 1, SlaUnit.WORKING_DAYS),
+    (None, CasePriority.NORMAL, 3, SlaUnit.WORKING_DAYS),
+    (None, CasePriority.LOW, 5, SlaUnit.WORKING_DAYS),
+    ("drainage", CasePriority.HIGH, 8, SlaUnit.WORKING_HOURS),
+    ("drainage", CasePriority.URGENT, 2, SlaUnit.WORKING_HOURS),
+    ("safety", CasePriority.URGENT, 2, SlaUnit.WORKING_HOURS),
+    ("fly_wire", CasePriority.HIGH, 4, SlaUnit.WORKING_HOURS),
 )
 
 
@@ -69,4 +108,9 @@ async def provision_tenant(
                                        v3=values[3], v4=values[4], v5=values[5]))
             for code, label in DEFAULT_CARE_TAGS:
                 session.add(CareTagKind(code=code, name=label))
+            for code, label in DEFAULT_CASE_CATEGORIES:
+                session.add(CaseCategory(code=code, name=label, active=True))
+            for category, priority, amount, unit in DEFAULT_SLA_RULES:
+                session.add(SlaRule(category_code=category, priority=priority, amount=amount, unit=unit))
+            session.add(CaseSettings(feedback_wait_days=7))
         return tenant

@@ -1,0 +1,71 @@
+"""The WebSocket side of /graphql: graphql-transport-ws only, authenticated in connection_init
+(payload ``{"authorization": "Bearer …", "tenant": "<slug>"}``)."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from gongzhi.auth import AuthError
+from models import Tenant
+from resolvers.context import RequestContext
+
+if TYPE_CHECKING:
+    from gongzhi.app import AppState
+
+
+class Hub:
+    """One subscriber's link to the bus and to fresh tenant-bound sessions."""
+
+    def __init__(self, state: AppState, user_id: uuid.UUID, slug: str, tenant_id: uuid.UUID) -> None:
+        self.state = state
+        self.user_id = user_id
+        self.slug = slug
+        self.tenant_id = tenant_id
+
+    async def subscribe(self) -> Any:
+        return await self.state.bus.subscribe()
+
+    def unsubscribe(self, queue: Any) -> None:
+        self.state.bus.unsubscribe(queue)
+
+    @contextlib.asynccontextmanager
+    async def request_context(self) -> AsyncIterator[RequestContext]:
+        async with self.state.sessionmaker() as session:
+            ctx = await self.state.open_context(session, self.user_id, self.slug, uuid.uuid4().hex, None)
+            yield ctx
+            await session.rollback()
+
+
+class SubscriptionEndpoint(GraphQL):  # type: ignore[type-arg]
+    def __init__(self, state: AppState, schema: Any) -> None:
+        super().__init__(schema, graphql_ide=None, allow_queries_via_get=False,
+                         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,))
+        self.state = state
+
+    async def get_context(self, request: Any, response: Any) -> Any:
+        return {"request": request, "response": response}
+
+    async def on_ws_connect(self, context: Any) -> Any:
+        params = context.get("connection_params") or {}
+        auth = params.get("authorization") or params.get("Authorization")
+        tenant = params.get("tenant")
+        try:
+            user_id, slug = await self.state.authenticate(
+                auth if isinstance(auth, str) else None, tenant if isinstance(tenant, str) else None)
+            async with self.state.sessionmaker() as session:
+                await self.state.open_context(session, user_id, slug, uuid.uuid4().hex, None)
+                tenant_id = await session.scalar(select(Tenant.id).where(Tenant.slug == slug))
+        except AuthError as e:
+            raise ConnectionRejectionError({"code": e.code, "message": e.message}) from None
+        assert tenant_id is not None
+        context["hub"] = Hub(self.state, user_id, slug, tenant_id)
+        self.state.subscriptions += 1
+        return {"tenant": slug}

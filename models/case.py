@@ -1,0 +1,232 @@
+"""Cases (事件/诉求) and their closed loop: catalogue, SLA rules, the case, its immutable
+timeline, photos, supervision, notifications, and the monthly review (复盘)."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Enum,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, TenantScoped
+
+
+def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class CaseState(enum.StrEnum):
+    REPORTED = "reported"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DISPATCHED = "dispatched"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+OPEN_STATES = frozenset({CaseState.REPORTED, CaseState.ACCEPTED, CaseState.DISPATCHED, CaseState.IN_PROGRESS,
+                         CaseState.REOPENED})
+
+
+class CasePriority(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class HandlerKind(enum.StrEnum):
+    PROPERTY_FIRM = "property_firm"
+    COMMUNITY = "community"
+    PARTNER_UNIT = "partner_unit"
+
+
+class SlaUnit(enum.StrEnum):
+    WORKING_DAYS = "working_days"
+    WORKING_HOURS = "working_hours"
+    CALENDAR_HOURS = "calendar_hours"
+
+
+class CaseCategory(TenantScoped, Base):
+    """The tenant's catalogue of case categories (e.g. 管道堵塞, 飞线充电)."""
+
+    __tablename__ = "case_categories"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(50))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class SlaRule(TenantScoped, Base):
+    """Handling time for a category and priority; a null category is the tenant's default."""
+
+    __tablename__ = "sla_rules"
+    __table_args__ = (UniqueConstraint("tenant_id", "category_code", "priority"),)
+
+    category_code: Mapped[str | None] = mapped_column(String(32))
+    priority: Mapped[CasePriority] = mapped_column(_enum(CasePriority))
+    amount: Mapped[float] = mapped_column(Float)
+    unit: Mapped[SlaUnit] = mapped_column(_enum(SlaUnit, 16))
+
+
+class CalendarOverride(TenantScoped, Base):
+    """A tenant's own working-day facts, for years the holiday package does not know yet."""
+
+    __tablename__ = "calendar_overrides"
+    __table_args__ = (UniqueConstraint("tenant_id", "day"),)
+
+    day: Mapped[date] = mapped_column(Date)
+    workday: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(String(100))
+
+
+class CaseSettings(TenantScoped, Base):
+    """Per-tenant case settings (one row): how long a resolved case waits for feedback."""
+
+    __tablename__ = "case_settings"
+
+    feedback_wait_days: Mapped[int] = mapped_column(Integer, default=7)
+
+
+class Case(TenantScoped, Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "area_id"], ["areas.tenant_id", "areas.id"]),
+        ForeignKeyConstraint(["tenant_id", "handler_firm_id"], ["property_firms.tenant_id", "property_firms.id"]),
+        ForeignKeyConstraint(["tenant_id", "handler_area_id"], ["areas.tenant_id", "areas.id"]),
+        ForeignKeyConstraint(["tenant_id", "escalated_to_area_id"], ["areas.tenant_id", "areas.id"]),
+        UniqueConstraint("tenant_id", "reporter_user_id", "idempotency_key"),
+        UniqueConstraint("tenant_id", "number"),
+        Index("ix_cases_tenant_area", "tenant_id", "area_id"),
+        Index("ix_cases_tenant_state", "tenant_id", "state"),
+        Index("ix_cases_tenant_firm", "tenant_id", "handler_firm_id"),
+    )
+
+    number: Mapped[str] = mapped_column(String(32), unique=False)
+    area_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    # Materialized path of the area, copied at report time: scope filters are one LIKE.
+    area_path: Mapped[str] = mapped_column(String(400))
+    category_code: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[CasePriority] = mapped_column(_enum(CasePriority))
+    title: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    location_text: Mapped[str | None] = mapped_column(String(200))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    state: Mapped[CaseState] = mapped_column(_enum(CaseState))
+    reporter_user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    reporter_role: Mapped[str] = mapped_column(String(32))
+    # A resident's report lands on the compound's problem wall (问题墙).
+    on_wall: Mapped[bool] = mapped_column(Boolean, default=False)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    handler_kind: Mapped[HandlerKind | None] = mapped_column(_enum(HandlerKind, 16))
+    handler_firm_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    handler_area_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    handler_name: Mapped[str | None] = mapped_column(String(100))
+    due_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    dispatched_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(Text)
+    reject_reason: Mapped[str | None] = mapped_column(String(500))
+    supervised: Mapped[bool] = mapped_column(Boolean, default=False)
+    supervised_at: Mapped[datetime | None]
+    escalated_to_area_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    feedback_comment: Mapped[str | None] = mapped_column(String(500))
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Every transition is UPDATE … WHERE version = :seen: of two at once exactly one wins.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime]
+
+
+class CaseEvent(TenantScoped, Base):
+    """One immutable step of a case's timeline (the app role may only insert and read)."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "case_id"], ["cases.tenant_id", "cases.id"]),
+        UniqueConstraint("tenant_id", "case_id", "seq"),
+    )
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    seq: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    actor_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    actor_role: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(String(1000))
+    attachments: Mapped[list[str]] = mapped_column(JSON, default=list)
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class Attachment(TenantScoped, Base):
+    """An uploaded photo: checked by content, stored on disk, linked to a case when used."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id", "case_id"], ["cases.tenant_id", "cases.id"]),)
+
+    uploader_user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200))
+
+
+class Notification(TenantScoped, Base):
+    """A message to a user or to everyone acting for a firm (e.g. 督办 to the handler)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "case_id"], ["cases.tenant_id", "cases.id"]),
+        ForeignKeyConstraint(["tenant_id", "firm_id"], ["property_firms.tenant_id", "property_firms.id"]),
+        ForeignKeyConstraint(["tenant_id", "area_id"], ["areas.tenant_id", "areas.id"]),
+        Index("ix_notifications_user", "tenant_id", "user_id"),
+    )
+
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    firm_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    area_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(String(500))
+    read_at: Mapped[datetime | None]
+
+
+class CaseReview(TenantScoped, Base):
+    """The review (复盘) of a period for an area, as the monthly residents' meeting reports it."""
+
+    __tablename__ = "case_reviews"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "area_id"], ["areas.tenant_id", "areas.id"]),
+        UniqueConstraint("tenant_id", "area_id", "period_start", "period_end"),
+    )
+
+    area_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    summary: Mapped[str] = mapped_column(Text)
+    decisions: Mapped[str | None] = mapped_column(Text)
+    author_user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    statistics: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
