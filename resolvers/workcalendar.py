@@ -1,0 +1,183 @@
+"""Working-time arithmetic on the Chinese calendar, for SLA due times and handling-time statistics.
+
+Pure code: no database, no I/O.
+
+Working days come from, in order of precedence:
+
+1. the tenant's ``overrides`` (date -> True for a working day, False for a day off), which win over everything;
+2. the ``chinesecalendar`` package (public holidays and 调休 make-up working days, e.g. 2025 National Day:
+   Oct 1-8 off, Sunday Sep 28 and Saturday Oct 11 worked);
+3. for a year the package does not know (it raises ``NotImplementedError``) and no override covers:
+   plain Monday-Friday. That fallback knows no holidays at all (2027-01-01 counts as a working day), so tenants
+   must add overrides once the State Council publishes a new year's arrangement and before the package has it.
+
+Working hours are ``day_start``-``lunch_start`` and ``lunch_end``-``day_end`` on working days (default
+09:00-12:00 and 13:30-17:30, i.e. 7 hours a day), in the calendar's ``tz`` (default Asia/Shanghai).
+
+Conventions:
+
+* Every datetime argument must be timezone-aware (any zone; naive -> ``ValueError``); dates are taken in ``tz``;
+  results are aware UTC datetimes.
+* ``add_working_days(start, n)`` — "within n working days" (n个工作日内): counting starts on the first working day
+  after start's local date (the day of receipt never counts, even if received at 08:00 on a working day); the
+  due time is ``day_end`` of the n-th such day.
+* ``add_working_hours(start, h)`` — consumes h hours of working time from start (or from the next window start
+  if start is outside working hours). Time that runs out exactly at the end of a window yields that window's
+  end (12:00 or 17:30), not the next window's start.
+* ``working_seconds_between(a, b)`` — working seconds in [a, b); the inverse of ``add_working_hours``:
+  ``working_seconds_between(s, add_working_hours(s, h)) == h * 3600`` (to the microsecond).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+__all__ = ["SHANGHAI", "WorkCalendar"]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_ONE_DAY = timedelta(days=1)
+_US = timedelta(microseconds=1)
+
+
+@lru_cache(maxsize=16384)
+def _package_is_workday(d: date) -> bool | None:
+    """The package's answer, or None for a year it has no data for. Cached: the package's own check scans its
+    whole holiday table on every call (~15 µs)."""
+    try:
+        return bool(chinese_calendar.is_workday(d))
+    except NotImplementedError:
+        return None
+
+
+def _require_aware(name: str, value: datetime) -> None:
+    if not isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be a timezone-aware datetime, got naive {value.isoformat()}")
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    """A tenant's working calendar. See the module docstring for the conventions."""
+
+    overrides: Mapping[date, bool] = field(default_factory=dict, hash=False)
+    day_start: time = time(9, 0)
+    day_end: time = time(17, 30)
+    lunch_start: time | None = time(12, 0)
+    lunch_end: time | None = time(13, 30)
+    tz: ZoneInfo = SHANGHAI
+
+    def __post_init__(self) -> None:
+        for key, value in self.overrides.items():
+            if not isinstance(key, date) or isinstance(key, datetime):
+                raise TypeError(f"override keys must be dates, got {key!r}")
+            if not isinstance(value, bool):
+                raise TypeError(f"override for {key} must be a bool, got {value!r}")
+        # Copy and freeze, so later changes to the caller's dict do not leak in.
+        object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
+        for name in ("day_start", "day_end", "lunch_start", "lunch_end"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is not None:
+                raise ValueError(f"{name} must be a naive time (it is read in tz), got {value!r}")
+        if not self.day_start < self.day_end:
+            raise ValueError("day_start must be before day_end")
+        if (self.lunch_start is None) != (self.lunch_end is None):
+            raise ValueError("lunch_start and lunch_end must both be set or both be None")
+        if self.lunch_start is not None and self.lunch_end is not None:
+            if not self.day_start < self.lunch_start < self.lunch_end < self.day_end:
+                raise ValueError("need day_start < lunch_start < lunch_end < day_end")
+
+    # ------------------------------------------------------------------ days
+
+    def is_workday(self, d: date) -> bool:
+        """Overrides first, then the chinesecalendar package, then Monday-Friday for years it does not know."""
+        if isinstance(d, datetime):
+            raise TypeError("is_workday takes a date; convert the datetime to a local date in tz first")
+        override = self.overrides.get(d)
+        if override is not None:
+            return override
+        known = _package_is_workday(d)
+        if known is not None:
+            return known
+        return d.weekday() < 5
+
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        """Due time for "within ``days`` working days" of ``start``: ``day_end`` (local) of the ``days``-th working
+        day after start's local date, as an aware UTC datetime."""
+        _require_aware("start", start)
+        if isinstance(days, bool) or not isinstance(days, int):
+            raise TypeError(f"days must be an int, got {days!r}")
+        if days < 1:
+            raise ValueError(f"days must be >= 1, got {days}")
+        d = start.astimezone(self.tz).date()
+        remaining = days
+        while remaining:
+            d += _ONE_DAY
+            if self.is_workday(d):
+                remaining -= 1
+        return datetime.combine(d, self.day_end, tzinfo=self.tz).astimezone(UTC)
+
+    # ----------------------------------------------------------------- hours
+
+    def _windows(self, d: date) -> Iterator[tuple[datetime, datetime]]:
+        """The working windows of local date ``d`` as (start, end) aware UTC datetimes; none on a day off."""
+        if not self.is_workday(d):
+            return
+        if self.lunch_start is None or self.lunch_end is None:
+            bounds = [(self.day_start, self.day_end)]
+        else:
+            bounds = [(self.day_start, self.lunch_start), (self.lunch_end, self.day_end)]
+        for lo, hi in bounds:
+            yield (
+                datetime.combine(d, lo, tzinfo=self.tz).astimezone(UTC),
+                datetime.combine(d, hi, tzinfo=self.tz).astimezone(UTC),
+            )
+
+    def add_working_hours(self, start: datetime, hours: float) -> datetime:
+        """``start`` plus ``hours`` of working time (resolution: 1 µs), as an aware UTC datetime."""
+        _require_aware("start", start)
+        if isinstance(hours, bool) or not isinstance(hours, int | float):
+            raise TypeError(f"hours must be a number, got {hours!r}")
+        if not math.isfinite(hours) or hours <= 0:
+            raise ValueError(f"hours must be a positive finite number, got {hours!r}")
+        remaining = round(hours * 3_600_000_000)  # microseconds, integer: exact and consistent with the inverse
+        if remaining <= 0:
+            raise ValueError(f"hours must be at least one microsecond, got {hours!r}")
+        now = start.astimezone(UTC)
+        d = start.astimezone(self.tz).date()
+        while True:
+            for lo, hi in self._windows(d):
+                if hi <= now:
+                    continue
+                begin = max(lo, now)
+                available = (hi - begin) // _US
+                if remaining <= available:
+                    return begin + timedelta(microseconds=remaining)
+                remaining -= available
+            d += _ONE_DAY
+
+    def working_seconds_between(self, a: datetime, b: datetime) -> float:
+        """Working seconds in [a, b); 0.0 if b <= a."""
+        _require_aware("a", a)
+        _require_aware("b", b)
+        if b <= a:
+            return 0.0
+        a_utc, b_utc = a.astimezone(UTC), b.astimezone(UTC)
+        d = a.astimezone(self.tz).date()
+        last = b.astimezone(self.tz).date()
+        total = 0
+        while d <= last:
+            for lo, hi in self._windows(d):
+                overlap = (min(hi, b_utc) - max(lo, a_utc)) // _US
+                if overlap > 0:
+                    total += overlap
+            d += _ONE_DAY
+        return total / 1_000_000
