@@ -11,7 +11,6 @@ import os
 import time
 import uuid
 from datetime import UTC, datetime
-
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, ForeignKey, MetaData, TypeDecorator, Uuid
