@@ -40,9 +40,21 @@ async def _with_sessionmaker(settings: Settings, fn):  # type: ignore[no-untyped
 
 def cmd_seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
     from gongzhi.demo import seed_demo
+    from gongzhi.demo_cases import seed_demo_cases
 
     created = asyncio.run(_with_sessionmaker(settings, seed_demo))
     print("seeded: " + (", ".join(created) if created else "nothing new (demo tenants exist)"))
+    cases = asyncio.run(_with_sessionmaker(settings, seed_demo_cases))
+    if cases:
+        print("demo cases: " + ", ".join(cases))
+    return 0
+
+
+def cmd_close_waiting_cases(settings: Settings, _args: argparse.Namespace) -> int:
+    from gongzhi.jobs import close_waiting_cases_everywhere
+
+    closed = asyncio.run(_with_sessionmaker(settings, close_waiting_cases_everywhere))
+    print("closed: " + (", ".join(f"{k}={v}" for k, v in closed.items()) if closed else "none"))
     return 0
 
 
@@ -125,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_serve)
     sub.add_parser("migrate", help="build or upgrade the database (as its owner)").set_defaults(fn=cmd_migrate)
     sub.add_parser("seed-demo", help="seed the four demo street offices").set_defaults(fn=cmd_seed_demo)
+    sub.add_parser("close-waiting-cases", help="close resolved cases whose feedback period passed (cron)"
+                   ).set_defaults(fn=cmd_close_waiting_cases)
     t = sub.add_parser("token", help="print a development bearer token")
     t.add_argument("--tenant", action="append", required=True, help="tenant slug (repeat to allow several)")
     t.add_argument("--user", required=True, help="username")

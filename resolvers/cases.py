@@ -17,6 +17,7 @@ from statistics import fmean, median
 from typing import Any
 
 from sqlalchemy import and_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from models import (
     OPEN_STATES,
@@ -213,9 +214,22 @@ async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
         category_code=data.category, priority=data.priority, title=title, description=description or "",
         location_text=location, latitude=data.latitude, longitude=data.longitude, state=CaseState.REPORTED,
         reporter_user_id=actor.user_id, reporter_role=_acting_role(ctx), on_wall=is_resident_only(ctx),
-        idempotency_key=key, supervised=False, reopen_count=0, version=1, updated_at=ctx.now,
+        idempotency_key=key, supervised=False, reopen_count=0, version=1, updated_at=ctx.now, created_at=ctx.now,
     )
-    await ctx.db.flush(case)
+    try:
+        async with ctx.db.savepoint():
+            await ctx.db.flush(case)
+    except IntegrityError:
+        # A concurrent retry with the same idempotency key committed first: answer with its case.
+        if key is None:
+            raise
+        ctx.db.session.expunge(case)
+        existing = await ctx.db.scalar(
+            select(Case).where(Case.reporter_user_id == actor.user_id, Case.idempotency_key == key)
+        )
+        if existing is None:
+            raise
+        return existing
     for a in attachments:
         a.case_id = case.id
     if attachments:
@@ -304,7 +318,7 @@ async def _event(
         to_state=(to_state or case.state).value,
         actor_user_id=None if system else ctx.actor.user_id,
         actor_role=None if system else _acting_role(ctx),
-        note=note, attachments=attachments or [], detail=detail or {},
+        note=note, attachments=attachments or [], detail=detail or {}, created_at=ctx.now,
     )
     await ctx.db.flush(ev)
     ctx.events.append({
@@ -441,7 +455,7 @@ async def _notify(ctx: RequestContext, case: Case, kind: str, message: str, *, f
     if firm_id is None and area_id is None and user_id is None:
         return
     await ctx.db.flush(Notification(user_id=user_id, firm_id=firm_id, area_id=area_id, case_id=case.id, kind=kind,
-                                    message=message[:500]))
+                                    message=message[:500], created_at=ctx.now))
     ctx.events.append({"topic": "notification", "tenant_id": str(case.tenant_id), "case_id": str(case.id),
                        "kind": kind})
 
@@ -554,7 +568,8 @@ async def close_waiting_cases(db: Db, *, now: datetime, limit: int = 500) -> lis
         await db.flush(CaseEvent(case_id=case.id, seq=case.version + 1, action="auto_close",
                                  from_state=CaseState.RESOLVED.value, to_state=CaseState.CLOSED.value,
                                  actor_user_id=None, actor_role=None,
-                                 note="no feedback within the waiting period", attachments=[], detail={}))
+                                 note="no feedback within the waiting period", attachments=[], detail={},
+                                 created_at=now))
         closed.append({"topic": "case", "tenant_id": str(case.tenant_id), "case_id": str(case.id),
                        "area_path": case.area_path, "action": "auto_close", "state": CaseState.CLOSED.value,
                        "seq": case.version + 1})
@@ -648,7 +663,7 @@ async def create_review(ctx: RequestContext, *, area_id: uuid.UUID, start: date,
     if clash is not None:
         raise ServiceError(ErrorCode.CONFLICT, "this area already has a review for that period", "from")
     review = CaseReview(area_id=area_id, period_start=start, period_end=end, summary=text, decisions=dec,
-                        author_user_id=ctx.actor.user_id, statistics=asdict(stats))
+                        author_user_id=ctx.actor.user_id, statistics=asdict(stats), created_at=ctx.now)
     await ctx.db.flush(review)
     return review
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -42,6 +43,20 @@ class Db:
     async def execute(self, stmt: Executable) -> Result[Any]:
         async with self.lock:
             return await self.session.execute(stmt)
+
+    @contextlib.asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A nested transaction: what happens inside is undone if it raises."""
+        async with self.lock:
+            sp = await self.session.begin_nested()
+        try:
+            yield
+        except BaseException:
+            async with self.lock:
+                await sp.rollback()
+            raise
+        async with self.lock:
+            await sp.commit()
 
     async def flush(self, *objs: object) -> None:
         async with self.lock:
