@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, GraphQLSchema, parse, validate
+from graphql import GraphQLError, GraphQLSchema, NoSchemaIntrospectionCustomRule, parse, specified_rules, validate
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
@@ -40,8 +40,7 @@ from policies.actor import load_actor
 from policies.enforcer import PolicyCache
 from resolvers.context import Db, RequestContext
 from resolvers.errors import ServiceError
-from schema.common import PublicError
-from schema.schema import schema
+from schema.schema import build_schema
 from tenants.session import make_engine, make_sessionmaker, switch_tenant
 
 log = logging.getLogger("gongzhi")
@@ -60,24 +59,29 @@ def _error_body(message: str, code: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
-def _request_errors(graphql_schema: GraphQLSchema, query: str) -> tuple[list[dict[str, Any]], str | None]:
+def _request_errors(graphql_schema: GraphQLSchema, query: str, introspection: bool
+                    ) -> tuple[list[dict[str, Any]], str | None]:
     """Parse and validate before any database work; documents of ordinary size are cached."""
     if len(query) <= 20_000:
-        return _cached_request_errors(graphql_schema, query)
-    return _check_document(graphql_schema, query)
+        return _cached_request_errors(graphql_schema, query, introspection)
+    return _check_document(graphql_schema, query, introspection)
 
 
 @lru_cache(maxsize=512)
-def _cached_request_errors(graphql_schema: GraphQLSchema, query: str) -> tuple[list[dict[str, Any]], str | None]:
-    return _check_document(graphql_schema, query)
+def _cached_request_errors(graphql_schema: GraphQLSchema, query: str, introspection: bool
+                           ) -> tuple[list[dict[str, Any]], str | None]:
+    return _check_document(graphql_schema, query, introspection)
 
 
-def _check_document(graphql_schema: GraphQLSchema, query: str) -> tuple[list[dict[str, Any]], str | None]:
+def _check_document(graphql_schema: GraphQLSchema, query: str, introspection: bool
+                    ) -> tuple[list[dict[str, Any]], str | None]:
     try:
         doc = parse(query)
     except GraphQLError as e:
         return [dict(e.formatted)], None
-    errors = validate(graphql_schema, doc)
+    # Without introspection, no field suggestions either: they would leak the schema piecemeal.
+    rules = None if introspection else [*specified_rules, NoSchemaIntrospectionCustomRule]
+    errors = validate(graphql_schema, doc, rules, hide_suggestions=not introspection)
     op_types = {d.operation.value for d in doc.definitions if hasattr(d, "operation")}
     return [dict(e.formatted) for e in errors], ",".join(sorted(op_types))
 
@@ -85,6 +89,7 @@ def _check_document(graphql_schema: GraphQLSchema, query: str) -> tuple[list[dic
 class GraphQLEndpoint:
     def __init__(self, app_state: AppState) -> None:
         self.state = app_state
+        self.schema = build_schema(introspection=app_state.settings.introspection)
 
     def _media_type(self, request: Request) -> str | None:
         accept = request.headers.get("accept", "")
@@ -123,7 +128,7 @@ class GraphQLEndpoint:
             return _json(_error_body("variables must be an object", "BAD_REQUEST"), 400, media)
         if op_name is not None and not isinstance(op_name, str):
             return _json(_error_body("operationName must be a string", "BAD_REQUEST"), 400, media)
-        errors, _ops = _request_errors(schema._schema, query)
+        errors, _ops = _request_errors(self.schema._schema, query, settings.introspection)
         if errors:
             return _json({"errors": errors}, 400 if media == GRAPHQL_RESPONSE else 200, media)
 
@@ -133,7 +138,9 @@ class GraphQLEndpoint:
             claims = self.state.verifier.verify(request.headers.get("authorization"))
             slug = select_tenant(claims, request.headers.get("x-gongzhi-tenant"))
         except AuthError as e:
-            headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if e.status == 401 else {}
+            headers = {"X-Request-Id": request_id}
+            if e.status == 401:
+                headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
             return _json(_error_body(e.message, e.code), e.status, media, headers)
 
         async with self.state.sessionmaker() as session:
@@ -141,8 +148,11 @@ class GraphQLEndpoint:
                 ctx = await self.state.open_context(session, claims.user_id, slug, request_id,
                                                     request.client.host if request.client else None)
             except AuthError as e:
-                return _json(_error_body(e.message, e.code), e.status, media)
-            result = await schema.execute(
+                headers = {"X-Request-Id": request_id}
+                if e.status == 401:
+                    headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+                return _json(_error_body(e.message, e.code), e.status, media, headers)
+            result = await self.schema.execute(
                 query, variable_values=variables, operation_name=op_name,
                 context_value={"request_context": ctx, "request": request},
             )
@@ -161,7 +171,7 @@ class GraphQLEndpoint:
     @staticmethod
     def _format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         original = error.original_error
-        if original is None or isinstance(original, (PublicError, ServiceError)):
+        if original is None or isinstance(original, (GraphQLError, ServiceError)):
             formatted: dict[str, Any] = dict(error.formatted)
             if isinstance(original, ServiceError):
                 formatted.setdefault("extensions", {})["code"] = original.code.value

@@ -28,6 +28,7 @@ class Settings:
     jwt_issuer: str = "gongzhi"
     jwt_audience: str = "gongzhi"
     graphiql: bool = False
+    introspection: bool = False
     demo: bool = False
     max_body_bytes: int = 1_000_000
     pool_size: int = 10
@@ -59,6 +60,7 @@ class Settings:
             jwt_issuer=os.environ.get("GONGZHI_JWT_ISSUER", "gongzhi"),
             jwt_audience=os.environ.get("GONGZHI_JWT_AUDIENCE", "gongzhi"),
             graphiql=_bool("GONGZHI_GRAPHIQL", demo),
+            introspection=_bool("GONGZHI_INTROSPECTION", demo),
             demo=demo,
             max_body_bytes=int(os.environ.get("GONGZHI_MAX_BODY_BYTES", "1000000")),
             pool_size=int(os.environ.get("GONGZHI_DB_POOL_SIZE", "10")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from models import Area, Member, Person, PropertyFirm, RoleAssignment, User
 from policies.actor import Assignment
@@ -36,7 +36,11 @@ async def list_role_assignments(
     if role is not None:
         stmt = stmt.where(RoleAssignment.role == role.value)
     if not include_inactive:
-        stmt = stmt.where(RoleAssignment.revoked_at.is_(None))
+        stmt = stmt.where(
+            RoleAssignment.revoked_at.is_(None),
+            RoleAssignment.valid_from <= ctx.now,
+            or_(RoleAssignment.valid_until.is_(None), RoleAssignment.valid_until > ctx.now),
+        )
     return await keyset_page(ctx.db, stmt, RoleAssignment.id, first=first, after=after)
 
 
@@ -81,12 +85,12 @@ async def grant_role(
     start = valid_from or ctx.now
     if valid_until is not None and valid_until <= start:
         raise ServiceError(ErrorCode.INVALID, "validUntil must be after validFrom", "validUntil")
+    # Login identities are platform-wide: an unknown name creates the account. The answer is the
+    # same whether or not the name existed, so a granter cannot probe other tenants' usernames.
     user = await ctx.db.scalar(select(User).where(User.username == username))
     if user is None:
-        if not display_name:
-            raise ServiceError(ErrorCode.NOT_FOUND, "no such user; give displayName to create the account",
-                               "username")
-        user = User(username=username, display_name=v.text(display_name, "displayName", max_len=100))
+        name = v.text(display_name, "displayName", max_len=100) if display_name else username
+        user = User(username=username, display_name=name)
         await ctx.db.flush(user)
     member = await ctx.db.scalar(select(Member).where(Member.user_id == user.id))
     if person_id is not None:

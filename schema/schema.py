@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -21,7 +28,9 @@ MAX_TOKENS = 5000
 MAX_ALIASES = 30
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    """The schema; production builds it without introspection (the committed SDL is the contract)."""
+    extra = [] if introspection else [DisableIntrospection]
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -33,6 +42,7 @@ def build_schema() -> strawberry.Schema:
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
             ParserCache,
             ValidationCache,
+            *extra,
         ],
         config=StrawberryConfig(auto_camel_case=True),
     )

@@ -128,7 +128,10 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, sync_session_class=TenantBoundSession, expire_on_commit=False)
+    # No autoflush: services flush explicitly (Db.flush); a check query must never push a pending
+    # change into the database behind the service's back.
+    return async_sessionmaker(engine, sync_session_class=TenantBoundSession, expire_on_commit=False,
+                              autoflush=False)
 
 
 def bind_tenant(session: AsyncSession, tenant_id: uuid.UUID | None, *, orm_filter: bool = True) -> AsyncSession:

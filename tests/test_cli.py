@@ -1,0 +1,218 @@
+"""The `gongzhi` command on a throw-away SQLite file, and the demo end to end in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+
+from gongzhi.app import create_app
+from gongzhi.cli import main
+from gongzhi.migrate import head_revision
+from gongzhi.settings import DEMO_JWT_SECRET, ROOT, Settings
+from tenants.session import make_engine
+
+DEMO_TENANTS = {"weierlu", "baitao", "langya", "yanquan"}
+CHAIN_ROLES = {"street_admin", "party_secretary", "grid_leader", "owner_committee_chair", "property_firm", "resident"}
+
+
+@dataclass
+class Demo:
+    url: str
+    path: Path
+    migrate_out: str
+    first_seed_out: str
+    second_seed_out: str
+
+
+def _env(mp: pytest.MonkeyPatch, url: str) -> None:
+    for name in ("GONGZHI_JWT_SECRET", "GONGZHI_JWT_PUBLIC_KEY_FILE", "GONGZHI_JWT_JWKS_FILE",
+                 "GONGZHI_MIGRATION_DATABASE_URL", "GONGZHI_GRAPHIQL", "GONGZHI_JWT_ISSUER", "GONGZHI_JWT_AUDIENCE"):
+        mp.delenv(name, raising=False)
+    mp.setenv("GONGZHI_DATABASE_URL", url)
+    mp.setenv("GONGZHI_DEMO", "1")
+
+
+def _run(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """migrate and seed-demo (twice) on a new SQLite file under a directory that does not exist yet."""
+    path = tmp_path_factory.mktemp("cli") / "nested" / "demo.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    with pytest.MonkeyPatch.context() as mp:
+        _env(mp, url)
+        code, migrate_out, _ = _run(["migrate"])
+        assert code == 0
+        code, first, _ = _run(["seed-demo"])
+        assert code == 0
+        code, second, _ = _run(["seed-demo"])
+        assert code == 0
+        yield Demo(url, path, migrate_out, first, second)
+
+
+@pytest.fixture
+def demo_env(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> Demo:
+    _env(monkeypatch, demo.url)
+    return demo
+
+
+def test_migrate_builds_the_database_at_head(demo: Demo) -> None:
+    import sqlite3
+
+    assert demo.path.exists()
+    assert "head" in demo.migrate_out
+    with sqlite3.connect(demo.path) as conn:
+        (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    assert version == head_revision()
+
+
+def test_migrate_twice_is_harmless(demo_env: Demo) -> None:
+    code, out, _ = _run(["migrate"])
+    assert code == 0
+    assert "head" in out
+
+
+def test_seed_demo_creates_four_tenants_once(demo: Demo) -> None:
+    created = demo.first_seed_out.strip().removeprefix("seeded: ").split(", ")
+    assert set(created) == DEMO_TENANTS
+    assert "nothing new" in demo.second_seed_out
+    assert not any(slug in demo.second_seed_out for slug in DEMO_TENANTS)
+
+
+def test_demo_users_json(demo_env: Demo) -> None:
+    code, out, _ = _run(["demo-users", "--json"])
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert rows
+    assert all({"tenant", "user", "role", "scope"} <= row.keys() for row in rows)
+    assert {r["tenant"] for r in rows} == DEMO_TENANTS
+    for tenant in DEMO_TENANTS:
+        roles = {r["role"] for r in rows if r["tenant"] == tenant}
+        assert CHAIN_ROLES <= roles, (tenant, CHAIN_ROLES - roles)
+        assert all(r["user"].startswith(f"{tenant}.") for r in rows if r["tenant"] == tenant)
+    assert any(r["tenant"] == "langya" and r["user"] == "langya.grid" and r["role"] == "grid_leader" for r in rows)
+
+
+def test_demo_users_table(demo_env: Demo) -> None:
+    code, out, _ = _run(["demo-users"])
+    assert code == 0
+    assert "langya.grid" in out
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(out.splitlines()[0])
+
+
+def _token(args: list[str]) -> str:
+    code, out, err = _run(["token", *args])
+    assert code == 0, err
+    token = out.strip()
+    assert token.count(".") == 2
+    return token
+
+
+def test_token_is_a_demo_jwt(demo_env: Demo) -> None:
+    claims = jwt.decode(_token(["--tenant", "langya", "--user", "langya.grid"]), DEMO_JWT_SECRET,
+                        algorithms=["HS256"], audience="gongzhi", issuer="gongzhi")
+    assert claims["tenants"] == ["langya"]
+    assert claims["preferred_username"] == "langya.grid"
+    assert claims["exp"] > claims["iat"]
+    several = jwt.decode(_token(["--tenant", "langya", "--tenant", "baitao", "--user", "langya.grid"]),
+                         DEMO_JWT_SECRET, algorithms=["HS256"], audience="gongzhi", issuer="gongzhi")
+    assert several["tenants"] == ["langya", "baitao"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--tenant", "langya", "--user", "nobody.at.all"], ["--tenant", "atlantis", "--user", "langya.grid"]],
+    ids=["unknown-user", "unknown-tenant"],
+)
+def test_token_for_unknown_user_or_tenant_exits_2(demo_env: Demo, args: list[str]) -> None:
+    code, out, err = _run(["token", *args])
+    assert code == 2
+    assert out == ""
+    assert "unknown" in err
+
+
+def test_token_without_a_secret_fails(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    _env(monkeypatch, demo.url)
+    monkeypatch.delenv("GONGZHI_DEMO")
+    with pytest.raises(RuntimeError):
+        _run(["token", "--tenant", "langya", "--user", "langya.grid"])
+
+
+def test_export_schema_equals_committed_sdl(tmp_path: Path) -> None:
+    committed = (ROOT / "schema.graphql").read_text(encoding="utf-8")
+    code, out, _ = _run(["export-schema"])
+    assert code == 0
+    assert out == committed
+    target = tmp_path / "schema.graphql"
+    code, _, _ = _run(["export-schema", "-o", str(target)])
+    assert code == 0
+    assert target.read_text(encoding="utf-8") == committed
+
+
+def test_unknown_command_exits_2() -> None:
+    with pytest.raises(SystemExit) as e:
+        _run(["frobnicate"])
+    assert e.value.code == 2
+
+
+def test_tenant_create(demo_env: Demo) -> None:
+    code, out, _ = _run(["tenant", "create", "--slug", "clitest", "--name", "命令行街道"])
+    assert code == 0
+    assert "clitest" in out
+    code, _, err = _run(["tenant", "create", "--slug", "clitest", "--name", "again"])
+    assert code == 2
+    assert err.startswith("error:")
+
+
+@pytest.fixture
+def langya_grid_token(demo_env: Demo) -> str:
+    """Printed by the CLI (which runs its own event loop, so not from inside an async test)."""
+    return _token(["--tenant", "langya", "--user", "langya.grid"])
+
+
+async def test_demo_end_to_end(demo_env: Demo, langya_grid_token: str) -> None:
+    token = langya_grid_token
+    settings = Settings.from_env()
+    assert settings.demo and settings.jwt_secret == DEMO_JWT_SECRET and settings.graphiql
+    engine = make_engine(settings.database_url)
+    headers = {"authorization": f"Bearer {token}", "accept": "application/graphql-response+json"}
+    query = ("{ me { username tenant { slug } roles { role active } } "
+             "households(first: 100) { totalCount nodes { id building { name } } } }")
+    try:
+        app = create_app(settings, engine=engine)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo") as client:
+            r = await client.post("/graphql", json={"query": query}, headers=headers)
+            assert r.status_code == 200, r.text
+            body = r.json()
+            assert "errors" not in body, body
+            me = body["data"]["me"]
+            assert me["username"] == "langya.grid"
+            assert me["tenant"]["slug"] == "langya"
+            assert {"role": "GRID_LEADER", "active": True} in me["roles"]
+            households = body["data"]["households"]
+            assert households["totalCount"] > 0
+            assert len(households["nodes"]) == min(households["totalCount"], 100)
+            assert all(h["building"]["name"] for h in households["nodes"])
+            # The demo token of one tenant does not open another.
+            r = await client.post("/graphql", json={"query": "{ me { username } }"},
+                                  headers={**headers, "x-gongzhi-tenant": "baitao"})
+            assert r.status_code == 403
+            assert (await client.get("/readyz")).status_code == 200
+            page = await client.get("/graphql", headers={"accept": "text/html"})
+            assert page.status_code == 200 and "graphiql" in page.text.lower()
+    finally:
+        await engine.dispose()
