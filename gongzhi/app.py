@@ -260,7 +260,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app = Starlette(
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", SubscriptionEndpoint(state, schema)),
+            WebSocketRoute("/graphql", SubscriptionEndpoint(state, endpoint.schema)),
             Route("/uploads", upload, methods=["POST"]),
             Route("/uploads/{id}", download, methods=["GET"]),
             Route("/healthz", healthz),

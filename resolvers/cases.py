@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from models import (
     OPEN_STATES,
@@ -300,8 +301,9 @@ async def _apply(
             f"the case was changed by someone else (now {getattr(current, 'value', current)}); reload and retry",
             "id",
         )
+    # The row is already written: update the loaded object without marking it dirty again.
     for k, val in changes.items():
-        setattr(case, k, val)
+        set_committed_value(case, k, val)
     await _event(ctx, case, action, from_state, to_state, note=note, attachments=attachments or [],
                  detail=detail or {})
     return case
