@@ -10,8 +10,10 @@ from typing import Annotated, Any, Protocol
 import strawberry
 from strawberry.types import Info
 
+from resolvers import areas as area_service
 from resolvers import cases as case_service
 from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, ServiceError
 from schema.cases import Case, CaseState
 from schema.common import PublicError, decode_id
 from schema.types import AREA_TYPE_NAMES
@@ -47,15 +49,12 @@ class Subscription:
         hub: SubscriptionHub = info.context["hub"]
         area_path: str | None = None
         if area_id is not None:
-            from resolvers import areas as area_service
-
             target = decode_id(area_id, AREA_TYPE_NAMES, "areaId")
             async with hub.request_context() as ctx:
                 area = await area_service.get_readable_area(ctx, target)
-            if area is None:
-                raise PublicError(case_service.ServiceError(case_service.ErrorCode.NOT_FOUND, "area not found",
-                                                            "areaId"))
-            area_path = area.path
+                area_path = None if area is None else area.path
+            if area_path is None:
+                raise PublicError(ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId"))
         queue = await hub.subscribe()
         try:
             while True:
