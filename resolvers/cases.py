@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from statistics import fmean, median
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -687,3 +687,39 @@ async def list_reviews(ctx: RequestContext, area_id: uuid.UUID) -> list[CaseRevi
         select(CaseReview).where(CaseReview.area_id == area_id, CaseReview.area_id.in_(readable))
         .order_by(CaseReview.period_start.desc())
     ))
+
+
+# ---------------------------------------------------------------- notifications
+
+
+def _notification_predicate(ctx: RequestContext):  # type: ignore[no-untyped-def]
+    """Addressed to the actor, to a firm the actor acts for, or to an area inside the actor's scope."""
+    actor = ctx.actor
+    parts = [Notification.user_id == actor.user_id]
+    firms = [a.firm_id for a in actor.assignments if a.firm_id is not None]
+    if firms:
+        parts.append(Notification.firm_id.in_(firms))
+    paths = [a.scope_path for a in actor.assignments if a.role is not Role.RESIDENT]
+    if paths:
+        parts.append(Notification.area_id.in_(select(Area.id).where(or_(*(Area.path.startswith(p) for p in paths)))))
+    return or_(*parts)
+
+
+async def list_notifications(ctx: RequestContext, *, unread_only: bool, first: int | None, after: str | None
+                             ) -> Page[Notification]:
+    stmt = select(Notification).where(_notification_predicate(ctx))
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    return await keyset_page(ctx.db, stmt, Notification.id, first=first, after=after, descending=True)
+
+
+async def mark_notifications_read(ctx: RequestContext, ids: list[uuid.UUID]) -> int:
+    if len(ids) > 100:
+        raise ServiceError(ErrorCode.INVALID, "at most 100 notifications at once", "ids")
+    result = await ctx.db.execute(
+        update(Notification)
+        .where(Notification.id.in_(ids), Notification.read_at.is_(None), _notification_predicate(ctx))
+        .values(read_at=ctx.now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

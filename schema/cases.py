@@ -16,6 +16,7 @@ from models import CasePriority as _CasePriority
 from models import CaseReview as CaseReviewRow
 from models import CaseState as _CaseState
 from models import HandlerKind as _HandlerKind
+from models import Notification as NotificationRow
 from resolvers import cases as case_service
 from resolvers import loaders
 from resolvers.ids import decode_global_id, encode_global_id
@@ -276,6 +277,34 @@ class CaseReview(Node):
         return _stats(case_service.CaseStatistics(**self._m.statistics))  # type: ignore[arg-type]
 
 
+@strawberry.type(description="A message for you, your firm or your area (通知): dispatch, 督办, 催办 …")
+class Notification(Node):
+    _m: strawberry.Private[NotificationRow]
+
+    @strawberry.field(description="What it is about: dispatched, supervised, urged, escalated, reopened.")
+    def kind(self) -> str:
+        return self._m.kind
+
+    @strawberry.field(description="The message (内容).")
+    def message(self) -> str:
+        return self._m.message
+
+    @strawberry.field(description="The case it concerns, if you may read it.")
+    async def case(self, info: Info) -> Case | None:
+        if self._m.case_id is None:
+            return None
+        found = await case_service.get_case(context(info), self._m.case_id)
+        return None if found is None else Case(_m=found)
+
+    @strawberry.field(description="When it was sent.")
+    def at(self) -> datetime:
+        return self._m.created_at
+
+    @strawberry.field(description="When it was marked read (shared by everyone it is addressed to).")
+    def read_at(self) -> datetime | None:
+        return self._m.read_at
+
+
 @strawberry.type
 class CaseQuery:
     @strawberry.field(description="Cases you may read, newest first (事件列表): your scope, your firm's assigned "
@@ -301,6 +330,13 @@ class CaseQuery:
         )
         page = await query_call(case_service.list_cases(context(info), f, first=first, after=after))
         return connection(page, lambda m: Case(_m=m))  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Your notifications (通知), newest first.")
+    async def notifications(self, info: Info, unread_only: bool = False, first: int | None = 20,
+                            after: str | None = None) -> Connection[Notification]:
+        page = await query_call(case_service.list_notifications(context(info), unread_only=unread_only,
+                                                                first=first, after=after))
+        return connection(page, lambda m: Notification(_m=m))  # type: ignore[no-any-return]
 
     @strawberry.field(description="The tenant's case categories (事件类别).")
     async def case_categories(self, info: Info) -> list[CaseCategory]:
@@ -420,8 +456,23 @@ async def _case_payload(info: Info, run: Any) -> CasePayload:
     return CasePayload(case=None if case is None else Case(_m=case), errors=errors)
 
 
+@strawberry.type(description="Result of markNotificationsRead.")
+class MarkReadPayload:
+    marked: int = strawberry.field(description="How many were unread and are now read.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
+
+
 @strawberry.type
 class CaseMutation:
+    @strawberry.mutation(description="Mark notifications read (标记已读).")
+    async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID]) -> MarkReadPayload:
+        async def run() -> Any:
+            return await case_service.mark_notifications_read(
+                context(info), [_gid(i, "Notification", "ids") for i in ids])
+
+        marked, errors = await mutate(info, run)
+        return MarkReadPayload(marked=marked or 0, errors=errors)
+
     @strawberry.mutation(description="Report a case (上报事件); idempotent per idempotencyKey.")
     async def report_case(self, info: Info, input: ReportCaseInput) -> CasePayload:
         async def run() -> Any:
