@@ -101,6 +101,11 @@ async def grant_role(
         member = Member(user_id=user.id, person_id=person_id)
         await ctx.db.flush(member)
     elif person_id is not None and member.person_id != person_id:
+        # Moving someone's "own" household changes what they may read in full: only a street
+        # admin re-links an account that is already linked.
+        if member.person_id is not None and not ctx.actor.grant("role_assignment", "grant").all:
+            raise ServiceError(ErrorCode.CONFLICT, "this account is already linked to another register entry",
+                               "personId")
         member.person_id = person_id
         await ctx.db.flush(member)
     ra = RoleAssignment(

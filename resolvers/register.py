@@ -9,7 +9,13 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import delete, exists, select
 
 from models import Area, AreaKind, CareTagKind, Gender, Household, Person, PersonCareTag, Tenure, uuid7
-from policies.filters import building_predicate, buildings_in_scope, household_predicate, person_predicate
+from policies.filters import (
+    area_read_predicate,
+    building_predicate,
+    buildings_in_scope,
+    household_predicate,
+    person_predicate,
+)
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
@@ -137,7 +143,8 @@ async def _writable_household(ctx: RequestContext, household_id: uuid.UUID, reso
 async def create_household(ctx: RequestContext, *, building_id: uuid.UUID, fields: HouseholdFields) -> Household:
     if fields.room is None:
         raise ServiceError(ErrorCode.INVALID, "room must not be empty", "room")
-    building = await ctx.db.scalar(select(Area).where(Area.id == building_id))
+    readable = area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)
+    building = await ctx.db.scalar(select(Area).where(Area.id == building_id, readable))
     if building is None or building.kind is not AreaKind.BUILDING:
         raise ServiceError(ErrorCode.NOT_FOUND, "building not found", "buildingId")
     grant = ctx.actor.grant("household", "write")
