@@ -400,7 +400,7 @@ async def test_b_unchanged_as_b_admin_reads_it(api: Api, db: DbEnv, fresh: World
       g: node(id: $g) { ... on Grid { buildingCount } }
       h: node(id: $h) { ... on Household { room persons { id } } }
       p: node(id: $p) { ... on Person { name phone careTags } }
-      roleAssignments(first: 100) { totalCount }
+      roleAssignments(first: 100, includeInactive: true) { totalCount }
       areas(first: 100) { totalCount }
     }"""
     b = fresh.b
