@@ -174,3 +174,16 @@ def area_reach_predicate(grant: Grant, actor: Actor, area: type[Area] = Area) ->
     if grant.all:
         return true()
     return building_predicate(area.id, grant, actor)
+
+
+def case_in_area(path: str) -> ColumnElement[bool]:
+    """A case lies in an area: at or below it, or in a building that a grid at or below it covers."""
+    g = aliased(Area)
+    return or_(
+        Case.area_path.startswith(path),
+        Case.area_id.in_(
+            select(GridBuilding.building_id)
+            .join(g, and_(g.tenant_id == GridBuilding.tenant_id, g.id == GridBuilding.grid_id))
+            .where(g.path.startswith(path))
+        ),
+    )

@@ -10,6 +10,7 @@ transitions at once exactly one updates a row, the other gets CONFLICT.
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -40,7 +41,7 @@ from models import (
     SlaUnit,
     uuid7,
 )
-from policies.filters import area_reach_predicate, case_predicate
+from policies.filters import area_reach_predicate, case_in_area, case_predicate
 from policies.roles import Role, rank
 from resolvers import validation as v
 from resolvers.context import Db, RequestContext
@@ -99,7 +100,7 @@ async def list_cases(ctx: RequestContext, f: CaseFilter, *, first: int | None, a
         path = await ctx.db.scalar(select(Area.path).where(Area.id == f.area_id))
         if path is None:
             raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
-        stmt = stmt.where(Case.area_path.startswith(path))
+        stmt = stmt.where(case_in_area(path))
     if f.states:
         stmt = stmt.where(Case.state.in_(f.states))
     if f.category:
@@ -155,9 +156,16 @@ class ReportInput:
     idempotency_key: str | None = None
 
 
-def _case_number(now: datetime, case_id: uuid.UUID) -> str:
+_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def _case_number(now: datetime) -> str:
+    """Local date and 8 random base32 characters (40 bits): a collision among a day's reports is
+    negligible, and one is retried anyway."""
     local = now.astimezone(WorkCalendar().tz)
-    return f"{local:%Y%m%d}-{case_id.hex[-6:].upper()}"
+    bits = int.from_bytes(os.urandom(5), "big")
+    suffix = "".join(_NUMBER_ALPHABET[(bits >> (5 * i)) & 31] for i in range(7, -1, -1))
+    return f"{local:%Y%m%d}-{suffix}"
 
 
 async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
@@ -209,28 +217,32 @@ async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
     ) is None:
         raise ServiceError(ErrorCode.FORBIDDEN, "you may not report cases in this area", "areaId")
     attachments = await _own_unattached_photos(ctx, photos)
-    case_id = uuid7()
-    case = Case(
-        id=case_id, number=_case_number(ctx.now, case_id), area_id=area.id, area_path=area.path,
-        category_code=data.category, priority=data.priority, title=title, description=description or "",
-        location_text=location, latitude=data.latitude, longitude=data.longitude, state=CaseState.REPORTED,
-        reporter_user_id=actor.user_id, reporter_role=_acting_role(ctx), on_wall=is_resident_only(ctx),
-        idempotency_key=key, supervised=False, reopen_count=0, version=1, updated_at=ctx.now, created_at=ctx.now,
-    )
-    try:
-        async with ctx.db.savepoint():
-            await ctx.db.flush(case)
-    except IntegrityError:
-        # A concurrent retry with the same idempotency key committed first: answer with its case.
-        if key is None:
-            raise
-        ctx.db.session.expunge(case)
-        existing = await ctx.db.scalar(
-            select(Case).where(Case.reporter_user_id == actor.user_id, Case.idempotency_key == key)
+    case: Case | None = None
+    for _attempt in range(3):
+        case = Case(
+            id=uuid7(), number=_case_number(ctx.now), area_id=area.id, area_path=area.path,
+            category_code=data.category, priority=data.priority, title=title, description=description or "",
+            location_text=location, latitude=data.latitude, longitude=data.longitude, state=CaseState.REPORTED,
+            reporter_user_id=actor.user_id, reporter_role=_acting_role(ctx), on_wall=is_resident_only(ctx),
+            idempotency_key=key, supervised=False, reopen_count=0, version=1, updated_at=ctx.now,
+            created_at=ctx.now,
         )
-        if existing is None:
-            raise
-        return existing
+        try:
+            async with ctx.db.savepoint():
+                await ctx.db.flush(case)
+            break
+        except IntegrityError:
+            # Either a concurrent retry with the same idempotency key committed first (answer with
+            # its case), or the random case number collided (draw another).
+            if key is not None:
+                existing = await ctx.db.scalar(
+                    select(Case).where(Case.reporter_user_id == actor.user_id, Case.idempotency_key == key)
+                )
+                if existing is not None:
+                    return existing
+    else:
+        raise ServiceError(ErrorCode.CONFLICT, "could not allocate a case number; retry", "title")
+    assert case is not None
     for a in attachments:
         a.case_id = case.id
     if attachments:
@@ -482,7 +494,7 @@ async def supervise_case(ctx: RequestContext, case_id: uuid.UUID, *, note: str |
 
 
 async def urge_case(ctx: RequestContext, case_id: uuid.UUID, *, note: str, expected_version: int | None) -> Case:
-    text = _note(note, required=True)
+    text = _note(note, "reason", required=True)
     case = await _load_for(ctx, case_id, "urge", "supervise")
     case = await _apply(ctx, case, "urge", None, expected_version=expected_version, values={}, note=text)
     await _notify_handler(ctx, case, "urged", f"催办 {case.number}：{text}")
@@ -605,10 +617,11 @@ def _local_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return lo, hi
 
 
-async def statistics(ctx: RequestContext, area_id: uuid.UUID, start: date, end: date) -> CaseStatistics:
+async def statistics(ctx: RequestContext, area_id: uuid.UUID, start: date, end: date, *,
+                     field_end: str = "to") -> CaseStatistics:
     """Figures of the cases reported in an area's subtree between two local dates (inclusive)."""
     if end < start or (end - start).days > 366:
-        raise ServiceError(ErrorCode.INVALID, "the period runs forward and spans at most a year", "to")
+        raise ServiceError(ErrorCode.INVALID, "the period runs forward and spans at most a year", field_end)
     path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
     if path is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
@@ -619,7 +632,7 @@ async def statistics(ctx: RequestContext, area_id: uuid.UUID, start: date, end: 
     rows = await ctx.db.all(
         select(Case.state, Case.category_code, Case.created_at, Case.due_at, Case.resolved_at, Case.satisfied,
                Case.reopen_count)
-        .where(Case.area_path.startswith(path), Case.created_at >= lo, Case.created_at < hi,
+        .where(case_in_area(path), Case.created_at >= lo, Case.created_at < hi,
                case_predicate(grant, ctx.actor, public=False))
     )
     by_state: dict[str, int] = {}
@@ -659,11 +672,11 @@ async def create_review(ctx: RequestContext, *, area_id: uuid.UUID, start: date,
         select(Area.id).where(Area.id == area_id, area_reach_predicate(grant, ctx.actor))
     ) is None:
         raise ServiceError(ErrorCode.FORBIDDEN, "you may not record a review for this area", "areaId")
-    stats = await statistics(ctx, area_id, start, end)
+    stats = await statistics(ctx, area_id, start, end, field_end="periodEnd")
     clash = await ctx.db.scalar(select(CaseReview.id).where(
         CaseReview.area_id == area_id, CaseReview.period_start == start, CaseReview.period_end == end))
     if clash is not None:
-        raise ServiceError(ErrorCode.CONFLICT, "this area already has a review for that period", "from")
+        raise ServiceError(ErrorCode.CONFLICT, "this area already has a review for that period", "periodStart")
     review = CaseReview(area_id=area_id, period_start=start, period_end=end, summary=text, decisions=dec,
                         author_user_id=ctx.actor.user_id, statistics=asdict(stats), created_at=ctx.now)
     await ctx.db.flush(review)

@@ -86,8 +86,9 @@ def test_migrate_twice_is_harmless(demo_env: Demo) -> None:
 
 
 def test_seed_demo_creates_four_tenants_once(demo: Demo) -> None:
-    created = demo.first_seed_out.strip().removeprefix("seeded: ").split(", ")
-    assert set(created) == DEMO_TENANTS
+    lines = dict(line.split(": ", 1) for line in demo.first_seed_out.strip().splitlines())
+    assert set(lines["seeded"].split(", ")) == DEMO_TENANTS
+    assert set(lines["demo cases"].split(", ")) == DEMO_TENANTS
     assert "nothing new" in demo.second_seed_out
     assert not any(slug in demo.second_seed_out for slug in DEMO_TENANTS)
 

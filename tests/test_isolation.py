@@ -624,8 +624,8 @@ async def test_rls_update_delete_of_b_rows_affect_nothing(db: DbEnv, world: Worl
     _pg(db)
     a, b = world.a, world.b
     for name, t in tables().items():
-        if name == "audit_log":
-            continue  # the app role may not UPDATE/DELETE it at all (below)
+        if name in APPEND_ONLY:
+            continue  # the app role may not UPDATE/DELETE them at all (below)
         async with db.sessionmaker() as s:
             bind_tenant(s, a.tenant_id, orm_filter=False)
             async with s.begin():
@@ -763,8 +763,13 @@ async def test_app_role_cannot_turn_rls_off(db: DbEnv, world: World) -> None:
         await conn.rollback()
 
 
-@pytest.mark.parametrize("stmt", ["UPDATE audit_log SET action = action", "DELETE FROM audit_log"])
-async def test_audit_log_is_append_only_for_the_app(db: DbEnv, world: World, stmt: str) -> None:
+# Tables the app role may only read and append to (the audit log, the case timeline).
+APPEND_ONLY = ("audit_log", "case_events")
+
+
+@pytest.mark.parametrize("stmt", ["UPDATE audit_log SET action = action", "DELETE FROM audit_log",
+                                  "UPDATE case_events SET note = note", "DELETE FROM case_events"])
+async def test_audit_log_and_case_timeline_are_append_only_for_the_app(db: DbEnv, world: World, stmt: str) -> None:
     _pg(db)
     async with db.sessionmaker() as s:
         bind_tenant(s, world.a.tenant_id, orm_filter=False)
