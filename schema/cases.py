@@ -20,11 +20,11 @@ from models import Notification as NotificationRow
 from resolvers import cases as case_service
 from resolvers import loaders
 from resolvers.ids import decode_global_id, encode_global_id
+from schema.case_config import CaseConfigMutation, CaseConfigQuery, CasePriority
 from schema.common import Connection, Node, UserError, connection, context, decode_id, mutate, query_call
 from schema.types import AREA_TYPE_NAMES, AreaNode, User, area_type
 
 CaseState = strawberry.enum(_CaseState, name="CaseState", description="State of a case in its closed loop (事件状态).")
-CasePriority = strawberry.enum(_CasePriority, name="CasePriority", description="Priority (紧急程度).")
 HandlerKind = strawberry.enum(_HandlerKind, name="HandlerKind",
                               description="Kind of unit a case is dispatched to (承办单位类型).")
 
@@ -306,7 +306,7 @@ class Notification(Node):
 
 
 @strawberry.type
-class CaseQuery:
+class CaseQuery(CaseConfigQuery):
     @strawberry.field(description="Cases you may read, newest first (事件列表): your scope, your firm's assigned "
                                   "and served cases, your own reports and your compound's problem wall.")
     async def cases(
@@ -463,7 +463,7 @@ class MarkReadPayload:
 
 
 @strawberry.type
-class CaseMutation:
+class CaseMutation(CaseConfigMutation):
     @strawberry.mutation(description="Mark notifications read (标记已读).")
     async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID]) -> MarkReadPayload:
         async def run() -> Any:

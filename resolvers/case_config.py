@@ -1,0 +1,132 @@
+"""A tenant's case configuration: categories, SLA rules, calendar overrides, the feedback period.
+Read by everyone who works cases; changed by the street admin (policy: case · configure)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import delete, select
+
+from models import CalendarOverride, CaseCategory, CasePriority, CaseSettings, SlaRule, SlaUnit
+from resolvers import validation as v
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, ServiceError
+
+_CODE = r"^[a-z][a-z0-9_]{1,31}$"
+
+
+def _require_configure(ctx: RequestContext) -> None:
+    if not ctx.actor.grant("case", "configure").all:
+        raise ServiceError(ErrorCode.FORBIDDEN, "only the street admin configures cases", "input")
+
+
+def _require_staff(ctx: RequestContext) -> None:
+    if not ctx.actor.assignments:
+        raise ServiceError(ErrorCode.FORBIDDEN, "you hold no role in this tenant", "input")
+
+
+async def all_categories(ctx: RequestContext) -> list[CaseCategory]:
+    _require_staff(ctx)
+    return list(await ctx.db.scalars(select(CaseCategory).order_by(CaseCategory.code)))
+
+
+async def set_category(ctx: RequestContext, *, code: str, name: str, active: bool) -> CaseCategory:
+    _require_configure(ctx)
+    if not re.match(_CODE, code):
+        raise ServiceError(ErrorCode.INVALID, "code: lowercase letters, digits, underscores (2–32)", "code")
+    label = v.text(name, "name", max_len=50)
+    row = await ctx.db.scalar(select(CaseCategory).where(CaseCategory.code == code))
+    if row is None:
+        row = CaseCategory(code=code, name=label, active=active, created_at=ctx.now)
+    else:
+        row.name, row.active = label, active
+    await ctx.db.flush(row)
+    return row
+
+
+async def sla_rules(ctx: RequestContext) -> list[SlaRule]:
+    _require_staff(ctx)
+    return list(await ctx.db.scalars(select(SlaRule).order_by(SlaRule.category_code, SlaRule.priority)))
+
+
+@dataclass
+class SlaInput:
+    category: str | None
+    priority: CasePriority
+    amount: float
+    unit: SlaUnit
+
+
+async def set_sla_rule(ctx: RequestContext, data: SlaInput) -> SlaRule:
+    _require_configure(ctx)
+    limit = {SlaUnit.WORKING_DAYS: 60, SlaUnit.WORKING_HOURS: 480, SlaUnit.CALENDAR_HOURS: 2000}[data.unit]
+    if not 0 < data.amount <= limit:
+        raise ServiceError(ErrorCode.INVALID, f"amount must be above 0 and at most {limit} {data.unit.value}",
+                           "amount")
+    if data.unit is SlaUnit.WORKING_DAYS and data.amount != int(data.amount):
+        raise ServiceError(ErrorCode.INVALID, "working days are whole days", "amount")
+    if data.category is not None and await ctx.db.scalar(
+        select(CaseCategory.id).where(CaseCategory.code == data.category)
+    ) is None:
+        raise ServiceError(ErrorCode.INVALID, f"unknown case category {data.category!r}", "category")
+    cat = SlaRule.category_code.is_(None) if data.category is None else SlaRule.category_code == data.category
+    row = await ctx.db.scalar(select(SlaRule).where(cat, SlaRule.priority == data.priority))
+    if row is None:
+        row = SlaRule(category_code=data.category, priority=data.priority, amount=data.amount, unit=data.unit,
+                      created_at=ctx.now)
+    else:
+        row.amount, row.unit = data.amount, data.unit
+    await ctx.db.flush(row)
+    return row
+
+
+async def calendar_overrides(ctx: RequestContext, year: int) -> list[CalendarOverride]:
+    _require_staff(ctx)
+    if not 2000 <= year <= 2100:
+        raise ServiceError(ErrorCode.INVALID, "year between 2000 and 2100", "year")
+    return list(await ctx.db.scalars(
+        select(CalendarOverride)
+        .where(CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31))
+        .order_by(CalendarOverride.day)))
+
+
+async def set_calendar_override(ctx: RequestContext, *, day: date, workday: bool, note: str | None
+                                ) -> CalendarOverride:
+    _require_configure(ctx)
+    if not 2000 <= day.year <= 2100:
+        raise ServiceError(ErrorCode.INVALID, "day between 2000 and 2100", "day")
+    text = None if note is None else v.text(note, "note", max_len=100, required=False) or None
+    row = await ctx.db.scalar(select(CalendarOverride).where(CalendarOverride.day == day))
+    if row is None:
+        row = CalendarOverride(day=day, workday=workday, note=text, created_at=ctx.now)
+    else:
+        row.workday, row.note = workday, text
+    await ctx.db.flush(row)
+    return row
+
+
+async def remove_calendar_override(ctx: RequestContext, day: date) -> bool:
+    _require_configure(ctx)
+    result = await ctx.db.execute(delete(CalendarOverride).where(CalendarOverride.day == day))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def settings(ctx: RequestContext) -> CaseSettings:
+    _require_staff(ctx)
+    row = await ctx.db.scalar(select(CaseSettings))
+    return row or CaseSettings(feedback_wait_days=7)
+
+
+async def set_feedback_wait_days(ctx: RequestContext, days: int) -> CaseSettings:
+    _require_configure(ctx)
+    if not 1 <= days <= 60:
+        raise ServiceError(ErrorCode.INVALID, "between 1 and 60 days", "days")
+    row = await ctx.db.scalar(select(CaseSettings))
+    if row is None:
+        row = CaseSettings(feedback_wait_days=days, created_at=ctx.now)
+    else:
+        row.feedback_wait_days = days
+    await ctx.db.flush(row)
+    return row
