@@ -68,6 +68,7 @@ class AuditEntry(TenantScoped, Base):
     """Append-only audit log: who, in which tenant and role, did or read what, when, from where."""
 
     __tablename__ = "audit_log"
+    __audit__ = False
     __table_args__ = (Index("ix_audit_log_tenant_created", "tenant_id", "created_at"),)
 
     user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
@@ -78,3 +79,5 @@ class AuditEntry(TenantScoped, Base):
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     request_id: Mapped[str | None] = mapped_column(String(64))
     client_addr: Mapped[str | None] = mapped_column(String(64))
+    # Where the object lies (materialized area path), so a party secretary reads their scope's log.
+    area_path: Mapped[str | None] = mapped_column(String(400))

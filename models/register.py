@@ -37,6 +37,7 @@ class Household(TenantScoped, Base):
     """A dwelling (户) in a building and the people registered in it."""
 
     __tablename__ = "households"
+    __audit_mask__ = frozenset({"room"})
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "building_id"], ["areas.tenant_id", "areas.id"]),
         UniqueConstraint("tenant_id", "building_id", "unit", "room"),
@@ -64,6 +65,7 @@ class Person(TenantScoped, Base):
     """
 
     __tablename__ = "persons"
+    __audit_mask__ = frozenset({"id_card_no", "phone", "birth_date"})
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "household_id"], ["households.tenant_id", "households.id"]),
         ForeignKeyConstraint(["tenant_id", "party_org_id"], ["party_orgs.tenant_id", "party_orgs.id"]),

@@ -300,6 +300,7 @@ async def _apply(
     changes = dict(values, version=seen + 1, updated_at=ctx.now)
     if to_state is not None:
         changes["state"] = to_state
+    before = {k: getattr(case, k) for k in changes}
     result = await ctx.db.execute(
         update(Case)
         .where(Case.id == case.id, Case.version == seen, Case.state == from_state)
@@ -313,12 +314,23 @@ async def _apply(
             f"the case was changed by someone else (now {getattr(current, 'value', current)}); reload and retry",
             "id",
         )
-    # The row is already written: update the loaded object without marking it dirty again.
+    # The row is already written: update the loaded object without marking it dirty again, and
+    # tell the audit log what this UPDATE (which bypasses the unit of work) changed.
     for k, val in changes.items():
         set_committed_value(case, k, val)
+    ctx.db.session.info.setdefault("audit_changes", []).append({
+        "table": "cases", "id": str(case.id), "op": "update",
+        "fields": {k: [_plain(before[k]), _plain(v)] for k, v in changes.items() if k != "updated_at"},
+    })
     await _event(ctx, case, action, from_state, to_state, note=note, attachments=attachments or [],
                  detail=detail or {})
     return case
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return getattr(value, "value", None) or str(value)
 
 
 async def _event(

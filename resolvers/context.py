@@ -76,12 +76,14 @@ class RequestContext:
     pii_reads: set[uuid.UUID] = field(default_factory=set)
     # Domain events to publish once the request's transaction commits (subscriptions).
     events: list[dict[str, Any]] = field(default_factory=list)
+    # Audit entries of this request's mutations, appended in its commit.
+    audit: list[AuditEntry] = field(default_factory=list)
 
     def audit_entries(self) -> list[AuditEntry]:
-        """Entries this request must append before it commits (full reads of personal data)."""
+        """Entries this request must append before it commits: its mutations, full reads of PII."""
         if not self.pii_reads:
-            return []
-        return [
+            return list(self.audit)
+        return [*self.audit,
             AuditEntry(
                 user_id=self.actor.user_id,
                 roles=",".join(r.value for r in self.actor.roles),
@@ -91,5 +93,6 @@ class RequestContext:
                 detail={},
                 request_id=self.request_id,
                 client_addr=self.client_addr,
+                created_at=self.now,
             )
         ]

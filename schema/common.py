@@ -9,6 +9,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
+from resolvers.audit import record_mutation
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode as _ErrorCode
 from resolvers.errors import ServiceError, ValidationErrors
@@ -119,29 +120,39 @@ def user_errors(e: ServiceError) -> list[UserError]:
 
 
 async def mutate(info: Info, fn: Callable[[], Awaitable[R]]) -> tuple[R | None, list[UserError]]:
-    """Run one mutation in a SAVEPOINT: an expected failure (or a crash) undoes all it did."""
+    """Run one mutation in a SAVEPOINT: an expected failure (or a crash) undoes all it did. Either
+    way the attempt is audited: what it changed, or why it was refused."""
     ctx = context(info)
     session = ctx.db.session
+    action = info.field_name
     events_before = len(ctx.events)
+    changes: list[dict[str, Any]] = session.info.setdefault("audit_changes", [])
+    changes_before = len(changes)
     async with ctx.db.lock:
         nested = await session.begin_nested()
     try:
         result = await fn()
         async with ctx.db.lock:
             await nested.commit()
-        return result, []
     except ServiceError as e:
         async with ctx.db.lock:
             await nested.rollback()
             session.expire_all()
         del ctx.events[events_before:]
-        return None, user_errors(e)
+        del changes[changes_before:]
+        errors = user_errors(e)
+        await record_mutation(ctx, action, outcome="refused", changes=[], errors=[str(x.code) for x in errors])
+        return None, errors
     except BaseException:
         async with ctx.db.lock:
             await nested.rollback()
             session.expire_all()
         del ctx.events[events_before:]
+        del changes[changes_before:]
+        await record_mutation(ctx, action, outcome="error", changes=[])
         raise
+    await record_mutation(ctx, action, outcome="ok", changes=changes[changes_before:])
+    return result, []
 
 
 def unset_to_none(value: Any) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -13,11 +15,14 @@ from models import RoleAssignment as RoleAssignmentRow
 from policies.filters import role_assignment_predicate
 from resolvers import access as access_service
 from resolvers import areas as area_service
+from resolvers import audit as audit_service
 from resolvers import cases as case_service
 from resolvers import loaders
 from resolvers import register as register_service
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_global_id
+from schema.audit import AuditEntry
+from schema.audit import wrap as audit_wrap
 from schema.cases import Case, CaseReview
 from schema.common import Connection, Node, PublicError, connection, context, decode_id, query_call
 from schema.types import (
@@ -188,3 +193,27 @@ class Query:
             role=role, include_inactive=include_inactive, first=first, after=after,
         ))
         return connection(page, lambda m: RoleAssignment(_m=m, _now=ctx.now))  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The audit log (审计日志), newest first: the party secretary's scope, or all for "
+                                  "the street admin.")
+    async def audit_log(
+        self,
+        info: Info,
+        action: str | None = None,
+        username: str | None = None,
+        object_id: Annotated[strawberry.ID | None, strawberry.argument(description="A row's uuid.")] = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> Connection[AuditEntry]:
+        oid = None
+        if object_id is not None:
+            try:
+                oid = uuid.UUID(str(object_id))
+            except ValueError:
+                raise PublicError(ServiceError(ErrorCode.INVALID_ID, "objectId is a row uuid", "objectId")) from None
+        page = await query_call(audit_service.list_audit(
+            context(info), action=action, username=username, object_id=oid, since=since, until=until,
+            first=first, after=after))
+        return connection(page, audit_wrap)  # type: ignore[no-any-return]

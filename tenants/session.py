@@ -14,13 +14,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 from sqlalchemy.pool import NullPool
 
-from models import TenantScoped
+from models import TenantScoped, uuid7
 
 
 class TenantMismatch(RuntimeError):
@@ -60,6 +60,56 @@ def _stamp_tenant(session: Session, _ctx: Any, _instances: Any) -> None:
     for obj in session.dirty:
         if isinstance(obj, TenantScoped) and tenant_id is not None and obj.tenant_id != tenant_id:
             raise TenantMismatch(f"{type(obj).__name__} of another tenant")
+
+
+def _audit_value(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def _mask(value: Any) -> Any:
+    if value is None:
+        return None
+    text = str(value)
+    return "*" * max(len(text) - 4, 0) + text[-4:] if len(text) > 4 else "****"
+
+
+@event.listens_for(TenantBoundSession, "before_flush")
+def _record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
+    """Keep what each flush changes (new rows, changed columns before → after) for the audit log.
+
+    Columns a model names in ``__audit_mask__`` (personal data) are recorded masked."""
+    changes = session.info.setdefault("audit_changes", [])
+    for op, objs in (("insert", session.new), ("update", session.dirty)):
+        for obj in objs:
+            if not isinstance(obj, TenantScoped) or getattr(type(obj), "__audit__", True) is False:
+                continue
+            if obj.id is None:
+                obj.id = uuid7()  # what the column default would give, known now for the log
+            masked: frozenset[str] = getattr(type(obj), "__audit_mask__", frozenset())
+            state = inspect(obj)
+            fields: dict[str, list[Any]] = {}
+            for attr in state.mapper.column_attrs:
+                if attr.key in ("tenant_id", "created_at"):
+                    continue
+                hist = state.attrs[attr.key].history
+                if op == "insert":
+                    after = getattr(obj, attr.key)
+                    if after is None:
+                        continue
+                    before = None
+                elif hist.has_changes():
+                    before = hist.deleted[0] if hist.deleted else None
+                    after = hist.added[0] if hist.added else None
+                else:
+                    continue
+                if attr.key in masked:
+                    before, after = _mask(before), _mask(after)
+                fields[attr.key] = [_audit_value(before), _audit_value(after)]
+            if fields:
+                changes.append({"table": state.mapper.local_table.name, "id": str(obj.id), "op": op,
+                                "fields": fields})
 
 
 @event.listens_for(TenantBoundSession, "after_begin")

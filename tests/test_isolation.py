@@ -88,6 +88,11 @@ async def snapshot(db: DbEnv, tenant_id: uuid.UUID) -> dict[str, list[tuple[Any,
     return out
 
 
+def _data(snap: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:
+    """A snapshot without the audit log (which records refused attempts too)."""
+    return {k: v for k, v in snap.items() if k != "audit_log"}
+
+
 def all_ids(tw: TenantWorld) -> set[uuid.UUID]:
     return {*tw.areas.values(), *tw.households.values(), *tw.persons.values(), *tw.firms.values()}
 
@@ -386,7 +391,16 @@ async def test_mutation_aimed_at_b_fails_and_writes_nothing(api: Api, db: DbEnv,
     assert ghost.json()["data"]["r"] == result
 
     assert await snapshot(db, fresh.b.tenant_id) == before_b, "B's rows changed"
-    assert await snapshot(db, fresh.a.tenant_id) == before_a, "a failed mutation wrote to A"
+    after_a = await snapshot(db, fresh.a.tenant_id)
+    assert _data(after_a) == _data(before_a), "a failed mutation wrote to A"
+    # …except the audit log, which records both refused attempts (in A, where the request acted).
+    new = [r for r in after_a["audit_log"] if r not in before_a["audit_log"]]
+    assert len(new) == 2
+    audit = tables()["audit_log"]
+    for row in new:
+        entry = dict(zip(audit.c.keys(), row, strict=True))
+        assert entry["user_id"] == fresh.a.users["admin"]
+        assert entry["detail"]["outcome"] == "refused" and entry["detail"]["changes"] == []
 
 
 async def test_b_unchanged_as_b_admin_reads_it(api: Api, db: DbEnv, fresh: World) -> None:
@@ -529,7 +543,10 @@ async def test_mutations_of_a_user_without_roles_in_b_fail(api: Api, db: DbEnv, 
         body = (await api.post(attack.doc, attack.variables(fresh, b_ra, None), token=tok)).json()
         result = body["data"]["r"]
         assert result[attack.payload] is None and result["errors"], (name, body)
-    assert await snapshot(db, fresh.b.tenant_id) == before
+    after = await snapshot(db, fresh.b.tenant_id)
+    assert _data(after) == _data(before)
+    # Each refused attempt is on B's audit log: the request acted in B.
+    assert len(after["audit_log"]) - len(before["audit_log"]) == len(ATTACKS)
 
 
 GRANT = ("mutation($i: GrantRoleInput!) { grantRole(input: $i) { roleAssignment { id role } "

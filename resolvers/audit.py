@@ -1,0 +1,98 @@
+"""The audit log: what each mutation changed (and what was refused), every full read of personal
+data; read by the party secretary for their scope and by the street admin."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select, true
+
+from models import Area, AuditEntry, Case, Household, Person, RoleAssignment, User
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, ServiceError
+from resolvers.pagination import Page, keyset_page
+
+
+async def _path_of_area(ctx: RequestContext, id_: uuid.UUID) -> str | None:
+    return await ctx.db.scalar(select(Area.path).where(Area.id == id_))  # type: ignore[no-any-return]
+
+
+async def _path_of_case(ctx: RequestContext, id_: uuid.UUID) -> str | None:
+    return await ctx.db.scalar(select(Case.area_path).where(Case.id == id_))  # type: ignore[no-any-return]
+
+
+async def _path_of_household(ctx: RequestContext, id_: uuid.UUID) -> str | None:
+    return await ctx.db.scalar(  # type: ignore[no-any-return]
+        select(Area.path).join(Household, and_(Household.tenant_id == Area.tenant_id,
+                                               Household.building_id == Area.id)).where(Household.id == id_))
+
+
+async def _path_of_person(ctx: RequestContext, id_: uuid.UUID) -> str | None:
+    hh = await ctx.db.scalar(select(Person.household_id).where(Person.id == id_))
+    return None if hh is None else await _path_of_household(ctx, hh)
+
+
+async def _path_of_assignment(ctx: RequestContext, id_: uuid.UUID) -> str | None:
+    scope = await ctx.db.scalar(select(RoleAssignment.scope_area_id).where(RoleAssignment.id == id_))
+    return None if scope is None else await _path_of_area(ctx, scope)
+
+
+# Where a changed row lies in the area tree, by table; modules register their own tables.
+AREA_PATH_OF: dict[str, Callable[[RequestContext, uuid.UUID], Awaitable[str | None]]] = {
+    "areas": _path_of_area,
+    "cases": _path_of_case,
+    "households": _path_of_household,
+    "persons": _path_of_person,
+    "role_assignments": _path_of_assignment,
+}
+
+
+async def record_mutation(ctx: RequestContext, action: str, *, outcome: str, changes: list[dict[str, Any]],
+                          errors: list[str] | None = None) -> None:
+    """Queue the audit entry of one mutation (appended in the request's commit)."""
+    path: str | None = None
+    for change in changes:
+        finder = AREA_PATH_OF.get(change["table"])
+        if finder is not None:
+            path = await finder(ctx, uuid.UUID(change["id"]))
+            if path is not None:
+                break
+    first = changes[0]["table"] if changes else ""
+    ctx.audit.append(AuditEntry(
+        user_id=ctx.actor.user_id,
+        roles=",".join(r.value for r in ctx.actor.roles),
+        action=action,
+        object_type=first,
+        object_ids=list(dict.fromkeys(c["id"] for c in changes)),
+        detail={"outcome": outcome, "errors": errors or [], "changes": changes},
+        request_id=ctx.request_id,
+        client_addr=ctx.client_addr,
+        area_path=path,
+        created_at=ctx.now,
+    ))
+
+
+async def list_audit(
+    ctx: RequestContext, *, action: str | None, username: str | None, object_id: uuid.UUID | None,
+    since: datetime | None, until: datetime | None, first: int | None, after: str | None,
+) -> Page[AuditEntry]:
+    grant = ctx.actor.grant("audit_log", "read")
+    if not grant:
+        raise ServiceError(ErrorCode.FORBIDDEN, "you may not read the audit log", "auditLog")
+    pred = true() if grant.all else or_(*(AuditEntry.area_path.startswith(p) for p in grant.scope_paths))
+    stmt = select(AuditEntry).where(pred)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    if username:
+        uid = await ctx.db.scalar(select(User.id).where(User.username == username))
+        stmt = stmt.where(AuditEntry.user_id == uid)
+    if object_id is not None:
+        stmt = stmt.where(AuditEntry.object_ids.contains(str(object_id)))  # JSON text match (both backends)
+    if since is not None:
+        stmt = stmt.where(AuditEntry.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEntry.created_at < until)
+    return await keyset_page(ctx.db, stmt, AuditEntry.id, first=first, after=after, descending=True)
