@@ -213,6 +213,7 @@ class AppState:
 
     async def commit(self, session: AsyncSession, ctx: RequestContext) -> None:
         """The request's one commit: audit entries, then events (published once it is durable)."""
+        await ctx.db.drain()
         for entry in ctx.audit_entries():
             session.add(entry)
         await self.bus.before_commit(session, ctx.events)

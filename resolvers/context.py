@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -22,46 +22,68 @@ T = TypeVar("T")
 
 class Db:
     """The request's one AsyncSession. Sibling resolvers run concurrently and a session must not be
-    used by two at once, so every statement takes the lock and fully reads its result inside it."""
+    used by two at once, so every statement takes the lock and fully reads its result inside it.
+
+    Statements are shielded from cancellation: when a field fails, GraphQL execution cancels its
+    siblings, and a statement cut off mid-flight would leave the connection unusable for the
+    request's commit. A cancelled resolver's statement runs to its end; ``drain()`` waits for all.
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.lock = asyncio.Lock()
+        self._inflight: set[asyncio.Task[Any]] = set()
+
+    async def locked(self, fn: Callable[[], Awaitable[T]]) -> T:
+        async def run() -> T:
+            async with self.lock:
+                return await fn()
+
+        task = asyncio.ensure_future(run())
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        return await asyncio.shield(task)
+
+    async def drain(self) -> None:
+        """Wait for statements whose resolvers were cancelled (before the request commits)."""
+        while self._inflight:
+            await asyncio.gather(*list(self._inflight), return_exceptions=True)
 
     async def all(self, stmt: Executable) -> Sequence[Any]:
-        async with self.lock:
-            return (await self.session.execute(stmt)).all()
+        return await self.locked(lambda: self._all(stmt))
+
+    async def _all(self, stmt: Executable) -> Sequence[Any]:
+        return (await self.session.execute(stmt)).all()
 
     async def scalars(self, stmt: Executable) -> Sequence[Any]:
-        async with self.lock:
-            return (await self.session.scalars(stmt)).all()
+        return await self.locked(lambda: self._scalars(stmt))
+
+    async def _scalars(self, stmt: Executable) -> Sequence[Any]:
+        return (await self.session.scalars(stmt)).all()
 
     async def scalar(self, stmt: Executable) -> Any:
-        async with self.lock:
-            return await self.session.scalar(stmt)
+        return await self.locked(lambda: self.session.scalar(stmt))
 
     async def execute(self, stmt: Executable) -> Result[Any]:
-        async with self.lock:
-            return await self.session.execute(stmt)
+        return await self.locked(lambda: self.session.execute(stmt))
 
     @contextlib.asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """A nested transaction: what happens inside is undone if it raises."""
-        async with self.lock:
-            sp = await self.session.begin_nested()
+        sp = await self.locked(self.session.begin_nested)
         try:
             yield
         except BaseException:
-            async with self.lock:
-                await sp.rollback()
+            await self.locked(sp.rollback)
             raise
-        async with self.lock:
-            await sp.commit()
+        await self.locked(sp.commit)
 
     async def flush(self, *objs: object) -> None:
-        async with self.lock:
+        async def run() -> None:
             self.session.add_all(objs)
             await self.session.flush()
+
+        await self.locked(run)
 
 
 @dataclass

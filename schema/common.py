@@ -128,31 +128,33 @@ async def mutate(info: Info, fn: Callable[[], Awaitable[R]]) -> tuple[R | None, 
     events_before = len(ctx.events)
     changes: list[dict[str, Any]] = session.info.setdefault("audit_changes", [])
     changes_before = len(changes)
-    async with ctx.db.lock:
-        nested = await session.begin_nested()
+    nested = await ctx.db.locked(session.begin_nested)
     try:
         result = await fn()
-        async with ctx.db.lock:
-            await nested.commit()
+        await ctx.db.locked(nested.commit)
     except ServiceError as e:
-        async with ctx.db.lock:
-            await nested.rollback()
-            session.expire_all()
+        await _undo(ctx, nested)
         del ctx.events[events_before:]
         del changes[changes_before:]
         errors = user_errors(e)
         await record_mutation(ctx, action, outcome="refused", changes=[], errors=[str(x.code) for x in errors])
         return None, errors
     except BaseException:
-        async with ctx.db.lock:
-            await nested.rollback()
-            session.expire_all()
+        await _undo(ctx, nested)
         del ctx.events[events_before:]
         del changes[changes_before:]
         await record_mutation(ctx, action, outcome="error", changes=[])
         raise
     await record_mutation(ctx, action, outcome="ok", changes=changes[changes_before:])
     return result, []
+
+
+async def _undo(ctx: RequestContext, nested: Any) -> None:
+    async def run() -> None:
+        await nested.rollback()
+        ctx.db.session.expire_all()
+
+    await ctx.db.locked(run)
 
 
 def unset_to_none(value: Any) -> Any:
