@@ -111,7 +111,8 @@ async def book(
         async with ctx.db.savepoint():
             await ctx.db.flush(entry)
     except IntegrityError:
-        ctx.db.session.expunge(entry)
+        if entry in ctx.db.session:
+            ctx.db.session.expunge(entry)
         raise ServiceError(ErrorCode.CONFLICT, "this was already booked", "id") from None
     return entry
 
@@ -507,7 +508,8 @@ async def sign_up(ctx: RequestContext, activity_id: uuid.UUID) -> ActivitySignup
         async with ctx.db.savepoint():
             await ctx.db.flush(s)
     except IntegrityError:
-        ctx.db.session.expunge(s)
+        if s in ctx.db.session:
+            ctx.db.session.expunge(s)
         raise ServiceError(ErrorCode.CONFLICT, "you are already signed up", "activityId") from None
     return s
 
