@@ -38,6 +38,7 @@ from schema.types import (
 
 # --- volunteering and evaluations (issue #6) ---
 # isort: split
+from schema.evaluations import resolve_evaluation_node
 from schema.volunteering import NODE_TYPES as _VOLUNTEERING_TYPES
 from schema.volunteering import resolve_volunteering_node
 
@@ -77,6 +78,8 @@ async def resolve_node(info: Info, gid: str) -> Any:
     # --- volunteering and evaluations (issue #6) ---
     if type_name in VOLUNTEERING_NODE_NAMES:
         return await resolve_volunteering_node(info, type_name, id_)
+    if type_name == "EvaluationPeriod":
+        return await resolve_evaluation_node(info, id_)
     # --- end volunteering and evaluations ---
     raise PublicError(ServiceError(ErrorCode.INVALID_ID, "id names no known type", "id"))
 

@@ -22,13 +22,14 @@ from schema.types import AREA_TYPES, Household, Person, PropertyFirm, RoleAssign
 
 # --- volunteering and evaluations (issue #6) ---
 # isort: split
+from schema.evaluations import EvaluationMutation, EvaluationPeriod, EvaluationQuery
 from schema.volunteering import NODE_TYPES as VOLUNTEERING_TYPES
 from schema.volunteering import VolunteeringMutation, VolunteeringQuery
 
 # --- end volunteering and evaluations ---
 
-Query = merge_types("Query", (RegisterQuery, CaseQuery, VolunteeringQuery))
-Mutation = merge_types("Mutation", (RegisterMutation, CaseMutation, VolunteeringMutation))
+Query = merge_types("Query", (RegisterQuery, CaseQuery, VolunteeringQuery, EvaluationQuery))
+Mutation = merge_types("Mutation", (RegisterMutation, CaseMutation, VolunteeringMutation, EvaluationMutation))
 
 MAX_DEPTH = 12
 MAX_TOKENS = 5000
@@ -43,7 +44,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=[*AREA_TYPES.values(), Household, Person, RoleAssignment, PropertyFirm, Case, CaseReview,
-               *VOLUNTEERING_TYPES],
+               *VOLUNTEERING_TYPES, EvaluationPeriod],
         extensions=[
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
