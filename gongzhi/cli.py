@@ -47,6 +47,13 @@ def cmd_seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
     cases = asyncio.run(_with_sessionmaker(settings, seed_demo_cases))
     if cases:
         print("demo cases: " + ", ".join(cases))
+    # --- volunteering and evaluations (issue #6) ---
+    from gongzhi.demo_volunteering import seed_demo_volunteering
+
+    volunteering = asyncio.run(_with_sessionmaker(settings, seed_demo_volunteering))
+    if volunteering:
+        print("demo volunteering and ratings: " + ", ".join(volunteering))
+    # --- end volunteering and evaluations ---
     return 0
 
 

@@ -33,6 +33,26 @@ from models.case import (
 from models.platform import Tenant, TenantStatus, User
 from models.register import CareTagKind, Gender, Household, Person, PersonCareTag, Tenure
 
+# --- volunteering and evaluations (issue #6) ---
+# isort: split
+from models.evaluation import EvaluationItem, EvaluationPeriod, EvaluationRating, EvaluationTarget, PeriodState
+from models.volunteering import (
+    Activity,
+    ActivitySignup,
+    ActivityState,
+    EntryKind,
+    OrganiserKind,
+    PointsAccount,
+    PointsEntry,
+    Redemption,
+    RedemptionState,
+    RewardItem,
+    SignupState,
+    VolunteerSettings,
+)
+
+# --- end volunteering and evaluations ---
+
 __all__ = [
     "ALLOWED_PARENTS",
     "OPEN_STATES",
@@ -78,3 +98,25 @@ __all__ = [
     "utcnow",
     "uuid7",
 ]
+
+# --- volunteering and evaluations (issue #6) ---
+__all__ += [
+    "Activity",
+    "ActivitySignup",
+    "ActivityState",
+    "EntryKind",
+    "EvaluationItem",
+    "EvaluationPeriod",
+    "EvaluationRating",
+    "EvaluationTarget",
+    "OrganiserKind",
+    "PeriodState",
+    "PointsAccount",
+    "PointsEntry",
+    "Redemption",
+    "RedemptionState",
+    "RewardItem",
+    "SignupState",
+    "VolunteerSettings",
+]
+# --- end volunteering and evaluations ---

@@ -41,6 +41,15 @@ from schema.types import (
     area_type,
 )
 
+# --- volunteering and evaluations (issue #6) ---
+# isort: split
+from schema.evaluations import resolve_evaluation_node
+from schema.volunteering import NODE_TYPES as _VOLUNTEERING_TYPES
+from schema.volunteering import resolve_volunteering_node
+
+VOLUNTEERING_NODE_NAMES = frozenset(t.__name__ for t in _VOLUNTEERING_TYPES)
+# --- end volunteering and evaluations ---
+
 
 async def resolve_node(info: Info, gid: str) -> Any:
     ctx = context(info)
@@ -71,6 +80,12 @@ async def resolve_node(info: Info, gid: str) -> Any:
                    RoleAssignmentRow.user_id == ctx.actor.user_id)
         ra = await ctx.db.scalar(select(RoleAssignmentRow).where(RoleAssignmentRow.id == id_, pred))
         return None if ra is None else RoleAssignment(_m=ra, _now=ctx.now)
+    # --- volunteering and evaluations (issue #6) ---
+    if type_name in VOLUNTEERING_NODE_NAMES:
+        return await resolve_volunteering_node(info, type_name, id_)
+    if type_name == "EvaluationPeriod":
+        return await resolve_evaluation_node(info, id_)
+    # --- end volunteering and evaluations ---
     raise PublicError(ServiceError(ErrorCode.INVALID_ID, "id names no known type", "id"))
 
 

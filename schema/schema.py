@@ -20,8 +20,16 @@ from schema.query import Query as RegisterQuery
 from schema.subscriptions import Subscription
 from schema.types import AREA_TYPES, Household, Person, PropertyFirm, RoleAssignment
 
-Query = merge_types("Query", (RegisterQuery, CaseQuery))
-Mutation = merge_types("Mutation", (RegisterMutation, CaseMutation))
+# --- volunteering and evaluations (issue #6) ---
+# isort: split
+from schema.evaluations import EvaluationMutation, EvaluationPeriod, EvaluationQuery
+from schema.volunteering import NODE_TYPES as VOLUNTEERING_TYPES
+from schema.volunteering import VolunteeringMutation, VolunteeringQuery
+
+# --- end volunteering and evaluations ---
+
+Query = merge_types("Query", (RegisterQuery, CaseQuery, VolunteeringQuery, EvaluationQuery))
+Mutation = merge_types("Mutation", (RegisterMutation, CaseMutation, VolunteeringMutation, EvaluationMutation))
 
 MAX_DEPTH = 12
 MAX_TOKENS = 5000
@@ -35,7 +43,8 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[*AREA_TYPES.values(), Household, Person, RoleAssignment, PropertyFirm, Case, CaseReview],
+        types=[*AREA_TYPES.values(), Household, Person, RoleAssignment, PropertyFirm, Case, CaseReview,
+               *VOLUNTEERING_TYPES, EvaluationPeriod],
         extensions=[
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

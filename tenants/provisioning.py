@@ -26,6 +26,31 @@ from models import (
 )
 from tenants.session import bind_tenant
 
+# --- volunteering and evaluations (issue #6) ---
+# isort: split
+from models import EvaluationItem, EvaluationTarget, VolunteerSettings
+
+DEFAULT_POINTS_PER_HOUR = 10  # 1 confirmed volunteer hour = 10 points (a tenant may change its rule)
+# (target, code, name, weight): weights of a target sum to 100.
+DEFAULT_EVALUATION_ITEMS: tuple[tuple[EvaluationTarget, str, str, int], ...] = (
+    (EvaluationTarget.PROPERTY_FIRM, "cleanliness", "环境卫生", 30),
+    (EvaluationTarget.PROPERTY_FIRM, "security", "秩序安全", 25),
+    (EvaluationTarget.PROPERTY_FIRM, "repairs", "维修养护", 25),
+    (EvaluationTarget.PROPERTY_FIRM, "attitude", "服务态度", 20),
+    (EvaluationTarget.OWNER_COMMITTEE, "duties", "履职尽责", 40),
+    (EvaluationTarget.OWNER_COMMITTEE, "transparency", "公开透明", 30),
+    (EvaluationTarget.OWNER_COMMITTEE, "liaison", "沟通协调", 30),
+)
+
+
+def _volunteering_defaults(session: AsyncSession) -> None:
+    session.add(VolunteerSettings(points_per_hour=DEFAULT_POINTS_PER_HOUR))
+    for target, code, label, weight in DEFAULT_EVALUATION_ITEMS:
+        session.add(EvaluationItem(target=target, code=code, name=label, weight=weight, active=True))
+
+
+# --- end volunteering and evaluations ---
+
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 
 DEFAULT_CARE_TAGS: tuple[tuple[str, str], ...] = (
@@ -113,4 +138,5 @@ async def provision_tenant(
             for category, priority, amount, unit in DEFAULT_SLA_RULES:
                 session.add(SlaRule(category_code=category, priority=priority, amount=amount, unit=unit))
             session.add(CaseSettings(feedback_wait_days=7))
+            _volunteering_defaults(session)  # issue #6
         return tenant

@@ -1,0 +1,57 @@
+"""The demo volunteering, points and ratings (issue #6), seeded through the services into a database
+of its own: balances equal ledger sums, the youth partner project's activities are there, every demo
+tenant has a closed month of ratings, and seeding twice adds nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from gongzhi.demo import seed_demo
+from gongzhi.demo_cases import seed_demo_cases
+from gongzhi.demo_volunteering import seed_demo_volunteering
+from gongzhi.migrate import upgrade
+from models import Activity, EvaluationPeriod, EvaluationRating, PeriodState, PointsAccount, PointsEntry, Tenant
+from tenants.session import bind_tenant, make_engine, make_sessionmaker
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path: Path = tmp_path_factory.mktemp("demo-vol") / "demo.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade(url)
+    return url
+
+
+async def test_demo_volunteering(demo_db: str) -> None:
+    engine = make_engine(demo_db)
+    sm = make_sessionmaker(engine)
+    try:
+        await seed_demo(sm)
+        await seed_demo_cases(sm)
+        assert sorted(await seed_demo_volunteering(sm)) == ["baitao", "langya", "weierlu", "yanquan"]
+        assert await seed_demo_volunteering(sm) == []
+        async with sm() as s:
+            bind_tenant(s, None)
+            tenants = {t.slug: t.id for t in await s.scalars(select(Tenant))}
+        for slug, tid in tenants.items():
+            async with sm() as s:
+                bind_tenant(s, tid)
+                async with s.begin():
+                    periods = list(await s.scalars(select(EvaluationPeriod)))
+                    assert [p.state for p in periods] == [PeriodState.CLOSED], slug
+                    assert await s.scalar(select(func.count()).select_from(EvaluationRating)), slug
+                    for acc in await s.scalars(select(PointsAccount)):
+                        total = await s.scalar(select(func.sum(PointsEntry.delta))
+                                               .where(PointsEntry.person_id == acc.person_id))
+                        assert acc.balance == total >= 0, slug
+                    organisers = set(await s.scalars(select(Activity.organiser_name)))
+            if slug == "yanquan":
+                assert {"市三医院", "航空航模协会", "蓝天救援队", "林邑社工服务中心"} <= organisers
+            if slug == "weierlu":
+                assert organisers == {"纬二路社区"}
+    finally:
+        await engine.dispose()
+
