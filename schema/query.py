@@ -18,6 +18,7 @@ from resolvers import loaders
 from resolvers import register as register_service
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_global_id
+from schema.care import CARE_NODE_TYPES, resolve_care_node
 from schema.cases import Case, CaseReview
 from schema.common import Connection, Node, PublicError, connection, context, decode_id, query_call
 from schema.types import (
@@ -66,6 +67,8 @@ async def resolve_node(info: Info, gid: str) -> Any:
                    RoleAssignmentRow.user_id == ctx.actor.user_id)
         ra = await ctx.db.scalar(select(RoleAssignmentRow).where(RoleAssignmentRow.id == id_, pred))
         return None if ra is None else RoleAssignment(_m=ra, _now=ctx.now)
+    if type_name in CARE_NODE_TYPES:
+        return await resolve_care_node(info, type_name, id_)
     raise PublicError(ServiceError(ErrorCode.INVALID_ID, "id names no known type", "id"))
 
 

@@ -14,14 +14,15 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.care import CARE_TYPES, CareMutation, CareQuery
 from schema.cases import Case, CaseMutation, CaseQuery, CaseReview
 from schema.mutation import Mutation as RegisterMutation
 from schema.query import Query as RegisterQuery
 from schema.subscriptions import Subscription
 from schema.types import AREA_TYPES, Household, Person, PropertyFirm, RoleAssignment
 
-Query = merge_types("Query", (RegisterQuery, CaseQuery))
-Mutation = merge_types("Mutation", (RegisterMutation, CaseMutation))
+Query = merge_types("Query", (RegisterQuery, CaseQuery, CareQuery))
+Mutation = merge_types("Mutation", (RegisterMutation, CaseMutation, CareMutation))
 
 MAX_DEPTH = 12
 MAX_TOKENS = 5000
@@ -35,7 +36,8 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[*AREA_TYPES.values(), Household, Person, RoleAssignment, PropertyFirm, Case, CaseReview],
+        types=[*AREA_TYPES.values(), Household, Person, RoleAssignment, PropertyFirm, Case, CaseReview,
+               *CARE_TYPES],
         extensions=[
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
