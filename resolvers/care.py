@@ -193,12 +193,22 @@ async def appoint_lead(ctx: RequestContext, *, person_id: uuid.UUID, title: Lead
                                 .where(LeadHousehold.household_id.in_(ids)))
     if taken:
         raise ServiceError(ErrorCode.CONFLICT, f"{taken} of the households already have a lead", "householdIds")
-    ra = RoleAssignment(id=uuid7(), user_id=user_id, role=Role.NEIGHBOR_LEAD.value, scope_area_id=area.id,
-                        firm_id=None, valid_from=ctx.now, valid_until=None, granted_by=actor.user_id,
-                        created_at=ctx.now)
-    await ctx.db.flush(ra)
+    # A neighbor_lead role the user already holds over exactly this area (granted by hand before
+    # appointments existed) is taken over rather than doubled.
+    ra_id = await ctx.db.scalar(select(RoleAssignment.id).where(
+        RoleAssignment.user_id == user_id, RoleAssignment.role == Role.NEIGHBOR_LEAD.value,
+        RoleAssignment.scope_area_id == area.id, RoleAssignment.revoked_at.is_(None),
+        or_(RoleAssignment.valid_until.is_(None), RoleAssignment.valid_until > ctx.now),
+        RoleAssignment.id.not_in(select(NeighborLead.role_assignment_id).where(
+            NeighborLead.role_assignment_id.is_not(None)))))
+    if ra_id is None:
+        ra = RoleAssignment(id=uuid7(), user_id=user_id, role=Role.NEIGHBOR_LEAD.value, scope_area_id=area.id,
+                            firm_id=None, valid_from=ctx.now, valid_until=None, granted_by=actor.user_id,
+                            created_at=ctx.now)
+        await ctx.db.flush(ra)
+        ra_id = ra.id
     lead = NeighborLead(id=uuid7(), user_id=user_id, person_id=person.id, title=title, area_id=area.id,
-                        area_path=area.path, role_assignment_id=ra.id, appointed_by=actor.user_id, ended_at=None,
+                        area_path=area.path, role_assignment_id=ra_id, appointed_by=actor.user_id, ended_at=None,
                         created_at=ctx.now)
     await ctx.db.flush(lead)
     await ctx.db.flush(*(LeadHousehold(lead_id=lead.id, household_id=h, created_at=ctx.now) for h in ids))

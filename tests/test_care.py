@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from models import AuditEntry, Household, Person, Visit, Wish, uuid7
+from models import AuditEntry, Household, Person, RoleAssignment, Visit, Wish, uuid7
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant
 from tests.conftest import Api, DbEnv, World
@@ -410,3 +410,41 @@ async def test_concurrent_claims_exactly_one_wins(api: Api, db: DbEnv, fresh: Wo
         async with s.begin():
             w = (await s.scalars(select(Wish))).one()
     assert w.claimant_user_id == a.users[won[0]] and w.version == 2
+
+
+async def test_care_nodes_are_nothing_outside_reach(api: Api, db: DbEnv, fresh: World) -> None:
+    a, b = fresh.a, fresh.b
+    r = await api.gql(a, "grid1", VISIT, visit_input(a, "H1", "2026-11-01T09:00:00" + TZ8))
+    vid = r["data"]["recordVisit"]["visit"]["id"]
+    wid = await _post(api, a, "grid2", "h3a", "助浴服务")
+    svc = {"tagCode": "disabled", "areaId": gid("Community", a.areas["C1"]), "name": "助残", "frequency": "每月",
+           "provider": "社区"}
+    sid = (await api.gql(a, "secretary", ADD_SVC, {"i": svc}))["data"]["createCareService"]["service"]["id"]
+    node = "query($id: ID!) { node(id: $id) { id } }"
+    for tw, who, oid, seen in ((a, "grid1", vid, True), (a, "admin", vid, True), (a, "grid2", vid, False),
+                               (a, "resident", vid, False), (b, "admin", vid, False),
+                               (a, "grid2", wid, True), (a, "grid1", wid, False), (b, "admin", wid, False),
+                               (a, "grid2", sid, True), (a, "grid3", sid, False), (b, "admin", sid, False)):
+        found = (await api.gql(tw, who, node, {"id": oid}))["data"]["node"]
+        assert (found is not None) is seen, (who, oid)
+    # A grid leader outside the wish's grid may not claim it; nor may B's admin.
+    for tw, who in ((a, "grid1"), (b, "admin")):
+        r = await api.gql(tw, who, STEP % "claimWish", {"i": {"id": wid}})
+        assert r["data"]["claimWish"]["errors"][0]["code"] == "NOT_FOUND"
+
+
+async def test_appointing_takes_over_a_bare_lead_role(api: Api, db: DbEnv, fresh: World) -> None:
+    """A neighbor_lead role granted by hand over the same area is linked, not doubled."""
+    a = fresh.a
+    async with db.sessionmaker() as s:
+        bind_tenant(s, a.tenant_id)
+        async with s.begin():
+            s.add(RoleAssignment(user_id=a.users["resident"], role="neighbor_lead", scope_area_id=a.areas["P1"],
+                                 valid_from=datetime(2024, 1, 1, tzinfo=UTC)))
+    await api.gql(a, "admin", SETTINGS, {"i": {"leadMinHouseholds": 2}})
+    r = await api.gql(a, "admin", APPOINT, {"i": {
+        "personId": gid("Person", a.persons["h1b"]), "title": "UNIT", "areaId": gid("Compound", a.areas["P1"]),
+        "householdIds": [hh(a, "H1"), hh(a, "H2")]}})
+    assert r["data"]["appointNeighborLead"]["errors"] == []
+    me = await api.gql(a, "resident", "{ me { roles { role } } }")
+    assert sorted(x["role"] for x in me["data"]["me"]["roles"]) == ["NEIGHBOR_LEAD", "RESIDENT"]
