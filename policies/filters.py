@@ -90,6 +90,8 @@ def household_predicate(grant: Grant, actor: Actor) -> ColumnElement[bool]:
     parts = [building_predicate(Household.building_id, grant, actor)]
     if grant.own and actor.household_id is not None:
         parts.append(Household.id == actor.household_id)
+    if grant.has(Condition.ASSIGNED) and _is_lead(actor):
+        parts.append(Household.id.in_(lead_household_ids(actor)))  # care: a lead's households
     return or_(*parts)
 
 
@@ -105,6 +107,8 @@ def person_predicate(grant: Grant, actor: Actor) -> ColumnElement[bool]:
         parts.append(
             Person.household_id.in_(select(h.id).where(building_predicate(h.building_id, reach, actor)))
         )
+    if grant.has(Condition.ASSIGNED) and _is_lead(actor):
+        parts.append(Person.household_id.in_(lead_household_ids(actor)))  # care: a lead's households
     return or_(*parts) if parts else false()
 
 
@@ -190,6 +194,10 @@ def area_reach_predicate(grant: Grant, actor: Actor, area: type[Area] = Area) ->
 
 
 # ---------------------------------------------------------------- care (issue #5)
+
+
+def _is_lead(actor: Actor) -> bool:
+    return any(a.role is Role.NEIGHBOR_LEAD for a in actor.assignments)
 
 
 def acts_as_lead(actor: Actor, resource: str, action: str) -> bool:

@@ -106,6 +106,12 @@ async def test_lead_acts_on_own_households_only(api: Api, db: DbEnv, fresh: Worl
     r = await api.gql(a, "grid1", APPOINT, {"i": {**base, "householdIds": five}})
     assert r["data"]["appointNeighborLead"]["errors"][0]["code"] == "CONFLICT"
 
+    # The lead reads their households (address masked: no full-read right), not others.
+    q = "query($id: ID!) { node(id: $id) { ... on Household { room addressMasked } } }"
+    found = (await api.gql(a, "resident", q, {"id": five[0]}))["data"]["node"]
+    assert found == {"room": "***", "addressMasked": True}
+    assert (await api.gql(a, "resident", q, {"id": hh(a, "H2")}))["data"]["node"] is None
+    assert (await api.gql(a, "resident", "{ households { totalCount } }"))["data"]["households"]["totalCount"] == 6
     # The lead records visits to their households …
     r = await api.gql(a, "resident", VISIT, visit_input(a, "B1-201", "2026-11-01T10:00:00" + TZ8))
     assert r["data"]["recordVisit"]["errors"] == []

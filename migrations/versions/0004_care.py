@@ -47,6 +47,8 @@ NEW_RULES = (
     ("grid_leader", "wish", "cancel", "scope"),
     ("street_admin", "wish", "cancel", "all"),
     ("street_admin", "care", "configure", "all"),
+    ("neighbor_lead", "household", "read", "assigned"),
+    ("neighbor_lead", "person", "read", "assigned"),
 )
 
 
