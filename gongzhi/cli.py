@@ -54,6 +54,11 @@ def cmd_seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
     if volunteering:
         print("demo volunteering and ratings: " + ", ".join(volunteering))
     # --- end volunteering and evaluations ---
+    from gongzhi.demo_care import seed_demo_care  # care (issue #5)
+
+    care = asyncio.run(_with_sessionmaker(settings, seed_demo_care))
+    if care:
+        print("demo care: " + ", ".join(care))
     return 0
 
 

@@ -14,9 +14,22 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, false, 
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
-from models import Area, Case, GridBuilding, Household, Person, RoleAssignment, ServiceContract
+from models import (
+    Area,
+    CareService,
+    Case,
+    GridBuilding,
+    Household,
+    LeadHousehold,
+    NeighborLead,
+    Person,
+    RoleAssignment,
+    ServiceContract,
+    Wish,
+    WishState,
+)
 from policies.actor import Actor, Grant
-from policies.roles import Condition
+from policies.roles import Condition, Role
 
 
 def _in_subtree(col: SQLColumnExpression[str], paths: tuple[str, ...]) -> ColumnElement[bool]:
@@ -77,6 +90,8 @@ def household_predicate(grant: Grant, actor: Actor) -> ColumnElement[bool]:
     parts = [building_predicate(Household.building_id, grant, actor)]
     if grant.own and actor.household_id is not None:
         parts.append(Household.id == actor.household_id)
+    if grant.has(Condition.ASSIGNED) and _is_lead(actor):
+        parts.append(Household.id.in_(lead_household_ids(actor)))  # care: a lead's households
     return or_(*parts)
 
 
@@ -92,6 +107,8 @@ def person_predicate(grant: Grant, actor: Actor) -> ColumnElement[bool]:
         parts.append(
             Person.household_id.in_(select(h.id).where(building_predicate(h.building_id, reach, actor)))
         )
+    if grant.has(Condition.ASSIGNED) and _is_lead(actor):
+        parts.append(Person.household_id.in_(lead_household_ids(actor)))  # care: a lead's households
     return or_(*parts) if parts else false()
 
 
@@ -187,3 +204,69 @@ def case_in_area(path: str) -> ColumnElement[bool]:
             .where(g.path.startswith(path))
         ),
     )
+# ---------------------------------------------------------------- care (issue #5)
+
+
+def _is_lead(actor: Actor) -> bool:
+    return any(a.role is Role.NEIGHBOR_LEAD for a in actor.assignments)
+
+
+def acts_as_lead(actor: Actor, resource: str, action: str) -> bool:
+    """The actor holds ``neighbor_lead`` and the policy grants it ``action`` under "assigned"."""
+    return any(a.role is Role.NEIGHBOR_LEAD
+               for a in actor.assignments_allowing(resource, action, Condition.ASSIGNED))
+
+
+def lead_household_ids(actor: Actor) -> Select[Any]:
+    """Households assigned to the actor as a neighbourhood lead (邻长) under an appointment in force."""
+    return (
+        select(LeadHousehold.household_id)
+        .join(NeighborLead, and_(NeighborLead.tenant_id == LeadHousehold.tenant_id,
+                                 NeighborLead.id == LeadHousehold.lead_id))
+        .where(NeighborLead.user_id == actor.user_id, NeighborLead.ended_at.is_(None))
+    )
+
+
+def care_household_predicate(
+    actor: Actor, resource: str, action: str, *, household_id: SQLColumnExpression[uuid.UUID],
+    building_id: SQLColumnExpression[uuid.UUID],
+) -> ColumnElement[bool]:
+    """Households (given by their id and building columns) where ``action`` on ``resource`` is
+    allowed: the grant's reach (all, scope, …) and, for a lead, the households assigned to them."""
+    grant = actor.grant(resource, action)
+    parts: list[ColumnElement[bool]] = []
+    if grant:
+        parts.append(building_predicate(building_id, grant, actor))
+    if acts_as_lead(actor, resource, action):
+        parts.append(household_id.in_(lead_household_ids(actor)))
+    return or_(*parts) if parts else false()
+
+
+def wish_predicate(grant: Grant, actor: Actor, *, party_member: bool) -> ColumnElement[bool]:
+    """Wishes the grant reaches: scope (the beneficiary's building), own (the actor's household's
+    wishes, or posted by the actor), party_member (open wishes of the tenant, and those the actor
+    claimed) — the caller says whether the actor's register entry is a party member."""
+    if grant.all:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    reach = Grant(scope_paths=grant.scope_paths, own_compound=grant.own_compound, firm_ids=grant.firm_ids)
+    if reach:
+        parts.append(building_predicate(Wish.building_id, reach, actor))
+    if grant.has(Condition.OWN):
+        parts.append(Wish.poster_user_id == actor.user_id)
+        if actor.household_id is not None:
+            parts.append(Wish.household_id == actor.household_id)
+    if party_member and grant.has(Condition.PARTY_MEMBER):
+        parts.append(or_(Wish.state == WishState.OPEN, Wish.claimant_user_id == actor.user_id))
+    return or_(*parts) if parts else false()
+
+
+def care_service_predicate(grant: Grant, service: type[CareService] = CareService) -> ColumnElement[bool]:
+    """Service lists of areas inside the scope, and of the areas above it (a grid worker reads the
+    lists of their community and of the street)."""
+    if grant.all:
+        return true()
+    if not grant.scope_paths:
+        return false()
+    return or_(*(or_(service.area_path.startswith(p), literal(p).startswith(service.area_path))
+                 for p in grant.scope_paths))

@@ -53,6 +53,8 @@ class Condition(enum.StrEnum):
     PUBLIC = "public"
     AGREEMENT = "agreement"
     OWN_REPORTS = "own_reports"
+    # The actor's own register entry is a party member (wishes: who may claim them).
+    PARTY_MEMBER = "party_member"
 
 
 class Resource(enum.StrEnum):
@@ -74,3 +76,5 @@ class Resource(enum.StrEnum):
     POLICY = "policy"
     AUDIT_LOG = "audit_log"
     STATISTICS = "statistics"
+    CARE_TAG = "care_tag"
+    CARE_SERVICE = "care_service"

@@ -23,6 +23,7 @@ from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_global_id
 from schema.audit import AuditEntry
 from schema.audit import wrap as audit_wrap
+from schema.care import CARE_NODE_TYPES, resolve_care_node
 from schema.cases import Case, CaseReview
 from schema.common import Connection, Node, PublicError, connection, context, decode_id, query_call
 from schema.types import (
@@ -86,6 +87,8 @@ async def resolve_node(info: Info, gid: str) -> Any:
     if type_name == "EvaluationPeriod":
         return await resolve_evaluation_node(info, id_)
     # --- end volunteering and evaluations ---
+    if type_name in CARE_NODE_TYPES:
+        return await resolve_care_node(info, type_name, id_)
     raise PublicError(ServiceError(ErrorCode.INVALID_ID, "id names no known type", "id"))
 
 

@@ -14,6 +14,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.care import CARE_TYPES, CareMutation, CareQuery
 from schema.cases import Case, CaseMutation, CaseQuery, CaseReview
 from schema.mutation import Mutation as RegisterMutation
 from schema.query import Query as RegisterQuery
@@ -28,8 +29,10 @@ from schema.volunteering import VolunteeringMutation, VolunteeringQuery
 
 # --- end volunteering and evaluations ---
 
-Query = merge_types("Query", (RegisterQuery, CaseQuery, VolunteeringQuery, EvaluationQuery))
-Mutation = merge_types("Mutation", (RegisterMutation, CaseMutation, VolunteeringMutation, EvaluationMutation))
+Query = merge_types("Query", (RegisterQuery, CaseQuery, CareQuery, VolunteeringQuery, EvaluationQuery))
+Mutation = merge_types(
+    "Mutation", (RegisterMutation, CaseMutation, CareMutation, VolunteeringMutation, EvaluationMutation)
+)
 
 MAX_DEPTH = 12
 MAX_TOKENS = 5000
@@ -44,7 +47,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=[*AREA_TYPES.values(), Household, Person, RoleAssignment, PropertyFirm, Case, CaseReview,
-               *VOLUNTEERING_TYPES, EvaluationPeriod],
+               *VOLUNTEERING_TYPES, EvaluationPeriod, *CARE_TYPES],
         extensions=[
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

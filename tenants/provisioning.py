@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models import (
     Area,
     AreaKind,
+    CareSettings,
     CareTagKind,
     CasbinRule,
     CaseCategory,
@@ -139,4 +140,7 @@ async def provision_tenant(
                 session.add(SlaRule(category_code=category, priority=priority, amount=amount, unit=unit))
             session.add(CaseSettings(feedback_wait_days=7))
             _volunteering_defaults(session)  # issue #6
+            # care (issue #5): leads keep 5–15 households; key households weekly, all quarterly.
+            session.add(CareSettings(lead_min_households=5, lead_max_households=15, key_visit_days=7,
+                                     routine_visit_days=90))
         return tenant
