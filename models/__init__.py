@@ -30,11 +30,33 @@ from models.case import (
     SlaRule,
     SlaUnit,
 )
+
+# --- deliberation (issue #4)
+from models.deliberation import (
+    MAJOR_MATTERS,
+    Choice,
+    Meeting,
+    MeetingAttendee,
+    MeetingState,
+    MeetingTopic,
+    Notice,
+    Topic,
+    TopicCase,
+    TopicState,
+    TopicStep,
+    Vote,
+    VoteElector,
+    VoteMatter,
+    VoteState,
+)
+
+# --- end deliberation
 from models.platform import Tenant, TenantStatus, User
 from models.register import CareTagKind, Gender, Household, Person, PersonCareTag, Tenure
 
 __all__ = [
     "ALLOWED_PARENTS",
+    "MAJOR_MATTERS",
     "OPEN_STATES",
     "Area",
     "AreaKind",
@@ -51,11 +73,17 @@ __all__ = [
     "CaseReview",
     "CaseSettings",
     "CaseState",
+    "Choice",
     "Gender",
     "GridBuilding",
     "HandlerKind",
     "Household",
+    "Meeting",
+    "MeetingAttendee",
+    "MeetingState",
+    "MeetingTopic",
     "Member",
+    "Notice",
     "Notification",
     "PartyOrg",
     "PartyOrgKind",
@@ -72,7 +100,15 @@ __all__ = [
     "TenantScoped",
     "TenantStatus",
     "Tenure",
+    "Topic",
+    "TopicCase",
+    "TopicState",
+    "TopicStep",
     "User",
+    "Vote",
+    "VoteElector",
+    "VoteMatter",
+    "VoteState",
     "path_segment",
     "tenant_tables",
     "utcnow",

@@ -15,13 +15,16 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.cases import Case, CaseMutation, CaseQuery, CaseReview
+from schema.deliberation import NODE_TYPES as DELIBERATION_TYPES  # deliberation (issue #4)
+from schema.deliberation import DeliberationMutation, DeliberationQuery, DeliberationSubscription
 from schema.mutation import Mutation as RegisterMutation
 from schema.query import Query as RegisterQuery
-from schema.subscriptions import Subscription
+from schema.subscriptions import Subscription as CaseSubscription
 from schema.types import AREA_TYPES, Household, Person, PropertyFirm, RoleAssignment
 
-Query = merge_types("Query", (RegisterQuery, CaseQuery))
-Mutation = merge_types("Mutation", (RegisterMutation, CaseMutation))
+Query = merge_types("Query", (RegisterQuery, CaseQuery, DeliberationQuery))
+Mutation = merge_types("Mutation", (RegisterMutation, CaseMutation, DeliberationMutation))
+Subscription = merge_types("Subscription", (CaseSubscription, DeliberationSubscription))
 
 MAX_DEPTH = 12
 MAX_TOKENS = 5000
@@ -35,7 +38,8 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[*AREA_TYPES.values(), Household, Person, RoleAssignment, PropertyFirm, Case, CaseReview],
+        types=[*AREA_TYPES.values(), Household, Person, RoleAssignment, PropertyFirm, Case, CaseReview,
+           *DELIBERATION_TYPES],
         extensions=[
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
