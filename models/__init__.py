@@ -42,6 +42,27 @@ from models.case import (
     SlaRule,
     SlaUnit,
 )
+
+# --- deliberation (issue #4)
+from models.deliberation import (
+    MAJOR_MATTERS,
+    Choice,
+    Meeting,
+    MeetingAttendee,
+    MeetingState,
+    MeetingTopic,
+    Notice,
+    Topic,
+    TopicCase,
+    TopicState,
+    TopicStep,
+    Vote,
+    VoteElector,
+    VoteMatter,
+    VoteState,
+)
+
+# --- end deliberation
 from models.platform import Tenant, TenantStatus, User
 from models.register import CareTagKind, Gender, Household, Person, PersonCareTag, Tenure
 
@@ -67,6 +88,7 @@ from models.volunteering import (
 
 __all__ = [
     "ALLOWED_PARENTS",
+    "MAJOR_MATTERS",
     "OPEN_STATES",
     "Area",
     "AreaKind",
@@ -86,14 +108,20 @@ __all__ = [
     "CaseReview",
     "CaseSettings",
     "CaseState",
+    "Choice",
     "Gender",
     "GridBuilding",
     "HandlerKind",
     "Household",
     "LeadHousehold",
     "LeadTitle",
+    "Meeting",
+    "MeetingAttendee",
+    "MeetingState",
+    "MeetingTopic",
     "Member",
     "NeighborLead",
+    "Notice",
     "Notification",
     "PartyOrg",
     "PartyOrgKind",
@@ -110,9 +138,17 @@ __all__ = [
     "TenantScoped",
     "TenantStatus",
     "Tenure",
+    "Topic",
+    "TopicCase",
+    "TopicState",
+    "TopicStep",
     "User",
     "Visit",
     "VisitKind",
+    "Vote",
+    "VoteElector",
+    "VoteMatter",
+    "VoteState",
     "Wish",
     "WishState",
     "path_segment",

@@ -546,7 +546,7 @@ class SetLeadHouseholdsInput:
 
 
 @strawberry.input(description="A case to raise from a visit (走访发现问题上报).")
-class RaiseCaseInput:
+class VisitCaseInput:
     category: str = strawberry.field(description="Case category code.")
     title: str = strawberry.field(description="Short title.")
     description: str = strawberry.field(default="", description="What is wrong.")
@@ -561,7 +561,7 @@ class RecordVisitInput:
     visited_at: datetime = strawberry.field(description="When, with a timezone; not in the future.")
     findings: str = strawberry.field(description="What was found (≤ 5000 characters).")
     needs: str | None = strawberry.field(default=None, description="Needs found (≤ 2000 characters).")
-    raise_case: RaiseCaseInput | None = strawberry.field(default=None, description="Raise a case from the visit.")
+    raise_case: VisitCaseInput | None = strawberry.field(default=None, description="Raise a case from the visit.")
 
 
 @strawberry.input(description="Add a care group of the tenant's own (新增重点人群类别).")

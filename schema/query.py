@@ -76,6 +76,11 @@ async def resolve_node(info: Info, gid: str) -> Any:
     if type_name == "CaseReview":
         review = await case_service.get_review(ctx, id_)
         return None if review is None else CaseReview(_m=review)
+    # deliberation (issue #4)
+    if type_name in ("Topic", "TopicStep", "Vote", "Meeting", "Notice"):
+        from schema.deliberation import resolve_deliberation_node
+
+        return await resolve_deliberation_node(ctx, type_name, id_)
     if type_name == "RoleAssignment":
         pred = or_(role_assignment_predicate(ctx.actor.grant("role_assignment", "read")),
                    RoleAssignmentRow.user_id == ctx.actor.user_id)

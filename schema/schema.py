@@ -16,9 +16,11 @@ from strawberry.tools import merge_types
 
 from schema.care import CARE_TYPES, CareMutation, CareQuery
 from schema.cases import Case, CaseMutation, CaseQuery, CaseReview
+from schema.deliberation import NODE_TYPES as DELIBERATION_TYPES  # deliberation (issue #4)
+from schema.deliberation import DeliberationMutation, DeliberationQuery, DeliberationSubscription
 from schema.mutation import Mutation as RegisterMutation
 from schema.query import Query as RegisterQuery
-from schema.subscriptions import Subscription
+from schema.subscriptions import Subscription as CaseSubscription
 from schema.types import AREA_TYPES, Household, Person, PropertyFirm, RoleAssignment
 
 # --- volunteering and evaluations (issue #6) ---
@@ -29,10 +31,14 @@ from schema.volunteering import VolunteeringMutation, VolunteeringQuery
 
 # --- end volunteering and evaluations ---
 
-Query = merge_types("Query", (RegisterQuery, CaseQuery, CareQuery, VolunteeringQuery, EvaluationQuery))
-Mutation = merge_types(
-    "Mutation", (RegisterMutation, CaseMutation, CareMutation, VolunteeringMutation, EvaluationMutation)
+Query = merge_types(
+    "Query", (RegisterQuery, CaseQuery, DeliberationQuery, CareQuery, VolunteeringQuery, EvaluationQuery)
 )
+Mutation = merge_types(
+    "Mutation",
+    (RegisterMutation, CaseMutation, DeliberationMutation, CareMutation, VolunteeringMutation, EvaluationMutation),
+)
+Subscription = merge_types("Subscription", (CaseSubscription, DeliberationSubscription))
 
 MAX_DEPTH = 12
 MAX_TOKENS = 5000
@@ -47,7 +53,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=[*AREA_TYPES.values(), Household, Person, RoleAssignment, PropertyFirm, Case, CaseReview,
-               *VOLUNTEERING_TYPES, EvaluationPeriod, *CARE_TYPES],
+               *VOLUNTEERING_TYPES, EvaluationPeriod, *CARE_TYPES, *DELIBERATION_TYPES],
         extensions=[
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

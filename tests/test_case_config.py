@@ -114,11 +114,11 @@ def test_migration_grants_configuration_to_existing_tenants(tmp_path: Path) -> N
         engine = create_async_engine(url)
         async with engine.connect() as conn:
             rows = (await conn.execute(sa.text(
-                "SELECT v0, v1, v2, v3, v4 FROM casbin_rules WHERE v3 = 'configure'"))).all()
+                "SELECT v0, v1, v2, v3, v4 FROM casbin_rules WHERE v2 = 'case' AND v3 = 'configure'"))).all()
             version = (await conn.execute(sa.text("SELECT policy_version FROM tenants"))).scalar_one()
         await engine.dispose()
         return [tuple(r) for r in rows], int(version)
 
     rows, version = asyncio.run(run())
     assert rows == [("street_admin", str(tenant_id), "case", "configure", "all")]
-    assert version == 5  # 4 when the tenant was written at 0002, bumped once by this revision
+    assert version > 4  # 4 when the tenant was written at 0002; the revisions since bump it
