@@ -19,6 +19,7 @@ from schema.cases import Case, CaseMutation, CaseQuery, CaseReview
 from schema.deliberation import NODE_TYPES as DELIBERATION_TYPES  # deliberation (issue #4)
 from schema.deliberation import DeliberationMutation, DeliberationQuery, DeliberationSubscription
 from schema.mutation import Mutation as RegisterMutation
+from schema.policy_admin import PolicyMutation, PolicyQuery
 from schema.query import Query as RegisterQuery
 from schema.subscriptions import Subscription as CaseSubscription
 from schema.types import AREA_TYPES, Household, Person, PropertyFirm, RoleAssignment
@@ -32,11 +33,13 @@ from schema.volunteering import VolunteeringMutation, VolunteeringQuery
 # --- end volunteering and evaluations ---
 
 Query = merge_types(
-    "Query", (RegisterQuery, CaseQuery, DeliberationQuery, CareQuery, VolunteeringQuery, EvaluationQuery)
+    "Query",
+    (RegisterQuery, CaseQuery, DeliberationQuery, CareQuery, VolunteeringQuery, EvaluationQuery, PolicyQuery),
 )
 Mutation = merge_types(
     "Mutation",
-    (RegisterMutation, CaseMutation, DeliberationMutation, CareMutation, VolunteeringMutation, EvaluationMutation),
+    (RegisterMutation, CaseMutation, DeliberationMutation, CareMutation, VolunteeringMutation, EvaluationMutation,
+     PolicyMutation),
 )
 Subscription = merge_types("Subscription", (CaseSubscription, DeliberationSubscription))
 
