@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, GraphQLSchema, NoSchemaIntrospectionCustomRule, parse, specified_rules, validate
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
+    parse,
+    specified_rules,
+    validate,
+)
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
@@ -31,6 +39,8 @@ from strawberry.http.ides import get_graphql_ide_html
 from gongzhi.auth import AuthError, TokenVerifier, select_tenant
 from gongzhi.bus import EventBus
 from gongzhi.jobs import run_periodically
+from gongzhi.limits import MAX_TOKENS
+from gongzhi.limits import check as check_limits
 from gongzhi.migrate import head_revision
 from gongzhi.realtime import SubscriptionEndpoint
 from gongzhi.settings import Settings
@@ -60,7 +70,7 @@ def _error_body(message: str, code: str) -> dict[str, Any]:
 
 
 def _request_errors(graphql_schema: GraphQLSchema, query: str, introspection: bool
-                    ) -> tuple[list[dict[str, Any]], str | None]:
+                    ) -> tuple[list[dict[str, Any]], DocumentNode | None]:
     """Parse and validate before any database work; documents of ordinary size are cached."""
     if len(query) <= 20_000:
         return _cached_request_errors(graphql_schema, query, introspection)
@@ -69,21 +79,27 @@ def _request_errors(graphql_schema: GraphQLSchema, query: str, introspection: bo
 
 @lru_cache(maxsize=512)
 def _cached_request_errors(graphql_schema: GraphQLSchema, query: str, introspection: bool
-                           ) -> tuple[list[dict[str, Any]], str | None]:
+                           ) -> tuple[list[dict[str, Any]], DocumentNode | None]:
     return _check_document(graphql_schema, query, introspection)
 
 
+def _with_code(error: GraphQLError, code: str) -> dict[str, Any]:
+    formatted: dict[str, Any] = dict(error.formatted)
+    formatted["extensions"] = {**(formatted.get("extensions") or {}), "code": code}
+    return formatted
+
+
 def _check_document(graphql_schema: GraphQLSchema, query: str, introspection: bool
-                    ) -> tuple[list[dict[str, Any]], str | None]:
+                    ) -> tuple[list[dict[str, Any]], DocumentNode | None]:
     try:
-        doc = parse(query)
+        doc = parse(query, max_tokens=MAX_TOKENS)
     except GraphQLError as e:
-        return [dict(e.formatted)], None
+        code = "TOO_MANY_TOKENS" if "tokens" in e.message else "GRAPHQL_PARSE_FAILED"
+        return [_with_code(e, code)], None
     # Without introspection, no field suggestions either: they would leak the schema piecemeal.
     rules = None if introspection else [*specified_rules, NoSchemaIntrospectionCustomRule]
     errors = validate(graphql_schema, doc, rules, hide_suggestions=not introspection)
-    op_types = {d.operation.value for d in doc.definitions if hasattr(d, "operation")}
-    return [dict(e.formatted) for e in errors], ",".join(sorted(op_types))
+    return [_with_code(e, "GRAPHQL_VALIDATION_FAILED") for e in errors], doc
 
 
 class GraphQLEndpoint:
@@ -128,9 +144,15 @@ class GraphQLEndpoint:
             return _json(_error_body("variables must be an object", "BAD_REQUEST"), 400, media)
         if op_name is not None and not isinstance(op_name, str):
             return _json(_error_body("operationName must be a string", "BAD_REQUEST"), 400, media)
-        errors, _ops = _request_errors(self.schema._schema, query, settings.introspection)
-        if errors:
+        errors, document = _request_errors(self.schema._schema, query, settings.introspection)
+        if errors or document is None:
             return _json({"errors": errors}, 400 if media == GRAPHQL_RESPONSE else 200, media)
+        verdict = check_limits(self.schema._schema, document, op_name, variables)
+        if verdict.error is not None:
+            code, message = verdict.error
+            body_ = _error_body(message, code)
+            body_["errors"][0]["extensions"].update(depth=verdict.depth, aliases=verdict.aliases, cost=verdict.cost)
+            return _json(body_, 400 if media == GRAPHQL_RESPONSE else 200, media)
 
         rid_header = request.headers.get("x-request-id", "")
         request_id = rid_header if _REQUEST_ID.match(rid_header) else uuid.uuid4().hex
