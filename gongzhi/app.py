@@ -42,6 +42,7 @@ from gongzhi.jobs import run_periodically
 from gongzhi.limits import MAX_TOKENS
 from gongzhi.limits import check as check_limits
 from gongzhi.migrate import head_revision
+from gongzhi.ratelimit import make_limiter
 from gongzhi.realtime import SubscriptionEndpoint
 from gongzhi.settings import Settings
 from gongzhi.uploads import upload_endpoints
@@ -159,6 +160,11 @@ class GraphQLEndpoint:
         try:
             claims = self.state.verifier.verify(request.headers.get("authorization"))
             slug = select_tenant(claims, request.headers.get("x-gongzhi-tenant"))
+            decision = await self.state.limiter.check(slug, str(claims.user_id))
+            if not decision.allowed:
+                return _json(_error_body(f"more than {decision.limit} requests a minute; retry in "
+                                         f"{decision.retry_after} s", "RATE_LIMITED"), 429, media,
+                             {"Retry-After": str(decision.retry_after), "X-Request-Id": request_id})
         except AuthError as e:
             headers = {"X-Request-Id": request_id}
             if e.status == 401:
@@ -212,6 +218,7 @@ class AppState:
         self.policies = PolicyCache()
         self.verifier = TokenVerifier(settings)
         self.bus = EventBus(settings.database_url)
+        self.limiter = make_limiter(settings.rate_limit_per_minute, settings.redis_url, settings.redis_prefix)
         self.subscriptions = 0
         self.upload_root = Path(settings.upload_dir)
 
@@ -276,6 +283,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         if task is not None:
             task.cancel()
         await state.bus.close()
+        await state.limiter.counter.close()
         await engine.dispose()
 
     endpoint = GraphQLEndpoint(state)

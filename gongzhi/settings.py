@@ -36,6 +36,10 @@ class Settings:
     max_upload_bytes: int = 5 * 1024 * 1024
     # Seconds between runs of the job that closes resolved cases left without feedback (0: off).
     autoclose_interval: int = 600
+    # Requests per user (or partner client) and tenant per minute; 0 turns the limit off.
+    rate_limit_per_minute: int = 600
+    redis_url: str | None = None
+    redis_prefix: str = "gongzhi:rl:"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -67,4 +71,6 @@ class Settings:
             upload_dir=os.environ.get("GONGZHI_UPLOAD_DIR", str(ROOT / "var" / "uploads")),
             max_upload_bytes=int(os.environ.get("GONGZHI_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024))),
             autoclose_interval=int(os.environ.get("GONGZHI_AUTOCLOSE_INTERVAL", "600")),
+            rate_limit_per_minute=int(os.environ.get("GONGZHI_RATE_LIMIT_PER_MINUTE", "600")),
+            redis_url=os.environ.get("GONGZHI_REDIS_URL") or None,
         )

@@ -208,7 +208,8 @@ class Api:
 
 @pytest.fixture(scope="session")
 async def api(db: DbEnv) -> AsyncIterator[Api]:
-    settings = Settings(database_url=db.app_url, jwt_secret=JWT_SECRET, graphiql=False)
+    # The suite fires hundreds of requests a minute per user: rate limits are tested on their own.
+    settings = Settings(database_url=db.app_url, jwt_secret=JWT_SECRET, graphiql=False, rate_limit_per_minute=0)
     app = create_app(settings, engine=db.engine)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
