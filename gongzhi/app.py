@@ -42,6 +42,7 @@ from gongzhi.jobs import run_periodically
 from gongzhi.limits import MAX_TOKENS
 from gongzhi.limits import check as check_limits
 from gongzhi.migrate import head_revision
+from gongzhi.persisted import PersistedQueries, PersistedQueryError
 from gongzhi.ratelimit import make_limiter
 from gongzhi.realtime import SubscriptionEndpoint
 from gongzhi.settings import Settings
@@ -139,6 +140,10 @@ class GraphQLEndpoint:
         if not isinstance(body, dict):
             return _json(_error_body("body must be a JSON object", "BAD_REQUEST"), 400, media)
         query, variables, op_name = body.get("query"), body.get("variables"), body.get("operationName")
+        try:
+            query = self.state.persisted.resolve(query, body.get("extensions"))
+        except PersistedQueryError as e:
+            return _json(_error_body(e.message, e.code), 400 if media == GRAPHQL_RESPONSE else 200, media)
         if not isinstance(query, str) or not query.strip():
             return _json(_error_body("query must be a non-empty string", "BAD_REQUEST"), 400, media)
         if variables is not None and not isinstance(variables, dict):
@@ -218,6 +223,7 @@ class AppState:
         self.policies = PolicyCache()
         self.verifier = TokenVerifier(settings)
         self.bus = EventBus(settings.database_url)
+        self.persisted = PersistedQueries(settings.persisted_queries_file, only=settings.persisted_only)
         self.limiter = make_limiter(settings.rate_limit_per_minute, settings.redis_url, settings.redis_prefix)
         self.subscriptions = 0
         self.upload_root = Path(settings.upload_dir)

@@ -40,6 +40,9 @@ class Settings:
     rate_limit_per_minute: int = 600
     redis_url: str | None = None
     redis_prefix: str = "gongzhi:rl:"
+    # Persisted queries: a JSON file {sha256: document}; with persisted_only, nothing else runs.
+    persisted_queries_file: str | None = None
+    persisted_only: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -73,4 +76,6 @@ class Settings:
             autoclose_interval=int(os.environ.get("GONGZHI_AUTOCLOSE_INTERVAL", "600")),
             rate_limit_per_minute=int(os.environ.get("GONGZHI_RATE_LIMIT_PER_MINUTE", "600")),
             redis_url=os.environ.get("GONGZHI_REDIS_URL") or None,
+            persisted_queries_file=os.environ.get("GONGZHI_PERSISTED_QUERIES") or None,
+            persisted_only=_bool("GONGZHI_PERSISTED_ONLY", False),
         )
