@@ -47,7 +47,7 @@ from gongzhi.ratelimit import make_limiter
 from gongzhi.realtime import SubscriptionEndpoint
 from gongzhi.settings import Settings
 from gongzhi.uploads import upload_endpoints
-from models import Tenant, TenantStatus, User
+from models import Tenant, TenantStatus, User, sealing
 from policies.actor import load_actor
 from policies.enforcer import PolicyCache
 from resolvers.context import Db, RequestContext
@@ -266,6 +266,9 @@ async def healthz(_request: Request) -> Response:
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    sealing.configure(settings.data_keys, settings.index_key)
+    if not settings.data_keys and not settings.demo:
+        log.warning("personal data is sealed with the development key: set GONGZHI_DATA_KEYS in production")
     engine = engine or make_engine(settings.database_url, pool_size=settings.pool_size)
     state = AppState(settings, engine)
 

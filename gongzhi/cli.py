@@ -103,6 +103,16 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_keys(settings: Settings, _args: argparse.Namespace) -> int:
+    from gongzhi.rotate import rotate_keys
+    from models import sealing
+
+    sealing.configure(settings.data_keys, settings.index_key)
+    changed = asyncio.run(_with_sessionmaker(settings, rotate_keys))
+    print(f"re-sealed {changed} persons under key {sealing.KEYRING.current[0]!r}")
+    return 0
+
+
 def cmd_export_schema(_settings: Settings, args: argparse.Namespace) -> int:
     from schema.schema import schema
 
@@ -149,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_serve)
     sub.add_parser("migrate", help="build or upgrade the database (as its owner)").set_defaults(fn=cmd_migrate)
     sub.add_parser("seed-demo", help="seed the four demo street offices").set_defaults(fn=cmd_seed_demo)
+    sub.add_parser("rotate-keys", help="re-seal personal data under the first key of GONGZHI_DATA_KEYS"
+                   ).set_defaults(fn=cmd_rotate_keys)
     sub.add_parser("close-waiting-cases", help="close resolved cases whose feedback period passed (cron)"
                    ).set_defaults(fn=cmd_close_waiting_cases)
     t = sub.add_parser("token", help="print a development bearer token")

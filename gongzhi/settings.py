@@ -43,6 +43,9 @@ class Settings:
     # Persisted queries: a JSON file {sha256: document}; with persisted_only, nothing else runs.
     persisted_queries_file: str | None = None
     persisted_only: bool = False
+    # Keys sealing personal data at rest (models/sealing.py); development keys when unset.
+    data_keys: str | None = None
+    index_key: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -78,4 +81,6 @@ class Settings:
             redis_url=os.environ.get("GONGZHI_REDIS_URL") or None,
             persisted_queries_file=os.environ.get("GONGZHI_PERSISTED_QUERIES") or None,
             persisted_only=_bool("GONGZHI_PERSISTED_ONLY", False),
+            data_keys=os.environ.get("GONGZHI_DATA_KEYS") or None,
+            index_key=os.environ.get("GONGZHI_INDEX_KEY") or None,
         )

@@ -11,9 +11,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import models
+import models.sealing
 
 config = context.config
 target_metadata = models.Base.metadata
+# Data migrations that seal personal data use the configured keys.
+models.sealing.configure(os.environ.get("GONGZHI_DATA_KEYS"), os.environ.get("GONGZHI_INDEX_KEY"))
 
 
 def _url() -> str:

@@ -18,9 +18,10 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from models.base import Base, TenantScoped
+from models.sealing import KEYRING, Sealed
 
 
 def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
@@ -65,11 +66,12 @@ class Person(TenantScoped, Base):
     """
 
     __tablename__ = "persons"
-    __audit_mask__ = frozenset({"id_card_no", "phone", "birth_date"})
+    __audit_mask__ = frozenset({"id_card_no", "phone", "birth_date", "id_card_index", "phone_index"})
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "household_id"], ["households.tenant_id", "households.id"]),
         ForeignKeyConstraint(["tenant_id", "party_org_id"], ["party_orgs.tenant_id", "party_orgs.id"]),
-        UniqueConstraint("tenant_id", "id_card_no"),
+        UniqueConstraint("tenant_id", "id_card_index"),
+        Index("ix_persons_phone_index", "tenant_id", "phone_index"),
         Index("ix_persons_household", "tenant_id", "household_id"),
         Index("ix_persons_name", "tenant_id", "name"),
     )
@@ -78,13 +80,21 @@ class Person(TenantScoped, Base):
     name: Mapped[str] = mapped_column(String(50))
     gender: Mapped[Gender | None] = mapped_column(_enum(Gender))
     birth_date: Mapped[date | None] = mapped_column(Date)
-    id_card_no: Mapped[str | None] = mapped_column(String(18))
-    phone: Mapped[str | None] = mapped_column(String(20))
+    # Sealed at rest (models/sealing.py); the *_index columns are keyed hashes for exact lookup.
+    id_card_no: Mapped[str | None] = mapped_column(Sealed())
+    phone: Mapped[str | None] = mapped_column(Sealed())
+    id_card_index: Mapped[str | None] = mapped_column(String(64))
+    phone_index: Mapped[str | None] = mapped_column(String(64))
     relation_to_head: Mapped[str | None] = mapped_column(String(20))
     party_member: Mapped[bool] = mapped_column(Boolean, default=False)
     party_org_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     # 在职党员 registered back with the community (双报到).
     in_service_party_member: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @validates("id_card_no", "phone")
+    def _index(self, key: str, value: str | None) -> str | None:
+        setattr(self, f"{key.removesuffix('_no')}_index", None if value is None else KEYRING.blind_index(value))
+        return value
 
 
 class CareTagKind(TenantScoped, Base):

@@ -243,7 +243,7 @@ async def _apply_person(ctx: RequestContext, p: Person, f: PersonFields) -> list
         p.in_service_party_member = f.in_service_party_member
     if p.id_card_no:
         clash = await ctx.db.scalar(
-            select(Person.id).where(Person.id_card_no == p.id_card_no,
+            select(Person.id).where(Person.id_card_index == p.id_card_index,
                                     Person.id != p.id if p.id is not None else Person.id.is_not(None))
         )
         if clash is not None:

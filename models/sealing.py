@@ -1,0 +1,94 @@
+"""Personal data at rest: ID numbers and phones are sealed with AES-256-GCM before they reach the
+database, and found again through a keyed hash (a blind index) — a dump alone reveals neither.
+
+Keys come from configuration (``GONGZHI_DATA_KEYS``: ``kid:base64key,…``, the first one seals;
+all of them open, so keys rotate by adding a new first key and re-sealing — ``gongzhi rotate-keys``).
+The blind-index key (``GONGZHI_INDEX_KEY``) does not rotate with them: changing it means re-hashing.
+A stored value reads ``v1:<kid>:<base64(nonce ‖ ciphertext)>``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Dialect, Text, TypeDecorator
+
+# Development keys: used only when none are configured (the demo and the tests); the app logs a
+# warning when it runs outside the demo with them. Production sets GONGZHI_DATA_KEYS and
+# GONGZHI_INDEX_KEY.
+DEV_DATA_KEY = ("dev", base64.b64decode("ZGV2LWtleS1mb3ItZ29uZ3poaS1kZW1vLTAxMjM0NTY="))
+DEV_INDEX_KEY = b"dev-index-key-for-gongzhi-demo"
+
+
+class SealError(ValueError):
+    pass
+
+
+@dataclass
+class Keyring:
+    keys: list[tuple[str, bytes]] = field(default_factory=lambda: [DEV_DATA_KEY])
+    index_key: bytes = DEV_INDEX_KEY
+
+    @property
+    def current(self) -> tuple[str, bytes]:
+        return self.keys[0]
+
+    def seal(self, plaintext: str) -> str:
+        kid, key = self.current
+        nonce = os.urandom(12)
+        ct = AESGCM(key).encrypt(nonce, plaintext.encode(), kid.encode())
+        return f"v1:{kid}:{base64.b64encode(nonce + ct).decode()}"
+
+    def open(self, stored: str) -> str:
+        try:
+            version, kid, blob = stored.split(":", 2)
+        except ValueError:
+            raise SealError("not a sealed value") from None
+        key = dict(self.keys).get(kid)
+        if version != "v1" or key is None:
+            raise SealError(f"no key {kid!r} to open this value")
+        raw = base64.b64decode(blob)
+        return AESGCM(key).decrypt(raw[:12], raw[12:], kid.encode()).decode()
+
+    def kid_of(self, stored: str) -> str:
+        return stored.split(":", 2)[1]
+
+    def blind_index(self, value: str) -> str:
+        return hmac.new(self.index_key, value.encode(), hashlib.sha256).hexdigest()
+
+
+KEYRING = Keyring()
+
+
+def configure(data_keys: str | None, index_key: str | None) -> None:
+    """Install keys from configuration (``kid:base64key,…``; each key 32 bytes)."""
+    if data_keys:
+        keys: list[tuple[str, bytes]] = []
+        for part in data_keys.split(","):
+            kid, _, b64 = part.strip().partition(":")
+            key = base64.b64decode(b64)
+            if not kid or len(key) != 32:
+                raise ValueError("each GONGZHI_DATA_KEYS entry is kid:base64 of 32 bytes")
+            keys.append((kid, key))
+        KEYRING.keys = keys
+    if index_key:
+        KEYRING.index_key = base64.b64decode(index_key)
+
+
+class Sealed(TypeDecorator[str]):
+    """A string column stored sealed; reads give the plaintext back."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else KEYRING.seal(str(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else KEYRING.open(value)
