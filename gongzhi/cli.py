@@ -59,6 +59,13 @@ def cmd_seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
     care = asyncio.run(_with_sessionmaker(settings, seed_demo_care))
     if care:
         print("demo care: " + ", ".join(care))
+    # --- deliberation (issue #4) ---
+    from gongzhi.demo_deliberation import seed_demo_deliberation
+
+    deliberation = asyncio.run(_with_sessionmaker(settings, seed_demo_deliberation))
+    if deliberation:
+        print("demo deliberation: " + ", ".join(deliberation))
+    # --- end deliberation ---
     return 0
 
 

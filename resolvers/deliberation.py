@@ -355,6 +355,7 @@ async def cast_ballot(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice) -
         .execution_options(synchronize_session=False))
     for k, val in (("choice", choice), ("cast_by_user_id", ctx.actor.user_id), ("cast_at", ctx.now)):
         set_committed_value(elector, k, val)
+    _forget_ballots(ctx)
     return elector
 
 
@@ -387,18 +388,33 @@ def vote_result(vote: Vote) -> Tally | None:
     return None if vote.result is None else Tally.from_json(vote.result)
 
 
-async def my_ballot(ctx: RequestContext, vote_id: uuid.UUID) -> VoteElector | None:
-    if ctx.actor.household_id is None:
-        return None
-    return await ctx.db.scalar(select(VoteElector).where(VoteElector.vote_id == vote_id,
-                                                         VoteElector.household_id == ctx.actor.household_id))
+def my_ballot_by_vote(ctx: RequestContext) -> DataLoader[uuid.UUID, VoteElector | None]:
+    """The actor's household's ballot per vote (None outside the electorate): one query per page of votes."""
+    async def load(ids: list[uuid.UUID]) -> list[VoteElector | None]:
+        if ctx.actor.household_id is None:
+            return [None] * len(ids)
+        rows = {r.vote_id: r for r in await ctx.db.scalars(select(VoteElector).where(
+            VoteElector.vote_id.in_(ids), VoteElector.household_id == ctx.actor.household_id))}
+        return [rows.get(i) for i in ids]
+
+    return _loader(ctx, "MyBallotByVoteLoader", load)
 
 
-async def ballots_cast(ctx: RequestContext, vote_id: uuid.UUID) -> tuple[int, int]:
-    """(households that cast a ballot, households in the electorate) — counts only, no choices."""
-    row = (await ctx.db.all(select(func.count(VoteElector.choice), func.count()).where(
-        VoteElector.vote_id == vote_id)))[0]
-    return int(row[0]), int(row[1])
+def ballots_cast_by_vote(ctx: RequestContext) -> DataLoader[uuid.UUID, tuple[int, int]]:
+    """(households that cast a ballot, households in the electorate) per vote — counts only, no choices."""
+    async def load(ids: list[uuid.UUID]) -> list[tuple[int, int]]:
+        rows = await ctx.db.all(select(VoteElector.vote_id, func.count(VoteElector.choice), func.count())
+                                .where(VoteElector.vote_id.in_(ids)).group_by(VoteElector.vote_id))
+        counts = {vid: (int(cast), int(total)) for vid, cast, total in rows}
+        return [counts.get(i, (0, 0)) for i in ids]
+
+    return _loader(ctx, "BallotsCastByVoteLoader", load)
+
+
+def _forget_ballots(ctx: RequestContext) -> None:
+    """A ballot was cast: later fields of this request must not see the counts loaded before it."""
+    for name in ("MyBallotByVoteLoader", "BallotsCastByVoteLoader"):
+        ctx.loaders.pop(name, None)
 
 
 # ================================================================= meetings

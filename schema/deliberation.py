@@ -182,11 +182,11 @@ class Vote(Node):
 
     @strawberry.field(description="Households that have cast a ballot so far (no choices shown while open).")
     async def ballots_cast(self, info: Info) -> int:
-        return (await svc.ballots_cast(context(info), self._m.id))[0]
+        return (await svc.ballots_cast_by_vote(context(info)).load(self._m.id))[0]
 
     @strawberry.field(description="Your household's ballot; null when your household is not in the electorate.")
     async def my_ballot(self, info: Info) -> Ballot | None:
-        row = await svc.my_ballot(context(info), self._m.id)
+        row = await svc.my_ballot_by_vote(context(info)).load(self._m.id)
         return None if row is None else Ballot(choice=row.choice, cast_at=row.cast_at)
 
     @strawberry.field(description="The result with its figures, once closed.")

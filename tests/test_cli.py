@@ -89,6 +89,7 @@ def test_seed_demo_creates_four_tenants_once(demo: Demo) -> None:
     lines = dict(line.split(": ", 1) for line in demo.first_seed_out.strip().splitlines())
     assert set(lines["seeded"].split(", ")) == DEMO_TENANTS
     assert set(lines["demo cases"].split(", ")) == DEMO_TENANTS
+    assert set(lines["demo deliberation"].split(", ")) == DEMO_TENANTS
     assert "nothing new" in demo.second_seed_out
     assert not any(slug in demo.second_seed_out for slug in DEMO_TENANTS)
 
