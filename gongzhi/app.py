@@ -38,6 +38,7 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from gongzhi.auth import AuthError, TokenVerifier, select_tenant
 from gongzhi.bus import EventBus
+from gongzhi.explorer import demo_routes, example_operations, explorer_html
 from gongzhi.jobs import run_periodically
 from gongzhi.limits import MAX_TOKENS
 from gongzhi.limits import check as check_limits
@@ -121,6 +122,9 @@ class GraphQLEndpoint:
         settings = self.state.settings
         if request.method == "GET":
             if settings.graphiql and "text/html" in request.headers.get("accept", ""):
+                # The demo's explorer picks a demo user (issue #12); elsewhere strawberry's plain GraphiQL.
+                if settings.demo:
+                    return HTMLResponse(explorer_html(example_operations()))
                 return HTMLResponse(get_graphql_ide_html())
             return _json(_error_body("use POST for GraphQL requests", "METHOD_NOT_ALLOWED"), 405,
                          JSON, {"Allow": "POST"})
@@ -305,6 +309,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             Route("/uploads/{id}", download, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            # Demo only (issue #12): demo users and their development tokens for the explorer.
+            *(demo_routes(settings, state.sessionmaker) if settings.demo else []),
         ],
         lifespan=lifespan,
     )

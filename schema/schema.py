@@ -18,6 +18,7 @@ from schema.care import CARE_TYPES, CareMutation, CareQuery
 from schema.cases import Case, CaseMutation, CaseQuery, CaseReview
 from schema.deliberation import NODE_TYPES as DELIBERATION_TYPES  # deliberation (issue #4)
 from schema.deliberation import DeliberationMutation, DeliberationQuery, DeliberationSubscription
+from schema.descriptions import describe  # frontend teams' experience (issue #12)
 from schema.mutation import Mutation as RegisterMutation
 from schema.policy_admin import PolicyMutation, PolicyQuery
 from schema.query import Query as RegisterQuery
@@ -51,7 +52,7 @@ MAX_ALIASES = 30
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     """The schema; production builds it without introspection (the committed SDL is the contract)."""
     extra = [] if introspection else [DisableIntrospection]
-    return strawberry.Schema(
+    built = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -67,6 +68,9 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         ],
         config=StrawberryConfig(auto_camel_case=True),
     )
+    # Issue #12: the descriptions the definitions leave out (enum values, recurring arguments).
+    describe(built._schema)
+    return built
 
 
 schema = build_schema()
