@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export GONGZHI_DATABASE_URL ?= sqlite+aiosqlite:///$(CURDIR)/var/gongzhi.db
 
-.PHONY: run test test-sqlite lint typecheck layers schema schema-check schema-compat portal-ts check clean
+.PHONY: run test test-sqlite lint typecheck layers schema schema-check schema-compat check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
