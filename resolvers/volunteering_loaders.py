@@ -10,7 +10,8 @@ from collections import defaultdict
 from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
-from models import EvaluationPeriodItem, EvaluationTarget, PropertyFirm
+from models import Activity, EvaluationPeriodItem, EvaluationTarget, PropertyFirm, RewardItem
+from resolvers import volunteering as vol
 from resolvers.context import RequestContext
 from resolvers.loaders import _loader
 
@@ -39,3 +40,25 @@ def period_items_by_period(ctx: RequestContext) -> DataLoader[PeriodTarget, list
         return [out.get(k, []) for k in keys]
 
     return _loader(ctx, "PeriodItemsByPeriodLoader", load)
+
+
+def activity_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, Activity | None]:
+    """Activities the actor may read (a sign-up's activity outside the reader's reach is null)."""
+
+    async def load(ids: list[uuid.UUID]) -> list[Activity | None]:
+        rows = await ctx.db.scalars(select(Activity).where(Activity.id.in_(ids), vol.activity_read_pred(ctx)))
+        by_id = {a.id: a for a in rows}
+        return [by_id.get(i) for i in ids]
+
+    return _loader(ctx, "ActivityByIdLoader", load)
+
+
+def reward_item_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, RewardItem | None]:
+    """Catalogue items the actor may read (deactivated ones too: a redemption names what it was for)."""
+
+    async def load(ids: list[uuid.UUID]) -> list[RewardItem | None]:
+        rows = await ctx.db.scalars(select(RewardItem).where(RewardItem.id.in_(ids), vol.item_read_pred(ctx)))
+        by_id = {i.id: i for i in rows}
+        return [by_id.get(i) for i in ids]
+
+    return _loader(ctx, "RewardItemByIdLoader", load)

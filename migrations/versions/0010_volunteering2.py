@@ -63,10 +63,13 @@ def _snapshot_existing_periods() -> None:
         tid = uuid.UUID(str(tenant_id))
         if pg:
             bind.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tid)})
-        periods = bind.execute(sa.text("SELECT id FROM evaluation_periods WHERE tenant_id = :t"), {"t": tid}).fetchall()
+        by_tenant = sa.bindparam("t", tid, type_=sa.Uuid())
+        periods = bind.execute(
+            sa.text("SELECT id FROM evaluation_periods WHERE tenant_id = :t").bindparams(by_tenant)
+        ).fetchall()
         items = bind.execute(
-            sa.text("SELECT target, code, name, weight FROM evaluation_items WHERE tenant_id = :t AND active"),
-            {"t": tid},
+            sa.text("SELECT target, code, name, weight FROM evaluation_items WHERE tenant_id = :t AND active")
+            .bindparams(by_tenant)
         ).fetchall()
         for (period_id,) in periods:
             for target, code, name, weight in items:
