@@ -68,7 +68,14 @@ from models.register import CareTagKind, Gender, Household, Person, PersonCareTa
 
 # --- volunteering and evaluations (issue #6) ---
 # isort: split
-from models.evaluation import EvaluationItem, EvaluationPeriod, EvaluationRating, EvaluationTarget, PeriodState
+from models.evaluation import (
+    EvaluationItem,
+    EvaluationPeriod,
+    EvaluationPeriodItem,
+    EvaluationRating,
+    EvaluationTarget,
+    PeriodState,
+)
 from models.volunteering import (
     Activity,
     ActivitySignup,
@@ -165,6 +172,7 @@ __all__ += [
     "EntryKind",
     "EvaluationItem",
     "EvaluationPeriod",
+    "EvaluationPeriodItem",
     "EvaluationRating",
     "EvaluationTarget",
     "OrganiserKind",

@@ -94,3 +94,21 @@ class EvaluationRating(TenantScoped, Base):
     # Weighted score 0–100: sum(score × weight) / sum(weight), fixed at rating time.
     total: Mapped[Decimal] = mapped_column(Numeric(6, 2))
     comment: Mapped[str | None] = mapped_column(String(500))
+
+
+class EvaluationPeriodItem(TenantScoped, Base):
+    """The items and weights a period opened with (a snapshot of the tenant's active items), so that
+    changing the items later applies to the next periods only and a period in progress keeps its own."""
+
+    __tablename__ = "evaluation_period_items"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "period_id"], ["evaluation_periods.tenant_id", "evaluation_periods.id"]),
+        UniqueConstraint("tenant_id", "period_id", "target", "code"),
+        CheckConstraint("weight > 0", name="weight_positive"),
+    )
+
+    period_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    target: Mapped[EvaluationTarget] = mapped_column(_enum(EvaluationTarget))
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(50))
+    weight: Mapped[int] = mapped_column(Integer)

@@ -4,13 +4,19 @@ A rating is one rater's scores (0–100 per item) for one target — a compound'
 owner committee — in one period; its total is the weighted mean of the scores, fixed when given. One
 rating per rater, target and period (a unique key; duplicates get CONFLICT). Ratings are taken while
 the period is open and the local date lies in its month or the GRACE_DAYS after it; a closed period
-is read-only. Results are the mean total per target with the number of raters, ranked in SQL.
+is read-only. Results are the mean total per target with the number of raters and the mean of each
+item, ranked in SQL.
+
+Items and weights are the tenant's, kept by the street admin (``set_items``: weights positive and
+totalling 100 per target). A period snapshots the active items when it opens and is rated against
+that snapshot, so a change applies to the periods opened after it.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
@@ -23,6 +29,7 @@ from models import (
     AreaKind,
     EvaluationItem,
     EvaluationPeriod,
+    EvaluationPeriodItem,
     EvaluationRating,
     EvaluationTarget,
     PeriodState,
@@ -46,6 +53,75 @@ async def items(ctx: RequestContext, target: EvaluationTarget) -> list[Evaluatio
     return list(await ctx.db.scalars(
         select(EvaluationItem).where(EvaluationItem.target == target, EvaluationItem.active.is_(True))
         .order_by(EvaluationItem.weight.desc(), EvaluationItem.code)))
+
+
+async def all_items(ctx: RequestContext, target: EvaluationTarget) -> list[EvaluationItem]:
+    """Active items first (by weight), then the deactivated ones."""
+    return list(await ctx.db.scalars(
+        select(EvaluationItem).where(EvaluationItem.target == target)
+        .order_by(EvaluationItem.active.desc(), EvaluationItem.weight.desc(), EvaluationItem.code)))
+
+
+async def period_items(ctx: RequestContext, period_id: uuid.UUID,
+                       target: EvaluationTarget) -> list[EvaluationPeriodItem]:
+    """The items and weights a period opened with."""
+    return list(await ctx.db.scalars(
+        select(EvaluationPeriodItem).where(EvaluationPeriodItem.period_id == period_id,
+                                           EvaluationPeriodItem.target == target)
+        .order_by(EvaluationPeriodItem.weight.desc(), EvaluationPeriodItem.code)))
+
+
+WEIGHT_TOTAL = 100
+CODE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+@dataclass
+class ItemSpec:
+    code: str
+    name: str
+    weight: int
+
+
+async def set_items(ctx: RequestContext, target: EvaluationTarget, specs: list[ItemSpec]) -> list[EvaluationItem]:
+    """Make ``specs`` the target's active items for the periods opened from now on: listed codes are
+    created or changed (and reactivated), active items not listed are deactivated (kept, so that
+    older periods and ratings still name them). Weights are positive and total 100."""
+    _manager(ctx, "items")
+    errors: list[ServiceError] = []
+    if not specs:
+        errors.append(ServiceError(ErrorCode.INVALID, "give at least one item", "items"))
+    seen: set[str] = set()
+    names: dict[str, str] = {}
+    for i, spec in enumerate(specs):
+        if not CODE.fullmatch(spec.code):
+            errors.append(ServiceError(ErrorCode.INVALID, f"item code {spec.code!r}: lower-case letters, digits and "
+                                                          "_, starting with a letter, at most 32", f"items.{i}.code"))
+        elif spec.code in seen:
+            errors.append(ServiceError(ErrorCode.INVALID, f"item code {spec.code!r} given twice", f"items.{i}.code"))
+        seen.add(spec.code)
+        try:
+            names[spec.code] = v.text(spec.name, f"items.{i}.name", max_len=50)
+        except ServiceError as e:
+            errors.append(e)
+        if spec.weight <= 0:
+            errors.append(ServiceError(ErrorCode.INVALID, "weights are positive", f"items.{i}.weight"))
+    if specs and all(s.weight > 0 for s in specs) and sum(s.weight for s in specs) != WEIGHT_TOTAL:
+        errors.append(ServiceError(ErrorCode.INVALID, f"the weights total {sum(s.weight for s in specs)}, "
+                                                      f"not {WEIGHT_TOTAL}", "items"))
+    if errors:
+        raise ValidationErrors(errors)
+    existing = {i.code: i for i in await all_items(ctx, target)}
+    wanted = {s.code: s for s in specs}
+    for code, row in existing.items():
+        keep = wanted.get(code)
+        if keep is None:
+            row.active = False
+        else:
+            row.active, row.name, row.weight = True, names[code], keep.weight
+    added = [EvaluationItem(target=target, code=code, name=names[code], weight=w.weight, active=True,
+                            created_at=ctx.now) for code, w in wanted.items() if code not in existing]
+    await ctx.db.flush(*existing.values(), *added)
+    return await items(ctx, target)
 
 
 async def list_periods(ctx: RequestContext) -> list[EvaluationPeriod]:
@@ -72,6 +148,10 @@ async def open_period(ctx: RequestContext, month: date) -> EvaluationPeriod:
             await ctx.db.flush(period)
     except IntegrityError:
         raise ServiceError(ErrorCode.CONFLICT, f"the period {first:%Y-%m} exists", "month") from None
+    for target in EvaluationTarget:  # the items it is rated by, whatever changes later
+        for item in await items(ctx, target):
+            await ctx.db.flush(EvaluationPeriodItem(period_id=period.id, target=target, code=item.code,
+                                                    name=item.name, weight=item.weight, created_at=ctx.now))
     return period
 
 
@@ -109,10 +189,6 @@ def _weighted(scores: dict[str, int], weights: dict[str, int]) -> Decimal:
 
 async def rate(ctx: RequestContext, data: RateInput) -> EvaluationRating:
     errors: list[ServiceError] = []
-    weights = {i.code: i.weight for i in await items(ctx, data.target)}
-    if set(data.scores) != set(weights):
-        errors.append(ServiceError(ErrorCode.INVALID, f"give a score for exactly these items: {', '.join(weights)}",
-                                   "scores"))
     if any(not 0 <= s <= 100 for s in data.scores.values()):
         errors.append(ServiceError(ErrorCode.INVALID, "scores are between 0 and 100", "scores"))
     comment = None
@@ -126,6 +202,9 @@ async def rate(ctx: RequestContext, data: RateInput) -> EvaluationRating:
     period = await get_period(ctx, data.period_id)
     if period is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "period not found", "periodId")
+    weights = {i.code: i.weight for i in await period_items(ctx, period.id, data.target)}
+    if set(data.scores) != set(weights):
+        raise ServiceError(ErrorCode.INVALID, f"give a score for exactly these items: {', '.join(weights)}", "scores")
     compound = await ctx.db.scalar(select(Area).where(Area.id == data.compound_id, Area.kind == AreaKind.COMPOUND))
     if compound is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "compound not found", "compoundId")
@@ -168,34 +247,52 @@ async def rate(ctx: RequestContext, data: RateInput) -> EvaluationRating:
 
 
 @dataclass
+class ItemAverage:
+    code: str
+    name: str
+    weight: int
+    average: Decimal
+
+
+@dataclass
 class Result:
     compound_id: uuid.UUID
     firm_id: uuid.UUID | None
     raters: int
     score: Decimal
     rank: int
+    items: list[ItemAverage] = field(default_factory=list)
+
+
+def _two(value: object) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 async def results(ctx: RequestContext, period_id: uuid.UUID, target: EvaluationTarget) -> list[Result]:
-    """Mean total and raters per target, ranked over the whole tenant, listed where the actor may read."""
+    """Mean total, raters and the mean of each of the period's items per target, ranked over the whole
+    tenant by mean total, listed where the actor may read."""
     if await get_period(ctx, period_id) is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "period not found", "periodId")
+    snapshot = await period_items(ctx, period_id, target)
     r = EvaluationRating
     mean = func.avg(r.total)
+    per_item = [func.avg(r.scores[i.code].as_integer()).label(f"item_{n}") for n, i in enumerate(snapshot)]
     agg = (
         select(r.compound_id, r.compound_path, r.firm_id, func.count().label("raters"), mean.label("score"),
-               func.rank().over(order_by=mean.desc()).label("rank"))
+               func.rank().over(order_by=mean.desc()).label("rank"), *per_item)
         .where(r.period_id == period_id, r.target == target)
         .group_by(r.compound_id, r.compound_path, r.firm_id)
         .subquery()
     )
     grant = ctx.actor.grant("evaluation", "read")
     rows = await ctx.db.all(
-        select(agg.c.compound_id, agg.c.firm_id, agg.c.raters, agg.c.score, agg.c.rank)
+        select(agg.c.compound_id, agg.c.firm_id, agg.c.raters, agg.c.score, agg.c.rank,
+               *(agg.c[f"item_{n}"] for n in range(len(snapshot))))
         .where(and_(compound_predicate(agg.c.compound_path, grant, ctx.actor)))
         .order_by(agg.c.rank, agg.c.compound_id))
-    return [Result(cid, fid, int(n), Decimal(str(s)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), int(k))
-            for cid, fid, n, s, k in rows]
+    return [Result(cid, fid, int(n), _two(s), int(k),
+                   [ItemAverage(i.code, i.name, i.weight, _two(a)) for i, a in zip(snapshot, avgs, strict=True)])
+            for cid, fid, n, s, k, *avgs in rows]
 
 
 async def my_ratings(ctx: RequestContext, period_id: uuid.UUID) -> list[EvaluationRating]:

@@ -197,7 +197,7 @@ async def set_points_rule(ctx: RequestContext, points_per_hour_: int) -> int:
 # ---------------------------------------------------------------- catalogue and redemption
 
 
-def _item_read_pred(ctx: RequestContext) -> ColumnElement[bool]:
+def item_read_pred(ctx: RequestContext) -> ColumnElement[bool]:
     """A catalogue is shown to whoever may read its community (residents: the one they live in)."""
     return RewardItem.community_id.in_(
         select(Area.id).where(area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)))
@@ -205,14 +205,14 @@ def _item_read_pred(ctx: RequestContext) -> ColumnElement[bool]:
 
 async def list_reward_items(ctx: RequestContext, community_id: uuid.UUID | None,
                             *, first: int | None, after: str | None) -> Page[RewardItem]:
-    stmt = select(RewardItem).where(_item_read_pred(ctx), RewardItem.active.is_(True))
+    stmt = select(RewardItem).where(item_read_pred(ctx), RewardItem.active.is_(True))
     if community_id is not None:
         stmt = stmt.where(RewardItem.community_id == community_id)
     return await keyset_page(ctx.db, stmt, RewardItem.id, first=first, after=after)
 
 
 async def get_reward_item(ctx: RequestContext, item_id: uuid.UUID) -> RewardItem | None:
-    return await ctx.db.scalar(select(RewardItem).where(RewardItem.id == item_id, _item_read_pred(ctx)))
+    return await ctx.db.scalar(select(RewardItem).where(RewardItem.id == item_id, item_read_pred(ctx)))
 
 
 async def create_reward_item(ctx: RequestContext, community_id: uuid.UUID, name: str, points: int,

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
 from models import EvaluationPeriod as EvaluationPeriodRow
 from models import EvaluationRating as EvaluationRatingRow
 from models import EvaluationTarget as _EvaluationTarget
 from models import PeriodState as _PeriodState
-from models import PropertyFirm as PropertyFirmRow
 from resolvers import evaluations as svc
 from resolvers import loaders
+from resolvers import volunteering_loaders as vl
+from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_global_id
 from schema.common import Node, UserError, context, decode_id, mutate, query_call
 from schema.types import AreaNode, area_type
@@ -31,6 +31,12 @@ class EvaluationItem:
     code: str = strawberry.field(description="Stable code, e.g. cleanliness.")
     name: str = strawberry.field(description="Display name, e.g. 环境卫生.")
     weight: int = strawberry.field(description="Weight; the total is sum(score × weight) / sum(weight).")
+    active: bool = strawberry.field(
+        default=True, description="Whether periods opened from now on are rated by it (启用).")
+
+
+def _item(i: Any, active: bool = True) -> EvaluationItem:
+    return EvaluationItem(code=i.code, name=i.name, weight=i.weight, active=active)
 
 
 @strawberry.type(description="A monthly evaluation period (月度评比).")
@@ -48,6 +54,10 @@ class EvaluationPeriod(Node):
     @strawberry.field(description="Closed at (关闭时间).")
     def closed_at(self) -> datetime | None:
         return self._m.closed_at
+
+    @strawberry.field(description="The items and weights this period is rated by, fixed when it opened (本期评比项目).")
+    async def items(self, info: Info, target: EvaluationTarget) -> list[EvaluationItem]:  # type: ignore[valid-type]
+        return [_item(i) for i in await vl.period_items_by_period(context(info)).load((self._m.id, target))]
 
 
 @strawberry.type(description="An item's score in a rating.")
@@ -81,6 +91,14 @@ class EvaluationRating:
         return self._m.comment
 
 
+@strawberry.type(description="The mean score of one item in a target's result (单项平均分).")
+class ItemAverage:
+    code: str = strawberry.field(description="Item code.")
+    name: str = strawberry.field(description="Item name, e.g. 环境卫生.")
+    weight: int = strawberry.field(description="The item's weight in this period.")
+    average: float = strawberry.field(description="Mean of the raters' scores for the item, two decimals (平均分).")
+
+
 @strawberry.type(description="A target's result in a period (评比结果): mean of the raters' totals, ranked.")
 class EvaluationResult:
     _r: strawberry.Private[svc.Result]
@@ -93,7 +111,7 @@ class EvaluationResult:
     async def firm_name(self, info: Info) -> str | None:
         if self._r.firm_id is None:
             return None
-        return await context(info).db.scalar(select(PropertyFirmRow.name).where(PropertyFirmRow.id == self._r.firm_id))
+        return await vl.firm_name_by_id(context(info)).load(self._r.firm_id)
 
     @strawberry.field(description="Number of raters (参评人数).")
     def raters(self) -> int:
@@ -107,13 +125,23 @@ class EvaluationResult:
     def rank(self) -> int:
         return self._r.rank
 
+    @strawberry.field(description="Mean score per item of the period, in the period's item order (单项平均分).")
+    def items(self) -> list[ItemAverage]:
+        return [ItemAverage(code=i.code, name=i.name, weight=i.weight, average=float(i.average))
+                for i in self._r.items]
+
 
 @strawberry.type
 class EvaluationQuery:
-    @strawberry.field(description="The tenant's rating items and weights for a target (评比项目).")
-    async def evaluation_items(self, info: Info, target: EvaluationTarget) -> list[EvaluationItem]:  # type: ignore[valid-type]
-        return [EvaluationItem(code=i.code, name=i.name, weight=i.weight)
-                for i in await svc.items(context(info), target)]
+    @strawberry.field(description="The tenant's rating items and weights for a target (评比项目), which periods "
+                                  "opened from now on are rated by.")
+    async def evaluation_items(
+        self, info: Info, target: EvaluationTarget,  # type: ignore[valid-type]
+        include_inactive: Annotated[bool, strawberry.argument(description="Also list deactivated items.")] = False,
+    ) -> list[EvaluationItem]:
+        if include_inactive:
+            return [_item(i, i.active) for i in await svc.all_items(context(info), target)]
+        return [_item(i) for i in await svc.items(context(info), target)]
 
     @strawberry.field(description="Evaluation periods, newest first (评比周期).")
     async def evaluation_periods(self, info: Info) -> list[EvaluationPeriod]:
@@ -148,6 +176,26 @@ class RateInput:
     comment: str | None = strawberry.field(default=None, description="Comment, at most 500 characters.")
 
 
+@strawberry.input(description="An item and its weight (评比项目与权重).")
+class EvaluationItemInput:
+    code: str = strawberry.field(description="Stable code: lower-case letters, digits and _, at most 32.")
+    name: str = strawberry.field(description="Display name, at most 50 characters, e.g. 环境卫生.")
+    weight: int = strawberry.field(description="Weight, positive; a target's weights total 100.")
+
+
+@strawberry.input(description="The items and weights of a target for the periods opened from now on (设置评比项目).")
+class SetEvaluationItemsInput:
+    target: EvaluationTarget = strawberry.field(description="What is rated.")  # type: ignore[valid-type]
+    items: list[EvaluationItemInput] = strawberry.field(
+        description="The complete list of active items: items not listed are deactivated; weights total 100.")
+
+
+@strawberry.type(description="Result of setEvaluationItems.")
+class EvaluationItemsPayload:
+    items: list[EvaluationItem] | None = strawberry.field(description="The target's active items, on success.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
+
+
 @strawberry.type(description="Result of a period mutation.")
 class EvaluationPeriodPayload:
     period: EvaluationPeriod | None = strawberry.field(description="The period, on success.")
@@ -174,6 +222,16 @@ class EvaluationMutation:
         row, errors = await mutate(info, run)
         return EvaluationPeriodPayload(period=None if row is None else EvaluationPeriod(_m=row), errors=errors)
 
+    @strawberry.mutation(description="Set a target's items and weights for the periods opened from now on "
+                                     "(设置评比项目与权重); street admin. Open periods keep their own items.")
+    async def set_evaluation_items(self, info: Info, input: SetEvaluationItemsInput) -> EvaluationItemsPayload:
+        async def run() -> Any:
+            specs = [svc.ItemSpec(code=i.code, name=i.name, weight=i.weight) for i in input.items]
+            return await svc.set_items(context(info), input.target, specs)
+
+        rows, errors = await mutate(info, run)
+        return EvaluationItemsPayload(items=None if rows is None else [_item(i) for i in rows], errors=errors)
+
     @strawberry.mutation(description="Close a period (关闭评比): read-only afterwards.")
     async def close_evaluation_period(self, info: Info, id: strawberry.ID) -> EvaluationPeriodPayload:
         async def run() -> Any:
@@ -188,8 +246,6 @@ class EvaluationMutation:
             scores: dict[str, int] = {}
             for s in input.scores:
                 if s.item in scores:
-                    from resolvers.errors import ErrorCode, ServiceError
-
                     raise ServiceError(ErrorCode.INVALID, f"item {s.item!r} scored twice", "scores")
                 scores[s.item] = s.score
             data = svc.RateInput(

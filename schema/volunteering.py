@@ -22,6 +22,7 @@ from models import RewardItem as RewardItemRow
 from models import SignupState as _SignupState
 from resolvers import loaders
 from resolvers import volunteering as svc
+from resolvers import volunteering_loaders as vl
 from resolvers.ids import decode_global_id
 from schema.common import Connection, Node, UserError, connection, context, decode_id, mutate, query_call
 from schema.types import AREA_TYPE_NAMES, AreaNode, Person, area_type
@@ -98,7 +99,7 @@ class ActivitySignup(Node):
 
     @strawberry.field(description="The activity.")
     async def activity(self, info: Info) -> Activity | None:
-        a = await svc.get_activity(context(info), self._m.activity_id)
+        a = await vl.activity_by_id(context(info)).load(self._m.activity_id)
         return None if a is None else Activity(_m=a)
 
     @strawberry.field(description="The volunteer (志愿者), masked as the register's rules say; null if not readable.")
@@ -186,7 +187,7 @@ class Redemption(Node):
 
     @strawberry.field(description="The item.")
     async def item(self, info: Info) -> RewardItem | None:
-        i = await svc.get_reward_item(context(info), self._m.item_id)
+        i = await vl.reward_item_by_id(context(info)).load(self._m.item_id)
         return None if i is None else RewardItem(_m=i)
 
     @strawberry.field(description="Points it costs (fixed when requested).")

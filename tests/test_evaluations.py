@@ -141,6 +141,14 @@ async def test_rankings_equal_a_hand_computation(api: Api, fresh: World) -> None
     expected = [("湖畔小区", 2, 80.5, 1), ("幸福小区", 3, 79.0, 2), ("老街小区", 3, 57.0, 3)]
     res = (await api.gql(tw, "admin", RESULTS, {"p": period, "t": "OWNER_COMMITTEE"}))["data"]["evaluationResults"]
     assert [(r["compound"]["name"], r["raters"], r["score"], r["rank"]) for r in res] == expected
+    # Per item (duties, liaison, transparency): P3 (100+70)/2, (80+70)/2, (90+70)/2 · P1 (90+80+85)/3,
+    # (70+80+65)/3, (80+80+75)/3 · P2 (60+70+50)/3, (60+90+30)/3, (60+50+40)/3.
+    per_item = (await api.gql(tw, "admin", """query($p: ID!) { evaluationResults(periodId: $p, target: OWNER_COMMITTEE)
+      { items { code average } } }""", {"p": period}))["data"]["evaluationResults"]
+    assert [[(i["code"], i["average"]) for i in r["items"]] for r in per_item] == [
+        [("duties", 85.0), ("liaison", 75.0), ("transparency", 80.0)],
+        [("duties", 85.0), ("liaison", 71.67), ("transparency", 78.33)],
+        [("duties", 60.0), ("liaison", 60.0), ("transparency", 50.0)]]
     # Each reader sees the rows of compounds they may read, with the tenant-wide rank.
     visible = {}
     for key in USERS:
