@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export GONGZHI_DATABASE_URL ?= sqlite+aiosqlite:///$(CURDIR)/var/gongzhi.db
 
-.PHONY: run test test-sqlite lint typecheck layers schema schema-check schema-compat check clean
+.PHONY: run test test-sqlite lint typecheck layers schema schema-check schema-compat http-audit check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +50,11 @@ schema-check: $(STAMP)
 schema-compat: $(STAMP)
 	$(BIN)/python -m gongzhi.schema_compat
 
-check: lint typecheck layers schema-check schema-compat test
+# The graphql-http audit suite (GraphQL over HTTP spec) against a live demo server; needs node.
+http-audit: $(STAMP)
+	bash tests/http_audit/run.sh
+
+check: lint typecheck layers schema-check schema-compat test http-audit
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -111,10 +111,12 @@ class GraphQLEndpoint:
         self.schema = build_schema(introspection=app_state.settings.introspection)
 
     def _media_type(self, request: Request) -> str | None:
+        """application/graphql-response+json when asked for by name; application/json for legacy
+        clients, a missing Accept header and wildcards (as the spec says servers SHOULD)."""
         accept = request.headers.get("accept", "")
-        if not accept or GRAPHQL_RESPONSE in accept or "*/*" in accept or "application/*" in accept:
+        if GRAPHQL_RESPONSE in accept:
             return GRAPHQL_RESPONSE
-        if JSON in accept:
+        if not accept or JSON in accept or "*/*" in accept or "application/*" in accept:
             return JSON
         return None
 

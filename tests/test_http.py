@@ -86,10 +86,17 @@ async def test_accept_text_plain_only_is_406(api: Api, world: World) -> None:
     assert r.json()["errors"][0]["extensions"]["code"] == "NOT_ACCEPTABLE"
 
 
-async def test_wildcard_accept_gets_graphql_response_json(api: Api, world: World) -> None:
-    r = await api.post(ME, token=api.token(world.a, "grid1"), headers={"accept": "*/*"})
-    assert r.status_code == 200
-    assert _media(r) == GQL_RESPONSE
+async def test_wildcard_or_missing_accept_gets_application_json(api: Api, world: World) -> None:
+    """The spec: a server SHOULD answer */* and a missing Accept with application/json (legacy
+    clients); application/graphql-response+json is for clients that ask for it by name."""
+    for accept in ("*/*", "application/*"):
+        r = await api.post(ME, token=api.token(world.a, "grid1"), headers={"accept": accept})
+        assert r.status_code == 200 and _media(r) == "application/json", accept
+    r = await api.client.post("/graphql", json={"query": ME}, headers={
+        "authorization": f"Bearer {api.token(world.a, 'grid1')}", "accept": ""})  # no Accept value
+    assert _media(r) == "application/json"
+    bad = await api.post("{ nope }", token=api.token(world.a, "grid1"), headers={"accept": "*/*"})
+    assert bad.status_code == 200 and "data" not in bad.json()  # legacy: errors in a 200
 
 
 # -- request errors: 400 and no data

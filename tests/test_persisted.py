@@ -27,7 +27,8 @@ async def _client(db: DbEnv, **kw: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _post(c: httpx.AsyncClient, token: str, body: dict[str, Any]) -> httpx.Response:
-    return await c.post("/graphql", json=body, headers={"authorization": f"Bearer {token}"})
+    return await c.post("/graphql", json=body, headers={"authorization": f"Bearer {token}",
+                                                        "accept": "application/graphql-response+json"})
 
 
 def _apq(digest: str) -> dict[str, Any]:
