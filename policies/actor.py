@@ -65,6 +65,11 @@ class Actor:
     household_id: uuid.UUID | None = None
     own_compound_path: str | None = None
     today: date = field(default_factory=date.today)
+    # co-building (issue #7): a partner unit's API client (role partner_unit, no person). Its grants
+    # come only from the unit's agreements active this request: (resource, action) → community paths.
+    partner_unit_id: uuid.UUID | None = None
+    partner_client_id: str | None = None
+    agreement_paths: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     _grants: dict[tuple[str, str], Grant] = field(default_factory=dict, repr=False)
 
     @property
