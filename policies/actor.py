@@ -74,7 +74,10 @@ class Actor:
 
     @property
     def roles(self) -> list[Role]:
-        return sorted({a.role for a in self.assignments}, key=rank, reverse=True)
+        held = {a.role for a in self.assignments}
+        if self.partner_unit_id is not None:
+            held.add(Role.PARTNER_UNIT)  # co-building (issue #7): grants come from agreements, not assignments
+        return sorted(held, key=rank, reverse=True)
 
     def grant(self, resource: str, action: str) -> Grant:
         """Casbin's answer for this actor's roles, memoised per request and per policy version."""

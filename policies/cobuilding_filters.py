@@ -23,12 +23,11 @@ from models import (
     Agreement,
     AgreementCommunity,
     AgreementStatus,
-    Area,
     InServiceMember,
     PartnerClient,
     User,
 )
-from policies.actor import Actor, Assignment, Grant
+from policies.actor import Actor, Grant
 from policies.enforcer import TenantPolicy
 from policies.filters import buildings_in_scope
 from policies.roles import Condition, Role
@@ -51,10 +50,8 @@ async def load_partner_actor(
     session: AsyncSession, *, user: User, client: PartnerClient, tenant_id: uuid.UUID, policy: TenantPolicy,
     now: datetime,
 ) -> Actor:
-    """The actor of a partner client: role partner_unit at the street root (which grants nothing by
-    itself) and the community paths of each resource·action its active agreements grant."""
-    root = (await session.execute(
-        select(Area.id, Area.path, Area.name, Area.kind).where(Area.parent_id.is_(None)).limit(1))).one()
+    """The actor of a partner client: no role assignment (so every staff grant is empty) and the
+    community paths of each resource·action its active agreements grant."""
     day = local_date(now)
     rows = (await session.execute(
         select(Agreement.grants, AgreementCommunity.community_path)
@@ -69,9 +66,7 @@ async def load_partner_actor(
             paths.setdefault((resource, action), set()).add(path)
     return Actor(
         user_id=user.id, username=user.username, display_name=user.display_name, tenant_id=tenant_id,
-        policy=policy, today=now.date(),
-        assignments=[Assignment(client.id, Role.PARTNER_UNIT, root.id, root.path, root.name, root.kind, None,
-                                client.created_at, None)],
+        policy=policy, today=now.date(), assignments=[],
         partner_unit_id=client.partner_unit_id, partner_client_id=client.client_id,
         agreement_paths={k: tuple(sorted(v)) for k, v in paths.items()},
     )
