@@ -714,7 +714,8 @@ async def register_inservice_member(ctx: RequestContext, data: RegisterInService
     member = InServiceMember(id=uuid7(), person_id=person.id, community_id=data.community_id, community_path=path,
                              partner_unit_id=data.partner_unit_id, work_unit_name=unit_name,
                              registered_on=data.registered_on, registered_by=ctx.actor.user_id, created_at=ctx.now)
-    await ctx.db.flush(member)
+    person.in_service_party_member = True  # the register's flag (在职党员) follows the registration
+    await ctx.db.flush(member, person)
     return member
 
 
