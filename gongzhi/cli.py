@@ -59,6 +59,11 @@ def cmd_seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
     care = asyncio.run(_with_sessionmaker(settings, seed_demo_care))
     if care:
         print("demo care: " + ", ".join(care))
+    from gongzhi.demo_cobuilding import seed_demo_cobuilding  # co-building (issue #7)
+
+    cobuilding = asyncio.run(_with_sessionmaker(settings, seed_demo_cobuilding))
+    if cobuilding:
+        print("demo co-building: " + "; ".join(cobuilding))
     return 0
 
 
