@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from tenants.session import bind_tenant
 from tests.cobuilding_helpers import (
     USERS,
     add_activity,
@@ -121,3 +126,16 @@ async def test_register_record_and_summary(papi: PartnerApi, db: DbEnv, fresh: W
     _, cid2, secret2 = await _client(papi, tw, other)
     r = (await papi.gql(await papi.access(cid2, secret2), SUMMARY, {"u": unit})).json()
     assert r["data"]["inserviceSummary"]["members"] == 0 and r["data"]["inserviceSummary"]["records"] == 0
+
+
+@pytest.mark.parametrize("stmt", ["UPDATE inservice_records SET hours = hours", "DELETE FROM inservice_records"])
+async def test_service_records_are_append_only_for_the_app(db: DbEnv, world: World, stmt: str) -> None:
+    if not db.is_pg:
+        pytest.skip("table privileges are PostgreSQL's")
+    async with db.sessionmaker() as s:
+        bind_tenant(s, world.a.tenant_id, orm_filter=False)
+        async with s.begin():
+            conn = await s.connection()
+            with pytest.raises(DBAPIError, match="permission denied"):
+                await conn.execute(text(stmt))
+            await s.rollback()
