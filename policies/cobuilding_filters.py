@@ -64,6 +64,8 @@ async def load_partner_actor(
         for g in grants or []:
             resource, _, action = str(g).partition(".")
             paths.setdefault((resource, action), set()).add(path)
+            if (resource, action) == ("wish", "claim"):  # §4 "wish · claim / fulfil": who claims, fulfils
+                paths.setdefault(("wish", "fulfil"), set()).add(path)
     return Actor(
         user_id=user.id, username=user.username, display_name=user.display_name, tenant_id=tenant_id,
         policy=policy, today=now.date(), assignments=[],

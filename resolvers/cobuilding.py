@@ -279,6 +279,9 @@ async def _agreement_values(ctx: RequestContext, data: AgreementInput, grant: Gr
     if bad_grants:
         errors.append(ServiceError(ErrorCode.INVALID, f"grants that cannot be shared {bad_grants}; use "
                                    f"{', '.join(SHAREABLE)}", "grants"))
+    elif "wish.claim" in data.grants and "wish.read" not in data.grants:
+        errors.append(ServiceError(ErrorCode.INVALID, "wish.claim needs wish.read: a partner claims the wishes it "
+                                   "sees", "grants"))
     values["grants"] = list(dict.fromkeys(data.grants))
     if data.valid_until is not None and data.valid_until < data.valid_from:
         errors.append(ServiceError(ErrorCode.INVALID, "validUntil comes before validFrom", "validUntil"))
@@ -614,6 +617,38 @@ async def claim_shared_wish(ctx: RequestContext, wish_id: uuid.UUID, expected_ve
         "table": "wishes", "id": str(wish.id), "op": "update",
         "fields": {"state": ["open", "claimed"], "claimant_user_id": [None, str(ctx.actor.user_id)]},
     })
+    for k, val in changes.items():
+        set_committed_value(wish, k, val)
+    return wish
+
+
+async def fulfil_shared_wish(ctx: RequestContext, wish_id: uuid.UUID, note: str | None,
+                             expected_version: int | None) -> Wish:
+    """The partner that claimed a wish reports it fulfilled (the beneficiary or staff confirm it),
+    while an agreement in force still shares wish·claim there."""
+    _partner_only(ctx)
+    text = None if note is None else v.text(note, "note", max_len=1000, required=False) or None
+    paths = agreement_reach(ctx.actor, "wish", "fulfil")
+    wish = await ctx.db.scalar(select(Wish).where(
+        Wish.id == wish_id, Wish.claimant_user_id == ctx.actor.user_id,
+        shared_building_predicate(Wish.building_id, paths)))
+    if wish is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "no wish claimed by your unit with that id is shared now", "id")
+    if wish.state is not WishState.CLAIMED:
+        raise ServiceError(ErrorCode.INVALID_TRANSITION, f"cannot fulfil a wish that is {wish.state.value}", "id")
+    if expected_version is not None and expected_version != wish.version:
+        raise ServiceError(ErrorCode.CONFLICT, f"the wish changed (version {wish.version}); reload",
+                           "expectedVersion")
+    seen = wish.version
+    changes = {"state": WishState.FULFILLED, "fulfilled_at": ctx.now, "fulfil_note": text, "version": seen + 1,
+               "updated_at": ctx.now}
+    result = await ctx.db.execute(
+        update(Wish).where(Wish.id == wish.id, Wish.version == seen, Wish.state == WishState.CLAIMED)
+        .values(**changes).execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ServiceError(ErrorCode.CONFLICT, "the wish was changed by someone else; reload", "id")
+    ctx.db.session.info.setdefault("audit_changes", []).append({
+        "table": "wishes", "id": str(wish.id), "op": "update", "fields": {"state": ["claimed", "fulfilled"]}})
     for k, val in changes.items():
         set_committed_value(wish, k, val)
     return wish

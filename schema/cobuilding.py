@@ -127,7 +127,7 @@ class Agreement(Node):
     @strawberry.field(description="Communities covered (覆盖社区).")
     async def communities(self, info: Info) -> list[AreaNode]:
         pairs = await cl.communities_by_agreement(context(info)).load(self._m.id)
-        areas = [await loaders.area_by_id(context(info)).load(i) for i, _n in pairs]
+        areas = await loaders.area_by_id(context(info)).load_many([i for i, _n in pairs])
         return [area_type(a) for a in areas if a is not None]
 
     @strawberry.field(description="The 六联创 areas (六联创领域).")
@@ -585,6 +585,13 @@ class ClaimSharedWishInput:
     expected_version: int | None = strawberry.field(default=None, description="The version you saw.")
 
 
+@strawberry.input(description="A partner reports a claimed wish fulfilled.")
+class FulfilSharedWishInput:
+    id: strawberry.ID = strawberry.field(description="The wish your unit claimed.")
+    note: str | None = strawberry.field(default=None, description="What was done, at most 1000 characters.")
+    expected_version: int | None = strawberry.field(default=None, description="The version you saw.")
+
+
 @strawberry.input(description="Register an in-service party member with a community (双报到).")
 class RegisterInServiceInput:
     person_id: strawberry.ID = strawberry.field(description="The party member on the register.")
@@ -739,6 +746,15 @@ class CobuildingMutation:
     async def claim_shared_wish(self, info: Info, input: ClaimSharedWishInput) -> SharedWishPayload:
         async def run() -> Any:
             return await svc.claim_shared_wish(context(info), _gid(input.id, "Wish", "id"), input.expected_version)
+
+        row, errors = await mutate(info, run)
+        return SharedWishPayload(wish=None if row is None else SharedWish(_m=row), errors=errors)
+
+    @strawberry.mutation(description="Partner systems: report a wish your unit claimed as fulfilled (完成心愿).")
+    async def fulfil_shared_wish(self, info: Info, input: FulfilSharedWishInput) -> SharedWishPayload:
+        async def run() -> Any:
+            return await svc.fulfil_shared_wish(context(info), _gid(input.id, "Wish", "id"), input.note,
+                                                input.expected_version)
 
         row, errors = await mutate(info, run)
         return SharedWishPayload(wish=None if row is None else SharedWish(_m=row), errors=errors)

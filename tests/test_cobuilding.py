@@ -165,6 +165,9 @@ async def test_agreement_states_and_bad_input(api: Api, fresh: World, db: DbEnv)
     assert p["agreement"] is None
     assert {e["field"] for e in p["errors"]} == {"grants", "areas", "validUntil", "signatories[0].name",
                                                  "signatories[0].side"}, p
+    p = await run(api, tw, "admin", CREATE_AGREEMENT, agreement_input(unit, [community(tw, "C1")],
+                                                                      grants=["wish.claim"]))
+    assert codes(p) == ["INVALID"] and p["errors"][0]["field"] == "grants", p
     # Not a community; another tenant's community; a malformed id.
     for ids, code in (([gid("Compound", tw.areas["P1"])], "INVALID_ID"),
                       ([gid("Community", tw.areas["P1"])], "NOT_FOUND"),
@@ -210,3 +213,17 @@ async def test_agreement_lists_per_role_and_tenant(api: Api, fresh: World) -> No
     body = await api.gql(tw, "admin", "query($c: ID!) { agreements(communityId: $c) { nodes { id } } }",
                          {"c": community(tw, "C2")})
     assert {n["id"] for n in body["data"]["agreements"]["nodes"]} == {a2, a12}
+
+
+async def test_agreement_page_costs_the_same_statements_for_2_or_6(api: Api, fresh: World) -> None:
+    """Nested fields (unit, communities) are loaded per page, not per row."""
+    tw = fresh.a
+    doc = """query($n: Int!) { agreements(first: $n) { nodes { id title partnerUnit { name }
+      communities { id name } areas { code } signatories { name } } } }"""
+    units = [await make_unit(api, tw, f"单位{i}", 60 + i) for i in range(3)]
+    for i in range(6):
+        await make_agreement(api, tw, units[i % 3], [community(tw, "C1"), community(tw, "C2")][: 1 + i % 2])
+    small, n_small = await api.counted(tw, "admin", doc, {"n": 2})
+    large, n_large = await api.counted(tw, "admin", doc, {"n": 6})
+    assert len(small["data"]["agreements"]["nodes"]) == 2 and len(large["data"]["agreements"]["nodes"]) == 6
+    assert n_small == n_large, (n_small, n_large)

@@ -131,6 +131,8 @@ SHARED = """query { myAgreements { id grants communities { name } }
   sharedWishes(first: 50) { totalCount nodes { id title state claimedByUs community { name } } } }"""
 CLAIM = """mutation($id: ID!) { claimSharedWish(input: {id: $id}) { wish { id state claimedByUs }
   errors { code field message } } }"""
+FULFIL = """mutation($id: ID!, $n: String) { fulfilSharedWish(input: {id: $id, note: $n}) {
+  wish { id state } errors { code field message } } }"""
 STATS = """query($c: ID!) { sharedStatistics(communityId: $c, from: "2026-06-01", to: "2026-06-30") {
   community { name } cases { total byState { key count } } activities { total places signedUp
   byState { key count } } } }"""
@@ -167,6 +169,13 @@ async def test_partner_reads_exactly_its_grants_while_in_force(papi: PartnerApi,
     assert codes(out) == ["CONFLICT"], out
     out = (await papi.gql(token, CLAIM, {"id": sc.wishes["w4"]})).json()["data"]["claimSharedWish"]
     assert codes(out) == ["NOT_FOUND"], out
+    # Fulfil (§4 "wish · claim / fulfil"): only what this partner claimed.
+    out = (await papi.gql(token, FULFIL, {"id": sc.wishes["w2"]})).json()["data"]["fulfilSharedWish"]
+    assert codes(out) == ["NOT_FOUND"], out
+    out = (await papi.gql(token, FULFIL, {"id": sc.wishes["w1"], "n": "x" * 1001})).json()["data"]
+    assert codes(out["fulfilSharedWish"]) == ["TOO_LONG"], out
+    out = (await papi.gql(token, FULFIL, {"id": sc.wishes["w1"], "n": "已送达"})).json()["data"]["fulfilSharedWish"]
+    assert out["errors"] == [] and out["wish"]["state"] == "FULFILLED", out
     body = (await papi.gql(token, SHARED)).json()
     assert _ids(body, "sharedWishes") == {sc.wishes["w1"], sc.wishes["w2"]}
     # Staff see who claimed it: the client's account, named after the unit.
@@ -366,7 +375,7 @@ async def test_client_credentials_rotation_revocation_expiry(papi: PartnerApi, d
 # Every (type, field) a partner token can reach from its root fields, and only these: organisations,
 # communities, figures, wish and activity descriptions — no person, household, phone or address.
 PARTNER_ROOTS = {"Query": {"myAgreements", "sharedActivities", "sharedWishes", "sharedStatistics",
-                           "inserviceSummary"}, "Mutation": {"claimSharedWish"}}
+                           "inserviceSummary"}, "Mutation": {"claimSharedWish", "fulfilSharedWish"}}
 ALLOWLIST = {
     "PartnerAgreement": {"id", "title", "communities", "grants", "areas", "validFrom", "validUntil"},
     "CommunityRef": {"id", "name"},

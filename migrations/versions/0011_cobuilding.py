@@ -30,6 +30,7 @@ NEW_RULES = (
     ("partner_unit", "activity", "read", "agreement"),
     ("partner_unit", "wish", "read", "agreement"),
     ("partner_unit", "wish", "claim", "agreement"),
+    ("partner_unit", "wish", "fulfil", "agreement"),
     ("partner_unit", "statistics", "read", "agreement"),
     ("grid_leader", "inservice", "read", "scope"),
     ("grid_leader", "inservice", "record", "scope"),
