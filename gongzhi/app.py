@@ -12,7 +12,7 @@ import contextlib
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -43,6 +43,7 @@ from gongzhi.jobs import run_periodically
 from gongzhi.limits import MAX_TOKENS
 from gongzhi.limits import check as check_limits
 from gongzhi.migrate import head_revision
+from gongzhi.partner_auth import load_partner_client_actor, partner_token_endpoint
 from gongzhi.persisted import PersistedQueries, PersistedQueryError
 from gongzhi.ratelimit import make_limiter
 from gongzhi.realtime import SubscriptionEndpoint
@@ -185,7 +186,8 @@ class GraphQLEndpoint:
         async with self.state.sessionmaker() as session:
             try:
                 ctx = await self.state.open_context(session, claims.user_id, slug, request_id,
-                                                    request.client.host if request.client else None)
+                                                    request.client.host if request.client else None,
+                                                    partner_client=claims.partner_client)
             except AuthError as e:
                 headers = {"X-Request-Id": request_id}
                 if e.status == 401:
@@ -233,9 +235,11 @@ class AppState:
         self.limiter = make_limiter(settings.rate_limit_per_minute, settings.redis_url, settings.redis_prefix)
         self.subscriptions = 0
         self.upload_root = Path(settings.upload_dir)
+        # The request's time (tests fix it: agreements start and end by it).
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     async def open_context(self, session: AsyncSession, user_id: uuid.UUID, slug: str, request_id: str,
-                           client_addr: str | None) -> RequestContext:
+                           client_addr: str | None, *, partner_client: str | None = None) -> RequestContext:
         """Bind a fresh session to the tenant and load the actor (tenant, user, policy, roles)."""
         tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
         if tenant is None:
@@ -247,8 +251,12 @@ class AppState:
             raise AuthError(401, "UNKNOWN_USER", "the token's user does not exist")
         await switch_tenant(session, tenant.id)
         policy = await self.policies.get(session, tenant.id, tenant.policy_version)
-        now = datetime.now(UTC)
-        actor = await load_actor(session, user=user, tenant_id=tenant.id, policy=policy, now=now)
+        now = self.clock()
+        if partner_client is not None:  # co-building (issue #7): a partner unit's system
+            actor = await load_partner_client_actor(session, user=user, client_id=partner_client,
+                                                    tenant_id=tenant.id, policy=policy, now=now)
+        else:
+            actor = await load_actor(session, user=user, tenant_id=tenant.id, policy=policy, now=now)
         return RequestContext(db=Db(session), tenant=tenant, actor=actor, now=now, request_id=request_id,
                               client_addr=client_addr)
 
@@ -263,6 +271,8 @@ class AppState:
 
     async def authenticate(self, authorization: str | None, tenant_header: str | None) -> tuple[uuid.UUID, str]:
         claims = self.verifier.verify(authorization)
+        if claims.partner_client is not None:
+            raise AuthError(403, "PARTNER_NOT_ALLOWED", "partner clients query /graphql over HTTP only")
         return claims.user_id, select_tenant(claims, tenant_header)
 
 
@@ -309,6 +319,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             WebSocketRoute("/graphql", SubscriptionEndpoint(state, endpoint.schema)),
             Route("/uploads", upload, methods=["POST"]),
             Route("/uploads/{id}", download, methods=["GET"]),
+            Route("/oauth/token", partner_token_endpoint(state), methods=["POST"]),  # co-building (issue #7)
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             # Demo only (issue #12): demo users and their development tokens for the explorer.

@@ -27,6 +27,8 @@ class AuthError(Exception):
 class Claims:
     user_id: uuid.UUID
     tenants: tuple[str, ...]
+    # co-building (issue #7): set when a partner unit's API client holds the token (claim "pc").
+    partner_client: str | None = None
 
 
 class TokenVerifier:
@@ -78,7 +80,10 @@ class TokenVerifier:
         tenants = claims.get("tenants")
         if not isinstance(tenants, list) or not all(isinstance(t, str) for t in tenants):
             raise AuthError(401, "INVALID_TOKEN", "tenants claim must be a list of tenant slugs")
-        return Claims(user_id=user_id, tenants=tuple(tenants))
+        pc = claims.get("pc")
+        if pc is not None and (not isinstance(pc, str) or len(tenants) != 1):
+            raise AuthError(401, "INVALID_TOKEN", "a partner client token names its client and one tenant")
+        return Claims(user_id=user_id, tenants=tuple(tenants), partner_client=pc)
 
 
 def select_tenant(claims: Claims, requested: str | None) -> str:
@@ -102,6 +107,25 @@ def issue_dev_token(settings: Settings, *, user_id: uuid.UUID, username: str, te
     issued = now or datetime.now(UTC)
     payload = {
         "sub": str(user_id), "preferred_username": username, "tenants": tenants,
+        "iss": settings.jwt_issuer, "aud": settings.jwt_audience,
+        "iat": int(issued.timestamp()), "exp": int((issued + ttl).timestamp()),
+    }
+    return jwt.encode(payload, settings.jwt_secret, algorithm="HS256")
+
+
+# --- co-building (issue #7) ---
+PARTNER_TOKEN_TTL = timedelta(minutes=10)
+
+
+def issue_partner_token(settings: Settings, *, user_id: uuid.UUID, client_id: str, tenant: str,
+                        ttl: timedelta = PARTNER_TOKEN_TTL, now: datetime | None = None) -> str:
+    """A short-lived HS256 token for a partner unit's API client (OAuth 2 client credentials):
+    ``pc`` names the client, ``tenants`` its one tenant."""
+    if not settings.jwt_secret:
+        raise RuntimeError("the partner token endpoint signs with GONGZHI_JWT_SECRET")
+    issued = now or datetime.now(UTC)
+    payload = {
+        "sub": str(user_id), "pc": client_id, "tenants": [tenant],
         "iss": settings.jwt_issuer, "aud": settings.jwt_audience,
         "iat": int(issued.timestamp()), "exp": int((issued + ttl).timestamp()),
     }

@@ -66,6 +66,11 @@ def cmd_seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
     if deliberation:
         print("demo deliberation: " + ", ".join(deliberation))
     # --- end deliberation ---
+    from gongzhi.demo_cobuilding import seed_demo_cobuilding  # co-building (issue #7)
+
+    cobuilding = asyncio.run(_with_sessionmaker(settings, seed_demo_cobuilding))
+    if cobuilding:
+        print("demo co-building: " + "; ".join(cobuilding))
     return 0
 
 

@@ -186,3 +186,30 @@ __all__ += [
     "VolunteerSettings",
 ]
 # --- end volunteering and evaluations ---
+
+# --- co-building (issue #7) ---
+# isort: split
+from models.cobuilding import (  # noqa: E402
+    Agreement,
+    AgreementCommunity,
+    AgreementStatus,
+    InServiceMember,
+    InServiceRecord,
+    PartnerClient,
+    PartnerKind,
+    PartnerUnit,
+    ServiceKind,
+)
+
+__all__ += [
+    "Agreement",
+    "AgreementCommunity",
+    "AgreementStatus",
+    "InServiceMember",
+    "InServiceRecord",
+    "PartnerClient",
+    "PartnerKind",
+    "PartnerUnit",
+    "ServiceKind",
+]
+# --- end co-building ---

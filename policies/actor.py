@@ -65,11 +65,19 @@ class Actor:
     household_id: uuid.UUID | None = None
     own_compound_path: str | None = None
     today: date = field(default_factory=date.today)
+    # co-building (issue #7): a partner unit's API client (role partner_unit, no person). Its grants
+    # come only from the unit's agreements active this request: (resource, action) → community paths.
+    partner_unit_id: uuid.UUID | None = None
+    partner_client_id: str | None = None
+    agreement_paths: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     _grants: dict[tuple[str, str], Grant] = field(default_factory=dict, repr=False)
 
     @property
     def roles(self) -> list[Role]:
-        return sorted({a.role for a in self.assignments}, key=rank, reverse=True)
+        held = {a.role for a in self.assignments}
+        if self.partner_unit_id is not None:
+            held.add(Role.PARTNER_UNIT)  # co-building (issue #7): grants come from agreements, not assignments
+        return sorted(held, key=rank, reverse=True)
 
     def grant(self, resource: str, action: str) -> Grant:
         """Casbin's answer for this actor's roles, memoised per request and per policy version."""

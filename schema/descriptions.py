@@ -141,6 +141,27 @@ ENUM_VALUES: dict[str, str] = {
     "BallotChoice.ABSTAIN": "Abstain (弃权).",
     "MeetingState.CONVENED": "Convened, minutes may still be recorded (已召开).",
     "MeetingState.CLOSED": "Closed with its minutes (已结束).",
+    "PartnerKind.ENTERPRISE": "Enterprise (企业).",
+    "PartnerKind.SCHOOL": "School (学校).",
+    "PartnerKind.HOSPITAL": "Hospital (医院).",
+    "PartnerKind.ASSOCIATION": "Association (协会).",
+    "PartnerKind.SOCIAL_ORG": "Social organisation (社会组织).",
+    "PartnerKind.OTHER": "Other unit (其他单位).",
+    "AgreementStatus.DRAFT": "Being drafted; grants nothing (草拟).",
+    "AgreementStatus.ACTIVE": "In force between its dates (生效).",
+    "AgreementStatus.SUSPENDED": "Paused; grants nothing until resumed (暂停).",
+    "AgreementStatus.EXPIRED": "Past its end date (到期).",
+    "AgreementStatus.TERMINATED": "Ended early for good (终止).",
+    "SharedActivityState.PUBLISHED": "Published, open for sign-up (已发布).",
+    "SharedActivityState.CANCELLED": "Cancelled by the organiser (已取消).",
+    "SharedWishState.OPEN": "Waiting to be claimed (待认领).",
+    "SharedWishState.CLAIMED": "Claimed (已认领).",
+    "SharedWishState.FULFILLED": "Fulfilled, waiting for confirmation (已实现).",
+    "SharedWishState.CONFIRMED": "Confirmed by the beneficiary or poster (已确认).",
+    "SharedWishState.CANCELLED": "Cancelled (已取消).",
+    "InServiceKind.HOURS": "Hours of service (服务时长).",
+    "InServiceKind.WISH": "A wish claimed and fulfilled (认领微心愿).",
+    "InServiceKind.ACTIVITY": "A volunteer activity joined (参加活动).",
 }
 
 # Arguments whose name means the same everywhere.
@@ -164,6 +185,13 @@ ARGUMENTS: dict[str, str] = {
 
 # Arguments whose meaning depends on the field: "Type.field(arg)".
 FIELD_ARGUMENTS: dict[str, str] = {
+    "Query.agreements(partnerUnitId)": "Only agreements of this partner unit (共建单位ID).",
+    "Query.agreements(statuses)": "Only agreements in one of these statuses (协议状态).",
+    "Query.agreements(activeOn)": "Only agreements in force on this date (生效日期).",
+    "Query.inserviceMembers(partnerUnitId)": "Only members of this work unit (工作单位ID).",
+    "Query.inserviceSummary(partnerUnitId)": "The work unit whose members' service is summed (工作单位ID).",
+    "Mutation.rotatePartnerClientSecret(id)": "Global ID of the partner API client (客户端ID).",
+    "Mutation.revokePartnerClient(id)": "Global ID of the partner API client (客户端ID).",
     "Query.node(id)": "Global ID of any object (全局ID); null when not found or not yours to see.",
     "Query.nodes(ids)": "Up to 100 global IDs (全局ID).",
     "Query.areas(parentId)": "Only direct children of this area (上级区域ID).",

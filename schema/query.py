@@ -94,6 +94,10 @@ async def resolve_node(info: Info, gid: str) -> Any:
     # --- end volunteering and evaluations ---
     if type_name in CARE_NODE_TYPES:
         return await resolve_care_node(info, type_name, id_)
+    if type_name in ("PartnerUnit", "Agreement", "PartnerClient", "InServiceMember"):  # co-building (issue #7)
+        from schema.cobuilding import resolve_cobuilding_node
+
+        return await resolve_cobuilding_node(info, type_name, id_)
     raise PublicError(ServiceError(ErrorCode.INVALID_ID, "id names no known type", "id"))
 
 

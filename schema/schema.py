@@ -32,15 +32,21 @@ from schema.volunteering import NODE_TYPES as VOLUNTEERING_TYPES
 from schema.volunteering import VolunteeringMutation, VolunteeringQuery
 
 # --- end volunteering and evaluations ---
+# --- co-building (issue #7) ---
+# isort: split
+from schema.cobuilding import COBUILDING_TYPES, CobuildingMutation, CobuildingQuery
+
+# --- end co-building ---
 
 Query = merge_types(
     "Query",
-    (RegisterQuery, CaseQuery, DeliberationQuery, CareQuery, VolunteeringQuery, EvaluationQuery, PolicyQuery),
+    (RegisterQuery, CaseQuery, DeliberationQuery, CareQuery, VolunteeringQuery, EvaluationQuery, PolicyQuery,
+     CobuildingQuery),
 )
 Mutation = merge_types(
     "Mutation",
     (RegisterMutation, CaseMutation, DeliberationMutation, CareMutation, VolunteeringMutation, EvaluationMutation,
-     PolicyMutation),
+     PolicyMutation, CobuildingMutation),
 )
 Subscription = merge_types("Subscription", (CaseSubscription, DeliberationSubscription))
 
@@ -57,7 +63,8 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=[*AREA_TYPES.values(), Household, Person, RoleAssignment, PropertyFirm, Case, CaseReview,
-               *VOLUNTEERING_TYPES, EvaluationPeriod, *CARE_TYPES, *DELIBERATION_TYPES],
+               *VOLUNTEERING_TYPES, EvaluationPeriod, *CARE_TYPES, *DELIBERATION_TYPES,
+               *COBUILDING_TYPES],
         extensions=[
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

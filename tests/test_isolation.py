@@ -781,7 +781,8 @@ async def test_app_role_cannot_turn_rls_off(db: DbEnv, world: World) -> None:
 
 
 # Tables the app role may only read and append to (the audit log, the case timeline).
-APPEND_ONLY = ("audit_log", "case_events", "visits", "care_service_records", "points_entries")
+APPEND_ONLY = ("audit_log", "case_events", "visits", "care_service_records", "points_entries",
+               "inservice_records")  # co-building (issue #7): 双报到 service records are a ledger too
 
 
 @pytest.mark.parametrize("stmt", ["UPDATE audit_log SET action = action", "DELETE FROM audit_log",

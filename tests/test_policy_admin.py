@@ -89,8 +89,8 @@ async def test_only_what_the_platform_allows(api: Api, fresh: World) -> None:
     got = (await api.gql(a, "admin", REVOKE, {"i": missing}))["data"]["revokePermission"]
     assert got["errors"] == [{"code": "NOT_FOUND", "field": "role"}]
     assert (await api.gql(a, "admin", POLICY))["data"]["policy"]["version"] == version  # nothing changed
-    # a partner line through an agreement is allowed
-    ok = {"role": "partner_unit", "resource": "activity", "action": "read", "condition": "agreement"}
+    # a partner line through an agreement is allowed (one the default policy does not have yet)
+    ok = {"role": "partner_unit", "resource": "notice", "action": "read", "condition": "agreement"}
     assert (await api.gql(a, "admin", GRANT, {"i": ok}))["data"]["grantPermission"]["errors"] == []
 
 
