@@ -75,10 +75,12 @@ def cmd_seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_close_waiting_cases(settings: Settings, _args: argparse.Namespace) -> int:
-    from gongzhi.jobs import close_waiting_cases_everywhere
+    from gongzhi.jobs import close_waiting_cases_everywhere, expire_agreements_everywhere
 
     closed = asyncio.run(_with_sessionmaker(settings, close_waiting_cases_everywhere))
     print("closed: " + (", ".join(f"{k}={v}" for k, v in closed.items()) if closed else "none"))
+    expired = asyncio.run(_with_sessionmaker(settings, expire_agreements_everywhere))
+    print("agreements expired: " + (", ".join(f"{k}={v}" for k, v in expired.items()) if expired else "none"))
     return 0
 
 
@@ -173,8 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("seed-demo", help="seed the four demo street offices").set_defaults(fn=cmd_seed_demo)
     sub.add_parser("rotate-keys", help="re-seal personal data under the first key of GONGZHI_DATA_KEYS"
                    ).set_defaults(fn=cmd_rotate_keys)
-    sub.add_parser("close-waiting-cases", help="close resolved cases whose feedback period passed (cron)"
-                   ).set_defaults(fn=cmd_close_waiting_cases)
+    sub.add_parser(
+        "close-waiting-cases", help="close cases past their feedback period; expire agreements past their end (cron)"
+    ).set_defaults(fn=cmd_close_waiting_cases)
     t = sub.add_parser("token", help="print a development bearer token")
     t.add_argument("--tenant", action="append", required=True, help="tenant slug (repeat to allow several)")
     t.add_argument("--user", required=True, help="username")
