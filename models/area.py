@@ -69,6 +69,9 @@ class Area(TenantScoped, Base):
     # Building only.
     floors: Mapped[int | None] = mapped_column(Integer)
     unit_count: Mapped[int | None] = mapped_column(Integer)
+    # Optimistic concurrency: every ORM update is "… WHERE version = :seen" and bumps it.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
 
 
 def path_segment(area_id: uuid.UUID) -> str:

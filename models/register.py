@@ -13,6 +13,7 @@ from sqlalchemy import (
     Enum,
     ForeignKeyConstraint,
     Index,
+    Integer,
     Numeric,
     String,
     UniqueConstraint,
@@ -51,6 +52,9 @@ class Household(TenantScoped, Base):
     floor_area: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     tenure: Mapped[Tenure] = mapped_column(_enum(Tenure), default=Tenure.OWNER)
     note: Mapped[str | None] = mapped_column(String(500))
+    # Optimistic concurrency: every ORM update is "… WHERE version = :seen" and bumps it.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Gender(enum.StrEnum):
@@ -90,6 +94,8 @@ class Person(TenantScoped, Base):
     party_org_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     # 在职党员 registered back with the community (双报到).
     in_service_party_member: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
 
     @validates("id_card_no", "phone")
     def _index(self, key: str, value: str | None) -> str | None:

@@ -11,7 +11,7 @@ from models import ALLOWED_PARENTS, Area, AreaKind, GridBuilding, PropertyManage
 from policies.filters import area_manage_predicate, area_read_predicate
 from resolvers import validation as v
 from resolvers.context import RequestContext
-from resolvers.errors import ErrorCode, ServiceError
+from resolvers.errors import ErrorCode, ServiceError, check_version
 from resolvers.pagination import Page, keyset_page
 
 
@@ -68,6 +68,7 @@ class AreaFields:
     property_management: PropertyManagement | None = None
     floors: int | None = None
     unit_count: int | None = None
+    expected_version: int | None = None
 
 
 def _apply(area: Area, f: AreaFields) -> None:
@@ -113,6 +114,7 @@ async def create_area(ctx: RequestContext, *, kind: AreaKind, parent_id: uuid.UU
 
 async def update_area(ctx: RequestContext, area_id: uuid.UUID, fields: AreaFields) -> Area:
     area = await _manageable(ctx, area_id, "id")
+    check_version(fields.expected_version, area.version)
     _apply(area, fields)
     await ctx.db.flush(area)
     return area

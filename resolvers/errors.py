@@ -34,3 +34,10 @@ class ValidationErrors(ServiceError):
     def __init__(self, errors: list[ServiceError]) -> None:
         super().__init__(errors[0].code, errors[0].message, errors[0].field)
         self.errors = errors
+
+
+def check_version(expected: int | None, current: int) -> None:
+    """Optimistic concurrency: the client saw ``expected``; someone else changed it since."""
+    if expected is not None and expected != current:
+        raise ServiceError(ErrorCode.CONFLICT, f"changed since you loaded it (now version {current}); reload and retry",
+                           "expectedVersion")

@@ -18,7 +18,7 @@ from policies.filters import (
 )
 from resolvers import validation as v
 from resolvers.context import RequestContext
-from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
+from resolvers.errors import ErrorCode, ServiceError, ValidationErrors, check_version
 from resolvers.pagination import Page, keyset_page
 
 _UNSET: object = object()
@@ -94,6 +94,7 @@ class HouseholdFields:
     floor_area: str | None = None
     tenure: Tenure | None = None
     note: str | None = None
+    expected_version: int | None = None
 
 
 def _floor_area(value: str) -> Decimal:
@@ -172,6 +173,7 @@ async def _check_unique_room(ctx: RequestContext, h: Household) -> None:
 
 async def update_household(ctx: RequestContext, household_id: uuid.UUID, fields: HouseholdFields) -> Household:
     h = await _writable_household(ctx, household_id, "household", "id")
+    check_version(fields.expected_version, h.version)
     _apply_household(h, fields)
     await _check_unique_room(ctx, h)
     await ctx.db.flush(h)
@@ -191,6 +193,7 @@ class PersonFields:
     party_member: bool | None = None
     in_service_party_member: bool | None = None
     care_tags: list[str] | None = None
+    expected_version: int | None = None
     contact_only: set[str] = field(default_factory=lambda: {"phone"})
 
     def touched(self) -> set[str]:
@@ -290,6 +293,7 @@ async def update_person(ctx: RequestContext, person_id: uuid.UUID, fields: Perso
             break
     if not allowed:
         raise ServiceError(ErrorCode.FORBIDDEN, "you may not change this person", "id")
+    check_version(fields.expected_version, p.version)
     tags = await _apply_person(ctx, p, fields)
     await ctx.db.flush(p)
     await _replace_tags(ctx, p.id, tags)

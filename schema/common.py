@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 from graphql import GraphQLError
+from sqlalchemy.orm.exc import StaleDataError
 from strawberry.types import Info
 
 from resolvers.audit import record_mutation
@@ -130,8 +131,13 @@ async def mutate(info: Info, fn: Callable[[], Awaitable[R]]) -> tuple[R | None, 
     changes_before = len(changes)
     nested = await ctx.db.locked(session.begin_nested)
     try:
-        result = await fn()
-        await ctx.db.locked(nested.commit)
+        try:
+            result = await fn()
+            await ctx.db.locked(nested.commit)
+        except StaleDataError:
+            # The row's version moved between our read and our write: someone else won.
+            raise ServiceError(_ErrorCode.CONFLICT, "changed by someone else meanwhile; reload and retry",
+                               "expectedVersion") from None
     except ServiceError as e:
         await _undo(ctx, nested)
         del ctx.events[events_before:]

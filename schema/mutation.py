@@ -56,6 +56,8 @@ class CreateAreaInput:
 @strawberry.input(description="Changes to an area you manage (修改区域); omitted fields stay.")
 class UpdateAreaInput:
     id: strawberry.ID = strawberry.field(description="The area.")
+    expected_version: int | None = strawberry.field(
+        default=None, description="Fail with CONFLICT if it changed since (乐观锁).")
     name: str | None = strawberry.field(default=None, description="New name.")
     code: str | None = strawberry.field(default=None, description="New code.")
     description: str | None = strawberry.field(default=None, description="New description.")
@@ -84,6 +86,8 @@ class CreateHouseholdInput:
 @strawberry.input(description="Changes to a household (修改住户); omitted fields stay.")
 class UpdateHouseholdInput:
     id: strawberry.ID = strawberry.field(description="The household.")
+    expected_version: int | None = strawberry.field(
+        default=None, description="Fail with CONFLICT if it changed since (乐观锁).")
     room: str | None = strawberry.field(default=None, description="Room number.")
     unit: str | None = strawberry.field(default=None, description="Unit number.")
     floor_area: Decimal | None = strawberry.field(default=None, description="Floor area in m².")
@@ -108,6 +112,8 @@ class CreatePersonInput:
                               "phone. A resident may change only the phone of their own household's members.")
 class UpdatePersonInput:
     id: strawberry.ID = strawberry.field(description="The person.")
+    expected_version: int | None = strawberry.field(
+        default=UNSET, description="Fail with CONFLICT if it changed since (乐观锁).")
     name: str | None = strawberry.field(default=UNSET, description="Name.")
     gender: Gender | None = strawberry.field(default=UNSET, description="Gender.")  # type: ignore[valid-type]
     id_card_no: str | None = strawberry.field(default=UNSET, description="Resident ID; null clears.")
@@ -172,7 +178,7 @@ class RoleAssignmentPayload:
 def _area_fields(i: CreateAreaInput | UpdateAreaInput) -> area_service.AreaFields:
     return area_service.AreaFields(
         name=i.name, code=i.code, description=i.description, property_management=i.property_management,
-        floors=i.floors, unit_count=i.unit_count,
+        floors=i.floors, unit_count=i.unit_count, expected_version=getattr(i, "expected_version", None),
     )
 
 
@@ -183,7 +189,7 @@ def _id(gid: strawberry.ID | None, expected: str | Set[str], field: str):  # typ
 def _household_fields(i: CreateHouseholdInput | UpdateHouseholdInput) -> register_service.HouseholdFields:
     return register_service.HouseholdFields(
         unit=i.unit, room=i.room, floor_area=None if i.floor_area is None else str(i.floor_area),
-        tenure=i.tenure, note=i.note,
+        tenure=i.tenure, note=i.note, expected_version=getattr(i, "expected_version", None),
     )
 
 
@@ -258,6 +264,7 @@ class Mutation:
                 relation_to_head=_opt(input.relation_to_head), party_member=_opt(input.party_member),  # type: ignore[arg-type]
                 in_service_party_member=_opt(input.in_service_party_member),  # type: ignore[arg-type]
                 care_tags=_opt(input.care_tags),  # type: ignore[arg-type]
+                expected_version=_opt(input.expected_version),  # type: ignore[arg-type]
             )
             if input.id_card_no is not UNSET:
                 fields.id_card_no = input.id_card_no

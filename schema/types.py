@@ -60,6 +60,10 @@ class AreaNode(Node):
     def description(self) -> str | None:
         return self._m.description
 
+    @strawberry.field(description="Version for optimistic concurrency (版本): pass as expectedVersion to updates.")
+    def version(self) -> int:
+        return self._m.version
+
     @strawberry.field(description="Parent area (上级区域); null for the street or when not readable.")
     async def parent(self, info: Info) -> AreaNode | None:
         if self._m.parent_id is None:
@@ -203,6 +207,10 @@ class Household(Node):
     def tenure(self) -> Tenure:  # type: ignore[valid-type]
         return self._m.tenure
 
+    @strawberry.field(description="Version for optimistic concurrency (版本): pass as expectedVersion to updates.")
+    def version(self) -> int:
+        return self._m.version
+
     @strawberry.field(description="Persons registered in the household (家庭成员) that you may read.")
     async def persons(self, info: Info) -> list[Person]:
         return [Person(_m=p) for p in await loaders.persons_by_household(context(info)).load(self._m.id)]
@@ -239,6 +247,10 @@ class Person(Node):
     @strawberry.field(description="Party member (党员).")
     def party_member(self) -> bool:
         return self._m.party_member
+
+    @strawberry.field(description="Version for optimistic concurrency (版本): pass as expectedVersion to updates.")
+    def version(self) -> int:
+        return self._m.version
 
     @strawberry.field(description="In-service party member registered back with the community (在职党员双报到).")
     def in_service_party_member(self) -> bool:
