@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TenantScoped
+from models.sealing import Sealed
 
 
 def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
@@ -60,7 +61,7 @@ class PartnerUnit(TenantScoped, Base):
     kind: Mapped[PartnerKind] = mapped_column(_enum(PartnerKind))
     credit_code: Mapped[str | None] = mapped_column(String(18))
     contact_name: Mapped[str | None] = mapped_column(String(50))
-    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    contact_phone: Mapped[str | None] = mapped_column(Sealed())  # sealed at rest like residents' phones
     address: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[uuid.UUID] = mapped_column(Uuid)
     updated_at: Mapped[datetime]
