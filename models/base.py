@@ -7,13 +7,14 @@ foreign key between tenant tables includes ``tenant_id`` — the layout a Citus-
 
 from __future__ import annotations
 
+import enum
 import os
 import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, ForeignKey, MetaData, TypeDecorator, Uuid
+from sqlalchemy import DateTime, Dialect, Enum, ForeignKey, MetaData, TypeDecorator, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 NAMING = {
@@ -64,6 +65,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime()}
+
+
+def enum_column(cls: type[enum.Enum], length: int = 16) -> Enum:
+    """An enum stored as its values in a plain string column (no native enum type to migrate)."""
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class PlatformTable:

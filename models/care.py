@@ -8,7 +8,6 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
-    Enum,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -21,10 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TenantScoped
-
-
-def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+from models.base import enum_column as _enum
 
 
 class CareSettings(TenantScoped, Base):

@@ -11,7 +11,6 @@ from decimal import Decimal
 from sqlalchemy import (
     JSON,
     Date,
-    Enum,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -25,11 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TenantScoped
+from models.base import enum_column as _enum
 from models.sealing import Sealed
-
-
-def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class PartnerKind(enum.StrEnum):

@@ -10,7 +10,6 @@ from decimal import Decimal
 from sqlalchemy import (
     Boolean,
     Date,
-    Enum,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -22,11 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from models.base import Base, TenantScoped
+from models.base import enum_column as _enum
 from models.sealing import KEYRING, Sealed
-
-
-def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class Tenure(enum.StrEnum):
