@@ -40,7 +40,6 @@ from gongzhi.auth import AuthError, TokenVerifier, select_tenant
 from gongzhi.bus import EventBus
 from gongzhi.explorer import demo_routes, example_operations, explorer_html
 from gongzhi.jobs import run_periodically
-from gongzhi.limits import MAX_TOKENS
 from gongzhi.limits import check as check_limits
 from gongzhi.migrate import head_revision
 from gongzhi.partner_auth import load_partner_client_actor, partner_token_endpoint
@@ -54,7 +53,7 @@ from policies.actor import load_actor
 from policies.enforcer import PolicyCache
 from resolvers.context import Db, RequestContext
 from resolvers.errors import ServiceError
-from schema.schema import build_schema
+from schema.schema import MAX_TOKENS, build_schema
 from tenants.session import make_engine, make_sessionmaker, switch_tenant
 
 log = logging.getLogger("gongzhi")

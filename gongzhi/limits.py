@@ -28,9 +28,8 @@ from graphql import (
     get_named_type,
 )
 
-MAX_DEPTH = 12
-MAX_ALIASES = 30
-MAX_TOKENS = 5000
+from schema.schema import MAX_ALIASES, MAX_DEPTH  # one set of limits (also used over WebSocket)
+
 MAX_COST = 50_000
 DEFAULT_PAGE = 20
 LIST_GUESS = 10

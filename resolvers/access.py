@@ -134,8 +134,3 @@ async def revoke_role(ctx: RequestContext, assignment_id: uuid.UUID) -> RoleAssi
     ra.revoked_by = ctx.actor.user_id
     await ctx.db.flush(ra)
     return ra
-
-
-async def users_by_id(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, User]:
-    rows = await ctx.db.scalars(select(User).where(User.id.in_(ids)))
-    return {u.id: u for u in rows}

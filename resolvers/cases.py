@@ -552,11 +552,6 @@ async def give_feedback(ctx: RequestContext, case_id: uuid.UUID, *, satisfied: b
     return case
 
 
-async def feedback_wait_days(ctx: RequestContext) -> int:
-    days = await ctx.db.scalar(select(CaseSettings.feedback_wait_days))
-    return 7 if days is None else int(days)
-
-
 # ---------------------------------------------------------------- timeline
 
 

@@ -161,7 +161,3 @@ async def _undo(ctx: RequestContext, nested: Any) -> None:
         ctx.db.session.expire_all()
 
     await ctx.db.locked(run)
-
-
-def unset_to_none(value: Any) -> Any:
-    return None if value is strawberry.UNSET else value
