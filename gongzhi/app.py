@@ -24,6 +24,7 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     NoSchemaIntrospectionCustomRule,
+    get_operation_ast,
     parse,
     specified_rules,
     validate,
@@ -159,6 +160,9 @@ class GraphQLEndpoint:
         errors, document = _request_errors(self.schema._schema, query, settings.introspection)
         if errors or document is None:
             return _json({"errors": errors}, 400 if media == GRAPHQL_RESPONSE else 200, media)
+        if op_name is not None and get_operation_ast(document, op_name) is None:
+            return _json(_error_body(f"operationName {op_name!r} names no operation of the document",
+                                     "BAD_REQUEST"), 400, media)
         verdict = check_limits(self.schema._schema, document, op_name, variables)
         if verdict.error is not None:
             code, message = verdict.error
