@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export GONGZHI_DATABASE_URL ?= sqlite+aiosqlite:///$(CURDIR)/var/gongzhi.db
 
-.PHONY: run test test-sqlite lint typecheck layers schema schema-check schema-compat http-audit portal-ts check clean
+.PHONY: run test test-sqlite lint typecheck layers schema schema-check schema-compat http-audit portal-ts explorer-browser check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,12 @@ http-audit: $(STAMP)
 portal-ts:
 	@if command -v npm >/dev/null 2>&1; then cd examples/portal-ts && npm ci --no-audit --no-fund --silent && npm test --silent; \
 	else echo "portal-ts SKIPPED: node/npm not installed"; fi
+
+# The demo explorer in the system's headless Chromium (playwright-core, no browser download): a
+# demo server, users and a partner system picked in the page; screenshots in artifacts/explorer-*.png.
+# Skipped, plainly, without node or /usr/bin/chromium (GONGZHI_REQUIRE_BROWSER=1 makes that fail).
+explorer-browser: $(STAMP)
+	$(BIN)/python -m pytest -q -s tests/test_explorer_browser.py
 
 check: lint typecheck layers schema-check schema-compat portal-ts test http-audit
 

@@ -224,7 +224,8 @@ _PAGE = """<!doctype html>
       // new tab's document; an operationName the document does not define is dropped, not sent.
       const name = params.operationName;
       const words = (params.query || "").split(/[^A-Za-z0-9_]+/);
-      const defines = (n) => words.some((w, k) => w === n && ["query", "mutation", "subscription"].includes(words[k - 1]));
+      const defines = (n) => words.some((w, k) => w === n &&
+                                         ["query", "mutation", "subscription"].includes(words[k - 1]));
       if (name && !defines(name)) {
         params = Object.assign({}, params, {operationName: undefined});
       }
