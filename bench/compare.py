@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import platform
@@ -58,7 +59,8 @@ def pinning() -> tuple[list[str], list[str], str]:
     n = os.cpu_count() or 1
     if n < 2:
         return [], [], "NOT pinned: only one core"
-    return ["taskset", "-c", "1"], ["taskset", "-c", "0"], "server pinned to core 1, driver to core 0, PostgreSQL unpinned"
+    note = "server pinned to core 1, driver to core 0, PostgreSQL unpinned"
+    return ["taskset", "-c", "1"], ["taskset", "-c", "0"], note
 
 
 def _tree(pid: int) -> list[int]:
@@ -154,7 +156,9 @@ def summarize(server: str, op: str, status: int, doc: Any) -> dict[str, Any]:
                                              n["areaByTenantIdAndAreaId"]["gridBuildingsByTenantIdAndBuildingId"]
                                              ["nodes"]))
         reporters = sum(1 for n in nodes if n.get("reporter"))
-        s = {"items": len(nodes), "with_grid": with_grid, "with_reporter": reporters, "timeline_entries": events}
+        numbers = ",".join(n["number"] for n in nodes)
+        s = {"items": len(nodes), "with_grid": with_grid, "with_reporter": reporters, "timeline_entries": events,
+             "numbers_sha1": hashlib.sha1(numbers.encode()).hexdigest()[:12]}
     elif op == "op2_household_page":
         nodes = d["households"]["nodes"]
         key = "persons" if g else "peopleByTenantIdAndHouseholdId"
@@ -162,15 +166,22 @@ def summarize(server: str, op: str, status: int, doc: Any) -> dict[str, Any]:
         masked = sum(1 for p in persons if "*" in ((p.get("phone") if g else p.get("phoneMasked")) or ""))
         if not g:
             nodes = d["allHouseholds"]["nodes"] if "allHouseholds" in d else nodes
-        s = {"items": len(nodes), "persons": len(persons), "masked_phones": masked}
+        rooms = sum(1 for n in nodes if n["room"] == "***")
+        tags = sum(len((p.get("careTags") if g else p["personCareTagsByTenantIdAndPersonId"]["nodes"]) or [])
+                   for p in persons)
+        s = {"items": len(nodes), "persons": len(persons), "masked_phones": masked, "masked_rooms": rooms,
+             "care_tags": tags}
     elif op == "op3_dashboard":
         st = d["caseStatistics"]
-        s = {"items": st["total"], "resolved": st["resolved"], "states": len(st["byState"])}
+        s = {"items": st["total"], "resolved": st["resolved"], "resolved_on_time": st["resolvedOnTime"],
+             "by_state": {k["key"]: k["count"] for k in st["byState"]}, "open_overdue": st["openOverdue"],
+             "satisfied": st["satisfied"], "reopened": st["reopened"]}
     elif op == "op4_report_case":
         payload = d["reportCase"]
         if g and payload.get("errors"):
             raise RuntimeError(f"{server} {op}: {payload['errors']}")
-        s = {"items": 1 if payload["case"] and payload["case"]["id"] else 0}
+        case = payload["case"] if g else payload["result"]
+        s = {"items": 1 if case and case["id"] else 0}
     else:
         s = {"items": 1 if d["node"] and d["node"].get("number") else 0}
     if not s["items"]:
@@ -298,8 +309,9 @@ def start_gongzhi(db: str, port: int, prefix: list[str]) -> subprocess.Popen[byt
     })
     gongzhi = ROOT / ".venv" / "bin" / "gongzhi"
     exe = [str(gongzhi)] if gongzhi.exists() else [sys.executable, "-m", "gongzhi.cli"]
+    log = (Path(tempfile.gettempdir()) / "bench-gongzhi.log").open("wb")
     return subprocess.Popen([*prefix, *exe, "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=open(Path(tempfile.gettempdir()) / "bench-gongzhi.log", "wb"))  # noqa: SIM115
+                            stdout=subprocess.DEVNULL, stderr=log)
 
 
 def install_postgraphile() -> Path:
@@ -331,9 +343,9 @@ def start_postgraphile(node: Path, db: str, port: int, prefix: list[str]) -> sub
            "BENCH_JWT_SECRET": JWT_SECRET, "BENCH_PGL_PORT": str(port), "NODE_ENV": "production",
            "GRAPHILE_ENV": "production"}
     cli = PGL_DIR / "node_modules" / "postgraphile" / "dist" / "cli-run.js"
+    log = (Path(tempfile.gettempdir()) / "bench-postgraphile.log").open("wb")
     return subprocess.Popen([*prefix, str(node), str(cli), "-C", "graphile.config.mjs"], cwd=PGL_DIR, env=env,
-                            stdout=subprocess.DEVNULL,
-                            stderr=open(Path(tempfile.gettempdir()) / "bench-postgraphile.log", "wb"))  # noqa: SIM115
+                            stdout=subprocess.DEVNULL, stderr=log)
 
 
 def wait_graphql(url: str, proc: subprocess.Popen[bytes], limit: float = 120) -> float:
@@ -372,19 +384,30 @@ def measure_server(name: str, proc: subprocess.Popen[bytes], url: str, fx: Fixtu
 # ---------------------------------------------------------------- main
 
 
+CLEANUP = ("DELETE FROM case_events WHERE case_id IN (SELECT id FROM cases WHERE idempotency_key IS NOT NULL); "
+           "DELETE FROM notifications WHERE case_id IN (SELECT id FROM cases WHERE idempotency_key IS NOT NULL); "
+           "DELETE FROM cases WHERE idempotency_key IS NOT NULL; DELETE FROM audit_log")
+
+
+async def cleanup(db: str) -> None:
+    """Remove what op 4 reported (and the audit rows): every phase sees the generated data only."""
+    conn = await asyncpg.connect(dsn_for(db))
+    try:
+        await conn.execute(CLEANUP)
+        await conn.execute("VACUUM ANALYZE cases, case_events, audit_log")
+    finally:
+        await conn.close()
+
+
 async def prepare(scale: float, db: str | None) -> tuple[str, Fixture]:
     name = db or db_name(scale)
     await generate(scale, name)
     conn = await asyncpg.connect(dsn_for(name))
     try:
         await conn.execute((HERE / "postgraphile" / "rls.sql").read_text(encoding="utf-8"))
-        # what earlier runs' op 4 reported: keep the data the same from run to run
-        await conn.execute("DELETE FROM case_events WHERE case_id IN (SELECT id FROM cases WHERE idempotency_key "
-                           "IS NOT NULL); DELETE FROM notifications WHERE case_id IN (SELECT id FROM cases WHERE "
-                           "idempotency_key IS NOT NULL); DELETE FROM cases WHERE idempotency_key IS NOT NULL; "
-                           "DELETE FROM audit_log")
     finally:
         await conn.close()
+    await cleanup(name)
     return name, await load_fixture(dsn_for(name))
 
 
@@ -451,12 +474,13 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="gongzhi-bench-"))
 
     if "gongzhi" not in args.skip:
+        asyncio.run(cleanup(db))
         proc = start_gongzhi(db, args.gongzhi_port, server_pin)
         try:
             base = f"http://127.0.0.1:{args.gongzhi_port}"
             results["gongzhi_startup_s"] = wait_ready(base + "/readyz", proc)
             checks["gongzhi"] = check_all("gongzhi", base + "/graphql", fx)
-            print("gongzhi ready in %.2fs; responses: %s" % (results["gongzhi_startup_s"], checks["gongzhi"]),
+            print(f"gongzhi ready in {results['gongzhi_startup_s']:.2f}s; responses: {checks['gongzhi']}",
                   flush=True)
             results["gongzhi"] = measure_server("gongzhi", proc, base + "/graphql", fx, args.ops, args, driver_pin,
                                                 work)
@@ -464,6 +488,7 @@ def main(argv: list[str] | None = None) -> int:
             stop(proc)
 
     if "postgraphile" not in args.skip:
+        asyncio.run(cleanup(db))
         node = install_postgraphile()
         proc = start_postgraphile(node, db, args.postgraphile_port, server_pin)
         try:
@@ -476,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
             stop(proc)
 
     if "sql" not in args.skip:
+        asyncio.run(cleanup(db))
         dsn = dsn_for(db, PGL_ROLE)
         checks["sql"] = {op: check_sql(dsn, fx, op) for op in args.ops}
         print("sql responses:", checks["sql"], flush=True)
@@ -486,12 +512,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {'sql':<12} {op:<20} {res['rps']:8.1f} req/s  p50 {res['p50_us'] / 1000:7.1f} ms  "
                   f"p99 {res['p99_us'] / 1000:7.1f} ms", flush=True)
 
+    # Same answers: every figure of the summaries but the timeline length (gongzhi's Case.timeline has
+    # no `last` argument: it returns all entries, the others the last 3).
     mismatch = []
-    if "gongzhi" in checks and "postgraphile" in checks:
-        for op in args.ops:
-            a, b = checks["gongzhi"][op]["items"], checks["postgraphile"][op]["items"]
+    servers = [s for s in ("gongzhi", "postgraphile", "sql") if s in checks]
+    for op in args.ops:
+        for other in servers[1:]:
+            a = {k: v for k, v in checks[servers[0]][op].items() if k != "timeline_entries"}
+            b = {k: v for k, v in checks[other][op].items() if k != "timeline_entries"}
             if a != b:
-                mismatch.append(f"{op}: gongzhi {a} items, PostGraphile {b}")
+                mismatch.append(f"{op}: {servers[0]} {a} ≠ {other} {b}")
     out = table(results, args, m, note, checks)
     if mismatch:
         out += "\nNOT COMPARABLE: " + "; ".join(mismatch) + "\n"

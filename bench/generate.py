@@ -309,7 +309,9 @@ class TenantLoad:
                 grid["reporters"].append(uid)
             # every grid has its grid leader (they report cases too)
             uid = uuid7_at(t0, rng)
-            username = "bench.grid" if (self.t == 0 and grid["no"] == 0) else f"b{self.t + 1:02d}.g{grid['no'] + 1:04d}.leader"
+            username = (
+                "bench.grid" if (self.t == 0 and grid["no"] == 0) else f"b{self.t + 1:02d}.g{grid['no'] + 1:04d}.leader"
+            )
             users.append((uid, username, f"网格员{grid['no'] + 1}", t0))
             members.append((tid, uuid7_at(t0, rng), t0, uid, None))
             ras.append((tid, uuid7_at(t0, rng), t0, uid, "grid_leader", grid["id"], None, t0, None, None, None,

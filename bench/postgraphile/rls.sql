@@ -41,7 +41,13 @@ GRANT SELECT (tenant_id, id, created_at, household_id, name, gender, relation_to
 GRANT INSERT ON cases, case_events, audit_log TO gongzhi_bench_pgl;
 
 -- Smart tags: users are a platform table without a foreign key from cases; name the relation.
-COMMENT ON TABLE cases IS E'@foreignKey (reporter_user_id) references users (id)|@fieldName reporter';
+-- Writes go through report_case() only: no generated create/update/delete mutations.
+COMMENT ON TABLE cases IS E'@foreignKey (reporter_user_id) references users (id)|@fieldName reporter\n@behavior -insert -update -delete';
+COMMENT ON TABLE case_events IS E'@behavior -insert -update -delete';
+COMMENT ON TABLE audit_log IS E'@behavior -*';
+-- The room number is part of the exact address: masked (***) for roles without person · read_pii,
+-- as gongzhi's Household.room; exposed only through households_room().
+COMMENT ON COLUMN households.room IS E'@behavior -*';
 COMMENT ON COLUMN persons.id_card_no IS E'@behavior -*';
 COMMENT ON COLUMN persons.phone IS E'@behavior -*';
 COMMENT ON COLUMN persons.id_card_index IS E'@behavior -*';
@@ -136,6 +142,13 @@ CREATE POLICY pgl_scope ON case_events AS RESTRICTIVE FOR SELECT TO gongzhi_benc
   bench_private.setting('app.role') = 'street_admin'
   OR EXISTS (SELECT 1 FROM cases c WHERE c.tenant_id = case_events.tenant_id AND c.id = case_events.case_id)
 );
+
+CREATE OR REPLACE FUNCTION households_room(h households) RETURNS text
+  LANGUAGE sql STABLE AS $$
+  SELECT CASE WHEN bench_private.setting('app.role') IN ('street_admin', 'party_secretary', 'grid_leader')
+              THEN h.room ELSE '***' END
+$$;
+GRANT EXECUTE ON FUNCTION households_room(households) TO gongzhi_bench_pgl;
 
 -- (1) The open-state filter: the generated CRUD schema has equality conditions only.
 CREATE OR REPLACE FUNCTION open_cases() RETURNS SETOF cases

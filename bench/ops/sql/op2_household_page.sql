@@ -7,7 +7,8 @@ SELECT set_config('app.tenant_id', '{{tenant_id}}', true), set_config('app.user_
 SELECT json_build_object('data', json_build_object('households', json_build_object('nodes',
   coalesce(json_agg(s.x ORDER BY s.id), '[]'))))
 FROM (
-  SELECT h.id, json_build_object('id', h.id, 'unit', h.unit, 'room', h.room, 'persons',
+  SELECT h.id, json_build_object('id', h.id, 'unit', h.unit, 'room', CASE WHEN current_setting('app.role') IN ('street_admin', 'party_secretary', 'grid_leader')
+                                  THEN h.room ELSE '***' END, 'persons',
     (SELECT coalesce(json_agg(json_build_object('id', p.id, 'name', p.name, 'gender', p.gender,
                'idCardNo', p.id_card_masked, 'phone', p.phone_masked,
                'careTags', (SELECT json_agg(t.code ORDER BY t.code) FROM person_care_tags t
