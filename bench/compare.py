@@ -91,6 +91,23 @@ def cpu_seconds(pid: int) -> float:
     return total / CLK
 
 
+def postgres_cpu_seconds() -> float:
+    """utime+stime of every PostgreSQL process on the machine (noisy when others use the server)."""
+    total = 0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            head, rest = (d / "stat").read_text().rsplit(")", 1)
+            if head.split("(", 1)[1] != "postgres":
+                continue
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / CLK
+
+
 def peak_rss_mb(pid: int) -> float:
     best = 0
     for p in _tree(pid):
@@ -276,7 +293,9 @@ def pgbench_run(dsn: str, fx: Fixture, op: str, concurrency: int, duration: int,
     cmd = [*prefix, "pgbench", "-n", "-M", "prepared",
            "-c", str(concurrency), "-j", "1", "-T", str(duration), "-l", "--log-prefix", str(logdir / "tx"),
            "-f", str(script), dsn]
+    pg0 = postgres_cpu_seconds()
     r = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    pg_cpu = postgres_cpu_seconds() - pg0
     if r.returncode != 0:
         raise RuntimeError(f"pgbench {op}: {r.stdout}\n{r.stderr}")
     lat = []
@@ -291,7 +310,8 @@ def pgbench_run(dsn: str, fx: Fixture, op: str, concurrency: int, duration: int,
     def pct(p: float) -> int:
         return lat[min(len(lat) - 1, int(p / 100 * len(lat)))] if lat else 0
 
-    return {"rps": tps, "requests": len(lat), "p50_us": pct(50), "p90_us": pct(90), "p99_us": pct(99)}
+    return {"rps": tps, "requests": len(lat), "p50_us": pct(50), "p90_us": pct(90), "p99_us": pct(99),
+            "pg_cpu_ms_per_req": pg_cpu * 1000 / max(1, len(lat))}
 
 
 # ---------------------------------------------------------------- servers
@@ -370,12 +390,14 @@ def measure_server(name: str, proc: subprocess.Popen[bytes], url: str, fx: Fixtu
     for op in ops:
         # warm-up (plans, caches, JIT) then the measured run
         wrk_run(url, fx, doc_server, op, args.concurrency, max(2, args.duration // 5), prefix, workdir)
-        cpu0 = cpu_seconds(proc.pid)
+        cpu0, pg0 = cpu_seconds(proc.pid), postgres_cpu_seconds()
         res = wrk_run(url, fx, doc_server, op, args.concurrency, args.duration, prefix, workdir)
         res["cpu_ms_per_req"] = (cpu_seconds(proc.pid) - cpu0) * 1000 / max(1, res["requests"])
+        res["pg_cpu_ms_per_req"] = (postgres_cpu_seconds() - pg0) * 1000 / max(1, res["requests"])
         out[op] = res
         print(f"  {name:<12} {op:<20} {res['rps']:8.1f} req/s  p50 {res['p50_us'] / 1000:7.1f} ms  "
               f"p99 {res['p99_us'] / 1000:7.1f} ms  cpu {res['cpu_ms_per_req']:6.2f} ms/req  "
+              f"PostgreSQL cpu {res['pg_cpu_ms_per_req']:6.2f} ms/req  "
               f"non-2xx {res['non2xx']}", flush=True)
     out["peak_rss_mb"] = peak_rss_mb(proc.pid)
     return out
@@ -428,9 +450,10 @@ def table(results: dict[str, Any], args: Any, m: dict[str, str], note: str, chec
         f"machine: {m['nproc']} cores, {m['cpu']}, PostgreSQL {m['postgresql']}, Python {m['python']}; "
         f"{m['date']}; load average at start {m['loadavg']}",
         "",
-        "| operation | gongzhi req/s | p50 / p90 / p99 ms | CPU ms/req | PostGraphile req/s | p50 / p90 / p99 ms "
-        "| CPU ms/req | gongzhi ÷ PostGraphile | SQL req/s (limit) | SQL p50 / p99 ms |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| operation | gongzhi req/s | p50 / p90 / p99 ms | CPU ms/req (server / PG) | PostGraphile req/s "
+        "| p50 / p90 / p99 ms | CPU ms/req (server / PG) | gongzhi ÷ PostGraphile | SQL req/s (limit) "
+        "| SQL p50 / p99 ms | SQL PG CPU ms/req |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
 
     def lat(r: dict[str, Any]) -> str:
@@ -439,11 +462,15 @@ def table(results: dict[str, Any], args: Any, m: dict[str, str], note: str, chec
     for op in args.ops:
         gr, pr, sr = g.get(op, {}), p.get(op, {}), s.get(op, {})
         ratio = f"{gr['rps'] / pr['rps']:.2f}×" if gr and pr and pr["rps"] else "–"
+        def cpu(r: dict[str, Any]) -> str:
+            return f"{r['cpu_ms_per_req']:.1f} / {r['pg_cpu_ms_per_req']:.1f}" if r else "–"
+
         lines.append(
-            f"| {op} | {gr.get('rps', 0):.1f} | {lat(gr)} | {gr.get('cpu_ms_per_req', 0):.2f} | "
-            f"{pr.get('rps', 0):.1f} | {lat(pr)} | {pr.get('cpu_ms_per_req', 0):.2f} | {ratio} | "
+            f"| {op} | {gr.get('rps', 0):.1f} | {lat(gr)} | {cpu(gr)} | "
+            f"{pr.get('rps', 0):.1f} | {lat(pr)} | {cpu(pr)} | {ratio} | "
             f"{sr.get('rps', 0):.1f} | "
-            + (f"{sr['p50_us'] / 1000:.1f} / {sr['p99_us'] / 1000:.1f}" if sr else "–") + " |")
+            + (f"{sr['p50_us'] / 1000:.1f} / {sr['p99_us'] / 1000:.1f} | {sr['pg_cpu_ms_per_req']:.1f}" if sr
+               else "– | –") + " |")
     lines += ["",
               f"gongzhi: start-up to /readyz {results.get('gongzhi_startup_s', 0):.2f} s, peak RSS under load "
               f"{g.get('peak_rss_mb', 0):.0f} MB; PostGraphile: start-up to first answer "

@@ -135,8 +135,8 @@ class Timer:
             a[0] += n
             a[1] += s
         print(f"{'table':<22}{'rows':>12}{'seconds':>10}{'rows/s':>12}")
-        for table, (n, s) in agg.items():
-            print(f"{table:<22}{int(n):>12,}{s:>10.1f}{(n / s if s else 0):>12,.0f}")
+        for table, (rows, secs) in agg.items():
+            print(f"{table:<22}{int(rows):>12,}{secs:>10.1f}{(rows / secs if secs else 0):>12,.0f}")
 
 
 async def create_database(name: str, force: bool) -> bool:

@@ -114,7 +114,8 @@ CREATE POLICY pgl_scope ON households AS RESTRICTIVE FOR SELECT TO gongzhi_bench
 DROP POLICY IF EXISTS pgl_scope ON persons;
 CREATE POLICY pgl_scope ON persons AS RESTRICTIVE FOR SELECT TO gongzhi_bench_pgl USING (
   bench_private.setting('app.role') = 'street_admin'
-  OR household_id IN (SELECT h.id FROM households h)  -- households' own policy applies
+  OR EXISTS (SELECT 1 FROM households h  -- the household's own policy applies
+             WHERE h.tenant_id = persons.tenant_id AND h.id = persons.household_id)
 );
 
 -- Care tags are personal data: only with person · read_pii (grid leader and up, in scope).
@@ -122,7 +123,8 @@ DROP POLICY IF EXISTS pgl_scope ON person_care_tags;
 CREATE POLICY pgl_scope ON person_care_tags AS RESTRICTIVE FOR SELECT TO gongzhi_bench_pgl USING (
   bench_private.setting('app.role') = 'street_admin'
   OR (bench_private.setting('app.role') IN ('party_secretary', 'grid_leader')
-      AND person_id IN (SELECT p.id FROM persons p))
+      AND EXISTS (SELECT 1 FROM persons p
+                  WHERE p.tenant_id = person_care_tags.tenant_id AND p.id = person_care_tags.person_id))
 );
 
 DROP POLICY IF EXISTS pgl_scope ON cases;
