@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -91,21 +92,58 @@ def cpu_seconds(pid: int) -> float:
     return total / CLK
 
 
-def postgres_cpu_seconds() -> float:
-    """utime+stime of every PostgreSQL process on the machine (noisy when others use the server)."""
-    total = 0
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
+def _proc_cpu(pid: int) -> int | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class PgCpuSampler:
+    """CPU of the PostgreSQL backends serving one role in one database during a run: every 0.2 s
+    the backends are listed (pg_stat_activity) and their utime+stime read from /proc; a backend
+    counts from when it was first seen to when it was last seen (so pools and pgbench's own
+    connections are both covered; other databases' load is not)."""
+
+    def __init__(self, db: str, role: str) -> None:
+        self.db, self.role = db, role
+        self.first: dict[int, int] = {}
+        self.last: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PgCpuSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        asyncio.run(self._loop())
+
+    async def _loop(self) -> None:
+        conn = await asyncpg.connect(dsn_for(self.db))
         try:
-            head, rest = (d / "stat").read_text().rsplit(")", 1)
-            if head.split("(", 1)[1] != "postgres":
-                continue
-            fields = rest.split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            continue
-    return total / CLK
+            while True:
+                pids = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND usename = $2",
+                                        self.db, self.role)
+                for r in pids:
+                    v = _proc_cpu(r["pid"])
+                    if v is not None:
+                        self.first.setdefault(r["pid"], v)
+                        self.last[r["pid"]] = v
+                if self._stop.is_set():
+                    break
+                await asyncio.sleep(0.2)
+        finally:
+            await conn.close()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.last[p] - self.first[p] for p in self.last) / CLK
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -293,9 +331,9 @@ def pgbench_run(dsn: str, fx: Fixture, op: str, concurrency: int, duration: int,
     cmd = [*prefix, "pgbench", "-n", "-M", "prepared",
            "-c", str(concurrency), "-j", "1", "-T", str(duration), "-l", "--log-prefix", str(logdir / "tx"),
            "-f", str(script), dsn]
-    pg0 = postgres_cpu_seconds()
-    r = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    pg_cpu = postgres_cpu_seconds() - pg0
+    with PgCpuSampler(fx.db_name, PGL_ROLE) as pg:
+        r = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    pg_cpu = pg.seconds
     if r.returncode != 0:
         raise RuntimeError(f"pgbench {op}: {r.stdout}\n{r.stderr}")
     lat = []
@@ -390,10 +428,11 @@ def measure_server(name: str, proc: subprocess.Popen[bytes], url: str, fx: Fixtu
     for op in ops:
         # warm-up (plans, caches, JIT) then the measured run
         wrk_run(url, fx, doc_server, op, args.concurrency, max(2, args.duration // 5), prefix, workdir)
-        cpu0, pg0 = cpu_seconds(proc.pid), postgres_cpu_seconds()
-        res = wrk_run(url, fx, doc_server, op, args.concurrency, args.duration, prefix, workdir)
+        cpu0 = cpu_seconds(proc.pid)
+        with PgCpuSampler(args.db_name, APP_ROLE if name == "gongzhi" else PGL_ROLE) as pg:
+            res = wrk_run(url, fx, doc_server, op, args.concurrency, args.duration, prefix, workdir)
         res["cpu_ms_per_req"] = (cpu_seconds(proc.pid) - cpu0) * 1000 / max(1, res["requests"])
-        res["pg_cpu_ms_per_req"] = (postgres_cpu_seconds() - pg0) * 1000 / max(1, res["requests"])
+        res["pg_cpu_ms_per_req"] = pg.seconds * 1000 / max(1, res["requests"])
         out[op] = res
         print(f"  {name:<12} {op:<20} {res['rps']:8.1f} req/s  p50 {res['p50_us'] / 1000:7.1f} ms  "
               f"p99 {res['p99_us'] / 1000:7.1f} ms  cpu {res['cpu_ms_per_req']:6.2f} ms/req  "
@@ -496,6 +535,7 @@ def main(argv: list[str] | None = None) -> int:
     print(note, flush=True)
     m = machine()
     db, fx = asyncio.run(prepare(args.scale, args.db))
+    args.db_name = fx.db_name = db
     results: dict[str, Any] = {}
     checks: dict[str, Any] = {}
     work = Path(tempfile.mkdtemp(prefix="gongzhi-bench-"))

@@ -68,6 +68,7 @@ class Fixture:
     report_area_ids: list[uuid.UUID]
     node_case_ids: list[uuid.UUID]
     month: tuple[date, date]
+    db_name: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def headers(self, op: str) -> dict[str, str]:
