@@ -428,11 +428,17 @@ def measure_server(name: str, proc: subprocess.Popen[bytes], url: str, fx: Fixtu
     for op in ops:
         # warm-up (plans, caches, JIT) then the measured run
         wrk_run(url, fx, doc_server, op, args.concurrency, max(2, args.duration // 5), prefix, workdir)
+        before = asyncio.run(reported_cases(args.db_name)) if op == "op4_report_case" else 0
         cpu0 = cpu_seconds(proc.pid)
         with PgCpuSampler(args.db_name, APP_ROLE if name == "gongzhi" else PGL_ROLE) as pg:
             res = wrk_run(url, fx, doc_server, op, args.concurrency, args.duration, prefix, workdir)
         res["cpu_ms_per_req"] = (cpu_seconds(proc.pid) - cpu0) * 1000 / max(1, res["requests"])
         res["pg_cpu_ms_per_req"] = pg.seconds * 1000 / max(1, res["requests"])
+        if op == "op4_report_case":
+            # every answered request must have created its case (a 200 may carry errors)
+            res["cases_created"] = asyncio.run(reported_cases(args.db_name)) - before
+            if res["cases_created"] < res["requests"] - args.concurrency:
+                raise RuntimeError(f"{name} op4: {res['requests']} requests, {res['cases_created']} cases created")
         out[op] = res
         print(f"  {name:<12} {op:<20} {res['rps']:8.1f} req/s  p50 {res['p50_us'] / 1000:7.1f} ms  "
               f"p99 {res['p99_us'] / 1000:7.1f} ms  cpu {res['cpu_ms_per_req']:6.2f} ms/req  "
@@ -448,6 +454,14 @@ def measure_server(name: str, proc: subprocess.Popen[bytes], url: str, fx: Fixtu
 CLEANUP = ("DELETE FROM case_events WHERE case_id IN (SELECT id FROM cases WHERE idempotency_key IS NOT NULL); "
            "DELETE FROM notifications WHERE case_id IN (SELECT id FROM cases WHERE idempotency_key IS NOT NULL); "
            "DELETE FROM cases WHERE idempotency_key IS NOT NULL; DELETE FROM audit_log")
+
+
+async def reported_cases(db: str) -> int:
+    conn = await asyncpg.connect(dsn_for(db))
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM cases WHERE idempotency_key IS NOT NULL"))
+    finally:
+        await conn.close()
 
 
 async def cleanup(db: str) -> None:
