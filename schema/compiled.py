@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import enum
 import functools
+import re
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,14 +49,15 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
     Integer,
     Text,
+    Uuid,
     and_,
     case,
     cast,
     false,
     func,
-    literal,
     literal_column,
     null,
     select,
@@ -168,12 +171,49 @@ class Compiler:
     """One request's compilation: schema, fragments, coerced variables, the actor."""
 
     def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode],
-                 variables: Any, ctx: RequestContext) -> None:
+                 bindings: Bindings, ctx: RequestContext) -> None:
         self.schema = schema
         self.fragments = fragments
-        self.variables = variables
+        self.bindings = bindings
         self.ctx = ctx
         self.tenant_id = ctx.actor.tenant_id
+        # What the plan depends on: argument values that shape the SQL (checked on reuse), and
+        # positional parameters ($1 is the request's clock) read afresh for every request.
+        self.checks: list[tuple[ArgRef, Callable[[dict[str, Any]], Any], Any]] = []
+        self.slots: list[Callable[[Bindings], Any]] = []
+        self._now: Any = None
+
+    @property
+    def now(self) -> Any:
+        """The request's clock, a parameter (only when used: PostgreSQL must see every parameter's type)."""
+        if self._now is None:
+            self._now = self.slot(lambda b: b.ctx.now, "timestamptz")
+        return self._now
+
+    def slot(self, getter: Callable[[Bindings], Any], pgtype: str) -> Any:
+        self.slots.append(getter)
+        # A placeholder, numbered once the SQL is rendered: SQLAlchemy may drop an expression (x AND false).
+        return literal_column(f"$__slot{len(self.slots) - 1}__::{pgtype}", SLOT_TYPES[pgtype])
+
+    def ref(self, sel: Sel) -> ArgRef:
+        if sel.field_def is None:
+            raise Unsupported("arguments of __typename")
+        if len(sel.nodes) > 1 and any(n.arguments for n in sel.nodes[1:]):
+            raise Unsupported("merged fields with arguments")
+        return ArgRef(sel.field_def, sel.nodes[0])
+
+    def shape(self, sel: Sel, fn: Callable[[dict[str, Any]], Any]) -> Any:
+        """An argument-derived value the SQL's structure depends on (a plan is reused only for the same)."""
+        ref = self.ref(sel)
+        value = fn(self.bindings.args(ref))
+        self.checks.append((ref, fn, value))
+        return value
+
+    def param(self, sel: Sel, fn: Callable[[dict[str, Any]], Any], pgtype: str) -> Any:
+        """An argument-derived value the SQL only carries as a parameter."""
+        ref = self.ref(sel)
+        fn(self.bindings.args(ref))  # refuse bad values now (Unsupported), not on reuse only
+        return self.slot(lambda b: fn(b.args(ref)), pgtype)
 
     # -- selection sets
 
@@ -216,13 +256,6 @@ class Compiler:
         for ss in selection_sets:
             visit(ss)
         return list(out.values())
-
-    def args(self, sel: Sel) -> dict[str, Any]:
-        if sel.field_def is None:
-            return {}
-        if len(sel.nodes) > 1 and any(n.arguments for n in sel.nodes[1:]):
-            raise Unsupported("merged fields with arguments")
-        return get_argument_values(sel.field_def, sel.nodes[0], self.variables)
 
     def obj(self, type_name: str, sels_of: list[SelectionSetNode], field: Callable[[Sel], Any]) -> Any:
         type_ = self.schema.get_type(type_name)
@@ -314,8 +347,8 @@ class Compiler:
         if n == "reportedByMe":
             return c.c.reporter_user_id == self.ctx.actor.user_id
         if n == "overdue":
-            return and_(c.c.state.in_([s.value for s in OPEN_STATES]), c.c.due_at.is_not(None),
-                        c.c.due_at < self.ctx.now)
+            return and_(c.c.state.in_([lit(s.value) for s in OPEN_STATES]), c.c.due_at.is_not(None),
+                        c.c.due_at < self.now)
         if n == "categoryName":
             cc = CaseCategory.__table__.alias("cc")
             return (select(cc.c.name).where(cc.c.tenant_id == self.tenant_id, cc.c.code == c.c.category_code)
@@ -351,15 +384,14 @@ class Compiler:
         return self.area_by_id(s, func.coalesce(by_building, own), (AreaKind.GRID,))
 
     def timeline(self, s: Sel, c: Any, full: ColumnElement[Any]) -> Any:
-        last = self.args(s).get("last")
+        last = self.shape(s, _last_shape)
         t = CaseEvent.__table__.alias("t")
         where = [t.c.tenant_id == self.tenant_id, t.c.case_id == c.c.id]
-        if last is not None:
-            if last < 0:
-                raise Unsupported("bad last")
+        if last:
             e = CaseEvent.__table__.alias("e")
+            n = self.param(s, lambda a: a["last"], "int")
             where.append(t.c.seq.in_(select(e.c.seq).where(e.c.tenant_id == self.tenant_id, e.c.case_id == c.c.id)
-                                     .order_by(e.c.seq.desc()).limit(last).correlate_except(e)))
+                                     .order_by(e.c.seq.desc()).limit(n).correlate_except(e)))
 
         def field(f: Sel) -> Any:
             n = f.name
@@ -389,22 +421,24 @@ class Compiler:
         return case_predicate(self.ctx.actor.grant("case", "read"), self.ctx.actor, public=False)
 
     def cases_connection(self, sel: Sel) -> Any:
-        a = self.args(sel)
-        if a.get("areaId") is not None or a.get("assignedToMe") is not None:
+        if self.shape(sel, lambda a: a.get("areaId") is not None or a.get("assignedToMe") is not None):
             raise Unsupported("cases filter")
         stmt = select(Case.__table__, self.case_full().label("_full")).where(
             Case.tenant_id == self.tenant_id, case_read_predicate(self.ctx))
-        if a.get("states"):
-            stmt = stmt.where(Case.state.in_([CaseState(s).value for s in a["states"]]))
-        if a.get("category"):
-            stmt = stmt.where(Case.category_code == a["category"])
-        if a.get("supervised") is not None:
-            stmt = stmt.where(Case.supervised.is_(a["supervised"]))
-        if a.get("overdue") is not None:
-            late = and_(Case.state.in_([s.value for s in OPEN_STATES]), Case.due_at.is_not(None),
-                        Case.due_at < self.ctx.now)
-            stmt = stmt.where(late if a["overdue"] else ~late)
-        if a.get("reportedByMe"):
+        if self.shape(sel, lambda a: bool(a.get("states"))):
+            states = self.param(sel, lambda a: [CaseState(x).value for x in a["states"]], "text[]")
+            stmt = stmt.where(Case.state == func.any(states))
+        if self.shape(sel, lambda a: bool(a.get("category"))):
+            stmt = stmt.where(Case.category_code == self.param(sel, lambda a: a["category"], "text"))
+        supervised = self.shape(sel, lambda a: a.get("supervised"))
+        if supervised is not None:
+            stmt = stmt.where(Case.supervised.is_(true() if supervised else false()))
+        overdue = self.shape(sel, lambda a: a.get("overdue"))
+        if overdue is not None:
+            late = and_(Case.state.in_([lit(s.value) for s in OPEN_STATES]), Case.due_at.is_not(None),
+                        Case.due_at < self.now)
+            stmt = stmt.where(late if overdue else ~late)
+        if self.shape(sel, lambda a: bool(a.get("reportedByMe"))):
             stmt = stmt.where(Case.reporter_user_id == self.ctx.actor.user_id)
         return self.connection(sel, stmt, Case.id, descending=True, type_name="Case",
                                node=lambda s, p: self.case_obj_fields(s, p))
@@ -496,17 +530,13 @@ class Compiler:
     def connection(self, sel: Sel, stmt: Select[Any], id_col: Any, *, descending: bool, type_name: str,
                    node: Callable[[Sel, Any], Any]) -> Any:
         """A keyset page as one aggregate over ``first + 1`` rows: the extra row only tells hasNextPage."""
-        a = self.args(sel)
-        n = DEFAULT_PAGE if a.get("first") is None else a["first"]
-        if n < 0 or n > MAX_PAGE:
+        if not self.shape(sel, _page_size_ok):
             raise Unsupported("first out of range")  # the resolvers give the typed error
-        after = a.get("after")
+        n = self.param(sel, _page_size, "int")
+        after = self.shape(sel, lambda a: a.get("after") is not None)
         paged = stmt
-        if after is not None:
-            try:
-                key = decode_cursor(after)
-            except ServiceError:
-                raise Unsupported("bad cursor") from None
+        if after:
+            key = self.param(sel, _after_key, "uuid")
             paged = paged.where(id_col < key if descending else id_col > key)
         ordering = id_col.desc() if descending else id_col
         page = (paged.add_columns(func.row_number().over(order_by=ordering).label("_rn"))
@@ -525,7 +555,7 @@ class Compiler:
             if f.name == "hasNextPage":
                 return func.count() > n
             if f.name == "hasPreviousPage":
-                return true() if after is not None else false()
+                return true() if after else false()
             if f.name in ("startCursor", "endCursor"):  # PostgreSQL has no min(uuid): the first by row number
                 rn = page.c._rn if f.name == "startCursor" else page.c._rn.desc()
                 ids = func.array_agg(aggregate_order_by(page.c.id, rn), type_=ARRAY(page.c.id.type)).filter(on_page)
@@ -548,11 +578,8 @@ class Compiler:
     # -- node(id:)
 
     def node(self, sel: Sel) -> Any:
-        raw = self.args(sel).get("id")
-        try:
-            type_name, id_ = decode_global_id(str(raw))
-        except ServiceError:
-            raise Unsupported("bad id") from None
+        type_name = self.shape(sel, _node_type)
+        id_ = self.param(sel, _node_uuid, "uuid")
         if type_name == "Case":
             stmt = select(Case.__table__, self.case_full().label("_full")).where(
                 Case.tenant_id == self.tenant_id, Case.id == id_, case_read_predicate(self.ctx)).subquery("p")
@@ -571,7 +598,7 @@ class Compiler:
                           ).select_from(p).scalar_subquery()
         kind = AREA_KIND_OF.get(type_name)
         if kind is not None:
-            return self.area_by_id(sel, literal(id_, Area.__table__.c.id.type), (kind,))
+            return self.area_by_id(sel, id_, (kind,))
         raise Unsupported(f"node of {type_name}")
 
     # -- the operation
@@ -586,8 +613,7 @@ class Compiler:
             if sel.name == "node":
                 return self.node(sel)
             if sel.name == "households":
-                a = self.args(sel)
-                if a.get("areaId") is not None or a.get("search"):
+                if self.shape(sel, lambda a: a.get("areaId") is not None or bool(a.get("search"))):
                     raise Unsupported("households filter")
                 return self.households_connection(sel, true())
             raise Unsupported(f"Query.{sel.name}")
@@ -608,11 +634,141 @@ CASE_TIMES = {"dueAt": "due_at", "reportedAt": "created_at", "resolvedAt": "reso
 AREA_TYPE_OF = {AreaKind.STREET: "Street", AreaKind.COMMUNITY: "Community", AreaKind.ZONE: "Zone",
                 AreaKind.COMPOUND: "Compound", AreaKind.GRID: "Grid", AreaKind.BUILDING: "Building"}
 AREA_KIND_OF = {v: k for k, v in AREA_TYPE_OF.items()}
+SLOT_TYPES: dict[str, Any] = {"int": Integer(), "text": Text(), "uuid": Uuid(), "timestamptz": DateTime(timezone=True),
+                              "text[]": ARRAY(Text())}
 
-def compile_request(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,
-                    variables: dict[str, Any] | None, ctx: RequestContext) -> Select[Any] | None:
-    """The one statement answering this request's data, or None when strawberry must answer it."""
-    if ctx.actor.partner_client_id is not None or ctx.db.session.bind is None:
+class ArgRef:
+    """A field's arguments in the (cached) document: read again, with each request's variables."""
+
+    __slots__ = ("field_def", "node")
+
+    def __init__(self, field_def: GraphQLField, node: FieldNode) -> None:
+        self.field_def = field_def
+        self.node = node
+
+
+class Bindings:
+    """One request's variables (coerced) and context; argument values are read once per field."""
+
+    def __init__(self, variables: Any, ctx: RequestContext) -> None:
+        self.variables = variables
+        self.ctx = ctx
+        self._args: dict[int, dict[str, Any]] = {}
+
+    def args(self, ref: ArgRef) -> dict[str, Any]:
+        key = id(ref.node)
+        if key not in self._args:
+            self._args[key] = get_argument_values(ref.field_def, ref.node, self.variables)
+        return self._args[key]
+
+
+def _page_size(a: dict[str, Any]) -> int:
+    return DEFAULT_PAGE if a.get("first") is None else int(a["first"])
+
+
+def _page_size_ok(a: dict[str, Any]) -> bool:
+    return 0 <= _page_size(a) <= MAX_PAGE
+
+
+def _after_key(a: dict[str, Any]) -> uuid.UUID:
+    try:
+        return decode_cursor(a["after"])
+    except ServiceError:
+        raise Unsupported("bad cursor") from None
+
+
+def _node_type(a: dict[str, Any]) -> str:
+    try:
+        return decode_global_id(str(a["id"]))[0]
+    except ServiceError:
+        raise Unsupported("bad id") from None
+
+
+def _node_uuid(a: dict[str, Any]) -> uuid.UUID:
+    try:
+        return decode_global_id(str(a["id"]))[1]
+    except ServiceError:
+        raise Unsupported("bad id") from None
+
+
+def _last_shape(a: dict[str, Any]) -> bool | None:
+    last = a.get("last")
+    if last is not None and last < 0:
+        raise Unsupported("bad last")  # the resolvers give the typed error
+    return None if last is None else last > 0
+
+
+@dataclass
+class Plan:
+    """A compiled operation for one actor: SQL text, what it depends on, where its parameters come from."""
+
+    sql: str
+    checks: list[tuple[ArgRef, Callable[[dict[str, Any]], Any], Any]]
+    slots: list[Callable[[Bindings], Any]]
+
+    def fits(self, b: Bindings) -> bool:
+        try:
+            return all(fn(b.args(ref)) == value for ref, fn, value in self.checks)
+        except Unsupported:
+            return False
+
+    def params(self, b: Bindings) -> tuple[Any, ...]:
+        return tuple(getter(b) for getter in self.slots)
+
+
+class PlanCache:
+    """Compiled plans per (document, operation, actor): building the SQL costs milliseconds, reusing
+    it microseconds. The actor's grants are part of the key (they are inlined in the SQL), and so is
+    the tenant's policy version, so a policy change or a new role assignment makes a new plan."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size = size
+        self._plans: OrderedDict[tuple[Any, ...], list[Plan]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[Any, ...], b: Bindings) -> Plan | None:
+        plans = self._plans.get(key)
+        if plans is None:
+            return None
+        self._plans.move_to_end(key)
+        return next((p for p in plans if p.fits(b)), None)
+
+    def put(self, key: tuple[Any, ...], plan: Plan) -> None:
+        self._plans.setdefault(key, []).append(plan)
+        self._plans.move_to_end(key)
+        while len(self._plans) > self.size:
+            self._plans.popitem(last=False)
+
+
+_SLOT = re.compile(r"\$__slot(\d+)__")
+
+
+def _number_slots(sql: str, slots: list[Callable[[Bindings], Any]]) -> tuple[str, list[Callable[[Bindings], Any]]]:
+    """$1, $2 … for the placeholders the rendered SQL kept, in order; the getters of those only."""
+    used: dict[int, int] = {}
+
+    def number(m: re.Match[str]) -> str:
+        k = int(m.group(1))
+        if k not in used:
+            used[k] = len(used) + 1
+        return f"${used[k]}"
+
+    sql = _SLOT.sub(number, sql)
+    return sql, [slots[k] for k in sorted(used, key=used.__getitem__)]
+
+
+def _actor_key(ctx: RequestContext) -> tuple[Any, ...]:
+    a = ctx.actor
+    return (ctx.tenant.id, ctx.tenant.policy_version, a.user_id, tuple(a.assignments), a.person_id,
+            a.household_id, a.own_compound_path, a.today)
+
+
+def compile_request(schema: GraphQLSchema, query: str, document: DocumentNode, operation_name: str | None,
+                    variables: dict[str, Any] | None, ctx: RequestContext, cache: PlanCache
+                    ) -> tuple[str, tuple[Any, ...]] | None:
+    """The one statement (SQL, parameters) answering this request's data, or None when strawberry must."""
+    if ctx.actor.partner_client_id is not None:
         return None
     if ctx.db.session.get_bind().dialect.name != "postgresql":
         return None
@@ -631,10 +787,26 @@ def compile_request(schema: GraphQLSchema, document: DocumentNode, operation_nam
     coerced = get_variable_values(schema, op.variable_definitions or (), variables or {})
     if isinstance(coerced, list) or getattr(coerced, "errors", None):
         return None
-    var_values = getattr(coerced, "variable_values", coerced)
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    bindings = Bindings(getattr(coerced, "variable_values", coerced), ctx)
+    key = (query, operation_name, *_actor_key(ctx))
+    plan = cache.get(key, bindings)
+    if plan is None:
+        cache.misses += 1
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        compiler = Compiler(schema, fragments, bindings, ctx)
+        try:
+            stmt = compiler.root(op)
+        except Unsupported:
+            return None
+        dialect = ctx.db.session.get_bind().dialect
+        sql, slots = _number_slots(str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})),
+                                   compiler.slots)
+        plan = Plan(sql, compiler.checks, slots)
+        cache.put(key, plan)
+    else:
+        cache.hits += 1
     try:
-        return Compiler(schema, fragments, var_values, ctx).root(op)
+        return plan.sql, plan.params(bindings)
     except Unsupported:
         return None
 
@@ -657,3 +829,13 @@ def _unmark(value: Any, ctx: RequestContext) -> Any:
     if isinstance(value, list):
         return [_unmark(v, ctx) for v in value]
     return value
+
+
+async def run_compiled(ctx: RequestContext, sql: str, params: tuple[Any, ...]) -> str:
+    """Run a plan's SQL on the request's session (so RLS, the transaction and statement counting apply)."""
+    async def run() -> str:
+        conn = await ctx.db.session.connection()
+        result = await conn.exec_driver_sql(sql, params)
+        return str(result.scalar_one())
+
+    return await ctx.db.locked(run)
