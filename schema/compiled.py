@@ -65,7 +65,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, with_loader_criteria
 from sqlalchemy.sql import Select
 
 from models import (
@@ -82,6 +82,7 @@ from models import (
     Household,
     Person,
     PersonCareTag,
+    TenantScoped,
     User,
 )
 from models.area import PropertyManagement
@@ -799,6 +800,11 @@ def compile_request(schema: GraphQLSchema, query: str, document: DocumentNode, o
         except Unsupported:
             return None
         dialect = ctx.db.session.get_bind().dialect
+        # The ORM's tenant filter, as tenants/session.py adds it to every ORM statement, reaches the
+        # predicates' subqueries too; row-level security repeats it in the database.
+        tenant_id = ctx.actor.tenant_id
+        stmt = stmt.options(with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id,
+                                                 include_aliases=True))
         sql, slots = _number_slots(str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})),
                                    compiler.slots)
         plan = Plan(sql, compiler.checks, slots)
