@@ -195,8 +195,9 @@ class GraphQLEndpoint:
                 return _json(_error_body(e.message, e.code), e.status, media, headers)
             compiled = (compile_request(self.schema._schema, query, document, op_name, variables, ctx,
                                         self.state.plans) if self.state.compiled_reads else None)
-            if compiled is not None:  # issue #9: the whole answer from one SQL statement
-                body = finish(await run_compiled(ctx, *compiled), ctx)
+            data = None if compiled is None else await run_compiled(ctx, *compiled)
+            if data is not None:  # issue #9: the whole answer from one SQL statement
+                body = finish(data, ctx)
                 await self.state.commit(session, ctx)
                 return Response(body, media_type=media, headers={"X-Request-Id": request_id})
             result = await self.schema.execute(

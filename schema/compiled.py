@@ -88,7 +88,13 @@ from models import (
 from models.area import PropertyManagement
 from models.register import Gender, Tenure
 from models.sealing import KEYRING
-from policies.filters import area_read_predicate, case_predicate, household_predicate, person_predicate
+from policies.filters import (
+    area_read_predicate,
+    buildings_in_scope,
+    case_predicate,
+    household_predicate,
+    person_predicate,
+)
 from resolvers.cases import read_predicate as case_read_predicate
 from resolvers.context import RequestContext
 from resolvers.errors import ServiceError
@@ -183,6 +189,9 @@ class Compiler:
         self.checks: list[tuple[ArgRef, Callable[[dict[str, Any]], Any], Any]] = []
         self.slots: list[Callable[[Bindings], Any]] = []
         self._now: Any = None
+        # Conditions the resolvers would turn into an error: when one fails the statement yields
+        # NULL and the request is answered by strawberry instead.
+        self.guards: list[ColumnElement[bool]] = []
 
     @property
     def now(self) -> Any:
@@ -614,12 +623,22 @@ class Compiler:
             if sel.name == "node":
                 return self.node(sel)
             if sel.name == "households":
-                if self.shape(sel, lambda a: a.get("areaId") is not None or bool(a.get("search"))):
-                    raise Unsupported("households filter")
-                return self.households_connection(sel, true())
+                if self.shape(sel, lambda a: bool(a.get("search"))):
+                    raise Unsupported("households search")  # room numbers: the resolvers check the right
+                if not self.shape(sel, lambda a: a.get("areaId") is not None):
+                    return self.households_connection(sel, true())
+                ar = Area.__table__.alias("ar")
+                area_id = self.param(sel, _area_uuid, "uuid")
+                path = (select(ar.c.path).where(ar.c.tenant_id == self.tenant_id, ar.c.id == area_id)
+                        .scalar_subquery())
+                # An unknown area is NOT_FOUND from the resolvers: the statement yields NULL, strawberry answers.
+                self.guards.append(path.is_not(None))
+                return self.households_connection(
+                    sel, Household.building_id.in_(buildings_in_scope((cast(path, Text),))))  # type: ignore[arg-type]
             raise Unsupported(f"Query.{sel.name}")
 
-        return select(cast(self.obj(query.name, [op.selection_set], field), Text))
+        data = cast(self.obj(query.name, [op.selection_set], field), Text)
+        return select(case((and_(*self.guards), data), else_=null()) if self.guards else data)
 
 
 # Case fields that are a column as they are.
@@ -683,6 +702,16 @@ def _node_type(a: dict[str, Any]) -> str:
         return decode_global_id(str(a["id"]))[0]
     except ServiceError:
         raise Unsupported("bad id") from None
+
+
+def _area_uuid(a: dict[str, Any]) -> uuid.UUID:
+    try:
+        type_name, id_ = decode_global_id(str(a["areaId"]))
+    except ServiceError:
+        raise Unsupported("bad id") from None
+    if type_name not in AREA_KIND_OF:
+        raise Unsupported("not an area")
+    return id_
 
 
 def _node_uuid(a: dict[str, Any]) -> uuid.UUID:
@@ -837,11 +866,13 @@ def _unmark(value: Any, ctx: RequestContext) -> Any:
     return value
 
 
-async def run_compiled(ctx: RequestContext, sql: str, params: tuple[Any, ...]) -> str:
-    """Run a plan's SQL on the request's session (so RLS, the transaction and statement counting apply)."""
-    async def run() -> str:
+async def run_compiled(ctx: RequestContext, sql: str, params: tuple[Any, ...]) -> str | None:
+    """Run a plan's SQL on the request's session (so RLS, the transaction and statement counting apply).
+    None: a guard failed (e.g. an unknown area); the resolvers must answer, with their error."""
+    async def run() -> str | None:
         conn = await ctx.db.session.connection()
         result = await conn.exec_driver_sql(sql, params)
-        return str(result.scalar_one())
+        value = result.scalar_one()
+        return None if value is None else str(value)
 
     return await ctx.db.locked(run)

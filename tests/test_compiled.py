@@ -75,8 +75,8 @@ query B($id: ID!, $first: Int) {
 """.replace("@HOUSEHOLD", HOUSEHOLD_SELECTION)
 
 HOUSEHOLDS = """
-query H($first: Int, $after: String) {
-  households(first: $first, after: $after) { pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+query H($first: Int, $after: String, $areaId: ID) {
+  households(first: $first, after: $after, areaId: $areaId) { pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
                                              nodes { @HOUSEHOLD } }
 }
 """.replace("@HOUSEHOLD", HOUSEHOLD_SELECTION)
@@ -215,6 +215,13 @@ async def test_household_pages_compile_masked_for_roles_without_full_read(api: A
                 compiled, resolved, taken = await both(api, tw, user, query, variables)
                 assert compiled == resolved, (user, query[:20], first)
                 assert taken, (user, query[:20])
+        for area in ("B1", "P1", "C1", "G2", "Z1"):
+            compiled, resolved, taken = await both(api, tw, user, HOUSEHOLDS, {"areaId": area_gid(tw, area)})
+            assert taken and compiled == resolved, (user, area)
+        # An unknown area is the resolvers' NOT_FOUND; a case ID is INVALID_ID: the same either way.
+        for gid in (encode_global_id("Building", tw.tenant_id), encode_global_id("Case", tw.tenant_id)):
+            compiled, resolved, _ = await both(api, tw, user, HOUSEHOLDS, {"areaId": gid})
+            assert compiled == resolved and b"errors" in compiled, (user, gid)
     chair = orjson.loads((await both(api, tw, "firm", BUILDING_HOUSEHOLDS, {"id": area_gid(tw, "B1")}))[0])
     persons = chair["data"]["node"]["households"]["edges"][0]["node"]["persons"]
     assert [p["phone"] for p in persons] == [tw.phones[k][:3] + "****" + tw.phones[k][-4:] for k in ("h1a", "h1b")]
