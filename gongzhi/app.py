@@ -29,7 +29,7 @@ from graphql import (
     specified_rules,
     validate,
 )
-from sqlalchemy import select, text
+from sqlalchemy import String, cast, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -54,6 +54,7 @@ from policies.actor import load_actor
 from policies.enforcer import PolicyCache
 from resolvers.context import Db, RequestContext
 from resolvers.errors import ServiceError
+from schema.compiled import PlanCache, compile_request, finish, run_compiled
 from schema.schema import MAX_TOKENS, build_schema
 from tenants.session import make_engine, make_sessionmaker, switch_tenant
 
@@ -196,6 +197,13 @@ class GraphQLEndpoint:
                 if e.status == 401:
                     headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
                 return _json(_error_body(e.message, e.code), e.status, media, headers)
+            compiled = (compile_request(self.schema._schema, query, document, op_name, variables, ctx,
+                                        self.state.plans) if self.state.compiled_reads else None)
+            data = None if compiled is None else await run_compiled(ctx, *compiled)
+            if data is not None:  # issue #9: the whole answer from one SQL statement
+                body = finish(data, ctx)
+                await self.state.commit(session, ctx)
+                return Response(body, media_type=media, headers={"X-Request-Id": request_id})
             result = await self.schema.execute(
                 query, variable_values=variables, operation_name=op_name,
                 context_value={"request_context": ctx, "request": request},
@@ -237,6 +245,8 @@ class AppState:
         self.persisted = PersistedQueries(settings.persisted_queries_file, only=settings.persisted_only)
         self.limiter = make_limiter(settings.rate_limit_per_minute, settings.redis_url, settings.redis_prefix)
         self.subscriptions = 0
+        self.compiled_reads = settings.compiled_reads  # issue #9; the equivalence tests switch it per request
+        self.plans = PlanCache()
         self.upload_root = Path(settings.upload_dir)
         # The request's time (tests fix it: agreements start and end by it).
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -244,15 +254,24 @@ class AppState:
     async def open_context(self, session: AsyncSession, user_id: uuid.UUID, slug: str, request_id: str,
                            client_addr: str | None, *, partner_client: str | None = None) -> RequestContext:
         """Bind a fresh session to the tenant and load the actor (tenant, user, policy, roles)."""
-        tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
-        if tenant is None:
+        pg = self.engine.dialect.name == "postgresql"
+        # One round trip for the tenant, the user and (PostgreSQL) the RLS setting of the transaction;
+        # the setting dies with the transaction if the request is refused below.
+        stmt = select(Tenant, User).outerjoin(User, User.id == user_id).where(Tenant.slug == slug)
+        if pg:
+            stmt = stmt.add_columns(func.set_config("app.tenant_id", cast(Tenant.id, String), True))
+        row = (await session.execute(stmt)).first()
+        if row is None:
             raise AuthError(403, "TENANT_NOT_ALLOWED", f"no tenant {slug!r}")
+        tenant, user = row[0], row[1]
         if tenant.status is not TenantStatus.ACTIVE:
             raise AuthError(403, "TENANT_SUSPENDED", f"tenant {slug!r} is suspended")
-        user = await session.scalar(select(User).where(User.id == user_id))
         if user is None:
             raise AuthError(401, "UNKNOWN_USER", "the token's user does not exist")
-        await switch_tenant(session, tenant.id)
+        if pg:
+            session.info["tenant_id"] = tenant.id
+        else:
+            await switch_tenant(session, tenant.id)
         policy = await self.policies.get(session, tenant.id, tenant.policy_version)
         now = self.clock()
         if partner_client is not None:  # co-building (issue #7): a partner unit's system

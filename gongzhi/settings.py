@@ -46,6 +46,9 @@ class Settings:
     # Keys sealing personal data at rest (models/sealing.py); development keys when unset.
     data_keys: str | None = None
     index_key: str | None = None
+    # Compiled reads (issue #9, schema/compiled.py): on PostgreSQL, a query the compiler knows is
+    # answered by one SQL statement; off, every query runs through strawberry's resolvers.
+    compiled_reads: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -83,4 +86,5 @@ class Settings:
             persisted_only=_bool("GONGZHI_PERSISTED_ONLY", False),
             data_keys=os.environ.get("GONGZHI_DATA_KEYS") or None,
             index_key=os.environ.get("GONGZHI_INDEX_KEY") or None,
+            compiled_reads=_bool("GONGZHI_COMPILED_READS", True),
         )

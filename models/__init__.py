@@ -11,6 +11,7 @@ from models.area import (
     PropertyFirm,
     PropertyManagement,
     ServiceContract,
+    community_id_of,
     path_segment,
 )
 from models.base import Base, PlatformTable, TenantScoped, tenant_tables, utcnow, uuid7
@@ -158,6 +159,7 @@ __all__ = [
     "VoteState",
     "Wish",
     "WishState",
+    "community_id_of",
     "path_segment",
     "tenant_tables",
     "utcnow",
