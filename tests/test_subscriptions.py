@@ -41,7 +41,7 @@ def _free_port() -> int:
 class Server:
     def __init__(self, db: DbEnv, tmp: Path) -> None:
         self.port = _free_port()
-        env = dict(os.environ, GONGZHI_DATABASE_URL=db.app_url, GONGZHI_JWT_SECRET=JWT_SECRET,
+        env = dict(os.environ, **db.server_env(), GONGZHI_JWT_SECRET=JWT_SECRET,
                    GONGZHI_AUTOCLOSE_INTERVAL="0", GONGZHI_UPLOAD_DIR=str(tmp / "uploads"), GONGZHI_DEMO="0")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "gongzhi.app:create_app", "--factory", "--host", "127.0.0.1",
