@@ -167,6 +167,8 @@ def configure_logging(settings: Settings) -> None:
         lg = logging.getLogger(name)
         lg.handlers = []
         lg.propagate = True
+    # pycasbin prints every loaded policy at INFO
+    logging.getLogger("casbin").setLevel(max(logging.WARNING, root.level))
     # uvicorn's access line repeats what gongzhi.access says, without request id or tenant.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 
