@@ -27,8 +27,10 @@ from tests.test_ratelimit import REDIS_URL
 from tests.test_subscriptions import SUB, Server, _report, _subscribe
 
 REPORT = """mutation ReportCase($i: ReportCaseInput!) { reportCase(input: $i) { case { id } errors { code } } }"""
-PERSON = """mutation CreatePerson($i: CreatePersonInput!) { createPerson(input: $i) { person { id } errors { code } } }"""
-HOUSEHOLD = """mutation($i: CreateHouseholdInput!) { createHousehold(input: $i) { household { id } errors { code } } }"""
+PERSON = """mutation CreatePerson($i: CreatePersonInput!) {
+    createPerson(input: $i) { person { id } errors { code } } }"""
+HOUSEHOLD = """mutation($i: CreateHouseholdInput!) {
+    createHousehold(input: $i) { household { id } errors { code } } }"""
 ID_NUMBER, PHONE = "11010519491231002X", "13955507788"
 
 
