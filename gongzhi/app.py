@@ -45,6 +45,7 @@ from gongzhi.limits import check as check_limits
 from gongzhi.migrate import head_revision
 from gongzhi.partner_auth import load_partner_client_actor, partner_token_endpoint
 from gongzhi.persisted import PersistedQueries, PersistedQueryError
+from gongzhi.platform_api import platform_routes
 from gongzhi.ratelimit import make_limiter
 from gongzhi.realtime import SubscriptionEndpoint
 from gongzhi.settings import Settings
@@ -332,6 +333,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             Route("/readyz", readyz),
             # Demo only (issue #12): demo users and their development tokens for the explorer.
             *(demo_routes(settings, state.sessionmaker) if settings.demo else []),
+            # Tenant management for platform administrators (issue #10), off by default.
+            *(platform_routes(settings, state.verifier) if settings.platform_api else []),
         ],
         lifespan=lifespan,
     )

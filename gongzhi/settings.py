@@ -95,6 +95,8 @@ class Settings:
     metrics: bool = True
     # Seconds a stopping process waits for in-flight requests and subscriptions (SIGTERM).
     shutdown_timeout: int = 30
+    # Tenant management for platform administrators at /platform/graphql (needs the owner's URL).
+    platform_api: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -163,4 +165,5 @@ class Settings:
             log_level=env.get("GONGZHI_LOG_LEVEL", "info"),
             metrics=_bool(env, "GONGZHI_METRICS", True),
             shutdown_timeout=int(env.get("GONGZHI_SHUTDOWN_TIMEOUT", "30")),
+            platform_api=_bool(env, "GONGZHI_PLATFORM_API", False),
         )

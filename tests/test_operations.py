@@ -74,13 +74,14 @@ def test_secrets_never_in_repr_or_redacted() -> None:
 
 def test_every_tenant_key_includes_tenant_id() -> None:
     """Distributing by tenant_id (Citus) needs tenant_id in every primary key, unique constraint and
-    foreign key between tenant tables; platform tables (reference tables) are tenants and users."""
+    foreign key between tenant tables; platform tables (reference tables) are tenants, users and
+    the platform audit log."""
     from sqlalchemy import Index, UniqueConstraint
 
     problems: list[str] = []
     tenant_tables = [t for t in Base.metadata.sorted_tables if "tenant_id" in t.c]
     platform = {t.name for t in Base.metadata.sorted_tables if "tenant_id" not in t.c}
-    assert platform == {"tenants", "users"}, platform
+    assert platform == {"tenants", "users", "platform_audit"}, platform
     assert len(tenant_tables) > 40
     for t in tenant_tables:
         if "tenant_id" not in t.primary_key.columns:
@@ -350,3 +351,69 @@ def _pg_admin_user() -> str:
 
 
 _ = APP_ROLE
+
+
+# -- platform administration over GraphQL ----------------------------------------------------------
+
+async def test_platform_admin_mutations_only_for_platform_admins_and_audited(db: DbEnv, fresh: World) -> None:
+    import base64
+
+    import httpx
+
+    from gongzhi.auth import issue_dev_token
+
+    a = fresh.a
+    settings = Settings(database_url=db.app_url, migration_database_url=db.owner_url, jwt_secret=JWT_SECRET,
+                        rate_limit_per_minute=0, platform_api=True)
+    app = create_app(settings, engine=db.engine)
+    admin_id = uuid.uuid4()
+    admin = issue_dev_token(settings, user_id=admin_id, username="ops", tenants=[], platform="admin")
+    street_admin = issue_dev_token(settings, user_id=a.users["admin"], username=a.username("admin"),
+                                   tenants=[a.slug])
+    before = await _dump(db.owner_engine, a.tenant_id)
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        async def call(token: str, query: str, variables: dict[str, Any] | None = None) -> httpx.Response:
+            return await c.post("/platform/graphql", json={"query": query, "variables": variables or {}},
+                                headers={"authorization": f"Bearer {token}"})
+
+        # a street admin (the highest tenant role) is refused, and the refusal is audited
+        r = await call(street_admin, 'mutation($s: String!) { suspendTenant(slug: $s) { errors { code } } }',
+                       {"s": a.slug})
+        assert r.status_code == 403 and r.json()["errors"][0]["extensions"]["code"] == "PLATFORM_ADMIN_REQUIRED"
+        assert (await c.post("/platform/graphql", json={"query": "{ tenants { slug } }"})).status_code == 401
+        api = Api(c, settings)
+        assert (await api.post(ME, token=api.token(a, "grid1"))).status_code == 200  # nothing changed
+
+        sus = await call(admin, 'mutation($s: String!) { suspendTenant(slug: $s) { tenant { status } '
+                                'errors { code } } }', {"s": a.slug})
+        assert sus.json()["data"]["suspendTenant"] == {"tenant": {"status": "suspended"}, "errors": []}
+        refused = await api.post(ME, token=api.token(a, "grid1"))
+        assert refused.json()["errors"][0]["extensions"]["code"] == "TENANT_SUSPENDED"
+        exp = (await call(admin, 'mutation($s: String!) { exportTenant(slug: $s) { archive errors { code } } }',
+                          {"s": a.slug})).json()["data"]["exportTenant"]
+        assert exp["errors"] == [] and base64.b64decode(exp["archive"])[:2] == b"PK"
+        bad = (await call(admin, 'mutation($s: String!) { deleteTenant(slug: $s, confirm: "x") { errors { code } } }',
+                          {"s": a.slug})).json()["data"]["deleteTenant"]
+        assert bad["errors"] == [{"code": "INVALID"}]
+        gone = (await call(admin, 'mutation($s: String!) { deleteTenant(slug: $s, confirm: $s) { rows '
+                                  'errors { code } } }', {"s": a.slug})).json()["data"]["deleteTenant"]
+        assert gone["errors"] == [] and gone["rows"] == sum(len(v) for v in before.values())
+        back = (await call(admin, 'mutation($x: String!) { importTenant(archive: $x) { tenant { slug status } '
+                                  'rows errors { code } } }', {"x": exp["archive"]})).json()["data"]["importTenant"]
+        assert back["errors"] == [] and back["tenant"] == {"slug": a.slug, "status": "suspended"}
+        await call(admin, 'mutation($s: String!) { resumeTenant(slug: $s) { errors { code } } }', {"s": a.slug})
+        assert (await api.post(ME, token=api.token(a, "grid1"))).status_code == 200
+        slug = new_slug("pc")
+        made = (await call(admin, 'mutation($s: String!) { createTenant(slug: $s, name: "新街道") { tenant { slug } '
+                                  'errors { code } } }', {"s": slug})).json()["data"]["createTenant"]
+        assert made == {"tenant": {"slug": slug}, "errors": []}
+        log = (await call(admin, "{ platformAudit(last: 20) { action tenantSlug outcome userId } }")).json()
+    assert await _dump(db.owner_engine, a.tenant_id) == before
+    entries = [(e["action"], e["outcome"]) for e in reversed(log["data"]["platformAudit"])
+               if e["tenantSlug"] in (a.slug, slug, None)]
+    assert ("platform", "refused") in entries
+    assert [e for e in entries if e[1] != "refused"][-7:] == [
+        ("suspendTenant", "ok"), ("exportTenant", "ok"), ("deleteTenant", "error"), ("deleteTenant", "ok"),
+        ("importTenant", "ok"), ("resumeTenant", "ok"), ("createTenant", "ok")]
+    assert all(e["userId"] == str(admin_id) for e in log["data"]["platformAudit"] if e["action"] != "platform")
