@@ -29,10 +29,10 @@ test-sqlite: $(STAMP)
 	GONGZHI_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -q
 
 # The PostgreSQL half of the tests that exercise the database hardest (isolation/RLS, concurrency,
-# rollbacks, subscriptions across processes, operations) with the app's connections through a real
+# rollbacks; two server processes sharing policy, events and rate limit; tenant operations) with the app's connections through a real
 # pgbouncer in transaction mode (issue #10; tests/pgbouncer/run.sh starts and stops it). PGBOUNCER_TESTS=
 # (empty) runs the whole PostgreSQL half that way (slow: over an hour on this 2-core machine under load).
-PGBOUNCER_TESTS ?= tests/test_isolation.py tests/test_subscriptions.py tests/test_policy_admin.py \
+PGBOUNCER_TESTS ?= tests/test_isolation.py tests/test_policy_admin.py::test_revoke_and_grant_take_effect_on_the_next_request \
 	tests/test_rollback.py tests/test_cases_concurrency.py tests/test_optimistic_concurrency.py \
 	tests/test_sealing.py tests/test_operations_servers.py::test_two_processes_agree_on_policy_events_and_rate_limits \
 	tests/test_operations.py::test_export_delete_import_round_trip \

@@ -287,12 +287,13 @@ async def healthz(_request: Request) -> Response:
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Starlette:
     settings = settings or Settings.from_env()
-    sealing.configure(settings.data_keys, settings.index_key)
-    if not settings.data_keys and not settings.demo:
-        log.warning("personal data is sealed with the development key: set GONGZHI_DATA_KEYS in production")
     if engine is None:  # a real server (tests hand in their engine and keep their logging)
         obs.configure_logging(settings)
         log.info("starting", extra={"fields": {"settings": settings.redacted()}})
+    sealing.configure(settings.data_keys, settings.index_key)
+    if not settings.data_keys and not settings.demo:
+        log.warning("personal data is sealed with the development key: set GONGZHI_DATA_KEYS in production")
+    if engine is None:
         engine = make_engine(settings.database_url, pool_size=settings.pool_size, pgbouncer=settings.db_pgbouncer,
                              max_overflow=settings.db_max_overflow)
     state = AppState(settings, engine)

@@ -167,6 +167,10 @@ def configure_logging(settings: Settings) -> None:
         lg = logging.getLogger(name)
         lg.handlers = []
         lg.propagate = True
+    # strawberry logs every GraphQL error with its message, and graphql-core's coercion messages
+    # quote the input ("Variable '$i' got invalid value '139…'"): personal data. Unexpected errors
+    # are logged by the endpoint itself (with the request id, without variables).
+    logging.getLogger("strawberry.execution").setLevel(logging.CRITICAL + 1)
     # pycasbin prints every loaded policy at INFO
     logging.getLogger("casbin").setLevel(max(logging.WARNING, root.level))
     # uvicorn's access line repeats what gongzhi.access says, without request id or tenant.

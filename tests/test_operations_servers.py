@@ -60,6 +60,10 @@ async def test_graceful_shutdown_under_load_loses_no_acknowledged_mutation(
             r = await c.post("/graphql", headers=headers, json={"query": PERSON, "variables": {"i": {
                 "householdId": hh, "name": "钱多多", "idCardNo": ID_NUMBER + "1", "phone": PHONE}}})
             assert r.status_code == 200
+            # a variable that does not coerce: graphql-core's message quotes the value
+            r = await c.post("/graphql", headers=headers, json={"query": PERSON, "variables": {"i": {
+                "householdId": hh, "name": "钱多多", "gender": PHONE, "idCardNo": ID_NUMBER}}})
+            assert PHONE in r.text  # told to the client, who sent it …
 
         # a subscriber is connected when the server is told to stop
         sub_conn = await websockets.connect(server.ws, subprotocols=[websockets.Subprotocol("graphql-transport-ws")])
