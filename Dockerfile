@@ -22,8 +22,9 @@ COPY migrations ./migrations
 COPY alembic.ini ./
 COPY examples/operations ./examples/operations
 RUN python -m venv /opt/gongzhi \
- && /opt/gongzhi/bin/pip install -c constraints.txt . \
- && /opt/gongzhi/bin/pip install -c constraints.txt opentelemetry-exporter-otlp-proto-http || true
+ && /opt/gongzhi/bin/pip install -c constraints.txt .
+# the OTLP exporter for OTEL_TRACES_EXPORTER=otlp (not pinned in constraints.txt: optional)
+RUN /opt/gongzhi/bin/pip install opentelemetry-exporter-otlp-proto-http=="$(/opt/gongzhi/bin/pip show opentelemetry-sdk | sed -n 's/^Version: //p')"
 
 FROM python:3.11-slim-bookworm
 RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client \
@@ -32,7 +33,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends postgresql-clie
 COPY --from=build /opt/gongzhi /opt/gongzhi
 COPY --from=build /src /srv/gongzhi
 WORKDIR /srv/gongzhi
+# the source tree first on the path: gongzhi finds alembic.ini, migrations/ and examples/ next to it
 ENV PATH=/opt/gongzhi/bin:$PATH \
+    PYTHONPATH=/srv/gongzhi \
     PYTHONUNBUFFERED=1 \
     GONGZHI_UPLOAD_DIR=/var/lib/gongzhi/uploads \
     GONGZHI_LOG_FORMAT=json
