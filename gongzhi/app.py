@@ -37,6 +37,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.http.ides import get_graphql_ide_html
 
+from gongzhi import observability as obs
 from gongzhi.auth import AuthError, TokenVerifier, select_tenant
 from gongzhi.bus import EventBus
 from gongzhi.explorer import demo_routes, example_operations, explorer_html
@@ -45,6 +46,7 @@ from gongzhi.limits import check as check_limits
 from gongzhi.migrate import head_revision
 from gongzhi.partner_auth import load_partner_client_actor, partner_token_endpoint
 from gongzhi.persisted import PersistedQueries, PersistedQueryError
+from gongzhi.platform_api import platform_routes
 from gongzhi.ratelimit import make_limiter
 from gongzhi.realtime import SubscriptionEndpoint
 from gongzhi.settings import Settings
@@ -159,6 +161,7 @@ class GraphQLEndpoint:
         if op_name is not None and not isinstance(op_name, str):
             return _json(_error_body("operationName must be a string", "BAD_REQUEST"), 400, media)
         errors, document = _request_errors(self.schema._schema, query, settings.introspection)
+        obs.note(operation=obs.operation_name(op_name, document))  # issue #10: metrics, access log
         if errors or document is None:
             return _json({"errors": errors}, 400 if media == GRAPHQL_RESPONSE else 200, media)
         if op_name is not None and get_operation_ast(document, op_name) is None:
@@ -173,9 +176,11 @@ class GraphQLEndpoint:
 
         rid_header = request.headers.get("x-request-id", "")
         request_id = rid_header if _REQUEST_ID.match(rid_header) else uuid.uuid4().hex
+        obs.note(request_id=request_id)
         try:
             claims = self.state.verifier.verify(request.headers.get("authorization"))
             slug = select_tenant(claims, request.headers.get("x-gongzhi-tenant"))
+            obs.note(tenant=slug, user=str(claims.user_id))
             decision = await self.state.limiter.check(slug, str(claims.user_id))
             if not decision.allowed:
                 return _json(_error_body(f"more than {decision.limit} requests a minute; retry in "
@@ -214,6 +219,7 @@ class GraphQLEndpoint:
             out: dict[str, Any] = {}
             if result.errors:
                 out["errors"] = [self._format_error(e, request_id) for e in result.errors]
+                obs.note(outcome="error")
             if not request_error:
                 out["data"] = result.data
             await self.state.commit(session, ctx)
@@ -241,7 +247,7 @@ class AppState:
         self.sessionmaker: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
         self.policies = PolicyCache()
         self.verifier = TokenVerifier(settings)
-        self.bus = EventBus(settings.database_url)
+        self.bus = EventBus(settings.listen_url)  # direct to PostgreSQL, never through pgbouncer
         self.persisted = PersistedQueries(settings.persisted_queries_file, only=settings.persisted_only)
         self.limiter = make_limiter(settings.rate_limit_per_minute, settings.redis_url, settings.redis_prefix)
         self.subscriptions = 0
@@ -304,10 +310,15 @@ async def healthz(_request: Request) -> Response:
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    if engine is None:  # a real server (tests hand in their engine and keep their logging)
+        obs.configure_logging(settings)
+        log.info("starting", extra={"fields": {"settings": settings.redacted()}})
     sealing.configure(settings.data_keys, settings.index_key)
     if not settings.data_keys and not settings.demo:
         log.warning("personal data is sealed with the development key: set GONGZHI_DATA_KEYS in production")
-    engine = engine or make_engine(settings.database_url, pool_size=settings.pool_size)
+    if engine is None:
+        engine = make_engine(settings.database_url, pool_size=settings.pool_size, pgbouncer=settings.db_pgbouncer,
+                             max_overflow=settings.db_max_overflow)
     state = AppState(settings, engine)
 
     async def readyz(_request: Request) -> Response:
@@ -346,8 +357,11 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             Route("/readyz", readyz),
             # Demo only (issue #12): demo users and their development tokens for the explorer.
             *(demo_routes(settings, state.sessionmaker) if settings.demo else []),
+            # Tenant management for platform administrators (issue #10), off by default.
+            *(platform_routes(settings, state.verifier) if settings.platform_api else []),
         ],
         lifespan=lifespan,
     )
     app.state.gongzhi = state
+    obs.wire(app, settings, engine, state)  # issue #10: /metrics, access log, traces
     return app

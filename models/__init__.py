@@ -64,7 +64,7 @@ from models.deliberation import (
 )
 
 # --- end deliberation
-from models.platform import Tenant, TenantStatus, User
+from models.platform import PlatformAuditEntry, Tenant, TenantStatus, User
 from models.register import CareTagKind, Gender, Household, Person, PersonCareTag, Tenure
 
 # --- volunteering and evaluations (issue #6) ---
@@ -135,6 +135,7 @@ __all__ = [
     "PartyOrgKind",
     "Person",
     "PersonCareTag",
+    "PlatformAuditEntry",
     "PlatformTable",
     "PropertyFirm",
     "PropertyManagement",

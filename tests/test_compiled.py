@@ -76,8 +76,10 @@ query B($id: ID!, $first: Int) {
 
 HOUSEHOLDS = """
 query H($first: Int, $after: String, $areaId: ID) {
-  households(first: $first, after: $after, areaId: $areaId) { pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-                                             nodes { @HOUSEHOLD } }
+  households(first: $first, after: $after, areaId: $areaId) {
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    nodes { @HOUSEHOLD }
+  }
 }
 """.replace("@HOUSEHOLD", HOUSEHOLD_SELECTION)
 
