@@ -369,10 +369,8 @@ class Compiler:
             return self.area_by_id(s, c.c.area_id)
         if n == "escalatedTo":
             return self.area_by_id(s, c.c.escalated_to_area_id)
-        if n == "community":
-            seg = func.split_part(c.c.area_path, "/", 3)
-            cid = case((seg == "", null()), else_=cast(seg, Area.__table__.c.id.type))
-            return self.area_by_id(s, cid, (AreaKind.COMMUNITY,))
+        if n == "community":  # the page's _community column: see case_columns
+            return self.area_by_id(s, c.c._community, (AreaKind.COMMUNITY,))
         if n == "grid":
             return self.case_grid(s, c)
         if n == "timeline":
@@ -380,18 +378,22 @@ class Compiler:
         raise Unsupported(f"Case.{n}")
 
     def case_grid(self, s: Sel, c: Any) -> Any:
+        """Each lookup compares a column with the outer row's column: with row-level security on,
+        PostgreSQL uses an index only for such leakproof conditions (not for id = coalesce(…))."""
         ga = aliased(Area, name="g")
         g = sa_inspect(ga).selectable
         gb = GridBuilding.__table__.alias("gb")
         pred = area_read_predicate(self.ctx.actor.grant("area", "read"), self.ctx.actor, ga)
+        obj = self.area_obj(s, g, (AreaKind.GRID,))
         by_building = (
-            select(g.c.id).join(gb, and_(gb.c.tenant_id == g.c.tenant_id, gb.c.grid_id == g.c.id))
+            select(obj).select_from(g).join(gb, and_(gb.c.tenant_id == g.c.tenant_id, gb.c.grid_id == g.c.id))
             .where(gb.c.tenant_id == self.tenant_id, gb.c.building_id == c.c.area_id, g.c.kind == lit("grid"), pred)
             .order_by(g.c.name).limit(1).correlate_except(g, gb).scalar_subquery()
         )
-        own = (select(g.c.id).where(g.c.tenant_id == self.tenant_id, g.c.id == c.c.area_id, g.c.kind == lit("grid"),
-                                    pred).correlate_except(g).scalar_subquery())
-        return self.area_by_id(s, func.coalesce(by_building, own), (AreaKind.GRID,))
+        own = (select(obj).select_from(g)
+               .where(g.c.tenant_id == self.tenant_id, g.c.id == c.c.area_id, g.c.kind == lit("grid"), pred)
+               .correlate_except(g).scalar_subquery())
+        return func.coalesce(by_building, own)
 
     def timeline(self, s: Sel, c: Any, full: ColumnElement[Any]) -> Any:
         last = self.shape(s, _last_shape)
@@ -427,14 +429,21 @@ class Compiler:
         return (select(json_list(self.obj("CaseTimelineEntry", self.subsets(s), field), t.c.seq))
                 .select_from(t).where(*where).correlate_except(t).scalar_subquery())
 
+    def case_columns(self) -> list[Any]:
+        """A case row with what its fields need computed once: whether it is seen in full, and its
+        community's id (the second segment of its path) as a column, so that the community lookup
+        is an index probe under row-level security."""
+        seg = func.nullif(func.split_part(Case.area_path, lit("/"), 3), lit(""))
+        return [Case.__table__, self.case_full().label("_full"),
+                cast(seg, Area.__table__.c.id.type).label("_community")]
+
     def case_full(self) -> ColumnElement[bool]:
         return case_predicate(self.ctx.actor.grant("case", "read"), self.ctx.actor, public=False)
 
     def cases_connection(self, sel: Sel) -> Any:
         if self.shape(sel, lambda a: a.get("areaId") is not None or a.get("assignedToMe") is not None):
             raise Unsupported("cases filter")
-        stmt = select(Case.__table__, self.case_full().label("_full")).where(
-            Case.tenant_id == self.tenant_id, case_read_predicate(self.ctx))
+        stmt = select(*self.case_columns()).where(Case.tenant_id == self.tenant_id, case_read_predicate(self.ctx))
         if self.shape(sel, lambda a: bool(a.get("states"))):
             states = self.param(sel, lambda a: [CaseState(x).value for x in a["states"]], "text[]")
             stmt = stmt.where(Case.state == func.any(states))
@@ -591,7 +600,7 @@ class Compiler:
         type_name = self.shape(sel, _node_type)
         id_ = self.param(sel, _node_uuid, "uuid")
         if type_name == "Case":
-            stmt = select(Case.__table__, self.case_full().label("_full")).where(
+            stmt = select(*self.case_columns()).where(
                 Case.tenant_id == self.tenant_id, Case.id == id_, case_read_predicate(self.ctx)).subquery("p")
             return select(self.case_obj_fields(sel, stmt)).select_from(stmt).scalar_subquery()
         if type_name == "Household":
