@@ -56,6 +56,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    exists,
     false,
     func,
     literal_column,
@@ -638,6 +639,12 @@ class Compiler:
                     return self.households_connection(sel, true())
                 ar = Area.__table__.alias("ar")
                 area_id = self.param(sel, _area_uuid, "uuid")
+                if self.shape(sel, lambda a: _node_type({"id": a["areaId"]})) == "Building":
+                    # A building's households are those with its id (no grid lies under a building):
+                    # an equality, not a path prefix a runtime value would keep from using an index.
+                    self.guards.append(exists(select(ar.c.id).where(
+                        ar.c.tenant_id == self.tenant_id, ar.c.id == area_id, ar.c.kind == lit("building"))))
+                    return self.households_connection(sel, Household.building_id == area_id)
                 path = (select(ar.c.path).where(ar.c.tenant_id == self.tenant_id, ar.c.id == area_id)
                         .scalar_subquery())
                 # An unknown area is NOT_FOUND from the resolvers: the statement yields NULL, strawberry answers.
