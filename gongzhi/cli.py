@@ -194,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--slug", required=True)
     c.add_argument("--name", required=True)
     c.set_defaults(fn=cmd_tenant_create)
+    from gongzhi.ledgers_cli import add_ledger_commands  # ledgers (issue #11)
+
+    add_ledger_commands(sub)
     return p
 
 

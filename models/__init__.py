@@ -61,6 +61,7 @@ from models.deliberation import (
     VoteMatter,
     VoteState,
 )
+from models.ledgers import ImportJob, ImportStatus  # ledgers (issue #11)
 
 # --- end deliberation
 from models.platform import Tenant, TenantStatus, User
@@ -213,3 +214,4 @@ __all__ += [
     "ServiceKind",
 ]
 # --- end co-building ---
+__all__ += ["ImportJob", "ImportStatus"]  # ledgers (issue #11)
