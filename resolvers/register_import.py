@@ -69,7 +69,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("floor_area", "建筑面积", "floor_area", False, "平方米，最多两位小数 (square metres)"),
     Column("tenure", "居住性质", "tenure", False, "自有/租住/其他 (owner/renter/other)，空为自有"),
     Column("name", "姓名", "name", True, "姓名 (name)"),
-    Column("gender", "性别", "gender", False, "男/女 (male/female)；空则按身份证号"),
+    Column("gender", "性别", "gender", False, "男/女 (male/female)，须与身份证号第17位一致"),
     Column("id_card_no", "身份证号", "id_card_no", True,
            "18位居民身份证号，设为文本格式 (18-character ID number, as text)"),
     Column("phone", "联系电话", "phone", False, "手机11位或固话 (mobile or landline)"),
@@ -320,12 +320,8 @@ def _parse_row(sheet: Sheet, number: int, r: list[Any], tag_codes: dict[str, str
         gender = _GENDER.get(raw_gender.lower())
         if gender is None:
             reasons.append("性别应为 男/女 (gender: male/female)")
-    if id_card:
-        by_id = Gender.MALE if int(id_card[16]) % 2 else Gender.FEMALE
-        if gender is None:
-            gender = by_id
-        elif gender is not by_id:
-            reasons.append("性别与身份证号不符 (gender does not match the ID number)")
+    if id_card and gender is not None and gender is not (Gender.MALE if int(id_card[16]) % 2 else Gender.FEMALE):
+        reasons.append("性别与身份证号不符 (gender does not match the ID number)")  # GB 11643: 17th digit
     party = False
     raw_party = _cell_text(_get(sheet, r, "party_member")).lower()
     if raw_party in _YES:
