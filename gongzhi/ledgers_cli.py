@@ -118,7 +118,7 @@ async def import_register(sm: async_sessionmaker[AsyncSession], args: argparse.N
         dry_run=args.dry_run, create_areas=args.create_areas, report_root=upload_root, echo=bar)
     bar.close()
     elapsed = time.monotonic() - started
-    if outcome is not None:
+    if outcome is not None and outcome.report:
         report = Path(args.report) if args.report else path.with_name(f"{path.stem}.report.{outcome.report_ext}")
         await asyncio.to_thread(report.write_bytes, outcome.report)
         print(f"report: {report}", file=out)

@@ -252,7 +252,10 @@ async def test_imports_stay_in_their_tenant(api: Api, fresh: World, db: DbEnv) -
     assert (await api.gql(b, "admin", JOB, {"id": job["id"]}))["data"]["importJob"] is None
     assert (await api.gql(b, "admin", "query($id: ID!) { node(id: $id) { id } }", {"id": job["id"]}))[
         "data"]["node"] is None
-    assert (await get(api, b, "admin", job["reportUrl"])).status_code == 404
+    rejected = await import_via_http(api, a, "admin", xlsx([person_row(1), person_row(1)]))
+    assert rejected["status"] == "REJECTED" and rejected["reportUrl"]
+    assert (await get(api, a, "admin", rejected["reportUrl"])).status_code == 200
+    assert (await get(api, b, "admin", rejected["reportUrl"])).status_code == 404
     r = await api.client.post("/ledgers/register-imports", files={"file": ("r.xlsx", xlsx([]), XLSX)},
                               headers={"authorization": f"Bearer {api.token(b, 'admin')}", "x-gongzhi-tenant": a.slug})
     assert r.status_code == 403
@@ -272,7 +275,13 @@ async def test_cli_progress_and_operator_import(db: DbEnv, fresh: World, tmp_pat
     args = argparse.Namespace(tenant=fresh.a.slug, file=str(path), dry_run=False, create_areas=False, user=None,
                               report=None)
     assert await import_register(db.sessionmaker, args, tmp_path, out=out) == 0
-    assert "succeeded" in out.getvalue() and (tmp_path / "reg.report.xlsx").exists()
+    assert "succeeded" in out.getvalue() and not (tmp_path / "reg.report.xlsx").exists()  # a clean file needs none
+    bad = person_row(20, building="2栋")
+    bad[10] = "12345"
+    path.write_bytes(xlsx([person_row(21, building="2栋"), bad]))
+    assert await import_register(db.sessionmaker, args, tmp_path, out=out) == 1
+    report = cells((tmp_path / "reg.report.xlsx").read_bytes())[0]
+    assert "rejected" in out.getvalue() and not report[1][-1] and "联系电话格式错误" in report[2][-1]
     args.user = fresh.a.username("grid1")  # Casbin decides for a named user: a grid leader may not import
     assert await import_register(db.sessionmaker, args, tmp_path, out=out) == 2
 
