@@ -31,16 +31,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select
 
-from gongzhi.ledgers_http import operator_context, plain_commit, run_register_import  # noqa: E402
-from gongzhi.migrate import upgrade  # noqa: E402
-from models import Household, Person, PersonCareTag  # noqa: E402
-from policies.enforcer import PolicyCache, rules_for_domain  # noqa: E402
-from resolvers import register_import as imp  # noqa: E402
-from resolvers.validation import id_card_check_char  # noqa: E402
-from tenants.provisioning import provision_tenant  # noqa: E402
-from tenants.session import bind_tenant, make_engine, make_sessionmaker  # noqa: E402
+from gongzhi.ledgers_http import operator_context, plain_commit, run_register_import
+from gongzhi.migrate import upgrade
+from models import Household, Person, PersonCareTag
+from policies.enforcer import PolicyCache, rules_for_domain
+from resolvers import register_import as imp
+from resolvers.validation import id_card_check_char
+from tenants.provisioning import provision_tenant
+from tenants.session import bind_tenant, make_engine, make_sessionmaker
 
 ADMIN = os.environ.get("GONGZHI_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 OWNER, APP = "gongzhi_bench_owner", "gongzhi_bench_app"
@@ -55,7 +55,8 @@ def rows(n: int) -> list[list[str]]:
         born = date(1940, 1, 1) + timedelta(days=(i * 7919) % 25000)
         first17 = f"1101{(i // 1000) % 100:02d}{born:%Y%m%d}{i % 1000:03d}"
         card = first17 + id_card_check_char(first17)
-        out.append([f"第{b % 5 + 1}社区", f"小区{b // 25 + 1}", f"{b % 25 + 1}栋", str(h % 4 + 1), f"{(h % 40) // 4 + 1}0{h % 4 + 1}",
+        out.append([f"第{b % 5 + 1}社区", f"小区{b // 25 + 1}", f"{b % 25 + 1}栋", str(h % 4 + 1),
+                    f"{(h % 40) // 4 + 1}0{h % 4 + 1}",
                     "88.50", "自有" if h % 5 else "租住", f"居民{i}", "男" if int(card[16]) % 2 else "女", card,
                     f"13{i % 10}{i:08d}", "户主" if i % 3 == 0 else "家庭成员", "是" if i % 9 == 0 else "否",
                     TAGS[i % 4] if i % 13 == 0 else ""])
@@ -136,7 +137,9 @@ async def main() -> None:
                 file_name=f"bench.{args.format}", dry_run=dry_run, create_areas=True, report_root=report_root)
             elapsed = time.perf_counter() - started
             assert out is not None and not out.errors, (message, list(out.errors.items())[:3])
-            return elapsed, f"{status.value}: {message}"
+            phases = " ".join(f"{k} {v:.1f}" for k, v in out.timings.items())
+            return elapsed, (f"[{phases}] {status.value}: {out.created_persons} persons created, "
+                             f"{out.unchanged} unchanged")
 
         figures = {}
         for label, dry in (("dry run", True), ("import", False), ("resend (idempotent)", False)):

@@ -3,6 +3,7 @@ themselves travel over HTTP (``/ledgers/...``, see gongzhi/ledgers_http.py)."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Annotated
 
@@ -17,8 +18,20 @@ from resolvers.ids import encode_global_id
 from resolvers.pagination import keyset_page
 from schema.common import Connection, Node, connection, context, decode_id, query_call
 
-ImportJobStatus = strawberry.enum(_ImportStatus, name="ImportJobStatus",
-                                  description="Where an import job stands (导入任务状态).")
+
+@strawberry.enum(name="ImportJobStatus", description="Where an import job stands (导入任务状态).")
+class ImportJobStatus(enum.Enum):
+    PENDING = strawberry.enum_value(_ImportStatus.PENDING.value, description="Waiting to start (排队).")
+    VALIDATING = strawberry.enum_value(_ImportStatus.VALIDATING.value,
+                                       description="Reading and checking every row (校验中).")
+    IMPORTING = strawberry.enum_value(_ImportStatus.IMPORTING.value,
+                                      description="Writing, in one transaction (导入中).")
+    SUCCEEDED = strawberry.enum_value(_ImportStatus.SUCCEEDED.value,
+                                      description="Done; a dry run that found no error ends here too (已完成).")
+    REJECTED = strawberry.enum_value(_ImportStatus.REJECTED.value, description=(
+        "Bad rows or an unreadable file: nothing written; see the report (校验未通过)."))
+    FAILED = strawberry.enum_value(_ImportStatus.FAILED.value,
+                                   description="The database refused the import: nothing written (导入失败).")
 
 
 @strawberry.type(description="An import of a household register file (户籍登记导入任务): its progress and outcome.")
@@ -42,8 +55,8 @@ class ImportJob(Node):
         return self._m.create_areas
 
     @strawberry.field(description="Status (状态).")
-    def status(self) -> ImportJobStatus:  # type: ignore[valid-type]
-        return self._m.status
+    def status(self) -> ImportJobStatus:
+        return ImportJobStatus(self._m.status.value)
 
     @strawberry.field(description="Data rows in the file (总行数); 0 until the file is read.")
     def total(self) -> int:
