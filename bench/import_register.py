@@ -131,16 +131,17 @@ async def main() -> None:
                 job = await imp.new_job(ctx, file_name=f"bench.{args.format}", content=content, dry_run=dry_run,
                                         create_areas=True)
                 await plain_commit(s, ctx)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             status, out, message = await run_register_import(
                 sm, open_ctx, plain_commit, tenant_id=tenant.id, job_id=job.id, content=content,
                 file_name=f"bench.{args.format}", dry_run=dry_run, create_areas=True, report_root=report_root)
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
             assert out is not None and not out.errors, (message, list(out.errors.items())[:3])
             phases = " ".join(f"{k} {v:.1f}" for k, v in out.timings.items())
-            return elapsed, (f"[{phases}] {status.value}: {out.created_persons} persons created, "
-                             f"{out.unchanged} unchanged")
+            return elapsed, (f"[{phases}; this process's CPU {cpu:.1f} s] {status.value}: "
+                             f"{out.created_persons} persons created, {out.unchanged} unchanged")
 
+        print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         figures = {}
         for label, dry in (("dry run", True), ("import", False), ("resend (idempotent)", False)):
             elapsed, msg = await run(dry)
@@ -151,6 +152,7 @@ async def main() -> None:
             async with s.begin():
                 n = [await s.scalar(select(func.count()).select_from(t)) for t in (Person, Household, PersonCareTag)]
         print(f"register now: {n[0]:,} persons, {n[1]:,} households, {n[2]:,} care tags")
+        print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         print(f"machine: {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
               f"{platform.platform()}")
         await engine.dispose()
