@@ -82,7 +82,7 @@ def upgrade() -> None:
             DO $$
             BEGIN
               IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
-                GRANT SELECT, INSERT, UPDATE ON import_jobs TO {role};
+                GRANT SELECT, INSERT, UPDATE, DELETE ON import_jobs TO {role};
               END IF;
             END $$;
         """)
