@@ -42,6 +42,7 @@ from gongzhi.auth import AuthError, TokenVerifier, select_tenant
 from gongzhi.bus import EventBus
 from gongzhi.explorer import demo_routes, example_operations, explorer_html
 from gongzhi.jobs import run_periodically
+from gongzhi.ledgers_http import ledger_routes  # ledgers (issue #11)
 from gongzhi.limits import check as check_limits
 from gongzhi.migrate import head_revision
 from gongzhi.partner_auth import load_partner_client_actor, partner_token_endpoint
@@ -353,6 +354,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             Route("/uploads", upload, methods=["POST"]),
             Route("/uploads/{id}", download, methods=["GET"]),
             Route("/oauth/token", partner_token_endpoint(state), methods=["POST"]),  # co-building (issue #7)
+            *ledger_routes(state),  # ledgers (issue #11): register import, template, ledger export
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             # Demo only (issue #12): demo users and their development tokens for the explorer.

@@ -280,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     im = tc.add_parser("import", help="restore an exported tenant (same schema revision and data keys)")
     im.add_argument("archive")
     im.set_defaults(fn=cmd_tenant_op)
+    from gongzhi.ledgers_cli import add_ledger_commands  # ledgers (issue #11)
+
+    add_ledger_commands(sub)
     return p
 
 

@@ -62,6 +62,7 @@ from models.deliberation import (
     VoteMatter,
     VoteState,
 )
+from models.ledgers import ImportJob, ImportStatus  # ledgers (issue #11)
 
 # --- end deliberation
 from models.platform import PlatformAuditEntry, Tenant, TenantStatus, User
@@ -216,3 +217,4 @@ __all__ += [
     "ServiceKind",
 ]
 # --- end co-building ---
+__all__ += ["ImportJob", "ImportStatus"]  # ledgers (issue #11)

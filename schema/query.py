@@ -17,7 +17,10 @@ from resolvers import access as access_service
 from resolvers import areas as area_service
 from resolvers import audit as audit_service
 from resolvers import cases as case_service
-from resolvers import loaders
+from resolvers import (
+    loaders,
+    register_import,  # ledgers (issue #11)
+)
 from resolvers import register as register_service
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_global_id
@@ -81,6 +84,11 @@ async def resolve_node(info: Info, gid: str) -> Any:
         from schema.deliberation import resolve_deliberation_node
 
         return await resolve_deliberation_node(ctx, type_name, id_)
+    if type_name == "ImportJob":  # ledgers (issue #11)
+        from schema.ledgers import ImportJob
+
+        job = await register_import.get_job(ctx, id_)
+        return None if job is None else ImportJob(_m=job)
     if type_name == "RoleAssignment":
         pred = or_(role_assignment_predicate(ctx.actor.grant("role_assignment", "read")),
                    RoleAssignmentRow.user_id == ctx.actor.user_id)

@@ -20,6 +20,8 @@ from schema.cases import Case, CaseMutation, CaseQuery, CaseReview
 from schema.deliberation import NODE_TYPES as DELIBERATION_TYPES  # deliberation (issue #4)
 from schema.deliberation import DeliberationMutation, DeliberationQuery, DeliberationSubscription
 from schema.descriptions import describe  # frontend teams' experience (issue #12)
+from schema.ledgers import NODE_TYPES as LEDGER_TYPES  # ledgers (issue #11)
+from schema.ledgers import LedgerQuery
 from schema.mutation import Mutation as RegisterMutation
 from schema.policy_admin import PolicyMutation, PolicyQuery
 from schema.query import Query as RegisterQuery
@@ -42,7 +44,7 @@ from schema.cobuilding import COBUILDING_TYPES, CobuildingMutation, CobuildingQu
 Query = merge_types(
     "Query",
     (RegisterQuery, CaseQuery, DeliberationQuery, CareQuery, VolunteeringQuery, EvaluationQuery, PolicyQuery,
-     CobuildingQuery),
+     CobuildingQuery, LedgerQuery),
 )
 Mutation = merge_types(
     "Mutation",
@@ -79,7 +81,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         subscription=Subscription,
         types=[*AREA_TYPES.values(), Household, Person, RoleAssignment, PropertyFirm, Case, CaseReview,
                *VOLUNTEERING_TYPES, EvaluationPeriod, *CARE_TYPES, *DELIBERATION_TYPES,
-               *COBUILDING_TYPES],
+               *COBUILDING_TYPES, *LEDGER_TYPES],
         extensions=[
             _FixedRules,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
