@@ -319,7 +319,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         log.warning("personal data is sealed with the development key: set GONGZHI_DATA_KEYS in production")
     if engine is None:
         engine = make_engine(settings.database_url, pool_size=settings.pool_size, pgbouncer=settings.db_pgbouncer,
-                             max_overflow=settings.db_max_overflow)
+                             max_overflow=settings.db_max_overflow, pre_ping=settings.db_pre_ping)
     state = AppState(settings, engine)
 
     async def readyz(_request: Request) -> Response:

@@ -93,6 +93,8 @@ class Settings:
     # prepared-statement names (SQLAlchemy's recipe).
     db_pgbouncer: bool = False
     db_max_overflow: int = 10
+    # Check each pooled connection before use (one round trip per request).
+    db_pre_ping: bool = False
     log_format: str = "json"
     log_level: str = "info"
     metrics: bool = True
@@ -164,6 +166,7 @@ class Settings:
             listen_database_url=env.get("GONGZHI_LISTEN_DATABASE_URL") or None,
             db_pgbouncer=_bool(env, "GONGZHI_DB_PGBOUNCER", False),
             db_max_overflow=int(env.get("GONGZHI_DB_MAX_OVERFLOW", "10")),
+            db_pre_ping=_bool(env, "GONGZHI_DB_PRE_PING", False),
             log_format=env.get("GONGZHI_LOG_FORMAT", "json"),
             log_level=env.get("GONGZHI_LOG_LEVEL", "info"),
             metrics=_bool(env, "GONGZHI_METRICS", True),
