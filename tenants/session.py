@@ -117,11 +117,12 @@ def _set_rls_tenant(session: Session, _tx: SessionTransaction, connection: Conne
     if connection.dialect.name != "postgresql":
         return
     tenant_id = session.info.get("tenant_id")
-    # Empty string when unbound: RLS policies then match no tenant row at all.
-    connection.execute(
-        text("SELECT set_config('app.tenant_id', :t, true)"),
-        {"t": str(tenant_id) if tenant_id else ""},
-    )
+    if not tenant_id:
+        # Unbound (a request binds its tenant in its first statement, gongzhi/app.py): nothing to set.
+        # The app only ever sets app.tenant_id transaction-locally, so a new transaction starts with
+        # it empty and RLS policies match no tenant row — no round trip needed to say so.
+        return
+    connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
 
 
 # -- statement counting (tests assert SQL statements per request; it never depends on the machine)

@@ -260,8 +260,8 @@ async def test_a_compiled_full_read_is_unsealed_and_audited_like_a_resolved_one(
     tw = fresh.a
 
     async def pii_audit() -> list[tuple[str, ...]]:
-        async with db.owner_engine.connect() as c:
-            await c.execute(sa.text("SELECT set_config('app.tenant_id', :t, false)"), {"t": str(tw.tenant_id)})
+        async with db.owner_engine.connect() as c, c.begin():
+            await c.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tw.tenant_id)})
             rows = await c.execute(sa.text("SELECT object_ids FROM audit_log WHERE tenant_id = :t AND "
                                            "action = 'person.read_pii' ORDER BY created_at, id"),
                                    {"t": tw.tenant_id})
