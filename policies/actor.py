@@ -13,10 +13,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from models import Area, AreaKind, Household, Member, Person, RoleAssignment, User
 from policies.enforcer import TenantPolicy
@@ -184,41 +182,36 @@ async def load_actor(
     return actor
 
 
-def _active(now: datetime) -> list[ColumnElement[bool]]:
-    return [RoleAssignment.revoked_at.is_(None), RoleAssignment.valid_from <= now,
-            or_(RoleAssignment.valid_until.is_(None), RoleAssignment.valid_until > now)]
+# The actor in one statement on PostgreSQL (issue #9). Plain SQL text, prepared once per connection:
+# building the equivalent SQLAlchemy statement cost more CPU than the query itself. It reads the
+# same rows as the ORM statements of load_actor (under RLS, bound to the tenant by then).
+_ACTOR_SQL = """
+SELECT
+  (SELECT json_agg(json_build_array(ra.id, ra.role, ra.scope_area_id, a.path, a.name, a.kind, ra.firm_id,
+                                    ra.valid_from, ra.valid_until) ORDER BY ra.id)
+     FROM role_assignments ra
+     JOIN areas a ON a.tenant_id = ra.tenant_id AND a.id = ra.scope_area_id
+    WHERE ra.tenant_id = $1 AND ra.user_id = $2 AND ra.revoked_at IS NULL AND ra.valid_from <= $3
+      AND (ra.valid_until IS NULL OR ra.valid_until > $3)),
+  (SELECT json_build_array(m.person_id, p.household_id, b.path,
+            (SELECT c.path FROM areas c
+              WHERE c.tenant_id = b.tenant_id AND c.kind = 'compound' AND starts_with(b.path, c.path)
+              LIMIT 1))
+     FROM members m
+     LEFT JOIN persons p ON p.tenant_id = m.tenant_id AND p.id = m.person_id
+     LEFT JOIN households h ON h.tenant_id = p.tenant_id AND h.id = p.household_id
+     LEFT JOIN areas b ON b.tenant_id = h.tenant_id AND b.id = h.building_id
+    WHERE m.tenant_id = $1 AND m.user_id = $2
+    LIMIT 1)
+"""
 
 
 async def _load_actor_pg(
     session: AsyncSession, *, user: User, tenant_id: uuid.UUID, policy: TenantPolicy, now: datetime
 ) -> Actor:
-    ra, a = RoleAssignment, Area
-    assignments = (
-        select(func.json_agg(aggregate_order_by(
-            func.json_build_array(ra.id, ra.role, ra.scope_area_id, a.path, a.name, a.kind, ra.firm_id,
-                                  ra.valid_from, ra.valid_until), ra.id)))
-        .select_from(ra).join(a, and_(a.tenant_id == ra.tenant_id, a.id == ra.scope_area_id))
-        .where(ra.user_id == user.id, *_active(now))
-        .scalar_subquery()
-    )
-    building = aliased(Area, name="own_building")
-    compound = aliased(Area, name="own_compound")
-    compound_path = (
-        select(compound.path)
-        .where(compound.tenant_id == building.tenant_id, compound.kind == AreaKind.COMPOUND,
-               building.path.startswith(compound.path))
-        .limit(1).scalar_subquery()
-    )
-    own = (
-        select(func.json_build_array(Member.person_id, Person.household_id, building.path, compound_path))
-        .select_from(Member)
-        .outerjoin(Person, and_(Person.tenant_id == Member.tenant_id, Person.id == Member.person_id))
-        .outerjoin(Household, and_(Household.tenant_id == Person.tenant_id, Household.id == Person.household_id))
-        .outerjoin(building, and_(building.tenant_id == Household.tenant_id, building.id == Household.building_id))
-        .where(Member.user_id == user.id)
-        .limit(1).scalar_subquery()
-    )
-    raw_assignments, raw_own = (await session.execute(select(assignments, own))).one()
+    conn = await session.connection()
+    result: Any = (await conn.exec_driver_sql(_ACTOR_SQL, (tenant_id, user.id, now))).one()
+    raw_assignments, raw_own = result
     found: list[Assignment] = []
     for row in _json(raw_assignments) or []:
         rid, role, scope_id, path, name, kind, firm_id, valid_from, valid_until = row

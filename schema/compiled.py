@@ -593,7 +593,9 @@ class Compiler:
                 return self.obj("PageInfo", self.subsets(f), info_field)
             raise Unsupported(f"Connection.{f.name}")
 
-        return select(self.obj(f"{type_name}Connection", self.subsets(sel), field)).select_from(page).scalar_subquery()
+        # HAVING makes it an aggregate whatever was asked (totalCount alone aggregates nothing): one row.
+        return (select(self.obj(f"{type_name}Connection", self.subsets(sel), field)).select_from(page)
+                .having(func.count() >= 0).scalar_subquery())
 
     # -- node(id:)
 

@@ -52,7 +52,8 @@ query Q($first: Int, $after: String, $states: [CaseState!]) {
 """.replace("@CASE", CASE_SELECTION)
 
 CASES_FRAGMENTS = """
-query { a: cases(first: 1) { nodes { ...F } } b: cases { edges { node { ... on Node { id } ...F } } } }
+query { a: cases(first: 1) { nodes { ...F } } b: cases { edges { node { ... on Node { id } ...F } } }
+        c: cases { totalCount } d: cases(first: 3) { __typename pageInfo { hasNextPage } } }
 fragment F on Case { id t: title state ...G }
 fragment G on Case { reporter { displayName } }
 """
