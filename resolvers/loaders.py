@@ -7,6 +7,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, func, select, union
@@ -236,9 +237,8 @@ def _windowed(
                 by_parent[parent].append(item)
             for k in group:
                 items = by_parent.get(k.parent, [])
-                ck = count_key(k)
                 pages[k] = Page(items=items[:n], has_next=len(items) > n, has_previous=after is not None,
-                                count_stmt=None, db=ctx.db, count=lambda ck=ck: count_loader.load(ck))
+                                count_stmt=None, db=ctx.db, count=partial(count_loader.load, count_key(k)))
         return [pages[k] for k in keys]
 
     return run

@@ -449,3 +449,49 @@ async def test_statement_count_is_fixed(api: Api, worlds: Worlds, name: str, db:
                                 + _extra(s_small, s_large))
     if name in EXPECTED:
         assert n_small == EXPECTED[name], (name, n_small)
+
+
+# ------------------------------------------------------------------ nested pages answer as the lists do
+
+PAGE = "{ totalCount pageInfo { hasNextPage hasPreviousPage endCursor } nodes { id } }"
+NESTED = f"""query($a: String) {{ areas(first: 100) {{ nodes {{ id __typename
+  ... on Street {{ children(first: 3, after: $a) {PAGE} }}
+  ... on Community {{ children(first: 3, after: $a, kind: COMPOUND) {PAGE} }}
+  ... on Zone {{ children(first: 3, after: $a) {PAGE} }}
+  ... on Compound {{ children(first: 3, after: $a) {PAGE} households(first: 3, after: $a) {PAGE} }}
+  ... on Grid {{ children(first: 3, after: $a) {PAGE} households(first: 3, after: $a) {PAGE} }}
+  ... on Building {{ children(first: 3, after: $a) {PAGE} households(first: 3, after: $a) {PAGE} }}
+}} }} }}"""
+TOP_CHILDREN = f"""query($p: ID!, $a: String, $k: AreaKind) {{
+  areas(parentId: $p, kind: $k, first: 3, after: $a) {PAGE} }}"""
+TOP_HOUSEHOLDS = f"""query($p: ID!, $a: String) {{ households(areaId: $p, first: 3, after: $a) {PAGE} }}"""
+
+
+@pytest.mark.parametrize("who", ["admin", "secretary", "grid2", "firm", "resident"])
+async def test_nested_area_pages_answer_as_the_top_level_lists(api: Api, worlds: Worlds, who: str) -> None:
+    """Area.children and Compound/Grid/Building.households come from one windowed statement for all
+    the areas of a page: each area's page, cursor, hasNextPage and totalCount are what the top-level
+    list gives for that area, for every role (the read predicates apply), on the first page and
+    after a cursor."""
+    tw = worlds.large.tw
+    first = (await api.gql(tw, who, NESTED, {"a": None}))["data"]["areas"]["nodes"]
+    assert first
+    # A cursor from the longest households page, applied to every area's pages.
+    pages = [a["households"] for a in first if "households" in a]
+    longest = max(pages, key=lambda p: p["totalCount"]) if pages else None
+    cursors: list[str | None] = [None]
+    if longest and longest["pageInfo"]["endCursor"]:
+        cursors.append(longest["pageInfo"]["endCursor"])
+    compared = 0
+    for after in cursors:
+        nodes = first if after is None else (await api.gql(tw, who, NESTED, {"a": after}))["data"]["areas"]["nodes"]
+        for area in nodes:
+            kind = "COMPOUND" if area["__typename"] == "Community" else None
+            top = await api.gql(tw, who, TOP_CHILDREN, {"p": area["id"], "a": after, "k": kind})
+            assert area["children"] == top["data"]["areas"], (who, area["__typename"], after)
+            if "households" in area:
+                top = await api.gql(tw, who, TOP_HOUSEHOLDS, {"p": area["id"], "a": after})
+                assert area["households"] == top["data"]["households"], (who, area["__typename"], after)
+                compared += area["households"]["totalCount"]
+    if who in ("admin", "secretary", "grid2", "firm"):
+        assert compared > 0 and len(cursors) == 2, who  # households were really compared, on two pages
