@@ -30,6 +30,7 @@ from graphql import (
     GraphQLUnionType,
     TypeInfo,
     Visitor,
+    build_ast_schema,
     parse,
     visit,
 )
@@ -405,8 +406,18 @@ def test_each_case_selects_what_it_covers(name: str) -> None:
 
 
 def test_the_walk_finds_a_new_list_field() -> None:
-    """The walk is not vacuous: it sees nested lists on object types, connections, and lists behind
-    interfaces, and leaves out a connection's own page."""
+    """The walk is not vacuous: on a schema with one more list field (nested, behind an interface,
+    a connection) it reports exactly those; a connection's own page and unreachable types are left
+    out; and on the real schema it sees the nested lists the issue names."""
+    extra = build_ast_schema(parse("""
+      type Query { a: [Int!]! thing: Thing node: Named }
+      type Thing { id: ID! parts(first: Int): PartConnection! tags: [String!] child: Part }
+      interface Named { name: String }
+      type Part implements Named { name: String subparts: [Part!]! }
+      type PartConnection { nodes: [Part!]! edges: [Part!]! totalCount: Int! }
+      type Lonely { items: [Int] }
+    """))
+    assert list_fields(extra) == {"Query.a", "Thing.parts", "Thing.tags", "Part.subparts"}
     fields = list_fields(build_schema()._schema)
     for coord in ("Household.persons", "Case.timeline", "Building.households", "Query.cases", "Building.ancestors",
                   "Query.nodes", "Me.roles"):
