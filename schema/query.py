@@ -131,8 +131,15 @@ class Query:
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > 100:
             raise PublicError(ServiceError(ErrorCode.INVALID, "at most 100 ids", "ids"))
-        # Concurrently, so the loaders batch the ids of each type into one statement.
-        return list(await asyncio.gather(*(resolve_node(info, str(i)) for i in ids)))
+        # Concurrently, so the loaders batch the ids of each type into one statement; every lookup
+        # ends before the first error (a bad id) is raised, as when they ran one after another.
+        found = await asyncio.gather(*(resolve_node(info, str(i)) for i in ids), return_exceptions=True)
+        out: list[Node | None] = []
+        for f in found:
+            if isinstance(f, BaseException):
+                raise f
+            out.append(f)
+        return out
 
     @strawberry.field(description="Areas you may read (区域), filtered by kind, parent, subtree and name.")
     async def areas(

@@ -543,3 +543,18 @@ async def test_nested_area_pages_answer_as_the_top_level_lists(api: Api, worlds:
                 compared += area["households"]["totalCount"]
     if who in ("admin", "secretary", "grid2", "firm"):
         assert compared > 0 and len(cursors) == 2, who  # households were really compared, on two pages
+
+
+async def test_batched_nodes_still_refuse_a_malformed_id(api: Api, worlds: Worlds) -> None:
+    """``nodes`` looks its ids up concurrently (to batch them); one malformed id among good ones
+    still fails the field with INVALID_ID, as it did when they were looked up one by one."""
+    sc = worlds.small
+    ids = [*sc.ids["nodes"][:3], "not-a-global-id", *sc.ids["nodes"][3:]]
+    body = await api.gql(sc.tw, "admin", "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids},
+                         allow_errors=True)
+    assert body["data"] == {"nodes": None} or body["data"] is None, body
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "INVALID_ID", error
+    good = await api.gql(sc.tw, "admin", "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+                         {"ids": sc.ids["nodes"]})
+    assert [n["id"] for n in good["data"]["nodes"]] == sc.ids["nodes"]
