@@ -56,7 +56,8 @@ def community_by_area(ctx: RequestContext) -> DataLoader[uuid.UUID, tuple[uuid.U
 
 
 def clients_by_partner_unit(ctx: RequestContext) -> DataLoader[uuid.UUID, list[PartnerClient]]:
-    """A unit's API clients, for those who manage agreements (as ``list_partner_clients``)."""
+    """API clients of partner units the actor reads (agreement·read), shown only to those who
+    manage agreements (agreement·manage); everyone else sees none."""
     async def load(ids: list[uuid.UUID]) -> list[list[PartnerClient]]:
         out: dict[uuid.UUID, list[PartnerClient]] = {i: [] for i in ids}
         if ctx.actor.grant("agreement", "manage") and _unit_read_allowed(ctx):
