@@ -24,11 +24,12 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     NoSchemaIntrospectionCustomRule,
+    get_operation_ast,
     parse,
     specified_rules,
     validate,
 )
-from sqlalchemy import select, text
+from sqlalchemy import String, cast, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -36,6 +37,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.http.ides import get_graphql_ide_html
 
+from gongzhi import observability as obs
 from gongzhi.auth import AuthError, TokenVerifier, select_tenant
 from gongzhi.bus import EventBus
 from gongzhi.explorer import demo_routes, example_operations, explorer_html
@@ -44,6 +46,7 @@ from gongzhi.limits import check as check_limits
 from gongzhi.migrate import head_revision
 from gongzhi.partner_auth import load_partner_client_actor, partner_token_endpoint
 from gongzhi.persisted import PersistedQueries, PersistedQueryError
+from gongzhi.platform_api import platform_routes
 from gongzhi.ratelimit import make_limiter
 from gongzhi.realtime import SubscriptionEndpoint
 from gongzhi.settings import Settings
@@ -53,6 +56,7 @@ from policies.actor import load_actor
 from policies.enforcer import PolicyCache
 from resolvers.context import Db, RequestContext
 from resolvers.errors import ServiceError
+from schema.compiled import PlanCache, compile_request, finish, run_compiled
 from schema.schema import MAX_TOKENS, build_schema
 from tenants.session import make_engine, make_sessionmaker, switch_tenant
 
@@ -157,8 +161,12 @@ class GraphQLEndpoint:
         if op_name is not None and not isinstance(op_name, str):
             return _json(_error_body("operationName must be a string", "BAD_REQUEST"), 400, media)
         errors, document = _request_errors(self.schema._schema, query, settings.introspection)
+        obs.note(operation=obs.operation_name(op_name, document))  # issue #10: metrics, access log
         if errors or document is None:
             return _json({"errors": errors}, 400 if media == GRAPHQL_RESPONSE else 200, media)
+        if op_name is not None and get_operation_ast(document, op_name) is None:
+            return _json(_error_body(f"operationName {op_name!r} names no operation of the document",
+                                     "BAD_REQUEST"), 400, media)
         verdict = check_limits(self.schema._schema, document, op_name, variables)
         if verdict.error is not None:
             code, message = verdict.error
@@ -168,9 +176,11 @@ class GraphQLEndpoint:
 
         rid_header = request.headers.get("x-request-id", "")
         request_id = rid_header if _REQUEST_ID.match(rid_header) else uuid.uuid4().hex
+        obs.note(request_id=request_id)
         try:
             claims = self.state.verifier.verify(request.headers.get("authorization"))
             slug = select_tenant(claims, request.headers.get("x-gongzhi-tenant"))
+            obs.note(tenant=slug, user=str(claims.user_id))
             decision = await self.state.limiter.check(slug, str(claims.user_id))
             if not decision.allowed:
                 return _json(_error_body(f"more than {decision.limit} requests a minute; retry in "
@@ -192,6 +202,13 @@ class GraphQLEndpoint:
                 if e.status == 401:
                     headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
                 return _json(_error_body(e.message, e.code), e.status, media, headers)
+            compiled = (compile_request(self.schema._schema, query, document, op_name, variables, ctx,
+                                        self.state.plans) if self.state.compiled_reads else None)
+            data = None if compiled is None else await run_compiled(ctx, *compiled)
+            if data is not None:  # issue #9: the whole answer from one SQL statement
+                body = finish(data, ctx)
+                await self.state.commit(session, ctx)
+                return Response(body, media_type=media, headers={"X-Request-Id": request_id})
             result = await self.schema.execute(
                 query, variable_values=variables, operation_name=op_name,
                 context_value={"request_context": ctx, "request": request},
@@ -202,6 +219,7 @@ class GraphQLEndpoint:
             out: dict[str, Any] = {}
             if result.errors:
                 out["errors"] = [self._format_error(e, request_id) for e in result.errors]
+                obs.note(outcome="error")
             if not request_error:
                 out["data"] = result.data
             await self.state.commit(session, ctx)
@@ -229,10 +247,12 @@ class AppState:
         self.sessionmaker: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
         self.policies = PolicyCache()
         self.verifier = TokenVerifier(settings)
-        self.bus = EventBus(settings.database_url)
+        self.bus = EventBus(settings.listen_url)  # direct to PostgreSQL, never through pgbouncer
         self.persisted = PersistedQueries(settings.persisted_queries_file, only=settings.persisted_only)
         self.limiter = make_limiter(settings.rate_limit_per_minute, settings.redis_url, settings.redis_prefix)
         self.subscriptions = 0
+        self.compiled_reads = settings.compiled_reads  # issue #9; the equivalence tests switch it per request
+        self.plans = PlanCache()
         self.upload_root = Path(settings.upload_dir)
         # The request's time (tests fix it: agreements start and end by it).
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -240,15 +260,24 @@ class AppState:
     async def open_context(self, session: AsyncSession, user_id: uuid.UUID, slug: str, request_id: str,
                            client_addr: str | None, *, partner_client: str | None = None) -> RequestContext:
         """Bind a fresh session to the tenant and load the actor (tenant, user, policy, roles)."""
-        tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
-        if tenant is None:
+        pg = self.engine.dialect.name == "postgresql"
+        # One round trip for the tenant, the user and (PostgreSQL) the RLS setting of the transaction;
+        # the setting dies with the transaction if the request is refused below.
+        stmt = select(Tenant, User).outerjoin(User, User.id == user_id).where(Tenant.slug == slug)
+        if pg:
+            stmt = stmt.add_columns(func.set_config("app.tenant_id", cast(Tenant.id, String), True))
+        row = (await session.execute(stmt)).first()
+        if row is None:
             raise AuthError(403, "TENANT_NOT_ALLOWED", f"no tenant {slug!r}")
+        tenant, user = row[0], row[1]
         if tenant.status is not TenantStatus.ACTIVE:
             raise AuthError(403, "TENANT_SUSPENDED", f"tenant {slug!r} is suspended")
-        user = await session.scalar(select(User).where(User.id == user_id))
         if user is None:
             raise AuthError(401, "UNKNOWN_USER", "the token's user does not exist")
-        await switch_tenant(session, tenant.id)
+        if pg:
+            session.info["tenant_id"] = tenant.id
+        else:
+            await switch_tenant(session, tenant.id)
         policy = await self.policies.get(session, tenant.id, tenant.policy_version)
         now = self.clock()
         if partner_client is not None:  # co-building (issue #7): a partner unit's system
@@ -281,10 +310,15 @@ async def healthz(_request: Request) -> Response:
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    if engine is None:  # a real server (tests hand in their engine and keep their logging)
+        obs.configure_logging(settings)
+        log.info("starting", extra={"fields": {"settings": settings.redacted()}})
     sealing.configure(settings.data_keys, settings.index_key)
     if not settings.data_keys and not settings.demo:
         log.warning("personal data is sealed with the development key: set GONGZHI_DATA_KEYS in production")
-    engine = engine or make_engine(settings.database_url, pool_size=settings.pool_size)
+    if engine is None:
+        engine = make_engine(settings.database_url, pool_size=settings.pool_size, pgbouncer=settings.db_pgbouncer,
+                             max_overflow=settings.db_max_overflow)
     state = AppState(settings, engine)
 
     async def readyz(_request: Request) -> Response:
@@ -323,8 +357,11 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             Route("/readyz", readyz),
             # Demo only (issue #12): demo users and their development tokens for the explorer.
             *(demo_routes(settings, state.sessionmaker) if settings.demo else []),
+            # Tenant management for platform administrators (issue #10), off by default.
+            *(platform_routes(settings, state.verifier) if settings.platform_api else []),
         ],
         lifespan=lifespan,
     )
     app.state.gongzhi = state
+    obs.wire(app, settings, engine, state)  # issue #10: /metrics, access log, traces
     return app

@@ -29,6 +29,9 @@ class Claims:
     tenants: tuple[str, ...]
     # co-building (issue #7): set when a partner unit's API client holds the token (claim "pc").
     partner_client: str | None = None
+    # operations (issue #10): claim "platform": "admin" makes a platform administrator, who manages
+    # tenants at /platform/graphql (gongzhi/platform_api.py) and nothing else.
+    platform_admin: bool = False
 
 
 class TokenVerifier:
@@ -83,7 +86,8 @@ class TokenVerifier:
         pc = claims.get("pc")
         if pc is not None and (not isinstance(pc, str) or len(tenants) != 1):
             raise AuthError(401, "INVALID_TOKEN", "a partner client token names its client and one tenant")
-        return Claims(user_id=user_id, tenants=tuple(tenants), partner_client=pc)
+        return Claims(user_id=user_id, tenants=tuple(tenants), partner_client=pc,
+                      platform_admin=pc is None and claims.get("platform") == "admin")
 
 
 def select_tenant(claims: Claims, requested: str | None) -> str:
@@ -100,8 +104,10 @@ def select_tenant(claims: Claims, requested: str | None) -> str:
 
 
 def issue_dev_token(settings: Settings, *, user_id: uuid.UUID, username: str, tenants: list[str],
-                    ttl: timedelta = timedelta(hours=12), now: datetime | None = None) -> str:
-    """An HS256 token for development and tests (production tokens come from the identity provider)."""
+                    ttl: timedelta = timedelta(hours=12), now: datetime | None = None,
+                    platform: str | None = None) -> str:
+    """An HS256 token for development and tests (production tokens come from the identity provider).
+    ``platform="admin"`` adds the platform-administrator claim (issue #10)."""
     if not settings.jwt_secret:
         raise RuntimeError("issuing development tokens needs GONGZHI_JWT_SECRET (or GONGZHI_DEMO=1)")
     issued = now or datetime.now(UTC)
@@ -110,6 +116,8 @@ def issue_dev_token(settings: Settings, *, user_id: uuid.UUID, username: str, te
         "iss": settings.jwt_issuer, "aud": settings.jwt_audience,
         "iat": int(issued.timestamp()), "exp": int((issued + ttl).timestamp()),
     }
+    if platform is not None:
+        payload["platform"] = platform
     return jwt.encode(payload, settings.jwt_secret, algorithm="HS256")
 
 

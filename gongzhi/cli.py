@@ -154,12 +154,79 @@ def cmd_tenant_create(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _owner_engine_run(settings: Settings, fn):  # type: ignore[no-untyped-def]
+    from models import sealing
+    from tenants.session import make_engine
+
+    sealing.configure(settings.data_keys, settings.index_key)
+
+    async def run():  # type: ignore[no-untyped-def]
+        engine = make_engine(settings.owner_url)
+        try:
+            return await fn(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def cmd_tenant_op(settings: Settings, args: argparse.Namespace) -> int:
+    """suspend, resume, export, delete, import (issue #10; gongzhi/tenant_ops.py)."""
+    from gongzhi import tenant_ops as ops
+    from models import TenantStatus
+
+    try:
+        if args.tenant_cmd in ("suspend", "resume"):
+            status = TenantStatus.SUSPENDED if args.tenant_cmd == "suspend" else TenantStatus.ACTIVE
+            changed = _owner_engine_run(settings, lambda e: ops.set_status(e, args.slug, status))
+            print(f"tenant {args.slug} {status.value}" + ("" if changed else " (unchanged)"))
+        elif args.tenant_cmd == "export":
+            data = _owner_engine_run(settings, lambda e: ops.export_tenant(e, args.slug))
+            Path(args.output).write_bytes(data)
+            print(f"exported tenant {args.slug} to {args.output} ({len(data)} bytes)")
+        elif args.tenant_cmd == "delete":
+            if args.confirm != args.slug:
+                print("error: deleting a tenant needs --confirm SLUG (the same slug)", file=sys.stderr)
+                return 2
+            counts = _owner_engine_run(settings, lambda e: ops.delete_tenant(e, args.slug))
+            print(f"deleted tenant {args.slug}: {sum(counts.values())} rows")
+        else:
+            result = _owner_engine_run(settings, lambda e: ops.import_tenant(e, Path(args.archive).read_bytes()))
+            print(f"imported tenant {result['tenant']}: {sum(result['tables'].values())} rows, "
+                  f"{result['users_added']} new users")
+    except ops.TenantOpError as e:
+        print(f"error: {e.code}: {e.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     _ensure_sqlite_dir(settings.database_url)
+    if args.workers > 1 and settings.database_url.startswith("sqlite"):
+        print("error: several workers need PostgreSQL (SQLite and its in-process events serve one process)",
+              file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        # Prometheus multi-process mode: each worker writes its metrics here, /metrics sums them. Set
+        # before any worker imports prometheus_client; a fresh directory on every start.
+        import os
+        import tempfile
+
+        mdir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if mdir:
+            Path(mdir).mkdir(parents=True, exist_ok=True)
+            for stale in Path(mdir).glob("*.db"):
+                stale.unlink()
+        else:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gongzhi-metrics-")
+    # SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to GONGZHI_SHUTDOWN_TIMEOUT
+    # seconds), close WebSockets (subscriptions get close code 1012), then the app's shutdown
+    # (background jobs, LISTEN connection, pool).
     uvicorn.run("gongzhi.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level="info", app_dir=str(ROOT))
+                log_level=settings.log_level, app_dir=str(ROOT), timeout_graceful_shutdown=settings.shutdown_timeout,
+                access_log=False, proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips)
     return 0
 
 
@@ -169,7 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve the API (GraphQL at /graphql)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
-    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--workers", type=int, default=1,
+                   help="worker processes (PostgreSQL only); each has its own pool of GONGZHI_DB_POOL_SIZE")
+    s.add_argument("--forwarded-allow-ips", default="127.0.0.1",
+                   help="load balancers trusted for X-Forwarded-For/Proto")
     s.set_defaults(fn=cmd_serve)
     sub.add_parser("migrate", help="build or upgrade the database (as its owner)").set_defaults(fn=cmd_migrate)
     sub.add_parser("seed-demo", help="seed the four demo street offices").set_defaults(fn=cmd_seed_demo)
@@ -194,6 +264,22 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--slug", required=True)
     c.add_argument("--name", required=True)
     c.set_defaults(fn=cmd_tenant_create)
+    for verb, text in (("suspend", "refuse the tenant's requests (TENANT_SUSPENDED)"),
+                       ("resume", "serve a suspended tenant again")):
+        v = tc.add_parser(verb, help=text)
+        v.add_argument("--slug", required=True)
+        v.set_defaults(fn=cmd_tenant_op)
+    x = tc.add_parser("export", help="the tenant's whole data as a zip archive (personal data stays sealed)")
+    x.add_argument("--slug", required=True)
+    x.add_argument("--output", "-o", required=True)
+    x.set_defaults(fn=cmd_tenant_op)
+    dl = tc.add_parser("delete", help="delete the tenant and all its rows (export first)")
+    dl.add_argument("--slug", required=True)
+    dl.add_argument("--confirm", required=True, help="the slug again")
+    dl.set_defaults(fn=cmd_tenant_op)
+    im = tc.add_parser("import", help="restore an exported tenant (same schema revision and data keys)")
+    im.add_argument("archive")
+    im.set_defaults(fn=cmd_tenant_op)
     return p
 
 

@@ -155,7 +155,8 @@ async def _yanquan(d: _Driver) -> list[str]:
     client, secret = await d.run("yanquan.admin", d.at(2, 9), partial(
         co.create_partner_client, partner_unit_id=units["市三医院"], label="市三医院志愿服务系统"))
     return [f"{len(YINGFENG)} partners of 盈丰国际",
-            f"partner client {client.client_id} (secret {secret}; POST /oauth/token)"]
+            f"partner client {client.client_id} (secret {secret}; POST /oauth/token; picking it in the "
+            "explorer rotates it)"]
 
 
 SCRIPTS = {"baitao": _baitao, "yanquan": _yanquan}

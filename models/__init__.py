@@ -11,6 +11,7 @@ from models.area import (
     PropertyFirm,
     PropertyManagement,
     ServiceContract,
+    community_id_of,
     path_segment,
 )
 from models.base import Base, PlatformTable, TenantScoped, tenant_tables, utcnow, uuid7
@@ -63,7 +64,7 @@ from models.deliberation import (
 )
 
 # --- end deliberation
-from models.platform import Tenant, TenantStatus, User
+from models.platform import PlatformAuditEntry, Tenant, TenantStatus, User
 from models.register import CareTagKind, Gender, Household, Person, PersonCareTag, Tenure
 
 # --- volunteering and evaluations (issue #6) ---
@@ -134,6 +135,7 @@ __all__ = [
     "PartyOrgKind",
     "Person",
     "PersonCareTag",
+    "PlatformAuditEntry",
     "PlatformTable",
     "PropertyFirm",
     "PropertyManagement",
@@ -158,6 +160,7 @@ __all__ = [
     "VoteState",
     "Wish",
     "WishState",
+    "community_id_of",
     "path_segment",
     "tenant_tables",
     "utcnow",

@@ -75,6 +75,13 @@ def path_segment(area_id: uuid.UUID) -> str:
     return area_id.hex + "/"
 
 
+def community_id_of(path: str) -> uuid.UUID | None:
+    """The community above (or at) an area: the second segment of its path, since a community
+    sits directly under the street (ALLOWED_PARENTS)."""
+    segments = path.strip("/").split("/")
+    return uuid.UUID(hex=segments[1]) if len(segments) > 1 else None
+
+
 class GridBuilding(TenantScoped, Base):
     """A grid covers buildings; a grid may cut across compounds."""
 

@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, Integer, String, Uuid
+from sqlalchemy import JSON, Enum, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, PlatformTable, utcnow, uuid7
@@ -42,4 +42,21 @@ class User(PlatformTable, Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PlatformAuditEntry(PlatformTable, Base):
+    """What a platform administrator did or was refused (tenant create, suspend, resume, export,
+    delete, import; issue #10). A platform table: it outlives the tenants it names."""
+
+    __tablename__ = "platform_audit"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    action: Mapped[str] = mapped_column(String(64))
+    tenant_slug: Mapped[str | None] = mapped_column(String(63))
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    client_addr: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

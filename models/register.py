@@ -53,6 +53,20 @@ class Household(TenantScoped, Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+def mask_phone(v: str | None) -> str | None:
+    """138****5678: what a role without the full-read right sees of a phone number."""
+    if not v:
+        return v
+    return v[:3] + "****" + v[-4:] if len(v) >= 11 else "*" * (len(v) - 2) + v[-2:]
+
+
+def mask_id_card(v: str | None) -> str | None:
+    """First 3 and last 4 characters of a resident ID number, the rest starred."""
+    if not v:
+        return v
+    return v[:3] + "*" * (len(v) - 7) + v[-4:]
+
+
 class Gender(enum.StrEnum):
     MALE = "male"
     FEMALE = "female"
@@ -66,7 +80,8 @@ class Person(TenantScoped, Base):
     """
 
     __tablename__ = "persons"
-    __audit_mask__ = frozenset({"id_card_no", "phone", "birth_date", "id_card_index", "phone_index"})
+    __audit_mask__ = frozenset({"id_card_no", "phone", "birth_date", "id_card_index", "phone_index",
+                                "id_card_masked", "phone_masked"})
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "household_id"], ["households.tenant_id", "households.id"]),
         ForeignKeyConstraint(["tenant_id", "party_org_id"], ["party_orgs.tenant_id", "party_orgs.id"]),
@@ -93,9 +108,16 @@ class Person(TenantScoped, Base):
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     __mapper_args__ = {"version_id_col": version}
 
+    # The masked display forms (what a role without the full-read right sees), kept so one SQL
+    # statement can answer a masked page without unsealing (issue #9; migration 0020).
+    id_card_masked: Mapped[str | None] = mapped_column(String(32))
+    phone_masked: Mapped[str | None] = mapped_column(String(32))
+
     @validates("id_card_no", "phone")
     def _index(self, key: str, value: str | None) -> str | None:
-        setattr(self, f"{key.removesuffix('_no')}_index", None if value is None else KEYRING.blind_index(value))
+        stem = key.removesuffix("_no")
+        setattr(self, f"{stem}_index", None if value is None else KEYRING.blind_index(value))
+        setattr(self, f"{stem}_masked", (mask_id_card if stem == "id_card" else mask_phone)(value))
         return value
 
 

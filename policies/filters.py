@@ -86,29 +86,29 @@ def building_predicate(col: SQLColumnExpression[uuid.UUID], grant: Grant, actor:
     return or_(*parts) if parts else false()
 
 
-def household_predicate(grant: Grant, actor: Actor) -> ColumnElement[bool]:
-    parts = [building_predicate(Household.building_id, grant, actor)]
+def household_predicate(grant: Grant, actor: Actor, household: type[Household] = Household) -> ColumnElement[bool]:
+    parts = [building_predicate(household.building_id, grant, actor)]
     if grant.own and actor.household_id is not None:
-        parts.append(Household.id == actor.household_id)
+        parts.append(household.id == actor.household_id)
     if grant.has(Condition.ASSIGNED) and _is_lead(actor):
-        parts.append(Household.id.in_(lead_household_ids(actor)))  # care: a lead's households
+        parts.append(household.id.in_(lead_household_ids(actor)))  # care: a lead's households
     return or_(*parts)
 
 
-def person_predicate(grant: Grant, actor: Actor) -> ColumnElement[bool]:
+def person_predicate(grant: Grant, actor: Actor, person: type[Person] = Person) -> ColumnElement[bool]:
     if grant.all:
         return true()
     parts: list[ColumnElement[bool]] = []
     if grant.own and actor.household_id is not None:
-        parts.append(Person.household_id == actor.household_id)
+        parts.append(person.household_id == actor.household_id)
     reach = Grant(scope_paths=grant.scope_paths, own_compound=grant.own_compound, firm_ids=grant.firm_ids)
     if reach:
         h = aliased(Household)
         parts.append(
-            Person.household_id.in_(select(h.id).where(building_predicate(h.building_id, reach, actor)))
+            person.household_id.in_(select(h.id).where(building_predicate(h.building_id, reach, actor)))
         )
     if grant.has(Condition.ASSIGNED) and _is_lead(actor):
-        parts.append(Person.household_id.in_(lead_household_ids(actor)))  # care: a lead's households
+        parts.append(person.household_id.in_(lead_household_ids(actor)))  # care: a lead's households
     return or_(*parts) if parts else false()
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from models.register import mask_id_card, mask_phone
 from resolvers.errors import ErrorCode, ServiceError
+
+__all__ = ["mask_id_card", "mask_phone"]
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -50,14 +53,3 @@ def text(value: str, field: str, *, max_len: int, required: bool = True) -> str:
         raise ServiceError(ErrorCode.TOO_LONG, f"{field} must be at most {max_len} characters", field)
     return v
 
-
-def mask_phone(v: str | None) -> str | None:
-    if not v:
-        return v
-    return v[:3] + "****" + v[-4:] if len(v) >= 11 else "*" * (len(v) - 2) + v[-2:]
-
-
-def mask_id_card(v: str | None) -> str | None:
-    if not v:
-        return v
-    return v[:3] + "*" * (len(v) - 7) + v[-4:]

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from models import AreaKind, community_id_of
 from models import Case as CaseRow
 from models import CaseEvent as CaseEventRow
 from models import CasePriority as _CasePriority
@@ -19,10 +20,21 @@ from models import HandlerKind as _HandlerKind
 from models import Notification as NotificationRow
 from resolvers import cases as case_service
 from resolvers import loaders
+from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_global_id, encode_global_id
 from schema.case_config import CaseConfigMutation, CaseConfigQuery, CasePriority
-from schema.common import Connection, Node, UserError, connection, context, decode_id, mutate, query_call
-from schema.types import AREA_TYPE_NAMES, AreaNode, User, area_type
+from schema.common import (
+    Connection,
+    Node,
+    PublicError,
+    UserError,
+    connection,
+    context,
+    decode_id,
+    mutate,
+    query_call,
+)
+from schema.types import AREA_TYPE_NAMES, AreaNode, Community, Grid, User, area_type
 
 CaseState = strawberry.enum(_CaseState, name="CaseState", description="State of a case in its closed loop (事件状态).")
 HandlerKind = strawberry.enum(_HandlerKind, name="HandlerKind",
@@ -121,6 +133,25 @@ class Case(Node):
     async def area(self, info: Info) -> AreaNode | None:
         return area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
 
+    @strawberry.field(description="Community (社区) the case lies in; null for a case at street level or "
+                                  "when the community is not yours to see.")
+    async def community(self, info: Info) -> Community | None:
+        cid = community_id_of(self._m.area_path)
+        if cid is None:
+            return None
+        area = await loaders.area_by_id(context(info)).load(cid)
+        return None if area is None or area.kind is not AreaKind.COMMUNITY else Community(_m=area)
+
+    @strawberry.field(description="Grid (网格) of the case: its own area when that is a grid, else the first grid "
+                                  "by name covering its building; null when none is yours to see.")
+    async def grid(self, info: Info) -> Grid | None:
+        ctx = context(info)
+        grids = await loaders.grids_by_building(ctx).load(self._m.area_id)
+        if grids:
+            return Grid(_m=grids[0])
+        area = await loaders.area_by_id(ctx).load(self._m.area_id)
+        return Grid(_m=area) if area is not None and area.kind is AreaKind.GRID else None
+
     @strawberry.field(description="Location as told (位置描述).")
     def location_text(self) -> str | None:
         return self._m.location_text
@@ -211,9 +242,17 @@ class Case(Node):
         return self._m.closed_at
 
     @strawberry.field(description="Every step, oldest first (处置时间线).")
-    async def timeline(self, info: Info) -> list[CaseTimelineEntry]:
+    async def timeline(
+        self, info: Info,
+        last: Annotated[int | None, strawberry.argument(
+            description="Only the latest N steps (最近N条), still oldest first; all when omitted.")] = None,
+    ) -> list[CaseTimelineEntry]:
+        if last is not None and last < 0:
+            raise PublicError(ServiceError(ErrorCode.INVALID, "last must not be negative", "last"))
         full = await self._full(info)
         events = await loaders.events_by_case(context(info)).load(self._m.id)
+        if last is not None:
+            events = events[max(len(events) - last, 0):] if last else []
         return [CaseTimelineEntry(_m=e, _full=full) for e in events]
 
 

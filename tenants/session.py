@@ -160,14 +160,29 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    kwargs: dict[str, Any] = {"echo": echo}
+def _prepared_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
+
+
+def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, pgbouncer: bool = False,
+                max_overflow: int = 10) -> AsyncEngine:
+    """The app's engine. ``pool_size`` is per process (per worker). ``pgbouncer``: the URL points at
+    pgbouncer in transaction mode, where a server connection changes between transactions, so
+    asyncpg keeps no statement cache and names each prepared statement uniquely (SQLAlchemy's
+    recipe for pgbouncer). Parameters never appear in exception messages (they can be personal data).
+    """
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if url.startswith("sqlite"):
         kwargs["poolclass"] = NullPool if ":memory:" not in url else None
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
     else:
         kwargs["pool_size"] = pool_size
+        kwargs["max_overflow"] = max_overflow
         kwargs["pool_pre_ping"] = True
+        if pgbouncer:
+            kwargs["connect_args"] = {"statement_cache_size": 0,
+                                      "prepared_statement_cache_size": 0,
+                                      "prepared_statement_name_func": _prepared_statement_name}
     engine = create_async_engine(url, **kwargs)
     sync: Engine = engine.sync_engine
     if url.startswith("sqlite"):

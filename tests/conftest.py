@@ -4,6 +4,9 @@ Alembic migrations; on PostgreSQL the app connects as a role that owns no tables
 GONGZHI_TEST_BACKENDS   which halves to run (default "sqlite,postgres")
 GONGZHI_TEST_PG_ADMIN_URL  a superuser DSN used to create roles and a throw-away database
 GONGZHI_REQUIRE_PG=1    fail (instead of skip) when PostgreSQL is not reachable (CI sets it)
+GONGZHI_TEST_PGBOUNCER=host:port  route the app role's connections (the app engine and the server
+                        processes tests start) through pgbouncer in transaction mode; the admin DSN,
+                        migrations, the owner engine and LISTEN stay direct (`make test-pgbouncer`)
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ REQUIRE_PG = os.environ.get("GONGZHI_REQUIRE_PG") == "1"
 OWNER_ROLE = "gongzhi_test_owner"
 APP_ROLE = "gongzhi_test_app"
 JWT_SECRET = "test-secret-for-gongzhi-tests-0123456789abcdef"
+PGBOUNCER = os.environ.get("GONGZHI_TEST_PGBOUNCER", "").strip()
 
 
 def _pg_parts() -> tuple[str, str]:
@@ -68,7 +72,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"PostgreSQL half SKIPPED: no server at {PG_ADMIN_URL} ({_PG_REASON}). Only SQLite was tested.",
             yellow=True)
     else:
-        terminalreporter.write_line("PostgreSQL half ran (row-level security, app role without table ownership).")
+        terminalreporter.write_line("PostgreSQL half ran (row-level security, app role without table ownership)"
+                                    + (f", app connections through pgbouncer at {PGBOUNCER}." if PGBOUNCER else "."))
 
 
 @dataclass
@@ -79,10 +84,23 @@ class DbEnv:
     engine: AsyncEngine  # the app's connection (on PG: the role that owns no tables)
     owner_engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    # What the app engine connects to: app_url, or the same database through pgbouncer.
+    pool_url: str = ""
 
     @property
     def is_pg(self) -> bool:
         return self.kind == "postgres"
+
+    @property
+    def through_pgbouncer(self) -> bool:
+        return self.pool_url != self.app_url
+
+    def server_env(self) -> dict[str, str]:
+        """Environment for a server process started by a test: the app's database settings."""
+        if not self.through_pgbouncer:
+            return {"GONGZHI_DATABASE_URL": self.app_url}
+        return {"GONGZHI_DATABASE_URL": self.pool_url, "GONGZHI_DB_PGBOUNCER": "1",
+                "GONGZHI_LISTEN_DATABASE_URL": self.app_url}
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -113,7 +131,7 @@ async def db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
         url = f"sqlite+aiosqlite:///{path}"
         await asyncio.to_thread(upgrade, url)
         engine = make_engine(url)
-        yield DbEnv("sqlite", url, url, engine, engine, make_sessionmaker(engine))
+        yield DbEnv("sqlite", url, url, engine, engine, make_sessionmaker(engine), url)
         await engine.dispose()
         return
     name = f"gongzhi_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -130,10 +148,13 @@ async def db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
     owner_url = f"postgresql+asyncpg://{OWNER_ROLE}@{hostport}/{name}"
     app_url = f"postgresql+asyncpg://{APP_ROLE}@{hostport}/{name}"
     await asyncio.to_thread(upgrade, owner_url, APP_ROLE)
-    engine = make_engine(app_url, pool_size=5)
+    # Through pgbouncer the app's queries take pgbouncer's pooled server connections; app_url (direct)
+    # is what Settings(database_url=db.app_url) gives the event bus to LISTEN on, as in production.
+    pool_url = f"postgresql+asyncpg://{APP_ROLE}@{PGBOUNCER}/{name}" if PGBOUNCER else app_url
+    engine = make_engine(pool_url, pool_size=5, pgbouncer=bool(PGBOUNCER))
     owner_engine = make_engine(owner_url, pool_size=2)
     try:
-        yield DbEnv("postgres", app_url, owner_url, engine, owner_engine, make_sessionmaker(engine))
+        yield DbEnv("postgres", app_url, owner_url, engine, owner_engine, make_sessionmaker(engine), pool_url)
     finally:
         await engine.dispose()
         await owner_engine.dispose()

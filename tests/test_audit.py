@@ -63,7 +63,9 @@ async def test_a_day_of_work_is_on_the_log(api: Api, fresh: World) -> None:
     assert person["name"] == (None, "孙立")
     assert person["id_card_no"] == (None, "**************002X") and person["phone"] == (None, "*******5678")
     phone = _fields(by_action["updatePersonok"], "persons")
-    assert set(phone) == {"phone", "phone_index"}  # the blind index moves with the value, masked too
+    # the blind index and the masked display form move with the value, both masked in the log too
+    assert set(phone) == {"phone", "phone_index", "phone_masked"}
+    assert phone["phone_masked"][1] == "*" * 7 + "1111"
     assert phone["phone"] == (f"*******{a.phones['h1b'][-4:]}", "*******1111")
     assert by_action["updatePersonrefused"]["errors"] == ["FORBIDDEN"]
     assert by_action["updatePersonrefused"]["changes"] == []

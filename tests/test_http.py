@@ -143,6 +143,8 @@ async def test_wrong_content_type_is_415(api: Api, world: World) -> None:
         (b'{"query": "{ me { username } }", "variables": [1]}', "variables"),
         (b'{"query": "{ me { username } }", "variables": "x"}', "variables"),
         (b'{"query": "{ me { username } }", "operationName": 7}', "operationName"),
+        # An operationName the document does not define (GraphiQL sends the tab's): 400, not a 500.
+        (b'{"query": "query A { me { username } }", "operationName": "B"}', "operationName"),
     ],
 )
 async def test_bad_body_is_400(api: Api, world: World, content: bytes, fragment: str) -> None:

@@ -285,41 +285,40 @@ EXEMPT: dict[str, str] = {
     "Query.lianchuangAreas": "a fixed catalogue in the code, not a table",
 }
 
-# The fixed statement count of each operation on SQLite; PostgreSQL runs one more, the
-# transaction's set_config('app.tenant_id') for row-level security. Asserted, and shown in the test
-# ids: adding a statement to an operation is a decision made here, in review. Each count includes
-# the request's own work before the resolvers (tenant row, actor's assignments and household …).
+# The fixed statement count of each operation, the same on SQLite and PostgreSQL. Asserted, and
+# shown in the test ids: adding a statement to an operation is a decision made here, in review.
+# Each count includes the request's own work before the resolvers (tenant, actor, policy …).
 EXPECTED: dict[str, int] = {
-    "activities": 8,
-    "activitySignups": 13,
-    "areas": 14,
-    "auditLog": 8,
-    "careServices": 13,
-    "caseStatistics": 8,
-    "cases": 13,
-    "catalogues": 12,
-    "cobuilding": 19,
-    "evaluations": 13,
-    "households": 15,
-    "households_masked": 12,
-    "me": 8,
-    "meetings": 13,
-    "neighborLeads": 13,
-    "nodes": 15,
-    "notices": 9,
-    "notifications": 12,
-    "overdueVisits": 16,
-    "partner": 17,
-    "persons": 13,
-    "policy": 7,
-    "roleAssignments": 10,
-    "topics": 14,
-    "topics_resident": 12,
-    "visitCoverage": 14,
-    "visits": 12,
-    "volunteering": 16,
-    "walls": 10,
-    "wishes": 13,
+    "activities": 7,
+    "activitySignups": 12,
+    "areas": 13,
+    "auditLog": 7,
+    "careServices": 12,
+    "caseStatistics": 7,
+    "cases": 12,
+    "catalogues": 11,
+    "cobuilding": 18,
+    "evaluations": 12,
+    "households": 14,
+    "households_masked": 11,
+    "me": 7,
+    "meetings": 12,
+    "neighborLeads": 12,
+    "nodes": 14,
+    "notices": 8,
+    "notifications": 11,
+    "overdueVisits": 15,
+    "partner": 16,
+    "persons": 12,
+    "policy": 6,
+    "roleAssignments": 9,
+    "topics": 13,
+    "topics_resident": 11,
+    "visitCoverage": 13,
+    "visits": 11,
+    "volunteering": 15,
+    "walls": 9,
+    "wishes": 12,
 }
 
 
@@ -491,8 +490,7 @@ async def test_statement_count_is_fixed(api: Api, worlds: Worlds, name: str, db:
         assert big > s, f"{name}: {path} has {s} items with {SMALL} more rows, {big} with {LARGE}"
     assert n_large == n_small, (f"{name}: {n_small} statements with {SMALL} more rows, {n_large} with {LARGE}:\n"
                                 + _extra(s_small, s_large))
-    expected = EXPECTED[name] + (1 if db.is_pg else 0)
-    assert n_small == expected, f"{name}: {n_small} statements, EXPECTED says {expected} on {db.kind}"
+    assert n_small == EXPECTED[name], f"{name}: {n_small} statements, EXPECTED says {EXPECTED[name]} on {db.kind}"
 
 
 def test_every_case_has_its_fixed_count() -> None:

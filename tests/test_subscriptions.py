@@ -39,15 +39,24 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, db: DbEnv, tmp: Path) -> None:
+    def __init__(self, db: DbEnv, tmp: Path, *, serve_args: list[str] | None = None, **extra_env: str) -> None:
+        """A server process: plain uvicorn, or ``gongzhi serve <serve_args>`` when given."""
         self.port = _free_port()
-        env = dict(os.environ, GONGZHI_DATABASE_URL=db.app_url, GONGZHI_JWT_SECRET=JWT_SECRET,
+        env = dict(os.environ, **db.server_env(), GONGZHI_JWT_SECRET=JWT_SECRET,
                    GONGZHI_AUTOCLOSE_INTERVAL="0", GONGZHI_UPLOAD_DIR=str(tmp / "uploads"), GONGZHI_DEMO="0")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "gongzhi.app:create_app", "--factory", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )
+        env.update(extra_env)
+        if serve_args is None:
+            argv = [sys.executable, "-m", "uvicorn", "gongzhi.app:create_app", "--factory", "--host", "127.0.0.1",
+                    "--port", str(self.port), "--log-level", "warning"]
+        else:
+            argv = [sys.executable, "-m", "gongzhi.cli", "serve", "--port", str(self.port), *serve_args]
+        # Output to a file: a pipe nobody reads would stall a server that logs every request.
+        self.log_path = tmp / f"server-{self.port}.log"
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def output(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     @property
     def http(self) -> str:
@@ -59,15 +68,14 @@ class Server:
 
     async def ready(self) -> None:
         async with httpx.AsyncClient() as c:
-            for _ in range(100):
+            for _ in range(300):  # workers of `gongzhi serve` take a while on a busy machine
                 try:
                     if (await c.get(self.http + "/healthz")).status_code == 200:
                         return
                 except httpx.TransportError:
                     pass
                 if self.proc.poll() is not None:
-                    out = self.proc.stdout.read().decode() if self.proc.stdout else ""
-                    raise RuntimeError(f"server exited: {out}")
+                    raise RuntimeError(f"server exited: {self.output()}")
                 await asyncio.sleep(0.1)
         raise RuntimeError("server did not start")
 
@@ -78,8 +86,7 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=10)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        self._log.close()
 
 
 @pytest.fixture

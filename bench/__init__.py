@@ -1,0 +1,1 @@
+"""Benchmark harness: data generator, operations, PostGraphile peer, load driver (issue #9)."""

@@ -1,0 +1,399 @@
+"""Observability (issue #10): Prometheus metrics at /metrics, structured JSON logs with request id,
+tenant and user, OpenTelemetry traces.
+
+What is logged is chosen here, not by whoever calls ``log``: an access line per request names the
+request id, tenant slug, user id (a UUID), operation name, status, outcome and duration. Never the
+query text, the variables or the response (they carry personal data: phones, ID numbers, names),
+and SQLAlchemy engines are built with ``hide_parameters`` so a database error's message carries no
+bound values either.
+
+Metrics (``prometheus_client``; with ``PROMETHEUS_MULTIPROC_DIR`` set — ``gongzhi serve --workers N``
+does it — each worker writes its own files and /metrics sums them):
+
+- ``gongzhi_requests_total{operation,outcome}``, ``gongzhi_request_duration_seconds{operation}``
+- ``gongzhi_db_pool_in_use`` (connections checked out of this process's pool; summed over live workers)
+- ``gongzhi_policy_reloads_total`` (Casbin policies read from the database: a first use or a policy edit)
+- ``gongzhi_subscriptions`` (open subscription streams; summed over live workers)
+
+Traces: off unless ``OTEL_TRACES_EXPORTER`` (``otlp`` or ``console``) or an ``OTEL_EXPORTER_OTLP_*``
+endpoint is set; the exporter then reads the standard ``OTEL_*`` variables itself. A request makes a
+server span (W3C ``traceparent`` is honoured) with a child span per SQL statement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from gongzhi.settings import Settings
+
+access_log = logging.getLogger("gongzhi.access")
+
+REQUESTS = Counter("gongzhi_requests", "GraphQL requests by operation name and outcome",
+                   ["operation", "outcome"])
+LATENCY = Histogram("gongzhi_request_duration_seconds", "GraphQL request latency by operation name",
+                    ["operation"], buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+POOL_IN_USE = Gauge("gongzhi_db_pool_in_use", "database connections checked out of the pool",
+                    multiprocess_mode="livesum")
+POLICY_RELOADS = Counter("gongzhi_policy_reloads", "tenant policies loaded from the database")
+SUBSCRIPTIONS = Gauge("gongzhi_subscriptions", "open subscription streams", multiprocess_mode="livesum")
+
+_OPERATION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+MAX_OPERATION_LABELS = 500  # client-chosen names: past this many, new ones count as "other"
+_seen_operations: set[str] = set()
+
+
+@dataclass
+class RequestInfo:
+    request_id: str
+    method: str
+    path: str
+    operation: str | None = None
+    tenant: str | None = None
+    user: str | None = None
+    outcome: str | None = None
+
+
+_current: ContextVar[RequestInfo | None] = ContextVar("gongzhi_request", default=None)
+
+
+def note(**fields: str | None) -> None:
+    """Tell the request's log line, metrics and span what the endpoint learned (operation, tenant,
+    user, request id, outcome). A no-op outside a request."""
+    info = _current.get()
+    if info is not None:
+        for k, v in fields.items():
+            setattr(info, k, v)
+
+
+def operation_name(requested: str | None, document: Any) -> str | None:
+    """operationName, or the name of the document's only operation."""
+    if requested or document is None:
+        return requested
+    ops = [d for d in document.definitions if d.kind == "operation_definition"]
+    return ops[0].name.value if len(ops) == 1 and ops[0].name is not None else None
+
+
+def operation_label(name: str | None) -> str:
+    if not name or not _OPERATION.match(name):
+        return "anonymous"
+    if name not in _seen_operations:
+        if len(_seen_operations) >= MAX_OPERATION_LABELS:
+            return "other"
+        _seen_operations.add(name)
+    return name
+
+
+def _outcome(status: int, noted: str | None) -> str:
+    if status == 429:
+        return "rate_limited"
+    if status in (401, 403):
+        return "refused"
+    if status >= 500:
+        return "server_error"
+    if status >= 400:
+        return "request_error"
+    return noted or "ok"
+
+
+# -- logs ---------------------------------------------------------------------------------------
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; the current request's id, tenant and user on every line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        info = _current.get()
+        if info is not None:
+            out["request_id"] = info.request_id
+            if info.tenant:
+                out["tenant"] = info.tenant
+            if info.user:
+                out["user"] = info.user
+        extra = getattr(record, "fields", None)
+        if isinstance(extra, dict):
+            out.update(extra)
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return orjson.dumps(out, default=str).decode()
+
+
+def configure_logging(settings: Settings) -> None:
+    """Root logging to stderr as JSON (or plain text with GONGZHI_LOG_FORMAT=text); uvicorn's own
+    loggers go through the same handler."""
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.set_name("gongzhi")
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if h.get_name() != "gongzhi"] + [handler]
+    root.setLevel(settings.log_level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        lg = logging.getLogger(name)
+        lg.handlers = []
+        lg.propagate = True
+    # strawberry logs every GraphQL error with its message, and graphql-core's coercion messages
+    # quote the input ("Variable '$i' got invalid value '139…'"): personal data. Unexpected errors
+    # are logged by the endpoint itself (with the request id, without variables).
+    logging.getLogger("strawberry.execution").setLevel(logging.CRITICAL + 1)
+    # pycasbin prints every loaded policy at INFO
+    logging.getLogger("casbin").setLevel(max(logging.WARNING, root.level))
+    # uvicorn's access line repeats what gongzhi.access says, without request id or tenant.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+# -- traces -------------------------------------------------------------------------------------
+
+_provider: Any = None  # an SDK TracerProvider when tracing is on
+
+
+def tracing_requested(environ: dict[str, str] | os._Environ[str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    exporter = env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter:
+        return exporter != "none" and env.get("OTEL_SDK_DISABLED", "").lower() != "true"
+    return bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+
+
+def configure_tracing() -> None:
+    """Turn tracing on from the standard OTEL_* variables (off when none is set)."""
+    global _provider
+    if _provider is not None or not tracing_requested():
+        return
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+
+    exporter: SpanExporter
+    kind = os.environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() or "otlp"
+    if kind == "console":
+        exporter = ConsoleSpanExporter()
+    else:
+        try:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        except ImportError:
+            logging.getLogger("gongzhi").error(
+                "OTEL_TRACES_EXPORTER=%s needs `pip install opentelemetry-exporter-otlp-proto-http`; "
+                "tracing stays off", kind)
+            return
+        exporter = OTLPSpanExporter()
+    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "gongzhi")})
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    use_tracer_provider(provider)
+
+
+def use_tracer_provider(provider: Any) -> None:
+    """Trace with this provider (configure_tracing, or a test's in-memory exporter)."""
+    global _provider
+    _provider = provider
+
+
+def _tracer() -> Any:
+    return None if _provider is None else _provider.get_tracer("gongzhi")
+
+
+def instrument_engine(engine: AsyncEngine) -> None:
+    """A child span per SQL statement (statement text only, never its parameters)."""
+    from sqlalchemy import event
+
+    if engine.sync_engine.__dict__.get("_gongzhi_traced"):
+        return
+    engine.sync_engine.__dict__["_gongzhi_traced"] = True
+
+    def before(conn: Any, _cursor: Any, statement: str, *_a: Any) -> None:
+        tracer = _tracer()
+        if tracer is None:
+            return
+        span = tracer.start_span("db.query", attributes={
+            "db.system": engine.dialect.name, "db.statement": statement[:2000]})
+        conn.info.setdefault("gongzhi_spans", []).append(span)
+
+    def after(conn: Any, *_a: Any) -> None:
+        spans = conn.info.get("gongzhi_spans")
+        if spans:
+            spans.pop().end()
+
+    def failed(ctx: Any) -> None:
+        spans = ctx.connection.info.get("gongzhi_spans") if ctx.connection is not None else None
+        if spans:
+            spans.pop().end()
+
+    event.listen(engine.sync_engine, "before_cursor_execute", before)
+    event.listen(engine.sync_engine, "after_cursor_execute", after)
+    event.listen(engine.sync_engine, "handle_error", failed)
+
+
+# -- the middleware -----------------------------------------------------------------------------
+
+
+class Observed:
+    """What the middleware reads of the app: its pool, policy cache and subscription count."""
+
+    def __init__(self, engine: AsyncEngine, state: Any) -> None:
+        self.engine = engine
+        self.state = state
+        self._policy_loads = 0
+
+    def refresh(self) -> None:
+        pool = self.engine.sync_engine.pool
+        checked_out = getattr(pool, "checkedout", None)
+        POOL_IN_USE.set(checked_out() if callable(checked_out) else 0)
+        SUBSCRIPTIONS.set(self.state.bus.subscriber_count)
+        loads = self.state.policies.loads
+        if loads > self._policy_loads:
+            POLICY_RELOADS.inc(loads - self._policy_loads)
+            self._policy_loads = loads
+
+
+class ObservabilityMiddleware:
+    """Pure ASGI: request id, timing, the access log line, metrics and the server span."""
+
+    def __init__(self, app: Any, observed: Observed, *, refresh_every: float = 5.0) -> None:
+        self.app = app
+        self.observed = observed
+        self.refresh_every = refresh_every
+        self._refresher: asyncio.Task[None] | None = None
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            self.observed.refresh()
+            await asyncio.sleep(self.refresh_every)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            async def on_receive() -> Any:
+                message = await receive()
+                if message["type"] == "lifespan.shutdown" and self._refresher is not None:
+                    self._refresher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await self._refresher
+                    self._refresher = None
+                return message
+            await self.app(scope, on_receive, send)
+            return
+        if self._refresher is None:
+            self._refresher = asyncio.create_task(self._refresh_loop())
+        if kind != "http":
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.observed.refresh()
+            return
+        path = scope.get("path", "")
+        if path != "/graphql" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        info = RequestInfo(request_id=uuid.uuid4().hex, method=scope.get("method", ""), path=path)
+        token = _current.set(info)
+        status = [500]
+
+        async def on_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        tracer = _tracer()
+        span_cm: Any = contextlib.nullcontext()
+        if tracer is not None:
+            from opentelemetry.propagate import extract
+            from opentelemetry.trace import SpanKind
+
+            span_cm = tracer.start_as_current_span("POST /graphql", context=extract(headers),
+                                                   kind=SpanKind.SERVER)
+        started = time.perf_counter()
+        try:
+            with span_cm as span:
+                try:
+                    await self.app(scope, receive, on_send)
+                finally:
+                    if span is not None:
+                        span.set_attribute("http.request.method", "POST")
+                        span.set_attribute("http.route", "/graphql")
+                        span.set_attribute("http.response.status_code", status[0])
+                        span.set_attribute("graphql.operation.name", info.operation or "")
+                        span.set_attribute("gongzhi.request_id", info.request_id)
+                        if info.tenant:
+                            span.set_attribute("gongzhi.tenant", info.tenant)
+                        span.update_name(f"graphql {info.operation or 'anonymous'}")
+        finally:
+            elapsed = time.perf_counter() - started
+            op = operation_label(info.operation)
+            outcome = _outcome(status[0], info.outcome)
+            REQUESTS.labels(op, outcome).inc()
+            LATENCY.labels(op).observe(elapsed)
+            self.observed.refresh()
+            access_log.info("request", extra={"fields": {
+                "operation": info.operation if op not in ("other",) else op, "status": status[0],
+                "outcome": outcome, "duration_ms": round(elapsed * 1000, 2)}})
+            _current.reset(token)
+
+
+# -- /metrics -----------------------------------------------------------------------------------
+
+
+def metrics_registry() -> CollectorRegistry:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return registry
+    return REGISTRY
+
+
+def metrics_routes(observed: Observed) -> list[Route]:
+    async def metrics(_request: Request) -> Response:
+        observed.refresh()
+        return Response(generate_latest(metrics_registry()), media_type=CONTENT_TYPE_LATEST)
+
+    return [Route("/metrics", metrics, methods=["GET"])]
+
+
+def wire(app: Any, settings: Settings, engine: AsyncEngine, state: Any) -> Observed:
+    """Everything above, for create_app: the middleware, /metrics, tracing of the engine."""
+    observed = Observed(engine, state)
+    configure_tracing()
+    if _provider is not None:
+        instrument_engine(engine)
+    if settings.metrics:
+        app.router.routes.extend(metrics_routes(observed))
+    app.add_middleware(ObservabilityMiddleware, observed=observed)
+    return observed

@@ -1,0 +1,223 @@
+"""Platform administration over GraphQL (issue #10): ``POST /platform/graphql``.
+
+A separate, small schema — not part of the tenants' ``/graphql`` — for the city's operators: list
+tenants, create, suspend, resume, export, delete and import one. Only a bearer token with the claim
+``"platform": "admin"`` (issued by the identity provider to platform staff) gets in; every other
+caller is refused with ``403 PLATFORM_ADMIN_REQUIRED``. Every call, refused ones included, is
+appended to ``platform_audit``. Off unless ``GONGZHI_PLATFORM_API=1``; it works as the database
+owner (``GONGZHI_MIGRATION_DATABASE_URL``), so serve it on an internal listener only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import strawberry
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from strawberry.types import Info
+
+from gongzhi import tenant_ops
+from gongzhi.auth import AuthError, TokenVerifier
+from gongzhi.settings import Settings
+from models import PlatformAuditEntry, Tenant, TenantStatus
+from policies.enforcer import rules_for_domain
+from tenants.provisioning import ProvisioningError, provision_tenant
+from tenants.session import make_engine, make_sessionmaker
+
+
+@dataclass
+class PlatformContext:
+    engine: AsyncEngine
+    user_id: uuid.UUID
+    request_id: str
+    client_addr: str | None
+
+
+@strawberry.type(description="A street office as the platform sees it (平台租户).")
+class PlatformTenant:
+    slug: str = strawberry.field(description="Short name used in tokens and headers (标识).")
+    name: str = strawberry.field(description="The street office's name (名称).")
+    status: str = strawberry.field(description="`active` or `suspended` (状态).")
+
+
+@strawberry.type(description="Why a platform operation did not happen (错误).")
+class PlatformError:
+    code: str = strawberry.field(description="NOT_FOUND, EXISTS, INVALID, BAD_ARCHIVE, REVISION_MISMATCH, USER_CLASH.")
+    message: str = strawberry.field(description="For the operator (说明).")
+
+
+@strawberry.type(description="Result of a platform operation (平台操作结果).")
+class TenantOpPayload:
+    tenant: PlatformTenant | None = strawberry.field(description="The tenant after the operation, if it exists.")
+    archive: str | None = strawberry.field(
+        default=None, description="exportTenant: the zip archive, base64 (personal data sealed) (导出包).")
+    rows: int | None = strawberry.field(default=None, description="Rows deleted or imported (行数).")
+    errors: list[PlatformError] = strawberry.field(default_factory=list, description="Empty when it happened.")
+
+
+@strawberry.type(description="One entry of the platform audit log (平台审计).")
+class PlatformAuditRecord:
+    action: str = strawberry.field(description="The operation (操作).")
+    tenant_slug: str | None = strawberry.field(description="The tenant it named (租户).")
+    outcome: str = strawberry.field(description="ok, error or refused (结果).")
+    user_id: str | None = strawberry.field(description="The platform administrator (操作人).")
+    created_at: str = strawberry.field(description="When, ISO 8601 UTC (时间).")
+
+
+def _ctx(info: Info) -> PlatformContext:
+    return info.context["platform"]  # type: ignore[no-any-return]
+
+
+async def _audit(ctx: PlatformContext, action: str, slug: str | None, outcome: str,
+                 detail: dict[str, Any] | None = None) -> None:
+    async with ctx.engine.begin() as conn:
+        await conn.execute(insert(PlatformAuditEntry.__table__).values(  # type: ignore[arg-type]
+            id=uuid.uuid4(), user_id=ctx.user_id, action=action, tenant_slug=slug, outcome=outcome,
+            detail=detail or {}, request_id=ctx.request_id, client_addr=ctx.client_addr,
+            created_at=tenant_ops.dt.datetime.now(tenant_ops.dt.UTC)))
+
+
+async def _tenant(ctx: PlatformContext, slug: str) -> PlatformTenant | None:
+    t = Tenant.__table__
+    async with ctx.engine.connect() as conn:
+        row = (await conn.execute(select(t.c.slug, t.c.name, t.c.status).where(t.c.slug == slug))).first()
+    return None if row is None else PlatformTenant(slug=row.slug, name=row.name, status=TenantStatus(row.status).value)
+
+
+async def _run(info: Info, action: str, slug: str | None, op: Any) -> TenantOpPayload:
+    ctx = _ctx(info)
+    try:
+        payload: TenantOpPayload = await op(ctx)
+    except (tenant_ops.TenantOpError, ProvisioningError) as e:
+        code = e.code if isinstance(e, tenant_ops.TenantOpError) else "INVALID"
+        await _audit(ctx, action, slug, "error", {"code": code})
+        return TenantOpPayload(tenant=await _tenant(ctx, slug) if slug else None,
+                               errors=[PlatformError(code=code, message=str(e))])
+    await _audit(ctx, action, slug or (payload.tenant.slug if payload.tenant else None), "ok",
+                 {"rows": payload.rows} if payload.rows is not None else {})
+    return payload
+
+
+@strawberry.type(description="Platform queries (平台查询).")
+class PlatformQuery:
+    @strawberry.field(description="Every tenant (所有租户).")
+    async def tenants(self, info: Info) -> list[PlatformTenant]:
+        t = Tenant.__table__
+        async with _ctx(info).engine.connect() as conn:
+            rows = (await conn.execute(select(t.c.slug, t.c.name, t.c.status).order_by(t.c.slug))).all()
+        return [PlatformTenant(slug=r.slug, name=r.name, status=TenantStatus(r.status).value) for r in rows]
+
+    @strawberry.field(description="The latest platform audit entries, newest first (平台审计).")
+    async def platform_audit(self, info: Info, last: int = 50) -> list[PlatformAuditRecord]:
+        a = PlatformAuditEntry.__table__
+        async with _ctx(info).engine.connect() as conn:
+            rows = (await conn.execute(select(a).order_by(a.c.created_at.desc(), a.c.id.desc())
+                                       .limit(max(1, min(last, 500))))).mappings().all()
+        return [PlatformAuditRecord(action=r["action"], tenant_slug=r["tenant_slug"], outcome=r["outcome"],
+                                    user_id=str(r["user_id"]) if r["user_id"] else None,
+                                    created_at=r["created_at"].isoformat()) for r in rows]
+
+
+@strawberry.type(description="Platform operations on tenants (平台租户管理).")
+class PlatformMutation:
+    @strawberry.mutation(description="Provision a street office with the default policy (开通租户).")
+    async def create_tenant(self, info: Info, slug: str, name: str) -> TenantOpPayload:
+        async def op(ctx: PlatformContext) -> TenantOpPayload:
+            await provision_tenant(make_sessionmaker(ctx.engine), slug=slug, name=name, policy_rules=rules_for_domain)
+            return TenantOpPayload(tenant=await _tenant(ctx, slug))
+        return await _run(info, "createTenant", slug, op)
+
+    @strawberry.mutation(description="Refuse the tenant's requests with TENANT_SUSPENDED (停用租户).")
+    async def suspend_tenant(self, info: Info, slug: str) -> TenantOpPayload:
+        async def op(ctx: PlatformContext) -> TenantOpPayload:
+            await tenant_ops.set_status(ctx.engine, slug, TenantStatus.SUSPENDED)
+            return TenantOpPayload(tenant=await _tenant(ctx, slug))
+        return await _run(info, "suspendTenant", slug, op)
+
+    @strawberry.mutation(description="Serve a suspended tenant again (恢复租户).")
+    async def resume_tenant(self, info: Info, slug: str) -> TenantOpPayload:
+        async def op(ctx: PlatformContext) -> TenantOpPayload:
+            await tenant_ops.set_status(ctx.engine, slug, TenantStatus.ACTIVE)
+            return TenantOpPayload(tenant=await _tenant(ctx, slug))
+        return await _run(info, "resumeTenant", slug, op)
+
+    @strawberry.mutation(description="The tenant's whole data as a zip archive, base64; personal data stays "
+                                     "sealed (导出租户).")
+    async def export_tenant(self, info: Info, slug: str) -> TenantOpPayload:
+        async def op(ctx: PlatformContext) -> TenantOpPayload:
+            data = await tenant_ops.export_tenant(ctx.engine, slug)
+            return TenantOpPayload(tenant=await _tenant(ctx, slug), archive=base64.b64encode(data).decode())
+        return await _run(info, "exportTenant", slug, op)
+
+    @strawberry.mutation(description="Delete the tenant and all its rows; `confirm` repeats the slug (删除租户).")
+    async def delete_tenant(self, info: Info, slug: str, confirm: str) -> TenantOpPayload:
+        async def op(ctx: PlatformContext) -> TenantOpPayload:
+            if confirm != slug:
+                raise tenant_ops.TenantOpError("INVALID", "confirm must repeat the slug")
+            counts = await tenant_ops.delete_tenant(ctx.engine, slug)
+            return TenantOpPayload(tenant=None, rows=sum(counts.values()))
+        return await _run(info, "deleteTenant", slug, op)
+
+    @strawberry.mutation(description="Restore a tenant from an exportTenant archive, base64 (导入租户).")
+    async def import_tenant(self, info: Info, archive: str) -> TenantOpPayload:
+        async def op(ctx: PlatformContext) -> TenantOpPayload:
+            try:
+                data = base64.b64decode(archive, validate=True)
+            except (binascii.Error, ValueError):
+                raise tenant_ops.TenantOpError("BAD_ARCHIVE", "archive is not base64") from None
+            result = await tenant_ops.import_tenant(ctx.engine, data)
+            return TenantOpPayload(tenant=await _tenant(ctx, result["tenant"]), rows=sum(result["tables"].values()))
+        return await _run(info, "importTenant", None, op)
+
+
+platform_schema = strawberry.Schema(query=PlatformQuery, mutation=PlatformMutation)
+
+
+def platform_routes(settings: Settings, verifier: TokenVerifier, engine: AsyncEngine | None = None) -> list[Route]:
+    """The /platform/graphql route (only when GONGZHI_PLATFORM_API=1)."""
+    holder: dict[str, AsyncEngine] = {}
+
+    def owner_engine() -> AsyncEngine:
+        if engine is not None:
+            return engine
+        if "e" not in holder:
+            holder["e"] = make_engine(settings.owner_url, pool_size=2)
+        return holder["e"]
+
+    def error(status: int, code: str, message: str) -> Response:
+        return Response(orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}),
+                        status_code=status, media_type="application/json")
+
+    async def handle(request: Request) -> Response:
+        request_id = uuid.uuid4().hex
+        client = request.client.host if request.client else None
+        try:
+            claims = verifier.verify(request.headers.get("authorization"))
+        except AuthError as e:
+            return error(e.status, e.code, e.message)
+        ctx = PlatformContext(owner_engine(), claims.user_id, request_id, client)
+        if not claims.platform_admin:
+            await _audit(ctx, "platform", None, "refused")
+            return error(403, "PLATFORM_ADMIN_REQUIRED", "platform administrators only")
+        try:
+            body = orjson.loads(await request.body())
+            query, variables = body["query"], body.get("variables") or {}
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return error(400, "BAD_REQUEST", "body must be {query, variables}")
+        result = await platform_schema.execute(query, variable_values=variables,
+                                               context_value={"platform": ctx})
+        out: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            out["errors"] = [e.formatted for e in result.errors]
+        return Response(orjson.dumps(out), media_type="application/json", headers={"X-Request-Id": request_id})
+
+    return [Route("/platform/graphql", handle, methods=["POST"])]

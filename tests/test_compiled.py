@@ -1,0 +1,279 @@
+"""Compiled reads (issue #9, schema/compiled.py) answer exactly what the resolvers answer.
+
+Every world user runs every query twice — compiled, then through strawberry's resolvers — and the
+two responses must be the same bytes once re-serialised (same keys, same order, same values: IDs,
+cursors, timestamps, enums, masking, nulls). The test also checks the compiled path was taken
+where it should be (so a compiler that always declines cannot pass) and that one compiled request
+costs one SQL statement after the request's start-up, whatever the page size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+import pytest
+import sqlalchemy as sa
+
+import gongzhi.app as app_module
+from resolvers.ids import encode_global_id
+from tests.conftest import Api, DbEnv, World
+from tests.test_cases import accept, area_gid, call, dispatch_firm, ok, report, resolve, start
+from tests.world import TenantWorld
+
+USERS = ("admin", "secretary", "grid1", "grid2", "grid3", "chair", "firm", "resident", "resident4", "secretary2",
+         "expired", "nobody")
+
+CASE_SELECTION = """
+  __typename id number title description category categoryName priority state locationText latitude longitude
+  reportedByMe onProblemWall handlerKind handlerName dueAt overdue supervised resolution rejectReason satisfied
+  feedbackComment reopenCount version reportedAt resolvedAt closedAt
+  reporter { username displayName }
+  area { __typename id name kind code description version ... on Building { floors unitCount }
+         ... on Compound { propertyManagement } }
+  escalatedTo { id name }
+  community { __typename id name }
+  grid { id name kind }
+  timeline(last: 3) { seq action fromState toState actorRole actor { username displayName } note at attachmentIds }
+  whole: timeline { seq action }
+"""
+
+CASES = """
+query Q($first: Int, $after: String, $states: [CaseState!]) {
+  cases(first: $first, after: $after, states: $states) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { @CASE } }
+    nodes { id title }
+  }
+}
+""".replace("@CASE", CASE_SELECTION)
+
+CASES_FRAGMENTS = """
+query { a: cases(first: 1) { nodes { ...F } } b: cases { edges { node { ... on Node { id } ...F } } } }
+fragment F on Case { id t: title state ...G }
+fragment G on Case { reporter { displayName } }
+"""
+
+HOUSEHOLD_SELECTION = """
+  __typename id unit room addressMasked floorArea tenure version building { id name floors }
+  persons { __typename id name gender relationToHead partyMember inServicePartyMember version piiMasked idCardNo
+            phone birthDate careTags }
+"""
+
+BUILDING_HOUSEHOLDS = """
+query B($id: ID!, $first: Int) {
+  node(id: $id) {
+    __typename id
+    ... on Area { name kind }
+    ... on Building { floors households(first: $first) { totalCount pageInfo { hasNextPage endCursor }
+                                                         edges { cursor node { @HOUSEHOLD } } } }
+  }
+}
+""".replace("@HOUSEHOLD", HOUSEHOLD_SELECTION)
+
+HOUSEHOLDS = """
+query H($first: Int, $after: String, $areaId: ID) {
+  households(first: $first, after: $after, areaId: $areaId) {
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    nodes { @HOUSEHOLD }
+  }
+}
+""".replace("@HOUSEHOLD", HOUSEHOLD_SELECTION)
+
+NODE = """
+query N($id: ID!) {
+  node(id: $id) {
+    __typename id
+    ... on Case { @CASE }
+    ... on Household { @HOUSEHOLD }
+    ... on Person { name idCardNo phone piiMasked careTags }
+    ... on Area { name kind version }
+    ... on Compound { propertyManagement }
+  }
+}
+""".replace("@CASE", CASE_SELECTION).replace("@HOUSEHOLD", HOUSEHOLD_SELECTION)
+
+
+@contextmanager
+def compiled_spy() -> Iterator[list[bool]]:
+    """Records, per request, whether the compiler produced a statement."""
+    taken: list[bool] = []
+    real = app_module.compile_request
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        stmt = real(*args, **kw)
+        taken.append(stmt is not None)
+        return stmt
+
+    app_module.compile_request = spy  # type: ignore[assignment]
+    try:
+        yield taken
+    finally:
+        app_module.compile_request = real  # type: ignore[assignment]
+
+
+async def both(api: Api, tw: TenantWorld, user: str, query: str, variables: dict[str, Any]
+               ) -> tuple[bytes, bytes, bool]:
+    """(compiled response, resolver response, whether the compiled path was taken)."""
+    token = api.token(tw, user)
+    with compiled_spy() as taken:
+        r1 = await api.post(query, variables, token=token)
+    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
+    state.compiled_reads = False
+    try:
+        r2 = await api.post(query, variables, token=token)
+    finally:
+        state.compiled_reads = True
+    assert r1.status_code == r2.status_code, (r1.text, r2.text)
+    return orjson.dumps(r1.json()), orjson.dumps(r2.json()), bool(taken and taken[0])
+
+
+async def cases_world(api: Api, tw: TenantWorld) -> dict[str, dict[str, Any]]:
+    """Cases in many states, places and hands: on the wall, dispatched, resolved, supervised, rejected."""
+    out: dict[str, dict[str, Any]] = {}
+    out["wall"] = await report(api, tw, "resident", "B1", title="楼道堆物")  # a resident's report is on the wall
+    out["b2"] = await report(api, tw, "chair", "B2", title="路灯不亮", category="other", locationText="2栋东侧",
+                             latitude=31.2304, longitude=121.4737)
+    c = await report(api, tw, "grid1", "B1", title="管道堵塞", priority="URGENT")
+    c = await dispatch_firm(api, tw, await accept(api, tw, c))
+    out["resolved"] = await resolve(api, tw, await start(api, tw, c))
+    c = await report(api, tw, "admin", "B4", title="飞线充电")
+    out["supervised"] = ok(await call(api, tw, "admin", "superviseCase", id=c["id"]))
+    c = await report(api, tw, "grid2", "B3", title="噪音扰民")
+    out["rejected"] = ok(await call(api, tw, "grid2", "rejectCase", id=c["id"], reason="不属于受理范围"))
+    out["street"] = await report(api, tw, "admin", "S", title="街道层面")
+    out["compound"] = await report(api, tw, "resident4", "P3", title="小区门禁")
+    return out
+
+
+@pytest.fixture
+async def case_tenant(api: Api, fresh: World, db: DbEnv) -> tuple[TenantWorld, dict[str, dict[str, Any]]]:
+    if not db.is_pg:
+        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
+    return fresh.a, await cases_world(api, fresh.a)
+
+
+async def test_case_lists_compile_to_the_resolvers_answer_for_every_user(api: Api, case_tenant: Any) -> None:
+    tw, _ = case_tenant
+    pages = [{}, {"first": 2}, {"first": 0}, {"first": 50, "states": ["REPORTED", "ACCEPTED", "IN_PROGRESS"]}]
+    for user in USERS:
+        for variables in pages:
+            compiled, resolved, taken = await both(api, tw, user, CASES, variables)
+            assert taken, (user, variables)
+            assert compiled == resolved, (user, variables, _around(compiled, resolved))
+        # the next page, from the first page's cursor
+        first = orjson.loads((await both(api, tw, user, CASES, {"first": 2}))[0])
+        end = first["data"]["cases"]["pageInfo"]["endCursor"]
+        if end is not None:
+            compiled, resolved, taken = await both(api, tw, user, CASES, {"first": 2, "after": end})
+            assert taken and compiled == resolved, user
+        compiled, resolved, taken = await both(api, tw, user, CASES_FRAGMENTS, {})
+        assert taken and compiled == resolved, user
+
+
+async def test_a_case_list_page_has_real_content(api: Api, case_tenant: Any) -> None:
+    """Guards the comparison above from comparing two empty answers."""
+    tw, cases = case_tenant
+    body = orjson.loads((await both(api, tw, "admin", CASES, {"first": 50}))[0])
+    conn = body["data"]["cases"]
+    assert conn["totalCount"] == len(cases) == len(conn["edges"])
+    resolved = next(e["node"] for e in conn["edges"] if e["node"]["id"] == cases["resolved"]["id"])
+    assert [s["action"] for s in resolved["timeline"]] == ["dispatch", "start", "resolve"]
+    assert [s["seq"] for s in resolved["whole"]] == [1, 2, 3, 4, 5]
+    assert resolved["community"]["name"] == "东风社区" and resolved["grid"]["name"] == "一网格"
+    assert resolved["reporter"]["username"] == tw.username("grid1")
+    wall = orjson.loads((await both(api, tw, "resident", CASES, {}))[0])["data"]["cases"]
+    assert {e["node"]["title"] for e in wall["edges"]} == {"楼道堆物"}
+    own = orjson.loads((await both(api, tw, "resident4", CASES, {}))[0])["data"]["cases"]
+    assert {e["node"]["title"] for e in own["edges"]} == {"小区门禁"}
+
+
+async def test_node_lookups_compile_to_the_resolvers_answer(api: Api, case_tenant: Any) -> None:
+    tw, cases = case_tenant
+    ids = [c["id"] for c in cases.values()]
+    ids += [encode_global_id("Household", h) for h in tw.households.values()]
+    ids += [encode_global_id("Person", p) for p in tw.persons.values()]
+    ids += [area_gid(tw, k) for k in ("S", "C1", "C2", "Z1", "P1", "P3", "G1", "G3", "B1", "B4")]
+    ids += [encode_global_id("Case", tw.tenant_id), "not-an-id"]
+    for user in USERS:
+        for gid in ids:
+            compiled, resolved, taken = await both(api, tw, user, NODE, {"id": gid})
+            assert compiled == resolved, (user, gid)
+            assert taken == (gid != "not-an-id"), (user, gid)
+
+
+async def test_household_pages_compile_masked_for_roles_without_full_read(api: Api, fresh: World, db: DbEnv
+                                                                          ) -> None:
+    if not db.is_pg:
+        pytest.skip("compiled reads are PostgreSQL-only")
+    tw = fresh.a
+    for user in USERS:
+        for first in (1, 50):
+            for query, variables in ((BUILDING_HOUSEHOLDS, {"id": area_gid(tw, "B1"), "first": first}),
+                                     (HOUSEHOLDS, {"first": first})):
+                compiled, resolved, taken = await both(api, tw, user, query, variables)
+                assert compiled == resolved, (user, query[:20], first)
+                assert taken, (user, query[:20])
+        for area in ("B1", "P1", "C1", "G2", "Z1"):
+            compiled, resolved, taken = await both(api, tw, user, HOUSEHOLDS, {"areaId": area_gid(tw, area)})
+            assert taken and compiled == resolved, (user, area)
+        # An unknown area is the resolvers' NOT_FOUND; a case ID is INVALID_ID: the same either way.
+        for gid in (encode_global_id("Building", tw.tenant_id), encode_global_id("Case", tw.tenant_id)):
+            compiled, resolved, _ = await both(api, tw, user, HOUSEHOLDS, {"areaId": gid})
+            assert compiled == resolved and b"errors" in compiled, (user, gid)
+    chair = orjson.loads((await both(api, tw, "firm", BUILDING_HOUSEHOLDS, {"id": area_gid(tw, "B1")}))[0])
+    persons = chair["data"]["node"]["households"]["edges"][0]["node"]["persons"]
+    assert [p["phone"] for p in persons] == [tw.phones[k][:3] + "****" + tw.phones[k][-4:] for k in ("h1a", "h1b")]
+    assert all(p["piiMasked"] and p["careTags"] is None and p["birthDate"] is None for p in persons)
+
+
+async def test_a_compiled_request_is_one_statement_whatever_the_page_size(api: Api, case_tenant: Any) -> None:
+    tw, _ = case_tenant
+    counts = {}
+    for first in (1, 50):
+        _, n = await api.counted(tw, "grid1", CASES, {"first": first})
+        counts[first] = n
+    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
+    state.compiled_reads = False
+    try:  # a query that needs no statement of its own: the request's start-up alone
+        _, baseline = await api.counted(tw, "grid1", "query { __typename }")
+    finally:
+        state.compiled_reads = True
+    assert counts[1] == counts[50], counts
+    # the request's start-up (tenant, user, roles, own household) plus the one compiled statement
+    assert counts[50] == baseline + 1, (counts, baseline)
+
+
+def _around(a: bytes, b: bytes) -> tuple[bytes, bytes]:
+    """Where two responses first differ, for the failure message."""
+    i = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return a[max(0, i - 200):i + 200], b[max(0, i - 200):i + 200]
+
+
+async def test_a_compiled_full_read_is_unsealed_and_audited_like_a_resolved_one(api: Api, fresh: World, db: DbEnv
+                                                                               ) -> None:
+    if not db.is_pg:
+        pytest.skip("compiled reads are PostgreSQL-only")
+    tw = fresh.a
+
+    async def pii_audit() -> list[tuple[str, ...]]:
+        async with db.owner_engine.connect() as c:
+            await c.execute(sa.text("SELECT set_config('app.tenant_id', :t, false)"), {"t": str(tw.tenant_id)})
+            rows = await c.execute(sa.text("SELECT object_ids FROM audit_log WHERE tenant_id = :t AND "
+                                           "action = 'person.read_pii' ORDER BY created_at, id"),
+                                   {"t": tw.tenant_id})
+            return [tuple(r[0]) for r in rows]
+
+    before = await pii_audit()
+    with compiled_spy() as taken:
+        body = await api.gql(tw, "grid1", BUILDING_HOUSEHOLDS, {"id": area_gid(tw, "B1"), "first": 50})
+    assert taken == [True]
+    persons = body["data"]["node"]["households"]["edges"][0]["node"]["persons"]
+    assert [p["phone"] for p in persons] == [tw.phones["h1a"], tw.phones["h1b"]]
+    assert [p["idCardNo"] for p in persons] == [tw.id_cards["h1a"], tw.id_cards["h1b"]]
+    assert persons[0]["careTags"] == ["living_alone"] and persons[0]["birthDate"] == "1948-03-05"
+    after = await pii_audit()
+    assert after[len(before):] == [tuple(sorted(str(tw.persons[k]) for k in ("h1a", "h1b")))]
