@@ -9,8 +9,9 @@ from collections import defaultdict
 from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
-from models import LeadHousehold, Person, Wish
-from resolvers.care import identity_predicate
+from models import CareService, LeadHousehold, NeighborLead, Person, Wish
+from policies.filters import care_service_predicate
+from resolvers.care import _lead_read_predicate, identity_predicate
 from resolvers.context import RequestContext
 from resolvers.loaders import _loader
 
@@ -46,3 +47,26 @@ def person_name_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, str | None]:
         return [names.get(i) for i in ids]
 
     return _loader(ctx, "PersonNameByIdLoader", load)
+
+
+def lead_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, NeighborLead | None]:
+    """Neighbourhood leads through the lead list's read predicate (visit·read reach, or one's own)."""
+
+    async def load(ids: list[uuid.UUID]) -> list[NeighborLead | None]:
+        rows = await ctx.db.scalars(select(NeighborLead).where(NeighborLead.id.in_(ids), _lead_read_predicate(ctx)))
+        by_id = {r.id: r for r in rows}
+        return [by_id.get(i) for i in ids]
+
+    return _loader(ctx, "LeadByIdLoader", load)
+
+
+def care_service_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, CareService | None]:
+    """Care services through the service list's read predicate (care_service·read)."""
+
+    async def load(ids: list[uuid.UUID]) -> list[CareService | None]:
+        pred = care_service_predicate(ctx.actor.grant("care_service", "read"))
+        rows = await ctx.db.scalars(select(CareService).where(CareService.id.in_(ids), pred))
+        by_id = {r.id: r for r in rows}
+        return [by_id.get(i) for i in ids]
+
+    return _loader(ctx, "CareServiceByIdLoader", load)

@@ -518,13 +518,6 @@ async def revoke_partner_client(ctx: RequestContext, client_id: uuid.UUID) -> Pa
     return client
 
 
-async def list_partner_clients(ctx: RequestContext, partner_unit_id: uuid.UUID) -> list[PartnerClient]:
-    if not ctx.actor.grant("agreement", "manage") or await get_partner_unit(ctx, partner_unit_id) is None:
-        return []
-    return list(await ctx.db.scalars(select(PartnerClient).where(PartnerClient.partner_unit_id == partner_unit_id)
-                                     .order_by(PartnerClient.id)))
-
-
 async def get_partner_client(ctx: RequestContext, client_id: uuid.UUID) -> PartnerClient | None:
     if not ctx.actor.grant("agreement", "manage"):
         return None

@@ -9,7 +9,8 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
 from strawberry.dataloader import DataLoader
 
-from models import AgreementCommunity, Area, AreaKind, PartnerUnit
+from models import AgreementCommunity, Area, AreaKind, PartnerClient, PartnerUnit
+from resolvers.cobuilding import _unit_read_allowed
 from resolvers.context import RequestContext
 from resolvers.loaders import _loader
 
@@ -52,3 +53,18 @@ def community_by_area(ctx: RequestContext) -> DataLoader[uuid.UUID, tuple[uuid.U
         return [by_id.get(i) for i in ids]
 
     return _loader(ctx, "CommunityByAreaLoader", load)
+
+
+def clients_by_partner_unit(ctx: RequestContext) -> DataLoader[uuid.UUID, list[PartnerClient]]:
+    """API clients of partner units the actor reads (agreement·read), shown only to those who
+    manage agreements (agreement·manage); everyone else sees none."""
+    async def load(ids: list[uuid.UUID]) -> list[list[PartnerClient]]:
+        out: dict[uuid.UUID, list[PartnerClient]] = {i: [] for i in ids}
+        if ctx.actor.grant("agreement", "manage") and _unit_read_allowed(ctx):
+            rows = await ctx.db.scalars(select(PartnerClient).where(PartnerClient.partner_unit_id.in_(ids))
+                                        .order_by(PartnerClient.id))
+            for c in rows:
+                out[c.partner_unit_id].append(c)
+        return [out[i] for i in ids]
+
+    return _loader(ctx, "ClientsByPartnerUnitLoader", load)

@@ -6,14 +6,20 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, union
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import Select
 from strawberry.dataloader import DataLoader
 
 from models import Area, AreaKind, Case, CaseCategory, CaseEvent, GridBuilding, Household, Person, PersonCareTag, User
 from policies.filters import area_read_predicate, case_predicate, household_predicate, person_predicate
 from resolvers.context import RequestContext
+from resolvers.ids import decode_cursor
+from resolvers.pagination import Page, page_size
 
 
 def _loader(
@@ -158,6 +164,18 @@ def case_full_view(ctx: RequestContext) -> DataLoader[uuid.UUID, bool]:
     return _loader(ctx, "CaseFullViewLoader", load)
 
 
+def case_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, Case | None]:
+    """Cases reached from another object (a notification, a visit, a global ID), through the same
+    read predicate as the case list (problem-wall cases included, shown anonymised)."""
+    async def load(ids: list[uuid.UUID]) -> list[Case | None]:
+        pred = case_predicate(ctx.actor.grant("case", "read"), ctx.actor, public=True)
+        rows = await ctx.db.scalars(select(Case).where(Case.id.in_(ids), pred))
+        by_id = {c.id: c for c in rows}
+        return [by_id.get(i) for i in ids]
+
+    return _loader(ctx, "CaseByIdLoader", load)
+
+
 def events_by_case(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Any]]:
     async def load(ids: list[uuid.UUID]) -> list[list[Any]]:
         rows = await ctx.db.scalars(select(CaseEvent).where(CaseEvent.case_id.in_(ids))
@@ -177,3 +195,123 @@ def category_name_by_code(ctx: RequestContext) -> DataLoader[str, str | None]:
         return [names.get(c) for c in codes]
 
     return _loader(ctx, "CategoryNameByCodeLoader", load)
+
+
+# ---------------------------------------------------------------- pages nested in a list
+# An area's children and an area's households are connections on every area of a list: one
+# statement per (page arguments) for the pages of all the areas — ROW_NUMBER() per parent keeps
+# each parent's first n (+1, to know whether more follow) — and one GROUP BY for their totals.
+
+
+@dataclass(frozen=True)
+class NestedPageKey:
+    parent: uuid.UUID
+    first: int | None
+    after: str | None
+    kind: AreaKind | None = None
+
+
+def _windowed(
+    ctx: RequestContext, keys: list[NestedPageKey], parent_col: Any, id_col: Any, base: Callable[[], Select[Any]],
+    entity: Any, count_loader: DataLoader[Any, int], count_key: Callable[[NestedPageKey], Any],
+) -> Callable[[], Awaitable[list[Page[Any]]]]:
+    async def run() -> list[Page[Any]]:
+        groups: dict[tuple[int | None, str | None, AreaKind | None], list[NestedPageKey]] = defaultdict(list)
+        for k in keys:
+            groups[(k.first, k.after, k.kind)].append(k)
+        pages: dict[NestedPageKey, Page[Any]] = {}
+        for (first, after, _kind), group in groups.items():
+            n = page_size(first)
+            stmt = base().where(parent_col.in_([k.parent for k in group]))
+            if group[0].kind is not None:
+                stmt = stmt.where(Area.kind == group[0].kind)
+            if after is not None:
+                stmt = stmt.where(id_col > decode_cursor(after))
+            rn = func.row_number().over(partition_by=parent_col, order_by=id_col).label("rn")
+            inner = stmt.add_columns(parent_col.label("page_parent"), rn).subquery()
+            row = aliased(entity, inner)
+            found = await ctx.db.all(select(row, inner.c.page_parent).where(inner.c.rn <= n + 1)
+                                     .order_by(inner.c.page_parent, inner.c.rn))
+            by_parent: dict[uuid.UUID, list[Any]] = defaultdict(list)
+            for item, parent in found:
+                by_parent[parent].append(item)
+            for k in group:
+                items = by_parent.get(k.parent, [])
+                pages[k] = Page(items=items[:n], has_next=len(items) > n, has_previous=after is not None,
+                                count_stmt=None, db=ctx.db, count=partial(count_loader.load, count_key(k)))
+        return [pages[k] for k in keys]
+
+    return run
+
+
+def children_page_by_area(ctx: RequestContext) -> DataLoader[NestedPageKey, Page[Area]]:
+    """``Area.children``: the readable direct children of each area, one page each."""
+
+    def base() -> Select[Any]:
+        return select(Area).where(area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor))
+
+    async def load(keys: list[NestedPageKey]) -> list[Page[Area]]:
+        return await _windowed(ctx, keys, Area.parent_id, Area.id, base, Area, children_count_by_area(ctx),
+                               lambda k: (k.parent, k.kind))()
+
+    return _loader(ctx, "ChildrenPageByAreaLoader", load)
+
+
+def children_count_by_area(ctx: RequestContext) -> DataLoader[tuple[uuid.UUID, AreaKind | None], int]:
+    async def load(keys: list[tuple[uuid.UUID, AreaKind | None]]) -> list[int]:
+        pred = area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)
+        counts: dict[tuple[uuid.UUID, AreaKind | None], int] = {}
+        for kind in {k for _p, k in keys}:
+            stmt = select(Area.parent_id, func.count()).where(
+                Area.parent_id.in_([p for p, k in keys if k == kind]), pred)
+            if kind is not None:
+                stmt = stmt.where(Area.kind == kind)
+            for parent, c in await ctx.db.all(stmt.group_by(Area.parent_id)):
+                counts[(parent, kind)] = int(c)
+        return [counts.get(k, 0) for k in keys]
+
+    return _loader(ctx, "ChildrenCountByAreaLoader", load)
+
+
+def _buildings_of_areas(ids: list[uuid.UUID]) -> Any:
+    """(area_id, building_id): the areas under each area, and the buildings covered by grids under
+    it — per area, what ``buildings_in_scope`` gives for its path."""
+    scope, sub, grid = aliased(Area), aliased(Area), aliased(Area)
+    under = (select(scope.id.label("area_id"), sub.id.label("building_id"))
+             .join(sub, and_(sub.tenant_id == scope.tenant_id, sub.path.startswith(scope.path)))
+             .where(scope.id.in_(ids)))
+    covered = (select(scope.id.label("area_id"), GridBuilding.building_id.label("building_id"))
+               .join(grid, and_(grid.tenant_id == scope.tenant_id, grid.path.startswith(scope.path)))
+               .join(GridBuilding, and_(GridBuilding.tenant_id == grid.tenant_id, GridBuilding.grid_id == grid.id))
+               .where(scope.id.in_(ids)))
+    return union(under, covered).subquery()
+
+
+def households_page_by_area(ctx: RequestContext) -> DataLoader[NestedPageKey, Page[Household]]:
+    """``Compound/Grid/Building.households``: readable households in each area, one page each."""
+
+    async def load(keys: list[NestedPageKey]) -> list[Page[Household]]:
+        m = _buildings_of_areas(list({k.parent for k in keys}))
+
+        def base() -> Select[Any]:
+            return (select(Household).join(m, Household.building_id == m.c.building_id)
+                    .where(household_predicate(ctx.actor.grant("household", "read"), ctx.actor)))
+
+        return await _windowed(ctx, keys, m.c.area_id, Household.id, base, Household, households_count_by_area(ctx),
+                               lambda k: k.parent)()
+
+    return _loader(ctx, "HouseholdsPageByAreaLoader", load)
+
+
+def households_count_by_area(ctx: RequestContext) -> DataLoader[uuid.UUID, int]:
+    async def load(ids: list[uuid.UUID]) -> list[int]:
+        m = _buildings_of_areas(ids)
+        rows = await ctx.db.all(
+            select(m.c.area_id, func.count()).select_from(Household)
+            .join(m, Household.building_id == m.c.building_id)
+            .where(household_predicate(ctx.actor.grant("household", "read"), ctx.actor))
+            .group_by(m.c.area_id))
+        counts = {a: int(c) for a, c in rows}
+        return [counts.get(i, 0) for i in ids]
+
+    return _loader(ctx, "HouseholdsCountByAreaLoader", load)

@@ -24,7 +24,6 @@ from models import Wish as WishRow
 from models import WishState as _WishState
 from resolvers import care as care_service
 from resolvers import care_loaders, loaders
-from resolvers import cases as case_resolvers
 from resolvers.ids import decode_global_id, encode_global_id
 from schema.cases import Case, CasePriority
 from schema.common import Connection, Node, UserError, connection, context, decode_id, mutate, query_call
@@ -162,7 +161,7 @@ class Visit(Node):
     async def case(self, info: Info) -> Case | None:
         if self._m.case_id is None:
             return None
-        found = await case_resolvers.get_case(context(info), self._m.case_id)
+        found = await loaders.case_by_id(context(info)).load(self._m.case_id)
         return None if found is None else Case(_m=found)
 
 
@@ -210,7 +209,7 @@ class VisitCadence:
     async def lead(self, info: Info) -> NeighborLead | None:
         if self._c.lead_id is None:
             return None
-        found = await care_service.get_lead(context(info), self._c.lead_id)
+        found = await care_loaders.lead_by_id(context(info)).load(self._c.lead_id)
         return None if found is None else NeighborLead(_m=found)
 
     @strawberry.field(description="Grids covering the household's building (所属网格).")
@@ -252,7 +251,7 @@ class VisitCoverage:
             return None
         ctx = context(info)
         if self._g.group_by == "lead":
-            lead = await care_service.get_lead(ctx, self._g.key_id)
+            lead = await care_loaders.lead_by_id(ctx).load(self._g.key_id)
             u = None if lead is None else await loaders.user_by_id(ctx).load(lead.user_id)
             return None if u is None else u.display_name
         a = await loaders.area_by_id(ctx).load(self._g.key_id)
@@ -323,7 +322,7 @@ class CareServiceRecord(Node):
 
     @strawberry.field(description="The service-list entry.")
     async def service(self, info: Info) -> CareService | None:
-        found = await care_service.get_care_service(context(info), self._m.service_id)
+        found = await care_loaders.care_service_by_id(context(info)).load(self._m.service_id)
         return None if found is None else CareService(_m=found)
 
     @strawberry.field(description="The person served (服务对象).")

@@ -332,7 +332,7 @@ class Notification(Node):
     async def case(self, info: Info) -> Case | None:
         if self._m.case_id is None:
             return None
-        found = await case_service.get_case(context(info), self._m.case_id)
+        found = await loaders.case_by_id(context(info)).load(self._m.case_id)
         return None if found is None else Case(_m=found)
 
     @strawberry.field(description="When it was sent.")

@@ -97,7 +97,7 @@ class PartnerUnit(Node):
 
     @strawberry.field(description="The unit's API clients (接口凭据), for those who manage its agreements.")
     async def clients(self, info: Info) -> list[PartnerClient]:
-        return [PartnerClient(_m=c) for c in await svc.list_partner_clients(context(info), self._m.id)]
+        return [PartnerClient(_m=c) for c in await cl.clients_by_partner_unit(context(info)).load(self._m.id)]
 
 
 @strawberry.type(description="A signatory of an agreement (签约人).")

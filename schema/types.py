@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from models import Area as AreaRow
@@ -20,9 +21,9 @@ from models import PropertyManagement as _PropertyManagement
 from models import RoleAssignment as RoleAssignmentRow
 from models import Tenure as _Tenure
 from policies.roles import Role as _Role
-from resolvers import areas as area_service
 from resolvers import loaders
-from resolvers import register as register_service
+from resolvers.ids import decode_cursor
+from resolvers.pagination import Page, page_size
 from resolvers.validation import mask_id_card, mask_phone
 from schema.common import Connection, Node, connection, context, query_call
 
@@ -81,8 +82,8 @@ class AreaNode(Node):
         self, info: Info, kind: AreaKind | None = None, first: int | None = 20,  # type: ignore[valid-type]
         after: str | None = None,
     ) -> Connection[AreaNode]:
-        page = await query_call(area_service.list_areas(
-            context(info), kind=kind, parent_id=self._m.id, first=first, after=after))
+        page = await query_call(_nested_page(loaders.children_page_by_area(context(info)),
+                                             loaders.NestedPageKey(self._m.id, first, after, kind)))
         return connection(page, area_type)  # type: ignore[no-any-return]
 
 
@@ -167,9 +168,19 @@ def area_type(m: AreaRow | None) -> Any:
 
 async def _households_in(info: Info, area_id: uuid.UUID, first: int | None, after: str | None
                          ) -> Connection[Household]:
-    page = await query_call(register_service.list_households(context(info), area_id=area_id, first=first,
-                                                             after=after))
+    page = await query_call(_nested_page(loaders.households_page_by_area(context(info)),
+                                         loaders.NestedPageKey(area_id, first, after)))
     return connection(page, lambda m: Household(_m=m))  # type: ignore[no-any-return]
+
+
+async def _nested_page(loader: DataLoader[loaders.NestedPageKey, Page[Any]], key: loaders.NestedPageKey
+                       ) -> Page[Any]:
+    """One area's page of a nested connection, batched with the other areas' of the request; the
+    arguments are checked here, so a bad one fails this field only (as a typed error)."""
+    page_size(key.first)
+    if key.after is not None:
+        decode_cursor(key.after)
+    return await loader.load(key)
 
 
 # ---------------------------------------------------------------- register

@@ -47,7 +47,7 @@ NOTICES = """query($n: Int!) { notices(first: $n) { totalCount nodes {
 N = 55
 
 
-async def _seed(db: DbEnv, tw: TenantWorld) -> None:
+async def _seed(db: DbEnv, tw: TenantWorld, n: int = N) -> None:
     start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
     async with db.sessionmaker() as s:
         bind_tenant(s, tw.tenant_id)
@@ -55,7 +55,7 @@ async def _seed(db: DbEnv, tw: TenantWorld) -> None:
             p1 = await s.scalar(select(Area).where(Area.id == tw.areas["P1"]))
             b1 = await s.scalar(select(Area).where(Area.id == tw.areas["B1"]))
             assert p1 is not None and b1 is not None
-            for i in range(N):
+            for i in range(n):
                 at = start + timedelta(minutes=i)
                 proposer = tw.users[("chair", "resident", "admin")[i % 3]]
                 topic = Topic(id=uuid7(), area_id=p1.id, area_path=p1.path, title=f"议题{i}", description="",

@@ -55,13 +55,13 @@ RESULTS = """query($p: ID!) { evaluationResults(periodId: $p, target: PROPERTY_F
 PERIOD_LIST = """{ evaluationPeriods { month items(target: PROPERTY_FIRM) { code weight } } }"""
 
 
-async def _seed(db: DbEnv, tw: TenantWorld) -> None:
+async def _seed(db: DbEnv, tw: TenantWorld, n: int = N) -> None:
     person, admin = tw.persons["h1b"], tw.users["admin"]
     async with db.sessionmaker() as s:
         bind_tenant(s, tw.tenant_id)
         async with s.begin():
             paths = dict((await s.execute(select(Area.id, Area.path))).all())
-            for i in range(N):
+            for i in range(n):
                 area_id = tw.areas[("B1", "B2", "P1")[i % 3]]
                 act = Activity(id=uuid7(), title=f"活动{i}", description="", area_id=area_id,
                                area_path=paths[area_id], place="广场", starts_at=AT + timedelta(days=i),
