@@ -132,6 +132,12 @@ CASES: dict[str, CountCase] = {
         covers=("Query.auditLog", "AuditEntry.errors", "AuditEntry.objectIds", "AuditEntry.changes",
                 "AuditChange.fields"),
     ),
+    "importJobs": CountCase(
+        """{ importJobs(first: 60) { totalCount nodes { fileName status total processed errorRows reportUrl
+          createdAt finishedAt } } }""",
+        ("importJobs.nodes",),
+        covers=("Query.importJobs",),
+    ),
     "cases": CountCase(
         """{ cases(first: 60) { totalCount nodes { number state overdue categoryName reporter { username }
           area { name ... on Building { grids { name } } } escalatedTo { name }
@@ -285,40 +291,43 @@ EXEMPT: dict[str, str] = {
     "Query.lianchuangAreas": "a fixed catalogue in the code, not a table",
 }
 
-# The fixed statement count of each operation, the same on SQLite and PostgreSQL. Asserted, and
-# shown in the test ids: adding a statement to an operation is a decision made here, in review.
-# Each count includes the request's own work before the resolvers (tenant, actor, policy …).
-EXPECTED: dict[str, int] = {
-    "activities": 7,
-    "activitySignups": 12,
-    "areas": 13,
-    "auditLog": 7,
-    "careServices": 12,
-    "caseStatistics": 7,
-    "cases": 12,
-    "catalogues": 11,
-    "cobuilding": 18,
-    "evaluations": 12,
-    "households": 14,
-    "households_masked": 11,
-    "me": 7,
-    "meetings": 12,
-    "neighborLeads": 12,
-    "nodes": 14,
-    "notices": 8,
-    "notifications": 11,
-    "overdueVisits": 15,
-    "partner": 16,
-    "persons": 12,
-    "policy": 6,
-    "roleAssignments": 9,
-    "topics": 13,
-    "topics_resident": 11,
-    "visitCoverage": 13,
-    "visits": 11,
-    "volunteering": 15,
-    "walls": 9,
-    "wishes": 12,
+# The fixed statement count of each operation (SQLite, PostgreSQL). Asserted, and shown in the test
+# ids: adding a statement to an operation is a decision made here, in review. Each count includes
+# the request's own work before the resolvers (tenant, actor, policy …); on PostgreSQL that start-up
+# is fewer statements (tenant, user and RLS setting in one; the actor in one: issue #9), and the
+# compiled reads answer a whole list in one (schema/compiled.py).
+EXPECTED: dict[str, tuple[int, int]] = {
+    "activities": (7, 5),
+    "activitySignups": (12, 9),
+    "areas": (13, 11),
+    "auditLog": (7, 5),
+    "careServices": (12, 10),
+    "caseStatistics": (7, 5),
+    "cases": (12, 10),
+    "catalogues": (11, 9),
+    "cobuilding": (18, 16),
+    "evaluations": (12, 10),
+    "importJobs": (6, 4),
+    "households": (14, 12),
+    "households_masked": (11, 9),
+    "me": (7, 5),
+    "meetings": (12, 10),
+    "neighborLeads": (12, 10),
+    "nodes": (14, 12),
+    "notices": (8, 6),
+    "notifications": (11, 9),
+    "overdueVisits": (15, 13),
+    "partner": (16, 15),
+    "persons": (12, 10),
+    "policy": (6, 4),
+    "roleAssignments": (9, 7),
+    "topics": (13, 11),
+    "topics_resident": (11, 8),
+    "visitCoverage": (13, 11),
+    "visits": (11, 9),
+    "volunteering": (15, 13),
+    "walls": (9, 7),
+    "wishes": (12, 10),
 }
 
 
@@ -479,7 +488,8 @@ def _extra(small: list[str], large: list[str]) -> str:
     return "\n".join(f"{k:+d} x {stmt}" for stmt, k in more.most_common() if k)
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, id=f"{n}={EXPECTED.get(n)}") for n in sorted(CASES)])
+@pytest.mark.parametrize("name", [pytest.param(n, id=f"{n}={'/'.join(map(str, EXPECTED.get(n, ())))}")
+                                  for n in sorted(CASES)])
 async def test_statement_count_is_fixed(api: Api, worlds: Worlds, name: str, db: DbEnv) -> None:
     case = CASES[name]
     small, s_small = await _run(api, worlds.small, case)
@@ -490,7 +500,8 @@ async def test_statement_count_is_fixed(api: Api, worlds: Worlds, name: str, db:
         assert big > s, f"{name}: {path} has {s} items with {SMALL} more rows, {big} with {LARGE}"
     assert n_large == n_small, (f"{name}: {n_small} statements with {SMALL} more rows, {n_large} with {LARGE}:\n"
                                 + _extra(s_small, s_large))
-    assert n_small == EXPECTED[name], f"{name}: {n_small} statements, EXPECTED says {EXPECTED[name]} on {db.kind}"
+    expected = EXPECTED[name][1 if db.is_pg else 0]
+    assert n_small == expected, f"{name}: {n_small} statements, EXPECTED says {expected} on {db.kind}"
 
 
 def test_every_case_has_its_fixed_count() -> None:
