@@ -234,7 +234,7 @@ BEGIN
                      description, state, reporter_user_id, reporter_role, on_wall, idempotency_key, supervised,
                      reopen_count, version, updated_at, due_at)
   VALUES (t, gen_random_uuid(), now(), to_char(now() AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') || '-' ||
-          upper(substr(md5(random()::text), 1, 8)), a.id, a.path, category, priority, title, '', 'reported', u,
+          upper(substr(md5(random()::text || clock_timestamp()::text), 1, 14)), a.id, a.path, category, priority, title, '', 'reported', u,
           r, false, idempotency_key, false, 0, 1, now(), now() + due)
   RETURNING * INTO result;
   INSERT INTO case_events (tenant_id, id, created_at, case_id, seq, action, from_state, to_state, actor_user_id,

@@ -12,19 +12,20 @@ FROM (
     'id', c.id, 'number', c.number, 'title', c.title, 'category', c.category_code, 'priority', c.priority,
     'state', c.state, 'reportedAt', c.created_at, 'dueAt', c.due_at,
     'reporter', (SELECT json_build_object('displayName', u.display_name) FROM users u WHERE u.id = c.reporter_user_id),
-    'area', (SELECT json_build_object('id', a.id, 'name', a.name, 'grids',
-               (SELECT coalesce(json_agg(json_build_object('name', g.name, 'parent',
-                         (SELECT json_build_object('name', p.name) FROM areas p
-                          WHERE p.tenant_id = g.tenant_id AND p.id = g.parent_id))), '[]')
-                FROM grid_buildings gb JOIN areas g ON g.tenant_id = gb.tenant_id AND g.id = gb.grid_id
-                WHERE gb.tenant_id = a.tenant_id AND gb.building_id = a.id))
+    'area', (SELECT json_build_object('id', a.id, 'name', a.name)
              FROM areas a WHERE a.tenant_id = c.tenant_id AND a.id = c.area_id),
+    'grid', (SELECT json_build_object('name', g.name)
+             FROM grid_buildings gb JOIN areas g ON g.tenant_id = gb.tenant_id AND g.id = gb.grid_id
+             WHERE gb.tenant_id = c.tenant_id AND gb.building_id = c.area_id ORDER BY g.name LIMIT 1),
+    'community', (SELECT json_build_object('name', m.name) FROM areas m
+                  WHERE m.tenant_id = c.tenant_id AND m.id = c.community_id),
     'timeline', (SELECT coalesce(json_agg(json_build_object('seq', e.seq, 'action', e.action,
                    'toState', e.to_state, 'at', e.created_at) ORDER BY e.seq), '[]')
                  FROM (SELECT * FROM case_events e WHERE e.tenant_id = c.tenant_id AND e.case_id = c.id
                        ORDER BY e.seq DESC LIMIT 3) e)) AS x
-  FROM cases c
-  WHERE c.state IN ('reported', 'accepted', 'dispatched', 'in_progress', 'reopened')
-  ORDER BY c.id DESC LIMIT 50
+  -- the community id as a column of the page: under RLS only a plain comparison can use an index
+  FROM (SELECT *, nullif(split_part(area_path, '/', 3), '')::uuid AS community_id FROM cases
+        WHERE state IN ('reported', 'accepted', 'dispatched', 'in_progress', 'reopened')
+        ORDER BY id DESC LIMIT 50) c
 ) s;
 COMMIT;
