@@ -114,6 +114,7 @@ class Case(TenantScoped, Base):
         Index("ix_cases_tenant_area", "tenant_id", "area_id"),
         Index("ix_cases_tenant_state", "tenant_id", "state"),
         Index("ix_cases_tenant_firm", "tenant_id", "handler_firm_id"),
+        Index("ix_cases_tenant_created", "tenant_id", "created_at"),  # statistics of a period (0023)
     )
 
     number: Mapped[str] = mapped_column(String(32), unique=False)
