@@ -37,8 +37,6 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLField,
     GraphQLInterfaceType,
-    GraphQLList,
-    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
@@ -167,12 +165,6 @@ class Sel:
     name: str
     nodes: list[FieldNode]
     field_def: GraphQLField | None
-
-
-def _named(t: Any) -> Any:
-    while isinstance(t, (GraphQLNonNull, GraphQLList)):
-        t = t.of_type
-    return t
 
 
 class Compiler:
@@ -818,7 +810,8 @@ def compile_request(schema: GraphQLSchema, query: str, document: DocumentNode, o
     """The one statement (SQL, parameters) answering this request's data, or None when strawberry must."""
     if ctx.actor.partner_client_id is not None:
         return None
-    if ctx.db.session.get_bind().dialect.name != "postgresql":
+    dialect = ctx.db.session.get_bind().dialect
+    if dialect.name != "postgresql":
         return None
     ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is None:
@@ -846,7 +839,6 @@ def compile_request(schema: GraphQLSchema, query: str, document: DocumentNode, o
             stmt = compiler.root(op)
         except Unsupported:
             return None
-        dialect = ctx.db.session.get_bind().dialect
         # The ORM's tenant filter, as tenants/session.py adds it to every ORM statement, reaches the
         # predicates' subqueries too; row-level security repeats it in the database.
         tenant_id = ctx.actor.tenant_id
