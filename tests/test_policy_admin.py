@@ -49,9 +49,11 @@ async def test_revoke_and_grant_take_effect_on_the_next_request(api: Api, fresh:
     denied2 = await api.gql(a, "secretary", DISPATCH, _dispatch(cid))
     assert denied2["data"]["dispatchCase"]["errors"] == [{"code": "FORBIDDEN"}]
     assert (await api.gql(a, "admin", DISPATCH, _dispatch(cid)))["data"]["dispatchCase"]["errors"] == []
-    # the other tenant is untouched
+    # the other tenant is untouched: its rules, and what its grid leader may do
     other = (await api.gql(fresh.b, "admin", POLICY))["data"]["policy"]
     assert DISPATCH_RULE in other["rules"]
+    cid_b = await _accepted_case(api, fresh.b)
+    assert (await api.gql(fresh.b, "grid1", DISPATCH, _dispatch(cid_b)))["data"]["dispatchCase"]["errors"] == []
     granted = (await api.gql(a, "admin", GRANT, {"i": DISPATCH_RULE}))["data"]["grantPermission"]
     assert granted == {"version": before["version"] + 2, "errors": []}
     cid2 = await _accepted_case(api, a)
