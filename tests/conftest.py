@@ -136,6 +136,8 @@ async def db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
         return
     name = f"gongzhi_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     await _pg_admin([
+        # Test processes side by side (pytest -n) create the roles once: the lock serialises the check.
+        "SELECT pg_advisory_lock(7368411)",
         f"""DO $$ BEGIN
           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{OWNER_ROLE}') THEN
             CREATE ROLE {OWNER_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF;
