@@ -53,7 +53,7 @@ class _RowsAdapter(persist.Adapter):  # type: ignore[misc]
     """Feeds rules already read from the tenant's casbin_rules rows into an enforcer."""
 
     def __init__(self, lines: Iterable[Sequence[str]]) -> None:
-        self.lines = [[str(v) for v in line if v is not None] for line in lines]
+        self.lines = [[str(v) for v in line] for line in lines]
 
     def load_policy(self, model: Any) -> None:
         for line in self.lines:

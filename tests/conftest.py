@@ -64,6 +64,17 @@ if "postgres" in BACKENDS:
     _PG_REASON = asyncio.run(_pg_probe())
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Through pgbouncer, only the tests on the app's database connections: the others (they use no
+    backend: the CLI, the demo, parsing, fuzzing against their own app) ran in `make test` already."""
+    if not PGBOUNCER:
+        return
+    keep = [i for i in items if "backend" in getattr(i, "fixturenames", ())]
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if "postgres" not in BACKENDS:
         terminalreporter.write_line("PostgreSQL half NOT RUN: GONGZHI_TEST_BACKENDS excludes it.", yellow=True)
@@ -112,11 +123,15 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def pg_admin_url(database: str | None = None) -> str:
+    """The superuser DSN, for ``database`` (default: the admin DSN's own)."""
+    return PG_ADMIN_URL if database is None else PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+
+
 async def _pg_admin(sql: list[str], database: str | None = None) -> None:
     import asyncpg
 
-    url = PG_ADMIN_URL if database is None else PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
-    conn = await asyncpg.connect(url)
+    conn = await asyncpg.connect(pg_admin_url(database))
     try:
         for stmt in sql:
             await conn.execute(stmt)

@@ -17,29 +17,24 @@ from gongzhi.migrate import upgrade
 from gongzhi.rotate import rotate_keys
 from models import Base, sealing
 from resolvers.ids import encode_global_id
-from tests.conftest import PG_ADMIN_URL, Api, DbEnv, World
+from tests.conftest import Api, DbEnv, World, pg_admin_url
 
 
 async def _dump(db: DbEnv) -> str:
     """Every text value of every table, as a superuser's dump sees it: on PostgreSQL the admin role
     (row-level security does not restrict a superuser, so one pass reads every tenant's rows), on
     SQLite the file's owner."""
+    admin = sa.engine.make_url(pg_admin_url(db.app_url.rsplit("/", 1)[1])).set(drivername="postgresql+asyncpg")
+    engine = create_async_engine(admin) if db.is_pg else db.owner_engine
     chunks: list[str] = []
-    if db.is_pg:
-        import asyncpg
-
-        conn = await asyncpg.connect(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + db.app_url.rsplit("/", 1)[1])
-        try:
+    try:
+        async with engine.connect() as conn:
             for table in Base.metadata.sorted_tables:
-                rows = await conn.fetch(f"SELECT * FROM {table.name}")
-                chunks.extend(str(v) for r in rows for v in r.values())
-        finally:
-            await conn.close()
-        return "\n".join(chunks)
-    async with db.owner_engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            rows = (await conn.execute(sa.text(f"SELECT * FROM {table.name}"))).all()
-            chunks.extend(str(v) for r in rows for v in r)
+                rows = (await conn.execute(sa.text(f"SELECT * FROM {table.name}"))).all()
+                chunks.extend(str(v) for r in rows for v in r)
+    finally:
+        if engine is not db.owner_engine:
+            await engine.dispose()
     return "\n".join(chunks)
 
 
