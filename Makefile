@@ -34,8 +34,8 @@ test-sqlite: $(STAMP)
 	GONGZHI_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -q $(PYTEST_N)
 
 # The whole PostgreSQL half of the suite with the app's connections through a real pgbouncer in
-# transaction mode (issue #10; tests/pgbouncer/run.sh starts and stops it): ≈ 3 min on this 2-core
-# machine with two test processes. PGBOUNCER_TESTS=tests/test_isolation.py (say) runs only those.
+# transaction mode (issue #10; tests/pgbouncer/run.sh starts and stops it; tests that use no database
+# backend are deselected): ≈ 2 min on this 2-core machine with two test processes. PGBOUNCER_TESTS=tests/test_isolation.py (say) runs only those.
 PGBOUNCER_TESTS ?=
 test-pgbouncer: $(STAMP)
 	bash tests/pgbouncer/run.sh $(PYTEST_N) $(PGBOUNCER_TESTS)
