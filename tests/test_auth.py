@@ -293,3 +293,66 @@ async def test_rs256_token_accepted_by_app(db: DbEnv, world: World, tmp_path: Pa
         r = await client.post("/graphql", json={"query": ME},
                               headers={**headers, "authorization": f"Bearer {confused}"})
         _unauthorized(r, "INVALID_TOKEN")
+
+
+def _hs_verifier() -> TokenVerifier:
+    return TokenVerifier(Settings(jwt_secret=JWT_SECRET))
+
+
+def test_a_verified_token_is_checked_once_then_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    verifier = _hs_verifier()
+    user = uuid.uuid4()
+    token = jwt.encode(_claims(user, ["langya"]), JWT_SECRET, algorithm="HS256")
+    decoded: list[str] = []
+    real = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda t, *a, **k: decoded.append(t) or real(t, *a, **k))
+    first = verifier.verify(f"Bearer {token}")
+    again = verifier.verify(f"bearer  {token}")
+    assert first == again and first.user_id == user and first.tenants == ("langya",)
+    assert decoded == [token]
+    # A different token (another user) is verified on its own, never answered from the first.
+    other = jwt.encode(_claims(uuid.uuid4(), ["baitao"]), JWT_SECRET, algorithm="HS256")
+    assert verifier.verify(f"Bearer {other}").tenants == ("baitao",)
+    assert decoded == [token, other]
+
+
+def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    verifier = _hs_verifier()
+    now = datetime.now(UTC)
+    exp = int((now + timedelta(seconds=30)).timestamp())
+    token = jwt.encode(_claims(uuid.uuid4(), ["langya"], exp=exp), JWT_SECRET, algorithm="HS256")
+    verifier.verify(f"Bearer {token}")
+    import gongzhi.auth as auth_module
+
+    monkeypatch.setattr(auth_module.time, "time", lambda: exp + 0.0)  # exp <= now: expired
+    monkeypatch.setattr(jwt.api_jwt, "datetime", _FrozenDatetime(datetime.fromtimestamp(exp + 1, UTC)))
+    with pytest.raises(AuthError) as e:
+        verifier.verify(f"Bearer {token}")
+    assert e.value.code == "TOKEN_EXPIRED"
+
+
+class _FrozenDatetime:
+    """PyJWT reads the time as datetime.now(tz=timezone.utc).timestamp(); this answers a fixed one."""
+
+    def __init__(self, at: datetime) -> None:
+        self._at = at
+
+    def now(self, tz: Any = None) -> datetime:
+        return self._at
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(datetime, name)
+
+
+def test_refused_tokens_are_not_remembered_and_the_memory_is_bounded() -> None:
+    verifier = _hs_verifier()
+    forged = jwt.encode(_claims(uuid.uuid4(), ["langya"]), "another secret of thirty-two bytes or more", algorithm="HS256")
+    for _ in range(2):
+        with pytest.raises(AuthError):
+            verifier.verify(f"Bearer {forged}")
+    assert len(verifier._verified) == 0
+    verifier.CACHE_SIZE = 3
+    tokens = [jwt.encode(_claims(uuid.uuid4(), ["langya"]), JWT_SECRET, algorithm="HS256") for _ in range(5)]
+    for t in tokens:
+        verifier.verify(f"Bearer {t}")
+    assert list(verifier._verified) == tokens[2:]
