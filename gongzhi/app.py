@@ -60,7 +60,7 @@ from resolvers.context import Db, RequestContext
 from resolvers.errors import ServiceError
 from schema.compiled import PlanCache, compile_request, finish, run_compiled
 from schema.schema import MAX_TOKENS, build_schema
-from tenants.session import make_engine, make_sessionmaker, switch_tenant
+from tenants.session import driver_connection, make_engine, make_sessionmaker, note_statement, switch_tenant
 
 log = logging.getLogger("gongzhi")
 
@@ -242,6 +242,51 @@ class GraphQLEndpoint:
         return dict(masked.formatted)
 
 
+class _OpenStatement:
+    """The tenant (by slug), the user and the transaction's RLS setting in one statement, sent on the
+    driver directly (issue #9: building and loading the ORM statement cost more CPU than the query).
+    Its columns and their conversions come from the models, so the two stay in step."""
+
+    def __init__(self) -> None:
+        from sqlalchemy import inspect as sa_inspect
+        from sqlalchemy.dialects import postgresql
+
+        dialect = postgresql.asyncpg.dialect()  # type: ignore[attr-defined]
+
+        def columns(model: Any) -> list[tuple[str, str, Any]]:
+            return [(a.key, a.columns[0].name, a.columns[0].type.result_processor(dialect, None))
+                    for a in sa_inspect(model).column_attrs]
+
+        self.tenant = columns(Tenant)
+        self.user = columns(User)
+        select_list = [f"t.{name}" for _k, name, _p in self.tenant] + [f"u.{name}" for _k, name, _p in self.user]
+        self.sql = (f"SELECT {', '.join(select_list)}, set_config('app.tenant_id', t.id::text, true), "
+                    f"set_config('jit', 'off', true) "
+                    "FROM tenants t LEFT JOIN users u ON u.id = $2 WHERE t.slug = $1")
+
+    @staticmethod
+    def _values(cols: list[tuple[str, str, Any]], row: Any, start: int) -> dict[str, Any]:
+        out = {}
+        for i, (key, _name, proc) in enumerate(cols, start):
+            value = row[i]
+            out[key] = value if proc is None or value is None else proc(value)
+        return out
+
+    async def run(self, session: AsyncSession, slug: str, user_id: uuid.UUID) -> tuple[Tenant | None, User | None]:
+        driver = await driver_connection(session)
+        note_statement(self.sql)
+        row = await driver.fetchrow(self.sql, slug, user_id)
+        if row is None:
+            return None, None
+        tenant = Tenant(**self._values(self.tenant, row, 0))
+        n = len(self.tenant)
+        user = None if row[n] is None else User(**self._values(self.user, row, n))
+        return tenant, user
+
+
+_OPEN = _OpenStatement()
+
+
 class AppState:
     def __init__(self, settings: Settings, engine: AsyncEngine) -> None:
         self.settings = settings
@@ -263,15 +308,27 @@ class AppState:
                            client_addr: str | None, *, partner_client: str | None = None) -> RequestContext:
         """Bind a fresh session to the tenant and load the actor (tenant, user, policy, roles)."""
         pg = self.engine.dialect.name == "postgresql"
-        # One round trip for the tenant, the user and (PostgreSQL) the RLS setting of the transaction;
-        # the setting dies with the transaction if the request is refused below.
-        stmt = select(Tenant, User).outerjoin(User, User.id == user_id).where(Tenant.slug == slug)
-        if pg:
-            stmt = stmt.add_columns(func.set_config("app.tenant_id", cast(Tenant.id, String), True))
-        row = (await session.execute(stmt)).first()
-        if row is None:
+        # PostgreSQL's JIT is off for the request's transaction: a request's statements run in
+        # milliseconds, and compiling one (for a plan whose estimated cost is high, as a generic plan's
+        # can be) took 2 s of the op-1 statement here (issue #9).
+        # On PostgreSQL without tracing, the request's first statements go to the driver directly
+        # (tenants.session.driver_connection; issue #9). With tracing on, SQLAlchemy runs them so
+        # each gets its span.
+        raw = pg and obs.tracing_off()
+        if raw:
+            session.info["raw_driver"] = True
+            tenant, user = await _OPEN.run(session, slug, user_id)
+        else:
+            # One round trip for the tenant, the user and (PostgreSQL) the RLS setting of the
+            # transaction; the setting dies with the transaction if the request is refused below.
+            stmt = select(Tenant, User).outerjoin(User, User.id == user_id).where(Tenant.slug == slug)
+            if pg:
+                stmt = stmt.add_columns(func.set_config("app.tenant_id", cast(Tenant.id, String), True),
+                                        func.set_config("jit", "off", True))
+            row = (await session.execute(stmt)).first()
+            tenant, user = (None, None) if row is None else (row[0], row[1])
+        if tenant is None:
             raise AuthError(403, "TENANT_NOT_ALLOWED", f"no tenant {slug!r}")
-        tenant, user = row[0], row[1]
         if tenant.status is not TenantStatus.ACTIVE:
             raise AuthError(403, "TENANT_SUSPENDED", f"tenant {slug!r} is suspended")
         if user is None:

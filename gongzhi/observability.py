@@ -224,6 +224,11 @@ def use_tracer_provider(provider: Any) -> None:
     _provider = provider
 
 
+def tracing_off() -> bool:
+    """No tracer configured: statements need no span (the app may then skip SQLAlchemy's layers)."""
+    return _provider is None
+
+
 def _tracer() -> Any:
     return None if _provider is None else _provider.get_tracer("gongzhi")
 

@@ -147,6 +147,30 @@ def _on_cursor_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) ->
         bucket.append(statement)
 
 
+async def driver_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection under the session's transaction, with its BEGIN sent (PostgreSQL only).
+
+    For the few statements every request runs (tenant, actor, a compiled read; issue #9), where
+    SQLAlchemy's execution layers cost more CPU than the query: they run on the driver directly, in
+    the session's own transaction (so ``app.tenant_id`` and RLS apply and the request's commit
+    covers them). Callers pass each statement to ``note_statement`` so statement counts stay true.
+    """
+    conn = await session.connection()
+    fairy = await conn.get_raw_connection()
+    adapted = fairy.dbapi_connection
+    # SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its first statement; this is that step.
+    if adapted._transaction is None:
+        await adapted._start_transaction()
+    return adapted._connection
+
+
+def note_statement(statement: str) -> None:
+    """Count a statement sent on the driver directly (count_statements sees it like any other)."""
+    bucket = _counter.get()
+    if bucket is not None:
+        bucket.append(statement)
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # The driver's own implicit BEGIN breaks SAVEPOINTs; we emit BEGIN ourselves (_sqlite_begin).
     dbapi_conn.isolation_level = None
