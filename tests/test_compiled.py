@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -18,7 +19,8 @@ import pytest
 import sqlalchemy as sa
 
 import gongzhi.app as app_module
-from resolvers.ids import encode_global_id
+from resolvers.ids import decode_cursor, encode_global_id
+from tenants.session import count_statements
 from tests.conftest import Api, DbEnv, World
 from tests.test_cases import accept, area_gid, call, dispatch_firm, ok, report, resolve, start
 from tests.world import TenantWorld
@@ -278,3 +280,53 @@ async def test_a_compiled_full_read_is_unsealed_and_audited_like_a_resolved_one(
     assert persons[0]["careTags"] == ["living_alone"] and persons[0]["birthDate"] == "1948-03-05"
     after = await pii_audit()
     assert after[len(before):] == [tuple(sorted(str(tw.persons[k]) for k in ("h1a", "h1b")))]
+
+
+async def test_compiled_statements_carry_only_ids_and_cursors_as_parameters(api: Api, case_tenant: Any) -> None:
+    """Sizes and state lists are literals: PostgreSQL then keeps one generic plan per statement instead
+    of planning it on every request (a page size as a parameter kept it on custom plans)."""
+    tw, _ = case_tenant
+    made: list[tuple[str, tuple[Any, ...]]] = []
+    real = app_module.compile_request
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        out = real(*args, **kw)
+        if out is not None:
+            made.append(out)
+        return out
+
+    app_module.compile_request = spy  # type: ignore[assignment]
+    try:
+        first = await api.post(CASES, {"first": 2, "states": ["REPORTED", "ACCEPTED"]}, token=api.token(tw, "grid1"))
+        cursor = first.json()["data"]["cases"]["pageInfo"]["endCursor"]
+        await api.post(CASES, {"first": 2, "after": cursor, "states": ["REPORTED", "ACCEPTED"]},
+                       token=api.token(tw, "grid1"))
+    finally:
+        app_module.compile_request = real  # type: ignore[assignment]
+    assert len(made) == 2, made
+    (sql1, params1), (sql2, params2) = made
+    # Page size, timeline size and states are in the text; what is left is the request's time.
+    assert params1 and all(isinstance(p, datetime) for p in params1), params1
+    assert "LIMIT 3" in sql1 and "'reported'" in sql1 and "'accepted'" in sql1, sql1[-600:]  # 2 + 1 rows
+    ids = [p for p in params2 if not isinstance(p, datetime)]
+    assert ids == [decode_cursor(cursor)], params2  # and the cursor, on the next page
+
+
+async def test_a_request_on_postgresql_runs_on_the_driver_in_its_transaction_with_jit_off(
+        api: Api, case_tenant: Any) -> None:
+    tw, _ = case_tenant
+    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
+    async with state.sessionmaker() as session:
+        with count_statements() as statements:
+            ctx = await state.open_context(session, tw.users["grid1"], tw.slug, "test", None)
+        assert session.info.get("raw_driver") is True
+        assert ctx.tenant.id == tw.tenant_id and ctx.tenant.slug == tw.slug and ctx.actor.assignments
+        assert len(statements) == 2, statements  # tenant + user + settings, then the actor
+        row = (await session.execute(sa.text(
+            "SELECT current_setting('jit'), current_setting('app.tenant_id'), count(*) FROM areas"))).one()
+        assert row[0] == "off" and row[1] == str(tw.tenant_id) and row[2] > 0, row
+        await session.rollback()
+        # JIT off was the transaction's own setting: the next transaction has the server's again.
+        row = (await session.execute(sa.text(
+            "SELECT current_setting('jit') = reset_val FROM pg_settings WHERE name = 'jit'"))).one()
+        assert row[0] is True, row
