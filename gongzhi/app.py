@@ -260,6 +260,7 @@ class _OpenStatement:
         self.tenant = columns(Tenant)
         self.user = columns(User)
         select_list = [f"t.{name}" for _k, name, _p in self.tenant] + [f"u.{name}" for _k, name, _p in self.user]
+        self._seen: dict[tuple[Any, ...], Any] = {}
         self.sql = (f"SELECT {', '.join(select_list)}, set_config('app.tenant_id', t.id::text, true), "
                     f"set_config('jit', 'off', true) "
                     "FROM tenants t LEFT JOIN users u ON u.id = $2 WHERE t.slug = $1")
@@ -278,10 +279,23 @@ class _OpenStatement:
         row = await driver.fetchrow(self.sql, slug, user_id)
         if row is None:
             return None, None
-        tenant = Tenant(**self._values(self.tenant, row, 0))
         n = len(self.tenant)
-        user = None if row[n] is None else User(**self._values(self.user, row, n))
+        tenant = self._instance(Tenant, self.tenant, row, 0, n)
+        user = None if row[n] is None else self._instance(User, self.user, row, n, len(row) - 2)
         return tenant, user
+
+    def _instance(self, model: Any, cols: list[tuple[str, str, Any]], row: Any, start: int, end: int) -> Any:
+        """The model instance for these column values. Requests read them (never write: both are
+        platform rows, changed by their own statements), so one instance serves every request that
+        reads the same values, and a changed row (a suspension, a policy edit) is a new key."""
+        key = (model, tuple(row[start:end]))
+        found = self._seen.get(key)
+        if found is None:
+            found = model(**self._values(cols, row, start))
+            if len(self._seen) >= 4096:
+                self._seen.clear()
+            self._seen[key] = found
+        return found
 
 
 _OPEN = _OpenStatement()

@@ -9,6 +9,7 @@ costs about 100 × (1 + 10 × …): a huge page of deep lists is refused before 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,23 @@ def _is_list(t: Any) -> bool:
     return isinstance(_unwrap(t), GraphQLList)
 
 
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+class _Reads(dict[str, Any]):
+    """The request's variables, noting which the walk reads (only page sizes matter to a verdict)."""
+
+    def __init__(self, variables: dict[str, Any]) -> None:
+        super().__init__(variables)
+        self.read: list[str] = []
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key not in self.read:
+            self.read.append(key)
+        return super().get(key, default)
+
+
 def _first(node: FieldNode, variables: dict[str, Any]) -> int | None:
     for arg in node.arguments or ():
         if arg.name.value != "first":
@@ -66,8 +84,7 @@ def _first(node: FieldNode, variables: dict[str, Any]) -> int | None:
         if isinstance(arg.value, IntValueNode):
             return int(arg.value.value)
         if isinstance(arg.value, VariableNode):
-            value = variables.get(arg.value.name.value)
-            return value if isinstance(value, int) else None
+            return _int_or_none(variables.get(arg.value.name.value))
     return None
 
 
@@ -140,14 +157,47 @@ class _Walker:
         return d, min(1 + multiplier * below, COST_CAP)
 
 
+# Verdicts per (document, operation, limits), then per the values of the variables the walk read:
+# the app's documents come from its parse cache, so the same query text is the same document object
+# (held here, so its id is not reused while the entry lives). Issue #9: the walk was 4 % of a node lookup.
+_verdicts: OrderedDict[tuple[int, str | None, Limits], tuple[Any, tuple[str, ...], dict[tuple[Any, ...], Verdict]]] = (
+    OrderedDict())
+_VERDICTS_SIZE = 512
+
+
 def check(schema: GraphQLSchema, document: Any, operation_name: str | None, variables: dict[str, Any] | None,
           limits: Limits = Limits()) -> Verdict:
     """Depth, aliases and cost of the operation that will run; an error when one is over its limit."""
+    variables = variables or {}
+    key = (id(document), operation_name, limits)
+    entry = _verdicts.get(key)
+    if entry is not None and entry[0] is document:
+        _doc, names, by_values = entry
+        values = tuple(_int_or_none(variables.get(n)) for n in names)
+        found = by_values.get(values)
+        if found is not None:
+            _verdicts.move_to_end(key)
+            return found
+    reads = _Reads(variables)
+    verdict = _check(schema, document, operation_name, reads, limits)
+    names = tuple(reads.read)
+    if entry is None or entry[0] is not document or entry[1] != names:
+        entry = (document, names, {})
+        _verdicts[key] = entry
+        while len(_verdicts) > _VERDICTS_SIZE:
+            _verdicts.popitem(last=False)
+    if len(entry[2]) < 64:
+        entry[2][tuple(_int_or_none(variables.get(n)) for n in names)] = verdict
+    return verdict
+
+
+def _check(schema: GraphQLSchema, document: Any, operation_name: str | None, variables: dict[str, Any],
+           limits: Limits) -> Verdict:
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is not None:
         operations = [o for o in operations if o.name is not None and o.name.value == operation_name]
-    walker = _Walker(schema, fragments, variables or {})
+    walker = _Walker(schema, fragments, variables)
     depth = cost = 0
     for op in operations:
         root = {"query": schema.query_type, "mutation": schema.mutation_type,

@@ -60,3 +60,33 @@ async def test_a_busy_portal_page_is_within_limits(api: Api, world: World) -> No
       households(first: 50) { nodes { room building { name grids { name } } persons { name phone careTags } } } }"""
     r = await api.post(q, token=api.token(world.a, "admin"))
     assert r.status_code == 200 and "errors" not in r.json(), r.text
+
+
+def test_verdicts_are_remembered_per_document_and_page_size() -> None:
+    from graphql import parse
+
+    from gongzhi import limits
+    from schema.schema import build_schema
+
+    schema = build_schema(introspection=False)._schema
+    doc = parse("query($n: Int, $note: String) { households(first: $n) { nodes { persons { name } } } }")
+    big = limits.check(schema, doc, None, {"n": 100, "note": "a"})
+    small = limits.check(schema, doc, None, {"n": 5, "note": "a"})
+    assert big.cost > small.cost > 0
+    # Only the page size matters: another value of an unrelated variable is the same verdict.
+    assert limits.check(schema, doc, None, {"n": 100, "note": "b"}) is big
+    assert limits.check(schema, doc, None, {"n": 5}) is small
+    again = limits.check(schema, doc, None, {"n": 100})
+    assert again is big and again.cost == big.cost
+    # The same text parsed again is another document: its verdict is worked out, and equal.
+    other = parse("query($n: Int, $note: String) { households(first: $n) { nodes { persons { name } } } }")
+    fresh = limits.check(schema, other, None, {"n": 100})
+    assert fresh is not big and (fresh.cost, fresh.depth, fresh.error) == (big.cost, big.depth, big.error)
+
+
+async def test_a_refused_page_size_is_refused_again_after_an_allowed_one(api: Api, world: World) -> None:
+    q = """query($n: Int) { households(first: $n) { nodes { persons { name careTags }
+      grids { households(first: $n) { nodes { persons { name } } } } } } }"""
+    for n, refused in ((100, True), (5, False), (100, True), (5, False)):
+        r = await api.post(q, {"n": n}, token=api.token(world.a, "admin"))
+        assert (r.status_code == 400) is refused, (n, r.text)
