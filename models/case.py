@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,6 +40,8 @@ class CaseState(enum.StrEnum):
 
 OPEN_STATES = frozenset({CaseState.REPORTED, CaseState.ACCEPTED, CaseState.DISPATCHED, CaseState.IN_PROGRESS,
                          CaseState.REOPENED})
+# The open states as SQL, for the partial indexes of open cases (migration 0024).
+OPEN_STATES_SQL = "state IN ('reported', 'accepted', 'dispatched', 'in_progress', 'reopened')"
 
 
 class CasePriority(enum.StrEnum):
@@ -115,6 +118,12 @@ class Case(TenantScoped, Base):
         Index("ix_cases_tenant_state", "tenant_id", "state"),
         Index("ix_cases_tenant_firm", "tenant_id", "handler_firm_id"),
         Index("ix_cases_tenant_created", "tenant_id", "created_at"),  # statistics of a period (0023)
+        # Open cases per building and per reporter, newest first: a case list of open cases takes the
+        # newest of each branch of the actor's scope from these (schema/compiled.py; issue #9, 0024).
+        Index("ix_cases_open_area", "tenant_id", "area_id", "id", postgresql_where=text(OPEN_STATES_SQL),
+              sqlite_where=text(OPEN_STATES_SQL)),
+        Index("ix_cases_open_reporter", "tenant_id", "reporter_user_id", "id", postgresql_where=text(OPEN_STATES_SQL),
+              sqlite_where=text(OPEN_STATES_SQL)),
     )
 
     number: Mapped[str] = mapped_column(String(32), unique=False)

@@ -157,7 +157,7 @@ async def driver_connection(session: AsyncSession) -> Any:
     """
     conn = await session.connection()
     fairy = await conn.get_raw_connection()
-    adapted = fairy.dbapi_connection
+    adapted: Any = fairy.dbapi_connection
     # SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its first statement; this is that step.
     if adapted._transaction is None:
         await adapted._start_transaction()

@@ -346,7 +346,8 @@ class _FrozenDatetime:
 
 def test_refused_tokens_are_not_remembered_and_the_memory_is_bounded() -> None:
     verifier = _hs_verifier()
-    forged = jwt.encode(_claims(uuid.uuid4(), ["langya"]), "another secret of thirty-two bytes or more", algorithm="HS256")
+    forged = jwt.encode(_claims(uuid.uuid4(), ["langya"]), "another secret of thirty-two bytes or more",
+                        algorithm="HS256")
     for _ in range(2):
         with pytest.raises(AuthError):
             verifier.verify(f"Bearer {forged}")

@@ -9,6 +9,7 @@ costs one SQL statement after the request's start-up, whatever the page size.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -304,7 +305,7 @@ async def test_compiled_statements_carry_only_ids_and_cursors_as_parameters(api:
     finally:
         app_module.compile_request = real  # type: ignore[assignment]
     assert len(made) == 2, made
-    (sql1, params1), (sql2, params2) = made
+    (sql1, params1), (_sql2, params2) = made
     # Page size, timeline size and states are in the text; what is left is the request's time.
     assert params1 and all(isinstance(p, datetime) for p in params1), params1
     assert "LIMIT 3" in sql1 and "'reported'" in sql1 and "'accepted'" in sql1, sql1[-600:]  # 2 + 1 rows
@@ -330,3 +331,45 @@ async def test_a_request_on_postgresql_runs_on_the_driver_in_its_transaction_wit
         row = (await session.execute(sa.text(
             "SELECT current_setting('jit') = reset_val FROM pg_settings WHERE name = 'jit'"))).one()
         assert row[0] is True, row
+
+
+OPEN = ["REPORTED", "ACCEPTED", "DISPATCHED", "IN_PROGRESS", "REOPENED"]
+
+
+async def test_open_case_pages_from_each_scope_branch_match_the_resolvers_page_by_page(
+        api: Api, case_tenant: Any) -> None:
+    """Open-case lists take their page from the newest first + 1 of each branch of the scope (the
+    open-case indexes): paged one and two at a time, every page must be the resolvers' page."""
+    tw, _ = case_tenant
+    made: list[str] = []
+    real = app_module.compile_request
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        out = real(*args, **kw)
+        if out is not None:
+            made.append(out[0])
+        return out
+
+    seen_pages = 0
+    for user in USERS:
+        for size in (1, 2):
+            variables: dict[str, Any] = {"first": size, "states": OPEN}
+            for _ in range(20):
+                app_module.compile_request = spy  # type: ignore[assignment]
+                try:
+                    compiled, resolved, taken = await both(api, tw, user, CASES, variables)
+                finally:
+                    app_module.compile_request = real  # type: ignore[assignment]
+                assert taken and compiled == resolved, (user, variables, _around(compiled, resolved))
+                info = orjson.loads(compiled)["data"]["cases"]["pageInfo"]
+                seen_pages += 1
+                if not info["hasNextPage"]:
+                    break
+                variables = {**variables, "after": info["endCursor"]}
+    assert seen_pages > 2 * len(USERS), seen_pages  # some lists ran to several pages
+    # grid leaders' scopes have several branches: their statements took the candidate scans
+    assert any("UNION ALL" in sql and "starts_with(cases.area_path" in sql for sql in made), len(made)
+    # areas under a scope's path are found with starts_with (indexable under RLS), never LIKE
+    like = [sql[max(0, m.start() - 300):m.end() + 100] for sql in made for m in re.finditer(r"\b\w+\.path LIKE '", sql)]
+    assert not like, like[:1]
+    assert any(re.search(r"starts_with\(\w+\.path, '", sql) for sql in made)
