@@ -394,13 +394,16 @@ class Compiler:
 
     def timeline(self, s: Sel, c: Any, full: ColumnElement[Any]) -> Any:
         last = self.shape(s, _last_shape)
-        t = CaseEvent.__table__.alias("t")
-        where = [t.c.tenant_id == self.tenant_id, t.c.case_id == c.c.id]
+        where: list[ColumnElement[bool]] = []
         if last:
+            # The last n entries as one backward index scan (a derived table), not an IN of a second scan.
             e = CaseEvent.__table__.alias("e")
             n = self.shape(s, lambda a: int(a["last"]))  # a literal, like every size (see connection)
-            where.append(t.c.seq.in_(select(e.c.seq).where(e.c.tenant_id == self.tenant_id, e.c.case_id == c.c.id)
-                                     .order_by(e.c.seq.desc()).limit(n).correlate_except(e)))
+            t: Any = (select(e).where(e.c.tenant_id == self.tenant_id, e.c.case_id == c.c.id)
+                      .order_by(e.c.seq.desc()).limit(n).correlate(c).subquery("t"))
+        else:
+            t = CaseEvent.__table__.alias("t")
+            where = [t.c.tenant_id == self.tenant_id, t.c.case_id == c.c.id]
 
         def field(f: Sel) -> Any:
             n = f.name
