@@ -119,6 +119,25 @@ def compiled_spy() -> Iterator[list[bool]]:
         app_module.compile_request = real  # type: ignore[assignment]
 
 
+@contextmanager
+def compiled_statements() -> Iterator[list[tuple[str, tuple[Any, ...]]]]:
+    """Records the (SQL, parameters) of each statement the compiler produced."""
+    made: list[tuple[str, tuple[Any, ...]]] = []
+    real = app_module.compile_request
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        out = real(*args, **kw)
+        if out is not None:
+            made.append(out)
+        return out
+
+    app_module.compile_request = spy  # type: ignore[assignment]
+    try:
+        yield made
+    finally:
+        app_module.compile_request = real  # type: ignore[assignment]
+
+
 async def both(api: Api, tw: TenantWorld, user: str, query: str, variables: dict[str, Any]
                ) -> tuple[bytes, bytes, bool]:
     """(compiled response, resolver response, whether the compiled path was taken)."""
@@ -287,23 +306,11 @@ async def test_compiled_statements_carry_only_ids_and_cursors_as_parameters(api:
     """Sizes and state lists are literals: PostgreSQL then keeps one generic plan per statement instead
     of planning it on every request (a page size as a parameter kept it on custom plans)."""
     tw, _ = case_tenant
-    made: list[tuple[str, tuple[Any, ...]]] = []
-    real = app_module.compile_request
-
-    def spy(*args: Any, **kw: Any) -> Any:
-        out = real(*args, **kw)
-        if out is not None:
-            made.append(out)
-        return out
-
-    app_module.compile_request = spy  # type: ignore[assignment]
-    try:
+    with compiled_statements() as made:
         first = await api.post(CASES, {"first": 2, "states": ["REPORTED", "ACCEPTED"]}, token=api.token(tw, "grid1"))
         cursor = first.json()["data"]["cases"]["pageInfo"]["endCursor"]
         await api.post(CASES, {"first": 2, "after": cursor, "states": ["REPORTED", "ACCEPTED"]},
                        token=api.token(tw, "grid1"))
-    finally:
-        app_module.compile_request = real  # type: ignore[assignment]
     assert len(made) == 2, made
     (sql1, params1), (_sql2, params2) = made
     # Page size, timeline size and states are in the text; what is left is the request's time.
@@ -341,25 +348,15 @@ async def test_open_case_pages_from_each_scope_branch_match_the_resolvers_page_b
     """Open-case lists take their page from the newest first + 1 of each branch of the scope (the
     open-case indexes): paged one and two at a time, every page must be the resolvers' page."""
     tw, _ = case_tenant
-    made: list[str] = []
-    real = app_module.compile_request
-
-    def spy(*args: Any, **kw: Any) -> Any:
-        out = real(*args, **kw)
-        if out is not None:
-            made.append(out[0])
-        return out
-
+    statements: list[tuple[str, tuple[Any, ...]]] = []
     seen_pages = 0
     for user in USERS:
         for size in (1, 2):
             variables: dict[str, Any] = {"first": size, "states": OPEN}
             for _ in range(20):
-                app_module.compile_request = spy  # type: ignore[assignment]
-                try:
+                with compiled_statements() as made:
                     compiled, resolved, taken = await both(api, tw, user, CASES, variables)
-                finally:
-                    app_module.compile_request = real  # type: ignore[assignment]
+                statements += made
                 assert taken and compiled == resolved, (user, variables, _around(compiled, resolved))
                 info = orjson.loads(compiled)["data"]["cases"]["pageInfo"]
                 seen_pages += 1
@@ -367,9 +364,11 @@ async def test_open_case_pages_from_each_scope_branch_match_the_resolvers_page_b
                     break
                 variables = {**variables, "after": info["endCursor"]}
     assert seen_pages > 2 * len(USERS), seen_pages  # some lists ran to several pages
+    made_sql = [sql for sql, _params in statements]
     # grid leaders' scopes have several branches: their statements took the candidate scans
-    assert any("UNION ALL" in sql and "starts_with(cases.area_path" in sql for sql in made), len(made)
+    assert any("UNION ALL" in sql and "starts_with(cases.area_path" in sql for sql in made_sql), len(made_sql)
     # areas under a scope's path are found with starts_with (indexable under RLS), never LIKE
-    like = [sql[max(0, m.start() - 300):m.end() + 100] for sql in made for m in re.finditer(r"\b\w+\.path LIKE '", sql)]
+    like = [sql[max(0, m.start() - 300):m.end() + 100]
+            for sql in made_sql for m in re.finditer(r"\b\w+\.path LIKE '", sql)]
     assert not like, like[:1]
-    assert any(re.search(r"starts_with\(\w+\.path, '", sql) for sql in made)
+    assert any(re.search(r"starts_with\(\w+\.path, '", sql) for sql in made_sql)
