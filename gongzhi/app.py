@@ -60,7 +60,7 @@ from resolvers.context import Db, RequestContext
 from resolvers.errors import ServiceError
 from schema.compiled import PlanCache, compile_request, finish, run_compiled
 from schema.schema import MAX_TOKENS, build_schema
-from tenants.session import driver_connection, make_engine, make_sessionmaker, note_statement, switch_tenant
+from tenants.session import fetch_first, make_engine, make_sessionmaker, switch_tenant, use_driver
 
 log = logging.getLogger("gongzhi")
 
@@ -243,8 +243,8 @@ class GraphQLEndpoint:
 
 
 class _OpenStatement:
-    """The tenant (by slug), the user and the transaction's RLS setting in one statement, sent on the
-    driver directly (issue #9: building and loading the ORM statement cost more CPU than the query).
+    """The tenant (by slug), the user and the transaction's settings in one plain SQL text (issue #9:
+    building and loading the ORM statement cost more CPU than the query).
     Its columns and their conversions come from the models, so the two stay in step."""
 
     def __init__(self) -> None:
@@ -274,9 +274,7 @@ class _OpenStatement:
         return out
 
     async def run(self, session: AsyncSession, slug: str, user_id: uuid.UUID) -> tuple[Tenant | None, User | None]:
-        driver = await driver_connection(session)
-        note_statement(self.sql)
-        row = await driver.fetchrow(self.sql, slug, user_id)
+        row = await fetch_first(session, self.sql, slug, user_id)
         if row is None:
             return None, None
         n = len(self.tenant)
@@ -322,19 +320,16 @@ class AppState:
                            client_addr: str | None, *, partner_client: str | None = None) -> RequestContext:
         """Bind a fresh session to the tenant and load the actor (tenant, user, policy, roles)."""
         pg = self.engine.dialect.name == "postgresql"
-        # PostgreSQL's JIT is off for the request's transaction: a request's statements run in
-        # milliseconds, and compiling one (for a plan whose estimated cost is high, as a generic plan's
-        # can be) took 2 s of the op-1 statement here (issue #9).
-        # On PostgreSQL without tracing, the request's first statements go to the driver directly
-        # (tenants.session.driver_connection; issue #9). With tracing on, SQLAlchemy runs them so
-        # each gets its span.
-        raw = pg and obs.tracing_off()
-        if raw:
-            session.info["raw_driver"] = True
+        # One round trip for the tenant, the user and (PostgreSQL) the transaction's settings: the RLS
+        # tenant, and JIT off — a request's statements run in milliseconds, and compiling one (for a
+        # plan whose estimated cost is high, as a generic plan's can be) took 2 s of op 1 (issue #9).
+        # The settings die with the transaction if the request is refused below.
+        if pg and obs.tracing_off():
+            # Without tracing, the request's plain SQL texts go to the driver directly
+            # (tenants.session.fetch_first); with it, SQLAlchemy runs them so each gets its span.
+            use_driver(session)
             tenant, user = await _OPEN.run(session, slug, user_id)
         else:
-            # One round trip for the tenant, the user and (PostgreSQL) the RLS setting of the
-            # transaction; the setting dies with the transaction if the request is refused below.
             stmt = select(Tenant, User).outerjoin(User, User.id == user_id).where(Tenant.slug == slug)
             if pg:
                 stmt = stmt.add_columns(func.set_config("app.tenant_id", cast(Tenant.id, String), True),

@@ -40,8 +40,8 @@ class CaseState(enum.StrEnum):
 
 OPEN_STATES = frozenset({CaseState.REPORTED, CaseState.ACCEPTED, CaseState.DISPATCHED, CaseState.IN_PROGRESS,
                          CaseState.REOPENED})
-# The open states as SQL, for the partial indexes of open cases (migration 0024).
-OPEN_STATES_SQL = "state IN ('reported', 'accepted', 'dispatched', 'in_progress', 'reopened')"
+# The open states as SQL, for the partial indexes of open cases (migration 0024 writes the same text).
+OPEN_STATES_SQL = f"state IN ({', '.join(repr(s.value) for s in CaseState if s in OPEN_STATES)})"
 
 
 class CasePriority(enum.StrEnum):

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Area, AreaKind, Household, Member, Person, RoleAssignment, User
 from policies.enforcer import TenantPolicy
 from policies.roles import Condition, Role, rank
-from tenants.session import driver_connection, note_statement
+from tenants.session import fetch_first
 
 
 @dataclass(frozen=True)
@@ -210,14 +210,7 @@ SELECT
 async def _load_actor_pg(
     session: AsyncSession, *, user: User, tenant_id: uuid.UUID, policy: TenantPolicy, now: datetime
 ) -> Actor:
-    if session.info.get("raw_driver"):  # a request's session on PostgreSQL (gongzhi/app.py; issue #9)
-        driver = await driver_connection(session)
-        note_statement(_ACTOR_SQL)
-        raw_assignments, raw_own = await driver.fetchrow(_ACTOR_SQL, tenant_id, user.id, now)
-    else:
-        conn = await session.connection()
-        result: Any = (await conn.exec_driver_sql(_ACTOR_SQL, (tenant_id, user.id, now))).one()
-        raw_assignments, raw_own = result
+    raw_assignments, raw_own = await fetch_first(session, _ACTOR_SQL, tenant_id, user.id, now)
     found: list[Assignment] = []
     for row in _json(raw_assignments) or []:
         rid, role, scope_id, path, name, kind, firm_id, valid_from, valid_until = row

@@ -102,7 +102,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import ServiceError
 from resolvers.ids import decode_cursor, decode_global_id
 from resolvers.pagination import DEFAULT_PAGE, MAX_PAGE
-from tenants.session import driver_connection, note_statement
+from tenants.session import fetch_first
 
 MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
 
@@ -944,16 +944,8 @@ def _unmark(value: Any, ctx: RequestContext) -> Any:
 async def run_compiled(ctx: RequestContext, sql: str, params: tuple[Any, ...]) -> str | None:
     """Run a plan's SQL on the request's session (so RLS, the transaction and statement counting apply).
     None: a guard failed (e.g. an unknown area); the resolvers must answer, with their error."""
-    session = ctx.db.session
-
     async def run() -> str | None:
-        if session.info.get("raw_driver"):  # on the driver directly (tenants.session.driver_connection)
-            driver = await driver_connection(session)
-            note_statement(sql)
-            value = await driver.fetchval(sql, *params)
-        else:
-            conn = await session.connection()
-            value = (await conn.exec_driver_sql(sql, params)).scalar_one()
+        value = (await fetch_first(ctx.db.session, sql, *params))[0]
         return None if value is None else str(value)
 
     return await ctx.db.locked(run)

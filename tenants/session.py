@@ -141,20 +141,41 @@ def count_statements() -> Iterator[list[str]]:
         _counter.reset(token)
 
 
-def _on_cursor_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+def _note_statement(statement: str) -> None:
     bucket = _counter.get()
     if bucket is not None:
         bucket.append(statement)
 
 
-async def driver_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection under the session's transaction, with its BEGIN sent (PostgreSQL only).
+def _on_cursor_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    _note_statement(statement)
+
+
+def use_driver(session: AsyncSession) -> None:
+    """Let ``fetch_first`` send this session's SQL texts on the driver directly (PostgreSQL, no
+    tracing: gongzhi/app.py decides per request)."""
+    session.info["raw_driver"] = True
+
+
+async def fetch_first(session: AsyncSession, sql: str, *args: Any) -> Any:
+    """The first row of a plain SQL text (``$n`` parameters) in the session's transaction, or None.
 
     For the few statements every request runs (tenant, actor, a compiled read; issue #9), where
-    SQLAlchemy's execution layers cost more CPU than the query: they run on the driver directly, in
-    the session's own transaction (so ``app.tenant_id`` and RLS apply and the request's commit
-    covers them). Callers pass each statement to ``note_statement`` so statement counts stay true.
+    SQLAlchemy's execution layers cost more CPU than the query: on a session marked by
+    ``use_driver`` they go to asyncpg directly, still in the session's own transaction (so
+    ``app.tenant_id`` and RLS apply and the request's commit covers them) and still counted by
+    ``count_statements``; otherwise through SQLAlchemy as any statement.
     """
+    if session.info.get("raw_driver"):
+        driver = await _driver_connection(session)
+        _note_statement(sql)
+        return await driver.fetchrow(sql, *args)
+    conn = await session.connection()
+    return (await conn.exec_driver_sql(sql, args)).first()
+
+
+async def _driver_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection under the session's transaction, with its BEGIN sent."""
     conn = await session.connection()
     fairy = await conn.get_raw_connection()
     adapted: Any = fairy.dbapi_connection
@@ -162,13 +183,6 @@ async def driver_connection(session: AsyncSession) -> Any:
     if adapted._transaction is None:
         await adapted._start_transaction()
     return adapted._connection
-
-
-def note_statement(statement: str) -> None:
-    """Count a statement sent on the driver directly (count_statements sees it like any other)."""
-    bucket = _counter.get()
-    if bucket is not None:
-        bucket.append(statement)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
