@@ -181,6 +181,24 @@ def test_json_log_line_has_request_context() -> None:
     assert line["tenant"] == "langya" and line["user"] == "u-1"
 
 
+def test_request_ids_are_unique_and_new_in_a_forked_child() -> None:
+    ids = [obs.new_request_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids) and all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
+    assert obs.request_id_from("req-42.abc_Z") == "req-42.abc_Z"
+    for unsafe in ("bad id", "x" * 65, "", None, "a\nb"):
+        assert re.fullmatch(r"[0-9a-f]{32}", obs.request_id_from(unsafe))
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a worker forked from this process must not repeat its ids
+        os.write(write, obs.new_request_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    os.close(write)
+    assert child[:16] != ids[0][:16] and child not in ids
+
+
 # -- tenant operations -----------------------------------------------------------------------------
 
 async def _dump(engine: AsyncEngine, tenant_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
