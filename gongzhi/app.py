@@ -29,7 +29,7 @@ from graphql import (
     specified_rules,
     validate,
 )
-from sqlalchemy import String, cast, func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -53,7 +53,7 @@ from gongzhi.realtime import SubscriptionEndpoint
 from gongzhi.settings import Settings
 from gongzhi.uploads import upload_endpoints
 from models import Tenant, TenantStatus, User, sealing
-from policies.actor import load_actor
+from policies.actor import actor_from_rows, load_actor
 from policies.enforcer import PolicyCache
 from resolvers.context import Db, RequestContext
 from resolvers.errors import ServiceError
@@ -240,9 +240,11 @@ class GraphQLEndpoint:
 
 
 class _OpenStatement:
-    """The tenant (by slug), the user and the transaction's settings in one plain SQL text (issue #9:
-    building and loading the ORM statement cost more CPU than the query).
-    Its columns and their conversions come from the models, so the two stay in step."""
+    """The tenant (by slug), the user and the actor's rows in one plain SQL text, PostgreSQL only
+    (issue #9: building and loading the ORM statement cost more CPU than the query, and each round
+    trip more than its query). ``gongzhi_request_actor`` (migration 0025) sets the transaction's
+    tenant and jit = off before it reads the actor's rows under RLS; tenants and users are platform
+    tables without RLS. Its columns and their conversions come from the models, so the two stay in step."""
 
     def __init__(self) -> None:
         from sqlalchemy import inspect as sa_inspect
@@ -258,9 +260,9 @@ class _OpenStatement:
         self.user = columns(User)
         select_list = [f"t.{name}" for _k, name, _p in self.tenant] + [f"u.{name}" for _k, name, _p in self.user]
         self._seen: dict[tuple[Any, ...], Any] = {}
-        self.sql = (f"SELECT {', '.join(select_list)}, set_config('app.tenant_id', t.id::text, true), "
-                    f"set_config('jit', 'off', true) "
-                    "FROM tenants t LEFT JOIN users u ON u.id = $2 WHERE t.slug = $1")
+        self.sql = (f"SELECT {', '.join(select_list)}, r.assignments, r.own "
+                    "FROM tenants t LEFT JOIN users u ON u.id = $2 "
+                    "CROSS JOIN LATERAL gongzhi_request_actor(t.id, $2, $3) r WHERE t.slug = $1")
 
     @staticmethod
     def _values(cols: list[tuple[str, str, Any]], row: Any, start: int) -> dict[str, Any]:
@@ -270,14 +272,16 @@ class _OpenStatement:
             out[key] = value if proc is None or value is None else proc(value)
         return out
 
-    async def run(self, session: AsyncSession, slug: str, user_id: uuid.UUID) -> tuple[Tenant | None, User | None]:
-        row = await fetch_first(session, self.sql, slug, user_id)
+    async def run(self, session: AsyncSession, slug: str, user_id: uuid.UUID, now: datetime
+                  ) -> tuple[Tenant | None, User | None, tuple[Any, Any]]:
+        """The tenant, the user, and the actor's (assignments, own) as gongzhi_request_actor gives them."""
+        row = await fetch_first(session, self.sql, slug, user_id, now)
         if row is None:
-            return None, None
+            return None, None, (None, None)
         n = len(self.tenant)
         tenant = self._instance(Tenant, self.tenant, row, 0, n)
         user = None if row[n] is None else self._instance(User, self.user, row, n, len(row) - 2)
-        return tenant, user
+        return tenant, user, (row[-2], row[-1])
 
     def _instance(self, model: Any, cols: list[tuple[str, str, Any]], row: Any, start: int, end: int) -> Any:
         """The model instance for these column values. Requests read them (never write: both are
@@ -317,21 +321,21 @@ class AppState:
                            client_addr: str | None, *, partner_client: str | None = None) -> RequestContext:
         """Bind a fresh session to the tenant and load the actor (tenant, user, policy, roles)."""
         pg = self.engine.dialect.name == "postgresql"
-        # One round trip for the tenant, the user and (PostgreSQL) the transaction's settings: the RLS
-        # tenant, and JIT off — a request's statements run in milliseconds, and compiling one (for a
-        # plan whose estimated cost is high, as a generic plan's can be) took 2 s of op 1 (issue #9).
-        # The settings die with the transaction if the request is refused below.
-        if pg and obs.tracing_off():
-            # Without tracing, the request's plain SQL texts go to the driver directly
-            # (tenants.session.fetch_first); with it, SQLAlchemy runs them so each gets its span.
-            use_driver(session)
-            tenant, user = await _OPEN.run(session, slug, user_id)
+        now = self.clock()
+        # PostgreSQL: one round trip for the tenant, the user, the actor's rows and the transaction's
+        # settings: the RLS tenant, and JIT off — a request's statements run in milliseconds, and
+        # compiling one (for a plan whose estimated cost is high, as a generic plan's can be) took 2 s
+        # of op 1 (issue #9). The settings die with the transaction if the request is refused below.
+        actor_rows: tuple[Any, Any] | None = None
+        if pg:
+            if obs.tracing_off():
+                # Without tracing, the request's plain SQL texts go to the driver directly
+                # (tenants.session.fetch_first); with it, SQLAlchemy runs them so each gets its span.
+                use_driver(session)
+            tenant, user, actor_rows = await _OPEN.run(session, slug, user_id, now)
         else:
-            stmt = select(Tenant, User).outerjoin(User, User.id == user_id).where(Tenant.slug == slug)
-            if pg:
-                stmt = stmt.add_columns(func.set_config("app.tenant_id", cast(Tenant.id, String), True),
-                                        func.set_config("jit", "off", True))
-            row = (await session.execute(stmt)).first()
+            row = (await session.execute(
+                select(Tenant, User).outerjoin(User, User.id == user_id).where(Tenant.slug == slug))).first()
             tenant, user = (None, None) if row is None else (row[0], row[1])
         if tenant is None:
             raise AuthError(403, "TENANT_NOT_ALLOWED", f"no tenant {slug!r}")
@@ -344,10 +348,12 @@ class AppState:
         else:
             await switch_tenant(session, tenant.id)
         policy = await self.policies.get(session, tenant.id, tenant.policy_version)
-        now = self.clock()
         if partner_client is not None:  # co-building (issue #7): a partner unit's system
             actor = await load_partner_client_actor(session, user=user, client_id=partner_client,
                                                     tenant_id=tenant.id, policy=policy, now=now)
+        elif actor_rows is not None:
+            actor = actor_from_rows(user=user, tenant_id=tenant.id, policy=policy, now=now,
+                                    raw_assignments=actor_rows[0], raw_own=actor_rows[1])
         else:
             actor = await load_actor(session, user=user, tenant_id=tenant.id, policy=policy, now=now)
         return RequestContext(db=Db(session), tenant=tenant, actor=actor, now=now, request_id=request_id,

@@ -141,6 +141,13 @@ async def load_actor(
     statement (each round trip costs more than its query, issue #9), elsewhere in two or three."""
     if session.get_bind().dialect.name == "postgresql":
         return await _load_actor_pg(session, user=user, tenant_id=tenant_id, policy=policy, now=now)
+    return await load_actor_orm(session, user=user, tenant_id=tenant_id, policy=policy, now=now)
+
+
+async def load_actor_orm(
+    session: AsyncSession, *, user: User, tenant_id: uuid.UUID, policy: TenantPolicy, now: datetime
+) -> Actor:
+    """load_actor with ORM statements (SQLite; on PostgreSQL the tests compare it with the function)."""
     rows = (
         await session.execute(
             select(RoleAssignment, Area.path, Area.name, Area.kind)
@@ -183,34 +190,23 @@ async def load_actor(
     return actor
 
 
-# The actor in one statement on PostgreSQL (issue #9). Plain SQL text, prepared once per connection:
-# building the equivalent SQLAlchemy statement cost more CPU than the query itself. It reads the
-# same rows as the ORM statements of load_actor (under RLS, bound to the tenant by then).
-_ACTOR_SQL = """
-SELECT
-  (SELECT json_agg(json_build_array(ra.id, ra.role, ra.scope_area_id, a.path, a.name, a.kind, ra.firm_id,
-                                    ra.valid_from, ra.valid_until) ORDER BY ra.id)
-     FROM role_assignments ra
-     JOIN areas a ON a.tenant_id = ra.tenant_id AND a.id = ra.scope_area_id
-    WHERE ra.tenant_id = $1 AND ra.user_id = $2 AND ra.revoked_at IS NULL AND ra.valid_from <= $3
-      AND (ra.valid_until IS NULL OR ra.valid_until > $3)),
-  (SELECT json_build_array(m.person_id, p.household_id, b.path,
-            (SELECT c.path FROM areas c
-              WHERE c.tenant_id = b.tenant_id AND c.kind = 'compound' AND starts_with(b.path, c.path)
-              LIMIT 1))
-     FROM members m
-     LEFT JOIN persons p ON p.tenant_id = m.tenant_id AND p.id = m.person_id
-     LEFT JOIN households h ON h.tenant_id = p.tenant_id AND h.id = p.household_id
-     LEFT JOIN areas b ON b.tenant_id = h.tenant_id AND b.id = h.building_id
-    WHERE m.tenant_id = $1 AND m.user_id = $2
-    LIMIT 1)
-"""
+# On PostgreSQL the actor's rows come from one function (migration 0025), which the request's first
+# statement calls (gongzhi/app.py) and load_actor calls on its own: the same rows as load_actor's ORM
+# statements, under RLS.
+ACTOR_SQL = "SELECT assignments, own FROM gongzhi_request_actor($1, $2, $3)"
 
 
 async def _load_actor_pg(
     session: AsyncSession, *, user: User, tenant_id: uuid.UUID, policy: TenantPolicy, now: datetime
 ) -> Actor:
-    raw_assignments, raw_own = await fetch_first(session, _ACTOR_SQL, tenant_id, user.id, now)
+    raw_assignments, raw_own = await fetch_first(session, ACTOR_SQL, tenant_id, user.id, now)
+    return actor_from_rows(user=user, tenant_id=tenant_id, policy=policy, now=now,
+                           raw_assignments=raw_assignments, raw_own=raw_own)
+
+
+def actor_from_rows(*, user: User, tenant_id: uuid.UUID, policy: TenantPolicy, now: datetime,
+                    raw_assignments: Any, raw_own: Any) -> Actor:
+    """The actor from gongzhi_request_actor()'s two JSON values (decoded or text)."""
     found: list[Assignment] = []
     for row in _json(raw_assignments) or []:
         rid, role, scope_id, path, name, kind, firm_id, valid_from, valid_until = row

@@ -310,7 +310,7 @@ async def test_a_request_on_postgresql_runs_on_the_driver_in_its_transaction_wit
             ctx = await state.open_context(session, tw.users["grid1"], tw.slug, "test", None)
         assert session.info.get("raw_driver") is True
         assert ctx.tenant.id == tw.tenant_id and ctx.tenant.slug == tw.slug and ctx.actor.assignments
-        assert len(statements) == 2, statements  # tenant + user + settings, then the actor
+        assert len(statements) == 1, statements  # tenant, user, settings and the actor's rows
         row = (await session.execute(sa.text(
             "SELECT current_setting('jit'), current_setting('app.tenant_id'), count(*) FROM areas"))).one()
         assert row[0] == "off" and row[1] == str(tw.tenant_id) and row[2] > 0, row
@@ -319,6 +319,39 @@ async def test_a_request_on_postgresql_runs_on_the_driver_in_its_transaction_wit
         row = (await session.execute(sa.text(
             "SELECT current_setting('jit') = reset_val FROM pg_settings WHERE name = 'jit'"))).one()
         assert row[0] is True, row
+
+
+async def test_the_first_statement_reads_the_same_actor_as_the_orm_statements_for_every_user(
+        api: Api, case_tenant: Any, fresh: World) -> None:
+    """gongzhi_request_actor (migration 0025) against load_actor's ORM statements, user by user:
+    the same assignments in the same order, person, household and own compound."""
+    from models import User
+    from policies.actor import load_actor_orm
+
+    tw, _ = case_tenant
+    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
+    with_household = 0
+    for name, user_id in tw.users.items():
+        async with state.sessionmaker() as session:
+            ctx = await state.open_context(session, user_id, tw.slug, "test", None)
+            user = await session.get(User, user_id)
+            assert user is not None
+            orm = await load_actor_orm(session, user=user, tenant_id=tw.tenant_id, policy=ctx.actor.policy,
+                                       now=ctx.now)
+            got = ctx.actor
+            assert got.assignments == orm.assignments, name
+            assert (got.person_id, got.household_id, got.own_compound_path) == (
+                orm.person_id, orm.household_id, orm.own_compound_path), name
+            with_household += got.household_id is not None
+            await session.rollback()
+    assert with_household, "the world has a resident with a household: the own-compound branch ran"
+    # The function binds an unbound transaction or confirms its tenant; it never moves it.
+    async with state.sessionmaker() as session:
+        await state.open_context(session, tw.users["grid1"], tw.slug, "test", None)
+        with pytest.raises(sa.exc.DBAPIError, match="bound to another tenant"):
+            await session.execute(sa.text("SELECT * FROM gongzhi_request_actor(:t, :u, now())"),
+                                  {"t": fresh.b.tenant_id, "u": fresh.b.users["grid1"]})
+        await session.rollback()
 
 
 OPEN = ["REPORTED", "ACCEPTED", "DISPATCHED", "IN_PROGRESS", "REOPENED"]
