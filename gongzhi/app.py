@@ -260,7 +260,7 @@ class _OpenStatement:
         self.user = columns(User)
         select_list = [f"t.{name}" for _k, name, _p in self.tenant] + [f"u.{name}" for _k, name, _p in self.user]
         self._seen: dict[tuple[Any, ...], Any] = {}
-        self.sql = (f"SELECT {', '.join(select_list)}, r.assignments, r.own "
+        self.sql = (f"SELECT {', '.join(select_list)}, r.assignments::text, r.own::text "
                     "FROM tenants t LEFT JOIN users u ON u.id = $2 "
                     "CROSS JOIN LATERAL gongzhi_request_actor(t.id, $2, $3) r WHERE t.slug = $1")
 

@@ -73,6 +73,9 @@ class Actor:
     partner_unit_id: uuid.UUID | None = None
     partner_client_id: str | None = None
     agreement_paths: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    # The texts of gongzhi_request_actor() this actor was read from (PostgreSQL): they determine its
+    # assignments, person, household and own compound, so they can stand for them in cache keys.
+    source: tuple[str | None, str | None] | None = None
     _grants: dict[tuple[str, str], Grant] = field(default_factory=dict, repr=False)
 
     @property
@@ -193,7 +196,7 @@ async def load_actor_orm(
 # On PostgreSQL the actor's rows come from one function (migration 0025), which the request's first
 # statement calls (gongzhi/app.py) and load_actor calls on its own: the same rows as load_actor's ORM
 # statements, under RLS.
-ACTOR_SQL = "SELECT assignments, own FROM gongzhi_request_actor($1, $2, $3)"
+ACTOR_SQL = "SELECT assignments::text, own::text FROM gongzhi_request_actor($1, $2, $3)"
 
 
 async def _load_actor_pg(
@@ -206,7 +209,32 @@ async def _load_actor_pg(
 
 def actor_from_rows(*, user: User, tenant_id: uuid.UUID, policy: TenantPolicy, now: datetime,
                     raw_assignments: Any, raw_own: Any) -> Actor:
-    """The actor from gongzhi_request_actor()'s two JSON values (decoded or text)."""
+    """The actor from gongzhi_request_actor()'s two JSON values (texts, or decoded by the driver)."""
+    texts = isinstance(raw_assignments, (str, type(None))) and isinstance(raw_own, (str, type(None)))
+    key = (raw_assignments, raw_own) if texts else None
+    parsed = None if key is None else _parsed_rows.get(key)
+    if parsed is None:
+        parsed = _parse_rows(raw_assignments, raw_own)
+        if key is not None:
+            if len(_parsed_rows) >= 4096:
+                _parsed_rows.clear()
+            _parsed_rows[key] = parsed
+    assignments, person_id, household_id, own_compound_path = parsed
+    return Actor(
+        user_id=user.id, username=user.username, display_name=user.display_name, tenant_id=tenant_id,
+        policy=policy, assignments=list(assignments), person_id=person_id, household_id=household_id,
+        own_compound_path=own_compound_path, today=now.date(), source=key,
+    )
+
+
+# The same user's rows come back as the same texts request after request (issue #9: parsing them,
+# UUIDs and timestamps, was ≈ 3 % of a node lookup); what they parse to is immutable.
+_parsed_rows: dict[tuple[str | None, str | None],
+                   tuple[tuple[Assignment, ...], uuid.UUID | None, uuid.UUID | None, str | None]] = {}
+
+
+def _parse_rows(raw_assignments: Any, raw_own: Any
+                ) -> tuple[tuple[Assignment, ...], uuid.UUID | None, uuid.UUID | None, str | None]:
     found: list[Assignment] = []
     for row in _json(raw_assignments) or []:
         rid, role, scope_id, path, name, kind, firm_id, valid_from, valid_until = row
@@ -217,17 +245,14 @@ def actor_from_rows(*, user: User, tenant_id: uuid.UUID, policy: TenantPolicy, n
         found.append(Assignment(uuid.UUID(rid), r, uuid.UUID(scope_id), path, name, AreaKind(kind),
                                 None if firm_id is None else uuid.UUID(firm_id), _ts(valid_from),
                                 None if valid_until is None else _ts(valid_until)))
-    actor = Actor(
-        user_id=user.id, username=user.username, display_name=user.display_name, tenant_id=tenant_id,
-        policy=policy, assignments=found, today=now.date(),
-    )
+    person_id = household_id = own_compound_path = None
     if raw_own is not None:
-        person_id, household_id, building_path, own_compound = _json(raw_own)
-        actor.person_id = None if person_id is None else uuid.UUID(person_id)
-        actor.household_id = None if household_id is None else uuid.UUID(household_id)
+        person, household, building_path, own_compound = _json(raw_own)
+        person_id = None if person is None else uuid.UUID(person)
+        household_id = None if household is None else uuid.UUID(household)
         if building_path:
-            actor.own_compound_path = own_compound or building_path
-    return actor
+            own_compound_path = own_compound or building_path
+    return tuple(found), person_id, household_id, own_compound_path
 
 
 def _json(value: Any) -> Any:

@@ -864,8 +864,10 @@ def _number_slots(sql: str, slots: list[Callable[[Bindings], Any]]) -> tuple[str
 
 def _actor_key(ctx: RequestContext) -> tuple[Any, ...]:
     a = ctx.actor
-    return (ctx.tenant.id, ctx.tenant.policy_version, a.user_id, tuple(a.assignments), a.person_id,
-            a.household_id, a.own_compound_path, a.today)
+    # The texts the actor was read from determine its assignments, person, household and compound.
+    rows: tuple[Any, ...] = ((a.source,) if a.source is not None
+                             else (tuple(a.assignments), a.person_id, a.household_id, a.own_compound_path))
+    return (ctx.tenant.id, ctx.tenant.policy_version, a.user_id, *rows, a.today)
 
 
 def compile_request(schema: GraphQLSchema, query: str, document: DocumentNode, operation_name: str | None,

@@ -345,6 +345,15 @@ async def test_the_first_statement_reads_the_same_actor_as_the_orm_statements_fo
             with_household += got.household_id is not None
             await session.rollback()
     assert with_household, "the world has a resident with a household: the own-compound branch ran"
+    # The same rows, read again, are not parsed again: the texts key the parsed assignments.
+    async with state.sessionmaker() as session:
+        again = (await state.open_context(session, tw.users["grid1"], tw.slug, "test", None)).actor
+        await session.rollback()
+    async with state.sessionmaker() as session:
+        third = (await state.open_context(session, tw.users["grid1"], tw.slug, "test", None)).actor
+        await session.rollback()
+    assert again.source is not None and again.source == third.source
+    assert again.assignments and all(x is y for x, y in zip(again.assignments, third.assignments, strict=True))
     # The function binds an unbound transaction or confirms its tenant; it never moves it.
     async with state.sessionmaker() as session:
         await state.open_context(session, tw.users["grid1"], tw.slug, "test", None)
