@@ -828,6 +828,8 @@ class PlanCache:
     def __init__(self, size: int = 2048) -> None:
         self.size = size
         self._plans: OrderedDict[tuple[Any, ...], list[Plan]] = OrderedDict()
+        # (document, operation) that compiled for some actor: worth trying before any ORM session.
+        self._compiled: OrderedDict[tuple[str, str | None], None] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
@@ -843,6 +845,13 @@ class PlanCache:
         self._plans.move_to_end(key)
         while len(self._plans) > self.size:
             self._plans.popitem(last=False)
+        self._compiled[key[0], key[1]] = None
+        while len(self._compiled) > self.size:
+            self._compiled.popitem(last=False)
+
+    def compiles(self, query: str, operation_name: str | None) -> bool:
+        """Whether this document and operation compiled before, for any actor."""
+        return (query, operation_name) in self._compiled
 
 
 _SLOT = re.compile(r"\$__slot(\d+)__")

@@ -283,6 +283,118 @@ async def test_a_compiled_full_read_is_unsealed_and_audited_like_a_resolved_one(
     assert after[len(before):] == [tuple(sorted(str(tw.persons[k]) for k in ("h1a", "h1b")))]
 
 
+@contextmanager
+def driver_requests() -> Iterator[list[Any]]:
+    """Records the DriverTransactions requests open (the path without an ORM session)."""
+    opened: list[Any] = []
+    real = app_module.DriverTransaction
+
+    class Recorded(real):  # type: ignore[misc, valid-type]
+        async def __aenter__(self) -> Any:
+            opened.append(self)
+            return await super().__aenter__()
+
+    app_module.DriverTransaction = Recorded  # type: ignore[misc]
+    try:
+        yield opened
+    finally:
+        app_module.DriverTransaction = real  # type: ignore[misc]
+
+
+def _checkouts(api: Api) -> tuple[Any, list[int]]:
+    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
+    pool = state.engine.sync_engine.pool
+    seen = [0]
+
+    def on_checkout(*_a: Any) -> None:
+        seen[0] += 1
+
+    sa.event.listen(pool, "checkout", on_checkout)
+    return (lambda: sa.event.remove(pool, "checkout", on_checkout)), seen
+
+
+async def test_a_document_that_compiled_before_is_answered_on_the_driver_with_one_connection(
+        api: Api, case_tenant: Any) -> None:
+    """The second request of a document that compiled is the first statement and the compiled one on
+    a DriverTransaction: one pooled connection, no ORM session; the same bytes as the first request
+    (ordinary path) and as the resolvers; every connection back in the pool afterwards."""
+    tw, cases = case_tenant
+    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
+    gid = cases["resolved"]["id"]
+    query = NODE + "\n# driver path test"  # a document no other test has compiled yet
+    token = api.token(tw, "grid1")
+    stop, checkouts = _checkouts(api)
+    try:
+        with driver_requests() as opened, count_statements() as statements:
+            first = await api.post(query, {"id": gid}, token=token)
+        assert first.status_code == 200 and opened == [] and checkouts[0] == 1, (opened, checkouts)
+        for _ in range(3):
+            with driver_requests() as opened, count_statements() as statements:
+                again = await api.post(query, {"id": gid}, token=token)
+            assert again.content == first.content
+            assert len(opened) == 1 and len(statements) == 2, (opened, statements)
+        assert checkouts[0] == 4, checkouts  # one connection per request, none for an ORM session
+    finally:
+        stop()
+    compiled, resolved, taken = await both(api, tw, "grid1", query, {"id": gid})
+    assert taken and compiled == resolved == orjson.dumps(first.json())
+    assert state.engine.sync_engine.pool.checkedout() == 0
+    # A refusal on that path is the ordinary path's refusal.
+    with driver_requests() as opened:
+        r = await api.post(query, {"id": gid}, token=api.token(tw, "grid1", tenants=["no-such-tenant"]))
+    assert r.status_code == 403 and r.json()["errors"][0]["extensions"]["code"] == "TENANT_NOT_ALLOWED"
+    assert len(opened) == 1 and state.engine.sync_engine.pool.checkedout() == 0
+
+
+async def test_the_driver_path_loads_a_policy_it_has_not_cached_and_audits_full_reads(
+        api: Api, fresh: World, db: DbEnv) -> None:
+    """What needs the ORM on the driver path uses a session of its own, bound to the tenant: a policy
+    not in the cache yet is read, and full reads of personal data are audited before the answer."""
+    if not db.is_pg:
+        pytest.skip("compiled reads are PostgreSQL-only")
+    tw = fresh.a
+    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
+    query = BUILDING_HOUSEHOLDS + "\n# driver path audit test"
+    variables = {"id": area_gid(tw, "B1"), "first": 50}
+
+    async def pii_audits() -> int:
+        async with db.owner_engine.connect() as c, c.begin():
+            await c.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tw.tenant_id)})
+            return int((await c.execute(sa.text(
+                "SELECT count(*) FROM audit_log WHERE tenant_id = :t AND action = 'person.read_pii'"),
+                {"t": tw.tenant_id})).scalar_one())
+
+    before = await pii_audits()
+    first = await api.gql(tw, "grid1", query, variables)
+    state.policies._items.clear()  # the next request finds no policy in the cache
+    with driver_requests() as opened:
+        again = await api.gql(tw, "grid1", query, variables)
+    assert len(opened) == 1 and again == first
+    persons = again["data"]["node"]["households"]["edges"][0]["node"]["persons"]
+    assert [p["phone"] for p in persons] == [tw.phones["h1a"], tw.phones["h1b"]]
+    assert await pii_audits() == before + 2  # each request's full read, the driver path's included
+    assert state.engine.sync_engine.pool.checkedout() == 0
+
+
+async def test_a_driver_transaction_rolls_back_on_error_and_returns_its_connection(db: DbEnv) -> None:
+    if not db.is_pg:
+        pytest.skip("PostgreSQL only")
+    from tenants.session import DriverTransaction
+
+    pool = db.engine.sync_engine.pool
+    before = pool.checkedout()
+    with pytest.raises(Exception, match="division by zero"):
+        async with DriverTransaction(db.engine) as tx:
+            assert (await tx.fetch_first("SELECT set_config('app.tenant_id', $1, true)", "x"))[0] == "x"
+            await tx.fetch_first("SELECT 1 / 0")
+    assert pool.checkedout() == before
+    async with DriverTransaction(db.engine) as tx:  # a clean transaction: nothing of the last one
+        row = await tx.fetch_first("SELECT current_setting('app.tenant_id', true), 1")
+        assert row[0] in (None, "") and row[1] == 1, row
+        await tx.commit()
+    assert pool.checkedout() == before
+
+
 async def test_compiled_statements_carry_only_ids_and_cursors_as_parameters(api: Api, case_tenant: Any) -> None:
     """Sizes and state lists are literals: PostgreSQL then keeps one generic plan per statement instead
     of planning it on every request (a page size as a parameter kept it on custom plans)."""
