@@ -31,6 +31,19 @@ from models import (
 from policies.actor import Actor, Grant
 from policies.roles import Condition, Role
 
+# Aliases of areas (and households) for the predicates' subqueries, made once: building an alias's
+# column collection costs ≈ 0.5 ms each time (issue #9: reporting a case spent ≈ 30 % of its CPU
+# building fresh aliases for one reach check). Each is used by one function only, in subqueries that
+# never nest inside one another, so no subquery can correlate to another's alias.
+_SERVED_COMPOUND = aliased(Area, name="served_compound")
+_SCOPE_AREA = aliased(Area, name="scope_area")
+_SCOPE_GRID = aliased(Area, name="scope_grid")
+_SERVED_BUILDING = aliased(Area, name="served_building")
+_REACH_HOUSEHOLD = aliased(Household, name="reach_household")
+_READ_GRID = aliased(Area, name="read_grid")
+_CASE_GRID = aliased(Area, name="case_grid")
+_IN_AREA_GRID = aliased(Area, name="in_area_grid")
+
 
 def _in_subtree(col: SQLColumnExpression[str], paths: tuple[str, ...]) -> ColumnElement[bool]:
     if not paths:
@@ -40,7 +53,7 @@ def _in_subtree(col: SQLColumnExpression[str], paths: tuple[str, ...]) -> Column
 
 def _served_compounds(firm_ids: tuple[uuid.UUID, ...], today: date) -> Select[Any]:
     """Paths of the compounds the firms serve today."""
-    c = aliased(Area)
+    c = _SERVED_COMPOUND
     return (
         select(c.path)
         .join(ServiceContract, and_(ServiceContract.tenant_id == c.tenant_id, ServiceContract.compound_id == c.id))
@@ -54,8 +67,7 @@ def _served_compounds(firm_ids: tuple[uuid.UUID, ...], today: date) -> Select[An
 
 def buildings_in_scope(paths: tuple[str, ...]) -> Select[Any]:
     """Ids of areas under the scope paths, and of buildings covered by grids under them."""
-    a = aliased(Area)
-    g = aliased(Area)
+    a, g = _SCOPE_AREA, _SCOPE_GRID
     under = select(a.id).where(_in_subtree(a.path, paths))
     covered = (
         select(GridBuilding.building_id)
@@ -66,7 +78,7 @@ def buildings_in_scope(paths: tuple[str, ...]) -> Select[Any]:
 
 
 def _buildings_served(firm_ids: tuple[uuid.UUID, ...], today: date) -> Select[Any]:
-    b = aliased(Area)
+    b = _SERVED_BUILDING
     served = _served_compounds(firm_ids, today).subquery()
     return select(b.id).join(served, b.path.startswith(served.c.path))
 
@@ -103,7 +115,7 @@ def person_predicate(grant: Grant, actor: Actor, person: type[Person] = Person) 
         parts.append(person.household_id == actor.household_id)
     reach = Grant(scope_paths=grant.scope_paths, own_compound=grant.own_compound, firm_ids=grant.firm_ids)
     if reach:
-        h = aliased(Household)
+        h = _REACH_HOUSEHOLD
         parts.append(
             person.household_id.in_(select(h.id).where(building_predicate(h.building_id, reach, actor)))
         )
@@ -125,7 +137,7 @@ def area_read_predicate(grant: Grant, actor: Actor, area: type[Area] = Area) -> 
         tpaths = tuple(paths)
         parts.append(_in_subtree(area.path, tpaths))
         parts.extend(literal(p).startswith(area.path) for p in tpaths)
-        g = aliased(Area)
+        g = _READ_GRID
         parts.append(
             area.id.in_(
                 select(GridBuilding.building_id)
@@ -163,7 +175,7 @@ def case_predicate(grant: Grant, actor: Actor, *, public: bool = True) -> Column
         return true()
     parts: list[ColumnElement[bool]] = []
     if grant.scope_paths:
-        g = aliased(Area)
+        g = _CASE_GRID
         parts.append(_in_subtree(Case.area_path, grant.scope_paths))
         parts.append(
             Case.area_id.in_(
@@ -195,7 +207,7 @@ def area_reach_predicate(grant: Grant, actor: Actor, area: type[Area] = Area) ->
 
 def case_in_area(path: str) -> ColumnElement[bool]:
     """A case lies in an area: at or below it, or in a building that a grid at or below it covers."""
-    g = aliased(Area)
+    g = _IN_AREA_GRID
     return or_(
         Case.area_path.startswith(path),
         Case.area_id.in_(
