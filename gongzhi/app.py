@@ -193,10 +193,7 @@ class GraphQLEndpoint:
                                          f"{decision.retry_after} s", "RATE_LIMITED"), 429, media,
                              {"Retry-After": str(decision.retry_after), "X-Request-Id": request_id})
         except AuthError as e:
-            headers = {"X-Request-Id": request_id}
-            if e.status == 401:
-                headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-            return _json(_error_body(e.message, e.code), e.status, media, headers)
+            return self._auth_error(e, request_id, media)
 
         client_addr = request.client.host if request.client else None
         if (self.state.compiled_reads and self.state.driver_reads and claims.partner_client is None
