@@ -196,8 +196,8 @@ class GraphQLEndpoint:
             return self._auth_error(e, request_id, media)
 
         client_addr = request.client.host if request.client else None
-        if (self.state.compiled_reads and self.state.driver_reads and claims.partner_client is None
-                and obs.tracing_off()
+        # Only PostgreSQL compiles (compile_request), so plans.compiles() implies it.
+        if (self.state.compiled_reads and claims.partner_client is None and obs.tracing_off()
                 and self.state.plans.compiles(query, op_name)):
             try:
                 body = await self._compiled_on_driver(query, document, op_name, variables, claims.user_id, slug,
@@ -319,7 +319,7 @@ class _OpenStatement:
         return out
 
     async def run(self, session: AsyncSession, slug: str, user_id: uuid.UUID, now: datetime
-                  ) -> tuple[Tenant | None, User | None, tuple[Any, Any]]:
+                  ) -> tuple[Tenant | None, User | None, tuple[str | None, str | None]]:
         """The tenant, the user, and the actor's (assignments, own) as gongzhi_request_actor gives them."""
         row = await fetch_first(session, self.sql, slug, user_id, now)
         if row is None:
@@ -359,9 +359,6 @@ class AppState:
         self.subscriptions = 0
         self.compiled_reads = settings.compiled_reads  # issue #9; the equivalence tests switch it per request
         self.plans = PlanCache()
-        # On PostgreSQL, documents that compiled before are answered on the driver directly
-        # (GraphQLEndpoint._compiled_on_driver, issue #9); tests switch it off to compare.
-        self.driver_reads = engine.dialect.name == "postgresql"
         self.upload_root = Path(settings.upload_dir)
         # The request's time (tests fix it: agreements start and end by it).
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -375,7 +372,7 @@ class AppState:
         # settings: the RLS tenant, and JIT off — a request's statements run in milliseconds, and
         # compiling one (for a plan whose estimated cost is high, as a generic plan's can be) took 2 s
         # of op 1 (issue #9). The settings die with the transaction if the request is refused below.
-        actor_rows: tuple[Any, Any] | None = None
+        actor_rows: tuple[str | None, str | None] | None = None
         if pg:
             if obs.tracing_off():
                 # Without tracing, the request's plain SQL texts go to the driver directly

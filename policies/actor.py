@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
 
 import orjson
 from sqlalchemy import and_, or_, select
@@ -208,17 +207,15 @@ async def _load_actor_pg(
 
 
 def actor_from_rows(*, user: User, tenant_id: uuid.UUID, policy: TenantPolicy, now: datetime,
-                    raw_assignments: Any, raw_own: Any) -> Actor:
-    """The actor from gongzhi_request_actor()'s two JSON values (texts, or decoded by the driver)."""
-    texts = isinstance(raw_assignments, (str, type(None))) and isinstance(raw_own, (str, type(None)))
-    key = (raw_assignments, raw_own) if texts else None
-    parsed = None if key is None else _parsed_rows.get(key)
+                    raw_assignments: str | None, raw_own: str | None) -> Actor:
+    """The actor from gongzhi_request_actor()'s two JSON values, as texts (both callers cast them)."""
+    key = (raw_assignments, raw_own)
+    parsed = _parsed_rows.get(key)
     if parsed is None:
         parsed = _parse_rows(raw_assignments, raw_own)
-        if key is not None:
-            if len(_parsed_rows) >= 4096:
-                _parsed_rows.clear()
-            _parsed_rows[key] = parsed
+        if len(_parsed_rows) >= 4096:
+            _parsed_rows.clear()
+        _parsed_rows[key] = parsed
     assignments, person_id, household_id, own_compound_path = parsed
     return Actor(
         user_id=user.id, username=user.username, display_name=user.display_name, tenant_id=tenant_id,
@@ -233,10 +230,10 @@ _parsed_rows: dict[tuple[str | None, str | None],
                    tuple[tuple[Assignment, ...], uuid.UUID | None, uuid.UUID | None, str | None]] = {}
 
 
-def _parse_rows(raw_assignments: Any, raw_own: Any
+def _parse_rows(raw_assignments: str | None, raw_own: str | None
                 ) -> tuple[tuple[Assignment, ...], uuid.UUID | None, uuid.UUID | None, str | None]:
     found: list[Assignment] = []
-    for row in _json(raw_assignments) or []:
+    for row in orjson.loads(raw_assignments or "null") or []:
         rid, role, scope_id, path, name, kind, firm_id, valid_from, valid_until = row
         try:
             r = Role(role)
@@ -247,17 +244,12 @@ def _parse_rows(raw_assignments: Any, raw_own: Any
                                 None if valid_until is None else _ts(valid_until)))
     person_id = household_id = own_compound_path = None
     if raw_own is not None:
-        person, household, building_path, own_compound = _json(raw_own)
+        person, household, building_path, own_compound = orjson.loads(raw_own)
         person_id = None if person is None else uuid.UUID(person)
         household_id = None if household is None else uuid.UUID(household)
         if building_path:
             own_compound_path = own_compound or building_path
     return tuple(found), person_id, household_id, own_compound_path
-
-
-def _json(value: Any) -> Any:
-    """The driver may hand JSON over decoded or as text."""
-    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 def _ts(value: str) -> datetime:

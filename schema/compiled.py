@@ -828,7 +828,8 @@ class PlanCache:
     def __init__(self, size: int = 2048) -> None:
         self.size = size
         self._plans: OrderedDict[tuple[Any, ...], list[Plan]] = OrderedDict()
-        # (document, operation) that compiled for some actor: worth trying before any ORM session.
+        # (document, operation) that compiled for some actor, least recently used first: worth trying
+        # before any ORM session. Keys of _plans begin with the two (compile_request builds them).
         self._compiled: OrderedDict[tuple[str, str | None], None] = OrderedDict()
         self.hits = 0
         self.misses = 0
@@ -838,14 +839,23 @@ class PlanCache:
         if plans is None:
             return None
         self._plans.move_to_end(key)
-        return next((p for p in plans if p.fits(b)), None)
+        plan = next((p for p in plans if p.fits(b)), None)
+        if plan is not None:
+            self._remember(key)
+        return plan
 
     def put(self, key: tuple[Any, ...], plan: Plan) -> None:
         self._plans.setdefault(key, []).append(plan)
         self._plans.move_to_end(key)
         while len(self._plans) > self.size:
             self._plans.popitem(last=False)
+        self._remember(key)
+
+    def _remember(self, key: tuple[Any, ...]) -> None:
+        # On every use, not only when compiled: a document answered from the cache for hours must
+        # not fall out behind documents compiled since.
         self._compiled[key[0], key[1]] = None
+        self._compiled.move_to_end((key[0], key[1]))
         while len(self._compiled) > self.size:
             self._compiled.popitem(last=False)
 

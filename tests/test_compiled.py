@@ -376,6 +376,21 @@ async def test_the_driver_path_loads_a_policy_it_has_not_cached_and_audits_full_
     assert state.engine.sync_engine.pool.checkedout() == 0
 
 
+def test_a_document_answered_from_the_plan_cache_stays_known_as_compiling() -> None:
+    """The driver path is tried for documents the cache knows compile; one used again and again
+    must stay known while others are compiled after it (least recently *used* is dropped)."""
+    from schema.compiled import Plan, PlanCache
+
+    cache = PlanCache(size=2)
+    hot = ("query A", None, "actor")
+    cache.put(hot, Plan("SELECT 1", [], []))
+    for i in range(5):
+        assert cache.get(hot, None) is not None  # type: ignore[arg-type]  # no checks: bindings unread
+        cache.put((f"query {i}", None, "actor"), Plan("SELECT 1", [], []))
+    assert cache.compiles("query A", None) and cache.compiles("query 4", None)
+    assert not cache.compiles("query 0", None) and not cache.compiles("query 3", None)
+
+
 async def test_a_driver_transaction_rolls_back_on_error_and_returns_its_connection(db: DbEnv) -> None:
     if not db.is_pg:
         pytest.skip("PostgreSQL only")
