@@ -60,7 +60,7 @@ schema-check: $(STAMP)
 # Fails on a breaking change against schema/released.graphql unless the element was deprecated
 # first with a dated reason (issue #12). Release: cp schema.graphql schema/released.graphql
 schema-compat: $(STAMP)
-	$(BIN)/python -m gongzhi.schema_compat
+	$(BIN)/python -m gongzhi.ops.schema_compat
 
 # The graphql-http audit suite (GraphQL over HTTP spec) against a live demo server; needs node.
 http-audit: $(STAMP)

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select
 
-from gongzhi.ledgers_http import operator_context, plain_commit, run_register_import
+from gongzhi.http.ledgers import operator_context, plain_commit, run_register_import
 from gongzhi.migrate import upgrade
 from models import Household, Person, PersonCareTag
 from policies.enforcer import PolicyCache, rules_for_domain

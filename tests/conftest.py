@@ -24,8 +24,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from gongzhi.app import create_app
-from gongzhi.auth import issue_dev_token
+from gongzhi.http.app import create_app
+from gongzhi.http.auth import issue_dev_token
 from gongzhi.migrate import upgrade
 from gongzhi.settings import Settings
 from tenants.session import count_statements, make_engine, make_sessionmaker

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from gongzhi.app import create_app
-from gongzhi.auth import AuthError, TokenVerifier, issue_dev_token
+from gongzhi.http.app import create_app
+from gongzhi.http.auth import AuthError, TokenVerifier, issue_dev_token
 from gongzhi.settings import Settings
 from tests.conftest import JWT_SECRET, Api, DbEnv, World
 
@@ -322,7 +322,7 @@ def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> No
     exp = int((now + timedelta(seconds=30)).timestamp())
     token = jwt.encode(_claims(uuid.uuid4(), ["langya"], exp=exp), JWT_SECRET, algorithm="HS256")
     verifier.verify(f"Bearer {token}")
-    import gongzhi.auth as auth_module
+    import gongzhi.http.auth as auth_module
 
     monkeypatch.setattr(auth_module.time, "time", lambda: exp + 0.0)  # exp <= now: expired
     monkeypatch.setattr(jwt.api_jwt, "datetime", _FrozenDatetime(datetime.fromtimestamp(exp + 1, UTC)))

@@ -14,8 +14,8 @@ import httpx
 import jwt
 import pytest
 
-from gongzhi.app import create_app
 from gongzhi.cli import main
+from gongzhi.http.app import create_app
 from gongzhi.migrate import head_revision
 from gongzhi.settings import DEMO_JWT_SECRET, ROOT, Settings
 from tenants.session import make_engine

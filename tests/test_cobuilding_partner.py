@@ -18,8 +18,8 @@ import jwt
 import pytest
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, Undefined, get_named_type
 
-from gongzhi.app import create_app
-from gongzhi.auth import issue_partner_token
+from gongzhi.http.app import create_app
+from gongzhi.http.auth import issue_partner_token
 from gongzhi.settings import Settings
 from models import ActivityState, WishState
 from schema.schema import schema as gql_schema

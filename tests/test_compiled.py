@@ -19,7 +19,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-import gongzhi.app as app_module
+import gongzhi.http.graphql as app_module
 from resolvers.ids import decode_cursor, encode_global_id
 from tenants.session import count_statements
 from tests.conftest import Api, DbEnv, World

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from gongzhi.app import create_app
 from gongzhi.demo import seed_demo
-from gongzhi.demo_cases import seed_demo_cases
-from gongzhi.demo_cobuilding import seed_demo_cobuilding
-from gongzhi.demo_volunteering import seed_demo_volunteering
+from gongzhi.demo.cases import seed_demo_cases
+from gongzhi.demo.cobuilding import seed_demo_cobuilding
+from gongzhi.demo.volunteering import seed_demo_volunteering
+from gongzhi.http.app import create_app
 from gongzhi.migrate import upgrade
 from gongzhi.settings import Settings
 from models import Agreement, AgreementStatus, InServiceMember, InServiceRecord, PartnerUnit, Tenant

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gongzhi.demo import seed_demo
-from gongzhi.demo_cases import seed_demo_cases
-from gongzhi.demo_deliberation import seed_demo_deliberation
+from gongzhi.demo.cases import seed_demo_cases
+from gongzhi.demo.deliberation import seed_demo_deliberation
 from gongzhi.migrate import upgrade
 from models import (
     Area,

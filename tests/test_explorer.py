@@ -13,8 +13,8 @@ import httpx
 from graphql import parse, validate
 from starlette.applications import Starlette
 
-from gongzhi.app import create_app
-from gongzhi.explorer import EXAMPLES, example_operations, explorer_html
+from gongzhi.http.app import create_app
+from gongzhi.http.explorer import EXAMPLES, example_operations, explorer_html
 from gongzhi.settings import Settings
 from schema.schema import schema
 from tests.cobuilding_helpers import community, make_agreement, make_unit

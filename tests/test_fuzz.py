@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, mutations, nodes, queries
 
-from gongzhi.app import create_app
-from gongzhi.auth import issue_dev_token
+from gongzhi.http.app import create_app
+from gongzhi.http.auth import issue_dev_token
 from gongzhi.migrate import upgrade
 from gongzhi.settings import Settings
 from resolvers.errors import ServiceError

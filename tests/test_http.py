@@ -15,7 +15,7 @@ import pytest
 from starlette.applications import Starlette
 
 import resolvers.register
-from gongzhi.app import create_app
+from gongzhi.http.app import create_app
 from gongzhi.migrate import head_revision, upgrade
 from gongzhi.settings import Settings
 from tenants.session import make_engine

@@ -489,7 +489,7 @@ async def test_token_with_several_tenants_needs_the_header(api: Api, world: Worl
 
 
 async def test_token_allowing_no_or_unknown_tenant_is_refused(api: Api, world: World) -> None:
-    from gongzhi.auth import issue_dev_token
+    from gongzhi.http.auth import issue_dev_token
 
     none = issue_dev_token(api.settings, user_id=world.a.users["admin"], username=world.a.username("admin"),
                            tenants=[])

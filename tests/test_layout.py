@@ -31,3 +31,11 @@ def test_layers_point_down_only() -> None:
     assert result.returncode == 0, output
     assert "BROKEN" not in output
     assert "Layers point down only KEPT" in output
+
+
+def test_composition_root_is_split_by_concern() -> None:
+    """gongzhi/ holds at most ten top-level modules; the rest lives in http/, cli/, demo/ and ops/."""
+    top = sorted(p.name for p in (REPO / "gongzhi").glob("*.py"))
+    assert len(top) <= 10, top
+    for concern in ("http", "cli", "demo", "ops"):
+        assert (REPO / "gongzhi" / concern / "__init__.py").exists(), concern

@@ -16,7 +16,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import String, func, select, type_coerce
 
-from gongzhi.ledgers_http import operator_context, plain_commit, run_register_import
+from gongzhi.http.ledgers import operator_context, plain_commit, run_register_import
 from models import (
     AuditEntry,
     Household,
@@ -272,7 +272,7 @@ async def test_imports_stay_in_their_tenant(api: Api, fresh: World, db: DbEnv) -
 async def test_cli_progress_and_operator_import(db: DbEnv, fresh: World, tmp_path: Path) -> None:
     import argparse
 
-    from gongzhi.ledgers_cli import import_register
+    from gongzhi.cli.ledgers import import_register
 
     path = tmp_path / "reg.xlsx"
     path.write_bytes(xlsx([person_row(i, building="2栋") for i in range(9)]))

@@ -65,7 +65,7 @@ async def test_a_busy_portal_page_is_within_limits(api: Api, world: World) -> No
 def test_verdicts_are_remembered_per_document_and_page_size() -> None:
     from graphql import parse
 
-    from gongzhi import limits
+    from gongzhi.http import limits
     from schema.schema import build_schema
 
     schema = build_schema(introspection=False)._schema

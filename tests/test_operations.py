@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gongzhi import observability as obs
-from gongzhi import tenant_ops
-from gongzhi.app import create_app
+from gongzhi.http import observability as obs
+from gongzhi.http.app import create_app
+from gongzhi.ops import tenants as tenant_ops
 from gongzhi.settings import Settings
 from models import TenantStatus
 from models.base import Base
@@ -378,7 +378,7 @@ async def test_platform_admin_mutations_only_for_platform_admins_and_audited(db:
 
     import httpx
 
-    from gongzhi.auth import issue_dev_token
+    from gongzhi.http.auth import issue_dev_token
 
     a = fresh.a
     settings = Settings(database_url=db.app_url, migration_database_url=db.owner_url, jwt_secret=JWT_SECRET,

@@ -124,7 +124,7 @@ async def test_graceful_shutdown_under_load_loses_no_acknowledged_mutation(
     assert before_term >= 20 and len(acked) >= before_term, (before_term, len(acked))
     ids = [decode_global_id(g)[1] for g in acked]
     async with db.owner_engine.connect() as conn, conn.begin():
-        from gongzhi.tenant_ops import _bind
+        from gongzhi.ops.tenants import _bind
 
         await _bind(conn, a.tenant_id)
         stored = set((await conn.execute(select(Case.id).where(Case.id.in_(ids)))).scalars())

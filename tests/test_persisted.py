@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from gongzhi.app import create_app
-from gongzhi.persisted import sha256
+from gongzhi.http.app import create_app
+from gongzhi.http.persisted import sha256
 from gongzhi.settings import Settings
 from tests.conftest import JWT_SECRET, Api, DbEnv, World
 

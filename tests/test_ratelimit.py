@@ -10,8 +10,8 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from gongzhi.app import create_app
-from gongzhi.ratelimit import LocalCounter, RateLimiter
+from gongzhi.http.app import create_app
+from gongzhi.http.ratelimit import LocalCounter, RateLimiter
 from gongzhi.settings import Settings
 from tenants.session import count_statements
 from tests.conftest import JWT_SECRET, Api, DbEnv, World

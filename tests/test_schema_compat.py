@@ -6,7 +6,7 @@ from pathlib import Path
 
 from graphql import build_schema
 
-from gongzhi.schema_compat import RELEASED, check, main
+from gongzhi.ops.schema_compat import RELEASED, check, main
 from gongzhi.settings import ROOT
 from schema.schema import schema
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from gongzhi.migrate import upgrade
-from gongzhi.rotate import rotate_keys
+from gongzhi.ops.rotate import rotate_keys
 from models import Base, sealing
 from resolvers.ids import encode_global_id
 from tests.conftest import Api, DbEnv, World, pg_admin_url

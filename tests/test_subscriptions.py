@@ -46,7 +46,7 @@ class Server:
                    GONGZHI_AUTOCLOSE_INTERVAL="0", GONGZHI_UPLOAD_DIR=str(tmp / "uploads"), GONGZHI_DEMO="0")
         env.update(extra_env)
         if serve_args is None:
-            argv = [sys.executable, "-m", "uvicorn", "gongzhi.app:create_app", "--factory", "--host", "127.0.0.1",
+            argv = [sys.executable, "-m", "uvicorn", "gongzhi.http.app:create_app", "--factory", "--host", "127.0.0.1",
                     "--port", str(self.port), "--log-level", "warning"]
         else:
             argv = [sys.executable, "-m", "gongzhi.cli", "serve", "--port", str(self.port), *serve_args]

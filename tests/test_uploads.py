@@ -20,7 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from gongzhi.app import create_app
+from gongzhi.http.app import create_app
 from gongzhi.settings import Settings
 from models import Attachment, Case
 from resolvers.ids import decode_global_id

@@ -62,7 +62,7 @@ async def main(seconds: float, concurrency: int) -> None:
     import tempfile
     import uuid
 
-    from gongzhi.auth import issue_dev_token
+    from gongzhi.http.auth import issue_dev_token
     from gongzhi.migrate import upgrade
     from tenants.session import make_engine, make_sessionmaker
 

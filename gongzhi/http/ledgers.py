@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from gongzhi.auth import AuthError
+from gongzhi.http.auth import AuthError
 from models import Area, AreaKind, ImportStatus, Tenant
 from policies.actor import Actor, Assignment
 from policies.enforcer import PolicyCache
@@ -43,7 +43,7 @@ from schema.types import AREA_TYPE_NAMES
 from tenants.session import bind_tenant
 
 if TYPE_CHECKING:
-    from gongzhi.app import AppState
+    from gongzhi.http.state import AppState
 
 log = logging.getLogger("gongzhi.ledgers")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -61,7 +61,7 @@ class ProgressBar:
 
 async def _context_factory(sm: async_sessionmaker[AsyncSession], slug: str, user: str | None
                            ) -> tuple[Any, Callable[[AsyncSession], Awaitable[Any]]]:
-    from gongzhi.ledgers_http import operator_context
+    from gongzhi.http.ledgers import operator_context
     from models import Tenant, User
     from policies.actor import load_actor
     from policies.enforcer import PolicyCache
@@ -93,7 +93,7 @@ async def _context_factory(sm: async_sessionmaker[AsyncSession], slug: str, user
 
 async def import_register(sm: async_sessionmaker[AsyncSession], args: argparse.Namespace, upload_root: Path,
                           *, out: Any = None) -> int:
-    from gongzhi.ledgers_http import plain_commit, run_register_import
+    from gongzhi.http.ledgers import plain_commit, run_register_import
     from models import ImportStatus
     from resolvers import register_import as imp
     from resolvers.errors import ServiceError
@@ -127,7 +127,7 @@ async def import_register(sm: async_sessionmaker[AsyncSession], args: argparse.N
 
 
 async def export(sm: async_sessionmaker[AsyncSession], args: argparse.Namespace, *, ledgers: bool) -> int:
-    from gongzhi.ledgers_http import plain_commit
+    from gongzhi.http.ledgers import plain_commit
     from resolvers import ledgers as svc
     from resolvers.errors import ServiceError
     from resolvers.ids import decode_global_id

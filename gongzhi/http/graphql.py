@@ -1,21 +1,13 @@
-"""The Starlette application: GraphQL over HTTP at /graphql, /healthz, /readyz, GraphiQL on demand.
+"""The GraphQL endpoint at /graphql: GraphQL over HTTP (POST application/json, answered as
+``application/graphql-response+json`` or ``application/json``), request errors as 400 before any
+resolver runs, the compiled read path first where a plan exists, strawberry otherwise."""
 
-/graphql follows the GraphQL-over-HTTP spec: POST with application/json, answered as
-``application/graphql-response+json`` (or ``application/json`` when only that is accepted). A
-request error (unparsable, invalid) is 400 and runs no resolver; auth failures are 401/403.
-"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import gc
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -29,43 +21,21 @@ from graphql import (
     specified_rules,
     validate,
 )
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
-from gongzhi import observability as obs
-from gongzhi.auth import AuthError, TokenVerifier, select_tenant
-from gongzhi.bus import EventBus
-from gongzhi.explorer import demo_routes, example_operations, explorer_html
-from gongzhi.jobs import run_periodically
-from gongzhi.ledgers_http import ledger_routes  # ledgers (issue #11)
-from gongzhi.limits import check as check_limits
-from gongzhi.migrate import head_revision
-from gongzhi.partner_auth import load_partner_client_actor, partner_token_endpoint
-from gongzhi.persisted import PersistedQueries, PersistedQueryError
-from gongzhi.platform_api import platform_routes
-from gongzhi.ratelimit import make_limiter
-from gongzhi.realtime import SubscriptionEndpoint
-from gongzhi.settings import Settings
-from gongzhi.uploads import upload_endpoints
-from models import Tenant, TenantStatus, User, sealing
-from policies.actor import actor_from_rows, load_actor
-from policies.enforcer import PolicyCache
-from resolvers.context import Db, RequestContext
+from gongzhi.http import observability as obs
+from gongzhi.http.auth import AuthError, select_tenant
+from gongzhi.http.explorer import example_operations, explorer_html
+from gongzhi.http.limits import check as check_limits
+from gongzhi.http.persisted import PersistedQueryError
+from gongzhi.http.state import AppState
 from resolvers.errors import ServiceError
-from schema.compiled import PlanCache, compile_request, finish, run_compiled
+from schema.compiled import compile_request, finish, run_compiled
 from schema.schema import MAX_TOKENS, build_schema
 from tenants.session import (
     DriverTransaction,
-    fetch_first,
-    make_engine,
-    make_sessionmaker,
-    switch_tenant,
-    use_driver,
 )
 
 log = logging.getLogger("gongzhi")
@@ -285,205 +255,3 @@ class GraphQLEndpoint:
         return dict(masked.formatted)
 
 
-class _OpenStatement:
-    """The tenant (by slug), the user and the actor's rows in one plain SQL text, PostgreSQL only
-    (issue #9: building and loading the ORM statement cost more CPU than the query, and each round
-    trip more than its query). ``gongzhi_request_actor`` (migration 0025) sets the transaction's
-    tenant and jit = off before it reads the actor's rows under RLS; tenants and users are platform
-    tables without RLS. Its columns and their conversions come from the models, so the two stay in step."""
-
-    def __init__(self) -> None:
-        from sqlalchemy import inspect as sa_inspect
-        from sqlalchemy.dialects import postgresql
-
-        dialect = postgresql.asyncpg.dialect()  # type: ignore[attr-defined]
-
-        def columns(model: Any) -> list[tuple[str, str, Any]]:
-            return [(a.key, a.columns[0].name, a.columns[0].type.result_processor(dialect, None))
-                    for a in sa_inspect(model).column_attrs]
-
-        self.tenant = columns(Tenant)
-        self.user = columns(User)
-        select_list = [f"t.{name}" for _k, name, _p in self.tenant] + [f"u.{name}" for _k, name, _p in self.user]
-        self._seen: dict[tuple[Any, ...], Any] = {}
-        self.sql = (f"SELECT {', '.join(select_list)}, r.assignments::text, r.own::text "
-                    "FROM tenants t LEFT JOIN users u ON u.id = $2 "
-                    "CROSS JOIN LATERAL gongzhi_request_actor(t.id, $2, $3) r WHERE t.slug = $1")
-
-    @staticmethod
-    def _values(cols: list[tuple[str, str, Any]], row: Any, start: int) -> dict[str, Any]:
-        out = {}
-        for i, (key, _name, proc) in enumerate(cols, start):
-            value = row[i]
-            out[key] = value if proc is None or value is None else proc(value)
-        return out
-
-    async def run(self, session: AsyncSession, slug: str, user_id: uuid.UUID, now: datetime
-                  ) -> tuple[Tenant | None, User | None, tuple[str | None, str | None]]:
-        """The tenant, the user, and the actor's (assignments, own) as gongzhi_request_actor gives them."""
-        row = await fetch_first(session, self.sql, slug, user_id, now)
-        if row is None:
-            return None, None, (None, None)
-        n = len(self.tenant)
-        tenant = self._instance(Tenant, self.tenant, row, 0, n)
-        user = None if row[n] is None else self._instance(User, self.user, row, n, len(row) - 2)
-        return tenant, user, (row[-2], row[-1])
-
-    def _instance(self, model: Any, cols: list[tuple[str, str, Any]], row: Any, start: int, end: int) -> Any:
-        """The model instance for these column values. Requests read them (never write: both are
-        platform rows, changed by their own statements), so one instance serves every request that
-        reads the same values, and a changed row (a suspension, a policy edit) is a new key."""
-        key = (model, tuple(row[start:end]))
-        found = self._seen.get(key)
-        if found is None:
-            found = model(**self._values(cols, row, start))
-            if len(self._seen) >= 4096:
-                self._seen.clear()
-            self._seen[key] = found
-        return found
-
-
-_OPEN = _OpenStatement()
-
-
-class AppState:
-    def __init__(self, settings: Settings, engine: AsyncEngine) -> None:
-        self.settings = settings
-        self.engine = engine
-        self.sessionmaker: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
-        self.policies = PolicyCache()
-        self.verifier = TokenVerifier(settings)
-        self.bus = EventBus(settings.listen_url)  # direct to PostgreSQL, never through pgbouncer
-        self.persisted = PersistedQueries(settings.persisted_queries_file, only=settings.persisted_only)
-        self.limiter = make_limiter(settings.rate_limit_per_minute, settings.redis_url, settings.redis_prefix)
-        self.subscriptions = 0
-        self.compiled_reads = settings.compiled_reads  # issue #9; the equivalence tests switch it per request
-        self.plans = PlanCache()
-        self.upload_root = Path(settings.upload_dir)
-        # The request's time (tests fix it: agreements start and end by it).
-        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-
-    async def open_context(self, session: AsyncSession, user_id: uuid.UUID, slug: str, request_id: str,
-                           client_addr: str | None, *, partner_client: str | None = None) -> RequestContext:
-        """Bind a fresh session to the tenant and load the actor (tenant, user, policy, roles)."""
-        pg = self.engine.dialect.name == "postgresql"
-        now = self.clock()
-        # PostgreSQL: one round trip for the tenant, the user, the actor's rows and the transaction's
-        # settings: the RLS tenant, and JIT off — a request's statements run in milliseconds, and
-        # compiling one (for a plan whose estimated cost is high, as a generic plan's can be) took 2 s
-        # of op 1 (issue #9). The settings die with the transaction if the request is refused below.
-        actor_rows: tuple[str | None, str | None] | None = None
-        if pg:
-            if obs.tracing_off():
-                # Without tracing, the request's plain SQL texts go to the driver directly
-                # (tenants.session.fetch_first); with it, SQLAlchemy runs them so each gets its span.
-                use_driver(session)
-            tenant, user, actor_rows = await _OPEN.run(session, slug, user_id, now)
-        else:
-            row = (await session.execute(
-                select(Tenant, User).outerjoin(User, User.id == user_id).where(Tenant.slug == slug))).first()
-            tenant, user = (None, None) if row is None else (row[0], row[1])
-        if tenant is None:
-            raise AuthError(403, "TENANT_NOT_ALLOWED", f"no tenant {slug!r}")
-        if tenant.status is not TenantStatus.ACTIVE:
-            raise AuthError(403, "TENANT_SUSPENDED", f"tenant {slug!r} is suspended")
-        if user is None:
-            raise AuthError(401, "UNKNOWN_USER", "the token's user does not exist")
-        if pg:
-            session.info["tenant_id"] = tenant.id
-        else:
-            await switch_tenant(session, tenant.id)
-        policy = await self.policies.get(session, tenant.id, tenant.policy_version)
-        if partner_client is not None:  # co-building (issue #7): a partner unit's system
-            actor = await load_partner_client_actor(session, user=user, client_id=partner_client,
-                                                    tenant_id=tenant.id, policy=policy, now=now)
-        elif actor_rows is not None:
-            actor = actor_from_rows(user=user, tenant_id=tenant.id, policy=policy, now=now,
-                                    raw_assignments=actor_rows[0], raw_own=actor_rows[1])
-        else:
-            actor = await load_actor(session, user=user, tenant_id=tenant.id, policy=policy, now=now)
-        return RequestContext(db=Db(session), tenant=tenant, actor=actor, now=now, request_id=request_id,
-                              client_addr=client_addr)
-
-    async def commit(self, session: AsyncSession, ctx: RequestContext) -> None:
-        """The request's one commit: audit entries, then events (published once it is durable)."""
-        await ctx.db.drain()
-        for entry in ctx.audit_entries():
-            session.add(entry)
-        await self.bus.before_commit(session, ctx.events)
-        await session.commit()
-        self.bus.after_commit(ctx.events)
-
-    async def authenticate(self, authorization: str | None, tenant_header: str | None) -> tuple[uuid.UUID, str]:
-        claims = self.verifier.verify(authorization)
-        if claims.partner_client is not None:
-            raise AuthError(403, "PARTNER_NOT_ALLOWED", "partner clients query /graphql over HTTP only")
-        return claims.user_id, select_tenant(claims, tenant_header)
-
-
-async def healthz(_request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
-
-
-def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Starlette:
-    settings = settings or Settings.from_env()
-    if engine is None:  # a real server (tests hand in their engine and keep their logging)
-        obs.configure_logging(settings)
-        log.info("starting", extra={"fields": {"settings": settings.redacted()}})
-    sealing.configure(settings.data_keys, settings.index_key)
-    if not settings.data_keys and not settings.demo:
-        log.warning("personal data is sealed with the development key: set GONGZHI_DATA_KEYS in production")
-    if engine is None:
-        engine = make_engine(settings.database_url, pool_size=settings.pool_size, pgbouncer=settings.db_pgbouncer,
-                             max_overflow=settings.db_max_overflow, pre_ping=settings.db_pre_ping)
-    state = AppState(settings, engine)
-
-    async def readyz(_request: Request) -> Response:
-        try:
-            async with engine.connect() as conn:
-                current = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-        except Exception as e:  # any failure means: not ready
-            return JSONResponse({"status": "unavailable", "reason": type(e).__name__}, status_code=503)
-        head = head_revision()
-        if current != head:
-            return JSONResponse({"status": "migrations pending", "current": current, "head": head}, status_code=503)
-        return JSONResponse({"status": "ready", "revision": current})
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        # What start-up built (schema, models, policies …) lives as long as the process: moved out of
-        # the collector's reach, a full collection no longer walks it (issue #9: p99 latency).
-        gc.collect()
-        gc.freeze()
-        task = None
-        if settings.autoclose_interval > 0:
-            task = asyncio.create_task(run_periodically(state.sessionmaker, state.bus, settings.autoclose_interval))
-        yield
-        if task is not None:
-            task.cancel()
-        await state.bus.close()
-        await state.limiter.counter.close()
-        await engine.dispose()
-
-    endpoint = GraphQLEndpoint(state)
-    upload, download = upload_endpoints(state)
-    app = Starlette(
-        routes=[
-            Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", SubscriptionEndpoint(state, endpoint.schema)),
-            Route("/uploads", upload, methods=["POST"]),
-            Route("/uploads/{id}", download, methods=["GET"]),
-            Route("/oauth/token", partner_token_endpoint(state), methods=["POST"]),  # co-building (issue #7)
-            *ledger_routes(state),  # ledgers (issue #11): register import, template, ledger export
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            # Demo only (issue #12): demo users and their development tokens for the explorer.
-            *(demo_routes(settings, state.sessionmaker) if settings.demo else []),
-            # Tenant management for platform administrators (issue #10), off by default.
-            *(platform_routes(settings, state.verifier) if settings.platform_api else []),
-        ],
-        lifespan=lifespan,
-    )
-    app.state.gongzhi = state
-    obs.wire(app, settings, engine, state)  # issue #10: /metrics, access log, traces
-    return app

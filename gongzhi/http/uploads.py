@@ -11,13 +11,13 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from gongzhi.auth import AuthError
+from gongzhi.http.auth import AuthError
 from resolvers.attachments import readable_photo, store_photo
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_global_id, encode_global_id
 
 if TYPE_CHECKING:
-    from gongzhi.app import AppState
+    from gongzhi.http.state import AppState
 
 _STATUS = {ErrorCode.TOO_LONG: 413, ErrorCode.FORBIDDEN: 403}
 

@@ -18,7 +18,7 @@ from functools import partial
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gongzhi.demo_cases import _Driver
+from gongzhi.demo.driver import Driver
 from models import Agreement, AgreementStatus, Area, AreaKind, Household, PartnerKind, Person, ServiceKind, Tenant
 from resolvers import cobuilding as co
 from resolvers.workcalendar import SHANGHAI
@@ -77,7 +77,7 @@ def _credit_code(slug: str, name: str) -> str:
     return first17 + co.credit_code_check_char(first17)
 
 
-async def _area(d: _Driver, name: str, kind: AreaKind) -> Area:
+async def _area(d: Driver, name: str, kind: AreaKind) -> Area:
     async def q(s: AsyncSession) -> Area:
         found = await s.scalar(select(Area).where(Area.name == name, Area.kind == kind))
         assert found is not None, name
@@ -86,7 +86,7 @@ async def _area(d: _Driver, name: str, kind: AreaKind) -> Area:
     return await d.query(q)
 
 
-async def _units_and_agreements(d: _Driver, manager: str, community: Area, party: str,
+async def _units_and_agreements(d: Driver, manager: str, community: Area, party: str,
                                 units: tuple[tuple[str, PartnerKind, str, list[str], list[str], str], ...],
                                 valid_from: date, valid_until: date) -> dict[str, uuid.UUID]:
     ids: dict[str, uuid.UUID] = {}
@@ -107,7 +107,7 @@ async def _units_and_agreements(d: _Driver, manager: str, community: Area, party
     return ids
 
 
-async def _baitao(d: _Driver) -> list[str]:
+async def _baitao(d: Driver) -> list[str]:
     community = await _area(d, "建峰社区", AreaKind.COMMUNITY)
     year = d.today.year
     units = await _units_and_agreements(d, "baitao.secretary", community, "中共建峰社区委员会", JIANFENG,
@@ -148,7 +148,7 @@ async def _party_members(s: AsyncSession, community: Area, n: int) -> list[uuid.
         .where(Household.building_id.in_(buildings), Person.party_member.is_(True)).order_by(Person.id).limit(n)))
 
 
-async def _yanquan(d: _Driver) -> list[str]:
+async def _yanquan(d: Driver) -> list[str]:
     community = await _area(d, "阳光苑社区", AreaKind.COMMUNITY)
     units = await _units_and_agreements(d, "yanquan.admin", community, "中共阳光苑社区委员会（盈丰国际青年合伙人项目）",
                                         YINGFENG, d.today - timedelta(days=200), d.today + timedelta(days=165))
@@ -175,7 +175,7 @@ async def seed_demo_cobuilding(sm: async_sessionmaker[AsyncSession], today: date
         tenant = tenants.get(slug)
         if tenant is None:
             continue
-        d = _Driver(sm, tenant, day)
+        d = Driver(sm, tenant, day)
         if await d.query(lambda s: s.scalar(select(func.count()).select_from(Agreement))):
             continue
         out.extend(f"{slug}: {line}" for line in await script(d))

@@ -16,7 +16,7 @@ from functools import partial
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gongzhi.demo_cases import _Driver
+from gongzhi.demo.driver import Driver
 from models import (
     Area,
     AreaKind,
@@ -41,7 +41,7 @@ DONGWAN = "市政府东湾院"
 SANLITING = "三里亭人家"
 
 
-async def _area(d: _Driver, name: str, kind: AreaKind, parent: Area | None = None) -> Area:
+async def _area(d: Driver, name: str, kind: AreaKind, parent: Area | None = None) -> Area:
     async def q(s: AsyncSession) -> Area:
         stmt = select(Area).where(Area.name == name, Area.kind == kind)
         if parent is not None:
@@ -53,7 +53,7 @@ async def _area(d: _Driver, name: str, kind: AreaKind, parent: Area | None = Non
     return await d.query(q)
 
 
-async def _owner_voters(d: _Driver, compound: Area) -> list[tuple[str, uuid.UUID, float]]:
+async def _owner_voters(d: Driver, compound: Area) -> list[tuple[str, uuid.UUID, float]]:
     """(username, household, floor area) for every owner household of the compound, creating a resident
     account (yanquan.dongwan1 …) for the head of each household that has none linked yet."""
     async def q(s: AsyncSession) -> list[tuple[str, uuid.UUID, float]]:
@@ -85,7 +85,7 @@ async def _owner_voters(d: _Driver, compound: Area) -> list[tuple[str, uuid.UUID
     return await d.query(q)
 
 
-async def _persons(d: _Driver, area: Area, n: int) -> list[uuid.UUID]:
+async def _persons(d: Driver, area: Area, n: int) -> list[uuid.UUID]:
     """Adults registered below the area (party members first: the central households, 党员中心户)."""
     async def q(s: AsyncSession) -> list[uuid.UUID]:
         buildings = select(Area.id).where(Area.path.startswith(area.path), Area.kind == AreaKind.BUILDING)
@@ -97,7 +97,7 @@ async def _persons(d: _Driver, area: Area, n: int) -> list[uuid.UUID]:
     return await d.query(q)
 
 
-async def _attendee_ids(d: _Driver, meeting_id: uuid.UUID) -> list[uuid.UUID]:
+async def _attendee_ids(d: Driver, meeting_id: uuid.UUID) -> list[uuid.UUID]:
     return await d.query(lambda s: _ids(s, meeting_id))
 
 
@@ -111,7 +111,7 @@ def _attendees(persons: list[uuid.UUID], note: str, *orgs: tuple[str, str]) -> l
             + [svc.AttendeeInput(organisation=o, role_note=r) for o, r in orgs])
 
 
-async def _yanquan(d: _Driver) -> None:
+async def _yanquan(d: Driver) -> None:
     compound = await _area(d, DONGWAN, AreaKind.COMPOUND)
     chair = "yanquan.chair"
     voters = await _owner_voters(d, compound)
@@ -165,7 +165,7 @@ async def _yanquan(d: _Driver) -> None:
             await d.run(chair, d.at(2, 17), partial(svc.update_step, step_id=step.id, progress=progress, note=note))
 
 
-async def _langya(d: _Driver) -> None:
+async def _langya(d: Driver) -> None:
     compound = await _area(d, SANLITING, AreaKind.COMPOUND)
     b4 = await _area(d, "4栋", AreaKind.BUILDING, compound)
     chair, grid = "langya.chair", "langya.grid"
@@ -242,7 +242,7 @@ NOTICES: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 
 
-async def _notices(d: _Driver) -> None:
+async def _notices(d: Driver) -> None:
     for i, (suffix, title, body) in enumerate(NOTICES.get(d.tenant.slug, ())):
         username = f"{d.tenant.slug}.{suffix}"
         area = await d.scope_of(username)
@@ -264,7 +264,7 @@ async def seed_demo_deliberation(sm: async_sessionmaker[AsyncSession], today: da
         tenant = tenants.get(slug)
         if tenant is None:
             continue
-        d = _Driver(sm, tenant, day)
+        d = Driver(sm, tenant, day)
         if await d.query(lambda s: s.scalar(select(func.count()).select_from(Notice))):
             continue
         script = SCRIPTS.get(slug)

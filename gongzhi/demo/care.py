@@ -11,7 +11,7 @@ from functools import partial
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gongzhi.demo_cases import _Driver
+from gongzhi.demo.driver import Driver
 from models import (
     Area,
     CareService,
@@ -45,7 +45,7 @@ async def seed_demo_care(sm: async_sessionmaker[AsyncSession], today: date | Non
         tenant = tenants.get(slug)
         if tenant is None:
             continue
-        d = _Driver(sm, tenant, day)
+        d = Driver(sm, tenant, day)
         marker = NeighborLead if slug == "yanquan" else Wish
         done = await d.query(partial(_count, marker))
         if done:
@@ -59,7 +59,7 @@ async def _count(model: type[NeighborLead] | type[Wish], s: AsyncSession) -> int
     return int(await s.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def _households_with_keys(d: _Driver, building_ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, bool]]:
+async def _households_with_keys(d: Driver, building_ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, bool]]:
     """Households of the buildings, in order, each with whether it is a key household."""
     async def q(s: AsyncSession) -> list[tuple[uuid.UUID, bool]]:
         key = select(Person.household_id).join(PersonCareTag, PersonCareTag.person_id == Person.id)
@@ -71,7 +71,7 @@ async def _households_with_keys(d: _Driver, building_ids: list[uuid.UUID]) -> li
     return await d.query(q)
 
 
-async def _compound_of(d: _Driver, username: str) -> tuple[uuid.UUID, list[uuid.UUID]]:
+async def _compound_of(d: Driver, username: str) -> tuple[uuid.UUID, list[uuid.UUID]]:
     building = await d.home_building(username)
 
     async def q(s: AsyncSession) -> tuple[uuid.UUID, list[uuid.UUID]]:
@@ -83,7 +83,7 @@ async def _compound_of(d: _Driver, username: str) -> tuple[uuid.UUID, list[uuid.
     return await d.query(q)
 
 
-async def _yanquan(d: _Driver) -> None:
+async def _yanquan(d: Driver) -> None:
     # 燕北社区 新贵华城: the lead (邻长) keeps 10 households of their compound, appointed 120 days ago.
     compound, buildings = await _compound_of(d, "yanquan.lead")
     households = (await _households_with_keys(d, buildings))[:10]
@@ -118,12 +118,12 @@ async def _yanquan(d: _Driver) -> None:
                                           description="2单元楼道有住户从窗口拉线给电动车充电。"))))
 
 
-async def _lead_person(d: _Driver, username: str) -> uuid.UUID | None:
+async def _lead_person(d: Driver, username: str) -> uuid.UUID | None:
     return await d.query(lambda s: s.scalar(
         select(Member.person_id).join(User, User.id == Member.user_id).where(User.username == username)))
 
 
-async def _visit(d: _Driver, user: str, days_ago: int, household: uuid.UUID, kind: VisitKind, findings: str,
+async def _visit(d: Driver, user: str, days_ago: int, household: uuid.UUID, kind: VisitKind, findings: str,
                  needs: str | None) -> None:
     when = d.at(days_ago, 10)
     await d.run(user, when, lambda ctx: care_svc.record_visit(ctx, care_svc.VisitInput(
@@ -148,7 +148,7 @@ WISHES = (
 )
 
 
-async def _baitao(d: _Driver) -> None:
+async def _baitao(d: Driver) -> None:
     community = await d.scope_of("baitao.secretary")
     services: dict[str, uuid.UUID] = {}
     for code, name, freq, provider in SERVICE_LISTS:

@@ -7,7 +7,7 @@ development token for one of them, which the page sends as ``Authorization`` wit
 to act as one, the page does what a street office and a partner system would: as the tenant's street
 admin it rotates the client's secret (``rotatePartnerClientSecret``, the seed's secret is kept only
 hashed) and exchanges id and new secret at ``POST /oauth/token`` (client credentials) for the partner
-token it then sends. GraphiQL, React and ReactDOM are served from ``gongzhi/static/explorer`` under
+token it then sends. GraphiQL, React and ReactDOM are served from ``gongzhi/http/static/explorer`` under
 ``/demo/static`` (the npm packages' built files, unchanged: their SRI hashes are those of the
 published packages), so the explorer works offline. Outside the demo none of this exists (the
 routes are not registered: 404).
@@ -28,8 +28,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gongzhi.auth import issue_dev_token
 from gongzhi.demo import demo_users
+from gongzhi.http.auth import issue_dev_token
 from gongzhi.settings import ROOT, Settings
 from models import PartnerClient, PartnerUnit, Tenant, User
 from resolvers.ids import encode_global_id
@@ -129,7 +129,7 @@ _PAGE = """<!doctype html>
     #demo-status { overflow-wrap: anywhere; }
     #graphiql { flex: 1; min-height: 0; }
   </style>
-  <!-- The npm packages' built files, vendored in gongzhi/static/explorer: no CDN, works offline. -->
+  <!-- The npm packages' built files, vendored in gongzhi/http/static/explorer: no CDN, works offline. -->
   <script crossorigin src="/demo/static/react@18.2.0/react.production.min.js"
     integrity="sha384-tMH8h3BGESGckSAVGZ82T9n90ztNXxvdwvdM6UoR56cYcf+0iGXBliJ29D+wZ/x8"></script>
   <script crossorigin src="/demo/static/react-dom@18.2.0/react-dom.production.min.js"

@@ -20,20 +20,16 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gongzhi.auth import PARTNER_TOKEN_TTL, AuthError, issue_partner_token
-from models import AuditEntry, PartnerClient, Tenant, TenantStatus, User
-from policies.actor import Actor
-from policies.cobuilding_filters import load_partner_actor
-from policies.enforcer import TenantPolicy
+from gongzhi.http.auth import PARTNER_TOKEN_TTL, issue_partner_token
+from models import AuditEntry, Tenant, TenantStatus
 from resolvers.cobuilding import verify_client_secret
 from tenants.session import switch_tenant
 
 if TYPE_CHECKING:
-    from gongzhi.app import AppState
+    from gongzhi.http.state import AppState
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -96,14 +92,3 @@ def partner_token_endpoint(state: AppState) -> Callable[[Request], Awaitable[Res
                              "expires_in": int(PARTNER_TOKEN_TTL.total_seconds())}, headers=_NO_STORE)
 
     return token
-
-
-async def load_partner_client_actor(session: AsyncSession, *, user: User, client_id: str, tenant_id: uuid.UUID,
-                                    policy: TenantPolicy, now: datetime) -> Actor:
-    """The actor of a partner token: the client must still exist, belong to the token's account and
-    tenant, and not be revoked."""
-    client = await session.scalar(select(PartnerClient).where(PartnerClient.client_id == client_id,
-                                                              PartnerClient.user_id == user.id))
-    if client is None or client.revoked_at is not None:
-        raise AuthError(401, "CLIENT_REVOKED", "the partner client is revoked or unknown")
-    return await load_partner_actor(session, user=user, client=client, tenant_id=tenant_id, policy=policy, now=now)

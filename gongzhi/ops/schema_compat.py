@@ -5,7 +5,7 @@ Portals and partners build against a released schema (``schema/released.graphql`
 accepted only when the element it removes or changes was deprecated in the released schema first,
 with a reason that says since when: ``@deprecated(reason: "use x instead; since 2025-06-01")``.
 
-    python -m gongzhi.schema_compat            # exit 1 and list the offending changes
+    python -m gongzhi.ops.schema_compat            # exit 1 and list the offending changes
     make schema-compat
 
 Releasing (after the deprecation period): copy ``schema.graphql`` over ``schema/released.graphql``.

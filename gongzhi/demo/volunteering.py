@@ -16,7 +16,7 @@ from functools import partial
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gongzhi.demo_cases import _Driver
+from gongzhi.demo.driver import Driver
 from models import (
     Activity,
     Area,
@@ -45,7 +45,7 @@ YOUTH_PARTNERS = (
 )
 
 
-async def _area(d: _Driver, name: str, kind: AreaKind) -> Area:
+async def _area(d: Driver, name: str, kind: AreaKind) -> Area:
     async def q(s: AsyncSession) -> Area:
         found = await s.scalar(select(Area).where(Area.name == name, Area.kind == kind))
         assert found is not None, name
@@ -54,7 +54,7 @@ async def _area(d: _Driver, name: str, kind: AreaKind) -> Area:
     return await d.query(q)
 
 
-async def _person_of(d: _Driver, username: str) -> uuid.UUID:
+async def _person_of(d: Driver, username: str) -> uuid.UUID:
     async def q(s: AsyncSession) -> uuid.UUID:
         found = await s.scalar(select(Member.person_id).join(User, User.id == Member.user_id)
                                .where(User.username == username))
@@ -64,7 +64,7 @@ async def _person_of(d: _Driver, username: str) -> uuid.UUID:
     return await d.query(q)
 
 
-async def _youth_volunteers(d: _Driver, compound: Area, n: int) -> list[str]:
+async def _youth_volunteers(d: Driver, compound: Area, n: int) -> list[str]:
     """Accounts for up to n residents of the compound's register (yanquan.youth1 …), created once."""
     async def q(s: AsyncSession) -> list[str]:
         buildings = select(Area.id).where(Area.path.startswith(compound.path), Area.kind == AreaKind.BUILDING)
@@ -88,7 +88,7 @@ async def _youth_volunteers(d: _Driver, compound: Area, n: int) -> list[str]:
     return await d.query(q)
 
 
-async def _activity_with_hours(d: _Driver, publisher: str, confirmer: str, volunteers: list[str], days_ago: int,
+async def _activity_with_hours(d: Driver, publisher: str, confirmer: str, volunteers: list[str], days_ago: int,
                                data: vol.ActivityInput, hours: float) -> None:
     act = await d.run(publisher, d.at(days_ago + 7, 10), lambda ctx: vol.publish_activity(ctx, data))
     for i, v in enumerate(volunteers):
@@ -99,12 +99,12 @@ async def _activity_with_hours(d: _Driver, publisher: str, confirmer: str, volun
                     partial(vol.confirm_hours, signup_id=sid, hours=hours))
 
 
-def _slot(d: _Driver, days_ago: int, hour: int, length: int) -> tuple[datetime, datetime]:
+def _slot(d: Driver, days_ago: int, hour: int, length: int) -> tuple[datetime, datetime]:
     start = d.at(days_ago, hour)
     return start, start + timedelta(hours=length)
 
 
-async def _weierlu(d: _Driver) -> None:
+async def _weierlu(d: Driver) -> None:
     compound = await _area(d, "磨玉市场小区", AreaKind.COMPOUND)
     community = await _area(d, "纬二路社区", AreaKind.COMMUNITY)
     start, end = _slot(d, 10, 9, 3)
@@ -126,7 +126,7 @@ async def _weierlu(d: _Driver) -> None:
     await d.run("weierlu.resident", d.at(1, 19), lambda ctx: vol.request_redemption(ctx, items[2].id))
 
 
-async def _yanquan(d: _Driver) -> None:
+async def _yanquan(d: Driver) -> None:
     compound = await _area(d, "盈丰国际", AreaKind.COMPOUND)
     youth = await _youth_volunteers(d, compound, 3)
     for i, (partner, title, place, description) in enumerate(YOUTH_PARTNERS):
@@ -148,7 +148,7 @@ def _score(*parts: str) -> int:
     return 70 + zlib.crc32("/".join(parts).encode()) % 29
 
 
-async def _ratings(d: _Driver) -> None:
+async def _ratings(d: Driver) -> None:
     """Last month: every demo role rates what it may; the street admin then closes the period."""
     slug = d.tenant.slug
     month = (d.today.replace(day=1) - timedelta(days=1)).replace(day=1)
@@ -188,7 +188,7 @@ async def seed_demo_volunteering(sm: async_sessionmaker[AsyncSession], today: da
         tenant = tenants.get(slug)
         if tenant is None:
             continue
-        d = _Driver(sm, tenant, day)
+        d = Driver(sm, tenant, day)
         done = await d.query(lambda s: s.scalar(
             select(func.count()).select_from(EvaluationPeriod)))
         done = done or await d.query(lambda s: s.scalar(select(func.count()).select_from(Activity)))

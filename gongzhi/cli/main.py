@@ -39,38 +39,14 @@ async def _with_sessionmaker(settings: Settings, fn):  # type: ignore[no-untyped
 
 
 def cmd_seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
-    from gongzhi.demo import seed_demo
-    from gongzhi.demo_cases import seed_demo_cases
+    from gongzhi.demo import SEEDERS, seed_demo
 
     created = asyncio.run(_with_sessionmaker(settings, seed_demo))
     print("seeded: " + (", ".join(created) if created else "nothing new (demo tenants exist)"))
-    cases = asyncio.run(_with_sessionmaker(settings, seed_demo_cases))
-    if cases:
-        print("demo cases: " + ", ".join(cases))
-    # --- volunteering and evaluations (issue #6) ---
-    from gongzhi.demo_volunteering import seed_demo_volunteering
-
-    volunteering = asyncio.run(_with_sessionmaker(settings, seed_demo_volunteering))
-    if volunteering:
-        print("demo volunteering and ratings: " + ", ".join(volunteering))
-    # --- end volunteering and evaluations ---
-    from gongzhi.demo_care import seed_demo_care  # care (issue #5)
-
-    care = asyncio.run(_with_sessionmaker(settings, seed_demo_care))
-    if care:
-        print("demo care: " + ", ".join(care))
-    # --- deliberation (issue #4) ---
-    from gongzhi.demo_deliberation import seed_demo_deliberation
-
-    deliberation = asyncio.run(_with_sessionmaker(settings, seed_demo_deliberation))
-    if deliberation:
-        print("demo deliberation: " + ", ".join(deliberation))
-    # --- end deliberation ---
-    from gongzhi.demo_cobuilding import seed_demo_cobuilding  # co-building (issue #7)
-
-    cobuilding = asyncio.run(_with_sessionmaker(settings, seed_demo_cobuilding))
-    if cobuilding:
-        print("demo co-building: " + "; ".join(cobuilding))
+    for label, sep, seeder in SEEDERS:
+        done = asyncio.run(_with_sessionmaker(settings, seeder))
+        if done:
+            print(f"{label}: " + sep.join(done))
     return 0
 
 
@@ -97,7 +73,7 @@ def cmd_demo_users(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
-    from gongzhi.auth import issue_dev_token
+    from gongzhi.http.auth import issue_dev_token
     from models import Tenant, User
 
     async def find(sm):  # type: ignore[no-untyped-def]
@@ -118,7 +94,7 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_rotate_keys(settings: Settings, _args: argparse.Namespace) -> int:
-    from gongzhi.rotate import rotate_keys
+    from gongzhi.ops.rotate import rotate_keys
     from models import sealing
 
     sealing.configure(settings.data_keys, settings.index_key)
@@ -172,7 +148,7 @@ def _owner_engine_run(settings: Settings, fn):  # type: ignore[no-untyped-def]
 
 def cmd_tenant_op(settings: Settings, args: argparse.Namespace) -> int:
     """suspend, resume, export, delete, import (issue #10; gongzhi/tenant_ops.py)."""
-    from gongzhi import tenant_ops as ops
+    from gongzhi.ops import tenants as ops
     from models import TenantStatus
 
     try:
@@ -224,7 +200,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     # SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to GONGZHI_SHUTDOWN_TIMEOUT
     # seconds), close WebSockets (subscriptions get close code 1012), then the app's shutdown
     # (background jobs, LISTEN connection, pool).
-    uvicorn.run("gongzhi.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+    uvicorn.run("gongzhi.http.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
                 log_level=settings.log_level, app_dir=str(ROOT), timeout_graceful_shutdown=settings.shutdown_timeout,
                 access_log=False, proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips)
     return 0
@@ -280,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     im = tc.add_parser("import", help="restore an exported tenant (same schema revision and data keys)")
     im.add_argument("archive")
     im.set_defaults(fn=cmd_tenant_op)
-    from gongzhi.ledgers_cli import add_ledger_commands  # ledgers (issue #11)
+    from gongzhi.cli.ledgers import add_ledger_commands  # ledgers (issue #11)
 
     add_ledger_commands(sub)
     return p
@@ -290,6 +266,3 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return int(args.fn(Settings.from_env(), args))
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -5,133 +5,27 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import (
-    Area,
-    AreaKind,
     Case,
     CasePriority,
-    GridBuilding,
     HandlerKind,
-    Household,
-    Member,
-    Person,
-    RoleAssignment,
-    ServiceContract,
     Tenant,
-    User,
 )
-from policies.actor import load_actor
-from policies.enforcer import PolicyCache
 from resolvers import cases as svc
-from resolvers.context import Db, RequestContext
 from resolvers.workcalendar import SHANGHAI
 from tenants.session import bind_tenant
 
-T = TypeVar("T")
-
-
-class _Driver:
-    """Runs service calls as a demo user at a chosen moment, one committed transaction each."""
-
-    def __init__(self, sm: async_sessionmaker[AsyncSession], tenant: Tenant, today: date) -> None:
-        self.sm = sm
-        self.tenant = tenant
-        self.today = today
-        self.policies = PolicyCache()
-
-    def at(self, days_ago: int, hour: int, minute: int = 0) -> datetime:
-        local = datetime.combine(self.today - timedelta(days=days_ago), datetime.min.time(), tzinfo=SHANGHAI)
-        return local.replace(hour=hour, minute=minute).astimezone(UTC)
-
-    async def run(self, username: str, when: datetime, fn: Callable[[RequestContext], Awaitable[T]]) -> T:
-        async with self.sm() as s:
-            bind_tenant(s, self.tenant.id)
-            async with s.begin():
-                user = await s.scalar(select(User).where(User.username == username))
-                assert user is not None, username
-                policy = await self.policies.get(s, self.tenant.id, self.tenant.policy_version)
-                actor = await load_actor(s, user=user, tenant_id=self.tenant.id, policy=policy, now=when)
-                ctx = RequestContext(db=Db(s), tenant=self.tenant, actor=actor, now=when, request_id="demo-seed")
-                return await fn(ctx)
-
-    async def query(self, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        async with self.sm() as s:
-            bind_tenant(s, self.tenant.id)
-            async with s.begin():
-                return await fn(s)
-
-    # -- lookups in the seeded register
-
-    async def scope_of(self, username: str) -> uuid.UUID:
-        async def q(s: AsyncSession) -> uuid.UUID:
-            found = await s.scalar(select(RoleAssignment.scope_area_id).join(User, User.id == RoleAssignment.user_id)
-                                   .where(User.username == username))
-            assert found is not None, username
-            return found
-
-        return await self.query(q)
-
-    async def grid_building(self, username: str, name: str | None = None) -> uuid.UUID:
-        """A building the user's grid covers (the named one when given)."""
-        grid = await self.scope_of(username)
-
-        async def q(s: AsyncSession) -> uuid.UUID:
-            stmt = (select(Area.id).join(GridBuilding, GridBuilding.building_id == Area.id)
-                    .where(GridBuilding.grid_id == grid).order_by(Area.name))
-            if name:
-                stmt = stmt.where(Area.name == name)
-            found = await s.scalar(stmt.limit(1))
-            if found is None:
-                found = await s.scalar(select(Area.id).join(GridBuilding, GridBuilding.building_id == Area.id)
-                                       .where(GridBuilding.grid_id == grid).order_by(Area.name).limit(1))
-            assert found is not None, username
-            return found
-
-        return await self.query(q)
-
-    async def home_building(self, username: str) -> uuid.UUID:
-        async def q(s: AsyncSession) -> uuid.UUID:
-            found = await s.scalar(
-                select(Household.building_id)
-                .join(Person, and_(Person.household_id == Household.id))
-                .join(Member, Member.person_id == Person.id)
-                .join(User, User.id == Member.user_id)
-                .where(User.username == username)
-            )
-            assert found is not None, username
-            return found
-
-        return await self.query(q)
-
-    async def community_of(self, area_id: uuid.UUID) -> uuid.UUID:
-        async def q(s: AsyncSession) -> uuid.UUID:
-            path = await s.scalar(select(Area.path).where(Area.id == area_id))
-            assert path is not None
-            ids = [uuid.UUID(hex=x) for x in path.strip("/").split("/")]
-            found = await s.scalar(select(Area.id).where(Area.id.in_(ids), Area.kind == AreaKind.COMMUNITY))
-            assert found is not None
-            return found
-
-        return await self.query(q)
-
-    async def firm_serving(self, area_id: uuid.UUID) -> uuid.UUID | None:
-        async def q(s: AsyncSession) -> uuid.UUID | None:
-            path = await s.scalar(select(Area.path).where(Area.id == area_id))
-            assert path is not None
-            ids = [uuid.UUID(hex=x) for x in path.strip("/").split("/")]
-            return await s.scalar(select(ServiceContract.firm_id).where(ServiceContract.compound_id.in_(ids)))
-
-        return await self.query(q)
+from .driver import Driver
 
 
 async def _loop(
-    d: _Driver, *, reporter: str, handler_user: str, area: uuid.UUID, category: str, priority: CasePriority,
+    d: Driver, *, reporter: str, handler_user: str, area: uuid.UUID, category: str, priority: CasePriority,
     title: str, description: str, days_ago: int, stop_after: str, to_firm: bool = True,
     resolution: str = "已处理完毕", feedback: bool | None = True, comment: str | None = None,
     supervisor: str | None = None, supervise_note: str | None = None,
@@ -183,7 +77,7 @@ async def seed_demo_cases(sm: async_sessionmaker[AsyncSession], today: date | No
         tenant = tenants.get(slug)
         if tenant is None:
             continue
-        d = _Driver(sm, tenant, day)
+        d = Driver(sm, tenant, day)
         count = await d.query(lambda s: s.scalar(select(func.count()).select_from(Case)))
         if count:
             continue
@@ -192,7 +86,7 @@ async def seed_demo_cases(sm: async_sessionmaker[AsyncSession], today: date | No
     return seeded
 
 
-async def _langya(d: _Driver) -> None:
+async def _langya(d: Driver) -> None:
     # 花园街社区 扬天小区 11栋: the grid worker reports the sewage, the street's discipline member
     # follows it under supervision, the community has it repaired, the reporter is satisfied.
     b11 = await d.grid_building("langya.grid2", "11栋")
@@ -213,7 +107,7 @@ async def _langya(d: _Driver) -> None:
                 description="2单元3楼到5楼楼道灯坏了，晚上上下楼不方便。")
 
 
-async def _yanquan(d: _Driver) -> None:
+async def _yanquan(d: Driver) -> None:
     # 振兴社区 香樟雅苑: flying-wire charging cleared by the party branch, owner committee and firm.
     b = await d.grid_building("yanquan.grid")
     await _loop(d, reporter="yanquan.grid", handler_user="yanquan.grid", area=b, category="fly_wire",
@@ -231,7 +125,7 @@ async def _yanquan(d: _Driver) -> None:
         ctx, case.id, reason="不属于事件受理范围，已转小区议事会协商。", expected_version=None))
 
 
-async def _weierlu(d: _Driver) -> None:
+async def _weierlu(d: Driver) -> None:
     # 磨玉市场小区: the reporter is not satisfied, the case is reopened and handled again.
     home = await d.home_building("weierlu.resident")
     case = await _loop(d, reporter="weierlu.resident", handler_user="weierlu.grid", area=home, category="garbage",
@@ -248,7 +142,7 @@ async def _weierlu(d: _Driver) -> None:
                 description="32号院门口路灯不亮已一周。", to_firm=False, resolution="社区协调供电所更换灯具。")
 
 
-async def _baitao(d: _Driver) -> None:
+async def _baitao(d: Driver) -> None:
     # 建峰社区: the collect–handle–review loop, with the month's review recorded by the secretary.
     b = await d.grid_building("baitao.grid")
     await _loop(d, reporter="baitao.grid", handler_user="baitao.grid", area=b, category="facility",
@@ -270,7 +164,7 @@ async def _baitao(d: _Driver) -> None:
         decisions="消防通道整治纳入下月重点；健身器材每月巡检。"))
 
 
-SCRIPTS: dict[str, Callable[[_Driver], Awaitable[Any]]] = {
+SCRIPTS: dict[str, Callable[[Driver], Awaitable[Any]]] = {
     "langya": _langya,
     "yanquan": _yanquan,
     "weierlu": _weierlu,

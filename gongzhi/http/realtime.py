@@ -13,12 +13,12 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from gongzhi.auth import AuthError
+from gongzhi.http.auth import AuthError
 from models import Tenant
 from resolvers.context import RequestContext
 
 if TYPE_CHECKING:
-    from gongzhi.app import AppState
+    from gongzhi.http.state import AppState
 
 
 class Hub:

@@ -25,8 +25,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from strawberry.types import Info
 
-from gongzhi import tenant_ops
-from gongzhi.auth import AuthError, TokenVerifier
+from gongzhi.http.auth import AuthError, TokenVerifier
+from gongzhi.ops import tenants as tenant_ops
 from gongzhi.settings import Settings
 from models import PlatformAuditEntry, Tenant, TenantStatus
 from policies.enforcer import rules_for_domain

@@ -1,0 +1,108 @@
+"""The Starlette application: GraphQL over HTTP at /graphql, /healthz, /readyz, GraphiQL on demand.
+
+/graphql follows the GraphQL-over-HTTP spec: POST with application/json, answered as
+``application/graphql-response+json`` (or ``application/json`` when only that is accepted). A
+request error (unparsable, invalid) is 400 and runs no resolver; auth failures are 401/403.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+from collections.abc import AsyncIterator
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from gongzhi.http import observability as obs
+from gongzhi.http.explorer import demo_routes
+from gongzhi.http.graphql import GraphQLEndpoint
+from gongzhi.http.ledgers import ledger_routes  # ledgers (issue #11)
+from gongzhi.http.partner_auth import partner_token_endpoint
+from gongzhi.http.platform import platform_routes
+from gongzhi.http.realtime import SubscriptionEndpoint
+from gongzhi.http.state import AppState
+from gongzhi.http.uploads import upload_endpoints
+from gongzhi.jobs import run_periodically
+from gongzhi.migrate import head_revision
+from gongzhi.settings import Settings
+from models import sealing
+from tenants.session import (
+    make_engine,
+)
+
+log = logging.getLogger("gongzhi")
+
+
+async def healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    if engine is None:  # a real server (tests hand in their engine and keep their logging)
+        obs.configure_logging(settings)
+        log.info("starting", extra={"fields": {"settings": settings.redacted()}})
+    sealing.configure(settings.data_keys, settings.index_key)
+    if not settings.data_keys and not settings.demo:
+        log.warning("personal data is sealed with the development key: set GONGZHI_DATA_KEYS in production")
+    if engine is None:
+        engine = make_engine(settings.database_url, pool_size=settings.pool_size, pgbouncer=settings.db_pgbouncer,
+                             max_overflow=settings.db_max_overflow, pre_ping=settings.db_pre_ping)
+    state = AppState(settings, engine)
+
+    async def readyz(_request: Request) -> Response:
+        try:
+            async with engine.connect() as conn:
+                current = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        except Exception as e:  # any failure means: not ready
+            return JSONResponse({"status": "unavailable", "reason": type(e).__name__}, status_code=503)
+        head = head_revision()
+        if current != head:
+            return JSONResponse({"status": "migrations pending", "current": current, "head": head}, status_code=503)
+        return JSONResponse({"status": "ready", "revision": current})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # What start-up built (schema, models, policies …) lives as long as the process: moved out of
+        # the collector's reach, a full collection no longer walks it (issue #9: p99 latency).
+        gc.collect()
+        gc.freeze()
+        task = None
+        if settings.autoclose_interval > 0:
+            task = asyncio.create_task(run_periodically(state.sessionmaker, state.bus, settings.autoclose_interval))
+        yield
+        if task is not None:
+            task.cancel()
+        await state.bus.close()
+        await state.limiter.counter.close()
+        await engine.dispose()
+
+    endpoint = GraphQLEndpoint(state)
+    upload, download = upload_endpoints(state)
+    app = Starlette(
+        routes=[
+            Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", SubscriptionEndpoint(state, endpoint.schema)),
+            Route("/uploads", upload, methods=["POST"]),
+            Route("/uploads/{id}", download, methods=["GET"]),
+            Route("/oauth/token", partner_token_endpoint(state), methods=["POST"]),  # co-building (issue #7)
+            *ledger_routes(state),  # ledgers (issue #11): register import, template, ledger export
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            # Demo only (issue #12): demo users and their development tokens for the explorer.
+            *(demo_routes(settings, state.sessionmaker) if settings.demo else []),
+            # Tenant management for platform administrators (issue #10), off by default.
+            *(platform_routes(settings, state.verifier) if settings.platform_api else []),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.gongzhi = state
+    obs.wire(app, settings, engine, state)  # issue #10: /metrics, access log, traces
+    return app
