@@ -171,12 +171,12 @@ def test_json_log_line_has_request_context() -> None:
 
     formatter = obs.JsonFormatter()
     info = obs.RequestInfo(request_id="rid-1", method="POST", path="/graphql", tenant="langya", user="u-1")
-    token = obs._current.set(info)
+    token = obs.current.set(info)
     try:
         record = logging.LogRecord("gongzhi", logging.INFO, __file__, 1, "hello %s", ("world",), None)
         line = orjson.loads(formatter.format(record))
     finally:
-        obs._current.reset(token)
+        obs.current.reset(token)
     assert line["msg"] == "hello world" and line["request_id"] == "rid-1"
     assert line["tenant"] == "langya" and line["user"] == "u-1"
 

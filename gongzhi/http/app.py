@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from gongzhi.http import observability as obs
+from gongzhi.http import pipeline
 from gongzhi.http.explorer import demo_routes
 from gongzhi.http.graphql import GraphQLEndpoint
 from gongzhi.http.ledgers import ledger_routes  # ledgers (issue #11)
@@ -102,7 +103,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *(platform_routes(settings, state.verifier) if settings.platform_api else []),
         ],
         lifespan=lifespan,
+        exception_handlers=pipeline.EXCEPTION_HANDLERS,
     )
     app.state.gongzhi = state
-    obs.wire(app, settings, engine, state)  # issue #10: /metrics, access log, traces
+    pipeline.install(app, settings, engine, state)  # request ids, access log, metrics, traces, /metrics
     return app

@@ -26,10 +26,12 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from gongzhi.http import observability as obs
+from gongzhi.http import pipeline
 from gongzhi.http.auth import AuthError, select_tenant
 from gongzhi.http.explorer import example_operations, explorer_html
 from gongzhi.http.limits import check as check_limits
 from gongzhi.http.persisted import PersistedQueryError
+from gongzhi.http.pipeline import error_body
 from gongzhi.http.state import AppState
 from resolvers.errors import ServiceError
 from schema.compiled import compile_request, finish, run_compiled
@@ -47,10 +49,6 @@ JSON = "application/json"
 def _json(body: Any, status: int = 200, media_type: str = GRAPHQL_RESPONSE,
           headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
-
-
-def _error_body(message: str, code: str) -> dict[str, Any]:
-    return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
 def _request_errors(graphql_schema: GraphQLSchema, query: str, introspection: bool
@@ -109,61 +107,61 @@ class GraphQLEndpoint:
                 if settings.demo:
                     return HTMLResponse(explorer_html(example_operations()))
                 return HTMLResponse(get_graphql_ide_html())
-            return _json(_error_body("use POST for GraphQL requests", "METHOD_NOT_ALLOWED"), 405,
+            return _json(error_body("use POST for GraphQL requests", "METHOD_NOT_ALLOWED"), 405,
                          JSON, {"Allow": "POST"})
         media = self._media_type(request)
         if media is None:
-            return _json(_error_body(f"Accept must allow {GRAPHQL_RESPONSE} or {JSON}", "NOT_ACCEPTABLE"), 406, JSON)
+            return _json(error_body(f"Accept must allow {GRAPHQL_RESPONSE} or {JSON}", "NOT_ACCEPTABLE"), 406, JSON)
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != JSON:
-            return _json(_error_body("Content-Type must be application/json", "UNSUPPORTED_MEDIA_TYPE"), 415, media)
+            return _json(error_body("Content-Type must be application/json", "UNSUPPORTED_MEDIA_TYPE"), 415, media)
         raw = await request.body()
         if len(raw) > settings.max_body_bytes:
-            return _json(_error_body("request body too large", "PAYLOAD_TOO_LARGE"), 413, media)
+            return _json(error_body("request body too large", "PAYLOAD_TOO_LARGE"), 413, media)
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            return _json(_error_body("body is not valid JSON", "BAD_REQUEST"), 400, media)
+            return _json(error_body("body is not valid JSON", "BAD_REQUEST"), 400, media)
         if not isinstance(body, dict):
-            return _json(_error_body("body must be a JSON object", "BAD_REQUEST"), 400, media)
+            return _json(error_body("body must be a JSON object", "BAD_REQUEST"), 400, media)
         query, variables, op_name = body.get("query"), body.get("variables"), body.get("operationName")
         try:
             query = self.state.persisted.resolve(query, body.get("extensions"))
         except PersistedQueryError as e:
-            return _json(_error_body(e.message, e.code), 400 if media == GRAPHQL_RESPONSE else 200, media)
+            return _json(error_body(e.message, e.code), 400 if media == GRAPHQL_RESPONSE else 200, media)
         if not isinstance(query, str) or not query.strip():
-            return _json(_error_body("query must be a non-empty string", "BAD_REQUEST"), 400, media)
+            return _json(error_body("query must be a non-empty string", "BAD_REQUEST"), 400, media)
         if variables is not None and not isinstance(variables, dict):
-            return _json(_error_body("variables must be an object", "BAD_REQUEST"), 400, media)
+            return _json(error_body("variables must be an object", "BAD_REQUEST"), 400, media)
         if op_name is not None and not isinstance(op_name, str):
-            return _json(_error_body("operationName must be a string", "BAD_REQUEST"), 400, media)
+            return _json(error_body("operationName must be a string", "BAD_REQUEST"), 400, media)
         errors, document = _request_errors(self.schema._schema, query, settings.introspection)
         obs.note(operation=obs.operation_name(op_name, document))  # issue #10: metrics, access log
         if errors or document is None:
             return _json({"errors": errors}, 400 if media == GRAPHQL_RESPONSE else 200, media)
         if op_name is not None and get_operation_ast(document, op_name) is None:
-            return _json(_error_body(f"operationName {op_name!r} names no operation of the document",
+            return _json(error_body(f"operationName {op_name!r} names no operation of the document",
                                      "BAD_REQUEST"), 400, media)
         verdict = check_limits(self.schema._schema, document, op_name, variables)
         if verdict.error is not None:
             code, message = verdict.error
-            body_ = _error_body(message, code)
+            body_ = error_body(message, code)
             body_["errors"][0]["extensions"].update(depth=verdict.depth, aliases=verdict.aliases, cost=verdict.cost)
             return _json(body_, 400 if media == GRAPHQL_RESPONSE else 200, media)
 
-        # The middleware chose it (the client's X-Request-Id when safe); without it, chosen here.
-        request_id = obs.current_request_id() or obs.request_id_from(request.headers.get("x-request-id"))
+        # Chosen by the pipeline: the client's X-Request-Id when safe, else a new one.
+        request_id = pipeline.request_id()
         try:
             claims = self.state.verifier.verify(request.headers.get("authorization"))
             slug = select_tenant(claims, request.headers.get("x-gongzhi-tenant"))
             obs.note(tenant=slug, user=str(claims.user_id))
             decision = await self.state.limiter.check(slug, str(claims.user_id))
             if not decision.allowed:
-                return _json(_error_body(f"more than {decision.limit} requests a minute; retry in "
+                return _json(error_body(f"more than {decision.limit} requests a minute; retry in "
                                          f"{decision.retry_after} s", "RATE_LIMITED"), 429, media,
                              {"Retry-After": str(decision.retry_after), "X-Request-Id": request_id})
         except AuthError as e:
-            return self._auth_error(e, request_id, media)
+            return pipeline.auth_error(e, media)
 
         client_addr = request.client.host if request.client else None
         # Only PostgreSQL compiles (compile_request), so plans.compiles() implies it.
@@ -173,7 +171,7 @@ class GraphQLEndpoint:
                 body = await self._compiled_on_driver(query, document, op_name, variables, claims.user_id, slug,
                                                       request_id, client_addr)
             except AuthError as e:
-                return self._auth_error(e, request_id, media)
+                return pipeline.auth_error(e, media)
             if body is not None:
                 return Response(body, media_type=media, headers={"X-Request-Id": request_id})
         async with self.state.sessionmaker() as session:
@@ -181,7 +179,7 @@ class GraphQLEndpoint:
                 ctx = await self.state.open_context(session, claims.user_id, slug, request_id, client_addr,
                                                     partner_client=claims.partner_client)
             except AuthError as e:
-                return self._auth_error(e, request_id, media)
+                return pipeline.auth_error(e, media)
             compiled = (compile_request(self.schema._schema, query, document, op_name, variables, ctx,
                                         self.state.plans) if self.state.compiled_reads else None)
             data = None if compiled is None else await run_compiled(ctx, *compiled)
@@ -234,12 +232,6 @@ class GraphQLEndpoint:
         finally:
             if session.in_transaction():
                 await session.close()
-
-    def _auth_error(self, e: AuthError, request_id: str, media: str) -> Response:
-        headers = {"X-Request-Id": request_id}
-        if e.status == 401:
-            headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-        return _json(_error_body(e.message, e.code), e.status, media, headers)
 
     @staticmethod
     def _format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from gongzhi.http.auth import AuthError
+from gongzhi.http.pipeline import authenticate, client_addr, error_response, tenant_context
 from models import Area, AreaKind, ImportStatus, Tenant
 from policies.actor import Actor, Assignment
 from policies.enforcer import PolicyCache
@@ -48,11 +48,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("gongzhi.ledgers")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
-_STATUS = {ErrorCode.FORBIDDEN: 403, ErrorCode.NOT_FOUND: 404}
-
-
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status)
 
 
 def _attachment(content: bytes, file_name: str, media_type: str) -> Response:
@@ -137,100 +132,62 @@ def _date(value: str | None, field: str) -> date:
 def ledger_routes(state: AppState) -> list[Route]:
     tasks: set[asyncio.Task[Any]] = set()
 
-    async def _auth(request: Request) -> tuple[uuid.UUID, str] | Response:
-        try:
-            return await state.authenticate(request.headers.get("authorization"),
-                                            request.headers.get("x-gongzhi-tenant"))
-        except AuthError as e:
-            return _error(e.status, e.code, e.message)
-
     def _opener(user_id: uuid.UUID, slug: str, request_id: str, addr: str | None) -> OpenContext:
         async def open_ctx(session: AsyncSession) -> RequestContext:
             return await state.open_context(session, user_id, slug, request_id, addr)
         return open_ctx
 
     async def template(request: Request) -> Response:
-        who = await _auth(request)
-        if isinstance(who, Response):
-            return who
+        await authenticate(state, request)
         return _attachment(imp.template_xlsx(), "户籍登记导入模板.xlsx", XLSX)
 
     async def upload(request: Request) -> Response:
-        who = await _auth(request)
-        if isinstance(who, Response):
-            return who
-        user_id, slug = who
+        user_id, slug = await authenticate(state, request)
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-            return _error(415, "UNSUPPORTED_MEDIA_TYPE", "send multipart/form-data with a 'file' field")
+            return error_response(415, "UNSUPPORTED_MEDIA_TYPE", "send multipart/form-data with a 'file' field")
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > MAX_IMPORT_BYTES + 64 * 1024:
-            return _error(413, ErrorCode.TOO_LONG.value, "the file is too large")
+            return error_response(413, ErrorCode.TOO_LONG.value, "the file is too large")
         async with request.form(max_files=1, max_fields=4, max_part_size=MAX_IMPORT_BYTES + 1) as form:
             file = form.get("file")
             if not isinstance(file, UploadFile):
-                return _error(400, ErrorCode.INVALID.value, "the form needs a 'file' field")
+                return error_response(400, ErrorCode.INVALID.value, "the form needs a 'file' field")
             content = await file.read(MAX_IMPORT_BYTES + 1)
             file_name = file.filename or "register"
             dry_run, create_areas = _flag(form.get("dryRun")), _flag(form.get("createAreas"))
         if len(content) > MAX_IMPORT_BYTES:
-            return _error(413, ErrorCode.TOO_LONG.value, "the file is too large")
-        request_id = uuid.uuid4().hex
-        addr = request.client.host if request.client else None
-        async with state.sessionmaker() as session:
-            try:
-                ctx = await state.open_context(session, user_id, slug, request_id, addr)
-                job = await imp.new_job(ctx, file_name=file_name, content=content, dry_run=dry_run,
-                                        create_areas=create_areas)
-            except AuthError as e:
-                return _error(e.status, e.code, e.message)
-            except ServiceError as e:
-                return _error(_STATUS.get(e.code, 400), e.code.value, e.message)
-            await state.commit(session, ctx)
+            return error_response(413, ErrorCode.TOO_LONG.value, "the file is too large")
+        async with tenant_context(state, request, (user_id, slug)) as ctx:
+            job = await imp.new_job(ctx, file_name=file_name, content=content, dry_run=dry_run,
+                                    create_areas=create_areas)
         task = asyncio.create_task(run_register_import(
-            state.sessionmaker, _opener(user_id, slug, request_id, addr), state.commit, tenant_id=ctx.tenant.id,
-            job_id=job.id, content=content, file_name=job.file_name, dry_run=dry_run, create_areas=create_areas,
-            report_root=state.upload_root))
+            state.sessionmaker, _opener(user_id, slug, ctx.request_id, client_addr(request)), state.commit,
+            tenant_id=ctx.tenant.id, job_id=job.id, content=content, file_name=job.file_name, dry_run=dry_run,
+            create_areas=create_areas, report_root=state.upload_root))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
         return JSONResponse({"jobId": encode_global_id("ImportJob", job.id), "status": job.status.value},
                             status_code=202)
 
     async def report(request: Request) -> Response:
-        who = await _auth(request)
-        if isinstance(who, Response):
-            return who
+        who = await authenticate(state, request)
         try:
             job_id = decode_global_id(request.path_params["id"], "ImportJob")[1]
         except ServiceError:
-            return _error(404, ErrorCode.NOT_FOUND.value, "no such import job")
-        async with state.sessionmaker() as session:
-            try:
-                ctx = await state.open_context(session, who[0], who[1], uuid.uuid4().hex, None)
-            except AuthError as e:
-                return _error(e.status, e.code, e.message)
+            return error_response(404, ErrorCode.NOT_FOUND.value, "no such import job")
+        async with tenant_context(state, request, who) as ctx:
             job = await imp.get_job(ctx, job_id)
-            await session.commit()
         if job is None or job.report_key is None:
-            return _error(404, ErrorCode.NOT_FOUND.value, "no report for this import job (yet)")
+            return error_response(404, ErrorCode.NOT_FOUND.value, "no report for this import job (yet)")
         path = state.upload_root / job.report_key
         ext = path.suffix.lstrip(".")
         return FileResponse(path, media_type=XLSX if ext == "xlsx" else "text/csv; charset=utf-8",
                             filename=f"{Path(job.file_name).stem}-校验报告.{ext}")
 
     async def _export(request: Request, fn: Callable[[RequestContext], Awaitable[ledger_svc.Export]]) -> Response:
-        who = await _auth(request)
-        if isinstance(who, Response):
-            return who
-        async with state.sessionmaker() as session:
-            try:
-                ctx = await state.open_context(session, who[0], who[1], uuid.uuid4().hex,
-                                               request.client.host if request.client else None)
-                result = await fn(ctx)
-            except AuthError as e:
-                return _error(e.status, e.code, e.message)
-            except ServiceError as e:
-                return _error(_STATUS.get(e.code, 400), e.code.value, e.message)
-            await state.commit(session, ctx)  # the export's audit entry and its full reads of personal data
+        # The commit writes the export's audit entry and its full reads of personal data.
+        async with tenant_context(state, request) as ctx:
+            result = await fn(ctx)
         return _attachment(result.content, result.file_name, XLSX)
 
     def _area(request: Request) -> uuid.UUID | None:

@@ -22,14 +22,11 @@ server span (W3C ``traceparent`` is honoured) with a child span per SQL statemen
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
 import logging
 import os
 import re
 import sys
-import time
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -81,7 +78,7 @@ class RequestInfo:
     outcome: str | None = None
 
 
-_current: ContextVar[RequestInfo | None] = ContextVar("gongzhi_request", default=None)
+current: ContextVar[RequestInfo | None] = ContextVar("gongzhi_request", default=None)
 
 # A request id is a label that links a request's log lines, audit entries and error messages, not a
 # secret: a random per-process prefix and a counter make it unique without reading the kernel's
@@ -111,14 +108,14 @@ def request_id_from(header: str | None) -> str:
 
 
 def current_request_id() -> str | None:
-    info = _current.get()
+    info = current.get()
     return None if info is None else info.request_id
 
 
 def note(**fields: str | None) -> None:
     """Tell the request's log line, metrics and span what the endpoint learned (operation, tenant,
     user, request id, outcome). A no-op outside a request."""
-    info = _current.get()
+    info = current.get()
     if info is not None:
         for k, v in fields.items():
             setattr(info, k, v)
@@ -142,7 +139,7 @@ def operation_label(name: str | None) -> str:
     return name
 
 
-def _outcome(status: int, noted: str | None) -> str:
+def outcome(status: int, noted: str | None) -> str:
     if status == 429:
         return "rate_limited"
     if status in (401, 403):
@@ -167,7 +164,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        info = _current.get()
+        info = current.get()
         if info is not None:
             out["request_id"] = info.request_id
             if info.tenant:
@@ -266,7 +263,7 @@ def tracing_off() -> bool:
     return _provider is None
 
 
-def _tracer() -> Any:
+def tracer() -> Any:
     return None if _provider is None else _provider.get_tracer("gongzhi")
 
 
@@ -279,10 +276,10 @@ def instrument_engine(engine: AsyncEngine) -> None:
     engine.sync_engine.__dict__["_gongzhi_traced"] = True
 
     def before(conn: Any, _cursor: Any, statement: str, *_a: Any) -> None:
-        tracer = _tracer()
-        if tracer is None:
+        active = tracer()
+        if active is None:
             return
-        span = tracer.start_span("db.query", attributes={
+        span = active.start_span("db.query", attributes={
             "db.system": engine.dialect.name, "db.statement": statement[:2000]})
         conn.info.setdefault("gongzhi_spans", []).append(span)
 
@@ -301,7 +298,7 @@ def instrument_engine(engine: AsyncEngine) -> None:
     event.listen(engine.sync_engine, "handle_error", failed)
 
 
-# -- the middleware -----------------------------------------------------------------------------
+# -- what the metrics sample -------------------------------------------------------------------
 
 
 class Observed:
@@ -324,92 +321,6 @@ class Observed:
             self._policy_loads = loads
 
 
-class ObservabilityMiddleware:
-    """Pure ASGI: request id, timing, the access log line, metrics and the server span."""
-
-    def __init__(self, app: Any, observed: Observed, *, refresh_every: float = 5.0) -> None:
-        self.app = app
-        self.observed = observed
-        self.refresh_every = refresh_every
-        self._refresher: asyncio.Task[None] | None = None
-
-    async def _refresh_loop(self) -> None:
-        while True:
-            self.observed.refresh()
-            await asyncio.sleep(self.refresh_every)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        kind = scope["type"]
-        if kind == "lifespan":
-            async def on_receive() -> Any:
-                message = await receive()
-                if message["type"] == "lifespan.shutdown" and self._refresher is not None:
-                    self._refresher.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await self._refresher
-                    self._refresher = None
-                return message
-            await self.app(scope, on_receive, send)
-            return
-        if self._refresher is None:
-            self._refresher = asyncio.create_task(self._refresh_loop())
-        if kind != "http":
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                self.observed.refresh()
-            return
-        path = scope.get("path", "")
-        if path != "/graphql" or scope.get("method") != "POST":
-            await self.app(scope, receive, send)
-            return
-        rid_header = next((v for k, v in scope.get("headers", ()) if k == b"x-request-id"), None)
-        info = RequestInfo(request_id=request_id_from(None if rid_header is None else rid_header.decode("latin-1")),
-                           method=scope.get("method", ""), path=path)
-        token = _current.set(info)
-        status = [500]
-
-        async def on_send(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        tracer = _tracer()
-        span_cm: Any = contextlib.nullcontext()
-        if tracer is not None:
-            from opentelemetry.propagate import extract
-            from opentelemetry.trace import SpanKind
-
-            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
-            span_cm = tracer.start_as_current_span("POST /graphql", context=extract(headers),
-                                                   kind=SpanKind.SERVER)
-        started = time.perf_counter()
-        try:
-            with span_cm as span:
-                try:
-                    await self.app(scope, receive, on_send)
-                finally:
-                    if span is not None:
-                        span.set_attribute("http.request.method", "POST")
-                        span.set_attribute("http.route", "/graphql")
-                        span.set_attribute("http.response.status_code", status[0])
-                        span.set_attribute("graphql.operation.name", info.operation or "")
-                        span.set_attribute("gongzhi.request_id", info.request_id)
-                        if info.tenant:
-                            span.set_attribute("gongzhi.tenant", info.tenant)
-                        span.update_name(f"graphql {info.operation or 'anonymous'}")
-        finally:
-            elapsed = time.perf_counter() - started
-            op = operation_label(info.operation)
-            outcome = _outcome(status[0], info.outcome)
-            REQUESTS.labels(op, outcome).inc()
-            LATENCY.labels(op).observe(elapsed)
-            access_log.info("request", extra={"fields": {
-                "operation": info.operation if op not in ("other",) else op, "status": status[0],
-                "outcome": outcome, "duration_ms": round(elapsed * 1000, 2)}})
-            _current.reset(token)
-
-
 # -- /metrics -----------------------------------------------------------------------------------
 
 
@@ -429,15 +340,3 @@ def metrics_routes(observed: Observed) -> list[Route]:
         return Response(generate_latest(metrics_registry()), media_type=CONTENT_TYPE_LATEST)
 
     return [Route("/metrics", metrics, methods=["GET"])]
-
-
-def wire(app: Any, settings: Settings, engine: AsyncEngine, state: Any) -> Observed:
-    """Everything above, for create_app: the middleware, /metrics, tracing of the engine."""
-    observed = Observed(engine, state)
-    configure_tracing()
-    if _provider is not None:
-        instrument_engine(engine)
-    if settings.metrics:
-        app.router.routes.extend(metrics_routes(observed))
-    app.add_middleware(ObservabilityMiddleware, observed=observed)
-    return observed

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -23,6 +22,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from gongzhi.http import pipeline
 from gongzhi.http.auth import PARTNER_TOKEN_TTL, issue_partner_token
 from models import AuditEntry, Tenant, TenantStatus
 from resolvers.cobuilding import verify_client_secret
@@ -85,7 +85,7 @@ def partner_token_endpoint(state: AppState) -> Callable[[Request], Awaitable[Res
             session.add(AuditEntry(
                 user_id=client.user_id, roles="partner_unit", action="partner_client.token",
                 object_type="partner_clients", object_ids=[str(client.id)], detail={"outcome": "ok"},
-                request_id=uuid.uuid4().hex, client_addr=request.client.host if request.client else None,
+                request_id=pipeline.request_id(), client_addr=pipeline.client_addr(request),
                 created_at=state.clock()))
             await session.commit()
         return JSONResponse({"access_token": access, "token_type": "bearer",

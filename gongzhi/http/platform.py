@@ -25,7 +25,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from strawberry.types import Info
 
-from gongzhi.http.auth import AuthError, TokenVerifier
+from gongzhi.http import observability as obs
+from gongzhi.http import pipeline
+from gongzhi.http.auth import TokenVerifier
 from gongzhi.ops import tenants as tenant_ops
 from gongzhi.settings import Settings
 from models import PlatformAuditEntry, Tenant, TenantStatus
@@ -193,31 +195,25 @@ def platform_routes(settings: Settings, verifier: TokenVerifier, engine: AsyncEn
             holder["e"] = make_engine(settings.owner_url, pool_size=2)
         return holder["e"]
 
-    def error(status: int, code: str, message: str) -> Response:
-        return Response(orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}),
-                        status_code=status, media_type="application/json")
-
     async def handle(request: Request) -> Response:
-        request_id = uuid.uuid4().hex
-        client = request.client.host if request.client else None
-        try:
-            claims = verifier.verify(request.headers.get("authorization"))
-        except AuthError as e:
-            return error(e.status, e.code, e.message)
+        request_id = pipeline.request_id()
+        client = pipeline.client_addr(request)
+        claims = verifier.verify(request.headers.get("authorization"))  # AuthError: the pipeline's 401/403
+        obs.note(user=str(claims.user_id))
         ctx = PlatformContext(owner_engine(), claims.user_id, request_id, client)
         if not claims.platform_admin:
             await _audit(ctx, "platform", None, "refused")
-            return error(403, "PLATFORM_ADMIN_REQUIRED", "platform administrators only")
+            return pipeline.error_response(403, "PLATFORM_ADMIN_REQUIRED", "platform administrators only")
         try:
             body = orjson.loads(await request.body())
             query, variables = body["query"], body.get("variables") or {}
         except (orjson.JSONDecodeError, KeyError, TypeError):
-            return error(400, "BAD_REQUEST", "body must be {query, variables}")
+            return pipeline.error_response(400, "BAD_REQUEST", "body must be {query, variables}")
         result = await platform_schema.execute(query, variable_values=variables,
                                                context_value={"platform": ctx})
         out: dict[str, Any] = {"data": result.data}
         if result.errors:
             out["errors"] = [e.formatted for e in result.errors]
-        return Response(orjson.dumps(out), media_type="application/json", headers={"X-Request-Id": request_id})
+        return Response(orjson.dumps(out), media_type="application/json")
 
     return [Route("/platform/graphql", handle, methods=["POST"])]

@@ -13,6 +13,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from gongzhi.http import pipeline
 from gongzhi.http.auth import AuthError
 from models import Tenant
 from resolvers.context import RequestContext
@@ -39,7 +40,7 @@ class Hub:
     @contextlib.asynccontextmanager
     async def request_context(self) -> AsyncIterator[RequestContext]:
         async with self.state.sessionmaker() as session:
-            ctx = await self.state.open_context(session, self.user_id, self.slug, uuid.uuid4().hex, None)
+            ctx = await self.state.open_context(session, self.user_id, self.slug, pipeline.request_id(), None)
             yield ctx
             await session.rollback()
 
@@ -61,7 +62,7 @@ class SubscriptionEndpoint(GraphQL):  # type: ignore[type-arg]
             user_id, slug = await self.state.authenticate(
                 auth if isinstance(auth, str) else None, tenant if isinstance(tenant, str) else None)
             async with self.state.sessionmaker() as session:
-                await self.state.open_context(session, user_id, slug, uuid.uuid4().hex, None)
+                await self.state.open_context(session, user_id, slug, pipeline.request_id(), None)
                 tenant_id = await session.scalar(select(Tenant.id).where(Tenant.slug == slug))
         except AuthError as e:
             raise ConnectionRejectionError({"code": e.code, "message": e.message}) from None

@@ -1,0 +1,272 @@
+"""The one request pipeline every route goes through — GraphQL over HTTP and WebSocket, uploads,
+ledgers, the partner token endpoint, the platform API, health, metrics and the demo explorer.
+
+``RequestPipeline`` (pure ASGI, outermost but for Starlette's own error middleware) gives each
+request, before any route runs:
+
+- a request id: the client's ``X-Request-Id`` when it is a safe token, else a new one; returned in
+  the ``X-Request-Id`` response header of every HTTP response, stamped on every log line, audit
+  entry and error body of the request;
+- a server span when tracing is on (W3C ``traceparent`` honoured), named by the route;
+- after it: one access-log line, ``gongzhi_http_requests_total{route,method,outcome}`` and
+  ``gongzhi_http_request_duration_seconds{route}`` for every route, and for GraphQL requests the
+  per-operation ``gongzhi_requests_total`` and ``gongzhi_request_duration_seconds`` as before;
+- a failure nobody caught is logged with the request id and answered as a GraphQL-shaped error
+  (code ``INTERNAL``, the request id) with status 500 — never a bare 500 page.
+
+Routes outside GraphQL use the helpers below for the rest of the pipeline: ``authenticate`` (the
+token, the tenant selector, rate limits stay GraphQL's), ``tenant_context`` (a session bound to the
+tenant, the actor, the request's one commit), and ``error_response`` — the one error body, with
+``WWW-Authenticate`` on every 401. ``AuthError`` and ``ServiceError`` raised by a route become that
+body through the app's exception handlers (``EXCEPTION_HANDLERS``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from prometheus_client import Counter, Histogram
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+
+from gongzhi.http import observability as obs
+from gongzhi.http.auth import AuthError
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, ServiceError
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from gongzhi.http.state import AppState
+    from gongzhi.settings import Settings
+
+log = logging.getLogger("gongzhi")
+
+JSON = "application/json"
+# The status a ServiceError answers with outside GraphQL (inside it, errors travel in the body).
+SERVICE_STATUS = {ErrorCode.TOO_LONG: 413, ErrorCode.FORBIDDEN: 403, ErrorCode.NOT_FOUND: 404}
+
+HTTP_REQUESTS = Counter("gongzhi_http_requests", "HTTP requests by route template, method and outcome",
+                        ["route", "method", "outcome"])
+HTTP_LATENCY = Histogram("gongzhi_http_request_duration_seconds", "HTTP request latency by route template",
+                         ["route"], buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+
+
+# -- what routes call ---------------------------------------------------------------------------
+
+
+def request_id() -> str:
+    """The current request's id (chosen by the pipeline); a new one outside a request."""
+    return obs.current_request_id() or obs.new_request_id()
+
+
+def client_addr(conn: HTTPConnection) -> str | None:
+    return conn.client.host if conn.client else None
+
+
+def error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
+    """The one error body: GraphQL's shape, the code and the request id in ``extensions``."""
+    ext: dict[str, Any] = {"code": code, **extensions}
+    rid = obs.current_request_id()
+    if rid is not None:
+        ext.setdefault("requestId", rid)
+    return {"errors": [{"message": message, "extensions": ext}]}
+
+
+def error_response(status: int, code: str, message: str, *, media: str = JSON,
+                   headers: dict[str, str] | None = None, **extensions: Any) -> Response:
+    out = dict(headers or {})
+    if status == 401:  # RFC 6750 §3: a 401 names the scheme and why
+        out.setdefault("WWW-Authenticate", 'Bearer error="invalid_token"')
+    return Response(orjson.dumps(error_body(message, code, **extensions)), status_code=status, media_type=media,
+                    headers=out)
+
+
+def auth_error(e: AuthError, media: str = JSON) -> Response:
+    return error_response(e.status, e.code, e.message, media=media)
+
+
+def service_error(e: ServiceError) -> Response:
+    extra: dict[str, Any] = {"field": e.field} if getattr(e, "field", None) else {}
+    return error_response(SERVICE_STATUS.get(e.code, 400), e.code.value, e.message, **extra)
+
+
+async def _auth_handler(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AuthError)
+    return auth_error(exc)
+
+
+async def _service_handler(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceError)
+    return service_error(exc)
+
+
+EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+    AuthError: _auth_handler, ServiceError: _service_handler}
+
+
+async def authenticate(state: AppState, conn: HTTPConnection) -> tuple[uuid.UUID, str]:
+    """The verified token's user and the tenant it acts in (``AuthError`` when refused)."""
+    user_id, slug = await state.authenticate(conn.headers.get("authorization"), conn.headers.get("x-gongzhi-tenant"))
+    obs.note(tenant=slug, user=str(user_id))
+    return user_id, slug
+
+
+@contextlib.asynccontextmanager
+async def tenant_context(state: AppState, conn: HTTPConnection, who: tuple[uuid.UUID, str] | None = None
+                         ) -> AsyncIterator[RequestContext]:
+    """A session bound to the request's tenant, the actor, and the request's one commit (audit
+    entries, events) when the block ends without an exception; rolled back otherwise."""
+    user_id, slug = who if who is not None else await authenticate(state, conn)
+    async with state.sessionmaker() as session:
+        ctx = await state.open_context(session, user_id, slug, request_id(), client_addr(conn))
+        yield ctx
+        await state.commit(session, ctx)
+
+
+# -- the middleware -----------------------------------------------------------------------------
+
+
+def _route_label(scope: Any) -> str:
+    """The matched route's template (/uploads/{id}), never the raw path: a bounded label."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if isinstance(path, str):
+        return path or "/"
+    return "unmatched"
+
+
+class RequestPipeline:
+    """Pure ASGI: request id, timing, span, access log, metrics, and the last-resort error body."""
+
+    def __init__(self, app: Any, observed: obs.Observed, *, refresh_every: float = 5.0) -> None:
+        self.app = app
+        self.observed = observed
+        self.refresh_every = refresh_every
+        self._refresher: asyncio.Task[None] | None = None
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            self.observed.refresh()
+            await asyncio.sleep(self.refresh_every)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            async def on_receive() -> Any:
+                message = await receive()
+                if message["type"] == "lifespan.shutdown" and self._refresher is not None:
+                    self._refresher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await self._refresher
+                    self._refresher = None
+                return message
+            await self.app(scope, on_receive, send)
+            return
+        if self._refresher is None:
+            self._refresher = asyncio.create_task(self._refresh_loop())
+        headers = scope.get("headers", ())
+        rid_header = next((v for k, v in headers if k == b"x-request-id"), None)
+        method = scope.get("method", "GET") if kind == "http" else "WEBSOCKET"
+        path = scope.get("path", "")
+        info = obs.RequestInfo(request_id=obs.request_id_from(None if rid_header is None
+                                                              else rid_header.decode("latin-1")),
+                               method=method, path=path)
+        token = obs.current.set(info)
+        graphql = kind == "http" and path == "/graphql" and method == "POST"
+        status = [500]
+        started_response = [False]
+        rid_bytes = info.request_id.encode("latin-1")
+
+        async def on_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                started_response[0] = True
+                raw = list(message.get("headers", ()))
+                if not any(k.lower() == b"x-request-id" for k, _ in raw):
+                    raw.append((b"x-request-id", rid_bytes))
+                    message = {**message, "headers": raw}
+            elif message["type"] == "websocket.accept":
+                status[0] = 101
+            elif message["type"] == "websocket.close" and status[0] == 500:
+                status[0] = 403  # closed before it was accepted: refused
+            await send(message)
+
+        span_cm: Any = contextlib.nullcontext()
+        tracer = obs.tracer()
+        if tracer is not None:
+            from opentelemetry.propagate import extract
+            from opentelemetry.trace import SpanKind
+
+            carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in headers}
+            span_cm = tracer.start_as_current_span(f"{method} {path}", context=extract(carrier), kind=SpanKind.SERVER)
+        started = time.perf_counter()
+        try:
+            with span_cm as span:
+                try:
+                    await self.app(scope, receive, on_send)
+                except Exception:
+                    log.exception("unexpected error in request %s", info.request_id)
+                    if kind != "http" or started_response[0]:
+                        raise
+                    info.outcome = "server_error"
+                    await _send_internal_error(on_send, info.request_id)
+                finally:
+                    route = _route_label(scope)
+                    if span is not None:
+                        span.set_attribute("http.request.method", method)
+                        span.set_attribute("http.route", route)
+                        span.set_attribute("http.response.status_code", status[0])
+                        span.set_attribute("gongzhi.request_id", info.request_id)
+                        if info.tenant:
+                            span.set_attribute("gongzhi.tenant", info.tenant)
+                        if graphql:
+                            span.set_attribute("graphql.operation.name", info.operation or "")
+                            span.update_name(f"graphql {info.operation or 'anonymous'}")
+                        else:
+                            span.update_name(f"{method} {route}")
+        finally:
+            elapsed = time.perf_counter() - started
+            outcome = obs.outcome(status[0], info.outcome)
+            route = _route_label(scope)
+            HTTP_REQUESTS.labels(route, method, outcome).inc()
+            HTTP_LATENCY.labels(route).observe(elapsed)
+            fields: dict[str, Any] = {"method": method, "route": route, "status": status[0], "outcome": outcome,
+                                      "duration_ms": round(elapsed * 1000, 2)}
+            if graphql:
+                op = obs.operation_label(info.operation)
+                obs.REQUESTS.labels(op, outcome).inc()
+                obs.LATENCY.labels(op).observe(elapsed)
+                fields["operation"] = info.operation if op != "other" else op
+            obs.access_log.info("request", extra={"fields": fields})
+            obs.current.reset(token)
+            if kind != "http":
+                self.observed.refresh()
+
+
+async def _send_internal_error(send: Callable[[Any], Awaitable[None]], rid: str) -> None:
+    body = orjson.dumps({"errors": [{"message": f"服务器内部错误，请提供请求编号 {rid}",
+                                     "extensions": {"code": "INTERNAL", "requestId": rid}}]})
+    await send({"type": "http.response.start", "status": 500,
+                "headers": [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def install(app: Any, settings: Settings, engine: AsyncEngine, state: Any) -> obs.Observed:
+    """The pipeline for create_app: the middleware, the error handlers' companions, /metrics, and
+    a span per SQL statement when tracing is on."""
+    observed = obs.Observed(engine, state)
+    obs.configure_tracing()
+    if not obs.tracing_off():
+        obs.instrument_engine(engine)
+    if settings.metrics:
+        app.router.routes.extend(obs.metrics_routes(observed))
+    app.add_middleware(RequestPipeline, observed=observed)
+    return observed
