@@ -1,17 +1,31 @@
 """Settings, from environment variables or a settings file only (each documented in the README).
 
-``GONGZHI_SETTINGS_FILE`` names a file of ``NAME=value`` lines (``#`` comments, blank lines,
-optional quotes); a variable set in the environment wins over the file. Secrets (JWT secret, data
-keys, index key, passwords in database URLs, Redis URL credentials) are never part of ``repr`` or
-of what the server logs: ``Settings.redacted()`` is what may be shown."""
+Built on pydantic-settings: each field names its variable (``validation_alias``), pydantic turns
+the text into the field's type, and a value it cannot take is refused with the variable's name
+(``SettingsError``). On/off settings take ``1/true/yes/on`` and ``0/false/no/off`` (any case).
+
+``Settings.from_env()`` reads the environment and ``GONGZHI_SETTINGS_FILE``, a file of
+``NAME=value`` lines (``#`` comments, blank lines, optional quotes, optional ``export``): a variable
+set in the environment wins over the file, the file over the defaults. ``Settings(name=value, …)``
+is its arguments over the defaults and reads neither, so a test's settings do not depend on the
+shell it runs in.
+
+Secrets (JWT secret, data keys, index key, passwords in database URLs, Redis URL credentials) are
+never part of ``repr``/``str`` or of what the server logs: ``Settings.redacted()`` is what may be
+shown."""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SQLITE = f"sqlite+aiosqlite:///{ROOT / 'var' / 'gongzhi.db'}"
@@ -48,61 +62,110 @@ def read_settings_file(path: str) -> dict[str, str]:
     return values
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    return default if raw is None else raw.strip().lower() in {"1", "true", "yes", "on"}
+class SettingsError(ValueError):
+    """A setting's value the app cannot use; the message names the variable and where it was set."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str = DEFAULT_SQLITE
-    migration_database_url: str | None = None
-    app_db_role: str = "gongzhi_app"
-    jwt_secret: str | None = None
-    jwt_public_key_file: str | None = None
-    jwt_jwks_file: str | None = None
-    jwt_issuer: str = "gongzhi"
-    jwt_audience: str = "gongzhi"
-    graphiql: bool = False
-    introspection: bool = False
-    demo: bool = False
-    max_body_bytes: int = 1_000_000
-    pool_size: int = 10
-    upload_dir: str = str(ROOT / "var" / "uploads")
-    max_upload_bytes: int = 5 * 1024 * 1024
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})  # set but empty was always off
+
+
+def _flag(value: object) -> object:
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+        raise ValueError("应为 1/true/yes/on 或 0/false/no/off")
+    return value
+
+
+def _empty_is_unset(value: object) -> object:
+    return None if value == "" else value
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
+OptionalText = Annotated[str | None, BeforeValidator(_empty_is_unset)]
+
+
+# What Settings.from_env reads for the construction under way: (environment, settings file).
+_READING: ContextVar[tuple[Mapping[str, str], Mapping[str, str]] | None] = ContextVar("_READING", default=None)
+
+
+class _Variables(PydanticBaseSettingsSource):
+    """The fields' variables found in one mapping: the environment, or the settings file's lines.
+    A field without a variable (``redis_prefix``) is set by keyword only."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self._values = values
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        name = field.validation_alias
+        return (self._values.get(name) if isinstance(name, str) else None), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for field_name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, field_name)
+            if value is not None:
+                found[key] = value
+        return found
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", validate_by_name=True, validate_by_alias=True)
+
+    database_url: str = Field(DEFAULT_SQLITE, validation_alias="GONGZHI_DATABASE_URL")
+    migration_database_url: OptionalText = Field(None, validation_alias="GONGZHI_MIGRATION_DATABASE_URL")
+    app_db_role: str = Field("gongzhi_app", validation_alias="GONGZHI_APP_DB_ROLE")
+    # With GONGZHI_DEMO=1 and no key configured, from_env fills in DEMO_JWT_SECRET.
+    jwt_secret: OptionalText = Field(None, validation_alias="GONGZHI_JWT_SECRET")
+    jwt_public_key_file: OptionalText = Field(None, validation_alias="GONGZHI_JWT_PUBLIC_KEY_FILE")
+    jwt_jwks_file: OptionalText = Field(None, validation_alias="GONGZHI_JWT_JWKS_FILE")
+    jwt_issuer: str = Field("gongzhi", validation_alias="GONGZHI_JWT_ISSUER")
+    jwt_audience: str = Field("gongzhi", validation_alias="GONGZHI_JWT_AUDIENCE")
+    # from_env: on with GONGZHI_DEMO=1 unless set.
+    graphiql: Flag = Field(False, validation_alias="GONGZHI_GRAPHIQL")
+    introspection: Flag = Field(False, validation_alias="GONGZHI_INTROSPECTION")
+    demo: Flag = Field(False, validation_alias="GONGZHI_DEMO")
+    max_body_bytes: int = Field(1_000_000, validation_alias="GONGZHI_MAX_BODY_BYTES")
+    pool_size: int = Field(10, validation_alias="GONGZHI_DB_POOL_SIZE")
+    upload_dir: str = Field(str(ROOT / "var" / "uploads"), validation_alias="GONGZHI_UPLOAD_DIR")
+    max_upload_bytes: int = Field(5 * 1024 * 1024, validation_alias="GONGZHI_MAX_UPLOAD_BYTES")
     # Seconds between runs of the job that closes resolved cases left without feedback (0: off).
-    autoclose_interval: int = 600
+    autoclose_interval: int = Field(600, validation_alias="GONGZHI_AUTOCLOSE_INTERVAL")
     # Requests per user (or partner client) and tenant per minute; 0 turns the limit off.
-    rate_limit_per_minute: int = 600
-    redis_url: str | None = None
+    rate_limit_per_minute: int = Field(600, validation_alias="GONGZHI_RATE_LIMIT_PER_MINUTE")
+    redis_url: OptionalText = Field(None, validation_alias="GONGZHI_REDIS_URL")
     redis_prefix: str = "gongzhi:rl:"
     # Persisted queries: a JSON file {sha256: document}; with persisted_only, nothing else runs.
-    persisted_queries_file: str | None = None
-    persisted_only: bool = False
+    persisted_queries_file: OptionalText = Field(None, validation_alias="GONGZHI_PERSISTED_QUERIES")
+    persisted_only: Flag = Field(False, validation_alias="GONGZHI_PERSISTED_ONLY")
     # Keys sealing personal data at rest (models/sealing.py); development keys when unset.
-    data_keys: str | None = None
-    index_key: str | None = None
+    data_keys: OptionalText = Field(None, validation_alias="GONGZHI_DATA_KEYS")
+    index_key: OptionalText = Field(None, validation_alias="GONGZHI_INDEX_KEY")
     # Compiled reads (issue #9, schema/compiled.py): on PostgreSQL, a query the compiler knows is
     # answered by one SQL statement; off, every query runs through strawberry's resolvers.
-    compiled_reads: bool = True
+    compiled_reads: Flag = Field(True, validation_alias="GONGZHI_COMPILED_READS")
     # Operations (issue #10).
     # LISTEN/NOTIFY needs a session of its own: behind pgbouncer in transaction mode, point this at
     # PostgreSQL directly (default: database_url).
-    listen_database_url: str | None = None
+    listen_database_url: OptionalText = Field(None, validation_alias="GONGZHI_LISTEN_DATABASE_URL")
     # The app's URL goes through pgbouncer (transaction mode): no asyncpg statement cache, unique
     # prepared-statement names (SQLAlchemy's recipe).
-    db_pgbouncer: bool = False
-    db_max_overflow: int = 10
+    db_pgbouncer: Flag = Field(False, validation_alias="GONGZHI_DB_PGBOUNCER")
+    db_max_overflow: int = Field(10, validation_alias="GONGZHI_DB_MAX_OVERFLOW")
     # Check each pooled connection before use (one round trip per request).
-    db_pre_ping: bool = False
-    log_format: str = "json"
-    log_level: str = "info"
-    metrics: bool = True
+    db_pre_ping: Flag = Field(False, validation_alias="GONGZHI_DB_PRE_PING")
+    log_format: str = Field("json", validation_alias="GONGZHI_LOG_FORMAT")
+    log_level: str = Field("info", validation_alias="GONGZHI_LOG_LEVEL")
+    metrics: Flag = Field(True, validation_alias="GONGZHI_METRICS")
     # Seconds a stopping process waits for in-flight requests and subscriptions (SIGTERM).
-    shutdown_timeout: int = 30
+    shutdown_timeout: int = Field(30, validation_alias="GONGZHI_SHUTDOWN_TIMEOUT")
     # Tenant management for platform administrators at /platform/graphql (needs the owner's URL).
-    platform_api: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
+    platform_api: Flag = Field(False, validation_alias="GONGZHI_PLATFORM_API")
 
     @property
     def owner_url(self) -> str:
@@ -115,62 +178,70 @@ class Settings:
     def redacted(self) -> dict[str, object]:
         """Every setting, secrets replaced: safe to log."""
         out: dict[str, object] = {}
-        for name in self.__dataclass_fields__:
+        for name in type(self).model_fields:
             value = getattr(self, name)
             if name in SECRET_FIELDS and value:
                 value = "***"
             elif name in URL_FIELDS and isinstance(value, str):
                 value = redact_url(value)
-            elif name == "extra":
-                continue
             out[name] = value
         return out
 
-    def __repr__(self) -> str:
-        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in self.redacted().items()) + ")"
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # repr(), str() and rich/devtools all render from this: the redacted values only.
+        yield from self.redacted().items()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        reading = _READING.get()
+        if reading is None:  # Settings(...): the arguments and the defaults, nothing else
+            return (init_settings,)
+        environ, from_file = reading
+        return init_settings, _Variables(settings_cls, environ), _Variables(settings_cls, from_file)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env: dict[str, str] = dict(os.environ if environ is None else environ)
-        if env.get("GONGZHI_SETTINGS_FILE"):
-            env = {**read_settings_file(env["GONGZHI_SETTINGS_FILE"]), **env}
-        demo = _bool(env, "GONGZHI_DEMO", False)
-        secret = env.get("GONGZHI_JWT_SECRET") or None
-        pub = env.get("GONGZHI_JWT_PUBLIC_KEY_FILE") or None
-        jwks = env.get("GONGZHI_JWT_JWKS_FILE") or None
-        if demo and not (secret or pub or jwks):
-            secret = DEMO_JWT_SECRET
-        return cls(
-            database_url=env.get("GONGZHI_DATABASE_URL", DEFAULT_SQLITE),
-            migration_database_url=env.get("GONGZHI_MIGRATION_DATABASE_URL") or None,
-            app_db_role=env.get("GONGZHI_APP_DB_ROLE", "gongzhi_app"),
-            jwt_secret=secret,
-            jwt_public_key_file=pub,
-            jwt_jwks_file=jwks,
-            jwt_issuer=env.get("GONGZHI_JWT_ISSUER", "gongzhi"),
-            jwt_audience=env.get("GONGZHI_JWT_AUDIENCE", "gongzhi"),
-            graphiql=_bool(env, "GONGZHI_GRAPHIQL", demo),
-            introspection=_bool(env, "GONGZHI_INTROSPECTION", demo),
-            demo=demo,
-            max_body_bytes=int(env.get("GONGZHI_MAX_BODY_BYTES", "1000000")),
-            pool_size=int(env.get("GONGZHI_DB_POOL_SIZE", "10")),
-            upload_dir=env.get("GONGZHI_UPLOAD_DIR", str(ROOT / "var" / "uploads")),
-            max_upload_bytes=int(env.get("GONGZHI_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024))),
-            autoclose_interval=int(env.get("GONGZHI_AUTOCLOSE_INTERVAL", "600")),
-            rate_limit_per_minute=int(env.get("GONGZHI_RATE_LIMIT_PER_MINUTE", "600")),
-            redis_url=env.get("GONGZHI_REDIS_URL") or None,
-            persisted_queries_file=env.get("GONGZHI_PERSISTED_QUERIES") or None,
-            persisted_only=_bool(env, "GONGZHI_PERSISTED_ONLY", False),
-            data_keys=env.get("GONGZHI_DATA_KEYS") or None,
-            index_key=env.get("GONGZHI_INDEX_KEY") or None,
-            listen_database_url=env.get("GONGZHI_LISTEN_DATABASE_URL") or None,
-            db_pgbouncer=_bool(env, "GONGZHI_DB_PGBOUNCER", False),
-            db_max_overflow=int(env.get("GONGZHI_DB_MAX_OVERFLOW", "10")),
-            db_pre_ping=_bool(env, "GONGZHI_DB_PRE_PING", False),
-            log_format=env.get("GONGZHI_LOG_FORMAT", "json"),
-            log_level=env.get("GONGZHI_LOG_LEVEL", "info"),
-            metrics=_bool(env, "GONGZHI_METRICS", True),
-            shutdown_timeout=int(env.get("GONGZHI_SHUTDOWN_TIMEOUT", "30")),
-            platform_api=_bool(env, "GONGZHI_PLATFORM_API", False),
-            compiled_reads=_bool(env, "GONGZHI_COMPILED_READS", True),
-        )
+        env = os.environ if environ is None else environ
+        path = env.get("GONGZHI_SETTINGS_FILE") or None
+        from_file = read_settings_file(path) if path else {}
+        token = _READING.set((env, from_file))
+        try:
+            settings = cls()
+        except ValidationError as e:
+            raise SettingsError(_explain(e, env, path)) from None
+        finally:
+            _READING.reset(token)
+        # The demo runs without configuration: GraphiQL and introspection on unless set, and the
+        # demo secret when no key is configured (never without GONGZHI_DEMO).
+        demo: dict[str, object] = {}
+        if settings.demo:
+            demo = {name: True for name in ("graphiql", "introspection") if name not in settings.model_fields_set}
+            if not (settings.jwt_secret or settings.jwt_public_key_file or settings.jwt_jwks_file):
+                demo["jwt_secret"] = DEMO_JWT_SECRET
+        return settings.model_copy(update=demo) if demo else settings
+
+
+_REASONS = {"int_parsing": "应为整数", "int_from_float": "应为整数"}
+
+
+def _explain(error: ValidationError, environ: Mapping[str, str], path: str | None) -> str:
+    """One line per refused variable, in Chinese: the variable, why, the value (never a secret's),
+    and whether the environment or the settings file set it."""
+    lines = ["设置有误："]
+    for err in error.errors():
+        field = str(err["loc"][0]) if err["loc"] else ""
+        info = Settings.model_fields.get(field)
+        name = info.validation_alias if info is not None and isinstance(info.validation_alias, str) else field
+        ctx = err.get("ctx", {})
+        reason = _REASONS.get(err["type"]) or (str(ctx["error"]) if "error" in ctx else err["msg"])
+        shown = "" if field in SECRET_FIELDS | URL_FIELDS else f"，当前值 {err['input']!r}"
+        origin = "环境变量" if name in environ or path is None else f"设置文件 {path}"
+        lines.append(f"  {name}：{reason}{shown}（来自{origin}）")
+    return "\n".join(lines)
