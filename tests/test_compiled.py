@@ -1,4 +1,4 @@
-"""Compiled reads (issue #9, schema/compiled.py) answer exactly what the resolvers answer.
+"""Compiled reads (issue #9, the compiled/ package) answer exactly what the resolvers answer.
 
 Every world user runs every query twice — compiled, then through strawberry's resolvers — and the
 two responses must be the same bytes once re-serialised (same keys, same order, same values: IDs,
@@ -379,7 +379,7 @@ async def test_the_driver_path_loads_a_policy_it_has_not_cached_and_audits_full_
 def test_a_document_answered_from_the_plan_cache_stays_known_as_compiling() -> None:
     """The driver path is tried for documents the cache knows compile; one used again and again
     must stay known while others are compiled after it (least recently *used* is dropped)."""
-    from schema.compiled import Plan, PlanCache
+    from compiled import Plan, PlanCache
 
     cache = PlanCache(size=2)
     hot = ("query A", None, "actor")

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
+from compiled import compile_request, finish, run_compiled
 from gongzhi.http import observability as obs
 from gongzhi.http import pipeline
 from gongzhi.http.auth import AuthError, select_tenant
@@ -34,7 +35,6 @@ from gongzhi.http.persisted import PersistedQueryError
 from gongzhi.http.pipeline import error_body
 from gongzhi.http.state import AppState
 from resolvers.errors import ServiceError
-from schema.compiled import compile_request, finish, run_compiled
 from schema.schema import MAX_TOKENS, build_schema
 from tenants.session import (
     DriverTransaction,

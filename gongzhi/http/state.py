@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from compiled import PlanCache
 from gongzhi.bus import EventBus
 from gongzhi.http import observability as obs
 from gongzhi.http.auth import AuthError, TokenVerifier, select_tenant
@@ -26,7 +27,6 @@ from policies.actor import Actor, actor_from_rows, load_actor
 from policies.cobuilding_filters import load_partner_actor
 from policies.enforcer import PolicyCache, TenantPolicy
 from resolvers.context import Db, RequestContext
-from schema.compiled import PlanCache
 from tenants.session import (
     fetch_first,
     make_sessionmaker,
