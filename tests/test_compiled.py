@@ -538,3 +538,75 @@ def test_the_open_case_index_predicate_is_the_migrations() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.OPEN == OPEN_STATES_SQL
+
+
+# -- the compiled path with tracing on (issue #20) ------------------------------------------------
+
+
+@contextmanager
+def tracing() -> Iterator[Any]:
+    """Tracing on, into memory, as OTEL_* variables would turn it on."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from gongzhi.http import observability as obs
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    obs.use_tracer_provider(provider)
+    try:
+        yield exporter
+    finally:
+        obs.use_tracer_provider(None)
+
+
+async def test_with_tracing_on_the_driver_path_answers_and_every_statement_has_its_span(
+        api: Api, case_tenant: Any) -> None:
+    """Turning OpenTelemetry on must not change which code answers: a document that compiled is
+    answered on a DriverTransaction with the same bytes, and the spans show it — the server span,
+    graphql.compile and graphql.compiled_read under it, a db.query span per driver statement (the
+    first statement under the server span, the compiled one under graphql.compiled_read), with the
+    statement text and never a parameter."""
+    tw, cases = case_tenant
+    gid = cases["resolved"]["id"]
+    query = NODE + "\n# traced driver path test"  # a document no other test has compiled yet
+    token = api.token(tw, "grid1")
+    with tracing() as exporter:
+        with driver_requests() as opened:
+            first = await api.post(query, {"id": gid}, token=token)
+        assert first.status_code == 200 and opened == []  # compiled on the ordinary path
+        exporter.clear()
+        with driver_requests() as opened, count_statements() as statements:
+            again = await api.post(query, {"id": gid}, token=token)
+        spans = exporter.get_finished_spans()
+    assert again.content == first.content
+    assert len(opened) == 1 and len(statements) == 2, (opened, statements)
+    compiled, resolved, taken = await both(api, tw, "grid1", query, {"id": gid})  # tracing off again
+    assert taken and compiled == resolved == orjson.dumps(again.json())
+
+    by_name: dict[str, list[Any]] = {}
+    for s in spans:
+        by_name.setdefault(s.name, []).append(s)
+    (server,) = by_name["graphql N"]
+    (compile_span,) = by_name["graphql.compile"]
+    (read_span,) = by_name["graphql.compiled_read"]
+    assert compile_span.parent.span_id == server.context.span_id
+    assert read_span.parent.span_id == server.context.span_id
+    queries = by_name["db.query"]
+    assert [q.attributes["db.statement"] for q in queries] == [s[:2000] for s in statements]
+    first_statement, compiled_statement = queries
+    assert first_statement.parent.span_id == server.context.span_id
+    assert compiled_statement.parent.span_id == read_span.context.span_id
+    assert {s.context.trace_id for s in spans} == {server.context.trace_id}
+    case_uuid = str(decode_global_id_of(gid))
+    for q in queries:
+        assert set(q.attributes) == {"db.system", "db.statement"}
+        assert case_uuid not in q.attributes["db.statement"] and tw.slug not in q.attributes["db.statement"]
+
+
+def decode_global_id_of(gid: str) -> Any:
+    from resolvers.ids import decode_global_id
+
+    return decode_global_id(gid)[1]
