@@ -540,6 +540,60 @@ def test_the_open_case_index_predicate_is_the_migrations() -> None:
     assert module.OPEN == OPEN_STATES_SQL
 
 
+# -- what the compiler knows is what these tests compare (issue #20) --------------------------------
+
+# The documents the equivalence tests above send both ways (compiled and resolved).
+EQUIVALENCE_DOCUMENTS = (CASES, CASES_FRAGMENTS, BUILDING_HOUSEHOLDS, HOUSEHOLDS, NODE)
+
+
+def selected_fields(documents: tuple[str, ...]) -> set[tuple[str, str]]:
+    """(object type, field) pairs the documents select; a field selected on an interface counts for
+    each object type implementing it (the tests send ids of every area kind to ``node``)."""
+    from graphql import GraphQLInterfaceType, GraphQLObjectType, TypeInfo, TypeInfoVisitor, parse, visit
+    from graphql.language import FieldNode, Visitor
+
+    from schema.schema import schema
+
+    graphql_schema = schema._schema
+    info = TypeInfo(graphql_schema)
+    out: set[tuple[str, str]] = set()
+
+    class Collect(Visitor):
+        def enter_field(self, node: FieldNode, *_args: Any) -> None:
+            parent = info.get_parent_type()
+            name = node.name.value
+            if name.startswith("__"):
+                return
+            if isinstance(parent, GraphQLObjectType):
+                out.add((parent.name, name))
+            elif isinstance(parent, GraphQLInterfaceType):
+                out.update((t.name, name) for t in graphql_schema.get_possible_types(parent))
+
+    for doc in documents:
+        visit(parse(doc), TypeInfoVisitor(info, Collect()))
+    return out
+
+
+def not_compared(known: dict[str, frozenset[str]], documents: tuple[str, ...]) -> list[str]:
+    compared = selected_fields(documents)
+    return sorted(f"{t}.{f}" for t, fields in known.items() for f in fields if (t, f) not in compared)
+
+
+def test_every_field_the_compiler_knows_is_compared_with_the_resolvers() -> None:
+    """compiled_fields() is what the compiler dispatches on; a field added there must be added to the
+    equivalence documents too, or its compiled meaning is never checked against the resolvers'."""
+    from compiled import compiled_fields
+
+    known = compiled_fields()
+    assert {"Query", "Case", "Household", "Person", "Building", "CaseConnection"} <= set(known)
+    assert not_compared(known, EQUIVALENCE_DOCUMENTS) == []
+    # The check sees a field no document selects (here: a Case field the compiler does not know).
+    assert not_compared({**known, "Case": known["Case"] | {"handlerFirm"}}, EQUIVALENCE_DOCUMENTS) == [
+        "Case.handlerFirm"]
+    # … and a field only some documents select is missing once those are left out.
+    assert "Person.birthDate" in not_compared(known, (CASES, CASES_FRAGMENTS))
+
+
 # -- the compiled path with tracing on (issue #20) ------------------------------------------------
 
 
