@@ -9,8 +9,8 @@ security (installed by the migrations) repeats the check in the database itself.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -152,9 +152,33 @@ def _on_cursor_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) ->
     _note_statement(statement)
 
 
+# -- statement observers: what SQLAlchemy's engine events are for its statements, for the statements
+# sent on the driver directly (tracing wraps each in a span). The composition root registers one
+# (gongzhi/http/observability.py); tenants never imports gongzhi.
+
+StatementObserver = Callable[[str], AbstractContextManager[Any]]
+_observer: StatementObserver | None = None
+
+
+def observe_statements(observer: StatementObserver | None) -> None:
+    """Wrap every statement sent on the driver directly in ``observer(sql)`` (None: no observer).
+    The observer sees the statement text only, never its parameters (they can be personal data)."""
+    global _observer
+    _observer = observer
+
+
+async def _fetchrow(connection: Any, sql: str, args: tuple[Any, ...]) -> Any:
+    _note_statement(sql)
+    observer = _observer
+    if observer is None:
+        return await connection.fetchrow(sql, *args)
+    with observer(sql):
+        return await connection.fetchrow(sql, *args)
+
+
 def use_driver(session: AsyncSession) -> None:
-    """Let ``fetch_first`` send this session's SQL texts on the driver directly (PostgreSQL, no
-    tracing: gongzhi/app.py decides per request)."""
+    """Let ``fetch_first`` send this session's SQL texts on the driver directly (PostgreSQL; with
+    tracing on too: the statement observer gives them their spans)."""
     session.info["raw_driver"] = True
 
 
@@ -188,8 +212,7 @@ class DriverTransaction:
         return self
 
     async def fetch_first(self, sql: str, *args: Any) -> Any:
-        _note_statement(sql)
-        return await self.connection.fetchrow(sql, *args)
+        return await _fetchrow(self.connection, sql, args)
 
     async def commit(self) -> None:
         adapted = self._adapted
@@ -216,15 +239,13 @@ async def fetch_first(session: AsyncSession, sql: str, *args: Any) -> Any:
     SQLAlchemy's execution layers cost more CPU than the query: on a session marked by
     ``use_driver`` they go to asyncpg directly, still in the session's own transaction (so
     ``app.tenant_id`` and RLS apply and the request's commit covers them) and still counted by
-    ``count_statements``; otherwise through SQLAlchemy as any statement.
+    ``count_statements`` and seen by the statement observer; otherwise through SQLAlchemy as any statement.
     """
     tx = session.info.get("driver_transaction")
     if tx is not None:  # the request's statements run on a DriverTransaction (gongzhi/app.py)
         return await tx.fetch_first(sql, *args)
     if session.info.get("raw_driver"):
-        driver = await _driver_connection(session)
-        _note_statement(sql)
-        return await driver.fetchrow(sql, *args)
+        return await _fetchrow(await _driver_connection(session), sql, args)
     conn = await session.connection()
     return (await conn.exec_driver_sql(sql, args)).first()
 

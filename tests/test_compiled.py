@@ -1,4 +1,4 @@
-"""Compiled reads (issue #9, schema/compiled.py) answer exactly what the resolvers answer.
+"""Compiled reads (issue #9, the compiled/ package) answer exactly what the resolvers answer.
 
 Every world user runs every query twice — compiled, then through strawberry's resolvers — and the
 two responses must be the same bytes once re-serialised (same keys, same order, same values: IDs,
@@ -379,7 +379,7 @@ async def test_the_driver_path_loads_a_policy_it_has_not_cached_and_audits_full_
 def test_a_document_answered_from_the_plan_cache_stays_known_as_compiling() -> None:
     """The driver path is tried for documents the cache knows compile; one used again and again
     must stay known while others are compiled after it (least recently *used* is dropped)."""
-    from schema.compiled import Plan, PlanCache
+    from compiled import Plan, PlanCache
 
     cache = PlanCache(size=2)
     hot = ("query A", None, "actor")
@@ -538,3 +538,129 @@ def test_the_open_case_index_predicate_is_the_migrations() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.OPEN == OPEN_STATES_SQL
+
+
+# -- what the compiler knows is what these tests compare (issue #20) --------------------------------
+
+# The documents the equivalence tests above send both ways (compiled and resolved).
+EQUIVALENCE_DOCUMENTS = (CASES, CASES_FRAGMENTS, BUILDING_HOUSEHOLDS, HOUSEHOLDS, NODE)
+
+
+def selected_fields(documents: tuple[str, ...]) -> set[tuple[str, str]]:
+    """(object type, field) pairs the documents select; a field selected on an interface counts for
+    each object type implementing it (the tests send ids of every area kind to ``node``)."""
+    from graphql import GraphQLInterfaceType, GraphQLObjectType, TypeInfo, TypeInfoVisitor, parse, visit
+    from graphql.language import FieldNode, Visitor
+
+    from schema.schema import schema
+
+    graphql_schema = schema._schema
+    info = TypeInfo(graphql_schema)
+    out: set[tuple[str, str]] = set()
+
+    class Collect(Visitor):
+        def enter_field(self, node: FieldNode, *_args: Any) -> None:
+            parent = info.get_parent_type()
+            name = node.name.value
+            if name.startswith("__"):
+                return
+            if isinstance(parent, GraphQLObjectType):
+                out.add((parent.name, name))
+            elif isinstance(parent, GraphQLInterfaceType):
+                out.update((t.name, name) for t in graphql_schema.get_possible_types(parent))
+
+    for doc in documents:
+        visit(parse(doc), TypeInfoVisitor(info, Collect()))
+    return out
+
+
+def not_compared(known: dict[str, frozenset[str]], documents: tuple[str, ...]) -> list[str]:
+    compared = selected_fields(documents)
+    return sorted(f"{t}.{f}" for t, fields in known.items() for f in fields if (t, f) not in compared)
+
+
+def test_every_field_the_compiler_knows_is_compared_with_the_resolvers() -> None:
+    """compiled_fields() is what the compiler dispatches on; a field added there must be added to the
+    equivalence documents too, or its compiled meaning is never checked against the resolvers'."""
+    from compiled import compiled_fields
+
+    known = compiled_fields()
+    assert {"Query", "Case", "Household", "Person", "Building", "CaseConnection"} <= set(known)
+    assert not_compared(known, EQUIVALENCE_DOCUMENTS) == []
+    # The check sees a field no document selects (here: a Case field the compiler does not know).
+    assert not_compared({**known, "Case": known["Case"] | {"handlerFirm"}}, EQUIVALENCE_DOCUMENTS) == [
+        "Case.handlerFirm"]
+    # … and a field only some documents select is missing once those are left out.
+    assert "Person.birthDate" in not_compared(known, (CASES, CASES_FRAGMENTS))
+
+
+# -- the compiled path with tracing on (issue #20) ------------------------------------------------
+
+
+@contextmanager
+def tracing() -> Iterator[Any]:
+    """Tracing on, into memory, as OTEL_* variables would turn it on."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from gongzhi.http import observability as obs
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    obs.use_tracer_provider(provider)
+    try:
+        yield exporter
+    finally:
+        obs.use_tracer_provider(None)
+
+
+async def test_with_tracing_on_the_driver_path_answers_and_every_statement_has_its_span(
+        api: Api, case_tenant: Any) -> None:
+    """Turning OpenTelemetry on must not change which code answers: a document that compiled is
+    answered on a DriverTransaction with the same bytes, and the spans show it — the server span,
+    graphql.compile and graphql.compiled_read under it, a db.query span per driver statement (the
+    first statement under the server span, the compiled one under graphql.compiled_read), with the
+    statement text and never a parameter."""
+    tw, cases = case_tenant
+    gid = cases["resolved"]["id"]
+    query = NODE + "\n# traced driver path test"  # a document no other test has compiled yet
+    token = api.token(tw, "grid1")
+    with tracing() as exporter:
+        with driver_requests() as opened:
+            first = await api.post(query, {"id": gid}, token=token)
+        assert first.status_code == 200 and opened == []  # compiled on the ordinary path
+        exporter.clear()
+        with driver_requests() as opened, count_statements() as statements:
+            again = await api.post(query, {"id": gid}, token=token)
+        spans = exporter.get_finished_spans()
+    assert again.content == first.content
+    assert len(opened) == 1 and len(statements) == 2, (opened, statements)
+    compiled, resolved, taken = await both(api, tw, "grid1", query, {"id": gid})  # tracing off again
+    assert taken and compiled == resolved == orjson.dumps(again.json())
+
+    by_name: dict[str, list[Any]] = {}
+    for s in spans:
+        by_name.setdefault(s.name, []).append(s)
+    (server,) = by_name["graphql N"]
+    (compile_span,) = by_name["graphql.compile"]
+    (read_span,) = by_name["graphql.compiled_read"]
+    assert compile_span.parent.span_id == server.context.span_id
+    assert read_span.parent.span_id == server.context.span_id
+    queries = by_name["db.query"]
+    assert [q.attributes["db.statement"] for q in queries] == [s[:2000] for s in statements]
+    first_statement, compiled_statement = queries
+    assert first_statement.parent.span_id == server.context.span_id
+    assert compiled_statement.parent.span_id == read_span.context.span_id
+    assert {s.context.trace_id for s in spans} == {server.context.trace_id}
+    case_uuid = str(decode_global_id_of(gid))
+    for q in queries:
+        assert set(q.attributes) == {"db.system", "db.statement"}
+        assert case_uuid not in q.attributes["db.statement"] and tw.slug not in q.attributes["db.statement"]
+
+
+def decode_global_id_of(gid: str) -> Any:
+    from resolvers.ids import decode_global_id
+
+    return decode_global_id(gid)[1]

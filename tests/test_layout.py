@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ["models", "tenants", "policies", "resolvers", "schema", "gongzhi"]
+PACKAGES = ["models", "tenants", "policies", "resolvers", "schema", "compiled", "gongzhi"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

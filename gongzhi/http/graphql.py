@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
+from compiled import compile_request, finish, run_compiled
 from gongzhi.http import observability as obs
 from gongzhi.http import pipeline
 from gongzhi.http.auth import AuthError, select_tenant
@@ -34,7 +35,6 @@ from gongzhi.http.persisted import PersistedQueryError
 from gongzhi.http.pipeline import error_body
 from gongzhi.http.state import AppState
 from resolvers.errors import ServiceError
-from schema.compiled import compile_request, finish, run_compiled
 from schema.schema import MAX_TOKENS, build_schema
 from tenants.session import (
     DriverTransaction,
@@ -165,7 +165,7 @@ class GraphQLEndpoint:
 
         client_addr = request.client.host if request.client else None
         # Only PostgreSQL compiles (compile_request), so plans.compiles() implies it.
-        if (self.state.compiled_reads and claims.partner_client is None and obs.tracing_off()
+        if (self.state.compiled_reads and claims.partner_client is None
                 and self.state.plans.compiles(query, op_name)):
             try:
                 body = await self._compiled_on_driver(query, document, op_name, variables, claims.user_id, slug,
@@ -180,9 +180,15 @@ class GraphQLEndpoint:
                                                     partner_client=claims.partner_client)
             except AuthError as e:
                 return pipeline.auth_error(e, media)
-            compiled = (compile_request(self.schema._schema, query, document, op_name, variables, ctx,
-                                        self.state.plans) if self.state.compiled_reads else None)
-            data = None if compiled is None else await run_compiled(ctx, *compiled)
+            compiled = None
+            if self.state.compiled_reads:
+                with obs.span("graphql.compile"):
+                    compiled = compile_request(self.schema._schema, query, document, op_name, variables, ctx,
+                                               self.state.plans)
+            data = None
+            if compiled is not None:
+                with obs.span("graphql.compiled_read"):
+                    data = await run_compiled(ctx, *compiled)
             if data is not None:  # issue #9: the whole answer from one SQL statement
                 body = finish(data, ctx)
                 await self.state.commit(session, ctx)
@@ -218,9 +224,13 @@ class GraphQLEndpoint:
             async with DriverTransaction(self.state.engine) as tx:
                 session.info["driver_transaction"] = tx
                 ctx = await self.state.open_context(session, user_id, slug, request_id, client_addr)
-                compiled = compile_request(self.schema._schema, query, document, op_name, variables, ctx,
-                                           self.state.plans)
-                data = None if compiled is None else await run_compiled(ctx, *compiled)
+                with obs.span("graphql.compile"):
+                    compiled = compile_request(self.schema._schema, query, document, op_name, variables, ctx,
+                                               self.state.plans)
+                if compiled is None:
+                    return None
+                with obs.span("graphql.compiled_read"):
+                    data = await run_compiled(ctx, *compiled)
                 if data is None:
                     return None
                 body = finish(data, ctx)

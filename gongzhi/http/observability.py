@@ -17,16 +17,20 @@ does it — each worker writes its own files and /metrics sums them):
 
 Traces: off unless ``OTEL_TRACES_EXPORTER`` (``otlp`` or ``console``) or an ``OTEL_EXPORTER_OTLP_*``
 endpoint is set; the exporter then reads the standard ``OTEL_*`` variables itself. A request makes a
-server span (W3C ``traceparent`` is honoured) with a child span per SQL statement.
+server span (W3C ``traceparent`` is honoured) with a child span per SQL statement — SQLAlchemy's
+through the engine's events, those sent on asyncpg directly through tenants.session's statement
+observer — and spans around the compiled read path ("graphql.compile", "graphql.compiled_read").
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
 import re
 import sys
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +49,8 @@ from prometheus_client import (
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from tenants.session import observe_statements
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -253,9 +259,30 @@ def configure_tracing() -> None:
 
 
 def use_tracer_provider(provider: Any) -> None:
-    """Trace with this provider (configure_tracing, or a test's in-memory exporter)."""
+    """Trace with this provider (configure_tracing, or a test's in-memory exporter); None: off.
+    Statements sent on the driver directly (tenants.session.fetch_first, DriverTransaction) get
+    their spans from the statement observer, so the same code serves with tracing on or off."""
     global _provider
     _provider = provider
+    observe_statements(None if provider is None else _driver_statement_span)
+
+
+def _driver_statement_span(statement: str) -> AbstractContextManager[Any]:
+    """A "db.query" span around one statement sent on asyncpg directly (text only, never parameters)."""
+    active = tracer()
+    if active is None:
+        return _NO_SPAN
+    return active.start_as_current_span("db.query", attributes={
+        "db.system": "postgresql", "db.statement": statement[:2000]})
+
+
+_NO_SPAN: AbstractContextManager[Any] = contextlib.nullcontext()
+
+
+def span(name: str) -> AbstractContextManager[Any]:
+    """A child span of the current one named ``name`` (e.g. "graphql.compile"); nothing when tracing is off."""
+    active = tracer()
+    return _NO_SPAN if active is None else active.start_as_current_span(name)
 
 
 def tracing_off() -> bool:

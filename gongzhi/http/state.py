@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from compiled import PlanCache
 from gongzhi.bus import EventBus
-from gongzhi.http import observability as obs
 from gongzhi.http.auth import AuthError, TokenVerifier, select_tenant
 from gongzhi.http.persisted import PersistedQueries
 from gongzhi.http.ratelimit import make_limiter
@@ -26,7 +26,6 @@ from policies.actor import Actor, actor_from_rows, load_actor
 from policies.cobuilding_filters import load_partner_actor
 from policies.enforcer import PolicyCache, TenantPolicy
 from resolvers.context import Db, RequestContext
-from schema.compiled import PlanCache
 from tenants.session import (
     fetch_first,
     make_sessionmaker,
@@ -137,10 +136,9 @@ class AppState:
         # of op 1 (issue #9). The settings die with the transaction if the request is refused below.
         actor_rows: tuple[str | None, str | None] | None = None
         if pg:
-            if obs.tracing_off():
-                # Without tracing, the request's plain SQL texts go to the driver directly
-                # (tenants.session.fetch_first); with it, SQLAlchemy runs them so each gets its span.
-                use_driver(session)
+            # The request's plain SQL texts go to the driver directly (tenants.session.fetch_first),
+            # tracing on or off: with it, the statement observer gives each its span.
+            use_driver(session)
             tenant, user, actor_rows = await _OPEN.run(session, slug, user_id, now)
         else:
             row = (await session.execute(

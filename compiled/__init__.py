@@ -1,0 +1,37 @@
+"""Compiled reads (issue #9): a query is answered by ONE PostgreSQL statement that builds the response.
+
+Why a package of its own (issue #20): the compiler is not part of the GraphQL schema. It reads the
+schema's *document* with graphql-core and writes SQL from the models, the policies' predicates and
+the resolvers' helpers; it never imports ``schema/``. Kept in ``schema/`` it looked like a second set
+of types beside the strawberry ones. Its layer sits between the composition root (which chooses, per
+request, compiled or strawberry) and ``schema`` — see the import-linter layers in pyproject.toml.
+
+The resolvers answer a page of 50 cases with a handful of batched statements, but graphql-core then
+walks every field of every item in Python — most of a request's time. For the operations frontends
+send all day, this package turns the whole selection into one ``SELECT json_build_object(…)``: the
+database filters, pages, joins and shapes the JSON, and the server passes the text on.
+
+Nothing is given up for it:
+- the row filters are the resolvers' own predicates (``policies/filters.py``), computed from the same
+  Casbin grants, so a compiled read sees exactly what the resolvers would;
+- masking is the same rule: a person's ID number and phone come from their stored masked forms
+  (``persons.*_masked``), and full reads are markers that ``finish`` unseals and records for the
+  audit, as the resolvers do;
+- tenancy: every table is also filtered by ``tenant_id`` and, on PostgreSQL, by row-level security.
+
+Anything this package does not know — a field not in ``fields.FIELDS``, an argument it would have to
+validate, a directive, a partner actor, SQLite — makes ``compile_request`` return None and the request
+runs through strawberry as before. ``tests/test_compiled.py`` checks, per role, that both paths give
+the same bytes, and that every (type, field) of ``compiled_fields()`` is among those it compares.
+
+Modules: ``sql`` (SQL building blocks), ``compiler`` (selections, arguments, parameters, dispatch),
+``fields`` (the per-type field tables: what the compiler knows), ``plans`` (plan cache, compile,
+run, finish).
+"""
+
+from compiled.compiler import Unsupported
+from compiled.fields import FIELDS, compiled_fields
+from compiled.plans import Plan, PlanCache, compile_request, finish, run_compiled
+
+__all__ = ["FIELDS", "Plan", "PlanCache", "Unsupported", "compile_request", "compiled_fields", "finish",
+           "run_compiled"]

@@ -1,0 +1,238 @@
+"""The compiler's machinery: one request's selections, arguments and parameters, and ``obj`` — the
+one place a GraphQL object becomes ``json_build_object``, dispatching each selected field on the
+declared field table of its type (``compiled.fields.FIELDS``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
+from graphql.execution.values import get_argument_values
+from sqlalchemy import ColumnElement, func, literal_column
+
+from compiled.sql import MAX_PAIRS, SLOT_TYPES, lit
+from resolvers.context import RequestContext
+from resolvers.errors import ServiceError
+from resolvers.ids import decode_cursor, decode_global_id
+from resolvers.pagination import DEFAULT_PAGE, MAX_PAGE
+
+
+class Unsupported(Exception):
+    """The request asks for something this compiler does not express; strawberry answers it."""
+
+
+@dataclass
+class Sel:
+    """A field of the response: its key, schema field name, field nodes (merged) and definition."""
+
+    key: str
+    name: str
+    nodes: list[FieldNode]
+    field_def: GraphQLField | None
+
+
+# How one field of one GraphQL type is built: (compiler, the row or page it is read from, the selection).
+Handler = Callable[["Compiler", Any, Sel], Any]
+FieldTable = Mapping[str, Handler]
+
+
+class ArgRef:
+    """A field's arguments in the (cached) document: read again, with each request's variables."""
+
+    __slots__ = ("field_def", "node")
+
+    def __init__(self, field_def: GraphQLField, node: FieldNode) -> None:
+        self.field_def = field_def
+        self.node = node
+
+
+class Bindings:
+    """One request's variables (coerced) and context; argument values are read once per field."""
+
+    def __init__(self, variables: Any, ctx: RequestContext) -> None:
+        self.variables = variables
+        self.ctx = ctx
+        self._args: dict[int, dict[str, Any]] = {}
+
+    def args(self, ref: ArgRef) -> dict[str, Any]:
+        key = id(ref.node)
+        if key not in self._args:
+            self._args[key] = get_argument_values(ref.field_def, ref.node, self.variables)
+        return self._args[key]
+
+
+class Compiler:
+    """One request's compilation: schema, fragments, coerced variables, the actor, and the field
+    tables it may use — a field not in its type's table is Unsupported, whatever the schema has."""
+
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode],
+                 bindings: Bindings, ctx: RequestContext, fields: Mapping[str, FieldTable]) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.bindings = bindings
+        self.ctx = ctx
+        self.fields = fields
+        self.tenant_id = ctx.actor.tenant_id
+        # What the plan depends on: argument values that shape the SQL (checked on reuse), and
+        # positional parameters ($1 is the request's clock) read afresh for every request.
+        self.checks: list[tuple[ArgRef, Callable[[dict[str, Any]], Any], Any]] = []
+        self.slots: list[Callable[[Bindings], Any]] = []
+        self._now: Any = None
+        # Conditions the resolvers would turn into an error: when one fails the statement yields
+        # NULL and the request is answered by strawberry instead.
+        self.guards: list[ColumnElement[bool]] = []
+
+    @property
+    def now(self) -> Any:
+        """The request's clock, a parameter (only when used: PostgreSQL must see every parameter's type)."""
+        if self._now is None:
+            self._now = self.slot(lambda b: b.ctx.now, "timestamptz")
+        return self._now
+
+    def slot(self, getter: Callable[[Bindings], Any], pgtype: str) -> Any:
+        self.slots.append(getter)
+        # A placeholder, numbered once the SQL is rendered: SQLAlchemy may drop an expression (x AND false).
+        return literal_column(f"$__slot{len(self.slots) - 1}__::{pgtype}", SLOT_TYPES[pgtype])
+
+    def ref(self, sel: Sel) -> ArgRef:
+        if sel.field_def is None:
+            raise Unsupported("arguments of __typename")
+        if len(sel.nodes) > 1 and any(n.arguments for n in sel.nodes[1:]):
+            raise Unsupported("merged fields with arguments")
+        return ArgRef(sel.field_def, sel.nodes[0])
+
+    def shape(self, sel: Sel, fn: Callable[[dict[str, Any]], Any]) -> Any:
+        """An argument-derived value the SQL's structure depends on (a plan is reused only for the same)."""
+        ref = self.ref(sel)
+        value = fn(self.bindings.args(ref))
+        self.checks.append((ref, fn, value))
+        return value
+
+    def param(self, sel: Sel, fn: Callable[[dict[str, Any]], Any], pgtype: str) -> Any:
+        """An argument-derived value the SQL only carries as a parameter."""
+        ref = self.ref(sel)
+        fn(self.bindings.args(ref))  # refuse bad values now (Unsupported), not on reuse only
+        return self.slot(lambda b: fn(b.args(ref)), pgtype)
+
+    # -- selection sets
+
+    def collect(self, type_: GraphQLObjectType, selection_sets: list[SelectionSetNode]) -> list[Sel]:
+        out: dict[str, Sel] = {}
+
+        def applies(cond: Any) -> bool:
+            if cond is None:
+                return True
+            name = cond.name.value
+            if name == type_.name:
+                return True
+            t = self.schema.get_type(name)
+            return isinstance(t, GraphQLInterfaceType) and self.schema.is_sub_type(t, type_)
+
+        def visit(ss: SelectionSetNode) -> None:
+            for node in ss.selections:
+                if node.directives:
+                    raise Unsupported("directive")
+                if isinstance(node, FieldNode):
+                    key = node.alias.value if node.alias else node.name.value
+                    if key in out:
+                        out[key].nodes.append(node)
+                    else:
+                        name = node.name.value
+                        fdef = None if name == "__typename" else type_.fields.get(name)
+                        if fdef is None and name != "__typename":
+                            raise Unsupported(f"{type_.name}.{name}")
+                        out[key] = Sel(key, name, [node], fdef)
+                elif isinstance(node, InlineFragmentNode):
+                    if applies(node.type_condition):
+                        visit(node.selection_set)
+                elif isinstance(node, FragmentSpreadNode):
+                    frag = self.fragments.get(node.name.value)
+                    if frag is None:
+                        raise Unsupported("fragment")
+                    if applies(frag.type_condition):
+                        visit(frag.selection_set)
+
+        for ss in selection_sets:
+            visit(ss)
+        return list(out.values())
+
+    def obj(self, type_name: str, sels_of: list[SelectionSetNode], row: Any) -> Any:
+        """The JSON object of ``type_name`` read from ``row``: each selected field by its type's table."""
+        type_ = self.schema.get_type(type_name)
+        assert isinstance(type_, GraphQLObjectType)
+        table = self.fields.get(type_name)
+        if table is None:
+            raise Unsupported(type_name)
+        pairs: list[Any] = []
+        for sel in self.collect(type_, sels_of):
+            if sel.name == "__typename":
+                expr = lit(type_name)
+            else:
+                handler = table.get(sel.name)
+                if handler is None:
+                    raise Unsupported(f"{type_name}.{sel.name}")
+                expr = handler(self, row, sel)
+            pairs.extend((lit(sel.key), expr))
+        if len(pairs) > 2 * MAX_PAIRS:
+            raise Unsupported("too many fields")
+        return func.json_build_object(*pairs)
+
+    @staticmethod
+    def subsets(sel: Sel) -> list[SelectionSetNode]:
+        return [n.selection_set for n in sel.nodes if n.selection_set is not None]
+
+    def sub(self, type_name: str, sel: Sel, row: Any) -> Any:
+        """The object a field with a selection set points to (its sub-selections, read from ``row``)."""
+        return self.obj(type_name, self.subsets(sel), row)
+
+
+# ---------------------------------------------------------------- argument readers (plan checks)
+
+
+def page_size(a: dict[str, Any]) -> int:
+    return DEFAULT_PAGE if a.get("first") is None else int(a["first"])
+
+
+def page_size_ok(a: dict[str, Any]) -> bool:
+    return 0 <= page_size(a) <= MAX_PAGE
+
+
+def after_key(a: dict[str, Any]) -> uuid.UUID:
+    try:
+        return decode_cursor(a["after"])
+    except ServiceError:
+        raise Unsupported("bad cursor") from None
+
+
+def node_type(a: dict[str, Any]) -> str:
+    try:
+        return decode_global_id(str(a["id"]))[0]
+    except ServiceError:
+        raise Unsupported("bad id") from None
+
+
+def node_uuid(a: dict[str, Any]) -> uuid.UUID:
+    try:
+        return decode_global_id(str(a["id"]))[1]
+    except ServiceError:
+        raise Unsupported("bad id") from None
+
+
+def last_shape(a: dict[str, Any]) -> bool | None:
+    last = a.get("last")
+    if last is not None and last < 0:
+        raise Unsupported("bad last")  # the resolvers give the typed error
+    return None if last is None else last > 0

@@ -1,0 +1,532 @@
+"""What the compiler knows, per GraphQL type: ``FIELDS`` maps each compiled type to its field table
+(field name → how that field is built in SQL). ``Compiler.obj`` dispatches on these tables and on
+nothing else, so ``compiled_fields()`` — the set of (type, field) the compiler can answer — is read
+from the code that answers, not kept beside it; ``tests/test_compiled.py`` checks every one of them
+is compared with the resolvers' answer.
+
+Each handler is (compiler, row, selection) → SQL expression; the row is the aliased table, page or
+timeline the type is read from."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    null,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import Select
+
+from compiled.compiler import (
+    Compiler,
+    FieldTable,
+    Handler,
+    Sel,
+    Unsupported,
+    after_key,
+    last_shape,
+    node_type,
+    node_uuid,
+    page_size,
+    page_size_ok,
+)
+from compiled.sql import cursor, enum_name, gid, indexable, iso, json_list, lit, or_branches
+from models import (
+    OPEN_STATES,
+    Area,
+    AreaKind,
+    Case,
+    CaseCategory,
+    CaseEvent,
+    CasePriority,
+    CaseState,
+    GridBuilding,
+    HandlerKind,
+    Household,
+    Person,
+    PersonCareTag,
+    User,
+)
+from models.area import PropertyManagement
+from models.register import Gender, Tenure
+from policies.filters import (
+    area_read_predicate,
+    buildings_in_scope,
+    case_predicate,
+    household_predicate,
+    person_predicate,
+)
+from resolvers.cases import read_predicate as case_read_predicate
+from resolvers.errors import ServiceError
+from resolvers.ids import decode_global_id
+
+AREA_TYPE_OF = {AreaKind.STREET: "Street", AreaKind.COMMUNITY: "Community", AreaKind.ZONE: "Zone",
+                AreaKind.COMPOUND: "Compound", AreaKind.GRID: "Grid", AreaKind.BUILDING: "Building"}
+AREA_KIND_OF = {v: k for k, v in AREA_TYPE_OF.items()}
+_OPEN_VALUES = frozenset(s.value for s in OPEN_STATES)
+
+
+def column(name: str) -> Handler:
+    """A field that is a column of its row as it is."""
+    return lambda _cx, row, _s: row.c[name]
+
+
+def timestamp(name: str) -> Handler:
+    """A DateTime field: the column as strawberry serializes it."""
+    return lambda _cx, row, _s: iso(row.c[name])
+
+
+def enum_of(name: str, enum_cls: Any) -> Handler:
+    return lambda _cx, row, _s: enum_name(row.c[name], enum_cls)
+
+
+def late(cx: Compiler, state: Any, due_at: Any) -> ColumnElement[bool]:
+    """Open and past due at the request's time: the Case.overdue field and the cases(overdue:) filter
+    (resolvers.cases.is_overdue and its list filter say the same for the resolvers)."""
+    return and_(state.in_([lit(s.value) for s in OPEN_STATES]), due_at.is_not(None), due_at < cx.now)
+
+
+# ---------------------------------------------------------------- users
+
+
+def user(cx: Compiler, sel: Sel, user_id: ColumnElement[Any]) -> Any:
+    u = User.__table__.alias("u")
+    return (select(cx.sub("User", sel, u)).select_from(u).where(u.c.id == user_id)
+            .correlate_except(u).scalar_subquery())
+
+
+USER: FieldTable = {"username": column("username"), "displayName": column("display_name")}
+
+
+# ---------------------------------------------------------------- areas
+
+
+def area_obj(cx: Compiler, sel: Sel, a: Any, kinds: tuple[AreaKind, ...] = tuple(AreaKind)) -> Any:
+    """An area row as its concrete type: one branch per kind that may occur."""
+    whens = [(a.c.kind == lit(kind.value), cx.sub(AREA_TYPE_OF[kind], sel, a)) for kind in kinds]
+    return whens[0][1] if len(whens) == 1 else case(*whens, else_=null())
+
+
+def area_by_id(cx: Compiler, sel: Sel, area_id: ColumnElement[Any], kinds: tuple[AreaKind, ...] = tuple(AreaKind)
+               ) -> Any:
+    aa = aliased(Area, name="a")
+    a = sa_inspect(aa).selectable
+    pred = area_read_predicate(cx.ctx.actor.grant("area", "read"), cx.ctx.actor, aa)
+    stmt = (select(area_obj(cx, sel, a, kinds)).select_from(a)
+            .where(a.c.tenant_id == cx.tenant_id, a.c.id == area_id, pred).correlate_except(a))
+    if len(kinds) < len(AreaKind):
+        stmt = stmt.where(a.c.kind.in_([lit(k.value) for k in kinds]))
+    return stmt.scalar_subquery()
+
+
+def _area_fields(kind: AreaKind) -> FieldTable:
+    type_name = AREA_TYPE_OF[kind]
+    table: dict[str, Handler] = {
+        "id": lambda _cx, a, _s: gid(type_name, a.c.id),
+        "name": column("name"), "code": column("code"), "description": column("description"),
+        "version": column("version"), "kind": enum_of("kind", AreaKind),
+    }
+    if kind is AreaKind.BUILDING:
+        table["floors"] = column("floors")
+        table["unitCount"] = column("unit_count")
+        table["households"] = lambda cx, a, s: households_connection(cx, s, Household.building_id == a.c.id,
+                                                                     correlate=(a,))
+    if kind is AreaKind.COMPOUND:
+        table["propertyManagement"] = enum_of("property_management", PropertyManagement)
+    return table
+
+
+# ---------------------------------------------------------------- cases
+
+
+def case_grid(cx: Compiler, c: Any, s: Sel) -> Any:
+    """Each lookup compares a column with the outer row's column: with row-level security on,
+    PostgreSQL uses an index only for such leakproof conditions (not for id = coalesce(…))."""
+    ga = aliased(Area, name="g")
+    g = sa_inspect(ga).selectable
+    gb = GridBuilding.__table__.alias("gb")
+    pred = area_read_predicate(cx.ctx.actor.grant("area", "read"), cx.ctx.actor, ga)
+    obj = area_obj(cx, s, g, (AreaKind.GRID,))
+    by_building = (
+        select(obj).select_from(g).join(gb, and_(gb.c.tenant_id == g.c.tenant_id, gb.c.grid_id == g.c.id))
+        .where(gb.c.tenant_id == cx.tenant_id, gb.c.building_id == c.c.area_id, g.c.kind == lit("grid"), pred)
+        .order_by(g.c.name).limit(1).correlate_except(g, gb).scalar_subquery()
+    )
+    own = (select(obj).select_from(g)
+           .where(g.c.tenant_id == cx.tenant_id, g.c.id == c.c.area_id, g.c.kind == lit("grid"), pred)
+           .correlate_except(g).scalar_subquery())
+    return func.coalesce(by_building, own)
+
+
+@dataclass
+class Timeline:
+    """The timeline entries of one case, and whether the case is seen in full."""
+
+    t: Any
+    full: ColumnElement[Any]
+
+
+def timeline(cx: Compiler, c: Any, s: Sel) -> Any:
+    last = cx.shape(s, last_shape)
+    where: list[ColumnElement[bool]] = []
+    if last:
+        # The last n entries as one backward index scan (a derived table), not an IN of a second scan.
+        e = CaseEvent.__table__.alias("e")
+        n = cx.shape(s, lambda a: int(a["last"]))  # a literal, like every size (see connection)
+        t: Any = (select(e).where(e.c.tenant_id == cx.tenant_id, e.c.case_id == c.c.id)
+                  .order_by(e.c.seq.desc()).limit(n).correlate(c).subquery("t"))
+    else:
+        t = CaseEvent.__table__.alias("t")
+        where = [t.c.tenant_id == cx.tenant_id, t.c.case_id == c.c.id]
+    return (select(json_list(cx.sub("CaseTimelineEntry", s, Timeline(t, c.c._full)), t.c.seq))
+            .select_from(t).where(*where).correlate_except(t).scalar_subquery())
+
+
+def _attachment_ids(_cx: Compiler, tl: Timeline, _s: Sel) -> Any:
+    a = func.json_array_elements_text(tl.t.c.attachments).table_valued("value").alias("att")
+    return select(json_list(gid("Attachment", cast(a.c.value, Area.__table__.c.id.type)), None)
+                  ).select_from(a).scalar_subquery()
+
+
+TIMELINE_ENTRY: FieldTable = {
+    "seq": lambda _cx, tl, _s: tl.t.c.seq,
+    "action": lambda _cx, tl, _s: tl.t.c.action,
+    "note": lambda _cx, tl, _s: tl.t.c.note,
+    "fromState": lambda _cx, tl, _s: enum_name(tl.t.c.from_state, CaseState),
+    "toState": lambda _cx, tl, _s: enum_name(tl.t.c.to_state, CaseState),
+    "actorRole": lambda _cx, tl, _s: case((tl.full, tl.t.c.actor_role), else_=null()),
+    "actor": lambda cx, tl, s: case((and_(tl.full, tl.t.c.actor_user_id.is_not(None)),
+                                     user(cx, s, tl.t.c.actor_user_id)), else_=null()),
+    "at": lambda _cx, tl, _s: iso(tl.t.c.created_at),
+    "attachmentIds": _attachment_ids,
+}
+
+
+def _category_name(cx: Compiler, c: Any, _s: Sel) -> Any:
+    cc = CaseCategory.__table__.alias("cc")
+    return (select(cc.c.name).where(cc.c.tenant_id == cx.tenant_id, cc.c.code == c.c.category_code)
+            .correlate_except(cc).scalar_subquery())
+
+
+# A case row is read from a page with two computed columns (case_columns): _full, whether the case is
+# seen in full, and _community, its community's id.
+CASE: FieldTable = {
+    **{name: column(col) for name, col in {
+        "number": "number", "title": "title", "description": "description", "category": "category_code",
+        "locationText": "location_text", "latitude": "latitude", "longitude": "longitude",
+        "onProblemWall": "on_wall", "handlerName": "handler_name", "supervised": "supervised",
+        "resolution": "resolution", "rejectReason": "reject_reason", "satisfied": "satisfied",
+        "feedbackComment": "feedback_comment", "reopenCount": "reopen_count", "version": "version"}.items()},
+    **{name: timestamp(col) for name, col in {
+        "dueAt": "due_at", "reportedAt": "created_at", "resolvedAt": "resolved_at", "closedAt": "closed_at"}.items()},
+    "id": lambda _cx, c, _s: gid("Case", c.c.id),
+    "state": enum_of("state", CaseState),
+    "priority": enum_of("priority", CasePriority),
+    "handlerKind": enum_of("handler_kind", HandlerKind),
+    "reportedByMe": lambda cx, c, _s: c.c.reporter_user_id == cx.ctx.actor.user_id,
+    "overdue": lambda cx, c, _s: late(cx, c.c.state, c.c.due_at),
+    "categoryName": _category_name,
+    "reporter": lambda cx, c, s: case((c.c._full, user(cx, s, c.c.reporter_user_id)), else_=null()),
+    "area": lambda cx, c, s: area_by_id(cx, s, c.c.area_id),
+    "escalatedTo": lambda cx, c, s: area_by_id(cx, s, c.c.escalated_to_area_id),
+    "community": lambda cx, c, s: area_by_id(cx, s, c.c._community, (AreaKind.COMMUNITY,)),
+    "grid": case_grid,
+    "timeline": timeline,
+}
+
+
+def case_columns(cx: Compiler) -> list[Any]:
+    """A case row with what its fields need computed once: whether it is seen in full, and its
+    community's id (the second segment of its path) as a column, so that the community lookup
+    is an index probe under row-level security."""
+    seg = func.nullif(func.split_part(Case.area_path, lit("/"), 3), lit(""))
+    full = case_predicate(cx.ctx.actor.grant("case", "read"), cx.ctx.actor, public=False)
+    return [Case.__table__, full.label("_full"), cast(seg, Area.__table__.c.id.type).label("_community")]
+
+
+def cases_connection(cx: Compiler, sel: Sel) -> Any:
+    if cx.shape(sel, lambda a: a.get("areaId") is not None or a.get("assignedToMe") is not None):
+        raise Unsupported("cases filter")
+    filters: list[ColumnElement[bool]] = []
+    states: tuple[str, ...] = ()
+    if cx.shape(sel, lambda a: bool(a.get("states"))):
+        states = cx.shape(sel, lambda a: tuple(CaseState(x).value for x in a["states"]))
+        filters.append(Case.state.in_([lit(x) for x in states]))
+    if cx.shape(sel, lambda a: bool(a.get("category"))):
+        filters.append(Case.category_code == cx.param(sel, lambda a: a["category"], "text"))
+    supervised = cx.shape(sel, lambda a: a.get("supervised"))
+    if supervised is not None:
+        filters.append(Case.supervised.is_(true() if supervised else false()))
+    overdue = cx.shape(sel, lambda a: a.get("overdue"))
+    if overdue is not None:
+        is_late = late(cx, Case.state, Case.due_at)
+        filters.append(is_late if overdue else ~is_late)
+    if cx.shape(sel, lambda a: bool(a.get("reportedByMe"))):
+        filters.append(Case.reporter_user_id == cx.ctx.actor.user_id)
+    scope = case_read_predicate(cx.ctx)
+    stmt = select(*case_columns(cx)).where(Case.tenant_id == cx.tenant_id, scope, *filters)
+    candidates = None
+    branches = or_branches(scope)
+    if states and set(states) <= _OPEN_VALUES and len(branches) > 1:
+        # Open cases in a scope of several branches (subtree, grid-covered buildings, own reports…):
+        # the page is among the newest ``first + 1`` of each branch, which the open-case indexes
+        # give directly; the page query still tests the whole predicate (issue #9, migration 0024).
+        def candidates(extra: list[ColumnElement[bool]], limit: int) -> ColumnElement[bool]:
+            parts = [select(Case.id).where(Case.tenant_id == cx.tenant_id, indexable(b), *filters, *extra)
+                     .order_by(Case.id.desc()).limit(limit) for b in branches]
+            return Case.id.in_(union_all(*parts))
+    return connection(cx, sel, stmt, Case.id, descending=True, node_type="Case", candidates=candidates)
+
+
+# ---------------------------------------------------------------- households and persons
+
+
+def households_connection(cx: Compiler, sel: Sel, where: ColumnElement[bool], correlate: tuple[Any, ...] = ()
+                          ) -> Any:
+    grant = cx.ctx.actor.grant("household", "read")
+    stmt = select(Household.__table__).where(Household.tenant_id == cx.tenant_id,
+                                             household_predicate(grant, cx.ctx.actor), where)
+    return connection(cx, sel, stmt.correlate(*correlate) if correlate else stmt, Household.id,
+                      descending=False, node_type="Household")
+
+
+def household_pii(cx: Compiler, h: Any) -> ColumnElement[bool]:
+    """The household's exact address may be read (loaders.pii_visible_by_household)."""
+    ha = aliased(Household, h)
+    return household_predicate(cx.ctx.actor.grant("person", "read_pii"), cx.ctx.actor, ha)
+
+
+def persons_of(cx: Compiler, h: Any, sel: Sel) -> Any:
+    pa = aliased(Person, name="pp")
+    p = sa_inspect(pa).selectable
+    pred = person_predicate(cx.ctx.actor.grant("person", "read"), cx.ctx.actor, pa)
+    return (select(json_list(cx.sub("Person", sel, p), p.c.id))
+            .select_from(p).where(p.c.tenant_id == cx.tenant_id, p.c.household_id == h.c.id, pred)
+            .correlate_except(p).scalar_subquery())
+
+
+HOUSEHOLD: FieldTable = {
+    "id": lambda _cx, h, _s: gid("Household", h.c.id),
+    "unit": column("unit"),
+    "version": column("version"),
+    "room": lambda cx, h, _s: case((household_pii(cx, h), h.c.room), else_=lit("***")),
+    "addressMasked": lambda cx, h, _s: ~household_pii(cx, h),
+    "floorArea": lambda _cx, h, _s: cast(h.c.floor_area, Text),
+    "tenure": enum_of("tenure", Tenure),
+    "building": lambda cx, h, s: area_by_id(cx, s, h.c.building_id, (AreaKind.BUILDING,)),
+    "persons": persons_of,
+}
+
+
+def person_pii(cx: Compiler, p: Any) -> ColumnElement[bool]:
+    """The person's personal data may be read in full (loaders.pii_visible_by_person)."""
+    pa = aliased(Person, p)
+    return person_predicate(cx.ctx.actor.grant("person", "read_pii"), cx.ctx.actor, pa)
+
+
+# A full read is a marker {"$pii": person id, "v": value[, "s": true when sealed]} that
+# plans.finish() turns into the value (unsealed) and records for the audit, as the resolvers do.
+def _sealed(sealed_col: str, masked_col: str) -> Handler:
+    def build(cx: Compiler, p: Any, _s: Sel) -> Any:
+        sealed, masked = p.c[sealed_col], p.c[masked_col]
+        marker = func.json_build_object(lit("$pii"), p.c.id, lit("v"), sealed, lit("s"), true())
+        return case((sealed.is_(None), null()), (person_pii(cx, p), marker), else_=func.to_json(masked))
+    return build
+
+
+def _birth_date(cx: Compiler, p: Any, _s: Sel) -> Any:
+    marker = func.json_build_object(lit("$pii"), p.c.id, lit("v"), p.c.birth_date)
+    return case((p.c.birth_date.is_(None), null()), (person_pii(cx, p), marker), else_=null())
+
+
+def _care_tags(cx: Compiler, p: Any, _s: Sel) -> Any:
+    t = PersonCareTag.__table__.alias("ct")
+    tags = (select(json_list(t.c.code, t.c.code)).select_from(t)
+            .where(t.c.tenant_id == cx.tenant_id, t.c.person_id == p.c.id).correlate_except(t)
+            .scalar_subquery())
+    return case((person_pii(cx, p), func.json_build_object(lit("$pii"), p.c.id, lit("v"), tags)), else_=null())
+
+
+PERSON: FieldTable = {
+    "id": lambda _cx, p, _s: gid("Person", p.c.id),
+    "name": column("name"),
+    "relationToHead": column("relation_to_head"),
+    "partyMember": column("party_member"),
+    "version": column("version"),
+    "inServicePartyMember": column("in_service_party_member"),
+    "gender": enum_of("gender", Gender),
+    "piiMasked": lambda cx, p, _s: ~person_pii(cx, p),
+    "idCardNo": _sealed("id_card_no", "id_card_masked"),
+    "phone": _sealed("phone", "phone_masked"),
+    "birthDate": _birth_date,
+    "careTags": _care_tags,
+}
+
+
+# ---------------------------------------------------------------- connections
+
+
+@dataclass
+class Page:
+    """A keyset page of ``first + 1`` rows (the extra one only tells hasNextPage), numbered by _rn."""
+
+    rows: Any
+    stmt: Select[Any]  # the whole filtered list, for totalCount
+    node_type: str
+    n: int
+    after: bool
+    order: Any
+    on_page: ColumnElement[bool]
+
+
+def connection(cx: Compiler, sel: Sel, stmt: Select[Any], id_col: Any, *, descending: bool, node_type: str,
+               candidates: Callable[[list[ColumnElement[bool]], int], ColumnElement[bool]] | None = None) -> Any:
+    """A keyset page as one aggregate over ``first + 1`` rows: the extra row only tells hasNextPage."""
+    if not cx.shape(sel, page_size_ok):
+        raise Unsupported("first out of range")  # the resolvers give the typed error
+    # Sizes and state lists are literals, not parameters: a statement whose parameters are only
+    # ids and cursors gets PostgreSQL's generic plan, planned once per connection; with the size a
+    # parameter PostgreSQL planned the statement anew on every request (issue #9: 2-4 ms of op 1).
+    n = cx.shape(sel, page_size)
+    after = cx.shape(sel, lambda a: a.get("after") is not None)
+    paged = stmt
+    extra: list[ColumnElement[bool]] = []
+    if after:
+        key = cx.param(sel, after_key, "uuid")
+        extra.append(id_col < key if descending else id_col > key)
+        paged = paged.where(*extra)
+    if candidates is not None:  # rows the page can only come from (totalCount still counts stmt)
+        paged = paged.where(candidates(extra, n + 1))
+    ordering = id_col.desc() if descending else id_col
+    rows = (paged.add_columns(func.row_number().over(order_by=ordering).label("_rn"))
+            .order_by(ordering).limit(n + 1).subquery("p"))
+    page = Page(rows, stmt, node_type, n, after, rows.c.id.desc() if descending else rows.c.id, rows.c._rn <= n)
+    # HAVING makes it an aggregate whatever was asked (totalCount alone aggregates nothing): one row.
+    return (select(cx.sub(f"{node_type}Connection", sel, page)).select_from(rows)
+            .having(func.count() >= 0).scalar_subquery())
+
+
+def _page_cursor(_cx: Compiler, pg: Page, s: Sel) -> Any:
+    # PostgreSQL has no min(uuid): the first (or last) by row number
+    rn = pg.rows.c._rn if s.name == "startCursor" else pg.rows.c._rn.desc()
+    ids = func.array_agg(aggregate_order_by(pg.rows.c.id, rn), type_=ARRAY(pg.rows.c.id.type)).filter(pg.on_page)
+    return cursor(ids[1])
+
+
+CONNECTION: FieldTable = {
+    "edges": lambda cx, pg, f: json_list(cx.sub(f"{pg.node_type}Edge", f, pg), pg.order, pg.on_page),
+    "nodes": lambda cx, pg, f: json_list(cx.sub(pg.node_type, f, pg.rows), pg.order, pg.on_page),
+    "totalCount": lambda _cx, pg, _f: select(func.count()).select_from(pg.stmt.subquery()).scalar_subquery(),
+    "pageInfo": lambda cx, pg, f: cx.sub("PageInfo", f, pg),
+}
+EDGE: FieldTable = {
+    "cursor": lambda _cx, pg, _e: cursor(pg.rows.c.id),
+    "node": lambda cx, pg, e: cx.sub(pg.node_type, e, pg.rows),
+}
+PAGE_INFO: FieldTable = {
+    "hasNextPage": lambda _cx, pg, _f: func.count() > pg.n,
+    "hasPreviousPage": lambda _cx, pg, _f: true() if pg.after else false(),
+    "startCursor": _page_cursor,
+    "endCursor": _page_cursor,
+}
+
+
+# ---------------------------------------------------------------- Query
+
+
+def node(cx: Compiler, _row: None, sel: Sel) -> Any:
+    type_name = cx.shape(sel, node_type)
+    id_ = cx.param(sel, node_uuid, "uuid")
+    if type_name == "Case":
+        stmt = select(*case_columns(cx)).where(
+            Case.tenant_id == cx.tenant_id, Case.id == id_, case_read_predicate(cx.ctx)).subquery("p")
+        return select(cx.sub("Case", sel, stmt)).select_from(stmt).scalar_subquery()
+    if type_name == "Household":
+        h = select(Household.__table__).where(
+            Household.tenant_id == cx.tenant_id, Household.id == id_,
+            household_predicate(cx.ctx.actor.grant("household", "read"), cx.ctx.actor)).subquery("p")
+        return select(cx.sub("Household", sel, h)).select_from(h).scalar_subquery()
+    if type_name == "Person":
+        p = select(Person.__table__).where(
+            Person.tenant_id == cx.tenant_id, Person.id == id_,
+            person_predicate(cx.ctx.actor.grant("person", "read"), cx.ctx.actor)).subquery("p")
+        return select(cx.sub("Person", sel, p)).select_from(p).scalar_subquery()
+    kind = AREA_KIND_OF.get(type_name)
+    if kind is not None:
+        return area_by_id(cx, sel, id_, (kind,))
+    raise Unsupported(f"node of {type_name}")
+
+
+def _area_uuid(a: dict[str, Any]) -> uuid.UUID:
+    try:
+        type_name, id_ = decode_global_id(str(a["areaId"]))
+    except ServiceError:
+        raise Unsupported("bad id") from None
+    if type_name not in AREA_KIND_OF:
+        raise Unsupported("not an area")
+    return id_
+
+
+def households(cx: Compiler, _row: None, sel: Sel) -> Any:
+    if cx.shape(sel, lambda a: bool(a.get("search"))):
+        raise Unsupported("households search")  # room numbers: the resolvers check the right
+    if not cx.shape(sel, lambda a: a.get("areaId") is not None):
+        return households_connection(cx, sel, true())
+    ar = Area.__table__.alias("ar")
+    area_id = cx.param(sel, _area_uuid, "uuid")
+    if cx.shape(sel, lambda a: node_type({"id": a["areaId"]})) == "Building":
+        # A building's households are those with its id (no grid lies under a building):
+        # an equality, not a path prefix a runtime value would keep from using an index.
+        cx.guards.append(exists(select(ar.c.id).where(
+            ar.c.tenant_id == cx.tenant_id, ar.c.id == area_id, ar.c.kind == lit("building"))))
+        return households_connection(cx, sel, Household.building_id == area_id)
+    path = (select(ar.c.path).where(ar.c.tenant_id == cx.tenant_id, ar.c.id == area_id)
+            .scalar_subquery())
+    # An unknown area is NOT_FOUND from the resolvers: the statement yields NULL, strawberry answers.
+    cx.guards.append(path.is_not(None))
+    return households_connection(
+        cx, sel, Household.building_id.in_(buildings_in_scope((cast(path, Text),))))  # type: ignore[arg-type]
+
+
+QUERY: FieldTable = {
+    "cases": lambda cx, _row, sel: cases_connection(cx, sel),
+    "node": node,
+    "households": households,
+}
+
+
+# ---------------------------------------------------------------- the declaration
+
+FIELDS: dict[str, FieldTable] = {
+    "Query": QUERY,
+    "User": USER,
+    **{AREA_TYPE_OF[kind]: _area_fields(kind) for kind in AreaKind},
+    "Case": CASE,
+    "CaseTimelineEntry": TIMELINE_ENTRY,
+    "Household": HOUSEHOLD,
+    "Person": PERSON,
+    "CaseConnection": CONNECTION, "CaseEdge": EDGE,
+    "HouseholdConnection": CONNECTION, "HouseholdEdge": EDGE,
+    "PageInfo": PAGE_INFO,
+}
+
+
+def compiled_fields() -> dict[str, frozenset[str]]:
+    """Per GraphQL type, the fields the compiler answers (the keys it dispatches on)."""
+    return {type_name: frozenset(table) for type_name, table in FIELDS.items()}

@@ -1,0 +1,212 @@
+"""Plans: a compiled operation's SQL text for one actor, cached and reused with each request's
+parameters; ``compile_request`` (document → plan → SQL and parameters), ``run_compiled`` and
+``finish`` (the statement's JSON text → the response body)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+)
+from graphql.execution.values import get_variable_values
+from sqlalchemy import Text, and_, case, cast, null, select
+from sqlalchemy.orm import with_loader_criteria
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.visitors import replacement_traverse
+
+from compiled.compiler import ArgRef, Bindings, Compiler, Unsupported
+from compiled.fields import FIELDS
+from compiled.sql import area_paths_by_index
+from models import TenantScoped
+from models.sealing import KEYRING
+from resolvers.context import RequestContext
+from tenants.session import fetch_first
+
+
+@dataclass
+class Plan:
+    """A compiled operation for one actor: SQL text, what it depends on, where its parameters come from."""
+
+    sql: str
+    checks: list[tuple[ArgRef, Callable[[dict[str, Any]], Any], Any]]
+    slots: list[Callable[[Bindings], Any]]
+
+    def fits(self, b: Bindings) -> bool:
+        try:
+            return all(fn(b.args(ref)) == value for ref, fn, value in self.checks)
+        except Unsupported:
+            return False
+
+    def params(self, b: Bindings) -> tuple[Any, ...]:
+        return tuple(getter(b) for getter in self.slots)
+
+
+class PlanCache:
+    """Compiled plans per (document, operation, actor): building the SQL costs milliseconds, reusing
+    it microseconds. The actor's grants are part of the key (they are inlined in the SQL), and so is
+    the tenant's policy version, so a policy change or a new role assignment makes a new plan."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size = size
+        self._plans: OrderedDict[tuple[Any, ...], list[Plan]] = OrderedDict()
+        # (document, operation) that compiled for some actor, least recently used first: worth trying
+        # before any ORM session. Keys of _plans begin with the two (compile_request builds them).
+        self._compiled: OrderedDict[tuple[str, str | None], None] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[Any, ...], b: Bindings) -> Plan | None:
+        plans = self._plans.get(key)
+        if plans is None:
+            return None
+        self._plans.move_to_end(key)
+        plan = next((p for p in plans if p.fits(b)), None)
+        if plan is not None:
+            self._remember(key)
+        return plan
+
+    def put(self, key: tuple[Any, ...], plan: Plan) -> None:
+        self._plans.setdefault(key, []).append(plan)
+        self._plans.move_to_end(key)
+        while len(self._plans) > self.size:
+            self._plans.popitem(last=False)
+        self._remember(key)
+
+    def _remember(self, key: tuple[Any, ...]) -> None:
+        # On every use, not only when compiled: a document answered from the cache for hours must
+        # not fall out behind documents compiled since.
+        self._compiled[key[0], key[1]] = None
+        self._compiled.move_to_end((key[0], key[1]))
+        while len(self._compiled) > self.size:
+            self._compiled.popitem(last=False)
+
+    def compiles(self, query: str, operation_name: str | None) -> bool:
+        """Whether this document and operation compiled before, for any actor."""
+        return (query, operation_name) in self._compiled
+
+
+_SLOT = re.compile(r"\$__slot(\d+)__")
+
+
+def _number_slots(sql: str, slots: list[Callable[[Bindings], Any]]) -> tuple[str, list[Callable[[Bindings], Any]]]:
+    """$1, $2 … for the placeholders the rendered SQL kept, in order; the getters of those only."""
+    used: dict[int, int] = {}
+
+    def number(m: re.Match[str]) -> str:
+        k = int(m.group(1))
+        if k not in used:
+            used[k] = len(used) + 1
+        return f"${used[k]}"
+
+    sql = _SLOT.sub(number, sql)
+    return sql, [slots[k] for k in sorted(used, key=used.__getitem__)]
+
+
+def _actor_key(ctx: RequestContext) -> tuple[Any, ...]:
+    a = ctx.actor
+    # The texts the actor was read from determine its assignments, person, household and compound.
+    rows: tuple[Any, ...] = ((a.source,) if a.source is not None
+                             else (tuple(a.assignments), a.person_id, a.household_id, a.own_compound_path))
+    return (ctx.tenant.id, ctx.tenant.policy_version, a.user_id, *rows, a.today)
+
+
+def _root(cx: Compiler, op: OperationDefinitionNode) -> Select[Any]:
+    """The operation as one SELECT of its JSON text (NULL when a guard fails)."""
+    query = cx.schema.query_type
+    assert query is not None
+    data = cast(cx.obj(query.name, [op.selection_set], None), Text)
+    return select(case((and_(*cx.guards), data), else_=null()) if cx.guards else data)
+
+
+def compile_request(schema: GraphQLSchema, query: str, document: DocumentNode, operation_name: str | None,
+                    variables: dict[str, Any] | None, ctx: RequestContext, cache: PlanCache
+                    ) -> tuple[str, tuple[Any, ...]] | None:
+    """The one statement (SQL, parameters) answering this request's data, or None when strawberry must."""
+    if ctx.actor.partner_client_id is not None:
+        return None
+    dialect = ctx.db.session.get_bind().dialect
+    if dialect.name != "postgresql":
+        return None
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None:
+        if len(ops) != 1:
+            return None
+        op = ops[0]
+    else:
+        matching = [o for o in ops if o.name is not None and o.name.value == operation_name]
+        if len(matching) != 1:
+            return None
+        op = matching[0]
+    if op.operation is not OperationType.QUERY or op.directives:
+        return None
+    coerced = get_variable_values(schema, op.variable_definitions or (), variables or {})
+    if isinstance(coerced, list) or getattr(coerced, "errors", None):
+        return None
+    bindings = Bindings(getattr(coerced, "variable_values", coerced), ctx)
+    key = (query, operation_name, *_actor_key(ctx))
+    plan = cache.get(key, bindings)
+    if plan is None:
+        cache.misses += 1
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        compiler = Compiler(schema, fragments, bindings, ctx, FIELDS)
+        try:
+            stmt = _root(compiler, op)
+        except Unsupported:
+            return None
+        stmt = replacement_traverse(stmt, {}, area_paths_by_index)  # type: ignore[call-overload]
+        # The ORM's tenant filter, as tenants/session.py adds it to every ORM statement, reaches the
+        # predicates' subqueries too; row-level security repeats it in the database.
+        tenant_id = ctx.actor.tenant_id
+        stmt = stmt.options(with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id,
+                                                 include_aliases=True))
+        sql, slots = _number_slots(str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})),
+                                   compiler.slots)
+        plan = Plan(sql, compiler.checks, slots)
+        cache.put(key, plan)
+    else:
+        cache.hits += 1
+    try:
+        return plan.sql, plan.params(bindings)
+    except Unsupported:
+        return None
+
+
+def finish(data: str, ctx: RequestContext) -> bytes:
+    """The response body from the statement's JSON text. Full reads of personal data arrive as
+    markers (see compiled.fields.PERSON): unseal them and record the persons for the audit."""
+    if '"$pii"' not in data:
+        return b'{"data":' + data.encode() + b"}"
+    return orjson.dumps({"data": _unmark(orjson.loads(data), ctx)})
+
+
+def _unmark(value: Any, ctx: RequestContext) -> Any:
+    if isinstance(value, dict):
+        if "$pii" in value and "v" in value and len(value) <= 3:
+            ctx.pii_reads.add(uuid.UUID(value["$pii"]))
+            v = value["v"]
+            return KEYRING.open(v) if value.get("s") else v
+        return {k: _unmark(v, ctx) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unmark(v, ctx) for v in value]
+    return value
+
+
+async def run_compiled(ctx: RequestContext, sql: str, params: tuple[Any, ...]) -> str | None:
+    """Run a plan's SQL on the request's session (so RLS, the transaction and statement counting apply).
+    None: a guard failed (e.g. an unknown area); the resolvers must answer, with their error."""
+    async def run() -> str | None:
+        value = (await fetch_first(ctx.db.session, sql, *params))[0]
+        return None if value is None else str(value)
+
+    return await ctx.db.locked(run)

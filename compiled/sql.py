@@ -1,0 +1,99 @@
+"""SQL building blocks of the compiled reads: the response's values (global IDs, cursors, timestamps,
+enum names, JSON lists) written in PostgreSQL, and the rewrites that keep its predicates indexable
+under row-level security."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from sqlalchemy import ColumnElement, DateTime, Integer, Text, Uuid, case, cast, func, literal_column, null
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, Grouping
+
+MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
+
+
+def lit(value: str) -> Any:
+    """A constant string inlined in the SQL (GraphQL names and fixed markers only — never input)."""
+    assert "'" not in value
+    return literal_column(f"'{value}'", Text)
+
+
+EMPTY_JSON_ARRAY: Any = literal_column("'[]'::json")
+
+# The types of the positional parameters a plan may carry ($n::type).
+SLOT_TYPES: dict[str, Any] = {"int": Integer(), "text": Text(), "uuid": Uuid(), "timestamptz": DateTime(timezone=True),
+                              "text[]": ARRAY(Text())}
+
+
+def _b64url(raw: ColumnElement[Any]) -> ColumnElement[str]:
+    return func.translate(func.rtrim(func.encode(raw, lit("base64")), lit("=")), lit("+/\n"), lit("-_"))
+
+
+def gid(type_name: str, id_col: ColumnElement[Any]) -> ColumnElement[str]:
+    """resolvers.ids.encode_global_id in SQL."""
+    return _b64url(func.convert_to(lit(type_name + ":") + cast(id_col, Text), lit("UTF8")))
+
+
+def cursor(id_col: ColumnElement[Any]) -> ColumnElement[str]:
+    """resolvers.ids.encode_cursor in SQL."""
+    return _b64url(literal_column("'\\x6b3a'::bytea").op("||")(func.uuid_send(id_col)))
+
+
+def iso(ts: ColumnElement[Any]) -> ColumnElement[Any]:
+    """datetime.isoformat() of an aware UTC timestamp, as strawberry's DateTime serializes it."""
+    utc = ts.op("AT TIME ZONE")(lit("UTC"))
+    frac = case((cast(func.extract("microseconds", ts), Integer) % 1000000 == 0, lit("")),
+                else_=func.to_char(utc, lit(".US")))
+    return func.to_char(utc, lit('YYYY-MM-DD"T"HH24:MI:SS')) + frac + lit("+00:00")
+
+
+def enum_name(col: ColumnElement[Any], enum_cls: type[enum.Enum]) -> ColumnElement[Any]:
+    """A stored enum value as GraphQL shows it: the member's name."""
+    return case(*[(col == lit(str(m.value)), lit(m.name)) for m in enum_cls], else_=null())
+
+
+def json_list(expr: ColumnElement[Any], order: ColumnElement[Any] | None,
+              where: ColumnElement[bool] | None = None) -> ColumnElement[Any]:
+    agg: Any = func.json_agg(expr if order is None else aggregate_order_by(expr, order))
+    if where is not None:
+        agg = agg.filter(where)
+    return func.coalesce(agg, EMPTY_JSON_ARRAY)
+
+
+# ---------------------------------------------------------------- indexable predicates
+
+
+def or_branches(pred: Any) -> list[ColumnElement[bool]]:
+    """The alternatives of an OR, nested ORs flattened; a predicate that is no OR is its own one."""
+    while isinstance(pred, Grouping):
+        pred = pred.element
+    if isinstance(pred, BooleanClauseList) and pred.operator is operators.or_:
+        return [b for c in pred.clauses for b in or_branches(c)]
+    return [pred]
+
+
+def indexable(branch: ColumnElement[bool]) -> ColumnElement[bool]:
+    """A branch as its own index scan may read it. A path prefix becomes starts_with, which is
+    leakproof (LIKE is not), so row-level security lets the planner use the path index for it: for a
+    narrow scope a few index entries instead of a scan of the tenant's cases. As a plain filter over
+    many rows starts_with costs more than LIKE, so only the candidate scans use it."""
+    if isinstance(branch, BinaryExpression) and branch.operator is operators.startswith_op \
+            and not branch.modifiers.get("escape") and not branch.modifiers.get("autoescape"):
+        return func.starts_with(branch.left, branch.right)
+    return branch
+
+
+def area_paths_by_index(element: Any) -> Any:
+    """Areas under a given path (a scope's grids, its buildings) as starts_with: the areas' path index
+    then finds them under row-level security, where LIKE made every such subquery scan the tenant's
+    areas (0.3 ms each, five in a grid leader's case list). Areas are few per tenant, so even where
+    no index is used the per-row cost of starts_with does not matter there."""
+    if isinstance(element, BinaryExpression) and element.operator is operators.startswith_op:
+        table = getattr(element.left, "table", None)
+        base = getattr(table, "element", table)
+        if getattr(element.left, "key", None) == "path" and getattr(base, "name", None) == "areas":
+            return indexable(element)
+    return None
