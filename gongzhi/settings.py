@@ -146,7 +146,7 @@ class Settings(BaseSettings):
     # Keys sealing personal data at rest (models/sealing.py); development keys when unset.
     data_keys: OptionalText = Field(None, validation_alias="GONGZHI_DATA_KEYS")
     index_key: OptionalText = Field(None, validation_alias="GONGZHI_INDEX_KEY")
-    # Compiled reads (issue #9, schema/compiled.py): on PostgreSQL, a query the compiler knows is
+    # Compiled reads (issue #9, compiled/): on PostgreSQL, a query the compiler knows is
     # answered by one SQL statement; off, every query runs through strawberry's resolvers.
     compiled_reads: Flag = Field(True, validation_alias="GONGZHI_COMPILED_READS")
     # Operations (issue #10).

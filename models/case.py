@@ -119,7 +119,7 @@ class Case(TenantScoped, Base):
         Index("ix_cases_tenant_firm", "tenant_id", "handler_firm_id"),
         Index("ix_cases_tenant_created", "tenant_id", "created_at"),  # statistics of a period (0023)
         # Open cases per building and per reporter, newest first: a case list of open cases takes the
-        # newest of each branch of the actor's scope from these (schema/compiled.py; issue #9, 0024).
+        # newest of each branch of the actor's scope from these (compiled/; issue #9, 0024).
         Index("ix_cases_open_area", "tenant_id", "area_id", "id", postgresql_where=text(OPEN_STATES_SQL),
               sqlite_where=text(OPEN_STATES_SQL)),
         Index("ix_cases_open_reporter", "tenant_id", "reporter_user_id", "id", postgresql_where=text(OPEN_STATES_SQL),

@@ -295,7 +295,7 @@ EXEMPT: dict[str, str] = {
 # ids: adding a statement to an operation is a decision made here, in review. Each count includes
 # the request's own work before the resolvers (tenant, actor, policy …); on PostgreSQL that start-up
 # is one statement (tenant, user, RLS setting and the actor's rows: gongzhi_request_actor, issue #9), and the
-# compiled reads answer a whole list in one (schema/compiled.py).
+# compiled reads answer a whole list in one (compiled/).
 EXPECTED: dict[str, tuple[int, int]] = {
     "activities": (7, 4),
     "activitySignups": (12, 8),
