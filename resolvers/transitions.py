@@ -121,10 +121,11 @@ async def transition(
     ctx: RequestContext, machine: StateMachine[S], row: Any, action: str, *,
     expected_version: int | None = None, values: Mapping[str, Any] | None = None, to_state: S | None = None,
     timeline: Mapping[str, Any] | None = None, refused: str | None = None, stale: str | None = None,
-    lost: str | None = None,
+    lost: str | None = None, field: str = "id",
 ) -> dict[str, tuple[Any, Any]]:
     """Move ``row`` by ``action`` (see the module docstring); ``values`` are the other columns the
-    move sets. Returns the changed fields, before → after; the loaded ``row`` holds the new values."""
+    move sets, ``field`` the input field a lost race is reported on. Returns the changed fields,
+    before → after; the loaded ``row`` holds the new values."""
     machine.check(row, action, to_state=to_state, refused=refused)
     current: S = getattr(row, machine.column)
     version: int | None = row.version if machine.versioned else None
@@ -145,7 +146,7 @@ async def transition(
             state = await ctx.db.scalar(select(getattr(machine.model, machine.column))
                                         .where(machine.model.id == row.id))
             now = getattr(state, "value", state)
-        raise ServiceError(machine.lost_code, message.format(**machine._words(row, action, to_state, now=now)), "id")
+        raise ServiceError(machine.lost_code, message.format(**machine._words(row, action, to_state, now=now)), field)
     changed = {k: (getattr(row, k), v) for k, v in changes.items()}
     # The row is written: update the loaded object without marking it dirty again.
     for k, val in changes.items():

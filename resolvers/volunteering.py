@@ -488,10 +488,8 @@ async def sign_up(ctx: RequestContext, activity_id: uuid.UUID) -> ActivitySignup
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise ServiceError(ErrorCode.CONFLICT, "the activity is full", "activityId")
     if existing is not None:
-        try:
-            await transition(ctx, SIGNUP, existing, "sign_up_again", lost="you are already signed up")
-        except ServiceError as e:
-            raise ServiceError(e.code, e.message, "activityId") from None
+        await transition(ctx, SIGNUP, existing, "sign_up_again", lost="you are already signed up",
+                         field="activityId")
         return existing
     s = ActivitySignup(activity_id=act.id, person_id=person_id, user_id=ctx.actor.user_id,
                        state=SignupState.SIGNED_UP, version=1, updated_at=ctx.now, created_at=ctx.now)
