@@ -17,7 +17,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, or_, select, true, update
-from sqlalchemy.orm.attributes import set_committed_value
 
 from models import (
     Area,
@@ -60,6 +59,7 @@ from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
 from resolvers.pagination import Page, keyset_page
+from resolvers.transitions import StateMachine, transition
 from resolvers.workcalendar import WorkCalendar
 
 
@@ -700,8 +700,14 @@ async def post_wish(ctx: RequestContext, *, person_id: uuid.UUID, title: str, de
     return wish
 
 
-_FROM: dict[str, WishState] = {"claim": WishState.OPEN, "fulfil": WishState.CLAIMED,
-                               "confirm": WishState.FULFILLED}
+W = WishState
+WISH: StateMachine[WishState] = StateMachine(
+    noun="wish", model=Wish,
+    moves={"claim": (frozenset({W.OPEN}), W.CLAIMED), "fulfil": (frozenset({W.CLAIMED}), W.FULFILLED),
+           "confirm": (frozenset({W.FULFILLED}), W.CONFIRMED),
+           "cancel": (frozenset({W.OPEN, W.CLAIMED}), W.CANCELLED)},
+    lost="the wish was changed by someone else (now {now}); reload and retry",
+)
 
 
 async def _load_wish(ctx: RequestContext, wish_id: uuid.UUID, action: str) -> Wish:
@@ -729,34 +735,19 @@ async def _load_wish(ctx: RequestContext, wish_id: uuid.UUID, action: str) -> Wi
         allowed = wish.poster_user_id == actor.user_id
     if not allowed:
         raise ServiceError(ErrorCode.FORBIDDEN, f"you may not {action} this wish", "id")
-    sources = {WishState.OPEN, WishState.CLAIMED} if action == "cancel" else {_FROM[action]}
-    if wish.state not in sources:
-        raise ServiceError(ErrorCode.INVALID_TRANSITION, f"cannot {action} a wish that is {wish.state.value}", "id")
+    WISH.check(wish, action)
     return wish
 
 
-async def _apply_wish(ctx: RequestContext, wish: Wish, to_state: WishState, values: dict[str, Any],
+async def _apply_wish(ctx: RequestContext, wish: Wish, action: str, values: dict[str, Any],
                       expected_version: int | None) -> Wish:
-    if expected_version is not None and expected_version != wish.version:
-        raise ServiceError(ErrorCode.CONFLICT, f"the wish changed (version {wish.version}); reload and retry",
-                           "expectedVersion")
-    seen, from_state = wish.version, wish.state
-    changes = dict(values, state=to_state, version=seen + 1, updated_at=ctx.now)
-    result = await ctx.db.execute(
-        update(Wish).where(Wish.id == wish.id, Wish.version == seen, Wish.state == from_state)
-        .values(**changes).execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        current = await ctx.db.scalar(select(Wish.state).where(Wish.id == wish.id))
-        raise ServiceError(ErrorCode.CONFLICT, f"the wish was changed by someone else (now "
-                           f"{getattr(current, 'value', current)}); reload and retry", "id")
-    for k, val in changes.items():
-        set_committed_value(wish, k, val)
+    await transition(ctx, WISH, wish, action, expected_version=expected_version, values=values)
     return wish
 
 
 async def claim_wish(ctx: RequestContext, wish_id: uuid.UUID, *, expected_version: int | None) -> Wish:
     wish = await _load_wish(ctx, wish_id, "claim")
-    return await _apply_wish(ctx, wish, WishState.CLAIMED,
+    return await _apply_wish(ctx, wish, "claim",
                              {"claimant_user_id": ctx.actor.user_id, "claimed_at": ctx.now}, expected_version)
 
 
@@ -764,16 +755,16 @@ async def fulfil_wish(ctx: RequestContext, wish_id: uuid.UUID, *, note: str | No
                       expected_version: int | None) -> Wish:
     text = None if note is None else v.text(note, "note", max_len=1000, required=False) or None
     wish = await _load_wish(ctx, wish_id, "fulfil")
-    return await _apply_wish(ctx, wish, WishState.FULFILLED, {"fulfilled_at": ctx.now, "fulfil_note": text},
+    return await _apply_wish(ctx, wish, "fulfil", {"fulfilled_at": ctx.now, "fulfil_note": text},
                              expected_version)
 
 
 async def confirm_wish(ctx: RequestContext, wish_id: uuid.UUID, *, expected_version: int | None) -> Wish:
     wish = await _load_wish(ctx, wish_id, "confirm")
-    return await _apply_wish(ctx, wish, WishState.CONFIRMED,
+    return await _apply_wish(ctx, wish, "confirm",
                              {"confirmed_at": ctx.now, "confirmed_by": ctx.actor.user_id}, expected_version)
 
 
 async def cancel_wish(ctx: RequestContext, wish_id: uuid.UUID, *, expected_version: int | None) -> Wish:
     wish = await _load_wish(ctx, wish_id, "cancel")
-    return await _apply_wish(ctx, wish, WishState.CANCELLED, {}, expected_version)
+    return await _apply_wish(ctx, wish, "cancel", {}, expected_version)

@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 
 from models import (
     OPEN_STATES,
@@ -47,11 +46,13 @@ from resolvers import validation as v
 from resolvers.context import Db, RequestContext
 from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
 from resolvers.pagination import Page, keyset_page
+from resolvers.transitions import Move, Moved, StateMachine, transition, write_if
 from resolvers.workcalendar import WorkCalendar
 
 S = CaseState
-# action → (states it may start from, state it leads to); None: the state does not change.
-TRANSITIONS: dict[str, tuple[frozenset[CaseState], CaseState | None]] = {
+# action → (states it may start from, state it leads to); None: the state does not change; the
+# reporter's feedback closes a resolved case, or reopens it when they are not satisfied.
+TRANSITIONS: dict[str, Move[CaseState]] = {
     "accept": (frozenset({S.REPORTED}), S.ACCEPTED),
     "reject": (frozenset({S.REPORTED}), S.REJECTED),
     "dispatch": (frozenset({S.ACCEPTED, S.REOPENED}), S.DISPATCHED),
@@ -62,6 +63,7 @@ TRANSITIONS: dict[str, tuple[frozenset[CaseState], CaseState | None]] = {
     "supervise": (OPEN_STATES, None),
     "urge": (OPEN_STATES, None),
     "escalate": (OPEN_STATES, None),
+    "feedback": (frozenset({S.RESOLVED}), frozenset({S.CLOSED, S.REOPENED})),
 }
 MAX_PHOTOS = 9
 
@@ -277,13 +279,7 @@ async def _load_for(ctx: RequestContext, case_id: uuid.UUID, action: str, permis
     )
     if allowed is None:
         raise ServiceError(ErrorCode.FORBIDDEN, f"you may not {action} this case", "id")
-    sources, _ = TRANSITIONS.get(action, (frozenset({CaseState.RESOLVED}), None))
-    if case.state not in sources:
-        raise ServiceError(
-            ErrorCode.INVALID_TRANSITION,
-            f"cannot {action} a case that is {case.state.value}",
-            "id",
-        )
+    CASE.check(case, action)
     return case
 
 
@@ -292,46 +288,22 @@ async def _apply(
     values: dict[str, Any], note: str | None, attachments: list[str] | None = None,
     detail: dict[str, Any] | None = None,
 ) -> Case:
-    if expected_version is not None and expected_version != case.version:
-        raise ServiceError(ErrorCode.CONFLICT, f"the case changed (version {case.version}); reload and retry",
-                           "expectedVersion")
-    seen = case.version
-    from_state = case.state
-    changes = dict(values, version=seen + 1, updated_at=ctx.now)
-    if to_state is not None:
-        changes["state"] = to_state
-    before = {k: getattr(case, k) for k in changes}
-    result = await ctx.db.execute(
-        update(Case)
-        .where(Case.id == case.id, Case.version == seen, Case.state == from_state)
-        .values(**changes)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        current = await ctx.db.scalar(select(Case.state).where(Case.id == case.id))
-        raise ServiceError(
-            ErrorCode.CONFLICT,
-            f"the case was changed by someone else (now {getattr(current, 'value', current)}); reload and retry",
-            "id",
-        )
-    # The row is already written: update the loaded object without marking it dirty again, and
-    # tell the audit log what this UPDATE (which bypasses the unit of work) changed.
-    for k, val in changes.items():
-        set_committed_value(case, k, val)
-    ctx.db.session.info.setdefault("audit_changes", []).append({
-        "table": "cases", "id": str(case.id), "op": "update",
-        "fields": {k: [_plain(before[k]), _plain(v)] for k, v in changes.items() if k != "updated_at"},
-    })
-    await _event(ctx, case, action, from_state, to_state, note=note, attachments=attachments or [],
-                 detail=detail or {})
+    await transition(ctx, CASE, case, action, expected_version=expected_version, values=values, to_state=to_state,
+                     timeline={"note": note, "attachments": attachments or [], "detail": detail or {}})
     return case
 
 
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return getattr(value, "value", None) or str(value)
+async def _timeline(ctx: RequestContext, case: Case, moved: Moved[CaseState]) -> None:
+    e = moved.entry
+    await _event(ctx, case, moved.action, moved.from_state,
+                 None if moved.to_state is moved.from_state else moved.to_state,
+                 note=e.get("note"), attachments=e.get("attachments"), detail=e.get("detail"))
 
+
+CASE: StateMachine[CaseState] = StateMachine(
+    noun="case", model=Case, moves=TRANSITIONS, timeline=_timeline,
+    lost="the case was changed by someone else (now {now}); reload and retry",
+)
 
 async def _event(
     ctx: RequestContext, case: Case, action: str, from_state: CaseState | None, to_state: CaseState | None,
@@ -369,8 +341,7 @@ async def simple_transition(ctx: RequestContext, case_id: uuid.UUID, action: str
     case = await _load_for(ctx, case_id, action)
     now_field = {"accept": "accepted_at", "close": "closed_at"}.get(action)
     values: dict[str, Any] = {now_field: ctx.now} if now_field else {}
-    return await _apply(ctx, case, action, TRANSITIONS[action][1], expected_version=expected_version,
-                        values=values, note=text)
+    return await _apply(ctx, case, action, None, expected_version=expected_version, values=values, note=text)
 
 
 async def reject_case(ctx: RequestContext, case_id: uuid.UUID, *, reason: str, expected_version: int | None) -> Case:
@@ -579,12 +550,10 @@ async def close_waiting_cases(db: Db, *, now: datetime, limit: int = 500) -> lis
     )
     closed: list[dict[str, Any]] = []
     for case in due:
-        result = await db.execute(
-            update(Case).where(Case.id == case.id, Case.version == case.version, Case.state == CaseState.RESOLVED)
-            .values(state=CaseState.CLOSED, closed_at=now, version=case.version + 1, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if not await write_if(db, Case, case.id, column="state", from_state=CaseState.RESOLVED,
+                              seen_version=case.version,
+                              values={"state": CaseState.CLOSED, "closed_at": now, "version": case.version + 1,
+                                      "updated_at": now}):
             continue
         await db.flush(CaseEvent(case_id=case.id, seq=case.version + 1, action="auto_close",
                                  from_state=CaseState.RESOLVED.value, to_state=CaseState.CLOSED.value,

@@ -21,10 +21,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from models import (
     Activity,
@@ -59,9 +58,11 @@ from policies.cobuilding_filters import (
 from policies.filters import person_predicate
 from resolvers import cases as case_service
 from resolvers import validation as v
+from resolvers.care import WISH
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
 from resolvers.pagination import Page, keyset_page
+from resolvers.transitions import StateMachine, transition
 
 # 六联创: the six areas of joint work a co-building agreement names.
 LIANCHUANG: dict[str, str] = {
@@ -85,6 +86,19 @@ TRANSITIONS: dict[AgreementStatus, frozenset[AgreementStatus]] = {
     AgreementStatus.EXPIRED: frozenset(),
     AgreementStatus.TERMINATED: frozenset(),
 }
+
+
+# As a state machine: one action per status it leads to (named by it), plus "update", which keeps
+# the status and is refused once the agreement has ended.
+AGREEMENT: StateMachine[AgreementStatus] = StateMachine(
+    noun="agreement", model=Agreement, column="status",
+    moves={"update": (frozenset(s for s, targets in TRANSITIONS.items() if targets), None)}
+    | {to.value: (frozenset(s for s, targets in TRANSITIONS.items() if to in targets), to) for to in AgreementStatus},
+    refused="an agreement that is {state} cannot become {to}", refused_field="status",
+    refusals={"update": ("an agreement that is {state} is no longer changed", "id")},
+    stale="the agreement changed (version {version}); reload",
+    lost="the agreement was changed by someone else; reload",
+)
 
 # ------------------------------------------------------------------ unified social credit code
 
@@ -343,32 +357,11 @@ async def _manageable_agreement(ctx: RequestContext, agreement_id: uuid.UUID) ->
     return agreement
 
 
-async def _bump(ctx: RequestContext, agreement: Agreement, expected_version: int | None,
+async def _bump(ctx: RequestContext, agreement: Agreement, action: str, expected_version: int | None,
                 values: dict[str, Any]) -> Agreement:
     """Write by ``UPDATE … WHERE version = :seen``: a concurrent change makes this one a CONFLICT."""
-    if expected_version is not None and expected_version != agreement.version:
-        raise ServiceError(ErrorCode.CONFLICT, f"the agreement changed (version {agreement.version}); reload",
-                           "expectedVersion")
-    seen = agreement.version
-    changes = dict(values, version=seen + 1, updated_at=ctx.now)
-    result = await ctx.db.execute(
-        update(Agreement).where(Agreement.id == agreement.id, Agreement.version == seen)
-        .values(**changes).execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise ServiceError(ErrorCode.CONFLICT, "the agreement was changed by someone else; reload", "id")
-    ctx.db.session.info.setdefault("audit_changes", []).append({
-        "table": "agreements", "id": str(agreement.id), "op": "update",
-        "fields": {k: [_plain(getattr(agreement, k)), _plain(val)] for k, val in changes.items()},
-    })
-    for k, val in changes.items():
-        set_committed_value(agreement, k, val)
+    await transition(ctx, AGREEMENT, agreement, action, expected_version=expected_version, values=values)
     return agreement
-
-
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str, list, dict)):
-        return value
-    return str(value)
 
 
 async def update_agreement(ctx: RequestContext, agreement_id: uuid.UUID, data: AgreementInput,
@@ -376,12 +369,10 @@ async def update_agreement(ctx: RequestContext, agreement_id: uuid.UUID, data: A
     grant = _manage_grant(ctx, "id")
     values, communities = await _agreement_values(ctx, data, grant)
     agreement = await _manageable_agreement(ctx, agreement_id)
-    if agreement.status in (AgreementStatus.EXPIRED, AgreementStatus.TERMINATED):
-        raise ServiceError(ErrorCode.INVALID_TRANSITION,
-                           f"an agreement that is {agreement.status.value} is no longer changed", "id")
+    AGREEMENT.check(agreement, "update")
     if data.partner_unit_id != agreement.partner_unit_id:
         raise ServiceError(ErrorCode.INVALID, "an agreement's partner unit does not change", "partnerUnitId")
-    agreement = await _bump(ctx, agreement, expected_version, values)
+    agreement = await _bump(ctx, agreement, "update", expected_version, values)
     current = {r.community_id: r for r in await ctx.db.scalars(
         select(AgreementCommunity).where(AgreementCommunity.agreement_id == agreement.id))}
     wanted = dict(communities)
@@ -397,9 +388,7 @@ async def update_agreement(ctx: RequestContext, agreement_id: uuid.UUID, data: A
 async def set_agreement_status(ctx: RequestContext, agreement_id: uuid.UUID, status: AgreementStatus,
                                expected_version: int | None) -> Agreement:
     agreement = await _manageable_agreement(ctx, agreement_id)
-    if status not in TRANSITIONS[agreement.status]:
-        raise ServiceError(ErrorCode.INVALID_TRANSITION,
-                           f"an agreement that is {agreement.status.value} cannot become {status.value}", "status")
+    AGREEMENT.check(agreement, status.value)
     today = local_date(ctx.now)
     if status is AgreementStatus.ACTIVE:
         if agreement.valid_until is not None and agreement.valid_until < today:
@@ -408,7 +397,7 @@ async def set_agreement_status(ctx: RequestContext, agreement_id: uuid.UUID, sta
         if not agreement.signatories:
             raise ServiceError(ErrorCode.INVALID, "an agreement is activated once signed: add its signatories",
                                "status")
-    return await _bump(ctx, agreement, expected_version, {"status": status})
+    return await _bump(ctx, agreement, status.value, expected_version, {})
 
 
 async def list_agreements(ctx: RequestContext, *, partner_unit_id: uuid.UUID | None, community_id: uuid.UUID | None,
@@ -593,25 +582,10 @@ async def claim_shared_wish(ctx: RequestContext, wish_id: uuid.UUID, expected_ve
             Wish.id == wish.id, shared_building_predicate(Wish.building_id,
                                                           agreement_reach(ctx.actor, "wish", "claim")))) is None:
         raise ServiceError(ErrorCode.FORBIDDEN, "no active agreement lets you claim wishes there", "id")
-    if wish.state is not WishState.OPEN:
-        raise ServiceError(ErrorCode.INVALID_TRANSITION, f"cannot claim a wish that is {wish.state.value}", "id")
-    if expected_version is not None and expected_version != wish.version:
-        raise ServiceError(ErrorCode.CONFLICT, f"the wish changed (version {wish.version}); reload",
-                           "expectedVersion")
-    seen = wish.version
-    changes = {"state": WishState.CLAIMED, "claimant_user_id": ctx.actor.user_id, "claimed_at": ctx.now,
-               "version": seen + 1, "updated_at": ctx.now}
-    result = await ctx.db.execute(
-        update(Wish).where(Wish.id == wish.id, Wish.version == seen, Wish.state == WishState.OPEN)
-        .values(**changes).execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise ServiceError(ErrorCode.CONFLICT, "the wish has been claimed by someone else", "id")
-    ctx.db.session.info.setdefault("audit_changes", []).append({
-        "table": "wishes", "id": str(wish.id), "op": "update",
-        "fields": {"state": ["open", "claimed"], "claimant_user_id": [None, str(ctx.actor.user_id)]},
-    })
-    for k, val in changes.items():
-        set_committed_value(wish, k, val)
+    await transition(ctx, WISH, wish, "claim", expected_version=expected_version,
+                     values={"claimant_user_id": ctx.actor.user_id, "claimed_at": ctx.now},
+                     stale="the wish changed (version {version}); reload",
+                     lost="the wish has been claimed by someone else")
     return wish
 
 
@@ -627,23 +601,10 @@ async def fulfil_shared_wish(ctx: RequestContext, wish_id: uuid.UUID, note: str 
         shared_building_predicate(Wish.building_id, paths)))
     if wish is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "no wish claimed by your unit with that id is shared now", "id")
-    if wish.state is not WishState.CLAIMED:
-        raise ServiceError(ErrorCode.INVALID_TRANSITION, f"cannot fulfil a wish that is {wish.state.value}", "id")
-    if expected_version is not None and expected_version != wish.version:
-        raise ServiceError(ErrorCode.CONFLICT, f"the wish changed (version {wish.version}); reload",
-                           "expectedVersion")
-    seen = wish.version
-    changes = {"state": WishState.FULFILLED, "fulfilled_at": ctx.now, "fulfil_note": text, "version": seen + 1,
-               "updated_at": ctx.now}
-    result = await ctx.db.execute(
-        update(Wish).where(Wish.id == wish.id, Wish.version == seen, Wish.state == WishState.CLAIMED)
-        .values(**changes).execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise ServiceError(ErrorCode.CONFLICT, "the wish was changed by someone else; reload", "id")
-    ctx.db.session.info.setdefault("audit_changes", []).append({
-        "table": "wishes", "id": str(wish.id), "op": "update", "fields": {"state": ["claimed", "fulfilled"]}})
-    for k, val in changes.items():
-        set_committed_value(wish, k, val)
+    await transition(ctx, WISH, wish, "fulfil", expected_version=expected_version,
+                     values={"fulfilled_at": ctx.now, "fulfil_note": text},
+                     stale="the wish changed (version {version}); reload",
+                     lost="the wish was changed by someone else; reload")
     return wish
 
 

@@ -52,6 +52,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
 from resolvers.pagination import Page, keyset_page
 from resolvers.tally import Tally, tally
+from resolvers.transitions import StateMachine, transition
 
 T = TopicState
 # action → (states it may start from, state it leads to, the permission it needs)
@@ -64,6 +65,14 @@ TOPIC_TRANSITIONS: dict[str, tuple[frozenset[TopicState], TopicState, str]] = {
     "complete": (frozenset({T.IMPLEMENTING}), T.DONE, "decide"),
     "review": (frozenset({T.DONE}), T.REVIEWED, "review"),
 }
+TOPIC: StateMachine[TopicState] = StateMachine(
+    noun="topic", model=Topic, moves={a: (frm, to) for a, (frm, to, _) in TOPIC_TRANSITIONS.items()})
+VOTE: StateMachine[VoteState] = StateMachine(
+    noun="vote", model=Vote, moves={"close": (frozenset({VoteState.OPEN}), VoteState.CLOSED)}, versioned=False,
+    refused="the vote is already closed", lost="the vote is already closed", lost_code=ErrorCode.INVALID_TRANSITION)
+MEETING: StateMachine[MeetingState] = StateMachine(
+    noun="meeting", model=Meeting, moves={"close": (frozenset({MeetingState.CONVENED}), MeetingState.CLOSED)},
+    refused="the meeting record is already closed")
 MAX_ATTENDEES = 200
 MAX_AGENDA = 30
 
@@ -164,21 +173,7 @@ async def _topic_for(ctx: RequestContext, topic_id: uuid.UUID, permission: str, 
 
 async def _apply(ctx: RequestContext, topic: Topic, action: str, values: dict[str, Any],
                  expected_version: int | None = None) -> Topic:
-    sources, to_state, _ = TOPIC_TRANSITIONS[action]
-    if topic.state not in sources:
-        raise _fail(ErrorCode.INVALID_TRANSITION, f"cannot {action} a topic that is {topic.state.value}", "id")
-    if expected_version is not None and expected_version != topic.version:
-        raise _fail(ErrorCode.CONFLICT, f"the topic changed (version {topic.version}); reload and retry",
-                    "expectedVersion")
-    seen = topic.version
-    changes = dict(values, state=to_state, version=seen + 1, updated_at=ctx.now)
-    result = await ctx.db.execute(
-        update(Topic).where(Topic.id == topic.id, Topic.version == seen, Topic.state == topic.state)
-        .values(**changes).execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise _fail(ErrorCode.CONFLICT, "the topic was changed by someone else; reload and retry", "id")
-    for k, val in changes.items():
-        set_committed_value(topic, k, val)
+    await transition(ctx, TOPIC, topic, action, expected_version=expected_version, values=values)
     return topic
 
 
@@ -365,16 +360,12 @@ async def close_vote(ctx: RequestContext, vote_id: uuid.UUID) -> Vote:
     if vote is None:
         raise _fail(ErrorCode.NOT_FOUND, "vote not found", "id")
     await _topic_for(ctx, vote.topic_id, "decide", "close the vote on")
-    result = await ctx.db.execute(
-        update(Vote).where(Vote.id == vote_id, Vote.state == VoteState.OPEN)
-        .values(state=VoteState.CLOSED, closed_at=ctx.now).execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise _fail(ErrorCode.INVALID_TRANSITION, "the vote is already closed", "id")
+    await transition(ctx, VOTE, vote, "close", values={"closed_at": ctx.now})
+    # Tallied once closed: the close waits for ballots in flight (cast_ballot's FOR SHARE).
     t = await current_tally(ctx, vote)
     await ctx.db.execute(update(Vote).where(Vote.id == vote_id).values(result=t.to_json(), passed=t.passed)
                          .execution_options(synchronize_session=False))
-    for k, val in (("state", VoteState.CLOSED), ("closed_at", ctx.now), ("result", t.to_json()),
-                   ("passed", t.passed)):
+    for k, val in (("result", t.to_json()), ("passed", t.passed)):
         set_committed_value(vote, k, val)
     return vote
 
@@ -525,8 +516,7 @@ async def close_meeting(ctx: RequestContext, meeting_id: uuid.UUID, *, minutes: 
     if await ctx.db.scalar(select(Meeting.id).where(Meeting.id == meeting_id, area_rows_predicate(
             Meeting.area_path, Meeting.area_id, grant, ctx.actor, ancestors=False))) is None:
         raise _fail(ErrorCode.FORBIDDEN, "you may not record the minutes of this meeting", "id")
-    if meeting.state is not MeetingState.CONVENED:
-        raise _fail(ErrorCode.INVALID_TRANSITION, "the meeting record is already closed", "id")
+    MEETING.check(meeting, "close")
     agenda = {mt.topic_id: mt for mt in await ctx.db.scalars(
         select(MeetingTopic).where(MeetingTopic.meeting_id == meeting_id))}
     attendee_ids = set(await ctx.db.scalars(select(MeetingAttendee.id).where(MeetingAttendee.meeting_id == meeting_id)))
@@ -543,13 +533,7 @@ async def close_meeting(ctx: RequestContext, meeting_id: uuid.UUID, *, minutes: 
             topic = await ctx.db.scalar(select(Topic).where(Topic.id == tid))
             if topic is not None and topic.state is TopicState.ACCEPTED:
                 await _apply(ctx, topic, "deliberate", {})
-    result = await ctx.db.execute(
-        update(Meeting).where(Meeting.id == meeting_id, Meeting.version == meeting.version,
-                              Meeting.state == MeetingState.CONVENED)
-        .values(state=MeetingState.CLOSED, minutes=clean, closed_at=ctx.now, version=meeting.version + 1,
-                updated_at=ctx.now).execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise _fail(ErrorCode.CONFLICT, "the meeting was changed by someone else; reload and retry", "id")
+    await transition(ctx, MEETING, meeting, "close", values={"minutes": clean, "closed_at": ctx.now})
     if decided:
         await ctx.db.execute(update(MeetingTopic).where(MeetingTopic.meeting_id == meeting_id,
                                                         MeetingTopic.topic_id.in_(decided))
@@ -557,9 +541,6 @@ async def close_meeting(ctx: RequestContext, meeting_id: uuid.UUID, *, minutes: 
     await ctx.db.execute(update(MeetingAttendee).where(MeetingAttendee.meeting_id == meeting_id).values(
         attended=MeetingAttendee.id.in_(list(attended)) if attended else False)
         .execution_options(synchronize_session=False))
-    for k, val in (("state", MeetingState.CLOSED), ("minutes", clean), ("closed_at", ctx.now),
-                   ("version", meeting.version + 1), ("updated_at", ctx.now)):
-        set_committed_value(meeting, k, val)
     return meeting
 
 

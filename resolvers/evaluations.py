@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from models import (
@@ -39,6 +39,7 @@ from policies.volunteering_filters import compound_predicate
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
+from resolvers.transitions import StateMachine, transition
 
 TZ = ZoneInfo("Asia/Shanghai")
 GRACE_DAYS = 7
@@ -155,21 +156,19 @@ async def open_period(ctx: RequestContext, month: date) -> EvaluationPeriod:
     return period
 
 
+PERIOD: StateMachine[PeriodState] = StateMachine(
+    noun="period", model=EvaluationPeriod, versioned=False,
+    moves={"close": (frozenset({PeriodState.OPEN}), PeriodState.CLOSED)},
+    refused="the period is already closed", lost="the period was closed by someone else",
+)
+
+
 async def close_period(ctx: RequestContext, period_id: uuid.UUID) -> EvaluationPeriod:
     period = await get_period(ctx, period_id)
     if period is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "period not found", "id")
     _manager(ctx, "id")
-    if period.state is PeriodState.CLOSED:
-        raise ServiceError(ErrorCode.INVALID_TRANSITION, "the period is already closed", "id")
-    result = await ctx.db.execute(
-        update(EvaluationPeriod).where(EvaluationPeriod.id == period.id, EvaluationPeriod.state == PeriodState.OPEN)
-        .values(state=PeriodState.CLOSED, closed_at=ctx.now, closed_by=ctx.actor.user_id)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise ServiceError(ErrorCode.CONFLICT, "the period was closed by someone else", "id")
-    async with ctx.db.lock:
-        await ctx.db.session.refresh(period)
+    await transition(ctx, PERIOD, period, "close", values={"closed_at": ctx.now, "closed_by": ctx.actor.user_id})
     return period
 
 

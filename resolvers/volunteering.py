@@ -48,6 +48,7 @@ from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
 from resolvers.pagination import Page, keyset_page
+from resolvers.transitions import StateMachine, transition
 
 MAX_POINTS = 100_000
 MAX_CAPACITY = 10_000
@@ -301,15 +302,13 @@ async def request_redemption(ctx: RequestContext, item_id: uuid.UUID) -> Redempt
     return r
 
 
-async def _move_redemption(ctx: RequestContext, r: Redemption, to: RedemptionState, note: str | None) -> None:
-    result = await ctx.db.execute(
-        update(Redemption)
-        .where(Redemption.id == r.id, Redemption.state == RedemptionState.REQUESTED)
-        .values(state=to, decided_by=ctx.actor.user_id, decided_at=ctx.now, note=note)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise ServiceError(ErrorCode.CONFLICT, "the redemption was decided by someone else; reload", "id")
+R = RedemptionState
+REDEMPTION: StateMachine[RedemptionState] = StateMachine(
+    noun="redemption", model=Redemption, versioned=False,
+    moves={"approve": (frozenset({R.REQUESTED}), R.APPROVED), "reject": (frozenset({R.REQUESTED}), R.REJECTED),
+           "cancel": (frozenset({R.REQUESTED}), R.CANCELLED)},
+    refused="the redemption is already {state}", lost="the redemption was decided by someone else; reload",
+)
 
 
 async def decide_redemption(ctx: RequestContext, rid: uuid.UUID, *, approve: bool, note: str | None) -> Redemption:
@@ -320,9 +319,8 @@ async def decide_redemption(ctx: RequestContext, rid: uuid.UUID, *, approve: boo
     if await ctx.db.scalar(select(Redemption.id).where(Redemption.id == rid,
                                                         _redemption_pred(ctx, "approve_redemption"))) is None:
         raise ServiceError(ErrorCode.FORBIDDEN, "you may not decide this redemption", "id")
-    if r.state is not RedemptionState.REQUESTED:
-        raise ServiceError(ErrorCode.INVALID_TRANSITION, f"the redemption is already {r.state.value}", "id")
-    await _move_redemption(ctx, r, RedemptionState.APPROVED if approve else RedemptionState.REJECTED, text)
+    await transition(ctx, REDEMPTION, r, "approve" if approve else "reject",
+                     values={"decided_by": ctx.actor.user_id, "decided_at": ctx.now, "note": text})
     if approve:
         taken = await ctx.db.execute(
             update(RewardItem).where(RewardItem.id == r.item_id, RewardItem.stock >= 1)
@@ -342,10 +340,8 @@ async def cancel_redemption(ctx: RequestContext, rid: uuid.UUID) -> Redemption:
         raise ServiceError(ErrorCode.NOT_FOUND, "redemption not found", "id")
     if r.requested_by != ctx.actor.user_id:
         raise ServiceError(ErrorCode.FORBIDDEN, "only the requester may cancel", "id")
-    if r.state is not RedemptionState.REQUESTED:
-        raise ServiceError(ErrorCode.INVALID_TRANSITION, f"the redemption is already {r.state.value}", "id")
-    await _move_redemption(ctx, r, RedemptionState.CANCELLED, None)
-    await _refresh(ctx, r)
+    await transition(ctx, REDEMPTION, r, "cancel",
+                     values={"decided_by": ctx.actor.user_id, "decided_at": ctx.now, "note": None})
     return r
 
 
@@ -492,15 +488,8 @@ async def sign_up(ctx: RequestContext, activity_id: uuid.UUID) -> ActivitySignup
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise ServiceError(ErrorCode.CONFLICT, "the activity is full", "activityId")
     if existing is not None:
-        moved = await ctx.db.execute(
-            update(ActivitySignup)
-            .where(ActivitySignup.id == existing.id, ActivitySignup.version == existing.version,
-                   ActivitySignup.state == SignupState.CANCELLED)
-            .values(state=SignupState.SIGNED_UP, version=existing.version + 1, updated_at=ctx.now)
-            .execution_options(synchronize_session=False))
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
-            raise ServiceError(ErrorCode.CONFLICT, "you are already signed up", "activityId")
-        await _refresh(ctx, existing)
+        await transition(ctx, SIGNUP, existing, "sign_up_again", lost="you are already signed up",
+                         field="activityId")
         return existing
     s = ActivitySignup(activity_id=act.id, person_id=person_id, user_id=ctx.actor.user_id,
                        state=SignupState.SIGNED_UP, version=1, updated_at=ctx.now, created_at=ctx.now)
@@ -530,18 +519,20 @@ async def get_signup(ctx: RequestContext, signup_id: uuid.UUID) -> ActivitySignu
         return None
 
 
-async def _move_signup(ctx: RequestContext, s: ActivitySignup, frm: SignupState, to: SignupState,
-                       values: dict[str, Any]) -> ActivitySignup:
-    if s.state is not frm:
-        raise ServiceError(ErrorCode.INVALID_TRANSITION, f"the sign-up is {s.state.value}, not {frm.value}", "id")
-    result = await ctx.db.execute(
-        update(ActivitySignup)
-        .where(ActivitySignup.id == s.id, ActivitySignup.version == s.version, ActivitySignup.state == frm)
-        .values(state=to, version=s.version + 1, updated_at=ctx.now, **values)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise ServiceError(ErrorCode.CONFLICT, "the sign-up was changed by someone else; reload", "id")
-    await _refresh(ctx, s)
+G = SignupState
+SIGNUP: StateMachine[SignupState] = StateMachine(
+    noun="sign-up", model=ActivitySignup,
+    moves={"sign_up_again": (frozenset({G.CANCELLED}), G.SIGNED_UP),
+           "cancel": (frozenset({G.SIGNED_UP}), G.CANCELLED),
+           "check_in": (frozenset({G.SIGNED_UP}), G.CHECKED_IN),
+           "check_out": (frozenset({G.CHECKED_IN}), G.CHECKED_OUT),
+           "confirm_hours": (frozenset({G.CHECKED_OUT}), G.CONFIRMED)},
+    refused="the sign-up is {state}, not {sources}", lost="the sign-up was changed by someone else; reload",
+)
+
+
+async def _move_signup(ctx: RequestContext, s: ActivitySignup, action: str, values: dict[str, Any]) -> ActivitySignup:
+    await transition(ctx, SIGNUP, s, action, values=values)
     return s
 
 
@@ -549,7 +540,7 @@ async def cancel_signup(ctx: RequestContext, signup_id: uuid.UUID) -> ActivitySi
     s, act = await _signup_for(ctx, signup_id)
     if s.user_id != ctx.actor.user_id:
         raise ServiceError(ErrorCode.FORBIDDEN, "only the volunteer cancels their sign-up", "id")
-    s = await _move_signup(ctx, s, SignupState.SIGNED_UP, SignupState.CANCELLED, {})
+    s = await _move_signup(ctx, s, "cancel", {})
     await ctx.db.execute(update(Activity).where(Activity.id == act.id, Activity.signed_up > 0)
                          .values(signed_up=Activity.signed_up - 1).execution_options(synchronize_session=False))
     return s
@@ -557,12 +548,12 @@ async def cancel_signup(ctx: RequestContext, signup_id: uuid.UUID) -> ActivitySi
 
 async def check_in(ctx: RequestContext, signup_id: uuid.UUID) -> ActivitySignup:
     s, _ = await _signup_for(ctx, signup_id)
-    return await _move_signup(ctx, s, SignupState.SIGNED_UP, SignupState.CHECKED_IN, {"checked_in_at": ctx.now})
+    return await _move_signup(ctx, s, "check_in", {"checked_in_at": ctx.now})
 
 
 async def check_out(ctx: RequestContext, signup_id: uuid.UUID) -> ActivitySignup:
     s, _ = await _signup_for(ctx, signup_id)
-    return await _move_signup(ctx, s, SignupState.CHECKED_IN, SignupState.CHECKED_OUT, {"checked_out_at": ctx.now})
+    return await _move_signup(ctx, s, "check_out", {"checked_out_at": ctx.now})
 
 
 def _half_hours(start: datetime, end: datetime) -> Decimal:
@@ -576,8 +567,7 @@ async def confirm_hours(ctx: RequestContext, signup_id: uuid.UUID, hours: float 
     s, act = await _signup_for(ctx, signup_id)
     if not await _organises(ctx, act):
         raise ServiceError(ErrorCode.FORBIDDEN, "only the organiser confirms hours", "id")
-    if s.state is not SignupState.CHECKED_OUT:
-        raise ServiceError(ErrorCode.INVALID_TRANSITION, f"the sign-up is {s.state.value}, not checked_out", "id")
+    SIGNUP.check(s, "confirm_hours")
     if hours is None:
         assert s.checked_in_at is not None and s.checked_out_at is not None
         h = _half_hours(s.checked_in_at, s.checked_out_at)
@@ -585,7 +575,7 @@ async def confirm_hours(ctx: RequestContext, signup_id: uuid.UUID, hours: float 
         if not math.isfinite(hours) or not 0 <= hours <= 24:
             raise ServiceError(ErrorCode.INVALID, "hours must be between 0 and 24", "hours")
         h = Decimal(str(hours)).quantize(Decimal("0.01"))
-    s = await _move_signup(ctx, s, SignupState.CHECKED_OUT, SignupState.CONFIRMED,
+    s = await _move_signup(ctx, s, "confirm_hours",
                            {"hours": h, "confirmed_at": ctx.now, "confirmed_by": ctx.actor.user_id})
     points = int((h * await points_per_hour(ctx)).to_integral_value(rounding=ROUND_FLOOR))
     if points > 0:
