@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Set
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -24,9 +23,9 @@ from models import Wish as WishRow
 from models import WishState as _WishState
 from resolvers import care as care_service
 from resolvers import care_loaders, loaders
-from resolvers.ids import decode_global_id, encode_global_id
+from resolvers.ids import decode_id, decode_ids, encode_global_id
 from schema.cases import Case, CasePriority
-from schema.common import Connection, Node, UserError, connection, context, decode_id, mutate, query_call
+from schema.common import Connection, Node, UserError, connection, context, mutate, query_call
 from schema.types import AREA_TYPE_NAMES, AreaNode, CareTagKind, Household, Person, User, area_type
 
 LeadTitle = strawberry.enum(_LeadTitle, name="LeadTitle",
@@ -36,9 +35,6 @@ VisitKind = strawberry.enum(_VisitKind, name="VisitKind",
 WishState = strawberry.enum(_WishState, name="WishState",
                             description="State of a wish (微心愿状态): open → claimed → fulfilled → confirmed.")
 
-
-def _gid(value: strawberry.ID | None, expected: str | Set[str], field: str) -> Any:
-    return None if value is None else decode_global_id(str(value), expected, field)[1]
 
 
 async def _user(info: Info, user_id: uuid.UUID | None) -> User | None:
@@ -440,7 +436,7 @@ class CareQuery:
         first: int | None = 20, after: str | None = None,
     ) -> Connection[NeighborLead]:
         page = await query_call(care_service.list_leads(
-            context(info), area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            context(info), area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             include_ended=include_ended, first=first, after=after))
         return connection(page, lambda m: NeighborLead(_m=m))  # type: ignore[no-any-return]
 
@@ -453,8 +449,8 @@ class CareQuery:
     ) -> Connection[Visit]:
         page = await query_call(care_service.list_visits(
             context(info),
-            household_id=None if household_id is None else decode_id(household_id, "Household", "householdId"),
-            area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            household_id=decode_id(household_id, "Household", "householdId"),
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             start=from_, end=to, first=first, after=after))
         return connection(page, lambda m: Visit(_m=m))  # type: ignore[no-any-return]
 
@@ -467,8 +463,8 @@ class CareQuery:
     ) -> list[VisitCadence]:
         rows = await query_call(care_service.overdue_visits(
             context(info), as_of=as_of,
-            area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
-            lead_id=None if lead_id is None else decode_id(lead_id, "NeighborLead", "leadId")))
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            lead_id=decode_id(lead_id, "NeighborLead", "leadId")))
         return [VisitCadence(_c=r) for r in rows]
 
     @strawberry.field(description="Visit coverage over a period (走访覆盖率), in total or per lead, grid or "
@@ -482,7 +478,7 @@ class CareQuery:
     ) -> list[VisitCoverage]:
         groups = await query_call(care_service.coverage(
             context(info), start=from_, end=to,
-            area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             group_by=group_by.value))
         return [VisitCoverage(_g=g) for g in groups]
 
@@ -491,7 +487,7 @@ class CareQuery:
                             area_id: strawberry.ID | None = None) -> list[CareService]:
         rows = await query_call(care_service.list_care_services(
             context(info), tag_code=tag_code,
-            area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId")))
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId")))
         return [CareService(_m=r) for r in rows]
 
     @strawberry.field(description="Service records (服务记录) of persons you may read in full; audited.")
@@ -500,8 +496,8 @@ class CareQuery:
         first: int | None = 20, after: str | None = None,
     ) -> Connection[CareServiceRecord]:
         page = await query_call(care_service.list_service_records(
-            context(info), person_id=None if person_id is None else decode_id(person_id, "Person", "personId"),
-            service_id=None if service_id is None else decode_id(service_id, "CareService", "serviceId"),
+            context(info), person_id=decode_id(person_id, "Person", "personId"),
+            service_id=decode_id(service_id, "CareService", "serviceId"),
             first=first, after=after))
         return connection(page, lambda m: CareServiceRecord(_m=m))  # type: ignore[no-any-return]
 
@@ -514,7 +510,7 @@ class CareQuery:
     ) -> Connection[Wish]:
         page = await query_call(care_service.list_wishes(
             context(info), states=states,
-            area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             claimed_by_me=claimed_by_me, first=first, after=after))
         return connection(page, lambda m: Wish(_m=m))  # type: ignore[no-any-return]
 
@@ -644,14 +640,11 @@ class WishPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
 
 
-def _ids(values: list[strawberry.ID], expected: str, field: str) -> list[uuid.UUID]:
-    return [_gid(x, expected, field) for x in values]
-
 
 async def _wish_step(info: Info, input: WishTransitionInput, action: str) -> WishPayload:
     async def run() -> Any:
         ctx = context(info)
-        wid = _gid(input.id, "Wish", "id")
+        wid = decode_id(input.id, "Wish", "id")
         if action == "claim":
             return await care_service.claim_wish(ctx, wid, expected_version=input.expected_version)
         if action == "fulfil":
@@ -680,9 +673,9 @@ class CareMutation:
     async def appoint_neighbor_lead(self, info: Info, input: AppointLeadInput) -> NeighborLeadPayload:
         async def run() -> Any:
             return await care_service.appoint_lead(
-                context(info), person_id=_gid(input.person_id, "Person", "personId"), title=input.title,
-                area_id=_gid(input.area_id, AREA_TYPE_NAMES, "areaId"),
-                household_ids=_ids(input.household_ids, "Household", "householdIds"))
+                context(info), person_id=decode_id(input.person_id, "Person", "personId"), title=input.title,
+                area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"),
+                household_ids=decode_ids(input.household_ids, "Household", "householdIds"))
 
         lead, errors = await mutate(info, run)
         return NeighborLeadPayload(lead=None if lead is None else NeighborLead(_m=lead), errors=errors)
@@ -691,8 +684,8 @@ class CareMutation:
     async def set_neighbor_lead_households(self, info: Info, input: SetLeadHouseholdsInput) -> NeighborLeadPayload:
         async def run() -> Any:
             return await care_service.set_lead_households(
-                context(info), _gid(input.id, "NeighborLead", "id"),
-                _ids(input.household_ids, "Household", "householdIds"))
+                context(info), decode_id(input.id, "NeighborLead", "id"),
+                decode_ids(input.household_ids, "Household", "householdIds"))
 
         lead, errors = await mutate(info, run)
         return NeighborLeadPayload(lead=None if lead is None else NeighborLead(_m=lead), errors=errors)
@@ -700,7 +693,7 @@ class CareMutation:
     @strawberry.mutation(description="End a lead's appointment (卸任); revokes the neighbor_lead role.")
     async def end_neighbor_lead(self, info: Info, id: strawberry.ID) -> NeighborLeadPayload:
         async def run() -> Any:
-            return await care_service.end_lead(context(info), _gid(id, "NeighborLead", "id"))
+            return await care_service.end_lead(context(info), decode_id(id, "NeighborLead", "id"))
 
         lead, errors = await mutate(info, run)
         return NeighborLeadPayload(lead=None if lead is None else NeighborLead(_m=lead), errors=errors)
@@ -715,7 +708,7 @@ class CareMutation:
                     category=rc.category, title=rc.title, description=rc.description,
                     priority=rc.priority)
             return await care_service.record_visit(context(info), care_service.VisitInput(
-                household_id=_gid(input.household_id, "Household", "householdId"), kind=input.kind,
+                household_id=decode_id(input.household_id, "Household", "householdId"), kind=input.kind,
                 visited_at=input.visited_at, findings=input.findings, needs=input.needs, raise_case=raise_case))
 
         visit, errors = await mutate(info, run)
@@ -734,7 +727,7 @@ class CareMutation:
     async def create_care_service(self, info: Info, input: CreateCareServiceInput) -> CareServicePayload:
         async def run() -> Any:
             return await care_service.create_care_service(context(info), care_service.ServiceInput(
-                tag_code=input.tag_code, area_id=_gid(input.area_id, AREA_TYPE_NAMES, "areaId"), name=input.name,
+                tag_code=input.tag_code, area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"), name=input.name,
                 frequency=input.frequency, provider=input.provider, note=input.note))
 
         svc, errors = await mutate(info, run)
@@ -744,8 +737,8 @@ class CareMutation:
     async def record_care_service(self, info: Info, input: RecordCareServiceInput) -> CareServiceRecordPayload:
         async def run() -> Any:
             return await care_service.record_care_service(context(info), care_service.ServiceRecordInput(
-                service_id=_gid(input.service_id, "CareService", "serviceId"),
-                person_id=_gid(input.person_id, "Person", "personId"), provided_at=input.provided_at,
+                service_id=decode_id(input.service_id, "CareService", "serviceId"),
+                person_id=decode_id(input.person_id, "Person", "personId"), provided_at=input.provided_at,
                 provided_by=input.provided_by, note=input.note))
 
         rec, errors = await mutate(info, run)
@@ -754,8 +747,9 @@ class CareMutation:
     @strawberry.mutation(description="Post a need or micro-wish for a resident (发布微心愿).")
     async def post_wish(self, info: Info, input: PostWishInput) -> WishPayload:
         async def run() -> Any:
-            return await care_service.post_wish(context(info), person_id=_gid(input.person_id, "Person", "personId"),
-                                                title=input.title, description=input.description)
+            return await care_service.post_wish(
+                context(info), person_id=decode_id(input.person_id, "Person", "personId"), title=input.title,
+                description=input.description)
 
         wish, errors = await mutate(info, run)
         return WishPayload(wish=None if wish is None else Wish(_m=wish), errors=errors)

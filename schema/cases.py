@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Set
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -21,7 +20,7 @@ from models import Notification as NotificationRow
 from resolvers import cases as case_service
 from resolvers import loaders
 from resolvers.errors import ErrorCode, ServiceError
-from resolvers.ids import decode_global_id, encode_global_id
+from resolvers.ids import decode_id, encode_global_id
 from schema.case_config import CaseConfigMutation, CaseConfigQuery, CasePriority
 from schema.common import (
     Connection,
@@ -30,7 +29,6 @@ from schema.common import (
     UserError,
     connection,
     context,
-    decode_id,
     mutate,
     query_call,
 )
@@ -363,7 +361,7 @@ class CaseQuery(CaseConfigQuery):
         after: str | None = None,
     ) -> Connection[Case]:
         f = case_service.CaseFilter(
-            area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             states=states, category=category, supervised=supervised, overdue=overdue,
             reported_by_me=reported_by_me, assigned_to_me=assigned_to_me,
         )
@@ -486,9 +484,6 @@ class CaseReviewPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
 
 
-def _gid(value: strawberry.ID | None, expected: str | Set[str], field: str) -> Any:
-    return None if value is None else decode_global_id(str(value), expected, field)[1]
-
 
 async def _case_payload(info: Info, run: Any) -> CasePayload:
     case, errors = await mutate(info, run)
@@ -507,7 +502,7 @@ class CaseMutation(CaseConfigMutation):
     async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID]) -> MarkReadPayload:
         async def run() -> Any:
             return await case_service.mark_notifications_read(
-                context(info), [_gid(i, "Notification", "ids") for i in ids])
+                context(info), [decode_id(i, "Notification", "ids") for i in ids])
 
         marked, errors = await mutate(info, run)
         return MarkReadPayload(marked=marked or 0, errors=errors)
@@ -516,10 +511,10 @@ class CaseMutation(CaseConfigMutation):
     async def report_case(self, info: Info, input: ReportCaseInput) -> CasePayload:
         async def run() -> Any:
             data = case_service.ReportInput(
-                area_id=_gid(input.area_id, AREA_TYPE_NAMES, "areaId"), category=input.category,
+                area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"), category=input.category,
                 priority=input.priority, title=input.title, description=input.description,
                 location_text=input.location_text, latitude=input.latitude, longitude=input.longitude,
-                photo_ids=[_gid(p, "Attachment", "photoIds") for p in input.photo_ids or []],
+                photo_ids=[decode_id(p, "Attachment", "photoIds") for p in input.photo_ids or []],
                 idempotency_key=input.idempotency_key,
             )
             return await case_service.report_case(context(info), data)
@@ -533,7 +528,7 @@ class CaseMutation(CaseConfigMutation):
     @strawberry.mutation(description="Reject a reported case with a reason (不予受理).")
     async def reject_case(self, info: Info, input: CaseReasonInput) -> CasePayload:
         async def run() -> Any:
-            return await case_service.reject_case(context(info), _gid(input.id, "Case", "id"), reason=input.reason,
+            return await case_service.reject_case(context(info), decode_id(input.id, "Case", "id"), reason=input.reason,
                                                   expected_version=input.expected_version)
 
         return await _case_payload(info, run)
@@ -542,11 +537,11 @@ class CaseMutation(CaseConfigMutation):
     async def dispatch_case(self, info: Info, input: DispatchCaseInput) -> CasePayload:
         async def run() -> Any:
             data = case_service.DispatchInput(
-                handler_kind=input.handler_kind, firm_id=_gid(input.firm_id, "PropertyFirm", "firmId"),
-                community_id=_gid(input.community_id, AREA_TYPE_NAMES, "communityId"),
+                handler_kind=input.handler_kind, firm_id=decode_id(input.firm_id, "PropertyFirm", "firmId"),
+                community_id=decode_id(input.community_id, AREA_TYPE_NAMES, "communityId"),
                 partner_name=input.partner_name, note=input.note, expected_version=input.expected_version,
             )
-            return await case_service.dispatch_case(context(info), _gid(input.id, "Case", "id"), data)
+            return await case_service.dispatch_case(context(info), decode_id(input.id, "Case", "id"), data)
 
         return await _case_payload(info, run)
 
@@ -558,8 +553,8 @@ class CaseMutation(CaseConfigMutation):
     async def resolve_case(self, info: Info, input: ResolveCaseInput) -> CasePayload:
         async def run() -> Any:
             return await case_service.resolve_case(
-                context(info), _gid(input.id, "Case", "id"), resolution=input.resolution,
-                photo_ids=[_gid(p, "Attachment", "photoIds") for p in input.photo_ids or []],
+                context(info), decode_id(input.id, "Case", "id"), resolution=input.resolution,
+                photo_ids=[decode_id(p, "Attachment", "photoIds") for p in input.photo_ids or []],
                 expected_version=input.expected_version)
 
         return await _case_payload(info, run)
@@ -571,7 +566,7 @@ class CaseMutation(CaseConfigMutation):
     @strawberry.mutation(description="Reopen a resolved case whose check failed (重新办理).")
     async def reopen_case(self, info: Info, input: CaseReasonInput) -> CasePayload:
         async def run() -> Any:
-            return await case_service.reopen_case(context(info), _gid(input.id, "Case", "id"), reason=input.reason,
+            return await case_service.reopen_case(context(info), decode_id(input.id, "Case", "id"), reason=input.reason,
                                                   expected_version=input.expected_version)
 
         return await _case_payload(info, run)
@@ -580,7 +575,7 @@ class CaseMutation(CaseConfigMutation):
     async def give_case_feedback(self, info: Info, input: CaseFeedbackInput) -> CasePayload:
         async def run() -> Any:
             return await case_service.give_feedback(
-                context(info), _gid(input.id, "Case", "id"), satisfied=input.satisfied, comment=input.comment,
+                context(info), decode_id(input.id, "Case", "id"), satisfied=input.satisfied, comment=input.comment,
                 expected_version=input.expected_version)
 
         return await _case_payload(info, run)
@@ -588,7 +583,7 @@ class CaseMutation(CaseConfigMutation):
     @strawberry.mutation(description="Put an open case under supervision (督办); notifies the handler.")
     async def supervise_case(self, info: Info, input: CaseTransitionInput) -> CasePayload:
         async def run() -> Any:
-            return await case_service.supervise_case(context(info), _gid(input.id, "Case", "id"), note=input.note,
+            return await case_service.supervise_case(context(info), decode_id(input.id, "Case", "id"), note=input.note,
                                                      expected_version=input.expected_version)
 
         return await _case_payload(info, run)
@@ -596,7 +591,7 @@ class CaseMutation(CaseConfigMutation):
     @strawberry.mutation(description="Urge the handler with a note (催办).")
     async def urge_case(self, info: Info, input: CaseReasonInput) -> CasePayload:
         async def run() -> Any:
-            return await case_service.urge_case(context(info), _gid(input.id, "Case", "id"), note=input.reason,
+            return await case_service.urge_case(context(info), decode_id(input.id, "Case", "id"), note=input.reason,
                                                 expected_version=input.expected_version)
 
         return await _case_payload(info, run)
@@ -605,8 +600,9 @@ class CaseMutation(CaseConfigMutation):
     async def escalate_case(self, info: Info, input: EscalateCaseInput) -> CasePayload:
         async def run() -> Any:
             return await case_service.escalate_case(
-                context(info), _gid(input.id, "Case", "id"), area_id=_gid(input.area_id, AREA_TYPE_NAMES, "areaId"),
-                note=input.note, expected_version=input.expected_version)
+                context(info), decode_id(input.id, "Case", "id"),
+                area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"), note=input.note,
+                expected_version=input.expected_version)
 
         return await _case_payload(info, run)
 
@@ -614,7 +610,7 @@ class CaseMutation(CaseConfigMutation):
     async def create_case_review(self, info: Info, input: CreateCaseReviewInput) -> CaseReviewPayload:
         async def run() -> Any:
             return await case_service.create_review(
-                context(info), area_id=_gid(input.area_id, AREA_TYPE_NAMES, "areaId"), start=input.period_start,
+                context(info), area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"), start=input.period_start,
                 end=input.period_end, summary=input.summary, decisions=input.decisions)
 
         review, errors = await mutate(info, run)
@@ -623,7 +619,7 @@ class CaseMutation(CaseConfigMutation):
 
 async def _simple(info: Info, input: CaseTransitionInput, action: str) -> CasePayload:
     async def run() -> Any:
-        return await case_service.simple_transition(context(info), _gid(input.id, "Case", "id"), action,
+        return await case_service.simple_transition(context(info), decode_id(input.id, "Case", "id"), action,
                                                     note=input.note, expected_version=input.expected_version)
 
     return await _case_payload(info, run)

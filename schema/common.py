@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Set
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -14,7 +14,7 @@ from resolvers.audit import record_mutation
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode as _ErrorCode
 from resolvers.errors import ServiceError, ValidationErrors
-from resolvers.ids import decode_global_id, encode_cursor, encode_global_id
+from resolvers.ids import encode_cursor, encode_global_id
 from resolvers.pagination import Page
 
 T = TypeVar("T")
@@ -35,18 +35,7 @@ class PublicError(GraphQLError):
     """An expected failure of a query field, shown to the client with its code."""
 
     def __init__(self, error: ServiceError) -> None:
-        ext: dict[str, Any] = {"code": error.code.value}
-        if error.field:
-            ext["field"] = error.field
-        super().__init__(error.message, extensions=ext)
-
-
-def decode_id(gid: strawberry.ID | str, expected: str | Set[str], field: str = "id") -> Any:
-    """The uuid of a global ID of the expected type (raises a public INVALID_ID error)."""
-    try:
-        return decode_global_id(str(gid), expected, field)[1]
-    except ServiceError as e:
-        raise PublicError(e) from None
+        super().__init__(error.message, extensions=error.extensions)
 
 
 async def query_call(fn: Awaitable[R]) -> R:

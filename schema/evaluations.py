@@ -16,8 +16,8 @@ from resolvers import evaluations as svc
 from resolvers import loaders
 from resolvers import volunteering_loaders as vl
 from resolvers.errors import ErrorCode, ServiceError
-from resolvers.ids import decode_global_id
-from schema.common import Node, UserError, context, decode_id, mutate, query_call
+from resolvers.ids import decode_id
+from schema.common import Node, UserError, context, mutate, query_call
 from schema.types import AreaNode, area_type
 
 EvaluationTarget = strawberry.enum(_EvaluationTarget, name="EvaluationTarget",
@@ -208,9 +208,6 @@ class EvaluationRatingPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
 
 
-def _gid(value: strawberry.ID, expected: str, field: str) -> Any:
-    return decode_global_id(str(value), expected, field)[1]
-
 
 @strawberry.type
 class EvaluationMutation:
@@ -235,7 +232,7 @@ class EvaluationMutation:
     @strawberry.mutation(description="Close a period (关闭评比): read-only afterwards.")
     async def close_evaluation_period(self, info: Info, id: strawberry.ID) -> EvaluationPeriodPayload:
         async def run() -> Any:
-            return await svc.close_period(context(info), _gid(id, "EvaluationPeriod", "id"))
+            return await svc.close_period(context(info), decode_id(id, "EvaluationPeriod", "id"))
 
         row, errors = await mutate(info, run)
         return EvaluationPeriodPayload(period=None if row is None else EvaluationPeriod(_m=row), errors=errors)
@@ -249,8 +246,9 @@ class EvaluationMutation:
                     raise ServiceError(ErrorCode.INVALID, f"item {s.item!r} scored twice", "scores")
                 scores[s.item] = s.score
             data = svc.RateInput(
-                period_id=_gid(input.period_id, "EvaluationPeriod", "periodId"), target=input.target,
-                compound_id=_gid(input.compound_id, "Compound", "compoundId"), scores=scores, comment=input.comment)
+                period_id=decode_id(input.period_id, "EvaluationPeriod", "periodId"), target=input.target,
+                compound_id=decode_id(input.compound_id, "Compound", "compoundId"), scores=scores,
+                comment=input.comment)
             return await svc.rate(context(info), data)
 
         row, errors = await mutate(info, run)
