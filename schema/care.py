@@ -15,25 +15,23 @@ from models import CareService as CareServiceRow
 from models import CareServiceRecord as CareServiceRecordRow
 from models import CareSettings as CareSettingsRow
 from models import CasePriority as _CasePriority
-from models import LeadTitle as _LeadTitle
+from models import LeadTitle, VisitKind, WishState
 from models import NeighborLead as NeighborLeadRow
 from models import Visit as VisitRow
-from models import VisitKind as _VisitKind
 from models import Wish as WishRow
-from models import WishState as _WishState
 from resolvers import care as care_service
 from resolvers import care_loaders, loaders
 from resolvers.ids import decode_id, decode_ids, encode_global_id
 from schema.cases import Case, CasePriority
-from schema.common import Connection, Node, UserError, connection, context, mutate, query_call
+from schema.common import Connection, Node, UserError, connection, context, graphql_enum, mutate, query_call
 from schema.types import AREA_TYPE_NAMES, AreaNode, CareTagKind, Household, Person, User, area_type
 
-LeadTitle = strawberry.enum(_LeadTitle, name="LeadTitle",
-                            description="Kind of lead: 邻长 (neighbor), 楼栋长 (building), 单元长 (unit).")
-VisitKind = strawberry.enum(_VisitKind, name="VisitKind",
-                            description="Kind of home visit (走访类型): routine, key household, care, follow-up.")
-WishState = strawberry.enum(_WishState, name="WishState",
-                            description="State of a wish (微心愿状态): open → claimed → fulfilled → confirmed.")
+graphql_enum(LeadTitle, name="LeadTitle",
+             description="Kind of lead: 邻长 (neighbor), 楼栋长 (building), 单元长 (unit).")
+graphql_enum(VisitKind, name="VisitKind",
+             description="Kind of home visit (走访类型): routine, key household, care, follow-up.")
+graphql_enum(WishState, name="WishState",
+             description="State of a wish (微心愿状态): open → claimed → fulfilled → confirmed.")
 
 
 
@@ -77,7 +75,7 @@ class NeighborLead(Node):
     _m: strawberry.Private[NeighborLeadRow]
 
     @strawberry.field(description="Kind of lead (邻长/楼栋长/单元长).")
-    def title(self) -> LeadTitle:  # type: ignore[valid-type]
+    def title(self) -> LeadTitle:
         return self._m.title
 
     @strawberry.field(description="The lead's login (账号).")
@@ -118,7 +116,7 @@ class Visit(Node):
     _m: strawberry.Private[VisitRow]
 
     @strawberry.field(description="Kind of visit (走访类型).")
-    def kind(self) -> VisitKind:  # type: ignore[valid-type]
+    def kind(self) -> VisitKind:
         return self._m.kind
 
     @strawberry.field(description="When the visit took place (走访时间).")
@@ -356,7 +354,7 @@ class Wish(Node):
         return self._m.description
 
     @strawberry.field(description="State (状态).")
-    def state(self) -> WishState:  # type: ignore[valid-type]
+    def state(self) -> WishState:
         return self._m.state
 
     @strawberry.field(description="True when the beneficiary's identity is hidden from you (受助人信息已隐藏).")
@@ -504,7 +502,7 @@ class CareQuery:
     @strawberry.field(description="Wishes you may see (微心愿), newest first: staff see their scope, residents their "
                                   "household's, party members every open wish (anonymised) and what they claimed.")
     async def wishes(
-        self, info: Info, states: list[WishState] | None = None,  # type: ignore[valid-type]
+        self, info: Info, states: list[WishState] | None = None,
         area_id: strawberry.ID | None = None, claimed_by_me: bool | None = None,
         first: int | None = 20, after: str | None = None,
     ) -> Connection[Wish]:
@@ -529,7 +527,7 @@ class UpdateCareSettingsInput:
 @strawberry.input(description="Appoint a resident as neighbourhood lead (任命邻长).")
 class AppointLeadInput:
     person_id: strawberry.ID = strawberry.field(description="The resident (must have a user account).")
-    title: LeadTitle = strawberry.field(description="邻长, 楼栋长 or 单元长.")  # type: ignore[valid-type]
+    title: LeadTitle = strawberry.field(description="邻长, 楼栋长 or 单元长.")
     area_id: strawberry.ID = strawberry.field(description="The building, compound, zone or grid served.")
     household_ids: list[strawberry.ID] = strawberry.field(description="The households kept (the tenant's range).")
 
@@ -545,14 +543,14 @@ class VisitCaseInput:
     category: str = strawberry.field(description="Case category code.")
     title: str = strawberry.field(description="Short title.")
     description: str = strawberry.field(default="", description="What is wrong.")
-    priority: CasePriority = strawberry.field(  # type: ignore[valid-type]
+    priority: CasePriority = strawberry.field(
         default=_CasePriority.NORMAL, description="Priority (紧急程度).")
 
 
 @strawberry.input(description="Record a home visit (记录走访).")
 class RecordVisitInput:
     household_id: strawberry.ID = strawberry.field(description="The household visited.")
-    kind: VisitKind = strawberry.field(description="Kind of visit.")  # type: ignore[valid-type]
+    kind: VisitKind = strawberry.field(description="Kind of visit.")
     visited_at: datetime = strawberry.field(description="When, with a timezone; not in the future.")
     findings: str = strawberry.field(description="What was found (≤ 5000 characters).")
     needs: str | None = strawberry.field(default=None, description="Needs found (≤ 2000 characters).")

@@ -9,13 +9,11 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from models import AreaKind, community_id_of
+from models import AreaKind, CaseState, HandlerKind, community_id_of
 from models import Case as CaseRow
 from models import CaseEvent as CaseEventRow
 from models import CasePriority as _CasePriority
 from models import CaseReview as CaseReviewRow
-from models import CaseState as _CaseState
-from models import HandlerKind as _HandlerKind
 from models import Notification as NotificationRow
 from resolvers import cases as case_service
 from resolvers import loaders
@@ -29,14 +27,15 @@ from schema.common import (
     UserError,
     connection,
     context,
+    graphql_enum,
     mutate,
     query_call,
 )
 from schema.types import AREA_TYPE_NAMES, AreaNode, Community, Grid, User, area_type
 
-CaseState = strawberry.enum(_CaseState, name="CaseState", description="State of a case in its closed loop (事件状态).")
-HandlerKind = strawberry.enum(_HandlerKind, name="HandlerKind",
-                              description="Kind of unit a case is dispatched to (承办单位类型).")
+graphql_enum(CaseState, name="CaseState", description="State of a case in its closed loop (事件状态).")
+graphql_enum(HandlerKind, name="HandlerKind",
+             description="Kind of unit a case is dispatched to (承办单位类型).")
 
 
 @strawberry.type(description="A category of the tenant's case catalogue (事件类别).")
@@ -60,12 +59,12 @@ class CaseTimelineEntry:
         return self._m.action
 
     @strawberry.field(description="State before the step (null for the report).")
-    def from_state(self) -> CaseState | None:  # type: ignore[valid-type]
-        return None if self._m.from_state is None else _CaseState(self._m.from_state)
+    def from_state(self) -> CaseState | None:
+        return None if self._m.from_state is None else CaseState(self._m.from_state)
 
     @strawberry.field(description="State after the step.")
-    def to_state(self) -> CaseState | None:  # type: ignore[valid-type]
-        return None if self._m.to_state is None else _CaseState(self._m.to_state)
+    def to_state(self) -> CaseState | None:
+        return None if self._m.to_state is None else CaseState(self._m.to_state)
 
     @strawberry.field(description="Role the actor acted in; null for system steps or on the public wall.")
     def actor_role(self) -> str | None:
@@ -120,11 +119,11 @@ class Case(Node):
         return await loaders.category_name_by_code(context(info)).load(self._m.category_code)
 
     @strawberry.field(description="Priority (紧急程度).")
-    def priority(self) -> CasePriority:  # type: ignore[valid-type]
+    def priority(self) -> CasePriority:
         return self._m.priority
 
     @strawberry.field(description="State (状态).")
-    def state(self) -> CaseState:  # type: ignore[valid-type]
+    def state(self) -> CaseState:
         return self._m.state
 
     @strawberry.field(description="Where (所在区域).")
@@ -178,7 +177,7 @@ class Case(Node):
         return self._m.on_wall
 
     @strawberry.field(description="Kind of handling unit (承办单位类型), once dispatched.")
-    def handler_kind(self) -> HandlerKind | None:  # type: ignore[valid-type]
+    def handler_kind(self) -> HandlerKind | None:
         return self._m.handler_kind
 
     @strawberry.field(description="Name of the handling unit (承办单位).")
@@ -350,7 +349,7 @@ class CaseQuery(CaseConfigQuery):
         self,
         info: Info,
         area_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only inside this area.")] = None,
-        states: list[CaseState] | None = None,  # type: ignore[valid-type]
+        states: list[CaseState] | None = None,
         category: str | None = None,
         supervised: Annotated[bool | None, strawberry.argument(description="督办 cases only (or none).")] = None,
         overdue: Annotated[bool | None, strawberry.argument(description="Open and past due (or not).")] = None,
@@ -403,7 +402,7 @@ class ReportCaseInput:
     area_id: strawberry.ID = strawberry.field(description="Where: a building, compound, grid … you may report in.")
     category: str = strawberry.field(description="Category code from caseCategories.")
     title: str = strawberry.field(description="Short title, at most 100 characters.")
-    priority: CasePriority = strawberry.field(  # type: ignore[valid-type]
+    priority: CasePriority = strawberry.field(
         default=_CasePriority.NORMAL, description="Priority; decides the SLA with the category.")
     description: str = strawberry.field(default="", description="What is wrong, at most 5000 characters.")
     location_text: str | None = strawberry.field(default=None, description="Where exactly, as told.")
@@ -431,7 +430,7 @@ class CaseReasonInput:
 @strawberry.input(description="Dispatch a case to a handling unit (派单).")
 class DispatchCaseInput:
     id: strawberry.ID = strawberry.field(description="The case.")
-    handler_kind: HandlerKind = strawberry.field(description="Kind of unit.")  # type: ignore[valid-type]
+    handler_kind: HandlerKind = strawberry.field(description="Kind of unit.")
     firm_id: strawberry.ID | None = strawberry.field(default=None, description="For PROPERTY_FIRM: the firm.")
     community_id: strawberry.ID | None = strawberry.field(default=None, description="For COMMUNITY: the community.")
     partner_name: str | None = strawberry.field(default=None, description="For PARTNER_UNIT: the unit's name.")

@@ -14,35 +14,33 @@ import strawberry
 from strawberry.types import Info
 
 from models import Activity as ActivityRow
-from models import ActivityState as _ActivityState
+from models import ActivityState as SharedActivityState
 from models import Agreement as AgreementRow
-from models import AgreementStatus as _AgreementStatus
+from models import AgreementStatus, PartnerKind, ServiceKind
 from models import InServiceMember as InServiceMemberRow
 from models import InServiceRecord as InServiceRecordRow
 from models import PartnerClient as PartnerClientRow
-from models import PartnerKind as _PartnerKind
 from models import PartnerUnit as PartnerUnitRow
-from models import ServiceKind as _ServiceKind
 from models import Wish as WishRow
-from models import WishState as _WishState
+from models import WishState as SharedWishState
 from resolvers import cobuilding as svc
 from resolvers import cobuilding_loaders as cl
 from resolvers import loaders
 from resolvers import validation as v
 from resolvers.ids import decode_id, encode_global_id
-from schema.common import Connection, Node, UserError, connection, context, mutate, query_call
+from schema.common import Connection, Node, UserError, connection, context, graphql_enum, mutate, query_call
 from schema.types import AreaNode, Person, area_type
 
-PartnerKind = strawberry.enum(_PartnerKind, name="PartnerKind",
-                              description="Kind of partner unit (共建单位类型).")
-AgreementStatus = strawberry.enum(_AgreementStatus, name="AgreementStatus",
-                                  description="Status of a co-building agreement (协议状态).")
-ServiceKind = strawberry.enum(_ServiceKind, name="InServiceKind",
-                              description="What an in-service party member's service was (服务类型).")
-SharedActivityState = strawberry.enum(_ActivityState, name="SharedActivityState",
-                                      description="State of a shared activity (活动状态).")
-SharedWishState = strawberry.enum(_WishState, name="SharedWishState",
-                                  description="State of a shared wish (心愿状态).")
+graphql_enum(PartnerKind, name="PartnerKind",
+             description="Kind of partner unit (共建单位类型).")
+graphql_enum(AgreementStatus, name="AgreementStatus",
+             description="Status of a co-building agreement (协议状态).")
+graphql_enum(ServiceKind, name="InServiceKind",
+             description="What an in-service party member's service was (服务类型).")
+graphql_enum(SharedActivityState, name="SharedActivityState",
+             description="State of a shared activity (活动状态).")
+graphql_enum(SharedWishState, name="SharedWishState",
+             description="State of a shared wish (心愿状态).")
 
 
 
@@ -71,7 +69,7 @@ class PartnerUnit(Node):
         return self._m.name
 
     @strawberry.field(description="Kind (类型).")
-    def kind(self) -> PartnerKind:  # type: ignore[valid-type]
+    def kind(self) -> PartnerKind:
         return self._m.kind
 
     @strawberry.field(description="Unified social credit code (统一社会信用代码).")
@@ -145,7 +143,7 @@ class Agreement(Node):
         return self._m.valid_until
 
     @strawberry.field(description="Status (状态).")
-    def status(self) -> AgreementStatus:  # type: ignore[valid-type]
+    def status(self) -> AgreementStatus:
         return self._m.status
 
     @strawberry.field(description="In force now: active and today within its validity (当前有效).")
@@ -154,7 +152,7 @@ class Agreement(Node):
 
         today = local_date(context(info).now)
         m = self._m
-        return (m.status is _AgreementStatus.ACTIVE and m.valid_from <= today
+        return (m.status is AgreementStatus.ACTIVE and m.valid_from <= today
                 and (m.valid_until is None or today <= m.valid_until))
 
     @strawberry.field(description="Signatories (签约人).")
@@ -235,7 +233,7 @@ class InServiceRecord:
     _m: strawberry.Private[InServiceRecordRow]
 
     @strawberry.field(description="Kind (类型).")
-    def kind(self) -> ServiceKind:  # type: ignore[valid-type]
+    def kind(self) -> ServiceKind:
         return self._m.kind
 
     @strawberry.field(description="Served on (服务日期).")
@@ -324,7 +322,7 @@ class SharedActivity:
         return self._m.signed_up
 
     @strawberry.field(description="State (状态).")
-    def state(self) -> SharedActivityState:  # type: ignore[valid-type]
+    def state(self) -> SharedActivityState:
         return self._m.state
 
     @strawberry.field(description="Organiser's name (主办方): an organisation, never a person.")
@@ -354,7 +352,7 @@ class SharedWish:
         return self._m.description
 
     @strawberry.field(description="State (状态).")
-    def state(self) -> SharedWishState:  # type: ignore[valid-type]
+    def state(self) -> SharedWishState:
         return self._m.state
 
     @strawberry.field(description="Posted at (发布时间).")
@@ -439,7 +437,7 @@ class InServiceSummary:
 class CobuildingQuery:
     @strawberry.field(description="Partner units (共建单位), for those who read agreements.")
     async def partner_units(
-        self, info: Info, kind: PartnerKind | None = None,  # type: ignore[valid-type]
+        self, info: Info, kind: PartnerKind | None = None,
         first: int | None = None, after: str | None = None,
     ) -> Connection[PartnerUnit]:
         page = await query_call(svc.list_partner_units(context(info), kind=kind, first=first, after=after))
@@ -448,7 +446,7 @@ class CobuildingQuery:
     @strawberry.field(description="Co-building agreements (共驻共建协议) covering a community in your scope.")
     async def agreements(
         self, info: Info, partner_unit_id: strawberry.ID | None = None, community_id: strawberry.ID | None = None,
-        statuses: list[AgreementStatus] | None = None,  # type: ignore[valid-type]
+        statuses: list[AgreementStatus] | None = None,
         active_on: date | None = None, first: int | None = None, after: str | None = None,
     ) -> Connection[Agreement]:
         unit = decode_id(partner_unit_id, "PartnerUnit", "partnerUnitId")
@@ -521,7 +519,7 @@ class CobuildingQuery:
 @strawberry.input(description="A partner unit (共建单位).")
 class PartnerUnitInput:
     name: str = strawberry.field(description="Name, unique in the tenant.")
-    kind: PartnerKind = strawberry.field(description="Kind.")  # type: ignore[valid-type]
+    kind: PartnerKind = strawberry.field(description="Kind.")
     credit_code: str | None = strawberry.field(default=None, description="Unified social credit code (18 "
                                                "characters, check character verified).")
     contact_name: str | None = strawberry.field(default=None, description="Contact person.")
@@ -566,7 +564,7 @@ class UpdateAgreementInput(AgreementInput):
                               "suspended→expired or terminated.")
 class SetAgreementStatusInput:
     id: strawberry.ID = strawberry.field(description="The agreement.")
-    status: AgreementStatus = strawberry.field(description="The new status.")  # type: ignore[valid-type]
+    status: AgreementStatus = strawberry.field(description="The new status.")
     expected_version: int | None = strawberry.field(default=None, description="The version you saw.")
 
 
@@ -602,7 +600,7 @@ class RegisterInServiceInput:
 @strawberry.input(description="Record an in-service member's service.")
 class RecordInServiceInput:
     member_id: strawberry.ID = strawberry.field(description="The registered member.")
-    kind: ServiceKind = strawberry.field(description="Kind.")  # type: ignore[valid-type]
+    kind: ServiceKind = strawberry.field(description="Kind.")
     served_on: date = strawberry.field(description="Day served.")
     hours: float = strawberry.field(description="Hours, 0–24.")
     description: str = strawberry.field(description="What was done.")

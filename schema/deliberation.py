@@ -12,16 +12,12 @@ import strawberry
 from strawberry.types import Info
 
 from models import Case as CaseRow
-from models import Choice as _Choice
+from models import Choice, MeetingState, TopicState, VoteMatter, VoteState
 from models import Meeting as MeetingRow
-from models import MeetingState as _MeetingState
 from models import Notice as NoticeRow
 from models import Topic as TopicRow
-from models import TopicState as _TopicState
 from models import TopicStep as TopicStepRow
 from models import Vote as VoteRow
-from models import VoteMatter as _VoteMatter
-from models import VoteState as _VoteState
 from resolvers import areas as area_service
 from resolvers import deliberation as svc
 from resolvers import loaders
@@ -30,16 +26,26 @@ from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_id
 from resolvers.tally import Tally
 from schema.cases import Case, CaseState
-from schema.common import Connection, Node, PublicError, UserError, connection, context, mutate, query_call
+from schema.common import (
+    Connection,
+    Node,
+    PublicError,
+    UserError,
+    connection,
+    context,
+    graphql_enum,
+    mutate,
+    query_call,
+)
 from schema.types import AREA_TYPE_NAMES, AreaNode, User, area_type
 
-TopicState = strawberry.enum(_TopicState, name="TopicState", description="State of a topic (议题状态).")
-MeetingState = strawberry.enum(_MeetingState, name="MeetingState", description="State of a meeting record.")
-VoteMatter = strawberry.enum(_VoteMatter, name="VoteMatter", description=(
+graphql_enum(TopicState, name="TopicState", description="State of a topic (议题状态).")
+graphql_enum(MeetingState, name="MeetingState", description="State of a meeting record.")
+graphql_enum(VoteMatter, name="VoteMatter", description=(
     "What an owners' vote decides; Civil Code art. 278 sets the majority by it (表决事项): "
     "RAISE_MAINTENANCE_FUND, REBUILD, CHANGE_COMMON_PARTS need ≥ 3/4; the others more than 1/2."))
-VoteState = strawberry.enum(_VoteState, name="VoteState", description="Open or closed (表决状态).")
-Choice = strawberry.enum(_Choice, name="BallotChoice", description="A household's ballot (同意/反对/弃权).")
+graphql_enum(VoteState, name="VoteState", description="Open or closed (表决状态).")
+graphql_enum(Choice, name="BallotChoice", description="A household's ballot (同意/反对/弃权).")
 
 
 async def _user(info: Info, user_id: uuid.UUID) -> User | None:
@@ -148,7 +154,7 @@ class VoteResult:
 
 @strawberry.type(description="Your household's ballot (本户表决票).")
 class Ballot:
-    choice: Choice | None = strawberry.field(description="Null while not cast.")  # type: ignore[valid-type]
+    choice: Choice | None = strawberry.field(description="Null while not cast.")
     cast_at: datetime | None = strawberry.field(description="When last cast or changed.")
 
 
@@ -157,7 +163,7 @@ class Vote(Node):
     _m: strawberry.Private[VoteRow]
 
     @strawberry.field(description="What it decides; sets the rule.")
-    def matter(self) -> VoteMatter:  # type: ignore[valid-type]
+    def matter(self) -> VoteMatter:
         return self._m.matter
 
     @strawberry.field(description="The question put to the owners.")
@@ -165,7 +171,7 @@ class Vote(Node):
         return self._m.question
 
     @strawberry.field(description="Open or closed.")
-    def state(self) -> VoteState:  # type: ignore[valid-type]
+    def state(self) -> VoteState:
         return self._m.state
 
     @strawberry.field(description="Ballots are accepted until then (截止时间).")
@@ -209,7 +215,7 @@ class Topic(Node):
         return self._m.description
 
     @strawberry.field(description="State (状态).")
-    def state(self) -> TopicState:  # type: ignore[valid-type]
+    def state(self) -> TopicState:
         return self._m.state
 
     @strawberry.field(description="The area it concerns.")
@@ -291,7 +297,7 @@ class Meeting(Node):
         return self._m.place
 
     @strawberry.field(description="State of the record.")
-    def state(self) -> MeetingState:  # type: ignore[valid-type]
+    def state(self) -> MeetingState:
         return self._m.state
 
     @strawberry.field(description="The area it is held for.")
@@ -380,7 +386,7 @@ class WallEntry:
         return self._m.category_code
 
     @strawberry.field(description="State.")
-    def state(self) -> CaseState:  # type: ignore[valid-type]
+    def state(self) -> CaseState:
         return self._m.state
 
     @strawberry.field(description="Where in the compound (building).")
@@ -422,7 +428,7 @@ class DeliberationQuery:
     async def topics(
         self, info: Info,
         area_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only inside this area.")] = None,
-        states: list[TopicState] | None = None,  # type: ignore[valid-type]
+        states: list[TopicState] | None = None,
         first: int | None = 20, after: str | None = None,
     ) -> Connection[Topic]:
         page = await query_call(svc.list_topics(context(info), area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
@@ -514,7 +520,7 @@ class UpdateTopicStepInput:
 @strawberry.input(description="Put a topic to the owners' vote (发起业主表决).")
 class OpenVoteInput:
     topic_id: strawberry.ID = strawberry.field(description="An accepted or deliberated topic of one compound.")
-    matter: VoteMatter = strawberry.field(description="What it decides; sets the rule.")  # type: ignore[valid-type]
+    matter: VoteMatter = strawberry.field(description="What it decides; sets the rule.")
     question: str = strawberry.field(description="The question.")
     closes_at: datetime = strawberry.field(description="Deadline for ballots.")
 
@@ -522,7 +528,7 @@ class OpenVoteInput:
 @strawberry.input(description="Cast or change your household's ballot (投票).")
 class CastBallotInput:
     vote_id: strawberry.ID = strawberry.field(description="The vote.")
-    choice: Choice = strawberry.field(description="Yes, no or abstain.")  # type: ignore[valid-type]
+    choice: Choice = strawberry.field(description="Yes, no or abstain.")
 
 
 @strawberry.input(description="A person on the register or an organisation invited to a meeting.")

@@ -41,12 +41,12 @@ def _opt(value: object) -> object:
 
 @strawberry.input(description="A new area under a parent you manage (新建区域).")
 class CreateAreaInput:
-    kind: AreaKind = strawberry.field(description="Level of the new area.")  # type: ignore[valid-type]
+    kind: AreaKind = strawberry.field(description="Level of the new area.")
     parent_id: strawberry.ID = strawberry.field(description="Parent area.")
     name: str = strawberry.field(description="Name, at most 100 characters.")
     code: str | None = strawberry.field(default=None, description="Official code, at most 32 characters.")
     description: str | None = strawberry.field(default=None, description="At most 1000 characters.")
-    property_management: PropertyManagement | None = strawberry.field(  # type: ignore[valid-type]
+    property_management: PropertyManagement | None = strawberry.field(
         default=None, description="Compounds only.")
     floors: int | None = strawberry.field(default=None, description="Buildings only.")
     unit_count: int | None = strawberry.field(default=None, description="Buildings only.")
@@ -60,7 +60,7 @@ class UpdateAreaInput:
     name: str | None = strawberry.field(default=None, description="New name.")
     code: str | None = strawberry.field(default=None, description="New code.")
     description: str | None = strawberry.field(default=None, description="New description.")
-    property_management: PropertyManagement | None = strawberry.field(  # type: ignore[valid-type]
+    property_management: PropertyManagement | None = strawberry.field(
         default=None, description="Compounds only.")
     floors: int | None = strawberry.field(default=None, description="Buildings only.")
     unit_count: int | None = strawberry.field(default=None, description="Buildings only.")
@@ -78,7 +78,7 @@ class CreateHouseholdInput:
     room: str = strawberry.field(description="Room number (门牌号), at most 16 characters.")
     unit: str | None = strawberry.field(default=None, description="Unit number (单元).")
     floor_area: Decimal | None = strawberry.field(default=None, description="Floor area in m² (建筑面积).")
-    tenure: Tenure | None = strawberry.field(default=None, description="Owner or renter.")  # type: ignore[valid-type]
+    tenure: Tenure | None = strawberry.field(default=None, description="Owner or renter.")
     note: str | None = strawberry.field(default=None, description="At most 500 characters.")
 
 
@@ -90,7 +90,7 @@ class UpdateHouseholdInput:
     room: str | None = strawberry.field(default=None, description="Room number.")
     unit: str | None = strawberry.field(default=None, description="Unit number.")
     floor_area: Decimal | None = strawberry.field(default=None, description="Floor area in m².")
-    tenure: Tenure | None = strawberry.field(default=None, description="Owner or renter.")  # type: ignore[valid-type]
+    tenure: Tenure | None = strawberry.field(default=None, description="Owner or renter.")
     note: str | None = strawberry.field(default=None, description="Note.")
 
 
@@ -98,7 +98,7 @@ class UpdateHouseholdInput:
 class CreatePersonInput:
     household_id: strawberry.ID = strawberry.field(description="The household.")
     name: str = strawberry.field(description="Name, at most 50 characters.")
-    gender: Gender | None = strawberry.field(default=None, description="Gender.")  # type: ignore[valid-type]
+    gender: Gender | None = strawberry.field(default=None, description="Gender.")
     id_card_no: str | None = strawberry.field(default=None, description="18-character resident ID (checked).")
     phone: str | None = strawberry.field(default=None, description="Mobile or landline.")
     relation_to_head: str | None = strawberry.field(default=None, description="Relation to the head (与户主关系).")
@@ -114,7 +114,7 @@ class UpdatePersonInput:
     expected_version: int | None = strawberry.field(
         default=UNSET, description="Fail with CONFLICT if it changed since (乐观锁).")
     name: str | None = strawberry.field(default=UNSET, description="Name.")
-    gender: Gender | None = strawberry.field(default=UNSET, description="Gender.")  # type: ignore[valid-type]
+    gender: Gender | None = strawberry.field(default=UNSET, description="Gender.")
     id_card_no: str | None = strawberry.field(default=UNSET, description="Resident ID; null clears.")
     phone: str | None = strawberry.field(default=UNSET, description="Phone; null clears.")
     relation_to_head: str | None = strawberry.field(default=UNSET, description="Relation to the head.")
@@ -126,7 +126,7 @@ class UpdatePersonInput:
 @strawberry.input(description="Grant a role over a scope (授予角色): only roles below your own, inside your scope.")
 class GrantRoleInput:
     username: str = strawberry.field(description="The user's login name.")
-    role: Role = strawberry.field(description="Role to grant.")  # type: ignore[valid-type]
+    role: Role = strawberry.field(description="Role to grant.")
     scope_area_id: strawberry.ID = strawberry.field(description="Scope area.")
     display_name: str | None = strawberry.field(default=None, description="Creates the account if it is new.")
     firm_id: strawberry.ID | None = strawberry.field(default=None, description="Property firm (property_firm only).")

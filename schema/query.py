@@ -153,7 +153,7 @@ class Query:
     async def areas(
         self,
         info: Info,
-        kind: AreaKind | None = None,  # type: ignore[valid-type]
+        kind: AreaKind | None = None,
         parent_id: strawberry.ID | None = None,
         within: Annotated[
             strawberry.ID | None, strawberry.argument(description="Only areas strictly below this area.")
@@ -226,7 +226,7 @@ class Query:
         self,
         info: Info,
         area_id: strawberry.ID | None = None,
-        role: Role | None = None,  # type: ignore[valid-type]
+        role: Role | None = None,
         include_inactive: bool = False,
         first: int | None = 20,
         after: str | None = None,

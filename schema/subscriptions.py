@@ -35,7 +35,7 @@ class SubscriptionHub(Protocol):
 @strawberry.type(description="Something happened to a case you may read (事件动态).")
 class CaseEventMessage:
     action: str = strawberry.field(description="The timeline action (report, dispatch, resolve …).")
-    state: CaseState = strawberry.field(description="The case's state after it.")  # type: ignore[valid-type]
+    state: CaseState = strawberry.field(description="The case's state after it.")
     seq: int = strawberry.field(description="Timeline position of the step.")
     case: Case = strawberry.field(description="The case as you may see it now.")
 

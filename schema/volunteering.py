@@ -11,31 +11,27 @@ from strawberry.types import Info
 
 from models import Activity as ActivityRow
 from models import ActivitySignup as ActivitySignupRow
-from models import ActivityState as _ActivityState
-from models import EntryKind as _EntryKind
-from models import OrganiserKind as _OrganiserKind
+from models import ActivityState, EntryKind, OrganiserKind, RedemptionState, SignupState
 from models import PointsEntry as PointsEntryRow
 from models import Redemption as RedemptionRow
-from models import RedemptionState as _RedemptionState
 from models import RewardItem as RewardItemRow
-from models import SignupState as _SignupState
 from resolvers import loaders
 from resolvers import volunteering as svc
 from resolvers import volunteering_loaders as vl
 from resolvers.ids import decode_id
-from schema.common import Connection, Node, UserError, connection, context, mutate, query_call
+from schema.common import Connection, Node, UserError, connection, context, graphql_enum, mutate, query_call
 from schema.types import AREA_TYPE_NAMES, AreaNode, Person, area_type
 
-ActivityState = strawberry.enum(_ActivityState, name="ActivityState", description="State of an activity (活动状态).")
-OrganiserKind = strawberry.enum(_OrganiserKind, name="OrganiserKind",
-                                description="Kind of organiser of an activity (主办方类型).")
-SignupState = strawberry.enum(_SignupState, name="SignupState",
-                              description="State of a sign-up (报名状态): signed up, cancelled, checked in/out, "
-                                          "confirmed.")
-EntryKind = strawberry.enum(_EntryKind, name="PointsEntryKind",
-                            description="Kind of ledger entry (积分类型): hours, manual, redemption, reversal.")
-RedemptionState = strawberry.enum(_RedemptionState, name="RedemptionState",
-                                  description="State of a redemption request (兑换状态).")
+graphql_enum(ActivityState, name="ActivityState", description="State of an activity (活动状态).")
+graphql_enum(OrganiserKind, name="OrganiserKind",
+             description="Kind of organiser of an activity (主办方类型).")
+graphql_enum(SignupState, name="SignupState",
+             description="State of a sign-up (报名状态): signed up, cancelled, checked in/out, "
+                         "confirmed.")
+graphql_enum(EntryKind, name="PointsEntryKind",
+             description="Kind of ledger entry (积分类型): hours, manual, redemption, reversal.")
+graphql_enum(RedemptionState, name="RedemptionState",
+             description="State of a redemption request (兑换状态).")
 
 
 async def _person(info: Info, person_id: Any) -> Person | None:
@@ -80,7 +76,7 @@ class Activity(Node):
         return self._m.signed_up
 
     @strawberry.field(description="Kind of organiser (主办方类型).")
-    def organiser_kind(self) -> OrganiserKind:  # type: ignore[valid-type]
+    def organiser_kind(self) -> OrganiserKind:
         return self._m.organiser_kind
 
     @strawberry.field(description="Organiser's name (主办方): party org, community, 业委会, firm or partner unit.")
@@ -88,7 +84,7 @@ class Activity(Node):
         return self._m.organiser_name
 
     @strawberry.field(description="State (状态).")
-    def state(self) -> ActivityState:  # type: ignore[valid-type]
+    def state(self) -> ActivityState:
         return self._m.state
 
 
@@ -106,7 +102,7 @@ class ActivitySignup(Node):
         return await _person(info, self._m.person_id)
 
     @strawberry.field(description="State (状态).")
-    def state(self) -> SignupState:  # type: ignore[valid-type]
+    def state(self) -> SignupState:
         return self._m.state
 
     @strawberry.field(description="Checked in at (签到).")
@@ -139,7 +135,7 @@ class PointsEntry(Node):
         return self._m.delta
 
     @strawberry.field(description="Kind (类型).")
-    def kind(self) -> EntryKind:  # type: ignore[valid-type]
+    def kind(self) -> EntryKind:
         return self._m.kind
 
     @strawberry.field(description="Reason (事由).")
@@ -194,7 +190,7 @@ class Redemption(Node):
         return self._m.points
 
     @strawberry.field(description="State (状态).")
-    def state(self) -> RedemptionState:  # type: ignore[valid-type]
+    def state(self) -> RedemptionState:
         return self._m.state
 
     @strawberry.field(description="Note of the decision (审核意见).")
@@ -266,7 +262,7 @@ class VolunteeringQuery:
 
     @strawberry.field(description="Redemption requests you may see (兑换申请), newest first.")
     async def redemptions(
-        self, info: Info, states: list[RedemptionState] | None = None,  # type: ignore[valid-type]
+        self, info: Info, states: list[RedemptionState] | None = None,
         first: int | None = 20, after: str | None = None,
     ) -> Connection[Redemption]:
         page = await query_call(svc.list_redemptions(context(info), states, first=first, after=after))
@@ -281,7 +277,7 @@ class PublishActivityInput:
     starts_at: datetime = strawberry.field(description="Start (future, with timezone).")
     ends_at: datetime = strawberry.field(description="End, after the start.")
     capacity: int = strawberry.field(description="Places, 1–10000.")
-    organiser_kind: OrganiserKind = strawberry.field(description="Kind of organiser.")  # type: ignore[valid-type]
+    organiser_kind: OrganiserKind = strawberry.field(description="Kind of organiser.")
     description: str = strawberry.field(default="", description="What volunteers will do.")
     party_org_id: strawberry.ID | None = strawberry.field(default=None, description="For PARTY_ORG.")
     community_id: strawberry.ID | None = strawberry.field(default=None, description="For COMMUNITY.")
