@@ -27,8 +27,9 @@ def graphql_enum(cls: type[enum.Enum], *, name: str, description: str) -> None:
     name if it differs (``from models import PeriodState``). Assigning ``strawberry.enum(...)``'s
     result instead makes a variable, which mypy refuses as an annotation (``valid-type``); this returns
     nothing so that pattern cannot come back. One Python enum serving under two GraphQL names
-    (``ActivityState`` / ``SharedActivityState``) keeps its declarations in import order: a type's
-    fields take the definition current when the type is decorated."""
+    (``ActivityState`` / ``SharedActivityState``) depends on import order, as it did before: each
+    module's types resolve their fields while that module's declaration is the current one (the
+    committed schema.graphql diff guards it)."""
     strawberry.enum(cls, name=name, description=description)
 
 
