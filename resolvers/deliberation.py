@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -50,6 +50,7 @@ from resolvers import validation as v
 from resolvers.cases import read_predicate as case_read_predicate
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
+from resolvers.loaders import _loader
 from resolvers.pagination import Page, keyset_page
 from resolvers.tally import Tally, tally
 
@@ -631,14 +632,6 @@ async def wall(ctx: RequestContext, compound_id: uuid.UUID, *, echo: bool, first
 
 
 # ================================================================= loaders (per request)
-
-
-def _loader(ctx: RequestContext, name: str, fn: Callable[[list[Any]], Awaitable[Sequence[Any]]]
-            ) -> DataLoader[Any, Any]:
-    found = ctx.loaders.get(name)
-    if found is None:
-        found = ctx.loaders[name] = DataLoader(load_fn=fn)  # type: ignore[arg-type]
-    return found
 
 
 def _grouped(rows: Sequence[Any], key: str, ids: list[uuid.UUID]) -> list[list[Any]]:
