@@ -4,7 +4,8 @@ into GraphQL errors with a code in ``extensions``."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
@@ -55,11 +56,14 @@ class FieldErrors:
 
         errors = FieldErrors()
         title = errors.check(v.text, data.title, "title", max_len=100)   # None when it failed
+        with errors.catch():                                              # a statement (await, unpacking)
+            refs, name = await _organiser(ctx, data)
         if data.hours > 24:
             errors.add(ErrorCode.INVALID, "hours are between 0 and 24", "hours")
         errors.raise_if_any()                                             # ValidationErrors
 
-    A mutation's payload then lists them as typed errors (code, message, field), in this order."""
+    A mutation's payload then lists them as typed errors (code, message, field), in this order
+    (schema.common.user_errors)."""
 
     def __init__(self) -> None:
         self.errors: list[ServiceError] = []
@@ -83,6 +87,14 @@ class FieldErrors:
         except ServiceError as e:
             self.errors.append(e)
             return None
+
+    @contextmanager
+    def catch(self) -> Iterator[None]:
+        """Run the block; a ServiceError it raises is collected and the block left there."""
+        try:
+            yield
+        except ServiceError as e:
+            self.errors.append(e)
 
     def raise_if_any(self) -> None:
         if self.errors:
