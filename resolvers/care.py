@@ -57,7 +57,7 @@ from policies.roles import Condition, Role
 from resolvers import cases as case_service
 from resolvers import validation as v
 from resolvers.context import RequestContext
-from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
+from resolvers.errors import ErrorCode, FieldErrors, ServiceError
 from resolvers.pagination import Page, keyset_page
 from resolvers.transitions import StateMachine, transition
 from resolvers.workcalendar import WorkCalendar
@@ -100,16 +100,15 @@ async def update_care_settings(ctx: RequestContext, data: SettingsInput) -> Care
     hi = data.lead_max_households if data.lead_max_households is not None else s.lead_max_households
     key = data.key_visit_days if data.key_visit_days is not None else s.key_visit_days
     routine = data.routine_visit_days if data.routine_visit_days is not None else s.routine_visit_days
-    errors: list[ServiceError] = []
+    errors = FieldErrors()
     if not 1 <= lo <= hi <= 100:
-        errors.append(ServiceError(ErrorCode.INVALID, "the household range must satisfy 1 ≤ min ≤ max ≤ 100",
-                                   "leadMinHouseholds"))
+        errors.add(ErrorCode.INVALID, "the household range must satisfy 1 ≤ min ≤ max ≤ 100",
+                   "leadMinHouseholds")
     if not 1 <= key <= 366:
-        errors.append(ServiceError(ErrorCode.INVALID, "keyVisitDays must be 1–366", "keyVisitDays"))
+        errors.add(ErrorCode.INVALID, "keyVisitDays must be 1–366", "keyVisitDays")
     if not 1 <= routine <= 366:
-        errors.append(ServiceError(ErrorCode.INVALID, "routineVisitDays must be 1–366", "routineVisitDays"))
-    if errors:
-        raise ValidationErrors(errors)
+        errors.add(ErrorCode.INVALID, "routineVisitDays must be 1–366", "routineVisitDays")
+    errors.raise_if_any()
     s.lead_min_households, s.lead_max_households, s.key_visit_days, s.routine_visit_days = lo, hi, key, routine
     await ctx.db.flush(s)
     return s
@@ -285,25 +284,20 @@ class VisitInput:
 
 async def record_visit(ctx: RequestContext, data: VisitInput) -> Visit:
     actor = ctx.actor
-    errors: list[ServiceError] = []
+    errors = FieldErrors()
     findings = needs = None
-    try:
+    with errors.catch():
         findings = v.text(data.findings, "findings", max_len=5000)
-    except ServiceError as e:
-        errors.append(e)
     if data.needs is not None:
-        try:
+        with errors.catch():
             needs = v.text(data.needs, "needs", max_len=2000, required=False) or None
-        except ServiceError as e:
-            errors.append(e)
     if data.visited_at.tzinfo is None:
-        errors.append(ServiceError(ErrorCode.INVALID, "visitedAt needs a timezone", "visitedAt"))
+        errors.add(ErrorCode.INVALID, "visitedAt needs a timezone", "visitedAt")
     elif data.visited_at > ctx.now + timedelta(minutes=5):
-        errors.append(ServiceError(ErrorCode.INVALID, "visitedAt lies in the future", "visitedAt"))
+        errors.add(ErrorCode.INVALID, "visitedAt lies in the future", "visitedAt")
     elif data.visited_at < ctx.now - timedelta(days=366):
-        errors.append(ServiceError(ErrorCode.INVALID, "visitedAt is more than a year ago", "visitedAt"))
-    if errors:
-        raise ValidationErrors(errors)
+        errors.add(ErrorCode.INVALID, "visitedAt is more than a year ago", "visitedAt")
+    errors.raise_if_any()
     readable = or_(household_predicate(actor.grant("household", "read"), actor),
                    care_household_predicate(actor, "visit", "read", household_id=Household.id,
                                             building_id=Household.building_id))
@@ -492,16 +486,13 @@ _CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 async def add_care_tag_kind(ctx: RequestContext, *, code: str, name: str) -> CareTagKind:
     if not ctx.actor.grant("care_tag", "manage").all:
         raise ServiceError(ErrorCode.FORBIDDEN, "only the street admin adds care groups", "code")
-    errors: list[ServiceError] = []
+    errors = FieldErrors()
     c = code.strip()
     if not _CODE_RE.match(c):
-        errors.append(ServiceError(ErrorCode.INVALID, "code is 2–32 lowercase letters, digits or _", "code"))
-    try:
+        errors.add(ErrorCode.INVALID, "code is 2–32 lowercase letters, digits or _", "code")
+    with errors.catch():
         label = v.text(name, "name", max_len=50)
-    except ServiceError as e:
-        errors.append(e)
-    if errors:
-        raise ValidationErrors(errors)
+    errors.raise_if_any()
     if await ctx.db.scalar(select(CareTagKind.id).where(CareTagKind.code == c)) is not None:
         raise ServiceError(ErrorCode.CONFLICT, f"care group {c!r} exists", "code")
     kind = CareTagKind(id=uuid7(), code=c, name=label, created_at=ctx.now)
@@ -520,23 +511,18 @@ class ServiceInput:
 
 
 async def create_care_service(ctx: RequestContext, data: ServiceInput) -> CareService:
-    errors: list[ServiceError] = []
+    errors = FieldErrors()
     vals: dict[str, Any] = {}
     for attr, label, n in (("name", "name", 100), ("frequency", "frequency", 50), ("provider", "provider", 100)):
-        try:
+        with errors.catch():
             vals[attr] = v.text(getattr(data, attr), label, max_len=n)
-        except ServiceError as e:
-            errors.append(e)
     note = None
     if data.note is not None:
-        try:
+        with errors.catch():
             note = v.text(data.note, "note", max_len=500, required=False) or None
-        except ServiceError as e:
-            errors.append(e)
     if await ctx.db.scalar(select(CareTagKind.id).where(CareTagKind.code == data.tag_code)) is None:
-        errors.append(ServiceError(ErrorCode.INVALID, f"unknown care group {data.tag_code!r}", "tagCode"))
-    if errors:
-        raise ValidationErrors(errors)
+        errors.add(ErrorCode.INVALID, f"unknown care group {data.tag_code!r}", "tagCode")
+    errors.raise_if_any()
     area = await ctx.db.scalar(select(Area).where(Area.id == data.area_id))
     if area is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
@@ -580,22 +566,17 @@ class ServiceRecordInput:
 
 async def record_care_service(ctx: RequestContext, data: ServiceRecordInput) -> CareServiceRecord:
     actor = ctx.actor
-    errors: list[ServiceError] = []
+    errors = FieldErrors()
     by = note = None
-    try:
+    with errors.catch():
         by = v.text(data.provided_by, "providedBy", max_len=100)
-    except ServiceError as e:
-        errors.append(e)
     if data.note is not None:
-        try:
+        with errors.catch():
             note = v.text(data.note, "note", max_len=1000, required=False) or None
-        except ServiceError as e:
-            errors.append(e)
     if data.provided_at.tzinfo is None or data.provided_at > ctx.now + timedelta(minutes=5):
-        errors.append(ServiceError(ErrorCode.INVALID, "providedAt must be a past time with a timezone",
-                                   "providedAt"))
-    if errors:
-        raise ValidationErrors(errors)
+        errors.add(ErrorCode.INVALID, "providedAt must be a past time with a timezone",
+                   "providedAt")
+    errors.raise_if_any()
     svc = await get_care_service(ctx, data.service_id)
     if svc is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "service not found", "serviceId")
@@ -671,18 +652,13 @@ async def get_wish(ctx: RequestContext, wish_id: uuid.UUID) -> Wish | None:
 
 async def post_wish(ctx: RequestContext, *, person_id: uuid.UUID, title: str, description: str) -> Wish:
     actor = ctx.actor
-    errors: list[ServiceError] = []
+    errors = FieldErrors()
     t = d = None
-    try:
+    with errors.catch():
         t = v.text(title, "title", max_len=100)
-    except ServiceError as e:
-        errors.append(e)
-    try:
+    with errors.catch():
         d = v.text(description, "description", max_len=2000, required=False)
-    except ServiceError as e:
-        errors.append(e)
-    if errors:
-        raise ValidationErrors(errors)
+    errors.raise_if_any()
     person = await ctx.db.scalar(select(Person).where(
         Person.id == person_id, person_predicate(actor.grant("person", "read"), actor)))
     if person is None or person.household_id is None:

@@ -13,7 +13,7 @@ from models import CareService, LeadHousehold, NeighborLead, Person, Wish
 from policies.filters import care_service_predicate
 from resolvers.care import _lead_read_predicate, identity_predicate
 from resolvers.context import RequestContext
-from resolvers.loaders import _loader
+from resolvers.loaders import _loader, by_id, value_by_id, visible_by_id
 
 
 def households_by_lead(ctx: RequestContext) -> DataLoader[uuid.UUID, list[uuid.UUID]]:
@@ -31,42 +31,19 @@ def households_by_lead(ctx: RequestContext) -> DataLoader[uuid.UUID, list[uuid.U
 def wish_identity_visible(ctx: RequestContext) -> DataLoader[uuid.UUID, bool]:
     """Whether the actor may know a wish's beneficiary (staff in reach, the household, the poster,
     the claimant) — not a party member browsing open wishes."""
-
-    async def load(ids: list[uuid.UUID]) -> list[bool]:
-        visible = set(await ctx.db.scalars(select(Wish.id).where(Wish.id.in_(ids), identity_predicate(ctx))))
-        return [i in visible for i in ids]
-
-    return _loader(ctx, "WishIdentityVisibleLoader", load)
+    return visible_by_id(ctx, Wish, lambda: identity_predicate(ctx), name="WishIdentityVisibleLoader")
 
 
 def person_name_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, str | None]:
     """Names only, for objects whose own rule already decided the actor may know the person."""
-
-    async def load(ids: list[uuid.UUID]) -> list[str | None]:
-        names = dict(await ctx.db.all(select(Person.id, Person.name).where(Person.id.in_(ids))))
-        return [names.get(i) for i in ids]
-
-    return _loader(ctx, "PersonNameByIdLoader", load)
+    return value_by_id(ctx, Person, Person.name, name="PersonNameByIdLoader")
 
 
 def lead_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, NeighborLead | None]:
     """Neighbourhood leads through the lead list's read predicate (visit·read reach, or one's own)."""
-
-    async def load(ids: list[uuid.UUID]) -> list[NeighborLead | None]:
-        rows = await ctx.db.scalars(select(NeighborLead).where(NeighborLead.id.in_(ids), _lead_read_predicate(ctx)))
-        by_id = {r.id: r for r in rows}
-        return [by_id.get(i) for i in ids]
-
-    return _loader(ctx, "LeadByIdLoader", load)
+    return by_id(ctx, NeighborLead, lambda: _lead_read_predicate(ctx), name="LeadByIdLoader")
 
 
 def care_service_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, CareService | None]:
     """Care services through the service list's read predicate (care_service·read)."""
-
-    async def load(ids: list[uuid.UUID]) -> list[CareService | None]:
-        pred = care_service_predicate(ctx.actor.grant("care_service", "read"))
-        rows = await ctx.db.scalars(select(CareService).where(CareService.id.in_(ids), pred))
-        by_id = {r.id: r for r in rows}
-        return [by_id.get(i) for i in ids]
-
-    return _loader(ctx, "CareServiceByIdLoader", load)
+    return by_id(ctx, CareService, lambda: care_service_predicate(ctx.actor.grant("care_service", "read")))

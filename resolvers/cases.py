@@ -44,7 +44,7 @@ from policies.filters import area_reach_predicate, case_in_area, case_predicate
 from policies.roles import Role, rank
 from resolvers import validation as v
 from resolvers.context import Db, RequestContext
-from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
+from resolvers.errors import ErrorCode, FieldErrors, ServiceError
 from resolvers.pagination import Page, keyset_page
 from resolvers.transitions import Move, Moved, StateMachine, transition, write_if
 from resolvers.workcalendar import WorkCalendar
@@ -180,36 +180,27 @@ async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
         )
         if existing is not None:
             return existing  # a retry of a request that already succeeded: the same case
-    errors: list[ServiceError] = []
-
-    def attempt(fn, *args):  # type: ignore[no-untyped-def]
-        try:
-            return fn(*args)
-        except ServiceError as e:
-            errors.append(e)
-            return None
-
-    title = attempt(lambda x: v.text(x, "title", max_len=100), data.title)
-    description = attempt(lambda x: v.text(x, "description", max_len=5000, required=False), data.description)
+    errors = FieldErrors()
+    title = errors.check(v.text, data.title, "title", max_len=100)
+    description = errors.check(v.text, data.description, "description", max_len=5000, required=False)
     location = None
     if data.location_text is not None:
-        location = attempt(lambda x: v.text(x, "locationText", max_len=200, required=False) or None,
-                           data.location_text)
+        location = errors.check(lambda x: v.text(x, "locationText", max_len=200, required=False) or None,
+                                data.location_text)
     if (data.latitude is None) != (data.longitude is None):
-        errors.append(ServiceError(ErrorCode.INVALID, "give both latitude and longitude, or neither", "latitude"))
+        errors.add(ErrorCode.INVALID, "give both latitude and longitude, or neither", "latitude")
     elif data.latitude is not None and data.longitude is not None:
         if not (-90 <= data.latitude <= 90 and -180 <= data.longitude <= 180):
-            errors.append(ServiceError(ErrorCode.INVALID, "coordinates out of range", "latitude"))
+            errors.add(ErrorCode.INVALID, "coordinates out of range", "latitude")
     category = await ctx.db.scalar(
         select(CaseCategory).where(CaseCategory.code == data.category, CaseCategory.active.is_(True))
     )
     if category is None:
-        errors.append(ServiceError(ErrorCode.INVALID, f"unknown case category {data.category!r}", "category"))
+        errors.add(ErrorCode.INVALID, f"unknown case category {data.category!r}", "category")
     photos = list(dict.fromkeys(data.photo_ids or []))
     if len(photos) > MAX_PHOTOS:
-        errors.append(ServiceError(ErrorCode.INVALID, f"at most {MAX_PHOTOS} photos", "photoIds"))
-    if errors:
-        raise ValidationErrors(errors)
+        errors.add(ErrorCode.INVALID, f"at most {MAX_PHOTOS} photos", "photoIds")
+    errors.raise_if_any()
     area = await ctx.db.scalar(select(Area).where(Area.id == data.area_id))
     if area is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")

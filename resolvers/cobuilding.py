@@ -60,7 +60,7 @@ from resolvers import cases as case_service
 from resolvers import validation as v
 from resolvers.care import WISH
 from resolvers.context import RequestContext
-from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
+from resolvers.errors import ErrorCode, FieldErrors, ServiceError
 from resolvers.pagination import Page, keyset_page
 from resolvers.transitions import StateMachine, transition
 
@@ -123,14 +123,6 @@ def normalize_credit_code(value: str, field: str = "creditCode") -> str:
     return code
 
 
-def _collect(errors: list[ServiceError], fn: Any, *args: Any, **kw: Any) -> Any:
-    try:
-        return fn(*args, **kw)
-    except ServiceError as e:
-        errors.append(e)
-        return None
-
-
 # ------------------------------------------------------------------ permissions
 
 
@@ -167,20 +159,19 @@ class PartnerUnitInput:
 
 
 def _unit_values(data: PartnerUnitInput) -> dict[str, Any]:
-    errors: list[ServiceError] = []
+    errors = FieldErrors()
     values: dict[str, Any] = {
-        "name": _collect(errors, v.text, data.name, "name", max_len=100),
+        "name": errors.check(v.text, data.name, "name", max_len=100),
         "kind": data.kind,
-        "credit_code": None if not data.credit_code else _collect(errors, normalize_credit_code, data.credit_code),
+        "credit_code": None if not data.credit_code else errors.check(normalize_credit_code, data.credit_code),
         "contact_name": None if data.contact_name is None else
-        _collect(errors, v.text, data.contact_name, "contactName", max_len=50, required=False) or None,
+        errors.check(v.text, data.contact_name, "contactName", max_len=50, required=False) or None,
         "contact_phone": None if not data.contact_phone else
-        _collect(errors, v.normalize_phone, data.contact_phone, "contactPhone"),
+        errors.check(v.normalize_phone, data.contact_phone, "contactPhone"),
         "address": None if data.address is None else
-        _collect(errors, v.text, data.address, "address", max_len=200, required=False) or None,
+        errors.check(v.text, data.address, "address", max_len=200, required=False) or None,
     }
-    if errors:
-        raise ValidationErrors(errors)
+    errors.raise_if_any()
     return values
 
 
@@ -275,38 +266,38 @@ class AgreementInput:
 
 async def _agreement_values(ctx: RequestContext, data: AgreementInput, grant: Grant
                             ) -> tuple[dict[str, Any], list[tuple[uuid.UUID, str]]]:
-    errors: list[ServiceError] = []
+    errors = FieldErrors()
     values: dict[str, Any] = {
-        "title": _collect(errors, v.text, data.title, "title", max_len=100),
-        "community_party": _collect(errors, v.text, data.community_party, "communityParty", max_len=100),
+        "title": errors.check(v.text, data.title, "title", max_len=100),
+        "community_party": errors.check(v.text, data.community_party, "communityParty", max_len=100),
         "note": "" if data.note is None else
-        (_collect(errors, v.text, data.note, "note", max_len=2000, required=False) or ""),
+        (errors.check(v.text, data.note, "note", max_len=2000, required=False) or ""),
         "valid_from": data.valid_from,
         "valid_until": data.valid_until,
     }
     bad_areas = [a for a in data.areas if a not in LIANCHUANG]
     if bad_areas:
-        errors.append(ServiceError(ErrorCode.INVALID, f"unknown 六联创 areas {bad_areas}; use "
-                                   f"{', '.join(LIANCHUANG)}", "areas"))
+        errors.add(ErrorCode.INVALID, f"unknown 六联创 areas {bad_areas}; use "
+                   f"{', '.join(LIANCHUANG)}", "areas")
     values["areas"] = list(dict.fromkeys(data.areas))
     bad_grants = [g for g in data.grants if g not in SHAREABLE]
     if bad_grants:
-        errors.append(ServiceError(ErrorCode.INVALID, f"grants that cannot be shared {bad_grants}; use "
-                                   f"{', '.join(SHAREABLE)}", "grants"))
+        errors.add(ErrorCode.INVALID, f"grants that cannot be shared {bad_grants}; use "
+                   f"{', '.join(SHAREABLE)}", "grants")
     elif "wish.claim" in data.grants and "wish.read" not in data.grants:
-        errors.append(ServiceError(ErrorCode.INVALID, "wish.claim needs wish.read: a partner claims the wishes it "
-                                   "sees", "grants"))
+        errors.add(ErrorCode.INVALID, "wish.claim needs wish.read: a partner claims the wishes it "
+                   "sees", "grants")
     values["grants"] = list(dict.fromkeys(data.grants))
     if data.valid_until is not None and data.valid_until < data.valid_from:
-        errors.append(ServiceError(ErrorCode.INVALID, "validUntil comes before validFrom", "validUntil"))
+        errors.add(ErrorCode.INVALID, "validUntil comes before validFrom", "validUntil")
     signatories: list[dict[str, str]] = []
     for i, s in enumerate(data.signatories):
-        name = _collect(errors, v.text, s.name, f"signatories[{i}].name", max_len=50)
+        name = errors.check(v.text, s.name, f"signatories[{i}].name", max_len=50)
         if s.side not in ("partner", "community"):
-            errors.append(ServiceError(ErrorCode.INVALID, "a signatory's side is partner or community",
-                                       f"signatories[{i}].side"))
-        title = None if s.title is None else _collect(errors, v.text, s.title, f"signatories[{i}].title",
-                                                     max_len=50, required=False)
+            errors.add(ErrorCode.INVALID, "a signatory's side is partner or community",
+                       f"signatories[{i}].side")
+        title = None if s.title is None else errors.check(v.text, s.title, f"signatories[{i}].title",
+                                                         max_len=50, required=False)
         entry = {"name": name or "", "side": s.side}
         if title:
             entry["title"] = title
@@ -314,10 +305,9 @@ async def _agreement_values(ctx: RequestContext, data: AgreementInput, grant: Gr
     values["signatories"] = signatories
     ids = list(dict.fromkeys(data.community_ids))
     if not ids:
-        errors.append(ServiceError(ErrorCode.INVALID, "name at least one community the agreement covers",
-                                   "communityIds"))
-    if errors:
-        raise ValidationErrors(errors)
+        errors.add(ErrorCode.INVALID, "name at least one community the agreement covers",
+                   "communityIds")
+    errors.raise_if_any()
     rows = (await ctx.db.all(select(Area.id, Area.path, Area.kind).where(Area.id.in_(ids)))) if ids else []
     found = {r.id: r for r in rows}
     communities: list[tuple[uuid.UUID, str]] = []
@@ -720,18 +710,17 @@ class ServiceRecordInput:
 
 
 async def record_inservice_service(ctx: RequestContext, data: ServiceRecordInput) -> InServiceRecord:
-    errors: list[ServiceError] = []
-    text = _collect(errors, v.text, data.description, "description", max_len=500)
+    errors = FieldErrors()
+    text = errors.check(v.text, data.description, "description", max_len=500)
     if not Decimal(0) <= data.hours <= Decimal(24):
-        errors.append(ServiceError(ErrorCode.INVALID, "hours are between 0 and 24 for a day's service", "hours"))
+        errors.add(ErrorCode.INVALID, "hours are between 0 and 24 for a day's service", "hours")
     if data.served_on > local_date(ctx.now):
-        errors.append(ServiceError(ErrorCode.INVALID, "service is recorded once given, not ahead", "servedOn"))
+        errors.add(ErrorCode.INVALID, "service is recorded once given, not ahead", "servedOn")
     if data.kind is ServiceKind.WISH and data.wish_id is None:
-        errors.append(ServiceError(ErrorCode.INVALID, "name the wish fulfilled", "wishId"))
+        errors.add(ErrorCode.INVALID, "name the wish fulfilled", "wishId")
     if data.kind is ServiceKind.ACTIVITY and data.activity_id is None:
-        errors.append(ServiceError(ErrorCode.INVALID, "name the activity", "activityId"))
-    if errors:
-        raise ValidationErrors(errors)
+        errors.add(ErrorCode.INVALID, "name the activity", "activityId")
+    errors.raise_if_any()
     member = await ctx.db.scalar(select(InServiceMember).where(
         InServiceMember.id == data.member_id,
         inservice_predicate(ctx.actor.grant("inservice", "read"), ctx.actor, ("inservice", "read"))))

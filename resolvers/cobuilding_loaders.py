@@ -12,7 +12,7 @@ from strawberry.dataloader import DataLoader
 from models import AgreementCommunity, Area, AreaKind, PartnerClient, PartnerUnit
 from resolvers.cobuilding import _unit_read_allowed
 from resolvers.context import RequestContext
-from resolvers.loaders import _loader
+from resolvers.loaders import _loader, by_id
 
 
 def communities_by_agreement(ctx: RequestContext) -> DataLoader[uuid.UUID, list[tuple[uuid.UUID, str]]]:
@@ -33,12 +33,7 @@ def communities_by_agreement(ctx: RequestContext) -> DataLoader[uuid.UUID, list[
 
 def partner_unit_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, PartnerUnit | None]:
     """Units reached from an agreement or a member the actor may read."""
-    async def load(ids: list[uuid.UUID]) -> list[PartnerUnit | None]:
-        rows = await ctx.db.scalars(select(PartnerUnit).where(PartnerUnit.id.in_(ids)))
-        by_id = {u.id: u for u in rows}
-        return [by_id.get(i) for i in ids]
-
-    return _loader(ctx, "PartnerUnitByIdLoader", load)
+    return by_id(ctx, PartnerUnit)
 
 
 def community_by_area(ctx: RequestContext) -> DataLoader[uuid.UUID, tuple[uuid.UUID, str] | None]:

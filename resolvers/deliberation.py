@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -49,7 +49,8 @@ from policies.filters import area_reach_predicate, area_read_predicate, person_p
 from resolvers import validation as v
 from resolvers.cases import read_predicate as case_read_predicate
 from resolvers.context import RequestContext
-from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
+from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.loaders import _loader
 from resolvers.pagination import Page, keyset_page
 from resolvers.tally import Tally, tally
 from resolvers.transitions import StateMachine, transition
@@ -140,15 +141,12 @@ async def _readable_cases(ctx: RequestContext, ids: Sequence[uuid.UUID], field: 
 
 async def propose_topic(ctx: RequestContext, *, area_id: uuid.UUID, title: str, description: str,
                         case_ids: Sequence[uuid.UUID]) -> Topic:
-    errors: list[ServiceError] = []
+    errors = FieldErrors()
     clean: dict[str, str] = {}
     for name, value, limit, required in (("title", title, 100, True), ("description", description, 5000, False)):
-        try:
+        with errors.catch():
             clean[name] = v.text(value, name, max_len=limit, required=required)
-        except ServiceError as e:
-            errors.append(e)
-    if errors:
-        raise ValidationErrors(errors)
+    errors.raise_if_any()
     area = await _area(ctx, area_id, "topic", "propose", "propose topics")
     cases = await _readable_cases(ctx, case_ids, "caseIds")
     topic = Topic(id=uuid7(), area_id=area.id, area_path=area.path, title=clean["title"],
@@ -226,15 +224,12 @@ async def raise_case_to_topic(ctx: RequestContext, topic_id: uuid.UUID, case_id:
 
 async def add_step(ctx: RequestContext, topic_id: uuid.UUID, *, description: str, owner_name: str,
                    due_date: date | None) -> TopicStep:
-    errors: list[ServiceError] = []
+    errors = FieldErrors()
     clean: dict[str, str] = {}
     for name, value, limit in (("description", description, 500), ("ownerName", owner_name, 100)):
-        try:
+        with errors.catch():
             clean[name] = v.text(value, name, max_len=limit)
-        except ServiceError as e:
-            errors.append(e)
-    if errors:
-        raise ValidationErrors(errors)
+    errors.raise_if_any()
     topic = await _topic_for(ctx, topic_id, "decide", "plan the implementation of")
     if topic.state not in (TopicState.DECIDED, TopicState.IMPLEMENTING):
         raise _fail(ErrorCode.INVALID_TRANSITION, f"steps follow a decision; the topic is {topic.state.value}", "id")
@@ -285,15 +280,12 @@ async def open_vote(ctx: RequestContext, topic_id: uuid.UUID, *, matter: VoteMat
                     closes_at: datetime) -> Vote:
     """Put a topic to the owners (业主表决); the electorate is frozen now: the owner households of the
     topic's compound with their floor area."""
-    errors: list[ServiceError] = []
-    try:
+    errors = FieldErrors()
+    with errors.catch():
         clean = v.text(question, "question", max_len=500)
-    except ServiceError as e:
-        errors.append(e)
     if closes_at.tzinfo is None or closes_at <= ctx.now:
-        errors.append(_fail(ErrorCode.INVALID, "closesAt must be a moment in the future", "closesAt"))
-    if errors:
-        raise ValidationErrors(errors)
+        errors.add(ErrorCode.INVALID, "closesAt must be a moment in the future", "closesAt")
+    errors.raise_if_any()
     topic = await _topic_for(ctx, topic_id, "decide", "put to a vote")
     if topic.state not in (TopicState.ACCEPTED, TopicState.DELIBERATED):
         raise _fail(ErrorCode.INVALID_TRANSITION, f"cannot put a topic that is {topic.state.value} to a vote", "id")
@@ -440,33 +432,26 @@ class AttendeeInput:
 
 async def convene_meeting(ctx: RequestContext, *, area_id: uuid.UUID, title: str, starts_at: datetime, place: str,
                           topic_ids: Sequence[uuid.UUID], attendees: Sequence[AttendeeInput]) -> Meeting:
-    errors: list[ServiceError] = []
+    errors = FieldErrors()
     clean: dict[str, str] = {}
     for name, value, limit in (("title", title, 100), ("place", place, 200)):
-        try:
+        with errors.catch():
             clean[name] = v.text(value, name, max_len=limit)
-        except ServiceError as e:
-            errors.append(e)
     if starts_at.tzinfo is None:
-        errors.append(_fail(ErrorCode.INVALID, "startsAt needs a timezone", "startsAt"))
+        errors.add(ErrorCode.INVALID, "startsAt needs a timezone", "startsAt")
     topic_ids = list(dict.fromkeys(topic_ids))
     if len(topic_ids) > MAX_AGENDA:
-        errors.append(_fail(ErrorCode.INVALID, f"at most {MAX_AGENDA} topics on an agenda", "topicIds"))
+        errors.add(ErrorCode.INVALID, f"at most {MAX_AGENDA} topics on an agenda", "topicIds")
     if len(attendees) > MAX_ATTENDEES:
-        errors.append(_fail(ErrorCode.INVALID, f"at most {MAX_ATTENDEES} attendees", "attendees"))
+        errors.add(ErrorCode.INVALID, f"at most {MAX_ATTENDEES} attendees", "attendees")
     orgs: list[str | None] = []
     for a in attendees:
         if (a.person_id is None) == (a.organisation is None):
-            errors.append(_fail(ErrorCode.INVALID, "an attendee is a person or an organisation", "attendees"))
+            errors.add(ErrorCode.INVALID, "an attendee is a person or an organisation", "attendees")
             orgs.append(None)
             continue
-        try:
-            orgs.append(None if a.organisation is None else v.text(a.organisation, "attendees", max_len=100))
-        except ServiceError as e:
-            errors.append(e)
-            orgs.append(None)
-    if errors:
-        raise ValidationErrors(errors)
+        orgs.append(None if a.organisation is None else errors.check(v.text, a.organisation, "attendees", max_len=100))
+    errors.raise_if_any()
     area = await _area(ctx, area_id, "meeting", "convene", "convene meetings")
     if topic_ids:
         found = list(await ctx.db.scalars(select(Topic).where(Topic.id.in_(topic_ids), topic_read_predicate(ctx))))
@@ -572,17 +557,14 @@ async def list_notices(ctx: RequestContext, *, area_id: uuid.UUID | None, includ
 
 async def publish_notice(ctx: RequestContext, *, area_id: uuid.UUID, title: str, body: str,
                          expires_at: datetime | None) -> Notice:
-    errors: list[ServiceError] = []
+    errors = FieldErrors()
     clean: dict[str, str] = {}
     for name, value, limit in (("title", title, 100), ("body", body, 10000)):
-        try:
+        with errors.catch():
             clean[name] = v.text(value, name, max_len=limit)
-        except ServiceError as e:
-            errors.append(e)
     if expires_at is not None and (expires_at.tzinfo is None or expires_at <= ctx.now):
-        errors.append(_fail(ErrorCode.INVALID, "expiresAt must be a moment in the future", "expiresAt"))
-    if errors:
-        raise ValidationErrors(errors)
+        errors.add(ErrorCode.INVALID, "expiresAt must be a moment in the future", "expiresAt")
+    errors.raise_if_any()
     area = await _area(ctx, area_id, "notice", "publish", "publish notices")
     notice = Notice(id=uuid7(), area_id=area.id, area_path=area.path, title=clean["title"], body=clean["body"],
                     publisher_user_id=ctx.actor.user_id, expires_at=expires_at, created_at=ctx.now)
@@ -612,14 +594,6 @@ async def wall(ctx: RequestContext, compound_id: uuid.UUID, *, echo: bool, first
 
 
 # ================================================================= loaders (per request)
-
-
-def _loader(ctx: RequestContext, name: str, fn: Callable[[list[Any]], Awaitable[Sequence[Any]]]
-            ) -> DataLoader[Any, Any]:
-    found = ctx.loaders.get(name)
-    if found is None:
-        found = ctx.loaders[name] = DataLoader(load_fn=fn)  # type: ignore[arg-type]
-    return found
 
 
 def _grouped(rows: Sequence[Any], key: str, ids: list[uuid.UUID]) -> list[list[Any]]:

@@ -38,7 +38,7 @@ from models import (
 from policies.volunteering_filters import compound_predicate
 from resolvers import validation as v
 from resolvers.context import RequestContext
-from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
+from resolvers.errors import ErrorCode, FieldErrors, ServiceError
 from resolvers.transitions import StateMachine, transition
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -88,29 +88,26 @@ async def set_items(ctx: RequestContext, target: EvaluationTarget, specs: list[I
     created or changed (and reactivated), active items not listed are deactivated (kept, so that
     older periods and ratings still name them). Weights are positive and total 100."""
     _manager(ctx, "items")
-    errors: list[ServiceError] = []
+    errors = FieldErrors()
     if not specs:
-        errors.append(ServiceError(ErrorCode.INVALID, "give at least one item", "items"))
+        errors.add(ErrorCode.INVALID, "give at least one item", "items")
     seen: set[str] = set()
     names: dict[str, str] = {}
     for i, spec in enumerate(specs):
         if not CODE.fullmatch(spec.code):
-            errors.append(ServiceError(ErrorCode.INVALID, f"item code {spec.code!r}: lower-case letters, digits and "
-                                                          "_, starting with a letter, at most 32", f"items.{i}.code"))
+            errors.add(ErrorCode.INVALID, f"item code {spec.code!r}: lower-case letters, digits and "
+                                          "_, starting with a letter, at most 32", f"items.{i}.code")
         elif spec.code in seen:
-            errors.append(ServiceError(ErrorCode.INVALID, f"item code {spec.code!r} given twice", f"items.{i}.code"))
+            errors.add(ErrorCode.INVALID, f"item code {spec.code!r} given twice", f"items.{i}.code")
         seen.add(spec.code)
-        try:
+        with errors.catch():
             names[spec.code] = v.text(spec.name, f"items.{i}.name", max_len=50)
-        except ServiceError as e:
-            errors.append(e)
         if spec.weight <= 0:
-            errors.append(ServiceError(ErrorCode.INVALID, "weights are positive", f"items.{i}.weight"))
+            errors.add(ErrorCode.INVALID, "weights are positive", f"items.{i}.weight")
     if specs and all(s.weight > 0 for s in specs) and sum(s.weight for s in specs) != WEIGHT_TOTAL:
-        errors.append(ServiceError(ErrorCode.INVALID, f"the weights total {sum(s.weight for s in specs)}, "
-                                                      f"not {WEIGHT_TOTAL}", "items"))
-    if errors:
-        raise ValidationErrors(errors)
+        errors.add(ErrorCode.INVALID, f"the weights total {sum(s.weight for s in specs)}, "
+                                      f"not {WEIGHT_TOTAL}", "items")
+    errors.raise_if_any()
     existing = {i.code: i for i in await all_items(ctx, target)}
     wanted = {s.code: s for s in specs}
     for code, row in existing.items():
@@ -187,17 +184,14 @@ def _weighted(scores: dict[str, int], weights: dict[str, int]) -> Decimal:
 
 
 async def rate(ctx: RequestContext, data: RateInput) -> EvaluationRating:
-    errors: list[ServiceError] = []
+    errors = FieldErrors()
     if any(not 0 <= s <= 100 for s in data.scores.values()):
-        errors.append(ServiceError(ErrorCode.INVALID, "scores are between 0 and 100", "scores"))
+        errors.add(ErrorCode.INVALID, "scores are between 0 and 100", "scores")
     comment = None
     if data.comment is not None:
-        try:
+        with errors.catch():
             comment = v.text(data.comment, "comment", max_len=500, required=False) or None
-        except ServiceError as e:
-            errors.append(e)
-    if errors:
-        raise ValidationErrors(errors)
+    errors.raise_if_any()
     period = await get_period(ctx, data.period_id)
     if period is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "period not found", "periodId")

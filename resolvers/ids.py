@@ -1,20 +1,37 @@
-"""Global object IDs ("Type:uuid", base64url) and keyset cursors."""
+"""The one global-ID codec ("Type:uuid", base64url) and keyset cursors.
+
+Every layer decodes a client's ID here, with one signature: ``decode_id(value, expected, field)``
+gives the row uuid (``None`` stays ``None``); ``decode_global_id(value, expected, field)`` gives the
+(type, uuid) pair where the type is not known beforehand (``node(id:)``). Both raise
+``ServiceError(INVALID_ID)`` naming the field: a mutation reports it as a typed error, a query
+field as a GraphQL error with that code and field (``ServiceError.extensions``). An ID names a
+row, never a tenant: a decoded uuid is looked up through the request's tenant-bound session, so
+another tenant's ID finds nothing."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import uuid
-from collections.abc import Set
+from collections.abc import Iterable, Set
+from typing import NamedTuple, overload
 
 from resolvers.errors import ErrorCode, ServiceError
+
+Expected = str | Set[str] | None
+"""The type name (or names) an ID must carry; ``None`` accepts any type."""
+
+
+class GlobalId(NamedTuple):
+    type_name: str
+    id: uuid.UUID
 
 
 def encode_global_id(type_name: str, id_: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{id_}".encode()).decode().rstrip("=")
 
 
-def decode_global_id(gid: str, expected: str | Set[str] | None = None, field: str = "id") -> tuple[str, uuid.UUID]:
+def decode_global_id(gid: str, expected: Expected = None, field: str = "id") -> GlobalId:
     """The (type, uuid) a global ID names; INVALID_ID for anything malformed or of the wrong type."""
     try:
         raw = base64.urlsafe_b64decode(gid + "=" * (-len(gid) % 4)).decode()
@@ -27,7 +44,21 @@ def decode_global_id(gid: str, expected: str | Set[str] | None = None, field: st
         if type_name not in allowed:
             raise ServiceError(ErrorCode.INVALID_ID, f"{field} must be the ID of a {' or '.join(sorted(allowed))}",
                                field)
-    return type_name, parsed
+    return GlobalId(type_name, parsed)
+
+
+@overload
+def decode_id(gid: str, expected: Expected = None, field: str = "id") -> uuid.UUID: ...
+@overload
+def decode_id(gid: str | None, expected: Expected = None, field: str = "id") -> uuid.UUID | None: ...
+def decode_id(gid: str | None, expected: Expected = None, field: str = "id") -> uuid.UUID | None:
+    """The row uuid of a global ID of the expected type; an absent (optional) ID stays ``None``."""
+    return None if gid is None else decode_global_id(gid, expected, field).id
+
+
+def decode_ids(gids: Iterable[str] | None, expected: Expected = None, field: str = "id") -> list[uuid.UUID]:
+    """``decode_id`` of each ID of a list argument (an absent list is empty)."""
+    return [decode_global_id(g, expected, field).id for g in gids or ()]
 
 
 def encode_cursor(id_: uuid.UUID) -> str:

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import and_, func, select, union
 from sqlalchemy.orm import aliased
@@ -21,24 +21,76 @@ from resolvers.context import RequestContext
 from resolvers.ids import decode_cursor
 from resolvers.pagination import Page, page_size
 
+K = TypeVar("K")
+V = TypeVar("V")
+R = TypeVar("R", bound="_Row")
+
 
 def _loader(
-    ctx: RequestContext, name: str, fn: Callable[[list[Any]], Awaitable[Sequence[Any]]]
-) -> DataLoader[Any, Any]:
-    found = ctx.loaders.get(name)
+    ctx: RequestContext, name: str, fn: Callable[[list[K]], Awaitable[Sequence[V]]]
+) -> DataLoader[K, V]:
+    found: DataLoader[K, V] | None = ctx.loaders.get(name)
     if found is None:
-        found = ctx.loaders[name] = DataLoader(load_fn=fn)  # type: ignore[arg-type]
+        found = ctx.loaders[name] = DataLoader(load_fn=fn)
     return found
 
 
-def area_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, Area | None]:
-    async def load(ids: list[uuid.UUID]) -> list[Area | None]:
-        pred = area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)
-        rows = await ctx.db.scalars(select(Area).where(Area.id.in_(ids), pred))
-        by_id = {a.id: a for a in rows}
-        return [by_id.get(i) for i in ids]
+# ---------------------------------------------------------------- by id
+# One statement per batch of ids, through the read predicate of the list the rows belong to (the
+# session adds the request's tenant to every statement): an object reached through a relation or
+# a global ID is only returned when the actor may read it.
 
-    return _loader(ctx, "AreaByIdLoader", load)
+
+class _Row(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+def _id_column(model: type[Any]) -> Any:
+    """The mapped ``id`` attribute of a model class (the ORM attribute, so the tenant criteria apply)."""
+    return model.id
+
+
+def by_id(ctx: RequestContext, model: type[R], where: Callable[[], Any] | None = None, *,
+          name: str | None = None) -> DataLoader[uuid.UUID, R | None]:
+    """``<Model>ByIdLoader``: the rows of ``model`` with the batch's ids that satisfy ``where()``
+    (built when the batch runs; ``None``: the caller's own rule already decided), else ``None``."""
+
+    async def load(ids: list[uuid.UUID]) -> list[R | None]:
+        stmt = select(model).where(_id_column(model).in_(ids))
+        if where is not None:
+            stmt = stmt.where(where())
+        found = {r.id: r for r in await ctx.db.scalars(stmt)}
+        return [found.get(i) for i in ids]
+
+    return _loader(ctx, name or f"{model.__name__}ByIdLoader", load)
+
+
+def visible_by_id(ctx: RequestContext, model: type[_Row], where: Callable[[], Any], *,
+                  name: str) -> DataLoader[uuid.UUID, bool]:
+    """Whether each id's row satisfies ``where()`` (one statement reading ids only)."""
+
+    async def load(ids: list[uuid.UUID]) -> list[bool]:
+        id_col = _id_column(model)
+        visible = set(await ctx.db.scalars(select(id_col).where(id_col.in_(ids), where())))
+        return [i in visible for i in ids]
+
+    return _loader(ctx, name, load)
+
+
+def value_by_id(ctx: RequestContext, model: type[_Row], column: Any, *, name: str) -> DataLoader[uuid.UUID, Any]:
+    """One column of each id's row (a name, for objects whose own rule already let the actor see it)."""
+
+    async def load(ids: list[uuid.UUID]) -> list[Any]:
+        id_col = _id_column(model)
+        values = dict(await ctx.db.all(select(id_col, column).where(id_col.in_(ids))))
+        return [values.get(i) for i in ids]
+
+    return _loader(ctx, name, load)
+
+
+def area_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, Area | None]:
+    return by_id(ctx, Area, lambda: area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor))
 
 
 def grids_by_building(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Area]]:
@@ -59,23 +111,11 @@ def grids_by_building(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Area]]:
 
 
 def household_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, Household | None]:
-    async def load(ids: list[uuid.UUID]) -> list[Household | None]:
-        pred = household_predicate(ctx.actor.grant("household", "read"), ctx.actor)
-        rows = await ctx.db.scalars(select(Household).where(Household.id.in_(ids), pred))
-        by_id = {h.id: h for h in rows}
-        return [by_id.get(i) for i in ids]
-
-    return _loader(ctx, "HouseholdByIdLoader", load)
+    return by_id(ctx, Household, lambda: household_predicate(ctx.actor.grant("household", "read"), ctx.actor))
 
 
 def person_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, Person | None]:
-    async def load(ids: list[uuid.UUID]) -> list[Person | None]:
-        pred = person_predicate(ctx.actor.grant("person", "read"), ctx.actor)
-        rows = await ctx.db.scalars(select(Person).where(Person.id.in_(ids), pred))
-        by_id = {p.id: p for p in rows}
-        return [by_id.get(i) for i in ids]
-
-    return _loader(ctx, "PersonByIdLoader", load)
+    return by_id(ctx, Person, lambda: person_predicate(ctx.actor.grant("person", "read"), ctx.actor))
 
 
 def persons_by_household(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Person]]:
@@ -95,24 +135,15 @@ def persons_by_household(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Pers
 
 def pii_visible_by_person(ctx: RequestContext) -> DataLoader[uuid.UUID, bool]:
     """Whether the actor may read a person's personal data in full; a full read is audited."""
-
-    async def load(ids: list[uuid.UUID]) -> list[bool]:
-        pred = person_predicate(ctx.actor.grant("person", "read_pii"), ctx.actor)
-        visible = set(await ctx.db.scalars(select(Person.id).where(Person.id.in_(ids), pred)))
-        return [i in visible for i in ids]
-
-    return _loader(ctx, "PiiVisibleByPersonLoader", load)
+    return visible_by_id(ctx, Person, lambda: person_predicate(ctx.actor.grant("person", "read_pii"), ctx.actor),
+                         name="PiiVisibleByPersonLoader")
 
 
 def pii_visible_by_household(ctx: RequestContext) -> DataLoader[uuid.UUID, bool]:
     """A household's exact address is personal data: the person read-PII grant decides."""
-
-    async def load(ids: list[uuid.UUID]) -> list[bool]:
-        pred = household_predicate(ctx.actor.grant("person", "read_pii"), ctx.actor)
-        visible = set(await ctx.db.scalars(select(Household.id).where(Household.id.in_(ids), pred)))
-        return [i in visible for i in ids]
-
-    return _loader(ctx, "PiiVisibleByHouseholdLoader", load)
+    return visible_by_id(ctx, Household,
+                         lambda: household_predicate(ctx.actor.grant("person", "read_pii"), ctx.actor),
+                         name="PiiVisibleByHouseholdLoader")
 
 
 def care_tags_by_person(ctx: RequestContext) -> DataLoader[uuid.UUID, list[str]]:
@@ -142,38 +173,21 @@ def building_count_by_grid(ctx: RequestContext) -> DataLoader[uuid.UUID, int]:
     return _loader(ctx, "BuildingCountByGridLoader", load)
 
 
-
 def user_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, User | None]:
     """Login identities (names only) of users that hold roles in this tenant."""
-
-    async def load(ids: list[uuid.UUID]) -> list[User | None]:
-        rows = await ctx.db.scalars(select(User).where(User.id.in_(ids)))
-        by_id = {u.id: u for u in rows}
-        return [by_id.get(i) for i in ids]
-
-    return _loader(ctx, "UserByIdLoader", load)
+    return by_id(ctx, User)
 
 
 def case_full_view(ctx: RequestContext) -> DataLoader[uuid.UUID, bool]:
     """Whether a case is visible in full (not only as an anonymised problem-wall entry)."""
-    async def load(ids: list[uuid.UUID]) -> list[bool]:
-        pred = case_predicate(ctx.actor.grant("case", "read"), ctx.actor, public=False)
-        visible = set(await ctx.db.scalars(select(Case.id).where(Case.id.in_(ids), pred)))
-        return [i in visible for i in ids]
-
-    return _loader(ctx, "CaseFullViewLoader", load)
+    return visible_by_id(ctx, Case, lambda: case_predicate(ctx.actor.grant("case", "read"), ctx.actor, public=False),
+                         name="CaseFullViewLoader")
 
 
 def case_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, Case | None]:
     """Cases reached from another object (a notification, a visit, a global ID), through the same
     read predicate as the case list (problem-wall cases included, shown anonymised)."""
-    async def load(ids: list[uuid.UUID]) -> list[Case | None]:
-        pred = case_predicate(ctx.actor.grant("case", "read"), ctx.actor, public=True)
-        rows = await ctx.db.scalars(select(Case).where(Case.id.in_(ids), pred))
-        by_id = {c.id: c for c in rows}
-        return [by_id.get(i) for i in ids]
-
-    return _loader(ctx, "CaseByIdLoader", load)
+    return by_id(ctx, Case, lambda: case_predicate(ctx.actor.grant("case", "read"), ctx.actor, public=True))
 
 
 def events_by_case(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Any]]:

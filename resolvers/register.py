@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import cast
 
 from sqlalchemy import delete, exists, select
 
@@ -18,7 +19,7 @@ from policies.filters import (
 )
 from resolvers import validation as v
 from resolvers.context import RequestContext
-from resolvers.errors import ErrorCode, ServiceError, ValidationErrors, check_version
+from resolvers.errors import ErrorCode, FieldErrors, ServiceError, check_version
 from resolvers.pagination import Page, keyset_page
 
 _UNSET: object = object()
@@ -108,7 +109,7 @@ def _floor_area(value: str) -> Decimal:
 
 
 def _apply_household(h: Household, f: HouseholdFields) -> None:
-    errors: list[ServiceError] = []
+    errors = FieldErrors()
     for attr, fn in (
         ("unit", lambda x: v.text(x, "unit", max_len=16, required=False)),
         ("room", lambda x: v.text(x, "room", max_len=16)),
@@ -118,12 +119,9 @@ def _apply_household(h: Household, f: HouseholdFields) -> None:
         value = getattr(f, attr)
         if value is None:
             continue
-        try:
+        with errors.catch():
             setattr(h, attr, fn(value))
-        except ServiceError as e:
-            errors.append(e)
-    if errors:
-        raise ValidationErrors(errors)
+    errors.raise_if_any()
     if f.tenure is not None:
         h.tenure = f.tenure
 
@@ -204,29 +202,21 @@ class PersonFields:
 
 
 async def _apply_person(ctx: RequestContext, p: Person, f: PersonFields) -> list[str] | None:
-    errors: list[ServiceError] = []
-
-    def attempt(fn, *args):  # type: ignore[no-untyped-def]
-        try:
-            return fn(*args)
-        except ServiceError as e:
-            errors.append(e)
-            return None
-
+    errors = FieldErrors()
     if f.name is not None:
-        p.name = attempt(lambda x: v.text(x, "name", max_len=50), f.name) or p.name
+        p.name = errors.check(v.text, f.name, "name", max_len=50) or p.name
     if f.relation_to_head is not None:
-        p.relation_to_head = attempt(lambda x: v.text(x, "relationToHead", max_len=20, required=False) or None,
-                                     f.relation_to_head)
+        p.relation_to_head = errors.check(lambda x: v.text(x, "relationToHead", max_len=20, required=False) or None,
+                                          f.relation_to_head)
     if f.id_card_no is not _UNSET:
         if f.id_card_no is None or f.id_card_no == "":
             p.id_card_no = None
         else:
-            p.id_card_no = attempt(v.normalize_id_card, f.id_card_no)
+            p.id_card_no = errors.check(v.normalize_id_card, cast(str, f.id_card_no))
             if p.id_card_no:
                 p.birth_date = v.birth_date_of(p.id_card_no)
     if f.phone is not _UNSET:
-        p.phone = None if not f.phone else attempt(v.normalize_phone, f.phone)
+        p.phone = None if not f.phone else errors.check(v.normalize_phone, cast(str, f.phone))
     tags: list[str] | None = None
     if f.care_tags is not None:
         tags = sorted(set(f.care_tags))
@@ -234,10 +224,9 @@ async def _apply_person(ctx: RequestContext, p: Person, f: PersonFields) -> list
             known = set(await ctx.db.scalars(select(CareTagKind.code).where(CareTagKind.code.in_(tags))))
             unknown = [t for t in tags if t not in known]
             if unknown:
-                errors.append(ServiceError(ErrorCode.INVALID, f"unknown care tag(s): {', '.join(unknown)}",
-                                           "careTags"))
-    if errors:
-        raise ValidationErrors(errors)
+                errors.add(ErrorCode.INVALID, f"unknown care tag(s): {', '.join(unknown)}",
+                           "careTags")
+    errors.raise_if_any()
     if f.gender is not None:
         p.gender = f.gender
     if f.party_member is not None:

@@ -46,7 +46,7 @@ from policies.filters import area_reach_predicate, area_read_predicate
 from policies.volunteering_filters import activity_signup_predicate, person_points_predicate
 from resolvers import validation as v
 from resolvers.context import RequestContext
-from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
+from resolvers.errors import ErrorCode, FieldErrors, ServiceError
 from resolvers.pagination import Page, keyset_page
 from resolvers.transitions import StateMachine, transition
 
@@ -129,15 +129,12 @@ async def _person_for(ctx: RequestContext, person_id: uuid.UUID, action: str, wh
 
 
 async def award_points(ctx: RequestContext, person_id: uuid.UUID, points: int, reason: str) -> PointsEntry:
-    errors: list[ServiceError] = []
+    errors = FieldErrors()
     if not 0 < points <= MAX_POINTS:
-        errors.append(ServiceError(ErrorCode.INVALID, f"points must be between 1 and {MAX_POINTS}", "points"))
-    try:
+        errors.add(ErrorCode.INVALID, f"points must be between 1 and {MAX_POINTS}", "points")
+    with errors.catch():
         text = _reason(reason)
-    except ServiceError as e:
-        errors.append(e)
-    if errors:
-        raise ValidationErrors(errors)
+    errors.raise_if_any()
     await _person_for(ctx, person_id, "award", "award points")
     return await book(ctx, person_id, points, EntryKind.MANUAL, reason=text)
 
@@ -218,17 +215,14 @@ async def get_reward_item(ctx: RequestContext, item_id: uuid.UUID) -> RewardItem
 
 async def create_reward_item(ctx: RequestContext, community_id: uuid.UUID, name: str, points: int,
                              stock: int) -> RewardItem:
-    errors: list[ServiceError] = []
-    try:
+    errors = FieldErrors()
+    with errors.catch():
         label = v.text(name, "name", max_len=100)
-    except ServiceError as e:
-        errors.append(e)
     if not 0 < points <= MAX_POINTS:
-        errors.append(ServiceError(ErrorCode.INVALID, f"points must be between 1 and {MAX_POINTS}", "points"))
+        errors.add(ErrorCode.INVALID, f"points must be between 1 and {MAX_POINTS}", "points")
     if not 0 <= stock <= 1_000_000:
-        errors.append(ServiceError(ErrorCode.INVALID, "stock must be between 0 and 1000000", "stock"))
-    if errors:
-        raise ValidationErrors(errors)
+        errors.add(ErrorCode.INVALID, "stock must be between 0 and 1000000", "stock")
+    errors.raise_if_any()
     community = await ctx.db.scalar(select(Area).where(Area.id == community_id, Area.kind == AreaKind.COMMUNITY))
     if community is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "community not found", "communityId")
@@ -414,32 +408,21 @@ async def _organiser(ctx: RequestContext, d: ActivityInput) -> tuple[dict[str, A
 
 
 async def publish_activity(ctx: RequestContext, d: ActivityInput) -> Activity:
-    errors: list[ServiceError] = []
-
-    def attempt(fn: Any, *args: Any) -> Any:
-        try:
-            return fn(*args)
-        except ServiceError as e:
-            errors.append(e)
-            return None
-
-    title = attempt(lambda x: v.text(x, "title", max_len=100), d.title)
-    place = attempt(lambda x: v.text(x, "place", max_len=200), d.place)
-    description = attempt(lambda x: v.text(x, "description", max_len=5000, required=False), d.description)
+    errors = FieldErrors()
+    title = errors.check(v.text, d.title, "title", max_len=100)
+    place = errors.check(v.text, d.place, "place", max_len=200)
+    description = errors.check(v.text, d.description, "description", max_len=5000, required=False)
     if not 0 < d.capacity <= MAX_CAPACITY:
-        errors.append(ServiceError(ErrorCode.INVALID, f"capacity must be between 1 and {MAX_CAPACITY}", "capacity"))
+        errors.add(ErrorCode.INVALID, f"capacity must be between 1 and {MAX_CAPACITY}", "capacity")
     if d.starts_at.tzinfo is None or d.ends_at.tzinfo is None:
-        errors.append(ServiceError(ErrorCode.INVALID, "give times with a timezone", "startsAt"))
+        errors.add(ErrorCode.INVALID, "give times with a timezone", "startsAt")
     elif d.ends_at <= d.starts_at:
-        errors.append(ServiceError(ErrorCode.INVALID, "endsAt must be after startsAt", "endsAt"))
+        errors.add(ErrorCode.INVALID, "endsAt must be after startsAt", "endsAt")
     elif d.starts_at <= ctx.now:
-        errors.append(ServiceError(ErrorCode.INVALID, "startsAt must be in the future", "startsAt"))
-    try:
+        errors.add(ErrorCode.INVALID, "startsAt must be in the future", "startsAt")
+    with errors.catch():
         refs, organiser_name = await _organiser(ctx, d)
-    except ServiceError as e:
-        errors.append(e)
-    if errors:
-        raise ValidationErrors(errors)
+    errors.raise_if_any()
     area = await ctx.db.scalar(select(Area).where(Area.id == d.area_id))
     if area is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")

@@ -13,17 +13,12 @@ from strawberry.dataloader import DataLoader
 from models import Activity, EvaluationPeriodItem, EvaluationTarget, PropertyFirm, RewardItem
 from resolvers import volunteering as vol
 from resolvers.context import RequestContext
-from resolvers.loaders import _loader
+from resolvers.loaders import _loader, by_id, value_by_id
 
 
 def firm_name_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, str | None]:
     """Firm names, for results the actor may already read (a firm's name is not personal data)."""
-
-    async def load(ids: list[uuid.UUID]) -> list[str | None]:
-        names = dict(await ctx.db.all(select(PropertyFirm.id, PropertyFirm.name).where(PropertyFirm.id.in_(ids))))
-        return [names.get(i) for i in ids]
-
-    return _loader(ctx, "FirmNameByIdLoader", load)
+    return value_by_id(ctx, PropertyFirm, PropertyFirm.name, name="FirmNameByIdLoader")
 
 
 PeriodTarget = tuple[uuid.UUID, EvaluationTarget]
@@ -44,21 +39,9 @@ def period_items_by_period(ctx: RequestContext) -> DataLoader[PeriodTarget, list
 
 def activity_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, Activity | None]:
     """Activities the actor may read (a sign-up's activity outside the reader's reach is null)."""
-
-    async def load(ids: list[uuid.UUID]) -> list[Activity | None]:
-        rows = await ctx.db.scalars(select(Activity).where(Activity.id.in_(ids), vol.activity_read_pred(ctx)))
-        by_id = {a.id: a for a in rows}
-        return [by_id.get(i) for i in ids]
-
-    return _loader(ctx, "ActivityByIdLoader", load)
+    return by_id(ctx, Activity, lambda: vol.activity_read_pred(ctx))
 
 
 def reward_item_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, RewardItem | None]:
     """Catalogue items the actor may read (deactivated ones too: a redemption names what it was for)."""
-
-    async def load(ids: list[uuid.UUID]) -> list[RewardItem | None]:
-        rows = await ctx.db.scalars(select(RewardItem).where(RewardItem.id.in_(ids), vol.item_read_pred(ctx)))
-        by_id = {i.id: i for i in rows}
-        return [by_id.get(i) for i in ids]
-
-    return _loader(ctx, "RewardItemByIdLoader", load)
+    return by_id(ctx, RewardItem, lambda: vol.item_read_pred(ctx))

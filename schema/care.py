@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Set
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -16,29 +15,24 @@ from models import CareService as CareServiceRow
 from models import CareServiceRecord as CareServiceRecordRow
 from models import CareSettings as CareSettingsRow
 from models import CasePriority as _CasePriority
-from models import LeadTitle as _LeadTitle
+from models import LeadTitle, VisitKind, WishState
 from models import NeighborLead as NeighborLeadRow
 from models import Visit as VisitRow
-from models import VisitKind as _VisitKind
 from models import Wish as WishRow
-from models import WishState as _WishState
 from resolvers import care as care_service
 from resolvers import care_loaders, loaders
-from resolvers.ids import decode_global_id, encode_global_id
+from resolvers.ids import decode_id, decode_ids, encode_global_id
 from schema.cases import Case, CasePriority
-from schema.common import Connection, Node, UserError, connection, context, decode_id, mutate, query_call
+from schema.common import Connection, Node, UserError, connection, context, graphql_enum, mutate, query_call
 from schema.types import AREA_TYPE_NAMES, AreaNode, CareTagKind, Household, Person, User, area_type
 
-LeadTitle = strawberry.enum(_LeadTitle, name="LeadTitle",
-                            description="Kind of lead: 邻长 (neighbor), 楼栋长 (building), 单元长 (unit).")
-VisitKind = strawberry.enum(_VisitKind, name="VisitKind",
-                            description="Kind of home visit (走访类型): routine, key household, care, follow-up.")
-WishState = strawberry.enum(_WishState, name="WishState",
-                            description="State of a wish (微心愿状态): open → claimed → fulfilled → confirmed.")
+graphql_enum(LeadTitle, name="LeadTitle",
+             description="Kind of lead: 邻长 (neighbor), 楼栋长 (building), 单元长 (unit).")
+graphql_enum(VisitKind, name="VisitKind",
+             description="Kind of home visit (走访类型): routine, key household, care, follow-up.")
+graphql_enum(WishState, name="WishState",
+             description="State of a wish (微心愿状态): open → claimed → fulfilled → confirmed.")
 
-
-def _gid(value: strawberry.ID | None, expected: str | Set[str], field: str) -> Any:
-    return None if value is None else decode_global_id(str(value), expected, field)[1]
 
 
 async def _user(info: Info, user_id: uuid.UUID | None) -> User | None:
@@ -81,7 +75,7 @@ class NeighborLead(Node):
     _m: strawberry.Private[NeighborLeadRow]
 
     @strawberry.field(description="Kind of lead (邻长/楼栋长/单元长).")
-    def title(self) -> LeadTitle:  # type: ignore[valid-type]
+    def title(self) -> LeadTitle:
         return self._m.title
 
     @strawberry.field(description="The lead's login (账号).")
@@ -122,7 +116,7 @@ class Visit(Node):
     _m: strawberry.Private[VisitRow]
 
     @strawberry.field(description="Kind of visit (走访类型).")
-    def kind(self) -> VisitKind:  # type: ignore[valid-type]
+    def kind(self) -> VisitKind:
         return self._m.kind
 
     @strawberry.field(description="When the visit took place (走访时间).")
@@ -360,7 +354,7 @@ class Wish(Node):
         return self._m.description
 
     @strawberry.field(description="State (状态).")
-    def state(self) -> WishState:  # type: ignore[valid-type]
+    def state(self) -> WishState:
         return self._m.state
 
     @strawberry.field(description="True when the beneficiary's identity is hidden from you (受助人信息已隐藏).")
@@ -440,7 +434,7 @@ class CareQuery:
         first: int | None = 20, after: str | None = None,
     ) -> Connection[NeighborLead]:
         page = await query_call(care_service.list_leads(
-            context(info), area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            context(info), area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             include_ended=include_ended, first=first, after=after))
         return connection(page, lambda m: NeighborLead(_m=m))  # type: ignore[no-any-return]
 
@@ -453,8 +447,8 @@ class CareQuery:
     ) -> Connection[Visit]:
         page = await query_call(care_service.list_visits(
             context(info),
-            household_id=None if household_id is None else decode_id(household_id, "Household", "householdId"),
-            area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            household_id=decode_id(household_id, "Household", "householdId"),
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             start=from_, end=to, first=first, after=after))
         return connection(page, lambda m: Visit(_m=m))  # type: ignore[no-any-return]
 
@@ -467,8 +461,8 @@ class CareQuery:
     ) -> list[VisitCadence]:
         rows = await query_call(care_service.overdue_visits(
             context(info), as_of=as_of,
-            area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
-            lead_id=None if lead_id is None else decode_id(lead_id, "NeighborLead", "leadId")))
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            lead_id=decode_id(lead_id, "NeighborLead", "leadId")))
         return [VisitCadence(_c=r) for r in rows]
 
     @strawberry.field(description="Visit coverage over a period (走访覆盖率), in total or per lead, grid or "
@@ -482,7 +476,7 @@ class CareQuery:
     ) -> list[VisitCoverage]:
         groups = await query_call(care_service.coverage(
             context(info), start=from_, end=to,
-            area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             group_by=group_by.value))
         return [VisitCoverage(_g=g) for g in groups]
 
@@ -491,7 +485,7 @@ class CareQuery:
                             area_id: strawberry.ID | None = None) -> list[CareService]:
         rows = await query_call(care_service.list_care_services(
             context(info), tag_code=tag_code,
-            area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId")))
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId")))
         return [CareService(_m=r) for r in rows]
 
     @strawberry.field(description="Service records (服务记录) of persons you may read in full; audited.")
@@ -500,21 +494,21 @@ class CareQuery:
         first: int | None = 20, after: str | None = None,
     ) -> Connection[CareServiceRecord]:
         page = await query_call(care_service.list_service_records(
-            context(info), person_id=None if person_id is None else decode_id(person_id, "Person", "personId"),
-            service_id=None if service_id is None else decode_id(service_id, "CareService", "serviceId"),
+            context(info), person_id=decode_id(person_id, "Person", "personId"),
+            service_id=decode_id(service_id, "CareService", "serviceId"),
             first=first, after=after))
         return connection(page, lambda m: CareServiceRecord(_m=m))  # type: ignore[no-any-return]
 
     @strawberry.field(description="Wishes you may see (微心愿), newest first: staff see their scope, residents their "
                                   "household's, party members every open wish (anonymised) and what they claimed.")
     async def wishes(
-        self, info: Info, states: list[WishState] | None = None,  # type: ignore[valid-type]
+        self, info: Info, states: list[WishState] | None = None,
         area_id: strawberry.ID | None = None, claimed_by_me: bool | None = None,
         first: int | None = 20, after: str | None = None,
     ) -> Connection[Wish]:
         page = await query_call(care_service.list_wishes(
             context(info), states=states,
-            area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             claimed_by_me=claimed_by_me, first=first, after=after))
         return connection(page, lambda m: Wish(_m=m))  # type: ignore[no-any-return]
 
@@ -533,7 +527,7 @@ class UpdateCareSettingsInput:
 @strawberry.input(description="Appoint a resident as neighbourhood lead (任命邻长).")
 class AppointLeadInput:
     person_id: strawberry.ID = strawberry.field(description="The resident (must have a user account).")
-    title: LeadTitle = strawberry.field(description="邻长, 楼栋长 or 单元长.")  # type: ignore[valid-type]
+    title: LeadTitle = strawberry.field(description="邻长, 楼栋长 or 单元长.")
     area_id: strawberry.ID = strawberry.field(description="The building, compound, zone or grid served.")
     household_ids: list[strawberry.ID] = strawberry.field(description="The households kept (the tenant's range).")
 
@@ -549,14 +543,14 @@ class VisitCaseInput:
     category: str = strawberry.field(description="Case category code.")
     title: str = strawberry.field(description="Short title.")
     description: str = strawberry.field(default="", description="What is wrong.")
-    priority: CasePriority = strawberry.field(  # type: ignore[valid-type]
+    priority: CasePriority = strawberry.field(
         default=_CasePriority.NORMAL, description="Priority (紧急程度).")
 
 
 @strawberry.input(description="Record a home visit (记录走访).")
 class RecordVisitInput:
     household_id: strawberry.ID = strawberry.field(description="The household visited.")
-    kind: VisitKind = strawberry.field(description="Kind of visit.")  # type: ignore[valid-type]
+    kind: VisitKind = strawberry.field(description="Kind of visit.")
     visited_at: datetime = strawberry.field(description="When, with a timezone; not in the future.")
     findings: str = strawberry.field(description="What was found (≤ 5000 characters).")
     needs: str | None = strawberry.field(default=None, description="Needs found (≤ 2000 characters).")
@@ -644,14 +638,11 @@ class WishPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
 
 
-def _ids(values: list[strawberry.ID], expected: str, field: str) -> list[uuid.UUID]:
-    return [_gid(x, expected, field) for x in values]
-
 
 async def _wish_step(info: Info, input: WishTransitionInput, action: str) -> WishPayload:
     async def run() -> Any:
         ctx = context(info)
-        wid = _gid(input.id, "Wish", "id")
+        wid = decode_id(input.id, "Wish", "id")
         if action == "claim":
             return await care_service.claim_wish(ctx, wid, expected_version=input.expected_version)
         if action == "fulfil":
@@ -680,9 +671,9 @@ class CareMutation:
     async def appoint_neighbor_lead(self, info: Info, input: AppointLeadInput) -> NeighborLeadPayload:
         async def run() -> Any:
             return await care_service.appoint_lead(
-                context(info), person_id=_gid(input.person_id, "Person", "personId"), title=input.title,
-                area_id=_gid(input.area_id, AREA_TYPE_NAMES, "areaId"),
-                household_ids=_ids(input.household_ids, "Household", "householdIds"))
+                context(info), person_id=decode_id(input.person_id, "Person", "personId"), title=input.title,
+                area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"),
+                household_ids=decode_ids(input.household_ids, "Household", "householdIds"))
 
         lead, errors = await mutate(info, run)
         return NeighborLeadPayload(lead=None if lead is None else NeighborLead(_m=lead), errors=errors)
@@ -691,8 +682,8 @@ class CareMutation:
     async def set_neighbor_lead_households(self, info: Info, input: SetLeadHouseholdsInput) -> NeighborLeadPayload:
         async def run() -> Any:
             return await care_service.set_lead_households(
-                context(info), _gid(input.id, "NeighborLead", "id"),
-                _ids(input.household_ids, "Household", "householdIds"))
+                context(info), decode_id(input.id, "NeighborLead", "id"),
+                decode_ids(input.household_ids, "Household", "householdIds"))
 
         lead, errors = await mutate(info, run)
         return NeighborLeadPayload(lead=None if lead is None else NeighborLead(_m=lead), errors=errors)
@@ -700,7 +691,7 @@ class CareMutation:
     @strawberry.mutation(description="End a lead's appointment (卸任); revokes the neighbor_lead role.")
     async def end_neighbor_lead(self, info: Info, id: strawberry.ID) -> NeighborLeadPayload:
         async def run() -> Any:
-            return await care_service.end_lead(context(info), _gid(id, "NeighborLead", "id"))
+            return await care_service.end_lead(context(info), decode_id(id, "NeighborLead", "id"))
 
         lead, errors = await mutate(info, run)
         return NeighborLeadPayload(lead=None if lead is None else NeighborLead(_m=lead), errors=errors)
@@ -715,7 +706,7 @@ class CareMutation:
                     category=rc.category, title=rc.title, description=rc.description,
                     priority=rc.priority)
             return await care_service.record_visit(context(info), care_service.VisitInput(
-                household_id=_gid(input.household_id, "Household", "householdId"), kind=input.kind,
+                household_id=decode_id(input.household_id, "Household", "householdId"), kind=input.kind,
                 visited_at=input.visited_at, findings=input.findings, needs=input.needs, raise_case=raise_case))
 
         visit, errors = await mutate(info, run)
@@ -734,7 +725,7 @@ class CareMutation:
     async def create_care_service(self, info: Info, input: CreateCareServiceInput) -> CareServicePayload:
         async def run() -> Any:
             return await care_service.create_care_service(context(info), care_service.ServiceInput(
-                tag_code=input.tag_code, area_id=_gid(input.area_id, AREA_TYPE_NAMES, "areaId"), name=input.name,
+                tag_code=input.tag_code, area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"), name=input.name,
                 frequency=input.frequency, provider=input.provider, note=input.note))
 
         svc, errors = await mutate(info, run)
@@ -744,8 +735,8 @@ class CareMutation:
     async def record_care_service(self, info: Info, input: RecordCareServiceInput) -> CareServiceRecordPayload:
         async def run() -> Any:
             return await care_service.record_care_service(context(info), care_service.ServiceRecordInput(
-                service_id=_gid(input.service_id, "CareService", "serviceId"),
-                person_id=_gid(input.person_id, "Person", "personId"), provided_at=input.provided_at,
+                service_id=decode_id(input.service_id, "CareService", "serviceId"),
+                person_id=decode_id(input.person_id, "Person", "personId"), provided_at=input.provided_at,
                 provided_by=input.provided_by, note=input.note))
 
         rec, errors = await mutate(info, run)
@@ -754,8 +745,9 @@ class CareMutation:
     @strawberry.mutation(description="Post a need or micro-wish for a resident (发布微心愿).")
     async def post_wish(self, info: Info, input: PostWishInput) -> WishPayload:
         async def run() -> Any:
-            return await care_service.post_wish(context(info), person_id=_gid(input.person_id, "Person", "personId"),
-                                                title=input.title, description=input.description)
+            return await care_service.post_wish(
+                context(info), person_id=decode_id(input.person_id, "Person", "personId"), title=input.title,
+                description=input.description)
 
         wish, errors = await mutate(info, run)
         return WishPayload(wish=None if wish is None else Wish(_m=wish), errors=errors)

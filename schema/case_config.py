@@ -9,14 +9,13 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from models import CasePriority as _CasePriority
-from models import SlaUnit as _SlaUnit
+from models import CasePriority, SlaUnit
 from resolvers import case_config as svc
-from schema.common import UserError, context, mutate, query_call
+from schema.common import UserError, context, graphql_enum, mutate, query_call
 
-CasePriority = strawberry.enum(_CasePriority, name="CasePriority", description="Priority (紧急程度).")
-SlaUnit = strawberry.enum(_SlaUnit, name="SlaUnit", description="Unit of an SLA (时限单位): working days, working "
-                                                                "hours (Chinese calendar), or calendar hours.")
+graphql_enum(CasePriority, name="CasePriority", description="Priority (紧急程度).")
+graphql_enum(SlaUnit, name="SlaUnit", description="Unit of an SLA (时限单位): working days, working "
+                                                "hours (Chinese calendar), or calendar hours.")
 
 
 @strawberry.type(description="A case category with its state (事件类别).")
@@ -29,9 +28,9 @@ class CaseCategorySetting:
 @strawberry.type(description="Handling time for a category and priority (办理时限); no category: the default.")
 class SlaRule:
     category: str | None = strawberry.field(description="Category code; null for the tenant's default.")
-    priority: CasePriority = strawberry.field(description="Priority.")  # type: ignore[valid-type]
+    priority: CasePriority = strawberry.field(description="Priority.")
     amount: float = strawberry.field(description="How many units.")
-    unit: SlaUnit = strawberry.field(description="Which unit.")  # type: ignore[valid-type]
+    unit: SlaUnit = strawberry.field(description="Which unit.")
 
 
 @strawberry.type(description="The tenant's own working-day fact for a date (工作日调整), winning over the "
@@ -83,9 +82,9 @@ class SetCaseCategoryInput:
 
 @strawberry.input(description="Add or change an SLA rule.")
 class SetSlaRuleInput:
-    priority: CasePriority = strawberry.field(description="Priority.")  # type: ignore[valid-type]
+    priority: CasePriority = strawberry.field(description="Priority.")
     amount: float = strawberry.field(description="How many units (> 0).")
-    unit: SlaUnit = strawberry.field(description="Which unit.")  # type: ignore[valid-type]
+    unit: SlaUnit = strawberry.field(description="Which unit.")
     category: str | None = strawberry.field(default=None, description="Category code; omit for the default.")
 
 

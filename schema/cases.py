@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Set
 from datetime import date, datetime
 from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
-from models import AreaKind, community_id_of
+from models import AreaKind, CaseState, HandlerKind, community_id_of
 from models import Case as CaseRow
 from models import CaseEvent as CaseEventRow
 from models import CasePriority as _CasePriority
 from models import CaseReview as CaseReviewRow
-from models import CaseState as _CaseState
-from models import HandlerKind as _HandlerKind
 from models import Notification as NotificationRow
 from resolvers import cases as case_service
 from resolvers import loaders
 from resolvers.errors import ErrorCode, ServiceError
-from resolvers.ids import decode_global_id, encode_global_id
+from resolvers.ids import decode_id, encode_global_id
 from schema.case_config import CaseConfigMutation, CaseConfigQuery, CasePriority
 from schema.common import (
     Connection,
@@ -30,15 +27,15 @@ from schema.common import (
     UserError,
     connection,
     context,
-    decode_id,
+    graphql_enum,
     mutate,
     query_call,
 )
 from schema.types import AREA_TYPE_NAMES, AreaNode, Community, Grid, User, area_type
 
-CaseState = strawberry.enum(_CaseState, name="CaseState", description="State of a case in its closed loop (事件状态).")
-HandlerKind = strawberry.enum(_HandlerKind, name="HandlerKind",
-                              description="Kind of unit a case is dispatched to (承办单位类型).")
+graphql_enum(CaseState, name="CaseState", description="State of a case in its closed loop (事件状态).")
+graphql_enum(HandlerKind, name="HandlerKind",
+             description="Kind of unit a case is dispatched to (承办单位类型).")
 
 
 @strawberry.type(description="A category of the tenant's case catalogue (事件类别).")
@@ -62,12 +59,12 @@ class CaseTimelineEntry:
         return self._m.action
 
     @strawberry.field(description="State before the step (null for the report).")
-    def from_state(self) -> CaseState | None:  # type: ignore[valid-type]
-        return None if self._m.from_state is None else _CaseState(self._m.from_state)
+    def from_state(self) -> CaseState | None:
+        return None if self._m.from_state is None else CaseState(self._m.from_state)
 
     @strawberry.field(description="State after the step.")
-    def to_state(self) -> CaseState | None:  # type: ignore[valid-type]
-        return None if self._m.to_state is None else _CaseState(self._m.to_state)
+    def to_state(self) -> CaseState | None:
+        return None if self._m.to_state is None else CaseState(self._m.to_state)
 
     @strawberry.field(description="Role the actor acted in; null for system steps or on the public wall.")
     def actor_role(self) -> str | None:
@@ -122,11 +119,11 @@ class Case(Node):
         return await loaders.category_name_by_code(context(info)).load(self._m.category_code)
 
     @strawberry.field(description="Priority (紧急程度).")
-    def priority(self) -> CasePriority:  # type: ignore[valid-type]
+    def priority(self) -> CasePriority:
         return self._m.priority
 
     @strawberry.field(description="State (状态).")
-    def state(self) -> CaseState:  # type: ignore[valid-type]
+    def state(self) -> CaseState:
         return self._m.state
 
     @strawberry.field(description="Where (所在区域).")
@@ -180,7 +177,7 @@ class Case(Node):
         return self._m.on_wall
 
     @strawberry.field(description="Kind of handling unit (承办单位类型), once dispatched.")
-    def handler_kind(self) -> HandlerKind | None:  # type: ignore[valid-type]
+    def handler_kind(self) -> HandlerKind | None:
         return self._m.handler_kind
 
     @strawberry.field(description="Name of the handling unit (承办单位).")
@@ -352,7 +349,7 @@ class CaseQuery(CaseConfigQuery):
         self,
         info: Info,
         area_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only inside this area.")] = None,
-        states: list[CaseState] | None = None,  # type: ignore[valid-type]
+        states: list[CaseState] | None = None,
         category: str | None = None,
         supervised: Annotated[bool | None, strawberry.argument(description="督办 cases only (or none).")] = None,
         overdue: Annotated[bool | None, strawberry.argument(description="Open and past due (or not).")] = None,
@@ -363,7 +360,7 @@ class CaseQuery(CaseConfigQuery):
         after: str | None = None,
     ) -> Connection[Case]:
         f = case_service.CaseFilter(
-            area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             states=states, category=category, supervised=supervised, overdue=overdue,
             reported_by_me=reported_by_me, assigned_to_me=assigned_to_me,
         )
@@ -405,7 +402,7 @@ class ReportCaseInput:
     area_id: strawberry.ID = strawberry.field(description="Where: a building, compound, grid … you may report in.")
     category: str = strawberry.field(description="Category code from caseCategories.")
     title: str = strawberry.field(description="Short title, at most 100 characters.")
-    priority: CasePriority = strawberry.field(  # type: ignore[valid-type]
+    priority: CasePriority = strawberry.field(
         default=_CasePriority.NORMAL, description="Priority; decides the SLA with the category.")
     description: str = strawberry.field(default="", description="What is wrong, at most 5000 characters.")
     location_text: str | None = strawberry.field(default=None, description="Where exactly, as told.")
@@ -433,7 +430,7 @@ class CaseReasonInput:
 @strawberry.input(description="Dispatch a case to a handling unit (派单).")
 class DispatchCaseInput:
     id: strawberry.ID = strawberry.field(description="The case.")
-    handler_kind: HandlerKind = strawberry.field(description="Kind of unit.")  # type: ignore[valid-type]
+    handler_kind: HandlerKind = strawberry.field(description="Kind of unit.")
     firm_id: strawberry.ID | None = strawberry.field(default=None, description="For PROPERTY_FIRM: the firm.")
     community_id: strawberry.ID | None = strawberry.field(default=None, description="For COMMUNITY: the community.")
     partner_name: str | None = strawberry.field(default=None, description="For PARTNER_UNIT: the unit's name.")
@@ -486,9 +483,6 @@ class CaseReviewPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
 
 
-def _gid(value: strawberry.ID | None, expected: str | Set[str], field: str) -> Any:
-    return None if value is None else decode_global_id(str(value), expected, field)[1]
-
 
 async def _case_payload(info: Info, run: Any) -> CasePayload:
     case, errors = await mutate(info, run)
@@ -507,7 +501,7 @@ class CaseMutation(CaseConfigMutation):
     async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID]) -> MarkReadPayload:
         async def run() -> Any:
             return await case_service.mark_notifications_read(
-                context(info), [_gid(i, "Notification", "ids") for i in ids])
+                context(info), [decode_id(i, "Notification", "ids") for i in ids])
 
         marked, errors = await mutate(info, run)
         return MarkReadPayload(marked=marked or 0, errors=errors)
@@ -516,10 +510,10 @@ class CaseMutation(CaseConfigMutation):
     async def report_case(self, info: Info, input: ReportCaseInput) -> CasePayload:
         async def run() -> Any:
             data = case_service.ReportInput(
-                area_id=_gid(input.area_id, AREA_TYPE_NAMES, "areaId"), category=input.category,
+                area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"), category=input.category,
                 priority=input.priority, title=input.title, description=input.description,
                 location_text=input.location_text, latitude=input.latitude, longitude=input.longitude,
-                photo_ids=[_gid(p, "Attachment", "photoIds") for p in input.photo_ids or []],
+                photo_ids=[decode_id(p, "Attachment", "photoIds") for p in input.photo_ids or []],
                 idempotency_key=input.idempotency_key,
             )
             return await case_service.report_case(context(info), data)
@@ -533,7 +527,7 @@ class CaseMutation(CaseConfigMutation):
     @strawberry.mutation(description="Reject a reported case with a reason (不予受理).")
     async def reject_case(self, info: Info, input: CaseReasonInput) -> CasePayload:
         async def run() -> Any:
-            return await case_service.reject_case(context(info), _gid(input.id, "Case", "id"), reason=input.reason,
+            return await case_service.reject_case(context(info), decode_id(input.id, "Case", "id"), reason=input.reason,
                                                   expected_version=input.expected_version)
 
         return await _case_payload(info, run)
@@ -542,11 +536,11 @@ class CaseMutation(CaseConfigMutation):
     async def dispatch_case(self, info: Info, input: DispatchCaseInput) -> CasePayload:
         async def run() -> Any:
             data = case_service.DispatchInput(
-                handler_kind=input.handler_kind, firm_id=_gid(input.firm_id, "PropertyFirm", "firmId"),
-                community_id=_gid(input.community_id, AREA_TYPE_NAMES, "communityId"),
+                handler_kind=input.handler_kind, firm_id=decode_id(input.firm_id, "PropertyFirm", "firmId"),
+                community_id=decode_id(input.community_id, AREA_TYPE_NAMES, "communityId"),
                 partner_name=input.partner_name, note=input.note, expected_version=input.expected_version,
             )
-            return await case_service.dispatch_case(context(info), _gid(input.id, "Case", "id"), data)
+            return await case_service.dispatch_case(context(info), decode_id(input.id, "Case", "id"), data)
 
         return await _case_payload(info, run)
 
@@ -558,8 +552,8 @@ class CaseMutation(CaseConfigMutation):
     async def resolve_case(self, info: Info, input: ResolveCaseInput) -> CasePayload:
         async def run() -> Any:
             return await case_service.resolve_case(
-                context(info), _gid(input.id, "Case", "id"), resolution=input.resolution,
-                photo_ids=[_gid(p, "Attachment", "photoIds") for p in input.photo_ids or []],
+                context(info), decode_id(input.id, "Case", "id"), resolution=input.resolution,
+                photo_ids=[decode_id(p, "Attachment", "photoIds") for p in input.photo_ids or []],
                 expected_version=input.expected_version)
 
         return await _case_payload(info, run)
@@ -571,7 +565,7 @@ class CaseMutation(CaseConfigMutation):
     @strawberry.mutation(description="Reopen a resolved case whose check failed (重新办理).")
     async def reopen_case(self, info: Info, input: CaseReasonInput) -> CasePayload:
         async def run() -> Any:
-            return await case_service.reopen_case(context(info), _gid(input.id, "Case", "id"), reason=input.reason,
+            return await case_service.reopen_case(context(info), decode_id(input.id, "Case", "id"), reason=input.reason,
                                                   expected_version=input.expected_version)
 
         return await _case_payload(info, run)
@@ -580,7 +574,7 @@ class CaseMutation(CaseConfigMutation):
     async def give_case_feedback(self, info: Info, input: CaseFeedbackInput) -> CasePayload:
         async def run() -> Any:
             return await case_service.give_feedback(
-                context(info), _gid(input.id, "Case", "id"), satisfied=input.satisfied, comment=input.comment,
+                context(info), decode_id(input.id, "Case", "id"), satisfied=input.satisfied, comment=input.comment,
                 expected_version=input.expected_version)
 
         return await _case_payload(info, run)
@@ -588,7 +582,7 @@ class CaseMutation(CaseConfigMutation):
     @strawberry.mutation(description="Put an open case under supervision (督办); notifies the handler.")
     async def supervise_case(self, info: Info, input: CaseTransitionInput) -> CasePayload:
         async def run() -> Any:
-            return await case_service.supervise_case(context(info), _gid(input.id, "Case", "id"), note=input.note,
+            return await case_service.supervise_case(context(info), decode_id(input.id, "Case", "id"), note=input.note,
                                                      expected_version=input.expected_version)
 
         return await _case_payload(info, run)
@@ -596,7 +590,7 @@ class CaseMutation(CaseConfigMutation):
     @strawberry.mutation(description="Urge the handler with a note (催办).")
     async def urge_case(self, info: Info, input: CaseReasonInput) -> CasePayload:
         async def run() -> Any:
-            return await case_service.urge_case(context(info), _gid(input.id, "Case", "id"), note=input.reason,
+            return await case_service.urge_case(context(info), decode_id(input.id, "Case", "id"), note=input.reason,
                                                 expected_version=input.expected_version)
 
         return await _case_payload(info, run)
@@ -605,8 +599,9 @@ class CaseMutation(CaseConfigMutation):
     async def escalate_case(self, info: Info, input: EscalateCaseInput) -> CasePayload:
         async def run() -> Any:
             return await case_service.escalate_case(
-                context(info), _gid(input.id, "Case", "id"), area_id=_gid(input.area_id, AREA_TYPE_NAMES, "areaId"),
-                note=input.note, expected_version=input.expected_version)
+                context(info), decode_id(input.id, "Case", "id"),
+                area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"), note=input.note,
+                expected_version=input.expected_version)
 
         return await _case_payload(info, run)
 
@@ -614,7 +609,7 @@ class CaseMutation(CaseConfigMutation):
     async def create_case_review(self, info: Info, input: CreateCaseReviewInput) -> CaseReviewPayload:
         async def run() -> Any:
             return await case_service.create_review(
-                context(info), area_id=_gid(input.area_id, AREA_TYPE_NAMES, "areaId"), start=input.period_start,
+                context(info), area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"), start=input.period_start,
                 end=input.period_end, summary=input.summary, decisions=input.decisions)
 
         review, errors = await mutate(info, run)
@@ -623,7 +618,7 @@ class CaseMutation(CaseConfigMutation):
 
 async def _simple(info: Info, input: CaseTransitionInput, action: str) -> CasePayload:
     async def run() -> Any:
-        return await case_service.simple_transition(context(info), _gid(input.id, "Case", "id"), action,
+        return await case_service.simple_transition(context(info), decode_id(input.id, "Case", "id"), action,
                                                     note=input.note, expected_version=input.expected_version)
 
     return await _case_payload(info, run)

@@ -14,39 +14,34 @@ import strawberry
 from strawberry.types import Info
 
 from models import Activity as ActivityRow
-from models import ActivityState as _ActivityState
+from models import ActivityState as SharedActivityState
 from models import Agreement as AgreementRow
-from models import AgreementStatus as _AgreementStatus
+from models import AgreementStatus, PartnerKind, ServiceKind
 from models import InServiceMember as InServiceMemberRow
 from models import InServiceRecord as InServiceRecordRow
 from models import PartnerClient as PartnerClientRow
-from models import PartnerKind as _PartnerKind
 from models import PartnerUnit as PartnerUnitRow
-from models import ServiceKind as _ServiceKind
 from models import Wish as WishRow
-from models import WishState as _WishState
+from models import WishState as SharedWishState
 from resolvers import cobuilding as svc
 from resolvers import cobuilding_loaders as cl
 from resolvers import loaders
 from resolvers import validation as v
-from resolvers.ids import decode_global_id, encode_global_id
-from schema.common import Connection, Node, UserError, connection, context, decode_id, mutate, query_call
+from resolvers.ids import decode_id, encode_global_id
+from schema.common import Connection, Node, UserError, connection, context, graphql_enum, mutate, query_call
 from schema.types import AreaNode, Person, area_type
 
-PartnerKind = strawberry.enum(_PartnerKind, name="PartnerKind",
-                              description="Kind of partner unit (共建单位类型).")
-AgreementStatus = strawberry.enum(_AgreementStatus, name="AgreementStatus",
-                                  description="Status of a co-building agreement (协议状态).")
-ServiceKind = strawberry.enum(_ServiceKind, name="InServiceKind",
-                              description="What an in-service party member's service was (服务类型).")
-SharedActivityState = strawberry.enum(_ActivityState, name="SharedActivityState",
-                                      description="State of a shared activity (活动状态).")
-SharedWishState = strawberry.enum(_WishState, name="SharedWishState",
-                                  description="State of a shared wish (心愿状态).")
+graphql_enum(PartnerKind, name="PartnerKind",
+             description="Kind of partner unit (共建单位类型).")
+graphql_enum(AgreementStatus, name="AgreementStatus",
+             description="Status of a co-building agreement (协议状态).")
+graphql_enum(ServiceKind, name="InServiceKind",
+             description="What an in-service party member's service was (服务类型).")
+graphql_enum(SharedActivityState, name="SharedActivityState",
+             description="State of a shared activity (活动状态).")
+graphql_enum(SharedWishState, name="SharedWishState",
+             description="State of a shared wish (心愿状态).")
 
-
-def _gid(value: strawberry.ID, expected: str, field: str) -> Any:
-    return decode_global_id(str(value), expected, field)[1]
 
 
 @strawberry.type(description="One of the 六联创 areas of joint work (六联创领域).")
@@ -74,7 +69,7 @@ class PartnerUnit(Node):
         return self._m.name
 
     @strawberry.field(description="Kind (类型).")
-    def kind(self) -> PartnerKind:  # type: ignore[valid-type]
+    def kind(self) -> PartnerKind:
         return self._m.kind
 
     @strawberry.field(description="Unified social credit code (统一社会信用代码).")
@@ -148,7 +143,7 @@ class Agreement(Node):
         return self._m.valid_until
 
     @strawberry.field(description="Status (状态).")
-    def status(self) -> AgreementStatus:  # type: ignore[valid-type]
+    def status(self) -> AgreementStatus:
         return self._m.status
 
     @strawberry.field(description="In force now: active and today within its validity (当前有效).")
@@ -157,7 +152,7 @@ class Agreement(Node):
 
         today = local_date(context(info).now)
         m = self._m
-        return (m.status is _AgreementStatus.ACTIVE and m.valid_from <= today
+        return (m.status is AgreementStatus.ACTIVE and m.valid_from <= today
                 and (m.valid_until is None or today <= m.valid_until))
 
     @strawberry.field(description="Signatories (签约人).")
@@ -238,7 +233,7 @@ class InServiceRecord:
     _m: strawberry.Private[InServiceRecordRow]
 
     @strawberry.field(description="Kind (类型).")
-    def kind(self) -> ServiceKind:  # type: ignore[valid-type]
+    def kind(self) -> ServiceKind:
         return self._m.kind
 
     @strawberry.field(description="Served on (服务日期).")
@@ -327,7 +322,7 @@ class SharedActivity:
         return self._m.signed_up
 
     @strawberry.field(description="State (状态).")
-    def state(self) -> SharedActivityState:  # type: ignore[valid-type]
+    def state(self) -> SharedActivityState:
         return self._m.state
 
     @strawberry.field(description="Organiser's name (主办方): an organisation, never a person.")
@@ -357,7 +352,7 @@ class SharedWish:
         return self._m.description
 
     @strawberry.field(description="State (状态).")
-    def state(self) -> SharedWishState:  # type: ignore[valid-type]
+    def state(self) -> SharedWishState:
         return self._m.state
 
     @strawberry.field(description="Posted at (发布时间).")
@@ -442,7 +437,7 @@ class InServiceSummary:
 class CobuildingQuery:
     @strawberry.field(description="Partner units (共建单位), for those who read agreements.")
     async def partner_units(
-        self, info: Info, kind: PartnerKind | None = None,  # type: ignore[valid-type]
+        self, info: Info, kind: PartnerKind | None = None,
         first: int | None = None, after: str | None = None,
     ) -> Connection[PartnerUnit]:
         page = await query_call(svc.list_partner_units(context(info), kind=kind, first=first, after=after))
@@ -451,11 +446,11 @@ class CobuildingQuery:
     @strawberry.field(description="Co-building agreements (共驻共建协议) covering a community in your scope.")
     async def agreements(
         self, info: Info, partner_unit_id: strawberry.ID | None = None, community_id: strawberry.ID | None = None,
-        statuses: list[AgreementStatus] | None = None,  # type: ignore[valid-type]
+        statuses: list[AgreementStatus] | None = None,
         active_on: date | None = None, first: int | None = None, after: str | None = None,
     ) -> Connection[Agreement]:
-        unit = None if partner_unit_id is None else decode_id(partner_unit_id, "PartnerUnit", "partnerUnitId")
-        community = None if community_id is None else decode_id(community_id, "Community", "communityId")
+        unit = decode_id(partner_unit_id, "PartnerUnit", "partnerUnitId")
+        community = decode_id(community_id, "Community", "communityId")
         page = await query_call(svc.list_agreements(
             context(info), partner_unit_id=unit, community_id=community, statuses=statuses, active_on=active_on,
             first=first, after=after))
@@ -470,8 +465,8 @@ class CobuildingQuery:
         self, info: Info, community_id: strawberry.ID | None = None, partner_unit_id: strawberry.ID | None = None,
         first: int | None = None, after: str | None = None,
     ) -> Connection[InServiceMember]:
-        community = None if community_id is None else decode_id(community_id, "Community", "communityId")
-        unit = None if partner_unit_id is None else decode_id(partner_unit_id, "PartnerUnit", "partnerUnitId")
+        community = decode_id(community_id, "Community", "communityId")
+        unit = decode_id(partner_unit_id, "PartnerUnit", "partnerUnitId")
         page = await query_call(svc.list_inservice_members(context(info), community_id=community,
                                                            partner_unit_id=unit, first=first, after=after))
         return connection(page, lambda m: InServiceMember(_m=m))  # type: ignore[no-any-return]
@@ -484,7 +479,7 @@ class CobuildingQuery:
         to: Annotated[date, strawberry.argument(description="Last day (inclusive).")],
         partner_unit_id: strawberry.ID | None = None,
     ) -> InServiceSummary:
-        unit = None if partner_unit_id is None else decode_id(partner_unit_id, "PartnerUnit", "partnerUnitId")
+        unit = decode_id(partner_unit_id, "PartnerUnit", "partnerUnitId")
         s = await query_call(svc.inservice_summary(context(info), partner_unit_id=unit, start=from_, end=to))
         return InServiceSummary(members=s.members, records=s.records, hours=float(s.hours), wishes=s.wishes,
                                 activities=s.activities)
@@ -524,7 +519,7 @@ class CobuildingQuery:
 @strawberry.input(description="A partner unit (共建单位).")
 class PartnerUnitInput:
     name: str = strawberry.field(description="Name, unique in the tenant.")
-    kind: PartnerKind = strawberry.field(description="Kind.")  # type: ignore[valid-type]
+    kind: PartnerKind = strawberry.field(description="Kind.")
     credit_code: str | None = strawberry.field(default=None, description="Unified social credit code (18 "
                                                "characters, check character verified).")
     contact_name: str | None = strawberry.field(default=None, description="Contact person.")
@@ -569,7 +564,7 @@ class UpdateAgreementInput(AgreementInput):
                               "suspended→expired or terminated.")
 class SetAgreementStatusInput:
     id: strawberry.ID = strawberry.field(description="The agreement.")
-    status: AgreementStatus = strawberry.field(description="The new status.")  # type: ignore[valid-type]
+    status: AgreementStatus = strawberry.field(description="The new status.")
     expected_version: int | None = strawberry.field(default=None, description="The version you saw.")
 
 
@@ -605,7 +600,7 @@ class RegisterInServiceInput:
 @strawberry.input(description="Record an in-service member's service.")
 class RecordInServiceInput:
     member_id: strawberry.ID = strawberry.field(description="The registered member.")
-    kind: ServiceKind = strawberry.field(description="Kind.")  # type: ignore[valid-type]
+    kind: ServiceKind = strawberry.field(description="Kind.")
     served_on: date = strawberry.field(description="Day served.")
     hours: float = strawberry.field(description="Hours, 0–24.")
     description: str = strawberry.field(description="What was done.")
@@ -659,9 +654,9 @@ def _unit_data(input: PartnerUnitInput) -> svc.PartnerUnitInput:
 
 def _agreement_data(input: AgreementInput) -> svc.AgreementInput:
     return svc.AgreementInput(
-        partner_unit_id=_gid(input.partner_unit_id, "PartnerUnit", "partnerUnitId"), title=input.title,
+        partner_unit_id=decode_id(input.partner_unit_id, "PartnerUnit", "partnerUnitId"), title=input.title,
         community_party=input.community_party,
-        community_ids=[_gid(c, "Community", "communityIds") for c in input.community_ids],
+        community_ids=[decode_id(c, "Community", "communityIds") for c in input.community_ids],
         areas=list(input.areas), grants=list(input.grants), valid_from=input.valid_from,
         valid_until=input.valid_until,
         signatories=[svc.Signatory(name=s.name, side=s.side, title=s.title) for s in input.signatories],
@@ -688,7 +683,7 @@ class CobuildingMutation:
     @strawberry.mutation(description="Change a partner unit (修改共建单位).")
     async def update_partner_unit(self, info: Info, input: UpdatePartnerUnitInput) -> PartnerUnitPayload:
         async def run() -> Any:
-            return await svc.update_partner_unit(context(info), _gid(input.id, "PartnerUnit", "id"),
+            return await svc.update_partner_unit(context(info), decode_id(input.id, "PartnerUnit", "id"),
                                                  _unit_data(input))
 
         row, errors = await mutate(info, run)
@@ -705,7 +700,7 @@ class CobuildingMutation:
     @strawberry.mutation(description="Change an agreement (修改共建协议).")
     async def update_agreement(self, info: Info, input: UpdateAgreementInput) -> AgreementPayload:
         async def run() -> Any:
-            return await svc.update_agreement(context(info), _gid(input.id, "Agreement", "id"),
+            return await svc.update_agreement(context(info), decode_id(input.id, "Agreement", "id"),
                                               _agreement_data(input), input.expected_version)
 
         row, errors = await mutate(info, run)
@@ -714,7 +709,7 @@ class CobuildingMutation:
     @strawberry.mutation(description="Activate, suspend, expire or terminate an agreement (协议状态).")
     async def set_agreement_status(self, info: Info, input: SetAgreementStatusInput) -> AgreementPayload:
         async def run() -> Any:
-            return await svc.set_agreement_status(context(info), _gid(input.id, "Agreement", "id"), input.status,
+            return await svc.set_agreement_status(context(info), decode_id(input.id, "Agreement", "id"), input.status,
                                                   input.expected_version)
 
         row, errors = await mutate(info, run)
@@ -724,28 +719,28 @@ class CobuildingMutation:
     async def create_partner_client(self, info: Info, input: CreatePartnerClientInput) -> PartnerClientPayload:
         async def run() -> Any:
             return await svc.create_partner_client(
-                context(info), _gid(input.partner_unit_id, "PartnerUnit", "partnerUnitId"), input.label)
+                context(info), decode_id(input.partner_unit_id, "PartnerUnit", "partnerUnitId"), input.label)
 
         return _client_payload(*await mutate(info, run))
 
     @strawberry.mutation(description="Rotate a client's secret (轮换密钥): the old one gets no token from now on.")
     async def rotate_partner_client_secret(self, info: Info, id: strawberry.ID) -> PartnerClientPayload:
         async def run() -> Any:
-            return await svc.rotate_partner_client_secret(context(info), _gid(id, "PartnerClient", "id"))
+            return await svc.rotate_partner_client_secret(context(info), decode_id(id, "PartnerClient", "id"))
 
         return _client_payload(*await mutate(info, run))
 
     @strawberry.mutation(description="Revoke a client (吊销凭据): no token, and its tokens stop at once.")
     async def revoke_partner_client(self, info: Info, id: strawberry.ID) -> PartnerClientPayload:
         async def run() -> Any:
-            return (await svc.revoke_partner_client(context(info), _gid(id, "PartnerClient", "id")), None)
+            return (await svc.revoke_partner_client(context(info), decode_id(id, "PartnerClient", "id")), None)
 
         return _client_payload(*await mutate(info, run))
 
     @strawberry.mutation(description="Partner systems: claim a shared open wish (认领心愿).")
     async def claim_shared_wish(self, info: Info, input: ClaimSharedWishInput) -> SharedWishPayload:
         async def run() -> Any:
-            return await svc.claim_shared_wish(context(info), _gid(input.id, "Wish", "id"), input.expected_version)
+            return await svc.claim_shared_wish(context(info), decode_id(input.id, "Wish", "id"), input.expected_version)
 
         row, errors = await mutate(info, run)
         return SharedWishPayload(wish=None if row is None else SharedWish(_m=row), errors=errors)
@@ -753,7 +748,7 @@ class CobuildingMutation:
     @strawberry.mutation(description="Partner systems: report a wish your unit claimed as fulfilled (完成心愿).")
     async def fulfil_shared_wish(self, info: Info, input: FulfilSharedWishInput) -> SharedWishPayload:
         async def run() -> Any:
-            return await svc.fulfil_shared_wish(context(info), _gid(input.id, "Wish", "id"), input.note,
+            return await svc.fulfil_shared_wish(context(info), decode_id(input.id, "Wish", "id"), input.note,
                                                 input.expected_version)
 
         row, errors = await mutate(info, run)
@@ -763,10 +758,10 @@ class CobuildingMutation:
     async def register_inservice_member(self, info: Info, input: RegisterInServiceInput) -> InServiceMemberPayload:
         async def run() -> Any:
             return await svc.register_inservice_member(context(info), svc.RegisterInServiceInput(
-                person_id=_gid(input.person_id, "Person", "personId"),
-                community_id=_gid(input.community_id, "Community", "communityId"),
+                person_id=decode_id(input.person_id, "Person", "personId"),
+                community_id=decode_id(input.community_id, "Community", "communityId"),
                 partner_unit_id=None if input.partner_unit_id is None else
-                _gid(input.partner_unit_id, "PartnerUnit", "partnerUnitId"),
+                decode_id(input.partner_unit_id, "PartnerUnit", "partnerUnitId"),
                 work_unit_name=input.work_unit_name, registered_on=input.registered_on))
 
         row, errors = await mutate(info, run)
@@ -776,11 +771,11 @@ class CobuildingMutation:
     async def record_inservice_service(self, info: Info, input: RecordInServiceInput) -> InServiceRecordPayload:
         async def run() -> Any:
             return await svc.record_inservice_service(context(info), svc.ServiceRecordInput(
-                member_id=_gid(input.member_id, "InServiceMember", "memberId"), kind=input.kind,
+                member_id=decode_id(input.member_id, "InServiceMember", "memberId"), kind=input.kind,
                 served_on=input.served_on, hours=Decimal(str(input.hours)).quantize(Decimal("0.01")),
                 description=input.description,
-                wish_id=None if input.wish_id is None else _gid(input.wish_id, "Wish", "wishId"),
-                activity_id=None if input.activity_id is None else _gid(input.activity_id, "Activity", "activityId")))
+                wish_id=decode_id(input.wish_id, "Wish", "wishId"),
+                activity_id=decode_id(input.activity_id, "Activity", "activityId")))
 
         row, errors = await mutate(info, run)
         return InServiceRecordPayload(record=None if row is None else InServiceRecord(_m=row), errors=errors)

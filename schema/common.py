@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Set
+import enum
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -12,16 +13,28 @@ from strawberry.types import Info
 
 from resolvers.audit import record_mutation
 from resolvers.context import RequestContext
-from resolvers.errors import ErrorCode as _ErrorCode
-from resolvers.errors import ServiceError, ValidationErrors
-from resolvers.ids import decode_global_id, encode_cursor, encode_global_id
+from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
+from resolvers.ids import encode_cursor, encode_global_id
 from resolvers.pagination import Page
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-ErrorCode = strawberry.enum(
-    _ErrorCode,
+
+def graphql_enum(cls: type[enum.Enum], *, name: str, description: str) -> None:
+    """Declare a Python enum (a model's, usually) a GraphQL enum, in place: strawberry keeps the
+    definition on the class itself, so fields annotate with the class, imported under the schema's
+    name if it differs (``from models import PeriodState``). Assigning ``strawberry.enum(...)``'s
+    result instead makes a variable, which mypy refuses as an annotation (``valid-type``); this returns
+    nothing so that pattern cannot come back. One Python enum serving under two GraphQL names
+    (``ActivityState`` / ``SharedActivityState``) depends on import order, as it did before: each
+    module's types resolve their fields while that module's declaration is the current one (the
+    committed schema.graphql diff guards it)."""
+    strawberry.enum(cls, name=name, description=description)
+
+
+graphql_enum(
+    ErrorCode,
     name="ErrorCode",
     description="Machine-readable reason of an expected failure (错误代码).",
 )
@@ -35,18 +48,7 @@ class PublicError(GraphQLError):
     """An expected failure of a query field, shown to the client with its code."""
 
     def __init__(self, error: ServiceError) -> None:
-        ext: dict[str, Any] = {"code": error.code.value}
-        if error.field:
-            ext["field"] = error.field
-        super().__init__(error.message, extensions=ext)
-
-
-def decode_id(gid: strawberry.ID | str, expected: str | Set[str], field: str = "id") -> Any:
-    """The uuid of a global ID of the expected type (raises a public INVALID_ID error)."""
-    try:
-        return decode_global_id(str(gid), expected, field)[1]
-    except ServiceError as e:
-        raise PublicError(e) from None
+        super().__init__(error.message, extensions=error.extensions)
 
 
 async def query_call(fn: Awaitable[R]) -> R:
@@ -110,7 +112,7 @@ def connection(page: Page[Any], wrap: Callable[[Any], Any]) -> Any:
 
 @strawberry.type(description="An expected failure of a mutation: nothing was written (用户错误).")
 class UserError:
-    code: ErrorCode = strawberry.field(description="What went wrong.")  # type: ignore[valid-type]
+    code: ErrorCode = strawberry.field(description="What went wrong.")
     message: str = strawberry.field(description="Human-readable explanation.")
     field: str | None = strawberry.field(description="The input field at fault, when one is.")
 
@@ -136,7 +138,7 @@ async def mutate(info: Info, fn: Callable[[], Awaitable[R]]) -> tuple[R | None, 
             await ctx.db.locked(nested.commit)
         except StaleDataError:
             # The row's version moved between our read and our write: someone else won.
-            raise ServiceError(_ErrorCode.CONFLICT, "changed by someone else meanwhile; reload and retry",
+            raise ServiceError(ErrorCode.CONFLICT, "changed by someone else meanwhile; reload and retry",
                                "expectedVersion") from None
     except ServiceError as e:
         await _undo(ctx, nested)

@@ -4,7 +4,7 @@ notices, the problem wall (问题墙) and echo wall (回音壁), and the noticeE
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncGenerator, Set
+from collections.abc import AsyncGenerator
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -12,34 +12,40 @@ import strawberry
 from strawberry.types import Info
 
 from models import Case as CaseRow
-from models import Choice as _Choice
+from models import Choice, MeetingState, TopicState, VoteMatter, VoteState
 from models import Meeting as MeetingRow
-from models import MeetingState as _MeetingState
 from models import Notice as NoticeRow
 from models import Topic as TopicRow
-from models import TopicState as _TopicState
 from models import TopicStep as TopicStepRow
 from models import Vote as VoteRow
-from models import VoteMatter as _VoteMatter
-from models import VoteState as _VoteState
 from resolvers import areas as area_service
 from resolvers import deliberation as svc
 from resolvers import loaders
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
-from resolvers.ids import decode_global_id
+from resolvers.ids import decode_id
 from resolvers.tally import Tally
 from schema.cases import Case, CaseState
-from schema.common import Connection, Node, PublicError, UserError, connection, context, decode_id, mutate, query_call
+from schema.common import (
+    Connection,
+    Node,
+    PublicError,
+    UserError,
+    connection,
+    context,
+    graphql_enum,
+    mutate,
+    query_call,
+)
 from schema.types import AREA_TYPE_NAMES, AreaNode, User, area_type
 
-TopicState = strawberry.enum(_TopicState, name="TopicState", description="State of a topic (议题状态).")
-MeetingState = strawberry.enum(_MeetingState, name="MeetingState", description="State of a meeting record.")
-VoteMatter = strawberry.enum(_VoteMatter, name="VoteMatter", description=(
+graphql_enum(TopicState, name="TopicState", description="State of a topic (议题状态).")
+graphql_enum(MeetingState, name="MeetingState", description="State of a meeting record.")
+graphql_enum(VoteMatter, name="VoteMatter", description=(
     "What an owners' vote decides; Civil Code art. 278 sets the majority by it (表决事项): "
     "RAISE_MAINTENANCE_FUND, REBUILD, CHANGE_COMMON_PARTS need ≥ 3/4; the others more than 1/2."))
-VoteState = strawberry.enum(_VoteState, name="VoteState", description="Open or closed (表决状态).")
-Choice = strawberry.enum(_Choice, name="BallotChoice", description="A household's ballot (同意/反对/弃权).")
+graphql_enum(VoteState, name="VoteState", description="Open or closed (表决状态).")
+graphql_enum(Choice, name="BallotChoice", description="A household's ballot (同意/反对/弃权).")
 
 
 async def _user(info: Info, user_id: uuid.UUID) -> User | None:
@@ -148,7 +154,7 @@ class VoteResult:
 
 @strawberry.type(description="Your household's ballot (本户表决票).")
 class Ballot:
-    choice: Choice | None = strawberry.field(description="Null while not cast.")  # type: ignore[valid-type]
+    choice: Choice | None = strawberry.field(description="Null while not cast.")
     cast_at: datetime | None = strawberry.field(description="When last cast or changed.")
 
 
@@ -157,7 +163,7 @@ class Vote(Node):
     _m: strawberry.Private[VoteRow]
 
     @strawberry.field(description="What it decides; sets the rule.")
-    def matter(self) -> VoteMatter:  # type: ignore[valid-type]
+    def matter(self) -> VoteMatter:
         return self._m.matter
 
     @strawberry.field(description="The question put to the owners.")
@@ -165,7 +171,7 @@ class Vote(Node):
         return self._m.question
 
     @strawberry.field(description="Open or closed.")
-    def state(self) -> VoteState:  # type: ignore[valid-type]
+    def state(self) -> VoteState:
         return self._m.state
 
     @strawberry.field(description="Ballots are accepted until then (截止时间).")
@@ -209,7 +215,7 @@ class Topic(Node):
         return self._m.description
 
     @strawberry.field(description="State (状态).")
-    def state(self) -> TopicState:  # type: ignore[valid-type]
+    def state(self) -> TopicState:
         return self._m.state
 
     @strawberry.field(description="The area it concerns.")
@@ -291,7 +297,7 @@ class Meeting(Node):
         return self._m.place
 
     @strawberry.field(description="State of the record.")
-    def state(self) -> MeetingState:  # type: ignore[valid-type]
+    def state(self) -> MeetingState:
         return self._m.state
 
     @strawberry.field(description="The area it is held for.")
@@ -380,7 +386,7 @@ class WallEntry:
         return self._m.category_code
 
     @strawberry.field(description="State.")
-    def state(self) -> CaseState:  # type: ignore[valid-type]
+    def state(self) -> CaseState:
         return self._m.state
 
     @strawberry.field(description="Where in the compound (building).")
@@ -415,9 +421,6 @@ def _wall(page: Any) -> WallConnection:
                           end_cursor=encode_cursor(items[-1].id) if items else None)
 
 
-def _area_id(value: strawberry.ID | None, field: str = "areaId") -> Any:
-    return None if value is None else decode_id(value, AREA_TYPE_NAMES, field)
-
 
 @strawberry.type
 class DeliberationQuery:
@@ -425,11 +428,11 @@ class DeliberationQuery:
     async def topics(
         self, info: Info,
         area_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only inside this area.")] = None,
-        states: list[TopicState] | None = None,  # type: ignore[valid-type]
+        states: list[TopicState] | None = None,
         first: int | None = 20, after: str | None = None,
     ) -> Connection[Topic]:
-        page = await query_call(svc.list_topics(context(info), area_id=_area_id(area_id), states=states,
-                                                first=first, after=after))
+        page = await query_call(svc.list_topics(context(info), area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+                                                states=states, first=first, after=after))
         return connection(page, lambda m: Topic(_m=m))  # type: ignore[no-any-return]
 
     @strawberry.field(description="Meetings you may read (议事会), newest first.")
@@ -438,8 +441,8 @@ class DeliberationQuery:
         area_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only inside this area.")] = None,
         first: int | None = 20, after: str | None = None,
     ) -> Connection[Meeting]:
-        page = await query_call(svc.list_meetings(context(info), area_id=_area_id(area_id), first=first,
-                                                  after=after))
+        page = await query_call(svc.list_meetings(context(info), area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+                                                  first=first, after=after))
         return connection(page, lambda m: Meeting(_m=m))  # type: ignore[no-any-return]
 
     @strawberry.field(description="Notices you may read (通知公告), newest first; your feed when no area is given: "
@@ -450,7 +453,7 @@ class DeliberationQuery:
             description="Only notices reaching this area (to it, below it or above it).")] = None,
         include_expired: bool = False, first: int | None = 20, after: str | None = None,
     ) -> Connection[Notice]:
-        page = await query_call(svc.list_notices(context(info), area_id=_area_id(area_id),
+        page = await query_call(svc.list_notices(context(info), area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
                                                  include_expired=include_expired, first=first, after=after))
         return connection(page, lambda m: Notice(_m=m))  # type: ignore[no-any-return]
 
@@ -517,7 +520,7 @@ class UpdateTopicStepInput:
 @strawberry.input(description="Put a topic to the owners' vote (发起业主表决).")
 class OpenVoteInput:
     topic_id: strawberry.ID = strawberry.field(description="An accepted or deliberated topic of one compound.")
-    matter: VoteMatter = strawberry.field(description="What it decides; sets the rule.")  # type: ignore[valid-type]
+    matter: VoteMatter = strawberry.field(description="What it decides; sets the rule.")
     question: str = strawberry.field(description="The question.")
     closes_at: datetime = strawberry.field(description="Deadline for ballots.")
 
@@ -525,7 +528,7 @@ class OpenVoteInput:
 @strawberry.input(description="Cast or change your household's ballot (投票).")
 class CastBallotInput:
     vote_id: strawberry.ID = strawberry.field(description="The vote.")
-    choice: Choice = strawberry.field(description="Yes, no or abstain.")  # type: ignore[valid-type]
+    choice: Choice = strawberry.field(description="Yes, no or abstain.")
 
 
 @strawberry.input(description="A person on the register or an organisation invited to a meeting.")
@@ -597,9 +600,6 @@ class NoticePayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
 
 
-def _gid(value: strawberry.ID, expected: str | Set[str], field: str) -> uuid.UUID:
-    return decode_global_id(str(value), expected, field)[1]
-
 
 async def _topic(info: Info, run: Any) -> TopicPayload:
     row, errors = await mutate(info, run)
@@ -614,7 +614,7 @@ async def _vote(info: Info, run: Any) -> VotePayload:
 async def _transition(info: Info, action: str, gid: strawberry.ID, text: str | None,
                       expected: int | None) -> TopicPayload:
     async def run() -> Any:
-        return await svc.transition_topic(context(info), _gid(gid, "Topic", "id"), action, text=text,
+        return await svc.transition_topic(context(info), decode_id(gid, "Topic", "id"), action, text=text,
                                           expected_version=expected)
     return await _topic(info, run)
 
@@ -625,8 +625,8 @@ class DeliberationMutation:
     async def propose_topic(self, info: Info, input: ProposeTopicInput) -> TopicPayload:
         async def run() -> Any:
             return await svc.propose_topic(
-                context(info), area_id=_gid(input.area_id, AREA_TYPE_NAMES, "areaId"), title=input.title,
-                description=input.description, case_ids=[_gid(c, "Case", "caseIds") for c in input.case_ids or []])
+                context(info), area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"), title=input.title,
+                description=input.description, case_ids=[decode_id(c, "Case", "caseIds") for c in input.case_ids or []])
         return await _topic(info, run)
 
     @strawberry.mutation(description="Accept a proposed topic for deliberation (受理议题).")
@@ -656,14 +656,14 @@ class DeliberationMutation:
     @strawberry.mutation(description="Raise a case to a topic (事件转议题).")
     async def raise_case_to_topic(self, info: Info, input: RaiseCaseInput) -> TopicPayload:
         async def run() -> Any:
-            return await svc.raise_case_to_topic(context(info), _gid(input.topic_id, "Topic", "topicId"),
-                                                 _gid(input.case_id, "Case", "caseId"))
+            return await svc.raise_case_to_topic(context(info), decode_id(input.topic_id, "Topic", "topicId"),
+                                                 decode_id(input.case_id, "Case", "caseId"))
         return await _topic(info, run)
 
     @strawberry.mutation(description="Add an implementation step to a decided topic.")
     async def add_topic_step(self, info: Info, input: AddTopicStepInput) -> TopicStepPayload:
         async def run() -> Any:
-            return await svc.add_step(context(info), _gid(input.topic_id, "Topic", "topicId"),
+            return await svc.add_step(context(info), decode_id(input.topic_id, "Topic", "topicId"),
                                       description=input.description, owner_name=input.owner_name,
                                       due_date=input.due_date)
         row, errors = await mutate(info, run)
@@ -672,7 +672,7 @@ class DeliberationMutation:
     @strawberry.mutation(description="Report progress on an implementation step.")
     async def update_topic_step(self, info: Info, input: UpdateTopicStepInput) -> TopicStepPayload:
         async def run() -> Any:
-            return await svc.update_step(context(info), _gid(input.id, "TopicStep", "id"), progress=input.progress,
+            return await svc.update_step(context(info), decode_id(input.id, "TopicStep", "id"), progress=input.progress,
                                          note=input.note)
         row, errors = await mutate(info, run)
         return TopicStepPayload(step=None if row is None else TopicStep(_m=row), errors=errors)
@@ -680,14 +680,14 @@ class DeliberationMutation:
     @strawberry.mutation(description="Put a topic to the owners' vote; the electorate is frozen now.")
     async def open_vote(self, info: Info, input: OpenVoteInput) -> VotePayload:
         async def run() -> Any:
-            return await svc.open_vote(context(info), _gid(input.topic_id, "Topic", "topicId"), matter=input.matter,
-                                       question=input.question, closes_at=input.closes_at)
+            return await svc.open_vote(context(info), decode_id(input.topic_id, "Topic", "topicId"),
+                                       matter=input.matter, question=input.question, closes_at=input.closes_at)
         return await _vote(info, run)
 
     @strawberry.mutation(description="Cast or change your own household's ballot until the vote closes.")
     async def cast_ballot(self, info: Info, input: CastBallotInput) -> VotePayload:
         async def run() -> Any:
-            vote_id = _gid(input.vote_id, "Vote", "voteId")
+            vote_id = decode_id(input.vote_id, "Vote", "voteId")
             await svc.cast_ballot(context(info), vote_id, input.choice)
             return await svc.get_vote(context(info), vote_id)
         return await _vote(info, run)
@@ -695,19 +695,19 @@ class DeliberationMutation:
     @strawberry.mutation(description="Close a vote and record its result (计票).")
     async def close_vote(self, info: Info, input: TopicTransitionInput) -> VotePayload:
         async def run() -> Any:
-            return await svc.close_vote(context(info), _gid(input.id, "Vote", "id"))
+            return await svc.close_vote(context(info), decode_id(input.id, "Vote", "id"))
         return await _vote(info, run)
 
     @strawberry.mutation(description="Convene a meeting (召集议事会).")
     async def convene_meeting(self, info: Info, input: ConveneMeetingInput) -> MeetingPayload:
         async def run() -> Any:
             attendees = [svc.AttendeeInput(
-                person_id=None if a.person_id is None else _gid(a.person_id, "Person", "attendees"),
+                person_id=decode_id(a.person_id, "Person", "attendees"),
                 organisation=a.organisation, role_note=a.role_note) for a in input.attendees or []]
             return await svc.convene_meeting(
-                context(info), area_id=_gid(input.area_id, AREA_TYPE_NAMES, "areaId"), title=input.title,
+                context(info), area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"), title=input.title,
                 starts_at=input.starts_at, place=input.place,
-                topic_ids=[_gid(t, "Topic", "topicIds") for t in input.topic_ids or []], attendees=attendees)
+                topic_ids=[decode_id(t, "Topic", "topicIds") for t in input.topic_ids or []], attendees=attendees)
         row, errors = await mutate(info, run)
         return MeetingPayload(meeting=None if row is None else Meeting(_m=row), errors=errors)
 
@@ -715,9 +715,9 @@ class DeliberationMutation:
     async def close_meeting(self, info: Info, input: CloseMeetingInput) -> MeetingPayload:
         async def run() -> Any:
             return await svc.close_meeting(
-                context(info), _gid(input.id, "Meeting", "id"), minutes=input.minutes,
-                attended=[_gid(a, "MeetingAttendee", "attended") for a in input.attended or []],
-                decisions=[svc.TopicDecision(_gid(d.topic_id, "Topic", "decisions"), d.decision)
+                context(info), decode_id(input.id, "Meeting", "id"), minutes=input.minutes,
+                attended=[decode_id(a, "MeetingAttendee", "attended") for a in input.attended or []],
+                decisions=[svc.TopicDecision(decode_id(d.topic_id, "Topic", "decisions"), d.decision)
                            for d in input.decisions or []])
         row, errors = await mutate(info, run)
         return MeetingPayload(meeting=None if row is None else Meeting(_m=row), errors=errors)
@@ -725,7 +725,7 @@ class DeliberationMutation:
     @strawberry.mutation(description="Publish a notice to an area and everything below it (发布通知).")
     async def publish_notice(self, info: Info, input: PublishNoticeInput) -> NoticePayload:
         async def run() -> Any:
-            return await svc.publish_notice(context(info), area_id=_gid(input.area_id, AREA_TYPE_NAMES, "areaId"),
+            return await svc.publish_notice(context(info), area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"),
                                             title=input.title, body=input.body, expires_at=input.expires_at)
         row, errors = await mutate(info, run)
         return NoticePayload(notice=None if row is None else Notice(_m=row), errors=errors)
@@ -745,7 +745,10 @@ class DeliberationSubscription:
         hub = info.context["hub"]
         area_path: str | None = None
         if area_id is not None:
-            target = decode_id(area_id, AREA_TYPE_NAMES, "areaId")
+            try:  # a subscription reports a bad argument as a GraphQL error, before its first event
+                target = decode_id(area_id, AREA_TYPE_NAMES, "areaId")
+            except ServiceError as e:
+                raise PublicError(e) from None
             async with hub.request_context() as ctx:
                 area = await area_service.get_readable_area(ctx, target)
                 area_path = None if area is None else area.path

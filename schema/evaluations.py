@@ -10,20 +10,19 @@ from strawberry.types import Info
 
 from models import EvaluationPeriod as EvaluationPeriodRow
 from models import EvaluationRating as EvaluationRatingRow
-from models import EvaluationTarget as _EvaluationTarget
-from models import PeriodState as _PeriodState
+from models import EvaluationTarget, PeriodState
 from resolvers import evaluations as svc
 from resolvers import loaders
 from resolvers import volunteering_loaders as vl
 from resolvers.errors import ErrorCode, ServiceError
-from resolvers.ids import decode_global_id
-from schema.common import Node, UserError, context, decode_id, mutate, query_call
+from resolvers.ids import decode_id
+from schema.common import Node, UserError, context, graphql_enum, mutate, query_call
 from schema.types import AreaNode, area_type
 
-EvaluationTarget = strawberry.enum(_EvaluationTarget, name="EvaluationTarget",
-                                   description="What is rated (评比对象): a compound's firm or owner committee.")
-PeriodState = strawberry.enum(_PeriodState, name="EvaluationPeriodState",
-                              description="State of a period (评比周期状态): open, or closed and read-only.")
+graphql_enum(EvaluationTarget, name="EvaluationTarget",
+             description="What is rated (评比对象): a compound's firm or owner committee.")
+graphql_enum(PeriodState, name="EvaluationPeriodState",
+             description="State of a period (评比周期状态): open, or closed and read-only.")
 
 
 @strawberry.type(description="A rating item and its weight (评比项目与权重).")
@@ -48,7 +47,7 @@ class EvaluationPeriod(Node):
         return self._m.month
 
     @strawberry.field(description="State (状态).")
-    def state(self) -> PeriodState:  # type: ignore[valid-type]
+    def state(self) -> PeriodState:
         return self._m.state
 
     @strawberry.field(description="Closed at (关闭时间).")
@@ -56,7 +55,7 @@ class EvaluationPeriod(Node):
         return self._m.closed_at
 
     @strawberry.field(description="The items and weights this period is rated by, fixed when it opened (本期评比项目).")
-    async def items(self, info: Info, target: EvaluationTarget) -> list[EvaluationItem]:  # type: ignore[valid-type]
+    async def items(self, info: Info, target: EvaluationTarget) -> list[EvaluationItem]:
         return [_item(i) for i in await vl.period_items_by_period(context(info)).load((self._m.id, target))]
 
 
@@ -71,7 +70,7 @@ class EvaluationRating:
     _m: strawberry.Private[EvaluationRatingRow]
 
     @strawberry.field(description="What was rated.")
-    def target(self) -> EvaluationTarget:  # type: ignore[valid-type]
+    def target(self) -> EvaluationTarget:
         return self._m.target
 
     @strawberry.field(description="The compound (小区) whose firm or committee was rated.")
@@ -136,7 +135,7 @@ class EvaluationQuery:
     @strawberry.field(description="The tenant's rating items and weights for a target (评比项目), which periods "
                                   "opened from now on are rated by.")
     async def evaluation_items(
-        self, info: Info, target: EvaluationTarget,  # type: ignore[valid-type]
+        self, info: Info, target: EvaluationTarget,
         include_inactive: Annotated[bool, strawberry.argument(description="Also list deactivated items.")] = False,
     ) -> list[EvaluationItem]:
         if include_inactive:
@@ -149,7 +148,7 @@ class EvaluationQuery:
 
     @strawberry.field(description="Results and ranking of a period (评比排名), where you may read them.")
     async def evaluation_results(
-        self, info: Info, period_id: strawberry.ID, target: EvaluationTarget,  # type: ignore[valid-type]
+        self, info: Info, period_id: strawberry.ID, target: EvaluationTarget,
     ) -> list[EvaluationResult]:
         rows = await query_call(svc.results(context(info), decode_id(period_id, "EvaluationPeriod", "periodId"),
                                             target))
@@ -170,7 +169,7 @@ class ItemScoreInput:
 @strawberry.input(description="Rate a compound's property firm or owner committee in a period (评分).")
 class RateInput:
     period_id: strawberry.ID = strawberry.field(description="The open period.")
-    target: EvaluationTarget = strawberry.field(description="What is rated.")  # type: ignore[valid-type]
+    target: EvaluationTarget = strawberry.field(description="What is rated.")
     compound_id: strawberry.ID = strawberry.field(description="The compound.")
     scores: list[ItemScoreInput] = strawberry.field(description="One score per active item of the target.")
     comment: str | None = strawberry.field(default=None, description="Comment, at most 500 characters.")
@@ -185,7 +184,7 @@ class EvaluationItemInput:
 
 @strawberry.input(description="The items and weights of a target for the periods opened from now on (设置评比项目).")
 class SetEvaluationItemsInput:
-    target: EvaluationTarget = strawberry.field(description="What is rated.")  # type: ignore[valid-type]
+    target: EvaluationTarget = strawberry.field(description="What is rated.")
     items: list[EvaluationItemInput] = strawberry.field(
         description="The complete list of active items: items not listed are deactivated; weights total 100.")
 
@@ -207,9 +206,6 @@ class EvaluationRatingPayload:
     rating: EvaluationRating | None = strawberry.field(description="The rating, on success.")
     errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
 
-
-def _gid(value: strawberry.ID, expected: str, field: str) -> Any:
-    return decode_global_id(str(value), expected, field)[1]
 
 
 @strawberry.type
@@ -235,7 +231,7 @@ class EvaluationMutation:
     @strawberry.mutation(description="Close a period (关闭评比): read-only afterwards.")
     async def close_evaluation_period(self, info: Info, id: strawberry.ID) -> EvaluationPeriodPayload:
         async def run() -> Any:
-            return await svc.close_period(context(info), _gid(id, "EvaluationPeriod", "id"))
+            return await svc.close_period(context(info), decode_id(id, "EvaluationPeriod", "id"))
 
         row, errors = await mutate(info, run)
         return EvaluationPeriodPayload(period=None if row is None else EvaluationPeriod(_m=row), errors=errors)
@@ -249,8 +245,9 @@ class EvaluationMutation:
                     raise ServiceError(ErrorCode.INVALID, f"item {s.item!r} scored twice", "scores")
                 scores[s.item] = s.score
             data = svc.RateInput(
-                period_id=_gid(input.period_id, "EvaluationPeriod", "periodId"), target=input.target,
-                compound_id=_gid(input.compound_id, "Compound", "compoundId"), scores=scores, comment=input.comment)
+                period_id=decode_id(input.period_id, "EvaluationPeriod", "periodId"), target=input.target,
+                compound_id=decode_id(input.compound_id, "Compound", "compoundId"), scores=scores,
+                comment=input.comment)
             return await svc.rate(context(info), data)
 
         row, errors = await mutate(info, run)

@@ -14,9 +14,9 @@ from strawberry.types import Info
 from models import ImportJob as ImportJobRow
 from models import ImportStatus as _ImportStatus
 from resolvers import register_import as imp
-from resolvers.ids import encode_global_id
+from resolvers.ids import decode_id, encode_global_id
 from resolvers.pagination import keyset_page
-from schema.common import Connection, Node, connection, context, decode_id, query_call
+from schema.common import Connection, Node, connection, context, query_call
 
 
 @strawberry.enum(name="ImportJobStatus", description="Where an import job stands (导入任务状态).")

@@ -3,7 +3,6 @@ nothing was written (each mutation runs in its own savepoint, see schema.common.
 
 from __future__ import annotations
 
-from collections.abc import Set
 from datetime import datetime
 from decimal import Decimal
 
@@ -13,7 +12,7 @@ from strawberry.types import Info
 from resolvers import access as access_service
 from resolvers import areas as area_service
 from resolvers import register as register_service
-from resolvers.ids import decode_global_id
+from resolvers.ids import decode_id
 from schema.common import UserError, context, mutate
 from schema.types import (
     AREA_TYPE_NAMES,
@@ -42,12 +41,12 @@ def _opt(value: object) -> object:
 
 @strawberry.input(description="A new area under a parent you manage (新建区域).")
 class CreateAreaInput:
-    kind: AreaKind = strawberry.field(description="Level of the new area.")  # type: ignore[valid-type]
+    kind: AreaKind = strawberry.field(description="Level of the new area.")
     parent_id: strawberry.ID = strawberry.field(description="Parent area.")
     name: str = strawberry.field(description="Name, at most 100 characters.")
     code: str | None = strawberry.field(default=None, description="Official code, at most 32 characters.")
     description: str | None = strawberry.field(default=None, description="At most 1000 characters.")
-    property_management: PropertyManagement | None = strawberry.field(  # type: ignore[valid-type]
+    property_management: PropertyManagement | None = strawberry.field(
         default=None, description="Compounds only.")
     floors: int | None = strawberry.field(default=None, description="Buildings only.")
     unit_count: int | None = strawberry.field(default=None, description="Buildings only.")
@@ -61,7 +60,7 @@ class UpdateAreaInput:
     name: str | None = strawberry.field(default=None, description="New name.")
     code: str | None = strawberry.field(default=None, description="New code.")
     description: str | None = strawberry.field(default=None, description="New description.")
-    property_management: PropertyManagement | None = strawberry.field(  # type: ignore[valid-type]
+    property_management: PropertyManagement | None = strawberry.field(
         default=None, description="Compounds only.")
     floors: int | None = strawberry.field(default=None, description="Buildings only.")
     unit_count: int | None = strawberry.field(default=None, description="Buildings only.")
@@ -79,7 +78,7 @@ class CreateHouseholdInput:
     room: str = strawberry.field(description="Room number (门牌号), at most 16 characters.")
     unit: str | None = strawberry.field(default=None, description="Unit number (单元).")
     floor_area: Decimal | None = strawberry.field(default=None, description="Floor area in m² (建筑面积).")
-    tenure: Tenure | None = strawberry.field(default=None, description="Owner or renter.")  # type: ignore[valid-type]
+    tenure: Tenure | None = strawberry.field(default=None, description="Owner or renter.")
     note: str | None = strawberry.field(default=None, description="At most 500 characters.")
 
 
@@ -91,7 +90,7 @@ class UpdateHouseholdInput:
     room: str | None = strawberry.field(default=None, description="Room number.")
     unit: str | None = strawberry.field(default=None, description="Unit number.")
     floor_area: Decimal | None = strawberry.field(default=None, description="Floor area in m².")
-    tenure: Tenure | None = strawberry.field(default=None, description="Owner or renter.")  # type: ignore[valid-type]
+    tenure: Tenure | None = strawberry.field(default=None, description="Owner or renter.")
     note: str | None = strawberry.field(default=None, description="Note.")
 
 
@@ -99,7 +98,7 @@ class UpdateHouseholdInput:
 class CreatePersonInput:
     household_id: strawberry.ID = strawberry.field(description="The household.")
     name: str = strawberry.field(description="Name, at most 50 characters.")
-    gender: Gender | None = strawberry.field(default=None, description="Gender.")  # type: ignore[valid-type]
+    gender: Gender | None = strawberry.field(default=None, description="Gender.")
     id_card_no: str | None = strawberry.field(default=None, description="18-character resident ID (checked).")
     phone: str | None = strawberry.field(default=None, description="Mobile or landline.")
     relation_to_head: str | None = strawberry.field(default=None, description="Relation to the head (与户主关系).")
@@ -115,7 +114,7 @@ class UpdatePersonInput:
     expected_version: int | None = strawberry.field(
         default=UNSET, description="Fail with CONFLICT if it changed since (乐观锁).")
     name: str | None = strawberry.field(default=UNSET, description="Name.")
-    gender: Gender | None = strawberry.field(default=UNSET, description="Gender.")  # type: ignore[valid-type]
+    gender: Gender | None = strawberry.field(default=UNSET, description="Gender.")
     id_card_no: str | None = strawberry.field(default=UNSET, description="Resident ID; null clears.")
     phone: str | None = strawberry.field(default=UNSET, description="Phone; null clears.")
     relation_to_head: str | None = strawberry.field(default=UNSET, description="Relation to the head.")
@@ -127,7 +126,7 @@ class UpdatePersonInput:
 @strawberry.input(description="Grant a role over a scope (授予角色): only roles below your own, inside your scope.")
 class GrantRoleInput:
     username: str = strawberry.field(description="The user's login name.")
-    role: Role = strawberry.field(description="Role to grant.")  # type: ignore[valid-type]
+    role: Role = strawberry.field(description="Role to grant.")
     scope_area_id: strawberry.ID = strawberry.field(description="Scope area.")
     display_name: str | None = strawberry.field(default=None, description="Creates the account if it is new.")
     firm_id: strawberry.ID | None = strawberry.field(default=None, description="Property firm (property_firm only).")
@@ -182,9 +181,6 @@ def _area_fields(i: CreateAreaInput | UpdateAreaInput) -> area_service.AreaField
     )
 
 
-def _id(gid: strawberry.ID | None, expected: str | Set[str], field: str):  # type: ignore[no-untyped-def]
-    return None if gid is None else decode_global_id(str(gid), expected, field)[1]
-
 
 def _household_fields(i: CreateHouseholdInput | UpdateHouseholdInput) -> register_service.HouseholdFields:
     return register_service.HouseholdFields(
@@ -199,7 +195,7 @@ class Mutation:
     async def create_area(self, info: Info, input: CreateAreaInput) -> AreaPayload:
         async def run():  # type: ignore[no-untyped-def]
             return await area_service.create_area(
-                context(info), kind=input.kind, parent_id=_id(input.parent_id, AREA_TYPE_NAMES, "parentId"),
+                context(info), kind=input.kind, parent_id=decode_id(input.parent_id, AREA_TYPE_NAMES, "parentId"),
                 fields=_area_fields(input))
 
         area, errors = await mutate(info, run)
@@ -209,7 +205,7 @@ class Mutation:
     async def update_area(self, info: Info, input: UpdateAreaInput) -> AreaPayload:
         async def run():  # type: ignore[no-untyped-def]
             return await area_service.update_area(
-                context(info), _id(input.id, AREA_TYPE_NAMES, "id"), _area_fields(input))
+                context(info), decode_id(input.id, AREA_TYPE_NAMES, "id"), _area_fields(input))
 
         area, errors = await mutate(info, run)
         return AreaPayload(area=area_type(area), errors=errors)
@@ -217,8 +213,8 @@ class Mutation:
     @strawberry.mutation(description="Set the buildings a grid covers (网格覆盖楼栋).")
     async def set_grid_buildings(self, info: Info, input: SetGridBuildingsInput) -> GridPayload:
         async def run():  # type: ignore[no-untyped-def]
-            ids = [_id(b, "Building", "buildingIds") for b in input.building_ids]
-            return await area_service.set_grid_buildings(context(info), _id(input.grid_id, "Grid", "gridId"), ids)
+            ids = [decode_id(b, "Building", "buildingIds") for b in input.building_ids]
+            return await area_service.set_grid_buildings(context(info), decode_id(input.grid_id, "Grid", "gridId"), ids)
 
         grid, errors = await mutate(info, run)
         return GridPayload(grid=None if grid is None else Grid(_m=grid), errors=errors)
@@ -227,7 +223,7 @@ class Mutation:
     async def create_household(self, info: Info, input: CreateHouseholdInput) -> HouseholdPayload:
         async def run():  # type: ignore[no-untyped-def]
             return await register_service.create_household(
-                context(info), building_id=_id(input.building_id, "Building", "buildingId"),
+                context(info), building_id=decode_id(input.building_id, "Building", "buildingId"),
                 fields=_household_fields(input))
 
         h, errors = await mutate(info, run)
@@ -237,7 +233,7 @@ class Mutation:
     async def update_household(self, info: Info, input: UpdateHouseholdInput) -> HouseholdPayload:
         async def run():  # type: ignore[no-untyped-def]
             return await register_service.update_household(
-                context(info), _id(input.id, "Household", "id"), _household_fields(input))
+                context(info), decode_id(input.id, "Household", "id"), _household_fields(input))
 
         h, errors = await mutate(info, run)
         return HouseholdPayload(household=None if h is None else Household(_m=h), errors=errors)
@@ -251,7 +247,7 @@ class Mutation:
                 in_service_party_member=input.in_service_party_member, care_tags=input.care_tags,
             )
             return await register_service.create_person(
-                context(info), household_id=_id(input.household_id, "Household", "householdId"), fields=fields)
+                context(info), household_id=decode_id(input.household_id, "Household", "householdId"), fields=fields)
 
         p, errors = await mutate(info, run)
         return PersonPayload(person=None if p is None else Person(_m=p), errors=errors)
@@ -270,7 +266,7 @@ class Mutation:
                 fields.id_card_no = input.id_card_no
             if input.phone is not UNSET:
                 fields.phone = input.phone
-            return await register_service.update_person(context(info), _id(input.id, "Person", "id"), fields)
+            return await register_service.update_person(context(info), decode_id(input.id, "Person", "id"), fields)
 
         p, errors = await mutate(info, run)
         return PersonPayload(person=None if p is None else Person(_m=p), errors=errors)
@@ -282,9 +278,9 @@ class Mutation:
         async def run():  # type: ignore[no-untyped-def]
             return await access_service.grant_role(
                 ctx, username=input.username, display_name=input.display_name, role=input.role,
-                scope_area_id=_id(input.scope_area_id, AREA_TYPE_NAMES, "scopeAreaId"),
-                firm_id=_id(input.firm_id, "PropertyFirm", "firmId"),
-                person_id=_id(input.person_id, "Person", "personId"),
+                scope_area_id=decode_id(input.scope_area_id, AREA_TYPE_NAMES, "scopeAreaId"),
+                firm_id=decode_id(input.firm_id, "PropertyFirm", "firmId"),
+                person_id=decode_id(input.person_id, "Person", "personId"),
                 valid_from=input.valid_from, valid_until=input.valid_until,
             )
 
@@ -297,7 +293,7 @@ class Mutation:
         ctx = context(info)
 
         async def run():  # type: ignore[no-untyped-def]
-            return await access_service.revoke_role(ctx, _id(input.id, "RoleAssignment", "id"))
+            return await access_service.revoke_role(ctx, decode_id(input.id, "RoleAssignment", "id"))
 
         ra, errors = await mutate(info, run)
         return RoleAssignmentPayload(

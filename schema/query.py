@@ -24,12 +24,12 @@ from resolvers import (
 )
 from resolvers import register as register_service
 from resolvers.errors import ErrorCode, ServiceError
-from resolvers.ids import decode_global_id
+from resolvers.ids import decode_global_id, decode_id
 from schema.audit import AuditEntry
 from schema.audit import wrap as audit_wrap
 from schema.care import CARE_NODE_TYPES, resolve_care_node
 from schema.cases import Case, CaseReview
-from schema.common import Connection, Node, PublicError, connection, context, decode_id, query_call
+from schema.common import Connection, Node, PublicError, connection, context, query_call
 from schema.types import (
     AREA_TYPE_NAMES,
     AREA_TYPES,
@@ -153,7 +153,7 @@ class Query:
     async def areas(
         self,
         info: Info,
-        kind: AreaKind | None = None,  # type: ignore[valid-type]
+        kind: AreaKind | None = None,
         parent_id: strawberry.ID | None = None,
         within: Annotated[
             strawberry.ID | None, strawberry.argument(description="Only areas strictly below this area.")
@@ -165,8 +165,8 @@ class Query:
         names = AREA_TYPE_NAMES
         page = await query_call(area_service.list_areas(
             context(info), kind=kind,
-            parent_id=None if parent_id is None else decode_id(parent_id, names, "parentId"),
-            within_id=None if within is None else decode_id(within, names, "within"),
+            parent_id=decode_id(parent_id, names, "parentId"),
+            within_id=decode_id(within, names, "within"),
             search=search, first=first, after=after,
         ))
         return connection(page, area_type)  # type: ignore[no-any-return]
@@ -182,7 +182,7 @@ class Query:
     ) -> Connection[Household]:
         page = await query_call(register_service.list_households(
             context(info),
-            area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             search=search, first=first, after=after,
         ))
         return connection(page, lambda m: Household(_m=m))  # type: ignore[no-any-return]
@@ -202,8 +202,8 @@ class Query:
     ) -> Connection[Person]:
         page = await query_call(register_service.list_persons(
             context(info),
-            area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
-            household_id=None if household_id is None else decode_id(household_id, "Household", "householdId"),
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            household_id=decode_id(household_id, "Household", "householdId"),
             care_tag=care_tag, party_member=party_member, search=search, first=first, after=after,
         ))
         return connection(page, lambda m: Person(_m=m))  # type: ignore[no-any-return]
@@ -226,14 +226,14 @@ class Query:
         self,
         info: Info,
         area_id: strawberry.ID | None = None,
-        role: Role | None = None,  # type: ignore[valid-type]
+        role: Role | None = None,
         include_inactive: bool = False,
         first: int | None = 20,
         after: str | None = None,
     ) -> Connection[RoleAssignment]:
         ctx = context(info)
         page = await query_call(access_service.list_role_assignments(
-            ctx, area_id=None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            ctx, area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             role=role, include_inactive=include_inactive, first=first, after=after,
         ))
         return connection(page, lambda m: RoleAssignment(_m=m, _now=ctx.now))  # type: ignore[no-any-return]

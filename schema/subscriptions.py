@@ -14,8 +14,9 @@ from resolvers import areas as area_service
 from resolvers import cases as case_service
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.ids import decode_id
 from schema.cases import Case, CaseState
-from schema.common import PublicError, decode_id
+from schema.common import PublicError
 from schema.types import AREA_TYPE_NAMES
 
 
@@ -34,7 +35,7 @@ class SubscriptionHub(Protocol):
 @strawberry.type(description="Something happened to a case you may read (事件动态).")
 class CaseEventMessage:
     action: str = strawberry.field(description="The timeline action (report, dispatch, resolve …).")
-    state: CaseState = strawberry.field(description="The case's state after it.")  # type: ignore[valid-type]
+    state: CaseState = strawberry.field(description="The case's state after it.")
     seq: int = strawberry.field(description="Timeline position of the step.")
     case: Case = strawberry.field(description="The case as you may see it now.")
 
@@ -49,7 +50,10 @@ class Subscription:
         hub: SubscriptionHub = info.context["hub"]
         area_path: str | None = None
         if area_id is not None:
-            target = decode_id(area_id, AREA_TYPE_NAMES, "areaId")
+            try:  # a subscription reports a bad argument as a GraphQL error, before its first event
+                target = decode_id(area_id, AREA_TYPE_NAMES, "areaId")
+            except ServiceError as e:
+                raise PublicError(e) from None
             async with hub.request_context() as ctx:
                 area = await area_service.get_readable_area(ctx, target)
                 area_path = None if area is None else area.path

@@ -12,29 +12,26 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from models import Area as AreaRow
-from models import AreaKind as _AreaKind
-from models import Gender as _Gender
+from models import AreaKind, Gender, PropertyManagement, Tenure
 from models import Household as HouseholdRow
 from models import Person as PersonRow
 from models import PropertyFirm as PropertyFirmRow
-from models import PropertyManagement as _PropertyManagement
 from models import RoleAssignment as RoleAssignmentRow
-from models import Tenure as _Tenure
-from policies.roles import Role as _Role
+from policies.roles import Role
 from resolvers import loaders
 from resolvers.ids import decode_cursor
 from resolvers.pagination import Page, page_size
 from resolvers.validation import mask_id_card, mask_phone
-from schema.common import Connection, Node, connection, context, query_call
+from schema.common import Connection, Node, connection, context, graphql_enum, query_call
 
-AreaKind = strawberry.enum(_AreaKind, name="AreaKind", description="Level of the area tree (区域层级).")
-PropertyManagement = strawberry.enum(
-    _PropertyManagement, name="PropertyManagement",
+graphql_enum(AreaKind, name="AreaKind", description="Level of the area tree (区域层级).")
+graphql_enum(
+    PropertyManagement, name="PropertyManagement",
     description="How a compound is managed (物业管理方式): firm, third party, self-managed, none (无物业).",
 )
-Gender = strawberry.enum(_Gender, name="Gender", description="Gender (性别).")
-Tenure = strawberry.enum(_Tenure, name="Tenure", description="Owner-occupied or rented (自有/租住).")
-Role = strawberry.enum(_Role, name="Role", description="Role of the hierarchy (角色), highest first.")
+graphql_enum(Gender, name="Gender", description="Gender (性别).")
+graphql_enum(Tenure, name="Tenure", description="Owner-occupied or rented (自有/租住).")
+graphql_enum(Role, name="Role", description="Role of the hierarchy (角色), highest first.")
 
 
 # ---------------------------------------------------------------- areas
@@ -50,7 +47,7 @@ class AreaNode(Node):
         return self._m.name
 
     @strawberry.field(description="Level of the tree (层级).")
-    def kind(self) -> AreaKind:  # type: ignore[valid-type]
+    def kind(self) -> AreaKind:
         return self._m.kind
 
     @strawberry.field(description="Official code (编码), if any.")
@@ -79,7 +76,7 @@ class AreaNode(Node):
 
     @strawberry.field(description="Direct children (下级区域), optionally of one kind.")
     async def children(
-        self, info: Info, kind: AreaKind | None = None, first: int | None = 20,  # type: ignore[valid-type]
+        self, info: Info, kind: AreaKind | None = None, first: int | None = 20,
         after: str | None = None,
     ) -> Connection[AreaNode]:
         page = await query_call(_nested_page(loaders.children_page_by_area(context(info)),
@@ -106,7 +103,7 @@ class Zone(AreaNode):
 class Compound(AreaNode):
 
     @strawberry.field(description="How the compound is managed (物业管理方式).")
-    def property_management(self) -> PropertyManagement | None:  # type: ignore[valid-type]
+    def property_management(self) -> PropertyManagement | None:
         return self._m.property_management
 
     @strawberry.field(description="Households of the compound's buildings (住户).")
@@ -149,13 +146,13 @@ class Building(AreaNode):
         return await _households_in(info, self._m.id, first, after)
 
 
-AREA_TYPES: dict[_AreaKind, type[AreaNode]] = {
-    _AreaKind.STREET: Street,
-    _AreaKind.COMMUNITY: Community,
-    _AreaKind.ZONE: Zone,
-    _AreaKind.COMPOUND: Compound,
-    _AreaKind.GRID: Grid,
-    _AreaKind.BUILDING: Building,
+AREA_TYPES: dict[AreaKind, type[AreaNode]] = {
+    AreaKind.STREET: Street,
+    AreaKind.COMMUNITY: Community,
+    AreaKind.ZONE: Zone,
+    AreaKind.COMPOUND: Compound,
+    AreaKind.GRID: Grid,
+    AreaKind.BUILDING: Building,
 }
 
 
@@ -215,7 +212,7 @@ class Household(Node):
         return self._m.floor_area
 
     @strawberry.field(description="Owner-occupied or rented (自有/租住).")
-    def tenure(self) -> Tenure:  # type: ignore[valid-type]
+    def tenure(self) -> Tenure:
         return self._m.tenure
 
     @strawberry.field(description="Version for optimistic concurrency (版本): pass as expectedVersion to updates.")
@@ -248,7 +245,7 @@ class Person(Node):
         return self._m.name
 
     @strawberry.field(description="Gender (性别).")
-    def gender(self) -> Gender | None:  # type: ignore[valid-type]
+    def gender(self) -> Gender | None:
         return self._m.gender
 
     @strawberry.field(description="Relation to the head of household (与户主关系).")
@@ -340,8 +337,8 @@ class RoleAssignment(Node):
 
 
     @strawberry.field(description="The role (角色).")
-    def role(self) -> Role:  # type: ignore[valid-type]
-        return _Role(self._m.role)
+    def role(self) -> Role:
+        return Role(self._m.role)
 
     @strawberry.field(description="Scope area (授权范围): the node and everything below it.")
     async def scope(self, info: Info) -> AreaNode | None:

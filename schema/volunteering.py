@@ -3,7 +3,6 @@ ledger, the reward catalogue and redemptions (积分兑换)."""
 
 from __future__ import annotations
 
-from collections.abc import Set
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -12,31 +11,27 @@ from strawberry.types import Info
 
 from models import Activity as ActivityRow
 from models import ActivitySignup as ActivitySignupRow
-from models import ActivityState as _ActivityState
-from models import EntryKind as _EntryKind
-from models import OrganiserKind as _OrganiserKind
+from models import ActivityState, EntryKind, OrganiserKind, RedemptionState, SignupState
 from models import PointsEntry as PointsEntryRow
 from models import Redemption as RedemptionRow
-from models import RedemptionState as _RedemptionState
 from models import RewardItem as RewardItemRow
-from models import SignupState as _SignupState
 from resolvers import loaders
 from resolvers import volunteering as svc
 from resolvers import volunteering_loaders as vl
-from resolvers.ids import decode_global_id
-from schema.common import Connection, Node, UserError, connection, context, decode_id, mutate, query_call
+from resolvers.ids import decode_id
+from schema.common import Connection, Node, UserError, connection, context, graphql_enum, mutate, query_call
 from schema.types import AREA_TYPE_NAMES, AreaNode, Person, area_type
 
-ActivityState = strawberry.enum(_ActivityState, name="ActivityState", description="State of an activity (活动状态).")
-OrganiserKind = strawberry.enum(_OrganiserKind, name="OrganiserKind",
-                                description="Kind of organiser of an activity (主办方类型).")
-SignupState = strawberry.enum(_SignupState, name="SignupState",
-                              description="State of a sign-up (报名状态): signed up, cancelled, checked in/out, "
-                                          "confirmed.")
-EntryKind = strawberry.enum(_EntryKind, name="PointsEntryKind",
-                            description="Kind of ledger entry (积分类型): hours, manual, redemption, reversal.")
-RedemptionState = strawberry.enum(_RedemptionState, name="RedemptionState",
-                                  description="State of a redemption request (兑换状态).")
+graphql_enum(ActivityState, name="ActivityState", description="State of an activity (活动状态).")
+graphql_enum(OrganiserKind, name="OrganiserKind",
+             description="Kind of organiser of an activity (主办方类型).")
+graphql_enum(SignupState, name="SignupState",
+             description="State of a sign-up (报名状态): signed up, cancelled, checked in/out, "
+                         "confirmed.")
+graphql_enum(EntryKind, name="PointsEntryKind",
+             description="Kind of ledger entry (积分类型): hours, manual, redemption, reversal.")
+graphql_enum(RedemptionState, name="RedemptionState",
+             description="State of a redemption request (兑换状态).")
 
 
 async def _person(info: Info, person_id: Any) -> Person | None:
@@ -81,7 +76,7 @@ class Activity(Node):
         return self._m.signed_up
 
     @strawberry.field(description="Kind of organiser (主办方类型).")
-    def organiser_kind(self) -> OrganiserKind:  # type: ignore[valid-type]
+    def organiser_kind(self) -> OrganiserKind:
         return self._m.organiser_kind
 
     @strawberry.field(description="Organiser's name (主办方): party org, community, 业委会, firm or partner unit.")
@@ -89,7 +84,7 @@ class Activity(Node):
         return self._m.organiser_name
 
     @strawberry.field(description="State (状态).")
-    def state(self) -> ActivityState:  # type: ignore[valid-type]
+    def state(self) -> ActivityState:
         return self._m.state
 
 
@@ -107,7 +102,7 @@ class ActivitySignup(Node):
         return await _person(info, self._m.person_id)
 
     @strawberry.field(description="State (状态).")
-    def state(self) -> SignupState:  # type: ignore[valid-type]
+    def state(self) -> SignupState:
         return self._m.state
 
     @strawberry.field(description="Checked in at (签到).")
@@ -140,7 +135,7 @@ class PointsEntry(Node):
         return self._m.delta
 
     @strawberry.field(description="Kind (类型).")
-    def kind(self) -> EntryKind:  # type: ignore[valid-type]
+    def kind(self) -> EntryKind:
         return self._m.kind
 
     @strawberry.field(description="Reason (事由).")
@@ -195,7 +190,7 @@ class Redemption(Node):
         return self._m.points
 
     @strawberry.field(description="State (状态).")
-    def state(self) -> RedemptionState:  # type: ignore[valid-type]
+    def state(self) -> RedemptionState:
         return self._m.state
 
     @strawberry.field(description="Note of the decision (审核意见).")
@@ -211,9 +206,6 @@ class Redemption(Node):
         return self._m.decided_at
 
 
-def _gid(value: strawberry.ID | None, expected: str | Set[str], field: str) -> Any:
-    return None if value is None else decode_global_id(str(value), expected, field)[1]
-
 
 @strawberry.type
 class VolunteeringQuery:
@@ -224,7 +216,7 @@ class VolunteeringQuery:
         upcoming: Annotated[bool | None, strawberry.argument(description="Not yet started (or started).")] = None,
         first: int | None = 20, after: str | None = None,
     ) -> Connection[Activity]:
-        area = None if area_id is None else decode_id(area_id, AREA_TYPE_NAMES, "areaId")
+        area = decode_id(area_id, AREA_TYPE_NAMES, "areaId")
         page = await query_call(svc.list_activities(context(info), area, upcoming, first=first, after=after))
         return connection(page, lambda m: Activity(_m=m))  # type: ignore[no-any-return]
 
@@ -234,7 +226,7 @@ class VolunteeringQuery:
         self, info: Info, activity_id: strawberry.ID | None = None, first: int | None = 20,
         after: str | None = None,
     ) -> Connection[ActivitySignup]:
-        aid = None if activity_id is None else decode_id(activity_id, "Activity", "activityId")
+        aid = decode_id(activity_id, "Activity", "activityId")
         page = await query_call(svc.list_signups(context(info), aid, mine=False, first=first, after=after))
         return connection(page, lambda m: ActivitySignup(_m=m))  # type: ignore[no-any-return]
 
@@ -251,7 +243,7 @@ class VolunteeringQuery:
     async def points_ledger(
         self, info: Info, person_id: strawberry.ID | None = None, first: int | None = 20, after: str | None = None,
     ) -> Connection[PointsEntry]:
-        pid = None if person_id is None else decode_id(person_id, "Person", "personId")
+        pid = decode_id(person_id, "Person", "personId")
         page = await query_call(svc.list_entries(context(info), pid, first=first, after=after))
         return connection(page, lambda m: PointsEntry(_m=m))  # type: ignore[no-any-return]
 
@@ -264,13 +256,13 @@ class VolunteeringQuery:
         self, info: Info, community_id: strawberry.ID | None = None, first: int | None = 20,
         after: str | None = None,
     ) -> Connection[RewardItem]:
-        cid = None if community_id is None else decode_id(community_id, "Community", "communityId")
+        cid = decode_id(community_id, "Community", "communityId")
         page = await query_call(svc.list_reward_items(context(info), cid, first=first, after=after))
         return connection(page, lambda m: RewardItem(_m=m))  # type: ignore[no-any-return]
 
     @strawberry.field(description="Redemption requests you may see (兑换申请), newest first.")
     async def redemptions(
-        self, info: Info, states: list[RedemptionState] | None = None,  # type: ignore[valid-type]
+        self, info: Info, states: list[RedemptionState] | None = None,
         first: int | None = 20, after: str | None = None,
     ) -> Connection[Redemption]:
         page = await query_call(svc.list_redemptions(context(info), states, first=first, after=after))
@@ -285,7 +277,7 @@ class PublishActivityInput:
     starts_at: datetime = strawberry.field(description="Start (future, with timezone).")
     ends_at: datetime = strawberry.field(description="End, after the start.")
     capacity: int = strawberry.field(description="Places, 1–10000.")
-    organiser_kind: OrganiserKind = strawberry.field(description="Kind of organiser.")  # type: ignore[valid-type]
+    organiser_kind: OrganiserKind = strawberry.field(description="Kind of organiser.")
     description: str = strawberry.field(default="", description="What volunteers will do.")
     party_org_id: strawberry.ID | None = strawberry.field(default=None, description="For PARTY_ORG.")
     community_id: strawberry.ID | None = strawberry.field(default=None, description="For COMMUNITY.")
@@ -388,13 +380,13 @@ class VolunteeringMutation:
     async def publish_activity(self, info: Info, input: PublishActivityInput) -> ActivityPayload:
         async def run() -> Any:
             d = svc.ActivityInput(
-                title=input.title, area_id=_gid(input.area_id, AREA_TYPE_NAMES, "areaId"), place=input.place,
+                title=input.title, area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"), place=input.place,
                 starts_at=input.starts_at, ends_at=input.ends_at, capacity=input.capacity,
                 organiser_kind=input.organiser_kind, description=input.description,
-                party_org_id=_gid(input.party_org_id, "PartyOrg", "partyOrgId"),
-                community_id=_gid(input.community_id, "Community", "communityId"),
-                compound_id=_gid(input.compound_id, "Compound", "compoundId"),
-                firm_id=_gid(input.firm_id, "PropertyFirm", "firmId"), partner_name=input.partner_name,
+                party_org_id=decode_id(input.party_org_id, "PartyOrg", "partyOrgId"),
+                community_id=decode_id(input.community_id, "Community", "communityId"),
+                compound_id=decode_id(input.compound_id, "Compound", "compoundId"),
+                firm_id=decode_id(input.firm_id, "PropertyFirm", "firmId"), partner_name=input.partner_name,
             )
             return await svc.publish_activity(context(info), d)
 
@@ -403,28 +395,28 @@ class VolunteeringMutation:
     @strawberry.mutation(description="Sign up for an activity as your own person (报名); capacity holds.")
     async def sign_up_for_activity(self, info: Info, activity_id: strawberry.ID) -> ActivitySignupPayload:
         async def run() -> Any:
-            return await svc.sign_up(context(info), _gid(activity_id, "Activity", "activityId"))
+            return await svc.sign_up(context(info), decode_id(activity_id, "Activity", "activityId"))
 
         return await _signup(info, run)
 
     @strawberry.mutation(description="Cancel your sign-up (取消报名), freeing the place.")
     async def cancel_activity_signup(self, info: Info, id: strawberry.ID) -> ActivitySignupPayload:
         async def run() -> Any:
-            return await svc.cancel_signup(context(info), _gid(id, "ActivitySignup", "id"))
+            return await svc.cancel_signup(context(info), decode_id(id, "ActivitySignup", "id"))
 
         return await _signup(info, run)
 
     @strawberry.mutation(description="Check in (签到): the volunteer or the organiser.")
     async def check_in_activity(self, info: Info, id: strawberry.ID) -> ActivitySignupPayload:
         async def run() -> Any:
-            return await svc.check_in(context(info), _gid(id, "ActivitySignup", "id"))
+            return await svc.check_in(context(info), decode_id(id, "ActivitySignup", "id"))
 
         return await _signup(info, run)
 
     @strawberry.mutation(description="Check out (签退): the volunteer or the organiser.")
     async def check_out_activity(self, info: Info, id: strawberry.ID) -> ActivitySignupPayload:
         async def run() -> Any:
-            return await svc.check_out(context(info), _gid(id, "ActivitySignup", "id"))
+            return await svc.check_out(context(info), decode_id(id, "ActivitySignup", "id"))
 
         return await _signup(info, run)
 
@@ -435,14 +427,14 @@ class VolunteeringMutation:
             description="Hours to confirm; default check-in to check-out in whole half hours.")] = None,
     ) -> ActivitySignupPayload:
         async def run() -> Any:
-            return await svc.confirm_hours(context(info), _gid(id, "ActivitySignup", "id"), hours)
+            return await svc.confirm_hours(context(info), decode_id(id, "ActivitySignup", "id"), hours)
 
         return await _signup(info, run)
 
     @strawberry.mutation(description="Award points by hand with a reason (手动加分).")
     async def award_points(self, info: Info, input: AwardPointsInput) -> PointsEntryPayload:
         async def run() -> Any:
-            return await svc.award_points(context(info), _gid(input.person_id, "Person", "personId"), input.points,
+            return await svc.award_points(context(info), decode_id(input.person_id, "Person", "personId"), input.points,
                                           input.reason)
 
         return await _entry(info, run)
@@ -450,7 +442,7 @@ class VolunteeringMutation:
     @strawberry.mutation(description="Reverse an award (冲正): a new entry of the opposite sign.")
     async def reverse_points_entry(self, info: Info, input: ReversePointsEntryInput) -> PointsEntryPayload:
         async def run() -> Any:
-            return await svc.reverse_entry(context(info), _gid(input.entry_id, "PointsEntry", "entryId"),
+            return await svc.reverse_entry(context(info), decode_id(input.entry_id, "PointsEntry", "entryId"),
                                            input.reason)
 
         return await _entry(info, run)
@@ -466,29 +458,30 @@ class VolunteeringMutation:
     @strawberry.mutation(description="Add an item to a community's catalogue (新增兑换物品).")
     async def create_reward_item(self, info: Info, input: CreateRewardItemInput) -> RewardItemPayload:
         async def run() -> Any:
-            return await svc.create_reward_item(context(info), _gid(input.community_id, "Community", "communityId"),
-                                                input.name, input.points, input.stock)
+            return await svc.create_reward_item(
+                context(info), decode_id(input.community_id, "Community", "communityId"), input.name, input.points,
+                input.stock)
 
         return await _item(info, run)
 
     @strawberry.mutation(description="Add stock to a catalogue item (补充库存).")
     async def restock_reward_item(self, info: Info, id: strawberry.ID, add: int) -> RewardItemPayload:
         async def run() -> Any:
-            return await svc.restock_reward_item(context(info), _gid(id, "RewardItem", "id"), add)
+            return await svc.restock_reward_item(context(info), decode_id(id, "RewardItem", "id"), add)
 
         return await _item(info, run)
 
     @strawberry.mutation(description="Ask to exchange your points for an item (申请兑换).")
     async def request_redemption(self, info: Info, item_id: strawberry.ID) -> RedemptionPayload:
         async def run() -> Any:
-            return await svc.request_redemption(context(info), _gid(item_id, "RewardItem", "itemId"))
+            return await svc.request_redemption(context(info), decode_id(item_id, "RewardItem", "itemId"))
 
         return await _redemption(info, run)
 
     @strawberry.mutation(description="Approve a redemption (批准兑换): spends the points, takes one from stock.")
     async def approve_redemption(self, info: Info, input: DecideRedemptionInput) -> RedemptionPayload:
         async def run() -> Any:
-            return await svc.decide_redemption(context(info), _gid(input.id, "Redemption", "id"), approve=True,
+            return await svc.decide_redemption(context(info), decode_id(input.id, "Redemption", "id"), approve=True,
                                                note=input.note)
 
         return await _redemption(info, run)
@@ -496,7 +489,7 @@ class VolunteeringMutation:
     @strawberry.mutation(description="Reject a redemption with a note (驳回兑换).")
     async def reject_redemption(self, info: Info, input: DecideRedemptionInput) -> RedemptionPayload:
         async def run() -> Any:
-            return await svc.decide_redemption(context(info), _gid(input.id, "Redemption", "id"), approve=False,
+            return await svc.decide_redemption(context(info), decode_id(input.id, "Redemption", "id"), approve=False,
                                                note=input.note)
 
         return await _redemption(info, run)
@@ -504,7 +497,7 @@ class VolunteeringMutation:
     @strawberry.mutation(description="Withdraw your own pending redemption (撤回兑换).")
     async def cancel_redemption(self, info: Info, id: strawberry.ID) -> RedemptionPayload:
         async def run() -> Any:
-            return await svc.cancel_redemption(context(info), _gid(id, "Redemption", "id"))
+            return await svc.cancel_redemption(context(info), decode_id(id, "Redemption", "id"))
 
         return await _redemption(info, run)
 
