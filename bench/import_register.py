@@ -37,7 +37,7 @@ from gongzhi.http.ledgers import operator_context, plain_commit, run_register_im
 from gongzhi.migrate import upgrade
 from models import Household, Person, PersonCareTag
 from policies.enforcer import PolicyCache, rules_for_domain
-from resolvers import register_import as imp
+from resolvers.ledgers import register_import as imp
 from resolvers.validation import id_card_check_char
 from tenants.provisioning import provision_tenant
 from tenants.session import bind_tenant, make_engine, make_sessionmaker

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gongzhi.bus import EventBus
 from models import Agreement, AgreementStatus, Tenant, TenantStatus
-from policies.cobuilding_filters import local_date
+from policies.cobuilding.filters import local_date
 from resolvers.cases import close_waiting_cases
 from resolvers.context import Db
 from tenants.session import bind_tenant

@@ -27,7 +27,7 @@ from models.care import (
     Wish,
     WishState,
 )
-from models.case import (
+from models.cases import (
     OPEN_STATES,
     Attachment,
     CalendarOverride,
@@ -70,7 +70,7 @@ from models.register import CareTagKind, Gender, Household, Person, PersonCareTa
 
 # --- volunteering and evaluations (issue #6) ---
 # isort: split
-from models.evaluation import (
+from models.evaluations import (
     EvaluationItem,
     EvaluationPeriod,
     EvaluationPeriodItem,

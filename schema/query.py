@@ -15,22 +15,20 @@ from models import PropertyFirm as PropertyFirmRow
 from models import RoleAssignment as RoleAssignmentRow
 from policies.filters import role_assignment_predicate
 from resolvers import access as access_service
-from resolvers import areas as area_service
 from resolvers import audit as audit_service
 from resolvers import cases as case_service
-from resolvers import (
-    loaders,
-    register_import,  # ledgers (issue #11)
-)
+from resolvers import loaders
 from resolvers import register as register_service
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_global_id, decode_id
+from resolvers.ledgers import register_import  # ledgers (issue #11)
+from resolvers.register import areas as area_service
 from schema.audit import AuditEntry
 from schema.audit import wrap as audit_wrap
 from schema.care import CARE_NODE_TYPES, resolve_care_node
 from schema.cases import Case, CaseReview
 from schema.common import Connection, Node, PublicError, connection, context, query_call
-from schema.types import (
+from schema.register.types import (
     AREA_TYPE_NAMES,
     AREA_TYPES,
     AreaKind,

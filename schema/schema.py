@@ -15,18 +15,18 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.access.types import PolicyMutation, PolicyQuery
 from schema.care import CARE_TYPES, CareMutation, CareQuery
 from schema.cases import Case, CaseMutation, CaseQuery, CaseReview
+from schema.cases.subscriptions import Subscription as CaseSubscription
 from schema.deliberation import NODE_TYPES as DELIBERATION_TYPES  # deliberation (issue #4)
 from schema.deliberation import DeliberationMutation, DeliberationQuery, DeliberationSubscription
 from schema.descriptions import describe  # frontend teams' experience (issue #12)
 from schema.ledgers import NODE_TYPES as LEDGER_TYPES  # ledgers (issue #11)
 from schema.ledgers import LedgerQuery
-from schema.mutation import Mutation as RegisterMutation
-from schema.policy_admin import PolicyMutation, PolicyQuery
 from schema.query import Query as RegisterQuery
-from schema.subscriptions import Subscription as CaseSubscription
-from schema.types import AREA_TYPES, Household, Person, PropertyFirm, RoleAssignment
+from schema.register.mutation import Mutation as RegisterMutation
+from schema.register.types import AREA_TYPES, Household, Person, PropertyFirm, RoleAssignment
 
 # --- volunteering and evaluations (issue #6) ---
 # isort: split

@@ -525,12 +525,12 @@ async def test_open_case_pages_from_each_scope_branch_match_the_resolvers_page_b
 
 
 def test_the_open_case_index_predicate_is_the_migrations() -> None:
-    """models.case.OPEN_STATES_SQL (derived from OPEN_STATES) and migration 0024's text are the same,
+    """models.cases.OPEN_STATES_SQL (derived from OPEN_STATES) and migration 0024's text are the same,
     so the partial indexes the models describe are the ones the migration built."""
     import importlib.util
     from pathlib import Path
 
-    from models.case import OPEN_STATES_SQL
+    from models.cases import OPEN_STATES_SQL
 
     path = Path(__file__).parent.parent / "migrations" / "versions" / "0024_open_case_indexes.py"
     spec = importlib.util.spec_from_file_location("m0024", path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from models import Choice, VoteMatter
-from resolvers.tally import tally
+from resolvers.deliberation.tally import tally
 
 Y, N, A = Choice.YES, Choice.NO, Choice.ABSTAIN
 

@@ -32,7 +32,7 @@ from models import (
     VoteMatter,
     VoteState,
 )
-from resolvers.tally import Tally, tally
+from resolvers.deliberation.tally import Tally, tally
 from tenants.session import bind_tenant, make_engine, make_sessionmaker
 
 

@@ -30,8 +30,8 @@ from models import (
     uuid7,
 )
 from policies.enforcer import PolicyCache, rules_for_domain
-from resolvers import register_import as imp
 from resolvers.ids import encode_global_id
+from resolvers.ledgers import register_import as imp
 from resolvers.validation import mask_id_card, mask_phone
 from tenants.provisioning import provision_tenant
 from tenants.session import bind_tenant

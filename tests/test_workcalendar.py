@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from resolvers.workcalendar import SHANGHAI, WorkCalendar
+from resolvers.cases.workcalendar import SHANGHAI, WorkCalendar
 
 CAL = WorkCalendar()
 NEW_YORK = ZoneInfo("America/New_York")

@@ -29,8 +29,8 @@ from models import (
     Wish,
 )
 from resolvers import care as care_svc
+from resolvers.cases.workcalendar import SHANGHAI
 from resolvers.context import RequestContext
-from resolvers.workcalendar import SHANGHAI
 from tenants.session import bind_tenant
 
 

@@ -18,7 +18,7 @@ from models import (
     Tenant,
 )
 from resolvers import cases as svc
-from resolvers.workcalendar import SHANGHAI
+from resolvers.cases.workcalendar import SHANGHAI
 from tenants.session import bind_tenant
 
 from .driver import Driver

@@ -25,8 +25,8 @@ from models import (
 )
 from policies.actor import load_actor
 from policies.enforcer import PolicyCache
+from resolvers.cases.workcalendar import SHANGHAI
 from resolvers.context import Db, RequestContext
-from resolvers.workcalendar import SHANGHAI
 from tenants.session import bind_tenant
 
 T = TypeVar("T")

@@ -33,8 +33,8 @@ from models import (
 )
 from resolvers import evaluations as ev
 from resolvers import volunteering as vol
+from resolvers.cases.workcalendar import SHANGHAI
 from resolvers.errors import ServiceError
-from resolvers.workcalendar import SHANGHAI
 from tenants.session import bind_tenant
 
 YOUTH_PARTNERS = (

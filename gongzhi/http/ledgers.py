@@ -35,11 +35,11 @@ from policies.actor import Actor, Assignment
 from policies.enforcer import PolicyCache
 from policies.roles import Role
 from resolvers import ledgers as ledger_svc
-from resolvers import register_import as imp
 from resolvers.context import Db, RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_global_id, encode_global_id
-from schema.types import AREA_TYPE_NAMES
+from resolvers.ledgers import register_import as imp
+from schema.register.types import AREA_TYPE_NAMES
 from tenants.session import bind_tenant
 
 if TYPE_CHECKING:

@@ -1,0 +1,27 @@
+"""resolvers of the access domain: its public module (other domains import only this)."""
+
+from .policy_admin import (
+    Rule,
+    grant_permission,
+    list_rules,
+    platform_actions,
+    revoke_permission,
+    validate,
+)
+from .service import (
+    grant_role,
+    list_role_assignments,
+    revoke_role,
+)
+
+__all__ = [
+    "Rule",
+    "grant_permission",
+    "grant_role",
+    "list_role_assignments",
+    "list_rules",
+    "platform_actions",
+    "revoke_permission",
+    "revoke_role",
+    "validate",
+]

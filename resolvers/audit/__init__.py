@@ -1,0 +1,13 @@
+"""resolvers of the audit domain: its public module (other domains import only this)."""
+
+from .service import (
+    AREA_PATH_OF,
+    list_audit,
+    record_mutation,
+)
+
+__all__ = [
+    "AREA_PATH_OF",
+    "list_audit",
+    "record_mutation",
+]

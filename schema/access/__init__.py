@@ -1,0 +1,19 @@
+"""schema of the access domain: its public module (other domains import only this)."""
+
+from .types import (
+    Policy,
+    PolicyChangePayload,
+    PolicyMutation,
+    PolicyQuery,
+    PolicyRule,
+    PolicyRuleInput,
+)
+
+__all__ = [
+    "Policy",
+    "PolicyChangePayload",
+    "PolicyMutation",
+    "PolicyQuery",
+    "PolicyRule",
+    "PolicyRuleInput",
+]

@@ -1,0 +1,169 @@
+"""The tenant's case configuration in GraphQL: categories, SLA rules, calendar overrides and the
+feedback period — read by staff, changed by the street admin."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from models import CasePriority, SlaUnit
+from resolvers.cases import config as svc
+from schema.common import UserError, context, graphql_enum, mutate, query_call
+
+graphql_enum(CasePriority, name="CasePriority", description="Priority (紧急程度).")
+graphql_enum(SlaUnit, name="SlaUnit", description="Unit of an SLA (时限单位): working days, working "
+                                                "hours (Chinese calendar), or calendar hours.")
+
+
+@strawberry.type(description="A case category with its state (事件类别).")
+class CaseCategorySetting:
+    code: str = strawberry.field(description="Stable code.")
+    name: str = strawberry.field(description="Display name.")
+    active: bool = strawberry.field(description="Offered for new reports.")
+
+
+@strawberry.type(description="Handling time for a category and priority (办理时限); no category: the default.")
+class SlaRule:
+    category: str | None = strawberry.field(description="Category code; null for the tenant's default.")
+    priority: CasePriority = strawberry.field(description="Priority.")
+    amount: float = strawberry.field(description="How many units.")
+    unit: SlaUnit = strawberry.field(description="Which unit.")
+
+
+@strawberry.type(description="The tenant's own working-day fact for a date (工作日调整), winning over the "
+                             "holiday package (e.g. for years it does not know yet).")
+class CalendarOverride:
+    day: date = strawberry.field(description="The date.")
+    workday: bool = strawberry.field(description="True: a working day; false: a day off.")
+    note: str | None = strawberry.field(description="Why, e.g. 2027 春节调休.")
+
+
+@strawberry.type(description="Case settings of the tenant (事件设置).")
+class CaseSettings:
+    feedback_wait_days: int = strawberry.field(
+        description="Days a resolved case waits for the reporter's verdict before it closes by itself.")
+
+
+def _sla(r: Any) -> SlaRule:
+    return SlaRule(category=r.category_code, priority=r.priority, amount=r.amount, unit=r.unit)
+
+
+@strawberry.type
+class CaseConfigQuery:
+    @strawberry.field(description="All case categories, active or not (事件类别设置). Staff only.")
+    async def case_category_settings(self, info: Info) -> list[CaseCategorySetting]:
+        rows = await query_call(svc.all_categories(context(info)))
+        return [CaseCategorySetting(code=r.code, name=r.name, active=r.active) for r in rows]
+
+    @strawberry.field(description="SLA rules (办理时限). Staff only.")
+    async def sla_rules(self, info: Info) -> list[SlaRule]:
+        return [_sla(r) for r in await query_call(svc.sla_rules(context(info)))]
+
+    @strawberry.field(description="Calendar overrides of a year (工作日调整). Staff only.")
+    async def calendar_overrides(self, info: Info, year: int) -> list[CalendarOverride]:
+        rows = await query_call(svc.calendar_overrides(context(info), year))
+        return [CalendarOverride(day=r.day, workday=r.workday, note=r.note) for r in rows]
+
+    @strawberry.field(description="Case settings (事件设置). Staff only.")
+    async def case_settings(self, info: Info) -> CaseSettings:
+        row = await query_call(svc.settings(context(info)))
+        return CaseSettings(feedback_wait_days=row.feedback_wait_days)
+
+
+@strawberry.input(description="Add or change a case category.")
+class SetCaseCategoryInput:
+    code: str = strawberry.field(description="Stable code: lowercase letters, digits, underscores.")
+    name: str = strawberry.field(description="Display name, at most 50 characters.")
+    active: bool = strawberry.field(default=True, description="Offered for new reports.")
+
+
+@strawberry.input(description="Add or change an SLA rule.")
+class SetSlaRuleInput:
+    priority: CasePriority = strawberry.field(description="Priority.")
+    amount: float = strawberry.field(description="How many units (> 0).")
+    unit: SlaUnit = strawberry.field(description="Which unit.")
+    category: str | None = strawberry.field(default=None, description="Category code; omit for the default.")
+
+
+@strawberry.input(description="Declare a date a working day or a day off for this tenant.")
+class SetCalendarOverrideInput:
+    day: date = strawberry.field(description="The date.")
+    workday: bool = strawberry.field(description="True: working day; false: day off.")
+    note: str | None = strawberry.field(default=None, description="Why, at most 100 characters.")
+
+
+@strawberry.type(description="Result of setCaseCategory.")
+class CaseCategoryPayload:
+    category: CaseCategorySetting | None = strawberry.field(description="The category, on success.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
+
+
+@strawberry.type(description="Result of setSlaRule.")
+class SlaRulePayload:
+    rule: SlaRule | None = strawberry.field(description="The rule, on success.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
+
+
+@strawberry.type(description="Result of a calendar override mutation.")
+class CalendarOverridePayload:
+    override: CalendarOverride | None = strawberry.field(description="The override (null after removal).")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
+
+
+@strawberry.type(description="Result of setFeedbackWaitDays.")
+class CaseSettingsPayload:
+    settings: CaseSettings | None = strawberry.field(description="The settings, on success.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
+
+
+@strawberry.type
+class CaseConfigMutation:
+    @strawberry.mutation(description="Add or change a case category (street admin).")
+    async def set_case_category(self, info: Info, input: SetCaseCategoryInput) -> CaseCategoryPayload:
+        async def run() -> Any:
+            return await svc.set_category(context(info), code=input.code, name=input.name, active=input.active)
+
+        row, errors = await mutate(info, run)
+        return CaseCategoryPayload(
+            category=None if row is None else CaseCategorySetting(code=row.code, name=row.name, active=row.active),
+            errors=errors)
+
+    @strawberry.mutation(description="Add or change an SLA rule (street admin); applies to later dispatches.")
+    async def set_sla_rule(self, info: Info, input: SetSlaRuleInput) -> SlaRulePayload:
+        async def run() -> Any:
+            return await svc.set_sla_rule(context(info), svc.SlaInput(
+                category=input.category, priority=input.priority, amount=input.amount, unit=input.unit))
+
+        row, errors = await mutate(info, run)
+        return SlaRulePayload(rule=None if row is None else _sla(row), errors=errors)
+
+    @strawberry.mutation(description="Declare a date a working day or a day off (street admin).")
+    async def set_calendar_override(self, info: Info, input: SetCalendarOverrideInput) -> CalendarOverridePayload:
+        async def run() -> Any:
+            return await svc.set_calendar_override(context(info), day=input.day, workday=input.workday,
+                                                   note=input.note)
+
+        row, errors = await mutate(info, run)
+        return CalendarOverridePayload(
+            override=None if row is None else CalendarOverride(day=row.day, workday=row.workday, note=row.note),
+            errors=errors)
+
+    @strawberry.mutation(description="Remove a calendar override (street admin).")
+    async def remove_calendar_override(self, info: Info, day: date) -> CalendarOverridePayload:
+        async def run() -> Any:
+            return await svc.remove_calendar_override(context(info), day)
+
+        _, errors = await mutate(info, run)
+        return CalendarOverridePayload(override=None, errors=errors)
+
+    @strawberry.mutation(description="Set how long a resolved case waits for feedback (street admin).")
+    async def set_feedback_wait_days(self, info: Info, days: int) -> CaseSettingsPayload:
+        async def run() -> Any:
+            return await svc.set_feedback_wait_days(context(info), days)
+
+        row, errors = await mutate(info, run)
+        return CaseSettingsPayload(
+            settings=None if row is None else CaseSettings(feedback_wait_days=row.feedback_wait_days), errors=errors)

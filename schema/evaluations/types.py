@@ -1,0 +1,259 @@
+"""Evaluations (评比) in GraphQL: periods, items and weights, ratings, ranked results."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from models import EvaluationPeriod as EvaluationPeriodRow
+from models import EvaluationRating as EvaluationRatingRow
+from models import EvaluationTarget, PeriodState
+from resolvers import evaluations as svc
+from resolvers import loaders
+from resolvers.errors import ErrorCode, ServiceError
+from resolvers.ids import decode_id
+from resolvers.volunteering import loaders as vl
+from schema.common import Node, UserError, context, graphql_enum, mutate, query_call
+from schema.register.types import AreaNode, area_type
+
+graphql_enum(EvaluationTarget, name="EvaluationTarget",
+             description="What is rated (评比对象): a compound's firm or owner committee.")
+graphql_enum(PeriodState, name="EvaluationPeriodState",
+             description="State of a period (评比周期状态): open, or closed and read-only.")
+
+
+@strawberry.type(description="A rating item and its weight (评比项目与权重).")
+class EvaluationItem:
+    code: str = strawberry.field(description="Stable code, e.g. cleanliness.")
+    name: str = strawberry.field(description="Display name, e.g. 环境卫生.")
+    weight: int = strawberry.field(description="Weight; the total is sum(score × weight) / sum(weight).")
+    active: bool = strawberry.field(
+        default=True, description="Whether periods opened from now on are rated by it (启用).")
+
+
+def _item(i: Any, active: bool = True) -> EvaluationItem:
+    return EvaluationItem(code=i.code, name=i.name, weight=i.weight, active=active)
+
+
+@strawberry.type(description="A monthly evaluation period (月度评比).")
+class EvaluationPeriod(Node):
+    _m: strawberry.Private[EvaluationPeriodRow]
+
+    @strawberry.field(description="The month (its first day).")
+    def month(self) -> date:
+        return self._m.month
+
+    @strawberry.field(description="State (状态).")
+    def state(self) -> PeriodState:
+        return self._m.state
+
+    @strawberry.field(description="Closed at (关闭时间).")
+    def closed_at(self) -> datetime | None:
+        return self._m.closed_at
+
+    @strawberry.field(description="The items and weights this period is rated by, fixed when it opened (本期评比项目).")
+    async def items(self, info: Info, target: EvaluationTarget) -> list[EvaluationItem]:
+        return [_item(i) for i in await vl.period_items_by_period(context(info)).load((self._m.id, target))]
+
+
+@strawberry.type(description="An item's score in a rating.")
+class ItemScore:
+    item: str = strawberry.field(description="Item code.")
+    score: int = strawberry.field(description="Score 0–100.")
+
+
+@strawberry.type(description="Your rating of a target in a period (评分).")
+class EvaluationRating:
+    _m: strawberry.Private[EvaluationRatingRow]
+
+    @strawberry.field(description="What was rated.")
+    def target(self) -> EvaluationTarget:
+        return self._m.target
+
+    @strawberry.field(description="The compound (小区) whose firm or committee was rated.")
+    async def compound(self, info: Info) -> AreaNode | None:
+        return area_type(await loaders.area_by_id(context(info)).load(self._m.compound_id))
+
+    @strawberry.field(description="Scores per item.")
+    def scores(self) -> list[ItemScore]:
+        return [ItemScore(item=k, score=v) for k, v in sorted(self._m.scores.items())]
+
+    @strawberry.field(description="Weighted total 0–100 (加权得分).")
+    def total(self) -> float:
+        return float(self._m.total)
+
+    @strawberry.field(description="Comment (评语).")
+    def comment(self) -> str | None:
+        return self._m.comment
+
+
+@strawberry.type(description="The mean score of one item in a target's result (单项平均分).")
+class ItemAverage:
+    code: str = strawberry.field(description="Item code.")
+    name: str = strawberry.field(description="Item name, e.g. 环境卫生.")
+    weight: int = strawberry.field(description="The item's weight in this period.")
+    average: float = strawberry.field(description="Mean of the raters' scores for the item, two decimals (平均分).")
+
+
+@strawberry.type(description="A target's result in a period (评比结果): mean of the raters' totals, ranked.")
+class EvaluationResult:
+    _r: strawberry.Private[svc.Result]
+
+    @strawberry.field(description="The compound (小区).")
+    async def compound(self, info: Info) -> AreaNode | None:
+        return area_type(await loaders.area_by_id(context(info)).load(self._r.compound_id))
+
+    @strawberry.field(description="The property firm rated (物业公司), for firm results.")
+    async def firm_name(self, info: Info) -> str | None:
+        if self._r.firm_id is None:
+            return None
+        return await vl.firm_name_by_id(context(info)).load(self._r.firm_id)
+
+    @strawberry.field(description="Number of raters (参评人数).")
+    def raters(self) -> int:
+        return self._r.raters
+
+    @strawberry.field(description="Mean weighted total, two decimals (平均得分).")
+    def score(self) -> float:
+        return float(self._r.score)
+
+    @strawberry.field(description="Rank in the tenant, 1 best; ties share a rank (排名).")
+    def rank(self) -> int:
+        return self._r.rank
+
+    @strawberry.field(description="Mean score per item of the period, in the period's item order (单项平均分).")
+    def items(self) -> list[ItemAverage]:
+        return [ItemAverage(code=i.code, name=i.name, weight=i.weight, average=float(i.average))
+                for i in self._r.items]
+
+
+@strawberry.type
+class EvaluationQuery:
+    @strawberry.field(description="The tenant's rating items and weights for a target (评比项目), which periods "
+                                  "opened from now on are rated by.")
+    async def evaluation_items(
+        self, info: Info, target: EvaluationTarget,
+        include_inactive: Annotated[bool, strawberry.argument(description="Also list deactivated items.")] = False,
+    ) -> list[EvaluationItem]:
+        if include_inactive:
+            return [_item(i, i.active) for i in await svc.all_items(context(info), target)]
+        return [_item(i) for i in await svc.items(context(info), target)]
+
+    @strawberry.field(description="Evaluation periods, newest first (评比周期).")
+    async def evaluation_periods(self, info: Info) -> list[EvaluationPeriod]:
+        return [EvaluationPeriod(_m=p) for p in await svc.list_periods(context(info))]
+
+    @strawberry.field(description="Results and ranking of a period (评比排名), where you may read them.")
+    async def evaluation_results(
+        self, info: Info, period_id: strawberry.ID, target: EvaluationTarget,
+    ) -> list[EvaluationResult]:
+        rows = await query_call(svc.results(context(info), decode_id(period_id, "EvaluationPeriod", "periodId"),
+                                            target))
+        return [EvaluationResult(_r=r) for r in rows]
+
+    @strawberry.field(description="Your own ratings in a period (我的评分).")
+    async def my_evaluation_ratings(self, info: Info, period_id: strawberry.ID) -> list[EvaluationRating]:
+        rows = await svc.my_ratings(context(info), decode_id(period_id, "EvaluationPeriod", "periodId"))
+        return [EvaluationRating(_m=r) for r in rows]
+
+
+@strawberry.input(description="An item's score.")
+class ItemScoreInput:
+    item: str = strawberry.field(description="Item code from evaluationItems.")
+    score: int = strawberry.field(description="Score 0–100.")
+
+
+@strawberry.input(description="Rate a compound's property firm or owner committee in a period (评分).")
+class RateInput:
+    period_id: strawberry.ID = strawberry.field(description="The open period.")
+    target: EvaluationTarget = strawberry.field(description="What is rated.")
+    compound_id: strawberry.ID = strawberry.field(description="The compound.")
+    scores: list[ItemScoreInput] = strawberry.field(description="One score per active item of the target.")
+    comment: str | None = strawberry.field(default=None, description="Comment, at most 500 characters.")
+
+
+@strawberry.input(description="An item and its weight (评比项目与权重).")
+class EvaluationItemInput:
+    code: str = strawberry.field(description="Stable code: lower-case letters, digits and _, at most 32.")
+    name: str = strawberry.field(description="Display name, at most 50 characters, e.g. 环境卫生.")
+    weight: int = strawberry.field(description="Weight, positive; a target's weights total 100.")
+
+
+@strawberry.input(description="The items and weights of a target for the periods opened from now on (设置评比项目).")
+class SetEvaluationItemsInput:
+    target: EvaluationTarget = strawberry.field(description="What is rated.")
+    items: list[EvaluationItemInput] = strawberry.field(
+        description="The complete list of active items: items not listed are deactivated; weights total 100.")
+
+
+@strawberry.type(description="Result of setEvaluationItems.")
+class EvaluationItemsPayload:
+    items: list[EvaluationItem] | None = strawberry.field(description="The target's active items, on success.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
+
+
+@strawberry.type(description="Result of a period mutation.")
+class EvaluationPeriodPayload:
+    period: EvaluationPeriod | None = strawberry.field(description="The period, on success.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
+
+
+@strawberry.type(description="Result of rate.")
+class EvaluationRatingPayload:
+    rating: EvaluationRating | None = strawberry.field(description="The rating, on success.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
+
+
+
+@strawberry.type
+class EvaluationMutation:
+    @strawberry.mutation(description="Open the evaluation period of a month (开启月度评比); street admin.")
+    async def open_evaluation_period(self, info: Info, month: date) -> EvaluationPeriodPayload:
+        async def run() -> Any:
+            return await svc.open_period(context(info), month)
+
+        row, errors = await mutate(info, run)
+        return EvaluationPeriodPayload(period=None if row is None else EvaluationPeriod(_m=row), errors=errors)
+
+    @strawberry.mutation(description="Set a target's items and weights for the periods opened from now on "
+                                     "(设置评比项目与权重); street admin. Open periods keep their own items.")
+    async def set_evaluation_items(self, info: Info, input: SetEvaluationItemsInput) -> EvaluationItemsPayload:
+        async def run() -> Any:
+            specs = [svc.ItemSpec(code=i.code, name=i.name, weight=i.weight) for i in input.items]
+            return await svc.set_items(context(info), input.target, specs)
+
+        rows, errors = await mutate(info, run)
+        return EvaluationItemsPayload(items=None if rows is None else [_item(i) for i in rows], errors=errors)
+
+    @strawberry.mutation(description="Close a period (关闭评比): read-only afterwards.")
+    async def close_evaluation_period(self, info: Info, id: strawberry.ID) -> EvaluationPeriodPayload:
+        async def run() -> Any:
+            return await svc.close_period(context(info), decode_id(id, "EvaluationPeriod", "id"))
+
+        row, errors = await mutate(info, run)
+        return EvaluationPeriodPayload(period=None if row is None else EvaluationPeriod(_m=row), errors=errors)
+
+    @strawberry.mutation(description="Rate a compound's property firm or owner committee (评分); once per period.")
+    async def rate_evaluation(self, info: Info, input: RateInput) -> EvaluationRatingPayload:
+        async def run() -> Any:
+            scores: dict[str, int] = {}
+            for s in input.scores:
+                if s.item in scores:
+                    raise ServiceError(ErrorCode.INVALID, f"item {s.item!r} scored twice", "scores")
+                scores[s.item] = s.score
+            data = svc.RateInput(
+                period_id=decode_id(input.period_id, "EvaluationPeriod", "periodId"), target=input.target,
+                compound_id=decode_id(input.compound_id, "Compound", "compoundId"), scores=scores,
+                comment=input.comment)
+            return await svc.rate(context(info), data)
+
+        row, errors = await mutate(info, run)
+        return EvaluationRatingPayload(rating=None if row is None else EvaluationRating(_m=row), errors=errors)
+
+
+async def resolve_evaluation_node(info: Info, id_: Any) -> Any:
+    p = await svc.get_period(context(info), id_)
+    return None if p is None else EvaluationPeriod(_m=p)

@@ -1,0 +1,15 @@
+"""schema of the ledgers domain: its public module (other domains import only this)."""
+
+from .types import (
+    NODE_TYPES,
+    ImportJob,
+    ImportJobStatus,
+    LedgerQuery,
+)
+
+__all__ = [
+    "NODE_TYPES",
+    "ImportJob",
+    "ImportJobStatus",
+    "LedgerQuery",
+]
