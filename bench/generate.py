@@ -164,8 +164,7 @@ async def create_database(name: str, force: bool) -> bool:
 
 async def migrate_and_provision(name: str, n_tenants: int) -> list[uuid.UUID]:
     from gongzhi.migrate import upgrade
-    from policies.enforcer import rules_for_domain
-    from tenants.provisioning import provision_tenant
+    from gongzhi.modules import provision
     from tenants.session import make_engine, make_sessionmaker
 
     url = dsn_for(name).replace("postgresql://", "postgresql+asyncpg://")
@@ -175,8 +174,7 @@ async def migrate_and_provision(name: str, n_tenants: int) -> list[uuid.UUID]:
         sm = make_sessionmaker(engine)
         ids = []
         for t in range(n_tenants):
-            tenant = await provision_tenant(sm, slug=f"bench-{t + 1:02d}", name=f"压测街道{t + 1:02d}",
-                                            policy_rules=rules_for_domain)
+            tenant = await provision(sm, slug=f"bench-{t + 1:02d}", name=f"压测街道{t + 1:02d}")
             ids.append(tenant.id)
         return ids
     finally:

@@ -35,11 +35,11 @@ from sqlalchemy import func, select
 
 from gongzhi.http.ledgers import operator_context, plain_commit, run_register_import
 from gongzhi.migrate import upgrade
+from gongzhi.modules import provision
 from models import Household, Person, PersonCareTag
-from policies.enforcer import PolicyCache, rules_for_domain
+from policies.enforcer import PolicyCache
 from resolvers.ledgers import register_import as imp
 from resolvers.validation import id_card_check_char
-from tenants.provisioning import provision_tenant
 from tenants.session import bind_tenant, make_engine, make_sessionmaker
 
 ADMIN = os.environ.get("GONGZHI_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -113,7 +113,7 @@ async def main() -> None:
         await asyncio.to_thread(upgrade, f"postgresql+asyncpg://{OWNER}@{host}/{name}", APP)
         engine = make_engine(f"postgresql+asyncpg://{APP}@{host}/{name}", pool_size=3)
         sm = make_sessionmaker(engine)
-        tenant = await provision_tenant(sm, slug="bench", name="基准街道", policy_rules=rules_for_domain)
+        tenant = await provision(sm, slug="bench", name="基准街道")
         t0 = time.perf_counter()
         content = write_file(rows(args.rows), args.format)
         print(f"file: {args.rows:,} rows, {args.format}, {len(content) / 1e6:.1f} MB, "

@@ -1,6 +1,8 @@
-"""Background work across tenants: closing resolved cases whose reporter gave no feedback.
+"""Background work across tenants: each domain declares its periodic jobs (``Job``) in its module
+declaration (``gongzhi.modules``) — closing resolved cases whose reporter gave no feedback,
+expiring agreements past their end date.
 
-Run it from cron (``gongzhi close-waiting-cases``) or let each server process run it every
+Run them from cron (``gongzhi close-waiting-cases``) or let each server process run them every
 ``GONGZHI_AUTOCLOSE_INTERVAL`` seconds; both are safe together (conditional updates).
 """
 
@@ -8,77 +10,64 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gongzhi.bus import EventBus
-from models import Agreement, AgreementStatus, Tenant, TenantStatus
-from policies.cobuilding.filters import local_date
-from resolvers.cases import close_waiting_cases
+from models import Tenant, TenantStatus
 from resolvers.context import Db
 from tenants.session import bind_tenant
 
 log = logging.getLogger("gongzhi.jobs")
 
+# (rows changed, events to publish once committed)
+JobResult = tuple[int, list[dict[str, Any]]]
 
-async def close_waiting_cases_everywhere(
-    sessionmaker: async_sessionmaker[AsyncSession], *, now: datetime | None = None, bus: EventBus | None = None
-) -> dict[str, int]:
+
+@dataclass(frozen=True)
+class Job:
+    """A domain's periodic work in one tenant, in a session bound to it; ``label`` names what it
+    counts in logs and in the CLI's output."""
+
+    name: str
+    label: str
+    run: Callable[[Db, datetime], Awaitable[JobResult]]
+
+
+async def run_everywhere(sessionmaker: async_sessionmaker[AsyncSession], job: Job, *, now: datetime | None = None,
+                         bus: EventBus | None = None) -> dict[str, int]:
+    """The job in every active tenant, one transaction each; tenant slug → rows changed (non-zero only)."""
     when = now or datetime.now(UTC)
     async with sessionmaker() as s:
         tenants = (await s.execute(select(Tenant.id, Tenant.slug).where(Tenant.status == TenantStatus.ACTIVE))).all()
-    closed: dict[str, int] = {}
+    changed: dict[str, int] = {}
     for tenant_id, slug in tenants:
         async with sessionmaker() as session:
             bind_tenant(session, tenant_id)
-            events = await close_waiting_cases(Db(session), now=when)
+            count, events = await job.run(Db(session), when)
             if bus is not None:
                 await bus.before_commit(session, events)
             await session.commit()
             if bus is not None:
                 bus.after_commit(events)
-        if events:
-            closed[slug] = len(events)
-    return closed
+        if count:
+            changed[slug] = count
+    return changed
 
 
-async def expire_agreements_everywhere(
-    sessionmaker: async_sessionmaker[AsyncSession], *, now: datetime | None = None
-) -> dict[str, int]:
-    """Mark active or suspended agreements past their end date as expired. Access already stops on
-    that date whatever the status says (every request checks the dates); this keeps the status true."""
-    when = now or datetime.now(UTC)
-    today = local_date(when)
-    async with sessionmaker() as s:
-        tenants = (await s.execute(select(Tenant.id, Tenant.slug).where(Tenant.status == TenantStatus.ACTIVE))).all()
-    expired: dict[str, int] = {}
-    for tenant_id, slug in tenants:
-        async with sessionmaker() as session:
-            bind_tenant(session, tenant_id)
-            result = await session.execute(
-                update(Agreement)
-                .where(Agreement.status.in_([AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED]),
-                       Agreement.valid_until.is_not(None), Agreement.valid_until < today)
-                .values(status=AgreementStatus.EXPIRED, version=Agreement.version + 1, updated_at=when)
-                .execution_options(synchronize_session=False)
-            )
-            await session.commit()
-        if result.rowcount:  # type: ignore[attr-defined]
-            expired[slug] = int(result.rowcount)  # type: ignore[attr-defined]
-    return expired
-
-
-async def run_periodically(sessionmaker: async_sessionmaker[AsyncSession], bus: EventBus, interval: int) -> None:
+async def run_periodically(sessionmaker: async_sessionmaker[AsyncSession], bus: EventBus, interval: int,
+                          jobs: Sequence[Job]) -> None:
     while True:
         await asyncio.sleep(interval)
-        try:
-            closed = await close_waiting_cases_everywhere(sessionmaker, bus=bus)
-            if closed:
-                log.info("closed cases without feedback: %s", closed)
-            expired = await expire_agreements_everywhere(sessionmaker)
-            if expired:
-                log.info("agreements expired: %s", expired)
-        except Exception:  # the loop must survive a bad run; the next one retries
-            log.exception("close-waiting-cases run failed")
+        for job in jobs:
+            try:
+                changed = await run_everywhere(sessionmaker, job, bus=bus)
+                if changed:
+                    log.info("%s: %s", job.label, changed)
+            except Exception:  # the loop must survive a bad run; the next one retries
+                log.exception("periodic job %s failed", job.name)

@@ -28,13 +28,31 @@ from policies.roles import Condition
 MODEL_TEXT = resources.files("policies").joinpath("model.conf").read_text(encoding="utf-8")
 
 
+def _rows(text: str) -> list[tuple[str, ...]]:
+    lines = (line for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return [tuple(cell.strip() for cell in raw) for raw in csv.reader(lines)]
+
+
+def policy_files() -> dict[str, str]:
+    """Each domain's default policy lines (``policies/<domain>/policy.csv``) by domain name."""
+    root = resources.files("policies")
+    return {d.name: d.joinpath("policy.csv").read_text(encoding="utf-8")
+            for d in sorted(root.iterdir(), key=lambda d: d.name)
+            if d.is_dir() and d.joinpath("policy.csv").is_file()}
+
+
+def domain_rules(domain_name: str) -> tuple[tuple[str, ...], ...]:
+    """The default policy lines one domain contributes (without the tenant)."""
+    return tuple(_rows(policy_files()[domain_name]))
+
+
 @cache
 def default_rules() -> tuple[tuple[str, ...], ...]:
-    """The default policy lines of a new tenant, without the domain."""
-    text = resources.files("policies").joinpath("defaults.csv").read_text(encoding="utf-8")
-    rows = []
-    for raw in csv.reader(line for line in text.splitlines() if line.strip() and not line.startswith("#")):
-        rows.append(tuple(cell.strip() for cell in raw))
+    """The default policy lines of a new tenant, without the tenant: the role chain
+    (``policies/roles.csv``), then every domain's lines."""
+    rows = _rows(resources.files("policies").joinpath("roles.csv").read_text(encoding="utf-8"))
+    for text in policy_files().values():
+        rows.extend(_rows(text))
     return tuple(rows)
 
 

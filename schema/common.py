@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -16,6 +16,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
 from resolvers.ids import encode_cursor, encode_global_id
 from resolvers.pagination import Page
+from schema.parts import NodeResolver
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -163,3 +164,9 @@ async def _undo(ctx: RequestContext, nested: Any) -> None:
         ctx.db.session.expire_all()
 
     await ctx.db.locked(run)
+
+
+def node_resolvers(info: Info) -> Mapping[str, NodeResolver]:
+    """The node resolvers the schema was built with (``schema.schema.build_schema``)."""
+    resolvers: Mapping[str, NodeResolver] = getattr(info.schema, "node_resolvers", {})
+    return resolvers

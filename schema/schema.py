@@ -1,6 +1,9 @@
-"""The assembled strawberry Schema."""
+"""The assembled strawberry Schema, built from the parts every domain declares (``SchemaParts``);
+the composition root (``gongzhi.modules``) says which domains there are, in which order."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 import strawberry
 from strawberry.extensions import (
@@ -15,43 +18,8 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema.access.types import PolicyMutation, PolicyQuery
-from schema.care import CARE_TYPES, CareMutation, CareQuery
-from schema.cases import Case, CaseMutation, CaseQuery, CaseReview
-from schema.cases.subscriptions import Subscription as CaseSubscription
-from schema.deliberation import NODE_TYPES as DELIBERATION_TYPES  # deliberation (issue #4)
-from schema.deliberation import DeliberationMutation, DeliberationQuery, DeliberationSubscription
 from schema.descriptions import describe  # frontend teams' experience (issue #12)
-from schema.ledgers import NODE_TYPES as LEDGER_TYPES  # ledgers (issue #11)
-from schema.ledgers import LedgerQuery
-from schema.query import Query as RegisterQuery
-from schema.register.mutation import Mutation as RegisterMutation
-from schema.register.types import AREA_TYPES, Household, Person, PropertyFirm, RoleAssignment
-
-# --- volunteering and evaluations (issue #6) ---
-# isort: split
-from schema.evaluations import EvaluationMutation, EvaluationPeriod, EvaluationQuery
-from schema.volunteering import NODE_TYPES as VOLUNTEERING_TYPES
-from schema.volunteering import VolunteeringMutation, VolunteeringQuery
-
-# --- end volunteering and evaluations ---
-# --- co-building (issue #7) ---
-# isort: split
-from schema.cobuilding import COBUILDING_TYPES, CobuildingMutation, CobuildingQuery
-
-# --- end co-building ---
-
-Query = merge_types(
-    "Query",
-    (RegisterQuery, CaseQuery, DeliberationQuery, CareQuery, VolunteeringQuery, EvaluationQuery, PolicyQuery,
-     CobuildingQuery, LedgerQuery),
-)
-Mutation = merge_types(
-    "Mutation",
-    (RegisterMutation, CaseMutation, DeliberationMutation, CareMutation, VolunteeringMutation, EvaluationMutation,
-     PolicyMutation, CobuildingMutation),
-)
-Subscription = merge_types("Subscription", (CaseSubscription, DeliberationSubscription))
+from schema.parts import NodeResolver, SchemaParts
 
 MAX_DEPTH = 12
 MAX_TOKENS = 5000
@@ -72,16 +40,35 @@ class _FixedRules(AddValidationRules):
         super().__init__(_LIMIT_RULES)
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    """The schema; production builds it without introspection (the committed SDL is the contract)."""
+class Schema(strawberry.Schema):
+    """A strawberry Schema that also knows the resolver of every node type (``node(id:)``)."""
+
+    node_resolvers: Mapping[str, NodeResolver]
+
+
+def _merged(name: str, roots: Sequence[type | None]) -> type | None:
+    present = tuple(r for r in roots if r is not None)
+    return merge_types(name, present) if present else None
+
+
+def build_schema(parts: Sequence[SchemaParts], *, introspection: bool = True) -> Schema:
+    """The schema of these domains' parts; production builds it without introspection (the
+    committed SDL is the contract). A node type two domains both claim is refused."""
+    nodes: dict[str, NodeResolver] = {}
+    for p in parts:
+        clash = nodes.keys() & p.nodes.keys()
+        if clash:
+            raise ValueError(f"node types registered twice: {sorted(clash)}")
+        nodes.update(p.nodes)
+    query = _merged("Query", [p.query for p in parts])
+    if query is None:
+        raise ValueError("no domain declares a Query field")
     extra = [] if introspection else [DisableIntrospection]
-    built = strawberry.Schema(
-        query=Query,
-        mutation=Mutation,
-        subscription=Subscription,
-        types=[*AREA_TYPES.values(), Household, Person, RoleAssignment, PropertyFirm, Case, CaseReview,
-               *VOLUNTEERING_TYPES, EvaluationPeriod, *CARE_TYPES, *DELIBERATION_TYPES,
-               *COBUILDING_TYPES, *LEDGER_TYPES],
+    built = Schema(
+        query=query,
+        mutation=_merged("Mutation", [p.mutation for p in parts]),
+        subscription=_merged("Subscription", [p.subscription for p in parts]),
+        types=[t for p in parts for t in p.types],
         extensions=[
             _FixedRules,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
@@ -91,9 +78,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         ],
         config=StrawberryConfig(auto_camel_case=True),
     )
+    built.node_resolvers = nodes
     # Issue #12: the descriptions the definitions leave out (enum values, recurring arguments).
     describe(built._schema)
     return built
-
-
-schema = build_schema()

@@ -1,6 +1,9 @@
-"""Provisioning a tenant (street office): its row, the root of its area tree, default policies and
-care-tag catalogue. The policy rows are handed in by the caller (the composition root), so this
-layer does not reach up into policies/."""
+"""Provisioning a tenant (street office): its row, the root of its area tree, its default policy
+lines and each domain's defaults (categories, SLA rules, care tags, points rule, rating items …).
+
+What a tenant gets is handed in by the caller — the composition root (``gongzhi.modules``) names
+each domain's ``DomainDefaults`` below and builds the policy lines — so this layer neither lists the
+domains nor reaches up into policies/."""
 
 from __future__ import annotations
 
@@ -19,17 +22,16 @@ from models import (
     CaseCategory,
     CasePriority,
     CaseSettings,
+    EvaluationItem,
+    EvaluationTarget,
     SlaRule,
     SlaUnit,
     Tenant,
+    VolunteerSettings,
     path_segment,
     uuid7,
 )
 from tenants.session import bind_tenant
-
-# --- volunteering and evaluations (issue #6) ---
-# isort: split
-from models import EvaluationItem, EvaluationTarget, VolunteerSettings
 
 DEFAULT_POINTS_PER_HOUR = 10  # 1 confirmed volunteer hour = 10 points (a tenant may change its rule)
 # (target, code, name, weight): weights of a target sum to 100.
@@ -44,13 +46,6 @@ DEFAULT_EVALUATION_ITEMS: tuple[tuple[EvaluationTarget, str, str, int], ...] = (
 )
 
 
-def _volunteering_defaults(session: AsyncSession) -> None:
-    session.add(VolunteerSettings(points_per_hour=DEFAULT_POINTS_PER_HOUR))
-    for target, code, label, weight in DEFAULT_EVALUATION_ITEMS:
-        session.add(EvaluationItem(target=target, code=code, name=label, weight=weight, active=True))
-
-
-# --- end volunteering and evaluations ---
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 
@@ -92,6 +87,38 @@ DEFAULT_SLA_RULES: tuple[tuple[str | None, CasePriority, float, SlaUnit], ...] =
 )
 
 
+# What one domain adds to a new tenant, inside the provisioning transaction (tenant bound).
+DomainDefaults = Callable[[AsyncSession], None]
+
+
+def care_defaults(session: AsyncSession) -> None:
+    """Care groups, and the visit rhythm: leads keep 5–15 households; key households weekly, all quarterly."""
+    for code, label in DEFAULT_CARE_TAGS:
+        session.add(CareTagKind(code=code, name=label))
+    session.add(CareSettings(lead_min_households=5, lead_max_households=15, key_visit_days=7,
+                             routine_visit_days=90))
+
+
+def cases_defaults(session: AsyncSession) -> None:
+    """Case categories, SLA rules on the working calendar, a week to give feedback."""
+    for code, label in DEFAULT_CASE_CATEGORIES:
+        session.add(CaseCategory(code=code, name=label, active=True))
+    for category, priority, amount, unit in DEFAULT_SLA_RULES:
+        session.add(SlaRule(category_code=category, priority=priority, amount=amount, unit=unit))
+    session.add(CaseSettings(feedback_wait_days=7))
+
+
+def volunteering_defaults(session: AsyncSession) -> None:
+    """The points rule: one confirmed volunteer hour is worth DEFAULT_POINTS_PER_HOUR points."""
+    session.add(VolunteerSettings(points_per_hour=DEFAULT_POINTS_PER_HOUR))
+
+
+def evaluations_defaults(session: AsyncSession) -> None:
+    """The rating items of property firms and owner committees, weights summing to 100 per target."""
+    for target, code, label, weight in DEFAULT_EVALUATION_ITEMS:
+        session.add(EvaluationItem(target=target, code=code, name=label, weight=weight, active=True))
+
+
 class ProvisioningError(ValueError):
     pass
 
@@ -102,8 +129,10 @@ async def provision_tenant(
     slug: str,
     name: str,
     policy_rules: Callable[[str], Iterable[Sequence[str]]],
+    defaults: Sequence[DomainDefaults],
 ) -> Tenant:
-    """Create a tenant with its street root area, policies (domain = tenant id) and care tags.
+    """Create a tenant with its street root area, policies (domain = tenant id) and each domain's
+    defaults, in one transaction.
 
     ``policy_rules(domain)`` gives the Casbin lines (ptype first) for the tenant's domain.
     """
@@ -132,15 +161,6 @@ async def provision_tenant(
                 values += [""] * (6 - len(values))
                 session.add(CasbinRule(ptype=ptype, v0=values[0], v1=values[1], v2=values[2],
                                        v3=values[3], v4=values[4], v5=values[5]))
-            for code, label in DEFAULT_CARE_TAGS:
-                session.add(CareTagKind(code=code, name=label))
-            for code, label in DEFAULT_CASE_CATEGORIES:
-                session.add(CaseCategory(code=code, name=label, active=True))
-            for category, priority, amount, unit in DEFAULT_SLA_RULES:
-                session.add(SlaRule(category_code=category, priority=priority, amount=amount, unit=unit))
-            session.add(CaseSettings(feedback_wait_days=7))
-            _volunteering_defaults(session)  # issue #6
-            # care (issue #5): leads keep 5–15 households; key households weekly, all quarterly.
-            session.add(CareSettings(lead_min_households=5, lead_max_households=15, key_visit_days=7,
-                                     routine_visit_days=90))
+            for add_defaults in defaults:
+                add_defaults(session)
         return tenant

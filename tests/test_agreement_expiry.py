@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from gongzhi.jobs import expire_agreements_everywhere
+from gongzhi.jobs import run_everywhere
+from gongzhi.modules.cobuilding import EXPIRE_AGREEMENTS
 from tests.cobuilding_helpers import community, make_agreement, make_unit
 from tests.conftest import Api, DbEnv, World
 
@@ -21,9 +22,9 @@ async def test_the_job_expires_agreements_past_their_end(api: Api, db: DbEnv, fr
     lasting = await make_agreement(api, a, unit, [community(a, "C1")], valid_from=date(2020, 1, 1),
                                    valid_until=today + timedelta(days=30))
     later = datetime.now(UTC) + timedelta(days=5)
-    expired = await expire_agreements_everywhere(db.sessionmaker, now=later)
+    expired = await run_everywhere(db.sessionmaker, EXPIRE_AGREEMENTS, now=later)
     assert expired.get(a.slug) == 1 and fresh.b.slug not in expired
     got = {aid: (await api.gql(a, "admin", STATUS, {"id": aid}))["data"]["node"] for aid in (ending, lasting)}
     assert got[ending]["status"] == "EXPIRED" and got[ending]["inForce"] is False
     assert got[lasting]["status"] == "ACTIVE" and got[lasting]["inForce"] is True
-    assert await expire_agreements_everywhere(db.sessionmaker, now=later) == {}  # once only
+    assert await run_everywhere(db.sessionmaker, EXPIRE_AGREEMENTS, now=later) == {}  # once only

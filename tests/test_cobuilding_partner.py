@@ -20,9 +20,9 @@ from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchem
 
 from gongzhi.http.app import create_app
 from gongzhi.http.auth import issue_partner_token
+from gongzhi.modules import schema as _built
 from gongzhi.settings import Settings
 from models import ActivityState, WishState
-from schema.schema import schema as gql_schema
 from tests.cobuilding_helpers import (
     CREATE_CLIENT,
     REVOKE,
@@ -40,6 +40,8 @@ from tests.cobuilding_helpers import (
 )
 from tests.conftest import JWT_SECRET, Api, DbEnv, World
 from tests.world import TenantWorld
+
+gql_schema = _built()
 
 # 2026-06-15 12:00 in 郴州/涪陵 (UTC+8): agreements below run 2026-06-01 .. 2026-06-20.
 NOON = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)

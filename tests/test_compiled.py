@@ -552,7 +552,10 @@ def selected_fields(documents: tuple[str, ...]) -> set[tuple[str, str]]:
     from graphql import GraphQLInterfaceType, GraphQLObjectType, TypeInfo, TypeInfoVisitor, parse, visit
     from graphql.language import FieldNode, Visitor
 
-    from schema.schema import schema
+    from gongzhi.modules import schema as _built
+
+
+    schema = _built()
 
     graphql_schema = schema._schema
     info = TypeInfo(graphql_schema)

@@ -135,7 +135,9 @@ async def test_problem_wall_and_echo_wall(api: Api, fresh: World) -> None:
         p3 = (await api.gql(a, who, WALL, {"c": area(a, "P3")}))["data"]
         assert [e["title"] for e in p3["problemWall"]["nodes"]] == ["湖畔噪音"], who
     # A wall entry carries no reporter and no actor: the type has no such fields.
-    from schema.schema import schema
+    from gongzhi.modules import schema as _built
+
+    schema = _built()
 
     wall_type = schema.get_type_by_name("WallEntry")
     names = {f.graphql_name or f.python_name for f in wall_type.fields}  # type: ignore[union-attr]

@@ -11,12 +11,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from gongzhi.demo import seed_demo
 from gongzhi.demo.cases import seed_demo_cases
 from gongzhi.demo.cobuilding import seed_demo_cobuilding
 from gongzhi.demo.volunteering import seed_demo_volunteering
 from gongzhi.http.app import create_app
 from gongzhi.migrate import upgrade
+from gongzhi.modules.register import seed_demo_register as seed_demo
 from gongzhi.settings import Settings
 from models import Agreement, AgreementStatus, InServiceMember, InServiceRecord, PartnerUnit, Tenant
 from resolvers.cobuilding import normalize_credit_code

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gongzhi.demo import seed_demo
 from gongzhi.demo.cases import seed_demo_cases
 from gongzhi.demo.deliberation import seed_demo_deliberation
 from gongzhi.migrate import upgrade
+from gongzhi.modules.register import seed_demo_register as seed_demo
 from models import (
     Area,
     Choice,

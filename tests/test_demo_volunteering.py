@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from gongzhi.demo import seed_demo
 from gongzhi.demo.cases import seed_demo_cases
 from gongzhi.demo.volunteering import seed_demo_volunteering
 from gongzhi.migrate import upgrade
+from gongzhi.modules.register import seed_demo_register as seed_demo
 from models import Activity, EvaluationPeriod, EvaluationRating, PeriodState, PointsAccount, PointsEntry, Tenant
 from tenants.session import bind_tenant, make_engine, make_sessionmaker
 

@@ -10,7 +10,11 @@ from graphql import (
     GraphQLSchema,
 )
 
-from schema.schema import build_schema, schema
+from gongzhi.modules import build_schema
+from gongzhi.modules import schema as _built
+
+schema = _built()
+
 
 BUILT_IN_SCALARS = {"String", "Int", "Float", "Boolean", "ID"}
 

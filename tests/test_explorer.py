@@ -15,10 +15,12 @@ from starlette.applications import Starlette
 
 from gongzhi.http.app import create_app
 from gongzhi.http.explorer import EXAMPLES, example_operations, explorer_html
+from gongzhi.modules import schema as _built
 from gongzhi.settings import Settings
-from schema.schema import schema
 from tests.cobuilding_helpers import community, make_agreement, make_unit
 from tests.conftest import JWT_SECRET, Api, DbEnv, World
+
+schema = _built()
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 GQL = {"content-type": "application/json", "accept": "application/graphql-response+json"}

@@ -17,6 +17,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import String, func, select, type_coerce
 
 from gongzhi.http.ledgers import operator_context, plain_commit, run_register_import
+from gongzhi.modules import provision
 from models import (
     AuditEntry,
     Household,
@@ -29,11 +30,10 @@ from models import (
     User,
     uuid7,
 )
-from policies.enforcer import PolicyCache, rules_for_domain
+from policies.enforcer import PolicyCache
 from resolvers.ids import encode_global_id
 from resolvers.ledgers import register_import as imp
 from resolvers.validation import mask_id_card, mask_phone
-from tenants.provisioning import provision_tenant
 from tenants.session import bind_tenant
 from tests.conftest import Api, DbEnv, World, new_slug
 from tests.world import TenantWorld, make_id_card
@@ -295,7 +295,7 @@ async def test_cli_progress_and_operator_import(db: DbEnv, fresh: World, tmp_pat
 
 
 async def _new_tenant(db: DbEnv) -> Any:
-    return await provision_tenant(db.sessionmaker, slug=new_slug("rt"), name="回环街道", policy_rules=rules_for_domain)
+    return await provision(db.sessionmaker, slug=new_slug("rt"), name="回环街道")
 
 
 async def test_round_trip_export_then_import_into_a_fresh_tenant_gives_the_same_register(

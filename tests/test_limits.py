@@ -66,7 +66,7 @@ def test_verdicts_are_remembered_per_document_and_page_size() -> None:
     from graphql import parse
 
     from gongzhi.http import limits
-    from schema.schema import build_schema
+    from gongzhi.modules import build_schema
 
     schema = build_schema(introspection=False)._schema
     doc = parse("query($n: Int, $note: String) { households(first: $n) { nodes { persons { name } } } }")

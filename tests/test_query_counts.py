@@ -36,7 +36,7 @@ from graphql import (
 )
 from graphql.utilities import TypeInfoVisitor
 
-from schema.schema import build_schema
+from gongzhi.modules import build_schema
 from tenants.session import count_statements
 from tests.conftest import Api, DbEnv, new_slug
 from tests.query_count_world import Scene, populate

@@ -6,9 +6,12 @@ from pathlib import Path
 
 from graphql import build_schema
 
+from gongzhi.modules import schema as _built
 from gongzhi.ops.schema_compat import RELEASED, check, main
 from gongzhi.settings import ROOT
-from schema.schema import schema
+
+schema = _built()
+
 
 RELEASED_SDL = """
 type Query {

@@ -6,8 +6,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from gongzhi.modules import schema as _built
 from models import ActivityState, WishState
-from schema.schema import schema
+
+schema = _built()
+
 
 ROOT = Path(__file__).resolve().parent.parent
 

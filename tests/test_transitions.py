@@ -15,10 +15,12 @@ from typing import Any
 
 from graphql import GraphQLInputObjectType, GraphQLObjectType, get_named_type
 
+from gongzhi.modules import schema as _built
 from resolvers.ids import decode_global_id, encode_global_id
-from schema.schema import schema
 from tests.conftest import Api, DbEnv, World
 from tests.world import TenantWorld
+
+schema = _built()
 
 AREA_TYPE = {"S": "Street", "C": "Community", "Z": "Zone", "P": "Compound", "G": "Grid", "B": "Building"}
 LOG = """query($a: String) { auditLog(first: 1, action: $a) { nodes { action outcome

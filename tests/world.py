@@ -32,6 +32,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gongzhi.modules import provision
 from models import (
     Area,
     AreaKind,
@@ -48,9 +49,7 @@ from models import (
     path_segment,
     uuid7,
 )
-from policies.enforcer import rules_for_domain
 from resolvers.validation import id_card_check_char
-from tenants.provisioning import provision_tenant
 from tenants.session import bind_tenant
 
 ROLE_USERS = {
@@ -92,7 +91,7 @@ class TenantWorld:
 
 
 async def build_tenant(sm: async_sessionmaker[AsyncSession], slug: str, region: str = "340302") -> TenantWorld:
-    tenant = await provision_tenant(sm, slug=slug, name=f"{slug} 街道", policy_rules=rules_for_domain)
+    tenant = await provision(sm, slug=slug, name=f"{slug} 街道")
     w = TenantWorld(slug=slug, tenant_id=tenant.id)
     async with sm() as s:
         bind_tenant(s, tenant.id)

@@ -39,24 +39,24 @@ async def _with_sessionmaker(settings: Settings, fn):  # type: ignore[no-untyped
 
 
 def cmd_seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
-    from gongzhi.demo import SEEDERS, seed_demo
+    from gongzhi.modules import demo_seeders
 
-    created = asyncio.run(_with_sessionmaker(settings, seed_demo))
-    print("seeded: " + (", ".join(created) if created else "nothing new (demo tenants exist)"))
-    for label, sep, seeder in SEEDERS:
-        done = asyncio.run(_with_sessionmaker(settings, seeder))
+    for demo in demo_seeders():  # the register first, then each domain, in module order
+        done = asyncio.run(_with_sessionmaker(settings, demo.seed))
         if done:
-            print(f"{label}: " + sep.join(done))
+            print(f"{demo.label}: " + demo.separator.join(done))
+        elif demo.nothing:
+            print(f"{demo.label}: {demo.nothing}")
     return 0
 
 
 def cmd_close_waiting_cases(settings: Settings, _args: argparse.Namespace) -> int:
-    from gongzhi.jobs import close_waiting_cases_everywhere, expire_agreements_everywhere
+    from gongzhi.jobs import run_everywhere
+    from gongzhi.modules import jobs
 
-    closed = asyncio.run(_with_sessionmaker(settings, close_waiting_cases_everywhere))
-    print("closed: " + (", ".join(f"{k}={v}" for k, v in closed.items()) if closed else "none"))
-    expired = asyncio.run(_with_sessionmaker(settings, expire_agreements_everywhere))
-    print("agreements expired: " + (", ".join(f"{k}={v}" for k, v in expired.items()) if expired else "none"))
+    for job in jobs():
+        changed = asyncio.run(_with_sessionmaker(settings, lambda sm, job=job: run_everywhere(sm, job)))
+        print(f"{job.label}: " + (", ".join(f"{k}={v}" for k, v in changed.items()) if changed else "none"))
     return 0
 
 
@@ -104,9 +104,9 @@ def cmd_rotate_keys(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_export_schema(_settings: Settings, args: argparse.Namespace) -> int:
-    from schema.schema import schema
+    from gongzhi.modules import schema
 
-    sdl = schema.as_str() + "\n"
+    sdl = schema().as_str() + "\n"
     if args.output:
         Path(args.output).write_text(sdl, encoding="utf-8")
     else:
@@ -115,11 +115,11 @@ def cmd_export_schema(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_tenant_create(settings: Settings, args: argparse.Namespace) -> int:
-    from policies.enforcer import rules_for_domain
-    from tenants.provisioning import ProvisioningError, provision_tenant
+    from gongzhi.modules import provision
+    from tenants.provisioning import ProvisioningError
 
     async def run(sm):  # type: ignore[no-untyped-def]
-        return await provision_tenant(sm, slug=args.slug, name=args.name, policy_rules=rules_for_domain)
+        return await provision(sm, slug=args.slug, name=args.name)
 
     try:
         tenant = asyncio.run(_with_sessionmaker(settings, run))

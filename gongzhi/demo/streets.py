@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -40,10 +41,8 @@ from models import (
     path_segment,
     uuid7,
 )
-from policies.enforcer import rules_for_domain
 from policies.roles import Role, rank
 from resolvers.validation import id_card_check_char
-from tenants.provisioning import provision_tenant
 from tenants.session import bind_tenant
 
 from .specs import (
@@ -419,12 +418,15 @@ class _TenantSeed:
             )
 
 
+# Creates a tenant with its policy and every domain's defaults (the composition root's
+# ``gongzhi.modules.provision``, handed in: the demo sits below the module declarations).
+Provision = Callable[..., Awaitable[Tenant]]
+
+
 async def _seed_street(
-    sessionmaker: async_sessionmaker[AsyncSession], spec: StreetSpec, tenant_no: int
+    sessionmaker: async_sessionmaker[AsyncSession], spec: StreetSpec, tenant_no: int, provision: Provision
 ) -> None:
-    tenant = await provision_tenant(
-        sessionmaker, slug=spec.slug, name=spec.name, policy_rules=rules_for_domain
-    )
+    tenant = await provision(sessionmaker, slug=spec.slug, name=spec.name)
     async with sessionmaker() as s:
         bind_tenant(s, tenant.id)
         async with s.begin():
@@ -445,7 +447,7 @@ async def _seed_street(
                     await s.flush()
 
 
-async def seed_demo(sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]:
+async def seed_demo(sessionmaker: async_sessionmaker[AsyncSession], *, provision: Provision) -> list[str]:
     """Provision and fill the demo street offices that do not exist yet; returns the slugs created."""
     async with sessionmaker() as s:
         bind_tenant(s, None)  # tenants is a platform table: no tenant to bind
@@ -454,7 +456,7 @@ async def seed_demo(sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]
     for no, spec in enumerate(STREETS, start=1):
         if spec.slug in existing:
             continue
-        await _seed_street(sessionmaker, spec, no)
+        await _seed_street(sessionmaker, spec, no, provision)
         created.append(spec.slug)
     return created
 

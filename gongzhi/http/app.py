@@ -32,6 +32,7 @@ from gongzhi.http.state import AppState
 from gongzhi.http.uploads import upload_endpoints
 from gongzhi.jobs import run_periodically
 from gongzhi.migrate import head_revision
+from gongzhi.modules import jobs
 from gongzhi.settings import Settings
 from models import sealing
 from tenants.session import (
@@ -77,7 +78,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         gc.freeze()
         task = None
         if settings.autoclose_interval > 0:
-            task = asyncio.create_task(run_periodically(state.sessionmaker, state.bus, settings.autoclose_interval))
+            task = asyncio.create_task(run_periodically(state.sessionmaker, state.bus, settings.autoclose_interval,
+                                                        jobs()))
         yield
         if task is not None:
             task.cancel()

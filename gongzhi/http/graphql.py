@@ -34,8 +34,9 @@ from gongzhi.http.limits import check as check_limits
 from gongzhi.http.persisted import PersistedQueryError
 from gongzhi.http.pipeline import error_body
 from gongzhi.http.state import AppState
+from gongzhi.modules import build_schema
 from resolvers.errors import ServiceError
-from schema.schema import MAX_TOKENS, build_schema
+from schema.schema import MAX_TOKENS
 from tenants.session import (
     DriverTransaction,
 )

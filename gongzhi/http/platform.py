@@ -28,11 +28,11 @@ from strawberry.types import Info
 from gongzhi.http import observability as obs
 from gongzhi.http import pipeline
 from gongzhi.http.auth import TokenVerifier
+from gongzhi.modules import provision
 from gongzhi.ops import tenants as tenant_ops
 from gongzhi.settings import Settings
 from models import PlatformAuditEntry, Tenant, TenantStatus
-from policies.enforcer import rules_for_domain
-from tenants.provisioning import ProvisioningError, provision_tenant
+from tenants.provisioning import ProvisioningError
 from tenants.session import make_engine, make_sessionmaker
 
 
@@ -134,7 +134,7 @@ class PlatformMutation:
     @strawberry.mutation(description="Provision a street office with the default policy (开通租户).")
     async def create_tenant(self, info: Info, slug: str, name: str) -> TenantOpPayload:
         async def op(ctx: PlatformContext) -> TenantOpPayload:
-            await provision_tenant(make_sessionmaker(ctx.engine), slug=slug, name=name, policy_rules=rules_for_domain)
+            await provision(make_sessionmaker(ctx.engine), slug=slug, name=name)
             return TenantOpPayload(tenant=await _tenant(ctx, slug))
         return await _run(info, "createTenant", slug, op)
 

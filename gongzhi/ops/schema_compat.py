@@ -152,11 +152,11 @@ def check(released_sdl: str, current: GraphQLSchema) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from schema.schema import schema
+    from gongzhi.modules import schema
 
     args = argv if argv is not None else sys.argv[1:]
     released = Path(args[0]) if args else RELEASED
-    problems = check(released.read_text(encoding="utf-8"), schema._schema)
+    problems = check(released.read_text(encoding="utf-8"), schema()._schema)
     for p in problems:
         print(p)
     if problems:

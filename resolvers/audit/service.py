@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, true
+from sqlalchemy import ColumnElement, and_, or_, select, true
 
 from models import Area, AuditEntry, Case, Household, Person, RoleAssignment, User
 from resolvers.context import RequestContext
@@ -75,14 +75,30 @@ async def record_mutation(ctx: RequestContext, action: str, *, outcome: str, cha
     ))
 
 
+def audit_predicate(ctx: RequestContext) -> ColumnElement[bool] | None:
+    """The entries the actor may read (all, or those under their scope's areas); None: none at all."""
+    grant = ctx.actor.grant("audit_log", "read")
+    if not grant:
+        return None
+    return true() if grant.all else or_(*(AuditEntry.area_path.startswith(p) for p in grant.scope_paths))
+
+
+async def get_audit_entry(ctx: RequestContext, entry_id: uuid.UUID) -> AuditEntry | None:
+    """One entry by id, if the actor may read it (node(id:))."""
+    pred = audit_predicate(ctx)
+    if pred is None:
+        return None
+    found: AuditEntry | None = await ctx.db.scalar(select(AuditEntry).where(AuditEntry.id == entry_id, pred))
+    return found
+
+
 async def list_audit(
     ctx: RequestContext, *, action: str | None, username: str | None, object_id: uuid.UUID | None,
     since: datetime | None, until: datetime | None, first: int | None, after: str | None,
 ) -> Page[AuditEntry]:
-    grant = ctx.actor.grant("audit_log", "read")
-    if not grant:
+    pred = audit_predicate(ctx)
+    if pred is None:
         raise ServiceError(ErrorCode.FORBIDDEN, "you may not read the audit log", "auditLog")
-    pred = true() if grant.all else or_(*(AuditEntry.area_path.startswith(p) for p in grant.scope_paths))
     stmt = select(AuditEntry).where(pred)
     if action:
         stmt = stmt.where(AuditEntry.action == action)

@@ -1,5 +1,6 @@
 """resolvers of the cobuilding domain: its public module (other domains import only this)."""
 
+from .jobs import expire_agreements
 from .loaders import (
     clients_by_partner_unit,
     communities_by_agreement,
@@ -76,6 +77,7 @@ __all__ = [
     "create_partner_client",
     "create_partner_unit",
     "credit_code_check_char",
+    "expire_agreements",
     "fulfil_shared_wish",
     "get_agreement",
     "get_inservice_member",

@@ -17,3 +17,10 @@ __all__ = [
     "PolicyRule",
     "PolicyRuleInput",
 ]
+
+from schema.parts import SchemaParts
+from schema.register import RoleAssignment
+
+from .nodes import NODES
+
+PARTS = SchemaParts(query=PolicyQuery, mutation=PolicyMutation, types=(RoleAssignment,), nodes=NODES)

@@ -13,3 +13,9 @@ __all__ = [
     "AuditFieldChange",
     "wrap",
 ]
+
+from schema.parts import SchemaParts
+
+# The audit log is read through Query.auditLog (the root query of the register); this domain adds
+# no root field and no node type of its own.
+PARTS = SchemaParts()

@@ -67,3 +67,8 @@ __all__ = [
     "WishTransitionInput",
     "resolve_care_node",
 ]
+
+from schema.parts import SchemaParts
+
+PARTS = SchemaParts(query=CareQuery, mutation=CareMutation, types=tuple(CARE_TYPES),
+                    nodes=dict.fromkeys(sorted(CARE_NODE_TYPES), resolve_care_node))

@@ -81,3 +81,10 @@ __all__ = [
     "Subscription",
     "SubscriptionHub",
 ]
+
+from schema.parts import SchemaParts
+
+from .nodes import NODES
+
+PARTS = SchemaParts(query=CaseQuery, mutation=CaseMutation, subscription=Subscription, types=(Case, CaseReview),
+                    nodes=NODES)

@@ -79,3 +79,8 @@ __all__ = [
     "UpdatePartnerUnitInput",
     "resolve_cobuilding_node",
 ]
+
+from schema.parts import SchemaParts
+
+PARTS = SchemaParts(query=CobuildingQuery, mutation=CobuildingMutation, types=tuple(COBUILDING_TYPES),
+                    nodes=dict.fromkeys((t.__name__ for t in COBUILDING_TYPES), resolve_cobuilding_node))

@@ -1,5 +1,8 @@
 """schema of the deliberation domain: its public module (other domains import only this)."""
 
+import uuid
+from typing import Any
+
 from .types import (
     NODE_TYPES,
     AddTopicStepInput,
@@ -73,3 +76,14 @@ __all__ = [
     "WallEntry",
     "resolve_deliberation_node",
 ]
+
+from schema.common import context as _context
+from schema.parts import SchemaParts
+
+
+async def _node(info: Any, type_name: str, id_: uuid.UUID) -> Any:
+    return await resolve_deliberation_node(_context(info), type_name, id_)
+
+
+PARTS = SchemaParts(query=DeliberationQuery, mutation=DeliberationMutation, subscription=DeliberationSubscription,
+                    types=NODE_TYPES, nodes=dict.fromkeys((t.__name__ for t in NODE_TYPES), _node))

@@ -1,5 +1,8 @@
 """schema of the evaluations domain: its public module (other domains import only this)."""
 
+import uuid
+from typing import Any
+
 from .types import (
     EvaluationItem,
     EvaluationItemInput,
@@ -37,3 +40,13 @@ __all__ = [
     "SetEvaluationItemsInput",
     "resolve_evaluation_node",
 ]
+
+from schema.parts import SchemaParts
+
+
+async def _node(info: Any, _type_name: str, id_: uuid.UUID) -> Any:
+    return await resolve_evaluation_node(info, id_)
+
+
+PARTS = SchemaParts(query=EvaluationQuery, mutation=EvaluationMutation, types=(EvaluationPeriod,),
+                    nodes={"EvaluationPeriod": _node})

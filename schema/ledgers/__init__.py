@@ -13,3 +13,9 @@ __all__ = [
     "ImportJobStatus",
     "LedgerQuery",
 ]
+
+from schema.parts import SchemaParts
+
+from .nodes import NODES
+
+PARTS = SchemaParts(query=LedgerQuery, types=tuple(NODE_TYPES), nodes=NODES)

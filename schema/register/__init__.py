@@ -75,3 +75,13 @@ __all__ = [
     "Zone",
     "area_type",
 ]
+
+from schema.parts import SchemaParts
+
+from .nodes import NODES
+from .query import Query
+
+# The register's part of the schema: the root Query (me, node, nodes, areas, households, persons …),
+# its mutations, and node(id:) for areas of every kind, households, persons and firms.
+PARTS = SchemaParts(query=Query, mutation=Mutation,
+                    types=(*AREA_TYPES.values(), Household, Person, PropertyFirm), nodes=NODES)

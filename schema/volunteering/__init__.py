@@ -45,3 +45,8 @@ __all__ = [
     "VolunteeringQuery",
     "resolve_volunteering_node",
 ]
+
+from schema.parts import SchemaParts
+
+PARTS = SchemaParts(query=VolunteeringQuery, mutation=VolunteeringMutation, types=tuple(NODE_TYPES),
+                    nodes=dict.fromkeys((t.__name__ for t in NODE_TYPES), resolve_volunteering_node))

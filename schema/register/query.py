@@ -8,29 +8,23 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from strawberry.types import Info
 
 from models import PropertyFirm as PropertyFirmRow
 from models import RoleAssignment as RoleAssignmentRow
-from policies.filters import role_assignment_predicate
 from resolvers import access as access_service
 from resolvers import audit as audit_service
-from resolvers import cases as case_service
 from resolvers import loaders
 from resolvers import register as register_service
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_global_id, decode_id
-from resolvers.ledgers import register_import  # ledgers (issue #11)
 from resolvers.register import areas as area_service
 from schema.audit import AuditEntry
 from schema.audit import wrap as audit_wrap
-from schema.care import CARE_NODE_TYPES, resolve_care_node
-from schema.cases import Case, CaseReview
-from schema.common import Connection, Node, PublicError, connection, context, query_call
+from schema.common import Connection, Node, PublicError, connection, context, node_resolvers, query_call
 from schema.register.types import (
     AREA_TYPE_NAMES,
-    AREA_TYPES,
     AreaKind,
     AreaNode,
     CareTagKind,
@@ -44,68 +38,19 @@ from schema.register.types import (
     area_type,
 )
 
-# --- volunteering and evaluations (issue #6) ---
-# isort: split
-from schema.evaluations import resolve_evaluation_node
-from schema.volunteering import NODE_TYPES as _VOLUNTEERING_TYPES
-from schema.volunteering import resolve_volunteering_node
-
-VOLUNTEERING_NODE_NAMES = frozenset(t.__name__ for t in _VOLUNTEERING_TYPES)
-# --- end volunteering and evaluations ---
-
 
 async def resolve_node(info: Info, gid: str) -> Any:
-    ctx = context(info)
+    """The object a global ID names, through the resolver its domain registered for the type
+    (``SchemaParts.nodes``); each checks tenant and scope itself, so another tenant's or an
+    out-of-scope object is None, as one that does not exist."""
     try:
         type_name, id_ = decode_global_id(gid)
     except ServiceError as e:
         raise PublicError(e) from None
-    if type_name in AREA_TYPE_NAMES:
-        area = await loaders.area_by_id(ctx).load(id_)
-        return area_type(area) if area is not None and AREA_TYPES[area.kind].__name__ == type_name else None
-    if type_name == "Household":
-        h = await loaders.household_by_id(ctx).load(id_)
-        return None if h is None else Household(_m=h)
-    if type_name == "Person":
-        p = await loaders.person_by_id(ctx).load(id_)
-        return None if p is None else Person(_m=p)
-    if type_name == "PropertyFirm":
-        firm = await ctx.db.scalar(select(PropertyFirmRow).where(PropertyFirmRow.id == id_))
-        return None if firm is None or not ctx.actor.assignments else PropertyFirm(_m=firm)
-    if type_name == "Case":
-        case = await loaders.case_by_id(ctx).load(id_)
-        return None if case is None else Case(_m=case)
-    if type_name == "CaseReview":
-        review = await case_service.get_review(ctx, id_)
-        return None if review is None else CaseReview(_m=review)
-    # deliberation (issue #4)
-    if type_name in ("Topic", "TopicStep", "Vote", "Meeting", "Notice"):
-        from schema.deliberation import resolve_deliberation_node
-
-        return await resolve_deliberation_node(ctx, type_name, id_)
-    if type_name == "ImportJob":  # ledgers (issue #11)
-        from schema.ledgers import ImportJob
-
-        job = await register_import.get_job(ctx, id_)
-        return None if job is None else ImportJob(_m=job)
-    if type_name == "RoleAssignment":
-        pred = or_(role_assignment_predicate(ctx.actor.grant("role_assignment", "read")),
-                   RoleAssignmentRow.user_id == ctx.actor.user_id)
-        ra = await ctx.db.scalar(select(RoleAssignmentRow).where(RoleAssignmentRow.id == id_, pred))
-        return None if ra is None else RoleAssignment(_m=ra, _now=ctx.now)
-    # --- volunteering and evaluations (issue #6) ---
-    if type_name in VOLUNTEERING_NODE_NAMES:
-        return await resolve_volunteering_node(info, type_name, id_)
-    if type_name == "EvaluationPeriod":
-        return await resolve_evaluation_node(info, id_)
-    # --- end volunteering and evaluations ---
-    if type_name in CARE_NODE_TYPES:
-        return await resolve_care_node(info, type_name, id_)
-    if type_name in ("PartnerUnit", "Agreement", "PartnerClient", "InServiceMember"):  # co-building (issue #7)
-        from schema.cobuilding import resolve_cobuilding_node
-
-        return await resolve_cobuilding_node(info, type_name, id_)
-    raise PublicError(ServiceError(ErrorCode.INVALID_ID, "id names no known type", "id"))
+    resolver = node_resolvers(info).get(type_name)
+    if resolver is None:
+        raise PublicError(ServiceError(ErrorCode.INVALID_ID, "id names no known type", "id"))
+    return await resolver(info, type_name, id_)
 
 
 @strawberry.type

@@ -1,0 +1,69 @@
+"""The domains gongzhi is made of, each declared once (``Module``), and what the composition root
+builds from them: the GraphQL schema, a new tenant's policy and defaults, the periodic jobs and the
+demo. Adding a domain is a folder per layer it needs (``models/<d>.py``, ``policies/<d>/``,
+``resolvers/<d>/``, ``schema/<d>/``, ``gongzhi/demo/<d>.py``), its declaration
+``gongzhi/modules/<d>.py``, and one line in ``MODULES`` below; ``tests/gongzhi/test_modules.py``
+fails when a part is not declared (a table, a policy resource, a node type).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cache
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gongzhi.jobs import Job
+from gongzhi.modules.declaration import Demo, Module
+from models import Tenant
+from policies.enforcer import rules_for_domain
+from schema.schema import Schema
+from schema.schema import build_schema as _build_schema
+from tenants.provisioning import provision_tenant
+
+from . import access, audit, care, cases, cobuilding, deliberation, evaluations, ledgers, register, volunteering
+
+# In this order the root fields are merged (Query, Mutation, Subscription) and the demo is seeded.
+MODULES: tuple[Module, ...] = (
+    register.MODULE,
+    cases.MODULE,
+    deliberation.MODULE,
+    care.MODULE,
+    volunteering.MODULE,
+    evaluations.MODULE,
+    access.MODULE,
+    cobuilding.MODULE,
+    ledgers.MODULE,
+    audit.MODULE,
+)
+
+
+def build_schema(*, introspection: bool = True) -> Schema:
+    """The GraphQL schema of every module (production: without introspection)."""
+    return _build_schema([m.schema for m in MODULES], introspection=introspection)
+
+
+@cache
+def schema() -> Schema:
+    """The schema with introspection, built once (SDL export, tools, tests)."""
+    return build_schema()
+
+
+def jobs() -> tuple[Job, ...]:
+    return tuple(job for m in MODULES for job in m.jobs)
+
+
+def demo_seeders() -> tuple[Demo, ...]:
+    return tuple(m.demo for m in MODULES if m.demo is not None)
+
+
+async def provision(sessionmaker: async_sessionmaker[AsyncSession], *, slug: str, name: str,
+                    policy_rules: Iterable[Sequence[str]] | None = None) -> Tenant:
+    """A new tenant with the default policy (or these lines) and every module's defaults."""
+    rules = None if policy_rules is None else list(policy_rules)
+    return await provision_tenant(
+        sessionmaker, slug=slug, name=name, policy_rules=lambda dom: rules_for_domain(dom, rules),
+        defaults=[m.defaults for m in MODULES if m.defaults is not None])
+
+
+__all__ = ["MODULES", "Demo", "Job", "Module", "build_schema", "demo_seeders", "jobs", "provision", "schema"]

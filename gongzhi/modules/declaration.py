@@ -1,0 +1,39 @@
+"""``Module``: everything one domain adds to gongzhi, named in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gongzhi.jobs import Job
+from models.base import TenantScoped
+from schema.parts import SchemaParts
+from tenants.provisioning import DomainDefaults
+
+
+@dataclass(frozen=True)
+class Demo:
+    """The domain's demo seeder (idempotent; returns what it created) and how the CLI prints it."""
+
+    label: str
+    seed: Callable[[async_sessionmaker[AsyncSession]], Awaitable[list[str]]]
+    separator: str = ", "
+    nothing: str | None = None  # printed when it created nothing (else: silence)
+
+
+@dataclass(frozen=True)
+class Module:
+    """One domain: its tables (``models``), the Casbin resources its policy lines speak of
+    (``policies/<name>/policy.csv``), its part of the GraphQL schema, what a new tenant gets,
+    its periodic jobs and its demo seeder."""
+
+    name: str
+    title: str  # 中文
+    tables: tuple[type[TenantScoped], ...]
+    resources: tuple[str, ...]
+    schema: SchemaParts
+    defaults: DomainDefaults | None = None
+    jobs: tuple[Job, ...] = ()
+    demo: Demo | None = None

@@ -1,0 +1,8 @@
+"""Ledgers (台账): the register imported from spreadsheets, work ledgers exported as XLSX."""
+
+from gongzhi.modules.declaration import Module
+from models import ImportJob
+from schema import ledgers
+
+MODULE = Module(name="ledgers", title="台账", tables=(ImportJob,), resources=("ledger", "register"),
+                schema=ledgers.PARTS)

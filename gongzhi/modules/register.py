@@ -1,0 +1,36 @@
+"""Areas and the household register (区域与户籍): the area tree, grids, firms, party organisations,
+households and persons."""
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gongzhi.demo import seed_demo
+from gongzhi.modules.declaration import Demo, Module
+from models import (
+    Area,
+    CareTagKind,
+    GridBuilding,
+    Household,
+    PartyOrg,
+    Person,
+    PersonCareTag,
+    PropertyFirm,
+    ServiceContract,
+)
+from schema import register
+
+
+async def seed_demo_register(sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]:
+    """The four demo street offices, provisioned as every new tenant is (policy, each module's defaults)."""
+    from gongzhi.modules import provision  # the registry imports this module
+
+    return await seed_demo(sessionmaker, provision=provision)
+
+MODULE = Module(
+    name="register",
+    title="区域与户籍",
+    tables=(Area, GridBuilding, PropertyFirm, ServiceContract, PartyOrg, Household, Person, CareTagKind,
+            PersonCareTag),
+    resources=("area", "household", "person"),
+    schema=register.PARTS,
+    demo=Demo("seeded", seed_demo_register, nothing="nothing new (demo tenants exist)"),
+)
