@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import AuditEntry, ImportJob, ImportStatus, uuid7
@@ -135,7 +135,7 @@ def summary(out: Outcome, *, dry_run: bool) -> str:
     return f"导入完成：{what} (imported: {en})"
 
 
-def job_read_predicate(ctx: RequestContext) -> Any:
+def job_read_predicate(ctx: RequestContext) -> ColumnElement[bool]:
     """Your own import jobs; a street admin (register·import everywhere) reads every job of the tenant."""
     if ctx.actor.grant("register", "import").all:
         return ImportJob.id.is_not(None)
@@ -143,4 +143,6 @@ def job_read_predicate(ctx: RequestContext) -> Any:
 
 
 async def get_job(ctx: RequestContext, job_id: uuid.UUID) -> ImportJob | None:
-    return await ctx.db.scalar(select(ImportJob).where(ImportJob.id == job_id, job_read_predicate(ctx)))
+    job: ImportJob | None = await ctx.db.scalar(
+        select(ImportJob).where(ImportJob.id == job_id, job_read_predicate(ctx)))
+    return job
