@@ -19,35 +19,31 @@ from .exports import (
     export_register,
     local,
 )
-from .register_import import (
-    BATCH,
+from .register_file import (
     COLUMNS,
     ERROR_HEADER,
-    GENDER_ZH,
-    OPERATOR_ID,
     SHEET_NAME,
-    TENURE_ZH,
-    WHOLE_REGISTER_ROWS,
     Column,
     ImportFileError,
-    JobTracker,
-    Outcome,
-    Progress,
-    Row,
     Sheet,
+    build_report,
+    read_file,
+    template_xlsx,
+)
+from .register_import import BATCH, WHOLE_REGISTER_ROWS, Progress, check_and_import
+from .register_jobs import (
+    OPERATOR_ID,
+    JobTracker,
     audit_import,
     audit_user,
-    build_report,
-    check_and_import,
     check_may_import,
     file_sha256,
     get_job,
     job_read_predicate,
     new_job,
-    read_file,
     summary,
-    template_xlsx,
 )
+from .register_rows import GENDER_ZH, TENURE_ZH, Outcome, Row
 
 __all__ = [
     "ACTION_ZH",

@@ -55,7 +55,9 @@ from resolvers.cases.workcalendar import SHANGHAI
 from resolvers.context import RequestContext
 from resolvers.deliberation import meeting_read_predicate, topic_read_predicate
 from resolvers.errors import ErrorCode, ServiceError
-from resolvers.ledgers.register_import import COLUMNS, GENDER_ZH, SHEET_NAME, TENURE_ZH, audit_user
+from resolvers.ledgers.register_file import COLUMNS, SHEET_NAME
+from resolvers.ledgers.register_jobs import audit_user
+from resolvers.ledgers.register_rows import GENDER_ZH, TENURE_ZH
 from resolvers.validation import mask_id_card, mask_phone
 
 MAX_DAYS = 366 * 3
