@@ -60,7 +60,9 @@ async def list_leads(ctx: RequestContext, *, area_id: uuid.UUID | None, include_
 
 
 async def get_lead(ctx: RequestContext, lead_id: uuid.UUID) -> NeighborLead | None:
-    return await ctx.db.scalar(select(NeighborLead).where(NeighborLead.id == lead_id, lead_read_predicate(ctx)))
+    lead: NeighborLead | None = await ctx.db.scalar(
+        select(NeighborLead).where(NeighborLead.id == lead_id, lead_read_predicate(ctx)))
+    return lead
 
 
 async def _check_households(ctx: RequestContext, ids: list[uuid.UUID], area_path: str) -> None:

@@ -101,8 +101,9 @@ async def list_care_services(ctx: RequestContext, *, tag_code: str | None, area_
 
 
 async def get_care_service(ctx: RequestContext, service_id: uuid.UUID) -> CareService | None:
-    return await ctx.db.scalar(select(CareService).where(
+    svc: CareService | None = await ctx.db.scalar(select(CareService).where(
         CareService.id == service_id, care_service_predicate(ctx.actor.grant("care_service", "read"))))
+    return svc
 
 
 @dataclass

@@ -113,4 +113,5 @@ async def list_visits(ctx: RequestContext, *, household_id: uuid.UUID | None, ar
 
 
 async def get_visit(ctx: RequestContext, visit_id: uuid.UUID) -> Visit | None:
-    return await ctx.db.scalar(select(Visit).where(Visit.id == visit_id, visit_read_predicate(ctx)))
+    visit: Visit | None = await ctx.db.scalar(select(Visit).where(Visit.id == visit_id, visit_read_predicate(ctx)))
+    return visit

@@ -65,7 +65,8 @@ async def list_wishes(ctx: RequestContext, *, states: list[WishState] | None, ar
 
 
 async def get_wish(ctx: RequestContext, wish_id: uuid.UUID) -> Wish | None:
-    return await ctx.db.scalar(select(Wish).where(Wish.id == wish_id, await wish_read_predicate(ctx)))
+    wish: Wish | None = await ctx.db.scalar(select(Wish).where(Wish.id == wish_id, await wish_read_predicate(ctx)))
+    return wish
 
 
 async def post_wish(ctx: RequestContext, *, person_id: uuid.UUID, title: str, description: str) -> Wish:
