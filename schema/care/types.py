@@ -45,6 +45,12 @@ async def _household(info: Info, household_id: uuid.UUID) -> Household | None:
     return None if h is None else Household(_m=h)
 
 
+async def _area(info: Info, area_id: uuid.UUID) -> AreaNode | None:
+    # area_type returns Any (the concrete type follows the area's kind); every one is an AreaNode.
+    node: AreaNode | None = area_type(await loaders.area_by_id(context(info)).load(area_id))
+    return node
+
+
 @strawberry.type(description="The tenant's care rules (关爱设置): lead household range and visit cadence.")
 class CareSettings:
     _m: strawberry.Private[CareSettingsRow]
@@ -89,7 +95,7 @@ class NeighborLead(Node):
 
     @strawberry.field(description="The area served (服务区域).")
     async def area(self, info: Info) -> AreaNode | None:
-        return area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
+        return await _area(info, self._m.area_id)
 
     @strawberry.field(description="IDs of the households kept (联系户).")
     async def household_ids(self, info: Info) -> list[strawberry.ID]:
@@ -131,7 +137,7 @@ class Visit(Node):
 
     @strawberry.field(description="The building (楼栋).")
     async def building(self, info: Info) -> AreaNode | None:
-        return area_type(await loaders.area_by_id(context(info)).load(self._m.building_id))
+        return await _area(info, self._m.building_id)
 
     @strawberry.field(description="Who visited (走访人).")
     async def visitor(self, info: Info) -> User | None:
@@ -171,7 +177,7 @@ class VisitCadence:
 
     @strawberry.field(description="The building (楼栋).")
     async def building(self, info: Info) -> AreaNode | None:
-        return area_type(await loaders.area_by_id(context(info)).load(self._c.building_id))
+        return await _area(info, self._c.building_id)
 
     @strawberry.field(description="Key household (重点户): a member carries a care tag; visited every keyVisitDays.")
     def key_household(self) -> bool:
@@ -213,7 +219,7 @@ class VisitCadence:
     async def community(self, info: Info) -> AreaNode | None:
         if self._c.community_id is None:
             return None
-        return area_type(await loaders.area_by_id(context(info)).load(self._c.community_id))
+        return await _area(info, self._c.community_id)
 
 
 @strawberry.enum(description="How visit coverage is grouped (覆盖率分组).")
@@ -288,7 +294,7 @@ class CareService(Node):
 
     @strawberry.field(description="The area whose list it is (社区/街道).")
     async def area(self, info: Info) -> AreaNode | None:
-        return area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
+        return await _area(info, self._m.area_id)
 
     @strawberry.field(description="What is provided (服务内容).")
     def name(self) -> str:
@@ -376,7 +382,7 @@ class Wish(Node):
     async def building(self, info: Info) -> AreaNode | None:
         if not await self._identity(info):
             return None
-        return area_type(await loaders.area_by_id(context(info)).load(self._m.building_id))
+        return await _area(info, self._m.building_id)
 
     @strawberry.field(description="Who claimed it (认领人); shown to staff, the household and the claimant.")
     async def claimant(self, info: Info) -> User | None:
