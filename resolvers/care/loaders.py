@@ -11,7 +11,8 @@ from strawberry.dataloader import DataLoader
 
 from models import CareService, LeadHousehold, NeighborLead, Person, Wish
 from policies.filters import care_service_predicate
-from resolvers.care.service import _lead_read_predicate, identity_predicate
+from resolvers.care.leads import lead_read_predicate
+from resolvers.care.wishes import identity_predicate
 from resolvers.context import RequestContext
 from resolvers.loaders import _loader, by_id, value_by_id, visible_by_id
 
@@ -41,7 +42,7 @@ def person_name_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, str | None]:
 
 def lead_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, NeighborLead | None]:
     """Neighbourhood leads through the lead list's read predicate (visit·read reach, or one's own)."""
-    return by_id(ctx, NeighborLead, lambda: _lead_read_predicate(ctx), name="LeadByIdLoader")
+    return by_id(ctx, NeighborLead, lambda: lead_read_predicate(ctx), name="LeadByIdLoader")
 
 
 def care_service_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, CareService | None]:

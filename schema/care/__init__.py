@@ -1,37 +1,41 @@
 """schema of the care domain: its public module (other domains import only this)."""
 
-from .types import (
-    CARE_NODE_TYPES,
-    CARE_TYPES,
+from .inputs import (
     AddCareTagKindInput,
     AppointLeadInput,
-    CareMutation,
-    CareQuery,
-    CareService,
     CareServicePayload,
-    CareServiceRecord,
     CareServiceRecordPayload,
-    CareSettings,
     CareSettingsPayload,
     CareTagKindPayload,
-    CoverageGrouping,
     CreateCareServiceInput,
-    NeighborLead,
     NeighborLeadPayload,
     PostWishInput,
     RecordCareServiceInput,
     RecordVisitInput,
     SetLeadHouseholdsInput,
     UpdateCareSettingsInput,
-    Visit,
-    VisitCadence,
     VisitCaseInput,
-    VisitCoverage,
     VisitPayload,
-    Wish,
     WishPayload,
     WishTransitionInput,
+)
+from .mutation import CareMutation
+from .nodes import (
+    CARE_NODE_TYPES,
+    CARE_TYPES,
     resolve_care_node,
+)
+from .query import CareQuery
+from .types import (
+    CareService,
+    CareServiceRecord,
+    CareSettings,
+    CoverageGrouping,
+    NeighborLead,
+    Visit,
+    VisitCadence,
+    VisitCoverage,
+    Wish,
 )
 
 __all__ = [

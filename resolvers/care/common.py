@@ -1,0 +1,28 @@
+"""Helpers the care modules share: an area's path for subtree filters, and local days as UTC bounds."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from models import (
+    Area,
+)
+from resolvers.cases.workcalendar import WorkCalendar
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, ServiceError
+
+
+def local_day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    tz = WorkCalendar().tz
+    return (datetime.combine(start, time.min, tzinfo=tz).astimezone(UTC),
+            datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz).astimezone(UTC))
+
+
+async def area_path(ctx: RequestContext, area_id: uuid.UUID) -> str:
+    path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
+    if path is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
+    return str(path)

@@ -1,0 +1,164 @@
+"""Care groups (重点人群类别), their service lists (服务清单) and the service records (服务记录)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from models import (
+    Area,
+    CareService,
+    CareServiceRecord,
+    CareTagKind,
+    Person,
+    PersonCareTag,
+    uuid7,
+)
+from policies.filters import (
+    area_manage_predicate,
+    care_service_predicate,
+    person_predicate,
+)
+from resolvers import validation as v
+from resolvers.care.common import area_path
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.pagination import Page, keyset_page
+
+_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
+
+
+async def add_care_tag_kind(ctx: RequestContext, *, code: str, name: str) -> CareTagKind:
+    if not ctx.actor.grant("care_tag", "manage").all:
+        raise ServiceError(ErrorCode.FORBIDDEN, "only the street admin adds care groups", "code")
+    errors = FieldErrors()
+    c = code.strip()
+    if not _CODE_RE.match(c):
+        errors.add(ErrorCode.INVALID, "code is 2–32 lowercase letters, digits or _", "code")
+    with errors.catch():
+        label = v.text(name, "name", max_len=50)
+    errors.raise_if_any()
+    if await ctx.db.scalar(select(CareTagKind.id).where(CareTagKind.code == c)) is not None:
+        raise ServiceError(ErrorCode.CONFLICT, f"care group {c!r} exists", "code")
+    kind = CareTagKind(id=uuid7(), code=c, name=label, created_at=ctx.now)
+    await ctx.db.flush(kind)
+    return kind
+
+
+@dataclass
+class ServiceInput:
+    tag_code: str
+    area_id: uuid.UUID
+    name: str
+    frequency: str
+    provider: str
+    note: str | None = None
+
+
+async def create_care_service(ctx: RequestContext, data: ServiceInput) -> CareService:
+    errors = FieldErrors()
+    vals: dict[str, Any] = {}
+    for attr, label, n in (("name", "name", 100), ("frequency", "frequency", 50), ("provider", "provider", 100)):
+        with errors.catch():
+            vals[attr] = v.text(getattr(data, attr), label, max_len=n)
+    note = None
+    if data.note is not None:
+        with errors.catch():
+            note = v.text(data.note, "note", max_len=500, required=False) or None
+    if await ctx.db.scalar(select(CareTagKind.id).where(CareTagKind.code == data.tag_code)) is None:
+        errors.add(ErrorCode.INVALID, f"unknown care group {data.tag_code!r}", "tagCode")
+    errors.raise_if_any()
+    area = await ctx.db.scalar(select(Area).where(Area.id == data.area_id))
+    if area is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
+    grant = ctx.actor.grant("care_service", "manage")
+    if not grant or await ctx.db.scalar(
+        select(Area.id).where(Area.id == area.id, area_manage_predicate(grant))) is None:
+        raise ServiceError(ErrorCode.FORBIDDEN, "you may not keep service lists for this area", "areaId")
+    svc = CareService(id=uuid7(), tag_code=data.tag_code, area_id=area.id, area_path=area.path, note=note,
+                      active=True, created_at=ctx.now, **vals)
+    await ctx.db.flush(svc)
+    return svc
+
+
+async def list_care_services(ctx: RequestContext, *, tag_code: str | None, area_id: uuid.UUID | None
+                             ) -> list[CareService]:
+    stmt = select(CareService).where(care_service_predicate(ctx.actor.grant("care_service", "read")),
+                                     CareService.active.is_(True))
+    if tag_code is not None:
+        stmt = stmt.where(CareService.tag_code == tag_code)
+    if area_id is not None:
+        path = await area_path(ctx, area_id)
+        # The lists that apply in an area: its own, those of the areas above it and below it.
+        stmt = stmt.where(or_(CareService.area_path.startswith(path), func.substr(path, 1, func.length(
+            CareService.area_path)) == CareService.area_path))
+    return list(await ctx.db.scalars(stmt.order_by(CareService.tag_code, CareService.id)))
+
+
+async def get_care_service(ctx: RequestContext, service_id: uuid.UUID) -> CareService | None:
+    svc: CareService | None = await ctx.db.scalar(select(CareService).where(
+        CareService.id == service_id, care_service_predicate(ctx.actor.grant("care_service", "read"))))
+    return svc
+
+
+@dataclass
+class ServiceRecordInput:
+    service_id: uuid.UUID
+    person_id: uuid.UUID
+    provided_at: datetime
+    provided_by: str
+    note: str | None = None
+
+
+async def record_care_service(ctx: RequestContext, data: ServiceRecordInput) -> CareServiceRecord:
+    actor = ctx.actor
+    errors = FieldErrors()
+    by = note = None
+    with errors.catch():
+        by = v.text(data.provided_by, "providedBy", max_len=100)
+    if data.note is not None:
+        with errors.catch():
+            note = v.text(data.note, "note", max_len=1000, required=False) or None
+    if data.provided_at.tzinfo is None or data.provided_at > ctx.now + timedelta(minutes=5):
+        errors.add(ErrorCode.INVALID, "providedAt must be a past time with a timezone",
+                   "providedAt")
+    errors.raise_if_any()
+    svc = await get_care_service(ctx, data.service_id)
+    if svc is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "service not found", "serviceId")
+    person = await ctx.db.scalar(select(Person).where(
+        Person.id == data.person_id, person_predicate(actor.grant("person", "read"), actor)))
+    if person is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "person not found", "personId")
+    grant = actor.grant("care_service", "record")
+    if not grant or await ctx.db.scalar(
+        select(Person.id).where(Person.id == person.id, person_predicate(grant, actor))) is None:
+        raise ServiceError(ErrorCode.FORBIDDEN, "you may not record services for this person", "personId")
+    if await ctx.db.scalar(select(PersonCareTag.id).where(PersonCareTag.person_id == person.id,
+                                                          PersonCareTag.code == svc.tag_code)) is None:
+        raise ServiceError(ErrorCode.INVALID, f"the person is not in the care group {svc.tag_code!r}", "personId")
+    rec = CareServiceRecord(id=uuid7(), service_id=svc.id, person_id=person.id, provided_at=data.provided_at,
+                            provided_by=by, note=note, recorder_user_id=actor.user_id, created_at=ctx.now)
+    await ctx.db.flush(rec)
+    return rec
+
+
+async def list_service_records(ctx: RequestContext, *, person_id: uuid.UUID | None, service_id: uuid.UUID | None,
+                               first: int | None, after: str | None) -> Page[CareServiceRecord]:
+    """Service records are personal data: only of persons the actor may read in full; every
+    record returned counts as a full read of its person (audited)."""
+    actor = ctx.actor
+    pii = select(Person.id).where(person_predicate(actor.grant("person", "read_pii"), actor))
+    stmt = select(CareServiceRecord).where(CareServiceRecord.person_id.in_(pii))
+    if person_id is not None:
+        stmt = stmt.where(CareServiceRecord.person_id == person_id)
+    if service_id is not None:
+        stmt = stmt.where(CareServiceRecord.service_id == service_id)
+    page = await keyset_page(ctx.db, stmt, CareServiceRecord.id, first=first, after=after, descending=True)
+    ctx.pii_reads.update(r.person_id for r in page.items)
+    return page

@@ -1,0 +1,49 @@
+"""The tenant's care rules (关爱设置): the household range a lead keeps and the visit cadence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from models import (
+    CareSettings,
+)
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+
+
+async def care_settings(ctx: RequestContext) -> CareSettings:
+    row = await ctx.db.scalar(select(CareSettings))
+    return row if row is not None else CareSettings(lead_min_households=5, lead_max_households=15,
+                                                     key_visit_days=7, routine_visit_days=90)
+
+
+@dataclass
+class SettingsInput:
+    lead_min_households: int | None = None
+    lead_max_households: int | None = None
+    key_visit_days: int | None = None
+    routine_visit_days: int | None = None
+
+
+async def update_care_settings(ctx: RequestContext, data: SettingsInput) -> CareSettings:
+    if not ctx.actor.grant("care", "configure").all:
+        raise ServiceError(ErrorCode.FORBIDDEN, "only the street admin sets the care rules", None)
+    s = await care_settings(ctx)
+    lo = data.lead_min_households if data.lead_min_households is not None else s.lead_min_households
+    hi = data.lead_max_households if data.lead_max_households is not None else s.lead_max_households
+    key = data.key_visit_days if data.key_visit_days is not None else s.key_visit_days
+    routine = data.routine_visit_days if data.routine_visit_days is not None else s.routine_visit_days
+    errors = FieldErrors()
+    if not 1 <= lo <= hi <= 100:
+        errors.add(ErrorCode.INVALID, "the household range must satisfy 1 ≤ min ≤ max ≤ 100",
+                   "leadMinHouseholds")
+    if not 1 <= key <= 366:
+        errors.add(ErrorCode.INVALID, "keyVisitDays must be 1–366", "keyVisitDays")
+    if not 1 <= routine <= 366:
+        errors.add(ErrorCode.INVALID, "routineVisitDays must be 1–366", "routineVisitDays")
+    errors.raise_if_any()
+    s.lead_min_households, s.lead_max_households, s.key_visit_days, s.routine_visit_days = lo, hi, key, routine
+    await ctx.db.flush(s)
+    return s

@@ -1,0 +1,117 @@
+"""Home visits (走访): who may read them, recording one (optionally raising a case), reading them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from models import (
+    CasePriority,
+    Household,
+    Visit,
+    VisitKind,
+    uuid7,
+)
+from policies.filters import (
+    buildings_in_scope,
+    care_household_predicate,
+    household_predicate,
+)
+from resolvers import cases as case_service
+from resolvers import validation as v
+from resolvers.care.common import area_path, local_day_bounds
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.pagination import Page, keyset_page
+
+
+def _acting_role(ctx: RequestContext) -> str:
+    roles = ctx.actor.roles
+    return roles[0].value if roles else ""
+
+
+
+def visit_read_predicate(ctx: RequestContext) -> Any:
+    return care_household_predicate(ctx.actor, "visit", "read", household_id=Visit.household_id,
+                                    building_id=Visit.building_id)
+
+
+@dataclass
+class RaiseCase:
+    category: str
+    title: str
+    description: str = ""
+    priority: CasePriority = CasePriority.NORMAL
+
+
+@dataclass
+class VisitInput:
+    household_id: uuid.UUID
+    kind: VisitKind
+    visited_at: datetime
+    findings: str
+    needs: str | None = None
+    raise_case: RaiseCase | None = None
+
+
+async def record_visit(ctx: RequestContext, data: VisitInput) -> Visit:
+    actor = ctx.actor
+    errors = FieldErrors()
+    findings = needs = None
+    with errors.catch():
+        findings = v.text(data.findings, "findings", max_len=5000)
+    if data.needs is not None:
+        with errors.catch():
+            needs = v.text(data.needs, "needs", max_len=2000, required=False) or None
+    if data.visited_at.tzinfo is None:
+        errors.add(ErrorCode.INVALID, "visitedAt needs a timezone", "visitedAt")
+    elif data.visited_at > ctx.now + timedelta(minutes=5):
+        errors.add(ErrorCode.INVALID, "visitedAt lies in the future", "visitedAt")
+    elif data.visited_at < ctx.now - timedelta(days=366):
+        errors.add(ErrorCode.INVALID, "visitedAt is more than a year ago", "visitedAt")
+    errors.raise_if_any()
+    readable = or_(household_predicate(actor.grant("household", "read"), actor),
+                   care_household_predicate(actor, "visit", "read", household_id=Household.id,
+                                            building_id=Household.building_id))
+    h = await ctx.db.scalar(select(Household).where(Household.id == data.household_id, readable))
+    if h is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "household not found", "householdId")
+    allowed = care_household_predicate(actor, "visit", "record", household_id=Household.id,
+                                       building_id=Household.building_id)
+    if await ctx.db.scalar(select(Household.id).where(Household.id == h.id, allowed)) is None:
+        raise ServiceError(ErrorCode.FORBIDDEN, "you may not record visits to this household", "householdId")
+    case_id = None
+    if data.raise_case is not None:
+        rc = data.raise_case
+        case = await case_service.report_case(ctx, case_service.ReportInput(
+            area_id=h.building_id, category=rc.category, priority=rc.priority, title=rc.title,
+            description=rc.description))
+        case_id = case.id
+    visit = Visit(id=uuid7(), household_id=h.id, building_id=h.building_id, visitor_user_id=actor.user_id,
+                  visitor_role=_acting_role(ctx), kind=data.kind, visited_at=data.visited_at, findings=findings,
+                  needs=needs, case_id=case_id, created_at=ctx.now)
+    await ctx.db.flush(visit)
+    return visit
+
+
+async def list_visits(ctx: RequestContext, *, household_id: uuid.UUID | None, area_id: uuid.UUID | None,
+                      start: date | None, end: date | None, first: int | None, after: str | None) -> Page[Visit]:
+    stmt = select(Visit).where(visit_read_predicate(ctx))
+    if household_id is not None:
+        stmt = stmt.where(Visit.household_id == household_id)
+    if area_id is not None:
+        path = await area_path(ctx, area_id)
+        stmt = stmt.where(Visit.building_id.in_(buildings_in_scope((path,))))
+    if start is not None or end is not None:
+        lo, hi = local_day_bounds(start or date(1970, 1, 1), end or date(9999, 12, 30))
+        stmt = stmt.where(Visit.visited_at >= lo, Visit.visited_at < hi)
+    return await keyset_page(ctx.db, stmt, Visit.id, first=first, after=after, descending=True)
+
+
+async def get_visit(ctx: RequestContext, visit_id: uuid.UUID) -> Visit | None:
+    visit: Visit | None = await ctx.db.scalar(select(Visit).where(Visit.id == visit_id, visit_read_predicate(ctx)))
+    return visit

@@ -1,0 +1,165 @@
+"""Needs and micro-wishes (需求清单/微心愿): who may see them and the beneficiary's identity, posting,
+and the claim → fulfil → confirm (or cancel) steps. Wish transitions are
+``UPDATE … WHERE version = :seen AND state = :from``: of two claims at once exactly one wins, the
+other gets CONFLICT."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from models import (
+    Household,
+    Person,
+    Wish,
+    WishState,
+    uuid7,
+)
+from policies.actor import Grant
+from policies.filters import (
+    building_predicate,
+    buildings_in_scope,
+    household_predicate,
+    person_predicate,
+    wish_predicate,
+)
+from policies.roles import Condition
+from resolvers import validation as v
+from resolvers.care.common import area_path
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.pagination import Page, keyset_page
+from resolvers.transitions import StateMachine, transition
+
+
+async def is_party_member(ctx: RequestContext) -> bool:
+    if ctx.actor.person_id is None:
+        return False
+    return bool(await ctx.db.scalar(select(Person.party_member).where(Person.id == ctx.actor.person_id)))
+
+
+async def wish_read_predicate(ctx: RequestContext) -> Any:
+    grant = ctx.actor.grant("wish", "read")
+    party = grant.has(Condition.PARTY_MEMBER) and await is_party_member(ctx)
+    return wish_predicate(grant, ctx.actor, party_member=party)
+
+
+def identity_predicate(ctx: RequestContext) -> Any:
+    """Wishes whose beneficiary the actor may know: reached by scope/all/own, or claimed by them."""
+    return or_(wish_predicate(ctx.actor.grant("wish", "read"), ctx.actor, party_member=False),
+               Wish.claimant_user_id == ctx.actor.user_id)
+
+
+async def list_wishes(ctx: RequestContext, *, states: list[WishState] | None, area_id: uuid.UUID | None,
+                      claimed_by_me: bool | None, first: int | None, after: str | None) -> Page[Wish]:
+    stmt = select(Wish).where(await wish_read_predicate(ctx))
+    if states:
+        stmt = stmt.where(Wish.state.in_(states))
+    if area_id is not None:
+        stmt = stmt.where(Wish.building_id.in_(buildings_in_scope((await area_path(ctx, area_id),))))
+    if claimed_by_me:
+        stmt = stmt.where(Wish.claimant_user_id == ctx.actor.user_id)
+    return await keyset_page(ctx.db, stmt, Wish.id, first=first, after=after, descending=True)
+
+
+async def get_wish(ctx: RequestContext, wish_id: uuid.UUID) -> Wish | None:
+    wish: Wish | None = await ctx.db.scalar(select(Wish).where(Wish.id == wish_id, await wish_read_predicate(ctx)))
+    return wish
+
+
+async def post_wish(ctx: RequestContext, *, person_id: uuid.UUID, title: str, description: str) -> Wish:
+    actor = ctx.actor
+    errors = FieldErrors()
+    t = d = None
+    with errors.catch():
+        t = v.text(title, "title", max_len=100)
+    with errors.catch():
+        d = v.text(description, "description", max_len=2000, required=False)
+    errors.raise_if_any()
+    person = await ctx.db.scalar(select(Person).where(
+        Person.id == person_id, person_predicate(actor.grant("person", "read"), actor)))
+    if person is None or person.household_id is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "person not found", "personId")
+    grant = actor.grant("wish", "post")
+    reach = household_predicate(grant, actor) if grant else None
+    if reach is None or await ctx.db.scalar(
+        select(Household.id).where(Household.id == person.household_id, reach)) is None:
+        raise ServiceError(ErrorCode.FORBIDDEN, "you may not post wishes for this person", "personId")
+    building_id = await ctx.db.scalar(select(Household.building_id).where(Household.id == person.household_id))
+    wish = Wish(id=uuid7(), beneficiary_person_id=person.id, household_id=person.household_id,
+                building_id=building_id, title=t, description=d or "", poster_user_id=actor.user_id,
+                state=WishState.OPEN, version=1, updated_at=ctx.now, created_at=ctx.now)
+    await ctx.db.flush(wish)
+    return wish
+
+
+W = WishState
+WISH: StateMachine[WishState] = StateMachine(
+    noun="wish", model=Wish,
+    moves={"claim": (frozenset({W.OPEN}), W.CLAIMED), "fulfil": (frozenset({W.CLAIMED}), W.FULFILLED),
+           "confirm": (frozenset({W.FULFILLED}), W.CONFIRMED),
+           "cancel": (frozenset({W.OPEN, W.CLAIMED}), W.CANCELLED)},
+    lost="the wish was changed by someone else (now {now}); reload and retry",
+)
+
+
+async def _load_wish(ctx: RequestContext, wish_id: uuid.UUID, action: str) -> Wish:
+    actor = ctx.actor
+    wish = await get_wish(ctx, wish_id)
+    grant = actor.grant("wish", action)
+    if wish is None and action == "claim" and grant.has(Condition.PARTY_MEMBER) and await is_party_member(ctx):
+        # A party member saw it open; it left their view because someone else claimed it.
+        if await ctx.db.scalar(select(Wish.id).where(Wish.id == wish_id, Wish.state != WishState.OPEN)) is not None:
+            raise ServiceError(ErrorCode.CONFLICT, "the wish has been claimed by someone else", "id")
+    if wish is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "wish not found", "id")
+    allowed = False
+    if grant.all or grant.scope_paths:
+        staff = Grant(all=grant.all, scope_paths=grant.scope_paths)
+        allowed = await ctx.db.scalar(select(Wish.id).where(
+            Wish.id == wish.id, building_predicate(Wish.building_id, staff, actor))) is not None
+    if not allowed and action in ("claim", "fulfil") and grant.has(Condition.PARTY_MEMBER):
+        # A party member claims any open wish, and fulfils only what they claimed.
+        allowed = await is_party_member(ctx) and (action == "claim" or wish.claimant_user_id == actor.user_id)
+    if not allowed and action == "confirm" and grant.has(Condition.OWN):
+        allowed = wish.poster_user_id == actor.user_id or (
+            actor.person_id is not None and wish.beneficiary_person_id == actor.person_id)
+    if not allowed and action == "cancel":
+        allowed = wish.poster_user_id == actor.user_id
+    if not allowed:
+        raise ServiceError(ErrorCode.FORBIDDEN, f"you may not {action} this wish", "id")
+    WISH.check(wish, action)
+    return wish
+
+
+async def _apply_wish(ctx: RequestContext, wish: Wish, action: str, values: dict[str, Any],
+                      expected_version: int | None) -> Wish:
+    await transition(ctx, WISH, wish, action, expected_version=expected_version, values=values)
+    return wish
+
+
+async def claim_wish(ctx: RequestContext, wish_id: uuid.UUID, *, expected_version: int | None) -> Wish:
+    wish = await _load_wish(ctx, wish_id, "claim")
+    return await _apply_wish(ctx, wish, "claim",
+                             {"claimant_user_id": ctx.actor.user_id, "claimed_at": ctx.now}, expected_version)
+
+
+async def fulfil_wish(ctx: RequestContext, wish_id: uuid.UUID, *, note: str | None,
+                      expected_version: int | None) -> Wish:
+    text = None if note is None else v.text(note, "note", max_len=1000, required=False) or None
+    wish = await _load_wish(ctx, wish_id, "fulfil")
+    return await _apply_wish(ctx, wish, "fulfil", {"fulfilled_at": ctx.now, "fulfil_note": text},
+                             expected_version)
+
+
+async def confirm_wish(ctx: RequestContext, wish_id: uuid.UUID, *, expected_version: int | None) -> Wish:
+    wish = await _load_wish(ctx, wish_id, "confirm")
+    return await _apply_wish(ctx, wish, "confirm",
+                             {"confirmed_at": ctx.now, "confirmed_by": ctx.actor.user_id}, expected_version)
+
+
+async def cancel_wish(ctx: RequestContext, wish_id: uuid.UUID, *, expected_version: int | None) -> Wish:
+    wish = await _load_wish(ctx, wish_id, "cancel")
+    return await _apply_wish(ctx, wish, "cancel", {}, expected_version)
