@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from models import (
     Area,
@@ -148,13 +148,26 @@ async def record_care_service(ctx: RequestContext, data: ServiceRecordInput) -> 
     return rec
 
 
+def _records_readable(ctx: RequestContext) -> ColumnElement[bool]:
+    actor = ctx.actor
+    pii = select(Person.id).where(person_predicate(actor.grant("person", "read_pii"), actor))
+    return CareServiceRecord.person_id.in_(pii)
+
+
+async def get_service_record(ctx: RequestContext, record_id: uuid.UUID) -> CareServiceRecord | None:
+    """One service record (node(id:)), only of a person the actor may read in full; a full read (audited)."""
+    row: CareServiceRecord | None = await ctx.db.scalar(
+        select(CareServiceRecord).where(CareServiceRecord.id == record_id, _records_readable(ctx)))
+    if row is not None:
+        ctx.pii_reads.add(row.person_id)
+    return row
+
+
 async def list_service_records(ctx: RequestContext, *, person_id: uuid.UUID | None, service_id: uuid.UUID | None,
                                first: int | None, after: str | None) -> Page[CareServiceRecord]:
     """Service records are personal data: only of persons the actor may read in full; every
     record returned counts as a full read of its person (audited)."""
-    actor = ctx.actor
-    pii = select(Person.id).where(person_predicate(actor.grant("person", "read_pii"), actor))
-    stmt = select(CareServiceRecord).where(CareServiceRecord.person_id.in_(pii))
+    stmt = select(CareServiceRecord).where(_records_readable(ctx))
     if person_id is not None:
         stmt = stmt.where(CareServiceRecord.person_id == person_id)
     if service_id is not None:

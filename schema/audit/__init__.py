@@ -16,6 +16,8 @@ __all__ = [
 
 from schema.parts import SchemaParts
 
+from .nodes import NODES
+
 # The audit log is read through Query.auditLog (the root query of the register); this domain adds
-# no root field and no node type of its own.
-PARTS = SchemaParts()
+# node(id:) for its entries.
+PARTS = SchemaParts(types=(AuditEntry,), nodes=NODES)

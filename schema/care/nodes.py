@@ -29,11 +29,14 @@ async def resolve_care_node(info: Info, type_name: str, id_: uuid.UUID) -> Any:
     if type_name == "CareService":
         svc = await care_service.get_care_service(ctx, id_)
         return None if svc is None else CareService(_m=svc)
+    if type_name == "CareServiceRecord":
+        record = await care_service.get_service_record(ctx, id_)
+        return None if record is None else CareServiceRecord(_m=record)
     if type_name == "Wish":
         wish = await care_service.get_wish(ctx, id_)
         return None if wish is None else Wish(_m=wish)
     return None
 
 
-CARE_NODE_TYPES = frozenset({"NeighborLead", "Visit", "CareService", "Wish"})
+CARE_NODE_TYPES = frozenset({"NeighborLead", "Visit", "CareService", "CareServiceRecord", "Wish"})
 CARE_TYPES = [NeighborLead, Visit, CareService, CareServiceRecord, Wish]
