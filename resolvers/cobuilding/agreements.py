@@ -226,8 +226,9 @@ async def list_agreements(ctx: RequestContext, *, partner_unit_id: uuid.UUID | N
 
 
 async def get_agreement(ctx: RequestContext, agreement_id: uuid.UUID) -> Agreement | None:
-    return await ctx.db.scalar(select(Agreement).where(
+    agreement: Agreement | None = await ctx.db.scalar(select(Agreement).where(
         Agreement.id == agreement_id, agreement_read_predicate(ctx.actor.grant("agreement", "read"))))
+    return agreement
 
 
 async def agreement_communities(ctx: RequestContext, agreement_ids: list[uuid.UUID]

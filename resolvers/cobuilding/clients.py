@@ -22,7 +22,7 @@ SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
 
 def hash_secret(secret: str, salt: str) -> str:
-    return hashlib.scrypt(secret.encode(), salt=bytes.fromhex(salt), **SCRYPT).hex()  # type: ignore[arg-type]
+    return hashlib.scrypt(secret.encode(), salt=bytes.fromhex(salt), **SCRYPT).hex()
 
 
 def _new_secret() -> tuple[str, str, str]:
@@ -85,7 +85,8 @@ async def revoke_partner_client(ctx: RequestContext, client_id: uuid.UUID) -> Pa
 async def get_partner_client(ctx: RequestContext, client_id: uuid.UUID) -> PartnerClient | None:
     if not ctx.actor.grant("agreement", "manage"):
         return None
-    return await ctx.db.scalar(select(PartnerClient).where(PartnerClient.id == client_id))
+    client: PartnerClient | None = await ctx.db.scalar(select(PartnerClient).where(PartnerClient.id == client_id))
+    return client
 
 
 _DUMMY_SALT = secrets.token_hex(16)

@@ -137,9 +137,10 @@ async def list_inservice_members(ctx: RequestContext, *, community_id: uuid.UUID
 
 
 async def get_inservice_member(ctx: RequestContext, member_id: uuid.UUID) -> InServiceMember | None:
-    return await ctx.db.scalar(select(InServiceMember).where(
+    member: InServiceMember | None = await ctx.db.scalar(select(InServiceMember).where(
         InServiceMember.id == member_id,
         inservice_predicate(ctx.actor.grant("inservice", "read"), ctx.actor, ("inservice", "read"))))
+    return member
 
 
 @dataclass

@@ -63,7 +63,7 @@ async def claim_shared_wish(ctx: RequestContext, wish_id: uuid.UUID, expected_ve
     """A partner claims an open wish where an active agreement shares wish·claim (the claimant is
     the client's account; the beneficiary stays hidden from it)."""
     _partner_only(ctx)
-    wish = await ctx.db.scalar(select(Wish).where(Wish.id == wish_id, _shared_wish_predicate(ctx)))
+    wish: Wish | None = await ctx.db.scalar(select(Wish).where(Wish.id == wish_id, _shared_wish_predicate(ctx)))
     if wish is None:
         gone = await ctx.db.scalar(select(Wish.id).where(
             Wish.id == wish_id, shared_building_predicate(Wish.building_id, agreement_reach(ctx.actor, "wish",
@@ -89,7 +89,7 @@ async def fulfil_shared_wish(ctx: RequestContext, wish_id: uuid.UUID, note: str 
     _partner_only(ctx)
     text = None if note is None else v.text(note, "note", max_len=1000, required=False) or None
     paths = agreement_reach(ctx.actor, "wish", "fulfil")
-    wish = await ctx.db.scalar(select(Wish).where(
+    wish: Wish | None = await ctx.db.scalar(select(Wish).where(
         Wish.id == wish_id, Wish.claimant_user_id == ctx.actor.user_id,
         shared_building_predicate(Wish.building_id, paths)))
     if wish is None:

@@ -151,7 +151,8 @@ async def list_partner_units(ctx: RequestContext, *, kind: PartnerKind | None, f
 async def get_partner_unit(ctx: RequestContext, unit_id: uuid.UUID) -> PartnerUnit | None:
     if not unit_read_allowed(ctx):
         return None
-    return await ctx.db.scalar(select(PartnerUnit).where(PartnerUnit.id == unit_id))
+    unit: PartnerUnit | None = await ctx.db.scalar(select(PartnerUnit).where(PartnerUnit.id == unit_id))
+    return unit
 
 
 def may_read_unit_contact(ctx: RequestContext) -> bool:
