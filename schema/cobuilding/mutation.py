@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from resolvers import cobuilding as svc
 from resolvers.ids import decode_id
+from schema.cobuilding.fields import mutation
 from schema.cobuilding.inputs import (
     AgreementInput,
     ClaimSharedWishInput,
@@ -97,7 +98,7 @@ def _client_payload(result: Any, errors: list[UserError]) -> PartnerClientPayloa
 
 @strawberry.type
 class CobuildingMutation:
-    @strawberry.mutation(description="Add a partner unit (新增共建单位); whoever manages agreements.")
+    @mutation(description="Add a partner unit (新增共建单位); whoever manages agreements.")
     async def create_partner_unit(self, info: Info, input: PartnerUnitInput) -> PartnerUnitPayload:
         async def run() -> Any:
             return await svc.create_partner_unit(context(info), _unit_data(input))
@@ -105,7 +106,7 @@ class CobuildingMutation:
         row, errors = await mutate(info, run)
         return PartnerUnitPayload(partner_unit=None if row is None else PartnerUnit(_m=row), errors=errors)
 
-    @strawberry.mutation(description="Change a partner unit (修改共建单位).")
+    @mutation(description="Change a partner unit (修改共建单位).")
     async def update_partner_unit(self, info: Info, input: UpdatePartnerUnitInput) -> PartnerUnitPayload:
         async def run() -> Any:
             return await svc.update_partner_unit(context(info), decode_id(input.id, "PartnerUnit", "id"),
@@ -114,7 +115,7 @@ class CobuildingMutation:
         row, errors = await mutate(info, run)
         return PartnerUnitPayload(partner_unit=None if row is None else PartnerUnit(_m=row), errors=errors)
 
-    @strawberry.mutation(description="Draft a co-building agreement (起草共建协议).")
+    @mutation(description="Draft a co-building agreement (起草共建协议).")
     async def create_agreement(self, info: Info, input: AgreementInput) -> AgreementPayload:
         async def run() -> Any:
             return await svc.create_agreement(context(info), _agreement_data(input))
@@ -122,7 +123,7 @@ class CobuildingMutation:
         row, errors = await mutate(info, run)
         return AgreementPayload(agreement=None if row is None else Agreement(_m=row), errors=errors)
 
-    @strawberry.mutation(description="Change an agreement (修改共建协议).")
+    @mutation(description="Change an agreement (修改共建协议).")
     async def update_agreement(self, info: Info, input: UpdateAgreementInput) -> AgreementPayload:
         async def run() -> Any:
             return await svc.update_agreement(context(info), decode_id(input.id, "Agreement", "id"),
@@ -131,7 +132,7 @@ class CobuildingMutation:
         row, errors = await mutate(info, run)
         return AgreementPayload(agreement=None if row is None else Agreement(_m=row), errors=errors)
 
-    @strawberry.mutation(description="Activate, suspend, expire or terminate an agreement (协议状态).")
+    @mutation(description="Activate, suspend, expire or terminate an agreement (协议状态).")
     async def set_agreement_status(self, info: Info, input: SetAgreementStatusInput) -> AgreementPayload:
         async def run() -> Any:
             return await svc.set_agreement_status(context(info), decode_id(input.id, "Agreement", "id"), input.status,
@@ -140,7 +141,7 @@ class CobuildingMutation:
         row, errors = await mutate(info, run)
         return AgreementPayload(agreement=None if row is None else Agreement(_m=row), errors=errors)
 
-    @strawberry.mutation(description="Issue API credentials to a partner unit's system (签发接口凭据).")
+    @mutation(description="Issue API credentials to a partner unit's system (签发接口凭据).")
     async def create_partner_client(self, info: Info, input: CreatePartnerClientInput) -> PartnerClientPayload:
         async def run() -> Any:
             return await svc.create_partner_client(
@@ -148,21 +149,21 @@ class CobuildingMutation:
 
         return _client_payload(*await mutate(info, run))
 
-    @strawberry.mutation(description="Rotate a client's secret (轮换密钥): the old one gets no token from now on.")
+    @mutation(description="Rotate a client's secret (轮换密钥): the old one gets no token from now on.")
     async def rotate_partner_client_secret(self, info: Info, id: strawberry.ID) -> PartnerClientPayload:
         async def run() -> Any:
             return await svc.rotate_partner_client_secret(context(info), decode_id(id, "PartnerClient", "id"))
 
         return _client_payload(*await mutate(info, run))
 
-    @strawberry.mutation(description="Revoke a client (吊销凭据): no token, and its tokens stop at once.")
+    @mutation(description="Revoke a client (吊销凭据): no token, and its tokens stop at once.")
     async def revoke_partner_client(self, info: Info, id: strawberry.ID) -> PartnerClientPayload:
         async def run() -> Any:
             return (await svc.revoke_partner_client(context(info), decode_id(id, "PartnerClient", "id")), None)
 
         return _client_payload(*await mutate(info, run))
 
-    @strawberry.mutation(description="Partner systems: claim a shared open wish (认领心愿).")
+    @mutation(description="Partner systems: claim a shared open wish (认领心愿).")
     async def claim_shared_wish(self, info: Info, input: ClaimSharedWishInput) -> SharedWishPayload:
         async def run() -> Any:
             return await svc.claim_shared_wish(context(info), decode_id(input.id, "Wish", "id"), input.expected_version)
@@ -170,7 +171,7 @@ class CobuildingMutation:
         row, errors = await mutate(info, run)
         return SharedWishPayload(wish=None if row is None else SharedWish(_m=row), errors=errors)
 
-    @strawberry.mutation(description="Partner systems: report a wish your unit claimed as fulfilled (完成心愿).")
+    @mutation(description="Partner systems: report a wish your unit claimed as fulfilled (完成心愿).")
     async def fulfil_shared_wish(self, info: Info, input: FulfilSharedWishInput) -> SharedWishPayload:
         async def run() -> Any:
             return await svc.fulfil_shared_wish(context(info), decode_id(input.id, "Wish", "id"), input.note,
@@ -179,7 +180,7 @@ class CobuildingMutation:
         row, errors = await mutate(info, run)
         return SharedWishPayload(wish=None if row is None else SharedWish(_m=row), errors=errors)
 
-    @strawberry.mutation(description="Register an in-service party member with a community (双报到).")
+    @mutation(description="Register an in-service party member with a community (双报到).")
     async def register_inservice_member(self, info: Info, input: RegisterInServiceInput) -> InServiceMemberPayload:
         async def run() -> Any:
             return await svc.register_inservice_member(context(info), svc.RegisterInServiceInput(
@@ -192,7 +193,7 @@ class CobuildingMutation:
         row, errors = await mutate(info, run)
         return InServiceMemberPayload(member=None if row is None else InServiceMember(_m=row), errors=errors)
 
-    @strawberry.mutation(description="Record an in-service member's service (记录服务).")
+    @mutation(description="Record an in-service member's service (记录服务).")
     async def record_inservice_service(self, info: Info, input: RecordInServiceInput) -> InServiceRecordPayload:
         async def run() -> Any:
             return await svc.record_inservice_service(context(info), svc.ServiceRecordInput(

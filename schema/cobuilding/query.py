@@ -12,6 +12,7 @@ from strawberry.types import Info
 from resolvers import cobuilding as svc
 from resolvers.ids import decode_id
 from schema.cobuilding.enums import AgreementStatus, PartnerKind
+from schema.cobuilding.fields import field
 from schema.cobuilding.shared import PartnerAgreement, SharedActivity, SharedStatistics, SharedWish, shared_stats
 from schema.cobuilding.types import (
     Agreement,
@@ -25,7 +26,7 @@ from schema.common import Connection, connection, context, query_call
 
 @strawberry.type
 class CobuildingQuery:
-    @strawberry.field(description="Partner units (共建单位), for those who read agreements.")
+    @field(description="Partner units (共建单位), for those who read agreements.")
     async def partner_units(
         self, info: Info, kind: PartnerKind | None = None,
         first: int | None = None, after: str | None = None,
@@ -33,7 +34,7 @@ class CobuildingQuery:
         page = await query_call(svc.list_partner_units(context(info), kind=kind, first=first, after=after))
         return connection(page, lambda m: PartnerUnit(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="Co-building agreements (共驻共建协议) covering a community in your scope.")
+    @field(description="Co-building agreements (共驻共建协议) covering a community in your scope.")
     async def agreements(
         self, info: Info, partner_unit_id: strawberry.ID | None = None, community_id: strawberry.ID | None = None,
         statuses: list[AgreementStatus] | None = None,
@@ -46,11 +47,11 @@ class CobuildingQuery:
             first=first, after=after))
         return connection(page, lambda m: Agreement(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="The 六联创 areas an agreement may name (六联创).")
+    @field(description="The 六联创 areas an agreement may name (六联创).")
     def lianchuang_areas(self) -> list[LianchuangArea]:
         return [LianchuangArea(code=c, name=n) for c, n in svc.LIANCHUANG.items()]
 
-    @strawberry.field(description="In-service party members (双报到党员) registered in your scope.")
+    @field(description="In-service party members (双报到党员) registered in your scope.")
     async def inservice_members(
         self, info: Info, community_id: strawberry.ID | None = None, partner_unit_id: strawberry.ID | None = None,
         first: int | None = None, after: str | None = None,
@@ -61,8 +62,8 @@ class CobuildingQuery:
                                                            partner_unit_id=unit, first=first, after=after))
         return connection(page, lambda m: InServiceMember(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="A work unit's in-service members' service (双报到汇总): a partner unit's own "
-                                  "system reads its own; staff name the unit.")
+    @field(description="A work unit's in-service members' service (双报到汇总): a partner unit's own "
+                       "system reads its own; staff name the unit.")
     async def inservice_summary(
         self, info: Info,
         from_: Annotated[date, strawberry.argument(name="from", description="First day (inclusive).")],
@@ -76,24 +77,24 @@ class CobuildingQuery:
 
     # ---- partner units' systems
 
-    @strawberry.field(description="Partner systems: your unit's agreements in force now (我的协议).")
+    @field(description="Partner systems: your unit's agreements in force now (我的协议).")
     async def my_agreements(self, info: Info) -> list[PartnerAgreement]:
         return [PartnerAgreement(_m=m) for m in await query_call(svc.my_agreements(context(info)))]
 
-    @strawberry.field(description="Partner systems: activities your agreements share (共享活动), newest first.")
+    @field(description="Partner systems: activities your agreements share (共享活动), newest first.")
     async def shared_activities(self, info: Info, first: int | None = None, after: str | None = None
                                 ) -> Connection[SharedActivity]:
         page = await query_call(svc.shared_activities(context(info), first=first, after=after))
         return connection(page, lambda m: SharedActivity(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="Partner systems: open wishes your agreements share, and those you "
-                                  "claimed (共享心愿).")
+    @field(description="Partner systems: open wishes your agreements share, and those you "
+                       "claimed (共享心愿).")
     async def shared_wishes(self, info: Info, first: int | None = None, after: str | None = None
                             ) -> Connection[SharedWish]:
         page = await query_call(svc.shared_wishes(context(info), first=first, after=after))
         return connection(page, lambda m: SharedWish(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="Partner systems: aggregate figures of a covered community (共享统计).")
+    @field(description="Partner systems: aggregate figures of a covered community (共享统计).")
     async def shared_statistics(
         self, info: Info, community_id: strawberry.ID,
         from_: Annotated[date, strawberry.argument(name="from", description="First local day (inclusive).")],

@@ -17,6 +17,7 @@ from resolvers import cobuilding as svc
 from resolvers.cobuilding import loaders as cl
 from resolvers.ids import encode_global_id
 from schema.cobuilding.enums import SharedActivityState, SharedWishState
+from schema.cobuilding.fields import field
 from schema.cobuilding.types import (
     LianchuangArea,
 )
@@ -37,31 +38,31 @@ def _community_refs(pairs: list[tuple[Any, str]]) -> list[CommunityRef]:
 class PartnerAgreement:
     _m: strawberry.Private[AgreementRow]
 
-    @strawberry.field(description="Global ID of the agreement.")
+    @field(description="Global ID of the agreement.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(encode_global_id("Agreement", self._m.id))
 
-    @strawberry.field(description="Title (协议名称).")
+    @field(description="Title (协议名称).")
     def title(self) -> str:
         return self._m.title
 
-    @strawberry.field(description="Communities covered (覆盖社区).")
+    @field(description="Communities covered (覆盖社区).")
     async def communities(self, info: Info) -> list[CommunityRef]:
         return _community_refs(await cl.communities_by_agreement(context(info)).load(self._m.id))
 
-    @strawberry.field(description="What is shared (共享授权), as resource.action.")
+    @field(description="What is shared (共享授权), as resource.action.")
     def grants(self) -> list[str]:
         return list(self._m.grants)
 
-    @strawberry.field(description="The 六联创 areas (六联创领域).")
+    @field(description="The 六联创 areas (六联创领域).")
     def areas(self) -> list[LianchuangArea]:
         return [LianchuangArea(code=c, name=svc.LIANCHUANG[c]) for c in self._m.areas]
 
-    @strawberry.field(description="Valid from (生效日期).")
+    @field(description="Valid from (生效日期).")
     def valid_from(self) -> date:
         return self._m.valid_from
 
-    @strawberry.field(description="Valid until (截止日期), inclusive.")
+    @field(description="Valid until (截止日期), inclusive.")
     def valid_until(self) -> date | None:
         return self._m.valid_until
 
@@ -70,47 +71,47 @@ class PartnerAgreement:
 class SharedActivity:
     _m: strawberry.Private[ActivityRow]
 
-    @strawberry.field(description="Global ID of the activity.")
+    @field(description="Global ID of the activity.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(encode_global_id("Activity", self._m.id))
 
-    @strawberry.field(description="Title (标题).")
+    @field(description="Title (标题).")
     def title(self) -> str:
         return self._m.title
 
-    @strawberry.field(description="Description (介绍).")
+    @field(description="Description (介绍).")
     def description(self) -> str:
         return self._m.description
 
-    @strawberry.field(description="Place (地点).")
+    @field(description="Place (地点).")
     def place(self) -> str:
         return self._m.place
 
-    @strawberry.field(description="Starts at (开始时间).")
+    @field(description="Starts at (开始时间).")
     def starts_at(self) -> datetime:
         return self._m.starts_at
 
-    @strawberry.field(description="Ends at (结束时间).")
+    @field(description="Ends at (结束时间).")
     def ends_at(self) -> datetime:
         return self._m.ends_at
 
-    @strawberry.field(description="Places (名额).")
+    @field(description="Places (名额).")
     def capacity(self) -> int:
         return self._m.capacity
 
-    @strawberry.field(description="Places taken (已报名).")
+    @field(description="Places taken (已报名).")
     def signed_up(self) -> int:
         return self._m.signed_up
 
-    @strawberry.field(description="State (状态).")
+    @field(description="State (状态).")
     def state(self) -> SharedActivityState:
         return self._m.state
 
-    @strawberry.field(description="Organiser's name (主办方): an organisation, never a person.")
+    @field(description="Organiser's name (主办方): an organisation, never a person.")
     def organiser_name(self) -> str:
         return self._m.organiser_name
 
-    @strawberry.field(description="The community it is held in (社区).")
+    @field(description="The community it is held in (社区).")
     async def community(self, info: Info) -> CommunityRef | None:
         found = await cl.community_by_area(context(info)).load(self._m.area_id)
         return None if found is None else _community_refs([found])[0]
@@ -120,36 +121,36 @@ class SharedActivity:
 class SharedWish:
     _m: strawberry.Private[WishRow]
 
-    @strawberry.field(description="Global ID of the wish (for claimSharedWish).")
+    @field(description="Global ID of the wish (for claimSharedWish).")
     def id(self) -> strawberry.ID:
         return strawberry.ID(encode_global_id("Wish", self._m.id))
 
-    @strawberry.field(description="Title (心愿).")
+    @field(description="Title (心愿).")
     def title(self) -> str:
         return self._m.title
 
-    @strawberry.field(description="Description (描述).")
+    @field(description="Description (描述).")
     def description(self) -> str:
         return self._m.description
 
-    @strawberry.field(description="State (状态).")
+    @field(description="State (状态).")
     def state(self) -> SharedWishState:
         return self._m.state
 
-    @strawberry.field(description="Posted at (发布时间).")
+    @field(description="Posted at (发布时间).")
     def posted_at(self) -> datetime:
         return self._m.created_at
 
-    @strawberry.field(description="True when your unit claimed it (本单位认领).")
+    @field(description="True when your unit claimed it (本单位认领).")
     def claimed_by_us(self, info: Info) -> bool:
         return self._m.claimant_user_id == context(info).actor.user_id
 
-    @strawberry.field(description="The community it is in (社区).")
+    @field(description="The community it is in (社区).")
     async def community(self, info: Info) -> CommunityRef | None:
         found = await cl.community_by_area(context(info)).load(self._m.building_id)
         return None if found is None else _community_refs([found])[0]
 
-    @strawberry.field(description="Version, for expectedVersion.")
+    @field(description="Version, for expectedVersion.")
     def version(self) -> int:
         return self._m.version
 

@@ -19,6 +19,7 @@ from resolvers import loaders
 from resolvers import validation as v
 from resolvers.cobuilding import loaders as cl
 from schema.cobuilding.enums import AgreementStatus, PartnerKind, ServiceKind
+from schema.cobuilding.fields import field
 from schema.common import Node, context
 from schema.register.types import AreaNode, Person, area_type
 
@@ -33,33 +34,33 @@ class LianchuangArea:
 class PartnerUnit(Node):
     _m: strawberry.Private[PartnerUnitRow]
 
-    @strawberry.field(description="Name (单位名称).")
+    @field(description="Name (单位名称).")
     def name(self) -> str:
         return self._m.name
 
-    @strawberry.field(description="Kind (类型).")
+    @field(description="Kind (类型).")
     def kind(self) -> PartnerKind:
         return self._m.kind
 
-    @strawberry.field(description="Unified social credit code (统一社会信用代码).")
+    @field(description="Unified social credit code (统一社会信用代码).")
     def credit_code(self) -> str | None:
         return self._m.credit_code
 
-    @strawberry.field(description="Contact person (联系人).")
+    @field(description="Contact person (联系人).")
     def contact_name(self) -> str | None:
         return self._m.contact_name
 
-    @strawberry.field(description="Contact phone (联系电话); masked unless you manage agreements.")
+    @field(description="Contact phone (联系电话); masked unless you manage agreements.")
     def contact_phone(self, info: Info) -> str | None:
         if svc.may_read_unit_contact(context(info)):
             return self._m.contact_phone
         return v.mask_phone(self._m.contact_phone)
 
-    @strawberry.field(description="Address (地址).")
+    @field(description="Address (地址).")
     def address(self) -> str | None:
         return self._m.address
 
-    @strawberry.field(description="The unit's API clients (接口凭据), for those who manage its agreements.")
+    @field(description="The unit's API clients (接口凭据), for those who manage its agreements.")
     async def clients(self, info: Info) -> list[PartnerClient]:
         return [PartnerClient(_m=c) for c in await cl.clients_by_partner_unit(context(info)).load(self._m.id)]
 
@@ -75,47 +76,47 @@ class Signatory:
 class Agreement(Node):
     _m: strawberry.Private[AgreementRow]
 
-    @strawberry.field(description="Title (协议名称).")
+    @field(description="Title (协议名称).")
     def title(self) -> str:
         return self._m.title
 
-    @strawberry.field(description="The partner unit (共建单位).")
+    @field(description="The partner unit (共建单位).")
     async def partner_unit(self, info: Info) -> PartnerUnit | None:
         u = await cl.partner_unit_by_id(context(info)).load(self._m.partner_unit_id)
         return None if u is None else PartnerUnit(_m=u)
 
-    @strawberry.field(description="The community side as signed (社区方), e.g. 建峰社区党委.")
+    @field(description="The community side as signed (社区方), e.g. 建峰社区党委.")
     def community_party(self) -> str:
         return self._m.community_party
 
-    @strawberry.field(description="Communities covered (覆盖社区).")
+    @field(description="Communities covered (覆盖社区).")
     async def communities(self, info: Info) -> list[AreaNode]:
         pairs = await cl.communities_by_agreement(context(info)).load(self._m.id)
         areas = await loaders.area_by_id(context(info)).load_many([i for i, _n in pairs])
         return [area_type(a) for a in areas if a is not None]
 
-    @strawberry.field(description="The 六联创 areas (六联创领域).")
+    @field(description="The 六联创 areas (六联创领域).")
     def areas(self) -> list[LianchuangArea]:
         return [LianchuangArea(code=c, name=svc.LIANCHUANG[c]) for c in self._m.areas]
 
-    @strawberry.field(description="Shared data, as resource.action: activity.read, wish.read, wish.claim, "
-                                  "statistics.read (共享授权).")
+    @field(description="Shared data, as resource.action: activity.read, wish.read, wish.claim, "
+                       "statistics.read (共享授权).")
     def grants(self) -> list[str]:
         return list(self._m.grants)
 
-    @strawberry.field(description="Valid from (生效日期).")
+    @field(description="Valid from (生效日期).")
     def valid_from(self) -> date:
         return self._m.valid_from
 
-    @strawberry.field(description="Valid until (截止日期), inclusive; null: open-ended.")
+    @field(description="Valid until (截止日期), inclusive; null: open-ended.")
     def valid_until(self) -> date | None:
         return self._m.valid_until
 
-    @strawberry.field(description="Status (状态).")
+    @field(description="Status (状态).")
     def status(self) -> AgreementStatus:
         return self._m.status
 
-    @strawberry.field(description="In force now: active and today within its validity (当前有效).")
+    @field(description="In force now: active and today within its validity (当前有效).")
     def in_force(self, info: Info) -> bool:
         from policies.cobuilding.filters import local_date
 
@@ -124,16 +125,16 @@ class Agreement(Node):
         return (m.status is AgreementStatus.ACTIVE and m.valid_from <= today
                 and (m.valid_until is None or today <= m.valid_until))
 
-    @strawberry.field(description="Signatories (签约人).")
+    @field(description="Signatories (签约人).")
     def signatories(self) -> list[Signatory]:
         return [Signatory(name=s.get("name", ""), side=s.get("side", ""), title=s.get("title"))
                 for s in self._m.signatories]
 
-    @strawberry.field(description="Note (备注).")
+    @field(description="Note (备注).")
     def note(self) -> str:
         return self._m.note
 
-    @strawberry.field(description="Version, for expectedVersion.")
+    @field(description="Version, for expectedVersion.")
     def version(self) -> int:
         return self._m.version
 
@@ -143,27 +144,27 @@ class Agreement(Node):
 class PartnerClient(Node):
     _m: strawberry.Private[PartnerClientRow]
 
-    @strawberry.field(description="client_id for POST /oauth/token.")
+    @field(description="client_id for POST /oauth/token.")
     def client_id(self) -> str:
         return self._m.client_id
 
-    @strawberry.field(description="Label (用途), e.g. the system's name.")
+    @field(description="Label (用途), e.g. the system's name.")
     def label(self) -> str:
         return self._m.label
 
-    @strawberry.field(description="How many secrets it has had (1 + rotations).")
+    @field(description="How many secrets it has had (1 + rotations).")
     def secret_version(self) -> int:
         return self._m.secret_version
 
-    @strawberry.field(description="Issued at (创建时间).")
+    @field(description="Issued at (创建时间).")
     def created_at(self) -> datetime:
         return self._m.created_at
 
-    @strawberry.field(description="Last rotated at (轮换时间).")
+    @field(description="Last rotated at (轮换时间).")
     def rotated_at(self) -> datetime | None:
         return self._m.rotated_at
 
-    @strawberry.field(description="Revoked at (吊销时间); a revoked client gets no token and its tokens stop.")
+    @field(description="Revoked at (吊销时间); a revoked client gets no token and its tokens stop.")
     def revoked_at(self) -> datetime | None:
         return self._m.revoked_at
 
@@ -172,27 +173,28 @@ class PartnerClient(Node):
 class InServiceMember(Node):
     _m: strawberry.Private[InServiceMemberRow]
 
-    @strawberry.field(description="The person on the register (masked as for any person read).")
+    @field(description="The person on the register (masked as for any person read).")
     async def person(self, info: Info) -> Person | None:
         p = await loaders.person_by_id(context(info)).load(self._m.person_id)
         return None if p is None else Person(_m=p)
 
-    @strawberry.field(description="The community registered with (报到社区).")
+    @field(description="The community registered with (报到社区).")
     async def community(self, info: Info) -> AreaNode | None:
-        return area_type(await loaders.area_by_id(context(info)).load(self._m.community_id))
+        community: AreaNode | None = area_type(await loaders.area_by_id(context(info)).load(self._m.community_id))
+        return community
 
-    @strawberry.field(description="Work unit's name (工作单位).")
+    @field(description="Work unit's name (工作单位).")
     def work_unit_name(self) -> str:
         return self._m.work_unit_name
 
-    @strawberry.field(description="The work unit as a partner unit, when it is one.")
+    @field(description="The work unit as a partner unit, when it is one.")
     async def partner_unit(self, info: Info) -> PartnerUnit | None:
         if self._m.partner_unit_id is None:
             return None
         u = await cl.partner_unit_by_id(context(info)).load(self._m.partner_unit_id)
         return None if u is None else PartnerUnit(_m=u)
 
-    @strawberry.field(description="Registered on (报到日期).")
+    @field(description="Registered on (报到日期).")
     def registered_on(self) -> date:
         return self._m.registered_on
 
@@ -201,19 +203,19 @@ class InServiceMember(Node):
 class InServiceRecord:
     _m: strawberry.Private[InServiceRecordRow]
 
-    @strawberry.field(description="Kind (类型).")
+    @field(description="Kind (类型).")
     def kind(self) -> ServiceKind:
         return self._m.kind
 
-    @strawberry.field(description="Served on (服务日期).")
+    @field(description="Served on (服务日期).")
     def served_on(self) -> date:
         return self._m.served_on
 
-    @strawberry.field(description="Hours (时长).")
+    @field(description="Hours (时长).")
     def hours(self) -> float:
         return float(self._m.hours)
 
-    @strawberry.field(description="What was done (内容).")
+    @field(description="What was done (内容).")
     def description(self) -> str:
         return self._m.description
 
