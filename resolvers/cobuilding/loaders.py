@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 from strawberry.dataloader import DataLoader
 
 from models import AgreementCommunity, Area, AreaKind, PartnerClient, PartnerUnit
-from resolvers.cobuilding.service import _unit_read_allowed
+from resolvers.cobuilding.units import unit_read_allowed
 from resolvers.context import RequestContext
 from resolvers.loaders import _loader, by_id
 
@@ -55,7 +55,7 @@ def clients_by_partner_unit(ctx: RequestContext) -> DataLoader[uuid.UUID, list[P
     manage agreements (agreement·manage); everyone else sees none."""
     async def load(ids: list[uuid.UUID]) -> list[list[PartnerClient]]:
         out: dict[uuid.UUID, list[PartnerClient]] = {i: [] for i in ids}
-        if ctx.actor.grant("agreement", "manage") and _unit_read_allowed(ctx):
+        if ctx.actor.grant("agreement", "manage") and unit_read_allowed(ctx):
             rows = await ctx.db.scalars(select(PartnerClient).where(PartnerClient.partner_unit_id.in_(ids))
                                         .order_by(PartnerClient.id))
             for c in rows:

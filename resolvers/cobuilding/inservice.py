@@ -1,0 +1,181 @@
+"""In-service party members (在职党员双报到): registration with a community, the service they
+record, and a work unit's summary of it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import and_, func, select
+
+from models import (
+    Activity,
+    Area,
+    AreaKind,
+    InServiceMember,
+    InServiceRecord,
+    PartnerUnit,
+    Person,
+    ServiceKind,
+    Wish,
+    uuid7,
+)
+from policies.cobuilding.filters import inservice_predicate, local_date, shared_building_predicate
+from policies.filters import person_predicate
+from resolvers import validation as v
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.pagination import Page, keyset_page
+
+
+@dataclass
+class RegisterInServiceInput:
+    person_id: uuid.UUID
+    community_id: uuid.UUID
+    partner_unit_id: uuid.UUID | None
+    work_unit_name: str | None
+    registered_on: date
+
+
+async def register_inservice_member(ctx: RequestContext, data: RegisterInServiceInput) -> InServiceMember:
+    """A party member from a work unit registers with the community where they live or serve."""
+    grant = ctx.actor.grant("inservice", "register")
+    if not grant:
+        raise ServiceError(ErrorCode.FORBIDDEN, "you may not register in-service party members", "communityId")
+    person = await ctx.db.scalar(select(Person).where(
+        Person.id == data.person_id, person_predicate(ctx.actor.grant("person", "read"), ctx.actor)))
+    if person is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "person not found", "personId")
+    if not person.party_member:
+        raise ServiceError(ErrorCode.INVALID, "only party members register back (双报到)", "personId")
+    community = (await ctx.db.all(select(Area.path).where(Area.id == data.community_id,
+                                                          Area.kind == AreaKind.COMMUNITY)))
+    if not community:
+        raise ServiceError(ErrorCode.NOT_FOUND, "community not found", "communityId")
+    path = community[0].path
+    if not grant.all and not any(path.startswith(p) for p in grant.scope_paths):
+        raise ServiceError(ErrorCode.FORBIDDEN, "the community lies outside your scope", "communityId")
+    unit_name: str | None = None
+    if data.partner_unit_id is not None:
+        unit = await ctx.db.scalar(select(PartnerUnit).where(PartnerUnit.id == data.partner_unit_id))
+        if unit is None:
+            raise ServiceError(ErrorCode.NOT_FOUND, "partner unit not found", "partnerUnitId")
+        unit_name = unit.name
+    elif data.work_unit_name:
+        unit_name = v.text(data.work_unit_name, "workUnitName", max_len=100)
+    if not unit_name:
+        raise ServiceError(ErrorCode.INVALID, "name the work unit, or give its partner unit", "workUnitName")
+    clash = await ctx.db.scalar(select(InServiceMember.id).where(
+        InServiceMember.person_id == person.id, InServiceMember.community_id == data.community_id))
+    if clash is not None:
+        raise ServiceError(ErrorCode.CONFLICT, "already registered with this community", "personId")
+    member = InServiceMember(id=uuid7(), person_id=person.id, community_id=data.community_id, community_path=path,
+                             partner_unit_id=data.partner_unit_id, work_unit_name=unit_name,
+                             registered_on=data.registered_on, registered_by=ctx.actor.user_id, created_at=ctx.now)
+    person.in_service_party_member = True  # the register's flag (在职党员) follows the registration
+    await ctx.db.flush(member, person)
+    return member
+
+
+@dataclass
+class ServiceRecordInput:
+    member_id: uuid.UUID
+    kind: ServiceKind
+    served_on: date
+    hours: Decimal
+    description: str
+    wish_id: uuid.UUID | None = None
+    activity_id: uuid.UUID | None = None
+
+
+async def record_inservice_service(ctx: RequestContext, data: ServiceRecordInput) -> InServiceRecord:
+    errors = FieldErrors()
+    text = errors.check(v.text, data.description, "description", max_len=500)
+    if not Decimal(0) <= data.hours <= Decimal(24):
+        errors.add(ErrorCode.INVALID, "hours are between 0 and 24 for a day's service", "hours")
+    if data.served_on > local_date(ctx.now):
+        errors.add(ErrorCode.INVALID, "service is recorded once given, not ahead", "servedOn")
+    if data.kind is ServiceKind.WISH and data.wish_id is None:
+        errors.add(ErrorCode.INVALID, "name the wish fulfilled", "wishId")
+    if data.kind is ServiceKind.ACTIVITY and data.activity_id is None:
+        errors.add(ErrorCode.INVALID, "name the activity", "activityId")
+    errors.raise_if_any()
+    member = await ctx.db.scalar(select(InServiceMember).where(
+        InServiceMember.id == data.member_id,
+        inservice_predicate(ctx.actor.grant("inservice", "read"), ctx.actor, ("inservice", "read"))))
+    if member is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "in-service member not found", "memberId")
+    if await ctx.db.scalar(select(InServiceMember.id).where(
+            InServiceMember.id == member.id,
+            inservice_predicate(ctx.actor.grant("inservice", "record"), ctx.actor, ("inservice", "record")))) is None:
+        raise ServiceError(ErrorCode.FORBIDDEN, "you may not record service for this member", "memberId")
+    if data.wish_id is not None and await ctx.db.scalar(select(Wish.id).where(
+            Wish.id == data.wish_id, shared_building_predicate(Wish.building_id, (member.community_path,)))) is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "no such wish in the member's community", "wishId")
+    if data.activity_id is not None and await ctx.db.scalar(select(Activity.id).where(
+            Activity.id == data.activity_id, Activity.area_path.startswith(member.community_path))) is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "no such activity in the member's community", "activityId")
+    record = InServiceRecord(id=uuid7(), member_id=member.id, kind=data.kind, served_on=data.served_on,
+                             hours=data.hours, description=text, wish_id=data.wish_id, activity_id=data.activity_id,
+                             recorded_by=ctx.actor.user_id, created_at=ctx.now)
+    await ctx.db.flush(record)
+    return record
+
+
+async def list_inservice_members(ctx: RequestContext, *, community_id: uuid.UUID | None,
+                                 partner_unit_id: uuid.UUID | None, first: int | None, after: str | None
+                                 ) -> Page[InServiceMember]:
+    stmt = select(InServiceMember).where(
+        inservice_predicate(ctx.actor.grant("inservice", "read"), ctx.actor, ("inservice", "read")))
+    if community_id is not None:
+        stmt = stmt.where(InServiceMember.community_id == community_id)
+    if partner_unit_id is not None:
+        stmt = stmt.where(InServiceMember.partner_unit_id == partner_unit_id)
+    return await keyset_page(ctx.db, stmt, InServiceMember.id, first=first, after=after)
+
+
+async def get_inservice_member(ctx: RequestContext, member_id: uuid.UUID) -> InServiceMember | None:
+    member: InServiceMember | None = await ctx.db.scalar(select(InServiceMember).where(
+        InServiceMember.id == member_id,
+        inservice_predicate(ctx.actor.grant("inservice", "read"), ctx.actor, ("inservice", "read"))))
+    return member
+
+
+@dataclass
+class ServiceSummary:
+    members: int
+    records: int
+    hours: Decimal
+    wishes: int
+    activities: int
+
+
+async def inservice_summary(ctx: RequestContext, *, partner_unit_id: uuid.UUID | None, start: date, end: date
+                            ) -> ServiceSummary:
+    """A work unit's members' service in a period: for the unit's own system ("own"), or for staff
+    reading the members registered in their scope."""
+    if end < start:
+        raise ServiceError(ErrorCode.INVALID, "the period runs forward", "to")
+    if ctx.actor.partner_unit_id is not None:
+        pred = inservice_predicate(ctx.actor.grant("inservice", "summary"), ctx.actor, ("inservice", "summary"))
+        unit_id = ctx.actor.partner_unit_id
+    else:
+        pred = inservice_predicate(ctx.actor.grant("inservice", "read"), ctx.actor, ("inservice", "read"))
+        if partner_unit_id is None:
+            raise ServiceError(ErrorCode.INVALID, "name the partner unit", "partnerUnitId")
+        unit_id = partner_unit_id
+    members = await ctx.db.scalar(select(func.count()).select_from(InServiceMember).where(
+        pred, InServiceMember.partner_unit_id == unit_id))
+    rows = await ctx.db.all(
+        select(InServiceRecord.kind, func.count(), func.coalesce(func.sum(InServiceRecord.hours), 0))
+        .join(InServiceMember, and_(InServiceMember.tenant_id == InServiceRecord.tenant_id,
+                                    InServiceMember.id == InServiceRecord.member_id))
+        .where(pred, InServiceMember.partner_unit_id == unit_id, InServiceRecord.served_on >= start,
+               InServiceRecord.served_on <= end)
+        .group_by(InServiceRecord.kind))
+    counts = {k: int(n) for k, n, _h in rows}
+    return ServiceSummary(members=int(members or 0), records=sum(counts.values()),
+                          hours=sum((Decimal(str(h)) for _k, _n, h in rows), Decimal(0)).quantize(Decimal("0.01")),
+                          wishes=counts.get(ServiceKind.WISH, 0), activities=counts.get(ServiceKind.ACTIVITY, 0))
