@@ -23,7 +23,7 @@ def fail(code: ErrorCode, message: str, field: str | None = None) -> ServiceErro
 
 async def area_for_action(ctx: RequestContext, area_id: uuid.UUID, resource: str, action: str, verb: str) -> Area:
     """The area, when the actor may read it (else NOT_FOUND) and the action's grant reaches it (else FORBIDDEN)."""
-    area = await ctx.db.scalar(select(Area).where(
+    area: Area | None = await ctx.db.scalar(select(Area).where(
         Area.id == area_id, area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)))
     if area is None:
         raise fail(ErrorCode.NOT_FOUND, "area not found", "areaId")

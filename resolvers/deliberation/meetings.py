@@ -35,7 +35,9 @@ def meeting_read_predicate(ctx: RequestContext) -> ColumnElement[bool]:
 
 
 async def get_meeting(ctx: RequestContext, meeting_id: uuid.UUID) -> Meeting | None:
-    return await ctx.db.scalar(select(Meeting).where(Meeting.id == meeting_id, meeting_read_predicate(ctx)))
+    meeting: Meeting | None = await ctx.db.scalar(
+        select(Meeting).where(Meeting.id == meeting_id, meeting_read_predicate(ctx)))
+    return meeting
 
 
 async def list_meetings(ctx: RequestContext, *, area_id: uuid.UUID | None, first: int | None,

@@ -26,7 +26,9 @@ def notice_read_predicate(ctx: RequestContext) -> ColumnElement[bool]:
 
 
 async def get_notice(ctx: RequestContext, notice_id: uuid.UUID) -> Notice | None:
-    return await ctx.db.scalar(select(Notice).where(Notice.id == notice_id, notice_read_predicate(ctx)))
+    notice: Notice | None = await ctx.db.scalar(
+        select(Notice).where(Notice.id == notice_id, notice_read_predicate(ctx)))
+    return notice
 
 
 async def list_notices(ctx: RequestContext, *, area_id: uuid.UUID | None, include_expired: bool,

@@ -49,7 +49,8 @@ def _topic_action_predicate(ctx: RequestContext, action: str) -> ColumnElement[b
 
 
 async def get_topic(ctx: RequestContext, topic_id: uuid.UUID) -> Topic | None:
-    return await ctx.db.scalar(select(Topic).where(Topic.id == topic_id, topic_read_predicate(ctx)))
+    topic: Topic | None = await ctx.db.scalar(select(Topic).where(Topic.id == topic_id, topic_read_predicate(ctx)))
+    return topic
 
 
 async def list_topics(ctx: RequestContext, *, area_id: uuid.UUID | None, states: list[TopicState] | None,
@@ -187,7 +188,7 @@ async def update_step(ctx: RequestContext, step_id: uuid.UUID, *, progress: int,
     if not 0 <= progress <= 100:
         raise fail(ErrorCode.INVALID, "progress must be between 0 and 100", "progress")
     clean = None if note is None else v.text(note, "note", max_len=1000, required=False) or None
-    step = await ctx.db.scalar(select(TopicStep).where(TopicStep.id == step_id))
+    step: TopicStep | None = await ctx.db.scalar(select(TopicStep).where(TopicStep.id == step_id))
     if step is None or await get_topic(ctx, step.topic_id) is None:
         raise fail(ErrorCode.NOT_FOUND, "step not found", "id")
     topic = await topic_for_action(ctx, step.topic_id, "decide", "report progress on")
@@ -203,4 +204,6 @@ async def update_step(ctx: RequestContext, step_id: uuid.UUID, *, progress: int,
 
 async def get_step(ctx: RequestContext, step_id: uuid.UUID) -> TopicStep | None:
     readable = select(Topic.id).where(topic_read_predicate(ctx))
-    return await ctx.db.scalar(select(TopicStep).where(TopicStep.id == step_id, TopicStep.topic_id.in_(readable)))
+    step: TopicStep | None = await ctx.db.scalar(
+        select(TopicStep).where(TopicStep.id == step_id, TopicStep.topic_id.in_(readable)))
+    return step

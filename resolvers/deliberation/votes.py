@@ -42,12 +42,15 @@ VOTE: StateMachine[VoteState] = StateMachine(
 
 async def get_vote(ctx: RequestContext, vote_id: uuid.UUID) -> Vote | None:
     readable = select(Topic.id).where(topic_read_predicate(ctx))
-    return await ctx.db.scalar(select(Vote).where(Vote.id == vote_id, Vote.topic_id.in_(readable)))
+    vote: Vote | None = await ctx.db.scalar(select(Vote).where(Vote.id == vote_id, Vote.topic_id.in_(readable)))
+    return vote
 
 
 async def _compound_of(ctx: RequestContext, area: Area) -> Area | None:
     ids = [uuid.UUID(hex=seg) for seg in area.path.strip("/").split("/") if seg]
-    return await ctx.db.scalar(select(Area).where(Area.id.in_(ids), Area.kind == AreaKind.COMPOUND))
+    compound: Area | None = await ctx.db.scalar(
+        select(Area).where(Area.id.in_(ids), Area.kind == AreaKind.COMPOUND))
+    return compound
 
 
 async def open_vote(ctx: RequestContext, topic_id: uuid.UUID, *, matter: VoteMatter, question: str,
@@ -98,7 +101,7 @@ async def cast_ballot(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice) -
         raise fail(ErrorCode.NOT_FOUND, "vote not found", "voteId")
     grant = ctx.actor.grant("vote", "cast")
     household = ctx.actor.household_id
-    elector = None
+    elector: VoteElector | None = None
     if grant.own and household is not None:
         elector = await ctx.db.scalar(select(VoteElector).where(VoteElector.vote_id == vote_id,
                                                                 VoteElector.household_id == household))
