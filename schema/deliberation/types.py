@@ -169,7 +169,8 @@ class Vote(Node):
 
     @strawberry.field(description="The compound whose owners vote.")
     async def compound(self, info: Info) -> AreaNode | None:
-        return area_type(await loaders.area_by_id(context(info)).load(self._m.compound_id))
+        area: AreaNode | None = area_type(await loaders.area_by_id(context(info)).load(self._m.compound_id))
+        return area
 
     @strawberry.field(description="Households that have cast a ballot so far (no choices shown while open).")
     async def ballots_cast(self, info: Info) -> int:
@@ -205,7 +206,8 @@ class Topic(Node):
 
     @strawberry.field(description="The area it concerns.")
     async def area(self, info: Info) -> AreaNode | None:
-        return area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
+        area: AreaNode | None = area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
+        return area
 
     @strawberry.field(description="Who proposed it (提议人).")
     async def proposer(self, info: Info) -> User | None:
@@ -287,7 +289,8 @@ class Meeting(Node):
 
     @strawberry.field(description="The area it is held for.")
     async def area(self, info: Info) -> AreaNode | None:
-        return area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
+        area: AreaNode | None = area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
+        return area
 
     @strawberry.field(description="Who convened it (召集人).")
     async def convener(self, info: Info) -> User | None:
@@ -335,7 +338,8 @@ class Notice(Node):
 
     @strawberry.field(description="The area it is addressed to.")
     async def area(self, info: Info) -> AreaNode | None:
-        return area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
+        area: AreaNode | None = area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
+        return area
 
     @strawberry.field(description="Who published it.")
     async def publisher(self, info: Info) -> User | None:
@@ -376,7 +380,8 @@ class WallEntry:
 
     @strawberry.field(description="Where in the compound (building).")
     async def area(self, info: Info) -> AreaNode | None:
-        return area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
+        area: AreaNode | None = area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
+        return area
 
     @strawberry.field(description="Reported at.")
     def reported_at(self) -> datetime:
