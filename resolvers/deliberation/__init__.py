@@ -1,45 +1,29 @@
 """resolvers of the deliberation domain: its public module (other domains import only this)."""
 
-from .service import (
+from .loaders import (
+    attendees_by_meeting,
+    cases_by_topic,
+    steps_by_topic,
+    topics_by_meeting,
+    vote_by_topic,
+)
+from .meetings import (
     MAX_AGENDA,
     MAX_ATTENDEES,
     MEETING,
-    TOPIC,
-    TOPIC_TRANSITIONS,
-    VOTE,
     AttendeeInput,
     TopicDecision,
-    add_step,
-    attendees_by_meeting,
-    ballots_cast_by_vote,
-    cases_by_topic,
-    cast_ballot,
     close_meeting,
-    close_vote,
     convene_meeting,
-    current_tally,
     get_meeting,
-    get_notice,
-    get_step,
-    get_topic,
-    get_vote,
     list_meetings,
-    list_notices,
-    list_topics,
     meeting_read_predicate,
-    my_ballot_by_vote,
+)
+from .notices import (
+    get_notice,
+    list_notices,
     notice_read_predicate,
-    open_vote,
-    propose_topic,
     publish_notice,
-    raise_case_to_topic,
-    steps_by_topic,
-    topic_read_predicate,
-    topics_by_meeting,
-    transition_topic,
-    update_step,
-    vote_by_topic,
-    vote_result,
     wall,
 )
 from .tally import (
@@ -48,6 +32,30 @@ from .tally import (
     SIMPLE,
     Tally,
     tally,
+)
+from .topics import (
+    TOPIC,
+    TOPIC_TRANSITIONS,
+    add_step,
+    get_step,
+    get_topic,
+    list_topics,
+    propose_topic,
+    raise_case_to_topic,
+    topic_read_predicate,
+    transition_topic,
+    update_step,
+)
+from .votes import (
+    VOTE,
+    ballots_cast_by_vote,
+    cast_ballot,
+    close_vote,
+    current_tally,
+    get_vote,
+    my_ballot_by_vote,
+    open_vote,
+    vote_result,
 )
 
 __all__ = [

@@ -11,7 +11,7 @@ All figures are Decimal / Fraction: no float ever decides a vote.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -77,8 +77,9 @@ def tally(matter: VoteMatter, ballots: Iterable[tuple[Decimal, Choice | None]]) 
     p_owners = sum(counts.values())
     p_area = sum(areas.values(), Decimal(0))
     major = matter in MAJOR_MATTERS
-    approve = (lambda part, whole: _at_least(part, whole, MAJOR)) if major else (
-        lambda part, whole: _more_than(part, whole, SIMPLE))
+    approve: Callable[[Decimal | int, Decimal | int], bool] = (
+        (lambda part, whole: _at_least(part, whole, MAJOR)) if major else (
+            lambda part, whole: _more_than(part, whole, SIMPLE)))
     pa = _at_least(p_area, area, PARTICIPATION)
     po = _at_least(p_owners, owners, PARTICIPATION)
     aa = approve(areas[Choice.YES], p_area)

@@ -3,41 +3,45 @@
 import uuid
 from typing import Any
 
-from .types import (
-    NODE_TYPES,
+from .inputs import (
     AddTopicStepInput,
-    AgendaItem,
     AttendeeInput,
-    Ballot,
     CastBallotInput,
     CloseMeetingInput,
     ConveneMeetingInput,
-    DeliberationMutation,
-    DeliberationQuery,
-    DeliberationSubscription,
-    Meeting,
-    MeetingAttendee,
     MeetingPayload,
-    Notice,
     NoticePayload,
     OpenVoteInput,
     ProposeTopicInput,
     PublishNoticeInput,
     RaiseCaseInput,
-    Topic,
     TopicDecisionInput,
     TopicPayload,
-    TopicStep,
     TopicStepPayload,
     TopicTextInput,
     TopicTransitionInput,
     UpdateTopicStepInput,
-    Vote,
     VotePayload,
+)
+from .mutation import DeliberationMutation
+from .nodes import (
+    NODE_TYPES,
+    resolve_deliberation_node,
+)
+from .query import DeliberationQuery
+from .subscription import DeliberationSubscription
+from .types import (
+    AgendaItem,
+    Ballot,
+    Meeting,
+    MeetingAttendee,
+    Notice,
+    Topic,
+    TopicStep,
+    Vote,
     VoteResult,
     WallConnection,
     WallEntry,
-    resolve_deliberation_node,
 )
 
 __all__ = [

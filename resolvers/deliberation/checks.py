@@ -1,0 +1,35 @@
+"""The checks every write of the deliberation domain shares.
+
+Checks run in the house order: input, then the object through the *read* predicate (NOT_FOUND), then
+the action's grant on it (FORBIDDEN), then its state (INVALID_TRANSITION), then the write. Topic and
+meeting transitions are ``UPDATE … WHERE version = :seen``: of two at once exactly one wins.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from models import Area
+from policies.filters import area_reach_predicate, area_read_predicate
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, ServiceError
+
+
+def fail(code: ErrorCode, message: str, field: str | None = None) -> ServiceError:
+    return ServiceError(code, message, field)
+
+
+async def area_for_action(ctx: RequestContext, area_id: uuid.UUID, resource: str, action: str, verb: str) -> Area:
+    """The area, when the actor may read it (else NOT_FOUND) and the action's grant reaches it (else FORBIDDEN)."""
+    area: Area | None = await ctx.db.scalar(select(Area).where(
+        Area.id == area_id, area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)))
+    if area is None:
+        raise fail(ErrorCode.NOT_FOUND, "area not found", "areaId")
+    grant = ctx.actor.grant(resource, action)
+    if not grant or await ctx.db.scalar(
+        select(Area.id).where(Area.id == area_id, area_reach_predicate(grant, ctx.actor))
+    ) is None:
+        raise fail(ErrorCode.FORBIDDEN, f"you may not {verb} in this area", "areaId")
+    return area

@@ -1,0 +1,83 @@
+"""Notices (通知公告) to an area and everything below it, and the problem wall (问题墙) / echo wall
+(回音壁) of a compound: what residents see of their area."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, literal, or_, select
+
+from models import Area, AreaKind, Case, CaseState, Notice, uuid7
+from policies.deliberation.filters import area_rows_predicate
+from policies.filters import area_read_predicate
+from resolvers import validation as v
+from resolvers.cases import read_predicate as case_read_predicate
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, FieldErrors
+from resolvers.pagination import Page, keyset_page
+
+from .checks import area_for_action, fail
+
+
+def notice_read_predicate(ctx: RequestContext) -> ColumnElement[bool]:
+    return area_rows_predicate(Notice.area_path, Notice.area_id, ctx.actor.grant("notice", "read"), ctx.actor,
+                               ancestors=True)
+
+
+async def get_notice(ctx: RequestContext, notice_id: uuid.UUID) -> Notice | None:
+    notice: Notice | None = await ctx.db.scalar(
+        select(Notice).where(Notice.id == notice_id, notice_read_predicate(ctx)))
+    return notice
+
+
+async def list_notices(ctx: RequestContext, *, area_id: uuid.UUID | None, include_expired: bool,
+                       first: int | None, after: str | None) -> Page[Notice]:
+    """Notices you may read; with an area, those reaching it (to it, below it, or to an area above it)."""
+    stmt = select(Notice).where(notice_read_predicate(ctx))
+    if area_id is not None:
+        path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
+        if path is None:
+            raise fail(ErrorCode.NOT_FOUND, "area not found", "areaId")
+        stmt = stmt.where(or_(Notice.area_path.startswith(path), literal(path).startswith(Notice.area_path)))
+    if not include_expired:
+        stmt = stmt.where(or_(Notice.expires_at.is_(None), Notice.expires_at > ctx.now))
+    return await keyset_page(ctx.db, stmt, Notice.id, first=first, after=after, descending=True)
+
+
+async def publish_notice(ctx: RequestContext, *, area_id: uuid.UUID, title: str, body: str,
+                         expires_at: datetime | None) -> Notice:
+    errors = FieldErrors()
+    clean: dict[str, str] = {}
+    for name, value, limit in (("title", title, 100), ("body", body, 10000)):
+        with errors.catch():
+            clean[name] = v.text(value, name, max_len=limit)
+    if expires_at is not None and (expires_at.tzinfo is None or expires_at <= ctx.now):
+        errors.add(ErrorCode.INVALID, "expiresAt must be a moment in the future", "expiresAt")
+    errors.raise_if_any()
+    area = await area_for_action(ctx, area_id, "notice", "publish", "publish notices")
+    notice = Notice(id=uuid7(), area_id=area.id, area_path=area.path, title=clean["title"], body=clean["body"],
+                    publisher_user_id=ctx.actor.user_id, expires_at=expires_at, created_at=ctx.now)
+    await ctx.db.flush(notice)
+    ctx.events.append({"topic": "notice", "tenant_id": str(ctx.tenant.id), "notice_id": str(notice.id),
+                       "area_path": notice.area_path})
+    return notice
+
+
+# ================================================================= problem wall / echo wall
+
+
+async def wall(ctx: RequestContext, compound_id: uuid.UUID, *, echo: bool, first: int | None,
+               after: str | None) -> Page[Case]:
+    """A compound's problem-wall cases (问题墙), or those answered (回音壁), that the actor may read:
+    residents of the compound, staff in scope. The caller shows them anonymised."""
+    compound = await ctx.db.scalar(select(Area).where(
+        Area.id == compound_id, Area.kind == AreaKind.COMPOUND,
+        area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)))
+    if compound is None:
+        raise fail(ErrorCode.NOT_FOUND, "compound not found", "compoundId")
+    stmt = select(Case).where(Case.on_wall.is_(True), Case.area_path.startswith(compound.path),
+                              case_read_predicate(ctx))
+    if echo:
+        stmt = stmt.where(Case.resolution.is_not(None), Case.state.in_([CaseState.RESOLVED, CaseState.CLOSED]))
+    return await keyset_page(ctx.db, stmt, Case.id, first=first, after=after, descending=True)

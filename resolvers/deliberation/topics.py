@@ -1,0 +1,209 @@
+"""Topics (议题: 提出议题 → 协商议题 → 监督落实 → 事后复盘): proposing, the topic state machine, linking
+cases, and the implementation steps (落实事项) of a decided topic."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from models import Area, Case, Topic, TopicCase, TopicState, TopicStep, Vote, VoteState, uuid7
+from policies.deliberation.filters import area_rows_predicate
+from resolvers import validation as v
+from resolvers.cases import read_predicate as case_read_predicate
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, FieldErrors
+from resolvers.pagination import Page, keyset_page
+from resolvers.transitions import StateMachine, transition
+
+from .checks import area_for_action, fail
+
+T = TopicState
+# action → (states it may start from, state it leads to, the permission it needs)
+TOPIC_TRANSITIONS: dict[str, tuple[frozenset[TopicState], TopicState, str]] = {
+    "accept": (frozenset({T.PROPOSED}), T.ACCEPTED, "accept"),
+    "decline": (frozenset({T.PROPOSED, T.ACCEPTED, T.DELIBERATED}), T.DECLINED, "accept"),
+    "deliberate": (frozenset({T.ACCEPTED}), T.DELIBERATED, "decide"),
+    "decide": (frozenset({T.ACCEPTED, T.DELIBERATED}), T.DECIDED, "decide"),
+    "start": (frozenset({T.DECIDED}), T.IMPLEMENTING, "decide"),
+    "complete": (frozenset({T.IMPLEMENTING}), T.DONE, "decide"),
+    "review": (frozenset({T.DONE}), T.REVIEWED, "review"),
+}
+TOPIC: StateMachine[TopicState] = StateMachine(
+    noun="topic", model=Topic, moves={a: (frm, to) for a, (frm, to, _) in TOPIC_TRANSITIONS.items()})
+
+
+def topic_read_predicate(ctx: RequestContext) -> ColumnElement[bool]:
+    grant = ctx.actor.grant("topic", "read")
+    return or_(area_rows_predicate(Topic.area_path, Topic.area_id, grant, ctx.actor, ancestors=True),
+               Topic.proposer_user_id == ctx.actor.user_id)
+
+
+def _topic_action_predicate(ctx: RequestContext, action: str) -> ColumnElement[bool]:
+    return area_rows_predicate(Topic.area_path, Topic.area_id, ctx.actor.grant("topic", action), ctx.actor,
+                               ancestors=False)
+
+
+async def get_topic(ctx: RequestContext, topic_id: uuid.UUID) -> Topic | None:
+    topic: Topic | None = await ctx.db.scalar(select(Topic).where(Topic.id == topic_id, topic_read_predicate(ctx)))
+    return topic
+
+
+async def list_topics(ctx: RequestContext, *, area_id: uuid.UUID | None, states: list[TopicState] | None,
+                      first: int | None, after: str | None) -> Page[Topic]:
+    stmt = select(Topic).where(topic_read_predicate(ctx))
+    if area_id is not None:
+        path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
+        if path is None:
+            raise fail(ErrorCode.NOT_FOUND, "area not found", "areaId")
+        stmt = stmt.where(Topic.area_path.startswith(path))
+    if states:
+        stmt = stmt.where(Topic.state.in_(states))
+    return await keyset_page(ctx.db, stmt, Topic.id, first=first, after=after, descending=True)
+
+
+async def _readable_cases(ctx: RequestContext, ids: Sequence[uuid.UUID], field: str) -> list[uuid.UUID]:
+    ids = list(dict.fromkeys(ids))
+    if len(ids) > 50:
+        raise fail(ErrorCode.INVALID, "at most 50 cases", field)
+    if not ids:
+        return []
+    found = set(await ctx.db.scalars(select(Case.id).where(Case.id.in_(ids), case_read_predicate(ctx))))
+    if len(found) != len(ids):
+        raise fail(ErrorCode.NOT_FOUND, "case not found", field)
+    return ids
+
+
+async def propose_topic(ctx: RequestContext, *, area_id: uuid.UUID, title: str, description: str,
+                        case_ids: Sequence[uuid.UUID]) -> Topic:
+    errors = FieldErrors()
+    clean: dict[str, str] = {}
+    for name, value, limit, required in (("title", title, 100, True), ("description", description, 5000, False)):
+        with errors.catch():
+            clean[name] = v.text(value, name, max_len=limit, required=required)
+    errors.raise_if_any()
+    area = await area_for_action(ctx, area_id, "topic", "propose", "propose topics")
+    cases = await _readable_cases(ctx, case_ids, "caseIds")
+    topic = Topic(id=uuid7(), area_id=area.id, area_path=area.path, title=clean["title"],
+                  description=clean["description"], proposer_user_id=ctx.actor.user_id, state=TopicState.PROPOSED,
+                  version=1, updated_at=ctx.now, created_at=ctx.now)
+    await ctx.db.flush(topic)
+    if cases:
+        await ctx.db.flush(*(TopicCase(topic_id=topic.id, case_id=c, linked_by_user_id=ctx.actor.user_id,
+                                       created_at=ctx.now) for c in cases))
+    return topic
+
+
+async def topic_for_action(ctx: RequestContext, topic_id: uuid.UUID, permission: str, verb: str) -> Topic:
+    topic = await get_topic(ctx, topic_id)
+    if topic is None:
+        raise fail(ErrorCode.NOT_FOUND, "topic not found", "id")
+    if await ctx.db.scalar(select(Topic.id).where(Topic.id == topic_id,
+                                                  _topic_action_predicate(ctx, permission))) is None:
+        raise fail(ErrorCode.FORBIDDEN, f"you may not {verb} this topic", "id")
+    return topic
+
+
+async def apply_topic_transition(ctx: RequestContext, topic: Topic, action: str, values: dict[str, Any],
+                                 expected_version: int | None = None) -> Topic:
+    await transition(ctx, TOPIC, topic, action, expected_version=expected_version, values=values)
+    return topic
+
+
+async def transition_topic(ctx: RequestContext, topic_id: uuid.UUID, action: str, *, text: str | None = None,
+                           expected_version: int | None = None) -> Topic:
+    """accept, decline (reason), decide (decision), start, complete, review (review text)."""
+    field = {"decline": "reason", "decide": "decision", "review": "review"}.get(action)
+    clean = None
+    if field is not None:
+        clean = v.text(text or "", field, max_len=5000)
+    _, _, permission = TOPIC_TRANSITIONS[action]
+    topic = await topic_for_action(ctx, topic_id, permission, action)
+    values: dict[str, Any] = {}
+    if action == "decline":
+        values["decline_reason"] = clean
+    elif action == "decide":
+        await _check_no_open_vote(ctx, topic)
+        values.update(decision=clean, decided_at=ctx.now)
+    elif action == "review":
+        values.update(review=clean, reviewed_at=ctx.now)
+    elif action == "complete":
+        unfinished = await ctx.db.scalar(select(func.count()).select_from(TopicStep).where(
+            TopicStep.topic_id == topic.id, TopicStep.progress < 100))
+        if unfinished:
+            raise fail(ErrorCode.INVALID_TRANSITION, f"{unfinished} implementation step(s) not at 100%", "id")
+    return await apply_topic_transition(ctx, topic, action, values, expected_version)
+
+
+async def _check_no_open_vote(ctx: RequestContext, topic: Topic) -> None:
+    state = await ctx.db.scalar(select(Vote.state).where(Vote.topic_id == topic.id))
+    if state is VoteState.OPEN:
+        raise fail(ErrorCode.INVALID_TRANSITION, "the owners' vote on this topic is still open", "id")
+
+
+async def raise_case_to_topic(ctx: RequestContext, topic_id: uuid.UUID, case_id: uuid.UUID) -> Topic:
+    """Link a case to a topic (事件转议题): the actor reads the case and may accept the topic."""
+    topic = await topic_for_action(ctx, topic_id, "accept", "link cases to")
+    await _readable_cases(ctx, [case_id], "caseId")
+    if topic.state in (TopicState.REVIEWED, TopicState.DECLINED):
+        raise fail(ErrorCode.INVALID_TRANSITION, f"cannot link cases to a topic that is {topic.state.value}", "id")
+    if await ctx.db.scalar(select(TopicCase.id).where(TopicCase.topic_id == topic_id,
+                                                      TopicCase.case_id == case_id)) is None:
+        await ctx.db.flush(TopicCase(topic_id=topic_id, case_id=case_id, linked_by_user_id=ctx.actor.user_id,
+                                     created_at=ctx.now))
+    return topic
+
+
+# ---------------------------------------------------------------- implementation steps
+
+
+async def add_step(ctx: RequestContext, topic_id: uuid.UUID, *, description: str, owner_name: str,
+                   due_date: date | None) -> TopicStep:
+    errors = FieldErrors()
+    clean: dict[str, str] = {}
+    for name, value, limit in (("description", description, 500), ("ownerName", owner_name, 100)):
+        with errors.catch():
+            clean[name] = v.text(value, name, max_len=limit)
+    errors.raise_if_any()
+    topic = await topic_for_action(ctx, topic_id, "decide", "plan the implementation of")
+    if topic.state not in (TopicState.DECIDED, TopicState.IMPLEMENTING):
+        raise fail(ErrorCode.INVALID_TRANSITION, f"steps follow a decision; the topic is {topic.state.value}", "id")
+    seq = int(await ctx.db.scalar(select(func.coalesce(func.max(TopicStep.seq), 0))
+                                  .where(TopicStep.topic_id == topic_id)) or 0) + 1
+    step = TopicStep(topic_id=topic_id, seq=seq, description=clean["description"], owner_name=clean["ownerName"],
+                     due_date=due_date, progress=0, updated_at=ctx.now, created_at=ctx.now)
+    try:
+        async with ctx.db.savepoint():
+            await ctx.db.flush(step)
+    except IntegrityError:
+        raise fail(ErrorCode.CONFLICT, "another step was added at the same time; retry", "id") from None
+    return step
+
+
+async def update_step(ctx: RequestContext, step_id: uuid.UUID, *, progress: int, note: str | None) -> TopicStep:
+    if not 0 <= progress <= 100:
+        raise fail(ErrorCode.INVALID, "progress must be between 0 and 100", "progress")
+    clean = None if note is None else v.text(note, "note", max_len=1000, required=False) or None
+    step: TopicStep | None = await ctx.db.scalar(select(TopicStep).where(TopicStep.id == step_id))
+    if step is None or await get_topic(ctx, step.topic_id) is None:
+        raise fail(ErrorCode.NOT_FOUND, "step not found", "id")
+    topic = await topic_for_action(ctx, step.topic_id, "decide", "report progress on")
+    if topic.state is not TopicState.IMPLEMENTING:
+        raise fail(ErrorCode.INVALID_TRANSITION, f"progress is reported while implementing; the topic is "
+                   f"{topic.state.value}", "id")
+    step.progress = progress
+    step.note = clean if clean is not None else step.note
+    step.updated_at = ctx.now
+    await ctx.db.flush(step)
+    return step
+
+
+async def get_step(ctx: RequestContext, step_id: uuid.UUID) -> TopicStep | None:
+    readable = select(Topic.id).where(topic_read_predicate(ctx))
+    step: TopicStep | None = await ctx.db.scalar(
+        select(TopicStep).where(TopicStep.id == step_id, TopicStep.topic_id.in_(readable)))
+    return step

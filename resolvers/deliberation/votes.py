@@ -1,0 +1,177 @@
+"""Owners' votes (业主表决, Civil Code art. 278): opening one on a topic with its electorate frozen,
+ballots, closing with the tally, and the per-request ballot loaders."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from strawberry.dataloader import DataLoader
+
+from models import (
+    Area,
+    AreaKind,
+    Choice,
+    Household,
+    Tenure,
+    Topic,
+    TopicState,
+    Vote,
+    VoteElector,
+    VoteMatter,
+    VoteState,
+    uuid7,
+)
+from resolvers import validation as v
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, FieldErrors
+from resolvers.loaders import _loader
+from resolvers.transitions import StateMachine, transition
+
+from .checks import fail
+from .tally import Tally, tally
+from .topics import topic_for_action, topic_read_predicate
+
+VOTE: StateMachine[VoteState] = StateMachine(
+    noun="vote", model=Vote, moves={"close": (frozenset({VoteState.OPEN}), VoteState.CLOSED)}, versioned=False,
+    refused="the vote is already closed", lost="the vote is already closed", lost_code=ErrorCode.INVALID_TRANSITION)
+
+
+async def get_vote(ctx: RequestContext, vote_id: uuid.UUID) -> Vote | None:
+    readable = select(Topic.id).where(topic_read_predicate(ctx))
+    vote: Vote | None = await ctx.db.scalar(select(Vote).where(Vote.id == vote_id, Vote.topic_id.in_(readable)))
+    return vote
+
+
+async def _compound_of(ctx: RequestContext, area: Area) -> Area | None:
+    ids = [uuid.UUID(hex=seg) for seg in area.path.strip("/").split("/") if seg]
+    compound: Area | None = await ctx.db.scalar(
+        select(Area).where(Area.id.in_(ids), Area.kind == AreaKind.COMPOUND))
+    return compound
+
+
+async def open_vote(ctx: RequestContext, topic_id: uuid.UUID, *, matter: VoteMatter, question: str,
+                    closes_at: datetime) -> Vote:
+    """Put a topic to the owners (业主表决); the electorate is frozen now: the owner households of the
+    topic's compound with their floor area."""
+    errors = FieldErrors()
+    with errors.catch():
+        clean = v.text(question, "question", max_len=500)
+    if closes_at.tzinfo is None or closes_at <= ctx.now:
+        errors.add(ErrorCode.INVALID, "closesAt must be a moment in the future", "closesAt")
+    errors.raise_if_any()
+    topic = await topic_for_action(ctx, topic_id, "decide", "put to a vote")
+    if topic.state not in (TopicState.ACCEPTED, TopicState.DELIBERATED):
+        raise fail(ErrorCode.INVALID_TRANSITION, f"cannot put a topic that is {topic.state.value} to a vote", "id")
+    area = await ctx.db.scalar(select(Area).where(Area.id == topic.area_id))
+    compound = None if area is None else await _compound_of(ctx, area)
+    if compound is None or area is None or area.path != compound.path:
+        raise fail(ErrorCode.INVALID, "an owners' vote is held on a topic of one compound", "id")
+    in_compound = select(Area.id).where(Area.path.startswith(compound.path), Area.kind == AreaKind.BUILDING)
+    electors = (await ctx.db.all(select(Household.id, Household.floor_area).where(
+        Household.building_id.in_(in_compound), Household.tenure == Tenure.OWNER).order_by(Household.id)))
+    if not electors:
+        raise fail(ErrorCode.INVALID, "the compound has no owner households on the register", "id")
+    missing = sum(1 for _, a in electors if a is None or a <= 0)
+    if missing:
+        raise fail(ErrorCode.INVALID, f"{missing} owner household(s) have no floor area on the register; "
+                   "record it before the vote", "id")
+    if await ctx.db.scalar(select(Vote.id).where(Vote.topic_id == topic_id)) is not None:
+        raise fail(ErrorCode.CONFLICT, "this topic already has a vote", "id")
+    vote = Vote(id=uuid7(), topic_id=topic_id, compound_id=compound.id, compound_path=compound.path, matter=matter,
+                question=clean, state=VoteState.OPEN, opened_by_user_id=ctx.actor.user_id, closes_at=closes_at,
+                created_at=ctx.now)
+    try:
+        async with ctx.db.savepoint():
+            await ctx.db.flush(vote)
+    except IntegrityError:
+        raise fail(ErrorCode.CONFLICT, "this topic already has a vote", "id") from None
+    await ctx.db.flush(*(VoteElector(vote_id=vote.id, household_id=h, floor_area=a, created_at=ctx.now)
+                         for h, a in electors))
+    return vote
+
+
+async def cast_ballot(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice) -> VoteElector:
+    """The actor's household's one ballot; casting again replaces it until the vote closes."""
+    vote = await get_vote(ctx, vote_id)
+    if vote is None:
+        raise fail(ErrorCode.NOT_FOUND, "vote not found", "voteId")
+    grant = ctx.actor.grant("vote", "cast")
+    household = ctx.actor.household_id
+    elector: VoteElector | None = None
+    if grant.own and household is not None:
+        elector = await ctx.db.scalar(select(VoteElector).where(VoteElector.vote_id == vote_id,
+                                                                VoteElector.household_id == household))
+    if elector is None:
+        raise fail(ErrorCode.FORBIDDEN, "only an owner household of the compound votes, for its own household",
+                   "voteId")
+    # FOR SHARE: a close (UPDATE of the vote row) waits for ballots in flight, and a ballot arriving
+    # after a close sees the vote closed. SQLite serialises writers, which gives the same order.
+    state = await ctx.db.scalar(select(Vote.state).where(Vote.id == vote_id).with_for_update(read=True))
+    if state is not VoteState.OPEN or ctx.now >= vote.closes_at:
+        raise fail(ErrorCode.INVALID_TRANSITION, "the vote is closed", "voteId")
+    await ctx.db.execute(
+        update(VoteElector).where(VoteElector.id == elector.id)
+        .values(choice=choice, cast_by_user_id=ctx.actor.user_id, cast_at=ctx.now)
+        .execution_options(synchronize_session=False))
+    for k, val in (("choice", choice), ("cast_by_user_id", ctx.actor.user_id), ("cast_at", ctx.now)):
+        set_committed_value(elector, k, val)
+    _forget_ballots(ctx)
+    return elector
+
+
+async def close_vote(ctx: RequestContext, vote_id: uuid.UUID) -> Vote:
+    """End the vote (at or before its deadline) and record the tally; the figures are frozen with it."""
+    vote = await get_vote(ctx, vote_id)
+    if vote is None:
+        raise fail(ErrorCode.NOT_FOUND, "vote not found", "id")
+    await topic_for_action(ctx, vote.topic_id, "decide", "close the vote on")
+    await transition(ctx, VOTE, vote, "close", values={"closed_at": ctx.now})
+    # Tallied once closed: the close waits for ballots in flight (cast_ballot's FOR SHARE).
+    t = await current_tally(ctx, vote)
+    await ctx.db.execute(update(Vote).where(Vote.id == vote_id).values(result=t.to_json(), passed=t.passed)
+                         .execution_options(synchronize_session=False))
+    for k, val in (("result", t.to_json()), ("passed", t.passed)):
+        set_committed_value(vote, k, val)
+    return vote
+
+
+async def current_tally(ctx: RequestContext, vote: Vote) -> Tally:
+    rows = await ctx.db.all(select(VoteElector.floor_area, VoteElector.choice).where(VoteElector.vote_id == vote.id))
+    return tally(vote.matter, [(a, c) for a, c in rows])
+
+
+def vote_result(vote: Vote) -> Tally | None:
+    return None if vote.result is None else Tally.from_json(vote.result)
+
+
+def my_ballot_by_vote(ctx: RequestContext) -> DataLoader[uuid.UUID, VoteElector | None]:
+    """The actor's household's ballot per vote (None outside the electorate): one query per page of votes."""
+    async def load(ids: list[uuid.UUID]) -> list[VoteElector | None]:
+        if ctx.actor.household_id is None:
+            return [None] * len(ids)
+        rows = {r.vote_id: r for r in await ctx.db.scalars(select(VoteElector).where(
+            VoteElector.vote_id.in_(ids), VoteElector.household_id == ctx.actor.household_id))}
+        return [rows.get(i) for i in ids]
+
+    return _loader(ctx, "MyBallotByVoteLoader", load)
+
+
+def ballots_cast_by_vote(ctx: RequestContext) -> DataLoader[uuid.UUID, tuple[int, int]]:
+    """(households that cast a ballot, households in the electorate) per vote — counts only, no choices."""
+    async def load(ids: list[uuid.UUID]) -> list[tuple[int, int]]:
+        rows = await ctx.db.all(select(VoteElector.vote_id, func.count(VoteElector.choice), func.count())
+                                .where(VoteElector.vote_id.in_(ids)).group_by(VoteElector.vote_id))
+        counts = {vid: (int(cast), int(total)) for vid, cast, total in rows}
+        return [counts.get(i, (0, 0)) for i in ids]
+
+    return _loader(ctx, "BallotsCastByVoteLoader", load)
+
+
+def _forget_ballots(ctx: RequestContext) -> None:
+    """A ballot was cast: later fields of this request must not see the counts loaded before it."""
+    for name in ("MyBallotByVoteLoader", "BallotsCastByVoteLoader"):
+        ctx.loaders.pop(name, None)

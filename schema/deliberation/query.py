@@ -1,0 +1,74 @@
+"""Deliberation's Query fields: topics, meetings, notices, and a compound's problem and echo walls."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from models import TopicState
+from resolvers import deliberation as svc
+from resolvers.ids import decode_id
+from schema.common import Connection, connection, context, query_call
+from schema.register.types import AREA_TYPE_NAMES
+
+from .types import Meeting, Notice, Topic, WallConnection, WallEntry
+
+
+def _wall(page: Any) -> WallConnection:
+    from resolvers.ids import encode_cursor
+
+    items = list(page.items)
+    return WallConnection(nodes=[WallEntry(_m=c) for c in items], has_next_page=page.has_next,
+                          end_cursor=encode_cursor(items[-1].id) if items else None)
+
+
+@strawberry.type
+class DeliberationQuery:
+    @strawberry.field(description="Topics you may read (议题), newest first.")
+    async def topics(
+        self, info: Info,
+        area_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only inside this area.")] = None,
+        states: list[TopicState] | None = None,
+        first: int | None = 20, after: str | None = None,
+    ) -> Connection[Topic]:
+        page = await query_call(svc.list_topics(context(info), area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+                                                states=states, first=first, after=after))
+        return connection(page, lambda m: Topic(_m=m))  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Meetings you may read (议事会), newest first.")
+    async def meetings(
+        self, info: Info,
+        area_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only inside this area.")] = None,
+        first: int | None = 20, after: str | None = None,
+    ) -> Connection[Meeting]:
+        page = await query_call(svc.list_meetings(context(info), area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+                                                  first=first, after=after))
+        return connection(page, lambda m: Meeting(_m=m))  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Notices you may read (通知公告), newest first; your feed when no area is given: "
+                                  "your compound's and those of the areas above it (and your scope's).")
+    async def notices(
+        self, info: Info,
+        area_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Only notices reaching this area (to it, below it or above it).")] = None,
+        include_expired: bool = False, first: int | None = 20, after: str | None = None,
+    ) -> Connection[Notice]:
+        page = await query_call(svc.list_notices(context(info), area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+                                                 include_expired=include_expired, first=first, after=after))
+        return connection(page, lambda m: Notice(_m=m))  # type: ignore[no-any-return]
+
+    @strawberry.field(description="A compound's problem wall (问题墙): its residents' reports, anonymised.")
+    async def problem_wall(self, info: Info, compound_id: strawberry.ID, first: int | None = 20,
+                           after: str | None = None) -> WallConnection:
+        page = await query_call(svc.wall(context(info), decode_id(compound_id, "Compound", "compoundId"),
+                                         echo=False, first=first, after=after))
+        return _wall(page)
+
+    @strawberry.field(description="A compound's echo wall (回音壁): wall entries answered, with the answers.")
+    async def echo_wall(self, info: Info, compound_id: strawberry.ID, first: int | None = 20,
+                        after: str | None = None) -> WallConnection:
+        page = await query_call(svc.wall(context(info), decode_id(compound_id, "Compound", "compoundId"),
+                                         echo=True, first=first, after=after))
+        return _wall(page)
