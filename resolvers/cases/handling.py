@@ -5,6 +5,7 @@ cases whose waiting period for feedback ran out."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -91,12 +92,12 @@ async def work_calendar(ctx: RequestContext) -> WorkCalendar:
 
 
 async def sla_for(ctx: RequestContext, category: str, priority: CasePriority) -> SlaRule:
-    rules = await ctx.db.scalars(
+    rules: Sequence[SlaRule] = await ctx.db.scalars(
         select(SlaRule).where(SlaRule.priority == priority,
                               (SlaRule.category_code == category) | SlaRule.category_code.is_(None))
     )
     specific = [r for r in rules if r.category_code == category]
-    rule = (specific or [r for r in rules if r.category_code is None] or [None])[0]
+    rule = next(iter(specific or [r for r in rules if r.category_code is None]), None)
     if rule is None:
         raise ServiceError(ErrorCode.INVALID, f"the tenant has no SLA rule for {category}/{priority.value}",
                            "priority")

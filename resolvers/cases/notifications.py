@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 
 from models import Area, Notification
 from policies.roles import Role
@@ -14,7 +14,7 @@ from resolvers.errors import ErrorCode, ServiceError
 from resolvers.pagination import Page, keyset_page
 
 
-def _notification_predicate(ctx: RequestContext):  # type: ignore[no-untyped-def]
+def _notification_predicate(ctx: RequestContext) -> ColumnElement[bool]:
     """Addressed to the actor, to a firm the actor acts for, or to an area inside the actor's scope."""
     actor = ctx.actor
     parts = [Notification.user_id == actor.user_id]
@@ -44,4 +44,4 @@ async def mark_notifications_read(ctx: RequestContext, ids: list[uuid.UUID]) -> 
         .values(read_at=ctx.now)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)  # type: ignore[attr-defined]  # a DELETE/UPDATE gives a CursorResult; Db.execute is typed Result

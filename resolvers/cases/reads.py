@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, and_, select
 
 from models import OPEN_STATES, Area, Case, CaseCategory, CaseEvent, CaseState
 from policies.filters import case_in_area, case_predicate
@@ -16,7 +16,7 @@ from resolvers.errors import ErrorCode, ServiceError
 from resolvers.pagination import Page, keyset_page
 
 
-def read_predicate(ctx: RequestContext, *, public: bool = True):  # type: ignore[no-untyped-def]
+def read_predicate(ctx: RequestContext, *, public: bool = True) -> ColumnElement[bool]:
     return case_predicate(ctx.actor.grant("case", "read"), ctx.actor, public=public)
 
 
@@ -57,7 +57,8 @@ async def list_cases(ctx: RequestContext, f: CaseFilter, *, first: int | None, a
 
 
 async def get_case(ctx: RequestContext, case_id: uuid.UUID) -> Case | None:
-    return await ctx.db.scalar(select(Case).where(Case.id == case_id, read_predicate(ctx)))
+    case: Case | None = await ctx.db.scalar(select(Case).where(Case.id == case_id, read_predicate(ctx)))
+    return case
 
 
 def is_overdue(case: Case, now: datetime) -> bool:

@@ -51,7 +51,7 @@ async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
     key = None
     if data.idempotency_key is not None:
         key = v.text(data.idempotency_key, "idempotencyKey", max_len=64)
-        existing = await ctx.db.scalar(
+        existing: Case | None = await ctx.db.scalar(
             select(Case).where(Case.reporter_user_id == actor.user_id, Case.idempotency_key == key)
         )
         if existing is not None:

@@ -156,7 +156,9 @@ async def get_review(ctx: RequestContext, review_id: uuid.UUID) -> CaseReview | 
     if not grant:
         return None
     readable = select(Area.id).where(area_reach_predicate(grant, ctx.actor))
-    return await ctx.db.scalar(select(CaseReview).where(CaseReview.id == review_id, CaseReview.area_id.in_(readable)))
+    review: CaseReview | None = await ctx.db.scalar(
+        select(CaseReview).where(CaseReview.id == review_id, CaseReview.area_id.in_(readable)))
+    return review
 
 
 async def list_reviews(ctx: RequestContext, area_id: uuid.UUID) -> list[CaseReview]:
