@@ -757,7 +757,7 @@ async def test_reports_whose_numbers_collide_both_succeed(api: Api, db: DbEnv, f
     def same_tail() -> uuid.UUID:  # a fresh UUIDv7 whose last 24 bits are always the same
         return uuid.UUID(int=(uuid7().int & ~0xFFFFFF) | 0xABCDEF)
 
-    monkeypatch.setattr("resolvers.cases.service.uuid7", same_tail)
+    monkeypatch.setattr("resolvers.cases.report.uuid7", same_tail)
     first = await report(api, tw, "grid1", "B1", title="第一件")
     second = await call(api, tw, "grid1", "reportCase", areaId=area_gid(tw, "B1"), category="garbage", title="第二件")
     assert second["errors"] == []

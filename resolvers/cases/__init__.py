@@ -18,43 +18,54 @@ from .config import (
     settings,
     sla_rules,
 )
-from .service import (
-    CASE,
-    MAX_PHOTOS,
-    TRANSITIONS,
-    CaseFilter,
-    CaseStatistics,
+from .handling import (
     DispatchInput,
-    ReportInput,
-    S,
-    categories,
     close_waiting_cases,
-    create_review,
     dispatch_case,
     due_time,
     escalate_case,
-    get_case,
-    get_review,
     give_feedback,
-    is_overdue,
-    is_resident_only,
-    list_cases,
-    list_notifications,
-    list_reviews,
-    local_bounds,
-    mark_notifications_read,
-    read_predicate,
     reject_case,
     reopen_case,
-    report_case,
     resolve_case,
     simple_transition,
     sla_for,
-    statistics,
     supervise_case,
-    timeline,
     urge_case,
     work_calendar,
+)
+from .machine import (
+    CASE,
+    MAX_PHOTOS,
+    TRANSITIONS,
+    S,
+    is_resident_only,
+)
+from .notifications import (
+    get_notification,
+    list_notifications,
+    mark_notifications_read,
+)
+from .reads import (
+    CaseFilter,
+    categories,
+    get_case,
+    is_overdue,
+    list_cases,
+    read_predicate,
+    timeline,
+)
+from .report import (
+    ReportInput,
+    report_case,
+)
+from .review import (
+    CaseStatistics,
+    create_review,
+    get_review,
+    list_reviews,
+    local_bounds,
+    statistics,
 )
 from .workcalendar import (
     SHANGHAI,
@@ -83,6 +94,7 @@ __all__ = [
     "due_time",
     "escalate_case",
     "get_case",
+    "get_notification",
     "get_review",
     "give_feedback",
     "is_overdue",

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from models import Attachment, Case, uuid7
-from resolvers.cases.service import read_predicate
+from resolvers.cases.reads import read_predicate
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 

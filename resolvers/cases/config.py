@@ -37,7 +37,7 @@ async def set_category(ctx: RequestContext, *, code: str, name: str, active: boo
     if not re.match(_CODE, code):
         raise ServiceError(ErrorCode.INVALID, "code: lowercase letters, digits, underscores (2–32)", "code")
     label = v.text(name, "name", max_len=50)
-    row = await ctx.db.scalar(select(CaseCategory).where(CaseCategory.code == code))
+    row: CaseCategory | None = await ctx.db.scalar(select(CaseCategory).where(CaseCategory.code == code))
     if row is None:
         row = CaseCategory(code=code, name=label, active=active, created_at=ctx.now)
     else:
@@ -72,7 +72,7 @@ async def set_sla_rule(ctx: RequestContext, data: SlaInput) -> SlaRule:
     ) is None:
         raise ServiceError(ErrorCode.INVALID, f"unknown case category {data.category!r}", "category")
     cat = SlaRule.category_code.is_(None) if data.category is None else SlaRule.category_code == data.category
-    row = await ctx.db.scalar(select(SlaRule).where(cat, SlaRule.priority == data.priority))
+    row: SlaRule | None = await ctx.db.scalar(select(SlaRule).where(cat, SlaRule.priority == data.priority))
     if row is None:
         row = SlaRule(category_code=data.category, priority=data.priority, amount=data.amount, unit=data.unit,
                       created_at=ctx.now)
@@ -98,7 +98,7 @@ async def set_calendar_override(ctx: RequestContext, *, day: date, workday: bool
     if not 2000 <= day.year <= 2100:
         raise ServiceError(ErrorCode.INVALID, "day between 2000 and 2100", "day")
     text = None if note is None else v.text(note, "note", max_len=100, required=False) or None
-    row = await ctx.db.scalar(select(CalendarOverride).where(CalendarOverride.day == day))
+    row: CalendarOverride | None = await ctx.db.scalar(select(CalendarOverride).where(CalendarOverride.day == day))
     if row is None:
         row = CalendarOverride(day=day, workday=workday, note=text, created_at=ctx.now)
     else:
@@ -110,7 +110,7 @@ async def set_calendar_override(ctx: RequestContext, *, day: date, workday: bool
 async def remove_calendar_override(ctx: RequestContext, day: date) -> bool:
     _require_configure(ctx)
     result = await ctx.db.execute(delete(CalendarOverride).where(CalendarOverride.day == day))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # a DELETE/UPDATE gives a CursorResult; Db.execute is typed Result
 
 
 async def settings(ctx: RequestContext) -> CaseSettings:
@@ -123,7 +123,7 @@ async def set_feedback_wait_days(ctx: RequestContext, days: int) -> CaseSettings
     _require_configure(ctx)
     if not 1 <= days <= 60:
         raise ServiceError(ErrorCode.INVALID, "between 1 and 60 days", "days")
-    row = await ctx.db.scalar(select(CaseSettings))
+    row: CaseSettings | None = await ctx.db.scalar(select(CaseSettings))
     if row is None:
         row = CaseSettings(feedback_wait_days=days, created_at=ctx.now)
     else:

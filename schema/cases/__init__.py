@@ -15,6 +15,21 @@ from .config import (
     SlaRule,
     SlaRulePayload,
 )
+from .inputs import (
+    CaseFeedbackInput,
+    CasePayload,
+    CaseReasonInput,
+    CaseReviewPayload,
+    CaseTransitionInput,
+    CreateCaseReviewInput,
+    DispatchCaseInput,
+    EscalateCaseInput,
+    MarkReadPayload,
+    ReportCaseInput,
+    ResolveCaseInput,
+)
+from .mutation import CaseMutation
+from .query import CaseQuery
 from .subscriptions import (
     CaseEventMessage,
     Subscription,
@@ -23,24 +38,11 @@ from .subscriptions import (
 from .types import (
     Case,
     CaseCategory,
-    CaseFeedbackInput,
-    CaseMutation,
-    CasePayload,
-    CaseQuery,
-    CaseReasonInput,
     CaseReview,
-    CaseReviewPayload,
     CaseStatistics,
     CaseTimelineEntry,
-    CaseTransitionInput,
-    CreateCaseReviewInput,
-    DispatchCaseInput,
-    EscalateCaseInput,
     KeyCount,
-    MarkReadPayload,
     Notification,
-    ReportCaseInput,
-    ResolveCaseInput,
 )
 
 __all__ = [
@@ -86,5 +88,5 @@ from schema.parts import SchemaParts
 
 from .nodes import NODES
 
-PARTS = SchemaParts(query=CaseQuery, mutation=CaseMutation, subscription=Subscription, types=(Case, CaseReview),
-                    nodes=NODES)
+PARTS = SchemaParts(query=CaseQuery, mutation=CaseMutation, subscription=Subscription,
+                    types=(Case, CaseReview, Notification), nodes=NODES)

@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from resolvers import cases as case_service
 from resolvers import loaders
-from schema.cases.types import Case, CaseReview
+from schema.cases.types import Case, CaseReview, Notification
 from schema.common import context
 from schema.parts import NodeResolver
 
@@ -24,4 +24,9 @@ async def case_review_node(info: Info, _type_name: str, id_: uuid.UUID) -> Any:
     return None if review is None else CaseReview(_m=review)
 
 
-NODES: dict[str, NodeResolver] = {"Case": case_node, "CaseReview": case_review_node}
+async def notification_node(info: Info, _type_name: str, id_: uuid.UUID) -> Any:
+    row = await case_service.get_notification(context(info), id_)
+    return None if row is None else Notification(_m=row)
+
+
+NODES: dict[str, NodeResolver] = {"Case": case_node, "CaseReview": case_review_node, "Notification": notification_node}

@@ -10,12 +10,13 @@ from typing import Annotated, Any, Protocol
 import strawberry
 from strawberry.types import Info
 
+from models import CaseState
 from resolvers import cases as case_service
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_id
 from resolvers.register import areas as area_service
-from schema.cases.types import Case, CaseState
+from schema.cases.types import Case
 from schema.common import PublicError
 from schema.register.types import AREA_TYPE_NAMES
 

@@ -1,37 +1,25 @@
-"""Cases (事件/诉求) in GraphQL: the case, its timeline, review figures, and the loop's mutations."""
+"""Cases (事件/诉求) in GraphQL: the case, its timeline, notifications, and review figures."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
-from models import AreaKind, CaseState, HandlerKind, community_id_of
+from models import AreaKind, CasePriority, CaseState, HandlerKind, community_id_of
 from models import Case as CaseRow
 from models import CaseEvent as CaseEventRow
-from models import CasePriority as _CasePriority
 from models import CaseReview as CaseReviewRow
 from models import Notification as NotificationRow
 from resolvers import cases as case_service
 from resolvers import loaders
 from resolvers.errors import ErrorCode, ServiceError
-from resolvers.ids import decode_id, encode_global_id
-from schema.cases.config import CaseConfigMutation, CaseConfigQuery, CasePriority
-from schema.common import (
-    Connection,
-    Node,
-    PublicError,
-    UserError,
-    connection,
-    context,
-    graphql_enum,
-    mutate,
-    query_call,
-)
-from schema.register.types import AREA_TYPE_NAMES, AreaNode, Community, Grid, User, area_type
+from resolvers.ids import encode_global_id
+from schema.common import Node, PublicError, context, graphql_enum
+from schema.register.types import AreaNode, Community, Grid, User, area_type
 
 graphql_enum(CaseState, name="CaseState", description="State of a case in its closed loop (事件状态).")
 graphql_enum(HandlerKind, name="HandlerKind",
@@ -128,7 +116,8 @@ class Case(Node):
 
     @strawberry.field(description="Where (所在区域).")
     async def area(self, info: Info) -> AreaNode | None:
-        return area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
+        node: AreaNode | None = area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
+        return node
 
     @strawberry.field(description="Community (社区) the case lies in; null for a case at street level or "
                                   "when the community is not yours to see.")
@@ -200,7 +189,9 @@ class Case(Node):
     async def escalated_to(self, info: Info) -> AreaNode | None:
         if self._m.escalated_to_area_id is None:
             return None
-        return area_type(await loaders.area_by_id(context(info)).load(self._m.escalated_to_area_id))
+        node: AreaNode | None = area_type(
+            await loaders.area_by_id(context(info)).load(self._m.escalated_to_area_id))
+        return node
 
     @strawberry.field(description="What was done (处置结果), once resolved.")
     def resolution(self) -> str | None:
@@ -276,7 +267,7 @@ class CaseStatistics:
     open_overdue: int = strawberry.field(description="Still open and overdue (超期未办结).")
 
 
-def _stats(s: case_service.CaseStatistics) -> CaseStatistics:
+def statistics_from(s: case_service.CaseStatistics) -> CaseStatistics:
     return CaseStatistics(
         total=s.total,
         by_state=[KeyCount(key=k, count=c) for k, c in sorted(s.by_state.items())],
@@ -310,7 +301,7 @@ class CaseReview(Node):
 
     @strawberry.field(description="The figures as they stood when the review was recorded.")
     def statistics(self) -> CaseStatistics:
-        return _stats(case_service.CaseStatistics(**self._m.statistics))  # type: ignore[arg-type]
+        return statistics_from(case_service.CaseStatistics(**self._m.statistics))  # type: ignore[arg-type]
 
 
 @strawberry.type(description="A message for you, your firm or your area (通知): dispatch, 督办, 催办 …")
@@ -339,286 +330,3 @@ class Notification(Node):
     @strawberry.field(description="When it was marked read (shared by everyone it is addressed to).")
     def read_at(self) -> datetime | None:
         return self._m.read_at
-
-
-@strawberry.type
-class CaseQuery(CaseConfigQuery):
-    @strawberry.field(description="Cases you may read, newest first (事件列表): your scope, your firm's assigned "
-                                  "and served cases, your own reports and your compound's problem wall.")
-    async def cases(
-        self,
-        info: Info,
-        area_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only inside this area.")] = None,
-        states: list[CaseState] | None = None,
-        category: str | None = None,
-        supervised: Annotated[bool | None, strawberry.argument(description="督办 cases only (or none).")] = None,
-        overdue: Annotated[bool | None, strawberry.argument(description="Open and past due (or not).")] = None,
-        reported_by_me: bool | None = None,
-        assigned_to_me: Annotated[bool | None, strawberry.argument(
-            description="Dispatched to your firm.")] = None,
-        first: int | None = 20,
-        after: str | None = None,
-    ) -> Connection[Case]:
-        f = case_service.CaseFilter(
-            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
-            states=states, category=category, supervised=supervised, overdue=overdue,
-            reported_by_me=reported_by_me, assigned_to_me=assigned_to_me,
-        )
-        page = await query_call(case_service.list_cases(context(info), f, first=first, after=after))
-        return connection(page, lambda m: Case(_m=m))  # type: ignore[no-any-return]
-
-    @strawberry.field(description="Your notifications (通知), newest first.")
-    async def notifications(self, info: Info, unread_only: bool = False, first: int | None = 20,
-                            after: str | None = None) -> Connection[Notification]:
-        page = await query_call(case_service.list_notifications(context(info), unread_only=unread_only,
-                                                                first=first, after=after))
-        return connection(page, lambda m: Notification(_m=m))  # type: ignore[no-any-return]
-
-    @strawberry.field(description="The tenant's case categories (事件类别).")
-    async def case_categories(self, info: Info) -> list[CaseCategory]:
-        return [CaseCategory(code=c.code, name=c.name) for c in await case_service.categories(context(info))]
-
-    @strawberry.field(description="Review figures (复盘统计) for an area subtree and a period of local dates.")
-    async def case_statistics(
-        self, info: Info, area_id: strawberry.ID,
-        from_: Annotated[date, strawberry.argument(name="from", description="First day (inclusive).")],
-        to: Annotated[date, strawberry.argument(description="Last day (inclusive).")],
-    ) -> CaseStatistics:
-        stats = await query_call(case_service.statistics(
-            context(info), decode_id(area_id, AREA_TYPE_NAMES, "areaId"), from_, to))
-        return _stats(stats)
-
-    @strawberry.field(description="Recorded reviews (复盘记录) of an area, newest period first.")
-    async def case_reviews(self, info: Info, area_id: strawberry.ID) -> list[CaseReview]:
-        rows = await case_service.list_reviews(context(info), decode_id(area_id, AREA_TYPE_NAMES, "areaId"))
-        return [CaseReview(_m=r) for r in rows]
-
-
-# ---------------------------------------------------------------- mutations
-
-
-@strawberry.input(description="Report a case (上报事件).")
-class ReportCaseInput:
-    area_id: strawberry.ID = strawberry.field(description="Where: a building, compound, grid … you may report in.")
-    category: str = strawberry.field(description="Category code from caseCategories.")
-    title: str = strawberry.field(description="Short title, at most 100 characters.")
-    priority: CasePriority = strawberry.field(
-        default=_CasePriority.NORMAL, description="Priority; decides the SLA with the category.")
-    description: str = strawberry.field(default="", description="What is wrong, at most 5000 characters.")
-    location_text: str | None = strawberry.field(default=None, description="Where exactly, as told.")
-    latitude: float | None = strawberry.field(default=None, description="WGS-84 latitude.")
-    longitude: float | None = strawberry.field(default=None, description="WGS-84 longitude.")
-    photo_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Your uploads (≤ 9).")
-    idempotency_key: str | None = strawberry.field(
-        default=None, description="Client-made key (≤ 64 chars): a retry with the same key returns the same case.")
-
-
-@strawberry.input(description="A transition of a case without further fields.")
-class CaseTransitionInput:
-    id: strawberry.ID = strawberry.field(description="The case.")
-    note: str | None = strawberry.field(default=None, description="Note for the timeline.")
-    expected_version: int | None = strawberry.field(default=None, description="Fail with CONFLICT if it changed.")
-
-
-@strawberry.input(description="A transition that needs a reason (reject, reopen, urge).")
-class CaseReasonInput:
-    id: strawberry.ID = strawberry.field(description="The case.")
-    reason: str = strawberry.field(description="Why, for the timeline (required).")
-    expected_version: int | None = strawberry.field(default=None, description="Fail with CONFLICT if it changed.")
-
-
-@strawberry.input(description="Dispatch a case to a handling unit (派单).")
-class DispatchCaseInput:
-    id: strawberry.ID = strawberry.field(description="The case.")
-    handler_kind: HandlerKind = strawberry.field(description="Kind of unit.")
-    firm_id: strawberry.ID | None = strawberry.field(default=None, description="For PROPERTY_FIRM: the firm.")
-    community_id: strawberry.ID | None = strawberry.field(default=None, description="For COMMUNITY: the community.")
-    partner_name: str | None = strawberry.field(default=None, description="For PARTNER_UNIT: the unit's name.")
-    note: str | None = strawberry.field(default=None, description="Note for the timeline.")
-    expected_version: int | None = strawberry.field(default=None, description="Fail with CONFLICT if it changed.")
-
-
-@strawberry.input(description="Resolve a case (办结).")
-class ResolveCaseInput:
-    id: strawberry.ID = strawberry.field(description="The case.")
-    resolution: str = strawberry.field(description="What was done.")
-    photo_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Photos of the result.")
-    expected_version: int | None = strawberry.field(default=None, description="Fail with CONFLICT if it changed.")
-
-
-@strawberry.input(description="The reporter's verdict on a resolved case (评价).")
-class CaseFeedbackInput:
-    id: strawberry.ID = strawberry.field(description="The case.")
-    satisfied: bool = strawberry.field(description="Satisfied closes the case; not satisfied reopens it.")
-    comment: str | None = strawberry.field(default=None, description="Required when not satisfied.")
-    expected_version: int | None = strawberry.field(default=None, description="Fail with CONFLICT if it changed.")
-
-
-@strawberry.input(description="Escalate a case to a higher area (上报).")
-class EscalateCaseInput:
-    id: strawberry.ID = strawberry.field(description="The case.")
-    area_id: strawberry.ID = strawberry.field(description="An area above the case's area.")
-    note: str | None = strawberry.field(default=None, description="Note for the timeline.")
-    expected_version: int | None = strawberry.field(default=None, description="Fail with CONFLICT if it changed.")
-
-
-@strawberry.input(description="Record the review of a period (复盘).")
-class CreateCaseReviewInput:
-    area_id: strawberry.ID = strawberry.field(description="The area reviewed.")
-    period_start: date = strawberry.field(description="First day.")
-    period_end: date = strawberry.field(description="Last day.")
-    summary: str = strawberry.field(description="Summary, at most 5000 characters.")
-    decisions: str | None = strawberry.field(default=None, description="Decisions taken.")
-
-
-@strawberry.type(description="Result of a case mutation.")
-class CasePayload:
-    case: Case | None = strawberry.field(description="The case, on success.")
-    errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
-
-
-@strawberry.type(description="Result of createCaseReview.")
-class CaseReviewPayload:
-    review: CaseReview | None = strawberry.field(description="The review, on success.")
-    errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
-
-
-
-async def _case_payload(info: Info, run: Any) -> CasePayload:
-    case, errors = await mutate(info, run)
-    return CasePayload(case=None if case is None else Case(_m=case), errors=errors)
-
-
-@strawberry.type(description="Result of markNotificationsRead.")
-class MarkReadPayload:
-    marked: int = strawberry.field(description="How many were unread and are now read.")
-    errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
-
-
-@strawberry.type
-class CaseMutation(CaseConfigMutation):
-    @strawberry.mutation(description="Mark notifications read (标记已读).")
-    async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID]) -> MarkReadPayload:
-        async def run() -> Any:
-            return await case_service.mark_notifications_read(
-                context(info), [decode_id(i, "Notification", "ids") for i in ids])
-
-        marked, errors = await mutate(info, run)
-        return MarkReadPayload(marked=marked or 0, errors=errors)
-
-    @strawberry.mutation(description="Report a case (上报事件); idempotent per idempotencyKey.")
-    async def report_case(self, info: Info, input: ReportCaseInput) -> CasePayload:
-        async def run() -> Any:
-            data = case_service.ReportInput(
-                area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"), category=input.category,
-                priority=input.priority, title=input.title, description=input.description,
-                location_text=input.location_text, latitude=input.latitude, longitude=input.longitude,
-                photo_ids=[decode_id(p, "Attachment", "photoIds") for p in input.photo_ids or []],
-                idempotency_key=input.idempotency_key,
-            )
-            return await case_service.report_case(context(info), data)
-
-        return await _case_payload(info, run)
-
-    @strawberry.mutation(description="Accept a reported case (受理).")
-    async def accept_case(self, info: Info, input: CaseTransitionInput) -> CasePayload:
-        return await _simple(info, input, "accept")
-
-    @strawberry.mutation(description="Reject a reported case with a reason (不予受理).")
-    async def reject_case(self, info: Info, input: CaseReasonInput) -> CasePayload:
-        async def run() -> Any:
-            return await case_service.reject_case(context(info), decode_id(input.id, "Case", "id"), reason=input.reason,
-                                                  expected_version=input.expected_version)
-
-        return await _case_payload(info, run)
-
-    @strawberry.mutation(description="Dispatch to a handling unit with a due time from the SLA (派单).")
-    async def dispatch_case(self, info: Info, input: DispatchCaseInput) -> CasePayload:
-        async def run() -> Any:
-            data = case_service.DispatchInput(
-                handler_kind=input.handler_kind, firm_id=decode_id(input.firm_id, "PropertyFirm", "firmId"),
-                community_id=decode_id(input.community_id, AREA_TYPE_NAMES, "communityId"),
-                partner_name=input.partner_name, note=input.note, expected_version=input.expected_version,
-            )
-            return await case_service.dispatch_case(context(info), decode_id(input.id, "Case", "id"), data)
-
-        return await _case_payload(info, run)
-
-    @strawberry.mutation(description="Start handling a dispatched case (开始办理).")
-    async def start_case(self, info: Info, input: CaseTransitionInput) -> CasePayload:
-        return await _simple(info, input, "start")
-
-    @strawberry.mutation(description="Resolve a case with what was done (办结).")
-    async def resolve_case(self, info: Info, input: ResolveCaseInput) -> CasePayload:
-        async def run() -> Any:
-            return await case_service.resolve_case(
-                context(info), decode_id(input.id, "Case", "id"), resolution=input.resolution,
-                photo_ids=[decode_id(p, "Attachment", "photoIds") for p in input.photo_ids or []],
-                expected_version=input.expected_version)
-
-        return await _case_payload(info, run)
-
-    @strawberry.mutation(description="Close a resolved case after the check (结案).")
-    async def close_case(self, info: Info, input: CaseTransitionInput) -> CasePayload:
-        return await _simple(info, input, "close")
-
-    @strawberry.mutation(description="Reopen a resolved case whose check failed (重新办理).")
-    async def reopen_case(self, info: Info, input: CaseReasonInput) -> CasePayload:
-        async def run() -> Any:
-            return await case_service.reopen_case(context(info), decode_id(input.id, "Case", "id"), reason=input.reason,
-                                                  expected_version=input.expected_version)
-
-        return await _case_payload(info, run)
-
-    @strawberry.mutation(description="The reporter's verdict (评价): satisfied closes, not satisfied reopens.")
-    async def give_case_feedback(self, info: Info, input: CaseFeedbackInput) -> CasePayload:
-        async def run() -> Any:
-            return await case_service.give_feedback(
-                context(info), decode_id(input.id, "Case", "id"), satisfied=input.satisfied, comment=input.comment,
-                expected_version=input.expected_version)
-
-        return await _case_payload(info, run)
-
-    @strawberry.mutation(description="Put an open case under supervision (督办); notifies the handler.")
-    async def supervise_case(self, info: Info, input: CaseTransitionInput) -> CasePayload:
-        async def run() -> Any:
-            return await case_service.supervise_case(context(info), decode_id(input.id, "Case", "id"), note=input.note,
-                                                     expected_version=input.expected_version)
-
-        return await _case_payload(info, run)
-
-    @strawberry.mutation(description="Urge the handler with a note (催办).")
-    async def urge_case(self, info: Info, input: CaseReasonInput) -> CasePayload:
-        async def run() -> Any:
-            return await case_service.urge_case(context(info), decode_id(input.id, "Case", "id"), note=input.reason,
-                                                expected_version=input.expected_version)
-
-        return await _case_payload(info, run)
-
-    @strawberry.mutation(description="Escalate an open case to a higher area (上报).")
-    async def escalate_case(self, info: Info, input: EscalateCaseInput) -> CasePayload:
-        async def run() -> Any:
-            return await case_service.escalate_case(
-                context(info), decode_id(input.id, "Case", "id"),
-                area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"), note=input.note,
-                expected_version=input.expected_version)
-
-        return await _case_payload(info, run)
-
-    @strawberry.mutation(description="Record the review of a period (复盘) with its figures.")
-    async def create_case_review(self, info: Info, input: CreateCaseReviewInput) -> CaseReviewPayload:
-        async def run() -> Any:
-            return await case_service.create_review(
-                context(info), area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"), start=input.period_start,
-                end=input.period_end, summary=input.summary, decisions=input.decisions)
-
-        review, errors = await mutate(info, run)
-        return CaseReviewPayload(review=None if review is None else CaseReview(_m=review), errors=errors)
-
-
-async def _simple(info: Info, input: CaseTransitionInput, action: str) -> CasePayload:
-    async def run() -> Any:
-        return await case_service.simple_transition(context(info), decode_id(input.id, "Case", "id"), action,
-                                                    note=input.note, expected_version=input.expected_version)
-
-    return await _case_payload(info, run)

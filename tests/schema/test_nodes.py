@@ -63,3 +63,23 @@ async def test_care_service_record_node_needs_the_full_read_right_and_is_audited
         async with s.begin():
             actions = list(await s.scalars(select(AuditEntry.action).where(AuditEntry.request_id == rid)))
     assert actions == ["person.read_pii"]
+
+
+async def test_notification_node_reaches_whom_the_notification_reaches(api: Api, fresh: World) -> None:
+    a = fresh.a
+    area = encode_global_id("Building", a.areas["B1"])
+    r = await api.gql(a, "grid1", """mutation($i: ReportCaseInput!) { reportCase(input: $i) { case { id }
+        errors { code } } }""", {"i": {"areaId": area, "category": "drainage", "title": "下水道堵塞"}})
+    case = r["data"]["reportCase"]["case"]["id"]
+    await api.gql(a, "grid1", "mutation($i: CaseTransitionInput!) { acceptCase(input: $i) { errors { code } } }",
+                  {"i": {"id": case}})
+    r = await api.gql(a, "grid1", """mutation($i: DispatchCaseInput!) { dispatchCase(input: $i) {
+        errors { code } } }""", {"i": {"id": case, "handlerKind": "PROPERTY_FIRM",
+                               "firmId": encode_global_id("PropertyFirm", a.firms["F1"])}})
+    assert r["data"]["dispatchCase"]["errors"] == []
+    mine = (await api.gql(a, "firm", "{ notifications(first: 5) { nodes { id kind } } }"))["data"]["notifications"]
+    assert mine["nodes"], "the firm is notified of the dispatch"
+    nid = mine["nodes"][0]["id"]
+    assert await _node(api, a, "firm", nid) == {"id": nid, "__typename": "Notification"}
+    assert await _node(api, a, "resident", nid) is None
+    assert await _node(api, fresh.b, "admin", nid) is None

@@ -1,0 +1,147 @@
+"""Cases (事件/诉求): report → accept → dispatch → handle → resolve → close, with rejection,
+reopening, supervision (督办), reporter feedback and an immutable timeline. This module holds the
+state machine and what every write of a case shares: loading a case for an action, applying a
+transition, its timeline entry, notes and notifications.
+
+Every transition is checked three ways: the actor may read the case (else NOT_FOUND), the actor's
+grant for the action reaches the case (else FORBIDDEN), and the state machine allows it (else
+INVALID_TRANSITION naming the current state). It is then written as
+``UPDATE cases … WHERE id = :id AND version = :seen AND state IN (:from)``: of two conflicting
+transitions at once exactly one updates a row, the other gets CONFLICT.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from models import OPEN_STATES, Attachment, Case, CaseEvent, CaseState, Notification
+from policies.filters import case_predicate
+from policies.roles import Role, rank
+from resolvers import validation as v
+from resolvers.cases.reads import get_case
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, ServiceError
+from resolvers.transitions import Move, Moved, StateMachine, transition
+
+S = CaseState
+# action → (states it may start from, state it leads to); None: the state does not change; the
+# reporter's feedback closes a resolved case, or reopens it when they are not satisfied.
+TRANSITIONS: dict[str, Move[CaseState]] = {
+    "accept": (frozenset({S.REPORTED}), S.ACCEPTED),
+    "reject": (frozenset({S.REPORTED}), S.REJECTED),
+    "dispatch": (frozenset({S.ACCEPTED, S.REOPENED}), S.DISPATCHED),
+    "start": (frozenset({S.DISPATCHED}), S.IN_PROGRESS),
+    "resolve": (frozenset({S.IN_PROGRESS}), S.RESOLVED),
+    "close": (frozenset({S.RESOLVED}), S.CLOSED),
+    "reopen": (frozenset({S.RESOLVED}), S.REOPENED),
+    "supervise": (OPEN_STATES, None),
+    "urge": (OPEN_STATES, None),
+    "escalate": (OPEN_STATES, None),
+    "feedback": (frozenset({S.RESOLVED}), frozenset({S.CLOSED, S.REOPENED})),
+}
+MAX_PHOTOS = 9
+
+
+def acting_role(ctx: RequestContext) -> str:
+    roles = ctx.actor.roles
+    return roles[0].value if roles else ""
+
+
+def is_resident_only(ctx: RequestContext) -> bool:
+    """The actor holds no role above resident: their reports land on the problem wall."""
+    return all(rank(r) <= rank(Role.RESIDENT) for r in ctx.actor.roles)
+
+
+async def own_unattached_photos(ctx: RequestContext, ids: list[uuid.UUID]) -> list[Attachment]:
+    if not ids:
+        return []
+    rows = await ctx.db.scalars(
+        select(Attachment).where(Attachment.id.in_(ids), Attachment.uploader_user_id == ctx.actor.user_id,
+                                 Attachment.case_id.is_(None))
+    )
+    if len(rows) != len(ids):
+        raise ServiceError(ErrorCode.INVALID, "photos must be your own uploads, not yet used", "photoIds")
+    return list(rows)
+
+
+async def load_for(ctx: RequestContext, case_id: uuid.UUID, action: str, permission: str | None = None) -> Case:
+    case = await get_case(ctx, case_id)
+    if case is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "case not found", "id")
+    grant = ctx.actor.grant("case", permission or action)
+    allowed = await ctx.db.scalar(
+        select(Case.id).where(Case.id == case_id, case_predicate(grant, ctx.actor, public=False))
+    )
+    if allowed is None:
+        raise ServiceError(ErrorCode.FORBIDDEN, f"you may not {action} this case", "id")
+    CASE.check(case, action)
+    return case
+
+
+async def apply(
+    ctx: RequestContext, case: Case, action: str, to_state: CaseState | None, *, expected_version: int | None,
+    values: dict[str, Any], note: str | None, attachments: list[str] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Case:
+    await transition(ctx, CASE, case, action, expected_version=expected_version, values=values, to_state=to_state,
+                     timeline={"note": note, "attachments": attachments or [], "detail": detail or {}})
+    return case
+
+
+async def _timeline(ctx: RequestContext, case: Case, moved: Moved[CaseState]) -> None:
+    e = moved.entry
+    await record_event(ctx, case, moved.action, moved.from_state,
+                       None if moved.to_state is moved.from_state else moved.to_state,
+                       note=e.get("note"), attachments=e.get("attachments"), detail=e.get("detail"))
+
+
+CASE: StateMachine[CaseState] = StateMachine(
+    noun="case", model=Case, moves=TRANSITIONS, timeline=_timeline,
+    lost="the case was changed by someone else (now {now}); reload and retry",
+)
+
+async def record_event(
+    ctx: RequestContext, case: Case, action: str, from_state: CaseState | None, to_state: CaseState | None,
+    *, note: str | None, attachments: list[str] | None = None, detail: dict[str, Any] | None = None,
+    system: bool = False,
+) -> CaseEvent:
+    ev = CaseEvent(
+        case_id=case.id, seq=case.version, action=action,
+        from_state=from_state.value if from_state else None,
+        to_state=(to_state or case.state).value,
+        actor_user_id=None if system else ctx.actor.user_id,
+        actor_role=None if system else acting_role(ctx),
+        note=note, attachments=attachments or [], detail=detail or {}, created_at=ctx.now,
+    )
+    await ctx.db.flush(ev)
+    ctx.events.append({
+        "topic": "case", "tenant_id": str(case.tenant_id), "case_id": str(case.id), "area_path": case.area_path,
+        "action": action, "state": case.state.value, "seq": case.version,
+    })
+    return ev
+
+
+def check_note(value: str | None, field: str = "note", required: bool = False) -> str | None:
+    if value is None:
+        if required:
+            raise ServiceError(ErrorCode.INVALID, f"{field} must not be empty", field)
+        return None
+    return v.text(value, field, max_len=1000, required=required) or None
+
+
+async def send_notification(ctx: RequestContext, case: Case, kind: str, message: str, *,
+                            firm_id: uuid.UUID | None = None, area_id: uuid.UUID | None = None,
+                            user_id: uuid.UUID | None = None) -> None:
+    if firm_id is None and area_id is None and user_id is None:
+        return
+    await ctx.db.flush(Notification(user_id=user_id, firm_id=firm_id, area_id=area_id, case_id=case.id, kind=kind,
+                                    message=message[:500], created_at=ctx.now))
+    ctx.events.append({"topic": "notification", "tenant_id": str(case.tenant_id), "case_id": str(case.id),
+                       "kind": kind})
+
+
+async def notify_handler(ctx: RequestContext, case: Case, kind: str, message: str) -> None:
+    await send_notification(ctx, case, kind, message, firm_id=case.handler_firm_id, area_id=case.handler_area_id)

@@ -1,0 +1,172 @@
+"""Review (复盘): the figures of the cases reported in an area and period, and the recorded reviews
+that keep them as they stood."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from statistics import fmean, median
+from typing import Any
+
+from sqlalchemy import and_, func, select
+
+from models import OPEN_STATES, Area, Case, CaseReview
+from policies.filters import area_reach_predicate, case_in_area, case_predicate
+from resolvers import validation as v
+from resolvers.cases.reads import aware
+from resolvers.cases.workcalendar import WorkCalendar
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, ServiceError
+
+
+@dataclass
+class CaseStatistics:
+    total: int
+    by_state: dict[str, int]
+    by_category: dict[str, int]
+    resolved: int
+    resolved_on_time: int
+    on_time_rate: float | None
+    mean_handling_hours: float | None
+    median_handling_hours: float | None
+    with_feedback: int
+    satisfied: int
+    satisfaction_rate: float | None
+    reopened: int
+    open_overdue: int
+
+
+def local_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    tz = WorkCalendar().tz
+    lo = datetime.combine(start, time.min, tzinfo=tz).astimezone(UTC)
+    hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz).astimezone(UTC)
+    return lo, hi
+
+
+async def statistics(ctx: RequestContext, area_id: uuid.UUID, start: date, end: date, *,
+                     field_end: str = "to") -> CaseStatistics:
+    """Figures of the cases reported in an area's subtree between two local dates (inclusive)."""
+    if end < start or (end - start).days > 366:
+        raise ServiceError(ErrorCode.INVALID, "the period runs forward and spans at most a year", field_end)
+    path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
+    if path is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
+    grant = ctx.actor.grant("statistics", "read")
+    if not grant:
+        raise ServiceError(ErrorCode.FORBIDDEN, "you may not read statistics", "areaId")
+    lo, hi = local_bounds(start, end)
+    where = (case_in_area(path), Case.created_at >= lo, Case.created_at < hi,
+             case_predicate(grant, ctx.actor, public=False))
+    if ctx.db.session.get_bind().dialect.name == "postgresql":
+        return await _statistics_in_sql(ctx, where)
+    rows = await ctx.db.all(
+        select(Case.state, Case.category_code, Case.created_at, Case.due_at, Case.resolved_at, Case.satisfied,
+               Case.reopen_count).where(*where)
+    )
+    by_state: dict[str, int] = {}
+    by_category: dict[str, int] = {}
+    hours: list[float] = []
+    on_time = with_due = feedback = happy = reopened = overdue = 0
+    for state, category, created, due, resolved, satisfied, reopens in rows:
+        by_state[state.value] = by_state.get(state.value, 0) + 1
+        by_category[category] = by_category.get(category, 0) + 1
+        if resolved is not None:
+            hours.append((aware(resolved) - aware(created)).total_seconds() / 3600)
+            if due is not None:
+                with_due += 1
+                on_time += aware(resolved) <= aware(due)
+        elif due is not None and state in OPEN_STATES and aware(due) < ctx.now:
+            overdue += 1
+        if satisfied is not None:
+            feedback += 1
+            happy += bool(satisfied)
+        reopened += reopens > 0
+    return CaseStatistics(
+        total=len(rows), by_state=by_state, by_category=by_category, resolved=len(hours),
+        resolved_on_time=on_time, on_time_rate=on_time / with_due if with_due else None,
+        mean_handling_hours=round(fmean(hours), 2) if hours else None,
+        median_handling_hours=round(median(hours), 2) if hours else None,
+        with_feedback=feedback, satisfied=happy, satisfaction_rate=happy / feedback if feedback else None,
+        reopened=reopened, open_overdue=overdue,
+    )
+
+
+async def _statistics_in_sql(ctx: RequestContext, where: tuple[Any, ...]) -> CaseStatistics:
+    """The same figures as the loop above, aggregated by PostgreSQL in one statement (issue #9): a
+    month of a busy community is thousands of cases, which need not cross the wire."""
+    base = select(Case.state, Case.category_code, Case.created_at, Case.due_at, Case.resolved_at,
+                  Case.satisfied, Case.reopen_count).where(*where).cte("base")
+    resolved = base.c.resolved_at.is_not(None)
+    hours = func.extract("epoch", base.c.resolved_at - base.c.created_at) / 3600
+    open_states = [s.value for s in OPEN_STATES]
+
+    def counts(col: Any) -> Any:
+        g = select(col.label("k"), func.count().label("n")).group_by(col).subquery()
+        return select(func.json_object_agg(g.c.k, g.c.n)).scalar_subquery()
+
+    row = (await ctx.db.all(select(
+        func.count(),
+        func.count().filter(resolved),
+        func.count().filter(and_(resolved, base.c.due_at.is_not(None))),
+        func.count().filter(and_(resolved, base.c.due_at.is_not(None), base.c.resolved_at <= base.c.due_at)),
+        func.count().filter(and_(~resolved, base.c.due_at.is_not(None), base.c.state.in_(open_states),
+                                 base.c.due_at < ctx.now)),
+        func.count(base.c.satisfied),
+        func.count().filter(base.c.satisfied.is_(True)),
+        func.count().filter(base.c.reopen_count > 0),
+        func.avg(hours).filter(resolved),
+        func.percentile_cont(0.5).within_group(hours).filter(resolved),
+        counts(base.c.state),
+        counts(base.c.category_code),
+    ).select_from(base)))[0]
+    total, n_resolved, with_due, on_time, overdue, feedback, happy, reopened, mean_h, median_h, states, cats = row
+    return CaseStatistics(
+        total=total, by_state=dict(states or {}), by_category=dict(cats or {}), resolved=n_resolved,
+        resolved_on_time=on_time, on_time_rate=on_time / with_due if with_due else None,
+        mean_handling_hours=round(float(mean_h), 2) if mean_h is not None else None,
+        median_handling_hours=round(float(median_h), 2) if median_h is not None else None,
+        with_feedback=feedback, satisfied=happy, satisfaction_rate=happy / feedback if feedback else None,
+        reopened=reopened, open_overdue=overdue,
+    )
+
+
+async def create_review(ctx: RequestContext, *, area_id: uuid.UUID, start: date, end: date, summary: str,
+                        decisions: str | None) -> CaseReview:
+    text = v.text(summary, "summary", max_len=5000)
+    dec = None if decisions is None else v.text(decisions, "decisions", max_len=5000, required=False) or None
+    grant = ctx.actor.grant("case", "review")
+    if not grant or await ctx.db.scalar(
+        select(Area.id).where(Area.id == area_id, area_reach_predicate(grant, ctx.actor))
+    ) is None:
+        raise ServiceError(ErrorCode.FORBIDDEN, "you may not record a review for this area", "areaId")
+    stats = await statistics(ctx, area_id, start, end, field_end="periodEnd")
+    clash = await ctx.db.scalar(select(CaseReview.id).where(
+        CaseReview.area_id == area_id, CaseReview.period_start == start, CaseReview.period_end == end))
+    if clash is not None:
+        raise ServiceError(ErrorCode.CONFLICT, "this area already has a review for that period", "periodStart")
+    review = CaseReview(area_id=area_id, period_start=start, period_end=end, summary=text, decisions=dec,
+                        author_user_id=ctx.actor.user_id, statistics=asdict(stats), created_at=ctx.now)
+    await ctx.db.flush(review)
+    return review
+
+
+async def get_review(ctx: RequestContext, review_id: uuid.UUID) -> CaseReview | None:
+    grant = ctx.actor.grant("statistics", "read")
+    if not grant:
+        return None
+    readable = select(Area.id).where(area_reach_predicate(grant, ctx.actor))
+    review: CaseReview | None = await ctx.db.scalar(
+        select(CaseReview).where(CaseReview.id == review_id, CaseReview.area_id.in_(readable)))
+    return review
+
+
+async def list_reviews(ctx: RequestContext, area_id: uuid.UUID) -> list[CaseReview]:
+    grant = ctx.actor.grant("statistics", "read")
+    if not grant:
+        return []
+    readable = select(Area.id).where(area_reach_predicate(grant, ctx.actor))
+    return list(await ctx.db.scalars(
+        select(CaseReview).where(CaseReview.area_id == area_id, CaseReview.area_id.in_(readable))
+        .order_by(CaseReview.period_start.desc())
+    ))
