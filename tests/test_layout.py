@@ -39,3 +39,24 @@ def test_composition_root_is_split_by_concern() -> None:
     assert len(top) <= 10, top
     for concern in ("http", "cli", "demo", "ops"):
         assert (REPO / "gongzhi" / concern / "__init__.py").exists(), concern
+
+
+def test_no_module_over_600_lines_outside_migrations_tests_and_bench() -> None:
+    tracked = subprocess.run(["git", "ls-files", "*.py"], cwd=REPO, capture_output=True, text=True, check=True)
+    files = [f for f in tracked.stdout.split() if f.split("/", 1)[0] not in ("migrations", "tests", "bench")]
+    assert files
+    long = {f: n for f in files if (n := len((REPO / f).read_text(encoding="utf-8").splitlines())) > 600}
+    assert long == {}
+
+
+def test_every_domain_package_has_an_import_contract() -> None:
+    """A domain under resolvers/, schema/ or policies/ is reached only through its public module:
+    pyproject.toml has a protected contract for it, which test_layers_point_down_only runs."""
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    protected = {m for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "protected"
+                 for m in c["protected_modules"]}
+    packages = {f"{layer}.{p.name}.*" for layer in ("resolvers", "schema", "policies")
+                for p in (REPO / layer).iterdir() if (p / "__init__.py").exists()}
+    assert packages and packages <= protected, sorted(packages - protected)

@@ -95,8 +95,8 @@ async def import_register(sm: async_sessionmaker[AsyncSession], args: argparse.N
                           *, out: Any = None) -> int:
     from gongzhi.http.ledgers import plain_commit, run_register_import
     from models import ImportStatus
+    from resolvers import ledgers as imp
     from resolvers.errors import ServiceError
-    from resolvers.ledgers import register_import as imp
 
     out = out or sys.stdout
     path = Path(args.file)
@@ -193,7 +193,7 @@ def add_ledger_commands(sub: Any) -> None:
 
 
 def _template(_settings: Settings, args: argparse.Namespace) -> int:
-    from resolvers.ledgers.register_import import template_xlsx
+    from resolvers.ledgers import template_xlsx
 
     Path(args.output).write_bytes(template_xlsx())
     print(f"wrote {args.output}")

@@ -29,7 +29,7 @@ from models import (
     Wish,
 )
 from resolvers import care as care_svc
-from resolvers.cases.workcalendar import SHANGHAI
+from resolvers.cases import SHANGHAI
 from resolvers.context import RequestContext
 from tenants.session import bind_tenant
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gongzhi.demo.driver import Driver
 from models import Agreement, AgreementStatus, Area, AreaKind, Household, PartnerKind, Person, ServiceKind, Tenant
 from resolvers import cobuilding as co
-from resolvers.cases.workcalendar import SHANGHAI
+from resolvers.cases import SHANGHAI
 from tenants.session import bind_tenant
 
 K = PartnerKind

@@ -34,7 +34,7 @@ from models import (
     VoteMatter,
 )
 from resolvers import deliberation as svc
-from resolvers.cases.workcalendar import SHANGHAI
+from resolvers.cases import SHANGHAI
 from tenants.session import bind_tenant
 
 DONGWAN = "市政府东湾院"

@@ -25,7 +25,7 @@ from models import (
 )
 from policies.actor import load_actor
 from policies.enforcer import PolicyCache
-from resolvers.cases.workcalendar import SHANGHAI
+from resolvers.cases import SHANGHAI
 from resolvers.context import Db, RequestContext
 from tenants.session import bind_tenant
 

@@ -33,7 +33,7 @@ from models import (
 )
 from resolvers import evaluations as ev
 from resolvers import volunteering as vol
-from resolvers.cases.workcalendar import SHANGHAI
+from resolvers.cases import SHANGHAI
 from resolvers.errors import ServiceError
 from tenants.session import bind_tenant
 

@@ -34,12 +34,12 @@ from models import Area, AreaKind, ImportStatus, Tenant
 from policies.actor import Actor, Assignment
 from policies.enforcer import PolicyCache
 from policies.roles import Role
+from resolvers import ledgers as imp
 from resolvers import ledgers as ledger_svc
 from resolvers.context import Db, RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_global_id, encode_global_id
-from resolvers.ledgers import register_import as imp
-from schema.register.types import AREA_TYPE_NAMES
+from schema.register import AREA_TYPE_NAMES
 from tenants.session import bind_tenant
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from gongzhi.http.ratelimit import make_limiter
 from gongzhi.settings import Settings
 from models import PartnerClient, Tenant, TenantStatus, User
 from policies.actor import Actor, actor_from_rows, load_actor
-from policies.cobuilding.filters import load_partner_actor
+from policies.cobuilding import load_partner_actor
 from policies.enforcer import PolicyCache, TenantPolicy
 from resolvers.context import Db, RequestContext
 from tenants.session import (

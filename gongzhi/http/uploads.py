@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from gongzhi.http.pipeline import authenticate, error_response, tenant_context
-from resolvers.cases.attachments import readable_photo, store_photo
+from resolvers.cases import readable_photo, store_photo
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_global_id, encode_global_id
 

@@ -26,7 +26,7 @@ from policies.filters import (
 )
 from resolvers.care.common import area_path, local_day_bounds
 from resolvers.care.settings import care_settings
-from resolvers.cases.workcalendar import WorkCalendar
+from resolvers.cases import WorkCalendar
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from models import (
     Area,
 )
-from resolvers.cases.workcalendar import WorkCalendar
+from resolvers.cases import WorkCalendar
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 

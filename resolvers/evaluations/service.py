@@ -35,7 +35,7 @@ from models import (
     PeriodState,
     ServiceContract,
 )
-from policies.volunteering.filters import compound_predicate
+from policies.volunteering import compound_predicate
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError

@@ -48,10 +48,10 @@ from policies.filters import (
     household_predicate,
     person_predicate,
 )
-from policies.volunteering.filters import compound_predicate, person_points_predicate
+from policies.volunteering import compound_predicate, person_points_predicate
 from resolvers.care import visit_read_predicate
+from resolvers.cases import SHANGHAI
 from resolvers.cases import read_predicate as case_read_predicate
-from resolvers.cases.workcalendar import SHANGHAI
 from resolvers.context import RequestContext
 from resolvers.deliberation import meeting_read_predicate, topic_read_predicate
 from resolvers.errors import ErrorCode, ServiceError

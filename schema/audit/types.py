@@ -12,7 +12,7 @@ from strawberry.types import Info
 from models import AuditEntry as AuditRow
 from resolvers import loaders
 from schema.common import Node, context
-from schema.register.types import User
+from schema.register import User
 
 
 @strawberry.type(description="One changed column: before → after, as JSON text (personal data masked).")

@@ -17,7 +17,7 @@ from schema.care.types import (
     Wish,
 )
 from schema.common import UserError
-from schema.register.types import CareTagKind
+from schema.register import CareTagKind
 
 
 @strawberry.input(description="Change the tenant's care rules (street admin).")

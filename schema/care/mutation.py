@@ -36,7 +36,7 @@ from schema.care.types import (
     Wish,
 )
 from schema.common import context, mutate
-from schema.register.types import AREA_TYPE_NAMES, CareTagKind
+from schema.register import AREA_TYPE_NAMES, CareTagKind
 
 
 async def _wish_step(info: Info, input: WishTransitionInput, action: str) -> WishPayload:

@@ -24,7 +24,7 @@ from schema.care.types import (
     Wish,
 )
 from schema.common import Connection, connection, context, query_call
-from schema.register.types import AREA_TYPE_NAMES
+from schema.register import AREA_TYPE_NAMES
 
 
 @strawberry.type

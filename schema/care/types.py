@@ -23,7 +23,7 @@ from resolvers.care import loaders as care_loaders
 from resolvers.ids import encode_global_id
 from schema.cases import Case
 from schema.common import Node, context, graphql_enum
-from schema.register.types import AreaNode, Household, Person, User, area_type
+from schema.register import AreaNode, Household, Person, User, area_type
 
 graphql_enum(LeadTitle, name="LeadTitle",
              description="Kind of lead: 邻长 (neighbor), 楼栋长 (building), 单元长 (unit).")

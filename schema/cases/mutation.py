@@ -25,7 +25,7 @@ from schema.cases.inputs import (
 )
 from schema.cases.types import Case, CaseReview
 from schema.common import context, mutate
-from schema.register.types import AREA_TYPE_NAMES
+from schema.register import AREA_TYPE_NAMES
 
 
 async def _case_payload(info: Info, run: Any) -> CasePayload:

@@ -14,7 +14,7 @@ from resolvers.ids import decode_id
 from schema.cases.config import CaseConfigQuery
 from schema.cases.types import Case, CaseCategory, CaseReview, CaseStatistics, Notification, statistics_from
 from schema.common import Connection, connection, context, query_call
-from schema.register.types import AREA_TYPE_NAMES
+from schema.register import AREA_TYPE_NAMES
 
 
 @strawberry.type

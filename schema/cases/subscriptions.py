@@ -12,13 +12,13 @@ from strawberry.types import Info
 
 from models import CaseState
 from resolvers import cases as case_service
+from resolvers import register as area_service
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_id
-from resolvers.register import areas as area_service
 from schema.cases.types import Case
 from schema.common import PublicError
-from schema.register.types import AREA_TYPE_NAMES
+from schema.register import AREA_TYPE_NAMES
 
 
 class SubscriptionHub(Protocol):

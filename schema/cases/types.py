@@ -19,7 +19,7 @@ from resolvers import loaders
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import encode_global_id
 from schema.common import Node, PublicError, context, graphql_enum
-from schema.register.types import AreaNode, Community, Grid, User, area_type
+from schema.register import AreaNode, Community, Grid, User, area_type
 
 graphql_enum(CaseState, name="CaseState", description="State of a case in its closed loop (事件状态).")
 graphql_enum(HandlerKind, name="HandlerKind",

@@ -21,7 +21,7 @@ from resolvers.cobuilding import loaders as cl
 from schema.cobuilding.enums import AgreementStatus, PartnerKind, ServiceKind
 from schema.cobuilding.fields import field
 from schema.common import Node, context
-from schema.register.types import AreaNode, Person, area_type
+from schema.register import AreaNode, Person, area_type
 
 
 @strawberry.type(description="One of the 六联创 areas of joint work (六联创领域).")

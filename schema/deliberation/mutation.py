@@ -11,7 +11,7 @@ from strawberry.types import Info
 from resolvers import deliberation as svc
 from resolvers.ids import decode_id
 from schema.common import context, mutate
-from schema.register.types import AREA_TYPE_NAMES
+from schema.register import AREA_TYPE_NAMES
 
 from .inputs import (
     AddTopicStepInput,

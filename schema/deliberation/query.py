@@ -11,7 +11,7 @@ from models import TopicState
 from resolvers import deliberation as svc
 from resolvers.ids import decode_id
 from schema.common import Connection, connection, context, query_call
-from schema.register.types import AREA_TYPE_NAMES
+from schema.register import AREA_TYPE_NAMES
 
 from .types import Meeting, Notice, Topic, WallConnection, WallEntry
 

@@ -10,12 +10,12 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import deliberation as svc
+from resolvers import register as area_service
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_id
-from resolvers.register import areas as area_service
 from schema.common import PublicError
-from schema.register.types import AREA_TYPE_NAMES
+from schema.register import AREA_TYPE_NAMES
 
 from .types import Notice
 

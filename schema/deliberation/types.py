@@ -22,7 +22,7 @@ from resolvers import loaders
 from resolvers.deliberation.tally import Tally
 from schema.cases import Case
 from schema.common import Node, context, graphql_enum
-from schema.register.types import AreaNode, User, area_type
+from schema.register import AreaNode, User, area_type
 
 graphql_enum(TopicState, name="TopicState", description="State of a topic (议题状态).")
 graphql_enum(MeetingState, name="MeetingState", description="State of a meeting record.")

@@ -13,11 +13,11 @@ from models import EvaluationRating as EvaluationRatingRow
 from models import EvaluationTarget, PeriodState
 from resolvers import evaluations as svc
 from resolvers import loaders
+from resolvers import volunteering as vl
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_id
-from resolvers.volunteering import loaders as vl
 from schema.common import Node, UserError, context, graphql_enum, mutate, query_call
-from schema.register.types import AreaNode, area_type
+from schema.register import AreaNode, area_type
 
 graphql_enum(EvaluationTarget, name="EvaluationTarget",
              description="What is rated (评比对象): a compound's firm or owner committee.")

@@ -10,9 +10,9 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import access as access_service
+from resolvers import register as area_service
 from resolvers import register as register_service
 from resolvers.ids import decode_id
-from resolvers.register import areas as area_service
 from schema.common import UserError, context, mutate
 from schema.register.types import (
     AREA_TYPE_NAMES,

@@ -16,10 +16,10 @@ from models import RoleAssignment as RoleAssignmentRow
 from resolvers import access as access_service
 from resolvers import audit as audit_service
 from resolvers import loaders
+from resolvers import register as area_service
 from resolvers import register as register_service
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_global_id, decode_id
-from resolvers.register import areas as area_service
 from schema.audit import AuditEntry
 from schema.audit import wrap as audit_wrap
 from schema.common import Connection, Node, PublicError, connection, context, node_resolvers, query_call

@@ -20,7 +20,7 @@ from resolvers import volunteering as svc
 from resolvers.ids import decode_id
 from resolvers.volunteering import loaders as vl
 from schema.common import Connection, Node, UserError, connection, context, graphql_enum, mutate, query_call
-from schema.register.types import AREA_TYPE_NAMES, AreaNode, Person, area_type
+from schema.register import AREA_TYPE_NAMES, AreaNode, Person, area_type
 
 graphql_enum(ActivityState, name="ActivityState", description="State of an activity (活动状态).")
 graphql_enum(OrganiserKind, name="OrganiserKind",
