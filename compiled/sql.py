@@ -10,22 +10,23 @@ from typing import Any
 from sqlalchemy import ColumnElement, DateTime, Integer, Text, Uuid, case, cast, func, literal_column, null
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, Grouping
+from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ColumnClause, Grouping
+from sqlalchemy.types import TypeEngine
 
 MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
 
 
-def lit(value: str) -> Any:
+def lit(value: str) -> ColumnClause[str]:
     """A constant string inlined in the SQL (GraphQL names and fixed markers only — never input)."""
     assert "'" not in value
     return literal_column(f"'{value}'", Text)
 
 
-EMPTY_JSON_ARRAY: Any = literal_column("'[]'::json")
+EMPTY_JSON_ARRAY: ColumnClause[Any] = literal_column("'[]'::json")
 
 # The types of the positional parameters a plan may carry ($n::type).
-SLOT_TYPES: dict[str, Any] = {"int": Integer(), "text": Text(), "uuid": Uuid(), "timestamptz": DateTime(timezone=True),
-                              "text[]": ARRAY(Text())}
+SLOT_TYPES: dict[str, TypeEngine[Any]] = {
+    "int": Integer(), "text": Text(), "uuid": Uuid(), "timestamptz": DateTime(timezone=True), "text[]": ARRAY(Text())}
 
 
 def _b64url(raw: ColumnElement[Any]) -> ColumnElement[str]:

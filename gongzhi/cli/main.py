@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import select
 
 from gongzhi.settings import ROOT, Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+    from models import Tenant, User
+
+T = TypeVar("T")
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -28,7 +38,8 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
-async def _with_sessionmaker(settings: Settings, fn):  # type: ignore[no-untyped-def]
+async def _with_sessionmaker(settings: Settings,
+                             fn: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
     from tenants.session import make_engine, make_sessionmaker
 
     engine = make_engine(settings.owner_url)
@@ -55,7 +66,7 @@ def cmd_close_waiting_cases(settings: Settings, _args: argparse.Namespace) -> in
     from gongzhi.modules import jobs
 
     for job in jobs():
-        changed = asyncio.run(_with_sessionmaker(settings, lambda sm, job=job: run_everywhere(sm, job)))
+        changed = asyncio.run(_with_sessionmaker(settings, functools.partial(run_everywhere, job=job)))
         print(f"{job.label}: " + (", ".join(f"{k}={v}" for k, v in changed.items()) if changed else "none"))
     return 0
 
@@ -76,7 +87,7 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     from gongzhi.http.auth import issue_dev_token
     from models import Tenant, User
 
-    async def find(sm):  # type: ignore[no-untyped-def]
+    async def find(sm: async_sessionmaker[AsyncSession]) -> tuple[User | None, set[str]]:
         async with sm() as s:
             user = await s.scalar(select(User).where(User.username == args.user))
             known = set(await s.scalars(select(Tenant.slug).where(Tenant.slug.in_(args.tenant))))
@@ -118,7 +129,7 @@ def cmd_tenant_create(settings: Settings, args: argparse.Namespace) -> int:
     from gongzhi.modules import provision
     from tenants.provisioning import ProvisioningError
 
-    async def run(sm):  # type: ignore[no-untyped-def]
+    async def run(sm: async_sessionmaker[AsyncSession]) -> Tenant:
         return await provision(sm, slug=args.slug, name=args.name)
 
     try:
@@ -130,13 +141,13 @@ def cmd_tenant_create(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _owner_engine_run(settings: Settings, fn):  # type: ignore[no-untyped-def]
+def _owner_engine_run(settings: Settings, fn: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     from models import sealing
     from tenants.session import make_engine
 
     sealing.configure(settings.data_keys, settings.index_key)
 
-    async def run():  # type: ignore[no-untyped-def]
+    async def run() -> T:
         engine = make_engine(settings.owner_url)
         try:
             return await fn(engine)

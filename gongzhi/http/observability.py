@@ -53,8 +53,11 @@ from starlette.routing import Route
 from tenants.session import observe_statements
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer, TracerProvider
+    from sqlalchemy.engine import Connection, ExceptionContext
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from gongzhi.http.state import AppState
     from gongzhi.settings import Settings
 
 access_log = logging.getLogger("gongzhi.access")
@@ -196,7 +199,7 @@ def configure_logging(settings: Settings) -> None:
     handler.set_name("gongzhi")
     # Neither format prints the caller's file and line, thread or process: not looking them up for
     # every record is the logging HOWTO's own advice ("Optimization"); it was ≈ 1 % of a request.
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
@@ -219,7 +222,7 @@ def configure_logging(settings: Settings) -> None:
 
 # -- traces -------------------------------------------------------------------------------------
 
-_provider: Any = None  # an SDK TracerProvider when tracing is on
+_provider: TracerProvider | None = None  # an SDK TracerProvider when tracing is on
 
 
 def tracing_requested(environ: dict[str, str] | os._Environ[str] | None = None) -> bool:
@@ -258,7 +261,7 @@ def configure_tracing() -> None:
     use_tracer_provider(provider)
 
 
-def use_tracer_provider(provider: Any) -> None:
+def use_tracer_provider(provider: TracerProvider | None) -> None:
     """Trace with this provider (configure_tracing, or a test's in-memory exporter); None: off.
     Statements sent on the driver directly (tenants.session.fetch_first, DriverTransaction) get
     their spans from the statement observer, so the same code serves with tracing on or off."""
@@ -290,7 +293,7 @@ def tracing_off() -> bool:
     return _provider is None
 
 
-def tracer() -> Any:
+def tracer() -> Tracer | None:
     return None if _provider is None else _provider.get_tracer("gongzhi")
 
 
@@ -302,7 +305,7 @@ def instrument_engine(engine: AsyncEngine) -> None:
         return
     engine.sync_engine.__dict__["_gongzhi_traced"] = True
 
-    def before(conn: Any, _cursor: Any, statement: str, *_a: Any) -> None:
+    def before(conn: Connection, _cursor: object, statement: str, *_a: object) -> None:
         active = tracer()
         if active is None:
             return
@@ -310,12 +313,12 @@ def instrument_engine(engine: AsyncEngine) -> None:
             "db.system": engine.dialect.name, "db.statement": statement[:2000]})
         conn.info.setdefault("gongzhi_spans", []).append(span)
 
-    def after(conn: Any, *_a: Any) -> None:
+    def after(conn: Connection, *_a: object) -> None:
         spans = conn.info.get("gongzhi_spans")
         if spans:
             spans.pop().end()
 
-    def failed(ctx: Any) -> None:
+    def failed(ctx: ExceptionContext) -> None:
         spans = ctx.connection.info.get("gongzhi_spans") if ctx.connection is not None else None
         if spans:
             spans.pop().end()
@@ -332,7 +335,7 @@ class Observed:
     """What the middleware reads of the app: its pool, policy cache and subscription count. The gauges
     are sampled every few seconds and on each scrape of /metrics, not per request."""
 
-    def __init__(self, engine: AsyncEngine, state: Any) -> None:
+    def __init__(self, engine: AsyncEngine, state: AppState) -> None:
         self.engine = engine
         self.state = state
         self._policy_loads = 0

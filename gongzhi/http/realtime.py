@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from gongzhi.http import pipeline
@@ -31,10 +36,10 @@ class Hub:
         self.slug = slug
         self.tenant_id = tenant_id
 
-    async def subscribe(self) -> Any:
+    async def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
         return await self.state.bus.subscribe()
 
-    def unsubscribe(self, queue: Any) -> None:
+    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         self.state.bus.unsubscribe(queue)
 
     @contextlib.asynccontextmanager
@@ -45,16 +50,16 @@ class Hub:
             await session.rollback()
 
 
-class SubscriptionEndpoint(GraphQL):  # type: ignore[type-arg]
-    def __init__(self, state: AppState, schema: Any) -> None:
+class SubscriptionEndpoint(GraphQL[dict[str, Any], None]):
+    def __init__(self, state: AppState, schema: BaseSchema) -> None:
         super().__init__(schema, graphql_ide=None, allow_queries_via_get=False,
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,))
         self.state = state
 
-    async def get_context(self, request: Any, response: Any) -> Any:
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> dict[str, Any]:
         return {"request": request, "response": response}
 
-    async def on_ws_connect(self, context: Any) -> Any:
+    async def on_ws_connect(self, context: dict[str, Any]) -> dict[str, object]:
         params = context.get("connection_params") or {}
         auth = params.get("authorization") or params.get("Authorization")
         tenant = params.get("tenant")

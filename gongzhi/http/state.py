@@ -58,7 +58,7 @@ class _OpenStatement:
         from sqlalchemy import inspect as sa_inspect
         from sqlalchemy.dialects import postgresql
 
-        dialect = postgresql.asyncpg.dialect()  # type: ignore[attr-defined]
+        dialect = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves its __init__ unannotated
 
         def columns(model: Any) -> list[tuple[str, str, Any]]:
             return [(a.key, a.columns[0].name, a.columns[0].type.result_processor(dialect, None))

@@ -28,7 +28,7 @@ import uuid
 import zipfile
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 from sqlalchemy import Table, bindparam, delete, insert, select, text, type_coerce, update
@@ -51,6 +51,14 @@ class TenantOpError(ValueError):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's Table: SQLAlchemy types ``__table__`` as any FromClause (a class may map a select),
+    and insert, update and delete take a table."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def tenant_tables() -> list[Table]:
@@ -159,7 +167,7 @@ async def _tenant(conn: AsyncConnection, slug: str) -> Any:
 async def set_status(engine: AsyncEngine, slug: str, status: TenantStatus) -> bool:
     """Suspend or resume; True when the status changed. A suspended tenant's requests are refused
     (``TENANT_SUSPENDED``) from the next request on, in every server process."""
-    t: Table = Tenant.__table__  # type: ignore[assignment]
+    t = table_of(Tenant)
     async with engine.begin() as conn:
         row = await _tenant(conn, slug)
         if row["status"] == status:
@@ -215,7 +223,7 @@ async def export_tenant(engine: AsyncEngine, slug: str) -> bytes:
 async def delete_tenant(engine: AsyncEngine, slug: str) -> dict[str, int]:
     """Remove the tenant and every row of it (children first); its users stay (they are platform
     identities and may act in other tenants). Returns rows deleted per table."""
-    t: Table = Tenant.__table__  # type: ignore[assignment]
+    t = table_of(Tenant)
     counts: dict[str, int] = {}
     async with engine.begin() as conn:
         tenant = await _tenant(conn, slug)
@@ -243,7 +251,13 @@ def _jsonl(z: zipfile.ZipFile, name: str) -> Iterable[dict[str, Any]]:
             yield orjson.loads(line)
 
 
-async def import_tenant(engine: AsyncEngine, archive: bytes) -> dict[str, Any]:
+class ImportResult(TypedDict):
+    tenant: str  # its slug
+    tables: dict[str, int]  # rows imported per table
+    users_added: int
+
+
+async def import_tenant(engine: AsyncEngine, archive: bytes) -> ImportResult:
     """Restore an exported tenant (same ids, same sealed values) into a database of the same schema
     revision. Refused when the slug or the tenant id exists, or a user id/username clashes."""
     try:
@@ -253,8 +267,8 @@ async def import_tenant(engine: AsyncEngine, archive: bytes) -> dict[str, Any]:
         raise TenantOpError("BAD_ARCHIVE", f"not a tenant export: {e}") from None
     if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
         raise TenantOpError("BAD_ARCHIVE", "not a gongzhi tenant export of a known version")
-    t: Table = Tenant.__table__  # type: ignore[assignment]
-    u: Table = User.__table__  # type: ignore[assignment]
+    t = table_of(Tenant)
+    u = table_of(User)
     tenant = {c.name: _decode(manifest["tenant"][c.name], c.type) for c in t.c if c.name in manifest["tenant"]}
     by_name = {table.name: table for table in tenant_tables()}
     files = {n.split("_", 1)[1].removesuffix(".jsonl"): n for n in z.namelist() if n.startswith("tables/")}
