@@ -500,8 +500,9 @@ def households(cx: Compiler, _row: None, sel: Sel) -> Any:
             .scalar_subquery())
     # An unknown area is NOT_FOUND from the resolvers: the statement yields NULL, strawberry answers.
     cx.guards.append(path.is_not(None))
-    return households_connection(
-        cx, sel, Household.building_id.in_(buildings_in_scope((cast(path, Text),))))  # type: ignore[arg-type]
+    # policies.filters types the scope paths as literal strings; startswith takes an expression as well.
+    in_scope = buildings_in_scope((cast(path, Text),))  # type: ignore[arg-type]  # a path expression, see above
+    return households_connection(cx, sel, Household.building_id.in_(in_scope))
 
 
 QUERY: FieldTable = {

@@ -164,7 +164,9 @@ def compile_request(schema: GraphQLSchema, query: str, document: DocumentNode, o
             stmt = _root(compiler, op)
         except Unsupported:
             return None
-        stmt = replacement_traverse(stmt, {}, area_paths_by_index)  # type: ignore[call-overload]
+        traversed = replacement_traverse(stmt, {}, area_paths_by_index)
+        assert isinstance(traversed, Select)  # typed as any traversible; a clone of the statement
+        stmt = traversed
         # The ORM's tenant filter, as tenants/session.py adds it to every ORM statement, reaches the
         # predicates' subqueries too; row-level security repeats it in the database.
         tenant_id = ctx.actor.tenant_id
