@@ -20,18 +20,22 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TextIO
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gongzhi.settings import Settings
 
+if TYPE_CHECKING:
+    from models import Tenant
+    from resolvers.context import RequestContext
+
 
 class ProgressBar:
     """A one-line progress bar on stderr: phase, bar, rows, rate."""
 
-    def __init__(self, stream: Any = None, width: int = 30) -> None:
+    def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:
         self.stream = stream or sys.stderr
         self.width = width
         self.started = time.monotonic()
@@ -60,7 +64,7 @@ class ProgressBar:
 
 
 async def _context_factory(sm: async_sessionmaker[AsyncSession], slug: str, user: str | None
-                           ) -> tuple[Any, Callable[[AsyncSession], Awaitable[Any]]]:
+                           ) -> tuple[Tenant, Callable[[AsyncSession], Awaitable[RequestContext]]]:
     from gongzhi.http.ledgers import operator_context
     from models import Tenant, User
     from policies.actor import load_actor
@@ -78,7 +82,7 @@ async def _context_factory(sm: async_sessionmaker[AsyncSession], slug: str, user
     policies = PolicyCache()
     request_id = f"cli-{uuid.uuid4().hex[:12]}"
 
-    async def open_ctx(session: AsyncSession) -> Any:
+    async def open_ctx(session: AsyncSession) -> RequestContext:
         if account is None:
             return await operator_context(session, tenant, policies, request_id)
         bind_tenant(session, tenant.id)
@@ -92,7 +96,7 @@ async def _context_factory(sm: async_sessionmaker[AsyncSession], slug: str, user
 
 
 async def import_register(sm: async_sessionmaker[AsyncSession], args: argparse.Namespace, upload_root: Path,
-                          *, out: Any = None) -> int:
+                          *, out: TextIO | None = None) -> int:
     from gongzhi.http.ledgers import plain_commit, run_register_import
     from models import ImportStatus
     from resolvers import ledgers as imp
@@ -167,7 +171,7 @@ def _run(settings: Settings, fn: Callable[[async_sessionmaker[AsyncSession]], Aw
     return asyncio.run(go())
 
 
-def add_ledger_commands(sub: Any) -> None:
+def add_ledger_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     i = sub.add_parser("import-register", help="import the household register from XLSX or CSV (issue #11)")
     i.add_argument("--tenant", required=True, help="tenant slug")
     i.add_argument("file", help=".xlsx or .csv in the template's layout (gongzhi register-template)")

@@ -7,7 +7,6 @@ import hashlib
 import json
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
 
 
 class PersistedQueryError(Exception):
@@ -34,7 +33,7 @@ class PersistedQueries:
         self._cache: OrderedDict[str, str] = OrderedDict()
         self._capacity = capacity
 
-    def resolve(self, query: Any, extensions: Any) -> str | None:
+    def resolve(self, query: object, extensions: object) -> str | None:
         """The document to run: the one sent, or the one a hash names; None when neither applies."""
         ext = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
         digest = ext.get("sha256Hash") if isinstance(ext, dict) else None

@@ -35,6 +35,7 @@ import orjson
 from prometheus_client import Counter, Histogram
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gongzhi.http import observability as obs
 from gongzhi.http.auth import AuthError
@@ -42,7 +43,9 @@ from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import Span
     from sqlalchemy.ext.asyncio import AsyncEngine
+    from starlette.applications import Starlette
 
     from gongzhi.http.state import AppState
     from gongzhi.settings import Settings
@@ -108,7 +111,7 @@ async def _service_handler(_request: Request, exc: Exception) -> Response:
     return service_error(exc)
 
 
-EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+EXCEPTION_HANDLERS: dict[int | type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
     AuthError: _auth_handler, ServiceError: _service_handler}
 
 
@@ -134,7 +137,7 @@ async def tenant_context(state: AppState, conn: HTTPConnection, who: tuple[uuid.
 # -- the middleware -----------------------------------------------------------------------------
 
 
-def _route_label(scope: Any) -> str:
+def _route_label(scope: Scope) -> str:
     """The matched route's template (/uploads/{id}), never the raw path: a bounded label."""
     route = scope.get("route")
     path = getattr(route, "path", None)
@@ -146,7 +149,7 @@ def _route_label(scope: Any) -> str:
 class RequestPipeline:
     """Pure ASGI: request id, timing, span, access log, metrics, and the last-resort error body."""
 
-    def __init__(self, app: Any, observed: obs.Observed, *, refresh_every: float = 5.0) -> None:
+    def __init__(self, app: ASGIApp, observed: obs.Observed, *, refresh_every: float = 5.0) -> None:
         self.app = app
         self.observed = observed
         self.refresh_every = refresh_every
@@ -157,10 +160,10 @@ class RequestPipeline:
             self.observed.refresh()
             await asyncio.sleep(self.refresh_every)
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "lifespan":
-            async def on_receive() -> Any:
+            async def on_receive() -> Message:
                 message = await receive()
                 if message["type"] == "lifespan.shutdown" and self._refresher is not None:
                     self._refresher.cancel()
@@ -185,7 +188,7 @@ class RequestPipeline:
         started_response = [False]
         rid_bytes = info.request_id.encode("latin-1")
 
-        async def on_send(message: Any) -> None:
+        async def on_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
                 started_response[0] = True
@@ -199,7 +202,7 @@ class RequestPipeline:
                 status[0] = 403  # closed before it was accepted: refused
             await send(message)
 
-        span_cm: Any = contextlib.nullcontext()
+        span_cm: contextlib.AbstractContextManager[Span | None] = contextlib.nullcontext()
         tracer = obs.tracer()
         if tracer is not None:
             from opentelemetry.propagate import extract
@@ -251,7 +254,7 @@ class RequestPipeline:
                 self.observed.refresh()
 
 
-async def _send_internal_error(send: Callable[[Any], Awaitable[None]], rid: str) -> None:
+async def _send_internal_error(send: Send, rid: str) -> None:
     body = orjson.dumps({"errors": [{"message": f"服务器内部错误，请提供请求编号 {rid}",
                                      "extensions": {"code": "INTERNAL", "requestId": rid}}]})
     await send({"type": "http.response.start", "status": 500,
@@ -259,7 +262,7 @@ async def _send_internal_error(send: Callable[[Any], Awaitable[None]], rid: str)
     await send({"type": "http.response.body", "body": body})
 
 
-def install(app: Any, settings: Settings, engine: AsyncEngine, state: Any) -> obs.Observed:
+def install(app: Starlette, settings: Settings, engine: AsyncEngine, state: AppState) -> obs.Observed:
     """The pipeline for create_app: the middleware, the error handlers' companions, /metrics, and
     a span per SQL statement when tracing is on."""
     observed = obs.Observed(engine, state)

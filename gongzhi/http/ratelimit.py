@@ -6,6 +6,7 @@ without it each process counts for itself (fine for one process, documented for 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -60,7 +61,7 @@ class RedisCounter:
 
 
 class RateLimiter:
-    def __init__(self, per_minute: int, counter: Counter, clock: Any = time.time) -> None:
+    def __init__(self, per_minute: int, counter: Counter, clock: Callable[[], float] = time.time) -> None:
         self.per_minute = per_minute
         self.counter = counter
         self.clock = clock
