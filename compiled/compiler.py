@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import (
     FieldNode,
@@ -18,16 +18,20 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
+    NamedTypeNode,
     SelectionSetNode,
 )
-from graphql.execution.values import get_argument_values
+from graphql.execution.values import VariableValues, get_argument_values
 from sqlalchemy import ColumnElement, func, literal_column
+from sqlalchemy.sql.elements import ColumnClause
 
 from compiled.sql import MAX_PAIRS, SLOT_TYPES, lit
 from resolvers.context import RequestContext
 from resolvers.errors import ServiceError
 from resolvers.ids import decode_cursor, decode_global_id
 from resolvers.pagination import DEFAULT_PAGE, MAX_PAGE
+
+T = TypeVar("T")
 
 
 class Unsupported(Exception):
@@ -45,7 +49,7 @@ class Sel:
 
 
 # How one field of one GraphQL type is built: (compiler, the row or page it is read from, the selection).
-Handler = Callable[["Compiler", Any, Sel], Any]
+Handler = Callable[["Compiler", Any, Sel], ColumnElement[Any]]
 FieldTable = Mapping[str, Handler]
 
 
@@ -62,7 +66,7 @@ class ArgRef:
 class Bindings:
     """One request's variables (coerced) and context; argument values are read once per field."""
 
-    def __init__(self, variables: Any, ctx: RequestContext) -> None:
+    def __init__(self, variables: VariableValues, ctx: RequestContext) -> None:
         self.variables = variables
         self.ctx = ctx
         self._args: dict[int, dict[str, Any]] = {}
@@ -90,19 +94,19 @@ class Compiler:
         # positional parameters ($1 is the request's clock) read afresh for every request.
         self.checks: list[tuple[ArgRef, Callable[[dict[str, Any]], Any], Any]] = []
         self.slots: list[Callable[[Bindings], Any]] = []
-        self._now: Any = None
+        self._now: ColumnClause[Any] | None = None
         # Conditions the resolvers would turn into an error: when one fails the statement yields
         # NULL and the request is answered by strawberry instead.
         self.guards: list[ColumnElement[bool]] = []
 
     @property
-    def now(self) -> Any:
+    def now(self) -> ColumnClause[Any]:
         """The request's clock, a parameter (only when used: PostgreSQL must see every parameter's type)."""
         if self._now is None:
             self._now = self.slot(lambda b: b.ctx.now, "timestamptz")
         return self._now
 
-    def slot(self, getter: Callable[[Bindings], Any], pgtype: str) -> Any:
+    def slot(self, getter: Callable[[Bindings], Any], pgtype: str) -> ColumnClause[Any]:
         self.slots.append(getter)
         # A placeholder, numbered once the SQL is rendered: SQLAlchemy may drop an expression (x AND false).
         return literal_column(f"$__slot{len(self.slots) - 1}__::{pgtype}", SLOT_TYPES[pgtype])
@@ -114,14 +118,14 @@ class Compiler:
             raise Unsupported("merged fields with arguments")
         return ArgRef(sel.field_def, sel.nodes[0])
 
-    def shape(self, sel: Sel, fn: Callable[[dict[str, Any]], Any]) -> Any:
+    def shape(self, sel: Sel, fn: Callable[[dict[str, Any]], T]) -> T:
         """An argument-derived value the SQL's structure depends on (a plan is reused only for the same)."""
         ref = self.ref(sel)
         value = fn(self.bindings.args(ref))
         self.checks.append((ref, fn, value))
         return value
 
-    def param(self, sel: Sel, fn: Callable[[dict[str, Any]], Any], pgtype: str) -> Any:
+    def param(self, sel: Sel, fn: Callable[[dict[str, Any]], Any], pgtype: str) -> ColumnClause[Any]:
         """An argument-derived value the SQL only carries as a parameter."""
         ref = self.ref(sel)
         fn(self.bindings.args(ref))  # refuse bad values now (Unsupported), not on reuse only
@@ -132,7 +136,7 @@ class Compiler:
     def collect(self, type_: GraphQLObjectType, selection_sets: list[SelectionSetNode]) -> list[Sel]:
         out: dict[str, Sel] = {}
 
-        def applies(cond: Any) -> bool:
+        def applies(cond: NamedTypeNode | None) -> bool:
             if cond is None:
                 return True
             name = cond.name.value
@@ -169,15 +173,16 @@ class Compiler:
             visit(ss)
         return list(out.values())
 
-    def obj(self, type_name: str, sels_of: list[SelectionSetNode], row: Any) -> Any:
+    def obj(self, type_name: str, sels_of: list[SelectionSetNode], row: Any) -> ColumnElement[Any]:
         """The JSON object of ``type_name`` read from ``row``: each selected field by its type's table."""
         type_ = self.schema.get_type(type_name)
         assert isinstance(type_, GraphQLObjectType)
         table = self.fields.get(type_name)
         if table is None:
             raise Unsupported(type_name)
-        pairs: list[Any] = []
+        pairs: list[ColumnElement[Any]] = []
         for sel in self.collect(type_, sels_of):
+            expr: ColumnElement[Any]
             if sel.name == "__typename":
                 expr = lit(type_name)
             else:
@@ -194,7 +199,7 @@ class Compiler:
     def subsets(sel: Sel) -> list[SelectionSetNode]:
         return [n.selection_set for n in sel.nodes if n.selection_set is not None]
 
-    def sub(self, type_name: str, sel: Sel, row: Any) -> Any:
+    def sub(self, type_name: str, sel: Sel, row: Any) -> ColumnElement[Any]:
         """The object a field with a selection set points to (its sub-selections, read from ``row``)."""
         return self.obj(type_name, self.subsets(sel), row)
 

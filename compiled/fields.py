@@ -9,6 +9,7 @@ timeline the type is read from."""
 
 from __future__ import annotations
 
+import enum
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    SQLColumnExpression,
     Text,
     and_,
     case,
@@ -32,6 +34,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.selectable import FromClause, Subquery
 
 from compiled.compiler import (
     Compiler,
@@ -92,11 +95,11 @@ def timestamp(name: str) -> Handler:
     return lambda _cx, row, _s: iso(row.c[name])
 
 
-def enum_of(name: str, enum_cls: Any) -> Handler:
+def enum_of(name: str, enum_cls: type[enum.Enum]) -> Handler:
     return lambda _cx, row, _s: enum_name(row.c[name], enum_cls)
 
 
-def late(cx: Compiler, state: Any, due_at: Any) -> ColumnElement[bool]:
+def late(cx: Compiler, state: SQLColumnExpression[Any], due_at: SQLColumnExpression[Any]) -> ColumnElement[bool]:
     """Open and past due at the request's time: the Case.overdue field and the cases(overdue:) filter
     (resolvers.cases.is_overdue and its list filter say the same for the resolvers)."""
     return and_(state.in_([lit(s.value) for s in OPEN_STATES]), due_at.is_not(None), due_at < cx.now)
@@ -105,7 +108,7 @@ def late(cx: Compiler, state: Any, due_at: Any) -> ColumnElement[bool]:
 # ---------------------------------------------------------------- users
 
 
-def user(cx: Compiler, sel: Sel, user_id: ColumnElement[Any]) -> Any:
+def user(cx: Compiler, sel: Sel, user_id: ColumnElement[Any]) -> ColumnElement[Any]:
     u = User.__table__.alias("u")
     return (select(cx.sub("User", sel, u)).select_from(u).where(u.c.id == user_id)
             .correlate_except(u).scalar_subquery())
@@ -117,14 +120,14 @@ USER: FieldTable = {"username": column("username"), "displayName": column("displ
 # ---------------------------------------------------------------- areas
 
 
-def area_obj(cx: Compiler, sel: Sel, a: Any, kinds: tuple[AreaKind, ...] = tuple(AreaKind)) -> Any:
+def area_obj(cx: Compiler, sel: Sel, a: Any, kinds: tuple[AreaKind, ...] = tuple(AreaKind)) -> ColumnElement[Any]:
     """An area row as its concrete type: one branch per kind that may occur."""
     whens = [(a.c.kind == lit(kind.value), cx.sub(AREA_TYPE_OF[kind], sel, a)) for kind in kinds]
     return whens[0][1] if len(whens) == 1 else case(*whens, else_=null())
 
 
 def area_by_id(cx: Compiler, sel: Sel, area_id: ColumnElement[Any], kinds: tuple[AreaKind, ...] = tuple(AreaKind)
-               ) -> Any:
+               ) -> ColumnElement[Any]:
     aa = aliased(Area, name="a")
     a = sa_inspect(aa).selectable
     pred = area_read_predicate(cx.ctx.actor.grant("area", "read"), cx.ctx.actor, aa)
@@ -155,7 +158,7 @@ def _area_fields(kind: AreaKind) -> FieldTable:
 # ---------------------------------------------------------------- cases
 
 
-def case_grid(cx: Compiler, c: Any, s: Sel) -> Any:
+def case_grid(cx: Compiler, c: Any, s: Sel) -> ColumnElement[Any]:
     """Each lookup compares a column with the outer row's column: with row-level security on,
     PostgreSQL uses an index only for such leakproof conditions (not for id = coalesce(…))."""
     ga = aliased(Area, name="g")
@@ -178,18 +181,18 @@ def case_grid(cx: Compiler, c: Any, s: Sel) -> Any:
 class Timeline:
     """The timeline entries of one case, and whether the case is seen in full."""
 
-    t: Any
+    t: FromClause
     full: ColumnElement[Any]
 
 
-def timeline(cx: Compiler, c: Any, s: Sel) -> Any:
+def timeline(cx: Compiler, c: Any, s: Sel) -> ColumnElement[Any]:
     last = cx.shape(s, last_shape)
     where: list[ColumnElement[bool]] = []
     if last:
         # The last n entries as one backward index scan (a derived table), not an IN of a second scan.
         e = CaseEvent.__table__.alias("e")
         n = cx.shape(s, lambda a: int(a["last"]))  # a literal, like every size (see connection)
-        t: Any = (select(e).where(e.c.tenant_id == cx.tenant_id, e.c.case_id == c.c.id)
+        t: FromClause = (select(e).where(e.c.tenant_id == cx.tenant_id, e.c.case_id == c.c.id)
                   .order_by(e.c.seq.desc()).limit(n).correlate(c).subquery("t"))
     else:
         t = CaseEvent.__table__.alias("t")
@@ -198,7 +201,7 @@ def timeline(cx: Compiler, c: Any, s: Sel) -> Any:
             .select_from(t).where(*where).correlate_except(t).scalar_subquery())
 
 
-def _attachment_ids(_cx: Compiler, tl: Timeline, _s: Sel) -> Any:
+def _attachment_ids(_cx: Compiler, tl: Timeline, _s: Sel) -> ColumnElement[Any]:
     a = func.json_array_elements_text(tl.t.c.attachments).table_valued("value").alias("att")
     return select(json_list(gid("Attachment", cast(a.c.value, Area.__table__.c.id.type)), None)
                   ).select_from(a).scalar_subquery()
@@ -218,7 +221,7 @@ TIMELINE_ENTRY: FieldTable = {
 }
 
 
-def _category_name(cx: Compiler, c: Any, _s: Sel) -> Any:
+def _category_name(cx: Compiler, c: Any, _s: Sel) -> ColumnElement[Any]:
     cc = CaseCategory.__table__.alias("cc")
     return (select(cc.c.name).where(cc.c.tenant_id == cx.tenant_id, cc.c.code == c.c.category_code)
             .correlate_except(cc).scalar_subquery())
@@ -260,7 +263,7 @@ def case_columns(cx: Compiler) -> list[Any]:
     return [Case.__table__, full.label("_full"), cast(seg, Area.__table__.c.id.type).label("_community")]
 
 
-def cases_connection(cx: Compiler, sel: Sel) -> Any:
+def cases_connection(cx: Compiler, sel: Sel) -> ColumnElement[Any]:
     if cx.shape(sel, lambda a: a.get("areaId") is not None or a.get("assignedToMe") is not None):
         raise Unsupported("cases filter")
     filters: list[ColumnElement[bool]] = []
@@ -298,7 +301,7 @@ def cases_connection(cx: Compiler, sel: Sel) -> Any:
 
 
 def households_connection(cx: Compiler, sel: Sel, where: ColumnElement[bool], correlate: tuple[Any, ...] = ()
-                          ) -> Any:
+                          ) -> ColumnElement[Any]:
     grant = cx.ctx.actor.grant("household", "read")
     stmt = select(Household.__table__).where(Household.tenant_id == cx.tenant_id,
                                              household_predicate(grant, cx.ctx.actor), where)
@@ -312,7 +315,7 @@ def household_pii(cx: Compiler, h: Any) -> ColumnElement[bool]:
     return household_predicate(cx.ctx.actor.grant("person", "read_pii"), cx.ctx.actor, ha)
 
 
-def persons_of(cx: Compiler, h: Any, sel: Sel) -> Any:
+def persons_of(cx: Compiler, h: Any, sel: Sel) -> ColumnElement[Any]:
     pa = aliased(Person, name="pp")
     p = sa_inspect(pa).selectable
     pred = person_predicate(cx.ctx.actor.grant("person", "read"), cx.ctx.actor, pa)
@@ -343,19 +346,19 @@ def person_pii(cx: Compiler, p: Any) -> ColumnElement[bool]:
 # A full read is a marker {"$pii": person id, "v": value[, "s": true when sealed]} that
 # plans.finish() turns into the value (unsealed) and records for the audit, as the resolvers do.
 def _sealed(sealed_col: str, masked_col: str) -> Handler:
-    def build(cx: Compiler, p: Any, _s: Sel) -> Any:
+    def build(cx: Compiler, p: Any, _s: Sel) -> ColumnElement[Any]:
         sealed, masked = p.c[sealed_col], p.c[masked_col]
         marker = func.json_build_object(lit("$pii"), p.c.id, lit("v"), sealed, lit("s"), true())
         return case((sealed.is_(None), null()), (person_pii(cx, p), marker), else_=func.to_json(masked))
     return build
 
 
-def _birth_date(cx: Compiler, p: Any, _s: Sel) -> Any:
+def _birth_date(cx: Compiler, p: Any, _s: Sel) -> ColumnElement[Any]:
     marker = func.json_build_object(lit("$pii"), p.c.id, lit("v"), p.c.birth_date)
     return case((p.c.birth_date.is_(None), null()), (person_pii(cx, p), marker), else_=null())
 
 
-def _care_tags(cx: Compiler, p: Any, _s: Sel) -> Any:
+def _care_tags(cx: Compiler, p: Any, _s: Sel) -> ColumnElement[Any]:
     t = PersonCareTag.__table__.alias("ct")
     tags = (select(json_list(t.c.code, t.c.code)).select_from(t)
             .where(t.c.tenant_id == cx.tenant_id, t.c.person_id == p.c.id).correlate_except(t)
@@ -386,17 +389,19 @@ PERSON: FieldTable = {
 class Page:
     """A keyset page of ``first + 1`` rows (the extra one only tells hasNextPage), numbered by _rn."""
 
-    rows: Any
+    rows: Subquery
     stmt: Select[Any]  # the whole filtered list, for totalCount
     node_type: str
     n: int
     after: bool
-    order: Any
+    order: ColumnElement[Any]
     on_page: ColumnElement[bool]
 
 
-def connection(cx: Compiler, sel: Sel, stmt: Select[Any], id_col: Any, *, descending: bool, node_type: str,
-               candidates: Callable[[list[ColumnElement[bool]], int], ColumnElement[bool]] | None = None) -> Any:
+def connection(cx: Compiler, sel: Sel, stmt: Select[Any], id_col: SQLColumnExpression[uuid.UUID], *,
+               descending: bool, node_type: str,
+               candidates: Callable[[list[ColumnElement[bool]], int], ColumnElement[bool]] | None = None
+               ) -> ColumnElement[Any]:
     """A keyset page as one aggregate over ``first + 1`` rows: the extra row only tells hasNextPage."""
     if not cx.shape(sel, page_size_ok):
         raise Unsupported("first out of range")  # the resolvers give the typed error
@@ -422,7 +427,7 @@ def connection(cx: Compiler, sel: Sel, stmt: Select[Any], id_col: Any, *, descen
             .having(func.count() >= 0).scalar_subquery())
 
 
-def _page_cursor(_cx: Compiler, pg: Page, s: Sel) -> Any:
+def _page_cursor(_cx: Compiler, pg: Page, s: Sel) -> ColumnElement[Any]:
     # PostgreSQL has no min(uuid): the first (or last) by row number
     rn = pg.rows.c._rn if s.name == "startCursor" else pg.rows.c._rn.desc()
     ids = func.array_agg(aggregate_order_by(pg.rows.c.id, rn), type_=ARRAY(pg.rows.c.id.type)).filter(pg.on_page)
@@ -450,7 +455,7 @@ PAGE_INFO: FieldTable = {
 # ---------------------------------------------------------------- Query
 
 
-def node(cx: Compiler, _row: None, sel: Sel) -> Any:
+def node(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
     type_name = cx.shape(sel, node_type)
     id_ = cx.param(sel, node_uuid, "uuid")
     if type_name == "Case":
@@ -483,7 +488,7 @@ def _area_uuid(a: dict[str, Any]) -> uuid.UUID:
     return id_
 
 
-def households(cx: Compiler, _row: None, sel: Sel) -> Any:
+def households(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
     if cx.shape(sel, lambda a: bool(a.get("search"))):
         raise Unsupported("households search")  # room numbers: the resolvers check the right
     if not cx.shape(sel, lambda a: a.get("areaId") is not None):
