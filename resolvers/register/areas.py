@@ -45,12 +45,13 @@ async def list_areas(
 
 
 async def get_readable_area(ctx: RequestContext, area_id: uuid.UUID) -> Area | None:
-    return await ctx.db.scalar(select(Area).where(Area.id == area_id, _read_pred(ctx)))
+    area: Area | None = await ctx.db.scalar(select(Area).where(Area.id == area_id, _read_pred(ctx)))
+    return area
 
 
 async def _manageable(ctx: RequestContext, area_id: uuid.UUID, field: str) -> Area:
     grant = ctx.actor.grant("area", "manage")
-    area = await ctx.db.scalar(select(Area).where(Area.id == area_id))
+    area: Area | None = await ctx.db.scalar(select(Area).where(Area.id == area_id))
     if area is None or await get_readable_area(ctx, area_id) is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "area not found", field)
     if not grant or await ctx.db.scalar(

@@ -41,11 +41,14 @@ class AuditEntry(Node):
 
     @strawberry.field(description="ok, refused (a typed error, nothing written) or error; null for reads.")
     def outcome(self) -> str | None:
-        return self._m.detail.get("outcome")  # type: ignore[return-value]
+        # detail is the JSON resolvers/audit/service.py writes; narrowed, not trusted blindly
+        outcome = self._m.detail.get("outcome")
+        return outcome if isinstance(outcome, str) else None
 
     @strawberry.field(description="Error codes of a refused mutation.")
     def errors(self) -> list[str]:
-        return list(self._m.detail.get("errors", []))  # type: ignore[call-overload]
+        errors = self._m.detail.get("errors", [])
+        return [str(e) for e in errors] if isinstance(errors, list) else []
 
     @strawberry.field(description="Table of the (first) object concerned.")
     def object_type(self) -> str:
@@ -57,8 +60,9 @@ class AuditEntry(Node):
 
     @strawberry.field(description="What changed, row by row.")
     def changes(self) -> list[AuditChange]:
-        out = []
-        for c in self._m.detail.get("changes", []):  # type: ignore[union-attr,attr-defined]
+        out: list[AuditChange] = []
+        changes = self._m.detail.get("changes", [])
+        for c in changes if isinstance(changes, list) else []:
             fields = [AuditFieldChange(name=k, before=None if v[0] is None else json.dumps(v[0], ensure_ascii=False),
                                        after=None if v[1] is None else json.dumps(v[1], ensure_ascii=False))
                       for k, v in c["fields"].items()]

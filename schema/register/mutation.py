@@ -9,6 +9,8 @@ from decimal import Decimal
 import strawberry
 from strawberry.types import Info
 
+from models import AreaKind, Gender, PropertyManagement, Tenure
+from policies.roles import Role
 from resolvers import access as access_service
 from resolvers import register as area_service
 from resolvers import register as register_service
@@ -16,16 +18,11 @@ from resolvers.ids import decode_id
 from schema.common import UserError, context, mutate
 from schema.register.types import (
     AREA_TYPE_NAMES,
-    AreaKind,
     AreaNode,
-    Gender,
     Grid,
     Household,
     Person,
-    PropertyManagement,
-    Role,
     RoleAssignment,
-    Tenure,
     area_type,
 )
 

@@ -11,8 +11,10 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
+from models import AreaKind
 from models import PropertyFirm as PropertyFirmRow
 from models import RoleAssignment as RoleAssignmentRow
+from policies.roles import Role
 from resolvers import access as access_service
 from resolvers import audit as audit_service
 from resolvers import loaders
@@ -25,14 +27,12 @@ from schema.audit import wrap as audit_wrap
 from schema.common import Connection, Node, PublicError, connection, context, node_resolvers, query_call
 from schema.register.types import (
     AREA_TYPE_NAMES,
-    AreaKind,
     AreaNode,
     CareTagKind,
     Household,
     Me,
     Person,
     PropertyFirm,
-    Role,
     RoleAssignment,
     Tenant,
     area_type,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -72,7 +72,7 @@ class AreaNode(Node):
     async def ancestors(self, info: Info) -> list[AreaNode]:
         ids = [uuid.UUID(hex=s) for s in self._m.path.strip("/").split("/")[:-1]]
         found = await loaders.area_by_id(context(info)).load_many(ids)
-        return [area_type(a) for a in found if a is not None]  # type: ignore[misc]
+        return [area_type(a) for a in found if a is not None]
 
     @strawberry.field(description="Direct children (下级区域), optionally of one kind.")
     async def children(
@@ -159,7 +159,12 @@ AREA_TYPES: dict[AreaKind, type[AreaNode]] = {
 AREA_TYPE_NAMES = frozenset(t.__name__ for t in AREA_TYPES.values())
 
 
-def area_type(m: AreaRow | None) -> Any:
+@overload
+def area_type(m: AreaRow) -> AreaNode: ...
+@overload
+def area_type(m: AreaRow | None) -> AreaNode | None: ...
+def area_type(m: AreaRow | None) -> AreaNode | None:
+    """The area's GraphQL type by its kind (a Grid for a grid row ...)."""
     return None if m is None else AREA_TYPES[m.kind](_m=m)
 
 
@@ -190,7 +195,9 @@ class Household(Node):
 
     @strawberry.field(description="The building (楼栋).")
     async def building(self, info: Info) -> Building | None:
-        return area_type(await loaders.area_by_id(context(info)).load(self._m.building_id))  # type: ignore[no-any-return]
+        # create_household accepts only a building (and an area's kind never changes)
+        area = await loaders.area_by_id(context(info)).load(self._m.building_id)
+        return None if area is None else Building(_m=area)
 
     @strawberry.field(description="Unit number (单元).")
     def unit(self) -> str:
