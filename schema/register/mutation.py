@@ -15,7 +15,7 @@ from resolvers import access as access_service
 from resolvers import register as area_service
 from resolvers import register as register_service
 from resolvers.ids import decode_id
-from schema.common import UserError, context, mutate
+from schema.common import UserError, context, mutate, mutation
 from schema.register.types import (
     AREA_TYPE_NAMES,
     AreaNode,
@@ -188,7 +188,7 @@ def _household_fields(i: CreateHouseholdInput | UpdateHouseholdInput) -> registe
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Create an area under one you manage (新建区域).")
+    @mutation(description="Create an area under one you manage (新建区域).")
     async def create_area(self, info: Info, input: CreateAreaInput) -> AreaPayload:
         async def run():  # type: ignore[no-untyped-def]
             return await area_service.create_area(
@@ -198,7 +198,7 @@ class Mutation:
         area, errors = await mutate(info, run)
         return AreaPayload(area=area_type(area), errors=errors)
 
-    @strawberry.mutation(description="Change an area you manage (修改区域).")
+    @mutation(description="Change an area you manage (修改区域).")
     async def update_area(self, info: Info, input: UpdateAreaInput) -> AreaPayload:
         async def run():  # type: ignore[no-untyped-def]
             return await area_service.update_area(
@@ -207,7 +207,7 @@ class Mutation:
         area, errors = await mutate(info, run)
         return AreaPayload(area=area_type(area), errors=errors)
 
-    @strawberry.mutation(description="Set the buildings a grid covers (网格覆盖楼栋).")
+    @mutation(description="Set the buildings a grid covers (网格覆盖楼栋).")
     async def set_grid_buildings(self, info: Info, input: SetGridBuildingsInput) -> GridPayload:
         async def run():  # type: ignore[no-untyped-def]
             ids = [decode_id(b, "Building", "buildingIds") for b in input.building_ids]
@@ -216,7 +216,7 @@ class Mutation:
         grid, errors = await mutate(info, run)
         return GridPayload(grid=None if grid is None else Grid(_m=grid), errors=errors)
 
-    @strawberry.mutation(description="Register a household (新增住户).")
+    @mutation(description="Register a household (新增住户).")
     async def create_household(self, info: Info, input: CreateHouseholdInput) -> HouseholdPayload:
         async def run():  # type: ignore[no-untyped-def]
             return await register_service.create_household(
@@ -226,7 +226,7 @@ class Mutation:
         h, errors = await mutate(info, run)
         return HouseholdPayload(household=None if h is None else Household(_m=h), errors=errors)
 
-    @strawberry.mutation(description="Change a household (修改住户).")
+    @mutation(description="Change a household (修改住户).")
     async def update_household(self, info: Info, input: UpdateHouseholdInput) -> HouseholdPayload:
         async def run():  # type: ignore[no-untyped-def]
             return await register_service.update_household(
@@ -235,7 +235,7 @@ class Mutation:
         h, errors = await mutate(info, run)
         return HouseholdPayload(household=None if h is None else Household(_m=h), errors=errors)
 
-    @strawberry.mutation(description="Register a person in a household (新增居民).")
+    @mutation(description="Register a person in a household (新增居民).")
     async def create_person(self, info: Info, input: CreatePersonInput) -> PersonPayload:
         async def run():  # type: ignore[no-untyped-def]
             fields = register_service.PersonFields(
@@ -249,7 +249,7 @@ class Mutation:
         p, errors = await mutate(info, run)
         return PersonPayload(person=None if p is None else Person(_m=p), errors=errors)
 
-    @strawberry.mutation(description="Change a person (修改居民).")
+    @mutation(description="Change a person (修改居民).")
     async def update_person(self, info: Info, input: UpdatePersonInput) -> PersonPayload:
         async def run():  # type: ignore[no-untyped-def]
             fields = register_service.PersonFields(
@@ -268,7 +268,7 @@ class Mutation:
         p, errors = await mutate(info, run)
         return PersonPayload(person=None if p is None else Person(_m=p), errors=errors)
 
-    @strawberry.mutation(description="Grant a role (授予角色).")
+    @mutation(description="Grant a role (授予角色).")
     async def grant_role(self, info: Info, input: GrantRoleInput) -> RoleAssignmentPayload:
         ctx = context(info)
 
@@ -285,7 +285,7 @@ class Mutation:
         return RoleAssignmentPayload(
             role_assignment=None if ra is None else RoleAssignment(_m=ra, _now=ctx.now), errors=errors)
 
-    @strawberry.mutation(description="Revoke a role assignment (撤销角色).")
+    @mutation(description="Revoke a role assignment (撤销角色).")
     async def revoke_role(self, info: Info, input: RevokeRoleInput) -> RoleAssignmentPayload:
         ctx = context(info)
 
