@@ -65,7 +65,8 @@ graphql_enum(
 
 
 def context(info: Info) -> RequestContext:
-    return info.context["request_context"]  # type: ignore[no-any-return]
+    ctx: RequestContext = info.context["request_context"]
+    return ctx
 
 
 class PublicError(GraphQLError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 
 from models import ALLOWED_PARENTS, Area, AreaKind, GridBuilding, PropertyManagement, path_segment, uuid7
 from policies.filters import area_manage_predicate, area_read_predicate
@@ -15,7 +15,7 @@ from resolvers.errors import ErrorCode, ServiceError, check_version
 from resolvers.pagination import Page, keyset_page
 
 
-def _read_pred(ctx: RequestContext):  # type: ignore[no-untyped-def]
+def _read_pred(ctx: RequestContext) -> ColumnElement[bool]:
     return area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)
 
 

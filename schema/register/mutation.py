@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 import strawberry
 from strawberry.types import Info
 
+from models import Area as AreaRow
 from models import AreaKind, Gender, PropertyManagement, Tenure
+from models import Household as HouseholdRow
+from models import Person as PersonRow
+from models import RoleAssignment as RoleAssignmentRow
 from policies.roles import Role
 from resolvers import access as access_service
 from resolvers import register as area_service
@@ -27,9 +32,11 @@ from schema.register.types import (
 )
 
 UNSET = strawberry.UNSET
+T = TypeVar("T")
 
 
-def _opt(value: object) -> object:
+def _opt(value: T) -> T | None:
+    """An input field left out (UNSET) reads as None: "no change"."""
     return None if value is UNSET else value
 
 
@@ -190,7 +197,7 @@ def _household_fields(i: CreateHouseholdInput | UpdateHouseholdInput) -> registe
 class Mutation:
     @mutation(description="Create an area under one you manage (新建区域).")
     async def create_area(self, info: Info, input: CreateAreaInput) -> AreaPayload:
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> AreaRow:
             return await area_service.create_area(
                 context(info), kind=input.kind, parent_id=decode_id(input.parent_id, AREA_TYPE_NAMES, "parentId"),
                 fields=_area_fields(input))
@@ -200,7 +207,7 @@ class Mutation:
 
     @mutation(description="Change an area you manage (修改区域).")
     async def update_area(self, info: Info, input: UpdateAreaInput) -> AreaPayload:
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> AreaRow:
             return await area_service.update_area(
                 context(info), decode_id(input.id, AREA_TYPE_NAMES, "id"), _area_fields(input))
 
@@ -209,7 +216,7 @@ class Mutation:
 
     @mutation(description="Set the buildings a grid covers (网格覆盖楼栋).")
     async def set_grid_buildings(self, info: Info, input: SetGridBuildingsInput) -> GridPayload:
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> AreaRow:
             ids = [decode_id(b, "Building", "buildingIds") for b in input.building_ids]
             return await area_service.set_grid_buildings(context(info), decode_id(input.grid_id, "Grid", "gridId"), ids)
 
@@ -218,7 +225,7 @@ class Mutation:
 
     @mutation(description="Register a household (新增住户).")
     async def create_household(self, info: Info, input: CreateHouseholdInput) -> HouseholdPayload:
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> HouseholdRow:
             return await register_service.create_household(
                 context(info), building_id=decode_id(input.building_id, "Building", "buildingId"),
                 fields=_household_fields(input))
@@ -228,7 +235,7 @@ class Mutation:
 
     @mutation(description="Change a household (修改住户).")
     async def update_household(self, info: Info, input: UpdateHouseholdInput) -> HouseholdPayload:
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> HouseholdRow:
             return await register_service.update_household(
                 context(info), decode_id(input.id, "Household", "id"), _household_fields(input))
 
@@ -237,7 +244,7 @@ class Mutation:
 
     @mutation(description="Register a person in a household (新增居民).")
     async def create_person(self, info: Info, input: CreatePersonInput) -> PersonPayload:
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> PersonRow:
             fields = register_service.PersonFields(
                 name=input.name, gender=input.gender, id_card_no=input.id_card_no, phone=input.phone,
                 relation_to_head=input.relation_to_head, party_member=input.party_member,
@@ -251,13 +258,13 @@ class Mutation:
 
     @mutation(description="Change a person (修改居民).")
     async def update_person(self, info: Info, input: UpdatePersonInput) -> PersonPayload:
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> PersonRow:
             fields = register_service.PersonFields(
-                name=_opt(input.name), gender=_opt(input.gender),  # type: ignore[arg-type]
-                relation_to_head=_opt(input.relation_to_head), party_member=_opt(input.party_member),  # type: ignore[arg-type]
-                in_service_party_member=_opt(input.in_service_party_member),  # type: ignore[arg-type]
-                care_tags=_opt(input.care_tags),  # type: ignore[arg-type]
-                expected_version=_opt(input.expected_version),  # type: ignore[arg-type]
+                name=_opt(input.name), gender=_opt(input.gender),
+                relation_to_head=_opt(input.relation_to_head), party_member=_opt(input.party_member),
+                in_service_party_member=_opt(input.in_service_party_member),
+                care_tags=_opt(input.care_tags),
+                expected_version=_opt(input.expected_version),
             )
             if input.id_card_no is not UNSET:
                 fields.id_card_no = input.id_card_no
@@ -272,7 +279,7 @@ class Mutation:
     async def grant_role(self, info: Info, input: GrantRoleInput) -> RoleAssignmentPayload:
         ctx = context(info)
 
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> RoleAssignmentRow:
             return await access_service.grant_role(
                 ctx, username=input.username, display_name=input.display_name, role=input.role,
                 scope_area_id=decode_id(input.scope_area_id, AREA_TYPE_NAMES, "scopeAreaId"),
@@ -289,7 +296,7 @@ class Mutation:
     async def revoke_role(self, info: Info, input: RevokeRoleInput) -> RoleAssignmentPayload:
         ctx = context(info)
 
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> RoleAssignmentRow:
             return await access_service.revoke_role(ctx, decode_id(input.id, "RoleAssignment", "id"))
 
         ra, errors = await mutate(info, run)

@@ -76,7 +76,8 @@ class Query:
 
     @field(description="Fetch any object by global ID; null when it does not exist for you (节点).")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        return await resolve_node(info, str(id))  # type: ignore[no-any-return]
+        found: Node | None = await resolve_node(info, str(id))
+        return found
 
     @field(description="Fetch up to 100 objects by global ID, in order; null where not found.")
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
