@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, false, literal, or_, select, true
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import CompoundSelect, Select
 
 from models import (
     Area,
@@ -65,7 +65,7 @@ def _served_compounds(firm_ids: tuple[uuid.UUID, ...], today: date) -> Select[An
     )
 
 
-def buildings_in_scope(paths: tuple[str, ...]) -> Select[Any]:
+def buildings_in_scope(paths: tuple[str, ...]) -> CompoundSelect[Any]:
     """Ids of areas under the scope paths, and of buildings covered by grids under them."""
     a, g = _SCOPE_AREA, _SCOPE_GRID
     under = select(a.id).where(_in_subtree(a.path, paths))
@@ -74,7 +74,7 @@ def buildings_in_scope(paths: tuple[str, ...]) -> Select[Any]:
         .join(g, and_(g.tenant_id == GridBuilding.tenant_id, g.id == GridBuilding.grid_id))
         .where(_in_subtree(g.path, paths))
     )
-    return under.union(covered)  # type: ignore[return-value]
+    return under.union(covered)
 
 
 def _buildings_served(firm_ids: tuple[uuid.UUID, ...], today: date) -> Select[Any]:

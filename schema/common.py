@@ -22,6 +22,29 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+# Typed forms of strawberry's resolver decorators, for mypy --strict (disallow_untyped_decorators).
+# ``@strawberry.field(description=...)`` is typed ``Any`` (the overload without a resolver,
+# strawberry-graphql/strawberry#1929). Strawberry types the ``resolver=`` overload as the resolver's
+# return type and builds the same field either way (``strawberry.field(resolver=f, …)`` is
+# ``strawberry.field(…)(f)``), so these pass the resolver that way.
+
+
+def field(*, description: str) -> Callable[[Callable[..., T]], T]:
+    """``@strawberry.field(description=...)`` on a resolver method."""
+    def declare(resolver: Callable[..., T]) -> T:
+        return strawberry.field(resolver=resolver, description=description)
+
+    return declare
+
+
+def mutation(*, description: str) -> Callable[[Callable[..., T]], T]:
+    """``@strawberry.mutation(description=...)`` on a resolver method."""
+    def declare(resolver: Callable[..., T]) -> T:
+        return strawberry.mutation(resolver=resolver, description=description)
+
+    return declare
+
+
 def graphql_enum(cls: type[enum.Enum], *, name: str, description: str) -> None:
     """Declare a Python enum (a model's, usually) a GraphQL enum, in place: strawberry keeps the
     definition on the class itself, so fields annotate with the class, imported under the schema's
@@ -42,7 +65,8 @@ graphql_enum(
 
 
 def context(info: Info) -> RequestContext:
-    return info.context["request_context"]  # type: ignore[no-any-return]
+    ctx: RequestContext = info.context["request_context"]
+    return ctx
 
 
 class PublicError(GraphQLError):
@@ -63,7 +87,7 @@ async def query_call(fn: Awaitable[R]) -> R:
 class Node:
     _m: strawberry.Private[Any]
 
-    @strawberry.field(description="Global ID of the object (全局ID): opaque, names type and row.")
+    @field(description="Global ID of the object (全局ID): opaque, names type and row.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(encode_global_id(type(self).__name__, self._m.id))
 
@@ -88,11 +112,11 @@ class Connection(Generic[T]):
     page_info: PageInfo = strawberry.field(description="Paging state.")
     _page: strawberry.Private[Page[Any]]
 
-    @strawberry.field(description="Items in the whole filtered list (one COUNT query; ask only when shown).")
+    @field(description="Items in the whole filtered list (one COUNT query; ask only when shown).")
     async def total_count(self) -> int:
         return await self._page.total_count()
 
-    @strawberry.field(description="The items of this page without cursors.")
+    @field(description="The items of this page without cursors.")
     def nodes(self) -> list[T]:
         return [e.node for e in self.edges]
 

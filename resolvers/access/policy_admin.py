@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 
 from models import CasbinRule, Tenant
 from policies.enforcer import default_rules
@@ -71,7 +71,7 @@ async def list_rules(ctx: RequestContext) -> tuple[int, list[Rule]]:
     return int(version or 0), [Rule(*r) for r in rows]
 
 
-def _match(rule: Rule):  # type: ignore[no-untyped-def]
+def _match(rule: Rule) -> tuple[ColumnElement[bool], ...]:
     return (CasbinRule.ptype == "p", CasbinRule.v0 == rule.role, CasbinRule.v2 == rule.resource,
             CasbinRule.v3 == rule.action, CasbinRule.v4 == rule.condition)
 

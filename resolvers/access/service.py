@@ -70,7 +70,7 @@ async def grant_role(
     username = v.text(username, "username", max_len=64)
     if role is Role.PARTNER_UNIT:
         raise ServiceError(ErrorCode.INVALID, "partner accounts act through agreements, not role grants", "role")
-    scope = await ctx.db.scalar(select(Area).where(Area.id == scope_area_id))
+    scope: Area | None = await ctx.db.scalar(select(Area).where(Area.id == scope_area_id))
     if scope is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "scope area not found", "scopeAreaId")
     if not ctx.actor.grant("role_assignment", "grant"):
@@ -87,12 +87,12 @@ async def grant_role(
         raise ServiceError(ErrorCode.INVALID, "validUntil must be after validFrom", "validUntil")
     # Login identities are platform-wide: an unknown name creates the account. The answer is the
     # same whether or not the name existed, so a granter cannot probe other tenants' usernames.
-    user = await ctx.db.scalar(select(User).where(User.username == username))
+    user: User | None = await ctx.db.scalar(select(User).where(User.username == username))
     if user is None:
         name = v.text(display_name, "displayName", max_len=100) if display_name else username
         user = User(username=username, display_name=name)
         await ctx.db.flush(user)
-    member = await ctx.db.scalar(select(Member).where(Member.user_id == user.id))
+    member: Member | None = await ctx.db.scalar(select(Member).where(Member.user_id == user.id))
     if person_id is not None:
         readable = person_predicate(ctx.actor.grant("person", "read"), ctx.actor)
         if await ctx.db.scalar(select(Person.id).where(Person.id == person_id, readable)) is None:
@@ -118,7 +118,8 @@ async def grant_role(
 
 async def revoke_role(ctx: RequestContext, assignment_id: uuid.UUID) -> RoleAssignment:
     read = role_assignment_predicate(ctx.actor.grant("role_assignment", "read"))
-    ra = await ctx.db.scalar(select(RoleAssignment).where(RoleAssignment.id == assignment_id, read))
+    ra: RoleAssignment | None = await ctx.db.scalar(
+        select(RoleAssignment).where(RoleAssignment.id == assignment_id, read))
     if ra is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "role assignment not found", "id")
     if ra.revoked_at is not None:

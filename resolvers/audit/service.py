@@ -17,17 +17,20 @@ from resolvers.pagination import Page, keyset_page
 
 
 async def _path_of_area(ctx: RequestContext, id_: uuid.UUID) -> str | None:
-    return await ctx.db.scalar(select(Area.path).where(Area.id == id_))  # type: ignore[no-any-return]
+    path: str | None = await ctx.db.scalar(select(Area.path).where(Area.id == id_))
+    return path
 
 
 async def _path_of_case(ctx: RequestContext, id_: uuid.UUID) -> str | None:
-    return await ctx.db.scalar(select(Case.area_path).where(Case.id == id_))  # type: ignore[no-any-return]
+    path: str | None = await ctx.db.scalar(select(Case.area_path).where(Case.id == id_))
+    return path
 
 
 async def _path_of_household(ctx: RequestContext, id_: uuid.UUID) -> str | None:
-    return await ctx.db.scalar(  # type: ignore[no-any-return]
+    path: str | None = await ctx.db.scalar(
         select(Area.path).join(Household, and_(Household.tenant_id == Area.tenant_id,
                                                Household.building_id == Area.id)).where(Household.id == id_))
+    return path
 
 
 async def _path_of_person(ctx: RequestContext, id_: uuid.UUID) -> str | None:

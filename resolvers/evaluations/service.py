@@ -127,7 +127,9 @@ async def list_periods(ctx: RequestContext) -> list[EvaluationPeriod]:
 
 
 async def get_period(ctx: RequestContext, period_id: uuid.UUID) -> EvaluationPeriod | None:
-    return await ctx.db.scalar(select(EvaluationPeriod).where(EvaluationPeriod.id == period_id))
+    period: EvaluationPeriod | None = await ctx.db.scalar(
+        select(EvaluationPeriod).where(EvaluationPeriod.id == period_id))
+    return period
 
 
 def _manager(ctx: RequestContext, field: str) -> None:
@@ -198,7 +200,8 @@ async def rate(ctx: RequestContext, data: RateInput) -> EvaluationRating:
     weights = {i.code: i.weight for i in await period_items(ctx, period.id, data.target)}
     if set(data.scores) != set(weights):
         raise ServiceError(ErrorCode.INVALID, f"give a score for exactly these items: {', '.join(weights)}", "scores")
-    compound = await ctx.db.scalar(select(Area).where(Area.id == data.compound_id, Area.kind == AreaKind.COMPOUND))
+    compound: Area | None = await ctx.db.scalar(
+        select(Area).where(Area.id == data.compound_id, Area.kind == AreaKind.COMPOUND))
     if compound is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "compound not found", "compoundId")
     grant = ctx.actor.grant("evaluation", ACTION[data.target])

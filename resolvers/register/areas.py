@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 
 from models import ALLOWED_PARENTS, Area, AreaKind, GridBuilding, PropertyManagement, path_segment, uuid7
 from policies.filters import area_manage_predicate, area_read_predicate
@@ -15,7 +15,7 @@ from resolvers.errors import ErrorCode, ServiceError, check_version
 from resolvers.pagination import Page, keyset_page
 
 
-def _read_pred(ctx: RequestContext):  # type: ignore[no-untyped-def]
+def _read_pred(ctx: RequestContext) -> ColumnElement[bool]:
     return area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)
 
 
@@ -45,12 +45,13 @@ async def list_areas(
 
 
 async def get_readable_area(ctx: RequestContext, area_id: uuid.UUID) -> Area | None:
-    return await ctx.db.scalar(select(Area).where(Area.id == area_id, _read_pred(ctx)))
+    area: Area | None = await ctx.db.scalar(select(Area).where(Area.id == area_id, _read_pred(ctx)))
+    return area
 
 
 async def _manageable(ctx: RequestContext, area_id: uuid.UUID, field: str) -> Area:
     grant = ctx.actor.grant("area", "manage")
-    area = await ctx.db.scalar(select(Area).where(Area.id == area_id))
+    area: Area | None = await ctx.db.scalar(select(Area).where(Area.id == area_id))
     if area is None or await get_readable_area(ctx, area_id) is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "area not found", field)
     if not grant or await ctx.db.scalar(

@@ -128,7 +128,7 @@ def _apply_household(h: Household, f: HouseholdFields) -> None:
 
 async def _writable_household(ctx: RequestContext, household_id: uuid.UUID, resource: str, field: str) -> Household:
     read = household_predicate(ctx.actor.grant("household", "read"), ctx.actor)
-    h = await ctx.db.scalar(select(Household).where(Household.id == household_id, read))
+    h: Household | None = await ctx.db.scalar(select(Household).where(Household.id == household_id, read))
     if h is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "household not found", field)
     grant = ctx.actor.grant(resource, "write")
@@ -143,7 +143,7 @@ async def create_household(ctx: RequestContext, *, building_id: uuid.UUID, field
     if fields.room is None:
         raise ServiceError(ErrorCode.INVALID, "room must not be empty", "room")
     readable = area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)
-    building = await ctx.db.scalar(select(Area).where(Area.id == building_id, readable))
+    building: Area | None = await ctx.db.scalar(select(Area).where(Area.id == building_id, readable))
     if building is None or building.kind is not AreaKind.BUILDING:
         raise ServiceError(ErrorCode.NOT_FOUND, "building not found", "buildingId")
     grant = ctx.actor.grant("household", "write")
@@ -264,7 +264,7 @@ async def create_person(ctx: RequestContext, *, household_id: uuid.UUID, fields:
 
 async def update_person(ctx: RequestContext, person_id: uuid.UUID, fields: PersonFields) -> Person:
     actor = ctx.actor
-    p = await ctx.db.scalar(
+    p: Person | None = await ctx.db.scalar(
         select(Person).where(Person.id == person_id, person_predicate(actor.grant("person", "read"), actor))
     )
     if p is None:

@@ -141,7 +141,8 @@ async def award_points(ctx: RequestContext, person_id: uuid.UUID, points: int, r
 
 async def reverse_entry(ctx: RequestContext, entry_id: uuid.UUID, reason: str) -> PointsEntry:
     text = _reason(reason)
-    entry = await ctx.db.scalar(select(PointsEntry).where(PointsEntry.id == entry_id, _points_pred(ctx, "read")))
+    entry: PointsEntry | None = await ctx.db.scalar(
+        select(PointsEntry).where(PointsEntry.id == entry_id, _points_pred(ctx, "read")))
     if entry is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "ledger entry not found", "entryId")
     if await ctx.db.scalar(select(PointsEntry.id).where(PointsEntry.id == entry_id, _points_pred(ctx, "award"))) \
@@ -171,7 +172,9 @@ async def list_entries(ctx: RequestContext, person_id: uuid.UUID | None, *, firs
 
 
 async def get_entry(ctx: RequestContext, entry_id: uuid.UUID) -> PointsEntry | None:
-    return await ctx.db.scalar(select(PointsEntry).where(PointsEntry.id == entry_id, _points_pred(ctx, "read")))
+    entry: PointsEntry | None = await ctx.db.scalar(
+        select(PointsEntry).where(PointsEntry.id == entry_id, _points_pred(ctx, "read")))
+    return entry
 
 
 async def points_per_hour(ctx: RequestContext) -> int:
@@ -183,7 +186,7 @@ async def set_points_rule(ctx: RequestContext, points_per_hour_: int) -> int:
         raise ServiceError(ErrorCode.FORBIDDEN, "only the street office sets the points rule", "pointsPerHour")
     if not 0 <= points_per_hour_ <= 1000:
         raise ServiceError(ErrorCode.INVALID, "pointsPerHour must be between 0 and 1000", "pointsPerHour")
-    row = await ctx.db.scalar(select(VolunteerSettings))
+    row: VolunteerSettings | None = await ctx.db.scalar(select(VolunteerSettings))
     if row is None:
         await ctx.db.flush(VolunteerSettings(points_per_hour=points_per_hour_, created_at=ctx.now))
     else:
@@ -210,7 +213,9 @@ async def list_reward_items(ctx: RequestContext, community_id: uuid.UUID | None,
 
 
 async def get_reward_item(ctx: RequestContext, item_id: uuid.UUID) -> RewardItem | None:
-    return await ctx.db.scalar(select(RewardItem).where(RewardItem.id == item_id, item_read_pred(ctx)))
+    item: RewardItem | None = await ctx.db.scalar(
+        select(RewardItem).where(RewardItem.id == item_id, item_read_pred(ctx)))
+    return item
 
 
 async def create_reward_item(ctx: RequestContext, community_id: uuid.UUID, name: str, points: int,
@@ -223,7 +228,8 @@ async def create_reward_item(ctx: RequestContext, community_id: uuid.UUID, name:
     if not 0 <= stock <= 1_000_000:
         errors.add(ErrorCode.INVALID, "stock must be between 0 and 1000000", "stock")
     errors.raise_if_any()
-    community = await ctx.db.scalar(select(Area).where(Area.id == community_id, Area.kind == AreaKind.COMMUNITY))
+    community: Area | None = await ctx.db.scalar(
+        select(Area).where(Area.id == community_id, Area.kind == AreaKind.COMMUNITY))
     if community is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "community not found", "communityId")
     grant = ctx.actor.grant("points", "manage_catalogue")
@@ -266,7 +272,8 @@ async def list_redemptions(ctx: RequestContext, states: list[RedemptionState] | 
 
 
 async def get_redemption(ctx: RequestContext, rid: uuid.UUID) -> Redemption | None:
-    return await ctx.db.scalar(select(Redemption).where(Redemption.id == rid, _redemption_pred(ctx)))
+    r: Redemption | None = await ctx.db.scalar(select(Redemption).where(Redemption.id == rid, _redemption_pred(ctx)))
+    return r
 
 
 def _own_person(ctx: RequestContext, field: str = "id") -> uuid.UUID:
@@ -361,7 +368,9 @@ async def list_activities(ctx: RequestContext, area_id: uuid.UUID | None, upcomi
 
 
 async def get_activity(ctx: RequestContext, activity_id: uuid.UUID) -> Activity | None:
-    return await ctx.db.scalar(select(Activity).where(Activity.id == activity_id, activity_read_pred(ctx)))
+    act: Activity | None = await ctx.db.scalar(
+        select(Activity).where(Activity.id == activity_id, activity_read_pred(ctx)))
+    return act
 
 
 @dataclass
@@ -423,7 +432,7 @@ async def publish_activity(ctx: RequestContext, d: ActivityInput) -> Activity:
     with errors.catch():
         refs, organiser_name = await _organiser(ctx, d)
     errors.raise_if_any()
-    area = await ctx.db.scalar(select(Area).where(Area.id == d.area_id))
+    area: Area | None = await ctx.db.scalar(select(Area).where(Area.id == d.area_id))
     if area is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
     grant = ctx.actor.grant("activity", "publish")
@@ -460,8 +469,8 @@ async def sign_up(ctx: RequestContext, activity_id: uuid.UUID) -> ActivitySignup
                            "activityId")
     if act.state is not ActivityState.PUBLISHED or act.starts_at <= ctx.now:
         raise ServiceError(ErrorCode.INVALID_TRANSITION, "the activity is no longer open for sign-up", "activityId")
-    existing = await ctx.db.scalar(select(ActivitySignup).where(ActivitySignup.activity_id == act.id,
-                                                                ActivitySignup.person_id == person_id))
+    existing: ActivitySignup | None = await ctx.db.scalar(select(ActivitySignup).where(
+        ActivitySignup.activity_id == act.id, ActivitySignup.person_id == person_id))
     if existing is not None and existing.state is not SignupState.CANCELLED:
         raise ServiceError(ErrorCode.CONFLICT, "you are already signed up", "activityId")
     taken = await ctx.db.execute(
@@ -487,7 +496,7 @@ async def sign_up(ctx: RequestContext, activity_id: uuid.UUID) -> ActivitySignup
 
 
 async def _signup_for(ctx: RequestContext, signup_id: uuid.UUID) -> tuple[ActivitySignup, Activity]:
-    s = await ctx.db.scalar(select(ActivitySignup).where(ActivitySignup.id == signup_id))
+    s: ActivitySignup | None = await ctx.db.scalar(select(ActivitySignup).where(ActivitySignup.id == signup_id))
     act = None if s is None else await get_activity(ctx, s.activity_id)
     if s is None or act is None or (s.user_id != ctx.actor.user_id and not await _organises(ctx, act)):
         raise ServiceError(ErrorCode.NOT_FOUND, "sign-up not found", "id")

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.access import policy_admin as svc
-from schema.common import UserError, context, mutate, query_call
+from schema.common import UserError, context, field, mutate, mutation, query_call
 
 
 @strawberry.type(description="A permission line (权限规则): a role may do an action on a resource under a condition.")
@@ -48,7 +48,7 @@ def _rule(i: PolicyRuleInput) -> svc.Rule:
 
 @strawberry.type
 class PolicyQuery:
-    @strawberry.field(description="The tenant's permission policy (street admin).")
+    @field(description="The tenant's permission policy (street admin).")
     async def policy(self, info: Info) -> Policy:
         version, rules = await query_call(svc.list_rules(context(info)))
         return Policy(version=version, rules=[PolicyRule(role=r.role, resource=r.resource, action=r.action,
@@ -57,7 +57,7 @@ class PolicyQuery:
 
 @strawberry.type
 class PolicyMutation:
-    @strawberry.mutation(description="Add a permission line (street admin; audited; within what the platform allows).")
+    @mutation(description="Add a permission line (street admin; audited; within what the platform allows).")
     async def grant_permission(self, info: Info, input: PolicyRuleInput) -> PolicyChangePayload:
         async def run() -> Any:
             return await svc.grant_permission(context(info), _rule(input))
@@ -65,7 +65,7 @@ class PolicyMutation:
         version, errors = await mutate(info, run)
         return PolicyChangePayload(version=version, errors=errors)
 
-    @strawberry.mutation(description="Remove a permission line (street admin; audited).")
+    @mutation(description="Remove a permission line (street admin; audited).")
     async def revoke_permission(self, info: Info, input: PolicyRuleInput) -> PolicyChangePayload:
         async def run() -> Any:
             return await svc.revoke_permission(context(info), _rule(input))

@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from models import AuditEntry as AuditRow
 from resolvers import loaders
-from schema.common import Node, context
+from schema.common import Node, context, field
 from schema.register import User
 
 
@@ -35,56 +35,60 @@ class AuditChange:
 class AuditEntry(Node):
     _m: strawberry.Private[AuditRow]
 
-    @strawberry.field(description="The mutation's name (e.g. updatePerson) or person.read_pii for a full read.")
+    @field(description="The mutation's name (e.g. updatePerson) or person.read_pii for a full read.")
     def action(self) -> str:
         return self._m.action
 
-    @strawberry.field(description="ok, refused (a typed error, nothing written) or error; null for reads.")
+    @field(description="ok, refused (a typed error, nothing written) or error; null for reads.")
     def outcome(self) -> str | None:
-        return self._m.detail.get("outcome")  # type: ignore[return-value]
+        # detail is the JSON resolvers/audit/service.py writes; narrowed, not trusted blindly
+        outcome = self._m.detail.get("outcome")
+        return outcome if isinstance(outcome, str) else None
 
-    @strawberry.field(description="Error codes of a refused mutation.")
+    @field(description="Error codes of a refused mutation.")
     def errors(self) -> list[str]:
-        return list(self._m.detail.get("errors", []))  # type: ignore[call-overload]
+        errors = self._m.detail.get("errors", [])
+        return [str(e) for e in errors] if isinstance(errors, list) else []
 
-    @strawberry.field(description="Table of the (first) object concerned.")
+    @field(description="Table of the (first) object concerned.")
     def object_type(self) -> str:
         return self._m.object_type
 
-    @strawberry.field(description="Ids of the rows concerned (changed, or read in full).")
+    @field(description="Ids of the rows concerned (changed, or read in full).")
     def object_ids(self) -> list[strawberry.ID]:
         return [strawberry.ID(i) for i in self._m.object_ids]
 
-    @strawberry.field(description="What changed, row by row.")
+    @field(description="What changed, row by row.")
     def changes(self) -> list[AuditChange]:
-        out = []
-        for c in self._m.detail.get("changes", []):  # type: ignore[union-attr,attr-defined]
+        out: list[AuditChange] = []
+        changes = self._m.detail.get("changes", [])
+        for c in changes if isinstance(changes, list) else []:
             fields = [AuditFieldChange(name=k, before=None if v[0] is None else json.dumps(v[0], ensure_ascii=False),
                                        after=None if v[1] is None else json.dumps(v[1], ensure_ascii=False))
                       for k, v in c["fields"].items()]
             out.append(AuditChange(table=c["table"], id=strawberry.ID(c["id"]), op=c["op"], fields=fields))
         return out
 
-    @strawberry.field(description="Who (操作人).")
+    @field(description="Who (操作人).")
     async def user(self, info: Info) -> User | None:
         if self._m.user_id is None:
             return None
         u = await loaders.user_by_id(context(info)).load(self._m.user_id)
         return None if u is None else User(username=u.username, display_name=u.display_name)
 
-    @strawberry.field(description="The roles the user held (comma-separated).")
+    @field(description="The roles the user held (comma-separated).")
     def roles(self) -> str:
         return self._m.roles
 
-    @strawberry.field(description="Request id (for correlating with logs).")
+    @field(description="Request id (for correlating with logs).")
     def request_id(self) -> str | None:
         return self._m.request_id
 
-    @strawberry.field(description="Client address.")
+    @field(description="Client address.")
     def client_addr(self) -> str | None:
         return self._m.client_addr
 
-    @strawberry.field(description="When.")
+    @field(description="When.")
     def at(self) -> datetime:
         return self._m.created_at
 

@@ -10,7 +10,6 @@ from strawberry.types import Info
 
 from resolvers import cobuilding as svc
 from resolvers.ids import decode_id
-from schema.cobuilding.fields import mutation
 from schema.cobuilding.inputs import (
     AgreementInput,
     ClaimSharedWishInput,
@@ -31,7 +30,7 @@ from schema.cobuilding.types import (
     PartnerClient,
     PartnerUnit,
 )
-from schema.common import UserError, context, mutate
+from schema.common import UserError, context, mutate, mutation
 
 
 @strawberry.type(description="Result of a partner unit mutation.")

@@ -12,7 +12,6 @@ from strawberry.types import Info
 from resolvers import cobuilding as svc
 from resolvers.ids import decode_id
 from schema.cobuilding.enums import AgreementStatus, PartnerKind
-from schema.cobuilding.fields import field
 from schema.cobuilding.shared import PartnerAgreement, SharedActivity, SharedStatistics, SharedWish, shared_stats
 from schema.cobuilding.types import (
     Agreement,
@@ -21,7 +20,7 @@ from schema.cobuilding.types import (
     LianchuangArea,
     PartnerUnit,
 )
-from schema.common import Connection, connection, context, query_call
+from schema.common import Connection, connection, context, field, query_call
 
 
 @strawberry.type

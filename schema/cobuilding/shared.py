@@ -17,11 +17,10 @@ from resolvers import cobuilding as svc
 from resolvers.cobuilding import loaders as cl
 from resolvers.ids import encode_global_id
 from schema.cobuilding.enums import SharedActivityState, SharedWishState
-from schema.cobuilding.fields import field
 from schema.cobuilding.types import (
     LianchuangArea,
 )
-from schema.common import context
+from schema.common import context, field
 
 
 @strawberry.type(description="A community named by id and name (社区).")

@@ -19,8 +19,7 @@ from resolvers import loaders
 from resolvers import validation as v
 from resolvers.cobuilding import loaders as cl
 from schema.cobuilding.enums import AgreementStatus, PartnerKind, ServiceKind
-from schema.cobuilding.fields import field
-from schema.common import Node, context
+from schema.common import Node, context, field
 from schema.register import AreaNode, Person, area_type
 
 

@@ -16,7 +16,7 @@ from resolvers import loaders
 from resolvers import volunteering as vl
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_id
-from schema.common import Node, UserError, context, graphql_enum, mutate, query_call
+from schema.common import Node, UserError, context, field, graphql_enum, mutate, mutation, query_call
 from schema.register import AreaNode, area_type
 
 graphql_enum(EvaluationTarget, name="EvaluationTarget",
@@ -42,19 +42,19 @@ def _item(i: Any, active: bool = True) -> EvaluationItem:
 class EvaluationPeriod(Node):
     _m: strawberry.Private[EvaluationPeriodRow]
 
-    @strawberry.field(description="The month (its first day).")
+    @field(description="The month (its first day).")
     def month(self) -> date:
         return self._m.month
 
-    @strawberry.field(description="State (状态).")
+    @field(description="State (状态).")
     def state(self) -> PeriodState:
         return self._m.state
 
-    @strawberry.field(description="Closed at (关闭时间).")
+    @field(description="Closed at (关闭时间).")
     def closed_at(self) -> datetime | None:
         return self._m.closed_at
 
-    @strawberry.field(description="The items and weights this period is rated by, fixed when it opened (本期评比项目).")
+    @field(description="The items and weights this period is rated by, fixed when it opened (本期评比项目).")
     async def items(self, info: Info, target: EvaluationTarget) -> list[EvaluationItem]:
         return [_item(i) for i in await vl.period_items_by_period(context(info)).load((self._m.id, target))]
 
@@ -69,23 +69,23 @@ class ItemScore:
 class EvaluationRating:
     _m: strawberry.Private[EvaluationRatingRow]
 
-    @strawberry.field(description="What was rated.")
+    @field(description="What was rated.")
     def target(self) -> EvaluationTarget:
         return self._m.target
 
-    @strawberry.field(description="The compound (小区) whose firm or committee was rated.")
+    @field(description="The compound (小区) whose firm or committee was rated.")
     async def compound(self, info: Info) -> AreaNode | None:
         return area_type(await loaders.area_by_id(context(info)).load(self._m.compound_id))
 
-    @strawberry.field(description="Scores per item.")
+    @field(description="Scores per item.")
     def scores(self) -> list[ItemScore]:
         return [ItemScore(item=k, score=v) for k, v in sorted(self._m.scores.items())]
 
-    @strawberry.field(description="Weighted total 0–100 (加权得分).")
+    @field(description="Weighted total 0–100 (加权得分).")
     def total(self) -> float:
         return float(self._m.total)
 
-    @strawberry.field(description="Comment (评语).")
+    @field(description="Comment (评语).")
     def comment(self) -> str | None:
         return self._m.comment
 
@@ -102,29 +102,29 @@ class ItemAverage:
 class EvaluationResult:
     _r: strawberry.Private[svc.Result]
 
-    @strawberry.field(description="The compound (小区).")
+    @field(description="The compound (小区).")
     async def compound(self, info: Info) -> AreaNode | None:
         return area_type(await loaders.area_by_id(context(info)).load(self._r.compound_id))
 
-    @strawberry.field(description="The property firm rated (物业公司), for firm results.")
+    @field(description="The property firm rated (物业公司), for firm results.")
     async def firm_name(self, info: Info) -> str | None:
         if self._r.firm_id is None:
             return None
         return await vl.firm_name_by_id(context(info)).load(self._r.firm_id)
 
-    @strawberry.field(description="Number of raters (参评人数).")
+    @field(description="Number of raters (参评人数).")
     def raters(self) -> int:
         return self._r.raters
 
-    @strawberry.field(description="Mean weighted total, two decimals (平均得分).")
+    @field(description="Mean weighted total, two decimals (平均得分).")
     def score(self) -> float:
         return float(self._r.score)
 
-    @strawberry.field(description="Rank in the tenant, 1 best; ties share a rank (排名).")
+    @field(description="Rank in the tenant, 1 best; ties share a rank (排名).")
     def rank(self) -> int:
         return self._r.rank
 
-    @strawberry.field(description="Mean score per item of the period, in the period's item order (单项平均分).")
+    @field(description="Mean score per item of the period, in the period's item order (单项平均分).")
     def items(self) -> list[ItemAverage]:
         return [ItemAverage(code=i.code, name=i.name, weight=i.weight, average=float(i.average))
                 for i in self._r.items]
@@ -132,8 +132,8 @@ class EvaluationResult:
 
 @strawberry.type
 class EvaluationQuery:
-    @strawberry.field(description="The tenant's rating items and weights for a target (评比项目), which periods "
-                                  "opened from now on are rated by.")
+    @field(description="The tenant's rating items and weights for a target (评比项目), which periods "
+                       "opened from now on are rated by.")
     async def evaluation_items(
         self, info: Info, target: EvaluationTarget,
         include_inactive: Annotated[bool, strawberry.argument(description="Also list deactivated items.")] = False,
@@ -142,11 +142,11 @@ class EvaluationQuery:
             return [_item(i, i.active) for i in await svc.all_items(context(info), target)]
         return [_item(i) for i in await svc.items(context(info), target)]
 
-    @strawberry.field(description="Evaluation periods, newest first (评比周期).")
+    @field(description="Evaluation periods, newest first (评比周期).")
     async def evaluation_periods(self, info: Info) -> list[EvaluationPeriod]:
         return [EvaluationPeriod(_m=p) for p in await svc.list_periods(context(info))]
 
-    @strawberry.field(description="Results and ranking of a period (评比排名), where you may read them.")
+    @field(description="Results and ranking of a period (评比排名), where you may read them.")
     async def evaluation_results(
         self, info: Info, period_id: strawberry.ID, target: EvaluationTarget,
     ) -> list[EvaluationResult]:
@@ -154,7 +154,7 @@ class EvaluationQuery:
                                             target))
         return [EvaluationResult(_r=r) for r in rows]
 
-    @strawberry.field(description="Your own ratings in a period (我的评分).")
+    @field(description="Your own ratings in a period (我的评分).")
     async def my_evaluation_ratings(self, info: Info, period_id: strawberry.ID) -> list[EvaluationRating]:
         rows = await svc.my_ratings(context(info), decode_id(period_id, "EvaluationPeriod", "periodId"))
         return [EvaluationRating(_m=r) for r in rows]
@@ -210,7 +210,7 @@ class EvaluationRatingPayload:
 
 @strawberry.type
 class EvaluationMutation:
-    @strawberry.mutation(description="Open the evaluation period of a month (开启月度评比); street admin.")
+    @mutation(description="Open the evaluation period of a month (开启月度评比); street admin.")
     async def open_evaluation_period(self, info: Info, month: date) -> EvaluationPeriodPayload:
         async def run() -> Any:
             return await svc.open_period(context(info), month)
@@ -218,8 +218,8 @@ class EvaluationMutation:
         row, errors = await mutate(info, run)
         return EvaluationPeriodPayload(period=None if row is None else EvaluationPeriod(_m=row), errors=errors)
 
-    @strawberry.mutation(description="Set a target's items and weights for the periods opened from now on "
-                                     "(设置评比项目与权重); street admin. Open periods keep their own items.")
+    @mutation(description="Set a target's items and weights for the periods opened from now on "
+                          "(设置评比项目与权重); street admin. Open periods keep their own items.")
     async def set_evaluation_items(self, info: Info, input: SetEvaluationItemsInput) -> EvaluationItemsPayload:
         async def run() -> Any:
             specs = [svc.ItemSpec(code=i.code, name=i.name, weight=i.weight) for i in input.items]
@@ -228,7 +228,7 @@ class EvaluationMutation:
         rows, errors = await mutate(info, run)
         return EvaluationItemsPayload(items=None if rows is None else [_item(i) for i in rows], errors=errors)
 
-    @strawberry.mutation(description="Close a period (关闭评比): read-only afterwards.")
+    @mutation(description="Close a period (关闭评比): read-only afterwards.")
     async def close_evaluation_period(self, info: Info, id: strawberry.ID) -> EvaluationPeriodPayload:
         async def run() -> Any:
             return await svc.close_period(context(info), decode_id(id, "EvaluationPeriod", "id"))
@@ -236,7 +236,7 @@ class EvaluationMutation:
         row, errors = await mutate(info, run)
         return EvaluationPeriodPayload(period=None if row is None else EvaluationPeriod(_m=row), errors=errors)
 
-    @strawberry.mutation(description="Rate a compound's property firm or owner committee (评分); once per period.")
+    @mutation(description="Rate a compound's property firm or owner committee (评分); once per period.")
     async def rate_evaluation(self, info: Info, input: RateInput) -> EvaluationRatingPayload:
         async def run() -> Any:
             scores: dict[str, int] = {}

@@ -5,34 +5,38 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 import strawberry
 from strawberry.types import Info
 
+from models import Area as AreaRow
+from models import AreaKind, Gender, PropertyManagement, Tenure
+from models import Household as HouseholdRow
+from models import Person as PersonRow
+from models import RoleAssignment as RoleAssignmentRow
+from policies.roles import Role
 from resolvers import access as access_service
 from resolvers import register as area_service
 from resolvers import register as register_service
 from resolvers.ids import decode_id
-from schema.common import UserError, context, mutate
+from schema.common import UserError, context, mutate, mutation
 from schema.register.types import (
     AREA_TYPE_NAMES,
-    AreaKind,
     AreaNode,
-    Gender,
     Grid,
     Household,
     Person,
-    PropertyManagement,
-    Role,
     RoleAssignment,
-    Tenure,
     area_type,
 )
 
 UNSET = strawberry.UNSET
+T = TypeVar("T")
 
 
-def _opt(value: object) -> object:
+def _opt(value: T) -> T | None:
+    """An input field left out (UNSET) reads as None: "no change"."""
     return None if value is UNSET else value
 
 
@@ -191,9 +195,9 @@ def _household_fields(i: CreateHouseholdInput | UpdateHouseholdInput) -> registe
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Create an area under one you manage (新建区域).")
+    @mutation(description="Create an area under one you manage (新建区域).")
     async def create_area(self, info: Info, input: CreateAreaInput) -> AreaPayload:
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> AreaRow:
             return await area_service.create_area(
                 context(info), kind=input.kind, parent_id=decode_id(input.parent_id, AREA_TYPE_NAMES, "parentId"),
                 fields=_area_fields(input))
@@ -201,27 +205,27 @@ class Mutation:
         area, errors = await mutate(info, run)
         return AreaPayload(area=area_type(area), errors=errors)
 
-    @strawberry.mutation(description="Change an area you manage (修改区域).")
+    @mutation(description="Change an area you manage (修改区域).")
     async def update_area(self, info: Info, input: UpdateAreaInput) -> AreaPayload:
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> AreaRow:
             return await area_service.update_area(
                 context(info), decode_id(input.id, AREA_TYPE_NAMES, "id"), _area_fields(input))
 
         area, errors = await mutate(info, run)
         return AreaPayload(area=area_type(area), errors=errors)
 
-    @strawberry.mutation(description="Set the buildings a grid covers (网格覆盖楼栋).")
+    @mutation(description="Set the buildings a grid covers (网格覆盖楼栋).")
     async def set_grid_buildings(self, info: Info, input: SetGridBuildingsInput) -> GridPayload:
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> AreaRow:
             ids = [decode_id(b, "Building", "buildingIds") for b in input.building_ids]
             return await area_service.set_grid_buildings(context(info), decode_id(input.grid_id, "Grid", "gridId"), ids)
 
         grid, errors = await mutate(info, run)
         return GridPayload(grid=None if grid is None else Grid(_m=grid), errors=errors)
 
-    @strawberry.mutation(description="Register a household (新增住户).")
+    @mutation(description="Register a household (新增住户).")
     async def create_household(self, info: Info, input: CreateHouseholdInput) -> HouseholdPayload:
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> HouseholdRow:
             return await register_service.create_household(
                 context(info), building_id=decode_id(input.building_id, "Building", "buildingId"),
                 fields=_household_fields(input))
@@ -229,18 +233,18 @@ class Mutation:
         h, errors = await mutate(info, run)
         return HouseholdPayload(household=None if h is None else Household(_m=h), errors=errors)
 
-    @strawberry.mutation(description="Change a household (修改住户).")
+    @mutation(description="Change a household (修改住户).")
     async def update_household(self, info: Info, input: UpdateHouseholdInput) -> HouseholdPayload:
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> HouseholdRow:
             return await register_service.update_household(
                 context(info), decode_id(input.id, "Household", "id"), _household_fields(input))
 
         h, errors = await mutate(info, run)
         return HouseholdPayload(household=None if h is None else Household(_m=h), errors=errors)
 
-    @strawberry.mutation(description="Register a person in a household (新增居民).")
+    @mutation(description="Register a person in a household (新增居民).")
     async def create_person(self, info: Info, input: CreatePersonInput) -> PersonPayload:
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> PersonRow:
             fields = register_service.PersonFields(
                 name=input.name, gender=input.gender, id_card_no=input.id_card_no, phone=input.phone,
                 relation_to_head=input.relation_to_head, party_member=input.party_member,
@@ -252,15 +256,15 @@ class Mutation:
         p, errors = await mutate(info, run)
         return PersonPayload(person=None if p is None else Person(_m=p), errors=errors)
 
-    @strawberry.mutation(description="Change a person (修改居民).")
+    @mutation(description="Change a person (修改居民).")
     async def update_person(self, info: Info, input: UpdatePersonInput) -> PersonPayload:
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> PersonRow:
             fields = register_service.PersonFields(
-                name=_opt(input.name), gender=_opt(input.gender),  # type: ignore[arg-type]
-                relation_to_head=_opt(input.relation_to_head), party_member=_opt(input.party_member),  # type: ignore[arg-type]
-                in_service_party_member=_opt(input.in_service_party_member),  # type: ignore[arg-type]
-                care_tags=_opt(input.care_tags),  # type: ignore[arg-type]
-                expected_version=_opt(input.expected_version),  # type: ignore[arg-type]
+                name=_opt(input.name), gender=_opt(input.gender),
+                relation_to_head=_opt(input.relation_to_head), party_member=_opt(input.party_member),
+                in_service_party_member=_opt(input.in_service_party_member),
+                care_tags=_opt(input.care_tags),
+                expected_version=_opt(input.expected_version),
             )
             if input.id_card_no is not UNSET:
                 fields.id_card_no = input.id_card_no
@@ -271,11 +275,11 @@ class Mutation:
         p, errors = await mutate(info, run)
         return PersonPayload(person=None if p is None else Person(_m=p), errors=errors)
 
-    @strawberry.mutation(description="Grant a role (授予角色).")
+    @mutation(description="Grant a role (授予角色).")
     async def grant_role(self, info: Info, input: GrantRoleInput) -> RoleAssignmentPayload:
         ctx = context(info)
 
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> RoleAssignmentRow:
             return await access_service.grant_role(
                 ctx, username=input.username, display_name=input.display_name, role=input.role,
                 scope_area_id=decode_id(input.scope_area_id, AREA_TYPE_NAMES, "scopeAreaId"),
@@ -288,11 +292,11 @@ class Mutation:
         return RoleAssignmentPayload(
             role_assignment=None if ra is None else RoleAssignment(_m=ra, _now=ctx.now), errors=errors)
 
-    @strawberry.mutation(description="Revoke a role assignment (撤销角色).")
+    @mutation(description="Revoke a role assignment (撤销角色).")
     async def revoke_role(self, info: Info, input: RevokeRoleInput) -> RoleAssignmentPayload:
         ctx = context(info)
 
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> RoleAssignmentRow:
             return await access_service.revoke_role(ctx, decode_id(input.id, "RoleAssignment", "id"))
 
         ra, errors = await mutate(info, run)

@@ -11,8 +11,10 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
+from models import AreaKind
 from models import PropertyFirm as PropertyFirmRow
 from models import RoleAssignment as RoleAssignmentRow
+from policies.roles import Role
 from resolvers import access as access_service
 from resolvers import audit as audit_service
 from resolvers import loaders
@@ -22,17 +24,15 @@ from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_global_id, decode_id
 from schema.audit import AuditEntry
 from schema.audit import wrap as audit_wrap
-from schema.common import Connection, Node, PublicError, connection, context, node_resolvers, query_call
+from schema.common import Connection, Node, PublicError, connection, context, field, node_resolvers, query_call
 from schema.register.types import (
     AREA_TYPE_NAMES,
-    AreaKind,
     AreaNode,
     CareTagKind,
     Household,
     Me,
     Person,
     PropertyFirm,
-    Role,
     RoleAssignment,
     Tenant,
     area_type,
@@ -55,7 +55,7 @@ async def resolve_node(info: Info, gid: str) -> Any:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="You in the selected tenant: user, tenant, roles with scopes (当前用户).")
+    @field(description="You in the selected tenant: user, tenant, roles with scopes (当前用户).")
     async def me(self, info: Info) -> Me:
         ctx = context(info)
         rows = await ctx.db.scalars(
@@ -74,11 +74,12 @@ class Query:
             person=person,
         )
 
-    @strawberry.field(description="Fetch any object by global ID; null when it does not exist for you (节点).")
+    @field(description="Fetch any object by global ID; null when it does not exist for you (节点).")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        return await resolve_node(info, str(id))  # type: ignore[no-any-return]
+        found: Node | None = await resolve_node(info, str(id))
+        return found
 
-    @strawberry.field(description="Fetch up to 100 objects by global ID, in order; null where not found.")
+    @field(description="Fetch up to 100 objects by global ID, in order; null where not found.")
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > 100:
             raise PublicError(ServiceError(ErrorCode.INVALID, "at most 100 ids", "ids"))
@@ -92,7 +93,7 @@ class Query:
             out.append(f)
         return out
 
-    @strawberry.field(description="Areas you may read (区域), filtered by kind, parent, subtree and name.")
+    @field(description="Areas you may read (区域), filtered by kind, parent, subtree and name.")
     async def areas(
         self,
         info: Info,
@@ -114,7 +115,7 @@ class Query:
         ))
         return connection(page, area_type)  # type: ignore[no-any-return]
 
-    @strawberry.field(description="Households you may read (住户), optionally inside an area.")
+    @field(description="Households you may read (住户), optionally inside an area.")
     async def households(
         self,
         info: Info,
@@ -130,8 +131,8 @@ class Query:
         ))
         return connection(page, lambda m: Household(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="Persons you may read (居民), by area, household, care group, party membership "
-                                  "or name.")
+    @field(description="Persons you may read (居民), by area, household, care group, party membership "
+                       "or name.")
     async def persons(
         self,
         info: Info,
@@ -151,7 +152,7 @@ class Query:
         ))
         return connection(page, lambda m: Person(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="Property firms of the tenant (物业公司), for dispatching and grants.")
+    @field(description="Property firms of the tenant (物业公司), for dispatching and grants.")
     async def property_firms(self, info: Info) -> list[PropertyFirm]:
         ctx = context(info)
         if not ctx.actor.assignments:
@@ -159,12 +160,12 @@ class Query:
         rows = await ctx.db.scalars(select(PropertyFirmRow).order_by(PropertyFirmRow.name))
         return [PropertyFirm(_m=f) for f in rows]
 
-    @strawberry.field(description="The tenant's care groups (重点人群类别).")
+    @field(description="The tenant's care groups (重点人群类别).")
     async def care_tag_kinds(self, info: Info) -> list[CareTagKind]:
         rows = await register_service.care_tag_kinds(context(info))
         return [CareTagKind(code=r.code, name=r.name) for r in rows]
 
-    @strawberry.field(description="Role assignments you may read (角色授权), by area subtree and role.")
+    @field(description="Role assignments you may read (角色授权), by area subtree and role.")
     async def role_assignments(
         self,
         info: Info,
@@ -181,8 +182,8 @@ class Query:
         ))
         return connection(page, lambda m: RoleAssignment(_m=m, _now=ctx.now))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="The audit log (审计日志), newest first: the party secretary's scope, or all for "
-                                  "the street admin.")
+    @field(description="The audit log (审计日志), newest first: the party secretary's scope, or all for "
+                       "the street admin.")
     async def audit_log(
         self,
         info: Info,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -22,7 +22,7 @@ from resolvers import loaders
 from resolvers.ids import decode_cursor
 from resolvers.pagination import Page, page_size
 from resolvers.validation import mask_id_card, mask_phone
-from schema.common import Connection, Node, connection, context, graphql_enum, query_call
+from schema.common import Connection, Node, connection, context, field, graphql_enum, query_call
 
 graphql_enum(AreaKind, name="AreaKind", description="Level of the area tree (区域层级).")
 graphql_enum(
@@ -42,39 +42,39 @@ graphql_enum(Role, name="Role", description="Role of the hierarchy (角色), hig
 class AreaNode(Node):
     _m: strawberry.Private[AreaRow]
 
-    @strawberry.field(description="Name (名称).")
+    @field(description="Name (名称).")
     def name(self) -> str:
         return self._m.name
 
-    @strawberry.field(description="Level of the tree (层级).")
+    @field(description="Level of the tree (层级).")
     def kind(self) -> AreaKind:
         return self._m.kind
 
-    @strawberry.field(description="Official code (编码), if any.")
+    @field(description="Official code (编码), if any.")
     def code(self) -> str | None:
         return self._m.code
 
-    @strawberry.field(description="Free description (简介).")
+    @field(description="Free description (简介).")
     def description(self) -> str | None:
         return self._m.description
 
-    @strawberry.field(description="Version for optimistic concurrency (版本): pass as expectedVersion to updates.")
+    @field(description="Version for optimistic concurrency (版本): pass as expectedVersion to updates.")
     def version(self) -> int:
         return self._m.version
 
-    @strawberry.field(description="Parent area (上级区域); null for the street or when not readable.")
+    @field(description="Parent area (上级区域); null for the street or when not readable.")
     async def parent(self, info: Info) -> AreaNode | None:
         if self._m.parent_id is None:
             return None
         return area_type(await loaders.area_by_id(context(info)).load(self._m.parent_id))
 
-    @strawberry.field(description="Ancestors from the street down to the parent (面包屑).")
+    @field(description="Ancestors from the street down to the parent (面包屑).")
     async def ancestors(self, info: Info) -> list[AreaNode]:
         ids = [uuid.UUID(hex=s) for s in self._m.path.strip("/").split("/")[:-1]]
         found = await loaders.area_by_id(context(info)).load_many(ids)
-        return [area_type(a) for a in found if a is not None]  # type: ignore[misc]
+        return [area_type(a) for a in found if a is not None]
 
-    @strawberry.field(description="Direct children (下级区域), optionally of one kind.")
+    @field(description="Direct children (下级区域), optionally of one kind.")
     async def children(
         self, info: Info, kind: AreaKind | None = None, first: int | None = 20,
         after: str | None = None,
@@ -102,11 +102,11 @@ class Zone(AreaNode):
 @strawberry.type(description="Residential compound (小区).")
 class Compound(AreaNode):
 
-    @strawberry.field(description="How the compound is managed (物业管理方式).")
+    @field(description="How the compound is managed (物业管理方式).")
     def property_management(self) -> PropertyManagement | None:
         return self._m.property_management
 
-    @strawberry.field(description="Households of the compound's buildings (住户).")
+    @field(description="Households of the compound's buildings (住户).")
     async def households(self, info: Info, first: int | None = 20, after: str | None = None
                          ) -> Connection[Household]:
         return await _households_in(info, self._m.id, first, after)
@@ -115,11 +115,11 @@ class Compound(AreaNode):
 @strawberry.type(description="Grid (网格): the unit of grid management; covers buildings.")
 class Grid(AreaNode):
 
-    @strawberry.field(description="Number of buildings the grid covers (覆盖楼栋数).")
+    @field(description="Number of buildings the grid covers (覆盖楼栋数).")
     async def building_count(self, info: Info) -> int:
         return await loaders.building_count_by_grid(context(info)).load(self._m.id)
 
-    @strawberry.field(description="Households in the buildings the grid covers (网格住户).")
+    @field(description="Households in the buildings the grid covers (网格住户).")
     async def households(self, info: Info, first: int | None = 20, after: str | None = None
                          ) -> Connection[Household]:
         return await _households_in(info, self._m.id, first, after)
@@ -128,19 +128,19 @@ class Grid(AreaNode):
 @strawberry.type(description="Building (楼栋); unit numbers are a field of households.")
 class Building(AreaNode):
 
-    @strawberry.field(description="Number of floors (层数).")
+    @field(description="Number of floors (层数).")
     def floors(self) -> int | None:
         return self._m.floors
 
-    @strawberry.field(description="Number of units (单元数).")
+    @field(description="Number of units (单元数).")
     def unit_count(self) -> int | None:
         return self._m.unit_count
 
-    @strawberry.field(description="Grids covering this building (所属网格).")
+    @field(description="Grids covering this building (所属网格).")
     async def grids(self, info: Info) -> list[Grid]:
         return [Grid(_m=g) for g in await loaders.grids_by_building(context(info)).load(self._m.id)]
 
-    @strawberry.field(description="Households in this building (住户).")
+    @field(description="Households in this building (住户).")
     async def households(self, info: Info, first: int | None = 20, after: str | None = None
                          ) -> Connection[Household]:
         return await _households_in(info, self._m.id, first, after)
@@ -159,7 +159,12 @@ AREA_TYPES: dict[AreaKind, type[AreaNode]] = {
 AREA_TYPE_NAMES = frozenset(t.__name__ for t in AREA_TYPES.values())
 
 
-def area_type(m: AreaRow | None) -> Any:
+@overload
+def area_type(m: AreaRow) -> AreaNode: ...
+@overload
+def area_type(m: AreaRow | None) -> AreaNode | None: ...
+def area_type(m: AreaRow | None) -> AreaNode | None:
+    """The area's GraphQL type by its kind (a Grid for a grid row ...)."""
     return None if m is None else AREA_TYPES[m.kind](_m=m)
 
 
@@ -188,42 +193,44 @@ class Household(Node):
     _m: strawberry.Private[HouseholdRow]
 
 
-    @strawberry.field(description="The building (楼栋).")
+    @field(description="The building (楼栋).")
     async def building(self, info: Info) -> Building | None:
-        return area_type(await loaders.area_by_id(context(info)).load(self._m.building_id))  # type: ignore[no-any-return]
+        # create_household accepts only a building (and an area's kind never changes)
+        area = await loaders.area_by_id(context(info)).load(self._m.building_id)
+        return None if area is None else Building(_m=area)
 
-    @strawberry.field(description="Unit number (单元).")
+    @field(description="Unit number (单元).")
     def unit(self) -> str:
         return self._m.unit
 
-    @strawberry.field(description="Room number (门牌号) — part of the exact address, masked (***) without the "
-                                  "right to read personal data in full.")
+    @field(description="Room number (门牌号) — part of the exact address, masked (***) without the "
+                       "right to read personal data in full.")
     async def room(self, info: Info) -> str:
         if await loaders.pii_visible_by_household(context(info)).load(self._m.id):
             return self._m.room
         return "***"
 
-    @strawberry.field(description="True when the address is masked for you (地址已脱敏).")
+    @field(description="True when the address is masked for you (地址已脱敏).")
     async def address_masked(self, info: Info) -> bool:
         return not await loaders.pii_visible_by_household(context(info)).load(self._m.id)
 
-    @strawberry.field(description="Floor area in m² (建筑面积), used for owner votes.")
+    @field(description="Floor area in m² (建筑面积), used for owner votes.")
     def floor_area(self) -> Decimal | None:
         return self._m.floor_area
 
-    @strawberry.field(description="Owner-occupied or rented (自有/租住).")
+    @field(description="Owner-occupied or rented (自有/租住).")
     def tenure(self) -> Tenure:
         return self._m.tenure
 
-    @strawberry.field(description="Version for optimistic concurrency (版本): pass as expectedVersion to updates.")
+    @field(description="Version for optimistic concurrency (版本): pass as expectedVersion to updates.")
     def version(self) -> int:
         return self._m.version
 
-    @strawberry.field(description="Persons registered in the household (家庭成员) that you may read.")
+    @field(description="Persons registered in the household (家庭成员) that you may read.")
     async def persons(self, info: Info) -> list[Person]:
         return [Person(_m=p) for p in await loaders.persons_by_household(context(info)).load(self._m.id)]
 
-    @strawberry.field(description="Grids covering the household's building (所属网格).")
+    @field(description="Grids covering the household's building (所属网格).")
     async def grids(self, info: Info) -> list[Grid]:
         return [Grid(_m=g) for g in await loaders.grids_by_building(context(info)).load(self._m.building_id)]
 
@@ -240,27 +247,27 @@ class Person(Node):
     _m: strawberry.Private[PersonRow]
 
 
-    @strawberry.field(description="Name (姓名).")
+    @field(description="Name (姓名).")
     def name(self) -> str:
         return self._m.name
 
-    @strawberry.field(description="Gender (性别).")
+    @field(description="Gender (性别).")
     def gender(self) -> Gender | None:
         return self._m.gender
 
-    @strawberry.field(description="Relation to the head of household (与户主关系).")
+    @field(description="Relation to the head of household (与户主关系).")
     def relation_to_head(self) -> str | None:
         return self._m.relation_to_head
 
-    @strawberry.field(description="Party member (党员).")
+    @field(description="Party member (党员).")
     def party_member(self) -> bool:
         return self._m.party_member
 
-    @strawberry.field(description="Version for optimistic concurrency (版本): pass as expectedVersion to updates.")
+    @field(description="Version for optimistic concurrency (版本): pass as expectedVersion to updates.")
     def version(self) -> int:
         return self._m.version
 
-    @strawberry.field(description="In-service party member registered back with the community (在职党员双报到).")
+    @field(description="In-service party member registered back with the community (在职党员双报到).")
     def in_service_party_member(self) -> bool:
         return self._m.in_service_party_member
 
@@ -271,36 +278,36 @@ class Person(Node):
             ctx.pii_reads.add(self._m.id)
         return visible
 
-    @strawberry.field(description="True when personal data is masked for you (个人信息已脱敏).")
+    @field(description="True when personal data is masked for you (个人信息已脱敏).")
     async def pii_masked(self, info: Info) -> bool:
         return not await loaders.pii_visible_by_person(context(info)).load(self._m.id)
 
-    @strawberry.field(description="Resident ID number (身份证号), masked without the full-read right.")
+    @field(description="Resident ID number (身份证号), masked without the full-read right.")
     async def id_card_no(self, info: Info) -> str | None:
         if self._m.id_card_no is None:
             return None
         return self._m.id_card_no if await self._full(info) else mask_id_card(self._m.id_card_no)
 
-    @strawberry.field(description="Phone (手机号), masked (138****5678) without the full-read right.")
+    @field(description="Phone (手机号), masked (138****5678) without the full-read right.")
     async def phone(self, info: Info) -> str | None:
         if self._m.phone is None:
             return None
         return self._m.phone if await self._full(info) else mask_phone(self._m.phone)
 
-    @strawberry.field(description="Date of birth (出生日期); null without the full-read right.")
+    @field(description="Date of birth (出生日期); null without the full-read right.")
     async def birth_date(self, info: Info) -> date | None:
         if self._m.birth_date is None:
             return None
         return self._m.birth_date if await self._full(info) else None
 
-    @strawberry.field(description="Care groups (重点人群标签); null without the full-read right: they are personal "
-                                  "data.")
+    @field(description="Care groups (重点人群标签); null without the full-read right: they are personal "
+                       "data.")
     async def care_tags(self, info: Info) -> list[str] | None:
         if not await self._full(info):
             return None
         return await loaders.care_tags_by_person(context(info)).load(self._m.id)
 
-    @strawberry.field(description="The household (所在户).")
+    @field(description="The household (所在户).")
     async def household(self, info: Info) -> Household | None:
         if self._m.household_id is None:
             return None
@@ -312,11 +319,11 @@ class Person(Node):
 class PropertyFirm(Node):
     _m: strawberry.Private[PropertyFirmRow]
 
-    @strawberry.field(description="Name (名称).")
+    @field(description="Name (名称).")
     def name(self) -> str:
         return self._m.name
 
-    @strawberry.field(description="Unified social credit code (统一社会信用代码), if known.")
+    @field(description="Unified social credit code (统一社会信用代码), if known.")
     def credit_code(self) -> str | None:
         return self._m.credit_code
 
@@ -336,34 +343,34 @@ class RoleAssignment(Node):
     _now: strawberry.Private[datetime]
 
 
-    @strawberry.field(description="The role (角色).")
+    @field(description="The role (角色).")
     def role(self) -> Role:
         return Role(self._m.role)
 
-    @strawberry.field(description="Scope area (授权范围): the node and everything below it.")
+    @field(description="Scope area (授权范围): the node and everything below it.")
     async def scope(self, info: Info) -> AreaNode | None:
         return area_type(await loaders.area_by_id(context(info)).load(self._m.scope_area_id))
 
-    @strawberry.field(description="Valid from (生效时间).")
+    @field(description="Valid from (生效时间).")
     def valid_from(self) -> datetime:
         return self._m.valid_from
 
-    @strawberry.field(description="Valid until (失效时间); null for open-ended.")
+    @field(description="Valid until (失效时间); null for open-ended.")
     def valid_until(self) -> datetime | None:
         return self._m.valid_until
 
-    @strawberry.field(description="Revoked at (撤销时间), if revoked.")
+    @field(description="Revoked at (撤销时间), if revoked.")
     def revoked_at(self) -> datetime | None:
         return self._m.revoked_at
 
-    @strawberry.field(description="In force now (当前有效).")
+    @field(description="In force now (当前有效).")
     def active(self) -> bool:
         m = self._m
         now = self._now
         return m.revoked_at is None and _aware(m.valid_from) <= now and (
             m.valid_until is None or _aware(m.valid_until) > now)
 
-    @strawberry.field(description="The user holding the role (被授权人).")
+    @field(description="The user holding the role (被授权人).")
     async def user(self, info: Info) -> User | None:
         ctx = context(info)
         loader = loaders.user_by_id(ctx)

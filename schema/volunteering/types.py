@@ -19,7 +19,18 @@ from resolvers import loaders
 from resolvers import volunteering as svc
 from resolvers.ids import decode_id
 from resolvers.volunteering import loaders as vl
-from schema.common import Connection, Node, UserError, connection, context, graphql_enum, mutate, query_call
+from schema.common import (
+    Connection,
+    Node,
+    UserError,
+    connection,
+    context,
+    field,
+    graphql_enum,
+    mutate,
+    mutation,
+    query_call,
+)
 from schema.register import AREA_TYPE_NAMES, AreaNode, Person, area_type
 
 graphql_enum(ActivityState, name="ActivityState", description="State of an activity (活动状态).")
@@ -43,47 +54,47 @@ async def _person(info: Info, person_id: Any) -> Person | None:
 class Activity(Node):
     _m: strawberry.Private[ActivityRow]
 
-    @strawberry.field(description="Title (活动名称).")
+    @field(description="Title (活动名称).")
     def title(self) -> str:
         return self._m.title
 
-    @strawberry.field(description="Description (活动内容).")
+    @field(description="Description (活动内容).")
     def description(self) -> str:
         return self._m.description
 
-    @strawberry.field(description="Area it serves (活动区域).")
+    @field(description="Area it serves (活动区域).")
     async def area(self, info: Info) -> AreaNode | None:
         return area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
 
-    @strawberry.field(description="Place (地点).")
+    @field(description="Place (地点).")
     def place(self) -> str:
         return self._m.place
 
-    @strawberry.field(description="Starts at (开始时间).")
+    @field(description="Starts at (开始时间).")
     def starts_at(self) -> datetime:
         return self._m.starts_at
 
-    @strawberry.field(description="Ends at (结束时间).")
+    @field(description="Ends at (结束时间).")
     def ends_at(self) -> datetime:
         return self._m.ends_at
 
-    @strawberry.field(description="Places (名额).")
+    @field(description="Places (名额).")
     def capacity(self) -> int:
         return self._m.capacity
 
-    @strawberry.field(description="Places taken (已报名).")
+    @field(description="Places taken (已报名).")
     def signed_up(self) -> int:
         return self._m.signed_up
 
-    @strawberry.field(description="Kind of organiser (主办方类型).")
+    @field(description="Kind of organiser (主办方类型).")
     def organiser_kind(self) -> OrganiserKind:
         return self._m.organiser_kind
 
-    @strawberry.field(description="Organiser's name (主办方): party org, community, 业委会, firm or partner unit.")
+    @field(description="Organiser's name (主办方): party org, community, 业委会, firm or partner unit.")
     def organiser_name(self) -> str:
         return self._m.organiser_name
 
-    @strawberry.field(description="State (状态).")
+    @field(description="State (状态).")
     def state(self) -> ActivityState:
         return self._m.state
 
@@ -92,32 +103,32 @@ class Activity(Node):
 class ActivitySignup(Node):
     _m: strawberry.Private[ActivitySignupRow]
 
-    @strawberry.field(description="The activity.")
+    @field(description="The activity.")
     async def activity(self, info: Info) -> Activity | None:
         a = await vl.activity_by_id(context(info)).load(self._m.activity_id)
         return None if a is None else Activity(_m=a)
 
-    @strawberry.field(description="The volunteer (志愿者), masked as the register's rules say; null if not readable.")
+    @field(description="The volunteer (志愿者), masked as the register's rules say; null if not readable.")
     async def person(self, info: Info) -> Person | None:
         return await _person(info, self._m.person_id)
 
-    @strawberry.field(description="State (状态).")
+    @field(description="State (状态).")
     def state(self) -> SignupState:
         return self._m.state
 
-    @strawberry.field(description="Checked in at (签到).")
+    @field(description="Checked in at (签到).")
     def checked_in_at(self) -> datetime | None:
         return self._m.checked_in_at
 
-    @strawberry.field(description="Checked out at (签退).")
+    @field(description="Checked out at (签退).")
     def checked_out_at(self) -> datetime | None:
         return self._m.checked_out_at
 
-    @strawberry.field(description="Hours confirmed by the organiser (确认时长).")
+    @field(description="Hours confirmed by the organiser (确认时长).")
     def hours(self) -> float | None:
         return None if self._m.hours is None else float(self._m.hours)
 
-    @strawberry.field(description="Confirmed at.")
+    @field(description="Confirmed at.")
     def confirmed_at(self) -> datetime | None:
         return self._m.confirmed_at
 
@@ -126,27 +137,27 @@ class ActivitySignup(Node):
 class PointsEntry(Node):
     _m: strawberry.Private[PointsEntryRow]
 
-    @strawberry.field(description="The person (积分人).")
+    @field(description="The person (积分人).")
     async def person(self, info: Info) -> Person | None:
         return await _person(info, self._m.person_id)
 
-    @strawberry.field(description="Points added (positive) or taken (negative).")
+    @field(description="Points added (positive) or taken (negative).")
     def delta(self) -> int:
         return self._m.delta
 
-    @strawberry.field(description="Kind (类型).")
+    @field(description="Kind (类型).")
     def kind(self) -> EntryKind:
         return self._m.kind
 
-    @strawberry.field(description="Reason (事由).")
+    @field(description="Reason (事由).")
     def reason(self) -> str | None:
         return self._m.reason
 
-    @strawberry.field(description="Balance right after this entry (结余).")
+    @field(description="Balance right after this entry (结余).")
     def balance_after(self) -> int:
         return self._m.balance_after
 
-    @strawberry.field(description="When (时间).")
+    @field(description="When (时间).")
     def at(self) -> datetime:
         return self._m.created_at
 
@@ -155,19 +166,19 @@ class PointsEntry(Node):
 class RewardItem(Node):
     _m: strawberry.Private[RewardItemRow]
 
-    @strawberry.field(description="Name (物品).")
+    @field(description="Name (物品).")
     def name(self) -> str:
         return self._m.name
 
-    @strawberry.field(description="Price in points (所需积分).")
+    @field(description="Price in points (所需积分).")
     def points(self) -> int:
         return self._m.points
 
-    @strawberry.field(description="Stock (库存).")
+    @field(description="Stock (库存).")
     def stock(self) -> int:
         return self._m.stock
 
-    @strawberry.field(description="The community whose catalogue it is (社区).")
+    @field(description="The community whose catalogue it is (社区).")
     async def community(self, info: Info) -> AreaNode | None:
         return area_type(await loaders.area_by_id(context(info)).load(self._m.community_id))
 
@@ -176,32 +187,32 @@ class RewardItem(Node):
 class Redemption(Node):
     _m: strawberry.Private[RedemptionRow]
 
-    @strawberry.field(description="The person redeeming.")
+    @field(description="The person redeeming.")
     async def person(self, info: Info) -> Person | None:
         return await _person(info, self._m.person_id)
 
-    @strawberry.field(description="The item.")
+    @field(description="The item.")
     async def item(self, info: Info) -> RewardItem | None:
         i = await vl.reward_item_by_id(context(info)).load(self._m.item_id)
         return None if i is None else RewardItem(_m=i)
 
-    @strawberry.field(description="Points it costs (fixed when requested).")
+    @field(description="Points it costs (fixed when requested).")
     def points(self) -> int:
         return self._m.points
 
-    @strawberry.field(description="State (状态).")
+    @field(description="State (状态).")
     def state(self) -> RedemptionState:
         return self._m.state
 
-    @strawberry.field(description="Note of the decision (审核意见).")
+    @field(description="Note of the decision (审核意见).")
     def note(self) -> str | None:
         return self._m.note
 
-    @strawberry.field(description="Requested at.")
+    @field(description="Requested at.")
     def requested_at(self) -> datetime:
         return self._m.created_at
 
-    @strawberry.field(description="Decided at.")
+    @field(description="Decided at.")
     def decided_at(self) -> datetime | None:
         return self._m.decided_at
 
@@ -209,7 +220,7 @@ class Redemption(Node):
 
 @strawberry.type
 class VolunteeringQuery:
-    @strawberry.field(description="Volunteer activities you may see (志愿活动), newest first.")
+    @field(description="Volunteer activities you may see (志愿活动), newest first.")
     async def activities(
         self, info: Info,
         area_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only inside this area.")] = None,
@@ -220,8 +231,8 @@ class VolunteeringQuery:
         page = await query_call(svc.list_activities(context(info), area, upcoming, first=first, after=after))
         return connection(page, lambda m: Activity(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="Sign-ups (报名): of an activity you organise (all) or joined (yours); "
-                                  "without activityId, all of yours.")
+    @field(description="Sign-ups (报名): of an activity you organise (all) or joined (yours); "
+                       "without activityId, all of yours.")
     async def activity_signups(
         self, info: Info, activity_id: strawberry.ID | None = None, first: int | None = 20,
         after: str | None = None,
@@ -230,16 +241,16 @@ class VolunteeringQuery:
         page = await query_call(svc.list_signups(context(info), aid, mine=False, first=first, after=after))
         return connection(page, lambda m: ActivitySignup(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="A person's points balance (积分余额); null when you may not see it.")
+    @field(description="A person's points balance (积分余额); null when you may not see it.")
     async def points_balance(self, info: Info, person_id: strawberry.ID) -> int | None:
         return await svc.balance_of(context(info), decode_id(person_id, "Person", "personId"))
 
-    @strawberry.field(description="Your own points balance (我的积分); null when your account has no person.")
+    @field(description="Your own points balance (我的积分); null when your account has no person.")
     async def my_points(self, info: Info) -> int | None:
         ctx = context(info)
         return None if ctx.actor.person_id is None else await svc.balance_of(ctx, ctx.actor.person_id)
 
-    @strawberry.field(description="Ledger entries you may see (积分明细), newest first; optionally of one person.")
+    @field(description="Ledger entries you may see (积分明细), newest first; optionally of one person.")
     async def points_ledger(
         self, info: Info, person_id: strawberry.ID | None = None, first: int | None = 20, after: str | None = None,
     ) -> Connection[PointsEntry]:
@@ -247,11 +258,11 @@ class VolunteeringQuery:
         page = await query_call(svc.list_entries(context(info), pid, first=first, after=after))
         return connection(page, lambda m: PointsEntry(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="The tenant's points rule: points per confirmed volunteer hour (积分规则).")
+    @field(description="The tenant's points rule: points per confirmed volunteer hour (积分规则).")
     async def points_per_hour(self, info: Info) -> int:
         return await svc.points_per_hour(context(info))
 
-    @strawberry.field(description="Catalogue items you may see (积分兑换目录).")
+    @field(description="Catalogue items you may see (积分兑换目录).")
     async def reward_items(
         self, info: Info, community_id: strawberry.ID | None = None, first: int | None = 20,
         after: str | None = None,
@@ -260,7 +271,7 @@ class VolunteeringQuery:
         page = await query_call(svc.list_reward_items(context(info), cid, first=first, after=after))
         return connection(page, lambda m: RewardItem(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="Redemption requests you may see (兑换申请), newest first.")
+    @field(description="Redemption requests you may see (兑换申请), newest first.")
     async def redemptions(
         self, info: Info, states: list[RedemptionState] | None = None,
         first: int | None = 20, after: str | None = None,
@@ -376,7 +387,7 @@ async def _redemption(info: Info, run: Any) -> RedemptionPayload:
 
 @strawberry.type
 class VolunteeringMutation:
-    @strawberry.mutation(description="Publish a volunteer activity (发布志愿活动).")
+    @mutation(description="Publish a volunteer activity (发布志愿活动).")
     async def publish_activity(self, info: Info, input: PublishActivityInput) -> ActivityPayload:
         async def run() -> Any:
             d = svc.ActivityInput(
@@ -392,35 +403,35 @@ class VolunteeringMutation:
 
         return await _activity(info, run)
 
-    @strawberry.mutation(description="Sign up for an activity as your own person (报名); capacity holds.")
+    @mutation(description="Sign up for an activity as your own person (报名); capacity holds.")
     async def sign_up_for_activity(self, info: Info, activity_id: strawberry.ID) -> ActivitySignupPayload:
         async def run() -> Any:
             return await svc.sign_up(context(info), decode_id(activity_id, "Activity", "activityId"))
 
         return await _signup(info, run)
 
-    @strawberry.mutation(description="Cancel your sign-up (取消报名), freeing the place.")
+    @mutation(description="Cancel your sign-up (取消报名), freeing the place.")
     async def cancel_activity_signup(self, info: Info, id: strawberry.ID) -> ActivitySignupPayload:
         async def run() -> Any:
             return await svc.cancel_signup(context(info), decode_id(id, "ActivitySignup", "id"))
 
         return await _signup(info, run)
 
-    @strawberry.mutation(description="Check in (签到): the volunteer or the organiser.")
+    @mutation(description="Check in (签到): the volunteer or the organiser.")
     async def check_in_activity(self, info: Info, id: strawberry.ID) -> ActivitySignupPayload:
         async def run() -> Any:
             return await svc.check_in(context(info), decode_id(id, "ActivitySignup", "id"))
 
         return await _signup(info, run)
 
-    @strawberry.mutation(description="Check out (签退): the volunteer or the organiser.")
+    @mutation(description="Check out (签退): the volunteer or the organiser.")
     async def check_out_activity(self, info: Info, id: strawberry.ID) -> ActivitySignupPayload:
         async def run() -> Any:
             return await svc.check_out(context(info), decode_id(id, "ActivitySignup", "id"))
 
         return await _signup(info, run)
 
-    @strawberry.mutation(description="Confirm the hours (确认时长) as organiser; awards points by the tenant's rule.")
+    @mutation(description="Confirm the hours (确认时长) as organiser; awards points by the tenant's rule.")
     async def confirm_activity_hours(
         self, info: Info, id: strawberry.ID,
         hours: Annotated[float | None, strawberry.argument(
@@ -431,7 +442,7 @@ class VolunteeringMutation:
 
         return await _signup(info, run)
 
-    @strawberry.mutation(description="Award points by hand with a reason (手动加分).")
+    @mutation(description="Award points by hand with a reason (手动加分).")
     async def award_points(self, info: Info, input: AwardPointsInput) -> PointsEntryPayload:
         async def run() -> Any:
             return await svc.award_points(context(info), decode_id(input.person_id, "Person", "personId"), input.points,
@@ -439,7 +450,7 @@ class VolunteeringMutation:
 
         return await _entry(info, run)
 
-    @strawberry.mutation(description="Reverse an award (冲正): a new entry of the opposite sign.")
+    @mutation(description="Reverse an award (冲正): a new entry of the opposite sign.")
     async def reverse_points_entry(self, info: Info, input: ReversePointsEntryInput) -> PointsEntryPayload:
         async def run() -> Any:
             return await svc.reverse_entry(context(info), decode_id(input.entry_id, "PointsEntry", "entryId"),
@@ -447,7 +458,7 @@ class VolunteeringMutation:
 
         return await _entry(info, run)
 
-    @strawberry.mutation(description="Set the tenant's points per confirmed hour (积分规则); street admin.")
+    @mutation(description="Set the tenant's points per confirmed hour (积分规则); street admin.")
     async def set_points_rule(self, info: Info, points_per_hour: int) -> PointsRulePayload:
         async def run() -> Any:
             return await svc.set_points_rule(context(info), points_per_hour)
@@ -455,7 +466,7 @@ class VolunteeringMutation:
         value, errors = await mutate(info, run)
         return PointsRulePayload(points_per_hour=value, errors=errors)
 
-    @strawberry.mutation(description="Add an item to a community's catalogue (新增兑换物品).")
+    @mutation(description="Add an item to a community's catalogue (新增兑换物品).")
     async def create_reward_item(self, info: Info, input: CreateRewardItemInput) -> RewardItemPayload:
         async def run() -> Any:
             return await svc.create_reward_item(
@@ -464,21 +475,21 @@ class VolunteeringMutation:
 
         return await _item(info, run)
 
-    @strawberry.mutation(description="Add stock to a catalogue item (补充库存).")
+    @mutation(description="Add stock to a catalogue item (补充库存).")
     async def restock_reward_item(self, info: Info, id: strawberry.ID, add: int) -> RewardItemPayload:
         async def run() -> Any:
             return await svc.restock_reward_item(context(info), decode_id(id, "RewardItem", "id"), add)
 
         return await _item(info, run)
 
-    @strawberry.mutation(description="Ask to exchange your points for an item (申请兑换).")
+    @mutation(description="Ask to exchange your points for an item (申请兑换).")
     async def request_redemption(self, info: Info, item_id: strawberry.ID) -> RedemptionPayload:
         async def run() -> Any:
             return await svc.request_redemption(context(info), decode_id(item_id, "RewardItem", "itemId"))
 
         return await _redemption(info, run)
 
-    @strawberry.mutation(description="Approve a redemption (批准兑换): spends the points, takes one from stock.")
+    @mutation(description="Approve a redemption (批准兑换): spends the points, takes one from stock.")
     async def approve_redemption(self, info: Info, input: DecideRedemptionInput) -> RedemptionPayload:
         async def run() -> Any:
             return await svc.decide_redemption(context(info), decode_id(input.id, "Redemption", "id"), approve=True,
@@ -486,7 +497,7 @@ class VolunteeringMutation:
 
         return await _redemption(info, run)
 
-    @strawberry.mutation(description="Reject a redemption with a note (驳回兑换).")
+    @mutation(description="Reject a redemption with a note (驳回兑换).")
     async def reject_redemption(self, info: Info, input: DecideRedemptionInput) -> RedemptionPayload:
         async def run() -> Any:
             return await svc.decide_redemption(context(info), decode_id(input.id, "Redemption", "id"), approve=False,
@@ -494,7 +505,7 @@ class VolunteeringMutation:
 
         return await _redemption(info, run)
 
-    @strawberry.mutation(description="Withdraw your own pending redemption (撤回兑换).")
+    @mutation(description="Withdraw your own pending redemption (撤回兑换).")
     async def cancel_redemption(self, info: Info, id: strawberry.ID) -> RedemptionPayload:
         async def run() -> Any:
             return await svc.cancel_redemption(context(info), decode_id(id, "Redemption", "id"))
