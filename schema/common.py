@@ -45,6 +45,14 @@ def mutation(*, description: str) -> Callable[[Callable[..., T]], T]:
     return declare
 
 
+def subscription(*, description: str) -> Callable[[Callable[..., T]], T]:
+    """``@strawberry.subscription(description=...)`` on an async generator method."""
+    def declare(resolver: Callable[..., T]) -> T:
+        return strawberry.subscription(resolver=resolver, description=description)
+
+    return declare
+
+
 def graphql_enum(cls: type[enum.Enum], *, name: str, description: str) -> None:
     """Declare a Python enum (a model's, usually) a GraphQL enum, in place: strawberry keeps the
     definition on the class itself, so fields annotate with the class, imported under the schema's

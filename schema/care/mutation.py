@@ -35,7 +35,7 @@ from schema.care.types import (
     Visit,
     Wish,
 )
-from schema.common import context, mutate
+from schema.common import context, mutate, mutation
 from schema.register import AREA_TYPE_NAMES, CareTagKind
 
 
@@ -57,7 +57,7 @@ async def _wish_step(info: Info, input: WishTransitionInput, action: str) -> Wis
 
 @strawberry.type
 class CareMutation:
-    @strawberry.mutation(description="Change the tenant's care rules (关爱设置; street admin).")
+    @mutation(description="Change the tenant's care rules (关爱设置; street admin).")
     async def update_care_settings(self, info: Info, input: UpdateCareSettingsInput) -> CareSettingsPayload:
         async def run() -> Any:
             return await care_service.update_care_settings(context(info), care_service.SettingsInput(
@@ -67,7 +67,7 @@ class CareMutation:
         s, errors = await mutate(info, run)
         return CareSettingsPayload(settings=None if s is None else CareSettings(_m=s), errors=errors)
 
-    @strawberry.mutation(description="Appoint a neighbourhood lead for households (任命邻长); grants neighbor_lead.")
+    @mutation(description="Appoint a neighbourhood lead for households (任命邻长); grants neighbor_lead.")
     async def appoint_neighbor_lead(self, info: Info, input: AppointLeadInput) -> NeighborLeadPayload:
         async def run() -> Any:
             return await care_service.appoint_lead(
@@ -78,7 +78,7 @@ class CareMutation:
         lead, errors = await mutate(info, run)
         return NeighborLeadPayload(lead=None if lead is None else NeighborLead(_m=lead), errors=errors)
 
-    @strawberry.mutation(description="Replace the households a lead keeps (调整联系户).")
+    @mutation(description="Replace the households a lead keeps (调整联系户).")
     async def set_neighbor_lead_households(self, info: Info, input: SetLeadHouseholdsInput) -> NeighborLeadPayload:
         async def run() -> Any:
             return await care_service.set_lead_households(
@@ -88,7 +88,7 @@ class CareMutation:
         lead, errors = await mutate(info, run)
         return NeighborLeadPayload(lead=None if lead is None else NeighborLead(_m=lead), errors=errors)
 
-    @strawberry.mutation(description="End a lead's appointment (卸任); revokes the neighbor_lead role.")
+    @mutation(description="End a lead's appointment (卸任); revokes the neighbor_lead role.")
     async def end_neighbor_lead(self, info: Info, id: strawberry.ID) -> NeighborLeadPayload:
         async def run() -> Any:
             return await care_service.end_lead(context(info), decode_id(id, "NeighborLead", "id"))
@@ -96,7 +96,7 @@ class CareMutation:
         lead, errors = await mutate(info, run)
         return NeighborLeadPayload(lead=None if lead is None else NeighborLead(_m=lead), errors=errors)
 
-    @strawberry.mutation(description="Record a home visit (记录走访), optionally raising a case from it.")
+    @mutation(description="Record a home visit (记录走访), optionally raising a case from it.")
     async def record_visit(self, info: Info, input: RecordVisitInput) -> VisitPayload:
         async def run() -> Any:
             rc = input.raise_case
@@ -112,7 +112,7 @@ class CareMutation:
         visit, errors = await mutate(info, run)
         return VisitPayload(visit=None if visit is None else Visit(_m=visit), errors=errors)
 
-    @strawberry.mutation(description="Add a care group of the tenant's own (新增重点人群类别; street admin).")
+    @mutation(description="Add a care group of the tenant's own (新增重点人群类别; street admin).")
     async def add_care_tag_kind(self, info: Info, input: AddCareTagKindInput) -> CareTagKindPayload:
         async def run() -> Any:
             return await care_service.add_care_tag_kind(context(info), code=input.code, name=input.name)
@@ -121,7 +121,7 @@ class CareMutation:
         return CareTagKindPayload(kind=None if kind is None else CareTagKind(code=kind.code, name=kind.name),
                                   errors=errors)
 
-    @strawberry.mutation(description="Add an entry to a care group's service list (服务清单).")
+    @mutation(description="Add an entry to a care group's service list (服务清单).")
     async def create_care_service(self, info: Info, input: CreateCareServiceInput) -> CareServicePayload:
         async def run() -> Any:
             return await care_service.create_care_service(context(info), care_service.ServiceInput(
@@ -131,7 +131,7 @@ class CareMutation:
         svc, errors = await mutate(info, run)
         return CareServicePayload(service=None if svc is None else CareService(_m=svc), errors=errors)
 
-    @strawberry.mutation(description="Record a service provided to a person (服务记录).")
+    @mutation(description="Record a service provided to a person (服务记录).")
     async def record_care_service(self, info: Info, input: RecordCareServiceInput) -> CareServiceRecordPayload:
         async def run() -> Any:
             return await care_service.record_care_service(context(info), care_service.ServiceRecordInput(
@@ -142,7 +142,7 @@ class CareMutation:
         rec, errors = await mutate(info, run)
         return CareServiceRecordPayload(record=None if rec is None else CareServiceRecord(_m=rec), errors=errors)
 
-    @strawberry.mutation(description="Post a need or micro-wish for a resident (发布微心愿).")
+    @mutation(description="Post a need or micro-wish for a resident (发布微心愿).")
     async def post_wish(self, info: Info, input: PostWishInput) -> WishPayload:
         async def run() -> Any:
             return await care_service.post_wish(
@@ -152,18 +152,18 @@ class CareMutation:
         wish, errors = await mutate(info, run)
         return WishPayload(wish=None if wish is None else Wish(_m=wish), errors=errors)
 
-    @strawberry.mutation(description="Claim an open wish (认领); one claimant at a time.")
+    @mutation(description="Claim an open wish (认领); one claimant at a time.")
     async def claim_wish(self, info: Info, input: WishTransitionInput) -> WishPayload:
         return await _wish_step(info, input, "claim")
 
-    @strawberry.mutation(description="Mark a claimed wish fulfilled (完成).")
+    @mutation(description="Mark a claimed wish fulfilled (完成).")
     async def fulfil_wish(self, info: Info, input: WishTransitionInput) -> WishPayload:
         return await _wish_step(info, input, "fulfil")
 
-    @strawberry.mutation(description="Confirm a fulfilled wish (确认), by the beneficiary or the poster.")
+    @mutation(description="Confirm a fulfilled wish (确认), by the beneficiary or the poster.")
     async def confirm_wish(self, info: Info, input: WishTransitionInput) -> WishPayload:
         return await _wish_step(info, input, "confirm")
 
-    @strawberry.mutation(description="Cancel an open or claimed wish (撤销), by staff or the poster.")
+    @mutation(description="Cancel an open or claimed wish (撤销), by staff or the poster.")
     async def cancel_wish(self, info: Info, input: WishTransitionInput) -> WishPayload:
         return await _wish_step(info, input, "cancel")

@@ -23,17 +23,17 @@ from schema.care.types import (
     VisitCoverage,
     Wish,
 )
-from schema.common import Connection, connection, context, query_call
+from schema.common import Connection, connection, context, field, query_call
 from schema.register import AREA_TYPE_NAMES
 
 
 @strawberry.type
 class CareQuery:
-    @strawberry.field(description="The tenant's care rules (关爱设置).")
+    @field(description="The tenant's care rules (关爱设置).")
     async def care_settings(self, info: Info) -> CareSettings:
         return CareSettings(_m=await care_service.care_settings(context(info)))
 
-    @strawberry.field(description="Neighbourhood leads you may read (邻长), by area.")
+    @field(description="Neighbourhood leads you may read (邻长), by area.")
     async def neighbor_leads(
         self, info: Info, area_id: strawberry.ID | None = None, include_ended: bool = False,
         first: int | None = 20, after: str | None = None,
@@ -43,7 +43,7 @@ class CareQuery:
             include_ended=include_ended, first=first, after=after))
         return connection(page, lambda m: NeighborLead(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="Home visits you may read (走访记录), newest first.")
+    @field(description="Home visits you may read (走访记录), newest first.")
     async def visits(
         self, info: Info, household_id: strawberry.ID | None = None, area_id: strawberry.ID | None = None,
         from_: Annotated[date | None, strawberry.argument(name="from", description="First local day.")] = None,
@@ -57,7 +57,7 @@ class CareQuery:
             start=from_, end=to, first=first, after=after))
         return connection(page, lambda m: Visit(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="Households overdue for a visit on a day (逾期未访), never-visited first, then "
+    @field(description="Households overdue for a visit on a day (逾期未访), never-visited first, then "
                                   "longest overdue; per area (grid, community …) or per lead.")
     async def overdue_visits(
         self, info: Info,
@@ -70,7 +70,7 @@ class CareQuery:
             lead_id=decode_id(lead_id, "NeighborLead", "leadId")))
         return [VisitCadence(_c=r) for r in rows]
 
-    @strawberry.field(description="Visit coverage over a period (走访覆盖率), in total or per lead, grid or "
+    @field(description="Visit coverage over a period (走访覆盖率), in total or per lead, grid or "
                                   "community.")
     async def visit_coverage(
         self, info: Info,
@@ -85,7 +85,7 @@ class CareQuery:
             group_by=group_by.value))
         return [VisitCoverage(_g=g) for g in groups]
 
-    @strawberry.field(description="Service lists (服务清单) that apply where you work, by care group and area.")
+    @field(description="Service lists (服务清单) that apply where you work, by care group and area.")
     async def care_services(self, info: Info, tag_code: str | None = None,
                             area_id: strawberry.ID | None = None) -> list[CareService]:
         rows = await query_call(care_service.list_care_services(
@@ -93,7 +93,7 @@ class CareQuery:
             area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId")))
         return [CareService(_m=r) for r in rows]
 
-    @strawberry.field(description="Service records (服务记录) of persons you may read in full; audited.")
+    @field(description="Service records (服务记录) of persons you may read in full; audited.")
     async def care_service_records(
         self, info: Info, person_id: strawberry.ID | None = None, service_id: strawberry.ID | None = None,
         first: int | None = 20, after: str | None = None,
@@ -104,7 +104,7 @@ class CareQuery:
             first=first, after=after))
         return connection(page, lambda m: CareServiceRecord(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="Wishes you may see (微心愿), newest first: staff see their scope, residents their "
+    @field(description="Wishes you may see (微心愿), newest first: staff see their scope, residents their "
                                   "household's, party members every open wish (anonymised) and what they claimed.")
     async def wishes(
         self, info: Info, states: list[WishState] | None = None,

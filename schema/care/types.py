@@ -22,7 +22,7 @@ from resolvers import loaders
 from resolvers.care import loaders as care_loaders
 from resolvers.ids import encode_global_id
 from schema.cases import Case
-from schema.common import Node, context, graphql_enum
+from schema.common import Node, context, field, graphql_enum
 from schema.register import AreaNode, Household, Person, User, area_type
 
 graphql_enum(LeadTitle, name="LeadTitle",
@@ -55,20 +55,20 @@ async def _area(info: Info, area_id: uuid.UUID) -> AreaNode | None:
 class CareSettings:
     _m: strawberry.Private[CareSettingsRow]
 
-    @strawberry.field(description="Fewest households a lead keeps (默认 5).")
+    @field(description="Fewest households a lead keeps (默认 5).")
     def lead_min_households(self) -> int:
         return self._m.lead_min_households
 
-    @strawberry.field(description="Most households a lead keeps (默认 15).")
+    @field(description="Most households a lead keeps (默认 15).")
     def lead_max_households(self) -> int:
         return self._m.lead_max_households
 
-    @strawberry.field(description="Days between visits to a key household (重点户, 默认 7: weekly). A key "
+    @field(description="Days between visits to a key household (重点户, 默认 7: weekly). A key "
                                   "household is one with a member carrying any care tag.")
     def key_visit_days(self) -> int:
         return self._m.key_visit_days
 
-    @strawberry.field(description="Days between visits to any other household (默认 90: quarterly).")
+    @field(description="Days between visits to any other household (默认 90: quarterly).")
     def routine_visit_days(self) -> int:
         return self._m.routine_visit_days
 
@@ -78,39 +78,39 @@ class CareSettings:
 class NeighborLead(Node):
     _m: strawberry.Private[NeighborLeadRow]
 
-    @strawberry.field(description="Kind of lead (邻长/楼栋长/单元长).")
+    @field(description="Kind of lead (邻长/楼栋长/单元长).")
     def title(self) -> LeadTitle:
         return self._m.title
 
-    @strawberry.field(description="The lead's login (账号).")
+    @field(description="The lead's login (账号).")
     async def user(self, info: Info) -> User | None:
         return await _user(info, self._m.user_id)
 
-    @strawberry.field(description="The lead on the register (居民), if you may read them.")
+    @field(description="The lead on the register (居民), if you may read them.")
     async def person(self, info: Info) -> Person | None:
         if self._m.person_id is None:
             return None
         p = await loaders.person_by_id(context(info)).load(self._m.person_id)
         return None if p is None else Person(_m=p)
 
-    @strawberry.field(description="The area served (服务区域).")
+    @field(description="The area served (服务区域).")
     async def area(self, info: Info) -> AreaNode | None:
         return await _area(info, self._m.area_id)
 
-    @strawberry.field(description="IDs of the households kept (联系户).")
+    @field(description="IDs of the households kept (联系户).")
     async def household_ids(self, info: Info) -> list[strawberry.ID]:
         ids = await care_loaders.households_by_lead(context(info)).load(self._m.id)
         return [strawberry.ID(encode_global_id("Household", i)) for i in ids]
 
-    @strawberry.field(description="Number of households kept (联系户数).")
+    @field(description="Number of households kept (联系户数).")
     async def household_count(self, info: Info) -> int:
         return len(await care_loaders.households_by_lead(context(info)).load(self._m.id))
 
-    @strawberry.field(description="Appointed at (任命时间).")
+    @field(description="Appointed at (任命时间).")
     def appointed_at(self) -> datetime:
         return self._m.created_at
 
-    @strawberry.field(description="Ended at (卸任时间); null while appointed.")
+    @field(description="Ended at (卸任时间); null while appointed.")
     def ended_at(self) -> datetime | None:
         return self._m.ended_at
 
@@ -119,43 +119,43 @@ class NeighborLead(Node):
 class Visit(Node):
     _m: strawberry.Private[VisitRow]
 
-    @strawberry.field(description="Kind of visit (走访类型).")
+    @field(description="Kind of visit (走访类型).")
     def kind(self) -> VisitKind:
         return self._m.kind
 
-    @strawberry.field(description="When the visit took place (走访时间).")
+    @field(description="When the visit took place (走访时间).")
     def visited_at(self) -> datetime:
         return self._m.visited_at
 
-    @strawberry.field(description="The household visited (走访户), if you may read it.")
+    @field(description="The household visited (走访户), if you may read it.")
     async def household(self, info: Info) -> Household | None:
         return await _household(info, self._m.household_id)
 
-    @strawberry.field(description="The household's global ID.")
+    @field(description="The household's global ID.")
     def household_id(self) -> strawberry.ID:
         return strawberry.ID(encode_global_id("Household", self._m.household_id))
 
-    @strawberry.field(description="The building (楼栋).")
+    @field(description="The building (楼栋).")
     async def building(self, info: Info) -> AreaNode | None:
         return await _area(info, self._m.building_id)
 
-    @strawberry.field(description="Who visited (走访人).")
+    @field(description="Who visited (走访人).")
     async def visitor(self, info: Info) -> User | None:
         return await _user(info, self._m.visitor_user_id)
 
-    @strawberry.field(description="Role the visitor acted in.")
+    @field(description="Role the visitor acted in.")
     def visitor_role(self) -> str:
         return self._m.visitor_role
 
-    @strawberry.field(description="Findings (走访情况).")
+    @field(description="Findings (走访情况).")
     def findings(self) -> str:
         return self._m.findings
 
-    @strawberry.field(description="Needs found (发现需求).")
+    @field(description="Needs found (发现需求).")
     def needs(self) -> str | None:
         return self._m.needs
 
-    @strawberry.field(description="The case raised from the visit (由走访上报的事件), if you may read it.")
+    @field(description="The case raised from the visit (由走访上报的事件), if you may read it.")
     async def case(self, info: Info) -> Case | None:
         if self._m.case_id is None:
             return None
@@ -167,55 +167,55 @@ class Visit(Node):
 class VisitCadence:
     _c: strawberry.Private[care_service.HouseholdCadence]
 
-    @strawberry.field(description="The household's global ID.")
+    @field(description="The household's global ID.")
     def household_id(self) -> strawberry.ID:
         return strawberry.ID(encode_global_id("Household", self._c.household_id))
 
-    @strawberry.field(description="The household, if you may read it (a lead sees the ID and building only).")
+    @field(description="The household, if you may read it (a lead sees the ID and building only).")
     async def household(self, info: Info) -> Household | None:
         return await _household(info, self._c.household_id)
 
-    @strawberry.field(description="The building (楼栋).")
+    @field(description="The building (楼栋).")
     async def building(self, info: Info) -> AreaNode | None:
         return await _area(info, self._c.building_id)
 
-    @strawberry.field(description="Key household (重点户): a member carries a care tag; visited every keyVisitDays.")
+    @field(description="Key household (重点户): a member carries a care tag; visited every keyVisitDays.")
     def key_household(self) -> bool:
         return self._c.key
 
-    @strawberry.field(description="Days allowed between visits for this household.")
+    @field(description="Days allowed between visits for this household.")
     def interval_days(self) -> int:
         return self._c.interval_days
 
-    @strawberry.field(description="Local date of the last visit up to the day asked; null if never visited.")
+    @field(description="Local date of the last visit up to the day asked; null if never visited.")
     def last_visit_on(self) -> date | None:
         return self._c.last_visit_on
 
-    @strawberry.field(description="Date the next visit is due (应访日期); null if never visited.")
+    @field(description="Date the next visit is due (应访日期); null if never visited.")
     def due_on(self) -> date | None:
         return self._c.due_on
 
-    @strawberry.field(description="Overdue for a visit (逾期未访).")
+    @field(description="Overdue for a visit (逾期未访).")
     def overdue(self) -> bool:
         return self._c.overdue
 
-    @strawberry.field(description="Days past the due date (逾期天数); null if never visited.")
+    @field(description="Days past the due date (逾期天数); null if never visited.")
     def days_overdue(self) -> int | None:
         return self._c.days_overdue
 
-    @strawberry.field(description="The household's lead (邻长), if it has one you may read.")
+    @field(description="The household's lead (邻长), if it has one you may read.")
     async def lead(self, info: Info) -> NeighborLead | None:
         if self._c.lead_id is None:
             return None
         found = await care_loaders.lead_by_id(context(info)).load(self._c.lead_id)
         return None if found is None else NeighborLead(_m=found)
 
-    @strawberry.field(description="Grids covering the household's building (所属网格).")
+    @field(description="Grids covering the household's building (所属网格).")
     async def grids(self, info: Info) -> list[AreaNode]:
         found = await loaders.area_by_id(context(info)).load_many(self._c.grid_ids)
         return [area_type(a) for a in found if a is not None]
 
-    @strawberry.field(description="The household's community (社区).")
+    @field(description="The household's community (社区).")
     async def community(self, info: Info) -> AreaNode | None:
         if self._c.community_id is None:
             return None
@@ -234,7 +234,7 @@ class CoverageGrouping(enum.Enum):
 class VisitCoverage:
     _g: strawberry.Private[care_service.CoverageGroup]
 
-    @strawberry.field(description="The lead, grid or community's global ID; null for the total, or for households "
+    @field(description="The lead, grid or community's global ID; null for the total, or for households "
                                   "with no lead / no grid.")
     def group_id(self) -> strawberry.ID | None:
         if self._g.key_id is None:
@@ -243,7 +243,7 @@ class VisitCoverage:
                                                                    else "Community")
         return strawberry.ID(encode_global_id(kind, self._g.key_id))
 
-    @strawberry.field(description="Name of the group (lead's display name, grid or community name).")
+    @field(description="Name of the group (lead's display name, grid or community name).")
     async def group_name(self, info: Info) -> str | None:
         if self._g.key_id is None:
             return None
@@ -255,31 +255,31 @@ class VisitCoverage:
         a = await loaders.area_by_id(ctx).load(self._g.key_id)
         return None if a is None else a.name
 
-    @strawberry.field(description="Households in the group (户数).")
+    @field(description="Households in the group (户数).")
     def households(self) -> int:
         return self._g.households
 
-    @strawberry.field(description="Households visited at least once in the period (已走访户数).")
+    @field(description="Households visited at least once in the period (已走访户数).")
     def visited(self) -> int:
         return self._g.visited
 
-    @strawberry.field(description="visited / households (覆盖率).")
+    @field(description="visited / households (覆盖率).")
     def rate(self) -> float | None:
         return self._g.rate
 
-    @strawberry.field(description="Key households (重点户数).")
+    @field(description="Key households (重点户数).")
     def key_households(self) -> int:
         return self._g.key_households
 
-    @strawberry.field(description="Key households visited in the period.")
+    @field(description="Key households visited in the period.")
     def key_visited(self) -> int:
         return self._g.key_visited
 
-    @strawberry.field(description="keyVisited / keyHouseholds (重点户覆盖率).")
+    @field(description="keyVisited / keyHouseholds (重点户覆盖率).")
     def key_rate(self) -> float | None:
         return self._g.key_rate
 
-    @strawberry.field(description="Households overdue for a visit on the last day of the period (逾期户数).")
+    @field(description="Households overdue for a visit on the last day of the period (逾期户数).")
     def overdue(self) -> int:
         return self._g.overdue
 
@@ -288,27 +288,27 @@ class VisitCoverage:
 class CareService(Node):
     _m: strawberry.Private[CareServiceRow]
 
-    @strawberry.field(description="Care group code (重点人群类别).")
+    @field(description="Care group code (重点人群类别).")
     def tag_code(self) -> str:
         return self._m.tag_code
 
-    @strawberry.field(description="The area whose list it is (社区/街道).")
+    @field(description="The area whose list it is (社区/街道).")
     async def area(self, info: Info) -> AreaNode | None:
         return await _area(info, self._m.area_id)
 
-    @strawberry.field(description="What is provided (服务内容).")
+    @field(description="What is provided (服务内容).")
     def name(self) -> str:
         return self._m.name
 
-    @strawberry.field(description="How often (服务频次), e.g. 每周一次.")
+    @field(description="How often (服务频次), e.g. 每周一次.")
     def frequency(self) -> str:
         return self._m.frequency
 
-    @strawberry.field(description="By whom (服务提供方).")
+    @field(description="By whom (服务提供方).")
     def provider(self) -> str:
         return self._m.provider
 
-    @strawberry.field(description="Note (备注).")
+    @field(description="Note (备注).")
     def note(self) -> str | None:
         return self._m.note
 
@@ -318,25 +318,25 @@ class CareService(Node):
 class CareServiceRecord(Node):
     _m: strawberry.Private[CareServiceRecordRow]
 
-    @strawberry.field(description="The service-list entry.")
+    @field(description="The service-list entry.")
     async def service(self, info: Info) -> CareService | None:
         found = await care_loaders.care_service_by_id(context(info)).load(self._m.service_id)
         return None if found is None else CareService(_m=found)
 
-    @strawberry.field(description="The person served (服务对象).")
+    @field(description="The person served (服务对象).")
     async def person(self, info: Info) -> Person | None:
         p = await loaders.person_by_id(context(info)).load(self._m.person_id)
         return None if p is None else Person(_m=p)
 
-    @strawberry.field(description="When (服务时间).")
+    @field(description="When (服务时间).")
     def provided_at(self) -> datetime:
         return self._m.provided_at
 
-    @strawberry.field(description="By whom (服务人).")
+    @field(description="By whom (服务人).")
     def provided_by(self) -> str:
         return self._m.provided_by
 
-    @strawberry.field(description="Note (备注).")
+    @field(description="Note (备注).")
     def note(self) -> str | None:
         return self._m.note
 
@@ -349,75 +349,75 @@ class Wish(Node):
     async def _identity(self, info: Info) -> bool:
         return await care_loaders.wish_identity_visible(context(info)).load(self._m.id)
 
-    @strawberry.field(description="Title (心愿).")
+    @field(description="Title (心愿).")
     def title(self) -> str:
         return self._m.title
 
-    @strawberry.field(description="Description (描述).")
+    @field(description="Description (描述).")
     def description(self) -> str:
         return self._m.description
 
-    @strawberry.field(description="State (状态).")
+    @field(description="State (状态).")
     def state(self) -> WishState:
         return self._m.state
 
-    @strawberry.field(description="True when the beneficiary's identity is hidden from you (受助人信息已隐藏).")
+    @field(description="True when the beneficiary's identity is hidden from you (受助人信息已隐藏).")
     async def identity_hidden(self, info: Info) -> bool:
         return not await self._identity(info)
 
-    @strawberry.field(description="Beneficiary's name (受助人); null while hidden from you.")
+    @field(description="Beneficiary's name (受助人); null while hidden from you.")
     async def beneficiary_name(self, info: Info) -> str | None:
         if not await self._identity(info):
             return None
         return await care_loaders.person_name_by_id(context(info)).load(self._m.beneficiary_person_id)
 
-    @strawberry.field(description="The beneficiary on the register, when you may read the person.")
+    @field(description="The beneficiary on the register, when you may read the person.")
     async def beneficiary(self, info: Info) -> Person | None:
         if not await self._identity(info):
             return None
         p = await loaders.person_by_id(context(info)).load(self._m.beneficiary_person_id)
         return None if p is None else Person(_m=p)
 
-    @strawberry.field(description="The beneficiary's building (楼栋); null while hidden or not readable.")
+    @field(description="The beneficiary's building (楼栋); null while hidden or not readable.")
     async def building(self, info: Info) -> AreaNode | None:
         if not await self._identity(info):
             return None
         return await _area(info, self._m.building_id)
 
-    @strawberry.field(description="Who claimed it (认领人); shown to staff, the household and the claimant.")
+    @field(description="Who claimed it (认领人); shown to staff, the household and the claimant.")
     async def claimant(self, info: Info) -> User | None:
         if not await self._identity(info):
             return None
         return await _user(info, self._m.claimant_user_id)
 
-    @strawberry.field(description="True when you claimed it.")
+    @field(description="True when you claimed it.")
     def claimed_by_me(self, info: Info) -> bool:
         return self._m.claimant_user_id == context(info).actor.user_id
 
-    @strawberry.field(description="True when you posted it.")
+    @field(description="True when you posted it.")
     def posted_by_me(self, info: Info) -> bool:
         return self._m.poster_user_id == context(info).actor.user_id
 
-    @strawberry.field(description="Posted at (发布时间).")
+    @field(description="Posted at (发布时间).")
     def posted_at(self) -> datetime:
         return self._m.created_at
 
-    @strawberry.field(description="Claimed at (认领时间).")
+    @field(description="Claimed at (认领时间).")
     def claimed_at(self) -> datetime | None:
         return self._m.claimed_at
 
-    @strawberry.field(description="Fulfilled at (完成时间).")
+    @field(description="Fulfilled at (完成时间).")
     def fulfilled_at(self) -> datetime | None:
         return self._m.fulfilled_at
 
-    @strawberry.field(description="What was done (完成情况).")
+    @field(description="What was done (完成情况).")
     def fulfil_note(self) -> str | None:
         return self._m.fulfil_note
 
-    @strawberry.field(description="Confirmed at (确认时间).")
+    @field(description="Confirmed at (确认时间).")
     def confirmed_at(self) -> datetime | None:
         return self._m.confirmed_at
 
-    @strawberry.field(description="Version for optimistic concurrency: pass as expectedVersion.")
+    @field(description="Version for optimistic concurrency: pass as expectedVersion.")
     def version(self) -> int:
         return self._m.version

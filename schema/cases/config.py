@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from models import CasePriority, SlaUnit
 from resolvers.cases import config as svc
-from schema.common import UserError, context, graphql_enum, mutate, query_call
+from schema.common import UserError, context, field, graphql_enum, mutate, mutation, query_call
 
 graphql_enum(CasePriority, name="CasePriority", description="Priority (紧急程度).")
 graphql_enum(SlaUnit, name="SlaUnit", description="Unit of an SLA (时限单位): working days, working "
@@ -53,21 +53,21 @@ def _sla(r: Any) -> SlaRule:
 
 @strawberry.type
 class CaseConfigQuery:
-    @strawberry.field(description="All case categories, active or not (事件类别设置). Staff only.")
+    @field(description="All case categories, active or not (事件类别设置). Staff only.")
     async def case_category_settings(self, info: Info) -> list[CaseCategorySetting]:
         rows = await query_call(svc.all_categories(context(info)))
         return [CaseCategorySetting(code=r.code, name=r.name, active=r.active) for r in rows]
 
-    @strawberry.field(description="SLA rules (办理时限). Staff only.")
+    @field(description="SLA rules (办理时限). Staff only.")
     async def sla_rules(self, info: Info) -> list[SlaRule]:
         return [_sla(r) for r in await query_call(svc.sla_rules(context(info)))]
 
-    @strawberry.field(description="Calendar overrides of a year (工作日调整). Staff only.")
+    @field(description="Calendar overrides of a year (工作日调整). Staff only.")
     async def calendar_overrides(self, info: Info, year: int) -> list[CalendarOverride]:
         rows = await query_call(svc.calendar_overrides(context(info), year))
         return [CalendarOverride(day=r.day, workday=r.workday, note=r.note) for r in rows]
 
-    @strawberry.field(description="Case settings (事件设置). Staff only.")
+    @field(description="Case settings (事件设置). Staff only.")
     async def case_settings(self, info: Info) -> CaseSettings:
         row = await query_call(svc.settings(context(info)))
         return CaseSettings(feedback_wait_days=row.feedback_wait_days)
@@ -121,7 +121,7 @@ class CaseSettingsPayload:
 
 @strawberry.type
 class CaseConfigMutation:
-    @strawberry.mutation(description="Add or change a case category (street admin).")
+    @mutation(description="Add or change a case category (street admin).")
     async def set_case_category(self, info: Info, input: SetCaseCategoryInput) -> CaseCategoryPayload:
         async def run() -> Any:
             return await svc.set_category(context(info), code=input.code, name=input.name, active=input.active)
@@ -131,7 +131,7 @@ class CaseConfigMutation:
             category=None if row is None else CaseCategorySetting(code=row.code, name=row.name, active=row.active),
             errors=errors)
 
-    @strawberry.mutation(description="Add or change an SLA rule (street admin); applies to later dispatches.")
+    @mutation(description="Add or change an SLA rule (street admin); applies to later dispatches.")
     async def set_sla_rule(self, info: Info, input: SetSlaRuleInput) -> SlaRulePayload:
         async def run() -> Any:
             return await svc.set_sla_rule(context(info), svc.SlaInput(
@@ -140,7 +140,7 @@ class CaseConfigMutation:
         row, errors = await mutate(info, run)
         return SlaRulePayload(rule=None if row is None else _sla(row), errors=errors)
 
-    @strawberry.mutation(description="Declare a date a working day or a day off (street admin).")
+    @mutation(description="Declare a date a working day or a day off (street admin).")
     async def set_calendar_override(self, info: Info, input: SetCalendarOverrideInput) -> CalendarOverridePayload:
         async def run() -> Any:
             return await svc.set_calendar_override(context(info), day=input.day, workday=input.workday,
@@ -151,7 +151,7 @@ class CaseConfigMutation:
             override=None if row is None else CalendarOverride(day=row.day, workday=row.workday, note=row.note),
             errors=errors)
 
-    @strawberry.mutation(description="Remove a calendar override (street admin).")
+    @mutation(description="Remove a calendar override (street admin).")
     async def remove_calendar_override(self, info: Info, day: date) -> CalendarOverridePayload:
         async def run() -> Any:
             return await svc.remove_calendar_override(context(info), day)
@@ -159,7 +159,7 @@ class CaseConfigMutation:
         _, errors = await mutate(info, run)
         return CalendarOverridePayload(override=None, errors=errors)
 
-    @strawberry.mutation(description="Set how long a resolved case waits for feedback (street admin).")
+    @mutation(description="Set how long a resolved case waits for feedback (street admin).")
     async def set_feedback_wait_days(self, info: Info, days: int) -> CaseSettingsPayload:
         async def run() -> Any:
             return await svc.set_feedback_wait_days(context(info), days)

@@ -24,7 +24,7 @@ from schema.cases.inputs import (
     ResolveCaseInput,
 )
 from schema.cases.types import Case, CaseReview
-from schema.common import context, mutate
+from schema.common import context, mutate, mutation
 from schema.register import AREA_TYPE_NAMES
 
 
@@ -35,7 +35,7 @@ async def _case_payload(info: Info, run: Any) -> CasePayload:
 
 @strawberry.type
 class CaseMutation(CaseConfigMutation):
-    @strawberry.mutation(description="Mark notifications read (标记已读).")
+    @mutation(description="Mark notifications read (标记已读).")
     async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID]) -> MarkReadPayload:
         async def run() -> Any:
             return await case_service.mark_notifications_read(
@@ -44,7 +44,7 @@ class CaseMutation(CaseConfigMutation):
         marked, errors = await mutate(info, run)
         return MarkReadPayload(marked=marked or 0, errors=errors)
 
-    @strawberry.mutation(description="Report a case (上报事件); idempotent per idempotencyKey.")
+    @mutation(description="Report a case (上报事件); idempotent per idempotencyKey.")
     async def report_case(self, info: Info, input: ReportCaseInput) -> CasePayload:
         async def run() -> Any:
             data = case_service.ReportInput(
@@ -58,11 +58,11 @@ class CaseMutation(CaseConfigMutation):
 
         return await _case_payload(info, run)
 
-    @strawberry.mutation(description="Accept a reported case (受理).")
+    @mutation(description="Accept a reported case (受理).")
     async def accept_case(self, info: Info, input: CaseTransitionInput) -> CasePayload:
         return await _simple(info, input, "accept")
 
-    @strawberry.mutation(description="Reject a reported case with a reason (不予受理).")
+    @mutation(description="Reject a reported case with a reason (不予受理).")
     async def reject_case(self, info: Info, input: CaseReasonInput) -> CasePayload:
         async def run() -> Any:
             return await case_service.reject_case(context(info), decode_id(input.id, "Case", "id"), reason=input.reason,
@@ -70,7 +70,7 @@ class CaseMutation(CaseConfigMutation):
 
         return await _case_payload(info, run)
 
-    @strawberry.mutation(description="Dispatch to a handling unit with a due time from the SLA (派单).")
+    @mutation(description="Dispatch to a handling unit with a due time from the SLA (派单).")
     async def dispatch_case(self, info: Info, input: DispatchCaseInput) -> CasePayload:
         async def run() -> Any:
             data = case_service.DispatchInput(
@@ -82,11 +82,11 @@ class CaseMutation(CaseConfigMutation):
 
         return await _case_payload(info, run)
 
-    @strawberry.mutation(description="Start handling a dispatched case (开始办理).")
+    @mutation(description="Start handling a dispatched case (开始办理).")
     async def start_case(self, info: Info, input: CaseTransitionInput) -> CasePayload:
         return await _simple(info, input, "start")
 
-    @strawberry.mutation(description="Resolve a case with what was done (办结).")
+    @mutation(description="Resolve a case with what was done (办结).")
     async def resolve_case(self, info: Info, input: ResolveCaseInput) -> CasePayload:
         async def run() -> Any:
             return await case_service.resolve_case(
@@ -96,11 +96,11 @@ class CaseMutation(CaseConfigMutation):
 
         return await _case_payload(info, run)
 
-    @strawberry.mutation(description="Close a resolved case after the check (结案).")
+    @mutation(description="Close a resolved case after the check (结案).")
     async def close_case(self, info: Info, input: CaseTransitionInput) -> CasePayload:
         return await _simple(info, input, "close")
 
-    @strawberry.mutation(description="Reopen a resolved case whose check failed (重新办理).")
+    @mutation(description="Reopen a resolved case whose check failed (重新办理).")
     async def reopen_case(self, info: Info, input: CaseReasonInput) -> CasePayload:
         async def run() -> Any:
             return await case_service.reopen_case(context(info), decode_id(input.id, "Case", "id"), reason=input.reason,
@@ -108,7 +108,7 @@ class CaseMutation(CaseConfigMutation):
 
         return await _case_payload(info, run)
 
-    @strawberry.mutation(description="The reporter's verdict (评价): satisfied closes, not satisfied reopens.")
+    @mutation(description="The reporter's verdict (评价): satisfied closes, not satisfied reopens.")
     async def give_case_feedback(self, info: Info, input: CaseFeedbackInput) -> CasePayload:
         async def run() -> Any:
             return await case_service.give_feedback(
@@ -117,7 +117,7 @@ class CaseMutation(CaseConfigMutation):
 
         return await _case_payload(info, run)
 
-    @strawberry.mutation(description="Put an open case under supervision (督办); notifies the handler.")
+    @mutation(description="Put an open case under supervision (督办); notifies the handler.")
     async def supervise_case(self, info: Info, input: CaseTransitionInput) -> CasePayload:
         async def run() -> Any:
             return await case_service.supervise_case(context(info), decode_id(input.id, "Case", "id"), note=input.note,
@@ -125,7 +125,7 @@ class CaseMutation(CaseConfigMutation):
 
         return await _case_payload(info, run)
 
-    @strawberry.mutation(description="Urge the handler with a note (催办).")
+    @mutation(description="Urge the handler with a note (催办).")
     async def urge_case(self, info: Info, input: CaseReasonInput) -> CasePayload:
         async def run() -> Any:
             return await case_service.urge_case(context(info), decode_id(input.id, "Case", "id"), note=input.reason,
@@ -133,7 +133,7 @@ class CaseMutation(CaseConfigMutation):
 
         return await _case_payload(info, run)
 
-    @strawberry.mutation(description="Escalate an open case to a higher area (上报).")
+    @mutation(description="Escalate an open case to a higher area (上报).")
     async def escalate_case(self, info: Info, input: EscalateCaseInput) -> CasePayload:
         async def run() -> Any:
             return await case_service.escalate_case(
@@ -143,7 +143,7 @@ class CaseMutation(CaseConfigMutation):
 
         return await _case_payload(info, run)
 
-    @strawberry.mutation(description="Record the review of a period (复盘) with its figures.")
+    @mutation(description="Record the review of a period (复盘) with its figures.")
     async def create_case_review(self, info: Info, input: CreateCaseReviewInput) -> CaseReviewPayload:
         async def run() -> Any:
             return await case_service.create_review(

@@ -13,13 +13,13 @@ from resolvers import cases as case_service
 from resolvers.ids import decode_id
 from schema.cases.config import CaseConfigQuery
 from schema.cases.types import Case, CaseCategory, CaseReview, CaseStatistics, Notification, statistics_from
-from schema.common import Connection, connection, context, query_call
+from schema.common import Connection, connection, context, field, query_call
 from schema.register import AREA_TYPE_NAMES
 
 
 @strawberry.type
 class CaseQuery(CaseConfigQuery):
-    @strawberry.field(description="Cases you may read, newest first (事件列表): your scope, your firm's assigned "
+    @field(description="Cases you may read, newest first (事件列表): your scope, your firm's assigned "
                                   "and served cases, your own reports and your compound's problem wall.")
     async def cases(
         self,
@@ -43,18 +43,18 @@ class CaseQuery(CaseConfigQuery):
         page = await query_call(case_service.list_cases(context(info), f, first=first, after=after))
         return connection(page, lambda m: Case(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="Your notifications (通知), newest first.")
+    @field(description="Your notifications (通知), newest first.")
     async def notifications(self, info: Info, unread_only: bool = False, first: int | None = 20,
                             after: str | None = None) -> Connection[Notification]:
         page = await query_call(case_service.list_notifications(context(info), unread_only=unread_only,
                                                                 first=first, after=after))
         return connection(page, lambda m: Notification(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="The tenant's case categories (事件类别).")
+    @field(description="The tenant's case categories (事件类别).")
     async def case_categories(self, info: Info) -> list[CaseCategory]:
         return [CaseCategory(code=c.code, name=c.name) for c in await case_service.categories(context(info))]
 
-    @strawberry.field(description="Review figures (复盘统计) for an area subtree and a period of local dates.")
+    @field(description="Review figures (复盘统计) for an area subtree and a period of local dates.")
     async def case_statistics(
         self, info: Info, area_id: strawberry.ID,
         from_: Annotated[date, strawberry.argument(name="from", description="First day (inclusive).")],
@@ -64,7 +64,7 @@ class CaseQuery(CaseConfigQuery):
             context(info), decode_id(area_id, AREA_TYPE_NAMES, "areaId"), from_, to))
         return statistics_from(stats)
 
-    @strawberry.field(description="Recorded reviews (复盘记录) of an area, newest period first.")
+    @field(description="Recorded reviews (复盘记录) of an area, newest period first.")
     async def case_reviews(self, info: Info, area_id: strawberry.ID) -> list[CaseReview]:
         rows = await case_service.list_reviews(context(info), decode_id(area_id, AREA_TYPE_NAMES, "areaId"))
         return [CaseReview(_m=r) for r in rows]

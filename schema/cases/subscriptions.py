@@ -17,7 +17,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_id
 from schema.cases.types import Case
-from schema.common import PublicError
+from schema.common import PublicError, subscription
 from schema.register import AREA_TYPE_NAMES
 
 
@@ -43,7 +43,7 @@ class CaseEventMessage:
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(description="Case events in an area you may read (or everywhere you may read).")
+    @subscription(description="Case events in an area you may read (or everywhere you may read).")
     async def case_events(
         self, info: Info,
         area_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only inside this area.")] = None,

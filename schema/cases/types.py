@@ -18,7 +18,7 @@ from resolvers import cases as case_service
 from resolvers import loaders
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import encode_global_id
-from schema.common import Node, PublicError, context, graphql_enum
+from schema.common import Node, PublicError, context, field, graphql_enum
 from schema.register import AreaNode, Community, Grid, User, area_type
 
 graphql_enum(CaseState, name="CaseState", description="State of a case in its closed loop (事件状态).")
@@ -37,43 +37,43 @@ class CaseTimelineEntry:
     _m: strawberry.Private[CaseEventRow]
     _full: strawberry.Private[bool]
 
-    @strawberry.field(description="Position in the timeline, from 1.")
+    @field(description="Position in the timeline, from 1.")
     def seq(self) -> int:
         return self._m.seq
 
-    @strawberry.field(description="What happened: report, accept, reject, dispatch, start, resolve, close, reopen, "
+    @field(description="What happened: report, accept, reject, dispatch, start, resolve, close, reopen, "
                                   "feedback, supervise, urge, escalate, auto_close.")
     def action(self) -> str:
         return self._m.action
 
-    @strawberry.field(description="State before the step (null for the report).")
+    @field(description="State before the step (null for the report).")
     def from_state(self) -> CaseState | None:
         return None if self._m.from_state is None else CaseState(self._m.from_state)
 
-    @strawberry.field(description="State after the step.")
+    @field(description="State after the step.")
     def to_state(self) -> CaseState | None:
         return None if self._m.to_state is None else CaseState(self._m.to_state)
 
-    @strawberry.field(description="Role the actor acted in; null for system steps or on the public wall.")
+    @field(description="Role the actor acted in; null for system steps or on the public wall.")
     def actor_role(self) -> str | None:
         return self._m.actor_role if self._full else None
 
-    @strawberry.field(description="Who acted (经办人); null for system steps or on the public wall.")
+    @field(description="Who acted (经办人); null for system steps or on the public wall.")
     async def actor(self, info: Info) -> User | None:
         if not self._full or self._m.actor_user_id is None:
             return None
         u = await loaders.user_by_id(context(info)).load(self._m.actor_user_id)
         return None if u is None else User(username=u.username, display_name=u.display_name)
 
-    @strawberry.field(description="Note given with the step (说明).")
+    @field(description="Note given with the step (说明).")
     def note(self) -> str | None:
         return self._m.note
 
-    @strawberry.field(description="IDs of photos attached to the step; download at /uploads/{id}.")
+    @field(description="IDs of photos attached to the step; download at /uploads/{id}.")
     def attachment_ids(self) -> list[strawberry.ID]:
         return [strawberry.ID(encode_global_id("Attachment", uuid.UUID(a))) for a in self._m.attachments]
 
-    @strawberry.field(description="When (时间).")
+    @field(description="When (时间).")
     def at(self) -> datetime:
         return self._m.created_at
 
@@ -86,40 +86,40 @@ class Case(Node):
     async def _full(self, info: Info) -> bool:
         return await loaders.case_full_view(context(info)).load(self._m.id)
 
-    @strawberry.field(description="Human-readable number (事件编号).")
+    @field(description="Human-readable number (事件编号).")
     def number(self) -> str:
         return self._m.number
 
-    @strawberry.field(description="Title (标题).")
+    @field(description="Title (标题).")
     def title(self) -> str:
         return self._m.title
 
-    @strawberry.field(description="Description (描述).")
+    @field(description="Description (描述).")
     def description(self) -> str:
         return self._m.description
 
-    @strawberry.field(description="Category code (类别).")
+    @field(description="Category code (类别).")
     def category(self) -> str:
         return self._m.category_code
 
-    @strawberry.field(description="Category display name.")
+    @field(description="Category display name.")
     async def category_name(self, info: Info) -> str | None:
         return await loaders.category_name_by_code(context(info)).load(self._m.category_code)
 
-    @strawberry.field(description="Priority (紧急程度).")
+    @field(description="Priority (紧急程度).")
     def priority(self) -> CasePriority:
         return self._m.priority
 
-    @strawberry.field(description="State (状态).")
+    @field(description="State (状态).")
     def state(self) -> CaseState:
         return self._m.state
 
-    @strawberry.field(description="Where (所在区域).")
+    @field(description="Where (所在区域).")
     async def area(self, info: Info) -> AreaNode | None:
         node: AreaNode | None = area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
         return node
 
-    @strawberry.field(description="Community (社区) the case lies in; null for a case at street level or "
+    @field(description="Community (社区) the case lies in; null for a case at street level or "
                                   "when the community is not yours to see.")
     async def community(self, info: Info) -> Community | None:
         cid = community_id_of(self._m.area_path)
@@ -128,7 +128,7 @@ class Case(Node):
         area = await loaders.area_by_id(context(info)).load(cid)
         return None if area is None or area.kind is not AreaKind.COMMUNITY else Community(_m=area)
 
-    @strawberry.field(description="Grid (网格) of the case: its own area when that is a grid, else the first grid "
+    @field(description="Grid (网格) of the case: its own area when that is a grid, else the first grid "
                                   "by name covering its building; null when none is yours to see.")
     async def grid(self, info: Info) -> Grid | None:
         ctx = context(info)
@@ -138,54 +138,54 @@ class Case(Node):
         area = await loaders.area_by_id(ctx).load(self._m.area_id)
         return Grid(_m=area) if area is not None and area.kind is AreaKind.GRID else None
 
-    @strawberry.field(description="Location as told (位置描述).")
+    @field(description="Location as told (位置描述).")
     def location_text(self) -> str | None:
         return self._m.location_text
 
-    @strawberry.field(description="Latitude (纬度), if given.")
+    @field(description="Latitude (纬度), if given.")
     def latitude(self) -> float | None:
         return self._m.latitude
 
-    @strawberry.field(description="Longitude (经度), if given.")
+    @field(description="Longitude (经度), if given.")
     def longitude(self) -> float | None:
         return self._m.longitude
 
-    @strawberry.field(description="Reporter (上报人); null when you see the case only on the public wall.")
+    @field(description="Reporter (上报人); null when you see the case only on the public wall.")
     async def reporter(self, info: Info) -> User | None:
         if not await self._full(info):
             return None
         u = await loaders.user_by_id(context(info)).load(self._m.reporter_user_id)
         return None if u is None else User(username=u.username, display_name=u.display_name)
 
-    @strawberry.field(description="True when you reported this case.")
+    @field(description="True when you reported this case.")
     def reported_by_me(self, info: Info) -> bool:
         return self._m.reporter_user_id == context(info).actor.user_id
 
-    @strawberry.field(description="Shown on the compound's problem wall (问题墙).")
+    @field(description="Shown on the compound's problem wall (问题墙).")
     def on_problem_wall(self) -> bool:
         return self._m.on_wall
 
-    @strawberry.field(description="Kind of handling unit (承办单位类型), once dispatched.")
+    @field(description="Kind of handling unit (承办单位类型), once dispatched.")
     def handler_kind(self) -> HandlerKind | None:
         return self._m.handler_kind
 
-    @strawberry.field(description="Name of the handling unit (承办单位).")
+    @field(description="Name of the handling unit (承办单位).")
     def handler_name(self) -> str | None:
         return self._m.handler_name
 
-    @strawberry.field(description="Due time (办结时限) from the tenant's SLA rule, in working time.")
+    @field(description="Due time (办结时限) from the tenant's SLA rule, in working time.")
     def due_at(self) -> datetime | None:
         return self._m.due_at
 
-    @strawberry.field(description="Open and past its due time (超期).")
+    @field(description="Open and past its due time (超期).")
     def overdue(self, info: Info) -> bool:
         return case_service.is_overdue(self._m, context(info).now)
 
-    @strawberry.field(description="Under supervision (督办).")
+    @field(description="Under supervision (督办).")
     def supervised(self) -> bool:
         return self._m.supervised
 
-    @strawberry.field(description="Area the case was escalated to (上报至), if any.")
+    @field(description="Area the case was escalated to (上报至), if any.")
     async def escalated_to(self, info: Info) -> AreaNode | None:
         if self._m.escalated_to_area_id is None:
             return None
@@ -193,43 +193,43 @@ class Case(Node):
             await loaders.area_by_id(context(info)).load(self._m.escalated_to_area_id))
         return node
 
-    @strawberry.field(description="What was done (处置结果), once resolved.")
+    @field(description="What was done (处置结果), once resolved.")
     def resolution(self) -> str | None:
         return self._m.resolution
 
-    @strawberry.field(description="Why it was rejected (不予受理理由).")
+    @field(description="Why it was rejected (不予受理理由).")
     def reject_reason(self) -> str | None:
         return self._m.reject_reason
 
-    @strawberry.field(description="Reporter's verdict (满意度): true satisfied, false not, null none yet.")
+    @field(description="Reporter's verdict (满意度): true satisfied, false not, null none yet.")
     def satisfied(self) -> bool | None:
         return self._m.satisfied
 
-    @strawberry.field(description="Reporter's comment with the verdict.")
+    @field(description="Reporter's comment with the verdict.")
     def feedback_comment(self) -> str | None:
         return self._m.feedback_comment
 
-    @strawberry.field(description="Times reopened (重办次数).")
+    @field(description="Times reopened (重办次数).")
     def reopen_count(self) -> int:
         return self._m.reopen_count
 
-    @strawberry.field(description="Version for optimistic concurrency: pass as expectedVersion to transitions.")
+    @field(description="Version for optimistic concurrency: pass as expectedVersion to transitions.")
     def version(self) -> int:
         return self._m.version
 
-    @strawberry.field(description="Reported at (上报时间).")
+    @field(description="Reported at (上报时间).")
     def reported_at(self) -> datetime:
         return self._m.created_at
 
-    @strawberry.field(description="Resolved at (办结时间).")
+    @field(description="Resolved at (办结时间).")
     def resolved_at(self) -> datetime | None:
         return self._m.resolved_at
 
-    @strawberry.field(description="Closed at (结案时间).")
+    @field(description="Closed at (结案时间).")
     def closed_at(self) -> datetime | None:
         return self._m.closed_at
 
-    @strawberry.field(description="Every step, oldest first (处置时间线).")
+    @field(description="Every step, oldest first (处置时间线).")
     async def timeline(
         self, info: Info,
         last: Annotated[int | None, strawberry.argument(
@@ -283,23 +283,23 @@ def statistics_from(s: case_service.CaseStatistics) -> CaseStatistics:
 class CaseReview(Node):
     _m: strawberry.Private[CaseReviewRow]
 
-    @strawberry.field(description="First day of the period.")
+    @field(description="First day of the period.")
     def period_start(self) -> date:
         return self._m.period_start
 
-    @strawberry.field(description="Last day of the period.")
+    @field(description="Last day of the period.")
     def period_end(self) -> date:
         return self._m.period_end
 
-    @strawberry.field(description="Summary (总结).")
+    @field(description="Summary (总结).")
     def summary(self) -> str:
         return self._m.summary
 
-    @strawberry.field(description="Decisions taken (决定事项).")
+    @field(description="Decisions taken (决定事项).")
     def decisions(self) -> str | None:
         return self._m.decisions
 
-    @strawberry.field(description="The figures as they stood when the review was recorded.")
+    @field(description="The figures as they stood when the review was recorded.")
     def statistics(self) -> CaseStatistics:
         return statistics_from(case_service.CaseStatistics(**self._m.statistics))  # type: ignore[arg-type]
 
@@ -308,25 +308,25 @@ class CaseReview(Node):
 class Notification(Node):
     _m: strawberry.Private[NotificationRow]
 
-    @strawberry.field(description="What it is about: dispatched, supervised, urged, escalated, reopened.")
+    @field(description="What it is about: dispatched, supervised, urged, escalated, reopened.")
     def kind(self) -> str:
         return self._m.kind
 
-    @strawberry.field(description="The message (内容).")
+    @field(description="The message (内容).")
     def message(self) -> str:
         return self._m.message
 
-    @strawberry.field(description="The case it concerns, if you may read it.")
+    @field(description="The case it concerns, if you may read it.")
     async def case(self, info: Info) -> Case | None:
         if self._m.case_id is None:
             return None
         found = await loaders.case_by_id(context(info)).load(self._m.case_id)
         return None if found is None else Case(_m=found)
 
-    @strawberry.field(description="When it was sent.")
+    @field(description="When it was sent.")
     def at(self) -> datetime:
         return self._m.created_at
 
-    @strawberry.field(description="When it was marked read (shared by everyone it is addressed to).")
+    @field(description="When it was marked read (shared by everyone it is addressed to).")
     def read_at(self) -> datetime | None:
         return self._m.read_at

@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from resolvers import deliberation as svc
 from resolvers.ids import decode_id
-from schema.common import context, mutate
+from schema.common import context, mutate, mutation
 from schema.register import AREA_TYPE_NAMES
 
 from .inputs import (
@@ -54,7 +54,7 @@ async def _transition(info: Info, action: str, gid: strawberry.ID, text: str | N
 
 @strawberry.type
 class DeliberationMutation:
-    @strawberry.mutation(description="Propose a topic (提出议题).")
+    @mutation(description="Propose a topic (提出议题).")
     async def propose_topic(self, info: Info, input: ProposeTopicInput) -> TopicPayload:
         async def run() -> Any:
             return await svc.propose_topic(
@@ -62,38 +62,38 @@ class DeliberationMutation:
                 description=input.description, case_ids=[decode_id(c, "Case", "caseIds") for c in input.case_ids or []])
         return await _topic(info, run)
 
-    @strawberry.mutation(description="Accept a proposed topic for deliberation (受理议题).")
+    @mutation(description="Accept a proposed topic for deliberation (受理议题).")
     async def accept_topic(self, info: Info, input: TopicTransitionInput) -> TopicPayload:
         return await _transition(info, "accept", input.id, None, input.expected_version)
 
-    @strawberry.mutation(description="Decline a topic, with a reason (不予采纳).")
+    @mutation(description="Decline a topic, with a reason (不予采纳).")
     async def decline_topic(self, info: Info, input: TopicTextInput) -> TopicPayload:
         return await _transition(info, "decline", input.id, input.text, input.expected_version)
 
-    @strawberry.mutation(description="Record the decision on a topic (形成决议); not while its vote is open.")
+    @mutation(description="Record the decision on a topic (形成决议); not while its vote is open.")
     async def decide_topic(self, info: Info, input: TopicTextInput) -> TopicPayload:
         return await _transition(info, "decide", input.id, input.text, input.expected_version)
 
-    @strawberry.mutation(description="Start carrying out a decided topic (监督落实).")
+    @mutation(description="Start carrying out a decided topic (监督落实).")
     async def start_topic_implementation(self, info: Info, input: TopicTransitionInput) -> TopicPayload:
         return await _transition(info, "start", input.id, None, input.expected_version)
 
-    @strawberry.mutation(description="Mark a topic done; every step must be at 100%.")
+    @mutation(description="Mark a topic done; every step must be at 100%.")
     async def complete_topic(self, info: Info, input: TopicTransitionInput) -> TopicPayload:
         return await _transition(info, "complete", input.id, None, input.expected_version)
 
-    @strawberry.mutation(description="Review a done topic (事后复盘).")
+    @mutation(description="Review a done topic (事后复盘).")
     async def review_topic(self, info: Info, input: TopicTextInput) -> TopicPayload:
         return await _transition(info, "review", input.id, input.text, input.expected_version)
 
-    @strawberry.mutation(description="Raise a case to a topic (事件转议题).")
+    @mutation(description="Raise a case to a topic (事件转议题).")
     async def raise_case_to_topic(self, info: Info, input: RaiseCaseInput) -> TopicPayload:
         async def run() -> Any:
             return await svc.raise_case_to_topic(context(info), decode_id(input.topic_id, "Topic", "topicId"),
                                                  decode_id(input.case_id, "Case", "caseId"))
         return await _topic(info, run)
 
-    @strawberry.mutation(description="Add an implementation step to a decided topic.")
+    @mutation(description="Add an implementation step to a decided topic.")
     async def add_topic_step(self, info: Info, input: AddTopicStepInput) -> TopicStepPayload:
         async def run() -> Any:
             return await svc.add_step(context(info), decode_id(input.topic_id, "Topic", "topicId"),
@@ -102,7 +102,7 @@ class DeliberationMutation:
         row, errors = await mutate(info, run)
         return TopicStepPayload(step=None if row is None else TopicStep(_m=row), errors=errors)
 
-    @strawberry.mutation(description="Report progress on an implementation step.")
+    @mutation(description="Report progress on an implementation step.")
     async def update_topic_step(self, info: Info, input: UpdateTopicStepInput) -> TopicStepPayload:
         async def run() -> Any:
             return await svc.update_step(context(info), decode_id(input.id, "TopicStep", "id"), progress=input.progress,
@@ -110,14 +110,14 @@ class DeliberationMutation:
         row, errors = await mutate(info, run)
         return TopicStepPayload(step=None if row is None else TopicStep(_m=row), errors=errors)
 
-    @strawberry.mutation(description="Put a topic to the owners' vote; the electorate is frozen now.")
+    @mutation(description="Put a topic to the owners' vote; the electorate is frozen now.")
     async def open_vote(self, info: Info, input: OpenVoteInput) -> VotePayload:
         async def run() -> Any:
             return await svc.open_vote(context(info), decode_id(input.topic_id, "Topic", "topicId"),
                                        matter=input.matter, question=input.question, closes_at=input.closes_at)
         return await _vote(info, run)
 
-    @strawberry.mutation(description="Cast or change your own household's ballot until the vote closes.")
+    @mutation(description="Cast or change your own household's ballot until the vote closes.")
     async def cast_ballot(self, info: Info, input: CastBallotInput) -> VotePayload:
         async def run() -> Any:
             vote_id = decode_id(input.vote_id, "Vote", "voteId")
@@ -125,13 +125,13 @@ class DeliberationMutation:
             return await svc.get_vote(context(info), vote_id)
         return await _vote(info, run)
 
-    @strawberry.mutation(description="Close a vote and record its result (计票).")
+    @mutation(description="Close a vote and record its result (计票).")
     async def close_vote(self, info: Info, input: TopicTransitionInput) -> VotePayload:
         async def run() -> Any:
             return await svc.close_vote(context(info), decode_id(input.id, "Vote", "id"))
         return await _vote(info, run)
 
-    @strawberry.mutation(description="Convene a meeting (召集议事会).")
+    @mutation(description="Convene a meeting (召集议事会).")
     async def convene_meeting(self, info: Info, input: ConveneMeetingInput) -> MeetingPayload:
         async def run() -> Any:
             attendees = [svc.AttendeeInput(
@@ -144,7 +144,7 @@ class DeliberationMutation:
         row, errors = await mutate(info, run)
         return MeetingPayload(meeting=None if row is None else Meeting(_m=row), errors=errors)
 
-    @strawberry.mutation(description="Record minutes and attendance and close the meeting with its decisions.")
+    @mutation(description="Record minutes and attendance and close the meeting with its decisions.")
     async def close_meeting(self, info: Info, input: CloseMeetingInput) -> MeetingPayload:
         async def run() -> Any:
             return await svc.close_meeting(
@@ -155,7 +155,7 @@ class DeliberationMutation:
         row, errors = await mutate(info, run)
         return MeetingPayload(meeting=None if row is None else Meeting(_m=row), errors=errors)
 
-    @strawberry.mutation(description="Publish a notice to an area and everything below it (发布通知).")
+    @mutation(description="Publish a notice to an area and everything below it (发布通知).")
     async def publish_notice(self, info: Info, input: PublishNoticeInput) -> NoticePayload:
         async def run() -> Any:
             return await svc.publish_notice(context(info), area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"),

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from models import TopicState
 from resolvers import deliberation as svc
 from resolvers.ids import decode_id
-from schema.common import Connection, connection, context, query_call
+from schema.common import Connection, connection, context, field, query_call
 from schema.register import AREA_TYPE_NAMES
 
 from .types import Meeting, Notice, Topic, WallConnection, WallEntry
@@ -26,7 +26,7 @@ def _wall(page: Any) -> WallConnection:
 
 @strawberry.type
 class DeliberationQuery:
-    @strawberry.field(description="Topics you may read (议题), newest first.")
+    @field(description="Topics you may read (议题), newest first.")
     async def topics(
         self, info: Info,
         area_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only inside this area.")] = None,
@@ -37,7 +37,7 @@ class DeliberationQuery:
                                                 states=states, first=first, after=after))
         return connection(page, lambda m: Topic(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="Meetings you may read (议事会), newest first.")
+    @field(description="Meetings you may read (议事会), newest first.")
     async def meetings(
         self, info: Info,
         area_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only inside this area.")] = None,
@@ -47,7 +47,7 @@ class DeliberationQuery:
                                                   first=first, after=after))
         return connection(page, lambda m: Meeting(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="Notices you may read (通知公告), newest first; your feed when no area is given: "
+    @field(description="Notices you may read (通知公告), newest first; your feed when no area is given: "
                                   "your compound's and those of the areas above it (and your scope's).")
     async def notices(
         self, info: Info,
@@ -59,14 +59,14 @@ class DeliberationQuery:
                                                  include_expired=include_expired, first=first, after=after))
         return connection(page, lambda m: Notice(_m=m))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="A compound's problem wall (问题墙): its residents' reports, anonymised.")
+    @field(description="A compound's problem wall (问题墙): its residents' reports, anonymised.")
     async def problem_wall(self, info: Info, compound_id: strawberry.ID, first: int | None = 20,
                            after: str | None = None) -> WallConnection:
         page = await query_call(svc.wall(context(info), decode_id(compound_id, "Compound", "compoundId"),
                                          echo=False, first=first, after=after))
         return _wall(page)
 
-    @strawberry.field(description="A compound's echo wall (回音壁): wall entries answered, with the answers.")
+    @field(description="A compound's echo wall (回音壁): wall entries answered, with the answers.")
     async def echo_wall(self, info: Info, compound_id: strawberry.ID, first: int | None = 20,
                         after: str | None = None) -> WallConnection:
         page = await query_call(svc.wall(context(info), decode_id(compound_id, "Compound", "compoundId"),

@@ -14,7 +14,7 @@ from resolvers import register as area_service
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_id
-from schema.common import PublicError
+from schema.common import PublicError, subscription
 from schema.register import AREA_TYPE_NAMES
 
 from .types import Notice
@@ -22,7 +22,7 @@ from .types import Notice
 
 @strawberry.type
 class DeliberationSubscription:
-    @strawberry.subscription(description="New notices you may read, in an area (or everywhere you may read).")
+    @subscription(description="New notices you may read, in an area (or everywhere you may read).")
     async def notice_events(
         self, info: Info,
         area_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only notices reaching this area."

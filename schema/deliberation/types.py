@@ -21,7 +21,7 @@ from resolvers import deliberation as svc
 from resolvers import loaders
 from resolvers.deliberation.tally import Tally
 from schema.cases import Case
-from schema.common import Node, context, graphql_enum
+from schema.common import Node, context, field, graphql_enum
 from schema.register import AreaNode, User, area_type
 
 graphql_enum(TopicState, name="TopicState", description="State of a topic (议题状态).")
@@ -42,27 +42,27 @@ async def _user(info: Info, user_id: uuid.UUID) -> User | None:
 class TopicStep(Node):
     _m: strawberry.Private[TopicStepRow]
 
-    @strawberry.field(description="Order, from 1.")
+    @field(description="Order, from 1.")
     def seq(self) -> int:
         return self._m.seq
 
-    @strawberry.field(description="What is to be done.")
+    @field(description="What is to be done.")
     def description(self) -> str:
         return self._m.description
 
-    @strawberry.field(description="Who carries it out (责任人/单位).")
+    @field(description="Who carries it out (责任人/单位).")
     def owner_name(self) -> str:
         return self._m.owner_name
 
-    @strawberry.field(description="Due date (完成时限).")
+    @field(description="Due date (完成时限).")
     def due_date(self) -> date | None:
         return self._m.due_date
 
-    @strawberry.field(description="Progress in percent (进度).")
+    @field(description="Progress in percent (进度).")
     def progress(self) -> int:
         return self._m.progress
 
-    @strawberry.field(description="Latest progress note.")
+    @field(description="Latest progress note.")
     def note(self) -> str | None:
         return self._m.note
 
@@ -72,67 +72,67 @@ class TopicStep(Node):
 class VoteResult:
     _t: strawberry.Private[Tally]
 
-    @strawberry.field(description="three_quarters (≥ 3/4) or more_than_half (> 1/2) of those taking part.")
+    @field(description="three_quarters (≥ 3/4) or more_than_half (> 1/2) of those taking part.")
     def rule(self) -> str:
         return self._t.rule
 
-    @strawberry.field(description="Owner households in the electorate (业主总人数).")
+    @field(description="Owner households in the electorate (业主总人数).")
     def electorate_owners(self) -> int:
         return self._t.electorate_owners
 
-    @strawberry.field(description="Their total floor area (专有部分总面积).")
+    @field(description="Their total floor area (专有部分总面积).")
     def electorate_area(self) -> str:
         return str(self._t.electorate_area)
 
-    @strawberry.field(description="Households that cast a ballot (参与表决人数).")
+    @field(description="Households that cast a ballot (参与表决人数).")
     def participating_owners(self) -> int:
         return self._t.participating_owners
 
-    @strawberry.field(description="Their floor area (参与表决面积).")
+    @field(description="Their floor area (参与表决面积).")
     def participating_area(self) -> str:
         return str(self._t.participating_area)
 
-    @strawberry.field(description="Households voting yes (同意人数).")
+    @field(description="Households voting yes (同意人数).")
     def yes_owners(self) -> int:
         return self._t.yes_owners
 
-    @strawberry.field(description="Floor area voting yes (同意面积).")
+    @field(description="Floor area voting yes (同意面积).")
     def yes_area(self) -> str:
         return str(self._t.yes_area)
 
-    @strawberry.field(description="Households voting no.")
+    @field(description="Households voting no.")
     def no_owners(self) -> int:
         return self._t.no_owners
 
-    @strawberry.field(description="Floor area voting no.")
+    @field(description="Floor area voting no.")
     def no_area(self) -> str:
         return str(self._t.no_area)
 
-    @strawberry.field(description="Households abstaining (they take part, they do not approve).")
+    @field(description="Households abstaining (they take part, they do not approve).")
     def abstain_owners(self) -> int:
         return self._t.abstain_owners
 
-    @strawberry.field(description="Floor area abstaining.")
+    @field(description="Floor area abstaining.")
     def abstain_area(self) -> str:
         return str(self._t.abstain_area)
 
-    @strawberry.field(description="Participating area ≥ 2/3 of the total.")
+    @field(description="Participating area ≥ 2/3 of the total.")
     def participation_area_met(self) -> bool:
         return self._t.participation_area_met
 
-    @strawberry.field(description="Participating owners ≥ 2/3 of all owners.")
+    @field(description="Participating owners ≥ 2/3 of all owners.")
     def participation_owners_met(self) -> bool:
         return self._t.participation_owners_met
 
-    @strawberry.field(description="Yes area meets the rule among the participating area.")
+    @field(description="Yes area meets the rule among the participating area.")
     def approval_area_met(self) -> bool:
         return self._t.approval_area_met
 
-    @strawberry.field(description="Yes owners meet the rule among the participating owners.")
+    @field(description="Yes owners meet the rule among the participating owners.")
     def approval_owners_met(self) -> bool:
         return self._t.approval_owners_met
 
-    @strawberry.field(description="All four thresholds met (通过).")
+    @field(description="All four thresholds met (通过).")
     def passed(self) -> bool:
         return self._t.passed
 
@@ -147,41 +147,41 @@ class Ballot:
 class Vote(Node):
     _m: strawberry.Private[VoteRow]
 
-    @strawberry.field(description="What it decides; sets the rule.")
+    @field(description="What it decides; sets the rule.")
     def matter(self) -> VoteMatter:
         return self._m.matter
 
-    @strawberry.field(description="The question put to the owners.")
+    @field(description="The question put to the owners.")
     def question(self) -> str:
         return self._m.question
 
-    @strawberry.field(description="Open or closed.")
+    @field(description="Open or closed.")
     def state(self) -> VoteState:
         return self._m.state
 
-    @strawberry.field(description="Ballots are accepted until then (截止时间).")
+    @field(description="Ballots are accepted until then (截止时间).")
     def closes_at(self) -> datetime:
         return self._m.closes_at
 
-    @strawberry.field(description="When it was closed.")
+    @field(description="When it was closed.")
     def closed_at(self) -> datetime | None:
         return self._m.closed_at
 
-    @strawberry.field(description="The compound whose owners vote.")
+    @field(description="The compound whose owners vote.")
     async def compound(self, info: Info) -> AreaNode | None:
         area: AreaNode | None = area_type(await loaders.area_by_id(context(info)).load(self._m.compound_id))
         return area
 
-    @strawberry.field(description="Households that have cast a ballot so far (no choices shown while open).")
+    @field(description="Households that have cast a ballot so far (no choices shown while open).")
     async def ballots_cast(self, info: Info) -> int:
         return (await svc.ballots_cast_by_vote(context(info)).load(self._m.id))[0]
 
-    @strawberry.field(description="Your household's ballot; null when your household is not in the electorate.")
+    @field(description="Your household's ballot; null when your household is not in the electorate.")
     async def my_ballot(self, info: Info) -> Ballot | None:
         row = await svc.my_ballot_by_vote(context(info)).load(self._m.id)
         return None if row is None else Ballot(choice=row.choice, cast_at=row.cast_at)
 
-    @strawberry.field(description="The result with its figures, once closed.")
+    @field(description="The result with its figures, once closed.")
     def result(self) -> VoteResult | None:
         t = svc.vote_result(self._m)
         return None if t is None else VoteResult(_t=t)
@@ -192,60 +192,60 @@ class Vote(Node):
 class Topic(Node):
     _m: strawberry.Private[TopicRow]
 
-    @strawberry.field(description="Title (标题).")
+    @field(description="Title (标题).")
     def title(self) -> str:
         return self._m.title
 
-    @strawberry.field(description="Description (内容).")
+    @field(description="Description (内容).")
     def description(self) -> str:
         return self._m.description
 
-    @strawberry.field(description="State (状态).")
+    @field(description="State (状态).")
     def state(self) -> TopicState:
         return self._m.state
 
-    @strawberry.field(description="The area it concerns.")
+    @field(description="The area it concerns.")
     async def area(self, info: Info) -> AreaNode | None:
         area: AreaNode | None = area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
         return area
 
-    @strawberry.field(description="Who proposed it (提议人).")
+    @field(description="Who proposed it (提议人).")
     async def proposer(self, info: Info) -> User | None:
         return await _user(info, self._m.proposer_user_id)
 
-    @strawberry.field(description="Proposed at.")
+    @field(description="Proposed at.")
     def proposed_at(self) -> datetime:
         return self._m.created_at
 
-    @strawberry.field(description="The decision (决议).")
+    @field(description="The decision (决议).")
     def decision(self) -> str | None:
         return self._m.decision
 
-    @strawberry.field(description="Decided at.")
+    @field(description="Decided at.")
     def decided_at(self) -> datetime | None:
         return self._m.decided_at
 
-    @strawberry.field(description="Why it was declined.")
+    @field(description="Why it was declined.")
     def decline_reason(self) -> str | None:
         return self._m.decline_reason
 
-    @strawberry.field(description="The review once done (复盘).")
+    @field(description="The review once done (复盘).")
     def review(self) -> str | None:
         return self._m.review
 
-    @strawberry.field(description="Version for optimistic concurrency.")
+    @field(description="Version for optimistic concurrency.")
     def version(self) -> int:
         return self._m.version
 
-    @strawberry.field(description="Cases raised to this topic that you may read (关联事件).")
+    @field(description="Cases raised to this topic that you may read (关联事件).")
     async def cases(self, info: Info) -> list[Case]:
         return [Case(_m=c) for c in await svc.cases_by_topic(context(info)).load(self._m.id)]
 
-    @strawberry.field(description="Implementation steps (落实事项), in order.")
+    @field(description="Implementation steps (落实事项), in order.")
     async def steps(self, info: Info) -> list[TopicStep]:
         return [TopicStep(_m=s) for s in await svc.steps_by_topic(context(info)).load(self._m.id)]
 
-    @strawberry.field(description="The owners' vote on it, if one was opened.")
+    @field(description="The owners' vote on it, if one was opened.")
     async def vote(self, info: Info) -> Vote | None:
         row = await svc.vote_by_topic(context(info)).load(self._m.id)
         return None if row is None else Vote(_m=row)
@@ -271,50 +271,50 @@ class MeetingAttendee:
 class Meeting(Node):
     _m: strawberry.Private[MeetingRow]
 
-    @strawberry.field(description="Title.")
+    @field(description="Title.")
     def title(self) -> str:
         return self._m.title
 
-    @strawberry.field(description="When (时间).")
+    @field(description="When (时间).")
     def starts_at(self) -> datetime:
         return self._m.starts_at
 
-    @strawberry.field(description="Where (地点).")
+    @field(description="Where (地点).")
     def place(self) -> str:
         return self._m.place
 
-    @strawberry.field(description="State of the record.")
+    @field(description="State of the record.")
     def state(self) -> MeetingState:
         return self._m.state
 
-    @strawberry.field(description="The area it is held for.")
+    @field(description="The area it is held for.")
     async def area(self, info: Info) -> AreaNode | None:
         area: AreaNode | None = area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
         return area
 
-    @strawberry.field(description="Who convened it (召集人).")
+    @field(description="Who convened it (召集人).")
     async def convener(self, info: Info) -> User | None:
         return await _user(info, self._m.convener_user_id)
 
-    @strawberry.field(description="Minutes (会议纪要), once recorded.")
+    @field(description="Minutes (会议纪要), once recorded.")
     def minutes(self) -> str | None:
         return self._m.minutes
 
-    @strawberry.field(description="When the record was closed.")
+    @field(description="When the record was closed.")
     def closed_at(self) -> datetime | None:
         return self._m.closed_at
 
-    @strawberry.field(description="The agenda (议程): topics you may read, in order.")
+    @field(description="The agenda (议程): topics you may read, in order.")
     async def agenda(self, info: Info) -> list[AgendaItem]:
         rows = await svc.topics_by_meeting(context(info)).load(self._m.id)
         return [AgendaItem(position=mt.position, decided=mt.decided, topic=Topic(_m=t)) for mt, t in rows]
 
-    @strawberry.field(description="The topics this meeting decided.")
+    @field(description="The topics this meeting decided.")
     async def decided_topics(self, info: Info) -> list[Topic]:
         rows = await svc.topics_by_meeting(context(info)).load(self._m.id)
         return [Topic(_m=t) for mt, t in rows if mt.decided]
 
-    @strawberry.field(description="Invited persons and organisations with attendance.")
+    @field(description="Invited persons and organisations with attendance.")
     async def attendees(self, info: Info) -> list[MeetingAttendee]:
         from resolvers.ids import encode_global_id
 
@@ -328,28 +328,28 @@ class Meeting(Node):
 class Notice(Node):
     _m: strawberry.Private[NoticeRow]
 
-    @strawberry.field(description="Title.")
+    @field(description="Title.")
     def title(self) -> str:
         return self._m.title
 
-    @strawberry.field(description="Text.")
+    @field(description="Text.")
     def body(self) -> str:
         return self._m.body
 
-    @strawberry.field(description="The area it is addressed to.")
+    @field(description="The area it is addressed to.")
     async def area(self, info: Info) -> AreaNode | None:
         area: AreaNode | None = area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
         return area
 
-    @strawberry.field(description="Who published it.")
+    @field(description="Who published it.")
     async def publisher(self, info: Info) -> User | None:
         return await _user(info, self._m.publisher_user_id)
 
-    @strawberry.field(description="Published at.")
+    @field(description="Published at.")
     def published_at(self) -> datetime:
         return self._m.created_at
 
-    @strawberry.field(description="Not shown in feeds after this moment.")
+    @field(description="Not shown in feeds after this moment.")
     def expires_at(self) -> datetime | None:
         return self._m.expires_at
 
@@ -358,40 +358,40 @@ class Notice(Node):
 class WallEntry:
     _m: strawberry.Private[CaseRow]
 
-    @strawberry.field(description="Case number.")
+    @field(description="Case number.")
     def number(self) -> str:
         return self._m.number
 
-    @strawberry.field(description="Title.")
+    @field(description="Title.")
     def title(self) -> str:
         return self._m.title
 
-    @strawberry.field(description="What was reported.")
+    @field(description="What was reported.")
     def description(self) -> str:
         return self._m.description
 
-    @strawberry.field(description="Category code.")
+    @field(description="Category code.")
     def category(self) -> str:
         return self._m.category_code
 
-    @strawberry.field(description="State.")
+    @field(description="State.")
     def state(self) -> CaseState:
         return self._m.state
 
-    @strawberry.field(description="Where in the compound (building).")
+    @field(description="Where in the compound (building).")
     async def area(self, info: Info) -> AreaNode | None:
         area: AreaNode | None = area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
         return area
 
-    @strawberry.field(description="Reported at.")
+    @field(description="Reported at.")
     def reported_at(self) -> datetime:
         return self._m.created_at
 
-    @strawberry.field(description="The answer given (回音): what was done.")
+    @field(description="The answer given (回音): what was done.")
     def answer(self) -> str | None:
         return self._m.resolution
 
-    @strawberry.field(description="Answered (resolved) at.")
+    @field(description="Answered (resolved) at.")
     def answered_at(self) -> datetime | None:
         return self._m.resolved_at
 

@@ -1,9 +1,5 @@
 """Ledgers (台账, issue #11) in GraphQL: the progress of household register imports. The files
-themselves travel over HTTP (``/ledgers/...``, see gongzhi/ledgers_http.py)."""
-
-# strawberry.field(description=...) is typed to return Any, so every field it decorates is "untyped"
-# under --strict; the methods themselves are fully annotated.
-# mypy: disable-error-code="untyped-decorator"
+themselves travel over HTTP (``/ledgers/...``, see gongzhi/http/ledgers.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +16,7 @@ from models import ImportStatus as _ImportStatus
 from resolvers.ids import decode_id, encode_global_id
 from resolvers.ledgers import register_jobs as jobs
 from resolvers.pagination import keyset_page
-from schema.common import Connection, Node, connection, context, query_call
+from schema.common import Connection, Node, connection, context, field, query_call
 
 
 @strawberry.enum(name="ImportJobStatus", description="Where an import job stands (导入任务状态).")
@@ -42,78 +38,78 @@ class ImportJobStatus(enum.Enum):
 class ImportJob(Node):
     _m: strawberry.Private[ImportJobRow]
 
-    @strawberry.field(description="The uploaded file's name (文件名).")
+    @field(description="The uploaded file's name (文件名).")
     def file_name(self) -> str:
         return self._m.file_name
 
-    @strawberry.field(description="SHA-256 of the uploaded file (文件摘要): the same file sent twice has the same.")
+    @field(description="SHA-256 of the uploaded file (文件摘要): the same file sent twice has the same.")
     def file_sha256(self) -> str:
         return self._m.file_sha256
 
-    @strawberry.field(description="A dry run (试运行): checked and reported, nothing written.")
+    @field(description="A dry run (试运行): checked and reported, nothing written.")
     def dry_run(self) -> bool:
         return self._m.dry_run
 
-    @strawberry.field(description="Missing communities, compounds and buildings may be created (允许新建区域).")
+    @field(description="Missing communities, compounds and buildings may be created (允许新建区域).")
     def create_areas(self) -> bool:
         return self._m.create_areas
 
-    @strawberry.field(description="Status (状态).")
+    @field(description="Status (状态).")
     def status(self) -> ImportJobStatus:
         return ImportJobStatus(self._m.status.value)
 
-    @strawberry.field(description="Data rows in the file (总行数); 0 until the file is read.")
+    @field(description="Data rows in the file (总行数); 0 until the file is read.")
     def total(self) -> int:
         return self._m.total
 
-    @strawberry.field(description="Rows checked or imported so far (已处理).")
+    @field(description="Rows checked or imported so far (已处理).")
     def processed(self) -> int:
         return self._m.processed
 
-    @strawberry.field(description="Rows with an error (错误行数): any makes the whole import write nothing.")
+    @field(description="Rows with an error (错误行数): any makes the whole import write nothing.")
     def error_rows(self) -> int:
         return self._m.errors
 
-    @strawberry.field(description="Areas created (新建区域数).")
+    @field(description="Areas created (新建区域数).")
     def created_areas(self) -> int:
         return self._m.created_areas
 
-    @strawberry.field(description="Households created (新建住户数).")
+    @field(description="Households created (新建住户数).")
     def created_households(self) -> int:
         return self._m.created_households
 
-    @strawberry.field(description="Persons created (新增人员数).")
+    @field(description="Persons created (新增人员数).")
     def created_persons(self) -> int:
         return self._m.created_persons
 
-    @strawberry.field(description="Rows already on the register with the same name and household, left "
+    @field(description="Rows already on the register with the same name and household, left "
                                   "unchanged (已登记未变更).")
     def unchanged(self) -> int:
         return self._m.unchanged
 
-    @strawberry.field(description="Summary of the outcome or why the file was refused (结果说明).")
+    @field(description="Summary of the outcome or why the file was refused (结果说明).")
     def message(self) -> str | None:
         return self._m.message
 
-    @strawberry.field(description="Path of the per-row report (校验报告): the file's layout plus 错误原因/error; "
+    @field(description="Path of the per-row report (校验报告): the file's layout plus 错误原因/error; "
                                   "GET it with the same bearer token.")
     def report_url(self) -> str | None:
         if self._m.report_key is None:
             return None
         return f"/ledgers/register-imports/{encode_global_id('ImportJob', self._m.id)}/report"
 
-    @strawberry.field(description="Started at (创建时间).")
+    @field(description="Started at (创建时间).")
     def created_at(self) -> datetime:
         return self._m.created_at
 
-    @strawberry.field(description="Finished at (完成时间); null while it runs.")
+    @field(description="Finished at (完成时间); null while it runs.")
     def finished_at(self) -> datetime | None:
         return self._m.finished_at
 
 
 @strawberry.type
 class LedgerQuery:
-    @strawberry.field(description="An import job (导入任务) you started; the street admin reads every job "
+    @field(description="An import job (导入任务) you started; the street admin reads every job "
                                   "of the tenant.")
     async def import_job(
         self, info: Info,
@@ -122,7 +118,7 @@ class LedgerQuery:
         job = await query_call(jobs.get_job(context(info), decode_id(id, "ImportJob")))
         return None if job is None else ImportJob(_m=job)
 
-    @strawberry.field(description="Import jobs (导入任务), newest first: your own; the street admin reads all "
+    @field(description="Import jobs (导入任务), newest first: your own; the street admin reads all "
                                   "of the tenant's.")
     async def import_jobs(self, info: Info, first: int | None = None, after: str | None = None
                           ) -> Connection[ImportJob]:
