@@ -14,6 +14,8 @@ from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ColumnC
 from sqlalchemy.sql.visitors import ExternallyTraversible
 from sqlalchemy.types import TypeEngine
 
+from resolvers.ids import B64_PAD, B64_STANDARD, B64_URLSAFE, CURSOR_PREFIX, GID_SEPARATOR
+
 MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
 
 
@@ -31,17 +33,23 @@ SLOT_TYPES: dict[str, TypeEngine[Any]] = {
 
 
 def _b64url(raw: ColumnElement[Any]) -> ColumnElement[str]:
-    return func.translate(func.rtrim(func.encode(raw, lit("base64")), lit("=")), lit("+/\n"), lit("-_"))
+    """resolvers.ids.b64url in SQL, from its constants. PostgreSQL's base64 also breaks lines every 76
+    characters: translate() drops the newline, which has no counterpart in the shorter target."""
+    return func.translate(func.rtrim(func.encode(raw, lit("base64")), lit(B64_PAD)),
+                          lit(B64_STANDARD + "\n"), lit(B64_URLSAFE))
 
 
 def gid(type_name: str, id_col: ColumnElement[Any]) -> ColumnElement[str]:
-    """resolvers.ids.encode_global_id in SQL."""
-    return _b64url(func.convert_to(lit(type_name + ":") + cast(id_col, Text), lit("UTF8")))
+    """resolvers.ids.encode_global_id in SQL (the uuid's text form is the same in both)."""
+    return _b64url(func.convert_to(lit(type_name + GID_SEPARATOR) + cast(id_col, Text), lit("UTF8")))
+
+
+_CURSOR_PREFIX_SQL: ColumnClause[Any] = literal_column(f"'\\x{CURSOR_PREFIX.hex()}'::bytea")
 
 
 def cursor(id_col: ColumnElement[Any]) -> ColumnElement[str]:
-    """resolvers.ids.encode_cursor in SQL."""
-    return _b64url(literal_column("'\\x6b3a'::bytea").op("||")(func.uuid_send(id_col)))
+    """resolvers.ids.encode_cursor in SQL: the prefix's bytes, then the uuid's 16 (uuid_send)."""
+    return _b64url(_CURSOR_PREFIX_SQL.op("||")(func.uuid_send(id_col)))
 
 
 def iso(ts: ColumnElement[Any]) -> ColumnElement[Any]:

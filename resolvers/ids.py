@@ -18,6 +18,18 @@ from typing import NamedTuple, overload
 
 from resolvers.errors import ErrorCode, ServiceError
 
+# The wire formats, stated once: the resolvers encode with them here and the compiled reads build
+# their SQL from the same constants (compiled/sql.py: gid, cursor), so neither can drift alone.
+GID_SEPARATOR = ":"
+"""A global ID is base64url("<Type>:<uuid as text>")."""
+CURSOR_PREFIX = b"k:"
+"""A keyset cursor is base64url(b"k:" + the uuid's 16 bytes)."""
+B64_STANDARD = "+/"
+B64_URLSAFE = "-_"
+"""base64url is standard base64 with these two characters swapped ..."""
+B64_PAD = "="
+"""... and its padding stripped."""
+
 Expected = str | Set[str] | None
 """The type name (or names) an ID must carry; ``None`` accepts any type."""
 
@@ -27,15 +39,27 @@ class GlobalId(NamedTuple):
     id: uuid.UUID
 
 
+_TO_URLSAFE = str.maketrans(B64_STANDARD, B64_URLSAFE)
+
+
+def b64url(raw: bytes) -> str:
+    """base64url without padding, as the constants above describe it."""
+    return base64.b64encode(raw).decode().translate(_TO_URLSAFE).rstrip(B64_PAD)
+
+
+def _unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + B64_PAD * (-len(text) % 4))
+
+
 def encode_global_id(type_name: str, id_: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{type_name}:{id_}".encode()).decode().rstrip("=")
+    return b64url(f"{type_name}{GID_SEPARATOR}{id_}".encode())
 
 
 def decode_global_id(gid: str, expected: Expected = None, field: str = "id") -> GlobalId:
     """The (type, uuid) a global ID names; INVALID_ID for anything malformed or of the wrong type."""
     try:
-        raw = base64.urlsafe_b64decode(gid + "=" * (-len(gid) % 4)).decode()
-        type_name, _, value = raw.partition(":")
+        raw = _unb64url(gid).decode()
+        type_name, _, value = raw.partition(GID_SEPARATOR)
         parsed = uuid.UUID(value)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise ServiceError(ErrorCode.INVALID_ID, f"{field} is not a valid ID", field) from None
@@ -62,14 +86,14 @@ def decode_ids(gids: Iterable[str] | None, expected: Expected = None, field: str
 
 
 def encode_cursor(id_: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(b"k:" + id_.bytes).decode().rstrip("=")
+    return b64url(CURSOR_PREFIX + id_.bytes)
 
 
 def decode_cursor(cursor: str) -> uuid.UUID:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        if not raw.startswith(b"k:") or len(raw) != 18:
+        raw = _unb64url(cursor)
+        if not raw.startswith(CURSOR_PREFIX) or len(raw) != len(CURSOR_PREFIX) + 16:
             raise ValueError
-        return uuid.UUID(bytes=raw[2:])
+        return uuid.UUID(bytes=raw[len(CURSOR_PREFIX):])
     except (binascii.Error, ValueError):
         raise ServiceError(ErrorCode.INVALID_CURSOR, "after is not a cursor this list gave out", "after") from None
