@@ -67,6 +67,7 @@ from models import (
     User,
 )
 from models.area import PropertyManagement
+from models.cases import overdue_sql
 from models.register import Gender, Tenure
 from policies.filters import (
     area_read_predicate,
@@ -100,9 +101,9 @@ def enum_of(name: str, enum_cls: type[enum.Enum]) -> Handler:
 
 
 def late(cx: Compiler, state: SQLColumnExpression[Any], due_at: SQLColumnExpression[Any]) -> ColumnElement[bool]:
-    """Open and past due at the request's time: the Case.overdue field and the cases(overdue:) filter
-    (resolvers.cases.is_overdue and its list filter say the same for the resolvers)."""
-    return and_(state.in_([lit(s.value) for s in OPEN_STATES]), due_at.is_not(None), due_at < cx.now)
+    """Open and past due at the request's time: the Case.overdue field and the cases(overdue:) filter,
+    by the one rule of models.cases (the resolvers' field and list filter use it too)."""
+    return overdue_sql(state, due_at, cx.now, inline_states=True)
 
 
 # ---------------------------------------------------------------- users

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    ColumnElement,
     Date,
     Float,
     ForeignKeyConstraint,
@@ -19,6 +21,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    and_,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -42,6 +46,27 @@ OPEN_STATES = frozenset({CaseState.REPORTED, CaseState.ACCEPTED, CaseState.DISPA
                          CaseState.REOPENED})
 # The open states as SQL, for the partial indexes of open cases (migration 0024 writes the same text).
 OPEN_STATES_SQL = f"state IN ({', '.join(repr(s.value) for s in CaseState if s in OPEN_STATES)})"
+
+
+# Overdue (超期), defined once: open and past its due time at the request's time. Case.overdue and the
+# cases(overdue:) filter on both read paths use these two forms of the one rule (tests/
+# test_compiled_fields.py evaluates the SQL form against the Python one).
+def is_overdue(state: str, due_at: datetime | None, now: datetime) -> bool:
+    """The rule for one loaded row (a naive due time is UTC, as SQLite returns it)."""
+    return state in OPEN_STATES and due_at is not None and aware(due_at) < now
+
+
+def overdue_sql(state: Any, due_at: Any, now: Any, *, inline_states: bool = False) -> ColumnElement[bool]:
+    """The rule as a predicate over a state and a due-time column. ``inline_states`` writes the open
+    states as literals (the compiled reads keep parameters to ids and cursors: PostgreSQL then plans a
+    statement once per connection); otherwise they are bound parameters."""
+    states = ([literal_column(f"'{s.value}'", Text) for s in CaseState if s in OPEN_STATES] if inline_states
+              else [s for s in CaseState if s in OPEN_STATES])
+    return and_(state.in_(states), due_at.is_not(None), due_at < now)
+
+
+def aware(d: datetime) -> datetime:
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
 class CasePriority(enum.StrEnum):

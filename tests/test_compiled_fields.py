@@ -7,12 +7,15 @@ whole responses; these compare the definitions themselves, edge cases included).
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from compiled.sql import cursor, gid
+from models import CaseState
+from models.cases import is_overdue, overdue_sql
 from resolvers.ids import encode_cursor, encode_global_id
 from tests.conftest import DbEnv
 
@@ -43,3 +46,19 @@ async def test_sql_global_ids_and_cursors_are_the_resolvers_encoding(db: DbEnv) 
         encode_cursor(i) for i in SAMPLE_IDS]
     assert got == want
     assert any(len(w) > 76 for w in want)  # the line break of PostgreSQL's base64 is exercised
+
+
+async def test_overdue_in_sql_is_the_python_rule_for_every_state_and_due_time(db: DbEnv) -> None:
+    """Case.overdue and cases(overdue:): the SQL form (resolvers' list filter with bound states, the
+    compiled reads with inlined ones) answers as the Python form for each state and due time."""
+    now = datetime(2024, 3, 1, 8, 30, 15, 250000, tzinfo=UTC)
+    dues = [None, now - timedelta(days=3), now - timedelta(microseconds=1), now, now + timedelta(seconds=1)]
+    samples = [(state, due) for state in CaseState for due in dues]
+    ts = sa.DateTime(timezone=True)
+    exprs = [overdue_sql(sa.literal(state.value, sa.String()), sa.literal(due, ts), sa.literal(now, ts),
+                         inline_states=inline)
+             for inline in (False, True) for state, due in samples]
+    got = [bool(v) for v in await values(db, *exprs)]
+    want = [is_overdue(state, due, now) for state, due in samples] * 2
+    assert got == want
+    assert True in want and False in want

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, select
 
-from models import OPEN_STATES, Area, Case, CaseCategory, CaseEvent, CaseState
+from models import Area, Case, CaseCategory, CaseEvent, CaseState
+from models.cases import aware as aware  # re-exported: resolvers.cases.review reads it from here
+from models.cases import is_overdue as overdue_at
+from models.cases import overdue_sql
 from policies.filters import case_in_area, case_predicate
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
@@ -45,7 +48,7 @@ async def list_cases(ctx: RequestContext, f: CaseFilter, *, first: int | None, a
     if f.supervised is not None:
         stmt = stmt.where(Case.supervised.is_(f.supervised))
     if f.overdue is not None:
-        late = and_(Case.state.in_(OPEN_STATES), Case.due_at.is_not(None), Case.due_at < ctx.now)
+        late = overdue_sql(Case.state, Case.due_at, ctx.now)
         stmt = stmt.where(late if f.overdue else ~late)
     if f.reported_by_me:
         stmt = stmt.where(Case.reporter_user_id == ctx.actor.user_id)
@@ -62,14 +65,9 @@ async def get_case(ctx: RequestContext, case_id: uuid.UUID) -> Case | None:
 
 
 def is_overdue(case: Case, now: datetime) -> bool:
-    due = case.due_at
-    if due is None or case.state not in OPEN_STATES:
-        return False
-    return aware(due) < now
+    """Case.overdue: the one rule of models.cases, for a loaded case."""
+    return overdue_at(case.state, case.due_at, now)
 
-
-def aware(d: datetime) -> datetime:
-    return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
 async def categories(ctx: RequestContext) -> list[CaseCategory]:
