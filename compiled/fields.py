@@ -66,7 +66,7 @@ from models import (
     PersonCareTag,
     User,
 )
-from models.area import PropertyManagement
+from models.area import PropertyManagement, community_id_sql
 from models.cases import overdue_sql
 from models.register import Gender, Tenure
 from policies.filters import (
@@ -257,11 +257,10 @@ CASE: FieldTable = {
 
 def case_columns(cx: Compiler) -> list[Any]:
     """A case row with what its fields need computed once: whether it is seen in full, and its
-    community's id (the second segment of its path) as a column, so that the community lookup
-    is an index probe under row-level security."""
-    seg = func.nullif(func.split_part(Case.area_path, lit("/"), 3), lit(""))
+    community's id (models.area.community_id_sql, the rule Case.community's resolver applies in
+    Python) as a column, so that the community lookup is an index probe under row-level security."""
     full = case_predicate(cx.ctx.actor.grant("case", "read"), cx.ctx.actor, public=False)
-    return [Case.__table__, full.label("_full"), cast(seg, Area.__table__.c.id.type).label("_community")]
+    return [Case.__table__, full.label("_full"), community_id_sql(Case.area_path).label("_community")]
 
 
 def cases_connection(cx: Compiler, sel: Sel) -> ColumnElement[Any]:

@@ -5,6 +5,8 @@ under row-level security."""
 from __future__ import annotations
 
 import enum
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, Integer, Text, Uuid, case, cast, func, literal_column, null
@@ -52,12 +54,35 @@ def cursor(id_col: ColumnElement[Any]) -> ColumnElement[str]:
     return _b64url(_CURSOR_PREFIX_SQL.op("||")(func.uuid_send(id_col)))
 
 
+# The DateTime wire format, stated once: strawberry's DateTime scalar sends datetime.isoformat(), which
+# for the UTC values both paths read is the seconds, the microseconds only when there are any, and
+# the offset. iso_text says it in Python, iso builds the SQL from the same patterns (strftime
+# directives translated to to_char's); tests/test_compiled_fields.py compares both with strawberry.
+ISO_SECONDS = "%Y-%m-%dT%H:%M:%S"
+ISO_FRACTION = ".%f"  # only when the microseconds are not 0
+ISO_UTC_OFFSET = "+00:00"
+_TO_CHAR = {"%Y": "YYYY", "%m": "MM", "%d": "DD", "%H": "HH24", "%M": "MI", "%S": "SS", "%f": "US"}
+
+
+def iso_text(value: datetime) -> str:
+    """A timestamp as the DateTime scalar sends it, from the patterns above."""
+    utc = value.astimezone(UTC)
+    return utc.strftime(ISO_SECONDS) + (utc.strftime(ISO_FRACTION) if utc.microsecond else "") + ISO_UTC_OFFSET
+
+
+def to_char_pattern(strftime: str) -> str:
+    """A strftime pattern of the directives above as a to_char pattern (letters in between quoted)."""
+    parts = re.split(r"(%.)", strftime)
+    return "".join(_TO_CHAR[p] if p in _TO_CHAR else f'"{p}"' if any(c.isalpha() for c in p) else p
+                   for p in parts)
+
+
 def iso(ts: ColumnElement[Any]) -> ColumnElement[Any]:
-    """datetime.isoformat() of an aware UTC timestamp, as strawberry's DateTime serializes it."""
+    """iso_text in SQL, for an aware timestamp column."""
     utc = ts.op("AT TIME ZONE")(lit("UTC"))
     frac = case((cast(func.extract("microseconds", ts), Integer) % 1000000 == 0, lit("")),
-                else_=func.to_char(utc, lit(".US")))
-    return func.to_char(utc, lit('YYYY-MM-DD"T"HH24:MI:SS')) + frac + lit("+00:00")
+                else_=func.to_char(utc, lit(to_char_pattern(ISO_FRACTION))))
+    return func.to_char(utc, lit(to_char_pattern(ISO_SECONDS))) + frac + lit(ISO_UTC_OFFSET)
 
 
 def enum_name(col: ColumnElement[Any], enum_cls: type[enum.Enum]) -> ColumnElement[Any]:

@@ -6,8 +6,22 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Date, ForeignKeyConstraint, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    cast,
+    func,
+    literal_column,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TenantScoped
@@ -71,15 +85,29 @@ class Area(TenantScoped, Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+PATH_SEP = "/"
+# The community above (or at) an area is the second segment of its path ("/street/community/…/"),
+# since a community sits directly under the street (ALLOWED_PARENTS): defined once, in Python for the
+# resolvers (community_id_of) and in SQL for the compiled reads (community_id_sql).
+COMMUNITY_SEGMENT = 1  # 0-based, after the leading separator
+
+
 def path_segment(area_id: uuid.UUID) -> str:
-    return area_id.hex + "/"
+    return area_id.hex + PATH_SEP
 
 
 def community_id_of(path: str) -> uuid.UUID | None:
-    """The community above (or at) an area: the second segment of its path, since a community
-    sits directly under the street (ALLOWED_PARENTS)."""
-    segments = path.strip("/").split("/")
-    return uuid.UUID(hex=segments[1]) if len(segments) > 1 else None
+    segments = path.strip(PATH_SEP).split(PATH_SEP)
+    return uuid.UUID(hex=segments[COMMUNITY_SEGMENT]) if len(segments) > COMMUNITY_SEGMENT else None
+
+
+def community_id_sql(path: Any) -> ColumnElement[uuid.UUID]:
+    """community_id_of over a path column (PostgreSQL): split_part counts from 1 and the path's leading
+    separator makes the first part empty, hence + 2; a missing segment is '' and becomes NULL. The
+    separator is a literal, not a parameter (the compiled reads keep parameters to ids and cursors)."""
+    seg = func.nullif(func.split_part(path, literal_column(f"'{PATH_SEP}'", Text), COMMUNITY_SEGMENT + 2),
+                      literal_column("''", Text))
+    return cast(seg, Uuid)
 
 
 class GridBuilding(TenantScoped, Base):

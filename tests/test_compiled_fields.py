@@ -7,14 +7,16 @@ whole responses; these compare the definitions themselves, edge cases included).
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from strawberry.schema.types.base_scalars import DateTimeDefinition
 
-from compiled.sql import cursor, gid
+from compiled.sql import cursor, gid, iso, iso_text
 from models import CaseState
+from models.area import community_id_of, community_id_sql, path_segment
 from models.cases import is_overdue, overdue_sql
 from resolvers.ids import encode_cursor, encode_global_id
 from tests.conftest import DbEnv
@@ -62,3 +64,30 @@ async def test_overdue_in_sql_is_the_python_rule_for_every_state_and_due_time(db
     want = [is_overdue(state, due, now) for state, due in samples] * 2
     assert got == want
     assert True in want and False in want
+
+
+async def test_a_cases_community_in_sql_is_the_python_rule(db: DbEnv) -> None:
+    """Case.community: the community id read from an area path, as the resolvers (community_id_of) and
+    the compiled reads (community_id_sql) take it, for a street, a community and deeper areas."""
+    pg_only(db)
+    street, community, compound, building = (uuid.uuid4() for _ in range(4))
+    paths = ["/" + "".join(path_segment(a) for a in chain[:n])
+             for chain in [(street, community, compound, building)] for n in range(1, 5)]
+    got = await values(db, *(community_id_sql(sa.literal(p, sa.String())) for p in paths))
+    want = [community_id_of(p) for p in paths]
+    assert got == want == [None, community, community, community]
+
+
+async def test_sql_timestamps_are_what_strawberrys_datetime_sends(db: DbEnv) -> None:
+    """DateTime fields: the compiled reads' text (iso, built from compiled.sql's one format) and its
+    Python statement (iso_text) are strawberry's serialisation of the UTC value the resolvers read."""
+    pg_only(db)
+    samples = [datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC), datetime(2024, 3, 1, 0, 0, 0, 1, tzinfo=UTC),
+               datetime(2024, 3, 1, 8, 30, 15, 250000, tzinfo=UTC),
+               datetime(1999, 12, 31, 23, 0, 0, 999999, tzinfo=UTC),
+               datetime(2024, 6, 1, 9, 0, tzinfo=timezone(timedelta(hours=8))),  # 01:00 UTC
+               datetime(2099, 1, 1, tzinfo=UTC)]
+    want = [DateTimeDefinition.serialize(d.astimezone(UTC)) for d in samples]
+    got = await values(db, *(iso(sa.literal(d, sa.DateTime(timezone=True))) for d in samples))
+    assert got == want
+    assert [iso_text(d) for d in samples] == want
