@@ -2,8 +2,11 @@
 
 Why a package of its own (issue #20): the compiler is not part of the GraphQL schema. It reads the
 schema's *document* with graphql-core and writes SQL from the models, the policies' predicates and
-the resolvers' helpers; it never imports ``schema/``. Kept in ``schema/`` it looked like a second set
-of types beside the strawberry ones. Its layer sits between the composition root (which chooses, per
+the resolvers' helpers. From ``schema/`` it reads only declarations, so that a field is declared
+once: the column fields of the strawberry types (``schema.columns``) and the mask placeholders
+(``schema.register``); the rules with a SQL and a Python form (overdue, a case's community, IDs and
+cursors) live below both paths, in ``models`` and ``resolvers.ids``. Kept in ``schema/`` it looked
+like a second set of types beside the strawberry ones. Its layer sits between the composition root (which chooses, per
 request, compiled or strawberry) and ``schema`` — see the import-linter layers in pyproject.toml.
 
 The resolvers answer a page of 50 cases with a handful of batched statements, but graphql-core then

@@ -13,6 +13,8 @@ import enum
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -49,7 +51,7 @@ from compiled.compiler import (
     page_size,
     page_size_ok,
 )
-from compiled.sql import cursor, enum_name, gid, indexable, iso, json_list, lit, or_branches
+from compiled.sql import constant, cursor, enum_name, gid, indexable, iso, json_list, lit, or_branches
 from models import (
     OPEN_STATES,
     Area,
@@ -57,18 +59,15 @@ from models import (
     Case,
     CaseCategory,
     CaseEvent,
-    CasePriority,
     CaseState,
     GridBuilding,
-    HandlerKind,
     Household,
     Person,
     PersonCareTag,
     User,
 )
-from models.area import PropertyManagement, community_id_sql
+from models.area import community_id_sql
 from models.cases import overdue_sql
-from models.register import Gender, Tenure
 from policies.filters import (
     area_read_predicate,
     buildings_in_scope,
@@ -79,6 +78,11 @@ from policies.filters import (
 from resolvers.cases import read_predicate as case_read_predicate
 from resolvers.errors import ServiceError
 from resolvers.ids import decode_global_id
+from schema.cases import Case as CaseType
+from schema.columns import column_reads
+from schema.register import AREA_TYPES, MASKED_ROOM, WITHHELD
+from schema.register import Household as HouseholdType
+from schema.register import Person as PersonType
 
 AREA_TYPE_OF = {AreaKind.STREET: "Street", AreaKind.COMMUNITY: "Community", AreaKind.ZONE: "Zone",
                 AreaKind.COMPOUND: "Compound", AreaKind.GRID: "Grid", AreaKind.BUILDING: "Building"}
@@ -98,6 +102,23 @@ def timestamp(name: str) -> Handler:
 
 def enum_of(name: str, enum_cls: type[enum.Enum]) -> Handler:
     return lambda _cx, row, _s: enum_name(row.c[name], enum_cls)
+
+
+def columns_of(strawberry_type: type) -> dict[str, Handler]:
+    """The column fields a strawberry type declares (schema.columns.column_field), each as SQL by its
+    declared type: the type's resolvers read the same columns, so the mapping is written once."""
+    out: dict[str, Handler] = {}
+    for name, read in column_reads(strawberry_type).items():
+        t = read.type
+        if t is datetime:
+            out[name] = timestamp(read.column)
+        elif isinstance(t, type) and issubclass(t, enum.Enum):
+            out[name] = enum_of(read.column, t)
+        elif t is Decimal:  # strawberry sends str(Decimal)
+            out[name] = (lambda col: lambda _cx, row, _s: cast(row.c[col], Text))(read.column)
+        else:
+            out[name] = column(read.column)
+    return out
 
 
 def late(cx: Compiler, state: SQLColumnExpression[Any], due_at: SQLColumnExpression[Any]) -> ColumnElement[bool]:
@@ -143,16 +164,11 @@ def _area_fields(kind: AreaKind) -> FieldTable:
     type_name = AREA_TYPE_OF[kind]
     table: dict[str, Handler] = {
         "id": lambda _cx, a, _s: gid(type_name, a.c.id),
-        "name": column("name"), "code": column("code"), "description": column("description"),
-        "version": column("version"), "kind": enum_of("kind", AreaKind),
+        **columns_of(AREA_TYPES[kind]),  # name, kind, code …, floors of a building, a compound's management
     }
     if kind is AreaKind.BUILDING:
-        table["floors"] = column("floors")
-        table["unitCount"] = column("unit_count")
         table["households"] = lambda cx, a, s: households_connection(cx, s, Household.building_id == a.c.id,
                                                                      correlate=(a,))
-    if kind is AreaKind.COMPOUND:
-        table["propertyManagement"] = enum_of("property_management", PropertyManagement)
     return table
 
 
@@ -231,18 +247,8 @@ def _category_name(cx: Compiler, c: Any, _s: Sel) -> ColumnElement[Any]:
 # A case row is read from a page with two computed columns (case_columns): _full, whether the case is
 # seen in full, and _community, its community's id.
 CASE: FieldTable = {
-    **{name: column(col) for name, col in {
-        "number": "number", "title": "title", "description": "description", "category": "category_code",
-        "locationText": "location_text", "latitude": "latitude", "longitude": "longitude",
-        "onProblemWall": "on_wall", "handlerName": "handler_name", "supervised": "supervised",
-        "resolution": "resolution", "rejectReason": "reject_reason", "satisfied": "satisfied",
-        "feedbackComment": "feedback_comment", "reopenCount": "reopen_count", "version": "version"}.items()},
-    **{name: timestamp(col) for name, col in {
-        "dueAt": "due_at", "reportedAt": "created_at", "resolvedAt": "resolved_at", "closedAt": "closed_at"}.items()},
+    **columns_of(CaseType),  # number, title, state, dueAt …: the columns schema.cases.Case declares
     "id": lambda _cx, c, _s: gid("Case", c.c.id),
-    "state": enum_of("state", CaseState),
-    "priority": enum_of("priority", CasePriority),
-    "handlerKind": enum_of("handler_kind", HandlerKind),
     "reportedByMe": lambda cx, c, _s: c.c.reporter_user_id == cx.ctx.actor.user_id,
     "overdue": lambda cx, c, _s: late(cx, c.c.state, c.c.due_at),
     "categoryName": _category_name,
@@ -326,12 +332,9 @@ def persons_of(cx: Compiler, h: Any, sel: Sel) -> ColumnElement[Any]:
 
 HOUSEHOLD: FieldTable = {
     "id": lambda _cx, h, _s: gid("Household", h.c.id),
-    "unit": column("unit"),
-    "version": column("version"),
-    "room": lambda cx, h, _s: case((household_pii(cx, h), h.c.room), else_=lit("***")),
+    **columns_of(HouseholdType),  # unit, version, floorArea, tenure
+    "room": lambda cx, h, _s: case((household_pii(cx, h), h.c.room), else_=lit(MASKED_ROOM)),
     "addressMasked": lambda cx, h, _s: ~household_pii(cx, h),
-    "floorArea": lambda _cx, h, _s: cast(h.c.floor_area, Text),
-    "tenure": enum_of("tenure", Tenure),
     "building": lambda cx, h, s: area_by_id(cx, s, h.c.building_id, (AreaKind.BUILDING,)),
     "persons": persons_of,
 }
@@ -355,7 +358,7 @@ def _sealed(sealed_col: str, masked_col: str) -> Handler:
 
 def _birth_date(cx: Compiler, p: Any, _s: Sel) -> ColumnElement[Any]:
     marker = func.json_build_object(lit("$pii"), p.c.id, lit("v"), p.c.birth_date)
-    return case((p.c.birth_date.is_(None), null()), (person_pii(cx, p), marker), else_=null())
+    return case((p.c.birth_date.is_(None), null()), (person_pii(cx, p), marker), else_=constant(WITHHELD))
 
 
 def _care_tags(cx: Compiler, p: Any, _s: Sel) -> ColumnElement[Any]:
@@ -363,17 +366,13 @@ def _care_tags(cx: Compiler, p: Any, _s: Sel) -> ColumnElement[Any]:
     tags = (select(json_list(t.c.code, t.c.code)).select_from(t)
             .where(t.c.tenant_id == cx.tenant_id, t.c.person_id == p.c.id).correlate_except(t)
             .scalar_subquery())
-    return case((person_pii(cx, p), func.json_build_object(lit("$pii"), p.c.id, lit("v"), tags)), else_=null())
+    return case((person_pii(cx, p), func.json_build_object(lit("$pii"), p.c.id, lit("v"), tags)),
+                else_=constant(WITHHELD))
 
 
 PERSON: FieldTable = {
     "id": lambda _cx, p, _s: gid("Person", p.c.id),
-    "name": column("name"),
-    "relationToHead": column("relation_to_head"),
-    "partyMember": column("party_member"),
-    "version": column("version"),
-    "inServicePartyMember": column("in_service_party_member"),
-    "gender": enum_of("gender", Gender),
+    **columns_of(PersonType),  # name, gender, relationToHead, partyMember, version, inServicePartyMember
     "piiMasked": lambda cx, p, _s: ~person_pii(cx, p),
     "idCardNo": _sealed("id_card_no", "id_card_masked"),
     "phone": _sealed("phone", "phone_masked"),

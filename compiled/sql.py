@@ -85,6 +85,11 @@ def iso(ts: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.to_char(utc, lit(to_char_pattern(ISO_SECONDS))) + frac + lit(ISO_UTC_OFFSET)
 
 
+def constant(value: str | None) -> ColumnElement[Any]:
+    """A fixed value of the response (a mask placeholder): NULL, or a literal string."""
+    return null() if value is None else lit(value)
+
+
 def enum_name(col: ColumnElement[Any], enum_cls: type[enum.Enum]) -> ColumnElement[Any]:
     """A stored enum value as GraphQL shows it: the member's name."""
     return case(*[(col == lit(str(m.value)), lit(m.name)) for m in enum_cls], else_=null())

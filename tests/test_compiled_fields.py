@@ -91,3 +91,27 @@ async def test_sql_timestamps_are_what_strawberrys_datetime_sends(db: DbEnv) -> 
     got = await values(db, *(iso(sa.literal(d, sa.DateTime(timezone=True))) for d in samples))
     assert got == want
     assert [iso_text(d) for d in samples] == want
+
+
+def test_the_compiler_reads_the_columns_the_strawberry_types_declare() -> None:
+    """One field → column mapping: the compiled field tables take each column field from the strawberry
+    type's declaration (schema.columns), and each declared column is a column of the type's table."""
+    from compiled.fields import FIELDS, columns_of
+    from models import Area, Case, Household, Person
+    from schema.cases import Case as CaseType
+    from schema.columns import column_reads
+    from schema.register import AREA_TYPES
+    from schema.register import Household as HouseholdType
+    from schema.register import Person as PersonType
+
+    types = {"Case": (CaseType, Case), "Household": (HouseholdType, Household), "Person": (PersonType, Person),
+             **{t.__name__: (t, Area) for t in AREA_TYPES.values()}}
+    for name, (strawberry_type, model) in types.items():
+        reads = column_reads(strawberry_type)
+        assert reads, name
+        assert set(reads) <= set(FIELDS[name]), name
+        assert {r.column for r in reads.values()} <= set(model.__table__.c.keys()), name
+        assert set(columns_of(strawberry_type)) == set(reads)
+    assert column_reads(CaseType)["category"].column == "category_code"
+    assert column_reads(CaseType)["dueAt"].type is datetime
+    assert "floors" in column_reads(AREA_TYPES[next(k for k in AREA_TYPES if k.value == "building")])

@@ -18,6 +18,7 @@ from resolvers import cases as case_service
 from resolvers import loaders
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import encode_global_id
+from schema.columns import column_field
 from schema.common import Node, PublicError, context, field, graphql_enum
 from schema.register import AreaNode, Community, Grid, User, area_type
 
@@ -86,33 +87,21 @@ class Case(Node):
     async def _full(self, info: Info) -> bool:
         return await loaders.case_full_view(context(info)).load(self._m.id)
 
-    @field(description="Human-readable number (事件编号).")
-    def number(self) -> str:
-        return self._m.number
+    number = column_field("number", str, description="Human-readable number (事件编号).")
 
-    @field(description="Title (标题).")
-    def title(self) -> str:
-        return self._m.title
+    title = column_field("title", str, description="Title (标题).")
 
-    @field(description="Description (描述).")
-    def description(self) -> str:
-        return self._m.description
+    description = column_field("description", str, description="Description (描述).")
 
-    @field(description="Category code (类别).")
-    def category(self) -> str:
-        return self._m.category_code
+    category = column_field("category_code", str, description="Category code (类别).")
 
     @field(description="Category display name.")
     async def category_name(self, info: Info) -> str | None:
         return await loaders.category_name_by_code(context(info)).load(self._m.category_code)
 
-    @field(description="Priority (紧急程度).")
-    def priority(self) -> CasePriority:
-        return self._m.priority
+    priority = column_field("priority", CasePriority, description="Priority (紧急程度).")
 
-    @field(description="State (状态).")
-    def state(self) -> CaseState:
-        return self._m.state
+    state = column_field("state", CaseState, description="State (状态).")
 
     @field(description="Where (所在区域).")
     async def area(self, info: Info) -> AreaNode | None:
@@ -138,17 +127,11 @@ class Case(Node):
         area = await loaders.area_by_id(ctx).load(self._m.area_id)
         return Grid(_m=area) if area is not None and area.kind is AreaKind.GRID else None
 
-    @field(description="Location as told (位置描述).")
-    def location_text(self) -> str | None:
-        return self._m.location_text
+    location_text = column_field("location_text", str | None, description="Location as told (位置描述).")
 
-    @field(description="Latitude (纬度), if given.")
-    def latitude(self) -> float | None:
-        return self._m.latitude
+    latitude = column_field("latitude", float | None, description="Latitude (纬度), if given.")
 
-    @field(description="Longitude (经度), if given.")
-    def longitude(self) -> float | None:
-        return self._m.longitude
+    longitude = column_field("longitude", float | None, description="Longitude (经度), if given.")
 
     @field(description="Reporter (上报人); null when you see the case only on the public wall.")
     async def reporter(self, info: Info) -> User | None:
@@ -161,29 +144,21 @@ class Case(Node):
     def reported_by_me(self, info: Info) -> bool:
         return self._m.reporter_user_id == context(info).actor.user_id
 
-    @field(description="Shown on the compound's problem wall (问题墙).")
-    def on_problem_wall(self) -> bool:
-        return self._m.on_wall
+    on_problem_wall = column_field("on_wall", bool, description="Shown on the compound's problem wall (问题墙).")
 
-    @field(description="Kind of handling unit (承办单位类型), once dispatched.")
-    def handler_kind(self) -> HandlerKind | None:
-        return self._m.handler_kind
+    handler_kind = column_field("handler_kind", HandlerKind | None,
+                       description="Kind of handling unit (承办单位类型), once dispatched.")
 
-    @field(description="Name of the handling unit (承办单位).")
-    def handler_name(self) -> str | None:
-        return self._m.handler_name
+    handler_name = column_field("handler_name", str | None, description="Name of the handling unit (承办单位).")
 
-    @field(description="Due time (办结时限) from the tenant's SLA rule, in working time.")
-    def due_at(self) -> datetime | None:
-        return self._m.due_at
+    due_at = column_field("due_at", datetime | None,
+                       description="Due time (办结时限) from the tenant's SLA rule, in working time.")
 
     @field(description="Open and past its due time (超期).")
     def overdue(self, info: Info) -> bool:
         return case_service.is_overdue(self._m, context(info).now)
 
-    @field(description="Under supervision (督办).")
-    def supervised(self) -> bool:
-        return self._m.supervised
+    supervised = column_field("supervised", bool, description="Under supervision (督办).")
 
     @field(description="Area the case was escalated to (上报至), if any.")
     async def escalated_to(self, info: Info) -> AreaNode | None:
@@ -193,41 +168,25 @@ class Case(Node):
             await loaders.area_by_id(context(info)).load(self._m.escalated_to_area_id))
         return node
 
-    @field(description="What was done (处置结果), once resolved.")
-    def resolution(self) -> str | None:
-        return self._m.resolution
+    resolution = column_field("resolution", str | None, description="What was done (处置结果), once resolved.")
 
-    @field(description="Why it was rejected (不予受理理由).")
-    def reject_reason(self) -> str | None:
-        return self._m.reject_reason
+    reject_reason = column_field("reject_reason", str | None, description="Why it was rejected (不予受理理由).")
 
-    @field(description="Reporter's verdict (满意度): true satisfied, false not, null none yet.")
-    def satisfied(self) -> bool | None:
-        return self._m.satisfied
+    satisfied = column_field("satisfied", bool | None,
+                       description="Reporter's verdict (满意度): true satisfied, false not, null none yet.")
 
-    @field(description="Reporter's comment with the verdict.")
-    def feedback_comment(self) -> str | None:
-        return self._m.feedback_comment
+    feedback_comment = column_field("feedback_comment", str | None, description="Reporter's comment with the verdict.")
 
-    @field(description="Times reopened (重办次数).")
-    def reopen_count(self) -> int:
-        return self._m.reopen_count
+    reopen_count = column_field("reopen_count", int, description="Times reopened (重办次数).")
 
-    @field(description="Version for optimistic concurrency: pass as expectedVersion to transitions.")
-    def version(self) -> int:
-        return self._m.version
+    version = column_field("version", int,
+                       description="Version for optimistic concurrency: pass as expectedVersion to transitions.")
 
-    @field(description="Reported at (上报时间).")
-    def reported_at(self) -> datetime:
-        return self._m.created_at
+    reported_at = column_field("created_at", datetime, description="Reported at (上报时间).")
 
-    @field(description="Resolved at (办结时间).")
-    def resolved_at(self) -> datetime | None:
-        return self._m.resolved_at
+    resolved_at = column_field("resolved_at", datetime | None, description="Resolved at (办结时间).")
 
-    @field(description="Closed at (结案时间).")
-    def closed_at(self) -> datetime | None:
-        return self._m.closed_at
+    closed_at = column_field("closed_at", datetime | None, description="Closed at (结案时间).")
 
     @field(description="Every step, oldest first (处置时间线).")
     async def timeline(

@@ -21,6 +21,8 @@ from .mutation import (
 from .types import (
     AREA_TYPE_NAMES,
     AREA_TYPES,
+    MASKED_ROOM,
+    WITHHELD,
     AreaNode,
     Building,
     CareTagKind,
@@ -42,7 +44,9 @@ from .types import (
 __all__ = [
     "AREA_TYPES",
     "AREA_TYPE_NAMES",
+    "MASKED_ROOM",
     "UNSET",
+    "WITHHELD",
     "AreaNode",
     "AreaPayload",
     "Building",

@@ -22,7 +22,15 @@ from resolvers import loaders
 from resolvers.ids import decode_cursor
 from resolvers.pagination import Page, page_size
 from resolvers.validation import mask_id_card, mask_phone
+from schema.columns import column_field
 from schema.common import Connection, Node, connection, context, field, graphql_enum, query_call
+
+# What a reader without the right to read personal data in full is given instead (both read paths:
+# these types' resolvers and compiled.fields).
+MASKED_ROOM = "***"
+"""Household.room without the full-read right."""
+WITHHELD = None
+"""Person.birthDate and Person.careTags without the full-read right."""
 
 graphql_enum(AreaKind, name="AreaKind", description="Level of the area tree (区域层级).")
 graphql_enum(
@@ -42,25 +50,16 @@ graphql_enum(Role, name="Role", description="Role of the hierarchy (角色), hig
 class AreaNode(Node):
     _m: strawberry.Private[AreaRow]
 
-    @field(description="Name (名称).")
-    def name(self) -> str:
-        return self._m.name
+    name = column_field("name", str, description="Name (名称).")
 
-    @field(description="Level of the tree (层级).")
-    def kind(self) -> AreaKind:
-        return self._m.kind
+    kind = column_field("kind", AreaKind, description="Level of the tree (层级).")
 
-    @field(description="Official code (编码), if any.")
-    def code(self) -> str | None:
-        return self._m.code
+    code = column_field("code", str | None, description="Official code (编码), if any.")
 
-    @field(description="Free description (简介).")
-    def description(self) -> str | None:
-        return self._m.description
+    description = column_field("description", str | None, description="Free description (简介).")
 
-    @field(description="Version for optimistic concurrency (版本): pass as expectedVersion to updates.")
-    def version(self) -> int:
-        return self._m.version
+    version = column_field("version", int,
+                       description="Version for optimistic concurrency (版本): pass as expectedVersion to updates.")
 
     @field(description="Parent area (上级区域); null for the street or when not readable.")
     async def parent(self, info: Info) -> AreaNode | None:
@@ -102,9 +101,8 @@ class Zone(AreaNode):
 @strawberry.type(description="Residential compound (小区).")
 class Compound(AreaNode):
 
-    @field(description="How the compound is managed (物业管理方式).")
-    def property_management(self) -> PropertyManagement | None:
-        return self._m.property_management
+    property_management = column_field("property_management", PropertyManagement | None,
+                       description="How the compound is managed (物业管理方式).")
 
     @field(description="Households of the compound's buildings (住户).")
     async def households(self, info: Info, first: int | None = 20, after: str | None = None
@@ -128,13 +126,9 @@ class Grid(AreaNode):
 @strawberry.type(description="Building (楼栋); unit numbers are a field of households.")
 class Building(AreaNode):
 
-    @field(description="Number of floors (层数).")
-    def floors(self) -> int | None:
-        return self._m.floors
+    floors = column_field("floors", int | None, description="Number of floors (层数).")
 
-    @field(description="Number of units (单元数).")
-    def unit_count(self) -> int | None:
-        return self._m.unit_count
+    unit_count = column_field("unit_count", int | None, description="Number of units (单元数).")
 
     @field(description="Grids covering this building (所属网格).")
     async def grids(self, info: Info) -> list[Grid]:
@@ -199,32 +193,26 @@ class Household(Node):
         area = await loaders.area_by_id(context(info)).load(self._m.building_id)
         return None if area is None else Building(_m=area)
 
-    @field(description="Unit number (单元).")
-    def unit(self) -> str:
-        return self._m.unit
+    unit = column_field("unit", str, description="Unit number (单元).")
 
     @field(description="Room number (门牌号) — part of the exact address, masked (***) without the "
                        "right to read personal data in full.")
     async def room(self, info: Info) -> str:
         if await loaders.pii_visible_by_household(context(info)).load(self._m.id):
             return self._m.room
-        return "***"
+        return MASKED_ROOM
 
     @field(description="True when the address is masked for you (地址已脱敏).")
     async def address_masked(self, info: Info) -> bool:
         return not await loaders.pii_visible_by_household(context(info)).load(self._m.id)
 
-    @field(description="Floor area in m² (建筑面积), used for owner votes.")
-    def floor_area(self) -> Decimal | None:
-        return self._m.floor_area
+    floor_area = column_field("floor_area", Decimal | None,
+                       description="Floor area in m² (建筑面积), used for owner votes.")
 
-    @field(description="Owner-occupied or rented (自有/租住).")
-    def tenure(self) -> Tenure:
-        return self._m.tenure
+    tenure = column_field("tenure", Tenure, description="Owner-occupied or rented (自有/租住).")
 
-    @field(description="Version for optimistic concurrency (版本): pass as expectedVersion to updates.")
-    def version(self) -> int:
-        return self._m.version
+    version = column_field("version", int,
+                       description="Version for optimistic concurrency (版本): pass as expectedVersion to updates.")
 
     @field(description="Persons registered in the household (家庭成员) that you may read.")
     async def persons(self, info: Info) -> list[Person]:
@@ -247,29 +235,20 @@ class Person(Node):
     _m: strawberry.Private[PersonRow]
 
 
-    @field(description="Name (姓名).")
-    def name(self) -> str:
-        return self._m.name
+    name = column_field("name", str, description="Name (姓名).")
 
-    @field(description="Gender (性别).")
-    def gender(self) -> Gender | None:
-        return self._m.gender
+    gender = column_field("gender", Gender | None, description="Gender (性别).")
 
-    @field(description="Relation to the head of household (与户主关系).")
-    def relation_to_head(self) -> str | None:
-        return self._m.relation_to_head
+    relation_to_head = column_field("relation_to_head", str | None,
+                       description="Relation to the head of household (与户主关系).")
 
-    @field(description="Party member (党员).")
-    def party_member(self) -> bool:
-        return self._m.party_member
+    party_member = column_field("party_member", bool, description="Party member (党员).")
 
-    @field(description="Version for optimistic concurrency (版本): pass as expectedVersion to updates.")
-    def version(self) -> int:
-        return self._m.version
+    version = column_field("version", int,
+                       description="Version for optimistic concurrency (版本): pass as expectedVersion to updates.")
 
-    @field(description="In-service party member registered back with the community (在职党员双报到).")
-    def in_service_party_member(self) -> bool:
-        return self._m.in_service_party_member
+    in_service_party_member = column_field("in_service_party_member", bool,
+                       description="In-service party member registered back with the community (在职党员双报到).")
 
     async def _full(self, info: Info) -> bool:
         ctx = context(info)
@@ -298,13 +277,13 @@ class Person(Node):
     async def birth_date(self, info: Info) -> date | None:
         if self._m.birth_date is None:
             return None
-        return self._m.birth_date if await self._full(info) else None
+        return self._m.birth_date if await self._full(info) else WITHHELD
 
     @field(description="Care groups (重点人群标签); null without the full-read right: they are personal "
                        "data.")
     async def care_tags(self, info: Info) -> list[str] | None:
         if not await self._full(info):
-            return None
+            return WITHHELD
         return await loaders.care_tags_by_person(context(info)).load(self._m.id)
 
     @field(description="The household (所在户).")
