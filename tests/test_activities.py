@@ -2,7 +2,7 @@
 the organiser and turned into points by the tenant's rule — per role, allowed and denied; capacity
 under concurrent sign-ups on PostgreSQL; bad input; cross-tenant ids.
 
-Expected sets are counted by hand from tests/world.py for an activity in compound P1:
+Expected sets are counted by hand from tests/support/world.py for an activity in compound P1:
 - activity·publish reaches P1 for admin (all), secretary (scope C1), chair (scope P1), firm (serves P1);
 - activity·read (as area·read) sees P1 for those four, resident (lives in P1) and secretary2 (lives in
   H1, P1); grid leaders' scopes are grids, which do not contain the compound;
@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api, DbEnv, World
-from tests.volunteering_helpers import ERR, USERS, add_residents, area, codes, ledger_facts, run
-from tests.world import TenantWorld
+from tests.support.harness import Api, DbEnv, World
+from tests.support.volunteering import ERR, USERS, add_residents, area, codes, ledger_facts, run
+from tests.support.world import TenantWorld
 
 PUBLISH = f"""mutation($in: PublishActivityInput!) {{
   publishActivity(input: $in) {{ activity {{ id title capacity signedUp organiserName organiserKind }} {ERR} }} }}"""

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from gongzhi.jobs import run_everywhere
 from gongzhi.modules.cobuilding import EXPIRE_AGREEMENTS
-from tests.cobuilding_helpers import community, make_agreement, make_unit
-from tests.conftest import Api, DbEnv, World
+from tests.support.cobuilding import community, make_agreement, make_unit
+from tests.support.harness import Api, DbEnv, World
 
 STATUS = "query($id: ID!) { node(id: $id) { ... on Agreement { status inForce } } }"
 

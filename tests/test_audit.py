@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from resolvers.ids import encode_global_id
-from tests.conftest import Api, World
+from tests.support.harness import Api, World
 
 LOG = """query($a: String) { auditLog(first: 100, action: $a) { totalCount nodes {
   action outcome errors objectType user { username } roles requestId clientAddr

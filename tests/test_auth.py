@@ -21,7 +21,7 @@ from jwt.algorithms import RSAAlgorithm
 from gongzhi.http.app import create_app
 from gongzhi.http.auth import AuthError, TokenVerifier, issue_dev_token
 from gongzhi.settings import Settings
-from tests.conftest import JWT_SECRET, Api, DbEnv, World
+from tests.support.harness import JWT_SECRET, Api, DbEnv, World
 
 ME = "{ me { username tenant { slug } } }"
 

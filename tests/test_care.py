@@ -16,8 +16,8 @@ from sqlalchemy import func, select, update
 from models import AuditEntry, Household, Person, RoleAssignment, Visit, Wish, uuid7
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant
-from tests.conftest import Api, DbEnv, World
-from tests.world import TenantWorld
+from tests.support.harness import Api, DbEnv, World
+from tests.support.world import TenantWorld
 
 APPOINT = """mutation($i: AppointLeadInput!) { appointNeighborLead(input: $i) {
   lead { id title householdCount user { username } } errors { code field message } } }"""

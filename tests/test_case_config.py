@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from gongzhi.migrate import upgrade
 from resolvers.ids import encode_global_id
-from tests.conftest import Api, World
+from tests.support.harness import Api, World
 
 SET_SLA = """mutation($i: SetSlaRuleInput!) { setSlaRule(input: $i) { rule { category priority amount unit }
   errors { code field } } }"""

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Area, Case, CaseEvent, CasePriority, CaseState, uuid7
 from tenants.session import bind_tenant
-from tests.conftest import Api, DbEnv, World
+from tests.support.harness import Api, DbEnv, World
 
 Q = """query($n: Int!) { cases(first: $n) { totalCount edges { node {
   number title state overdue categoryName reporter { username } area { name ... on Building { grids { name } } }

@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from models import Area, Case, CasePriority, CaseState, uuid7
 from tenants.session import bind_tenant
-from tests.conftest import Api, DbEnv, World
-from tests.test_cases import area_gid
-from tests.world import TenantWorld
+from tests.support.cases import area_gid
+from tests.support.harness import Api, DbEnv, World
+from tests.support.world import TenantWorld
 
 # ---------------------------------------------------------------------------------------------- fixture data
 

@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 from models import Case, CaseEvent, Notification
 from resolvers.ids import decode_global_id
 from tenants.session import bind_tenant
-from tests.conftest import Api, DbEnv, World
-from tests.test_cases import accept, area_gid, call, firm_gid, read, report
-from tests.world import TenantWorld
+from tests.support.cases import accept, area_gid, call, firm_gid, read, report
+from tests.support.harness import Api, DbEnv, World
+from tests.support.world import TenantWorld
 
 ROUNDS = 10
 LOSER_CODES = {"CONFLICT", "INVALID_TRANSITION"}

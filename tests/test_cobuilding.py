@@ -2,7 +2,7 @@
 (agreement·manage: party_secretary scope — every covered community inside it — street_admin all;
 — for everyone else), typed errors that change nothing, lists filtered per role and tenant.
 
-From tests/world.py: secretary is party_secretary@C1, secretary2 party_secretary@C2; admin is
+From tests/support/world.py: secretary is party_secretary@C1, secretary2 party_secretary@C2; admin is
 street_admin; the others hold roles below party_secretary, which never manage agreements.
 """
 
@@ -14,7 +14,7 @@ from models import Agreement, PartnerUnit
 from resolvers.cobuilding import credit_code_check_char, normalize_credit_code
 from resolvers.errors import ServiceError
 from tenants.session import bind_tenant
-from tests.cobuilding_helpers import (
+from tests.support.cobuilding import (
     AGREEMENTS,
     CREATE_AGREEMENT,
     CREATE_UNIT,
@@ -33,8 +33,8 @@ from tests.cobuilding_helpers import (
     unit_input,
     wrong_check,
 )
-from tests.conftest import Api, DbEnv, World
-from tests.world import TenantWorld
+from tests.support.harness import Api, DbEnv, World
+from tests.support.world import TenantWorld
 
 MANAGERS_C1 = {"admin", "secretary"}
 

@@ -3,7 +3,7 @@ community (party_secretary in scope, street_admin), grid workers in that communi
 service, and the work unit's own system reads a summary of its members' service — figures equal to
 a hand count.
 
-From tests/world.py: h3a (H3, B3 in P2 of C1) is the one party member; h1a is not.
+From tests/support/world.py: h3a (H3, B3 in P2 of C1) is the one party member; h1a is not.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from tenants.session import bind_tenant
-from tests.cobuilding_helpers import (
+from tests.support.cobuilding import (
     USERS,
     add_activity,
     add_wish,
@@ -26,15 +26,8 @@ from tests.cobuilding_helpers import (
     make_unit,
     run,
 )
-from tests.conftest import DbEnv, World
-from tests.test_cobuilding_partner import (
-    NOON,
-    VALID_FROM,
-    VALID_UNTIL,
-    PartnerApi,
-    _client,
-    papi,  # noqa: F401
-)
+from tests.support.harness import DbEnv, World
+from tests.support.partners import NOON, VALID_FROM, VALID_UNTIL, PartnerApi, partner_client
 
 REGISTER = """mutation($in: RegisterInServiceInput!) { registerInserviceMember(input: $in) {
   member { id workUnitName registeredOn community { name } partnerUnit { name } person { name } }
@@ -54,7 +47,7 @@ def _rec(member: str, kind: str, day: str, hours: float, **kw: str) -> dict[str,
     return {"in": {"memberId": member, "kind": kind, "servedOn": day, "hours": hours, "description": "服务", **kw}}
 
 
-async def test_register_record_and_summary(papi: PartnerApi, db: DbEnv, fresh: World) -> None:  # noqa: F811
+async def test_register_record_and_summary(papi: PartnerApi, db: DbEnv, fresh: World) -> None:
     tw = fresh.a
     api = papi.api
     unit = await make_unit(api, tw, "市三医院", 51)
@@ -116,14 +109,14 @@ async def test_register_record_and_summary(papi: PartnerApi, db: DbEnv, fresh: W
     body = await api.gql(tw, "grid3", SUMMARY, {"u": unit})
     assert body["data"]["inserviceSummary"]["members"] == 0
     # The unit's own system reads its own summary, never another unit's, nor the members themselves.
-    _, cid, secret = await _client(papi, tw, unit)
+    _, cid, secret = await partner_client(papi, tw, unit)
     token = await papi.access(cid, secret)
     r = (await papi.gql(token, SUMMARY, {"u": None})).json()
     assert r["data"]["inserviceSummary"] == expected, r
     r = (await papi.gql(token, "query { inserviceMembers { totalCount } }")).json()
     assert r["data"]["inserviceMembers"]["totalCount"] == 0
     other = await make_unit(api, tw, "蓝天救援队", 52)
-    _, cid2, secret2 = await _client(papi, tw, other)
+    _, cid2, secret2 = await partner_client(papi, tw, other)
     r = (await papi.gql(await papi.access(cid2, secret2), SUMMARY, {"u": unit})).json()
     assert r["data"]["inserviceSummary"]["members"] == 0 and r["data"]["inserviceSummary"]["records"] == 0
 

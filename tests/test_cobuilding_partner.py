@@ -8,22 +8,18 @@ reach checked against an allowlist of shareable fields.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import jwt
 import pytest
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, Undefined, get_named_type
 
-from gongzhi.http.app import create_app
 from gongzhi.http.auth import issue_partner_token
 from gongzhi.modules import schema as _built
-from gongzhi.settings import Settings
 from models import ActivityState, WishState
-from tests.cobuilding_helpers import (
+from tests.support.cobuilding import (
     CREATE_CLIENT,
     REVOKE,
     ROTATE,
@@ -38,53 +34,11 @@ from tests.cobuilding_helpers import (
     make_unit,
     run,
 )
-from tests.conftest import JWT_SECRET, Api, DbEnv, World
-from tests.world import TenantWorld
+from tests.support.harness import DbEnv, World
+from tests.support.partners import NOON, VALID_FROM, VALID_UNTIL, PartnerApi, partner_client
+from tests.support.world import TenantWorld
 
 gql_schema = _built()
-
-# 2026-06-15 12:00 in 郴州/涪陵 (UTC+8): agreements below run 2026-06-01 .. 2026-06-20.
-NOON = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)
-VALID_FROM, VALID_UNTIL = date(2026, 6, 1), date(2026, 6, 20)
-
-
-@dataclass
-class PartnerApi:
-    api: Api
-    state: Any
-
-    def at(self, when: datetime) -> None:
-        self.state.clock = lambda: when
-
-    async def token(self, client_id: str, secret: str, **extra: str) -> httpx.Response:
-        return await self.api.client.post("/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, **extra})
-
-    async def access(self, client_id: str, secret: str) -> str:
-        r = await self.token(client_id, secret)
-        assert r.status_code == 200, r.text
-        return str(r.json()["access_token"])
-
-    async def gql(self, token: str, query: str, variables: dict[str, Any] | None = None,
-                  tenant: str | None = None) -> httpx.Response:
-        return await self.api.post(query, variables, token=token, tenant=tenant)
-
-
-@pytest.fixture
-async def papi(db: DbEnv) -> AsyncIterator[PartnerApi]:
-    """The real app with its clock fixed at NOON (agreements start and end by the request's time)."""
-    settings = Settings(database_url=db.app_url, jwt_secret=JWT_SECRET, graphiql=False)
-    app = create_app(settings, engine=db.engine)
-    state = app.state.gongzhi
-    state.clock = lambda: NOON
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        yield PartnerApi(Api(client, settings), state)
-
-
-async def _client(p: PartnerApi, tw: TenantWorld, unit: str, key: str = "admin") -> tuple[str, str, str]:
-    out = await run(p.api, tw, key, CREATE_CLIENT, {"u": unit, "l": "共建系统"})
-    assert out["errors"] == [], out
-    return out["client"]["id"], out["client"]["clientId"], out["clientSecret"]
 
 
 @dataclass
@@ -108,7 +62,7 @@ async def _scene(p: PartnerApi, db: DbEnv, tw: TenantWorld) -> Scene:
                          valid_until=VALID_UNTIL)
     other = await make_unit(p.api, tw, "蓝天救援队", 12)
     await make_agreement(p.api, tw, other, [community(tw, "C2")], valid_from=VALID_FROM, valid_until=VALID_UNTIL)
-    _, client_id, secret = await _client(p, tw, unit)
+    _, client_id, secret = await partner_client(p, tw, unit)
     start = NOON + timedelta(days=2)
     acts = {
         "c1": await add_activity(db, tw, "P1", "义诊", starts=start, capacity=30, signed_up=12),
@@ -222,7 +176,7 @@ async def test_partner_grants_are_per_resource(papi: PartnerApi, db: DbEnv, fres
     unit = await make_unit(papi.api, tw, "航空航模协会", 21)
     await make_agreement(papi.api, tw, unit, [community(tw, "C1")], grants=["activity.read"],
                          valid_from=VALID_FROM, valid_until=VALID_UNTIL)
-    _, cid, secret = await _client(papi, tw, unit)
+    _, cid, secret = await partner_client(papi, tw, unit)
     await add_activity(db, tw, "P1", "航模表演", starts=NOON)
     await add_wish(db, tw, "h1a", "H1", "B1", "收音机")
     token = await papi.access(cid, secret)
@@ -298,7 +252,7 @@ async def test_client_credentials_rotation_revocation_expiry(papi: PartnerApi, d
         assert (out["errors"] == []) == (key in {"admin", "secretary"}), (key, out)
         if out["errors"]:
             assert out["clientSecret"] is None and codes(out) in (["FORBIDDEN"], ["NOT_FOUND"]), (key, out)
-    node_id, cid, secret = await _client(papi, tw, unit)
+    node_id, cid, secret = await partner_client(papi, tw, unit)
     r = await papi.token(cid, secret)
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     tok = r.json()
@@ -355,7 +309,7 @@ async def test_client_credentials_rotation_revocation_expiry(papi: PartnerApi, d
     again = await run(papi.api, tw, "admin", ROTATE, {"id": node_id})
     assert codes(again) == ["INVALID_TRANSITION"], again
     # Tokens expire: one issued 11 minutes ago (10-minute lifetime) is refused.
-    node2, cid2, secret2 = await _client(papi, tw, unit)
+    node2, cid2, secret2 = await partner_client(papi, tw, unit)
     from models import PartnerClient as PC
 
     async with db.sessionmaker() as s:
@@ -452,7 +406,7 @@ async def test_concurrent_claims_and_status_changes(papi: PartnerApi, db: DbEnv,
                                        valid_until=VALID_UNTIL) for u in units]
     tokens = []
     for u in units:
-        _, cid, secret = await _client(papi, tw, u)
+        _, cid, secret = await partner_client(papi, tw, u)
         tokens.append(await papi.access(cid, secret))
     for round_ in range(3):
         wish = gid("Wish", await add_wish(db, tw, "h1a", "H1", "B1", f"心愿{round_}"))

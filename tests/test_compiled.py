@@ -22,9 +22,9 @@ import sqlalchemy as sa
 import gongzhi.http.graphql as app_module
 from resolvers.ids import decode_cursor, encode_global_id
 from tenants.session import count_statements
-from tests.conftest import Api, DbEnv, World
-from tests.test_cases import accept, area_gid, call, dispatch_firm, ok, report, resolve, start
-from tests.world import TenantWorld
+from tests.support.cases import accept, area_gid, call, dispatch_firm, ok, report, resolve, start
+from tests.support.harness import Api, DbEnv, World
+from tests.support.world import TenantWorld
 
 USERS = ("admin", "secretary", "grid1", "grid2", "grid3", "chair", "firm", "resident", "resident4", "secretary2",
          "expired", "nobody")

@@ -10,9 +10,9 @@ from sqlalchemy import select, update
 from models import Vote, VoteElector, VoteState
 from resolvers.ids import decode_global_id
 from tenants.session import bind_tenant
-from tests.conftest import Api, DbEnv, World
-from tests.test_deliberation import CLOSE, cast, codes, open_vote, topic_in
-from tests.world import TenantWorld
+from tests.support.deliberation import CLOSE, cast, codes, open_vote, topic_in
+from tests.support.harness import Api, DbEnv, World
+from tests.support.world import TenantWorld
 
 
 async def _move_deadline(db: DbEnv, tw: TenantWorld, vid: str, when: datetime) -> None:

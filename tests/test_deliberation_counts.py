@@ -30,8 +30,8 @@ from models import (
     uuid7,
 )
 from tenants.session import bind_tenant
-from tests.conftest import Api, DbEnv, World
-from tests.world import TenantWorld
+from tests.support.harness import Api, DbEnv, World
+from tests.support.world import TenantWorld
 
 TOPICS = """query($n: Int!) { topics(first: $n) { totalCount nodes {
   title state area { name } proposer { username } cases { title } steps { seq progress }

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from resolvers.ids import encode_global_id
-from tests.conftest import Api, World
-from tests.test_deliberation import ACCEPT, area, codes, propose
-from tests.world import TenantWorld
+from tests.support.deliberation import ACCEPT, area, codes, propose
+from tests.support.harness import Api, World
+from tests.support.world import TenantWorld
 
 CONVENE = ("mutation($i: ConveneMeetingInput!) { conveneMeeting(input: $i) { meeting { id state attendees { id name "
            "isOrganisation attended } } errors { code message } } }")

@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 import httpx
 import websockets
 
-from tests.conftest import Api, World
-from tests.test_deliberation import area
-from tests.test_subscriptions import Server, Subscriber, servers  # noqa: F401  (the servers fixture)
-from tests.world import TenantWorld
+from tests.support.deliberation import area
+from tests.support.harness import Api, World
+from tests.support.servers import Server, Subscriber
+from tests.support.world import TenantWorld
 
 SUB = "subscription($a: ID) { noticeEvents(areaId: $a) { title body area { name } publisher { username } } }"
 PUBLISH = "mutation($i: PublishNoticeInput!) { publishNotice(input: $i) { notice { id } errors { code } } }"
@@ -41,7 +41,7 @@ async def _publish(server: Server, api: Api, tw: TenantWorld, user: str, where: 
 
 
 async def test_notice_reaches_its_area_only_and_never_another_tenant(
-    servers: list[Server], api: Api, fresh: World,  # noqa: F811
+    servers: list[Server], api: Api, fresh: World,
 ) -> None:
     for s in servers:
         await s.ready()
@@ -71,7 +71,7 @@ async def test_notice_reaches_its_area_only_and_never_another_tenant(
             await g.aclose()
 
 
-async def test_an_area_out_of_reach_is_refused(servers: list[Server], api: Api, fresh: World) -> None:  # noqa: F811
+async def test_an_area_out_of_reach_is_refused(servers: list[Server], api: Api, fresh: World) -> None:
     await servers[0].ready()
     a, b = fresh.a, fresh.b
     for tw, who, where in ((a, "resident4", area(a, "P1")), (b, "admin", area(a, "P1"))):

@@ -21,7 +21,7 @@ from gongzhi.settings import Settings
 from models import Agreement, AgreementStatus, InServiceMember, InServiceRecord, PartnerUnit, Tenant
 from resolvers.cobuilding import normalize_credit_code
 from tenants.session import bind_tenant, make_engine, make_sessionmaker
-from tests.conftest import JWT_SECRET
+from tests.support.harness import JWT_SECRET
 
 
 @pytest.fixture(scope="module")

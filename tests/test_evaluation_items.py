@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import Api, World
-from tests.test_evaluations import RATE, open_period, rate_input, shift, this_month
-from tests.volunteering_helpers import ERR, USERS, area, codes, run
-from tests.world import TenantWorld
+from tests.support.evaluations import RATE, open_period, rate_input, shift, this_month
+from tests.support.harness import Api, World
+from tests.support.volunteering import ERR, USERS, area, codes, run
+from tests.support.world import TenantWorld
 
 SET = f"""mutation($in: SetEvaluationItemsInput!) {{ setEvaluationItems(input: $in) {{
   items {{ code name weight active }} {ERR} }} }}"""

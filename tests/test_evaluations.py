@@ -1,7 +1,7 @@
 """Evaluations (评比): periods, rating per role (allowed AND denied), one rating per rater and period,
 out-of-period and closed-period ratings refused, results and rankings equal to a hand computation.
 
-From tests/world.py: F1 serves P1 (its contract for P3 expired; P2 has no firm).
+From tests/support/world.py: F1 serves P1 (its contract for P3 expired; P2 has no firm).
 - evaluation·rate_firm reaches P1 for admin (all), secretary (scope C1), grid1 (G1 covers B1), grid2
   (G2 covers B2), chair (scope P1), resident and secretary2 (both live in P1: own compound).
 - evaluation·rate_committee (grid_leader and up, scope) reaches P1 for admin, secretary, grid1, grid2.
@@ -11,45 +11,21 @@ transparency 30, liaison 30.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Any
-from zoneinfo import ZoneInfo
+from tests.support.evaluations import (
+    CLOSE,
+    OPEN,
+    RATE,
+    RESULTS,
+    open_period,
+    rate_input,
+    shift,
+    this_month,
+)
+from tests.support.harness import Api, World
+from tests.support.volunteering import USERS, codes, run
 
-from tests.conftest import Api, World
-from tests.volunteering_helpers import ERR, USERS, area, codes, run
-from tests.world import TenantWorld
-
-OPEN = f"""mutation($m: Date!) {{ openEvaluationPeriod(month: $m) {{ period {{ id month state }} {ERR} }} }}"""
-CLOSE = f"""mutation($id: ID!) {{ closeEvaluationPeriod(id: $id) {{ period {{ id state }} {ERR} }} }}"""
-RATE = f"""mutation($in: RateInput!) {{ rateEvaluation(input: $in) {{ rating {{ total target }} {ERR} }} }}"""
-RESULTS = """query($p: ID!, $t: EvaluationTarget!) { evaluationResults(periodId: $p, target: $t) {
-  compound { id name } firmName raters score rank } }"""
-
-FIRM_ITEMS = ("cleanliness", "security", "repairs", "attitude")
-COMMITTEE_ITEMS = ("duties", "transparency", "liaison")
 RATE_FIRM_P1 = {"admin", "secretary", "grid1", "grid2", "chair", "resident", "secretary2"}
 RATE_COMMITTEE_P1 = {"admin", "secretary", "grid1", "grid2"}
-
-
-def this_month() -> date:
-    return datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().replace(day=1)
-
-
-def shift(month: date, n: int) -> date:
-    y, m = divmod(month.year * 12 + month.month - 1 + n, 12)
-    return date(y, m + 1, 1)
-
-
-async def open_period(api: Api, tw: TenantWorld, month: date | None = None) -> str:
-    p = await run(api, tw, "admin", OPEN, {"m": (month or this_month()).isoformat()})
-    assert p["errors"] == [], p
-    return p["period"]["id"]  # type: ignore[no-any-return]
-
-
-def rate_input(tw: TenantWorld, period: str, compound: str, target: str, *scores: int) -> dict[str, Any]:
-    codes_ = FIRM_ITEMS if target == "PROPERTY_FIRM" else COMMITTEE_ITEMS
-    return {"in": {"periodId": period, "target": target, "compoundId": area(tw, compound, "Compound"),
-                   "scores": [{"item": c, "score": s} for c, s in zip(codes_, scores, strict=True)]}}
 
 
 async def test_periods_are_run_by_the_street_admin(api: Api, fresh: World) -> None:

@@ -17,8 +17,8 @@ from gongzhi.http.app import create_app
 from gongzhi.http.explorer import EXAMPLES, example_operations, explorer_html
 from gongzhi.modules import schema as _built
 from gongzhi.settings import Settings
-from tests.cobuilding_helpers import community, make_agreement, make_unit
-from tests.conftest import JWT_SECRET, Api, DbEnv, World
+from tests.support.cobuilding import community, make_agreement, make_unit
+from tests.support.harness import JWT_SECRET, Api, DbEnv, World
 
 schema = _built()
 

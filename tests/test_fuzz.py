@@ -29,8 +29,8 @@ from gongzhi.settings import Settings
 from resolvers.errors import ServiceError
 from resolvers.ids import decode_global_id
 from tenants.session import make_engine, make_sessionmaker
-from tests.conftest import JWT_SECRET
-from tests.world import TenantWorld, build_tenant
+from tests.support.harness import JWT_SECRET
+from tests.support.world import TenantWorld, build_tenant
 
 ROOT = Path(__file__).resolve().parents[1]
 SDL = (ROOT / "schema.graphql").read_text(encoding="utf-8")
@@ -39,7 +39,7 @@ SCALARS = {
     "DateTime": st.sampled_from(["2026-03-01T08:00:00+08:00", "2026-03-01T00:00:00Z"]).map(nodes.String),
     "Decimal": st.sampled_from(["88.50", "0", "-1", "1e9"]).map(nodes.String),
 }
-# Who may read whose personal data in full (tests/world.py): the resident only their household.
+# Who may read whose personal data in full (tests/support/world.py): the resident only their household.
 ROLES = {"admin": None, "secretary": None, "grid1": None, "firm": set(), "resident": {"h1a", "h1b"},
          "nobody": set()}
 EXAMPLES = 40

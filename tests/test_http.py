@@ -19,7 +19,7 @@ from gongzhi.http.app import create_app
 from gongzhi.migrate import head_revision, upgrade
 from gongzhi.settings import Settings
 from tenants.session import make_engine
-from tests.conftest import JWT_SECRET, Api, DbEnv, World
+from tests.support.harness import JWT_SECRET, Api, DbEnv, World
 
 GQL_RESPONSE = "application/graphql-response+json"
 ME = "{ me { username tenant { slug } } }"

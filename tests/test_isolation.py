@@ -39,8 +39,8 @@ from sqlalchemy.exc import DBAPIError
 from models import Base, RoleAssignment, TenantScoped, tenant_tables, uuid7
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant, count_statements
-from tests.conftest import APP_ROLE, Api, DbEnv, World
-from tests.world import ROLE_USERS, TenantWorld
+from tests.support.harness import APP_ROLE, Api, DbEnv, World
+from tests.support.world import ROLE_USERS, TenantWorld
 
 # ---------------------------------------------------------------- helpers
 
@@ -50,7 +50,7 @@ AREA_TYPE = {
     "B3": "Building", "B4": "Building",
 }
 PLATFORM_TABLES = {"tenants", "users", "platform_audit"}
-# Hand-counted from the world's docstring (tests/world.py).
+# Hand-counted from the world's docstring (tests/support/world.py).
 N_AREAS, N_HOUSEHOLDS, N_PERSONS, N_ASSIGNMENTS, N_CARE_TAG_KINDS = 14, 4, 5, len(ROLE_USERS), 8
 
 

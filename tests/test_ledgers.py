@@ -35,8 +35,8 @@ from resolvers.ids import encode_global_id
 from resolvers.ledgers import register_import as imp
 from resolvers.validation import mask_id_card, mask_phone
 from tenants.session import bind_tenant
-from tests.conftest import Api, DbEnv, World, new_slug
-from tests.world import TenantWorld, make_id_card
+from tests.support.harness import Api, DbEnv, World, new_slug
+from tests.support.world import TenantWorld, make_id_card
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADERS = [c.zh for c in imp.COLUMNS]

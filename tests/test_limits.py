@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tenants.session import count_statements
-from tests.conftest import Api, World
+from tests.support.harness import Api, World
 
 
 async def _refused(api: Api, world: World, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from resolvers.ids import encode_global_id
-from tests.conftest import Api, World
-from tests.world import TenantWorld
+from tests.support.harness import Api, World
+from tests.support.world import TenantWorld
 
 REPORT = "mutation($i: ReportCaseInput!) { reportCase(input: $i) { case { id } errors { code } } }"
 ACCEPT = "mutation($i: CaseTransitionInput!) { acceptCase(input: $i) { case { id } errors { code } } }"

@@ -26,8 +26,8 @@ from models import TenantStatus
 from models.base import Base
 from resolvers.ids import encode_global_id
 from tenants.session import make_engine
-from tests.conftest import APP_ROLE, JWT_SECRET, OWNER_ROLE, PG_ADMIN_URL, Api, DbEnv, World, _pg_admin, new_slug
-from tests.world import build_tenant
+from tests.support.harness import APP_ROLE, JWT_SECRET, OWNER_ROLE, PG_ADMIN_URL, Api, DbEnv, World, new_slug, pg_admin
+from tests.support.world import build_tenant
 
 ROOT = Path(__file__).resolve().parents[1]
 ME = "query Me { me { username } }"
@@ -325,7 +325,7 @@ async def test_pg_dump_restore_keeps_data_and_isolation(db: DbEnv, api: Api) -> 
     hostport = db.owner_url.split("@", 1)[1].split("/", 1)[0]
     host, port = hostport.split(":")
     dump = Path(f"/tmp/{dst_name}.dump")
-    await _pg_admin([f"CREATE DATABASE {dst_name} OWNER {OWNER_ROLE}"])
+    await pg_admin([f"CREATE DATABASE {dst_name} OWNER {OWNER_ROLE}"])
     restored_owner = make_engine(db.owner_url.rsplit("/", 1)[0] + "/" + dst_name, pool_size=1)
     restored_app = make_engine(db.app_url.rsplit("/", 1)[0] + "/" + dst_name, pool_size=1)
     try:
@@ -361,7 +361,7 @@ async def test_pg_dump_restore_keeps_data_and_isolation(db: DbEnv, api: Api) -> 
         await restored_owner.dispose()
         await restored_app.dispose()
         await asyncio.to_thread(dump.unlink, missing_ok=True)
-        await _pg_admin([f"DROP DATABASE IF EXISTS {dst_name} WITH (FORCE)"])
+        await pg_admin([f"DROP DATABASE IF EXISTS {dst_name} WITH (FORCE)"])
 
 
 def _pg_admin_user() -> str:

@@ -21,10 +21,9 @@ from sqlalchemy import select
 
 from models import Case
 from resolvers.ids import decode_global_id, encode_global_id
-from tests.conftest import JWT_SECRET, Api, DbEnv, World
-from tests.test_policy_admin import DISPATCH, DISPATCH_RULE, REVOKE, _accepted_case, _dispatch
-from tests.test_ratelimit import REDIS_URL
-from tests.test_subscriptions import SUB, Server, _report, _subscribe
+from tests.support.access import DISPATCH, DISPATCH_RULE, REVOKE, accepted_case, partner_dispatch
+from tests.support.harness import JWT_SECRET, REDIS_URL, Api, DbEnv, World
+from tests.support.servers import SUB, Server, report_over_http, subscribe
 
 REPORT = """mutation ReportCase($i: ReportCaseInput!) { reportCase(input: $i) { case { id } errors { code } } }"""
 PERSON = """mutation CreatePerson($i: CreatePersonInput!) {
@@ -192,23 +191,23 @@ async def test_two_processes_agree_on_policy_events_and_rate_limits(
                                     headers={"authorization": f"Bearer {api.token(tw, who)}"})
 
         # 1. a subscription on one process gets the event of a mutation on the other
-        gen = _subscribe(servers[0], api.token(a, "grid1"))
+        gen = subscribe(servers[0], api.token(a, "grid1"))
         sub = await gen.__anext__()
         try:
             await asyncio.sleep(0.3)
             title = f"跨进程 {uuid.uuid4().hex[:6]}"
-            await _report(servers[1], api, a, "resident", "B1", title)
+            await report_over_http(servers[1], api, a, "resident", "B1", title)
             event = (await sub.next_event())["data"]["caseEvents"]
             assert event["case"]["title"] == title
         finally:
             await gen.aclose()
 
         # 2. a policy change made through one process holds on the other from its next request
-        cid = await _accepted_case(api, a)
+        cid = await accepted_case(api, a)
         for s in servers:
             assert (await post(s, a, "grid1", "{ me { username } }")).status_code == 200
         assert "errors" not in (await post(servers[0], a, "admin", REVOKE, {"i": DISPATCH_RULE})).json()
-        late = (await post(servers[1], a, "grid1", DISPATCH, _dispatch(cid))).json()
+        late = (await post(servers[1], a, "grid1", DISPATCH, partner_dispatch(cid))).json()
         assert late["data"]["dispatchCase"]["errors"] == [{"code": "FORBIDDEN"}]
 
         # 3. one budget per user and tenant across both processes (Redis)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from resolvers.ids import encode_global_id
-from tests.conftest import Api, DbEnv, World
+from tests.support.harness import Api, DbEnv, World
 
 PERSON = "query($id: ID!) { node(id: $id) { ... on Person { name phone version } } }"
 UPDATE_PERSON = """mutation($i: UpdatePersonInput!) { updatePerson(input: $i) { person { name version }

@@ -4,7 +4,7 @@ Each implemented row is tested allowed AND denied, for every role of the chain
 (street_admin > party_secretary > grid_leader > owner_committee_chair > property_firm > resident),
 for the users beside it (a party secretary living in another community, an expired assignment,
 a user without roles). The expected sets below are counted by hand from the drawing in
-``tests/world.py`` — they are NOT computed from the code under test.
+``tests/support/world.py`` — they are NOT computed from the code under test.
 
 Sections: expected tables · helpers · me · area·read · area·manage · household/person·read ·
 person·read PII · household/person·write · person·write_contact · the role chain ·
@@ -27,11 +27,11 @@ from sqlalchemy import select
 
 from models import User
 from resolvers.ids import encode_global_id
-from tests.conftest import Api, DbEnv, World, new_slug
-from tests.world import TenantWorld, build_tenant
+from tests.support.harness import Api, DbEnv, World, new_slug
+from tests.support.world import TenantWorld, build_tenant
 
 # ---------------------------------------------------------------------------------------------------------------
-# The world (see tests/world.py), as plain facts
+# The world (see tests/support/world.py), as plain facts
 # ---------------------------------------------------------------------------------------------------------------
 
 USERS = ["admin", "secretary", "grid1", "grid2", "grid3", "chair", "firm", "resident", "resident4", "secretary2",

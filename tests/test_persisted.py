@@ -13,7 +13,7 @@ import httpx
 from gongzhi.http.app import create_app
 from gongzhi.http.persisted import sha256
 from gongzhi.settings import Settings
-from tests.conftest import JWT_SECRET, Api, DbEnv, World
+from tests.support.harness import JWT_SECRET, Api, DbEnv, World
 
 ME = "{ me { username } }"
 

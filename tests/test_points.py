@@ -1,7 +1,7 @@
 """Points (积分): the append-only ledger, balances, manual awards, reversals, the catalogue and
 redemption — permissions per role (allowed AND denied), bad input, cross-tenant ids.
 
-Expected sets are counted by hand from tests/world.py: h1b (resident's own person) lives in H1, building
+Expected sets are counted by hand from tests/support/world.py: h1b (resident's own person) lives in H1, building
 B1 of compound P1 in community C1, covered by grid G1.
 """
 
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api, DbEnv, World
-from tests.volunteering_helpers import (
+from tests.support.harness import Api, DbEnv, World
+from tests.support.volunteering import (
     APPROVE,
     AWARD,
     BALANCE,
@@ -31,7 +31,7 @@ from tests.volunteering_helpers import (
     run,
     stock_of,
 )
-from tests.world import TenantWorld
+from tests.support.world import TenantWorld
 
 # points·award and points·approve_redemption reach h1b for: the street admin (all), C1's party secretary
 # (scope C1) and G1's grid leader (G1 covers B1). Nobody else (the chair, the firm and residents hold no

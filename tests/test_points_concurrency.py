@@ -10,8 +10,8 @@ import asyncio
 
 import pytest
 
-from tests.conftest import Api, DbEnv, World
-from tests.volunteering_helpers import (
+from tests.support.harness import Api, DbEnv, World
+from tests.support.volunteering import (
     APPROVE,
     AWARD,
     CREATE_ITEM,

@@ -8,56 +8,33 @@ from typing import Any
 
 import httpx
 
-from resolvers.ids import encode_global_id
-from tests.conftest import Api, DbEnv, World
-from tests.test_subscriptions import Server
-from tests.world import TenantWorld
-
-POLICY = "{ policy { version rules { role resource action condition } } }"
-GRANT = "mutation($i: PolicyRuleInput!) { grantPermission(input: $i) { version errors { code field } } }"
-REVOKE = "mutation($i: PolicyRuleInput!) { revokePermission(input: $i) { version errors { code field } } }"
-DISPATCH_RULE = {"role": "grid_leader", "resource": "case", "action": "dispatch", "condition": "scope"}
-
-
-async def _accepted_case(api: Api, tw: TenantWorld) -> str:
-    r = await api.gql(tw, "grid1", """mutation($i: ReportCaseInput!) { reportCase(input: $i) { case { id } } }""",
-                      {"i": {"areaId": encode_global_id("Building", tw.areas["B1"]), "category": "garbage",
-                             "title": "垃圾"}})
-    cid = str(r["data"]["reportCase"]["case"]["id"])
-    await api.gql(tw, "grid1", "mutation($i: CaseTransitionInput!) { acceptCase(input: $i) { errors { code } } }",
-                  {"i": {"id": cid}})
-    return cid
-
-
-def _dispatch(cid: str) -> dict[str, Any]:
-    return {"i": {"id": cid, "handlerKind": "PARTNER_UNIT", "partnerName": "蓝天救援队"}}
-
-
-DISPATCH = "mutation($i: DispatchCaseInput!) { dispatchCase(input: $i) { case { state } errors { code } } }"
+from tests.support.access import DISPATCH, DISPATCH_RULE, GRANT, POLICY, REVOKE, accepted_case, partner_dispatch
+from tests.support.harness import Api, DbEnv, World
+from tests.support.servers import Server
 
 
 async def test_revoke_and_grant_take_effect_on_the_next_request(api: Api, fresh: World) -> None:
     a = fresh.a
     before = (await api.gql(a, "admin", POLICY))["data"]["policy"]
     assert DISPATCH_RULE in before["rules"]
-    cid = await _accepted_case(api, a)
+    cid = await accepted_case(api, a)
     revoked = (await api.gql(a, "admin", REVOKE, {"i": DISPATCH_RULE}))["data"]["revokePermission"]
     assert revoked == {"version": before["version"] + 1, "errors": []}
-    denied = await api.gql(a, "grid1", DISPATCH, _dispatch(cid))
+    denied = await api.gql(a, "grid1", DISPATCH, partner_dispatch(cid))
     assert denied["data"]["dispatchCase"]["errors"] == [{"code": "FORBIDDEN"}]
     # the party secretary held the right only through the chain (from grid_leader): gone as well
-    denied2 = await api.gql(a, "secretary", DISPATCH, _dispatch(cid))
+    denied2 = await api.gql(a, "secretary", DISPATCH, partner_dispatch(cid))
     assert denied2["data"]["dispatchCase"]["errors"] == [{"code": "FORBIDDEN"}]
-    assert (await api.gql(a, "admin", DISPATCH, _dispatch(cid)))["data"]["dispatchCase"]["errors"] == []
+    assert (await api.gql(a, "admin", DISPATCH, partner_dispatch(cid)))["data"]["dispatchCase"]["errors"] == []
     # the other tenant is untouched: its rules, and what its grid leader may do
     other = (await api.gql(fresh.b, "admin", POLICY))["data"]["policy"]
     assert DISPATCH_RULE in other["rules"]
-    cid_b = await _accepted_case(api, fresh.b)
-    assert (await api.gql(fresh.b, "grid1", DISPATCH, _dispatch(cid_b)))["data"]["dispatchCase"]["errors"] == []
+    cid_b = await accepted_case(api, fresh.b)
+    assert (await api.gql(fresh.b, "grid1", DISPATCH, partner_dispatch(cid_b)))["data"]["dispatchCase"]["errors"] == []
     granted = (await api.gql(a, "admin", GRANT, {"i": DISPATCH_RULE}))["data"]["grantPermission"]
     assert granted == {"version": before["version"] + 2, "errors": []}
-    cid2 = await _accepted_case(api, a)
-    assert (await api.gql(a, "grid1", DISPATCH, _dispatch(cid2)))["data"]["dispatchCase"]["errors"] == []
+    cid2 = await accepted_case(api, a)
+    assert (await api.gql(a, "grid1", DISPATCH, partner_dispatch(cid2)))["data"]["dispatchCase"]["errors"] == []
 
 
 async def test_only_what_the_platform_allows(api: Api, fresh: World) -> None:
@@ -116,7 +93,7 @@ async def test_a_change_reaches_every_server_process(db: DbEnv, api: Api, fresh:
     try:
         for s in servers:
             await s.ready()
-        cid = await _accepted_case(api, a)
+        cid = await accepted_case(api, a)
 
         async def post(server: Server, who: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
             async with httpx.AsyncClient() as c:
@@ -128,7 +105,7 @@ async def test_a_change_reaches_every_server_process(db: DbEnv, api: Api, fresh:
         for s in servers:
             assert "errors" not in await post(s, "grid1", "{ me { username } }", {})
         await post(servers[0], "admin", REVOKE, {"i": DISPATCH_RULE})
-        late = await post(servers[1], "grid1", DISPATCH, _dispatch(cid))
+        late = await post(servers[1], "grid1", DISPATCH, partner_dispatch(cid))
         assert late["data"]["dispatchCase"]["errors"] == [{"code": "FORBIDDEN"}]
     finally:
         for s in servers:

@@ -1,8 +1,8 @@
 """SQL statements per request are a fixed number per operation, independent of how long its lists
 are (issue #9) — for every list field of the schema.
 
-Two tenants of the world (tests/world.py) are populated, one with 2 and one with 20 more of every
-listable thing (tests/query_count_world.py). Each case below runs one document, with nested fields,
+Two tenants of the world (tests/support/world.py) are populated, one with 2 and one with 20 more of every
+listable thing (tests/support/query_count_world.py). Each case below runs one document, with nested fields,
 in both, and asserts (a) every list it names really got longer and (b) the statement count is the
 same. ``REGISTRY`` maps each list field coordinate (``Type.field``) reachable from ``Query`` to the
 case that covers it; ``test_every_list_field_has_a_count_case`` walks the schema and fails for a
@@ -38,9 +38,9 @@ from graphql.utilities import TypeInfoVisitor
 
 from gongzhi.modules import build_schema
 from tenants.session import count_statements
-from tests.conftest import Api, DbEnv, new_slug
-from tests.query_count_world import Scene, populate
-from tests.world import build_tenant
+from tests.support.harness import Api, DbEnv, new_slug
+from tests.support.query_count_world import Scene, populate
+from tests.support.world import build_tenant
 
 SMALL, LARGE = 2, 20
 NO_VARS: Callable[[Scene], dict[str, Any]] = lambda sc: {}  # noqa: E731

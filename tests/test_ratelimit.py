@@ -14,9 +14,7 @@ from gongzhi.http.app import create_app
 from gongzhi.http.ratelimit import LocalCounter, RateLimiter
 from gongzhi.settings import Settings
 from tenants.session import count_statements
-from tests.conftest import JWT_SECRET, Api, DbEnv, World
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.support.harness import JWT_SECRET, REDIS_URL, Api, DbEnv, World
 
 
 @asynccontextmanager

@@ -15,8 +15,8 @@ from models import AuditEntry, Household, Person, PersonCareTag, uuid7
 from resolvers.ids import encode_global_id
 from resolvers.validation import mask_id_card, mask_phone
 from tenants.session import bind_tenant
-from tests.conftest import Api, DbEnv, World, new_slug
-from tests.world import TenantWorld, build_tenant, make_id_card
+from tests.support.harness import Api, DbEnv, World, new_slug
+from tests.support.world import TenantWorld, build_tenant, make_id_card
 
 AREA_TYPE = {"S": "Street", "C1": "Community", "C2": "Community", "Z1": "Zone", "P1": "Compound", "P2": "Compound",
              "P3": "Compound", "G1": "Grid", "G2": "Grid", "G3": "Grid", "B1": "Building", "B2": "Building",

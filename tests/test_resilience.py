@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from resolvers.ids import encode_global_id
-from tests.conftest import Api, World
+from tests.support.harness import Api, World
 
 Q = """query($x: ID!) {
   a: caseStatistics(areaId: $x, from: "2026-01-01", to: "2025-01-01") { total }

@@ -9,7 +9,7 @@ import pytest
 
 from resolvers import register
 from resolvers.ids import encode_global_id
-from tests.conftest import Api, World
+from tests.support.harness import Api, World
 
 CREATE = """mutation($a: CreateHouseholdInput!, $b: CreateHouseholdInput!) {
   first: createHousehold(input: $a) { household { id } errors { code } }

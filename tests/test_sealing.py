@@ -17,7 +17,7 @@ from gongzhi.migrate import upgrade
 from gongzhi.ops.rotate import rotate_keys
 from models import Base, sealing
 from resolvers.ids import encode_global_id
-from tests.conftest import Api, DbEnv, World, pg_admin_url
+from tests.support.harness import Api, DbEnv, World, pg_admin_url
 
 
 async def _dump(db: DbEnv) -> str:

@@ -1,4 +1,4 @@
-from tests.conftest import Api, World
+from tests.support.harness import Api, World
 
 ME = "{ me { username tenant { slug } roles { role active scope { name kind } } } }"
 

@@ -17,8 +17,8 @@ from graphql import GraphQLInputObjectType, GraphQLObjectType, get_named_type
 
 from gongzhi.modules import schema as _built
 from resolvers.ids import decode_global_id, encode_global_id
-from tests.conftest import Api, DbEnv, World
-from tests.world import TenantWorld
+from tests.support.harness import Api, DbEnv, World
+from tests.support.world import TenantWorld
 
 schema = _built()
 
@@ -241,7 +241,7 @@ async def test_every_transition_mutation_audits_before_and_after(api: Api, db: D
 
 
 async def _cobuilding(w: Walk, db: DbEnv, tw: TenantWorld) -> None:
-    from tests.cobuilding_helpers import (
+    from tests.support.cobuilding import (
         CREATE_AGREEMENT,
         CREATE_CLIENT,
         add_wish,

@@ -25,9 +25,9 @@ from gongzhi.settings import Settings
 from models import Attachment, Case
 from resolvers.ids import decode_global_id
 from tenants.session import bind_tenant
-from tests.conftest import JWT_SECRET, Api, DbEnv, World
-from tests.test_cases import accept, area_gid, call, dispatch_firm, failed, ok, report, start
-from tests.world import TenantWorld
+from tests.support.cases import accept, area_gid, call, dispatch_firm, failed, ok, report, start
+from tests.support.harness import JWT_SECRET, Api, DbEnv, World
+from tests.support.world import TenantWorld
 
 # ---------------------------------------------------------------------------------------------- helpers
 

@@ -32,8 +32,8 @@ from models import (
     uuid7,
 )
 from tenants.session import bind_tenant
-from tests.conftest import Api, DbEnv, World
-from tests.world import TenantWorld
+from tests.support.harness import Api, DbEnv, World
+from tests.support.world import TenantWorld
 
 N = 55
 AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)

@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 
 from gongzhi.settings import Settings
-from tests import conftest
-from tests.conftest import JWT_SECRET, DbEnv, new_slug
-from tests.test_subscriptions import Server
-from tests.world import build_tenant
+from tests.support import harness
+from tests.support.harness import JWT_SECRET, DbEnv, new_slug
+from tests.support.servers import Server
+from tests.support.world import build_tenant
 
 QUERY = """query Households { households(first: 20) { totalCount nodes { room building { name }
   persons { name phone idCardNo } } } }"""
@@ -68,17 +68,17 @@ async def main(seconds: float, concurrency: int) -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="gongzhi-measure-"))
     name = f"gongzhi_measure_{uuid.uuid4().hex[:6]}"
-    await conftest._pg_admin([f"""DO $$ BEGIN
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{conftest.OWNER_ROLE}') THEN
-            CREATE ROLE {conftest.OWNER_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF;
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{conftest.APP_ROLE}') THEN
-            CREATE ROLE {conftest.APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF;
-        END $$""", f"CREATE DATABASE {name} OWNER {conftest.OWNER_ROLE}"])
-    hostport, _ = conftest._pg_parts()
-    owner_url = f"postgresql+asyncpg://{conftest.OWNER_ROLE}@{hostport}/{name}"
-    app_url = f"postgresql+asyncpg://{conftest.APP_ROLE}@{hostport}/{name}"
+    await harness.pg_admin([f"""DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{harness.OWNER_ROLE}') THEN
+            CREATE ROLE {harness.OWNER_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF;
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{harness.APP_ROLE}') THEN
+            CREATE ROLE {harness.APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF;
+        END $$""", f"CREATE DATABASE {name} OWNER {harness.OWNER_ROLE}"])
+    hostport, _ = harness.pg_parts()
+    owner_url = f"postgresql+asyncpg://{harness.OWNER_ROLE}@{hostport}/{name}"
+    app_url = f"postgresql+asyncpg://{harness.APP_ROLE}@{hostport}/{name}"
     try:
-        await asyncio.to_thread(upgrade, owner_url, conftest.APP_ROLE)
+        await asyncio.to_thread(upgrade, owner_url, harness.APP_ROLE)
         engine = make_engine(app_url, pool_size=2)
         worlds = [await build_tenant(make_sessionmaker(engine), new_slug("m")) for _ in range(2)]
         await engine.dispose()
@@ -99,7 +99,7 @@ async def main(seconds: float, concurrency: int) -> None:
                 for s in servers:
                     s.stop()
     finally:
-        await conftest._pg_admin([f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
+        await harness.pg_admin([f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
 
 
 if __name__ == "__main__":

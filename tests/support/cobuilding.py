@@ -10,8 +10,8 @@ from models import Activity, ActivityState, OrganiserKind, Wish, WishState, uuid
 from resolvers.cobuilding import credit_code_check_char
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant
-from tests.conftest import Api, DbEnv
-from tests.world import TenantWorld
+from tests.support.harness import Api, DbEnv
+from tests.support.world import TenantWorld
 
 ERR = "errors { code field message }"
 USERS = ["admin", "secretary", "grid1", "grid2", "grid3", "chair", "firm", "resident", "resident4", "secretary2",

@@ -2,7 +2,7 @@
 n more of every listable thing — compounds, buildings, households and persons, cases with their
 timelines, topics, meetings, notices, activities, ledgers, wishes, visits, leads, partner units,
 agreements, audit entries … — so that every list the schema has is n items longer (or n groups
-wider) than in the world drawn in tests/world.py. Direct inserts (fast), except the co-building
+wider) than in the world drawn in tests/support/world.py. Direct inserts (fast), except the co-building
 rows, which go through the real mutations."""
 
 from __future__ import annotations
@@ -66,9 +66,9 @@ from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant
 from tests import test_deliberation_counts as deliberation
 from tests import test_volunteering_counts as volunteering
-from tests.cobuilding_helpers import CREATE_CLIENT, community, make_agreement, make_unit, run
-from tests.conftest import Api, DbEnv
-from tests.world import TenantWorld, make_id_card
+from tests.support.cobuilding import CREATE_CLIENT, community, make_agreement, make_unit, run
+from tests.support.harness import Api, DbEnv
+from tests.support.world import TenantWorld, make_id_card
 
 AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from models import Household, Member, Person, PointsAccount, PointsEntry, RewardItem, RoleAssignment, User, uuid7
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant
-from tests.conftest import Api, DbEnv
-from tests.world import TenantWorld
+from tests.support.harness import Api, DbEnv
+from tests.support.world import TenantWorld
 
 USERS = ["admin", "secretary", "grid1", "grid2", "grid3", "chair", "firm", "resident", "resident4", "secretary2",
          "expired", "nobody"]
