@@ -1,4 +1,4 @@
-"""Rows for the query-count tests (tests/test_query_counts.py): ``populate(n)`` gives a world tenant
+"""Rows for the query-count tests (tests/resolvers/test_query_counts.py): ``populate(n)`` gives a world tenant
 n more of every listable thing — compounds, buildings, households and persons, cases with their
 timelines, topics, meetings, notices, activities, ledgers, wishes, visits, leads, partner units,
 agreements, audit entries … — so that every list the schema has is n items longer (or n groups
@@ -64,8 +64,7 @@ from models import (
 from models.cobuilding import InServiceMember
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant
-from tests import test_deliberation_counts as deliberation
-from tests import test_volunteering_counts as volunteering
+from tests.support import deliberation_rows, volunteering_rows
 from tests.support.cobuilding import CREATE_CLIENT, community, make_agreement, make_unit, run
 from tests.support.harness import Api, DbEnv
 from tests.support.world import TenantWorld, make_id_card
@@ -86,8 +85,8 @@ class Scene:
 async def populate(api: Api, db: DbEnv, tw: TenantWorld, n: int) -> Scene:
     sc = Scene(tw, n)
     admin = tw.users["admin"]
-    await deliberation._seed(db, tw, n)  # topics (cases, steps, votes), meetings (agenda, attendees), notices
-    await volunteering._seed(db, tw, n)  # activities, sign-ups, ledger entries, reward items, redemptions
+    await deliberation_rows.seed(db, tw, n)  # topics (cases, steps, votes), meetings (agenda, attendees), notices
+    await volunteering_rows.seed(db, tw, n)  # activities, sign-ups, ledger entries, reward items, redemptions
     persons: list[uuid.UUID] = []
     households: list[uuid.UUID] = []
     cases: list[uuid.UUID] = []
