@@ -11,8 +11,7 @@ import orjson
 import pytest
 
 from gongzhi.settings import DEMO_JWT_SECRET, Settings
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.paths import ROOT
 
 # Taken from gongzhi/settings.py before it moved to pydantic-settings (the dataclass defaults).
 OLD_DEFAULTS: dict[str, Any] = {

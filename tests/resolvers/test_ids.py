@@ -13,8 +13,8 @@ import pytest
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import GlobalId, decode_global_id, decode_id, decode_ids, encode_global_id
 from tests.support.harness import Api, World
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 CODEC = Path("resolvers/ids.py")
 
 

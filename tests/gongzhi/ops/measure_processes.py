@@ -1,6 +1,6 @@
 """Measure one vs two server processes sharing one PostgreSQL database (docs/scaling.md, issue #10).
 
-    .venv/bin/python -m tests.ops.measure_processes [--seconds 10] [--concurrency 8]
+    .venv/bin/python -m tests.gongzhi.ops.measure_processes [--seconds 10] [--concurrency 8]
 
 Builds a throw-away database (the test harness's roles, GONGZHI_TEST_PG_ADMIN_URL), two tenants
 of the test world, then for 1 and for 2 `uvicorn` processes fires the same read query

@@ -4,15 +4,14 @@ annotate with the class and need no ``type: ignore[valid-type]``."""
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 from gongzhi.modules import schema as _built
 from models import ActivityState, WishState
+from tests.support.paths import ROOT
 
 schema = _built()
 
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def enum_aliases(source: str, path: str) -> list[str]:

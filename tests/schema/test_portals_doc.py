@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from graphql import build_schema, parse, validate
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.paths import ROOT
+
 BLOCKS = re.findall(r"```graphql\n(.*?)```", (ROOT / "docs" / "portals.md").read_text(encoding="utf-8"), re.S)
 SCHEMA = build_schema((ROOT / "schema.graphql").read_text(encoding="utf-8"))
 

@@ -27,9 +27,9 @@ from models.base import Base
 from resolvers.ids import encode_global_id
 from tenants.session import make_engine
 from tests.support.harness import APP_ROLE, JWT_SECRET, OWNER_ROLE, PG_ADMIN_URL, Api, DbEnv, World, new_slug, pg_admin
+from tests.support.paths import ROOT
 from tests.support.world import build_tenant
 
-ROOT = Path(__file__).resolve().parents[1]
 ME = "query Me { me { username } }"
 
 

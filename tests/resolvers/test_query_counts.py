@@ -399,7 +399,7 @@ def test_every_list_field_has_a_count_case() -> None:
     schema = build_schema()._schema
     fields = list_fields(schema)
     missing = sorted(fields - REGISTRY.keys() - EXEMPT.keys())
-    assert not missing, f"list fields without a query-count case in tests/test_query_counts.py: {missing}"
+    assert not missing, f"list fields without a query-count case in tests/resolvers/test_query_counts.py: {missing}"
     stale = sorted((REGISTRY.keys() | EXEMPT.keys()) - fields)
     assert not stale, f"registered list fields the schema no longer has: {stale}"
     assert not REGISTRY.keys() & EXEMPT.keys()

@@ -36,6 +36,7 @@ from tests.support.cobuilding import (
 )
 from tests.support.harness import DbEnv, World
 from tests.support.partners import NOON, VALID_FROM, VALID_UNTIL, PartnerApi, partner_client
+from tests.support.paths import ROOT
 from tests.support.world import TenantWorld
 
 gql_schema = _built()
@@ -385,9 +386,8 @@ def test_every_partner_visible_field_is_on_the_allowlist() -> None:
     reachable = _reachable(gql_schema._schema)
     assert reachable == ALLOWLIST
     # And the committed SDL says the same (the contract partner systems code against).
-    from pathlib import Path
 
-    sdl = (Path(__file__).resolve().parents[1] / "schema.graphql").read_text(encoding="utf-8")
+    sdl = (ROOT / "schema.graphql").read_text(encoding="utf-8")
     from graphql import build_schema
 
     assert _reachable(build_schema(sdl)) == ALLOWLIST

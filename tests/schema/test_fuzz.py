@@ -13,7 +13,6 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,9 +29,9 @@ from resolvers.errors import ServiceError
 from resolvers.ids import decode_global_id
 from tenants.session import make_engine, make_sessionmaker
 from tests.support.harness import JWT_SECRET
+from tests.support.paths import ROOT
 from tests.support.world import TenantWorld, build_tenant
 
-ROOT = Path(__file__).resolve().parents[1]
 SDL = (ROOT / "schema.graphql").read_text(encoding="utf-8")
 SCALARS = {
     "Date": st.sampled_from(["2026-03-01", "1999-12-31", "2026-02-30"]).map(nodes.String),

@@ -24,6 +24,7 @@ from resolvers.ids import decode_cursor, encode_global_id
 from tenants.session import count_statements
 from tests.support.cases import accept, area_gid, call, dispatch_firm, ok, report, resolve, start
 from tests.support.harness import Api, DbEnv, World
+from tests.support.paths import ROOT
 from tests.support.world import TenantWorld
 
 USERS = ("admin", "secretary", "grid1", "grid2", "grid3", "chair", "firm", "resident", "resident4", "secretary2",
@@ -528,11 +529,10 @@ def test_the_open_case_index_predicate_is_the_migrations() -> None:
     """models.cases.OPEN_STATES_SQL (derived from OPEN_STATES) and migration 0024's text are the same,
     so the partial indexes the models describe are the ones the migration built."""
     import importlib.util
-    from pathlib import Path
 
     from models.cases import OPEN_STATES_SQL
 
-    path = Path(__file__).parent.parent / "migrations" / "versions" / "0024_open_case_indexes.py"
+    path = ROOT / "migrations" / "versions" / "0024_open_case_indexes.py"
     spec = importlib.util.spec_from_file_location("m0024", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

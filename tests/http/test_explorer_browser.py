@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.paths import ROOT
+
 BROWSER_DIR = ROOT / "tests" / "browser"
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = os.environ.get("GONGZHI_CHROMIUM", "/usr/bin/chromium")
