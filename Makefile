@@ -35,7 +35,7 @@ test-sqlite: $(STAMP)
 
 # The whole PostgreSQL half of the suite with the app's connections through a real pgbouncer in
 # transaction mode (issue #10; tests/pgbouncer/run.sh starts and stops it; tests that use no database
-# backend are deselected): ≈ 2 min on this 2-core machine with two test processes. PGBOUNCER_TESTS=tests/test_isolation.py (say) runs only those.
+# backend are deselected): ≈ 2 min on this 2-core machine with two test processes. PGBOUNCER_TESTS=tests/tenants/test_isolation.py (say) runs only those.
 PGBOUNCER_TESTS ?=
 test-pgbouncer: $(STAMP)
 	bash tests/pgbouncer/run.sh $(PYTEST_N) $(PGBOUNCER_TESTS)
@@ -76,7 +76,7 @@ portal-ts:
 # demo server, users and a partner system picked in the page; screenshots in artifacts/explorer-*.png.
 # Skipped, plainly, without node or /usr/bin/chromium (GONGZHI_REQUIRE_BROWSER=1 makes that fail).
 explorer-browser: $(STAMP)
-	$(BIN)/python -m pytest -q -s tests/test_explorer_browser.py
+	$(BIN)/python -m pytest -q -s tests/http/test_explorer_browser.py
 
 check: lint typecheck layers schema-check schema-compat portal-ts test http-audit
 

@@ -12,7 +12,7 @@ from gongzhi.modules import MODULES, build_schema, schema
 from gongzhi.modules.checks import node_problems, resource_problems, table_problems
 from models import Case
 from schema.parts import SchemaParts
-from tests.conftest import DbEnv
+from tests.support.harness import DbEnv
 
 
 def test_every_tenant_table_belongs_to_exactly_one_module() -> None:

@@ -20,7 +20,7 @@ from gongzhi.http.app import create_app
 from gongzhi.settings import Settings
 from models import AuditEntry
 from tenants.session import bind_tenant
-from tests.conftest import JWT_SECRET, Api, DbEnv, World
+from tests.support.harness import JWT_SECRET, Api, DbEnv, World
 
 # (method, path, what it needs) for every route outside /graphql that takes a bearer token.
 TOKEN_ROUTES = [

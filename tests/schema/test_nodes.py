@@ -11,7 +11,7 @@ from sqlalchemy import select
 from models import AuditEntry
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant
-from tests.conftest import Api, DbEnv, World
+from tests.support.harness import Api, DbEnv, World
 
 NODE = "query($id: ID!) { node(id: $id) { id __typename } }"
 

@@ -1,0 +1,30 @@
+"""Agreements past their end date are marked expired by the periodic job (access already stopped
+on that date); the others keep their status."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from gongzhi.jobs import run_everywhere
+from gongzhi.modules.cobuilding import EXPIRE_AGREEMENTS
+from tests.support.cobuilding import community, make_agreement, make_unit
+from tests.support.harness import Api, DbEnv, World
+
+STATUS = "query($id: ID!) { node(id: $id) { ... on Agreement { status inForce } } }"
+
+
+async def test_the_job_expires_agreements_past_their_end(api: Api, db: DbEnv, fresh: World) -> None:
+    a = fresh.a
+    unit = await make_unit(api, a, "建峰小学", 1)
+    today = datetime.now(UTC).date()
+    ending = await make_agreement(api, a, unit, [community(a, "C1")], valid_from=date(2020, 1, 1),
+                                  valid_until=today + timedelta(days=3))
+    lasting = await make_agreement(api, a, unit, [community(a, "C1")], valid_from=date(2020, 1, 1),
+                                   valid_until=today + timedelta(days=30))
+    later = datetime.now(UTC) + timedelta(days=5)
+    expired = await run_everywhere(db.sessionmaker, EXPIRE_AGREEMENTS, now=later)
+    assert expired.get(a.slug) == 1 and fresh.b.slug not in expired
+    got = {aid: (await api.gql(a, "admin", STATUS, {"id": aid}))["data"]["node"] for aid in (ending, lasting)}
+    assert got[ending]["status"] == "EXPIRED" and got[ending]["inForce"] is False
+    assert got[lasting]["status"] == "ACTIVE" and got[lasting]["inForce"] is True
+    assert await run_everywhere(db.sessionmaker, EXPIRE_AGREEMENTS, now=later) == {}  # once only

@@ -1,0 +1,186 @@
+"""The demo's explorer (issue #12): GraphiQL with a demo-user picker, demo-only endpoints, examples."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from graphql import parse, validate
+from starlette.applications import Starlette
+
+from gongzhi.http.app import create_app
+from gongzhi.http.explorer import EXAMPLES, example_operations, explorer_html
+from gongzhi.modules import schema as _built
+from gongzhi.settings import Settings
+from tests.support.cobuilding import community, make_agreement, make_unit
+from tests.support.harness import JWT_SECRET, Api, DbEnv, World
+
+schema = _built()
+
+HTML = {"accept": "text/html,application/xhtml+xml"}
+GQL = {"content-type": "application/json", "accept": "application/graphql-response+json"}
+ME = "{ me { username roles { role active } } cases(first: 100) { totalCount } }"
+
+
+@asynccontextmanager
+async def _client(db: DbEnv, **kw: Any) -> AsyncIterator[httpx.AsyncClient]:
+    app: Starlette = create_app(Settings(database_url=db.app_url, jwt_secret=JWT_SECRET, **kw), engine=db.engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        yield c
+
+
+async def _act_as(c: httpx.AsyncClient, tenant: str, user: str) -> dict[str, Any]:
+    r = await c.post("/demo/token", json={"tenant": tenant, "user": user})
+    assert r.status_code == 200, r.text
+    headers = r.json()["headers"]
+    assert headers["X-Gongzhi-Tenant"] == tenant
+    r = await c.post("/graphql", json={"query": ME}, headers={**GQL, **headers})
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+async def test_demo_serves_the_explorer_with_picker_and_examples(db: DbEnv) -> None:
+    async with _client(db, demo=True, graphiql=True, introspection=True) as c:
+        r = await c.get("/graphql", headers=HTML)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+        page = r.text
+        assert 'id="demo-user"' in page and "/demo/users" in page and "/demo/token" in page
+        assert "graphiql@3.8.3" in page
+        for name in ("GridWorkerOpenCases", "ResidentWalls", "ResidentNotices", "SecretaryDashboard",
+                     "SecretarySupervision", "FirmAssignedCases", "PartnerSharedData"):
+            assert name in page, name
+        # Partner systems are in the picker too, through the real client-credentials flow.
+        assert 'id="demo-partners"' in page and "/demo/partner-clients" in page
+        assert "rotatePartnerClientSecret" in page and "/oauth/token" in page and "client_credentials" in page
+
+
+async def test_explorer_assets_are_served_by_the_app_not_a_cdn(db: DbEnv) -> None:
+    """Offline: every script and stylesheet of the page comes from /demo/static, and each file is
+    byte for byte the published npm build (its SRI hash, which the browser checks too)."""
+    async with _client(db, demo=True, graphiql=True, introspection=True) as c:
+        page = (await c.get("/graphql", headers=HTML)).text
+        assert "unpkg" not in page and "https://" not in page and "http://" not in page
+        assets = re.findall(r'<(?:script|link)[^>]*?(?:src|href)="([^"]+)"\s+integrity="(sha384-[^"]+)"', page)
+        assert {a for a, _ in assets} == {"/demo/static/react@18.2.0/react.production.min.js",
+                                          "/demo/static/react-dom@18.2.0/react-dom.production.min.js",
+                                          "/demo/static/graphiql@3.8.3/graphiql.min.css",
+                                          "/demo/static/graphiql@3.8.3/graphiql.min.js"}
+        assert not re.findall(r'(?:src|href)="https?://', page)
+        for path, integrity in assets:
+            r = await c.get(path)
+            assert r.status_code == 200, path
+            digest = "sha384-" + base64.b64encode(hashlib.sha384(r.content).digest()).decode()
+            assert digest == integrity, path
+        assert (await c.get("/demo/static/../explorer.py")).status_code == 404
+
+
+async def test_explorer_acts_as_a_demo_partner_system(db: DbEnv, fresh: World) -> None:
+    """GET /demo/partner-clients lists a tenant's partner clients with the admin who manages them;
+    what the page then does — rotate the secret as that admin, exchange it at /oauth/token — gives a
+    partner token that runs the partner example (the partner's shared data)."""
+    a = fresh.a
+    async with _client(db, demo=True, graphiql=True, introspection=True, rate_limit_per_minute=0) as c:
+        api = Api(c, Settings(database_url=db.app_url, jwt_secret=JWT_SECRET))
+        unit = await make_unit(api, a, "市三医院", 21)
+        await make_agreement(api, a, unit, [community(a, "C1")], title="东风社区—市三医院共驻共建协议")
+        created = (await api.gql(a, "admin", """mutation($u: ID!) { createPartnerClient(input:
+            {partnerUnitId: $u, label: "志愿服务系统"}) { client { id clientId } clientSecret } }""",
+                                 {"u": unit}))["data"]["createPartnerClient"]
+        r = await c.get("/demo/partner-clients")
+        assert r.status_code == 200
+        (listed,) = [p for p in r.json() if p["tenant"] == a.slug]
+        assert listed == {"tenant": a.slug, "client_id": created["client"]["clientId"],
+                          "id": created["client"]["id"], "label": "志愿服务系统", "unit": "市三医院",
+                          "manager": a.username("admin")}
+        # As the page does it: the manager's demo token, a new secret, then client credentials.
+        admin = (await c.post("/demo/token", json={"tenant": a.slug, "user": listed["manager"]})).json()
+        rot = await c.post("/graphql", headers={**GQL, **admin["headers"]}, json={
+            "query": "mutation($id: ID!) { rotatePartnerClientSecret(id: $id) { clientSecret errors { code } } }",
+            "variables": {"id": listed["id"]}})
+        secret = rot.json()["data"]["rotatePartnerClientSecret"]["clientSecret"]
+        assert secret and secret != created["clientSecret"]
+        old = await c.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": listed["client_id"],
+                                                 "client_secret": created["clientSecret"]})
+        assert old.status_code == 401  # the rotation is real
+        tok = await c.post("/oauth/token", data={"grant_type": "client_credentials",
+                                                 "client_id": listed["client_id"], "client_secret": secret})
+        assert tok.status_code == 200, tok.text
+        (partner,) = [e for e in example_operations() if e["name"] == "partner"]
+        shared = await c.post("/graphql", headers={**GQL, "authorization": f"Bearer {tok.json()['access_token']}"},
+                              json={"query": partner["query"]})
+        body = shared.json()
+        assert "errors" not in body, body
+        assert [x["title"] for x in body["data"]["myAgreements"]] == ["东风社区—市三医院共驻共建协议"]
+        assert body["data"]["myAgreements"][0]["communities"] == [{"id": community(a, "C1"), "name": "东风社区"}]
+        # A staff user's token gets no shared views: the answer is per actor.
+        staff = (await c.post("/graphql", headers={**GQL, **admin["headers"]}, json={"query": partner["query"]})).json()
+        assert staff["data"] is None and staff["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        # A revoked client is no longer offered.
+        await api.gql(a, "admin", "mutation($id: ID!) { revokePartnerClient(id: $id) { client { id } } }",
+                      {"id": listed["id"]})
+        assert [p for p in (await c.get("/demo/partner-clients")).json() if p["tenant"] == a.slug] == []
+
+
+async def test_demo_users_and_tokens_answer_per_role(db: DbEnv, world: World) -> None:
+    a = world.a
+    async with _client(db, demo=True, graphiql=True, introspection=True) as c:
+        r = await c.get("/demo/users")
+        assert r.status_code == 200
+        listed = {(u["tenant"], u["user"]): u for u in r.json()}
+        assert listed[(a.slug, a.username("grid1"))]["role"] == "grid_leader"
+        assert listed[(a.slug, a.username("resident"))]["role"] == "resident"
+        assert (a.slug, a.username("nobody")) not in listed  # no role, nothing to act as
+        assert (a.slug, a.username("expired")) not in listed
+        admin = await _act_as(c, a.slug, a.username("admin"))
+        resident = await _act_as(c, a.slug, a.username("resident"))
+        assert admin["me"]["username"] == a.username("admin")
+        assert [x["role"] for x in admin["me"]["roles"]] == ["STREET_ADMIN"]
+        assert [x["role"] for x in resident["me"]["roles"]] == ["RESIDENT"]
+        # The same query is answered per role: the resident sees at most what the admin sees.
+        assert resident["cases"]["totalCount"] <= admin["cases"]["totalCount"]
+
+
+async def test_demo_token_refuses_unknown_users_and_other_tenants(db: DbEnv, world: World) -> None:
+    async with _client(db, demo=True, graphiql=True) as c:
+        for body in ({"tenant": world.a.slug, "user": world.b.username("admin")},  # B's user, A's tenant
+                     {"tenant": world.a.slug, "user": world.a.username("nobody")},
+                     {"tenant": "no-such-tenant", "user": world.a.username("admin")}):
+            r = await c.post("/demo/token", json=body)
+            assert r.status_code == 404, body
+        for raw in (b"not json", b"[]", b'{"tenant": 1, "user": "x"}'):
+            r = await c.post("/demo/token", content=raw, headers={"content-type": "application/json"})
+            assert r.status_code == 400
+
+
+async def test_outside_the_demo_the_endpoints_do_not_exist(db: DbEnv) -> None:
+    for kw in ({}, {"graphiql": True, "introspection": True}):
+        async with _client(db, demo=False, **kw) as c:
+            assert (await c.get("/demo/users")).status_code == 404
+            assert (await c.post("/demo/token", json={"tenant": "x", "user": "y"})).status_code == 404
+            assert (await c.get("/demo/partner-clients")).status_code == 404
+            assert (await c.get("/demo/static/graphiql@3.8.3/graphiql.min.js")).status_code == 404
+            r = await c.get("/graphql", headers=HTML)
+            assert 'id="demo-user"' not in r.text
+            if not kw:
+                assert r.status_code == 405
+
+
+def test_example_operations_validate_against_the_schema() -> None:
+    examples = example_operations()
+    assert [e["name"] for e in examples] == ["whoami", "resident", "grid_worker", "party_secretary",
+                                             "property_firm", "partner"]
+    assert {p.stem for p in EXAMPLES.glob("*.graphql")} == {e["name"] for e in examples}
+    for e in examples:
+        assert validate(schema._schema, parse(e["query"])) == [], e["name"]
+
+
+def test_page_does_not_let_an_example_close_its_script() -> None:
+    page = explorer_html([{"name": "x", "query": "# </script><script>alert(1)</script>\n{ me { username } }"}])
+    assert "</script><script>alert(1)" not in page

@@ -1,0 +1,569 @@
+"""SQL statements per request are a fixed number per operation, independent of how long its lists
+are (issue #9) — for every list field of the schema.
+
+Two tenants of the world (tests/support/world.py) are populated, one with 2 and one with 20 more of every
+listable thing (tests/support/query_count_world.py). Each case below runs one document, with nested fields,
+in both, and asserts (a) every list it names really got longer and (b) the statement count is the
+same. ``REGISTRY`` maps each list field coordinate (``Type.field``) reachable from ``Query`` to the
+case that covers it; ``test_every_list_field_has_a_count_case`` walks the schema and fails for a
+list field that is neither registered nor exempted, so a new list field needs a case here. Each
+registered coordinate must really be selected by its case's document.
+
+The fixed count of each operation is in ``EXPECTED`` (and shown in the test ids): a change that adds
+or removes a statement to an operation changes that number on purpose, in review."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from graphql import (
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    TypeInfo,
+    Visitor,
+    build_ast_schema,
+    parse,
+    visit,
+)
+from graphql.utilities import TypeInfoVisitor
+
+from gongzhi.modules import build_schema
+from tenants.session import count_statements
+from tests.support.harness import Api, DbEnv, new_slug
+from tests.support.query_count_world import Scene, populate
+from tests.support.world import build_tenant
+
+SMALL, LARGE = 2, 20
+NO_VARS: Callable[[Scene], dict[str, Any]] = lambda sc: {}  # noqa: E731
+
+
+@dataclass(frozen=True)
+class CountCase:
+    doc: str
+    grows: tuple[str, ...]  # response paths (dots; lists flattened) whose item counts must grow
+    who: str = "admin"  # a world user key, or "partner" for the partner unit's API client
+    variables: Callable[[Scene], dict[str, Any]] = NO_VARS
+    covers: tuple[str, ...] = field(default=())
+
+
+PERSON = "{ name phone idCardNo careTags household { room } }"
+CASES: dict[str, CountCase] = {
+    "areas": CountCase(
+        """{ areas(first: 60) { totalCount nodes { name
+          ... on Street { ancestors { name } children(first: 30) { totalCount nodes { name } } }
+          ... on Community { ancestors { name } children(first: 30) { totalCount nodes { name } } }
+          ... on Zone { ancestors { name } children(first: 30) { totalCount nodes { name } } }
+          ... on Compound { ancestors { name } children(first: 30) { totalCount nodes { name } }
+                            households(first: 30) { totalCount nodes { room } } }
+          ... on Grid { ancestors { name } children(first: 30) { totalCount nodes { name } }
+                        households(first: 30) { totalCount nodes { room } } }
+          ... on Building { ancestors { name } children(first: 30) { totalCount nodes { name } } grids { name }
+                            households(first: 30) { totalCount nodes { room grids { name } } } }
+        } } }""",
+        ("areas.nodes", "areas.nodes.ancestors", "areas.nodes.children.nodes", "areas.nodes.households.nodes",
+         "areas.nodes.grids", "areas.nodes.households.nodes.grids"),
+        covers=("Query.areas", "Street.ancestors", "Street.children", "Community.ancestors", "Community.children",
+                "Zone.ancestors", "Zone.children", "Compound.ancestors", "Compound.children", "Compound.households",
+                "Grid.ancestors", "Grid.children", "Grid.households", "Building.ancestors", "Building.children",
+                "Building.grids", "Building.households"),
+    ),
+    "households": CountCase(
+        f"""{{ households(first: 60) {{ totalCount nodes {{ room addressMasked building {{ name }}
+          persons {PERSON} grids {{ name }} }} }} }}""",
+        ("households.nodes", "households.nodes.persons", "households.nodes.grids",
+         "households.nodes.persons.careTags"),
+        covers=("Query.households", "Household.persons", "Household.grids", "Person.careTags"),
+    ),
+    "households_masked": CountCase(  # the firm reads masked persons: another path through the loaders
+        f"""{{ households(first: 60) {{ nodes {{ room building {{ name }} persons {PERSON} grids {{ name }} }} }} }}""",
+        ("households.nodes", "households.nodes.persons"), who="firm",
+    ),
+    "persons": CountCase(
+        f"""{{ persons(first: 60) {{ totalCount nodes {{ name phone careTags
+          household {{ room persons {PERSON} }} }} }} }}""",
+        ("persons.nodes", "persons.nodes.household.persons"),
+        covers=("Query.persons",),
+    ),
+    "nodes": CountCase(
+        """query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Person { name phone household { room } }
+          ... on Household { room persons { name } } ... on Case { title timeline { actor { username } } } } }""",
+        ("nodes",), variables=lambda sc: {"ids": sc.ids["nodes"]},
+        covers=("Query.nodes",),
+    ),
+    "catalogues": CountCase(
+        """{ propertyFirms { name } careTagKinds { code name } caseCategories { code name }
+          caseCategorySettings { code active } slaRules { category amount } calendarOverrides(year: 2026) { day }
+          evaluationItems(target: PROPERTY_FIRM, includeInactive: true) { code weight } }""",
+        ("propertyFirms", "careTagKinds", "caseCategories", "caseCategorySettings", "slaRules", "calendarOverrides",
+         "evaluationItems"),
+        covers=("Query.propertyFirms", "Query.careTagKinds", "Query.caseCategories", "Query.caseCategorySettings",
+                "Query.slaRules", "Query.calendarOverrides", "Query.evaluationItems"),
+    ),
+    "roleAssignments": CountCase(
+        """{ roleAssignments(includeInactive: true, first: 60) { totalCount nodes { role active
+          scope { name ancestors { name } } user { username } } } }""",
+        ("roleAssignments.nodes",),
+        covers=("Query.roleAssignments",),
+    ),
+    "me": CountCase(
+        """{ me { username roles { role scope { name ancestors { name } } user { username } } person { name } } }""",
+        ("me.roles",), who="many",
+        covers=("Me.roles",),
+    ),
+    "policy": CountCase(
+        """{ policy { version rules { role resource action condition } } }""",
+        ("policy.rules",),
+        covers=("Policy.rules",),
+    ),
+    "auditLog": CountCase(
+        """{ auditLog(action: "updateCase", first: 60) { totalCount nodes { action outcome errors objectIds
+          user { username } changes { table op fields { name before after } } } } }""",
+        ("auditLog.nodes", "auditLog.nodes.errors", "auditLog.nodes.objectIds", "auditLog.nodes.changes",
+         "auditLog.nodes.changes.fields"),
+        covers=("Query.auditLog", "AuditEntry.errors", "AuditEntry.objectIds", "AuditEntry.changes",
+                "AuditChange.fields"),
+    ),
+    "importJobs": CountCase(
+        """{ importJobs(first: 60) { totalCount nodes { fileName status total processed errorRows reportUrl
+          createdAt finishedAt } } }""",
+        ("importJobs.nodes",),
+        covers=("Query.importJobs",),
+    ),
+    "cases": CountCase(
+        """{ cases(first: 60) { totalCount nodes { number state overdue categoryName reporter { username }
+          area { name ... on Building { grids { name } } } escalatedTo { name }
+          timeline { seq action actor { username } attachmentIds } } } }""",
+        ("cases.nodes", "cases.nodes.timeline", "cases.nodes.area.grids"),
+        covers=("Query.cases", "Case.timeline", "CaseTimelineEntry.attachmentIds"),
+    ),
+    "caseStatistics": CountCase(
+        """query($s: ID!) { caseStatistics(areaId: $s, from: "2026-01-01", to: "2026-12-31") { total
+          byState { key count } byCategory { key count } }
+          caseReviews(areaId: $s) { summary statistics { total byState { key count } byCategory { key count } } } }""",
+        ("caseStatistics.byCategory", "caseReviews", "caseReviews.statistics.byState"),
+        variables=lambda sc: {"s": sc.ids["street"]},
+        covers=("Query.caseReviews", "CaseStatistics.byState", "CaseStatistics.byCategory"),
+    ),
+    "notifications": CountCase(
+        """{ notifications(unreadOnly: false, first: 60) { totalCount nodes { kind message
+          case { title area { name } timeline { actor { username } } } } } }""",
+        ("notifications.nodes",),
+        covers=("Query.notifications",),
+    ),
+    "walls": CountCase(
+        """query($c: ID!) { problemWall(compoundId: $c, first: 60) { nodes { number title category area { name } } }
+          echoWall(compoundId: $c, first: 60) { nodes { number title answer area { name } } } }""",
+        ("problemWall.nodes", "echoWall.nodes"), variables=lambda sc: {"c": sc.ids["P1"]},
+        covers=("Query.problemWall", "Query.echoWall"),
+    ),
+    "topics": CountCase(
+        """{ topics(first: 60) { totalCount nodes { title state area { name } proposer { username }
+          cases { title area { name } } steps { seq progress }
+          vote { state question ballotsCast myBallot { choice } compound { name } result { passed yesArea } } } } }""",
+        ("topics.nodes", "topics.nodes.cases", "topics.nodes.steps"),
+        covers=("Query.topics", "Topic.cases", "Topic.steps"),
+    ),
+    "topics_resident": CountCase(  # myBallot: the resident's household is in every electorate
+        """{ topics(first: 60) { nodes { title cases { title } steps { seq } vote { ballotsCast myBallot { choice } } }
+        } }""",
+        ("topics.nodes", "topics.nodes.cases"), who="resident",
+    ),
+    "meetings": CountCase(
+        """{ meetings(first: 60) { totalCount nodes { title state area { name } convener { username }
+          agenda { position decided topic { title vote { ballotsCast myBallot { choice } } } }
+          decidedTopics { title } attendees { name isOrganisation attended } } } }""",
+        ("meetings.nodes", "meetings.nodes.agenda", "meetings.nodes.decidedTopics", "meetings.nodes.attendees"),
+        covers=("Query.meetings", "Meeting.agenda", "Meeting.decidedTopics", "Meeting.attendees"),
+    ),
+    "notices": CountCase(
+        """{ notices(includeExpired: true, first: 60) { totalCount nodes { title area { name }
+          publisher { username } } } }""",
+        ("notices.nodes",),
+        covers=("Query.notices",),
+    ),
+    "neighborLeads": CountCase(
+        """{ neighborLeads(includeEnded: true, first: 60) { totalCount nodes { title user { username }
+          person { name phone } area { name } householdIds householdCount } } }""",
+        ("neighborLeads.nodes", "neighborLeads.nodes.householdIds"),
+        covers=("Query.neighborLeads", "NeighborLead.householdIds"),
+    ),
+    "visits": CountCase(
+        """{ visits(first: 60) { totalCount nodes { kind household { room } building { name }
+          visitor { username } case { title } } } }""",
+        ("visits.nodes",),
+        covers=("Query.visits",),
+    ),
+    "overdueVisits": CountCase(
+        """{ overdueVisits(asOf: "2026-11-01") { household { room } building { name } lead { title user { username } }
+          grids { name } community { name } } }""",
+        ("overdueVisits", "overdueVisits.grids"),
+        covers=("Query.overdueVisits", "VisitCadence.grids"),
+    ),
+    "visitCoverage": CountCase(
+        """{ visitCoverage(from: "2026-01-01", to: "2026-12-31", groupBy: LEAD) { groupName households visited } }""",
+        ("visitCoverage",),
+        covers=("Query.visitCoverage",),
+    ),
+    "careServices": CountCase(
+        """{ careServices { name area { name } }
+          careServiceRecords(first: 60) { totalCount nodes { service { name area { name } }
+            person { name phone } } } }""",
+        ("careServices", "careServiceRecords.nodes"),
+        covers=("Query.careServices", "Query.careServiceRecords"),
+    ),
+    "wishes": CountCase(
+        """{ wishes(first: 60) { totalCount nodes { title beneficiaryName beneficiary { name phone } building { name }
+          claimant { username } } } }""",
+        ("wishes.nodes",),
+        covers=("Query.wishes",),
+    ),
+    "activities": CountCase(
+        """{ activities(first: 60) { totalCount nodes { title capacity signedUp organiserName area { name } } } }""",
+        ("activities.nodes",),
+        covers=("Query.activities",),
+    ),
+    "activitySignups": CountCase(  # without an activity, the list is the reader's own sign-ups
+        """{ activitySignups(first: 60) { totalCount nodes { state hours activity { title area { name } }
+          person { name phone } } } }""",
+        ("activitySignups.nodes",), who="resident",
+        covers=("Query.activitySignups",),
+    ),
+    "volunteering": CountCase(
+        """{ pointsLedger(first: 60) { totalCount nodes { delta kind balanceAfter person { name phone } } }
+          rewardItems(first: 60) { totalCount nodes { name points stock community { name } } }
+          redemptions(first: 60) { totalCount nodes { points state person { name phone }
+            item { name community { name } } } } }""",
+        ("pointsLedger.nodes", "rewardItems.nodes", "redemptions.nodes"),
+        covers=("Query.pointsLedger", "Query.rewardItems", "Query.redemptions"),
+    ),
+    "evaluations": CountCase(
+        """query($p: ID!) { evaluationPeriods { month items(target: PROPERTY_FIRM) { code weight } }
+          evaluationResults(periodId: $p, target: PROPERTY_FIRM) { compound { name } firmName raters score rank
+            items { code average } }
+          myEvaluationRatings(periodId: $p) { target compound { name } scores { item score } total } }""",
+        ("evaluationPeriods", "evaluationPeriods.items", "evaluationResults", "evaluationResults.items",
+         "myEvaluationRatings", "myEvaluationRatings.scores"),
+        variables=lambda sc: {"p": sc.ids["period"]},
+        covers=("Query.evaluationPeriods", "EvaluationPeriod.items", "Query.evaluationResults",
+                "EvaluationResult.items", "Query.myEvaluationRatings", "EvaluationRating.scores"),
+    ),
+    "cobuilding": CountCase(
+        """{ partnerUnits(first: 60) { totalCount nodes { name kind contactPhone clients { clientId label } } }
+          agreements(first: 60) { totalCount nodes { title status partnerUnit { name } communities { name }
+            areas { code name } grants signatories { name side } } }
+          inserviceMembers(first: 60) { totalCount nodes { workUnitName person { name phone } community { name }
+            partnerUnit { name } } } }""",
+        ("partnerUnits.nodes", "partnerUnits.nodes.clients", "agreements.nodes", "agreements.nodes.communities",
+         "inserviceMembers.nodes"),
+        covers=("Query.partnerUnits", "PartnerUnit.clients", "Query.agreements", "Agreement.communities",
+                "Agreement.areas", "Agreement.grants", "Agreement.signatories", "Query.inserviceMembers"),
+    ),
+    "partner": CountCase(
+        """query($c: ID!) { myAgreements { title communities { name } grants areas { code } }
+          sharedActivities(first: 60) { totalCount nodes { title community { name } } }
+          sharedWishes(first: 60) { totalCount nodes { title state claimedByUs community { name } } }
+          sharedStatistics(communityId: $c, from: "2026-01-01", to: "2026-12-31") { community { name }
+            cases { total byState { key count } byCategory { key count } }
+            activities { total byState { key count } } } }""",
+        ("myAgreements", "myAgreements.communities", "sharedActivities.nodes", "sharedWishes.nodes",
+         "sharedStatistics.cases.byCategory"),
+        who="partner", variables=lambda sc: {"c": sc.ids["C1"]},
+        covers=("Query.myAgreements", "PartnerAgreement.communities", "PartnerAgreement.grants",
+                "PartnerAgreement.areas", "Query.sharedActivities", "Query.sharedWishes", "SharedCaseFigures.byState",
+                "SharedCaseFigures.byCategory", "SharedActivityFigures.byState"),
+    ),
+}
+
+REGISTRY: dict[str, str] = {coord: name for name, case in CASES.items() for coord in case.covers}
+
+# List fields without a count case, each with the reason it cannot grow with the data.
+EXEMPT: dict[str, str] = {
+    # A constant of the code (resolvers/cobuilding.py::LIANCHUANG, the 联创 areas): no statement at all.
+    "Query.lianchuangAreas": "a fixed catalogue in the code, not a table",
+}
+
+# The fixed statement count of each operation (SQLite, PostgreSQL). Asserted, and shown in the test
+# ids: adding a statement to an operation is a decision made here, in review. Each count includes
+# the request's own work before the resolvers (tenant, actor, policy …); on PostgreSQL that start-up
+# is one statement (tenant, user, RLS setting and the actor's rows: gongzhi_request_actor, issue #9), and the
+# compiled reads answer a whole list in one (compiled/).
+EXPECTED: dict[str, tuple[int, int]] = {
+    "activities": (7, 4),
+    "activitySignups": (12, 8),
+    "areas": (13, 10),
+    "auditLog": (7, 4),
+    "careServices": (12, 9),
+    "caseStatistics": (7, 4),
+    "cases": (12, 9),
+    "catalogues": (11, 8),
+    "cobuilding": (18, 15),
+    "evaluations": (12, 9),
+    "importJobs": (6, 3),
+    "households": (14, 11),
+    "households_masked": (11, 8),
+    "me": (7, 4),
+    "meetings": (12, 9),
+    "neighborLeads": (12, 9),
+    "nodes": (14, 11),
+    "notices": (8, 5),
+    "notifications": (11, 8),
+    "overdueVisits": (15, 12),
+    "partner": (16, 15),
+    "persons": (12, 9),
+    "policy": (6, 3),
+    "roleAssignments": (9, 6),
+    "topics": (13, 10),
+    "topics_resident": (11, 7),
+    "visitCoverage": (13, 10),
+    "visits": (11, 8),
+    "volunteering": (15, 12),
+    "walls": (9, 6),
+    "wishes": (12, 9),
+}
+
+
+# ------------------------------------------------------------------ the walk
+
+
+def _unwrap(t: Any) -> Any:
+    while isinstance(t, GraphQLNonNull | GraphQLList):
+        t = t.of_type
+    return t
+
+
+def _list_kind(t: Any) -> bool:
+    while isinstance(t, GraphQLNonNull):
+        t = t.of_type
+    if isinstance(t, GraphQLList):
+        return True
+    return isinstance(t, GraphQLObjectType) and t.name.endswith("Connection")
+
+
+def _reachable(schema: GraphQLSchema) -> list[GraphQLObjectType]:
+    """Object types a query can reach from ``Query`` (through interfaces and unions too)."""
+    assert schema.query_type is not None
+    seen: dict[str, GraphQLObjectType] = {}
+    todo: list[GraphQLNamedType] = [schema.query_type]
+    while todo:
+        t = todo.pop()
+        if isinstance(t, GraphQLInterfaceType):
+            todo.extend(schema.get_possible_types(t))
+            continue
+        if isinstance(t, GraphQLUnionType):
+            todo.extend(t.types)
+            continue
+        if not isinstance(t, GraphQLObjectType) or t.name in seen:
+            continue
+        seen[t.name] = t
+        todo.extend(_unwrap(f.type) for f in t.fields.values())
+    return list(seen.values())
+
+
+def list_fields(schema: GraphQLSchema) -> set[str]:
+    """Every list or connection field a query can select, as ``Type.field`` — except a
+    connection's own ``edges``/``nodes``, which are the page of the field returning it."""
+    out: set[str] = set()
+    for t in _reachable(schema):
+        for name, f in t.fields.items():
+            if t.name.endswith("Connection") and name in ("edges", "nodes"):
+                continue
+            if _list_kind(f.type):
+                out.add(f"{t.name}.{name}")
+    return out
+
+
+def selected_fields(schema: GraphQLSchema, doc: str) -> set[str]:
+    info = TypeInfo(schema)
+    out: set[str] = set()
+
+    class Collect(Visitor):
+        def enter_field(self, node: Any, *_: Any) -> None:
+            parent = info.get_parent_type()
+            if parent is not None:
+                out.add(f"{parent.name}.{node.name.value}")
+
+    visit(parse(doc), TypeInfoVisitor(info, Collect()))
+    return out
+
+
+def test_every_list_field_has_a_count_case() -> None:
+    schema = build_schema()._schema
+    fields = list_fields(schema)
+    missing = sorted(fields - REGISTRY.keys() - EXEMPT.keys())
+    assert not missing, f"list fields without a query-count case in tests/resolvers/test_query_counts.py: {missing}"
+    stale = sorted((REGISTRY.keys() | EXEMPT.keys()) - fields)
+    assert not stale, f"registered list fields the schema no longer has: {stale}"
+    assert not REGISTRY.keys() & EXEMPT.keys()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_case_selects_what_it_covers(name: str) -> None:
+    schema = build_schema()._schema
+    case = CASES[name]
+    selected = selected_fields(schema, case.doc)
+    assert set(case.covers) <= selected, sorted(set(case.covers) - selected)
+
+
+def test_the_walk_finds_a_new_list_field() -> None:
+    """The walk is not vacuous: on a schema with one more list field (nested, behind an interface,
+    a connection) it reports exactly those; a connection's own page and unreachable types are left
+    out; and on the real schema it sees the nested lists the issue names."""
+    extra = build_ast_schema(parse("""
+      type Query { a: [Int!]! thing: Thing node: Named }
+      type Thing { id: ID! parts(first: Int): PartConnection! tags: [String!] child: Part }
+      interface Named { name: String }
+      type Part implements Named { name: String subparts: [Part!]! }
+      type PartConnection { nodes: [Part!]! edges: [Part!]! totalCount: Int! }
+      type Lonely { items: [Int] }
+    """))
+    assert list_fields(extra) == {"Query.a", "Thing.parts", "Thing.tags", "Part.subparts"}
+    fields = list_fields(build_schema()._schema)
+    for coord in ("Household.persons", "Case.timeline", "Building.households", "Query.cases", "Building.ancestors",
+                  "Query.nodes", "Me.roles"):
+        assert coord in fields
+    assert "CaseConnection.nodes" not in fields
+    assert len(fields) > 60
+
+
+# ------------------------------------------------------------------ the counts
+
+
+@dataclass
+class Worlds:
+    small: Scene
+    large: Scene
+
+
+@pytest.fixture(scope="module")
+async def worlds(api: Api, db: DbEnv) -> AsyncIterator[Worlds]:
+    scenes = []
+    for n in (SMALL, LARGE):
+        tw = await build_tenant(db.sessionmaker, new_slug(f"qc{n}-"))
+        scenes.append(await populate(api, db, tw, n))
+    yield Worlds(*scenes)
+
+
+def items_at(data: Any, path: str) -> int:
+    level = [data]
+    for key in path.split("."):
+        nxt: list[Any] = []
+        for x in level:
+            v = x.get(key) if isinstance(x, dict) else None
+            if isinstance(v, list):
+                nxt.extend(v)
+            elif v is not None:
+                nxt.append(v)
+        level = nxt
+    return len(level)
+
+
+async def _run(api: Api, sc: Scene, case: CountCase) -> tuple[dict[str, Any], list[str]]:
+    """The response and the statements of the second run (the first warms the policy cache)."""
+    variables = case.variables(sc)
+    if case.who == "partner":
+        token, tenant = sc.partner_token, sc.tw.slug
+    else:
+        token, tenant = api.token(sc.tw, case.who), None
+    for _ in range(2):
+        with count_statements() as stmts:
+            r = await api.post(case.doc, variables, token=token, tenant=tenant)
+        body: dict[str, Any] = r.json()
+        assert r.status_code == 200 and "errors" not in body, body
+    return body, stmts
+
+
+def _extra(small: list[str], large: list[str]) -> str:
+    """The statements the large run executed more often than the small one (what grew)."""
+    more = Counter(" ".join(x.split())[:300] for x in large)
+    more.subtract(Counter(" ".join(x.split())[:300] for x in small))
+    return "\n".join(f"{k:+d} x {stmt}" for stmt, k in more.most_common() if k)
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, id=f"{n}={'/'.join(map(str, EXPECTED.get(n, ())))}")
+                                  for n in sorted(CASES)])
+async def test_statement_count_is_fixed(api: Api, worlds: Worlds, name: str, db: DbEnv) -> None:
+    case = CASES[name]
+    small, s_small = await _run(api, worlds.small, case)
+    large, s_large = await _run(api, worlds.large, case)
+    n_small, n_large = len(s_small), len(s_large)
+    for path in case.grows:
+        s, big = items_at(small["data"], path), items_at(large["data"], path)
+        assert big > s, f"{name}: {path} has {s} items with {SMALL} more rows, {big} with {LARGE}"
+    assert n_large == n_small, (f"{name}: {n_small} statements with {SMALL} more rows, {n_large} with {LARGE}:\n"
+                                + _extra(s_small, s_large))
+    expected = EXPECTED[name][1 if db.is_pg else 0]
+    assert n_small == expected, f"{name}: {n_small} statements, EXPECTED says {expected} on {db.kind}"
+
+
+def test_every_case_has_its_fixed_count() -> None:
+    assert EXPECTED.keys() == CASES.keys()
+
+
+# ------------------------------------------------------------------ nested pages answer as the lists do
+
+PAGE = "{ totalCount pageInfo { hasNextPage hasPreviousPage endCursor } nodes { id } }"
+NESTED = f"""query($a: String) {{ areas(first: 100) {{ nodes {{ id __typename
+  ... on Street {{ children(first: 3, after: $a) {PAGE} }}
+  ... on Community {{ children(first: 3, after: $a, kind: COMPOUND) {PAGE} }}
+  ... on Zone {{ children(first: 3, after: $a) {PAGE} }}
+  ... on Compound {{ children(first: 3, after: $a) {PAGE} households(first: 3, after: $a) {PAGE} }}
+  ... on Grid {{ children(first: 3, after: $a) {PAGE} households(first: 3, after: $a) {PAGE} }}
+  ... on Building {{ children(first: 3, after: $a) {PAGE} households(first: 3, after: $a) {PAGE} }}
+}} }} }}"""
+TOP_CHILDREN = f"""query($p: ID!, $a: String, $k: AreaKind) {{
+  areas(parentId: $p, kind: $k, first: 3, after: $a) {PAGE} }}"""
+TOP_HOUSEHOLDS = f"""query($p: ID!, $a: String) {{ households(areaId: $p, first: 3, after: $a) {PAGE} }}"""
+
+
+@pytest.mark.parametrize("who", ["admin", "secretary", "grid2", "firm", "resident"])
+async def test_nested_area_pages_answer_as_the_top_level_lists(api: Api, worlds: Worlds, who: str) -> None:
+    """Area.children and Compound/Grid/Building.households come from one windowed statement for all
+    the areas of a page: each area's page, cursor, hasNextPage and totalCount are what the top-level
+    list gives for that area, for every role (the read predicates apply), on the first page and
+    after a cursor."""
+    tw = worlds.large.tw
+    first = (await api.gql(tw, who, NESTED, {"a": None}))["data"]["areas"]["nodes"]
+    assert first
+    # A cursor from the longest households page, applied to every area's pages.
+    pages = [a["households"] for a in first if "households" in a]
+    longest = max(pages, key=lambda p: p["totalCount"]) if pages else None
+    cursors: list[str | None] = [None]
+    if longest and longest["pageInfo"]["endCursor"]:
+        cursors.append(longest["pageInfo"]["endCursor"])
+    compared = 0
+    for after in cursors:
+        nodes = first if after is None else (await api.gql(tw, who, NESTED, {"a": after}))["data"]["areas"]["nodes"]
+        for area in nodes:
+            kind = "COMPOUND" if area["__typename"] == "Community" else None
+            top = await api.gql(tw, who, TOP_CHILDREN, {"p": area["id"], "a": after, "k": kind})
+            assert area["children"] == top["data"]["areas"], (who, area["__typename"], after)
+            if "households" in area:
+                top = await api.gql(tw, who, TOP_HOUSEHOLDS, {"p": area["id"], "a": after})
+                assert area["households"] == top["data"]["households"], (who, area["__typename"], after)
+                compared += area["households"]["totalCount"]
+    if who in ("admin", "secretary", "grid2", "firm"):
+        assert compared > 0 and len(cursors) == 2, who  # households were really compared, on two pages
+
+
+async def test_batched_nodes_still_refuse_a_malformed_id(api: Api, worlds: Worlds) -> None:
+    """``nodes`` looks its ids up concurrently (to batch them); one malformed id among good ones
+    still fails the field with INVALID_ID, as it did when they were looked up one by one."""
+    sc = worlds.small
+    ids = [*sc.ids["nodes"][:3], "not-a-global-id", *sc.ids["nodes"][3:]]
+    body = await api.gql(sc.tw, "admin", "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids},
+                         allow_errors=True)
+    assert body["data"] == {"nodes": None} or body["data"] is None, body
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "INVALID_ID", error
+    good = await api.gql(sc.tw, "admin", "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+                         {"ids": sc.ids["nodes"]})
+    assert [n["id"] for n in good["data"]["nodes"]] == sc.ids["nodes"]

@@ -1,0 +1,131 @@
+"""What the tests share besides fixtures: the database environment a test gets (``DbEnv``), the two
+tenants of the world (``World``), the API client (``Api``), the roles and secrets of the test
+databases and tokens. The fixtures that build them are in tests/conftest.py."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from gongzhi.http.auth import issue_dev_token
+from gongzhi.settings import Settings
+from tenants.session import count_statements
+from tests.support.world import TenantWorld
+
+BACKENDS = [b.strip() for b in os.environ.get("GONGZHI_TEST_BACKENDS", "sqlite,postgres").split(",") if b.strip()]
+PG_ADMIN_URL = os.environ.get("GONGZHI_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REQUIRE_PG = os.environ.get("GONGZHI_REQUIRE_PG") == "1"
+OWNER_ROLE = "gongzhi_test_owner"
+APP_ROLE = "gongzhi_test_app"
+JWT_SECRET = "test-secret-for-gongzhi-tests-0123456789abcdef"
+PGBOUNCER = os.environ.get("GONGZHI_TEST_PGBOUNCER", "").strip()
+# The Redis of the rate-limit tests (shared counters across processes).
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def pg_parts() -> tuple[str, str]:
+    """(host:port part, admin user) of the admin DSN."""
+    rest = PG_ADMIN_URL.split("://", 1)[1]
+    userinfo, _, hostpart = rest.rpartition("@")
+    return hostpart.split("/", 1)[0], userinfo.split(":", 1)[0] or "postgres"
+
+
+@dataclass
+class DbEnv:
+    kind: str
+    app_url: str
+    owner_url: str
+    engine: AsyncEngine  # the app's connection (on PG: the role that owns no tables)
+    owner_engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    # What the app engine connects to: app_url, or the same database through pgbouncer.
+    pool_url: str = ""
+
+    @property
+    def is_pg(self) -> bool:
+        return self.kind == "postgres"
+
+    @property
+    def through_pgbouncer(self) -> bool:
+        return self.pool_url != self.app_url
+
+    def server_env(self) -> dict[str, str]:
+        """Environment for a server process started by a test: the app's database settings."""
+        if not self.through_pgbouncer:
+            return {"GONGZHI_DATABASE_URL": self.app_url}
+        return {"GONGZHI_DATABASE_URL": self.pool_url, "GONGZHI_DB_PGBOUNCER": "1",
+                "GONGZHI_LISTEN_DATABASE_URL": self.app_url}
+
+
+def pg_admin_url(database: str | None = None) -> str:
+    """The superuser DSN, for ``database`` (default: the admin DSN's own)."""
+    return PG_ADMIN_URL if database is None else PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+
+
+async def pg_admin(sql: list[str], database: str | None = None) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(pg_admin_url(database))
+    try:
+        for stmt in sql:
+            await conn.execute(stmt)
+    finally:
+        await conn.close()
+
+
+_slugs = itertools.count(1)
+
+
+def new_slug(prefix: str = "t") -> str:
+    return f"{prefix}{next(_slugs)}-{uuid.uuid4().hex[:4]}"
+
+
+@dataclass
+class World:
+    a: TenantWorld
+    b: TenantWorld
+
+
+class Api:
+    """Talks to the real app over ASGI with real tokens."""
+
+    def __init__(self, client: httpx.AsyncClient, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+
+    def token(self, tw: TenantWorld, key: str, tenants: list[str] | None = None, **kw: Any) -> str:
+        return issue_dev_token(self.settings, user_id=tw.users[key], username=tw.username(key),
+                               tenants=tenants or [tw.slug], **kw)
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None,
+                   tenant: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+        h = {"content-type": "application/json", "accept": "application/graphql-response+json"}
+        if token:
+            h["authorization"] = f"Bearer {token}"
+        if tenant:
+            h["x-gongzhi-tenant"] = tenant
+        h.update(headers or {})
+        return await self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=h)
+
+    async def gql(self, tw: TenantWorld, key: str, query: str, variables: dict[str, Any] | None = None,
+                  *, allow_errors: bool = False) -> dict[str, Any]:
+        """Run as a world user; returns the response body, asserting no GraphQL errors unless allowed."""
+        r = await self.post(query, variables, token=self.token(tw, key))
+        body: dict[str, Any] = r.json()
+        if not allow_errors:
+            assert r.status_code == 200, body
+            assert "errors" not in body, body
+        return body
+
+    async def counted(self, tw: TenantWorld, key: str, query: str, variables: dict[str, Any] | None = None
+                      ) -> tuple[dict[str, Any], int]:
+        """Run a query and count the SQL statements it executed."""
+        with count_statements() as stmts:
+            body = await self.gql(tw, key, query, variables)
+        return body, len(stmts)

@@ -1,0 +1,274 @@
+"""Rows for the query-count tests (tests/resolvers/test_query_counts.py): ``populate(n)`` gives a world tenant
+n more of every listable thing — compounds, buildings, households and persons, cases with their
+timelines, topics, meetings, notices, activities, ledgers, wishes, visits, leads, partner units,
+agreements, audit entries … — so that every list the schema has is n items longer (or n groups
+wider) than in the world drawn in tests/support/world.py. Direct inserts (fast), except the co-building
+rows, which go through the real mutations."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from models import (
+    Area,
+    AreaKind,
+    AuditEntry,
+    CalendarOverride,
+    CareService,
+    CareServiceRecord,
+    CareTagKind,
+    CasbinRule,
+    Case,
+    CaseCategory,
+    CaseEvent,
+    CasePriority,
+    CaseReview,
+    CaseState,
+    EvaluationItem,
+    EvaluationPeriod,
+    EvaluationPeriodItem,
+    EvaluationRating,
+    EvaluationTarget,
+    GridBuilding,
+    Household,
+    ImportJob,
+    ImportStatus,
+    LeadHousehold,
+    LeadTitle,
+    Member,
+    NeighborLead,
+    Notification,
+    PeriodState,
+    Person,
+    PersonCareTag,
+    PropertyFirm,
+    PropertyManagement,
+    RoleAssignment,
+    ServiceContract,
+    SlaRule,
+    SlaUnit,
+    User,
+    Visit,
+    VisitKind,
+    Wish,
+    WishState,
+    path_segment,
+    uuid7,
+)
+from models.cobuilding import InServiceMember
+from resolvers.ids import encode_global_id
+from tenants.session import bind_tenant
+from tests.support import deliberation_rows, volunteering_rows
+from tests.support.cobuilding import CREATE_CLIENT, community, make_agreement, make_unit, run
+from tests.support.harness import Api, DbEnv
+from tests.support.world import TenantWorld, make_id_card
+
+AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+
+@dataclass
+class Scene:
+    """What the documents need to name: global ids and the partner client's access token."""
+
+    tw: TenantWorld
+    n: int
+    ids: dict[str, Any] = field(default_factory=dict)
+    partner_token: str = ""
+
+
+async def populate(api: Api, db: DbEnv, tw: TenantWorld, n: int) -> Scene:
+    sc = Scene(tw, n)
+    admin = tw.users["admin"]
+    await deliberation_rows.seed(db, tw, n)  # topics (cases, steps, votes), meetings (agenda, attendees), notices
+    await volunteering_rows.seed(db, tw, n)  # activities, sign-ups, ledger entries, reward items, redemptions
+    persons: list[uuid.UUID] = []
+    households: list[uuid.UUID] = []
+    cases: list[uuid.UUID] = []
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            areas = {a.id: a for a in await s.scalars(select(Area))}
+            c1, g1, b1, street = (areas[tw.areas[k]] for k in ("C1", "G1", "B1", "S"))
+            compounds: list[Area] = []
+            lead_users: list[uuid.UUID] = []
+            # The area tree: n compounds in C1, each with one building covered by G1, each building
+            # with one household of two persons (one of them with a care tag).
+            for i in range(n):
+                cid, bid = uuid7(), uuid7()
+                comp = Area(id=cid, parent_id=c1.id, kind=AreaKind.COMPOUND, name=f"新小区{i}",
+                            path=c1.path + path_segment(cid), depth=c1.depth + 1,
+                            property_management=PropertyManagement.FIRM)
+                bldg = Area(id=bid, parent_id=cid, kind=AreaKind.BUILDING, name=f"新楼{i}",
+                            path=comp.path + path_segment(bid), depth=comp.depth + 1, floors=6, unit_count=1)
+                s.add_all([comp, bldg])
+                await s.flush()
+                compounds.append(comp)
+                s.add_all([GridBuilding(grid_id=g1.id, building_id=bid),
+                           ServiceContract(firm_id=tw.firms["F1"], compound_id=cid, valid_from=date(2020, 1, 1))])
+                h = Household(id=uuid7(), building_id=bid, unit="1", room=f"{i + 1:03d}", floor_area=Decimal("70.00"))
+                s.add(h)
+                await s.flush()
+                households.append(h.id)
+                for j in range(2):
+                    born = date(1950 + i % 40, 1 + j, 1)
+                    p = Person(id=uuid7(), household_id=h.id, name=f"新居民{i}-{j}", birth_date=born,
+                               id_card_no=make_id_card("340303", born, 300 + 2 * i + j),
+                               phone=f"1360000{2 * i + j:04d}", party_member=False, in_service_party_member=False)
+                    s.add(p)
+                    await s.flush()
+                    persons.append(p.id)
+                    if j == 0:
+                        s.add(PersonCareTag(person_id=p.id, code="living_alone"))
+                # A neighbourhood lead per household, holding the role (a user of their own).
+                u = User(id=uuid7(), username=tw.username(f"lead{i}"), display_name=f"邻长{i}")
+                s.add(u)
+                await s.flush()
+                lead_users.append(u.id)
+                ra = RoleAssignment(user_id=u.id, role="neighbor_lead", scope_area_id=bid, valid_from=AT)
+                s.add_all([ra, Member(user_id=u.id, person_id=persons[-2])])
+                await s.flush()
+                lead = NeighborLead(id=uuid7(), user_id=u.id, person_id=persons[-2], title=LeadTitle.BUILDING,
+                                    area_id=bid, area_path=bldg.path, role_assignment_id=ra.id, appointed_by=admin,
+                                    created_at=AT)
+                s.add(lead)
+                await s.flush()
+                s.add(LeadHousehold(lead_id=lead.id, household_id=h.id))
+            # One user holding n roles (Me.roles).
+            many = User(id=uuid7(), username=tw.username("many"), display_name="多角色")
+            s.add(many)
+            await s.flush()
+            tw.users["many"] = many.id
+            s.add(Member(user_id=many.id, person_id=None))
+            for comp in compounds:
+                s.add(RoleAssignment(user_id=many.id, role="resident", scope_area_id=comp.id, valid_from=AT))
+            # Catalogues: firms, care tag kinds, case categories with SLA rules, calendar days,
+            # evaluation items, policy lines.
+            for i in range(n):
+                s.add_all([
+                    PropertyFirm(id=uuid7(), name=f"新物业{i}"),
+                    CareTagKind(code=f"qc_tag{i}", name=f"关爱{i}"),
+                    CaseCategory(code=f"qc{i}", name=f"类别{i}", active=True),
+                    SlaRule(category_code=f"qc{i}", priority=CasePriority.NORMAL, amount=3, unit=SlaUnit.WORKING_DAYS),
+                    CalendarOverride(day=date(2026, 1, 1) + timedelta(days=7 * i + 2), workday=False, note="调休"),
+                    EvaluationItem(target=EvaluationTarget.PROPERTY_FIRM, code=f"qc{i}", name=f"指标{i}", weight=1,
+                                   active=True),
+                    CasbinRule(ptype="p", v0=f"qc_role{i}", v1=str(tw.tenant_id), v2="notice", v3="read",
+                               v4="scope", v5=""),
+                ])
+            # Cases in B1 on the problem wall, each in its own category, half of them answered
+            # (echo wall); two timeline entries each, and a notification to the admin per case.
+            for i in range(n):
+                answered = i % 2 == 1
+                # Reporters alternate, so the users a page names are alike for 2 or 20 (the
+                # user loader's cache then saves the same statements in both).
+                reporter = admin if answered else tw.users["resident"]
+                case = Case(id=uuid7(), number=f"Q-{i:04d}", area_id=b1.id, area_path=b1.path,
+                            category_code=f"qc{i}", priority=CasePriority.NORMAL, title=f"问题{i}", description="",
+                            state=CaseState.RESOLVED if answered else CaseState.REPORTED,
+                            resolution="已处理" if answered else None, reporter_user_id=reporter,
+                            reporter_role="street_admin" if answered else "resident", on_wall=True,
+                            supervised=False, reopen_count=0, version=1,
+                            updated_at=AT, created_at=AT + timedelta(minutes=i),
+                            resolved_at=AT + timedelta(hours=1) if answered else None)
+                s.add(case)
+                await s.flush()
+                cases.append(case.id)
+                s.add_all([
+                    CaseEvent(case_id=case.id, seq=1, action="report", from_state=None, to_state="reported",
+                              actor_user_id=tw.users["resident"], actor_role="resident", attachments=[], detail={},
+                              created_at=case.created_at),
+                    CaseEvent(case_id=case.id, seq=2, action="comment", from_state="reported", to_state="reported",
+                              actor_user_id=admin, actor_role="street_admin", attachments=[], detail={},
+                              created_at=case.created_at + timedelta(minutes=1)),
+                    Notification(user_id=admin, case_id=case.id, kind="case_reported", message=f"新事件{i}",
+                                 created_at=case.created_at),
+                    CaseReview(area_id=street.id, period_start=date(2025, 1, 1) + timedelta(days=i),
+                               period_end=date(2025, 1, 1) + timedelta(days=i + 6), summary=f"复盘{i}",
+                               author_user_id=admin, created_at=AT,
+                               statistics={"total": n, "by_state": {f"s{k}": 1 for k in range(n)},
+                                           "by_category": {f"qc{k}": 1 for k in range(n)}, "resolved": 0,
+                                           "resolved_on_time": 0, "on_time_rate": None,
+                                           "mean_handling_hours": None, "median_handling_hours": None,
+                                           "with_feedback": 0, "satisfied": 0, "satisfaction_rate": None,
+                                           "reopened": 0, "open_overdue": 0}),
+                    ImportJob(user_id=admin, file_name=f"register{i}.xlsx", file_sha256=f"{i:064d}", dry_run=False,
+                              create_areas=False, status=ImportStatus.SUCCEEDED, total=n, processed=n,
+                              created_at=AT + timedelta(seconds=i), finished_at=AT + timedelta(seconds=i + 1)),
+                    AuditEntry(user_id=admin, roles="street_admin", action="updateCase", object_type="Case",
+                               object_ids=[str(case.id)] * n, request_id=f"r{i}", created_at=AT + timedelta(seconds=i),
+                               detail={"outcome": "ok", "errors": [f"E{k}" for k in range(n)],
+                                       "changes": [{"table": "cases", "id": str(case.id), "op": "update",
+                                                    "fields": {f"f{k}": [k, k + 1] for k in range(n)}}] * n}),
+                ])
+            # Care: visits, services with records, wishes.
+            for i, (hid, comp) in enumerate(zip(households, compounds, strict=True)):
+                building_id = await s.scalar(select(Household.building_id).where(Household.id == hid))
+                assert building_id is not None
+                svc = CareService(id=uuid7(), tag_code="living_alone", area_id=comp.id, area_path=comp.path,
+                                  name=f"助餐{i}", frequency="每周", provider="社工站", created_at=AT)
+                s.add(svc)
+                await s.flush()
+                s.add_all([
+                    Visit(id=uuid7(), household_id=hid, building_id=building_id, visitor_user_id=lead_users[i],
+                          visitor_role="neighbor_lead", kind=VisitKind.ROUTINE, visited_at=AT + timedelta(days=i),
+                          findings="正常", case_id=cases[i], created_at=AT + timedelta(days=i)),
+                    CareServiceRecord(id=uuid7(), service_id=svc.id, person_id=persons[2 * i], provided_at=AT,
+                                      provided_by="社工", recorder_user_id=admin,
+                                      created_at=AT + timedelta(seconds=i)),
+                    Wish(id=uuid7(), beneficiary_person_id=persons[2 * i], household_id=hid, building_id=building_id,
+                         title=f"心愿{i}", description="", poster_user_id=admin, state=WishState.OPEN, version=1,
+                         updated_at=AT, created_at=AT + timedelta(seconds=i)),
+                ])
+            # Evaluations: n monthly periods with their items; the first closed with one rating
+            # per new compound (results, and the admin's own ratings).
+            for m in range(n):
+                period = EvaluationPeriod(id=uuid7(), month=date(2020 + m // 12, m % 12 + 1, 1),
+                                          state=PeriodState.CLOSED, created_at=AT)
+                s.add(period)
+                await s.flush()
+                for code in ("cleanliness", "repairs"):
+                    s.add(EvaluationPeriodItem(id=uuid7(), period_id=period.id, target=EvaluationTarget.PROPERTY_FIRM,
+                                               code=code, name=code, weight=50, created_at=AT))
+                if m == 0:
+                    sc.ids["period"] = encode_global_id("EvaluationPeriod", period.id)
+                    for k, comp in enumerate(compounds):
+                        s.add(EvaluationRating(
+                            id=uuid7(), period_id=period.id, target=EvaluationTarget.PROPERTY_FIRM,
+                            compound_id=comp.id, compound_path=comp.path, firm_id=tw.firms["F1"], rater_user_id=admin,
+                            rater_role="street_admin", scores={"cleanliness": 60 + k, "repairs": 80},
+                            total=Decimal(70 + k), created_at=AT))
+            for i, pid in enumerate(persons[::2]):
+                s.add(InServiceMember(id=uuid7(), person_id=pid, community_id=c1.id, community_path=c1.path,
+                                      work_unit_name=f"单位{i}", registered_on=date(2026, 1, 1), registered_by=admin,
+                                      created_at=AT))
+    sc.ids["street"] = encode_global_id("Street", tw.areas["S"])
+    sc.ids["P1"] = encode_global_id("Compound", tw.areas["P1"])
+    sc.ids["C1"] = encode_global_id("Community", tw.areas["C1"])
+    sc.ids["nodes"] = ([encode_global_id("Person", p) for p in persons[:n]]
+                       + [encode_global_id("Household", h) for h in households]
+                       + [encode_global_id("Case", c) for c in cases])
+    # Co-building through the real mutations: n units, each with an API client; n agreements of
+    # the first unit (C1 and C2, in force); that unit's client is the partner reader.
+    units = [await make_unit(api, tw, f"共建单位{i}", 100 + i) for i in range(n)]
+    first_client = ""
+    for unit in units:
+        out = await run(api, tw, "admin", CREATE_CLIENT, {"u": unit, "l": "系统"})
+        assert out["errors"] == [], out
+        first_client = first_client or out["client"]["clientId"]
+        if not sc.ids.get("secret"):
+            sc.ids["secret"] = out["clientSecret"]
+    today = datetime.now(UTC).date()
+    for i in range(n):
+        await make_agreement(api, tw, units[0], [community(tw, "C1"), community(tw, "C2")], title=f"协议{i}",
+                             valid_from=today - timedelta(days=10), valid_until=today + timedelta(days=300))
+    r = await api.client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": first_client,
+                                                    "client_secret": sc.ids["secret"]})
+    assert r.status_code == 200, r.text
+    sc.partner_token = str(r.json()["access_token"])
+    return sc
