@@ -19,7 +19,7 @@ from models import CaseState
 from models.area import community_id_of, community_id_sql, path_segment
 from models.cases import is_overdue, overdue_sql
 from resolvers.ids import encode_cursor, encode_global_id
-from tests.conftest import DbEnv
+from tests.support.harness import DbEnv
 
 SAMPLE_IDS = [uuid.UUID(int=0), uuid.UUID(int=2**128 - 1), uuid.UUID("0190f3a1-7c2e-7d4b-9a1e-5f6b3c2d1e0f"),
               *(uuid.uuid4() for _ in range(20))]
