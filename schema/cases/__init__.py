@@ -33,7 +33,6 @@ from .query import CaseQuery
 from .subscriptions import (
     CaseEventMessage,
     Subscription,
-    SubscriptionHub,
 )
 from .types import (
     Case,
@@ -81,7 +80,6 @@ __all__ = [
     "SlaRule",
     "SlaRulePayload",
     "Subscription",
-    "SubscriptionHub",
 ]
 
 from schema.parts import SchemaParts

@@ -1,0 +1,80 @@
+"""What every Subscription field shares (graphql-transport-ws, authenticated in ``connection_init``):
+the area a subscriber narrows to, and the stream of a topic's events, each re-read through the
+domain's read predicate in a fresh tenant-bound context before it is sent — an event the subscriber
+may not read is skipped, one of another tenant never reaches the loader."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import register as area_service
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, ServiceError
+from resolvers.ids import decode_id
+from schema.common import PublicError
+from schema.register import AREA_TYPE_NAMES
+
+T = TypeVar("T")
+Event = dict[str, Any]
+
+
+class SubscriptionHub(Protocol):
+    """What the composition root puts in a WebSocket's context as ``hub``."""
+
+    tenant_id: uuid.UUID
+
+    async def subscribe(self) -> Any: ...
+
+    def unsubscribe(self, queue: Any) -> None: ...
+
+    def request_context(self) -> Any: ...  # async context manager yielding a RequestContext
+
+
+async def subscribed_area_path(info: Info, area_id: strawberry.ID | None) -> str | None:
+    """The path of the area a subscription narrows to; None: everywhere the subscriber may read. A
+    malformed or unreadable area is a GraphQL error, raised before the first event."""
+    if area_id is None:
+        return None
+    hub: SubscriptionHub = info.context["hub"]
+    try:
+        target = decode_id(area_id, AREA_TYPE_NAMES, "areaId")
+    except ServiceError as e:
+        raise PublicError(e) from None
+    async with hub.request_context() as ctx:
+        area = await area_service.get_readable_area(ctx, target)
+        path: str | None = None if area is None else area.path
+    if path is None:
+        raise PublicError(ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId"))
+    return path
+
+
+async def readable_events(info: Info, topic: str, area_path: str | None,
+                          within: Callable[[str, str], bool],
+                          load: Callable[[RequestContext, Event], Awaitable[T | None]],
+                          ) -> AsyncGenerator[tuple[Event, T], None]:
+    """The tenant's events of ``topic`` (inside ``area_path`` by ``within(event_path, area_path)``),
+    each with the row ``load`` reads for it under the subscriber's permissions; the context stays
+    open while the consumer resolves the event's fields."""
+    hub: SubscriptionHub = info.context["hub"]
+    queue = await hub.subscribe()
+    try:
+        while True:
+            event: Event = await queue.get()
+            if event.get("topic") != topic or event.get("tenant_id") != str(hub.tenant_id):
+                continue
+            if area_path is not None and not within(str(event.get("area_path", "")), area_path):
+                continue
+            async with hub.request_context() as ctx:
+                request_context: RequestContext = ctx
+                row = await load(request_context, event)
+                if row is None:
+                    continue  # not readable by this subscriber
+                info.context["request_context"] = request_context
+                yield event, row
+    finally:
+        hub.unsubscribe(queue)
