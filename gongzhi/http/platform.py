@@ -34,6 +34,7 @@ from gongzhi.modules import provision
 from gongzhi.ops import tenants as tenant_ops
 from gongzhi.settings import Settings
 from models import PlatformAuditEntry, Tenant, TenantStatus
+from schema.common import field, mutation
 from tenants.provisioning import ProvisioningError
 from tenants.session import make_engine, make_sessionmaker
 
@@ -83,24 +84,6 @@ T = TypeVar("T")
 PlatformInfo = Info[dict[str, PlatformContext], None]
 
 
-def _field(*, description: str) -> Callable[[Callable[..., T]], T]:
-    """``@strawberry.field(description=...)``, typed for mypy --strict: strawberry types the form without
-    a resolver as Any (strawberry-graphql/strawberry#1929), the ``resolver=`` form as the resolver's
-    type, and builds the same field either way (as schema/cobuilding/fields.py does)."""
-    def declare(resolver: Callable[..., T]) -> T:
-        return strawberry.field(resolver=resolver, description=description)
-
-    return declare
-
-
-def _mutation(*, description: str) -> Callable[[Callable[..., T]], T]:
-    """``@strawberry.mutation(description=...)``, typed as _field."""
-    def declare(resolver: Callable[..., T]) -> T:
-        return strawberry.mutation(resolver=resolver, description=description)
-
-    return declare
-
-
 def _ctx(info: PlatformInfo) -> PlatformContext:
     return info.context["platform"]
 
@@ -138,14 +121,14 @@ async def _run(info: PlatformInfo, action: str, slug: str | None,
 
 @strawberry.type(description="Platform queries (平台查询).")
 class PlatformQuery:
-    @_field(description="Every tenant (所有租户).")
+    @field(description="Every tenant (所有租户).")
     async def tenants(self, info: PlatformInfo) -> list[PlatformTenant]:
         t = Tenant.__table__
         async with _ctx(info).engine.connect() as conn:
             rows = (await conn.execute(select(t.c.slug, t.c.name, t.c.status).order_by(t.c.slug))).all()
         return [PlatformTenant(slug=r.slug, name=r.name, status=TenantStatus(r.status).value) for r in rows]
 
-    @_field(description="The latest platform audit entries, newest first (平台审计).")
+    @field(description="The latest platform audit entries, newest first (平台审计).")
     async def platform_audit(self, info: PlatformInfo, last: int = 50) -> list[PlatformAuditRecord]:
         a = PlatformAuditEntry.__table__
         async with _ctx(info).engine.connect() as conn:
@@ -158,28 +141,28 @@ class PlatformQuery:
 
 @strawberry.type(description="Platform operations on tenants (平台租户管理).")
 class PlatformMutation:
-    @_mutation(description="Provision a street office with the default policy (开通租户).")
+    @mutation(description="Provision a street office with the default policy (开通租户).")
     async def create_tenant(self, info: PlatformInfo, slug: str, name: str) -> TenantOpPayload:
         async def op(ctx: PlatformContext) -> TenantOpPayload:
             await provision(make_sessionmaker(ctx.engine), slug=slug, name=name)
             return TenantOpPayload(tenant=await _tenant(ctx, slug))
         return await _run(info, "createTenant", slug, op)
 
-    @_mutation(description="Refuse the tenant's requests with TENANT_SUSPENDED (停用租户).")
+    @mutation(description="Refuse the tenant's requests with TENANT_SUSPENDED (停用租户).")
     async def suspend_tenant(self, info: PlatformInfo, slug: str) -> TenantOpPayload:
         async def op(ctx: PlatformContext) -> TenantOpPayload:
             await tenant_ops.set_status(ctx.engine, slug, TenantStatus.SUSPENDED)
             return TenantOpPayload(tenant=await _tenant(ctx, slug))
         return await _run(info, "suspendTenant", slug, op)
 
-    @_mutation(description="Serve a suspended tenant again (恢复租户).")
+    @mutation(description="Serve a suspended tenant again (恢复租户).")
     async def resume_tenant(self, info: PlatformInfo, slug: str) -> TenantOpPayload:
         async def op(ctx: PlatformContext) -> TenantOpPayload:
             await tenant_ops.set_status(ctx.engine, slug, TenantStatus.ACTIVE)
             return TenantOpPayload(tenant=await _tenant(ctx, slug))
         return await _run(info, "resumeTenant", slug, op)
 
-    @_mutation(description="The tenant's whole data as a zip archive, base64; personal data stays "
+    @mutation(description="The tenant's whole data as a zip archive, base64; personal data stays "
                                      "sealed (导出租户).")
     async def export_tenant(self, info: PlatformInfo, slug: str) -> TenantOpPayload:
         async def op(ctx: PlatformContext) -> TenantOpPayload:
@@ -187,7 +170,7 @@ class PlatformMutation:
             return TenantOpPayload(tenant=await _tenant(ctx, slug), archive=base64.b64encode(data).decode())
         return await _run(info, "exportTenant", slug, op)
 
-    @_mutation(description="Delete the tenant and all its rows; `confirm` repeats the slug (删除租户).")
+    @mutation(description="Delete the tenant and all its rows; `confirm` repeats the slug (删除租户).")
     async def delete_tenant(self, info: PlatformInfo, slug: str, confirm: str) -> TenantOpPayload:
         async def op(ctx: PlatformContext) -> TenantOpPayload:
             if confirm != slug:
@@ -196,7 +179,7 @@ class PlatformMutation:
             return TenantOpPayload(tenant=None, rows=sum(counts.values()))
         return await _run(info, "deleteTenant", slug, op)
 
-    @_mutation(description="Restore a tenant from an exportTenant archive, base64 (导入租户).")
+    @mutation(description="Restore a tenant from an exportTenant archive, base64 (导入租户).")
     async def import_tenant(self, info: PlatformInfo, archive: str) -> TenantOpPayload:
         async def op(ctx: PlatformContext) -> TenantOpPayload:
             try:
