@@ -17,11 +17,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from models import AuditEntry
 from resolvers.context import Db, RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 
@@ -157,4 +159,35 @@ async def transition(
     })
     if machine.timeline is not None:
         await machine.timeline(ctx, row, Moved(action, current, new_state, changed, timeline or {}))
+    return changed
+
+
+async def system_move(db: Db, machine: StateMachine[S], row: Any, action: str, *, now: datetime, audit_action: str,
+                      values: Mapping[str, Any] | None = None, area_path: str | None = None,
+                      ) -> dict[str, tuple[Any, Any]] | None:
+    """A transition the system makes in a periodic job (no actor, no expected version): the same
+    machine and conditional UPDATE as :func:`transition`, and an audit entry of its own — no user,
+    role ``system``, ``audit_action`` — with the changed fields before → after. None: the machine
+    does not allow it from the row's state, or someone moved the row first."""
+    current: S = getattr(row, machine.column)
+    if not machine.allows(action, current):
+        return None
+    new_state = machine.target(action, current, None)
+    changes: dict[str, Any] = dict(values or {})
+    if new_state is not current:
+        changes[machine.column] = new_state
+    version: int | None = row.version if machine.versioned else None
+    if version is not None:
+        changes |= {"version": version + 1, "updated_at": now}
+    if not await write_if(db, machine.model, row.id, column=machine.column, from_state=current,
+                          seen_version=version, values=changes):
+        return None
+    changed = {k: (getattr(row, k), v) for k, v in changes.items()}
+    for k, val in changes.items():
+        set_committed_value(row, k, val)
+    entry = {"table": machine.table, "id": str(row.id), "op": "update",
+             "fields": {k: [plain(b), plain(a)] for k, (b, a) in changed.items() if k != "updated_at"}}
+    await db.flush(AuditEntry(user_id=None, roles="system", action=audit_action, object_type=machine.table,
+                              object_ids=[str(row.id)], detail={"outcome": "ok", "errors": [], "changes": [entry]},
+                              request_id=None, client_addr=None, area_path=area_path, created_at=now))
     return changed

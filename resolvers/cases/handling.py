@@ -28,6 +28,7 @@ from models import (
 )
 from resolvers import validation as v
 from resolvers.cases.machine import (
+    CASE,
     MAX_PHOTOS,
     apply,
     check_note,
@@ -39,7 +40,7 @@ from resolvers.cases.machine import (
 from resolvers.cases.workcalendar import WorkCalendar
 from resolvers.context import Db, RequestContext
 from resolvers.errors import ErrorCode, ServiceError
-from resolvers.transitions import write_if
+from resolvers.transitions import system_move
 
 
 async def simple_transition(ctx: RequestContext, case_id: uuid.UUID, action: str, *, note: str | None,
@@ -237,17 +238,16 @@ async def close_waiting_cases(db: Db, *, now: datetime, limit: int = 500) -> lis
     )
     closed: list[dict[str, Any]] = []
     for case in due:
-        if not await write_if(db, Case, case.id, column="state", from_state=CaseState.RESOLVED,
-                              seen_version=case.version,
-                              values={"state": CaseState.CLOSED, "closed_at": now, "version": case.version + 1,
-                                      "updated_at": now}):
+        # The case machine's close, by the system: audited with its fields before → after.
+        if await system_move(db, CASE, case, "close", now=now, audit_action="system.closeWaitingCase",
+                             values={"closed_at": now}, area_path=case.area_path) is None:
             continue
-        await db.flush(CaseEvent(case_id=case.id, seq=case.version + 1, action="auto_close",
+        await db.flush(CaseEvent(case_id=case.id, seq=case.version, action="auto_close",
                                  from_state=CaseState.RESOLVED.value, to_state=CaseState.CLOSED.value,
                                  actor_user_id=None, actor_role=None,
                                  note="no feedback within the waiting period", attachments=[], detail={},
                                  created_at=now))
         closed.append({"topic": "case", "tenant_id": str(case.tenant_id), "case_id": str(case.id),
                        "area_path": case.area_path, "action": "auto_close", "state": CaseState.CLOSED.value,
-                       "seq": case.version + 1})
+                       "seq": case.version})
     return closed

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from models import (
     Attachment,
+    AuditEntry,
     CalendarOverride,
     Case,
     Notification,
@@ -633,6 +634,31 @@ async def test_close_waiting_cases_after_the_waiting_period(api: Api, db: DbEnv,
     await assert_unchanged(api, fresh.b, other_tenant)  # the run was bound to one tenant
     # Feedback after the automatic close is a wrong transition.
     failed(await call(api, tw, "resident", "giveCaseFeedback", id=old["id"], satisfied=True), "INVALID_TRANSITION")
+
+
+async def test_a_case_the_job_closes_is_audited_before_and_after(api: Api, db: DbEnv, fresh: World) -> None:
+    """The system's close (no actor) goes through the case machine like a person's, and the audit
+    log says what changed: the state resolved → closed and the version, under the case's area."""
+    tw = fresh.a
+    old = await resolved_case(api, tw)
+    resolved_at = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    await set_case_times(db, tw, old["id"], resolved_at=resolved_at)
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            await close_waiting_cases(Db(s), now=resolved_at + timedelta(days=8))
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            entries = list(await s.scalars(select(AuditEntry).where(AuditEntry.action == "system.closeWaitingCase")))
+    assert len(entries) == 1
+    entry = entries[0]
+    assert (entry.user_id, entry.roles, entry.object_ids) == (None, "system", [str(case_uuid(old["id"]))])
+    assert entry.area_path is not None and entry.area_path.startswith("/")
+    fields = entry.detail["changes"][0]["fields"]  # type: ignore[index]
+    assert fields["state"] == ["resolved", "closed"]
+    assert fields["version"] == [5, 6]
+    assert fields["closed_at"][0] is None and fields["closed_at"][1] is not None
 
 
 # ---------------------------------------------------------------------------------------------- node(id:)
