@@ -69,6 +69,7 @@ from models import (
 from models.area import community_id_sql
 from models.cases import overdue_sql
 from policies.filters import (
+    CaseGrid,
     area_read_predicate,
     buildings_in_scope,
     case_predicate,
@@ -176,21 +177,21 @@ def _area_fields(kind: AreaKind) -> FieldTable:
 
 
 def case_grid(cx: Compiler, c: Any, s: Sel) -> ColumnElement[Any]:
-    """Each lookup compares a column with the outer row's column: with row-level security on,
-    PostgreSQL uses an index only for such leakproof conditions (not for id = coalesce(…))."""
+    """Case.grid by the rule of policies.filters.CaseGrid, in SQL (the kind a literal, the tenant
+    repeated on each table). Each lookup compares a column with the outer row's column: with
+    row-level security on, PostgreSQL uses an index only for such leakproof conditions (not for
+    id = coalesce(…))."""
     ga = aliased(Area, name="g")
     g = sa_inspect(ga).selectable
     gb = GridBuilding.__table__.alias("gb")
-    pred = area_read_predicate(cx.ctx.actor.grant("area", "read"), cx.ctx.actor, ga)
     obj = area_obj(cx, s, g, (AreaKind.GRID,))
+    rule = CaseGrid(cx.ctx.actor, ga, literal=True, tenant_id=cx.tenant_id, columns=g.c)
+    covering = rule.covering(c.c.area_id, gb.c)
     by_building = (
-        select(obj).select_from(g).join(gb, and_(gb.c.tenant_id == g.c.tenant_id, gb.c.grid_id == g.c.id))
-        .where(gb.c.tenant_id == cx.tenant_id, gb.c.building_id == c.c.area_id, g.c.kind == lit("grid"), pred)
-        .order_by(g.c.name).limit(1).correlate_except(g, gb).scalar_subquery()
+        select(obj).select_from(g).join(gb, covering.on).where(*covering.where)
+        .order_by(*covering.order_by).limit(1).correlate_except(g, gb).scalar_subquery()
     )
-    own = (select(obj).select_from(g)
-           .where(g.c.tenant_id == cx.tenant_id, g.c.id == c.c.area_id, g.c.kind == lit("grid"), pred)
-           .correlate_except(g).scalar_subquery())
+    own = select(obj).select_from(g).where(*rule.own_area(c.c.area_id)).correlate_except(g).scalar_subquery()
     return func.coalesce(by_building, own)
 
 

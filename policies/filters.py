@@ -7,15 +7,30 @@ counts stay right because nothing is dropped after loading.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, false, literal, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    Text,
+    and_,
+    exists,
+    false,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import CompoundSelect, Select
 
 from models import (
     Area,
+    AreaKind,
     CareService,
     Case,
     GridBuilding,
@@ -216,6 +231,73 @@ def case_in_area(path: str) -> ColumnElement[bool]:
             .where(g.path.startswith(path))
         ),
     )
+
+
+# ---------------------------------------------------------------- a case's grid (issue #20)
+# Case.grid, one rule (CaseGrid) for both read paths — the resolver (resolvers.loaders.grid_of_case)
+# and the compiled read (compiled.fields.case_grid): the grids covering the case's building that the actor
+# may read, first by name; else the case's own area when it is a grid the actor may read; else null.
+
+
+def is_grid(kind: SQLColumnExpression[Any], *, literal: bool) -> ColumnElement[bool]:
+    """The area is a grid. ``literal``: the kind written into the SQL text (the compiled plans keep one
+    generic plan per statement, so only ids and the clock may be parameters), else a bound value."""
+    if literal:
+        return kind == literal_column(f"'{AreaKind.GRID.value}'", Text)
+    return kind == AreaKind.GRID
+
+
+@dataclass(frozen=True)
+class GridsCovering:
+    """The readable grids covering some buildings: ``link`` (grid_buildings) joined to the grids
+    ``on``, filtered by ``where``, in ``order_by`` — the first of a building's is the case's grid."""
+
+    on: ColumnElement[bool]
+    where: tuple[ColumnElement[bool], ...]
+    order_by: tuple[SQLColumnExpression[Any], ...]
+
+
+class CaseGrid:
+    """The rule of Case.grid over one areas entity ``grid`` (or an alias of it), the read predicate
+    built once for both of its lookups. The compiled read passes ``columns`` (its alias's table
+    columns, which the ORM's tenant criteria do not reach) and ``tenant_id`` (repeated on each table)
+    so that its SQL stays as it was; the resolvers leave the tenant to the session."""
+
+    def __init__(self, actor: Actor, grid: type[Area], *, literal: bool, tenant_id: uuid.UUID | None = None,
+                 columns: Any = None) -> None:
+        self.g: Any = grid if columns is None else columns
+        self.literal = literal
+        self.tenant_id = tenant_id
+        self.readable = area_read_predicate(actor.grant("area", "read"), actor, grid)
+
+    def covering(self, buildings: SQLColumnExpression[uuid.UUID] | Sequence[uuid.UUID], link: Any) -> GridsCovering:
+        """Grids covering ``buildings`` (a column of the outer row, or a batch of ids) that the actor
+        may read; ``link`` is the grid_buildings entity or a table alias's columns."""
+        g = self.g
+        if isinstance(buildings, (list, tuple)):
+            covers = link.building_id.in_(buildings)
+        else:
+            covers = link.building_id == buildings
+        where: tuple[ColumnElement[bool], ...] = (covers, is_grid(g.kind, literal=self.literal), self.readable)
+        if self.tenant_id is not None:
+            where = (link.tenant_id == self.tenant_id, *where)
+        return GridsCovering(on=and_(link.tenant_id == g.tenant_id, link.grid_id == g.id), where=where,
+                             order_by=(g.name,))
+
+    def own_area(self, area_id: SQLColumnExpression[uuid.UUID]) -> tuple[ColumnElement[bool], ...]:
+        """The fallback in SQL: the case's own area (``area_id``), when it is a grid the actor may read."""
+        g = self.g
+        where: tuple[ColumnElement[bool], ...] = (g.id == area_id, is_grid(g.kind, literal=self.literal),
+                                                  self.readable)
+        return where if self.tenant_id is None else (g.tenant_id == self.tenant_id, *where)
+
+    @staticmethod
+    def own_area_loaded(area: Area | None) -> Area | None:
+        """The same fallback on the case's own area as loaded through the area read predicate
+        (resolvers.loaders.area_by_id): the area when it is a grid."""
+        return area if area is not None and area.kind is AreaKind.GRID else None
+
+
 # ---------------------------------------------------------------- care (issue #5)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.sql import Select
 from strawberry.dataloader import DataLoader
 
 from models import Area, AreaKind, Case, CaseCategory, CaseEvent, GridBuilding, Household, Person, PersonCareTag, User
-from policies.filters import area_read_predicate, case_predicate, household_predicate, person_predicate
+from policies.filters import CaseGrid, area_read_predicate, case_predicate, household_predicate, person_predicate
 from resolvers.context import RequestContext
 from resolvers.ids import decode_cursor
 from resolvers.pagination import Page, page_size
@@ -94,13 +94,12 @@ def area_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, Area | None]:
 
 
 def grids_by_building(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Area]]:
+    """The grids covering each building that the actor may read, by name (policies.filters.CaseGrid)."""
+
     async def load(ids: list[uuid.UUID]) -> list[list[Area]]:
-        pred = area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)
+        rule = CaseGrid(ctx.actor, Area, literal=False).covering(ids, GridBuilding)
         rows = await ctx.db.all(
-            select(GridBuilding.building_id, Area)
-            .join(Area, and_(Area.tenant_id == GridBuilding.tenant_id, Area.id == GridBuilding.grid_id))
-            .where(GridBuilding.building_id.in_(ids), Area.kind == AreaKind.GRID, pred)
-            .order_by(Area.name)
+            select(GridBuilding.building_id, Area).join(Area, rule.on).where(*rule.where).order_by(*rule.order_by)
         )
         out: dict[uuid.UUID, list[Area]] = defaultdict(list)
         for bid, grid in rows:
@@ -108,6 +107,15 @@ def grids_by_building(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Area]]:
         return [out.get(i, []) for i in ids]
 
     return _loader(ctx, "GridsByBuildingLoader", load)
+
+
+async def grid_of_case(ctx: RequestContext, area_id: uuid.UUID) -> Area | None:
+    """Case.grid by the rule of policies.filters (the compiled read builds its SQL from the same): the
+    first readable grid covering the case's building, else its own area when that is a readable grid."""
+    grids = await grids_by_building(ctx).load(area_id)
+    if grids:
+        return grids[0]
+    return CaseGrid.own_area_loaded(await area_by_id(ctx).load(area_id))
 
 
 def household_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, Household | None]:

@@ -120,12 +120,8 @@ class Case(Node):
     @field(description="Grid (网格) of the case: its own area when that is a grid, else the first grid "
                                   "by name covering its building; null when none is yours to see.")
     async def grid(self, info: Info) -> Grid | None:
-        ctx = context(info)
-        grids = await loaders.grids_by_building(ctx).load(self._m.area_id)
-        if grids:
-            return Grid(_m=grids[0])
-        area = await loaders.area_by_id(ctx).load(self._m.area_id)
-        return Grid(_m=area) if area is not None and area.kind is AreaKind.GRID else None
+        grid = await loaders.grid_of_case(context(info), self._m.area_id)
+        return None if grid is None else Grid(_m=grid)
 
     location_text = column_field("location_text", str | None, description="Location as told (位置描述).")
 
