@@ -23,6 +23,7 @@ import gongzhi.http.graphql as app_module
 from resolvers.ids import decode_cursor, encode_global_id
 from tenants.session import count_statements
 from tests.support.cases import accept, area_gid, call, dispatch_firm, ok, report, resolve, start
+from tests.support.compiled import both, compiled_statements
 from tests.support.harness import Api, DbEnv, World
 from tests.support.paths import ROOT
 from tests.support.world import TenantWorld
@@ -100,40 +101,6 @@ query N($id: ID!) {
   }
 }
 """.replace("@CASE", CASE_SELECTION).replace("@HOUSEHOLD", HOUSEHOLD_SELECTION)
-
-
-@contextmanager
-def compiled_statements() -> Iterator[list[tuple[str, tuple[Any, ...]] | None]]:
-    """Records, per request, what the compiler produced: (SQL, parameters), or None where it declined."""
-    made: list[tuple[str, tuple[Any, ...]] | None] = []
-    real = app_module.compile_request
-
-    def spy(*args: Any, **kw: Any) -> Any:
-        out = real(*args, **kw)
-        made.append(out)
-        return out
-
-    app_module.compile_request = spy  # type: ignore[assignment]
-    try:
-        yield made
-    finally:
-        app_module.compile_request = real  # type: ignore[assignment]
-
-
-async def both(api: Api, tw: TenantWorld, user: str, query: str, variables: dict[str, Any]
-               ) -> tuple[bytes, bytes, bool]:
-    """(compiled response, resolver response, whether the compiled path was taken)."""
-    token = api.token(tw, user)
-    with compiled_statements() as made:
-        r1 = await api.post(query, variables, token=token)
-    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
-    state.compiled_reads = False
-    try:
-        r2 = await api.post(query, variables, token=token)
-    finally:
-        state.compiled_reads = True
-    assert r1.status_code == r2.status_code, (r1.text, r2.text)
-    return orjson.dumps(r1.json()), orjson.dumps(r2.json()), bool(made and made[0] is not None)
 
 
 async def cases_world(api: Api, tw: TenantWorld) -> dict[str, dict[str, Any]]:

@@ -1,7 +1,10 @@
-"""Running a query on both read paths: compiled, then through strawberry's resolvers."""
+"""Running a query on both read paths: compiled, then through strawberry's resolvers; and what the
+compiler produced per request."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -11,22 +14,30 @@ from tests.support.harness import Api
 from tests.support.world import TenantWorld
 
 
-async def both(api: Api, tw: TenantWorld, user: str, query: str, variables: dict[str, Any]
-               ) -> tuple[bytes, bytes, bool]:
-    """(compiled response, resolver response, whether the compiled path was taken), re-serialised."""
-    token = api.token(tw, user)
-    made: list[Any] = []
+@contextmanager
+def compiled_statements() -> Iterator[list[tuple[str, tuple[Any, ...]] | None]]:
+    """Records, per request, what the compiler produced: (SQL, parameters), or None where it declined."""
+    made: list[tuple[str, tuple[Any, ...]] | None] = []
     real = app_module.compile_request
 
     def spy(*args: Any, **kw: Any) -> Any:
-        made.append(out := real(*args, **kw))
+        out = real(*args, **kw)
+        made.append(out)
         return out
 
     app_module.compile_request = spy  # type: ignore[assignment]
     try:
-        r1 = await api.post(query, variables, token=token)
+        yield made
     finally:
         app_module.compile_request = real  # type: ignore[assignment]
+
+
+async def both(api: Api, tw: TenantWorld, user: str, query: str, variables: dict[str, Any]
+               ) -> tuple[bytes, bytes, bool]:
+    """(compiled response, resolver response, whether the compiled path was taken)."""
+    token = api.token(tw, user)
+    with compiled_statements() as made:
+        r1 = await api.post(query, variables, token=token)
     state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
     state.compiled_reads = False
     try:
