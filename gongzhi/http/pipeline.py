@@ -23,7 +23,6 @@ body through the app's exception handlers (``EXCEPTION_HANDLERS``).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -153,28 +152,19 @@ class RequestPipeline:
         self.app = app
         self.observed = observed
         self.refresh_every = refresh_every
-        self._refresher: asyncio.Task[None] | None = None
-
-    async def _refresh_loop(self) -> None:
-        while True:
-            self.observed.refresh()
-            await asyncio.sleep(self.refresh_every)
+        self._next_refresh = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "lifespan":
-            async def on_receive() -> Message:
-                message = await receive()
-                if message["type"] == "lifespan.shutdown" and self._refresher is not None:
-                    self._refresher.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await self._refresher
-                    self._refresher = None
-                return message
-            await self.app(scope, on_receive, send)
+            await self.app(scope, receive, send)
             return
-        if self._refresher is None:
-            self._refresher = asyncio.create_task(self._refresh_loop())
+        # The pool, policy and subscription gauges: sampled here at most every refresh_every seconds
+        # while requests come, and on every scrape of /metrics — no background task to outlive the app.
+        now = time.monotonic()
+        if now >= self._next_refresh:
+            self._next_refresh = now + self.refresh_every
+            self.observed.refresh()
         headers = scope.get("headers", ())
         rid_header = next((v for k, v in headers if k == b"x-request-id"), None)
         method = scope.get("method", "GET") if kind == "http" else "WEBSOCKET"
