@@ -68,14 +68,8 @@ from models import (
 )
 from models.area import community_id_sql
 from models.cases import overdue_sql
-from policies.filters import (
-    CaseGrid,
-    area_read_predicate,
-    buildings_in_scope,
-    case_predicate,
-    household_predicate,
-    person_predicate,
-)
+from policies.cases import case_predicate
+from policies.filters import CaseGrid, area_read_predicate, buildings_in_scope, household_predicate, person_predicate
 from resolvers.cases import read_predicate as case_read_predicate
 from resolvers.errors import ServiceError
 from resolvers.ids import decode_global_id

@@ -31,8 +31,6 @@ from sqlalchemy.sql import CompoundSelect, Select
 from models import (
     Area,
     AreaKind,
-    CareService,
-    Case,
     GridBuilding,
     Household,
     LeadHousehold,
@@ -40,8 +38,6 @@ from models import (
     Person,
     RoleAssignment,
     ServiceContract,
-    Wish,
-    WishState,
 )
 from policies.actor import Actor, Grant
 from policies.roles import Condition, Role
@@ -56,17 +52,15 @@ _SCOPE_GRID = aliased(Area, name="scope_grid")
 _SERVED_BUILDING = aliased(Area, name="served_building")
 _REACH_HOUSEHOLD = aliased(Household, name="reach_household")
 _READ_GRID = aliased(Area, name="read_grid")
-_CASE_GRID = aliased(Area, name="case_grid")
-_IN_AREA_GRID = aliased(Area, name="in_area_grid")
 
 
-def _in_subtree(col: SQLColumnExpression[str], paths: tuple[str, ...]) -> ColumnElement[bool]:
+def in_subtree(col: SQLColumnExpression[str], paths: tuple[str, ...]) -> ColumnElement[bool]:
     if not paths:
         return false()
     return or_(*(col.startswith(p) for p in paths))
 
 
-def _served_compounds(firm_ids: tuple[uuid.UUID, ...], today: date) -> Select[Any]:
+def served_compounds(firm_ids: tuple[uuid.UUID, ...], today: date) -> Select[Any]:
     """Paths of the compounds the firms serve today."""
     c = _SERVED_COMPOUND
     return (
@@ -83,18 +77,18 @@ def _served_compounds(firm_ids: tuple[uuid.UUID, ...], today: date) -> Select[An
 def buildings_in_scope(paths: tuple[str, ...]) -> CompoundSelect[Any]:
     """Ids of areas under the scope paths, and of buildings covered by grids under them."""
     a, g = _SCOPE_AREA, _SCOPE_GRID
-    under = select(a.id).where(_in_subtree(a.path, paths))
+    under = select(a.id).where(in_subtree(a.path, paths))
     covered = (
         select(GridBuilding.building_id)
         .join(g, and_(g.tenant_id == GridBuilding.tenant_id, g.id == GridBuilding.grid_id))
-        .where(_in_subtree(g.path, paths))
+        .where(in_subtree(g.path, paths))
     )
     return under.union(covered)
 
 
-def _buildings_served(firm_ids: tuple[uuid.UUID, ...], today: date) -> Select[Any]:
+def buildings_served(firm_ids: tuple[uuid.UUID, ...], today: date) -> Select[Any]:
     b = _SERVED_BUILDING
-    served = _served_compounds(firm_ids, today).subquery()
+    served = served_compounds(firm_ids, today).subquery()
     return select(b.id).join(served, b.path.startswith(served.c.path))
 
 
@@ -109,7 +103,7 @@ def building_predicate(col: SQLColumnExpression[uuid.UUID], grant: Grant, actor:
     if paths:
         parts.append(col.in_(buildings_in_scope(paths)))
     if grant.firm_ids:
-        parts.append(col.in_(_buildings_served(grant.firm_ids, actor.today)))
+        parts.append(col.in_(buildings_served(grant.firm_ids, actor.today)))
     return or_(*parts) if parts else false()
 
 
@@ -150,18 +144,18 @@ def area_read_predicate(grant: Grant, actor: Actor, area: type[Area] = Area) -> 
         paths.append(actor.own_compound_path)
     if paths:
         tpaths = tuple(paths)
-        parts.append(_in_subtree(area.path, tpaths))
+        parts.append(in_subtree(area.path, tpaths))
         parts.extend(literal(p).startswith(area.path) for p in tpaths)
         g = _READ_GRID
         parts.append(
             area.id.in_(
                 select(GridBuilding.building_id)
                 .join(g, and_(g.tenant_id == GridBuilding.tenant_id, g.id == GridBuilding.grid_id))
-                .where(_in_subtree(g.path, tpaths))
+                .where(in_subtree(g.path, tpaths))
             )
         )
     if grant.firm_ids:
-        served = _served_compounds(grant.firm_ids, actor.today).subquery()
+        served = served_compounds(grant.firm_ids, actor.today).subquery()
         parts.append(
             exists().where(or_(area.path.startswith(served.c.path), served.c.path.startswith(area.path)))
         )
@@ -172,7 +166,7 @@ def area_manage_predicate(grant: Grant, area: type[Area] = Area) -> ColumnElemen
     """Managing is limited to the subtree itself (never the ancestors)."""
     if grant.all:
         return true()
-    return _in_subtree(area.path, grant.scope_paths)
+    return in_subtree(area.path, grant.scope_paths)
 
 
 def role_assignment_predicate(grant: Grant) -> ColumnElement[bool]:
@@ -180,36 +174,7 @@ def role_assignment_predicate(grant: Grant) -> ColumnElement[bool]:
         return true()
     if not grant.scope_paths:
         return false()
-    return RoleAssignment.scope_area_id.in_(select(Area.id).where(_in_subtree(Area.path, grant.scope_paths)))
-
-
-def case_predicate(grant: Grant, actor: Actor, *, public: bool = True) -> ColumnElement[bool]:
-    """Cases the grant reaches. ``public`` adds the problem-wall entries of the actor's own
-    compound (shown anonymised); without it only cases the actor may see in full."""
-    if grant.all:
-        return true()
-    parts: list[ColumnElement[bool]] = []
-    if grant.scope_paths:
-        g = _CASE_GRID
-        parts.append(_in_subtree(Case.area_path, grant.scope_paths))
-        parts.append(
-            Case.area_id.in_(
-                select(GridBuilding.building_id)
-                .join(g, and_(g.tenant_id == GridBuilding.tenant_id, g.id == GridBuilding.grid_id))
-                .where(_in_subtree(g.path, grant.scope_paths))
-            )
-        )
-    if grant.firm_ids:
-        parts.append(Case.area_id.in_(_buildings_served(grant.firm_ids, actor.today)))
-    if grant.assigned_firm_ids:
-        parts.append(Case.handler_firm_id.in_(grant.assigned_firm_ids))
-    if grant.has(Condition.OWN) or grant.has(Condition.OWN_REPORTS):
-        parts.append(Case.reporter_user_id == actor.user_id)
-    if grant.own_compound and actor.own_compound_path:
-        parts.append(Case.area_path.startswith(actor.own_compound_path))
-    if public and grant.has(Condition.PUBLIC) and actor.own_compound_path:
-        parts.append(and_(Case.on_wall.is_(True), Case.area_path.startswith(actor.own_compound_path)))
-    return or_(*parts) if parts else false()
+    return RoleAssignment.scope_area_id.in_(select(Area.id).where(in_subtree(Area.path, grant.scope_paths)))
 
 
 def area_reach_predicate(grant: Grant, actor: Actor, area: type[Area] = Area) -> ColumnElement[bool]:
@@ -218,19 +183,6 @@ def area_reach_predicate(grant: Grant, actor: Actor, area: type[Area] = Area) ->
     if grant.all:
         return true()
     return building_predicate(area.id, grant, actor)
-
-
-def case_in_area(path: str) -> ColumnElement[bool]:
-    """A case lies in an area: at or below it, or in a building that a grid at or below it covers."""
-    g = _IN_AREA_GRID
-    return or_(
-        Case.area_path.startswith(path),
-        Case.area_id.in_(
-            select(GridBuilding.building_id)
-            .join(g, and_(g.tenant_id == GridBuilding.tenant_id, g.id == GridBuilding.grid_id))
-            .where(g.path.startswith(path))
-        ),
-    )
 
 
 # ---------------------------------------------------------------- a case's grid (issue #20)
@@ -298,17 +250,12 @@ class CaseGrid:
         return area if area is not None and area.kind is AreaKind.GRID else None
 
 
-# ---------------------------------------------------------------- care (issue #5)
+# ---------------------------------------------------------------- neighbourhood leads (care, issue #5)
+# A lead reads the households assigned to them (household and person reach, above).
 
 
 def _is_lead(actor: Actor) -> bool:
     return any(a.role is Role.NEIGHBOR_LEAD for a in actor.assignments)
-
-
-def acts_as_lead(actor: Actor, resource: str, action: str) -> bool:
-    """The actor holds ``neighbor_lead`` and the policy grants it ``action`` under "assigned"."""
-    return any(a.role is Role.NEIGHBOR_LEAD
-               for a in actor.assignments_allowing(resource, action, Condition.ASSIGNED))
 
 
 def lead_household_ids(actor: Actor) -> Select[Any]:
@@ -319,48 +266,3 @@ def lead_household_ids(actor: Actor) -> Select[Any]:
                                  NeighborLead.id == LeadHousehold.lead_id))
         .where(NeighborLead.user_id == actor.user_id, NeighborLead.ended_at.is_(None))
     )
-
-
-def care_household_predicate(
-    actor: Actor, resource: str, action: str, *, household_id: SQLColumnExpression[uuid.UUID],
-    building_id: SQLColumnExpression[uuid.UUID],
-) -> ColumnElement[bool]:
-    """Households (given by their id and building columns) where ``action`` on ``resource`` is
-    allowed: the grant's reach (all, scope, …) and, for a lead, the households assigned to them."""
-    grant = actor.grant(resource, action)
-    parts: list[ColumnElement[bool]] = []
-    if grant:
-        parts.append(building_predicate(building_id, grant, actor))
-    if acts_as_lead(actor, resource, action):
-        parts.append(household_id.in_(lead_household_ids(actor)))
-    return or_(*parts) if parts else false()
-
-
-def wish_predicate(grant: Grant, actor: Actor, *, party_member: bool) -> ColumnElement[bool]:
-    """Wishes the grant reaches: scope (the beneficiary's building), own (the actor's household's
-    wishes, or posted by the actor), party_member (open wishes of the tenant, and those the actor
-    claimed) — the caller says whether the actor's register entry is a party member."""
-    if grant.all:
-        return true()
-    parts: list[ColumnElement[bool]] = []
-    reach = Grant(scope_paths=grant.scope_paths, own_compound=grant.own_compound, firm_ids=grant.firm_ids)
-    if reach:
-        parts.append(building_predicate(Wish.building_id, reach, actor))
-    if grant.has(Condition.OWN):
-        parts.append(Wish.poster_user_id == actor.user_id)
-        if actor.household_id is not None:
-            parts.append(Wish.household_id == actor.household_id)
-    if party_member and grant.has(Condition.PARTY_MEMBER):
-        parts.append(or_(Wish.state == WishState.OPEN, Wish.claimant_user_id == actor.user_id))
-    return or_(*parts) if parts else false()
-
-
-def care_service_predicate(grant: Grant, service: type[CareService] = CareService) -> ColumnElement[bool]:
-    """Service lists of areas inside the scope, and of the areas above it (a grid worker reads the
-    lists of their community and of the street)."""
-    if grant.all:
-        return true()
-    if not grant.scope_paths:
-        return false()
-    return or_(*(or_(service.area_path.startswith(p), literal(p).startswith(service.area_path))
-                 for p in grant.scope_paths))

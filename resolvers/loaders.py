@@ -16,7 +16,8 @@ from sqlalchemy.sql import Select
 from strawberry.dataloader import DataLoader
 
 from models import Area, AreaKind, Case, CaseCategory, CaseEvent, GridBuilding, Household, Person, PersonCareTag, User
-from policies.filters import CaseGrid, area_read_predicate, case_predicate, household_predicate, person_predicate
+from policies.cases import case_predicate
+from policies.filters import CaseGrid, area_read_predicate, household_predicate, person_predicate
 from resolvers.context import RequestContext
 from resolvers.ids import decode_cursor
 from resolvers.pagination import Page, page_size

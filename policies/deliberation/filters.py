@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 
 from models import Area, GridBuilding
 from policies.actor import Actor, Grant
-from policies.filters import _in_subtree, _served_compounds
+from policies.filters import in_subtree, served_compounds
 
 
 def area_rows_predicate(
@@ -28,7 +28,7 @@ def area_rows_predicate(
         paths.append(actor.own_compound_path)
     if paths:
         tpaths = tuple(paths)
-        parts.append(_in_subtree(path_col, tpaths))
+        parts.append(in_subtree(path_col, tpaths))
         if ancestors:
             parts.extend(literal(p).startswith(path_col) for p in tpaths)
         if grant.scope_paths:
@@ -36,10 +36,10 @@ def area_rows_predicate(
             parts.append(area_col.in_(
                 select(GridBuilding.building_id)
                 .join(g, and_(g.tenant_id == GridBuilding.tenant_id, g.id == GridBuilding.grid_id))
-                .where(_in_subtree(g.path, grant.scope_paths))
+                .where(in_subtree(g.path, grant.scope_paths))
             ))
     if grant.firm_ids:
-        served = _served_compounds(grant.firm_ids, actor.today).subquery()
+        served = served_compounds(grant.firm_ids, actor.today).subquery()
         cond = path_col.startswith(served.c.path)
         if ancestors:
             cond = or_(cond, served.c.path.startswith(path_col))

@@ -57,9 +57,9 @@ def compound_predicate(path: SQLColumnExpression[str], grant: Grant, actor: Acto
     if grant.own_compound and actor.own_compound_path:
         parts.append(path == actor.own_compound_path)
     if grant.firm_ids:
-        from policies.filters import _served_compounds
+        from policies.filters import served_compounds
 
-        served = _served_compounds(grant.firm_ids, actor.today).subquery()
+        served = served_compounds(grant.firm_ids, actor.today).subquery()
         parts.append(select(served.c.path).where(served.c.path == path).exists())
     return or_(*parts) if parts else false()
 

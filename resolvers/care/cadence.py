@@ -20,10 +20,8 @@ from models import (
     PersonCareTag,
     Visit,
 )
-from policies.filters import (
-    buildings_in_scope,
-    care_household_predicate,
-)
+from policies.care import care_household_predicate
+from policies.filters import buildings_in_scope
 from resolvers.care.common import area_path, local_day_bounds
 from resolvers.care.settings import care_settings
 from resolvers.cases import WorkCalendar

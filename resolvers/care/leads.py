@@ -19,12 +19,7 @@ from models import (
     RoleAssignment,
     uuid7,
 )
-from policies.filters import (
-    area_reach_predicate,
-    building_predicate,
-    buildings_in_scope,
-    person_predicate,
-)
+from policies.filters import area_reach_predicate, building_predicate, buildings_in_scope, person_predicate
 from policies.roles import Role
 from resolvers.care.settings import care_settings
 from resolvers.context import RequestContext

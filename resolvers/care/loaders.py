@@ -10,7 +10,7 @@ from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
 from models import CareService, LeadHousehold, NeighborLead, Person, Wish
-from policies.filters import care_service_predicate
+from policies.care import care_service_predicate
 from resolvers.care.leads import lead_read_predicate
 from resolvers.care.wishes import identity_predicate
 from resolvers.context import RequestContext

@@ -19,11 +19,8 @@ from models import (
     PersonCareTag,
     uuid7,
 )
-from policies.filters import (
-    area_manage_predicate,
-    care_service_predicate,
-    person_predicate,
-)
+from policies.care import care_service_predicate
+from policies.filters import area_manage_predicate, person_predicate
 from resolvers import validation as v
 from resolvers.care.common import area_path
 from resolvers.context import RequestContext

@@ -16,11 +16,8 @@ from models import (
     VisitKind,
     uuid7,
 )
-from policies.filters import (
-    buildings_in_scope,
-    care_household_predicate,
-    household_predicate,
-)
+from policies.care import care_household_predicate
+from policies.filters import buildings_in_scope, household_predicate
 from resolvers import cases as case_service
 from resolvers import validation as v
 from resolvers.care.common import area_path, local_day_bounds

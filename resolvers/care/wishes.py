@@ -18,13 +18,8 @@ from models import (
     uuid7,
 )
 from policies.actor import Grant
-from policies.filters import (
-    building_predicate,
-    buildings_in_scope,
-    household_predicate,
-    person_predicate,
-    wish_predicate,
-)
+from policies.care import wish_predicate
+from policies.filters import building_predicate, buildings_in_scope, household_predicate, person_predicate
 from policies.roles import Condition
 from resolvers import validation as v
 from resolvers.care.common import area_path

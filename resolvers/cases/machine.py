@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from models import OPEN_STATES, Attachment, Case, CaseEvent, CaseState, Notification
-from policies.filters import case_predicate
+from policies.cases import case_predicate
 from policies.roles import Role, rank
 from resolvers import validation as v
 from resolvers.cases.reads import get_case

@@ -13,7 +13,7 @@ from models import Area, Case, CaseCategory, CaseEvent, CaseState
 from models.cases import aware as aware  # re-exported: resolvers.cases.review reads it from here
 from models.cases import is_overdue as overdue_at
 from models.cases import overdue_sql
-from policies.filters import case_in_area, case_predicate
+from policies.cases import case_in_area, case_predicate
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.pagination import Page, keyset_page

@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import and_, func, select
 
 from models import OPEN_STATES, Area, Case, CaseReview
-from policies.filters import area_reach_predicate, case_in_area, case_predicate
+from policies.cases import case_in_area, case_predicate
+from policies.filters import area_reach_predicate
 from resolvers import validation as v
 from resolvers.cases.reads import aware
 from resolvers.cases.workcalendar import WorkCalendar

@@ -41,13 +41,8 @@ from models import (
     Topic,
     Visit,
 )
-from policies.filters import (
-    area_read_predicate,
-    buildings_in_scope,
-    case_in_area,
-    household_predicate,
-    person_predicate,
-)
+from policies.cases import case_in_area
+from policies.filters import area_read_predicate, buildings_in_scope, household_predicate, person_predicate
 from policies.volunteering import compound_predicate, person_points_predicate
 from resolvers.care import visit_read_predicate
 from resolvers.cases import SHANGHAI

@@ -1,0 +1,57 @@
+"""The cases domain's read predicates: which cases a grant reaches, and which lie in an area."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.orm import aliased
+
+from models import Area, Case, GridBuilding
+from policies.actor import Actor, Grant
+from policies.filters import buildings_served, in_subtree
+from policies.roles import Condition
+
+# Made once, each used by one function only (see policies.filters: building aliases costs CPU).
+_CASE_GRID = aliased(Area, name="case_grid")
+_IN_AREA_GRID = aliased(Area, name="in_area_grid")
+
+
+def case_predicate(grant: Grant, actor: Actor, *, public: bool = True) -> ColumnElement[bool]:
+    """Cases the grant reaches. ``public`` adds the problem-wall entries of the actor's own
+    compound (shown anonymised); without it only cases the actor may see in full."""
+    if grant.all:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    if grant.scope_paths:
+        g = _CASE_GRID
+        parts.append(in_subtree(Case.area_path, grant.scope_paths))
+        parts.append(
+            Case.area_id.in_(
+                select(GridBuilding.building_id)
+                .join(g, and_(g.tenant_id == GridBuilding.tenant_id, g.id == GridBuilding.grid_id))
+                .where(in_subtree(g.path, grant.scope_paths))
+            )
+        )
+    if grant.firm_ids:
+        parts.append(Case.area_id.in_(buildings_served(grant.firm_ids, actor.today)))
+    if grant.assigned_firm_ids:
+        parts.append(Case.handler_firm_id.in_(grant.assigned_firm_ids))
+    if grant.has(Condition.OWN) or grant.has(Condition.OWN_REPORTS):
+        parts.append(Case.reporter_user_id == actor.user_id)
+    if grant.own_compound and actor.own_compound_path:
+        parts.append(Case.area_path.startswith(actor.own_compound_path))
+    if public and grant.has(Condition.PUBLIC) and actor.own_compound_path:
+        parts.append(and_(Case.on_wall.is_(True), Case.area_path.startswith(actor.own_compound_path)))
+    return or_(*parts) if parts else false()
+
+
+def case_in_area(path: str) -> ColumnElement[bool]:
+    """A case lies in an area: at or below it, or in a building that a grid at or below it covers."""
+    g = _IN_AREA_GRID
+    return or_(
+        Case.area_path.startswith(path),
+        Case.area_id.in_(
+            select(GridBuilding.building_id)
+            .join(g, and_(g.tenant_id == GridBuilding.tenant_id, g.id == GridBuilding.grid_id))
+            .where(g.path.startswith(path))
+        ),
+    )
