@@ -280,19 +280,22 @@ def _prepared_statement_name() -> str:
 
 
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, pgbouncer: bool = False,
-                max_overflow: int = 10, pre_ping: bool = False) -> AsyncEngine:
+                max_overflow: int = 10, pre_ping: bool = False, pooled: bool = True) -> AsyncEngine:
     """The app's engine. ``pool_size`` is per process (per worker). ``pgbouncer``: the URL points at
     pgbouncer in transaction mode, where a server connection changes between transactions, so
     asyncpg keeps no statement cache and names each prepared statement uniquely (SQLAlchemy's
     recipe for pgbouncer). Parameters never appear in exception messages (they can be personal data).
     ``pre_ping`` checks each connection as it leaves the pool: one round trip per request (issue #9
     measured round trips as the largest fixed cost); without it a connection the server closed fails
-    one request and the pool replaces it.
+    one request and the pool replaces it. ``pooled=False``: every use opens and closes its own
+    connection (for rare work such as the platform API, so no idle connection outlives the app).
     """
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if url.startswith("sqlite"):
         kwargs["poolclass"] = NullPool if ":memory:" not in url else None
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    elif not pooled:
+        kwargs["poolclass"] = NullPool
     else:
         kwargs["pool_size"] = pool_size
         kwargs["max_overflow"] = max_overflow

@@ -202,7 +202,8 @@ def platform_routes(settings: Settings, verifier: TokenVerifier, engine: AsyncEn
         if engine is not None:
             return engine
         if "e" not in holder:
-            holder["e"] = make_engine(settings.owner_url, pool_size=2)
+            # Operators call it rarely: no pool, so no idle owner connection outlives the app.
+            holder["e"] = make_engine(settings.owner_url, pooled=False)
         return holder["e"]
 
     async def handle(request: Request) -> Response:
