@@ -119,6 +119,27 @@ async def write_if(db: Db, model: type[Any], row_id: Any, *, column: str, from_s
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
+async def _move(db: Db, machine: StateMachine[S], row: Any, current: S, new_state: S,
+                values: Mapping[str, Any] | None, version: int | None, now: datetime,
+                ) -> tuple[dict[str, tuple[Any, Any]], dict[str, Any]] | None:
+    """The conditional UPDATE of a move, the loaded row brought up to date without marking it dirty,
+    and the audit log's change entry (fields before → after); None when someone moved the row first."""
+    changes: dict[str, Any] = dict(values or {})
+    if new_state is not current:
+        changes[machine.column] = new_state
+    if version is not None:
+        changes |= {"version": version + 1, "updated_at": now}
+    if not await write_if(db, machine.model, row.id, column=machine.column, from_state=current,
+                          seen_version=version, values=changes):
+        return None
+    changed = {k: (getattr(row, k), v) for k, v in changes.items()}
+    for k, val in changes.items():
+        set_committed_value(row, k, val)
+    entry = {"table": machine.table, "id": str(row.id), "op": "update",
+             "fields": {k: [plain(b), plain(a)] for k, (b, a) in changed.items() if k != "updated_at"}}
+    return changed, entry
+
+
 async def transition(
     ctx: RequestContext, machine: StateMachine[S], row: Any, action: str, *,
     expected_version: int | None = None, values: Mapping[str, Any] | None = None, to_state: S | None = None,
@@ -135,13 +156,8 @@ async def transition(
         raise ServiceError(ErrorCode.CONFLICT, (stale or machine.stale).format(**machine._words(row, action, to_state)),
                            "expectedVersion")
     new_state = machine.target(action, current, to_state)
-    changes: dict[str, Any] = dict(values or {})
-    if new_state is not current:
-        changes[machine.column] = new_state
-    if version is not None:
-        changes |= {"version": version + 1, "updated_at": ctx.now}
-    if not await write_if(ctx.db, machine.model, row.id, column=machine.column, from_state=current,
-                          seen_version=version, values=changes):
+    moved = await _move(ctx.db, machine, row, current, new_state, values, version, ctx.now)
+    if moved is None:
         message = lost or machine.lost
         now = ""
         if "{now}" in message:
@@ -149,14 +165,8 @@ async def transition(
                                         .where(machine.model.id == row.id))
             now = getattr(state, "value", state)
         raise ServiceError(machine.lost_code, message.format(**machine._words(row, action, to_state, now=now)), field)
-    changed = {k: (getattr(row, k), v) for k, v in changes.items()}
-    # The row is written: update the loaded object without marking it dirty again.
-    for k, val in changes.items():
-        set_committed_value(row, k, val)
-    ctx.db.session.info.setdefault("audit_changes", []).append({
-        "table": machine.table, "id": str(row.id), "op": "update",
-        "fields": {k: [plain(b), plain(a)] for k, (b, a) in changed.items() if k != "updated_at"},
-    })
+    changed, entry = moved
+    ctx.db.session.info.setdefault("audit_changes", []).append(entry)
     if machine.timeline is not None:
         await machine.timeline(ctx, row, Moved(action, current, new_state, changed, timeline or {}))
     return changed
@@ -173,20 +183,11 @@ async def system_move(db: Db, machine: StateMachine[S], row: Any, action: str, *
     if not machine.allows(action, current):
         return None
     new_state = machine.target(action, current, None)
-    changes: dict[str, Any] = dict(values or {})
-    if new_state is not current:
-        changes[machine.column] = new_state
     version: int | None = row.version if machine.versioned else None
-    if version is not None:
-        changes |= {"version": version + 1, "updated_at": now}
-    if not await write_if(db, machine.model, row.id, column=machine.column, from_state=current,
-                          seen_version=version, values=changes):
+    moved = await _move(db, machine, row, current, new_state, values, version, now)
+    if moved is None:
         return None
-    changed = {k: (getattr(row, k), v) for k, v in changes.items()}
-    for k, val in changes.items():
-        set_committed_value(row, k, val)
-    entry = {"table": machine.table, "id": str(row.id), "op": "update",
-             "fields": {k: [plain(b), plain(a)] for k, (b, a) in changed.items() if k != "updated_at"}}
+    changed, entry = moved
     await db.flush(AuditEntry(user_id=None, roles="system", action=audit_action, object_type=machine.table,
                               object_ids=[str(row.id)], detail={"outcome": "ok", "errors": [], "changes": [entry]},
                               request_id=None, client_addr=None, area_path=area_path, created_at=now))
