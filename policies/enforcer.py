@@ -41,11 +41,6 @@ def policy_files() -> dict[str, str]:
             if d.is_dir() and d.joinpath("policy.csv").is_file()}
 
 
-def domain_rules(domain_name: str) -> tuple[tuple[str, ...], ...]:
-    """The default policy lines one domain contributes (without the tenant)."""
-    return tuple(_rows(policy_files()[domain_name]))
-
-
 @cache
 def default_rules() -> tuple[tuple[str, ...], ...]:
     """The default policy lines of a new tenant, without the tenant: the role chain

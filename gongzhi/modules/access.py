@@ -6,7 +6,6 @@ from schema import access
 
 MODULE = Module(
     name="access",
-    title="授权与权限策略",
     tables=(Member, RoleAssignment, CasbinRule),
     resources=("role_assignment", "policy"),
     schema=access.PARTS,

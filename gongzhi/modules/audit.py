@@ -4,4 +4,4 @@ from gongzhi.modules.declaration import Module
 from models import AuditEntry
 from schema import audit
 
-MODULE = Module(name="audit", title="审计日志", tables=(AuditEntry,), resources=("audit_log",), schema=audit.PARTS)
+MODULE = Module(name="audit", tables=(AuditEntry,), resources=("audit_log",), schema=audit.PARTS)

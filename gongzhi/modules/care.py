@@ -8,7 +8,6 @@ from tenants.provisioning import care_defaults
 
 MODULE = Module(
     name="care",
-    title="关爱",
     tables=(CareSettings, NeighborLead, LeadHousehold, Visit, CareService, CareServiceRecord, Wish),
     resources=("visit", "wish", "care", "care_service", "care_tag"),
     schema=care.PARTS,

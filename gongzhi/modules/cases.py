@@ -31,7 +31,6 @@ CLOSE_WAITING = Job("close_waiting_cases", "closed", _close_waiting)
 
 MODULE = Module(
     name="cases",
-    title="事件",
     tables=(CaseCategory, SlaRule, CalendarOverride, CaseSettings, Case, CaseEvent, Attachment, Notification,
             CaseReview),
     resources=("case", "statistics"),

@@ -19,7 +19,6 @@ EXPIRE_AGREEMENTS = Job("expire_agreements", "agreements expired", _expire)
 
 MODULE = Module(
     name="cobuilding",
-    title="共驻共建",
     tables=(PartnerUnit, Agreement, AgreementCommunity, PartnerClient, InServiceMember, InServiceRecord),
     resources=("agreement", "inservice"),
     schema=cobuilding.PARTS,

@@ -30,7 +30,6 @@ class Module:
     its periodic jobs and its demo seeder."""
 
     name: str
-    title: str  # 中文
     tables: tuple[type[TenantScoped], ...]
     resources: tuple[str, ...]
     schema: SchemaParts

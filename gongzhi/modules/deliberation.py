@@ -7,7 +7,6 @@ from schema import deliberation
 
 MODULE = Module(
     name="deliberation",
-    title="议事协商",
     tables=(Topic, TopicCase, TopicStep, Meeting, MeetingTopic, MeetingAttendee, Vote, VoteElector, Notice),
     resources=("topic", "vote", "meeting", "notice"),
     schema=deliberation.PARTS,

@@ -7,7 +7,6 @@ from tenants.provisioning import evaluations_defaults
 
 MODULE = Module(
     name="evaluations",
-    title="评比",
     tables=(EvaluationItem, EvaluationPeriod, EvaluationRating, EvaluationPeriodItem),
     resources=("evaluation",),
     schema=evaluations.PARTS,

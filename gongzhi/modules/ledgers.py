@@ -4,5 +4,5 @@ from gongzhi.modules.declaration import Module
 from models import ImportJob
 from schema import ledgers
 
-MODULE = Module(name="ledgers", title="台账", tables=(ImportJob,), resources=("ledger", "register"),
+MODULE = Module(name="ledgers", tables=(ImportJob,), resources=("ledger", "register"),
                 schema=ledgers.PARTS)

@@ -27,7 +27,6 @@ async def seed_demo_register(sessionmaker: async_sessionmaker[AsyncSession]) -> 
 
 MODULE = Module(
     name="register",
-    title="区域与户籍",
     tables=(Area, GridBuilding, PropertyFirm, ServiceContract, PartyOrg, Household, Person, CareTagKind,
             PersonCareTag),
     resources=("area", "household", "person"),

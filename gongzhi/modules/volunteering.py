@@ -8,7 +8,6 @@ from tenants.provisioning import volunteering_defaults
 
 MODULE = Module(
     name="volunteering",
-    title="志愿活动与积分",
     tables=(VolunteerSettings, Activity, ActivitySignup, PointsAccount, PointsEntry, RewardItem, Redemption),
     resources=("activity", "points"),
     schema=volunteering.PARTS,
