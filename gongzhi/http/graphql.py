@@ -158,9 +158,7 @@ class GraphQLEndpoint:
             obs.note(tenant=slug, user=str(claims.user_id))
             decision = await self.state.limiter.check(slug, str(claims.user_id))
             if not decision.allowed:
-                return _json(error_body(f"more than {decision.limit} requests a minute; retry in "
-                                         f"{decision.retry_after} s", "RATE_LIMITED"), 429, media,
-                             {"Retry-After": str(decision.retry_after), "X-Request-Id": request_id})
+                return pipeline.rate_limited(decision, media)
         except AuthError as e:
             return pipeline.auth_error(e, media)
 
@@ -174,7 +172,7 @@ class GraphQLEndpoint:
             except AuthError as e:
                 return pipeline.auth_error(e, media)
             if body is not None:
-                return Response(body, media_type=media, headers={"X-Request-Id": request_id})
+                return Response(body, media_type=media)
         async with self.state.sessionmaker() as session:
             try:
                 ctx = await self.state.open_context(session, claims.user_id, slug, request_id, client_addr,
@@ -193,7 +191,7 @@ class GraphQLEndpoint:
             if data is not None:  # issue #9: the whole answer from one SQL statement
                 body = finish(data, ctx)
                 await self.state.commit(session, ctx)
-                return Response(body, media_type=media, headers={"X-Request-Id": request_id})
+                return Response(body, media_type=media)
             result = await self.schema.execute(
                 query, variable_values=variables, operation_name=op_name,
                 context_value={"request_context": ctx, "request": request},
@@ -209,7 +207,7 @@ class GraphQLEndpoint:
                 out["data"] = result.data
             await self.state.commit(session, ctx)
         status = 400 if request_error and media == GRAPHQL_RESPONSE else 200
-        return _json(out, status, media, {"X-Request-Id": request_id})
+        return _json(out, status, media)  # X-Request-Id: the pipeline
 
     async def _compiled_on_driver(self, query: str, document: DocumentNode, op_name: str | None,
                                   variables: dict[str, Any] | None, user_id: uuid.UUID, slug: str,

@@ -38,6 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gongzhi.http import observability as obs
 from gongzhi.http.auth import AuthError
+from gongzhi.http.ratelimit import Decision
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 
@@ -91,6 +92,19 @@ def error_response(status: int, code: str, message: str, *, media: str = JSON,
                     headers=out)
 
 
+class RateLimited(Exception):
+    """The user's budget for this minute is spent (GONGZHI_RATE_LIMIT_PER_MINUTE)."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__("rate limited")
+        self.decision = decision
+
+
+def rate_limited(decision: Decision, media: str = JSON) -> Response:
+    return error_response(429, "RATE_LIMITED", f"more than {decision.limit} requests a minute; retry in "
+                          f"{decision.retry_after} s", media=media, headers={"Retry-After": str(decision.retry_after)})
+
+
 def auth_error(e: AuthError, media: str = JSON) -> Response:
     return error_response(e.status, e.code, e.message, media=media)
 
@@ -105,19 +119,28 @@ async def _auth_handler(_request: Request, exc: Exception) -> Response:
     return auth_error(exc)
 
 
+async def _rate_handler(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RateLimited)
+    return rate_limited(exc.decision)
+
+
 async def _service_handler(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
     return service_error(exc)
 
 
 EXCEPTION_HANDLERS: dict[int | type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
-    AuthError: _auth_handler, ServiceError: _service_handler}
+    AuthError: _auth_handler, ServiceError: _service_handler, RateLimited: _rate_handler}
 
 
 async def authenticate(state: AppState, conn: HTTPConnection) -> tuple[uuid.UUID, str]:
-    """The verified token's user and the tenant it acts in (``AuthError`` when refused)."""
+    """The verified token's user and the tenant it acts in (``AuthError`` when refused), within the
+    user's rate limit (``RateLimited``: 429 with Retry-After, before any database work)."""
     user_id, slug = await state.authenticate(conn.headers.get("authorization"), conn.headers.get("x-gongzhi-tenant"))
     obs.note(tenant=slug, user=str(user_id))
+    decision = await state.limiter.check(slug, str(user_id))
+    if not decision.allowed:
+        raise RateLimited(decision)
     return user_id, slug
 
 

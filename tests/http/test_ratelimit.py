@@ -66,3 +66,20 @@ async def test_two_servers_share_the_budget_through_redis(db: DbEnv, api: Api, w
             _client(db, rate_limit_per_minute=4, redis_url=REDIS_URL, redis_prefix=prefix) as two:
         codes = [(await _me(c, token)).status_code for c in (one, two, one, two, one, two)]
     assert codes == [200, 200, 200, 200, 429, 429]
+
+
+async def test_routes_outside_graphql_share_the_users_budget(db: DbEnv, api: Api, world: World) -> None:
+    """The pipeline's authenticate() counts every authenticated route against the same per-user
+    budget: GraphQL, then the ledger template, then refused with 429, Retry-After and the one body."""
+    async with _client(db, rate_limit_per_minute=2) as c:
+        token = api.token(world.a, "admin")
+        assert (await _me(c, token)).status_code == 200
+        ok = await c.get("/ledgers/register-template.xlsx", headers={"authorization": f"Bearer {token}"})
+        assert ok.status_code == 200
+        with count_statements() as stmts:
+            refused = await c.get("/uploads/QXR0YWNobWVudDox", headers={"authorization": f"Bearer {token}",
+                                                                        "x-request-id": "limit-1"})
+        assert refused.status_code == 429 and stmts == []
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert refused.json()["errors"][0]["extensions"] == {"code": "RATE_LIMITED", "requestId": "limit-1"}
+        assert (await _me(c, token)).status_code == 429
