@@ -8,7 +8,6 @@ fails when a part is not declared (a table, a policy resource, a node type).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from functools import cache
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -57,13 +56,10 @@ def demo_seeders() -> tuple[Demo, ...]:
     return tuple(m.demo for m in MODULES if m.demo is not None)
 
 
-async def provision(sessionmaker: async_sessionmaker[AsyncSession], *, slug: str, name: str,
-                    policy_rules: Iterable[Sequence[str]] | None = None) -> Tenant:
-    """A new tenant with the default policy (or these lines) and every module's defaults."""
-    rules = None if policy_rules is None else list(policy_rules)
-    return await provision_tenant(
-        sessionmaker, slug=slug, name=name, policy_rules=lambda dom: rules_for_domain(dom, rules),
-        defaults=[m.defaults for m in MODULES if m.defaults is not None])
+async def provision(sessionmaker: async_sessionmaker[AsyncSession], *, slug: str, name: str) -> Tenant:
+    """A new tenant with the default policy and every module's defaults."""
+    return await provision_tenant(sessionmaker, slug=slug, name=name, policy_rules=rules_for_domain,
+                                  defaults=[m.defaults for m in MODULES if m.defaults is not None])
 
 
 __all__ = ["MODULES", "Demo", "Job", "Module", "build_schema", "demo_seeders", "jobs", "provision", "schema"]
