@@ -26,13 +26,28 @@ NAMING = {
 }
 
 
+# The last id's millisecond and 12-bit sequence in this process (RFC 9562 §6.2, method 1).
+_last_uuid7 = [0, 0]
+
+
 def uuid7() -> uuid.UUID:
-    """A time-ordered UUID (RFC 9562 v7): keyset pagination by id follows creation order."""
+    """A time-ordered UUID (RFC 9562 v7): keyset pagination by id follows creation order. Ids made in
+    the same millisecond count up in the 12-bit field after the version (a fixed-length counter,
+    started at a random value in its lower half), so they sort in the order they were made in this
+    process; a counter that runs out moves on to the next millisecond."""
     ms = time.time_ns() // 1_000_000
     rand = int.from_bytes(os.urandom(10), "big")
+    last_ms, last_seq = _last_uuid7
+    if ms <= last_ms:
+        ms, seq = last_ms, last_seq + 1
+        if seq > 0xFFF:
+            ms, seq = last_ms + 1, (rand >> 62) & 0x7FF
+    else:
+        seq = (rand >> 62) & 0x7FF
+    _last_uuid7[0], _last_uuid7[1] = ms, seq
     value = (ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76
-    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= seq << 64
     value |= 0b10 << 62
     value |= rand & ((1 << 62) - 1)
     return uuid.UUID(int=value)
