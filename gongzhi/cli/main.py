@@ -190,6 +190,8 @@ def cmd_tenant_op(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from gongzhi.http.protocol import DeadlineHttpToolsProtocol
+
     _ensure_sqlite_dir(settings.database_url)
     if args.workers > 1 and settings.database_url.startswith("sqlite"):
         print("error: several workers need PostgreSQL (SQLite and its in-process events serve one process)",
@@ -213,7 +215,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     # (background jobs, LISTEN connection, pool).
     uvicorn.run("gongzhi.http.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
                 log_level=settings.log_level, app_dir=str(ROOT), timeout_graceful_shutdown=settings.shutdown_timeout,
-                access_log=False, proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips)
+                access_log=False, proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips,
+                # A request's line and headers within GONGZHI_HTTP_HEADER_TIMEOUT (slow clients, issue #26).
+                http=DeadlineHttpToolsProtocol)
     return 0
 
 

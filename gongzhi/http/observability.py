@@ -151,6 +151,10 @@ def operation_label(name: str | None) -> str:
 def outcome(status: int, noted: str | None) -> str:
     if status == 429:
         return "rate_limited"
+    if status == 499:  # nginx's code: the client hung up before the answer
+        return "client_closed"
+    if status == 408:
+        return "client_timeout"
     if status in (401, 403):
         return "refused"
     if status >= 500:
