@@ -44,11 +44,15 @@ from tenants.session import (
 log = logging.getLogger("gongzhi")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+REFUSALS = frozenset({"FORBIDDEN", "UNAUTHENTICATED", "PARTNER_NOT_ALLOWED", "TENANT_NOT_ALLOWED"})
 JSON = "application/json"
 
 
 def _json(body: Any, status: int = 200, media_type: str = GRAPHQL_RESPONSE,
           headers: dict[str, str] | None = None) -> Response:
+    if isinstance(body, dict) and "errors" in body and "data" not in body:
+        # A request error: counted as one even when legacy clients get it with status 200 (issue #25).
+        obs.note(outcome="request_error")
     return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
 
 
@@ -202,7 +206,9 @@ class GraphQLEndpoint:
             out: dict[str, Any] = {}
             if result.errors:
                 out["errors"] = [self._format_error(e, request_id) for e in result.errors]
-                obs.note(outcome="error")
+                codes = {(e.get("extensions") or {}).get("code") for e in out["errors"]}
+                # Metrics (issue #25): a refusal is counted as one, not as "ok" or a plain error.
+                obs.note(outcome="refused" if codes & REFUSALS else "error")
             if not request_error:
                 out["data"] = result.data
             await self.state.commit(session, ctx)
