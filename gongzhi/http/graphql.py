@@ -144,9 +144,12 @@ class GraphQLEndpoint:
         obs.note(operation=obs.operation_name(op_name, document))  # issue #10: metrics, access log
         if errors or document is None:
             return _json({"errors": errors}, 400 if media == GRAPHQL_RESPONSE else 200, media)
-        if op_name is not None and get_operation_ast(document, op_name) is None:
+        operation = get_operation_ast(document, op_name)
+        if op_name is not None and operation is None:
             return _json(error_body(f"operationName {op_name!r} names no operation of the document",
                                      "BAD_REQUEST"), 400, media)
+        if operation is not None:
+            obs.note(operation_type=operation.operation.value)
         verdict = check_limits(self.schema._schema, document, op_name, variables)
         if verdict.error is not None:
             code, message = verdict.error

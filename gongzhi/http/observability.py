@@ -82,6 +82,7 @@ class RequestInfo:
     method: str
     path: str
     operation: str | None = None
+    operation_type: str | None = None  # query, mutation, subscription
     tenant: str | None = None
     user: str | None = None
     outcome: str | None = None

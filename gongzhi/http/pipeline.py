@@ -287,8 +287,12 @@ class RequestPipeline:
                         if info.tenant:
                             span.set_attribute("gongzhi.tenant", info.tenant)
                         if graphql:
+                            # OpenTelemetry's GraphQL conventions: the span is named by the operation
+                            # type; the client's operation name is an attribute (bounded span names).
                             span.set_attribute("graphql.operation.name", info.operation or "")
-                            span.update_name(f"graphql {info.operation or 'anonymous'}")
+                            if info.operation_type:
+                                span.set_attribute("graphql.operation.type", info.operation_type)
+                            span.update_name(info.operation_type or "graphql")
                         else:
                             span.update_name(f"{method} {route}")
         finally:
