@@ -7,19 +7,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from functools import lru_cache
 from typing import Any
 
 import orjson
 from graphql import (
     DocumentNode,
     GraphQLError,
-    GraphQLSchema,
-    NoSchemaIntrospectionCustomRule,
     get_operation_ast,
-    parse,
-    specified_rules,
-    validate,
 )
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -29,6 +23,7 @@ from compiled import compile_request, finish, run_compiled
 from gongzhi.http import observability as obs
 from gongzhi.http import pipeline
 from gongzhi.http.auth import AuthError, select_tenant
+from gongzhi.http.documents import DocumentChecker
 from gongzhi.http.explorer import example_operations, explorer_html
 from gongzhi.http.limits import check as check_limits
 from gongzhi.http.persisted import PersistedQueryError
@@ -36,7 +31,6 @@ from gongzhi.http.pipeline import error_body
 from gongzhi.http.state import AppState
 from gongzhi.modules import build_schema
 from resolvers.errors import ServiceError
-from schema.schema import MAX_TOKENS
 from tenants.session import (
     DriverTransaction,
 )
@@ -56,43 +50,11 @@ def _json(body: Any, status: int = 200, media_type: str = GRAPHQL_RESPONSE,
     return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
 
 
-def _request_errors(graphql_schema: GraphQLSchema, query: str, introspection: bool
-                    ) -> tuple[list[dict[str, Any]], DocumentNode | None]:
-    """Parse and validate before any database work; documents of ordinary size are cached."""
-    if len(query) <= 20_000:
-        return _cached_request_errors(graphql_schema, query, introspection)
-    return _check_document(graphql_schema, query, introspection)
-
-
-@lru_cache(maxsize=512)
-def _cached_request_errors(graphql_schema: GraphQLSchema, query: str, introspection: bool
-                           ) -> tuple[list[dict[str, Any]], DocumentNode | None]:
-    return _check_document(graphql_schema, query, introspection)
-
-
-def _with_code(error: GraphQLError, code: str) -> dict[str, Any]:
-    formatted: dict[str, Any] = dict(error.formatted)
-    formatted["extensions"] = {**(formatted.get("extensions") or {}), "code": code}
-    return formatted
-
-
-def _check_document(graphql_schema: GraphQLSchema, query: str, introspection: bool
-                    ) -> tuple[list[dict[str, Any]], DocumentNode | None]:
-    try:
-        doc = parse(query, max_tokens=MAX_TOKENS)
-    except GraphQLError as e:
-        code = "TOO_MANY_TOKENS" if "tokens" in e.message else "GRAPHQL_PARSE_FAILED"
-        return [_with_code(e, code)], None
-    # Without introspection, no field suggestions either: they would leak the schema piecemeal.
-    rules = None if introspection else [*specified_rules, NoSchemaIntrospectionCustomRule]
-    errors = validate(graphql_schema, doc, rules, hide_suggestions=not introspection)
-    return [_with_code(e, "GRAPHQL_VALIDATION_FAILED") for e in errors], doc
-
-
 class GraphQLEndpoint:
     def __init__(self, app_state: AppState) -> None:
         self.state = app_state
         self.schema = build_schema(introspection=app_state.settings.introspection)
+        self.documents = DocumentChecker(self.schema._schema, app_state.settings.introspection)
 
     def _media_type(self, request: Request) -> str | None:
         """application/graphql-response+json when asked for by name; application/json for legacy
@@ -129,6 +91,18 @@ class GraphQLEndpoint:
             return _json(error_body("body is not valid JSON", "BAD_REQUEST"), 400, media)
         if not isinstance(body, dict):
             return _json(error_body("body must be a JSON object", "BAD_REQUEST"), 400, media)
+        # Nothing before authentication but reading the body and checking the token (issue #24): an
+        # anonymous or badly signed request is refused before its document is parsed, and the rate
+        # limit applies before any parse too.
+        try:
+            claims = self.state.verifier.verify(request.headers.get("authorization"))
+            slug = select_tenant(claims, request.headers.get("x-gongzhi-tenant"))
+            obs.note(tenant=slug, user=str(claims.user_id))
+            decision = await self.state.limiter.check(slug, str(claims.user_id))
+            if not decision.allowed:
+                return pipeline.rate_limited(decision, media)
+        except AuthError as e:
+            return pipeline.auth_error(e, media)
         query, variables, op_name = body.get("query"), body.get("variables"), body.get("operationName")
         try:
             query = self.state.persisted.resolve(query, body.get("extensions"))
@@ -140,7 +114,7 @@ class GraphQLEndpoint:
             return _json(error_body("variables must be an object", "BAD_REQUEST"), 400, media)
         if op_name is not None and not isinstance(op_name, str):
             return _json(error_body("operationName must be a string", "BAD_REQUEST"), 400, media)
-        errors, document = _request_errors(self.schema._schema, query, settings.introspection)
+        errors, document = await self.documents.check(query)
         obs.note(operation=obs.operation_name(op_name, document))  # issue #10: metrics, access log
         if errors or document is None:
             return _json({"errors": errors}, 400 if media == GRAPHQL_RESPONSE else 200, media)
@@ -148,6 +122,9 @@ class GraphQLEndpoint:
         if op_name is not None and operation is None:
             return _json(error_body(f"operationName {op_name!r} names no operation of the document",
                                      "BAD_REQUEST"), 400, media)
+        if operation is None:  # several operations and no operationName: which one is not ours to guess
+            return _json(error_body("文档包含多个操作，请用 operationName 指明要执行哪一个", "BAD_REQUEST"),
+                         400, media)
         if operation is not None:
             obs.note(operation_type=operation.operation.value)
         verdict = check_limits(self.schema._schema, document, op_name, variables)
@@ -157,18 +134,7 @@ class GraphQLEndpoint:
             body_["errors"][0]["extensions"].update(depth=verdict.depth, aliases=verdict.aliases, cost=verdict.cost)
             return _json(body_, 400 if media == GRAPHQL_RESPONSE else 200, media)
 
-        # Chosen by the pipeline: the client's X-Request-Id when safe, else a new one.
-        request_id = pipeline.request_id()
-        try:
-            claims = self.state.verifier.verify(request.headers.get("authorization"))
-            slug = select_tenant(claims, request.headers.get("x-gongzhi-tenant"))
-            obs.note(tenant=slug, user=str(claims.user_id))
-            decision = await self.state.limiter.check(slug, str(claims.user_id))
-            if not decision.allowed:
-                return pipeline.rate_limited(decision, media)
-        except AuthError as e:
-            return pipeline.auth_error(e, media)
-
+        request_id = pipeline.request_id()  # the client's X-Request-Id when safe, else a new one
         client_addr = request.client.host if request.client else None
         # Only PostgreSQL compiles (compile_request), so plans.compiles() implies it.
         if (self.state.compiled_reads and claims.partner_client is None
