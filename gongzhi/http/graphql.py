@@ -13,6 +13,7 @@ import orjson
 from graphql import (
     DocumentNode,
     GraphQLError,
+    OperationType,
     get_operation_ast,
 )
 from starlette.requests import Request
@@ -50,6 +51,22 @@ def _json(body: Any, status: int = 200, media_type: str = GRAPHQL_RESPONSE,
     return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
 
 
+def _get_parameters(request: Request) -> dict[str, Any] | str:
+    """A GET request's parameters as a POST body would carry them, or why they are not valid."""
+    params = request.query_params
+    body: dict[str, Any] = {}
+    for name in ("query", "operationName"):
+        if name in params:
+            body[name] = params[name]
+    for name in ("variables", "extensions"):
+        if name in params:
+            try:
+                body[name] = orjson.loads(params[name])
+            except orjson.JSONDecodeError:
+                return f"{name} must be JSON"
+    return body
+
+
 class GraphQLEndpoint:
     def __init__(self, app_state: AppState) -> None:
         self.state = app_state
@@ -68,29 +85,41 @@ class GraphQLEndpoint:
 
     async def handle(self, request: Request) -> Response:
         settings = self.state.settings
-        if request.method == "GET":
-            if settings.graphiql and "text/html" in request.headers.get("accept", ""):
-                # The demo's explorer picks a demo user (issue #12); elsewhere strawberry's plain GraphiQL.
-                if settings.demo:
-                    return HTMLResponse(explorer_html(example_operations()))
-                return HTMLResponse(get_graphql_ide_html())
-            return _json(error_body("use POST for GraphQL requests", "METHOD_NOT_ALLOWED"), 405,
-                         JSON, {"Allow": "POST"})
+        get = request.method == "GET"
+        if get and settings.graphiql and "text/html" in request.headers.get("accept", ""):
+            # The demo's explorer picks a demo user (issue #12); elsewhere strawberry's plain GraphiQL.
+            if settings.demo:
+                return HTMLResponse(explorer_html(example_operations()))
+            return HTMLResponse(get_graphql_ide_html())
         media = self._media_type(request)
         if media is None:
             return _json(error_body(f"Accept must allow {GRAPHQL_RESPONSE} or {JSON}", "NOT_ACCEPTABLE"), 406, JSON)
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype != JSON:
-            return _json(error_body("Content-Type must be application/json", "UNSUPPORTED_MEDIA_TYPE"), 415, media)
-        raw = await request.body()
-        if len(raw) > settings.max_body_bytes:
-            return _json(error_body("request body too large", "PAYLOAD_TOO_LARGE"), 413, media)
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return _json(error_body("body is not valid JSON", "BAD_REQUEST"), 400, media)
-        if not isinstance(body, dict):
-            return _json(error_body("body must be a JSON object", "BAD_REQUEST"), 400, media)
+        if get:
+            # GraphQL over HTTP's GET (issue #24): URL parameters, JSON-encoded variables and
+            # extensions; queries only (a mutation is 405 below) — what lets a persisted query's
+            # answer be cached by URL.
+            found = _get_parameters(request)
+            if isinstance(found, str):
+                return _json(error_body(found, "BAD_REQUEST"), 400, media)
+            body: dict[str, Any] = found
+        else:
+            ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if ctype != JSON:
+                return _json(error_body("Content-Type must be application/json", "UNSUPPORTED_MEDIA_TYPE"), 415,
+                             media)
+            raw = await request.body()
+            if len(raw) > settings.max_body_bytes:
+                return _json(error_body("request body too large", "PAYLOAD_TOO_LARGE"), 413, media)
+            try:
+                parsed = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return _json(error_body("body is not valid JSON", "BAD_REQUEST"), 400, media)
+            if not isinstance(parsed, dict):
+                return _json(error_body("body must be a JSON object", "BAD_REQUEST"), 400, media)
+            body = parsed
+        extensions = body.get("extensions")
+        if extensions is not None and not isinstance(extensions, dict):
+            return _json(error_body("extensions must be an object", "BAD_REQUEST"), 400, media)
         # Nothing before authentication but reading the body and checking the token (issue #24): an
         # anonymous or badly signed request is refused before its document is parsed, and the rate
         # limit applies before any parse too.
@@ -125,6 +154,9 @@ class GraphQLEndpoint:
         if operation is None:  # several operations and no operationName: which one is not ours to guess
             return _json(error_body("文档包含多个操作，请用 operationName 指明要执行哪一个", "BAD_REQUEST"),
                          400, media)
+        if get and operation.operation is not OperationType.QUERY:
+            return _json(error_body(f"{operation.operation.value} 只能用 POST 发送", "METHOD_NOT_ALLOWED"), 405,
+                         media, {"Allow": "POST"})
         if operation is not None:
             obs.note(operation_type=operation.operation.value)
         verdict = check_limits(self.schema._schema, document, op_name, variables)
@@ -140,12 +172,12 @@ class GraphQLEndpoint:
         if (self.state.compiled_reads and claims.partner_client is None
                 and self.state.plans.compiles(query, op_name)):
             try:
-                body = await self._compiled_on_driver(query, document, op_name, variables, claims.user_id, slug,
-                                                      request_id, client_addr)
+                answer = await self._compiled_on_driver(query, document, op_name, variables, claims.user_id, slug,
+                                                        request_id, client_addr)
             except AuthError as e:
                 return pipeline.auth_error(e, media)
-            if body is not None:
-                return Response(body, media_type=media)
+            if answer is not None:
+                return Response(answer, media_type=media)
         async with self.state.sessionmaker() as session:
             try:
                 ctx = await self.state.open_context(session, claims.user_id, slug, request_id, client_addr,
@@ -162,9 +194,9 @@ class GraphQLEndpoint:
                 with obs.span("graphql.compiled_read"):
                     data = await run_compiled(ctx, *compiled)
             if data is not None:  # issue #9: the whole answer from one SQL statement
-                body = finish(data, ctx)
+                answer = finish(data, ctx)
                 await self.state.commit(session, ctx)
-                return Response(body, media_type=media)
+                return Response(answer, media_type=media)
             result = await self.schema.execute(
                 query, variable_values=variables, operation_name=op_name,
                 context_value={"request_context": ctx, "request": request},
