@@ -27,6 +27,7 @@ from gongzhi.http.auth import AuthError, select_tenant
 from gongzhi.http.documents import DocumentChecker
 from gongzhi.http.explorer import example_operations, explorer_html
 from gongzhi.http.limits import check as check_limits
+from gongzhi.http.partners import partner_refusals
 from gongzhi.http.persisted import PersistedQueryError
 from gongzhi.http.pipeline import error_body
 from gongzhi.http.state import AppState
@@ -184,6 +185,10 @@ class GraphQLEndpoint:
                                                     partner_client=claims.partner_client)
             except AuthError as e:
                 return pipeline.auth_error(e, media)
+            if ctx.actor.partner_unit_id is not None:
+                refusals = partner_refusals(document, operation, ctx.actor)
+                if refusals:  # before anything runs: the agreements do not grant it (issues #24, #25)
+                    return _json({"errors": refusals}, 403, media)
             compiled = None
             if self.state.compiled_reads:
                 with obs.span("graphql.compile"):
