@@ -9,7 +9,7 @@ request context and policies as ``/graphql``), then fills each declared variable
 
 - ``compoundId``: the compound of the user's own household, else the first compound the user may read;
 - ``areaId``: the scope of the user's first role in force;
-- ``from`` / ``to``: the first day of this month and today (Asia/Shanghai).
+- ``from`` / ``to``: the last 30 days, today included (Asia/Shanghai).
 
 A variable with a default is left out (the default applies); a required one it cannot fill is listed
 under ``missing`` (tests/http/test_explorer.py fails on one for a tab's intended actor).
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -133,7 +133,7 @@ def fillers(context: dict[str, Any], today: date) -> dict[str, Any]:
     return {
         "compoundId": own_compound or _get(context, "compounds", "nodes", 0, "id"),
         "areaId": _get(roles, 0, "scope", "id"),
-        "from": today.replace(day=1).isoformat(),
+        "from": (today - timedelta(days=29)).isoformat(),
         "to": today.isoformat(),
     }
 

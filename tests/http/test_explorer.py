@@ -8,7 +8,7 @@ import hashlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -242,7 +242,7 @@ async def test_every_example_tab_runs_for_its_intended_actor_with_the_variables_
         # The resident's own compound (P1, of their household H1); the secretary's own scope (C1).
         assert filled[a.username("resident")]["compoundId"] == gid("Compound", a.areas["P1"])
         assert filled[a.username("secretary")] == {"areaId": community(a, "C1"),
-                                                   "from": today.replace(day=1).isoformat(),
+                                                   "from": (today - timedelta(days=29)).isoformat(),
                                                    "to": today.isoformat()}
 
 
@@ -296,7 +296,7 @@ def test_fill_leaves_defaults_and_names_what_it_cannot_fill() -> None:
     variables, missing = fill(tabs, fillers({"me": {"roles": [], "person": None}, "compounds": {"nodes": []}},
                                             date(2025, 3, 9)))
     assert variables == {"ResidentWalls": {}, "GridWorkerOpenCases": {},
-                         "SecretaryDashboard": {"from": "2025-03-01", "to": "2025-03-09"}}
+                         "SecretaryDashboard": {"from": "2025-02-08", "to": "2025-03-09"}}
     assert missing == {"ResidentWalls": ["compoundId"], "SecretaryDashboard": ["areaId"]}
     # An inactive role's scope is not used; an own compound wins over the first readable one.
     roles = [{"active": False, "scope": {"id": "old"}}, {"active": True, "scope": {"id": "s"}}]
