@@ -49,7 +49,7 @@ def partner_refusals(document: DocumentNode, operation: OperationDefinitionNode,
     errors: list[dict[str, Any]] = []
     for node in _root_fields(operation.selection_set, fragments):
         name = node.name.value
-        if name == "__typename":
+        if name.startswith("__"):  # __typename, and introspection where the server allows it
             continue
         key = node.alias.value if node.alias else name
         if name not in surface:
