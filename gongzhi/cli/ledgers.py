@@ -141,11 +141,12 @@ async def export(sm: async_sessionmaker[AsyncSession], args: argparse.Namespace,
         ctx = await open_ctx(s)
         try:
             area = decode_global_id(args.area, None, "area")[1] if args.area else None
+            full = None if args.full_purpose is None else svc.FullExport(args.full_purpose)
             if ledgers:
                 result = await svc.export_ledgers(ctx, area, date.fromisoformat(args.date_from),
-                                                  date.fromisoformat(args.date_to))
+                                                  date.fromisoformat(args.date_to), full)
             else:
-                result = await svc.export_register(ctx, area)
+                result = await svc.export_register(ctx, area, full)
         except (ServiceError, ValueError) as e:
             print(f"error: {getattr(e, 'message', e)}", file=sys.stderr)
             return 2
@@ -187,6 +188,8 @@ def add_ledger_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         e.add_argument("--area", help="global ID of the area (default: the whole street)")
         e.add_argument("--user", help="act as this user (default: the operator)")
         e.add_argument("--output", "-o", required=True)
+        e.add_argument("--full-purpose", help="the full export (ID numbers, phones, rooms unmasked; street admin "
+                                              "or operator only): why it is made, recorded in the audit log")
         if ledgers:
             e.add_argument("--from", dest="date_from", required=True, help="first day, YYYY-MM-DD (Asia/Shanghai)")
             e.add_argument("--to", dest="date_to", required=True, help="last day, YYYY-MM-DD")

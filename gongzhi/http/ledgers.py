@@ -194,17 +194,27 @@ def ledger_routes(state: AppState) -> list[Route]:
         raw = request.query_params.get("areaId")
         return None if not raw else decode_global_id(raw, AREA_TYPE_NAMES, "areaId")[1]
 
-    async def register(request: Request) -> Response:
+    def _full(request: Request) -> ledger_svc.FullExport:
+        """The separate full-export action (issue #24): its purpose is required."""
+        return ledger_svc.FullExport(request.query_params.get("purpose", ""))
+
+    async def register(request: Request, full: bool = False) -> Response:
         async def fn(ctx: RequestContext) -> ledger_svc.Export:
-            return await ledger_svc.export_register(ctx, _area(request))
+            return await ledger_svc.export_register(ctx, _area(request), _full(request) if full else None)
         return await _export(request, fn)
 
-    async def export(request: Request) -> Response:
+    async def export(request: Request, full: bool = False) -> Response:
         async def fn(ctx: RequestContext) -> ledger_svc.Export:
             q = request.query_params
             return await ledger_svc.export_ledgers(ctx, _area(request), _date(q.get("from"), "from"),
-                                                   _date(q.get("to"), "to"))
+                                                   _date(q.get("to"), "to"), _full(request) if full else None)
         return await _export(request, fn)
+
+    async def register_full(request: Request) -> Response:
+        return await register(request, full=True)
+
+    async def export_full(request: Request) -> Response:
+        return await export(request, full=True)
 
     return [
         Route("/ledgers/register-template.xlsx", template, methods=["GET"]),
@@ -212,4 +222,7 @@ def ledger_routes(state: AppState) -> list[Route]:
         Route("/ledgers/register-imports/{id}/report", report, methods=["GET"]),
         Route("/ledgers/register.xlsx", register, methods=["GET"]),
         Route("/ledgers/export.xlsx", export, methods=["GET"]),
+        # The street admin's full exports, with ?purpose= (every other export is masked for everyone).
+        Route("/ledgers/register-full.xlsx", register_full, methods=["GET"]),
+        Route("/ledgers/export-full.xlsx", export_full, methods=["GET"]),
     ]

@@ -2,10 +2,14 @@
 template's layout.
 
 Every sheet selects only rows the exporter may read — each module's own read predicate in the
-query, never load-then-drop — inside the area. Personal data (ID number, phone, room number, care
-tags) is shown in full only where the exporter holds ``person · read_pii`` for that person (the same
-predicate the schema's Person fields use), masked otherwise; every full read and the export itself
-are audited. Headers are Chinese, times are Asia/Shanghai.
+query, never load-then-drop — inside the area. An export is masked for everyone (DESIGN.md §6, §8):
+ID numbers, phones and room numbers never leave unmasked, whatever the exporter may read on screen.
+A full export is a separate action (``FullExport``): the street admin only (``ledger · export_full``),
+with a stated purpose; it shows them where the exporter holds ``person · read_pii`` for that person
+(the same predicate the schema's Person fields use), and every full read and the export itself,
+purpose included, are audited. Every sheet carries who exported it and when (its header and footer),
+and a full export says so and why. Care tags are shown where the exporter may read them in full.
+Headers are Chinese, times are Asia/Shanghai.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from models import (
 from policies.cases import case_in_area
 from policies.filters import area_read_predicate, buildings_in_scope, household_predicate, person_predicate
 from policies.volunteering import compound_predicate, person_points_predicate
+from resolvers import validation as v
 from resolvers.care import visit_read_predicate
 from resolvers.cases import SHANGHAI
 from resolvers.cases import read_predicate as case_read_predicate
@@ -86,6 +91,13 @@ def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return (datetime.combine(start, time(), SHANGHAI), datetime.combine(end + timedelta(days=1), time(), SHANGHAI))
 
 
+@dataclass(frozen=True)
+class FullExport:
+    """The separate action that exports ID numbers, phones and rooms unmasked: why it is done."""
+
+    purpose: str
+
+
 @dataclass
 class Export:
     content: bytes
@@ -125,6 +137,30 @@ async def _export_area(ctx: RequestContext, area_id: uuid.UUID | None) -> tuple[
     if row is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
     return row[0][0], row[0][1], row[0][2]
+
+
+def _check_full(ctx: RequestContext, full: FullExport | None) -> FullExport | None:
+    if full is None:
+        return None
+    if not ctx.actor.grant("ledger", "export_full").all:
+        raise ServiceError(ErrorCode.FORBIDDEN, "只有街道管理员可以导出未脱敏的完整台账", "purpose")
+    purpose = v.text(full.purpose, "purpose", max_len=200)
+    if len(purpose) < 4:
+        raise ServiceError(ErrorCode.INVALID, "请写明完整导出的用途（至少 4 个字）", "purpose")
+    return FullExport(purpose)
+
+
+def _stamp(wb: Any, ctx: RequestContext, full: FullExport | None) -> None:
+    """Who exported it and when, on every sheet (header and footer, printed too) and in the file's
+    properties; a full export says that it is one and why."""
+    who = f"{ctx.actor.display_name or ctx.actor.username}（{ctx.actor.username}）"
+    what = f"完整导出（含未脱敏个人信息）· 用途：{full.purpose}" if full else "已脱敏导出"
+    text = f"导出人：{who} · 导出时间：{local(ctx.now)} · {what}"
+    for ws in wb.worksheets:
+        ws.oddHeader.center.text = text
+        ws.oddFooter.center.text = text
+    wb.properties.creator = ctx.actor.username
+    wb.properties.description = text
 
 
 async def _areas(ctx: RequestContext) -> _Areas:
@@ -175,8 +211,11 @@ def _audit(ctx: RequestContext, action: str, area_id: uuid.UUID, path: str, deta
 # -- the register, in the import template's layout
 
 
-async def export_register(ctx: RequestContext, area_id: uuid.UUID | None = None) -> Export:
-    """Persons the exporter may read in the area, one row each in the template's columns."""
+async def export_register(ctx: RequestContext, area_id: uuid.UUID | None = None,
+                          full_export: FullExport | None = None) -> Export:
+    """Persons the exporter may read in the area, one row each in the template's columns; masked
+    unless ``full_export`` (the street admin's separate action)."""
+    full_export = _check_full(ctx, full_export)
     aid, path, name = await _export_area(ctx, area_id)
     actor = ctx.actor
     pii = person_predicate(actor.grant("person", "read_pii"), actor)
@@ -191,7 +230,7 @@ async def export_register(ctx: RequestContext, area_id: uuid.UUID | None = None)
                Household.building_id.in_(buildings_in_scope((path,))))
         .order_by(b.path, Household.unit, Household.room, Person.id)
     )
-    visible = [r[0].id for r in rows if r[6]]
+    visible = [r[0].id for r in rows if r[6]]  # care tags: where the exporter may read them in full
     tags: dict[uuid.UUID, list[str]] = {}
     for i in range(0, len(visible), 5000):
         for pid, code in await ctx.db.all(select(PersonCareTag.person_id, PersonCareTag.code)
@@ -201,28 +240,37 @@ async def export_register(ctx: RequestContext, area_id: uuid.UUID | None = None)
     areas = await _areas(ctx)
 
     def lines() -> Iterable[list[Any]]:
-        for p, unit, room, area, tenure, bpath, full, room_full in rows:
+        for p, unit, room, area, tenure, bpath, pii_ok, room_ok in rows:
             n = areas.names(bpath)
+            full = full_export is not None and pii_ok
             if full:
                 ctx.pii_reads.add(p.id)
             yield [n.get(AreaKind.COMMUNITY, ""), n.get(AreaKind.COMPOUND, ""), n.get(AreaKind.BUILDING, ""), unit,
-                   room if room_full else MASKED_ROOM, "" if area is None else f"{area:.2f}",
+                   room if full_export is not None and room_ok else MASKED_ROOM,
+                   "" if area is None else f"{area:.2f}",
                    TENURE_ZH.get(tenure, "") if tenure else "", p.name,
                    GENDER_ZH.get(p.gender, "") if p.gender else "",
                    p.id_card_no if full else mask_id_card(p.id_card_no),
                    p.phone if full else mask_phone(p.phone), p.relation_to_head or "",
-                   "是" if p.party_member else "否", "、".join(tags.get(p.id, [])) if full else ""]
+                   "是" if p.party_member else "否", "、".join(tags.get(p.id, [])) if pii_ok else ""]
 
     wb = _workbook()
     count = _sheet(wb, SHEET_NAME, [c.zh for c in COLUMNS], lines())
-    _audit(ctx, "register.export", aid, path, {"persons": count, "full": len(visible)})
+    _stamp(wb, ctx, full_export)
+    if full_export is None:
+        _audit(ctx, "register.export", aid, path, {"persons": count, "full": 0})
+    else:
+        _audit(ctx, "register.export_full", aid, path, {"persons": count, "full": len(ctx.pii_reads),
+                                                          "purpose": full_export.purpose})
     return Export(_save(wb), f"户籍登记-{name}.xlsx", {SHEET_NAME: count})
 
 
 # -- the work ledgers
 
 
-async def export_ledgers(ctx: RequestContext, area_id: uuid.UUID | None, start: date, end: date) -> Export:
+async def export_ledgers(ctx: RequestContext, area_id: uuid.UUID | None, start: date, end: date,
+                         full_export: FullExport | None = None) -> Export:
+    full_export = _check_full(ctx, full_export)
     if end < start:
         raise ServiceError(ErrorCode.INVALID, "the period ends before it starts", "to")
     if (end - start).days > MAX_DAYS:
@@ -271,7 +319,7 @@ async def export_ledgers(ctx: RequestContext, area_id: uuid.UUID | None, start: 
         .order_by(Visit.visited_at, Visit.id))
     counts["走访台账"] = _sheet(wb, "走访台账", ["走访时间", "楼栋", "单元", "房号", "走访类型", "走访人角色",
                                             "发现问题", "群众需求", "已转事件"],
-        ([local(vi.visited_at), areas.label(bp), unit, room if full else MASKED_ROOM,
+        ([local(vi.visited_at), areas.label(bp), unit, room if full_export is not None and full else MASKED_ROOM,
           VISIT_KIND_ZH.get(vi.kind, vi.kind), ROLE_ZH.get(vi.visitor_role, vi.visitor_role), vi.findings,
           vi.needs or "", "是" if vi.case_id else "否"] for vi, unit, room, bp, full in visits))
 
@@ -313,7 +361,8 @@ async def export_ledgers(ctx: RequestContext, area_id: uuid.UUID | None, start: 
         .order_by(ActivitySignup.confirmed_at, ActivitySignup.id))
 
     def hour_rows() -> Iterable[list[Any]]:
-        for s, title, starts, organiser, p, full in hours:
+        for s, title, starts, organiser, p, pii_ok in hours:
+            full = full_export is not None and pii_ok
             if full:
                 ctx.pii_reads.add(p.id)
             yield [title, local(starts), organiser, p.name, p.id_card_no if full else mask_id_card(p.id_card_no),
@@ -350,5 +399,10 @@ async def export_ledgers(ctx: RequestContext, area_id: uuid.UUID | None, start: 
           "；".join(f"{k}:{v}" for k, v in sorted(r.scores.items())), r.comment or "", local(r.created_at)]
          for r, month, firm in ratings))
 
-    _audit(ctx, "ledger.export", aid, path, {"from": start.isoformat(), "to": end.isoformat(), "sheets": counts})
+    _stamp(wb, ctx, full_export)
+    detail: dict[str, Any] = {"from": start.isoformat(), "to": end.isoformat(), "sheets": counts}
+    if full_export is None:
+        _audit(ctx, "ledger.export", aid, path, detail)
+    else:
+        _audit(ctx, "ledger.export_full", aid, path, {**detail, "purpose": full_export.purpose})
     return Export(_save(wb), f"台账-{name}-{start:%Y%m%d}-{end:%Y%m%d}.xlsx", counts)

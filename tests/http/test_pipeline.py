@@ -31,6 +31,8 @@ TOKEN_ROUTES = [
     ("GET", "/ledgers/register-imports/x/report"),
     ("GET", "/ledgers/register.xlsx"),
     ("GET", "/ledgers/export.xlsx"),
+    ("GET", "/ledgers/register-full.xlsx"),
+    ("GET", "/ledgers/export-full.xlsx"),
     ("POST", "/platform/graphql"),
     ("POST", "/graphql"),
 ]

@@ -302,7 +302,8 @@ async def test_round_trip_export_then_import_into_a_fresh_tenant_gives_the_same_
         api: Api, fresh: World, db: DbEnv, tmp_path: Path) -> None:
     a = fresh.a
     await import_via_http(api, a, "admin", xlsx([person_row(i, building="2栋") for i in range(12)]))
-    exported = await get(api, a, "admin", "/ledgers/register.xlsx")
+    # The round trip needs the ID numbers: the street admin's full export, with its purpose (issue #24).
+    exported = await get(api, a, "admin", "/ledgers/register-full.xlsx", purpose="迁移至新街道系统")
     assert exported.status_code == 200
     source = cells(exported.content)[0]
     assert source[0] == HEADERS and len(source) == 1 + 5 + 12
@@ -328,9 +329,9 @@ async def test_round_trip_export_then_import_into_a_fresh_tenant_gives_the_same_
     assert seen and seen[-1][1] == seen[-1][2]  # progress reached the end
     async with db.sessionmaker() as s:
         ctx = await open_ctx(s)
-        from resolvers.ledgers import export_register
+        from resolvers.ledgers import FullExport, export_register
 
-        again = await export_register(ctx)
+        again = await export_register(ctx, None, FullExport("回环核对导出"))
         await plain_commit(s, ctx)
     target = cells(again.content)[0]
     assert sorted(map(tuple, target[1:])) == sorted(map(tuple, source[1:]))  # persons, households, tags
@@ -394,13 +395,12 @@ async def test_exports_without_pii_rights_hold_no_unmasked_id_or_phone(api: Api,
                     phones += PHONE_RE.findall(text)
         return ids, phones
 
-    full_register = (await get(api, a, "admin", "/ledgers/register.xlsx")).content
-    ids, phones = scan(full_register)
-    assert set(a.id_cards.values()) <= set(ids) and set(a.phones.values()) <= set(phones)  # the scan can fail
-    for path, params in (("/ledgers/register.xlsx", {}), ("/ledgers/export.xlsx", span)):
-        r = await get(api, a, chair, path, **params)
-        assert r.status_code == 200, r.text
-        assert scan(r.content) == ([], []), path
+    # Every export is masked, for everyone (issue #24; DESIGN.md §8) — the street admin's included.
+    for who in ("admin", chair):
+        for path, params in (("/ledgers/register.xlsx", {}), ("/ledgers/export.xlsx", span)):
+            r = await get(api, a, who, path, **params)
+            assert r.status_code == 200, r.text
+            assert scan(r.content) == ([], []), (who, path)
     masked = cells((await get(api, a, chair, "/ledgers/register.xlsx")).content)[0]
     assert len(masked) == 1 + 3  # 幸福小区: H1 (two persons), H2
     assert all(row[4] == "***" and "*" in row[9] and row[13] in ("", None) for row in masked[1:])
@@ -409,15 +409,40 @@ async def test_exports_without_pii_rights_hold_no_unmasked_id_or_phone(api: Api,
     assert len(sheets[0]) == 2 and sheets[0][1][1] == "下水道堵塞" and len(sheets[2]) == 1
     admin_sheets = cells((await get(api, a, "admin", "/ledgers/export.xlsx", **span)).content)
     assert [len(s) - 1 for s in admin_sheets[:3]] == [1, 2, 1]  # case, its two timeline entries, the visit
-    assert admin_sheets[2][1][3] == "101"  # the admin reads the room in full
-    # Exports are audited: the export itself, and each full read of personal data.
+    assert admin_sheets[2][1][3] == "***"  # the room too, in a masked export
+    # The full export: a separate action of the street admin, with a stated purpose.
+    full_register = await get(api, a, "admin", "/ledgers/register-full.xlsx", purpose="区民政局核对低保名单")
+    assert full_register.status_code == 200, full_register.text
+    ids, phones = scan(full_register.content)
+    assert set(a.id_cards.values()) <= set(ids) and set(a.phones.values()) <= set(phones)  # the scan can fail
+    full_sheets = cells((await get(api, a, "admin", "/ledgers/export-full.xlsx", purpose="年度审计抽查",
+                               **span)).content)
+    assert full_sheets[2][1][3] == "101"  # the admin reads the room in full
+    for who, params, status in ((chair, {"purpose": "想看看"}, 403), ("secretary", {"purpose": "想看看看"}, 403),
+                                ("admin", {}, 400), ("admin", {"purpose": "看"}, 400)):
+        r = await get(api, a, who, "/ledgers/register-full.xlsx", **params)
+        assert r.status_code == status, (who, params, r.text)
+        assert r.json()["errors"][0]["extensions"]["field"] == "purpose"
+    # Every sheet says who exported it and when; a full export says that it is one and why.
+    wb = load_workbook(io.BytesIO(full_register.content))
+    masked_wb = load_workbook(io.BytesIO((await get(api, a, "admin", "/ledgers/export.xlsx", **span)).content))
+    for book, mark in ((wb, "完整导出（含未脱敏个人信息）· 用途：区民政局核对低保名单"), (masked_wb, "已脱敏导出")):
+        for ws in book.worksheets:
+            header = ws.oddHeader.center.text or ""
+            assert "导出人：" in header and a.username("admin") in header and "导出时间：" in header, header
+            assert mark in header and mark in (ws.oddFooter.center.text or "")
+    # Exports are audited: the export itself (the full one with its purpose), and each full read.
     async with db.sessionmaker() as s:
         bind_tenant(s, a.tenant_id)
         async with s.begin():
-            actions = list(await s.scalars(select(AuditEntry.action).where(
-                AuditEntry.action.in_(["register.export", "ledger.export", "person.read_pii"]))))
-    assert actions.count("register.export") == 3 and actions.count("ledger.export") == 3
-    assert actions.count("person.read_pii") == 1  # the admin's full register; the chair read nothing in full
+            rows = list(await s.execute(select(AuditEntry.action, AuditEntry.detail).where(
+                AuditEntry.action.in_(["register.export", "ledger.export", "register.export_full",
+                                       "ledger.export_full", "person.read_pii"]))))
+    actions = [r[0] for r in rows]
+    assert actions.count("register.export") == 3 and actions.count("ledger.export") == 5
+    assert actions.count("register.export_full") == 1 and actions.count("ledger.export_full") == 1
+    assert [r[1]["purpose"] for r in rows if r[0] == "register.export_full"] == ["区民政局核对低保名单"]
+    assert actions.count("person.read_pii") == 1  # the full register; masked exports read nothing in full
 
 
 async def test_export_refusals(api: Api, world: World) -> None:
