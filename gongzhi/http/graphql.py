@@ -28,7 +28,7 @@ from strawberry.http.ides import get_graphql_ide_html
 from compiled import compile_request, finish, run_compiled
 from gongzhi.http import observability as obs
 from gongzhi.http import pipeline
-from gongzhi.http.auth import AuthError, select_tenant
+from gongzhi.http.auth import AuthError, Claims, select_tenant
 from gongzhi.http.explorer import example_operations, explorer_html
 from gongzhi.http.limits import check as check_limits
 from gongzhi.http.persisted import PersistedQueryError
@@ -37,6 +37,7 @@ from gongzhi.http.state import AppState
 from gongzhi.modules import build_schema
 from resolvers.errors import ServiceError
 from schema.schema import MAX_TOKENS
+from tenants.faults import is_unavailable
 from tenants.session import (
     DriverTransaction,
 )
@@ -162,6 +163,16 @@ class GraphQLEndpoint:
         except AuthError as e:
             return pipeline.auth_error(e, media)
 
+        try:
+            return await self._execute(request, media, query, document, op_name, variables, claims, slug, request_id)
+        except Exception as e:  # the database could not serve it (issue #26): 503, not a masked 500
+            if not is_unavailable(e):
+                raise
+            return pipeline.unavailable(e, media)
+
+    async def _execute(self, request: Request, media: str, query: str, document: DocumentNode, op_name: str | None,
+                       variables: dict[str, Any] | None, claims: Claims, slug: str, request_id: str) -> Response:
+        """The request's database work: the compiled path where a plan exists, strawberry otherwise."""
         client_addr = request.client.host if request.client else None
         # Only PostgreSQL compiles (compile_request), so plans.compiles() implies it.
         if (self.state.compiled_reads and claims.partner_client is None
@@ -196,6 +207,11 @@ class GraphQLEndpoint:
                 query, variable_values=variables, operation_name=op_name,
                 context_value={"request_context": ctx, "request": request},
             )
+            down = pipeline.first_unavailable(result.errors)
+            if down is not None:
+                # A resolver met the database down (a dead connection, a statement timeout): the whole
+                # answer is 503 — partial data would hide it — and nothing is committed.
+                return pipeline.unavailable(down, media)
             # A request error (e.g. variables that do not coerce) runs nothing: no data entry, 400.
             request_error = result.data is None and bool(result.errors) and all(
                 e.path is None for e in result.errors or [])
