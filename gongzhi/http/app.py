@@ -54,8 +54,8 @@ READY_TIMEOUT = 3.0
 async def _revision(engine: AsyncEngine, seconds: float) -> str | None:
     """The database's migration revision, read the way requests read: on a connection of the app's
     pool, within ``seconds``. Readiness is about the database, not about one connection (issue #26):
-    a pooled connection found dead is invalidated (only that one — requests replace theirs on their
-    own) and the check made once more, on a fresh one."""
+    when it draws a pooled connection that turns out dead, SQLAlchemy invalidates it (with the pool's
+    older ones, as requests do on their own) and the check is made once more, on a fresh one."""
     for attempt in (1, 2):
         try:
             async with asyncio.timeout(seconds), engine.connect() as conn:
