@@ -120,6 +120,17 @@ class FaultDb:
             await conn.close()
         return int(n or 0)
 
+    async def terminate(self, pid: int) -> None:
+        """End one backend of this database, waiting until it is gone."""
+        import asyncpg
+
+        conn = await asyncpg.connect(pg_admin_url(self.name))
+        try:
+            assert await conn.fetchval("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                                       "WHERE datname = current_database() AND pid = $1", pid)
+        finally:
+            await conn.close()
+
     async def app_backends(self) -> int:
         """Backends of the app role in this database (the app's pool as the server sees it)."""
         import asyncpg
