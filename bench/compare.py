@@ -355,8 +355,10 @@ def pgbench_run(dsn: str, fx: Fixture, op: str, concurrency: int, duration: int,
 # ---------------------------------------------------------------- servers
 
 
-def start_gongzhi(db: str, port: int, prefix: list[str]) -> subprocess.Popen[bytes]:
+def start_gongzhi(db: str, port: int, prefix: list[str], extra: list[str] | None = None) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GONGZHI_")}
+    # --gongzhi-env NAME=VALUE: a setting to measure (e.g. GONGZHI_DB_PRE_PING=1); the bench's own below win.
+    env.update(dict(item.split("=", 1) for item in extra or []))
     env.update({
         "GONGZHI_DATABASE_URL": f"postgresql+asyncpg://{APP_ROLE}@127.0.0.1:5432/{db}",
         "GONGZHI_MIGRATION_DATABASE_URL": dsn_for(db).replace("postgresql://", "postgresql+asyncpg://"),
@@ -543,6 +545,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ops", nargs="*", default=list(OPS), choices=OPS)
     ap.add_argument("--skip", nargs="*", default=[], choices=["gongzhi", "postgraphile", "sql"])
     ap.add_argument("--gongzhi-port", type=int, default=8765)
+    ap.add_argument("--gongzhi-env", action="append", default=[], metavar="GONGZHI_NAME=VALUE",
+                    help="a setting for the gongzhi server (repeatable), e.g. GONGZHI_DB_PRE_PING=1")
     ap.add_argument("--postgraphile-port", type=int, default=5678)
     args = ap.parse_args(argv)
     server_pin, driver_pin, note = pinning()
@@ -556,7 +560,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if "gongzhi" not in args.skip:
         asyncio.run(cleanup(db))
-        proc = start_gongzhi(db, args.gongzhi_port, server_pin)
+        proc = start_gongzhi(db, args.gongzhi_port, server_pin, args.gongzhi_env)
         try:
             base = f"http://127.0.0.1:{args.gongzhi_port}"
             results["gongzhi_startup_s"] = wait_ready(base + "/readyz", proc)

@@ -157,8 +157,15 @@ class Settings(BaseSettings):
     # prepared-statement names (SQLAlchemy's recipe).
     db_pgbouncer: Flag = Field(False, validation_alias="GONGZHI_DB_PGBOUNCER")
     db_max_overflow: int = Field(10, validation_alias="GONGZHI_DB_MAX_OVERFLOW")
-    # Check each pooled connection before use (one round trip per request).
+    # Check each pooled connection before use with a ping (one round trip per request). Off, a connection
+    # the server closed is still replaced before use, at no cost (issue #26, tenants/session.py).
     db_pre_ping: Flag = Field(False, validation_alias="GONGZHI_DB_PRE_PING")
+    # Issue #26, PostgreSQL: limits of every request's transaction, set in its first statement (0: none).
+    # A statement that runs longer (e.g. waiting for a lock) is cancelled: 503 SERVICE_UNAVAILABLE.
+    db_statement_timeout_ms: int = Field(5000, ge=0, validation_alias="GONGZHI_DB_STATEMENT_TIMEOUT_MS")
+    db_lock_timeout_ms: int = Field(0, ge=0, validation_alias="GONGZHI_DB_LOCK_TIMEOUT_MS")
+    # Seconds to open a new database connection before the request is answered 503.
+    db_connect_timeout: int = Field(5, ge=1, validation_alias="GONGZHI_DB_CONNECT_TIMEOUT")
     log_format: str = Field("json", validation_alias="GONGZHI_LOG_FORMAT")
     log_level: str = Field("info", validation_alias="GONGZHI_LOG_LEVEL")
     metrics: Flag = Field(True, validation_alias="GONGZHI_METRICS")
@@ -245,6 +252,8 @@ def _explain(error: ValidationError, environ: Mapping[str, str], path: str | Non
         name = info.validation_alias if info is not None and isinstance(info.validation_alias, str) else field
         ctx = err.get("ctx", {})
         reason = _REASONS.get(err["type"]) or (str(ctx["error"]) if "error" in ctx else err["msg"])
+        if err["type"] == "greater_than_equal":
+            reason = f"应不小于 {ctx['ge']}"
         shown = "" if field in SECRET_FIELDS | URL_FIELDS else f"，当前值 {err['input']!r}"
         origin = "环境变量" if name in environ or path is None else f"设置文件 {path}"
         lines.append(f"  {name}：{reason}{shown}（来自{origin}）")

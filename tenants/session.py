@@ -8,6 +8,7 @@ security (installed by the migrations) repeats the check in the database itself.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -16,12 +17,17 @@ from typing import Any
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 from sqlalchemy.pool import NullPool
 from sqlalchemy.util import greenlet_spawn
 
 from models import TenantScoped, uuid7
+from tenants.faults import DatabaseUnreachable, is_disconnect
+
+# Under "gongzhi": the app's log configuration applies (tenants never imports gongzhi).
+log = logging.getLogger("gongzhi.db")
 
 
 class TenantMismatch(RuntimeError):
@@ -189,30 +195,63 @@ class DriverTransaction:
     statement and one more): checking a connection out through a Session, its SessionTransaction and
     Connection objects and three greenlet hops cost ≈ 10 % of a node lookup. The connection comes
     from the engine's own pool (so pool size, metrics and pgbouncer settings are the engine's) and
-    goes back to it; the transaction is committed by ``commit`` or rolled back on leaving, and a
-    connection left in an unknown state (an error while rolling back) is invalidated, not reused.
+    goes back to it; the transaction is committed by ``commit`` or rolled back on leaving.
     Statements are counted by ``count_statements`` like any other.
+
+    Dead connections (issue #26): this path sends BEGIN itself, outside SQLAlchemy's disconnect
+    handling, so it does that handling here. A connection that failed as dead (``tenants.faults``),
+    or is closed when the transaction ends, or is left in an unknown state (an error while rolling
+    back) is invalidated — never back to the pool — and, as SQLAlchemy does on a disconnect of its
+    own statements, so is every connection the pool made before it (a restart or a failover ends them
+    all; they are replaced as they next leave the pool). If BEGIN or the transaction's first
+    statement meets a dead connection, they run once more, on a fresh connection: nothing of the
+    transaction can have been committed (the server rolls back what a lost session did). Nothing
+    later is retried: a failed COMMIT may have committed.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._fairy: Any = None
         self._adapted: Any = None
+        self._sent = 0  # statements sent after BEGIN
         self.connection: Any = None  # the asyncpg connection
 
     async def __aenter__(self) -> DriverTransaction:
-        self._fairy = await greenlet_spawn(self._engine.sync_engine.raw_connection)
-        try:
-            self._adapted = self._fairy.dbapi_connection
-            await self._adapted._start_transaction()  # BEGIN, as SQLAlchemy's adapter sends it
-        except BaseException:
-            await greenlet_spawn(self._fairy.invalidate)
-            raise
-        self.connection = self._adapted._connection
+        await self._begin(retry=True)
         return self
 
+    async def _begin(self, *, retry: bool) -> None:
+        # The pool replaces a connection it sees closed as it leaves (make_engine's checkout check); one
+        # whose end the event loop has not seen yet fails at BEGIN, before anything of the request was sent.
+        fairy = await greenlet_spawn(self._engine.sync_engine.raw_connection)
+        adapted: Any = fairy.dbapi_connection
+        try:
+            await adapted._start_transaction()  # BEGIN, as SQLAlchemy's adapter sends it
+        except BaseException as e:
+            dead = isinstance(e, Exception) and is_disconnect(e, adapted._connection)
+            await greenlet_spawn(_drop, self._engine.sync_engine, fairy, e, dead)
+            if retry and dead:
+                _log_retry("BEGIN", e)
+                await self._begin(retry=False)
+                return
+            raise
+        self._fairy, self._adapted, self.connection = fairy, adapted, adapted._connection
+        self._sent = 0
+
     async def fetch_first(self, sql: str, *args: Any) -> Any:
-        return await _fetchrow(self.connection, sql, args)
+        try:
+            row = await _fetchrow(self.connection, sql, args)
+        except Exception as e:
+            dead = is_disconnect(e, self.connection)
+            if dead:
+                await greenlet_spawn(_drop, self._engine.sync_engine, self._fairy, e, True)
+            if self._sent or not dead:
+                raise
+            _log_retry("the transaction's first statement", e)
+            await self._begin(retry=False)
+            row = await _fetchrow(self.connection, sql, args)
+        self._sent += 1
+        return row
 
     async def commit(self) -> None:
         adapted = self._adapted
@@ -222,14 +261,27 @@ class DriverTransaction:
     async def __aexit__(self, *exc: Any) -> None:
         fairy, adapted = self._fairy, self._adapted
         try:
-            if adapted._transaction is not None:
+            if adapted._transaction is not None and not self.connection.is_closed():
                 await adapted._call_and_discard(adapted._transaction.rollback)
-        except BaseException:
-            await greenlet_spawn(fairy.invalidate)
+        except BaseException as e:
+            await greenlet_spawn(fairy.invalidate, e)
             raise
         finally:
             if fairy.is_valid:
-                await greenlet_spawn(fairy.close)
+                if self.connection.is_closed():  # it died under this transaction: replaced, not pooled
+                    await greenlet_spawn(_drop, self._engine.sync_engine, fairy, None, True)
+                else:
+                    await greenlet_spawn(fairy.close)
+
+
+def _drop(engine: Engine, fairy: Any, error: BaseException | None, dead: bool) -> None:
+    """Invalidate a connection the driver paths will not reuse; when it is ``dead``, mark every
+    connection the pool made before it for replacement too (SQLAlchemy's ``Pool._invalidate``, what its
+    own disconnect handling calls), so a retry gets a fresh connection, not the next dead one."""
+    if dead:
+        engine.pool._invalidate(fairy, error, _checkin=False)
+    if fairy.is_valid:
+        fairy.invalidate(error)
 
 
 async def fetch_first(session: AsyncSession, sql: str, *args: Any) -> Any:
@@ -245,20 +297,61 @@ async def fetch_first(session: AsyncSession, sql: str, *args: Any) -> Any:
     if tx is not None:  # the request's statements run on a DriverTransaction (gongzhi/app.py)
         return await tx.fetch_first(sql, *args)
     if session.info.get("raw_driver"):
-        return await _fetchrow(await _driver_connection(session), sql, args)
+        return await _fetch_on_driver(session, sql, args, retry=True)
     conn = await session.connection()
     return (await conn.exec_driver_sql(sql, args)).first()
 
 
-async def _driver_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection under the session's transaction, with its BEGIN sent."""
+def _pristine(session: AsyncSession) -> bool:
+    """Nothing loaded, added or deleted: rolling the session back loses nothing of the caller's."""
+    return not (session.identity_map or session.new or session.deleted)
+
+
+async def _fetch_on_driver(session: AsyncSession, sql: str, args: tuple[Any, ...], *, retry: bool) -> Any:
+    """``fetch_first`` on the asyncpg connection under the session's transaction, sending its BEGIN when
+    this is the transaction's first statement (SQLAlchemy's adapter sends BEGIN lazily, with the first
+    statement; this is that step). A dead connection is invalidated (issue #26: this path is outside
+    SQLAlchemy's disconnect handling); if nothing of the transaction had been sent before and the
+    session holds nothing, the statement runs once more, in a new transaction on a fresh connection."""
     conn = await session.connection()
     fairy = await conn.get_raw_connection()
     adapted: Any = fairy.dbapi_connection
-    # SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its first statement; this is that step.
-    if adapted._transaction is None:
-        await adapted._start_transaction()
-    return adapted._connection
+    driver = adapted._connection
+    first = adapted._transaction is None
+    try:
+        if first:
+            await adapted._start_transaction()
+        return await _fetchrow(driver, sql, args)
+    except Exception as e:
+        if not is_disconnect(e, driver):
+            raise
+        conn.sync_engine.pool._invalidate(fairy, e, _checkin=False)  # the others too: see _drop
+        await conn.invalidate(e)
+        if not (retry and first and _pristine(session)):
+            raise
+        _log_retry("BEGIN or the transaction's first statement", e)
+    await session.rollback()
+    return await _fetch_on_driver(session, sql, args, retry=False)
+
+
+def _log_retry(what: str, error: BaseException) -> None:
+    log.warning("a dead database connection failed %s (%s); sent again on a fresh connection", what,
+                type(error).__name__)
+
+
+def alive_on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """The pool's liveness check as a connection leaves it, without a round trip (issue #26): asyncpg
+    marks a connection closed as soon as the event loop reads the server's goodbye (a restart, a
+    failover, ``pg_terminate_backend`` of an idle backend). The pool then opens a fresh one in its place."""
+    if dbapi_conn._connection.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
+
+
+def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except OSError as e:  # refused, unreachable, timed out (asyncio's TimeoutError is an OSError)
+        raise DatabaseUnreachable(f"cannot connect to the database: {type(e).__name__}: {e}") from e
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -280,17 +373,24 @@ def _prepared_statement_name() -> str:
 
 
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, pgbouncer: bool = False,
-                max_overflow: int = 10, pre_ping: bool = False, pooled: bool = True) -> AsyncEngine:
+                max_overflow: int = 10, pre_ping: bool = False, pooled: bool = True,
+                connect_timeout: float | None = None) -> AsyncEngine:
     """The app's engine. ``pool_size`` is per process (per worker). ``pgbouncer``: the URL points at
     pgbouncer in transaction mode, where a server connection changes between transactions, so
     asyncpg keeps no statement cache and names each prepared statement uniquely (SQLAlchemy's
     recipe for pgbouncer). Parameters never appear in exception messages (they can be personal data).
-    ``pre_ping`` checks each connection as it leaves the pool: one round trip per request (issue #9
-    measured round trips as the largest fixed cost); without it a connection the server closed fails
-    one request and the pool replaces it. ``pooled=False``: every use opens and closes its own
-    connection (for rare work such as the platform API, so no idle connection outlives the app).
+    ``pooled=False``: every use opens and closes its own connection (for rare work such as the
+    platform API, so no idle connection outlives the app).
+
+    Dead connections (issue #26), on PostgreSQL: a connection the server closed while it sat in the
+    pool is replaced as it leaves the pool, at no cost (the checkout check below); one that dies
+    unseen fails its BEGIN or first statement, which the driver paths retry once (``DriverTransaction``,
+    ``fetch_first``). ``pre_ping`` adds SQLAlchemy's ping on every checkout: one round trip per request
+    (bench/RESULTS.md, 2026-12-05), for networks that drop connections without telling either side.
+    A failed connect raises ``DatabaseUnreachable``; ``connect_timeout`` bounds it (seconds).
     """
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
+    postgres = url.startswith("postgresql")
     if url.startswith("sqlite"):
         kwargs["poolclass"] = NullPool if ":memory:" not in url else None
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
@@ -300,15 +400,23 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, pgbouncer:
         kwargs["pool_size"] = pool_size
         kwargs["max_overflow"] = max_overflow
         kwargs["pool_pre_ping"] = pre_ping
-        if pgbouncer:
-            kwargs["connect_args"] = {"statement_cache_size": 0,
-                                      "prepared_statement_cache_size": 0,
-                                      "prepared_statement_name_func": _prepared_statement_name}
+    connect_args: dict[str, Any] = {}
+    if postgres and pooled and pgbouncer:
+        connect_args.update(statement_cache_size=0, prepared_statement_cache_size=0,
+                            prepared_statement_name_func=_prepared_statement_name)
+    if postgres and connect_timeout is not None:
+        connect_args["timeout"] = connect_timeout
+    if connect_args:
+        kwargs["connect_args"] = connect_args
     engine = create_async_engine(url, **kwargs)
     sync: Engine = engine.sync_engine
     if url.startswith("sqlite"):
         event.listen(sync, "connect", _sqlite_pragmas)
         event.listen(sync, "begin", _sqlite_begin)
+    if postgres:
+        event.listen(sync, "do_connect", _connect)
+        if pooled:
+            event.listen(sync.pool, "checkout", alive_on_checkout)
     event.listen(sync, "before_cursor_execute", _on_cursor_execute)
     return engine
 

@@ -35,6 +35,7 @@ from gongzhi.migrate import head_revision
 from gongzhi.modules import jobs
 from gongzhi.settings import Settings
 from models import sealing
+from tenants.faults import is_disconnect
 from tenants.session import (
     make_engine,
 )
@@ -74,6 +75,25 @@ def preflight(settings: Settings) -> None:
         raise ConfigError("平台接口需要数据库所有者连接（GONGZHI_MIGRATION_DATABASE_URL）")
 
 
+# Seconds /readyz waits for its statement (after a connect, which has its own timeout).
+READY_TIMEOUT = 3.0
+
+
+async def _revision(engine: AsyncEngine, seconds: float) -> str | None:
+    """The database's migration revision, read the way requests read: on a connection of the app's
+    pool, within ``seconds``. Readiness is about the database, not about one connection (issue #26):
+    when it draws a pooled connection that turns out dead, SQLAlchemy invalidates it (with the pool's
+    older ones, as requests do on their own) and the check is made once more, on a fresh one."""
+    for attempt in (1, 2):
+        try:
+            async with asyncio.timeout(seconds), engine.connect() as conn:
+                return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        except Exception as e:
+            if attempt == 2 or not is_disconnect(e):
+                raise
+    raise AssertionError("unreachable")
+
+
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     if engine is None:  # a real server (tests hand in their engine and keep their logging)
@@ -84,15 +104,16 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         log.warning("personal data is sealed with the development key: set GONGZHI_DATA_KEYS in production")
     if engine is None:
         engine = make_engine(settings.database_url, pool_size=settings.pool_size, pgbouncer=settings.db_pgbouncer,
-                             max_overflow=settings.db_max_overflow, pre_ping=settings.db_pre_ping)
+                             max_overflow=settings.db_max_overflow, pre_ping=settings.db_pre_ping,
+                             connect_timeout=settings.db_connect_timeout)
     state = AppState(settings, engine)
 
     async def readyz(_request: Request) -> Response:
         try:
-            async with engine.connect() as conn:
-                current = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+            current = await _revision(engine, settings.db_connect_timeout + READY_TIMEOUT)
         except Exception as e:  # any failure means: not ready
-            return JSONResponse({"status": "unavailable", "reason": type(e).__name__}, status_code=503)
+            return JSONResponse({"status": "unavailable", "reason": type(e).__name__}, status_code=503,
+                                headers={"Retry-After": str(pipeline.RETRY_AFTER_SECONDS)})
         head = head_revision()
         if current != head:
             return JSONResponse({"status": "migrations pending", "current": current, "head": head}, status_code=503)

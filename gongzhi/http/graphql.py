@@ -13,6 +13,7 @@ import orjson
 from graphql import (
     DocumentNode,
     GraphQLError,
+    OperationDefinitionNode,
     OperationType,
     get_operation_ast,
 )
@@ -23,7 +24,7 @@ from strawberry.http.ides import get_graphql_ide_html
 from compiled import compile_request, finish, run_compiled
 from gongzhi.http import observability as obs
 from gongzhi.http import pipeline
-from gongzhi.http.auth import AuthError, select_tenant
+from gongzhi.http.auth import AuthError, Claims, select_tenant
 from gongzhi.http.documents import DocumentChecker
 from gongzhi.http.explorer import example_operations, explorer_html
 from gongzhi.http.limits import check as check_limits
@@ -33,6 +34,7 @@ from gongzhi.http.pipeline import error_body
 from gongzhi.http.state import AppState
 from gongzhi.modules import build_schema
 from resolvers.errors import ServiceError
+from tenants.faults import is_unavailable
 from tenants.session import (
     DriverTransaction,
 )
@@ -121,6 +123,8 @@ class GraphQLEndpoint:
         extensions = body.get("extensions")
         if extensions is not None and not isinstance(extensions, dict):
             return _json(error_body("extensions must be an object", "BAD_REQUEST"), 400, media)
+        if isinstance(body.get("operationName"), str):  # for the metrics of a refused request: no parse
+            obs.note(operation=body["operationName"])
         # Nothing before authentication but reading the body and checking the token (issue #24): an
         # anonymous or badly signed request is refused before its document is parsed, and the rate
         # limit applies before any parse too.
@@ -168,6 +172,18 @@ class GraphQLEndpoint:
             return _json(body_, 400 if media == GRAPHQL_RESPONSE else 200, media)
 
         request_id = pipeline.request_id()  # the client's X-Request-Id when safe, else a new one
+        try:
+            return await self._execute(request, media, query, document, operation, op_name, variables, claims, slug,
+                                       request_id)
+        except Exception as e:  # the database could not serve it (issue #26): 503, not a masked 500
+            if not is_unavailable(e):
+                raise
+            return pipeline.unavailable(e, media)
+
+    async def _execute(self, request: Request, media: str, query: str, document: DocumentNode,
+                       operation: OperationDefinitionNode, op_name: str | None, variables: dict[str, Any] | None,
+                       claims: Claims, slug: str, request_id: str) -> Response:
+        """The request's database work: the compiled path where a plan exists, strawberry otherwise."""
         client_addr = request.client.host if request.client else None
         # Only PostgreSQL compiles (compile_request), so plans.compiles() implies it.
         if (self.state.compiled_reads and claims.partner_client is None
@@ -206,6 +222,11 @@ class GraphQLEndpoint:
                 query, variable_values=variables, operation_name=op_name,
                 context_value={"request_context": ctx, "request": request},
             )
+            down = pipeline.first_unavailable(result.errors)
+            if down is not None:
+                # A resolver met the database down (a dead connection, a statement timeout): the whole
+                # answer is 503 — partial data would hide it — and nothing is committed.
+                return pipeline.unavailable(down, media)
             # A request error (e.g. variables that do not coerce) runs nothing: no data entry, 400.
             request_error = result.data is None and bool(result.errors) and all(
                 e.path is None for e in result.errors or [])

@@ -158,6 +158,8 @@ def outcome(status: int, noted: str | None) -> str:
         return "client_timeout"
     if status in (401, 403):
         return "refused"
+    if status == 503:
+        return "unavailable"  # the database could not serve it (issue #26)
     if status >= 500:
         return "server_error"
     if status >= 400:

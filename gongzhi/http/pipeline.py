@@ -12,7 +12,9 @@ request, before any route runs:
   ``gongzhi_http_request_duration_seconds{route}`` for every route, and for GraphQL requests the
   per-operation ``gongzhi_requests_total`` and ``gongzhi_request_duration_seconds`` as before;
 - a failure nobody caught is logged with the request id and answered as a GraphQL-shaped error
-  (code ``INTERNAL``, the request id) with status 500 — never a bare 500 page.
+  (code ``INTERNAL``, the request id) with status 500 — never a bare 500 page; a failure of the
+  database (``tenants.faults.is_unavailable``: dead or refused connection, statement or lock timeout)
+  is answered ``503 SERVICE_UNAVAILABLE`` with ``Retry-After``, logged as a warning without a traceback.
 
 Routes outside GraphQL use the helpers below for the rest of the pipeline: ``authenticate`` (the
 token, the tenant selector, rate limits stay GraphQL's), ``tenant_context`` (a session bound to the
@@ -42,6 +44,7 @@ from gongzhi.http.auth import AuthError
 from gongzhi.http.ratelimit import Decision
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from tenants.faults import is_unavailable
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -104,6 +107,36 @@ class RateLimited(Exception):
 def rate_limited(decision: Decision, media: str = JSON) -> Response:
     return error_response(429, "RATE_LIMITED", f"more than {decision.limit} requests a minute; retry in "
                           f"{decision.retry_after} s", media=media, headers={"Retry-After": str(decision.retry_after)})
+
+
+# Seconds a client waits before retrying a request the database could not serve (issue #26): a dead
+# connection is replaced at once, a restart or failover takes seconds.
+RETRY_AFTER_SECONDS = 2
+UNAVAILABLE_MESSAGE = "数据库暂时不可用，请稍后重试"
+
+
+def unavailable(exc: BaseException, media: str = JSON) -> Response:
+    """503 SERVICE_UNAVAILABLE with Retry-After: the database could not serve the request (issue #26)."""
+    log_unavailable(exc)
+    obs.note(outcome="unavailable")
+    return error_response(503, "SERVICE_UNAVAILABLE", UNAVAILABLE_MESSAGE, media=media,
+                          headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def log_unavailable(exc: BaseException) -> None:
+    # A warning without a traceback: during an outage every request meets it; the type and the
+    # server's message say what happened (no parameters: the engine hides them).
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    log.warning("database unavailable: %s: %s", type(exc).__name__, first[:300])
+
+
+def first_unavailable(errors: Any) -> BaseException | None:
+    """The database failure behind any of a GraphQL result's errors (a resolver's), or None."""
+    for e in errors or ():
+        original = getattr(e, "original_error", None)
+        if original is not None and is_unavailable(original):
+            return original  # type: ignore[no-any-return]
+    return None
 
 
 def auth_error(e: AuthError, media: str = JSON) -> Response:
@@ -269,14 +302,22 @@ class RequestPipeline:
                                                                                    "timeout_s": self.body_timeout}})
                     if started_response[0]:
                         raise
-                    await _send_error(on_send, 408, "REQUEST_TIMEOUT",
-                                      f"请求体未在 {self.body_timeout:g} 秒内收齐", info.request_id)
-                except Exception:
-                    log.exception("unexpected error in request %s", info.request_id)
+                    await _send_error(on_send, 408, info.request_id, "REQUEST_TIMEOUT",
+                                      f"请求体未在 {self.body_timeout:g} 秒内收齐", [(b"connection", b"close")])
+                except Exception as e:
+                    down = is_unavailable(e)
+                    if kind != "http" or started_response[0] or not down:
+                        log.exception("unexpected error in request %s", info.request_id)
                     if kind != "http" or started_response[0]:
                         raise
-                    info.outcome = "server_error"
-                    await _send_internal_error(on_send, info.request_id)
+                    if down:
+                        log_unavailable(e)
+                        await _send_error(on_send, 503, info.request_id, "SERVICE_UNAVAILABLE", UNAVAILABLE_MESSAGE,
+                                          [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])
+                    else:
+                        info.outcome = "server_error"
+                        await _send_error(on_send, 500, info.request_id, "INTERNAL",
+                                          f"服务器内部错误，请提供请求编号 {info.request_id}")
                 finally:
                     route = _route_label(scope)
                     if span is not None:
@@ -314,17 +355,12 @@ class RequestPipeline:
                 self.observed.refresh()
 
 
-async def _send_internal_error(send: Send, rid: str) -> None:
-    await _send_error(send, 500, "INTERNAL", f"服务器内部错误，请提供请求编号 {rid}", rid)
-
-
-async def _send_error(send: Send, status: int, code: str, message: str, rid: str,
+async def _send_error(send: Send, status: int, rid: str, code: str, message: str,
                       headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code, "requestId": rid}}]})
-    raw = [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode()), *(headers or [])]
-    if status == 408:
-        raw.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode()),
+                            *(headers or [])]})
     await send({"type": "http.response.body", "body": body})
 
 

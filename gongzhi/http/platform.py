@@ -203,7 +203,7 @@ def platform_routes(settings: Settings, verifier: TokenVerifier, engine: AsyncEn
             return engine
         if "e" not in holder:
             # Operators call it rarely: no pool, so no idle owner connection outlives the app.
-            holder["e"] = make_engine(settings.owner_url, pooled=False)
+            holder["e"] = make_engine(settings.owner_url, pooled=False, connect_timeout=settings.db_connect_timeout)
         return holder["e"]
 
     async def handle(request: Request) -> Response:
@@ -222,6 +222,9 @@ def platform_routes(settings: Settings, verifier: TokenVerifier, engine: AsyncEn
             return pipeline.error_response(400, "BAD_REQUEST", "body must be {query, variables}")
         result = await platform_schema.execute(query, variable_values=variables,
                                                context_value={"platform": ctx})
+        down = pipeline.first_unavailable(result.errors)
+        if down is not None:  # the database could not serve it (issue #26)
+            return pipeline.unavailable(down)
         out: dict[str, Any] = {"data": result.data}
         if result.errors:
             out["errors"] = [e.formatted for e in result.errors]

@@ -52,7 +52,12 @@ class _OpenStatement:
     (issue #9: building and loading the ORM statement cost more CPU than the query, and each round
     trip more than its query). ``gongzhi_request_actor`` (migration 0025) sets the transaction's
     tenant and jit = off before it reads the actor's rows under RLS; tenants and users are platform
-    tables without RLS. Its columns and their conversions come from the models, so the two stay in step."""
+    tables without RLS. Its columns and their conversions come from the models, so the two stay in step.
+
+    It also sets the transaction's ``statement_timeout`` and ``lock_timeout`` (issue #26,
+    ``GONGZHI_DB_STATEMENT_TIMEOUT_MS``/``_LOCK_TIMEOUT_MS``) with ``set_config(…, true)``: no round
+    trip of its own, through pgbouncer too (transaction-local), and it binds every later statement of
+    the request (this one only reads the tenant's rows)."""
 
     def __init__(self) -> None:
         from sqlalchemy import inspect as sa_inspect
@@ -68,7 +73,8 @@ class _OpenStatement:
         self.user = columns(User)
         select_list = [f"t.{name}" for _k, name, _p in self.tenant] + [f"u.{name}" for _k, name, _p in self.user]
         self._seen: dict[tuple[Any, ...], Any] = {}
-        self.sql = (f"SELECT {', '.join(select_list)}, r.assignments::text, r.own::text "
+        self.sql = (f"SELECT {', '.join(select_list)}, r.assignments::text, r.own::text, "
+                    "set_config('statement_timeout', $4, true), set_config('lock_timeout', $5, true) "
                     "FROM tenants t LEFT JOIN users u ON u.id = $2 "
                     "CROSS JOIN LATERAL gongzhi_request_actor(t.id, $2, $3) r WHERE t.slug = $1")
 
@@ -80,16 +86,17 @@ class _OpenStatement:
             out[key] = value if proc is None or value is None else proc(value)
         return out
 
-    async def run(self, session: AsyncSession, slug: str, user_id: uuid.UUID, now: datetime
+    async def run(self, session: AsyncSession, slug: str, user_id: uuid.UUID, now: datetime, settings: Settings
                   ) -> tuple[Tenant | None, User | None, tuple[str | None, str | None]]:
         """The tenant, the user, and the actor's (assignments, own) as gongzhi_request_actor gives them."""
-        row = await fetch_first(session, self.sql, slug, user_id, now)
+        row = await fetch_first(session, self.sql, slug, user_id, now, str(settings.db_statement_timeout_ms),
+                                str(settings.db_lock_timeout_ms))
         if row is None:
             return None, None, (None, None)
-        n = len(self.tenant)
+        n, end = len(self.tenant), len(row) - 4  # after the user: assignments, own, the two settings
         tenant = self._instance(Tenant, self.tenant, row, 0, n)
-        user = None if row[n] is None else self._instance(User, self.user, row, n, len(row) - 2)
-        return tenant, user, (row[-2], row[-1])
+        user = None if row[n] is None else self._instance(User, self.user, row, n, end)
+        return tenant, user, (row[end], row[end + 1])
 
     def _instance(self, model: Any, cols: list[tuple[str, str, Any]], row: Any, start: int, end: int) -> Any:
         """The model instance for these column values. Requests read them (never write: both are
@@ -139,7 +146,7 @@ class AppState:
             # The request's plain SQL texts go to the driver directly (tenants.session.fetch_first),
             # tracing on or off: with it, the statement observer gives each its span.
             use_driver(session)
-            tenant, user, actor_rows = await _OPEN.run(session, slug, user_id, now)
+            tenant, user, actor_rows = await _OPEN.run(session, slug, user_id, now, self.settings)
         else:
             row = (await session.execute(
                 select(Tenant, User).outerjoin(User, User.id == user_id).where(Tenant.slug == slug))).first()

@@ -43,6 +43,10 @@ OLD_DEFAULTS: dict[str, Any] = {
     "db_pgbouncer": False,
     "db_max_overflow": 10,
     "db_pre_ping": False,
+    # issue #26
+    "db_statement_timeout_ms": 5000,
+    "db_lock_timeout_ms": 0,
+    "db_connect_timeout": 5,
     "log_format": "json",
     "log_level": "info",
     "metrics": True,
@@ -82,6 +86,9 @@ VARIABLES: dict[str, tuple[str, str, Any]] = {
     "db_pgbouncer": ("GONGZHI_DB_PGBOUNCER", "1", True),
     "db_max_overflow": ("GONGZHI_DB_MAX_OVERFLOW", "5", 5),
     "db_pre_ping": ("GONGZHI_DB_PRE_PING", "True", True),
+    "db_statement_timeout_ms": ("GONGZHI_DB_STATEMENT_TIMEOUT_MS", "1500", 1500),
+    "db_lock_timeout_ms": ("GONGZHI_DB_LOCK_TIMEOUT_MS", "800", 800),
+    "db_connect_timeout": ("GONGZHI_DB_CONNECT_TIMEOUT", "2", 2),
     "log_format": ("GONGZHI_LOG_FORMAT", "text", "text"),
     "log_level": ("GONGZHI_LOG_LEVEL", "warning", "warning"),
     "metrics": ("GONGZHI_METRICS", "off", False),
@@ -229,3 +236,13 @@ def test_secrets_stay_out_of_every_rendering() -> None:
                    "listen-pass-2"):
         assert secret not in shown
     assert "app:***@h/g" in shown and s.redacted()["jwt_secret"] == "***"
+
+
+@pytest.mark.parametrize(("name", "raw", "least"), [("GONGZHI_DB_STATEMENT_TIMEOUT_MS", "-1", "0"),
+                                                    ("GONGZHI_DB_LOCK_TIMEOUT_MS", "-5", "0"),
+                                                    ("GONGZHI_DB_CONNECT_TIMEOUT", "0", "1")])
+def test_a_timeout_below_its_least_value_is_refused(name: str, raw: str, least: str) -> None:
+    # PostgreSQL would refuse a negative timeout in every request's first statement (issue #26).
+    with pytest.raises(ValueError, match=name) as e:
+        Settings.from_env({name: raw})
+    assert f"应不小于 {least}" in str(e.value)
