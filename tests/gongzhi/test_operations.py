@@ -74,14 +74,14 @@ def test_secrets_never_in_repr_or_redacted() -> None:
 
 def test_every_tenant_key_includes_tenant_id() -> None:
     """Distributing by tenant_id (Citus) needs tenant_id in every primary key, unique constraint and
-    foreign key between tenant tables; platform tables (reference tables) are tenants, users and
-    the platform audit log."""
+    foreign key between tenant tables; platform tables (reference tables) are tenants, users, the
+    platform audit log and the holiday arrangements loaded for every tenant (issue #22)."""
     from sqlalchemy import Index, UniqueConstraint
 
     problems: list[str] = []
     tenant_tables = [t for t in Base.metadata.sorted_tables if "tenant_id" in t.c]
     platform = {t.name for t in Base.metadata.sorted_tables if "tenant_id" not in t.c}
-    assert platform == {"tenants", "users", "platform_audit"}, platform
+    assert platform == {"tenants", "users", "platform_audit", "platform_calendars", "platform_calendar_days"}, platform
     assert len(tenant_tables) > 40
     for t in tenant_tables:
         if "tenant_id" not in t.primary_key.columns:
