@@ -123,6 +123,39 @@ def test_cli_refuses_a_bad_file_and_writes_nothing(cli: Path) -> None:
     assert "NO ARRANGEMENT" in _run(["calendar", "show", "2043"])[1]
 
 
+def test_migration_gives_existing_tenants_the_calendar_policy_lines(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from gongzhi.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, revision="0025")
+    tenant_id = uuid.uuid4()
+
+    async def run() -> tuple[list[tuple[str, ...]], int, int]:
+        engine = create_async_engine(url)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(
+                "INSERT INTO tenants (id, slug, name, status, policy_version, created_at) "
+                "VALUES (:id, 'old', '旧街道', 'active', 4, '2026-01-01 00:00:00')"), {"id": tenant_id.hex})
+        await engine.dispose()
+        await asyncio.to_thread(upgrade, url)
+        engine = create_async_engine(url)
+        async with engine.connect() as conn:
+            rows = (await conn.execute(sa.text(
+                "SELECT v0, v1, v2, v3, v4 FROM casbin_rules WHERE v2 = 'calendar' ORDER BY v0"))).all()
+            version = (await conn.execute(sa.text("SELECT policy_version FROM tenants"))).scalar_one()
+            loaded = (await conn.execute(sa.text("SELECT count(*) FROM platform_calendar_days"))).scalar_one()
+        await engine.dispose()
+        return [tuple(r) for r in rows], int(version), int(loaded)
+
+    rows, version, loaded_days = asyncio.run(run())
+    assert rows == [("partner_unit", str(tenant_id), "calendar", "read", "all"),
+                    ("resident", str(tenant_id), "calendar", "read", "all")]
+    assert version > 4 and loaded_days == 0  # bumped (later revisions may bump it again)
+
+
 # --------------------------------------------------------------------------- the platform API
 
 LOAD = """mutation($a: String!) { loadWorkingCalendar(arrangement: $a) {
