@@ -73,7 +73,8 @@ portal-ts:
 	else echo "portal-ts SKIPPED: node/npm not installed"; fi
 
 # The demo explorer in the system's headless Chromium (playwright-core, no browser download): a
-# demo server, users and a partner system picked in the page; screenshots in artifacts/explorer-*.png.
+# demo server; no error on opening, docs per actor, every example tab run for its intended actor,
+# actor and language remembered; screenshots in artifacts/explorer-*.png.
 # Skipped, plainly, without node or /usr/bin/chromium (GONGZHI_REQUIRE_BROWSER=1 makes that fail).
 explorer-browser: $(STAMP)
 	$(BIN)/python -m pytest -q -s tests/http/test_explorer_browser.py

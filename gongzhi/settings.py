@@ -164,6 +164,10 @@ class Settings(BaseSettings):
     metrics: Flag = Field(True, validation_alias="GONGZHI_METRICS")
     # Seconds a stopping process waits for in-flight requests and subscriptions (SIGTERM).
     shutdown_timeout: int = Field(30, validation_alias="GONGZHI_SHUTDOWN_TIMEOUT")
+    # Seconds a client has to send a request's line and headers (gongzhi serve; 0: no limit), and
+    # to send its body once the headers are in (408 REQUEST_TIMEOUT after either).
+    http_header_timeout: float = Field(10.0, ge=0, validation_alias="GONGZHI_HTTP_HEADER_TIMEOUT")
+    http_body_timeout: float = Field(30.0, ge=0, validation_alias="GONGZHI_HTTP_BODY_TIMEOUT")
     # Tenant management for platform administrators at /platform/graphql (needs the owner's URL).
     platform_api: Flag = Field(False, validation_alias="GONGZHI_PLATFORM_API")
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import select
 
-from gongzhi.settings import ROOT, Settings
+from gongzhi.settings import ROOT, Settings, SettingsError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -193,6 +193,14 @@ def cmd_tenant_op(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from gongzhi.http.app import ConfigError, preflight
+    from gongzhi.http.protocol import DeadlineHttpToolsProtocol
+
+    try:  # in the master, before any worker: a bad setting is one line, never workers crashing in a loop
+        preflight(settings)
+    except ConfigError as e:
+        print(f"错误：无法启动：{e}", file=sys.stderr)
+        return 2
     _ensure_sqlite_dir(settings.database_url)
     if args.workers > 1 and settings.database_url.startswith("sqlite"):
         print("error: several workers need PostgreSQL (SQLite and its in-process events serve one process)",
@@ -214,9 +222,17 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     # SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to GONGZHI_SHUTDOWN_TIMEOUT
     # seconds), close WebSockets (subscriptions get close code 1012), then the app's shutdown
     # (background jobs, LISTEN connection, pool).
-    uvicorn.run("gongzhi.http.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+    # The master's lines (and uvicorn's) in the chosen format too: uvicorn's own logging config is
+    # plain text, so it is not used (log_config=None); each worker's create_app configures its own.
+    from gongzhi.http.observability import configure_logging
+
+    configure_logging(settings)
+    uvicorn.run("gongzhi.http.app:create_app", factory=True, log_config=None, host=args.host, port=args.port,
+                workers=args.workers,
                 log_level=settings.log_level, app_dir=str(ROOT), timeout_graceful_shutdown=settings.shutdown_timeout,
-                access_log=False, proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips)
+                access_log=False, proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips,
+                # A request's line and headers within GONGZHI_HTTP_HEADER_TIMEOUT (slow clients, issue #26).
+                http=DeadlineHttpToolsProtocol)
     return 0
 
 
@@ -279,7 +295,30 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def one_line(error: BaseException) -> str:
+    """An error as the one line a CLI prints (issue #25): no traceback, newlines folded."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, OSError) and not isinstance(error, FileNotFoundError | PermissionError):
+        return f"无法连接（{text}）"
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Every failure is one line on stderr and a non-zero status; GONGZHI_DEBUG=1 shows the traceback."""
+    import os
+
     args = build_parser().parse_args(argv)
-    return int(args.fn(Settings.from_env(), args))
+    try:
+        settings = Settings.from_env()
+        return int(args.fn(settings, args))
+    except KeyboardInterrupt:
+        return 130
+    except SettingsError as e:
+        print(f"错误：{one_line(e)}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        if os.environ.get("GONGZHI_DEBUG"):
+            raise
+        print(f"错误：{one_line(e)}", file=sys.stderr)
+        return 1
 

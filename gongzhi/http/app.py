@@ -46,6 +46,34 @@ async def healthz(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+class ConfigError(Exception):
+    """A setting the server needs is missing or invalid: it must not start (issue #25)."""
+
+
+def preflight(settings: Settings) -> None:
+    """What ``create_app`` needs of the settings, checked once in the master before any worker
+    starts, so a bad configuration is one line and a non-zero exit instead of workers that crash in
+    a loop. Raises ``ConfigError`` naming the setting."""
+    from gongzhi.http.auth import TokenVerifier
+    from gongzhi.http.persisted import PersistedQueries
+
+    try:
+        TokenVerifier(settings)
+    except Exception as e:
+        raise ConfigError(f"令牌验证密钥未设置或无效（GONGZHI_JWT_SECRET、GONGZHI_JWT_PUBLIC_KEY_FILE 或 "
+                          f"GONGZHI_JWT_JWKS_FILE）：{e}") from None
+    try:
+        sealing.configure(settings.data_keys, settings.index_key)
+    except Exception as e:
+        raise ConfigError(f"个人信息加密密钥无效（GONGZHI_DATA_KEYS / GONGZHI_INDEX_KEY）：{e}") from None
+    try:
+        PersistedQueries(settings.persisted_queries_file, only=settings.persisted_only)
+    except Exception as e:
+        raise ConfigError(f"持久化查询文件无法读取（GONGZHI_PERSISTED_QUERIES）：{e}") from None
+    if settings.platform_api and not settings.owner_url:
+        raise ConfigError("平台接口需要数据库所有者连接（GONGZHI_MIGRATION_DATABASE_URL）")
+
+
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     if engine is None:  # a real server (tests hand in their engine and keep their logging)

@@ -132,7 +132,7 @@ def issue_dev_token(settings: Settings, *, user_id: uuid.UUID, username: str, te
     """An HS256 token for development and tests (production tokens come from the identity provider).
     ``platform="admin"`` adds the platform-administrator claim (issue #10)."""
     if not settings.jwt_secret:
-        raise RuntimeError("issuing development tokens needs GONGZHI_JWT_SECRET (or GONGZHI_DEMO=1)")
+        raise RuntimeError("签发开发令牌需要设置 GONGZHI_JWT_SECRET（或 GONGZHI_DEMO=1）")
     issued = now or datetime.now(UTC)
     payload = {
         "sub": str(user_id), "preferred_username": username, "tenants": tenants,

@@ -7,19 +7,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from functools import lru_cache
 from typing import Any
 
 import orjson
 from graphql import (
     DocumentNode,
     GraphQLError,
-    GraphQLSchema,
-    NoSchemaIntrospectionCustomRule,
+    OperationType,
     get_operation_ast,
-    parse,
-    specified_rules,
-    validate,
 )
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -29,14 +24,15 @@ from compiled import compile_request, finish, run_compiled
 from gongzhi.http import observability as obs
 from gongzhi.http import pipeline
 from gongzhi.http.auth import AuthError, select_tenant
+from gongzhi.http.documents import DocumentChecker
 from gongzhi.http.explorer import example_operations, explorer_html
 from gongzhi.http.limits import check as check_limits
+from gongzhi.http.partners import partner_refusals
 from gongzhi.http.persisted import PersistedQueryError
 from gongzhi.http.pipeline import error_body
 from gongzhi.http.state import AppState
 from gongzhi.modules import build_schema
 from resolvers.errors import ServiceError
-from schema.schema import MAX_TOKENS
 from tenants.session import (
     DriverTransaction,
 )
@@ -44,51 +40,39 @@ from tenants.session import (
 log = logging.getLogger("gongzhi")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+REFUSALS = frozenset({"FORBIDDEN", "UNAUTHENTICATED", "PARTNER_NOT_ALLOWED", "TENANT_NOT_ALLOWED"})
 JSON = "application/json"
 
 
 def _json(body: Any, status: int = 200, media_type: str = GRAPHQL_RESPONSE,
           headers: dict[str, str] | None = None) -> Response:
+    if isinstance(body, dict) and "errors" in body and "data" not in body:
+        # A request error: counted as one even when legacy clients get it with status 200 (issue #25).
+        obs.note(outcome="request_error")
     return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
 
 
-def _request_errors(graphql_schema: GraphQLSchema, query: str, introspection: bool
-                    ) -> tuple[list[dict[str, Any]], DocumentNode | None]:
-    """Parse and validate before any database work; documents of ordinary size are cached."""
-    if len(query) <= 20_000:
-        return _cached_request_errors(graphql_schema, query, introspection)
-    return _check_document(graphql_schema, query, introspection)
-
-
-@lru_cache(maxsize=512)
-def _cached_request_errors(graphql_schema: GraphQLSchema, query: str, introspection: bool
-                           ) -> tuple[list[dict[str, Any]], DocumentNode | None]:
-    return _check_document(graphql_schema, query, introspection)
-
-
-def _with_code(error: GraphQLError, code: str) -> dict[str, Any]:
-    formatted: dict[str, Any] = dict(error.formatted)
-    formatted["extensions"] = {**(formatted.get("extensions") or {}), "code": code}
-    return formatted
-
-
-def _check_document(graphql_schema: GraphQLSchema, query: str, introspection: bool
-                    ) -> tuple[list[dict[str, Any]], DocumentNode | None]:
-    try:
-        doc = parse(query, max_tokens=MAX_TOKENS)
-    except GraphQLError as e:
-        code = "TOO_MANY_TOKENS" if "tokens" in e.message else "GRAPHQL_PARSE_FAILED"
-        return [_with_code(e, code)], None
-    # Without introspection, no field suggestions either: they would leak the schema piecemeal.
-    rules = None if introspection else [*specified_rules, NoSchemaIntrospectionCustomRule]
-    errors = validate(graphql_schema, doc, rules, hide_suggestions=not introspection)
-    return [_with_code(e, "GRAPHQL_VALIDATION_FAILED") for e in errors], doc
+def _get_parameters(request: Request) -> dict[str, Any] | str:
+    """A GET request's parameters as a POST body would carry them, or why they are not valid."""
+    params = request.query_params
+    body: dict[str, Any] = {}
+    for name in ("query", "operationName"):
+        if name in params:
+            body[name] = params[name]
+    for name in ("variables", "extensions"):
+        if name in params:
+            try:
+                body[name] = orjson.loads(params[name])
+            except orjson.JSONDecodeError:
+                return f"{name} must be JSON"
+    return body
 
 
 class GraphQLEndpoint:
     def __init__(self, app_state: AppState) -> None:
         self.state = app_state
         self.schema = build_schema(introspection=app_state.settings.introspection)
+        self.documents = DocumentChecker(self.schema._schema, app_state.settings.introspection)
 
     def _media_type(self, request: Request) -> str | None:
         """application/graphql-response+json when asked for by name; application/json for legacy
@@ -102,29 +86,53 @@ class GraphQLEndpoint:
 
     async def handle(self, request: Request) -> Response:
         settings = self.state.settings
-        if request.method == "GET":
-            if settings.graphiql and "text/html" in request.headers.get("accept", ""):
-                # The demo's explorer picks a demo user (issue #12); elsewhere strawberry's plain GraphiQL.
-                if settings.demo:
-                    return HTMLResponse(explorer_html(example_operations()))
-                return HTMLResponse(get_graphql_ide_html())
-            return _json(error_body("use POST for GraphQL requests", "METHOD_NOT_ALLOWED"), 405,
-                         JSON, {"Allow": "POST"})
+        get = request.method == "GET"
+        if get and settings.graphiql and "text/html" in request.headers.get("accept", ""):
+            # The demo's explorer picks a demo user (issue #12); elsewhere strawberry's plain GraphiQL.
+            if settings.demo:
+                return HTMLResponse(explorer_html(example_operations()))
+            return HTMLResponse(get_graphql_ide_html())
         media = self._media_type(request)
         if media is None:
             return _json(error_body(f"Accept must allow {GRAPHQL_RESPONSE} or {JSON}", "NOT_ACCEPTABLE"), 406, JSON)
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype != JSON:
-            return _json(error_body("Content-Type must be application/json", "UNSUPPORTED_MEDIA_TYPE"), 415, media)
-        raw = await request.body()
-        if len(raw) > settings.max_body_bytes:
-            return _json(error_body("request body too large", "PAYLOAD_TOO_LARGE"), 413, media)
+        if get:
+            # GraphQL over HTTP's GET (issue #24): URL parameters, JSON-encoded variables and
+            # extensions; queries only (a mutation is 405 below) — what lets a persisted query's
+            # answer be cached by URL.
+            found = _get_parameters(request)
+            if isinstance(found, str):
+                return _json(error_body(found, "BAD_REQUEST"), 400, media)
+            body: dict[str, Any] = found
+        else:
+            ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if ctype != JSON:
+                return _json(error_body("Content-Type must be application/json", "UNSUPPORTED_MEDIA_TYPE"), 415,
+                             media)
+            raw = await request.body()
+            if len(raw) > settings.max_body_bytes:
+                return _json(error_body("request body too large", "PAYLOAD_TOO_LARGE"), 413, media)
+            try:
+                parsed = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return _json(error_body("body is not valid JSON", "BAD_REQUEST"), 400, media)
+            if not isinstance(parsed, dict):
+                return _json(error_body("body must be a JSON object", "BAD_REQUEST"), 400, media)
+            body = parsed
+        extensions = body.get("extensions")
+        if extensions is not None and not isinstance(extensions, dict):
+            return _json(error_body("extensions must be an object", "BAD_REQUEST"), 400, media)
+        # Nothing before authentication but reading the body and checking the token (issue #24): an
+        # anonymous or badly signed request is refused before its document is parsed, and the rate
+        # limit applies before any parse too.
         try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return _json(error_body("body is not valid JSON", "BAD_REQUEST"), 400, media)
-        if not isinstance(body, dict):
-            return _json(error_body("body must be a JSON object", "BAD_REQUEST"), 400, media)
+            claims = self.state.verifier.verify(request.headers.get("authorization"))
+            slug = select_tenant(claims, request.headers.get("x-gongzhi-tenant"))
+            obs.note(tenant=slug, user=str(claims.user_id))
+            decision = await self.state.limiter.check(slug, str(claims.user_id))
+            if not decision.allowed:
+                return pipeline.rate_limited(decision, media)
+        except AuthError as e:
+            return pipeline.auth_error(e, media)
         query, variables, op_name = body.get("query"), body.get("variables"), body.get("operationName")
         try:
             query = self.state.persisted.resolve(query, body.get("extensions"))
@@ -136,13 +144,22 @@ class GraphQLEndpoint:
             return _json(error_body("variables must be an object", "BAD_REQUEST"), 400, media)
         if op_name is not None and not isinstance(op_name, str):
             return _json(error_body("operationName must be a string", "BAD_REQUEST"), 400, media)
-        errors, document = _request_errors(self.schema._schema, query, settings.introspection)
+        errors, document = await self.documents.check(query)
         obs.note(operation=obs.operation_name(op_name, document))  # issue #10: metrics, access log
         if errors or document is None:
             return _json({"errors": errors}, 400 if media == GRAPHQL_RESPONSE else 200, media)
-        if op_name is not None and get_operation_ast(document, op_name) is None:
+        operation = get_operation_ast(document, op_name)
+        if op_name is not None and operation is None:
             return _json(error_body(f"operationName {op_name!r} names no operation of the document",
                                      "BAD_REQUEST"), 400, media)
+        if operation is None:  # several operations and no operationName: which one is not ours to guess
+            return _json(error_body("文档包含多个操作，请用 operationName 指明要执行哪一个", "BAD_REQUEST"),
+                         400, media)
+        if get and operation.operation is not OperationType.QUERY:
+            return _json(error_body(f"{operation.operation.value} 只能用 POST 发送", "METHOD_NOT_ALLOWED"), 405,
+                         media, {"Allow": "POST"})
+        if operation is not None:
+            obs.note(operation_type=operation.operation.value)
         verdict = check_limits(self.schema._schema, document, op_name, variables)
         if verdict.error is not None:
             code, message = verdict.error
@@ -150,35 +167,28 @@ class GraphQLEndpoint:
             body_["errors"][0]["extensions"].update(depth=verdict.depth, aliases=verdict.aliases, cost=verdict.cost)
             return _json(body_, 400 if media == GRAPHQL_RESPONSE else 200, media)
 
-        # Chosen by the pipeline: the client's X-Request-Id when safe, else a new one.
-        request_id = pipeline.request_id()
-        try:
-            claims = self.state.verifier.verify(request.headers.get("authorization"))
-            slug = select_tenant(claims, request.headers.get("x-gongzhi-tenant"))
-            obs.note(tenant=slug, user=str(claims.user_id))
-            decision = await self.state.limiter.check(slug, str(claims.user_id))
-            if not decision.allowed:
-                return pipeline.rate_limited(decision, media)
-        except AuthError as e:
-            return pipeline.auth_error(e, media)
-
+        request_id = pipeline.request_id()  # the client's X-Request-Id when safe, else a new one
         client_addr = request.client.host if request.client else None
         # Only PostgreSQL compiles (compile_request), so plans.compiles() implies it.
         if (self.state.compiled_reads and claims.partner_client is None
                 and self.state.plans.compiles(query, op_name)):
             try:
-                body = await self._compiled_on_driver(query, document, op_name, variables, claims.user_id, slug,
-                                                      request_id, client_addr)
+                answer = await self._compiled_on_driver(query, document, op_name, variables, claims.user_id, slug,
+                                                        request_id, client_addr)
             except AuthError as e:
                 return pipeline.auth_error(e, media)
-            if body is not None:
-                return Response(body, media_type=media)
+            if answer is not None:
+                return Response(answer, media_type=media)
         async with self.state.sessionmaker() as session:
             try:
                 ctx = await self.state.open_context(session, claims.user_id, slug, request_id, client_addr,
                                                     partner_client=claims.partner_client)
             except AuthError as e:
                 return pipeline.auth_error(e, media)
+            if ctx.actor.partner_unit_id is not None:
+                refusals = partner_refusals(document, operation, ctx.actor)
+                if refusals:  # before anything runs: the agreements do not grant it (issues #24, #25)
+                    return _json({"errors": refusals}, 403, media)
             compiled = None
             if self.state.compiled_reads:
                 with obs.span("graphql.compile"):
@@ -189,9 +199,9 @@ class GraphQLEndpoint:
                 with obs.span("graphql.compiled_read"):
                     data = await run_compiled(ctx, *compiled)
             if data is not None:  # issue #9: the whole answer from one SQL statement
-                body = finish(data, ctx)
+                answer = finish(data, ctx)
                 await self.state.commit(session, ctx)
-                return Response(body, media_type=media)
+                return Response(answer, media_type=media)
             result = await self.schema.execute(
                 query, variable_values=variables, operation_name=op_name,
                 context_value={"request_context": ctx, "request": request},
@@ -202,7 +212,9 @@ class GraphQLEndpoint:
             out: dict[str, Any] = {}
             if result.errors:
                 out["errors"] = [self._format_error(e, request_id) for e in result.errors]
-                obs.note(outcome="error")
+                codes = {(e.get("extensions") or {}).get("code") for e in out["errors"]}
+                # Metrics (issue #25): a refusal is counted as one, not as "ok" or a plain error.
+                obs.note(outcome="refused" if codes & REFUSALS else "error")
             if not request_error:
                 out["data"] = result.data
             await self.state.commit(session, ctx)

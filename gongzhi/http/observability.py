@@ -82,6 +82,7 @@ class RequestInfo:
     method: str
     path: str
     operation: str | None = None
+    operation_type: str | None = None  # query, mutation, subscription
     tenant: str | None = None
     user: str | None = None
     outcome: str | None = None
@@ -151,6 +152,10 @@ def operation_label(name: str | None) -> str:
 def outcome(status: int, noted: str | None) -> str:
     if status == 429:
         return "rate_limited"
+    if status == 499:  # nginx's code: the client hung up before the answer
+        return "client_closed"
+    if status == 408:
+        return "client_timeout"
     if status in (401, 403):
         return "refused"
     if status >= 500:

@@ -23,6 +23,7 @@ body through the app's exception handlers (``EXCEPTION_HANDLERS``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from prometheus_client import Counter, Histogram
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -168,13 +169,41 @@ def _route_label(scope: Scope) -> str:
     return "unmatched"
 
 
+class BodyTimeout(Exception):
+    """The client did not send its whole body within GONGZHI_HTTP_BODY_TIMEOUT seconds."""
+
+
+def _timed_receive(receive: Receive, seconds: float) -> Receive:
+    """``receive`` with a deadline for the request body (slow clients, issue #26): every body
+    message must have arrived ``seconds`` after the app started; after the last one (when an app
+    only waits for a disconnect) no deadline applies. ``asyncio.timeout_at``: a timer, no task."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    done = [False]
+
+    async def timed() -> Message:
+        if done[0]:
+            return await receive()
+        try:
+            async with asyncio.timeout_at(deadline):
+                message = await receive()
+        except TimeoutError:
+            raise BodyTimeout from None
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            done[0] = True
+        return message
+
+    return timed
+
+
 class RequestPipeline:
     """Pure ASGI: request id, timing, span, access log, metrics, and the last-resort error body."""
 
-    def __init__(self, app: ASGIApp, observed: obs.Observed, *, refresh_every: float = 5.0) -> None:
+    def __init__(self, app: ASGIApp, observed: obs.Observed, *, refresh_every: float = 5.0,
+                 body_timeout: float = 30.0) -> None:
         self.app = app
         self.observed = observed
         self.refresh_every = refresh_every
+        self.body_timeout = body_timeout
         self._next_refresh = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -226,8 +255,22 @@ class RequestPipeline:
         started = time.perf_counter()
         try:
             with span_cm as span:
+                if kind == "http" and self.body_timeout > 0:
+                    receive = _timed_receive(receive, self.body_timeout)
                 try:
                     await self.app(scope, receive, on_send)
+                except ClientDisconnect:
+                    # The client hung up before its answer: theirs, not a server error (no traceback).
+                    if not started_response[0]:
+                        status[0] = 499
+                    log.info("client closed the connection before the answer", extra={"fields": {"path": path}})
+                except BodyTimeout:
+                    log.info("request body not received in time", extra={"fields": {"path": path,
+                                                                                   "timeout_s": self.body_timeout}})
+                    if started_response[0]:
+                        raise
+                    await _send_error(on_send, 408, "REQUEST_TIMEOUT",
+                                      f"请求体未在 {self.body_timeout:g} 秒内收齐", info.request_id)
                 except Exception:
                     log.exception("unexpected error in request %s", info.request_id)
                     if kind != "http" or started_response[0]:
@@ -244,8 +287,12 @@ class RequestPipeline:
                         if info.tenant:
                             span.set_attribute("gongzhi.tenant", info.tenant)
                         if graphql:
+                            # OpenTelemetry's GraphQL conventions: the span is named by the operation
+                            # type; the client's operation name is an attribute (bounded span names).
                             span.set_attribute("graphql.operation.name", info.operation or "")
-                            span.update_name(f"graphql {info.operation or 'anonymous'}")
+                            if info.operation_type:
+                                span.set_attribute("graphql.operation.type", info.operation_type)
+                            span.update_name(info.operation_type or "graphql")
                         else:
                             span.update_name(f"{method} {route}")
         finally:
@@ -268,10 +315,16 @@ class RequestPipeline:
 
 
 async def _send_internal_error(send: Send, rid: str) -> None:
-    body = orjson.dumps({"errors": [{"message": f"服务器内部错误，请提供请求编号 {rid}",
-                                     "extensions": {"code": "INTERNAL", "requestId": rid}}]})
-    await send({"type": "http.response.start", "status": 500,
-                "headers": [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode())]})
+    await _send_error(send, 500, "INTERNAL", f"服务器内部错误，请提供请求编号 {rid}", rid)
+
+
+async def _send_error(send: Send, status: int, code: str, message: str, rid: str,
+                      headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code, "requestId": rid}}]})
+    raw = [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode()), *(headers or [])]
+    if status == 408:
+        raw.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -284,5 +337,5 @@ def install(app: Starlette, settings: Settings, engine: AsyncEngine, state: AppS
         obs.instrument_engine(engine)
     if settings.metrics:
         app.router.routes.extend(obs.metrics_routes(observed))
-    app.add_middleware(RequestPipeline, observed=observed)
+    app.add_middleware(RequestPipeline, observed=observed, body_timeout=settings.http_body_timeout)
     return observed

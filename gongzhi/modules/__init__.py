@@ -13,7 +13,7 @@ from functools import cache
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gongzhi.jobs import Check, Job
-from gongzhi.modules.declaration import Demo, Module
+from gongzhi.modules.declaration import Demo, Module, PartnerNeed
 from models import Tenant
 from policies.enforcer import rules_for_domain
 from schema.schema import Schema
@@ -48,6 +48,15 @@ def schema() -> Schema:
     return build_schema()
 
 
+@cache
+def partner_surface() -> dict[str, PartnerNeed]:
+    """Every root field a partner unit's system may use, with what it needs of its agreements."""
+    surface: dict[str, PartnerNeed] = {}
+    for m in MODULES:
+        surface.update(m.partner)
+    return surface
+
+
 def jobs() -> tuple[Job, ...]:
     return tuple(job for m in MODULES for job in m.jobs)
 
@@ -66,5 +75,5 @@ async def provision(sessionmaker: async_sessionmaker[AsyncSession], *, slug: str
                                   defaults=[m.defaults for m in MODULES if m.defaults is not None])
 
 
-__all__ = ["MODULES", "Check", "Demo", "Job", "Module", "build_schema", "checks", "demo_seeders", "jobs", "provision",
-           "schema"]
+__all__ = ["MODULES", "Check", "Demo", "Job", "Module", "PartnerNeed", "build_schema", "checks", "demo_seeders",
+           "jobs", "partner_surface", "provision", "schema"]

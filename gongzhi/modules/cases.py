@@ -68,4 +68,6 @@ MODULE = Module(
     jobs=(CLOSE_WAITING,),
     checks=(CALENDAR_NEXT_YEAR,),
     demo=Demo("demo cases", seed_demo_cases),
+    # the working calendar: public facts (holidays), read by every role and a partner's system alike
+    partner={"workingCalendar": None},
 )

@@ -24,4 +24,14 @@ MODULE = Module(
     schema=cobuilding.PARTS,
     jobs=(EXPIRE_AGREEMENTS,),
     demo=Demo("demo co-building", seed_demo_cobuilding, separator="; "),
+    partner={
+        "me": None,  # the client's own account
+        "myAgreements": None,  # its own agreements in force
+        "inserviceSummary": None,  # its own in-service members (the resolver keeps it to its unit)
+        "sharedActivities": ("activity", "read"),
+        "sharedWishes": ("wish", "read"),
+        "sharedStatistics": ("statistics", "read"),
+        "claimSharedWish": ("wish", "claim"),
+        "fulfilSharedWish": ("wish", "fulfil"),
+    },
 )

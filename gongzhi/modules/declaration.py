@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,6 +23,11 @@ class Demo:
     nothing: str | None = None  # printed when it created nothing (else: silence)
 
 
+# What a root field needs of a partner unit's agreements in force: a (resource, action) grant, or
+# None when the field serves partner systems whatever their agreements say (their own records).
+PartnerNeed = tuple[str, str] | None
+
+
 @dataclass(frozen=True)
 class Module:
     """One domain: its tables (``models``), the Casbin resources its policy lines speak of
@@ -37,3 +42,6 @@ class Module:
     jobs: tuple[Job, ...] = ()
     checks: tuple[Check, ...] = ()
     demo: Demo | None = None
+    # The root fields (queries and mutations) a partner unit's API client may use, and what each needs
+    # of its agreements (issue #24/#25: anything else is refused with FORBIDDEN, never an empty answer).
+    partner: Mapping[str, PartnerNeed] = field(default_factory=dict)

@@ -123,16 +123,26 @@ async def dispatch_case(ctx: RequestContext, case_id: uuid.UUID, data: DispatchI
     case = await load_for(ctx, case_id, "dispatch")
     values: dict[str, Any] = {"handler_kind": data.handler_kind, "handler_firm_id": None, "handler_area_id": None}
     notify: dict[str, Any] = {}
+    # Every id given must name a record of this tenant (issue #24: a foreign id was ignored), and
+    # only the one the handler kind uses may be given.
+    firm = None if data.firm_id is None else await ctx.db.scalar(
+        select(PropertyFirm).where(PropertyFirm.id == data.firm_id))
+    if data.firm_id is not None and firm is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "找不到该物业企业", "firmId")
+    community = None if data.community_id is None else await ctx.db.scalar(
+        select(Area).where(Area.id == data.community_id, Area.kind == AreaKind.COMMUNITY))
+    if data.community_id is not None and community is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "找不到该社区", "communityId")
+    if firm is not None and data.handler_kind is not HandlerKind.PROPERTY_FIRM:
+        raise ServiceError(ErrorCode.INVALID, "只有派给物业企业时才填写物业企业", "firmId")
+    if community is not None and data.handler_kind is not HandlerKind.COMMUNITY:
+        raise ServiceError(ErrorCode.INVALID, "只有派给社区时才填写社区", "communityId")
     if data.handler_kind is HandlerKind.PROPERTY_FIRM:
-        firm = None if data.firm_id is None else await ctx.db.scalar(
-            select(PropertyFirm).where(PropertyFirm.id == data.firm_id))
         if firm is None:
             raise ServiceError(ErrorCode.INVALID, "name the property firm that handles the case", "firmId")
         values |= {"handler_firm_id": firm.id, "handler_name": firm.name}
         notify = {"firm_id": firm.id}
     elif data.handler_kind is HandlerKind.COMMUNITY:
-        community = None if data.community_id is None else await ctx.db.scalar(
-            select(Area).where(Area.id == data.community_id, Area.kind == AreaKind.COMMUNITY))
         if community is None or not case.area_path.startswith(community.path):
             raise ServiceError(ErrorCode.INVALID, "name the community the case lies in", "communityId")
         values |= {"handler_area_id": community.id, "handler_name": community.name}

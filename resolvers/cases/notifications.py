@@ -45,6 +45,11 @@ async def list_notifications(ctx: RequestContext, *, unread_only: bool, first: i
 async def mark_notifications_read(ctx: RequestContext, ids: list[uuid.UUID]) -> int:
     if len(ids) > 100:
         raise ServiceError(ErrorCode.INVALID, "at most 100 notifications at once", "ids")
+    wanted = set(ids)
+    found = set(await ctx.db.scalars(
+        select(Notification.id).where(Notification.id.in_(wanted), _notification_predicate(ctx))))
+    if found != wanted:  # another tenant's, someone else's or no notification at all: nothing is marked
+        raise ServiceError(ErrorCode.NOT_FOUND, f"找不到通知 {len(wanted - found)} 条（不存在或不是发给您的）", "ids")
     result = await ctx.db.execute(
         update(Notification)
         .where(Notification.id.in_(ids), Notification.read_at.is_(None), _notification_predicate(ctx))

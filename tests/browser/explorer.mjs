@@ -1,7 +1,9 @@
-// The demo explorer in a real browser (issue #12): the system's headless Chromium, driven by
-// playwright-core (no browser download). Opens GraphiQL at /graphql of a running demo server, picks
-// demo users and a partner system in the page's picker, runs example operations through the page
-// and checks that the page shows each actor's own answer. Screenshots: $GONGZHI_ARTIFACTS/explorer-*.png.
+// The demo explorer in a real browser (issues #12, #25): the system's headless Chromium, driven by
+// playwright-core (no browser download). Opens GraphiQL at /graphql of a running demo server as a
+// newcomer would (empty browser profile) and checks what a portal team found wrong: no error before
+// the first click, the docs loaded for the chosen actor, every example tab running as it opens with
+// its intended actor, the actor remembered across a reload, the page in Chinese with an English
+// switch (remembered too). Screenshots: $GONGZHI_ARTIFACTS/explorer-*.png.
 //
 //   GONGZHI_EXPLORER_URL=http://127.0.0.1:PORT  GONGZHI_ARTIFACTS=dir  node explorer.mjs
 import assert from "node:assert/strict";
@@ -54,6 +56,18 @@ try {
   const page = context.pages()[0] || (await context.newPage());
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(String(e)));
+  // Every answer of /graphql the page received, to show that none failed unasked.
+  const answers = [];
+  page.on("response", async (r) => {
+    if (!r.url().startsWith(`${base}/graphql`) || r.request().method() !== "POST") return;
+    let body = null;
+    try { body = await r.json(); } catch { body = null; }
+    answers.push({ status: r.status(), request: r.request().postData() || "", body });
+  });
+
+  const demoUsers = await (await fetch(`${base}/demo/users`)).json();
+  const clients = await (await fetch(`${base}/demo/partner-clients`)).json();
+  assert.ok(demoUsers.length >= 2 && clients.length >= 1, "the demo is seeded");
 
   // What the API itself answers for a demo user (the page must show the same).
   async function apiAs(user, query) {
@@ -67,13 +81,25 @@ try {
     return r.json();
   }
 
+  const editorValue = (selector) => page.evaluate((sel) => {
+    const cm = document.querySelector(`${sel} .CodeMirror`);
+    return cm && cm.CodeMirror ? cm.CodeMirror.getValue() : "";
+  }, selector);
   // The text of GraphiQL's result pane, parsed (the CodeMirror 5 editor keeps itself on its element).
   async function shownResult() {
-    const text = await page.evaluate(() => {
-      const cm = document.querySelector(".result-window .CodeMirror");
-      return cm && cm.CodeMirror ? cm.CodeMirror.getValue() : "";
-    });
+    const text = await editorValue(".result-window");
     return text ? JSON.parse(text) : null;
+  }
+
+  // Waits until the page acts as `ready` ("user:NAME" / "partner:CLIENT_ID") with its schema loaded.
+  async function settled(ready) {
+    await page.waitForFunction((r) => {
+      const s = document.getElementById("demo-status").dataset.ready;
+      return (s === r && document.body.dataset.schema === r) || s === "error";
+    }, ready, { timeout: 30000 });
+    const status = await page.locator("#demo-status").textContent();
+    assert.equal(await page.locator("#demo-status").getAttribute("data-ready"), ready, status);
+    return status;
   }
 
   async function pick(predicate, ready) {
@@ -84,22 +110,20 @@ try {
     }, predicate.toString());
     assert.ok(value, `the picker offers ${predicate}`);
     await page.selectOption("#demo-user", value);
-    await page.waitForFunction((r) => {
-      const s = document.getElementById("demo-status").dataset.ready;
-      return s === r || s === "error";
-    }, ready, { timeout: 20000 });
-    const status = await page.locator("#demo-status").textContent();
-    assert.equal(await page.locator("#demo-status").getAttribute("data-ready"), ready, status);
-    return status;
+    return settled(ready);
   }
 
-  // Opens the example tab of an operation, runs it with the page's run button, returns what the page shows.
-  async function run(operation) {
+  async function openTab(operation) {
     await page.locator(".graphiql-tab", { hasText: operation }).first().click();
     await page.waitForFunction((op) => {
       const cm = document.querySelector(".graphiql-query-editor .CodeMirror");
-      return cm && cm.CodeMirror && cm.CodeMirror.getValue().includes(`query ${op}`);
+      return cm && cm.CodeMirror && cm.CodeMirror.getValue().includes(`query ${op}`)
+        && document.getElementById("demo-hint").dataset.tab === op;
     }, operation, { timeout: 10000 });
+  }
+
+  // Runs the open tab with the page's run button, returns what the page shows.
+  async function runOpenTab(operation) {
     const responded = page.waitForResponse((r) => r.url().startsWith(`${base}/graphql`)
       && r.request().method() === "POST" && (r.request().postData() || "").includes(operation));
     await page.locator(".graphiql-execute-button").click();
@@ -115,32 +139,69 @@ try {
     return shownResult();
   }
 
+  async function run(operation) {
+    await openTab(operation);
+    return runOpenTab(operation);
+  }
+
   async function shot(name) {
     const path = join(artifacts, `explorer-${name}.png`);
     await page.screenshot({ path, fullPage: false });
     console.log(`screenshot: ${path}`);
   }
 
-  await check("the explorer page loads GraphiQL from the server itself, offline", async () => {
+  const first = demoUsers[0];
+  await check("opened fresh, the page acts as the first demo user: schema loaded, no error anywhere", async () => {
     const r = await page.goto(`${base}/graphql`, { waitUntil: "load" });
     assert.equal(r.status(), 200);
     await page.waitForSelector(".graphiql-container", { timeout: 30000 });
-    await page.waitForFunction(() => document.getElementById("demo-user").dataset.users
-      && document.getElementById("demo-user").dataset.partners, null, { timeout: 20000 });
+    const status = await settled(`user:${first.user}`);
+    assert.ok(status.includes(first.user) && status.includes("默认身份"), status);
+    assert.equal(await page.locator("#demo-user").inputValue().then((v) => JSON.parse(v).user), first.user);
     assert.ok(await page.locator(".graphiql-tab", { hasText: "GridWorkerOpenCases" }).count() > 0);
+    assert.equal(await editorValue(".result-window"), "", "the result pane is empty before the first click");
+    assert.ok(answers.length >= 1, "the schema was fetched");
+    for (const a of answers) {
+      assert.equal(a.status, 200, a.request.slice(0, 80));
+      assert.equal(a.body.errors, undefined, JSON.stringify(a.body.errors));
+    }
+    assert.equal(await page.locator("text=Error fetching schema").count(), 0);
+    assert.equal(await page.locator("text=获取模式失败").count(), 0);
+    // Its own screens in Chinese: the bar, and GraphiQL's labels.
+    assert.equal(await page.evaluate(() => document.documentElement.lang), "zh-CN");
+    assert.equal(await page.locator("#demo-lang").textContent(), "English");
+    assert.ok(await page.locator(".graphiql-editor-tools button", { hasText: "变量" }).count() === 1);
     assert.deepEqual(external, [], "requests to other origins");
     await shot("loaded");
   });
 
-  let grid, resident;
-  const GRID_OP = "GridWorkerOpenCases";
-  await check("a grid leader, picked in the page, sees the open cases of the grids", async () => {
+  await check("a grid leader, picked in the page, gets the docs of the schema at once", async () => {
     const status = await pick((o) => o.kind === "user" && o.tenant === "langya" && o.user === "langya.grid", `user:${GRID}`);
     assert.match(status, /langya\.grid/);
+    assert.ok(!status.includes("默认身份"), status);
+    await page.locator('.graphiql-sidebar button[aria-label="显示文档"]').click();
+    await page.waitForSelector(".graphiql-doc-explorer", { timeout: 10000 });
+    await page.waitForFunction(() => {
+      const d = document.querySelector(".graphiql-doc-explorer");
+      return d && [...d.querySelectorAll(".graphiql-doc-explorer-type-name")].some((a) => a.textContent === "Query");
+    }, null, { timeout: 20000 });
+    const docs = await page.locator(".graphiql-doc-explorer").textContent();
+    assert.ok(docs.includes("根类型") && docs.includes("全部类型"), docs.slice(0, 200));
+    for (const type of ["Query", "Mutation", "Case", "Household"]) {
+      assert.ok(await page.locator(".graphiql-doc-explorer .graphiql-doc-explorer-type-name", { hasText: type }).count() > 0, type);
+    }
+    assert.equal(await page.locator(".graphiql-doc-explorer-error").count(), 0, "no 'Error fetching schema'");
+    await shot("docs");
+    await page.locator('.graphiql-sidebar button[aria-label="隐藏文档"]').click();
+  });
+
+  let grid, resident;
+  const GRID_OP = "GridWorkerOpenCases";
+  await check("the grid leader sees the open cases of the grids", async () => {
     grid = await run(GRID_OP);
     assert.equal(grid.errors, undefined, JSON.stringify(grid.errors));
     assert.ok(grid.data.cases.totalCount >= 1, "the demo grid has open cases");
-    const query = await page.evaluate(() => document.querySelector(".graphiql-query-editor .CodeMirror").CodeMirror.getValue());
+    const query = await editorValue(".graphiql-query-editor");
     assert.deepEqual(grid, await apiAs(GRID, query), "the page shows what the API answers the grid leader");
     await shot("grid-leader");
   });
@@ -149,7 +210,7 @@ try {
     await pick((o) => o.kind === "user" && o.tenant === "langya" && o.user === "langya.resident", `user:${RESIDENT}`);
     resident = await run(GRID_OP);
     assert.equal(resident.errors, undefined, JSON.stringify(resident.errors));
-    const query = await page.evaluate(() => document.querySelector(".graphiql-query-editor .CodeMirror").CodeMirror.getValue());
+    const query = await editorValue(".graphiql-query-editor");
     assert.deepEqual(resident, await apiAs(RESIDENT, query), "the page shows what the API answers the resident");
     const numbers = (b) => b.data.cases.nodes.map((c) => c.number).sort();
     assert.notDeepEqual(numbers(resident), numbers(grid), "the same operation answers per role");
@@ -159,8 +220,6 @@ try {
   });
 
   await check("a partner system, picked in the page, gets its token at /oauth/token and reads its shared data", async () => {
-    const clients = await (await fetch(`${base}/demo/partner-clients`)).json();
-    assert.ok(clients.length >= 1, "the demo seeds a partner client");
     const c = clients[0];
     const tokenCalls = [];
     const onRequest = (r) => { if (r.url() === `${base}/oauth/token`) tokenCalls.push(r.postData() || ""); };
@@ -184,6 +243,70 @@ try {
     assert.equal(staff.data, null, JSON.stringify(staff));
     assert.ok(staff.errors.some((e) => e.extensions.code === "FORBIDDEN" && e.path[0] === "myAgreements"),
       JSON.stringify(staff.errors));
+  });
+
+  // Every example tab, opened as a newcomer would: the bar names the actor it is meant for and offers
+  // to switch to one; then its variables are filled for that actor and the run button answers with no error.
+  const tabs = await page.evaluate(() => TABS.map((t) => ({ name: t.name, actor: t.actor, variables: t.variables })));
+  assert.ok(tabs.length >= 9, JSON.stringify(tabs.map((t) => t.name)));
+  for (const tab of tabs) {
+    await check(`example tab ${tab.name} runs as it opens, for ${tab.actor || "any demo user"}`, async () => {
+      await openTab(tab.name);
+      if (await page.locator("#demo-switch").isVisible()) {
+        const target = JSON.parse(await page.locator("#demo-switch").getAttribute("data-target"));
+        await page.locator("#demo-switch").click();
+        await settled(target.kind === "partner" ? `partner:${target.client_id}` : `user:${target.user}`);
+      }
+      const actor = JSON.parse(await page.locator("#demo-user").inputValue());
+      if (tab.actor === "partner") assert.equal(actor.kind, "partner");
+      else if (tab.actor) assert.equal(actor.role, tab.actor, JSON.stringify(actor));
+      else assert.equal(actor.kind, "user");
+      const key = actor.kind === "partner" ? `partner:${actor.client_id}` : `user:${actor.user}`;
+      await page.waitForFunction((k) => document.body.dataset.filled === k, `${key}|${tab.name}`, { timeout: 20000 });
+      const hint = await page.locator("#demo-hint").textContent();
+      assert.ok(hint.startsWith("本示例适用于"), hint);
+      if (tab.variables.length && actor.kind === "user") {
+        const vars = await (await fetch(`${base}/demo/example-variables?tenant=${actor.tenant}&user=${actor.user}`)).json();
+        const wanted = vars.variables[tab.name];
+        assert.equal(vars.missing[tab.name], undefined, JSON.stringify(vars.missing));
+        const text = await editorValue(".graphiql-editor-tool .graphiql-editor:not(.hidden)");
+        // Variables with defaults ($first, $after) are left to their defaults: nothing to fill.
+        if (Object.keys(wanted).length) assert.deepEqual(JSON.parse(text), wanted, "the variables shown");
+        else assert.equal(text.trim(), "", "no variables to fill");
+      }
+      const shown = await runOpenTab(tab.name);
+      assert.equal(shown.errors, undefined, JSON.stringify(shown.errors));
+      assert.ok(shown.data && Object.values(shown.data).every((v) => v !== null), JSON.stringify(shown).slice(0, 300));
+      await shot(`tab-${tab.name}`);
+    });
+  }
+
+  await check("the chosen actor is remembered across a reload", async () => {
+    const chosen = await pick((o) => o.kind === "user" && o.tenant === "langya" && o.user === "langya.resident",
+      `user:${RESIDENT}`);
+    assert.ok(chosen.includes(RESIDENT));
+    await page.reload({ waitUntil: "load" });
+    const status = await settled(`user:${RESIDENT}`);
+    assert.ok(!status.includes("默认身份"), status);
+    assert.equal(JSON.parse(await page.locator("#demo-user").inputValue()).user, RESIDENT);
+    await shot("reloaded");
+  });
+
+  await check("the English switch changes the page's labels, and is remembered", async () => {
+    await page.locator("#demo-lang").click();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), "en");
+    assert.equal(await page.locator("#demo-lang").textContent(), "中文");
+    assert.match(await page.locator("#demo-status").textContent(), /^requests carry langya\.resident's token/);
+    assert.equal(await page.locator(".graphiql-editor-tools button", { hasText: "Variables" }).count(), 1);
+    assert.equal(await page.locator(".graphiql-editor-tools button", { hasText: "变量" }).count(), 0);
+    assert.ok((await page.locator("#demo-bar").textContent()).includes("Act as:"));
+    await page.reload({ waitUntil: "load" });
+    await settled(`user:${RESIDENT}`);
+    assert.equal(await page.locator("#demo-lang").textContent(), "中文");
+    assert.equal(await page.locator(".graphiql-editor-tools button", { hasText: "Variables" }).count(), 1);
+    await shot("english");
+    await page.locator("#demo-lang").click();
+    assert.equal(await page.locator(".graphiql-editor-tools button", { hasText: "变量" }).count(), 1);
   });
 
   await check("no request left the machine and the page raised no error", async () => {

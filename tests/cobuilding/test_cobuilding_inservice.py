@@ -113,8 +113,8 @@ async def test_register_record_and_summary(papi: PartnerApi, db: DbEnv, fresh: W
     token = await papi.access(cid, secret)
     r = (await papi.gql(token, SUMMARY, {"u": None})).json()
     assert r["data"]["inserviceSummary"] == expected, r
-    r = (await papi.gql(token, "query { inserviceMembers { totalCount } }")).json()
-    assert r["data"]["inserviceMembers"]["totalCount"] == 0
+    r = await papi.gql(token, "query { inserviceMembers { totalCount } }")  # the staff list: refused (#24)
+    assert r.status_code == 403 and r.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN", r.text
     other = await make_unit(api, tw, "蓝天救援队", 52)
     _, cid2, secret2 = await partner_client(papi, tw, other)
     r = (await papi.gql(await papi.access(cid2, secret2), SUMMARY, {"u": unit})).json()

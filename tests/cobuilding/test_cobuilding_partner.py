@@ -14,7 +14,16 @@ from typing import Any
 
 import jwt
 import pytest
-from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, Undefined, get_named_type
+from graphql import (
+    GraphQLEnumType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    Undefined,
+    get_named_type,
+)
 
 from gongzhi.http.auth import issue_partner_token
 from gongzhi.modules import schema as _built
@@ -99,6 +108,14 @@ def _ids(body: dict[str, Any], field: str) -> set[str]:
     return {n["id"] for n in body["data"][field]["nodes"]}
 
 
+def _refused(r: Any, *fields: str) -> None:
+    """Refused before anything ran (issues #24, #25): 403, one FORBIDDEN error per refused root field
+    with its path — "not granted" is never an empty answer."""
+    body = r.json()
+    assert r.status_code == 403 and "data" not in body, body
+    assert {(e["extensions"]["code"], e["path"][0]) for e in body["errors"]} == {("FORBIDDEN", f) for f in fields}
+
+
 async def test_partner_reads_exactly_its_grants_while_in_force(papi: PartnerApi, db: DbEnv, fresh: World) -> None:
     tw = fresh.a
     sc = await _scene(papi, db, tw)
@@ -152,21 +169,19 @@ async def test_partner_reads_exactly_its_grants_while_in_force(papi: PartnerApi,
     denied = (await papi.gql(token, STATS, {"c": community(fresh.b, "C1")})).json()
     assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN", denied
 
-    # The agreement ends: from 06-21 (local) nothing is shared, on the very next request.
+    # The agreement ends: from 06-21 (local) nothing is shared, on the very next request — and the
+    # partner is told so (FORBIDDEN), not handed empty lists.
     papi.at(datetime(2026, 6, 20, 15, 59, tzinfo=UTC))  # 23:59 local on the last day: still in force
     assert _ids((await papi.gql(token, SHARED)).json(), "sharedActivities") == {sc.acts["c1"], sc.acts["c1_grid"]}
     papi.at(datetime(2026, 6, 20, 16, 0, tzinfo=UTC))  # 00:00 local on 06-21
-    body = (await papi.gql(token, SHARED)).json()
-    assert body["data"]["myAgreements"] == []
-    assert body["data"]["sharedActivities"]["totalCount"] == 0 and body["data"]["sharedWishes"]["totalCount"] == 0
-    out = (await papi.gql(token, CLAIM, {"id": sc.wishes["w2"]})).json()["data"]["claimSharedWish"]
-    assert codes(out) == ["NOT_FOUND"], out
+    _refused(await papi.gql(token, SHARED), "sharedActivities", "sharedWishes")
+    assert (await papi.gql(token, "query { myAgreements { id } }")).json()["data"]["myAgreements"] == []
+    _refused(await papi.gql(token, CLAIM, {"id": sc.wishes["w2"]}), "claimSharedWish")
     # Suspended: cut on the next request; active again: back.
     papi.at(NOON)
     s1 = await run(papi.api, tw, "admin", SET_STATUS, {"id": sc.agreement, "s": "SUSPENDED", "v": None})
     assert s1["errors"] == [], s1
-    body = (await papi.gql(token, SHARED)).json()
-    assert body["data"]["sharedActivities"]["totalCount"] == 0 and body["data"]["sharedWishes"]["totalCount"] == 0
+    _refused(await papi.gql(token, SHARED), "sharedActivities", "sharedWishes")
     await run(papi.api, tw, "admin", SET_STATUS, {"id": sc.agreement, "s": "ACTIVE", "v": None})
     assert (await papi.gql(token, SHARED)).json()["data"]["sharedActivities"]["totalCount"] == 2
 
@@ -181,44 +196,49 @@ async def test_partner_grants_are_per_resource(papi: PartnerApi, db: DbEnv, fres
     await add_activity(db, tw, "P1", "航模表演", starts=NOON)
     await add_wish(db, tw, "h1a", "H1", "B1", "收音机")
     token = await papi.access(cid, secret)
-    body = (await papi.gql(token, SHARED)).json()
+    _refused(await papi.gql(token, SHARED), "sharedWishes")  # wish·read is not granted: told so
+    body = (await papi.gql(token, "query { sharedActivities(first: 50) { totalCount } }")).json()
     assert body["data"]["sharedActivities"]["totalCount"] == 1
-    assert body["data"]["sharedWishes"]["totalCount"] == 0
-    denied = (await papi.gql(token, STATS, {"c": community(tw, "C1")})).json()
-    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    _refused(await papi.gql(token, STATS, {"c": community(tw, "C1")}), "sharedStatistics")
 
 
 async def test_partner_gets_nothing_from_the_staff_api(papi: PartnerApi, db: DbEnv, fresh: World) -> None:
-    """Every root query that needs no argument, asked by a partner token with an agreement sharing
-    everything: nothing of the staff API comes back (empty lists, null, or an error)."""
+    """Every root query and mutation of the schema outside the partner API, asked by a partner token
+    with an agreement sharing everything: refused with FORBIDDEN naming the field (issues #24, #25) —
+    the staff API, the tenant's catalogues (evaluationItems and evaluationPeriods were readable) and
+    node/nodes of every type alike. Nothing runs: the refusal comes before execution."""
+    from gongzhi.modules import partner_surface
+
     tw = fresh.a
     sc = await _scene(papi, db, tw)
     token = await papi.access(sc.client_id, sc.secret)
     schema: GraphQLSchema = gql_schema._schema
-    assert schema.query_type is not None
-    # The tenant's catalogues (category and tag names, rating items, points per hour, visit cadence) are
-    # read by any account of the tenant; they hold no personal data. node/nodes are checked below.
-    harmless = {"me", "lianchuangAreas", "caseCategories", "careTagKinds", "evaluationItems", "pointsPerHour",
-                "careSettings", "nodes", "node"}
-    partner_fields = {"myAgreements", "sharedActivities", "sharedWishes", "sharedStatistics", "inserviceSummary"}
-    for name, field in schema.query_type.fields.items():
-        if name in harmless or name in partner_fields:
-            continue
-        if any(isinstance(a.type, GraphQLNonNull) and a.default_value is Undefined for a in field.args.values()):
-            continue
-        named = get_named_type(field.type)
-        if isinstance(named, GraphQLObjectType):
-            sel = "{ totalCount }" if "totalCount" in named.fields else "{ __typename }"
-        else:
-            sel = ""
-        body = (await papi.gql(token, f"query {{ {name} {sel} }}")).json()
-        value = (body.get("data") or {}).get(name)
-        assert value in (None, [], 0, {"totalCount": 0}) or body.get("errors"), (name, body)
-    # Staff objects by id: nothing.
+    surface = partner_surface()
+    asked = 0
+    for kind, root in (("query", schema.query_type), ("mutation", schema.mutation_type)):
+        assert root is not None
+        for name, field in root.fields.items():
+            if name in surface:
+                continue
+            required = [(a, arg) for a, arg in field.args.items()
+                        if isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined]
+            params = ", ".join(f"${a}: {arg.type}" for a, arg in required)
+            args = ", ".join(f"{a}: ${a}" for a, _ in required)
+            named = get_named_type(field.type)
+            sel = "{ __typename }" if not isinstance(named, (GraphQLScalarType, GraphQLEnumType)) else ""
+            doc = f"{kind}{f'({params})' if params else ''} {{ {name}{f'({args})' if args else ''} {sel} }}"
+            r = await papi.gql(token, doc)
+            body = r.json()
+            assert r.status_code == 403, (doc, body)
+            assert body["errors"] == [{"message": body["errors"][0]["message"], "path": [name],
+                                       "extensions": {"code": "FORBIDDEN", "field": name}}], (doc, body)
+            asked += 1
+    assert asked > 100
+    # Objects by id, of every kind: refused, not null.
     for node_id in (sc.wishes["w2"], sc.acts["c1"], gid("Person", tw.persons["h1a"]), community(tw, "C1"),
                     sc.agreement, sc.unit):
-        body = (await papi.gql(token, "query($id: ID!) { node(id: $id) { id } }", {"id": node_id})).json()
-        assert body["data"]["node"] is None, (node_id, body)
+        r = await papi.gql(token, "query($id: ID!) { node(id: $id) { id } }", {"id": node_id})
+        assert r.status_code == 403 and r.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN", r.text
     # `me` names the client's own account only.
     me = (await papi.gql(token, "query { me { username roles { role } } }")).json()
     assert me["data"]["me"]["username"].startswith("partner-client-"), me
@@ -332,7 +352,7 @@ async def test_client_credentials_rotation_revocation_expiry(papi: PartnerApi, d
 # Every (type, field) a partner token can reach from its root fields, and only these: organisations,
 # communities, figures, wish and activity descriptions — no person, household, phone or address.
 PARTNER_ROOTS = {"Query": {"myAgreements", "sharedActivities", "sharedWishes", "sharedStatistics",
-                           "inserviceSummary"}, "Mutation": {"claimSharedWish", "fulfilSharedWish"}}
+                           "inserviceSummary", "workingCalendar"}, "Mutation": {"claimSharedWish", "fulfilSharedWish"}}
 ALLOWLIST = {
     "PartnerAgreement": {"id", "title", "communities", "grants", "areas", "validFrom", "validUntil"},
     "CommunityRef": {"id", "name"},
@@ -353,6 +373,7 @@ ALLOWLIST = {
     "InServiceSummary": {"members", "records", "hours", "wishes", "activities"},
     "SharedWishPayload": {"wish", "errors"},
     "UserError": {"code", "message", "field"},
+    "WorkingDay": {"date", "working", "source", "note"},  # the working calendar (issue #22): public holidays
 }
 
 

@@ -613,7 +613,8 @@ async def test_with_tracing_on_the_driver_path_answers_and_every_statement_has_i
     by_name: dict[str, list[Any]] = {}
     for s in spans:
         by_name.setdefault(s.name, []).append(s)
-    (server,) = by_name["graphql N"]
+    (server,) = by_name["query"]  # OpenTelemetry's GraphQL span name: the operation type (issue #25)
+    assert server.attributes["graphql.operation.name"] == "N"
     (compile_span,) = by_name["graphql.compile"]
     (read_span,) = by_name["graphql.compiled_read"]
     assert compile_span.parent.span_id == server.context.span_id

@@ -148,11 +148,46 @@ def test_token_for_unknown_user_or_tenant_exits_2(demo_env: Demo, args: list[str
     assert "unknown" in err
 
 
-def test_token_without_a_secret_fails(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_token_without_a_secret_fails_in_one_line(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue #25: every CLI error is one line and a non-zero status, never a traceback
     _env(monkeypatch, demo.url)
     monkeypatch.delenv("GONGZHI_DEMO")
-    with pytest.raises(RuntimeError):
-        _run(["token", "--tenant", "langya", "--user", "langya.grid"])
+    code, out, err = _run(["token", "--tenant", "langya", "--user", "langya.grid"])
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("错误：") and "GONGZHI_JWT_SECRET" in err, err
+    assert "Traceback" not in err
+
+
+def test_a_bad_setting_is_one_line_and_status_2(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    _env(monkeypatch, demo.url)
+    monkeypatch.setenv("GONGZHI_DB_POOL_SIZE", "many")
+    monkeypatch.setenv("GONGZHI_SHUTDOWN_TIMEOUT", "soon")
+    code, out, err = _run(["demo-users"])
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "GONGZHI_DB_POOL_SIZE" in err and "GONGZHI_SHUTDOWN_TIMEOUT" in err, err
+
+
+def test_an_unreachable_database_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    _env(monkeypatch, "postgresql+asyncpg://nobody@127.0.0.1:1/nothing")
+    code, _out, err = _run(["demo-users"])
+    assert code == 1
+    assert err.count("\n") == 1 and err.startswith("错误：无法连接"), err
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_refuses_to_start_without_a_jwt_key(workers: str, tmp_path: Path) -> None:
+    """issue #25: the master exits non-zero with one line; no worker is started to crash in a loop."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GONGZHI_")}
+    env["GONGZHI_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    done = subprocess.run([sys.executable, "-m", "gongzhi.cli", "serve", "--port", "1", "--workers", workers],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "无法启动" in done.stderr and "GONGZHI_JWT_SECRET" in done.stderr, done
 
 
 def test_export_schema_equals_committed_sdl(tmp_path: Path) -> None:

@@ -90,3 +90,38 @@ def test_the_link_finder_finds_links() -> None:
     assert links(sample) == ["docs/x.md", "../y.png", "https://example.com/ref", "https://example.org/z"]
     assert _BARE_URL.findall(_prose("go to https://example.net/p now, not `http://in.code`")) == [
         "https://example.net/p"]
+
+
+def _first_block() -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    block = re.search(r"^```sh\n(.*?)^```", text, re.M | re.S)
+    assert block, "README.md has no sh block"
+    # join continuation lines
+    return block.group(1).replace("\\\n", " ").splitlines()
+
+
+def test_readme_first_screen_spells_out_every_command() -> None:
+    """issue #25: clone to a first answer — every variable the block uses is set in it first (the token)."""
+    lines = _first_block()
+    assert lines[0].startswith("git clone")
+    assert any(line.startswith("make run") for line in lines) and any(line.startswith("make test") for line in lines)
+    assigned: set[str] = set()
+    for line in lines:
+        code = line.split("#", 1)[0] if not line.lstrip().startswith("curl") else line
+        for used in re.findall(r"\$([A-Z_][A-Z0-9_]*)", code):
+            assert used in assigned, f"README's first block uses ${used} before setting it: {line}"
+        assigned.update(re.findall(r"^([A-Z_][A-Z0-9_]*)=", code.strip()))
+    assert "TOKEN" in assigned
+
+
+def test_readme_first_query_is_valid_against_the_schema() -> None:
+    import json
+
+    from graphql import parse, validate
+
+    from gongzhi.modules import build_schema
+
+    curl = next(line for line in _first_block() if line.lstrip().startswith("curl"))
+    payload = json.loads(re.search(r"-d '(.*)'", curl).group(1))  # type: ignore[union-attr]
+    schema = build_schema(introspection=True)._schema
+    assert validate(schema, parse(payload["query"])) == []

@@ -157,9 +157,14 @@ async def test_a_request_makes_spans(db: DbEnv) -> None:
     finally:
         obs.use_tracer_provider(None)
     spans = exporter.get_finished_spans()
-    server = [s for s in spans if s.name == "graphql Me"]
+    # OpenTelemetry's GraphQL conventions (issue #25): named by the operation type, never by the
+    # client's operation name, which is an attribute
+    server = [s for s in spans if s.name == "query"]
     assert len(server) == 1, [s.name for s in spans]
+    assert not [s for s in spans if "Me" in s.name], [s.name for s in spans]
     assert server[0].attributes is not None and server[0].attributes["gongzhi.tenant"] == tw.slug
+    assert server[0].attributes["graphql.operation.type"] == "query"
+    assert server[0].attributes["graphql.operation.name"] == "Me"
     assert format(server[0].context.trace_id, "032x") == trace_id  # the caller's trace continues
     queries = [s for s in spans if s.name == "db.query"]
     assert queries and all(s.parent is not None and s.parent.span_id == server[0].context.span_id

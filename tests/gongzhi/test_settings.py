@@ -47,6 +47,8 @@ OLD_DEFAULTS: dict[str, Any] = {
     "log_level": "info",
     "metrics": True,
     "shutdown_timeout": 30,
+    "http_header_timeout": 10.0,
+    "http_body_timeout": 30.0,
     "platform_api": False,
 }
 
@@ -84,6 +86,8 @@ VARIABLES: dict[str, tuple[str, str, Any]] = {
     "log_level": ("GONGZHI_LOG_LEVEL", "warning", "warning"),
     "metrics": ("GONGZHI_METRICS", "off", False),
     "shutdown_timeout": ("GONGZHI_SHUTDOWN_TIMEOUT", "20", 20),
+    "http_header_timeout": ("GONGZHI_HTTP_HEADER_TIMEOUT", "2.5", 2.5),
+    "http_body_timeout": ("GONGZHI_HTTP_BODY_TIMEOUT", "0", 0.0),
     "platform_api": ("GONGZHI_PLATFORM_API", "1", True),
 }
 # Whole-number settings, for the refusal of a value that is not one.

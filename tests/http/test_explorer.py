@@ -1,4 +1,5 @@
-"""The demo's explorer (issue #12): GraphiQL with a demo-user picker, demo-only endpoints, examples."""
+"""The demo's explorer (issues #12, #25): GraphiQL with an actor bar, demo-only endpoints, examples
+— one tab per example operation, each run with the variables the page fills for its intended actor."""
 
 from __future__ import annotations
 
@@ -7,17 +8,20 @@ import hashlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from graphql import parse, validate
 from starlette.applications import Starlette
 
 from gongzhi.http.app import create_app
-from gongzhi.http.explorer import EXAMPLES, example_operations, explorer_html
+from gongzhi.http.explorer import EXAMPLES, PAGE, example_operations, explorer_html
+from gongzhi.http.explorer_examples import INTENDED_ACTOR, example_tabs, fill, fillers
 from gongzhi.modules import schema as _built
 from gongzhi.settings import Settings
-from tests.support.cobuilding import community, make_agreement, make_unit
+from tests.support.cobuilding import community, gid, make_agreement, make_unit
 from tests.support.harness import JWT_SECRET, Api, DbEnv, World
 
 schema = _built()
@@ -165,6 +169,7 @@ async def test_outside_the_demo_the_endpoints_do_not_exist(db: DbEnv) -> None:
             assert (await c.get("/demo/users")).status_code == 404
             assert (await c.post("/demo/token", json={"tenant": "x", "user": "y"})).status_code == 404
             assert (await c.get("/demo/partner-clients")).status_code == 404
+            assert (await c.get("/demo/example-variables", params={"tenant": "x", "user": "y"})).status_code == 404
             assert (await c.get("/demo/static/graphiql@3.8.3/graphiql.min.js")).status_code == 404
             r = await c.get("/graphql", headers=HTML)
             assert 'id="demo-user"' not in r.text
@@ -184,3 +189,130 @@ def test_example_operations_validate_against_the_schema() -> None:
 def test_page_does_not_let_an_example_close_its_script() -> None:
     page = explorer_html([{"name": "x", "query": "# </script><script>alert(1)</script>\n{ me { username } }"}])
     assert "</script><script>alert(1)" not in page
+
+
+async def _partner_headers(c: httpx.AsyncClient, api: Api, a: Any) -> dict[str, str]:
+    """What the page does for a partner system: a new secret as the street admin, then client credentials."""
+    unit = await make_unit(api, a, "市三医院", 21)
+    await make_agreement(api, a, unit, [community(a, "C1")], title="东风社区—市三医院共驻共建协议")
+    created = (await api.gql(a, "admin", """mutation($u: ID!) { createPartnerClient(input:
+        {partnerUnitId: $u, label: "志愿服务系统"}) { client { id clientId } clientSecret } }""",
+                             {"u": unit}))["data"]["createPartnerClient"]
+    tok = await c.post("/oauth/token", data={"grant_type": "client_credentials",
+                                             "client_id": created["client"]["clientId"],
+                                             "client_secret": created["clientSecret"]})
+    assert tok.status_code == 200, tok.text
+    return {"authorization": f"Bearer {tok.json()['access_token']}"}
+
+
+async def test_every_example_tab_runs_for_its_intended_actor_with_the_variables_the_page_fills(
+        db: DbEnv, fresh: World) -> None:
+    """Issue #25: each tab, as the page offers it — for the first demo user of the tenant with the
+    role it is meant for (any demo user for WhoAmI: the first one, the page's default actor), with the
+    variables GET /demo/example-variables fills for that user (a partner system: none) — runs with
+    no error and no null root field; and the filled values are that user's own."""
+    a = fresh.a
+    async with _client(db, demo=True, graphiql=True, introspection=True, rate_limit_per_minute=0) as c:
+        api = Api(c, Settings(database_url=db.app_url, jwt_secret=JWT_SECRET))
+        partner = await _partner_headers(c, api, a)
+        listed = [u for u in (await c.get("/demo/users")).json() if u["tenant"] == a.slug]
+        tabs = example_tabs()
+        assert {t.actor for t in tabs} == set(INTENDED_ACTOR.values()) == {
+            None, "resident", "grid_leader", "party_secretary", "property_firm", "partner"}
+        filled: dict[str, dict[str, Any]] = {}
+        for tab in tabs:
+            if tab.actor == "partner":
+                headers, variables = partner, {}
+                assert tab.variables == (), "the page fills no variables for a partner system"
+            else:
+                user = next(u["user"] for u in listed if tab.actor is None or u["role"] == tab.actor)
+                r = await c.get("/demo/example-variables", params={"tenant": a.slug, "user": user})
+                assert r.status_code == 200, r.text
+                assert tab.name not in r.json()["missing"], (tab.name, user, r.json()["missing"])
+                variables = r.json()["variables"][tab.name]
+                assert set(variables) <= {name for name, _ in tab.variables}
+                filled[user] = {**filled.get(user, {}), **variables}
+                headers = (await c.post("/demo/token", json={"tenant": a.slug, "user": user})).json()["headers"]
+            r = await c.post("/graphql", headers={**GQL, **headers},
+                             json={"query": tab.query, "variables": variables, "operationName": tab.name})
+            body = r.json()
+            assert r.status_code == 200 and "errors" not in body, (tab.name, tab.actor, variables, body)
+            assert body["data"] and all(v is not None for v in body["data"].values()), (tab.name, body)
+        today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+        # The resident's own compound (P1, of their household H1); the secretary's own scope (C1).
+        assert filled[a.username("resident")]["compoundId"] == gid("Compound", a.areas["P1"])
+        assert filled[a.username("secretary")] == {"areaId": community(a, "C1"),
+                                                   "from": (today - timedelta(days=29)).isoformat(),
+                                                   "to": today.isoformat()}
+
+
+async def test_example_variables_answer_per_user(db: DbEnv, world: World) -> None:
+    """Without a household of their own, a user's compoundId is a compound they may read; an unknown
+    user, another tenant's user and a missing parameter are refused as /demo/token refuses them."""
+    a = world.a
+    async with _client(db, demo=True, graphiql=True, introspection=True) as c:
+        async def variables(user: str) -> dict[str, Any]:
+            r = await c.get("/demo/example-variables", params={"tenant": a.slug, "user": a.username(user)})
+            assert r.status_code == 200, r.text
+            body: dict[str, Any] = r.json()
+            assert body["tenant"] == a.slug and body["user"] == a.username(user)
+            out: dict[str, Any] = body["variables"]
+            return out
+
+        admin = await variables("admin")
+        compounds = {gid("Compound", a.areas[k]) for k in ("P1", "P2", "P3")}
+        assert admin["ResidentWalls"]["compoundId"] in compounds
+        assert admin["SecretaryDashboard"]["areaId"] == gid("Street", a.areas["S"])
+        assert (await variables("resident4"))["ResidentWalls"] == {"compoundId": gid("Compound", a.areas["P3"])}
+        assert (await variables("grid3"))["SecretaryDashboard"]["areaId"] == gid("Grid", a.areas["G3"])
+        assert all(v == {} for k, v in admin.items() if k not in {"ResidentWalls", "SecretaryDashboard"})
+        for params in ({"tenant": a.slug, "user": a.username("nobody")},
+                       {"tenant": a.slug, "user": world.b.username("admin")},
+                       {"tenant": a.slug}):
+            r = await c.get("/demo/example-variables", params=params)
+            assert r.status_code in (400, 404) and "error" in r.json(), params
+
+
+def test_tabs_are_one_per_operation_with_their_comments() -> None:
+    tabs = example_tabs()
+    assert [t.name for t in tabs] == ["WhoAmI", "ResidentWalls", "ResidentNotices", "ResidentMyReports",
+                                      "GridWorkerOpenCases", "SecretaryDashboard", "SecretarySupervision",
+                                      "FirmAssignedCases", "PartnerSharedData"]
+    for tab in tabs:
+        doc = parse(tab.query)
+        assert [d.name.value for d in doc.definitions] == [tab.name]  # type: ignore[attr-defined]
+        assert validate(schema._schema, doc) == [], tab.name
+        assert tab.query.lstrip().startswith("#"), f"{tab.name} keeps the comment above it"
+    walls, notices, _ = [t for t in tabs if t.file == "resident"]
+    assert "problem wall (问题墙)" in walls.query and "(问题墙)" not in notices.query
+    assert "notices for my compound" in notices.query
+    assert walls.variables == (("compoundId", True),)
+    assert dict(next(t for t in tabs if t.name == "GridWorkerOpenCases").variables) == {"first": False,
+                                                                                          "after": False}
+
+
+def test_fill_leaves_defaults_and_names_what_it_cannot_fill() -> None:
+    tabs = [t for t in example_tabs() if t.name in ("ResidentWalls", "GridWorkerOpenCases", "SecretaryDashboard")]
+    variables, missing = fill(tabs, fillers({"me": {"roles": [], "person": None}, "compounds": {"nodes": []}},
+                                            date(2025, 3, 9)))
+    assert variables == {"ResidentWalls": {}, "GridWorkerOpenCases": {},
+                         "SecretaryDashboard": {"from": "2025-02-08", "to": "2025-03-09"}}
+    assert missing == {"ResidentWalls": ["compoundId"], "SecretaryDashboard": ["areaId"]}
+    # An inactive role's scope is not used; an own compound wins over the first readable one.
+    roles = [{"active": False, "scope": {"id": "old"}}, {"active": True, "scope": {"id": "s"}}]
+    values = fillers({"me": {"roles": roles,
+                             "person": {"household": {"building": {"parent": {"id": "own", "kind": "COMPOUND"}}}}},
+                      "compounds": {"nodes": [{"id": "first"}]}}, date(2025, 3, 9))
+    assert values["areaId"] == "s" and values["compoundId"] == "own"
+
+
+def test_graphiql_labels_translate_both_ways() -> None:
+    """The page turns GraphiQL's English labels into Chinese and back (English switch): no two
+    labels may share a translation, or switching back would show the wrong one."""
+    page = PAGE.read_text(encoding="utf-8")
+    block = page[page.index("const GRAPHIQL_ZH = {"):]
+    block = block[:block.index("};")]
+    pairs = re.findall(r'"((?:[^"\\]|\\.)*)":\s*"((?:[^"\\]|\\.)*)"', block)
+    assert len(pairs) > 40
+    assert len({zh for _, zh in pairs}) == len(pairs)
+    assert dict(pairs)["Variables"] == "变量" and dict(pairs)["Error fetching schema"] == "获取模式失败"

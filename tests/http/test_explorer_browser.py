@@ -1,10 +1,13 @@
-"""The demo explorer in a real browser (issue #12): a demo server as a real process (migrate +
-seed-demo on a temp SQLite file, GONGZHI_DEMO=1, ``gongzhi serve`` on a free port), then
-tests/browser/explorer.mjs drives the system's headless Chromium (playwright-core, never a
-downloaded browser) through the page: picks a grid leader and a resident and runs the same example
-operation (the page must show each one's own answer, and they differ), then picks the demo partner
-system (token through POST /oauth/token) and runs "a partner's shared data". Screenshots are kept in
-artifacts/explorer-*.png (gitignored); their paths are printed.
+"""The demo explorer in a real browser (issues #12, #25): a demo server as a real process (migrate +
+seed-demo on a temp SQLite file, GONGZHI_DEMO=1, ``gongzhi serve`` on a free port, this checkout's
+code), then tests/browser/explorer.mjs drives the system's headless Chromium (playwright-core, never
+a downloaded browser) through the page with an empty profile: it opens with no error (acting as the
+first demo user, schema loaded); a grid leader picked in the page gets the docs at once; a grid
+leader and a resident run the same example operation (the page must show each one's own answer, and
+they differ); the demo partner system (token through POST /oauth/token) reads its shared data; every
+example tab, with the actor the page offers for it, runs as it opens with no error; the chosen actor
+survives a reload; the English switch changes the labels and survives a reload too. Screenshots are
+kept in artifacts/explorer-*.png (gitignored); their paths are printed.
 
 Skipped, with the reason, without node/npm or Chromium; GONGZHI_REQUIRE_BROWSER=1 (CI) makes that a
 failure instead. `make explorer-browser` runs it alone.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -24,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from gongzhi.http.explorer_examples import example_tabs
 from tests.support.paths import ROOT
 
 BROWSER_DIR = ROOT / "tests" / "browser"
@@ -80,23 +85,24 @@ def test_explorer_in_headless_chromium(tmp_path: Path) -> None:
     _npm_ci()
     for old in ARTIFACTS.glob("explorer-*.png"):  # only this run's screenshots count
         old.unlink()
-    gongzhi = Path(sys.executable).parent / "gongzhi"
+    # This checkout's code, whichever checkout the virtualenv was installed from.
+    gongzhi = [sys.executable, "-m", "gongzhi.cli"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("GONGZHI_")}
     env.update(GONGZHI_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", GONGZHI_DEMO="1",
                GONGZHI_UPLOAD_DIR=str(tmp_path / "uploads"), GONGZHI_AUTOCLOSE_INTERVAL="0")
     for cmd in ("migrate", "seed-demo"):
-        done = subprocess.run([str(gongzhi), cmd], env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run([*gongzhi, cmd], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"gongzhi {cmd}: {done.stdout}{done.stderr}"
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
     with log.open("wb") as out:
-        server = subprocess.Popen([str(gongzhi), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                  env=env, stdout=out, stderr=subprocess.STDOUT)
+        server = subprocess.Popen([*gongzhi, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                  cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_ready(base, server, log)
         run = subprocess.run(
-            ["node", "explorer.mjs"], cwd=BROWSER_DIR, capture_output=True, text=True, timeout=240,
+            ["node", "explorer.mjs"], cwd=BROWSER_DIR, capture_output=True, text=True, timeout=420,
             env={**os.environ, "GONGZHI_EXPLORER_URL": base, "GONGZHI_ARTIFACTS": str(ARTIFACTS),
                  "GONGZHI_CHROMIUM": CHROMIUM})
     finally:
@@ -108,7 +114,10 @@ def test_explorer_in_headless_chromium(tmp_path: Path) -> None:
             server.wait(timeout=10)
     print(run.stdout, run.stderr, sep="\n")
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\nserver log:\n{log.read_text()[-4000:]}"
-    assert "5 passed, 0 failed" in run.stdout
-    for name in ("loaded", "grid-leader", "resident", "partner"):
+    tabs = [t.name for t in example_tabs()]
+    # 8 checks of the page, one per example tab.
+    assert re.search(rf"^{8 + len(tabs)} passed, 0 failed$", run.stdout, re.MULTILINE), run.stdout
+    for name in ("loaded", "docs", "grid-leader", "resident", "partner", "reloaded", "english",
+                 *(f"tab-{t}" for t in tabs)):
         shot = ARTIFACTS / f"explorer-{name}.png"
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000, shot

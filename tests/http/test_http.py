@@ -18,7 +18,7 @@ import resolvers.register
 from gongzhi.http.app import create_app
 from gongzhi.migrate import head_revision, upgrade
 from gongzhi.settings import Settings
-from tenants.session import make_engine
+from tenants.session import count_statements, make_engine
 from tests.support.harness import JWT_SECRET, Api, DbEnv, World
 
 GQL_RESPONSE = "application/graphql-response+json"
@@ -234,12 +234,40 @@ async def test_alias_limit(api: Api, world: World) -> None:
 # -- GET and GraphiQL
 
 
-async def test_get_is_405_with_allow_post(api: Api) -> None:
-    for accept in ("text/html", "application/json"):
-        r = await api.client.get("/graphql", params={"query": "{ me { username } }"}, headers={"accept": accept})
-        assert r.status_code == 405
-        assert r.headers["allow"] == "POST"
+async def test_get_runs_queries_only_and_a_mutation_is_405_with_allow_post(api: Api, world: World) -> None:
+    """GraphQL over HTTP's GET (issue #24; it was refused before): a query runs, JSON-encoded
+    variables and extensions included; a mutation is 405 with Allow: POST and runs nothing."""
+    token = api.token(world.a, "grid1")
+    auth = {"authorization": f"Bearer {token}", "accept": "application/json"}
+    r = await api.client.get("/graphql", params={"query": "query($n: Int) { notices(first: $n) { totalCount } }",
+                                                 "variables": '{"n": 2}'}, headers=auth)
+    assert r.status_code == 200 and "totalCount" in r.json()["data"]["notices"], r.text
+    r = await api.client.get("/graphql", params={"query": "{ me { username } }"}, headers=auth)
+    assert r.json() == {"data": {"me": {"username": world.a.username("grid1")}}}
+    for accept in ("application/graphql-response+json", "application/json"):
+        with count_statements() as statements:
+            r = await api.client.get("/graphql", params={"query": "mutation { markNotificationsRead(ids: []) "
+                                                                  "{ marked } }"},
+                                     headers={**auth, "accept": accept})
+        assert r.status_code == 405 and r.headers["allow"] == "POST"
+        assert r.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+        assert statements == []
         assert "<html" not in r.text.lower()
+    # without a token, refused as a POST is
+    r = await api.client.get("/graphql", params={"query": "{ me { username } }"},
+                             headers={"accept": "application/json"})
+    assert r.status_code == 401
+
+
+async def test_extensions_must_be_an_object(api: Api, world: World) -> None:
+    auth = {"authorization": f"Bearer {api.token(world.a, 'grid1')}"}
+    for extensions in ("a string", 7, ["list"]):
+        r = await api.client.post("/graphql", json={"query": "{ me { username } }", "extensions": extensions},
+                                  headers=auth)
+        assert r.status_code == 400
+        assert r.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    r = await api.client.get("/graphql", params={"query": "{ me { username } }", "extensions": '"x"'}, headers=auth)
+    assert r.status_code == 400
 
 
 async def test_graphiql_served_when_enabled(db: DbEnv) -> None:
@@ -249,10 +277,10 @@ async def test_graphiql_served_when_enabled(db: DbEnv) -> None:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/html")
         assert "graphiql" in r.text.lower()
-        # GET still runs no query for a non-HTML client.
+        # A non-HTML client never gets the page: its GET is a GraphQL request (here without a token).
         r = await client.get("/graphql", params={"query": "{ me { username } }"},
                              headers={"accept": "application/json"})
-        assert r.status_code == 405
+        assert r.status_code == 401 and "<html" not in r.text.lower()
 
 
 # -- request id and masking

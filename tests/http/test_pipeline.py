@@ -131,3 +131,22 @@ async def test_a_service_error_outside_graphql_has_the_same_body(client: httpx.A
     assert error["extensions"]["code"] == "INVALID"
     assert error["extensions"]["requestId"] == "bad-date-1"
     assert error["extensions"]["field"] == "from"
+
+
+async def test_request_errors_and_refusals_are_not_counted_as_ok(api: Api, world: World) -> None:
+    """issue #25: a document that fails validation (status 200 for legacy application/json clients)
+    is a request_error, and a field refused by policy is a refusal — neither is "ok"."""
+    def count(outcome: str) -> float:
+        return REGISTRY.get_sample_value("gongzhi_http_requests_total",
+                                         {"route": "/graphql", "method": "POST", "outcome": outcome}) or 0.0
+
+    a = world.a
+    before = {o: count(o) for o in ("ok", "request_error", "refused")}
+    headers = {"authorization": f"Bearer {api.token(a, 'grid1')}", "accept": "application/json"}
+    r = await api.client.post("/graphql", json={"query": "{ noSuchField }"}, headers=headers)
+    assert r.status_code == 200 and r.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert count("request_error") == before["request_error"] + 1
+    denied = await api.gql(a, "nobody", "{ caseSettings { feedbackWaitDays } }", allow_errors=True)
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert count("refused") == before["refused"] + 1
+    assert count("ok") == before["ok"]
