@@ -1,9 +1,11 @@
 """Background work across tenants: each domain declares its periodic jobs (``Job``) in its module
 declaration (``gongzhi.modules``) — closing resolved cases whose reporter gave no feedback,
-expiring agreements past their end date.
+expiring agreements past their end date — and its platform-wide checks (``Check``), which run once,
+not per tenant — is next year's holiday arrangement there?
 
 Run them from cron (``gongzhi close-waiting-cases``) or let each server process run them every
-``GONGZHI_AUTOCLOSE_INTERVAL`` seconds; both are safe together (conditional updates).
+``GONGZHI_AUTOCLOSE_INTERVAL`` seconds; both are safe together (conditional updates). A server also
+runs the checks when it starts.
 """
 
 from __future__ import annotations
@@ -39,6 +41,26 @@ class Job:
     run: Callable[[Db, datetime], Awaitable[JobResult]]
 
 
+@dataclass(frozen=True)
+class Check:
+    """A domain's platform-wide check (not per tenant), with the app's sessions (no tenant bound): it
+    reports through metrics and logs, and changes nothing."""
+
+    name: str
+    run: Callable[[async_sessionmaker[AsyncSession], datetime], Awaitable[None]]
+
+
+async def run_checks(sessionmaker: async_sessionmaker[AsyncSession], checks: Sequence[Check], *,
+                     now: datetime | None = None) -> None:
+    """Every check once; one that fails is logged and does not stop the others."""
+    when = now or datetime.now(UTC)
+    for check in checks:
+        try:
+            await check.run(sessionmaker, when)
+        except Exception:  # a check must never take the process (or the job loop) down
+            log.exception("check %s failed", check.name)
+
+
 async def run_everywhere(sessionmaker: async_sessionmaker[AsyncSession], job: Job, *, now: datetime | None = None,
                          bus: EventBus | None = None) -> dict[str, int]:
     """The job in every active tenant, one transaction each; tenant slug → rows changed (non-zero only)."""
@@ -61,9 +83,10 @@ async def run_everywhere(sessionmaker: async_sessionmaker[AsyncSession], job: Jo
 
 
 async def run_periodically(sessionmaker: async_sessionmaker[AsyncSession], bus: EventBus, interval: int,
-                          jobs: Sequence[Job]) -> None:
+                          jobs: Sequence[Job], checks: Sequence[Check] = ()) -> None:
     while True:
         await asyncio.sleep(interval)
+        await run_checks(sessionmaker, checks)
         for job in jobs:
             try:
                 changed = await run_everywhere(sessionmaker, job, bus=bus)

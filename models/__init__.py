@@ -65,7 +65,7 @@ from models.deliberation import (
 from models.ledgers import ImportJob, ImportStatus  # ledgers (issue #11)
 
 # --- end deliberation
-from models.platform import PlatformAuditEntry, Tenant, TenantStatus, User
+from models.platform import PlatformAuditEntry, PlatformCalendar, PlatformCalendarDay, Tenant, TenantStatus, User
 from models.register import CareTagKind, Gender, Household, Person, PersonCareTag, Tenure
 
 # --- volunteering and evaluations (issue #6) ---
@@ -137,6 +137,8 @@ __all__ = [
     "Person",
     "PersonCareTag",
     "PlatformAuditEntry",
+    "PlatformCalendar",
+    "PlatformCalendarDay",
     "PlatformTable",
     "PropertyFirm",
     "PropertyManagement",

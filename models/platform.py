@@ -1,12 +1,13 @@
-"""Platform tables: tenants (street offices) and login identities. No tenant data lives here."""
+"""Platform tables: tenants (street offices), login identities, the platform audit log and the State
+Council's yearly holiday arrangements. No tenant data lives here."""
 
 from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Enum, Integer, String, Uuid
+from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, PlatformTable, utcnow, uuid7
@@ -60,3 +61,30 @@ class PlatformAuditEntry(PlatformTable, Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     client_addr: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PlatformCalendar(PlatformTable, Base):
+    """The State Council's holiday arrangement of one year (国务院办公厅关于某年部分节假日安排的通知), loaded by
+    the operator for every tenant (``gongzhi calendar load``; issue #22). Its days are
+    ``platform_calendar_days``; the app role may only read both."""
+
+    __tablename__ = "platform_calendars"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    title: Mapped[str] = mapped_column(String(200))
+    number: Mapped[str | None] = mapped_column(String(100))  # 文号, e.g. 国办发明电〔2026〕N号
+    published: Mapped[date | None] = mapped_column(Date)
+    loaded_by: Mapped[str | None] = mapped_column(String(100))  # "cli" or the platform administrator's id
+    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PlatformCalendarDay(PlatformTable, Base):
+    """A day the arrangement names: a day off of a holiday, or a 调休 make-up working day for it."""
+
+    __tablename__ = "platform_calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, ForeignKey("platform_calendars.year", ondelete="CASCADE"),
+                                      index=True)
+    workday: Mapped[bool] = mapped_column(Boolean)
+    holiday: Mapped[str] = mapped_column(String(20))  # the holiday it is off for, or worked for (春节)

@@ -78,3 +78,4 @@ class Resource(enum.StrEnum):
     STATISTICS = "statistics"
     CARE_TAG = "care_tag"
     CARE_SERVICE = "care_service"
+    CALENDAR = "calendar"

@@ -64,6 +64,16 @@ ENUM_VALUES: dict[str, str] = {
     "SlaUnit.WORKING_DAYS": "Working days of the tenant's calendar (工作日).",
     "SlaUnit.WORKING_HOURS": "Working hours of the tenant's calendar (工作小时).",
     "SlaUnit.CALENDAR_HOURS": "Hours on the clock, nights and holidays included (自然小时).",
+    "WorkingDaySource.TENANT_OVERRIDE": "The tenant's own override (街道调整), setCalendarOverride.",
+    "WorkingDaySource.PLATFORM_ARRANGEMENT": "The State Council's yearly arrangement loaded by the platform "
+                                             "operator (国务院节假日安排), with its 调休 make-up working days.",
+    "WorkingDaySource.PACKAGE": "The holiday data shipped with gongzhi (chinesecalendar: the published "
+                                "arrangements, 2004–2026).",
+    "WorkingDaySource.STATUTORY": "A statutory holiday of 《全国年节及纪念日放假办法》 computed for a year without "
+                                  "package data or arrangement (法定节假日): off.",
+    "WorkingDaySource.WEEKEND": "Saturday or Sunday in a year without package data or arrangement (周末): off.",
+    "WorkingDaySource.WEEKDAY": "Monday to Friday in a year without package data or arrangement (工作日): working; "
+                                "no 调休 make-up day is guessed.",
     "ErrorCode.INVALID": "Input is invalid (输入无效); see the field.",
     "ErrorCode.INVALID_ID": "A global ID is malformed or of the wrong type (ID无效).",
     "ErrorCode.NOT_FOUND": "No such object, or not one you may see (不存在).",

@@ -1,4 +1,4 @@
-"""The `gongzhi` command: serve, migrate, seed-demo, token, demo-users, export-schema, tenant."""
+"""The `gongzhi` command: serve, migrate, seed-demo, token, demo-users, export-schema, tenant, calendar."""
 
 from __future__ import annotations
 
@@ -62,9 +62,12 @@ def cmd_seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_close_waiting_cases(settings: Settings, _args: argparse.Namespace) -> int:
-    from gongzhi.jobs import run_everywhere
-    from gongzhi.modules import jobs
+    from gongzhi.jobs import run_checks, run_everywhere
+    from gongzhi.modules import checks, jobs
 
+    # The platform-wide checks too (their warnings go to stderr): cron then says, from 1 November, when
+    # next year's holiday arrangement is missing.
+    asyncio.run(_with_sessionmaker(settings, lambda sm: run_checks(sm, checks())))
     for job in jobs():
         changed = asyncio.run(_with_sessionmaker(settings, functools.partial(run_everywhere, job=job)))
         print(f"{job.label}: " + (", ".join(f"{k}={v}" for k, v in changed.items()) if changed else "none"))
@@ -286,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gongzhi.cli.ledgers import add_ledger_commands  # ledgers (issue #11)
 
     add_ledger_commands(sub)
+    from gongzhi.cli.calendar import add_calendar_commands  # working calendar (issue #22)
+
+    add_calendar_commands(sub)
     return p
 
 

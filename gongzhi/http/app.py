@@ -30,9 +30,9 @@ from gongzhi.http.platform import platform_routes
 from gongzhi.http.realtime import SubscriptionEndpoint
 from gongzhi.http.state import AppState
 from gongzhi.http.uploads import upload_endpoints
-from gongzhi.jobs import run_periodically
+from gongzhi.jobs import run_checks, run_periodically
 from gongzhi.migrate import head_revision
-from gongzhi.modules import jobs
+from gongzhi.modules import checks, jobs
 from gongzhi.settings import Settings
 from models import sealing
 from tenants.faults import is_disconnect
@@ -125,12 +125,14 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         # the collector's reach, a full collection no longer walks it (issue #9: p99 latency).
         gc.collect()
         gc.freeze()
-        task = None
+        # The platform-wide checks (is next year's holiday arrangement there?) once at start-up, in the
+        # background: a slow database must not hold the start back; then with the periodic jobs.
+        tasks = [asyncio.create_task(run_checks(state.sessionmaker, checks()))]
         if settings.autoclose_interval > 0:
-            task = asyncio.create_task(run_periodically(state.sessionmaker, state.bus, settings.autoclose_interval,
-                                                        jobs()))
+            tasks.append(asyncio.create_task(run_periodically(state.sessionmaker, state.bus,
+                                                              settings.autoclose_interval, jobs(), checks())))
         yield
-        if task is not None:
+        for task in tasks:
             task.cancel()
         await state.bus.close()
         await state.limiter.counter.close()

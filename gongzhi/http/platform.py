@@ -1,7 +1,8 @@
 """Platform administration over GraphQL (issue #10): ``POST /platform/graphql``.
 
 A separate, small schema — not part of the tenants' ``/graphql`` — for the city's operators: list
-tenants, create, suspend, resume, export, delete and import one. Only a bearer token with the claim
+tenants, create, suspend, resume, export, delete and import one; load the State Council's yearly
+holiday arrangement for every tenant (issue #22). Only a bearer token with the claim
 ``"platform": "admin"`` (issued by the identity provider to platform staff) gets in; every other
 caller is refused with ``403 PLATFORM_ADMIN_REQUIRED``. Every call, refused ones included, is
 appended to ``platform_audit``. Off unless ``GONGZHI_PLATFORM_API=1``; it works as the database
@@ -15,7 +16,7 @@ import binascii
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -34,6 +35,7 @@ from gongzhi.modules import provision
 from gongzhi.ops import tenants as tenant_ops
 from gongzhi.settings import Settings
 from models import PlatformAuditEntry, Tenant, TenantStatus
+from resolvers import cases as case_service
 from schema.common import field, mutation
 from tenants.provisioning import ProvisioningError
 from tenants.session import make_engine, make_sessionmaker
@@ -76,6 +78,40 @@ class PlatformAuditRecord:
     outcome: str = strawberry.field(description="ok, error or refused (结果).")
     user_id: str | None = strawberry.field(description="The platform administrator (操作人).")
     created_at: str = strawberry.field(description="When, ISO 8601 UTC (时间).")
+
+
+@strawberry.type(description="A year's holiday arrangement loaded for every tenant (国务院节假日安排).")
+class PlatformCalendarArrangement:
+    year: int = strawberry.field(description="The year (年份).")
+    title: str = strawberry.field(description="The notice's title (通知标题).")
+    number: str | None = strawberry.field(description="The notice's number (文号).")
+    published: date | None = strawberry.field(description="The notice's date (发布日期).")
+    days_off: list[date] = strawberry.field(description="Its days off (放假日期).")
+    working_days: list[date] = strawberry.field(description="Its 调休 make-up working days (调休上班日期).")
+    loaded_by: str | None = strawberry.field(description="`cli` or the platform administrator's id (加载人).")
+    loaded_at: str | None = strawberry.field(description="When, ISO 8601 UTC (加载时间).")
+
+
+@strawberry.type(description="Result of loadWorkingCalendar (加载节假日安排结果).")
+class CalendarArrangementPayload:
+    arrangement: PlatformCalendarArrangement | None = strawberry.field(description="What is loaded now.")
+    warnings: list[str] = strawberry.field(
+        default_factory=list, description="Loaded anyway, but look: e.g. a statutory holiday not among the days off.")
+    errors: list[PlatformError] = strawberry.field(
+        default_factory=list, description="Empty when it was loaded; else INVALID, one per problem (in Chinese).")
+
+
+def _arrangement(stored: case_service.StoredArrangement) -> PlatformCalendarArrangement:
+    a = stored.arrangement
+    return PlatformCalendarArrangement(year=a.year, title=a.title, number=a.number, published=a.published,
+                                       days_off=a.days_off, working_days=a.working_days, loaded_by=stored.loaded_by,
+                                       loaded_at=stored.loaded_at.isoformat())
+
+
+async def _read_arrangement(ctx: PlatformContext, year: int) -> PlatformCalendarArrangement | None:
+    async with make_sessionmaker(ctx.engine)() as session:
+        stored = await case_service.read_arrangement(session, year)
+    return None if stored is None else _arrangement(stored)
 
 
 T = TypeVar("T")
@@ -138,6 +174,10 @@ class PlatformQuery:
                                     user_id=str(r["user_id"]) if r["user_id"] else None,
                                     created_at=r["created_at"].isoformat()) for r in rows]
 
+    @field(description="The holiday arrangement loaded for a year, or null (已加载的节假日安排).")
+    async def working_calendar_arrangement(self, info: PlatformInfo, year: int) -> PlatformCalendarArrangement | None:
+        return await _read_arrangement(_ctx(info), year)
+
 
 @strawberry.type(description="Platform operations on tenants (平台租户管理).")
 class PlatformMutation:
@@ -189,6 +229,24 @@ class PlatformMutation:
             result = await tenant_ops.import_tenant(ctx.engine, data)
             return TenantOpPayload(tenant=await _tenant(ctx, result["tenant"]), rows=sum(result["tables"].values()))
         return await _run(info, "importTenant", None, op)
+
+
+    @mutation(description="Load (or replace) a year's State Council holiday arrangement for every tenant, from "
+                           "the JSON of `gongzhi calendar load` (加载节假日安排; docs/operations.md).")
+    async def load_working_calendar(self, info: PlatformInfo, arrangement: str) -> CalendarArrangementPayload:
+        ctx = _ctx(info)
+        try:
+            parsed = case_service.parse_arrangement(arrangement)
+            async with make_sessionmaker(ctx.engine)() as session:
+                await case_service.store_arrangement(session, parsed, loaded_by=str(ctx.user_id),
+                                                     now=datetime.now(UTC))
+        except case_service.ArrangementError as e:
+            await _audit(ctx, "loadWorkingCalendar", None, "error", {"code": "INVALID", "problems": e.problems[:20]})
+            return CalendarArrangementPayload(arrangement=None,
+                                              errors=[PlatformError(code="INVALID", message=p) for p in e.problems])
+        await _audit(ctx, "loadWorkingCalendar", None, "ok", {"year": parsed.year, "days": len(parsed.days)})
+        return CalendarArrangementPayload(arrangement=await _read_arrangement(ctx, parsed.year),
+                                          warnings=list(parsed.warnings))
 
 
 platform_schema = strawberry.Schema(query=PlatformQuery, mutation=PlatformMutation)

@@ -1,6 +1,6 @@
 """The domains gongzhi is made of, each declared once (``Module``), and what the composition root
-builds from them: the GraphQL schema, a new tenant's policy and defaults, the periodic jobs and the
-demo. Adding a domain is a folder per layer it needs (``models/<d>.py``, ``policies/<d>/``,
+builds from them: the GraphQL schema, a new tenant's policy and defaults, the periodic jobs and
+checks, and the demo. Adding a domain is a folder per layer it needs (``models/<d>.py``, ``policies/<d>/``,
 ``resolvers/<d>/``, ``schema/<d>/``, ``gongzhi/demo/<d>.py``), its declaration
 ``gongzhi/modules/<d>.py``, and one line in ``MODULES`` below; ``tests/gongzhi/test_modules.py``
 fails when a part is not declared (a table, a policy resource, a node type).
@@ -12,7 +12,7 @@ from functools import cache
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gongzhi.jobs import Job
+from gongzhi.jobs import Check, Job
 from gongzhi.modules.declaration import Demo, Module, PartnerNeed
 from models import Tenant
 from policies.enforcer import rules_for_domain
@@ -61,6 +61,10 @@ def jobs() -> tuple[Job, ...]:
     return tuple(job for m in MODULES for job in m.jobs)
 
 
+def checks() -> tuple[Check, ...]:
+    return tuple(check for m in MODULES for check in m.checks)
+
+
 def demo_seeders() -> tuple[Demo, ...]:
     return tuple(m.demo for m in MODULES if m.demo is not None)
 
@@ -71,5 +75,5 @@ async def provision(sessionmaker: async_sessionmaker[AsyncSession], *, slug: str
                                   defaults=[m.defaults for m in MODULES if m.defaults is not None])
 
 
-__all__ = ["MODULES", "Demo", "Job", "Module", "PartnerNeed", "build_schema", "demo_seeders", "jobs",
-           "partner_surface", "provision", "schema"]
+__all__ = ["MODULES", "Check", "Demo", "Job", "Module", "PartnerNeed", "build_schema", "checks", "demo_seeders",
+           "jobs", "partner_surface", "provision", "schema"]

@@ -1,9 +1,13 @@
 """Cases (事件/诉求): the closed loop, 督办, feedback, SLA on the working calendar, photos, reviews."""
 
-from datetime import datetime
+import logging
+from datetime import date, datetime
+
+from prometheus_client import Gauge
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gongzhi.demo import seed_demo_cases
-from gongzhi.jobs import Job, JobResult
+from gongzhi.jobs import Check, Job, JobResult
 from gongzhi.modules.declaration import Demo, Module
 from models import (
     Attachment,
@@ -21,21 +25,49 @@ from resolvers.context import Db
 from schema import cases
 from tenants.provisioning import cases_defaults
 
+log = logging.getLogger("gongzhi.calendar")
+
+# 1 from 1 November while next year's holiday arrangement is neither in the package nor loaded (issue #22).
+CALENDAR_NEXT_YEAR_MISSING = Gauge(
+    "gongzhi_calendar_next_year_missing",
+    "1 from 1 November while next year's holiday arrangement is neither in the package nor loaded, else 0",
+    multiprocess_mode="max")
+_warned_on: set[date] = set()  # the days this process has warned on: once per process per day
+
 
 async def _close_waiting(db: Db, now: datetime) -> JobResult:
     events = await case_service.close_waiting_cases(db, now=now)
     return len(events), events
 
 
+async def _check_next_year(sessionmaker: async_sessionmaker[AsyncSession], now: datetime) -> None:
+    async with sessionmaker() as session:
+        year = await case_service.next_year_missing(session, now)
+    CALENDAR_NEXT_YEAR_MISSING.set(0 if year is None else 1)
+    today = now.astimezone(case_service.SHANGHAI).date()
+    if year is None or today in _warned_on:
+        return
+    _warned_on.clear()
+    _warned_on.add(today)
+    log.warning("no holiday arrangement for %s: neither the package nor the platform has it, so %s counts only "
+                "the computed statutory holidays and weekends as days off (no 调休 make-up days); load the State "
+                "Council's notice with `gongzhi calendar load FILE` (docs/operations.md)", year, year,
+                extra={"fields": {"year": year}})
+
+
 CLOSE_WAITING = Job("close_waiting_cases", "closed", _close_waiting)
+CALENDAR_NEXT_YEAR = Check("calendar_next_year", _check_next_year)
 
 MODULE = Module(
     name="cases",
     tables=(CaseCategory, SlaRule, CalendarOverride, CaseSettings, Case, CaseEvent, Attachment, Notification,
             CaseReview),
-    resources=("case", "statistics"),
+    resources=("case", "statistics", "calendar"),
     schema=cases.PARTS,
     defaults=cases_defaults,
     jobs=(CLOSE_WAITING,),
+    checks=(CALENDAR_NEXT_YEAR,),
     demo=Demo("demo cases", seed_demo_cases),
+    # the working calendar: public facts (holidays), read by every role and a partner's system alike
+    partner={"workingCalendar": None},
 )

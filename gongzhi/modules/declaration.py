@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gongzhi.jobs import Job
+from gongzhi.jobs import Check, Job
 from models.base import TenantScoped
 from schema.parts import SchemaParts
 from tenants.provisioning import DomainDefaults
@@ -32,7 +32,7 @@ PartnerNeed = tuple[str, str] | None
 class Module:
     """One domain: its tables (``models``), the Casbin resources its policy lines speak of
     (``policies/<name>/policy.csv``), its part of the GraphQL schema, what a new tenant gets,
-    its periodic jobs and its demo seeder."""
+    its periodic jobs, its platform-wide checks and its demo seeder."""
 
     name: str
     tables: tuple[type[TenantScoped], ...]
@@ -40,6 +40,7 @@ class Module:
     schema: SchemaParts
     defaults: DomainDefaults | None = None
     jobs: tuple[Job, ...] = ()
+    checks: tuple[Check, ...] = ()
     demo: Demo | None = None
     # The root fields (queries and mutations) a partner unit's API client may use, and what each needs
     # of its agreements (issue #24/#25: anything else is refused with FORBIDDEN, never an empty answer).

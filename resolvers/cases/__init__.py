@@ -1,10 +1,27 @@
 """resolvers of the cases domain: its public module (other domains import only this)."""
 
+from .arrangement import (
+    Arrangement,
+    ArrangementError,
+    StoredArrangement,
+    describe_days,
+    next_year_missing,
+    parse_arrangement,
+    read_arrangement,
+    store_arrangement,
+)
 from .attachments import (
     MAX_BYTES,
     readable_photo,
     sniff_image,
     store_photo,
+)
+from .calendar import (
+    MAX_CALENDAR_DAYS,
+    CalendarDay,
+    describe_day,
+    work_calendar,
+    working_calendar,
 )
 from .config import (
     SlaInput,
@@ -32,7 +49,11 @@ from .handling import (
     sla_for,
     supervise_case,
     urge_case,
-    work_calendar,
+)
+from .holidays import (
+    package_day,
+    package_knows,
+    statutory_holidays,
 )
 from .machine import (
     CASE,
@@ -69,27 +90,36 @@ from .review import (
 )
 from .workcalendar import (
     SHANGHAI,
+    DaySource,
     WorkCalendar,
 )
 
 __all__ = [
     "CASE",
     "MAX_BYTES",
+    "MAX_CALENDAR_DAYS",
     "MAX_PHOTOS",
     "SHANGHAI",
     "TRANSITIONS",
+    "Arrangement",
+    "ArrangementError",
+    "CalendarDay",
     "CaseFilter",
     "CaseStatistics",
+    "DaySource",
     "DispatchInput",
     "ReportInput",
     "S",
     "SlaInput",
+    "StoredArrangement",
     "WorkCalendar",
     "all_categories",
     "calendar_overrides",
     "categories",
     "close_waiting_cases",
     "create_review",
+    "describe_day",
+    "describe_days",
     "dispatch_case",
     "due_time",
     "escalate_case",
@@ -104,6 +134,11 @@ __all__ = [
     "list_reviews",
     "local_bounds",
     "mark_notifications_read",
+    "next_year_missing",
+    "package_day",
+    "package_knows",
+    "parse_arrangement",
+    "read_arrangement",
     "read_predicate",
     "readable_photo",
     "reject_case",
@@ -121,9 +156,12 @@ __all__ = [
     "sla_rules",
     "sniff_image",
     "statistics",
+    "statutory_holidays",
+    "store_arrangement",
     "store_photo",
     "supervise_case",
     "timeline",
     "urge_case",
     "work_calendar",
+    "working_calendar",
 ]

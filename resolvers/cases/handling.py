@@ -15,7 +15,6 @@ from sqlalchemy import select
 from models import (
     Area,
     AreaKind,
-    CalendarOverride,
     Case,
     CaseEvent,
     CasePriority,
@@ -27,6 +26,7 @@ from models import (
     SlaUnit,
 )
 from resolvers import validation as v
+from resolvers.cases.calendar import work_calendar
 from resolvers.cases.machine import (
     CASE,
     MAX_PHOTOS,
@@ -85,11 +85,6 @@ async def resolve_case(ctx: RequestContext, case_id: uuid.UUID, *, resolution: s
 
 
 # ---------------------------------------------------------------- dispatch and deadlines
-
-
-async def work_calendar(ctx: RequestContext) -> WorkCalendar:
-    rows = await ctx.db.all(select(CalendarOverride.day, CalendarOverride.workday))
-    return WorkCalendar(overrides={d: w for d, w in rows})
 
 
 async def sla_for(ctx: RequestContext, category: str, priority: CasePriority) -> SlaRule:

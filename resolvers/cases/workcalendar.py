@@ -2,14 +2,18 @@
 
 Pure code: no database, no I/O.
 
-Working days come from, in order of precedence:
+A day is a working day or a day off by the first of these that speaks of it (``explain`` says which,
+as a ``DaySource``):
 
-1. the tenant's ``overrides`` (date -> True for a working day, False for a day off), which win over everything;
-2. the ``chinesecalendar`` package (public holidays and 调休 make-up working days, e.g. 2025 National Day:
-   Oct 1-8 off, Sunday Sep 28 and Saturday Oct 11 worked);
-3. for a year the package does not know (it raises ``NotImplementedError``) and no override covers:
-   plain Monday-Friday. That fallback knows no holidays at all (2027-01-01 counts as a working day), so tenants
-   must add overrides once the State Council publishes a new year's arrangement and before the package has it.
+1. ``TENANT_OVERRIDE`` — the tenant's ``overrides`` (date -> True for a working day, False for a day off);
+2. ``PLATFORM_ARRANGEMENT`` — the State Council's yearly arrangement loaded platform-wide by the operator
+   (``arrangement``, same shape; ``resolvers.cases.arrangement``): its days off and 调休 make-up working days;
+3. ``PACKAGE`` — the ``chinesecalendar`` package (public holidays and make-up working days, e.g. 2025
+   National Day: Oct 1-8 off, Sunday Sep 28 and Saturday Oct 11 worked; 1.11.0 knows 2004-2026);
+4. ``STATUTORY`` — for a year the package does not know: the statutory holidays of 《全国年节及纪念日放假办法》
+   computed for the year (``resolvers.cases.holidays``: 元旦, 除夕-初三, 清明, May 1-2, 端午, 中秋, Oct 1-3);
+5. ``WEEKEND`` / ``WEEKDAY`` — otherwise Saturday and Sunday off, Monday-Friday working. In a year the package
+   does not know and no arrangement covers, these are guesses: no make-up day is guessed.
 
 Working hours are ``day_start``-``lunch_start`` and ``lunch_end``-``day_end`` on working days (default
 09:00-12:00 and 13:30-17:30, i.e. 7 hours a day), in the calendar's ``tz`` (default Asia/Shanghai).
@@ -30,6 +34,7 @@ Conventions:
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -38,23 +43,44 @@ from functools import lru_cache
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-import chinese_calendar
+from resolvers.cases.holidays import package_day, statutory_holidays
 
-__all__ = ["SHANGHAI", "WorkCalendar"]
+__all__ = ["SHANGHAI", "DaySource", "WorkCalendar"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ONE_DAY = timedelta(days=1)
 _US = timedelta(microseconds=1)
 
 
+class DaySource(enum.StrEnum):
+    """Why a day is a working day or a day off: the first source that speaks of it (module docstring)."""
+
+    TENANT_OVERRIDE = "tenant_override"
+    PLATFORM_ARRANGEMENT = "platform_arrangement"
+    PACKAGE = "package"
+    STATUTORY = "statutory"
+    WEEKEND = "weekend"
+    WEEKDAY = "weekday"
+
+
 @lru_cache(maxsize=16384)
-def _package_is_workday(d: date) -> bool | None:
-    """The package's answer, or None for a year it has no data for. Cached: the package's own check scans its
-    whole holiday table on every call (~15 µs)."""
-    try:
-        return bool(chinese_calendar.is_workday(d))
-    except NotImplementedError:
-        return None
+def _default_day(d: date) -> tuple[bool, DaySource]:
+    """A day without override or arrangement: the package, else the computed statutory holidays, else the
+    weekday. Cached: the package's own check scans its whole holiday table on every call (~15 µs)."""
+    known = package_day(d)
+    if known is not None:
+        return known[0], DaySource.PACKAGE
+    if d in statutory_holidays(d.year):
+        return False, DaySource.STATUTORY
+    return (True, DaySource.WEEKDAY) if d.weekday() < 5 else (False, DaySource.WEEKEND)
+
+
+def _check_days(name: str, days: Mapping[date, bool]) -> None:
+    for key, value in days.items():
+        if not isinstance(key, date) or isinstance(key, datetime):
+            raise TypeError(f"{name} keys must be dates, got {key!r}")
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} for {key} must be a bool, got {value!r}")
 
 
 def _require_aware(name: str, value: datetime) -> None:
@@ -66,9 +92,11 @@ def _require_aware(name: str, value: datetime) -> None:
 
 @dataclass(frozen=True)
 class WorkCalendar:
-    """A tenant's working calendar. See the module docstring for the conventions."""
+    """A tenant's working calendar: its overrides over the platform's arrangement over the package over the
+    computed statutory holidays over the weekdays. See the module docstring for the conventions."""
 
     overrides: Mapping[date, bool] = field(default_factory=dict, hash=False)
+    arrangement: Mapping[date, bool] = field(default_factory=dict, hash=False)
     day_start: time = time(9, 0)
     day_end: time = time(17, 30)
     lunch_start: time | None = time(12, 0)
@@ -76,13 +104,11 @@ class WorkCalendar:
     tz: ZoneInfo = SHANGHAI
 
     def __post_init__(self) -> None:
-        for key, value in self.overrides.items():
-            if not isinstance(key, date) or isinstance(key, datetime):
-                raise TypeError(f"override keys must be dates, got {key!r}")
-            if not isinstance(value, bool):
-                raise TypeError(f"override for {key} must be a bool, got {value!r}")
+        _check_days("override", self.overrides)
+        _check_days("arrangement", self.arrangement)
         # Copy and freeze, so later changes to the caller's dict do not leak in.
         object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
+        object.__setattr__(self, "arrangement", MappingProxyType(dict(self.arrangement)))
         for name in ("day_start", "day_end", "lunch_start", "lunch_end"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is not None:
@@ -97,17 +123,30 @@ class WorkCalendar:
 
     # ------------------------------------------------------------------ days
 
+    def explain(self, d: date) -> tuple[bool, DaySource]:
+        """Whether ``d`` is a working day, and which source says so."""
+        if isinstance(d, datetime):
+            raise TypeError("explain takes a date; convert the datetime to a local date in tz first")
+        override = self.overrides.get(d)
+        if override is not None:
+            return override, DaySource.TENANT_OVERRIDE
+        arranged = self.arrangement.get(d)
+        if arranged is not None:
+            return arranged, DaySource.PLATFORM_ARRANGEMENT
+        return _default_day(d)
+
     def is_workday(self, d: date) -> bool:
-        """Overrides first, then the chinesecalendar package, then Monday-Friday for years it does not know."""
+        """Overrides, the platform's arrangement, the package, the statutory holidays, the weekday: the first
+        that speaks of ``d``."""
         if isinstance(d, datetime):
             raise TypeError("is_workday takes a date; convert the datetime to a local date in tz first")
         override = self.overrides.get(d)
         if override is not None:
             return override
-        known = _package_is_workday(d)
-        if known is not None:
-            return known
-        return d.weekday() < 5
+        arranged = self.arrangement.get(d)
+        if arranged is not None:
+            return arranged
+        return _default_day(d)[0]
 
     def add_working_days(self, start: datetime, days: int) -> datetime:
         """Due time for "within ``days`` working days" of ``start``: ``day_end`` (local) of the ``days``-th working

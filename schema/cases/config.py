@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from models import CasePriority, SlaUnit
 from resolvers.cases import config as svc
+from schema.cases.calendar import WorkingCalendarQuery
 from schema.common import UserError, context, field, graphql_enum, mutate, mutation, query_call
 
 graphql_enum(CasePriority, name="CasePriority", description="Priority (紧急程度).")
@@ -52,7 +53,7 @@ def _sla(r: Any) -> SlaRule:
 
 
 @strawberry.type
-class CaseConfigQuery:
+class CaseConfigQuery(WorkingCalendarQuery):
     @field(description="All case categories, active or not (事件类别设置). Staff only.")
     async def case_category_settings(self, info: Info) -> list[CaseCategorySetting]:
         rows = await query_call(svc.all_categories(context(info)))

@@ -3,7 +3,7 @@
 Package data relied on (chinesecalendar 1.11.0, checked when these tests were written):
 2025 National Day: Sep 27 (Sat) off, Sep 28 (Sun) worked, Oct 1-8 off, Oct 11 (Sat) worked.
 2026 Spring Festival: Feb 14 (Sat) worked, Feb 15-23 off, Feb 28 (Sat) worked.
-The package knows 2004-2026 only.
+The package knows 2004-2026 only; later years use the computed statutory holidays (tests/cases/test_holidays.py).
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ def assert_utc(result: datetime, expected: datetime) -> None:
         (date(2026, 2, 24), True),
         (date(2026, 2, 28), True),  # Sat, 调休 working day
         (date(2026, 3, 1), False),
-        (date(2031, 1, 1), True),  # unknown year: Monday-Friday fallback (no New Year's Day!)
+        (date(2031, 1, 1), False),  # unknown year: the statutory New Year's Day (a Wednesday) is off
+        (date(2031, 1, 2), True),  # Thu: an ordinary weekday
         (date(2031, 1, 4), False),  # Sat
     ],
 )
@@ -227,13 +228,16 @@ def test_roundtrip_odd_values(start: datetime, hours: float) -> None:
 # --------------------------------------------------------------------------- overrides and unknown years
 
 
-def test_unknown_year_falls_back_to_weekdays() -> None:
-    # 2030/2031 are unknown to the package: New Year's Day 2031 (Wed) counts as a working day.
-    assert_utc(CAL.add_working_days(sh(2030, 12, 31, 10), 1), sh(2031, 1, 1, 17, 30))
-    # Jan 1, 2, 3 (Wed-Fri)
-    assert_utc(CAL.add_working_days(sh(2030, 12, 31, 10), 3), sh(2031, 1, 3, 17, 30))
+def test_unknown_year_uses_statutory_holidays_then_weekdays() -> None:
+    # 2030/2031 are unknown to the package: New Year's Day 2031 (Wed) is a statutory day off (it used to
+    # count as a working day under the plain Monday-Friday fallback).
+    assert_utc(CAL.add_working_days(sh(2030, 12, 31, 10), 1), sh(2031, 1, 2, 17, 30))
+    # Jan 2, 3 (Thu, Fri), then Mon Jan 6
+    assert_utc(CAL.add_working_days(sh(2030, 12, 31, 10), 3), sh(2031, 1, 6, 17, 30))
     # Fri Jan 3 17:00-17:30, then Mon Jan 6 09:00-09:30
     assert_utc(CAL.add_working_hours(sh(2031, 1, 3, 17), 1), sh(2031, 1, 6, 9, 30))
+    # Tue Dec 31 17:00-17:30, then (Jan 1 off) Thu Jan 2 09:00-09:30
+    assert_utc(CAL.add_working_hours(sh(2030, 12, 31, 17), 1), sh(2031, 1, 2, 9, 30))
 
 
 def test_overrides_in_unknown_year() -> None:
@@ -247,11 +251,13 @@ def test_overrides_in_unknown_year() -> None:
     assert cal.working_seconds_between(sh(2030, 12, 29), sh(2031, 1, 6)) == 5 * 7 * 3600  # Dec 30, 31, Jan 2, 3, 4
 
 
-def test_package_year_boundary_needs_overrides() -> None:
-    # Dec 31 2026 is from the package; Jan 1 2027 falls back to "Friday, working day".
-    assert_utc(CAL.add_working_days(sh(2026, 12, 30, 10), 2), sh(2027, 1, 1, 17, 30))
-    cal = WorkCalendar(overrides={date(2027, 1, 1): False})
-    assert_utc(cal.add_working_days(sh(2026, 12, 30, 10), 2), sh(2027, 1, 4, 17, 30))
+def test_package_year_boundary_needs_no_overrides() -> None:
+    # Dec 31 2026 is from the package; Jan 1 2027 (Fri) is the statutory New Year's Day, no longer "Friday,
+    # working day": two working days from Wed Dec 30 are Dec 31 and Mon Jan 4.
+    assert_utc(CAL.add_working_days(sh(2026, 12, 30, 10), 2), sh(2027, 1, 4, 17, 30))
+    # A tenant's override still wins: declaring Jan 1 a working day brings it back.
+    cal = WorkCalendar(overrides={date(2027, 1, 1): True})
+    assert_utc(cal.add_working_days(sh(2026, 12, 30, 10), 2), sh(2027, 1, 1, 17, 30))
 
 
 def test_overrides_win_over_package() -> None:

@@ -352,7 +352,7 @@ async def test_client_credentials_rotation_revocation_expiry(papi: PartnerApi, d
 # Every (type, field) a partner token can reach from its root fields, and only these: organisations,
 # communities, figures, wish and activity descriptions — no person, household, phone or address.
 PARTNER_ROOTS = {"Query": {"myAgreements", "sharedActivities", "sharedWishes", "sharedStatistics",
-                           "inserviceSummary"}, "Mutation": {"claimSharedWish", "fulfilSharedWish"}}
+                           "inserviceSummary", "workingCalendar"}, "Mutation": {"claimSharedWish", "fulfilSharedWish"}}
 ALLOWLIST = {
     "PartnerAgreement": {"id", "title", "communities", "grants", "areas", "validFrom", "validUntil"},
     "CommunityRef": {"id", "name"},
@@ -373,6 +373,7 @@ ALLOWLIST = {
     "InServiceSummary": {"members", "records", "hours", "wishes", "activities"},
     "SharedWishPayload": {"wish", "errors"},
     "UserError": {"code", "message", "field"},
+    "WorkingDay": {"date", "working", "source", "note"},  # the working calendar (issue #22): public holidays
 }
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -281,6 +282,15 @@ CASES: dict[str, CountCase] = {
                 "PartnerAgreement.areas", "Query.sharedActivities", "Query.sharedWishes", "SharedCaseFigures.byState",
                 "SharedCaseFigures.byCategory", "SharedActivityFigures.byState"),
     ),
+    # The working calendar (issue #22): one entry per day, so the period grows with the scene (36 / 360
+    # days); the tenant's overrides and the platform's days are one statement each.
+    "workingCalendar": CountCase(
+        """query($f: Date!, $t: Date!) { workingCalendar(from: $f, to: $t) { date working source note } }""",
+        ("workingCalendar",), who="resident",
+        variables=lambda sc: {"f": "2027-01-01",
+                              "t": (date(2027, 1, 1) + timedelta(days=18 * sc.n - 1)).isoformat()},
+        covers=("Query.workingCalendar",),
+    ),
 }
 
 REGISTRY: dict[str, str] = {coord: name for name, case in CASES.items() for coord in case.covers}
@@ -328,6 +338,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "volunteering": (15, 12),
     "walls": (9, 6),
     "wishes": (12, 9),
+    "workingCalendar": (7, 3),
 }
 
 

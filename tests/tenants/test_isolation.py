@@ -49,7 +49,7 @@ AREA_TYPE = {
     "P3": "Compound", "G1": "Grid", "G2": "Grid", "G3": "Grid", "B1": "Building", "B2": "Building",
     "B3": "Building", "B4": "Building",
 }
-PLATFORM_TABLES = {"tenants", "users", "platform_audit"}
+PLATFORM_TABLES = {"tenants", "users", "platform_audit", "platform_calendars", "platform_calendar_days"}
 # Hand-counted from the world's docstring (tests/support/world.py).
 N_AREAS, N_HOUSEHOLDS, N_PERSONS, N_ASSIGNMENTS, N_CARE_TAG_KINDS = 14, 4, 5, len(ROLE_USERS), 8
 
