@@ -6,8 +6,8 @@ Two platform tables (no tenant_id, no row-level security, like ``tenants``): ``p
 调休 make-up working days). The operator writes them as the database owner (CLI, platform API); the
 app role only reads them.
 
-Revision ID: 0026_platform_calendar
-Revises: 0025
+Revision ID: 0027_platform_calendar
+Revises: 0026
 Create Date: 2026-12-05
 """
 
@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import context, op
 
-revision: str = "0026_platform_calendar"
-down_revision: str | None = "0025"
+revision: str = "0027_platform_calendar"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
