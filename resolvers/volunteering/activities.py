@@ -31,6 +31,7 @@ from policies.volunteering.filters import activity_signup_predicate
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.idempotency import checked_key, keyed_row, once
 from resolvers.pagination import Page, keyset_page
 from resolvers.transitions import StateMachine, transition
 from resolvers.volunteering.service import MAX_CAPACITY, _own_person, book, points_per_hour
@@ -145,7 +146,22 @@ async def _organises(ctx: RequestContext, act: Activity) -> bool:
         select(Area.id).where(Area.id == act.area_id, area_reach_predicate(grant, ctx.actor))) is not None
 
 
-async def sign_up(ctx: RequestContext, activity_id: uuid.UUID) -> ActivitySignup:
+async def sign_up(ctx: RequestContext, activity_id: uuid.UUID, idempotency_key: str | None = None) -> ActivitySignup:
+    """The actor's own person takes a place. With an idempotency key, a retry answers with the
+    sign-up as it is now and the key with another activity is IDEMPOTENCY_KEY_REUSED; a sign-up
+    again after a cancellation takes the new request's key."""
+    key = checked_key(idempotency_key)
+
+    async def earlier() -> ActivitySignup | None:
+        assert key is not None
+        row: ActivitySignup | None = await keyed_row(ctx, ActivitySignup, ActivitySignup.user_id, key,
+                                                     lambda s: s.activity_id == activity_id)
+        return row
+
+    return await once(ctx, key, earlier, lambda: _sign_up(ctx, activity_id, key))
+
+
+async def _sign_up(ctx: RequestContext, activity_id: uuid.UUID, key: str | None) -> ActivitySignup:
     person_id = _own_person(ctx, "activityId")
     act = await get_activity(ctx, activity_id)
     if act is None:
@@ -168,10 +184,11 @@ async def sign_up(ctx: RequestContext, activity_id: uuid.UUID) -> ActivitySignup
         raise ServiceError(ErrorCode.CONFLICT, "the activity is full", "activityId")
     if existing is not None:
         await transition(ctx, SIGNUP, existing, "sign_up_again", lost="you are already signed up",
-                         field="activityId")
+                         field="activityId", values={"idempotency_key": key})
         return existing
     s = ActivitySignup(activity_id=act.id, person_id=person_id, user_id=ctx.actor.user_id,
-                       state=SignupState.SIGNED_UP, version=1, updated_at=ctx.now, created_at=ctx.now)
+                       state=SignupState.SIGNED_UP, version=1, updated_at=ctx.now, created_at=ctx.now,
+                       idempotency_key=key)
     try:
         async with ctx.db.savepoint():
             await ctx.db.flush(s)

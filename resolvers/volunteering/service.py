@@ -36,6 +36,7 @@ from policies.volunteering.filters import person_points_predicate
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.idempotency import checked_key, keyed_row, once
 from resolvers.pagination import Page, keyset_page
 from resolvers.transitions import StateMachine, transition
 
@@ -271,7 +272,22 @@ def _own_person(ctx: RequestContext, field: str = "id") -> uuid.UUID:
     return ctx.actor.person_id
 
 
-async def request_redemption(ctx: RequestContext, item_id: uuid.UUID) -> Redemption:
+async def request_redemption(ctx: RequestContext, item_id: uuid.UUID, idempotency_key: str | None = None
+                             ) -> Redemption:
+    """A request to exchange points for an item (decided later). With an idempotency key, a retry
+    answers with the request as it is now; the key with another item is IDEMPOTENCY_KEY_REUSED."""
+    key = checked_key(idempotency_key)
+
+    async def earlier() -> Redemption | None:
+        assert key is not None
+        row: Redemption | None = await keyed_row(ctx, Redemption, Redemption.requested_by, key,
+                                                 lambda r: r.item_id == item_id)
+        return row
+
+    return await once(ctx, key, earlier, lambda: _request_redemption(ctx, item_id, key))
+
+
+async def _request_redemption(ctx: RequestContext, item_id: uuid.UUID, key: str | None) -> Redemption:
     person_id = _own_person(ctx, "itemId")
     item = await get_reward_item(ctx, item_id)
     if item is None:
@@ -287,7 +303,7 @@ async def request_redemption(ctx: RequestContext, item_id: uuid.UUID) -> Redempt
         raise ServiceError(ErrorCode.CONFLICT, f"not enough points: the balance is {have}, {item.points} needed",
                            "itemId")
     r = Redemption(person_id=person_id, item_id=item.id, points=item.points, state=RedemptionState.REQUESTED,
-                   requested_by=ctx.actor.user_id, created_at=ctx.now)
+                   requested_by=ctx.actor.user_id, created_at=ctx.now, idempotency_key=key)
     await ctx.db.flush(r)
     return r
 

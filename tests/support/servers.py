@@ -9,7 +9,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,7 @@ class Subscriber:
             raise AssertionError(f"unexpected message {msg}")
 
 
-async def subscribe(server: Server, token: str, area: str | None = None) -> AsyncIterator[Subscriber]:
+async def subscribe(server: Server, token: str, area: str | None = None) -> AsyncGenerator[Subscriber, None]:
     async with websockets.connect(server.ws, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]) as conn:
         await conn.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
         ack = json.loads(await asyncio.wait_for(conn.recv(), 10))
