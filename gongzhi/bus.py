@@ -112,6 +112,8 @@ class EventBus:
             connected = self._start()
             if not connected.is_set():
                 try:
+                    if self._closed:  # shutting down: nothing will connect
+                        raise TimeoutError
                     await asyncio.wait_for(connected.wait(), self.subscribe_wait)
                 except TimeoutError:
                     SUBSCRIBERS_INTERRUPTED.inc()

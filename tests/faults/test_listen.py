@@ -49,6 +49,16 @@ async def listen_backends(db: DbEnv) -> list[int]:
     return [int(r["pid"]) for r in rows]
 
 
+async def settled(db: DbEnv) -> None:
+    """No LISTEN backend left in this test's database (server processes of earlier tests stopped,
+    their backends may take a moment to go)."""
+    for _ in range(100):
+        if not await listen_backends(db):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"LISTEN backends left: {await listen_backends(db)}")
+
+
 async def kill_listen_backends(db: DbEnv) -> int:
     """Terminate the bus's LISTEN backends of this test's database, and nothing else."""
     conn = await _admin(db)
@@ -98,6 +108,7 @@ def _interrupted(msg: dict[str, object], op_id: str) -> None:
 
 async def test_subscribers_told_and_events_flow_again_after_listen_backend_killed(
         pg: DbEnv, servers: list[Server], api: Api, fresh: World) -> None:
+    await settled(pg)
     for s in servers:
         await s.ready()
     listen_on, write_on = servers[0], servers[-1]
@@ -197,17 +208,14 @@ async def test_silent_connection_found_by_the_check_and_replaced(pg: DbEnv, prox
 
 
 async def test_close_stops_the_supervisor_and_its_connection(pg: DbEnv) -> None:
+    await settled(pg)
     bus = EventBus(pg.app_url)
     assert await listen_backends(pg) == []  # lazily: no subscriber, no connection
     await bus.subscribe()
     assert len(await listen_backends(pg)) == 1
     await bus.close()
-    for _ in range(50):
-        if not await listen_backends(pg):
-            break
-        await asyncio.sleep(0.1)
-    assert await listen_backends(pg) == []
-    q = await bus.subscribe()  # after close: told, and nothing restarts
+    await settled(pg)
+    q = await asyncio.wait_for(bus.subscribe(), 1)  # after close: told at once, and nothing restarts
     assert q.get_nowait() is INTERRUPTED
     assert await listen_backends(pg) == []
 
