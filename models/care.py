@@ -100,6 +100,7 @@ class Visit(TenantScoped, Base):
         ForeignKeyConstraint(["tenant_id", "case_id"], ["cases.tenant_id", "cases.id"]),
         Index("ix_visits_household_at", "tenant_id", "household_id", "visited_at"),
         Index("ix_visits_visited_at", "tenant_id", "visited_at"),
+        UniqueConstraint("tenant_id", "visitor_user_id", "idempotency_key"),
     )
 
     household_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -112,6 +113,8 @@ class Visit(TenantScoped, Base):
     findings: Mapped[str] = mapped_column(Text, default="")
     needs: Mapped[str | None] = mapped_column(Text)
     case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # A client's idempotencyKey for the visit (issue #26): a retry with it returns this row.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class CareService(TenantScoped, Base):

@@ -197,6 +197,7 @@ class CaseEvent(TenantScoped, Base):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "case_id"], ["cases.tenant_id", "cases.id"]),
         UniqueConstraint("tenant_id", "case_id", "seq"),
+        UniqueConstraint("tenant_id", "actor_user_id", "idempotency_key"),
     )
 
     case_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -209,6 +210,8 @@ class CaseEvent(TenantScoped, Base):
     note: Mapped[str | None] = mapped_column(String(1000))
     attachments: Mapped[list[str]] = mapped_column(JSON, default=list)
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    # A client's idempotencyKey for the step (the reporter's feedback) (issue #26): a retry with it returns this row.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class Attachment(TenantScoped, Base):

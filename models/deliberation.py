@@ -221,6 +221,7 @@ class VoteElector(TenantScoped, Base):
         ForeignKeyConstraint(["tenant_id", "vote_id"], ["votes.tenant_id", "votes.id"]),
         ForeignKeyConstraint(["tenant_id", "household_id"], ["households.tenant_id", "households.id"]),
         UniqueConstraint("tenant_id", "vote_id", "household_id"),
+        UniqueConstraint("tenant_id", "cast_by_user_id", "idempotency_key"),
     )
 
     vote_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -229,6 +230,8 @@ class VoteElector(TenantScoped, Base):
     choice: Mapped[Choice | None] = mapped_column(_enum(Choice, 8))
     cast_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     cast_at: Mapped[datetime | None]
+    # A client's idempotencyKey for the cast that set the current choice (issue #26): a retry with it returns this row.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class Notice(TenantScoped, Base):

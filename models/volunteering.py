@@ -102,6 +102,7 @@ class ActivitySignup(TenantScoped, Base):
         ForeignKeyConstraint(["tenant_id", "activity_id"], ["activities.tenant_id", "activities.id"]),
         ForeignKeyConstraint(["tenant_id", "person_id"], ["persons.tenant_id", "persons.id"]),
         UniqueConstraint("tenant_id", "activity_id", "person_id"),
+        UniqueConstraint("tenant_id", "user_id", "idempotency_key"),
         Index("ix_activity_signups_person", "tenant_id", "person_id"),
     )
 
@@ -116,6 +117,8 @@ class ActivitySignup(TenantScoped, Base):
     confirmed_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime]
+    # A client's idempotencyKey for the sign-up (issue #26): a retry with it returns this row.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class PointsAccount(TenantScoped, Base):
@@ -202,6 +205,7 @@ class Redemption(TenantScoped, Base):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "person_id"], ["persons.tenant_id", "persons.id"]),
         ForeignKeyConstraint(["tenant_id", "item_id"], ["reward_items.tenant_id", "reward_items.id"]),
+        UniqueConstraint("tenant_id", "requested_by", "idempotency_key"),
         Index("ix_redemptions_person", "tenant_id", "person_id"),
     )
 
@@ -213,3 +217,5 @@ class Redemption(TenantScoped, Base):
     decided_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     decided_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(String(500))
+    # A client's idempotencyKey for the request (issue #26): a retry with it returns this row.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))

@@ -85,6 +85,10 @@ ENUM_VALUES: dict[str, str] = {
     "ErrorCode.INVALID_PARENT": "That parent cannot hold this kind of area (上级区域无效).",
     "ErrorCode.INVALID_CURSOR": "A pagination cursor is malformed (游标无效).",
     "ErrorCode.INVALID_TRANSITION": "The workflow does not allow this step from the current state (状态不允许).",
+    "ErrorCode.IDEMPOTENCY_KEY_REUSED": "This idempotencyKey was used for a different request (幂等键已用于其他请求); "
+                                        "use a new key for a new request.",
+    "ErrorCode.EVENTS_INTERRUPTED": "A subscription stream may have missed events and ended (实时事件中断); "
+                                    "re-subscribe and re-read.",
     # volunteering and points
     "OrganiserKind.PARTY_ORG": "A party organisation (党组织).",
     "OrganiserKind.COMMUNITY": "The community (社区).",

@@ -1,14 +1,35 @@
 """Rate limits per user (and per partner client) and tenant: a fixed one-minute window.
 
 With ``GONGZHI_REDIS_URL`` the counters live in Redis, so every server process shares them;
-without it each process counts for itself (fine for one process, documented for more)."""
+without it each process counts for itself (fine for one process, documented for more).
+
+Redis is a helper, never a single point of failure (issue #26): it is asked with short socket
+timeouts and no client-side retries; when it does not answer, the process counts in its own
+``LocalCounter`` (each process then holds its users to the limit on its own), logs the outage once,
+and asks Redis again after a short back-off — the first answer switches back to the shared count."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from prometheus_client import Counter as PromCounter
+from prometheus_client import Gauge
+
+log = logging.getLogger("gongzhi.ratelimit")
+
+REDIS_FALLBACK = PromCounter("gongzhi_redis_fallback", "rate-limit checks counted in-process because Redis failed")
+REDIS_OUTAGES = PromCounter("gongzhi_redis_outages", "times this process found Redis unreachable after it answered")
+# livemin: 0 as soon as one live worker counts in-process.
+REDIS_UP = Gauge("gongzhi_redis_up", "1 while Redis answers the rate limiter, 0 while it is bypassed",
+                 multiprocess_mode="livemin")
+
+# Short enough that a request waiting for a dead Redis stays fast, long enough for a loaded one.
+REDIS_TIMEOUT = 0.3
 
 
 @dataclass(frozen=True)
@@ -42,10 +63,15 @@ class LocalCounter:
 
 
 class RedisCounter:
-    def __init__(self, url: str, prefix: str = "gongzhi:rl:") -> None:
+    def __init__(self, url: str, prefix: str = "gongzhi:rl:", timeout: float = REDIS_TIMEOUT) -> None:
         import redis.asyncio as redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
-        self._redis: Any = redis.from_url(url)
+        # redis-py retries a failed command 10 times with back-off by default: against a dead Redis
+        # that held every request for seconds. One try, short timeouts; FallbackCounter decides.
+        self._redis: Any = redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout,
+                                          retry=Retry(NoBackoff(), 0))
         self._prefix = prefix
 
     async def hit(self, key: str, window: int) -> int:
@@ -58,6 +84,83 @@ class RedisCounter:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+def _redis_failures() -> tuple[type[BaseException], ...]:
+    from redis.exceptions import RedisError
+
+    return (RedisError, OSError, TimeoutError, asyncio.TimeoutError)
+
+
+class FallbackCounter:
+    """``primary`` (Redis) while it answers; ``fallback`` (in-process) while it does not.
+
+    One request at a time probes Redis once the back-off has passed (the others keep counting
+    locally), so a dead Redis costs one timeout per back-off, not one per request. The back-off
+    doubles from ``retry_initial`` up to ``retry_max`` seconds while Redis stays away."""
+
+    def __init__(self, primary: Counter, fallback: Counter | None = None, *, retry_initial: float = 1.0,
+                 retry_max: float = 15.0, clock: Callable[[], float] = time.monotonic,
+                 timeout: float = 2 * REDIS_TIMEOUT) -> None:
+        self.primary = primary
+        self.fallback = fallback or LocalCounter()
+        self.retry_initial = retry_initial
+        self.retry_max = retry_max
+        self.clock = clock
+        self.timeout = timeout  # a guard over the socket timeouts (a pipeline makes two round trips)
+        self.up = True
+        self._retry_at = 0.0
+        self._backoff = retry_initial
+        self._probing = False
+        self._failures = _redis_failures()
+        self._down_since = 0.0
+        REDIS_UP.set(1)
+
+    async def hit(self, key: str, window: int) -> int:
+        if not self.up and (self._probing or self.clock() < self._retry_at):
+            REDIS_FALLBACK.inc()
+            return await self.fallback.hit(key, window)
+        probing = not self.up
+        self._probing = probing
+        try:
+            count = await asyncio.wait_for(self.primary.hit(key, window), self.timeout)
+        except self._failures as e:
+            self._failed(e, probing)
+            REDIS_FALLBACK.inc()
+            return await self.fallback.hit(key, window)
+        finally:
+            if probing:
+                self._probing = False
+        if not self.up:
+            self._recovered()
+        return count
+
+    def _failed(self, e: BaseException, probing: bool) -> None:
+        now = self.clock()
+        if self.up:  # one line per outage, not per request
+            self.up = False
+            self._down_since = now
+            self._backoff = self.retry_initial
+            REDIS_UP.set(0)
+            REDIS_OUTAGES.inc()
+            log.warning("redis unreachable: rate limits counted in-process until it answers",
+                        extra={"fields": {"event": "redis_down", "error": type(e).__name__,
+                                          "retry_in_s": self._backoff}})
+        elif probing:
+            self._backoff = min(self._backoff * 2, self.retry_max)
+        else:
+            return  # a request that asked before the outage was noticed: the back-off stands
+        self._retry_at = now + self._backoff
+
+    def _recovered(self) -> None:
+        self.up = True
+        REDIS_UP.set(1)
+        log.info("redis answers again: rate limits shared through it",
+                    extra={"fields": {"event": "redis_up", "down_s": round(self.clock() - self._down_since, 3)}})
+
+    async def close(self) -> None:
+        await self.primary.close()
+        await self.fallback.close()
 
 
 class RateLimiter:
@@ -77,5 +180,5 @@ class RateLimiter:
 
 
 def make_limiter(per_minute: int, redis_url: str | None, prefix: str = "gongzhi:rl:") -> RateLimiter:
-    counter: Counter = RedisCounter(redis_url, prefix) if redis_url else LocalCounter()
+    counter: Counter = FallbackCounter(RedisCounter(redis_url, prefix)) if redis_url else LocalCounter()
     return RateLimiter(per_minute, counter)

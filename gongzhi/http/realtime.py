@@ -18,10 +18,12 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from gongzhi.bus import Interrupted, Item
 from gongzhi.http import pipeline
 from gongzhi.http.auth import AuthError
 from models import Tenant
 from resolvers.context import RequestContext
+from schema.events import Event, EventsInterrupted
 
 if TYPE_CHECKING:
     from gongzhi.http.state import AppState
@@ -30,17 +32,27 @@ if TYPE_CHECKING:
 class Hub:
     """One subscriber's link to the bus and to fresh tenant-bound sessions."""
 
-    def __init__(self, state: AppState, user_id: uuid.UUID, slug: str, tenant_id: uuid.UUID) -> None:
+    def __init__(self, state: AppState, user_id: uuid.UUID, slug: str, tenant_id: uuid.UUID,
+                 request_id: str) -> None:
         self.state = state
         self.user_id = user_id
         self.slug = slug
         self.tenant_id = tenant_id
+        self.request_id = request_id  # the WebSocket's: quoted in its streams' errors
 
-    async def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
+    async def subscribe(self) -> asyncio.Queue[Item]:
         return await self.state.bus.subscribe()
 
-    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+    def unsubscribe(self, queue: asyncio.Queue[Item]) -> None:
         self.state.bus.unsubscribe(queue)
+
+    async def next_event(self, queue: asyncio.Queue[Item]) -> Event:
+        """The next event; ``EventsInterrupted`` when the bus lost events for this subscriber (its
+        LISTEN connection dropped): the stream ends there and the client re-subscribes."""
+        item = await queue.get()
+        if isinstance(item, Interrupted):
+            raise EventsInterrupted
+        return item
 
     @contextlib.asynccontextmanager
     async def request_context(self) -> AsyncIterator[RequestContext]:
@@ -72,6 +84,6 @@ class SubscriptionEndpoint(GraphQL[dict[str, Any], None]):
         except AuthError as e:
             raise ConnectionRejectionError({"code": e.code, "message": e.message}) from None
         assert tenant_id is not None
-        context["hub"] = Hub(self.state, user_id, slug, tenant_id)
+        context["hub"] = Hub(self.state, user_id, slug, tenant_id, pipeline.request_id())
         self.state.subscriptions += 1
         return {"tenant": slug}

@@ -23,6 +23,7 @@ from resolvers import validation as v
 from resolvers.care.common import area_path, local_day_bounds
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.idempotency import checked_key, keyed_row, once
 from resolvers.pagination import Page, keyset_page
 
 
@@ -53,9 +54,32 @@ class VisitInput:
     findings: str
     needs: str | None = None
     raise_case: RaiseCase | None = None
+    idempotency_key: str | None = None
 
 
 async def record_visit(ctx: RequestContext, data: VisitInput) -> Visit:
+    """A visit, and the case it raises if asked. With an idempotency key, a retry answers with the
+    visit first recorded (no second case); the key with another household, kind, time, findings or
+    needs, or with(out) a case to raise, is IDEMPOTENCY_KEY_REUSED."""
+    key = checked_key(data.idempotency_key)
+    if key is None:
+        return await _record_visit(ctx, data, None)
+    try:  # compared as stored: the text checks trim, so the retry's text goes through them too
+        findings = v.text(data.findings, "findings", max_len=5000)
+        needs = None if data.needs is None else v.text(data.needs, "needs", max_len=2000, required=False) or None
+    except ServiceError:
+        return await _record_visit(ctx, data, key)  # invalid: reported with every other input error
+
+    async def earlier() -> Visit | None:
+        row: Visit | None = await keyed_row(ctx, Visit, Visit.visitor_user_id, key, lambda r: (
+            r.household_id == data.household_id and r.kind == data.kind and r.visited_at == data.visited_at
+            and r.findings == findings and r.needs == needs and (r.case_id is None) == (data.raise_case is None)))
+        return row
+
+    return await once(ctx, key, earlier, lambda: _record_visit(ctx, data, key))
+
+
+async def _record_visit(ctx: RequestContext, data: VisitInput, key: str | None) -> Visit:
     actor = ctx.actor
     errors = FieldErrors()
     findings = needs = None
@@ -90,7 +114,7 @@ async def record_visit(ctx: RequestContext, data: VisitInput) -> Visit:
         case_id = case.id
     visit = Visit(id=uuid7(), household_id=h.id, building_id=h.building_id, visitor_user_id=actor.user_id,
                   visitor_role=_acting_role(ctx), kind=data.kind, visited_at=data.visited_at, findings=findings,
-                  needs=needs, case_id=case_id, created_at=ctx.now)
+                  needs=needs, case_id=case_id, created_at=ctx.now, idempotency_key=key)
     await ctx.db.flush(visit)
     return visit
 

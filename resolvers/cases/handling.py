@@ -37,9 +37,11 @@ from resolvers.cases.machine import (
     own_unattached_photos,
     send_notification,
 )
+from resolvers.cases.reads import get_case
 from resolvers.cases.workcalendar import WorkCalendar
 from resolvers.context import Db, RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.idempotency import checked_key, keyed_row, once
 from resolvers.transitions import system_move
 
 
@@ -205,21 +207,38 @@ async def escalate_case(ctx: RequestContext, case_id: uuid.UUID, *, area_id: uui
 
 
 async def give_feedback(ctx: RequestContext, case_id: uuid.UUID, *, satisfied: bool, comment: str | None,
-                        expected_version: int | None) -> Case:
+                        expected_version: int | None, idempotency_key: str | None = None) -> Case:
+    """The reporter's verdict. With an idempotency key, a retry answers with the case as it is now
+    (the feedback entry of the timeline carries the key); the key with another case or verdict is
+    IDEMPOTENCY_KEY_REUSED."""
     text = None if comment is None else v.text(comment, "comment", max_len=500, required=False) or None
     if not satisfied and not text:
         raise ServiceError(ErrorCode.INVALID, "say what is still wrong", "comment")
+    key = checked_key(idempotency_key)
+
+    async def earlier() -> Case | None:
+        assert key is not None
+        entry = await keyed_row(ctx, CaseEvent, CaseEvent.actor_user_id, key, lambda e: (
+            e.case_id == case_id and e.action == "feedback" and e.detail.get("satisfied") == satisfied
+            and e.note == text))
+        return None if entry is None else await get_case(ctx, case_id)
+
+    return await once(ctx, key, earlier, lambda: _feedback(ctx, case_id, satisfied, text, expected_version, key))
+
+
+async def _feedback(ctx: RequestContext, case_id: uuid.UUID, satisfied: bool, text: str | None,
+                    expected_version: int | None, key: str | None) -> Case:
     case = await load_for(ctx, case_id, "feedback")
     if case.reporter_user_id != ctx.actor.user_id:
         raise ServiceError(ErrorCode.FORBIDDEN, "only the reporter gives feedback", "id")
     if satisfied:
         return await apply(ctx, case, "feedback", CaseState.CLOSED, expected_version=expected_version,
                            values={"satisfied": True, "feedback_comment": text, "closed_at": ctx.now}, note=text,
-                           detail={"satisfied": True})
+                           detail={"satisfied": True}, idempotency_key=key)
     case = await apply(ctx, case, "feedback", CaseState.REOPENED, expected_version=expected_version,
                        values={"satisfied": False, "feedback_comment": text, "reopen_count": case.reopen_count + 1,
                                 "resolved_at": None},
-                       note=text, detail={"satisfied": False})
+                       note=text, detail={"satisfied": False}, idempotency_key=key)
     await notify_handler(ctx, case, "reopened", f"事件 {case.number} 群众不满意，已重新打开：{text}")
     return case
 

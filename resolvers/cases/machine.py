@@ -84,10 +84,11 @@ async def load_for(ctx: RequestContext, case_id: uuid.UUID, action: str, permiss
 async def apply(
     ctx: RequestContext, case: Case, action: str, to_state: CaseState | None, *, expected_version: int | None,
     values: dict[str, Any], note: str | None, attachments: list[str] | None = None,
-    detail: dict[str, Any] | None = None,
+    detail: dict[str, Any] | None = None, idempotency_key: str | None = None,
 ) -> Case:
     await transition(ctx, CASE, case, action, expected_version=expected_version, values=values, to_state=to_state,
-                     timeline={"note": note, "attachments": attachments or [], "detail": detail or {}})
+                     timeline={"note": note, "attachments": attachments or [], "detail": detail or {},
+                               "idempotency_key": idempotency_key})
     return case
 
 
@@ -95,7 +96,8 @@ async def _timeline(ctx: RequestContext, case: Case, moved: Moved[CaseState]) ->
     e = moved.entry
     await record_event(ctx, case, moved.action, moved.from_state,
                        None if moved.to_state is moved.from_state else moved.to_state,
-                       note=e.get("note"), attachments=e.get("attachments"), detail=e.get("detail"))
+                       note=e.get("note"), attachments=e.get("attachments"), detail=e.get("detail"),
+                       idempotency_key=e.get("idempotency_key"))
 
 
 CASE: StateMachine[CaseState] = StateMachine(
@@ -106,7 +108,7 @@ CASE: StateMachine[CaseState] = StateMachine(
 async def record_event(
     ctx: RequestContext, case: Case, action: str, from_state: CaseState | None, to_state: CaseState | None,
     *, note: str | None, attachments: list[str] | None = None, detail: dict[str, Any] | None = None,
-    system: bool = False,
+    system: bool = False, idempotency_key: str | None = None,
 ) -> CaseEvent:
     ev = CaseEvent(
         case_id=case.id, seq=case.version, action=action,
@@ -115,6 +117,7 @@ async def record_event(
         actor_user_id=None if system else ctx.actor.user_id,
         actor_role=None if system else acting_role(ctx),
         note=note, attachments=attachments or [], detail=detail or {}, created_at=ctx.now,
+        idempotency_key=idempotency_key,
     )
     await ctx.db.flush(ev)
     ctx.events.append({

@@ -28,6 +28,7 @@ from models import (
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors
+from resolvers.idempotency import checked_key, keyed_row, once
 from resolvers.loaders import _loader
 from resolvers.transitions import StateMachine, transition
 
@@ -94,8 +95,24 @@ async def open_vote(ctx: RequestContext, topic_id: uuid.UUID, *, matter: VoteMat
     return vote
 
 
-async def cast_ballot(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice) -> VoteElector:
-    """The actor's household's one ballot; casting again replaces it until the vote closes."""
+async def cast_ballot(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice,
+                      idempotency_key: str | None = None) -> VoteElector:
+    """The actor's household's one ballot; casting again replaces it until the vote closes. With an
+    idempotency key, a retry answers with the ballot (even once the vote has closed) and the key
+    with another vote or choice is IDEMPOTENCY_KEY_REUSED; the ballot keeps the key of the cast that
+    set its choice, so a later cast (with its own key, or none) ends the old key's life."""
+    key = checked_key(idempotency_key)
+
+    async def earlier() -> VoteElector | None:
+        assert key is not None
+        row: VoteElector | None = await keyed_row(ctx, VoteElector, VoteElector.cast_by_user_id, key,
+                                                  lambda e: e.vote_id == vote_id and e.choice == choice)
+        return row
+
+    return await once(ctx, key, earlier, lambda: _cast(ctx, vote_id, choice, key))
+
+
+async def _cast(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice, key: str | None) -> VoteElector:
     vote = await get_vote(ctx, vote_id)
     if vote is None:
         raise fail(ErrorCode.NOT_FOUND, "vote not found", "voteId")
@@ -115,9 +132,10 @@ async def cast_ballot(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice) -
         raise fail(ErrorCode.INVALID_TRANSITION, "the vote is closed", "voteId")
     await ctx.db.execute(
         update(VoteElector).where(VoteElector.id == elector.id)
-        .values(choice=choice, cast_by_user_id=ctx.actor.user_id, cast_at=ctx.now)
+        .values(choice=choice, cast_by_user_id=ctx.actor.user_id, cast_at=ctx.now, idempotency_key=key)
         .execution_options(synchronize_session=False))
-    for k, val in (("choice", choice), ("cast_by_user_id", ctx.actor.user_id), ("cast_at", ctx.now)):
+    for k, val in (("choice", choice), ("cast_by_user_id", ctx.actor.user_id), ("cast_at", ctx.now),
+                   ("idempotency_key", key)):
         set_committed_value(elector, k, val)
     _forget_ballots(ctx)
     return elector

@@ -13,6 +13,7 @@ from strawberry.dataloader import DataLoader
 from models import Activity, EvaluationPeriodItem, EvaluationTarget, PropertyFirm, RewardItem
 from resolvers.context import RequestContext
 from resolvers.loaders import _loader, by_id, value_by_id
+from resolvers.volunteering import activities
 from resolvers.volunteering import service as vol
 
 
@@ -39,7 +40,7 @@ def period_items_by_period(ctx: RequestContext) -> DataLoader[PeriodTarget, list
 
 def activity_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, Activity | None]:
     """Activities the actor may read (a sign-up's activity outside the reader's reach is null)."""
-    return by_id(ctx, Activity, lambda: vol.activity_read_pred(ctx))
+    return by_id(ctx, Activity, lambda: activities.activity_read_pred(ctx))
 
 
 def reward_item_by_id(ctx: RequestContext) -> DataLoader[uuid.UUID, RewardItem | None]:

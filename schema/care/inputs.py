@@ -59,6 +59,9 @@ class RecordVisitInput:
     findings: str = strawberry.field(description="What was found (≤ 5000 characters).")
     needs: str | None = strawberry.field(default=None, description="Needs found (≤ 2000 characters).")
     raise_case: VisitCaseInput | None = strawberry.field(default=None, description="Raise a case from the visit.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Idempotency key (幂等键, ≤ 64 chars), the same for every retry: a retry returns the "
+                                  "same visit (and raises no second case).")
 
 
 @strawberry.input(description="Add a care group of the tenant's own (新增重点人群类别).")

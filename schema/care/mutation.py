@@ -107,7 +107,8 @@ class CareMutation:
                     priority=rc.priority)
             return await care_service.record_visit(context(info), care_service.VisitInput(
                 household_id=decode_id(input.household_id, "Household", "householdId"), kind=input.kind,
-                visited_at=input.visited_at, findings=input.findings, needs=input.needs, raise_case=raise_case))
+                visited_at=input.visited_at, findings=input.findings, needs=input.needs, raise_case=raise_case,
+                idempotency_key=input.idempotency_key))
 
         visit, errors = await mutate(info, run)
         return VisitPayload(visit=None if visit is None else Visit(_m=visit), errors=errors)

@@ -66,6 +66,9 @@ class CaseFeedbackInput:
     satisfied: bool = strawberry.field(description="Satisfied closes the case; not satisfied reopens it.")
     comment: str | None = strawberry.field(default=None, description="Required when not satisfied.")
     expected_version: int | None = strawberry.field(default=None, description="Fail with CONFLICT if it changed.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Idempotency key (幂等键, ≤ 64 chars), the same for every retry: a retry returns the "
+                                  "case, not INVALID_TRANSITION.")
 
 
 @strawberry.input(description="Escalate a case to a higher area (上报).")

@@ -113,7 +113,7 @@ class CaseMutation(CaseConfigMutation):
         async def run() -> Any:
             return await case_service.give_feedback(
                 context(info), decode_id(input.id, "Case", "id"), satisfied=input.satisfied, comment=input.comment,
-                expected_version=input.expected_version)
+                expected_version=input.expected_version, idempotency_key=input.idempotency_key)
 
         return await _case_payload(info, run)
 

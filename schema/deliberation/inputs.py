@@ -66,6 +66,9 @@ class OpenVoteInput:
 class CastBallotInput:
     vote_id: strawberry.ID = strawberry.field(description="The vote.")
     choice: Choice = strawberry.field(description="Yes, no or abstain.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Idempotency key (幂等键, ≤ 64 chars), the same for every retry: a retry returns the "
+                                  "vote, even once it has closed.")
 
 
 @strawberry.input(description="A person on the register or an organisation invited to a meeting.")

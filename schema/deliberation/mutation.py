@@ -121,7 +121,7 @@ class DeliberationMutation:
     async def cast_ballot(self, info: Info, input: CastBallotInput) -> VotePayload:
         async def run() -> Any:
             vote_id = decode_id(input.vote_id, "Vote", "voteId")
-            await svc.cast_ballot(context(info), vote_id, input.choice)
+            await svc.cast_ballot(context(info), vote_id, input.choice, input.idempotency_key)
             return await svc.get_vote(context(info), vote_id)
         return await _vote(info, run)
 

@@ -404,9 +404,14 @@ class VolunteeringMutation:
         return await _activity(info, run)
 
     @mutation(description="Sign up for an activity as your own person (报名); capacity holds.")
-    async def sign_up_for_activity(self, info: Info, activity_id: strawberry.ID) -> ActivitySignupPayload:
+    async def sign_up_for_activity(
+        self, info: Info, activity_id: strawberry.ID,
+        idempotency_key: Annotated[str | None, strawberry.argument(
+            description="Idempotency key (幂等键, ≤ 64 chars), the same for every retry: a retry returns the same "
+                        "sign-up.")] = None,
+    ) -> ActivitySignupPayload:
         async def run() -> Any:
-            return await svc.sign_up(context(info), decode_id(activity_id, "Activity", "activityId"))
+            return await svc.sign_up(context(info), decode_id(activity_id, "Activity", "activityId"), idempotency_key)
 
         return await _signup(info, run)
 
@@ -483,9 +488,15 @@ class VolunteeringMutation:
         return await _item(info, run)
 
     @mutation(description="Ask to exchange your points for an item (申请兑换).")
-    async def request_redemption(self, info: Info, item_id: strawberry.ID) -> RedemptionPayload:
+    async def request_redemption(
+        self, info: Info, item_id: strawberry.ID,
+        idempotency_key: Annotated[str | None, strawberry.argument(
+            description="Idempotency key (幂等键, ≤ 64 chars), the same for every retry: a retry returns the same "
+                        "request.")] = None,
+    ) -> RedemptionPayload:
         async def run() -> Any:
-            return await svc.request_redemption(context(info), decode_id(item_id, "RewardItem", "itemId"))
+            return await svc.request_redemption(context(info), decode_id(item_id, "RewardItem", "itemId"),
+                                                idempotency_key)
 
         return await _redemption(info, run)
 

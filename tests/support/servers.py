@@ -9,7 +9,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,20 @@ class Subscriber:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
 
+    async def message(self, wait: float = 10.0) -> dict[str, Any]:
+        """The next message other than a ping (answered), as it came: next, error or complete."""
+        while True:
+            msg: dict[str, Any] = json.loads(await asyncio.wait_for(self.conn.recv(), wait))
+            if msg["type"] == "ping":
+                await self.conn.send(json.dumps({"type": "pong"}))
+                continue
+            return msg
+
+    async def start(self, op_id: str, area: str | None = None) -> None:
+        """Another subscription to case events on the same socket (a client re-subscribing)."""
+        await self.conn.send(json.dumps({"id": op_id, "type": "subscribe",
+                                         "payload": {"query": SUB, "variables": {"a": area}}}))
+
     async def next_event(self, wait: float = 10.0) -> dict[str, Any]:
         while True:
             msg = json.loads(await asyncio.wait_for(self.conn.recv(), wait))
@@ -98,7 +112,7 @@ class Subscriber:
             raise AssertionError(f"unexpected message {msg}")
 
 
-async def subscribe(server: Server, token: str, area: str | None = None) -> AsyncIterator[Subscriber]:
+async def subscribe(server: Server, token: str, area: str | None = None) -> AsyncGenerator[Subscriber, None]:
     async with websockets.connect(server.ws, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]) as conn:
         await conn.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
         ack = json.loads(await asyncio.wait_for(conn.recv(), 10))

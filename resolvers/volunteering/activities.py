@@ -1,0 +1,295 @@
+"""Volunteering activities (志愿活动): publishing one, signing up (capacity holds:
+``UPDATE activities SET signed_up = signed_up + 1 WHERE signed_up < capacity``), check-in and -out,
+and the organiser's confirmation of hours, booked as points on the ledger (service.py)."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.exc import IntegrityError
+
+from models import (
+    Activity,
+    ActivitySignup,
+    ActivityState,
+    Area,
+    AreaKind,
+    EntryKind,
+    OrganiserKind,
+    PartyOrg,
+    PropertyFirm,
+    SignupState,
+)
+from policies.filters import area_reach_predicate, area_read_predicate
+from policies.volunteering.filters import activity_signup_predicate
+from resolvers import validation as v
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.idempotency import checked_key, keyed_row, once
+from resolvers.pagination import Page, keyset_page
+from resolvers.transitions import StateMachine, transition
+from resolvers.volunteering.service import MAX_CAPACITY, _own_person, book, points_per_hour
+
+
+def activity_read_pred(ctx: RequestContext) -> ColumnElement[bool]:
+    return Activity.area_id.in_(
+        select(Area.id).where(area_read_predicate(ctx.actor.grant("activity", "read"), ctx.actor)))
+
+
+async def list_activities(ctx: RequestContext, area_id: uuid.UUID | None, upcoming: bool | None,
+                          *, first: int | None, after: str | None) -> Page[Activity]:
+    stmt = select(Activity).where(activity_read_pred(ctx))
+    if area_id is not None:
+        path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
+        if path is None:
+            raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
+        stmt = stmt.where(Activity.area_path.startswith(path))
+    if upcoming is not None:
+        stmt = stmt.where(Activity.starts_at > ctx.now if upcoming else Activity.starts_at <= ctx.now)
+    return await keyset_page(ctx.db, stmt, Activity.id, first=first, after=after, descending=True)
+
+
+async def get_activity(ctx: RequestContext, activity_id: uuid.UUID) -> Activity | None:
+    act: Activity | None = await ctx.db.scalar(
+        select(Activity).where(Activity.id == activity_id, activity_read_pred(ctx)))
+    return act
+
+
+@dataclass
+class ActivityInput:
+    title: str
+    area_id: uuid.UUID
+    place: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    organiser_kind: OrganiserKind
+    description: str = ""
+    party_org_id: uuid.UUID | None = None
+    community_id: uuid.UUID | None = None
+    compound_id: uuid.UUID | None = None
+    firm_id: uuid.UUID | None = None
+    partner_name: str | None = None
+
+
+async def _organiser(ctx: RequestContext, d: ActivityInput) -> tuple[dict[str, Any], str]:
+    k = d.organiser_kind
+    if k is OrganiserKind.PARTY_ORG:
+        org = None if d.party_org_id is None else await ctx.db.scalar(select(PartyOrg).where(PartyOrg.id ==
+                                                                                             d.party_org_id))
+        if org is None:
+            raise ServiceError(ErrorCode.INVALID, "give the organising party organisation", "partyOrgId")
+        return {"organiser_party_org_id": org.id}, org.name
+    if k in (OrganiserKind.COMMUNITY, OrganiserKind.OWNER_COMMITTEE):
+        kind, ref, fld = ((AreaKind.COMMUNITY, d.community_id, "communityId") if k is OrganiserKind.COMMUNITY
+                          else (AreaKind.COMPOUND, d.compound_id, "compoundId"))
+        area = None if ref is None else await ctx.db.scalar(select(Area).where(Area.id == ref, Area.kind == kind))
+        if area is None:
+            raise ServiceError(ErrorCode.INVALID, f"give the organising {kind.value}", fld)
+        return {"organiser_area_id": area.id}, area.name if k is OrganiserKind.COMMUNITY else f"{area.name}业委会"
+    if k is OrganiserKind.PROPERTY_FIRM:
+        firm = None if d.firm_id is None else await ctx.db.scalar(select(PropertyFirm).where(PropertyFirm.id ==
+                                                                                             d.firm_id))
+        if firm is None:
+            raise ServiceError(ErrorCode.INVALID, "give the organising property firm", "firmId")
+        return {"organiser_firm_id": firm.id}, firm.name
+    if d.partner_name is None:
+        raise ServiceError(ErrorCode.INVALID, "give the partner unit's name", "partnerName")
+    return {}, v.text(d.partner_name, "partnerName", max_len=100)
+
+
+async def publish_activity(ctx: RequestContext, d: ActivityInput) -> Activity:
+    errors = FieldErrors()
+    title = errors.check(v.text, d.title, "title", max_len=100)
+    place = errors.check(v.text, d.place, "place", max_len=200)
+    description = errors.check(v.text, d.description, "description", max_len=5000, required=False)
+    if not 0 < d.capacity <= MAX_CAPACITY:
+        errors.add(ErrorCode.INVALID, f"capacity must be between 1 and {MAX_CAPACITY}", "capacity")
+    if d.starts_at.tzinfo is None or d.ends_at.tzinfo is None:
+        errors.add(ErrorCode.INVALID, "give times with a timezone", "startsAt")
+    elif d.ends_at <= d.starts_at:
+        errors.add(ErrorCode.INVALID, "endsAt must be after startsAt", "endsAt")
+    elif d.starts_at <= ctx.now:
+        errors.add(ErrorCode.INVALID, "startsAt must be in the future", "startsAt")
+    with errors.catch():
+        refs, organiser_name = await _organiser(ctx, d)
+    errors.raise_if_any()
+    area: Area | None = await ctx.db.scalar(select(Area).where(Area.id == d.area_id))
+    if area is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
+    grant = ctx.actor.grant("activity", "publish")
+    if not grant or await ctx.db.scalar(
+            select(Area.id).where(Area.id == area.id, area_reach_predicate(grant, ctx.actor))) is None:
+        raise ServiceError(ErrorCode.FORBIDDEN, "you may not publish activities in this area", "areaId")
+    act = Activity(
+        title=title, description=description or "", area_id=area.id, area_path=area.path, place=place,
+        starts_at=d.starts_at, ends_at=d.ends_at, capacity=d.capacity, signed_up=0,
+        organiser_kind=d.organiser_kind, organiser_name=organiser_name, state=ActivityState.PUBLISHED,
+        published_by=ctx.actor.user_id, created_at=ctx.now, **refs,
+    )
+    await ctx.db.flush(act)
+    return act
+
+
+async def _organises(ctx: RequestContext, act: Activity) -> bool:
+    """The actor's publish grant reaches the activity's area: they organise it (check-ins, hours)."""
+    grant = ctx.actor.grant("activity", "publish")
+    if not grant:
+        return False
+    return await ctx.db.scalar(
+        select(Area.id).where(Area.id == act.area_id, area_reach_predicate(grant, ctx.actor))) is not None
+
+
+async def sign_up(ctx: RequestContext, activity_id: uuid.UUID, idempotency_key: str | None = None) -> ActivitySignup:
+    """The actor's own person takes a place. With an idempotency key, a retry answers with the
+    sign-up as it is now and the key with another activity is IDEMPOTENCY_KEY_REUSED; a sign-up
+    again after a cancellation takes the new request's key."""
+    key = checked_key(idempotency_key)
+
+    async def earlier() -> ActivitySignup | None:
+        assert key is not None
+        row: ActivitySignup | None = await keyed_row(ctx, ActivitySignup, ActivitySignup.user_id, key,
+                                                     lambda s: s.activity_id == activity_id)
+        return row
+
+    return await once(ctx, key, earlier, lambda: _sign_up(ctx, activity_id, key))
+
+
+async def _sign_up(ctx: RequestContext, activity_id: uuid.UUID, key: str | None) -> ActivitySignup:
+    person_id = _own_person(ctx, "activityId")
+    act = await get_activity(ctx, activity_id)
+    if act is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "activity not found", "activityId")
+    pred = activity_signup_predicate(Activity.area_path, ctx.actor.grant("activity", "sign_up"), ctx.actor)
+    if await ctx.db.scalar(select(Activity.id).where(Activity.id == act.id, pred)) is None:
+        raise ServiceError(ErrorCode.FORBIDDEN, "you may sign up only for activities of your own compound",
+                           "activityId")
+    if act.state is not ActivityState.PUBLISHED or act.starts_at <= ctx.now:
+        raise ServiceError(ErrorCode.INVALID_TRANSITION, "the activity is no longer open for sign-up", "activityId")
+    existing: ActivitySignup | None = await ctx.db.scalar(select(ActivitySignup).where(
+        ActivitySignup.activity_id == act.id, ActivitySignup.person_id == person_id))
+    if existing is not None and existing.state is not SignupState.CANCELLED:
+        raise ServiceError(ErrorCode.CONFLICT, "you are already signed up", "activityId")
+    taken = await ctx.db.execute(
+        update(Activity)
+        .where(Activity.id == act.id, Activity.signed_up < Activity.capacity, Activity.state == ActivityState.PUBLISHED)
+        .values(signed_up=Activity.signed_up + 1).execution_options(synchronize_session=False))
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise ServiceError(ErrorCode.CONFLICT, "the activity is full", "activityId")
+    if existing is not None:
+        await transition(ctx, SIGNUP, existing, "sign_up_again", lost="you are already signed up",
+                         field="activityId", values={"idempotency_key": key})
+        return existing
+    s = ActivitySignup(activity_id=act.id, person_id=person_id, user_id=ctx.actor.user_id,
+                       state=SignupState.SIGNED_UP, version=1, updated_at=ctx.now, created_at=ctx.now,
+                       idempotency_key=key)
+    try:
+        async with ctx.db.savepoint():
+            await ctx.db.flush(s)
+    except IntegrityError:
+        if s in ctx.db.session:
+            ctx.db.session.expunge(s)
+        raise ServiceError(ErrorCode.CONFLICT, "you are already signed up", "activityId") from None
+    return s
+
+
+async def _signup_for(ctx: RequestContext, signup_id: uuid.UUID) -> tuple[ActivitySignup, Activity]:
+    s: ActivitySignup | None = await ctx.db.scalar(select(ActivitySignup).where(ActivitySignup.id == signup_id))
+    act = None if s is None else await get_activity(ctx, s.activity_id)
+    if s is None or act is None or (s.user_id != ctx.actor.user_id and not await _organises(ctx, act)):
+        raise ServiceError(ErrorCode.NOT_FOUND, "sign-up not found", "id")
+    return s, act
+
+
+async def get_signup(ctx: RequestContext, signup_id: uuid.UUID) -> ActivitySignup | None:
+    """A sign-up seen by its volunteer or by the activity's organiser."""
+    try:
+        return (await _signup_for(ctx, signup_id))[0]
+    except ServiceError:
+        return None
+
+
+G = SignupState
+SIGNUP: StateMachine[SignupState] = StateMachine(
+    noun="sign-up", model=ActivitySignup,
+    moves={"sign_up_again": (frozenset({G.CANCELLED}), G.SIGNED_UP),
+           "cancel": (frozenset({G.SIGNED_UP}), G.CANCELLED),
+           "check_in": (frozenset({G.SIGNED_UP}), G.CHECKED_IN),
+           "check_out": (frozenset({G.CHECKED_IN}), G.CHECKED_OUT),
+           "confirm_hours": (frozenset({G.CHECKED_OUT}), G.CONFIRMED)},
+    refused="the sign-up is {state}, not {sources}", lost="the sign-up was changed by someone else; reload",
+)
+
+
+async def _move_signup(ctx: RequestContext, s: ActivitySignup, action: str, values: dict[str, Any]) -> ActivitySignup:
+    await transition(ctx, SIGNUP, s, action, values=values)
+    return s
+
+
+async def cancel_signup(ctx: RequestContext, signup_id: uuid.UUID) -> ActivitySignup:
+    s, act = await _signup_for(ctx, signup_id)
+    if s.user_id != ctx.actor.user_id:
+        raise ServiceError(ErrorCode.FORBIDDEN, "only the volunteer cancels their sign-up", "id")
+    s = await _move_signup(ctx, s, "cancel", {})
+    await ctx.db.execute(update(Activity).where(Activity.id == act.id, Activity.signed_up > 0)
+                         .values(signed_up=Activity.signed_up - 1).execution_options(synchronize_session=False))
+    return s
+
+
+async def check_in(ctx: RequestContext, signup_id: uuid.UUID) -> ActivitySignup:
+    s, _ = await _signup_for(ctx, signup_id)
+    return await _move_signup(ctx, s, "check_in", {"checked_in_at": ctx.now})
+
+
+async def check_out(ctx: RequestContext, signup_id: uuid.UUID) -> ActivitySignup:
+    s, _ = await _signup_for(ctx, signup_id)
+    return await _move_signup(ctx, s, "check_out", {"checked_out_at": ctx.now})
+
+
+def _half_hours(start: datetime, end: datetime) -> Decimal:
+    hours = Decimal((end - start).total_seconds()) / Decimal(3600)
+    return (hours * 2).to_integral_value(rounding=ROUND_FLOOR) / 2
+
+
+async def confirm_hours(ctx: RequestContext, signup_id: uuid.UUID, hours: float | None) -> ActivitySignup:
+    """The organiser confirms the hours (default: check-in to check-out, in whole half hours) and the
+    tenant's rule turns them into points, booked once per sign-up."""
+    s, act = await _signup_for(ctx, signup_id)
+    if not await _organises(ctx, act):
+        raise ServiceError(ErrorCode.FORBIDDEN, "only the organiser confirms hours", "id")
+    SIGNUP.check(s, "confirm_hours")
+    if hours is None:
+        assert s.checked_in_at is not None and s.checked_out_at is not None
+        h = _half_hours(s.checked_in_at, s.checked_out_at)
+    else:
+        if not math.isfinite(hours) or not 0 <= hours <= 24:
+            raise ServiceError(ErrorCode.INVALID, "hours must be between 0 and 24", "hours")
+        h = Decimal(str(hours)).quantize(Decimal("0.01"))
+    s = await _move_signup(ctx, s, "confirm_hours",
+                           {"hours": h, "confirmed_at": ctx.now, "confirmed_by": ctx.actor.user_id})
+    points = int((h * await points_per_hour(ctx)).to_integral_value(rounding=ROUND_FLOOR))
+    if points > 0:
+        await book(ctx, s.person_id, points, EntryKind.HOURS, reason=f"{act.title} {h} 小时", signup_id=s.id)
+    return s
+
+
+async def list_signups(ctx: RequestContext, activity_id: uuid.UUID | None, *, mine: bool, first: int | None,
+                       after: str | None) -> Page[ActivitySignup]:
+    """An activity's sign-ups (its organiser sees them all, a volunteer their own), or all of yours."""
+    stmt = select(ActivitySignup)
+    if activity_id is not None:
+        act = await get_activity(ctx, activity_id)
+        if act is None:
+            raise ServiceError(ErrorCode.NOT_FOUND, "activity not found", "activityId")
+        stmt = stmt.where(ActivitySignup.activity_id == act.id)
+        if mine or not await _organises(ctx, act):
+            stmt = stmt.where(ActivitySignup.user_id == ctx.actor.user_id)
+    else:
+        stmt = stmt.where(ActivitySignup.user_id == ctx.actor.user_id)
+    return await keyset_page(ctx.db, stmt, ActivitySignup.id, first=first, after=after)
