@@ -13,7 +13,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -21,9 +21,11 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from gongzhi.bus import Interrupted, Item
 from gongzhi.http import pipeline
 from gongzhi.http.auth import AuthError
+from gongzhi.http.pipeline import log_unavailable
 from models import Tenant
 from resolvers.context import RequestContext
 from schema.events import Event, EventsInterrupted
+from tenants.faults import is_unavailable
 
 if TYPE_CHECKING:
     from gongzhi.http.state import AppState
@@ -62,7 +64,25 @@ class Hub:
             await session.rollback()
 
 
+# graphql-ws close codes (the library's CloseCode): a refused connection_init is 4403 (strawberry's
+# Forbidden); a server that cannot serve it now — its database unreachable — is 4500, with the error
+# code as the reason, so a client retries later instead of treating it as a refusal (issue #26).
+INTERNAL_SERVER_ERROR = 4500
+
+
+class _WebSocketAdapter(ASGIWebSocketAdapter):
+    """strawberry's adapter, closing with the code the endpoint chose where it chose one."""
+
+    async def close(self, code: int, reason: str) -> None:
+        chosen = getattr(self.ws.state, "gongzhi_close", None)
+        if chosen is not None:
+            code, reason = chosen
+        await super().close(code, reason)
+
+
 class SubscriptionEndpoint(GraphQL[dict[str, Any], None]):
+    websocket_adapter_class = _WebSocketAdapter
+
     def __init__(self, state: AppState, schema: BaseSchema) -> None:
         super().__init__(schema, graphql_ide=None, allow_queries_via_get=False,
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,))
@@ -83,6 +103,14 @@ class SubscriptionEndpoint(GraphQL[dict[str, Any], None]):
                 tenant_id = await session.scalar(select(Tenant.id).where(Tenant.slug == slug))
         except AuthError as e:
             raise ConnectionRejectionError({"code": e.code, "message": e.message}) from None
+        except Exception as e:
+            if not is_unavailable(e):
+                raise
+            log_unavailable(e)
+            ws = context.get("request")
+            if isinstance(ws, WebSocket):
+                ws.state.gongzhi_close = (INTERNAL_SERVER_ERROR, "SERVICE_UNAVAILABLE")
+            raise ConnectionRejectionError({"code": "SERVICE_UNAVAILABLE"}) from None
         assert tenant_id is not None
         context["hub"] = Hub(self.state, user_id, slug, tenant_id, pipeline.request_id())
         self.state.subscriptions += 1
