@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from resolvers.audit import record_mutation
 from resolvers.context import RequestContext
+from resolvers.error_catalogue import CATALOGUE, ApiErrorCode
 from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
 from resolvers.ids import encode_cursor, encode_global_id
 from resolvers.pagination import Page
@@ -70,6 +71,27 @@ graphql_enum(
     name="ErrorCode",
     description="Machine-readable reason of an expected failure (错误代码).",
 )
+graphql_enum(
+    ApiErrorCode,
+    name="ApiErrorCode",
+    description="Every code the API can return (错误代码目录): in a mutation payload's errors[].code and in "
+                "errors[].extensions.code of a refused or failed request. Stable: never renamed or reused; "
+                "docs/errors.md has the same table.",
+)
+
+
+@strawberry.type(description="One code of the error catalogue (错误代码), as docs/errors.md lists it.")
+class ErrorCodeEntry:
+    code: ApiErrorCode = strawberry.field(description="The code.")
+    http_status: int | None = strawberry.field(
+        description="The HTTP status it comes with; null: inside a 200 answer (a payload's errors or a field's "
+                    "error).")
+    meaning: str = strawberry.field(description="What it means, in English with the Chinese term.")
+
+
+def error_catalogue() -> list[ErrorCodeEntry]:
+    return [ErrorCodeEntry(code=code, http_status=entry.status, meaning=entry.meaning)
+            for code, entry in CATALOGUE.items()]
 
 
 def context(info: Info) -> RequestContext:

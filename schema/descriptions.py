@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from graphql import GraphQLEnumType, GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema
 
+from resolvers.error_catalogue import CATALOGUE
+
 TYPES: dict[str, str] = {
     "Query": "Reads (查询). Every list is filtered in the database to what the caller may see.",
     "Mutation": "Changes (变更). Expected failures come back as typed errors in the payload; nothing is written then.",
@@ -20,6 +22,7 @@ TYPES: dict[str, str] = {
 }
 
 ENUM_VALUES: dict[str, str] = {
+    **{f"ApiErrorCode.{code.value}": entry.meaning for code, entry in CATALOGUE.items()},
     # area tree
     "AreaKind.STREET": "Street office (街道): the tenant's root.",
     "AreaKind.COMMUNITY": "Community (社区).",

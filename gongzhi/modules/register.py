@@ -32,4 +32,5 @@ MODULE = Module(
     resources=("area", "household", "person"),
     schema=register.PARTS,
     demo=Demo("seeded", seed_demo_register, nothing="nothing new (demo tenants exist)"),
+    partner={"errorCodes": None},  # the error catalogue: the API's contract, for every client
 )

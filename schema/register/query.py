@@ -24,7 +24,18 @@ from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import decode_global_id, decode_id
 from schema.audit import AuditEntry
 from schema.audit import wrap as audit_wrap
-from schema.common import Connection, Node, PublicError, connection, context, field, node_resolvers, query_call
+from schema.common import (
+    Connection,
+    ErrorCodeEntry,
+    Node,
+    PublicError,
+    connection,
+    context,
+    error_catalogue,
+    field,
+    node_resolvers,
+    query_call,
+)
 from schema.register.types import (
     AREA_TYPE_NAMES,
     AreaNode,
@@ -73,6 +84,11 @@ class Query:
             roles=[RoleAssignment(_m=r, _now=ctx.now) for r in rows],
             person=person,
         )
+
+    @field(description="The catalogue of every error code the API can return, with its HTTP status and "
+                       "meaning (错误代码目录); the same as the ApiErrorCode enum and docs/errors.md.")
+    def error_codes(self) -> list[ErrorCodeEntry]:
+        return error_catalogue()
 
     @field(description="Fetch any object by global ID; null when it does not exist for you (节点).")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
