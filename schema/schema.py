@@ -4,6 +4,7 @@ the composition root (``gongzhi.modules``) says which domains there are, in whic
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
 import strawberry
 from strawberry.extensions import (
@@ -16,7 +17,9 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.types.base_scalars import DateTimeDefinition
 from strawberry.tools import merge_types
+from strawberry.types.scalar import ScalarDefinition
 
 from schema.descriptions import describe  # frontend teams' experience (issue #12)
 from schema.parts import NodeResolver, SchemaParts
@@ -38,6 +41,21 @@ class _FixedRules(AddValidationRules):
 
     def __init__(self) -> None:
         super().__init__(_LIMIT_RULES)
+
+
+def _utc_isoformat(value: datetime) -> str:
+    """One rule for every DateTime the API returns (issue #25): UTC, ISO 8601 with +00:00. A value
+    without a zone (SQLite hands some back so) is UTC already: the app stores UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+_DATETIME = ScalarDefinition(
+    name="DateTime", serialize=_utc_isoformat, parse_value=DateTimeDefinition.parse_value,
+    parse_literal=None, specified_by_url=None,
+    description="Date with time, ISO 8601. Every DateTime the API returns is in UTC (+00:00); one you send "
+                "should carry its offset (日期时间，UTC).")
 
 
 class Schema(strawberry.Schema):
@@ -76,7 +94,7 @@ def build_schema(parts: Sequence[SchemaParts], *, introspection: bool = True) ->
             ValidationCache,
             *extra,
         ],
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, scalar_map={datetime: _DATETIME}),
     )
     built.node_resolvers = nodes
     # Issue #12: the descriptions the definitions leave out (enum values, recurring arguments).

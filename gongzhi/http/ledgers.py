@@ -166,7 +166,7 @@ def ledger_routes(state: AppState) -> list[Route]:
             create_areas=create_areas, report_root=state.upload_root))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
-        return JSONResponse({"jobId": encode_global_id("ImportJob", job.id), "status": job.status.value},
+        return JSONResponse({"jobId": encode_global_id("ImportJob", job.id), "status": job.status.name},
                             status_code=202)
 
     async def report(request: Request) -> Response:

@@ -102,6 +102,7 @@ async def import_via_http(api: Api, tw: TenantWorld, key: str, content: bytes, n
                           **form: str) -> dict[str, Any]:
     r = await upload(api, tw, key, content, name, **form)
     assert r.status_code == 202, r.text
+    assert r.json()["status"] == "PENDING"  # the casing GraphQL uses for the same job (issue #25)
     return await wait_job(api, tw, key, r.json()["jobId"])
 
 

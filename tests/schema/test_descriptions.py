@@ -71,3 +71,17 @@ def test_exported_sdl_carries_the_central_descriptions() -> None:
     sdl = schema.as_str()
     assert "Page size (每页条数): at most 100." in sdl
     assert "Urgent (紧急)." in sdl
+
+
+def test_every_datetime_the_api_returns_is_utc() -> None:
+    """issue #25: one rule for every DateTime — UTC with +00:00 — whatever zone the value carries."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from gongzhi.modules import schema as built
+
+    scalar = built()._schema.type_map["DateTime"]
+    shanghai = datetime(2026, 12, 5, 8, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert scalar.serialize(shanghai) == "2026-12-05T00:30:00+00:00"  # type: ignore[attr-defined]
+    assert scalar.serialize(datetime(2026, 12, 5, 0, 30)) == "2026-12-05T00:30:00+00:00"  # type: ignore[attr-defined]
+    assert scalar.parse_value("2026-12-05T08:30:00+08:00") == shanghai  # type: ignore[attr-defined]
