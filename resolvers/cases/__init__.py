@@ -1,10 +1,12 @@
 """resolvers of the cases domain: its public module (other domains import only this)."""
 
 from .attachments import (
-    MAX_BYTES,
+    apply_image,
+    photo_content,
     readable_photo,
-    sniff_image,
+    storage_keys,
     store_photo,
+    write_file,
 )
 from .config import (
     SlaInput,
@@ -33,6 +35,14 @@ from .handling import (
     supervise_case,
     urge_case,
     work_calendar,
+)
+from .images import (
+    MAX_BYTES,
+    CleanImage,
+    clean_image,
+    clean_image_async,
+    in_image_thread,
+    sniff_image,
 )
 from .machine import (
     CASE,
@@ -80,14 +90,18 @@ __all__ = [
     "TRANSITIONS",
     "CaseFilter",
     "CaseStatistics",
+    "CleanImage",
     "DispatchInput",
     "ReportInput",
     "S",
     "SlaInput",
     "WorkCalendar",
     "all_categories",
+    "apply_image",
     "calendar_overrides",
     "categories",
+    "clean_image",
+    "clean_image_async",
     "close_waiting_cases",
     "create_review",
     "dispatch_case",
@@ -97,6 +111,7 @@ __all__ = [
     "get_notification",
     "get_review",
     "give_feedback",
+    "in_image_thread",
     "is_overdue",
     "is_resident_only",
     "list_cases",
@@ -104,6 +119,7 @@ __all__ = [
     "list_reviews",
     "local_bounds",
     "mark_notifications_read",
+    "photo_content",
     "read_predicate",
     "readable_photo",
     "reject_case",
@@ -121,9 +137,11 @@ __all__ = [
     "sla_rules",
     "sniff_image",
     "statistics",
+    "storage_keys",
     "store_photo",
     "supervise_case",
     "timeline",
     "urge_case",
     "work_calendar",
+    "write_file",
 ]
