@@ -1,4 +1,4 @@
-"""The `gongzhi` command: serve, migrate, seed-demo, token, demo-users, export-schema, tenant."""
+"""The `gongzhi` command: serve, migrate, seed-demo, token, demo-users, export-schema, tenant, photos."""
 
 from __future__ import annotations
 
@@ -286,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gongzhi.cli.ledgers import add_ledger_commands  # ledgers (issue #11)
 
     add_ledger_commands(sub)
+    from gongzhi.cli.photos import add_photo_commands  # photos (issue #24)
+
+    add_photo_commands(sub)
     return p
 
 
