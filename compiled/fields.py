@@ -214,8 +214,9 @@ def timeline(cx: Compiler, c: Any, s: Sel) -> ColumnElement[Any]:
 
 
 def _attachment_ids(_cx: Compiler, tl: Timeline, _s: Sel) -> ColumnElement[Any]:
+    """The step's photo IDs; none on the public wall (issue #24: the wall never links photos)."""
     a = func.json_array_elements_text(tl.t.c.attachments).table_valued("value").alias("att")
-    return select(json_list(gid("Attachment", cast(a.c.value, Area.__table__.c.id.type)), None)
+    return select(json_list(gid("Attachment", cast(a.c.value, Area.__table__.c.id.type)), None, where=tl.full)
                   ).select_from(a).scalar_subquery()
 
 

@@ -10,7 +10,7 @@ set in the environment wins over the file, the file over the defaults. ``Setting
 is its arguments over the defaults and reads neither, so a test's settings do not depend on the
 shell it runs in.
 
-Secrets (JWT secret, data keys, index key, passwords in database URLs, Redis URL credentials) are
+Secrets (JWT secret, data keys, index key, photo URL key, passwords in database URLs, Redis URL credentials) are
 never part of ``repr``/``str`` or of what the server logs: ``Settings.redacted()`` is what may be
 shown."""
 
@@ -33,7 +33,7 @@ DEFAULT_SQLITE = f"sqlite+aiosqlite:///{ROOT / 'var' / 'gongzhi.db'}"
 DEMO_JWT_SECRET = "gongzhi-demo-secret-not-for-production-use-0123456789"
 
 
-SECRET_FIELDS = frozenset({"jwt_secret", "data_keys", "index_key"})
+SECRET_FIELDS = frozenset({"jwt_secret", "data_keys", "index_key", "photo_url_key"})
 URL_FIELDS = frozenset({"database_url", "migration_database_url", "listen_database_url", "redis_url"})
 _URL_PASSWORD = re.compile(r"^([a-z0-9+]+://[^:/@]*:)([^@]*)(@)", re.IGNORECASE)
 
@@ -85,7 +85,19 @@ def _empty_is_unset(value: object) -> object:
     return None if value == "" else value
 
 
+def _origin(value: object) -> object:
+    """An http(s) origin (and optional path prefix), without its trailing slash; empty is unset."""
+    if isinstance(value, str):
+        value = value.strip().rstrip("/")
+        if not value:
+            return None
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("应为 http(s):// 开头的地址，如 https://api.example.org")
+    return value
+
+
 Flag = Annotated[bool, BeforeValidator(_flag)]
+Origin = Annotated[str | None, BeforeValidator(_origin)]
 OptionalText = Annotated[str | None, BeforeValidator(_empty_is_unset)]
 
 
@@ -134,6 +146,12 @@ class Settings(BaseSettings):
     pool_size: int = Field(10, validation_alias="GONGZHI_DB_POOL_SIZE")
     upload_dir: str = Field(str(ROOT / "var" / "uploads"), validation_alias="GONGZHI_UPLOAD_DIR")
     max_upload_bytes: int = Field(5 * 1024 * 1024, validation_alias="GONGZHI_MAX_UPLOAD_BYTES")
+    # Photo links (issue #25): seconds a signed photo URL works (at most; at least half of it), the
+    # key that signs them (default: derived from the JWT secret, else from the data keys), and the
+    # public origin for absolute URLs ("https://api.example.org"; unset: URLs are paths).
+    photo_url_ttl: int = Field(600, ge=10, le=86_400, validation_alias="GONGZHI_PHOTO_URL_TTL")
+    photo_url_key: OptionalText = Field(None, validation_alias="GONGZHI_PHOTO_URL_KEY")
+    public_url: Origin = Field(None, validation_alias="GONGZHI_PUBLIC_URL")
     # Seconds between runs of the job that closes resolved cases left without feedback (0: off).
     autoclose_interval: int = Field(600, validation_alias="GONGZHI_AUTOCLOSE_INTERVAL")
     # Requests per user (or partner client) and tenant per minute; 0 turns the limit off.
@@ -240,6 +258,8 @@ class Settings(BaseSettings):
 
 
 _REASONS = {"int_parsing": "应为整数", "int_from_float": "应为整数"}
+_BOUNDS = {"greater_than_equal": "不能小于 {}", "less_than_equal": "不能大于 {}", "greater_than": "应大于 {}",
+           "less_than": "应小于 {}"}
 
 
 def _explain(error: ValidationError, environ: Mapping[str, str], path: str | None) -> str:
@@ -252,8 +272,8 @@ def _explain(error: ValidationError, environ: Mapping[str, str], path: str | Non
         name = info.validation_alias if info is not None and isinstance(info.validation_alias, str) else field
         ctx = err.get("ctx", {})
         reason = _REASONS.get(err["type"]) or (str(ctx["error"]) if "error" in ctx else err["msg"])
-        if err["type"] == "greater_than_equal":
-            reason = f"应不小于 {ctx['ge']}"
+        if err["type"] in _BOUNDS:
+            reason = _BOUNDS[err["type"]].format(*ctx.values())
         shown = "" if field in SECRET_FIELDS | URL_FIELDS else f"，当前值 {err['input']!r}"
         origin = "环境变量" if name in environ or path is None else f"设置文件 {path}"
         lines.append(f"  {name}：{reason}{shown}（来自{origin}）")

@@ -215,7 +215,10 @@ class CaseEvent(TenantScoped, Base):
 
 
 class Attachment(TenantScoped, Base):
-    """An uploaded photo: checked by content, stored on disk, linked to a case when used."""
+    """An uploaded photo: rebuilt from its pixels (no EXIF/GPS, resolvers.cases.images), stored on
+    disk with its thumbnail, linked to a case when used. ``size`` and ``sha256`` are the stored
+    file's. Rows stored before issue #24 have no thumbnail (``thumbnail_key`` null) until
+    ``gongzhi photos clean`` rebuilds them."""
 
     __tablename__ = "attachments"
     __table_args__ = (ForeignKeyConstraint(["tenant_id", "case_id"], ["cases.tenant_id", "cases.id"]),)
@@ -226,6 +229,9 @@ class Attachment(TenantScoped, Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(200))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    thumbnail_key: Mapped[str | None] = mapped_column(String(200))
 
 
 class Notification(TenantScoped, Base):

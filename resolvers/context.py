@@ -16,6 +16,7 @@ from sqlalchemy.sql import Executable
 
 from models import AuditEntry, Tenant
 from policies.actor import Actor
+from resolvers.photo_links import PhotoLinks
 
 T = TypeVar("T")
 
@@ -100,6 +101,8 @@ class RequestContext:
     events: list[dict[str, Any]] = field(default_factory=list)
     # Audit entries of this request's mutations, appended in its commit.
     audit: list[AuditEntry] = field(default_factory=list)
+    # Signs the photo links of Case.photos (issue #25); the app sets it, other contexts need none.
+    photo_links: PhotoLinks | None = None
 
     def audit_entries(self) -> list[AuditEntry]:
         """Entries this request must append before it commits: its mutations, full reads of PII."""

@@ -1,4 +1,4 @@
-"""The `gongzhi` command: serve, migrate, seed-demo, token, demo-users, export-schema, tenant, calendar."""
+"""The `gongzhi` command: serve, migrate, seed-demo, token, demo-users, export-schema, tenant, calendar, photos."""
 
 from __future__ import annotations
 
@@ -292,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gongzhi.cli.calendar import add_calendar_commands  # working calendar (issue #22)
 
     add_calendar_commands(sub)
+    from gongzhi.cli.photos import add_photo_commands  # photos (issue #24)
+
+    add_photo_commands(sub)
     return p
 
 

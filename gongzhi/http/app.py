@@ -28,7 +28,7 @@ from gongzhi.http.ledgers import ledger_routes  # ledgers (issue #11)
 from gongzhi.http.partner_auth import partner_token_endpoint
 from gongzhi.http.platform import platform_routes
 from gongzhi.http.realtime import SubscriptionEndpoint
-from gongzhi.http.state import AppState
+from gongzhi.http.state import AppState, photo_link_key
 from gongzhi.http.uploads import upload_endpoints
 from gongzhi.jobs import run_checks, run_periodically
 from gongzhi.migrate import head_revision
@@ -71,6 +71,9 @@ def preflight(settings: Settings) -> None:
         PersistedQueries(settings.persisted_queries_file, only=settings.persisted_only)
     except Exception as e:
         raise ConfigError(f"持久化查询文件无法读取（GONGZHI_PERSISTED_QUERIES）：{e}") from None
+    if photo_link_key(settings) is None:
+        raise ConfigError("照片链接签名密钥未设置（GONGZHI_PHOTO_URL_KEY；或 GONGZHI_JWT_SECRET、GONGZHI_DATA_KEYS "
+                          "之一，由其派生）")
     if settings.platform_api and not settings.owner_url:
         raise ConfigError("平台接口需要数据库所有者连接（GONGZHI_MIGRATION_DATABASE_URL）")
 
@@ -139,13 +142,14 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         await engine.dispose()
 
     endpoint = GraphQLEndpoint(state)
-    upload, download = upload_endpoints(state)
+    upload, download, thumbnail = upload_endpoints(state)
     app = Starlette(
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", SubscriptionEndpoint(state, endpoint.schema)),
             Route("/uploads", upload, methods=["POST"]),
             Route("/uploads/{id}", download, methods=["GET"]),
+            Route("/uploads/{id}/thumbnail", thumbnail, methods=["GET"]),
             Route("/oauth/token", partner_token_endpoint(state), methods=["POST"]),  # co-building (issue #7)
             *ledger_routes(state),  # ledgers (issue #11): register import, template, ledger export
             Route("/healthz", healthz),

@@ -6,6 +6,7 @@ the two steps every route takes inside the pipeline: ``open_context`` (tenant, u
 from __future__ import annotations
 
 import logging
+import secrets
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from policies.actor import Actor, actor_from_rows, load_actor
 from policies.cobuilding import load_partner_actor
 from policies.enforcer import PolicyCache, TenantPolicy
 from resolvers.context import Db, RequestContext
+from resolvers.photo_links import PhotoLinks, derive_key
 from tenants.session import (
     fetch_first,
     make_sessionmaker,
@@ -34,6 +36,24 @@ from tenants.session import (
 )
 
 log = logging.getLogger("gongzhi")
+
+
+def photo_link_key(settings: Settings) -> bytes | None:
+    """The key of signed photo links (issue #25): derived from GONGZHI_PHOTO_URL_KEY, else from the
+    JWT secret, else from the data keys — never one of them as it is. None when none is set (an
+    RS256 deployment without data keys): ``preflight`` refuses to serve then."""
+    for secret in (settings.photo_url_key, settings.jwt_secret, settings.data_keys):
+        if secret:
+            return derive_key(secret)
+    return None
+
+
+def photo_links(settings: Settings) -> PhotoLinks:
+    key = photo_link_key(settings)
+    if key is None:  # an app built without preflight (tests, embedding): links work in this process only
+        log.warning("photo links are signed with a per-process key: set GONGZHI_PHOTO_URL_KEY")
+        key = secrets.token_bytes(32)
+    return PhotoLinks(key=key, ttl=settings.photo_url_ttl, base_url=settings.public_url or "")
 
 
 async def load_partner_client_actor(session: AsyncSession, *, user: User, client_id: str, tenant_id: uuid.UUID,
@@ -129,6 +149,7 @@ class AppState:
         self.compiled_reads = settings.compiled_reads  # issue #9; the equivalence tests switch it per request
         self.plans = PlanCache()
         self.upload_root = Path(settings.upload_dir)
+        self.photo_links = photo_links(settings)
         # The request's time (tests fix it: agreements start and end by it).
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
@@ -171,7 +192,7 @@ class AppState:
         else:
             actor = await load_actor(session, user=user, tenant_id=tenant.id, policy=policy, now=now)
         return RequestContext(db=Db(session), tenant=tenant, actor=actor, now=now, request_id=request_id,
-                              client_addr=client_addr)
+                              client_addr=client_addr, photo_links=self.photo_links)
 
     async def commit(self, session: AsyncSession, ctx: RequestContext) -> None:
         """The request's one commit: audit entries, then events (published once it is durable)."""

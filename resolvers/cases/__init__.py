@@ -11,10 +11,12 @@ from .arrangement import (
     store_arrangement,
 )
 from .attachments import (
-    MAX_BYTES,
+    apply_image,
+    photo_content,
     readable_photo,
-    sniff_image,
+    storage_keys,
     store_photo,
+    write_file,
 )
 from .calendar import (
     MAX_CALENDAR_DAYS,
@@ -54,6 +56,14 @@ from .holidays import (
     package_day,
     package_knows,
     statutory_holidays,
+)
+from .images import (
+    MAX_BYTES,
+    CleanImage,
+    clean_image,
+    clean_image_async,
+    in_image_thread,
+    sniff_image,
 )
 from .machine import (
     CASE,
@@ -106,6 +116,7 @@ __all__ = [
     "CalendarDay",
     "CaseFilter",
     "CaseStatistics",
+    "CleanImage",
     "DaySource",
     "DispatchInput",
     "ReportInput",
@@ -114,8 +125,11 @@ __all__ = [
     "StoredArrangement",
     "WorkCalendar",
     "all_categories",
+    "apply_image",
     "calendar_overrides",
     "categories",
+    "clean_image",
+    "clean_image_async",
     "close_waiting_cases",
     "create_review",
     "describe_day",
@@ -127,6 +141,7 @@ __all__ = [
     "get_notification",
     "get_review",
     "give_feedback",
+    "in_image_thread",
     "is_overdue",
     "is_resident_only",
     "list_cases",
@@ -138,6 +153,7 @@ __all__ = [
     "package_day",
     "package_knows",
     "parse_arrangement",
+    "photo_content",
     "read_arrangement",
     "read_predicate",
     "readable_photo",
@@ -157,6 +173,7 @@ __all__ = [
     "sniff_image",
     "statistics",
     "statutory_holidays",
+    "storage_keys",
     "store_arrangement",
     "store_photo",
     "supervise_case",
@@ -164,4 +181,5 @@ __all__ = [
     "urge_case",
     "work_calendar",
     "working_calendar",
+    "write_file",
 ]

@@ -29,6 +29,7 @@ from .inputs import (
     ResolveCaseInput,
 )
 from .mutation import CaseMutation
+from .photos import Photo
 from .query import CaseQuery
 from .subscriptions import (
     CaseEventMessage,
@@ -72,6 +73,7 @@ __all__ = [
     "KeyCount",
     "MarkReadPayload",
     "Notification",
+    "Photo",
     "ReportCaseInput",
     "ResolveCaseInput",
     "SetCalendarOverrideInput",

@@ -18,6 +18,7 @@ from resolvers import cases as case_service
 from resolvers import loaders
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import encode_global_id
+from schema.cases.photos import Photo, photos_of
 from schema.columns import column_field
 from schema.common import Node, PublicError, context, field, graphql_enum
 from schema.register import AreaNode, Community, Grid, User, area_type
@@ -70,9 +71,18 @@ class CaseTimelineEntry:
     def note(self) -> str | None:
         return self._m.note
 
-    @field(description="IDs of photos attached to the step; download at /uploads/{id}.")
+    @field(description="IDs of photos attached to the step (with a token: /uploads/{id}); empty on the "
+                       "public wall. For URLs an <image> tag can load, select photos.")
     def attachment_ids(self) -> list[strawberry.ID]:
+        if not self._full:
+            return []
         return [strawberry.ID(encode_global_id("Attachment", uuid.UUID(a))) for a in self._m.attachments]
+
+    @field(description="Photos attached to the step (照片), with signed URLs; empty on the public wall.")
+    async def photos(self, info: Info) -> list[Photo]:
+        if not self._full:
+            return []
+        return await photos_of(context(info), self._m.case_id, self._m.attachments)
 
     @field(description="When (时间).")
     def at(self) -> datetime:
@@ -197,6 +207,16 @@ class Case(Node):
         if last is not None:
             events = events[max(len(events) - last, 0):] if last else []
         return [CaseTimelineEntry(_m=e, _full=full) for e in events]
+
+
+    @field(description="Every photo of the case, oldest first: the reporter's and the handler's (照片), with "
+                       "signed URLs an <image> tag loads without a header; empty on the public wall.")
+    async def photos(self, info: Info) -> list[Photo]:
+        if not await self._full(info):
+            return []
+        ctx = context(info)
+        events = await loaders.events_by_case(ctx).load(self._m.id)
+        return await photos_of(ctx, self._m.id, [a for e in events for a in e.attachments])
 
 
 @strawberry.type(description="Count per key (分项计数).")

@@ -30,6 +30,9 @@ OLD_DEFAULTS: dict[str, Any] = {
     "pool_size": 10,
     "upload_dir": str(ROOT / "var" / "uploads"),
     "max_upload_bytes": 5 * 1024 * 1024,
+    "photo_url_ttl": 600,  # issue #25: photo links
+    "photo_url_key": None,
+    "public_url": None,
     "autoclose_interval": 600,
     "rate_limit_per_minute": 600,
     "redis_url": None,
@@ -74,6 +77,9 @@ VARIABLES: dict[str, tuple[str, str, Any]] = {
     "pool_size": ("GONGZHI_DB_POOL_SIZE", "3", 3),
     "upload_dir": ("GONGZHI_UPLOAD_DIR", "/srv/uploads", "/srv/uploads"),
     "max_upload_bytes": ("GONGZHI_MAX_UPLOAD_BYTES", "4096", 4096),
+    "photo_url_ttl": ("GONGZHI_PHOTO_URL_TTL", "300", 300),
+    "photo_url_key": ("GONGZHI_PHOTO_URL_KEY", "photo-key", "photo-key"),
+    "public_url": ("GONGZHI_PUBLIC_URL", "https://api.example.org/", "https://api.example.org"),
     "autoclose_interval": ("GONGZHI_AUTOCLOSE_INTERVAL", "0", 0),
     "rate_limit_per_minute": ("GONGZHI_RATE_LIMIT_PER_MINUTE", "42", 42),
     "redis_url": ("GONGZHI_REDIS_URL", "redis://r:6379/0", "redis://r:6379/0"),
@@ -154,7 +160,8 @@ def test_a_variable_that_is_not_a_setting_is_not_read() -> None:
 
 
 @pytest.mark.parametrize("field", ["migration_database_url", "jwt_secret", "redis_url", "data_keys", "index_key",
-                                   "persisted_queries_file", "listen_database_url", "jwt_jwks_file"])
+                                   "persisted_queries_file", "listen_database_url", "jwt_jwks_file",
+                                   "photo_url_key", "public_url"])
 def test_an_empty_optional_variable_is_unset(field: str) -> None:
     assert getattr(Settings.from_env({VARIABLES[field][0]: ""}), field) is None
 
@@ -226,14 +233,23 @@ def test_a_bad_value_in_the_file_names_the_variable_and_the_file(tmp_path: Path)
     assert "整数" in message  # the operator reads Chinese by default
 
 
+def test_photo_link_settings_are_checked() -> None:
+    for env, words in (({"GONGZHI_PHOTO_URL_TTL": "5"}, ("GONGZHI_PHOTO_URL_TTL", "不能小于 10")),
+                       ({"GONGZHI_PHOTO_URL_TTL": "100000"}, ("GONGZHI_PHOTO_URL_TTL", "不能大于 86400")),
+                       ({"GONGZHI_PUBLIC_URL": "api.example.org"}, ("GONGZHI_PUBLIC_URL", "http(s)://"))):
+        with pytest.raises(ValueError) as e:
+            Settings.from_env(env)
+        assert all(w in str(e.value) for w in words), str(e.value)
+
+
 def test_secrets_stay_out_of_every_rendering() -> None:
     s = Settings(database_url="postgresql+asyncpg://app:db-pass-123@h/g", jwt_secret="jwt-secret-456",
                  data_keys="k1:" + "A" * 43 + "=", index_key="index-key-789",
                  redis_url="redis://:redis-pass-0@r:6379/0", migration_database_url="postgresql://o:own-pass-1@h/g",
-                 listen_database_url="postgresql://l:listen-pass-2@h/g")
+                 listen_database_url="postgresql://l:listen-pass-2@h/g", photo_url_key="photo-key-3")
     shown = repr(s) + str(s) + f"{s}" + orjson.dumps(s.redacted()).decode()
     for secret in ("db-pass-123", "jwt-secret-456", "A" * 43, "index-key-789", "redis-pass-0", "own-pass-1",
-                   "listen-pass-2"):
+                   "listen-pass-2", "photo-key-3"):
         assert secret not in shown
     assert "app:***@h/g" in shown and s.redacted()["jwt_secret"] == "***"
 

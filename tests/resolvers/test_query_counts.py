@@ -146,6 +146,12 @@ CASES: dict[str, CountCase] = {
         ("cases.nodes", "cases.nodes.timeline", "cases.nodes.area.grids"),
         covers=("Query.cases", "Case.timeline", "CaseTimelineEntry.attachmentIds"),
     ),
+    "casePhotos": CountCase(
+        """{ cases(first: 60) { nodes { number photos { id contentType width url thumbnailUrl urlsExpireAt }
+          timeline { action photos { id url } } } } }""",
+        ("cases.nodes.photos", "cases.nodes.timeline.photos"),
+        covers=("Case.photos", "CaseTimelineEntry.photos"),
+    ),
     "caseStatistics": CountCase(
         """query($s: ID!) { caseStatistics(areaId: $s, from: "2026-01-01", to: "2026-12-31") { total
           byState { key count } byCategory { key count } }
@@ -314,6 +320,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "careServices": (12, 9),
     "caseStatistics": (7, 4),
     "cases": (12, 9),
+    "casePhotos": (8, 5),
     "catalogues": (11, 8),
     "cobuilding": (18, 15),
     "evaluations": (12, 9),

@@ -1,6 +1,6 @@
 """Rows for the query-count tests (tests/resolvers/test_query_counts.py): ``populate(n)`` gives a world tenant
 n more of every listable thing — compounds, buildings, households and persons, cases with their
-timelines, topics, meetings, notices, activities, ledgers, wishes, visits, leads, partner units,
+timelines and photos, topics, meetings, notices, activities, ledgers, wishes, visits, leads, partner units,
 agreements, audit entries … — so that every list the schema has is n items longer (or n groups
 wider) than in the world drawn in tests/support/world.py. Direct inserts (fast), except the co-building
 rows, which go through the real mutations."""
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from models import (
     Area,
     AreaKind,
+    Attachment,
     AuditEntry,
     CalendarOverride,
     CareService,
@@ -179,10 +180,15 @@ async def populate(api: Api, db: DbEnv, tw: TenantWorld, n: int) -> Scene:
                 s.add(case)
                 await s.flush()
                 cases.append(case.id)
+                # One photo per case, on its report (Case.photos, CaseTimelineEntry.photos; no file needed).
+                photo = Attachment(id=uuid7(), uploader_user_id=reporter, case_id=case.id, content_type="image/jpeg",
+                                   size=1000, sha256="0" * 64, storage_key=f"{tw.tenant_id.hex}/qc{i}",
+                                   width=640, height=480, thumbnail_key=f"{tw.tenant_id.hex}/qc{i}.thumb")
                 s.add_all([
+                    photo,
                     CaseEvent(case_id=case.id, seq=1, action="report", from_state=None, to_state="reported",
-                              actor_user_id=tw.users["resident"], actor_role="resident", attachments=[], detail={},
-                              created_at=case.created_at),
+                              actor_user_id=tw.users["resident"], actor_role="resident",
+                              attachments=[str(photo.id)], detail={}, created_at=case.created_at),
                     CaseEvent(case_id=case.id, seq=2, action="comment", from_state="reported", to_state="reported",
                               actor_user_id=admin, actor_role="street_admin", attachments=[], detail={},
                               created_at=case.created_at + timedelta(minutes=1)),
