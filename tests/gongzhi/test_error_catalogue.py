@@ -12,7 +12,7 @@ from tests.support.paths import ROOT
 
 _LITERAL = re.compile(r'"([A-Z][A-Z_]{3,})"')
 # Lines where a literal is an error code: raised, answered, formatted or compared as one.
-_CODE_CONTEXT = re.compile(r"Error\(|error_|code|verdict\.error|_send_error|REFUSALS")
+_CODE_CONTEXT = re.compile(r"Error\(|error_|\bcode\b|\bcodes\b|_code\b|verdict\.error|_send_error|REFUSALS")
 
 
 def codes_in_the_code_base() -> dict[str, str]:

@@ -261,4 +261,4 @@ def test_a_timeout_below_its_least_value_is_refused(name: str, raw: str, least: 
     # PostgreSQL would refuse a negative timeout in every request's first statement (issue #26).
     with pytest.raises(ValueError, match=name) as e:
         Settings.from_env({name: raw})
-    assert f"应不小于 {least}" in str(e.value)
+    assert f"不能小于 {least}" in str(e.value)
