@@ -40,6 +40,7 @@ class CaseState(enum.StrEnum):
     RESOLVED = "resolved"
     CLOSED = "closed"
     REOPENED = "reopened"
+    WITHDRAWN = "withdrawn"  # by its reporter before it was accepted (撤回, issue #23)
 
 
 OPEN_STATES = frozenset({CaseState.REPORTED, CaseState.ACCEPTED, CaseState.DISPATCHED, CaseState.IN_PROGRESS,

@@ -56,6 +56,7 @@ ENUM_VALUES: dict[str, str] = {
     "CaseState.REPORTED": "Reported, waiting to be accepted (已上报).",
     "CaseState.ACCEPTED": "Accepted, waiting to be dispatched (已受理).",
     "CaseState.REJECTED": "Rejected with a reason (已驳回); final.",
+    "CaseState.WITHDRAWN": "Withdrawn by its reporter before it was accepted (已撤回); final.",
     "CaseState.DISPATCHED": "Dispatched to a handling unit with a due time (已派遣).",
     "CaseState.IN_PROGRESS": "Being handled (办理中).",
     "CaseState.RESOLVED": "Resolved, waiting for the reporter's feedback (已办结).",

@@ -71,7 +71,10 @@ def _is_disconnect_one(e: BaseException) -> bool:
 
 def _is_busy(e: BaseException) -> bool:
     # SQLite (the demo): another process held the write lock longer than busy_timeout.
-    return getattr(e, "sqlite_errorname", None) in ("SQLITE_BUSY", "SQLITE_LOCKED")
+    # Extended codes too: in WAL mode a read transaction that then writes after another writer
+    # committed gets SQLITE_BUSY_SNAPSHOT — the same "retry in a moment".
+    name = getattr(e, "sqlite_errorname", None)
+    return isinstance(name, str) and name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
 def is_disconnect(exc: BaseException, connection: Any = None) -> bool:

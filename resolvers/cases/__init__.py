@@ -51,6 +51,7 @@ from .handling import (
     sla_for,
     supervise_case,
     urge_case,
+    withdraw_case,
 )
 from .holidays import (
     package_day,
@@ -179,6 +180,7 @@ __all__ = [
     "supervise_case",
     "timeline",
     "urge_case",
+    "withdraw_case",
     "work_calendar",
     "working_calendar",
     "write_file",

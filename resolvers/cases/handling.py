@@ -62,6 +62,17 @@ async def reject_case(ctx: RequestContext, case_id: uuid.UUID, *, reason: str, e
                        values={"reject_reason": text, "closed_at": ctx.now}, note=text)
 
 
+async def withdraw_case(ctx: RequestContext, case_id: uuid.UUID, *, reason: str | None,
+                        expected_version: int | None) -> Case:
+    """The reporter takes back a report nobody has accepted yet (撤回, issue #23): final, kept in
+    the timeline and the ledgers, counted nowhere as handled. Of a withdrawal and an acceptance at
+    the same moment exactly one wins (the conditional UPDATE of every transition)."""
+    text = check_note(reason, "reason")
+    case = await load_for(ctx, case_id, "withdraw")
+    return await apply(ctx, case, "withdraw", CaseState.WITHDRAWN, expected_version=expected_version,
+                       values={"closed_at": ctx.now}, note=text)
+
+
 async def reopen_case(ctx: RequestContext, case_id: uuid.UUID, *, reason: str, expected_version: int | None) -> Case:
     text = check_note(reason, "reason", required=True)
     case = await load_for(ctx, case_id, "reopen")

@@ -32,6 +32,7 @@ S = CaseState
 TRANSITIONS: dict[str, Move[CaseState]] = {
     "accept": (frozenset({S.REPORTED}), S.ACCEPTED),
     "reject": (frozenset({S.REPORTED}), S.REJECTED),
+    "withdraw": (frozenset({S.REPORTED}), S.WITHDRAWN),
     "dispatch": (frozenset({S.ACCEPTED, S.REOPENED}), S.DISPATCHED),
     "start": (frozenset({S.DISPATCHED}), S.IN_PROGRESS),
     "resolve": (frozenset({S.IN_PROGRESS}), S.RESOLVED),

@@ -64,11 +64,13 @@ MAX_DAYS = 366 * 3
 MASKED_ROOM = "***"
 
 CASE_STATE_ZH = {"reported": "已上报", "accepted": "已受理", "rejected": "不予受理", "dispatched": "已派遣",
-                 "in_progress": "处置中", "resolved": "已办结", "closed": "已关闭", "reopened": "已重启"}
+                 "in_progress": "处置中", "resolved": "已办结", "closed": "已关闭", "reopened": "已重启",
+                 "withdrawn": "已撤回"}
 PRIORITY_ZH = {"low": "低", "normal": "一般", "high": "紧急", "urgent": "特急"}
 ACTION_ZH = {"report": "上报", "accept": "受理", "reject": "不予受理", "dispatch": "派遣", "start": "开始处置",
              "resolve": "办结", "close": "关闭", "reopen": "重启", "feedback": "评价", "supervise": "督办",
-             "urge": "催办", "escalate": "上报上级", "auto_close": "到期自动关闭"}
+             "urge": "催办", "escalate": "上报上级", "auto_close": "到期自动关闭",
+             "withdraw": "撤回"}
 VISIT_KIND_ZH = {"routine": "例行走访", "key_household": "重点户走访", "care": "关爱走访", "follow_up": "回访"}
 TOPIC_STATE_ZH = {"proposed": "已提出", "accepted": "已受理", "deliberated": "已协商", "decided": "已决定",
                   "implementing": "落实中", "done": "已完成", "reviewed": "已复盘", "declined": "不予受理"}

@@ -34,6 +34,13 @@ class CaseTransitionInput:
     expected_version: int | None = strawberry.field(default=None, description="Fail with CONFLICT if it changed.")
 
 
+@strawberry.input(description="Withdraw your own report before it is accepted (撤回上报).")
+class WithdrawCaseInput:
+    id: strawberry.ID = strawberry.field(description="Your case, still REPORTED.")
+    reason: str | None = strawberry.field(default=None, description="Why, for the timeline (optional).")
+    expected_version: int | None = strawberry.field(default=None, description="Fail with CONFLICT if it changed.")
+
+
 @strawberry.input(description="A transition that needs a reason (reject, reopen, urge).")
 class CaseReasonInput:
     id: strawberry.ID = strawberry.field(description="The case.")

@@ -22,6 +22,7 @@ from schema.cases.inputs import (
     MarkReadPayload,
     ReportCaseInput,
     ResolveCaseInput,
+    WithdrawCaseInput,
 )
 from schema.cases.types import Case, CaseReview
 from schema.common import context, mutate, mutation
@@ -67,6 +68,14 @@ class CaseMutation(CaseConfigMutation):
         async def run() -> Any:
             return await case_service.reject_case(context(info), decode_id(input.id, "Case", "id"), reason=input.reason,
                                                   expected_version=input.expected_version)
+
+        return await _case_payload(info, run)
+
+    @mutation(description="Withdraw your own report before anyone accepted it (撤回上报); final.")
+    async def withdraw_case(self, info: Info, input: WithdrawCaseInput) -> CasePayload:
+        async def run() -> Any:
+            return await case_service.withdraw_case(context(info), decode_id(input.id, "Case", "id"),
+                                                    reason=input.reason, expected_version=input.expected_version)
 
         return await _case_payload(info, run)
 

@@ -46,6 +46,7 @@ INPUT_TYPES = {
     "superviseCase": "CaseTransitionInput",
     "urgeCase": "CaseReasonInput",
     "escalateCase": "EscalateCaseInput",
+    "withdrawCase": "WithdrawCaseInput",
 }
 
 NODE = CASE_FIELDS + "query($id: ID!) { node(id: $id) { ...C } }"

@@ -116,3 +116,10 @@ def test_sqlite_busy_is_unavailable() -> None:
     busy.sqlite_errorname = "SQLITE_BUSY"
     assert is_unavailable(sa_exc.OperationalError("INSERT", {}, busy)) and not is_disconnect(busy)
     assert not is_unavailable(sqlite3.IntegrityError("UNIQUE constraint failed"))
+    # WAL: a read transaction that writes after another writer committed (the extended code)
+    snapshot = sqlite3.OperationalError("database is locked")
+    snapshot.sqlite_errorname = "SQLITE_BUSY_SNAPSHOT"
+    assert is_unavailable(sa_exc.OperationalError("UPDATE", {}, snapshot))
+    other = sqlite3.OperationalError("no such table: x")
+    other.sqlite_errorname = "SQLITE_ERROR"
+    assert not is_unavailable(other)
