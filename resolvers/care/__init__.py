@@ -66,6 +66,7 @@ from .wishes import (
     is_party_member,
     list_wishes,
     post_wish,
+    release_wish,
     wish_read_predicate,
 )
 
@@ -111,6 +112,7 @@ __all__ = [
     "post_wish",
     "record_care_service",
     "record_visit",
+    "release_wish",
     "set_lead_households",
     "update_care_settings",
     "visit_read_predicate",

@@ -95,6 +95,7 @@ WISH: StateMachine[WishState] = StateMachine(
     noun="wish", model=Wish,
     moves={"claim": (frozenset({W.OPEN}), W.CLAIMED), "fulfil": (frozenset({W.CLAIMED}), W.FULFILLED),
            "confirm": (frozenset({W.FULFILLED}), W.CONFIRMED),
+           "release": (frozenset({W.CLAIMED}), W.OPEN),
            "cancel": (frozenset({W.OPEN, W.CLAIMED}), W.CANCELLED)},
     lost="the wish was changed by someone else (now {now}); reload and retry",
 )
@@ -123,10 +124,26 @@ async def _load_wish(ctx: RequestContext, wish_id: uuid.UUID, action: str) -> Wi
             actor.person_id is not None and wish.beneficiary_person_id == actor.person_id)
     if not allowed and action == "cancel":
         allowed = wish.poster_user_id == actor.user_id
+    if not allowed and action == "release" and grant.has(Condition.PARTY_MEMBER):
+        allowed = wish.claimant_user_id == actor.user_id  # the claimant gives their own claim back
+    if allowed:
+        _no_self_dealing(ctx, wish, action)
     if not allowed:
         raise ServiceError(ErrorCode.FORBIDDEN, f"you may not {action} this wish", "id")
     WISH.check(wish, action)
     return wish
+
+
+def _no_self_dealing(ctx: RequestContext, wish: Wish, action: str) -> None:
+    """DESIGN.md §8: nobody claims or fulfils a wish they posted or that is theirs as beneficiary,
+    and nobody confirms a wish they claimed themselves — whatever role they hold (issue #23)."""
+    actor = ctx.actor
+    own = wish.poster_user_id == actor.user_id or (
+        actor.person_id is not None and wish.beneficiary_person_id == actor.person_id)
+    if action in ("claim", "fulfil") and own:
+        raise ServiceError(ErrorCode.FORBIDDEN, "不能认领或完成自己发布的、或自己是受益人的心愿", "id")
+    if action == "confirm" and wish.claimant_user_id == actor.user_id:
+        raise ServiceError(ErrorCode.FORBIDDEN, "不能确认自己认领的心愿", "id")
 
 
 async def _apply_wish(ctx: RequestContext, wish: Wish, action: str, values: dict[str, Any],
@@ -153,6 +170,13 @@ async def confirm_wish(ctx: RequestContext, wish_id: uuid.UUID, *, expected_vers
     wish = await _load_wish(ctx, wish_id, "confirm")
     return await _apply_wish(ctx, wish, "confirm",
                              {"confirmed_at": ctx.now, "confirmed_by": ctx.actor.user_id}, expected_version)
+
+
+async def release_wish(ctx: RequestContext, wish_id: uuid.UUID, *, expected_version: int | None) -> Wish:
+    """A claim given back (释放认领, issue #23): the claimant changed their mind, or staff in scope free
+    a wish its claimant left unattended; the wish is open again for someone else."""
+    wish = await _load_wish(ctx, wish_id, "release")
+    return await _apply_wish(ctx, wish, "release", {"claimant_user_id": None, "claimed_at": None}, expected_version)
 
 
 async def cancel_wish(ctx: RequestContext, wish_id: uuid.UUID, *, expected_version: int | None) -> Wish:

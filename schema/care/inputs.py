@@ -103,6 +103,12 @@ class WishTransitionInput:
     expected_version: int | None = strawberry.field(default=None, description="Fail with CONFLICT if it changed.")
 
 
+@strawberry.input(description="Give a claim on a wish back (释放认领).")
+class ReleaseWishInput:
+    id: strawberry.ID = strawberry.field(description="The claimed wish.")
+    expected_version: int | None = strawberry.field(default=None, description="Fail with CONFLICT if it changed.")
+
+
 @strawberry.type(description="Result of updateCareSettings.")
 class CareSettingsPayload:
     settings: CareSettings | None = strawberry.field(description="The rules, on success.")

@@ -21,6 +21,7 @@ from schema.care.inputs import (
     PostWishInput,
     RecordCareServiceInput,
     RecordVisitInput,
+    ReleaseWishInput,
     SetLeadHouseholdsInput,
     UpdateCareSettingsInput,
     VisitPayload,
@@ -49,6 +50,8 @@ async def _wish_step(info: Info, input: WishTransitionInput, action: str) -> Wis
             return await care_service.fulfil_wish(ctx, wid, note=input.note, expected_version=input.expected_version)
         if action == "confirm":
             return await care_service.confirm_wish(ctx, wid, expected_version=input.expected_version)
+        if action == "release":
+            return await care_service.release_wish(ctx, wid, expected_version=input.expected_version)
         return await care_service.cancel_wish(ctx, wid, expected_version=input.expected_version)
 
     wish, errors = await mutate(info, run)
@@ -164,6 +167,12 @@ class CareMutation:
     @mutation(description="Confirm a fulfilled wish (确认), by the beneficiary or the poster.")
     async def confirm_wish(self, info: Info, input: WishTransitionInput) -> WishPayload:
         return await _wish_step(info, input, "confirm")
+
+    @mutation(description="Give a claim back (释放认领): the claimant, or staff in scope; the wish is open "
+                          "again.")
+    async def release_wish(self, info: Info, input: ReleaseWishInput) -> WishPayload:
+        return await _wish_step(info, WishTransitionInput(id=input.id, expected_version=input.expected_version),
+                                "release")
 
     @mutation(description="Cancel an open or claimed wish (撤销), by staff or the poster.")
     async def cancel_wish(self, info: Info, input: WishTransitionInput) -> WishPayload:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from models import AuditEntry, Household, Person, RoleAssignment, Visit, Wish, uuid7
-from resolvers.ids import encode_global_id
+from resolvers.ids import decode_global_id, encode_global_id
 from tenants.session import bind_tenant
 from tests.support.harness import Api, DbEnv, World
 from tests.support.world import TenantWorld
@@ -391,10 +391,52 @@ async def test_wish_loop_and_anonymity(api: Api, db: DbEnv, fresh: World) -> Non
     assert r["data"]["confirmWish"]["errors"][0]["code"] == "FORBIDDEN"
     r = await api.gql(a, "resident4", STEP % "confirmWish", {"i": {"id": own}})
     assert r["data"]["confirmWish"]["wish"]["state"] == "CONFIRMED"
-    # The staff-posted wish: the grid worker in scope claims, fulfils and (as poster) confirms.
-    for step, state in (("claimWish", "CLAIMED"), ("fulfilWish", "FULFILLED"), ("confirmWish", "CONFIRMED")):
-        r = await api.gql(a, "grid2", STEP % step, {"i": {"id": staff}})
+    # The staff-posted wish (DESIGN.md §8, issue #23): its poster never claims it — another in scope
+    # claims and fulfils it, and the poster confirms.
+    r = await api.gql(a, "grid2", STEP % "claimWish", {"i": {"id": staff}})
+    assert r["data"]["claimWish"]["errors"][0]["code"] == "FORBIDDEN", r
+    for who, step, state in (("admin", "claimWish", "CLAIMED"), ("admin", "fulfilWish", "FULFILLED"),
+                             ("grid2", "confirmWish", "CONFIRMED")):
+        r = await api.gql(a, who, STEP % step, {"i": {"id": staff}})
         assert r["data"][step]["wish"]["state"] == state, r
+
+
+RELEASE = """mutation($i: ReleaseWishInput!) { releaseWish(input: $i) { wish { state claimedByMe }
+  errors { code field } } }"""
+
+
+async def test_nobody_claims_their_own_wish_and_claims_are_given_back(api: Api, db: DbEnv, fresh: World) -> None:
+    """DESIGN.md §8 and issue #23: a party member who posted a wish, or is its beneficiary, may not
+    claim it; a claim is given back by its claimant (or staff in scope), and the wish is open again."""
+    a = fresh.a
+    await set_party_member(db, a, "h1b", "h2a")  # resident (lives in H1), chair (H2): both party members
+    mine = await _post(api, a, "resident", "h1b", "修理自行车")  # the resident's own, for themselves
+    r = await api.gql(a, "resident", STEP % "claimWish", {"i": {"id": mine}})
+    assert r["data"]["claimWish"]["errors"][0]["code"] == "FORBIDDEN", r
+    for_me = await _post(api, a, "grid1", "h1b", "陪同就医")  # posted by staff, the resident benefits
+    r = await api.gql(a, "resident", STEP % "claimWish", {"i": {"id": for_me}})
+    assert r["data"]["claimWish"]["errors"][0]["code"] == "FORBIDDEN", r
+    # the chair claims it, then gives it back; the wish is open again and claimable by another
+    r = await api.gql(a, "chair", STEP % "claimWish", {"i": {"id": for_me}})
+    assert r["data"]["claimWish"]["wish"]["state"] == "CLAIMED", r
+    r = await api.gql(a, "resident4", RELEASE, {"i": {"id": for_me}})  # not the claimant, no staff right
+    assert r["data"]["releaseWish"]["errors"][0]["code"] in ("FORBIDDEN", "NOT_FOUND"), r
+    r = await api.gql(a, "chair", RELEASE, {"i": {"id": for_me, "expectedVersion": 99}})
+    assert r["data"]["releaseWish"]["errors"][0]["code"] == "CONFLICT", r  # bad input changes nothing
+    r = await api.gql(a, "chair", RELEASE, {"i": {"id": for_me}})
+    assert r["data"]["releaseWish"]["wish"] == {"state": "OPEN", "claimedByMe": False}, r
+    r = await api.gql(a, "chair", RELEASE, {"i": {"id": for_me}})
+    assert r["data"]["releaseWish"]["errors"][0]["code"] in ("INVALID_TRANSITION", "FORBIDDEN"), r
+    async with db.sessionmaker() as s:
+        bind_tenant(s, a.tenant_id)
+        async with s.begin():
+            w = await s.scalar(select(Wish).where(Wish.id == decode_global_id(for_me, "Wish")[1]))
+            assert w is not None and w.claimant_user_id is None and w.claimed_at is None and w.state == "open"
+    # staff in scope free a claim left unattended
+    r = await api.gql(a, "chair", STEP % "claimWish", {"i": {"id": for_me}})
+    assert r["data"]["claimWish"]["wish"]["state"] == "CLAIMED", r
+    r = await api.gql(a, "grid1", RELEASE, {"i": {"id": for_me}})
+    assert r["data"]["releaseWish"]["wish"]["state"] == "OPEN", r
 
 
 async def test_concurrent_claims_exactly_one_wins(api: Api, db: DbEnv, fresh: World) -> None:
