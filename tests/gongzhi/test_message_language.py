@@ -23,42 +23,7 @@ MESSAGE_ARG = {"ServiceError": 1, "AuthError": 2, "error_body": 0, "error_respon
 # Protocol words a client matches on, not prose: Apollo's APQ clients look for this exact message.
 PROTOCOL = {"PersistedQueryNotFound"}
 # Files not converted yet (still English only).
-NOT_YET: set[str] = {
-    "resolvers/access/policy_admin.py",
-    "resolvers/access/service.py",
-    "resolvers/audit/service.py",
-    "resolvers/care/cadence.py",
-    "resolvers/care/common.py",
-    "resolvers/care/leads.py",
-    "resolvers/care/service_lists.py",
-    "resolvers/care/settings.py",
-    "resolvers/care/visits.py",
-    "resolvers/care/wishes.py",
-    "resolvers/cases/config.py",
-    "resolvers/cases/handling.py",
-    "resolvers/cases/machine.py",
-    "resolvers/cases/notifications.py",
-    "resolvers/cases/reads.py",
-    "resolvers/cases/report.py",
-    "resolvers/cases/review.py",
-    "resolvers/cobuilding/agreements.py",
-    "resolvers/cobuilding/clients.py",
-    "resolvers/cobuilding/inservice.py",
-    "resolvers/cobuilding/shared.py",
-    "resolvers/cobuilding/units.py",
-    "resolvers/deliberation/checks.py",
-    "resolvers/deliberation/meetings.py",
-    "resolvers/deliberation/notices.py",
-    "resolvers/deliberation/topics.py",
-    "resolvers/deliberation/votes.py",
-    "resolvers/evaluations/service.py",
-    "resolvers/ledgers/exports.py",
-    "resolvers/ledgers/register_jobs.py",
-    "resolvers/register/areas.py",
-    "resolvers/register/service.py",
-    "resolvers/volunteering/activities.py",
-    "resolvers/volunteering/service.py",
-}
+NOT_YET: set[str] = set()
 
 
 def _callee(node: ast.Call) -> str | None:
