@@ -25,10 +25,11 @@ def test_nothing_collected_raises_nothing() -> None:
 
 def test_all_errors_reported_in_order() -> None:
     errors = FieldErrors()
-    assert errors.check(v.text, "  ", "title", max_len=10) is None
+    with use_language("en"):  # as a request with Accept-Language: en
+        assert errors.check(v.text, "  ", "title", max_len=10) is None
     errors.add(ErrorCode.INVALID, "hours are between 0 and 24", "hours")
     reached = []
-    with errors.catch():
+    with errors.catch(), use_language("en"):
         v.normalize_phone("12345")
         reached.append("after the failing call")  # the block is left at the error
     errors.add_error(ServiceError(ErrorCode.CONFLICT, "taken", "name"))

@@ -51,10 +51,13 @@ def test_absent_ids_stay_absent() -> None:
 def test_wrong_type_is_invalid_id_naming_the_field(expected: str | set[str], message: str) -> None:
     gid = encode_global_id("Household", uuid.uuid4())
     for decode in (decode_id, decode_global_id):
-        with pytest.raises(ServiceError) as caught:
+        with pytest.raises(ServiceError) as caught, use_language("en"):
             decode(gid, expected, "householdId")
         e = caught.value
         assert (e.code, e.message, e.field) == (ErrorCode.INVALID_ID, message, "householdId")
+        with pytest.raises(ServiceError) as caught:
+            decode(gid, expected, "householdId")
+        assert caught.value.message.startswith("householdId 应为 ") and caught.value.message.endswith(" 的 ID")
     with pytest.raises(ServiceError):
         decode_ids([encode_global_id("Person", uuid.uuid4()), gid], "Person", "ids")
 
