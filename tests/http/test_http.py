@@ -220,14 +220,18 @@ async def test_depth_limit(api: Api, world: World) -> None:
     query = "{ areas { nodes { name } } }"
     for _ in range(8):
         query = query.replace("nodes { name }", "nodes { name children { nodes { name } } }", 1)
-    errors = _request_error(await api.post(query, token=api.token(world.a, "admin")))
+    errors = _request_error(await api.english().post(query, token=api.token(world.a, "admin")))
     assert "depth" in errors[0]["message"].lower()
+    errors = _request_error(await api.post(query, token=api.token(world.a, "admin")))
+    assert errors[0]["extensions"]["code"] == "QUERY_TOO_DEEP" and "嵌套" in errors[0]["message"]
 
 
 async def test_alias_limit(api: Api, world: World) -> None:
     query = "{ " + " ".join(f"a{i}: me {{ username }}" for i in range(40)) + " }"
-    errors = _request_error(await api.post(query, token=api.token(world.a, "admin")))
+    errors = _request_error(await api.english().post(query, token=api.token(world.a, "admin")))
     assert "alias" in errors[0]["message"].lower()
+    errors = _request_error(await api.post(query, token=api.token(world.a, "admin")))
+    assert errors[0]["extensions"]["code"] == "TOO_MANY_ALIASES" and "别名" in errors[0]["message"]
     r = await api.post("{ " + " ".join(f"a{i}: me {{ username }}" for i in range(5)) + " }",
                        token=api.token(world.a, "admin"))
     assert r.status_code == 200 and len(r.json()["data"]) == 5
