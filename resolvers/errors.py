@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
+from resolvers.i18n import t
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -106,5 +108,6 @@ class FieldErrors:
 def check_version(expected: int | None, current: int) -> None:
     """Optimistic concurrency: the client saw ``expected``; someone else changed it since."""
     if expected is not None and expected != current:
-        raise ServiceError(ErrorCode.CONFLICT, f"changed since you loaded it (now version {current}); reload and retry",
-                           "expectedVersion")
+        raise ServiceError(ErrorCode.CONFLICT, t(
+            f"已被他人修改（当前版本 {current}），请重新加载后再试",
+            f"changed since you loaded it (now version {current}); reload and retry"), "expectedVersion")

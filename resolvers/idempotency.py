@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -47,7 +48,8 @@ async def keyed_row(ctx: RequestContext, model: Any, user_column: Any, key: str,
     row = await ctx.db.scalar(select(model).where(user_column == ctx.actor.user_id, model.idempotency_key == key))
     if row is not None and not same(row):
         raise ServiceError(ErrorCode.IDEMPOTENCY_KEY_REUSED,
-                           "此幂等键已用于另一项请求：新的请求请使用新的键", FIELD)
+                           t("此幂等键已用于另一项请求：新的请求请使用新的键",
+                             "this idempotencyKey was used for another request: a new request takes a new key"), FIELD)
     return row
 
 

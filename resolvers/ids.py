@@ -17,6 +17,7 @@ from collections.abc import Iterable, Set
 from typing import NamedTuple, overload
 
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 
 # The wire formats, stated once: the resolvers encode with them here and the compiled reads build
 # their SQL from the same constants (compiled/sql.py: gid, cursor), so neither can drift alone.
@@ -62,11 +63,13 @@ def decode_global_id(gid: str, expected: Expected = None, field: str = "id") -> 
         type_name, _, value = raw.partition(GID_SEPARATOR)
         parsed = uuid.UUID(value)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ServiceError(ErrorCode.INVALID_ID, f"{field} is not a valid ID", field) from None
+        raise ServiceError(ErrorCode.INVALID_ID, t(f"{field} 不是有效的 ID",
+                                                   f"{field} is not a valid ID"), field) from None
     if expected is not None:
         allowed = {expected} if isinstance(expected, str) else expected
         if type_name not in allowed:
-            raise ServiceError(ErrorCode.INVALID_ID, f"{field} must be the ID of a {' or '.join(sorted(allowed))}",
+            raise ServiceError(ErrorCode.INVALID_ID, t(f"{field} 应为 {' 或 '.join(sorted(allowed))} 的 ID",
+                                                       f"{field} must be the ID of a {' or '.join(sorted(allowed))}"),
                                field)
     return GlobalId(type_name, parsed)
 
@@ -96,4 +99,5 @@ def decode_cursor(cursor: str) -> uuid.UUID:
             raise ValueError
         return uuid.UUID(bytes=raw[len(CURSOR_PREFIX):])
     except (binascii.Error, ValueError):
-        raise ServiceError(ErrorCode.INVALID_CURSOR, "after is not a cursor this list gave out", "after") from None
+        raise ServiceError(ErrorCode.INVALID_CURSOR, t("after 不是本列表给出的游标",
+                                                       "after is not a cursor this list gave out"), "after") from None

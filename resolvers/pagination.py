@@ -13,6 +13,7 @@ from sqlalchemy.sql import Select
 
 from resolvers.context import Db
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.ids import decode_cursor
 
 MAX_PAGE = 100
@@ -43,7 +44,8 @@ def page_size(first: int | None) -> int:
     """``first`` checked against the cap (the default when not given)."""
     n = DEFAULT_PAGE if first is None else first
     if n < 0 or n > MAX_PAGE:
-        raise ServiceError(ErrorCode.INVALID, f"first must be between 0 and {MAX_PAGE}", "first")
+        raise ServiceError(ErrorCode.INVALID, t(f"first 应在 0 到 {MAX_PAGE} 之间",
+                                                f"first must be between 0 and {MAX_PAGE}"), "first")
     return n
 
 

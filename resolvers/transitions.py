@@ -26,6 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from models import AuditEntry
 from resolvers.context import Db, RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 
 S = TypeVar("S", bound=enum.Enum)
 
@@ -33,6 +34,13 @@ S = TypeVar("S", bound=enum.Enum)
 # change such as supervising a case); a set: the caller names which one (a case's feedback closes
 # or reopens it).
 Move = tuple[frozenset[S], S | frozenset[S] | None]
+# A refusal's format string: (Chinese, English), or one text for both.
+Msg = str | tuple[str, str]
+
+
+def say(message: Msg) -> str:
+    """The format string in the request's language."""
+    return t(*message) if isinstance(message, tuple) else message
 
 
 @dataclass(frozen=True)
@@ -52,18 +60,21 @@ class StateMachine(Generic[S]):
 
     Messages are format strings over ``action``, ``noun``, ``state`` (current), ``to`` (target),
     ``sources`` (the states the action starts from), ``version`` (current) and, in ``lost`` only,
-    ``now`` (the state re-read after losing the race; read only when the message asks for it)."""
+    ``now`` (the state re-read after losing the race; read only when the message asks for it).
+    Each is a (Chinese, English) pair; ``noun`` reads ``noun_zh`` in Chinese."""
 
     noun: str
     model: type[Any]
     moves: Mapping[str, Move[S]]
     column: str = "state"
     versioned: bool = True
-    refused: str = "cannot {action} a {noun} that is {state}"
+    noun_zh: str = ""
+    refused: Msg = ("{noun}当前为 {state}，不能执行 {action}", "cannot {action} a {noun} that is {state}")
     refused_field: str = "id"
-    refusals: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # action → (refused, its field)
-    stale: str = "the {noun} changed (version {version}); reload and retry"
-    lost: str = "the {noun} was changed by someone else; reload and retry"
+    refusals: Mapping[str, tuple[Msg, str]] = field(default_factory=dict)  # action → (refused, its field)
+    stale: Msg = ("{noun}已有变动（当前版本 {version}），请重新加载后再试",
+                  "the {noun} changed (version {version}); reload and retry")
+    lost: Msg = ("{noun}已被他人修改，请重新加载后再试", "the {noun} was changed by someone else; reload and retry")
     lost_code: ErrorCode = ErrorCode.CONFLICT
     timeline: Callable[[RequestContext, Any, Moved[S]], Awaitable[None]] | None = field(default=None, compare=False)
 
@@ -74,13 +85,13 @@ class StateMachine(Generic[S]):
     def allows(self, action: str, state: S) -> bool:
         return state in self.moves[action][0]
 
-    def check(self, row: Any, action: str, *, to_state: S | None = None, refused: str | None = None) -> None:
+    def check(self, row: Any, action: str, *, to_state: S | None = None, refused: Msg | None = None) -> None:
         """INVALID_TRANSITION unless the machine lets ``action`` start from the row's state."""
         current: S = getattr(row, self.column)
         if not self.allows(action, current):
             message, at = self.refusals.get(action, (self.refused, self.refused_field))
             raise ServiceError(ErrorCode.INVALID_TRANSITION,
-                               (refused or message).format(**self._words(row, action, to_state)), at)
+                               say(refused or message).format(**self._words(row, action, to_state)), at)
 
     def target(self, action: str, current: S, to_state: S | None) -> S:
         declared = self.moves[action][1]
@@ -95,7 +106,8 @@ class StateMachine(Generic[S]):
     def _words(self, row: Any, action: str, to_state: S | None, **more: Any) -> dict[str, Any]:
         sources, declared = self.moves[action]
         to = to_state if to_state is not None else declared if isinstance(declared, enum.Enum) else None
-        return {"action": action, "noun": self.noun, "state": getattr(row, self.column).value,
+        return {"action": action, "noun": t(self.noun_zh or self.noun, self.noun),
+                "state": getattr(row, self.column).value,
                 "to": getattr(to, "value", ""), "sources": "/".join(sorted(s.value for s in sources)),
                 "version": getattr(row, "version", None), **more}
 
@@ -143,8 +155,8 @@ async def _move(db: Db, machine: StateMachine[S], row: Any, current: S, new_stat
 async def transition(
     ctx: RequestContext, machine: StateMachine[S], row: Any, action: str, *,
     expected_version: int | None = None, values: Mapping[str, Any] | None = None, to_state: S | None = None,
-    timeline: Mapping[str, Any] | None = None, refused: str | None = None, stale: str | None = None,
-    lost: str | None = None, field: str = "id",
+    timeline: Mapping[str, Any] | None = None, refused: Msg | None = None, stale: Msg | None = None,
+    lost: Msg | None = None, field: str = "id",
 ) -> dict[str, tuple[Any, Any]]:
     """Move ``row`` by ``action`` (see the module docstring); ``values`` are the other columns the
     move sets, ``field`` the input field a lost race is reported on. Returns the changed fields,
@@ -153,12 +165,13 @@ async def transition(
     current: S = getattr(row, machine.column)
     version: int | None = row.version if machine.versioned else None
     if machine.versioned and expected_version is not None and expected_version != version:
-        raise ServiceError(ErrorCode.CONFLICT, (stale or machine.stale).format(**machine._words(row, action, to_state)),
+        raise ServiceError(ErrorCode.CONFLICT,
+                           say(stale or machine.stale).format(**machine._words(row, action, to_state)),
                            "expectedVersion")
     new_state = machine.target(action, current, to_state)
     moved = await _move(ctx.db, machine, row, current, new_state, values, version, ctx.now)
     if moved is None:
-        message = lost or machine.lost
+        message = say(lost or machine.lost)
         now = ""
         if "{now}" in message:
             state = await ctx.db.scalar(select(getattr(machine.model, machine.column))

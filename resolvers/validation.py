@@ -7,6 +7,7 @@ from datetime import date
 
 from models.register import mask_id_card, mask_phone
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 
 __all__ = ["mask_id_card", "mask_phone"]
 
@@ -24,13 +25,15 @@ def normalize_id_card(value: str, field: str = "idCardNo") -> str:
     """An 18-character resident ID number with a valid birth date and check character."""
     v = value.strip().upper()
     if not _ID_RE.match(v):
-        raise ServiceError(ErrorCode.INVALID_ID_CARD, "ID number must be 17 digits and a check digit or X", field)
+        raise ServiceError(ErrorCode.INVALID_ID_CARD, t("身份证号应为 17 位数字加一位校验码（数字或 X）",
+                                                        "ID number must be 17 digits and a check digit or X"), field)
     try:
         date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
     except ValueError:
-        raise ServiceError(ErrorCode.INVALID_ID_CARD, "ID number holds no valid birth date", field) from None
+        raise ServiceError(ErrorCode.INVALID_ID_CARD, t("身份证号中的出生日期无效",
+                                                        "ID number holds no valid birth date"), field) from None
     if id_card_check_char(v[:17]) != v[17]:
-        raise ServiceError(ErrorCode.INVALID_ID_CARD, "ID number check digit is wrong", field)
+        raise ServiceError(ErrorCode.INVALID_ID_CARD, t("身份证号校验码不对", "ID number check digit is wrong"), field)
     return v
 
 
@@ -41,15 +44,17 @@ def birth_date_of(id_card_no: str) -> date:
 def normalize_phone(value: str, field: str = "phone") -> str:
     v = value.strip().replace(" ", "")
     if not _PHONE_RE.match(v):
-        raise ServiceError(ErrorCode.INVALID_PHONE, "phone must be a mainland mobile (11 digits) or landline", field)
+        raise ServiceError(ErrorCode.INVALID_PHONE, t("电话应为 11 位手机号或固定电话",
+                                                      "phone must be a mainland mobile (11 digits) or landline"), field)
     return v
 
 
 def text(value: str, field: str, *, max_len: int, required: bool = True) -> str:
     v = value.strip()
     if required and not v:
-        raise ServiceError(ErrorCode.INVALID, f"{field} must not be empty", field)
+        raise ServiceError(ErrorCode.INVALID, t(f"{field} 不能为空", f"{field} must not be empty"), field)
     if len(v) > max_len:
-        raise ServiceError(ErrorCode.TOO_LONG, f"{field} must be at most {max_len} characters", field)
+        raise ServiceError(ErrorCode.TOO_LONG, t(f"{field} 最多 {max_len} 个字",
+                                                 f"{field} must be at most {max_len} characters"), field)
     return v
 

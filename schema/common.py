@@ -15,6 +15,7 @@ from resolvers.audit import record_mutation
 from resolvers.context import RequestContext
 from resolvers.error_catalogue import CATALOGUE, ApiErrorCode
 from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
+from resolvers.i18n import t
 from resolvers.ids import encode_cursor, encode_global_id
 from resolvers.pagination import Page
 from schema.parts import NodeResolver
@@ -193,7 +194,8 @@ async def mutate(info: Info, fn: Callable[[], Awaitable[R]]) -> tuple[R | None, 
             await ctx.db.locked(nested.commit)
         except StaleDataError:
             # The row's version moved between our read and our write: someone else won.
-            raise ServiceError(ErrorCode.CONFLICT, "changed by someone else meanwhile; reload and retry",
+            raise ServiceError(ErrorCode.CONFLICT, t("已被他人修改，请重新加载后再试",
+                                                     "changed by someone else meanwhile; reload and retry"),
                                "expectedVersion") from None
     except ServiceError as e:
         await _undo(ctx, nested)

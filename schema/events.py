@@ -21,6 +21,7 @@ from strawberry.types import Info
 from resolvers import register as area_service
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.ids import decode_id
 from schema.common import PublicError
 from schema.register import AREA_TYPE_NAMES
@@ -67,7 +68,7 @@ async def subscribed_area_path(info: Info, area_id: strawberry.ID | None) -> str
         area = await area_service.get_readable_area(ctx, target)
         path: str | None = None if area is None else area.path
     if path is None:
-        raise PublicError(ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId"))
+        raise PublicError(ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId"))
     return path
 
 

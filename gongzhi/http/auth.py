@@ -15,6 +15,7 @@ from typing import Any
 import jwt
 
 from gongzhi.settings import Settings
+from resolvers.i18n import t
 
 
 class AuthError(Exception):
@@ -66,16 +67,17 @@ class TokenVerifier:
             kid = header.get("kid")
             key = self._keys.get(kid) or self._keys.get(None)
             if key is None:
-                raise AuthError(401, "INVALID_TOKEN", "unknown signing key")
+                raise AuthError(401, "INVALID_TOKEN", t("签名密钥未知", "unknown signing key"))
             return key, ["RS256"]
-        raise AuthError(401, "INVALID_TOKEN", "token algorithm not accepted")
+        raise AuthError(401, "INVALID_TOKEN", t("不接受该令牌的签名算法", "token algorithm not accepted"))
 
     def verify(self, authorization: str | None) -> Claims:
         if not authorization:
-            raise AuthError(401, "UNAUTHENTICATED", "missing bearer token")
+            raise AuthError(401, "UNAUTHENTICATED", t("缺少 Bearer 令牌，请先登录", "missing bearer token"))
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise AuthError(401, "UNAUTHENTICATED", "Authorization must be 'Bearer <token>'")
+            raise AuthError(401, "UNAUTHENTICATED", t("Authorization 请求头应为 'Bearer <令牌>'",
+                                                      "Authorization must be 'Bearer <token>'"))
         token = token.strip()
         known = self._verified.get(token)
         if known is not None:
@@ -96,19 +98,21 @@ class TokenVerifier:
                 issuer=self._settings.jwt_issuer, options={"require": ["exp", "sub", "iss", "aud"]},
             )
         except jwt.ExpiredSignatureError:
-            raise AuthError(401, "TOKEN_EXPIRED", "token expired") from None
+            raise AuthError(401, "TOKEN_EXPIRED", t("令牌已过期，请重新获取", "token expired")) from None
         except jwt.PyJWTError as e:
-            raise AuthError(401, "INVALID_TOKEN", f"invalid token: {e}") from None
+            raise AuthError(401, "INVALID_TOKEN", t(f"令牌无效：{e}", f"invalid token: {e}")) from None
         try:
             user_id = uuid.UUID(str(claims["sub"]))
         except ValueError:
-            raise AuthError(401, "INVALID_TOKEN", "sub is not a user id") from None
+            raise AuthError(401, "INVALID_TOKEN", t("令牌的 sub 不是用户编号", "sub is not a user id")) from None
         tenants = claims.get("tenants")
         if not isinstance(tenants, list) or not all(isinstance(t, str) for t in tenants):
-            raise AuthError(401, "INVALID_TOKEN", "tenants claim must be a list of tenant slugs")
+            raise AuthError(401, "INVALID_TOKEN", t("令牌的 tenants 声明应为街道标识的列表",
+                                                    "tenants claim must be a list of tenant slugs"))
         pc = claims.get("pc")
         if pc is not None and (not isinstance(pc, str) or len(tenants) != 1):
-            raise AuthError(401, "INVALID_TOKEN", "a partner client token names its client and one tenant")
+            raise AuthError(401, "INVALID_TOKEN", t("合作单位客户端的令牌应写明客户端且只含一个街道",
+                                                    "a partner client token names its client and one tenant"))
         return Claims(user_id=user_id, tenants=tuple(tenants), partner_client=pc,
                       platform_admin=pc is None and claims.get("platform") == "admin"), float(claims["exp"])
 
@@ -117,13 +121,15 @@ def select_tenant(claims: Claims, requested: str | None) -> str:
     """The one tenant of this request: the header's choice among those the token allows."""
     if requested:
         if requested not in claims.tenants:
-            raise AuthError(403, "TENANT_NOT_ALLOWED", f"the token does not allow tenant {requested!r}")
+            raise AuthError(403, "TENANT_NOT_ALLOWED", t(f"该令牌不能访问街道 {requested!r}",
+                                                         f"the token does not allow tenant {requested!r}"))
         return requested
     if len(claims.tenants) == 1:
         return claims.tenants[0]
     if not claims.tenants:
-        raise AuthError(403, "TENANT_NOT_ALLOWED", "the token allows no tenant")
-    raise AuthError(400, "TENANT_REQUIRED", "the token allows several tenants: choose one with X-Gongzhi-Tenant")
+        raise AuthError(403, "TENANT_NOT_ALLOWED", t("该令牌不能访问任何街道", "the token allows no tenant"))
+    raise AuthError(400, "TENANT_REQUIRED", t("令牌可用于多个街道，请用 X-Gongzhi-Tenant 请求头选择一个",
+                                              "the token allows several tenants: choose one with X-Gongzhi-Tenant"))
 
 
 def issue_dev_token(settings: Settings, *, user_id: uuid.UUID, username: str, tenants: list[str],

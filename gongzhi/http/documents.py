@@ -21,6 +21,7 @@ Anonymous requests never get here: the token is checked first (gongzhi.http.grap
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -44,6 +45,7 @@ from graphql import (
     visit,
 )
 
+from resolvers.i18n import Language, language, t
 from schema.schema import MAX_ALIASES, MAX_TOKENS
 
 MAX_SAME_NAME = 30
@@ -78,13 +80,15 @@ def over_budget(doc: DocumentNode) -> str | None:
             for node in sel.selections:
                 visited[0] += 1
                 if visited[0] > MAX_EXPANDED:
-                    raise _TooComplex(f"展开片段后字段超过 {MAX_EXPANDED} 个")
+                    raise _TooComplex(t(f"展开片段后字段超过 {MAX_EXPANDED} 个",
+                                         f"more than {MAX_EXPANDED} fields with fragments expanded"))
                 if isinstance(node, FieldNode):
                     key = node.alias.value if node.alias else node.name.value
                     group = groups.setdefault(key, [])
                     group.append(node)
                     if len(group) > MAX_SAME_NAME:
-                        raise _TooComplex(f"同一选择集中名为 {key} 的字段超过 {MAX_SAME_NAME} 个")
+                        raise _TooComplex(t(f"同一选择集中名为 {key} 的字段超过 {MAX_SAME_NAME} 个",
+                                             f"more than {MAX_SAME_NAME} fields named {key} in one selection set"))
                 elif isinstance(node, InlineFragmentNode):
                     gather(node.selection_set, seen)
                 elif isinstance(node, FragmentSpreadNode):
@@ -138,11 +142,13 @@ def check_document(graphql_schema: GraphQLSchema, query: str, introspection: boo
         return [_with_code(e, code)], None
     aliases = count_aliases(doc)
     if aliases > MAX_ALIASES:  # the same refusal limits.check gives, before the costly part
-        return [{"message": f"the query uses {aliases} aliases; at most {MAX_ALIASES}",
+        return [{"message": t(f"查询使用了 {aliases} 个别名，最多 {MAX_ALIASES} 个",
+                               f"the query uses {aliases} aliases; at most {MAX_ALIASES}"),
                  "extensions": {"code": "TOO_MANY_ALIASES", "aliases": aliases}}], None
     why = over_budget(doc)
     if why is not None:
-        return [{"message": f"查询过于复杂，未予校验：{why}", "extensions": {"code": "DOCUMENT_TOO_COMPLEX"}}], None
+        return [{"message": t(f"查询过于复杂，未予校验：{why}", f"the query is too complex to validate: {why}"),
+                 "extensions": {"code": "DOCUMENT_TOO_COMPLEX"}}], None
     # Without introspection, no field suggestions either: they would leak the schema piecemeal.
     rules = None if introspection else [*specified_rules, NoSchemaIntrospectionCustomRule]
     errors = validate(graphql_schema, doc, rules, hide_suggestions=not introspection)
@@ -157,21 +163,24 @@ class DocumentChecker:
         self.schema = graphql_schema
         self.introspection = introspection
         self.offload = offload
-        self._cache: OrderedDict[str, Outcome] = OrderedDict()
+        # Keyed by the language too: the refusals written here (aliases, complexity) are in the
+        # request's language; graphql-core's own messages are English in both.
+        self._cache: OrderedDict[tuple[Language, str], Outcome] = OrderedDict()
         self._lock = threading.Lock()
 
     def cached(self, query: str) -> Outcome | None:
+        key = (language(), query)
         with self._lock:
-            found = self._cache.get(query)
+            found = self._cache.get(key)
             if found is not None:
-                self._cache.move_to_end(query)
+                self._cache.move_to_end(key)
             return found
 
     def _check_and_remember(self, query: str) -> Outcome:
         outcome = check_document(self.schema, query, self.introspection)
         if len(query) <= CACHED_LENGTH:
             with self._lock:
-                self._cache[query] = outcome
+                self._cache[(language(), query)] = outcome
                 if len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
         return outcome
@@ -182,7 +191,9 @@ class DocumentChecker:
             return found
         if not self.offload:
             return self._check_and_remember(query)
-        return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, self._check_and_remember, query)
+        # The request's context (its language) goes with the work to the thread.
+        return await asyncio.get_running_loop().run_in_executor(
+            _EXECUTOR, contextvars.copy_context().run, self._check_and_remember, query)
 
 
 # One thread for the whole process: new documents are checked one after another, and the event loop

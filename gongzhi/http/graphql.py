@@ -34,6 +34,7 @@ from gongzhi.http.pipeline import error_body
 from gongzhi.http.state import AppState
 from gongzhi.modules import build_schema
 from resolvers.errors import ServiceError
+from resolvers.i18n import t
 from tenants.faults import is_unavailable
 from tenants.session import (
     DriverTransaction,
@@ -96,7 +97,8 @@ class GraphQLEndpoint:
             return HTMLResponse(get_graphql_ide_html())
         media = self._media_type(request)
         if media is None:
-            return _json(error_body(f"Accept must allow {GRAPHQL_RESPONSE} or {JSON}", "NOT_ACCEPTABLE"), 406, JSON)
+            return _json(error_body(t(f"Accept 请求头应允许 {GRAPHQL_RESPONSE} 或 {JSON}",
+                                      f"Accept must allow {GRAPHQL_RESPONSE} or {JSON}"), "NOT_ACCEPTABLE"), 406, JSON)
         if get:
             # GraphQL over HTTP's GET (issue #24): URL parameters, JSON-encoded variables and
             # extensions; queries only (a mutation is 405 below) — what lets a persisted query's
@@ -108,21 +110,25 @@ class GraphQLEndpoint:
         else:
             ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if ctype != JSON:
-                return _json(error_body("Content-Type must be application/json", "UNSUPPORTED_MEDIA_TYPE"), 415,
+                return _json(error_body(t("Content-Type 应为 application/json",
+                                          "Content-Type must be application/json"), "UNSUPPORTED_MEDIA_TYPE"), 415,
                              media)
             raw = await request.body()
             if len(raw) > settings.max_body_bytes:
-                return _json(error_body("request body too large", "PAYLOAD_TOO_LARGE"), 413, media)
+                return _json(error_body(t("请求体过大", "request body too large"), "PAYLOAD_TOO_LARGE"), 413, media)
             try:
                 parsed = orjson.loads(raw)
             except orjson.JSONDecodeError:
-                return _json(error_body("body is not valid JSON", "BAD_REQUEST"), 400, media)
+                return _json(error_body(t("请求体不是有效的 JSON",
+                                          "body is not valid JSON"), "BAD_REQUEST"), 400, media)
             if not isinstance(parsed, dict):
-                return _json(error_body("body must be a JSON object", "BAD_REQUEST"), 400, media)
+                return _json(error_body(t("请求体应为 JSON 对象",
+                                          "body must be a JSON object"), "BAD_REQUEST"), 400, media)
             body = parsed
         extensions = body.get("extensions")
         if extensions is not None and not isinstance(extensions, dict):
-            return _json(error_body("extensions must be an object", "BAD_REQUEST"), 400, media)
+            return _json(error_body(t("extensions 应为对象",
+                                      "extensions must be an object"), "BAD_REQUEST"), 400, media)
         if isinstance(body.get("operationName"), str):  # for the metrics of a refused request: no parse
             obs.note(operation=body["operationName"])
         # Nothing before authentication but reading the body and checking the token (issue #24): an
@@ -143,25 +149,30 @@ class GraphQLEndpoint:
         except PersistedQueryError as e:
             return _json(error_body(e.message, e.code), 400 if media == GRAPHQL_RESPONSE else 200, media)
         if not isinstance(query, str) or not query.strip():
-            return _json(error_body("query must be a non-empty string", "BAD_REQUEST"), 400, media)
+            return _json(error_body(t("query 应为非空字符串",
+                                      "query must be a non-empty string"), "BAD_REQUEST"), 400, media)
         if variables is not None and not isinstance(variables, dict):
-            return _json(error_body("variables must be an object", "BAD_REQUEST"), 400, media)
+            return _json(error_body(t("variables 应为对象", "variables must be an object"), "BAD_REQUEST"), 400, media)
         if op_name is not None and not isinstance(op_name, str):
-            return _json(error_body("operationName must be a string", "BAD_REQUEST"), 400, media)
+            return _json(error_body(t("operationName 应为字符串",
+                                      "operationName must be a string"), "BAD_REQUEST"), 400, media)
         errors, document = await self.documents.check(query)
         obs.note(operation=obs.operation_name(op_name, document))  # issue #10: metrics, access log
         if errors or document is None:
             return _json({"errors": errors}, 400 if media == GRAPHQL_RESPONSE else 200, media)
         operation = get_operation_ast(document, op_name)
         if op_name is not None and operation is None:
-            return _json(error_body(f"operationName {op_name!r} names no operation of the document",
+            return _json(error_body(t(f"文档中没有名为 {op_name!r} 的操作",
+                                      f"operationName {op_name!r} names no operation of the document"),
                                      "BAD_REQUEST"), 400, media)
         if operation is None:  # several operations and no operationName: which one is not ours to guess
-            return _json(error_body("文档包含多个操作，请用 operationName 指明要执行哪一个", "BAD_REQUEST"),
-                         400, media)
+            return _json(error_body(t("文档包含多个操作，请用 operationName 指明要执行哪一个",
+                                      "the document has several operations: name the one to run with operationName"),
+                                    "BAD_REQUEST"), 400, media)
         if get and operation.operation is not OperationType.QUERY:
-            return _json(error_body(f"{operation.operation.value} 只能用 POST 发送", "METHOD_NOT_ALLOWED"), 405,
-                         media, {"Allow": "POST"})
+            return _json(error_body(t(f"{operation.operation.value} 只能用 POST 发送",
+                                      f"a {operation.operation.value} must be sent with POST"),
+                                    "METHOD_NOT_ALLOWED"), 405, media, {"Allow": "POST"})
         if operation is not None:
             obs.note(operation_type=operation.operation.value)
         verdict = check_limits(self.schema._schema, document, op_name, variables)
@@ -284,7 +295,8 @@ class GraphQLEndpoint:
                 formatted.setdefault("extensions", {})["code"] = original.code.value
             return formatted
         log.error("unexpected error in request %s", request_id, exc_info=original)
-        masked = GraphQLError(f"Internal error; quote request id {request_id}", error.nodes, path=error.path,
+        masked = GraphQLError(t(f"服务器内部错误，请提供请求编号 {request_id}",
+                                f"internal error; quote request id {request_id}"), error.nodes, path=error.path,
                               extensions={"code": "INTERNAL", "requestId": request_id})
         return dict(masked.formatted)
 

@@ -38,6 +38,7 @@ from resolvers import ledgers as imp
 from resolvers import ledgers as ledger_svc
 from resolvers.context import Db, RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.ids import decode_global_id, encode_global_id
 from schema.register import AREA_TYPE_NAMES
 from tenants.session import bind_tenant
@@ -126,7 +127,8 @@ def _date(value: str | None, field: str) -> date:
     try:
         return date.fromisoformat(value or "")
     except ValueError:
-        raise ServiceError(ErrorCode.INVALID, f"{field} must be a date YYYY-MM-DD", field) from None
+        raise ServiceError(ErrorCode.INVALID, t(f"{field} 应为日期，格式 YYYY-MM-DD",
+                                                f"{field} must be a date YYYY-MM-DD"), field) from None
 
 
 def ledger_routes(state: AppState) -> list[Route]:
@@ -144,19 +146,21 @@ def ledger_routes(state: AppState) -> list[Route]:
     async def upload(request: Request) -> Response:
         user_id, slug = await authenticate(state, request)
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-            return error_response(415, "UNSUPPORTED_MEDIA_TYPE", "send multipart/form-data with a 'file' field")
+            return error_response(415, "UNSUPPORTED_MEDIA_TYPE", t("请以 multipart/form-data 上传，文件放在 file 字段",
+                                                                   "send multipart/form-data with a 'file' field"))
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > MAX_IMPORT_BYTES + 64 * 1024:
-            return error_response(413, ErrorCode.TOO_LONG.value, "the file is too large")
+            return error_response(413, ErrorCode.TOO_LONG.value, t("上传的文件过大", "the file is too large"))
         async with request.form(max_files=1, max_fields=4, max_part_size=MAX_IMPORT_BYTES + 1) as form:
             file = form.get("file")
             if not isinstance(file, UploadFile):
-                return error_response(400, ErrorCode.INVALID.value, "the form needs a 'file' field")
+                return error_response(400, ErrorCode.INVALID.value, t("表单缺少 file 字段",
+                                                                      "the form needs a 'file' field"))
             content = await file.read(MAX_IMPORT_BYTES + 1)
             file_name = file.filename or "register"
             dry_run, create_areas = _flag(form.get("dryRun")), _flag(form.get("createAreas"))
         if len(content) > MAX_IMPORT_BYTES:
-            return error_response(413, ErrorCode.TOO_LONG.value, "the file is too large")
+            return error_response(413, ErrorCode.TOO_LONG.value, t("上传的文件过大", "the file is too large"))
         async with tenant_context(state, request, (user_id, slug)) as ctx:
             job = await imp.new_job(ctx, file_name=file_name, content=content, dry_run=dry_run,
                                     create_areas=create_areas)
@@ -174,11 +178,12 @@ def ledger_routes(state: AppState) -> list[Route]:
         try:
             job_id = decode_global_id(request.path_params["id"], "ImportJob")[1]
         except ServiceError:
-            return error_response(404, ErrorCode.NOT_FOUND.value, "no such import job")
+            return error_response(404, ErrorCode.NOT_FOUND.value, t("没有这个导入任务", "no such import job"))
         async with tenant_context(state, request, who) as ctx:
             job = await imp.get_job(ctx, job_id)
         if job is None or job.report_key is None:
-            return error_response(404, ErrorCode.NOT_FOUND.value, "no report for this import job (yet)")
+            return error_response(404, ErrorCode.NOT_FOUND.value, t("该导入任务还没有报告",
+                                                                    "no report for this import job (yet)"))
         path = state.upload_root / job.report_key
         ext = path.suffix.lstrip(".")
         return FileResponse(path, media_type=XLSX if ext == "xlsx" else "text/csv; charset=utf-8",

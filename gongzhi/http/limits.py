@@ -29,6 +29,7 @@ from graphql import (
     get_named_type,
 )
 
+from resolvers.i18n import t
 from schema.schema import MAX_ALIASES, MAX_DEPTH  # one set of limits (also used over WebSocket)
 
 MAX_COST = 50_000
@@ -49,7 +50,13 @@ class Verdict:
     depth: int
     aliases: int
     cost: int
-    error: tuple[str, str] | None = None  # (code, message)
+    # (code, Chinese, English): verdicts are remembered across requests of either language.
+    refusal: tuple[str, str, str] | None = None
+
+    @property
+    def error(self) -> tuple[str, str] | None:
+        """(code, message in the request's language), or None."""
+        return None if self.refusal is None else (self.refusal[0], t(self.refusal[1], self.refusal[2]))
 
 
 def _unwrap(t: Any) -> Any:
@@ -206,10 +213,14 @@ def _check(schema: GraphQLSchema, document: Any, operation_name: str | None, var
         depth, cost = max(depth, d), max(cost, c)
     verdict = Verdict(depth=depth, aliases=walker.aliases, cost=cost)
     if depth > limits.depth:
-        verdict.error = ("QUERY_TOO_DEEP", f"the query's depth is {depth}; at most {limits.depth}")
+        verdict.refusal = ("QUERY_TOO_DEEP", f"查询嵌套 {depth} 层，最多 {limits.depth} 层",
+                           f"the query's depth is {depth}; at most {limits.depth}")
     elif walker.aliases > limits.aliases:
-        verdict.error = ("TOO_MANY_ALIASES", f"the query uses {walker.aliases} aliases; at most {limits.aliases}")
+        verdict.refusal = ("TOO_MANY_ALIASES", f"查询使用了 {walker.aliases} 个别名，最多 {limits.aliases} 个",
+                           f"the query uses {walker.aliases} aliases; at most {limits.aliases}")
     elif cost > limits.cost:
-        verdict.error = ("QUERY_TOO_COSTLY", f"the query could cost {cost} (page sizes weigh); at most "
-                                             f"{limits.cost} — ask for smaller pages")
+        verdict.refusal = ("QUERY_TOO_COSTLY",
+                           f"查询代价可能达到 {cost}（按分页大小计），最多 {limits.cost}，请减小每页条数",
+                           f"the query could cost {cost} (page sizes weigh); at most {limits.cost} — "
+                           "ask for smaller pages")
     return verdict

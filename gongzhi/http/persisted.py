@@ -8,6 +8,8 @@ import json
 from collections import OrderedDict
 from pathlib import Path
 
+from resolvers.i18n import t
+
 
 class PersistedQueryError(Exception):
     def __init__(self, code: str, message: str) -> None:
@@ -38,15 +40,18 @@ class PersistedQueries:
         ext = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
         digest = ext.get("sha256Hash") if isinstance(ext, dict) else None
         if digest is not None and (not isinstance(digest, str) or len(digest) != 64):
-            raise PersistedQueryError("BAD_REQUEST", "persistedQuery.sha256Hash must be a SHA-256 hex digest")
+            raise PersistedQueryError("BAD_REQUEST", t("persistedQuery.sha256Hash 应为 SHA-256 十六进制摘要",
+                                                       "persistedQuery.sha256Hash must be a SHA-256 hex digest"))
         if isinstance(query, str) and query.strip():
             actual = sha256(query)
             if digest is not None and digest != actual:
-                raise PersistedQueryError("PERSISTED_QUERY_HASH_MISMATCH", "the query does not hash to sha256Hash")
+                raise PersistedQueryError("PERSISTED_QUERY_HASH_MISMATCH", t("查询文档的哈希与 sha256Hash 不符",
+                                                                             "the query does not hash to sha256Hash"))
             if self.only:
                 if actual not in self.allowlist:
                     raise PersistedQueryError("PERSISTED_QUERY_REQUIRED",
-                                              "this server runs registered operations only")
+                                              t("本服务只执行已登记的查询",
+                                                "this server runs registered operations only"))
                 return query
             if digest is not None:
                 self._remember(actual, query)

@@ -44,6 +44,7 @@ from gongzhi.http.auth import AuthError
 from gongzhi.http.ratelimit import Decision
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import LANGUAGE, from_accept_language, t
 from tenants.faults import is_unavailable
 
 if TYPE_CHECKING:
@@ -105,21 +106,26 @@ class RateLimited(Exception):
 
 
 def rate_limited(decision: Decision, media: str = JSON) -> Response:
-    return error_response(429, "RATE_LIMITED", f"more than {decision.limit} requests a minute; retry in "
-                          f"{decision.retry_after} s", media=media, headers={"Retry-After": str(decision.retry_after)})
+    return error_response(429, "RATE_LIMITED", t(
+        f"每分钟请求超过 {decision.limit} 次，请 {decision.retry_after} 秒后重试",
+        f"more than {decision.limit} requests a minute; retry in {decision.retry_after} s"),
+        media=media, headers={"Retry-After": str(decision.retry_after)})
 
 
 # Seconds a client waits before retrying a request the database could not serve (issue #26): a dead
 # connection is replaced at once, a restart or failover takes seconds.
 RETRY_AFTER_SECONDS = 2
-UNAVAILABLE_MESSAGE = "数据库暂时不可用，请稍后重试"
+
+
+def unavailable_message() -> str:
+    return t("数据库暂时不可用，请稍后重试", "the database is unavailable for now; retry later")
 
 
 def unavailable(exc: BaseException, media: str = JSON) -> Response:
     """503 SERVICE_UNAVAILABLE with Retry-After: the database could not serve the request (issue #26)."""
     log_unavailable(exc)
     obs.note(outcome="unavailable")
-    return error_response(503, "SERVICE_UNAVAILABLE", UNAVAILABLE_MESSAGE, media=media,
+    return error_response(503, "SERVICE_UNAVAILABLE", unavailable_message(), media=media,
                           headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
@@ -258,6 +264,9 @@ class RequestPipeline:
                                                               else rid_header.decode("latin-1")),
                                method=method, path=path)
         token = obs.current.set(info)
+        lang_header = next((v for k, v in headers if k == b"accept-language"), None)
+        lang_token = LANGUAGE.set(from_accept_language(None if lang_header is None
+                                                       else lang_header.decode("latin-1")))
         graphql = kind == "http" and path == "/graphql" and method == "POST"
         status = [500]
         started_response = [False]
@@ -303,7 +312,9 @@ class RequestPipeline:
                     if started_response[0]:
                         raise
                     await _send_error(on_send, 408, info.request_id, "REQUEST_TIMEOUT",
-                                      f"请求体未在 {self.body_timeout:g} 秒内收齐", [(b"connection", b"close")])
+                                      t(f"请求体未在 {self.body_timeout:g} 秒内收齐",
+                                        f"the request body did not arrive within {self.body_timeout:g} s"),
+                                      [(b"connection", b"close")])
                 except Exception as e:
                     down = is_unavailable(e)
                     if kind != "http" or started_response[0] or not down:
@@ -312,12 +323,13 @@ class RequestPipeline:
                         raise
                     if down:
                         log_unavailable(e)
-                        await _send_error(on_send, 503, info.request_id, "SERVICE_UNAVAILABLE", UNAVAILABLE_MESSAGE,
+                        await _send_error(on_send, 503, info.request_id, "SERVICE_UNAVAILABLE", unavailable_message(),
                                           [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])
                     else:
                         info.outcome = "server_error"
                         await _send_error(on_send, 500, info.request_id, "INTERNAL",
-                                          f"服务器内部错误，请提供请求编号 {info.request_id}")
+                                          t(f"服务器内部错误，请提供请求编号 {info.request_id}",
+                                            f"internal error; quote request id {info.request_id}"))
                 finally:
                     route = _route_label(scope)
                     if span is not None:
@@ -351,6 +363,7 @@ class RequestPipeline:
                 fields["operation"] = info.operation if op != "other" else op
             obs.access_log.info("request", extra={"fields": fields})
             obs.current.reset(token)
+            LANGUAGE.reset(lang_token)
             if kind != "http":
                 self.observed.refresh()
 

@@ -36,6 +36,7 @@ from gongzhi.ops import tenants as tenant_ops
 from gongzhi.settings import Settings
 from models import PlatformAuditEntry, Tenant, TenantStatus
 from resolvers import cases as case_service
+from resolvers.i18n import t
 from schema.common import field, mutation
 from tenants.provisioning import ProvisioningError
 from tenants.session import make_engine, make_sessionmaker
@@ -272,12 +273,14 @@ def platform_routes(settings: Settings, verifier: TokenVerifier, engine: AsyncEn
         ctx = PlatformContext(owner_engine(), claims.user_id, request_id, client)
         if not claims.platform_admin:
             await _audit(ctx, "platform", None, "refused")
-            return pipeline.error_response(403, "PLATFORM_ADMIN_REQUIRED", "platform administrators only")
+            return pipeline.error_response(403, "PLATFORM_ADMIN_REQUIRED", t("仅限平台管理员",
+                                                                             "platform administrators only"))
         try:
             body = orjson.loads(await request.body())
             query, variables = body["query"], body.get("variables") or {}
         except (orjson.JSONDecodeError, KeyError, TypeError):
-            return pipeline.error_response(400, "BAD_REQUEST", "body must be {query, variables}")
+            return pipeline.error_response(400, "BAD_REQUEST", t("请求体应为 {query, variables}",
+                                                                 "body must be {query, variables}"))
         result = await platform_schema.execute(query, variable_values=variables,
                                                context_value={"platform": ctx})
         down = pipeline.first_unavailable(result.errors)

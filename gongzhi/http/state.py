@@ -27,6 +27,7 @@ from policies.actor import Actor, actor_from_rows, load_actor
 from policies.cobuilding import load_partner_actor
 from policies.enforcer import PolicyCache, TenantPolicy
 from resolvers.context import Db, RequestContext
+from resolvers.i18n import t
 from resolvers.photo_links import PhotoLinks, derive_key
 from tenants.session import (
     fetch_first,
@@ -63,7 +64,8 @@ async def load_partner_client_actor(session: AsyncSession, *, user: User, client
     client = await session.scalar(select(PartnerClient).where(PartnerClient.client_id == client_id,
                                                               PartnerClient.user_id == user.id))
     if client is None or client.revoked_at is not None:
-        raise AuthError(401, "CLIENT_REVOKED", "the partner client is revoked or unknown")
+        raise AuthError(401, "CLIENT_REVOKED", t("合作单位客户端已吊销或不存在",
+                                                 "the partner client is revoked or unknown"))
     return await load_partner_actor(session, user=user, client=client, tenant_id=tenant_id, policy=policy, now=now)
 
 
@@ -173,11 +175,11 @@ class AppState:
                 select(Tenant, User).outerjoin(User, User.id == user_id).where(Tenant.slug == slug))).first()
             tenant, user = (None, None) if row is None else (row[0], row[1])
         if tenant is None:
-            raise AuthError(403, "TENANT_NOT_ALLOWED", f"no tenant {slug!r}")
+            raise AuthError(403, "TENANT_NOT_ALLOWED", t(f"没有街道 {slug!r}", f"no tenant {slug!r}"))
         if tenant.status is not TenantStatus.ACTIVE:
-            raise AuthError(403, "TENANT_SUSPENDED", f"tenant {slug!r} is suspended")
+            raise AuthError(403, "TENANT_SUSPENDED", t(f"街道 {slug!r} 已停用", f"tenant {slug!r} is suspended"))
         if user is None:
-            raise AuthError(401, "UNKNOWN_USER", "the token's user does not exist")
+            raise AuthError(401, "UNKNOWN_USER", t("令牌对应的用户不存在", "the token's user does not exist"))
         if pg:
             session.info["tenant_id"] = tenant.id
         else:
@@ -206,7 +208,8 @@ class AppState:
     async def authenticate(self, authorization: str | None, tenant_header: str | None) -> tuple[uuid.UUID, str]:
         claims = self.verifier.verify(authorization)
         if claims.partner_client is not None:
-            raise AuthError(403, "PARTNER_NOT_ALLOWED", "partner clients query /graphql over HTTP only")
+            raise AuthError(403, "PARTNER_NOT_ALLOWED", t("合作单位客户端只能通过 HTTP 访问 /graphql",
+                                                          "partner clients query /graphql over HTTP only"))
         return claims.user_id, select_tenant(claims, tenant_header)
 
 

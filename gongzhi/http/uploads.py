@@ -38,6 +38,7 @@ from models import Attachment
 from resolvers.cases import clean_image_async, in_image_thread, photo_content, readable_photo, store_photo
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.ids import decode_global_id, encode_global_id
 from resolvers.photo_links import Link, LinkRefused, Variant
 
@@ -58,13 +59,16 @@ def upload_endpoints(state: AppState) -> tuple[Endpoint, Endpoint, Endpoint]:
         who = await authenticate(state, request)
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > settings.max_upload_bytes + 64 * 1024:
-            return error_response(413, ErrorCode.TOO_LONG.value, "上传的文件过大", field="file")
+            return error_response(413, ErrorCode.TOO_LONG.value, t("上传的文件过大",
+                                                                   "the file is too large"), field="file")
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-            return error_response(415, "UNSUPPORTED_MEDIA_TYPE", "请以 multipart/form-data 上传，文件放在 file 字段")
+            return error_response(415, "UNSUPPORTED_MEDIA_TYPE", t("请以 multipart/form-data 上传，文件放在 file 字段",
+                                                                   "send multipart/form-data with a 'file' field"))
         async with request.form(max_files=1, max_fields=4, max_part_size=settings.max_upload_bytes + 1) as form:
             file = form.get("file")
             if not isinstance(file, UploadFile):
-                return error_response(400, ErrorCode.INVALID.value, "表单缺少 file 字段", field="file")
+                return error_response(400, ErrorCode.INVALID.value, t("表单缺少 file 字段",
+                                                                      "the form needs a 'file' field"), field="file")
             content = await file.read(settings.max_upload_bytes + 1)
         # Decoded and re-encoded on the image threads, before any database work.
         image = await clean_image_async(content, max_bytes=settings.max_upload_bytes)
@@ -104,7 +108,7 @@ def upload_endpoints(state: AppState) -> tuple[Endpoint, Endpoint, Endpoint]:
         try:
             attachment_id = decode_global_id(request.path_params["id"], "Attachment")[1]
         except ServiceError:
-            return error_response(404, ErrorCode.NOT_FOUND.value, "没有这张照片")
+            return error_response(404, ErrorCode.NOT_FOUND.value, t("没有这张照片", "no such photo"))
         if who is None:
             try:
                 link = state.photo_links.verify(dict(request.query_params), attachment_id, variant, state.clock())
@@ -118,7 +122,7 @@ def upload_endpoints(state: AppState) -> tuple[Endpoint, Endpoint, Endpoint]:
         async with opened as ctx:
             row = await readable_photo(ctx, attachment_id)
         if row is None:
-            return error_response(404, ErrorCode.NOT_FOUND.value, "没有这张照片")
+            return error_response(404, ErrorCode.NOT_FOUND.value, t("没有这张照片", "no such photo"))
         return await _respond(row, variant, max_age)
 
     async def _respond(row: Attachment, variant: Variant, max_age: int) -> Response:
@@ -128,7 +132,7 @@ def upload_endpoints(state: AppState) -> tuple[Endpoint, Endpoint, Endpoint]:
         else:
             found = photo_content(row, state.upload_root, variant)
         if found is None:
-            return error_response(404, ErrorCode.NOT_FOUND.value, "没有这张照片")
+            return error_response(404, ErrorCode.NOT_FOUND.value, t("没有这张照片", "no such photo"))
         if isinstance(found, bytes):
             headers["ETag"] = f'"{hashlib.sha256(found).hexdigest()[:32]}"'
             return Response(found, media_type=row.content_type, headers=headers)

@@ -14,6 +14,7 @@ from policies.enforcer import default_rules
 from policies.roles import Condition, Role
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 
 # Resources that hold personal data or govern access: never granted to partner units.
 _NOT_FOR_PARTNERS = frozenset(
@@ -36,7 +37,8 @@ def platform_actions() -> frozenset[tuple[str, str]]:
 
 def _require_admin(ctx: RequestContext) -> None:
     if not ctx.actor.grant("policy", "edit").all:
-        raise ServiceError(ErrorCode.FORBIDDEN, "only the street admin administers the policy", "role")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("只有街道管理员可以管理权限策略",
+                                                  "only the street admin administers the policy"), "role")
 
 
 def validate(rule: Rule) -> None:
@@ -44,23 +46,30 @@ def validate(rule: Rule) -> None:
     try:
         role = Role(rule.role)
     except ValueError:
-        raise ServiceError(ErrorCode.INVALID, f"unknown role {rule.role!r}", "role") from None
+        raise ServiceError(ErrorCode.INVALID, t(f"没有角色 {rule.role!r}",
+                                                f"unknown role {rule.role!r}"), "role") from None
     try:
         cond = Condition(rule.condition)
     except ValueError:
-        raise ServiceError(ErrorCode.INVALID, f"unknown condition {rule.condition!r}", "condition") from None
+        raise ServiceError(ErrorCode.INVALID, t(f"没有条件 {rule.condition!r}",
+                                                f"unknown condition {rule.condition!r}"), "condition") from None
     if (rule.resource, rule.action) not in platform_actions():
-        raise ServiceError(ErrorCode.INVALID, f"the platform has no action {rule.resource}·{rule.action}", "action")
+        raise ServiceError(ErrorCode.INVALID, t(f"平台没有 {rule.resource}·{rule.action} 这项操作",
+                                                f"the platform has no action {rule.resource}·{rule.action}"), "action")
     if role is Role.PARTNER_UNIT:
         if rule.resource in _NOT_FOR_PARTNERS or (rule.resource, rule.action) == ("person", "read_pii"):
-            raise ServiceError(ErrorCode.FORBIDDEN, "partner units never get personal data or access control",
+            raise ServiceError(ErrorCode.FORBIDDEN, t("共建单位不能获得个人信息或权限管理",
+                                                      "partner units never get personal data or access control"),
                                "resource")
         if cond is not Condition.AGREEMENT:
-            raise ServiceError(ErrorCode.INVALID, "partner units act only through agreements", "condition")
+            raise ServiceError(ErrorCode.INVALID, t("共建单位只能通过共建协议行事",
+                                                    "partner units act only through agreements"), "condition")
     if cond is Condition.ALL and role is not Role.STREET_ADMIN:
-        raise ServiceError(ErrorCode.FORBIDDEN, "only the street admin acts on the whole tenant", "condition")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("只有街道管理员可以对整个街道操作",
+                                                  "only the street admin acts on the whole tenant"), "condition")
     if rule.resource == "policy" and role is not Role.STREET_ADMIN:
-        raise ServiceError(ErrorCode.FORBIDDEN, "only the street admin administers the policy", "resource")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("只有街道管理员可以管理权限策略",
+                                                  "only the street admin administers the policy"), "resource")
 
 
 async def list_rules(ctx: RequestContext) -> tuple[int, list[Rule]]:
@@ -87,7 +96,7 @@ async def grant_permission(ctx: RequestContext, rule: Rule) -> int:
     _require_admin(ctx)
     validate(rule)
     if await ctx.db.scalar(select(CasbinRule.id).where(*_match(rule))) is not None:
-        raise ServiceError(ErrorCode.CONFLICT, "the policy already has this line", "role")
+        raise ServiceError(ErrorCode.CONFLICT, t("策略中已有这一条", "the policy already has this line"), "role")
     await ctx.db.flush(CasbinRule(ptype="p", v0=rule.role, v1=str(ctx.tenant.id), v2=rule.resource,
                                   v3=rule.action, v4=rule.condition, v5="", created_at=ctx.now))
     return await _bump(ctx)
@@ -96,8 +105,9 @@ async def grant_permission(ctx: RequestContext, rule: Rule) -> int:
 async def revoke_permission(ctx: RequestContext, rule: Rule) -> int:
     _require_admin(ctx)
     if rule == Rule("street_admin", "policy", "edit", "all"):
-        raise ServiceError(ErrorCode.FORBIDDEN, "the street admin keeps the right to edit the policy", "role")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("街道管理员须保留编辑策略的权限",
+                                                  "the street admin keeps the right to edit the policy"), "role")
     result = await ctx.db.execute(delete(CasbinRule).where(*_match(rule)))
     if not result.rowcount:  # type: ignore[attr-defined]
-        raise ServiceError(ErrorCode.NOT_FOUND, "the policy has no such line", "role")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("策略中没有这一条", "the policy has no such line"), "role")
     return await _bump(ctx)

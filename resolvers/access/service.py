@@ -14,6 +14,7 @@ from policies.roles import Condition, Role, may_grant
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
 
 
@@ -31,7 +32,7 @@ async def list_role_assignments(
     if area_id is not None:
         path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
         if path is None:
-            raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
+            raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
         stmt = stmt.where(RoleAssignment.scope_area_id.in_(select(Area.id).where(Area.path.startswith(path))))
     if role is not None:
         stmt = stmt.where(RoleAssignment.role == role.value)
@@ -69,22 +70,27 @@ async def grant_role(
 ) -> RoleAssignment:
     username = v.text(username, "username", max_len=64)
     if role is Role.PARTNER_UNIT:
-        raise ServiceError(ErrorCode.INVALID, "partner accounts act through agreements, not role grants", "role")
+        raise ServiceError(ErrorCode.INVALID, t("共建单位账号通过协议行事，不授予角色",
+                                                "partner accounts act through agreements, not role grants"), "role")
     scope: Area | None = await ctx.db.scalar(select(Area).where(Area.id == scope_area_id))
     if scope is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "scope area not found", "scopeAreaId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("授权范围的区域不存在", "scope area not found"), "scopeAreaId")
     if not ctx.actor.grant("role_assignment", "grant"):
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not grant roles", "role")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权授予角色", "you may not grant roles"), "role")
     if _granting_assignment(ctx, role, scope.path) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may grant only roles below your own, inside your scope", "role")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您只能在管辖范围内授予低于自己的角色",
+                                                  "you may grant only roles below your own, inside your scope"), "role")
     if role is Role.PROPERTY_FIRM:
         if firm_id is None or await ctx.db.scalar(select(PropertyFirm.id).where(PropertyFirm.id == firm_id)) is None:
-            raise ServiceError(ErrorCode.INVALID, "a property firm role names the firm", "firmId")
+            raise ServiceError(ErrorCode.INVALID, t("物业公司角色须指定物业公司",
+                                                    "a property firm role names the firm"), "firmId")
     elif firm_id is not None:
-        raise ServiceError(ErrorCode.INVALID, "only a property firm role names a firm", "firmId")
+        raise ServiceError(ErrorCode.INVALID, t("只有物业公司角色才指定物业公司",
+                                                "only a property firm role names a firm"), "firmId")
     start = valid_from or ctx.now
     if valid_until is not None and valid_until <= start:
-        raise ServiceError(ErrorCode.INVALID, "validUntil must be after validFrom", "validUntil")
+        raise ServiceError(ErrorCode.INVALID, t("validUntil 应晚于 validFrom",
+                                                "validUntil must be after validFrom"), "validUntil")
     # Login identities are platform-wide: an unknown name creates the account. The answer is the
     # same whether or not the name existed, so a granter cannot probe other tenants' usernames.
     user: User | None = await ctx.db.scalar(select(User).where(User.username == username))
@@ -96,7 +102,7 @@ async def grant_role(
     if person_id is not None:
         readable = person_predicate(ctx.actor.grant("person", "read"), ctx.actor)
         if await ctx.db.scalar(select(Person.id).where(Person.id == person_id, readable)) is None:
-            raise ServiceError(ErrorCode.NOT_FOUND, "person not found", "personId")
+            raise ServiceError(ErrorCode.NOT_FOUND, t("居民不存在", "person not found"), "personId")
     if member is None:
         member = Member(user_id=user.id, person_id=person_id)
         await ctx.db.flush(member)
@@ -104,7 +110,8 @@ async def grant_role(
         # Moving someone's "own" household changes what they may read in full: only a street
         # admin re-links an account that is already linked.
         if member.person_id is not None and not ctx.actor.grant("role_assignment", "grant").all:
-            raise ServiceError(ErrorCode.CONFLICT, "this account is already linked to another register entry",
+            raise ServiceError(ErrorCode.CONFLICT, t("该账号已关联登记册上的另一位居民",
+                                                     "this account is already linked to another register entry"),
                                "personId")
         member.person_id = person_id
         await ctx.db.flush(member)
@@ -121,16 +128,17 @@ async def revoke_role(ctx: RequestContext, assignment_id: uuid.UUID) -> RoleAssi
     ra: RoleAssignment | None = await ctx.db.scalar(
         select(RoleAssignment).where(RoleAssignment.id == assignment_id, read))
     if ra is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "role assignment not found", "id")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("角色授权不存在", "role assignment not found"), "id")
     if ra.revoked_at is not None:
-        raise ServiceError(ErrorCode.CONFLICT, "this role assignment is already revoked", "id")
+        raise ServiceError(ErrorCode.CONFLICT, t("该角色授权已撤销", "this role assignment is already revoked"), "id")
     scope_path = await ctx.db.scalar(select(Area.path).where(Area.id == ra.scope_area_id))
     try:
         role = Role(ra.role)
     except ValueError:
         role = Role.STREET_ADMIN  # unknown roles can be revoked only by a street admin
     if _granting_assignment(ctx, role, str(scope_path)) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may revoke only roles below your own, inside your scope", "id")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您只能在管辖范围内撤销低于自己的角色",
+                                                  "you may revoke only roles below your own, inside your scope"), "id")
     ra.revoked_at = ctx.now
     ra.revoked_by = ctx.actor.user_id
     await ctx.db.flush(ra)

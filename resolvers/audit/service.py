@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, true
 from models import Area, AuditEntry, Case, Household, Person, RoleAssignment, User
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
 
 
@@ -101,7 +102,7 @@ async def list_audit(
 ) -> Page[AuditEntry]:
     pred = audit_predicate(ctx)
     if pred is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not read the audit log", "auditLog")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权查看审计日志", "you may not read the audit log"), "auditLog")
     stmt = select(AuditEntry).where(pred)
     if action:
         stmt = stmt.where(AuditEntry.action == action)

@@ -27,6 +27,7 @@ from resolvers.care.settings import care_settings
 from resolvers.cases import WorkCalendar
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 
 
 def _local_date(d: datetime) -> date:
@@ -135,9 +136,11 @@ async def coverage(ctx: RequestContext, *, start: date, end: date, area_id: uuid
     once, overall and for key households, with how many are overdue on ``end``; per lead, grid or
     community (a household with no lead counts under none; a building in two grids in both)."""
     if end < start or (end - start).days > 366:
-        raise ServiceError(ErrorCode.INVALID, "the period runs forward and spans at most a year", "to")
+        raise ServiceError(ErrorCode.INVALID, t("统计期应从前往后，且最长一年",
+                                                "the period runs forward and spans at most a year"), "to")
     if group_by not in GROUPINGS:
-        raise ServiceError(ErrorCode.INVALID, f"groupBy must be one of {', '.join(GROUPINGS)}", "groupBy")
+        raise ServiceError(ErrorCode.INVALID, t(f"groupBy 应为以下之一：{'、'.join(GROUPINGS)}",
+                                                f"groupBy must be one of {', '.join(GROUPINGS)}"), "groupBy")
     rows = await cadence(ctx, as_of=end, area_id=area_id)
     lo, hi = local_day_bounds(start, end)
     visited = set(await ctx.db.scalars(select(Visit.household_id).distinct().where(

@@ -13,6 +13,7 @@ from models import (
 from resolvers.cases import WorkCalendar
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 
 
 def local_day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -24,5 +25,5 @@ def local_day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 async def area_path(ctx: RequestContext, area_id: uuid.UUID) -> str:
     path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
     if path is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
     return str(path)

@@ -24,6 +24,7 @@ from policies.roles import Role
 from resolvers.care.settings import care_settings
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
 
 
@@ -49,7 +50,7 @@ async def list_leads(ctx: RequestContext, *, area_id: uuid.UUID | None, include_
     if area_id is not None:
         path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
         if path is None:
-            raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
+            raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
         stmt = stmt.where(NeighborLead.area_path.startswith(path))
     return await keyset_page(ctx.db, stmt, NeighborLead.id, first=first, after=after)
 
@@ -65,15 +66,18 @@ async def _check_households(ctx: RequestContext, ids: list[uuid.UUID], area_path
     within the tenant's range; none is kept by another lead."""
     s = await care_settings(ctx)
     if not s.lead_min_households <= len(ids) <= s.lead_max_households:
-        raise ServiceError(ErrorCode.INVALID, f"a lead keeps {s.lead_min_households}–{s.lead_max_households} "
-                           f"households; {len(ids)} given", "householdIds")
+        raise ServiceError(ErrorCode.INVALID, t(
+            f"一位邻长联系 {s.lead_min_households}–{s.lead_max_households} 户，现给了 {len(ids)} 户",
+                                                f"a lead keeps {s.lead_min_households}–{s.lead_max_households} "
+                             f"households; {len(ids)} given"), "householdIds")
     grant = ctx.actor.grant("visit", "appoint_lead")
     found = set(await ctx.db.scalars(
         select(Household.id).where(Household.id.in_(ids), building_predicate(Household.building_id, grant, ctx.actor),
                                    Household.building_id.in_(buildings_in_scope((area_path,))))
     ))
     if len(found) != len(ids):
-        raise ServiceError(ErrorCode.INVALID, "households must exist, lie in the lead's area and in your scope",
+        raise ServiceError(ErrorCode.INVALID, t("户须存在、位于邻长的区域内且在您的管辖范围内",
+                                                "households must exist, lie in the lead's area and in your scope"),
                            "householdIds")
 
 
@@ -84,26 +88,31 @@ async def appoint_lead(ctx: RequestContext, *, person_id: uuid.UUID, title: Lead
     person = await ctx.db.scalar(
         select(Person).where(Person.id == person_id, person_predicate(actor.grant("person", "read"), actor)))
     if person is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "person not found", "personId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("居民不存在", "person not found"), "personId")
     area = await ctx.db.scalar(select(Area).where(Area.id == area_id))
     if area is None or area.kind not in (AreaKind.BUILDING, AreaKind.COMPOUND, AreaKind.ZONE, AreaKind.GRID):
-        raise ServiceError(ErrorCode.NOT_FOUND, "name a building, compound, zone or grid", "areaId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("请指定楼栋、小区、片区或网格",
+                                                  "name a building, compound, zone or grid"), "areaId")
     grant = actor.grant("visit", "appoint_lead")
     if not grant or await ctx.db.scalar(
         select(Area.id).where(Area.id == area.id, area_reach_predicate(grant, actor))) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not appoint leads in this area", "areaId")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权在该区域任命邻长",
+                                                  "you may not appoint leads in this area"), "areaId")
     user_id = await ctx.db.scalar(select(Member.user_id).where(Member.person_id == person.id))
     if user_id is None:
-        raise ServiceError(ErrorCode.INVALID, "the person has no user account to act as lead", "personId")
+        raise ServiceError(ErrorCode.INVALID, t("该居民没有账号，不能担任邻长",
+                                                "the person has no user account to act as lead"), "personId")
     await _check_households(ctx, ids, area.path)
     if await ctx.db.scalar(select(NeighborLead.id).where(NeighborLead.user_id == user_id,
                                                          NeighborLead.ended_at.is_(None))) is not None:
-        raise ServiceError(ErrorCode.CONFLICT, "the person is already a lead; end that appointment first",
+        raise ServiceError(ErrorCode.CONFLICT, t("该居民已是邻长，请先结束原任命",
+                                                 "the person is already a lead; end that appointment first"),
                            "personId")
     taken = await ctx.db.scalar(select(func.count()).select_from(LeadHousehold)
                                 .where(LeadHousehold.household_id.in_(ids)))
     if taken:
-        raise ServiceError(ErrorCode.CONFLICT, f"{taken} of the households already have a lead", "householdIds")
+        raise ServiceError(ErrorCode.CONFLICT, t(f"其中 {taken} 户已有邻长",
+                                                 f"{taken} of the households already have a lead"), "householdIds")
     # A neighbor_lead role the user already holds over exactly this area (granted by hand before
     # appointments existed) is taken over rather than doubled.
     ra_id = await ctx.db.scalar(select(RoleAssignment.id).where(
@@ -129,13 +138,13 @@ async def appoint_lead(ctx: RequestContext, *, person_id: uuid.UUID, title: Lead
 async def _manageable_lead(ctx: RequestContext, lead_id: uuid.UUID) -> NeighborLead:
     lead = await get_lead(ctx, lead_id)
     if lead is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "lead not found", "id")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("邻长不存在", "lead not found"), "id")
     grant = ctx.actor.grant("visit", "appoint_lead")
     if not grant or await ctx.db.scalar(
         select(Area.id).where(Area.id == lead.area_id, area_reach_predicate(grant, ctx.actor))) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not change this lead", "id")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权修改该邻长", "you may not change this lead"), "id")
     if lead.ended_at is not None:
-        raise ServiceError(ErrorCode.INVALID_TRANSITION, "the appointment has ended", "id")
+        raise ServiceError(ErrorCode.INVALID_TRANSITION, t("该任命已结束", "the appointment has ended"), "id")
     return lead
 
 
@@ -147,7 +156,8 @@ async def set_lead_households(ctx: RequestContext, lead_id: uuid.UUID, household
     taken = await ctx.db.scalar(select(func.count()).select_from(LeadHousehold).where(
         LeadHousehold.household_id.in_(ids), LeadHousehold.lead_id != lead.id))
     if taken:
-        raise ServiceError(ErrorCode.CONFLICT, f"{taken} of the households already have another lead",
+        raise ServiceError(ErrorCode.CONFLICT, t(f"其中 {taken} 户已有其他邻长",
+                                                 f"{taken} of the households already have another lead"),
                            "householdIds")
     await ctx.db.execute(delete(LeadHousehold).where(LeadHousehold.lead_id == lead.id))
     await ctx.db.flush(*(LeadHousehold(lead_id=lead.id, household_id=h, created_at=ctx.now) for h in ids))

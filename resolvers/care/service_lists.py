@@ -25,6 +25,7 @@ from resolvers import validation as v
 from resolvers.care.common import area_path
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
 
 _CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
@@ -32,16 +33,18 @@ _CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 
 async def add_care_tag_kind(ctx: RequestContext, *, code: str, name: str) -> CareTagKind:
     if not ctx.actor.grant("care_tag", "manage").all:
-        raise ServiceError(ErrorCode.FORBIDDEN, "only the street admin adds care groups", "code")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("只有街道管理员可以添加关爱人群",
+                                                  "only the street admin adds care groups"), "code")
     errors = FieldErrors()
     c = code.strip()
     if not _CODE_RE.match(c):
-        errors.add(ErrorCode.INVALID, "code is 2–32 lowercase letters, digits or _", "code")
+        errors.add(ErrorCode.INVALID, t("代码为 2–32 位小写字母、数字或下划线",
+                                        "code is 2–32 lowercase letters, digits or _"), "code")
     with errors.catch():
         label = v.text(name, "name", max_len=50)
     errors.raise_if_any()
     if await ctx.db.scalar(select(CareTagKind.id).where(CareTagKind.code == c)) is not None:
-        raise ServiceError(ErrorCode.CONFLICT, f"care group {c!r} exists", "code")
+        raise ServiceError(ErrorCode.CONFLICT, t(f"关爱人群 {c!r} 已存在", f"care group {c!r} exists"), "code")
     kind = CareTagKind(id=uuid7(), code=c, name=label, created_at=ctx.now)
     await ctx.db.flush(kind)
     return kind
@@ -68,15 +71,17 @@ async def create_care_service(ctx: RequestContext, data: ServiceInput) -> CareSe
         with errors.catch():
             note = v.text(data.note, "note", max_len=500, required=False) or None
     if await ctx.db.scalar(select(CareTagKind.id).where(CareTagKind.code == data.tag_code)) is None:
-        errors.add(ErrorCode.INVALID, f"unknown care group {data.tag_code!r}", "tagCode")
+        errors.add(ErrorCode.INVALID, t(f"没有关爱人群 {data.tag_code!r}",
+                                        f"unknown care group {data.tag_code!r}"), "tagCode")
     errors.raise_if_any()
     area = await ctx.db.scalar(select(Area).where(Area.id == data.area_id))
     if area is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
     grant = ctx.actor.grant("care_service", "manage")
     if not grant or await ctx.db.scalar(
         select(Area.id).where(Area.id == area.id, area_manage_predicate(grant))) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not keep service lists for this area", "areaId")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权管理该区域的服务清单",
+                                                  "you may not keep service lists for this area"), "areaId")
     svc = CareService(id=uuid7(), tag_code=data.tag_code, area_id=area.id, area_path=area.path, note=note,
                       active=True, created_at=ctx.now, **vals)
     await ctx.db.flush(svc)
@@ -122,23 +127,26 @@ async def record_care_service(ctx: RequestContext, data: ServiceRecordInput) -> 
         with errors.catch():
             note = v.text(data.note, "note", max_len=1000, required=False) or None
     if data.provided_at.tzinfo is None or data.provided_at > ctx.now + timedelta(minutes=5):
-        errors.add(ErrorCode.INVALID, "providedAt must be a past time with a timezone",
+        errors.add(ErrorCode.INVALID, t("providedAt 应为带时区的过去时间",
+                                        "providedAt must be a past time with a timezone"),
                    "providedAt")
     errors.raise_if_any()
     svc = await get_care_service(ctx, data.service_id)
     if svc is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "service not found", "serviceId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("服务项目不存在", "service not found"), "serviceId")
     person = await ctx.db.scalar(select(Person).where(
         Person.id == data.person_id, person_predicate(actor.grant("person", "read"), actor)))
     if person is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "person not found", "personId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("居民不存在", "person not found"), "personId")
     grant = actor.grant("care_service", "record")
     if not grant or await ctx.db.scalar(
         select(Person.id).where(Person.id == person.id, person_predicate(grant, actor))) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not record services for this person", "personId")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权为该居民登记服务",
+                                                  "you may not record services for this person"), "personId")
     if await ctx.db.scalar(select(PersonCareTag.id).where(PersonCareTag.person_id == person.id,
                                                           PersonCareTag.code == svc.tag_code)) is None:
-        raise ServiceError(ErrorCode.INVALID, f"the person is not in the care group {svc.tag_code!r}", "personId")
+        raise ServiceError(ErrorCode.INVALID, t(f"该居民不在关爱人群 {svc.tag_code!r} 中",
+                                                f"the person is not in the care group {svc.tag_code!r}"), "personId")
     rec = CareServiceRecord(id=uuid7(), service_id=svc.id, person_id=person.id, provided_at=data.provided_at,
                             provided_by=by, note=note, recorder_user_id=actor.user_id, created_at=ctx.now)
     await ctx.db.flush(rec)

@@ -11,6 +11,7 @@ from models import (
 )
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.i18n import t
 
 
 async def care_settings(ctx: RequestContext) -> CareSettings:
@@ -29,7 +30,8 @@ class SettingsInput:
 
 async def update_care_settings(ctx: RequestContext, data: SettingsInput) -> CareSettings:
     if not ctx.actor.grant("care", "configure").all:
-        raise ServiceError(ErrorCode.FORBIDDEN, "only the street admin sets the care rules", None)
+        raise ServiceError(ErrorCode.FORBIDDEN, t("只有街道管理员可以设置关爱规则",
+                                                  "only the street admin sets the care rules"), None)
     s = await care_settings(ctx)
     lo = data.lead_min_households if data.lead_min_households is not None else s.lead_min_households
     hi = data.lead_max_households if data.lead_max_households is not None else s.lead_max_households
@@ -37,12 +39,14 @@ async def update_care_settings(ctx: RequestContext, data: SettingsInput) -> Care
     routine = data.routine_visit_days if data.routine_visit_days is not None else s.routine_visit_days
     errors = FieldErrors()
     if not 1 <= lo <= hi <= 100:
-        errors.add(ErrorCode.INVALID, "the household range must satisfy 1 ≤ min ≤ max ≤ 100",
+        errors.add(ErrorCode.INVALID, t("户数范围应满足 1 ≤ 最少 ≤ 最多 ≤ 100",
+                                        "the household range must satisfy 1 ≤ min ≤ max ≤ 100"),
                    "leadMinHouseholds")
     if not 1 <= key <= 366:
-        errors.add(ErrorCode.INVALID, "keyVisitDays must be 1–366", "keyVisitDays")
+        errors.add(ErrorCode.INVALID, t("keyVisitDays 应为 1–366 天", "keyVisitDays must be 1–366"), "keyVisitDays")
     if not 1 <= routine <= 366:
-        errors.add(ErrorCode.INVALID, "routineVisitDays must be 1–366", "routineVisitDays")
+        errors.add(ErrorCode.INVALID, t("routineVisitDays 应为 1–366 天",
+                                        "routineVisitDays must be 1–366"), "routineVisitDays")
     errors.raise_if_any()
     s.lead_min_households, s.lead_max_households, s.key_visit_days, s.routine_visit_days = lo, hi, key, routine
     await ctx.db.flush(s)

@@ -23,6 +23,7 @@ from resolvers import validation as v
 from resolvers.care.common import area_path, local_day_bounds
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.i18n import t
 from resolvers.idempotency import checked_key, keyed_row, once
 from resolvers.pagination import Page, keyset_page
 
@@ -89,22 +90,23 @@ async def _record_visit(ctx: RequestContext, data: VisitInput, key: str | None) 
         with errors.catch():
             needs = v.text(data.needs, "needs", max_len=2000, required=False) or None
     if data.visited_at.tzinfo is None:
-        errors.add(ErrorCode.INVALID, "visitedAt needs a timezone", "visitedAt")
+        errors.add(ErrorCode.INVALID, t("visitedAt 需带时区", "visitedAt needs a timezone"), "visitedAt")
     elif data.visited_at > ctx.now + timedelta(minutes=5):
-        errors.add(ErrorCode.INVALID, "visitedAt lies in the future", "visitedAt")
+        errors.add(ErrorCode.INVALID, t("visitedAt 不能是将来的时间", "visitedAt lies in the future"), "visitedAt")
     elif data.visited_at < ctx.now - timedelta(days=366):
-        errors.add(ErrorCode.INVALID, "visitedAt is more than a year ago", "visitedAt")
+        errors.add(ErrorCode.INVALID, t("visitedAt 不能早于一年前", "visitedAt is more than a year ago"), "visitedAt")
     errors.raise_if_any()
     readable = or_(household_predicate(actor.grant("household", "read"), actor),
                    care_household_predicate(actor, "visit", "read", household_id=Household.id,
                                             building_id=Household.building_id))
     h = await ctx.db.scalar(select(Household).where(Household.id == data.household_id, readable))
     if h is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "household not found", "householdId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("户不存在", "household not found"), "householdId")
     allowed = care_household_predicate(actor, "visit", "record", household_id=Household.id,
                                        building_id=Household.building_id)
     if await ctx.db.scalar(select(Household.id).where(Household.id == h.id, allowed)) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not record visits to this household", "householdId")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权登记对该户的走访",
+                                                  "you may not record visits to this household"), "householdId")
     case_id = None
     if data.raise_case is not None:
         rc = data.raise_case

@@ -25,6 +25,7 @@ from resolvers import validation as v
 from resolvers.care.common import area_path
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
 from resolvers.transitions import StateMachine, transition
 
@@ -67,24 +68,25 @@ async def get_wish(ctx: RequestContext, wish_id: uuid.UUID) -> Wish | None:
 async def post_wish(ctx: RequestContext, *, person_id: uuid.UUID, title: str, description: str) -> Wish:
     actor = ctx.actor
     errors = FieldErrors()
-    t = d = None
+    title_ = d = None
     with errors.catch():
-        t = v.text(title, "title", max_len=100)
+        title_ = v.text(title, "title", max_len=100)
     with errors.catch():
         d = v.text(description, "description", max_len=2000, required=False)
     errors.raise_if_any()
     person = await ctx.db.scalar(select(Person).where(
         Person.id == person_id, person_predicate(actor.grant("person", "read"), actor)))
     if person is None or person.household_id is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "person not found", "personId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("居民不存在", "person not found"), "personId")
     grant = actor.grant("wish", "post")
     reach = household_predicate(grant, actor) if grant else None
     if reach is None or await ctx.db.scalar(
         select(Household.id).where(Household.id == person.household_id, reach)) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not post wishes for this person", "personId")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权为该居民发布微心愿",
+                                                  "you may not post wishes for this person"), "personId")
     building_id = await ctx.db.scalar(select(Household.building_id).where(Household.id == person.household_id))
     wish = Wish(id=uuid7(), beneficiary_person_id=person.id, household_id=person.household_id,
-                building_id=building_id, title=t, description=d or "", poster_user_id=actor.user_id,
+                building_id=building_id, title=title_, description=d or "", poster_user_id=actor.user_id,
                 state=WishState.OPEN, version=1, updated_at=ctx.now, created_at=ctx.now)
     await ctx.db.flush(wish)
     return wish
@@ -92,12 +94,13 @@ async def post_wish(ctx: RequestContext, *, person_id: uuid.UUID, title: str, de
 
 W = WishState
 WISH: StateMachine[WishState] = StateMachine(
-    noun="wish", model=Wish,
+    noun="wish", noun_zh="微心愿", model=Wish,
     moves={"claim": (frozenset({W.OPEN}), W.CLAIMED), "fulfil": (frozenset({W.CLAIMED}), W.FULFILLED),
            "confirm": (frozenset({W.FULFILLED}), W.CONFIRMED),
            "release": (frozenset({W.CLAIMED}), W.OPEN),
            "cancel": (frozenset({W.OPEN, W.CLAIMED}), W.CANCELLED)},
-    lost="the wish was changed by someone else (now {now}); reload and retry",
+    lost=("微心愿已被他人处理（当前为 {now}），请重新加载后再试",
+          "the wish was changed by someone else (now {now}); reload and retry"),
 )
 
 
@@ -108,9 +111,10 @@ async def _load_wish(ctx: RequestContext, wish_id: uuid.UUID, action: str) -> Wi
     if wish is None and action == "claim" and grant.has(Condition.PARTY_MEMBER) and await is_party_member(ctx):
         # A party member saw it open; it left their view because someone else claimed it.
         if await ctx.db.scalar(select(Wish.id).where(Wish.id == wish_id, Wish.state != WishState.OPEN)) is not None:
-            raise ServiceError(ErrorCode.CONFLICT, "the wish has been claimed by someone else", "id")
+            raise ServiceError(ErrorCode.CONFLICT, t("该微心愿已被他人认领",
+                                                     "the wish has been claimed by someone else"), "id")
     if wish is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "wish not found", "id")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("微心愿不存在", "wish not found"), "id")
     allowed = False
     if grant.all or grant.scope_paths:
         staff = Grant(all=grant.all, scope_paths=grant.scope_paths)
@@ -129,7 +133,8 @@ async def _load_wish(ctx: RequestContext, wish_id: uuid.UUID, action: str) -> Wi
     if allowed:
         _no_self_dealing(ctx, wish, action)
     if not allowed:
-        raise ServiceError(ErrorCode.FORBIDDEN, f"you may not {action} this wish", "id")
+        raise ServiceError(ErrorCode.FORBIDDEN, t(f"您无权对该微心愿执行 {action}",
+                                                  f"you may not {action} this wish"), "id")
     WISH.check(wish, action)
     return wish
 

@@ -13,18 +13,20 @@ from models import CalendarOverride, CaseCategory, CasePriority, CaseSettings, S
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 
 _CODE = r"^[a-z][a-z0-9_]{1,31}$"
 
 
 def _require_configure(ctx: RequestContext) -> None:
     if not ctx.actor.grant("case", "configure").all:
-        raise ServiceError(ErrorCode.FORBIDDEN, "only the street admin configures cases", "input")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("只有街道管理员可以配置事件",
+                                                  "only the street admin configures cases"), "input")
 
 
 def _require_staff(ctx: RequestContext) -> None:
     if not ctx.actor.assignments:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you hold no role in this tenant", "input")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您在本街道没有角色", "you hold no role in this tenant"), "input")
 
 
 async def all_categories(ctx: RequestContext) -> list[CaseCategory]:
@@ -35,7 +37,8 @@ async def all_categories(ctx: RequestContext) -> list[CaseCategory]:
 async def set_category(ctx: RequestContext, *, code: str, name: str, active: bool) -> CaseCategory:
     _require_configure(ctx)
     if not re.match(_CODE, code):
-        raise ServiceError(ErrorCode.INVALID, "code: lowercase letters, digits, underscores (2–32)", "code")
+        raise ServiceError(ErrorCode.INVALID, t("代码：小写字母、数字、下划线（2–32 位）",
+                                                "code: lowercase letters, digits, underscores (2–32)"), "code")
     label = v.text(name, "name", max_len=50)
     row: CaseCategory | None = await ctx.db.scalar(select(CaseCategory).where(CaseCategory.code == code))
     if row is None:
@@ -63,14 +66,16 @@ async def set_sla_rule(ctx: RequestContext, data: SlaInput) -> SlaRule:
     _require_configure(ctx)
     limit = {SlaUnit.WORKING_DAYS: 60, SlaUnit.WORKING_HOURS: 480, SlaUnit.CALENDAR_HOURS: 2000}[data.unit]
     if not 0 < data.amount <= limit:
-        raise ServiceError(ErrorCode.INVALID, f"amount must be above 0 and at most {limit} {data.unit.value}",
+        raise ServiceError(ErrorCode.INVALID, t(f"时限应大于 0 且不超过 {limit} {data.unit.value}",
+                                                f"amount must be above 0 and at most {limit} {data.unit.value}"),
                            "amount")
     if data.unit is SlaUnit.WORKING_DAYS and data.amount != int(data.amount):
-        raise ServiceError(ErrorCode.INVALID, "working days are whole days", "amount")
+        raise ServiceError(ErrorCode.INVALID, t("工作日须为整天", "working days are whole days"), "amount")
     if data.category is not None and await ctx.db.scalar(
         select(CaseCategory.id).where(CaseCategory.code == data.category)
     ) is None:
-        raise ServiceError(ErrorCode.INVALID, f"unknown case category {data.category!r}", "category")
+        raise ServiceError(ErrorCode.INVALID, t(f"没有事件类别 {data.category!r}",
+                                                f"unknown case category {data.category!r}"), "category")
     cat = SlaRule.category_code.is_(None) if data.category is None else SlaRule.category_code == data.category
     row: SlaRule | None = await ctx.db.scalar(select(SlaRule).where(cat, SlaRule.priority == data.priority))
     if row is None:
@@ -85,7 +90,7 @@ async def set_sla_rule(ctx: RequestContext, data: SlaInput) -> SlaRule:
 async def calendar_overrides(ctx: RequestContext, year: int) -> list[CalendarOverride]:
     _require_staff(ctx)
     if not 2000 <= year <= 2100:
-        raise ServiceError(ErrorCode.INVALID, "year between 2000 and 2100", "year")
+        raise ServiceError(ErrorCode.INVALID, t("年份应在 2000 到 2100 之间", "year between 2000 and 2100"), "year")
     return list(await ctx.db.scalars(
         select(CalendarOverride)
         .where(CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31))
@@ -96,7 +101,7 @@ async def set_calendar_override(ctx: RequestContext, *, day: date, workday: bool
                                 ) -> CalendarOverride:
     _require_configure(ctx)
     if not 2000 <= day.year <= 2100:
-        raise ServiceError(ErrorCode.INVALID, "day between 2000 and 2100", "day")
+        raise ServiceError(ErrorCode.INVALID, t("日期应在 2000 到 2100 年之间", "day between 2000 and 2100"), "day")
     text = None if note is None else v.text(note, "note", max_len=100, required=False) or None
     row: CalendarOverride | None = await ctx.db.scalar(select(CalendarOverride).where(CalendarOverride.day == day))
     if row is None:
@@ -122,7 +127,7 @@ async def settings(ctx: RequestContext) -> CaseSettings:
 async def set_feedback_wait_days(ctx: RequestContext, days: int) -> CaseSettings:
     _require_configure(ctx)
     if not 1 <= days <= 60:
-        raise ServiceError(ErrorCode.INVALID, "between 1 and 60 days", "days")
+        raise ServiceError(ErrorCode.INVALID, t("应为 1 到 60 天", "between 1 and 60 days"), "days")
     row: CaseSettings | None = await ctx.db.scalar(select(CaseSettings))
     if row is None:
         row = CaseSettings(feedback_wait_days=days, created_at=ctx.now)

@@ -41,6 +41,7 @@ from resolvers.cases.reads import get_case
 from resolvers.cases.workcalendar import WorkCalendar
 from resolvers.context import Db, RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.idempotency import checked_key, keyed_row, once
 from resolvers.transitions import system_move
 
@@ -85,7 +86,8 @@ async def resolve_case(ctx: RequestContext, case_id: uuid.UUID, *, resolution: s
     text = v.text(resolution, "resolution", max_len=2000)
     photos = list(dict.fromkeys(photo_ids))
     if len(photos) > MAX_PHOTOS:
-        raise ServiceError(ErrorCode.INVALID, f"at most {MAX_PHOTOS} photos", "photoIds")
+        raise ServiceError(ErrorCode.INVALID, t(f"最多 {MAX_PHOTOS} 张照片",
+                                                f"at most {MAX_PHOTOS} photos"), "photoIds")
     case = await load_for(ctx, case_id, "resolve")
     attachments = await own_unattached_photos(ctx, photos)
     for a in attachments:
@@ -108,7 +110,8 @@ async def sla_for(ctx: RequestContext, category: str, priority: CasePriority) ->
     specific = [r for r in rules if r.category_code == category]
     rule = next(iter(specific or [r for r in rules if r.category_code is None]), None)
     if rule is None:
-        raise ServiceError(ErrorCode.INVALID, f"the tenant has no SLA rule for {category}/{priority.value}",
+        raise ServiceError(ErrorCode.INVALID, t(f"本街道没有 {category}/{priority.value} 的办理时限规则",
+                                                f"the tenant has no SLA rule for {category}/{priority.value}"),
                            "priority")
     return rule
 
@@ -152,12 +155,14 @@ async def dispatch_case(ctx: RequestContext, case_id: uuid.UUID, data: DispatchI
         raise ServiceError(ErrorCode.INVALID, "只有派给社区时才填写社区", "communityId")
     if data.handler_kind is HandlerKind.PROPERTY_FIRM:
         if firm is None:
-            raise ServiceError(ErrorCode.INVALID, "name the property firm that handles the case", "firmId")
+            raise ServiceError(ErrorCode.INVALID, t("请指定办理该事件的物业公司",
+                                                    "name the property firm that handles the case"), "firmId")
         values |= {"handler_firm_id": firm.id, "handler_name": firm.name}
         notify = {"firm_id": firm.id}
     elif data.handler_kind is HandlerKind.COMMUNITY:
         if community is None or not case.area_path.startswith(community.path):
-            raise ServiceError(ErrorCode.INVALID, "name the community the case lies in", "communityId")
+            raise ServiceError(ErrorCode.INVALID, t("请指定事件所在的社区",
+                                                    "name the community the case lies in"), "communityId")
         values |= {"handler_area_id": community.id, "handler_name": community.name}
         notify = {"area_id": community.id}
     else:
@@ -182,7 +187,7 @@ async def supervise_case(ctx: RequestContext, case_id: uuid.UUID, *, note: str |
     text = check_note(note)
     case = await load_for(ctx, case_id, "supervise")
     if case.supervised:
-        raise ServiceError(ErrorCode.CONFLICT, "the case is already under supervision", "id")
+        raise ServiceError(ErrorCode.CONFLICT, t("该事件已在督办中", "the case is already under supervision"), "id")
     case = await apply(ctx, case, "supervise", None, expected_version=expected_version,
                        values={"supervised": True, "supervised_at": ctx.now}, note=text)
     await notify_handler(ctx, case, "supervised", f"事件 {case.number} 已列入督办：{case.title}")
@@ -203,7 +208,8 @@ async def escalate_case(ctx: RequestContext, case_id: uuid.UUID, *, area_id: uui
     case = await load_for(ctx, case_id, "escalate", "supervise")
     target = await ctx.db.scalar(select(Area).where(Area.id == area_id))
     if target is None or not case.area_path.startswith(target.path) or target.path == case.area_path:
-        raise ServiceError(ErrorCode.INVALID, "escalate to an area above the case's area", "areaId")
+        raise ServiceError(ErrorCode.INVALID, t("只能上报到事件所在区域的上级区域",
+                                                "escalate to an area above the case's area"), "areaId")
     case = await apply(ctx, case, "escalate", None, expected_version=expected_version,
                        values={"escalated_to_area_id": target.id, "supervised": True,
                                 "supervised_at": case.supervised_at or ctx.now},
@@ -224,7 +230,7 @@ async def give_feedback(ctx: RequestContext, case_id: uuid.UUID, *, satisfied: b
     IDEMPOTENCY_KEY_REUSED."""
     text = None if comment is None else v.text(comment, "comment", max_len=500, required=False) or None
     if not satisfied and not text:
-        raise ServiceError(ErrorCode.INVALID, "say what is still wrong", "comment")
+        raise ServiceError(ErrorCode.INVALID, t("请说明仍有哪些问题", "say what is still wrong"), "comment")
     key = checked_key(idempotency_key)
 
     async def earlier() -> Case | None:
@@ -241,7 +247,7 @@ async def _feedback(ctx: RequestContext, case_id: uuid.UUID, satisfied: bool, te
                     expected_version: int | None, key: str | None) -> Case:
     case = await load_for(ctx, case_id, "feedback")
     if case.reporter_user_id != ctx.actor.user_id:
-        raise ServiceError(ErrorCode.FORBIDDEN, "only the reporter gives feedback", "id")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("只有报告人可以反馈", "only the reporter gives feedback"), "id")
     if satisfied:
         return await apply(ctx, case, "feedback", CaseState.CLOSED, expected_version=expected_version,
                            values={"satisfied": True, "feedback_comment": text, "closed_at": ctx.now}, note=text,

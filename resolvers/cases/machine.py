@@ -24,6 +24,7 @@ from resolvers import validation as v
 from resolvers.cases.reads import get_case
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.transitions import Move, Moved, StateMachine, transition
 
 S = CaseState
@@ -64,20 +65,22 @@ async def own_unattached_photos(ctx: RequestContext, ids: list[uuid.UUID]) -> li
                                  Attachment.case_id.is_(None))
     )
     if len(rows) != len(ids):
-        raise ServiceError(ErrorCode.INVALID, "photos must be your own uploads, not yet used", "photoIds")
+        raise ServiceError(ErrorCode.INVALID, t("照片须是您本人上传且尚未使用的",
+                                                "photos must be your own uploads, not yet used"), "photoIds")
     return list(rows)
 
 
 async def load_for(ctx: RequestContext, case_id: uuid.UUID, action: str, permission: str | None = None) -> Case:
     case = await get_case(ctx, case_id)
     if case is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "case not found", "id")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("事件不存在", "case not found"), "id")
     grant = ctx.actor.grant("case", permission or action)
     allowed = await ctx.db.scalar(
         select(Case.id).where(Case.id == case_id, case_predicate(grant, ctx.actor, public=False))
     )
     if allowed is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, f"you may not {action} this case", "id")
+        raise ServiceError(ErrorCode.FORBIDDEN, t(f"您无权对该事件执行 {action}",
+                                                  f"you may not {action} this case"), "id")
     CASE.check(case, action)
     return case
 
@@ -102,8 +105,9 @@ async def _timeline(ctx: RequestContext, case: Case, moved: Moved[CaseState]) ->
 
 
 CASE: StateMachine[CaseState] = StateMachine(
-    noun="case", model=Case, moves=TRANSITIONS, timeline=_timeline,
-    lost="the case was changed by someone else (now {now}); reload and retry",
+    noun="case", noun_zh="事件", model=Case, moves=TRANSITIONS, timeline=_timeline,
+    lost=("事件已被他人处理（当前为 {now}），请重新加载后再试",
+          "the case was changed by someone else (now {now}); reload and retry"),
 )
 
 async def record_event(
@@ -131,7 +135,7 @@ async def record_event(
 def check_note(value: str | None, field: str = "note", required: bool = False) -> str | None:
     if value is None:
         if required:
-            raise ServiceError(ErrorCode.INVALID, f"{field} must not be empty", field)
+            raise ServiceError(ErrorCode.INVALID, t(f"{field} 不能为空", f"{field} must not be empty"), field)
         return None
     return v.text(value, field, max_len=1000, required=required) or None
 

@@ -11,6 +11,7 @@ from models import Area, Notification
 from policies.roles import Role
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
 
 
@@ -44,7 +45,7 @@ async def list_notifications(ctx: RequestContext, *, unread_only: bool, first: i
 
 async def mark_notifications_read(ctx: RequestContext, ids: list[uuid.UUID]) -> int:
     if len(ids) > 100:
-        raise ServiceError(ErrorCode.INVALID, "at most 100 notifications at once", "ids")
+        raise ServiceError(ErrorCode.INVALID, t("一次最多 100 条通知", "at most 100 notifications at once"), "ids")
     wanted = set(ids)
     found = set(await ctx.db.scalars(
         select(Notification.id).where(Notification.id.in_(wanted), _notification_predicate(ctx))))

@@ -16,6 +16,7 @@ from models.cases import overdue_sql
 from policies.cases import case_in_area, case_predicate
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
 
 
@@ -39,7 +40,7 @@ async def list_cases(ctx: RequestContext, f: CaseFilter, *, first: int | None, a
     if f.area_id is not None:
         path = await ctx.db.scalar(select(Area.path).where(Area.id == f.area_id))
         if path is None:
-            raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
+            raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
         stmt = stmt.where(case_in_area(path))
     if f.states:
         stmt = stmt.where(Case.state.in_(f.states))

@@ -18,6 +18,7 @@ from resolvers.cases.machine import MAX_PHOTOS, acting_role, is_resident_only, o
 from resolvers.cases.workcalendar import WorkCalendar
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.i18n import t
 
 
 @dataclass
@@ -64,27 +65,30 @@ async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
         location = errors.check(lambda x: v.text(x, "locationText", max_len=200, required=False) or None,
                                 data.location_text)
     if (data.latitude is None) != (data.longitude is None):
-        errors.add(ErrorCode.INVALID, "give both latitude and longitude, or neither", "latitude")
+        errors.add(ErrorCode.INVALID, t("经度和纬度须同时给出或都不给",
+                                        "give both latitude and longitude, or neither"), "latitude")
     elif data.latitude is not None and data.longitude is not None:
         if not (-90 <= data.latitude <= 90 and -180 <= data.longitude <= 180):
-            errors.add(ErrorCode.INVALID, "coordinates out of range", "latitude")
+            errors.add(ErrorCode.INVALID, t("坐标超出范围", "coordinates out of range"), "latitude")
     category = await ctx.db.scalar(
         select(CaseCategory).where(CaseCategory.code == data.category, CaseCategory.active.is_(True))
     )
     if category is None:
-        errors.add(ErrorCode.INVALID, f"unknown case category {data.category!r}", "category")
+        errors.add(ErrorCode.INVALID, t(f"没有事件类别 {data.category!r}",
+                                        f"unknown case category {data.category!r}"), "category")
     photos = list(dict.fromkeys(data.photo_ids or []))
     if len(photos) > MAX_PHOTOS:
-        errors.add(ErrorCode.INVALID, f"at most {MAX_PHOTOS} photos", "photoIds")
+        errors.add(ErrorCode.INVALID, t(f"最多 {MAX_PHOTOS} 张照片", f"at most {MAX_PHOTOS} photos"), "photoIds")
     errors.raise_if_any()
     area = await ctx.db.scalar(select(Area).where(Area.id == data.area_id))
     if area is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
     grant = actor.grant("case", "report")
     if not grant or await ctx.db.scalar(
         select(Area.id).where(Area.id == area.id, area_reach_predicate(grant, actor))
     ) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not report cases in this area", "areaId")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权在该区域报告事件",
+                                                  "you may not report cases in this area"), "areaId")
     attachments = await own_unattached_photos(ctx, photos)
     case: Case | None = None
     for _attempt in range(3):
@@ -110,7 +114,8 @@ async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
                 if existing is not None:
                     return existing
     else:
-        raise ServiceError(ErrorCode.CONFLICT, "could not allocate a case number; retry", "title")
+        raise ServiceError(ErrorCode.CONFLICT, t("未能分配事件编号，请重试",
+                                                 "could not allocate a case number; retry"), "title")
     assert case is not None
     for a in attachments:
         a.case_id = case.id

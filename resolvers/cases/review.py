@@ -19,6 +19,7 @@ from resolvers.cases.reads import aware
 from resolvers.cases.workcalendar import WorkCalendar
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 
 
 @dataclass
@@ -49,13 +50,14 @@ async def statistics(ctx: RequestContext, area_id: uuid.UUID, start: date, end: 
                      field_end: str = "to") -> CaseStatistics:
     """Figures of the cases reported in an area's subtree between two local dates (inclusive)."""
     if end < start or (end - start).days > 366:
-        raise ServiceError(ErrorCode.INVALID, "the period runs forward and spans at most a year", field_end)
+        raise ServiceError(ErrorCode.INVALID, t("统计期应从前往后，且最长一年",
+                                                "the period runs forward and spans at most a year"), field_end)
     path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
     if path is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
     grant = ctx.actor.grant("statistics", "read")
     if not grant:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not read statistics", "areaId")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权查看统计", "you may not read statistics"), "areaId")
     lo, hi = local_bounds(start, end)
     where = (case_in_area(path), Case.created_at >= lo, Case.created_at < hi,
              case_predicate(grant, ctx.actor, public=False))
@@ -140,12 +142,14 @@ async def create_review(ctx: RequestContext, *, area_id: uuid.UUID, start: date,
     if not grant or await ctx.db.scalar(
         select(Area.id).where(Area.id == area_id, area_reach_predicate(grant, ctx.actor))
     ) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not record a review for this area", "areaId")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权为该区域登记评议",
+                                                  "you may not record a review for this area"), "areaId")
     stats = await statistics(ctx, area_id, start, end, field_end="periodEnd")
     clash = await ctx.db.scalar(select(CaseReview.id).where(
         CaseReview.area_id == area_id, CaseReview.period_start == start, CaseReview.period_end == end))
     if clash is not None:
-        raise ServiceError(ErrorCode.CONFLICT, "this area already has a review for that period", "periodStart")
+        raise ServiceError(ErrorCode.CONFLICT, t("该区域在此期间已有评议",
+                                                 "this area already has a review for that period"), "periodStart")
     review = CaseReview(area_id=area_id, period_start=start, period_end=end, summary=text, decisions=dec,
                         author_user_id=ctx.actor.user_id, statistics=asdict(stats), created_at=ctx.now)
     await ctx.db.flush(review)

@@ -17,6 +17,7 @@ from resolvers import validation as v
 from resolvers.cobuilding.units import get_partner_unit, manage_grant
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
 from resolvers.transitions import StateMachine, transition
 
@@ -47,13 +48,15 @@ TRANSITIONS: dict[AgreementStatus, frozenset[AgreementStatus]] = {
 # As a state machine: one action per status it leads to (named by it), plus "update", which keeps
 # the status and is refused once the agreement has ended.
 AGREEMENT: StateMachine[AgreementStatus] = StateMachine(
-    noun="agreement", model=Agreement, column="status",
+    noun="agreement", noun_zh="共驻共建协议", model=Agreement, column="status",
     moves={"update": (frozenset(s for s, targets in TRANSITIONS.items() if targets), None)}
     | {to.value: (frozenset(s for s, targets in TRANSITIONS.items() if to in targets), to) for to in AgreementStatus},
-    refused="an agreement that is {state} cannot become {to}", refused_field="status",
-    refusals={"update": ("an agreement that is {state} is no longer changed", "id")},
-    stale="the agreement changed (version {version}); reload",
-    lost="the agreement was changed by someone else; reload",
+    refused=("协议当前为 {state}，不能变为 {to}", "an agreement that is {state} cannot become {to}"),
+    refused_field="status",
+    refusals={"update": (("协议当前为 {state}，不能再修改",
+                          "an agreement that is {state} is no longer changed"), "id")},
+    stale=("协议已有变动（当前版本 {version}），请重新加载", "the agreement changed (version {version}); reload"),
+    lost=("协议已被他人修改，请重新加载", "the agreement was changed by someone else; reload"),
 )
 
 
@@ -99,19 +102,22 @@ async def _agreement_values(ctx: RequestContext, data: AgreementInput, grant: Gr
     values["areas"] = list(dict.fromkeys(data.areas))
     bad_grants = [g for g in data.grants if g not in SHAREABLE]
     if bad_grants:
-        errors.add(ErrorCode.INVALID, f"grants that cannot be shared {bad_grants}; use "
-                   f"{', '.join(SHAREABLE)}", "grants")
+        errors.add(ErrorCode.INVALID, t(f"这些权限不能共享：{bad_grants}；可用的有 " f"{'、'.join(SHAREABLE)}",
+                                        f"grants that cannot be shared {bad_grants}; use "
+                     f"{', '.join(SHAREABLE)}"), "grants")
     elif "wish.claim" in data.grants and "wish.read" not in data.grants:
-        errors.add(ErrorCode.INVALID, "wish.claim needs wish.read: a partner claims the wishes it "
-                   "sees", "grants")
+        errors.add(ErrorCode.INVALID, t("wish.claim 需要 wish.read：共建单位只认领它能看到的微心愿",
+                                        "wish.claim needs wish.read: a partner claims the wishes it "
+                     "sees"), "grants")
     values["grants"] = list(dict.fromkeys(data.grants))
     if data.valid_until is not None and data.valid_until < data.valid_from:
-        errors.add(ErrorCode.INVALID, "validUntil comes before validFrom", "validUntil")
+        errors.add(ErrorCode.INVALID, t("validUntil 早于 validFrom", "validUntil comes before validFrom"), "validUntil")
     signatories: list[dict[str, str]] = []
     for i, s in enumerate(data.signatories):
         name = errors.check(v.text, s.name, f"signatories[{i}].name", max_len=50)
         if s.side not in ("partner", "community"):
-            errors.add(ErrorCode.INVALID, "a signatory's side is partner or community",
+            errors.add(ErrorCode.INVALID, t("签署方应为 partner（共建单位）或 community（社区）",
+                                            "a signatory's side is partner or community"),
                        f"signatories[{i}].side")
         title = None if s.title is None else errors.check(v.text, s.title, f"signatories[{i}].title",
                                                          max_len=50, required=False)
@@ -122,7 +128,8 @@ async def _agreement_values(ctx: RequestContext, data: AgreementInput, grant: Gr
     values["signatories"] = signatories
     ids = list(dict.fromkeys(data.community_ids))
     if not ids:
-        errors.add(ErrorCode.INVALID, "name at least one community the agreement covers",
+        errors.add(ErrorCode.INVALID, t("请至少指定一个协议覆盖的社区",
+                                        "name at least one community the agreement covers"),
                    "communityIds")
     errors.raise_if_any()
     rows = (await ctx.db.all(select(Area.id, Area.path, Area.kind).where(Area.id.in_(ids)))) if ids else []
@@ -133,7 +140,8 @@ async def _agreement_values(ctx: RequestContext, data: AgreementInput, grant: Gr
         if row is None or row.kind is not AreaKind.COMMUNITY:
             raise ServiceError(ErrorCode.NOT_FOUND, "every id must name a community (社区)", "communityIds")
         if not grant.all and not any(row.path.startswith(p) for p in grant.scope_paths):
-            raise ServiceError(ErrorCode.FORBIDDEN, "a community the agreement covers lies outside your scope",
+            raise ServiceError(ErrorCode.FORBIDDEN, t("协议覆盖的某个社区超出您的管辖范围",
+                                                      "a community the agreement covers lies outside your scope"),
                                "communityIds")
         communities.append((cid, row.path))
     return values, communities
@@ -144,7 +152,7 @@ async def create_agreement(ctx: RequestContext, data: AgreementInput) -> Agreeme
     values, communities = await _agreement_values(ctx, data, grant)
     unit = await get_partner_unit(ctx, data.partner_unit_id)
     if unit is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "partner unit not found", "partnerUnitId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("共建单位不存在", "partner unit not found"), "partnerUnitId")
     agreement = Agreement(id=uuid7(), partner_unit_id=unit.id, status=AgreementStatus.DRAFT, version=1,
                           created_by=ctx.actor.user_id, updated_at=ctx.now, created_at=ctx.now, **values)
     await ctx.db.flush(agreement)
@@ -156,11 +164,12 @@ async def create_agreement(ctx: RequestContext, data: AgreementInput) -> Agreeme
 async def _manageable_agreement(ctx: RequestContext, agreement_id: uuid.UUID) -> Agreement:
     agreement = await get_agreement(ctx, agreement_id)
     if agreement is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "agreement not found", "id")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("共驻共建协议不存在", "agreement not found"), "id")
     grant = manage_grant(ctx, "id")
     if await ctx.db.scalar(select(Agreement.id).where(Agreement.id == agreement.id,
                                                       agreement_manage_predicate(grant))) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "the agreement covers communities outside your scope", "id")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("协议覆盖的社区超出您的管辖范围",
+                                                  "the agreement covers communities outside your scope"), "id")
     return agreement
 
 
@@ -178,7 +187,8 @@ async def update_agreement(ctx: RequestContext, agreement_id: uuid.UUID, data: A
     agreement = await _manageable_agreement(ctx, agreement_id)
     AGREEMENT.check(agreement, "update")
     if data.partner_unit_id != agreement.partner_unit_id:
-        raise ServiceError(ErrorCode.INVALID, "an agreement's partner unit does not change", "partnerUnitId")
+        raise ServiceError(ErrorCode.INVALID, t("协议的共建单位不能更改",
+                                                "an agreement's partner unit does not change"), "partnerUnitId")
     agreement = await _bump(ctx, agreement, "update", expected_version, values)
     current = {r.community_id: r for r in await ctx.db.scalars(
         select(AgreementCommunity).where(AgreementCommunity.agreement_id == agreement.id))}
@@ -199,10 +209,12 @@ async def set_agreement_status(ctx: RequestContext, agreement_id: uuid.UUID, sta
     today = local_date(ctx.now)
     if status is AgreementStatus.ACTIVE:
         if agreement.valid_until is not None and agreement.valid_until < today:
-            raise ServiceError(ErrorCode.INVALID, "the agreement's validity has ended; it cannot be activated",
+            raise ServiceError(ErrorCode.INVALID, t("协议已过有效期，不能生效",
+                                                    "the agreement's validity has ended; it cannot be activated"),
                                "status")
         if not agreement.signatories:
-            raise ServiceError(ErrorCode.INVALID, "an agreement is activated once signed: add its signatories",
+            raise ServiceError(ErrorCode.INVALID, t("协议签署后才能生效：请添加签署方",
+                                                    "an agreement is activated once signed: add its signatories"),
                                "status")
     return await _bump(ctx, agreement, status.value, expected_version, {})
 

@@ -17,6 +17,7 @@ from resolvers import validation as v
 from resolvers.cobuilding.units import get_partner_unit, unit_manageable
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
@@ -37,7 +38,7 @@ async def create_partner_client(ctx: RequestContext, partner_unit_id: uuid.UUID,
     text = v.text(label, "label", max_len=100)
     unit = await get_partner_unit(ctx, partner_unit_id)
     if unit is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "partner unit not found", "partnerUnitId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("共建单位不存在", "partner unit not found"), "partnerUnitId")
     await unit_manageable(ctx, unit, "partnerUnitId")
     secret, salt, digest = await asyncio.to_thread(_new_secret)
     client_id = f"{ctx.tenant.slug}.{secrets.token_hex(10)}"
@@ -54,12 +55,12 @@ async def create_partner_client(ctx: RequestContext, partner_unit_id: uuid.UUID,
 async def _manageable_client(ctx: RequestContext, client_id: uuid.UUID) -> PartnerClient:
     client = await get_partner_client(ctx, client_id)
     if client is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "partner client not found", "id")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("共建单位客户端不存在", "partner client not found"), "id")
     unit = await ctx.db.scalar(select(PartnerUnit).where(PartnerUnit.id == client.partner_unit_id))
     assert unit is not None
     await unit_manageable(ctx, unit, "id")
     if client.revoked_at is not None:
-        raise ServiceError(ErrorCode.INVALID_TRANSITION, "the client is revoked", "id")
+        raise ServiceError(ErrorCode.INVALID_TRANSITION, t("该客户端已吊销", "the client is revoked"), "id")
     return client
 
 

@@ -19,13 +19,15 @@ from resolvers import validation as v
 from resolvers.care import WISH
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
 from resolvers.transitions import transition
 
 
 def _partner_only(ctx: RequestContext) -> None:
     if ctx.actor.partner_unit_id is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "shared views are for partner units' systems")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("共享视图仅供共建单位的系统使用",
+                                                  "shared views are for partner units' systems"))
 
 
 async def my_agreements(ctx: RequestContext) -> list[Agreement]:
@@ -69,16 +71,19 @@ async def claim_shared_wish(ctx: RequestContext, wish_id: uuid.UUID, expected_ve
             Wish.id == wish_id, shared_building_predicate(Wish.building_id, agreement_reach(ctx.actor, "wish",
                                                                                               "read"))))
         if gone is not None:
-            raise ServiceError(ErrorCode.CONFLICT, "the wish has been claimed by someone else", "id")
-        raise ServiceError(ErrorCode.NOT_FOUND, "wish not found", "id")
+            raise ServiceError(ErrorCode.CONFLICT, t("该微心愿已被他人认领",
+                                                     "the wish has been claimed by someone else"), "id")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("微心愿不存在", "wish not found"), "id")
     if await ctx.db.scalar(select(Wish.id).where(
             Wish.id == wish.id, shared_building_predicate(Wish.building_id,
                                                           agreement_reach(ctx.actor, "wish", "claim")))) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "no active agreement lets you claim wishes there", "id")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("没有生效的共建协议允许您在该处认领微心愿",
+                                                  "no active agreement lets you claim wishes there"), "id")
     await transition(ctx, WISH, wish, "claim", expected_version=expected_version,
                      values={"claimant_user_id": ctx.actor.user_id, "claimed_at": ctx.now},
-                     stale="the wish changed (version {version}); reload",
-                     lost="the wish has been claimed by someone else")
+                     stale=("微心愿已有变动（当前版本 {version}），请重新加载",
+                            "the wish changed (version {version}); reload"),
+                     lost=("该微心愿已被他人认领", "the wish has been claimed by someone else"))
     return wish
 
 
@@ -93,11 +98,13 @@ async def fulfil_shared_wish(ctx: RequestContext, wish_id: uuid.UUID, note: str 
         Wish.id == wish_id, Wish.claimant_user_id == ctx.actor.user_id,
         shared_building_predicate(Wish.building_id, paths)))
     if wish is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "no wish claimed by your unit with that id is shared now", "id")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("您的单位没有认领该编号的微心愿，或它现已不再共享",
+                                                  "no wish claimed by your unit with that id is shared now"), "id")
     await transition(ctx, WISH, wish, "fulfil", expected_version=expected_version,
                      values={"fulfilled_at": ctx.now, "fulfil_note": text},
-                     stale="the wish changed (version {version}); reload",
-                     lost="the wish was changed by someone else; reload")
+                     stale=("微心愿已有变动（当前版本 {version}），请重新加载",
+                            "the wish changed (version {version}); reload"),
+                     lost=("微心愿已被他人修改，请重新加载", "the wish was changed by someone else; reload"))
     return wish
 
 
@@ -126,7 +133,8 @@ async def shared_statistics(ctx: RequestContext, community_id: uuid.UUID, start:
     row = (await ctx.db.all(select(Area.path, Area.name).where(Area.id == community_id,
                                                               Area.kind == AreaKind.COMMUNITY)))
     if not row or row[0].path not in paths:
-        raise ServiceError(ErrorCode.FORBIDDEN, "no active agreement shares this community's statistics",
+        raise ServiceError(ErrorCode.FORBIDDEN, t("没有生效的共建协议共享该社区的统计",
+                                                  "no active agreement shares this community's statistics"),
                            "communityId")
     path, name = row[0]
     # The figures are computed as for anyone holding statistics·read with this community as scope;

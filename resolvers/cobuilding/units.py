@@ -17,6 +17,7 @@ from policies.cobuilding.filters import agreement_manage_predicate
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
 
 # ------------------------------------------------------------------ unified social credit code
@@ -35,10 +36,12 @@ def normalize_credit_code(value: str, field: str = "creditCode") -> str:
     """An 18-character unified social credit code (统一社会信用代码) with a valid check character."""
     code = value.strip().upper()
     if not _CC_RE.match(code):
-        raise ServiceError(ErrorCode.INVALID, "the unified social credit code is 18 characters of 0-9 and "
-                           "A-Y without I, O, S, V, Z", field)
+        raise ServiceError(ErrorCode.INVALID, t("统一社会信用代码为 18 位，由 0-9 和 A-Y（不含 I、O、S、V、Z）组成",
+                                                "the unified social credit code is 18 characters of 0-9 and "
+                             "A-Y without I, O, S, V, Z"), field)
     if credit_code_check_char(code[:17]) != code[17]:
-        raise ServiceError(ErrorCode.INVALID, "the unified social credit code's check character is wrong", field)
+        raise ServiceError(ErrorCode.INVALID, t("统一社会信用代码的校验码不对",
+                                                "the unified social credit code's check character is wrong"), field)
     return code
 
 
@@ -48,7 +51,8 @@ def normalize_credit_code(value: str, field: str = "creditCode") -> str:
 def manage_grant(ctx: RequestContext, field: str | None = None) -> Grant:
     grant = ctx.actor.grant("agreement", "manage")
     if not grant:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not manage co-building agreements", field)
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权管理共驻共建协议",
+                                                  "you may not manage co-building agreements"), field)
     return grant
 
 
@@ -61,7 +65,8 @@ async def unit_manageable(ctx: RequestContext, unit: PartnerUnit, field: str) ->
     found = await ctx.db.scalar(select(Agreement.id).where(
         Agreement.partner_unit_id == unit.id, agreement_manage_predicate(grant)).limit(1))
     if found is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you manage none of this unit's agreements", field)
+        raise ServiceError(ErrorCode.FORBIDDEN, t("该单位的协议都不由您管理",
+                                                  "you manage none of this unit's agreements"), field)
 
 
 # ------------------------------------------------------------------ partner units
@@ -98,12 +103,14 @@ async def _unique_unit(ctx: RequestContext, values: dict[str, Any], own_id: uuid
     clash = await ctx.db.scalar(select(PartnerUnit.id).where(
         PartnerUnit.name == values["name"], PartnerUnit.id != (own_id or uuid.UUID(int=0))))
     if clash is not None:
-        raise ServiceError(ErrorCode.CONFLICT, f"a partner unit named {values['name']!r} exists", "name")
+        raise ServiceError(ErrorCode.CONFLICT, t(f"已有名为 {values['name']!r} 的共建单位",
+                                                 f"a partner unit named {values['name']!r} exists"), "name")
     if values["credit_code"]:
         clash = await ctx.db.scalar(select(PartnerUnit.id).where(
             PartnerUnit.credit_code == values["credit_code"], PartnerUnit.id != (own_id or uuid.UUID(int=0))))
         if clash is not None:
-            raise ServiceError(ErrorCode.CONFLICT, "a partner unit with this credit code exists", "creditCode")
+            raise ServiceError(ErrorCode.CONFLICT, t("已有使用该信用代码的共建单位",
+                                                     "a partner unit with this credit code exists"), "creditCode")
 
 
 async def create_partner_unit(ctx: RequestContext, data: PartnerUnitInput) -> PartnerUnit:
@@ -115,7 +122,8 @@ async def create_partner_unit(ctx: RequestContext, data: PartnerUnitInput) -> Pa
         async with ctx.db.savepoint():
             await ctx.db.flush(unit)
     except IntegrityError:
-        raise ServiceError(ErrorCode.CONFLICT, "a partner unit with this name or code exists", "name") from None
+        raise ServiceError(ErrorCode.CONFLICT, t("已有同名或同代码的共建单位",
+                                                 "a partner unit with this name or code exists"), "name") from None
     return unit
 
 
@@ -123,7 +131,7 @@ async def update_partner_unit(ctx: RequestContext, unit_id: uuid.UUID, data: Par
     values = _unit_values(data)
     unit = await get_partner_unit(ctx, unit_id)
     if unit is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "partner unit not found", "id")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("共建单位不存在", "partner unit not found"), "id")
     await unit_manageable(ctx, unit, "id")
     await _unique_unit(ctx, values, unit.id)
     for k, val in values.items():

@@ -15,6 +15,7 @@ from models import Area
 from policies.filters import area_reach_predicate, area_read_predicate
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 
 
 def fail(code: ErrorCode, message: str, field: str | None = None) -> ServiceError:
@@ -26,10 +27,10 @@ async def area_for_action(ctx: RequestContext, area_id: uuid.UUID, resource: str
     area: Area | None = await ctx.db.scalar(select(Area).where(
         Area.id == area_id, area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)))
     if area is None:
-        raise fail(ErrorCode.NOT_FOUND, "area not found", "areaId")
+        raise fail(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
     grant = ctx.actor.grant(resource, action)
     if not grant or await ctx.db.scalar(
         select(Area.id).where(Area.id == area_id, area_reach_predicate(grant, ctx.actor))
     ) is None:
-        raise fail(ErrorCode.FORBIDDEN, f"you may not {verb} in this area", "areaId")
+        raise fail(ErrorCode.FORBIDDEN, t(f"您无权在该区域执行 {verb}", f"you may not {verb} in this area"), "areaId")
     return area

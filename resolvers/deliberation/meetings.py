@@ -16,6 +16,7 @@ from policies.filters import person_predicate
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors
+from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
 from resolvers.transitions import StateMachine, transition
 
@@ -23,8 +24,9 @@ from .checks import area_for_action, fail
 from .topics import apply_topic_transition, topic_read_predicate, transition_topic
 
 MEETING: StateMachine[MeetingState] = StateMachine(
-    noun="meeting", model=Meeting, moves={"close": (frozenset({MeetingState.CONVENED}), MeetingState.CLOSED)},
-    refused="the meeting record is already closed")
+    noun="meeting", noun_zh="议事会", model=Meeting,
+    moves={"close": (frozenset({MeetingState.CONVENED}), MeetingState.CLOSED)},
+    refused=("议事会纪要已归档", "the meeting record is already closed"))
 MAX_ATTENDEES = 200
 MAX_AGENDA = 30
 
@@ -46,7 +48,7 @@ async def list_meetings(ctx: RequestContext, *, area_id: uuid.UUID | None, first
     if area_id is not None:
         path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
         if path is None:
-            raise fail(ErrorCode.NOT_FOUND, "area not found", "areaId")
+            raise fail(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
         stmt = stmt.where(Meeting.area_path.startswith(path))
     return await keyset_page(ctx.db, stmt, Meeting.id, first=first, after=after, descending=True)
 
@@ -66,16 +68,19 @@ async def convene_meeting(ctx: RequestContext, *, area_id: uuid.UUID, title: str
         with errors.catch():
             clean[name] = v.text(value, name, max_len=limit)
     if starts_at.tzinfo is None:
-        errors.add(ErrorCode.INVALID, "startsAt needs a timezone", "startsAt")
+        errors.add(ErrorCode.INVALID, t("startsAt 需带时区", "startsAt needs a timezone"), "startsAt")
     topic_ids = list(dict.fromkeys(topic_ids))
     if len(topic_ids) > MAX_AGENDA:
-        errors.add(ErrorCode.INVALID, f"at most {MAX_AGENDA} topics on an agenda", "topicIds")
+        errors.add(ErrorCode.INVALID, t(f"一次会议最多 {MAX_AGENDA} 个议题",
+                                        f"at most {MAX_AGENDA} topics on an agenda"), "topicIds")
     if len(attendees) > MAX_ATTENDEES:
-        errors.add(ErrorCode.INVALID, f"at most {MAX_ATTENDEES} attendees", "attendees")
+        errors.add(ErrorCode.INVALID, t(f"参会者最多 {MAX_ATTENDEES} 个",
+                                        f"at most {MAX_ATTENDEES} attendees"), "attendees")
     orgs: list[str | None] = []
     for a in attendees:
         if (a.person_id is None) == (a.organisation is None):
-            errors.add(ErrorCode.INVALID, "an attendee is a person or an organisation", "attendees")
+            errors.add(ErrorCode.INVALID, t("参会者应为居民或组织",
+                                            "an attendee is a person or an organisation"), "attendees")
             orgs.append(None)
             continue
         orgs.append(None if a.organisation is None else errors.check(v.text, a.organisation, "attendees", max_len=100))
@@ -84,19 +89,22 @@ async def convene_meeting(ctx: RequestContext, *, area_id: uuid.UUID, title: str
     if topic_ids:
         found = list(await ctx.db.scalars(select(Topic).where(Topic.id.in_(topic_ids), topic_read_predicate(ctx))))
         if len(found) != len(topic_ids):
-            raise fail(ErrorCode.NOT_FOUND, "topic not found", "topicIds")
-        for t in found:
-            if not t.area_path.startswith(area.path):
-                raise fail(ErrorCode.INVALID, f"topic {t.title!r} belongs to another area", "topicIds")
-            if t.state not in (TopicState.ACCEPTED, TopicState.DELIBERATED):
+            raise fail(ErrorCode.NOT_FOUND, t("议题不存在", "topic not found"), "topicIds")
+        for topic in found:
+            if not topic.area_path.startswith(area.path):
+                raise fail(ErrorCode.INVALID, t(f"议题 {topic.title!r} 属于其他区域",
+                                                f"topic {topic.title!r} belongs to another area"), "topicIds")
+            if topic.state not in (TopicState.ACCEPTED, TopicState.DELIBERATED):
                 raise fail(ErrorCode.INVALID_TRANSITION,
-                           f"topic {t.title!r} is {t.state.value}; an agenda takes accepted topics", "topicIds")
+                           t(f"议题 {topic.title!r} 当前为 {topic.state.value}；议程只收已受理的议题",
+                             f"topic {topic.title!r} is {topic.state.value}; an agenda takes accepted topics"),
+                           "topicIds")
     persons = [a.person_id for a in attendees if a.person_id is not None]
     if persons:
         readable = set(await ctx.db.scalars(select(Person.id).where(
             Person.id.in_(persons), person_predicate(ctx.actor.grant("person", "read"), ctx.actor))))
         if readable != set(persons):
-            raise fail(ErrorCode.NOT_FOUND, "person not found", "attendees")
+            raise fail(ErrorCode.NOT_FOUND, t("居民不存在", "person not found"), "attendees")
     meeting = Meeting(id=uuid7(), area_id=area.id, area_path=area.path, title=clean["title"], starts_at=starts_at,
                       place=clean["place"], convener_user_id=ctx.actor.user_id, state=MeetingState.CONVENED,
                       version=1, updated_at=ctx.now, created_at=ctx.now)
@@ -124,21 +132,24 @@ async def close_meeting(ctx: RequestContext, meeting_id: uuid.UUID, *, minutes: 
     clean = v.text(minutes, "minutes", max_len=20000)
     meeting = await get_meeting(ctx, meeting_id)
     if meeting is None:
-        raise fail(ErrorCode.NOT_FOUND, "meeting not found", "id")
+        raise fail(ErrorCode.NOT_FOUND, t("议事会不存在", "meeting not found"), "id")
     grant = ctx.actor.grant("meeting", "record_minutes")
     if await ctx.db.scalar(select(Meeting.id).where(Meeting.id == meeting_id, area_rows_predicate(
             Meeting.area_path, Meeting.area_id, grant, ctx.actor, ancestors=False))) is None:
-        raise fail(ErrorCode.FORBIDDEN, "you may not record the minutes of this meeting", "id")
+        raise fail(ErrorCode.FORBIDDEN, t("您无权记录该议事会的纪要",
+                                          "you may not record the minutes of this meeting"), "id")
     MEETING.check(meeting, "close")
     agenda = {mt.topic_id: mt for mt in await ctx.db.scalars(
         select(MeetingTopic).where(MeetingTopic.meeting_id == meeting_id))}
     attendee_ids = set(await ctx.db.scalars(select(MeetingAttendee.id).where(MeetingAttendee.meeting_id == meeting_id)))
     if not set(attended) <= attendee_ids:
-        raise fail(ErrorCode.INVALID, "attended lists someone who was not invited", "attended")
+        raise fail(ErrorCode.INVALID, t("出席名单中有未受邀的人",
+                                        "attended lists someone who was not invited"), "attended")
     decided: set[uuid.UUID] = set()
     for d in decisions:
         if d.topic_id not in agenda:
-            raise fail(ErrorCode.INVALID, "a decided topic must be on the agenda", "decisions")
+            raise fail(ErrorCode.INVALID, t("作出决定的议题须在议程上",
+                                            "a decided topic must be on the agenda"), "decisions")
         await transition_topic(ctx, d.topic_id, "decide", text=d.decision)
         decided.add(d.topic_id)
     for tid in agenda:

@@ -15,6 +15,7 @@ from resolvers import validation as v
 from resolvers.cases import read_predicate as case_read_predicate
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors
+from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
 
 from .checks import area_for_action, fail
@@ -38,7 +39,7 @@ async def list_notices(ctx: RequestContext, *, area_id: uuid.UUID | None, includ
     if area_id is not None:
         path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
         if path is None:
-            raise fail(ErrorCode.NOT_FOUND, "area not found", "areaId")
+            raise fail(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
         stmt = stmt.where(or_(Notice.area_path.startswith(path), literal(path).startswith(Notice.area_path)))
     if not include_expired:
         stmt = stmt.where(or_(Notice.expires_at.is_(None), Notice.expires_at > ctx.now))
@@ -53,7 +54,8 @@ async def publish_notice(ctx: RequestContext, *, area_id: uuid.UUID, title: str,
         with errors.catch():
             clean[name] = v.text(value, name, max_len=limit)
     if expires_at is not None and (expires_at.tzinfo is None or expires_at <= ctx.now):
-        errors.add(ErrorCode.INVALID, "expiresAt must be a moment in the future", "expiresAt")
+        errors.add(ErrorCode.INVALID, t("expiresAt 应为将来的时间",
+                                        "expiresAt must be a moment in the future"), "expiresAt")
     errors.raise_if_any()
     area = await area_for_action(ctx, area_id, "notice", "publish", "publish notices")
     notice = Notice(id=uuid7(), area_id=area.id, area_path=area.path, title=clean["title"], body=clean["body"],
@@ -75,7 +77,7 @@ async def wall(ctx: RequestContext, compound_id: uuid.UUID, *, echo: bool, first
         Area.id == compound_id, Area.kind == AreaKind.COMPOUND,
         area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)))
     if compound is None:
-        raise fail(ErrorCode.NOT_FOUND, "compound not found", "compoundId")
+        raise fail(ErrorCode.NOT_FOUND, t("小区不存在", "compound not found"), "compoundId")
     stmt = select(Case).where(Case.on_wall.is_(True), Case.area_path.startswith(compound.path),
                               case_read_predicate(ctx))
     if echo:

@@ -17,6 +17,7 @@ from resolvers import validation as v
 from resolvers.cases import read_predicate as case_read_predicate
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors
+from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
 from resolvers.transitions import StateMachine, transition
 
@@ -34,7 +35,7 @@ TOPIC_TRANSITIONS: dict[str, tuple[frozenset[TopicState], TopicState, str]] = {
     "review": (frozenset({T.DONE}), T.REVIEWED, "review"),
 }
 TOPIC: StateMachine[TopicState] = StateMachine(
-    noun="topic", model=Topic, moves={a: (frm, to) for a, (frm, to, _) in TOPIC_TRANSITIONS.items()})
+    noun="topic", noun_zh="议题", model=Topic, moves={a: (frm, to) for a, (frm, to, _) in TOPIC_TRANSITIONS.items()})
 
 
 def topic_read_predicate(ctx: RequestContext) -> ColumnElement[bool]:
@@ -59,7 +60,7 @@ async def list_topics(ctx: RequestContext, *, area_id: uuid.UUID | None, states:
     if area_id is not None:
         path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
         if path is None:
-            raise fail(ErrorCode.NOT_FOUND, "area not found", "areaId")
+            raise fail(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
         stmt = stmt.where(Topic.area_path.startswith(path))
     if states:
         stmt = stmt.where(Topic.state.in_(states))
@@ -69,12 +70,12 @@ async def list_topics(ctx: RequestContext, *, area_id: uuid.UUID | None, states:
 async def _readable_cases(ctx: RequestContext, ids: Sequence[uuid.UUID], field: str) -> list[uuid.UUID]:
     ids = list(dict.fromkeys(ids))
     if len(ids) > 50:
-        raise fail(ErrorCode.INVALID, "at most 50 cases", field)
+        raise fail(ErrorCode.INVALID, t("最多 50 个事件", "at most 50 cases"), field)
     if not ids:
         return []
     found = set(await ctx.db.scalars(select(Case.id).where(Case.id.in_(ids), case_read_predicate(ctx))))
     if len(found) != len(ids):
-        raise fail(ErrorCode.NOT_FOUND, "case not found", field)
+        raise fail(ErrorCode.NOT_FOUND, t("事件不存在", "case not found"), field)
     return ids
 
 
@@ -101,10 +102,10 @@ async def propose_topic(ctx: RequestContext, *, area_id: uuid.UUID, title: str, 
 async def topic_for_action(ctx: RequestContext, topic_id: uuid.UUID, permission: str, verb: str) -> Topic:
     topic = await get_topic(ctx, topic_id)
     if topic is None:
-        raise fail(ErrorCode.NOT_FOUND, "topic not found", "id")
+        raise fail(ErrorCode.NOT_FOUND, t("议题不存在", "topic not found"), "id")
     if await ctx.db.scalar(select(Topic.id).where(Topic.id == topic_id,
                                                   _topic_action_predicate(ctx, permission))) is None:
-        raise fail(ErrorCode.FORBIDDEN, f"you may not {verb} this topic", "id")
+        raise fail(ErrorCode.FORBIDDEN, t(f"您无权对该议题执行 {verb}", f"you may not {verb} this topic"), "id")
     return topic
 
 
@@ -135,14 +136,16 @@ async def transition_topic(ctx: RequestContext, topic_id: uuid.UUID, action: str
         unfinished = await ctx.db.scalar(select(func.count()).select_from(TopicStep).where(
             TopicStep.topic_id == topic.id, TopicStep.progress < 100))
         if unfinished:
-            raise fail(ErrorCode.INVALID_TRANSITION, f"{unfinished} implementation step(s) not at 100%", "id")
+            raise fail(ErrorCode.INVALID_TRANSITION, t(f"还有 {unfinished} 个实施步骤未到 100%",
+                                                       f"{unfinished} implementation step(s) not at 100%"), "id")
     return await apply_topic_transition(ctx, topic, action, values, expected_version)
 
 
 async def _check_no_open_vote(ctx: RequestContext, topic: Topic) -> None:
     state = await ctx.db.scalar(select(Vote.state).where(Vote.topic_id == topic.id))
     if state is VoteState.OPEN:
-        raise fail(ErrorCode.INVALID_TRANSITION, "the owners' vote on this topic is still open", "id")
+        raise fail(ErrorCode.INVALID_TRANSITION, t("该议题的业主表决尚未结束",
+                                                   "the owners' vote on this topic is still open"), "id")
 
 
 async def raise_case_to_topic(ctx: RequestContext, topic_id: uuid.UUID, case_id: uuid.UUID) -> Topic:
@@ -150,7 +153,8 @@ async def raise_case_to_topic(ctx: RequestContext, topic_id: uuid.UUID, case_id:
     topic = await topic_for_action(ctx, topic_id, "accept", "link cases to")
     await _readable_cases(ctx, [case_id], "caseId")
     if topic.state in (TopicState.REVIEWED, TopicState.DECLINED):
-        raise fail(ErrorCode.INVALID_TRANSITION, f"cannot link cases to a topic that is {topic.state.value}", "id")
+        raise fail(ErrorCode.INVALID_TRANSITION, t(f"议题当前为 {topic.state.value}，不能关联事件",
+                                                   f"cannot link cases to a topic that is {topic.state.value}"), "id")
     if await ctx.db.scalar(select(TopicCase.id).where(TopicCase.topic_id == topic_id,
                                                       TopicCase.case_id == case_id)) is None:
         await ctx.db.flush(TopicCase(topic_id=topic_id, case_id=case_id, linked_by_user_id=ctx.actor.user_id,
@@ -171,7 +175,8 @@ async def add_step(ctx: RequestContext, topic_id: uuid.UUID, *, description: str
     errors.raise_if_any()
     topic = await topic_for_action(ctx, topic_id, "decide", "plan the implementation of")
     if topic.state not in (TopicState.DECIDED, TopicState.IMPLEMENTING):
-        raise fail(ErrorCode.INVALID_TRANSITION, f"steps follow a decision; the topic is {topic.state.value}", "id")
+        raise fail(ErrorCode.INVALID_TRANSITION, t(f"作出决定后才有实施步骤；议题当前为 {topic.state.value}",
+                                                   f"steps follow a decision; the topic is {topic.state.value}"), "id")
     seq = int(await ctx.db.scalar(select(func.coalesce(func.max(TopicStep.seq), 0))
                                   .where(TopicStep.topic_id == topic_id)) or 0) + 1
     step = TopicStep(topic_id=topic_id, seq=seq, description=clean["description"], owner_name=clean["ownerName"],
@@ -180,21 +185,23 @@ async def add_step(ctx: RequestContext, topic_id: uuid.UUID, *, description: str
         async with ctx.db.savepoint():
             await ctx.db.flush(step)
     except IntegrityError:
-        raise fail(ErrorCode.CONFLICT, "another step was added at the same time; retry", "id") from None
+        raise fail(ErrorCode.CONFLICT, t("同时有人添加了另一个步骤，请重试",
+                                         "another step was added at the same time; retry"), "id") from None
     return step
 
 
 async def update_step(ctx: RequestContext, step_id: uuid.UUID, *, progress: int, note: str | None) -> TopicStep:
     if not 0 <= progress <= 100:
-        raise fail(ErrorCode.INVALID, "progress must be between 0 and 100", "progress")
+        raise fail(ErrorCode.INVALID, t("进度应在 0 到 100 之间", "progress must be between 0 and 100"), "progress")
     clean = None if note is None else v.text(note, "note", max_len=1000, required=False) or None
     step: TopicStep | None = await ctx.db.scalar(select(TopicStep).where(TopicStep.id == step_id))
     if step is None or await get_topic(ctx, step.topic_id) is None:
-        raise fail(ErrorCode.NOT_FOUND, "step not found", "id")
+        raise fail(ErrorCode.NOT_FOUND, t("步骤不存在", "step not found"), "id")
     topic = await topic_for_action(ctx, step.topic_id, "decide", "report progress on")
     if topic.state is not TopicState.IMPLEMENTING:
-        raise fail(ErrorCode.INVALID_TRANSITION, f"progress is reported while implementing; the topic is "
-                   f"{topic.state.value}", "id")
+        raise fail(ErrorCode.INVALID_TRANSITION, t(f"实施中才能报告进度；议题当前为 " f"{topic.state.value}",
+                                                   f"progress is reported while implementing; the topic is "
+                     f"{topic.state.value}"), "id")
     step.progress = progress
     step.note = clean if clean is not None else step.note
     step.updated_at = ctx.now

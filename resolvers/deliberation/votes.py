@@ -28,6 +28,7 @@ from models import (
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors
+from resolvers.i18n import t
 from resolvers.idempotency import checked_key, keyed_row, once
 from resolvers.loaders import _loader
 from resolvers.transitions import StateMachine, transition
@@ -37,8 +38,10 @@ from .tally import Tally, tally
 from .topics import topic_for_action, topic_read_predicate
 
 VOTE: StateMachine[VoteState] = StateMachine(
-    noun="vote", model=Vote, moves={"close": (frozenset({VoteState.OPEN}), VoteState.CLOSED)}, versioned=False,
-    refused="the vote is already closed", lost="the vote is already closed", lost_code=ErrorCode.INVALID_TRANSITION)
+    noun="vote", noun_zh="表决", model=Vote,
+    moves={"close": (frozenset({VoteState.OPEN}), VoteState.CLOSED)}, versioned=False,
+    refused=("表决已结束", "the vote is already closed"), lost=("表决已结束", "the vote is already closed"),
+    lost_code=ErrorCode.INVALID_TRANSITION)
 
 
 async def get_vote(ctx: RequestContext, vote_id: uuid.UUID) -> Vote | None:
@@ -62,26 +65,31 @@ async def open_vote(ctx: RequestContext, topic_id: uuid.UUID, *, matter: VoteMat
     with errors.catch():
         clean = v.text(question, "question", max_len=500)
     if closes_at.tzinfo is None or closes_at <= ctx.now:
-        errors.add(ErrorCode.INVALID, "closesAt must be a moment in the future", "closesAt")
+        errors.add(ErrorCode.INVALID, t("closesAt 应为将来的时间",
+                                        "closesAt must be a moment in the future"), "closesAt")
     errors.raise_if_any()
     topic = await topic_for_action(ctx, topic_id, "decide", "put to a vote")
     if topic.state not in (TopicState.ACCEPTED, TopicState.DELIBERATED):
-        raise fail(ErrorCode.INVALID_TRANSITION, f"cannot put a topic that is {topic.state.value} to a vote", "id")
+        raise fail(ErrorCode.INVALID_TRANSITION, t(f"议题当前为 {topic.state.value}，不能付诸表决",
+                                                   f"cannot put a topic that is {topic.state.value} to a vote"), "id")
     area = await ctx.db.scalar(select(Area).where(Area.id == topic.area_id))
     compound = None if area is None else await _compound_of(ctx, area)
     if compound is None or area is None or area.path != compound.path:
-        raise fail(ErrorCode.INVALID, "an owners' vote is held on a topic of one compound", "id")
+        raise fail(ErrorCode.INVALID, t("业主表决只针对一个小区的议题",
+                                        "an owners' vote is held on a topic of one compound"), "id")
     in_compound = select(Area.id).where(Area.path.startswith(compound.path), Area.kind == AreaKind.BUILDING)
     electors = (await ctx.db.all(select(Household.id, Household.floor_area).where(
         Household.building_id.in_(in_compound), Household.tenure == Tenure.OWNER).order_by(Household.id)))
     if not electors:
-        raise fail(ErrorCode.INVALID, "the compound has no owner households on the register", "id")
+        raise fail(ErrorCode.INVALID, t("该小区在登记册上没有产权人户",
+                                        "the compound has no owner households on the register"), "id")
     missing = sum(1 for _, a in electors if a is None or a <= 0)
     if missing:
-        raise fail(ErrorCode.INVALID, f"{missing} owner household(s) have no floor area on the register; "
-                   "record it before the vote", "id")
+        raise fail(ErrorCode.INVALID, t(f"有 {missing} 户产权人在登记册上没有建筑面积，" "请在表决前补登",
+                                        f"{missing} owner household(s) have no floor area on the register; "
+                     "record it before the vote"), "id")
     if await ctx.db.scalar(select(Vote.id).where(Vote.topic_id == topic_id)) is not None:
-        raise fail(ErrorCode.CONFLICT, "this topic already has a vote", "id")
+        raise fail(ErrorCode.CONFLICT, t("该议题已有表决", "this topic already has a vote"), "id")
     vote = Vote(id=uuid7(), topic_id=topic_id, compound_id=compound.id, compound_path=compound.path, matter=matter,
                 question=clean, state=VoteState.OPEN, opened_by_user_id=ctx.actor.user_id, closes_at=closes_at,
                 created_at=ctx.now)
@@ -89,7 +97,7 @@ async def open_vote(ctx: RequestContext, topic_id: uuid.UUID, *, matter: VoteMat
         async with ctx.db.savepoint():
             await ctx.db.flush(vote)
     except IntegrityError:
-        raise fail(ErrorCode.CONFLICT, "this topic already has a vote", "id") from None
+        raise fail(ErrorCode.CONFLICT, t("该议题已有表决", "this topic already has a vote"), "id") from None
     await ctx.db.flush(*(VoteElector(vote_id=vote.id, household_id=h, floor_area=a, created_at=ctx.now)
                          for h, a in electors))
     return vote
@@ -115,7 +123,7 @@ async def cast_ballot(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice,
 async def _cast(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice, key: str | None) -> VoteElector:
     vote = await get_vote(ctx, vote_id)
     if vote is None:
-        raise fail(ErrorCode.NOT_FOUND, "vote not found", "voteId")
+        raise fail(ErrorCode.NOT_FOUND, t("表决不存在", "vote not found"), "voteId")
     grant = ctx.actor.grant("vote", "cast")
     household = ctx.actor.household_id
     elector: VoteElector | None = None
@@ -123,13 +131,14 @@ async def _cast(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice, key: st
         elector = await ctx.db.scalar(select(VoteElector).where(VoteElector.vote_id == vote_id,
                                                                 VoteElector.household_id == household))
     if elector is None:
-        raise fail(ErrorCode.FORBIDDEN, "only an owner household of the compound votes, for its own household",
+        raise fail(ErrorCode.FORBIDDEN, t("只有本小区的产权人户可以投票，且只为本户投票",
+                                          "only an owner household of the compound votes, for its own household"),
                    "voteId")
     # FOR SHARE: a close (UPDATE of the vote row) waits for ballots in flight, and a ballot arriving
     # after a close sees the vote closed. SQLite serialises writers, which gives the same order.
     state = await ctx.db.scalar(select(Vote.state).where(Vote.id == vote_id).with_for_update(read=True))
     if state is not VoteState.OPEN or ctx.now >= vote.closes_at:
-        raise fail(ErrorCode.INVALID_TRANSITION, "the vote is closed", "voteId")
+        raise fail(ErrorCode.INVALID_TRANSITION, t("表决已结束", "the vote is closed"), "voteId")
     await ctx.db.execute(
         update(VoteElector).where(VoteElector.id == elector.id)
         .values(choice=choice, cast_by_user_id=ctx.actor.user_id, cast_at=ctx.now, idempotency_key=key)
@@ -145,14 +154,14 @@ async def close_vote(ctx: RequestContext, vote_id: uuid.UUID) -> Vote:
     """End the vote (at or before its deadline) and record the tally; the figures are frozen with it."""
     vote = await get_vote(ctx, vote_id)
     if vote is None:
-        raise fail(ErrorCode.NOT_FOUND, "vote not found", "id")
+        raise fail(ErrorCode.NOT_FOUND, t("表决不存在", "vote not found"), "id")
     await topic_for_action(ctx, vote.topic_id, "decide", "close the vote on")
     await transition(ctx, VOTE, vote, "close", values={"closed_at": ctx.now})
     # Tallied once closed: the close waits for ballots in flight (cast_ballot's FOR SHARE).
-    t = await current_tally(ctx, vote)
-    await ctx.db.execute(update(Vote).where(Vote.id == vote_id).values(result=t.to_json(), passed=t.passed)
+    tally = await current_tally(ctx, vote)
+    await ctx.db.execute(update(Vote).where(Vote.id == vote_id).values(result=tally.to_json(), passed=tally.passed)
                          .execution_options(synchronize_session=False))
-    for k, val in (("result", t.to_json()), ("passed", t.passed)):
+    for k, val in (("result", tally.to_json()), ("passed", tally.passed)):
         set_committed_value(vote, k, val)
     return vote
 

@@ -39,6 +39,7 @@ from policies.volunteering import compound_predicate
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.i18n import t
 from resolvers.transitions import StateMachine, transition
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -90,23 +91,27 @@ async def set_items(ctx: RequestContext, target: EvaluationTarget, specs: list[I
     _manager(ctx, "items")
     errors = FieldErrors()
     if not specs:
-        errors.add(ErrorCode.INVALID, "give at least one item", "items")
+        errors.add(ErrorCode.INVALID, t("请至少给出一个评比项", "give at least one item"), "items")
     seen: set[str] = set()
     names: dict[str, str] = {}
     for i, spec in enumerate(specs):
         if not CODE.fullmatch(spec.code):
-            errors.add(ErrorCode.INVALID, f"item code {spec.code!r}: lower-case letters, digits and "
-                                          "_, starting with a letter, at most 32", f"items.{i}.code")
+            errors.add(ErrorCode.INVALID, t(
+                f"评比项代码 {spec.code!r}：以字母开头的小写字母、数字和下划线，最多 32 位",
+                                            f"item code {spec.code!r}: lower-case letters, digits and "
+                                            "_, starting with a letter, at most 32"), f"items.{i}.code")
         elif spec.code in seen:
-            errors.add(ErrorCode.INVALID, f"item code {spec.code!r} given twice", f"items.{i}.code")
+            errors.add(ErrorCode.INVALID, t(f"评比项代码 {spec.code!r} 重复",
+                                            f"item code {spec.code!r} given twice"), f"items.{i}.code")
         seen.add(spec.code)
         with errors.catch():
             names[spec.code] = v.text(spec.name, f"items.{i}.name", max_len=50)
         if spec.weight <= 0:
-            errors.add(ErrorCode.INVALID, "weights are positive", f"items.{i}.weight")
+            errors.add(ErrorCode.INVALID, t("权重应为正数", "weights are positive"), f"items.{i}.weight")
     if specs and all(s.weight > 0 for s in specs) and sum(s.weight for s in specs) != WEIGHT_TOTAL:
-        errors.add(ErrorCode.INVALID, f"the weights total {sum(s.weight for s in specs)}, "
-                                      f"not {WEIGHT_TOTAL}", "items")
+        errors.add(ErrorCode.INVALID, t(f"权重合计为 {sum(s.weight for s in specs)}，" f"应为 {WEIGHT_TOTAL}",
+                                        f"the weights total {sum(s.weight for s in specs)}, "
+                                        f"not {WEIGHT_TOTAL}"), "items")
     errors.raise_if_any()
     existing = {i.code: i for i in await all_items(ctx, target)}
     wanted = {s.code: s for s in specs}
@@ -134,20 +139,23 @@ async def get_period(ctx: RequestContext, period_id: uuid.UUID) -> EvaluationPer
 
 def _manager(ctx: RequestContext, field: str) -> None:
     if not ctx.actor.grant("evaluation", "manage").all:
-        raise ServiceError(ErrorCode.FORBIDDEN, "only the street office runs evaluation periods", field)
+        raise ServiceError(ErrorCode.FORBIDDEN, t("只有街道可以开展评比",
+                                                  "only the street office runs evaluation periods"), field)
 
 
 async def open_period(ctx: RequestContext, month: date) -> EvaluationPeriod:
     _manager(ctx, "month")
     first = month.replace(day=1)
     if await ctx.db.scalar(select(EvaluationPeriod.id).where(EvaluationPeriod.month == first)) is not None:
-        raise ServiceError(ErrorCode.CONFLICT, f"the period {first:%Y-%m} exists", "month")
+        raise ServiceError(ErrorCode.CONFLICT, t(f"{first:%Y-%m} 的评比期已存在",
+                                                 f"the period {first:%Y-%m} exists"), "month")
     period = EvaluationPeriod(month=first, state=PeriodState.OPEN, created_at=ctx.now)
     try:
         async with ctx.db.savepoint():
             await ctx.db.flush(period)
     except IntegrityError:
-        raise ServiceError(ErrorCode.CONFLICT, f"the period {first:%Y-%m} exists", "month") from None
+        raise ServiceError(ErrorCode.CONFLICT, t(f"{first:%Y-%m} 的评比期已存在",
+                                                 f"the period {first:%Y-%m} exists"), "month") from None
     for target in EvaluationTarget:  # the items it is rated by, whatever changes later
         for item in await items(ctx, target):
             await ctx.db.flush(EvaluationPeriodItem(period_id=period.id, target=target, code=item.code,
@@ -156,16 +164,17 @@ async def open_period(ctx: RequestContext, month: date) -> EvaluationPeriod:
 
 
 PERIOD: StateMachine[PeriodState] = StateMachine(
-    noun="period", model=EvaluationPeriod, versioned=False,
+    noun="period", noun_zh="评比期", model=EvaluationPeriod, versioned=False,
     moves={"close": (frozenset({PeriodState.OPEN}), PeriodState.CLOSED)},
-    refused="the period is already closed", lost="the period was closed by someone else",
+    refused=("评比期已结束", "the period is already closed"),
+    lost=("评比期已被他人结束", "the period was closed by someone else"),
 )
 
 
 async def close_period(ctx: RequestContext, period_id: uuid.UUID) -> EvaluationPeriod:
     period = await get_period(ctx, period_id)
     if period is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "period not found", "id")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("评比期不存在", "period not found"), "id")
     _manager(ctx, "id")
     await transition(ctx, PERIOD, period, "close", values={"closed_at": ctx.now, "closed_by": ctx.actor.user_id})
     return period
@@ -188,7 +197,7 @@ def _weighted(scores: dict[str, int], weights: dict[str, int]) -> Decimal:
 async def rate(ctx: RequestContext, data: RateInput) -> EvaluationRating:
     errors = FieldErrors()
     if any(not 0 <= s <= 100 for s in data.scores.values()):
-        errors.add(ErrorCode.INVALID, "scores are between 0 and 100", "scores")
+        errors.add(ErrorCode.INVALID, t("分数应在 0 到 100 之间", "scores are between 0 and 100"), "scores")
     comment = None
     if data.comment is not None:
         with errors.catch():
@@ -196,24 +205,29 @@ async def rate(ctx: RequestContext, data: RateInput) -> EvaluationRating:
     errors.raise_if_any()
     period = await get_period(ctx, data.period_id)
     if period is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "period not found", "periodId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("评比期不存在", "period not found"), "periodId")
     weights = {i.code: i.weight for i in await period_items(ctx, period.id, data.target)}
     if set(data.scores) != set(weights):
-        raise ServiceError(ErrorCode.INVALID, f"give a score for exactly these items: {', '.join(weights)}", "scores")
+        raise ServiceError(ErrorCode.INVALID, t(f"请为且只为这些评比项打分：{'、'.join(weights)}",
+                                                f"give a score for exactly these items: {', '.join(weights)}"),
+                           "scores")
     compound: Area | None = await ctx.db.scalar(
         select(Area).where(Area.id == data.compound_id, Area.kind == AreaKind.COMPOUND))
     if compound is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "compound not found", "compoundId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("小区不存在", "compound not found"), "compoundId")
     grant = ctx.actor.grant("evaluation", ACTION[data.target])
     if await ctx.db.scalar(select(Area.id).where(Area.id == compound.id,
                                                  compound_predicate(Area.path, grant, ctx.actor))) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, f"you may not rate this compound's {data.target.value}", "compoundId")
+        raise ServiceError(ErrorCode.FORBIDDEN, t(f"您无权评价该小区的 {data.target.value}",
+                                                  f"you may not rate this compound's {data.target.value}"),
+                           "compoundId")
     if period.state is PeriodState.CLOSED:
-        raise ServiceError(ErrorCode.INVALID_TRANSITION, "the period is closed", "periodId")
+        raise ServiceError(ErrorCode.INVALID_TRANSITION, t("评比期已结束", "the period is closed"), "periodId")
     today = ctx.now.astimezone(TZ).date()
     if not period.month <= today <= month_end(period.month) + timedelta(days=GRACE_DAYS):
-        raise ServiceError(ErrorCode.INVALID, f"ratings for {period.month:%Y-%m} are taken during that month "
-                                              f"and {GRACE_DAYS} days after", "periodId")
+        raise ServiceError(ErrorCode.INVALID, t(f"{period.month:%Y-%m} 的评价在当月及之后 " f"{GRACE_DAYS} 天内进行",
+                                                f"ratings for {period.month:%Y-%m} are taken during that month "
+                                                f"and {GRACE_DAYS} days after"), "periodId")
     firm_id = None
     if data.target is EvaluationTarget.PROPERTY_FIRM:
         firm_id = await ctx.db.scalar(
@@ -222,12 +236,14 @@ async def rate(ctx: RequestContext, data: RateInput) -> EvaluationRating:
                 or_(ServiceContract.valid_until.is_(None), ServiceContract.valid_until >= today))
             .order_by(ServiceContract.valid_from.desc()).limit(1))
         if firm_id is None:
-            raise ServiceError(ErrorCode.INVALID, "no property firm serves this compound", "compoundId")
+            raise ServiceError(ErrorCode.INVALID, t("没有物业公司服务该小区",
+                                                    "no property firm serves this compound"), "compoundId")
     dup = select(EvaluationRating.id).where(
         EvaluationRating.period_id == period.id, EvaluationRating.target == data.target,
         EvaluationRating.compound_id == compound.id, EvaluationRating.rater_user_id == ctx.actor.user_id)
     if await ctx.db.scalar(dup) is not None:
-        raise ServiceError(ErrorCode.CONFLICT, "you have rated this in this period already", "compoundId")
+        raise ServiceError(ErrorCode.CONFLICT, t("您本期已评价过",
+                                                 "you have rated this in this period already"), "compoundId")
     roles = ctx.actor.roles
     rating = EvaluationRating(
         period_id=period.id, target=data.target, compound_id=compound.id, compound_path=compound.path,
@@ -238,7 +254,8 @@ async def rate(ctx: RequestContext, data: RateInput) -> EvaluationRating:
         async with ctx.db.savepoint():
             await ctx.db.flush(rating)
     except IntegrityError:
-        raise ServiceError(ErrorCode.CONFLICT, "you have rated this in this period already", "compoundId") from None
+        raise ServiceError(ErrorCode.CONFLICT, t("您本期已评价过",
+                                                 "you have rated this in this period already"), "compoundId") from None
     return rating
 
 
@@ -268,7 +285,7 @@ async def results(ctx: RequestContext, period_id: uuid.UUID, target: EvaluationT
     """Mean total, raters and the mean of each of the period's items per target, ranked over the whole
     tenant by mean total, listed where the actor may read."""
     if await get_period(ctx, period_id) is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "period not found", "periodId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("评比期不存在", "period not found"), "periodId")
     snapshot = await period_items(ctx, period_id, target)
     r = EvaluationRating
     mean = func.avg(r.total)

@@ -55,6 +55,7 @@ from resolvers.cases import read_predicate as case_read_predicate
 from resolvers.context import RequestContext
 from resolvers.deliberation import meeting_read_predicate, topic_read_predicate
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.ledgers.register_file import COLUMNS, SHEET_NAME
 from resolvers.ledgers.register_jobs import audit_user
 from resolvers.ledgers.register_rows import GENDER_ZH, TENURE_ZH
@@ -131,13 +132,13 @@ class _Areas:
 
 async def _export_area(ctx: RequestContext, area_id: uuid.UUID | None) -> tuple[uuid.UUID, str, str]:
     if not ctx.actor.grant("ledger", "export"):
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not export ledgers", "areaId")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权导出台账", "you may not export ledgers"), "areaId")
     readable = area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)
     stmt = select(Area.id, Area.path, Area.name).where(readable)
     stmt = stmt.where(Area.id == area_id) if area_id is not None else stmt.where(Area.kind == AreaKind.STREET)
     row = (await ctx.db.all(stmt)) or None
     if row is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
     return row[0][0], row[0][1], row[0][2]
 
 
@@ -274,9 +275,10 @@ async def export_ledgers(ctx: RequestContext, area_id: uuid.UUID | None, start: 
                          full_export: FullExport | None = None) -> Export:
     full_export = _check_full(ctx, full_export)
     if end < start:
-        raise ServiceError(ErrorCode.INVALID, "the period ends before it starts", "to")
+        raise ServiceError(ErrorCode.INVALID, t("统计期的结束早于开始", "the period ends before it starts"), "to")
     if (end - start).days > MAX_DAYS:
-        raise ServiceError(ErrorCode.INVALID, f"the period is longer than {MAX_DAYS} days", "to")
+        raise ServiceError(ErrorCode.INVALID, t(f"统计期超过 {MAX_DAYS} 天",
+                                                f"the period is longer than {MAX_DAYS} days"), "to")
     aid, path, name = await _export_area(ctx, area_id)
     lo, hi = day_bounds(start, end)
     actor = ctx.actor

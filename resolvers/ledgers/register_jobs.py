@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models import AuditEntry, ImportJob, ImportStatus, uuid7
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.ledgers.register_rows import Outcome
 from tenants.session import bind_tenant
 
@@ -32,7 +33,8 @@ def audit_user(ctx: RequestContext) -> uuid.UUID | None:
 
 def check_may_import(ctx: RequestContext) -> None:
     if not ctx.actor.grant("register", "import"):
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not import the household register", "file")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权导入户籍登记册",
+                                                  "you may not import the household register"), "file")
 
 
 def _write(path: Path, content: bytes) -> None:

@@ -12,6 +12,7 @@ from policies.filters import area_manage_predicate, area_read_predicate
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError, check_version
+from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
 
 
@@ -37,7 +38,7 @@ async def list_areas(
     if within_id is not None:
         within = await ctx.db.scalar(select(Area.path).where(Area.id == within_id))
         if within is None:
-            raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "within")
+            raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "within")
         stmt = stmt.where(Area.path.startswith(within), Area.id != within_id)
     if search:
         stmt = stmt.where(Area.name.contains(v.text(search, "search", max_len=50)))
@@ -53,11 +54,11 @@ async def _manageable(ctx: RequestContext, area_id: uuid.UUID, field: str) -> Ar
     grant = ctx.actor.grant("area", "manage")
     area: Area | None = await ctx.db.scalar(select(Area).where(Area.id == area_id))
     if area is None or await get_readable_area(ctx, area_id) is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "area not found", field)
+        raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), field)
     if not grant or await ctx.db.scalar(
         select(Area.id).where(Area.id == area_id, area_manage_predicate(grant))
     ) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not manage this area", field)
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权管理该区域", "you may not manage this area"), field)
     return area
 
 
@@ -81,27 +82,31 @@ def _apply(area: Area, f: AreaFields) -> None:
         area.description = v.text(f.description, "description", max_len=1000, required=False) or None
     if f.property_management is not None:
         if area.kind is not AreaKind.COMPOUND:
-            raise ServiceError(ErrorCode.INVALID, "only a compound has a property management type",
+            raise ServiceError(ErrorCode.INVALID, t("只有小区有物业管理类型",
+                                                    "only a compound has a property management type"),
                                "propertyManagement")
         area.property_management = f.property_management
     for attr in ("floors", "unit_count"):
         value = getattr(f, attr)
         if value is not None:
             if area.kind is not AreaKind.BUILDING:
-                raise ServiceError(ErrorCode.INVALID, f"only a building has {attr}", attr)
+                raise ServiceError(ErrorCode.INVALID, t(f"只有楼栋有 {attr}", f"only a building has {attr}"), attr)
             if not 0 < value <= 200:
-                raise ServiceError(ErrorCode.INVALID, f"{attr} must be between 1 and 200", attr)
+                raise ServiceError(ErrorCode.INVALID, t(f"{attr} 应在 1 到 200 之间",
+                                                        f"{attr} must be between 1 and 200"), attr)
             setattr(area, attr, value)
 
 
 async def create_area(ctx: RequestContext, *, kind: AreaKind, parent_id: uuid.UUID, fields: AreaFields) -> Area:
     if kind is AreaKind.STREET:
-        raise ServiceError(ErrorCode.INVALID, "a tenant has exactly one street root", "kind")
+        raise ServiceError(ErrorCode.INVALID, t("一个街道只有一个街道根区域",
+                                                "a tenant has exactly one street root"), "kind")
     if fields.name is None:
-        raise ServiceError(ErrorCode.INVALID, "name must not be empty", "name")
+        raise ServiceError(ErrorCode.INVALID, t("名称不能为空", "name must not be empty"), "name")
     parent = await _manageable(ctx, parent_id, "parentId")
     if parent.kind not in ALLOWED_PARENTS[kind]:
-        raise ServiceError(ErrorCode.INVALID_PARENT, f"a {kind.value} cannot be placed under a {parent.kind.value}",
+        raise ServiceError(ErrorCode.INVALID_PARENT, t(f"{kind.value} 不能放在 {parent.kind.value} 之下",
+                                                       f"a {kind.value} cannot be placed under a {parent.kind.value}"),
                            "parentId")
     area_id = uuid7()
     area = Area(id=area_id, kind=kind, parent_id=parent.id, path=parent.path + path_segment(area_id),
@@ -131,19 +136,22 @@ async def set_grid_buildings(ctx: RequestContext, grid_id: uuid.UUID, building_i
     """Replace the set of buildings a grid covers (it may cut across compounds of its community)."""
     grid = await _manageable(ctx, grid_id, "gridId")
     if grid.kind is not AreaKind.GRID:
-        raise ServiceError(ErrorCode.INVALID, "gridId must name a grid", "gridId")
+        raise ServiceError(ErrorCode.INVALID, t("gridId 应指向网格", "gridId must name a grid"), "gridId")
     if len(building_ids) > 500:
-        raise ServiceError(ErrorCode.INVALID, "a grid covers at most 500 buildings", "buildingIds")
+        raise ServiceError(ErrorCode.INVALID, t("一个网格最多覆盖 500 栋楼",
+                                                "a grid covers at most 500 buildings"), "buildingIds")
     unique = list(dict.fromkeys(building_ids))
     grant = ctx.actor.grant("area", "manage")
     found = await ctx.db.scalars(
         select(Area).where(Area.id.in_(unique), Area.kind == AreaKind.BUILDING, area_manage_predicate(grant))
     )
     if len(found) != len(unique):
-        raise ServiceError(ErrorCode.NOT_FOUND, "every building must exist and be yours to manage", "buildingIds")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("每栋楼都须存在且由您管理",
+                                                  "every building must exist and be yours to manage"), "buildingIds")
     community = _community_path(grid)
     if any(not b.path.startswith(community) for b in found):
-        raise ServiceError(ErrorCode.INVALID, "a grid covers buildings of its own community only", "buildingIds")
+        raise ServiceError(ErrorCode.INVALID, t("网格只能覆盖本社区的楼栋",
+                                                "a grid covers buildings of its own community only"), "buildingIds")
     await ctx.db.execute(delete(GridBuilding).where(GridBuilding.grid_id == grid.id))
     await ctx.db.flush(*(GridBuilding(grid_id=grid.id, building_id=b) for b in unique))
     return grid

@@ -20,6 +20,7 @@ from policies.filters import (
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError, check_version
+from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
 
 _UNSET: object = object()
@@ -28,7 +29,7 @@ _UNSET: object = object()
 async def _area_path(ctx: RequestContext, area_id: uuid.UUID) -> str:
     path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
     if path is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
     return str(path)
 
 
@@ -102,9 +103,11 @@ def _floor_area(value: str) -> Decimal:
     try:
         d = Decimal(value)
     except InvalidOperation:
-        raise ServiceError(ErrorCode.INVALID, "floorArea must be a number of square metres", "floorArea") from None
+        raise ServiceError(ErrorCode.INVALID, t("floorArea 应为平方米数",
+                                                "floorArea must be a number of square metres"), "floorArea") from None
     if not (Decimal("0") < d < Decimal("100000")) or d.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ServiceError(ErrorCode.INVALID, "floorArea must be positive with at most 2 decimals", "floorArea")
+        raise ServiceError(ErrorCode.INVALID, t("floorArea 应为正数，最多两位小数",
+                                                "floorArea must be positive with at most 2 decimals"), "floorArea")
     return d
 
 
@@ -130,27 +133,28 @@ async def _writable_household(ctx: RequestContext, household_id: uuid.UUID, reso
     read = household_predicate(ctx.actor.grant("household", "read"), ctx.actor)
     h: Household | None = await ctx.db.scalar(select(Household).where(Household.id == household_id, read))
     if h is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "household not found", field)
+        raise ServiceError(ErrorCode.NOT_FOUND, t("户不存在", "household not found"), field)
     grant = ctx.actor.grant(resource, "write")
     if not grant or await ctx.db.scalar(
         select(Household.id).where(Household.id == household_id, household_predicate(grant, ctx.actor))
     ) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not change this household", field)
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权修改该户", "you may not change this household"), field)
     return h
 
 
 async def create_household(ctx: RequestContext, *, building_id: uuid.UUID, fields: HouseholdFields) -> Household:
     if fields.room is None:
-        raise ServiceError(ErrorCode.INVALID, "room must not be empty", "room")
+        raise ServiceError(ErrorCode.INVALID, t("房号不能为空", "room must not be empty"), "room")
     readable = area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)
     building: Area | None = await ctx.db.scalar(select(Area).where(Area.id == building_id, readable))
     if building is None or building.kind is not AreaKind.BUILDING:
-        raise ServiceError(ErrorCode.NOT_FOUND, "building not found", "buildingId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("楼栋不存在", "building not found"), "buildingId")
     grant = ctx.actor.grant("household", "write")
     if not grant or await ctx.db.scalar(
         select(Area.id).where(Area.id == building_id, building_predicate(Area.id, grant, ctx.actor))
     ) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not register households in this building", "buildingId")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权在该楼栋登记户",
+                                                  "you may not register households in this building"), "buildingId")
     h = Household(building_id=building_id, unit="", room="")
     _apply_household(h, fields)
     await _check_unique_room(ctx, h)
@@ -166,7 +170,8 @@ async def _check_unique_room(ctx: RequestContext, h: Household) -> None:
         )
     )
     if clash is not None:
-        raise ServiceError(ErrorCode.CONFLICT, "this building already has a household at that unit and room", "room")
+        raise ServiceError(ErrorCode.CONFLICT, t("该楼栋的这一单元和房号已有户",
+                                                 "this building already has a household at that unit and room"), "room")
 
 
 async def update_household(ctx: RequestContext, household_id: uuid.UUID, fields: HouseholdFields) -> Household:
@@ -224,7 +229,8 @@ async def _apply_person(ctx: RequestContext, p: Person, f: PersonFields) -> list
             known = set(await ctx.db.scalars(select(CareTagKind.code).where(CareTagKind.code.in_(tags))))
             unknown = [t for t in tags if t not in known]
             if unknown:
-                errors.add(ErrorCode.INVALID, f"unknown care tag(s): {', '.join(unknown)}",
+                errors.add(ErrorCode.INVALID, t(f"未知的关爱标签：{'、'.join(unknown)}",
+                                                f"unknown care tag(s): {', '.join(unknown)}"),
                            "careTags")
     errors.raise_if_any()
     if f.gender is not None:
@@ -239,7 +245,8 @@ async def _apply_person(ctx: RequestContext, p: Person, f: PersonFields) -> list
                                     Person.id != p.id if p.id is not None else Person.id.is_not(None))
         )
         if clash is not None:
-            raise ServiceError(ErrorCode.CONFLICT, "a person with this ID number is already registered", "idCardNo")
+            raise ServiceError(ErrorCode.CONFLICT, t("该身份证号的居民已登记",
+                                                     "a person with this ID number is already registered"), "idCardNo")
     return tags
 
 
@@ -252,7 +259,7 @@ async def _replace_tags(ctx: RequestContext, person_id: uuid.UUID, tags: list[st
 
 async def create_person(ctx: RequestContext, *, household_id: uuid.UUID, fields: PersonFields) -> Person:
     if fields.name is None:
-        raise ServiceError(ErrorCode.INVALID, "name must not be empty", "name")
+        raise ServiceError(ErrorCode.INVALID, t("姓名不能为空", "name must not be empty"), "name")
     await _writable_household(ctx, household_id, "person", "householdId")
     p = Person(household_id=household_id, name="", party_member=False, in_service_party_member=False)
     tags = await _apply_person(ctx, p, fields)
@@ -268,7 +275,7 @@ async def update_person(ctx: RequestContext, person_id: uuid.UUID, fields: Perso
         select(Person).where(Person.id == person_id, person_predicate(actor.grant("person", "read"), actor))
     )
     if p is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "person not found", "id")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("居民不存在", "person not found"), "id")
     touched = fields.touched()
     allowed = False
     for action, limited_to in (("write", None), ("write_contact", fields.contact_only)):
@@ -281,7 +288,7 @@ async def update_person(ctx: RequestContext, person_id: uuid.UUID, fields: Perso
             allowed = True
             break
     if not allowed:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not change this person", "id")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权修改该居民", "you may not change this person"), "id")
     check_version(fields.expected_version, p.version)
     tags = await _apply_person(ctx, p, fields)
     await ctx.db.flush(p)

@@ -31,6 +31,7 @@ from policies.volunteering.filters import activity_signup_predicate
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.i18n import t
 from resolvers.idempotency import checked_key, keyed_row, once
 from resolvers.pagination import Page, keyset_page
 from resolvers.transitions import StateMachine, transition
@@ -48,7 +49,7 @@ async def list_activities(ctx: RequestContext, area_id: uuid.UUID | None, upcomi
     if area_id is not None:
         path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
         if path is None:
-            raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
+            raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
         stmt = stmt.where(Activity.area_path.startswith(path))
     if upcoming is not None:
         stmt = stmt.where(Activity.starts_at > ctx.now if upcoming else Activity.starts_at <= ctx.now)
@@ -84,23 +85,26 @@ async def _organiser(ctx: RequestContext, d: ActivityInput) -> tuple[dict[str, A
         org = None if d.party_org_id is None else await ctx.db.scalar(select(PartyOrg).where(PartyOrg.id ==
                                                                                              d.party_org_id))
         if org is None:
-            raise ServiceError(ErrorCode.INVALID, "give the organising party organisation", "partyOrgId")
+            raise ServiceError(ErrorCode.INVALID, t("请指定组织活动的党组织",
+                                                    "give the organising party organisation"), "partyOrgId")
         return {"organiser_party_org_id": org.id}, org.name
     if k in (OrganiserKind.COMMUNITY, OrganiserKind.OWNER_COMMITTEE):
         kind, ref, fld = ((AreaKind.COMMUNITY, d.community_id, "communityId") if k is OrganiserKind.COMMUNITY
                           else (AreaKind.COMPOUND, d.compound_id, "compoundId"))
         area = None if ref is None else await ctx.db.scalar(select(Area).where(Area.id == ref, Area.kind == kind))
         if area is None:
-            raise ServiceError(ErrorCode.INVALID, f"give the organising {kind.value}", fld)
+            raise ServiceError(ErrorCode.INVALID, t(f"请指定组织活动的 {kind.value}",
+                                                    f"give the organising {kind.value}"), fld)
         return {"organiser_area_id": area.id}, area.name if k is OrganiserKind.COMMUNITY else f"{area.name}业委会"
     if k is OrganiserKind.PROPERTY_FIRM:
         firm = None if d.firm_id is None else await ctx.db.scalar(select(PropertyFirm).where(PropertyFirm.id ==
                                                                                              d.firm_id))
         if firm is None:
-            raise ServiceError(ErrorCode.INVALID, "give the organising property firm", "firmId")
+            raise ServiceError(ErrorCode.INVALID, t("请指定组织活动的物业公司",
+                                                    "give the organising property firm"), "firmId")
         return {"organiser_firm_id": firm.id}, firm.name
     if d.partner_name is None:
-        raise ServiceError(ErrorCode.INVALID, "give the partner unit's name", "partnerName")
+        raise ServiceError(ErrorCode.INVALID, t("请写明共建单位名称", "give the partner unit's name"), "partnerName")
     return {}, v.text(d.partner_name, "partnerName", max_len=100)
 
 
@@ -110,23 +114,25 @@ async def publish_activity(ctx: RequestContext, d: ActivityInput) -> Activity:
     place = errors.check(v.text, d.place, "place", max_len=200)
     description = errors.check(v.text, d.description, "description", max_len=5000, required=False)
     if not 0 < d.capacity <= MAX_CAPACITY:
-        errors.add(ErrorCode.INVALID, f"capacity must be between 1 and {MAX_CAPACITY}", "capacity")
+        errors.add(ErrorCode.INVALID, t(f"名额应在 1 到 {MAX_CAPACITY} 之间",
+                                        f"capacity must be between 1 and {MAX_CAPACITY}"), "capacity")
     if d.starts_at.tzinfo is None or d.ends_at.tzinfo is None:
-        errors.add(ErrorCode.INVALID, "give times with a timezone", "startsAt")
+        errors.add(ErrorCode.INVALID, t("时间需带时区", "give times with a timezone"), "startsAt")
     elif d.ends_at <= d.starts_at:
-        errors.add(ErrorCode.INVALID, "endsAt must be after startsAt", "endsAt")
+        errors.add(ErrorCode.INVALID, t("endsAt 应晚于 startsAt", "endsAt must be after startsAt"), "endsAt")
     elif d.starts_at <= ctx.now:
-        errors.add(ErrorCode.INVALID, "startsAt must be in the future", "startsAt")
+        errors.add(ErrorCode.INVALID, t("startsAt 应为将来的时间", "startsAt must be in the future"), "startsAt")
     with errors.catch():
         refs, organiser_name = await _organiser(ctx, d)
     errors.raise_if_any()
     area: Area | None = await ctx.db.scalar(select(Area).where(Area.id == d.area_id))
     if area is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "area not found", "areaId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
     grant = ctx.actor.grant("activity", "publish")
     if not grant or await ctx.db.scalar(
             select(Area.id).where(Area.id == area.id, area_reach_predicate(grant, ctx.actor))) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not publish activities in this area", "areaId")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权在该区域发布志愿活动",
+                                                  "you may not publish activities in this area"), "areaId")
     act = Activity(
         title=title, description=description or "", area_id=area.id, area_path=area.path, place=place,
         starts_at=d.starts_at, ends_at=d.ends_at, capacity=d.capacity, signed_up=0,
@@ -165,25 +171,27 @@ async def _sign_up(ctx: RequestContext, activity_id: uuid.UUID, key: str | None)
     person_id = _own_person(ctx, "activityId")
     act = await get_activity(ctx, activity_id)
     if act is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "activity not found", "activityId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("志愿活动不存在", "activity not found"), "activityId")
     pred = activity_signup_predicate(Activity.area_path, ctx.actor.grant("activity", "sign_up"), ctx.actor)
     if await ctx.db.scalar(select(Activity.id).where(Activity.id == act.id, pred)) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may sign up only for activities of your own compound",
+        raise ServiceError(ErrorCode.FORBIDDEN, t("只能报名本小区的志愿活动",
+                                                  "you may sign up only for activities of your own compound"),
                            "activityId")
     if act.state is not ActivityState.PUBLISHED or act.starts_at <= ctx.now:
-        raise ServiceError(ErrorCode.INVALID_TRANSITION, "the activity is no longer open for sign-up", "activityId")
+        raise ServiceError(ErrorCode.INVALID_TRANSITION, t("该活动已停止报名",
+                                                           "the activity is no longer open for sign-up"), "activityId")
     existing: ActivitySignup | None = await ctx.db.scalar(select(ActivitySignup).where(
         ActivitySignup.activity_id == act.id, ActivitySignup.person_id == person_id))
     if existing is not None and existing.state is not SignupState.CANCELLED:
-        raise ServiceError(ErrorCode.CONFLICT, "you are already signed up", "activityId")
+        raise ServiceError(ErrorCode.CONFLICT, t("您已报名", "you are already signed up"), "activityId")
     taken = await ctx.db.execute(
         update(Activity)
         .where(Activity.id == act.id, Activity.signed_up < Activity.capacity, Activity.state == ActivityState.PUBLISHED)
         .values(signed_up=Activity.signed_up + 1).execution_options(synchronize_session=False))
     if taken.rowcount != 1:  # type: ignore[attr-defined]
-        raise ServiceError(ErrorCode.CONFLICT, "the activity is full", "activityId")
+        raise ServiceError(ErrorCode.CONFLICT, t("该活动名额已满", "the activity is full"), "activityId")
     if existing is not None:
-        await transition(ctx, SIGNUP, existing, "sign_up_again", lost="you are already signed up",
+        await transition(ctx, SIGNUP, existing, "sign_up_again", lost=("您已报名", "you are already signed up"),
                          field="activityId", values={"idempotency_key": key})
         return existing
     s = ActivitySignup(activity_id=act.id, person_id=person_id, user_id=ctx.actor.user_id,
@@ -195,7 +203,7 @@ async def _sign_up(ctx: RequestContext, activity_id: uuid.UUID, key: str | None)
     except IntegrityError:
         if s in ctx.db.session:
             ctx.db.session.expunge(s)
-        raise ServiceError(ErrorCode.CONFLICT, "you are already signed up", "activityId") from None
+        raise ServiceError(ErrorCode.CONFLICT, t("您已报名", "you are already signed up"), "activityId") from None
     return s
 
 
@@ -203,7 +211,7 @@ async def _signup_for(ctx: RequestContext, signup_id: uuid.UUID) -> tuple[Activi
     s: ActivitySignup | None = await ctx.db.scalar(select(ActivitySignup).where(ActivitySignup.id == signup_id))
     act = None if s is None else await get_activity(ctx, s.activity_id)
     if s is None or act is None or (s.user_id != ctx.actor.user_id and not await _organises(ctx, act)):
-        raise ServiceError(ErrorCode.NOT_FOUND, "sign-up not found", "id")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("报名记录不存在", "sign-up not found"), "id")
     return s, act
 
 
@@ -217,13 +225,14 @@ async def get_signup(ctx: RequestContext, signup_id: uuid.UUID) -> ActivitySignu
 
 G = SignupState
 SIGNUP: StateMachine[SignupState] = StateMachine(
-    noun="sign-up", model=ActivitySignup,
+    noun="sign-up", noun_zh="报名", model=ActivitySignup,
     moves={"sign_up_again": (frozenset({G.CANCELLED}), G.SIGNED_UP),
            "cancel": (frozenset({G.SIGNED_UP}), G.CANCELLED),
            "check_in": (frozenset({G.SIGNED_UP}), G.CHECKED_IN),
            "check_out": (frozenset({G.CHECKED_IN}), G.CHECKED_OUT),
            "confirm_hours": (frozenset({G.CHECKED_OUT}), G.CONFIRMED)},
-    refused="the sign-up is {state}, not {sources}", lost="the sign-up was changed by someone else; reload",
+    refused=("报名当前为 {state}，不是 {sources}", "the sign-up is {state}, not {sources}"),
+    lost=("报名已被他人修改，请重新加载", "the sign-up was changed by someone else; reload"),
 )
 
 
@@ -235,7 +244,8 @@ async def _move_signup(ctx: RequestContext, s: ActivitySignup, action: str, valu
 async def cancel_signup(ctx: RequestContext, signup_id: uuid.UUID) -> ActivitySignup:
     s, act = await _signup_for(ctx, signup_id)
     if s.user_id != ctx.actor.user_id:
-        raise ServiceError(ErrorCode.FORBIDDEN, "only the volunteer cancels their sign-up", "id")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("只有志愿者本人可以取消报名",
+                                                  "only the volunteer cancels their sign-up"), "id")
     s = await _move_signup(ctx, s, "cancel", {})
     await ctx.db.execute(update(Activity).where(Activity.id == act.id, Activity.signed_up > 0)
                          .values(signed_up=Activity.signed_up - 1).execution_options(synchronize_session=False))
@@ -262,14 +272,15 @@ async def confirm_hours(ctx: RequestContext, signup_id: uuid.UUID, hours: float 
     tenant's rule turns them into points, booked once per sign-up."""
     s, act = await _signup_for(ctx, signup_id)
     if not await _organises(ctx, act):
-        raise ServiceError(ErrorCode.FORBIDDEN, "only the organiser confirms hours", "id")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("只有组织方可以确认时长", "only the organiser confirms hours"), "id")
     SIGNUP.check(s, "confirm_hours")
     if hours is None:
         assert s.checked_in_at is not None and s.checked_out_at is not None
         h = _half_hours(s.checked_in_at, s.checked_out_at)
     else:
         if not math.isfinite(hours) or not 0 <= hours <= 24:
-            raise ServiceError(ErrorCode.INVALID, "hours must be between 0 and 24", "hours")
+            raise ServiceError(ErrorCode.INVALID, t("时长应在 0 到 24 小时之间",
+                                                    "hours must be between 0 and 24"), "hours")
         h = Decimal(str(hours)).quantize(Decimal("0.01"))
     s = await _move_signup(ctx, s, "confirm_hours",
                            {"hours": h, "confirmed_at": ctx.now, "confirmed_by": ctx.actor.user_id})
@@ -286,7 +297,7 @@ async def list_signups(ctx: RequestContext, activity_id: uuid.UUID | None, *, mi
     if activity_id is not None:
         act = await get_activity(ctx, activity_id)
         if act is None:
-            raise ServiceError(ErrorCode.NOT_FOUND, "activity not found", "activityId")
+            raise ServiceError(ErrorCode.NOT_FOUND, t("志愿活动不存在", "activity not found"), "activityId")
         stmt = stmt.where(ActivitySignup.activity_id == act.id)
         if mine or not await _organises(ctx, act):
             stmt = stmt.where(ActivitySignup.user_id == ctx.actor.user_id)

@@ -36,6 +36,7 @@ from policies.volunteering.filters import person_points_predicate
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
+from resolvers.i18n import t
 from resolvers.idempotency import checked_key, keyed_row, once
 from resolvers.pagination import Page, keyset_page
 from resolvers.transitions import StateMachine, transition
@@ -51,7 +52,7 @@ def _points_pred(ctx: RequestContext, action: str, col: Any = PointsEntry.person
 def _reason(value: str | None, field: str = "reason", required: bool = True) -> str | None:
     if value is None:
         if required:
-            raise ServiceError(ErrorCode.INVALID, f"{field} must not be empty", field)
+            raise ServiceError(ErrorCode.INVALID, t(f"{field} 不能为空", f"{field} must not be empty"), field)
         return None
     return v.text(value, field, max_len=500, required=required) or None
 
@@ -92,7 +93,9 @@ async def book(
     row = result.first()
     if row is None:
         have = await ctx.db.scalar(select(PointsAccount.balance).where(PointsAccount.person_id == person_id))
-        raise ServiceError(ErrorCode.CONFLICT, f"not enough points: the balance is {have}, {-delta} needed", "points")
+        raise ServiceError(ErrorCode.CONFLICT, t(f"积分不足：余额 {have}，需要 {-delta}",
+                                                 f"not enough points: the balance is {have}, {-delta} needed"),
+                           "points")
     entry = PointsEntry(
         person_id=person_id, delta=delta, kind=kind, reason=reason, signup_id=signup_id,
         redemption_id=redemption_id, reverses_id=reverses_id, actor_user_id=ctx.actor.user_id,
@@ -104,7 +107,7 @@ async def book(
     except IntegrityError:
         if entry in ctx.db.session:
             ctx.db.session.expunge(entry)
-        raise ServiceError(ErrorCode.CONFLICT, "this was already booked", "id") from None
+        raise ServiceError(ErrorCode.CONFLICT, t("该笔已记过", "this was already booked"), "id") from None
     return entry
 
 
@@ -112,16 +115,18 @@ async def _person_for(ctx: RequestContext, person_id: uuid.UUID, action: str, wh
     """The person exists where the actor may read points (else NOT_FOUND) and the action reaches them."""
     if await ctx.db.scalar(select(Person.id).where(Person.id == person_id, _points_pred(ctx, "read", Person.id))) \
             is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "person not found", "personId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("居民不存在", "person not found"), "personId")
     if await ctx.db.scalar(select(Person.id).where(Person.id == person_id, _points_pred(ctx, action, Person.id))) \
             is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, f"you may not {what} for this person", "personId")
+        raise ServiceError(ErrorCode.FORBIDDEN, t(f"您无权为该居民执行 {what}",
+                                                  f"you may not {what} for this person"), "personId")
 
 
 async def award_points(ctx: RequestContext, person_id: uuid.UUID, points: int, reason: str) -> PointsEntry:
     errors = FieldErrors()
     if not 0 < points <= MAX_POINTS:
-        errors.add(ErrorCode.INVALID, f"points must be between 1 and {MAX_POINTS}", "points")
+        errors.add(ErrorCode.INVALID, t(f"积分应在 1 到 {MAX_POINTS} 之间",
+                                        f"points must be between 1 and {MAX_POINTS}"), "points")
     with errors.catch():
         text = _reason(reason)
     errors.raise_if_any()
@@ -134,14 +139,16 @@ async def reverse_entry(ctx: RequestContext, entry_id: uuid.UUID, reason: str) -
     entry: PointsEntry | None = await ctx.db.scalar(
         select(PointsEntry).where(PointsEntry.id == entry_id, _points_pred(ctx, "read")))
     if entry is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "ledger entry not found", "entryId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("积分记录不存在", "ledger entry not found"), "entryId")
     if await ctx.db.scalar(select(PointsEntry.id).where(PointsEntry.id == entry_id, _points_pred(ctx, "award"))) \
             is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not reverse points for this person", "entryId")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权冲销该居民的积分",
+                                                  "you may not reverse points for this person"), "entryId")
     if entry.kind in (EntryKind.REVERSAL, EntryKind.REDEMPTION):
-        raise ServiceError(ErrorCode.INVALID_TRANSITION, f"a {entry.kind.value} entry cannot be reversed", "entryId")
+        raise ServiceError(ErrorCode.INVALID_TRANSITION, t(f"{entry.kind.value} 类积分记录不能冲销",
+                                                           f"a {entry.kind.value} entry cannot be reversed"), "entryId")
     if await ctx.db.scalar(select(PointsEntry.id).where(PointsEntry.reverses_id == entry_id)) is not None:
-        raise ServiceError(ErrorCode.CONFLICT, "this entry is already reversed", "entryId")
+        raise ServiceError(ErrorCode.CONFLICT, t("该记录已冲销", "this entry is already reversed"), "entryId")
     return await book(ctx, entry.person_id, -entry.delta, EntryKind.REVERSAL, reason=text, reverses_id=entry.id)
 
 
@@ -173,9 +180,11 @@ async def points_per_hour(ctx: RequestContext) -> int:
 
 async def set_points_rule(ctx: RequestContext, points_per_hour_: int) -> int:
     if not ctx.actor.grant("points", "manage_catalogue").all:
-        raise ServiceError(ErrorCode.FORBIDDEN, "only the street office sets the points rule", "pointsPerHour")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("只有街道可以设置积分规则",
+                                                  "only the street office sets the points rule"), "pointsPerHour")
     if not 0 <= points_per_hour_ <= 1000:
-        raise ServiceError(ErrorCode.INVALID, "pointsPerHour must be between 0 and 1000", "pointsPerHour")
+        raise ServiceError(ErrorCode.INVALID, t("pointsPerHour 应在 0 到 1000 之间",
+                                                "pointsPerHour must be between 0 and 1000"), "pointsPerHour")
     row: VolunteerSettings | None = await ctx.db.scalar(select(VolunteerSettings))
     if row is None:
         await ctx.db.flush(VolunteerSettings(points_per_hour=points_per_hour_, created_at=ctx.now))
@@ -214,20 +223,23 @@ async def create_reward_item(ctx: RequestContext, community_id: uuid.UUID, name:
     with errors.catch():
         label = v.text(name, "name", max_len=100)
     if not 0 < points <= MAX_POINTS:
-        errors.add(ErrorCode.INVALID, f"points must be between 1 and {MAX_POINTS}", "points")
+        errors.add(ErrorCode.INVALID, t(f"积分应在 1 到 {MAX_POINTS} 之间",
+                                        f"points must be between 1 and {MAX_POINTS}"), "points")
     if not 0 <= stock <= 1_000_000:
-        errors.add(ErrorCode.INVALID, "stock must be between 0 and 1000000", "stock")
+        errors.add(ErrorCode.INVALID, t("库存应在 0 到 1000000 之间", "stock must be between 0 and 1000000"), "stock")
     errors.raise_if_any()
     community: Area | None = await ctx.db.scalar(
         select(Area).where(Area.id == community_id, Area.kind == AreaKind.COMMUNITY))
     if community is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "community not found", "communityId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("社区不存在", "community not found"), "communityId")
     grant = ctx.actor.grant("points", "manage_catalogue")
     if not (grant.all or any(community.path.startswith(p) for p in grant.scope_paths)):
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not keep this community's catalogue", "communityId")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权管理该社区的兑换目录",
+                                                  "you may not keep this community's catalogue"), "communityId")
     if await ctx.db.scalar(select(RewardItem.id).where(RewardItem.community_id == community_id,
                                                        RewardItem.name == label)) is not None:
-        raise ServiceError(ErrorCode.CONFLICT, "the catalogue already has an item of this name", "name")
+        raise ServiceError(ErrorCode.CONFLICT, t("兑换目录中已有同名物品",
+                                                 "the catalogue already has an item of this name"), "name")
     item = RewardItem(community_id=community.id, community_path=community.path, name=label, points=points,
                       stock=stock, active=True, created_at=ctx.now)
     await ctx.db.flush(item)
@@ -236,13 +248,15 @@ async def create_reward_item(ctx: RequestContext, community_id: uuid.UUID, name:
 
 async def restock_reward_item(ctx: RequestContext, item_id: uuid.UUID, add: int) -> RewardItem:
     if not 0 < add <= 1_000_000:
-        raise ServiceError(ErrorCode.INVALID, "add must be between 1 and 1000000", "add")
+        raise ServiceError(ErrorCode.INVALID, t("补充数量应在 1 到 1000000 之间",
+                                                "add must be between 1 and 1000000"), "add")
     item = await get_reward_item(ctx, item_id)
     if item is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "item not found", "id")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("物品不存在", "item not found"), "id")
     grant = ctx.actor.grant("points", "manage_catalogue")
     if not (grant.all or any(item.community_path.startswith(p) for p in grant.scope_paths)):
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not keep this community's catalogue", "id")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权管理该社区的兑换目录",
+                                                  "you may not keep this community's catalogue"), "id")
     await ctx.db.execute(update(RewardItem).where(RewardItem.id == item.id)
                          .values(stock=RewardItem.stock + add).execution_options(synchronize_session=False))
     await _refresh(ctx, item)
@@ -268,7 +282,8 @@ async def get_redemption(ctx: RequestContext, rid: uuid.UUID) -> Redemption | No
 
 def _own_person(ctx: RequestContext, field: str = "id") -> uuid.UUID:
     if ctx.actor.person_id is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "your account is not linked to a person on the register", field)
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您的账号没有关联登记册上的居民",
+                                                  "your account is not linked to a person on the register"), field)
     return ctx.actor.person_id
 
 
@@ -291,16 +306,18 @@ async def _request_redemption(ctx: RequestContext, item_id: uuid.UUID, key: str 
     person_id = _own_person(ctx, "itemId")
     item = await get_reward_item(ctx, item_id)
     if item is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "item not found", "itemId")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("物品不存在", "item not found"), "itemId")
     grant = ctx.actor.grant("points", "redeem")
     own_path = ctx.actor.own_compound_path
     if not grant.own or own_path is None or not own_path.startswith(item.community_path):
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may redeem only in the community you live in", "itemId")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("只能在您居住的社区兑换",
+                                                  "you may redeem only in the community you live in"), "itemId")
     if item.stock < 1:
-        raise ServiceError(ErrorCode.CONFLICT, "out of stock", "itemId")
+        raise ServiceError(ErrorCode.CONFLICT, t("库存不足", "out of stock"), "itemId")
     have = int(await ctx.db.scalar(select(PointsAccount.balance).where(PointsAccount.person_id == person_id)) or 0)
     if have < item.points:
-        raise ServiceError(ErrorCode.CONFLICT, f"not enough points: the balance is {have}, {item.points} needed",
+        raise ServiceError(ErrorCode.CONFLICT, t(f"积分不足：余额 {have}，需要 {item.points}",
+                                                 f"not enough points: the balance is {have}, {item.points} needed"),
                            "itemId")
     r = Redemption(person_id=person_id, item_id=item.id, points=item.points, state=RedemptionState.REQUESTED,
                    requested_by=ctx.actor.user_id, created_at=ctx.now, idempotency_key=key)
@@ -310,10 +327,11 @@ async def _request_redemption(ctx: RequestContext, item_id: uuid.UUID, key: str 
 
 R = RedemptionState
 REDEMPTION: StateMachine[RedemptionState] = StateMachine(
-    noun="redemption", model=Redemption, versioned=False,
+    noun="redemption", noun_zh="兑换申请", model=Redemption, versioned=False,
     moves={"approve": (frozenset({R.REQUESTED}), R.APPROVED), "reject": (frozenset({R.REQUESTED}), R.REJECTED),
            "cancel": (frozenset({R.REQUESTED}), R.CANCELLED)},
-    refused="the redemption is already {state}", lost="the redemption was decided by someone else; reload",
+    refused=("兑换申请已是 {state}", "the redemption is already {state}"),
+    lost=("兑换申请已由他人处理，请重新加载", "the redemption was decided by someone else; reload"),
 )
 
 
@@ -321,10 +339,10 @@ async def decide_redemption(ctx: RequestContext, rid: uuid.UUID, *, approve: boo
     text = _reason(note, "note", required=not approve)
     r = await get_redemption(ctx, rid)
     if r is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "redemption not found", "id")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("兑换申请不存在", "redemption not found"), "id")
     if await ctx.db.scalar(select(Redemption.id).where(Redemption.id == rid,
                                                         _redemption_pred(ctx, "approve_redemption"))) is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "you may not decide this redemption", "id")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权处理该兑换申请", "you may not decide this redemption"), "id")
     await transition(ctx, REDEMPTION, r, "approve" if approve else "reject",
                      values={"decided_by": ctx.actor.user_id, "decided_at": ctx.now, "note": text})
     if approve:
@@ -332,7 +350,7 @@ async def decide_redemption(ctx: RequestContext, rid: uuid.UUID, *, approve: boo
             update(RewardItem).where(RewardItem.id == r.item_id, RewardItem.stock >= 1)
             .values(stock=RewardItem.stock - 1).execution_options(synchronize_session=False))
         if taken.rowcount != 1:  # type: ignore[attr-defined]
-            raise ServiceError(ErrorCode.CONFLICT, "out of stock", "id")
+            raise ServiceError(ErrorCode.CONFLICT, t("库存不足", "out of stock"), "id")
         item_name = await ctx.db.scalar(select(RewardItem.name).where(RewardItem.id == r.item_id))
         await book(ctx, r.person_id, -r.points, EntryKind.REDEMPTION, reason=f"兑换 {item_name}",
                    redemption_id=r.id)
@@ -343,9 +361,9 @@ async def decide_redemption(ctx: RequestContext, rid: uuid.UUID, *, approve: boo
 async def cancel_redemption(ctx: RequestContext, rid: uuid.UUID) -> Redemption:
     r = await get_redemption(ctx, rid)
     if r is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "redemption not found", "id")
+        raise ServiceError(ErrorCode.NOT_FOUND, t("兑换申请不存在", "redemption not found"), "id")
     if r.requested_by != ctx.actor.user_id:
-        raise ServiceError(ErrorCode.FORBIDDEN, "only the requester may cancel", "id")
+        raise ServiceError(ErrorCode.FORBIDDEN, t("只有申请人可以取消", "only the requester may cancel"), "id")
     await transition(ctx, REDEMPTION, r, "cancel",
                      values={"decided_by": ctx.actor.user_id, "decided_at": ctx.now, "note": None})
     return r

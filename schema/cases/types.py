@@ -17,6 +17,7 @@ from models import Notification as NotificationRow
 from resolvers import cases as case_service
 from resolvers import loaders
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.ids import encode_global_id
 from schema.cases.photos import Photo, photos_of
 from schema.columns import column_field
@@ -201,7 +202,8 @@ class Case(Node):
             description="Only the latest N steps (最近N条), still oldest first; all when omitted.")] = None,
     ) -> list[CaseTimelineEntry]:
         if last is not None and last < 0:
-            raise PublicError(ServiceError(ErrorCode.INVALID, "last must not be negative", "last"))
+            raise PublicError(ServiceError(ErrorCode.INVALID, t("last 不能为负数",
+                                                                "last must not be negative"), "last"))
         full = await self._full(info)
         events = await loaders.events_by_case(context(info)).load(self._m.id)
         if last is not None:

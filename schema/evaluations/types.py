@@ -15,6 +15,7 @@ from resolvers import evaluations as svc
 from resolvers import loaders
 from resolvers import volunteering as vl
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.ids import decode_id
 from schema.common import Node, UserError, context, field, graphql_enum, mutate, mutation, query_call
 from schema.register import AreaNode, area_type
@@ -242,7 +243,8 @@ class EvaluationMutation:
             scores: dict[str, int] = {}
             for s in input.scores:
                 if s.item in scores:
-                    raise ServiceError(ErrorCode.INVALID, f"item {s.item!r} scored twice", "scores")
+                    raise ServiceError(ErrorCode.INVALID, t(f"评比项 {s.item!r} 重复打分",
+                                                            f"item {s.item!r} scored twice"), "scores")
                 scores[s.item] = s.score
             data = svc.RateInput(
                 period_id=decode_id(input.period_id, "EvaluationPeriod", "periodId"), target=input.target,

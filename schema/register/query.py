@@ -21,6 +21,7 @@ from resolvers import loaders
 from resolvers import register as area_service
 from resolvers import register as register_service
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.ids import decode_global_id, decode_id
 from schema.audit import AuditEntry
 from schema.audit import wrap as audit_wrap
@@ -60,7 +61,8 @@ async def resolve_node(info: Info, gid: str) -> Any:
         raise PublicError(e) from None
     resolver = node_resolvers(info).get(type_name)
     if resolver is None:
-        raise PublicError(ServiceError(ErrorCode.INVALID_ID, "id names no known type", "id"))
+        raise PublicError(ServiceError(ErrorCode.INVALID_ID, t("id 不属于任何已知类型",
+                                                               "id names no known type"), "id"))
     return await resolver(info, type_name, id_)
 
 
@@ -98,7 +100,7 @@ class Query:
     @field(description="Fetch up to 100 objects by global ID, in order; null where not found.")
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > 100:
-            raise PublicError(ServiceError(ErrorCode.INVALID, "at most 100 ids", "ids"))
+            raise PublicError(ServiceError(ErrorCode.INVALID, t("最多 100 个 id", "at most 100 ids"), "ids"))
         # Concurrently, so the loaders batch the ids of each type into one statement; every lookup
         # ends before the first error (a bad id) is raised, as when they ran one after another.
         found = await asyncio.gather(*(resolve_node(info, str(i)) for i in ids), return_exceptions=True)
@@ -216,7 +218,8 @@ class Query:
             try:
                 oid = uuid.UUID(str(object_id))
             except ValueError:
-                raise PublicError(ServiceError(ErrorCode.INVALID_ID, "objectId is a row uuid", "objectId")) from None
+                raise PublicError(ServiceError(ErrorCode.INVALID_ID, t("objectId 应为记录的 uuid",
+                                                                       "objectId is a row uuid"), "objectId")) from None
         page = await query_call(audit_service.list_audit(
             context(info), action=action, username=username, object_id=oid, since=since, until=until,
             first=first, after=after))

@@ -32,6 +32,8 @@ def _media(r: httpx.Response) -> str:
 async def _raw(api: Api, content: bytes | str, *, content_type: str = "application/json",
                accept: str = GQL_RESPONSE, token: str | None = None) -> httpx.Response:
     headers = {"content-type": content_type, "accept": accept}
+    if api.accept_language:
+        headers["accept-language"] = api.accept_language
     if token:
         headers["authorization"] = f"Bearer {token}"
     return await api.client.post("/graphql", content=content, headers=headers)
@@ -148,7 +150,7 @@ async def test_wrong_content_type_is_415(api: Api, world: World) -> None:
     ],
 )
 async def test_bad_body_is_400(api: Api, world: World, content: bytes, fragment: str) -> None:
-    errors = _request_error(await _raw(api, content, token=api.token(world.a, "grid1")))
+    errors = _request_error(await _raw(api.english(), content, token=api.token(world.a, "grid1")))
     assert fragment in errors[0]["message"]
     assert errors[0]["extensions"]["code"] == "BAD_REQUEST"
 
@@ -218,14 +220,18 @@ async def test_depth_limit(api: Api, world: World) -> None:
     query = "{ areas { nodes { name } } }"
     for _ in range(8):
         query = query.replace("nodes { name }", "nodes { name children { nodes { name } } }", 1)
-    errors = _request_error(await api.post(query, token=api.token(world.a, "admin")))
+    errors = _request_error(await api.english().post(query, token=api.token(world.a, "admin")))
     assert "depth" in errors[0]["message"].lower()
+    errors = _request_error(await api.post(query, token=api.token(world.a, "admin")))
+    assert errors[0]["extensions"]["code"] == "QUERY_TOO_DEEP" and "嵌套" in errors[0]["message"]
 
 
 async def test_alias_limit(api: Api, world: World) -> None:
     query = "{ " + " ".join(f"a{i}: me {{ username }}" for i in range(40)) + " }"
-    errors = _request_error(await api.post(query, token=api.token(world.a, "admin")))
+    errors = _request_error(await api.english().post(query, token=api.token(world.a, "admin")))
     assert "alias" in errors[0]["message"].lower()
+    errors = _request_error(await api.post(query, token=api.token(world.a, "admin")))
+    assert errors[0]["extensions"]["code"] == "TOO_MANY_ALIASES" and "别名" in errors[0]["message"]
     r = await api.post("{ " + " ".join(f"a{i}: me {{ username }}" for i in range(5)) + " }",
                        token=api.token(world.a, "admin"))
     assert r.status_code == 200 and len(r.json()["data"]) == 5

@@ -148,7 +148,7 @@ async def test_one_bad_row_among_1000_writes_nothing_and_the_report_names_it(api
     assert sheet[0] == [*HEADERS, imp.ERROR_HEADER]
     flagged = {n: r[-1] for n, r in enumerate(sheet[1:], start=2) if r[-1]}
     assert list(flagged) == [502]  # spreadsheet row 502: header is row 1, rows[500] is row 502
-    assert "校验位" in flagged[502] and "check digit" in flagged[502]
+    assert "身份证号格式错误" in flagged[502] and "身份证号校验码不对" in flagged[502]  # the import runs in Chinese
     assert [x or "" for x in sheet[501][:-1]] == bad  # the row as sent, to fix and resend
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from resolvers import validation as v
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError, ValidationErrors
+from resolvers.i18n import use_language
 from schema.common import UserError, user_errors
 
 
@@ -24,10 +25,11 @@ def test_nothing_collected_raises_nothing() -> None:
 
 def test_all_errors_reported_in_order() -> None:
     errors = FieldErrors()
-    assert errors.check(v.text, "  ", "title", max_len=10) is None
+    with use_language("en"):  # as a request with Accept-Language: en
+        assert errors.check(v.text, "  ", "title", max_len=10) is None
     errors.add(ErrorCode.INVALID, "hours are between 0 and 24", "hours")
     reached = []
-    with errors.catch():
+    with errors.catch(), use_language("en"):
         v.normalize_phone("12345")
         reached.append("after the failing call")  # the block is left at the error
     errors.add_error(ServiceError(ErrorCode.CONFLICT, "taken", "name"))
@@ -73,12 +75,15 @@ def test_unexpected_errors_are_not_collected() -> None:
 def test_payload_lists_every_collected_error() -> None:
     errors = FieldErrors()
     errors.add(ErrorCode.INVALID, "give both latitude and longitude, or neither", "latitude")
-    errors.check(v.text, "x" * 101, "title", max_len=100)
+    with use_language("en"):
+        errors.check(v.text, "x" * 101, "title", max_len=100)
+    errors.check(v.text, "x" * 101, "title", max_len=100)  # outside a request: Chinese
     with pytest.raises(ValidationErrors) as caught:
         errors.raise_if_any()
     assert user_errors(caught.value) == [
         UserError(code=ErrorCode.INVALID, message="give both latitude and longitude, or neither", field="latitude"),
         UserError(code=ErrorCode.TOO_LONG, message="title must be at most 100 characters", field="title"),
+        UserError(code=ErrorCode.TOO_LONG, message="title 最多 100 个字", field="title"),
     ]
     single = ServiceError(ErrorCode.NOT_FOUND, "case not found", "id")
     assert user_errors(single) == [UserError(code=ErrorCode.NOT_FOUND, message="case not found", field="id")]

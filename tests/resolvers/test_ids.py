@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import use_language
 from resolvers.ids import GlobalId, decode_global_id, decode_id, decode_ids, encode_global_id
 from tests.support.harness import Api, World
 from tests.support.paths import ROOT
@@ -50,10 +51,13 @@ def test_absent_ids_stay_absent() -> None:
 def test_wrong_type_is_invalid_id_naming_the_field(expected: str | set[str], message: str) -> None:
     gid = encode_global_id("Household", uuid.uuid4())
     for decode in (decode_id, decode_global_id):
-        with pytest.raises(ServiceError) as caught:
+        with pytest.raises(ServiceError) as caught, use_language("en"):
             decode(gid, expected, "householdId")
         e = caught.value
         assert (e.code, e.message, e.field) == (ErrorCode.INVALID_ID, message, "householdId")
+        with pytest.raises(ServiceError) as caught:
+            decode(gid, expected, "householdId")
+        assert caught.value.message.startswith("householdId 应为 ") and caught.value.message.endswith(" 的 ID")
     with pytest.raises(ServiceError):
         decode_ids([encode_global_id("Person", uuid.uuid4()), gid], "Person", "ids")
 
@@ -65,10 +69,13 @@ def test_wrong_type_is_invalid_id_naming_the_field(expected: str | set[str], mes
     ids=["empty", "garbage", "not-base64", "bad-uuid", "no-separator", "not-utf8", "no-colon"],
 )
 def test_malformed_is_invalid_id_naming_the_field(gid: str) -> None:
-    with pytest.raises(ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught, use_language("en"):
         decode_id(gid, "Person", "personId")
     e = caught.value
     assert (e.code, e.message, e.field) == (ErrorCode.INVALID_ID, "personId is not a valid ID", "personId")
+    with pytest.raises(ServiceError) as caught:
+        decode_id(gid, "Person", "personId")
+    assert (caught.value.code, caught.value.message) == (ErrorCode.INVALID_ID, "personId 不是有效的 ID")
 
 
 def test_service_error_carries_its_code_and_field_to_graphql() -> None:

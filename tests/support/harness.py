@@ -95,9 +95,15 @@ class World:
 class Api:
     """Talks to the real app over ASGI with real tokens."""
 
-    def __init__(self, client: httpx.AsyncClient, settings: Settings) -> None:
+    def __init__(self, client: httpx.AsyncClient, settings: Settings, *, accept_language: str | None = None) -> None:
         self.client = client
         self.settings = settings
+        # Sent as Accept-Language on every request (None: not sent, messages in Chinese).
+        self.accept_language = accept_language
+
+    def english(self) -> Api:
+        """The same app, asking for English messages (Accept-Language: en)."""
+        return Api(self.client, self.settings, accept_language="en")
 
     def token(self, tw: TenantWorld, key: str, tenants: list[str] | None = None, **kw: Any) -> str:
         return issue_dev_token(self.settings, user_id=tw.users[key], username=tw.username(key),
@@ -110,6 +116,8 @@ class Api:
             h["authorization"] = f"Bearer {token}"
         if tenant:
             h["x-gongzhi-tenant"] = tenant
+        if self.accept_language:
+            h["accept-language"] = self.accept_language
         h.update(headers or {})
         return await self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=h)
 
