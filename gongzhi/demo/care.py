@@ -181,10 +181,13 @@ async def _baitao(d: Driver) -> None:
     for i, pid in enumerate(beneficiaries):
         title, description = WISHES[i]
         wish = await d.run("baitao.grid", d.at(30 - i, 10), partial(_post_wish, pid, title, description))
-        # Most are claimed, fulfilled and confirmed; the last are still open, waiting for a claimant.
+        # Most are claimed and fulfilled by the community's party secretary and confirmed by the grid
+        # worker who posted them (a poster never claims their own wish, DESIGN.md §8); the last are
+        # still open, waiting for a claimant.
         done = {0: 3, 1: 3, 2: 2, 3: 1}.get(i, 0)
         for step, days_ago in (("claim", 28), ("fulfil", 25), ("confirm", 24))[:done]:
-            await d.run("baitao.grid", d.at(days_ago - i, 11), partial(_wish_step, step, wish.id))
+            who = "baitao.grid" if step == "confirm" else "baitao.secretary"
+            await d.run(who, d.at(days_ago - i, 11), partial(_wish_step, step, wish.id))
 
 
 async def _wish_step(step: str, wish_id: uuid.UUID, ctx: RequestContext) -> Wish:

@@ -150,6 +150,8 @@ async def test_every_transition_mutation_audits_before_and_after(api: Api, db: D
     await case_step("closeCase", "grid1", "resolved", "closed", 16)
     case = (await w.run("resident", report, new_case))["case"]["id"]
     await case_step("rejectCase", "grid1", "reported", "rejected", 1, reason="重复上报")
+    case = (await w.run("resident", report, new_case))["case"]["id"]
+    await case_step("withdrawCase", "resident", "reported", "withdrawn", 1, reason="已自行处理")
 
     # ---- deliberation: topics, the owners' vote, a meeting
     propose = "mutation($i: ProposeTopicInput!) { proposeTopic(input: $i) { topic { id } errors { code } } }"
@@ -191,9 +193,13 @@ async def test_every_transition_mutation_audits_before_and_after(api: Api, db: D
         return str(p["wish"]["id"])
 
     w1 = await wish()
-    for name, before, after, version in (("claimWish", "open", "claimed", 1), ("fulfilWish", "claimed", "fulfilled", 2),
-                                         ("confirmWish", "fulfilled", "confirmed", 3)):
-        await w.step(name, "grid2", {"input": {"id": w1}}, "wishes",
+    # The poster (grid2) never claims its own wish (DESIGN.md §8): the street admin claims, gives the
+    # claim back (releaseWish, issue #23), claims again and fulfils; the poster confirms.
+    for who, name, before, after, version in (
+            ("admin", "claimWish", "open", "claimed", 1), ("admin", "releaseWish", "claimed", "open", 2),
+            ("admin", "claimWish", "open", "claimed", 3), ("admin", "fulfilWish", "claimed", "fulfilled", 4),
+            ("grid2", "confirmWish", "fulfilled", "confirmed", 5)):
+        await w.step(name, who, {"input": {"id": w1}}, "wishes",
                      {"state": (before, after), "version": (version, version + 1)})
     await w.step("cancelWish", "grid2", {"input": {"id": await wish()}}, "wishes",
                  {"state": ("open", "cancelled"), "version": (1, 2)})
