@@ -1,4 +1,4 @@
-"""The `gongzhi` command: serve, migrate, seed-demo, token, demo-users, export-schema, tenant, calendar."""
+"""The `gongzhi` command: serve, migrate, seed-demo, token, demo-users, export-schema, tenant, calendar, audit."""
 
 from __future__ import annotations
 
@@ -292,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gongzhi.cli.calendar import add_calendar_commands  # working calendar (issue #22)
 
     add_calendar_commands(sub)
+    from gongzhi.cli.audit import add_audit_commands  # the audit log's hash chain (issue #24)
+
+    add_audit_commands(sub)
     return p
 
 
