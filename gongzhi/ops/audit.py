@@ -283,9 +283,11 @@ async def _compare(conn: AsyncConnection, seg: _Segment, lines: Iterator[dict[st
     async for row in chain.sealed_rows(conn, seg.tenant_id, after=seg.start, until=seg.last):
         doc = _line(row)
         _check_link(seg, doc, prev, seg.start + seg.count + 1)
-        if next(lines, None) != doc:
-            raise AuditOpError("ARCHIVE_MISMATCH", f"租户 {seg.slug} 第 {doc['seq']} 条（id {doc['id']}）与归档中的"
-                               "不同：请重新归档")
+        archived = next(lines, None)
+        if archived != doc:
+            what = "归档文件中没有" if archived is None else "与归档中的不同"
+            raise AuditOpError("ARCHIVE_MISMATCH",
+                               f"租户 {seg.slug} 第 {doc['seq']} 条（id {doc['id']}）{what}：请重新归档")
         prev, seg.count = doc["hash"], seg.count + 1
     if next(lines, None) is not None or prev != seg.last_hash:
         raise AuditOpError("ARCHIVE_MISMATCH", f"租户 {seg.slug}：归档文件中的记录多于数据库中应清理的")

@@ -161,6 +161,10 @@ async def test_the_app_role_seals_once_and_never_changes_or_deletes(db: DbEnv, f
             assert "permission denied" in await refused("DELETE FROM audit_log WHERE id = :i", {"i": target})
         assert "permission denied" in await refused("TRUNCATE audit_log", {})
         assert "permission denied" in await refused("DELETE FROM audit_checkpoints", {})
+        assert "permission denied" in await refused("UPDATE audit_checkpoints SET seq = 0", {})
+        assert "permission denied" in await refused(
+            "INSERT INTO audit_checkpoints (tenant_id, id, created_at, seq, hash, first_seq, row_count, purged_before,"
+            " archive_sha256, archive_name) VALUES (:t, :t, now(), 1, '', 1, 1, now(), '', '')", {"t": a.tenant_id})
         assert "permission denied" in await refused("DELETE FROM audit_chain_heads", {})
         # sealing may not change the content either, nor leave the seal columns empty
         assert "only sealing" in await refused(
