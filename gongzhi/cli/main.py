@@ -252,7 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("rotate-keys", help="re-seal personal data under the first key of GONGZHI_DATA_KEYS"
                    ).set_defaults(fn=cmd_rotate_keys)
     sub.add_parser(
-        "close-waiting-cases", help="close cases past their feedback period; expire agreements past their end (cron)"
+        "close-waiting-cases",
+        help="the periodic jobs once: close cases past their feedback period, expire agreements, "
+             "seal the audit log (cron)"
     ).set_defaults(fn=cmd_close_waiting_cases)
     t = sub.add_parser("token", help="print a development bearer token")
     t.add_argument("--tenant", action="append", required=True, help="tenant slug (repeat to allow several)")

@@ -94,6 +94,14 @@ async def test_an_altered_row_is_named(db: DbEnv, fresh: World) -> None:
     assert (report.broken.kind, report.broken.seq, report.broken.row_id) == ("altered", victim["seq"], victim["id"])
     assert str(victim["id"]) in report.broken.message and str(victim["seq"]) in report.broken.message
 
+    b = fresh.b  # a row "unsealed" again by clearing its hash: not a quiet way out of the chain either
+    await add_entries(db, b, [2, 1])
+    await seal_as_app(db, b)
+    rows = await owner_rows(db, b)
+    await tamper(db, b, "UPDATE audit_log SET hash = NULL WHERE id = :i", {"i": rid(db, rows[0]["id"])})
+    report = await verify(db, b)
+    assert report.broken is not None and (report.broken.kind, report.broken.row_id) == ("altered", rows[0]["id"])
+
 
 async def test_an_altered_time_or_renumbered_row_is_named_too(db: DbEnv, fresh: World) -> None:
     a, b = fresh.a, fresh.b
