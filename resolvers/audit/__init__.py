@@ -1,6 +1,7 @@
 """resolvers of the audit domain: its public module (other domains import only this)."""
 
 from .chain import (
+    BATCH,
     CONTENT_COLUMNS,
     JOB_LIMIT,
     Break,
@@ -24,6 +25,7 @@ from .service import (
 
 __all__ = [
     "AREA_PATH_OF",
+    "BATCH",
     "CONTENT_COLUMNS",
     "JOB_LIMIT",
     "Break",

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import BigInteger, String, Table, Uuid, bindparam, column, func, select, update, values
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -132,7 +132,17 @@ async def seal(conn: AsyncConnection, tenant_id: uuid.UUID, *, now: datetime, li
             digest = hash_of(document(row, seq, prev))
             params.append({"b_id": row["id"], "b_seq": seq, "b_prev": prev, "b_hash": digest})
             prev = digest
-        await conn.execute(stamp, params)
+        if conn.dialect.name == "postgresql":  # one statement for the batch
+            given = values(column("b_id", Uuid()), column("b_seq", BigInteger()), column("b_prev", String()),
+                           column("b_hash", String()), name="b").data(
+                [(p["b_id"], p["b_seq"], p["b_prev"], p["b_hash"]) for p in params])
+            result = await conn.execute(update(LOG).where(LOG.c.tenant_id == tenant_id, LOG.c.id == given.c.b_id,
+                                                          LOG.c.hash.is_(None))
+                                        .values(seq=given.c.b_seq, prev_hash=given.c.b_prev, hash=given.c.b_hash))
+        else:
+            result = await conn.execute(stamp, params)
+        if result.rowcount not in (-1, len(rows)):  # the head lock makes this impossible; never chain a gap
+            raise RuntimeError(f"sealing tenant {tenant_id}: {result.rowcount} of {len(rows)} rows updated")
         sealed += len(rows)
         if len(rows) < size:
             break

@@ -79,6 +79,24 @@ async def test_sealed_rows_verify_and_new_rows_wait_for_the_next_run(api: Api, d
     assert other.ok and other.start == 0 and (await owner_rows(db, b))[0]["seq"] == 1
 
 
+async def test_sealing_goes_in_batches_and_stops_at_its_limit(db: DbEnv, fresh: World) -> None:
+    a = fresh.a
+    await add_entries(db, a, [i / 1000 for i in range(1100, 0, -1)])
+    pending = (await verify(db, a)).unsealed
+    assert pending >= 1100 > 2 * chain.BATCH
+    async with db.sessionmaker() as s:
+        bind_tenant(s, a.tenant_id)
+        assert await chain.seal(await s.connection(), a.tenant_id, now=datetime.now(UTC), limit=700) == 700
+        await s.commit()
+    part = await verify(db, a)
+    assert part.ok and (part.sealed, part.unsealed) == (700, pending - 700)
+    assert await seal_as_app(db, a) == pending - 700
+    rows = await owner_rows(db, a)
+    assert [r["seq"] for r in rows] == list(range(1, pending + 1))
+    assert [r["created_at"] for r in rows] == sorted(r["created_at"] for r in rows)
+    assert (await verify(db, a)).ok
+
+
 async def test_an_altered_row_is_named(db: DbEnv, fresh: World) -> None:
     a = fresh.a
     await add_entries(db, a, [5, 4, 3, 2, 1])
