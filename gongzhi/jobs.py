@@ -1,7 +1,7 @@
 """Background work across tenants: each domain declares its periodic jobs (``Job``) in its module
 declaration (``gongzhi.modules``) — closing resolved cases whose reporter gave no feedback,
-expiring agreements past their end date — and its platform-wide checks (``Check``), which run once,
-not per tenant — is next year's holiday arrangement there?
+expiring agreements past their end date, sealing the audit log's hash chain — and its platform-wide
+checks (``Check``), which run once, not per tenant — is next year's holiday arrangement there?
 
 Run them from cron (``gongzhi close-waiting-cases``) or let each server process run them every
 ``GONGZHI_AUTOCLOSE_INTERVAL`` seconds; both are safe together (conditional updates). A server also

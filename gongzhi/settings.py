@@ -193,6 +193,8 @@ class Settings(BaseSettings):
     # to send its body once the headers are in (408 REQUEST_TIMEOUT after either).
     http_header_timeout: float = Field(10.0, ge=0, validation_alias="GONGZHI_HTTP_HEADER_TIMEOUT")
     http_body_timeout: float = Field(30.0, ge=0, validation_alias="GONGZHI_HTTP_BODY_TIMEOUT")
+    # Days the audit log is kept before `gongzhi audit purge` may delete (archived) rows: 180 at least.
+    audit_retention_days: int = Field(180, ge=180, validation_alias="GONGZHI_AUDIT_RETENTION_DAYS")
     # Tenant management for platform administrators at /platform/graphql (needs the owner's URL).
     platform_api: Flag = Field(False, validation_alias="GONGZHI_PLATFORM_API")
 

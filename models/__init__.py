@@ -14,6 +14,7 @@ from models.area import (
     community_id_of,
     path_segment,
 )
+from models.audit import GENESIS_HASH, AuditChainHead, AuditCheckpoint
 from models.base import Base, PlatformTable, TenantScoped, tenant_tables, utcnow, uuid7
 from models.care import (
     CareService,
@@ -97,11 +98,14 @@ from models.volunteering import (
 
 __all__ = [
     "ALLOWED_PARENTS",
+    "GENESIS_HASH",
     "MAJOR_MATTERS",
     "OPEN_STATES",
     "Area",
     "AreaKind",
     "Attachment",
+    "AuditChainHead",
+    "AuditCheckpoint",
     "AuditEntry",
     "Base",
     "CalendarOverride",

@@ -5,7 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TenantScoped
@@ -65,11 +75,21 @@ class CasbinRule(TenantScoped, Base):
 
 
 class AuditEntry(TenantScoped, Base):
-    """Append-only audit log: who, in which tenant and role, did or read what, when, from where."""
+    """Append-only audit log: who, in which tenant and role, did or read what, when, from where.
+
+    Rows are inserted without ``seq``/``prev_hash``/``hash``; the sealing job (resolvers/audit/chain.py)
+    later chains them per tenant — the only UPDATE an audit row ever gets, once (a database trigger
+    refuses any other, migration 0029)."""
 
     __tablename__ = "audit_log"
     __audit__ = False
-    __table_args__ = (Index("ix_audit_log_tenant_created", "tenant_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_audit_log_tenant_created", "tenant_id", "created_at"),
+        Index("ux_audit_log_tenant_seq", "tenant_id", "seq", unique=True),  # the chain's order
+        # what the sealing job walks: the tenant's rows not chained yet, oldest first
+        Index("ix_audit_log_unsealed", "tenant_id", "created_at", "id",
+              postgresql_where=text("hash IS NULL"), sqlite_where=text("hash IS NULL")),
+    )
 
     user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     roles: Mapped[str] = mapped_column(String(200), default="")
@@ -81,3 +101,8 @@ class AuditEntry(TenantScoped, Base):
     client_addr: Mapped[str | None] = mapped_column(String(64))
     # Where the object lies (materialized area path), so a party secretary reads their scope's log.
     area_path: Mapped[str | None] = mapped_column(String(400))
+    # The hash chain (per tenant): position, the previous row's hash, SHA-256 of this row's content and
+    # the previous hash. NULL until the sealing job reaches the row.
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))

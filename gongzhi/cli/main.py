@@ -1,4 +1,5 @@
-"""The `gongzhi` command: serve, migrate, seed-demo, token, demo-users, export-schema, tenant, calendar, photos."""
+"""The `gongzhi` command: serve, migrate, seed-demo, token, demo-users, export-schema, tenant, calendar, photos,
+audit."""
 
 from __future__ import annotations
 
@@ -252,7 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("rotate-keys", help="re-seal personal data under the first key of GONGZHI_DATA_KEYS"
                    ).set_defaults(fn=cmd_rotate_keys)
     sub.add_parser(
-        "close-waiting-cases", help="close cases past their feedback period; expire agreements past their end (cron)"
+        "close-waiting-cases",
+        help="the periodic jobs once: close cases past their feedback period, expire agreements, "
+             "seal the audit log (cron)"
     ).set_defaults(fn=cmd_close_waiting_cases)
     t = sub.add_parser("token", help="print a development bearer token")
     t.add_argument("--tenant", action="append", required=True, help="tenant slug (repeat to allow several)")
@@ -295,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gongzhi.cli.photos import add_photo_commands  # photos (issue #24)
 
     add_photo_commands(sub)
+    from gongzhi.cli.audit import add_audit_commands  # the audit log's hash chain (issue #24)
+
+    add_audit_commands(sub)
     return p
 
 

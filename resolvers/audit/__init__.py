@@ -1,5 +1,20 @@
 """resolvers of the audit domain: its public module (other domains import only this)."""
 
+from .chain import (
+    BATCH,
+    CONTENT_COLUMNS,
+    JOB_LIMIT,
+    Break,
+    ChainReport,
+    canonical,
+    chain_start,
+    document,
+    hash_of,
+    purgeable,
+    seal,
+    sealed_rows,
+    verify,
+)
 from .service import (
     AREA_PATH_OF,
     audit_predicate,
@@ -10,8 +25,21 @@ from .service import (
 
 __all__ = [
     "AREA_PATH_OF",
+    "BATCH",
+    "CONTENT_COLUMNS",
+    "JOB_LIMIT",
+    "Break",
+    "ChainReport",
     "audit_predicate",
+    "canonical",
+    "chain_start",
+    "document",
     "get_audit_entry",
+    "hash_of",
     "list_audit",
+    "purgeable",
     "record_mutation",
+    "seal",
+    "sealed_rows",
+    "verify",
 ]

@@ -57,6 +57,8 @@ OLD_DEFAULTS: dict[str, Any] = {
     "http_header_timeout": 10.0,
     "http_body_timeout": 30.0,
     "platform_api": False,
+    # issue #24
+    "audit_retention_days": 180,
 }
 
 # field: (variable, a value to set, what the field then holds), from the old from_env.
@@ -102,6 +104,7 @@ VARIABLES: dict[str, tuple[str, str, Any]] = {
     "http_header_timeout": ("GONGZHI_HTTP_HEADER_TIMEOUT", "2.5", 2.5),
     "http_body_timeout": ("GONGZHI_HTTP_BODY_TIMEOUT", "0", 0.0),
     "platform_api": ("GONGZHI_PLATFORM_API", "1", True),
+    "audit_retention_days": ("GONGZHI_AUDIT_RETENTION_DAYS", "365", 365),
 }
 # Whole-number settings, for the refusal of a value that is not one.
 INTEGERS = sorted(f for f, default in OLD_DEFAULTS.items() if type(default) is int)
