@@ -11,12 +11,12 @@ Revises: 0026
 Create Date: 2026-12-05
 """
 
-import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import context, op
+
+from tenants.migration_ops import add_policy_lines
 
 revision: str = "0027_platform_calendar"
 down_revision: str | None = "0026"
@@ -76,22 +76,7 @@ def upgrade() -> None:
             END $$;
         """)
     # Tenants provisioned before this revision get the new policy lines.
-    now = datetime.now(UTC)
-    t_rule = sa.table(
-        "casbin_rules",
-        *(sa.column(c) for c in ("ptype", "v0", "v1", "v2", "v3", "v4", "v5", "created_at")),
-        sa.column("tenant_id", sa.Uuid()),
-        sa.column("id", sa.Uuid()),
-    )
-    t_ten = sa.table("tenants", sa.column("id", sa.Uuid()), sa.column("policy_version"))
-    for (tenant_id,) in bind.execute(sa.text("SELECT id FROM tenants")).fetchall():
-        tid = uuid.UUID(str(tenant_id))
-        if pg:
-            bind.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tid)})
-        for role_, obj, act, cond in NEW_RULES:
-            bind.execute(t_rule.insert().values(tenant_id=tid, id=uuid.uuid4(), ptype="p", v0=role_, v1=str(tid),
-                                                v2=obj, v3=act, v4=cond, v5="", created_at=now))
-        bind.execute(t_ten.update().where(t_ten.c.id == tid).values(policy_version=t_ten.c.policy_version + 1))
+    add_policy_lines(bind, NEW_RULES)
 
 
 def downgrade() -> None:
