@@ -7,10 +7,12 @@ import asyncio
 import uuid
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from gongzhi.migrate import upgrade
+from tests.support.harness import APP_ROLE, OWNER_ROLE, DbEnv, pg_admin, pg_parts
 
 ADDED = {("street_admin", "ledger", "export_full", "all"), ("resident", "case", "withdraw", "own_reports"),
          ("resident", "wish", "release", "party_member"), ("grid_leader", "wish", "release", "scope"),
@@ -45,3 +47,38 @@ def test_existing_tenants_get_the_new_policy_lines(tmp_path: Path) -> None:
     rows, versions = asyncio.run(run())
     assert rows == {(str(t), *line) for t in tenants for line in ADDED}
     assert all(v >= 4 + 3 for v in versions), versions  # one bump per revision at least
+
+
+async def test_existing_tenants_get_the_new_policy_lines_on_postgresql(db: DbEnv) -> None:
+    """The same on PostgreSQL, where casbin_rules is under forced row-level security even for its
+    owner: the helper's SET LOCAL app.tenant_id is what lets each tenant's lines in."""
+    if not db.is_pg:
+        pytest.skip("PostgreSQL: row-level security and SET LOCAL")
+    name = f"gongzhi_test_mig_{uuid.uuid4().hex[:8]}"
+    await pg_admin([f"CREATE DATABASE {name} OWNER {OWNER_ROLE}"])
+    hostport, _ = pg_parts()
+    url = f"postgresql+asyncpg://{OWNER_ROLE}@{hostport}/{name}"
+    tenants = [uuid.uuid4(), uuid.uuid4()]
+    try:
+        await asyncio.to_thread(upgrade, url, APP_ROLE, "0025")
+        engine = create_async_engine(url)
+        async with engine.begin() as conn:
+            for i, tid in enumerate(tenants):
+                await conn.execute(sa.text(
+                    "INSERT INTO tenants (id, slug, name, status, policy_version, created_at) "
+                    "VALUES (:id, :slug, '旧街道', 'active', 4, now())"), {"id": tid, "slug": f"old{i}"})
+        await engine.dispose()
+        await asyncio.to_thread(upgrade, url, APP_ROLE)
+        engine = create_async_engine(url)
+        rows: set[tuple[str, ...]] = set()
+        async with engine.connect() as conn:
+            for tid in tenants:
+                async with conn.begin():
+                    await conn.execute(sa.text(f"SET LOCAL app.tenant_id = '{tid}'"))
+                    rows |= {tuple(str(c) for c in r) for r in (await conn.execute(sa.text(
+                        "SELECT v1, v0, v2, v3, v4 FROM casbin_rules WHERE (v2 = 'ledger' AND v3 = 'export_full') "
+                        "OR (v2 = 'case' AND v3 = 'withdraw') OR (v2 = 'wish' AND v3 = 'release')"))).all()}
+        await engine.dispose()
+    finally:
+        await pg_admin([f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
+    assert rows == {(str(t), *line) for t in tenants for line in ADDED}
