@@ -48,6 +48,7 @@ from models.cases import (
 # --- deliberation (issue #4)
 from models.deliberation import (
     MAJOR_MATTERS,
+    BallotMethod,
     Choice,
     Meeting,
     MeetingAttendee,
@@ -67,7 +68,7 @@ from models.ledgers import ImportJob, ImportStatus  # ledgers (issue #11)
 
 # --- end deliberation
 from models.platform import PlatformAuditEntry, PlatformCalendar, PlatformCalendarDay, Tenant, TenantStatus, User
-from models.register import CareTagKind, Gender, Household, Person, PersonCareTag, Tenure
+from models.register import CareTagKind, Gender, Household, Person, PersonCareTag, PropertyOwner, Tenure
 
 # --- volunteering and evaluations (issue #6) ---
 # isort: split
@@ -107,6 +108,7 @@ __all__ = [
     "AuditChainHead",
     "AuditCheckpoint",
     "AuditEntry",
+    "BallotMethod",
     "Base",
     "CalendarOverride",
     "CareService",
@@ -146,6 +148,7 @@ __all__ = [
     "PlatformTable",
     "PropertyFirm",
     "PropertyManagement",
+    "PropertyOwner",
     "RoleAssignment",
     "ServiceContract",
     "SlaRule",

@@ -79,10 +79,11 @@ CASES: dict[str, CountCase] = {
     ),
     "households": CountCase(
         f"""{{ households(first: 60) {{ totalCount nodes {{ room addressMasked building {{ name }}
-          persons {PERSON} grids {{ name }} }} }} }}""",
+          persons {PERSON} grids {{ name }} propertyOwners {{ certificateRef person {{ name }} }} }} }} }}""",
         ("households.nodes", "households.nodes.persons", "households.nodes.grids",
-         "households.nodes.persons.careTags"),
-        covers=("Query.households", "Household.persons", "Household.grids", "Person.careTags"),
+         "households.nodes.persons.careTags", "households.nodes.propertyOwners"),
+        covers=("Query.households", "Household.persons", "Household.grids", "Person.careTags",
+                "Household.propertyOwners"),
     ),
     "households_masked": CountCase(  # the firm reads masked persons: another path through the loaders
         f"""{{ households(first: 60) {{ nodes {{ room building {{ name }} persons {PERSON} grids {{ name }} }} }} }}""",
@@ -327,7 +328,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "cobuilding": (18, 15),
     "evaluations": (12, 9),
     "importJobs": (6, 3),
-    "households": (14, 11),
+    "households": (16, 13),
     "households_masked": (11, 8),
     "me": (7, 4),
     "meetings": (12, 9),

@@ -50,6 +50,7 @@ from models import (
     PersonCareTag,
     PropertyFirm,
     PropertyManagement,
+    PropertyOwner,
     RoleAssignment,
     ServiceContract,
     SlaRule,
@@ -126,6 +127,7 @@ async def populate(api: Api, db: DbEnv, tw: TenantWorld, n: int) -> Scene:
                     persons.append(p.id)
                     if j == 0:
                         s.add(PersonCareTag(person_id=p.id, code="living_alone"))
+                        s.add(PropertyOwner(household_id=h.id, person_id=p.id))  # on the title (产权人)
                 # A neighbourhood lead per household, holding the role (a user of their own).
                 u = User(id=uuid7(), username=tw.username(f"lead{i}"), display_name=f"邻长{i}")
                 s.add(u)
