@@ -145,10 +145,18 @@ def problems(sql: str) -> list[str]:
             alias = toks[j].text.lower()
         occurrences.append((tok.group, alias, low, i))
     bound: set[int] = set()
+    assigning: set[int] = set()  # groups inside an UPDATE's SET list (or ON CONFLICT … DO UPDATE SET)
     for i, tok in enumerate(toks):
         if tok.kind != "id":
             continue
         low = tok.text.lower()
+        if low == "set":
+            assigning.add(tok.group)
+            continue
+        if low in ("where", "from", "returning"):
+            assigning.discard(tok.group)
+        if tok.group in assigning:
+            continue  # "tenant_id = $1" there is an assignment, not a predicate
         if low == "where" and i + 1 < len(toks) and toks[i + 1].text.lower() == "false" \
                 and (i + 2 == len(toks) or toks[i + 2].text.lower() in (")", "order", "limit", "group")):
             # SQLAlchemy folds "tenant_id = x AND false" into "WHERE false" (no grant): no row, no shard.
