@@ -70,3 +70,29 @@ def test_a_statement_is_checked_once_per_shape() -> None:
 
 def test_the_suite_checker_is_installed() -> None:
     assert CHECKER.statements >= 0 and isinstance(CHECKER.verdicts, dict)
+
+
+def _function_statements(migration: str) -> list[str]:
+    """The SELECTs of gongzhi_request_actor as a migration defines it, its parameter p_tenant as $1."""
+    import importlib.util
+
+    from tests.support.paths import ROOT
+
+    path = next((ROOT / "migrations" / "versions").glob(f"{migration}_*.py"))
+    spec = importlib.util.spec_from_file_location(f"m{migration}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    body = str(module.FUNCTION).split("$fn$")[1].replace("p_tenant", "$1")
+    return [s.strip() for s in body.split(";") if s.strip().startswith("SELECT")]
+
+
+def test_the_request_actor_function_names_its_tenant_in_every_read() -> None:
+    """Its statements run inside the database, out of the hook's sight: checked on its text. Before
+    0033 its joins named the tenant through join columns only; the compound lookup's ``c.tenant_id =
+    b.tenant_id`` sent it to every shard on every request."""
+    new = _function_statements("0033")
+    assert len(new) == 2 and all(problems(s) == [] for s in new), [problems(s) for s in new]
+    old = _function_statements("0025")
+    assert {p.split(" at «")[0] for s in old for p in problems(s)} == {
+        "areas AS a", "areas AS c", "persons AS p", "households AS h", "areas AS b"}
