@@ -94,12 +94,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(
         f"tenant predicates: {CHECKER.statements} statements checked, {len(CHECKER.verdicts)} distinct, "
         f"{CHECKER.seconds:.2f} s spent checking ({CHECKER.parse_seconds:.2f} s tokenizing)")
-    if os.environ.get("GONGZHI_TENANT_PREDICATES_DUMP"):
-        import pickle
-
-        Path(os.environ["GONGZHI_TENANT_PREDICATES_DUMP"]).write_bytes(pickle.dumps(list(CHECKER.verdicts)))
     if _PREDICATES_REPORT and CHECKER.violations:
-        report = Path("var/tenant_predicates.txt")
+        report = Path(os.environ.get("GONGZHI_TENANT_PREDICATES_FILE", "var/tenant_predicates.txt"))
         report.parent.mkdir(exist_ok=True)
         report.write_text("\n".join(dict.fromkeys(CHECKER.violations)))
         terminalreporter.write_line(f"{len(CHECKER.violations)} statements without a tenant_id predicate: {report}")
