@@ -78,6 +78,9 @@ from .notifications import (
     list_notifications,
     mark_notifications_read,
 )
+from .overdue import (
+    report_overdue_stages,
+)
 from .reads import (
     CaseFilter,
     categories,
@@ -162,6 +165,7 @@ __all__ = [
     "remove_calendar_override",
     "reopen_case",
     "report_case",
+    "report_overdue_stages",
     "resolve_case",
     "set_calendar_override",
     "set_category",
