@@ -56,6 +56,8 @@ async def simple_transition(ctx: RequestContext, case_id: uuid.UUID, action: str
     case = await load_for(ctx, case_id, action)
     now_field = {"accept": "accepted_at", "close": "closed_at"}.get(action)
     values: dict[str, Any] = {now_field: ctx.now} if now_field else {}
+    if action == "close":  # closed after the check: a fast closure's flag is settled (issue #22)
+        values["closure_flagged"] = False
     return await apply(ctx, case, action, None, expected_version=expected_version, values=values, note=text)
 
 
