@@ -95,6 +95,10 @@ async def report_overdue_stages(db: Db, *, now: datetime, limit: int = 500) -> l
                                   values=values, area_path=case.area_path)
         if moved is None:  # the case moved meanwhile: the notice stands, the timeline entry waits for no one
             continue
+        if supervise and (case.handler_firm_id is not None or case.handler_area_id is not None):
+            await db.flush(Notification(firm_id=case.handler_firm_id, area_id=case.handler_area_id, case_id=case.id,
+                                        kind="supervised", created_at=now,
+                                        message=f"事件 {case.number} {name}环节超时，已列入督办：{case.title}"[:500]))
         await db.flush(CaseEvent(case_id=case.id, seq=case.version, action="stage_overdue",
                                  from_state=case.state.value, to_state=case.state.value, actor_user_id=None,
                                  actor_role=None, note=f"{name}环节超时" + ("，已自动督办" if supervise else ""),
