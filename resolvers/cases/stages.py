@@ -43,6 +43,7 @@ STAGE_OF: dict[CaseState, CaseStageKind] = {
 # Steps that start the stage afresh although the stage stays the same (a new handler, a new due time).
 _RESTART = frozenset({"transfer"})
 _CALENDAR_KEY = "gongzhi.work_calendar"
+_PLAIN = WorkCalendar()  # for calendar hours and days, which no working day changes
 
 
 async def tenant_calendar(db: Db) -> WorkCalendar:
@@ -85,7 +86,12 @@ async def open_stage(db: Db, case: Case, stage: CaseStageKind, now: datetime) ->
         due = case.due_at
     else:
         limit = await stage_limit(db, stage, case)
-        due = None if limit is None else due_after(await tenant_calendar(db), now, limit.amount, limit.unit)
+        if limit is None:
+            due = None
+        else:  # the calendar only for working time (two statements, once per transaction)
+            working = limit.unit in (SlaUnit.WORKING_HOURS, SlaUnit.WORKING_DAYS)
+            calendar = await tenant_calendar(db) if working else _PLAIN
+            due = due_after(calendar, now, limit.amount, limit.unit)
     seq = await db.scalar(select(func.coalesce(func.max(CaseStage.seq), 0)).where(CaseStage.case_id == case.id))
     row = CaseStage(case_id=case.id, seq=int(seq or 0) + 1, stage=stage, started_at=now, due_at=due,
                     extensions=0, created_at=now)
