@@ -56,7 +56,7 @@ async def test_return_to_the_dispatcher(capi: ClockApi, fresh: World, db: DbEnv)
     # two returns at once: one wins
     again = await dispatched(c.api, a)
     await exactly_one_wins(db, c.api, a, again, ("firm", "returnCase", {"id": again["id"], "reason": "甲"}),
-                           ("grid1", "returnCase", {"id": again["id"], "reason": "乙"}))
+                           ("grid1", "returnCase", {"id": again["id"], "reason": "乙"}), also=("FORBIDDEN",))
 
 
 async def test_extension_requested_and_decided(capi: ClockApi, fresh: World, db: DbEnv) -> None:
@@ -114,7 +114,7 @@ async def test_transfer_to_another_handler(capi: ClockApi, fresh: World, db: DbE
     await exactly_one_wins(db, c.api, a, other,
                            ("grid1", "transferCase", {"id": other["id"], "handlerKind": "COMMUNITY",
                                                       "communityId": community, "reason": "甲"}),
-                           ("firm", "returnCase", {"id": other["id"], "reason": "乙"}))
+                           ("firm", "returnCase", {"id": other["id"], "reason": "乙"}), also=("FORBIDDEN",))
 
 
 async def test_rework_after_a_failed_check(capi: ClockApi, fresh: World, db: DbEnv) -> None:

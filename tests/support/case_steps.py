@@ -141,12 +141,15 @@ async def at_once(db: DbEnv, api: Api, tw: TenantWorld, a: tuple[str, str, dict[
 
 
 async def exactly_one_wins(db: DbEnv, api: Api, tw: TenantWorld, before: dict[str, Any],
-                           a: tuple[str, str, dict[str, Any]], b: tuple[str, str, dict[str, Any]]) -> dict[str, Any]:
+                           a: tuple[str, str, dict[str, Any]], b: tuple[str, str, dict[str, Any]],
+                           also: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Exactly one of ``a`` and ``b`` wins; the loser is told CONFLICT or INVALID_TRANSITION (or ``also``:
+    a firm that lost the case to the other step may no longer act on it, FORBIDDEN)."""
     results = await at_once(db, api, tw, a, b)
     winners = [r for r in results if not r["errors"]]
     assert len(winners) == 1, results
     loser = next(r for r in results if r["errors"])
-    assert loser["errors"][0]["code"] in ("CONFLICT", "INVALID_TRANSITION", "SERVICE_UNAVAILABLE"), loser
+    assert loser["errors"][0]["code"] in ("CONFLICT", "INVALID_TRANSITION", "SERVICE_UNAVAILABLE", *also), loser
     after = await case_now(api, tw, before["id"])
     assert after["version"] == before["version"] + 1 and after["state"] == winners[0]["case"]["state"]
     return after
