@@ -124,5 +124,5 @@ async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
         await ctx.db.flush(*attachments)
     await record_event(ctx, case, "report", None, CaseState.REPORTED, note=None,
                        attachments=[str(a.id) for a in attachments])
-    await open_stage(ctx.db, case, CaseStageKind.ACCEPT, ctx.now)  # 受理 is due from now (issue #22)
+    await open_stage(ctx.db, case, CaseStageKind.ACCEPT, ctx.now, first=True)  # 受理 is due from now (issue #22)
     return case

@@ -79,9 +79,10 @@ async def stage_limit(db: Db, stage: CaseStageKind, case: Case) -> CaseStageLimi
     return next(iter(specific or [r for r in rows if r.category_code is None]), None)
 
 
-async def open_stage(db: Db, case: Case, stage: CaseStageKind, now: datetime) -> CaseStage:
+async def open_stage(db: Db, case: Case, stage: CaseStageKind, now: datetime, *, first: bool = False) -> CaseStage:
     """Open ``stage`` for the case from ``now``: 处置 is due at the case's due time (the SLA rule that
-    dispatch applied), the others after the tenant's stage limit (none: no due time)."""
+    dispatch applied), the others after the tenant's stage limit (none: no due time). ``first``: the case's
+    first stage (its report), numbered 1 without asking."""
     if stage is K.HANDLE:
         due = case.due_at
     else:
@@ -92,7 +93,8 @@ async def open_stage(db: Db, case: Case, stage: CaseStageKind, now: datetime) ->
             working = limit.unit in (SlaUnit.WORKING_HOURS, SlaUnit.WORKING_DAYS)
             calendar = await tenant_calendar(db) if working else _PLAIN
             due = due_after(calendar, now, limit.amount, limit.unit)
-    seq = await db.scalar(select(func.coalesce(func.max(CaseStage.seq), 0)).where(CaseStage.case_id == case.id))
+    seq = 0 if first else await db.scalar(
+        select(func.coalesce(func.max(CaseStage.seq), 0)).where(CaseStage.case_id == case.id))
     row = CaseStage(case_id=case.id, seq=int(seq or 0) + 1, stage=stage, started_at=now, due_at=due,
                     extensions=0, created_at=now)
     await db.flush(row)
