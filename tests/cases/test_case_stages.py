@@ -18,6 +18,7 @@ from tests.support.case_steps import (
     run,
     step,
 )
+from tests.support.cases import area_gid
 from tests.support.harness import DbEnv, World
 
 # Monday 2026-12-07 in Beijing, as UTC ISO strings the API answers with.
@@ -98,6 +99,12 @@ async def test_an_overdue_stage_tells_the_next_level_once(capi: ClockApi, fresh:
     assert told(await c.api.gql(a, "grid1", kinds)) == [case["id"]]
     assert told(await c.api.gql(a, "secretary", kinds)) == [waiting["id"]]
     assert told(await c.api.gql(a, "grid2", kinds)) == [] and told(await c.api.gql(a, "firm", kinds)) == []
+    assert told(await c.api.gql(a, "secretary2", kinds)) == []  # another community's secretary
+    # a case of the whole street: no party secretary's scope holds it, so the street admin is told
+    street = await step(c.api, a, "admin", "reportCase", areaId=area_gid(a, "S"), category="other", priority="URGENT",
+                        title="主干道路灯成片不亮")
+    assert await overdue_job(db, a, MONDAY_10 + timedelta(hours=3)) == 1
+    assert told(await c.api.gql(a, "admin", kinds)) == [street["id"]]
     for cid in (case["id"], waiting["id"]):
         now = await case_now(c.api, a, cid)
         assert now["supervised"] is True and now["timeline"][-1]["action"] == "stage_overdue"
