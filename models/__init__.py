@@ -28,6 +28,16 @@ from models.care import (
     Wish,
     WishState,
 )
+from models.case_stages import (
+    CallbackResult,
+    CaseCategoryRule,
+    CaseStage,
+    CaseStageKind,
+    CaseStageLimit,
+    CaseWorkflowSettings,
+    UrgencyTier,
+    tier_of,
+)
 from models.cases import (
     OPEN_STATES,
     Attachment,
@@ -227,3 +237,6 @@ __all__ += [
 ]
 # --- end co-building ---
 __all__ += ["ImportJob", "ImportStatus"]  # ledgers (issue #11)
+# case stages, limits and honest closure (issue #22)
+__all__ += ["CallbackResult", "CaseCategoryRule", "CaseStage", "CaseStageKind", "CaseStageLimit",
+            "CaseWorkflowSettings", "UrgencyTier", "tier_of"]

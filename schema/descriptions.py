@@ -68,6 +68,7 @@ ENUM_VALUES: dict[str, str] = {
     "SlaUnit.WORKING_DAYS": "Working days of the tenant's calendar (工作日).",
     "SlaUnit.WORKING_HOURS": "Working hours of the tenant's calendar (工作小时).",
     "SlaUnit.CALENDAR_HOURS": "Hours on the clock, nights and holidays included (自然小时).",
+    "SlaUnit.CALENDAR_DAYS": "Days of 24 hours on the clock, weekends and holidays included (自然日).",
     "WorkingDaySource.TENANT_OVERRIDE": "The tenant's own override (街道调整), setCalendarOverride.",
     "WorkingDaySource.PLATFORM_ARRANGEMENT": "The State Council's yearly arrangement loaded by the platform "
                                              "operator (国务院节假日安排), with its 调休 make-up working days.",
@@ -93,6 +94,7 @@ ENUM_VALUES: dict[str, str] = {
                                         "use a new key for a new request.",
     "ErrorCode.EVENTS_INTERRUPTED": "A subscription stream may have missed events and ended (实时事件中断); "
                                     "re-subscribe and re-read.",
+    "ErrorCode.PHOTO_REQUIRED": "The case's category is resolved only with a photo of the result (办结须上传现场照片).",
     # volunteering and points
     "OrganiserKind.PARTY_ORG": "A party organisation (党组织).",
     "OrganiserKind.COMMUNITY": "The community (社区).",
@@ -183,6 +185,19 @@ ENUM_VALUES: dict[str, str] = {
     "InServiceKind.HOURS": "Hours of service (服务时长).",
     "InServiceKind.WISH": "A wish claimed and fulfilled (认领微心愿).",
     "InServiceKind.ACTIVITY": "A volunteer activity joined (参加活动).",
+    # case stages (issue #22)
+    "CaseStageKind.ACCEPT": "Acceptance (受理/签收): from the report to its acceptance.",
+    "CaseStageKind.DISPATCH": "Dispatch (派遣): from acceptance, a return or a reopening to the dispatch.",
+    "CaseStageKind.HANDLE": "Handling (处置/办结): from the dispatch, a transfer or a rework to the resolution.",
+    "CaseStageKind.CALLBACK": "Call-back (回访): from the closure to the call-back.",
+    "UrgencyTier.URGENT": "Urgent (紧急): priority URGENT.",
+    "UrgencyTier.EXPEDITED": "Expedited (加急): priority HIGH.",
+    "UrgencyTier.ORDINARY": "Ordinary (一般): priority NORMAL or LOW.",
+    "CaseCallbackResult.SATISFIED": "Solved, and the reporter is satisfied (满意).",
+    "CaseCallbackResult.BASICALLY_SATISFIED": "Solved, and the reporter is mostly satisfied (基本满意).",
+    "CaseCallbackResult.UNSATISFIED": "Solved, but the reporter is not satisfied (不满意).",
+    "CaseCallbackResult.NOT_SOLVED": "Not solved (未解决): the case is reopened.",
+    "CaseCallbackResult.UNREACHABLE": "The reporter could not be reached (无法联系).",
 }
 
 # Arguments whose name means the same everywhere.

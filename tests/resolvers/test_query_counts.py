@@ -147,6 +147,12 @@ CASES: dict[str, CountCase] = {
         ("cases.nodes", "cases.nodes.timeline", "cases.nodes.area.grids"),
         covers=("Query.cases", "Case.timeline", "CaseTimelineEntry.attachmentIds"),
     ),
+    "caseStages": CountCase(
+        """{ cases(first: 60) { nodes { number stages { stage dueAt overdue } currentStage { stage } } }
+          caseStageLimits { stage category amount } caseCategoryRules { category requiresPhoto } }""",
+        ("cases.nodes.stages", "caseStageLimits", "caseCategoryRules"),
+        covers=("Case.stages", "Query.caseStageLimits", "Query.caseCategoryRules"),
+    ),
     "casePhotos": CountCase(
         """{ cases(first: 60) { nodes { number photos { id contentType width url thumbnailUrl urlsExpireAt }
           timeline { action photos { id url } } } } }""",
@@ -324,6 +330,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "caseStatistics": (7, 4),
     "cases": (12, 9),
     "casePhotos": (8, 5),
+    "caseStages": (9, 6),
     "catalogues": (11, 8),
     "cobuilding": (18, 15),
     "evaluations": (12, 9),
