@@ -53,7 +53,8 @@ class CaseMutation(CaseConfigMutation):
                 priority=input.priority, title=input.title, description=input.description,
                 location_text=input.location_text, latitude=input.latitude, longitude=input.longitude,
                 photo_ids=[decode_id(p, "Attachment", "photoIds") for p in input.photo_ids or []],
-                idempotency_key=input.idempotency_key,
+                idempotency_key=input.idempotency_key, source=input.source,
+                external_ticket_no=input.external_ticket_no,
             )
             return await case_service.report_case(context(info), data)
 

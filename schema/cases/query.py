@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from models import CaseState
+from models import CaseSource, CaseState
 from resolvers import cases as case_service
 from resolvers.ids import decode_id
 from schema.cases.config import CaseConfigQuery
@@ -34,11 +34,16 @@ class CaseQuery(CaseConfigQuery):
             description="Dispatched to your firm.")] = None,
         first: int | None = 20,
         after: str | None = None,
+        sources: Annotated[list[CaseSource] | None, strawberry.argument(
+            description="Only from these source channels (来源渠道).")] = None,
+        external_ticket_no: Annotated[str | None, strawberry.argument(
+            description="Only the case with this 12345 work-order number (工单号).")] = None,
     ) -> Connection[Case]:
         f = case_service.CaseFilter(
             area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             states=states, category=category, supervised=supervised, overdue=overdue,
-            reported_by_me=reported_by_me, assigned_to_me=assigned_to_me,
+            reported_by_me=reported_by_me, assigned_to_me=assigned_to_me, sources=sources,
+            external_ticket_no=external_ticket_no,
         )
         page = await query_call(case_service.list_cases(context(info), f, first=first, after=after))
         return connection(page, lambda m: Case(_m=m))  # type: ignore[no-any-return]
