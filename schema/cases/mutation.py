@@ -24,6 +24,7 @@ from schema.cases.inputs import (
     ResolveCaseInput,
     WithdrawCaseInput,
 )
+from schema.cases.rates import CaseRatesMutation
 from schema.cases.types import Case, CaseReview
 from schema.common import context, mutate, mutation
 from schema.register import AREA_TYPE_NAMES
@@ -35,7 +36,7 @@ async def _case_payload(info: Info, run: Any) -> CasePayload:
 
 
 @strawberry.type
-class CaseMutation(CaseConfigMutation):
+class CaseMutation(CaseConfigMutation, CaseRatesMutation):
     @mutation(description="Mark notifications read (标记已读).")
     async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID]) -> MarkReadPayload:
         async def run() -> Any:

@@ -12,13 +12,14 @@ from models import CaseSource, CaseState
 from resolvers import cases as case_service
 from resolvers.ids import decode_id
 from schema.cases.config import CaseConfigQuery
+from schema.cases.rates import CaseRatesQuery
 from schema.cases.types import Case, CaseCategory, CaseReview, CaseStatistics, Notification, statistics_from
 from schema.common import Connection, connection, context, field, query_call
 from schema.register import AREA_TYPE_NAMES
 
 
 @strawberry.type
-class CaseQuery(CaseConfigQuery):
+class CaseQuery(CaseConfigQuery, CaseRatesQuery):
     @field(description="Cases you may read, newest first (事件列表): your scope, your firm's assigned "
                                   "and served cases, your own reports and your compound's problem wall.")
     async def cases(
