@@ -78,6 +78,15 @@ from .notifications import (
     list_notifications,
     mark_notifications_read,
 )
+from .rate_definitions import RATE_KEYS
+from .rates import (
+    RateGroupBy,
+    RateRow,
+    RatesResult,
+    Ratio,
+    case_rates,
+    ranked,
+)
 from .reads import (
     CaseFilter,
     categories,
@@ -110,6 +119,7 @@ __all__ = [
     "MAX_BYTES",
     "MAX_CALENDAR_DAYS",
     "MAX_PHOTOS",
+    "RATE_KEYS",
     "SHANGHAI",
     "TRANSITIONS",
     "Arrangement",
@@ -120,6 +130,10 @@ __all__ = [
     "CleanImage",
     "DaySource",
     "DispatchInput",
+    "RateGroupBy",
+    "RateRow",
+    "RatesResult",
+    "Ratio",
     "ReportInput",
     "S",
     "SlaInput",
@@ -128,6 +142,7 @@ __all__ = [
     "all_categories",
     "apply_image",
     "calendar_overrides",
+    "case_rates",
     "categories",
     "clean_image",
     "clean_image_async",
@@ -155,6 +170,7 @@ __all__ = [
     "package_knows",
     "parse_arrangement",
     "photo_content",
+    "ranked",
     "read_arrangement",
     "read_predicate",
     "readable_photo",

@@ -131,6 +131,14 @@ def _bounds(period: RatePeriodInput) -> tuple[date, date]:
                              end=period.to)
 
 
+async def month_rates(info: Info, month: date, group_by: svc.RateGroupBy) -> CaseRates:
+    """The rates of a calendar month (the monthly evaluation period's, 月度评比), as caseRates gives them."""
+    start, end = svc.period_bounds(svc.PeriodKind.MONTH, year=month.year, number=month.month)
+    result = await query_call(svc.case_rates(context(info), start=start, end=end, group_by=group_by))
+    rows = svc.ranked(result.rows) if group_by is svc.RateGroupBy.HANDLING_UNIT else result.rows
+    return _rates(result, rows)
+
+
 @strawberry.type
 class CaseRatesQuery:
     @field(description="Rates of case handling (考核指标: 响应率, 解决率, 满意率, 按时办结率, 回退率, 重办率, 回访率, "

@@ -4,16 +4,18 @@ ranking of handling units; staff self-ratings left out of 满意率; the tenant'
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from models import Area, Case, CaseEvent, CasePriority, CaseState, HandlerKind, uuid7
 from tenants.session import bind_tenant
-from tests.support.harness import Api, DbEnv, World
-from tests.support.world import TenantWorld
+from tests.support.harness import Api, DbEnv, new_slug
+from tests.support.world import TenantWorld, build_tenant
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 11, 4, 10, 0, tzinfo=CST)  # a Wednesday, a working day; 1 working hour on is 11:00
@@ -124,10 +126,21 @@ async def _rates(api: Api, tw: TenantWorld, group: str, user: str = "admin",
     return rates
 
 
+@pytest.fixture(scope="module")
+async def month(db: DbEnv) -> TenantWorld:
+    """One tenant with the constructed month, shared by the tests that only read it (or open an
+    evaluation period, which leaves the rates as they are)."""
+    tw = await build_tenant(db.sessionmaker, new_slug("rates"))
+    await _construct(db, tw)
+    return tw
+
+
 @pytest.fixture
-async def month(db: DbEnv, fresh: World) -> TenantWorld:
-    await _construct(db, fresh.a)
-    return fresh.a
+async def own_month(db: DbEnv) -> TenantWorld:
+    """The constructed month in a tenant of its own, for a test that changes the definitions."""
+    tw = await build_tenant(db.sessionmaker, new_slug("rdef"))
+    await _construct(db, tw)
+    return tw
 
 
 async def test_every_rate_equals_the_hand_count(api: Api, month: TenantWorld) -> None:
@@ -177,8 +190,8 @@ async def test_quarter_and_range_periods(api: Api, month: TenantWorld) -> None:
     assert bad["data"] is None and bad["errors"][0]["extensions"] == {"code": "INVALID", "field": "period"}
 
 
-async def test_the_tenants_own_definitions(api: Api, month: TenantWorld) -> None:
-    tw = month
+async def test_the_tenants_own_definitions(api: Api, own_month: TenantWorld) -> None:
+    tw = own_month
     doc = """mutation($i: SetCaseRateDefinitionsInput!) { setCaseRateDefinitions(input: $i) {
       definitions { responseLimit responseLimitUnit customised weights { rate weight } } errors { code field } } }"""
     mine = {"responseLimit": 3, "responseLimitUnit": "CALENDAR_HOURS",
@@ -199,3 +212,33 @@ async def test_a_resident_sees_only_their_compounds_figures(api: Api, month: Ten
     # the resident's statistics grant is their own compound (P1): the constructed cases of B1 only
     [row] = (await _rates(api, month, "TOTAL", user="resident"))["rows"]
     assert row["cases"] == 3
+
+
+async def test_the_ledger_export_carries_the_same_figures(api: Api, month: TenantWorld) -> None:
+    r = await api.client.get("/ledgers/export.xlsx", params={"from": "2026-11-01", "to": "2026-11-30"},
+                             headers={"authorization": f"Bearer {api.token(month, 'admin')}"})
+    assert r.status_code == 200
+    wb = load_workbook(io.BytesIO(r.content), read_only=True)
+    rows = [list(x) for x in wb["考核指标"].iter_rows(values_only=True)]
+    assert rows[0][:4] == ["分组", "名称", "事件数", "响应率"]
+    got = {(row[0], row[1]): row[2:] for row in rows[1:]}
+    assert got[("合计", "合计")] == [6, "4/6 (66.67%)", "3/4 (75.00%)", "1/2 (50.00%)", "2/3 (66.67%)",
+                                     "1/4 (25.00%)", "1/3 (33.33%)", "1/2 (50.00%)", 63.75]
+    assert got[("社区", "西湖社区")][3] == "—" and got[("社区", "西湖社区")][-1] == 73.08  # no resident verdict
+    units = [row[1] for row in rows[1:] if row[0] == "承办单位"]
+    assert units == ["西湖社区", "安居物业"]  # ranked, as handlingUnitRanking
+    assert got[("类别", "垃圾清运")][0] == 3 and got[("类别", "管道堵塞/污水外溢")][0] == 3
+
+
+async def test_the_monthly_evaluation_period_shows_the_months_rates(api: Api, month: TenantWorld) -> None:
+    opened = await api.gql(month, "admin", """mutation { openEvaluationPeriod(month: "2026-11-01") {
+      period { id } errors { code } } }""")
+    period = opened["data"]["openEvaluationPeriod"]["period"]["id"]
+    body = await api.gql(month, "admin", f"""query($id: ID!) {{ node(id: $id) {{ ... on EvaluationPeriod {{
+      caseRates(groupBy: HANDLING_UNIT) {{ periodStart periodEnd rows {{ {ROW} }} }} }} }} }}""", {"id": period})
+    rates = body["data"]["node"]["caseRates"]
+    assert (rates["periodStart"], rates["periodEnd"]) == ("2026-11-01", "2026-11-30")
+    assert [(r["label"], _row(r)) for r in rates["rows"]] == [
+        ("西湖社区", (1, (1, 1), (1, 1), (0, 0), (1, 1), (1, 1), (0, 1), (0, 1), 100.0)),
+        ("安居物业", (3, (2, 3), (2, 3), (1, 2), (1, 2), (0, 3), (1, 2), (1, 1), 60.83)),
+    ]
