@@ -242,6 +242,7 @@ FIELD_ARGUMENTS: dict[str, str] = {
     "Query.caseRates(period)": "The period (统计期): the cases reported in it are counted.",
     "Query.caseRates(groupBy)": "How the rows are grouped (分组); TOTAL when omitted.",
     "Query.handlingUnitRanking(period)": "The period (统计期): the cases reported in it are counted.",
+    "EvaluationPeriod.caseRates(groupBy)": "How the rows are grouped (分组); per handling unit when omitted.",
     "Query.caseStatistics(areaId)": "Area whose subtree is counted (统计区域); your whole reach when omitted.",
     "Query.caseReviews(areaId)": "Area whose subtree's feedback is listed (区域).",
     "Query.notices(includeExpired)": "Also notices past their expiry (含已过期).",
