@@ -1,5 +1,6 @@
 """resolvers of the cases domain: its public module (other domains import only this)."""
 
+from . import hotline_import
 from .arrangement import (
     Arrangement,
     ArrangementError,
@@ -157,6 +158,7 @@ __all__ = [
     "get_notification",
     "get_review",
     "give_feedback",
+    "hotline_import",
     "in_image_thread",
     "is_overdue",
     "is_resident_only",
