@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from models import Area, Case, CaseEvent, CasePriority, CaseState, HandlerKind, uuid7
 from tenants.session import bind_tenant
-from tests.support.harness import Api, DbEnv, new_slug
+from tests.support.harness import Api, DbEnv, World, new_slug
 from tests.support.world import TenantWorld, build_tenant
 
 CST = timezone(timedelta(hours=8))
@@ -242,3 +242,15 @@ async def test_the_monthly_evaluation_period_shows_the_months_rates(api: Api, mo
         ("西湖社区", (1, (1, 1), (1, 1), (0, 0), (1, 1), (1, 1), (0, 1), (0, 1), 100.0)),
         ("安居物业", (3, (2, 3), (2, 3), (1, 2), (1, 2), (0, 3), (1, 2), (1, 1), 60.83)),
     ]
+
+
+async def test_a_case_still_inside_its_response_limit_is_not_yet_judged(api: Api, fresh: World) -> None:
+    from tests.support.cases import report
+
+    tw = fresh.a
+    await report(api, tw, "resident", "B1")  # reported just now: its hour (in working time) has not run out
+    today = datetime.now(CST).date().isoformat()
+    [row] = (await _rates(api, tw, "TOTAL", period={"kind": "RANGE", "from": today, "to": today}))["rows"]
+    assert row["cases"] == 1
+    assert (row["responseRate"]["numerator"], row["responseRate"]["denominator"], row["responseRate"]["rate"]) == (
+        0, 0, None)
