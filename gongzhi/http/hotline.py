@@ -5,12 +5,14 @@
   all or nothing in the request (a day's work orders, at most 2000 rows). 200 with
   ``{"status": "SUCCEEDED", "total", "created", "cases": [{id, number, externalTicketNo}]}``, or 422
   with ``{"status": "REJECTED", "total", "created": 0, "rows": [{"row", "errors": [...]}]}`` naming
-  every error of every bad row (nothing written); a dry run answers the same without writing.
+  every error of every bad row (nothing written); with ``Accept: <xlsx media type>`` the 422 is instead
+  the report workbook: the file's rows plus 错误原因/error. A dry run answers the same without writing.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -54,6 +56,12 @@ def hotline_routes(state: AppState) -> list[Route]:
             out = await case_service.hotline_import.check_and_import(ctx, content, dry_run=dry_run)
             cases = [{"id": encode_global_id("Case", c.id), "number": c.number,
                       "externalTicketNo": c.external_ticket_no} for c in out.created]
+        if out.errors and XLSX in request.headers.get("accept", ""):
+            # the per-row report as a workbook: the file's rows with 错误原因/error
+            content = case_service.hotline_import.report_xlsx(content, out.errors)
+            return Response(content, status_code=422, media_type=XLSX,
+                            headers={"Content-Disposition": "attachment; filename*=UTF-8''"
+                                     + quote("12345工单-校验报告.xlsx")})
         if out.errors:
             return JSONResponse({"status": "REJECTED", "total": out.total, "created": 0,
                                  "rows": [{"row": n, "errors": e} for n, e in sorted(out.errors.items())]},

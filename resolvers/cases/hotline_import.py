@@ -219,6 +219,27 @@ def _audit(ctx: RequestContext, out: HotlineOutcome, dry_run: bool) -> None:
         area_path=None, created_at=ctx.now))
 
 
+ERROR_HEADER = "错误原因/error"
+
+
+def report_xlsx(content: bytes, errors: dict[int, list[str]]) -> bytes:
+    """The file as sent with a column 错误原因/error naming every error of each bad row (like the register
+    import's report): fix the rows and send it again (the extra column is ignored)."""
+    from openpyxl import Workbook, load_workbook
+
+    src = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    ws_in = src[SHEET] if SHEET in src.sheetnames else src.worksheets[0]
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SHEET
+    for number, values in enumerate(ws_in.iter_rows(values_only=True), start=1):
+        cells = list(values)
+        ws.append([*cells, ERROR_HEADER if number == 1 else "；".join(errors.get(number, []))])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
 async def template_xlsx(ctx: RequestContext) -> bytes:
     """The template: the columns, a help row per column on a second sheet, and an example row made
     of an area the importer may report in and an active category, so the example imports as it is."""

@@ -79,6 +79,13 @@ async def test_a_bad_file_writes_nothing_and_names_every_error_of_each_row(api: 
     assert len(rows[5]) == 2 and any("GD-OLD-1" in e for e in rows[5]) and any("无名社区" in e for e in rows[5])
     assert len(rows[6]) == 3 and any("9栋" in e for e in rows[6]) and any("100" in e for e in rows[6])
     assert await count_cases(db, a) == before  # all or nothing
+    # the same as a report workbook (the file's rows plus 错误原因/error), as the register import gives it
+    r = await api.client.post("/cases/hotline-imports", files={"file": ("o.xlsx", content, XLSX)},
+                              headers={"authorization": f"Bearer {api.token(a, 'admin')}", "accept": XLSX})
+    assert r.status_code == 422 and r.headers["content-type"].startswith(XLSX)
+    sheet = [list(x) for x in load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True)]
+    assert sheet[0] == [*HEADERS, "错误原因/error"] and [x or "" for x in sheet[1][:9]] == good and not sheet[1][9]
+    assert [x[9].split("；") for x in sheet[2:]] == [rows[3], rows[4], rows[5], rows[6]]
     # the good row alone imports (also when the client asks for English), and a second time it is a duplicate
     r = await api.client.post("/cases/hotline-imports", files={"file": ("o.xlsx", workbook([good]), XLSX)},
                               headers={"authorization": f"Bearer {api.token(a, 'admin')}", "accept-language": "en"})
