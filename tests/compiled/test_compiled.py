@@ -34,7 +34,7 @@ USERS = ("admin", "secretary", "grid1", "grid2", "grid3", "chair", "firm", "resi
 CASE_SELECTION = """
   __typename id number title description category categoryName priority state locationText latitude longitude
   reportedByMe onProblemWall handlerKind handlerName dueAt overdue supervised resolution rejectReason satisfied
-  feedbackComment reopenCount version reportedAt resolvedAt closedAt
+  feedbackComment reopenCount version reportedAt resolvedAt closedAt source externalTicketNo
   reporter { username displayName }
   area { __typename id name kind code description version ... on Building { floors unitCount }
          ... on Compound { propertyManagement } }
