@@ -26,7 +26,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {"response": 30, "resolution": 35, "satisfac
                                      "return": 0, "rework": 0, "callback": 0}
 # Vendors' stage limit for 受理 (acceptance): 1 working hour.
 DEFAULT_RESPONSE = (1.0, SlaUnit.WORKING_HOURS)
-_RESPONSE_MAX = {SlaUnit.WORKING_DAYS: 10, SlaUnit.WORKING_HOURS: 80, SlaUnit.CALENDAR_HOURS: 240}
+_RESPONSE_MAX = {SlaUnit.WORKING_DAYS.value: 10, SlaUnit.WORKING_HOURS.value: 80, SlaUnit.CALENDAR_HOURS.value: 240}
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ async def set_definitions(ctx: RequestContext, *, response_amount: float, respon
                           weights: dict[str, float]) -> Definitions:
     """Replace the tenant's definitions; weights of rates not named are 0, and at least one is above 0."""
     require_configure(ctx)
-    limit = _RESPONSE_MAX[response_unit]
+    limit = _RESPONSE_MAX.get(response_unit.value, 10)  # 10: a unit added later (calendar days)
     if not 0 < response_amount <= limit:
         raise ServiceError(ErrorCode.INVALID, t(f"响应时限应大于 0 且不超过 {limit} {response_unit.value}",
                                                 f"response limit above 0 and at most {limit} {response_unit.value}"),

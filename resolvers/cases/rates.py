@@ -123,6 +123,8 @@ class _CaseFacts:
 
 
 def _deadline(calendar: WorkCalendar | None, start: datetime, amount: float, unit: SlaUnit) -> datetime:
+    if unit.value == "calendar_days":  # a unit the stage work adds (issue #22)
+        return start + timedelta(days=amount)
     if unit is SlaUnit.WORKING_DAYS and calendar is not None:
         return calendar.add_working_days(start, max(1, round(amount)))
     if unit is SlaUnit.WORKING_HOURS and calendar is not None:
