@@ -59,6 +59,7 @@ from models import (
     Case,
     CaseCategory,
     CaseEvent,
+    CaseSource,
     CaseState,
     GridBuilding,
     Household,
@@ -248,6 +249,8 @@ CASE: FieldTable = {
     "reportedByMe": lambda cx, c, _s: c.c.reporter_user_id == cx.ctx.actor.user_id,
     "overdue": lambda cx, c, _s: late(cx, c.c.state, c.c.due_at),
     "categoryName": _category_name,
+    "source": lambda _cx, c, _s: case((c.c._full, enum_name(c.c.source, CaseSource)), else_=null()),
+    "externalTicketNo": lambda _cx, c, _s: case((c.c._full, c.c.external_ticket_no), else_=null()),
     "reporter": lambda cx, c, s: case((c.c._full, user(cx, s, c.c.reporter_user_id)), else_=null()),
     "area": lambda cx, c, s: area_by_id(cx, s, c.c.area_id),
     "escalatedTo": lambda cx, c, s: area_by_id(cx, s, c.c.escalated_to_area_id),
@@ -267,7 +270,8 @@ def case_columns(cx: Compiler) -> list[Any]:
 
 def cases_connection(cx: Compiler, sel: Sel) -> ColumnElement[Any]:
     if cx.shape(sel, lambda a: a.get("areaId") is not None or a.get("assignedToMe") is not None
-                or a.get("closureFlagged") is not None):
+                or a.get("closureFlagged") is not None
+                or a.get("sources") is not None or a.get("externalTicketNo") is not None):
         raise Unsupported("cases filter")
     filters: list[ColumnElement[bool]] = []
     states: tuple[str, ...] = ()

@@ -83,6 +83,17 @@ class HandlerKind(enum.StrEnum):
     PARTNER_UNIT = "partner_unit"
 
 
+class CaseSource(enum.StrEnum):
+    """Where a case came from (来源渠道, issue #22)."""
+
+    GRID_PATROL = "grid_patrol"  # 网格巡查
+    RESIDENT_REPORT = "resident_report"  # 居民上报
+    HOTLINE_12345 = "hotline_12345"  # 12345 热线
+    MINI_PROGRAM = "mini_program"  # 小程序
+    WALK_IN = "walk_in"  # 来访
+    OTHER = "other"  # 其他
+
+
 class SlaUnit(enum.StrEnum):
     WORKING_DAYS = "working_days"
     WORKING_HOURS = "working_hours"
@@ -130,6 +141,11 @@ class CaseSettings(TenantScoped, Base):
     __tablename__ = "case_settings"
 
     feedback_wait_days: Mapped[int] = mapped_column(Integer, default=7)
+    # The rates' own definitions (issue #22, resolvers/cases/rates.py): the response time limit
+    # (响应时限) and the weights of the composite score; null = the documented defaults.
+    response_limit_amount: Mapped[float | None] = mapped_column(Float)
+    response_limit_unit: Mapped[SlaUnit | None] = mapped_column(_enum(SlaUnit, 16))
+    rate_weights: Mapped[dict[str, float] | None] = mapped_column(JSON)
 
 
 class Case(TenantScoped, Base):
@@ -141,6 +157,8 @@ class Case(TenantScoped, Base):
         ForeignKeyConstraint(["tenant_id", "escalated_to_area_id"], ["areas.tenant_id", "areas.id"]),
         UniqueConstraint("tenant_id", "reporter_user_id", "idempotency_key"),
         UniqueConstraint("tenant_id", "number"),
+        # A 12345 work order is one case per tenant (migration 0033).
+        UniqueConstraint("tenant_id", "external_ticket_no", name="uq_cases_tenant_external_ticket"),
         Index("ix_cases_tenant_area", "tenant_id", "area_id"),
         Index("ix_cases_tenant_state", "tenant_id", "state"),
         Index("ix_cases_tenant_firm", "tenant_id", "handler_firm_id"),
@@ -193,6 +211,10 @@ class Case(TenantScoped, Base):
     return_count: Mapped[int] = mapped_column(Integer, default=0)
     callback_result: Mapped[str | None] = mapped_column(String(32))
     callback_at: Mapped[datetime | None]
+    # Source channel (来源渠道) and the hotline's work-order number (12345 工单号), issue #22.
+    source: Mapped[CaseSource] = mapped_column(_enum(CaseSource, 16), default=CaseSource.OTHER,
+                                               server_default=CaseSource.OTHER.value)
+    external_ticket_no: Mapped[str | None] = mapped_column(String(40))
     # Every transition is UPDATE … WHERE version = :seen: of two at once exactly one wins.
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime]

@@ -23,6 +23,7 @@ from resolvers.cases.workcalendar import SHANGHAI
 from tenants.session import bind_tenant
 
 from .driver import Driver
+from .hotline import seed_hotline
 
 
 async def _loop(
@@ -83,6 +84,7 @@ async def seed_demo_cases(sm: async_sessionmaker[AsyncSession], today: date | No
         if count:
             continue
         await script(d)
+        await seed_hotline(d, slug)  # one 12345 work order each (issue #22)
         seeded.append(slug)
     return seeded
 

@@ -24,6 +24,7 @@ from gongzhi.http import observability as obs
 from gongzhi.http import pipeline
 from gongzhi.http.explorer import demo_routes
 from gongzhi.http.graphql import GraphQLEndpoint
+from gongzhi.http.hotline import hotline_routes  # 12345 work-order import (issue #22)
 from gongzhi.http.ledgers import ledger_routes  # ledgers (issue #11)
 from gongzhi.http.partner_auth import partner_token_endpoint
 from gongzhi.http.platform import platform_routes
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             Route("/uploads/{id}", download, methods=["GET"]),
             Route("/uploads/{id}/thumbnail", thumbnail, methods=["GET"]),
             Route("/oauth/token", partner_token_endpoint(state), methods=["POST"]),  # co-building (issue #7)
+            *hotline_routes(state),  # 12345 work orders (issue #22): template, import
             *ledger_routes(state),  # ledgers (issue #11): register import, template, ledger export
             Route("/healthz", healthz),
             Route("/readyz", readyz),

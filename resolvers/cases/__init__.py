@@ -1,5 +1,6 @@
 """resolvers of the cases domain: its public module (other domains import only this)."""
 
+from . import hotline_import
 from .arrangement import (
     Arrangement,
     ArrangementError,
@@ -81,6 +82,15 @@ from .notifications import (
 from .overdue import (
     report_overdue_stages,
 )
+from .rate_definitions import RATE_KEYS
+from .rates import (
+    RateGroupBy,
+    RateRow,
+    RatesResult,
+    Ratio,
+    case_rates,
+    ranked,
+)
 from .reads import (
     CaseFilter,
     categories,
@@ -123,6 +133,7 @@ __all__ = [
     "MAX_BYTES",
     "MAX_CALENDAR_DAYS",
     "MAX_PHOTOS",
+    "RATE_KEYS",
     "SHANGHAI",
     "TRANSITIONS",
     "Arrangement",
@@ -133,6 +144,10 @@ __all__ = [
     "CleanImage",
     "DaySource",
     "DispatchInput",
+    "RateGroupBy",
+    "RateRow",
+    "RatesResult",
+    "Ratio",
     "ReportInput",
     "S",
     "SlaInput",
@@ -142,6 +157,7 @@ __all__ = [
     "all_categories",
     "apply_image",
     "calendar_overrides",
+    "case_rates",
     "categories",
     "clean_image",
     "clean_image_async",
@@ -157,6 +173,7 @@ __all__ = [
     "get_notification",
     "get_review",
     "give_feedback",
+    "hotline_import",
     "in_image_thread",
     "is_overdue",
     "is_resident_only",
@@ -171,6 +188,7 @@ __all__ = [
     "package_knows",
     "parse_arrangement",
     "photo_content",
+    "ranked",
     "read_arrangement",
     "read_predicate",
     "readable_photo",

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, select
 
-from models import Area, Case, CaseCategory, CaseEvent, CaseState
+from models import Area, Case, CaseCategory, CaseEvent, CaseSource, CaseState
 from models.cases import aware as aware  # re-exported: resolvers.cases.review reads it from here
 from models.cases import is_overdue as overdue_at
 from models.cases import overdue_sql
@@ -34,6 +34,8 @@ class CaseFilter:
     reported_by_me: bool | None = None
     assigned_to_me: bool | None = None
     closure_flagged: bool | None = None  # resolved too fast, waiting for a reviewer (issue #22)
+    sources: list[CaseSource] | None = None
+    external_ticket_no: str | None = None
 
 
 async def list_cases(ctx: RequestContext, f: CaseFilter, *, first: int | None, after: str | None) -> Page[Case]:
@@ -59,6 +61,11 @@ async def list_cases(ctx: RequestContext, f: CaseFilter, *, first: int | None, a
     if f.assigned_to_me:
         firms = [a.firm_id for a in ctx.actor.assignments if a.firm_id is not None]
         stmt = stmt.where(Case.handler_firm_id.in_(firms))
+    if f.sources:
+        stmt = stmt.where(Case.source.in_(f.sources))
+    if f.external_ticket_no is not None:
+        # Among the cases seen in full: the number is not shown on the public wall, nor searchable there.
+        stmt = stmt.where(Case.external_ticket_no == f.external_ticket_no.strip(), read_predicate(ctx, public=False))
     # Newest first: keyset on the id (UUIDv7), descending.
     return await keyset_page(ctx.db, stmt, Case.id, first=first, after=after, descending=True)
 

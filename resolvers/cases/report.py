@@ -11,10 +11,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from models import Area, Case, CaseCategory, CasePriority, CaseStageKind, CaseState, uuid7
+from models import Area, Case, CaseCategory, CasePriority, CaseSource, CaseStageKind, CaseState, uuid7
 from policies.filters import area_reach_predicate
 from resolvers import validation as v
 from resolvers.cases.machine import MAX_PHOTOS, acting_role, is_resident_only, own_unattached_photos, record_event
+from resolvers.cases.sources import TICKET_FIELD, default_source, duplicate_ticket, ticket_error, ticket_taken
 from resolvers.cases.stages import open_stage
 from resolvers.cases.workcalendar import WorkCalendar
 from resolvers.context import RequestContext
@@ -34,6 +35,8 @@ class ReportInput:
     longitude: float | None = None
     photo_ids: list[uuid.UUID] | None = None
     idempotency_key: str | None = None
+    source: CaseSource | None = None  # null: from the reporter's role (resolvers.cases.sources)
+    external_ticket_no: str | None = None  # 12345 工单号, unique per tenant
 
 
 _NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -80,7 +83,14 @@ async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
     photos = list(dict.fromkeys(data.photo_ids or []))
     if len(photos) > MAX_PHOTOS:
         errors.add(ErrorCode.INVALID, t(f"最多 {MAX_PHOTOS} 张照片", f"at most {MAX_PHOTOS} photos"), "photoIds")
+    ticket = (data.external_ticket_no or "").strip() or None
+    if ticket is not None and (why := ticket_error(ticket)) is not None:
+        errors.add(ErrorCode.INVALID, why, TICKET_FIELD)
+        ticket = None
     errors.raise_if_any()
+    if ticket is not None and await ticket_taken(ctx.db, ticket):
+        raise duplicate_ticket(ticket)
+    source = data.source or default_source(list(actor.roles))
     area = await ctx.db.scalar(select(Area).where(Area.id == data.area_id))
     if area is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
@@ -98,7 +108,8 @@ async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
             category_code=data.category, priority=data.priority, title=title, description=description or "",
             location_text=location, latitude=data.latitude, longitude=data.longitude, state=CaseState.REPORTED,
             reporter_user_id=actor.user_id, reporter_role=acting_role(ctx), on_wall=is_resident_only(ctx),
-            idempotency_key=key, supervised=False, reopen_count=0, version=1, updated_at=ctx.now,
+            idempotency_key=key, source=source, external_ticket_no=ticket,
+            supervised=False, reopen_count=0, version=1, updated_at=ctx.now,
             created_at=ctx.now,
         )
         try:
@@ -114,6 +125,8 @@ async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
                 )
                 if existing is not None:
                     return existing
+            if ticket is not None and await ticket_taken(ctx.db, ticket):
+                raise duplicate_ticket(ticket) from None  # a concurrent report took the number first
     else:
         raise ServiceError(ErrorCode.CONFLICT, t("未能分配事件编号，请重试",
                                                  "could not allocate a case number; retry"), "title")

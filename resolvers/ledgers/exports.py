@@ -56,6 +56,7 @@ from resolvers.context import RequestContext
 from resolvers.deliberation import meeting_read_predicate, topic_read_predicate
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
+from resolvers.ledgers import rate_sheet
 from resolvers.ledgers.register_file import COLUMNS, SHEET_NAME
 from resolvers.ledgers.register_jobs import audit_user
 from resolvers.ledgers.register_rows import GENDER_ZH, TENURE_ZH
@@ -402,6 +403,8 @@ async def export_ledgers(ctx: RequestContext, area_id: uuid.UUID | None, start: 
           ROLE_ZH.get(r.rater_role, r.rater_role), float(r.total),
           "；".join(f"{k}:{v}" for k, v in sorted(r.scores.items())), r.comment or "", local(r.created_at)]
          for r, month, firm in ratings))
+    # 考核指标: the case rates of the area and period (issue #22), as caseRates gives them.
+    counts["考核指标"] = _sheet(wb, "考核指标", rate_sheet.HEADERS, await rate_sheet.rate_rows(ctx, aid, start, end))
 
     _stamp(wb, ctx, full_export)
     detail: dict[str, Any] = {"from": start.isoformat(), "to": end.isoformat(), "sheets": counts}

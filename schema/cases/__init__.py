@@ -31,6 +31,7 @@ from .inputs import (
 from .mutation import CaseMutation
 from .photos import Photo
 from .query import CaseQuery
+from .rates import CaseRates, month_rates
 from .subscriptions import (
     CaseEventMessage,
     Subscription,
@@ -59,6 +60,7 @@ __all__ = [
     "CaseMutation",
     "CasePayload",
     "CaseQuery",
+    "CaseRates",
     "CaseReasonInput",
     "CaseReview",
     "CaseReviewPayload",
@@ -82,6 +84,7 @@ __all__ = [
     "SlaRule",
     "SlaRulePayload",
     "Subscription",
+    "month_rates",
 ]
 
 from schema.parts import SchemaParts

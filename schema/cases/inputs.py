@@ -6,7 +6,7 @@ from datetime import date
 
 import strawberry
 
-from models import CasePriority, HandlerKind
+from models import CasePriority, CaseSource, HandlerKind
 from schema.cases.types import Case, CaseReview
 from schema.common import UserError
 
@@ -25,6 +25,12 @@ class ReportCaseInput:
     photo_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Your uploads (≤ 9).")
     idempotency_key: str | None = strawberry.field(
         default=None, description="Client-made key (≤ 64 chars): a retry with the same key returns the same case.")
+    source: CaseSource | None = strawberry.field(
+        default=None, description="Source channel (来源渠道); if omitted: RESIDENT_REPORT for a resident, GRID_PATROL "
+                                  "for a grid worker, else OTHER.")
+    external_ticket_no: str | None = strawberry.field(
+        default=None, description="The 12345 work-order number (12345 工单号), ≤ 40 letters, digits, - _ / .; unique "
+                                  "in the street office (DUPLICATE_TICKET_NO otherwise).")
 
 
 @strawberry.input(description="A transition of a case without further fields.")

@@ -24,6 +24,7 @@ from schema.cases.inputs import (
     ResolveCaseInput,
     WithdrawCaseInput,
 )
+from schema.cases.rates import CaseRatesMutation
 from schema.cases.steps import CaseStepMutation
 from schema.cases.types import Case, CaseReview
 from schema.common import context, mutate, mutation
@@ -36,7 +37,7 @@ async def _case_payload(info: Info, run: Any) -> CasePayload:
 
 
 @strawberry.type
-class CaseMutation(CaseConfigMutation, CaseStepMutation):
+class CaseMutation(CaseConfigMutation, CaseStepMutation, CaseRatesMutation):
     @mutation(description="Mark notifications read (标记已读).")
     async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID]) -> MarkReadPayload:
         async def run() -> Any:
@@ -54,7 +55,8 @@ class CaseMutation(CaseConfigMutation, CaseStepMutation):
                 priority=input.priority, title=input.title, description=input.description,
                 location_text=input.location_text, latitude=input.latitude, longitude=input.longitude,
                 photo_ids=[decode_id(p, "Attachment", "photoIds") for p in input.photo_ids or []],
-                idempotency_key=input.idempotency_key,
+                idempotency_key=input.idempotency_key, source=input.source,
+                external_ticket_no=input.external_ticket_no,
             )
             return await case_service.report_case(context(info), data)
 

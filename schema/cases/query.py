@@ -8,10 +8,11 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from models import CaseState
+from models import CaseSource, CaseState
 from resolvers import cases as case_service
 from resolvers.ids import decode_id
 from schema.cases.config import CaseConfigQuery
+from schema.cases.rates import CaseRatesQuery
 from schema.cases.steps import CaseStageQuery
 from schema.cases.types import Case, CaseCategory, CaseReview, CaseStatistics, Notification, statistics_from
 from schema.common import Connection, connection, context, field, query_call
@@ -19,7 +20,7 @@ from schema.register import AREA_TYPE_NAMES
 
 
 @strawberry.type
-class CaseQuery(CaseConfigQuery, CaseStageQuery):
+class CaseQuery(CaseConfigQuery, CaseStageQuery, CaseRatesQuery):
     @field(description="Cases you may read, newest first (事件列表): your scope, your firm's assigned "
                                   "and served cases, your own reports and your compound's problem wall.")
     async def cases(
@@ -37,11 +38,16 @@ class CaseQuery(CaseConfigQuery, CaseStageQuery):
             description="Resolved faster than the tenant's minimum and not yet reviewed (待核查), or not.")] = None,
         first: int | None = 20,
         after: str | None = None,
+        sources: Annotated[list[CaseSource] | None, strawberry.argument(
+            description="Only from these source channels (来源渠道).")] = None,
+        external_ticket_no: Annotated[str | None, strawberry.argument(
+            description="Only the case with this 12345 work-order number (工单号).")] = None,
     ) -> Connection[Case]:
         f = case_service.CaseFilter(
             area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             states=states, category=category, supervised=supervised, overdue=overdue,
             reported_by_me=reported_by_me, assigned_to_me=assigned_to_me, closure_flagged=closure_flagged,
+            sources=sources, external_ticket_no=external_ticket_no,
         )
         page = await query_call(case_service.list_cases(context(info), f, first=first, after=after))
         return connection(page, lambda m: Case(_m=m))  # type: ignore[no-any-return]

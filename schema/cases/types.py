@@ -9,7 +9,17 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from models import AreaKind, CallbackResult, CasePriority, CaseState, HandlerKind, UrgencyTier, community_id_of, tier_of
+from models import (
+    AreaKind,
+    CallbackResult,
+    CasePriority,
+    CaseSource,
+    CaseState,
+    HandlerKind,
+    UrgencyTier,
+    community_id_of,
+    tier_of,
+)
 from models import Case as CaseRow
 from models import CaseEvent as CaseEventRow
 from models import CaseReview as CaseReviewRow
@@ -26,6 +36,8 @@ from schema.common import Node, PublicError, context, field, graphql_enum
 from schema.register import AreaNode, Community, Grid, User, area_type
 
 graphql_enum(CaseState, name="CaseState", description="State of a case in its closed loop (事件状态).")
+graphql_enum(CaseSource, name="CaseSource",
+             description="Where a case came from (来源渠道): 网格巡查, 居民上报, 12345 热线, 小程序, 来访, 其他.")
 graphql_enum(HandlerKind, name="HandlerKind",
              description="Kind of unit a case is dispatched to (承办单位类型).")
 
@@ -147,6 +159,15 @@ class Case(Node):
             return None
         u = await loaders.user_by_id(context(info)).load(self._m.reporter_user_id)
         return None if u is None else User(username=u.username, display_name=u.display_name)
+
+    @field(description="Source channel (来源渠道); null when you see the case only on the public wall.")
+    async def source(self, info: Info) -> CaseSource | None:
+        return self._m.source if await self._full(info) else None
+
+    @field(description="The 12345 hotline's work-order number (12345 工单号), unique in the street office; null "
+                       "when there is none or you see the case only on the public wall.")
+    async def external_ticket_no(self, info: Info) -> str | None:
+        return self._m.external_ticket_no if await self._full(info) else None
 
     @field(description="True when you reported this case.")
     def reported_by_me(self, info: Info) -> bool:

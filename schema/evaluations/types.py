@@ -14,9 +14,11 @@ from models import EvaluationTarget, PeriodState
 from resolvers import evaluations as svc
 from resolvers import loaders
 from resolvers import volunteering as vl
+from resolvers.cases import RateGroupBy
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
 from resolvers.ids import decode_id
+from schema.cases import CaseRates, month_rates
 from schema.common import Node, UserError, context, field, graphql_enum, mutate, mutation, query_call
 from schema.register import AreaNode, area_type
 
@@ -54,6 +56,11 @@ class EvaluationPeriod(Node):
     @field(description="Closed at (关闭时间).")
     def closed_at(self) -> datetime | None:
         return self._m.closed_at
+
+    @field(description="The month's case rates (本月事件考核指标, issue #22): caseRates for this month, grouped; "
+                       "per handling unit they are ranked as handlingUnitRanking. Computed per period selected.")
+    async def case_rates(self, info: Info, group_by: RateGroupBy = RateGroupBy.HANDLING_UNIT) -> CaseRates:
+        return await month_rates(info, self._m.month, group_by)
 
     @field(description="The items and weights this period is rated by, fixed when it opened (本期评比项目).")
     async def items(self, info: Info, target: EvaluationTarget) -> list[EvaluationItem]:

@@ -37,6 +37,7 @@ CASE_SELECTION = """
   __typename id number title description category categoryName priority state locationText latitude longitude
   reportedByMe onProblemWall handlerKind handlerName dueAt overdue supervised resolution rejectReason satisfied
   feedbackComment reopenCount version reportedAt resolvedAt closedAt closureFlagged returnCount
+  source externalTicketNo
   reporter { username displayName }
   area { __typename id name kind code description version ... on Building { floors unitCount }
          ... on Compound { propertyManagement } }

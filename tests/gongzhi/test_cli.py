@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -18,6 +19,7 @@ from gongzhi.cli import main
 from gongzhi.http.app import create_app
 from gongzhi.migrate import head_revision
 from gongzhi.settings import DEMO_JWT_SECRET, ROOT, Settings
+from resolvers.cases.workcalendar import SHANGHAI
 from tenants.session import make_engine
 
 DEMO_TENANTS = {"weierlu", "baitao", "langya", "yanquan"}
@@ -252,6 +254,44 @@ async def test_demo_end_to_end(demo_env: Demo, langya_grid_token: str) -> None:
             assert (await client.get("/readyz")).status_code == 200
             page = await client.get("/graphql", headers={"accept": "text/html"})
             assert page.status_code == 200 and "graphiql" in page.text.lower()
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def admin_tokens(demo_env: Demo) -> dict[str, str]:
+    return {slug: _token(["--tenant", slug, "--user", f"{slug}.admin"]) for slug in sorted(DEMO_TENANTS)}
+
+
+_RATES = ("responseRate", "resolutionRate", "satisfactionRate", "onTimeRate", "returnRate", "reworkRate",
+          "callbackRate")
+
+
+async def test_each_demo_tenant_has_a_hotline_order_and_a_rates_page(demo_env: Demo,
+                                                                     admin_tokens: dict[str, str]) -> None:
+    """Issue #22: one 12345 work order per demo street office (source and ticket number), handled to
+    closure, and each tenant's caseRates of the last 60 days with every rate's denominator above zero."""
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    today = datetime.now(SHANGHAI).date()
+    period = {"kind": "RANGE", "from": (today - timedelta(days=60)).isoformat(), "to": today.isoformat()}
+    doc = ("query($p: RatePeriodInput!, $s: [CaseSource!]) { caseRates(period: $p) { rows { cases score "
+           + " ".join(f"{r} {{ denominator }}" for r in _RATES)
+           + " } } cases(sources: $s) { nodes { state source externalTicketNo } } }")
+    try:
+        app = create_app(settings, engine=engine)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo") as client:
+            for slug, token in admin_tokens.items():
+                r = await client.post("/graphql", json={"query": doc, "variables": {"p": period,
+                                                                                    "s": ["HOTLINE_12345"]}},
+                                      headers={"authorization": f"Bearer {token}"})
+                body = r.json()
+                assert "errors" not in body, body
+                [order] = body["data"]["cases"]["nodes"]
+                assert order["state"] == "CLOSED" and re.fullmatch(r"GD\d{12}", order["externalTicketNo"]), order
+                [row] = body["data"]["caseRates"]["rows"]
+                empty = [k for k in _RATES if row[k]["denominator"] == 0]
+                assert row["cases"] > 0 and empty == [] and row["score"] is not None, (slug, row)
     finally:
         await engine.dispose()
 

@@ -33,6 +33,8 @@ TOKEN_ROUTES = [
     ("GET", "/ledgers/export.xlsx"),
     ("GET", "/ledgers/register-full.xlsx"),
     ("GET", "/ledgers/export-full.xlsx"),
+    ("GET", "/cases/hotline-template.xlsx"),
+    ("POST", "/cases/hotline-imports"),
     ("POST", "/platform/graphql"),
     ("POST", "/graphql"),
 ]

@@ -461,7 +461,7 @@ async def test_export_refusals(api: Api, world: World) -> None:
     assert (await api.client.get("/ledgers/export.xlsx", params=span)).status_code == 401
     r = await get(api, a, "admin", "/ledgers/export.xlsx", **span)
     assert r.status_code == 200 and [ws for ws in load_workbook(io.BytesIO(r.content)).sheetnames] == [
-        "事件台账", "事件流转", "走访台账", "议事会议", "议题决定", "志愿时长", "积分台账", "评比结果"]
+        "事件台账", "事件流转", "走访台账", "议事会议", "议题决定", "志愿时长", "积分台账", "评比结果", "考核指标"]
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030"])
