@@ -28,6 +28,16 @@ from models.care import (
     Wish,
     WishState,
 )
+from models.case_stages import (
+    CallbackResult,
+    CaseCategoryRule,
+    CaseStage,
+    CaseStageKind,
+    CaseStageLimit,
+    CaseWorkflowSettings,
+    UrgencyTier,
+    tier_of,
+)
 from models.cases import (
     OPEN_STATES,
     Attachment,
@@ -49,6 +59,7 @@ from models.cases import (
 # --- deliberation (issue #4)
 from models.deliberation import (
     MAJOR_MATTERS,
+    BallotMethod,
     Choice,
     Meeting,
     MeetingAttendee,
@@ -68,7 +79,7 @@ from models.ledgers import ImportJob, ImportStatus  # ledgers (issue #11)
 
 # --- end deliberation
 from models.platform import PlatformAuditEntry, PlatformCalendar, PlatformCalendarDay, Tenant, TenantStatus, User
-from models.register import CareTagKind, Gender, Household, Person, PersonCareTag, Tenure
+from models.register import CareTagKind, Gender, Household, Person, PersonCareTag, PropertyOwner, Tenure
 
 # --- volunteering and evaluations (issue #6) ---
 # isort: split
@@ -108,6 +119,7 @@ __all__ = [
     "AuditChainHead",
     "AuditCheckpoint",
     "AuditEntry",
+    "BallotMethod",
     "Base",
     "CalendarOverride",
     "CareService",
@@ -148,6 +160,7 @@ __all__ = [
     "PlatformTable",
     "PropertyFirm",
     "PropertyManagement",
+    "PropertyOwner",
     "RoleAssignment",
     "ServiceContract",
     "SlaRule",
@@ -226,3 +239,6 @@ __all__ += [
 ]
 # --- end co-building ---
 __all__ += ["ImportJob", "ImportStatus"]  # ledgers (issue #11)
+# case stages, limits and honest closure (issue #22)
+__all__ += ["CallbackResult", "CaseCategoryRule", "CaseStage", "CaseStageKind", "CaseStageLimit",
+            "CaseWorkflowSettings", "UrgencyTier", "tier_of"]

@@ -98,6 +98,7 @@ class SlaUnit(enum.StrEnum):
     WORKING_DAYS = "working_days"
     WORKING_HOURS = "working_hours"
     CALENDAR_HOURS = "calendar_hours"
+    CALENDAR_DAYS = "calendar_days"  # stage limits such as 回访 "the day after closure" (issue #22)
 
 
 class CaseCategory(TenantScoped, Base):
@@ -208,6 +209,12 @@ class Case(TenantScoped, Base):
     source: Mapped[CaseSource] = mapped_column(_enum(CaseSource, 16), default=CaseSource.OTHER,
                                                server_default=CaseSource.OTHER.value)
     external_ticket_no: Mapped[str | None] = mapped_column(String(40))
+    # Honest closure and the new steps (issue #22, models.case_stages): a resolution faster than the
+    # tenant's minimum waits for a reviewer; 退单 counted; the 回访's result.
+    closure_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    return_count: Mapped[int] = mapped_column(Integer, default=0)
+    callback_result: Mapped[str | None] = mapped_column(String(32))
+    callback_at: Mapped[datetime | None]
     # Every transition is UPDATE … WHERE version = :seen: of two at once exactly one wins.
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime]

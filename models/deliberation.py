@@ -186,8 +186,16 @@ class Choice(enum.StrEnum):
     ABSTAIN = "abstain"
 
 
+class BallotMethod(enum.StrEnum):
+    """How a ballot reached the count: cast online by an owner, or recorded by staff from a document."""
+
+    ONLINE = "online"  # 线上投票
+    PROXY = "proxy"  # 委托投票: an owner's written proxy, recorded by staff
+    PAPER = "paper"  # 纸质表决票, recorded by staff
+
+
 class Vote(TenantScoped, Base):
-    """An owners' vote (业主表决) on a topic, in one compound."""
+    """An owners' vote (业主表决) on a topic, in one compound or one building of it."""
 
     __tablename__ = "votes"
     __table_args__ = (
@@ -199,6 +207,8 @@ class Vote(TenantScoped, Base):
     topic_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     compound_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     compound_path: Mapped[str] = mapped_column(String(400))
+    # A building's vote (e.g. its elevator retrofit): only that building's dwellings elect; None: the compound.
+    building_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     matter: Mapped[VoteMatter] = mapped_column(_enum(VoteMatter, 32))
     question: Mapped[str] = mapped_column(String(500))
     state: Mapped[VoteState] = mapped_column(_enum(VoteState))
@@ -232,6 +242,10 @@ class VoteElector(TenantScoped, Base):
     cast_at: Mapped[datetime | None]
     # A client's idempotencyKey for the cast that set the current choice (issue #26): a retry with it returns this row.
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    # How the ballot was given (None until cast); a proxy or paper ballot is final and names its document.
+    method: Mapped[BallotMethod | None] = mapped_column(_enum(BallotMethod, 8))
+    document_ref: Mapped[str | None] = mapped_column(String(100))
+    proxy_name: Mapped[str | None] = mapped_column(String(50))
 
 
 class Notice(TenantScoped, Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -51,6 +51,27 @@ class Household(TenantScoped, Base):
     # Optimistic concurrency: every ORM update is "… WHERE version = :seen" and bumps it.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     __mapper_args__ = {"version_id_col": version}
+
+
+class PropertyOwner(TenantScoped, Base):
+    """A registered property owner (产权人) of a dwelling: a person of the register (living there or
+    not) on the dwelling's title. Owners, not residents, are the electors of owners' votes (DESIGN.md
+    §8); co-owners share the dwelling's one ballot. Ended, never deleted (the votes of their time)."""
+
+    __tablename__ = "property_owners"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "household_id"], ["households.tenant_id", "households.id"]),
+        ForeignKeyConstraint(["tenant_id", "person_id"], ["persons.tenant_id", "persons.id"]),
+        Index("ix_property_owners_household", "tenant_id", "household_id"),
+        Index("ix_property_owners_person", "tenant_id", "person_id"),
+    )
+
+    household_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    # 不动产权证号 or another reference to the title document, as staff recorded it.
+    certificate_ref: Mapped[str | None] = mapped_column(String(64))
+    registered_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    ended_at: Mapped[datetime | None]
 
 
 def mask_phone(v: str | None) -> str | None:

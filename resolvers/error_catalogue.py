@@ -32,6 +32,7 @@ class ApiErrorCode(enum.StrEnum):
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     EVENTS_INTERRUPTED = "EVENTS_INTERRUPTED"
     DUPLICATE_TICKET_NO = "DUPLICATE_TICKET_NO"
+    PHOTO_REQUIRED = "PHOTO_REQUIRED"
     # -- authentication and tenancy
     UNAUTHENTICATED = "UNAUTHENTICATED"
     INVALID_TOKEN = "INVALID_TOKEN"
@@ -97,6 +98,8 @@ CATALOGUE: dict[ApiErrorCode, Entry] = {
                                        "re-read, then subscribe again."),
     _E.DUPLICATE_TICKET_NO: Entry(None, "This 12345 work-order number is already on another case of the street office "
                                         "(工单号重复); `field` is externalTicketNo."),
+    _E.PHOTO_REQUIRED: Entry(None, "The case's category is resolved only with a photo of the result "
+                                   "(办结须上传现场照片); upload one and pass it in photoIds."),
     _E.UNAUTHENTICATED: Entry(401, "No bearer token, or not of the form 'Bearer <token>' (未登录)."),
     _E.INVALID_TOKEN: Entry(401, "The token's signature, issuer, audience or claims are not accepted (令牌无效)."),
     _E.TOKEN_EXPIRED: Entry(401, "The token has expired (令牌已过期); get a new one."),

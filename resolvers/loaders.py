@@ -15,7 +15,19 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 from strawberry.dataloader import DataLoader
 
-from models import Area, AreaKind, Case, CaseCategory, CaseEvent, GridBuilding, Household, Person, PersonCareTag, User
+from models import (
+    Area,
+    AreaKind,
+    Case,
+    CaseCategory,
+    CaseEvent,
+    CaseStage,
+    GridBuilding,
+    Household,
+    Person,
+    PersonCareTag,
+    User,
+)
 from policies.cases import case_predicate
 from policies.filters import CaseGrid, area_read_predicate, household_predicate, person_predicate
 from resolvers.context import RequestContext
@@ -209,6 +221,19 @@ def events_by_case(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Any]]:
         return [out.get(i, []) for i in ids]
 
     return _loader(ctx, "EventsByCaseLoader", load)
+
+
+def stages_by_case(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Any]]:
+    """A case's stages (办理环节, issue #22), oldest first: one statement for a page of cases."""
+    async def load(ids: list[uuid.UUID]) -> list[list[Any]]:
+        rows = await ctx.db.scalars(select(CaseStage).where(CaseStage.case_id.in_(ids))
+                                    .order_by(CaseStage.case_id, CaseStage.seq))
+        out: dict[uuid.UUID, list[Any]] = defaultdict(list)
+        for st in rows:
+            out[st.case_id].append(st)
+        return [out.get(i, []) for i in ids]
+
+    return _loader(ctx, "StagesByCaseLoader", load)
 
 
 def category_name_by_code(ctx: RequestContext) -> DataLoader[str, str | None]:

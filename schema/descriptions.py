@@ -81,6 +81,7 @@ ENUM_VALUES: dict[str, str] = {
     "SlaUnit.WORKING_DAYS": "Working days of the tenant's calendar (工作日).",
     "SlaUnit.WORKING_HOURS": "Working hours of the tenant's calendar (工作小时).",
     "SlaUnit.CALENDAR_HOURS": "Hours on the clock, nights and holidays included (自然小时).",
+    "SlaUnit.CALENDAR_DAYS": "Days of 24 hours on the clock, weekends and holidays included (自然日).",
     "WorkingDaySource.TENANT_OVERRIDE": "The tenant's own override (街道调整), setCalendarOverride.",
     "WorkingDaySource.PLATFORM_ARRANGEMENT": "The State Council's yearly arrangement loaded by the platform "
                                              "operator (国务院节假日安排), with its 调休 make-up working days.",
@@ -108,6 +109,7 @@ ENUM_VALUES: dict[str, str] = {
                                     "re-subscribe and re-read.",
     "ErrorCode.DUPLICATE_TICKET_NO": "This 12345 work-order number is already on another case of the street office "
                                      "(工单号重复); see the field.",
+    "ErrorCode.PHOTO_REQUIRED": "The case's category is resolved only with a photo of the result (办结须上传现场照片).",
     # volunteering and points
     "OrganiserKind.PARTY_ORG": "A party organisation (党组织).",
     "OrganiserKind.COMMUNITY": "The community (社区).",
@@ -172,6 +174,9 @@ ENUM_VALUES: dict[str, str] = {
     "BallotChoice.YES": "In favour (同意).",
     "BallotChoice.NO": "Against (反对).",
     "BallotChoice.ABSTAIN": "Abstain (弃权).",
+    "BallotMethod.ONLINE": "Cast online by a registered owner (线上投票); changeable until the close.",
+    "BallotMethod.PROXY": "An owner's written proxy, recorded by staff (委托投票); final.",
+    "BallotMethod.PAPER": "A paper ballot, recorded by staff (纸质表决票); final.",
     "MeetingState.CONVENED": "Convened, minutes may still be recorded (已召开).",
     "MeetingState.CLOSED": "Closed with its minutes (已结束).",
     "PartnerKind.ENTERPRISE": "Enterprise (企业).",
@@ -195,6 +200,19 @@ ENUM_VALUES: dict[str, str] = {
     "InServiceKind.HOURS": "Hours of service (服务时长).",
     "InServiceKind.WISH": "A wish claimed and fulfilled (认领微心愿).",
     "InServiceKind.ACTIVITY": "A volunteer activity joined (参加活动).",
+    # case stages (issue #22)
+    "CaseStageKind.ACCEPT": "Acceptance (受理/签收): from the report to its acceptance.",
+    "CaseStageKind.DISPATCH": "Dispatch (派遣): from acceptance, a return or a reopening to the dispatch.",
+    "CaseStageKind.HANDLE": "Handling (处置/办结): from the dispatch, a transfer or a rework to the resolution.",
+    "CaseStageKind.CALLBACK": "Call-back (回访): from the closure to the call-back.",
+    "UrgencyTier.URGENT": "Urgent (紧急): priority URGENT.",
+    "UrgencyTier.EXPEDITED": "Expedited (加急): priority HIGH.",
+    "UrgencyTier.ORDINARY": "Ordinary (一般): priority NORMAL or LOW.",
+    "CaseCallbackResult.SATISFIED": "Solved, and the reporter is satisfied (满意).",
+    "CaseCallbackResult.BASICALLY_SATISFIED": "Solved, and the reporter is mostly satisfied (基本满意).",
+    "CaseCallbackResult.UNSATISFIED": "Solved, but the reporter is not satisfied (不满意).",
+    "CaseCallbackResult.NOT_SOLVED": "Not solved (未解决): the case is reopened.",
+    "CaseCallbackResult.UNREACHABLE": "The reporter could not be reached (无法联系).",
 }
 
 # Arguments whose name means the same everywhere.

@@ -22,11 +22,15 @@ from models import (
     CaseCategory,
     CasePriority,
     CaseSettings,
+    CaseStageKind,
+    CaseStageLimit,
+    CaseWorkflowSettings,
     EvaluationItem,
     EvaluationTarget,
     SlaRule,
     SlaUnit,
     Tenant,
+    UrgencyTier,
     VolunteerSettings,
     path_segment,
     uuid7,
@@ -86,6 +90,21 @@ DEFAULT_SLA_RULES: tuple[tuple[str | None, CasePriority, float, SlaUnit], ...] =
     ("fly_wire", CasePriority.HIGH, 4, SlaUnit.WORKING_HOURS),
 )
 
+# Stage limits (环节时限, issue #22; sources in docs/domains/cases.md): (stage, tier, amount, unit) for every
+# category. The 处置 stage is the SLA rules above. Migration 0033_case_stages holds a frozen copy.
+DEFAULT_STAGE_LIMITS: tuple[tuple[CaseStageKind, UrgencyTier, float, SlaUnit], ...] = (
+    (CaseStageKind.ACCEPT, UrgencyTier.URGENT, 1, SlaUnit.WORKING_HOURS),
+    (CaseStageKind.ACCEPT, UrgencyTier.EXPEDITED, 2, SlaUnit.WORKING_HOURS),
+    (CaseStageKind.ACCEPT, UrgencyTier.ORDINARY, 4, SlaUnit.WORKING_HOURS),
+    (CaseStageKind.DISPATCH, UrgencyTier.URGENT, 1, SlaUnit.WORKING_HOURS),
+    (CaseStageKind.DISPATCH, UrgencyTier.EXPEDITED, 2, SlaUnit.WORKING_HOURS),
+    (CaseStageKind.DISPATCH, UrgencyTier.ORDINARY, 4, SlaUnit.WORKING_HOURS),
+    (CaseStageKind.CALLBACK, UrgencyTier.URGENT, 1, SlaUnit.CALENDAR_DAYS),
+    (CaseStageKind.CALLBACK, UrgencyTier.EXPEDITED, 1, SlaUnit.WORKING_DAYS),
+    (CaseStageKind.CALLBACK, UrgencyTier.ORDINARY, 1, SlaUnit.WORKING_DAYS),
+)
+DEFAULT_MIN_HANDLING_MINUTES = 30  # a resolution within 30 minutes of the dispatch waits for a reviewer
+
 
 # What one domain adds to a new tenant, inside the provisioning transaction (tenant bound).
 DomainDefaults = Callable[[AsyncSession], None]
@@ -106,6 +125,9 @@ def cases_defaults(session: AsyncSession) -> None:
     for category, priority, amount, unit in DEFAULT_SLA_RULES:
         session.add(SlaRule(category_code=category, priority=priority, amount=amount, unit=unit))
     session.add(CaseSettings(feedback_wait_days=7))
+    for stage, tier, amount, unit in DEFAULT_STAGE_LIMITS:
+        session.add(CaseStageLimit(stage=stage, tier=tier, category_code=None, amount=amount, unit=unit))
+    session.add(CaseWorkflowSettings(auto_supervise_overdue=True, min_handling_minutes=DEFAULT_MIN_HANDLING_MINUTES))
 
 
 def volunteering_defaults(session: AsyncSession) -> None:

@@ -254,8 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
                    ).set_defaults(fn=cmd_rotate_keys)
     sub.add_parser(
         "close-waiting-cases",
-        help="the periodic jobs once: close cases past their feedback period, expire agreements, "
-             "seal the audit log (cron)"
+        help="the periodic jobs once: close cases past their feedback period, close votes past closesAt, "
+             "expire agreements, seal the audit log (cron)"
     ).set_defaults(fn=cmd_close_waiting_cases)
     t = sub.add_parser("token", help="print a development bearer token")
     t.add_argument("--tenant", action="append", required=True, help="tenant slug (repeat to allow several)")

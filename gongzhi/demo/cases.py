@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import (
+    CallbackResult,
     Case,
     CasePriority,
     HandlerKind,
@@ -92,11 +93,15 @@ async def _langya(d: Driver) -> None:
     # 花园街社区 扬天小区 11栋: the grid worker reports the sewage, the street's discipline member
     # follows it under supervision, the community has it repaired, the reporter is satisfied.
     b11 = await d.grid_building("langya.grid2", "11栋")
-    await _loop(d, reporter="langya.grid2", handler_user="langya.grid2", area=b11, category="drainage",
+    sewage = await _loop(d, reporter="langya.grid2", handler_user="langya.grid2", area=b11, category="drainage",
                 priority=CasePriority.HIGH, title="扬天小区11栋污水外溢", days_ago=12, stop_after="feedback",
                 description="11栋1单元门口下水道堵塞，污水外溢至楼道口，气味较大。", to_firm=False,
                 resolution="疏通主管道并清理化粪池，已恢复正常。", supervisor="langya.admin",
                 supervise_note="纪检委员跟踪督办")
+    # 受理 → 派遣 → 处置 → 回访 (issue #22): the grid worker calls the reporter back the day it closed.
+    await d.run("langya.grid2", d.at(10, 15, 0), lambda ctx: svc.record_callback(
+        ctx, sewage.id, result=CallbackResult.SATISFIED, note="电话回访：下水道通畅，居民满意。",
+        expected_version=None))
     # 三里亭人家: a neighbourhood lead's report on the problem wall, dispatched to the firm, now late.
     home = await d.home_building("langya.lead")
     await _loop(d, reporter="langya.lead", handler_user="langya.grid", area=home, category="noise",

@@ -20,6 +20,7 @@ from gongzhi.demo.driver import Driver
 from models import (
     Area,
     AreaKind,
+    BallotMethod,
     Case,
     Choice,
     Household,
@@ -27,9 +28,9 @@ from models import (
     Member,
     Notice,
     Person,
+    PropertyOwner,
     RoleAssignment,
     Tenant,
-    Tenure,
     User,
     VoteMatter,
 )
@@ -54,20 +55,23 @@ async def _area(d: Driver, name: str, kind: AreaKind, parent: Area | None = None
 
 
 async def _owner_voters(d: Driver, compound: Area) -> list[tuple[str, uuid.UUID, float]]:
-    """(username, household, floor area) for every owner household of the compound, creating a resident
-    account (yanquan.dongwan1 …) for the head of each household that has none linked yet."""
+    """(username, dwelling, floor area) for every dwelling of the compound with a registered owner
+    (产权人), creating a resident account (yanquan.dongwan1 …) for its first owner when no owner of it
+    has one linked yet."""
     async def q(s: AsyncSession) -> list[tuple[str, uuid.UUID, float]]:
         buildings = select(Area.id).where(Area.path.startswith(compound.path), Area.kind == AreaKind.BUILDING)
+        owned = select(PropertyOwner.household_id).where(PropertyOwner.ended_at.is_(None))
         households = list(await s.scalars(select(Household).where(
-            Household.building_id.in_(buildings), Household.tenure == Tenure.OWNER).order_by(Household.id)))
+            Household.building_id.in_(buildings), Household.id.in_(owned)).order_by(Household.id)))
         out: list[tuple[str, uuid.UUID, float]] = []
         n = 0
         for h in households:
+            owners = select(PropertyOwner.person_id).where(PropertyOwner.household_id == h.id,
+                                                           PropertyOwner.ended_at.is_(None))
             linked = await s.scalar(select(User.username).join(Member, Member.user_id == User.id)
-                                    .join(Person, Person.id == Member.person_id)
-                                    .where(Person.household_id == h.id).order_by(User.username).limit(1))
+                                    .where(Member.person_id.in_(owners)).order_by(User.username).limit(1))
             if linked is None:
-                head = await s.scalar(select(Person).where(Person.household_id == h.id)
+                head = await s.scalar(select(Person).where(Person.id.in_(owners))
                                       .order_by((Person.relation_to_head != "户主"), Person.birth_date))
                 if head is None:
                     continue
@@ -142,8 +146,13 @@ async def _yanquan(d: Driver) -> None:
     # One owner household does not vote; of those who do, the two smallest flats say no and abstain.
     by_area = sorted(voters, key=lambda v: (v[2], v[1]))
     choices = {by_area[1][1]: Choice.NO, by_area[2][1]: Choice.ABSTAIN}
+    # The largest flat's owner is away: their written proxy (委托书) is recorded by the chair.
+    proxy = by_area[-1][1]
+    await d.run(chair, d.at(38, 10), partial(
+        svc.record_ballot, vote_id=vote.id, household_id=proxy, choice=Choice.YES, method=BallotMethod.PROXY,
+        document_ref="东湾院业主委托书第001号", proxy_name="业主之子（受托人）"))
     for i, (username, household, _) in enumerate(voters):
-        if household == by_area[0][1]:
+        if household in (by_area[0][1], proxy):
             continue
         choice = choices.get(household, Choice.YES)
         if choice is Choice.ABSTAIN:  # a changed mind: this household first said no

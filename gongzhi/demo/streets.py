@@ -33,6 +33,7 @@ from models import (
     PersonCareTag,
     PropertyFirm,
     PropertyManagement,
+    PropertyOwner,
     RoleAssignment,
     ServiceContract,
     Tenant,
@@ -355,6 +356,10 @@ class _TenantSeed:
                     self.rows.append(PersonCareTag(person_id=person.id, code=code))
                 if adult:
                     adults.append(person)
+                # On the title (产权人) of an owner-occupied flat: the head and their spouse, the electors of
+                # owners' votes (DESIGN.md §8). Renters are not; their landlords are not on this register.
+                if household.tenure is Tenure.OWNER and adult and draft.relation in ("户主", "配偶"):
+                    self.rows.append(PropertyOwner(household_id=household.id, person_id=person.id))
         return building
 
     def grid(self, spec: GridSpec, parent: Area, community: Area, committee: PartyOrg | None) -> None:

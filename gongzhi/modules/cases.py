@@ -14,9 +14,13 @@ from models import (
     CalendarOverride,
     Case,
     CaseCategory,
+    CaseCategoryRule,
     CaseEvent,
     CaseReview,
     CaseSettings,
+    CaseStage,
+    CaseStageLimit,
+    CaseWorkflowSettings,
     Notification,
     SlaRule,
 )
@@ -55,17 +59,24 @@ async def _check_next_year(sessionmaker: async_sessionmaker[AsyncSession], now: 
                 extra={"fields": {"year": year}})
 
 
+async def _stage_overdue(db: Db, now: datetime) -> JobResult:
+    events = await case_service.report_overdue_stages(db, now=now)
+    return sum(1 for e in events if e["topic"] == "case"), events
+
+
 CLOSE_WAITING = Job("close_waiting_cases", "closed", _close_waiting)
+# Stages past their due time: the next level up told once, 督办 where the tenant says so (issue #22).
+STAGE_OVERDUE = Job("case_stage_overdue", "overdue stages reported", _stage_overdue)
 CALENDAR_NEXT_YEAR = Check("calendar_next_year", _check_next_year)
 
 MODULE = Module(
     name="cases",
     tables=(CaseCategory, SlaRule, CalendarOverride, CaseSettings, Case, CaseEvent, Attachment, Notification,
-            CaseReview),
+            CaseReview, CaseStageLimit, CaseStage, CaseWorkflowSettings, CaseCategoryRule),
     resources=("case", "statistics", "calendar"),
     schema=cases.PARTS,
     defaults=cases_defaults,
-    jobs=(CLOSE_WAITING,),
+    jobs=(CLOSE_WAITING, STAGE_OVERDUE),
     checks=(CALENDAR_NEXT_YEAR,),
     demo=Demo("demo cases", seed_demo_cases),
     # the working calendar: public facts (holidays), read by every role and a partner's system alike

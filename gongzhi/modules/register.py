@@ -14,6 +14,7 @@ from models import (
     Person,
     PersonCareTag,
     PropertyFirm,
+    PropertyOwner,
     ServiceContract,
 )
 from schema import register
@@ -27,7 +28,7 @@ async def seed_demo_register(sessionmaker: async_sessionmaker[AsyncSession]) -> 
 
 MODULE = Module(
     name="register",
-    tables=(Area, GridBuilding, PropertyFirm, ServiceContract, PartyOrg, Household, Person, CareTagKind,
+    tables=(Area, GridBuilding, PropertyFirm, ServiceContract, PartyOrg, Household, Person, PropertyOwner, CareTagKind,
             PersonCareTag),
     resources=("area", "household", "person"),
     schema=register.PARTS,

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, false, literal, or_, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, false, literal, or_, select, true
+from sqlalchemy.orm import aliased
 
-from models import CareService, Wish, WishState
+from models import Area, CareService, Wish, WishState
 from policies.actor import Actor, Grant
 from policies.filters import building_predicate, lead_household_ids
 from policies.roles import Condition, Role
+
+_COMMUNITY_BUILDING = aliased(Area, name="party_community_area")
 
 
 def acts_as_lead(actor: Actor, resource: str, action: str) -> bool:
@@ -34,10 +37,11 @@ def care_household_predicate(
     return or_(*parts) if parts else false()
 
 
-def wish_predicate(grant: Grant, actor: Actor, *, party_member: bool) -> ColumnElement[bool]:
+def wish_predicate(grant: Grant, actor: Actor, *, party_community: str | None) -> ColumnElement[bool]:
     """Wishes the grant reaches: scope (the beneficiary's building), own (the actor's household's
-    wishes, or posted by the actor), party_member (open wishes of the tenant, and those the actor
-    claimed) — the caller says whether the actor's register entry is a party member."""
+    wishes, or posted by the actor), party_member (open wishes in the community of the actor's party
+    organisation — DESIGN.md §8 — and those the actor claimed): the caller gives that community's path
+    when the actor's register entry is a party member (else None)."""
     if grant.all:
         return true()
     parts: list[ColumnElement[bool]] = []
@@ -48,8 +52,10 @@ def wish_predicate(grant: Grant, actor: Actor, *, party_member: bool) -> ColumnE
         parts.append(Wish.poster_user_id == actor.user_id)
         if actor.household_id is not None:
             parts.append(Wish.household_id == actor.household_id)
-    if party_member and grant.has(Condition.PARTY_MEMBER):
-        parts.append(or_(Wish.state == WishState.OPEN, Wish.claimant_user_id == actor.user_id))
+    if party_community is not None and grant.has(Condition.PARTY_MEMBER):
+        in_community = select(_COMMUNITY_BUILDING.id).where(_COMMUNITY_BUILDING.path.startswith(party_community))
+        parts.append(or_(and_(Wish.state == WishState.OPEN, Wish.building_id.in_(in_community)),
+                         Wish.claimant_user_id == actor.user_id))
     return or_(*parts) if parts else false()
 
 

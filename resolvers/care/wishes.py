@@ -6,12 +6,16 @@ other gets CONFLICT."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased
 
 from models import (
+    Area,
+    AreaKind,
     Household,
+    PartyOrg,
     Person,
     Wish,
     WishState,
@@ -29,22 +33,50 @@ from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
 from resolvers.transitions import StateMachine, transition
 
+_ORG_AREA = aliased(Area, name="party_org_area")
+_HOME = aliased(Area, name="home_building")
+_COMMUNITY = aliased(Area, name="party_community")
+
+
+async def party_community(ctx: RequestContext) -> str | None:
+    """The path of the community a party member serves in (DESIGN.md §8: they claim wishes there): the
+    community of their party organisation's area, or — without an organisation on the register — of
+    the building they live in. None when the actor's register entry is not a party member. One
+    statement, remembered for the request."""
+    if ctx.actor.person_id is None:
+        return None
+    key = "PartyCommunity"  # kept beside the request's loaders: one statement per request
+    if key in ctx.loaders:
+        return cast(str | None, ctx.loaders[key][0])
+    where = func.coalesce(_ORG_AREA.path, _HOME.path)
+    path: str | None = await ctx.db.scalar(
+        select(_COMMUNITY.path)
+        .select_from(Person)
+        .outerjoin(PartyOrg, and_(PartyOrg.tenant_id == Person.tenant_id, PartyOrg.id == Person.party_org_id))
+        .outerjoin(_ORG_AREA, and_(_ORG_AREA.tenant_id == PartyOrg.tenant_id, _ORG_AREA.id == PartyOrg.area_id))
+        .outerjoin(Household, and_(Household.tenant_id == Person.tenant_id, Household.id == Person.household_id))
+        .outerjoin(_HOME, and_(_HOME.tenant_id == Household.tenant_id, _HOME.id == Household.building_id))
+        .join(_COMMUNITY, and_(_COMMUNITY.tenant_id == Person.tenant_id, _COMMUNITY.kind == AreaKind.COMMUNITY,
+                               where.startswith(_COMMUNITY.path)))
+        .where(Person.id == ctx.actor.person_id, Person.party_member.is_(True)).limit(1))
+    ctx.loaders[key] = (path,)
+    return path
+
 
 async def is_party_member(ctx: RequestContext) -> bool:
-    if ctx.actor.person_id is None:
-        return False
-    return bool(await ctx.db.scalar(select(Person.party_member).where(Person.id == ctx.actor.person_id)))
+    """A party member with a community to serve in (see :func:`party_community`)."""
+    return await party_community(ctx) is not None
 
 
 async def wish_read_predicate(ctx: RequestContext) -> Any:
     grant = ctx.actor.grant("wish", "read")
-    party = grant.has(Condition.PARTY_MEMBER) and await is_party_member(ctx)
-    return wish_predicate(grant, ctx.actor, party_member=party)
+    community = await party_community(ctx) if grant.has(Condition.PARTY_MEMBER) else None
+    return wish_predicate(grant, ctx.actor, party_community=community)
 
 
 def identity_predicate(ctx: RequestContext) -> Any:
     """Wishes whose beneficiary the actor may know: reached by scope/all/own, or claimed by them."""
-    return or_(wish_predicate(ctx.actor.grant("wish", "read"), ctx.actor, party_member=False),
+    return or_(wish_predicate(ctx.actor.grant("wish", "read"), ctx.actor, party_community=None),
                Wish.claimant_user_id == ctx.actor.user_id)
 
 
@@ -108,9 +140,12 @@ async def _load_wish(ctx: RequestContext, wish_id: uuid.UUID, action: str) -> Wi
     actor = ctx.actor
     wish = await get_wish(ctx, wish_id)
     grant = actor.grant("wish", action)
-    if wish is None and action == "claim" and grant.has(Condition.PARTY_MEMBER) and await is_party_member(ctx):
+    community = await party_community(ctx) if grant.has(Condition.PARTY_MEMBER) else None
+    if wish is None and action == "claim" and community is not None:
         # A party member saw it open; it left their view because someone else claimed it.
-        if await ctx.db.scalar(select(Wish.id).where(Wish.id == wish_id, Wish.state != WishState.OPEN)) is not None:
+        in_community = select(Area.id).where(Area.path.startswith(community))
+        if await ctx.db.scalar(select(Wish.id).where(Wish.id == wish_id, Wish.state != WishState.OPEN,
+                                                     Wish.building_id.in_(in_community))) is not None:
             raise ServiceError(ErrorCode.CONFLICT, t("该微心愿已被他人认领",
                                                      "the wish has been claimed by someone else"), "id")
     if wish is None:

@@ -79,6 +79,9 @@ from .notifications import (
     list_notifications,
     mark_notifications_read,
 )
+from .overdue import (
+    report_overdue_stages,
+)
 from .rate_definitions import RATE_KEYS
 from .rates import (
     RateGroupBy,
@@ -108,6 +111,16 @@ from .review import (
     list_reviews,
     local_bounds,
     statistics,
+)
+from .steps import (
+    TransferInput,
+    decide_extension,
+    lift_supervision,
+    record_callback,
+    request_extension,
+    return_case,
+    rework_case,
+    transfer_case,
 )
 from .workcalendar import (
     SHANGHAI,
@@ -139,6 +152,7 @@ __all__ = [
     "S",
     "SlaInput",
     "StoredArrangement",
+    "TransferInput",
     "WorkCalendar",
     "all_categories",
     "apply_image",
@@ -149,6 +163,7 @@ __all__ = [
     "clean_image_async",
     "close_waiting_cases",
     "create_review",
+    "decide_extension",
     "describe_day",
     "describe_days",
     "dispatch_case",
@@ -162,6 +177,7 @@ __all__ = [
     "in_image_thread",
     "is_overdue",
     "is_resident_only",
+    "lift_supervision",
     "list_cases",
     "list_notifications",
     "list_reviews",
@@ -176,11 +192,16 @@ __all__ = [
     "read_arrangement",
     "read_predicate",
     "readable_photo",
+    "record_callback",
     "reject_case",
     "remove_calendar_override",
     "reopen_case",
     "report_case",
+    "report_overdue_stages",
+    "request_extension",
     "resolve_case",
+    "return_case",
+    "rework_case",
     "set_calendar_override",
     "set_category",
     "set_feedback_wait_days",
@@ -197,6 +218,7 @@ __all__ = [
     "store_photo",
     "supervise_case",
     "timeline",
+    "transfer_case",
     "urge_case",
     "withdraw_case",
     "work_calendar",

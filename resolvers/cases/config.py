@@ -16,6 +16,9 @@ from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
 
 _CODE = r"^[a-z][a-z0-9_]{1,31}$"
+# The longest limit per unit (an SLA rule's and a stage limit's).
+SLA_LIMITS = {SlaUnit.WORKING_DAYS: 60, SlaUnit.WORKING_HOURS: 480, SlaUnit.CALENDAR_HOURS: 2000,
+              SlaUnit.CALENDAR_DAYS: 90}
 
 
 def _require_configure(ctx: RequestContext) -> None:
@@ -64,7 +67,7 @@ class SlaInput:
 
 async def set_sla_rule(ctx: RequestContext, data: SlaInput) -> SlaRule:
     _require_configure(ctx)
-    limit = {SlaUnit.WORKING_DAYS: 60, SlaUnit.WORKING_HOURS: 480, SlaUnit.CALENDAR_HOURS: 2000}[data.unit]
+    limit = SLA_LIMITS[data.unit]
     if not 0 < data.amount <= limit:
         raise ServiceError(ErrorCode.INVALID, t(f"时限应大于 0 且不超过 {limit} {data.unit.value}",
                                                 f"amount must be above 0 and at most {limit} {data.unit.value}"),

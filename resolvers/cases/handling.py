@@ -19,6 +19,7 @@ from models import (
     CaseEvent,
     CasePriority,
     CaseSettings,
+    CaseStageKind,
     CaseState,
     HandlerKind,
     PropertyFirm,
@@ -27,6 +28,7 @@ from models import (
 )
 from resolvers import validation as v
 from resolvers.cases.calendar import work_calendar
+from resolvers.cases.closure import closure_check
 from resolvers.cases.machine import (
     CASE,
     MAX_PHOTOS,
@@ -38,6 +40,7 @@ from resolvers.cases.machine import (
     send_notification,
 )
 from resolvers.cases.reads import get_case
+from resolvers.cases.stages import open_stage
 from resolvers.cases.workcalendar import WorkCalendar
 from resolvers.context import Db, RequestContext
 from resolvers.errors import ErrorCode, ServiceError
@@ -53,6 +56,8 @@ async def simple_transition(ctx: RequestContext, case_id: uuid.UUID, action: str
     case = await load_for(ctx, case_id, action)
     now_field = {"accept": "accepted_at", "close": "closed_at"}.get(action)
     values: dict[str, Any] = {now_field: ctx.now} if now_field else {}
+    if action == "close":  # closed after the check: a fast closure's flag is settled (issue #22)
+        values["closure_flagged"] = False
     return await apply(ctx, case, action, None, expected_version=expected_version, values=values, note=text)
 
 
@@ -90,13 +95,14 @@ async def resolve_case(ctx: RequestContext, case_id: uuid.UUID, *, resolution: s
                                                 f"at most {MAX_PHOTOS} photos"), "photoIds")
     case = await load_for(ctx, case_id, "resolve")
     attachments = await own_unattached_photos(ctx, photos)
+    honest, detail = await closure_check(ctx.db, case, len(attachments), ctx.now)  # issue #22
     for a in attachments:
         a.case_id = case.id
     if attachments:
         await ctx.db.flush(*attachments)
     return await apply(ctx, case, "resolve", CaseState.RESOLVED, expected_version=expected_version,
-                       values={"resolved_at": ctx.now, "resolution": text}, note=text,
-                       attachments=[str(a.id) for a in attachments])
+                       values={"resolved_at": ctx.now, "resolution": text, **honest}, note=text,
+                       attachments=[str(a.id) for a in attachments], detail=detail)
 
 
 # ---------------------------------------------------------------- dispatch and deadlines
@@ -121,6 +127,8 @@ def due_time(calendar: WorkCalendar, start: datetime, amount: float, unit: SlaUn
         return calendar.add_working_days(start, max(1, round(amount)))
     if unit is SlaUnit.WORKING_HOURS:
         return calendar.add_working_hours(start, amount)
+    if unit is SlaUnit.CALENDAR_DAYS:
+        return start + timedelta(days=amount)
     return start + timedelta(hours=amount)
 
 
@@ -288,6 +296,7 @@ async def close_waiting_cases(db: Db, *, now: datetime, limit: int = 500) -> lis
                                  actor_user_id=None, actor_role=None,
                                  note="no feedback within the waiting period", attachments=[], detail={},
                                  created_at=now))
+        await open_stage(db, case, CaseStageKind.CALLBACK, now)  # 回访 is due from the closure (issue #22)
         closed.append({"topic": "case", "tenant_id": str(case.tenant_id), "case_id": str(case.id),
                        "area_path": case.area_path, "action": "auto_close", "state": CaseState.CLOSED.value,
                        "seq": case.version})

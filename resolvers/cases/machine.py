@@ -22,6 +22,7 @@ from policies.cases import case_predicate
 from policies.roles import Role, rank
 from resolvers import validation as v
 from resolvers.cases.reads import get_case
+from resolvers.cases.stages import after_move
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
@@ -43,6 +44,17 @@ TRANSITIONS: dict[str, Move[CaseState]] = {
     "urge": (OPEN_STATES, None),
     "escalate": (OPEN_STATES, None),
     "feedback": (frozenset({S.RESOLVED}), frozenset({S.CLOSED, S.REOPENED})),
+    # the steps of issue #22 (resolvers.cases.steps): 退单 back to the dispatcher, 延期 asked and decided,
+    # 转办 to another handler, 重办 after a failed check, 回访 after closure ("not solved" reopens), 解除督办
+    "return": (frozenset({S.DISPATCHED, S.IN_PROGRESS}), S.ACCEPTED),
+    "request_extension": (frozenset({S.DISPATCHED, S.IN_PROGRESS}), None),
+    "decide_extension": (frozenset({S.DISPATCHED, S.IN_PROGRESS}), None),
+    "transfer": (frozenset({S.DISPATCHED, S.IN_PROGRESS}), S.DISPATCHED),
+    "rework": (frozenset({S.RESOLVED}), S.DISPATCHED),
+    "callback": (frozenset({S.CLOSED}), frozenset({S.CLOSED, S.REOPENED})),
+    "lift_supervision": (frozenset(CaseState), None),
+    # a system step (resolvers.cases.overdue): a stage ran over; maybe 督办 on the tenant's say-so
+    "stage_overdue": (frozenset(CaseState), None),
 }
 MAX_PHOTOS = 9
 
@@ -102,6 +114,7 @@ async def _timeline(ctx: RequestContext, case: Case, moved: Moved[CaseState]) ->
                        None if moved.to_state is moved.from_state else moved.to_state,
                        note=e.get("note"), attachments=e.get("attachments"), detail=e.get("detail"),
                        idempotency_key=e.get("idempotency_key"))
+    await after_move(ctx.db, case, moved.action, moved.from_state, moved.to_state, ctx.now)
 
 
 CASE: StateMachine[CaseState] = StateMachine(

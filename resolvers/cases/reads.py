@@ -35,6 +35,7 @@ class CaseFilter:
     assigned_to_me: bool | None = None
     sources: list[CaseSource] | None = None
     external_ticket_no: str | None = None
+    closure_flagged: bool | None = None  # resolved too fast, waiting for a reviewer (issue #22)
 
 
 async def list_cases(ctx: RequestContext, f: CaseFilter, *, first: int | None, after: str | None) -> Page[Case]:
@@ -53,6 +54,8 @@ async def list_cases(ctx: RequestContext, f: CaseFilter, *, first: int | None, a
     if f.overdue is not None:
         late = overdue_sql(Case.state, Case.due_at, ctx.now)
         stmt = stmt.where(late if f.overdue else ~late)
+    if f.closure_flagged is not None:
+        stmt = stmt.where(Case.closure_flagged.is_(f.closure_flagged))
     if f.reported_by_me:
         stmt = stmt.where(Case.reporter_user_id == ctx.actor.user_id)
     if f.assigned_to_me:

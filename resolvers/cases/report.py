@@ -11,11 +11,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from models import Area, Case, CaseCategory, CasePriority, CaseSource, CaseState, uuid7
+from models import Area, Case, CaseCategory, CasePriority, CaseSource, CaseStageKind, CaseState, uuid7
 from policies.filters import area_reach_predicate
 from resolvers import validation as v
 from resolvers.cases.machine import MAX_PHOTOS, acting_role, is_resident_only, own_unattached_photos, record_event
 from resolvers.cases.sources import TICKET_FIELD, default_source, duplicate_ticket, ticket_error, ticket_taken
+from resolvers.cases.stages import open_stage
 from resolvers.cases.workcalendar import WorkCalendar
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
@@ -136,4 +137,5 @@ async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
         await ctx.db.flush(*attachments)
     await record_event(ctx, case, "report", None, CaseState.REPORTED, note=None,
                        attachments=[str(a.id) for a in attachments])
+    await open_stage(ctx.db, case, CaseStageKind.ACCEPT, ctx.now, first=True)  # 受理 is due from now (issue #22)
     return case

@@ -1,5 +1,9 @@
 """resolvers of the deliberation domain: its public module (other domains import only this)."""
 
+from .ballots import (
+    close_due_votes,
+    record_ballot,
+)
 from .loaders import (
     attendees_by_meeting,
     cases_by_topic,
@@ -55,6 +59,7 @@ from .votes import (
     get_vote,
     my_ballot_by_vote,
     open_vote,
+    owned_dwellings,
     vote_result,
 )
 
@@ -76,6 +81,7 @@ __all__ = [
     "ballots_cast_by_vote",
     "cases_by_topic",
     "cast_ballot",
+    "close_due_votes",
     "close_meeting",
     "close_vote",
     "convene_meeting",
@@ -92,9 +98,11 @@ __all__ = [
     "my_ballot_by_vote",
     "notice_read_predicate",
     "open_vote",
+    "owned_dwellings",
     "propose_topic",
     "publish_notice",
     "raise_case_to_topic",
+    "record_ballot",
     "steps_by_topic",
     "tally",
     "topic_read_predicate",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from strawberry.dataloader import DataLoader
@@ -14,9 +14,10 @@ from strawberry.dataloader import DataLoader
 from models import (
     Area,
     AreaKind,
+    BallotMethod,
     Choice,
     Household,
-    Tenure,
+    PropertyOwner,
     Topic,
     TopicState,
     Vote,
@@ -59,8 +60,9 @@ async def _compound_of(ctx: RequestContext, area: Area) -> Area | None:
 
 async def open_vote(ctx: RequestContext, topic_id: uuid.UUID, *, matter: VoteMatter, question: str,
                     closes_at: datetime) -> Vote:
-    """Put a topic to the owners (业主表决); the electorate is frozen now: the owner households of the
-    topic's compound with their floor area."""
+    """Put a topic to the owners (业主表决); the electorate is frozen now: the dwellings of the topic's
+    compound — or of its building, for a building's topic — that have a registered property owner
+    (产权人, DESIGN.md §8), with their floor area."""
     errors = FieldErrors()
     with errors.catch():
         clean = v.text(question, "question", max_len=500)
@@ -74,15 +76,18 @@ async def open_vote(ctx: RequestContext, topic_id: uuid.UUID, *, matter: VoteMat
                                                    f"cannot put a topic that is {topic.state.value} to a vote"), "id")
     area = await ctx.db.scalar(select(Area).where(Area.id == topic.area_id))
     compound = None if area is None else await _compound_of(ctx, area)
-    if compound is None or area is None or area.path != compound.path:
-        raise fail(ErrorCode.INVALID, t("业主表决只针对一个小区的议题",
-                                        "an owners' vote is held on a topic of one compound"), "id")
-    in_compound = select(Area.id).where(Area.path.startswith(compound.path), Area.kind == AreaKind.BUILDING)
+    building = area if area is not None and area.kind == AreaKind.BUILDING else None
+    if compound is None or area is None or (area.path != compound.path and building is None):
+        raise fail(ErrorCode.INVALID, t("业主表决只针对一个小区或一栋楼的议题",
+                                        "an owners' vote is held on a topic of one compound or one building"), "id")
+    in_scope = (select(Area.id).where(Area.id == building.id) if building is not None else
+                select(Area.id).where(Area.path.startswith(compound.path), Area.kind == AreaKind.BUILDING))
+    owned = select(PropertyOwner.household_id).where(PropertyOwner.ended_at.is_(None))
     electors = (await ctx.db.all(select(Household.id, Household.floor_area).where(
-        Household.building_id.in_(in_compound), Household.tenure == Tenure.OWNER).order_by(Household.id)))
+        Household.building_id.in_(in_scope), Household.id.in_(owned)).order_by(Household.id)))
     if not electors:
-        raise fail(ErrorCode.INVALID, t("该小区在登记册上没有产权人户",
-                                        "the compound has no owner households on the register"), "id")
+        raise fail(ErrorCode.INVALID, t("表决范围内没有登记产权人的房屋",
+                                        "no dwelling in the vote's scope has a registered property owner"), "id")
     missing = sum(1 for _, a in electors if a is None or a <= 0)
     if missing:
         raise fail(ErrorCode.INVALID, t(f"有 {missing} 户产权人在登记册上没有建筑面积，" "请在表决前补登",
@@ -90,7 +95,8 @@ async def open_vote(ctx: RequestContext, topic_id: uuid.UUID, *, matter: VoteMat
                      "record it before the vote"), "id")
     if await ctx.db.scalar(select(Vote.id).where(Vote.topic_id == topic_id)) is not None:
         raise fail(ErrorCode.CONFLICT, t("该议题已有表决", "this topic already has a vote"), "id")
-    vote = Vote(id=uuid7(), topic_id=topic_id, compound_id=compound.id, compound_path=compound.path, matter=matter,
+    vote = Vote(id=uuid7(), topic_id=topic_id, compound_id=compound.id, compound_path=compound.path,
+                building_id=None if building is None else building.id, matter=matter,
                 question=clean, state=VoteState.OPEN, opened_by_user_id=ctx.actor.user_id, closes_at=closes_at,
                 created_at=ctx.now)
     try:
@@ -104,8 +110,10 @@ async def open_vote(ctx: RequestContext, topic_id: uuid.UUID, *, matter: VoteMat
 
 
 async def cast_ballot(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice,
-                      idempotency_key: str | None = None) -> VoteElector:
-    """The actor's household's one ballot; casting again replaces it until the vote closes. With an
+                      idempotency_key: str | None = None, household_id: uuid.UUID | None = None) -> VoteElector:
+    """The ballot of the dwelling the actor owns (产权人; co-owners share it; ``household_id`` names the
+    dwelling when the actor owns several in the vote's scope); casting again replaces it until the
+    vote closes — unless staff recorded a proxy or paper ballot for it, which is final. With an
     idempotency key, a retry answers with the ballot (even once the vote has closed) and the key
     with another vote or choice is IDEMPOTENCY_KEY_REUSED; the ballot keeps the key of the cast that
     set its choice, so a later cast (with its own key, or none) ends the old key's life."""
@@ -117,22 +125,41 @@ async def cast_ballot(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice,
                                                   lambda e: e.vote_id == vote_id and e.choice == choice)
         return row
 
-    return await once(ctx, key, earlier, lambda: _cast(ctx, vote_id, choice, key))
+    return await once(ctx, key, earlier, lambda: _cast(ctx, vote_id, choice, key, household_id))
 
 
-async def _cast(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice, key: str | None) -> VoteElector:
+def owned_dwellings(person_id: uuid.UUID) -> Select[uuid.UUID]:
+    """The dwellings a person is a registered owner of, now."""
+    return select(PropertyOwner.household_id).where(PropertyOwner.person_id == person_id,
+                                                    PropertyOwner.ended_at.is_(None))
+
+
+async def _cast(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice, key: str | None,
+                household_id: uuid.UUID | None) -> VoteElector:
     vote = await get_vote(ctx, vote_id)
     if vote is None:
         raise fail(ErrorCode.NOT_FOUND, t("表决不存在", "vote not found"), "voteId")
     grant = ctx.actor.grant("vote", "cast")
-    household = ctx.actor.household_id
-    elector: VoteElector | None = None
-    if grant.own and household is not None:
-        elector = await ctx.db.scalar(select(VoteElector).where(VoteElector.vote_id == vote_id,
-                                                                VoteElector.household_id == household))
-    if elector is None:
-        raise fail(ErrorCode.FORBIDDEN, t("只有本小区的产权人户可以投票，且只为本户投票",
-                                          "only an owner household of the compound votes, for its own household"),
+    person = ctx.actor.person_id
+    mine: list[VoteElector] = []
+    if grant.own and person is not None:
+        q = select(VoteElector).where(VoteElector.vote_id == vote_id,
+                                      VoteElector.household_id.in_(owned_dwellings(person)))
+        if household_id is not None:
+            q = q.where(VoteElector.household_id == household_id)
+        mine = list(await ctx.db.scalars(q.order_by(VoteElector.household_id)))
+    if not mine:
+        raise fail(ErrorCode.FORBIDDEN, t("只有表决范围内房屋的登记产权人可以投票，且只为本人名下的房屋投票",
+                                          "only a registered owner of a dwelling in the vote's scope votes, "
+                                          "for that dwelling"), "householdId" if household_id else "voteId")
+    if len(mine) > 1:
+        raise fail(ErrorCode.INVALID, t("您名下有多套房屋在表决范围内，请用 householdId 指明为哪一户投票",
+                                        "you own several dwellings in the vote's scope: name one with householdId"),
+                   "householdId")
+    elector = mine[0]
+    if elector.method in (BallotMethod.PROXY, BallotMethod.PAPER):
+        raise fail(ErrorCode.CONFLICT, t("该户已由工作人员登记委托或纸质表决票，每户只计一票",
+                                         "staff recorded a proxy or paper ballot for this dwelling: it counts once"),
                    "voteId")
     # FOR SHARE: a close (UPDATE of the vote row) waits for ballots in flight, and a ballot arriving
     # after a close sees the vote closed. SQLite serialises writers, which gives the same order.
@@ -141,10 +168,12 @@ async def _cast(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice, key: st
         raise fail(ErrorCode.INVALID_TRANSITION, t("表决已结束", "the vote is closed"), "voteId")
     await ctx.db.execute(
         update(VoteElector).where(VoteElector.id == elector.id)
-        .values(choice=choice, cast_by_user_id=ctx.actor.user_id, cast_at=ctx.now, idempotency_key=key)
+        .where(VoteElector.method.is_(None) | (VoteElector.method == BallotMethod.ONLINE))
+        .values(choice=choice, cast_by_user_id=ctx.actor.user_id, cast_at=ctx.now, idempotency_key=key,
+                method=BallotMethod.ONLINE)
         .execution_options(synchronize_session=False))
     for k, val in (("choice", choice), ("cast_by_user_id", ctx.actor.user_id), ("cast_at", ctx.now),
-                   ("idempotency_key", key)):
+                   ("idempotency_key", key), ("method", BallotMethod.ONLINE)):
         set_committed_value(elector, k, val)
     _forget_ballots(ctx)
     return elector
@@ -176,12 +205,16 @@ def vote_result(vote: Vote) -> Tally | None:
 
 
 def my_ballot_by_vote(ctx: RequestContext) -> DataLoader[uuid.UUID, VoteElector | None]:
-    """The actor's household's ballot per vote (None outside the electorate): one query per page of votes."""
+    """The ballot of the dwelling the actor owns, per vote (None outside the electorate; the first
+    dwelling's when the actor owns several in its scope): one query per page of votes."""
     async def load(ids: list[uuid.UUID]) -> list[VoteElector | None]:
-        if ctx.actor.household_id is None:
+        if ctx.actor.person_id is None:
             return [None] * len(ids)
-        rows = {r.vote_id: r for r in await ctx.db.scalars(select(VoteElector).where(
-            VoteElector.vote_id.in_(ids), VoteElector.household_id == ctx.actor.household_id))}
+        rows: dict[uuid.UUID, VoteElector] = {}
+        for r in await ctx.db.scalars(select(VoteElector).where(
+                VoteElector.vote_id.in_(ids), VoteElector.household_id.in_(owned_dwellings(ctx.actor.person_id)))
+                .order_by(VoteElector.household_id)):
+            rows.setdefault(r.vote_id, r)
         return [rows.get(i) for i in ids]
 
     return _loader(ctx, "MyBallotByVoteLoader", load)

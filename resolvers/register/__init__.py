@@ -8,6 +8,11 @@ from .areas import (
     set_grid_buildings,
     update_area,
 )
+from .owners import (
+    end_property_ownership,
+    owners_by_household,
+    register_property_owner,
+)
 from .service import (
     HouseholdFields,
     PersonFields,
@@ -28,10 +33,13 @@ __all__ = [
     "create_area",
     "create_household",
     "create_person",
+    "end_property_ownership",
     "get_readable_area",
     "list_areas",
     "list_households",
     "list_persons",
+    "owners_by_household",
+    "register_property_owner",
     "set_grid_buildings",
     "update_area",
     "update_household",

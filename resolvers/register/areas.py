@@ -27,12 +27,15 @@ async def list_areas(
     parent_id: uuid.UUID | None = None,
     within_id: uuid.UUID | None = None,
     search: str | None = None,
+    property_management: PropertyManagement | None = None,
     first: int | None = None,
     after: str | None = None,
 ) -> Page[Area]:
     stmt = select(Area).where(_read_pred(ctx))
     if kind is not None:
         stmt = stmt.where(Area.kind == kind)
+    if property_management is not None:  # e.g. 无物业小区: the compounds managed that way
+        stmt = stmt.where(Area.kind == AreaKind.COMPOUND, Area.property_management == property_management)
     if parent_id is not None:
         stmt = stmt.where(Area.parent_id == parent_id)
     if within_id is not None:

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import cast
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import Select, delete, exists, select
 
-from models import Area, AreaKind, CareTagKind, Gender, Household, Person, PersonCareTag, Tenure, uuid7
+from models import Area, AreaKind, AuditEntry, CareTagKind, Gender, Household, Person, PersonCareTag, Tenure, uuid7
+from models.sealing import KEYRING
 from policies.filters import (
     area_read_predicate,
     building_predicate,
@@ -61,11 +62,15 @@ async def list_persons(
     care_tag: str | None = None,
     party_member: bool | None = None,
     search: str | None = None,
+    id_card_no: str | None = None,
+    phone: str | None = None,
     first: int | None = None,
     after: str | None = None,
 ) -> Page[Person]:
     grant = ctx.actor.grant("person", "read")
     stmt = select(Person).where(person_predicate(grant, ctx.actor))
+    if id_card_no is not None or phone is not None:
+        stmt = _by_identifier(ctx, stmt, id_card_no, phone)
     if area_id is not None:
         path = await _area_path(ctx, area_id)
         stmt = stmt.where(
@@ -84,6 +89,32 @@ async def list_persons(
     if search:
         stmt = stmt.where(Person.name.contains(v.text(search, "search", max_len=50)))
     return await keyset_page(ctx.db, stmt, Person.id, first=first, after=after)
+
+
+def _by_identifier(ctx: RequestContext, stmt: Select[Person], id_card_no: str | None,
+                   phone: str | None) -> Select[Person]:
+    """Exact lookup by ID number or phone through their blind indexes (the sealed values are never
+    compared): only among persons the actor may read in full, and audited (``person.lookup``, the kind
+    of identifier — never its value) — finding a person by an identifier is a use of it."""
+    errors = FieldErrors()
+    card = number = None
+    if id_card_no is not None:
+        with errors.catch():
+            card = v.normalize_id_card(id_card_no, "idCardNo")
+    if phone is not None:
+        with errors.catch():
+            number = v.normalize_phone(phone, "phone")
+    errors.raise_if_any()
+    if card is not None:
+        stmt = stmt.where(Person.id_card_index == KEYRING.blind_index(card))
+    if number is not None:
+        stmt = stmt.where(Person.phone_index == KEYRING.blind_index(number))
+    ctx.audit.append(AuditEntry(
+        user_id=ctx.actor.user_id, roles=",".join(r.value for r in ctx.actor.roles), action="person.lookup",
+        object_type="person", object_ids=[],
+        detail={"by": [k for k, val in (("idCardNo", card), ("phone", number)) if val is not None]},
+        request_id=ctx.request_id, client_addr=ctx.client_addr, created_at=ctx.now))
+    return stmt.where(person_predicate(ctx.actor.grant("person", "read_pii"), ctx.actor))
 
 
 # -- households

@@ -25,6 +25,7 @@ from schema.cases.inputs import (
     WithdrawCaseInput,
 )
 from schema.cases.rates import CaseRatesMutation
+from schema.cases.steps import CaseStepMutation
 from schema.cases.types import Case, CaseReview
 from schema.common import context, mutate, mutation
 from schema.register import AREA_TYPE_NAMES
@@ -36,7 +37,7 @@ async def _case_payload(info: Info, run: Any) -> CasePayload:
 
 
 @strawberry.type
-class CaseMutation(CaseConfigMutation, CaseRatesMutation):
+class CaseMutation(CaseConfigMutation, CaseStepMutation, CaseRatesMutation):
     @mutation(description="Mark notifications read (标记已读).")
     async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID]) -> MarkReadPayload:
         async def run() -> Any:

@@ -13,13 +13,14 @@ from resolvers import cases as case_service
 from resolvers.ids import decode_id
 from schema.cases.config import CaseConfigQuery
 from schema.cases.rates import CaseRatesQuery
+from schema.cases.steps import CaseStageQuery
 from schema.cases.types import Case, CaseCategory, CaseReview, CaseStatistics, Notification, statistics_from
 from schema.common import Connection, connection, context, field, query_call
 from schema.register import AREA_TYPE_NAMES
 
 
 @strawberry.type
-class CaseQuery(CaseConfigQuery, CaseRatesQuery):
+class CaseQuery(CaseConfigQuery, CaseStageQuery, CaseRatesQuery):
     @field(description="Cases you may read, newest first (事件列表): your scope, your firm's assigned "
                                   "and served cases, your own reports and your compound's problem wall.")
     async def cases(
@@ -33,6 +34,8 @@ class CaseQuery(CaseConfigQuery, CaseRatesQuery):
         reported_by_me: bool | None = None,
         assigned_to_me: Annotated[bool | None, strawberry.argument(
             description="Dispatched to your firm.")] = None,
+        closure_flagged: Annotated[bool | None, strawberry.argument(
+            description="Resolved faster than the tenant's minimum and not yet reviewed (待核查), or not.")] = None,
         first: int | None = 20,
         after: str | None = None,
         sources: Annotated[list[CaseSource] | None, strawberry.argument(
@@ -43,8 +46,8 @@ class CaseQuery(CaseConfigQuery, CaseRatesQuery):
         f = case_service.CaseFilter(
             area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             states=states, category=category, supervised=supervised, overdue=overdue,
-            reported_by_me=reported_by_me, assigned_to_me=assigned_to_me, sources=sources,
-            external_ticket_no=external_ticket_no,
+            reported_by_me=reported_by_me, assigned_to_me=assigned_to_me, closure_flagged=closure_flagged,
+            sources=sources, external_ticket_no=external_ticket_no,
         )
         page = await query_call(case_service.list_cases(context(info), f, first=first, after=after))
         return connection(page, lambda m: Case(_m=m))  # type: ignore[no-any-return]

@@ -9,7 +9,17 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from models import AreaKind, CasePriority, CaseSource, CaseState, HandlerKind, community_id_of
+from models import (
+    AreaKind,
+    CallbackResult,
+    CasePriority,
+    CaseSource,
+    CaseState,
+    HandlerKind,
+    UrgencyTier,
+    community_id_of,
+    tier_of,
+)
 from models import Case as CaseRow
 from models import CaseEvent as CaseEventRow
 from models import CaseReview as CaseReviewRow
@@ -20,6 +30,7 @@ from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
 from resolvers.ids import encode_global_id
 from schema.cases.photos import Photo, photos_of
+from schema.cases.stage_types import CaseStage
 from schema.columns import column_field
 from schema.common import Node, PublicError, context, field, graphql_enum
 from schema.register import AreaNode, Community, Grid, User, area_type
@@ -196,6 +207,44 @@ class Case(Node):
     feedback_comment = column_field("feedback_comment", str | None, description="Reporter's comment with the verdict.")
 
     reopen_count = column_field("reopen_count", int, description="Times reopened (重办次数).")
+
+    # ---- stages and honest closure (issue #22; schema.cases.stage_types)
+    @field(description="Urgency tier of the stage limits (紧急程度分级), from the priority.")
+    def urgency_tier(self) -> UrgencyTier:
+        return tier_of(self._m.priority)
+
+    @field(description="Every stage the case entered, oldest first (办理环节), with due times on the working "
+                       "calendar; empty on the public wall.")
+    async def stages(self, info: Info) -> list[CaseStage]:
+        if not await self._full(info):
+            return []
+        ctx = context(info)
+        return [CaseStage(_m=s, _now=ctx.now) for s in await loaders.stages_by_case(ctx).load(self._m.id)]
+
+    @field(description="The stage the case is in now (当前环节), with its due time and overdue state; null when none "
+                       "is open (resolved and waiting for the verdict, or finished) or on the public wall.")
+    async def current_stage(self, info: Info) -> CaseStage | None:
+        if not await self._full(info):
+            return None
+        ctx = context(info)
+        open_ = [s for s in await loaders.stages_by_case(ctx).load(self._m.id) if s.completed_at is None]
+        return CaseStage(_m=open_[-1], _now=ctx.now) if open_ else None
+
+    closure_flagged = column_field("closure_flagged", bool, description=(
+        "Resolved faster than the tenant's minimum handling time: waits for a reviewer (待核查) until closed "
+        "after the check, sent back for rework or called back."))
+
+    return_count = column_field("return_count", int, description="Times returned to the dispatcher (退单次数).")
+
+    @field(description="Result of the call-back after the last closure (回访结果); null before it.")
+    async def callback_result(self, info: Info) -> CallbackResult | None:
+        if self._m.callback_result is None or not await self._full(info):
+            return None
+        return CallbackResult(self._m.callback_result)
+
+    @field(description="When the reporter was called back (回访时间); null before it.")
+    async def callback_at(self, info: Info) -> datetime | None:
+        return self._m.callback_at if await self._full(info) else None
 
     version = column_field("version", int,
                        description="Version for optimistic concurrency: pass as expectedVersion to transitions.")

@@ -56,19 +56,40 @@ class UpdateTopicStepInput:
 
 @strawberry.input(description="Put a topic to the owners' vote (发起业主表决).")
 class OpenVoteInput:
-    topic_id: strawberry.ID = strawberry.field(description="An accepted or deliberated topic of one compound.")
+    topic_id: strawberry.ID = strawberry.field(
+        description="An accepted or deliberated topic of one compound (its owners vote) or one building of it "
+                    "(that building's owners vote).")
     matter: VoteMatter = strawberry.field(description="What it decides; sets the rule.")
     question: str = strawberry.field(description="The question.")
     closes_at: datetime = strawberry.field(description="Deadline for ballots.")
 
 
-@strawberry.input(description="Cast or change your household's ballot (投票).")
+@strawberry.input(description="Cast or change the ballot of the dwelling you own (投票).")
 class CastBallotInput:
     vote_id: strawberry.ID = strawberry.field(description="The vote.")
     choice: Choice = strawberry.field(description="Yes, no or abstain.")
     idempotency_key: str | None = strawberry.field(
         default=None, description="Idempotency key (幂等键, ≤ 64 chars), the same for every retry: a retry returns the "
                                   "vote, even once it has closed.")
+    household_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The dwelling you vote for, when you own several in the vote's scope.")
+
+
+@strawberry.input(description="Record an owner's proxy ballot (委托投票) from the written proxy (staff).")
+class RecordProxyBallotInput:
+    vote_id: strawberry.ID = strawberry.field(description="The vote.")
+    household_id: strawberry.ID = strawberry.field(description="The dwelling of the electorate the owner votes for.")
+    choice: Choice = strawberry.field(description="Yes, no or abstain, as the proxy gives it.")
+    document_ref: str = strawberry.field(description="The written proxy's reference (委托书编号, ≤ 100 chars).")
+    proxy_name: str = strawberry.field(description="Who holds the proxy (受托人, ≤ 50 chars).")
+
+
+@strawberry.input(description="Record a paper ballot (纸质表决票) handed in by an owner (staff).")
+class RecordPaperBallotInput:
+    vote_id: strawberry.ID = strawberry.field(description="The vote.")
+    household_id: strawberry.ID = strawberry.field(description="The dwelling of the electorate the ballot is for.")
+    choice: Choice = strawberry.field(description="Yes, no or abstain, as marked on the paper.")
+    document_ref: str = strawberry.field(description="The paper ballot's reference (表决票编号, ≤ 100 chars).")
 
 
 @strawberry.input(description="A person on the register or an organisation invited to a meeting.")

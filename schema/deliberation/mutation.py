@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from models import BallotMethod
 from resolvers import deliberation as svc
 from resolvers.ids import decode_id
 from schema.common import context, mutate, mutation
@@ -24,6 +25,8 @@ from .inputs import (
     ProposeTopicInput,
     PublishNoticeInput,
     RaiseCaseInput,
+    RecordPaperBallotInput,
+    RecordProxyBallotInput,
     TopicPayload,
     TopicStepPayload,
     TopicTextInput,
@@ -121,7 +124,30 @@ class DeliberationMutation:
     async def cast_ballot(self, info: Info, input: CastBallotInput) -> VotePayload:
         async def run() -> Any:
             vote_id = decode_id(input.vote_id, "Vote", "voteId")
-            await svc.cast_ballot(context(info), vote_id, input.choice, input.idempotency_key)
+            household = None if input.household_id is None else decode_id(input.household_id, "Household",
+                                                                            "householdId")
+            await svc.cast_ballot(context(info), vote_id, input.choice, input.idempotency_key, household)
+            return await svc.get_vote(context(info), vote_id)
+        return await _vote(info, run)
+
+    @mutation(description="Record an owner's proxy ballot (委托投票) with the written proxy's reference (staff); "
+                          "final, counted once per dwelling, audited.")
+    async def record_proxy_ballot(self, info: Info, input: RecordProxyBallotInput) -> VotePayload:
+        async def run() -> Any:
+            vote_id = decode_id(input.vote_id, "Vote", "voteId")
+            await svc.record_ballot(context(info), vote_id, decode_id(input.household_id, "Household", "householdId"),
+                                    input.choice, method=BallotMethod.PROXY, document_ref=input.document_ref,
+                                    proxy_name=input.proxy_name)
+            return await svc.get_vote(context(info), vote_id)
+        return await _vote(info, run)
+
+    @mutation(description="Record a paper ballot (纸质表决票) with its reference (staff); final, counted once per "
+                          "dwelling, audited.")
+    async def record_paper_ballot(self, info: Info, input: RecordPaperBallotInput) -> VotePayload:
+        async def run() -> Any:
+            vote_id = decode_id(input.vote_id, "Vote", "voteId")
+            await svc.record_ballot(context(info), vote_id, decode_id(input.household_id, "Household", "householdId"),
+                                    input.choice, method=BallotMethod.PAPER, document_ref=input.document_ref)
             return await svc.get_vote(context(info), vote_id)
         return await _vote(info, run)
 

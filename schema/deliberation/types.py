@@ -10,8 +10,8 @@ from datetime import date, datetime
 import strawberry
 from strawberry.types import Info
 
+from models import BallotMethod, CaseState, Choice, MeetingState, TopicState, VoteMatter, VoteState
 from models import Case as CaseRow
-from models import CaseState, Choice, MeetingState, TopicState, VoteMatter, VoteState
 from models import Meeting as MeetingRow
 from models import Notice as NoticeRow
 from models import Topic as TopicRow
@@ -31,6 +31,9 @@ graphql_enum(VoteMatter, name="VoteMatter", description=(
     "RAISE_MAINTENANCE_FUND, REBUILD, CHANGE_COMMON_PARTS need ≥ 3/4; the others more than 1/2."))
 graphql_enum(VoteState, name="VoteState", description="Open or closed (表决状态).")
 graphql_enum(Choice, name="BallotChoice", description="A household's ballot (同意/反对/弃权).")
+graphql_enum(BallotMethod, name="BallotMethod", description=(
+    "How a ballot was given: ONLINE by a registered owner, PROXY (委托) or PAPER (纸质表决票) recorded by staff "
+    "with the document's reference."))
 
 
 async def _user(info: Info, user_id: uuid.UUID) -> User | None:
@@ -137,13 +140,16 @@ class VoteResult:
         return self._t.passed
 
 
-@strawberry.type(description="Your household's ballot (本户表决票).")
+@strawberry.type(description="The ballot of the dwelling you own (本户表决票).")
 class Ballot:
     choice: Choice | None = strawberry.field(description="Null while not cast.")
     cast_at: datetime | None = strawberry.field(description="When last cast or changed.")
+    method: BallotMethod | None = strawberry.field(
+        default=None, description="How it was given (null while not cast); a PROXY or PAPER ballot is final.")
 
 
-@strawberry.type(description="An owners' vote on a topic (业主表决), one ballot per owner household.")
+@strawberry.type(description="An owners' vote on a topic (业主表决) in a compound or one of its buildings: one "
+                             "ballot per dwelling with a registered property owner (产权人), weighted by floor area.")
 class Vote(Node):
     _m: strawberry.Private[VoteRow]
 
@@ -172,14 +178,22 @@ class Vote(Node):
         area: AreaNode | None = area_type(await loaders.area_by_id(context(info)).load(self._m.compound_id))
         return area
 
+    @field(description="The building whose owners vote, for a building's vote (e.g. its elevator); null: the "
+                       "whole compound.")
+    async def building(self, info: Info) -> AreaNode | None:
+        if self._m.building_id is None:
+            return None
+        area: AreaNode | None = area_type(await loaders.area_by_id(context(info)).load(self._m.building_id))
+        return area
+
     @field(description="Households that have cast a ballot so far (no choices shown while open).")
     async def ballots_cast(self, info: Info) -> int:
         return (await svc.ballots_cast_by_vote(context(info)).load(self._m.id))[0]
 
-    @field(description="Your household's ballot; null when your household is not in the electorate.")
+    @field(description="The ballot of the dwelling you own in its scope; null when you own none there.")
     async def my_ballot(self, info: Info) -> Ballot | None:
         row = await svc.my_ballot_by_vote(context(info)).load(self._m.id)
-        return None if row is None else Ballot(choice=row.choice, cast_at=row.cast_at)
+        return None if row is None else Ballot(choice=row.choice, cast_at=row.cast_at, method=row.method)
 
     @field(description="The result with its figures, once closed.")
     def result(self) -> VoteResult | None:

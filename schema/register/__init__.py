@@ -33,6 +33,7 @@ from .types import (
     Me,
     Person,
     PropertyFirm,
+    PropertyOwnership,
     RoleAssignment,
     Street,
     Tenant,
@@ -56,6 +57,7 @@ __all__ = [
     "CreateAreaInput",
     "CreateHouseholdInput",
     "CreatePersonInput",
+    "EndPropertyOwnershipInput",
     "GrantRoleInput",
     "Grid",
     "GridPayload",
@@ -66,6 +68,9 @@ __all__ = [
     "Person",
     "PersonPayload",
     "PropertyFirm",
+    "PropertyOwnership",
+    "PropertyOwnershipPayload",
+    "RegisterPropertyOwnerInput",
     "RevokeRoleInput",
     "RoleAssignment",
     "RoleAssignmentPayload",
@@ -80,12 +85,27 @@ __all__ = [
     "area_type",
 ]
 
+import strawberry
+
 from schema.parts import SchemaParts
 
 from .nodes import NODES
+from .owners import (
+    EndPropertyOwnershipInput,
+    OwnersMutation,
+    PropertyOwnershipPayload,
+    RegisterPropertyOwnerInput,
+    ownership_node,
+)
 from .query import Query
+
+
+@strawberry.type
+class RegisterMutation(Mutation, OwnersMutation):
+    """The register's mutations: areas, grids, households, persons, roles, and property owners."""
 
 # The register's part of the schema: the root Query (me, node, nodes, areas, households, persons …),
 # its mutations, and node(id:) for areas of every kind, households, persons and firms.
-PARTS = SchemaParts(query=Query, mutation=Mutation,
-                    types=(*AREA_TYPES.values(), Household, Person, PropertyFirm), nodes=NODES)
+PARTS = SchemaParts(query=Query, mutation=RegisterMutation,
+                    types=(*AREA_TYPES.values(), Household, Person, PropertyFirm, PropertyOwnership),
+                    nodes={**NODES, "PropertyOwnership": ownership_node})

@@ -11,7 +11,7 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
-from models import AreaKind
+from models import AreaKind, PropertyManagement
 from models import PropertyFirm as PropertyFirmRow
 from models import RoleAssignment as RoleAssignmentRow
 from policies.roles import Role
@@ -121,6 +121,8 @@ class Query:
             strawberry.ID | None, strawberry.argument(description="Only areas strictly below this area.")
         ] = None,
         search: Annotated[str | None, strawberry.argument(description="Part of the name.")] = None,
+        property_management: Annotated[PropertyManagement | None, strawberry.argument(
+            description="Only compounds managed this way, e.g. NONE for 无物业小区.")] = None,
         first: int | None = 20,
         after: str | None = None,
     ) -> Connection[AreaNode]:
@@ -129,7 +131,7 @@ class Query:
             context(info), kind=kind,
             parent_id=decode_id(parent_id, names, "parentId"),
             within_id=decode_id(within, names, "within"),
-            search=search, first=first, after=after,
+            search=search, property_management=property_management, first=first, after=after,
         ))
         return connection(page, area_type)  # type: ignore[no-any-return]
 
@@ -149,8 +151,8 @@ class Query:
         ))
         return connection(page, lambda m: Household(_m=m))  # type: ignore[no-any-return]
 
-    @field(description="Persons you may read (居民), by area, household, care group, party membership "
-                       "or name.")
+    @field(description="Persons you may read (居民), by area, household, care group, party membership, "
+                       "name, or exactly by ID number or phone.")
     async def persons(
         self,
         info: Info,
@@ -159,6 +161,12 @@ class Query:
         care_tag: Annotated[str | None, strawberry.argument(description="Care group code, e.g. living_alone.")] = None,
         party_member: bool | None = None,
         search: Annotated[str | None, strawberry.argument(description="Part of the name.")] = None,
+        id_card_no: Annotated[str | None, strawberry.argument(
+            description="Exact ID number (身份证号): only persons you may read in full; the lookup is audited.")
+        ] = None,
+        phone: Annotated[str | None, strawberry.argument(
+            description="Exact phone number (手机号): only persons you may read in full; the lookup is audited.")
+        ] = None,
         first: int | None = 20,
         after: str | None = None,
     ) -> Connection[Person]:
@@ -166,7 +174,8 @@ class Query:
             context(info),
             area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             household_id=decode_id(household_id, "Household", "householdId"),
-            care_tag=care_tag, party_member=party_member, search=search, first=first, after=after,
+            care_tag=care_tag, party_member=party_member, search=search, id_card_no=id_card_no, phone=phone,
+            first=first, after=after,
         ))
         return connection(page, lambda m: Person(_m=m))  # type: ignore[no-any-return]
 

@@ -16,9 +16,11 @@ from models import AreaKind, Gender, PropertyManagement, Tenure
 from models import Household as HouseholdRow
 from models import Person as PersonRow
 from models import PropertyFirm as PropertyFirmRow
+from models import PropertyOwner as PropertyOwnerRow
 from models import RoleAssignment as RoleAssignmentRow
 from policies.roles import Role
 from resolvers import loaders
+from resolvers import register as register_owners
 from resolvers.ids import decode_cursor
 from resolvers.pagination import Page, page_size
 from resolvers.validation import mask_id_card, mask_phone
@@ -218,6 +220,12 @@ class Household(Node):
     async def persons(self, info: Info) -> list[Person]:
         return [Person(_m=p) for p in await loaders.persons_by_household(context(info)).load(self._m.id)]
 
+    @field(description="Its registered property owners now (产权人): the electors of owners' votes for this "
+                       "dwelling (DESIGN.md §8).")
+    async def property_owners(self, info: Info) -> list[PropertyOwnership]:
+        rows = await register_owners.owners_by_household(context(info)).load(self._m.id)
+        return [PropertyOwnership(_m=r) for r in rows]
+
     @field(description="Grids covering the household's building (所属网格).")
     async def grids(self, info: Info) -> list[Grid]:
         return [Grid(_m=g) for g in await loaders.grids_by_building(context(info)).load(self._m.building_id)]
@@ -305,6 +313,29 @@ class PropertyFirm(Node):
     @field(description="Unified social credit code (统一社会信用代码), if known.")
     def credit_code(self) -> str | None:
         return self._m.credit_code
+
+
+@strawberry.type(description="A person on a dwelling's title (产权登记): registered by staff from the title "
+                             "documents; ended, never deleted.")
+class PropertyOwnership(Node):
+    _m: strawberry.Private[PropertyOwnerRow]
+
+    @field(description="The owner (产权人), as you may read them; null when you may not.")
+    async def person(self, info: Info) -> Person | None:
+        p = await loaders.person_by_id(context(info)).load(self._m.person_id)
+        return None if p is None else Person(_m=p)
+
+    @field(description="The dwelling (房屋).")
+    async def household(self, info: Info) -> Household | None:
+        h = await loaders.household_by_id(context(info)).load(self._m.household_id)
+        return None if h is None else Household(_m=h)
+
+    certificate_ref = column_field("certificate_ref", str | None,
+                                   description="Reference of the title document (不动产权证号), as recorded.")
+
+    registered_at = column_field("created_at", datetime, description="When it was registered.")
+
+    ended_at = column_field("ended_at", datetime | None, description="When the ownership ended; null: current.")
 
 
 # ---------------------------------------------------------------- access

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from models import AuditEntry, Household, Person, RoleAssignment, Visit, Wish, uuid7
+from models import AuditEntry, Household, PartyOrg, PartyOrgKind, Person, RoleAssignment, Visit, Wish, uuid7
 from resolvers.ids import decode_global_id, encode_global_id
 from tenants.session import bind_tenant
 from tests.support.harness import Api, DbEnv, World
@@ -58,12 +58,21 @@ async def add_households(db: DbEnv, tw: TenantWorld, building: str, rooms: list[
     return ids
 
 
-async def set_party_member(db: DbEnv, tw: TenantWorld, *persons: str) -> None:
+async def set_party_member(db: DbEnv, tw: TenantWorld, *persons: str, org_area: str | None = None) -> None:
+    """Make persons party members; with ``org_area``, members of a party branch of that area (else no
+    organisation on the register: they serve in the community they live in, DESIGN.md §8)."""
     async with db.sessionmaker() as s:
         bind_tenant(s, tw.tenant_id)
         async with s.begin():
+            org_id = None
+            if org_area is not None:
+                org = PartyOrg(id=uuid7(), name=f"{org_area} 党支部", kind=PartyOrgKind.BRANCH,
+                               area_id=tw.areas[org_area])
+                s.add(org)
+                await s.flush()
+                org_id = org.id
             await s.execute(update(Person).where(Person.id.in_([tw.persons[p] for p in persons]))
-                            .values(party_member=True))
+                            .values(party_member=True, party_org_id=org_id))
 
 
 async def count(db: DbEnv, tw: TenantWorld, model: Any) -> int:
@@ -348,7 +357,9 @@ async def _post(api: Api, tw: TenantWorld, who: str, person: str, title: str) ->
 
 async def test_wish_loop_and_anonymity(api: Api, db: DbEnv, fresh: World) -> None:
     a = fresh.a
-    await set_party_member(db, a, "h1b")  # the `resident` user is a party member
+    # The `resident` user (lives in C1) is a party member of a branch in C2 (西湖社区): DESIGN.md §8 — a
+    # party member sees and claims the open wishes of their party organisation's community.
+    await set_party_member(db, a, "h1b", org_area="Z1")
     own = await _post(api, a, "resident4", "h4a", "想要一台收音机")
     staff = await _post(api, a, "grid2", "h3a", "需要轮椅维修")
     # Posting: own for a resident, scope for a grid worker.
@@ -360,9 +371,13 @@ async def test_wish_loop_and_anonymity(api: Api, db: DbEnv, fresh: World) -> Non
     assert r["data"]["postWish"]["errors"][0]["field"] == "title"
     assert await count(db, a, Wish) == 2
 
-    # The party member sees every open wish without the beneficiary; a non-member sees their own only.
+    # The party member sees the open wishes of their organisation's community (C2: the one for h4a), not
+    # C1's (issue #23: they used to see every open wish of the street office), without the beneficiary; a
+    # non-member sees their own only.
     seen = (await api.gql(a, "resident", WISHES))["data"]["wishes"]
-    assert seen["totalCount"] == 2
+    assert seen["totalCount"] == 1 and [n["id"] for n in seen["nodes"]] == [own]
+    r = await api.gql(a, "resident", STEP % "claimWish", {"i": {"id": staff}})
+    assert r["data"]["claimWish"]["errors"][0]["code"] == "NOT_FOUND", r  # C1's wish: not theirs to claim
     assert all(n["identityHidden"] and n["beneficiaryName"] is None and n["beneficiary"] is None
                and n["building"] is None for n in seen["nodes"])
     mine = (await api.gql(a, "resident4", WISHES))["data"]["wishes"]
@@ -443,8 +458,8 @@ async def test_concurrent_claims_exactly_one_wins(api: Api, db: DbEnv, fresh: Wo
     if not db.is_pg:
         pytest.skip("PostgreSQL only: SQLite serialises writers (database is locked), so there is no race to test")
     a = fresh.a
-    await set_party_member(db, a, "h1b", "h1a", "h2a")  # resident, secretary2, chair
-    wid = await _post(api, a, "resident4", "h4a", "陪同就医")
+    await set_party_member(db, a, "h1b", "h1a", "h2a")  # resident, secretary2, chair: all living in C1
+    wid = await _post(api, a, "grid2", "h3a", "陪同就医")  # a wish in their community (C1)
     claimers = ["resident", "secretary2", "chair"]
     bodies = await asyncio.gather(*(
         api.gql(a, who, STEP % "claimWish", {"i": {"id": wid}}) for who in claimers))

@@ -79,10 +79,11 @@ CASES: dict[str, CountCase] = {
     ),
     "households": CountCase(
         f"""{{ households(first: 60) {{ totalCount nodes {{ room addressMasked building {{ name }}
-          persons {PERSON} grids {{ name }} }} }} }}""",
+          persons {PERSON} grids {{ name }} propertyOwners {{ certificateRef person {{ name }} }} }} }} }}""",
         ("households.nodes", "households.nodes.persons", "households.nodes.grids",
-         "households.nodes.persons.careTags"),
-        covers=("Query.households", "Household.persons", "Household.grids", "Person.careTags"),
+         "households.nodes.persons.careTags", "households.nodes.propertyOwners"),
+        covers=("Query.households", "Household.persons", "Household.grids", "Person.careTags",
+                "Household.propertyOwners"),
     ),
     "households_masked": CountCase(  # the firm reads masked persons: another path through the loaders
         f"""{{ households(first: 60) {{ nodes {{ room building {{ name }} persons {PERSON} grids {{ name }} }} }} }}""",
@@ -145,6 +146,12 @@ CASES: dict[str, CountCase] = {
           timeline { seq action actor { username } attachmentIds } } } }""",
         ("cases.nodes", "cases.nodes.timeline", "cases.nodes.area.grids"),
         covers=("Query.cases", "Case.timeline", "CaseTimelineEntry.attachmentIds"),
+    ),
+    "caseStages": CountCase(
+        """{ cases(first: 60) { nodes { number stages { stage dueAt overdue } currentStage { stage } } }
+          caseStageLimits { stage category amount } caseCategoryRules { category requiresPhoto } }""",
+        ("cases.nodes.stages", "caseStageLimits", "caseCategoryRules"),
+        covers=("Case.stages", "Query.caseStageLimits", "Query.caseCategoryRules"),
     ),
     "casePhotos": CountCase(
         """{ cases(first: 60) { nodes { number photos { id contentType width url thumbnailUrl urlsExpireAt }
@@ -333,11 +340,12 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "caseStatistics": (7, 4),
     "cases": (12, 9),
     "casePhotos": (8, 5),
+    "caseStages": (9, 6),
     "catalogues": (11, 8),
     "cobuilding": (18, 15),
     "evaluations": (12, 9),
     "importJobs": (6, 3),
-    "households": (14, 11),
+    "households": (16, 13),
     "households_masked": (11, 8),
     "me": (7, 4),
     "meetings": (12, 9),

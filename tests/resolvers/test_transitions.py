@@ -152,6 +152,7 @@ async def test_every_transition_mutation_audits_before_and_after(api: Api, db: D
     await case_step("rejectCase", "grid1", "reported", "rejected", 1, reason="重复上报")
     case = (await w.run("resident", report, new_case))["case"]["id"]
     await case_step("withdrawCase", "resident", "reported", "withdrawn", 1, reason="已自行处理")
+    await _case_steps(w, tw, (await w.run("resident", report, new_case))["case"]["id"])
 
     # ---- deliberation: topics, the owners' vote, a meeting
     propose = "mutation($i: ProposeTopicInput!) { proposeTopic(input: $i) { topic { id } errors { code } } }"
@@ -244,6 +245,34 @@ async def test_every_transition_mutation_audits_before_and_after(api: Api, db: D
 
     missing = set(w.mutations) - w.walked
     assert not missing, f"transition mutations not walked (add them to this test): {sorted(missing)}"
+
+
+async def _case_steps(w: Walk, tw: TenantWorld, case: str) -> None:
+    """The steps of issue #22: 延期, 转办, 退单, 重办, 回访, 解除督办 (with the loop's steps between them)."""
+    firm = {"handlerKind": "PROPERTY_FIRM", "firmId": gid("PropertyFirm", tw.firms["F1"])}
+
+    async def go(name: str, who: str, expect: dict[str, tuple[Any, Any]], **fields: Any) -> None:
+        await w.step(name, who, {"input": {"id": case, **fields}}, "cases", expect)
+
+    await go("acceptCase", "grid1", {"state": ("reported", "accepted")})
+    await go("dispatchCase", "grid1", {"state": ("accepted", "dispatched")}, **firm)
+    later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    await go("requestCaseExtension", "firm", {"version": (3, 4)}, dueAt=later, reason="需采购配件")
+    await go("decideCaseExtension", "grid1", {"version": (4, 5)}, approve=True)
+    await go("transferCase", "grid1", {"handler_kind": ("property_firm", "community"), "version": (5, 6)},
+             handlerKind="COMMUNITY", communityId=area(tw, "C1"), reason="转社区协调")
+    await go("returnCase", "grid1", {"state": ("dispatched", "accepted"), "return_count": (0, 1)}, reason="退回重派")
+    await go("dispatchCase", "grid1", {"state": ("accepted", "dispatched")}, **firm)
+    await go("startCase", "firm", {"state": ("dispatched", "in_progress")})
+    await go("resolveCase", "firm", {"state": ("in_progress", "resolved")}, resolution="已疏通")
+    await go("reworkCase", "grid1", {"state": ("resolved", "dispatched"), "reopen_count": (0, 1)}, reason="复查未通过")
+    await go("startCase", "firm", {"state": ("dispatched", "in_progress")})
+    await go("resolveCase", "firm", {"state": ("in_progress", "resolved")}, resolution="已更换管道")
+    await go("closeCase", "grid1", {"state": ("resolved", "closed")})
+    await go("recordCaseCallback", "grid1", {"state": ("closed", "reopened"), "callback_result": (None, "not_solved")},
+             result="NOT_SOLVED", note="回访仍有异味")
+    await go("superviseCase", "secretary", {"supervised": (False, True)})
+    await go("liftCaseSupervision", "secretary", {"supervised": (True, False)}, note="已整改")
 
 
 async def _cobuilding(w: Walk, db: DbEnv, tw: TenantWorld) -> None:

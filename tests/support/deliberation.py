@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from models import Household, Tenure
+from models import Household, Person, PropertyOwner, Tenure, uuid7
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant
 from tests.support.harness import Api, DbEnv
@@ -59,21 +59,34 @@ async def topic_in(api: Api, tw: TenantWorld, where: str = "P1", state: str = "a
 
 
 async def set_households(db: DbEnv, tw: TenantWorld, **values: tuple[str, Tenure]) -> None:
+    """Floor area and tenure of world households; a household made a renter's has no registered owner
+    among its people any more (renters are not on the title, DESIGN.md §8)."""
     async with db.sessionmaker() as s:
         bind_tenant(s, tw.tenant_id)
         async with s.begin():
             for key, (floor_area, tenure) in values.items():
                 await s.execute(update(Household).where(Household.id == tw.households[key])
                                 .values(floor_area=Decimal(floor_area), tenure=tenure))
+                if tenure is not Tenure.OWNER:
+                    await s.execute(update(PropertyOwner).where(PropertyOwner.household_id == tw.households[key])
+                                    .values(ended_at=datetime.now(UTC)))
 
 
 async def add_household(db: DbEnv, tw: TenantWorld, building: str, room: str, floor_area: str,
                         tenure: Tenure = Tenure.OWNER) -> None:
+    """A new dwelling; an owner-occupied one gets its owner (a person of the register, 业主) on the title."""
     async with db.sessionmaker() as s:
         bind_tenant(s, tw.tenant_id)
         async with s.begin():
-            s.add(Household(building_id=tw.areas[building], unit="1", room=room, floor_area=Decimal(floor_area),
-                            tenure=tenure))
+            h = Household(id=uuid7(), building_id=tw.areas[building], unit="1", room=room,
+                          floor_area=Decimal(floor_area), tenure=tenure)
+            s.add(h)
+            if tenure is Tenure.OWNER:
+                await s.flush()
+                p = Person(id=uuid7(), household_id=h.id, name=f"业主{room}")
+                s.add(p)
+                await s.flush()
+                s.add(PropertyOwner(household_id=h.id, person_id=p.id))
 
 
 def closes() -> str:

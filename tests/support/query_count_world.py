@@ -27,9 +27,13 @@ from models import (
     CasbinRule,
     Case,
     CaseCategory,
+    CaseCategoryRule,
     CaseEvent,
     CasePriority,
     CaseReview,
+    CaseStage,
+    CaseStageKind,
+    CaseStageLimit,
     CaseState,
     EvaluationItem,
     EvaluationPeriod,
@@ -50,10 +54,12 @@ from models import (
     PersonCareTag,
     PropertyFirm,
     PropertyManagement,
+    PropertyOwner,
     RoleAssignment,
     ServiceContract,
     SlaRule,
     SlaUnit,
+    UrgencyTier,
     User,
     Visit,
     VisitKind,
@@ -126,6 +132,7 @@ async def populate(api: Api, db: DbEnv, tw: TenantWorld, n: int) -> Scene:
                     persons.append(p.id)
                     if j == 0:
                         s.add(PersonCareTag(person_id=p.id, code="living_alone"))
+                        s.add(PropertyOwner(household_id=h.id, person_id=p.id))  # on the title (产权人)
                 # A neighbourhood lead per household, holding the role (a user of their own).
                 u = User(id=uuid7(), username=tw.username(f"lead{i}"), display_name=f"邻长{i}")
                 s.add(u)
@@ -194,6 +201,13 @@ async def populate(api: Api, db: DbEnv, tw: TenantWorld, n: int) -> Scene:
                               created_at=case.created_at + timedelta(minutes=1)),
                     Notification(user_id=admin, case_id=case.id, kind="case_reported", message=f"新事件{i}",
                                  created_at=case.created_at),
+                    # its stages (Case.stages, issue #22), and a stage limit and closure rule per category
+                    *(CaseStage(case_id=case.id, seq=k + 1, stage=CaseStageKind.ACCEPT, started_at=case.created_at,
+                                due_at=case.created_at + timedelta(hours=1), extensions=0, created_at=case.created_at)
+                      for k in range(2)),
+                    CaseStageLimit(stage=CaseStageKind.ACCEPT, tier=UrgencyTier.URGENT, category_code=f"qc{i}",
+                                   amount=1, unit=SlaUnit.WORKING_HOURS, created_at=AT),
+                    CaseCategoryRule(category_code=f"qc{i}", requires_photo=True, created_at=AT),
                     CaseReview(area_id=street.id, period_start=date(2025, 1, 1) + timedelta(days=i),
                                period_end=date(2025, 1, 1) + timedelta(days=i + 6), summary=f"复盘{i}",
                                author_user_id=admin, created_at=AT,

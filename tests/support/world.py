@@ -43,6 +43,7 @@ from models import (
     PersonCareTag,
     PropertyFirm,
     PropertyManagement,
+    PropertyOwner,
     RoleAssignment,
     ServiceContract,
     User,
@@ -162,6 +163,9 @@ async def build_tenant(sm: async_sessionmaker[AsyncSession], slug: str, region: 
                 await s.flush()
                 for t in tags:
                     s.add(PersonCareTag(person_id=p.id, code=t))
+                # The households are owner-occupied: their people are on the title (产权人), the electors
+                # of owners' votes (DESIGN.md §8).
+                s.add(PropertyOwner(household_id=w.households[hh], person_id=p.id))
 
             start = datetime(2024, 1, 1, tzinfo=UTC)
             for key in (*ROLE_USERS, "nobody"):

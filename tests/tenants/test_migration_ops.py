@@ -82,3 +82,43 @@ async def test_existing_tenants_get_the_new_policy_lines_on_postgresql(db: DbEnv
     finally:
         await pg_admin([f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
     assert rows == {(str(t), *line) for t in tenants for line in ADDED}
+
+
+def test_0033_puts_the_adults_of_owner_occupied_households_on_the_title(tmp_path: Path) -> None:
+    """Until 0033 any adult of an owner-occupied household voted; after it the electors are registered
+    owners — so the migration registers exactly those adults, and nobody loses yesterday's ballot."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'owners.db'}"
+    upgrade(url, revision="0032")
+    tid, building = uuid.uuid4(), uuid.uuid4()
+    owned, rented = uuid.uuid4(), uuid.uuid4()
+    people = {"father": (owned, "1950-01-01"), "child": (owned, "2015-06-01"), "unknown": (owned, None),
+              "tenant": (rented, "1980-01-01")}
+    ids = {k: uuid.uuid4() for k in people}
+
+    async def run() -> set[tuple[str, str]]:
+        engine = create_async_engine(url)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(
+                "INSERT INTO tenants (id, slug, name, status, policy_version, created_at) "
+                "VALUES (:id, 'own', '旧街道', 'active', 1, '2026-01-01 00:00:00')"), {"id": tid.hex})
+            for hid, room, tenure in ((owned, "101", "owner"), (rented, "102", "renter")):
+                await conn.execute(sa.text(
+                    "INSERT INTO households (tenant_id, id, created_at, building_id, unit, room, tenure) "
+                    "VALUES (:t, :id, '2026-01-01 00:00:00', :b, '1', :room, :tenure)"),
+                    {"t": tid.hex, "id": hid.hex, "b": building.hex, "room": room, "tenure": tenure})
+            for key, (hid, born) in people.items():
+                await conn.execute(sa.text(
+                    "INSERT INTO persons (tenant_id, id, created_at, household_id, name, birth_date, party_member, "
+                    "in_service_party_member) VALUES (:t, :id, '2026-01-01 00:00:00', :h, :n, :b, 0, 0)"),
+                    {"t": tid.hex, "id": ids[key].hex, "h": hid.hex, "n": key, "b": born})
+        await engine.dispose()
+        await asyncio.to_thread(upgrade, url)
+        engine = create_async_engine(url)
+        async with engine.connect() as conn:
+            rows = (await conn.execute(sa.text(
+                "SELECT p.name, o.household_id FROM property_owners o JOIN persons p ON p.id = o.person_id "
+                "WHERE o.tenant_id = :t AND o.ended_at IS NULL"), {"t": tid.hex})).all()
+        await engine.dispose()
+        return {(str(n), uuid.UUID(str(h)).hex) for n, h in rows}
+
+    assert asyncio.run(run()) == {("father", owned.hex), ("unknown", owned.hex)}

@@ -16,6 +16,7 @@ from gongzhi.migrate import upgrade
 from gongzhi.modules.register import seed_demo_register as seed_demo
 from models import (
     Area,
+    BallotMethod,
     Choice,
     Meeting,
     MeetingAttendee,
@@ -84,6 +85,10 @@ async def _check_dongwan(s: AsyncSession) -> None:
     assert vote.result is not None
     assert Tally.from_json(vote.result) == tally(vote.matter, [(a, c) for a, c in rows])
     assert vote.passed is True
+    # One owner's written proxy, recorded by the chair with its reference; the rest voted online.
+    methods = list(await s.execute(select(VoteElector.method, VoteElector.document_ref)
+                                   .where(VoteElector.choice.is_not(None))))
+    assert [r for r in methods if r[0] is not BallotMethod.ONLINE] == [(BallotMethod.PROXY, "东湾院业主委托书第001号")]
     meeting = await s.scalar(select(Meeting).where(Meeting.area_path == vote.compound_path))
     assert meeting is not None and meeting.state is MeetingState.CLOSED and meeting.minutes
 

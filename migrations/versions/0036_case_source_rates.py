@@ -8,7 +8,7 @@ allowed many times). ``case_settings`` gets the response time limit and the comp
 the rates (null: the defaults of docs/domains/case-rates.md).
 
 Revision ID: 0033_case_source_rates
-Revises: 0032
+Revises: 0033_case_stages (file 0035)
 Create Date: 2026-12-05
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from tenants.migration_ops import each_tenant
 
 revision: str = "0033_case_source_rates"
-down_revision: str | None = "0032"
+down_revision: str | None = "0033_case_stages"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

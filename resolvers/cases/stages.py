@@ -1,0 +1,131 @@
+"""The stages of a case (办理环节, issue #22): which stage each state belongs to, opening a stage with its
+due time and completing it, kept in ``case_stages`` (models.case_stages).
+
+Every move of the case machine calls :func:`after_move` (resolvers.cases.machine's timeline hook), the
+report opens 受理, the system's closing of a case opens 回访. Due times are computed once, when a stage
+opens, on the tenant's working calendar (loaded once per transaction, ``_calendar``); reads and the
+overdue job only compare them with the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+
+from models import (
+    CalendarOverride,
+    Case,
+    CaseStage,
+    CaseStageKind,
+    CaseStageLimit,
+    CaseState,
+    SlaUnit,
+    tier_of,
+)
+from resolvers.cases.arrangement import platform_days
+from resolvers.cases.workcalendar import WorkCalendar
+from resolvers.context import Db
+
+__all__ = ["STAGE_OF", "after_move", "close_stage", "due_after", "open_stage", "stage_limit", "tenant_calendar"]
+
+S = CaseState
+K = CaseStageKind
+# The stage a case is in while in a state; none while resolved (waiting for the verdict) or finished.
+STAGE_OF: dict[CaseState, CaseStageKind] = {
+    S.REPORTED: K.ACCEPT,
+    S.ACCEPTED: K.DISPATCH,
+    S.REOPENED: K.DISPATCH,
+    S.DISPATCHED: K.HANDLE,
+    S.IN_PROGRESS: K.HANDLE,
+    S.CLOSED: K.CALLBACK,
+}
+# Steps that start the stage afresh although the stage stays the same (a new handler, a new due time).
+_RESTART = frozenset({"transfer"})
+_CALENDAR_KEY = "gongzhi.work_calendar"
+_PLAIN = WorkCalendar()  # for calendar hours and days, which no working day changes
+
+
+async def tenant_calendar(db: Db) -> WorkCalendar:
+    """The tenant's working calendar (overrides over the platform's arrangements over the package), loaded
+    once per session: a transaction that opens several stages reads it once."""
+    cached = db.session.info.get(_CALENDAR_KEY)
+    if isinstance(cached, WorkCalendar):
+        return cached
+    own = await db.all(select(CalendarOverride.day, CalendarOverride.workday))
+    platform = await db.all(platform_days(None, None))
+    calendar = WorkCalendar(overrides={d: w for d, w in own}, arrangement={d: w for d, w, _ in platform})
+    db.session.info[_CALENDAR_KEY] = calendar
+    return calendar
+
+
+def due_after(calendar: WorkCalendar, start: datetime, amount: float, unit: SlaUnit) -> datetime:
+    """``start`` plus a limit: working hours or days on the calendar, calendar hours or days as such."""
+    if unit is SlaUnit.WORKING_DAYS:
+        return calendar.add_working_days(start, max(1, round(amount)))
+    if unit is SlaUnit.WORKING_HOURS:
+        return calendar.add_working_hours(start, amount)
+    if unit is SlaUnit.CALENDAR_DAYS:
+        return start + timedelta(days=amount)
+    return start + timedelta(hours=amount)
+
+
+async def stage_limit(db: Db, stage: CaseStageKind, case: Case) -> CaseStageLimit | None:
+    """The limit of a stage for the case's category and tier: the category's own, else the default."""
+    rows = await db.scalars(select(CaseStageLimit).where(
+        CaseStageLimit.stage == stage, CaseStageLimit.tier == tier_of(case.priority),
+        (CaseStageLimit.category_code == case.category_code) | CaseStageLimit.category_code.is_(None)))
+    specific = [r for r in rows if r.category_code == case.category_code]
+    return next(iter(specific or [r for r in rows if r.category_code is None]), None)
+
+
+async def open_stage(db: Db, case: Case, stage: CaseStageKind, now: datetime, *, first: bool = False) -> CaseStage:
+    """Open ``stage`` for the case from ``now``: 处置 is due at the case's due time (the SLA rule that
+    dispatch applied), the others after the tenant's stage limit (none: no due time). ``first``: the case's
+    first stage (its report), numbered 1 without asking."""
+    if stage is K.HANDLE:
+        due = case.due_at
+    else:
+        limit = await stage_limit(db, stage, case)
+        if limit is None:
+            due = None
+        else:  # the calendar only for working time (two statements, once per transaction)
+            working = limit.unit in (SlaUnit.WORKING_HOURS, SlaUnit.WORKING_DAYS)
+            calendar = await tenant_calendar(db) if working else _PLAIN
+            due = due_after(calendar, now, limit.amount, limit.unit)
+    seq = 0 if first else await db.scalar(
+        select(func.coalesce(func.max(CaseStage.seq), 0)).where(CaseStage.case_id == case.id))
+    row = CaseStage(case_id=case.id, seq=int(seq or 0) + 1, stage=stage, started_at=now, due_at=due,
+                    extensions=0, created_at=now)
+    await db.flush(row)
+    return row
+
+
+async def close_stage(db: Db, case: Case, outcome: str, now: datetime) -> None:
+    """Complete the case's open stage (if any) by the step ``outcome``."""
+    await db.execute(update(CaseStage).where(CaseStage.case_id == case.id, CaseStage.completed_at.is_(None))
+                     .values(completed_at=now, outcome=outcome, requested_due_at=None)
+                     .execution_options(synchronize_session=False))
+
+
+async def open_stage_of(db: Db, case: Case) -> CaseStage | None:
+    row: CaseStage | None = await db.scalar(
+        select(CaseStage).where(CaseStage.case_id == case.id, CaseStage.completed_at.is_(None))
+        .order_by(CaseStage.seq.desc()).limit(1))
+    return row
+
+
+async def after_move(db: Db, case: Case, action: str, from_state: CaseState, to_state: CaseState,
+                     now: datetime) -> None:
+    """Keep the stages in step with a move of the case (the machine's timeline hook calls it)."""
+    if action == "callback":  # the 回访 done: it completes 回访; "not solved" reopens, back to 派遣
+        await close_stage(db, case, action, now)
+        if to_state is S.REOPENED:
+            await open_stage(db, case, K.DISPATCH, now)
+        return
+    before, after = STAGE_OF.get(from_state), STAGE_OF.get(to_state)
+    if before is after and action not in _RESTART:
+        return
+    await close_stage(db, case, action, now)
+    if after is not None:
+        await open_stage(db, case, after, now)

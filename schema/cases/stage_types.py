@@ -1,0 +1,90 @@
+"""The stages of a case in GraphQL (办理环节, issue #22): the enums, a stage with its due time, and the
+tenant's stage limits, workflow settings and category closure rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from models import CallbackResult, CaseStageKind, SlaUnit, UrgencyTier
+from models import CaseStage as CaseStageRow
+from models.cases import aware
+from schema.common import field, graphql_enum
+
+graphql_enum(CaseStageKind, name="CaseStageKind",
+             description="Stage of a case (办理环节): ACCEPT 受理/签收, DISPATCH 派遣, HANDLE 处置/办结, "
+                         "CALLBACK 回访.")
+graphql_enum(UrgencyTier, name="UrgencyTier",
+             description="Urgency tier of stage limits (紧急程度分级): URGENT 紧急 (priority URGENT), EXPEDITED 加急 "
+                         "(HIGH), ORDINARY 一般 (NORMAL, LOW).")
+graphql_enum(CallbackResult, name="CaseCallbackResult",
+             description="What the reporter said at the call-back (回访结果): SATISFIED 满意, "
+                         "BASICALLY_SATISFIED 基本满意, UNSATISFIED 不满意, NOT_SOLVED 未解决 (reopens the case), "
+                         "UNREACHABLE 无法联系.")
+
+
+@strawberry.type(description="One passage of a case through a stage (办理环节), with its time limit (环节时限).")
+class CaseStage:
+    _m: strawberry.Private[CaseStageRow]
+    _now: strawberry.Private[datetime]
+
+    @field(description="Which stage.")
+    def stage(self) -> CaseStageKind:
+        return self._m.stage
+
+    @field(description="When the case entered it (开始时间).")
+    def started_at(self) -> datetime:
+        return self._m.started_at
+
+    @field(description="When it is due (环节时限), on the tenant's working calendar; null: no limit configured.")
+    def due_at(self) -> datetime | None:
+        return self._m.due_at
+
+    @field(description="When the case left it (完成时间); null while open.")
+    def completed_at(self) -> datetime | None:
+        return self._m.completed_at
+
+    @field(description="The step that completed it: accept, reject, withdraw, dispatch, return, transfer, resolve, "
+                       "callback, close …; null while open.")
+    def outcome(self) -> str | None:
+        return self._m.outcome
+
+    @field(description="Ran over its due time (超时): open past due, or completed after it.")
+    def overdue(self) -> bool:
+        if self._m.due_at is None:
+            return False
+        end = self._m.completed_at or self._now
+        return aware(end) > aware(self._m.due_at)
+
+    @field(description="The due time the handler asked for in a pending extension request (延期申请); null: none.")
+    def requested_due_at(self) -> datetime | None:
+        return self._m.requested_due_at
+
+    @field(description="Extensions granted in this stage (延期次数).")
+    def extensions(self) -> int:
+        return self._m.extensions
+
+
+@strawberry.type(description="Time limit of a stage for an urgency tier and category (环节时限); no category: the "
+                             "default. The HANDLE stage's limit is the SLA rule (slaRules).")
+class CaseStageLimit:
+    stage: CaseStageKind = strawberry.field(description="Stage.")
+    tier: UrgencyTier = strawberry.field(description="Urgency tier.")
+    category: str | None = strawberry.field(description="Category code; null for the tenant's default.")
+    amount: float = strawberry.field(description="How many units.")
+    unit: SlaUnit = strawberry.field(description="Which unit: working hours or days, calendar hours or days.")
+
+
+@strawberry.type(description="Case workflow settings of the tenant (办理流程设置).")
+class CaseWorkflowSettings:
+    auto_supervise_overdue: bool = strawberry.field(
+        description="A stage that runs over puts an open case under supervision (超时自动督办).")
+    min_handling_minutes: int = strawberry.field(
+        description="A resolution sooner than this after the handling started is flagged for review (0: never).")
+
+
+@strawberry.type(description="Closure rule of a case category (办结要求).")
+class CaseCategoryRule:
+    category: str = strawberry.field(description="Category code.")
+    requires_photo: bool = strawberry.field(description="Resolving needs at least one photo of the result.")
