@@ -16,11 +16,23 @@ from typing import Any
 
 from sqlalchemy import select
 
-from models import Area, AreaKind, AuditEntry, Case, CaseCategory, CasePriority, CaseSource, CaseState, uuid7
+from models import (
+    Area,
+    AreaKind,
+    AuditEntry,
+    Case,
+    CaseCategory,
+    CasePriority,
+    CaseSource,
+    CaseStageKind,
+    CaseState,
+    uuid7,
+)
 from policies.filters import area_reach_predicate
 from resolvers.cases.machine import acting_role, record_event
 from resolvers.cases.report import _case_number
 from resolvers.cases.sources import ticket_error
+from resolvers.cases.stages import open_stage
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
@@ -204,6 +216,7 @@ async def check_and_import(ctx: RequestContext, content: bytes, *, dry_run: bool
         await ctx.db.flush(case)
         await record_event(ctx, case, "report", None, CaseState.REPORTED, note=t("12345 工单导入",
                                                                                    "imported 12345 work order"))
+        await open_stage(ctx.db, case, CaseStageKind.ACCEPT, ctx.now, first=True)  # 受理 is due from now
         out.created.append(case)
     _audit(ctx, out, dry_run)
     return out
