@@ -242,6 +242,9 @@ async def test_every_transition_mutation_audits_before_and_after(api: Api, db: D
     # ---- co-building: agreements and shared wishes
     await _cobuilding(w, db, tw)
 
+    # ---- the whole life of a record (issue #23): edit, cancel, withdraw
+    await _lifecycle(w, tw)
+
     missing = set(w.mutations) - w.walked
     assert not missing, f"transition mutations not walked (add them to this test): {sorted(missing)}"
 
@@ -275,3 +278,16 @@ async def _cobuilding(w: Walk, db: DbEnv, tw: TenantWorld) -> None:
                  {"state": ("open", "claimed"), "version": (1, 2)}, token=token)
     await w.step("fulfilSharedWish", None, {"input": {"id": wish, "note": "已送到"}}, "wishes",
                  {"state": ("claimed", "fulfilled"), "version": (2, 3)}, token=token)
+
+
+async def _lifecycle(w: Walk, tw: TenantWorld) -> None:
+    start = datetime.now(UTC) + timedelta(days=2)
+    act = (await w.run("chair", """mutation($i: PublishActivityInput!) { publishActivity(input: $i) {
+        activity { id } errors { code } } }""", {"i": {
+        "title": "义诊", "areaId": area(tw, "P1"), "place": "1栋", "startsAt": start.isoformat(),
+        "endsAt": (start + timedelta(hours=2)).isoformat(), "capacity": 10, "organiserKind": "OWNER_COMMITTEE",
+        "compoundId": area(tw, "P1")}}))["activity"]["id"]
+    await w.step("updateActivity", "chair", {"input": {"id": act, "place": "活动室"}}, "activities",
+                 {"place": ("1栋", "活动室")})
+    await w.step("cancelActivity", "chair", {"input": {"id": act, "reason": "暴雨"}}, "activities",
+                 {"state": ("published", "cancelled"), "cancel_reason": (None, "暴雨")})
