@@ -1,5 +1,15 @@
 """resolvers of the deliberation domain: its public module (other domains import only this)."""
 
+from .lifecycle import (
+    MEETING_LIFE,
+    TOPIC_LIFE,
+    cancel_meeting,
+    cancel_topic,
+    update_meeting,
+    update_notice,
+    update_topic,
+    withdraw_notice,
+)
 from .loaders import (
     attendees_by_meeting,
     cases_by_topic,
@@ -63,9 +73,11 @@ __all__ = [
     "MAX_AGENDA",
     "MAX_ATTENDEES",
     "MEETING",
+    "MEETING_LIFE",
     "PARTICIPATION",
     "SIMPLE",
     "TOPIC",
+    "TOPIC_LIFE",
     "TOPIC_TRANSITIONS",
     "VOTE",
     "AttendeeInput",
@@ -74,6 +86,8 @@ __all__ = [
     "add_step",
     "attendees_by_meeting",
     "ballots_cast_by_vote",
+    "cancel_meeting",
+    "cancel_topic",
     "cases_by_topic",
     "cast_ballot",
     "close_meeting",
@@ -100,8 +114,12 @@ __all__ = [
     "topic_read_predicate",
     "topics_by_meeting",
     "transition_topic",
+    "update_meeting",
+    "update_notice",
     "update_step",
+    "update_topic",
     "vote_by_topic",
     "vote_result",
     "wall",
+    "withdraw_notice",
 ]

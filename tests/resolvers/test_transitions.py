@@ -291,3 +291,16 @@ async def _lifecycle(w: Walk, tw: TenantWorld) -> None:
                  {"place": ("1栋", "活动室")})
     await w.step("cancelActivity", "chair", {"input": {"id": act, "reason": "暴雨"}}, "activities",
                  {"state": ("published", "cancelled"), "cancel_reason": (None, "暴雨")})
+    propose = "mutation($i: ProposeTopicInput!) { proposeTopic(input: $i) { topic { id } errors { code } } }"
+    topic = (await w.run("resident", propose, {"i": {"areaId": area(tw, "P1"), "title": "楼道堆物"}}))["topic"]["id"]
+    await w.step("updateTopic", "resident", {"input": {"id": topic, "title": "楼道堆物清理"}}, "topics",
+                 {"title": ("楼道堆物", "楼道堆物清理"), "version": (1, 2)})
+    await w.step("cancelTopic", "chair", {"input": {"id": topic, "reason": "已处理", "expectedVersion": 2}}, "topics",
+                 {"state": ("proposed", "cancelled"), "cancel_reason": (None, "已处理"), "version": (2, 3)})
+    convene = """mutation($i: ConveneMeetingInput!) { conveneMeeting(input: $i) { meeting { id } errors { code } } }"""
+    meeting = (await w.run("chair", convene, {"i": {"areaId": area(tw, "P1"), "title": "议事会", "place": "活动室",
+                                                    "startsAt": start.isoformat()}}))["meeting"]["id"]
+    await w.step("updateMeeting", "chair", {"input": {"id": meeting, "place": "议事角"}}, "meetings",
+                 {"place": ("活动室", "议事角"), "version": (1, 2)})
+    await w.step("cancelMeeting", "admin", {"input": {"id": meeting, "reason": "改期"}}, "meetings",
+                 {"state": ("convened", "cancelled"), "version": (2, 3)})
