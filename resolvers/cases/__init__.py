@@ -87,6 +87,7 @@ from .reads import (
     read_predicate,
     timeline,
 )
+from .recategorise import RECATEGORISE, recategorise_case
 from .report import (
     ReportInput,
     report_case,
@@ -110,6 +111,7 @@ __all__ = [
     "MAX_BYTES",
     "MAX_CALENDAR_DAYS",
     "MAX_PHOTOS",
+    "RECATEGORISE",
     "SHANGHAI",
     "TRANSITIONS",
     "Arrangement",
@@ -158,6 +160,7 @@ __all__ = [
     "read_arrangement",
     "read_predicate",
     "readable_photo",
+    "recategorise_case",
     "reject_case",
     "remove_calendar_override",
     "reopen_case",

@@ -152,6 +152,9 @@ async def test_every_transition_mutation_audits_before_and_after(api: Api, db: D
     await case_step("rejectCase", "grid1", "reported", "rejected", 1, reason="重复上报")
     case = (await w.run("resident", report, new_case))["case"]["id"]
     await case_step("withdrawCase", "resident", "reported", "withdrawn", 1, reason="已自行处理")
+    case = (await w.run("resident", report, new_case))["case"]["id"]
+    await w.step("recategoriseCase", "grid1", {"input": {"id": case, "category": "garbage"}}, "cases",
+                 {"category_code": ("drainage", "garbage"), "version": (1, 2)})
 
     # ---- deliberation: topics, the owners' vote, a meeting
     propose = "mutation($i: ProposeTopicInput!) { proposeTopic(input: $i) { topic { id } errors { code } } }"
