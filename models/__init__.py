@@ -67,7 +67,17 @@ from models.ledgers import ImportJob, ImportStatus  # ledgers (issue #11)
 
 # --- end deliberation
 from models.platform import PlatformAuditEntry, PlatformCalendar, PlatformCalendarDay, Tenant, TenantStatus, User
-from models.register import CareTagKind, Gender, Household, Person, PersonCareTag, Tenure
+from models.register import (
+    CareTagKind,
+    Gender,
+    Household,
+    Person,
+    PersonCareTag,
+    PersonMove,
+    PersonMoveKind,
+    PersonStatus,
+    Tenure,
+)
 
 # --- volunteering and evaluations (issue #6) ---
 # isort: split
@@ -140,6 +150,9 @@ __all__ = [
     "PartyOrgKind",
     "Person",
     "PersonCareTag",
+    "PersonMove",
+    "PersonMoveKind",
+    "PersonStatus",
     "PlatformAuditEntry",
     "PlatformCalendar",
     "PlatformCalendarDay",

@@ -15,7 +15,19 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 from strawberry.dataloader import DataLoader
 
-from models import Area, AreaKind, Case, CaseCategory, CaseEvent, GridBuilding, Household, Person, PersonCareTag, User
+from models import (
+    Area,
+    AreaKind,
+    Case,
+    CaseCategory,
+    CaseEvent,
+    GridBuilding,
+    Household,
+    Person,
+    PersonCareTag,
+    PersonStatus,
+    User,
+)
 from policies.cases import case_predicate
 from policies.filters import CaseGrid, area_read_predicate, household_predicate, person_predicate
 from resolvers.context import RequestContext
@@ -131,7 +143,8 @@ def persons_by_household(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Pers
     async def load(ids: list[uuid.UUID]) -> list[list[Person]]:
         pred = person_predicate(ctx.actor.grant("person", "read"), ctx.actor)
         rows = await ctx.db.scalars(
-            select(Person).where(Person.household_id.in_(ids), pred).order_by(Person.id)
+            select(Person).where(Person.household_id.in_(ids), pred, Person.status == PersonStatus.ACTIVE)
+            .order_by(Person.id)
         )
         out: dict[uuid.UUID, list[Person]] = defaultdict(list)
         for p in rows:

@@ -40,6 +40,7 @@ from models import (
     MeetingTopic,
     Person,
     PersonCareTag,
+    PersonStatus,
     PointsEntry,
     PropertyFirm,
     Topic,
@@ -230,7 +231,8 @@ async def export_register(ctx: RequestContext, area_id: uuid.UUID | None = None,
         .join(Household, and_(Household.tenant_id == Person.tenant_id, Household.id == Person.household_id))
         .join(b, and_(b.tenant_id == Household.tenant_id, b.id == Household.building_id))
         .where(person_predicate(actor.grant("person", "read"), actor),
-               Household.building_id.in_(buildings_in_scope((path,))))
+               Household.building_id.in_(buildings_in_scope((path,))),
+               Person.status == PersonStatus.ACTIVE)  # the current register: no one moved out or deceased
         .order_by(b.path, Household.unit, Household.room, Person.id)
     )
     visible = [r[0].id for r in rows if r[6]]  # care tags: where the exporter may read them in full

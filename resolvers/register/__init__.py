@@ -8,6 +8,7 @@ from .areas import (
     set_grid_buildings,
     update_area,
 )
+from .residence import MOVES, move, person_moves
 from .service import (
     HouseholdFields,
     PersonFields,
@@ -21,6 +22,7 @@ from .service import (
 )
 
 __all__ = [
+    "MOVES",
     "AreaFields",
     "HouseholdFields",
     "PersonFields",
@@ -32,6 +34,8 @@ __all__ = [
     "list_areas",
     "list_households",
     "list_persons",
+    "move",
+    "person_moves",
     "set_grid_buildings",
     "update_area",
     "update_household",

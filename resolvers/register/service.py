@@ -9,7 +9,18 @@ from typing import cast
 
 from sqlalchemy import delete, exists, select
 
-from models import Area, AreaKind, CareTagKind, Gender, Household, Person, PersonCareTag, Tenure, uuid7
+from models import (
+    Area,
+    AreaKind,
+    CareTagKind,
+    Gender,
+    Household,
+    Person,
+    PersonCareTag,
+    PersonStatus,
+    Tenure,
+    uuid7,
+)
 from policies.filters import (
     area_read_predicate,
     building_predicate,
@@ -63,9 +74,12 @@ async def list_persons(
     search: str | None = None,
     first: int | None = None,
     after: str | None = None,
+    archived: bool = False,
 ) -> Page[Person]:
+    """Persons on the current register; with ``archived``, those moved out or deceased (issue #23)."""
     grant = ctx.actor.grant("person", "read")
-    stmt = select(Person).where(person_predicate(grant, ctx.actor))
+    current = Person.status == PersonStatus.ACTIVE
+    stmt = select(Person).where(person_predicate(grant, ctx.actor), ~current if archived else current)
     if area_id is not None:
         path = await _area_path(ctx, area_id)
         stmt = stmt.where(

@@ -80,12 +80,15 @@ __all__ = [
     "area_type",
 ]
 
+from strawberry.tools import merge_types
+
 from schema.parts import SchemaParts
 
 from .nodes import NODES
 from .query import Query
+from .residence import ResidenceMutation
 
 # The register's part of the schema: the root Query (me, node, nodes, areas, households, persons …),
 # its mutations, and node(id:) for areas of every kind, households, persons and firms.
-PARTS = SchemaParts(query=Query, mutation=Mutation,
+PARTS = SchemaParts(query=Query, mutation=merge_types("Mutation", (Mutation, ResidenceMutation)),
                     types=(*AREA_TYPES.values(), Household, Person, PropertyFirm), nodes=NODES)

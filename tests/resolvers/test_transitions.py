@@ -307,3 +307,11 @@ async def _lifecycle(w: Walk, tw: TenantWorld) -> None:
                  {"place": ("活动室", "议事角"), "version": (1, 2)})
     await w.step("cancelMeeting", "admin", {"input": {"id": meeting, "reason": "改期"}}, "meetings",
                  {"state": ("convened", "cancelled"), "version": (2, 3)})
+    person = gid("Person", tw.persons["h4a"])
+    h2, h4 = gid("Household", tw.households["H2"]), gid("Household", tw.households["H4"])
+    await w.step("movePerson", "admin", {"input": {"id": person, "householdId": h2}},
+                 "persons", {"household_id": (str(tw.households["H4"]), str(tw.households["H2"]))})
+    await w.step("movePersonOut", "admin", {"input": {"id": person}}, "persons", {"status": ("active", "moved_out")})
+    await w.step("movePersonIn", "admin", {"input": {"id": person, "householdId": h4}},
+                 "persons", {"status": ("moved_out", "active")})
+    await w.step("recordPersonDeath", "admin", {"input": {"id": person}}, "persons", {"status": ("active", "deceased")})
