@@ -75,8 +75,9 @@ ACTION_ZH = {"report": "上报", "accept": "受理", "reject": "不予受理", "
              "withdraw": "撤回"}
 VISIT_KIND_ZH = {"routine": "例行走访", "key_household": "重点户走访", "care": "关爱走访", "follow_up": "回访"}
 TOPIC_STATE_ZH = {"proposed": "已提出", "accepted": "已受理", "deliberated": "已协商", "decided": "已决定",
-                  "implementing": "落实中", "done": "已完成", "reviewed": "已复盘", "declined": "不予受理"}
-MEETING_STATE_ZH = {"convened": "已召集", "closed": "已结束"}
+                  "implementing": "落实中", "done": "已完成", "reviewed": "已复盘", "declined": "不予受理",
+                  "cancelled": "已取消"}
+MEETING_STATE_ZH = {"convened": "已召集", "closed": "已结束", "cancelled": "已取消"}
 ENTRY_KIND_ZH = {"hours": "志愿时长", "manual": "奖励", "redemption": "兑换", "reversal": "冲正"}
 TARGET_ZH = {"property_firm": "物业服务", "owner_committee": "业委会"}
 ROLE_ZH = {"street_admin": "街道管理员", "party_secretary": "社区书记", "grid_leader": "网格长",
