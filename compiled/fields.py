@@ -65,6 +65,7 @@ from models import (
     Household,
     Person,
     PersonCareTag,
+    PersonStatus,
     User,
 )
 from models.area import community_id_sql
@@ -327,7 +328,8 @@ def persons_of(cx: Compiler, h: Any, sel: Sel) -> ColumnElement[Any]:
     p = sa_inspect(pa).selectable
     pred = person_predicate(cx.ctx.actor.grant("person", "read"), cx.ctx.actor, pa)
     return (select(json_list(cx.sub("Person", sel, p), p.c.id))
-            .select_from(p).where(p.c.tenant_id == cx.tenant_id, p.c.household_id == h.c.id, pred)
+            .select_from(p).where(p.c.tenant_id == cx.tenant_id, p.c.household_id == h.c.id, pred,
+                                  p.c.status == PersonStatus.ACTIVE.value)  # the current register (issue #23)
             .correlate_except(p).scalar_subquery())
 
 

@@ -79,7 +79,18 @@ from models.ledgers import ImportJob, ImportStatus  # ledgers (issue #11)
 
 # --- end deliberation
 from models.platform import PlatformAuditEntry, PlatformCalendar, PlatformCalendarDay, Tenant, TenantStatus, User
-from models.register import CareTagKind, Gender, Household, Person, PersonCareTag, PropertyOwner, Tenure
+from models.register import (
+    CareTagKind,
+    Gender,
+    Household,
+    Person,
+    PersonCareTag,
+    PersonMove,
+    PersonMoveKind,
+    PersonStatus,
+    PropertyOwner,
+    Tenure,
+)
 
 # --- volunteering and evaluations (issue #6) ---
 # isort: split
@@ -154,6 +165,9 @@ __all__ = [
     "PartyOrgKind",
     "Person",
     "PersonCareTag",
+    "PersonMove",
+    "PersonMoveKind",
+    "PersonStatus",
     "PlatformAuditEntry",
     "PlatformCalendar",
     "PlatformCalendarDay",

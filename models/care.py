@@ -134,7 +134,9 @@ class CareService(TenantScoped, Base):
     frequency: Mapped[str] = mapped_column(String(50))
     provider: Mapped[str] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(String(500))
+    # False once retired (issue #23): no new service records; the records made under it stay.
     active: Mapped[bool] = mapped_column(default=True)
+    retired_at: Mapped[datetime | None]
 
 
 class CareServiceRecord(TenantScoped, Base):

@@ -36,6 +36,7 @@ class TopicState(enum.StrEnum):
     DONE = "done"
     REVIEWED = "reviewed"
     DECLINED = "declined"
+    CANCELLED = "cancelled"  # withdrawn by its proposer or cancelled by staff before a decision (issue #23)
 
 
 class Topic(TenantScoped, Base):
@@ -60,6 +61,7 @@ class Topic(TenantScoped, Base):
     decline_reason: Mapped[str | None] = mapped_column(String(1000))
     review: Mapped[str | None] = mapped_column(Text)
     reviewed_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
     # Transitions are UPDATE … WHERE version = :seen: of two at once exactly one wins.
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime]
@@ -103,6 +105,7 @@ class TopicStep(TenantScoped, Base):
 class MeetingState(enum.StrEnum):
     CONVENED = "convened"
     CLOSED = "closed"
+    CANCELLED = "cancelled"  # called off before it was held, its invitees notified (issue #23)
 
 
 class Meeting(TenantScoped, Base):
@@ -123,6 +126,7 @@ class Meeting(TenantScoped, Base):
     state: Mapped[MeetingState] = mapped_column(_enum(MeetingState))
     minutes: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime]
 
@@ -263,3 +267,7 @@ class Notice(TenantScoped, Base):
     body: Mapped[str] = mapped_column(Text)
     publisher_user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     expires_at: Mapped[datetime | None]
+    # Withdrawn (撤回, issue #23): off every wall and list for readers, kept for the ledgers and audit.
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    withdraw_reason: Mapped[str | None] = mapped_column(String(500))

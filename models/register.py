@@ -93,6 +93,14 @@ class Gender(enum.StrEnum):
     FEMALE = "female"
 
 
+class PersonStatus(enum.StrEnum):
+    """Whether a person is on the current register (issue #23): archived persons are never deleted."""
+
+    ACTIVE = "active"
+    MOVED_OUT = "moved_out"  # 迁出: left the street office's register
+    DECEASED = "deceased"  # 注销: died
+
+
 class Person(TenantScoped, Base):
     """A person on the register (居民) — not necessarily a user account.
 
@@ -126,6 +134,11 @@ class Person(TenantScoped, Base):
     party_org_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     # 在职党员 registered back with the community (双报到).
     in_service_party_member: Mapped[bool] = mapped_column(Boolean, default=False)
+    # On the current register, moved out or deceased (issue #23). An archived person keeps the
+    # household they last lived in: the ledgers of their time still find them there.
+    status: Mapped[PersonStatus] = mapped_column(_enum(PersonStatus), default=PersonStatus.ACTIVE,
+                                                 server_default=PersonStatus.ACTIVE.value)
+    left_on: Mapped[date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     __mapper_args__ = {"version_id_col": version}
 
@@ -162,3 +175,33 @@ class PersonCareTag(TenantScoped, Base):
 
     person_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     code: Mapped[str] = mapped_column(String(32))
+
+
+class PersonMoveKind(enum.StrEnum):
+    MOVE = "move"  # from one household of the register to another (户内迁移)
+    MOVE_OUT = "move_out"  # 迁出
+    MOVE_IN = "move_in"  # 迁入: back onto the register, into a household
+    DECEASED = "deceased"  # 注销
+
+
+class PersonMove(TenantScoped, Base):
+    """One change of where a person lives, or whether they are on the register (issue #23): the
+    residence history, append-only (on PostgreSQL the app role may only SELECT and INSERT it). Where
+    someone lived on a day is the last move on or before it."""
+
+    __tablename__ = "person_moves"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "person_id"], ["persons.tenant_id", "persons.id"]),
+        ForeignKeyConstraint(["tenant_id", "from_household_id"], ["households.tenant_id", "households.id"]),
+        ForeignKeyConstraint(["tenant_id", "to_household_id"], ["households.tenant_id", "households.id"]),
+        Index("ix_person_moves_person", "tenant_id", "person_id", "effective_on"),
+    )
+
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    kind: Mapped[PersonMoveKind] = mapped_column(_enum(PersonMoveKind))
+    from_household_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    to_household_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    effective_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(String(500))
+    recorded_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    recorded_at: Mapped[datetime]

@@ -84,6 +84,10 @@ class Activity(TenantScoped, Base):
     organiser_name: Mapped[str] = mapped_column(String(100))
     state: Mapped[ActivityState] = mapped_column(_enum(ActivityState))
     published_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    # Cancelled (issue #23): when, by whom and why; the row stays (sign-ups, the ledgers of its time).
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class SignupState(enum.StrEnum):
@@ -188,7 +192,9 @@ class RewardItem(TenantScoped, Base):
     name: Mapped[str] = mapped_column(String(100))
     points: Mapped[int] = mapped_column(Integer)
     stock: Mapped[int] = mapped_column(Integer)
+    # False once retired (issue #23): offered for no new redemption; earlier ones still resolve.
     active: Mapped[bool] = mapped_column(default=True)
+    retired_at: Mapped[datetime | None]
 
 
 class RedemptionState(enum.StrEnum):

@@ -26,6 +26,7 @@ from models import (
     Household,
     Person,
     PersonCareTag,
+    PersonStatus,
     User,
 )
 from policies.cases import case_predicate
@@ -143,7 +144,8 @@ def persons_by_household(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Pers
     async def load(ids: list[uuid.UUID]) -> list[list[Person]]:
         pred = person_predicate(ctx.actor.grant("person", "read"), ctx.actor)
         rows = await ctx.db.scalars(
-            select(Person).where(Person.household_id.in_(ids), pred).order_by(Person.id)
+            select(Person).where(Person.household_id.in_(ids), pred, Person.status == PersonStatus.ACTIVE)
+            .order_by(Person.id)
         )
         out: dict[uuid.UUID, list[Person]] = defaultdict(list)
         for p in rows:

@@ -142,6 +142,16 @@ async def _yanquan(d: Driver) -> None:
                              starts_at=start, ends_at=end, capacity=15, organiser_kind=OrganiserKind.PARTNER_UNIT,
                              partner_name="市三医院", description="义诊与健康咨询，招募青年志愿者引导秩序。")
     await d.run("yanquan.admin", d.at(1, 10), lambda ctx: vol.publish_activity(ctx, data))
+    # One called off (issue #23): its volunteers are notified, and no hours will be granted for it.
+    start, end = _slot(d, -3, 15, 2)
+    data = vol.ActivityInput(title="青年合伙人 旧衣回收", area_id=compound.id, place="盈丰国际小区东门",
+                             starts_at=start, ends_at=end, capacity=20, organiser_kind=OrganiserKind.PARTNER_UNIT,
+                             partner_name="林邑社工服务中心", description="回收旧衣物，分拣后捐赠。")
+    called_off = await d.run("yanquan.admin", d.at(3, 10), lambda ctx: vol.publish_activity(ctx, data))
+    for i, v in enumerate(youth[:2]):
+        await d.run(v, d.at(2, 20, i), lambda ctx: vol.sign_up(ctx, called_off.id))
+    await d.run("yanquan.admin", d.at(1, 9),
+                lambda ctx: vol.cancel_activity(ctx, called_off.id, "台风预警，活动取消，改期另行通知"))
 
 
 def _score(*parts: str) -> int:

@@ -13,6 +13,7 @@ from models import (
     PartyOrg,
     Person,
     PersonCareTag,
+    PersonMove,
     PropertyFirm,
     PropertyOwner,
     ServiceContract,
@@ -29,7 +30,7 @@ async def seed_demo_register(sessionmaker: async_sessionmaker[AsyncSession]) -> 
 MODULE = Module(
     name="register",
     tables=(Area, GridBuilding, PropertyFirm, ServiceContract, PartyOrg, Household, Person, PropertyOwner, CareTagKind,
-            PersonCareTag),
+            PersonCareTag, PersonMove),
     resources=("area", "household", "person"),
     schema=register.PARTS,
     demo=Demo("seeded", seed_demo_register, nothing="nothing new (demo tenants exist)"),

@@ -40,6 +40,7 @@ from .service_lists import (
     list_care_services,
     list_service_records,
     record_care_service,
+    retire_care_service,
 )
 from .settings import (
     SettingsInput,
@@ -113,6 +114,7 @@ __all__ = [
     "record_care_service",
     "record_visit",
     "release_wish",
+    "retire_care_service",
     "set_lead_households",
     "update_care_settings",
     "visit_read_predicate",

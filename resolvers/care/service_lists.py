@@ -88,6 +88,25 @@ async def create_care_service(ctx: RequestContext, data: ServiceInput) -> CareSe
     return svc
 
 
+async def retire_care_service(ctx: RequestContext, service_id: uuid.UUID) -> CareService:
+    """Take an entry off a service list (停止服务, issue #23): no new service record under it; the
+    records made before stay, and still name it."""
+    svc = await get_care_service(ctx, service_id)
+    if svc is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, t("服务项目不存在", "service not found"), "id")
+    grant = ctx.actor.grant("care_service", "manage")
+    if not grant or await ctx.db.scalar(
+        select(Area.id).where(Area.id == svc.area_id, area_manage_predicate(grant))) is None:
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权管理该区域的服务清单",
+                                                  "you may not keep service lists for this area"), "id")
+    if not svc.active:
+        raise ServiceError(ErrorCode.INVALID_TRANSITION, t("该服务项目已停止", "the service is already retired"), "id")
+    svc.active = False
+    svc.retired_at = ctx.now
+    await ctx.db.flush(svc)
+    return svc
+
+
 async def list_care_services(ctx: RequestContext, *, tag_code: str | None, area_id: uuid.UUID | None
                              ) -> list[CareService]:
     stmt = select(CareService).where(care_service_predicate(ctx.actor.grant("care_service", "read")),
@@ -134,6 +153,9 @@ async def record_care_service(ctx: RequestContext, data: ServiceRecordInput) -> 
     svc = await get_care_service(ctx, data.service_id)
     if svc is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("服务项目不存在", "service not found"), "serviceId")
+    if not svc.active:  # retired (issue #23): no new record under it
+        raise ServiceError(ErrorCode.INVALID_TRANSITION, t("该服务项目已停止", "the service was retired"),
+                           "serviceId")
     person = await ctx.db.scalar(select(Person).where(
         Person.id == data.person_id, person_predicate(actor.grant("person", "read"), actor)))
     if person is None:

@@ -100,6 +100,7 @@ from .reads import (
     read_predicate,
     timeline,
 )
+from .recategorise import RECATEGORISE, recategorise_case
 from .report import (
     ReportInput,
     report_case,
@@ -134,6 +135,7 @@ __all__ = [
     "MAX_CALENDAR_DAYS",
     "MAX_PHOTOS",
     "RATE_KEYS",
+    "RECATEGORISE",
     "SHANGHAI",
     "TRANSITIONS",
     "Arrangement",
@@ -192,6 +194,7 @@ __all__ = [
     "read_arrangement",
     "read_predicate",
     "readable_photo",
+    "recategorise_case",
     "record_callback",
     "reject_case",
     "remove_calendar_override",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, literal, or_, select
+from sqlalchemy import ColumnElement, and_, literal, or_, select
 
 from models import Area, AreaKind, Case, CaseState, Notice, uuid7
 from policies.deliberation.filters import area_rows_predicate
@@ -21,9 +21,15 @@ from resolvers.pagination import Page, keyset_page
 from .checks import area_for_action, fail
 
 
-def notice_read_predicate(ctx: RequestContext) -> ColumnElement[bool]:
+def notice_reach_predicate(ctx: RequestContext) -> ColumnElement[bool]:
+    """The notices the actor's read grant reaches, withdrawn ones included (for managing them)."""
     return area_rows_predicate(Notice.area_path, Notice.area_id, ctx.actor.grant("notice", "read"), ctx.actor,
                                ancestors=True)
+
+
+def notice_read_predicate(ctx: RequestContext) -> ColumnElement[bool]:
+    """What readers see: a withdrawn notice (issue #23) is on no wall, list or feed; its row stays."""
+    return and_(notice_reach_predicate(ctx), Notice.withdrawn_at.is_(None))
 
 
 async def get_notice(ctx: RequestContext, notice_id: uuid.UUID) -> Notice | None:

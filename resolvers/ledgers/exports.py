@@ -40,6 +40,7 @@ from models import (
     MeetingTopic,
     Person,
     PersonCareTag,
+    PersonStatus,
     PointsEntry,
     PropertyFirm,
     Topic,
@@ -75,8 +76,9 @@ ACTION_ZH = {"report": "上报", "accept": "受理", "reject": "不予受理", "
              "withdraw": "撤回"}
 VISIT_KIND_ZH = {"routine": "例行走访", "key_household": "重点户走访", "care": "关爱走访", "follow_up": "回访"}
 TOPIC_STATE_ZH = {"proposed": "已提出", "accepted": "已受理", "deliberated": "已协商", "decided": "已决定",
-                  "implementing": "落实中", "done": "已完成", "reviewed": "已复盘", "declined": "不予受理"}
-MEETING_STATE_ZH = {"convened": "已召集", "closed": "已结束"}
+                  "implementing": "落实中", "done": "已完成", "reviewed": "已复盘", "declined": "不予受理",
+                  "cancelled": "已取消"}
+MEETING_STATE_ZH = {"convened": "已召集", "closed": "已结束", "cancelled": "已取消"}
 ENTRY_KIND_ZH = {"hours": "志愿时长", "manual": "奖励", "redemption": "兑换", "reversal": "冲正"}
 TARGET_ZH = {"property_firm": "物业服务", "owner_committee": "业委会"}
 ROLE_ZH = {"street_admin": "街道管理员", "party_secretary": "社区书记", "grid_leader": "网格长",
@@ -231,7 +233,8 @@ async def export_register(ctx: RequestContext, area_id: uuid.UUID | None = None,
         .join(Household, and_(Household.tenant_id == Person.tenant_id, Household.id == Person.household_id))
         .join(b, and_(b.tenant_id == Household.tenant_id, b.id == Household.building_id))
         .where(person_predicate(actor.grant("person", "read"), actor),
-               Household.building_id.in_(buildings_in_scope((path,))))
+               Household.building_id.in_(buildings_in_scope((path,))),
+               Person.status == PersonStatus.ACTIVE)  # the current register: no one moved out or deceased
         .order_by(b.path, Household.unit, Household.room, Person.id)
     )
     visible = [r[0].id for r in rows if r[6]]  # care tags: where the exporter may read them in full

@@ -13,6 +13,7 @@ from .owners import (
     owners_by_household,
     register_property_owner,
 )
+from .residence import MOVES, move, person_moves
 from .service import (
     HouseholdFields,
     PersonFields,
@@ -26,6 +27,7 @@ from .service import (
 )
 
 __all__ = [
+    "MOVES",
     "AreaFields",
     "HouseholdFields",
     "PersonFields",
@@ -38,7 +40,9 @@ __all__ = [
     "list_areas",
     "list_households",
     "list_persons",
+    "move",
     "owners_by_household",
+    "person_moves",
     "register_property_owner",
     "set_grid_buildings",
     "update_area",

@@ -9,7 +9,19 @@ from typing import cast
 
 from sqlalchemy import Select, delete, exists, select
 
-from models import Area, AreaKind, AuditEntry, CareTagKind, Gender, Household, Person, PersonCareTag, Tenure, uuid7
+from models import (
+    Area,
+    AreaKind,
+    AuditEntry,
+    CareTagKind,
+    Gender,
+    Household,
+    Person,
+    PersonCareTag,
+    PersonStatus,
+    Tenure,
+    uuid7,
+)
 from models.sealing import KEYRING
 from policies.filters import (
     area_read_predicate,
@@ -66,9 +78,12 @@ async def list_persons(
     phone: str | None = None,
     first: int | None = None,
     after: str | None = None,
+    archived: bool = False,
 ) -> Page[Person]:
+    """Persons on the current register; with ``archived``, those moved out or deceased (issue #23)."""
     grant = ctx.actor.grant("person", "read")
-    stmt = select(Person).where(person_predicate(grant, ctx.actor))
+    current = Person.status == PersonStatus.ACTIVE
+    stmt = select(Person).where(person_predicate(grant, ctx.actor), ~current if archived else current)
     if id_card_no is not None or phone is not None:
         stmt = _by_identifier(ctx, stmt, id_card_no, phone)
     if area_id is not None:

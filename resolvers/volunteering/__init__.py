@@ -16,6 +16,7 @@ from .activities import (
     publish_activity,
     sign_up,
 )
+from .lifecycle import ACTIVITY, ActivityChange, cancel_activity, retire_reward_item, update_activity
 from .loaders import (
     PeriodTarget,
     activity_by_id,
@@ -49,10 +50,12 @@ from .service import (
 )
 
 __all__ = [
+    "ACTIVITY",
     "MAX_CAPACITY",
     "MAX_POINTS",
     "REDEMPTION",
     "SIGNUP",
+    "ActivityChange",
     "ActivityInput",
     "G",
     "PeriodTarget",
@@ -62,6 +65,7 @@ __all__ = [
     "award_points",
     "balance_of",
     "book",
+    "cancel_activity",
     "cancel_redemption",
     "cancel_signup",
     "check_in",
@@ -86,8 +90,10 @@ __all__ = [
     "publish_activity",
     "request_redemption",
     "restock_reward_item",
+    "retire_reward_item",
     "reverse_entry",
     "reward_item_by_id",
     "set_points_rule",
     "sign_up",
+    "update_activity",
 ]

@@ -252,13 +252,21 @@ async def cancel_signup(ctx: RequestContext, signup_id: uuid.UUID) -> ActivitySi
     return s
 
 
+def refuse_if_cancelled(act: Activity) -> None:
+    """Check-in, check-out and hours (points) need an activity that was not cancelled (issue #23)."""
+    if act.state is ActivityState.CANCELLED:
+        raise ServiceError(ErrorCode.INVALID_TRANSITION, t("该志愿活动已取消", "the activity was cancelled"), "id")
+
+
 async def check_in(ctx: RequestContext, signup_id: uuid.UUID) -> ActivitySignup:
-    s, _ = await _signup_for(ctx, signup_id)
+    s, act = await _signup_for(ctx, signup_id)
+    refuse_if_cancelled(act)
     return await _move_signup(ctx, s, "check_in", {"checked_in_at": ctx.now})
 
 
 async def check_out(ctx: RequestContext, signup_id: uuid.UUID) -> ActivitySignup:
-    s, _ = await _signup_for(ctx, signup_id)
+    s, act = await _signup_for(ctx, signup_id)
+    refuse_if_cancelled(act)
     return await _move_signup(ctx, s, "check_out", {"checked_out_at": ctx.now})
 
 
@@ -273,6 +281,7 @@ async def confirm_hours(ctx: RequestContext, signup_id: uuid.UUID, hours: float 
     s, act = await _signup_for(ctx, signup_id)
     if not await _organises(ctx, act):
         raise ServiceError(ErrorCode.FORBIDDEN, t("只有组织方可以确认时长", "only the organiser confirms hours"), "id")
+    refuse_if_cancelled(act)
     SIGNUP.check(s, "confirm_hours")
     if hours is None:
         assert s.checked_in_at is not None and s.checked_out_at is not None

@@ -312,6 +312,8 @@ async def _request_redemption(ctx: RequestContext, item_id: uuid.UUID, key: str 
     if not grant.own or own_path is None or not own_path.startswith(item.community_path):
         raise ServiceError(ErrorCode.FORBIDDEN, t("只能在您居住的社区兑换",
                                                   "you may redeem only in the community you live in"), "itemId")
+    if not item.active:  # retired (下架, issue #23): no new request; earlier ones still resolve
+        raise ServiceError(ErrorCode.INVALID_TRANSITION, t("该物品已下架", "the item was retired"), "itemId")
     if item.stock < 1:
         raise ServiceError(ErrorCode.CONFLICT, t("库存不足", "out of stock"), "itemId")
     have = int(await ctx.db.scalar(select(PointsAccount.balance).where(PointsAccount.person_id == person_id)) or 0)

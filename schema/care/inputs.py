@@ -103,6 +103,11 @@ class WishTransitionInput:
     expected_version: int | None = strawberry.field(default=None, description="Fail with CONFLICT if it changed.")
 
 
+@strawberry.input(description="Retire an entry of a service list (停止服务项目).")
+class RetireCareServiceInput:
+    id: strawberry.ID = strawberry.field(description="The service-list entry.")
+
+
 @strawberry.input(description="Give a claim on a wish back (释放认领).")
 class ReleaseWishInput:
     id: strawberry.ID = strawberry.field(description="The claimed wish.")

@@ -22,6 +22,7 @@ from schema.care.inputs import (
     RecordCareServiceInput,
     RecordVisitInput,
     ReleaseWishInput,
+    RetireCareServiceInput,
     SetLeadHouseholdsInput,
     UpdateCareSettingsInput,
     VisitPayload,
@@ -131,6 +132,15 @@ class CareMutation:
             return await care_service.create_care_service(context(info), care_service.ServiceInput(
                 tag_code=input.tag_code, area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"), name=input.name,
                 frequency=input.frequency, provider=input.provider, note=input.note))
+
+        svc, errors = await mutate(info, run)
+        return CareServicePayload(service=None if svc is None else CareService(_m=svc), errors=errors)
+
+    @mutation(description="Retire a service-list entry (停止服务项目): no new service records under it; the "
+                          "records made before stay.")
+    async def retire_care_service(self, info: Info, input: RetireCareServiceInput) -> CareServicePayload:
+        async def run() -> Any:
+            return await care_service.retire_care_service(context(info), decode_id(input.id, "CareService", "id"))
 
         svc, errors = await mutate(info, run)
         return CareServicePayload(service=None if svc is None else CareService(_m=svc), errors=errors)

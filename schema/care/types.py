@@ -312,6 +312,10 @@ class CareService(Node):
     def note(self) -> str | None:
         return self._m.note
 
+    @field(description="When it was retired (停止服务); null while offered. Retired: no new records.")
+    def retired_at(self) -> datetime | None:
+        return self._m.retired_at
+
 
 @strawberry.type(description="A service provided to a person (服务记录): personal data, shown only with the right "
                              "to read the person in full, and audited.")

@@ -87,9 +87,13 @@ __all__ = [
     "month_rates",
 ]
 
+from strawberry.tools import merge_types
+
 from schema.parts import SchemaParts
 
 from .nodes import NODES
+from .recategorise import CaseRecategoriseMutation
 
-PARTS = SchemaParts(query=CaseQuery, mutation=CaseMutation, subscription=Subscription,
+MUTATION = merge_types("CaseMutation", (CaseMutation, CaseRecategoriseMutation))
+PARTS = SchemaParts(query=CaseQuery, mutation=MUTATION, subscription=Subscription,
                     types=(Case, CaseReview, Notification), nodes=NODES)

@@ -85,13 +85,18 @@ __all__ = [
     "resolve_deliberation_node",
 ]
 
+from strawberry.tools import merge_types
+
 from schema.common import context as _context
 from schema.parts import SchemaParts
+
+from .lifecycle import DeliberationLifecycleMutation
 
 
 async def _node(info: Any, type_name: str, id_: uuid.UUID) -> Any:
     return await resolve_deliberation_node(_context(info), type_name, id_)
 
 
-PARTS = SchemaParts(query=DeliberationQuery, mutation=DeliberationMutation, subscription=DeliberationSubscription,
+MUTATION = merge_types("DeliberationMutation", (DeliberationMutation, DeliberationLifecycleMutation))
+PARTS = SchemaParts(query=DeliberationQuery, mutation=MUTATION, subscription=DeliberationSubscription,
                     types=NODE_TYPES, nodes=dict.fromkeys((t.__name__ for t in NODE_TYPES), _node))

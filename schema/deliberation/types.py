@@ -243,6 +243,10 @@ class Topic(Node):
     def decline_reason(self) -> str | None:
         return self._m.decline_reason
 
+    @field(description="Why it was cancelled or withdrawn (取消原因); null unless CANCELLED.")
+    def cancel_reason(self) -> str | None:
+        return self._m.cancel_reason
+
     @field(description="The review once done (复盘).")
     def review(self) -> str | None:
         return self._m.review
@@ -314,6 +318,14 @@ class Meeting(Node):
     def minutes(self) -> str | None:
         return self._m.minutes
 
+    @field(description="Why it was called off (取消原因); null unless CANCELLED.")
+    def cancel_reason(self) -> str | None:
+        return self._m.cancel_reason
+
+    @field(description="Version for optimistic concurrency (expectedVersion of updateMeeting, cancelMeeting).")
+    def version(self) -> int:
+        return self._m.version
+
     @field(description="When the record was closed.")
     def closed_at(self) -> datetime | None:
         return self._m.closed_at
@@ -366,6 +378,10 @@ class Notice(Node):
     @field(description="Not shown in feeds after this moment.")
     def expires_at(self) -> datetime | None:
         return self._m.expires_at
+
+    @field(description="When it was withdrawn (撤回): readers no longer see it; null while it stands.")
+    def withdrawn_at(self) -> datetime | None:
+        return self._m.withdrawn_at
 
 
 @strawberry.type(description="A case as the public wall shows it (问题墙/回音壁): no reporter, no handlers' names.")

@@ -85,7 +85,7 @@ __all__ = [
     "area_type",
 ]
 
-import strawberry
+from strawberry.tools import merge_types
 
 from schema.parts import SchemaParts
 
@@ -98,14 +98,11 @@ from .owners import (
     ownership_node,
 )
 from .query import Query
-
-
-@strawberry.type
-class RegisterMutation(Mutation, OwnersMutation):
-    """The register's mutations: areas, grids, households, persons, roles, and property owners."""
+from .residence import ResidenceMutation
 
 # The register's part of the schema: the root Query (me, node, nodes, areas, households, persons …),
-# its mutations, and node(id:) for areas of every kind, households, persons and firms.
-PARTS = SchemaParts(query=Query, mutation=RegisterMutation,
+# its mutations (areas, grids, households, persons, roles, moves, property owners), and node(id:) for
+# areas of every kind, households, persons, firms and ownership records.
+PARTS = SchemaParts(query=Query, mutation=merge_types("Mutation", (Mutation, OwnersMutation, ResidenceMutation)),
                     types=(*AREA_TYPES.values(), Household, Person, PropertyFirm, PropertyOwnership),
                     nodes={**NODES, "PropertyOwnership": ownership_node})

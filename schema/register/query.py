@@ -169,13 +169,15 @@ class Query:
         ] = None,
         first: int | None = 20,
         after: str | None = None,
+        archived: Annotated[bool, strawberry.argument(
+            description="True: those moved out or deceased instead of the current register (已迁出/注销).")] = False,
     ) -> Connection[Person]:
         page = await query_call(register_service.list_persons(
             context(info),
             area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             household_id=decode_id(household_id, "Household", "householdId"),
             care_tag=care_tag, party_member=party_member, search=search, id_card_no=id_card_no, phone=phone,
-            first=first, after=after,
+            first=first, after=after, archived=archived,
         ))
         return connection(page, lambda m: Person(_m=m))  # type: ignore[no-any-return]
 

@@ -12,7 +12,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from models import Area as AreaRow
-from models import AreaKind, Gender, PropertyManagement, Tenure
+from models import AreaKind, Gender, PersonStatus, PropertyManagement, Tenure
 from models import Household as HouseholdRow
 from models import Person as PersonRow
 from models import PropertyFirm as PropertyFirmRow
@@ -40,6 +40,8 @@ graphql_enum(
     description="How a compound is managed (物业管理方式): firm, third party, self-managed, none (无物业).",
 )
 graphql_enum(Gender, name="Gender", description="Gender (性别).")
+graphql_enum(PersonStatus, name="PersonStatus",
+             description="On the current register, moved out (迁出) or deceased (注销) — archived, never deleted.")
 graphql_enum(Tenure, name="Tenure", description="Owner-occupied or rented (自有/租住).")
 graphql_enum(Role, name="Role", description="Role of the hierarchy (角色), highest first.")
 
@@ -257,6 +259,12 @@ class Person(Node):
 
     in_service_party_member = column_field("in_service_party_member", bool,
                        description="In-service party member registered back with the community (在职党员双报到).")
+
+    status = column_field("status", PersonStatus,
+                          description="On the current register (ACTIVE), moved out or deceased (状态).")
+
+    left_on = column_field("left_on", date | None,
+                           description="When they moved out or died (迁出/注销日期); null while on the register.")
 
     async def _full(self, info: Info) -> bool:
         ctx = context(info)

@@ -46,7 +46,12 @@ __all__ = [
     "resolve_volunteering_node",
 ]
 
+from strawberry.tools import merge_types
+
 from schema.parts import SchemaParts
 
-PARTS = SchemaParts(query=VolunteeringQuery, mutation=VolunteeringMutation, types=tuple(NODE_TYPES),
+from .lifecycle import VolunteeringLifecycleMutation
+
+MUTATION = merge_types("VolunteeringMutation", (VolunteeringMutation, VolunteeringLifecycleMutation))
+PARTS = SchemaParts(query=VolunteeringQuery, mutation=MUTATION, types=tuple(NODE_TYPES),
                     nodes=dict.fromkeys((t.__name__ for t in NODE_TYPES), resolve_volunteering_node))

@@ -98,6 +98,14 @@ class Activity(Node):
     def state(self) -> ActivityState:
         return self._m.state
 
+    @field(description="Why it was cancelled (取消原因); null unless CANCELLED.")
+    def cancel_reason(self) -> str | None:
+        return self._m.cancel_reason
+
+    @field(description="When it was cancelled (取消时间); null unless CANCELLED.")
+    def cancelled_at(self) -> datetime | None:
+        return self._m.cancelled_at
+
 
 @strawberry.type(description="A person's sign-up for an activity (报名), with check-in/out and hours (服务时长).")
 class ActivitySignup(Node):
@@ -177,6 +185,10 @@ class RewardItem(Node):
     @field(description="Stock (库存).")
     def stock(self) -> int:
         return self._m.stock
+
+    @field(description="When it was retired (下架); null while offered. Retired items take no new request.")
+    def retired_at(self) -> datetime | None:
+        return self._m.retired_at
 
     @field(description="The community whose catalogue it is (社区).")
     async def community(self, info: Info) -> AreaNode | None:

@@ -68,8 +68,8 @@ fragment G on Case { reporter { displayName } }
 
 HOUSEHOLD_SELECTION = """
   __typename id unit room addressMasked floorArea tenure version building { id name floors }
-  persons { __typename id name gender relationToHead partyMember inServicePartyMember version piiMasked idCardNo
-            phone birthDate careTags }
+  persons { __typename id name gender relationToHead partyMember inServicePartyMember status leftOn version piiMasked
+            idCardNo phone birthDate careTags }
 """
 
 BUILDING_HOUSEHOLDS = """

@@ -153,6 +153,9 @@ async def test_every_transition_mutation_audits_before_and_after(api: Api, db: D
     case = (await w.run("resident", report, new_case))["case"]["id"]
     await case_step("withdrawCase", "resident", "reported", "withdrawn", 1, reason="已自行处理")
     await _case_steps(w, tw, (await w.run("resident", report, new_case))["case"]["id"])
+    case = (await w.run("resident", report, new_case))["case"]["id"]
+    await w.step("recategoriseCase", "grid1", {"input": {"id": case, "category": "garbage"}}, "cases",
+                 {"category_code": ("drainage", "garbage"), "version": (1, 2)})
 
     # ---- deliberation: topics, the owners' vote, a meeting
     propose = "mutation($i: ProposeTopicInput!) { proposeTopic(input: $i) { topic { id } errors { code } } }"
@@ -243,6 +246,9 @@ async def test_every_transition_mutation_audits_before_and_after(api: Api, db: D
     # ---- co-building: agreements and shared wishes
     await _cobuilding(w, db, tw)
 
+    # ---- the whole life of a record (issue #23): edit, cancel, withdraw
+    await _lifecycle(w, tw)
+
     missing = set(w.mutations) - w.walked
     assert not missing, f"transition mutations not walked (add them to this test): {sorted(missing)}"
 
@@ -304,3 +310,37 @@ async def _cobuilding(w: Walk, db: DbEnv, tw: TenantWorld) -> None:
                  {"state": ("open", "claimed"), "version": (1, 2)}, token=token)
     await w.step("fulfilSharedWish", None, {"input": {"id": wish, "note": "已送到"}}, "wishes",
                  {"state": ("claimed", "fulfilled"), "version": (2, 3)}, token=token)
+
+
+async def _lifecycle(w: Walk, tw: TenantWorld) -> None:
+    start = datetime.now(UTC) + timedelta(days=2)
+    act = (await w.run("chair", """mutation($i: PublishActivityInput!) { publishActivity(input: $i) {
+        activity { id } errors { code } } }""", {"i": {
+        "title": "义诊", "areaId": area(tw, "P1"), "place": "1栋", "startsAt": start.isoformat(),
+        "endsAt": (start + timedelta(hours=2)).isoformat(), "capacity": 10, "organiserKind": "OWNER_COMMITTEE",
+        "compoundId": area(tw, "P1")}}))["activity"]["id"]
+    await w.step("updateActivity", "chair", {"input": {"id": act, "place": "活动室"}}, "activities",
+                 {"place": ("1栋", "活动室")})
+    await w.step("cancelActivity", "chair", {"input": {"id": act, "reason": "暴雨"}}, "activities",
+                 {"state": ("published", "cancelled"), "cancel_reason": (None, "暴雨")})
+    propose = "mutation($i: ProposeTopicInput!) { proposeTopic(input: $i) { topic { id } errors { code } } }"
+    topic = (await w.run("resident", propose, {"i": {"areaId": area(tw, "P1"), "title": "楼道堆物"}}))["topic"]["id"]
+    await w.step("updateTopic", "resident", {"input": {"id": topic, "title": "楼道堆物清理"}}, "topics",
+                 {"title": ("楼道堆物", "楼道堆物清理"), "version": (1, 2)})
+    await w.step("cancelTopic", "chair", {"input": {"id": topic, "reason": "已处理", "expectedVersion": 2}}, "topics",
+                 {"state": ("proposed", "cancelled"), "cancel_reason": (None, "已处理"), "version": (2, 3)})
+    convene = """mutation($i: ConveneMeetingInput!) { conveneMeeting(input: $i) { meeting { id } errors { code } } }"""
+    meeting = (await w.run("chair", convene, {"i": {"areaId": area(tw, "P1"), "title": "议事会", "place": "活动室",
+                                                    "startsAt": start.isoformat()}}))["meeting"]["id"]
+    await w.step("updateMeeting", "chair", {"input": {"id": meeting, "place": "议事角"}}, "meetings",
+                 {"place": ("活动室", "议事角"), "version": (1, 2)})
+    await w.step("cancelMeeting", "admin", {"input": {"id": meeting, "reason": "改期"}}, "meetings",
+                 {"state": ("convened", "cancelled"), "version": (2, 3)})
+    person = gid("Person", tw.persons["h4a"])
+    h2, h4 = gid("Household", tw.households["H2"]), gid("Household", tw.households["H4"])
+    await w.step("movePerson", "admin", {"input": {"id": person, "householdId": h2}},
+                 "persons", {"household_id": (str(tw.households["H4"]), str(tw.households["H2"]))})
+    await w.step("movePersonOut", "admin", {"input": {"id": person}}, "persons", {"status": ("active", "moved_out")})
+    await w.step("movePersonIn", "admin", {"input": {"id": person, "householdId": h4}},
+                 "persons", {"status": ("moved_out", "active")})
+    await w.step("recordPersonDeath", "admin", {"input": {"id": person}}, "persons", {"status": ("active", "deceased")})

@@ -785,7 +785,7 @@ async def test_app_role_cannot_turn_rls_off(db: DbEnv, world: World) -> None:
 # after a purge the app role may only read).
 NO_APP_DELETE = ("audit_chain_heads",)
 # Tables the app role may only read and append to (the audit log, the case timeline).
-APPEND_ONLY = ("audit_log", "case_events", "visits", "care_service_records", "points_entries",
+APPEND_ONLY = ("audit_log", "case_events", "visits", "care_service_records", "points_entries", "person_moves",
                "inservice_records")  # co-building (issue #7): 双报到 service records are a ledger too
 
 

@@ -1,4 +1,4 @@
-"""Migrations 0026, 0030 and 0031 give tenants provisioned before them their new default policy lines
+"""Migrations 0026, 0030, 0031 and 0033 give tenants provisioned before them their new default policy lines
 through tenants.migration_ops (one copy of that loop), and move each tenant's policy version on."""
 
 from __future__ import annotations
@@ -16,7 +16,14 @@ from tests.support.harness import APP_ROLE, OWNER_ROLE, DbEnv, pg_admin, pg_part
 
 ADDED = {("street_admin", "ledger", "export_full", "all"), ("resident", "case", "withdraw", "own_reports"),
          ("resident", "wish", "release", "party_member"), ("grid_leader", "wish", "release", "scope"),
-         ("street_admin", "wish", "release", "all")}
+         ("street_admin", "wish", "release", "all"),
+         # 0033 (issue #23): the whole life of a record
+         ("property_firm", "activity", "manage", "served"), ("owner_committee_chair", "activity", "manage", "scope"),
+         ("street_admin", "activity", "manage", "all"), ("owner_committee_chair", "meeting", "manage", "scope"),
+         ("street_admin", "meeting", "manage", "all"), ("property_firm", "notice", "manage", "served"),
+         ("owner_committee_chair", "notice", "manage", "scope"), ("street_admin", "notice", "manage", "all"),
+         ("owner_committee_chair", "topic", "manage", "scope"), ("street_admin", "topic", "manage", "all"),
+         ("grid_leader", "case", "recategorise", "scope"), ("street_admin", "case", "recategorise", "all")}
 
 
 def test_existing_tenants_get_the_new_policy_lines(tmp_path: Path) -> None:
@@ -38,7 +45,8 @@ def test_existing_tenants_get_the_new_policy_lines(tmp_path: Path) -> None:
         async with engine.connect() as conn:
             rows = (await conn.execute(sa.text(
                 "SELECT v1, v0, v2, v3, v4 FROM casbin_rules WHERE (v2 = 'ledger' AND v3 = 'export_full') "
-                "OR (v2 = 'case' AND v3 = 'withdraw') OR (v2 = 'wish' AND v3 = 'release')"))).all()
+                "OR (v2 = 'case' AND v3 IN ('withdraw', 'recategorise')) OR (v2 = 'wish' AND v3 = 'release') "
+                "OR (v2 IN ('activity', 'meeting', 'notice', 'topic') AND v3 = 'manage')"))).all()
             versions = [int(v) for (v,) in (await conn.execute(sa.text(
                 "SELECT policy_version FROM tenants ORDER BY slug"))).all()]
         await engine.dispose()
@@ -46,7 +54,7 @@ def test_existing_tenants_get_the_new_policy_lines(tmp_path: Path) -> None:
 
     rows, versions = asyncio.run(run())
     assert rows == {(str(t), *line) for t in tenants for line in ADDED}
-    assert all(v >= 4 + 3 for v in versions), versions  # one bump per revision at least
+    assert all(v >= 4 + 4 for v in versions), versions  # one bump per revision at least
 
 
 async def test_existing_tenants_get_the_new_policy_lines_on_postgresql(db: DbEnv) -> None:
@@ -77,7 +85,8 @@ async def test_existing_tenants_get_the_new_policy_lines_on_postgresql(db: DbEnv
                     await conn.execute(sa.text(f"SET LOCAL app.tenant_id = '{tid}'"))
                     rows |= {tuple(str(c) for c in r) for r in (await conn.execute(sa.text(
                         "SELECT v1, v0, v2, v3, v4 FROM casbin_rules WHERE (v2 = 'ledger' AND v3 = 'export_full') "
-                        "OR (v2 = 'case' AND v3 = 'withdraw') OR (v2 = 'wish' AND v3 = 'release')"))).all()}
+                        "OR (v2 = 'case' AND v3 IN ('withdraw', 'recategorise')) OR (v2 = 'wish' AND v3 = 'release') "
+                "OR (v2 IN ('activity', 'meeting', 'notice', 'topic') AND v3 = 'manage')"))).all()}
         await engine.dispose()
     finally:
         await pg_admin([f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])

@@ -13,7 +13,17 @@ from gongzhi.demo.cases import seed_demo_cases
 from gongzhi.demo.volunteering import seed_demo_volunteering
 from gongzhi.migrate import upgrade
 from gongzhi.modules.register import seed_demo_register as seed_demo
-from models import Activity, EvaluationPeriod, EvaluationRating, PeriodState, PointsAccount, PointsEntry, Tenant
+from models import (
+    Activity,
+    ActivityState,
+    EvaluationPeriod,
+    EvaluationRating,
+    Notification,
+    PeriodState,
+    PointsAccount,
+    PointsEntry,
+    Tenant,
+)
 from tenants.session import bind_tenant, make_engine, make_sessionmaker
 
 
@@ -48,8 +58,16 @@ async def test_demo_volunteering(demo_db: str) -> None:
                                                .where(PointsEntry.person_id == acc.person_id))
                         assert acc.balance == total >= 0, slug
                     organisers = set(await s.scalars(select(Activity.organiser_name)))
+                    cancelled = list(await s.scalars(select(Activity).where(
+                        Activity.state == ActivityState.CANCELLED)))
+                    told = list(await s.scalars(select(Notification.kind).where(
+                        Notification.kind == "activity_cancelled")))
             if slug == "yanquan":
                 assert {"市三医院", "航空航模协会", "蓝天救援队", "林邑社工服务中心"} <= organisers
+                # one activity called off, its two volunteers notified (issue #23)
+                assert [a.title for a in cancelled] == ["青年合伙人 旧衣回收"] and len(told) == 2
+            else:
+                assert cancelled == [] and told == [], slug
             if slug == "weierlu":
                 assert organisers == {"纬二路社区"}
     finally:
