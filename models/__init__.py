@@ -224,3 +224,24 @@ __all__ += [
 ]
 # --- end co-building ---
 __all__ += ["ImportJob", "ImportStatus"]  # ledgers (issue #11)
+
+# --- personal data (issue #24) ---
+# isort: split
+from models.privacy import (  # noqa: E402
+    DEFAULT_RETENTION_MONTHS,
+    MIN_RETENTION_MONTHS,
+    ErasureReason,
+    PersonalDataConsent,
+    PersonErasure,
+    PrivacySettings,
+)
+
+__all__ += [
+    "DEFAULT_RETENTION_MONTHS",
+    "MIN_RETENTION_MONTHS",
+    "ErasureReason",
+    "PersonErasure",
+    "PersonalDataConsent",
+    "PrivacySettings",
+]
+# --- end personal data ---

@@ -8,6 +8,9 @@ from .areas import (
     set_grid_buildings,
     update_area,
 )
+from .erasure import ERASED_NAME, ErasureRequest, erase_person, is_erased, reapply_erasures
+from .personal_data import NOT_WALKED, Reference, personal_data_report, references
+from .retention import apply_retention, months_before, retention_months, set_retention_months
 from .service import (
     HouseholdFields,
     PersonFields,
@@ -21,18 +24,31 @@ from .service import (
 )
 
 __all__ = [
+    "ERASED_NAME",
+    "NOT_WALKED",
     "AreaFields",
+    "ErasureRequest",
     "HouseholdFields",
     "PersonFields",
+    "Reference",
+    "apply_retention",
     "care_tag_kinds",
     "create_area",
     "create_household",
     "create_person",
+    "erase_person",
     "get_readable_area",
+    "is_erased",
     "list_areas",
     "list_households",
     "list_persons",
+    "months_before",
+    "personal_data_report",
+    "reapply_erasures",
+    "references",
+    "retention_months",
     "set_grid_buildings",
+    "set_retention_months",
     "update_area",
     "update_household",
     "update_person",

@@ -80,12 +80,27 @@ __all__ = [
     "area_type",
 ]
 
+import strawberry
+
 from schema.parts import SchemaParts
 
+from .mutation import Mutation as _RegisterMutation
 from .nodes import NODES
-from .query import Query
+from .privacy import PrivacyMutation, PrivacyQuery
+from .query import Query as _RegisterQuery
+
+
+@strawberry.type(name="Query")
+class _Query(_RegisterQuery, PrivacyQuery):
+    pass
+
+
+@strawberry.type(name="Mutation")
+class _Mutation(_RegisterMutation, PrivacyMutation):
+    pass
+
 
 # The register's part of the schema: the root Query (me, node, nodes, areas, households, persons …),
 # its mutations, and node(id:) for areas of every kind, households, persons and firms.
-PARTS = SchemaParts(query=Query, mutation=Mutation,
+PARTS = SchemaParts(query=_Query, mutation=_Mutation,
                     types=(*AREA_TYPES.values(), Household, Person, PropertyFirm), nodes=NODES)
