@@ -80,7 +80,7 @@ class Person(TenantScoped, Base):
     """
 
     __tablename__ = "persons"
-    __audit_mask__ = frozenset({"name", "id_card_no", "phone", "birth_date", "id_card_index", "phone_index",
+    __audit_mask__ = frozenset({"id_card_no", "phone", "birth_date", "id_card_index", "phone_index",
                                 "id_card_masked", "phone_masked"})
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "household_id"], ["households.tenant_id", "households.id"]),

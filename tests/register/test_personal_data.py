@@ -151,8 +151,9 @@ async def test_erase_keeps_the_facts_and_reapplies_after_a_restore(api: Api, db:
     assert (await api.gql(a, "admin", PERSONS))["data"]["persons"]["totalCount"] == persons_before
     # the audit of the erasure carries no identity of the person
     logged = json.dumps([e.detail for e in await _audit(db, a, "erasePerson")], ensure_ascii=False)
-    for secret in (a.phones["h1b"], a.id_cards["h1b"]):
+    for secret in (a.phones["h1b"], a.id_cards["h1b"], "张小梅"):
         assert secret not in logged
+    assert register_service.ERASED_NAME in logged  # the change itself is on the log
     again = (await api.gql(a, "admin", ERASE, {"i": {"personId": h1b, "reason": "OTHER"}}))["data"]["erasePerson"]
     assert again["errors"][0]["code"] == "CONFLICT"
     rep = (await api.gql(a, "admin", REPORT, {"p": h1b}))["data"]["personalDataReport"]
