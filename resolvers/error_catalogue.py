@@ -31,6 +31,7 @@ class ApiErrorCode(enum.StrEnum):
     INVALID_TRANSITION = "INVALID_TRANSITION"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     EVENTS_INTERRUPTED = "EVENTS_INTERRUPTED"
+    CONSENT_REQUIRED = "CONSENT_REQUIRED"
     # -- authentication and tenancy
     UNAUTHENTICATED = "UNAUTHENTICATED"
     INVALID_TOKEN = "INVALID_TOKEN"
@@ -94,6 +95,8 @@ CATALOGUE: dict[ApiErrorCode, Entry] = {
                                            "(幂等键已用于其他请求)."),
     _E.EVENTS_INTERRUPTED: Entry(None, "A subscription stream may have missed events and ended (实时事件中断); "
                                        "re-read, then subscribe again."),
+    _E.CONSENT_REQUIRED: Entry(None, "Personal data would go to a partner unit without any person's recorded "
+                                     "consent (需本人同意, PIPL art. 23); record consents first."),
     _E.UNAUTHENTICATED: Entry(401, "No bearer token, or not of the form 'Bearer <token>' (未登录)."),
     _E.INVALID_TOKEN: Entry(401, "The token's signature, issuer, audience or claims are not accepted (令牌无效)."),
     _E.TOKEN_EXPIRED: Entry(401, "The token has expired (令牌已过期); get a new one."),

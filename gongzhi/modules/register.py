@@ -49,5 +49,7 @@ MODULE = Module(
     schema=register.PARTS,
     jobs=(APPLY_RETENTION,),
     demo=Demo("seeded", seed_demo_register, nothing="nothing new (demo tenants exist)"),
-    partner={"errorCodes": None},  # the error catalogue: the API's contract, for every client
+    # the error catalogue: the API's contract, for every client; persons: only those who consented to
+    # the unit (PIPL art. 23), where an agreement shares person·read
+    partner={"errorCodes": None, "persons": ("person", "read")},
 )

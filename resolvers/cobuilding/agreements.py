@@ -13,6 +13,7 @@ from sqlalchemy import and_, delete, select
 from models import Agreement, AgreementCommunity, AgreementStatus, Area, AreaKind, uuid7
 from policies.actor import Grant
 from policies.cobuilding.filters import agreement_manage_predicate, agreement_read_predicate, local_date
+from resolvers import register as register_service
 from resolvers import validation as v
 from resolvers.cobuilding.units import get_partner_unit, manage_grant
 from resolvers.context import RequestContext
@@ -32,7 +33,9 @@ LIANCHUANG: dict[str, str] = {
 }
 # What an agreement may share with a partner's system (resource.action). Casbin's partner_unit
 # lines must allow each too; an agreement never widens the policy.
-SHAREABLE: tuple[str, ...] = ("activity.read", "wish.read", "wish.claim", "statistics.read")
+# "person.read": the personal data of the persons whose consent for the unit is in force (PIPL art. 23;
+# refused with CONSENT_REQUIRED while there is none).
+SHAREABLE: tuple[str, ...] = ("activity.read", "wish.read", "wish.claim", "statistics.read", "person.read")
 
 TRANSITIONS: dict[AgreementStatus, frozenset[AgreementStatus]] = {
     AgreementStatus.DRAFT: frozenset({AgreementStatus.ACTIVE, AgreementStatus.TERMINATED}),
@@ -147,12 +150,19 @@ async def _agreement_values(ctx: RequestContext, data: AgreementInput, grant: Gr
     return values, communities
 
 
+async def _consents_for(ctx: RequestContext, grants: list[str], unit_id: uuid.UUID) -> None:
+    """Personal data goes to a partner unit only with consents for that unit (PIPL art. 23)."""
+    if ".".join(register_service.CONSENTED_GRANT) in grants:
+        await register_service.require_consents(ctx, "grants", unit_id)
+
+
 async def create_agreement(ctx: RequestContext, data: AgreementInput) -> Agreement:
     grant = manage_grant(ctx, "communityIds")
     values, communities = await _agreement_values(ctx, data, grant)
     unit = await get_partner_unit(ctx, data.partner_unit_id)
     if unit is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("共建单位不存在", "partner unit not found"), "partnerUnitId")
+    await _consents_for(ctx, values["grants"], unit.id)
     agreement = Agreement(id=uuid7(), partner_unit_id=unit.id, status=AgreementStatus.DRAFT, version=1,
                           created_by=ctx.actor.user_id, updated_at=ctx.now, created_at=ctx.now, **values)
     await ctx.db.flush(agreement)
@@ -189,6 +199,7 @@ async def update_agreement(ctx: RequestContext, agreement_id: uuid.UUID, data: A
     if data.partner_unit_id != agreement.partner_unit_id:
         raise ServiceError(ErrorCode.INVALID, t("协议的共建单位不能更改",
                                                 "an agreement's partner unit does not change"), "partnerUnitId")
+    await _consents_for(ctx, values["grants"], agreement.partner_unit_id)
     agreement = await _bump(ctx, agreement, "update", expected_version, values)
     current = {r.community_id: r for r in await ctx.db.scalars(
         select(AgreementCommunity).where(AgreementCommunity.agreement_id == agreement.id))}

@@ -8,6 +8,7 @@ from .areas import (
     set_grid_buildings,
     update_area,
 )
+from .consent import CONSENTED_GRANT, record_consent, require_consents, withdraw_consent
 from .erasure import ERASED_NAME, ErasureRequest, erase_person, is_erased, reapply_erasures
 from .personal_data import NOT_WALKED, Reference, personal_data_report, references
 from .retention import apply_retention, months_before, retention_months, set_retention_months
@@ -24,6 +25,7 @@ from .service import (
 )
 
 __all__ = [
+    "CONSENTED_GRANT",
     "ERASED_NAME",
     "NOT_WALKED",
     "AreaFields",
@@ -45,11 +47,14 @@ __all__ = [
     "months_before",
     "personal_data_report",
     "reapply_erasures",
+    "record_consent",
     "references",
+    "require_consents",
     "retention_months",
     "set_grid_buildings",
     "set_retention_months",
     "update_area",
     "update_household",
     "update_person",
+    "withdraw_consent",
 ]

@@ -86,7 +86,7 @@ from schema.parts import SchemaParts
 
 from .mutation import Mutation as _RegisterMutation
 from .nodes import NODES
-from .privacy import PrivacyMutation, PrivacyQuery
+from .privacy import ConsentMutation, PrivacyMutation, PrivacyQuery
 from .query import Query as _RegisterQuery
 
 
@@ -96,7 +96,7 @@ class _Query(_RegisterQuery, PrivacyQuery):
 
 
 @strawberry.type(name="Mutation")
-class _Mutation(_RegisterMutation, PrivacyMutation):
+class _Mutation(_RegisterMutation, PrivacyMutation, ConsentMutation):
     pass
 
 

@@ -4,15 +4,19 @@ the retention of closed matters. Correction is ``updatePerson``. docs/personal-d
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import datetime
 
 import strawberry
 from strawberry.types import Info
 
 from models import ErasureReason
+from models import PersonalDataConsent as PersonalDataConsentRow
 from models import PersonErasure as PersonErasureRow
 from models import PrivacySettings as PrivacySettingsRow
 from resolvers import register as register_service
+from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.ids import decode_id, encode_global_id
 from schema.common import UserError, context, field, graphql_enum, mutate, mutation, query_call
 from schema.register.types import Person
@@ -136,3 +140,68 @@ class PrivacyMutation:
 
         row, errors = await mutate(info, run)
         return PersonalDataRetentionPayload(months=None if row is None else row.retention_months, errors=errors)
+
+
+@strawberry.type(description="A person's consent that a partner unit may receive their personal data "
+                             "(个人信息共享同意, PIPL art. 23).")
+class PersonalDataConsent:
+    id: strawberry.ID = strawberry.field(description="The consent's uuid.")
+    person_id: strawberry.ID = strawberry.field(description="The person's global id.")
+    partner_unit_id: strawberry.ID = strawberry.field(description="The partner unit's global id.")
+    purpose: str = strawberry.field(description="What for (用途).")
+    granted_at: datetime = strawberry.field(description="When it was given.")
+    withdrawn_at: datetime | None = strawberry.field(description="When it was withdrawn; none while in force.")
+
+
+def _consent(row: PersonalDataConsentRow) -> PersonalDataConsent:
+    return PersonalDataConsent(id=strawberry.ID(str(row.id)),
+                               person_id=strawberry.ID(encode_global_id("Person", row.person_id)),
+                               partner_unit_id=strawberry.ID(encode_global_id("PartnerUnit", row.partner_unit_id)),
+                               purpose=row.purpose, granted_at=row.granted_at, withdrawn_at=row.withdrawn_at)
+
+
+@strawberry.input(description="Record a person's consent for a partner unit (登记同意).")
+class RecordPersonalDataConsentInput:
+    person_id: strawberry.ID = strawberry.field(description="The person who consents.")
+    partner_unit_id: strawberry.ID = strawberry.field(description="The partner unit that may receive their data.")
+    purpose: str = strawberry.field(description="What for, as the person agreed to it; up to 200 characters.")
+
+
+@strawberry.input(description="Withdraw a consent (撤回同意): the partner unit stops seeing the person's data.")
+class WithdrawPersonalDataConsentInput:
+    id: strawberry.ID = strawberry.field(description="The consent's uuid.")
+
+
+@strawberry.type(description="Result of a consent mutation.")
+class PersonalDataConsentPayload:
+    consent: PersonalDataConsent | None = strawberry.field(description="The consent, when it succeeded.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
+
+
+@strawberry.type
+class ConsentMutation:
+    @mutation(description="Record a person's consent that a partner unit may receive their personal data "
+                          "(登记同意, PIPL art. 23). Street admin.")
+    async def record_personal_data_consent(self, info: Info, input: RecordPersonalDataConsentInput
+                                           ) -> PersonalDataConsentPayload:
+        async def run() -> PersonalDataConsentRow:
+            return await register_service.record_consent(
+                context(info), decode_id(input.person_id, "Person", "personId"),
+                decode_id(input.partner_unit_id, "PartnerUnit", "partnerUnitId"), input.purpose)
+
+        row, errors = await mutate(info, run)
+        return PersonalDataConsentPayload(consent=None if row is None else _consent(row), errors=errors)
+
+    @mutation(description="Withdraw a consent (撤回同意). Street admin.")
+    async def withdraw_personal_data_consent(self, info: Info, input: WithdrawPersonalDataConsentInput
+                                             ) -> PersonalDataConsentPayload:
+        async def run() -> PersonalDataConsentRow:
+            try:
+                cid = uuid.UUID(str(input.id))
+            except ValueError:
+                raise ServiceError(ErrorCode.INVALID_ID, t("id 应为同意记录的 uuid", "id is a consent's uuid"),
+                                   "id") from None
+            return await register_service.withdraw_consent(context(info), cid)
+
+        row, errors = await mutate(info, run)
+        return PersonalDataConsentPayload(consent=None if row is None else _consent(row), errors=errors)
