@@ -112,6 +112,11 @@ async def _agreement_values(ctx: RequestContext, data: AgreementInput, grant: Gr
         errors.add(ErrorCode.INVALID, t("wish.claim 需要 wish.read：共建单位只认领它能看到的微心愿",
                                         "wish.claim needs wish.read: a partner claims the wishes it "
                      "sees"), "grants")
+    elif ".".join(register_service.CONSENTED_GRANT) in data.grants and not await register_service.consents_in_force(
+            ctx, data.partner_unit_id):
+        # personal data goes to a partner unit only with consents for that unit (PIPL art. 23)
+        err = register_service.consent_required("grants")
+        errors.add(err.code, err.message, "grants")
     values["grants"] = list(dict.fromkeys(data.grants))
     if data.valid_until is not None and data.valid_until < data.valid_from:
         errors.add(ErrorCode.INVALID, t("validUntil 早于 validFrom", "validUntil comes before validFrom"), "validUntil")
@@ -150,19 +155,12 @@ async def _agreement_values(ctx: RequestContext, data: AgreementInput, grant: Gr
     return values, communities
 
 
-async def _consents_for(ctx: RequestContext, grants: list[str], unit_id: uuid.UUID) -> None:
-    """Personal data goes to a partner unit only with consents for that unit (PIPL art. 23)."""
-    if ".".join(register_service.CONSENTED_GRANT) in grants:
-        await register_service.require_consents(ctx, "grants", unit_id)
-
-
 async def create_agreement(ctx: RequestContext, data: AgreementInput) -> Agreement:
     grant = manage_grant(ctx, "communityIds")
     values, communities = await _agreement_values(ctx, data, grant)
     unit = await get_partner_unit(ctx, data.partner_unit_id)
     if unit is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("共建单位不存在", "partner unit not found"), "partnerUnitId")
-    await _consents_for(ctx, values["grants"], unit.id)
     agreement = Agreement(id=uuid7(), partner_unit_id=unit.id, status=AgreementStatus.DRAFT, version=1,
                           created_by=ctx.actor.user_id, updated_at=ctx.now, created_at=ctx.now, **values)
     await ctx.db.flush(agreement)
@@ -199,7 +197,6 @@ async def update_agreement(ctx: RequestContext, agreement_id: uuid.UUID, data: A
     if data.partner_unit_id != agreement.partner_unit_id:
         raise ServiceError(ErrorCode.INVALID, t("协议的共建单位不能更改",
                                                 "an agreement's partner unit does not change"), "partnerUnitId")
-    await _consents_for(ctx, values["grants"], agreement.partner_unit_id)
     agreement = await _bump(ctx, agreement, "update", expected_version, values)
     current = {r.community_id: r for r in await ctx.db.scalars(
         select(AgreementCommunity).where(AgreementCommunity.agreement_id == agreement.id))}

@@ -8,7 +8,14 @@ from .areas import (
     set_grid_buildings,
     update_area,
 )
-from .consent import CONSENTED_GRANT, record_consent, require_consents, withdraw_consent
+from .consent import (
+    CONSENTED_GRANT,
+    consent_required,
+    consents_in_force,
+    record_consent,
+    require_consents,
+    withdraw_consent,
+)
 from .erasure import ERASED_NAME, ErasureRequest, erase_person, is_erased, reapply_erasures
 from .personal_data import NOT_WALKED, Reference, personal_data_report, references
 from .retention import apply_retention, months_before, retention_months, set_retention_months
@@ -35,6 +42,8 @@ __all__ = [
     "Reference",
     "apply_retention",
     "care_tag_kinds",
+    "consent_required",
+    "consents_in_force",
     "create_area",
     "create_household",
     "create_person",

@@ -27,13 +27,21 @@ def in_force(unit_id: uuid.UUID | None = None) -> ColumnElement[bool]:
     return cond if unit_id is None else and_(cond, PersonalDataConsent.partner_unit_id == unit_id)
 
 
+async def consents_in_force(ctx: RequestContext, unit_id: uuid.UUID | None = None) -> bool:
+    """Whether some person's consent (for that unit, or for any) is in force."""
+    return await ctx.db.scalar(select(PersonalDataConsent.id).where(in_force(unit_id)).limit(1)) is not None
+
+
+def consent_required(field: str) -> ServiceError:
+    return ServiceError(ErrorCode.CONSENT_REQUIRED, t(
+        "共建单位只能获得已同意的居民的个人信息：请先登记居民的同意",
+        "a partner unit receives personal data only of persons who consented: record their consent first"), field)
+
+
 async def require_consents(ctx: RequestContext, field: str, unit_id: uuid.UUID | None = None) -> None:
     """CONSENT_REQUIRED unless some person's consent (for that unit, or any) is in force."""
-    if await ctx.db.scalar(select(PersonalDataConsent.id).where(in_force(unit_id)).limit(1)) is None:
-        raise ServiceError(ErrorCode.CONSENT_REQUIRED, t(
-            "共建单位只能获得已同意的居民的个人信息：请先登记居民的同意",
-            "a partner unit receives personal data only of persons who consented: record their consent first"),
-            field)
+    if not await consents_in_force(ctx, unit_id):
+        raise consent_required(field)
 
 
 async def record_consent(ctx: RequestContext, person_id: uuid.UUID, partner_unit_id: uuid.UUID,
