@@ -101,6 +101,8 @@ ENUM_VALUES: dict[str, str] = {
                                         "use a new key for a new request.",
     "ErrorCode.EVENTS_INTERRUPTED": "A subscription stream may have missed events and ended (实时事件中断); "
                                     "re-subscribe and re-read.",
+    "ErrorCode.CONSENT_REQUIRED": "Personal data would go to a partner unit without any person's recorded consent "
+                                  "(需本人同意, PIPL art. 23); record consents first.",
     # volunteering and points
     "OrganiserKind.PARTY_ORG": "A party organisation (党组织).",
     "OrganiserKind.COMMUNITY": "The community (社区).",
