@@ -256,3 +256,24 @@ __all__ += ["ImportJob", "ImportStatus"]  # ledgers (issue #11)
 # case stages, limits and honest closure (issue #22)
 __all__ += ["CallbackResult", "CaseCategoryRule", "CaseStage", "CaseStageKind", "CaseStageLimit",
             "CaseWorkflowSettings", "UrgencyTier", "tier_of"]
+
+# --- personal data (issue #24) ---
+# isort: split
+from models.privacy import (  # noqa: E402
+    DEFAULT_RETENTION_MONTHS,
+    MIN_RETENTION_MONTHS,
+    ErasureReason,
+    PersonalDataConsent,
+    PersonErasure,
+    PrivacySettings,
+)
+
+__all__ += [
+    "DEFAULT_RETENTION_MONTHS",
+    "MIN_RETENTION_MONTHS",
+    "ErasureReason",
+    "PersonErasure",
+    "PersonalDataConsent",
+    "PrivacySettings",
+]
+# --- end personal data ---

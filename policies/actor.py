@@ -90,6 +90,10 @@ class Actor:
         found = self._grants.get(key)
         if found is not None:
             return found
+        if self._consented_partner_read(resource, action):
+            found = Grant(conditions=frozenset({Condition.AGREEMENT}))
+            self._grants[key] = found
+            return found
         all_ = own = own_compound = False
         paths: list[str] = []
         firms: list[uuid.UUID] = []
@@ -121,6 +125,14 @@ class Actor:
         )
         self._grants[key] = found
         return found
+
+    def _consented_partner_read(self, resource: str, action: str) -> bool:
+        """A partner unit's system reading persons (and their personal fields) through an agreement
+        that shares person·read: only the persons who consented (policies/filters.py::person_predicate;
+        PIPL art. 23, issue #24)."""
+        return (self.partner_unit_id is not None and resource == "person" and action in ("read", "read_pii")
+                and bool(self.agreement_paths.get(("person", "read")))
+                and Condition.AGREEMENT in self.policy.conditions(Role.PARTNER_UNIT.value, "person", "read"))
 
     def assignments_allowing(self, resource: str, action: str, condition: Condition) -> list[Assignment]:
         return [a for a in self.assignments

@@ -36,6 +36,7 @@ from models import (
     LeadHousehold,
     NeighborLead,
     Person,
+    PersonalDataConsent,
     RoleAssignment,
     ServiceContract,
 )
@@ -130,7 +131,21 @@ def person_predicate(grant: Grant, actor: Actor, person: type[Person] = Person) 
         )
     if grant.has(Condition.ASSIGNED) and _is_lead(actor):
         parts.append(person.household_id.in_(lead_household_ids(actor)))  # care: a lead's households
+    if grant.has(Condition.AGREEMENT) and actor.partner_unit_id is not None:
+        parts.append(_consented(person, actor))
     return or_(*parts) if parts else false()
+
+
+def _consented(person: type[Person], actor: Actor) -> ColumnElement[bool]:
+    """A partner unit's reach into the register (PIPL art. 23, issue #24): the persons whose consent for
+    the unit is in force, living in a community its agreements share person·read in."""
+    paths = actor.agreement_paths.get(("person", "read"), ())
+    h = _REACH_HOUSEHOLD
+    return and_(
+        person.id.in_(select(PersonalDataConsent.person_id).where(
+            PersonalDataConsent.partner_unit_id == actor.partner_unit_id, PersonalDataConsent.withdrawn_at.is_(None))),
+        person.household_id.in_(select(h.id).where(h.building_id.in_(buildings_in_scope(tuple(paths))))),
+    )
 
 
 def area_read_predicate(grant: Grant, actor: Actor, area: type[Area] = Area) -> ColumnElement[bool]:

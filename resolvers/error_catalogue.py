@@ -33,6 +33,7 @@ class ApiErrorCode(enum.StrEnum):
     EVENTS_INTERRUPTED = "EVENTS_INTERRUPTED"
     PHOTO_REQUIRED = "PHOTO_REQUIRED"
     DUPLICATE_TICKET_NO = "DUPLICATE_TICKET_NO"
+    CONSENT_REQUIRED = "CONSENT_REQUIRED"
     # -- authentication and tenancy
     UNAUTHENTICATED = "UNAUTHENTICATED"
     INVALID_TOKEN = "INVALID_TOKEN"
@@ -100,6 +101,8 @@ CATALOGUE: dict[ApiErrorCode, Entry] = {
                                    "(办结须上传现场照片); upload one and pass it in photoIds."),
     _E.DUPLICATE_TICKET_NO: Entry(None, "This 12345 work-order number is already on another case of the street office "
                                         "(工单号重复); `field` is externalTicketNo."),
+    _E.CONSENT_REQUIRED: Entry(None, "Personal data would go to a partner unit without any person's recorded "
+                                     "consent (需本人同意, PIPL art. 23); record consents first."),
     _E.UNAUTHENTICATED: Entry(401, "No bearer token, or not of the form 'Bearer <token>' (未登录)."),
     _E.INVALID_TOKEN: Entry(401, "The token's signature, issuer, audience or claims are not accepted (令牌无效)."),
     _E.TOKEN_EXPIRED: Entry(401, "The token has expired (令牌已过期); get a new one."),

@@ -43,6 +43,14 @@ ENUM_VALUES: dict[str, str] = {
     "PersonStatus.ACTIVE": "On the current register (在册).",
     "PersonStatus.MOVED_OUT": "Moved out of the register (已迁出); archived, kept in the ledgers of their time.",
     "PersonStatus.DECEASED": "Deceased (已注销); archived, kept in the ledgers of their time.",
+    # personal data (issue #24)
+    "PersonalDataLink.PERSON": "The record names the person (居民).",
+    "PersonalDataLink.HOUSEHOLD": "The record names the person's household (户), e.g. a visit or a ballot.",
+    "PersonalDataLink.USER": "The record names a login account linked to the person (账号), e.g. a case they reported.",
+    "ErasureReason.SUBJECT_REQUEST": "The person asked for it (本人申请).",
+    "ErasureReason.DECEASED": "The person died (死亡注销).",
+    "ErasureReason.MOVED_AWAY": "The person moved away (迁出).",
+    "ErasureReason.OTHER": "Another reason, named by the request's reference (其他).",
     "Role.STREET_ADMIN": "Street admin (街道管理员): the whole tenant.",
     "Role.PARTY_SECRETARY": "Party secretary (党组织书记): a community or a compound.",
     "Role.GRID_LEADER": "Grid leader or grid worker (网格长 / 网格员): one or more grids.",
@@ -113,6 +121,8 @@ ENUM_VALUES: dict[str, str] = {
     "ErrorCode.PHOTO_REQUIRED": "The case's category is resolved only with a photo of the result (办结须上传现场照片).",
     "ErrorCode.DUPLICATE_TICKET_NO": "This 12345 work-order number is already on another case of the street office "
                                      "(工单号重复); see the field.",
+    "ErrorCode.CONSENT_REQUIRED": "Personal data would go to a partner unit without any person's recorded consent "
+                                  "(需本人同意, PIPL art. 23); record consents first.",
     # volunteering and points
     "OrganiserKind.PARTY_ORG": "A party organisation (党组织).",
     "OrganiserKind.COMMUNITY": "The community (社区).",

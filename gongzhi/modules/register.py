@@ -1,9 +1,12 @@
 """Areas and the household register (区域与户籍): the area tree, grids, firms, party organisations,
 households and persons."""
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gongzhi.demo import seed_demo
+from gongzhi.jobs import Job, JobResult
 from gongzhi.modules.declaration import Demo, Module
 from models import (
     Area,
@@ -12,12 +15,17 @@ from models import (
     Household,
     PartyOrg,
     Person,
+    PersonalDataConsent,
     PersonCareTag,
+    PersonErasure,
     PersonMove,
+    PrivacySettings,
     PropertyFirm,
     PropertyOwner,
     ServiceContract,
 )
+from resolvers import register as register_service
+from resolvers.context import Db
 from schema import register
 
 
@@ -27,12 +35,23 @@ async def seed_demo_register(sessionmaker: async_sessionmaker[AsyncSession]) -> 
 
     return await seed_demo(sessionmaker, provision=provision)
 
+
+async def _apply_retention(db: Db, now: datetime) -> JobResult:
+    return await register_service.apply_retention(db, now), []
+
+
+# Closed matters lose their personal details after the tenant's retention (issue #24, PIPL).
+APPLY_RETENTION = Job("apply_personal_data_retention", "personal details cleared", _apply_retention)
+
 MODULE = Module(
     name="register",
     tables=(Area, GridBuilding, PropertyFirm, ServiceContract, PartyOrg, Household, Person, PropertyOwner, CareTagKind,
-            PersonCareTag, PersonMove),
-    resources=("area", "household", "person"),
+            PersonCareTag, PersonMove, PersonErasure, PrivacySettings, PersonalDataConsent),
+    resources=("area", "household", "person", "privacy"),
     schema=register.PARTS,
+    jobs=(APPLY_RETENTION,),
     demo=Demo("seeded", seed_demo_register, nothing="nothing new (demo tenants exist)"),
-    partner={"errorCodes": None},  # the error catalogue: the API's contract, for every client
+    # the error catalogue: the API's contract, for every client; persons: only those who consented to
+    # the unit (PIPL art. 23), where an agreement shares person·read
+    partner={"errorCodes": None, "persons": ("person", "read")},
 )

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, delete, select, update
 from models import CasbinRule, Tenant
 from policies.enforcer import default_rules
 from policies.roles import Condition, Role
+from resolvers import register as register_service
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
@@ -57,7 +58,9 @@ def validate(rule: Rule) -> None:
         raise ServiceError(ErrorCode.INVALID, t(f"平台没有 {rule.resource}·{rule.action} 这项操作",
                                                 f"the platform has no action {rule.resource}·{rule.action}"), "action")
     if role is Role.PARTNER_UNIT:
-        if rule.resource in _NOT_FOR_PARTNERS or (rule.resource, rule.action) == ("person", "read_pii"):
+        if (rule.resource, rule.action) == register_service.CONSENTED_GRANT:
+            pass  # personal data of consenting persons only; grant_permission checks consents exist
+        elif rule.resource in _NOT_FOR_PARTNERS or (rule.resource, rule.action) == ("person", "read_pii"):
             raise ServiceError(ErrorCode.FORBIDDEN, t("共建单位不能获得个人信息或权限管理",
                                                       "partner units never get personal data or access control"),
                                "resource")
@@ -95,6 +98,8 @@ async def _bump(ctx: RequestContext) -> int:
 async def grant_permission(ctx: RequestContext, rule: Rule) -> int:
     _require_admin(ctx)
     validate(rule)
+    if rule.role == Role.PARTNER_UNIT.value and (rule.resource, rule.action) == register_service.CONSENTED_GRANT:
+        await register_service.require_consents(ctx, "resource")  # PIPL art. 23
     if await ctx.db.scalar(select(CasbinRule.id).where(*_match(rule))) is not None:
         raise ServiceError(ErrorCode.CONFLICT, t("策略中已有这一条", "the policy already has this line"), "role")
     await ctx.db.flush(CasbinRule(ptype="p", v0=rule.role, v1=str(ctx.tenant.id), v2=rule.resource,

@@ -13,6 +13,7 @@ from sqlalchemy import and_, delete, select
 from models import Agreement, AgreementCommunity, AgreementStatus, Area, AreaKind, uuid7
 from policies.actor import Grant
 from policies.cobuilding.filters import agreement_manage_predicate, agreement_read_predicate, local_date
+from resolvers import register as register_service
 from resolvers import validation as v
 from resolvers.cobuilding.units import get_partner_unit, manage_grant
 from resolvers.context import RequestContext
@@ -32,7 +33,9 @@ LIANCHUANG: dict[str, str] = {
 }
 # What an agreement may share with a partner's system (resource.action). Casbin's partner_unit
 # lines must allow each too; an agreement never widens the policy.
-SHAREABLE: tuple[str, ...] = ("activity.read", "wish.read", "wish.claim", "statistics.read")
+# "person.read": the personal data of the persons whose consent for the unit is in force (PIPL art. 23;
+# refused with CONSENT_REQUIRED while there is none).
+SHAREABLE: tuple[str, ...] = ("activity.read", "wish.read", "wish.claim", "statistics.read", "person.read")
 
 TRANSITIONS: dict[AgreementStatus, frozenset[AgreementStatus]] = {
     AgreementStatus.DRAFT: frozenset({AgreementStatus.ACTIVE, AgreementStatus.TERMINATED}),
@@ -109,6 +112,11 @@ async def _agreement_values(ctx: RequestContext, data: AgreementInput, grant: Gr
         errors.add(ErrorCode.INVALID, t("wish.claim 需要 wish.read：共建单位只认领它能看到的微心愿",
                                         "wish.claim needs wish.read: a partner claims the wishes it "
                      "sees"), "grants")
+    elif ".".join(register_service.CONSENTED_GRANT) in data.grants and not await register_service.consents_in_force(
+            ctx, data.partner_unit_id):
+        # personal data goes to a partner unit only with consents for that unit (PIPL art. 23)
+        err = register_service.consent_required("grants")
+        errors.add(err.code, err.message, "grants")
     values["grants"] = list(dict.fromkeys(data.grants))
     if data.valid_until is not None and data.valid_until < data.valid_from:
         errors.add(ErrorCode.INVALID, t("validUntil 早于 validFrom", "validUntil comes before validFrom"), "validUntil")

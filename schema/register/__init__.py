@@ -85,6 +85,7 @@ __all__ = [
     "area_type",
 ]
 
+import strawberry
 from strawberry.tools import merge_types
 
 from schema.parts import SchemaParts
@@ -97,12 +98,22 @@ from .owners import (
     RegisterPropertyOwnerInput,
     ownership_node,
 )
-from .query import Query
+from .privacy import ConsentMutation, PrivacyMutation, PrivacyQuery
+from .query import Query as _RegisterQuery
 from .residence import ResidenceMutation
 
-# The register's part of the schema: the root Query (me, node, nodes, areas, households, persons …),
-# its mutations (areas, grids, households, persons, roles, moves, property owners), and node(id:) for
-# areas of every kind, households, persons, firms and ownership records.
-PARTS = SchemaParts(query=Query, mutation=merge_types("Mutation", (Mutation, OwnersMutation, ResidenceMutation)),
-                    types=(*AREA_TYPES.values(), Household, Person, PropertyFirm, PropertyOwnership),
-                    nodes={**NODES, "PropertyOwnership": ownership_node})
+
+@strawberry.type(name="Query")
+class _Query(_RegisterQuery, PrivacyQuery):
+    pass
+
+
+# The register's part of the schema: the root Query (me, node, nodes, areas, households, persons, the
+# personal-data report …), its mutations (areas, grids, households, persons, roles, moves, property
+# owners, erasure, retention, consents), and node(id:) for areas of every kind, households, persons,
+# firms and ownership records.
+PARTS = SchemaParts(
+    query=_Query,
+    mutation=merge_types("Mutation", (Mutation, OwnersMutation, ResidenceMutation, PrivacyMutation, ConsentMutation)),
+    types=(*AREA_TYPES.values(), Household, Person, PropertyFirm, PropertyOwnership),
+    nodes={**NODES, "PropertyOwnership": ownership_node})

@@ -134,6 +134,15 @@ CASES: dict[str, CountCase] = {
         covers=("Query.auditLog", "AuditEntry.errors", "AuditEntry.objectIds", "AuditEntry.changes",
                 "AuditChange.fields"),
     ),
+    # A person's data report (issue #24): one statement per table naming them, however many rows do
+    # (the resident reported half the scene's cases; each has a photo).
+    "personalDataReport": CountCase(
+        """query ($p: ID!) { personalDataReport(personId: $p) { erased person { name phone }
+          records { table column link rowId createdAt } fullReads { at userName via purpose } } }""",
+        ("personalDataReport.records",),
+        variables=lambda sc: {"p": sc.ids["h1b"]},
+        covers=("PersonalDataReport.records", "PersonalDataReport.fullReads"),
+    ),
     "importJobs": CountCase(
         """{ importJobs(first: 60) { totalCount nodes { fileName status total processed errorRows reportUrl
           createdAt finishedAt } } }""",
@@ -356,6 +365,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "overdueVisits": (15, 12),
     "partner": (16, 15),
     "persons": (12, 9),
+    "personalDataReport": (15, 12),
     "policy": (6, 3),
     "roleAssignments": (9, 6),
     "topics": (13, 10),

@@ -270,6 +270,7 @@ async def populate(api: Api, db: DbEnv, tw: TenantWorld, n: int) -> Scene:
     sc.ids["street"] = encode_global_id("Street", tw.areas["S"])
     sc.ids["P1"] = encode_global_id("Compound", tw.areas["P1"])
     sc.ids["C1"] = encode_global_id("Community", tw.areas["C1"])
+    sc.ids["h1b"] = encode_global_id("Person", tw.persons["h1b"])  # the resident: the personal-data report
     sc.ids["nodes"] = ([encode_global_id("Person", p) for p in persons[:n]]
                        + [encode_global_id("Household", h) for h in households]
                        + [encode_global_id("Case", c) for c in cases])

@@ -1,0 +1,126 @@
+"""Correction is ``updatePerson`` (audited, personal fields masked); this is erasure on request (PIPL
+art. 47): the person's identity leaves the register — name, ID number, phone, their blind indexes and
+masked forms, birth date, gender, care tags, party data, the link to their household and to login
+accounts, free text about them and their consents — while the facts stay: cases, ballots, visits,
+wishes and points keep their rows, counts and ledgers (they now name an anonymous person).
+
+Every erasure is listed in ``person_erasures`` (ids, time, who, reason — nothing personal), so that a
+database restored from an older backup is cleaned again by ``gongzhi pii reapply-erasures``."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+
+from models import (
+    AuditEntry,
+    CareServiceRecord,
+    ErasureReason,
+    InServiceMember,
+    MeetingAttendee,
+    Member,
+    Person,
+    PersonalDataConsent,
+    PersonCareTag,
+    PersonErasure,
+    Wish,
+)
+from resolvers import validation as v
+from resolvers.context import Db, RequestContext
+from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
+
+from .personal_data import reportable_person
+
+ERASED_NAME = "（已删除）"
+SCRUBBED = "（已删除）"
+
+# Free text that may describe the person, in rows that name them: blanked on erasure.
+FREE_TEXT = (
+    (Wish, Wish.beneficiary_person_id, {"description": "", "fulfil_note": None}),
+    (CareServiceRecord, CareServiceRecord.person_id, {"note": None}),
+    (MeetingAttendee, MeetingAttendee.person_id, {"role_note": None}),
+    (InServiceMember, InServiceMember.person_id, {"work_unit_name": SCRUBBED}),
+)
+
+
+def is_erased(p: Person) -> bool:
+    """Whether nothing identifying is left on the row (what ``reapply-erasures`` checks)."""
+    return (p.name == ERASED_NAME and p.id_card_no is None and p.phone is None and p.id_card_index is None
+            and p.phone_index is None and p.birth_date is None and p.household_id is None)
+
+
+async def erase_rows(db: Db, person: Person, now: datetime) -> None:
+    """Remove the person's identity from every table that holds it (one tenant, its session)."""
+    person.name = ERASED_NAME
+    person.id_card_no = None  # the validator clears the blind index and the masked form too
+    person.phone = None
+    person.birth_date = None
+    person.gender = None
+    person.relation_to_head = None
+    person.party_member = False
+    person.in_service_party_member = False
+    person.party_org_id = None
+    person.household_id = None
+    await db.flush(person)
+    await db.execute(delete(PersonCareTag).where(PersonCareTag.person_id == person.id))
+    for member in await db.scalars(select(Member).where(Member.person_id == person.id)):
+        member.person_id = None
+        await db.flush(member)
+    for model, column, values in FREE_TEXT:
+        await db.execute(update(model).where(column == person.id).values(**values)
+                         .execution_options(synchronize_session=False))
+    await db.execute(update(PersonalDataConsent)
+                     .where(PersonalDataConsent.person_id == person.id, PersonalDataConsent.withdrawn_at.is_(None))
+                     .values(withdrawn_at=now).execution_options(synchronize_session=False))
+
+
+@dataclass
+class ErasureRequest:
+    person_id: uuid.UUID
+    reason: ErasureReason
+    reference: str | None = None
+
+
+async def erase_person(ctx: RequestContext, req: ErasureRequest) -> PersonErasure:
+    """The street admin's erasure of one person (``person · erase``); once per person."""
+    reference = (v.text(req.reference, "reference", max_len=64, required=False) or None) if req.reference else None
+    p = await reportable_person(ctx, req.person_id, "erase", "personId")
+    if await ctx.db.scalar(select(PersonErasure.id).where(PersonErasure.person_id == p.id)) is not None:
+        raise ServiceError(ErrorCode.CONFLICT, t("该居民的个人信息已删除", "this person has been erased already"),
+                           "personId")
+    await erase_rows(ctx.db, p, ctx.now)
+    _mask_name_in_audit(ctx, p)
+    row = PersonErasure(person_id=p.id, erased_at=ctx.now, erased_by=ctx.actor.user_id, reason=req.reason,
+                        reference=reference)
+    await ctx.db.flush(row)
+    return row
+
+
+def _mask_name_in_audit(ctx: RequestContext, person: Person) -> None:
+    """The audit of the erasure records the name it removed masked, like the ID number and phone
+    (updatePerson keeps names readable in the audit: correction is not erasure)."""
+    for change in ctx.db.session.info.get("audit_changes", []):
+        if change.get("table") == "persons" and change.get("id") == str(person.id) and "name" in change["fields"]:
+            before, after = change["fields"]["name"]
+            change["fields"]["name"] = ["****" if before else before, after]
+
+
+async def reapply_erasures(db: Db, now: datetime) -> int:
+    """Erase again every listed person whose row carries identity (a restored backup): how many."""
+    listed = list(await db.scalars(select(PersonErasure).order_by(PersonErasure.erased_at, PersonErasure.id)))
+    done = 0
+    for entry in listed:
+        p: Person | None = await db.scalar(select(Person).where(Person.id == entry.person_id))
+        if p is None or is_erased(p):
+            continue
+        await erase_rows(db, p, now)
+        done += 1
+        await db.flush(AuditEntry(user_id=None, roles="system", action="system.reapplyErasure", object_type="person",
+                                  object_ids=[str(p.id)], detail={"erasure": str(entry.id),
+                                                                  "erasedAt": entry.erased_at.isoformat()},
+                                  created_at=now))
+    return done
