@@ -29,7 +29,7 @@ PERSONS = "{ persons(first: 100) { totalCount nodes { id phone } } }"
 
 # Uuid columns without a foreign key that do not name a person, a household or a user.
 NOT_A_PERSON = {("visits", "building_id"), ("wishes", "building_id"), ("inservice_records", "wish_id"),
-                ("inservice_records", "activity_id")}
+                ("inservice_records", "activity_id"), ("votes", "building_id")}
 
 
 def test_every_column_naming_a_person_is_walked() -> None:
