@@ -66,7 +66,15 @@ from models.deliberation import (
 from models.ledgers import ImportJob, ImportStatus  # ledgers (issue #11)
 
 # --- end deliberation
-from models.platform import PlatformAuditEntry, PlatformCalendar, PlatformCalendarDay, Tenant, TenantStatus, User
+from models.platform import (
+    PlatformAuditEntry,
+    PlatformCalendar,
+    PlatformCalendarDay,
+    Tenant,
+    TenantStatus,
+    User,
+    account_id_for_subject,
+)
 from models.register import CareTagKind, Gender, Household, Person, PersonCareTag, Tenure
 
 # --- volunteering and evaluations (issue #6) ---
@@ -224,3 +232,4 @@ __all__ += [
 ]
 # --- end co-building ---
 __all__ += ["ImportJob", "ImportStatus"]  # ledgers (issue #11)
+__all__ += ["account_id_for_subject"]  # accounts (issue #23/#24)

@@ -115,6 +115,12 @@ CASES: dict[str, CountCase] = {
         ("roleAssignments.nodes",),
         covers=("Query.roleAssignments",),
     ),
+    "users": CountCase(
+        """{ users(includeDeactivated: true, first: 60) { totalCount nodes { username displayName subject active
+          linked deactivatedAt } } }""",
+        ("users.nodes",),
+        covers=("Query.users",),
+    ),
     "me": CountCase(
         """{ me { username roles { role scope { name ancestors { name } } user { username } } person { name } } }""",
         ("me.roles",), who="many",
@@ -342,6 +348,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "roleAssignments": (9, 6),
     "topics": (13, 10),
     "topics_resident": (11, 7),
+    "users": (6, 3),
     "visitCoverage": (13, 10),
     "visits": (11, 8),
     "volunteering": (15, 12),
