@@ -6,8 +6,11 @@ from models.area import (
     Area,
     AreaKind,
     GridBuilding,
+    OwnerCommittee,
     PartyOrg,
     PartyOrgKind,
+    PartyOrgMember,
+    PartyOrgRole,
     PropertyFirm,
     PropertyManagement,
     ServiceContract,
@@ -233,3 +236,4 @@ __all__ += [
 # --- end co-building ---
 __all__ += ["ImportJob", "ImportStatus"]  # ledgers (issue #11)
 __all__ += ["account_id_for_subject"]  # accounts (issue #23/#24)
+__all__ += ["OwnerCommittee", "PartyOrgMember", "PartyOrgRole"]  # onboarding (issue #23)

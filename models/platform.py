@@ -38,25 +38,26 @@ class Tenant(PlatformTable, Base):
 class User(PlatformTable, Base):
     """A login account. Its roles live in tenant tables (role_assignments), one tenant at a time.
 
-    An account belongs to one street office (``tenant_id``, DESIGN.md §8 "Accounts"): its username is
-    unique there only, and no other street office finds it by name. ``tenant_id`` is null only for an
-    identity the operator linked to several street offices (a ``members`` row in each) and for
-    partner API clients. ``subject`` is the identity provider's ``sub`` the account is bound to: a
-    token's ``sub`` names the account by ``account_id_for_subject`` (docs/onboarding.md §2).
+    An account belongs to one street office (``home_tenant_id``, DESIGN.md §8 "Accounts"): its
+    username is unique there only, and no other street office finds it by name. It is null only for
+    an identity the operator linked to several street offices (a ``members`` row in each) and for
+    partner API clients. (Not ``tenant_id``: that name marks tenant tables, and this is a platform
+    table without row-level security.) ``subject`` is the identity provider's ``sub`` the account is
+    bound to: a token's ``sub`` names the account by ``account_id_for_subject`` (docs/onboarding.md).
     A deactivated account's tokens are refused (``USER_DEACTIVATED``)."""
 
     __tablename__ = "users"
     __table_args__ = (
-        Index("ux_users_tenant_username", "tenant_id", "username", unique=True),
+        Index("ux_users_tenant_username", "home_tenant_id", "username", unique=True),
         Index("ux_users_platform_username", "username", unique=True,
-              postgresql_where=text("tenant_id IS NULL"), sqlite_where=text("tenant_id IS NULL")),
+              postgresql_where=text("home_tenant_id IS NULL"), sqlite_where=text("home_tenant_id IS NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
     username: Mapped[str] = mapped_column(String(64))
     display_name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    tenant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    home_tenant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     subject: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
     deactivated_at: Mapped[datetime | None] = mapped_column(default=None)
 

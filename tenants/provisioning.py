@@ -150,7 +150,7 @@ async def _first_admin(session: AsyncSession, admin: FirstAdmin, root_id: uuid.U
         raise ProvisioningError("admin subject must be 1–255 characters")
     user_id = account_id_for_subject(subject) if subject else uuid7()
     user = User(id=user_id, username=username, display_name=(admin.display_name or username).strip()[:100],
-                tenant_id=tenant_id, subject=subject or str(user_id), created_at=now)
+                home_tenant_id=tenant_id, subject=subject or str(user_id), created_at=now)
     session.add(user)
     await session.flush()  # the account before the rows that point at it
     session.add(Member(user_id=user_id, person_id=None))

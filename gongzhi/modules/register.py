@@ -10,7 +10,9 @@ from models import (
     CareTagKind,
     GridBuilding,
     Household,
+    OwnerCommittee,
     PartyOrg,
+    PartyOrgMember,
     Person,
     PersonCareTag,
     PropertyFirm,
@@ -28,8 +30,8 @@ async def seed_demo_register(sessionmaker: async_sessionmaker[AsyncSession]) -> 
 MODULE = Module(
     name="register",
     tables=(Area, GridBuilding, PropertyFirm, ServiceContract, PartyOrg, Household, Person, CareTagKind,
-            PersonCareTag),
-    resources=("area", "household", "person"),
+            PersonCareTag, PartyOrgMember, OwnerCommittee),
+    resources=("area", "household", "person", "property_firm", "party_org", "owner_committee"),
     schema=register.PARTS,
     demo=Demo("seeded", seed_demo_register, nothing="nothing new (demo tenants exist)"),
     partner={"errorCodes": None},  # the error catalogue: the API's contract, for every client

@@ -2,7 +2,7 @@
 
 An account belongs to one street office; the same person working for two street offices has an
 account in each — or, when the operator links them, one identity present in both. ``link_identity``
-is that link: the account becomes a linked identity (``users.tenant_id`` null) with a ``members``
+is that link: the account becomes a linked identity (``users.home_tenant_id`` null) with a ``members``
 row in the other street office, whose street admin may then grant it roles by its username. Nothing
 a street admin does can create such a link.
 
@@ -47,10 +47,10 @@ async def link_identity(engine: AsyncEngine, *, username: str, from_slug: str, t
             raise TenantOpError("NOT_FOUND", f"no account {username!r} in {from_slug!r}")
         user_id = uuid.UUID(str(ids[0]))
         clash = await conn.scalar(select(u.c.id).where(u.c.username == username, u.c.id != user_id,
-                                                       (u.c.tenant_id.is_(None)) | (u.c.tenant_id == dst)))
+                                                       (u.c.home_tenant_id.is_(None)) | (u.c.home_tenant_id == dst)))
         if clash is not None:
             raise TenantOpError("USER_CLASH", f"another account is called {username!r} in {to_slug!r} or linked")
-        await conn.execute(update(u).where(u.c.id == user_id).values(tenant_id=None))
+        await conn.execute(update(u).where(u.c.id == user_id).values(home_tenant_id=None))
         await _bind(conn, dst)
         present = await conn.scalar(select(m.c.id).where(m.c.tenant_id == dst, m.c.user_id == user_id))
         if present is None:

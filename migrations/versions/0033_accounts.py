@@ -2,7 +2,7 @@
 
 ``users`` gets:
 
-- ``tenant_id``: the street office the account belongs to. Usernames become unique per street
+- ``home_tenant_id``: the street office the account belongs to. Usernames become unique per street
   office (``ux_users_tenant_username``) instead of platform-wide; accounts with no street office
   (an identity the operator linked to several, partner API clients) keep a platform-wide unique
   name (``ux_users_platform_username``, partial). Existing accounts present in exactly one tenant
@@ -37,7 +37,7 @@ NEW_RULES = (("street_admin", "user", "read", "all"), ("street_admin", "user", "
 
 def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("tenant_id", sa.Uuid(), nullable=True))
+        batch.add_column(sa.Column("home_tenant_id", sa.Uuid(), nullable=True))
         batch.add_column(sa.Column("subject", sa.String(length=255), nullable=True))
         batch.add_column(sa.Column("deactivated_at", sa.DateTime(timezone=True), nullable=True))
         batch.drop_constraint("uq_users_username", type_="unique")
@@ -49,13 +49,13 @@ def upgrade() -> None:
     for tid in each_tenant(bind):
         for (user_id,) in bind.execute(sa.select(members.c.user_id).where(members.c.tenant_id == tid)).fetchall():
             homes.setdefault(uuid.UUID(str(user_id)), set()).add(tid)
-    users = sa.table("users", sa.column("id", sa.Uuid()), sa.column("tenant_id", sa.Uuid()))
+    users = sa.table("users", sa.column("id", sa.Uuid()), sa.column("home_tenant_id", sa.Uuid()))
     for user_id, tenants in homes.items():
         if len(tenants) == 1:
-            bind.execute(users.update().where(users.c.id == user_id).values(tenant_id=next(iter(tenants))))
-    op.create_index("ux_users_tenant_username", "users", ["tenant_id", "username"], unique=True)
+            bind.execute(users.update().where(users.c.id == user_id).values(home_tenant_id=next(iter(tenants))))
+    op.create_index("ux_users_tenant_username", "users", ["home_tenant_id", "username"], unique=True)
     op.create_index("ux_users_platform_username", "users", ["username"], unique=True,
-                    postgresql_where=sa.text("tenant_id IS NULL"), sqlite_where=sa.text("tenant_id IS NULL"))
+                    postgresql_where=sa.text("home_tenant_id IS NULL"), sqlite_where=sa.text("home_tenant_id IS NULL"))
     add_policy_lines(bind, NEW_RULES)
 
 
@@ -67,5 +67,5 @@ def downgrade() -> None:
         batch.drop_constraint("uq_users_subject", type_="unique")
         batch.drop_column("deactivated_at")
         batch.drop_column("subject")
-        batch.drop_column("tenant_id")
+        batch.drop_column("home_tenant_id")
         batch.create_unique_constraint("uq_users_username", ["username"])

@@ -1,6 +1,6 @@
 """The street office's accounts (账号, issues #23/#24): create, list, deactivate, reactivate.
 
-An account belongs to one street office (DESIGN.md §8): ``users.tenant_id`` is the tenant, and the
+An account belongs to one street office (DESIGN.md §8): ``users.home_tenant_id`` is the tenant, and the
 tenant's ``members`` row is its presence there. An identity the operator linked to several street
 offices has ``tenant_id`` null and a ``members`` row in each; a street admin sees it in the list but
 only the operator deactivates it. Nothing here reads an account of another street office: every
@@ -45,7 +45,7 @@ async def new_account(ctx: RequestContext, *, username: str, display_name: str |
     else:
         uid = uuid.uuid4()
         sub = str(uid)
-    user = User(id=uid, username=username, display_name=name, tenant_id=ctx.tenant.id, subject=sub)
+    user = User(id=uid, username=username, display_name=name, home_tenant_id=ctx.actor.tenant_id, subject=sub)
     await ctx.db.flush(user)
     member = Member(user_id=user.id, person_id=person_id)
     await ctx.db.flush(member)
@@ -63,7 +63,7 @@ async def create_user(ctx: RequestContext, *, username: str, display_name: str, 
     _may(ctx, "manage")
     username = v.text(username, "username", max_len=64)
     if await find_user(ctx, username) is not None or await ctx.db.scalar(
-            select(User.id).where(User.username == username, User.tenant_id == ctx.tenant.id)) is not None:
+            select(User.id).where(User.username == username, User.home_tenant_id == ctx.actor.tenant_id)) is not None:
         raise ServiceError(ErrorCode.CONFLICT, t("本街道已有该用户名", "this street office has that username already"),
                            "username")
     if person_id is not None:
@@ -86,7 +86,7 @@ async def _own_user(ctx: RequestContext, user_id: uuid.UUID) -> User:
 async def set_active(ctx: RequestContext, user_id: uuid.UUID, *, active: bool) -> User:
     _may(ctx, "manage")
     user = await _own_user(ctx, user_id)
-    if user.tenant_id != ctx.tenant.id:
+    if user.home_tenant_id != ctx.actor.tenant_id:
         raise ServiceError(ErrorCode.FORBIDDEN, t("该账号由运维人员关联到多个街道，只能由运维人员停用",
                                                   "a linked identity is deactivated by the operator"), "id")
     if user.id == ctx.actor.user_id and not active:

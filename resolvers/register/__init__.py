@@ -1,5 +1,6 @@
 """resolvers of the register domain: its public module (other domains import only this)."""
 
+from .area_moves import archive_area, move_area
 from .areas import (
     AreaFields,
     create_area,
@@ -7,6 +8,21 @@ from .areas import (
     list_areas,
     set_grid_buildings,
     update_area,
+)
+from .organisations import (
+    PartyOrgFields,
+    add_party_org_member,
+    create_owner_committee,
+    create_party_org,
+    create_property_firm,
+    create_service_contract,
+    end_service_contract,
+    firm_serves,
+    list_owner_committees,
+    list_party_orgs,
+    list_property_firms,
+    list_service_contracts,
+    update_property_firm,
 )
 from .service import (
     HouseholdFields,
@@ -23,17 +39,32 @@ from .service import (
 __all__ = [
     "AreaFields",
     "HouseholdFields",
+    "PartyOrgFields",
     "PersonFields",
+    "add_party_org_member",
+    "archive_area",
     "care_tag_kinds",
     "create_area",
     "create_household",
+    "create_owner_committee",
+    "create_party_org",
     "create_person",
+    "create_property_firm",
+    "create_service_contract",
+    "end_service_contract",
+    "firm_serves",
     "get_readable_area",
     "list_areas",
     "list_households",
+    "list_owner_committees",
+    "list_party_orgs",
     "list_persons",
+    "list_property_firms",
+    "list_service_contracts",
+    "move_area",
     "set_grid_buildings",
     "update_area",
     "update_household",
     "update_person",
+    "update_property_firm",
 ]

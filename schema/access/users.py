@@ -33,7 +33,7 @@ class UserAccount(Node):
     @field(description="The identity provider's `sub` this account is bound to (身份提供方主体); a token whose "
                        "`sub` is this value acts as this account. Null for an identity the operator linked.")
     def subject(self) -> str | None:
-        return self._m.subject if self._m.tenant_id is not None else None
+        return self._m.subject if self._m.home_tenant_id is not None else None
 
     @field(description="False once deactivated: its tokens are refused with USER_DEACTIVATED (启用).")
     def active(self) -> bool:
@@ -46,7 +46,7 @@ class UserAccount(Node):
     @field(description="True for an identity the operator linked to several street offices (跨街道关联身份): "
                        "only the operator deactivates it.")
     def linked(self) -> bool:
-        return self._m.tenant_id is None
+        return self._m.home_tenant_id is None
 
 
 @strawberry.input(description="A new account of this street office (新建账号; street admin).")

@@ -80,12 +80,27 @@ __all__ = [
     "area_type",
 ]
 
+# The register's part of the schema: the root Query (me, node, nodes, areas, households, persons …),
+# its mutations, and node(id:) for areas of every kind, households, persons and firms.
+import strawberry
+
 from schema.parts import SchemaParts
 
 from .nodes import NODES
+from .organisations import ORGANISATION_NODES, ORGANISATION_TYPES, OrganisationMutation, OrganisationQuery
 from .query import Query
 
-# The register's part of the schema: the root Query (me, node, nodes, areas, households, persons …),
-# its mutations, and node(id:) for areas of every kind, households, persons and firms.
-PARTS = SchemaParts(query=Query, mutation=Mutation,
-                    types=(*AREA_TYPES.values(), Household, Person, PropertyFirm), nodes=NODES)
+
+@strawberry.type
+class RegisterQuery(Query, OrganisationQuery):
+    pass
+
+
+@strawberry.type
+class RegisterMutation(Mutation, OrganisationMutation):
+    pass
+
+
+PARTS = SchemaParts(query=RegisterQuery, mutation=RegisterMutation,
+                    types=(*AREA_TYPES.values(), Household, Person, PropertyFirm, *ORGANISATION_TYPES),
+                    nodes={**NODES, **ORGANISATION_NODES})

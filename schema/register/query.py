@@ -123,13 +123,15 @@ class Query:
         search: Annotated[str | None, strawberry.argument(description="Part of the name.")] = None,
         first: int | None = 20,
         after: str | None = None,
+        include_archived: Annotated[bool, strawberry.argument(
+            description="Archived areas too (含已归档); left out by default.")] = False,
     ) -> Connection[AreaNode]:
         names = AREA_TYPE_NAMES
         page = await query_call(area_service.list_areas(
             context(info), kind=kind,
             parent_id=decode_id(parent_id, names, "parentId"),
             within_id=decode_id(within, names, "within"),
-            search=search, first=first, after=after,
+            search=search, include_archived=include_archived, first=first, after=after,
         ))
         return connection(page, area_type)  # type: ignore[no-any-return]
 

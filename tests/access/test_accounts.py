@@ -62,7 +62,7 @@ async def test_a_username_of_another_street_office_reaches_nothing_of_it(api: Ap
                                             RoleAssignment.granted_by == b.users["admin"]))))).one()
         assert ra.user_id != a.users["grid2"]
         new = await s.get(User, ra.user_id)
-        assert new is not None and new.tenant_id == b.tenant_id
+        assert new is not None and new.home_tenant_id == b.tenant_id
     # A's grid leader has no role in B, and B's list of accounts does not name A's.
     tok_b = issue_dev_token(api.settings, user_id=a.users["grid2"], username="x", tenants=[b.slug])
     me = (await api.post(ME, token=tok_b)).json()

@@ -115,6 +115,13 @@ CASES: dict[str, CountCase] = {
         ("roleAssignments.nodes",),
         covers=("Query.roleAssignments",),
     ),
+    "serviceContracts": CountCase(
+        """{ serviceContracts(first: 60) { totalCount nodes { validFrom validUntil firm { name } compound { name } } }
+          partyOrgs(first: 60) { totalCount nodes { name kind parentId area { name } } }
+          ownerCommittees(first: 60) { totalCount nodes { name chairName termStart termEnd compound { name } } } }""",
+        ("serviceContracts.nodes", "partyOrgs.nodes", "ownerCommittees.nodes"),
+        covers=("Query.serviceContracts", "Query.partyOrgs", "Query.ownerCommittees"),
+    ),
     "users": CountCase(
         """{ users(includeDeactivated: true, first: 60) { totalCount nodes { username displayName subject active
           linked deactivatedAt } } }""",
@@ -348,6 +355,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "roleAssignments": (9, 6),
     "topics": (13, 10),
     "topics_resident": (11, 7),
+    "serviceContracts": (12, 9),
     "users": (6, 3),
     "visitCoverage": (13, 10),
     "visits": (11, 8),
