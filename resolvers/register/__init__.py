@@ -9,6 +9,9 @@ from .areas import (
     set_grid_buildings,
     update_area,
 )
+from .onboarding_import import ImportReport as OnboardingReport
+from .onboarding_import import run_import as run_onboarding_import
+from .onboarding_import import template_xlsx as onboarding_template_xlsx
 from .organisations import (
     PartyOrgFields,
     add_party_org_member,
@@ -39,6 +42,7 @@ from .service import (
 __all__ = [
     "AreaFields",
     "HouseholdFields",
+    "OnboardingReport",
     "PartyOrgFields",
     "PersonFields",
     "add_party_org_member",
@@ -62,6 +66,8 @@ __all__ = [
     "list_property_firms",
     "list_service_contracts",
     "move_area",
+    "onboarding_template_xlsx",
+    "run_onboarding_import",
     "set_grid_buildings",
     "update_area",
     "update_household",
