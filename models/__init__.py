@@ -6,8 +6,11 @@ from models.area import (
     Area,
     AreaKind,
     GridBuilding,
+    OwnerCommittee,
     PartyOrg,
     PartyOrgKind,
+    PartyOrgMember,
+    PartyOrgRole,
     PropertyFirm,
     PropertyManagement,
     ServiceContract,
@@ -76,9 +79,17 @@ from models.deliberation import (
     VoteState,
 )
 from models.ledgers import ImportJob, ImportStatus  # ledgers (issue #11)
+from models.platform import (
+    PlatformAuditEntry,
+    PlatformCalendar,
+    PlatformCalendarDay,
+    Tenant,
+    TenantStatus,
+    User,
+    account_id_for_subject,
+)
 
 # --- end deliberation
-from models.platform import PlatformAuditEntry, PlatformCalendar, PlatformCalendarDay, Tenant, TenantStatus, User
 from models.register import (
     CareTagKind,
     Gender,
@@ -277,3 +288,5 @@ __all__ += [
     "PrivacySettings",
 ]
 # --- end personal data ---
+__all__ += ["account_id_for_subject"]  # accounts (issue #23/#24)
+__all__ += ["OwnerCommittee", "PartyOrgMember", "PartyOrgRole"]  # onboarding (issue #23)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -21,6 +21,7 @@ from sqlalchemy import (
     cast,
     func,
     literal_column,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -66,6 +67,8 @@ class Area(TenantScoped, Base):
         ForeignKeyConstraint(["tenant_id", "parent_id"], ["areas.tenant_id", "areas.id"], ondelete="RESTRICT"),
         Index("ix_areas_tenant_path", "tenant_id", "path"),
         Index("ix_areas_tenant_parent", "tenant_id", "parent_id"),
+        Index("ux_areas_live_sibling_name", "tenant_id", "parent_id", "name", unique=True,
+              postgresql_where=text("archived_at IS NULL"), sqlite_where=text("archived_at IS NULL")),
     )
 
     parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
@@ -82,6 +85,9 @@ class Area(TenantScoped, Base):
     unit_count: Mapped[int | None] = mapped_column(Integer)
     # Optimistic concurrency: every ORM update is "… WHERE version = :seen" and bumps it.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # archiveArea (issue #23): archived, never deleted — the ledgers of its time still name it; lists
+    # and pickers leave it out unless asked. Names are unique among the live children of a parent.
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
     __mapper_args__ = {"version_id_col": version}
 
 
@@ -158,7 +164,8 @@ class PartyOrgKind(enum.StrEnum):
 
 
 class PartyOrg(TenantScoped, Base):
-    """Party organisation (党组织) attached to an area."""
+    """Party organisation (党组织) attached to an area: a community's committee (党委/党总支), a
+    compound's or grid's branch (党支部), a building's group (党小组)."""
 
     __tablename__ = "party_orgs"
     __table_args__ = (
@@ -170,3 +177,45 @@ class PartyOrg(TenantScoped, Base):
     kind: Mapped[PartyOrgKind] = mapped_column(_enum(PartyOrgKind, 16))
     area_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class PartyOrgRole(enum.StrEnum):
+    SECRETARY = "secretary"  # 书记
+    DEPUTY_SECRETARY = "deputy_secretary"  # 副书记
+    COMMITTEE_MEMBER = "committee_member"  # 委员
+    MEMBER = "member"  # 党员
+
+
+class PartyOrgMember(TenantScoped, Base):
+    """A person on the register who belongs to a party organisation (党组织成员), with their office."""
+
+    __tablename__ = "party_org_members"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "party_org_id"], ["party_orgs.tenant_id", "party_orgs.id"]),
+        ForeignKeyConstraint(["tenant_id", "person_id"], ["persons.tenant_id", "persons.id"]),
+        UniqueConstraint("tenant_id", "party_org_id", "person_id"),
+        Index("ix_party_org_members_person", "tenant_id", "person_id"),
+    )
+
+    party_org_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    role: Mapped[PartyOrgRole] = mapped_column(_enum(PartyOrgRole, 24))
+    joined_on: Mapped[date | None] = mapped_column(Date)
+
+
+class OwnerCommittee(TenantScoped, Base):
+    """A compound's owner committee (业委会), elected for a term, with its chair (业委会主任)."""
+
+    __tablename__ = "owner_committees"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "compound_id"], ["areas.tenant_id", "areas.id"]),
+        ForeignKeyConstraint(["tenant_id", "chair_person_id"], ["persons.tenant_id", "persons.id"]),
+        Index("ix_owner_committees_compound", "tenant_id", "compound_id"),
+    )
+
+    compound_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    name: Mapped[str] = mapped_column(String(100))
+    chair_name: Mapped[str] = mapped_column(String(50))
+    chair_person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    term_start: Mapped[date] = mapped_column(Date)
+    term_end: Mapped[date] = mapped_column(Date)

@@ -7,7 +7,7 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Integer, String, Uuid
+from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Index, Integer, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, PlatformTable, utcnow, uuid7
@@ -36,14 +36,45 @@ class Tenant(PlatformTable, Base):
 
 
 class User(PlatformTable, Base):
-    """A login identity. Its roles live in tenant tables (role_assignments), one tenant at a time."""
+    """A login account. Its roles live in tenant tables (role_assignments), one tenant at a time.
+
+    An account belongs to one street office (``home_tenant_id``, DESIGN.md §8 "Accounts"): its
+    username is unique there only, and no other street office finds it by name. It is null only for
+    an identity the operator linked to several street offices (a ``members`` row in each) and for
+    partner API clients. (Not ``tenant_id``: that name marks tenant tables, and this is a platform
+    table without row-level security.) ``subject`` is the identity provider's ``sub`` the account is
+    bound to: a token's ``sub`` names the account by ``account_id_for_subject`` (docs/onboarding.md).
+    A deactivated account's tokens are refused (``USER_DEACTIVATED``)."""
 
     __tablename__ = "users"
+    __table_args__ = (
+        Index("ux_users_tenant_username", "home_tenant_id", "username", unique=True),
+        Index("ux_users_platform_username", "username", unique=True,
+              postgresql_where=text("home_tenant_id IS NULL"), sqlite_where=text("home_tenant_id IS NULL")),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(String(64))
     display_name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    home_tenant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    subject: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
+    deactivated_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# Token subjects that are not UUIDs name the account whose id is uuid5(SUBJECT_NAMESPACE, sub).
+SUBJECT_NAMESPACE = uuid.UUID("5f1d3c0e-8a4b-5e2f-9c61-67b0a2d4e8f1")
+
+
+def account_id_for_subject(subject: str) -> uuid.UUID:
+    """The account a token's ``sub`` names: the sub itself when it is a UUID (gongzhi's own ids, and
+    identity providers such as Keycloak that use UUIDs), else uuid5 of it. One rule, used by the
+    token verifier and by ``createUser``: the binding is in the data (``users.subject``), and the
+    request path needs no lookup to find the account."""
+    try:
+        return uuid.UUID(subject)
+    except ValueError:
+        return uuid.uuid5(SUBJECT_NAMESPACE, subject)
 
 
 class PlatformAuditEntry(PlatformTable, Base):

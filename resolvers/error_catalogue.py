@@ -29,6 +29,8 @@ class ApiErrorCode(enum.StrEnum):
     INVALID_PARENT = "INVALID_PARENT"
     INVALID_CURSOR = "INVALID_CURSOR"
     INVALID_TRANSITION = "INVALID_TRANSITION"
+    DUPLICATE_NAME = "DUPLICATE_NAME"
+    FIRM_NOT_SERVING = "FIRM_NOT_SERVING"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     EVENTS_INTERRUPTED = "EVENTS_INTERRUPTED"
     PHOTO_REQUIRED = "PHOTO_REQUIRED"
@@ -69,6 +71,7 @@ class ApiErrorCode(enum.StrEnum):
     REVISION_MISMATCH = "REVISION_MISMATCH"
     USER_CLASH = "USER_CLASH"
     UNKNOWN_USER = "UNKNOWN_USER"
+    USER_DEACTIVATED = "USER_DEACTIVATED"
     # -- the server
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL = "INTERNAL"
@@ -93,6 +96,9 @@ CATALOGUE: dict[ApiErrorCode, Entry] = {
     _E.INVALID_PARENT: Entry(None, "That parent cannot hold this kind of area (上级区域无效)."),
     _E.INVALID_CURSOR: Entry(None, "A pagination cursor is malformed (游标无效)."),
     _E.INVALID_TRANSITION: Entry(None, "The workflow does not allow this step from the current state (状态不允许)."),
+    _E.DUPLICATE_NAME: Entry(None, "Another area under the same parent has this name (同级区域重名)."),
+    _E.FIRM_NOT_SERVING: Entry(None, "The property firm has no service contract for the case's compound on that "
+                                     "date (该物业公司当日未服务该小区)."),
     _E.IDEMPOTENCY_KEY_REUSED: Entry(None, "This idempotencyKey was used for a different request "
                                            "(幂等键已用于其他请求)."),
     _E.EVENTS_INTERRUPTED: Entry(None, "A subscription stream may have missed events and ended (实时事件中断); "
@@ -141,6 +147,7 @@ CATALOGUE: dict[ApiErrorCode, Entry] = {
     _E.REVISION_MISMATCH: Entry(None, "Platform API: the archive was made at another schema revision (版本不符)."),
     _E.USER_CLASH: Entry(None, "Platform API: an archive's user clashes with an existing account (账号冲突)."),
     _E.UNKNOWN_USER: Entry(401, "The token's user does not exist (用户不存在); in the platform API, no such user."),
+    _E.USER_DEACTIVATED: Entry(401, "The token's account was deactivated by its street admin (账号已停用)."),
     _E.SERVICE_UNAVAILABLE: Entry(503, "The database could not serve the request now (服务暂不可用); retry after "
                                        "Retry-After seconds, mutations with the same idempotencyKey."),
     _E.INTERNAL: Entry(500, "An unexpected failure (服务器内部错误); quote the request id."),

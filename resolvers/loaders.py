@@ -298,7 +298,8 @@ def children_page_by_area(ctx: RequestContext) -> DataLoader[NestedPageKey, Page
     """``Area.children``: the readable direct children of each area, one page each."""
 
     def base() -> Select[Any]:
-        return select(Area).where(area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor))
+        return select(Area).where(area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor),
+                                  Area.archived_at.is_(None))  # archived areas: only on request (issue #23)
 
     async def load(keys: list[NestedPageKey]) -> list[Page[Area]]:
         return await _windowed(ctx, keys, Area.parent_id, Area.id, base, Area, children_count_by_area(ctx),
@@ -313,7 +314,7 @@ def children_count_by_area(ctx: RequestContext) -> DataLoader[tuple[uuid.UUID, A
         counts: dict[tuple[uuid.UUID, AreaKind | None], int] = {}
         for kind in {k for _p, k in keys}:
             stmt = select(Area.parent_id, func.count()).where(
-                Area.parent_id.in_([p for p, k in keys if k == kind]), pred)
+                Area.parent_id.in_([p for p, k in keys if k == kind]), pred, Area.archived_at.is_(None))
             if kind is not None:
                 stmt = stmt.where(Area.kind == kind)
             for parent, c in await ctx.db.all(stmt.group_by(Area.parent_id)):

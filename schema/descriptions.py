@@ -30,6 +30,15 @@ ENUM_VALUES: dict[str, str] = {
     "AreaKind.COMPOUND": "Residential compound (小区).",
     "AreaKind.GRID": "Grid (网格): covers buildings, possibly across compounds.",
     "AreaKind.BUILDING": "Building (楼栋).",
+    "PartyOrgKind.COMMITTEE": "A party committee or general branch (党委/党总支), on a community.",
+    "PartyOrgKind.BRANCH": "A party branch (党支部), on a compound, grid or community.",
+    "PartyOrgKind.GROUP": "A party group (党小组), on a building, grid or compound.",
+    "PartyOrgRole.SECRETARY": "The secretary (书记).",
+    "PartyOrgRole.DEPUTY_SECRETARY": "A deputy secretary (副书记).",
+    "PartyOrgRole.COMMITTEE_MEMBER": "A committee member (委员).",
+    "PartyOrgRole.MEMBER": "A member (党员).",
+    "ErrorCode.DUPLICATE_NAME": "Another area under the same parent has this name (同级区域重名).",
+    "ErrorCode.FIRM_NOT_SERVING": "The firm has no contract for the case's compound that day (物业未服务该小区).",
     "PropertyManagement.FIRM": "Managed by a property firm (物业公司).",
     "PropertyManagement.THIRD_PARTY": "Managed by a third party (第三方托管), e.g. a market operator.",
     "PropertyManagement.SELF_MANAGED": "Managed by the owners themselves (自管).",
@@ -232,6 +241,9 @@ ENUM_VALUES: dict[str, str] = {
 
 # Arguments whose name means the same everywhere.
 ARGUMENTS: dict[str, str] = {
+    "firmId": "Global ID of the property firm (物业公司ID).",
+    "on": "Only those in force on this day (生效日期).",
+    "includeDeactivated": "Deactivated accounts too (含已停用账号).",
     "first": "Page size (每页条数): at most 100.",
     "after": "Cursor (游标) of the last item of the previous page (its pageInfo.endCursor); omit for the first page.",
     "input": "The mutation's input (输入); see its type for the fields.",

@@ -8,7 +8,10 @@ domains nor reaches up into policies/."""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,11 +30,15 @@ from models import (
     CaseWorkflowSettings,
     EvaluationItem,
     EvaluationTarget,
+    Member,
+    RoleAssignment,
     SlaRule,
     SlaUnit,
     Tenant,
     UrgencyTier,
+    User,
     VolunteerSettings,
+    account_id_for_subject,
     path_segment,
     uuid7,
 )
@@ -145,6 +152,35 @@ class ProvisioningError(ValueError):
     pass
 
 
+@dataclass(frozen=True)
+class FirstAdmin:
+    """The new street office's first street admin (issue #23): an account of the tenant, bound to the
+    identity provider's ``subject`` (or, without one, to its own id), street admin over the root."""
+
+    username: str
+    display_name: str | None = None
+    subject: str | None = None
+
+
+async def _first_admin(session: AsyncSession, admin: FirstAdmin, root_id: uuid.UUID, tenant_id: uuid.UUID,
+                 now: datetime) -> User:
+    username = admin.username.strip()
+    if not username or len(username) > 64:
+        raise ProvisioningError("admin username must be 1–64 characters")
+    subject = admin.subject.strip() if admin.subject else None
+    if subject is not None and not 0 < len(subject) <= 255:
+        raise ProvisioningError("admin subject must be 1–255 characters")
+    user_id = account_id_for_subject(subject) if subject else uuid7()
+    user = User(id=user_id, username=username, display_name=(admin.display_name or username).strip()[:100],
+                home_tenant_id=tenant_id, subject=subject or str(user_id), created_at=now)
+    session.add(user)
+    await session.flush()  # the account before the rows that point at it
+    session.add(Member(user_id=user_id, person_id=None))
+    session.add(RoleAssignment(user_id=user_id, role="street_admin", scope_area_id=root_id, firm_id=None,
+                               valid_from=now, valid_until=None, granted_by=None))
+    return user
+
+
 async def provision_tenant(
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
@@ -152,6 +188,7 @@ async def provision_tenant(
     name: str,
     policy_rules: Callable[[str], Iterable[Sequence[str]]],
     defaults: Sequence[DomainDefaults],
+    admin: FirstAdmin | None = None,
 ) -> Tenant:
     """Create a tenant with its street root area, policies (domain = tenant id) and each domain's
     defaults, in one transaction.
@@ -185,4 +222,11 @@ async def provision_tenant(
                                        v3=values[3], v4=values[4], v5=values[5]))
             for add_defaults in defaults:
                 add_defaults(session)
+            if admin is not None:
+                if admin.subject and await session.scalar(select(User.id).where(
+                        (User.subject == admin.subject.strip())
+                        | (User.id == account_id_for_subject(admin.subject.strip())))) is not None:
+                    raise ProvisioningError("an account is bound to that subject already (link it instead)")
+                await session.flush()
+                await _first_admin(session, admin, root_id, tenant_id, datetime.now(UTC))
         return tenant

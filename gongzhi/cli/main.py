@@ -88,14 +88,36 @@ def cmd_demo_users(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    """A development token: a street office's account (``--user`` of ``--tenant``), or with
+    ``--platform-admin`` a platform administrator's (claim ``"platform": "admin"``, no tenant;
+    docs/onboarding.md §2)."""
     from gongzhi.http.auth import issue_dev_token
-    from models import Tenant, User
+    from models import Member, Tenant, User, account_id_for_subject
+
+    if args.platform_admin:
+        name = args.user or "operator"
+        print(issue_dev_token(settings, user_id=account_id_for_subject(f"platform:{name}"), username=name,
+                              tenants=[], ttl=timedelta(hours=args.hours), platform="admin"))
+        return 0
+    if not args.user or not args.tenant:
+        print("error: --user and --tenant are required (or --platform-admin)", file=sys.stderr)
+        return 2
 
     async def find(sm: async_sessionmaker[AsyncSession]) -> tuple[User | None, set[str]]:
         async with sm() as s:
-            user = await s.scalar(select(User).where(User.username == args.user))
-            known = set(await s.scalars(select(Tenant.slug).where(Tenant.slug.in_(args.tenant))))
-            return user, known
+            known = {slug: tid for slug, tid in (await s.execute(
+                select(Tenant.slug, Tenant.id).where(Tenant.slug.in_(args.tenant)))).all()}
+            # Usernames are unique per street office (issue #24): the account of the first tenant named
+            # (or an identity the operator linked, present there).
+            user = None
+            first = known.get(args.tenant[0])
+            if first is not None:
+                from tenants.session import switch_tenant
+
+                await switch_tenant(s, first)
+                user = await s.scalar(select(User).where(User.username == args.user,
+                                                         User.id.in_(select(Member.user_id))))
+            return user, set(known)
 
     user, known = asyncio.run(_with_sessionmaker(settings, find))
     missing = [t for t in args.tenant if t not in known]
@@ -130,11 +152,14 @@ def cmd_export_schema(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_tenant_create(settings: Settings, args: argparse.Namespace) -> int:
-    from gongzhi.modules import provision
+    from gongzhi.modules import FirstAdmin, provision
     from tenants.provisioning import ProvisioningError
 
+    admin = (FirstAdmin(username=args.admin, display_name=args.admin_name, subject=args.admin_subject)
+             if args.admin else None)
+
     async def run(sm: async_sessionmaker[AsyncSession]) -> Tenant:
-        return await provision(sm, slug=args.slug, name=args.name)
+        return await provision(sm, slug=args.slug, name=args.name, admin=admin)
 
     try:
         tenant = asyncio.run(_with_sessionmaker(settings, run))
@@ -142,6 +167,23 @@ def cmd_tenant_create(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"created tenant {tenant.slug} ({tenant.id})")
+    if admin is not None:
+        print(f"street admin {admin.username} (identity-provider subject: {admin.subject or 'the account id'})")
+    return 0
+
+
+def cmd_user_link(settings: Settings, args: argparse.Namespace) -> int:
+    """The operator links one person's account of one street office to another (DESIGN.md §8)."""
+    from gongzhi.ops import accounts
+    from gongzhi.ops.tenants import TenantOpError
+
+    try:
+        user_id = _owner_engine_run(settings, lambda e: accounts.link_identity(
+            e, username=args.user, from_slug=args.from_tenant, to_slug=args.to_tenant))
+    except TenantOpError as e:
+        print(f"error: {e.code}: {e.message}", file=sys.stderr)
+        return 2
+    print(f"linked {args.user} ({user_id}) of {args.from_tenant} to {args.to_tenant}")
     return 0
 
 
@@ -258,8 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
              "expire agreements, seal the audit log (cron)"
     ).set_defaults(fn=cmd_close_waiting_cases)
     t = sub.add_parser("token", help="print a development bearer token")
-    t.add_argument("--tenant", action="append", required=True, help="tenant slug (repeat to allow several)")
-    t.add_argument("--user", required=True, help="username")
+    t.add_argument("--tenant", action="append", help="tenant slug (repeat to allow several)")
+    t.add_argument("--user", help="username (in the first --tenant)")
+    t.add_argument("--platform-admin", action="store_true",
+                   help="a platform administrator's token (claim platform=admin, no tenant)")
     t.add_argument("--hours", type=float, default=12.0)
     t.set_defaults(fn=cmd_token)
     d = sub.add_parser("demo-users", help="list demo users with their roles and scopes")
@@ -272,7 +316,16 @@ def build_parser() -> argparse.ArgumentParser:
     c = tc.add_parser("create", help="provision a street office")
     c.add_argument("--slug", required=True)
     c.add_argument("--name", required=True)
+    c.add_argument("--admin", help="username of its first street admin (created with the tenant)")
+    c.add_argument("--admin-name", help="the first street admin's display name")
+    c.add_argument("--admin-subject", help="the identity provider's sub of the first street admin")
     c.set_defaults(fn=cmd_tenant_create)
+    ul = sub.add_parser("user", help="operator account operations").add_subparsers(dest="user_cmd", required=True)
+    lk = ul.add_parser("link", help="link one account of a street office to another (one identity in both)")
+    lk.add_argument("--user", required=True)
+    lk.add_argument("--from", dest="from_tenant", required=True, help="the street office it belongs to")
+    lk.add_argument("--to", dest="to_tenant", required=True, help="the street office it joins")
+    lk.set_defaults(fn=cmd_user_link)
     for verb, text in (("suspend", "refuse the tenant's requests (TENANT_SUSPENDED)"),
                        ("resume", "serve a suspended tenant again")):
         v = tc.add_parser(verb, help=text)

@@ -26,6 +26,7 @@ from gongzhi.http.explorer import demo_routes
 from gongzhi.http.graphql import GraphQLEndpoint
 from gongzhi.http.hotline import hotline_routes  # 12345 work-order import (issue #22)
 from gongzhi.http.ledgers import ledger_routes  # ledgers (issue #11)
+from gongzhi.http.onboarding import onboarding_routes  # onboarding spreadsheet (issue #23)
 from gongzhi.http.partner_auth import partner_token_endpoint
 from gongzhi.http.platform import platform_routes
 from gongzhi.http.realtime import SubscriptionEndpoint
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             Route("/oauth/token", partner_token_endpoint(state), methods=["POST"]),  # co-building (issue #7)
             *hotline_routes(state),  # 12345 work orders (issue #22): template, import
             *ledger_routes(state),  # ledgers (issue #11): register import, template, ledger export
+            *onboarding_routes(state),  # issue #23: the area tree, firms and contracts from a workbook
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             # Demo only (issue #12): demo users and their development tokens for the explorer.

@@ -15,6 +15,7 @@ from typing import Any
 import jwt
 
 from gongzhi.settings import Settings
+from models import account_id_for_subject
 from resolvers.i18n import t
 
 
@@ -101,10 +102,12 @@ class TokenVerifier:
             raise AuthError(401, "TOKEN_EXPIRED", t("令牌已过期，请重新获取", "token expired")) from None
         except jwt.PyJWTError as e:
             raise AuthError(401, "INVALID_TOKEN", t(f"令牌无效：{e}", f"invalid token: {e}")) from None
-        try:
-            user_id = uuid.UUID(str(claims["sub"]))
-        except ValueError:
-            raise AuthError(401, "INVALID_TOKEN", t("令牌的 sub 不是用户编号", "sub is not a user id")) from None
+        sub = claims["sub"]
+        if not isinstance(sub, str) or not sub.strip() or len(sub) > 255:
+            raise AuthError(401, "INVALID_TOKEN", t("令牌的 sub 应为 1–255 个字符的字符串",
+                                                    "sub must be a string of 1–255 characters"))
+        # The account the identity provider's subject is bound to (users.subject; docs/onboarding.md).
+        user_id = account_id_for_subject(sub)
         tenants = claims.get("tenants")
         if not isinstance(tenants, list) or not all(isinstance(t, str) for t in tenants):
             raise AuthError(401, "INVALID_TOKEN", t("令牌的 tenants 声明应为街道标识的列表",

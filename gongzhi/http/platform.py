@@ -31,7 +31,7 @@ from strawberry.types import Info
 from gongzhi.http import observability as obs
 from gongzhi.http import pipeline
 from gongzhi.http.auth import TokenVerifier
-from gongzhi.modules import provision
+from gongzhi.modules import FirstAdmin, provision
 from gongzhi.ops import tenants as tenant_ops
 from gongzhi.settings import Settings
 from models import PlatformAuditEntry, Tenant, TenantStatus
@@ -182,10 +182,17 @@ class PlatformQuery:
 
 @strawberry.type(description="Platform operations on tenants (平台租户管理).")
 class PlatformMutation:
-    @mutation(description="Provision a street office with the default policy (开通租户).")
-    async def create_tenant(self, info: PlatformInfo, slug: str, name: str) -> TenantOpPayload:
+    @mutation(description="Provision a street office with the default policy (开通租户), and with `adminUsername` "
+                           "its first street admin, bound to the identity provider's `adminSubject` (首位街道管理员; "
+                           "docs/onboarding.md).")
+    async def create_tenant(self, info: PlatformInfo, slug: str, name: str, admin_username: str | None = None,
+                            admin_display_name: str | None = None,
+                            admin_subject: str | None = None) -> TenantOpPayload:
+        admin = None if not admin_username else FirstAdmin(username=admin_username, display_name=admin_display_name,
+                                                           subject=admin_subject)
+
         async def op(ctx: PlatformContext) -> TenantOpPayload:
-            await provision(make_sessionmaker(ctx.engine), slug=slug, name=name)
+            await provision(make_sessionmaker(ctx.engine), slug=slug, name=name, admin=admin)
             return TenantOpPayload(tenant=await _tenant(ctx, slug))
         return await _run(info, "createTenant", slug, op)
 

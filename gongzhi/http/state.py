@@ -180,6 +180,9 @@ class AppState:
             raise AuthError(403, "TENANT_SUSPENDED", t(f"街道 {slug!r} 已停用", f"tenant {slug!r} is suspended"))
         if user is None:
             raise AuthError(401, "UNKNOWN_USER", t("令牌对应的用户不存在", "the token's user does not exist"))
+        if user.deactivated_at is not None:  # deactivateUser (issue #23): its tokens stop at once
+            raise AuthError(401, "USER_DEACTIVATED", t("该账号已停用，请联系街道管理员",
+                                                       "this account is deactivated"))
         if pg:
             session.info["tenant_id"] = tenant.id
         else:

@@ -18,7 +18,7 @@ from models import Tenant
 from policies.enforcer import rules_for_domain
 from schema.schema import Schema
 from schema.schema import build_schema as _build_schema
-from tenants.provisioning import provision_tenant
+from tenants.provisioning import FirstAdmin, provision_tenant
 
 from . import access, audit, care, cases, cobuilding, deliberation, evaluations, ledgers, register, volunteering
 
@@ -69,11 +69,12 @@ def demo_seeders() -> tuple[Demo, ...]:
     return tuple(m.demo for m in MODULES if m.demo is not None)
 
 
-async def provision(sessionmaker: async_sessionmaker[AsyncSession], *, slug: str, name: str) -> Tenant:
-    """A new tenant with the default policy and every module's defaults."""
+async def provision(sessionmaker: async_sessionmaker[AsyncSession], *, slug: str, name: str,
+                    admin: FirstAdmin | None = None) -> Tenant:
+    """A new tenant with the default policy and every module's defaults (and its first street admin)."""
     return await provision_tenant(sessionmaker, slug=slug, name=name, policy_rules=rules_for_domain,
-                                  defaults=[m.defaults for m in MODULES if m.defaults is not None])
+                                  defaults=[m.defaults for m in MODULES if m.defaults is not None], admin=admin)
 
 
-__all__ = ["MODULES", "Check", "Demo", "Job", "Module", "PartnerNeed", "build_schema", "checks", "demo_seeders",
-           "jobs", "partner_surface", "provision", "schema"]
+__all__ = ["MODULES", "Check", "Demo", "FirstAdmin", "Job", "Module", "PartnerNeed", "build_schema", "checks",
+           "demo_seeders", "jobs", "partner_surface", "provision", "schema"]

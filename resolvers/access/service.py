@@ -7,11 +7,12 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 
-from models import Area, Member, Person, PropertyFirm, RoleAssignment, User
+from models import Area, Member, Person, PropertyFirm, RoleAssignment
 from policies.actor import Assignment
 from policies.filters import person_predicate, role_assignment_predicate
 from policies.roles import Condition, Role, may_grant
 from resolvers import validation as v
+from resolvers.access.users import find_user, new_account
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
@@ -91,22 +92,22 @@ async def grant_role(
     if valid_until is not None and valid_until <= start:
         raise ServiceError(ErrorCode.INVALID, t("validUntil 应晚于 validFrom",
                                                 "validUntil must be after validFrom"), "validUntil")
-    # Login identities are platform-wide: an unknown name creates the account. The answer is the
-    # same whether or not the name existed, so a granter cannot probe other tenants' usernames.
-    user: User | None = await ctx.db.scalar(select(User).where(User.username == username))
-    if user is None:
-        name = v.text(display_name, "displayName", max_len=100) if display_name else username
-        user = User(username=username, display_name=name)
-        await ctx.db.flush(user)
-    member: Member | None = await ctx.db.scalar(select(Member).where(Member.user_id == user.id))
+    # Accounts belong to their street office (DESIGN.md §8): the name is looked up among this
+    # tenant's accounts only; an unknown name creates a new account here, whatever other street
+    # offices call their users, so no granter can find or name another tenant's account.
     if person_id is not None:
         readable = person_predicate(ctx.actor.grant("person", "read"), ctx.actor)
         if await ctx.db.scalar(select(Person.id).where(Person.id == person_id, readable)) is None:
             raise ServiceError(ErrorCode.NOT_FOUND, t("居民不存在", "person not found"), "personId")
-    if member is None:
-        member = Member(user_id=user.id, person_id=person_id)
-        await ctx.db.flush(member)
-    elif person_id is not None and member.person_id != person_id:
+    user = await find_user(ctx, username)
+    if user is None:
+        user, member = await new_account(ctx, username=username, display_name=display_name, subject=None,
+                                         person_id=person_id)
+    else:
+        found: Member | None = await ctx.db.scalar(select(Member).where(Member.user_id == user.id))
+        assert found is not None  # find_user found it through this tenant's members
+        member = found
+    if person_id is not None and member.person_id != person_id:
         # Moving someone's "own" household changes what they may read in full: only a street
         # admin re-links an account that is already linked.
         if member.person_id is not None and not ctx.actor.grant("role_assignment", "grant").all:

@@ -26,6 +26,7 @@ from models import (
     SlaRule,
     SlaUnit,
 )
+from resolvers import register as register_service
 from resolvers import validation as v
 from resolvers.cases.calendar import work_calendar
 from resolvers.cases.closure import closure_check
@@ -165,6 +166,11 @@ async def dispatch_case(ctx: RequestContext, case_id: uuid.UUID, data: DispatchI
         if firm is None:
             raise ServiceError(ErrorCode.INVALID, t("请指定办理该事件的物业公司",
                                                     "name the property firm that handles the case"), "firmId")
+        # Only a firm with a service contract for the case's compound in force today (issue #23).
+        if not await register_service.firm_serves(ctx, firm.id, case.area_path, ctx.now.date()):
+            raise ServiceError(ErrorCode.FIRM_NOT_SERVING, t(f"{firm.name} 当日未服务该事件所在小区",
+                                                             f"{firm.name} does not serve the case's compound "
+                                                             "on that date"), "firmId")
         values |= {"handler_firm_id": firm.id, "handler_name": firm.name}
         notify = {"firm_id": firm.id}
     elif data.handler_kind is HandlerKind.COMMUNITY:

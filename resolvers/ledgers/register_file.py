@@ -270,7 +270,7 @@ def template_xlsx() -> bytes:
     ws = wb.active
     ws.title = SHEET_NAME
     ws.append([c.zh for c in COLUMNS])
-    ws.append(["东风社区", "幸福小区", "1栋", "1", "101", "88.50", "自有", "张建国", "男", "340302194803051015",
+    ws.append(["东风社区", "幸福小区", "1栋", "1", "101", "88.50", "自有", "张建国", "男", "340302194803051019",
                "13912345678", "户主", "否", "living_alone"])
     for cell in ws[1]:
         cell.font = Font(bold=True)

@@ -43,7 +43,7 @@ from resolvers.ledgers.register_jobs import (
     new_job,
     summary,
 )
-from resolvers.ledgers.register_rows import Outcome, Row, parse_row
+from resolvers.ledgers.register_rows import Outcome, Row, location_of, parse_row
 
 # Callers outside this package (gongzhi/http/ledgers.py, gongzhi/cli/ledgers.py, schema/query.py,
 # bench/, tests/) name this module for the import's parts that now live in its sibling modules; they
@@ -107,9 +107,14 @@ async def check_and_import(
 
     rows: list[Row] = []
     first_of_id: dict[str, int] = {}
+    # Rows refused for their cells still have their building checked, so that a row's report lists
+    # every error at once (issue #23: a phone error hid an unknown building until the next try).
+    failed_at: dict[int, tuple[str, str, str]] = {}
     for i, (number, r) in enumerate(zip(sheet.row_numbers, sheet.rows, strict=True)):
         row, reasons = parse_row(sheet, number, r, tag_codes)
-        if row is not None:
+        if row is None:
+            failed_at[number] = location_of(sheet, r)
+        else:
             seen = first_of_id.get(row.id_index)
             if seen is not None:
                 reasons.append(f"身份证号与第{seen}行重复 (ID number repeats row {seen})")
@@ -152,6 +157,18 @@ async def check_and_import(
     for row in rows:
         if row.building_key in bad:
             out.errors.setdefault(row.number, []).append(bad[row.building_key])
+    for number, key in failed_at.items():
+        reason = bad.get(key) if key not in building_of else None
+        if reason is None and key not in building_of and all(key[1:]):
+            found = areas.buildings.get(key, [])
+            if len(found) > 1:
+                reason = f"楼栋名称不唯一 (ambiguous building): {'/'.join(x for x in key if x)}"
+            elif found and not in_scope(found[0].path, ctx):
+                reason = f"不在您的管辖范围 (outside your scope): {'/'.join(x for x in key if x)}"
+            elif not found and not create_areas:
+                reason = f"楼栋不存在 (unknown building): {'/'.join(x for x in key if x)}"
+        if reason is not None:
+            out.errors.setdefault(number, []).append(reason)
     rows = [r for r in rows if r.building_key in building_of and r.number not in out.errors]
 
     # Households: existing ones are reused; the rows of one household must agree on its fields.

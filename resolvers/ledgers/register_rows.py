@@ -75,6 +75,12 @@ def _get(sheet: Sheet, r: list[Any], key: str) -> Any:
     return r[i] if i is not None and i < len(r) else None
 
 
+def location_of(sheet: Sheet, r: list[Any]) -> tuple[str, str, str]:
+    """The row's building key (community, compound, building) as written, whatever else is wrong."""
+    return (cell_text(_get(sheet, r, "community"))[:100], cell_text(_get(sheet, r, "compound"))[:100],
+            cell_text(_get(sheet, r, "building"))[:100])
+
+
 def parse_row(sheet: Sheet, number: int, r: list[Any], tag_codes: dict[str, str]
                ) -> tuple[Row | None, list[str]]:
     reasons: list[str] = []

@@ -1,5 +1,6 @@
 """resolvers of the register domain: its public module (other domains import only this)."""
 
+from .area_moves import archive_area, move_area
 from .areas import (
     AreaFields,
     create_area,
@@ -17,6 +18,24 @@ from .consent import (
     withdraw_consent,
 )
 from .erasure import ERASED_NAME, ErasureRequest, erase_person, is_erased, reapply_erasures
+from .onboarding_import import ImportReport as OnboardingReport
+from .onboarding_import import run_import as run_onboarding_import
+from .onboarding_import import template_xlsx as onboarding_template_xlsx
+from .organisations import (
+    PartyOrgFields,
+    add_party_org_member,
+    create_owner_committee,
+    create_party_org,
+    create_property_firm,
+    create_service_contract,
+    end_service_contract,
+    firm_serves,
+    list_owner_committees,
+    list_party_orgs,
+    list_property_firms,
+    list_service_contracts,
+    update_property_firm,
+)
 from .owners import (
     end_property_ownership,
     owners_by_household,
@@ -45,24 +64,40 @@ __all__ = [
     "AreaFields",
     "ErasureRequest",
     "HouseholdFields",
+    "OnboardingReport",
+    "PartyOrgFields",
     "PersonFields",
     "Reference",
+    "add_party_org_member",
     "apply_retention",
+    "archive_area",
     "care_tag_kinds",
     "consent_required",
     "consents_in_force",
     "create_area",
     "create_household",
+    "create_owner_committee",
+    "create_party_org",
     "create_person",
+    "create_property_firm",
+    "create_service_contract",
     "end_property_ownership",
+    "end_service_contract",
     "erase_person",
+    "firm_serves",
     "get_readable_area",
     "is_erased",
     "list_areas",
     "list_households",
+    "list_owner_committees",
+    "list_party_orgs",
     "list_persons",
+    "list_property_firms",
+    "list_service_contracts",
     "months_before",
     "move",
+    "move_area",
+    "onboarding_template_xlsx",
     "owners_by_household",
     "person_moves",
     "personal_data_report",
@@ -72,10 +107,12 @@ __all__ = [
     "register_property_owner",
     "require_consents",
     "retention_months",
+    "run_onboarding_import",
     "set_grid_buildings",
     "set_retention_months",
     "update_area",
     "update_household",
     "update_person",
+    "update_property_firm",
     "withdraw_consent",
 ]

@@ -28,10 +28,13 @@ async def list_areas(
     within_id: uuid.UUID | None = None,
     search: str | None = None,
     property_management: PropertyManagement | None = None,
+    include_archived: bool = False,
     first: int | None = None,
     after: str | None = None,
 ) -> Page[Area]:
     stmt = select(Area).where(_read_pred(ctx))
+    if not include_archived:  # archived areas stay in the ledgers, out of pickers (issue #23)
+        stmt = stmt.where(Area.archived_at.is_(None))
     if kind is not None:
         stmt = stmt.where(Area.kind == kind)
     if property_management is not None:  # e.g. 无物业小区: the compounds managed that way
@@ -63,6 +66,17 @@ async def _manageable(ctx: RequestContext, area_id: uuid.UUID, field: str) -> Ar
     ) is None:
         raise ServiceError(ErrorCode.FORBIDDEN, t("您无权管理该区域", "you may not manage this area"), field)
     return area
+
+
+async def check_sibling_name(ctx: RequestContext, parent_id: uuid.UUID, name: str, own_id: uuid.UUID | None,
+                             field: str = "name") -> None:
+    """Names are unique among the live children of a parent (issue #23: two 花园社区 under one street)."""
+    stmt = select(Area.id).where(Area.parent_id == parent_id, Area.name == name, Area.archived_at.is_(None))
+    if own_id is not None:
+        stmt = stmt.where(Area.id != own_id)
+    if await ctx.db.scalar(stmt) is not None:
+        raise ServiceError(ErrorCode.DUPLICATE_NAME, t(f"同一上级下已有名为“{name}”的区域",
+                                                       f"another area under this parent is called {name!r}"), field)
 
 
 @dataclass
@@ -115,6 +129,7 @@ async def create_area(ctx: RequestContext, *, kind: AreaKind, parent_id: uuid.UU
     area = Area(id=area_id, kind=kind, parent_id=parent.id, path=parent.path + path_segment(area_id),
                 depth=parent.depth + 1, name="")
     _apply(area, fields)
+    await check_sibling_name(ctx, parent.id, area.name, None)
     if kind is AreaKind.COMPOUND and area.property_management is None:
         area.property_management = PropertyManagement.NONE
     await ctx.db.flush(area)
@@ -124,7 +139,10 @@ async def create_area(ctx: RequestContext, *, kind: AreaKind, parent_id: uuid.UU
 async def update_area(ctx: RequestContext, area_id: uuid.UUID, fields: AreaFields) -> Area:
     area = await _manageable(ctx, area_id, "id")
     check_version(fields.expected_version, area.version)
+    before = area.name
     _apply(area, fields)
+    if area.name != before and area.parent_id is not None:
+        await check_sibling_name(ctx, area.parent_id, area.name, area.id)
     await ctx.db.flush(area)
     return area
 

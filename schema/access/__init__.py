@@ -18,9 +18,24 @@ __all__ = [
     "PolicyRuleInput",
 ]
 
+import strawberry
+
 from schema.parts import SchemaParts
 from schema.register import RoleAssignment
 
 from .nodes import NODES
+from .users import UserAccount, UserMutation, UserQuery, user_node
 
-PARTS = SchemaParts(query=PolicyQuery, mutation=PolicyMutation, types=(RoleAssignment,), nodes=NODES)
+
+@strawberry.type
+class AccessQuery(PolicyQuery, UserQuery):
+    pass
+
+
+@strawberry.type
+class AccessMutation(PolicyMutation, UserMutation):
+    pass
+
+
+PARTS = SchemaParts(query=AccessQuery, mutation=AccessMutation, types=(RoleAssignment, UserAccount),
+                    nodes={**NODES, "UserAccount": user_node})

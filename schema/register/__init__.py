@@ -91,6 +91,7 @@ from strawberry.tools import merge_types
 from schema.parts import SchemaParts
 
 from .nodes import NODES
+from .organisations import ORGANISATION_NODES, ORGANISATION_TYPES, OrganisationMutation, OrganisationQuery
 from .owners import (
     EndPropertyOwnershipInput,
     OwnersMutation,
@@ -104,16 +105,17 @@ from .residence import ResidenceMutation
 
 
 @strawberry.type(name="Query")
-class _Query(_RegisterQuery, PrivacyQuery):
+class _Query(_RegisterQuery, PrivacyQuery, OrganisationQuery):
     pass
 
 
 # The register's part of the schema: the root Query (me, node, nodes, areas, households, persons, the
-# personal-data report …), its mutations (areas, grids, households, persons, roles, moves, property
-# owners, erasure, retention, consents), and node(id:) for areas of every kind, households, persons,
-# firms and ownership records.
+# personal-data report, firms, contracts, party organisations, owner committees …), its mutations (areas,
+# grids, households, persons, roles, moves, property owners, erasure, retention, consents, organisations),
+# and node(id:) for areas of every kind, households, persons, firms, ownership records and organisations.
 PARTS = SchemaParts(
     query=_Query,
-    mutation=merge_types("Mutation", (Mutation, OwnersMutation, ResidenceMutation, PrivacyMutation, ConsentMutation)),
-    types=(*AREA_TYPES.values(), Household, Person, PropertyFirm, PropertyOwnership),
-    nodes={**NODES, "PropertyOwnership": ownership_node})
+    mutation=merge_types("Mutation", (Mutation, OwnersMutation, ResidenceMutation, PrivacyMutation, ConsentMutation,
+                                      OrganisationMutation)),
+    types=(*AREA_TYPES.values(), Household, Person, PropertyFirm, PropertyOwnership, *ORGANISATION_TYPES),
+    nodes={**NODES, "PropertyOwnership": ownership_node, **ORGANISATION_NODES})

@@ -125,13 +125,16 @@ class Query:
             description="Only compounds managed this way, e.g. NONE for 无物业小区.")] = None,
         first: int | None = 20,
         after: str | None = None,
+        include_archived: Annotated[bool, strawberry.argument(
+            description="Archived areas too (含已归档); left out by default.")] = False,
     ) -> Connection[AreaNode]:
         names = AREA_TYPE_NAMES
         page = await query_call(area_service.list_areas(
             context(info), kind=kind,
             parent_id=decode_id(parent_id, names, "parentId"),
             within_id=decode_id(within, names, "within"),
-            search=search, property_management=property_management, first=first, after=after,
+            search=search, property_management=property_management, include_archived=include_archived,
+            first=first, after=after,
         ))
         return connection(page, area_type)  # type: ignore[no-any-return]
 

@@ -65,6 +65,10 @@ class AreaNode(Node):
     version = column_field("version", int,
                        description="Version for optimistic concurrency (版本): pass as expectedVersion to updates.")
 
+    archived_at = column_field("archived_at", datetime | None,
+                               description="When it was archived (归档时间); null while in use. Archived areas "
+                                           "stay in the records of their time and out of lists unless asked.")
+
     @field(description="Parent area (上级区域); null for the street or when not readable.")
     async def parent(self, info: Info) -> AreaNode | None:
         if self._m.parent_id is None:

@@ -42,6 +42,7 @@ from tests.support.cases import (
     case_uuid,
     count_cases,
     dispatch_firm,
+    dispatch_firm_then_contract_ends,
     failed,
     firm_gid,
     ids,
@@ -256,7 +257,7 @@ async def test_start_resolve_firm_only_when_assigned(api: Api, fresh: World) -> 
     # Not served (P3, contract expired) but dispatched to F1: assigned, so the firm handles it.
     p3 = await report(api, tw, "resident4", "B4")
     assert await read(api, tw, p3["id"], "firm") is None
-    p3 = await dispatch_firm(api, tw, await accept(api, tw, p3, "grid3"), "grid3")
+    p3 = await dispatch_firm_then_contract_ends(api, tw, await accept(api, tw, p3, "grid3"), "P3", "grid3")
     assert await read(api, tw, p3["id"], "firm") is not None
     assert (await resolve(api, tw, await start(api, tw, p3)))["state"] == "RESOLVED"
 
@@ -357,8 +358,8 @@ async def test_firm_lists_assigned_and_served_cases_only(api: Api, fresh: World)
     p1_compound = await report(api, tw, "chair", "P1")
     p2 = await report(api, tw, "grid2", "B3")
     p3 = await report(api, tw, "grid3", "B4")
-    p3_assigned = await dispatch_firm(api, tw, await accept(api, tw, await report(api, tw, "grid3", "B4"), "grid3"),
-                                      "grid3")
+    p3_assigned = await dispatch_firm_then_contract_ends(
+        api, tw, await accept(api, tw, await report(api, tw, "grid3", "B4"), "grid3"), "P3", "grid3")
     p2_community = await accept(api, tw, await report(api, tw, "secretary", "B3"), "secretary")
     ok(await call(api, tw, "secretary", "dispatchCase", id=p2_community["id"], handlerKind="COMMUNITY",
                   communityId=area_gid(tw, "C1")))

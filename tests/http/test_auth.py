@@ -140,7 +140,11 @@ async def test_bad_tenants_claim_is_401(api: Api, world: World, tenants: Any) ->
 
 
 async def test_sub_not_a_uuid_is_401(api: Api, world: World) -> None:
+    # Since issue #23 a sub that is not a UUID is an identity provider's subject (users.subject): one no
+    # account is bound to is still refused, as an unknown user; a sub that is not a string is invalid.
     claims = _claims(world.a.users["grid1"], [world.a.slug], sub="admin")
+    _unauthorized(await api.post(ME, token=jwt.encode(claims, JWT_SECRET, algorithm="HS256")), "UNKNOWN_USER")
+    claims = _claims(world.a.users["grid1"], [world.a.slug], sub=12345)
     _unauthorized(await api.post(ME, token=jwt.encode(claims, JWT_SECRET, algorithm="HS256")), "INVALID_TOKEN")
 
 

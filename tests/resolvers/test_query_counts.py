@@ -116,6 +116,19 @@ CASES: dict[str, CountCase] = {
         ("roleAssignments.nodes",),
         covers=("Query.roleAssignments",),
     ),
+    "serviceContracts": CountCase(
+        """{ serviceContracts(first: 60) { totalCount nodes { validFrom validUntil firm { name } compound { name } } }
+          partyOrgs(first: 60) { totalCount nodes { name kind parentId area { name } } }
+          ownerCommittees(first: 60) { totalCount nodes { name chairName termStart termEnd compound { name } } } }""",
+        ("serviceContracts.nodes", "partyOrgs.nodes", "ownerCommittees.nodes"),
+        covers=("Query.serviceContracts", "Query.partyOrgs", "Query.ownerCommittees"),
+    ),
+    "users": CountCase(
+        """{ users(includeDeactivated: true, first: 60) { totalCount nodes { username displayName subject active
+          linked deactivatedAt } } }""",
+        ("users.nodes",),
+        covers=("Query.users",),
+    ),
     "me": CountCase(
         """{ me { username roles { role scope { name ancestors { name } } user { username } } person { name } } }""",
         ("me.roles",), who="many",
@@ -370,6 +383,8 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "roleAssignments": (9, 6),
     "topics": (13, 10),
     "topics_resident": (11, 7),
+    "serviceContracts": (12, 9),
+    "users": (6, 3),
     "visitCoverage": (13, 10),
     "visits": (11, 8),
     "volunteering": (15, 12),

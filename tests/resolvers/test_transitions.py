@@ -119,6 +119,12 @@ async def test_every_transition_mutation_audits_before_and_after(api: Api, db: D
                  {"note": (None, "独居老人")})
     await w.step("updatePerson", "admin", {"input": {"id": gid("Person", tw.persons["h1b"]),
                                                         "gender": "FEMALE"}}, "persons", {"gender": (None, "female")})
+    # moveArea and archiveArea (issue #23): the area's own row moves through the unit of work
+    await w.step("moveArea", "admin", {"input": {"id": area(tw, "B3"), "newParentId": area(tw, "P1")}}, "areas",
+                 {"parent_id": (str(tw.areas["P2"]), str(tw.areas["P1"]))})
+    spare = await w.run("admin", "mutation($i: CreateAreaInput!) { createArea(input: $i) { area { id } "
+                        "errors { code } } }", {"i": {"kind": "GRID", "parentId": area(tw, "C1"), "name": "待撤网格"}})
+    await w.step("archiveArea", "admin", {"input": {"id": spare["area"]["id"]}}, "areas", {})
 
     # ---- cases
     report = "mutation($i: ReportCaseInput!) { reportCase(input: $i) { case { id } errors { code } } }"

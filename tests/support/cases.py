@@ -159,6 +159,29 @@ async def dispatch_firm(api: Api, tw: TenantWorld, case: dict[str, Any], user: s
                          firmId=firm_gid(tw)))
 
 
+async def dispatch_firm_then_contract_ends(api: Api, tw: TenantWorld, case: dict[str, Any], compound: str,
+                                           user: str = "grid1") -> dict[str, Any]:
+    """Dispatch to F1 a case of a compound F1 does not serve: since issue #23 only a firm serving the
+    compound that day is dispatched to, so F1 gets a contract from yesterday, is dispatched to, and the
+    contract then ends yesterday — the case stays assigned to a firm that no longer serves it."""
+    from datetime import UTC, datetime, timedelta
+
+    from resolvers.ids import encode_global_id
+
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    made = (await api.gql(tw, "admin", """mutation($i: CreateServiceContractInput!) {
+        createServiceContract(input: $i) { serviceContract { id } errors { code } } }""", {"i": {
+        "firmId": firm_gid(tw), "compoundId": encode_global_id("Compound", tw.areas[compound]),
+        "validFrom": yesterday}}))["data"]["createServiceContract"]
+    assert made["errors"] == [], made
+    dispatched = await dispatch_firm(api, tw, case, user)
+    ended = (await api.gql(tw, "admin", """mutation($i: EndServiceContractInput!) {
+        endServiceContract(input: $i) { errors { code } } }""", {"i": {
+        "id": made["serviceContract"]["id"], "validUntil": yesterday}}))["data"]["endServiceContract"]
+    assert ended["errors"] == [], ended
+    return dispatched
+
+
 async def start(api: Api, tw: TenantWorld, case: dict[str, Any], user: str = "firm") -> dict[str, Any]:
     return ok(await call(api, tw, user, "startCase", id=case["id"]))
 

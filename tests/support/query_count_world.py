@@ -49,6 +49,9 @@ from models import (
     Member,
     NeighborLead,
     Notification,
+    OwnerCommittee,
+    PartyOrg,
+    PartyOrgKind,
     PeriodState,
     Person,
     PersonCareTag,
@@ -117,7 +120,11 @@ async def populate(api: Api, db: DbEnv, tw: TenantWorld, n: int) -> Scene:
                 await s.flush()
                 compounds.append(comp)
                 s.add_all([GridBuilding(grid_id=g1.id, building_id=bid),
-                           ServiceContract(firm_id=tw.firms["F1"], compound_id=cid, valid_from=date(2020, 1, 1))])
+                           ServiceContract(firm_id=tw.firms["F1"], compound_id=cid, valid_from=date(2020, 1, 1)),
+                           # onboarding's organisations (issue #23): a branch and an owner committee each
+                           PartyOrg(name=f"新小区{i}党支部", kind=PartyOrgKind.BRANCH, area_id=cid),
+                           OwnerCommittee(compound_id=cid, name=f"新小区{i}业委会", chair_name="主任",
+                                          term_start=date(2025, 1, 1), term_end=date(2029, 12, 31))])
                 h = Household(id=uuid7(), building_id=bid, unit="1", room=f"{i + 1:03d}", floor_area=Decimal("70.00"))
                 s.add(h)
                 await s.flush()

@@ -169,7 +169,8 @@ async def build_tenant(sm: async_sessionmaker[AsyncSession], slug: str, region: 
 
             start = datetime(2024, 1, 1, tzinfo=UTC)
             for key in (*ROLE_USERS, "nobody"):
-                u = User(id=uuid7(), username=w.username(key), display_name=f"{slug} {key}")
+                u = User(id=uuid7(), username=w.username(key), display_name=f"{slug} {key}",
+                         home_tenant_id=tenant.id)
                 s.add(u)
                 w.users[key] = u.id
             await s.flush()
