@@ -82,6 +82,7 @@ async def test_on_citus_the_table_is_distributed_before_its_foreign_keys(db: DbE
         pytest.skip("PostgreSQL: Citus is a PostgreSQL extension")
     calls: list[Any] = []
     monkeypatch.setattr(mops, "citus_present", lambda bind: True)
+    monkeypatch.setattr(mops, "distributed", lambda bind, table: table == "areas")
     parent, child = f"tt_parent_{uuid.uuid4().hex[:6]}", f"tt_child_{uuid.uuid4().hex[:6]}"
     log = f"tt_citus_calls_{uuid.uuid4().hex[:6]}"
     try:
@@ -116,3 +117,29 @@ async def test_a_column_level_foreign_key_is_refused(db: DbEnv) -> None:
     async with db.owner_engine.connect() as conn:
         with pytest.raises(ValueError, match="ForeignKeyConstraint"):
             await conn.run_sync(create)
+
+
+async def test_on_citus_before_the_distribution_the_table_stays_local(db: DbEnv,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database migrated on the coordinator before ``gongzhi citus distribute``: areas is not
+    distributed yet, so the new table is not either (the command distributes it with the others)."""
+    if not db.is_pg:
+        pytest.skip("PostgreSQL")
+    monkeypatch.setattr(mops, "citus_present", lambda bind: True)
+    asked: list[str] = []
+
+    def distributed(bind: Any, table: str) -> bool:
+        asked.append(table)
+        return False
+
+    monkeypatch.setattr(mops, "distributed", distributed)
+    parent, child = f"tt_parent_{uuid.uuid4().hex[:6]}", f"tt_child_{uuid.uuid4().hex[:6]}"
+    try:
+        async with db.owner_engine.begin() as conn:  # no create_distributed_table here: it would fail
+            await conn.run_sync(_create, parent, child)
+            assert len(await conn.run_sync(_keys, child)) == 2
+    finally:
+        async with db.owner_engine.begin() as conn:
+            for t in (child, parent):
+                await conn.execute(sa.text(f"DROP TABLE IF EXISTS {t}"))
+    assert asked == ["areas", "areas"]
