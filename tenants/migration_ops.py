@@ -73,6 +73,12 @@ def citus_present(bind: Connection) -> bool:
     return bind.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'citus'")).first() is not None
 
 
+def distributed(bind: Connection, table: str) -> bool:
+    """True when ``table`` is a Citus distributed (or reference) table: in Citus's metadata."""
+    return bind.execute(sa.text("SELECT 1 FROM pg_dist_partition WHERE logicalrelid = CAST(:t AS regclass)"),
+                        {"t": table}).first() is not None
+
+
 TENANT_CHECK = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 
 
@@ -80,7 +86,9 @@ def create_tenant_table(name: str, *elements: Any, colocate_with: str = "areas",
                         operations: Any = None, **kw: Any) -> None:
     """Create a tenant table the way every new migration does (docs/adding-a-module.md).
 
-    PostgreSQL: the table without its foreign keys; on a Citus coordinator
+    PostgreSQL: the table without its foreign keys; on a Citus coordinator whose tables are distributed
+    already (``colocate_with`` is: a database migrated before ``gongzhi citus distribute`` leaves the
+    new table to that command, with all the others)
     ``create_distributed_table(name, 'tenant_id', colocate_with => colocate_with)`` (every tenant table
     sits in the one colocation group of ``areas``, so joins on ``tenant_id`` stay on one shard); then
     row-level security (``rls``: the ``tenant_isolation`` policy of every tenant table, forced); then
@@ -106,7 +114,7 @@ def create_tenant_table(name: str, *elements: Any, colocate_with: str = "areas",
         return
     keys = [e for e in elements if isinstance(e, sa.ForeignKeyConstraint)]
     operations.create_table(name, *(e for e in elements if not isinstance(e, sa.ForeignKeyConstraint)), **kw)
-    if citus_present(bind):
+    if citus_present(bind) and distributed(bind, colocate_with):
         bind.execute(sa.text("SELECT create_distributed_table(CAST(:t AS regclass), 'tenant_id', "
                              "colocate_with => :c)"), {"t": name, "c": colocate_with})
     if rls:

@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from alembic import context, op
 
-from tenants.migration_ops import add_policy_lines, each_tenant, remove_policy_lines
+from tenants.migration_ops import add_policy_lines, create_tenant_table, each_tenant, remove_policy_lines
 
 revision: str = "0033_property_owners_votes"
 down_revision: str | None = "0032"
@@ -59,7 +59,7 @@ def _adult_on(born: object, today: date) -> bool:
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_tenant_table(  # issue #27: distributed before its foreign keys on Citus
         "property_owners",
         sa.Column("household_id", sa.Uuid(), nullable=False),
         sa.Column("person_id", sa.Uuid(), nullable=False),
@@ -76,6 +76,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["tenant_id", "person_id"], ["persons.tenant_id", "persons.id"],
                                 name=op.f("fk_property_owners_tenant_id_persons")),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_property_owners")),
+        rls=False,  # below, as before
     )
     op.create_index("ix_property_owners_household", "property_owners", ["tenant_id", "household_id"])
     op.create_index("ix_property_owners_person", "property_owners", ["tenant_id", "person_id"])

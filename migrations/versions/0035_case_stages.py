@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import context, op
 
-from tenants.migration_ops import add_policy_lines, each_tenant, remove_policy_lines
+from tenants.migration_ops import add_policy_lines, create_tenant_table, each_tenant, remove_policy_lines
 
 revision: str = "0033_case_stages"
 down_revision: str | None = "0033_citus_tenant_setting"
@@ -76,7 +76,7 @@ def _enum(name: str, *values: str) -> sa.Enum:
 
 
 def _tenant_table(name: str, *columns: sa.Column, unique: Sequence[str]) -> None:  # type: ignore[type-arg]
-    op.create_table(
+    create_tenant_table(  # issue #27: distributed before its foreign keys on Citus; RLS below, as before
         name,
         *columns,
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
@@ -86,6 +86,7 @@ def _tenant_table(name: str, *columns: sa.Column, unique: Sequence[str]) -> None
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f(f"pk_{name}")),
         sa.UniqueConstraint(*unique, name=op.f(f"uq_{name}_{'_'.join(unique)}")),
+        rls=False,
     )
 
 

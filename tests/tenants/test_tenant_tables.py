@@ -6,6 +6,7 @@ with areas, before any foreign key exists."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -17,6 +18,7 @@ from alembic.operations import Operations
 import tenants.migration_ops as mops
 from tenants.rls import set_tenant_sql
 from tests.support.harness import DbEnv
+from tests.support.paths import ROOT
 
 
 def _create(conn: sa.Connection, parent: str, child: str) -> None:
@@ -82,6 +84,7 @@ async def test_on_citus_the_table_is_distributed_before_its_foreign_keys(db: DbE
         pytest.skip("PostgreSQL: Citus is a PostgreSQL extension")
     calls: list[Any] = []
     monkeypatch.setattr(mops, "citus_present", lambda bind: True)
+    monkeypatch.setattr(mops, "distributed", lambda bind, table: table == "areas")
     parent, child = f"tt_parent_{uuid.uuid4().hex[:6]}", f"tt_child_{uuid.uuid4().hex[:6]}"
     log = f"tt_citus_calls_{uuid.uuid4().hex[:6]}"
     try:
@@ -116,3 +119,57 @@ async def test_a_column_level_foreign_key_is_refused(db: DbEnv) -> None:
     async with db.owner_engine.connect() as conn:
         with pytest.raises(ValueError, match="ForeignKeyConstraint"):
             await conn.run_sync(create)
+
+
+async def test_on_citus_before_the_distribution_the_table_stays_local(db: DbEnv,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database migrated on the coordinator before ``gongzhi citus distribute``: areas is not
+    distributed yet, so the new table is not either (the command distributes it with the others)."""
+    if not db.is_pg:
+        pytest.skip("PostgreSQL")
+    monkeypatch.setattr(mops, "citus_present", lambda bind: True)
+    asked: list[str] = []
+
+    def distributed(bind: Any, table: str) -> bool:
+        asked.append(table)
+        return False
+
+    monkeypatch.setattr(mops, "distributed", distributed)
+    parent, child = f"tt_parent_{uuid.uuid4().hex[:6]}", f"tt_child_{uuid.uuid4().hex[:6]}"
+    try:
+        async with db.owner_engine.begin() as conn:  # no create_distributed_table here: it would fail
+            await conn.run_sync(_create, parent, child)
+            assert len(await conn.run_sync(_keys, child)) == 2
+    finally:
+        async with db.owner_engine.begin() as conn:
+            for t in (child, parent):
+                await conn.execute(sa.text(f"DROP TABLE IF EXISTS {t}"))
+    assert asked == ["areas", "areas"]
+
+
+FIRST_CHECKED = 33  # migrations from 0033 on create tenant tables with the helper (issue #27)
+
+
+def _calls(text: str, name: str) -> list[str]:
+    """The argument texts of every ``name(…)`` call in ``text`` (parentheses matched)."""
+    out = []
+    for m in re.finditer(re.escape(name) + r"\(", text):
+        depth, i = 1, m.end()
+        while depth and i < len(text):
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            i += 1
+        out.append(text[m.end():i - 1])
+    return out
+
+
+def test_new_migrations_create_tenant_tables_with_the_helper() -> None:
+    found = []
+    for path in sorted((ROOT / "migrations" / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")):
+        if int(path.name[:4]) < FIRST_CHECKED:
+            continue
+        for args in _calls(path.read_text(), "op.create_table"):
+            if '"tenant_id"' in args or "'tenant_id'" in args or "*columns" in args:
+                found.append(f"{path.name}: op.create_table({args[:60].strip()}…)")
+    assert not found, f"use tenants.migration_ops.create_tenant_table for a tenant table: {found}"
+    assert _calls('op.create_table("x", sa.Column("tenant_id", f(1)))', "op.create_table") == [
+        '"x", sa.Column("tenant_id", f(1))']
