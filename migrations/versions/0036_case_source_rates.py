@@ -31,10 +31,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("external_ticket_no", sa.String(length=40), nullable=True))
         batch_op.create_unique_constraint("uq_cases_tenant_external_ticket", ["tenant_id", "external_ticket_no"])
     bind = op.get_bind()
-    for _tenant in each_tenant(bind):  # forced row-level security: one tenant at a time (SET LOCAL)
+    t = sa.bindparam("t", type_=sa.Uuid())
+    for tenant in each_tenant(bind):  # forced row-level security: one tenant at a time (SET LOCAL)
+        # the tenant named in the statement too (issue #27: every statement carries its tenant_id)
         bind.execute(sa.text("UPDATE cases SET source = 'resident_report' "
-                             "WHERE reporter_role IN ('resident', 'neighbor_lead')"))
-        bind.execute(sa.text("UPDATE cases SET source = 'grid_patrol' WHERE reporter_role = 'grid_leader'"))
+                             "WHERE tenant_id = :t AND reporter_role IN ('resident', 'neighbor_lead')")
+                     .bindparams(t), {"t": tenant})
+        bind.execute(sa.text("UPDATE cases SET source = 'grid_patrol' WHERE tenant_id = :t AND "
+                             "reporter_role = 'grid_leader'").bindparams(t), {"t": tenant})
     with op.batch_alter_table("case_settings") as batch_op:
         batch_op.add_column(sa.Column("response_limit_amount", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("response_limit_unit", sa.String(length=16), nullable=True))

@@ -12,14 +12,21 @@ Create Date: 2026-12-05
 """
 
 from collections.abc import Sequence
+from functools import partial
 
 import sqlalchemy as sa
 from alembic import context, op
+
+from tenants.migration_ops import create_tenant_table
 
 revision: str = "0034_person_moves"
 down_revision: str | None = "0033_record_lifecycle"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# Issue #27: a new tenant table is created without its foreign keys, distributed on a Citus cluster, then
+# keyed (tenants.migration_ops); its row-level security is set up below, as before.
+_create = partial(create_tenant_table, rls=False)
 
 TABLE = "person_moves"
 TENANT_CHECK = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"
@@ -39,7 +46,7 @@ def upgrade() -> None:
     with op.batch_alter_table("persons") as b:
         b.add_column(sa.Column("status", sa.String(length=16), nullable=False, server_default="active"))
         b.add_column(sa.Column("left_on", sa.Date(), nullable=True))
-    op.create_table(
+    _create(
         TABLE,
         sa.Column("person_id", sa.Uuid(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),

@@ -15,17 +15,22 @@ Create Date: 2026-12-05
 """
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import context, op
 
-from tenants.migration_ops import add_policy_lines, remove_policy_lines
+from tenants.migration_ops import add_policy_lines, create_tenant_table, remove_policy_lines
 
 revision: str = "0033_personal_data"
 down_revision: str | None = "0034_person_moves"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# Issue #27: a new tenant table is created without its foreign keys, distributed on a Citus cluster, then
+# keyed (tenants.migration_ops); its row-level security is set up below, as before.
+_create = partial(create_tenant_table, rls=False)
 
 TENANT_CHECK = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 NEW_TABLES = ("person_erasures", "privacy_settings", "personal_data_consents")
@@ -56,7 +61,7 @@ def _tenant_columns(name: str) -> list[Any]:
 
 
 def upgrade() -> None:
-    op.create_table(
+    _create(
         "person_erasures",
         sa.Column("person_id", sa.Uuid(), nullable=False),
         sa.Column("erased_at", sa.DateTime(timezone=True), nullable=False),
@@ -67,14 +72,14 @@ def upgrade() -> None:
         *_tenant_columns("person_erasures"),
         sa.UniqueConstraint("tenant_id", "person_id", name=op.f("uq_person_erasures_tenant_id_person_id")),
     )
-    op.create_table(
+    _create(
         "privacy_settings",
         sa.Column("retention_months", sa.Integer(), nullable=False),
         sa.Column("updated_by", sa.Uuid(), nullable=True),
         *_tenant_columns("privacy_settings"),
         sa.UniqueConstraint("tenant_id", name=op.f("uq_privacy_settings_tenant_id")),
     )
-    op.create_table(
+    _create(
         "personal_data_consents",
         sa.Column("person_id", sa.Uuid(), nullable=False),
         sa.Column("partner_unit_id", sa.Uuid(), nullable=False),

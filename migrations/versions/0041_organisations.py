@@ -16,16 +16,21 @@ Create Date: 2026-12-05
 """
 
 from collections.abc import Sequence
+from functools import partial
 
 import sqlalchemy as sa
 from alembic import context, op
 
-from tenants.migration_ops import add_policy_lines, each_tenant, remove_policy_lines
+from tenants.migration_ops import add_policy_lines, create_tenant_table, each_tenant, remove_policy_lines
 
 revision: str = "0034_organisations"
 down_revision: str | None = "0033_accounts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# Issue #27: a new tenant table is created without its foreign keys, distributed on a Citus cluster, then
+# keyed (tenants.migration_ops); its row-level security is set up below, as before.
+_create = partial(create_tenant_table, rls=False)
 
 TENANT_CHECK = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 TABLES = ("party_org_members", "owner_committees")
@@ -84,7 +89,7 @@ def _rename_duplicates(bind: sa.engine.Connection) -> None:
 
 
 def upgrade() -> None:
-    op.create_table(
+    _create(
         "party_org_members",
         sa.Column("party_org_id", sa.Uuid(), nullable=False),
         sa.Column("person_id", sa.Uuid(), nullable=False),
@@ -100,7 +105,7 @@ def upgrade() -> None:
                             name=op.f("uq_party_org_members_tenant_id_party_org_id_person_id")),
     )
     op.create_index("ix_party_org_members_person", "party_org_members", ["tenant_id", "person_id"])
-    op.create_table(
+    _create(
         "owner_committees",
         sa.Column("compound_id", sa.Uuid(), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
