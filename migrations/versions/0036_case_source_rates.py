@@ -25,20 +25,20 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+_T = sa.bindparam("t", type_=sa.Uuid())  # the tenant's id as the column stores it (hex on SQLite)
+
+
 def upgrade() -> None:
     with op.batch_alter_table("cases") as batch_op:
         batch_op.add_column(sa.Column("source", sa.String(length=16), nullable=False, server_default="other"))
         batch_op.add_column(sa.Column("external_ticket_no", sa.String(length=40), nullable=True))
         batch_op.create_unique_constraint("uq_cases_tenant_external_ticket", ["tenant_id", "external_ticket_no"])
     bind = op.get_bind()
-    t = sa.bindparam("t", type_=sa.Uuid())
     for tenant in each_tenant(bind):  # forced row-level security: one tenant at a time (SET LOCAL)
-        # the tenant named in the statement too (issue #27: every statement carries its tenant_id)
-        bind.execute(sa.text("UPDATE cases SET source = 'resident_report' "
-                             "WHERE tenant_id = :t AND reporter_role IN ('resident', 'neighbor_lead')")
-                     .bindparams(t), {"t": tenant})
-        bind.execute(sa.text("UPDATE cases SET source = 'grid_patrol' WHERE tenant_id = :t AND "
-                             "reporter_role = 'grid_leader'").bindparams(t), {"t": tenant})
+        bind.execute(sa.text("UPDATE cases SET source = 'resident_report' WHERE tenant_id = :t "
+                             "AND reporter_role IN ('resident', 'neighbor_lead')").bindparams(_T), {"t": tenant})
+        bind.execute(sa.text("UPDATE cases SET source = 'grid_patrol' WHERE tenant_id = :t "
+                             "AND reporter_role = 'grid_leader'").bindparams(_T), {"t": tenant})
     with op.batch_alter_table("case_settings") as batch_op:
         batch_op.add_column(sa.Column("response_limit_amount", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("response_limit_unit", sa.String(length=16), nullable=True))

@@ -793,8 +793,8 @@ NO_APP_DELETE = ("audit_chain_heads",
                  "privacy_settings", "personal_data_consents")  # a setting row; consents are withdrawn, kept (#24)
 # Tables the app role may only read and append to (the audit log, the case timeline).
 APPEND_ONLY = ("audit_log", "case_events", "visits", "care_service_records", "points_entries", "person_moves",
-               "inservice_records",
-               "person_erasures")  # the erasure list (issue #24): read and appended to, never changed  # co-building (issue #7): 双报到 service records are a ledger too
+               "inservice_records",  # co-building (issue #7): 双报到 service records are a ledger too
+               "person_erasures")  # the erasure list (issue #24): read and appended to, never changed
 
 
 @pytest.mark.parametrize("stmt", ["UPDATE audit_log SET action = action", "DELETE FROM audit_log",
