@@ -4,8 +4,8 @@ the CLI (the operator's platform-administrator token, the street admin's token),
 coverage, party organisations, owner committee, accounts and roles) — then a case loop.
 
 In-process (no server process), both backends. Nothing here writes rows directly: if a step needs
-SQL, onboarding is not done. Later steps (a building vote with a proxy ballot, an activity cancelled
-with its sign-ups notified) plug in through ``LATER_STEPS`` with the ``Office`` they are given.
+SQL, onboarding is not done. After the case loop come a building vote with a proxy ballot and an
+activity cancelled with its sign-ups notified (``LATER_STEPS``, each given the ``Office``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import asyncio
 import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -54,9 +55,62 @@ class Office:
         return out
 
 
-# Steps other features add to the walk (a building vote with a proxy ballot, an activity that is
-# cancelled with its sign-ups notified …): each gets the onboarded office after the case loop.
-LATER_STEPS: list[Callable[[Office], Awaitable[None]]] = []
+async def building_vote_with_a_proxy_ballot(office: Office) -> None:
+    """1栋's elevator, decided by 1栋's registered owners (DESIGN.md §8): the owners are put on the
+    titles through GraphQL, the resident votes online, the street admin records another owner's written
+    proxy, and the vote's result counts each dwelling once."""
+    flats = (await office.gql("admin", """query($a: ID) { households(areaId: $a, first: 20) {
+        nodes { id floorArea persons { id name } } } }""", {"a": office.areas["1栋"]}))["households"]["nodes"]
+    assert len(flats) == 1 and flats[0]["floorArea"]  # 居民0–2: one household of 75.20 m² (person_row)
+    # a second flat in 1栋 with its owner, added through the register's own mutations
+    flat2 = (await office.mutate("admin", "createHousehold", "CreateHouseholdInput", {
+        "buildingId": office.areas["1栋"], "unit": "1", "room": "201", "floorArea": "88.00"},
+        "household { id }"))["household"]["id"]
+    owner2 = (await office.mutate("admin", "createPerson", "CreatePersonInput", {
+        "householdId": flat2, "name": "业主甲"}, "person { id }"))["person"]["id"]
+    for household, person in ((flats[0]["id"], office.persons["居民2"]), (flat2, owner2)):
+        await office.mutate("admin", "registerPropertyOwner", "RegisterPropertyOwnerInput", {
+            "householdId": household, "personId": person, "certificateRef": "不动产权第2026001号"},
+            "ownership { id }")
+    topic = (await office.mutate("admin", "proposeTopic", "ProposeTopicInput", {
+        "areaId": office.areas["1栋"], "title": "1栋加装电梯"}, "topic { id }"))["topic"]["id"]
+    await office.mutate("admin", "acceptTopic", "TopicTransitionInput", {"id": topic}, "topic { state }")
+    closes = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+    vote = (await office.mutate("admin", "openVote", "OpenVoteInput", {
+        "topicId": topic, "matter": "CHANGE_COMMON_PARTS", "question": "是否同意1栋加装电梯？", "closesAt": closes},
+        "vote { id building { id } }"))["vote"]
+    assert vote["building"] == {"id": office.areas["1栋"]}
+    await office.mutate("xg.res2", "castBallot", "CastBallotInput", {"voteId": vote["id"], "choice": "YES"},
+                        "vote { id }")
+    await office.mutate("admin", "recordProxyBallot", "RecordProxyBallotInput", {
+        "voteId": vote["id"], "householdId": flat2, "choice": "YES", "documentRef": "委托书第001号",
+        "proxyName": "业主甲之子"}, "vote { id }")
+    closed = await office.mutate("admin", "closeVote", "TopicTransitionInput", {"id": vote["id"]},
+                                 "vote { result { electorateOwners participatingOwners yesOwners passed } }")
+    assert closed["vote"]["result"] == {"electorateOwners": 2, "participatingOwners": 2, "yesOwners": 2,
+                                        "passed": True}
+
+
+async def activity_cancelled_with_its_volunteers_told(office: Office) -> None:
+    start = datetime.now(UTC) + timedelta(days=2)
+    act = (await office.mutate("admin", "publishActivity", "PublishActivityInput", {
+        "title": "滨江小区环境整治", "areaId": office.areas["滨江小区"], "place": "小区广场",
+        "startsAt": start.isoformat(), "endsAt": (start + timedelta(hours=2)).isoformat(), "capacity": 20,
+        "organiserKind": "COMMUNITY", "communityId": office.areas["新港社区"]}, "activity { id }"))["activity"]
+    signed = (await office.gql("xg.res2", """mutation($a: ID!) { signUpForActivity(activityId: $a) {
+        signup { id } errors { code } } }""", {"a": act["id"]}))["signUpForActivity"]
+    assert signed["errors"] == [], signed
+    out = await office.mutate("admin", "cancelActivity", "CancelActivityInput", {"id": act["id"], "reason": "台风预警"},
+                              "activity { state }")
+    assert out["activity"]["state"] == "CANCELLED"
+    notes = (await office.gql("xg.res2", "{ notifications(first: 20) { nodes { kind message } } }"))
+    told = [n for n in notes["notifications"]["nodes"] if n["kind"] == "activity_cancelled"]
+    assert len(told) == 1 and "台风预警" in told[0]["message"], notes
+
+
+# Steps other features add to the walk, each given the onboarded office after the case loop.
+LATER_STEPS: list[Callable[[Office], Awaitable[None]]] = [building_vote_with_a_proxy_ballot,
+                                                          activity_cancelled_with_its_volunteers_told]
 
 
 def workbook(sheets: dict[str, list[list[str]]]) -> bytes:
