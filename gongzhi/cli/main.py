@@ -1,5 +1,5 @@
 """The `gongzhi` command: serve, migrate, seed-demo, token, demo-users, export-schema, tenant, calendar, photos,
-audit."""
+audit, citus."""
 
 from __future__ import annotations
 
@@ -301,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gongzhi.cli.audit import add_audit_commands  # the audit log's hash chain (issue #24)
 
     add_audit_commands(sub)
+    from gongzhi.cli.citus import add_citus_commands  # Citus scale-out (issue #27)
+
+    add_citus_commands(sub)
     return p
 
 
