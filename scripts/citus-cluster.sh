@@ -155,7 +155,7 @@ cmd_demo() {
   .venv/bin/gongzhi seed-demo
   # Rows on both workers, and forced row-level security on every shard there (asked on the workers).
   for node in worker1 worker2; do
-    echo "$node: $(sql "$node" "$DEMO_DB" "SELECT count(*) || ' shards of tenant tables, ' || count(*) FILTER (WHERE c.relrowsecurity AND c.relforcerowsecurity) || ' with forced RLS; ' || (SELECT count(*) FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid) JOIN pg_dist_node n USING (groupid) WHERE n.nodeport = $(node_port "$node")) || ' placements' FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' WHERE c.relkind = 'r' AND c.relname ~ '_[0-9]+\$'")"
+    echo "$node: $(sql "$node" "$DEMO_DB" "SET citus.show_shards_for_app_name_prefixes = '*'" "SELECT count(*) || ' shards of tenant tables, ' || count(*) FILTER (WHERE c.relrowsecurity AND c.relforcerowsecurity) || ' with forced RLS; ' || (SELECT count(*) FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid) JOIN pg_dist_node n USING (groupid) WHERE n.nodeport = $(node_port "$node")) || ' placements' FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' WHERE c.relkind = 'r' AND c.relname ~ '_[0-9]+\$'")"
   done
   echo "serving the demo on http://127.0.0.1:$DEMO_PORT/graphql (Ctrl-C stops; then: $0 demo-check in another shell)"
   exec .venv/bin/gongzhi serve --host 127.0.0.1 --port "$DEMO_PORT"

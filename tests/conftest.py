@@ -9,7 +9,8 @@ GONGZHI_TEST_PGBOUNCER=host:port  route the app role's connections (the app engi
                         migrations, the owner engine and LISTEN stay direct (`make test-pgbouncer`)
 GONGZHI_TEST_CITUS=1    the admin DSN is a Citus coordinator: each test database is made on the workers
                         too and distributed after its migrations (scripts/citus-cluster.sh test;
-                        GONGZHI_TEST_CITUS_AT=<revision>: distributed there, then migrated to head)
+                        GONGZHI_TEST_CITUS_AT=<revision>: distributed there, then migrated to head;
+                        GONGZHI_TEST_CITUS_SHARDS: shards per table, default 4)
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ import os
 from tests.support.harness import APP_ROLE, OWNER_ROLE, pg_admin_url
 
 ENABLED = os.environ.get("GONGZHI_TEST_CITUS") == "1"
+# Shards per distributed table of a test database: a few, so that distributing each test process's
+# database takes seconds (32, Citus's default, takes minutes on 2 cores: sequential DDL per shard).
+SHARDS = int(os.environ.get("GONGZHI_TEST_CITUS_SHARDS", "4"))
 
 
 async def _workers() -> list[tuple[str, int]]:
@@ -96,7 +99,7 @@ async def migrate_and_distribute(owner_url: str, app_role: str) -> None:
     await asyncio.to_thread(upgrade, owner_url, app_role, at)
     engine = make_engine(owner_url, pool_size=1)
     try:
-        await distribute(engine, only_present=at != "head")
+        await distribute(engine, shard_count=SHARDS, only_present=at != "head")
     finally:
         await engine.dispose()
     if at != "head":
