@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tenants.rls import set_tenant_sql
+
 PolicyLine = tuple[str, str, str, str]  # role, resource, action, condition
 
 _RULES = sa.table(
@@ -33,8 +35,8 @@ def each_tenant(bind: Connection) -> Iterator[uuid.UUID]:
     pg = bind.dialect.name == "postgresql"
     for (tenant_id,) in bind.execute(sa.text("SELECT id FROM tenants")).fetchall():
         tid = uuid.UUID(str(tenant_id))
-        if pg:  # a UUID's text: safe as a literal (SET takes no parameters)
-            bind.execute(sa.text(f"SET LOCAL app.tenant_id = '{tid}'"))
+        if pg:
+            bind.execute(sa.text(set_tenant_sql(tid)))
         yield tid
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from models import TenantScoped, uuid7
 from tenants.faults import DatabaseUnreachable, is_disconnect
+from tenants.rls import set_tenant_sql
 
 # Under "gongzhi": the app's log configuration applies (tenants never imports gongzhi).
 log = logging.getLogger("gongzhi.db")
@@ -129,7 +130,7 @@ def _set_rls_tenant(session: Session, _tx: SessionTransaction, connection: Conne
         # The app only ever sets app.tenant_id transaction-locally, so a new transaction starts with
         # it empty and RLS policies match no tenant row — no round trip needed to say so.
         return
-    connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+    connection.exec_driver_sql(set_tenant_sql(tenant_id))
 
 
 # -- statement counting (tests assert SQL statements per request; it never depends on the machine)
@@ -440,4 +441,4 @@ async def switch_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
     session.info["tenant_id"] = tenant_id
     bind = session.bind
     if bind is not None and bind.dialect.name == "postgresql" and session.in_transaction():
-        await session.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+        await session.execute(text(set_tenant_sql(tenant_id)))

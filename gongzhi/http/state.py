@@ -77,7 +77,7 @@ class _OpenStatement:
     tables without RLS. Its columns and their conversions come from the models, so the two stay in step.
 
     It also sets the transaction's ``statement_timeout`` and ``lock_timeout`` (issue #26,
-    ``GONGZHI_DB_STATEMENT_TIMEOUT_MS``/``_LOCK_TIMEOUT_MS``) with ``set_config(…, true)``: no round
+    ``GONGZHI_DB_STATEMENT_TIMEOUT_MS``/``_LOCK_TIMEOUT_MS``) with transaction-local ``set_config``: no round
     trip of its own, through pgbouncer too (transaction-local), and it binds every later statement of
     the request (this one only reads the tenant's rows)."""
 

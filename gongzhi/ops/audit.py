@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gongzhi.ops.tenants import table_of
 from models import AuditChainHead, AuditCheckpoint, AuditEntry, Tenant, uuid7
 from resolvers import audit as chain
+from tenants.rls import set_tenant_sql
 
 FORMAT = "gongzhi-audit-archive"
 VERSION = 1
@@ -65,7 +66,7 @@ def manifest_path(archive: Path) -> Path:
 
 async def _bind(conn: AsyncConnection, tenant_id: uuid.UUID) -> None:
     if conn.dialect.name == "postgresql":
-        await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+        await conn.execute(text(set_tenant_sql(tenant_id)))
 
 
 async def tenants(engine: AsyncEngine, slug: str | None = None) -> list[tuple[uuid.UUID, str]]:

@@ -39,6 +39,7 @@ from sqlalchemy.types import Text
 from models import Tenant, TenantStatus, User
 from models.base import Base
 from models.sealing import KEYRING, Sealed
+from tenants.rls import set_tenant_sql
 
 FORMAT = "gongzhi-tenant-export"
 VERSION = 1
@@ -153,8 +154,7 @@ def _parents_first(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, A
 
 async def _bind(conn: AsyncConnection, tenant_id: uuid.UUID | None) -> None:
     if conn.dialect.name == "postgresql":
-        await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"),
-                           {"t": str(tenant_id) if tenant_id else ""})
+        await conn.execute(text(set_tenant_sql(tenant_id)))
 
 
 async def _tenant(conn: AsyncConnection, slug: str) -> Any:

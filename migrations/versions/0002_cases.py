@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
+from tenants.migration_ops import each_tenant
+
 NEW_TENANT_TABLES = (
     "attachments",
     "calendar_overrides",
@@ -89,13 +91,8 @@ def _seed_existing_tenants() -> None:
     from datetime import UTC, datetime
 
     bind = op.get_bind()
-    pg = bind.dialect.name == "postgresql"
-    tenants = bind.execute(sa.text("SELECT id FROM tenants")).fetchall()
     now = datetime.now(UTC)
-    for (tenant_id,) in tenants:
-        tid = uuid.UUID(str(tenant_id))
-        if pg:
-            bind.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tid)})
+    for tid in each_tenant(bind):  # SET LOCAL app.tenant_id per tenant (issue #27)
         t_cat = sa.table(
             "case_categories",
             sa.column("tenant_id", sa.Uuid()),

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
+from tenants.migration_ops import each_tenant
+
 NEW_TENANT_TABLES = (
     "activities",
     "activity_signups",
@@ -95,7 +97,6 @@ def _seed_existing_tenants() -> None:
     from datetime import UTC, datetime
 
     bind = op.get_bind()
-    pg = bind.dialect.name == "postgresql"
     now = datetime.now(UTC)
     t_set = sa.table(
         "volunteer_settings",
@@ -124,10 +125,7 @@ def _seed_existing_tenants() -> None:
         sa.column("created_at"),
     )
     t_ten = sa.table("tenants", sa.column("id", sa.Uuid()), sa.column("policy_version"))
-    for (tenant_id,) in bind.execute(sa.text("SELECT id FROM tenants")).fetchall():
-        tid = uuid.UUID(str(tenant_id))
-        if pg:
-            bind.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tid)})
+    for tid in each_tenant(bind):  # SET LOCAL app.tenant_id per tenant (issue #27)
         bind.execute(
             t_set.insert().values(tenant_id=tid, id=uuid.uuid4(), points_per_hour=POINTS_PER_HOUR, created_at=now)
         )

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
+from tenants.migration_ops import each_tenant
+
 revision: str = "0006"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -20,14 +22,11 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     bind = op.get_bind()
-    pg = bind.dialect.name == "postgresql"
     rules = sa.table("casbin_rules", sa.column("tenant_id", sa.Uuid()), sa.column("id", sa.Uuid()),
                      sa.column("ptype"), sa.column("v0"), sa.column("v1"), sa.column("v2"), sa.column("v3"),
                      sa.column("v4"), sa.column("v5"), sa.column("created_at", sa.DateTime(timezone=True)))
     tenants = sa.table("tenants", sa.column("id", sa.Uuid()), sa.column("policy_version"))
-    for (tenant_id,) in bind.execute(sa.select(tenants.c.id)).fetchall():
-        if pg:  # RLS: act as the tenant while writing its rows
-            bind.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+    for tenant_id in each_tenant(bind):  # RLS: act as the tenant (SET LOCAL, issue #27)
         bind.execute(rules.insert().values(
             tenant_id=tenant_id, id=uuid.uuid4(), ptype="p", v0="street_admin", v1=str(tenant_id), v2="case",
             v3="configure", v4="all", v5="", created_at=datetime.now(UTC)))

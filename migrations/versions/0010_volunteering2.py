@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
+from tenants.migration_ops import each_tenant
+
 revision: str = "0010"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
@@ -52,17 +54,13 @@ def _snapshot_existing_periods() -> None:
     from datetime import UTC, datetime
 
     bind = op.get_bind()
-    pg = bind.dialect.name == "postgresql"
     now = datetime.now(UTC)
     t_pi = sa.table(
         TABLE,
         *(sa.column(c, sa.Uuid()) for c in ("tenant_id", "id", "period_id")),
         *(sa.column(c) for c in ("target", "code", "name", "weight", "created_at")),
     )
-    for (tenant_id,) in bind.execute(sa.text("SELECT id FROM tenants")).fetchall():
-        tid = uuid.UUID(str(tenant_id))
-        if pg:
-            bind.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tid)})
+    for tid in each_tenant(bind):  # SET LOCAL app.tenant_id per tenant (issue #27)
         by_tenant = sa.bindparam("t", tid, type_=sa.Uuid())
         periods = bind.execute(
             sa.text("SELECT id FROM evaluation_periods WHERE tenant_id = :t").bindparams(by_tenant)

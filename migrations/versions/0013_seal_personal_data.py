@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from models.sealing import KEYRING
+from tenants.migration_ops import each_tenant
 
 revision: str = "0013"
 down_revision: str | None = "0008"
@@ -28,7 +29,6 @@ def upgrade() -> None:
         batch.add_column(sa.Column("phone_index", sa.String(64), nullable=True))
         batch.drop_constraint("uq_persons_tenant_id_id_card_no", type_="unique")
     bind = op.get_bind()
-    pg = bind.dialect.name == "postgresql"
     persons = sa.table(
         "persons",
         sa.column("tenant_id", sa.Uuid()),
@@ -38,10 +38,7 @@ def upgrade() -> None:
         sa.column("id_card_index", sa.String()),
         sa.column("phone_index", sa.String()),
     )
-    tenants = sa.table("tenants", sa.column("id", sa.Uuid()))
-    for (tenant_id,) in bind.execute(sa.select(tenants.c.id)).fetchall():
-        if pg:  # RLS: act as the tenant while rewriting its rows
-            bind.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+    for tenant_id in each_tenant(bind):  # RLS: act as the tenant (SET LOCAL, issue #27)
         rows = bind.execute(
             sa.select(persons.c.id, persons.c.id_card_no, persons.c.phone).where(persons.c.tenant_id == tenant_id)
         ).fetchall()

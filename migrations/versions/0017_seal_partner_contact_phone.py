@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from models.sealing import KEYRING
+from tenants.migration_ops import each_tenant
 
 revision: str = "0017"
 down_revision: str | None = "0016"
@@ -23,17 +24,13 @@ def upgrade() -> None:
     with op.batch_alter_table("partner_units") as batch:
         batch.alter_column("contact_phone", type_=sa.Text(), existing_type=sa.String(20), existing_nullable=True)
     bind = op.get_bind()
-    pg = bind.dialect.name == "postgresql"
     units = sa.table(
         "partner_units",
         sa.column("tenant_id", sa.Uuid()),
         sa.column("id", sa.Uuid()),
         sa.column("contact_phone", sa.Text()),
     )
-    tenants = sa.table("tenants", sa.column("id", sa.Uuid()))
-    for (tenant_id,) in bind.execute(sa.select(tenants.c.id)).fetchall():
-        if pg:  # RLS: act as the tenant while rewriting its rows
-            bind.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+    for tenant_id in each_tenant(bind):  # RLS: act as the tenant (SET LOCAL, issue #27)
         rows = bind.execute(
             sa.select(units.c.id, units.c.contact_phone).where(
                 units.c.tenant_id == tenant_id, units.c.contact_phone.is_not(None)

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import context, op
 
+from tenants.migration_ops import each_tenant
+
 revision: str = "0019_ledgers"
 down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
@@ -95,10 +97,7 @@ def upgrade() -> None:
         sa.column("id", sa.Uuid()),
     )
     t_ten = sa.table("tenants", sa.column("id", sa.Uuid()), sa.column("policy_version"))
-    for (tenant_id,) in bind.execute(sa.text("SELECT id FROM tenants")).fetchall():
-        tid = uuid.UUID(str(tenant_id))
-        if pg:
-            bind.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tid)})
+    for tid in each_tenant(bind):  # SET LOCAL app.tenant_id per tenant (issue #27)
         for role_, obj, act, cond in NEW_RULES:
             bind.execute(t_rule.insert().values(tenant_id=tid, id=uuid.uuid4(), ptype="p", v0=role_, v1=str(tid),
                                                 v2=obj, v3=act, v4=cond, v5="", created_at=now))

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from models.sealing import KEYRING
+from tenants.migration_ops import each_tenant
 
 revision: str = "0020"
 down_revision: str | None = "0017"
@@ -36,7 +37,6 @@ def upgrade() -> None:
         batch.add_column(sa.Column("id_card_masked", sa.String(32), nullable=True))
         batch.add_column(sa.Column("phone_masked", sa.String(32), nullable=True))
     bind = op.get_bind()
-    pg = bind.dialect.name == "postgresql"
     persons = sa.table(
         "persons",
         sa.column("tenant_id", sa.Uuid()),
@@ -46,10 +46,7 @@ def upgrade() -> None:
         sa.column("id_card_masked", sa.String()),
         sa.column("phone_masked", sa.String()),
     )
-    tenants = sa.table("tenants", sa.column("id", sa.Uuid()))
-    for (tenant_id,) in bind.execute(sa.select(tenants.c.id)).fetchall():
-        if pg:  # RLS: act as the tenant while rewriting its rows
-            bind.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+    for tenant_id in each_tenant(bind):  # RLS: act as the tenant (SET LOCAL, issue #27)
         rows = bind.execute(
             sa.select(persons.c.id, persons.c.id_card_no, persons.c.phone).where(
                 persons.c.tenant_id == tenant_id,

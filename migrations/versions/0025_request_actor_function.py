@@ -40,7 +40,9 @@ BEGIN
     RAISE EXCEPTION 'gongzhi_request_actor: the transaction is bound to another tenant'
       USING ERRCODE = 'insufficient_privilege';
   END IF;
-  PERFORM set_config('app.tenant_id', p_tenant::text, true), set_config('jit', 'off', true);
+  -- SET LOCAL, the form Citus sends to its workers (issue #27; this text was set_config until then).
+  EXECUTE format('SET LOCAL app.tenant_id = %L', p_tenant::text);
+  SET LOCAL jit = off;
   SELECT json_agg(json_build_array(ra.id, ra.role, ra.scope_area_id, a.path, a.name, a.kind, ra.firm_id,
                                    ra.valid_from, ra.valid_until) ORDER BY ra.id)
     INTO assignments

@@ -19,6 +19,7 @@ from gongzhi.modules.audit import SEAL_AUDIT_LOG
 from models import GENESIS_HASH, AuditEntry
 from resolvers import audit as chain
 from resolvers.ids import encode_global_id
+from tenants.rls import set_tenant_sql
 from tenants.session import bind_tenant
 from tests.support.audit import add_entries, owner_rows, rid, seal_as_app, tamper, verify
 from tests.support.harness import Api, DbEnv, World
@@ -240,7 +241,7 @@ async def test_requests_write_while_sealing_runs(api: Api, db: DbEnv, fresh: Wor
     t = AuditEntry.__table__
     async with db.owner_engine.connect() as conn, conn.begin():
         if db.is_pg:
-            await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(a.tenant_id)})
+            await conn.execute(text(set_tenant_sql(a.tenant_id)))
         count = await conn.scalar(select(func.count()).select_from(t).where(
             t.c.tenant_id == a.tenant_id, t.c.action == "reportCase", t.c.seq.is_not(None)))
     assert count == 40

@@ -10,6 +10,7 @@ costs one SQL statement after the request's start-up, whatever the page size.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 
 import gongzhi.http.graphql as app_module
 from resolvers.ids import decode_cursor, encode_global_id
+from tenants.rls import set_tenant_sql
 from tenants.session import count_statements
 from tests.support.cases import accept, area_gid, call, dispatch_firm, ok, report, resolve, start
 from tests.support.compiled import both, compiled_statements
@@ -233,7 +235,7 @@ async def test_a_compiled_full_read_is_unsealed_and_audited_like_a_resolved_one(
 
     async def pii_audit() -> list[tuple[str, ...]]:
         async with db.owner_engine.connect() as c, c.begin():
-            await c.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tw.tenant_id)})
+            await c.execute(sa.text(set_tenant_sql(tw.tenant_id)))
             rows = await c.execute(sa.text("SELECT object_ids FROM audit_log WHERE tenant_id = :t AND "
                                            "action = 'person.read_pii' ORDER BY created_at, id"),
                                    {"t": tw.tenant_id})
@@ -327,7 +329,7 @@ async def test_the_driver_path_loads_a_policy_it_has_not_cached_and_audits_full_
 
     async def pii_audits() -> int:
         async with db.owner_engine.connect() as c, c.begin():
-            await c.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tw.tenant_id)})
+            await c.execute(sa.text(set_tenant_sql(tw.tenant_id)))
             return int((await c.execute(sa.text(
                 "SELECT count(*) FROM audit_log WHERE tenant_id = :t AND action = 'person.read_pii'"),
                 {"t": tw.tenant_id})).scalar_one())
@@ -368,7 +370,9 @@ async def test_a_driver_transaction_rolls_back_on_error_and_returns_its_connecti
     before = pool.checkedout()
     with pytest.raises(Exception, match="division by zero"):
         async with DriverTransaction(db.engine) as tx:
-            assert (await tx.fetch_first("SELECT set_config('app.tenant_id', $1, true)", "x"))[0] == "x"
+            tid = uuid.uuid4()
+            await tx.fetch_first(set_tenant_sql(tid))
+            assert (await tx.fetch_first("SELECT current_setting('app.tenant_id')"))[0] == str(tid)
             await tx.fetch_first("SELECT 1 / 0")
     assert pool.checkedout() == before
     async with DriverTransaction(db.engine) as tx:  # a clean transaction: nothing of the last one

@@ -25,6 +25,7 @@ from gongzhi.settings import Settings
 from models import TenantStatus
 from models.base import Base
 from resolvers.ids import encode_global_id
+from tenants.rls import set_tenant_sql
 from tenants.session import make_engine
 from tests.support.harness import APP_ROLE, JWT_SECRET, OWNER_ROLE, PG_ADMIN_URL, Api, DbEnv, World, new_slug, pg_admin
 from tests.support.paths import ROOT
@@ -356,7 +357,7 @@ async def test_pg_dump_restore_keeps_data_and_isolation(db: DbEnv, api: Api) -> 
         from models import Person
 
         async with restored_app.connect() as conn, conn.begin():
-            await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenants[0].tenant_id)})
+            await conn.execute(text(set_tenant_sql(tenants[0].tenant_id)))
             own = (await conn.execute(select(func.count()).select_from(Person))).scalar()
             others = (await conn.execute(select(func.count()).select_from(Person).where(
                 Person.tenant_id == tenants[1].tenant_id))).scalar()

@@ -15,6 +15,7 @@ from gongzhi.modules.audit import SEAL_AUDIT_LOG
 from models import AuditEntry
 from resolvers import audit as chain
 from resolvers.context import Db
+from tenants.rls import set_tenant_sql
 from tenants.session import bind_tenant
 from tests.support.harness import DbEnv
 from tests.support.world import TenantWorld
@@ -47,7 +48,7 @@ async def seal_as_app(db: DbEnv, tw: TenantWorld, *, now: datetime | None = None
 
 async def _bind(conn: AsyncConnection, tenant_id: uuid.UUID) -> None:
     if conn.dialect.name == "postgresql":
-        await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+        await conn.execute(text(set_tenant_sql(tenant_id)))
 
 
 async def verify(db: DbEnv, tw: TenantWorld) -> chain.ChainReport:
