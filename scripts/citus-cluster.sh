@@ -74,7 +74,9 @@ cmd_start() {
       fresh=1
       as_pg "$PG_BIN/initdb" -D "$DIR/$node" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
       # What Citus needs (shared_preload_libraries), what shard moves and tenant isolation need
-      # (logical replication: wal_level, slots, senders), connections between the nodes, and a
+      # (logical replication: wal_level, slots, senders; Debian's PostgreSQL 15.20 names the output
+      # plugins a replication connection may load, and tenant isolation's split uses Citus's own),
+      # connections between the nodes, and a
       # throw-away cluster's durability (fsync off: never for data you keep).
       cat >> "$DIR/$node/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
@@ -84,6 +86,7 @@ shared_preload_libraries = 'citus'
 wal_level = logical
 max_replication_slots = 16
 max_wal_senders = 16
+output_plugin_libraries = 'pgoutput, test_decoding, citus'
 max_connections = 300
 shared_buffers = 64MB
 fsync = off
@@ -103,7 +106,7 @@ CONF
     sql coordinator postgres "SELECT citus_add_node('127.0.0.1', $((PORT + 1)))" \
                              "SELECT citus_add_node('127.0.0.1', $((PORT + 2)))" >/dev/null
   fi
-  echo "Citus $(sql coordinator postgres "SELECT extversion FROM pg_extension WHERE extname = 'citus'")" \
+  echo "Citus $(sql coordinator postgres "SELECT (regexp_match(citus_version(), '^Citus ([^ ]+)'))[1]")" \
        "on $(sql coordinator postgres "SHOW server_version" | awk '{print $1}'):" \
        "coordinator 127.0.0.1:$PORT, workers $(sql coordinator postgres \
        "SELECT string_agg(nodename || ':' || nodeport, ', ' ORDER BY nodeport) FROM pg_dist_node WHERE groupid <> 0")" \
