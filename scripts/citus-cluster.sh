@@ -59,7 +59,7 @@ sql() {  # sql NODE DATABASE STATEMENT...
   port=$(node_port "$1"); db=$2; shift 2
   local args=()
   for s in "$@"; do args+=(-c "$s"); done
-  psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$db" -At "${args[@]}"
+  PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$db" -At "${args[@]}"
 }
 
 running() { as_pg "$PG_BIN/pg_ctl" -D "$DIR/$1" status >/dev/null 2>&1; }
@@ -148,12 +148,15 @@ cmd_demo() {
       sql "$node" postgres \
         "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gongzhi_owner') THEN CREATE ROLE gongzhi_owner LOGIN; END IF; IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gongzhi_app') THEN CREATE ROLE gongzhi_app LOGIN; END IF; END \$\$" \
         "CREATE DATABASE $DEMO_DB OWNER gongzhi_owner"
-      sql "$node" "$DEMO_DB" "CREATE EXTENSION citus"
     done
+  fi
+  # The order of docs/scaling.md §2: migrate, then the extension and the workers, then distribute.
+  .venv/bin/gongzhi migrate
+  if [ -z "$(sql coordinator "$DEMO_DB" "SELECT 1 FROM pg_extension WHERE extname = 'citus'")" ]; then
+    for node in worker1 worker2 coordinator; do sql "$node" "$DEMO_DB" "CREATE EXTENSION citus"; done
     sql coordinator "$DEMO_DB" "SELECT citus_set_coordinator_host('127.0.0.1', $PORT)" \
       "SELECT citus_add_node('127.0.0.1', $((PORT + 1)))" "SELECT citus_add_node('127.0.0.1', $((PORT + 2)))" >/dev/null
   fi
-  .venv/bin/gongzhi migrate
   .venv/bin/gongzhi citus distribute
   .venv/bin/gongzhi seed-demo
   # Rows on both workers, and forced row-level security on every shard there (asked on the workers).

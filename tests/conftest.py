@@ -67,9 +67,9 @@ if "postgres" in BACKENDS:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Through pgbouncer, only the tests on the app's database connections: the others (they use no
-    backend: the CLI, the demo, parsing, fuzzing against their own app) ran in `make test` already."""
-    if not PGBOUNCER:
+    """Through pgbouncer or on Citus, only the tests on the app's database connections: the others (they
+    use no backend: the CLI, the demo, parsing, fuzzing against their own app) ran in `make test` already."""
+    if not (PGBOUNCER or citus.ENABLED):
         return
     keep = [i for i in items if "backend" in getattr(i, "fixturenames", ())]
     if len(keep) < len(items):

@@ -1,7 +1,7 @@
 """The test databases on a Citus cluster (issue #27): with ``GONGZHI_TEST_CITUS=1`` and the admin DSN
 pointing at a Citus coordinator (scripts/citus-cluster.sh test), each database the ``db`` fixture
-creates becomes a Citus database before its migrations run — the same database on every worker, the
-``citus`` extension in each, the workers added — and is distributed after them with
+creates is made on every worker too; after its migrations the ``citus`` extension is created in it on
+every node, the workers added, and the tables distributed with
 ``gongzhi citus distribute``'s own code, as the database owner (or at ``GONGZHI_TEST_CITUS_AT``, a
 revision, and then migrated to head on the distributed database). Dropping the database drops it on
 the workers too.
@@ -59,19 +59,24 @@ async def _run(url: str, sql: list[str]) -> None:
 
 
 async def prepare(name: str) -> None:
-    """The freshly created ``name`` (on the coordinator) becomes a Citus database with the workers."""
+    """The freshly created ``name`` (on the coordinator) made on every worker too, with the roles."""
     roles = f"""DO $$ BEGIN
       IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{OWNER_ROLE}') THEN
         CREATE ROLE {OWNER_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF;
       IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
         CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF;
     END $$"""
-    workers = await _workers()
-    for host, port in workers:
+    for host, port in await _workers():
         await _run(
             _worker_url(host, port, "postgres"),
             ["SELECT pg_advisory_lock(7368411)", roles, f"CREATE DATABASE {name} OWNER {OWNER_ROLE}"],
         )
+
+
+async def _add_citus(name: str) -> None:
+    """The citus extension in ``name`` on every node, the workers added on the coordinator."""
+    workers = await _workers()
+    for host, port in workers:
         await _run(_worker_url(host, port, name), ["CREATE EXTENSION citus"])
     coordinator = pg_admin_url().split("://", 1)[1].rpartition("@")[2].split("/", 1)[0]
     chost, _, cport = coordinator.partition(":")
@@ -97,6 +102,9 @@ async def migrate_and_distribute(owner_url: str, app_role: str) -> None:
 
     at = os.environ.get("GONGZHI_TEST_CITUS_AT", "").strip() or "head"
     await asyncio.to_thread(upgrade, owner_url, app_role, at)
+    # The extension after the migrations, as on an existing database: a migration that distributes
+    # a new table when citus is installed needs the tables it points at distributed already.
+    await _add_citus(owner_url.rsplit("/", 1)[1])
     engine = make_engine(owner_url, pool_size=1)
     try:
         await distribute(engine, shard_count=SHARDS, only_present=at != "head")
