@@ -231,8 +231,8 @@ class CaseGrid:
         else:
             covers = link.building_id == buildings
         where: tuple[ColumnElement[bool], ...] = (covers, is_grid(g.kind, literal=self.literal), self.readable)
-        if self.tenant_id is not None:
-            where = (link.tenant_id == self.tenant_id, *where)
+        if self.tenant_id is not None:  # on each table: a join column alone does not route on Citus (issue #27)
+            where = (link.tenant_id == self.tenant_id, g.tenant_id == self.tenant_id, *where)
         return GridsCovering(on=and_(link.tenant_id == g.tenant_id, link.grid_id == g.id), where=where,
                              order_by=(g.name,))
 

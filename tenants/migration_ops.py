@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -60,3 +61,62 @@ def remove_policy_lines(bind: Connection, lines: Iterable[PolicyLine]) -> None:
                                                _RULES.c.v3 == action, _RULES.c.v4 == condition))
         bind.execute(_TENANTS.update().where(_TENANTS.c.id == tid)
                      .values(policy_version=_TENANTS.c.policy_version + 1))
+
+
+# -- new tenant tables (issue #27): distributed by tenant_id when the database is a Citus coordinator
+
+
+def citus_present(bind: Connection) -> bool:
+    """True when the ``citus`` extension is installed in this database (a Citus coordinator)."""
+    if bind.dialect.name != "postgresql":
+        return False
+    return bind.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'citus'")).first() is not None
+
+
+TENANT_CHECK = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+
+
+def create_tenant_table(name: str, *elements: Any, colocate_with: str = "areas", rls: bool = True,
+                        operations: Any = None, **kw: Any) -> None:
+    """Create a tenant table the way every new migration does (docs/adding-a-module.md).
+
+    PostgreSQL: the table without its foreign keys; on a Citus coordinator
+    ``create_distributed_table(name, 'tenant_id', colocate_with => colocate_with)`` (every tenant table
+    sits in the one colocation group of ``areas``, so joins on ``tenant_id`` stay on one shard); then
+    row-level security (``rls``: the ``tenant_isolation`` policy of every tenant table, forced); then
+    the foreign keys — Citus refuses a distributed table's foreign keys made before it is
+    distributed, and a ``CREATE TABLE`` with inline keys to distributed tables fails. Without Citus the
+    result is the same table as one ``op.create_table`` gives. SQLite: one ``op.create_table`` with
+    the keys inline (its ALTER TABLE cannot add them later).
+
+    Foreign keys go as ``sa.ForeignKeyConstraint`` elements (to another tenant table: on
+    ``(tenant_id, …)``, as everywhere); a column's inline ``ForeignKey`` is refused.
+    ``operations``: an ``alembic.operations.Operations`` (default: the running migration's ``op``).
+    """
+    if operations is None:
+        from alembic import op as operations
+    for e in elements:
+        if isinstance(e, sa.Column) and e.foreign_keys:
+            raise ValueError(f"{name}.{e.name}: give foreign keys as sa.ForeignKeyConstraint elements")
+    if not any(isinstance(e, sa.Column) and e.name == "tenant_id" for e in elements):
+        raise ValueError(f"{name}: a tenant table has a tenant_id column")
+    bind = operations.get_bind()
+    if bind.dialect.name != "postgresql":
+        operations.create_table(name, *elements, **kw)
+        return
+    keys = [e for e in elements if isinstance(e, sa.ForeignKeyConstraint)]
+    operations.create_table(name, *(e for e in elements if not isinstance(e, sa.ForeignKeyConstraint)), **kw)
+    if citus_present(bind):
+        bind.execute(sa.text("SELECT create_distributed_table(CAST(:t AS regclass), 'tenant_id', "
+                             "colocate_with => :c)"), {"t": name, "c": colocate_with})
+    if rls:
+        operations.execute(f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY")
+        operations.execute(f"ALTER TABLE {name} FORCE ROW LEVEL SECURITY")
+        operations.execute(f"CREATE POLICY tenant_isolation ON {name} USING ({TENANT_CHECK}) "
+                           f"WITH CHECK ({TENANT_CHECK})")
+    for fk in keys:
+        targets = [el.target_fullname for el in fk.elements]
+        referent = targets[0].rsplit(".", 1)[0]
+        operations.create_foreign_key(
+            fk.name, name, referent, list(fk.column_keys), [t.rsplit(".", 1)[1] for t in targets],
+            ondelete=fk.ondelete, onupdate=fk.onupdate, deferrable=fk.deferrable, initially=fk.initially)

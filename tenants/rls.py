@@ -31,3 +31,40 @@ def set_tenant_sql(tenant_id: Any) -> str:
     which no policy matches)."""
     value = "" if tenant_id is None else tenant_text(tenant_id)
     return f"SET LOCAL {SETTING} = '{value}'"
+
+
+async def tenant_setting_problem(conn: Any) -> str | None:
+    """Whether the tenant setting reaches the data it guards (issue #27): None when it does, else why not.
+
+    On a Citus cluster whose workers do not get the transaction's ``SET LOCAL`` (no
+    ``citus.propagate_set_commands = 'local'``), row-level security on the shards sees no tenant:
+    every request answered 200 with empty lists. So, in a transaction on ``conn`` (an
+    ``AsyncConnection``, rolled back here): one tenant's id (the platform's ``tenants`` table has no
+    row-level security), the tenant set as requests set it, and a read of that tenant's root area —
+    every tenant has one from provisioning on — which only row-level security with the setting in
+    force lets through. Also, on Citus (its settings exist), ``citus.multi_shard_modify_mode`` must
+    be ``sequential`` (a transaction that writes a distributed table and then the ``users`` reference
+    table fails otherwise). Three short statements; PostgreSQL only (SQLite has no row-level security).
+    """
+    from sqlalchemy import text
+
+    if conn.dialect.name != "postgresql":
+        return None
+    async with conn.begin() as tx:
+        row = (await conn.execute(text(
+            "SELECT (SELECT id FROM tenants ORDER BY id LIMIT 1), "
+            "current_setting('citus.multi_shard_modify_mode', true)"))).one()
+        tenant_id, modify_mode = row
+        if modify_mode is not None and modify_mode != "sequential":
+            await tx.rollback()
+            return f"citus.multi_shard_modify_mode is {modify_mode!r}, not 'sequential'"
+        if tenant_id is None:
+            await tx.rollback()
+            return None  # no tenant: nothing is guarded yet
+        await conn.execute(text(set_tenant_sql(tenant_id)))
+        root = "SELECT EXISTS (SELECT 1 FROM areas WHERE tenant_id = :t AND parent_id IS NULL)"
+        seen = (await conn.execute(text(root), {"t": tenant_id})).scalar()
+        await tx.rollback()
+    if not seen:
+        return "the tenant setting (SET LOCAL app.tenant_id) does not reach the rows it guards"
+    return None

@@ -46,7 +46,15 @@ from tests.support.harness import (
     pg_parts,
 )
 from tests.support.servers import Server
+from tests.support.tenant_predicates import CHECKER
+from tests.support.tenant_predicates import install as check_tenant_predicates
 from tests.support.world import build_tenant
+
+# Every statement the app sends on a tenant table names its tenant (issue #27, Citus routing): checked
+# on PostgreSQL for the whole run; a test whose statements lack it fails (the autouse fixture below).
+# GONGZHI_TENANT_PREDICATES=report: list them at the end of the run instead.
+check_tenant_predicates()
+_PREDICATES_REPORT = os.environ.get("GONGZHI_TENANT_PREDICATES") == "report"
 
 
 async def _pg_probe() -> str | None:
@@ -77,7 +85,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+@pytest.fixture(autouse=True)
+def _tenant_predicates() -> Iterator[None]:
+    seen = len(CHECKER.violations)
+    yield
+    new = CHECKER.violations[seen:]
+    if new and not _PREDICATES_REPORT:
+        pytest.fail("statements on tenant tables without an explicit tenant_id (issue #27; "
+                    "tests/support/tenant_predicates.py):\n" + "\n".join(dict.fromkeys(new)), pytrace=False)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    terminalreporter.write_line(
+        f"tenant predicates: {CHECKER.statements} statements checked, {len(CHECKER.verdicts)} distinct, "
+        f"{CHECKER.seconds:.2f} s spent checking ({CHECKER.parse_seconds:.2f} s tokenizing)")
+    if os.environ.get("GONGZHI_TENANT_PREDICATES_DUMP"):
+        import pickle
+
+        Path(os.environ["GONGZHI_TENANT_PREDICATES_DUMP"]).write_bytes(pickle.dumps(list(CHECKER.verdicts)))
+    if _PREDICATES_REPORT and CHECKER.violations:
+        report = Path("var/tenant_predicates.txt")
+        report.parent.mkdir(exist_ok=True)
+        report.write_text("\n".join(dict.fromkeys(CHECKER.violations)))
+        terminalreporter.write_line(f"{len(CHECKER.violations)} statements without a tenant_id predicate: {report}")
     if "postgres" not in BACKENDS:
         terminalreporter.write_line("PostgreSQL half NOT RUN: GONGZHI_TEST_BACKENDS excludes it.", yellow=True)
     elif _PG_REASON:

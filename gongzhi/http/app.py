@@ -36,6 +36,7 @@ from gongzhi.modules import checks, jobs
 from gongzhi.settings import Settings
 from models import sealing
 from tenants.faults import is_disconnect
+from tenants.rls import tenant_setting_problem
 from tenants.session import (
     make_engine,
 )
@@ -82,6 +83,10 @@ def preflight(settings: Settings) -> None:
 READY_TIMEOUT = 3.0
 
 
+class TenantSettingNotApplied(RuntimeError):
+    """The transaction's tenant does not reach the data row-level security guards (issue #27)."""
+
+
 async def _revision(engine: AsyncEngine, seconds: float) -> str | None:
     """The database's migration revision, read the way requests read: on a connection of the app's
     pool, within ``seconds``. Readiness is about the database, not about one connection (issue #26):
@@ -90,7 +95,12 @@ async def _revision(engine: AsyncEngine, seconds: float) -> str | None:
     for attempt in (1, 2):
         try:
             async with asyncio.timeout(seconds), engine.connect() as conn:
-                return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+                revision = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+                await conn.rollback()
+                problem = await tenant_setting_problem(conn)
+                if problem is not None:
+                    raise TenantSettingNotApplied(problem)
+                return revision
         except Exception as e:
             if attempt == 2 or not is_disconnect(e):
                 raise
@@ -114,6 +124,9 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     async def readyz(_request: Request) -> Response:
         try:
             current = await _revision(engine, settings.db_connect_timeout + READY_TIMEOUT)
+        except TenantSettingNotApplied as e:  # issue #27: the database answers, but RLS would see no tenant
+            log.error("not ready: %s", e)
+            return JSONResponse({"status": "tenant setting not applied", "reason": str(e)}, status_code=503)
         except Exception as e:  # any failure means: not ready
             return JSONResponse({"status": "unavailable", "reason": type(e).__name__}, status_code=503,
                                 headers={"Retry-After": str(pipeline.RETRY_AFTER_SECONDS)})

@@ -1,0 +1,98 @@
+"""The statement checker of the suite (tests/support/tenant_predicates.py, issue #27) finds a tenant
+table read without its own tenant_id value — RLS only, or a join column only — and lets the forms the
+app sends through. The checker itself runs over every statement of the suite (tests/conftest.py)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.support.tenant_predicates import CHECKER, TENANT_TABLES, Checker, problems
+
+T = "'01a24468-b07e-715c-ad06-a842b8e8a8f5'"
+
+GOOD = [
+    "SELECT cases.id FROM cases WHERE cases.tenant_id = $1::UUID AND cases.id = $2::UUID",
+    f"SELECT a.id FROM areas AS a JOIN grid_buildings AS gb ON gb.tenant_id = a.tenant_id AND gb.grid_id = a.id "
+    f"WHERE gb.tenant_id = {T} AND a.tenant_id = {T}",
+    "UPDATE cases SET version=$1::INTEGER WHERE cases.tenant_id = $2::UUID AND cases.id = $3::UUID",
+    "DELETE FROM casbin_rules WHERE tenant_id = :t AND v0 = :r",
+    "INSERT INTO cases (tenant_id, id) VALUES ($1::UUID, $2::UUID)",
+    "SELECT p.id FROM persons p WHERE p.tenant_id = ANY($1) OR p.tenant_id IN ($2, $3)",
+    "SELECT x.n FROM (SELECT cases.number AS n FROM cases WHERE cases.tenant_id = $1) AS x",
+    "SELECT areas.id FROM areas WHERE false",
+    "SELECT t.id FROM tenants t WHERE t.slug = $1",  # a platform table
+    "SELECT ra.id FROM role_assignments ra, areas a "
+    "WHERE ra.tenant_id = $1 AND a.tenant_id = $1 AND a.id = ra.scope_area_id",
+]
+BAD = [
+    ("SELECT cases.id FROM cases WHERE cases.id = $1", ["cases"]),  # row-level security only
+    ("SELECT c.path FROM areas c WHERE c.tenant_id = b.tenant_id AND c.kind = 'compound'", ["areas AS c"]),
+    (f"SELECT a.id FROM areas AS a JOIN grid_buildings AS gb ON gb.tenant_id = a.tenant_id WHERE gb.tenant_id = {T}",
+     ["areas AS a"]),
+    ("UPDATE cases SET tenant_id = $1 WHERE id = $2", ["cases"]),  # an assignment is not a predicate
+    ("SELECT m.id FROM members m WHERE m.tenant_id = $1 AND EXISTS (SELECT 1 FROM persons p WHERE p.id = m.person_id)",
+     ["persons AS p"]),
+    # the alias of a subquery is not the outer query's
+    ("SELECT a.id FROM areas a WHERE a.id IN (SELECT a.id FROM areas a WHERE a.kind = 'grid') AND a.tenant_id = $1",
+     ["areas AS a"]),
+    ("SELECT ra.id FROM role_assignments ra, areas a WHERE ra.tenant_id = $1 AND a.id = ra.scope_area_id",
+     ["areas AS a"]),
+    ("INSERT INTO cases (tenant_id, id) SELECT tenant_id, id FROM cases WHERE id = $1", ["cases"]),
+]
+
+
+@pytest.mark.parametrize("sql", GOOD)
+def test_statements_that_name_their_tenant_pass(sql: str) -> None:
+    assert problems(sql) == []
+
+
+@pytest.mark.parametrize(("sql", "missing"), BAD)
+def test_a_table_without_its_own_tenant_value_is_found(sql: str, missing: list[str]) -> None:
+    assert [p.split(" at «")[0] for p in problems(sql)] == missing
+
+
+def test_the_tables_come_from_the_models() -> None:
+    assert {"cases", "areas", "persons", "audit_log", "casbin_rules"} <= TENANT_TABLES
+    assert not {"tenants", "users", "platform_calendar_days"} & TENANT_TABLES
+
+
+def test_a_statement_is_checked_once_per_shape() -> None:
+    checker = Checker()
+    sql = "SELECT cases.id FROM cases WHERE cases.tenant_id = '{}' AND cases.id = $1"
+    t0 = time.perf_counter()
+    for i in range(2000):
+        checker.check(sql.format(f"01a24468-b07e-715c-ad06-{i:012d}"))
+    assert len(checker.verdicts) == 1 and not checker.violations
+    assert time.perf_counter() - t0 < 1.0
+
+
+def test_the_suite_checker_is_installed() -> None:
+    assert CHECKER.statements >= 0 and isinstance(CHECKER.verdicts, dict)
+
+
+def _function_statements(migration: str) -> list[str]:
+    """The SELECTs of gongzhi_request_actor as a migration defines it, its parameter p_tenant as $1."""
+    import importlib.util
+
+    from tests.support.paths import ROOT
+
+    path = next((ROOT / "migrations" / "versions").glob(f"{migration}_*.py"))
+    spec = importlib.util.spec_from_file_location(f"m{migration}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    body = str(module.FUNCTION).split("$fn$")[1].replace("p_tenant", "$1")
+    return [s.strip() for s in body.split(";") if s.strip().startswith("SELECT")]
+
+
+def test_the_request_actor_function_names_its_tenant_in_every_read() -> None:
+    """Its statements run inside the database, out of the hook's sight: checked on its text. Before
+    0033 its joins named the tenant through join columns only; the compound lookup's ``c.tenant_id =
+    b.tenant_id`` sent it to every shard on every request."""
+    new = _function_statements("0033")
+    assert len(new) == 2 and all(problems(s) == [] for s in new), [problems(s) for s in new]
+    old = _function_statements("0025")
+    assert {p.split(" at «")[0] for s in old for p in problems(s)} == {
+        "areas AS a", "areas AS c", "persons AS p", "households AS h", "areas AS b"}
