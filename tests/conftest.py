@@ -7,6 +7,10 @@ GONGZHI_REQUIRE_PG=1    fail (instead of skip) when PostgreSQL is not reachable 
 GONGZHI_TEST_PGBOUNCER=host:port  route the app role's connections (the app engine and the server
                         processes tests start) through pgbouncer in transaction mode; the admin DSN,
                         migrations, the owner engine and LISTEN stay direct (`make test-pgbouncer`)
+GONGZHI_TEST_CITUS=1    the admin DSN is a Citus coordinator: each test database is made on the workers
+                        too and distributed after its migrations (scripts/citus-cluster.sh test;
+                        GONGZHI_TEST_CITUS_AT=<revision>: distributed there, then migrated to head;
+                        GONGZHI_TEST_CITUS_SHARDS: shards per table, default 4)
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from gongzhi.http.app import create_app
 from gongzhi.migrate import upgrade
 from gongzhi.settings import Settings
 from tenants.session import make_engine, make_sessionmaker
+from tests.support import citus
 from tests.support.harness import (
     APP_ROLE,
     BACKENDS,
@@ -70,9 +75,9 @@ if "postgres" in BACKENDS:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Through pgbouncer, only the tests on the app's database connections: the others (they use no
-    backend: the CLI, the demo, parsing, fuzzing against their own app) ran in `make test` already."""
-    if not PGBOUNCER:
+    """Through pgbouncer or on Citus, only the tests on the app's database connections: the others (they
+    use no backend: the CLI, the demo, parsing, fuzzing against their own app) ran in `make test` already."""
+    if not (PGBOUNCER or citus.ENABLED):
         return
     keep = [i for i in items if "backend" in getattr(i, "fixturenames", ())]
     if len(keep) < len(items):
@@ -141,10 +146,15 @@ async def db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
         END $$""",
         f"CREATE DATABASE {name} OWNER {OWNER_ROLE}",
     ])
+    if citus.ENABLED:  # a Citus coordinator (scripts/citus-cluster.sh test): the database on the workers too
+        await citus.prepare(name)
     hostport, _ = pg_parts()
     owner_url = f"postgresql+asyncpg://{OWNER_ROLE}@{hostport}/{name}"
     app_url = f"postgresql+asyncpg://{APP_ROLE}@{hostport}/{name}"
-    await asyncio.to_thread(upgrade, owner_url, APP_ROLE)
+    if citus.ENABLED:  # reference and distributed tables, as `gongzhi citus distribute` makes them
+        await citus.migrate_and_distribute(owner_url, APP_ROLE)
+    else:
+        await asyncio.to_thread(upgrade, owner_url, APP_ROLE)
     # Through pgbouncer the app's queries take pgbouncer's pooled server connections; app_url (direct)
     # is what Settings(database_url=db.app_url) gives the event bus to LISTEN on, as in production.
     pool_url = f"postgresql+asyncpg://{APP_ROLE}@{PGBOUNCER}/{name}" if PGBOUNCER else app_url
@@ -156,6 +166,8 @@ async def db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
         await engine.dispose()
         await owner_engine.dispose()
         await pg_admin([f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
+        if citus.ENABLED:
+            await citus.drop(name)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 """The `gongzhi` command: serve, migrate, seed-demo, token, demo-users, export-schema, tenant, calendar, photos,
-audit, pii."""
+audit, pii, citus."""
 
 from __future__ import annotations
 
@@ -357,6 +357,10 @@ def build_parser() -> argparse.ArgumentParser:
     from gongzhi.cli.pii import add_pii_commands  # personal data: erasures after a restore (issue #24)
 
     add_pii_commands(sub)
+
+    from gongzhi.cli.citus import add_citus_commands  # Citus scale-out (issue #27)
+
+    add_citus_commands(sub)
     return p
 
 

@@ -1,0 +1,85 @@
+"""`gongzhi citus distribute` (issue #27) where CI can run it: without Citus. It refuses in one line on
+plain PostgreSQL and on SQLite, changing nothing; the foreign keys it drops and re-adds are all of
+them and re-create as they were; the tables it makes reference tables are the models' platform tables.
+The real run on a cluster is scripts/citus-cluster.sh (docs/scaling.md §2)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+from collections import Counter
+
+import pytest
+from sqlalchemy import text
+
+from gongzhi.cli import main
+from gongzhi.ops.citus import CitusError, distribute, foreign_keys, platform_tables, tenant_tables
+from models.base import Base
+from tests.support.harness import DbEnv
+
+
+def test_platform_tables_become_reference_tables_and_the_rest_is_distributed() -> None:
+    platform, tenant = platform_tables(), tenant_tables()
+    assert set(platform) == {"tenants", "users", "platform_audit", "platform_calendars", "platform_calendar_days"}
+    assert set(platform) | set(tenant) == set(Base.metadata.tables) and not set(platform) & set(tenant)
+    # Parents first: a tenant table comes after every tenant table it points at.
+    for t in Base.metadata.sorted_tables:
+        for fk in t.foreign_key_constraints:
+            if t.name in tenant and fk.referred_table.name in tenant and fk.referred_table is not t:
+                assert tenant.index(fk.referred_table.name) < tenant.index(t.name), (t.name, fk.name)
+
+
+def _cli(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+async def test_distribute_refuses_in_one_line_without_citus(db: DbEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GONGZHI_DEMO", "1")
+    monkeypatch.setenv("GONGZHI_DATABASE_URL", db.app_url)
+    monkeypatch.setenv("GONGZHI_MIGRATION_DATABASE_URL", db.owner_url)
+    async with db.owner_engine.connect() as conn:
+        before = await foreign_keys(conn) if db.is_pg else []
+        citus = db.is_pg and await conn.scalar(text("SELECT 1 FROM pg_extension WHERE extname = 'citus'"))
+    if citus:
+        pytest.skip("this database has the citus extension (scripts/citus-cluster.sh test)")
+    code, out, err = await asyncio.to_thread(_cli, ["citus", "distribute"])
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1, err
+    expected = ("错误：CITUS_MISSING：此数据库没有 citus 扩展" if db.is_pg
+                else "错误：NOT_POSTGRESQL：Citus 只用于 PostgreSQL")
+    assert err.startswith(expected), err
+    with pytest.raises(CitusError):
+        await distribute(db.owner_engine)
+    if db.is_pg:  # nothing was dropped on the way to the refusal
+        async with db.owner_engine.connect() as conn:
+            assert await foreign_keys(conn) == before
+            assert not await conn.scalar(text(
+                "SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase"
+                " WHERE d.datname = current_database() AND array_to_string(s.setconfig, ',') LIKE '%citus.%'"))
+
+
+async def test_the_foreign_keys_it_drops_are_all_of_them_and_re_create_as_they_were(db: DbEnv) -> None:
+    """What distribute does between dropping and re-adding, on plain PostgreSQL, rolled back."""
+    if not db.is_pg:
+        pytest.skip("PostgreSQL's catalog")
+    # Every foreign key of the models (names longer than PostgreSQL's 63 characters are shortened there).
+    modelled = Counter((t.name, fk.referred_table.name) for t in Base.metadata.tables.values()
+                       for fk in t.foreign_key_constraints)
+    async with db.owner_engine.connect() as conn:
+        trans = await conn.begin()
+        try:
+            before = await foreign_keys(conn)
+            assert Counter((fk.table, fk.referred) for fk in before) == modelled
+            assert len(before) > 100 and all(fk.definition.startswith("FOREIGN KEY (") for fk in before)
+            for fk in before:
+                await conn.execute(text(fk.drop_sql()))
+            assert await foreign_keys(conn) == []
+            for fk in before:
+                await conn.execute(text(fk.add_sql()))
+            assert await foreign_keys(conn) == before
+        finally:
+            await trans.rollback()
