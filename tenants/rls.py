@@ -33,7 +33,7 @@ def set_tenant_sql(tenant_id: Any) -> str:
     return f"SET LOCAL {SETTING} = '{value}'"
 
 
-async def tenant_setting_problem(conn: Any) -> str | None:
+async def tenant_setting_problem(conn: Any, *, citus: bool | None = None) -> str | None:
     """Whether the tenant setting reaches the data it guards (issue #27): None when it does, else why not.
 
     On a Citus cluster whose workers do not get the transaction's ``SET LOCAL`` (no
@@ -42,9 +42,10 @@ async def tenant_setting_problem(conn: Any) -> str | None:
     ``AsyncConnection``, rolled back here): one tenant's id (the platform's ``tenants`` table has no
     row-level security), the tenant set as requests set it, and a read of that tenant's root area —
     every tenant has one from provisioning on — which only row-level security with the setting in
-    force lets through. Also, on Citus (its settings exist), ``citus.multi_shard_modify_mode`` must
+    force lets through. Also, on Citus (the extension installed), ``citus.multi_shard_modify_mode`` must
     be ``sequential`` (a transaction that writes a distributed table and then the ``users`` reference
     table fails otherwise). Three short statements; PostgreSQL only (SQLite has no row-level security).
+    ``citus``: whether to hold the database to Citus's settings; None (the default) asks ``pg_extension``.
     """
     from sqlalchemy import text
 
@@ -53,7 +54,10 @@ async def tenant_setting_problem(conn: Any) -> str | None:
     async with conn.begin() as tx:
         row = (await conn.execute(text(
             "SELECT (SELECT id FROM tenants ORDER BY id LIMIT 1), "
-            "current_setting('citus.multi_shard_modify_mode', true)"))).one()
+            # only where the extension is installed: a server preloading citus has the setting in
+            # every database, the plain ones included (seen on the cluster run, issue #27)
+            "CASE WHEN COALESCE(:citus, EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')) "
+            "THEN current_setting('citus.multi_shard_modify_mode', true) END"), {"citus": citus})).one()
         tenant_id, modify_mode = row
         if modify_mode is not None and modify_mode != "sequential":
             await tx.rollback()
