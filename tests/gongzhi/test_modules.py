@@ -9,7 +9,7 @@ import dataclasses
 from sqlalchemy import text
 
 from gongzhi.modules import MODULES, build_schema, schema
-from gongzhi.modules.checks import node_problems, resource_problems, table_problems
+from gongzhi.modules.consistency import node_problems, resource_problems, table_problems
 from models import Case
 from tests.support.harness import DbEnv
 
