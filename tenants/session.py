@@ -133,6 +133,10 @@ def _record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
 def _set_rls_tenant(session: Session, _tx: SessionTransaction, connection: Connection) -> None:
     if connection.dialect.name != "postgresql":
         return
+    if _tx.nested:
+        # A SAVEPOINT (every mutation runs in one) inherits the transaction's setting, made by the
+        # root transaction's begin or the request's first statement: no round trip (issue #21).
+        return
     tenant_id = session.info.get("tenant_id")
     if not tenant_id:
         # Unbound (a request binds its tenant in its first statement, gongzhi/app.py): nothing to set.
