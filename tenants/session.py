@@ -45,13 +45,23 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
     if tenant_id is None or state.session.info.get("orm_tenant_filter") is False:
         return
     if state.is_select or state.is_update or state.is_delete:
-        state.statement = state.statement.options(
-            with_loader_criteria(
-                TenantScoped,
-                lambda cls: cls.tenant_id == tenant_id,
-                include_aliases=True,
-            )
-        )
+        state.statement = state.statement.options(_tenant_criteria(tenant_id))
+
+
+def _tenant_criteria(tenant_id: Any) -> Any:
+    """The tenant filter option, made once per tenant and process (issue #21): building it — the
+    lambda's analysis, the option's own cache key — cost more than the rest of a small statement's
+    ORM work. An option is immutable, so every statement of the tenant shares one."""
+    found = _CRITERIA.get(tenant_id)
+    if found is None:
+        found = with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+        if len(_CRITERIA) >= 4096:
+            _CRITERIA.clear()
+        _CRITERIA[tenant_id] = found
+    return found
+
+
+_CRITERIA: dict[Any, Any] = {}
 
 
 @event.listens_for(TenantBoundSession, "before_flush")
@@ -123,6 +133,10 @@ def _record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
 @event.listens_for(TenantBoundSession, "after_begin")
 def _set_rls_tenant(session: Session, _tx: SessionTransaction, connection: Connection) -> None:
     if connection.dialect.name != "postgresql":
+        return
+    if _tx.nested:
+        # A SAVEPOINT (every mutation runs in one) inherits the transaction's setting, made by the
+        # root transaction's begin or the request's first statement: no round trip (issue #21).
         return
     tenant_id = session.info.get("tenant_id")
     if not tenant_id:

@@ -44,10 +44,13 @@ from graphql import (
     validate,
     visit,
 )
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from resolvers.i18n import Language, language, t
 from schema.schema import MAX_ALIASES, MAX_TOKENS
 
+STRAWBERRY_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
 MAX_SAME_NAME = 30
 MAX_EXPANDED = 10_000
 CACHE_SIZE = 512
@@ -150,7 +153,8 @@ def check_document(graphql_schema: GraphQLSchema, query: str, introspection: boo
         return [{"message": t(f"查询过于复杂，未予校验：{why}", f"the query is too complex to validate: {why}"),
                  "extensions": {"code": "DOCUMENT_TOO_COMPLEX"}}], None
     # Without introspection, no field suggestions either: they would leak the schema piecemeal.
-    rules = None if introspection else [*specified_rules, NoSchemaIntrospectionCustomRule]
+    # Strawberry's own two rules too: the endpoint executes the document without validating it again.
+    rules = [*specified_rules, *STRAWBERRY_RULES, *([] if introspection else [NoSchemaIntrospectionCustomRule])]
     errors = validate(graphql_schema, doc, rules, hide_suggestions=not introspection)
     return [_with_code(e, "GRAPHQL_VALIDATION_FAILED") for e in errors], doc
 

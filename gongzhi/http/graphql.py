@@ -26,6 +26,7 @@ from gongzhi.http import observability as obs
 from gongzhi.http import pipeline
 from gongzhi.http.auth import AuthError, Claims, select_tenant
 from gongzhi.http.documents import DocumentChecker
+from gongzhi.http.execution import execute_checked, has_resolve_hooks
 from gongzhi.http.explorer import example_operations, explorer_html
 from gongzhi.http.limits import check as check_limits
 from gongzhi.http.partners import partner_refusals
@@ -76,6 +77,8 @@ class GraphQLEndpoint:
         self.state = app_state
         self.schema = build_schema(introspection=app_state.settings.introspection)
         self.documents = DocumentChecker(self.schema._schema, app_state.settings.introspection)
+        if has_resolve_hooks(self.schema):  # execute_checked runs no resolver middleware
+            raise RuntimeError("a schema extension with a resolve hook needs Schema.execute")
 
     def _media_type(self, request: Request) -> str | None:
         """application/graphql-response+json when asked for by name; application/json for legacy
@@ -229,10 +232,9 @@ class GraphQLEndpoint:
                 answer = finish(data, ctx)
                 await self.state.commit(session, ctx)
                 return Response(answer, media_type=media)
-            result = await self.schema.execute(
-                query, variable_values=variables, operation_name=op_name,
-                context_value={"request_context": ctx, "request": request},
-            )
+            # The document was parsed, validated and limited above: executed as it is (issue #21).
+            result = await execute_checked(self.schema, document, variables=variables, operation_name=op_name,
+                                           context={"request_context": ctx, "request": request})
             down = pipeline.first_unavailable(result.errors)
             if down is not None:
                 # A resolver met the database down (a dead connection, a statement timeout): the whole

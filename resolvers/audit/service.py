@@ -54,11 +54,25 @@ AREA_PATH_OF: dict[str, Callable[[RequestContext, uuid.UUID], Awaitable[str | No
 }
 
 
+# The column that holds a row's own area path, by table, when the change recorded it.
+PATH_COLUMN_OF = {"cases": "area_path", "areas": "path"}
+
+
+def _path_in_change(change: dict[str, Any]) -> str | None:
+    column = PATH_COLUMN_OF.get(change["table"])
+    after = (change.get("fields") or {}).get(column) if column else None
+    return after[1] if isinstance(after, list) and isinstance(after[1], str) else None
+
+
 async def record_mutation(ctx: RequestContext, action: str, *, outcome: str, changes: list[dict[str, Any]],
                           errors: list[str] | None = None) -> None:
     """Queue the audit entry of one mutation (appended in the request's commit)."""
     path: str | None = None
     for change in changes:
+        known = _path_in_change(change)
+        if known is not None:  # an insert, or an update of the path: no statement (issue #21)
+            path = known
+            break
         finder = AREA_PATH_OF.get(change["table"])
         if finder is not None:
             path = await finder(ctx, uuid.UUID(change["id"]))
