@@ -39,7 +39,7 @@ CASE_SELECTION = """
   feedbackComment reopenCount version reportedAt resolvedAt closedAt closureFlagged returnCount
   source externalTicketNo
   reporter { username displayName }
-  area { __typename id name kind code description version ... on Building { floors unitCount }
+  area { __typename id name kind code description version archivedAt ... on Building { floors unitCount }
          ... on Compound { propertyManagement } }
   escalatedTo { id name }
   community { __typename id name }

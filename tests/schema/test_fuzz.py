@@ -117,7 +117,12 @@ def node_types() -> list[str]:
 def node_tables() -> dict[str, Any]:
     """Node type → its model (the class of the same name; areas by kind)."""
     classes = {m.class_.__name__: m.class_ for m in Base.registry.mappers}
+    classes |= {graphql: classes[model] for graphql, model in NODE_MODEL_NAMES.items()}
     return {name: Area if name in AREA_KIND else classes.get(name) for name in node_types()}
+
+
+# Node types named otherwise than their model (the API's name for the record, the model's for the row).
+NODE_MODEL_NAMES = {"PropertyOwnership": "PropertyOwner", "UserAccount": "User"}
 
 
 async def _node_ids(sm: Any, tw: TenantWorld) -> list[str]:
@@ -130,6 +135,8 @@ async def _node_ids(sm: Any, tw: TenantWorld) -> list[str]:
         async with s.begin():
             for name, model in node_tables().items():
                 stmt = select(model.id).order_by(model.id).limit(PER_TYPE)
+                if not hasattr(model, "tenant_id"):  # accounts: a platform table, each in its street office
+                    stmt = stmt.where(model.home_tenant_id == tw.tenant_id)
                 if name in AREA_KIND:
                     stmt = stmt.where(Area.kind == AREA_KIND[name])
                 out += [encode_global_id(name, i) for i in await s.scalars(stmt)]

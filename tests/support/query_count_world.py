@@ -52,6 +52,8 @@ from models import (
     OwnerCommittee,
     PartyOrg,
     PartyOrgKind,
+    PartyOrgMember,
+    PartyOrgRole,
     PeriodState,
     Person,
     PersonCareTag,
@@ -122,7 +124,8 @@ async def populate(api: Api, db: DbEnv, tw: TenantWorld, n: int) -> Scene:
                 s.add_all([GridBuilding(grid_id=g1.id, building_id=bid),
                            ServiceContract(firm_id=tw.firms["F1"], compound_id=cid, valid_from=date(2020, 1, 1)),
                            # onboarding's organisations (issue #23): a branch and an owner committee each
-                           PartyOrg(name=f"新小区{i}党支部", kind=PartyOrgKind.BRANCH, area_id=cid),
+                           branch := PartyOrg(id=uuid7(), name=f"新小区{i}党支部", kind=PartyOrgKind.BRANCH,
+                                              area_id=cid),
                            OwnerCommittee(compound_id=cid, name=f"新小区{i}业委会", chair_name="主任",
                                           term_start=date(2025, 1, 1), term_end=date(2029, 12, 31))])
                 h = Household(id=uuid7(), building_id=bid, unit="1", room=f"{i + 1:03d}", floor_area=Decimal("70.00"))
@@ -140,6 +143,7 @@ async def populate(api: Api, db: DbEnv, tw: TenantWorld, n: int) -> Scene:
                     if j == 0:
                         s.add(PersonCareTag(person_id=p.id, code="living_alone"))
                         s.add(PropertyOwner(household_id=h.id, person_id=p.id))  # on the title (产权人)
+                s.add(PartyOrgMember(party_org_id=branch.id, person_id=persons[-1], role=PartyOrgRole.MEMBER))
                 # A neighbourhood lead per household, holding the role (a user of their own).
                 u = User(id=uuid7(), username=tw.username(f"lead{i}"), display_name=f"邻长{i}")
                 s.add(u)
