@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from models.register import mask_id_card, mask_phone
 from resolvers.errors import ErrorCode, ServiceError
@@ -58,3 +59,21 @@ def text(value: str, field: str, *, max_len: int, required: bool = True) -> str:
                                                  f"{field} must be at most {max_len} characters"), field)
     return v
 
+
+
+def period_filter(column: Any, starts_from: datetime | None, starts_before: datetime | None,
+                  fields: tuple[str, str] = ("startsFrom", "startsBefore")) -> list[Any]:
+    """``column`` in [starts_from, starts_before): the list filter portals use for a period (issue #23).
+    Times carry their zone; an empty or reversed period is INVALID naming the later bound."""
+    for value, name in ((starts_from, fields[0]), (starts_before, fields[1])):
+        if value is not None and value.tzinfo is None:
+            raise ServiceError(ErrorCode.INVALID, t(f"{name} 须带时区", f"{name} needs a time zone"), name)
+    if starts_from is not None and starts_before is not None and starts_before <= starts_from:
+        raise ServiceError(ErrorCode.INVALID, t(f"{fields[1]} 须晚于 {fields[0]}",
+                                                f"{fields[1]} must be after {fields[0]}"), fields[1])
+    out: list[Any] = []
+    if starts_from is not None:
+        out.append(column >= starts_from)
+    if starts_before is not None:
+        out.append(column < starts_before)
+    return out

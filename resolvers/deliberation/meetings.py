@@ -43,8 +43,12 @@ async def get_meeting(ctx: RequestContext, meeting_id: uuid.UUID) -> Meeting | N
 
 
 async def list_meetings(ctx: RequestContext, *, area_id: uuid.UUID | None, first: int | None,
-                        after: str | None) -> Page[Meeting]:
-    stmt = select(Meeting).where(meeting_read_predicate(ctx))
+                        after: str | None, states: list[MeetingState] | None = None,
+                        starts_from: datetime | None = None, starts_before: datetime | None = None) -> Page[Meeting]:
+    stmt = select(Meeting).where(meeting_read_predicate(ctx), *v.period_filter(Meeting.starts_at, starts_from,
+                                                                             starts_before))
+    if states:
+        stmt = stmt.where(Meeting.state.in_(states))
     if area_id is not None:
         path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
         if path is None:

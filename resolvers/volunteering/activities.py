@@ -44,8 +44,13 @@ def activity_read_pred(ctx: RequestContext) -> ColumnElement[bool]:
 
 
 async def list_activities(ctx: RequestContext, area_id: uuid.UUID | None, upcoming: bool | None,
-                          *, first: int | None, after: str | None) -> Page[Activity]:
-    stmt = select(Activity).where(activity_read_pred(ctx))
+                          *, first: int | None, after: str | None, states: list[ActivityState] | None = None,
+                          starts_from: datetime | None = None, starts_before: datetime | None = None,
+                          ) -> Page[Activity]:
+    stmt = select(Activity).where(activity_read_pred(ctx), *v.period_filter(Activity.starts_at, starts_from,
+                                                                          starts_before))
+    if states:
+        stmt = stmt.where(Activity.state.in_(states))
     if area_id is not None:
         path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
         if path is None:

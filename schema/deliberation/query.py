@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
-from models import TopicState
+from models import MeetingState, TopicState
 from resolvers import deliberation as svc
 from resolvers.ids import decode_id
 from schema.common import Connection, connection, context, field, query_call
@@ -42,9 +43,16 @@ class DeliberationQuery:
         self, info: Info,
         area_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only inside this area.")] = None,
         first: int | None = 20, after: str | None = None,
+        states: Annotated[list[MeetingState] | None, strawberry.argument(
+            description="Only meetings in these states (状态), e.g. CONVENED.")] = None,
+        starts_from: Annotated[datetime | None, strawberry.argument(
+            description="Only meetings starting at or after this time (开始时间起).")] = None,
+        starts_before: Annotated[datetime | None, strawberry.argument(
+            description="Only meetings starting before this time (开始时间止, exclusive).")] = None,
     ) -> Connection[Meeting]:
         page = await query_call(svc.list_meetings(context(info), area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
-                                                  first=first, after=after))
+                                                  first=first, after=after, states=states, starts_from=starts_from,
+                                                  starts_before=starts_before))
         return connection(page, lambda m: Meeting(_m=m))  # type: ignore[no-any-return]
 
     @field(description="Notices you may read (通知公告), newest first; your feed when no area is given: "

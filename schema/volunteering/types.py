@@ -238,9 +238,17 @@ class VolunteeringQuery:
         area_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only inside this area.")] = None,
         upcoming: Annotated[bool | None, strawberry.argument(description="Not yet started (or started).")] = None,
         first: int | None = 20, after: str | None = None,
+        states: Annotated[list[ActivityState] | None, strawberry.argument(
+            description="Only activities in these states (状态), e.g. PUBLISHED.")] = None,
+        starts_from: Annotated[datetime | None, strawberry.argument(
+            description="Only activities starting at or after this time (开始时间起).")] = None,
+        starts_before: Annotated[datetime | None, strawberry.argument(
+            description="Only activities starting before this time (开始时间止, exclusive).")] = None,
     ) -> Connection[Activity]:
         area = decode_id(area_id, AREA_TYPE_NAMES, "areaId")
-        page = await query_call(svc.list_activities(context(info), area, upcoming, first=first, after=after))
+        page = await query_call(svc.list_activities(context(info), area, upcoming, first=first, after=after,
+                                                    states=states, starts_from=starts_from,
+                                                    starts_before=starts_before))
         return connection(page, lambda m: Activity(_m=m))  # type: ignore[no-any-return]
 
     @field(description="Sign-ups (报名): of an activity you organise (all) or joined (yours); "
