@@ -76,7 +76,8 @@ async def publish_notice(ctx: RequestContext, *, area_id: uuid.UUID, title: str,
 
 
 async def wall(ctx: RequestContext, compound_id: uuid.UUID, *, echo: bool, first: int | None,
-               after: str | None) -> Page[Case]:
+               after: str | None, category: str | None = None, states: list[CaseState] | None = None,
+               reported_from: datetime | None = None, reported_before: datetime | None = None) -> Page[Case]:
     """A compound's problem-wall cases (问题墙), or those answered (回音壁), that the actor may read:
     residents of the compound, staff in scope. The caller shows them anonymised."""
     compound = await ctx.db.scalar(select(Area).where(
@@ -88,4 +89,11 @@ async def wall(ctx: RequestContext, compound_id: uuid.UUID, *, echo: bool, first
                               case_read_predicate(ctx))
     if echo:
         stmt = stmt.where(Case.resolution.is_not(None), Case.state.in_([CaseState.RESOLVED, CaseState.CLOSED]))
+    # the filters a wall page offers (issue #23): category, state, the period it was reported in
+    stmt = stmt.where(*v.period_filter(Case.created_at, reported_from, reported_before,
+                                       ("reportedFrom", "reportedBefore")))
+    if category is not None:
+        stmt = stmt.where(Case.category_code == category)
+    if states:
+        stmt = stmt.where(Case.state.in_(states))
     return await keyset_page(ctx.db, stmt, Case.id, first=first, after=after, descending=True)

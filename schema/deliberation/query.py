@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from models import MeetingState, TopicState
+from models import CaseState, MeetingState, TopicState
 from resolvers import deliberation as svc
 from resolvers.ids import decode_id
 from schema.common import Connection, connection, context, field, query_call
@@ -23,6 +23,24 @@ def _wall(page: Any) -> WallConnection:
     items = list(page.items)
     return WallConnection(nodes=[WallEntry(_m=c) for c in items], has_next_page=page.has_next,
                           end_cursor=encode_cursor(items[-1].id) if items else None)
+
+
+@strawberry.input(description="What a wall page shows (墙面筛选); every field optional.")
+class WallFilter:
+    category: str | None = strawberry.field(default=None, description="Only this case category (类别) code.")
+    states: list[CaseState] | None = strawberry.field(default=None, description="Only cases in these states (状态).")
+    reported_from: datetime | None = strawberry.field(
+        default=None, description="Only cases reported at or after this time (上报时间起).")
+    reported_before: datetime | None = strawberry.field(
+        default=None, description="Only cases reported before this time (上报时间止, exclusive).")
+
+
+async def _wall_page(info: Info, compound_id: strawberry.ID, *, echo: bool, first: int | None, after: str | None,
+                     f: WallFilter | None) -> Any:
+    f = f or WallFilter()
+    return await query_call(svc.wall(context(info), decode_id(compound_id, "Compound", "compoundId"), echo=echo,
+                                     first=first, after=after, category=f.category, states=f.states,
+                                     reported_from=f.reported_from, reported_before=f.reported_before))
 
 
 @strawberry.type
@@ -68,15 +86,17 @@ class DeliberationQuery:
         return connection(page, lambda m: Notice(_m=m))  # type: ignore[no-any-return]
 
     @field(description="A compound's problem wall (问题墙): its residents' reports, anonymised.")
-    async def problem_wall(self, info: Info, compound_id: strawberry.ID, first: int | None = 20,
-                           after: str | None = None) -> WallConnection:
-        page = await query_call(svc.wall(context(info), decode_id(compound_id, "Compound", "compoundId"),
-                                         echo=False, first=first, after=after))
-        return _wall(page)
+    async def problem_wall(
+        self, info: Info, compound_id: strawberry.ID, first: int | None = 20, after: str | None = None,
+        filter: Annotated[WallFilter | None, strawberry.argument(
+            description="Category, states and the period reported in (筛选).")] = None,
+    ) -> WallConnection:
+        return _wall(await _wall_page(info, compound_id, echo=False, first=first, after=after, f=filter))
 
     @field(description="A compound's echo wall (回音壁): wall entries answered, with the answers.")
-    async def echo_wall(self, info: Info, compound_id: strawberry.ID, first: int | None = 20,
-                        after: str | None = None) -> WallConnection:
-        page = await query_call(svc.wall(context(info), decode_id(compound_id, "Compound", "compoundId"),
-                                         echo=True, first=first, after=after))
-        return _wall(page)
+    async def echo_wall(
+        self, info: Info, compound_id: strawberry.ID, first: int | None = 20, after: str | None = None,
+        filter: Annotated[WallFilter | None, strawberry.argument(
+            description="Category, states and the period reported in (筛选).")] = None,
+    ) -> WallConnection:
+        return _wall(await _wall_page(info, compound_id, echo=True, first=first, after=after, f=filter))
