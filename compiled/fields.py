@@ -272,7 +272,9 @@ def case_columns(cx: Compiler) -> list[Any]:
 def cases_connection(cx: Compiler, sel: Sel) -> ColumnElement[Any]:
     if cx.shape(sel, lambda a: a.get("areaId") is not None or a.get("assignedToMe") is not None
                 or a.get("closureFlagged") is not None
-                or a.get("sources") is not None or a.get("externalTicketNo") is not None):
+                or a.get("sources") is not None or a.get("externalTicketNo") is not None
+                or any(a.get(k) is not None for k in ("priorities", "reportedFrom", "reportedBefore", "handlerKind",
+                                                     "handlerFirmId", "text"))):
         raise Unsupported("cases filter")
     filters: list[ColumnElement[bool]] = []
     states: tuple[str, ...] = ()

@@ -7,13 +7,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
-from models import Area, Case, CaseCategory, CaseEvent, CaseSource, CaseState
+from models import Area, Case, CaseCategory, CaseEvent, CasePriority, CaseSource, CaseState, HandlerKind
 from models.cases import aware as aware  # re-exported: resolvers.cases.review reads it from here
 from models.cases import is_overdue as overdue_at
 from models.cases import overdue_sql
 from policies.cases import case_in_area, case_predicate
+from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
@@ -36,6 +37,13 @@ class CaseFilter:
     closure_flagged: bool | None = None  # resolved too fast, waiting for a reviewer (issue #22)
     sources: list[CaseSource] | None = None
     external_ticket_no: str | None = None
+    # what a handling desk filters by (issue #23)
+    priorities: list[CasePriority] | None = None
+    reported_from: datetime | None = None
+    reported_before: datetime | None = None
+    handler_kind: HandlerKind | None = None
+    handler_firm_id: uuid.UUID | None = None
+    text: str | None = None
 
 
 async def list_cases(ctx: RequestContext, f: CaseFilter, *, first: int | None, after: str | None) -> Page[Case]:
@@ -66,6 +74,20 @@ async def list_cases(ctx: RequestContext, f: CaseFilter, *, first: int | None, a
     if f.external_ticket_no is not None:
         # Among the cases seen in full: the number is not shown on the public wall, nor searchable there.
         stmt = stmt.where(Case.external_ticket_no == f.external_ticket_no.strip(), read_predicate(ctx, public=False))
+    stmt = stmt.where(*v.period_filter(Case.created_at, f.reported_from, f.reported_before,
+                                       ("reportedFrom", "reportedBefore")))
+    if f.priorities:
+        stmt = stmt.where(Case.priority.in_(f.priorities))
+    if f.handler_kind is not None:
+        stmt = stmt.where(Case.handler_kind == f.handler_kind)
+    if f.handler_firm_id is not None:
+        stmt = stmt.where(Case.handler_firm_id == f.handler_firm_id)
+    if f.text is not None:
+        term = v.text(f.text, "text", max_len=50)
+        # the title for everyone; the description only among the cases seen in full (the wall may hide it)
+        stmt = stmt.where(or_(Case.title.contains(term, autoescape=True),
+                              and_(Case.description.contains(term, autoescape=True),
+                                   read_predicate(ctx, public=False))))
     # Newest first: keyset on the id (UUIDv7), descending.
     return await keyset_page(ctx.db, stmt, Case.id, first=first, after=after, descending=True)
 

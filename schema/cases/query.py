@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
-from models import CaseSource, CaseState
+from models import CasePriority, CaseSource, CaseState, HandlerKind
 from resolvers import cases as case_service
 from resolvers.ids import decode_id
 from schema.cases.config import CaseConfigQuery
@@ -42,12 +42,27 @@ class CaseQuery(CaseConfigQuery, CaseStageQuery, CaseRatesQuery):
             description="Only from these source channels (来源渠道).")] = None,
         external_ticket_no: Annotated[str | None, strawberry.argument(
             description="Only the case with this 12345 work-order number (工单号).")] = None,
+        priorities: Annotated[list[CasePriority] | None, strawberry.argument(
+            description="Only these priorities (紧急程度).")] = None,
+        reported_from: Annotated[datetime | None, strawberry.argument(
+            description="Only cases reported at or after this time (上报时间起).")] = None,
+        reported_before: Annotated[datetime | None, strawberry.argument(
+            description="Only cases reported before this time (上报时间止, exclusive).")] = None,
+        handler_kind: Annotated[HandlerKind | None, strawberry.argument(
+            description="Only cases dispatched to this kind of handling unit (承办单位类型).")] = None,
+        handler_firm_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Only cases dispatched to this property firm (承办物业).")] = None,
+        text: Annotated[str | None, strawberry.argument(
+            description="Part of the title, or of the description where you see it in full (关键词, ≤ 50).")
+        ] = None,
     ) -> Connection[Case]:
         f = case_service.CaseFilter(
             area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             states=states, category=category, supervised=supervised, overdue=overdue,
             reported_by_me=reported_by_me, assigned_to_me=assigned_to_me, closure_flagged=closure_flagged,
-            sources=sources, external_ticket_no=external_ticket_no,
+            sources=sources, external_ticket_no=external_ticket_no, priorities=priorities,
+            reported_from=reported_from, reported_before=reported_before, handler_kind=handler_kind,
+            handler_firm_id=decode_id(handler_firm_id, "PropertyFirm", "handlerFirmId"), text=text,
         )
         page = await query_call(case_service.list_cases(context(info), f, first=first, after=after))
         return connection(page, lambda m: Case(_m=m))  # type: ignore[no-any-return]

@@ -211,8 +211,27 @@ async def test_two_processes_agree_on_policy_events_and_rate_limits(
         assert late["data"]["dispatchCase"]["errors"] == [{"code": "FORBIDDEN"}]
 
         # 3. one budget per user and tenant across both processes (Redis)
-        codes = [(await post(servers[i % 2], b, "grid1", "{ me { username } }")).status_code
-                 for i in range(limit + 2)]
+        async def fallbacks() -> float:
+            """Checks the servers counted in-process because Redis did not answer in time."""
+            total = 0.0
+            async with httpx.AsyncClient() as c:
+                for s in servers:
+                    text = (await c.get(s.http + "/metrics")).text
+                    total += sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                                 if line.startswith("gongzhi_redis_fallback_total"))
+            return total
+
+        for who in ("grid1", "grid2", "grid3"):
+            before = await fallbacks()
+            codes = [(await post(servers[i % 2], b, who, "{ me { username } }")).status_code
+                     for i in range(limit + 2)]
+            if codes == [200] * limit + [429, 429]:
+                break
+            # Only a Redis answer slower than the limiter's guard (a loaded CI machine), counted in-process
+            # meanwhile as designed (issue #26), excuses a miss: then once more, with another user, after
+            # the fallback's back-off.
+            assert await fallbacks() > before, codes
+            await asyncio.sleep(1.5)
         assert codes == [200] * limit + [429, 429], codes
     finally:
         for s in servers:
