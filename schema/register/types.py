@@ -342,8 +342,12 @@ class PropertyOwnership(Node):
         h = await loaders.household_by_id(context(info)).load(self._m.household_id)
         return None if h is None else Household(_m=h)
 
-    certificate_ref = column_field("certificate_ref", str | None,
-                                   description="Reference of the title document (不动产权证号), as recorded.")
+    @field(description="Reference of the title document (不动产权证号), as recorded; null unless you may read "
+                       "the dwelling's personal data in full.")
+    async def certificate_ref(self, info: Info) -> str | None:
+        if await loaders.pii_visible_by_household(context(info)).load(self._m.household_id):
+            return self._m.certificate_ref
+        return None
 
     registered_at = column_field("created_at", datetime, description="When it was registered.")
 

@@ -87,6 +87,12 @@ async def test_owners_not_residents_vote_and_owners_are_registered_by_staff(api:
         ["FORBIDDEN"], ["NOT_FOUND"])
     ok = (await api.gql(a, "admin", REGISTER, {"i": body}))["data"]["registerPropertyOwner"]
     assert ok["errors"] == [] and ok["ownership"]["certificateRef"] == "鄂(2020)第01号"
+    # the title document's number is personal data: the chair (masked reader of P1) does not get it
+    seen = "query($id: ID!) { node(id: $id) { ... on PropertyOwnership { certificateRef person { name } } } }"
+    assert (await api.gql(a, "chair", seen, {"id": ok["ownership"]["id"]}))["data"]["node"] == {
+        "certificateRef": None, "person": {"name": "张小梅"}}
+    assert (await api.gql(a, "grid1", seen, {"id": ok["ownership"]["id"]}))["data"]["node"][
+        "certificateRef"] == "鄂(2020)第01号"
     assert ok["ownership"]["person"]["name"] == "张小梅"
     dup = (await api.gql(a, "admin", REGISTER, {"i": body}))["data"]["registerPropertyOwner"]
     assert [(e["code"], e["field"]) for e in dup["errors"]] == [("CONFLICT", "personId")]
