@@ -19,12 +19,13 @@ def test_tenant_filter_option_is_made_once_per_tenant() -> None:
 
 def test_no_tenant_setting_statement_for_a_savepoint() -> None:
     sent: list[Any] = []
-    conn = SimpleNamespace(dialect=SimpleNamespace(name="postgresql"), execute=lambda *a: sent.append(a))
+    conn = SimpleNamespace(dialect=SimpleNamespace(name="postgresql"), execute=lambda *a: sent.append(a),
+                           exec_driver_sql=lambda *a: sent.append(a))  # SET LOCAL goes as driver SQL (#27)
     sess = SimpleNamespace(info={"tenant_id": uuid.uuid4()})
     tsession._set_rls_tenant(sess, SimpleNamespace(nested=True), conn)  # type: ignore[arg-type]
     assert sent == []
     tsession._set_rls_tenant(sess, SimpleNamespace(nested=False), conn)  # type: ignore[arg-type]
-    assert len(sent) == 1  # the root transaction still sets it
+    assert len(sent) == 1 and "SET LOCAL app.tenant_id" in str(sent[0][0])  # the root transaction still sets it
 
 
 def test_audit_path_from_the_recorded_change() -> None:
