@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from models import Area, Case, CaseCategory, CaseEvent, CaseState, SlaUnit, community_id_of
 from policies.cases import case_in_area, case_predicate
+from policies.filters import area_read_predicate
 from resolvers.cases.calendar import work_calendar
 from resolvers.cases.rate_definitions import NEGATIVE, RATE_KEYS, Definitions, load_definitions
 from resolvers.cases.reads import aware
@@ -215,7 +216,8 @@ async def case_rates(ctx: RequestContext, *, start: date, end: date, group_by: R
     where = [Case.created_at >= lo, Case.created_at < hi, Case.state != CaseState.WITHDRAWN,
              case_predicate(grant, ctx.actor, public=False)]
     if area_id is not None:
-        path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
+        path = await ctx.db.scalar(select(Area.path).where(
+            Area.id == area_id, area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)))
         if path is None:
             raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
         where.append(case_in_area(path))
