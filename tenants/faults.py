@@ -66,6 +66,11 @@ def _is_disconnect_one(e: BaseException) -> bool:
     state = _sqlstate(e)
     if state is not None and (state.startswith("08") or state in _DISCONNECT_STATES):
         return True
+    if type(e).__name__ == "InternalClientError" and "another operation" in str(e):
+        # asyncpg's protocol is stuck mid-operation (a backend terminated under it, seen through
+        # pgbouncer in CI): the connection cannot be used again — replaced, and a statement that had not
+        # been sent is retried on a fresh one, like any dead connection.
+        return True
     return type(e).__name__ == "InterfaceError" and "connection is closed" in str(e)
 
 

@@ -46,6 +46,8 @@ DISCONNECTS = [
     asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
     asyncpg.exceptions.InterfaceError("connection is closed"),
     asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
+    # the protocol stuck mid-operation after its backend was terminated (seen through pgbouncer in CI)
+    asyncpg.exceptions.InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
     asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
     ConnectionResetError(104, "Connection reset by peer"),
     DatabaseUnreachable("cannot connect to the database: ConnectionRefusedError"),
