@@ -44,6 +44,12 @@ from .owners import (
 from .personal_data import NOT_WALKED, Reference, personal_data_report, references
 from .residence import MOVES, move, person_moves
 from .retention import apply_retention, months_before, retention_months, set_retention_months
+from .self_governing import (
+    add_central_household,
+    create_self_governing_unit,
+    list_central_households,
+    list_self_governing_units,
+)
 from .service import (
     HouseholdFields,
     PersonFields,
@@ -68,6 +74,7 @@ __all__ = [
     "PartyOrgFields",
     "PersonFields",
     "Reference",
+    "add_central_household",
     "add_party_org_member",
     "apply_retention",
     "archive_area",
@@ -80,6 +87,7 @@ __all__ = [
     "create_party_org",
     "create_person",
     "create_property_firm",
+    "create_self_governing_unit",
     "create_service_contract",
     "end_property_ownership",
     "end_service_contract",
@@ -88,11 +96,13 @@ __all__ = [
     "get_readable_area",
     "is_erased",
     "list_areas",
+    "list_central_households",
     "list_households",
     "list_owner_committees",
     "list_party_orgs",
     "list_persons",
     "list_property_firms",
+    "list_self_governing_units",
     "list_service_contracts",
     "months_before",
     "move",
