@@ -18,8 +18,13 @@ from .consent import (
     withdraw_consent,
 )
 from .erasure import ERASED_NAME, ErasureRequest, erase_person, is_erased, reapply_erasures
+from .onboarding_import import KIND as ONBOARDING_KIND
 from .onboarding_import import ImportReport as OnboardingReport
+from .onboarding_import import check_may_onboard
+from .onboarding_import import new_job as new_onboarding_job
+from .onboarding_import import report_xlsx as onboarding_report_xlsx
 from .onboarding_import import run_import as run_onboarding_import
+from .onboarding_import import summary as onboarding_summary
 from .onboarding_import import template_xlsx as onboarding_template_xlsx
 from .organisations import (
     PartyOrgFields,
@@ -67,6 +72,7 @@ __all__ = [
     "ERASED_NAME",
     "MOVES",
     "NOT_WALKED",
+    "ONBOARDING_KIND",
     "AreaFields",
     "ErasureRequest",
     "HouseholdFields",
@@ -79,6 +85,7 @@ __all__ = [
     "apply_retention",
     "archive_area",
     "care_tag_kinds",
+    "check_may_onboard",
     "consent_required",
     "consents_in_force",
     "create_area",
@@ -107,6 +114,9 @@ __all__ = [
     "months_before",
     "move",
     "move_area",
+    "new_onboarding_job",
+    "onboarding_report_xlsx",
+    "onboarding_summary",
     "onboarding_template_xlsx",
     "owners_by_household",
     "person_moves",
