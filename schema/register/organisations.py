@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import select
@@ -357,7 +357,9 @@ class OrganisationQuery:
     @field(description="Central party-member households (党员中心户) of groups on areas you may read, optionally "
                        "inside an area or of one group.")
     async def central_households(self, info: Info, area_id: strawberry.ID | None = None,
-                                 unit_id: strawberry.ID | None = None, first: int | None = 20,
+                                 unit_id: Annotated[strawberry.ID | None, strawberry.argument(
+                                     description="Only this self-governing group's (自治小组ID).")] = None,
+                                 first: int | None = 20,
                                  after: str | None = None) -> Connection[CentralHousehold]:
         page = await query_call(svc.list_central_households(
             context(info), area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),

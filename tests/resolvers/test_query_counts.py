@@ -389,7 +389,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "roleAssignments": (9, 6),
     "topics": (13, 10),
     "topics_resident": (11, 7),
-    "selfGoverningUnits": (0, 0),
+    "selfGoverningUnits": (9, 6),
     "serviceContracts": (12, 9),
     "users": (6, 3),
     "visitCoverage": (13, 10),
