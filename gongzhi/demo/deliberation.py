@@ -297,7 +297,7 @@ async def _baitao(d: Driver) -> None:
     who = "baitao.secretary"
     for months, compound_name, title, description, decision in BAITAO_MONTHLY:
         month = _month_back(d.today, months)
-        # the last Thursday but one of that month, at least a day before today
+        # held on the first Thursday from the 20th of that month (always before today)
         day = month.replace(day=20) + timedelta(days=(3 - month.replace(day=20).weekday()) % 7)
         days_ago = max((d.today - day).days, 1)
         compound = await _area(d, compound_name, AreaKind.COMPOUND, community)
