@@ -219,3 +219,47 @@ class OwnerCommittee(TenantScoped, Base):
     chair_person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     term_start: Mapped[date] = mapped_column(Date)
     term_end: Mapped[date] = mapped_column(Date)
+
+
+class SelfGoverningKind(enum.StrEnum):
+    ZONE = "zone"  # 自治片区
+    GROUP = "group"  # 自治小组
+
+
+class SelfGoverningUnit(TenantScoped, Base):
+    """A residents' self-governing zone (自治片区) or group (自治小组) of a compound or a building (issue
+    #23): 三里亭人家 runs itself in 2 zones of 6 groups each, every group gathered round a central
+    party-member household. A group may sit in a zone of the same area (``parent_id``)."""
+
+    __tablename__ = "self_governing_units"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "area_id"], ["areas.tenant_id", "areas.id"]),
+        ForeignKeyConstraint(["tenant_id", "parent_id"],
+                             ["self_governing_units.tenant_id", "self_governing_units.id"]),
+        UniqueConstraint("tenant_id", "area_id", "name"),
+    )
+
+    area_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    kind: Mapped[SelfGoverningKind] = mapped_column(_enum(SelfGoverningKind, 16))
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class CentralHousehold(TenantScoped, Base):
+    """A central party-member household (党员中心户) of a self-governing group: a party member's household
+    the group's neighbours turn to, the party member named."""
+
+    __tablename__ = "central_households"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "unit_id"], ["self_governing_units.tenant_id", "self_governing_units.id"]),
+        ForeignKeyConstraint(["tenant_id", "household_id"], ["households.tenant_id", "households.id"]),
+        ForeignKeyConstraint(["tenant_id", "person_id"], ["persons.tenant_id", "persons.id"]),
+        UniqueConstraint("tenant_id", "unit_id", "household_id"),
+        Index("ix_central_households_household", "tenant_id", "household_id"),
+        Index("ix_central_households_person", "tenant_id", "person_id"),
+    )
+
+    unit_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    household_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    appointed_on: Mapped[date | None] = mapped_column(Date)

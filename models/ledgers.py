@@ -1,4 +1,5 @@
-"""Spreadsheet imports (issue #11): one row per import of a household register file, tenant-scoped.
+"""Spreadsheet imports (issue #11): one row per import of a household register file (or, issue #23, of
+the onboarding workbook: areas, firms, contracts), tenant-scoped.
 
 The row is written before the import starts and updated as it goes (status, processed, errors) in
 transactions of its own, so a client polls progress while the import's one transaction is open."""
@@ -44,6 +45,9 @@ class ImportJob(TenantScoped, Base):
     created_households: Mapped[int] = mapped_column(Integer, default=0)
     created_persons: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    # The onboarding workbook's jobs (kind "onboarding", issue #23): firms and service contracts.
+    created_firms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_contracts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     message: Mapped[str | None] = mapped_column(String(1000))
     # Where the per-row report (the file's layout plus 错误原因/error) is kept (under the upload dir).
     report_key: Mapped[str | None] = mapped_column(String(200))

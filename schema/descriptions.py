@@ -37,6 +37,8 @@ ENUM_VALUES: dict[str, str] = {
     "PartyOrgRole.DEPUTY_SECRETARY": "A deputy secretary (副书记).",
     "PartyOrgRole.COMMITTEE_MEMBER": "A committee member (委员).",
     "PartyOrgRole.MEMBER": "A member (党员).",
+    "SelfGoverningKind.ZONE": "A residents' self-governing zone (自治片区), its groups in it.",
+    "SelfGoverningKind.GROUP": "A residents' self-governing group (自治小组), round a central party-member household.",
     "ErrorCode.DUPLICATE_NAME": "Another area under the same parent has this name (同级区域重名).",
     "ErrorCode.FIRM_NOT_SERVING": "The firm has no contract for the case's compound that day (物业未服务该小区).",
     "PropertyManagement.FIRM": "Managed by a property firm (物业公司).",

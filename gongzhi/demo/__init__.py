@@ -11,6 +11,7 @@ from .care import seed_demo_care
 from .cases import seed_demo_cases
 from .cobuilding import seed_demo_cobuilding
 from .deliberation import seed_demo_deliberation
+from .organisations import seed_demo_organisations
 from .streets import demo_users, seed_demo
 from .volunteering import seed_demo_volunteering
 
@@ -21,5 +22,6 @@ __all__ = [
     "seed_demo_cases",
     "seed_demo_cobuilding",
     "seed_demo_deliberation",
+    "seed_demo_organisations",
     "seed_demo_volunteering",
 ]

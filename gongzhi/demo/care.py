@@ -16,6 +16,7 @@ from models import (
     Area,
     CareService,
     CareServiceRecord,
+    CareTagKind,
     GridBuilding,
     Household,
     LeadTitle,
@@ -35,7 +36,8 @@ from tenants.session import bind_tenant
 
 
 async def seed_demo_care(sm: async_sessionmaker[AsyncSession], today: date | None = None) -> list[str]:
-    """Seed the care demo into 燕泉街道 and 白涛街道 when they have none yet; returns the slugs seeded."""
+    """Seed the care demo into 燕泉街道 and 白涛街道 when they have none yet, and the service lists of
+    ``AREA_SERVICE_LISTS`` into the areas that have none; returns the slugs seeded."""
     day = today or datetime.now(SHANGHAI).date()
     async with sm() as s:
         bind_tenant(s, None)
@@ -52,7 +54,67 @@ async def seed_demo_care(sm: async_sessionmaker[AsyncSession], today: date | Non
             continue
         await script(d)
         seeded.append(slug)
+    for slug, lists in AREA_SERVICE_LISTS.items():
+        tenant = tenants.get(slug)
+        if tenant is not None and await _area_service_lists(Driver(sm, tenant, day), lists) and slug not in seeded:
+            seeded.append(slug)
     return seeded
+
+
+# The services a community or compound runs for its care groups, named in the street offices' accounts
+# (DESIGN.md §7, issue #23): 凤凰社区's elderly care station and childcare, 新贵华城's elders' canteen.
+# area name → (care group, service, frequency, provider); a care group the tenant lacks is added first.
+AREA_SERVICE_LISTS: dict[str, dict[str, tuple[tuple[str, str, str, str], ...]]] = {
+    "langya": {
+        "凤凰社区": (
+            ("living_alone", "养老服务站助餐、助浴与健康监测", "每日", "凤凰社区养老服务站"),
+            ("empty_nest", "养老服务站日间照料与文娱活动", "每日", "凤凰社区养老服务站"),
+            ("infant_family", "社区托育：0–3岁婴幼儿日间托管与育儿指导", "工作日", "凤凰社区托育服务点"),
+        ),
+    },
+    "yanquan": {
+        "新贵华城": (
+            ("living_alone", "长者食堂助餐（行动不便者送餐上门）", "每日午餐、晚餐", "新贵华城长者食堂"),
+            ("empty_nest", "长者食堂优惠助餐", "每日午餐", "新贵华城长者食堂"),
+        ),
+    },
+}
+EXTRA_CARE_GROUPS = {"infant_family": "婴幼儿家庭"}
+
+
+async def _area_service_lists(d: Driver, lists: dict[str, tuple[tuple[str, str, str, str], ...]]) -> bool:
+    """Each area's service list, through the services as the street admin; an area that has one is left."""
+    admin = f"{d.tenant.slug}.admin"
+    did = False
+    for area_name, services in lists.items():
+        area = await d.query(partial(_area_named, area_name))
+        if await d.query(partial(_has_services, area)):
+            continue
+        for code, name, freq, provider in services:
+            if code in EXTRA_CARE_GROUPS and not await d.query(partial(_has_care_group, code)):
+                await d.run(admin, d.at(90, 9), partial(_add_care_group, code, EXTRA_CARE_GROUPS[code]))
+            data = care_svc.ServiceInput(tag_code=code, area_id=area, name=name, frequency=freq, provider=provider)
+            await d.run(admin, d.at(90, 10), partial(_create_service, data))
+        did = True
+    return did
+
+
+async def _area_named(name: str, s: AsyncSession) -> uuid.UUID:
+    found = await s.scalar(select(Area.id).where(Area.name == name))
+    assert found is not None, name
+    return found
+
+
+async def _has_services(area: uuid.UUID, s: AsyncSession) -> bool:
+    return bool(await s.scalar(select(func.count()).select_from(CareService).where(CareService.area_id == area)))
+
+
+async def _has_care_group(code: str, s: AsyncSession) -> bool:
+    return await s.scalar(select(CareTagKind.id).where(CareTagKind.code == code)) is not None
+
+
+async def _add_care_group(code: str, name: str, ctx: RequestContext) -> CareTagKind:
+    return await care_svc.add_care_tag_kind(ctx, code=code, name=name)
 
 
 async def _count(model: type[NeighborLead] | type[Wish], s: AsyncSession) -> int:

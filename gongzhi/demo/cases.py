@@ -108,6 +108,17 @@ async def _langya(d: Driver) -> None:
                 priority=CasePriority.NORMAL, title="夜间广场音响扰民", days_ago=8, stop_after="start",
                 description="小区广场晚上十点后仍有音响声音，影响老人休息。", supervisor="langya.secretary",
                 supervise_note="超期未办结，列入督办")
+    # 三里亭人家's echo wall (回音壁): the lead's earlier reports, answered by the firm — one closed on the
+    # reporter's good verdict, one resolved and waiting for it.
+    home = await d.home_building("langya.lead")
+    await _loop(d, reporter="langya.lead", handler_user="langya.grid", area=home, category="lighting",
+                priority=CasePriority.NORMAL, title="楼道声控灯损坏", days_ago=21, stop_after="feedback",
+                description="1单元2楼至4楼声控灯不亮，老人夜间上下楼不便。",
+                resolution="物业已更换1单元声控灯6盏，并对全楼灯具做了检查。", comment="修得很快")
+    await _loop(d, reporter="langya.lead", handler_user="langya.grid", area=home, category="garbage",
+                priority=CasePriority.NORMAL, title="小区东侧绿化带垃圾堆积", days_ago=6, stop_after="resolve",
+                description="东侧绿化带里堆了建筑垃圾和旧家具，一直没人清运。",
+                resolution="物业已清运建筑垃圾两车，绿化带设置禁止堆放提示牌，纳入每周巡查。")
     home = await d.home_building("langya.resident")
     await _loop(d, reporter="langya.resident", handler_user="langya.grid2", area=home, category="lighting",
                 priority=CasePriority.NORMAL, title="楼道灯不亮", days_ago=1, stop_after="report",

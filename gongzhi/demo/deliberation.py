@@ -4,6 +4,11 @@
   cast by the owner households, the result computed at the close, then decided and being carried out;
 - 琅琊街道 (langya) 三里亭人家: meetings of the self-governing groups (2 zones, 12 groups) with agendas,
   attendees, minutes and decided topics, one of them raised from a problem-wall case;
+- 纬二路街道 (weierlu): 广言亭 and 议事角 deliberation — residents' matters raised at the community's 广言亭
+  (a pavilion where residents speak) and at 磨玉市场小区's 议事角, each deliberated in a meeting held there
+  and decided (issue #23: the fact as data, not only as prose);
+- 白涛街道 (baitao) 建峰社区: the monthly residents' meetings (每月居民议事会) of the collect–handle–review
+  loop, the last three months' meetings recorded with their minutes and decided topics;
 - every demo tenant: notices from the street office and from a community or compound.
 """
 
@@ -230,6 +235,80 @@ async def _langya(d: Driver) -> None:
         attendees=_attendees(people, "党员中心户", ("三里亭社区党委", "社区"), property_firm)))
 
 
+async def _deliberate(d: Driver, who: str, area: Area, *, title: str, description: str, days_ago: int,
+                      meeting: str, place: str, decision: str, minutes: str, people: list[uuid.UUID],
+                      orgs: tuple[tuple[str, str], ...]) -> None:
+    """One topic proposed, accepted, put on a meeting's agenda, decided there and being carried out."""
+    topic = await d.run(who, d.at(days_ago + 6, 9), partial(
+        svc.propose_topic, area_id=area.id, title=title, description=description, case_ids=[]))
+    await d.run(who, d.at(days_ago + 5, 9), partial(svc.transition_topic, topic_id=topic.id, action="accept"))
+    m = await d.run(who, d.at(days_ago + 4, 10), partial(
+        svc.convene_meeting, area_id=area.id, title=meeting, starts_at=d.at(days_ago, 9), place=place,
+        topic_ids=[topic.id], attendees=_attendees(people, "居民代表", *orgs)))
+    await d.run(who, d.at(days_ago, 11, 30), partial(
+        svc.close_meeting, meeting_id=m.id, attended=await _attendee_ids(d, m.id),
+        decisions=[svc.TopicDecision(topic.id, decision)], minutes=minutes))
+    await d.run(who, d.at(max(days_ago - 2, 0), 9), partial(svc.transition_topic, topic_id=topic.id, action="start"))
+
+
+async def _weierlu(d: Driver) -> None:
+    """广言亭 and 议事角 (DESIGN.md §7): where 纬二路's residents raise matters and deliberate them."""
+    yard = await _area(d, "纬二路32号院", AreaKind.COMPOUND)
+    market = await _area(d, "磨玉市场小区", AreaKind.COMPOUND)
+    who = "weierlu.secretary"
+    await _deliberate(
+        d, who, yard, title="32号院化粪池清掏与排污管道改造", days_ago=24,
+        description="无物业老旧小区化粪池多年未清掏，雨季污水外溢。居民在广言亭议事日提出。",
+        meeting="广言亭议事会", place="纬二路社区广言亭",
+        decision="社区协调环卫所本月清掏化粪池；排污管道改造申报老旧小区改造项目，居民代表监督施工。",
+        minutes="居民代表反映化粪池外溢情况；社区说明清掏与改造的资金来源；与会居民同意先清掏、再改造。",
+        people=await _persons(d, yard, 4), orgs=(("纬二路社区居委会", "社区"), ("纬二路街道城管办", "街道")))
+    await _deliberate(
+        d, who, market, title="磨玉市场商铺油烟与噪音扰民", days_ago=10,
+        description="楼下商铺排烟管道低矮，油烟与夜间噪音影响楼上住户。居民在议事角提出。",
+        meeting="议事角协商会", place="磨玉市场小区议事角",
+        decision="商铺统一加高排烟管道并加装油烟净化器；晚十点后停止室外经营，由第三方管理公司巡查。",
+        minutes="商户与楼上住户在议事角面对面协商；第三方管理公司承诺每晚巡查一次。",
+        people=await _persons(d, market, 4),
+        orgs=(("蚌埠市惠邻物业服务有限公司", "管理公司"), ("磨玉市场商户代表", "商户")))
+
+
+def _month_back(day: date, months: int) -> date:
+    first = day.replace(day=1)
+    for _ in range(months):
+        first = (first - timedelta(days=1)).replace(day=1)
+    return first
+
+
+BAITAO_MONTHLY = (
+    # (months ago, compound, topic, description, decision)
+    (3, "建峰一村", "建峰一村下水管道老化改造", "建峰一村1至3栋下水管道老化，多次堵塞。",
+     "社区申报老旧管网改造，施工期间物业与网格员每日巡查。"),
+    (2, "建峰二村", "建峰二村增设非机动车停放点", "建峰二村无物业，电动车乱停堵塞通道。",
+     "在2栋东侧空地划设停放点，居民志愿者轮值劝导。"),
+    (1, "建峰花园", "建峰花园电梯维保不及时", "建峰花园A栋电梯多次困人，维保不及时。",
+     "物业一周内更换维保单位，每月公示维保记录，业委会监督。"),
+)
+
+
+async def _baitao(d: Driver) -> None:
+    """建峰社区's monthly residents' meetings (每月居民议事会, DESIGN.md §7): collect, handle, review."""
+    community = await _area(d, "建峰社区", AreaKind.COMMUNITY)
+    who = "baitao.secretary"
+    for months, compound_name, title, description, decision in BAITAO_MONTHLY:
+        month = _month_back(d.today, months)
+        # held on the first Thursday from the 20th of that month (always before today)
+        day = month.replace(day=20) + timedelta(days=(3 - month.replace(day=20).weekday()) % 7)
+        days_ago = max((d.today - day).days, 1)
+        compound = await _area(d, compound_name, AreaKind.COMPOUND, community)
+        await _deliberate(
+            d, who, community, title=title, description=description, days_ago=days_ago,
+            meeting=f"建峰社区{month.month}月居民议事会", place="建峰社区党群服务中心", decision=decision,
+            minutes=f"{month.month}月居民议事会：网格员汇总本月收集的居民诉求，逐项通报办理进展并回访；"
+                    f"与会居民代表就“{title}”协商，形成决定。",
+            people=await _persons(d, compound, 5), orgs=(("建峰社区居委会", "社区"), ("社区网格员", "网格")))
+
+
 NOTICES: dict[str, tuple[tuple[str, str, str], ...]] = {
     # slug → (publisher's user suffix — the notice goes to the publisher's scope, title, body)
     "weierlu": (
@@ -259,7 +338,7 @@ async def _notices(d: Driver) -> None:
             svc.publish_notice, area_id=area, title=title, body=body, expires_at=d.at(-30 + 10 * i, 18)))
 
 
-SCRIPTS = {"langya": _langya, "yanquan": _yanquan}
+SCRIPTS = {"langya": _langya, "yanquan": _yanquan, "weierlu": _weierlu, "baitao": _baitao}
 
 
 async def seed_demo_deliberation(sm: async_sessionmaker[AsyncSession], today: date | None = None) -> list[str]:

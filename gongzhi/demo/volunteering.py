@@ -1,6 +1,7 @@
 """Demo volunteering, points and evaluations (issue #6), driven through the real services, back-dated:
 - 纬二路街道 (weierlu): a points economy — an activity in 磨玉市场小区 with hours confirmed into points, a
   manual award, the community's catalogue and a redemption approved;
+- 燕泉街道 (yanquan) 振兴社区 香樟雅苑: the fly-wire charging clean-up, volunteers' hours confirmed;
 - 燕泉街道 (yanquan) 阳光苑社区 盈丰国际: the youth partner project's activities, organised by partner units
   (市三医院, 航空航模协会, 蓝天救援队, 林邑社工服务中心), with three young residents of 盈丰国际 as volunteers;
 - every demo tenant: last month's ratings of firms and owner committees, the period then closed.
@@ -127,6 +128,17 @@ async def _weierlu(d: Driver) -> None:
 
 
 async def _yanquan(d: Driver) -> None:
+    # 振兴社区 香樟雅苑: the fly-wire charging clean-up (飞线充电清理) the party branch, the owner committee and
+    # the firm ran together (DESIGN.md §7), as a volunteer activity with its hours.
+    xiangzhang = await _area(d, "香樟雅苑", AreaKind.COMPOUND)
+    zhenxing = await _area(d, "振兴社区", AreaKind.COMMUNITY)
+    start, end = _slot(d, 16, 9, 3)
+    data = vol.ActivityInput(
+        title="香樟雅苑飞线充电清理行动", area_id=xiangzhang.id, place="香樟雅苑1至3栋", starts_at=start,
+        ends_at=end, capacity=30, organiser_kind=OrganiserKind.COMMUNITY, community_id=zhenxing.id,
+        description="小区党支部、业委会、物业公司联合入户劝导，拆除楼道与窗口飞线，引导使用集中充电桩。")
+    await _activity_with_hours(d, "yanquan.secretary", "yanquan.secretary", ["yanquan.resident", "yanquan.grid"],
+                               16, data, 3)
     compound = await _area(d, "盈丰国际", AreaKind.COMPOUND)
     youth = await _youth_volunteers(d, compound, 3)
     for i, (partner, title, place, description) in enumerate(YOUTH_PARTNERS):

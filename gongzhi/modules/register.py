@@ -5,12 +5,13 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gongzhi.demo import seed_demo
+from gongzhi.demo import seed_demo, seed_demo_organisations
 from gongzhi.jobs import Job, JobResult
 from gongzhi.modules.declaration import Demo, Module
 from models import (
     Area,
     CareTagKind,
+    CentralHousehold,
     GridBuilding,
     Household,
     OwnerCommittee,
@@ -24,6 +25,7 @@ from models import (
     PrivacySettings,
     PropertyFirm,
     PropertyOwner,
+    SelfGoverningUnit,
     ServiceContract,
 )
 from resolvers import register as register_service
@@ -32,10 +34,14 @@ from schema import register
 
 
 async def seed_demo_register(sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]:
-    """The four demo street offices, provisioned as every new tenant is (policy, each module's defaults)."""
+    """The four demo street offices, provisioned as every new tenant is (policy, each module's defaults),
+    and the organisations their accounts name (self-governing groups, an owner committee), through the
+    services."""
     from gongzhi.modules import provision  # the registry imports this module
 
-    return await seed_demo(sessionmaker, provision=provision)
+    created = await seed_demo(sessionmaker, provision=provision)
+    await seed_demo_organisations(sessionmaker)
+    return created
 
 
 async def _apply_retention(db: Db, now: datetime) -> JobResult:
@@ -49,8 +55,9 @@ MODULE = Module(
     name="register",
     tables=(Area, GridBuilding, PropertyFirm, ServiceContract, PartyOrg, Household, Person, PropertyOwner, CareTagKind,
             PersonCareTag, PersonMove, PersonErasure, PrivacySettings, PersonalDataConsent, PartyOrgMember,
-            OwnerCommittee),
-    resources=("area", "household", "person", "privacy", "property_firm", "party_org", "owner_committee"),
+            OwnerCommittee, SelfGoverningUnit, CentralHousehold),
+    resources=("area", "household", "person", "privacy", "property_firm", "party_org", "owner_committee",
+               "self_governing"),
     schema=register.PARTS,
     jobs=(APPLY_RETENTION,),
     demo=Demo("seeded", seed_demo_register, nothing="nothing new (demo tenants exist)"),

@@ -18,8 +18,13 @@ from .consent import (
     withdraw_consent,
 )
 from .erasure import ERASED_NAME, ErasureRequest, erase_person, is_erased, reapply_erasures
+from .onboarding_import import KIND as ONBOARDING_KIND
 from .onboarding_import import ImportReport as OnboardingReport
+from .onboarding_import import check_may_onboard
+from .onboarding_import import new_job as new_onboarding_job
+from .onboarding_import import report_xlsx as onboarding_report_xlsx
 from .onboarding_import import run_import as run_onboarding_import
+from .onboarding_import import summary as onboarding_summary
 from .onboarding_import import template_xlsx as onboarding_template_xlsx
 from .organisations import (
     PartyOrgFields,
@@ -44,6 +49,12 @@ from .owners import (
 from .personal_data import NOT_WALKED, Reference, personal_data_report, references
 from .residence import MOVES, move, person_moves
 from .retention import apply_retention, months_before, retention_months, set_retention_months
+from .self_governing import (
+    add_central_household,
+    create_self_governing_unit,
+    list_central_households,
+    list_self_governing_units,
+)
 from .service import (
     HouseholdFields,
     PersonFields,
@@ -61,6 +72,7 @@ __all__ = [
     "ERASED_NAME",
     "MOVES",
     "NOT_WALKED",
+    "ONBOARDING_KIND",
     "AreaFields",
     "ErasureRequest",
     "HouseholdFields",
@@ -68,10 +80,12 @@ __all__ = [
     "PartyOrgFields",
     "PersonFields",
     "Reference",
+    "add_central_household",
     "add_party_org_member",
     "apply_retention",
     "archive_area",
     "care_tag_kinds",
+    "check_may_onboard",
     "consent_required",
     "consents_in_force",
     "create_area",
@@ -80,6 +94,7 @@ __all__ = [
     "create_party_org",
     "create_person",
     "create_property_firm",
+    "create_self_governing_unit",
     "create_service_contract",
     "end_property_ownership",
     "end_service_contract",
@@ -88,15 +103,20 @@ __all__ = [
     "get_readable_area",
     "is_erased",
     "list_areas",
+    "list_central_households",
     "list_households",
     "list_owner_committees",
     "list_party_orgs",
     "list_persons",
     "list_property_firms",
+    "list_self_governing_units",
     "list_service_contracts",
     "months_before",
     "move",
     "move_area",
+    "new_onboarding_job",
+    "onboarding_report_xlsx",
+    "onboarding_summary",
     "onboarding_template_xlsx",
     "owners_by_household",
     "person_moves",

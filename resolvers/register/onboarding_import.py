@@ -12,6 +12,10 @@ Sheets (either header, Chinese or English, is accepted):
 Every row goes through the same services as the GraphQL mutations (so the same permissions and
 checks apply); each row's report lists every reason it is refused at once. One refused row refuses
 the whole file, and nothing is written (nor on a dry run).
+
+Over HTTP the workbook runs as an import job (``import_jobs`` of kind ``onboarding``) like the
+register's: the job row first (``new_job``), the import in the background, its outcome on the row and
+the per-row report (``report_xlsx``: each sheet's rows with 错误原因/error) kept for download.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ import io
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
-from models import AreaKind, PropertyManagement
+from models import AreaKind, ImportJob, ImportStatus, PropertyManagement, uuid7
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
+from resolvers.i18n import t
 from resolvers.register.areas import AreaFields, create_area
 from resolvers.register.organisations import create_property_firm, create_service_contract
 
@@ -59,10 +65,78 @@ class ImportReport:
     dry_run: bool
     created: dict[str, int] = field(default_factory=lambda: {"areas": 0, "firms": 0, "contracts": 0})
     errors: list[tuple[str, int, list[str]]] = field(default_factory=list)  # (sheet, row, reasons)
+    # The workbook as read: each part's rows (spreadsheet row number, cells by key), for the report.
+    rows: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def total(self) -> int:
+        return sum(len(r) for r in self.rows.values())
+
+
+KIND = "onboarding"  # import_jobs.kind of an onboarding workbook's job
+REPORT_COLUMN = "错误原因/error"
+
+
+def check_may_onboard(ctx: RequestContext) -> None:
+    """Who may send the workbook: whoever manages areas (in scope) or firms; each row is checked again."""
+    if not ctx.actor.grant("area", "manage") and not ctx.actor.grant("property_firm", "manage"):
+        raise ServiceError(ErrorCode.FORBIDDEN, t("您无权导入区域与物业", "you may not import areas and firms"), "file")
+
+
+async def new_job(ctx: RequestContext, *, file_name: str, file_sha256: str, dry_run: bool,
+                  user_id: uuid.UUID | None) -> ImportJob:
+    """The job row (in ``ctx``'s transaction; commit it before starting the import)."""
+    check_may_onboard(ctx)
+    job = ImportJob(id=uuid7(), user_id=user_id, kind=KIND, file_name=Path(file_name or "onboarding").name[:200],
+                    file_sha256=file_sha256, dry_run=dry_run, create_areas=True, status=ImportStatus.PENDING,
+                    total=0, processed=0, errors=0, created_areas=0, created_households=0, created_persons=0,
+                    unchanged=0, created_firms=0, created_contracts=0, created_at=ctx.now)
+    await ctx.db.flush(job)
+    return job
+
+
+def summary(report: ImportReport) -> str:
+    c = report.created
+    if report.errors:
+        return (f"{len(report.errors)} 行有误，未导入任何数据 ({len(report.errors)} bad rows of {report.total}; "
+                "nothing written)")
+    what = f"区域 {c['areas']}，物业公司 {c['firms']}，服务合同 {c['contracts']}"
+    en = f"areas {c['areas']}, firms {c['firms']}, contracts {c['contracts']}"
+    if report.dry_run:
+        return f"试运行通过，未写入：{what} (dry run, nothing written: would create {en})"
+    return f"导入完成：新建{what} (imported: {en})"
+
+
+def report_xlsx(report: ImportReport) -> bytes:
+    """The per-row report: each sheet of the workbook with its rows as read and 错误原因/error, one reason
+    a line (empty for a row that passed)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    reasons = {(sheet, n): r for sheet, n, r in report.errors}
+    wb = Workbook()
+    first = True
+    for part, (zh, _en) in SHEETS.items():
+        ws = wb.active if first else wb.create_sheet()
+        assert ws is not None
+        first = False
+        ws.title = zh
+        ws.append([col_zh for _k, col_zh, _e in COLUMNS[part]] + [REPORT_COLUMN])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        # each row at its own row number, as in the file sent (blank rows stay blank)
+        for n, cells in report.rows.get(part, []):
+            values = [cells.get(k, "") for k, _z, _e in COLUMNS[part]] + ["\n".join(reasons.get((zh, n), []))]
+            for col, value in enumerate(values, start=1):
+                ws.cell(n, col, value)
+            ws.cell(n, len(values)).alignment = Alignment(wrap_text=True)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
 
 
 def template_xlsx() -> bytes:
@@ -160,7 +234,7 @@ def _date(value: str, label: str, reasons: list[str], *, required: bool) -> date
 
 async def run_import(ctx: RequestContext, content: bytes, *, dry_run: bool) -> ImportReport:
     parts = read_workbook(content)
-    report = ImportReport(dry_run=dry_run)
+    report = ImportReport(dry_run=dry_run, rows=parts)
     try:
         async with ctx.db.savepoint():
             await _areas(ctx, parts["areas"], report)

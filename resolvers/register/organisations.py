@@ -207,6 +207,10 @@ async def _managed_area(ctx: RequestContext, resource: str, area_id: uuid.UUID, 
     return area
 
 
+# The area an organisation is managed on, checked the same way for every organisation of the tree.
+managed_area = _managed_area
+
+
 @dataclass
 class PartyOrgFields:
     name: str

@@ -34,9 +34,14 @@ class ImportJobStatus(enum.Enum):
                                    description="The database refused the import: nothing written (导入失败).")
 
 
-@strawberry.type(description="An import of a household register file (户籍登记导入任务): its progress and outcome.")
+@strawberry.type(description="An import job (导入任务): of a household register file, or of the onboarding "
+                             "workbook (区域与物业导入: areas, firms, contracts); its progress and outcome.")
 class ImportJob(Node):
     _m: strawberry.Private[ImportJobRow]
+
+    @field(description="What is imported (导入类型): `register` (户籍登记) or `onboarding` (区域与物业).")
+    def kind(self) -> str:
+        return self._m.kind
 
     @field(description="The uploaded file's name (文件名).")
     def file_name(self) -> str:
@@ -70,9 +75,19 @@ class ImportJob(Node):
     def error_rows(self) -> int:
         return self._m.errors
 
-    @field(description="Areas created (新建区域数).")
+    @field(description="Areas created (新建区域数); on a dry run, those that would be.")
     def created_areas(self) -> int:
         return self._m.created_areas
+
+    @field(description="Property firms created by an onboarding workbook (新建物业公司数); on a dry run, those "
+                       "that would be; 0 for a register import.")
+    def created_firms(self) -> int:
+        return self._m.created_firms
+
+    @field(description="Service contracts created by an onboarding workbook (新建服务合同数); on a dry run, those "
+                       "that would be; 0 for a register import.")
+    def created_contracts(self) -> int:
+        return self._m.created_contracts
 
     @field(description="Households created (新建住户数).")
     def created_households(self) -> int:
@@ -96,7 +111,8 @@ class ImportJob(Node):
     def report_url(self) -> str | None:
         if self._m.report_key is None:
             return None
-        return f"/ledgers/register-imports/{encode_global_id('ImportJob', self._m.id)}/report"
+        base = "/onboarding/imports" if self._m.kind == "onboarding" else "/ledgers/register-imports"
+        return f"{base}/{encode_global_id('ImportJob', self._m.id)}/report"
 
     @field(description="Started at (创建时间).")
     def created_at(self) -> datetime:

@@ -5,23 +5,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
 from models import Area as AreaRow
+from models import CentralHousehold as CentralHouseholdRow
 from models import OwnerCommittee as OwnerCommitteeRow
 from models import PartyOrg as PartyOrgRow
-from models import PartyOrgKind, PartyOrgRole
+from models import PartyOrgKind, PartyOrgRole, SelfGoverningKind
 from models import PartyOrgMember as PartyOrgMemberRow
 from models import PropertyFirm as PropertyFirmRow
+from models import SelfGoverningUnit as SelfGoverningUnitRow
 from models import ServiceContract as ServiceContractRow
 from policies.filters import area_read_predicate
 from resolvers import loaders
 from resolvers import register as svc
-from resolvers.ids import decode_id
+from resolvers.ids import decode_id, encode_global_id
 from schema.common import (
     Connection,
     Node,
@@ -39,6 +41,8 @@ from schema.register.types import AREA_TYPE_NAMES, AreaNode, PropertyFirm, area_
 graphql_enum(PartyOrgKind, name="PartyOrgKind",
              description="Kind of party organisation (党组织类型): committee 党委/党总支, branch 党支部, group 党小组.")
 graphql_enum(PartyOrgRole, name="PartyOrgRole", description="Office in a party organisation (党内职务).")
+graphql_enum(SelfGoverningKind, name="SelfGoverningKind",
+             description="Kind of residents' self-governing unit (自治单元): zone 自治片区, group 自治小组.")
 
 
 @strawberry.type(description="A firm serves a compound from a date until a date (物业服务合同).")
@@ -124,6 +128,56 @@ class OwnerCommittee(Node):
         return self._m.term_end
 
 
+def _gid(type_name: str, id_: uuid.UUID | None) -> strawberry.ID | None:
+    from resolvers.ids import encode_global_id
+
+    return None if id_ is None else strawberry.ID(encode_global_id(type_name, id_))
+
+
+@strawberry.type(description="A residents' self-governing zone (自治片区) or group (自治小组) of a community, "
+                             "compound or building.")
+class SelfGoverningUnit(Node):
+    _m: strawberry.Private[SelfGoverningUnitRow]
+
+    @field(description="Name (名称), unique on its area.")
+    def name(self) -> str:
+        return self._m.name
+
+    @field(description="Zone or group (类型).")
+    def kind(self) -> SelfGoverningKind:
+        return self._m.kind
+
+    @field(description="The area it sits on (所在区域).")
+    async def area(self, info: Info) -> AreaNode | None:
+        return area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
+
+    @field(description="The zone a group sits in (所属自治片区), if any.")
+    def parent_id(self) -> strawberry.ID | None:
+        return _gid("SelfGoverningUnit", self._m.parent_id)
+
+
+@strawberry.type(description="A central party-member household (党员中心户) of a self-governing group: the "
+                             "household and the party member, by ID (read them under their own rules).")
+class CentralHousehold(Node):
+    _m: strawberry.Private[CentralHouseholdRow]
+
+    @field(description="The self-governing group (自治小组).")
+    def unit_id(self) -> strawberry.ID:
+        return strawberry.ID(encode_global_id("SelfGoverningUnit", self._m.unit_id))
+
+    @field(description="The household (户); `node(id:)` reads it where you may read the household.")
+    def household_id(self) -> strawberry.ID:
+        return strawberry.ID(encode_global_id("Household", self._m.household_id))
+
+    @field(description="The party member (党员); `node(id:)` reads them where you may read the person.")
+    def person_id(self) -> strawberry.ID:
+        return strawberry.ID(encode_global_id("Person", self._m.person_id))
+
+    @field(description="Appointed on (设立日期), if known.")
+    def appointed_on(self) -> date | None:
+        return self._m.appointed_on
+
+
 # ---------------------------------------------------------------- inputs and payloads
 
 
@@ -181,6 +235,24 @@ class CreateOwnerCommitteeInput:
     term_end: date = strawberry.field(description="Term end.")
 
 
+@strawberry.input(description="A self-governing zone or group (新建自治片区/小组; party secretary in scope, "
+                              "street admin).")
+class CreateSelfGoverningUnitInput:
+    area_id: strawberry.ID = strawberry.field(description="The community, compound or building it sits on.")
+    kind: SelfGoverningKind = strawberry.field(description="Zone or group.")
+    name: str = strawberry.field(description="Name, unique on the area, e.g. 第一自治片区, 第三小组.")
+    parent_id: strawberry.ID | None = strawberry.field(default=None,
+                                                       description="For a group: its zone on the same area.")
+
+
+@strawberry.input(description="A group's central party-member household (设立党员中心户).")
+class AddCentralHouseholdInput:
+    unit_id: strawberry.ID = strawberry.field(description="The self-governing group.")
+    household_id: strawberry.ID = strawberry.field(description="A household of the group's area.")
+    person_id: strawberry.ID = strawberry.field(description="The party member registered in that household.")
+    appointed_on: date | None = strawberry.field(default=None, description="Appointed on.")
+
+
 @strawberry.input(description="Move an area and its subtree under another parent you manage (移动区域).")
 class MoveAreaInput:
     id: strawberry.ID = strawberry.field(description="The area.")
@@ -224,6 +296,18 @@ class OwnerCommitteePayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
 
 
+@strawberry.type(description="Result of createSelfGoverningUnit.")
+class SelfGoverningUnitPayload:
+    unit: SelfGoverningUnit | None = strawberry.field(description="The zone or group, on success.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
+
+
+@strawberry.type(description="Result of addCentralHousehold.")
+class CentralHouseholdPayload:
+    central_household: CentralHousehold | None = strawberry.field(description="The central household, on success.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written; empty on success.")
+
+
 @strawberry.type(description="Result of moveArea or archiveArea.")
 class AreaMovePayload:
     area: AreaNode | None = strawberry.field(description="The area, on success.")
@@ -259,6 +343,28 @@ class OrganisationQuery:
         page = await query_call(svc.list_owner_committees(
             context(info), compound_id=decode_id(compound_id, "Compound", "compoundId"), first=first, after=after))
         return connection(page, lambda m: OwnerCommittee(_m=m))  # type: ignore[no-any-return]
+
+    @field(description="Self-governing zones and groups (自治片区、自治小组) on areas you may read, optionally "
+                       "inside an area and of one kind.")
+    async def self_governing_units(self, info: Info, area_id: strawberry.ID | None = None,
+                                   kind: SelfGoverningKind | None = None, first: int | None = 20,
+                                   after: str | None = None) -> Connection[SelfGoverningUnit]:
+        page = await query_call(svc.list_self_governing_units(
+            context(info), area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"), kind=kind, first=first,
+            after=after))
+        return connection(page, lambda m: SelfGoverningUnit(_m=m))  # type: ignore[no-any-return]
+
+    @field(description="Central party-member households (党员中心户) of groups on areas you may read, optionally "
+                       "inside an area or of one group.")
+    async def central_households(self, info: Info, area_id: strawberry.ID | None = None,
+                                 unit_id: Annotated[strawberry.ID | None, strawberry.argument(
+                                     description="Only this self-governing group's (自治小组ID).")] = None,
+                                 first: int | None = 20,
+                                 after: str | None = None) -> Connection[CentralHousehold]:
+        page = await query_call(svc.list_central_households(
+            context(info), area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            unit_id=decode_id(unit_id, "SelfGoverningUnit", "unitId"), first=first, after=after))
+        return connection(page, lambda m: CentralHousehold(_m=m))  # type: ignore[no-any-return]
 
 
 @strawberry.type
@@ -333,6 +439,28 @@ class OrganisationMutation:
         row, errors = await mutate(info, run)
         return OwnerCommitteePayload(owner_committee=_w(OwnerCommittee, row), errors=errors)
 
+    @mutation(description="Set up a self-governing zone or group (新建自治片区/小组).")
+    async def create_self_governing_unit(self, info: Info,
+                                         input: CreateSelfGoverningUnitInput) -> SelfGoverningUnitPayload:
+        async def run() -> Any:
+            return await svc.create_self_governing_unit(
+                context(info), area_id=decode_id(input.area_id, AREA_TYPE_NAMES, "areaId"), kind=input.kind,
+                name=input.name, parent_id=decode_id(input.parent_id, "SelfGoverningUnit", "parentId"))
+
+        row, errors = await mutate(info, run)
+        return SelfGoverningUnitPayload(unit=_w(SelfGoverningUnit, row), errors=errors)
+
+    @mutation(description="Name a group's central party-member household (设立党员中心户).")
+    async def add_central_household(self, info: Info, input: AddCentralHouseholdInput) -> CentralHouseholdPayload:
+        async def run() -> Any:
+            return await svc.add_central_household(
+                context(info), unit_id=decode_id(input.unit_id, "SelfGoverningUnit", "unitId"),
+                household_id=decode_id(input.household_id, "Household", "householdId"),
+                person_id=decode_id(input.person_id, "Person", "personId"), appointed_on=input.appointed_on)
+
+        row, errors = await mutate(info, run)
+        return CentralHouseholdPayload(central_household=_w(CentralHousehold, row), errors=errors)
+
     @mutation(description="Move an area and its subtree under another parent (移动区域).")
     async def move_area(self, info: Info, input: MoveAreaInput) -> AreaMovePayload:
         async def run() -> AreaRow:
@@ -383,6 +511,20 @@ async def _member_node(info: Info, _t: str, id_: uuid.UUID) -> Any:
     return _w(PartyOrgMember, row)
 
 
-ORGANISATION_TYPES = (ServiceContract, PartyOrg, PartyOrgMember, OwnerCommittee)
+async def _unit_node(info: Info, _t: str, id_: uuid.UUID) -> Any:
+    row = await context(info).db.scalar(select(SelfGoverningUnitRow).where(
+        SelfGoverningUnitRow.id == id_, SelfGoverningUnitRow.area_id.in_(_readable(info))))
+    return _w(SelfGoverningUnit, row)
+
+
+async def _central_household_node(info: Info, _t: str, id_: uuid.UUID) -> Any:
+    row = await context(info).db.scalar(select(CentralHouseholdRow).where(
+        CentralHouseholdRow.id == id_, CentralHouseholdRow.unit_id.in_(
+            select(SelfGoverningUnitRow.id).where(SelfGoverningUnitRow.area_id.in_(_readable(info))))))
+    return _w(CentralHousehold, row)
+
+
+ORGANISATION_TYPES = (ServiceContract, PartyOrg, PartyOrgMember, OwnerCommittee, SelfGoverningUnit, CentralHousehold)
 ORGANISATION_NODES = {"ServiceContract": _contract_node, "PartyOrg": _party_org_node,
-                      "PartyOrgMember": _member_node, "OwnerCommittee": _committee_node}
+                      "PartyOrgMember": _member_node, "OwnerCommittee": _committee_node,
+                      "SelfGoverningUnit": _unit_node, "CentralHousehold": _central_household_node}

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
@@ -315,3 +316,85 @@ def test_a_dump_of_the_demo_holds_no_plaintext_id_number_or_phone(demo: Demo) ->
     assert sealed > 500  # the demo register is there, sealed
     leaks = [c for c in cells if _PLAIN_ID.search(c) or _PLAIN_MOBILE.search(c)]
     assert leaks == []
+
+
+_FACTS = """query($c: ID, $fh: ID, $xh: ID, $st: ID) {
+  meetings(first: 50) { nodes { title place state minutes decidedTopics { title state } } }
+  activities(areaId: $xh, first: 50) { nodes { title state } }
+  careServices(areaId: $fh) { name tagCode provider }
+  xinguiServices: careServices(areaId: $st) { name tagCode provider }
+  ownerCommittees(compoundId: $xh) { nodes { name chairName compound { name } } }
+  zones: selfGoverningUnits(areaId: $c, kind: ZONE) { totalCount nodes { id name } }
+  groups: selfGoverningUnits(areaId: $c, kind: GROUP, first: 50) { totalCount nodes { id name parentId } }
+  centralHouseholds(areaId: $c, first: 50) { totalCount nodes { unitId householdId personId } }
+}"""
+_ECHO = "query($c: ID!) { echoWall(compoundId: $c) { nodes { title state answer } } }"
+_AREAS = "query($s: String) { areas(search: $s, first: 20) { nodes { id name } } }"
+
+
+async def test_the_demo_carries_the_seeds_facts_as_data(demo_env: Demo, admin_tokens: dict[str, str]) -> None:
+    """Issue #23: what the street offices' accounts say (DESIGN.md §7) stands in the seeded demo as records
+    a portal reads through GraphQL, not only in descriptions: 纬二路's 广言亭 / 议事角 deliberation, 白涛's
+    monthly residents' meetings, 三里亭人家's echo wall, zones, groups and central party-member households,
+    香樟雅苑's owner committee and fly-wire clean-up, 凤凰社区's and 新贵华城's service lists."""
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    try:
+        app = create_app(settings, engine=engine)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo") as client:
+            async def gql(slug: str, doc: str, variables: dict[str, object]) -> dict[str, Any]:
+                r = await client.post("/graphql", json={"query": doc, "variables": variables},
+                                      headers={"authorization": f"Bearer {admin_tokens[slug]}"})
+                body: dict[str, Any] = r.json()
+                assert r.status_code == 200 and "errors" not in body, body
+                return body["data"]  # type: ignore[no-any-return]
+
+            async def area(slug: str, name: str) -> str | None:
+                found = [a["id"] for a in (await gql(slug, _AREAS, {"s": name}))["areas"]["nodes"] if a["name"] == name]
+                return found[0] if found else None
+
+            facts = {}
+            for slug in ("weierlu", "baitao", "langya", "yanquan"):
+                names = {"c": "三里亭人家", "fh": "凤凰社区", "xh": "香樟雅苑", "st": "新贵华城"}
+                facts[slug] = await gql(slug, _FACTS, {k: await area(slug, n) for k, n in names.items()})
+
+            # 纬二路: matters raised at 广言亭 and at 议事角, deliberated there and decided.
+            held = {m["place"]: m for m in facts["weierlu"]["meetings"]["nodes"]}
+            for place in ("纬二路社区广言亭", "磨玉市场小区议事角"):
+                assert held[place]["state"] == "CLOSED" and held[place]["minutes"], held
+                assert [t["state"] for t in held[place]["decidedTopics"]] == ["IMPLEMENTING"], held[place]
+
+            # 白涛 建峰社区: a residents' meeting in each of the last three months, minuted, each deciding a matter.
+            monthly = [m for m in facts["baitao"]["meetings"]["nodes"] if m["title"].endswith("月居民议事会")]
+            assert len({m["title"] for m in monthly}) == 3, monthly
+            assert all(m["state"] == "CLOSED" and m["minutes"] and m["decidedTopics"] for m in monthly), monthly
+
+            # 三里亭人家: the echo wall shows answers; 2 zones, 12 groups (6 in each zone), 12 central households.
+            langya = facts["langya"]
+            echo = (await gql("langya", _ECHO, {"c": await area("langya", "三里亭人家")}))["echoWall"]["nodes"]
+            assert {e["title"] for e in echo} == {"楼道声控灯损坏", "小区东侧绿化带垃圾堆积"}, echo
+            assert all(e["answer"] and e["state"] in ("RESOLVED", "CLOSED") for e in echo), echo
+            zones = {z["id"]: z["name"] for z in langya["zones"]["nodes"]}
+            assert sorted(zones.values()) == ["第一自治片区", "第二自治片区"]
+            groups = langya["groups"]["nodes"]
+            assert langya["groups"]["totalCount"] == 12 == len({g["name"] for g in groups})
+            assert sorted(sum(g["parentId"] == z for g in groups) for z in zones) == [6, 6]
+            central = langya["centralHouseholds"]["nodes"]
+            assert langya["centralHouseholds"]["totalCount"] == 12
+            assert {c["unitId"] for c in central} == {g["id"] for g in groups}
+            assert len({c["householdId"] for c in central}) == 12
+
+            # 燕泉 香樟雅苑: its owner committee, and the fly-wire clean-up as an activity.
+            yanquan = facts["yanquan"]
+            [committee] = yanquan["ownerCommittees"]["nodes"]
+            assert committee["compound"] == {"name": "香樟雅苑"} and committee["chairName"], committee
+            clean_up = [a["title"] for a in yanquan["activities"]["nodes"] if "飞线" in a["title"]]
+            assert clean_up == ["香樟雅苑飞线充电清理行动"], yanquan["activities"]
+
+            # Service lists: 凤凰社区's elderly care station and childcare, 新贵华城's elders' canteen.
+            providers = {s["provider"] for s in langya["careServices"]}
+            assert {"凤凰社区养老服务站", "凤凰社区托育服务点"} <= providers, langya["careServices"]
+            assert {s["tagCode"] for s in langya["careServices"]} >= {"living_alone", "infant_family"}
+            assert {s["provider"] for s in yanquan["xinguiServices"]} == {"新贵华城长者食堂"}, yanquan
+    finally:
+        await engine.dispose()

@@ -26,6 +26,7 @@ from gongzhi.settings import Settings
 from tests.access.test_first_admin import cli, cli_env
 from tests.ledgers.test_ledgers import FINAL, JOB, XLSX, person_row
 from tests.ledgers.test_ledgers import xlsx as register_xlsx
+from tests.register.test_onboarding_import import outcome as onboarding_outcome
 from tests.support.harness import JWT_SECRET, DbEnv, new_slug
 
 
@@ -161,12 +162,14 @@ async def test_a_street_office_from_nothing(db: DbEnv, monkeypatch: pytest.Monke
 
         # 2. The area tree, the firm and its contract from the onboarding workbook (a dry run first).
         book = workbook({"区域": AREAS, "物业公司": FIRMS, "服务合同": CONTRACTS})
+        #    An import job like the register's: 202 and its job ID, followed in GraphQL, its report downloaded.
         for dry in ("true", "false"):
             r = await client.post("/onboarding/imports", files={"file": ("onboarding.xlsx", book, XLSX)},
                                   data={"dryRun": dry}, headers=auth)
-            assert r.status_code == 200, r.text
-            assert r.json()["status"] == "SUCCEEDED" and r.json()["errors"] == [], r.json()
-            assert r.json()["checked"] == {"areas": 7, "firms": 1, "contracts": 1}
+            assert r.status_code == 202, r.text
+            out = await onboarding_outcome(client, office.tokens["admin"], r)
+            assert out["status"] == "SUCCEEDED" and out["errors"] == [], out
+            assert out["checked"] == {"areas": 7, "firms": 1, "contracts": 1}
         areas = await office.gql("admin", "{ areas(first: 50) { nodes { id name } } propertyFirms { id name } }")
         office.areas = {a["name"]: a["id"] for a in areas["areas"]["nodes"]}
         office.firms = {f["name"]: f["id"] for f in areas["propertyFirms"]}

@@ -123,6 +123,12 @@ CASES: dict[str, CountCase] = {
         ("serviceContracts.nodes", "partyOrgs.nodes", "ownerCommittees.nodes"),
         covers=("Query.serviceContracts", "Query.partyOrgs", "Query.ownerCommittees"),
     ),
+    "selfGoverningUnits": CountCase(
+        """{ selfGoverningUnits(first: 60) { totalCount nodes { name kind parentId area { name } } }
+          centralHouseholds(first: 60) { totalCount nodes { unitId householdId personId appointedOn } } }""",
+        ("selfGoverningUnits.nodes", "centralHouseholds.nodes"),
+        covers=("Query.selfGoverningUnits", "Query.centralHouseholds"),
+    ),
     "users": CountCase(
         """{ users(includeDeactivated: true, first: 60) { totalCount nodes { username displayName subject active
           linked deactivatedAt } } }""",
@@ -383,6 +389,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "roleAssignments": (9, 6),
     "topics": (13, 10),
     "topics_resident": (11, 7),
+    "selfGoverningUnits": (9, 6),
     "serviceContracts": (12, 9),
     "users": (6, 3),
     "visitCoverage": (13, 10),

@@ -35,6 +35,7 @@ from models import (
     CaseStageKind,
     CaseStageLimit,
     CaseState,
+    CentralHousehold,
     EvaluationItem,
     EvaluationPeriod,
     EvaluationPeriodItem,
@@ -61,6 +62,8 @@ from models import (
     PropertyManagement,
     PropertyOwner,
     RoleAssignment,
+    SelfGoverningKind,
+    SelfGoverningUnit,
     ServiceContract,
     SlaRule,
     SlaUnit,
@@ -144,6 +147,15 @@ async def populate(api: Api, db: DbEnv, tw: TenantWorld, n: int) -> Scene:
                         s.add(PersonCareTag(person_id=p.id, code="living_alone"))
                         s.add(PropertyOwner(household_id=h.id, person_id=p.id))  # on the title (产权人)
                 s.add(PartyOrgMember(party_org_id=branch.id, person_id=persons[-1], role=PartyOrgRole.MEMBER))
+                # residents' self-governing zone and group, the group's central household (issue #23)
+                zone = SelfGoverningUnit(id=uuid7(), area_id=cid, kind=SelfGoverningKind.ZONE, name="第一自治片区")
+                s.add(zone)
+                await s.flush()
+                group = SelfGoverningUnit(id=uuid7(), area_id=cid, parent_id=zone.id, kind=SelfGoverningKind.GROUP,
+                                          name="第一小组")
+                s.add(group)
+                await s.flush()
+                s.add(CentralHousehold(unit_id=group.id, household_id=h.id, person_id=persons[-1]))
                 # A neighbourhood lead per household, holding the role (a user of their own).
                 u = User(id=uuid7(), username=tw.username(f"lead{i}"), display_name=f"邻长{i}")
                 s.add(u)
