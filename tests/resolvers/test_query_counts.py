@@ -281,9 +281,11 @@ CASES: dict[str, CountCase] = {
         covers=("Query.activitySignups",),
     ),
     "volunteering": CountCase(
-        """{ pointsLedger(first: 60) { totalCount nodes { delta kind balanceAfter person { name phone } } }
+        """{ pointsLedger(first: 60, bookedFrom: "2000-01-01T00:00:00+08:00", bookedBefore: "2100-01-01T00:00:00Z") {
+            totalCount nodes { delta kind balanceAfter person { name phone } } }
           rewardItems(first: 60) { totalCount nodes { name points stock community { name } } }
-          redemptions(first: 60) { totalCount nodes { points state person { name phone }
+          redemptions(first: 60, requestedFrom: "2000-01-01T00:00:00Z", requestedBefore: "2100-01-01T00:00:00Z") {
+            totalCount nodes { points state person { name phone }
             item { name community { name } } } } }""",
         ("pointsLedger.nodes", "rewardItems.nodes", "redemptions.nodes"),
         covers=("Query.pointsLedger", "Query.rewardItems", "Query.redemptions"),
