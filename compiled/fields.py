@@ -72,6 +72,7 @@ from models.area import community_id_sql
 from models.cases import overdue_sql
 from policies.cases import case_predicate
 from policies.filters import CaseGrid, area_read_predicate, buildings_in_scope, household_predicate, person_predicate
+from resolvers.cases import CaseOrder
 from resolvers.cases import read_predicate as case_read_predicate
 from resolvers.errors import ServiceError
 from resolvers.ids import decode_global_id
@@ -274,7 +275,8 @@ def cases_connection(cx: Compiler, sel: Sel) -> ColumnElement[Any]:
                 or a.get("closureFlagged") is not None
                 or a.get("sources") is not None or a.get("externalTicketNo") is not None
                 or any(a.get(k) is not None for k in ("priorities", "reportedFrom", "reportedBefore", "handlerKind",
-                                                     "handlerFirmId", "text"))):
+                                                     "handlerFirmId", "text"))
+                or CaseOrder(a.get("order") or CaseOrder.NEWEST) is not CaseOrder.NEWEST):
         raise Unsupported("cases filter")
     filters: list[ColumnElement[bool]] = []
     states: tuple[str, ...] = ()

@@ -93,6 +93,7 @@ from .rates import (
 )
 from .reads import (
     CaseFilter,
+    CaseOrder,
     categories,
     get_case,
     is_overdue,
@@ -142,6 +143,7 @@ __all__ = [
     "ArrangementError",
     "CalendarDay",
     "CaseFilter",
+    "CaseOrder",
     "CaseStatistics",
     "CleanImage",
     "DaySource",

@@ -236,8 +236,8 @@ async def case_rates(ctx: RequestContext, *, start: date, end: date, group_by: R
     # the first 受理 stage's due time rides along with each case (no statement of its own)
     accept_due = (select(CaseStage.due_at).where(CaseStage.case_id == Case.id, CaseStage.stage == CaseStageKind.ACCEPT)
                   .order_by(CaseStage.seq).limit(1).correlate(Case).scalar_subquery())
-    rows = await ctx.db.all(select(Case, accept_due).where(*where).order_by(Case.id))
-    facts = {c.id: _CaseFacts(c, accept_due=due) for c, due in rows}
+    loaded = await ctx.db.all(select(Case, accept_due).where(*where).order_by(Case.id))
+    facts = {c.id: _CaseFacts(c, accept_due=due) for c, due in loaded}
     if facts:
         steps = await ctx.db.all(
             select(CaseEvent.case_id, CaseEvent.action, CaseEvent.from_state, CaseEvent.to_state, CaseEvent.created_at)

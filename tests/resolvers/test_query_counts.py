@@ -169,6 +169,12 @@ CASES: dict[str, CountCase] = {
         ("cases.nodes", "cases.nodes.timeline", "cases.nodes.area.grids"),
         covers=("Query.cases", "Case.timeline", "CaseTimelineEntry.attachmentIds"),
     ),
+    # The order of the cases list (issue #23): keyset on (bucket, time, id), still one page statement.
+    "casesOrdered": CountCase(
+        """{ a: cases(first: 60, order: DUE_SOONEST) { totalCount pageInfo { endCursor } nodes { number dueAt } }
+          b: cases(first: 60, order: OVERDUE_FIRST) { totalCount edges { cursor node { number overdue } } } }""",
+        ("a.nodes", "b.edges"),
+    ),
     "caseStages": CountCase(
         """{ cases(first: 60) { nodes { number stages { stage dueAt overdue } currentStage { stage } } }
           caseStageLimits { stage category amount } caseCategoryRules { category requiresPhoto } }""",
@@ -363,6 +369,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "caseRates": (15, 12),
     "caseStatistics": (7, 4),
     "cases": (12, 9),
+    "casesOrdered": (8, 5),
     "casePhotos": (8, 5),
     "caseStages": (9, 6),
     "catalogues": (11, 8),
