@@ -92,8 +92,10 @@ from .rates import (
     ranked,
 )
 from .reads import (
+    NO_TIME,
     CaseFilter,
     CaseOrder,
+    case_sort_key,
     categories,
     get_case,
     is_overdue,
@@ -135,6 +137,7 @@ __all__ = [
     "MAX_BYTES",
     "MAX_CALENDAR_DAYS",
     "MAX_PHOTOS",
+    "NO_TIME",
     "RATE_KEYS",
     "RECATEGORISE",
     "SHANGHAI",
@@ -162,6 +165,7 @@ __all__ = [
     "apply_image",
     "calendar_overrides",
     "case_rates",
+    "case_sort_key",
     "categories",
     "clean_image",
     "clean_image_async",

@@ -40,11 +40,14 @@ class CaseOrder(enum.StrEnum):
 NO_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 
-def case_sort_key(order: CaseOrder, now: Any, cols: Any = Case) -> tuple[ColumnElement[int], ColumnElement[Any]]:
+def case_sort_key(order: CaseOrder, now: Any, cols: Any = Case, no_time: Any = None
+                  ) -> tuple[ColumnElement[int], ColumnElement[Any]]:
     """The (bucket, time) of a case in ``order`` as SQL over ``cols`` (the Case entity or a table's
     columns), at the clock ``now`` (a value or a SQL expression); both ascending, then the id descending.
-    :func:`case_sort_of` is the same rule in Python; the compiled reads use this one."""
-    no_time = literal(NO_TIME, UTCDateTime())
+    :func:`case_sort_of` is the same rule in Python; the compiled reads use this one (with ``no_time``,
+    NO_TIME written as their SQL)."""
+    if no_time is None:
+        no_time = literal(NO_TIME, UTCDateTime())
     if order is CaseOrder.DUE_SOONEST:
         return (case((cols.due_at.is_(None), 1), else_=0), func.coalesce(cols.due_at, no_time))
     late = overdue_sql(cols.state, cols.due_at, now)

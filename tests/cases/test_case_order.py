@@ -117,9 +117,9 @@ async def test_the_compiled_read_answers_each_order_as_the_resolvers(api: Api, o
         for order in EXPECTED:
             after = None
             for _ in range(5):
-                compiled, resolved, _taken = await both(api, ordered, user, Q, {"o": order, "first": 3,
-                                                                                 "after": after})
-                assert compiled == resolved, (user, order, after)
+                compiled, resolved, taken = await both(api, ordered, user, Q, {"o": order, "first": 3,
+                                                                                "after": after})
+                assert taken and compiled == resolved, (user, order, after)
                 conn = orjson.loads(compiled)["data"]["cases"]
                 if not conn["pageInfo"]["hasNextPage"]:
                     break
