@@ -525,8 +525,8 @@ def connection(cx: Compiler, sel: Sel, stmt: Select[Any], id_col: SQLColumnExpre
     paged = stmt
     extra: list[ColumnElement[bool]] = []
     if after:
-        key = cx.param(sel, after_key, "uuid")
-        extra.append(id_col < key if descending else id_col > key)
+        last = cx.param(sel, after_key, "uuid")
+        extra.append(id_col < last if descending else id_col > last)
         paged = paged.where(*extra)
     if candidates is not None:  # rows the page can only come from (totalCount still counts stmt)
         paged = paged.where(candidates(extra, n + 1))
