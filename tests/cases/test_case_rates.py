@@ -1,6 +1,8 @@
 """Case rates (考核指标, issue #22) against a hand count: a constructed month of cases, each rate's
 numerator and denominator counted by hand below, per total, community, handling unit and category; the
-ranking of handling units; staff self-ratings left out of 满意率; the tenant's own definitions."""
+ranking of handling units; 响应率 by each case's 受理 stage due time (the definitions' limit only where a
+case has none); 满意率 of residents' verdicts, their own or relayed at 回访, staff self-ratings left out;
+回访率 of the cases closed in the period; the tenant's own definitions."""
 
 from __future__ import annotations
 
