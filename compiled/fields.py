@@ -27,7 +27,9 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal_column,
     null,
+    or_,
     select,
     true,
     union_all,
@@ -51,7 +53,7 @@ from compiled.compiler import (
     page_size,
     page_size_ok,
 )
-from compiled.sql import constant, cursor, enum_name, gid, indexable, iso, json_list, lit, or_branches
+from compiled.sql import constant, cursor, enum_name, gid, indexable, iso, json_list, lit, or_branches, ordered_cursor
 from models import (
     OPEN_STATES,
     Area,
@@ -59,9 +61,11 @@ from models import (
     Case,
     CaseCategory,
     CaseEvent,
+    CasePriority,
     CaseSource,
     CaseState,
     GridBuilding,
+    HandlerKind,
     Household,
     Person,
     PersonCareTag,
@@ -70,11 +74,13 @@ from models import (
 )
 from models.area import community_id_sql
 from models.cases import overdue_sql
-from policies.cases import case_predicate
+from policies.cases import case_in_area, case_predicate
 from policies.filters import CaseGrid, area_read_predicate, buildings_in_scope, household_predicate, person_predicate
+from resolvers import validation as v
+from resolvers.cases import NO_TIME, CaseOrder, case_sort_key
 from resolvers.cases import read_predicate as case_read_predicate
 from resolvers.errors import ServiceError
-from resolvers.ids import decode_global_id
+from resolvers.ids import OrderedCursor, decode_global_id, decode_ordered_cursor
 from schema.cases import Case as CaseType
 from schema.columns import column_reads
 from schema.register import AREA_TYPES, MASKED_ROOM, WITHHELD
@@ -269,14 +275,83 @@ def case_columns(cx: Compiler) -> list[Any]:
     return [Case.__table__, full.label("_full"), community_id_sql(Case.area_path).label("_community")]
 
 
-def cases_connection(cx: Compiler, sel: Sel) -> ColumnElement[Any]:
-    if cx.shape(sel, lambda a: a.get("areaId") is not None or a.get("assignedToMe") is not None
-                or a.get("closureFlagged") is not None
-                or a.get("sources") is not None or a.get("externalTicketNo") is not None
-                or any(a.get(k) is not None for k in ("priorities", "reportedFrom", "reportedBefore", "handlerKind",
-                                                     "handlerFirmId", "text"))):
-        raise Unsupported("cases filter")
+def _order(a: dict[str, Any]) -> CaseOrder:
+    return CaseOrder(a.get("order") or CaseOrder.NEWEST)
+
+
+def _reported(a: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """The reported window as the resolvers check it (zones, order); a bad one is theirs to refuse."""
+    start, end = a.get("reportedFrom"), a.get("reportedBefore")
+    try:
+        v.period_filter(Case.created_at, start, end, ("reportedFrom", "reportedBefore"))
+    except ServiceError:
+        raise Unsupported("bad period") from None
+    return start, end
+
+
+def _text_pattern(a: dict[str, Any]) -> str:
+    """cases(text:) as a LIKE pattern with "/" escaping, as the resolvers' contains(autoescape=True)."""
+    try:
+        term = v.text(a["text"], "text", max_len=50)
+    except ServiceError:
+        raise Unsupported("bad text") from None
+    return "%" + term.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+def _firm_uuid(a: dict[str, Any]) -> uuid.UUID:
+    try:
+        return decode_global_id(str(a["handlerFirmId"]), "PropertyFirm", "handlerFirmId").id
+    except ServiceError:
+        raise Unsupported("bad id") from None
+
+
+def _case_filters(cx: Compiler, sel: Sel) -> list[ColumnElement[bool]]:
+    """The filters of cases(…) the resolvers apply (resolvers.cases.reads.list_cases), in the same terms."""
     filters: list[ColumnElement[bool]] = []
+    if cx.shape(sel, lambda a: a.get("areaId") is not None):
+        ar = Area.__table__.alias("fa")
+        path = (select(ar.c.path).where(ar.c.tenant_id == cx.tenant_id, ar.c.id == cx.param(sel, _area_uuid, "uuid"))
+                .scalar_subquery())
+        cx.guards.append(path.is_not(None))  # an unknown area is the resolvers' NOT_FOUND
+        filters.append(case_in_area(cast(path, Text)))  # type: ignore[arg-type]  # a path expression, not a text
+    if cx.shape(sel, lambda a: bool(a.get("assignedToMe"))):
+        firms = [x.firm_id for x in cx.ctx.actor.assignments if x.firm_id is not None]  # the actor is in the key
+        filters.append(Case.handler_firm_id.in_(firms))
+    flagged = cx.shape(sel, lambda a: a.get("closureFlagged"))
+    if flagged is not None:
+        filters.append(Case.closure_flagged.is_(true() if flagged else false()))
+    sources = cx.shape(sel, lambda a: tuple(CaseSource(x).value for x in a.get("sources") or ()))
+    if sources:
+        filters.append(Case.source.in_([lit(x) for x in sources]))
+    if cx.shape(sel, lambda a: a.get("externalTicketNo") is not None):
+        number = cx.param(sel, lambda a: str(a["externalTicketNo"]).strip(), "text")
+        filters.append(and_(Case.external_ticket_no == number, case_read_predicate(cx.ctx, public=False)))
+    start, end = cx.shape(sel, lambda a: tuple(x is not None for x in _reported(a)))
+    if start:
+        filters.append(Case.created_at >= cx.param(sel, lambda a: _reported(a)[0], "timestamptz"))
+    if end:
+        filters.append(Case.created_at < cx.param(sel, lambda a: _reported(a)[1], "timestamptz"))
+    priorities = cx.shape(sel, lambda a: tuple(CasePriority(x).value for x in a.get("priorities") or ()))
+    if priorities:
+        filters.append(Case.priority.in_([lit(x) for x in priorities]))
+    kind = cx.shape(sel, lambda a: None if a.get("handlerKind") is None else HandlerKind(a["handlerKind"]).value)
+    if kind is not None:
+        filters.append(Case.handler_kind == lit(kind))
+    if cx.shape(sel, lambda a: a.get("handlerFirmId") is not None):
+        filters.append(Case.handler_firm_id == cx.param(sel, _firm_uuid, "uuid"))
+    if cx.shape(sel, lambda a: a.get("text") is not None):
+        pattern = cx.param(sel, _text_pattern, "text")
+        filters.append(or_(Case.title.like(pattern, escape="/"),
+                           and_(Case.description.like(pattern, escape="/"), case_read_predicate(cx.ctx, public=False))))
+    return filters
+
+
+# NO_TIME as the compiled SQL writes it (a constant: no parameter).
+_NO_TIME_SQL = literal_column(f"'{NO_TIME.isoformat()}'::timestamptz", Case.__table__.c.due_at.type)
+
+
+def cases_connection(cx: Compiler, sel: Sel) -> ColumnElement[Any]:
+    filters = _case_filters(cx, sel)
     states: tuple[str, ...] = ()
     if cx.shape(sel, lambda a: bool(a.get("states"))):
         states = cx.shape(sel, lambda a: tuple(CaseState(x).value for x in a["states"]))
@@ -294,6 +369,11 @@ def cases_connection(cx: Compiler, sel: Sel) -> ColumnElement[Any]:
         filters.append(Case.reporter_user_id == cx.ctx.actor.user_id)
     scope = case_read_predicate(cx.ctx)
     stmt = select(*case_columns(cx)).where(Case.tenant_id == cx.tenant_id, scope, *filters)
+    order = cx.shape(sel, _order)
+    if order is not CaseOrder.NEWEST:  # by (bucket, time, id), as resolvers.cases.reads.case_sort_key
+        bucket, time = case_sort_key(order, cx.now, no_time=_NO_TIME_SQL)
+        return connection(cx, sel, stmt, Case.id, descending=True, node_type="Case",
+                          key=SortOrder(order.value, bucket, time))
     candidates = None
     branches = or_branches(scope)
     if states and set(states) <= _OPEN_VALUES and len(branches) > 1:
@@ -390,6 +470,16 @@ PERSON: FieldTable = {
 
 
 @dataclass
+class SortOrder:
+    """A list's order other than by id (resolvers.pagination.SortKey): bucket and time ascending, then
+    the id descending; its cursors name the row's place (resolvers.ids.encode_ordered_cursor)."""
+
+    name: str
+    bucket: ColumnElement[Any]
+    time: ColumnElement[Any]
+
+
+@dataclass
 class Page:
     """A keyset page of ``first + 1`` rows (the extra one only tells hasNextPage), numbered by _rn."""
 
@@ -400,12 +490,28 @@ class Page:
     after: bool
     order: ColumnElement[Any]
     on_page: ColumnElement[bool]
+    key: SortOrder | None = None  # ordered otherwise than by id: the rows carry _bucket and _time
+
+    def cursor(self) -> ColumnElement[Any]:
+        """Each row's cursor, as the resolvers encode it."""
+        if self.key is None:
+            return cursor(self.rows.c.id)
+        return ordered_cursor(self.key.name, self.rows.c._bucket, self.rows.c._time, self.rows.c.id)
+
+
+def _after_place(name: str) -> Callable[[dict[str, Any]], OrderedCursor]:
+    def read(a: dict[str, Any]) -> OrderedCursor:
+        try:
+            return decode_ordered_cursor(a["after"], name)
+        except ServiceError:
+            raise Unsupported("bad cursor") from None  # the resolvers give INVALID_CURSOR
+    return read
 
 
 def connection(cx: Compiler, sel: Sel, stmt: Select[Any], id_col: SQLColumnExpression[uuid.UUID], *,
                descending: bool, node_type: str,
-               candidates: Callable[[list[ColumnElement[bool]], int], ColumnElement[bool]] | None = None
-               ) -> ColumnElement[Any]:
+               candidates: Callable[[list[ColumnElement[bool]], int], ColumnElement[bool]] | None = None,
+               key: SortOrder | None = None) -> ColumnElement[Any]:
     """A keyset page as one aggregate over ``first + 1`` rows: the extra row only tells hasNextPage."""
     if not cx.shape(sel, page_size_ok):
         raise Unsupported("first out of range")  # the resolvers give the typed error
@@ -414,11 +520,13 @@ def connection(cx: Compiler, sel: Sel, stmt: Select[Any], id_col: SQLColumnExpre
     # parameter PostgreSQL planned the statement anew on every request (issue #9: 2-4 ms of op 1).
     n = cx.shape(sel, page_size)
     after = cx.shape(sel, lambda a: a.get("after") is not None)
+    if key is not None:
+        return _ordered_connection(cx, sel, stmt, id_col, node_type, n, after, key)
     paged = stmt
     extra: list[ColumnElement[bool]] = []
     if after:
-        key = cx.param(sel, after_key, "uuid")
-        extra.append(id_col < key if descending else id_col > key)
+        last = cx.param(sel, after_key, "uuid")
+        extra.append(id_col < last if descending else id_col > last)
         paged = paged.where(*extra)
     if candidates is not None:  # rows the page can only come from (totalCount still counts stmt)
         paged = paged.where(candidates(extra, n + 1))
@@ -431,9 +539,33 @@ def connection(cx: Compiler, sel: Sel, stmt: Select[Any], id_col: SQLColumnExpre
             .having(func.count() >= 0).scalar_subquery())
 
 
+def _ordered_connection(cx: Compiler, sel: Sel, stmt: Select[Any], id_col: SQLColumnExpression[uuid.UUID],
+                        node_type: str, n: int, after: bool, key: SortOrder) -> ColumnElement[Any]:
+    """connection() in the order of ``key`` (resolvers.pagination.ordered_page): after the cursor's place,
+    (bucket, time) ascending and the id descending; each row carries its _bucket and _time for its cursor."""
+    paged = stmt
+    if after:
+        place = _after_place(key.name)
+        b = cx.param(sel, lambda a: place(a).bucket, "int")
+        t = cx.param(sel, lambda a: place(a).time, "timestamptz")
+        i = cx.param(sel, lambda a: place(a).id, "uuid")
+        paged = paged.where(or_(key.bucket > b, and_(key.bucket == b, or_(key.time > t, and_(key.time == t,
+                                                                                           id_col < i)))))
+    ordering = (key.bucket, key.time, id_col.desc())
+    rows = (paged.add_columns(key.bucket.label("_bucket"), key.time.label("_time"),
+                              func.row_number().over(order_by=ordering).label("_rn"))
+            .order_by(*ordering).limit(n + 1).subquery("p"))
+    page = Page(rows, stmt, node_type, n, after, rows.c._rn, rows.c._rn <= n, key)
+    return (select(cx.sub(f"{node_type}Connection", sel, page)).select_from(rows)
+            .having(func.count() >= 0).scalar_subquery())
+
+
 def _page_cursor(_cx: Compiler, pg: Page, s: Sel) -> ColumnElement[Any]:
     # PostgreSQL has no min(uuid): the first (or last) by row number
     rn = pg.rows.c._rn if s.name == "startCursor" else pg.rows.c._rn.desc()
+    if pg.key is not None:  # the cursors themselves, as text
+        texts = func.array_agg(aggregate_order_by(pg.cursor(), rn), type_=ARRAY(Text())).filter(pg.on_page)
+        return texts[1]
     ids = func.array_agg(aggregate_order_by(pg.rows.c.id, rn), type_=ARRAY(pg.rows.c.id.type)).filter(pg.on_page)
     return cursor(ids[1])
 
@@ -445,7 +577,7 @@ CONNECTION: FieldTable = {
     "pageInfo": lambda cx, pg, f: cx.sub("PageInfo", f, pg),
 }
 EDGE: FieldTable = {
-    "cursor": lambda _cx, pg, _e: cursor(pg.rows.c.id),
+    "cursor": lambda _cx, pg, _e: pg.cursor(),
     "node": lambda cx, pg, e: cx.sub(pg.node_type, e, pg.rows),
 }
 PAGE_INFO: FieldTable = {

@@ -9,14 +9,22 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, Integer, Text, Uuid, case, cast, func, literal_column, null
+from sqlalchemy import BigInteger, ColumnElement, DateTime, Integer, Text, Uuid, case, cast, func, literal_column, null
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ColumnClause, Grouping
 from sqlalchemy.sql.visitors import ExternallyTraversible
 from sqlalchemy.types import TypeEngine
 
-from resolvers.ids import B64_PAD, B64_STANDARD, B64_URLSAFE, CURSOR_PREFIX, GID_SEPARATOR
+from resolvers.ids import (
+    B64_PAD,
+    B64_STANDARD,
+    B64_URLSAFE,
+    CURSOR_PREFIX,
+    GID_SEPARATOR,
+    ORDERED_CURSOR_PREFIX,
+    ORDERED_CURSOR_SEPARATOR,
+)
 
 MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
 
@@ -52,6 +60,17 @@ _CURSOR_PREFIX_SQL: ColumnClause[Any] = literal_column(f"'\\x{CURSOR_PREFIX.hex(
 def cursor(id_col: ColumnElement[Any]) -> ColumnElement[str]:
     """resolvers.ids.encode_cursor in SQL: the prefix's bytes, then the uuid's 16 (uuid_send)."""
     return _b64url(_CURSOR_PREFIX_SQL.op("||")(func.uuid_send(id_col)))
+
+
+def ordered_cursor(order: str, bucket: ColumnElement[Any], time: ColumnElement[Any],
+                   id_col: ColumnElement[Any]) -> ColumnElement[str]:
+    """resolvers.ids.encode_ordered_cursor in SQL: the text "o:<order>|<bucket>|<microseconds>|<uuid>"
+    (PostgreSQL's epoch is numeric, so the microseconds are exact), base64url."""
+    sep = lit(ORDERED_CURSOR_SEPARATOR)
+    micros = cast(func.extract("epoch", time) * 1000000, BigInteger)
+    text = (lit(ORDERED_CURSOR_PREFIX + order) + sep + cast(bucket, Text) + sep + cast(micros, Text) + sep
+            + cast(id_col, Text))
+    return _b64url(func.convert_to(text, lit("UTF8")))
 
 
 # The DateTime wire format, stated once: strawberry's DateTime scalar sends datetime.isoformat(), which

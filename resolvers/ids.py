@@ -14,6 +14,7 @@ import base64
 import binascii
 import uuid
 from collections.abc import Iterable, Set
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple, overload
 
 from resolvers.errors import ErrorCode, ServiceError
@@ -25,6 +26,11 @@ GID_SEPARATOR = ":"
 """A global ID is base64url("<Type>:<uuid as text>")."""
 CURSOR_PREFIX = b"k:"
 """A keyset cursor is base64url(b"k:" + the uuid's 16 bytes)."""
+ORDERED_CURSOR_PREFIX = "o:"
+ORDERED_CURSOR_SEPARATOR = "|"
+"""A cursor of a list in another order than by id (cases by due time …) is base64url of the UTF-8 text
+"o:<order>|<bucket>|<microseconds since the epoch of the sort time>|<uuid as text>": the row's place in
+that order, so the next page starts after it however the rows around it changed."""
 B64_STANDARD = "+/"
 B64_URLSAFE = "-_"
 """base64url is standard base64 with these two characters swapped ..."""
@@ -99,5 +105,39 @@ def decode_cursor(cursor: str) -> uuid.UUID:
             raise ValueError
         return uuid.UUID(bytes=raw[len(CURSOR_PREFIX):])
     except (binascii.Error, ValueError):
+        raise ServiceError(ErrorCode.INVALID_CURSOR, t("after 不是本列表给出的游标",
+                                                       "after is not a cursor this list gave out"), "after") from None
+
+
+class OrderedCursor(NamedTuple):
+    """A row's place in a list ordered by (bucket ascending, time ascending, id descending)."""
+
+    order: str
+    bucket: int
+    time: datetime
+    id: uuid.UUID
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+
+def encode_ordered_cursor(c: OrderedCursor) -> str:
+    micros = (c.time - _EPOCH) // _MICRO
+    text = ORDERED_CURSOR_SEPARATOR.join((c.order, str(c.bucket), str(micros), str(c.id)))
+    return b64url((ORDERED_CURSOR_PREFIX + text).encode())
+
+
+def decode_ordered_cursor(cursor: str, order: str) -> OrderedCursor:
+    """The place an ordered cursor names; INVALID_CURSOR for anything else, a cursor of another order too."""
+    try:
+        raw = _unb64url(cursor).decode()
+        if not raw.startswith(ORDERED_CURSOR_PREFIX):
+            raise ValueError
+        name, bucket, micros, id_ = raw[len(ORDERED_CURSOR_PREFIX):].split(ORDERED_CURSOR_SEPARATOR)
+        if name != order:
+            raise ValueError
+        return OrderedCursor(name, int(bucket), _EPOCH + int(micros) * _MICRO, uuid.UUID(id_))
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
         raise ServiceError(ErrorCode.INVALID_CURSOR, t("after 不是本列表给出的游标",
                                                        "after is not a cursor this list gave out"), "after") from None

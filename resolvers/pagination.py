@@ -5,16 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import Select
 
 from resolvers.context import Db
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
-from resolvers.ids import decode_cursor
+from resolvers.ids import OrderedCursor, decode_cursor, decode_ordered_cursor, encode_ordered_cursor
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
@@ -32,6 +33,8 @@ class Page(Generic[T]):
     # A page nested in a list (an area's children …) counts through a per-request loader instead,
     # so totalCount over a page of parents is one statement, not one per parent.
     count: Callable[[], Awaitable[int]] | None = None
+    # The cursor of an item where the list is not ordered by id alone (ordered_page); else its id's.
+    cursor: Callable[[Any], str] | None = None
 
     async def total_count(self) -> int:
         if self.count is not None:
@@ -61,3 +64,36 @@ async def keyset_page(
         paged = paged.where(id_col < cursor if descending else id_col > cursor)
     rows = await db.scalars(paged.order_by(id_col.desc() if descending else id_col).limit(n + 1))
     return Page(items=rows[:n], has_next=len(rows) > n, has_previous=after is not None, count_stmt=count_stmt, db=db)
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """A keyset order other than by id: ``bucket`` ascending, then ``time`` ascending (never NULL: give a
+    sentinel), then the id descending (newest first among equals). ``of`` computes the same key in Python
+    for a loaded row (its cursor); the SQL and the Python form must be the same rule."""
+
+    name: str
+    bucket: ColumnElement[int]
+    time: ColumnElement[datetime]
+    of: Callable[[Any], tuple[int, datetime]]
+
+
+async def ordered_page(db: Db, stmt: Select[Any], id_col: InstrumentedAttribute[uuid.UUID], key: SortKey, *,
+                       first: int | None, after: str | None) -> Page[Any]:
+    """keyset_page in the order of ``key``: the cursor carries the row's place (bucket, time, id), so the
+    next page is one statement that starts right after it."""
+    n = page_size(first)
+    count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
+    paged = stmt
+    if after is not None:
+        c = decode_ordered_cursor(after, key.name)
+        paged = paged.where(or_(key.bucket > c.bucket, and_(key.bucket == c.bucket, or_(
+            key.time > c.time, and_(key.time == c.time, id_col < c.id)))))
+    rows = await db.scalars(paged.order_by(key.bucket, key.time, id_col.desc()).limit(n + 1))
+
+    def cursor(m: Any) -> str:
+        bucket, time = key.of(m)
+        return encode_ordered_cursor(OrderedCursor(key.name, bucket, time, m.id))
+
+    return Page(items=rows[:n], has_next=len(rows) > n, has_previous=after is not None, count_stmt=count_stmt,
+                db=db, cursor=cursor)

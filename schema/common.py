@@ -153,7 +153,8 @@ class Connection(Generic[T]):
 
 
 def connection(page: Page[Any], wrap: Callable[[Any], Any]) -> Any:
-    edges = [Edge(cursor=encode_cursor(m.id), node=wrap(m)) for m in page.items]
+    of = page.cursor or (lambda m: encode_cursor(m.id))
+    edges = [Edge(cursor=of(m), node=wrap(m)) for m in page.items]
     return Connection(
         edges=edges,
         page_info=PageInfo(

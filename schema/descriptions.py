@@ -93,6 +93,10 @@ ENUM_VALUES: dict[str, str] = {
     "CaseSource.MINI_PROGRAM": "Reported through the resident mini-program (小程序).",
     "CaseSource.WALK_IN": "Brought to the office by a visitor (来访).",
     "CaseSource.OTHER": "Any other channel, or not recorded (其他).",
+    "CaseOrder.NEWEST": "Newest report first (最新上报); the default.",
+    "CaseOrder.DUE_SOONEST": "Due time soonest first (时限最近); cases without a due time last, newest first.",
+    "CaseOrder.OVERDUE_FIRST": ("Overdue cases first, the most overdue at the top (超期优先); then the rest, "
+                                "newest first."),
     "CaseRateGroupBy.TOTAL": "One row for all the cases (合计).",
     "CaseRateGroupBy.COMMUNITY": "One row per community (社区); cases at street level in one row of their own.",
     "CaseRateGroupBy.HANDLING_UNIT": "One row per handling unit (承办单位); cases not yet dispatched are left out.",

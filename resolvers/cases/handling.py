@@ -133,6 +133,15 @@ def due_time(calendar: WorkCalendar, start: datetime, amount: float, unit: SlaUn
     return start + timedelta(hours=amount)
 
 
+async def check_firm_serves(ctx: RequestContext, firm: PropertyFirm, case: Case) -> None:
+    """Only a firm with a service contract for the case's compound in force today takes the case (issue
+    #23): dispatch and transfer (转办) both refuse another with FIRM_NOT_SERVING on ``firmId``."""
+    if not await register_service.firm_serves(ctx, firm.id, case.area_path, ctx.now.date()):
+        raise ServiceError(ErrorCode.FIRM_NOT_SERVING, t(f"{firm.name} 当日未服务该事件所在小区",
+                                                         f"{firm.name} does not serve the case's compound "
+                                                         "on that date"), "firmId")
+
+
 @dataclass
 class DispatchInput:
     handler_kind: HandlerKind
@@ -166,11 +175,7 @@ async def dispatch_case(ctx: RequestContext, case_id: uuid.UUID, data: DispatchI
         if firm is None:
             raise ServiceError(ErrorCode.INVALID, t("请指定办理该事件的物业公司",
                                                     "name the property firm that handles the case"), "firmId")
-        # Only a firm with a service contract for the case's compound in force today (issue #23).
-        if not await register_service.firm_serves(ctx, firm.id, case.area_path, ctx.now.date()):
-            raise ServiceError(ErrorCode.FIRM_NOT_SERVING, t(f"{firm.name} 当日未服务该事件所在小区",
-                                                             f"{firm.name} does not serve the case's compound "
-                                                             "on that date"), "firmId")
+        await check_firm_serves(ctx, firm, case)
         values |= {"handler_firm_id": firm.id, "handler_name": firm.name}
         notify = {"firm_id": firm.id}
     elif data.handler_kind is HandlerKind.COMMUNITY:

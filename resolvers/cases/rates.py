@@ -5,8 +5,8 @@ of handling units. Definitions, formulas and defaults: docs/domains/case-rates.m
 
 Every figure is a count of the cases *reported in the period* that the actor may read in full (the
 statistics grant, as the review's figures), and the answer is a fixed number of statements whatever
-the number of cases: the tenant's definitions, the calendar (two), the cases, their timeline steps
-that the rates count, and the names of the groups."""
+the number of cases: the tenant's definitions, the calendar (two), the cases (each with its 受理 stage's due
+time), their timeline steps that the rates count, and the names of the groups."""
 
 from __future__ import annotations
 
@@ -18,27 +18,29 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from models import Area, Case, CaseCategory, CaseEvent, CaseState, SlaUnit, community_id_of
+from models import Area, Case, CaseCategory, CaseEvent, CaseStage, CaseStageKind, CaseState, SlaUnit, community_id_of
 from policies.cases import case_in_area, case_predicate
 from policies.filters import area_read_predicate
 from resolvers.cases.calendar import work_calendar
 from resolvers.cases.rate_definitions import NEGATIVE, RATE_KEYS, Definitions, load_definitions
 from resolvers.cases.reads import aware
 from resolvers.cases.review import local_bounds
-from resolvers.cases.sources import RESIDENT_ROLES
+from resolvers.cases.verdicts import counted_verdict
 from resolvers.cases.workcalendar import WorkCalendar
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
 
-# The timeline actions each rate reads. RETURN and CALLBACK are the steps of 退单 and 回访 (issue #22's
-# stage work); until those steps exist no entry has these actions and the two rates count 0 over their
-# denominators. RESPONSE: the first of these is the case's response (签收/受理 or 不予受理).
+# The timeline actions each rate reads: RETURN and CALLBACK are the steps of 退单 and 回访, REWORK a
+# reopening or 重办; RESPONSE: the first of these is the case's response (签收/受理 or 不予受理), which
+# completes its 受理 stage. A closure (回访率's denominator) is any step into ``closed`` from another state
+# (close, the reporter's satisfied feedback, auto_close).
 RESPONSE_ACTIONS = ("accept", "reject")
 RETURN_ACTIONS = ("return",)
 REWORK_ACTIONS = ("reopen", "rework")
 CALLBACK_ACTIONS = ("callback",)
 COUNTED_ACTIONS = (*RESPONSE_ACTIONS, *RETURN_ACTIONS, *REWORK_ACTIONS, *CALLBACK_ACTIONS)
+_CLOSED = CaseState.CLOSED.value
 
 
 class RateGroupBy(enum.StrEnum):
@@ -117,10 +119,12 @@ class _CaseFacts:
     """What the rates need of one case."""
 
     case: Case
+    accept_due: datetime | None = None  # the due time of the case's first 受理 stage (case_stages)
     responded_at: datetime | None = None
     returned: bool = False
     reworked: bool = False
-    called_back: bool = False
+    closed_in_period: datetime | None = None  # the first step into closed inside the period
+    called_back: bool = False  # a 回访 at or after that closure
 
 
 def _deadline(calendar: WorkCalendar | None, start: datetime, amount: float, unit: SlaUnit) -> datetime:
@@ -138,17 +142,21 @@ def count_case(row: RateRow, f: _CaseFacts, d: Definitions, calendar: WorkCalend
     c = f.case
     row.cases += 1
     r = row.ratios
-    created = aware(c.created_at)
-    deadline = _deadline(calendar, created, d.response_amount, d.response_unit)
+    # The 受理 stage's due time (the tenant's stage limit for the case's category and tier, moved by nothing);
+    # a case without one (stored before the stages, or a tier without a limit) is judged by the definitions'
+    # response limit after its report.
+    deadline = (aware(f.accept_due) if f.accept_due is not None
+                else _deadline(calendar, aware(c.created_at), d.response_amount, d.response_unit))
     responded = f.responded_at is not None
-    # 响应率: responded (accepted or rejected) within the response limit, of those responded or overdue for it
+    # 响应率: responded (accepted or rejected, completing 受理) by that due time, of those responded or overdue
     r["response"].add(responded or deadline < now, responded and aware(f.responded_at) <= deadline)  # type: ignore[arg-type]
     accepted = c.accepted_at is not None
     done = c.state in (CaseState.RESOLVED, CaseState.CLOSED)
     # 解决率: resolved or closed now, of the accepted cases
     r["resolution"].add(accepted, done)
-    # 满意率: satisfied verdicts of reporters acting as residents, of their verdicts
-    r["satisfaction"].add(c.satisfied is not None and c.reporter_role in RESIDENT_ROLES, bool(c.satisfied))
+    # 满意率: residents' verdicts (their own, or relayed at 回访; never a staff self-rating), satisfied of all
+    verdict = counted_verdict(c.satisfied, c.reporter_role, c.callback_result, c.callback_at, c.closed_at)
+    r["satisfaction"].add(verdict is not None, bool(verdict))
     # 按时办结率: resolved by the due time, of the resolved cases with a due time
     r["on_time"].add(c.resolved_at is not None and c.due_at is not None,
                      c.resolved_at is not None and c.due_at is not None and aware(c.resolved_at) <= aware(c.due_at))
@@ -157,8 +165,9 @@ def count_case(row: RateRow, f: _CaseFacts, d: Definitions, calendar: WorkCalend
     # 重办率: reopened or reworked at least once, of the cases resolved at least once
     reworked = f.reworked or c.reopen_count > 0
     r["rework"].add(c.resolved_at is not None or reworked, reworked)
-    # 回访率: called back (回访) at least once, of the closed cases
-    r["callback"].add(c.state is CaseState.CLOSED, f.called_back)
+    # 回访率: called back (回访) after that closure, of the cases closed in the period (a "not solved" 回访
+    # reopens the case: it was closed and called back all the same)
+    r["callback"].add(f.closed_in_period is not None, f.called_back)
 
 
 def score(ratios: dict[str, Ratio], weights: dict[str, float]) -> float | None:
@@ -224,15 +233,18 @@ async def case_rates(ctx: RequestContext, *, start: date, end: date, group_by: R
     definitions = await load_definitions(ctx)
     calendar = (await work_calendar(ctx)
                 if definitions.response_unit is not SlaUnit.CALENDAR_HOURS else None)
-    cases = list(await ctx.db.scalars(select(Case).where(*where).order_by(Case.id)))
-    facts = {c.id: _CaseFacts(c) for c in cases}
+    # the first 受理 stage's due time rides along with each case (no statement of its own)
+    accept_due = (select(CaseStage.due_at).where(CaseStage.case_id == Case.id, CaseStage.stage == CaseStageKind.ACCEPT)
+                  .order_by(CaseStage.seq).limit(1).correlate(Case).scalar_subquery())
+    loaded = await ctx.db.all(select(Case, accept_due).where(*where).order_by(Case.id))
+    facts = {c.id: _CaseFacts(c, accept_due=due) for c, due in loaded}
     if facts:
         steps = await ctx.db.all(
-            select(CaseEvent.case_id, CaseEvent.action, CaseEvent.to_state, CaseEvent.created_at)
+            select(CaseEvent.case_id, CaseEvent.action, CaseEvent.from_state, CaseEvent.to_state, CaseEvent.created_at)
             .where(CaseEvent.case_id.in_(select(Case.id).where(*where)),
-                   CaseEvent.action.in_(COUNTED_ACTIONS) | (CaseEvent.to_state == CaseState.REOPENED.value))
+                   CaseEvent.action.in_(COUNTED_ACTIONS) | CaseEvent.to_state.in_((CaseState.REOPENED.value, _CLOSED)))
             .order_by(CaseEvent.case_id, CaseEvent.seq))
-        for case_id, action, to_state, at in steps:
+        for case_id, action, from_state, to_state, at in steps:
             f = facts.get(case_id)
             if f is None:
                 continue
@@ -240,7 +252,10 @@ async def case_rates(ctx: RequestContext, *, start: date, end: date, group_by: R
                 f.responded_at = at
             f.returned |= action in RETURN_ACTIONS
             f.reworked |= action in REWORK_ACTIONS or to_state == CaseState.REOPENED.value
-            f.called_back |= action in CALLBACK_ACTIONS
+            if to_state == _CLOSED and from_state != _CLOSED and f.closed_in_period is None and lo <= aware(at) < hi:
+                f.closed_in_period = aware(at)
+            if action in CALLBACK_ACTIONS and f.closed_in_period is not None and aware(at) >= f.closed_in_period:
+                f.called_back = True
     labels = await _labels(ctx, group_by, facts.values())
     rows: dict[str, RateRow] = {}
     for f in facts.values():

@@ -3,13 +3,16 @@ paged list, one case, its timeline, overdue-ness and the active categories."""
 
 from __future__ import annotations
 
+import enum
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 
 from models import Area, Case, CaseCategory, CaseEvent, CasePriority, CaseSource, CaseState, HandlerKind
+from models.base import UTCDateTime
 from models.cases import aware as aware  # re-exported: resolvers.cases.review reads it from here
 from models.cases import is_overdue as overdue_at
 from models.cases import overdue_sql
@@ -18,11 +21,48 @@ from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
-from resolvers.pagination import Page, keyset_page
+from resolvers.pagination import Page, SortKey, keyset_page, ordered_page
 
 
 def read_predicate(ctx: RequestContext, *, public: bool = True) -> ColumnElement[bool]:
     return case_predicate(ctx.actor.grant("case", "read"), ctx.actor, public=public)
+
+
+class CaseOrder(enum.StrEnum):
+    """The orders of the cases list (issue #23)."""
+
+    NEWEST = "newest"  # 最新上报: by id (UUIDv7), descending — the cursors as ever
+    DUE_SOONEST = "due_soonest"  # 时限最近: due time ascending; cases without one last
+    OVERDUE_FIRST = "overdue_first"  # 超期优先: overdue ones, most overdue first; then the rest, newest first
+
+
+# A time after every real one: the sort time of a case without one, so the keyset never compares NULL.
+NO_TIME = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def case_sort_key(order: CaseOrder, now: Any, cols: Any = Case, no_time: Any = None
+                  ) -> tuple[ColumnElement[int], ColumnElement[Any]]:
+    """The (bucket, time) of a case in ``order`` as SQL over ``cols`` (the Case entity or a table's
+    columns), at the clock ``now`` (a value or a SQL expression); both ascending, then the id descending.
+    :func:`case_sort_of` is the same rule in Python; the compiled reads use this one (with ``no_time``,
+    NO_TIME written as their SQL)."""
+    if no_time is None:
+        no_time = literal(NO_TIME, UTCDateTime())
+    if order is CaseOrder.DUE_SOONEST:
+        return (case((cols.due_at.is_(None), 1), else_=0), func.coalesce(cols.due_at, no_time))
+    late = overdue_sql(cols.state, cols.due_at, now)
+    return case((late, 0), else_=1), case((late, cols.due_at), else_=no_time)
+
+
+def case_sort_of(order: CaseOrder, case_row: Case, now: datetime) -> tuple[int, datetime]:
+    """:func:`case_sort_key` for a loaded case: the place its cursor names."""
+    due = None if case_row.due_at is None else aware(case_row.due_at)
+    if order is CaseOrder.DUE_SOONEST:
+        return (0, due) if due is not None else (1, NO_TIME)
+    if overdue_at(case_row.state, case_row.due_at, now):
+        assert due is not None
+        return 0, due
+    return 1, NO_TIME
 
 
 @dataclass
@@ -44,6 +84,7 @@ class CaseFilter:
     handler_kind: HandlerKind | None = None
     handler_firm_id: uuid.UUID | None = None
     text: str | None = None
+    order: CaseOrder = CaseOrder.NEWEST
 
 
 async def list_cases(ctx: RequestContext, f: CaseFilter, *, first: int | None, after: str | None) -> Page[Case]:
@@ -88,8 +129,12 @@ async def list_cases(ctx: RequestContext, f: CaseFilter, *, first: int | None, a
         stmt = stmt.where(or_(Case.title.contains(term, autoescape=True),
                               and_(Case.description.contains(term, autoescape=True),
                                    read_predicate(ctx, public=False))))
-    # Newest first: keyset on the id (UUIDv7), descending.
-    return await keyset_page(ctx.db, stmt, Case.id, first=first, after=after, descending=True)
+    if f.order is CaseOrder.NEWEST:  # keyset on the id (UUIDv7), descending
+        return await keyset_page(ctx.db, stmt, Case.id, first=first, after=after, descending=True)
+    # By due time or overdue first: keyset on (bucket, time, id); overdue-ness at the request's clock.
+    bucket, time = case_sort_key(f.order, ctx.now)
+    key = SortKey(f.order.value, bucket, time, lambda m: case_sort_of(f.order, m, ctx.now))
+    return await ordered_page(ctx.db, stmt, Case.id, key, first=first, after=after)
 
 
 async def get_case(ctx: RequestContext, case_id: uuid.UUID) -> Case | None:

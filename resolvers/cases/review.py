@@ -16,6 +16,7 @@ from policies.cases import case_in_area, case_predicate
 from policies.filters import area_reach_predicate
 from resolvers import validation as v
 from resolvers.cases.reads import aware
+from resolvers.cases.verdicts import counted_verdict, counted_verdict_sql
 from resolvers.cases.workcalendar import WorkCalendar
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
@@ -65,13 +66,14 @@ async def statistics(ctx: RequestContext, area_id: uuid.UUID, start: date, end: 
         return await _statistics_in_sql(ctx, where)
     rows = await ctx.db.all(
         select(Case.state, Case.category_code, Case.created_at, Case.due_at, Case.resolved_at, Case.satisfied,
-               Case.reopen_count).where(*where)
+               Case.reopen_count, Case.reporter_role, Case.callback_result, Case.callback_at, Case.closed_at
+               ).where(*where)
     )
     by_state: dict[str, int] = {}
     by_category: dict[str, int] = {}
     hours: list[float] = []
     on_time = with_due = feedback = happy = reopened = overdue = 0
-    for state, category, created, due, resolved, satisfied, reopens in rows:
+    for state, category, created, due, resolved, own, reopens, role, callback, called_at, closed in rows:
         by_state[state.value] = by_state.get(state.value, 0) + 1
         by_category[category] = by_category.get(category, 0) + 1
         if resolved is not None:
@@ -81,6 +83,8 @@ async def statistics(ctx: RequestContext, area_id: uuid.UUID, start: date, end: 
                 on_time += aware(resolved) <= aware(due)
         elif due is not None and state in OPEN_STATES and aware(due) < ctx.now:
             overdue += 1
+        # residents' verdicts only, their own or relayed at 回访 (resolvers.cases.verdicts)
+        satisfied = counted_verdict(own, role, callback, called_at, closed)
         if satisfied is not None:
             feedback += 1
             happy += bool(satisfied)
@@ -98,8 +102,10 @@ async def statistics(ctx: RequestContext, area_id: uuid.UUID, start: date, end: 
 async def _statistics_in_sql(ctx: RequestContext, where: tuple[Any, ...]) -> CaseStatistics:
     """The same figures as the loop above, aggregated by PostgreSQL in one statement (issue #9): a
     month of a busy community is thousands of cases, which need not cross the wire."""
+    verdict = counted_verdict_sql(Case.satisfied, Case.reporter_role, Case.callback_result, Case.callback_at,
+                                  Case.closed_at)
     base = select(Case.state, Case.category_code, Case.created_at, Case.due_at, Case.resolved_at,
-                  Case.satisfied, Case.reopen_count).where(*where).cte("base")
+                  verdict.label("satisfied"), Case.reopen_count).where(*where).cte("base")
     resolved = base.c.resolved_at.is_not(None)
     hours = func.extract("epoch", base.c.resolved_at - base.c.created_at) / 3600
     open_states = [s.value for s in OPEN_STATES]

@@ -30,7 +30,7 @@ from models import (
 )
 from models.cases import aware
 from resolvers import validation as v
-from resolvers.cases.handling import due_time, sla_for
+from resolvers.cases.handling import check_firm_serves, due_time, sla_for
 from resolvers.cases.machine import apply, check_note, load_for, notify_handler, send_notification
 from resolvers.cases.stages import open_stage_of, tenant_calendar
 from resolvers.context import RequestContext
@@ -150,7 +150,7 @@ class TransferInput:
 
 async def _handler(ctx: RequestContext, case: Case, data: TransferInput) -> tuple[dict[str, Any], dict[str, Any]]:
     """The handler's columns and whom to notify, as dispatch checks them (a record of this tenant, only the
-    id the kind uses)."""
+    id the kind uses, a firm only where it serves the case's compound that day)."""
     values: dict[str, Any] = {"handler_kind": data.handler_kind, "handler_firm_id": None, "handler_area_id": None}
     if data.handler_kind is HandlerKind.PROPERTY_FIRM:
         if data.community_id is not None:
@@ -161,6 +161,7 @@ async def _handler(ctx: RequestContext, case: Case, data: TransferInput) -> tupl
             raise ServiceError(ErrorCode.NOT_FOUND if data.firm_id else ErrorCode.INVALID,
                                t("请指定办理该事件的物业公司", "name the property firm that handles the case"),
                                "firmId")
+        await check_firm_serves(ctx, firm, case)
         return values | {"handler_firm_id": firm.id, "handler_name": firm.name}, {"firm_id": firm.id}
     if data.firm_id is not None:
         raise ServiceError(ErrorCode.INVALID, "只有转给物业企业时才填写物业企业", "firmId")

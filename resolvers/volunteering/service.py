@@ -14,6 +14,7 @@ Invariants, and how they hold under concurrency:
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
@@ -161,8 +162,11 @@ async def balance_of(ctx: RequestContext, person_id: uuid.UUID) -> int | None:
 
 
 async def list_entries(ctx: RequestContext, person_id: uuid.UUID | None, *, first: int | None,
-                       after: str | None) -> Page[PointsEntry]:
-    stmt = select(PointsEntry).where(_points_pred(ctx, "read"))
+                       after: str | None, booked_from: datetime | None = None,
+                       booked_before: datetime | None = None) -> Page[PointsEntry]:
+    """Ledger entries newest first; optionally of one person and booked in [booked_from, booked_before)."""
+    stmt = select(PointsEntry).where(_points_pred(ctx, "read"), *v.period_filter(
+        PointsEntry.created_at, booked_from, booked_before, ("bookedFrom", "bookedBefore")))
     if person_id is not None:
         stmt = stmt.where(PointsEntry.person_id == person_id)
     return await keyset_page(ctx.db, stmt, PointsEntry.id, first=first, after=after, descending=True)
@@ -268,8 +272,12 @@ def _redemption_pred(ctx: RequestContext, action: str = "read") -> ColumnElement
 
 
 async def list_redemptions(ctx: RequestContext, states: list[RedemptionState] | None, *, first: int | None,
-                           after: str | None) -> Page[Redemption]:
-    stmt = select(Redemption).where(_redemption_pred(ctx))
+                           after: str | None, requested_from: datetime | None = None,
+                           requested_before: datetime | None = None) -> Page[Redemption]:
+    """Redemption requests newest first; optionally in these states and requested in [requested_from,
+    requested_before)."""
+    stmt = select(Redemption).where(_redemption_pred(ctx), *v.period_filter(
+        Redemption.created_at, requested_from, requested_before, ("requestedFrom", "requestedBefore")))
     if states:
         stmt = stmt.where(Redemption.state.in_(states))
     return await keyset_page(ctx.db, stmt, Redemption.id, first=first, after=after, descending=True)

@@ -10,19 +10,22 @@ from strawberry.types import Info
 
 from models import CasePriority, CaseSource, CaseState, HandlerKind
 from resolvers import cases as case_service
+from resolvers.cases import CaseOrder
 from resolvers.ids import decode_id
 from schema.cases.config import CaseConfigQuery
 from schema.cases.rates import CaseRatesQuery
 from schema.cases.steps import CaseStageQuery
 from schema.cases.types import Case, CaseCategory, CaseReview, CaseStatistics, Notification, statistics_from
-from schema.common import Connection, connection, context, field, query_call
+from schema.common import Connection, connection, context, field, graphql_enum, query_call
 from schema.register import AREA_TYPE_NAMES
+
+graphql_enum(CaseOrder, name="CaseOrder", description="The order of the cases list (事件排序).")
 
 
 @strawberry.type
 class CaseQuery(CaseConfigQuery, CaseStageQuery, CaseRatesQuery):
-    @field(description="Cases you may read, newest first (事件列表): your scope, your firm's assigned "
-                                  "and served cases, your own reports and your compound's problem wall.")
+    @field(description="Cases you may read, newest first unless ordered otherwise (事件列表): your scope, "
+                       "your firm's assigned and served cases, your own reports and your compound's problem wall.")
     async def cases(
         self,
         info: Info,
@@ -55,6 +58,9 @@ class CaseQuery(CaseConfigQuery, CaseStageQuery, CaseRatesQuery):
         text: Annotated[str | None, strawberry.argument(
             description="Part of the title, or of the description where you see it in full (关键词, ≤ 50).")
         ] = None,
+        order: Annotated[CaseOrder, strawberry.argument(
+            description="The order (排序): newest first, due soonest, or overdue first. A cursor is valid "
+                        "with the order it was given for.")] = CaseOrder.NEWEST,
     ) -> Connection[Case]:
         f = case_service.CaseFilter(
             area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
@@ -62,7 +68,7 @@ class CaseQuery(CaseConfigQuery, CaseStageQuery, CaseRatesQuery):
             reported_by_me=reported_by_me, assigned_to_me=assigned_to_me, closure_flagged=closure_flagged,
             sources=sources, external_ticket_no=external_ticket_no, priorities=priorities,
             reported_from=reported_from, reported_before=reported_before, handler_kind=handler_kind,
-            handler_firm_id=decode_id(handler_firm_id, "PropertyFirm", "handlerFirmId"), text=text,
+            handler_firm_id=decode_id(handler_firm_id, "PropertyFirm", "handlerFirmId"), text=text, order=order,
         )
         page = await query_call(case_service.list_cases(context(info), f, first=first, after=after))
         return connection(page, lambda m: Case(_m=m))  # type: ignore[no-any-return]

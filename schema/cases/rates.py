@@ -58,7 +58,8 @@ class CaseRateRow:
     def cases(self) -> int:
         return self._r.cases
 
-    @field(description="响应率: responded (accepted or rejected) within the tenant's response limit.")
+    @field(description="响应率: responded (accepted or rejected) by the 受理 stage's due time "
+                       "(without a stage due time: the definitions' response limit after the report).")
     def response_rate(self) -> CaseRate:
         return _rate(self._r.ratios["response"])
 
@@ -66,7 +67,8 @@ class CaseRateRow:
     def resolution_rate(self) -> CaseRate:
         return _rate(self._r.ratios["resolution"])
 
-    @field(description="满意率: satisfied verdicts of reporters acting as residents (staff self-ratings excluded).")
+    @field(description="满意率: satisfied verdicts of residents — the reporter's own as resident, or relayed by "
+                       "staff at 回访 (staff self-ratings excluded).")
     def satisfaction_rate(self) -> CaseRate:
         return _rate(self._r.ratios["satisfaction"])
 
@@ -82,7 +84,7 @@ class CaseRateRow:
     def rework_rate(self) -> CaseRate:
         return _rate(self._r.ratios["rework"])
 
-    @field(description="回访率: called back (回访) after closure, of the closed cases.")
+    @field(description="回访率: called back (回访) after closure, of the cases closed in the period.")
     def callback_rate(self) -> CaseRate:
         return _rate(self._r.ratios["callback"])
 
@@ -100,7 +102,8 @@ class CaseRateWeight:
 
 @strawberry.type(description="The tenant's definitions of the rates (考核口径).")
 class CaseRateDefinitions:
-    response_limit: float = strawberry.field(description="响应时限: how long acceptance may take.")
+    response_limit: float = strawberry.field(description="响应时限: how long acceptance may take where a case has "
+                                                        "no 受理 stage due time.")
     response_limit_unit: SlaUnit = strawberry.field(description="Its unit.")
     weights: list[CaseRateWeight] = strawberry.field(description="Weights of the composite (权重).")
     customised: bool = strawberry.field(description="False: the documented defaults.")

@@ -297,8 +297,10 @@ class CaseStatistics:
     on_time_rate: float | None = strawberry.field(description="resolvedOnTime / resolved with a due time (按时办结率).")
     mean_handling_hours: float | None = strawberry.field(description="Mean hours from report to resolution.")
     median_handling_hours: float | None = strawberry.field(description="Median hours from report to resolution.")
-    with_feedback: int = strawberry.field(description="Cases with the reporter's verdict.")
-    satisfied: int = strawberry.field(description="Satisfied verdicts.")
+    with_feedback: int = strawberry.field(description="Cases with a resident's verdict: the reporter's own where "
+                                                      "they reported as resident, or relayed by staff at 回访; "
+                                                      "staff self-ratings are left out (DESIGN.md §8).")
+    satisfied: int = strawberry.field(description="Satisfied verdicts of those (满意, 基本满意).")
     satisfaction_rate: float | None = strawberry.field(description="satisfied / withFeedback (满意率).")
     reopened: int = strawberry.field(description="Cases reopened at least once (重办).")
     open_overdue: int = strawberry.field(description="Still open and overdue (超期未办结).")

@@ -273,9 +273,14 @@ class VolunteeringQuery:
     @field(description="Ledger entries you may see (积分明细), newest first; optionally of one person.")
     async def points_ledger(
         self, info: Info, person_id: strawberry.ID | None = None, first: int | None = 20, after: str | None = None,
+        booked_from: Annotated[datetime | None, strawberry.argument(
+            description="Only entries booked at or after this time (记账时间起).")] = None,
+        booked_before: Annotated[datetime | None, strawberry.argument(
+            description="Only entries booked before this time (记账时间止, exclusive).")] = None,
     ) -> Connection[PointsEntry]:
         pid = decode_id(person_id, "Person", "personId")
-        page = await query_call(svc.list_entries(context(info), pid, first=first, after=after))
+        page = await query_call(svc.list_entries(context(info), pid, first=first, after=after,
+                                                 booked_from=booked_from, booked_before=booked_before))
         return connection(page, lambda m: PointsEntry(_m=m))  # type: ignore[no-any-return]
 
     @field(description="The tenant's points rule: points per confirmed volunteer hour (积分规则).")
@@ -295,8 +300,14 @@ class VolunteeringQuery:
     async def redemptions(
         self, info: Info, states: list[RedemptionState] | None = None,
         first: int | None = 20, after: str | None = None,
+        requested_from: Annotated[datetime | None, strawberry.argument(
+            description="Only requests made at or after this time (申请时间起).")] = None,
+        requested_before: Annotated[datetime | None, strawberry.argument(
+            description="Only requests made before this time (申请时间止, exclusive).")] = None,
     ) -> Connection[Redemption]:
-        page = await query_call(svc.list_redemptions(context(info), states, first=first, after=after))
+        page = await query_call(svc.list_redemptions(context(info), states, first=first, after=after,
+                                                     requested_from=requested_from,
+                                                     requested_before=requested_before))
         return connection(page, lambda m: Redemption(_m=m))  # type: ignore[no-any-return]
 
 

@@ -1,12 +1,17 @@
 """What a handling desk filters cases by (issue #23): priority, the period reported in, the handling unit
-(kind and firm), and a keyword — on the general path (the compiled path hands these filters over)."""
+(kind and firm), and a keyword — on the general path, and on the compiled path, which answers them in its
+one statement."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.support.cases import accept, dispatch_firm, firm_gid, report
-from tests.support.harness import Api, World
+import orjson
+import pytest
+
+from tests.support.cases import accept, area_gid, dispatch_firm, firm_gid, report
+from tests.support.compiled import both
+from tests.support.harness import Api, DbEnv, World
 
 Q = """query($p: [CasePriority!], $f: DateTime, $b: DateTime, $k: HandlerKind, $firm: ID, $t: String) {
   cases(priorities: $p, reportedFrom: $f, reportedBefore: $b, handlerKind: $k, handlerFirmId: $firm, text: $t,
@@ -43,3 +48,47 @@ async def test_cases_by_priority_period_handler_and_text(api: Api, fresh: World)
         "INVALID", "reportedBefore"), bad
     # Another street office sees none of them, whatever it filters by.
     assert (await api.gql(fresh.b, "admin", Q, {"t": "下水道"}))["data"]["cases"]["totalCount"] == 0
+
+
+FULL = """query($a: ID, $p: [CasePriority!], $f: DateTime, $b: DateTime, $k: HandlerKind, $firm: ID, $t: String,
+            $src: [CaseSource!], $no: String, $mine: Boolean, $flag: Boolean, $o: CaseOrder!, $first: Int) {
+  cases(areaId: $a, priorities: $p, reportedFrom: $f, reportedBefore: $b, handlerKind: $k, handlerFirmId: $firm,
+        text: $t, sources: $src, externalTicketNo: $no, assignedToMe: $mine, closureFlagged: $flag, order: $o,
+        first: $first) {
+    totalCount pageInfo { hasNextPage endCursor } edges { cursor node { title state overdue dueAt } } } }"""
+
+
+async def test_the_compiled_read_filters_as_the_resolvers(api: Api, fresh: World, db: DbEnv) -> None:
+    """Every filter of the handling desk on the compiled path (PostgreSQL): the same bytes as the resolvers,
+    for readers of different reach; a value the resolvers refuse (a reversed window, a foreign area id, an
+    unknown area, too long a text) is handed to them and answered with their error."""
+    if not db.is_pg:
+        pytest.skip("compiled reads are PostgreSQL-only")
+    a = fresh.a
+    await report(api, a, "resident", "B1", title="井盖缺失_100%", category="garbage", priority="URGENT",
+                 description="夜间有人绊倒")
+    piped = await report(api, a, "resident", "B1", title="下水道堵塞", category="drainage")
+    await dispatch_firm(api, a, await accept(api, a, piped))
+    await report(api, a, "grid2", "B3", title="路灯不亮", category="other", priority="HIGH")
+    wide = {"o": "NEWEST", "first": 50}
+    variants: list[dict[str, object]] = [
+        {}, {"a": area_gid(a, "P1")}, {"a": area_gid(a, "G2")}, {"p": ["URGENT", "HIGH"]}, {"f": at(-1), "b": at(1)},
+        {"f": at(1)}, {"k": "PROPERTY_FIRM"}, {"firm": firm_gid(a)}, {"t": "下水道"}, {"t": "绊倒"}, {"t": "_100%"},
+        {"t": "100%"}, {"src": ["RESIDENT_REPORT"]}, {"src": ["GRID_PATROL", "HOTLINE_12345"]}, {"no": " X-1 "},
+        {"mine": True}, {"flag": False}, {"o": "OVERDUE_FIRST", "p": ["NORMAL", "URGENT"]},
+        {"o": "DUE_SOONEST", "first": 1}, {"o": "DUE_SOONEST", "k": "PROPERTY_FIRM"},
+    ]
+    refused = [{"f": at(1), "b": at(-1)}, {"a": firm_gid(a)}, {"a": area_gid(fresh.b, "P1")}, {"t": "长" * 51}]
+    for user in ("admin", "grid1", "firm", "resident"):
+        for extra in variants:
+            compiled, resolved, taken = await both(api, a, user, FULL, {**wide, **extra})
+            assert taken and compiled == resolved, (user, extra)
+        for extra in refused:
+            # declined when compiling, or (an unknown area) by the statement's guard: the resolvers answer
+            compiled, resolved, _ = await both(api, a, user, FULL, {**wide, **extra})
+            assert compiled == resolved and b'"errors"' in compiled, (user, extra)
+    # not two empty answers: the admin's keyword and area filters find what the general path finds
+    body = orjson.loads((await both(api, a, "admin", FULL, {**wide, "t": "_100%"}))[0])
+    assert [e["node"]["title"] for e in body["data"]["cases"]["edges"]] == ["井盖缺失_100%"]
+    body = orjson.loads((await both(api, a, "admin", FULL, {**wide, "a": area_gid(a, "G2")}))[0])
+    assert [e["node"]["title"] for e in body["data"]["cases"]["edges"]] == ["路灯不亮"]

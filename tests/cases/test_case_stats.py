@@ -9,7 +9,7 @@ Sections: fixture data · figures · who may read them · reviews.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -51,6 +51,13 @@ CASES: dict[str, tuple[str, str, CaseState, datetime, datetime | None, datetime 
     "M": ("P3", "garbage", S.DISPATCHED, utc(4, 11), utc(4, 12), None, None, 0),  # C2, overdue
 }
 
+# Whose verdict it is (DESIGN.md §8, resolvers/cases/verdicts.py): A, B and I were reported by a resident
+# (their own verdicts count); the others by a grid leader, whose own feedback is a self-rating (H's True
+# does not count). At 回访 staff relayed H's resident as unsatisfied (it counts), and could not reach A's
+# (no verdict: A's own stands). key: (callback result, hours after the closure).
+RESIDENT_REPORTS = frozenset({"A", "B", "I"})
+CALLBACKS: dict[str, tuple[str, int]] = {"A": ("unreachable", 24), "H": ("unsatisfied", 24)}
+
 # Hand count for C1, April 2026: A B C D E F G H I (J and K are in March and May, L and M in C2).
 APRIL_C1: dict[str, Any] = {
     "total": 9,
@@ -74,9 +81,9 @@ APRIL_C1: dict[str, Any] = {
     "onTimeRate": 0.75,  # 3 / 4 resolved with a due time
     "meanHandlingHours": 26.0,  # (20 + 48 + 24 + 12) / 4 = 104 / 4
     "medianHandlingHours": 22.0,  # sorted 12 20 24 48 -> (20 + 24) / 2
-    "withFeedback": 4,  # A B H I
-    "satisfied": 2,  # A H
-    "satisfactionRate": 0.5,  # 2 / 4
+    "withFeedback": 4,  # A B I (their own), H (relayed at 回访; its reporter's own True is a self-rating)
+    "satisfied": 1,  # A
+    "satisfactionRate": 0.25,  # 1 / 4
     "reopened": 2,  # B I
     "openOverdue": 2,  # D (due 04-14) and I (due 04-29); F is due in 2099, E rejected, G has no due time
 }
@@ -109,10 +116,14 @@ async def insert_cases(db: DbEnv, tw: TenantWorld) -> dict[str, uuid.UUID]:
                     CASES.items()):
                 case_id = uuid7()
                 closed = resolved if state is S.CLOSED else (created if state is S.REJECTED else None)
+                result, after = CALLBACKS.get(key, (None, 0))
+                called = None if result is None or closed is None else closed + timedelta(hours=after)
+                resident = key in RESIDENT_REPORTS
                 s.add(Case(
                     id=case_id, number=f"STAT-{i:03d}", area_id=tw.areas[area], area_path=paths[tw.areas[area]],
                     category_code=category, priority=CasePriority.NORMAL, title=f"统计用例 {key}", description="",
-                    state=state, reporter_user_id=tw.users["grid1"], reporter_role="grid_leader", on_wall=False,
+                    state=state, reporter_user_id=tw.users["grid1"], on_wall=False,
+                    reporter_role="resident" if resident else "grid_leader", callback_result=result, callback_at=called,
                     supervised=False, reopen_count=reopens, version=1, created_at=created, updated_at=created,
                     due_at=due, resolved_at=resolved, closed_at=closed, satisfied=satisfied,
                 ))

@@ -117,6 +117,37 @@ async def test_transfer_to_another_handler(capi: ClockApi, fresh: World, db: DbE
                            ("firm", "returnCase", {"id": other["id"], "reason": "乙"}), also=("FORBIDDEN",))
 
 
+async def test_transfer_only_to_a_firm_serving_the_compound_that_day(capi: ClockApi, fresh: World) -> None:
+    """转办 checks the service contracts as dispatch does (issue #23): a firm without a contract for the
+    case's compound in force that day is refused with FIRM_NOT_SERVING and nothing changes; once the
+    contract is signed the same transfer goes through."""
+    c, a = capi, fresh.a
+    case = await dispatched(c.api, a)  # B1 in 幸福小区 (P1), at 安居物业 (F1)
+    made = await c.api.gql(a, "admin", """mutation { createPropertyFirm(input: {name: "绿城物业"}) {
+      propertyFirm { id } errors { code } } }""")
+    firm = made["data"]["createPropertyFirm"]["propertyFirm"]["id"]
+    refused(await run(c.api, a, "grid1", "transferCase", id=case["id"], handlerKind="PROPERTY_FIRM", firmId=firm,
+                      reason="改由绿城物业办理"), "FIRM_NOT_SERVING", "firmId")
+    await unchanged(c.api, a, case)
+    # a case in 老街小区 (P2, 无物业) at the community goes to no firm: F1 serves P1 and (until 2021) P3 only
+    other = await step(c.api, a, "grid2", "reportCase", areaId=area_gid(a, "B3"), category="drainage",
+                       title="老街小区3栋污水外溢")
+    await step(c.api, a, "grid2", "acceptCase", id=other["id"])
+    other = await step(c.api, a, "grid2", "dispatchCase", id=other["id"], handlerKind="COMMUNITY",
+                       communityId=area_gid(a, "C1"))
+    refused(await run(c.api, a, "grid2", "transferCase", id=other["id"], handlerKind="PROPERTY_FIRM",
+                      firmId=firm_gid(a), reason="转物业"), "FIRM_NOT_SERVING", "firmId")
+    await unchanged(c.api, a, other)
+    signed = await c.api.gql(a, "admin", """mutation($i: CreateServiceContractInput!) { createServiceContract(
+      input: $i) { errors { code } } }""", {"i": {"firmId": firm, "compoundId": encode_global_id("Compound",
+                                                                                               a.areas["P1"]),
+                                                 "validFrom": "2026-12-01"}})
+    assert signed["data"]["createServiceContract"]["errors"] == []
+    moved = await step(c.api, a, "grid1", "transferCase", id=case["id"], handlerKind="PROPERTY_FIRM", firmId=firm,
+                       reason="改由绿城物业办理")
+    assert (moved["state"], moved["handlerName"]) == ("DISPATCHED", "绿城物业")
+
+
 async def test_rework_after_a_failed_check(capi: ClockApi, fresh: World, db: DbEnv) -> None:
     c, a = capi, fresh.a
     case = await resolved(c.api, a)

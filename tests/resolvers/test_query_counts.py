@@ -175,6 +175,15 @@ CASES: dict[str, CountCase] = {
         ("cases.nodes", "cases.nodes.timeline", "cases.nodes.area.grids"),
         covers=("Query.cases", "Case.timeline", "CaseTimelineEntry.attachmentIds"),
     ),
+    # The order and the filters of the cases list (issue #23): keyset on (bucket, time, id), still one page
+    # statement (on PostgreSQL the compiled read: the whole document in one).
+    "casesOrdered": CountCase(
+        """{ a: cases(first: 60, order: DUE_SOONEST, priorities: [LOW, NORMAL, HIGH, URGENT],
+                     reportedFrom: "2000-01-01T00:00:00Z") { totalCount pageInfo { endCursor } nodes { number dueAt } }
+          b: cases(first: 60, order: OVERDUE_FIRST, reportedBefore: "2100-01-01T00:00:00Z") {
+            totalCount edges { cursor node { number overdue } } } }""",
+        ("a.nodes", "b.edges"),
+    ),
     "caseStages": CountCase(
         """{ cases(first: 60) { nodes { number stages { stage dueAt overdue } currentStage { stage } } }
           caseStageLimits { stage category amount } caseCategoryRules { category requiresPhoto } }""",
@@ -287,9 +296,11 @@ CASES: dict[str, CountCase] = {
         covers=("Query.activitySignups",),
     ),
     "volunteering": CountCase(
-        """{ pointsLedger(first: 60) { totalCount nodes { delta kind balanceAfter person { name phone } } }
+        """{ pointsLedger(first: 60, bookedFrom: "2000-01-01T00:00:00+08:00", bookedBefore: "2100-01-01T00:00:00Z") {
+            totalCount nodes { delta kind balanceAfter person { name phone } } }
           rewardItems(first: 60) { totalCount nodes { name points stock community { name } } }
-          redemptions(first: 60) { totalCount nodes { points state person { name phone }
+          redemptions(first: 60, requestedFrom: "2000-01-01T00:00:00Z", requestedBefore: "2100-01-01T00:00:00Z") {
+            totalCount nodes { points state person { name phone }
             item { name community { name } } } } }""",
         ("pointsLedger.nodes", "rewardItems.nodes", "redemptions.nodes"),
         covers=("Query.pointsLedger", "Query.rewardItems", "Query.redemptions"),
@@ -367,6 +378,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "caseRates": (15, 12),
     "caseStatistics": (7, 4),
     "cases": (12, 9),
+    "casesOrdered": (8, 2),
     "casePhotos": (8, 5),
     "caseStages": (9, 6),
     "catalogues": (11, 8),
