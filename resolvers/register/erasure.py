@@ -93,20 +93,19 @@ async def erase_person(ctx: RequestContext, req: ErasureRequest) -> PersonErasur
         raise ServiceError(ErrorCode.CONFLICT, t("该居民的个人信息已删除", "this person has been erased already"),
                            "personId")
     await erase_rows(ctx.db, p, ctx.now)
-    _mask_name_in_audit(ctx, p)
+    _mark_erased_name_in_audit(ctx, p)
     row = PersonErasure(person_id=p.id, erased_at=ctx.now, erased_by=ctx.actor.user_id, reason=req.reason,
                         reference=reference)
     await ctx.db.flush(row)
     return row
 
 
-def _mask_name_in_audit(ctx: RequestContext, person: Person) -> None:
-    """The audit of the erasure records the name it removed masked, like the ID number and phone
-    (updatePerson keeps names readable in the audit: correction is not erasure)."""
+def _mark_erased_name_in_audit(ctx: RequestContext, person: Person) -> None:
+    """The audit conceals every name (tenants.session ``__audit_conceal__``); the name an erasure
+    writes is the fixed marker, no one's name, and the log shows it: the erasure is readable there."""
     for change in ctx.db.session.info.get("audit_changes", []):
         if change.get("table") == "persons" and change.get("id") == str(person.id) and "name" in change["fields"]:
-            before, after = change["fields"]["name"]
-            change["fields"]["name"] = ["****" if before else before, after]
+            change["fields"]["name"][1] = ERASED_NAME
 
 
 async def reapply_erasures(db: Db, now: datetime) -> int:
