@@ -7,7 +7,9 @@ generated queries use are drawn from the rows of every Node type of the schema �
 schema, so a new type is covered without anyone listing it (issue #24); the register and ledger
 exports are checked too (masked for every role), and so are subscriptions (generated subscription
 documents, and the deepest derived one, delivered to every role over the app's WebSocket route
-in-process) and photo downloads (every role, both tenants, full size and thumbnail).
+in-process) and photo downloads (every role, both tenants, full size and thumbnail). Every mutation
+with an ID input is sent tenant B's ids by A's street admin: none is accepted, each answers a typed
+error naming a field.
 
 Runs on its own SQLite database built by the migrations, with its own event loop (hypothesis drives
 synchronous tests), derandomized so CI sees the same examples every run.
@@ -28,6 +30,9 @@ from typing import Any
 import httpx
 import pytest
 from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLList,
     GraphQLObjectType,
     GraphQLSchema,
     Undefined,
@@ -576,3 +581,96 @@ async def _attachments(env: Env, tw: TenantWorld) -> list[tuple[uuid.UUID, str, 
             old = [r.id for n, r in enumerate(rows) if n % 2]
             await s.execute(update(Attachment).where(Attachment.id.in_(old)).values(thumbnail_key=None))
     return [(r.id, r.storage_key, None if r.id in old else r.thumbnail_key) for r in rows]
+
+
+# -- every mutation with an ID input, given the other tenant's ids (issue #24) ---------------------------
+# Derived from the schema: each mutation taking ``input`` with ID fields is sent by tenant A's street admin
+# with tenant B's ids in them (of the type the field or the mutation names) and plain values elsewhere.
+# None may be accepted (``errors: []``): each answers a typed error naming a field, nothing done.
+
+AREA_FIELDS = {"area": "Building", "building": "Building", "compound": "Compound", "community": "Community",
+               "grid": "Grid", "scope": "Community", "parent": "Community", "newParent": "Community",
+               "scopeArea": "Building"}
+NODE_NAMES = sorted(node_types(), key=len, reverse=True)
+# What an `id` names where the mutation's name does not spell its type out.
+ID_OF = {"Area": "Building", "Role": "RoleAssignment", "User": "UserAccount"}
+PLAIN = {"String": "测试", "Int": 1, "Float": 1.0, "Boolean": True, "Date": "2026-12-20",
+         "DateTime": "2026-12-20T08:00:00+08:00", "Decimal": "1"}
+
+
+def _id_type(field: str, mutation: str) -> str | None:
+    if field in ("id", "ids"):
+        low = mutation.lower()
+        found = next((t for t in NODE_NAMES if t.lower() in low), None)
+        return found or next((t for k, t in ID_OF.items() if k in mutation), None)
+    base = field.removesuffix("Ids") if field.endswith("Ids") else field.removesuffix("Id")
+    if base == field:
+        return None
+    if base in AREA_FIELDS:
+        return AREA_FIELDS[base]
+    cap = base[0].upper() + base[1:]
+    return next((t for t in NODE_NAMES if t == cap or t.endswith(cap)), None)
+
+
+def _input_value(t: Any, field: str, mutation: str, ids: dict[str, str]) -> Any:
+    """B's id for ID fields (None when no type is named), plain values for other required fields,
+    Undefined for optional ones left out."""
+    required = is_non_null_type(t)
+    inner = t.of_type if required else t
+    if isinstance(inner, GraphQLList):
+        item = _input_value(inner.of_type, field, mutation, ids)
+        return item if item is None or item is Undefined else [item]
+    named = get_named_type(inner)
+    if named.name == "ID":
+        found = _id_type(field, mutation)
+        return ids.get(found) if found else None
+    if not required:
+        return Undefined
+    if isinstance(named, GraphQLEnumType):
+        return next(iter(named.values))
+    if isinstance(named, GraphQLInputObjectType):
+        out = {n: _input_value(f.type, n, mutation, ids) for n, f in named.fields.items()}
+        return {n: v for n, v in out.items() if v is not Undefined}
+    return PLAIN.get(named.name, "x")
+
+
+def test_every_mutation_refuses_the_other_tenants_ids(env: Env) -> None:
+    assert GRAPHQL.mutation_type is not None
+    b_ids: dict[str, str] = {}
+    for gid in env.node_ids[env.b.slug]:
+        b_ids.setdefault(decode_global_id(gid)[0], gid)
+    answered: dict[str, list[dict[str, Any]]] = {}
+    unprobed: list[str] = []
+    for name, f in GRAPHQL.mutation_type.fields.items():
+        if "input" not in f.args:
+            continue
+        itype = get_named_type(f.args["input"].type)
+        assert isinstance(itype, GraphQLInputObjectType)
+        id_fields = [n for n, fld in itype.fields.items() if get_named_type(fld.type).name == "ID"]
+        if not id_fields:
+            continue
+        value = _input_value(f.args["input"].type, "input", name, b_ids)
+        if any(value.get(n) is None and is_non_null_type(itype.fields[n].type) for n in id_fields):
+            unprobed.append(name)
+            continue
+        value = {k: v for k, v in value.items() if v is not None}
+        r = env.loop.run_until_complete(env.client.post("/graphql", json={
+            "query": f"mutation($i: {itype.name}!) {{ {name}(input: $i) {{ errors {{ code field }} }} }}",
+            "variables": {"i": value}}, headers={"authorization": f"Bearer {_token(env, 'admin')}"}))
+        body = r.json()
+        assert r.status_code == 200 and body.get("data", {}).get(name) is not None, (name, value, body)
+        answered[name] = body["data"][name]["errors"]
+    accepted = sorted(n for n, errors in answered.items() if not errors)
+    assert not accepted, ("mutations that took tenant B's ids", accepted)
+    for name, errors in answered.items():
+        assert errors[0]["code"] != "INTERNAL", (name, errors)
+        # A typed error naming the field — but for a refusal of the actor itself (a partner unit's
+        # mutation asked by staff), which no field causes.
+        assert errors[0]["field"] or errors[0]["code"] == "FORBIDDEN", (name, errors)
+    not_found = [n for n, errors in answered.items() if errors[0]["code"] == "NOT_FOUND"]
+    assert len(not_found) >= 80 and not unprobed, (len(not_found), unprobed)
+
+
+def _token(env: Env, user: str) -> str:
+    return issue_dev_token(env.settings, user_id=env.a.users[user], username=env.a.username(user),
+                           tenants=[env.a.slug])
