@@ -231,6 +231,7 @@ class VoteElector(TenantScoped, Base):
     """
 
     __tablename__ = "vote_electors"
+    __audit_conceal__ = frozenset({"proxy_name"})  # a person's name: not in clear in the audit log
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "vote_id"], ["votes.tenant_id", "votes.id"]),
         ForeignKeyConstraint(["tenant_id", "household_id"], ["households.tenant_id", "households.id"]),

@@ -111,6 +111,8 @@ class Person(TenantScoped, Base):
     __tablename__ = "persons"
     __audit_mask__ = frozenset({"id_card_no", "phone", "birth_date", "id_card_index", "phone_index",
                                 "id_card_masked", "phone_masked"})
+    # The name is personal data the audit does not need in clear (the row id names the person).
+    __audit_conceal__ = frozenset({"name"})
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "household_id"], ["households.tenant_id", "households.id"]),
         ForeignKeyConstraint(["tenant_id", "party_org_id"], ["party_orgs.tenant_id", "party_orgs.id"]),

@@ -86,6 +86,11 @@ def _audit_value(value: Any) -> Any:
     return str(value)
 
 
+# What the audit log records for a column a model names in ``__audit_conceal__`` (a person's name):
+# whether it was set or changed shows, the value never — the change's row id is the reference to it.
+CONCEALED = "***"
+
+
 def _mask(value: Any) -> Any:
     if value is None:
         return None
@@ -97,7 +102,10 @@ def _mask(value: Any) -> Any:
 def _record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
     """Keep what each flush changes (new rows, changed columns before → after) for the audit log.
 
-    Columns a model names in ``__audit_mask__`` (personal data) are recorded masked."""
+    Columns a model names in ``__audit_mask__`` (personal data) are recorded masked (the last four
+    characters kept, as an ID number or phone is shown masked); those in ``__audit_conceal__`` (a
+    person's name, where four characters are the name) as ``CONCEALED``. The log needs to say what
+    changed and on which row, not the name itself (PIPL art. 6: no more than the purpose needs)."""
     changes = session.info.setdefault("audit_changes", [])
     for op, objs in (("insert", session.new), ("update", session.dirty)):
         for obj in objs:
@@ -106,6 +114,7 @@ def _record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
             if obj.id is None:
                 obj.id = uuid7()  # what the column default would give, known now for the log
             masked: frozenset[str] = getattr(type(obj), "__audit_mask__", frozenset())
+            concealed: frozenset[str] = getattr(type(obj), "__audit_conceal__", frozenset())
             state = inspect(obj)
             fields: dict[str, list[Any]] = {}
             for attr in state.mapper.column_attrs:
@@ -124,6 +133,8 @@ def _record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
                     continue
                 if attr.key in masked:
                     before, after = _mask(before), _mask(after)
+                elif attr.key in concealed:
+                    before, after = (None if v is None else CONCEALED for v in (before, after))
                 fields[attr.key] = [_audit_value(before), _audit_value(after)]
             if fields:
                 changes.append({"table": state.mapper.local_table.name, "id": str(obj.id), "op": op,

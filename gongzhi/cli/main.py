@@ -221,8 +221,9 @@ def cmd_tenant_op(settings: Settings, args: argparse.Namespace) -> int:
             if args.confirm != args.slug:
                 print("error: deleting a tenant needs --confirm SLUG (the same slug)", file=sys.stderr)
                 return 2
-            counts = _owner_engine_run(settings, lambda e: ops.delete_tenant(e, args.slug))
-            print(f"deleted tenant {args.slug}: {sum(counts.values())} rows")
+            deleted = _owner_engine_run(settings, lambda e: ops.delete_tenant(e, args.slug))
+            print(f"deleted tenant {args.slug}: {sum(deleted['tables'].values())} rows, "
+                  f"{deleted['users_deleted']} accounts")
         else:
             result = _owner_engine_run(settings, lambda e: ops.import_tenant(e, Path(args.archive).read_bytes()))
             print(f"imported tenant {result['tenant']}: {sum(result['tables'].values())} rows, "

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -39,7 +39,7 @@ from gongzhi.demo import demo_users
 from gongzhi.http.auth import issue_dev_token
 from gongzhi.http.explorer_examples import EXAMPLES, example_operations, example_variables, tabs_of
 from gongzhi.settings import Settings
-from models import PartnerClient, PartnerUnit, Tenant, User
+from models import PartnerClient, PartnerUnit, RoleAssignment, Tenant, User
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant
 
@@ -68,9 +68,20 @@ async def _demo_user(sessionmaker: async_sessionmaker[AsyncSession], tenant: Any
     known = {(u["tenant"], u["user"]) for u in await demo_users(sessionmaker)}
     if (tenant, user) not in known:
         return 404, "no such demo user in that tenant"
+    # Usernames are unique per street office only (DESIGN.md §8 "Accounts"): the account is looked up
+    # among that office's own accounts (and identities the operator linked to it) holding a role there,
+    # never by its name alone, which another office may use too.
     async with sessionmaker() as s:
         bind_tenant(s, None)
-        found = await s.scalar(select(User.id).where(User.username == user))
+        tenant_id = await s.scalar(select(Tenant.id).where(Tenant.slug == tenant))
+    if tenant_id is None:  # pragma: no cover - demo_users only lists existing tenants
+        return 404, "no such demo user"
+    async with sessionmaker() as s:
+        bind_tenant(s, tenant_id)
+        async with s.begin():
+            found = await s.scalar(select(User.id).where(
+                User.username == user, or_(User.home_tenant_id == tenant_id, User.home_tenant_id.is_(None)),
+                User.id.in_(select(RoleAssignment.user_id).where(RoleAssignment.tenant_id == tenant_id))))
     if found is None:  # pragma: no cover - demo_users only lists existing users
         return 404, "no such demo user"
     return 200, found

@@ -223,8 +223,8 @@ class PlatformMutation:
         async def op(ctx: PlatformContext) -> TenantOpPayload:
             if confirm != slug:
                 raise tenant_ops.TenantOpError("INVALID", "confirm must repeat the slug")
-            counts = await tenant_ops.delete_tenant(ctx.engine, slug)
-            return TenantOpPayload(tenant=None, rows=sum(counts.values()))
+            result = await tenant_ops.delete_tenant(ctx.engine, slug)
+            return TenantOpPayload(tenant=None, rows=sum(result["tables"].values()))
         return await _run(info, "deleteTenant", slug, op)
 
     @mutation(description="Restore a tenant from an exportTenant archive, base64 (导入租户).")

@@ -9,7 +9,8 @@ The export is a zip archive, portable between databases of the same schema revis
 
 - ``manifest.json``: format, version, the Alembic revision, the tenant row, per table its row count
   (tables in foreign-key order), the key ids that sealed its personal data;
-- ``users.jsonl``: the login identities the tenant's rows point at (platform rows, shared);
+- ``users.jsonl``: the tenant's own accounts (``users.home_tenant_id``, DESIGN.md §8 "Accounts") and the
+  linked identities its rows point at (platform rows);
 - ``tables/NNN_<table>.jsonl``: one JSON object per row, parents before children.
 
 Personal data stays sealed as stored (the ciphertext of ``Sealed`` columns is copied, never
@@ -205,8 +206,11 @@ async def export_tenant(engine: AsyncEngine, slug: str) -> bytes:
                 z.writestr(f"tables/{i:03d}_{table.name}.jsonl", b"".join(
                     orjson.dumps({k: _encode(v) for k, v in r.items()}) + b"\n" for r in rows))
                 tables.append({"name": table.name, "rows": len(rows)})
-            users = [] if not user_ids else [dict(r) for r in (await conn.execute(
-                select(User.__table__).where(User.__table__.c.id.in_(user_ids)).order_by(User.__table__.c.id)
+            u = table_of(User)
+            # Its own accounts, referenced or not (one created and not yet given a role is the office's
+            # too), and the accounts its rows name (linked identities, present in other offices as well).
+            users = [dict(r) for r in (await conn.execute(
+                select(u).where((u.c.home_tenant_id == tenant_id) | u.c.id.in_(user_ids)).order_by(u.c.id)
             )).mappings()]
             z.writestr("users.jsonl", b"".join(
                 orjson.dumps({k: _encode(v) for k, v in u.items()}) + b"\n" for u in users))
@@ -220,9 +224,16 @@ async def export_tenant(engine: AsyncEngine, slug: str) -> bytes:
     return buf.getvalue()
 
 
-async def delete_tenant(engine: AsyncEngine, slug: str) -> dict[str, int]:
-    """Remove the tenant and every row of it (children first); its users stay (they are platform
-    identities and may act in other tenants). Returns rows deleted per table."""
+class DeleteResult(TypedDict):
+    tables: dict[str, int]  # rows deleted per tenant table
+    users_deleted: int  # the tenant's own accounts
+
+
+async def delete_tenant(engine: AsyncEngine, slug: str) -> DeleteResult:
+    """Remove the tenant and every row of it (children first), then its own accounts
+    (``users.home_tenant_id``: an account belongs to one street office, DESIGN.md §8, and no other
+    office's rows may point at it). Identities the operator linked to several offices stay: they act
+    in the others."""
     t = table_of(Tenant)
     counts: dict[str, int] = {}
     async with engine.begin() as conn:
@@ -242,7 +253,9 @@ async def delete_tenant(engine: AsyncEngine, slug: str) -> dict[str, int]:
             result = await conn.execute(delete(table).where(where))
             counts[table.name] = int(result.rowcount or 0)
         await conn.execute(delete(t).where(t.c.id == tenant["id"]))
-    return counts
+        u = table_of(User)
+        result = await conn.execute(delete(u).where(u.c.home_tenant_id == tenant["id"]))
+    return {"tables": counts, "users_deleted": int(result.rowcount or 0)}
 
 
 def _jsonl(z: zipfile.ZipFile, name: str) -> Iterable[dict[str, Any]]:
@@ -259,7 +272,9 @@ class ImportResult(TypedDict):
 
 async def import_tenant(engine: AsyncEngine, archive: bytes) -> ImportResult:
     """Restore an exported tenant (same ids, same sealed values) into a database of the same schema
-    revision. Refused when the slug or the tenant id exists, or a user id/username clashes."""
+    revision. Refused when the slug or the tenant id exists, or an account clashes: its id taken by
+    another account, or its username taken in its street office (usernames are unique per office;
+    a linked identity's, with no office, among linked identities)."""
     try:
         z = zipfile.ZipFile(io.BytesIO(archive))
         manifest = orjson.loads(z.read("manifest.json"))
@@ -288,9 +303,11 @@ async def import_tenant(engine: AsyncEngine, archive: bytes) -> ImportResult:
         added_users = 0
         for row in _jsonl(z, "users.jsonl"):
             user = {c.name: _decode(row[c.name], c.type) for c in u.c if c.name in row}
-            found = (await conn.execute(select(u.c.id, u.c.username).where(
-                (u.c.id == user["id"]) | (u.c.username == user["username"])))).all()
-            if any(f.id != user["id"] or f.username != user["username"] for f in found):
+            home = user.get("home_tenant_id")
+            same_office = u.c.home_tenant_id.is_(None) if home is None else u.c.home_tenant_id == home
+            found = (await conn.execute(select(u.c.id, u.c.username, u.c.home_tenant_id).where(
+                (u.c.id == user["id"]) | (same_office & (u.c.username == user["username"]))))).all()
+            if any(f.id != user["id"] or f.username != user["username"] or f.home_tenant_id != home for f in found):
                 raise TenantOpError("USER_CLASH", f"user {user['username']!r} exists with another id")
             if not found:
                 await conn.execute(insert(u).values(**user))

@@ -1,8 +1,15 @@
 """Correction is ``updatePerson`` (audited, personal fields masked); this is erasure on request (PIPL
 art. 47): the person's identity leaves the register — name, ID number, phone, their blind indexes and
 masked forms, birth date, gender, care tags, party data, the link to their household and to login
-accounts, free text about them and their consents — while the facts stay: cases, ballots, visits,
-wishes and points keep their rows, counts and ledgers (they now name an anonymous person).
+accounts, the display name of their own accounts in this street office, free text about them, the
+notes of their cases' timelines (and the notes they wrote on any case), the photos and feedback
+comment of the cases they reported, open ones included, and their consents — while the facts stay:
+cases, ballots, visits, wishes and points keep their rows, states, counts and ledgers (they now name
+an anonymous person).
+
+Case timelines are append-only: on PostgreSQL their notes are cleared by the SECURITY DEFINER
+function of migration 0042 (``gongzhi_erase_timeline_notes``), which can write only the marker and
+only in the transaction's tenant; the app role still may not update ``case_events``.
 
 Every erasure is listed in ``person_erasures`` (ids, time, who, reason — nothing personal), so that a
 database restored from an older backup is cleaned again by ``gongzhi pii reapply-erasures``."""
@@ -13,11 +20,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import Uuid
 
 from models import (
+    Attachment,
     AuditEntry,
     CareServiceRecord,
+    Case,
+    CaseEvent,
     ErasureReason,
     InServiceMember,
     MeetingAttendee,
@@ -26,6 +38,7 @@ from models import (
     PersonalDataConsent,
     PersonCareTag,
     PersonErasure,
+    User,
     Wish,
 )
 from resolvers import validation as v
@@ -53,8 +66,48 @@ def is_erased(p: Person) -> bool:
             and p.phone_index is None and p.birth_date is None and p.household_id is None)
 
 
-async def erase_rows(db: Db, person: Person, now: datetime) -> None:
-    """Remove the person's identity from every table that holds it (one tenant, its session)."""
+async def linked_accounts(db: Db, person: Person) -> list[uuid.UUID]:
+    """The login accounts linked to the person in this tenant (``members``)."""
+    return list(await db.scalars(select(Member.user_id).where(Member.person_id == person.id)
+                                 .order_by(Member.user_id)))
+
+
+async def _erase_timeline_notes(db: Db, tenant_id: uuid.UUID, accounts: list[uuid.UUID]) -> None:
+    """The notes of the cases the accounts reported, and the notes they wrote, become the marker."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        # case_events is append-only for the app role: the narrow definer function (migration 0042).
+        await db.execute(text("SELECT gongzhi_erase_timeline_notes(:t, :accounts)").bindparams(
+            bindparam("t", value=tenant_id, type_=Uuid()), bindparam("accounts", value=accounts, type_=ARRAY(Uuid()))))
+        return
+    reported = select(Case.id).where(Case.tenant_id == tenant_id, Case.reporter_user_id.in_(accounts))
+    await db.execute(update(CaseEvent).where(
+        CaseEvent.tenant_id == tenant_id, CaseEvent.note.is_not(None), CaseEvent.note != SCRUBBED,
+        or_(CaseEvent.actor_user_id.in_(accounts), CaseEvent.case_id.in_(reported)),
+    ).values(note=SCRUBBED).execution_options(synchronize_session=False))
+
+
+async def _erase_account_traces(db: Db, person: Person, accounts: list[uuid.UUID]) -> None:
+    """What the person's accounts left: their own accounts' display name (an identity the operator
+    linked to several street offices is theirs too, and keeps it), their cases' photos — unlinked from
+    the case, so nobody is served them, open cases included — and feedback comments, and the
+    timeline notes about or by them."""
+    if not accounts:
+        return
+    await db.execute(update(User).where(User.id.in_(accounts), User.home_tenant_id == person.tenant_id)
+                     .values(display_name=ERASED_NAME).execution_options(synchronize_session=False))
+    reported = select(Case.id).where(Case.reporter_user_id.in_(accounts))
+    await db.execute(update(Attachment).where(Attachment.case_id.in_(reported)).values(case_id=None)
+                     .execution_options(synchronize_session=False))
+    await db.execute(update(Case).where(Case.reporter_user_id.in_(accounts), Case.feedback_comment.is_not(None))
+                     .values(feedback_comment=None).execution_options(synchronize_session=False))
+    await _erase_timeline_notes(db, person.tenant_id, accounts)
+
+
+async def erase_rows(db: Db, person: Person, now: datetime, accounts: list[uuid.UUID] | None = None) -> None:
+    """Remove the person's identity from every table that holds it (one tenant, its session).
+    ``accounts``: their login accounts, when known beyond the ``members`` links (which this unlinks)."""
+    accounts = sorted(set(accounts or []) | set(await linked_accounts(db, person)))
+    await _erase_account_traces(db, person, accounts)
     person.name = ERASED_NAME
     person.id_card_no = None  # the validator clears the blind index and the masked form too
     person.phone = None
@@ -93,20 +146,19 @@ async def erase_person(ctx: RequestContext, req: ErasureRequest) -> PersonErasur
         raise ServiceError(ErrorCode.CONFLICT, t("该居民的个人信息已删除", "this person has been erased already"),
                            "personId")
     await erase_rows(ctx.db, p, ctx.now)
-    _mask_name_in_audit(ctx, p)
+    _mark_erased_name_in_audit(ctx, p)
     row = PersonErasure(person_id=p.id, erased_at=ctx.now, erased_by=ctx.actor.user_id, reason=req.reason,
                         reference=reference)
     await ctx.db.flush(row)
     return row
 
 
-def _mask_name_in_audit(ctx: RequestContext, person: Person) -> None:
-    """The audit of the erasure records the name it removed masked, like the ID number and phone
-    (updatePerson keeps names readable in the audit: correction is not erasure)."""
+def _mark_erased_name_in_audit(ctx: RequestContext, person: Person) -> None:
+    """The audit conceals every name (tenants.session ``__audit_conceal__``); the name an erasure
+    writes is the fixed marker, no one's name, and the log shows it: the erasure is readable there."""
     for change in ctx.db.session.info.get("audit_changes", []):
         if change.get("table") == "persons" and change.get("id") == str(person.id) and "name" in change["fields"]:
-            before, after = change["fields"]["name"]
-            change["fields"]["name"] = ["****" if before else before, after]
+            change["fields"]["name"][1] = ERASED_NAME
 
 
 async def reapply_erasures(db: Db, now: datetime) -> int:
@@ -115,7 +167,9 @@ async def reapply_erasures(db: Db, now: datetime) -> int:
     done = 0
     for entry in listed:
         p: Person | None = await db.scalar(select(Person).where(Person.id == entry.person_id))
-        if p is None or is_erased(p):
+        # A restored backup brings back the row's identity, or at least the links to the person's
+        # accounts (and with them their display names, photos and timeline notes): erase again.
+        if p is None or (is_erased(p) and not await linked_accounts(db, p)):
             continue
         await erase_rows(db, p, now)
         done += 1

@@ -60,7 +60,10 @@ async def test_a_day_of_work_is_on_the_log(api: Api, fresh: World) -> None:
     household = _fields(by_action["createHouseholdok"], "households")
     assert household["unit"] == (None, "2") and household["room"] == (None, "****")  # short values fully masked
     person = _fields(by_action["createPersonok"], "persons")
-    assert person["name"] == (None, "孙立")
+    # The name is personal data the log does not need in clear: it is concealed, the row id names the
+    # person (PIPL art. 6, issue #24 — correction and creation alike).
+    assert person["name"] == (None, "***")
+    assert "孙立" not in json.dumps(log, ensure_ascii=False)
     assert person["id_card_no"] == (None, "**************002X") and person["phone"] == (None, "*******5678")
     phone = _fields(by_action["updatePersonok"], "persons")
     # the blind index and the masked display form move with the value, both masked in the log too
@@ -76,6 +79,21 @@ async def test_a_day_of_work_is_on_the_log(api: Api, fresh: World) -> None:
         assert n["requestId"] and n["clientAddr"], n
         assert "13912345678" not in json.dumps(n) and "11010519491231002X" not in json.dumps(n)
     assert "grid_leader" in by_action["acceptCaseok"]["roles"]
+
+
+async def test_a_corrected_name_is_concealed_on_the_log(api: Api, fresh: World) -> None:
+    """updatePerson's audit says the name changed, on which row, by whom — never the old or the new
+    name (issue #24: the audit stores no personal data in clear where it is not needed)."""
+    a = fresh.a
+    h1b = encode_global_id("Person", a.persons["h1b"])
+    r = await api.gql(a, "grid1", """mutation($i: UpdatePersonInput!) { updatePerson(input: $i) {
+        person { name } errors { code } } }""", {"i": {"id": h1b, "name": "更正后的名字"}})
+    assert r["data"]["updatePerson"] == {"person": {"name": "更正后的名字"}, "errors": []}
+    log = (await api.gql(a, "admin", LOG, {"a": "updatePerson"}))["data"]["auditLog"]
+    assert [n["user"]["username"] for n in log["nodes"]] == [a.username("grid1")]
+    assert _fields(log["nodes"][0], "persons")["name"] == ("***", "***")
+    text = json.dumps(log, ensure_ascii=False)
+    assert "更正后的名字" not in text and "张小梅" not in text
 
 
 async def test_who_reads_the_log(api: Api, fresh: World) -> None:

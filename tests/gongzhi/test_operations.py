@@ -10,19 +10,20 @@ import shutil
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gongzhi.http import observability as obs
 from gongzhi.http.app import create_app
 from gongzhi.ops import tenants as tenant_ops
 from gongzhi.settings import Settings
-from models import TenantStatus
+from models import TenantStatus, User
 from models.base import Base
 from resolvers.ids import encode_global_id
 from tenants.rls import set_tenant_sql
@@ -256,7 +257,8 @@ async def test_export_delete_import_round_trip(db: DbEnv, api: Api, fresh: World
         k: len(v) for k, v in before.items()}
 
     deleted = await tenant_ops.delete_tenant(db.owner_engine, a.slug)
-    assert sum(deleted.values()) == sum(len(v) for v in before.values())
+    assert sum(deleted["tables"].values()) == sum(len(v) for v in before.values())
+    assert deleted["users_deleted"] == len(a.users)  # the office's own accounts go with it
     assert all(not rows for rows in (await _dump(db.owner_engine, a.tenant_id)).values())
     gone = await api.post(ME, token=api.token(a, "grid1"))
     assert gone.status_code == 403 and gone.json()["errors"][0]["extensions"]["code"] == "TENANT_NOT_ALLOWED"
@@ -276,6 +278,59 @@ async def test_export_delete_import_round_trip(db: DbEnv, api: Api, fresh: World
     with pytest.raises(tenant_ops.TenantOpError) as bad:
         await tenant_ops.import_tenant(db.owner_engine, b"not a zip")
     assert bad.value.code == "BAD_ARCHIVE"
+
+
+async def _accounts(engine: AsyncEngine, **where: Any) -> dict[uuid.UUID, tuple[str, uuid.UUID | None]]:
+    u = tenant_ops.table_of(User)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(u.c.id, u.c.username, u.c.home_tenant_id).where(
+            *[u.c[k] == v for k, v in where.items()]))).all()
+    return {r.id: (r.username, r.home_tenant_id) for r in rows}
+
+
+async def test_export_delete_import_keep_usernames_per_street_office(db: DbEnv, api: Api, fresh: World) -> None:
+    """Usernames are unique per street office (users.home_tenant_id, DESIGN.md §8): B's account named
+    like A's grid leader neither blocks A's import nor goes with A's delete; A's own accounts travel
+    in the archive (one not yet referenced by any row too), go with A's delete and come back with
+    its import; an account of A's office under the same name with another id is a clash (issue #24)."""
+    a, b = fresh.a, fresh.b
+    u = tenant_ops.table_of(User)
+    twin, spare = uuid.uuid4(), uuid.uuid4()
+    async with db.owner_engine.begin() as conn:
+        await conn.execute(insert(u).values(id=twin, username=a.username("grid1"), display_name="同名",
+                                            home_tenant_id=b.tenant_id, created_at=datetime.now(UTC)))
+        await conn.execute(insert(u).values(id=spare, username=a.username("spare"), display_name="未分配",
+                                            home_tenant_id=a.tenant_id, created_at=datetime.now(UTC)))
+    own = await _accounts(db.owner_engine, home_tenant_id=a.tenant_id)
+    assert len(own) == len(a.users) + 1
+
+    archive = await tenant_ops.export_tenant(db.owner_engine, a.slug)
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(archive)) as z:
+        exported = {orjson.loads(line)["id"]["$uuid"] for line in z.read("users.jsonl").splitlines() if line}
+    assert exported == {str(i) for i in own}  # all of A's, none of B's
+
+    deleted = await tenant_ops.delete_tenant(db.owner_engine, a.slug)
+    assert deleted["users_deleted"] == len(own)
+    assert await _accounts(db.owner_engine, home_tenant_id=a.tenant_id) == {}
+    assert twin in await _accounts(db.owner_engine, home_tenant_id=b.tenant_id)
+
+    result = await tenant_ops.import_tenant(db.owner_engine, archive)
+    assert result["users_added"] == len(own)
+    assert await _accounts(db.owner_engine, home_tenant_id=a.tenant_id) == own
+    for tw in (a, b):  # the same name answers in each office for that office's account
+        r = await api.post(ME, token=api.token(tw, "grid1"))
+        assert r.status_code == 200 and r.json()["data"]["me"]["username"] == tw.username("grid1")
+
+    await tenant_ops.delete_tenant(db.owner_engine, a.slug)
+    async with db.owner_engine.begin() as conn:  # A's name taken in A's office by another account
+        await conn.execute(insert(u).values(id=uuid.uuid4(), username=a.username("grid1"), display_name="冒名",
+                                            home_tenant_id=a.tenant_id, created_at=datetime.now(UTC)))
+    with pytest.raises(tenant_ops.TenantOpError) as clash:
+        await tenant_ops.import_tenant(db.owner_engine, archive)
+    assert clash.value.code == "USER_CLASH"
 
 
 async def test_suspended_tenant_is_refused_with_a_typed_error(db: DbEnv, api: Api, fresh: World) -> None:

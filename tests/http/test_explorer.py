@@ -21,6 +21,9 @@ from gongzhi.http.explorer import EXAMPLES, PAGE, example_operations, explorer_h
 from gongzhi.http.explorer_examples import INTENDED_ACTOR, example_tabs, fill, fillers
 from gongzhi.modules import schema as _built
 from gongzhi.settings import Settings
+from models import Member, RoleAssignment, User
+from models.base import uuid7
+from tenants.session import bind_tenant
 from tests.support.cobuilding import community, gid, make_agreement, make_unit
 from tests.support.harness import JWT_SECRET, Api, DbEnv, World
 
@@ -161,6 +164,32 @@ async def test_demo_token_refuses_unknown_users_and_other_tenants(db: DbEnv, wor
         for raw in (b"not json", b"[]", b'{"tenant": 1, "user": "x"}'):
             r = await c.post("/demo/token", content=raw, headers={"content-type": "application/json"})
             assert r.status_code == 400
+
+
+async def test_demo_token_finds_the_user_in_its_own_street_office(db: DbEnv, fresh: World) -> None:
+    """Usernames are unique per street office (DESIGN.md §8): B's account named like A's grid leader
+    gives B's account in B and A's in A — the lookup never crosses offices by name (issue #24)."""
+    import jwt
+
+    a, b = fresh.a, fresh.b
+    same = a.username("grid1")
+    async with db.sessionmaker() as s:
+        bind_tenant(s, b.tenant_id)
+        async with s.begin():
+            twin = User(id=uuid7(), username=same, display_name="同名网格员", home_tenant_id=b.tenant_id)
+            s.add(twin)
+            await s.flush()
+            s.add(RoleAssignment(user_id=twin.id, role="grid_leader", scope_area_id=b.areas["G1"],
+                                 valid_from=datetime(2024, 1, 1, tzinfo=ZoneInfo("UTC"))))
+            s.add(Member(user_id=twin.id))
+    async with _client(db, demo=True, graphiql=True) as c:
+        for tw, expected in ((a, a.users["grid1"]), (b, twin.id), (a, a.users["grid1"])):
+            r = await c.post("/demo/token", json={"tenant": tw.slug, "user": same})
+            assert r.status_code == 200, r.text
+            claims = jwt.decode(r.json()["token"], options={"verify_signature": False})
+            assert claims["sub"] == str(expected), (tw.slug, claims)
+            me = await _act_as(c, tw.slug, same)
+            assert me["me"]["username"] == same
 
 
 async def test_outside_the_demo_the_endpoints_do_not_exist(db: DbEnv) -> None:

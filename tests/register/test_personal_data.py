@@ -8,13 +8,17 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Uuid, func, select
+import pytest
+from sqlalchemy import Uuid, func, select, update
+from sqlalchemy import text as sql_text
+from sqlalchemy.exc import DBAPIError
 
 from gongzhi.ops.pii import reapply_erasures
-from models import AuditEntry, Base, Case, Member, Person, PersonCareTag, PersonErasure
+from models import Attachment, AuditEntry, Base, Case, CaseEvent, Member, Person, PersonCareTag, PersonErasure, User
 from resolvers import register as register_service
 from resolvers.context import Db
 from resolvers.ids import encode_global_id
+from tenants.rls import set_tenant_sql
 from tenants.session import bind_tenant
 from tests.support.cases import case_uuid, count_cases, report, set_case_times
 from tests.support.harness import Api, DbEnv, World
@@ -174,6 +178,105 @@ async def test_erase_keeps_the_facts_and_reapplies_after_a_restore(api: Api, db:
     assert (await _person(db, a, "h4a")).name != register_service.ERASED_NAME
     assert await reapply_erasures(db.sessionmaker, tenant=a.slug) == {a.slug: 0}
     assert len(await _audit(db, a, "system.reapplyErasure")) == 1
+
+
+async def _traces(db: DbEnv, tw: Any, case_ids: list[Any]) -> dict[str, Any]:
+    """What an erasure must reach beyond the person's row: the resident's account's display name,
+    the notes of the cases' timelines, the cases' photos (linked or not) and feedback comments."""
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            return {
+                "display_name": await s.scalar(select(User.display_name).where(User.id == tw.users["resident"])),
+                "notes": {str(cid): sorted(n for n in await s.scalars(select(CaseEvent.note).where(
+                    CaseEvent.case_id == cid, CaseEvent.note.is_not(None)))) for cid in case_ids},
+                "photos": sorted(str(c) for c in await s.scalars(select(Attachment.case_id).where(
+                    Attachment.uploader_user_id == tw.users["resident"], Attachment.case_id.is_not(None)))),
+                "feedback": {str(cid): await s.scalar(select(Case.feedback_comment).where(Case.id == cid))
+                             for cid in case_ids},
+            }
+
+
+async def test_erase_reaches_account_timeline_notes_and_open_photos(api: Api, db: DbEnv, fresh: World) -> None:
+    """Issue #24: erasure also anonymises the linked account's display name, clears the notes of the
+    person's cases' timelines (append-only: through migration 0042's definer function on PostgreSQL)
+    and the notes they wrote elsewhere, and unlinks the photos of their cases — an open one
+    included — while others' cases keep theirs; reapply-erasures does it again after a restore."""
+    a = fresh.a
+    h1b = encode_global_id("Person", a.persons["h1b"])
+    mine = await report(api, a, "resident", "B1", title="楼道漏水")  # h1b's account reports: stays open
+    other = await report(api, a, "grid1", "B1", title="路灯不亮")  # the grid worker's case
+    mine_id, other_id = case_uuid(mine["id"]), case_uuid(other["id"])
+    r = await api.gql(a, "grid1", "mutation($i: CaseTransitionInput!) { acceptCase(input: $i) { errors { code } } }",
+                      {"i": {"id": mine["id"], "note": "已电话联系张小梅，住1栋"}})
+    assert r["data"]["acceptCase"]["errors"] == []
+    async with db.sessionmaker() as s:  # photos on both cases, a comment by h1b's account on h4a's case
+        bind_tenant(s, a.tenant_id)
+        async with s.begin():
+            for cid, who in ((mine_id, "resident"), (other_id, "grid1")):
+                s.add(Attachment(uploader_user_id=a.users[who], case_id=cid, content_type="image/jpeg", size=1,
+                                 sha256="0" * 64, storage_key=f"{a.tenant_id.hex}/{cid.hex}"))
+            s.add(CaseEvent(case_id=other_id, seq=99, action="comment", actor_user_id=a.users["resident"],
+                            actor_role="resident", note="我是张小梅，我家也漏水", attachments=[], detail={}))
+            await s.execute(update(Case).where(Case.id == mine_id).values(feedback_comment="张小梅：修得慢"))
+    before = await _traces(db, a, [mine_id, other_id])
+    assert "已电话联系张小梅，住1栋" in before["notes"][str(mine_id)]
+
+    ok = (await api.gql(a, "admin", ERASE, {"i": {"personId": h1b, "reason": "SUBJECT_REQUEST"}}))["data"]
+    assert ok["erasePerson"]["errors"] == []
+    after = await _traces(db, a, [mine_id, other_id])
+    assert after["display_name"] == register_service.ERASED_NAME
+    assert after["notes"][str(mine_id)] and set(after["notes"][str(mine_id)]) == {register_service.ERASED_NAME}
+    assert "我是张小梅，我家也漏水" not in after["notes"][str(other_id)]
+    assert before["photos"] == [str(mine_id)]
+    assert after["photos"] == []  # h1b's account's photo of its open case: unlinked, served to nobody
+    assert after["feedback"][str(mine_id)] is None
+    async with db.sessionmaker() as s:
+        bind_tenant(s, a.tenant_id)
+        async with s.begin():
+            kept = await s.scalar(select(Attachment.case_id).where(Attachment.uploader_user_id == a.users["grid1"]))
+            state = await s.scalar(select(Case.state).where(Case.id == mine_id))
+    assert kept == other_id  # others' photos stay
+    assert state == "accepted"  # the facts of the open case stay
+    text = json.dumps(await _traces(db, a, [mine_id, other_id]), ensure_ascii=False)
+    assert "张小梅" not in text
+
+    # A backup from before the erasure is restored: account link, display name, note and photo are back.
+    async with db.owner_engine.begin() as conn:
+        if db.is_pg:
+            await conn.execute(sql_text(set_tenant_sql(a.tenant_id)))
+        await conn.execute(update(Member).where(Member.tenant_id == a.tenant_id, Member.user_id == a.users["resident"])
+                           .values(person_id=a.persons["h1b"]))
+        await conn.execute(update(User).where(User.id == a.users["resident"]).values(display_name="张小梅"))
+        await conn.execute(update(CaseEvent).where(CaseEvent.tenant_id == a.tenant_id, CaseEvent.case_id == mine_id,
+                                                   CaseEvent.note.is_not(None)).values(note="已电话联系张小梅，住1栋"))
+        await conn.execute(update(Attachment).where(Attachment.tenant_id == a.tenant_id,
+                                                    Attachment.uploader_user_id == a.users["resident"])
+                           .values(case_id=mine_id))
+    assert await reapply_erasures(db.sessionmaker, tenant=a.slug) == {a.slug: 1}
+    again = await _traces(db, a, [mine_id, other_id])
+    assert again["display_name"] == register_service.ERASED_NAME and again["photos"] == []
+    assert set(again["notes"][str(mine_id)]) == {register_service.ERASED_NAME}
+    assert await reapply_erasures(db.sessionmaker, tenant=a.slug) == {a.slug: 0}
+
+
+async def test_timeline_notes_stay_append_only_for_the_app_role(db: DbEnv, fresh: World) -> None:
+    """The definer function of migration 0042 is the only way the app role changes a timeline note:
+    a direct UPDATE is still refused, and the function refuses a tenant other than the transaction's."""
+    if not db.is_pg:
+        return
+    a, b = fresh.a, fresh.b
+    async with db.engine.connect() as conn:
+        async with conn.begin():
+            await conn.execute(sql_text(set_tenant_sql(a.tenant_id)))
+            with pytest.raises(DBAPIError, match="permission denied"):
+                await conn.execute(sql_text("UPDATE case_events SET note = 'x' WHERE tenant_id = :t"),
+                                   {"t": a.tenant_id})
+        async with conn.begin():
+            await conn.execute(sql_text(set_tenant_sql(a.tenant_id)))
+            with pytest.raises(DBAPIError, match="own tenant"):
+                await conn.execute(sql_text("SELECT gongzhi_erase_timeline_notes(CAST(:t AS uuid), ARRAY[]::uuid[])"),
+                                   {"t": str(b.tenant_id)})
 
 
 async def test_retention_setting_and_job_on_a_fake_clock(api: Api, db: DbEnv, fresh: World) -> None:
