@@ -42,7 +42,7 @@ from .owners import (
     register_property_owner,
 )
 from .personal_data import NOT_WALKED, Reference, personal_data_report, references
-from .residence import MOVES, move, person_moves
+from .residence import MOVES, move, moves_by_person, person_moves
 from .retention import apply_retention, months_before, retention_months, set_retention_months
 from .service import (
     HouseholdFields,
@@ -97,6 +97,7 @@ __all__ = [
     "months_before",
     "move",
     "move_area",
+    "moves_by_person",
     "onboarding_template_xlsx",
     "owners_by_household",
     "person_moves",
