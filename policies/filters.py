@@ -56,6 +56,7 @@ _READ_GRID = aliased(Area, name="read_grid")
 _GC_GRID = aliased(Area, name="gc_grid")
 _GC_BUILDING = aliased(Area, name="gc_building")
 _GC_COMPOUND = aliased(Area, name="gc_compound")
+_GC_AREA = aliased(Area, name="gc_area")
 
 
 def in_subtree(col: SQLColumnExpression[str], paths: tuple[str, ...]) -> ColumnElement[bool]:
@@ -124,14 +125,16 @@ def grid_compound_rows(area_col: SQLColumnExpression[uuid.UUID], path_col: SQLCo
     if not paths:
         return false()
     touched = grid_compounds(paths).subquery()
+    if not (ancestors or below):
+        return area_col.in_(select(touched.c.id))
+    # As a set of area ids (areas are few per tenant), so that the rows' area index finds them.
+    a = _GC_AREA
     conds: list[ColumnElement[bool]] = []
     if ancestors:  # the compound itself and every area above it
-        conds.append(exists().where(touched.c.path.startswith(path_col)))
+        conds.append(touched.c.path.startswith(a.path))
     if below:  # the compound itself and every area inside it
-        conds.append(exists().where(path_col.startswith(touched.c.path)))
-    if not conds:
-        return area_col.in_(select(touched.c.id))
-    return or_(*conds) if len(conds) > 1 else conds[0]
+        conds.append(a.path.startswith(touched.c.path))
+    return area_col.in_(select(a.id).join(touched, or_(*conds)))
 
 
 def building_predicate(col: SQLColumnExpression[uuid.UUID], grant: Grant, actor: Actor) -> ColumnElement[bool]:

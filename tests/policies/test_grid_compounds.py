@@ -36,8 +36,8 @@ READS = """query($p1: ID!, $p2: ID!, $b2: ID!, $h2: ID!) {
   activities(first: 50) { nodes { title } }
 }"""
 WALL = "query($c: ID!) { problemWall(compoundId: $c, first: 50) { nodes { title } } }"
-CASE = "query($id: ID!) { node(id: $id) { ... on Case { title reporter { username } } } }"
-CASES = "query { cases(first: 50) { nodes { title reporter { username } } } }"
+CASE = "query($id: ID!) { node(id: $id) { ... on Case { title reporter { username } area { id } } } }"
+CASES = "query { cases(first: 50) { nodes { title reporter { username } area { id } } } }"
 AREA = "query($id: ID!) { node(id: $id) { id ... on Compound { name } } }"
 
 
@@ -94,9 +94,10 @@ async def test_grid_leader_reads_the_compounds_its_grid_touches_not_their_other_
 
     # cases: the one at P1 itself in full; B2's only as a wall entry (no reporter); P2's not at all
     full = (await api.gql(tw, "grid1", CASE, {"id": made["case_P1"]["id"]}))["data"]["node"]
-    assert full == {"title": "小区P1门口积水", "reporter": {"username": tw.username("admin")}}
+    assert full == {"title": "小区P1门口积水", "reporter": {"username": tw.username("admin")},
+                    "area": {"id": area_gid(tw, "P1")}}
     wall_only = (await api.gql(tw, "grid1", CASE, {"id": made["case_B2"]["id"]}))["data"]["node"]
-    assert wall_only == {"title": "2栋楼道堆物", "reporter": None}
+    assert wall_only == {"title": "2栋楼道堆物", "reporter": None, "area": None}  # B2 is not grid1's to read
     assert (await api.gql(tw, "grid1", CASE, {"id": made["case_P2"]["id"]}))["data"]["node"] is None
     assert (await api.gql(tw, "grid3", CASE, {"id": made["case_P1"]["id"]}))["data"]["node"] is None
     listed = (await api.gql(tw, "grid1", CASES))["data"]["cases"]["nodes"]
