@@ -45,11 +45,14 @@ class Grant:
     firm_ids: tuple[uuid.UUID, ...] = ()
     # Firms the actor acts for where the condition is "assigned" (cases dispatched to them).
     assigned_firm_ids: tuple[uuid.UUID, ...] = ()
+    # Scope paths of the assignments allowed under "grid_compound" (DESIGN.md §8): the compounds holding a
+    # building that a grid at or under them covers (policies.filters.grid_compounds).
+    grid_compound_paths: tuple[str, ...] = ()
     conditions: frozenset[Condition] = frozenset()
 
     def __bool__(self) -> bool:
         return (self.all or bool(self.scope_paths) or self.own or self.own_compound or bool(self.firm_ids)
-                or bool(self.assigned_firm_ids))
+                or bool(self.assigned_firm_ids) or bool(self.grid_compound_paths))
 
     def has(self, condition: Condition) -> bool:
         return condition in self.conditions
@@ -96,6 +99,7 @@ class Actor:
             return found
         all_ = own = own_compound = False
         paths: list[str] = []
+        grid_paths: list[str] = []
         firms: list[uuid.UUID] = []
         assigned: list[uuid.UUID] = []
         conds: set[Condition] = set()
@@ -106,6 +110,8 @@ class Actor:
                 all_ = True
             if Condition.SCOPE in allowed:
                 paths.append(a.scope_path)
+            if Condition.GRID_COMPOUND in allowed:
+                grid_paths.append(a.scope_path)
             if Condition.SERVED in allowed and a.firm_id is not None:
                 firms.append(a.firm_id)
             if Condition.ASSIGNED in allowed and a.firm_id is not None:
@@ -121,6 +127,7 @@ class Actor:
             own_compound=own_compound,
             firm_ids=tuple(dict.fromkeys(firms)),
             assigned_firm_ids=tuple(dict.fromkeys(assigned)),
+            grid_compound_paths=_outermost(grid_paths),
             conditions=frozenset(conds),
         )
         self._grants[key] = found

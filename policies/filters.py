@@ -53,6 +53,10 @@ _SCOPE_GRID = aliased(Area, name="scope_grid")
 _SERVED_BUILDING = aliased(Area, name="served_building")
 _REACH_HOUSEHOLD = aliased(Household, name="reach_household")
 _READ_GRID = aliased(Area, name="read_grid")
+_GC_GRID = aliased(Area, name="gc_grid")
+_GC_BUILDING = aliased(Area, name="gc_building")
+_GC_COMPOUND = aliased(Area, name="gc_compound")
+_GC_AREA = aliased(Area, name="gc_area")
 
 
 def in_subtree(col: SQLColumnExpression[str], paths: tuple[str, ...]) -> ColumnElement[bool]:
@@ -91,6 +95,46 @@ def buildings_served(firm_ids: tuple[uuid.UUID, ...], today: date) -> Select[Any
     b = _SERVED_BUILDING
     served = served_compounds(firm_ids, today).subquery()
     return select(b.id).join(served, b.path.startswith(served.c.path))
+
+
+# ---------------------------------------------------------------- the compounds a grid touches (DESIGN.md §8)
+# A grid's scope is its buildings and their households, and the compounds those buildings belong to for
+# what is public or shared in them. One rule, here, for every module and both read paths: the areas, the
+# cases, the notices, activities and topics (and so the votes), the walls, the evaluations.
+
+
+def grid_compounds(paths: tuple[str, ...]) -> Select[uuid.UUID, str]:
+    """The compounds (id, path) holding a building that a grid at or under ``paths`` covers. The kind is
+    written into the SQL text (the compiled plans keep only ids and the clock as parameters)."""
+    c, b, g = _GC_COMPOUND, _GC_BUILDING, _GC_GRID
+    return (
+        select(c.id, c.path)
+        .join(b, and_(b.tenant_id == c.tenant_id, b.path.startswith(c.path)))
+        .join(GridBuilding, and_(GridBuilding.tenant_id == b.tenant_id, GridBuilding.building_id == b.id))
+        .join(g, and_(g.tenant_id == GridBuilding.tenant_id, g.id == GridBuilding.grid_id))
+        .where(c.kind == literal_column(f"'{AreaKind.COMPOUND.value}'", Text), in_subtree(g.path, paths))
+    )
+
+
+def grid_compound_rows(area_col: SQLColumnExpression[uuid.UUID], path_col: SQLColumnExpression[str],
+                       paths: tuple[str, ...], *, ancestors: bool = False, below: bool = False
+                       ) -> ColumnElement[bool]:
+    """A row of an area (``area_col``, ``path_col``) lies at a compound a grid under ``paths`` touches; with
+    ``ancestors`` also above one (a community's notice reaches the compound), with ``below`` anywhere
+    inside one (the compound's public wall)."""
+    if not paths:
+        return false()
+    touched = grid_compounds(paths).subquery()
+    if not (ancestors or below):
+        return area_col.in_(select(touched.c.id))
+    # As a set of area ids (areas are few per tenant), so that the rows' area index finds them.
+    a = _GC_AREA
+    conds: list[ColumnElement[bool]] = []
+    if ancestors:  # the compound itself and every area above it
+        conds.append(touched.c.path.startswith(a.path))
+    if below:  # the compound itself and every area inside it
+        conds.append(a.path.startswith(touched.c.path))
+    return area_col.in_(select(a.id).join(touched, or_(*conds)))
 
 
 def building_predicate(col: SQLColumnExpression[uuid.UUID], grant: Grant, actor: Actor) -> ColumnElement[bool]:
@@ -174,6 +218,8 @@ def area_read_predicate(grant: Grant, actor: Actor, area: type[Area] = Area) -> 
         parts.append(
             exists().where(or_(area.path.startswith(served.c.path), served.c.path.startswith(area.path)))
         )
+    if grant.grid_compound_paths:  # the compounds the grids touch, and the areas above them (DESIGN.md §8)
+        parts.append(grid_compound_rows(area.id, area.path, grant.grid_compound_paths, ancestors=True))
     return or_(*parts) if parts else false()
 
 
@@ -194,10 +240,14 @@ def role_assignment_predicate(grant: Grant) -> ColumnElement[bool]:
 
 def area_reach_predicate(grant: Grant, actor: Actor, area: type[Area] = Area) -> ColumnElement[bool]:
     """An area lies where the grant reaches (subtree, grid-covered buildings, own compound, served
-    compounds) — for acting *in* an area, e.g. reporting a case there. Ancestors are not included."""
+    compounds; under "grid_compound" the compounds the grids touch, DESIGN.md §8) — for acting *in* an
+    area, e.g. reporting a case there. Ancestors are not included."""
     if grant.all:
         return true()
-    return building_predicate(area.id, grant, actor)
+    reach = building_predicate(area.id, grant, actor)
+    if grant.grid_compound_paths:
+        return or_(reach, grid_compound_rows(area.id, area.path, grant.grid_compound_paths))
+    return reach
 
 
 # ---------------------------------------------------------------- a case's grid (issue #20)

@@ -55,6 +55,9 @@ class Condition(enum.StrEnum):
     OWN_REPORTS = "own_reports"
     # The actor's own register entry is a party member (wishes: who may claim them).
     PARTY_MEMBER = "party_member"
+    # The compounds a grid's buildings belong to, for what is public or shared in them (DESIGN.md §8):
+    # the compound itself (its name, notices, topics, cases located at it …), never its other buildings.
+    GRID_COMPOUND = "grid_compound"
 
 
 class Resource(enum.StrEnum):

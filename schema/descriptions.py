@@ -54,6 +54,10 @@ ENUM_VALUES: dict[str, str] = {
     "PersonStatus.ACTIVE": "On the current register (在册).",
     "PersonStatus.MOVED_OUT": "Moved out of the register (已迁出); archived, kept in the ledgers of their time.",
     "PersonStatus.DECEASED": "Deceased (已注销); archived, kept in the ledgers of their time.",
+    "PersonMoveKind.MOVE": "Moved to another household of the register (户内迁移).",
+    "PersonMoveKind.MOVE_OUT": "Moved out of the register (迁出).",
+    "PersonMoveKind.MOVE_IN": "Moved back onto the register, into a household (迁入).",
+    "PersonMoveKind.DECEASED": "Died; off the register (注销).",
     # personal data (issue #24)
     "PersonalDataLink.PERSON": "The record names the person (居民).",
     "PersonalDataLink.HOUSEHOLD": "The record names the person's household (户), e.g. a visit or a ballot.",

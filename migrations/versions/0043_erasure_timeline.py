@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from alembic import context, op
 
 revision: str = "0042_pipl"
-down_revision: str | None = "0034_organisations"
+down_revision: str | None = "0042_onb"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import aliased
 
 from models import Area, Case, GridBuilding
 from policies.actor import Actor, Grant
-from policies.filters import buildings_served, in_subtree
+from policies.filters import buildings_served, grid_compound_rows, in_subtree
 from policies.roles import Condition
 
 # Made once, each used by one function only (see policies.filters: building aliases costs CPU).
@@ -41,6 +41,14 @@ def case_predicate(grant: Grant, actor: Actor, *, public: bool = True) -> Column
         parts.append(Case.area_path.startswith(actor.own_compound_path))
     if public and grant.has(Condition.PUBLIC) and actor.own_compound_path:
         parts.append(and_(Case.on_wall.is_(True), Case.area_path.startswith(actor.own_compound_path)))
+    if grant.grid_compound_paths:
+        # DESIGN.md §8: cases located at a compound the actor's grids touch (in full), and that compound's
+        # public wall (anonymised, like its residents see it) — not its other buildings' cases in full.
+        parts.append(grid_compound_rows(Case.area_id, Case.area_path, grant.grid_compound_paths))
+        if public:
+            parts.append(and_(Case.on_wall.is_(True),
+                              grid_compound_rows(Case.area_id, Case.area_path, grant.grid_compound_paths,
+                                                 below=True)))
     return or_(*parts) if parts else false()
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 
 from models import Area, GridBuilding
 from policies.actor import Actor, Grant
-from policies.filters import in_subtree, served_compounds
+from policies.filters import grid_compound_rows, in_subtree, served_compounds
 
 
 def area_rows_predicate(
@@ -18,7 +18,8 @@ def area_rows_predicate(
     *, ancestors: bool,
 ) -> ColumnElement[bool]:
     """Rows whose area lies where the grant reaches: the scope subtrees (and the buildings their grids
-    cover), the actor's own compound, the compounds the actor's firm serves. With ``ancestors`` also
+    cover), the actor's own compound, the compounds the actor's firm serves, under "grid_compound" the
+    compounds the actor's grids touch. With ``ancestors`` also
     rows of an area *above* those (a notice to the whole community reaches each compound in it)."""
     if grant.all:
         return true()
@@ -44,4 +45,6 @@ def area_rows_predicate(
         if ancestors:
             cond = or_(cond, served.c.path.startswith(path_col))
         parts.append(exists().where(cond))
+    if grant.grid_compound_paths:  # a compound a grid of the actor's touches (DESIGN.md §8)
+        parts.append(grid_compound_rows(area_col, path_col, grant.grid_compound_paths, ancestors=ancestors))
     return or_(*parts) if parts else false()

@@ -13,9 +13,9 @@ import uuid
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, false, literal, or_, select, true
 from sqlalchemy.orm import aliased
 
-from models import Area, GridBuilding, Household, Person
+from models import Household, Person
 from policies.actor import Actor, Grant
-from policies.filters import building_predicate
+from policies.filters import building_predicate, grid_compounds
 
 
 def person_points_predicate(col: SQLColumnExpression[uuid.UUID], grant: Grant, actor: Actor) -> ColumnElement[bool]:
@@ -44,16 +44,10 @@ def compound_predicate(path: SQLColumnExpression[str], grant: Grant, actor: Acto
     for p in grant.scope_paths:
         parts.append(path.startswith(p))
         parts.append(literal(p).startswith(path))
-    if grant.scope_paths:
-        g = aliased(Area)
-        b = aliased(Area)
-        parts.append(
-            select(b.id)
-            .join(GridBuilding, and_(GridBuilding.tenant_id == b.tenant_id, GridBuilding.building_id == b.id))
-            .join(g, and_(g.tenant_id == GridBuilding.tenant_id, g.id == GridBuilding.grid_id))
-            .where(or_(*(g.path.startswith(p) for p in grant.scope_paths)), b.path.startswith(path))
-            .exists()
-        )
+    if grant.scope_paths:  # a compound the scope's grids touch: the one rule of DESIGN.md §8
+        parts.append(path.in_(select(grid_compounds(grant.scope_paths).subquery().c.path)))
+    if grant.grid_compound_paths:
+        parts.append(path.in_(select(grid_compounds(grant.grid_compound_paths).subquery().c.path)))
     if grant.own_compound and actor.own_compound_path:
         parts.append(path == actor.own_compound_path)
     if grant.firm_ids:

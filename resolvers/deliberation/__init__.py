@@ -54,6 +54,7 @@ from .topics import (
     get_step,
     get_topic,
     list_topics,
+    owned_dwellings,
     propose_topic,
     raise_case_to_topic,
     topic_read_predicate,
@@ -69,7 +70,6 @@ from .votes import (
     get_vote,
     my_ballot_by_vote,
     open_vote,
-    owned_dwellings,
     vote_result,
 )
 

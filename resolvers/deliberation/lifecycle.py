@@ -2,8 +2,9 @@
 
 - A meeting is edited (title, place, time) or cancelled while it is CONVENED, where ``meeting ·
   manage`` reaches; its invitees on the register are notified.
-- A notice is edited or withdrawn (撤回) where ``notice · manage`` reaches. A withdrawn notice leaves
-  every wall, list and feed; its row stays for the ledgers and the audit log.
+- A notice is edited or withdrawn (撤回) where ``notice · manage`` reaches; an edit that changes it is
+  notified to those it was sent to (the accounts of the people living in its area). A withdrawn notice
+  leaves every wall, list and feed; its row stays for the ledgers and the audit log.
 - A topic is edited while PROPOSED or ACCEPTED, and cancelled before it is decided, where ``topic ·
   manage`` reaches; its proposer edits and withdraws their own while it is PROPOSED. A topic with an
   open vote is not cancelled (close the vote first). The proposer is told when staff cancel it.
@@ -20,8 +21,22 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from models import Meeting, MeetingAttendee, MeetingState, Notice, Topic, TopicState, Vote, VoteState
+from models import (
+    Household,
+    Meeting,
+    MeetingAttendee,
+    MeetingState,
+    Member,
+    Notice,
+    Person,
+    PersonStatus,
+    Topic,
+    TopicState,
+    Vote,
+    VoteState,
+)
 from policies.deliberation.filters import area_rows_predicate
+from policies.filters import buildings_in_scope
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors
@@ -152,10 +167,25 @@ async def update_notice(ctx: RequestContext, notice_id: uuid.UUID, *, title: str
         values["expires_at"] = None
     errors.raise_if_any()
     notice = await _managed_notice(ctx, notice_id)
-    for k, val in _changed(notice, values).items():
+    changes = _changed(notice, values)
+    for k, val in changes.items():
         setattr(notice, k, val)  # the unit of work audits the change, before → after
     await ctx.db.flush(notice)
+    if changes:
+        await notify_users(ctx, await _audience(ctx, notice), "notice_changed",
+                           t(f"通知公告“{notice.title}”有更新，请查看",
+                             f"The notice \u201c{notice.title}\u201d was updated"))
     return notice
+
+
+async def _audience(ctx: RequestContext, notice: Notice) -> list[uuid.UUID]:
+    """Those a notice was sent to: the accounts of the people on the register living in its area (at or
+    below it, and in the buildings a grid there covers), as cancelActivity tells its volunteers."""
+    living = (select(Person.id).join(Household, (Household.tenant_id == Person.tenant_id)
+                                     & (Household.id == Person.household_id))
+              .where(Household.building_id.in_(buildings_in_scope((notice.area_path,))),
+                     Person.status == PersonStatus.ACTIVE))
+    return list(await ctx.db.scalars(select(Member.user_id).where(Member.person_id.in_(living))))
 
 
 async def withdraw_notice(ctx: RequestContext, notice_id: uuid.UUID, *, reason: str | None) -> Notice:

@@ -8,11 +8,24 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from models import Area, Case, Topic, TopicCase, TopicState, TopicStep, Vote, VoteState, uuid7
+from models import (
+    Area,
+    Case,
+    PropertyOwner,
+    Topic,
+    TopicCase,
+    TopicState,
+    TopicStep,
+    Vote,
+    VoteElector,
+    VoteState,
+    uuid7,
+)
 from policies.deliberation.filters import area_rows_predicate
+from policies.roles import Condition
 from resolvers import validation as v
 from resolvers.cases import read_predicate as case_read_predicate
 from resolvers.context import RequestContext
@@ -39,9 +52,29 @@ TOPIC: StateMachine[TopicState] = StateMachine(
 
 
 def topic_read_predicate(ctx: RequestContext) -> ColumnElement[bool]:
+    """Topics (and so their votes) in the read grant's reach, those the actor proposed, and those put to a
+    vote the actor is an elector of: a registered owner (产权人) who lives elsewhere reads and casts in the
+    votes of their dwelling's compound or building (DESIGN.md §8) like the owners living there."""
     grant = ctx.actor.grant("topic", "read")
-    return or_(area_rows_predicate(Topic.area_path, Topic.area_id, grant, ctx.actor, ancestors=True),
-               Topic.proposer_user_id == ctx.actor.user_id)
+    parts = [area_rows_predicate(Topic.area_path, Topic.area_id, grant, ctx.actor, ancestors=True),
+             Topic.proposer_user_id == ctx.actor.user_id]
+    person = ctx.actor.person_id
+    if person is not None and ctx.actor.grant("vote", "cast").has(Condition.OWN):
+        parts.append(Topic.id.in_(elector_topics(person)))
+    return or_(*parts)
+
+
+def owned_dwellings(person_id: uuid.UUID) -> Select[uuid.UUID]:
+    """The dwellings a person is a registered owner of, now."""
+    return select(PropertyOwner.household_id).where(PropertyOwner.person_id == person_id,
+                                                    PropertyOwner.ended_at.is_(None))
+
+
+def elector_topics(person_id: uuid.UUID) -> Select[uuid.UUID]:
+    """Topics with a vote whose electorate holds a dwelling the person is a registered owner of now."""
+    return (select(Vote.topic_id).join(VoteElector, (VoteElector.tenant_id == Vote.tenant_id)
+                                       & (VoteElector.vote_id == Vote.id))
+            .where(VoteElector.household_id.in_(owned_dwellings(person_id))))
 
 
 def _topic_action_predicate(ctx: RequestContext, action: str) -> ColumnElement[bool]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from strawberry.dataloader import DataLoader
@@ -26,6 +26,7 @@ from models import (
     VoteState,
     uuid7,
 )
+from policies.roles import Condition
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors
@@ -36,7 +37,7 @@ from resolvers.transitions import StateMachine, transition
 
 from .checks import fail
 from .tally import Tally, tally
-from .topics import topic_for_action, topic_read_predicate
+from .topics import owned_dwellings, topic_for_action, topic_read_predicate
 
 VOTE: StateMachine[VoteState] = StateMachine(
     noun="vote", noun_zh="表决", model=Vote,
@@ -128,12 +129,6 @@ async def cast_ballot(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice,
     return await once(ctx, key, earlier, lambda: _cast(ctx, vote_id, choice, key, household_id))
 
 
-def owned_dwellings(person_id: uuid.UUID) -> Select[uuid.UUID]:
-    """The dwellings a person is a registered owner of, now."""
-    return select(PropertyOwner.household_id).where(PropertyOwner.person_id == person_id,
-                                                    PropertyOwner.ended_at.is_(None))
-
-
 async def _cast(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice, key: str | None,
                 household_id: uuid.UUID | None) -> VoteElector:
     vote = await get_vote(ctx, vote_id)
@@ -142,7 +137,8 @@ async def _cast(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice, key: st
     grant = ctx.actor.grant("vote", "cast")
     person = ctx.actor.person_id
     mine: list[VoteElector] = []
-    if grant.own and person is not None:
+    # "own household" for a vote is the dwelling the actor owns, wherever they live (DESIGN.md §8)
+    if grant.has(Condition.OWN) and person is not None:
         q = select(VoteElector).where(VoteElector.vote_id == vote_id,
                                       VoteElector.household_id.in_(owned_dwellings(person)))
         if household_id is not None:

@@ -47,7 +47,7 @@ from .owners import (
     register_property_owner,
 )
 from .personal_data import NOT_WALKED, Reference, personal_data_report, references
-from .residence import MOVES, move, person_moves
+from .residence import MOVES, move, moves_by_person, person_moves
 from .retention import apply_retention, months_before, retention_months, set_retention_months
 from .self_governing import (
     add_central_household,
@@ -114,6 +114,7 @@ __all__ = [
     "months_before",
     "move",
     "move_area",
+    "moves_by_person",
     "new_onboarding_job",
     "onboarding_report_xlsx",
     "onboarding_summary",

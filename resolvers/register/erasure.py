@@ -8,7 +8,7 @@ cases, ballots, visits, wishes and points keep their rows, states, counts and le
 an anonymous person).
 
 Case timelines are append-only: on PostgreSQL their notes are cleared by the SECURITY DEFINER
-function of migration 0042 (``gongzhi_erase_timeline_notes``), which can write only the marker and
+function of migration 0043 (``gongzhi_erase_timeline_notes``), which can write only the marker and
 only in the transaction's tenant; the app role still may not update ``case_events``.
 
 Every erasure is listed in ``person_erasures`` (ids, time, who, reason — nothing personal), so that a
@@ -75,7 +75,7 @@ async def linked_accounts(db: Db, person: Person) -> list[uuid.UUID]:
 async def _erase_timeline_notes(db: Db, tenant_id: uuid.UUID, accounts: list[uuid.UUID]) -> None:
     """The notes of the cases the accounts reported, and the notes they wrote, become the marker."""
     if db.session.get_bind().dialect.name == "postgresql":
-        # case_events is append-only for the app role: the narrow definer function (migration 0042).
+        # case_events is append-only for the app role: the narrow definer function (migration 0043).
         await db.execute(text("SELECT gongzhi_erase_timeline_notes(:t, :accounts)").bindparams(
             bindparam("t", value=tenant_id, type_=Uuid()), bindparam("accounts", value=accounts, type_=ARRAY(Uuid()))))
         return

@@ -12,9 +12,11 @@ household rights end with the residence); the audit log keeps the old link."""
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from datetime import date, timedelta
 
 from sqlalchemy import select
+from strawberry.dataloader import DataLoader
 
 from models import Household, Member, Person, PersonMove, PersonMoveKind, PersonStatus
 from policies.filters import household_predicate, person_predicate
@@ -22,6 +24,7 @@ from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError, check_version
 from resolvers.i18n import t
+from resolvers.loaders import _loader
 
 P = PersonStatus
 # kind → (statuses it starts from, status it leads to, whether it names a household to move into)
@@ -118,3 +121,17 @@ async def person_moves(ctx: RequestContext, person: Person) -> list[PersonMove]:
     """The residence history of a person the actor may read, oldest first."""
     return list(await ctx.db.scalars(select(PersonMove).where(PersonMove.person_id == person.id)
                                      .order_by(PersonMove.effective_on, PersonMove.recorded_at)))
+
+
+def moves_by_person(ctx: RequestContext) -> DataLoader[uuid.UUID, list[PersonMove]]:
+    """Person.moves: the residence history of each person, oldest first — one statement per batch of
+    persons (the caller loads only persons the actor may read, under the person read rule)."""
+    async def load(ids: list[uuid.UUID]) -> list[list[PersonMove]]:
+        out: dict[uuid.UUID, list[PersonMove]] = defaultdict(list)
+        for m in await ctx.db.scalars(select(PersonMove).where(PersonMove.person_id.in_(ids))
+                                      .order_by(PersonMove.effective_on, PersonMove.recorded_at, PersonMove.id)):
+            out[m.person_id].append(m)
+        return [out.get(i, []) for i in ids]
+
+    return _loader(ctx, "MovesByPersonLoader", load)
+

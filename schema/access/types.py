@@ -18,7 +18,7 @@ class PolicyRule:
     resource: str = strawberry.field(description="Resource type, e.g. case.")
     action: str = strawberry.field(description="Action, e.g. dispatch.")
     condition: str = strawberry.field(description="Condition: all, scope, own, own_compound, served, assigned, "
-                                                  "public, agreement, own_reports, party_member.")
+                                                  "public, agreement, own_reports, party_member, grid_compound.")
 
 
 @strawberry.type(description="The tenant's policy (权限策略) at a version.")

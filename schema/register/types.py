@@ -12,9 +12,10 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from models import Area as AreaRow
-from models import AreaKind, Gender, PersonStatus, PropertyManagement, Tenure
+from models import AreaKind, Gender, PersonMoveKind, PersonStatus, PropertyManagement, Tenure
 from models import Household as HouseholdRow
 from models import Person as PersonRow
+from models import PersonMove as PersonMoveRow
 from models import PropertyFirm as PropertyFirmRow
 from models import PropertyOwner as PropertyOwnerRow
 from models import RoleAssignment as RoleAssignmentRow
@@ -42,6 +43,9 @@ graphql_enum(
 graphql_enum(Gender, name="Gender", description="Gender (性别).")
 graphql_enum(PersonStatus, name="PersonStatus",
              description="On the current register, moved out (迁出) or deceased (注销) — archived, never deleted.")
+graphql_enum(PersonMoveKind, name="PersonMoveKind",
+             description="What a residence change recorded (迁移类别): moved, moved out (迁出), moved in (迁入), "
+                         "deceased (注销).")
 graphql_enum(Tenure, name="Tenure", description="Owner-occupied or rented (自有/租住).")
 graphql_enum(Role, name="Role", description="Role of the hierarchy (角色), highest first.")
 
@@ -312,6 +316,48 @@ class Person(Node):
             return None
         h = await loaders.household_by_id(context(info)).load(self._m.household_id)
         return None if h is None else Household(_m=h)
+
+    @field(description="The residence history (迁移记录), oldest first: every move, move out (迁出), move in "
+                       "(迁入) and death (注销) recorded for the person. Read with the person; households as "
+                       "you may read them, notes only with the full-read right.")
+    async def moves(self, info: Info) -> list[PersonMove]:
+        ctx = context(info)
+        rows = await register_owners.moves_by_person(ctx).load(self._m.id)
+        full = bool(rows) and await loaders.pii_visible_by_person(ctx).load(self._m.id)
+        return [PersonMove(_m=r, _full=full) for r in rows]
+
+
+@strawberry.type(description="One change of where a person lives, or of whether they are on the register "
+                             "(迁移记录); append-only, archived persons keep theirs.")
+class PersonMove:
+    _m: strawberry.Private[PersonMoveRow]
+    _full: strawberry.Private[bool]
+
+    kind = column_field("kind", PersonMoveKind, description="What changed (迁移类别).")
+
+    effective_on = column_field("effective_on", date, description="The day it took effect (生效日期).")
+
+    recorded_at = column_field("recorded_at", datetime, description="When staff recorded it (登记时间).")
+
+    @field(description="The household moved from (迁出户); null when none or not yours to read.")
+    async def from_household(self, info: Info) -> Household | None:
+        return await _household_or_none(info, self._m.from_household_id)
+
+    @field(description="The household moved into (迁入户); null when none or not yours to read.")
+    async def to_household(self, info: Info) -> Household | None:
+        return await _household_or_none(info, self._m.to_household_id)
+
+    @field(description="The note recorded with it (备注); null without the right to read the person's "
+                       "personal data in full (it may name reasons or places).")
+    def note(self) -> str | None:
+        return self._m.note if self._full else None
+
+
+async def _household_or_none(info: Info, household_id: uuid.UUID | None) -> Household | None:
+    if household_id is None:
+        return None
+    h = await loaders.household_by_id(context(info)).load(household_id)
+    return None if h is None else Household(_m=h)
 
 
 @strawberry.type(description="Property management company (物业公司).")

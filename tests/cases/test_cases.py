@@ -73,7 +73,9 @@ REPORT_MATRIX: list[tuple[str, str, str | None]] = [
     ("firm", "P2", "FORBIDDEN"), ("firm", "P3", "FORBIDDEN"), ("firm", "B4", "FORBIDDEN"),  # 无物业 / expired
     ("chair", "P1", None), ("chair", "B1", None), ("chair", "P2", "FORBIDDEN"),
     ("grid1", "B1", None), ("grid1", "G1", None),
-    ("grid1", "B2", "FORBIDDEN"), ("grid1", "B3", "FORBIDDEN"), ("grid1", "P1", "FORBIDDEN"),
+    ("grid1", "B2", "FORBIDDEN"), ("grid1", "B3", "FORBIDDEN"),
+    # DESIGN.md §8: at the compound its grid's B1 belongs to (P1) itself yes; not at P2, which G1 does not touch
+    ("grid1", "P1", None), ("grid1", "P2", "FORBIDDEN"),
     ("grid2", "B2", None), ("grid2", "B3", None), ("grid2", "B1", "FORBIDDEN"),
     ("grid3", "B4", None), ("grid3", "B1", "FORBIDDEN"),
     ("secretary", "C1", None), ("secretary", "B3", None), ("secretary", "B4", "FORBIDDEN"),
@@ -215,7 +217,9 @@ async def test_reject_needs_a_reason_and_ends_the_loop(api: Api, fresh: World) -
 
 # Readers of a case in B1 reported by the resident: resident (own), firm (served P1), chair (scope P1), grid1,
 # secretary, admin, secretary2 (P1's problem wall). Everyone else gets NOT_FOUND, never FORBIDDEN.
-NON_READERS = {"grid2": "NOT_FOUND", "grid3": "NOT_FOUND", "resident4": "NOT_FOUND", "expired": "NOT_FOUND",
+# grid2's G2 covers B2 of P1, so it reads P1's problem wall (DESIGN.md §8), where a resident's B1 case stands:
+# it knows the case (FORBIDDEN, not NOT_FOUND) but handles nothing in B1; grid3 (P3 only) does not know it.
+NON_READERS = {"grid2": "FORBIDDEN", "grid3": "NOT_FOUND", "resident4": "NOT_FOUND", "expired": "NOT_FOUND",
                "nobody": "NOT_FOUND"}
 
 
@@ -455,7 +459,8 @@ async def test_list_area_filter(api: Api, fresh: World) -> None:
     assert ids(await listed(api, tw, "admin", areaId=area_gid(tw, "Z1"))) == {b4["id"]}
     # The filter is applied on top of what the actor may read: secretary2 (C2) sees B4, and in P1 only the wall.
     assert ids(await listed(api, tw, "secretary2", areaId=area_gid(tw, "C1"))) == set()
-    assert ids(await listed(api, tw, "grid2", areaId=area_gid(tw, "P1"))) == {b2["id"]}
+    # grid2 in P1: its B2, and the case at P1 itself (DESIGN.md §8: G2 covers a building of P1); not B1's
+    assert ids(await listed(api, tw, "grid2", areaId=area_gid(tw, "P1"))) == {b2["id"], p1["id"]}
 
 
 async def test_list_area_filter_by_grid_means_its_buildings(api: Api, fresh: World) -> None:
@@ -672,7 +677,10 @@ async def test_node_for_readers_only_and_never_across_tenants(api: Api, fresh: W
         seen = await read(api, tw, case["id"], user)
         assert seen is not None and seen["title"] == "node 测试", user
         assert seen["reporter"] == {"username": tw.username("resident")}, user
-    for user in ("grid2", "grid3", "resident4", "expired", "nobody"):
+    # grid2 (G2 covers B2 of P1) reads P1's problem wall (DESIGN.md §8): the case anonymised, no reporter
+    seen = await read(api, tw, case["id"], "grid2")
+    assert seen is not None and (seen["title"], seen["reporter"]) == ("node 测试", None)
+    for user in ("grid3", "resident4", "expired", "nobody"):
         assert await read(api, tw, case["id"], user) is None, user
     for user in ("admin", "grid1", "resident"):
         assert await read(api, fresh.b, case["id"], user) is None, user

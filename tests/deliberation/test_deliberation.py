@@ -63,7 +63,9 @@ async def test_topic_lists_filtered_in_sql(api: Api, fresh: World) -> None:
     # compounds — and the areas above them (a street-wide topic concerns everyone in the street).
     expected = {
         "resident": {"P1", "B1", "S"}, "chair": {"P1", "B1", "S"}, "firm": {"P1", "B1", "S"},
-        "resident4": {"P3", "C2", "S"}, "grid1": {"B1", "S"}, "grid2": {"S"}, "secretary": {"P1", "B1", "P2", "S"},
+        # a grid leader also the compounds its grid's buildings belong to (DESIGN.md §8): G1 P1, G2 P1 and P2
+        "resident4": {"P3", "C2", "S"}, "grid1": {"P1", "B1", "S"}, "grid2": {"P1", "P2", "S"},
+        "secretary": {"P1", "B1", "P2", "S"},
         "secretary2": {"P3", "C2", "P1", "B1", "S"}, "admin": {"P1", "B1", "P2", "P3", "C2", "S"}, "nobody": set(),
     }
     for who, titles in expected.items():
@@ -78,7 +80,8 @@ async def test_topic_workflow_and_who_may_move_it(api: Api, fresh: World) -> Non
     a = fresh.a
     tid = str((await propose(api, a, "resident", "P1", "楼道堆物"))["topic"]["id"])
     for who, code in (("resident", "FORBIDDEN"), ("firm", "FORBIDDEN"), ("secretary2", "FORBIDDEN"),
-                      ("resident4", "NOT_FOUND"), ("grid1", "NOT_FOUND")):
+                      # grid1 reads P1's topics (G1 covers B1 of P1, DESIGN.md §8) but accepts none; grid3 none
+                      ("resident4", "NOT_FOUND"), ("grid1", "FORBIDDEN"), ("grid3", "NOT_FOUND")):
         assert codes((await api.gql(a, who, ACCEPT, {"i": {"id": tid}}))["data"]["acceptTopic"]) == [code], who
     assert (await api.gql(a, "chair", ACCEPT, {"i": {"id": tid}}))["data"]["acceptTopic"]["topic"]["state"] == \
         "ACCEPTED"
@@ -199,7 +202,9 @@ async def test_non_owners_and_outsiders_cannot_vote(api: Api, db: DbEnv, fresh: 
     assert codes(await cast(api, a, "chair", vid, "YES")) == ["FORBIDDEN"]  # a renter household
     assert codes(await cast(api, a, "admin", vid, "YES")) == ["FORBIDDEN"]  # no household of their own
     assert codes(await cast(api, a, "resident4", vid, "YES")) == ["NOT_FOUND"]  # another compound's vote
-    assert codes(await cast(api, a, "grid1", vid, "YES")) == ["NOT_FOUND"]
+    # grid1 reads P1's votes (DESIGN.md §8) but owns no dwelling there; grid3 does not even read it
+    assert codes(await cast(api, a, "grid1", vid, "YES")) == ["FORBIDDEN"]
+    assert codes(await cast(api, a, "grid3", vid, "YES")) == ["NOT_FOUND"]
     denied_open = await api.gql(a, "resident", OPEN, {"i": {"topicId": await topic_in(api, a), "matter": "OTHER",
                                                             "question": "?", "closesAt": closes()}})
     assert codes(denied_open["data"]["openVote"]) == ["FORBIDDEN"]

@@ -12,7 +12,7 @@ from typing import Any
 from resolvers.ids import encode_global_id
 from tests.deliberation.test_deliberation_public import CONVENE, FEED, PUBLISH, _in
 from tests.support.deliberation import ACCEPT, DECIDE, area, codes, propose
-from tests.support.harness import Api, World
+from tests.support.harness import Api, DbEnv, World
 from tests.support.world import TenantWorld
 
 ERR = "errors { code field }"
@@ -159,3 +159,25 @@ async def test_topic_update_and_cancel(api: Api, fresh: World) -> None:
     await api.gql(a, "chair", DECIDE, {"i": {"id": decided, "text": "同意"}})
     assert codes(await _pay(api, a, "admin", CANCEL_TOPIC, {"id": decided, "reason": "z"})) == [
         "INVALID_TRANSITION"]
+
+
+async def test_a_changed_notice_is_notified_to_those_it_was_sent_to(api: Api, db: DbEnv) -> None:
+    """updateNotice tells the accounts of the people living in the notice's area (P1: the resident and
+    secretary2 in H1, the chair in H2), like cancelActivity tells its volunteers — not the one who edited
+    it, not the residents of another compound; a refused edit or one that changes nothing tells no one."""
+    from tests.support.harness import new_slug
+    from tests.support.world import build_tenant
+
+    a = await build_tenant(db.sessionmaker, new_slug("noticed"))
+    r = await api.gql(a, "firm", PUBLISH, {"i": {"areaId": area(a, "P1"), "title": "停水通知", "body": "周六停水"}})
+    nid = str(r["data"]["publishNotice"]["notice"]["id"])
+    told = ("resident", "secretary2", "chair", "resident4", "firm", "admin")
+    assert codes(await _pay(api, a, "resident", UPD_NOTICE, {"id": nid, "body": "x"})) == ["FORBIDDEN"]
+    assert codes(await _pay(api, a, "firm", UPD_NOTICE, {"id": nid, "body": "周六停水"})) == []  # no change
+    assert {who: await _kinds(api, a, who) for who in told} == {who: [] for who in told}
+    assert codes(await _pay(api, a, "firm", UPD_NOTICE, {"id": nid, "body": "改为周日停水"})) == []
+    assert {who: await _kinds(api, a, who) for who in told} == {
+        "resident": ["notice_changed"], "secretary2": ["notice_changed"], "chair": ["notice_changed"],
+        "resident4": [], "firm": [], "admin": []}
+    msg = (await api.gql(a, "resident", NOTES))["data"]["notifications"]["nodes"][0]["message"]
+    assert "停水通知" in msg, msg

@@ -257,3 +257,33 @@ async def test_open_vote_refuses_a_scope_without_registered_owners(api: Api, fre
     r = await api.gql(a, "admin", OPEN, {"i": {"topicId": tid, "matter": "OTHER", "question": "?",
                                                "closesAt": closes()}})
     assert codes(r["data"]["openVote"]) == ["INVALID"]
+
+
+async def test_an_owner_living_elsewhere_reads_and_casts_in_the_vote_of_their_dwelling(api: Api, db: DbEnv) -> None:
+    """王德明 (h3a) lives in H3 of 老街小区 (P2) and is a registered owner of H1 in 幸福小区 (P1): an elector of
+    P1's vote, he reads the vote (and its topic) and casts H1's ballot, although P1 is not his compound; a
+    resident of a third compound does not see it; once his title ends, neither does he."""
+    from tests.support.cases import add_resident
+    from tests.support.harness import new_slug
+    from tests.support.world import build_tenant
+
+    a = await build_tenant(db.sessionmaker, new_slug("elector"))
+    await add_resident(db, a, "owner3", "P2", "h3a")
+    body = {"householdId": hh(a, "H1"), "personId": gid("Person", a.persons["h3a"]), "certificateRef": "房0001"}
+    title = (await api.gql(a, "admin", REGISTER, {"i": body}))["data"]["registerPropertyOwner"]
+    assert title["errors"] == [], title
+    tid = await topic_in(api, a)
+    vid = await open_vote(api, a, tid, matter="OTHER")
+    seen = "query($id: ID!) { node(id: $id) { ... on Vote { id question } } }"
+    topics = "{ topics(first: 50) { nodes { id } } }"
+    assert (await api.gql(a, "owner3", seen, {"id": vid}))["data"]["node"] == {
+        "id": vid, "question": "是否同意加装电梯？"}
+    assert [n["id"] for n in (await api.gql(a, "owner3", topics))["data"]["topics"]["nodes"]] == [tid]
+    assert (await api.gql(a, "resident4", seen, {"id": vid}))["data"]["node"] is None  # P3, no title in P1
+    assert codes(await cast(api, a, "resident4", vid, "YES")) == ["NOT_FOUND"]
+    cast_ = await cast(api, a, "owner3", vid, "YES")
+    assert cast_["errors"] == [] and cast_["vote"] == {"ballotsCast": 1, "myBallot": {"choice": "YES"}}, cast_
+    ended = await api.gql(a, "admin", END, {"i": {"id": title["ownership"]["id"]}})
+    assert ended["data"]["endPropertyOwnership"]["errors"] == []
+    assert (await api.gql(a, "owner3", seen, {"id": vid}))["data"]["node"] is None
+    assert codes(await cast(api, a, "owner3", vid, "NO")) == ["NOT_FOUND"]

@@ -83,9 +83,11 @@ ME_PERSON: dict[str, str | None] = {k: None for k in USERS} | {
 AREAS_READ: dict[str, frozenset[str]] = {
     "admin": ALL_AREAS,
     "secretary": frozenset({"S", "C1", "P1", "B1", "B2", "P2", "B3", "G1", "G2"}),
-    "grid1": frozenset({"S", "C1", "G1", "B1"}),
-    "grid2": frozenset({"S", "C1", "G2", "B2", "B3"}),
-    "grid3": frozenset({"S", "C2", "G3", "B4"}),
+    # DESIGN.md §8: and the compounds the grid's buildings belong to (with the areas above them), never
+    # those compounds' other buildings: G1 touches P1 (not P2, not B2); G2 P1 and P2; G3 P3 under Z1.
+    "grid1": frozenset({"S", "C1", "G1", "B1", "P1"}),
+    "grid2": frozenset({"S", "C1", "G2", "B2", "B3", "P1", "P2"}),
+    "grid3": frozenset({"S", "C2", "G3", "B4", "Z1", "P3"}),
     "chair": frozenset({"S", "C1", "P1", "B1", "B2"}),
     "firm": frozenset({"S", "C1", "P1", "B1", "B2"}),
     "resident": frozenset({"S", "C1", "P1", "B1", "B2"}),
@@ -803,8 +805,8 @@ async def test_expired_assignment_grants_nothing(api: Api, scratch: TenantWorld)
     """``expired`` held grid_leader@G1 until yesterday: what grid1 may do, expired may not."""
     tw = scratch
     q = "{ areas { totalCount } households { totalCount } persons { totalCount } roleAssignments { totalCount } }"
-    assert (await api.gql(tw, "grid1", q))["data"] == {
-        "areas": {"totalCount": 4}, "households": {"totalCount": 1}, "persons": {"totalCount": 2},
+    assert (await api.gql(tw, "grid1", q))["data"] == {  # areas: S C1 G1 B1 and their compound P1 (DESIGN.md §8)
+        "areas": {"totalCount": 5}, "households": {"totalCount": 1}, "persons": {"totalCount": 2},
         "roleAssignments": {"totalCount": 0}}
     assert (await api.gql(tw, "expired", q))["data"] == {
         "areas": {"totalCount": 0}, "households": {"totalCount": 0}, "persons": {"totalCount": 0},

@@ -199,7 +199,7 @@ async def _traces(db: DbEnv, tw: Any, case_ids: list[Any]) -> dict[str, Any]:
 
 async def test_erase_reaches_account_timeline_notes_and_open_photos(api: Api, db: DbEnv, fresh: World) -> None:
     """Issue #24: erasure also anonymises the linked account's display name, clears the notes of the
-    person's cases' timelines (append-only: through migration 0042's definer function on PostgreSQL)
+    person's cases' timelines (append-only: through migration 0043's definer function on PostgreSQL)
     and the notes they wrote elsewhere, and unlinks the photos of their cases — an open one
     included — while others' cases keep theirs; reapply-erasures does it again after a restore."""
     a = fresh.a
@@ -261,7 +261,7 @@ async def test_erase_reaches_account_timeline_notes_and_open_photos(api: Api, db
 
 
 async def test_timeline_notes_stay_append_only_for_the_app_role(db: DbEnv, fresh: World) -> None:
-    """The definer function of migration 0042 is the only way the app role changes a timeline note:
+    """The definer function of migration 0043 is the only way the app role changes a timeline note:
     a direct UPDATE is still refused, and the function refuses a tenant other than the transaction's."""
     if not db.is_pg:
         return

@@ -132,3 +132,43 @@ async def test_move_out_in_and_death_archive_never_delete(api: Api, fresh: World
     assert await listed(api, a, True) == {pid(a, "h3a")}
     body = await api.gql(a, "admin", "{ persons(first: 50) { totalCount } }")
     assert body["data"]["persons"]["totalCount"] == 4  # the current figures: five persons, one deceased
+
+
+MOVES = """query($id: ID!) { node(id: $id) { ... on Person { moves { kind effectiveOn recordedAt note
+  fromHousehold { id room } toHousehold { id room } } } } }"""
+
+
+async def test_person_moves_are_read_with_the_person_and_masked_like_personal_data(api: Api, db: DbEnv) -> None:
+    """Person.moves (issue #23): the residence history under the person read rule; households only as the
+    reader may read them (rooms masked without the full-read right), the note only with that right."""
+    from tests.support.harness import new_slug
+    from tests.support.world import build_tenant
+
+    a = await build_tenant(db.sessionmaker, new_slug("moves"))
+    assert (await api.gql(a, "admin", MOVES, {"id": pid(a, "h1b")}))["data"]["node"] == {"moves": []}
+    moved = await act(api, a, "admin", "movePerson", id=pid(a, "h1b"), householdId=hid(a, "H2"),
+                      note="随子女居住")
+    assert moved["errors"] == [], moved
+
+    def seen(who: str) -> Any:
+        return api.gql(a, who, MOVES, {"id": pid(a, "h1b")})
+
+    full = (await seen("admin"))["data"]["node"]["moves"]
+    assert [(m["kind"], m["note"], m["fromHousehold"], m["toHousehold"]) for m in full] == [
+        ("MOVE", "随子女居住", {"id": hid(a, "H1"), "room": "101"}, {"id": hid(a, "H2"), "room": "201"})]
+    assert full[0]["effectiveOn"] == datetime.now(UTC).date().isoformat()
+    # grid2 (G2 covers B2, now h1b's building): personal data in full; H1 (B1, G1's) is not theirs to read
+    g2 = (await seen("grid2"))["data"]["node"]["moves"]
+    assert [(m["note"], m["fromHousehold"], m["toHousehold"]) for m in g2] == [
+        ("随子女居住", None, {"id": hid(a, "H2"), "room": "201"})]
+    # the firm serving P1 reads its persons masked: both households, rooms masked, no note
+    firm = (await seen("firm"))["data"]["node"]["moves"]
+    assert [(m["kind"], m["note"], m["fromHousehold"], m["toHousehold"]) for m in firm] == [
+        ("MOVE", None, {"id": hid(a, "H1"), "room": "***"}, {"id": hid(a, "H2"), "room": "***"})]
+    # the chair now lives with h1b in H2: their own household's data in full, the room of H1 masked
+    chair = (await seen("chair"))["data"]["node"]["moves"]
+    assert [(m["note"], m["fromHousehold"]["room"], m["toHousehold"]["room"]) for m in chair] == [
+        ("随子女居住", "***", "201")]
+    # no person read, no history: grid1 (h1b left B1), resident4 (another compound), nobody
+    for who in ("grid1", "resident4", "nobody"):
+        assert (await seen(who))["data"]["node"] is None, who

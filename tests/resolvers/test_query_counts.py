@@ -95,6 +95,12 @@ CASES: dict[str, CountCase] = {
         ("persons.nodes", "persons.nodes.household.persons"),
         covers=("Query.persons",),
     ),
+    "person_moves": CountCase(  # the residence history (issue #23): one loader for the page's persons
+        """{ persons(first: 60) { nodes { name moves { kind effectiveOn note fromHousehold { room }
+          toHousehold { room } } } } }""",
+        ("persons.nodes", "persons.nodes.moves"),
+        covers=("Person.moves",),
+    ),
     "nodes": CountCase(
         """query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Person { name phone household { room } }
           ... on Household { room persons { name } } ... on Case { title timeline { actor { username } } } } }""",
@@ -396,6 +402,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "overdueVisits": (15, 12),
     "partner": (16, 15),
     "persons": (12, 9),
+    "person_moves": (9, 6),
     "personalDataReport": (15, 12),
     "policy": (6, 3),
     "roleAssignments": (9, 6),

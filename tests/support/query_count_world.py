@@ -58,6 +58,8 @@ from models import (
     PeriodState,
     Person,
     PersonCareTag,
+    PersonMove,
+    PersonMoveKind,
     PropertyFirm,
     PropertyManagement,
     PropertyOwner,
@@ -143,6 +145,9 @@ async def populate(api: Api, db: DbEnv, tw: TenantWorld, n: int) -> Scene:
                     s.add(p)
                     await s.flush()
                     persons.append(p.id)
+                    # moved in (迁入) from outside the register: the residence history (Person.moves)
+                    s.add(PersonMove(person_id=p.id, kind=PersonMoveKind.MOVE_IN, to_household_id=h.id,
+                                     effective_on=date(2024, 1, 1), note="迁入", recorded_by=admin, recorded_at=AT))
                     if j == 0:
                         s.add(PersonCareTag(person_id=p.id, code="living_alone"))
                         s.add(PropertyOwner(household_id=h.id, person_id=p.id))  # on the title (产权人)

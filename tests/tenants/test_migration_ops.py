@@ -1,4 +1,4 @@
-"""Migrations 0026, 0030, 0031 and 0033 give tenants provisioned before them their new default policy lines
+"""Migrations 0026, 0030, 0031, 0033 and 0044 give tenants provisioned before them their new default policy lines
 through tenants.migration_ops (one copy of that loop), and move each tenant's policy version on."""
 
 from __future__ import annotations
@@ -23,7 +23,12 @@ ADDED = {("street_admin", "ledger", "export_full", "all"), ("resident", "case", 
          ("street_admin", "meeting", "manage", "all"), ("property_firm", "notice", "manage", "served"),
          ("owner_committee_chair", "notice", "manage", "scope"), ("street_admin", "notice", "manage", "all"),
          ("owner_committee_chair", "topic", "manage", "scope"), ("street_admin", "topic", "manage", "all"),
-         ("grid_leader", "case", "recategorise", "scope"), ("street_admin", "case", "recategorise", "all")}
+         ("grid_leader", "case", "recategorise", "scope"), ("street_admin", "case", "recategorise", "all"),
+         # 0044 (DESIGN.md §8): grid leaders and the compounds their grids touch
+         *(("grid_leader", r, a, "grid_compound") for r, a in (
+             ("area", "read"), ("case", "read"), ("case", "report"), ("case", "accept"), ("case", "dispatch"),
+             ("case", "start"), ("case", "resolve"), ("case", "close"), ("notice", "read"), ("topic", "read"),
+             ("topic", "propose"), ("activity", "read")))}
 
 
 def test_existing_tenants_get_the_new_policy_lines(tmp_path: Path) -> None:
@@ -46,7 +51,8 @@ def test_existing_tenants_get_the_new_policy_lines(tmp_path: Path) -> None:
             rows = (await conn.execute(sa.text(
                 "SELECT v1, v0, v2, v3, v4 FROM casbin_rules WHERE (v2 = 'ledger' AND v3 = 'export_full') "
                 "OR (v2 = 'case' AND v3 IN ('withdraw', 'recategorise')) OR (v2 = 'wish' AND v3 = 'release') "
-                "OR (v2 IN ('activity', 'meeting', 'notice', 'topic') AND v3 = 'manage')"))).all()
+                "OR (v2 IN ('activity', 'meeting', 'notice', 'topic') AND v3 = 'manage') "
+                "OR v4 = 'grid_compound'"))).all()
             versions = [int(v) for (v,) in (await conn.execute(sa.text(
                 "SELECT policy_version FROM tenants ORDER BY slug"))).all()]
         await engine.dispose()
@@ -86,7 +92,8 @@ async def test_existing_tenants_get_the_new_policy_lines_on_postgresql(db: DbEnv
                     rows |= {tuple(str(c) for c in r) for r in (await conn.execute(sa.text(
                         "SELECT v1, v0, v2, v3, v4 FROM casbin_rules WHERE (v2 = 'ledger' AND v3 = 'export_full') "
                         "OR (v2 = 'case' AND v3 IN ('withdraw', 'recategorise')) OR (v2 = 'wish' AND v3 = 'release') "
-                "OR (v2 IN ('activity', 'meeting', 'notice', 'topic') AND v3 = 'manage')"))).all()}
+                "OR (v2 IN ('activity', 'meeting', 'notice', 'topic') AND v3 = 'manage') "
+                "OR v4 = 'grid_compound'"))).all()}
         await engine.dispose()
     finally:
         await pg_admin([f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])

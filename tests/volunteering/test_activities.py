@@ -32,7 +32,8 @@ CONFIRM = f"""mutation($s: ID!, $h: Float) {{
 ACTIVITIES = "{ activities(first: 100) { totalCount nodes { id signedUp } } }"
 
 PUBLISH_P1 = {"admin", "secretary", "chair", "firm"}
-READ_P1 = {"admin", "secretary", "chair", "firm", "resident", "secretary2"}
+# grid1 and grid2 too: G1 and G2 cover buildings of P1, and so reach its activities (DESIGN.md §8)
+READ_P1 = {"admin", "secretary", "chair", "firm", "resident", "secretary2", "grid1", "grid2"}
 SIGNUP_P1 = {"resident", "chair", "secretary2"}
 
 
@@ -73,7 +74,7 @@ async def test_read_per_role_filtered_and_cross_tenant(api: Api, fresh: World) -
     seen = {k: {n["id"] for n in (await api.gql(a, k, ACTIVITIES))["data"]["activities"]["nodes"]} for k in USERS}
     assert {k for k, ids in seen.items() if act["id"] in ids} == READ_P1
     assert {k: len(v) for k, v in seen.items()} == {
-        "admin": 2, "secretary": 1, "grid1": 0, "grid2": 0, "grid3": 0, "chair": 1, "firm": 1, "resident": 1,
+        "admin": 2, "secretary": 1, "grid1": 1, "grid2": 1, "grid3": 1, "chair": 1, "firm": 1, "resident": 1,
         "resident4": 1, "secretary2": 2, "expired": 0, "nobody": 0}
     node = await api.gql(b, "admin", "query($id: ID!) { node(id: $id) { id } }", {"id": act["id"]})
     assert node["data"]["node"] is None
