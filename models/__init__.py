@@ -55,6 +55,7 @@ from models.cases import (
     CaseState,
     HandlerKind,
     Notification,
+    NotificationRead,
     SlaRule,
     SlaUnit,
 )
@@ -172,6 +173,7 @@ __all__ = [
     "NeighborLead",
     "Notice",
     "Notification",
+    "NotificationRead",
     "PartyOrg",
     "PartyOrgKind",
     "Person",

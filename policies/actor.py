@@ -45,11 +45,13 @@ class Grant:
     firm_ids: tuple[uuid.UUID, ...] = ()
     # Firms the actor acts for where the condition is "assigned" (cases dispatched to them).
     assigned_firm_ids: tuple[uuid.UUID, ...] = ()
+    # A partner unit's system where the condition is "assigned": the cases dispatched to its unit (issue #22).
+    assigned_partner_ids: tuple[uuid.UUID, ...] = ()
     conditions: frozenset[Condition] = frozenset()
 
     def __bool__(self) -> bool:
         return (self.all or bool(self.scope_paths) or self.own or self.own_compound or bool(self.firm_ids)
-                or bool(self.assigned_firm_ids))
+                or bool(self.assigned_firm_ids) or bool(self.assigned_partner_ids))
 
     def has(self, condition: Condition) -> bool:
         return condition in self.conditions
@@ -114,6 +116,11 @@ class Actor:
                 own = True
             if Condition.OWN_COMPOUND in allowed and self.own_compound_path is not None:
                 own_compound = True
+        partners: tuple[uuid.UUID, ...] = ()
+        if self.partner_unit_id is not None:  # its own unit's cases, never through an assignment (issue #22)
+            allowed = self.policy.conditions(Role.PARTNER_UNIT.value, resource, action)
+            if Condition.ASSIGNED in allowed:
+                partners, conds = (self.partner_unit_id,), conds | {Condition.ASSIGNED}
         found = Grant(
             all=all_,
             scope_paths=_outermost(paths),
@@ -121,6 +128,7 @@ class Actor:
             own_compound=own_compound,
             firm_ids=tuple(dict.fromkeys(firms)),
             assigned_firm_ids=tuple(dict.fromkeys(assigned)),
+            assigned_partner_ids=partners,
             conditions=frozenset(conds),
         )
         self._grants[key] = found
