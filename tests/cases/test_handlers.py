@@ -89,7 +89,7 @@ def _refused_at_the_door(r: Any, field: str) -> None:
 async def test_partner_unit_handles_a_case_end_to_end(capi: ClockApi, fresh: World) -> None:
     c, a = capi, fresh.a
     unit, token = await _unit(c, a, "蓝天救援队", 41)
-    other_unit, other_token = await _unit(c, a, "林邑社工服务中心", 42)
+    _, other_token = await _unit(c, a, "林邑社工服务中心", 42)
     case = await _accepted(c, a)
     await step(c.api, a, "secretary", "superviseCase", id=case["id"], note="群众反映强烈")
     sent = await step(c.api, a, "grid1", "dispatchCase", id=case["id"], handlerKind="PARTNER_UNIT", partnerUnitId=unit)
@@ -124,7 +124,7 @@ async def test_partner_unit_handles_a_case_end_to_end(capi: ClockApi, fresh: Wor
     assert [e["code"] for e in again["errors"]] == ["CONFLICT"]  # one request at a time
     granted = await step(c.api, a, "grid1", "decideCaseExtension", id=case["id"], approve=True)
     assert datetime.fromisoformat(granted["dueAt"]) == due + timedelta(days=2)
-    assert [n["kind"] for n in await _unit_feed(c, token)][0] == "extension_decided"
+    assert [n["kind"] for n in await _unit_feed(c, token)] == ["extension_decided", "dispatched"]
     (mine,) = await _assigned(c, token)
     assert datetime.fromisoformat(mine["dueAt"]) == due + timedelta(days=2) and mine["requestedDueAt"] is None
     # → resolves

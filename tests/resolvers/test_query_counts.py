@@ -363,7 +363,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "activities": (7, 4),
     "activitySignups": (12, 8),
     "areas": (13, 10),
-    "assignedCases": (0, 0),
+    "assignedCases": (10, 9),
     "auditLog": (7, 4),
     "careServices": (12, 9),
     "caseRates": (15, 12),
