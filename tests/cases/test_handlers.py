@@ -14,7 +14,7 @@ from sqlalchemy import update
 from models import Notification
 from resolvers.ids import decode_global_id, encode_global_id
 from tenants.session import bind_tenant
-from tests.support.case_steps import ClockApi, input_type, refused, reported, run, step
+from tests.support.case_steps import ClockApi, case_now, input_type, refused, reported, run, step, unchanged
 from tests.support.cases import area_gid
 from tests.support.cobuilding import community, make_agreement, make_unit
 from tests.support.harness import DbEnv, World
@@ -154,10 +154,12 @@ async def test_partner_unit_returns_a_case(capi: ClockApi, fresh: World) -> None
     unit, token = await _unit(c, a, "市三医院", 43)
     case = await _accepted(c, a)
     sent = await step(c.api, a, "grid1", "dispatchCase", id=case["id"], handlerKind="PARTNER_UNIT", partnerUnitId=unit)
+    before = await case_now(c.api, a, case["id"])
     out = await _desk(c, token, RETURN, id=case["id"], reason=" ")
     assert [(e["code"], e["field"]) for e in out["errors"]] == [("INVALID", "reason")]
     out = await _desk(c, token, RETURN, id=case["id"], reason="x", expectedVersion=sent["version"] - 1)
     assert [e["code"] for e in out["errors"]] == ["CONFLICT"]
+    await unchanged(c.api, a, before)  # bad input changes nothing
     back = await _desk(c, token, RETURN, id=case["id"], reason="不属于本单位服务范围", expectedVersion=sent["version"])
     assert back["errors"] == [] and back["case"]["state"] == "ACCEPTED", back
     assert "returned" in [n["kind"] for n in await _feed(c, a, "grid1")]  # the dispatcher is told
