@@ -104,6 +104,12 @@ async def test_partner_unit_handles_a_case_end_to_end(capi: ClockApi, fresh: Wor
     feed = await _unit_feed(c, token)
     assert [(n["kind"], n["caseId"], n["readAt"]) for n in feed] == [("dispatched", case["id"], None)]
     assert await _unit_feed(c, other_token) == []
+    r = await _partner(c, token, MARK, {"ids": [feed[0]["id"]]})  # its own read state, like any account's
+    assert r.json()["data"]["markNotificationsRead"] == {"marked": 1, "errors": []}, r.text
+    assert await _unit_feed(c, token, unread=True) == []
+    r = await _partner(c, other_token, MARK, {"ids": [feed[0]["id"]]})  # not addressed to the other unit
+    assert r.json()["data"]["markNotificationsRead"] == {"marked": 0, "errors": [{"code": "NOT_FOUND",
+                                                                                  "field": "ids"}]}, r.text
 
     # another unit may do nothing with it: it does not even find it
     for doc, fields in ((START, {}), (RETURN, {"reason": "x"}), (RESOLVE, {"resolution": "x"}),
