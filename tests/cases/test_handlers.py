@@ -13,8 +13,8 @@ from sqlalchemy import update
 
 from models import Notification
 from resolvers.ids import decode_global_id, encode_global_id
-from tenants.session import bind_tenant
-from tests.support.case_steps import ClockApi, case_now, input_type, refused, reported, run, step, unchanged
+from tenants.session import bind_tenant, count_statements
+from tests.support.case_steps import MONDAY_10, ClockApi, case_now, input_type, refused, reported, run, step, unchanged
 from tests.support.cases import area_gid
 from tests.support.cobuilding import community, make_agreement, make_unit
 from tests.support.harness import DbEnv, World
@@ -284,3 +284,27 @@ async def test_read_state_is_per_user(capi: ClockApi, fresh: World, db: DbEnv) -
     assert [n for n in await _feed(c, a, "admin", unread=True) if n["id"] == adm["id"]] == []
     out = (await c.api.gql(a, "admin", MARK, {"ids": [adm["id"]]}))["data"]["markNotificationsRead"]
     assert out == {"marked": 0, "errors": []}
+
+
+async def test_marking_and_counting_take_fixed_statements(capi: ClockApi, fresh: World, db: DbEnv) -> None:
+    """markNotificationsRead and unreadNotificationCount cost the same for 2 notifications as for 20."""
+    c, a = capi, fresh.a
+    async with db.sessionmaker() as s:
+        bind_tenant(s, a.tenant_id)
+        async with s.begin():
+            rows = [Notification(firm_id=a.firms["F1"], kind="urged", message=f"催办{i}", created_at=MONDAY_10)
+                    for i in range(22)]
+            s.add_all(rows)
+    ids = [encode_global_id("Notification", n.id) for n in rows]
+    await c.api.gql(a, "firm", "{ unreadNotificationCount }")  # warms the tenant's policy cache
+    counts = []
+    for batch in (ids[:2], ids[2:]):
+        with count_statements() as stmts:
+            out = (await c.api.gql(a, "firm", MARK, {"ids": batch}))["data"]["markNotificationsRead"]
+        assert out == {"marked": len(batch), "errors": []}
+        counts.append(len(stmts))
+        with count_statements() as stmts:
+            left = (await c.api.gql(a, "firm", "{ unreadNotificationCount }"))["data"]["unreadNotificationCount"]
+        assert left == (20 if len(batch) == 2 else 0)
+        counts.append(len(stmts))
+    assert counts[0] == counts[2] and counts[1] == counts[3], counts
