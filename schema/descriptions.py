@@ -285,6 +285,7 @@ FIELD_ARGUMENTS: dict[str, str] = {
     "Query.cases(category)": "Only cases of this category code (事件分类), see caseCategories.",
     "Query.cases(reportedByMe)": "Only cases you reported (我上报的), or only others' when false.",
     "Query.notifications(unreadOnly)": "Only unread notifications (未读).",
+    "Query.unitNotifications(unreadOnly)": "Only those unread by you (未读).",
     "Query.caseRates(period)": "The period (统计期): the cases reported in it are counted.",
     "Query.caseRates(groupBy)": "How the rows are grouped (分组); TOTAL when omitted.",
     "Query.handlingUnitRanking(period)": "The period (统计期): the cases reported in it are counted.",
