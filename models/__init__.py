@@ -58,6 +58,7 @@ from models.cases import (
     CaseState,
     HandlerKind,
     Notification,
+    NotificationRead,
     SlaRule,
     SlaUnit,
 )
@@ -176,6 +177,7 @@ __all__ = [
     "NeighborLead",
     "Notice",
     "Notification",
+    "NotificationRead",
     "PartyOrg",
     "PartyOrgKind",
     "Person",

@@ -25,7 +25,7 @@ from sqlalchemy import (
     literal_column,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, query_expression
 
 from models.base import Base, TenantScoped
 from models.base import enum_column as _enum
@@ -78,9 +78,14 @@ class CasePriority(enum.StrEnum):
 
 
 class HandlerKind(enum.StrEnum):
+    """A case's handling unit (承办单位) is a record of the tenant (DESIGN.md §8 "Handlers"): a property firm
+    (``handler_firm_id``), the community or a grid (``handler_area_id``), or a partner unit
+    (``handler_partner_id``; before migration 0045 a free-text name, which old cases keep)."""
+
     PROPERTY_FIRM = "property_firm"
     COMMUNITY = "community"
     PARTNER_UNIT = "partner_unit"
+    GRID = "grid"
 
 
 class CaseSource(enum.StrEnum):
@@ -155,6 +160,7 @@ class Case(TenantScoped, Base):
         ForeignKeyConstraint(["tenant_id", "handler_firm_id"], ["property_firms.tenant_id", "property_firms.id"]),
         ForeignKeyConstraint(["tenant_id", "handler_area_id"], ["areas.tenant_id", "areas.id"]),
         ForeignKeyConstraint(["tenant_id", "escalated_to_area_id"], ["areas.tenant_id", "areas.id"]),
+        ForeignKeyConstraint(["tenant_id", "handler_partner_id"], ["partner_units.tenant_id", "partner_units.id"]),
         UniqueConstraint("tenant_id", "reporter_user_id", "idempotency_key"),
         UniqueConstraint("tenant_id", "number"),
         # A 12345 work order is one case per tenant (migration 0033).
@@ -162,6 +168,7 @@ class Case(TenantScoped, Base):
         Index("ix_cases_tenant_area", "tenant_id", "area_id"),
         Index("ix_cases_tenant_state", "tenant_id", "state"),
         Index("ix_cases_tenant_firm", "tenant_id", "handler_firm_id"),
+        Index("ix_cases_tenant_partner", "tenant_id", "handler_partner_id"),  # a partner's own cases (0045)
         Index("ix_cases_tenant_created", "tenant_id", "created_at"),  # statistics of a period (0023)
         # Open cases per building and per reporter, newest first: a case list of open cases takes the
         # newest of each branch of the actor's scope from these (compiled/; issue #9, 0024).
@@ -191,6 +198,7 @@ class Case(TenantScoped, Base):
     handler_kind: Mapped[HandlerKind | None] = mapped_column(_enum(HandlerKind, 16))
     handler_firm_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     handler_area_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    handler_partner_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     handler_name: Mapped[str | None] = mapped_column(String(100))
     due_at: Mapped[datetime | None]
     accepted_at: Mapped[datetime | None]
@@ -265,23 +273,48 @@ class Attachment(TenantScoped, Base):
 
 
 class Notification(TenantScoped, Base):
-    """A message to a user or to everyone acting for a firm (e.g. 督办 to the handler)."""
+    """A message to a user, to everyone acting for a firm or in an area, or to a partner unit's systems
+    (e.g. 督办 to the handler). Read state is per user (``NotificationRead``, migration 0045)."""
 
     __tablename__ = "notifications"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "case_id"], ["cases.tenant_id", "cases.id"]),
         ForeignKeyConstraint(["tenant_id", "firm_id"], ["property_firms.tenant_id", "property_firms.id"]),
         ForeignKeyConstraint(["tenant_id", "area_id"], ["areas.tenant_id", "areas.id"]),
+        ForeignKeyConstraint(["tenant_id", "partner_unit_id"], ["partner_units.tenant_id", "partner_units.id"]),
         Index("ix_notifications_user", "tenant_id", "user_id"),
     )
 
     user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     firm_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     area_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    partner_unit_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     kind: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(String(500))
+    # Read before migration 0045, when a notification had one read state for all it reached: it stays
+    # read for every one of them. Since then each user's own read time is a NotificationRead row.
     read_at: Mapped[datetime | None]
+    # The reader's read time (legacy read_at or their NotificationRead row), loaded with the row by
+    # resolvers.cases.notifications (with_expression); None where not loaded.
+    read_by_me_at: Mapped[datetime | None] = query_expression()
+
+
+class NotificationRead(TenantScoped, Base):
+    """One user's read mark on a notification (per-recipient read state, issue #22): marking a notification
+    addressed to a firm, an area or a partner unit read marks it for the caller only."""
+
+    __tablename__ = "notification_reads"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "notification_id"], ["notifications.tenant_id", "notifications.id"],
+                             ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "notification_id", "user_id"),
+        Index("ix_notification_reads_user", "tenant_id", "user_id"),
+    )
+
+    notification_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    read_at: Mapped[datetime]
 
 
 class CaseReview(TenantScoped, Base):

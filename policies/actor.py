@@ -48,11 +48,13 @@ class Grant:
     # Scope paths of the assignments allowed under "grid_compound" (DESIGN.md §8): the compounds holding a
     # building that a grid at or under them covers (policies.filters.grid_compounds).
     grid_compound_paths: tuple[str, ...] = ()
+    # A partner unit's system where the condition is "assigned": the cases dispatched to its unit (issue #22).
+    assigned_partner_ids: tuple[uuid.UUID, ...] = ()
     conditions: frozenset[Condition] = frozenset()
 
     def __bool__(self) -> bool:
         return (self.all or bool(self.scope_paths) or self.own or self.own_compound or bool(self.firm_ids)
-                or bool(self.assigned_firm_ids) or bool(self.grid_compound_paths))
+                or bool(self.assigned_firm_ids) or bool(self.grid_compound_paths) or bool(self.assigned_partner_ids))
 
     def has(self, condition: Condition) -> bool:
         return condition in self.conditions
@@ -120,6 +122,11 @@ class Actor:
                 own = True
             if Condition.OWN_COMPOUND in allowed and self.own_compound_path is not None:
                 own_compound = True
+        partners: tuple[uuid.UUID, ...] = ()
+        if self.partner_unit_id is not None:  # its own unit's cases, never through an assignment (issue #22)
+            allowed = self.policy.conditions(Role.PARTNER_UNIT.value, resource, action)
+            if Condition.ASSIGNED in allowed:
+                partners, conds = (self.partner_unit_id,), conds | {Condition.ASSIGNED}
         found = Grant(
             all=all_,
             scope_paths=_outermost(paths),
@@ -128,6 +135,7 @@ class Actor:
             firm_ids=tuple(dict.fromkeys(firms)),
             assigned_firm_ids=tuple(dict.fromkeys(assigned)),
             grid_compound_paths=_outermost(grid_paths),
+            assigned_partner_ids=partners,
             conditions=frozenset(conds),
         )
         self._grants[key] = found

@@ -22,6 +22,7 @@ from models import (
     CaseStageLimit,
     CaseWorkflowSettings,
     Notification,
+    NotificationRead,
     SlaRule,
 )
 from resolvers import cases as case_service
@@ -72,13 +73,17 @@ CALENDAR_NEXT_YEAR = Check("calendar_next_year", _check_next_year)
 MODULE = Module(
     name="cases",
     tables=(CaseCategory, SlaRule, CalendarOverride, CaseSettings, Case, CaseEvent, Attachment, Notification,
-            CaseReview, CaseStageLimit, CaseStage, CaseWorkflowSettings, CaseCategoryRule),
+            CaseReview, CaseStageLimit, CaseStage, CaseWorkflowSettings, CaseCategoryRule, NotificationRead),
     resources=("case", "statistics", "calendar"),
     schema=cases.PARTS,
     defaults=cases_defaults,
     jobs=(CLOSE_WAITING, STAGE_OVERDUE),
     checks=(CALENDAR_NEXT_YEAR,),
     demo=Demo("demo cases", seed_demo_cases),
-    # the working calendar: public facts (holidays), read by every role and a partner's system alike
-    partner={"workingCalendar": None},
+    # the working calendar: public facts (holidays), read by every role and a partner's system alike;
+    # a partner unit's desk for the cases dispatched to it (issue #22): its policy lines (partner_unit,
+    # condition assigned) keep each field to its unit's cases, so no agreement grant is asked here
+    partner={"workingCalendar": None, "assignedCases": None, "unitNotifications": None,
+             "markNotificationsRead": None, "startAssignedCase": None, "resolveAssignedCase": None,
+             "returnAssignedCase": None, "requestAssignedCaseExtension": None},
 )

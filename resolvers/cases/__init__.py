@@ -38,6 +38,7 @@ from .config import (
     settings,
     sla_rules,
 )
+from .handlers import HandlerChoice
 from .handling import (
     DispatchInput,
     close_waiting_cases,
@@ -78,6 +79,7 @@ from .notifications import (
     get_notification,
     list_notifications,
     mark_notifications_read,
+    unread_count,
 )
 from .overdue import (
     report_overdue_stages,
@@ -99,6 +101,7 @@ from .reads import (
     categories,
     get_case,
     is_overdue,
+    list_assigned_cases,
     list_cases,
     read_predicate,
     timeline,
@@ -151,6 +154,7 @@ __all__ = [
     "CleanImage",
     "DaySource",
     "DispatchInput",
+    "HandlerChoice",
     "RateGroupBy",
     "RateRow",
     "RatesResult",
@@ -186,6 +190,7 @@ __all__ = [
     "is_overdue",
     "is_resident_only",
     "lift_supervision",
+    "list_assigned_cases",
     "list_cases",
     "list_notifications",
     "list_reviews",
@@ -228,6 +233,7 @@ __all__ = [
     "supervise_case",
     "timeline",
     "transfer_case",
+    "unread_count",
     "urge_case",
     "withdraw_case",
     "work_calendar",

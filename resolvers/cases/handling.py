@@ -14,22 +14,19 @@ from sqlalchemy import select
 
 from models import (
     Area,
-    AreaKind,
     Case,
     CaseEvent,
     CasePriority,
     CaseSettings,
     CaseStageKind,
     CaseState,
-    HandlerKind,
-    PropertyFirm,
     SlaRule,
     SlaUnit,
 )
-from resolvers import register as register_service
 from resolvers import validation as v
 from resolvers.cases.calendar import work_calendar
 from resolvers.cases.closure import closure_check
+from resolvers.cases.handlers import HandlerChoice, resolve_handler
 from resolvers.cases.machine import (
     CASE,
     MAX_PHOTOS,
@@ -133,21 +130,8 @@ def due_time(calendar: WorkCalendar, start: datetime, amount: float, unit: SlaUn
     return start + timedelta(hours=amount)
 
 
-async def check_firm_serves(ctx: RequestContext, firm: PropertyFirm, case: Case) -> None:
-    """Only a firm with a service contract for the case's compound in force today takes the case (issue
-    #23): dispatch and transfer (转办) both refuse another with FIRM_NOT_SERVING on ``firmId``."""
-    if not await register_service.firm_serves(ctx, firm.id, case.area_path, ctx.now.date()):
-        raise ServiceError(ErrorCode.FIRM_NOT_SERVING, t(f"{firm.name} 当日未服务该事件所在小区",
-                                                         f"{firm.name} does not serve the case's compound "
-                                                         "on that date"), "firmId")
-
-
 @dataclass
-class DispatchInput:
-    handler_kind: HandlerKind
-    firm_id: uuid.UUID | None = None
-    community_id: uuid.UUID | None = None
-    partner_name: str | None = None
+class DispatchInput(HandlerChoice):
     note: str | None = None
     expected_version: int | None = None
 
@@ -155,38 +139,8 @@ class DispatchInput:
 async def dispatch_case(ctx: RequestContext, case_id: uuid.UUID, data: DispatchInput) -> Case:
     text = check_note(data.note)
     case = await load_for(ctx, case_id, "dispatch")
-    values: dict[str, Any] = {"handler_kind": data.handler_kind, "handler_firm_id": None, "handler_area_id": None}
-    notify: dict[str, Any] = {}
-    # Every id given must name a record of this tenant (issue #24: a foreign id was ignored), and
-    # only the one the handler kind uses may be given.
-    firm = None if data.firm_id is None else await ctx.db.scalar(
-        select(PropertyFirm).where(PropertyFirm.id == data.firm_id))
-    if data.firm_id is not None and firm is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "找不到该物业企业", "firmId")
-    community = None if data.community_id is None else await ctx.db.scalar(
-        select(Area).where(Area.id == data.community_id, Area.kind == AreaKind.COMMUNITY))
-    if data.community_id is not None and community is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "找不到该社区", "communityId")
-    if firm is not None and data.handler_kind is not HandlerKind.PROPERTY_FIRM:
-        raise ServiceError(ErrorCode.INVALID, "只有派给物业企业时才填写物业企业", "firmId")
-    if community is not None and data.handler_kind is not HandlerKind.COMMUNITY:
-        raise ServiceError(ErrorCode.INVALID, "只有派给社区时才填写社区", "communityId")
-    if data.handler_kind is HandlerKind.PROPERTY_FIRM:
-        if firm is None:
-            raise ServiceError(ErrorCode.INVALID, t("请指定办理该事件的物业公司",
-                                                    "name the property firm that handles the case"), "firmId")
-        await check_firm_serves(ctx, firm, case)
-        values |= {"handler_firm_id": firm.id, "handler_name": firm.name}
-        notify = {"firm_id": firm.id}
-    elif data.handler_kind is HandlerKind.COMMUNITY:
-        if community is None or not case.area_path.startswith(community.path):
-            raise ServiceError(ErrorCode.INVALID, t("请指定事件所在的社区",
-                                                    "name the community the case lies in"), "communityId")
-        values |= {"handler_area_id": community.id, "handler_name": community.name}
-        notify = {"area_id": community.id}
-    else:
-        name = v.text(data.partner_name or "", "partnerName", max_len=100)
-        values |= {"handler_name": name}
+    handler = await resolve_handler(ctx, case, data)  # a record of this tenant (issues #22, #24)
+    values = dict(handler.values)
     rule = await sla_for(ctx, case.category_code, case.priority)
     values["due_at"] = due_time(await work_calendar(ctx), ctx.now, rule.amount, rule.unit)
     values["dispatched_at"] = ctx.now
@@ -194,7 +148,8 @@ async def dispatch_case(ctx: RequestContext, case_id: uuid.UUID, data: DispatchI
               "sla": f"{rule.amount:g} {rule.unit.value}"}
     case = await apply(ctx, case, "dispatch", CaseState.DISPATCHED, expected_version=data.expected_version,
                        values=values, note=text, detail=detail)
-    await send_notification(ctx, case, "dispatched", f"事件 {case.number} 已派给您办理：{case.title}", **notify)
+    await send_notification(ctx, case, "dispatched", f"事件 {case.number} 已派给您办理：{case.title}",
+                            **handler.notify)
     return case
 
 

@@ -115,6 +115,7 @@ async def _timeline(ctx: RequestContext, case: Case, moved: Moved[CaseState]) ->
                        note=e.get("note"), attachments=e.get("attachments"), detail=e.get("detail"),
                        idempotency_key=e.get("idempotency_key"))
     await after_move(ctx.db, case, moved.action, moved.from_state, moved.to_state, ctx.now)
+    await notify_concerned(ctx, case, moved.action)
 
 
 CASE: StateMachine[CaseState] = StateMachine(
@@ -155,14 +156,56 @@ def check_note(value: str | None, field: str = "note", required: bool = False) -
 
 async def send_notification(ctx: RequestContext, case: Case, kind: str, message: str, *,
                             firm_id: uuid.UUID | None = None, area_id: uuid.UUID | None = None,
-                            user_id: uuid.UUID | None = None) -> None:
-    if firm_id is None and area_id is None and user_id is None:
+                            user_id: uuid.UUID | None = None, partner_unit_id: uuid.UUID | None = None) -> None:
+    if firm_id is None and area_id is None and user_id is None and partner_unit_id is None:
         return
-    await ctx.db.flush(Notification(user_id=user_id, firm_id=firm_id, area_id=area_id, case_id=case.id, kind=kind,
-                                    message=message[:500], created_at=ctx.now))
+    await ctx.db.flush(Notification(user_id=user_id, firm_id=firm_id, area_id=area_id, partner_unit_id=partner_unit_id,
+                                    case_id=case.id, kind=kind, message=message[:500], created_at=ctx.now))
     ctx.events.append({"topic": "notification", "tenant_id": str(case.tenant_id), "case_id": str(case.id),
                        "kind": kind})
 
 
 async def notify_handler(ctx: RequestContext, case: Case, kind: str, message: str) -> None:
-    await send_notification(ctx, case, kind, message, firm_id=case.handler_firm_id, area_id=case.handler_area_id)
+    await send_notification(ctx, case, kind, message, firm_id=case.handler_firm_id, area_id=case.handler_area_id,
+                            partner_unit_id=case.handler_partner_id)
+
+
+# Everyone concerned hears of a case's progress (issue #22): the reporter of the steps that answer them, the
+# supervisor (whoever put the case under 督办 or escalated it) of the handler's steps. The handler hears of
+# what is asked of it through notify_handler at each step. Nobody is told of their own step.
+_REPORTER_HEARS = {
+    "accept": ("已受理", "accepted"), "reject": ("不予受理", "rejected"), "dispatch": ("已派单", "dispatched"),
+    "transfer": ("已转办", "transferred"), "resolve": ("已办结，请评价", "resolved; please give your verdict"),
+    "close": ("已结案", "closed"), "rework": ("核查未通过，已重办", "sent back for rework"),
+}
+_SUPERVISOR_HEARS = {
+    "start": ("承办单位已开始办理", "the handler started"), "resolve": ("已办结", "resolved"),
+    "return": ("被承办单位退回", "returned by the handler"),
+    "request_extension": ("承办单位申请延期", "the handler asked for an extension"),
+    "transfer": ("已转办", "transferred"),
+}
+
+
+async def _supervisor(ctx: RequestContext, case: Case) -> uuid.UUID | None:
+    found: uuid.UUID | None = await ctx.db.scalar(
+        select(CaseEvent.actor_user_id).where(CaseEvent.case_id == case.id,
+                                              CaseEvent.action.in_(("supervise", "escalate")),
+                                              CaseEvent.actor_user_id.is_not(None))
+        .order_by(CaseEvent.seq.desc()).limit(1))
+    return found
+
+
+async def notify_concerned(ctx: RequestContext, case: Case, action: str) -> None:
+    told = {ctx.actor.user_id}
+    said = _REPORTER_HEARS.get(action)
+    if said is not None and case.reporter_user_id not in told:
+        told.add(case.reporter_user_id)
+        handler = f"（{case.handler_name}）" if action in ("dispatch", "transfer") and case.handler_name else ""
+        await send_notification(ctx, case, "progress", f"您上报的事件 {case.number}「{case.title}」{said[0]}{handler}",
+                                user_id=case.reporter_user_id)
+    said = _SUPERVISOR_HEARS.get(action)
+    if said is not None and case.supervised:
+        supervisor = await _supervisor(ctx, case)
+        if supervisor is not None and supervisor not in told:
+            await send_notification(ctx, case, "supervision_update",
+                                    f"督办事件 {case.number}「{case.title}」{said[0]}", user_id=supervisor)

@@ -1,22 +1,36 @@
-"""Notifications (通知) of dispatch, 督办, 催办 …: addressed to a user, a firm or an area, listed and
-marked read by whoever they reach."""
+"""Notifications (通知) of dispatch, 督办, 催办, progress …: addressed to a user, a firm, an area or a partner
+unit, listed by whoever they reach, each with that reader's own read state (issue #22).
+
+Read state is per user: a ``NotificationRead`` row per user who marked the notification read, so one
+person of a firm reading it leaves it unread for the others. A notification read before migration 0045
+(``notifications.read_at``) stays read for everyone it reaches. Lists, counts and marking are fixed
+numbers of statements whatever the page holds.
+"""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased, with_expression
 
-from models import Area, Notification
+from models import Area, Notification, NotificationRead, uuid7
 from policies.roles import Role
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
 
+MAX_MARK = 100
+_MINE = aliased(NotificationRead, name="my_read")
+
 
 def _notification_predicate(ctx: RequestContext) -> ColumnElement[bool]:
-    """Addressed to the actor, to a firm the actor acts for, or to an area inside the actor's scope."""
+    """Addressed to the actor, to a firm the actor acts for, to an area inside the actor's scope, or (a
+    partner unit's system) to its unit."""
     actor = ctx.actor
     parts = [Notification.user_id == actor.user_id]
     firms = [a.firm_id for a in actor.assignments if a.firm_id is not None]
@@ -25,36 +39,85 @@ def _notification_predicate(ctx: RequestContext) -> ColumnElement[bool]:
     paths = [a.scope_path for a in actor.assignments if a.role is not Role.RESIDENT]
     if paths:
         parts.append(Notification.area_id.in_(select(Area.id).where(or_(*(Area.path.startswith(p) for p in paths)))))
+    if actor.partner_unit_id is not None:
+        parts.append(Notification.partner_unit_id == actor.partner_unit_id)
     return or_(*parts)
 
 
+def _my_read_at(ctx: RequestContext) -> Any:
+    """The reader's read time of the notification in the row: the legacy shared one, else their own mark."""
+    mine = (select(_MINE.read_at)
+            .where(_MINE.tenant_id == ctx.tenant.id, _MINE.notification_id == Notification.id,
+                   _MINE.user_id == ctx.actor.user_id)
+            .correlate(Notification).scalar_subquery())
+    return func.coalesce(Notification.read_at, mine)
+
+
+def _unread(ctx: RequestContext) -> ColumnElement[bool]:
+    return and_(Notification.read_at.is_(None),
+                ~exists().where(_MINE.tenant_id == ctx.tenant.id, _MINE.notification_id == Notification.id,
+                                _MINE.user_id == ctx.actor.user_id))
+
+
+def _with_read_state(ctx: RequestContext, stmt: Any) -> Any:
+    # populate_existing: a row this request loaded before (without the expression) gets it too
+    return stmt.options(with_expression(Notification.read_by_me_at, _my_read_at(ctx))).execution_options(
+        populate_existing=True)
+
+
 async def get_notification(ctx: RequestContext, notification_id: uuid.UUID) -> Notification | None:
-    """One notification (node(id:)), if it reaches the actor."""
-    row: Notification | None = await ctx.db.scalar(
-        select(Notification).where(Notification.id == notification_id, _notification_predicate(ctx)))
+    """One notification (node(id:)), if it reaches the actor, with the actor's read state."""
+    row: Notification | None = await ctx.db.scalar(_with_read_state(ctx, select(Notification).where(
+        Notification.id == notification_id, _notification_predicate(ctx))))
     return row
 
 
-async def list_notifications(ctx: RequestContext, *, unread_only: bool, first: int | None, after: str | None
-                             ) -> Page[Notification]:
+async def list_notifications(ctx: RequestContext, *, unread_only: bool, first: int | None, after: str | None,
+                             unit_only: bool = False) -> Page[Notification]:
+    """The actor's notifications, newest first, each with the actor's own read state. ``unit_only``: only
+    those addressed to the actor's unit — its partner unit (a partner system's feed), or its firms."""
     stmt = select(Notification).where(_notification_predicate(ctx))
+    if unit_only:
+        firms = [a.firm_id for a in ctx.actor.assignments if a.firm_id is not None]
+        stmt = stmt.where(Notification.partner_unit_id == ctx.actor.partner_unit_id
+                          if ctx.actor.partner_unit_id is not None
+                          else Notification.firm_id.in_(firms) if firms else false())
     if unread_only:
-        stmt = stmt.where(Notification.read_at.is_(None))
-    return await keyset_page(ctx.db, stmt, Notification.id, first=first, after=after, descending=True)
+        stmt = stmt.where(_unread(ctx))
+    return await keyset_page(ctx.db, _with_read_state(ctx, stmt), Notification.id, first=first, after=after,
+                             descending=True)
+
+
+async def unread_count(ctx: RequestContext) -> int:
+    """How many notifications reaching the actor the actor has not read (one statement)."""
+    return int(await ctx.db.scalar(select(func.count()).select_from(Notification)
+                                   .where(_notification_predicate(ctx), _unread(ctx))) or 0)
 
 
 async def mark_notifications_read(ctx: RequestContext, ids: list[uuid.UUID]) -> int:
-    if len(ids) > 100:
-        raise ServiceError(ErrorCode.INVALID, t("一次最多 100 条通知", "at most 100 notifications at once"), "ids")
+    """Mark these notifications read for the caller only; how many were unread for the caller. Every id
+    must reach the caller (else NOT_FOUND and nothing is marked). Two marks at once by the same caller
+    write one row (the insert skips a row that exists)."""
+    if len(ids) > MAX_MARK:
+        raise ServiceError(ErrorCode.INVALID, t(f"一次最多 {MAX_MARK} 条通知", f"at most {MAX_MARK} notifications at "
+                                                "once"), "ids")
     wanted = set(ids)
-    found = set(await ctx.db.scalars(
-        select(Notification.id).where(Notification.id.in_(wanted), _notification_predicate(ctx))))
+    if not wanted:
+        return 0
+    rows: list[tuple[uuid.UUID, bool]] = [(r[0], bool(r[1])) for r in await ctx.db.all(
+        select(Notification.id, _unread(ctx)).where(Notification.id.in_(wanted), _notification_predicate(ctx)))]
+    found = {r[0] for r in rows}
     if found != wanted:  # another tenant's, someone else's or no notification at all: nothing is marked
-        raise ServiceError(ErrorCode.NOT_FOUND, f"找不到通知 {len(wanted - found)} 条（不存在或不是发给您的）", "ids")
+        raise ServiceError(ErrorCode.NOT_FOUND, t(f"找不到通知 {len(wanted - found)} 条（不存在或不是发给您的）",
+                                                  f"{len(wanted - found)} notifications not found (none, or not "
+                                                  "addressed to you)"), "ids")
+    unread = sorted(r[0] for r in rows if r[1])
+    if not unread:
+        return 0
+    insert = pg_insert if ctx.db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    values = [{"tenant_id": ctx.tenant.id, "id": uuid7(), "created_at": ctx.now, "notification_id": n,
+               "user_id": ctx.actor.user_id, "read_at": ctx.now} for n in unread]
     result = await ctx.db.execute(
-        update(Notification)
-        .where(Notification.id.in_(ids), Notification.read_at.is_(None), _notification_predicate(ctx))
-        .values(read_at=ctx.now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]  # a DELETE/UPDATE gives a CursorResult; Db.execute is typed Result
+        insert(NotificationRead).values(values)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "notification_id", "user_id"]))
+    return int(result.rowcount)  # type: ignore[attr-defined]  # an INSERT gives a CursorResult; Db.execute is typed Result

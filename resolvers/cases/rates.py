@@ -193,7 +193,7 @@ def _group_key(c: Case, group_by: RateGroupBy) -> str | None:
         return str(cid) if cid is not None else "street"
     if c.handler_kind is None:
         return None  # not dispatched: no handling unit to judge
-    unit = c.handler_firm_id or c.handler_area_id or c.handler_name or ""
+    unit = c.handler_firm_id or c.handler_area_id or c.handler_partner_id or c.handler_name or ""  # a record (#22)
     return f"{c.handler_kind.value}:{unit}"
 
 

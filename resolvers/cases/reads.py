@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select
 
 from models import Area, Case, CaseCategory, CaseEvent, CasePriority, CaseSource, CaseState, HandlerKind
 from models.base import UTCDateTime
@@ -109,7 +109,8 @@ async def list_cases(ctx: RequestContext, f: CaseFilter, *, first: int | None, a
         stmt = stmt.where(Case.reporter_user_id == ctx.actor.user_id)
     if f.assigned_to_me:
         firms = [a.firm_id for a in ctx.actor.assignments if a.firm_id is not None]
-        stmt = stmt.where(Case.handler_firm_id.in_(firms))
+        stmt = stmt.where(or_(Case.handler_firm_id.in_(firms), Case.handler_partner_id == ctx.actor.partner_unit_id)
+                          if ctx.actor.partner_unit_id is not None else Case.handler_firm_id.in_(firms))
     if f.sources:
         stmt = stmt.where(Case.source.in_(f.sources))
     if f.external_ticket_no is not None:
@@ -135,6 +136,22 @@ async def list_cases(ctx: RequestContext, f: CaseFilter, *, first: int | None, a
     bucket, time = case_sort_key(f.order, ctx.now)
     key = SortKey(f.order.value, bucket, time, lambda m: case_sort_of(f.order, m, ctx.now))
     return await ordered_page(ctx.db, stmt, Case.id, key, first=first, after=after)
+
+
+async def list_assigned_cases(ctx: RequestContext, *, states: list[CaseState] | None, first: int | None,
+                              after: str | None) -> Page[Case]:
+    """The cases dispatched to the actor's unit, newest first (issue #22): for a partner unit's system its
+    unit's, for a firm's staff their firm's — among those the actor may read."""
+    mine = []
+    if ctx.actor.partner_unit_id is not None:
+        mine.append(Case.handler_partner_id == ctx.actor.partner_unit_id)
+    firms = [a.firm_id for a in ctx.actor.assignments if a.firm_id is not None]
+    if firms:
+        mine.append(Case.handler_firm_id.in_(firms))
+    stmt = select(Case).where(read_predicate(ctx, public=False), or_(*mine) if mine else false())
+    if states:
+        stmt = stmt.where(Case.state.in_(states))
+    return await keyset_page(ctx.db, stmt, Case.id, first=first, after=after, descending=True)
 
 
 async def get_case(ctx: RequestContext, case_id: uuid.UUID) -> Case | None:

@@ -17,20 +17,16 @@ from typing import Any
 from sqlalchemy import select
 
 from models import (
-    Area,
-    AreaKind,
     CallbackResult,
     Case,
     CaseEvent,
     CaseStage,
     CaseStageKind,
     CaseState,
-    HandlerKind,
-    PropertyFirm,
 )
 from models.cases import aware
-from resolvers import validation as v
-from resolvers.cases.handling import check_firm_serves, due_time, sla_for
+from resolvers.cases.handlers import NO_HANDLER, HandlerChoice, current_key, resolve_handler
+from resolvers.cases.handling import due_time, sla_for
 from resolvers.cases.machine import apply, check_note, load_for, notify_handler, send_notification
 from resolvers.cases.stages import open_stage_of, tenant_calendar
 from resolvers.context import RequestContext
@@ -72,8 +68,7 @@ async def return_case(ctx: RequestContext, case_id: uuid.UUID, *, reason: str, e
     dispatcher = await _dispatcher(ctx, case)
     handler = case.handler_name
     case = await apply(ctx, case, "return", CaseState.ACCEPTED, expected_version=expected_version,
-                       values={"handler_kind": None, "handler_firm_id": None, "handler_area_id": None,
-                               "handler_name": None, "due_at": None, "return_count": case.return_count + 1},
+                       values=NO_HANDLER | {"due_at": None, "return_count": case.return_count + 1},
                        note=text, detail={"handler": handler})
     await send_notification(ctx, case, "returned", f"事件 {case.number} 被{handler or '承办单位'}退回：{text}",
                             user_id=dispatcher)
@@ -139,42 +134,9 @@ async def decide_extension(ctx: RequestContext, case_id: uuid.UUID, *, approve: 
 
 
 @dataclass
-class TransferInput:
-    handler_kind: HandlerKind
-    reason: str
-    firm_id: uuid.UUID | None = None
-    community_id: uuid.UUID | None = None
-    partner_name: str | None = None
+class TransferInput(HandlerChoice):
+    reason: str = ""
     expected_version: int | None = None
-
-
-async def _handler(ctx: RequestContext, case: Case, data: TransferInput) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The handler's columns and whom to notify, as dispatch checks them (a record of this tenant, only the
-    id the kind uses, a firm only where it serves the case's compound that day)."""
-    values: dict[str, Any] = {"handler_kind": data.handler_kind, "handler_firm_id": None, "handler_area_id": None}
-    if data.handler_kind is HandlerKind.PROPERTY_FIRM:
-        if data.community_id is not None:
-            raise ServiceError(ErrorCode.INVALID, "只有转给社区时才填写社区", "communityId")
-        firm = None if data.firm_id is None else await ctx.db.scalar(
-            select(PropertyFirm).where(PropertyFirm.id == data.firm_id))
-        if firm is None:
-            raise ServiceError(ErrorCode.NOT_FOUND if data.firm_id else ErrorCode.INVALID,
-                               t("请指定办理该事件的物业公司", "name the property firm that handles the case"),
-                               "firmId")
-        await check_firm_serves(ctx, firm, case)
-        return values | {"handler_firm_id": firm.id, "handler_name": firm.name}, {"firm_id": firm.id}
-    if data.firm_id is not None:
-        raise ServiceError(ErrorCode.INVALID, "只有转给物业企业时才填写物业企业", "firmId")
-    if data.handler_kind is HandlerKind.COMMUNITY:
-        community = None if data.community_id is None else await ctx.db.scalar(
-            select(Area).where(Area.id == data.community_id, Area.kind == AreaKind.COMMUNITY))
-        if community is None or not case.area_path.startswith(community.path):
-            raise ServiceError(ErrorCode.INVALID, t("请指定事件所在的社区", "name the community the case lies in"),
-                               "communityId")
-        return values | {"handler_area_id": community.id, "handler_name": community.name}, {"area_id": community.id}
-    if data.community_id is not None:
-        raise ServiceError(ErrorCode.INVALID, "只有转给社区时才填写社区", "communityId")
-    return values | {"handler_name": v.text(data.partner_name or "", "partnerName", max_len=100)}, {}
 
 
 async def _new_due(ctx: RequestContext, case: Case) -> datetime:
@@ -187,20 +149,20 @@ async def transfer_case(ctx: RequestContext, case_id: uuid.UUID, data: TransferI
     SLA rule from now; both handlers are told."""
     text = check_note(data.reason, "reason", required=True)
     case = await load_for(ctx, case_id, "transfer")
-    values, notify = await _handler(ctx, case, data)
-    same = (values["handler_kind"], values["handler_firm_id"], values["handler_area_id"], values["handler_name"]) == (
-        case.handler_kind, case.handler_firm_id, case.handler_area_id, case.handler_name)
-    if same:
+    handler = await resolve_handler(ctx, case, data)  # a record, checked as dispatch checks it (issue #22)
+    if handler.key() == current_key(case):
         raise ServiceError(ErrorCode.INVALID, t("转办须转给另一个承办单位", "transfer to another handler"),
                            "handlerKind")
-    old_firm, old_area, old_name = case.handler_firm_id, case.handler_area_id, case.handler_name
+    values, notify = dict(handler.values), handler.notify
+    old_firm, old_area, old_partner, old_name = (case.handler_firm_id, case.handler_area_id, case.handler_partner_id,
+                                                 case.handler_name)
     values |= {"due_at": await _new_due(ctx, case), "dispatched_at": ctx.now}
     case = await apply(ctx, case, "transfer", CaseState.DISPATCHED, expected_version=data.expected_version,
                        values=values, note=text, detail={"from": old_name, "to": values["handler_name"],
                                                          "due_at": values["due_at"].isoformat()})
     await send_notification(ctx, case, "dispatched", f"事件 {case.number} 已转给您办理：{case.title}", **notify)
     await send_notification(ctx, case, "transferred", f"事件 {case.number} 已转办至{case.handler_name}：{text}",
-                            firm_id=old_firm, area_id=old_area)
+                            firm_id=old_firm, area_id=old_area, partner_unit_id=old_partner)
     return case
 
 

@@ -92,8 +92,10 @@ from strawberry.tools import merge_types
 from schema.parts import SchemaParts
 
 from .nodes import NODES
+from .partner import AssignedCaseMutation, AssignedCaseQuery
 from .recategorise import CaseRecategoriseMutation
 
-MUTATION = merge_types("CaseMutation", (CaseMutation, CaseRecategoriseMutation))
-PARTS = SchemaParts(query=CaseQuery, mutation=MUTATION, subscription=Subscription,
+QUERY = merge_types("CaseQuery", (CaseQuery, AssignedCaseQuery))
+MUTATION = merge_types("CaseMutation", (CaseMutation, CaseRecategoriseMutation, AssignedCaseMutation))
+PARTS = SchemaParts(query=QUERY, mutation=MUTATION, subscription=Subscription,
                     types=(Case, CaseReview, Notification), nodes=NODES)

@@ -10,6 +10,8 @@ from models import CasePriority, CaseSource, HandlerKind
 from schema.cases.types import Case, CaseReview
 from schema.common import UserError
 
+PARTNER_NAME_DEPRECATED = "name the partner unit's record with partnerUnitId; since 2026-12-05"
+
 
 @strawberry.input(description="Report a case (上报事件).")
 class ReportCaseInput:
@@ -60,7 +62,13 @@ class DispatchCaseInput:
     handler_kind: HandlerKind = strawberry.field(description="Kind of unit.")
     firm_id: strawberry.ID | None = strawberry.field(default=None, description="For PROPERTY_FIRM: the firm.")
     community_id: strawberry.ID | None = strawberry.field(default=None, description="For COMMUNITY: the community.")
-    partner_name: str | None = strawberry.field(default=None, description="For PARTNER_UNIT: the unit's name.")
+    grid_id: strawberry.ID | None = strawberry.field(default=None, description="For GRID: a grid covering the case.")
+    partner_unit_id: strawberry.ID | None = strawberry.field(
+        default=None, description="For PARTNER_UNIT: the partner unit (共建单位), with an agreement in force for the "
+                                  "case's community; its systems then see and handle the case.")
+    partner_name: str | None = strawberry.field(
+        default=None, description="For PARTNER_UNIT: a free-text name, naming no record (no system sees the case).",
+        deprecation_reason=PARTNER_NAME_DEPRECATED)
     note: str | None = strawberry.field(default=None, description="Note for the timeline.")
     expected_version: int | None = strawberry.field(default=None, description="Fail with CONFLICT if it changed.")
 

@@ -88,6 +88,8 @@ class CaseMutation(CaseConfigMutation, CaseStepMutation, CaseRatesMutation):
             data = case_service.DispatchInput(
                 handler_kind=input.handler_kind, firm_id=decode_id(input.firm_id, "PropertyFirm", "firmId"),
                 community_id=decode_id(input.community_id, AREA_TYPE_NAMES, "communityId"),
+                grid_id=decode_id(input.grid_id, AREA_TYPE_NAMES, "gridId"),
+                partner_unit_id=decode_id(input.partner_unit_id, "PartnerUnit", "partnerUnitId"),
                 partner_name=input.partner_name, note=input.note, expected_version=input.expected_version,
             )
             return await case_service.dispatch_case(context(info), decode_id(input.id, "Case", "id"), data)

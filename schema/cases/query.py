@@ -80,6 +80,11 @@ class CaseQuery(CaseConfigQuery, CaseStageQuery, CaseRatesQuery):
                                                                 first=first, after=after))
         return connection(page, lambda m: Notification(_m=m))  # type: ignore[no-any-return]
 
+    @field(description="How many of your notifications you have not read (未读通知数): your own read state, "
+                       "whoever else of your firm or area read them (one statement).")
+    async def unread_notification_count(self, info: Info) -> int:
+        return await query_call(case_service.unread_count(context(info)))
+
     @field(description="The tenant's case categories (事件类别).")
     async def case_categories(self, info: Info) -> list[CaseCategory]:
         return [CaseCategory(code=c.code, name=c.name) for c in await case_service.categories(context(info))]

@@ -13,7 +13,7 @@ from models import CallbackResult, CaseStageKind, HandlerKind, SlaUnit, UrgencyT
 from resolvers.cases import stage_config as cfg
 from resolvers.cases import steps as svc
 from resolvers.ids import decode_id
-from schema.cases.inputs import CasePayload
+from schema.cases.inputs import PARTNER_NAME_DEPRECATED, CasePayload
 from schema.cases.stage_types import CaseCategoryRule, CaseStageLimit, CaseWorkflowSettings
 from schema.cases.types import Case
 from schema.common import UserError, context, field, mutate, mutation, query_call
@@ -52,7 +52,13 @@ class TransferCaseInput:
     reason: str = strawberry.field(description="Why (required).")
     firm_id: strawberry.ID | None = strawberry.field(default=None, description="For PROPERTY_FIRM: the firm.")
     community_id: strawberry.ID | None = strawberry.field(default=None, description="For COMMUNITY: the community.")
-    partner_name: str | None = strawberry.field(default=None, description="For PARTNER_UNIT: the unit's name.")
+    grid_id: strawberry.ID | None = strawberry.field(default=None, description="For GRID: a grid covering the case.")
+    partner_unit_id: strawberry.ID | None = strawberry.field(
+        default=None, description="For PARTNER_UNIT: the partner unit (共建单位), with an agreement in force for the "
+                                  "case's community.")
+    partner_name: str | None = strawberry.field(
+        default=None, description="For PARTNER_UNIT: a free-text name, naming no record (no system sees the case).",
+        deprecation_reason=PARTNER_NAME_DEPRECATED)
     expected_version: int | None = strawberry.field(default=None, description=_VERSION)
 
 
@@ -181,6 +187,8 @@ class CaseStepMutation:
                 handler_kind=input.handler_kind, reason=input.reason,
                 firm_id=decode_id(input.firm_id, "PropertyFirm", "firmId"),
                 community_id=decode_id(input.community_id, AREA_TYPE_NAMES, "communityId"),
+                grid_id=decode_id(input.grid_id, AREA_TYPE_NAMES, "gridId"),
+                partner_unit_id=decode_id(input.partner_unit_id, "PartnerUnit", "partnerUnitId"),
                 partner_name=input.partner_name, expected_version=input.expected_version)
             return await svc.transfer_case(context(info), decode_id(input.id, "Case", "id"), data)
 

@@ -180,6 +180,16 @@ class Case(Node):
 
     handler_name = column_field("handler_name", str | None, description="Name of the handling unit (承办单位).")
 
+    @field(description="Global ID of the handling unit's record (承办单位): a PropertyFirm, Community, Grid or "
+                       "PartnerUnit; null before dispatch, and for a partner unit named by free text (before 2026-12).")
+    def handler_id(self) -> strawberry.ID | None:
+        m = self._m
+        for type_name, id_ in (("PropertyFirm", m.handler_firm_id), ("PartnerUnit", m.handler_partner_id),
+                               ("Grid" if m.handler_kind is HandlerKind.GRID else "Community", m.handler_area_id)):
+            if id_ is not None:
+                return strawberry.ID(encode_global_id(type_name, id_))
+        return None
+
     due_at = column_field("due_at", datetime | None,
                        description="Due time (办结时限) from the tenant's SLA rule, in working time.")
 
@@ -347,7 +357,9 @@ class CaseReview(Node):
 class Notification(Node):
     _m: strawberry.Private[NotificationRow]
 
-    @field(description="What it is about: dispatched, supervised, urged, escalated, reopened.")
+    @field(description="What it is about: dispatched, supervised, urged, escalated, reopened, returned, "
+                       "extension_requested, extension_decided, transferred, rework, progress (to the reporter), "
+                       "supervision_update (to the supervisor) …")
     def kind(self) -> str:
         return self._m.kind
 
@@ -366,6 +378,7 @@ class Notification(Node):
     def at(self) -> datetime:
         return self._m.created_at
 
-    @field(description="When it was marked read (shared by everyone it is addressed to).")
+    @field(description="When you marked it read (已读); null while unread for you. Read state is per user: "
+                       "someone else of your firm or area reading it leaves it unread for you.")
     def read_at(self) -> datetime | None:
-        return self._m.read_at
+        return self._m.read_by_me_at

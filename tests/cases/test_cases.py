@@ -497,12 +497,14 @@ async def test_supervise_notifies_the_handler_firm(api: Api, db: DbEnv, fresh: W
               "secretary2": "FORBIDDEN", **NON_READERS}
     await assert_denied(api, tw, case, "superviseCase", denied)
     f1 = tw.firms["F1"]
-    assert await notifications(db, tw, case["id"]) == [("dispatched", f1, None)]
+    # the reporter hears of the acceptance and the dispatch (issue #22), the firm of the dispatch
+    told = [("progress", None, None), ("progress", None, None), ("dispatched", f1, None)]
+    assert await notifications(db, tw, case["id"]) == told
 
     supervised = ok(await call(api, tw, "secretary", "superviseCase", id=case["id"], note="群众反映强烈"))
     assert (supervised["supervised"], supervised["state"], supervised["version"]) == (True, "DISPATCHED", 4)
     assert steps(supervised)[-1] == (4, "supervise", "DISPATCHED", "DISPATCHED", tw.username("secretary"))
-    assert await notifications(db, tw, case["id"]) == [("dispatched", f1, None), ("supervised", f1, None)]
+    assert await notifications(db, tw, case["id"]) == [*told, ("supervised", f1, None)]
     failed(await call(api, tw, "admin", "superviseCase", id=case["id"]), "CONFLICT")
     await assert_unchanged(api, tw, supervised)
     assert ids(await listed(api, tw, "firm", supervised=True)) == {case["id"]}

@@ -96,8 +96,9 @@ async def test_two_dispatches_at_once_exactly_one_wins(api: Api, db: DbEnv, fres
         assert (after["handlerKind"], after["handlerName"]) == handlers[w]
         assert [(e["seq"], e["action"], e["actor"]["username"]) for e in after["timeline"]][1:] == [
             (2, "accept", tw.username("grid1")), (3, "dispatch", tw.username(("grid1", "secretary")[w]))]
-        # The loser's dispatch notification went with its rolled-back transaction.
-        assert await db_counts(db, tw, case["id"]) == (3, 1)
+        # The loser's dispatch notifications went with its rolled-back transaction: the winner's to the handler,
+        # and the reporter's of the acceptance and the dispatch (issue #22), remain.
+        assert await db_counts(db, tw, case["id"]) == (3, 3)
     assert codes["CONFLICT"] >= 1, f"the requests never overlapped: {codes}"
 
 

@@ -352,7 +352,9 @@ async def test_client_credentials_rotation_revocation_expiry(papi: PartnerApi, d
 # Every (type, field) a partner token can reach from its root fields, and only these: organisations,
 # communities, figures, wish and activity descriptions — no person, household, phone or address.
 PARTNER_ROOTS = {"Query": {"myAgreements", "sharedActivities", "sharedWishes", "sharedStatistics",
-                           "inserviceSummary", "workingCalendar"}, "Mutation": {"claimSharedWish", "fulfilSharedWish"}}
+                           "inserviceSummary", "workingCalendar", "assignedCases", "unitNotifications"},
+                 "Mutation": {"claimSharedWish", "fulfilSharedWish", "startAssignedCase", "resolveAssignedCase",
+                              "returnAssignedCase", "requestAssignedCaseExtension", "markNotificationsRead"}}
 ALLOWLIST = {
     "PartnerAgreement": {"id", "title", "communities", "grants", "areas", "validFrom", "validUntil"},
     "CommunityRef": {"id", "name"},
@@ -374,6 +376,18 @@ ALLOWLIST = {
     "SharedWishPayload": {"wish", "errors"},
     "UserError": {"code", "message", "field"},
     "WorkingDay": {"date", "working", "source", "note"},  # the working calendar (issue #22): public holidays
+    # the partner unit's desk for the cases dispatched to it (issue #22): what handling needs, no reporter,
+    # no one's identity
+    "AssignedCaseConnection": {"edges", "pageInfo", "totalCount", "nodes"},
+    "AssignedCaseEdge": {"cursor", "node"},
+    "AssignedCase": {"id", "number", "title", "description", "category", "categoryName", "priority", "state",
+                     "locationText", "reportedAt", "dispatchedAt", "dueAt", "overdue", "requestedDueAt",
+                     "resolution", "resolvedAt", "version"},
+    "AssignedCasePayload": {"case", "errors"},
+    "UnitNotificationConnection": {"edges", "pageInfo", "totalCount", "nodes"},
+    "UnitNotificationEdge": {"cursor", "node"},
+    "UnitNotification": {"id", "kind", "message", "caseId", "at", "readAt"},
+    "MarkReadPayload": {"marked", "errors"},
 }
 
 

@@ -223,6 +223,13 @@ CASES: dict[str, CountCase] = {
         ("notifications.nodes",),
         covers=("Query.notifications",),
     ),
+    # a partner unit's desk (issue #22): the cases dispatched to its unit, and its unit's notifications
+    "assignedCases": CountCase(
+        """{ assignedCases(first: 60) { totalCount nodes { number title categoryName state dueAt overdue
+          requestedDueAt } } unitNotifications(first: 60) { totalCount nodes { kind message caseId readAt } } }""",
+        ("assignedCases.nodes", "unitNotifications.nodes"), who="partner",
+        covers=("Query.assignedCases", "Query.unitNotifications"),
+    ),
     "walls": CountCase(
         """query($c: ID!) { problemWall(compoundId: $c, first: 60) { nodes { number title category area { name } } }
           echoWall(compoundId: $c, first: 60) { nodes { number title answer area { name } } } }""",
@@ -379,6 +386,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "activities": (7, 4),
     "activitySignups": (12, 8),
     "areas": (13, 10),
+    "assignedCases": (10, 9),
     "auditLog": (7, 4),
     "careServices": (12, 9),
     "caseRates": (15, 12),

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from models import (
     Area,
@@ -42,6 +42,7 @@ from models import (
     EvaluationRating,
     EvaluationTarget,
     GridBuilding,
+    HandlerKind,
     Household,
     ImportJob,
     ImportStatus,
@@ -79,7 +80,7 @@ from models import (
     uuid7,
 )
 from models.cobuilding import InServiceMember
-from resolvers.ids import encode_global_id
+from resolvers.ids import decode_global_id, encode_global_id
 from tenants.session import bind_tenant
 from tests.support import deliberation_rows, volunteering_rows
 from tests.support.cobuilding import CREATE_CLIENT, community, make_agreement, make_unit, run
@@ -320,4 +321,14 @@ async def populate(api: Api, db: DbEnv, tw: TenantWorld, n: int) -> Scene:
                                                     "client_secret": sc.ids["secret"]})
     assert r.status_code == 200, r.text
     sc.partner_token = str(r.json()["access_token"])
+    # The first unit handles the scene's cases (issue #22: assignedCases), and each has a notification to it.
+    unit_id = decode_global_id(units[0]).id
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            await s.execute(update(Case).where(Case.id.in_(cases)).values(
+                handler_kind=HandlerKind.PARTNER_UNIT, handler_partner_id=unit_id, handler_name="共建单位0",
+                due_at=AT + timedelta(days=3)))
+            s.add_all([Notification(partner_unit_id=unit_id, case_id=c, kind="dispatched", message="已派给您办理",
+                                    created_at=AT) for c in cases])
     return sc
