@@ -27,7 +27,7 @@ def _living() -> set[tuple[str, ...]]:
 
 def test_existing_tenants_get_the_partner_lines(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-    upgrade(url, revision="0034_organisations")
+    upgrade(url, revision="0042_grid")  # the revision before 0045_handlers
     tenants = [uuid.uuid4(), uuid.uuid4()]
 
     async def run() -> tuple[set[tuple[str, ...]], list[int], list[str]]:

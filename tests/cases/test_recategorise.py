@@ -53,10 +53,11 @@ async def test_dispatchers_recategorise_an_open_case(api: Api, fresh: World, db:
 async def test_who_may_not_and_when_not(api: Api, fresh: World) -> None:
     a = fresh.a
     case = await report(api, a, "resident", "B1")
-    # the reporter, the chair and the firm (who read it) may not; a grid leader elsewhere, the other
-    # community's secretary and another tenant do not see it
+    # the reporter, the chair and the firm (who read it) may not; grid2, whose grid touches B1's compound,
+    # sees the case on that compound's wall (DESIGN.md §8) but may not recategorise it; grid3 (elsewhere),
+    # the other community's secretary and another tenant do not see it
     await assert_denied(api, a, case, "recategoriseCase", {
-        "resident": "FORBIDDEN", "chair": "FORBIDDEN", "firm": "FORBIDDEN", "grid2": "NOT_FOUND",
+        "resident": "FORBIDDEN", "chair": "FORBIDDEN", "firm": "FORBIDDEN", "grid2": "FORBIDDEN", "grid3": "NOT_FOUND",
         "secretary2": "FORBIDDEN", "expired": "NOT_FOUND", "nobody": "NOT_FOUND"}, category="drainage")
     failed(await call(api, fresh.b, "admin", "recategoriseCase", id=case["id"], category="drainage"), "NOT_FOUND")
     # bad input: unknown category, the same category, a long note, a stale version
