@@ -14,6 +14,7 @@ from __future__ import annotations
 from graphql import GraphQLEnumType, GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema
 
 from resolvers.error_catalogue import CATALOGUE
+from schema.shape import LEGACY_INPUT_NAMES, rename_notice
 
 TYPES: dict[str, str] = {
     "Query": "Reads (查询). Every list is filtered in the database to what the caller may see.",
@@ -302,6 +303,14 @@ FIELD_ARGUMENTS: dict[str, str] = {
     "Query.wishes(claimedByMe)": "Only wishes you claimed (我认领的).",
     "Query.rewardItems(communityId)": "Only the catalogue of this community (社区).",
     "Query.evaluationItems(target)": "Rating items for this target (评比对象).",
+    "Query.calendarOverridesConnection(year)": "Calendar year (年份), e.g. 2025.",
+    "Query.caseReviewsConnection(areaId)": "Area whose subtree's feedback is listed (区域).",
+    "Query.overdueVisitsConnection(areaId)": "Judge the households of this area (grid, community …) (区域).",
+    "Query.overdueVisitsConnection(leadId)": "Judge the households this lead keeps (邻长).",
+    "Query.visitCoverageConnection(groupBy)": "How to group the figures (分组): total, per lead, grid or community.",
+    "Query.careServicesConnection(tagCode)": "Only services for this care group code, e.g. living_alone "
+                                             "(重点人群类别).",
+    "Query.evaluationItemsConnection(target)": "Rating items for this target (评比对象).",
     "Mutation.removeCalendarOverride(day)": "The local day whose override to remove (日期).",
     "Mutation.setFeedbackWaitDays(days)": "Days a resolved case waits for feedback before it closes (反馈等待天数).",
     "Mutation.markNotificationsRead(ids)": "Global IDs of your notifications to mark read (通知ID).",
@@ -319,6 +328,10 @@ FIELD_ARGUMENTS: dict[str, str] = {
     "Mutation.openEvaluationPeriod(month)": "Any day of the month to rate (评比月份); the period is that month.",
     "Mutation.closeEvaluationPeriod(id)": "Global ID of the period to close (评比周期ID).",
 }
+
+
+# Issue #25: the input types renamed at the next release say so, dated, on the argument (schema/shape.py).
+FIELD_ARGUMENTS.update({f"Mutation.{name}(input)": rename_notice(name) for name in LEGACY_INPUT_NAMES})
 
 
 def describe(schema: GraphQLSchema) -> GraphQLSchema:

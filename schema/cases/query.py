@@ -15,7 +15,15 @@ from schema.cases.config import CaseConfigQuery
 from schema.cases.rates import CaseRatesQuery
 from schema.cases.steps import CaseStageQuery
 from schema.cases.types import Case, CaseCategory, CaseReview, CaseStatistics, Notification, statistics_from
-from schema.common import Connection, connection, context, field, query_call
+from schema.common import (
+    Connection,
+    connection,
+    context,
+    field,
+    plain_list_reason,
+    query_call,
+    sequence_connection,
+)
 from schema.register import AREA_TYPE_NAMES
 
 
@@ -74,9 +82,19 @@ class CaseQuery(CaseConfigQuery, CaseStageQuery, CaseRatesQuery):
                                                                 first=first, after=after))
         return connection(page, lambda m: Notification(_m=m))  # type: ignore[no-any-return]
 
-    @field(description="The tenant's case categories (事件类别).")
+    @field(description="The tenant's case categories (事件类别).",
+           deprecation_reason=plain_list_reason("caseCategoriesConnection"))
     async def case_categories(self, info: Info) -> list[CaseCategory]:
         return [CaseCategory(code=c.code, name=c.name) for c in await case_service.categories(context(info))]
+
+    @field(description="The tenant's case categories (事件类别).")
+    async def case_categories_connection(
+        self, info: Info,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[CaseCategory]:
+        return sequence_connection(  # type: ignore[no-any-return]
+            await case_service.categories(context(info)), lambda c: CaseCategory(code=c.code, name=c.name),
+            first=first, after=after)
 
     @field(description="Review figures (复盘统计) for an area subtree and a period of local dates.")
     async def case_statistics(
@@ -88,7 +106,17 @@ class CaseQuery(CaseConfigQuery, CaseStageQuery, CaseRatesQuery):
             context(info), decode_id(area_id, AREA_TYPE_NAMES, "areaId"), from_, to))
         return statistics_from(stats)
 
-    @field(description="Recorded reviews (复盘记录) of an area, newest period first.")
+    @field(description="Recorded reviews (复盘记录) of an area, newest period first.",
+           deprecation_reason=plain_list_reason("caseReviewsConnection"))
     async def case_reviews(self, info: Info, area_id: strawberry.ID) -> list[CaseReview]:
         rows = await case_service.list_reviews(context(info), decode_id(area_id, AREA_TYPE_NAMES, "areaId"))
         return [CaseReview(_m=r) for r in rows]
+
+    @field(description="Recorded reviews (复盘记录) of an area, newest period first.")
+    async def case_reviews_connection(
+        self, info: Info, area_id: strawberry.ID,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[CaseReview]:
+        rows = await case_service.list_reviews(context(info), decode_id(area_id, AREA_TYPE_NAMES, "areaId"))
+        return sequence_connection(  # type: ignore[no-any-return]
+            rows, lambda r: CaseReview(_m=r), first=first, after=after)
