@@ -351,10 +351,12 @@ async def test_client_credentials_rotation_revocation_expiry(papi: PartnerApi, d
 
 # Every (type, field) a partner token can reach from its root fields, and only these: organisations,
 # communities, figures, wish and activity descriptions — no person, household, phone or address.
-PARTNER_ROOTS = {"Query": {"myAgreements", "sharedActivities", "sharedWishes", "sharedStatistics",
+PARTNER_ROOTS = {"Query": {"myAgreements", "myAgreementsConnection", "sharedActivities", "sharedWishes", "sharedStatistics",
                            "inserviceSummary", "workingCalendar"}, "Mutation": {"claimSharedWish", "fulfilSharedWish"}}
 ALLOWLIST = {
-    "PartnerAgreement": {"id", "title", "communities", "grants", "areas", "validFrom", "validUntil"},
+    "PartnerAgreement": {"id", "title", "communities", "grants", "sharedData", "areas", "validFrom", "validUntil"},
+    "PartnerAgreementConnection": {"edges", "pageInfo", "totalCount", "nodes"},
+    "PartnerAgreementEdge": {"cursor", "node"},
     "CommunityRef": {"id", "name"},
     "LianchuangArea": {"code", "name"},
     "SharedActivityConnection": {"edges", "pageInfo", "totalCount", "nodes"},
@@ -369,7 +371,7 @@ ALLOWLIST = {
     "SharedCaseFigures": {"total", "byState", "byCategory", "resolved", "onTimeRate", "meanHandlingHours",
                           "satisfactionRate"},
     "SharedActivityFigures": {"total", "byState", "places", "signedUp"},
-    "SharedCount": {"key", "count"},
+    "SharedCount": {"key", "count", "caseState", "activityState"},
     "InServiceSummary": {"members", "records", "hours", "wishes", "activities"},
     "SharedWishPayload": {"wish", "errors"},
     "UserError": {"code", "message", "field"},
