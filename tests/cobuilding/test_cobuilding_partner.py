@@ -351,8 +351,9 @@ async def test_client_credentials_rotation_revocation_expiry(papi: PartnerApi, d
 
 # Every (type, field) a partner token can reach from its root fields, and only these: organisations,
 # communities, figures, wish and activity descriptions — no person, household, phone or address.
-PARTNER_ROOTS = {"Query": {"myAgreements", "myAgreementsConnection", "sharedActivities", "sharedWishes", "sharedStatistics",
-                           "inserviceSummary", "workingCalendar"}, "Mutation": {"claimSharedWish", "fulfilSharedWish"}}
+PARTNER_ROOTS = {"Query": {"myAgreements", "myAgreementsConnection", "sharedActivities", "sharedWishes",
+                           "sharedStatistics", "inserviceSummary", "workingCalendar"},
+                 "Mutation": {"claimSharedWish", "fulfilSharedWish"}}
 ALLOWLIST = {
     "PartnerAgreement": {"id", "title", "communities", "grants", "sharedData", "areas", "validFrom", "validUntil"},
     "PartnerAgreementConnection": {"edges", "pageInfo", "totalCount", "nodes"},
