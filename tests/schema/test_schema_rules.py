@@ -15,7 +15,7 @@ from gongzhi.ops.schema_compat import RELEASED
 from resolvers.cases.machine import TRANSITIONS
 from schema import shape
 from schema.cases.stage_types import CaseStep
-from tests.support import cases
+from tests.support import cases, cobuilding
 from tests.support.harness import Api, World
 
 schema = _built()
@@ -168,8 +168,8 @@ MARK = """mutation($i: MarkNotificationsReadInput, $ids: [ID!]) {
   markNotificationsRead(input: $i, ids: $ids) { marked errors { code field } } }"""
 
 
-async def test_a_mutation_takes_exactly_one_form(api: Api, world: World) -> None:
-    a = world.a
+async def test_a_mutation_takes_exactly_one_form(api: Api, fresh: World) -> None:
+    a = fresh.a
 
     async def run(variables: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = (await api.gql(a, "admin", MARK, variables))["data"]["markNotificationsRead"]
@@ -219,3 +219,29 @@ async def test_a_connection_pages_what_the_plain_list_returns(api: Api, world: W
     bad = await api.gql(a, "admin", '{ caseCategoriesConnection(after: "bm90LWEtY3Vyc29y") { totalCount } }',
                         allow_errors=True)
     assert bad["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"
+
+
+AGREEMENT = """mutation($in: AgreementInput!) { createAgreement(input: $in) {
+  agreement { grants sharedData signatories { side party } } errors { code field } } }"""
+
+
+async def test_an_agreement_takes_the_enums_or_the_legacy_strings_not_both(api: Api, fresh: World) -> None:
+    a = fresh.a
+    unit = await cobuilding.make_unit(api, a, "共治一号学校", 931)
+    legacy = cobuilding.agreement_input(unit, [cobuilding.community(a, "C1")])
+    new = {"in": {**legacy["in"], "grants": None, "sharedData": ["ACTIVITY_READ", "STATISTICS_READ"],
+                  "signatories": [{"name": "王校长", "party": "PARTNER"}, {"name": "李书记", "party": "COMMUNITY"}]}}
+    made = await cobuilding.run(api, a, "admin", AGREEMENT, new)
+    assert made == {"agreement": {"grants": ["activity.read", "statistics.read"],
+                                  "sharedData": ["ACTIVITY_READ", "STATISTICS_READ"],
+                                  "signatories": [{"side": "partner", "party": "PARTNER"},
+                                                  {"side": "community", "party": "COMMUNITY"}]}, "errors": []}
+    old = await cobuilding.run(api, a, "admin", AGREEMENT, legacy)  # the deprecated strings still work
+    assert old["errors"] == [] and old["agreement"]["sharedData"] == [
+        "ACTIVITY_READ", "WISH_READ", "WISH_CLAIM", "STATISTICS_READ"]
+    both = {"in": {**legacy["in"], "sharedData": ["ACTIVITY_READ"]}}
+    assert (await cobuilding.run(api, a, "admin", AGREEMENT, both)) == {
+        "agreement": None, "errors": [{"code": "INVALID", "field": "sharedData"}]}
+    side_and_party = {"in": {**new["in"], "signatories": [{"name": "王校长", "side": "partner", "party": "PARTNER"}]}}
+    assert (await cobuilding.run(api, a, "admin", AGREEMENT, side_and_party)) == {
+        "agreement": None, "errors": [{"code": "INVALID", "field": "signatories[0].party"}]}
