@@ -115,6 +115,10 @@ LEGACY_STRING_FIELDS: dict[str, str] = {
     "Notification.kind": "Notification.reason",
     "AuditEntry.outcome": "AuditEntry.result",
     "AuditChange.op": "AuditChange.operation",
+    "PolicyRule.role": "PolicyRule.grantedRole",
+    "PolicyRule.condition": "PolicyRule.conditionKind",
+    "PolicyRuleInput.role": "PolicyRuleInput.grantedRole",
+    "PolicyRuleInput.condition": "PolicyRuleInput.conditionKind",
 }
 
 # ------------------------------------------------------------------ what the rules know
@@ -125,7 +129,7 @@ LEGACY_STRING_FIELDS: dict[str, str] = {
 CLOSED_SET_NAMES: frozenset[str] = frozenset({
     "state", "states", "status", "statuses", "side", "action", "outcome", "op", "kind", "role", "roles",
     "actorRole", "visitorRole", "grants", "priority", "stage", "target", "groupBy", "unit", "source", "channel",
-    "level", "verdict", "direction",
+    "level", "verdict", "direction", "condition",
 })
 
 # Closed sets whose name alone does not say so: coordinate → its enum. Entries stay after the legacy
@@ -145,6 +149,10 @@ CLOSED_SET_FIELDS: dict[str, str] = {
     "Notification.reason": "NotificationKind",
     "AuditEntry.result": "MutationOutcome",
     "AuditChange.operation": "AuditOperation",
+    "PolicyRule.grantedRole": "Role",
+    "PolicyRule.conditionKind": "PolicyCondition",
+    "PolicyRuleInput.grantedRole": "Role",
+    "PolicyRuleInput.conditionKind": "PolicyCondition",
     "KeyCount.state": "CaseState",
     "SharedCount.caseState": "CaseState",
     "SharedCount.activityState": "SharedActivityState",
@@ -153,11 +161,9 @@ CLOSED_SET_FIELDS: dict[str, str] = {
 # Strings that carry a closed-set name but are not one, with why (not legacy: they stay).
 NOT_CLOSED: dict[str, str] = {
     "AuditEntry.action": "a mutation's name or a read's kind: grows with every mutation (the audit log's key)",
-    "PolicyRule.role": "the policy table's own vocabulary, as stored; editable rules may name roles the enum "
-                       "does not (yet) have",
-    "PolicyRule.action": "the policy table's own vocabulary, as stored (resource actions grow per domain)",
-    "PolicyRuleInput.role": "the policy table's own vocabulary (see PolicyRule.role)",
-    "PolicyRuleInput.action": "the policy table's own vocabulary (see PolicyRule.action)",
+    "PolicyRule.action": "one half of a (resource, action) pair checked against the platform's pairs, which grow "
+                         "with each domain's declaration; an enum would have to name pairs (INVALID otherwise)",
+    "PolicyRuleInput.action": "see PolicyRule.action",
     "Query.auditLog(action:)": "filters by AuditEntry.action (see there)",
     "Household.unit": "the unit number of a dwelling (单元号), free text",
     "CreateHouseholdInput.unit": "the unit number of a dwelling (单元号), free text",

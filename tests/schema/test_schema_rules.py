@@ -15,7 +15,7 @@ from gongzhi.ops.schema_compat import RELEASED
 from resolvers.cases.machine import TRANSITIONS
 from schema import shape
 from schema.cases.stage_types import CaseStep
-from tests.support import cases, cobuilding
+from tests.support import access, cases, cobuilding
 from tests.support.harness import Api, World
 
 schema = _built()
@@ -245,3 +245,21 @@ async def test_an_agreement_takes_the_enums_or_the_legacy_strings_not_both(api: 
     side_and_party = {"in": {**new["in"], "signatories": [{"name": "王校长", "side": "partner", "party": "PARTNER"}]}}
     assert (await cobuilding.run(api, a, "admin", AGREEMENT, side_and_party)) == {
         "agreement": None, "errors": [{"code": "INVALID", "field": "signatories[0].party"}]}
+
+
+async def test_a_permission_line_takes_the_enums_or_the_legacy_strings(api: Api, fresh: World) -> None:
+    a = fresh.a
+    typed = {"grantedRole": "GRID_LEADER", "resource": "case", "action": "dispatch", "conditionKind": "SCOPE"}
+    revoked = (await api.gql(a, "admin", access.REVOKE, {"i": typed}))["data"]["revokePermission"]
+    assert revoked["errors"] == [], revoked
+    granted = (await api.gql(a, "admin", access.GRANT, {"i": typed}))["data"]["grantPermission"]
+    assert granted["errors"] == [] and granted["version"] > revoked["version"]
+    rules = (await api.gql(a, "admin", "{ policy { rules { role condition grantedRole conditionKind } } }"))[
+        "data"]["policy"]["rules"]
+    assert {"role": "grid_leader", "condition": "scope", "grantedRole": "GRID_LEADER", "conditionKind": "SCOPE"} \
+        in rules
+    assert all(r["grantedRole"] == r["role"].upper() and r["conditionKind"] == r["condition"].upper()
+               for r in rules)
+    both = {**typed, "role": "grid_leader"}
+    assert (await api.gql(a, "admin", access.GRANT, {"i": both}))["data"]["grantPermission"] == {
+        "version": None, "errors": [{"code": "INVALID", "field": "grantedRole"}]}
