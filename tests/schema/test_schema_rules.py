@@ -136,6 +136,7 @@ def test_the_legacy_exceptions_are_those_the_released_schema_had() -> None:
     assert len(shape.LEGACY_BARE_ARGUMENTS) <= 17
     assert len(shape.LEGACY_INPUT_NAMES) <= 31
     assert len(shape.LEGACY_PLAIN_LISTS) <= 17
+    assert len(shape.LEGACY_STRING_FIELDS) <= 18
 
 
 def test_adding_a_new_mutation_to_the_legacy_list_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
