@@ -233,14 +233,14 @@ async def run_mutations(
         )
         acts.append(a["activity"]["id"])
     d = (
-        "mutation S($a: ID!, $k: String) { signUpForActivity(activityId: $a, idempotencyKey: $k) { "
+        "mutation S($a: ID!, $k: String) { signUpForActivity(input: {activityId: $a, idempotencyKey: $k}) { "
         f"signup {{ id state }} {ERR} }} }}"
     )
     pairs = [(residents[i % per], acts[i // per]) for i in range(n)]
     signups = await phase(
         "signUpForActivity", "yanquan.dongwan*", [(r, body(d, {"a": a, "k": _key()})) for r, a in pairs], "signup"
     )
-    d = f"mutation I($id: ID!) {{ checkInActivity(id: $id) {{ signup {{ id state checkedInAt }} {ERR} }} }}"
+    d = f"mutation I($id: ID!) {{ checkInActivity(input: {{id: $id}}) {{ signup {{ id state checkedInAt }} {ERR} }} }}"
     await phase(
         "checkInActivity",
         "yanquan.dongwan*",
@@ -267,7 +267,8 @@ async def run_mutations(
             ),
         )
     d = (
-        "mutation Q($i: ID!, $k: String) { requestRedemption(itemId: $i, idempotencyKey: $k) { redemption { id state "
+        "mutation Q($i: ID!, $k: String) { requestRedemption(input: {itemId: $i, idempotencyKey: $k}) { "
+        "redemption { id state "
         f"points }} {ERR} }} }}"
     )
     await phase(
@@ -315,7 +316,7 @@ async def run_mutations(
     ids = [x["id"] for x in inbox["notifications"]["nodes"]]
     if not ids:
         raise Fail("markNotificationsRead: the secretary has no notification")
-    d = f"mutation K($ids: [ID!]!) {{ markNotificationsRead(ids: $ids) {{ marked {ERR} }} }}"
+    d = f"mutation K($ids: [ID!]!) {{ markNotificationsRead(input: {{ids: $ids}}) {{ marked {ERR} }} }}"
     await phase(
         "markNotificationsRead",
         "yanquan.secretary",

@@ -98,6 +98,28 @@ def encode_cursor(id_: uuid.UUID) -> str:
     return b64url(CURSOR_PREFIX + id_.bytes)
 
 
+OFFSET_PREFIX = b"gz:pos:"
+
+
+def encode_offset_cursor(position: int) -> str:
+    """A cursor of a list computed whole (issue #25): the item's position in its stable order."""
+    return b64url(OFFSET_PREFIX + str(position).encode())
+
+
+def decode_offset_cursor(cursor: str) -> int:
+    try:
+        raw = _unb64url(cursor)
+        if not raw.startswith(OFFSET_PREFIX):
+            raise ValueError
+        position = int(raw[len(OFFSET_PREFIX):].decode("ascii"))
+        if position < 0:
+            raise ValueError
+        return position
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise ServiceError(ErrorCode.INVALID_CURSOR, t("after 不是本列表给出的游标",
+                                                       "after is not a cursor this list gave out"), "after") from None
+
+
 def decode_cursor(cursor: str) -> uuid.UUID:
     try:
         raw = _unb64url(cursor)

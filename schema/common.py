@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -16,8 +16,8 @@ from resolvers.context import RequestContext
 from resolvers.error_catalogue import CATALOGUE, ApiErrorCode
 from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
 from resolvers.i18n import t
-from resolvers.ids import encode_cursor, encode_global_id
-from resolvers.pagination import Page
+from resolvers.ids import decode_offset_cursor, encode_cursor, encode_global_id, encode_offset_cursor
+from resolvers.pagination import Page, page_size
 from schema.parts import NodeResolver
 
 T = TypeVar("T")
@@ -31,10 +31,10 @@ R = TypeVar("R")
 # ``strawberry.field(…)(f)``), so these pass the resolver that way.
 
 
-def field(*, description: str) -> Callable[[Callable[..., T]], T]:
+def field(*, description: str, deprecation_reason: str | None = None) -> Callable[[Callable[..., T]], T]:
     """``@strawberry.field(description=...)`` on a resolver method."""
     def declare(resolver: Callable[..., T]) -> T:
-        return strawberry.field(resolver=resolver, description=description)
+        return strawberry.field(resolver=resolver, description=description, deprecation_reason=deprecation_reason)
 
     return declare
 
@@ -45,6 +45,43 @@ def mutation(*, description: str) -> Callable[[Callable[..., T]], T]:
         return strawberry.mutation(resolver=resolver, description=description)
 
     return declare
+
+
+# Issue #25, one shape for the whole schema: the date the legacy forms were deprecated. Every
+# deprecation reason says since when (gongzhi.ops.schema_compat refuses one that does not); the
+# forms go at the first release after it (docs/api.md, "One shape").
+SHAPE_SINCE = "2026-12-05"
+
+
+def legacy_reason(mutation_name: str) -> str:
+    """The deprecation reason of a bare argument kept beside a mutation's ``input`` form."""
+    type_name = mutation_name[0].upper() + mutation_name[1:] + "Input"
+    return f"pass `input: {type_name}` instead (one input per mutation, issue #25); since {SHAPE_SINCE}"
+
+
+def legacy_argument(mutation_name: str) -> Any:
+    """A bare argument of a mutation kept beside its ``input`` form: nullable and deprecated."""
+    return strawberry.argument(deprecation_reason=legacy_reason(mutation_name))
+
+
+def one_form(input: object | None, required: Sequence[object], optional: Sequence[object] = ()) -> None:
+    """Exactly one form of a mutation's arguments: its ``input``, or (deprecated) its bare arguments
+    with every required one given. Anything else is a typed INVALID error, raised inside the
+    mutation's ``run`` so it lands in the payload's ``errors``."""
+    bare = [*required, *optional]
+    if input is not None and any(v is not None for v in bare):
+        raise ServiceError(ErrorCode.INVALID, t("请只用 input 传参，不要同时使用旧的单独参数",
+                                                "pass either input or the deprecated bare arguments, not both"),
+                           "input")
+    if input is None and any(v is None for v in required):
+        raise ServiceError(ErrorCode.INVALID, t("缺少 input 参数", "input is required"), "input")
+
+
+def given(value: T | None) -> T:
+    """A bare argument that ``one_form`` has checked is there (typed non-null for the service)."""
+    if value is None:
+        raise ServiceError(ErrorCode.INVALID, t("缺少 input 参数", "input is required"), "input")
+    return value
 
 
 def subscription(*, description: str) -> Callable[[Callable[..., T]], T]:
@@ -164,6 +201,43 @@ def connection(page: Page[Any], wrap: Callable[[Any], Any]) -> Any:
             end_cursor=edges[-1].cursor if edges else None,
         ),
         _page=page,
+    )
+
+
+def legacy_string_reason(enum_field: str) -> str:
+    """The deprecation reason of a String of a closed set kept beside its enum twin (issue #25)."""
+    return f"use `{enum_field}` (an enum of the closed set) instead; since {SHAPE_SINCE}"
+
+
+def plain_list_reason(connection_field: str) -> str:
+    """The deprecation reason of a root list that can grow, kept beside its connection (issue #25)."""
+    return f"use `{connection_field}` (a connection: first/after, totalCount) instead; since {SHAPE_SINCE}"
+
+
+def sequence_connection(items: Sequence[Any], wrap: Callable[[Any], Any], *, first: int | None,
+                        after: str | None) -> Any:
+    """A connection over a list the service computes whole (configuration tables, reports): the same
+    statements as the plain list, paged here. The cursor is the item's position in the list's stable
+    order, so ``totalCount`` and the pages agree within one state of the data."""
+    n = page_size(first)
+    start = 0 if after is None else decode_offset_cursor(after) + 1
+    chunk = items[start:start + n]
+    edges = [Edge(cursor=encode_offset_cursor(start + i), node=wrap(m)) for i, m in enumerate(chunk)]
+    total = len(items)
+
+    async def count() -> int:
+        return total
+
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=start + n < total,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        _page=Page(items=chunk, has_next=start + n < total, has_previous=after is not None, count_stmt=None,
+                   db=None, count=count),  # type: ignore[arg-type]
     )
 
 

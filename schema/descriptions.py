@@ -14,6 +14,7 @@ from __future__ import annotations
 from graphql import GraphQLEnumType, GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema
 
 from resolvers.error_catalogue import CATALOGUE
+from schema.shape import LEGACY_INPUT_NAMES, rename_notice
 
 TYPES: dict[str, str] = {
     "Query": "Reads (查询). Every list is filtered in the database to what the caller may see.",
@@ -23,6 +24,73 @@ TYPES: dict[str, str] = {
 
 ENUM_VALUES: dict[str, str] = {
     **{f"ApiErrorCode.{code.value}": entry.meaning for code, entry in CATALOGUE.items()},
+    # one shape (issue #25): the enum twins of closed-set strings
+    "CaseStep.REPORT": "Reported (上报).",
+    "CaseStep.ACCEPT": "Accepted (受理).",
+    "CaseStep.REJECT": "Rejected with a reason (不予受理).",
+    "CaseStep.WITHDRAW": "Withdrawn by the reporter (撤回).",
+    "CaseStep.DISPATCH": "Dispatched to a handling unit (派单).",
+    "CaseStep.START": "Handling started (开始处置).",
+    "CaseStep.RESOLVE": "Resolved by the handler (办结).",
+    "CaseStep.CLOSE": "Closed (结案).",
+    "CaseStep.REOPEN": "Reopened (重新打开).",
+    "CaseStep.SUPERVISE": "Put under supervision (督办).",
+    "CaseStep.URGE": "Urged (催办).",
+    "CaseStep.ESCALATE": "Escalated (上报上级).",
+    "CaseStep.FEEDBACK": "The reporter's verdict (评价).",
+    "CaseStep.RETURN": "Returned to the dispatcher (退单).",
+    "CaseStep.REQUEST_EXTENSION": "An extension asked for (申请延期).",
+    "CaseStep.DECIDE_EXTENSION": "An extension decided (延期审批).",
+    "CaseStep.TRANSFER": "Transferred to another handler (转办).",
+    "CaseStep.REWORK": "Sent back for rework after a failed check (重办).",
+    "CaseStep.CALLBACK": "Follow-up call after closure (回访).",
+    "CaseStep.LIFT_SUPERVISION": "Supervision lifted (解除督办).",
+    "CaseStep.STAGE_OVERDUE": "A stage ran over its limit; a system step (环节超时).",
+    "CaseStep.AUTO_CLOSE": "Closed by the system after the feedback wait (自动结案).",
+    "CaseStep.RECATEGORISE": "Category changed (改类).",
+    "NotificationKind.DISPATCHED": "A case was dispatched to you (派单).",
+    "NotificationKind.SUPERVISED": "A case you handle is under supervision (督办).",
+    "NotificationKind.SUPERVISION_LIFTED": "Supervision of a case you handle was lifted (解除督办).",
+    "NotificationKind.URGED": "A case you handle was urged (催办).",
+    "NotificationKind.ESCALATED": "A case you handle was escalated (上报).",
+    "NotificationKind.REOPENED": "A case you handled was reopened (重新打开).",
+    "NotificationKind.REWORK": "A case you resolved must be redone (重办).",
+    "NotificationKind.RETURNED": "A case you dispatched was returned (退单).",
+    "NotificationKind.TRANSFERRED": "A case was transferred away from or to you (转办).",
+    "NotificationKind.EXTENSION_REQUESTED": "A handler asks for an extension (申请延期).",
+    "NotificationKind.EXTENSION_DECIDED": "Your extension request was decided (延期审批).",
+    "NotificationKind.STAGE_OVERDUE": "A stage of a case ran over its limit (环节超时).",
+    "NotificationKind.PROGRESS": "A case you reported moved on (办理进度).",
+    "NotificationKind.SUPERVISION_UPDATE": "A case you supervise moved on (督办进展).",
+    "NotificationKind.ACTIVITY_CHANGED": "An activity you signed up for was changed (活动变更).",
+    "NotificationKind.ACTIVITY_CANCELLED": "An activity you signed up for was cancelled (活动取消).",
+    "NotificationKind.MEETING_CHANGED": "A meeting you are invited to was changed (会议变更).",
+    "NotificationKind.MEETING_CANCELLED": "A meeting you are invited to was cancelled (会议取消).",
+    "NotificationKind.NOTICE_CHANGED": "A notice sent to you was changed (通知变更).",
+    "NotificationKind.TOPIC_CANCELLED": "A topic you proposed was cancelled (议题撤销).",
+    "AgreementGrant.ACTIVITY_READ": "Read the activities of the covered communities (activity.read).",
+    "AgreementGrant.WISH_READ": "Read the open wishes of the covered communities (wish.read).",
+    "AgreementGrant.WISH_CLAIM": "Claim and fulfil shared wishes; needs WISH_READ (wish.claim).",
+    "AgreementGrant.STATISTICS_READ": "Read aggregate figures of the covered communities (statistics.read).",
+    "AgreementGrant.PERSON_READ": "Personal data of persons whose consent for the unit is in force (person.read).",
+    "SignatoryParty.PARTNER": "Signed for the partner unit (共建单位方).",
+    "SignatoryParty.COMMUNITY": "Signed for the community (社区方).",
+    "MutationOutcome.OK": "Written (成功).",
+    "MutationOutcome.REFUSED": "Refused with a typed error; nothing written (被拒绝).",
+    "MutationOutcome.ERROR": "Failed unexpectedly; nothing written (出错).",
+    "AuditOperation.INSERT": "A row was inserted (新增).",
+    "AuditOperation.UPDATE": "A row was changed (修改).",
+    "AuditOperation.DELETE": "A row was deleted (删除).",
+    "PolicyCondition.ALL": "Anywhere in the tenant (全部).",
+    "PolicyCondition.SCOPE": "Inside the actor's assigned area (辖区内).",
+    "PolicyCondition.OWN": "The actor's own household or record (本人/本户).",
+    "PolicyCondition.OWN_COMPOUND": "The actor's own compound (本小区).",
+    "PolicyCondition.SERVED": "A compound the actor's firm serves (服务小区).",
+    "PolicyCondition.ASSIGNED": "A case dispatched to the actor's firm or unit (派给本单位).",
+    "PolicyCondition.PUBLIC": "The compound's public, anonymised view (公开).",
+    "PolicyCondition.AGREEMENT": "What an active co-building agreement grants (共建协议).",
+    "PolicyCondition.OWN_REPORTS": "Cases the actor reported (本人上报).",
+    "PolicyCondition.PARTY_MEMBER": "The actor is a party member on the register (党员).",
     # area tree
     "AreaKind.STREET": "Street office (街道): the tenant's root.",
     "AreaKind.COMMUNITY": "Community (社区).",
@@ -314,6 +382,14 @@ FIELD_ARGUMENTS: dict[str, str] = {
     "Query.wishes(claimedByMe)": "Only wishes you claimed (我认领的).",
     "Query.rewardItems(communityId)": "Only the catalogue of this community (社区).",
     "Query.evaluationItems(target)": "Rating items for this target (评比对象).",
+    "Query.calendarOverridesConnection(year)": "Calendar year (年份), e.g. 2025.",
+    "Query.caseReviewsConnection(areaId)": "Area whose subtree's feedback is listed (区域).",
+    "Query.overdueVisitsConnection(areaId)": "Judge the households of this area (grid, community …) (区域).",
+    "Query.overdueVisitsConnection(leadId)": "Judge the households this lead keeps (邻长).",
+    "Query.visitCoverageConnection(groupBy)": "How to group the figures (分组): total, per lead, grid or community.",
+    "Query.careServicesConnection(tagCode)": "Only services for this care group code, e.g. living_alone "
+                                             "(重点人群类别).",
+    "Query.evaluationItemsConnection(target)": "Rating items for this target (评比对象).",
     "Mutation.removeCalendarOverride(day)": "The local day whose override to remove (日期).",
     "Mutation.setFeedbackWaitDays(days)": "Days a resolved case waits for feedback before it closes (反馈等待天数).",
     "Mutation.markNotificationsRead(ids)": "Global IDs of your notifications to mark read (通知ID).",
@@ -331,6 +407,10 @@ FIELD_ARGUMENTS: dict[str, str] = {
     "Mutation.openEvaluationPeriod(month)": "Any day of the month to rate (评比月份); the period is that month.",
     "Mutation.closeEvaluationPeriod(id)": "Global ID of the period to close (评比周期ID).",
 }
+
+
+# Issue #25: the input types renamed at the next release say so, dated, on the argument (schema/shape.py).
+FIELD_ARGUMENTS.update({f"Mutation.{name}(input)": rename_notice(name) for name in LEGACY_INPUT_NAMES})
 
 
 def describe(schema: GraphQLSchema) -> GraphQLSchema:

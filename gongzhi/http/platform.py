@@ -102,11 +102,17 @@ class CalendarArrangementPayload:
         default_factory=list, description="Empty when it was loaded; else INVALID, one per problem (in Chinese).")
 
 
+def _utc(value: datetime) -> str:
+    """One rule for every time the API returns (issue #25): UTC, ISO 8601 with +00:00, as the main
+    schema's DateTime scalar (SQLite hands back naive UTC)."""
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+
+
 def _arrangement(stored: case_service.StoredArrangement) -> PlatformCalendarArrangement:
     a = stored.arrangement
     return PlatformCalendarArrangement(year=a.year, title=a.title, number=a.number, published=a.published,
                                        days_off=a.days_off, working_days=a.working_days, loaded_by=stored.loaded_by,
-                                       loaded_at=stored.loaded_at.isoformat())
+                                       loaded_at=_utc(stored.loaded_at))
 
 
 async def _read_arrangement(ctx: PlatformContext, year: int) -> PlatformCalendarArrangement | None:
@@ -173,7 +179,7 @@ class PlatformQuery:
                                        .limit(max(1, min(last, 500))))).mappings().all()
         return [PlatformAuditRecord(action=r["action"], tenant_slug=r["tenant_slug"], outcome=r["outcome"],
                                     user_id=str(r["user_id"]) if r["user_id"] else None,
-                                    created_at=r["created_at"].isoformat()) for r in rows]
+                                    created_at=_utc(r["created_at"])) for r in rows]
 
     @field(description="The holiday arrangement loaded for a year, or null (已加载的节假日安排).")
     async def working_calendar_arrangement(self, info: PlatformInfo, year: int) -> PlatformCalendarArrangement | None:

@@ -27,6 +27,7 @@ MODULE = Module(
     partner={
         "me": None,  # the client's own account
         "myAgreements": None,  # its own agreements in force
+        "myAgreementsConnection": None,  # the same, paged (issue #25)
         "inserviceSummary": None,  # its own in-service members (the resolver keeps it to its unit)
         "sharedActivities": ("activity", "read"),
         "sharedWishes": ("wish", "read"),

@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
 
 from models import AuditEntry as AuditRow
 from resolvers import loaders
-from schema.common import Node, context, field
+from schema.common import Node, context, field, graphql_enum, legacy_string_reason
 from schema.register import User
 
+
+class MutationOutcome(enum.Enum):
+    OK = "ok"
+    REFUSED = "refused"
+    ERROR = "error"
+
+
+class AuditOperation(enum.Enum):
+    INSERT = "insert"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+graphql_enum(MutationOutcome, name="MutationOutcome",
+             description="How an audited mutation ended (结果): written, refused with a typed error, or failed.")
+graphql_enum(AuditOperation, name="AuditOperation", description="What a mutation did to a row (操作).")
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _known(kind: type[E], value: str) -> E | None:
+    try:
+        return kind(value)
+    except ValueError:
+        return None
 
 @strawberry.type(description="One changed column: before → after, as JSON text (personal data masked).")
 class AuditFieldChange:
@@ -26,7 +52,8 @@ class AuditFieldChange:
 class AuditChange:
     table: str = strawberry.field(description="Table.")
     id: strawberry.ID = strawberry.field(description="Row id (uuid).")
-    op: str = strawberry.field(description="insert or update.")
+    op: str = strawberry.field(description="insert or update.", deprecation_reason=legacy_string_reason("operation"))
+    operation: AuditOperation | None = strawberry.field(default=None, description="What was done to the row (操作).")
     fields: list[AuditFieldChange] = strawberry.field(description="Changed columns.")
 
 
@@ -39,11 +66,17 @@ class AuditEntry(Node):
     def action(self) -> str:
         return self._m.action
 
-    @field(description="ok, refused (a typed error, nothing written) or error; null for reads.")
+    @field(description="ok, refused (a typed error, nothing written) or error; null for reads.",
+           deprecation_reason=legacy_string_reason("result"))
     def outcome(self) -> str | None:
         # detail is the JSON resolvers/audit/service.py writes; narrowed, not trusted blindly
         outcome = self._m.detail.get("outcome")
         return outcome if isinstance(outcome, str) else None
+
+    @field(description="How the mutation ended (结果); null for reads.")
+    def result(self) -> MutationOutcome | None:
+        outcome = self._m.detail.get("outcome")
+        return _known(MutationOutcome, outcome) if isinstance(outcome, str) else None
 
     @field(description="Error codes of a refused mutation.")
     def errors(self) -> list[str]:
@@ -66,7 +99,8 @@ class AuditEntry(Node):
             fields = [AuditFieldChange(name=k, before=None if v[0] is None else json.dumps(v[0], ensure_ascii=False),
                                        after=None if v[1] is None else json.dumps(v[1], ensure_ascii=False))
                       for k, v in c["fields"].items()]
-            out.append(AuditChange(table=c["table"], id=strawberry.ID(c["id"]), op=c["op"], fields=fields))
+            out.append(AuditChange(table=c["table"], id=strawberry.ID(c["id"]), op=c["op"],
+                                   operation=_known(AuditOperation, c["op"]), fields=fields))
         return out
 
     @field(description="Who (操作人).")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -37,7 +37,7 @@ from schema.care.types import (
     Visit,
     Wish,
 )
-from schema.common import context, mutate, mutation
+from schema.common import context, given, legacy_argument, mutate, mutation, one_form
 from schema.register import AREA_TYPE_NAMES, CareTagKind
 
 
@@ -57,6 +57,11 @@ async def _wish_step(info: Info, input: WishTransitionInput, action: str) -> Wis
 
     wish, errors = await mutate(info, run)
     return WishPayload(wish=None if wish is None else Wish(_m=wish), errors=errors)
+
+
+@strawberry.input(description="End a lead's appointment (邻长卸任).")
+class EndNeighborLeadInput:
+    id: strawberry.ID = strawberry.field(description="Global ID of the lead assignment to end (邻长ID).")
 
 
 @strawberry.type
@@ -93,9 +98,14 @@ class CareMutation:
         return NeighborLeadPayload(lead=None if lead is None else NeighborLead(_m=lead), errors=errors)
 
     @mutation(description="End a lead's appointment (卸任); revokes the neighbor_lead role.")
-    async def end_neighbor_lead(self, info: Info, id: strawberry.ID) -> NeighborLeadPayload:
+    async def end_neighbor_lead(
+        self, info: Info, input: EndNeighborLeadInput | None = None,
+        id: Annotated[strawberry.ID | None, legacy_argument("endNeighborLead")] = None,
+    ) -> NeighborLeadPayload:
         async def run() -> Any:
-            return await care_service.end_lead(context(info), decode_id(id, "NeighborLead", "id"))
+            one_form(input, [id])
+            gid = input.id if input is not None else given(id)
+            return await care_service.end_lead(context(info), decode_id(gid, "NeighborLead", "id"))
 
         lead, errors = await mutate(info, run)
         return NeighborLeadPayload(lead=None if lead is None else NeighborLead(_m=lead), errors=errors)

@@ -23,7 +23,15 @@ from schema.care.types import (
     VisitCoverage,
     Wish,
 )
-from schema.common import Connection, connection, context, field, query_call
+from schema.common import (
+    Connection,
+    connection,
+    context,
+    field,
+    plain_list_reason,
+    query_call,
+    sequence_connection,
+)
 from schema.register import AREA_TYPE_NAMES
 
 
@@ -58,7 +66,8 @@ class CareQuery:
         return connection(page, lambda m: Visit(_m=m))  # type: ignore[no-any-return]
 
     @field(description="Households overdue for a visit on a day (逾期未访), never-visited first, then "
-                                  "longest overdue; per area (grid, community …) or per lead.")
+                                  "longest overdue; per area (grid, community …) or per lead.",
+           deprecation_reason=plain_list_reason("overdueVisitsConnection"))
     async def overdue_visits(
         self, info: Info,
         as_of: Annotated[date, strawberry.argument(description="The local day to judge on.")],
@@ -70,8 +79,24 @@ class CareQuery:
             lead_id=decode_id(lead_id, "NeighborLead", "leadId")))
         return [VisitCadence(_c=r) for r in rows]
 
+    @field(description="Households overdue for a visit on a day (逾期未访), never-visited first, then "
+                       "longest overdue; per area (grid, community …) or per lead.")
+    async def overdue_visits_connection(
+        self, info: Info,
+        as_of: Annotated[date, strawberry.argument(description="The local day to judge on.")],
+        area_id: strawberry.ID | None = None, lead_id: strawberry.ID | None = None,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[VisitCadence]:
+        rows = await query_call(care_service.overdue_visits(
+            context(info), as_of=as_of,
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            lead_id=decode_id(lead_id, "NeighborLead", "leadId")))
+        return sequence_connection(  # type: ignore[no-any-return]
+            rows, lambda r: VisitCadence(_c=r), first=first, after=after)
+
     @field(description="Visit coverage over a period (走访覆盖率), in total or per lead, grid or "
-                                  "community.")
+                                  "community.",
+           deprecation_reason=plain_list_reason("visitCoverageConnection"))
     async def visit_coverage(
         self, info: Info,
         from_: Annotated[date, strawberry.argument(name="from", description="First local day (inclusive).")],
@@ -85,13 +110,41 @@ class CareQuery:
             group_by=group_by.value))
         return [VisitCoverage(_g=g) for g in groups]
 
-    @field(description="Service lists (服务清单) that apply where you work, by care group and area.")
+    @field(description="Visit coverage over a period (走访覆盖率), in total or per lead, grid or community.")
+    async def visit_coverage_connection(
+        self, info: Info,
+        from_: Annotated[date, strawberry.argument(name="from", description="First local day (inclusive).")],
+        to: Annotated[date, strawberry.argument(description="Last local day (inclusive).")],
+        area_id: strawberry.ID | None = None,
+        group_by: CoverageGrouping = CoverageGrouping.TOTAL,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[VisitCoverage]:
+        groups = await query_call(care_service.coverage(
+            context(info), start=from_, end=to,
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
+            group_by=group_by.value))
+        return sequence_connection(  # type: ignore[no-any-return]
+            groups, lambda g: VisitCoverage(_g=g), first=first, after=after)
+
+    @field(description="Service lists (服务清单) that apply where you work, by care group and area.",
+           deprecation_reason=plain_list_reason("careServicesConnection"))
     async def care_services(self, info: Info, tag_code: str | None = None,
                             area_id: strawberry.ID | None = None) -> list[CareService]:
         rows = await query_call(care_service.list_care_services(
             context(info), tag_code=tag_code,
             area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId")))
         return [CareService(_m=r) for r in rows]
+
+    @field(description="Service lists (服务清单) that apply where you work, by care group and area.")
+    async def care_services_connection(
+        self, info: Info, tag_code: str | None = None, area_id: strawberry.ID | None = None,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[CareService]:
+        rows = await query_call(care_service.list_care_services(
+            context(info), tag_code=tag_code,
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId")))
+        return sequence_connection(  # type: ignore[no-any-return]
+            rows, lambda r: CareService(_m=r), first=first, after=after)
 
     @field(description="Service records (服务记录) of persons you may read in full; audited.")
     async def care_service_records(

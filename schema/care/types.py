@@ -17,12 +17,13 @@ from models import LeadTitle, VisitKind, WishState
 from models import NeighborLead as NeighborLeadRow
 from models import Visit as VisitRow
 from models import Wish as WishRow
+from policies.roles import Role
 from resolvers import care as care_service
 from resolvers import loaders
 from resolvers.care import loaders as care_loaders
 from resolvers.ids import encode_global_id
 from schema.cases import Case
-from schema.common import Node, context, field, graphql_enum
+from schema.common import Node, context, field, graphql_enum, legacy_string_reason
 from schema.register import AreaNode, Household, Person, User, area_type
 
 graphql_enum(LeadTitle, name="LeadTitle",
@@ -143,9 +144,16 @@ class Visit(Node):
     async def visitor(self, info: Info) -> User | None:
         return await _user(info, self._m.visitor_user_id)
 
-    @field(description="Role the visitor acted in.")
+    @field(description="Role the visitor acted in.", deprecation_reason=legacy_string_reason("visitorActingRole"))
     def visitor_role(self) -> str:
         return self._m.visitor_role
+
+    @field(description="Role the visitor acted in (走访角色).")
+    def visitor_acting_role(self) -> Role | None:
+        try:
+            return Role(self._m.visitor_role)
+        except ValueError:
+            return None
 
     @field(description="Findings (走访情况).")
     def findings(self) -> str:

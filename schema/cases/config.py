@@ -4,7 +4,7 @@ feedback period — read by staff, changed by the street admin."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -12,7 +12,21 @@ from strawberry.types import Info
 from models import CasePriority, SlaUnit
 from resolvers.cases import config as svc
 from schema.cases.calendar import WorkingCalendarQuery
-from schema.common import UserError, context, field, graphql_enum, mutate, mutation, query_call
+from schema.common import (
+    Connection,
+    UserError,
+    context,
+    field,
+    given,
+    graphql_enum,
+    legacy_argument,
+    mutate,
+    mutation,
+    one_form,
+    plain_list_reason,
+    query_call,
+    sequence_connection,
+)
 
 graphql_enum(CasePriority, name="CasePriority", description="Priority (紧急程度).")
 graphql_enum(SlaUnit, name="SlaUnit", description="Unit of an SLA (时限单位): working days, working "
@@ -54,24 +68,65 @@ def _sla(r: Any) -> SlaRule:
 
 @strawberry.type
 class CaseConfigQuery(WorkingCalendarQuery):
-    @field(description="All case categories, active or not (事件类别设置). Staff only.")
+    @field(description="All case categories, active or not (事件类别设置). Staff only.",
+           deprecation_reason=plain_list_reason("caseCategorySettingsConnection"))
     async def case_category_settings(self, info: Info) -> list[CaseCategorySetting]:
         rows = await query_call(svc.all_categories(context(info)))
         return [CaseCategorySetting(code=r.code, name=r.name, active=r.active) for r in rows]
 
-    @field(description="SLA rules (办理时限). Staff only.")
+    @field(description="All case categories, active or not (事件类别设置). Staff only.")
+    async def case_category_settings_connection(
+        self, info: Info,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[CaseCategorySetting]:
+        rows = await query_call(svc.all_categories(context(info)))
+        return sequence_connection(  # type: ignore[no-any-return]
+            rows, lambda r: CaseCategorySetting(code=r.code, name=r.name, active=r.active), first=first,
+            after=after)
+
+    @field(description="SLA rules (办理时限). Staff only.",
+           deprecation_reason=plain_list_reason("slaRulesConnection"))
     async def sla_rules(self, info: Info) -> list[SlaRule]:
         return [_sla(r) for r in await query_call(svc.sla_rules(context(info)))]
 
-    @field(description="Calendar overrides of a year (工作日调整). Staff only.")
+    @field(description="SLA rules (办理时限). Staff only.")
+    async def sla_rules_connection(
+        self, info: Info,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[SlaRule]:
+        return sequence_connection(  # type: ignore[no-any-return]
+            await query_call(svc.sla_rules(context(info))), _sla, first=first, after=after)
+
+    @field(description="Calendar overrides of a year (工作日调整). Staff only.",
+           deprecation_reason=plain_list_reason("calendarOverridesConnection"))
     async def calendar_overrides(self, info: Info, year: int) -> list[CalendarOverride]:
         rows = await query_call(svc.calendar_overrides(context(info), year))
         return [CalendarOverride(day=r.day, workday=r.workday, note=r.note) for r in rows]
+
+    @field(description="Calendar overrides of a year (工作日调整). Staff only.")
+    async def calendar_overrides_connection(
+        self, info: Info, year: int,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[CalendarOverride]:
+        rows = await query_call(svc.calendar_overrides(context(info), year))
+        return sequence_connection(  # type: ignore[no-any-return]
+            rows, lambda r: CalendarOverride(day=r.day, workday=r.workday, note=r.note), first=first,
+            after=after)
 
     @field(description="Case settings (事件设置). Staff only.")
     async def case_settings(self, info: Info) -> CaseSettings:
         row = await query_call(svc.settings(context(info)))
         return CaseSettings(feedback_wait_days=row.feedback_wait_days)
+
+
+@strawberry.input(description="Remove a calendar override (删除工作日调整).")
+class RemoveCalendarOverrideInput:
+    day: date = strawberry.field(description="The local day whose override to remove (日期).")
+
+
+@strawberry.input(description="Set how long a resolved case waits for feedback (反馈等待天数).")
+class SetFeedbackWaitDaysInput:
+    days: int = strawberry.field(description="Days a resolved case waits for feedback before it closes (反馈等待天数).")
 
 
 @strawberry.input(description="Add or change a case category.")
@@ -153,17 +208,25 @@ class CaseConfigMutation:
             errors=errors)
 
     @mutation(description="Remove a calendar override (street admin).")
-    async def remove_calendar_override(self, info: Info, day: date) -> CalendarOverridePayload:
+    async def remove_calendar_override(
+        self, info: Info, input: RemoveCalendarOverrideInput | None = None,
+        day: Annotated[date | None, legacy_argument("removeCalendarOverride")] = None,
+    ) -> CalendarOverridePayload:
         async def run() -> Any:
-            return await svc.remove_calendar_override(context(info), day)
+            one_form(input, [day])
+            return await svc.remove_calendar_override(context(info), input.day if input is not None else given(day))
 
         _, errors = await mutate(info, run)
         return CalendarOverridePayload(override=None, errors=errors)
 
     @mutation(description="Set how long a resolved case waits for feedback (street admin).")
-    async def set_feedback_wait_days(self, info: Info, days: int) -> CaseSettingsPayload:
+    async def set_feedback_wait_days(
+        self, info: Info, input: SetFeedbackWaitDaysInput | None = None,
+        days: Annotated[int | None, legacy_argument("setFeedbackWaitDays")] = None,
+    ) -> CaseSettingsPayload:
         async def run() -> Any:
-            return await svc.set_feedback_wait_days(context(info), days)
+            one_form(input, [days])
+            return await svc.set_feedback_wait_days(context(info), input.days if input is not None else given(days))
 
         row, errors = await mutate(info, run)
         return CaseSettingsPayload(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -27,7 +27,7 @@ from schema.cases.inputs import (
 from schema.cases.rates import CaseRatesMutation
 from schema.cases.steps import CaseStepMutation
 from schema.cases.types import Case, CaseReview
-from schema.common import context, mutate, mutation
+from schema.common import context, given, legacy_argument, mutate, mutation, one_form
 from schema.register import AREA_TYPE_NAMES
 
 
@@ -36,13 +36,24 @@ async def _case_payload(info: Info, run: Any) -> CasePayload:
     return CasePayload(case=None if case is None else Case(_m=case), errors=errors)
 
 
+@strawberry.input(description="Mark notifications read (标记已读).")
+class MarkNotificationsReadInput:
+    ids: list[strawberry.ID] = strawberry.field(
+        description="Global IDs of your notifications to mark read (通知ID).")
+
+
 @strawberry.type
 class CaseMutation(CaseConfigMutation, CaseStepMutation, CaseRatesMutation):
     @mutation(description="Mark notifications read (标记已读).")
-    async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID]) -> MarkReadPayload:
+    async def mark_notifications_read(
+        self, info: Info, input: MarkNotificationsReadInput | None = None,
+        ids: Annotated[list[strawberry.ID] | None, legacy_argument("markNotificationsRead")] = None,
+    ) -> MarkReadPayload:
         async def run() -> Any:
+            one_form(input, [ids])
+            chosen = input.ids if input is not None else given(ids)
             return await case_service.mark_notifications_read(
-                context(info), [decode_id(i, "Notification", "ids") for i in ids])
+                context(info), [decode_id(i, "Notification", "ids") for i in chosen])
 
         marked, errors = await mutate(info, run)
         return MarkReadPayload(marked=marked or 0, errors=errors)

@@ -24,6 +24,7 @@ from resolvers import cases as case_service
 from resolvers import loaders
 from resolvers.cases import steps as svc
 from resolvers.ids import decode_id, encode_global_id
+from schema.cases.types import NotificationKind
 from schema.common import Connection, UserError, connection, context, field, mutate, mutation, query_call
 
 _VERSION = "Fail with CONFLICT if the case changed (its version)."
@@ -114,9 +115,12 @@ class UnitNotification:
     def id(self) -> strawberry.ID:
         return strawberry.ID(encode_global_id("Notification", self._m.id))
 
-    @field(description="What it is about: dispatched, supervised, urged, extension_decided, transferred …")
-    def kind(self) -> str:
-        return self._m.kind
+    @field(description="What it is about (通知类型); null only for a stored kind not known.")
+    def kind(self) -> NotificationKind | None:
+        try:
+            return NotificationKind(self._m.kind)
+        except ValueError:
+            return None
 
     @field(description="The message (内容).")
     def message(self) -> str:

@@ -16,7 +16,16 @@ from schema.cases.config import CaseConfigQuery
 from schema.cases.rates import CaseRatesQuery
 from schema.cases.steps import CaseStageQuery
 from schema.cases.types import Case, CaseCategory, CaseReview, CaseStatistics, Notification, statistics_from
-from schema.common import Connection, connection, context, field, graphql_enum, query_call
+from schema.common import (
+    Connection,
+    connection,
+    context,
+    field,
+    graphql_enum,
+    plain_list_reason,
+    query_call,
+    sequence_connection,
+)
 from schema.register import AREA_TYPE_NAMES
 
 graphql_enum(CaseOrder, name="CaseOrder", description="The order of the cases list (事件排序).")
@@ -85,9 +94,19 @@ class CaseQuery(CaseConfigQuery, CaseStageQuery, CaseRatesQuery):
     async def unread_notification_count(self, info: Info) -> int:
         return await query_call(case_service.unread_count(context(info)))
 
-    @field(description="The tenant's case categories (事件类别).")
+    @field(description="The tenant's case categories (事件类别).",
+           deprecation_reason=plain_list_reason("caseCategoriesConnection"))
     async def case_categories(self, info: Info) -> list[CaseCategory]:
         return [CaseCategory(code=c.code, name=c.name) for c in await case_service.categories(context(info))]
+
+    @field(description="The tenant's case categories (事件类别).")
+    async def case_categories_connection(
+        self, info: Info,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[CaseCategory]:
+        return sequence_connection(  # type: ignore[no-any-return]
+            await case_service.categories(context(info)), lambda c: CaseCategory(code=c.code, name=c.name),
+            first=first, after=after)
 
     @field(description="Review figures (复盘统计) for an area subtree and a period of local dates.")
     async def case_statistics(
@@ -99,7 +118,17 @@ class CaseQuery(CaseConfigQuery, CaseStageQuery, CaseRatesQuery):
             context(info), decode_id(area_id, AREA_TYPE_NAMES, "areaId"), from_, to))
         return statistics_from(stats)
 
-    @field(description="Recorded reviews (复盘记录) of an area, newest period first.")
+    @field(description="Recorded reviews (复盘记录) of an area, newest period first.",
+           deprecation_reason=plain_list_reason("caseReviewsConnection"))
     async def case_reviews(self, info: Info, area_id: strawberry.ID) -> list[CaseReview]:
         rows = await case_service.list_reviews(context(info), decode_id(area_id, AREA_TYPE_NAMES, "areaId"))
         return [CaseReview(_m=r) for r in rows]
+
+    @field(description="Recorded reviews (复盘记录) of an area, newest period first.")
+    async def case_reviews_connection(
+        self, info: Info, area_id: strawberry.ID,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[CaseReview]:
+        rows = await case_service.list_reviews(context(info), decode_id(area_id, AREA_TYPE_NAMES, "areaId"))
+        return sequence_connection(  # type: ignore[no-any-return]
+            rows, lambda r: CaseReview(_m=r), first=first, after=after)

@@ -3,6 +3,7 @@ tenant's stage limits, workflow settings and category closure rules."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 import strawberry
@@ -10,7 +11,7 @@ import strawberry
 from models import CallbackResult, CaseStageKind, SlaUnit, UrgencyTier
 from models import CaseStage as CaseStageRow
 from models.cases import aware
-from schema.common import field, graphql_enum
+from schema.common import field, graphql_enum, legacy_string_reason
 
 graphql_enum(CaseStageKind, name="CaseStageKind",
              description="Stage of a case (办理环节): ACCEPT 受理/签收, DISPATCH 派遣, HANDLE 处置/办结, "
@@ -23,6 +24,46 @@ graphql_enum(CallbackResult, name="CaseCallbackResult",
                          "BASICALLY_SATISFIED 基本满意, UNSATISFIED 不满意, NOT_SOLVED 未解决 (reopens the case), "
                          "UNREACHABLE 无法联系.")
 
+
+
+class CaseStep(enum.Enum):
+    """Every step a case's timeline records (resolvers/cases/machine.py TRANSITIONS, the report, the
+    system's auto-close and overdue steps, recategorisation): the closed set of CaseTimelineEntry.step."""
+
+    REPORT = "report"
+    ACCEPT = "accept"
+    REJECT = "reject"
+    WITHDRAW = "withdraw"
+    DISPATCH = "dispatch"
+    START = "start"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    SUPERVISE = "supervise"
+    URGE = "urge"
+    ESCALATE = "escalate"
+    FEEDBACK = "feedback"
+    RETURN = "return"
+    REQUEST_EXTENSION = "request_extension"
+    DECIDE_EXTENSION = "decide_extension"
+    TRANSFER = "transfer"
+    REWORK = "rework"
+    CALLBACK = "callback"
+    LIFT_SUPERVISION = "lift_supervision"
+    STAGE_OVERDUE = "stage_overdue"
+    AUTO_CLOSE = "auto_close"
+    RECATEGORISE = "recategorise"
+
+
+graphql_enum(CaseStep, name="CaseStep", description="A step of a case's timeline (处置环节), as recorded.")
+
+
+def case_step(action: str | None) -> CaseStep | None:
+    """The enum of a recorded action; null for one this schema does not know (never expected)."""
+    try:
+        return None if action is None else CaseStep(action)
+    except ValueError:
+        return None
 
 @strawberry.type(description="One passage of a case through a stage (办理环节), with its time limit (环节时限).")
 class CaseStage:
@@ -46,9 +87,14 @@ class CaseStage:
         return self._m.completed_at
 
     @field(description="The step that completed it: accept, reject, withdraw, dispatch, return, transfer, resolve, "
-                       "callback, close …; null while open.")
+                       "callback, close …; null while open.",
+           deprecation_reason=legacy_string_reason("outcomeStep"))
     def outcome(self) -> str | None:
         return self._m.outcome
+
+    @field(description="The step that completed it (完成环节); null while open.")
+    def outcome_step(self) -> CaseStep | None:
+        return case_step(self._m.outcome)
 
     @field(description="Ran over its due time (超时): open past due, or completed after it.")
     def overdue(self) -> bool:

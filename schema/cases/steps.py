@@ -16,7 +16,17 @@ from resolvers.ids import decode_id
 from schema.cases.inputs import PARTNER_NAME_DEPRECATED, CasePayload
 from schema.cases.stage_types import CaseCategoryRule, CaseStageLimit, CaseWorkflowSettings
 from schema.cases.types import Case
-from schema.common import UserError, context, field, mutate, mutation, query_call
+from schema.common import (
+    Connection,
+    UserError,
+    context,
+    field,
+    mutate,
+    mutation,
+    plain_list_reason,
+    query_call,
+    sequence_connection,
+)
 from schema.register import AREA_TYPE_NAMES
 
 _VERSION = "Fail with CONFLICT if the case changed (its version)."
@@ -140,18 +150,38 @@ async def _case(info: Info, run: Any) -> CasePayload:
 
 @strawberry.type
 class CaseStageQuery:
-    @field(description="Stage limits (环节时限) of ACCEPT, DISPATCH and CALLBACK; HANDLE's are slaRules. Staff only.")
+    @field(description="Stage limits (环节时限) of ACCEPT, DISPATCH and CALLBACK; HANDLE's are slaRules. Staff only.",
+           deprecation_reason=plain_list_reason("caseStageLimitsConnection"))
     async def case_stage_limits(self, info: Info) -> list[CaseStageLimit]:
         return [_limit(r) for r in await query_call(cfg.stage_limits(context(info)))]
+
+    @field(description="Stage limits (环节时限) of ACCEPT, DISPATCH and CALLBACK; HANDLE's are slaRules. Staff only.")
+    async def case_stage_limits_connection(
+        self, info: Info,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[CaseStageLimit]:
+        return sequence_connection(  # type: ignore[no-any-return]
+            await query_call(cfg.stage_limits(context(info))), _limit, first=first, after=after)
 
     @field(description="Case workflow settings (办理流程设置). Staff only.")
     async def case_workflow_settings(self, info: Info) -> CaseWorkflowSettings:
         return _settings(await query_call(cfg.workflow_settings(context(info))))
 
-    @field(description="Closure rules of the categories that have one (办结要求). Staff only.")
+    @field(description="Closure rules of the categories that have one (办结要求). Staff only.",
+           deprecation_reason=plain_list_reason("caseCategoryRulesConnection"))
     async def case_category_rules(self, info: Info) -> list[CaseCategoryRule]:
         rows = await query_call(cfg.category_rules(context(info)))
         return [CaseCategoryRule(category=r.category_code, requires_photo=r.requires_photo) for r in rows]
+
+    @field(description="Closure rules of the categories that have one (办结要求). Staff only.")
+    async def case_category_rules_connection(
+        self, info: Info,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[CaseCategoryRule]:
+        rows = await query_call(cfg.category_rules(context(info)))
+        return sequence_connection(  # type: ignore[no-any-return]
+            rows, lambda r: CaseCategoryRule(category=r.category_code, requires_photo=r.requires_photo),
+            first=first, after=after)
 
 
 @strawberry.type

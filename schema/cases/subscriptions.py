@@ -13,14 +13,17 @@ from strawberry.types import Info
 
 from models import CaseState
 from resolvers import cases as case_service
+from schema.cases.stage_types import CaseStep, case_step
 from schema.cases.types import Case
-from schema.common import subscription
+from schema.common import legacy_string_reason, subscription
 from schema.events import readable_events, subscribed_area_path
 
 
 @strawberry.type(description="Something happened to a case you may read (事件动态).")
 class CaseEventMessage:
-    action: str = strawberry.field(description="The timeline action (report, dispatch, resolve …).")
+    action: str = strawberry.field(description="The timeline action (report, dispatch, resolve …).",
+                                   deprecation_reason=legacy_string_reason("step"))
+    step: CaseStep | None = strawberry.field(default=None, description="The timeline step (处置环节).")
     state: CaseState = strawberry.field(description="The case's state after it.")
     seq: int = strawberry.field(description="Timeline position of the step.")
     case: Case = strawberry.field(description="The case as you may see it now.")
@@ -39,5 +42,5 @@ class Subscription:
                 info, "case", area_path, lambda path, area: path.startswith(area),
                 lambda ctx, e: case_service.get_case(ctx, uuid.UUID(e["case_id"])))) as events:
             async for event, case in events:
-                yield CaseEventMessage(action=event["action"], state=case.state, seq=int(event["seq"]),
-                                       case=Case(_m=case))
+                yield CaseEventMessage(action=event["action"], step=case_step(event["action"]), state=case.state,
+                                       seq=int(event["seq"]), case=Case(_m=case))

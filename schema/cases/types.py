@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import date, datetime
 from typing import Annotated
@@ -24,18 +25,61 @@ from models import Case as CaseRow
 from models import CaseEvent as CaseEventRow
 from models import CaseReview as CaseReviewRow
 from models import Notification as NotificationRow
+from policies.roles import Role
 from resolvers import cases as case_service
 from resolvers import loaders
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
 from resolvers.ids import encode_global_id
 from schema.cases.photos import Photo, photos_of
-from schema.cases.stage_types import CaseStage
+from schema.cases.stage_types import CaseStage, CaseStep, case_step
 from schema.columns import column_field
-from schema.common import Node, PublicError, context, field, graphql_enum
+from schema.common import Node, PublicError, context, field, graphql_enum, legacy_string_reason
 from schema.register import AreaNode, Community, Grid, User, area_type
 
+
+class NotificationKind(enum.Enum):
+    """What a notification is about: every kind resolvers send (cases, and the lifecycle of activities,
+    meetings, notices and topics)."""
+
+    DISPATCHED = "dispatched"
+    SUPERVISED = "supervised"
+    SUPERVISION_LIFTED = "supervision_lifted"
+    URGED = "urged"
+    ESCALATED = "escalated"
+    REOPENED = "reopened"
+    REWORK = "rework"
+    RETURNED = "returned"
+    TRANSFERRED = "transferred"
+    EXTENSION_REQUESTED = "extension_requested"
+    EXTENSION_DECIDED = "extension_decided"
+    STAGE_OVERDUE = "stage_overdue"
+    PROGRESS = "progress"
+    SUPERVISION_UPDATE = "supervision_update"
+    ACTIVITY_CHANGED = "activity_changed"
+    ACTIVITY_CANCELLED = "activity_cancelled"
+    MEETING_CHANGED = "meeting_changed"
+    MEETING_CANCELLED = "meeting_cancelled"
+    NOTICE_CHANGED = "notice_changed"
+    TOPIC_CANCELLED = "topic_cancelled"
+
+
+def role_of(value: str | None) -> Role | None:
+    """A recorded role name as the Role enum; null for none (a system step) or one not known."""
+    try:
+        return None if not value else Role(value)
+    except ValueError:
+        return None
+
+
+def _state(key: str) -> CaseState | None:
+    try:
+        return CaseState(key)
+    except ValueError:
+        return None
+
 graphql_enum(CaseState, name="CaseState", description="State of a case in its closed loop (事件状态).")
+graphql_enum(NotificationKind, name="NotificationKind", description="What a notification is about (通知类型).")
 graphql_enum(CaseSource, name="CaseSource",
              description="Where a case came from (来源渠道): 网格巡查, 居民上报, 12345 热线, 小程序, 来访, 其他.")
 graphql_enum(HandlerKind, name="HandlerKind",
@@ -58,9 +102,14 @@ class CaseTimelineEntry:
         return self._m.seq
 
     @field(description="What happened: report, accept, reject, dispatch, start, resolve, close, reopen, "
-                                  "feedback, supervise, urge, escalate, auto_close.")
+                       "feedback, supervise, urge, escalate, auto_close.",
+           deprecation_reason=legacy_string_reason("step"))
     def action(self) -> str:
         return self._m.action
+
+    @field(description="What happened (处置环节).")
+    def step(self) -> CaseStep | None:
+        return case_step(self._m.action)
 
     @field(description="State before the step (null for the report).")
     def from_state(self) -> CaseState | None:
@@ -70,9 +119,14 @@ class CaseTimelineEntry:
     def to_state(self) -> CaseState | None:
         return None if self._m.to_state is None else CaseState(self._m.to_state)
 
-    @field(description="Role the actor acted in; null for system steps or on the public wall.")
+    @field(description="Role the actor acted in; null for system steps or on the public wall.",
+           deprecation_reason=legacy_string_reason("actingRole"))
     def actor_role(self) -> str | None:
         return self._m.actor_role if self._full else None
+
+    @field(description="Role the actor acted in (经办角色); null for system steps or on the public wall.")
+    def acting_role(self) -> Role | None:
+        return role_of(self._m.actor_role) if self._full else None
 
     @field(description="Who acted (经办人); null for system steps or on the public wall.")
     async def actor(self, info: Info) -> User | None:
@@ -295,6 +349,8 @@ class Case(Node):
 class KeyCount:
     key: str = strawberry.field(description="State or category code.")
     count: int = strawberry.field(description="Number of cases.")
+    state: CaseState | None = strawberry.field(
+        default=None, description="The state counted (状态), on a byState row; null on a byCategory row.")
 
 
 @strawberry.type(description="Figures of the cases reported in an area and period (复盘统计).")
@@ -319,7 +375,7 @@ class CaseStatistics:
 def statistics_from(s: case_service.CaseStatistics) -> CaseStatistics:
     return CaseStatistics(
         total=s.total,
-        by_state=[KeyCount(key=k, count=c) for k, c in sorted(s.by_state.items())],
+        by_state=[KeyCount(key=k, count=c, state=_state(k)) for k, c in sorted(s.by_state.items())],
         by_category=[KeyCount(key=k, count=c) for k, c in sorted(s.by_category.items())],
         resolved=s.resolved, resolved_on_time=s.resolved_on_time, on_time_rate=s.on_time_rate,
         mean_handling_hours=s.mean_handling_hours, median_handling_hours=s.median_handling_hours,
@@ -359,9 +415,17 @@ class Notification(Node):
 
     @field(description="What it is about: dispatched, supervised, urged, escalated, reopened, returned, "
                        "extension_requested, extension_decided, transferred, rework, progress (to the reporter), "
-                       "supervision_update (to the supervisor) …")
+                       "supervision_update (to the supervisor) …",
+           deprecation_reason=legacy_string_reason("reason"))
     def kind(self) -> str:
         return self._m.kind
+
+    @field(description="What it is about (通知类型).")
+    def reason(self) -> NotificationKind | None:
+        try:
+            return NotificationKind(self._m.kind)
+        except ValueError:
+            return None
 
     @field(description="The message (内容).")
     def message(self) -> str:

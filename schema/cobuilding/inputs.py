@@ -6,7 +6,8 @@ from datetime import date
 
 import strawberry
 
-from schema.cobuilding.enums import AgreementStatus, PartnerKind, ServiceKind
+from schema.cobuilding.enums import AgreementGrant, AgreementStatus, PartnerKind, ServiceKind, SignatoryParty
+from schema.common import legacy_string_reason
 
 
 @strawberry.input(description="A partner unit (共建单位).")
@@ -28,7 +29,10 @@ class UpdatePartnerUnitInput(PartnerUnitInput):
 @strawberry.input(description="A signatory (签约人).")
 class SignatoryInput:
     name: str = strawberry.field(description="Name.")
-    side: str = strawberry.field(description="partner or community.")
+    side: str | None = strawberry.field(default=None, description="partner or community.",
+                                        deprecation_reason=legacy_string_reason("party"))
+    party: SignatoryParty | None = strawberry.field(
+        default=None, description="The side signed for (签约方); give this or the deprecated side.")
     title: str | None = strawberry.field(default=None, description="Title, e.g. 校长.")
 
 
@@ -39,8 +43,12 @@ class AgreementInput:
     community_party: str = strawberry.field(description="The community side as signed, e.g. 建峰社区党委.")
     community_ids: list[strawberry.ID] = strawberry.field(description="Communities covered; all in your scope.")
     areas: list[str] = strawberry.field(description="六联创 area codes (see lianchuangAreas).")
-    grants: list[str] = strawberry.field(description="Shared: activity.read, wish.read, wish.claim, "
-                                         "statistics.read.")
+    grants: list[str] | None = strawberry.field(
+        default=None, description="Shared: activity.read, wish.read, wish.claim, statistics.read.",
+        deprecation_reason=legacy_string_reason("sharedData"))
+    shared_data: list[AgreementGrant] | None = strawberry.field(
+        default=None, description="Data shared with the partner's system (共享授权); give this or the deprecated "
+                                  "grants.")
     valid_from: date = strawberry.field(description="Valid from.")
     valid_until: date | None = strawberry.field(default=None, description="Valid until, inclusive.")
     signatories: list[SignatoryInput] = strawberry.field(default_factory=list, description="Signatories.")

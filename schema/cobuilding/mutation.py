@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers import cobuilding as svc
+from resolvers.errors import ErrorCode, ServiceError
+from resolvers.i18n import t
 from resolvers.ids import decode_id
 from schema.cobuilding.inputs import (
     AgreementInput,
@@ -19,6 +21,7 @@ from schema.cobuilding.inputs import (
     RecordInServiceInput,
     RegisterInServiceInput,
     SetAgreementStatusInput,
+    SignatoryInput,
     UpdateAgreementInput,
     UpdatePartnerUnitInput,
 )
@@ -30,7 +33,7 @@ from schema.cobuilding.types import (
     PartnerClient,
     PartnerUnit,
 )
-from schema.common import UserError, context, mutate, mutation
+from schema.common import UserError, context, given, legacy_argument, mutate, mutation, one_form
 
 
 @strawberry.type(description="Result of a partner unit mutation.")
@@ -77,14 +80,32 @@ def _unit_data(input: PartnerUnitInput) -> svc.PartnerUnitInput:
                                 address=input.address)
 
 
+def _grants(input: AgreementInput) -> list[str]:
+    """sharedData, or the deprecated grants: exactly one (issue #25)."""
+    if (input.grants is None) == (input.shared_data is None):
+        raise ServiceError(ErrorCode.INVALID, t("请给出 sharedData（旧的 grants 与之二选一）",
+                                                "give sharedData (or the deprecated grants), exactly one"),
+                           "sharedData")
+    return list(input.grants) if input.grants is not None else [g.value for g in input.shared_data or ()]
+
+
+def _side(s: SignatoryInput, i: int) -> str:
+    if (s.side is None) == (s.party is None):
+        raise ServiceError(ErrorCode.INVALID, t("请给出签约方 party（旧的 side 与之二选一）",
+                                                "give party (or the deprecated side), exactly one"),
+                           f"signatories[{i}].party")
+    return s.side if s.side is not None else s.party.value  # type: ignore[union-attr]
+
+
 def _agreement_data(input: AgreementInput) -> svc.AgreementInput:
     return svc.AgreementInput(
         partner_unit_id=decode_id(input.partner_unit_id, "PartnerUnit", "partnerUnitId"), title=input.title,
         community_party=input.community_party,
         community_ids=[decode_id(c, "Community", "communityIds") for c in input.community_ids],
-        areas=list(input.areas), grants=list(input.grants), valid_from=input.valid_from,
+        areas=list(input.areas), grants=_grants(input), valid_from=input.valid_from,
         valid_until=input.valid_until,
-        signatories=[svc.Signatory(name=s.name, side=s.side, title=s.title) for s in input.signatories],
+        signatories=[svc.Signatory(name=s.name, side=_side(s, i), title=s.title)
+                     for i, s in enumerate(input.signatories)],
         note=input.note)
 
 
@@ -93,6 +114,16 @@ def _client_payload(result: Any, errors: list[UserError]) -> PartnerClientPayloa
         return PartnerClientPayload(client=None, client_secret=None, errors=errors)
     client, secret = result
     return PartnerClientPayload(client=PartnerClient(_m=client), client_secret=secret, errors=errors)
+
+
+@strawberry.input(description="Rotate a partner API client's secret (轮换密钥).")
+class RotatePartnerClientSecretInput:
+    id: strawberry.ID = strawberry.field(description="Global ID of the partner API client (客户端ID).")
+
+
+@strawberry.input(description="Revoke a partner API client (吊销凭据).")
+class RevokePartnerClientInput:
+    id: strawberry.ID = strawberry.field(description="Global ID of the partner API client (客户端ID).")
 
 
 @strawberry.type
@@ -149,16 +180,26 @@ class CobuildingMutation:
         return _client_payload(*await mutate(info, run))
 
     @mutation(description="Rotate a client's secret (轮换密钥): the old one gets no token from now on.")
-    async def rotate_partner_client_secret(self, info: Info, id: strawberry.ID) -> PartnerClientPayload:
+    async def rotate_partner_client_secret(
+        self, info: Info, input: RotatePartnerClientSecretInput | None = None,
+        id: Annotated[strawberry.ID | None, legacy_argument("rotatePartnerClientSecret")] = None,
+    ) -> PartnerClientPayload:
         async def run() -> Any:
-            return await svc.rotate_partner_client_secret(context(info), decode_id(id, "PartnerClient", "id"))
+            one_form(input, [id])
+            gid = input.id if input is not None else given(id)
+            return await svc.rotate_partner_client_secret(context(info), decode_id(gid, "PartnerClient", "id"))
 
         return _client_payload(*await mutate(info, run))
 
     @mutation(description="Revoke a client (吊销凭据): no token, and its tokens stop at once.")
-    async def revoke_partner_client(self, info: Info, id: strawberry.ID) -> PartnerClientPayload:
+    async def revoke_partner_client(
+        self, info: Info, input: RevokePartnerClientInput | None = None,
+        id: Annotated[strawberry.ID | None, legacy_argument("revokePartnerClient")] = None,
+    ) -> PartnerClientPayload:
         async def run() -> Any:
-            return (await svc.revoke_partner_client(context(info), decode_id(id, "PartnerClient", "id")), None)
+            one_form(input, [id])
+            gid = input.id if input is not None else given(id)
+            return (await svc.revoke_partner_client(context(info), decode_id(gid, "PartnerClient", "id")), None)
 
         return _client_payload(*await mutate(info, run))
 

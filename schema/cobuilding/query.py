@@ -20,7 +20,15 @@ from schema.cobuilding.types import (
     LianchuangArea,
     PartnerUnit,
 )
-from schema.common import Connection, connection, context, field, query_call
+from schema.common import (
+    Connection,
+    connection,
+    context,
+    field,
+    plain_list_reason,
+    query_call,
+    sequence_connection,
+)
 
 
 @strawberry.type
@@ -76,9 +84,19 @@ class CobuildingQuery:
 
     # ---- partner units' systems
 
-    @field(description="Partner systems: your unit's agreements in force now (我的协议).")
+    @field(description="Partner systems: your unit's agreements in force now (我的协议).",
+           deprecation_reason=plain_list_reason("myAgreementsConnection"))
     async def my_agreements(self, info: Info) -> list[PartnerAgreement]:
         return [PartnerAgreement(_m=m) for m in await query_call(svc.my_agreements(context(info)))]
+
+    @field(description="Partner systems: your unit's agreements in force now (我的协议).")
+    async def my_agreements_connection(
+        self, info: Info,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[PartnerAgreement]:
+        return sequence_connection(  # type: ignore[no-any-return]
+            await query_call(svc.my_agreements(context(info))), lambda m: PartnerAgreement(_m=m),
+            first=first, after=after)
 
     @field(description="Partner systems: activities your agreements share (共享活动), newest first.")
     async def shared_activities(self, info: Info, first: int | None = None, after: str | None = None

@@ -12,15 +12,16 @@ from strawberry.types import Info
 
 from models import Activity as ActivityRow
 from models import Agreement as AgreementRow
+from models import CaseState
 from models import Wish as WishRow
 from resolvers import cobuilding as svc
 from resolvers.cobuilding import loaders as cl
 from resolvers.ids import encode_global_id
-from schema.cobuilding.enums import SharedActivityState, SharedWishState
+from schema.cobuilding.enums import AgreementGrant, SharedActivityState, SharedWishState, grants_of
 from schema.cobuilding.types import (
     LianchuangArea,
 )
-from schema.common import context, field
+from schema.common import context, field, legacy_string_reason
 
 
 @strawberry.type(description="A community named by id and name (社区).")
@@ -49,9 +50,14 @@ class PartnerAgreement:
     async def communities(self, info: Info) -> list[CommunityRef]:
         return _community_refs(await cl.communities_by_agreement(context(info)).load(self._m.id))
 
-    @field(description="What is shared (共享授权), as resource.action.")
+    @field(description="What is shared (共享授权), as resource.action.",
+           deprecation_reason=legacy_string_reason("sharedData"))
     def grants(self) -> list[str]:
         return list(self._m.grants)
+
+    @field(description="What is shared with your system (共享授权).")
+    def shared_data(self) -> list[AgreementGrant]:
+        return grants_of(list(self._m.grants))
 
     @field(description="The 六联创 areas (六联创领域).")
     def areas(self) -> list[LianchuangArea]:
@@ -158,10 +164,24 @@ class SharedWish:
 class SharedCount:
     key: str = strawberry.field(description="State or category code.")
     count: int = strawberry.field(description="How many.")
+    case_state: CaseState | None = strawberry.field(
+        default=None, description="The case state counted (事件状态), on cases.byState; null elsewhere.")
+    activity_state: SharedActivityState | None = strawberry.field(
+        default=None, description="The activity state counted (活动状态), on activities.byState; null elsewhere.")
 
 
 def _counts(d: dict[str, int]) -> list[SharedCount]:
     return [SharedCount(key=k, count=n) for k, n in sorted(d.items())]
+
+
+def _case_states(d: dict[str, int]) -> list[SharedCount]:
+    known = {s.value: s for s in CaseState}
+    return [SharedCount(key=k, count=n, case_state=known.get(k)) for k, n in sorted(d.items())]
+
+
+def _activity_states(d: dict[str, int]) -> list[SharedCount]:
+    known = {s.value: s for s in SharedActivityState}
+    return [SharedCount(key=k, count=n, activity_state=known.get(k)) for k, n in sorted(d.items())]
 
 
 @strawberry.type(description="Aggregate case figures of a community (事件统计), no case itself.")
@@ -194,9 +214,9 @@ def shared_stats(s: svc.SharedStatistics) -> SharedStatistics:
     c = s.cases
     return SharedStatistics(
         community=_community_refs([(s.community_id, s.community_name)])[0],
-        cases=SharedCaseFigures(total=c.total, by_state=_counts(c.by_state), by_category=_counts(c.by_category),
+        cases=SharedCaseFigures(total=c.total, by_state=_case_states(c.by_state), by_category=_counts(c.by_category),
                                 resolved=c.resolved, on_time_rate=c.on_time_rate,
                                 mean_handling_hours=c.mean_handling_hours, satisfaction_rate=c.satisfaction_rate),
-        activities=SharedActivityFigures(total=s.activities.total, by_state=_counts(s.activities.by_state),
+        activities=SharedActivityFigures(total=s.activities.total, by_state=_activity_states(s.activities.by_state),
                                          places=s.activities.places, signed_up=s.activities.signed_up),
     )

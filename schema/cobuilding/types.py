@@ -18,8 +18,16 @@ from resolvers import cobuilding as svc
 from resolvers import loaders
 from resolvers import validation as v
 from resolvers.cobuilding import loaders as cl
-from schema.cobuilding.enums import AgreementStatus, PartnerKind, ServiceKind
-from schema.common import Node, context, field
+from schema.cobuilding.enums import (
+    AgreementGrant,
+    AgreementStatus,
+    PartnerKind,
+    ServiceKind,
+    SignatoryParty,
+    grants_of,
+    party_of,
+)
+from schema.common import Node, context, field, legacy_string_reason
 from schema.register import AreaNode, Person, area_type
 
 
@@ -67,7 +75,10 @@ class PartnerUnit(Node):
 @strawberry.type(description="A signatory of an agreement (签约人).")
 class Signatory:
     name: str = strawberry.field(description="Name (姓名).")
-    side: str = strawberry.field(description="partner or community (签约方).")
+    side: str = strawberry.field(description="partner or community (签约方).",
+                                 deprecation_reason=legacy_string_reason("party"))
+    party: SignatoryParty | None = strawberry.field(
+        default=None, description="The side signed for (签约方); null only for a value this schema does not know.")
     title: str | None = strawberry.field(description="Title, e.g. 党委书记.")
 
 
@@ -99,9 +110,14 @@ class Agreement(Node):
         return [LianchuangArea(code=c, name=svc.LIANCHUANG[c]) for c in self._m.areas]
 
     @field(description="Shared data, as resource.action: activity.read, wish.read, wish.claim, "
-                       "statistics.read (共享授权).")
+                       "statistics.read (共享授权).",
+           deprecation_reason=legacy_string_reason("sharedData"))
     def grants(self) -> list[str]:
         return list(self._m.grants)
+
+    @field(description="Data shared with the partner's system (共享授权).")
+    def shared_data(self) -> list[AgreementGrant]:
+        return grants_of(list(self._m.grants))
 
     @field(description="Valid from (生效日期).")
     def valid_from(self) -> date:
@@ -126,7 +142,8 @@ class Agreement(Node):
 
     @field(description="Signatories (签约人).")
     def signatories(self) -> list[Signatory]:
-        return [Signatory(name=s.get("name", ""), side=s.get("side", ""), title=s.get("title"))
+        return [Signatory(name=s.get("name", ""), side=s.get("side", ""), party=party_of(s.get("side")),
+                          title=s.get("title"))
                 for s in self._m.signatories]
 
     @field(description="Note (备注).")

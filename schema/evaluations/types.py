@@ -19,7 +19,22 @@ from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
 from resolvers.ids import decode_id
 from schema.cases import CaseRates, month_rates
-from schema.common import Node, UserError, context, field, graphql_enum, mutate, mutation, query_call
+from schema.common import (
+    Connection,
+    Node,
+    UserError,
+    context,
+    field,
+    given,
+    graphql_enum,
+    legacy_argument,
+    mutate,
+    mutation,
+    one_form,
+    plain_list_reason,
+    query_call,
+    sequence_connection,
+)
 from schema.register import AreaNode, area_type
 
 graphql_enum(EvaluationTarget, name="EvaluationTarget",
@@ -141,7 +156,8 @@ class EvaluationResult:
 @strawberry.type
 class EvaluationQuery:
     @field(description="The tenant's rating items and weights for a target (评比项目), which periods "
-                       "opened from now on are rated by.")
+                       "opened from now on are rated by.",
+           deprecation_reason=plain_list_reason("evaluationItemsConnection"))
     async def evaluation_items(
         self, info: Info, target: EvaluationTarget,
         include_inactive: Annotated[bool, strawberry.argument(description="Also list deactivated items.")] = False,
@@ -150,11 +166,36 @@ class EvaluationQuery:
             return [_item(i, i.active) for i in await svc.all_items(context(info), target)]
         return [_item(i) for i in await svc.items(context(info), target)]
 
-    @field(description="Evaluation periods, newest first (评比周期).")
+    @field(description="The tenant's rating items and weights for a target (评比项目), which periods "
+                       "opened from now on are rated by.")
+    async def evaluation_items_connection(
+        self, info: Info, target: EvaluationTarget,
+        include_inactive: Annotated[bool, strawberry.argument(description="Also list deactivated items.")] = False,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[EvaluationItem]:
+        if include_inactive:
+            return sequence_connection(  # type: ignore[no-any-return]
+            await svc.all_items(context(info), target), lambda i: _item(i, i.active), first=first,
+                after=after)
+        return sequence_connection(  # type: ignore[no-any-return]
+            await svc.items(context(info), target), _item, first=first, after=after)
+
+    @field(description="Evaluation periods, newest first (评比周期).",
+           deprecation_reason=plain_list_reason("evaluationPeriodsConnection"))
     async def evaluation_periods(self, info: Info) -> list[EvaluationPeriod]:
         return [EvaluationPeriod(_m=p) for p in await svc.list_periods(context(info))]
 
-    @field(description="Results and ranking of a period (评比排名), where you may read them.")
+    @field(description="Evaluation periods, newest first (评比周期).")
+    async def evaluation_periods_connection(
+        self, info: Info,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[EvaluationPeriod]:
+        return sequence_connection(  # type: ignore[no-any-return]
+            await svc.list_periods(context(info)), lambda p: EvaluationPeriod(_m=p), first=first,
+            after=after)
+
+    @field(description="Results and ranking of a period (评比排名), where you may read them.",
+           deprecation_reason=plain_list_reason("evaluationResultsConnection"))
     async def evaluation_results(
         self, info: Info, period_id: strawberry.ID, target: EvaluationTarget,
     ) -> list[EvaluationResult]:
@@ -162,10 +203,29 @@ class EvaluationQuery:
                                             target))
         return [EvaluationResult(_r=r) for r in rows]
 
-    @field(description="Your own ratings in a period (我的评分).")
+    @field(description="Results and ranking of a period (评比排名), where you may read them; best first.")
+    async def evaluation_results_connection(
+        self, info: Info, period_id: strawberry.ID, target: EvaluationTarget,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[EvaluationResult]:
+        rows = await query_call(svc.results(context(info), decode_id(period_id, "EvaluationPeriod", "periodId"),
+                                            target))
+        return sequence_connection(  # type: ignore[no-any-return]
+            rows, lambda r: EvaluationResult(_r=r), first=first, after=after)
+
+    @field(description="Your own ratings in a period (我的评分).",
+           deprecation_reason=plain_list_reason("myEvaluationRatingsConnection"))
     async def my_evaluation_ratings(self, info: Info, period_id: strawberry.ID) -> list[EvaluationRating]:
         rows = await svc.my_ratings(context(info), decode_id(period_id, "EvaluationPeriod", "periodId"))
         return [EvaluationRating(_m=r) for r in rows]
+
+    @field(description="Your own ratings in a period (我的评分).")
+    async def my_evaluation_ratings_connection(
+        self, info: Info, period_id: strawberry.ID, first: int | None = None, after: str | None = None,
+    ) -> Connection[EvaluationRating]:
+        rows = await svc.my_ratings(context(info), decode_id(period_id, "EvaluationPeriod", "periodId"))
+        return sequence_connection(  # type: ignore[no-any-return]
+            rows, lambda r: EvaluationRating(_m=r), first=first, after=after)
 
 
 @strawberry.input(description="An item's score.")
@@ -216,12 +276,26 @@ class EvaluationRatingPayload:
 
 
 
+@strawberry.input(description="Open the evaluation period of a month (开启月度评比).")
+class OpenEvaluationPeriodInput:
+    month: date = strawberry.field(description="Any day of the month to rate (评比月份); the period is that month.")
+
+
+@strawberry.input(description="Close an evaluation period (关闭评比).")
+class CloseEvaluationPeriodInput:
+    id: strawberry.ID = strawberry.field(description="Global ID of the period to close (评比周期ID).")
+
+
 @strawberry.type
 class EvaluationMutation:
     @mutation(description="Open the evaluation period of a month (开启月度评比); street admin.")
-    async def open_evaluation_period(self, info: Info, month: date) -> EvaluationPeriodPayload:
+    async def open_evaluation_period(
+        self, info: Info, input: OpenEvaluationPeriodInput | None = None,
+        month: Annotated[date | None, legacy_argument("openEvaluationPeriod")] = None,
+    ) -> EvaluationPeriodPayload:
         async def run() -> Any:
-            return await svc.open_period(context(info), month)
+            one_form(input, [month])
+            return await svc.open_period(context(info), input.month if input is not None else given(month))
 
         row, errors = await mutate(info, run)
         return EvaluationPeriodPayload(period=None if row is None else EvaluationPeriod(_m=row), errors=errors)
@@ -237,9 +311,14 @@ class EvaluationMutation:
         return EvaluationItemsPayload(items=None if rows is None else [_item(i) for i in rows], errors=errors)
 
     @mutation(description="Close a period (关闭评比): read-only afterwards.")
-    async def close_evaluation_period(self, info: Info, id: strawberry.ID) -> EvaluationPeriodPayload:
+    async def close_evaluation_period(
+        self, info: Info, input: CloseEvaluationPeriodInput | None = None,
+        id: Annotated[strawberry.ID | None, legacy_argument("closeEvaluationPeriod")] = None,
+    ) -> EvaluationPeriodPayload:
         async def run() -> Any:
-            return await svc.close_period(context(info), decode_id(id, "EvaluationPeriod", "id"))
+            one_form(input, [id])
+            gid = input.id if input is not None else given(id)
+            return await svc.close_period(context(info), decode_id(gid, "EvaluationPeriod", "id"))
 
         row, errors = await mutate(info, run)
         return EvaluationPeriodPayload(period=None if row is None else EvaluationPeriod(_m=row), errors=errors)

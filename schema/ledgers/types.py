@@ -34,14 +34,21 @@ class ImportJobStatus(enum.Enum):
                                    description="The database refused the import: nothing written (导入失败).")
 
 
+@strawberry.enum(name="ImportJobKind", description="What an import job imports (导入类型).")
+class ImportJobKind(enum.Enum):
+    REGISTER = strawberry.enum_value("register", description="A household register file (户籍登记).")
+    ONBOARDING = strawberry.enum_value("onboarding", description="The onboarding workbook: areas, firms and "
+                                                                 "contracts (区域与物业).")
+
+
 @strawberry.type(description="An import job (导入任务): of a household register file, or of the onboarding "
                              "workbook (区域与物业导入: areas, firms, contracts); its progress and outcome.")
 class ImportJob(Node):
     _m: strawberry.Private[ImportJobRow]
 
-    @field(description="What is imported (导入类型): `register` (户籍登记) or `onboarding` (区域与物业).")
-    def kind(self) -> str:
-        return self._m.kind
+    @field(description="What is imported (导入类型): a register file or the onboarding workbook.")
+    def kind(self) -> ImportJobKind:
+        return ImportJobKind(self._m.kind)
 
     @field(description="The uploaded file's name (文件名).")
     def file_name(self) -> str:

@@ -35,7 +35,9 @@ from schema.common import (
     error_catalogue,
     field,
     node_resolvers,
+    plain_list_reason,
     query_call,
+    sequence_connection,
 )
 from schema.register.types import (
     AREA_TYPE_NAMES,
@@ -184,7 +186,8 @@ class Query:
         ))
         return connection(page, lambda m: Person(_m=m))  # type: ignore[no-any-return]
 
-    @field(description="Property firms of the tenant (物业公司), for dispatching and grants.")
+    @field(description="Property firms of the tenant (物业公司), for dispatching and grants.",
+           deprecation_reason=plain_list_reason("propertyFirmsConnection"))
     async def property_firms(self, info: Info) -> list[PropertyFirm]:
         ctx = context(info)
         if not ctx.actor.assignments:
@@ -192,10 +195,31 @@ class Query:
         rows = await ctx.db.scalars(select(PropertyFirmRow).order_by(PropertyFirmRow.name))
         return [PropertyFirm(_m=f) for f in rows]
 
-    @field(description="The tenant's care groups (重点人群类别).")
+    @field(description="Property firms of the tenant (物业公司), for dispatching and grants; by name.")
+    async def property_firms_connection(
+        self, info: Info,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[PropertyFirm]:
+        ctx = context(info)
+        rows = [] if not ctx.actor.assignments else await ctx.db.scalars(
+            select(PropertyFirmRow).order_by(PropertyFirmRow.name))
+        return sequence_connection(  # type: ignore[no-any-return]
+            rows, lambda f: PropertyFirm(_m=f), first=first, after=after)
+
+    @field(description="The tenant's care groups (重点人群类别).",
+           deprecation_reason=plain_list_reason("careTagKindsConnection"))
     async def care_tag_kinds(self, info: Info) -> list[CareTagKind]:
         rows = await register_service.care_tag_kinds(context(info))
         return [CareTagKind(code=r.code, name=r.name) for r in rows]
+
+    @field(description="The tenant's care groups (重点人群类别).")
+    async def care_tag_kinds_connection(
+        self, info: Info,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[CareTagKind]:
+        rows = await register_service.care_tag_kinds(context(info))
+        return sequence_connection(  # type: ignore[no-any-return]
+            rows, lambda r: CareTagKind(code=r.code, name=r.name), first=first, after=after)
 
     @field(description="Role assignments you may read (角色授权), by area subtree and role.")
     async def role_assignments(

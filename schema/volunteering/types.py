@@ -26,9 +26,13 @@ from schema.common import (
     connection,
     context,
     field,
+    given,
     graphql_enum,
+    legacy_argument,
+    legacy_reason,
     mutate,
     mutation,
+    one_form,
     query_call,
 )
 from schema.register import AREA_TYPE_NAMES, AreaNode, Person, area_type
@@ -391,6 +395,61 @@ class DecideRedemptionInput:
     note: str | None = strawberry.field(default=None, description="Note; required when rejecting.")
 
 
+@strawberry.input(description="Sign up for an activity as your own person (报名).")
+class SignUpForActivityInput:
+    activity_id: strawberry.ID = strawberry.field(description="Global ID of the activity to sign up for (活动ID).")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Idempotency key (幂等键, ≤ 64 chars), the same for every retry: a retry returns "
+                                  "the same sign-up.")
+
+
+@strawberry.input(description="Cancel your sign-up (取消报名).")
+class CancelActivitySignupInput:
+    id: strawberry.ID = strawberry.field(description="Global ID of the sign-up to cancel (报名ID).")
+
+
+@strawberry.input(description="Check in to an activity (签到).")
+class CheckInActivityInput:
+    id: strawberry.ID = strawberry.field(description="Global ID of the sign-up to check in (报名ID).")
+
+
+@strawberry.input(description="Check out of an activity (签退).")
+class CheckOutActivityInput:
+    id: strawberry.ID = strawberry.field(description="Global ID of the sign-up to check out (报名ID).")
+
+
+@strawberry.input(description="Confirm a volunteer's hours (确认时长).")
+class ConfirmActivityHoursInput:
+    id: strawberry.ID = strawberry.field(description="Global ID of the sign-up whose hours to confirm (报名ID).")
+    hours: float | None = strawberry.field(
+        default=None, description="Hours to confirm; default check-in to check-out in whole half hours.")
+
+
+@strawberry.input(description="Set the tenant's points rule (积分规则).")
+class SetPointsRuleInput:
+    points_per_hour: int = strawberry.field(description="Points per confirmed volunteer hour (每小时积分).")
+
+
+@strawberry.input(description="Add stock to a catalogue item (补充库存).")
+class RestockRewardItemInput:
+    id: strawberry.ID = strawberry.field(description="Global ID of the catalogue item (兑换物品ID).")
+    add: int = strawberry.field(description="How many to add to the stock (补充数量), positive.")
+
+
+@strawberry.input(description="Ask to exchange your points for an item (申请兑换).")
+class RequestRedemptionInput:
+    item_id: strawberry.ID = strawberry.field(
+        description="Global ID of the catalogue item to exchange points for (兑换物品ID).")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Idempotency key (幂等键, ≤ 64 chars), the same for every retry: a retry returns "
+                                  "the same request.")
+
+
+@strawberry.input(description="Withdraw your own pending redemption (撤回兑换).")
+class CancelRedemptionInput:
+    id: strawberry.ID = strawberry.field(description="Global ID of your redemption request (兑换申请ID).")
+
+
 async def _activity(info: Info, run: Any) -> ActivityPayload:
     row, errors = await mutate(info, run)
     return ActivityPayload(activity=None if row is None else Activity(_m=row), errors=errors)
@@ -436,45 +495,72 @@ class VolunteeringMutation:
 
     @mutation(description="Sign up for an activity as your own person (报名); capacity holds.")
     async def sign_up_for_activity(
-        self, info: Info, activity_id: strawberry.ID,
+        self, info: Info, input: SignUpForActivityInput | None = None,
+        activity_id: Annotated[strawberry.ID | None, legacy_argument("signUpForActivity")] = None,
         idempotency_key: Annotated[str | None, strawberry.argument(
             description="Idempotency key (幂等键, ≤ 64 chars), the same for every retry: a retry returns the same "
-                        "sign-up.")] = None,
+                        "sign-up.",
+            deprecation_reason=legacy_reason("signUpForActivity"))] = None,
     ) -> ActivitySignupPayload:
         async def run() -> Any:
-            return await svc.sign_up(context(info), decode_id(activity_id, "Activity", "activityId"), idempotency_key)
+            one_form(input, [activity_id], [idempotency_key])
+            if input is not None:
+                return await svc.sign_up(context(info), decode_id(input.activity_id, "Activity", "activityId"),
+                                         input.idempotency_key)
+            return await svc.sign_up(context(info), decode_id(given(activity_id), "Activity", "activityId"),
+                                     idempotency_key)
 
         return await _signup(info, run)
 
     @mutation(description="Cancel your sign-up (取消报名), freeing the place.")
-    async def cancel_activity_signup(self, info: Info, id: strawberry.ID) -> ActivitySignupPayload:
+    async def cancel_activity_signup(
+        self, info: Info, input: CancelActivitySignupInput | None = None,
+        id: Annotated[strawberry.ID | None, legacy_argument("cancelActivitySignup")] = None,
+    ) -> ActivitySignupPayload:
         async def run() -> Any:
-            return await svc.cancel_signup(context(info), decode_id(id, "ActivitySignup", "id"))
+            one_form(input, [id])
+            gid = input.id if input is not None else given(id)
+            return await svc.cancel_signup(context(info), decode_id(gid, "ActivitySignup", "id"))
 
         return await _signup(info, run)
 
     @mutation(description="Check in (签到): the volunteer or the organiser.")
-    async def check_in_activity(self, info: Info, id: strawberry.ID) -> ActivitySignupPayload:
+    async def check_in_activity(
+        self, info: Info, input: CheckInActivityInput | None = None,
+        id: Annotated[strawberry.ID | None, legacy_argument("checkInActivity")] = None,
+    ) -> ActivitySignupPayload:
         async def run() -> Any:
-            return await svc.check_in(context(info), decode_id(id, "ActivitySignup", "id"))
+            one_form(input, [id])
+            gid = input.id if input is not None else given(id)
+            return await svc.check_in(context(info), decode_id(gid, "ActivitySignup", "id"))
 
         return await _signup(info, run)
 
     @mutation(description="Check out (签退): the volunteer or the organiser.")
-    async def check_out_activity(self, info: Info, id: strawberry.ID) -> ActivitySignupPayload:
+    async def check_out_activity(
+        self, info: Info, input: CheckOutActivityInput | None = None,
+        id: Annotated[strawberry.ID | None, legacy_argument("checkOutActivity")] = None,
+    ) -> ActivitySignupPayload:
         async def run() -> Any:
-            return await svc.check_out(context(info), decode_id(id, "ActivitySignup", "id"))
+            one_form(input, [id])
+            gid = input.id if input is not None else given(id)
+            return await svc.check_out(context(info), decode_id(gid, "ActivitySignup", "id"))
 
         return await _signup(info, run)
 
     @mutation(description="Confirm the hours (确认时长) as organiser; awards points by the tenant's rule.")
     async def confirm_activity_hours(
-        self, info: Info, id: strawberry.ID,
+        self, info: Info, input: ConfirmActivityHoursInput | None = None,
+        id: Annotated[strawberry.ID | None, legacy_argument("confirmActivityHours")] = None,
         hours: Annotated[float | None, strawberry.argument(
-            description="Hours to confirm; default check-in to check-out in whole half hours.")] = None,
+            description="Hours to confirm; default check-in to check-out in whole half hours.",
+            deprecation_reason=legacy_reason("confirmActivityHours"))] = None,
     ) -> ActivitySignupPayload:
         async def run() -> Any:
-            return await svc.confirm_hours(context(info), decode_id(id, "ActivitySignup", "id"), hours)
+            one_form(input, [id], [hours])
+            if input is not None:
+                return await svc.confirm_hours(context(info), decode_id(input.id, "ActivitySignup", "id"), input.hours)
+            return await svc.confirm_hours(context(info), decode_id(given(id), "ActivitySignup", "id"), hours)
 
         return await _signup(info, run)
 
@@ -495,9 +581,14 @@ class VolunteeringMutation:
         return await _entry(info, run)
 
     @mutation(description="Set the tenant's points per confirmed hour (积分规则); street admin.")
-    async def set_points_rule(self, info: Info, points_per_hour: int) -> PointsRulePayload:
+    async def set_points_rule(
+        self, info: Info, input: SetPointsRuleInput | None = None,
+        points_per_hour: Annotated[int | None, legacy_argument("setPointsRule")] = None,
+    ) -> PointsRulePayload:
         async def run() -> Any:
-            return await svc.set_points_rule(context(info), points_per_hour)
+            one_form(input, [points_per_hour])
+            return await svc.set_points_rule(
+                context(info), input.points_per_hour if input is not None else given(points_per_hour))
 
         value, errors = await mutate(info, run)
         return PointsRulePayload(points_per_hour=value, errors=errors)
@@ -512,21 +603,33 @@ class VolunteeringMutation:
         return await _item(info, run)
 
     @mutation(description="Add stock to a catalogue item (补充库存).")
-    async def restock_reward_item(self, info: Info, id: strawberry.ID, add: int) -> RewardItemPayload:
+    async def restock_reward_item(
+        self, info: Info, input: RestockRewardItemInput | None = None,
+        id: Annotated[strawberry.ID | None, legacy_argument("restockRewardItem")] = None,
+        add: Annotated[int | None, legacy_argument("restockRewardItem")] = None,
+    ) -> RewardItemPayload:
         async def run() -> Any:
-            return await svc.restock_reward_item(context(info), decode_id(id, "RewardItem", "id"), add)
+            one_form(input, [id, add])
+            id_, n = (input.id, input.add) if input is not None else (given(id), given(add))
+            return await svc.restock_reward_item(context(info), decode_id(id_, "RewardItem", "id"), n)
 
         return await _item(info, run)
 
     @mutation(description="Ask to exchange your points for an item (申请兑换).")
     async def request_redemption(
-        self, info: Info, item_id: strawberry.ID,
+        self, info: Info, input: RequestRedemptionInput | None = None,
+        item_id: Annotated[strawberry.ID | None, legacy_argument("requestRedemption")] = None,
         idempotency_key: Annotated[str | None, strawberry.argument(
             description="Idempotency key (幂等键, ≤ 64 chars), the same for every retry: a retry returns the same "
-                        "request.")] = None,
+                        "request.",
+            deprecation_reason=legacy_reason("requestRedemption"))] = None,
     ) -> RedemptionPayload:
         async def run() -> Any:
-            return await svc.request_redemption(context(info), decode_id(item_id, "RewardItem", "itemId"),
+            one_form(input, [item_id], [idempotency_key])
+            if input is not None:
+                return await svc.request_redemption(context(info), decode_id(input.item_id, "RewardItem", "itemId"),
+                                                    input.idempotency_key)
+            return await svc.request_redemption(context(info), decode_id(given(item_id), "RewardItem", "itemId"),
                                                 idempotency_key)
 
         return await _redemption(info, run)
@@ -548,9 +651,14 @@ class VolunteeringMutation:
         return await _redemption(info, run)
 
     @mutation(description="Withdraw your own pending redemption (撤回兑换).")
-    async def cancel_redemption(self, info: Info, id: strawberry.ID) -> RedemptionPayload:
+    async def cancel_redemption(
+        self, info: Info, input: CancelRedemptionInput | None = None,
+        id: Annotated[strawberry.ID | None, legacy_argument("cancelRedemption")] = None,
+    ) -> RedemptionPayload:
         async def run() -> Any:
-            return await svc.cancel_redemption(context(info), decode_id(id, "Redemption", "id"))
+            one_form(input, [id])
+            gid = input.id if input is not None else given(id)
+            return await svc.cancel_redemption(context(info), decode_id(gid, "Redemption", "id"))
 
         return await _redemption(info, run)
 

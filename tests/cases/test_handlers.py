@@ -130,7 +130,7 @@ async def test_partner_unit_handles_a_case_end_to_end(capi: ClockApi, fresh: Wor
     assert [e["code"] for e in again["errors"]] == ["CONFLICT"]  # one request at a time
     granted = await step(c.api, a, "grid1", "decideCaseExtension", id=case["id"], approve=True)
     assert datetime.fromisoformat(granted["dueAt"]) == due + timedelta(days=2)
-    assert [n["kind"] for n in await _unit_feed(c, token)] == ["extension_decided", "dispatched"]
+    assert [n["kind"] for n in await _unit_feed(c, token)] == ["EXTENSION_DECIDED", "DISPATCHED"]
     (mine,) = await _assigned(c, token)
     assert datetime.fromisoformat(mine["dueAt"]) == due + timedelta(days=2) and mine["requestedDueAt"] is None
     # → resolves

@@ -351,12 +351,15 @@ async def test_client_credentials_rotation_revocation_expiry(papi: PartnerApi, d
 
 # Every (type, field) a partner token can reach from its root fields, and only these: organisations,
 # communities, figures, wish and activity descriptions — no person, household, phone or address.
-PARTNER_ROOTS = {"Query": {"myAgreements", "sharedActivities", "sharedWishes", "sharedStatistics",
-                           "inserviceSummary", "workingCalendar", "assignedCases", "unitNotifications"},
+PARTNER_ROOTS = {"Query": {"myAgreements", "myAgreementsConnection", "sharedActivities", "sharedWishes",
+                           "sharedStatistics", "inserviceSummary", "workingCalendar", "assignedCases",
+                           "unitNotifications"},
                  "Mutation": {"claimSharedWish", "fulfilSharedWish", "startAssignedCase", "resolveAssignedCase",
                               "returnAssignedCase", "requestAssignedCaseExtension", "markNotificationsRead"}}
 ALLOWLIST = {
-    "PartnerAgreement": {"id", "title", "communities", "grants", "areas", "validFrom", "validUntil"},
+    "PartnerAgreement": {"id", "title", "communities", "grants", "sharedData", "areas", "validFrom", "validUntil"},
+    "PartnerAgreementConnection": {"edges", "pageInfo", "totalCount", "nodes"},
+    "PartnerAgreementEdge": {"cursor", "node"},
     "CommunityRef": {"id", "name"},
     "LianchuangArea": {"code", "name"},
     "SharedActivityConnection": {"edges", "pageInfo", "totalCount", "nodes"},
@@ -371,7 +374,7 @@ ALLOWLIST = {
     "SharedCaseFigures": {"total", "byState", "byCategory", "resolved", "onTimeRate", "meanHandlingHours",
                           "satisfactionRate"},
     "SharedActivityFigures": {"total", "byState", "places", "signedUp"},
-    "SharedCount": {"key", "count"},
+    "SharedCount": {"key", "count", "caseState", "activityState"},
     "InServiceSummary": {"members", "records", "hours", "wishes", "activities"},
     "SharedWishPayload": {"wish", "errors"},
     "UserError": {"code", "message", "field"},

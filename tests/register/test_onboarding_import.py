@@ -50,7 +50,7 @@ async def outcome(client: httpx.AsyncClient, token: str, posted: httpx.Response)
         if job["status"] in FINAL:
             break
         await asyncio.sleep(0.05)
-    assert job["kind"] == "onboarding" and job["status"] in FINAL, job
+    assert job["kind"] == "ONBOARDING" and job["status"] in FINAL, job
     checked = {"areas": job["createdAreas"], "firms": job["createdFirms"], "contracts": job["createdContracts"]}
     written = job["status"] == "SUCCEEDED" and not job["dryRun"]
     errors: list[dict[str, Any]] = []

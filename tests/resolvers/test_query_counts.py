@@ -110,11 +110,24 @@ CASES: dict[str, CountCase] = {
     "catalogues": CountCase(
         """{ propertyFirms { name } careTagKinds { code name } caseCategories { code name }
           caseCategorySettings { code active } slaRules { category amount } calendarOverrides(year: 2026) { day }
-          evaluationItems(target: PROPERTY_FIRM, includeInactive: true) { code weight } }""",
+          evaluationItems(target: PROPERTY_FIRM, includeInactive: true) { code weight }
+          propertyFirmsConnection(first: 100) { totalCount nodes { name } }
+          careTagKindsConnection(first: 100) { totalCount nodes { code name } }
+          caseCategoriesConnection(first: 100) { totalCount nodes { code name } }
+          caseCategorySettingsConnection(first: 100) { totalCount nodes { code active } }
+          slaRulesConnection(first: 100) { totalCount nodes { category amount } }
+          calendarOverridesConnection(year: 2026, first: 100) { totalCount nodes { day } }
+          evaluationItemsConnection(target: PROPERTY_FIRM, includeInactive: true, first: 100) {
+            totalCount nodes { code weight } } }""",
         ("propertyFirms", "careTagKinds", "caseCategories", "caseCategorySettings", "slaRules", "calendarOverrides",
-         "evaluationItems"),
+         "evaluationItems", "propertyFirmsConnection.nodes", "careTagKindsConnection.nodes",
+         "caseCategoriesConnection.nodes", "caseCategorySettingsConnection.nodes", "slaRulesConnection.nodes",
+         "calendarOverridesConnection.nodes", "evaluationItemsConnection.nodes"),
         covers=("Query.propertyFirms", "Query.careTagKinds", "Query.caseCategories", "Query.caseCategorySettings",
-                "Query.slaRules", "Query.calendarOverrides", "Query.evaluationItems"),
+                "Query.slaRules", "Query.calendarOverrides", "Query.evaluationItems",
+                "Query.propertyFirmsConnection", "Query.careTagKindsConnection", "Query.caseCategoriesConnection",
+                "Query.caseCategorySettingsConnection", "Query.slaRulesConnection",
+                "Query.calendarOverridesConnection", "Query.evaluationItemsConnection"),
     ),
     "roleAssignments": CountCase(
         """{ roleAssignments(includeInactive: true, first: 60) { totalCount nodes { role active
@@ -192,9 +205,13 @@ CASES: dict[str, CountCase] = {
     ),
     "caseStages": CountCase(
         """{ cases(first: 60) { nodes { number stages { stage dueAt overdue } currentStage { stage } } }
-          caseStageLimits { stage category amount } caseCategoryRules { category requiresPhoto } }""",
-        ("cases.nodes.stages", "caseStageLimits", "caseCategoryRules"),
-        covers=("Case.stages", "Query.caseStageLimits", "Query.caseCategoryRules"),
+          caseStageLimits { stage category amount } caseCategoryRules { category requiresPhoto }
+          caseStageLimitsConnection(first: 100) { totalCount nodes { stage category amount } }
+          caseCategoryRulesConnection(first: 100) { totalCount nodes { category requiresPhoto } } }""",
+        ("cases.nodes.stages", "caseStageLimits", "caseCategoryRules", "caseStageLimitsConnection.nodes",
+         "caseCategoryRulesConnection.nodes"),
+        covers=("Case.stages", "Query.caseStageLimits", "Query.caseCategoryRules", "Query.caseStageLimitsConnection",
+                "Query.caseCategoryRulesConnection"),
     ),
     "casePhotos": CountCase(
         """{ cases(first: 60) { nodes { number photos { id contentType width url thumbnailUrl urlsExpireAt }
@@ -205,10 +222,13 @@ CASES: dict[str, CountCase] = {
     "caseStatistics": CountCase(
         """query($s: ID!) { caseStatistics(areaId: $s, from: "2026-01-01", to: "2026-12-31") { total
           byState { key count } byCategory { key count } }
-          caseReviews(areaId: $s) { summary statistics { total byState { key count } byCategory { key count } } } }""",
-        ("caseStatistics.byCategory", "caseReviews", "caseReviews.statistics.byState"),
+          caseReviews(areaId: $s) { summary statistics { total byState { key count } byCategory { key count } } }
+          caseReviewsConnection(areaId: $s, first: 100) { totalCount nodes { summary
+            statistics { total byState { key count } } } } }""",
+        ("caseStatistics.byCategory", "caseReviews", "caseReviews.statistics.byState", "caseReviewsConnection.nodes"),
         variables=lambda sc: {"s": sc.ids["street"]},
-        covers=("Query.caseReviews", "CaseStatistics.byState", "CaseStatistics.byCategory"),
+        covers=("Query.caseReviews", "CaseStatistics.byState", "CaseStatistics.byCategory",
+                "Query.caseReviewsConnection"),
     ),
     "caseRates": CountCase(
         """{ caseRates(period: {kind: MONTH, year: 2026, number: 3}, groupBy: CATEGORY) { definitions {
@@ -275,21 +295,27 @@ CASES: dict[str, CountCase] = {
     ),
     "overdueVisits": CountCase(
         """{ overdueVisits(asOf: "2026-11-01") { household { room } building { name } lead { title user { username } }
-          grids { name } community { name } } }""",
-        ("overdueVisits", "overdueVisits.grids"),
-        covers=("Query.overdueVisits", "VisitCadence.grids"),
+          grids { name } community { name } }
+          overdueVisitsConnection(asOf: "2026-11-01", first: 100) { totalCount nodes { household { room }
+            building { name } lead { title user { username } } grids { name } community { name } } } }""",
+        ("overdueVisits", "overdueVisits.grids", "overdueVisitsConnection.nodes",
+         "overdueVisitsConnection.nodes.grids"),
+        covers=("Query.overdueVisits", "VisitCadence.grids", "Query.overdueVisitsConnection"),
     ),
     "visitCoverage": CountCase(
-        """{ visitCoverage(from: "2026-01-01", to: "2026-12-31", groupBy: LEAD) { groupName households visited } }""",
-        ("visitCoverage",),
-        covers=("Query.visitCoverage",),
+        """{ visitCoverage(from: "2026-01-01", to: "2026-12-31", groupBy: LEAD) { groupName households visited }
+          visitCoverageConnection(from: "2026-01-01", to: "2026-12-31", groupBy: LEAD, first: 100) { totalCount
+            nodes { groupName households visited } } }""",
+        ("visitCoverage", "visitCoverageConnection.nodes"),
+        covers=("Query.visitCoverage", "Query.visitCoverageConnection"),
     ),
     "careServices": CountCase(
         """{ careServices { name area { name } }
+          careServicesConnection(first: 100) { totalCount nodes { name area { name } } }
           careServiceRecords(first: 60) { totalCount nodes { service { name area { name } }
             person { name phone } } } }""",
-        ("careServices", "careServiceRecords.nodes"),
-        covers=("Query.careServices", "Query.careServiceRecords"),
+        ("careServices", "careServicesConnection.nodes", "careServiceRecords.nodes"),
+        covers=("Query.careServices", "Query.careServicesConnection", "Query.careServiceRecords"),
     ),
     "wishes": CountCase(
         """{ wishes(first: 60) { totalCount nodes { title beneficiaryName beneficiary { name phone } building { name }
@@ -322,35 +348,47 @@ CASES: dict[str, CountCase] = {
         """query($p: ID!) { evaluationPeriods { month items(target: PROPERTY_FIRM) { code weight } }
           evaluationResults(periodId: $p, target: PROPERTY_FIRM) { compound { name } firmName raters score rank
             items { code average } }
-          myEvaluationRatings(periodId: $p) { target compound { name } scores { item score } total } }""",
+          myEvaluationRatings(periodId: $p) { target compound { name } scores { item score } total }
+          evaluationPeriodsConnection(first: 100) { totalCount nodes { month items(target: PROPERTY_FIRM) { code } } }
+          evaluationResultsConnection(periodId: $p, target: PROPERTY_FIRM, first: 100) { totalCount nodes {
+            compound { name } firmName raters score rank items { code average } } }
+          myEvaluationRatingsConnection(periodId: $p, first: 100) { totalCount nodes { target compound { name }
+            scores { item score } total } } }""",
         ("evaluationPeriods", "evaluationPeriods.items", "evaluationResults", "evaluationResults.items",
-         "myEvaluationRatings", "myEvaluationRatings.scores"),
+         "myEvaluationRatings", "myEvaluationRatings.scores", "evaluationPeriodsConnection.nodes",
+         "evaluationResultsConnection.nodes", "myEvaluationRatingsConnection.nodes"),
         variables=lambda sc: {"p": sc.ids["period"]},
         covers=("Query.evaluationPeriods", "EvaluationPeriod.items", "Query.evaluationResults",
-                "EvaluationResult.items", "Query.myEvaluationRatings", "EvaluationRating.scores"),
+                "EvaluationResult.items", "Query.myEvaluationRatings", "EvaluationRating.scores",
+                "Query.evaluationPeriodsConnection", "Query.evaluationResultsConnection",
+                "Query.myEvaluationRatingsConnection"),
     ),
     "cobuilding": CountCase(
         """{ partnerUnits(first: 60) { totalCount nodes { name kind contactPhone clients { clientId label } } }
           agreements(first: 60) { totalCount nodes { title status partnerUnit { name } communities { name }
-            areas { code name } grants signatories { name side } } }
+            areas { code name } grants sharedData signatories { name side party } } }
           inserviceMembers(first: 60) { totalCount nodes { workUnitName person { name phone } community { name }
             partnerUnit { name } } } }""",
         ("partnerUnits.nodes", "partnerUnits.nodes.clients", "agreements.nodes", "agreements.nodes.communities",
          "inserviceMembers.nodes"),
         covers=("Query.partnerUnits", "PartnerUnit.clients", "Query.agreements", "Agreement.communities",
-                "Agreement.areas", "Agreement.grants", "Agreement.signatories", "Query.inserviceMembers"),
+                "Agreement.areas", "Agreement.grants", "Agreement.sharedData", "Agreement.signatories",
+                "Query.inserviceMembers"),
     ),
     "partner": CountCase(
-        """query($c: ID!) { myAgreements { title communities { name } grants areas { code } }
+        """query($c: ID!) { myAgreements { title communities { name } grants sharedData areas { code } }
+          myAgreementsConnection(first: 100) { totalCount nodes { title communities { name } } }
           sharedActivities(first: 60) { totalCount nodes { title community { name } } }
           sharedWishes(first: 60) { totalCount nodes { title state claimedByUs community { name } } }
           sharedStatistics(communityId: $c, from: "2026-01-01", to: "2026-12-31") { community { name }
             cases { total byState { key count } byCategory { key count } }
             activities { total byState { key count } } } }""",
-        ("myAgreements", "myAgreements.communities", "sharedActivities.nodes", "sharedWishes.nodes",
+        ("myAgreements", "myAgreements.communities", "myAgreementsConnection.nodes", "sharedActivities.nodes",
+         "sharedWishes.nodes",
          "sharedStatistics.cases.byCategory"),
         who="partner", variables=lambda sc: {"c": sc.ids["C1"]},
-        covers=("Query.myAgreements", "PartnerAgreement.communities", "PartnerAgreement.grants",
+        covers=("Query.myAgreements", "Query.myAgreementsConnection", "PartnerAgreement.communities",
+                "PartnerAgreement.grants", "PartnerAgreement.sharedData",
                 "PartnerAgreement.areas", "Query.sharedActivities", "Query.sharedWishes", "SharedCaseFigures.byState",
                 "SharedCaseFigures.byCategory", "SharedActivityFigures.byState"),
     ),
@@ -388,16 +426,16 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "areas": (13, 10),
     "assignedCases": (10, 9),
     "auditLog": (7, 4),
-    "careServices": (12, 9),
+    "careServices": (13, 10),
     "caseRates": (15, 12),
-    "caseStatistics": (7, 4),
+    "caseStatistics": (8, 5),
     "cases": (12, 9),
     "casesOrdered": (8, 2),
     "casePhotos": (8, 5),
-    "caseStages": (9, 6),
-    "catalogues": (11, 8),
+    "caseStages": (11, 8),
+    "catalogues": (18, 15),
     "cobuilding": (18, 15),
-    "evaluations": (12, 9),
+    "evaluations": (17, 14),
     "importJobs": (6, 3),
     "households": (16, 13),
     "households_masked": (11, 8),
@@ -407,8 +445,8 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "nodes": (14, 11),
     "notices": (8, 5),
     "notifications": (11, 8),
-    "overdueVisits": (15, 12),
-    "partner": (16, 15),
+    "overdueVisits": (21, 18),
+    "partner": (17, 16),
     "persons": (12, 9),
     "person_moves": (9, 6),
     "personalDataReport": (15, 12),
@@ -419,7 +457,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "selfGoverningUnits": (9, 6),
     "serviceContracts": (12, 9),
     "users": (6, 3),
-    "visitCoverage": (13, 10),
+    "visitCoverage": (20, 17),
     "visits": (11, 8),
     "volunteering": (15, 12),
     "walls": (9, 6),

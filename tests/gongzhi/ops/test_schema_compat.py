@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from graphql import build_schema
 
 from gongzhi.modules import schema as _built
@@ -112,3 +113,40 @@ def test_command_exits_nonzero_on_a_breaking_change(tmp_path: Path) -> None:
         "type Query {", "type Query {\n  retiredField: Int", 1), encoding="utf-8")
     assert main([str(released)]) == 1
     assert main([str(RELEASED)]) == 0
+
+
+# One shape (issue #25): a misnamed input type is renamed by announcement in the released schema.
+ANNOUNCED = '''
+type Query { a: Int }
+type Mutation {
+  acceptCase(
+    """Its type will be renamed `AcceptCaseInput` at the next release (announced since 2026-12-05)."""
+    input: CaseTransitionInput!
+  ): Int
+  startCase(input: CaseTransitionInput!): Int
+}
+input CaseTransitionInput { id: ID! }
+'''
+
+
+def test_an_announced_input_rename_passes_and_nothing_else() -> None:
+    renamed = (ANNOUNCED.replace("input: CaseTransitionInput!\n  ): Int", "input: AcceptCaseInput!\n  ): Int")
+               + "input AcceptCaseInput { id: ID! }\n")
+    assert check(ANNOUNCED, build_schema(renamed)) == []
+    # another name than the announced one is breaking
+    other = (ANNOUNCED.replace("input: CaseTransitionInput!\n  ): Int", "input: CaseAcceptInput!\n  ): Int")
+             + "input CaseAcceptInput { id: ID! }\n")
+    assert any("acceptCase(input:)" in p and p.startswith("BREAKING") for p in check(ANNOUNCED, build_schema(other)))
+    # a mutation whose rename was not announced (startCase) keeps its type: removing it is breaking
+    both = (renamed.replace("startCase(input: CaseTransitionInput!)", "startCase(input: StartCaseInput!)")
+            .replace("input CaseTransitionInput { id: ID! }", "input StartCaseInput { id: ID! }"))
+    out = check(ANNOUNCED, build_schema(both))
+    assert any("startCase(input:)" in p for p in out)
+    assert any(p.startswith("BREAKING: CaseTransitionInput was removed.") and "startCase" in p for p in out)
+
+
+def test_the_command_also_refuses_a_new_exception_to_the_one_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gongzhi.ops.schema_compat as compat
+
+    monkeypatch.setattr(compat, "shape_exceptions", lambda s: ["Mutation.x takes bare arguments"])
+    assert compat.main([str(RELEASED)]) == 1
