@@ -91,6 +91,8 @@ ENUM_VALUES: dict[str, str] = {
     "PolicyCondition.AGREEMENT": "What an active co-building agreement grants (共建协议).",
     "PolicyCondition.OWN_REPORTS": "Cases the actor reported (本人上报).",
     "PolicyCondition.PARTY_MEMBER": "The actor is a party member on the register (党员).",
+    "PolicyCondition.GRID_COMPOUND": "The compounds a building of the actor's grid belongs to, for what is public "
+                                     "or shared in them (网格所涉小区, DESIGN.md §8).",
     # area tree
     "AreaKind.STREET": "Street office (街道): the tenant's root.",
     "AreaKind.COMMUNITY": "Community (社区).",

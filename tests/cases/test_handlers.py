@@ -102,7 +102,7 @@ async def test_partner_unit_handles_a_case_end_to_end(capi: ClockApi, fresh: Wor
     assert [(n["id"], n["state"], n["title"]) for n in seen] == [(case["id"], "DISPATCHED", "扬天小区11栋污水外溢")]
     assert await _assigned(c, other_token) == []
     feed = await _unit_feed(c, token)
-    assert [(n["kind"], n["caseId"], n["readAt"]) for n in feed] == [("dispatched", case["id"], None)]
+    assert [(n["kind"], n["caseId"], n["readAt"]) for n in feed] == [("DISPATCHED", case["id"], None)]
     assert await _unit_feed(c, other_token) == []
     r = await _partner(c, token, MARK, {"ids": [feed[0]["id"]]})  # its own read state, like any account's
     assert r.json()["data"]["markNotificationsRead"] == {"marked": 1, "errors": []}, r.text

@@ -33,6 +33,7 @@ from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
     GraphQLList,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
     Undefined,
@@ -649,7 +650,8 @@ def test_every_mutation_refuses_the_other_tenants_ids(env: Env) -> None:
         id_fields = [n for n, fld in itype.fields.items() if get_named_type(fld.type).name == "ID"]
         if not id_fields:
             continue
-        value = _input_value(f.args["input"].type, "input", name, b_ids)
+        # the input form even where the old bare arguments still make the argument nullable (issue #25)
+        value = _input_value(GraphQLNonNull(itype), "input", name, b_ids)
         if any(value.get(n) is None and is_non_null_type(itype.fields[n].type) for n in id_fields):
             unprobed.append(name)
             continue
