@@ -96,22 +96,34 @@ async def migrate_and_distribute(owner_url: str, app_role: str) -> None:
     migrations run on the distributed database (what an upgrade after the one-off does)."""
     import asyncio
 
+    import asyncpg
+
     from gongzhi.migrate import upgrade
     from gongzhi.ops.citus import distribute
     from tenants.session import make_engine
 
     at = os.environ.get("GONGZHI_TEST_CITUS_AT", "").strip() or "head"
     await asyncio.to_thread(upgrade, owner_url, app_role, at)
-    # The extension after the migrations, as on an existing database: a migration that distributes
-    # a new table when citus is installed needs the tables it points at distributed already.
-    await _add_citus(owner_url.rsplit("/", 1)[1])
-    engine = make_engine(owner_url, pool_size=1)
+    # One test process at a time distributes, cluster-wide (an advisory lock in the coordinator's admin
+    # database, held by this connection): two at once met on the workers' shared catalogs — Citus
+    # propagates the owner role with the first reference table — and one failed with
+    # `tuple concurrently updated` (`SELECT create_reference_table('platform_audit')`, on a worker), so
+    # every test of that process errored.
+    lock = await asyncpg.connect(pg_admin_url())
     try:
-        await distribute(engine, shard_count=SHARDS, only_present=at != "head")
+        await lock.execute("SELECT pg_advisory_lock(7368412)")
+        # The extension after the migrations, as on an existing database: a migration that distributes
+        # a new table when citus is installed needs the tables it points at distributed already.
+        await _add_citus(owner_url.rsplit("/", 1)[1])
+        engine = make_engine(owner_url, pool_size=1)
+        try:
+            await distribute(engine, shard_count=SHARDS, only_present=at != "head")
+        finally:
+            await engine.dispose()
+        if at != "head":
+            await asyncio.to_thread(upgrade, owner_url, app_role)
     finally:
-        await engine.dispose()
-    if at != "head":
-        await asyncio.to_thread(upgrade, owner_url, app_role)
+        await lock.close()
 
 
 async def drop(name: str) -> None:

@@ -43,10 +43,16 @@ async def test_not_ready_on_citus_without_sequential_multi_shard_modify_mode(db:
         await conn.exec_driver_sql("SET citus.multi_shard_modify_mode = 'parallel'")
         await conn.commit()
         try:
-            # held to Citus's settings as on a coordinator (here the extension is not installed)
+            # held to Citus's settings as on a coordinator (on plain PostgreSQL the extension is not installed)
             problem = await rls.tenant_setting_problem(conn, citus=True)
             # a plain database of a server that preloads citus has the setting too: not held to it
-            assert await rls.tenant_setting_problem(conn) is None
+            assert await rls.tenant_setting_problem(conn, citus=False) is None
+            # by default the database's own pg_extension decides: a distributed test database
+            # (scripts/citus-cluster.sh test) has the extension and is held to it, a plain one is not
+            installed = (await conn.exec_driver_sql(
+                "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")).scalar()
+            await conn.commit()
+            assert await rls.tenant_setting_problem(conn) == (problem if installed else None)
         finally:
             await conn.exec_driver_sql("RESET citus.multi_shard_modify_mode")
             await conn.commit()
