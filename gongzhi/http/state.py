@@ -11,9 +11,9 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import ColumnDefault, Insert, Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from compiled import PlanCache
@@ -22,7 +22,7 @@ from gongzhi.http.auth import AuthError, TokenVerifier, select_tenant
 from gongzhi.http.persisted import PersistedQueries
 from gongzhi.http.ratelimit import make_limiter
 from gongzhi.settings import Settings
-from models import PartnerClient, Tenant, TenantStatus, User
+from models import AuditEntry, PartnerClient, Tenant, TenantStatus, User, uuid7
 from policies.actor import Actor, actor_from_rows, load_actor
 from policies.cobuilding import load_partner_actor
 from policies.enforcer import PolicyCache, TenantPolicy
@@ -30,6 +30,7 @@ from resolvers.context import Db, RequestContext
 from resolvers.i18n import t
 from resolvers.photo_links import PhotoLinks, derive_key
 from tenants.session import (
+    TenantMismatch,
     fetch_first,
     make_sessionmaker,
     switch_tenant,
@@ -67,6 +68,32 @@ async def load_partner_client_actor(session: AsyncSession, *, user: User, client
         raise AuthError(401, "CLIENT_REVOKED", t("合作单位客户端已吊销或不存在",
                                                  "the partner client is revoked or unknown"))
     return await load_partner_actor(session, user=user, client=client, tenant_id=tenant_id, policy=policy, now=now)
+
+
+def audit_insert(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime) -> Insert:
+    """The INSERT of these audit entries as the ORM's flush would write them: their values, the
+    columns' defaults for what they leave unset, the request's tenant (the flush's tenant stamp)."""
+    table = cast(Table, AuditEntry.__table__)
+    rows = []
+    for entry in entries:
+        values = entry.__dict__
+        if entry.tenant_id is not None and entry.tenant_id != tenant_id:
+            raise TenantMismatch("AuditEntry of another tenant")
+        row: dict[str, Any] = {}
+        for column in table.columns:
+            value = values.get(column.key)
+            if value is None and column.key == "tenant_id":
+                value = tenant_id
+            elif value is None and column.key == "id":
+                value = uuid7()
+            elif value is None and column.key == "created_at":
+                value = now
+            elif value is None and isinstance(column.default, ColumnDefault) and not column.default.is_clause_element:
+                default = column.default  # SQLAlchemy wraps a callable default to take a context
+                value = default.arg(None) if default.is_callable else default.arg
+            row[column.key] = value
+        rows.append(row)
+    return insert(table).values(rows)
 
 
 class _OpenStatement:
@@ -202,9 +229,14 @@ class AppState:
     async def commit(self, session: AsyncSession, ctx: RequestContext) -> None:
         """The request's one commit: audit entries, then events (published once it is durable)."""
         await ctx.db.drain()
-        for entry in ctx.audit_entries():
-            session.add(entry)
-        await self.bus.before_commit(session, ctx.events)
+        entries = ctx.audit_entries()
+        tenant_id = session.info.get("tenant_id")
+        # PostgreSQL: the audit rows go with the notifications, in one statement and without the ORM's
+        # unit of work (issue #21); otherwise (SQLite, nothing to notify) as ORM rows at the commit.
+        insert_rows = audit_insert(entries, tenant_id, ctx.now) if entries and tenant_id is not None else None
+        if not await self.bus.before_commit(session, ctx.events, insert_rows):
+            for entry in entries:
+                session.add(entry)
         await session.commit()
         self.bus.after_commit(ctx.events)
 

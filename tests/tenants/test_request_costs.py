@@ -36,3 +36,75 @@ def test_audit_path_from_the_recorded_change() -> None:
     assert _path_in_change(update) is None  # looked up with a statement, as before
     assert _path_in_change({"table": "areas", "id": "x", "fields": {"path": [None, "a."]}}) == "a."
     assert _path_in_change({"table": "wishes", "id": "x", "fields": {"area_path": [None, "a."]}}) is None
+
+
+def _case(**over: Any) -> Any:
+    from datetime import UTC, datetime
+
+    from models import Case, CaseState, uuid7
+
+    now = datetime(2026, 12, 5, tzinfo=UTC)
+    values: dict[str, Any] = dict(
+        id=uuid7(), number="20261205-AAAAAAAA", area_id=uuid.uuid4(), area_path="/a/b/", category_code="c",
+        title="路灯不亮", description="", state=CaseState.REPORTED, reporter_user_id=uuid.uuid4(),
+        reporter_role="resident", on_wall=True, idempotency_key="k", supervised=False, reopen_count=0, version=1,
+        updated_at=now, created_at=now, tenant_id=uuid.uuid4())
+    values.update(over)
+    return Case(**values)
+
+
+def test_audit_changes_of_an_insert_and_an_update() -> None:
+    """The audit hook reads a new row's values from its state and, for an update, only the attributes
+    that changed (issue #21) — the entries are what asking every column for its history gave."""
+    from sqlalchemy.orm import Session, make_transient_to_detached
+
+    new = _case()
+    s = Session()
+    s.add(new)
+    tsession._record_changes(s, None, None)
+    [entry] = s.info["audit_changes"]
+    assert entry["op"] == "insert" and entry["table"] == "cases" and entry["id"] == str(new.id)
+    fields = entry["fields"]
+    assert fields["title"] == [None, "路灯不亮"] and fields["state"] == [None, "reported"]
+    assert fields["on_wall"] == [None, True] and fields["version"] == [None, 1]
+    assert "tenant_id" not in fields and "created_at" not in fields
+    assert "description" in fields and "location_text" not in fields  # "" is a value; None is left out
+    s.expunge_all()
+
+    old = _case(title="旧标题")
+    make_transient_to_detached(old)
+    s = Session()
+    s.add(old)
+    old.title = "新标题"
+    old.version = 1  # set to what it was: no change
+    tsession._record_changes(s, None, None)
+    [entry] = s.info["audit_changes"]
+    assert entry["op"] == "update" and entry["fields"] == {"title": ["旧标题", "新标题"]}
+    s.expunge_all()
+
+
+def test_audit_rows_written_as_the_flush_would() -> None:
+    """On PostgreSQL the request's audit entries go in one INSERT with its notifications (issue #21):
+    the request's tenant stamped, the columns' defaults filled, another tenant's entry refused."""
+    from datetime import UTC, datetime
+
+    import pytest
+    from sqlalchemy.dialects import postgresql
+
+    from gongzhi.http.state import audit_insert
+    from models import AuditEntry
+    from tenants.session import TenantMismatch
+
+    tenant, now = uuid.uuid4(), datetime(2026, 12, 5, tzinfo=UTC)
+    a = AuditEntry(user_id=uuid.uuid4(), action="reportCase", object_type="cases", object_ids=["x"],
+                   detail={"outcome": "ok"}, request_id="r1", created_at=now)
+    b = AuditEntry(action="person.read_pii", object_type="person", request_id="r1")
+    params = audit_insert([a, b], tenant, now).compile(dialect=postgresql.dialect()).params  # type: ignore[no-untyped-call]
+    rows = [{k.rsplit("_m", 1)[0]: v for k, v in params.items() if k.endswith(f"_m{i}")} for i in range(2)]
+    assert rows[0]["tenant_id"] == rows[1]["tenant_id"] == tenant
+    assert rows[0]["action"] == "reportCase" and rows[0]["detail"] == {"outcome": "ok"}
+    assert rows[1]["roles"] == "" and rows[1]["object_ids"] == [] and rows[1]["detail"] == {}  # the defaults
+    assert rows[1]["created_at"] == now and isinstance(rows[1]["id"], uuid.UUID) and rows[0]["id"] != rows[1]["id"]
+    assert rows[0]["seq"] is None and rows[0]["hash"] is None  # chained later by the sealing job
+    with pytest.raises(TenantMismatch):
+        audit_insert([AuditEntry(action="x", object_type="y", tenant_id=uuid.uuid4())], tenant, now)
