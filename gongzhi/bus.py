@@ -235,11 +235,16 @@ class EventBus:
 
     # -- publishing ---------------------------------------------------------------------------------
 
+    @property
+    def notifies(self) -> bool:
+        """Events go out through PostgreSQL's NOTIFY (delivered to every process at commit)."""
+        return self._pg_dsn is not None
+
     async def before_commit(self, session: AsyncSession, events: list[Event]) -> None:
         if self._pg_dsn is None:
             return
         for event in events:
-            await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": orjson.dumps(event).decode()})
+            await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": payload(event)})
 
     def after_commit(self, events: list[Event]) -> None:
         if self._pg_dsn is None:
@@ -261,6 +266,11 @@ class EventBus:
             LISTENER_CONNECTED.set(0)
         if self._connected is not None:
             self._connected.clear()
+
+
+def payload(event: Event) -> str:
+    """An event as its NOTIFY payload."""
+    return orjson.dumps(event).decode()
 
 
 def _asyncpg_dsn(url: str) -> str:

@@ -5,24 +5,25 @@ the two steps every route takes inside the pipeline: ``open_context`` (tenant, u
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import ColumnDefault, Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from compiled import PlanCache
-from gongzhi.bus import EventBus
+from gongzhi.bus import CHANNEL, EventBus, payload
 from gongzhi.http.auth import AuthError, TokenVerifier, select_tenant
 from gongzhi.http.persisted import PersistedQueries
 from gongzhi.http.ratelimit import make_limiter
 from gongzhi.settings import Settings
-from models import PartnerClient, Tenant, TenantStatus, User
+from models import AuditEntry, PartnerClient, Tenant, TenantStatus, User, uuid7
 from policies.actor import Actor, actor_from_rows, load_actor
 from policies.cobuilding import load_partner_actor
 from policies.enforcer import PolicyCache, TenantPolicy
@@ -30,6 +31,7 @@ from resolvers.context import Db, RequestContext
 from resolvers.i18n import t
 from resolvers.photo_links import PhotoLinks, derive_key
 from tenants.session import (
+    TenantMismatch,
     fetch_first,
     make_sessionmaker,
     switch_tenant,
@@ -67,6 +69,58 @@ async def load_partner_client_actor(session: AsyncSession, *, user: User, client
         raise AuthError(401, "CLIENT_REVOKED", t("合作单位客户端已吊销或不存在",
                                                  "the partner client is revoked or unknown"))
     return await load_partner_actor(session, user=user, client=client, tenant_id=tenant_id, policy=policy, now=now)
+
+
+_AUDIT_COLUMNS = ("id", "created_at", "user_id", "roles", "action", "object_type", "object_ids", "detail",
+                  "request_id", "client_addr", "area_path")
+_AUDIT_TYPES = ("uuid", "timestamptz", "uuid", "text", "text", "text", "json", "json", "text", "text", "text")
+# The request's audit rows and its notifications in one statement (issue #21): the INSERT as a
+# data-modifying WITH, which PostgreSQL runs whether or not the query reads it; the count makes the
+# first row the only one and still evaluates every pg_notify (a volatile output is never pruned).
+_AUDIT_AND_NOTIFY = (
+    f"WITH audit AS (INSERT INTO audit_log (tenant_id, {', '.join(_AUDIT_COLUMNS)}) "
+    f"SELECT $1::uuid, {', '.join('a.' + c for c in _AUDIT_COLUMNS)} FROM unnest("
+    + ", ".join(f"${i}::{t}[]" for i, t in enumerate(_AUDIT_TYPES, 2))
+    + f") AS a({', '.join(_AUDIT_COLUMNS)})) "
+    f"SELECT count(*) FROM (SELECT pg_notify(${len(_AUDIT_TYPES) + 2}, p) "
+    f"FROM unnest(${len(_AUDIT_TYPES) + 3}::text[]) AS n(p)) notified"
+)
+
+
+def audit_rows(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime) -> list[dict[str, Any]]:
+    """The audit entries' column values as the ORM's flush would write them: their values, the columns'
+    defaults for what they leave unset, the request's tenant (the flush's tenant stamp)."""
+    table = cast(Table, AuditEntry.__table__)
+    rows = []
+    for entry in entries:
+        values = entry.__dict__
+        if entry.tenant_id is not None and entry.tenant_id != tenant_id:
+            raise TenantMismatch("AuditEntry of another tenant")
+        row: dict[str, Any] = {}
+        for column in table.columns:
+            value = values.get(column.key)
+            if value is None and column.key == "tenant_id":
+                value = tenant_id
+            elif value is None and column.key == "id":
+                value = uuid7()
+            elif value is None and column.key == "created_at":
+                value = now
+            elif value is None and isinstance(column.default, ColumnDefault) and not column.default.is_clause_element:
+                default = column.default  # SQLAlchemy wraps a callable default to take a context
+                value = default.arg(None) if default.is_callable else default.arg
+            row[column.key] = value
+        rows.append(row)
+    return rows
+
+
+def audit_and_notify_args(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime,
+                          payloads: list[str]) -> tuple[Any, ...]:
+    """The parameters of ``_AUDIT_AND_NOTIFY``: one array per column (JSON as its text, as the ORM's
+    JSON type sends it), the channel and the payloads."""
+    rows = audit_rows(entries, tenant_id, now)
+    arrays = [[json.dumps(r[c]) if t == "json" else r[c] for r in rows] for c, t in zip(_AUDIT_COLUMNS, _AUDIT_TYPES,
+                                                                                       strict=True)]
+    return (tenant_id, *arrays, CHANNEL, payloads)
 
 
 class _OpenStatement:
@@ -202,9 +256,17 @@ class AppState:
     async def commit(self, session: AsyncSession, ctx: RequestContext) -> None:
         """The request's one commit: audit entries, then events (published once it is durable)."""
         await ctx.db.drain()
-        for entry in ctx.audit_entries():
-            session.add(entry)
-        await self.bus.before_commit(session, ctx.events)
+        entries = ctx.audit_entries()
+        tenant_id = session.info.get("tenant_id")
+        if entries and ctx.events and tenant_id is not None and self.bus.notifies and session.info.get("raw_driver"):
+            # PostgreSQL: the audit rows go with the notifications, in one statement on the driver and
+            # without the ORM's unit of work (issue #21).
+            await fetch_first(session, _AUDIT_AND_NOTIFY, *audit_and_notify_args(
+                entries, tenant_id, ctx.now, [payload(e) for e in ctx.events]))
+        else:  # SQLite, or nothing to notify: ORM rows, flushed by the commit
+            for entry in entries:
+                session.add(entry)
+            await self.bus.before_commit(session, ctx.events)
         await session.commit()
         self.bus.after_commit(ctx.events)
 

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.exc import IntegrityError
 
 from models import Area, Case, CaseCategory, CasePriority, CaseSource, CaseStageKind, CaseState, uuid7
@@ -91,13 +91,15 @@ async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
     if ticket is not None and await ticket_taken(ctx.db, ticket):
         raise duplicate_ticket(ticket)
     source = data.source or default_source(list(actor.roles))
-    area = await ctx.db.scalar(select(Area).where(Area.id == data.area_id))
-    if area is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
+    # The area and whether the reporter's grant reaches it, in one statement (issue #21: one round trip
+    # fewer per report); a missing area is NOT_FOUND before an unreachable one is FORBIDDEN, as before.
     grant = actor.grant("case", "report")
-    if not grant or await ctx.db.scalar(
-        select(Area.id).where(Area.id == area.id, area_reach_predicate(grant, actor))
-    ) is None:
+    reach = area_reach_predicate(grant, actor) if grant else false()
+    found = (await ctx.db.all(select(Area, reach.label("reachable")).where(Area.id == data.area_id)))
+    if not found:
+        raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
+    area, reachable = found[0]
+    if not reachable:
         raise ServiceError(ErrorCode.FORBIDDEN, t("您无权在该区域报告事件",
                                                   "you may not report cases in this area"), "areaId")
     attachments = await own_unattached_photos(ctx, photos)

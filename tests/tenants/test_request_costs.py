@@ -36,3 +36,83 @@ def test_audit_path_from_the_recorded_change() -> None:
     assert _path_in_change(update) is None  # looked up with a statement, as before
     assert _path_in_change({"table": "areas", "id": "x", "fields": {"path": [None, "a."]}}) == "a."
     assert _path_in_change({"table": "wishes", "id": "x", "fields": {"area_path": [None, "a."]}}) is None
+
+
+def _case(**over: Any) -> Any:
+    from datetime import UTC, datetime
+
+    from models import Case, CaseState, uuid7
+
+    now = datetime(2026, 12, 5, tzinfo=UTC)
+    values: dict[str, Any] = dict(
+        id=uuid7(), number="20261205-AAAAAAAA", area_id=uuid.uuid4(), area_path="/a/b/", category_code="c",
+        title="路灯不亮", description="", state=CaseState.REPORTED, reporter_user_id=uuid.uuid4(),
+        reporter_role="resident", on_wall=True, idempotency_key="k", supervised=False, reopen_count=0, version=1,
+        updated_at=now, created_at=now, tenant_id=uuid.uuid4())
+    values.update(over)
+    return Case(**values)
+
+
+def test_audit_changes_of_an_insert_and_an_update() -> None:
+    """The audit hook reads a new row's values from its state and, for an update, only the attributes
+    that changed (issue #21) — the entries are what asking every column for its history gave."""
+    from sqlalchemy.orm import Session, make_transient_to_detached
+
+    new = _case()
+    s = Session()
+    s.add(new)
+    tsession._record_changes(s, None, None)
+    [entry] = s.info["audit_changes"]
+    assert entry["op"] == "insert" and entry["table"] == "cases" and entry["id"] == str(new.id)
+    fields = entry["fields"]
+    assert fields["title"] == [None, "路灯不亮"] and fields["state"] == [None, "reported"]
+    assert fields["on_wall"] == [None, True] and fields["version"] == [None, 1]
+    assert "tenant_id" not in fields and "created_at" not in fields
+    assert "description" in fields and "location_text" not in fields  # "" is a value; None is left out
+    s.expunge_all()
+
+    old = _case(title="旧标题")
+    make_transient_to_detached(old)
+    s = Session()
+    s.add(old)
+    old.title = "新标题"
+    old.version = 1  # set to what it was: no change
+    tsession._record_changes(s, None, None)
+    [entry] = s.info["audit_changes"]
+    assert entry["op"] == "update" and entry["fields"] == {"title": ["旧标题", "新标题"]}
+    s.expunge_all()
+
+
+def test_audit_rows_written_as_the_flush_would() -> None:
+    """On PostgreSQL the request's audit entries go in one statement with its notifications (issue #21):
+    the request's tenant stamped, the columns' defaults filled, JSON as text, another tenant's entry
+    refused, and every column of the table written (a new one must be added to the statement)."""
+    import json
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from gongzhi.bus import CHANNEL
+    from gongzhi.http.state import _AUDIT_AND_NOTIFY, _AUDIT_COLUMNS, audit_and_notify_args
+    from models import AuditEntry
+    from resolvers.audit.chain import SEAL_COLUMNS
+    from tenants.session import TenantMismatch
+
+    written = {"tenant_id", *_AUDIT_COLUMNS, *SEAL_COLUMNS}  # the seal: NULL until the sealing job
+    assert written == {c.name for c in AuditEntry.__table__.columns}
+    assert not set(SEAL_COLUMNS) & set(_AUDIT_COLUMNS)
+    tenant, now = uuid.uuid4(), datetime(2026, 12, 5, tzinfo=UTC)
+    a = AuditEntry(user_id=uuid.uuid4(), action="reportCase", object_type="cases", object_ids=["x"],
+                   detail={"outcome": "ok", "标题": "路灯"}, request_id="r1", created_at=now)
+    b = AuditEntry(action="person.read_pii", object_type="person", request_id="r1")
+    args = audit_and_notify_args([a, b], tenant, now, ["p1", "p2"])
+    assert _AUDIT_AND_NOTIFY.count("$") == len(args) == len(_AUDIT_COLUMNS) + 3
+    assert args[0] == tenant and args[-2:] == (CHANNEL, ["p1", "p2"])
+    col = dict(zip(_AUDIT_COLUMNS, args[1:-2], strict=True))
+    assert col["action"] == ["reportCase", "person.read_pii"]
+    assert [json.loads(v) for v in col["detail"]] == [{"outcome": "ok", "标题": "路灯"}, {}]
+    assert [json.loads(v) for v in col["object_ids"]] == [["x"], []]  # the column's default
+    assert col["roles"] == ["", ""] and col["created_at"] == [now, now]
+    assert all(isinstance(i, uuid.UUID) for i in col["id"]) and col["id"][0] != col["id"][1]
+    with pytest.raises(TenantMismatch):
+        audit_and_notify_args([AuditEntry(action="x", object_type="y", tenant_id=uuid.uuid4())], tenant, now, [])

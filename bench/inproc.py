@@ -1,0 +1,156 @@
+"""Server CPU per request in-process (issue #21): the ASGI app called directly — no network, no client
+library, no other process — on the portal mix's database, one operation N times, ``time.process_time()``
+of the process ÷ N (the driver's work included; PostgreSQL's not). For A/B steps: run it from this
+checkout against another one's code, alternating, and compare means.
+
+    python -m bench.inproc me 500                          # a root query field of bench/mix_ops.py
+    python -m bench.inproc reportCase 300                  # a report as yanquan.resident (new key each)
+    python -m bench.inproc reportCase 1 --sql              # the statements of one request
+    python -m bench.inproc me 500 --checkout /tmp/other    # another checkout's code, this driver
+    python -m bench.inproc me 500 --profile /tmp/me.prof   # cProfile (process time) of the measured loop
+
+Needs `gongzhi_bench_mix` (``python -m bench.mix`` creates it). The event loop is uvloop's, as
+``gongzhi serve`` runs it; the log level WARNING (no access log line). The answers are checked (no
+``errors``; a report's payload errors empty).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ("mutation R($input: ReportCaseInput!) { reportCase(input: $input) { case { id number state dueAt version } "
+          "errors { code message field } } }")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("operation", help="a key of bench/mix_ops.py QUERIES, or reportCase")
+    ap.add_argument("requests", type=int)
+    ap.add_argument("--checkout", type=Path, default=ROOT, help="serve this checkout's code")
+    ap.add_argument("--sql", action="store_true", help="print the statements of one request first")
+    ap.add_argument("--profile", help="write a cProfile (process time) of the measured requests here")
+    args = ap.parse_args()
+    checkout = args.checkout.resolve()
+    sys.path.insert(0, str(checkout))
+    for name in [m for m in sys.modules if m.split(".")[0] in {"bench", "gongzhi", "compiled", "schema",
+                                                                 "resolvers", "policies", "tenants", "models"}]:
+        del sys.modules[name]  # this module's own imports came from ROOT: the checkout's code from here on
+    os.chdir(checkout)
+    from bench import mix
+
+    for k, v in mix._env(mix.DB).items():
+        os.environ[k] = v
+    os.environ["GONGZHI_LOG_LEVEL"] = "WARNING"  # no access log line per request on the terminal
+    import uvloop
+
+    uvloop.run(_run(args, mix))
+
+
+async def _run(args: argparse.Namespace, mix: Any) -> None:
+    from bench.mix_ops import LOOKUPS, QUERIES, Ref
+    from gongzhi.http.app import create_app
+    from gongzhi.settings import Settings
+
+    tokens = await mix.tokens(mix.DB)
+    app = create_app(Settings.from_env())
+
+    async def call(actor: str, document: str, variables: dict[str, Any]) -> dict[str, Any]:
+        payload = json.dumps({"query": document, "variables": variables}, ensure_ascii=False).encode()
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": "/graphql", "raw_path": b"/graphql", "root_path": "", "query_string": b"",
+                 "headers": [(b"authorization", f"Bearer {tokens[actor]}".encode()),
+                             (b"content-type", b"application/json"), (b"accept", b"application/json"),
+                             (b"content-length", str(len(payload)).encode())],
+                 "client": ("127.0.0.1", 5555), "server": ("127.0.0.1", 8000)}
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": payload, "more_body": False}
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}
+
+        body: list[bytes] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+
+        await app(scope, receive, send)
+        doc: dict[str, Any] = json.loads(b"".join(body))
+        if doc.get("errors"):
+            raise SystemExit(f"{actor}: {json.dumps(doc, ensure_ascii=False)[:600]}")
+        data: dict[str, Any] = doc["data"]
+        if args.operation == "reportCase" and "reportCase" in data and data["reportCase"]["errors"]:
+            raise SystemExit(f"reportCase: {data['reportCase']['errors']}")
+        return data
+
+    found: dict[str, Any] = {}
+
+    async def value(v: Any) -> Any:
+        if isinstance(v, Ref):
+            if v.name not in found:
+                actor, document, path = LOOKUPS[v.name]
+                d = await call(actor, document, {})
+                found[v.name] = path(d) if callable(path) else mix.dig(d, path)
+            return found[v.name]
+        if isinstance(v, list):
+            return [await value(x) for x in v]
+        return v
+
+    make: Callable[[], tuple[str, str, dict[str, Any]]]
+    if args.operation == "reportCase":
+        building = await value(Ref("reporter_building"))
+        category = (await call("yanquan.resident", "{ caseCategories { code } }", {}))["caseCategories"][0]["code"]
+
+        def make() -> tuple[str, str, dict[str, Any]]:
+            return ("yanquan.resident", REPORT, {"input": {
+                "areaId": building, "category": category, "priority": "NORMAL", "title": "楼道灯不亮",
+                "description": "三单元二楼楼道灯坏了。", "idempotencyKey": uuid.uuid4().hex}})
+    else:
+        q = QUERIES[args.operation]
+        variables = {k: await value(v) for k, v in q.variables.items()}
+
+        def make() -> tuple[str, str, dict[str, Any]]:
+            return (q.actor, q.document, variables)
+
+    for _ in range(max(20, args.requests // 10)):  # warm-up: plans, policies, caches
+        await call(*make())
+    if args.sql:
+        from tenants.session import count_statements
+
+        with count_statements() as statements:
+            await call(*make())
+        for s in statements:
+            print("  " + " ".join(s.split())[:200])
+        print(f"{len(statements)} statements (BEGIN and COMMIT not counted)")
+    profile = cProfile.Profile(time.process_time) if args.profile else None
+    started = time.process_time()
+    if profile is not None:
+        profile.enable()
+    for _ in range(args.requests):
+        await call(*make())
+    if profile is not None:
+        profile.disable()
+        profile.dump_stats(args.profile)
+    spent = time.process_time() - started
+    per = spent / args.requests * 1000
+    print(f"{args.operation} ({args.checkout}): {args.requests} requests, {per:.3f} ms CPU/request")
+    await app.state.gongzhi.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
