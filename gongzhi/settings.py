@@ -161,6 +161,10 @@ class Settings(BaseSettings):
     # Persisted queries: a JSON file {sha256: document}; with persisted_only, nothing else runs.
     persisted_queries_file: OptionalText = Field(None, validation_alias="GONGZHI_PERSISTED_QUERIES")
     persisted_only: Flag = Field(False, validation_alias="GONGZHI_PERSISTED_ONLY")
+    # GET runs persisted queries only (issue #24): a document in a URL is one no client of ours sends.
+    # On, a GET may carry any query (never a mutation). from_env: on with GONGZHI_DEMO=1 unless set,
+    # for the explorer and the graphql-http audit.
+    adhoc_get: Flag = Field(False, validation_alias="GONGZHI_ADHOC_GET")
     # Keys sealing personal data at rest (models/sealing.py); development keys when unset.
     data_keys: OptionalText = Field(None, validation_alias="GONGZHI_DATA_KEYS")
     index_key: OptionalText = Field(None, validation_alias="GONGZHI_INDEX_KEY")
@@ -249,11 +253,12 @@ class Settings(BaseSettings):
             raise SettingsError(_explain(e, env, path)) from None
         finally:
             _READING.reset(token)
-        # The demo runs without configuration: GraphiQL and introspection on unless set, and the
-        # demo secret when no key is configured (never without GONGZHI_DEMO).
+        # The demo runs without configuration: GraphiQL, introspection and ad-hoc GET on unless set,
+        # and the demo secret when no key is configured (never without GONGZHI_DEMO).
         demo: dict[str, object] = {}
         if settings.demo:
-            demo = {name: True for name in ("graphiql", "introspection") if name not in settings.model_fields_set}
+            demo = {name: True for name in ("graphiql", "introspection", "adhoc_get")
+                    if name not in settings.model_fields_set}
             if not (settings.jwt_secret or settings.jwt_public_key_file or settings.jwt_jwks_file):
                 demo["jwt_secret"] = DEMO_JWT_SECRET
         return settings.model_copy(update=demo) if demo else settings

@@ -64,6 +64,7 @@ class ApiErrorCode(enum.StrEnum):
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
     PERSISTED_QUERY_REQUIRED = "PERSISTED_QUERY_REQUIRED"
+    PERSISTED_QUERY_REQUIRED_FOR_GET = "PERSISTED_QUERY_REQUIRED_FOR_GET"
     # -- the platform API's tenant operations
     EXISTS = "EXISTS"
     BAD_ARCHIVE = "BAD_ARCHIVE"
@@ -141,6 +142,9 @@ CATALOGUE: dict[ApiErrorCode, Entry] = {
                                               "document with it (持久化查询未找到)."),
     _E.PERSISTED_QUERY_HASH_MISMATCH: Entry(None, "The document does not hash to the given sha256Hash (哈希不符)."),
     _E.PERSISTED_QUERY_REQUIRED: Entry(None, "This server runs registered operations only (仅允许已登记的查询)."),
+    _E.PERSISTED_QUERY_REQUIRED_FOR_GET: Entry(403, "A GET runs persisted queries only (GET 仅执行持久化查询): "
+                                                    "send the document with POST, or its sha256Hash in "
+                                                    "extensions.persistedQuery."),
     _E.EXISTS: Entry(None, "Platform API: a street office with that slug exists (已存在)."),
     _E.BAD_ARCHIVE: Entry(None, "Platform API: the tenant archive cannot be read (归档无效)."),
     _E.BAD_DATA: Entry(None, "Platform API: the data given cannot be loaded (数据无效)."),

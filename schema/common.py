@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from resolvers.audit import record_mutation
 from resolvers.context import RequestContext
+from resolvers.discarded_files import noted
 from resolvers.error_catalogue import CATALOGUE, ApiErrorCode
 from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
 from resolvers.i18n import t
@@ -262,6 +263,8 @@ async def mutate(info: Info, fn: Callable[[], Awaitable[R]]) -> tuple[R | None, 
     events_before = len(ctx.events)
     changes: list[dict[str, Any]] = session.info.setdefault("audit_changes", [])
     changes_before = len(changes)
+    discarded = noted(session)  # files to delete once the request commits (resolvers.discarded_files)
+    discarded_before = len(discarded)
     nested = await ctx.db.locked(session.begin_nested)
     try:
         try:
@@ -276,6 +279,7 @@ async def mutate(info: Info, fn: Callable[[], Awaitable[R]]) -> tuple[R | None, 
         await _undo(ctx, nested)
         del ctx.events[events_before:]
         del changes[changes_before:]
+        del discarded[discarded_before:]  # undone: its files stay
         errors = user_errors(e)
         await record_mutation(ctx, action, outcome="refused", changes=[], errors=[str(x.code) for x in errors])
         return None, errors
@@ -283,6 +287,7 @@ async def mutate(info: Info, fn: Callable[[], Awaitable[R]]) -> tuple[R | None, 
         await _undo(ctx, nested)
         del ctx.events[events_before:]
         del changes[changes_before:]
+        del discarded[discarded_before:]
         await record_mutation(ctx, action, outcome="error", changes=[])
         raise
     await record_mutation(ctx, action, outcome="ok", changes=changes[changes_before:])

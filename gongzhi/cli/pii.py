@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from gongzhi.settings import Settings
 
@@ -22,7 +23,8 @@ def cmd_pii_reapply(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> int:
         engine = make_engine(settings.owner_url)
         try:
-            done = await reapply_erasures(make_sessionmaker(engine), tenant=args.tenant)
+            done = await reapply_erasures(make_sessionmaker(engine), tenant=args.tenant,
+                                          upload_root=Path(settings.upload_dir))
         except LookupError as e:
             print(f"错误：没有街道 {e}", file=sys.stderr)
             return 2

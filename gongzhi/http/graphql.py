@@ -16,6 +16,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     get_operation_ast,
+    parse,
 )
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -36,6 +37,7 @@ from gongzhi.http.state import AppState
 from gongzhi.modules import build_schema
 from resolvers.errors import ServiceError
 from resolvers.i18n import t
+from schema.schema import MAX_TOKENS
 from tenants.faults import is_unavailable
 from tenants.session import (
     DriverTransaction,
@@ -72,6 +74,32 @@ def _get_parameters(request: Request) -> dict[str, Any] | str:
     return body
 
 
+def _not_over_get(operation: OperationDefinitionNode, media: str) -> Response:
+    """GraphQL over HTTP: a mutation (or subscription) sent with GET is 405, and nothing runs."""
+    kind = operation.operation.value
+    return _json(error_body(t(f"{kind} 只能用 POST 发送", f"a {kind} must be sent with POST"),
+                            "METHOD_NOT_ALLOWED"), 405, media, {"Allow": "POST"})
+
+
+def _adhoc_get_refused(query: str, op_name: object, media: str) -> Response:
+    """A GET carrying a document that is not a persisted one, where ad-hoc GET is off (issue #24).
+
+    A mutation stays 405 (the spec's MUST; the document is only parsed, token-capped, to see which
+    operation it names); anything else is 403 PERSISTED_QUERY_REQUIRED_FOR_GET — the spec's status
+    for a request the client may not issue — without validating or running the document."""
+    try:
+        operation = get_operation_ast(parse(query, max_tokens=MAX_TOKENS),
+                                      op_name if isinstance(op_name, str) else None)
+    except GraphQLError:
+        operation = None
+    if operation is not None and operation.operation is not OperationType.QUERY:
+        return _not_over_get(operation, media)
+    message = t("GET 只执行持久化查询：请用 POST 发送查询文档，或在 extensions.persistedQuery 中给出其 sha256Hash",
+                "a GET runs persisted queries only: send the document with POST, or its sha256Hash in "
+                "extensions.persistedQuery")
+    return _json(error_body(message, "PERSISTED_QUERY_REQUIRED_FOR_GET"), 403, media)
+
+
 class GraphQLEndpoint:
     def __init__(self, app_state: AppState) -> None:
         self.state = app_state
@@ -104,8 +132,8 @@ class GraphQLEndpoint:
                                       f"Accept must allow {GRAPHQL_RESPONSE} or {JSON}"), "NOT_ACCEPTABLE"), 406, JSON)
         if get:
             # GraphQL over HTTP's GET (issue #24): URL parameters, JSON-encoded variables and
-            # extensions; queries only (a mutation is 405 below) — what lets a persisted query's
-            # answer be cached by URL.
+            # extensions; persisted queries only unless adhoc_get (below), queries only (a mutation
+            # is 405) — what lets a persisted query's answer be cached by URL.
             found = _get_parameters(request)
             if isinstance(found, str):
                 return _json(error_body(found, "BAD_REQUEST"), 400, media)
@@ -147,6 +175,10 @@ class GraphQLEndpoint:
         except AuthError as e:
             return pipeline.auth_error(e, media)
         query, variables, op_name = body.get("query"), body.get("variables"), body.get("operationName")
+        if (get and not settings.adhoc_get and isinstance(query, str) and query.strip()
+                and not self.state.persisted.registered(query)):
+            # GET runs persisted queries only (issue #24): by hash, or a document the server knows.
+            return _adhoc_get_refused(query, op_name, media)
         try:
             query = self.state.persisted.resolve(query, body.get("extensions"))
         except PersistedQueryError as e:
@@ -173,9 +205,7 @@ class GraphQLEndpoint:
                                       "the document has several operations: name the one to run with operationName"),
                                     "BAD_REQUEST"), 400, media)
         if get and operation.operation is not OperationType.QUERY:
-            return _json(error_body(t(f"{operation.operation.value} 只能用 POST 发送",
-                                      f"a {operation.operation.value} must be sent with POST"),
-                                    "METHOD_NOT_ALLOWED"), 405, media, {"Allow": "POST"})
+            return _not_over_get(operation, media)
         if operation is not None:
             obs.note(operation_type=operation.operation.value)
         verdict = check_limits(self.schema._schema, document, op_name, variables)

@@ -35,6 +35,11 @@ class PersistedQueries:
         self._cache: OrderedDict[str, str] = OrderedDict()
         self._capacity = capacity
 
+    def registered(self, query: str) -> bool:
+        """Whether the document is a persisted one: in the allowlist, or registered by APQ (POST)."""
+        digest = sha256(query)
+        return digest in self.allowlist or (not self.only and digest in self._cache)
+
     def resolve(self, query: object, extensions: object) -> str | None:
         """The document to run: the one sent, or the one a hash names; None when neither applies."""
         ext = extensions.get("persistedQuery") if isinstance(extensions, dict) else None

@@ -28,6 +28,7 @@ from policies.actor import Actor, actor_from_rows, load_actor
 from policies.cobuilding import load_partner_actor
 from policies.enforcer import PolicyCache, TenantPolicy
 from resolvers.context import Db, RequestContext
+from resolvers.discarded_files import delete_discarded
 from resolvers.i18n import t
 from resolvers.photo_links import PhotoLinks, derive_key
 from tenants.session import (
@@ -269,6 +270,7 @@ class AppState:
             await self.bus.before_commit(session, ctx.events)
         await session.commit()
         self.bus.after_commit(ctx.events)
+        delete_discarded(session, self.upload_root)  # files the committed transaction let go (erasure)
 
     async def authenticate(self, authorization: str | None, tenant_header: str | None) -> tuple[uuid.UUID, str]:
         claims = self.verifier.verify(authorization)

@@ -6,6 +6,7 @@ bring back from the newest copy or which the operator re-imports) whose row is n
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models import Tenant
 from resolvers import register as register_service
 from resolvers.context import Db
+from resolvers.discarded_files import delete_discarded
 from tenants.session import bind_tenant
 
 
 async def reapply_erasures(sessionmaker: async_sessionmaker[AsyncSession], *, tenant: str | None = None,
-                           now: datetime | None = None) -> dict[str, int]:
-    """Every tenant (or one, by slug), suspended ones too: slug → persons erased again."""
+                           now: datetime | None = None, upload_root: Path | None = None) -> dict[str, int]:
+    """Every tenant (or one, by slug), suspended ones too: slug → persons erased again. With
+    ``upload_root``, the files of the photos erased again are deleted after each tenant's commit."""
     when = now or datetime.now(UTC)
     async with sessionmaker() as s:
         stmt = select(Tenant.id, Tenant.slug).order_by(Tenant.slug)
@@ -33,4 +36,6 @@ async def reapply_erasures(sessionmaker: async_sessionmaker[AsyncSession], *, te
             bind_tenant(session, tenant_id)
             out[slug] = await register_service.reapply_erasures(Db(session), when)
             await session.commit()
+            if upload_root is not None:
+                delete_discarded(session, upload_root)
     return out

@@ -2,8 +2,9 @@
 art. 47): the person's identity leaves the register — name, ID number, phone, their blind indexes and
 masked forms, birth date, gender, care tags, party data, the link to their household and to login
 accounts, the display name of their own accounts in this street office, free text about them, the
-notes of their cases' timelines (and the notes they wrote on any case), the photos and feedback
-comment of the cases they reported, open ones included, and their consents — while the facts stay:
+notes of their cases' timelines (and the notes they wrote on any case), the photos (their stored
+files too, deleted after the commit: resolvers.discarded_files) and feedback comment of the cases
+they reported, open ones included, and their consents — while the facts stay:
 cases, ballots, visits, wishes and points keep their rows, states, counts and ledgers (they now name
 an anonymous person).
 
@@ -43,6 +44,7 @@ from models import (
 )
 from resolvers import validation as v
 from resolvers.context import Db, RequestContext
+from resolvers.discarded_files import discard_after_commit
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
 
@@ -89,15 +91,18 @@ async def _erase_timeline_notes(db: Db, tenant_id: uuid.UUID, accounts: list[uui
 async def _erase_account_traces(db: Db, person: Person, accounts: list[uuid.UUID]) -> None:
     """What the person's accounts left: their own accounts' display name (an identity the operator
     linked to several street offices is theirs too, and keeps it), their cases' photos — unlinked from
-    the case, so nobody is served them, open cases included — and feedback comments, and the
-    timeline notes about or by them."""
+    the case, so nobody is served them, open cases included, and their files deleted once the
+    erasure commits — and feedback comments, and the timeline notes about or by them."""
     if not accounts:
         return
     await db.execute(update(User).where(User.id.in_(accounts), User.home_tenant_id == person.tenant_id)
                      .values(display_name=ERASED_NAME).execution_options(synchronize_session=False))
     reported = select(Case.id).where(Case.reporter_user_id.in_(accounts))
-    await db.execute(update(Attachment).where(Attachment.case_id.in_(reported)).values(case_id=None)
-                     .execution_options(synchronize_session=False))
+    unlinked = (await db.execute(update(Attachment).where(Attachment.case_id.in_(reported)).values(case_id=None)
+                                 .returning(Attachment.storage_key, Attachment.thumbnail_key)
+                                 .execution_options(synchronize_session=False))).all()
+    # PIPL deletion: the photos' files (and thumbnails) go too, once the erasure has committed.
+    discard_after_commit(db.session, (key for row in unlinked for key in row))
     await db.execute(update(Case).where(Case.reporter_user_id.in_(accounts), Case.feedback_comment.is_not(None))
                      .values(feedback_comment=None).execution_options(synchronize_session=False))
     await _erase_timeline_notes(db, person.tenant_id, accounts)

@@ -59,6 +59,7 @@ OLD_DEFAULTS: dict[str, Any] = {
     "platform_api": False,
     # issue #24
     "audit_retention_days": 180,
+    "adhoc_get": False,
 }
 
 # field: (variable, a value to set, what the field then holds), from the old from_env.
@@ -105,6 +106,7 @@ VARIABLES: dict[str, tuple[str, str, Any]] = {
     "http_body_timeout": ("GONGZHI_HTTP_BODY_TIMEOUT", "0", 0.0),
     "platform_api": ("GONGZHI_PLATFORM_API", "1", True),
     "audit_retention_days": ("GONGZHI_AUDIT_RETENTION_DAYS", "365", 365),
+    "adhoc_get": ("GONGZHI_ADHOC_GET", "1", True),
 }
 # Whole-number settings, for the refusal of a value that is not one.
 INTEGERS = sorted(f for f, default in OLD_DEFAULTS.items() if type(default) is int)
@@ -171,10 +173,12 @@ def test_an_empty_optional_variable_is_unset(field: str) -> None:
 
 def test_demo_defaults() -> None:
     s = Settings.from_env({"GONGZHI_DEMO": "1"})
-    assert s.demo and s.graphiql and s.introspection and s.jwt_secret == DEMO_JWT_SECRET
+    assert s.demo and s.graphiql and s.introspection and s.adhoc_get and s.jwt_secret == DEMO_JWT_SECRET
     s = Settings.from_env({"GONGZHI_DEMO": "1", "GONGZHI_GRAPHIQL": "0", "GONGZHI_INTROSPECTION": "no",
-                           "GONGZHI_JWT_SECRET": "mine"})
-    assert s.demo and not s.graphiql and not s.introspection and s.jwt_secret == "mine"
+                           "GONGZHI_ADHOC_GET": "off", "GONGZHI_JWT_SECRET": "mine"})
+    assert s.demo and not s.graphiql and not s.introspection and not s.adhoc_get and s.jwt_secret == "mine"
+    # outside the demo a GET runs persisted queries only unless set (issue #24)
+    assert not Settings.from_env({}).adhoc_get
     for key in ("GONGZHI_JWT_PUBLIC_KEY_FILE", "GONGZHI_JWT_JWKS_FILE"):
         assert Settings.from_env({"GONGZHI_DEMO": "1", key: "/k"}).jwt_secret is None
     # the demo secret is never used without GONGZHI_DEMO

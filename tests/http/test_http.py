@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 
 import resolvers.register
 from gongzhi.http.app import create_app
+from gongzhi.http.persisted import sha256
 from gongzhi.migrate import head_revision, upgrade
 from gongzhi.settings import Settings
 from tenants.session import count_statements, make_engine
@@ -240,28 +241,81 @@ async def test_alias_limit(api: Api, world: World) -> None:
 # -- GET and GraphiQL
 
 
-async def test_get_runs_queries_only_and_a_mutation_is_405_with_allow_post(api: Api, world: World) -> None:
-    """GraphQL over HTTP's GET (issue #24; it was refused before): a query runs, JSON-encoded
-    variables and extensions included; a mutation is 405 with Allow: POST and runs nothing."""
+async def test_get_runs_queries_only_and_a_mutation_is_405_with_allow_post(db: DbEnv, api: Api,
+                                                                          world: World) -> None:
+    """GraphQL over HTTP's GET (issue #24; it was refused before) where GONGZHI_ADHOC_GET allows any
+    document: a query runs, JSON-encoded variables and extensions included; a mutation is 405 with
+    Allow: POST and runs nothing."""
     token = api.token(world.a, "grid1")
     auth = {"authorization": f"Bearer {token}", "accept": "application/json"}
-    r = await api.client.get("/graphql", params={"query": "query($n: Int) { notices(first: $n) { totalCount } }",
+    app = create_app(Settings(database_url=db.app_url, jwt_secret=JWT_SECRET, rate_limit_per_minute=0,
+                              adhoc_get=True), engine=db.engine)
+    async with _client(app) as client:
+        r = await client.get("/graphql", params={"query": "query($n: Int) { notices(first: $n) { totalCount } }",
                                                  "variables": '{"n": 2}'}, headers=auth)
-    assert r.status_code == 200 and "totalCount" in r.json()["data"]["notices"], r.text
-    r = await api.client.get("/graphql", params={"query": "{ me { username } }"}, headers=auth)
-    assert r.json() == {"data": {"me": {"username": world.a.username("grid1")}}}
-    for accept in ("application/graphql-response+json", "application/json"):
-        with count_statements() as statements:
-            r = await api.client.get("/graphql", params={"query": "mutation { markNotificationsRead(ids: []) "
+        assert r.status_code == 200 and "totalCount" in r.json()["data"]["notices"], r.text
+        r = await client.get("/graphql", params={"query": "{ me { username } }"}, headers=auth)
+        assert r.json() == {"data": {"me": {"username": world.a.username("grid1")}}}
+        for accept in ("application/graphql-response+json", "application/json"):
+            with count_statements() as statements:
+                r = await client.get("/graphql", params={"query": "mutation { markNotificationsRead(ids: []) "
                                                                   "{ marked } }"},
                                      headers={**auth, "accept": accept})
-        assert r.status_code == 405 and r.headers["allow"] == "POST"
-        assert r.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
-        assert statements == []
-        assert "<html" not in r.text.lower()
-    # without a token, refused as a POST is
-    r = await api.client.get("/graphql", params={"query": "{ me { username } }"},
+            assert r.status_code == 405 and r.headers["allow"] == "POST"
+            assert r.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+            assert statements == []
+            assert "<html" not in r.text.lower()
+        # without a token, refused as a POST is
+        r = await client.get("/graphql", params={"query": "{ me { username } }"},
                              headers={"accept": "application/json"})
+        assert r.status_code == 401
+
+
+async def test_get_runs_persisted_queries_only_by_default(api: Api, world: World) -> None:
+    """Issue #24: by default a GET runs a persisted query (by its hash, or a document the server
+    holds); an ad-hoc document is refused — 403 PERSISTED_QUERY_REQUIRED_FOR_GET, the GraphQL error
+    shape with the request id, nothing run — and a mutation over GET stays 405, ad hoc or persisted."""
+    assert not api.settings.adhoc_get
+    me = "{ me { username } }"
+    apq = orjson.dumps({"persistedQuery": {"version": 1, "sha256Hash": sha256(me)}}).decode()
+    auth = {"authorization": f"Bearer {api.token(world.a, 'grid1')}", "accept": "application/json"}
+    for accept in (GQL_RESPONSE, "application/json"):
+        with count_statements() as statements:
+            r = await api.client.get("/graphql", params={"query": me},
+                                     headers={**auth, "accept": accept, "x-request-id": "adhoc-get-1"})
+        assert r.status_code == 403 and statements == [], r.text
+        assert "data" not in r.json()
+        error = r.json()["errors"][0]
+        assert error["extensions"] == {"code": "PERSISTED_QUERY_REQUIRED_FOR_GET", "requestId": "adhoc-get-1"}
+        assert "持久化查询" in error["message"]
+    # neither does a GET register a document for APQ: its hash is still unknown afterwards
+    r = await api.client.get("/graphql", params={"query": me, "extensions": apq}, headers=auth)
+    assert r.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED_FOR_GET"
+    r = await api.client.get("/graphql", params={"extensions": apq}, headers=auth)
+    assert r.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    # registered with POST (APQ), it runs over GET by hash, and as the same document
+    r = await api.client.post("/graphql", json={"query": me, "extensions": orjson.loads(apq)}, headers=auth)
+    assert r.json() == {"data": {"me": {"username": world.a.username("grid1")}}}
+    r = await api.client.get("/graphql", params={"extensions": apq}, headers=auth)
+    assert r.status_code == 200 and r.json() == {"data": {"me": {"username": world.a.username("grid1")}}}
+    r = await api.client.get("/graphql", params={"query": me}, headers=auth)
+    assert r.status_code == 200 and r.json()["data"]["me"]["username"] == world.a.username("grid1")
+    # a mutation over GET: 405 ad hoc (parsed, never run) and persisted alike
+    mutation = "mutation { markNotificationsRead(input: {ids: []}) { marked } }"
+    with count_statements() as statements:
+        r = await api.client.get("/graphql", params={"query": mutation}, headers=auth)
+    assert r.status_code == 405 and r.headers["allow"] == "POST" and statements == []
+    assert r.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+    r = await api.client.post("/graphql", json={"query": mutation, "extensions": {
+        "persistedQuery": {"version": 1, "sha256Hash": sha256(mutation)}}}, headers=auth)
+    assert r.status_code == 200 and r.json()["data"]["markNotificationsRead"]["marked"] == 0, r.text
+    with count_statements() as statements:
+        r = await api.client.get("/graphql", params={"extensions": orjson.dumps(
+            {"persistedQuery": {"version": 1, "sha256Hash": sha256(mutation)}}).decode()}, headers=auth)
+    assert r.status_code == 405 and statements == []
+    assert r.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+    # without a token: 401 first, as for a POST
+    r = await api.client.get("/graphql", params={"query": me}, headers={"accept": "application/json"})
     assert r.status_code == 401
 
 

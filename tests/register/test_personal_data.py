@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,11 +18,14 @@ from gongzhi.ops.pii import reapply_erasures
 from models import Attachment, AuditEntry, Base, Case, CaseEvent, Member, Person, PersonCareTag, PersonErasure, User
 from resolvers import register as register_service
 from resolvers.context import Db
+from resolvers.errors import ErrorCode, ServiceError
 from resolvers.ids import encode_global_id
+from resolvers.register import erasure as erasure_module
 from tenants.rls import set_tenant_sql
 from tenants.session import bind_tenant
 from tests.support.cases import case_uuid, count_cases, report, set_case_times
 from tests.support.harness import Api, DbEnv, World
+from tests.support.photos import case_photos, download, make_api, png, uploaded
 
 REPORT = ("query ($p: ID!) { personalDataReport(personId: $p) { erased person { id name phone } "
           "records { table column link rowId } fullReads { at userId userName roles via purpose requestId } } }")
@@ -326,3 +330,76 @@ async def test_apply_retention_is_a_registered_job() -> None:
     from gongzhi.modules import jobs
 
     assert "apply_personal_data_retention" in {j.name for j in jobs()}
+
+
+async def test_erasure_deletes_the_photo_files_after_it_commits(db: DbEnv, fresh: World, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #24, PIPL deletion: the photos an erasure unlinks lose their stored files and thumbnails
+    too — only once the erasure has committed (an erasure undone keeps them, and the photo stays on
+    its case) — while others' photos keep theirs; reapply-erasures deletes them again after a restore
+    of database and photo store, and finds nothing to do (and no error) when they are gone."""
+    a = fresh.a
+    client, app = make_api(db, tmp_path)
+    async with client:
+        api = app.api
+        mine_photo, other_photo = await uploaded(api, a, "resident", png()), await uploaded(api, a, "grid1", png())
+        mine = await report(api, a, "resident", "B1", title="楼道漏水", photoIds=[mine_photo])
+        await report(api, a, "grid1", "B1", title="路灯不亮", photoIds=[other_photo])
+        async with db.sessionmaker() as s:
+            bind_tenant(s, a.tenant_id)
+            async with s.begin():
+                rows = {r.uploader_user_id: (r.storage_key, r.thumbnail_key)
+                        for r in await s.scalars(select(Attachment))}
+        mine_files = [tmp_path / k for k in rows[a.users["resident"]] if k]
+        other_files = [tmp_path / k for k in rows[a.users["grid1"]] if k]
+        assert len(mine_files) == 2 and all(f.is_file() for f in mine_files + other_files)
+        h1b = encode_global_id("Person", a.persons["h1b"])
+        erase = {"i": {"personId": h1b, "reason": "SUBJECT_REQUEST"}}
+
+        # An erasure that fails after unlinking (its savepoint undone: refused, or crashed) keeps the files.
+        def refuse(ctx: Any, person: Any) -> None:
+            raise ServiceError(ErrorCode.CONFLICT, "refused for the test")
+
+        monkeypatch.setattr(erasure_module, "_mark_erased_name_in_audit", refuse)
+        r = await api.gql(a, "admin", ERASE, erase)
+        assert r["data"]["erasePerson"]["errors"][0]["code"] == "CONFLICT"
+
+        def crash(ctx: Any, person: Any) -> None:
+            raise RuntimeError("crash for the test")
+
+        monkeypatch.setattr(erasure_module, "_mark_erased_name_in_audit", crash)
+        r = await api.gql(a, "admin", ERASE, erase, allow_errors=True)
+        assert r["errors"] and r["data"] is None
+        monkeypatch.undo()
+        assert all(f.is_file() for f in mine_files + other_files)
+        seen = await case_photos(api, a, "resident", mine["id"])
+        assert seen is not None and [p["id"] for p in seen["photos"]] == [mine_photo]
+        assert (await download(api, a, "resident", mine_photo)).status_code == 200
+
+        ok = (await api.gql(a, "admin", ERASE, erase))["data"]["erasePerson"]
+        assert ok["errors"] == []
+        assert not any(f.exists() for f in mine_files)  # photo and thumbnail: gone
+        assert all(f.is_file() for f in other_files)  # the grid worker's case keeps its photo
+        assert (await download(api, a, "resident", mine_photo)).status_code == 404
+
+    # A restore of database and photo store brings link and files back: erased again, files deleted.
+    async def restore(with_files: bool) -> None:
+        async with db.owner_engine.begin() as conn:
+            if db.is_pg:
+                await conn.execute(sql_text(set_tenant_sql(a.tenant_id)))
+            await conn.execute(update(Member).where(Member.tenant_id == a.tenant_id,
+                                                    Member.user_id == a.users["resident"])
+                               .values(person_id=a.persons["h1b"]))
+            await conn.execute(update(Attachment).where(Attachment.tenant_id == a.tenant_id,
+                                                        Attachment.uploader_user_id == a.users["resident"])
+                               .values(case_id=case_uuid(mine["id"])))
+        for f in mine_files if with_files else []:
+            f.write_bytes(b"restored")
+
+    await restore(with_files=True)
+    assert await reapply_erasures(db.sessionmaker, tenant=a.slug, upload_root=tmp_path) == {a.slug: 1}
+    assert not any(f.exists() for f in mine_files) and all(f.is_file() for f in other_files)
+    await restore(with_files=False)  # the files are gone already: erasing again is no error
+    assert await reapply_erasures(db.sessionmaker, tenant=a.slug, upload_root=tmp_path) == {a.slug: 1}
+    assert await reapply_erasures(db.sessionmaker, tenant=a.slug, upload_root=tmp_path) == {a.slug: 0}
+    assert all(f.is_file() for f in other_files)
