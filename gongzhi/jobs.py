@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gongzhi.bus import EventBus
 from models import Tenant, TenantStatus
 from resolvers.context import Db
+from resolvers.discarded_files import delete_discarded
 from tenants.session import bind_tenant
 
 log = logging.getLogger("gongzhi.jobs")
@@ -62,8 +64,10 @@ async def run_checks(sessionmaker: async_sessionmaker[AsyncSession], checks: Seq
 
 
 async def run_everywhere(sessionmaker: async_sessionmaker[AsyncSession], job: Job, *, now: datetime | None = None,
-                         bus: EventBus | None = None) -> dict[str, int]:
-    """The job in every active tenant, one transaction each; tenant slug → rows changed (non-zero only)."""
+                         bus: EventBus | None = None, upload_root: Path | None = None) -> dict[str, int]:
+    """The job in every active tenant, one transaction each; tenant slug → rows changed (non-zero only).
+    Stored files a job lets go (the retention job's photos) are deleted under ``upload_root`` once its
+    transaction has committed (resolvers.discarded_files); without a root they stay."""
     when = now or datetime.now(UTC)
     async with sessionmaker() as s:
         tenants = (await s.execute(select(Tenant.id, Tenant.slug).where(Tenant.status == TenantStatus.ACTIVE))).all()
@@ -77,19 +81,21 @@ async def run_everywhere(sessionmaker: async_sessionmaker[AsyncSession], job: Jo
             await session.commit()
             if bus is not None:
                 bus.after_commit(events)
+            if upload_root is not None:
+                delete_discarded(session, upload_root)
         if count:
             changed[slug] = count
     return changed
 
 
 async def run_periodically(sessionmaker: async_sessionmaker[AsyncSession], bus: EventBus, interval: int,
-                          jobs: Sequence[Job], checks: Sequence[Check] = ()) -> None:
+                          jobs: Sequence[Job], checks: Sequence[Check] = (), upload_root: Path | None = None) -> None:
     while True:
         await asyncio.sleep(interval)
         await run_checks(sessionmaker, checks)
         for job in jobs:
             try:
-                changed = await run_everywhere(sessionmaker, job, bus=bus)
+                changed = await run_everywhere(sessionmaker, job, bus=bus, upload_root=upload_root)
                 if changed:
                     log.info("%s: %s", job.label, changed)
             except Exception:  # the loop must survive a bad run; the next one retries

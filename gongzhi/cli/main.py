@@ -70,7 +70,8 @@ def cmd_close_waiting_cases(settings: Settings, _args: argparse.Namespace) -> in
     # next year's holiday arrangement is missing.
     asyncio.run(_with_sessionmaker(settings, lambda sm: run_checks(sm, checks())))
     for job in jobs():
-        changed = asyncio.run(_with_sessionmaker(settings, functools.partial(run_everywhere, job=job)))
+        changed = asyncio.run(_with_sessionmaker(settings, functools.partial(run_everywhere, job=job,
+                                                                                upload_root=Path(settings.upload_dir))))
         print(f"{job.label}: " + (", ".join(f"{k}={v}" for k, v in changed.items()) if changed else "none"))
     return 0
 

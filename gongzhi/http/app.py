@@ -148,7 +148,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         tasks = [asyncio.create_task(run_checks(state.sessionmaker, checks()))]
         if settings.autoclose_interval > 0:
             tasks.append(asyncio.create_task(run_periodically(state.sessionmaker, state.bus,
-                                                              settings.autoclose_interval, jobs(), checks())))
+                                                              settings.autoclose_interval, jobs(), checks(),
+                                                              upload_root=state.upload_root)))
         yield
         for task in tasks:
             task.cancel()

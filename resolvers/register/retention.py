@@ -3,7 +3,8 @@ matter for ``privacy_settings.retention_months`` months after its closure (defau
 then a periodic job removes them; the matter itself — its number, category, area, dates, state,
 answer, satisfaction — stays for the statistics and ledgers. What each kind loses (docs/personal-data.md):
 
-- a closed case: location text, coordinates, the reporter's feedback comment, its photos' link;
+- a closed case: location text, coordinates, the reporter's feedback comment, its photos' link (and,
+  after the job commits, their stored files);
 - a visit (a visit is finished when recorded): what was found and the needs noted;
 - a confirmed or cancelled wish: its description and the fulfilment note;
 - a care service record: its note.
@@ -33,6 +34,7 @@ from models import (
     WishState,
 )
 from resolvers.context import Db, RequestContext
+from resolvers.discarded_files import discard_after_commit
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
 
@@ -106,8 +108,12 @@ async def apply_retention(db: Db, now: datetime) -> int:
     for name, model, ids, values in plan:
         if not ids:
             continue
-        await db.execute(update(model).where(model.id.in_(ids)).values(**values)
-                         .execution_options(synchronize_session=False))
+        stmt = update(model).where(model.id.in_(ids)).values(**values).execution_options(synchronize_session=False)
+        if model is Attachment:  # PIPL: the unlinked photos' files go too, once the job's transaction commits
+            files = (await db.execute(stmt.returning(Attachment.storage_key, Attachment.thumbnail_key))).all()
+            discard_after_commit(db.session, (k for row in files for k in row))
+        else:
+            await db.execute(stmt)
         cleaned[name] = sorted(str(i) for i in ids)
     total = sum(len(v) for v in cleaned.values())
     if total:

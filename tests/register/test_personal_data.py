@@ -403,3 +403,34 @@ async def test_erasure_deletes_the_photo_files_after_it_commits(db: DbEnv, fresh
     assert await reapply_erasures(db.sessionmaker, tenant=a.slug, upload_root=tmp_path) == {a.slug: 1}
     assert await reapply_erasures(db.sessionmaker, tenant=a.slug, upload_root=tmp_path) == {a.slug: 0}
     assert all(f.is_file() for f in other_files)
+
+
+async def test_retention_deletes_the_photo_files_of_the_cases_it_cleans(db: DbEnv, fresh: World,
+                                                                        tmp_path: Path) -> None:
+    """The retention job unlinks the photos of long-closed cases, and — run as the server and the CLI run
+    it (gongzhi.jobs.run_everywhere with the upload root) — their stored files and thumbnails go once the
+    job's transaction commits; an open case's photo keeps its file (issue #24, PIPL art. 47)."""
+    from gongzhi.jobs import run_everywhere
+    from gongzhi.modules.register import APPLY_RETENTION
+
+    a = fresh.a
+    client, app = make_api(db, tmp_path)
+    async with client:
+        api = app.api
+        old_photo, open_photo = await uploaded(api, a, "resident", png()), await uploaded(api, a, "resident", png())
+        old = await report(api, a, "resident", "B1", title="楼道漏水", photoIds=[old_photo])
+        await report(api, a, "resident", "B1", title="路灯不亮", photoIds=[open_photo])
+    await set_case_times(db, a, old["id"], state="closed", closed_at=datetime(2020, 3, 31, 10, tzinfo=UTC))
+    async with db.sessionmaker() as s:
+        bind_tenant(s, a.tenant_id)
+        async with s.begin():
+            rows = {r.case_id: [tmp_path / k for k in (r.storage_key, r.thumbnail_key) if k]
+                    for r in await s.scalars(select(Attachment))}
+    old_files = rows.pop(case_uuid(old["id"]))
+    (open_files,) = rows.values()
+    assert len(old_files) == 2 and all(f.is_file() for f in old_files + open_files)
+    changed = await run_everywhere(db.sessionmaker, APPLY_RETENTION, upload_root=tmp_path)
+    assert changed.get(a.slug, 0) >= 1
+    assert not any(f.exists() for f in old_files) and all(f.is_file() for f in open_files)
+    again = await run_everywhere(db.sessionmaker, APPLY_RETENTION, upload_root=tmp_path)
+    assert a.slug not in again  # once only
