@@ -24,7 +24,7 @@ from resolvers import cases as case_service
 from resolvers import loaders
 from resolvers.cases import steps as svc
 from resolvers.ids import decode_id, encode_global_id
-from schema.cases.types import NotificationKind
+from schema.cases.types import NotificationKind, notification_kind
 from schema.common import Connection, UserError, connection, context, field, mutate, mutation, query_call
 
 _VERSION = "Fail with CONFLICT if the case changed (its version)."
@@ -117,10 +117,7 @@ class UnitNotification:
 
     @field(description="What it is about (通知类型); null only for a stored kind not known.")
     def kind(self) -> NotificationKind | None:
-        try:
-            return NotificationKind(self._m.kind)
-        except ValueError:
-            return None
+        return notification_kind(self._m.kind)
 
     @field(description="The message (内容).")
     def message(self) -> str:

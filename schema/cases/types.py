@@ -64,6 +64,14 @@ class NotificationKind(enum.Enum):
     TOPIC_CANCELLED = "topic_cancelled"
 
 
+def notification_kind(value: str) -> NotificationKind | None:
+    """A stored notification kind as the enum; null for one not known (never an error on a read)."""
+    try:
+        return NotificationKind(value)
+    except ValueError:
+        return None
+
+
 def role_of(value: str | None) -> Role | None:
     """A recorded role name as the Role enum; null for none (a system step) or one not known."""
     try:
@@ -422,10 +430,7 @@ class Notification(Node):
 
     @field(description="What it is about (通知类型).")
     def reason(self) -> NotificationKind | None:
-        try:
-            return NotificationKind(self._m.kind)
-        except ValueError:
-            return None
+        return notification_kind(self._m.kind)
 
     @field(description="The message (内容).")
     def message(self) -> str:
