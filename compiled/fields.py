@@ -305,6 +305,13 @@ def _firm_uuid(a: dict[str, Any]) -> uuid.UUID:
         raise Unsupported("bad id") from None
 
 
+def _partner_unit_uuid(a: dict[str, Any]) -> uuid.UUID:
+    try:
+        return decode_global_id(str(a["handlerPartnerUnitId"]), "PartnerUnit", "handlerPartnerUnitId").id
+    except ServiceError:
+        raise Unsupported("bad id") from None
+
+
 def _case_filters(cx: Compiler, sel: Sel) -> list[ColumnElement[bool]]:
     """The filters of cases(…) the resolvers apply (resolvers.cases.reads.list_cases), in the same terms."""
     filters: list[ColumnElement[bool]] = []
@@ -339,6 +346,8 @@ def _case_filters(cx: Compiler, sel: Sel) -> list[ColumnElement[bool]]:
         filters.append(Case.handler_kind == lit(kind))
     if cx.shape(sel, lambda a: a.get("handlerFirmId") is not None):
         filters.append(Case.handler_firm_id == cx.param(sel, _firm_uuid, "uuid"))
+    if cx.shape(sel, lambda a: a.get("handlerPartnerUnitId") is not None):
+        filters.append(Case.handler_partner_id == cx.param(sel, _partner_unit_uuid, "uuid"))
     if cx.shape(sel, lambda a: a.get("text") is not None):
         pattern = cx.param(sel, _text_pattern, "text")
         filters.append(or_(Case.title.like(pattern, escape="/"),

@@ -48,8 +48,10 @@ class Grant:
     # Scope paths of the assignments allowed under "grid_compound" (DESIGN.md §8): the compounds holding a
     # building that a grid at or under them covers (policies.filters.grid_compounds).
     grid_compound_paths: tuple[str, ...] = ()
-    # A partner unit's system where the condition is "assigned": the cases dispatched to its unit (issue #22).
+    # A partner unit's system where the condition is "assigned": the cases dispatched to its unit (issue #22),
+    # in the communities its agreements in force today cover (DESIGN.md §4: only under agreements in force).
     assigned_partner_ids: tuple[uuid.UUID, ...] = ()
+    assigned_partner_paths: tuple[str, ...] = ()
     conditions: frozenset[Condition] = frozenset()
 
     def __bool__(self) -> bool:
@@ -77,6 +79,9 @@ class Actor:
     partner_unit_id: uuid.UUID | None = None
     partner_client_id: str | None = None
     agreement_paths: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    # The communities of all the unit's agreements in force this request, whatever they share: where the
+    # unit handles the cases dispatched to it (issue #22).
+    agreement_communities: tuple[str, ...] = ()
     # The texts of gongzhi_request_actor() this actor was read from (PostgreSQL): they determine its
     # assignments, person, household and own compound, so they can stand for them in cache keys.
     source: tuple[str | None, str | None] | None = None
@@ -123,10 +128,13 @@ class Actor:
             if Condition.OWN_COMPOUND in allowed and self.own_compound_path is not None:
                 own_compound = True
         partners: tuple[uuid.UUID, ...] = ()
+        partner_paths: tuple[str, ...] = ()
         if self.partner_unit_id is not None:  # its own unit's cases, never through an assignment (issue #22)
             allowed = self.policy.conditions(Role.PARTNER_UNIT.value, resource, action)
             if Condition.ASSIGNED in allowed:
-                partners, conds = (self.partner_unit_id,), conds | {Condition.ASSIGNED}
+                conds |= {Condition.ASSIGNED}
+                if self.agreement_communities:  # no agreement in force: the unit handles nothing
+                    partners, partner_paths = (self.partner_unit_id,), _outermost(list(self.agreement_communities))
         found = Grant(
             all=all_,
             scope_paths=_outermost(paths),
@@ -136,6 +144,7 @@ class Actor:
             assigned_firm_ids=tuple(dict.fromkeys(assigned)),
             grid_compound_paths=_outermost(grid_paths),
             assigned_partner_ids=partners,
+            assigned_partner_paths=partner_paths,
             conditions=frozenset(conds),
         )
         self._grants[key] = found

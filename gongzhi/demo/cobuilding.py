@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gongzhi.demo.driver import Driver
+from gongzhi.demo.partner_cases import seed_partner_case
 from models import Agreement, AgreementStatus, Area, AreaKind, Household, PartnerKind, Person, ServiceKind, Tenant
 from resolvers import cobuilding as co
 from resolvers.cases import SHANGHAI
@@ -163,7 +164,8 @@ SCRIPTS = {"baitao": _baitao, "yanquan": _yanquan}
 
 
 async def seed_demo_cobuilding(sm: async_sessionmaker[AsyncSession], today: date | None = None) -> list[str]:
-    """Seed into baitao and yanquan when they have no agreements yet; returns what was seeded."""
+    """Seed into baitao and yanquan when they have no agreements yet, then in each demo tenant with a partner
+    unit under such an agreement one case handled by that unit (once); returns what was seeded."""
     from datetime import datetime
 
     day = today or datetime.now(SHANGHAI).date()
@@ -176,7 +178,7 @@ async def seed_demo_cobuilding(sm: async_sessionmaker[AsyncSession], today: date
         if tenant is None:
             continue
         d = Driver(sm, tenant, day)
-        if await d.query(lambda s: s.scalar(select(func.count()).select_from(Agreement))):
-            continue
-        out.extend(f"{slug}: {line}" for line in await script(d))
+        if not await d.query(lambda s: s.scalar(select(func.count()).select_from(Agreement))):
+            out.extend(f"{slug}: {line}" for line in await script(d))
+        out.extend(f"{slug}: {line}" for line in await seed_partner_case(d))
     return out

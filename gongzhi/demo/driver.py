@@ -17,6 +17,7 @@ from models import (
     GridBuilding,
     Household,
     Member,
+    PartnerClient,
     Person,
     RoleAssignment,
     ServiceContract,
@@ -24,6 +25,7 @@ from models import (
     User,
 )
 from policies.actor import load_actor
+from policies.cobuilding import load_partner_actor
 from policies.enforcer import PolicyCache
 from resolvers.cases import SHANGHAI
 from resolvers.context import Db, RequestContext
@@ -53,6 +55,23 @@ class Driver:
                 assert user is not None, username
                 policy = await self.policies.get(s, self.tenant.id, self.tenant.policy_version)
                 actor = await load_actor(s, user=user, tenant_id=self.tenant.id, policy=policy, now=when)
+                ctx = RequestContext(db=Db(s), tenant=self.tenant, actor=actor, now=when, request_id="demo-seed")
+                return await fn(ctx)
+
+    async def run_partner(self, client_id: str, when: datetime, fn: Callable[[RequestContext], Awaitable[T]]) -> T:
+        """As run, as a partner unit's system: the actor its API client's token gets (the client's account,
+        role partner_unit, the unit's agreements in force at ``when``), as gongzhi.http builds it."""
+        async with self.sm() as s:
+            bind_tenant(s, self.tenant.id)
+            async with s.begin():
+                client = await s.scalar(select(PartnerClient).where(PartnerClient.client_id == client_id,
+                                                                    PartnerClient.revoked_at.is_(None)))
+                assert client is not None, client_id
+                user = await s.scalar(select(User).where(User.id == client.user_id))
+                assert user is not None, client_id
+                policy = await self.policies.get(s, self.tenant.id, self.tenant.policy_version)
+                actor = await load_partner_actor(s, user=user, client=client, tenant_id=self.tenant.id,
+                                                 policy=policy, now=when)
                 ctx = RequestContext(db=Db(s), tenant=self.tenant, actor=actor, now=when, request_id="demo-seed")
                 return await fn(ctx)
 

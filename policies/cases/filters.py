@@ -35,8 +35,11 @@ def case_predicate(grant: Grant, actor: Actor, *, public: bool = True) -> Column
         parts.append(Case.area_id.in_(buildings_served(grant.firm_ids, actor.today)))
     if grant.assigned_firm_ids:
         parts.append(Case.handler_firm_id.in_(grant.assigned_firm_ids))
-    if grant.assigned_partner_ids:  # a partner unit's system: the cases dispatched to its unit (issue #22)
-        parts.append(Case.handler_partner_id.in_(grant.assigned_partner_ids))
+    if grant.assigned_partner_ids:  # a partner unit's system: the cases dispatched to its unit (issue #22),
+        # in a community one of its agreements in force today covers (DESIGN.md §4): once the agreement
+        # ends, the unit neither reads nor acts on the case (NOT_FOUND, like any case it may not read).
+        parts.append(and_(Case.handler_partner_id.in_(grant.assigned_partner_ids),
+                          in_subtree(Case.area_path, grant.assigned_partner_paths)))
     if grant.has(Condition.OWN) or grant.has(Condition.OWN_REPORTS):
         parts.append(Case.reporter_user_id == actor.user_id)
     if grant.own_compound and actor.own_compound_path:

@@ -50,8 +50,9 @@ async def load_partner_actor(
     session: AsyncSession, *, user: User, client: PartnerClient, tenant_id: uuid.UUID, policy: TenantPolicy,
     now: datetime,
 ) -> Actor:
-    """The actor of a partner client: no role assignment (so every staff grant is empty) and the
-    community paths of each resource·action its active agreements grant."""
+    """The actor of a partner client: no role assignment (so every staff grant is empty), the
+    community paths of each resource·action its active agreements grant, and the communities they
+    cover (where it handles the cases dispatched to its unit, whatever the agreements share)."""
     day = local_date(now)
     rows = (await session.execute(
         select(Agreement.grants, AgreementCommunity.community_path)
@@ -60,7 +61,9 @@ async def load_partner_actor(
         .where(Agreement.partner_unit_id == client.partner_unit_id, active_on(day))
     )).all()
     paths: dict[tuple[str, str], set[str]] = {}
+    communities: set[str] = set()
     for grants, path in rows:
+        communities.add(path)
         for g in grants or []:
             resource, _, action = str(g).partition(".")
             paths.setdefault((resource, action), set()).add(path)
@@ -71,6 +74,7 @@ async def load_partner_actor(
         policy=policy, today=now.date(), assignments=[],
         partner_unit_id=client.partner_unit_id, partner_client_id=client.client_id,
         agreement_paths={k: tuple(sorted(v)) for k, v in paths.items()},
+        agreement_communities=tuple(sorted(communities)),
     )
 
 

@@ -83,6 +83,7 @@ class CaseFilter:
     reported_before: datetime | None = None
     handler_kind: HandlerKind | None = None
     handler_firm_id: uuid.UUID | None = None
+    handler_partner_unit_id: uuid.UUID | None = None  # dispatched to this partner unit's record (issue #22)
     text: str | None = None
     order: CaseOrder = CaseOrder.NEWEST
 
@@ -124,6 +125,8 @@ async def list_cases(ctx: RequestContext, f: CaseFilter, *, first: int | None, a
         stmt = stmt.where(Case.handler_kind == f.handler_kind)
     if f.handler_firm_id is not None:
         stmt = stmt.where(Case.handler_firm_id == f.handler_firm_id)
+    if f.handler_partner_unit_id is not None:
+        stmt = stmt.where(Case.handler_partner_id == f.handler_partner_unit_id)
     if f.text is not None:
         term = v.text(f.text, "text", max_len=50)
         # the title for everyone; the description only among the cases seen in full (the wall may hide it)

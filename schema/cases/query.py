@@ -64,6 +64,8 @@ class CaseQuery(CaseConfigQuery, CaseStageQuery, CaseRatesQuery):
             description="Only cases dispatched to this kind of handling unit (承办单位类型).")] = None,
         handler_firm_id: Annotated[strawberry.ID | None, strawberry.argument(
             description="Only cases dispatched to this property firm (承办物业).")] = None,
+        handler_partner_unit_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Only cases dispatched to this partner unit (承办共建单位), by its record.")] = None,
         text: Annotated[str | None, strawberry.argument(
             description="Part of the title, or of the description where you see it in full (关键词, ≤ 50).")
         ] = None,
@@ -77,7 +79,9 @@ class CaseQuery(CaseConfigQuery, CaseStageQuery, CaseRatesQuery):
             reported_by_me=reported_by_me, assigned_to_me=assigned_to_me, closure_flagged=closure_flagged,
             sources=sources, external_ticket_no=external_ticket_no, priorities=priorities,
             reported_from=reported_from, reported_before=reported_before, handler_kind=handler_kind,
-            handler_firm_id=decode_id(handler_firm_id, "PropertyFirm", "handlerFirmId"), text=text, order=order,
+            handler_firm_id=decode_id(handler_firm_id, "PropertyFirm", "handlerFirmId"),
+            handler_partner_unit_id=decode_id(handler_partner_unit_id, "PartnerUnit", "handlerPartnerUnitId"),
+            text=text, order=order,
         )
         page = await query_call(case_service.list_cases(context(info), f, first=first, after=after))
         return connection(page, lambda m: Case(_m=m))  # type: ignore[no-any-return]

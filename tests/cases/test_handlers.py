@@ -6,7 +6,7 @@ their own read state. The app's clock is fixed (MONDAY_10, inside the agreements
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -36,12 +36,12 @@ EXTEND = (f"mutation($i: RequestAssignedCaseExtensionInput!) {{ m: requestAssign
           f"{{ {DESK} }} }}")
 
 
-async def _unit(c: ClockApi, tw: TenantWorld, name: str, seq: int, communities: tuple[str, ...] = ("C1",)
-                ) -> tuple[str, str]:
+async def _unit(c: ClockApi, tw: TenantWorld, name: str, seq: int, communities: tuple[str, ...] = ("C1",),
+                **agreement: Any) -> tuple[str, str]:
     """A partner unit with an agreement in force for ``communities`` and an API client: (its id, a token)."""
     unit = await make_unit(c.api, tw, name, seq)
     if communities:
-        await make_agreement(c.api, tw, unit, [community(tw, k) for k in communities])
+        await make_agreement(c.api, tw, unit, [community(tw, k) for k in communities], **agreement)
     p = PartnerApi(c.api, c.state)
     _, client_id, secret = await partner_client(p, tw, unit)
     return unit, await p.access(client_id, secret)
@@ -204,6 +204,49 @@ async def test_partner_unit_may_do_nothing_else(capi: ClockApi, fresh: World) ->
     assert [n["id"] for n in await _assigned(c, token)] == [case["id"]]
     # staff keep their own rules: the resident reporter may not act as the handler
     refused(await run(c.api, a, "resident", "startCase", id=case["id"]), "FORBIDDEN")
+
+
+async def test_partner_unit_acts_only_under_an_agreement_in_force(capi: ClockApi, fresh: World) -> None:
+    """DESIGN.md §4: a partner unit acts only under agreements in force. Once its agreement for the case's
+    community has ended — on the Beijing date, not the UTC one — the unit no longer finds the case: not in
+    assignedCases, and every step answers NOT_FOUND (the case machine's answer for a case the actor may not
+    read) and changes nothing; an agreement in force for another community does not help; the dispatcher
+    still sees and moves the case; a renewed agreement gives the unit its case back."""
+    c, a = capi, fresh.a
+    # its agreement for 东风社区 (C1) runs until Monday 2026-12-07 (Beijing) inclusive; another, for C2, runs on
+    unit, token = await _unit(c, a, "蓝天救援队", 49, valid_from=date(2026, 11, 1), valid_until=date(2026, 12, 7))
+    await make_agreement(c.api, a, unit, [community(a, "C2")], title="西湖社区协议", valid_from=date(2026, 11, 1),
+                         valid_until=date(2027, 6, 30))
+    case = await _accepted(c, a)
+    await step(c.api, a, "grid1", "dispatchCase", id=case["id"], handlerKind="PARTNER_UNIT", partnerUnitId=unit)
+    started = await _desk(c, token, START, id=case["id"])
+    assert started["errors"] == [] and started["case"]["state"] == "IN_PROGRESS", started
+
+    c.at(datetime(2026, 12, 7, 15, 59, tzinfo=UTC))  # 23:59 in Beijing: the last day of the agreement
+    assert [n["id"] for n in await _assigned(c, token)] == [case["id"]]
+    c.at(datetime(2026, 12, 7, 16, 1, tzinfo=UTC))  # 00:01 on 12-08 in Beijing (still 12-07 in UTC): ended
+    assert await _assigned(c, token) == []
+    assert await _assigned(c, token, ["IN_PROGRESS"]) == []
+    before = await case_now(c.api, a, case["id"])
+    wanted = (datetime.fromisoformat(before["dueAt"]) + timedelta(days=2)).isoformat()
+    for doc, fields in ((RESOLVE, {"resolution": "已疏通"}), (RETURN, {"reason": "协议已到期"}),
+                        (EXTEND, {"dueAt": wanted, "reason": "x"}), (START, {})):
+        out = await _desk(c, token, doc, id=case["id"], **fields)
+        assert (out["case"], [(e["code"], e["field"]) for e in out["errors"]]) == (None, [("NOT_FOUND", "id")]), (
+            doc, out)
+    await unchanged(c.api, a, before)
+    # the staff's view is theirs: the dispatcher still sees the case, its handler, and may move it on
+    moved = await step(c.api, a, "grid1", "transferCase", id=case["id"], handlerKind="COMMUNITY",
+                       communityId=area_gid(a, "C1"), reason="共建协议已到期")
+    assert (moved["state"], moved["handlerName"]) == ("DISPATCHED", "东风社区"), moved
+    # dispatched to it again under a renewed agreement: the unit finds and handles it again
+    await make_agreement(c.api, a, unit, [community(a, "C1")], title="续签协议", valid_from=date(2026, 12, 8),
+                         valid_until=date(2027, 12, 7))
+    await step(c.api, a, "grid1", "transferCase", id=case["id"], handlerKind="PARTNER_UNIT", partnerUnitId=unit,
+               reason="已续签")
+    assert [n["id"] for n in await _assigned(c, token)] == [case["id"]]
+    again = await _desk(c, token, START, id=case["id"])
+    assert again["errors"] == [] and again["case"]["state"] == "IN_PROGRESS", again
 
 
 async def test_dispatch_names_a_record(capi: ClockApi, fresh: World) -> None:

@@ -297,6 +297,55 @@ async def test_each_demo_tenant_has_a_hotline_order_and_a_rates_page(demo_env: D
         await engine.dispose()
 
 
+_PARTNER_CASE = """query { cases(handlerKind: PARTNER_UNIT, first: 20) { nodes { id state handlerName handlerId
+  timeline { action actorRole } } } partnerUnits(first: 100) { nodes { id name clients { id label } } } }"""
+_ROTATE = """mutation($i: RotatePartnerClientSecretInput!) { rotatePartnerClientSecret(input: $i) {
+  client { clientId } clientSecret errors { code } } }"""
+
+
+async def test_the_demo_has_a_case_handled_by_a_partner_unit(demo_env: Demo, admin_tokens: dict[str, str]) -> None:
+    """Issue #22: in each demo street office with a partner unit under an agreement (baitao, yanquan) one case
+    is dispatched to that unit and started by the unit's own system (the timeline says partner_unit); the
+    unit's API client, its secret rotated as the explorer does, finds it on its desk. The others have none."""
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    handlers = {"baitao": "白涛街道志愿者协会", "yanquan": "蓝天救援队"}
+    try:
+        app = create_app(settings, engine=engine)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo") as client:
+            async def gql(token: str, doc: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+                r = await client.post("/graphql", json={"query": doc, "variables": variables or {}},
+                                      headers={"authorization": f"Bearer {token}"})
+                body: dict[str, Any] = r.json()
+                assert "errors" not in body, body
+                return body["data"]  # type: ignore[no-any-return]
+
+            for slug, token in admin_tokens.items():
+                data = await gql(token, _PARTNER_CASE)
+                cases = data["cases"]["nodes"]
+                if slug not in handlers:
+                    assert cases == [], (slug, cases)
+                    continue
+                [case] = cases
+                [unit] = [u for u in data["partnerUnits"]["nodes"] if u["name"] == handlers[slug]]
+                assert (case["state"], case["handlerName"], case["handlerId"]) == ("IN_PROGRESS", unit["name"],
+                                                                                   unit["id"]), (slug, case)
+                steps = [(e["action"], e["actorRole"]) for e in case["timeline"]]
+                assert steps[-2:] == [("dispatch", "grid_leader" if slug == "baitao" else "street_admin"),
+                                      ("start", "partner_unit")], (slug, steps)
+                [system] = [c for c in unit["clients"] if c["label"].endswith("派单系统")]
+                rotated = (await gql(token, _ROTATE, {"i": {"id": system["id"]}}))["rotatePartnerClientSecret"]
+                assert rotated["errors"] == [], rotated
+                r = await client.post("/oauth/token", data={
+                    "grant_type": "client_credentials", "client_id": rotated["client"]["clientId"],
+                    "client_secret": rotated["clientSecret"]})
+                assert r.status_code == 200, r.text
+                desk = await gql(r.json()["access_token"], "{ assignedCases(first: 5) { nodes { id state } } }")
+                assert desk["assignedCases"]["nodes"] == [{"id": case["id"], "state": "IN_PROGRESS"}], (slug, desk)
+    finally:
+        await engine.dispose()
+
+
 # A mainland ID number (17 digits and a check character) or mobile number standing on its own — not
 # inside a uuid, hash, path or base64 ciphertext.
 _PLAIN_ID = re.compile(r"(?<![0-9A-Za-z+/])\d{17}[\dX](?![0-9A-Za-z+/])")

@@ -203,6 +203,12 @@ CASES: dict[str, CountCase] = {
             totalCount edges { cursor node { number overdue } } } }""",
         ("a.nodes", "b.edges"),
     ),
+    # By handling unit (issue #22): the scene's cases are all dispatched to its first partner unit.
+    "casesByHandler": CountCase(
+        """query($u: ID!) { cases(first: 60, handlerKind: PARTNER_UNIT, handlerPartnerUnitId: $u) {
+          totalCount nodes { number handlerName handlerKind } } }""",
+        ("cases.nodes",), variables=lambda sc: {"u": sc.ids["unit"]},
+    ),
     "caseStages": CountCase(
         """{ cases(first: 60) { nodes { number stages { stage dueAt overdue } currentStage { stage } } }
           caseStageLimits { stage category amount } caseCategoryRules { category requiresPhoto }
@@ -431,6 +437,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "caseStatistics": (8, 5),
     "cases": (12, 9),
     "casesOrdered": (8, 2),
+    "casesByHandler": (6, 2),
     "casePhotos": (8, 5),
     "caseStages": (11, 8),
     "catalogues": (18, 15),

@@ -323,6 +323,7 @@ async def populate(api: Api, db: DbEnv, tw: TenantWorld, n: int) -> Scene:
     sc.partner_token = str(r.json()["access_token"])
     # The first unit handles the scene's cases (issue #22: assignedCases), and each has a notification to it.
     unit_id = decode_global_id(units[0]).id
+    sc.ids["unit"] = units[0]
     async with db.sessionmaker() as s:
         bind_tenant(s, tw.tenant_id)
         async with s.begin():
