@@ -190,8 +190,11 @@ class Connection(Generic[T]):
 
 
 def connection(page: Page[Any], wrap: Callable[[Any], Any]) -> Any:
-    of = page.cursor or (lambda m: encode_cursor(m.id))
-    edges = [Edge(cursor=of(m), node=wrap(m)) for m in page.items]
+    if page.cursors is not None:
+        edges = [Edge(cursor=c, node=wrap(m)) for m, c in zip(page.items, page.cursors, strict=True)]
+    else:
+        of = page.cursor or (lambda m: encode_cursor(m.id))
+        edges = [Edge(cursor=of(m), node=wrap(m)) for m in page.items]
     return Connection(
         edges=edges,
         page_info=PageInfo(

@@ -140,11 +140,10 @@ class CareQuery:
         self, info: Info, tag_code: str | None = None, area_id: strawberry.ID | None = None,
         first: int | None = None, after: str | None = None,
     ) -> Connection[CareService]:
-        rows = await query_call(care_service.list_care_services(
+        page = await query_call(care_service.care_services_page(
             context(info), tag_code=tag_code,
-            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId")))
-        return sequence_connection(  # type: ignore[no-any-return]
-            rows, lambda r: CareService(_m=r), first=first, after=after)
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"), first=first, after=after))
+        return connection(page, lambda r: CareService(_m=r))  # type: ignore[no-any-return]
 
     @field(description="Service records (服务记录) of persons you may read in full; audited.")
     async def care_service_records(
