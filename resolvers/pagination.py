@@ -120,7 +120,7 @@ def empty_page(db: Db) -> Page[Any]:
 @dataclass(frozen=True)
 class Key:
     """One sort key of a ``ListOrder``: a SQL expression that is never NULL (coalesce a nullable column,
-    map an enum to its rank with CASE), ascending unless ``descending``."""
+    map an enum to its rank with CASE) nor a bool (a CASE of 1/0), ascending unless ``descending``."""
 
     of: ColumnElement[Any] | QueryableAttribute[Any]
     descending: bool = False

@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from models import (
@@ -54,7 +54,8 @@ def month_end(month: date) -> date:
 
 
 # evaluationItems (issue #25): active items first (the includeInactive form), heaviest first, then by code.
-ITEMS = ListOrder("evaluationItems", (Key(EvaluationItem.active, descending=True),
+# (The flag as 1/0: SQL compares a number with a bound value; SQLAlchemy refuses `active < true`.)
+ITEMS = ListOrder("evaluationItems", (Key(case((EvaluationItem.active.is_(True), 1), else_=0), descending=True),
                                       Key(EvaluationItem.weight, descending=True), Key(EvaluationItem.code),
                                       Key(EvaluationItem.id)))
 
