@@ -91,6 +91,8 @@ class CareQuery:
             context(info), as_of=as_of,
             area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             lead_id=decode_id(lead_id, "NeighborLead", "leadId")))
+        # Paged in memory, not in SQL: the list is computed in Python from several statements (last visits
+        # as local days, the settings' intervals) and sorted by days overdue, which no column holds.
         return sequence_connection(  # type: ignore[no-any-return]
             rows, lambda r: VisitCadence(_c=r), first=first, after=after)
 
@@ -123,6 +125,8 @@ class CareQuery:
             context(info), start=from_, end=to,
             area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             group_by=group_by.value))
+        # Paged in memory, not in SQL: the groups are counted in Python over the households' cadence
+        # (overdueVisits' computation), so there is no table row for a keyset to start after.
         return sequence_connection(  # type: ignore[no-any-return]
             groups, lambda g: VisitCoverage(_g=g), first=first, after=after)
 
