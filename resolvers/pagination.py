@@ -108,8 +108,12 @@ async def ordered_page(db: Db, stmt: Select[Any], id_col: InstrumentedAttribute[
                 db=db, cursor=cursor)
 
 
-def empty_page(db: Db) -> Page[Any]:
-    """A page of a list the actor may not see at all: no statement, totalCount 0."""
+def empty_page(db: Db, order: ListOrder, *, first: int | None, after: str | None) -> Page[Any]:
+    """A page of a list the actor may not see at all: no statement, totalCount 0; ``first`` and ``after``
+    are still checked as ``sorted_page`` checks them (a bad cursor is INVALID_CURSOR for everyone)."""
+    page_size(first)
+    if after is not None:
+        decode_sorted_cursor(after, order.name, order.kinds())
 
     async def zero() -> int:
         return 0

@@ -195,5 +195,5 @@ async def list_reviews_page(ctx: RequestContext, area_id: uuid.UUID, *, first: i
                             after: str | None) -> Page[CaseReview]:
     stmt = _reviews_of(ctx, area_id)
     if stmt is None:
-        return empty_page(ctx.db)
+        return empty_page(ctx.db, REVIEWS, first=first, after=after)
     return await sorted_page(ctx.db, stmt, REVIEWS, first=first, after=after)

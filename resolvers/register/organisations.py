@@ -128,7 +128,7 @@ async def property_firms(ctx: RequestContext) -> list[PropertyFirm]:
 
 async def property_firms_page(ctx: RequestContext, *, first: int | None, after: str | None) -> Page[PropertyFirm]:
     if not ctx.actor.assignments:
-        return empty_page(ctx.db)
+        return empty_page(ctx.db, PROPERTY_FIRMS, first=first, after=after)
     return await sorted_page(ctx.db, select(PropertyFirm), PROPERTY_FIRMS, first=first, after=after)
 
 

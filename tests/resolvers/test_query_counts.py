@@ -810,3 +810,23 @@ async def test_a_connection_pages_its_plain_list(api: Api, worlds: Worlds, field
     for bad in ("bm90LWEtY3Vyc29y", other_cursor, after[:len(after) // 2], f"{after}AAAA"):
         body = await _ask(api, sc, p, _doc(field, p, True), {**variables, "after": bad})
         assert body["errors"][0]["extensions"] == {"code": "INVALID_CURSOR", "field": "after"}, (field, bad, body)
+
+
+async def test_a_list_the_actor_may_not_read_is_an_empty_page_and_still_checks_its_cursor(
+        api: Api, worlds: Worlds) -> None:
+    """A user holding no role: propertyFirms is empty for them (no statement run for the list),
+    totalCount 0 — and a cursor they send is still checked: INVALID_CURSOR, as for anyone."""
+    sc = worlds.large
+    p = Paged(selection="{ id name }", who="nobody")
+    doc = _doc("propertyFirms", p, True)
+    body = await _ask(api, sc, p, doc, {"after": None})
+    assert "errors" not in body, body
+    assert body["data"]["propertyFirmsConnection"] == {
+        "totalCount": 0, "pageInfo": {"hasNextPage": False, "hasPreviousPage": False, "endCursor": None},
+        "edges": [], "nodes": []}
+    admin = await _ask(api, sc, PAGED["propertyFirms"], doc, {"after": None})
+    good = admin["data"]["propertyFirmsConnection"]["pageInfo"]["endCursor"]
+    again = await _ask(api, sc, p, doc, {"after": good})  # a cursor this list gives: still nothing to read
+    assert again["data"]["propertyFirmsConnection"]["nodes"] == [], again
+    bad = await _ask(api, sc, p, doc, {"after": "bm90LWEtY3Vyc29y"})
+    assert bad["errors"][0]["extensions"] == {"code": "INVALID_CURSOR", "field": "after"}, bad
