@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import uuid
-from collections.abc import Iterable, Set
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable, Sequence, Set
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import NamedTuple, overload
 
 from resolvers.errors import ErrorCode, ServiceError
@@ -161,5 +163,59 @@ def decode_ordered_cursor(cursor: str, order: str) -> OrderedCursor:
             raise ValueError
         return OrderedCursor(name, int(bucket), _EPOCH + int(micros) * _MICRO, uuid.UUID(id_))
     except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
+        raise ServiceError(ErrorCode.INVALID_CURSOR, t("after 不是本列表给出的游标",
+                                                       "after is not a cursor this list gave out"), "after") from None
+
+
+SORTED_CURSOR_PREFIX = "s:"
+"""A cursor of a list in the order of a ``ListOrder`` (issue #25) is base64url of "s:" and the JSON array
+[<list name>, [[<tag>, <value as text>], …]]: the row's sort-key values, each tagged with its type, so
+the next page starts right after that row's place whatever changed around it."""
+
+# In this order: a bool is an int too, a datetime a date; a driver may give a subclass (asyncpg's UUID).
+_TAGS: dict[type, str] = {bool: "b", int: "i", str: "s", datetime: "t", date: "d", uuid.UUID: "u",
+                          Decimal: "n", float: "f"}
+
+
+def _tag(value: object) -> list[str]:
+    for kind, tag in _TAGS.items():
+        if isinstance(value, kind):
+            if isinstance(value, uuid.UUID):
+                return [tag, value.hex]
+            if isinstance(value, date):  # date and datetime
+                return [tag, value.isoformat()]
+            return [tag, json.dumps(value) if isinstance(value, bool) else str(value)]
+    raise TypeError(f"no cursor form for {type(value).__name__}")
+
+
+_UNTAG: dict[str, Callable[[str], object]] = {
+    "b": lambda s: {"true": True, "false": False}[s], "i": int, "s": str, "d": date.fromisoformat,
+    "t": datetime.fromisoformat, "u": uuid.UUID, "n": Decimal, "f": float,
+}
+
+
+def encode_sorted_cursor(order: str, values: Sequence[object]) -> str:
+    return b64url((SORTED_CURSOR_PREFIX + json.dumps([order, [_tag(v) for v in values]],
+                                                     ensure_ascii=False, separators=(",", ":"))).encode())
+
+
+def decode_sorted_cursor(cursor: str, order: str, kinds: Sequence[type | None]) -> list[object]:
+    """The sort-key values a sorted cursor names, each of the type its key has; INVALID_CURSOR for
+    anything else: another list's cursor, an id cursor, a value of the wrong type or count."""
+    try:
+        raw = _unb64url(cursor).decode()
+        if not raw.startswith(SORTED_CURSOR_PREFIX):
+            raise ValueError
+        name, tagged = json.loads(raw[len(SORTED_CURSOR_PREFIX):])
+        if name != order or not isinstance(tagged, list) or len(tagged) != len(kinds):
+            raise ValueError
+        values = []
+        for (tag, text), kind in zip(tagged, kinds, strict=True):
+            value = _UNTAG[tag](text)
+            if kind is not None and type(value) is not kind:
+                raise ValueError
+            values.append(value)
+        return values
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, KeyError, ArithmeticError):
         raise ServiceError(ErrorCode.INVALID_CURSOR, t("after 不是本列表给出的游标",
                                                        "after is not a cursor this list gave out"), "after") from None

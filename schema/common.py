@@ -191,8 +191,11 @@ class Connection(Generic[T]):
 
 
 def connection(page: Page[Any], wrap: Callable[[Any], Any]) -> Any:
-    of = page.cursor or (lambda m: encode_cursor(m.id))
-    edges = [Edge(cursor=of(m), node=wrap(m)) for m in page.items]
+    if page.cursors is not None:
+        edges = [Edge(cursor=c, node=wrap(m)) for m, c in zip(page.items, page.cursors, strict=True)]
+    else:
+        of = page.cursor or (lambda m: encode_cursor(m.id))
+        edges = [Edge(cursor=of(m), node=wrap(m)) for m in page.items]
     return Connection(
         edges=edges,
         page_info=PageInfo(
@@ -217,9 +220,12 @@ def plain_list_reason(connection_field: str) -> str:
 
 def sequence_connection(items: Sequence[Any], wrap: Callable[[Any], Any], *, first: int | None,
                         after: str | None) -> Any:
-    """A connection over a list the service computes whole (configuration tables, reports): the same
-    statements as the plain list, paged here. The cursor is the item's position in the list's stable
-    order, so ``totalCount`` and the pages agree within one state of the data."""
+    """A connection over a list the service computes whole in Python from several statements, where a
+    keyset in SQL is not reasonable (overdueVisits, visitCoverage: sorted by figures computed after
+    the queries; docs/api.md): the same statements as the plain list, paged here. A list that comes
+    from one table query pages in SQL instead (resolvers.pagination sorted_page / keyset_page). The
+    cursor is the item's position in the list's stable order, so ``totalCount`` and the pages agree
+    within one state of the data."""
     n = page_size(first)
     start = 0 if after is None else decode_offset_cursor(after) + 1
     chunk = items[start:start + n]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from models import (
     Area,
@@ -26,7 +26,7 @@ from resolvers.care.common import area_path
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
 from resolvers.i18n import t
-from resolvers.pagination import Page, keyset_page
+from resolvers.pagination import Key, ListOrder, Page, keyset_page, sorted_page
 
 _CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 
@@ -107,8 +107,24 @@ async def retire_care_service(ctx: RequestContext, service_id: uuid.UUID) -> Car
     return svc
 
 
+# careServices (issue #25): by care group, then by id (creation).
+CARE_SERVICES = ListOrder("careServices", (Key(CareService.tag_code), Key(CareService.id)))
+
+
 async def list_care_services(ctx: RequestContext, *, tag_code: str | None, area_id: uuid.UUID | None
                              ) -> list[CareService]:
+    stmt = await _care_services(ctx, tag_code=tag_code, area_id=area_id)
+    return list(await ctx.db.scalars(stmt.order_by(*CARE_SERVICES.order_by())))
+
+
+async def care_services_page(ctx: RequestContext, *, tag_code: str | None, area_id: uuid.UUID | None,
+                             first: int | None, after: str | None) -> Page[CareService]:
+    stmt = await _care_services(ctx, tag_code=tag_code, area_id=area_id)
+    return await sorted_page(ctx.db, stmt, CARE_SERVICES, first=first, after=after)
+
+
+async def _care_services(ctx: RequestContext, *, tag_code: str | None, area_id: uuid.UUID | None
+                         ) -> Select[Any]:
     stmt = select(CareService).where(care_service_predicate(ctx.actor.grant("care_service", "read")),
                                      CareService.active.is_(True))
     if tag_code is not None:
@@ -118,7 +134,7 @@ async def list_care_services(ctx: RequestContext, *, tag_code: str | None, area_
         # The lists that apply in an area: its own, those of the areas above it and below it.
         stmt = stmt.where(or_(CareService.area_path.startswith(path), func.substr(path, 1, func.length(
             CareService.area_path)) == CareService.area_path))
-    return list(await ctx.db.scalars(stmt.order_by(CareService.tag_code, CareService.id)))
+    return stmt
 
 
 async def get_care_service(ctx: RequestContext, service_id: uuid.UUID) -> CareService | None:

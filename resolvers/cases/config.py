@@ -6,14 +6,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, String, delete, func, select, type_coerce
 
 from models import CalendarOverride, CaseCategory, CasePriority, CaseSettings, SlaRule, SlaUnit
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
+from resolvers.pagination import Key, ListOrder, Page, sorted_page
 
 _CODE = r"^[a-z][a-z0-9_]{1,31}$"
 # The longest limit per unit (an SLA rule's and a stage limit's).
@@ -32,9 +34,22 @@ def _require_staff(ctx: RequestContext) -> None:
         raise ServiceError(ErrorCode.FORBIDDEN, t("您在本街道没有角色", "you hold no role in this tenant"), "input")
 
 
+# The orders of the configuration lists (issue #25): the plain list and its connection sort alike.
+CATEGORY_SETTINGS = ListOrder("caseCategorySettings", (Key(CaseCategory.code), Key(CaseCategory.id)))
+# The tenant's default rule (no category) first, on both backends; the priority by its stored text.
+SLA_RULES = ListOrder("slaRules", (Key(func.coalesce(SlaRule.category_code, "")),
+                                   Key(type_coerce(SlaRule.priority, String)), Key(SlaRule.id)))
+CALENDAR_OVERRIDES = ListOrder("calendarOverrides", (Key(CalendarOverride.day), Key(CalendarOverride.id)))
+
+
 async def all_categories(ctx: RequestContext) -> list[CaseCategory]:
     _require_staff(ctx)
-    return list(await ctx.db.scalars(select(CaseCategory).order_by(CaseCategory.code)))
+    return list(await ctx.db.scalars(select(CaseCategory).order_by(*CATEGORY_SETTINGS.order_by())))
+
+
+async def all_categories_page(ctx: RequestContext, *, first: int | None, after: str | None) -> Page[CaseCategory]:
+    _require_staff(ctx)
+    return await sorted_page(ctx.db, select(CaseCategory), CATEGORY_SETTINGS, first=first, after=after)
 
 
 async def set_category(ctx: RequestContext, *, code: str, name: str, active: bool) -> CaseCategory:
@@ -54,7 +69,12 @@ async def set_category(ctx: RequestContext, *, code: str, name: str, active: boo
 
 async def sla_rules(ctx: RequestContext) -> list[SlaRule]:
     _require_staff(ctx)
-    return list(await ctx.db.scalars(select(SlaRule).order_by(SlaRule.category_code, SlaRule.priority)))
+    return list(await ctx.db.scalars(select(SlaRule).order_by(*SLA_RULES.order_by())))
+
+
+async def sla_rules_page(ctx: RequestContext, *, first: int | None, after: str | None) -> Page[SlaRule]:
+    _require_staff(ctx)
+    return await sorted_page(ctx.db, select(SlaRule), SLA_RULES, first=first, after=after)
 
 
 @dataclass
@@ -90,14 +110,21 @@ async def set_sla_rule(ctx: RequestContext, data: SlaInput) -> SlaRule:
     return row
 
 
-async def calendar_overrides(ctx: RequestContext, year: int) -> list[CalendarOverride]:
+def _overrides_of(ctx: RequestContext, year: int) -> Select[Any]:
     _require_staff(ctx)
     if not 2000 <= year <= 2100:
         raise ServiceError(ErrorCode.INVALID, t("年份应在 2000 到 2100 之间", "year between 2000 and 2100"), "year")
-    return list(await ctx.db.scalars(
-        select(CalendarOverride)
-        .where(CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31))
-        .order_by(CalendarOverride.day)))
+    return select(CalendarOverride).where(CalendarOverride.day >= date(year, 1, 1),
+                                          CalendarOverride.day <= date(year, 12, 31))
+
+
+async def calendar_overrides(ctx: RequestContext, year: int) -> list[CalendarOverride]:
+    return list(await ctx.db.scalars(_overrides_of(ctx, year).order_by(*CALENDAR_OVERRIDES.order_by())))
+
+
+async def calendar_overrides_page(ctx: RequestContext, year: int, *, first: int | None,
+                                  after: str | None) -> Page[CalendarOverride]:
+    return await sorted_page(ctx.db, _overrides_of(ctx, year), CALENDAR_OVERRIDES, first=first, after=after)
 
 
 async def set_calendar_override(ctx: RequestContext, *, day: date, workday: bool, note: str | None

@@ -21,7 +21,7 @@ from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
-from resolvers.pagination import Page, SortKey, keyset_page, ordered_page
+from resolvers.pagination import Key, ListOrder, Page, SortKey, keyset_page, ordered_page, sorted_page
 
 
 def read_predicate(ctx: RequestContext, *, public: bool = True) -> ColumnElement[bool]:
@@ -168,9 +168,17 @@ def is_overdue(case: Case, now: datetime) -> bool:
 
 
 
+CATEGORIES = ListOrder("caseCategories", (Key(CaseCategory.code), Key(CaseCategory.id)))
+
+
 async def categories(ctx: RequestContext) -> list[CaseCategory]:
     return list(await ctx.db.scalars(select(CaseCategory).where(CaseCategory.active.is_(True))
-                                     .order_by(CaseCategory.code)))
+                                     .order_by(*CATEGORIES.order_by())))
+
+
+async def categories_page(ctx: RequestContext, *, first: int | None, after: str | None) -> Page[CaseCategory]:
+    return await sorted_page(ctx.db, select(CaseCategory).where(CaseCategory.active.is_(True)), CATEGORIES,
+                             first=first, after=after)
 
 
 async def timeline(ctx: RequestContext, case_id: uuid.UUID) -> list[CaseEvent]:

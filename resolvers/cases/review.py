@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from statistics import fmean, median
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 
 from models import OPEN_STATES, Area, Case, CaseReview
 from policies.cases import case_in_area, case_predicate
@@ -21,6 +21,7 @@ from resolvers.cases.workcalendar import WorkCalendar
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
+from resolvers.pagination import Key, ListOrder, Page, empty_page, sorted_page
 
 
 @dataclass
@@ -172,12 +173,27 @@ async def get_review(ctx: RequestContext, review_id: uuid.UUID) -> CaseReview | 
     return review
 
 
-async def list_reviews(ctx: RequestContext, area_id: uuid.UUID) -> list[CaseReview]:
+# Newest period first; among reviews of the same start, the newest recorded first.
+REVIEWS = ListOrder("caseReviews", (Key(CaseReview.period_start, descending=True),
+                                    Key(CaseReview.id, descending=True)))
+
+
+def _reviews_of(ctx: RequestContext, area_id: uuid.UUID) -> Select[Any] | None:
     grant = ctx.actor.grant("statistics", "read")
     if not grant:
-        return []
+        return None
     readable = select(Area.id).where(area_reach_predicate(grant, ctx.actor))
-    return list(await ctx.db.scalars(
-        select(CaseReview).where(CaseReview.area_id == area_id, CaseReview.area_id.in_(readable))
-        .order_by(CaseReview.period_start.desc())
-    ))
+    return select(CaseReview).where(CaseReview.area_id == area_id, CaseReview.area_id.in_(readable))
+
+
+async def list_reviews(ctx: RequestContext, area_id: uuid.UUID) -> list[CaseReview]:
+    stmt = _reviews_of(ctx, area_id)
+    return [] if stmt is None else list(await ctx.db.scalars(stmt.order_by(*REVIEWS.order_by())))
+
+
+async def list_reviews_page(ctx: RequestContext, area_id: uuid.UUID, *, first: int | None,
+                            after: str | None) -> Page[CaseReview]:
+    stmt = _reviews_of(ctx, area_id)
+    if stmt is None:
+        return empty_page(ctx.db, REVIEWS, first=first, after=after)
+    return await sorted_page(ctx.db, stmt, REVIEWS, first=first, after=after)

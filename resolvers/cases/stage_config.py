@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from models import (
     CaseCategory,
@@ -22,17 +22,31 @@ from resolvers.cases.config import SLA_LIMITS, _require_configure, _require_staf
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
 from resolvers.i18n import t
+from resolvers.pagination import Key, ListOrder, Page, sorted_page
 
-__all__ = ["StageLimitInput", "category_rules", "set_category_rule", "set_stage_limit", "set_workflow_settings",
-           "stage_limits", "workflow_settings"]
+__all__ = ["StageLimitInput", "category_rules", "category_rules_page", "set_category_rule", "set_stage_limit",
+           "set_workflow_settings", "stage_limits", "stage_limits_page", "workflow_settings"]
+
+
+# Stage limits in the stages' order, the tenant's default (no category) before each category's, then
+# by tier in the tiers' order: the enums' declaration order, as a CASE, so that SQL sorts and pages it.
+STAGE_LIMITS = ListOrder("caseStageLimits", (
+    Key(case({k: i for i, k in enumerate(CaseStageKind)}, value=CaseStageLimit.stage, else_=len(CaseStageKind))),
+    Key(func.coalesce(CaseStageLimit.category_code, "")),
+    Key(case({k: i for i, k in enumerate(UrgencyTier)}, value=CaseStageLimit.tier, else_=len(UrgencyTier))),
+    Key(CaseStageLimit.id),
+))
+CATEGORY_RULES = ListOrder("caseCategoryRules", (Key(CaseCategoryRule.category_code), Key(CaseCategoryRule.id)))
 
 
 async def stage_limits(ctx: RequestContext) -> list[CaseStageLimit]:
     _require_staff(ctx)
-    rows = await ctx.db.scalars(select(CaseStageLimit))
-    order = {k: i for i, k in enumerate(CaseStageKind)}
-    tiers = {k: i for i, k in enumerate(UrgencyTier)}
-    return sorted(rows, key=lambda r: (order[r.stage], r.category_code or "", tiers[r.tier]))
+    return list(await ctx.db.scalars(select(CaseStageLimit).order_by(*STAGE_LIMITS.order_by())))
+
+
+async def stage_limits_page(ctx: RequestContext, *, first: int | None, after: str | None) -> Page[CaseStageLimit]:
+    _require_staff(ctx)
+    return await sorted_page(ctx.db, select(CaseStageLimit), STAGE_LIMITS, first=first, after=after)
 
 
 @dataclass
@@ -104,7 +118,13 @@ async def set_workflow_settings(ctx: RequestContext, *, auto_supervise_overdue: 
 
 async def category_rules(ctx: RequestContext) -> list[CaseCategoryRule]:
     _require_staff(ctx)
-    return list(await ctx.db.scalars(select(CaseCategoryRule).order_by(CaseCategoryRule.category_code)))
+    return list(await ctx.db.scalars(select(CaseCategoryRule).order_by(*CATEGORY_RULES.order_by())))
+
+
+async def category_rules_page(ctx: RequestContext, *, first: int | None, after: str | None
+                              ) -> Page[CaseCategoryRule]:
+    _require_staff(ctx)
+    return await sorted_page(ctx.db, select(CaseCategoryRule), CATEGORY_RULES, first=first, after=after)
 
 
 async def set_category_rule(ctx: RequestContext, *, category: str, requires_photo: bool) -> CaseCategoryRule:

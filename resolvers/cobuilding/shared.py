@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from models import Activity, ActivityState, Agreement, Area, AreaKind, Wish, WishState
 from policies.actor import Grant
@@ -32,12 +32,19 @@ def _partner_only(ctx: RequestContext) -> None:
 
 async def my_agreements(ctx: RequestContext) -> list[Agreement]:
     """The partner's own agreements in force now (what it is granted, where, until when)."""
+    return list(await ctx.db.scalars(_my_agreements(ctx).order_by(Agreement.id)))
+
+
+async def my_agreements_page(ctx: RequestContext, *, first: int | None, after: str | None) -> Page[Agreement]:
+    return await keyset_page(ctx.db, _my_agreements(ctx), Agreement.id, first=first, after=after)
+
+
+def _my_agreements(ctx: RequestContext) -> Select[Any]:
     _partner_only(ctx)
     from policies.cobuilding.filters import active_on
 
-    return list(await ctx.db.scalars(select(Agreement).where(
-        Agreement.partner_unit_id == ctx.actor.partner_unit_id, active_on(local_date(ctx.now)))
-        .order_by(Agreement.id)))
+    return select(Agreement).where(Agreement.partner_unit_id == ctx.actor.partner_unit_id,
+                                   active_on(local_date(ctx.now)))
 
 
 async def shared_activities(ctx: RequestContext, *, first: int | None, after: str | None) -> Page[Activity]:

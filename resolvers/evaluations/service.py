@@ -19,9 +19,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from models import (
@@ -40,6 +41,7 @@ from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
 from resolvers.i18n import t
+from resolvers.pagination import Key, ListOrder, Page, keyset_page, sorted_page
 from resolvers.transitions import StateMachine, transition
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -51,17 +53,30 @@ def month_end(month: date) -> date:
     return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
+# evaluationItems (issue #25): active items first (the includeInactive form), heaviest first, then by code.
+# (The flag as 1/0: SQL compares a number with a bound value; SQLAlchemy refuses `active < true`.)
+ITEMS = ListOrder("evaluationItems", (Key(case((EvaluationItem.active.is_(True), 1), else_=0), descending=True),
+                                      Key(EvaluationItem.weight, descending=True), Key(EvaluationItem.code),
+                                      Key(EvaluationItem.id)))
+
+
+def _items_of(target: EvaluationTarget, include_inactive: bool) -> Select[Any]:
+    stmt = select(EvaluationItem).where(EvaluationItem.target == target)
+    return stmt if include_inactive else stmt.where(EvaluationItem.active.is_(True))
+
+
 async def items(ctx: RequestContext, target: EvaluationTarget) -> list[EvaluationItem]:
-    return list(await ctx.db.scalars(
-        select(EvaluationItem).where(EvaluationItem.target == target, EvaluationItem.active.is_(True))
-        .order_by(EvaluationItem.weight.desc(), EvaluationItem.code)))
+    return list(await ctx.db.scalars(_items_of(target, False).order_by(*ITEMS.order_by())))
 
 
 async def all_items(ctx: RequestContext, target: EvaluationTarget) -> list[EvaluationItem]:
     """Active items first (by weight), then the deactivated ones."""
-    return list(await ctx.db.scalars(
-        select(EvaluationItem).where(EvaluationItem.target == target)
-        .order_by(EvaluationItem.active.desc(), EvaluationItem.weight.desc(), EvaluationItem.code)))
+    return list(await ctx.db.scalars(_items_of(target, True).order_by(*ITEMS.order_by())))
+
+
+async def items_page(ctx: RequestContext, target: EvaluationTarget, *, include_inactive: bool, first: int | None,
+                     after: str | None) -> Page[EvaluationItem]:
+    return await sorted_page(ctx.db, _items_of(target, include_inactive), ITEMS, first=first, after=after)
 
 
 async def period_items(ctx: RequestContext, period_id: uuid.UUID,
@@ -127,8 +142,16 @@ async def set_items(ctx: RequestContext, target: EvaluationTarget, specs: list[I
     return await items(ctx, target)
 
 
+PERIODS = ListOrder("evaluationPeriods", (Key(EvaluationPeriod.month, descending=True),
+                                          Key(EvaluationPeriod.id, descending=True)))
+
+
 async def list_periods(ctx: RequestContext) -> list[EvaluationPeriod]:
-    return list(await ctx.db.scalars(select(EvaluationPeriod).order_by(EvaluationPeriod.month.desc())))
+    return list(await ctx.db.scalars(select(EvaluationPeriod).order_by(*PERIODS.order_by())))
+
+
+async def periods_page(ctx: RequestContext, *, first: int | None, after: str | None) -> Page[EvaluationPeriod]:
+    return await sorted_page(ctx.db, select(EvaluationPeriod), PERIODS, first=first, after=after)
 
 
 async def get_period(ctx: RequestContext, period_id: uuid.UUID) -> EvaluationPeriod | None:
@@ -281,9 +304,35 @@ def _two(value: object) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+@dataclass
+class _Ranking:
+    stmt: Select[Any]
+    order: ListOrder
+    snapshot: list[EvaluationPeriodItem]
+
+    def result(self, row: Any) -> Result:
+        cid, fid, n, s, k, *avgs = row
+        return Result(cid, fid, int(n), _two(s), int(k), [ItemAverage(i.code, i.name, i.weight, _two(a))
+                                                            for i, a in zip(self.snapshot, avgs, strict=True)])
+
+
 async def results(ctx: RequestContext, period_id: uuid.UUID, target: EvaluationTarget) -> list[Result]:
     """Mean total, raters and the mean of each of the period's items per target, ranked over the whole
     tenant by mean total, listed where the actor may read."""
+    r = await _ranking(ctx, period_id, target)
+    return [r.result(row) for row in await ctx.db.all(r.stmt.order_by(*r.order.order_by()))]
+
+
+async def results_page(ctx: RequestContext, period_id: uuid.UUID, target: EvaluationTarget, *, first: int | None,
+                       after: str | None) -> Page[Result]:
+    """``results`` a page at a time: the ranking's keyset (rank, compound) over the same statement."""
+    r = await _ranking(ctx, period_id, target)
+    page = await sorted_page(ctx.db, r.stmt, r.order, first=first, after=after)
+    page.items = [r.result(row) for row in page.items]
+    return page
+
+
+async def _ranking(ctx: RequestContext, period_id: uuid.UUID, target: EvaluationTarget) -> _Ranking:
     if await get_period(ctx, period_id) is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("评比期不存在", "period not found"), "periodId")
     snapshot = await period_items(ctx, period_id, target)
@@ -298,18 +347,23 @@ async def results(ctx: RequestContext, period_id: uuid.UUID, target: EvaluationT
         .subquery()
     )
     grant = ctx.actor.grant("evaluation", "read")
-    rows = await ctx.db.all(
-        select(agg.c.compound_id, agg.c.firm_id, agg.c.raters, agg.c.score, agg.c.rank,
-               *(agg.c[f"item_{n}"] for n in range(len(snapshot))))
-        .where(and_(compound_predicate(agg.c.compound_path, grant, ctx.actor)))
-        .order_by(agg.c.rank, agg.c.compound_id))
-    return [Result(cid, fid, int(n), _two(s), int(k),
-                   [ItemAverage(i.code, i.name, i.weight, _two(a)) for i, a in zip(snapshot, avgs, strict=True)])
-            for cid, fid, n, s, k, *avgs in rows]
+    stmt = (select(agg.c.compound_id, agg.c.firm_id, agg.c.raters, agg.c.score, agg.c.rank,
+                   *(agg.c[f"item_{n}"] for n in range(len(snapshot))))
+            .where(and_(compound_predicate(agg.c.compound_path, grant, ctx.actor))))
+    # Best first; the compound among equal ranks (the subquery is built per request, so is its order).
+    order = ListOrder("evaluationResults", (Key(agg.c.rank), Key(agg.c.compound_id)))
+    return _Ranking(stmt, order, snapshot)
+
+
+def _my_ratings(ctx: RequestContext, period_id: uuid.UUID) -> Select[Any]:
+    return select(EvaluationRating).where(EvaluationRating.period_id == period_id,
+                                          EvaluationRating.rater_user_id == ctx.actor.user_id)
 
 
 async def my_ratings(ctx: RequestContext, period_id: uuid.UUID) -> list[EvaluationRating]:
-    return list(await ctx.db.scalars(
-        select(EvaluationRating).where(EvaluationRating.period_id == period_id,
-                                       EvaluationRating.rater_user_id == ctx.actor.user_id)
-        .order_by(EvaluationRating.id)))
+    return list(await ctx.db.scalars(_my_ratings(ctx, period_id).order_by(EvaluationRating.id)))
+
+
+async def my_ratings_page(ctx: RequestContext, period_id: uuid.UUID, *, first: int | None,
+                          after: str | None) -> Page[EvaluationRating]:
+    return await keyset_page(ctx.db, _my_ratings(ctx, period_id), EvaluationRating.id, first=first, after=after)

@@ -39,6 +39,8 @@ from .organisations import (
     list_party_orgs,
     list_property_firms,
     list_service_contracts,
+    property_firms,
+    property_firms_page,
     update_property_firm,
 )
 from .owners import (
@@ -59,6 +61,7 @@ from .service import (
     HouseholdFields,
     PersonFields,
     care_tag_kinds,
+    care_tag_kinds_page,
     create_household,
     create_person,
     list_households,
@@ -85,6 +88,7 @@ __all__ = [
     "apply_retention",
     "archive_area",
     "care_tag_kinds",
+    "care_tag_kinds_page",
     "check_may_onboard",
     "consent_required",
     "consents_in_force",
@@ -122,6 +126,8 @@ __all__ = [
     "owners_by_household",
     "person_moves",
     "personal_data_report",
+    "property_firms",
+    "property_firms_page",
     "reapply_erasures",
     "record_consent",
     "references",

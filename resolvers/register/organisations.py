@@ -33,7 +33,7 @@ from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
 from resolvers.i18n import t
-from resolvers.pagination import Page, keyset_page
+from resolvers.pagination import Key, ListOrder, Page, empty_page, keyset_page, sorted_page
 
 CREDIT_CODE_LEN = 18
 # Which area a party organisation of each kind may sit on (community committee; compound, grid or
@@ -113,6 +113,23 @@ async def list_property_firms(ctx: RequestContext, *, search: str | None, first:
     if search:
         stmt = stmt.where(PropertyFirm.name.contains(v.text(search, "search", max_len=50)))
     return await keyset_page(ctx.db, stmt, PropertyFirm.id, first=first, after=after)
+
+
+# propertyFirms and propertyFirmsConnection (issue #25): by name, the id among equal names.
+PROPERTY_FIRMS = ListOrder("propertyFirms", (Key(PropertyFirm.name), Key(PropertyFirm.id)))
+
+
+async def property_firms(ctx: RequestContext) -> list[PropertyFirm]:
+    """The tenant's firms by name, for staff (dispatching, grants); nobody else reads the list."""
+    if not ctx.actor.assignments:
+        return []
+    return list(await ctx.db.scalars(select(PropertyFirm).order_by(*PROPERTY_FIRMS.order_by())))
+
+
+async def property_firms_page(ctx: RequestContext, *, first: int | None, after: str | None) -> Page[PropertyFirm]:
+    if not ctx.actor.assignments:
+        return empty_page(ctx.db, PROPERTY_FIRMS, first=first, after=after)
+    return await sorted_page(ctx.db, select(PropertyFirm), PROPERTY_FIRMS, first=first, after=after)
 
 
 def _readable_area(ctx: RequestContext) -> ColumnElement[bool]:

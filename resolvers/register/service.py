@@ -34,7 +34,7 @@ from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError, check_version
 from resolvers.i18n import t
-from resolvers.pagination import Page, keyset_page
+from resolvers.pagination import Key, ListOrder, Page, keyset_page, sorted_page
 
 _UNSET: object = object()
 
@@ -342,5 +342,12 @@ async def update_person(ctx: RequestContext, person_id: uuid.UUID, fields: Perso
     return p
 
 
+CARE_TAG_KINDS = ListOrder("careTagKinds", (Key(CareTagKind.code), Key(CareTagKind.id)))
+
+
 async def care_tag_kinds(ctx: RequestContext) -> list[CareTagKind]:
-    return list(await ctx.db.scalars(select(CareTagKind).order_by(CareTagKind.code)))
+    return list(await ctx.db.scalars(select(CareTagKind).order_by(*CARE_TAG_KINDS.order_by())))
+
+
+async def care_tag_kinds_page(ctx: RequestContext, *, first: int | None, after: str | None) -> Page[CareTagKind]:
+    return await sorted_page(ctx.db, select(CareTagKind), CARE_TAG_KINDS, first=first, after=after)

@@ -91,6 +91,8 @@ class CareQuery:
             context(info), as_of=as_of,
             area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             lead_id=decode_id(lead_id, "NeighborLead", "leadId")))
+        # Paged in memory, not in SQL: the list is computed in Python from several statements (last visits
+        # as local days, the settings' intervals) and sorted by days overdue, which no column holds.
         return sequence_connection(  # type: ignore[no-any-return]
             rows, lambda r: VisitCadence(_c=r), first=first, after=after)
 
@@ -123,6 +125,8 @@ class CareQuery:
             context(info), start=from_, end=to,
             area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"),
             group_by=group_by.value))
+        # Paged in memory, not in SQL: the groups are counted in Python over the households' cadence
+        # (overdueVisits' computation), so there is no table row for a keyset to start after.
         return sequence_connection(  # type: ignore[no-any-return]
             groups, lambda g: VisitCoverage(_g=g), first=first, after=after)
 
@@ -140,11 +144,10 @@ class CareQuery:
         self, info: Info, tag_code: str | None = None, area_id: strawberry.ID | None = None,
         first: int | None = None, after: str | None = None,
     ) -> Connection[CareService]:
-        rows = await query_call(care_service.list_care_services(
+        page = await query_call(care_service.care_services_page(
             context(info), tag_code=tag_code,
-            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId")))
-        return sequence_connection(  # type: ignore[no-any-return]
-            rows, lambda r: CareService(_m=r), first=first, after=after)
+            area_id=decode_id(area_id, AREA_TYPE_NAMES, "areaId"), first=first, after=after))
+        return connection(page, lambda r: CareService(_m=r))  # type: ignore[no-any-return]
 
     @field(description="Service records (服务记录) of persons you may read in full; audited.")
     async def care_service_records(

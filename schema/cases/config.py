@@ -15,6 +15,7 @@ from schema.cases.calendar import WorkingCalendarQuery
 from schema.common import (
     Connection,
     UserError,
+    connection,
     context,
     field,
     given,
@@ -25,7 +26,6 @@ from schema.common import (
     one_form,
     plain_list_reason,
     query_call,
-    sequence_connection,
 )
 
 graphql_enum(CasePriority, name="CasePriority", description="Priority (紧急程度).")
@@ -79,10 +79,9 @@ class CaseConfigQuery(WorkingCalendarQuery):
         self, info: Info,
         first: int | None = None, after: str | None = None,
     ) -> Connection[CaseCategorySetting]:
-        rows = await query_call(svc.all_categories(context(info)))
-        return sequence_connection(  # type: ignore[no-any-return]
-            rows, lambda r: CaseCategorySetting(code=r.code, name=r.name, active=r.active), first=first,
-            after=after)
+        page = await query_call(svc.all_categories_page(context(info), first=first, after=after))
+        return connection(  # type: ignore[no-any-return]
+            page, lambda r: CaseCategorySetting(code=r.code, name=r.name, active=r.active))
 
     @field(description="SLA rules (办理时限). Staff only.",
            deprecation_reason=plain_list_reason("slaRulesConnection"))
@@ -94,8 +93,8 @@ class CaseConfigQuery(WorkingCalendarQuery):
         self, info: Info,
         first: int | None = None, after: str | None = None,
     ) -> Connection[SlaRule]:
-        return sequence_connection(  # type: ignore[no-any-return]
-            await query_call(svc.sla_rules(context(info))), _sla, first=first, after=after)
+        page = await query_call(svc.sla_rules_page(context(info), first=first, after=after))
+        return connection(page, _sla)  # type: ignore[no-any-return]
 
     @field(description="Calendar overrides of a year (工作日调整). Staff only.",
            deprecation_reason=plain_list_reason("calendarOverridesConnection"))
@@ -108,10 +107,9 @@ class CaseConfigQuery(WorkingCalendarQuery):
         self, info: Info, year: int,
         first: int | None = None, after: str | None = None,
     ) -> Connection[CalendarOverride]:
-        rows = await query_call(svc.calendar_overrides(context(info), year))
-        return sequence_connection(  # type: ignore[no-any-return]
-            rows, lambda r: CalendarOverride(day=r.day, workday=r.workday, note=r.note), first=first,
-            after=after)
+        page = await query_call(svc.calendar_overrides_page(context(info), year, first=first, after=after))
+        return connection(  # type: ignore[no-any-return]
+            page, lambda r: CalendarOverride(day=r.day, workday=r.workday, note=r.note))
 
     @field(description="Case settings (事件设置). Staff only.")
     async def case_settings(self, info: Info) -> CaseSettings:

@@ -24,7 +24,6 @@ from schema.common import (
     graphql_enum,
     plain_list_reason,
     query_call,
-    sequence_connection,
 )
 from schema.register import AREA_TYPE_NAMES
 
@@ -108,9 +107,8 @@ class CaseQuery(CaseConfigQuery, CaseStageQuery, CaseRatesQuery):
         self, info: Info,
         first: int | None = None, after: str | None = None,
     ) -> Connection[CaseCategory]:
-        return sequence_connection(  # type: ignore[no-any-return]
-            await case_service.categories(context(info)), lambda c: CaseCategory(code=c.code, name=c.name),
-            first=first, after=after)
+        page = await query_call(case_service.categories_page(context(info), first=first, after=after))
+        return connection(page, lambda c: CaseCategory(code=c.code, name=c.name))  # type: ignore[no-any-return]
 
     @field(description="Review figures (复盘统计) for an area subtree and a period of local dates.")
     async def case_statistics(
@@ -133,6 +131,6 @@ class CaseQuery(CaseConfigQuery, CaseStageQuery, CaseRatesQuery):
         self, info: Info, area_id: strawberry.ID,
         first: int | None = None, after: str | None = None,
     ) -> Connection[CaseReview]:
-        rows = await case_service.list_reviews(context(info), decode_id(area_id, AREA_TYPE_NAMES, "areaId"))
-        return sequence_connection(  # type: ignore[no-any-return]
-            rows, lambda r: CaseReview(_m=r), first=first, after=after)
+        page = await query_call(case_service.list_reviews_page(
+            context(info), decode_id(area_id, AREA_TYPE_NAMES, "areaId"), first=first, after=after))
+        return connection(page, lambda r: CaseReview(_m=r))  # type: ignore[no-any-return]

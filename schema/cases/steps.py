@@ -19,13 +19,13 @@ from schema.cases.types import Case
 from schema.common import (
     Connection,
     UserError,
+    connection,
     context,
     field,
     mutate,
     mutation,
     plain_list_reason,
     query_call,
-    sequence_connection,
 )
 from schema.register import AREA_TYPE_NAMES
 
@@ -160,8 +160,8 @@ class CaseStageQuery:
         self, info: Info,
         first: int | None = None, after: str | None = None,
     ) -> Connection[CaseStageLimit]:
-        return sequence_connection(  # type: ignore[no-any-return]
-            await query_call(cfg.stage_limits(context(info))), _limit, first=first, after=after)
+        page = await query_call(cfg.stage_limits_page(context(info), first=first, after=after))
+        return connection(page, _limit)  # type: ignore[no-any-return]
 
     @field(description="Case workflow settings (办理流程设置). Staff only.")
     async def case_workflow_settings(self, info: Info) -> CaseWorkflowSettings:
@@ -178,10 +178,9 @@ class CaseStageQuery:
         self, info: Info,
         first: int | None = None, after: str | None = None,
     ) -> Connection[CaseCategoryRule]:
-        rows = await query_call(cfg.category_rules(context(info)))
-        return sequence_connection(  # type: ignore[no-any-return]
-            rows, lambda r: CaseCategoryRule(category=r.category_code, requires_photo=r.requires_photo),
-            first=first, after=after)
+        page = await query_call(cfg.category_rules_page(context(info), first=first, after=after))
+        return connection(  # type: ignore[no-any-return]
+            page, lambda r: CaseCategoryRule(category=r.category_code, requires_photo=r.requires_photo))
 
 
 @strawberry.type

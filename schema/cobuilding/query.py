@@ -27,7 +27,6 @@ from schema.common import (
     field,
     plain_list_reason,
     query_call,
-    sequence_connection,
 )
 
 
@@ -94,9 +93,8 @@ class CobuildingQuery:
         self, info: Info,
         first: int | None = None, after: str | None = None,
     ) -> Connection[PartnerAgreement]:
-        return sequence_connection(  # type: ignore[no-any-return]
-            await query_call(svc.my_agreements(context(info))), lambda m: PartnerAgreement(_m=m),
-            first=first, after=after)
+        page = await query_call(svc.my_agreements_page(context(info), first=first, after=after))
+        return connection(page, lambda m: PartnerAgreement(_m=m))  # type: ignore[no-any-return]
 
     @field(description="Partner systems: activities your agreements share (共享活动), newest first.")
     async def shared_activities(self, info: Info, first: int | None = None, after: str | None = None

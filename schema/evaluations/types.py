@@ -23,6 +23,7 @@ from schema.common import (
     Connection,
     Node,
     UserError,
+    connection,
     context,
     field,
     given,
@@ -33,7 +34,6 @@ from schema.common import (
     one_form,
     plain_list_reason,
     query_call,
-    sequence_connection,
 )
 from schema.register import AreaNode, area_type
 
@@ -173,12 +173,10 @@ class EvaluationQuery:
         include_inactive: Annotated[bool, strawberry.argument(description="Also list deactivated items.")] = False,
         first: int | None = None, after: str | None = None,
     ) -> Connection[EvaluationItem]:
-        if include_inactive:
-            return sequence_connection(  # type: ignore[no-any-return]
-            await svc.all_items(context(info), target), lambda i: _item(i, i.active), first=first,
-                after=after)
-        return sequence_connection(  # type: ignore[no-any-return]
-            await svc.items(context(info), target), _item, first=first, after=after)
+        page = await query_call(svc.items_page(context(info), target, include_inactive=include_inactive,
+                                               first=first, after=after))
+        return connection(  # type: ignore[no-any-return]
+            page, (lambda i: _item(i, i.active)) if include_inactive else _item)
 
     @field(description="Evaluation periods, newest first (评比周期).",
            deprecation_reason=plain_list_reason("evaluationPeriodsConnection"))
@@ -190,9 +188,8 @@ class EvaluationQuery:
         self, info: Info,
         first: int | None = None, after: str | None = None,
     ) -> Connection[EvaluationPeriod]:
-        return sequence_connection(  # type: ignore[no-any-return]
-            await svc.list_periods(context(info)), lambda p: EvaluationPeriod(_m=p), first=first,
-            after=after)
+        page = await query_call(svc.periods_page(context(info), first=first, after=after))
+        return connection(page, lambda p: EvaluationPeriod(_m=p))  # type: ignore[no-any-return]
 
     @field(description="Results and ranking of a period (评比排名), where you may read them.",
            deprecation_reason=plain_list_reason("evaluationResultsConnection"))
@@ -208,10 +205,9 @@ class EvaluationQuery:
         self, info: Info, period_id: strawberry.ID, target: EvaluationTarget,
         first: int | None = None, after: str | None = None,
     ) -> Connection[EvaluationResult]:
-        rows = await query_call(svc.results(context(info), decode_id(period_id, "EvaluationPeriod", "periodId"),
-                                            target))
-        return sequence_connection(  # type: ignore[no-any-return]
-            rows, lambda r: EvaluationResult(_r=r), first=first, after=after)
+        page = await query_call(svc.results_page(
+            context(info), decode_id(period_id, "EvaluationPeriod", "periodId"), target, first=first, after=after))
+        return connection(page, lambda r: EvaluationResult(_r=r))  # type: ignore[no-any-return]
 
     @field(description="Your own ratings in a period (我的评分).",
            deprecation_reason=plain_list_reason("myEvaluationRatingsConnection"))
@@ -223,9 +219,9 @@ class EvaluationQuery:
     async def my_evaluation_ratings_connection(
         self, info: Info, period_id: strawberry.ID, first: int | None = None, after: str | None = None,
     ) -> Connection[EvaluationRating]:
-        rows = await svc.my_ratings(context(info), decode_id(period_id, "EvaluationPeriod", "periodId"))
-        return sequence_connection(  # type: ignore[no-any-return]
-            rows, lambda r: EvaluationRating(_m=r), first=first, after=after)
+        page = await query_call(svc.my_ratings_page(
+            context(info), decode_id(period_id, "EvaluationPeriod", "periodId"), first=first, after=after))
+        return connection(page, lambda r: EvaluationRating(_m=r))  # type: ignore[no-any-return]
 
 
 @strawberry.input(description="An item's score.")

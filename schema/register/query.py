@@ -12,7 +12,6 @@ from sqlalchemy import select
 from strawberry.types import Info
 
 from models import AreaKind, PropertyManagement
-from models import PropertyFirm as PropertyFirmRow
 from models import RoleAssignment as RoleAssignmentRow
 from policies.roles import Role
 from resolvers import access as access_service
@@ -37,7 +36,6 @@ from schema.common import (
     node_resolvers,
     plain_list_reason,
     query_call,
-    sequence_connection,
 )
 from schema.register.types import (
     AREA_TYPE_NAMES,
@@ -189,22 +187,15 @@ class Query:
     @field(description="Property firms of the tenant (物业公司), for dispatching and grants.",
            deprecation_reason=plain_list_reason("propertyFirmsConnection"))
     async def property_firms(self, info: Info) -> list[PropertyFirm]:
-        ctx = context(info)
-        if not ctx.actor.assignments:
-            return []
-        rows = await ctx.db.scalars(select(PropertyFirmRow).order_by(PropertyFirmRow.name))
-        return [PropertyFirm(_m=f) for f in rows]
+        return [PropertyFirm(_m=f) for f in await register_service.property_firms(context(info))]
 
     @field(description="Property firms of the tenant (物业公司), for dispatching and grants; by name.")
     async def property_firms_connection(
         self, info: Info,
         first: int | None = None, after: str | None = None,
     ) -> Connection[PropertyFirm]:
-        ctx = context(info)
-        rows = [] if not ctx.actor.assignments else await ctx.db.scalars(
-            select(PropertyFirmRow).order_by(PropertyFirmRow.name))
-        return sequence_connection(  # type: ignore[no-any-return]
-            rows, lambda f: PropertyFirm(_m=f), first=first, after=after)
+        page = await query_call(register_service.property_firms_page(context(info), first=first, after=after))
+        return connection(page, lambda f: PropertyFirm(_m=f))  # type: ignore[no-any-return]
 
     @field(description="The tenant's care groups (重点人群类别).",
            deprecation_reason=plain_list_reason("careTagKindsConnection"))
@@ -217,9 +208,8 @@ class Query:
         self, info: Info,
         first: int | None = None, after: str | None = None,
     ) -> Connection[CareTagKind]:
-        rows = await register_service.care_tag_kinds(context(info))
-        return sequence_connection(  # type: ignore[no-any-return]
-            rows, lambda r: CareTagKind(code=r.code, name=r.name), first=first, after=after)
+        page = await query_call(register_service.care_tag_kinds_page(context(info), first=first, after=after))
+        return connection(page, lambda r: CareTagKind(code=r.code, name=r.name))  # type: ignore[no-any-return]
 
     @field(description="Role assignments you may read (角色授权), by area subtree and role.")
     async def role_assignments(

@@ -233,15 +233,17 @@ try {
     assert.ok(status.includes(c.unit), status);
     const shared = await run("PartnerSharedData");
     assert.equal(shared.errors, undefined, JSON.stringify(shared.errors));
-    assert.ok(shared.data.myAgreements.length >= 1, "the partner's agreements in force");
-    assert.ok(shared.data.myAgreements.every((a) => a.title.includes(c.unit)), JSON.stringify(shared.data.myAgreements));
-    assert.ok(shared.data.myAgreements[0].grants.includes("activity.read"));
+    const agreements = shared.data.myAgreementsConnection;
+    assert.ok(agreements.nodes.length >= 1, "the partner's agreements in force");
+    assert.equal(agreements.totalCount, agreements.nodes.length, JSON.stringify(agreements));
+    assert.ok(agreements.nodes.every((a) => a.title.includes(c.unit)), JSON.stringify(agreements.nodes));
+    assert.ok(agreements.nodes[0].sharedData.includes("ACTIVITY_READ"), JSON.stringify(agreements.nodes[0]));
     await shot("partner");
     // The same operation as a demo user (staff) is refused: shared views are for partner systems.
     await pick((o) => o.kind === "user" && o.tenant === "langya" && o.user === "langya.grid", `user:${GRID}`);
     const staff = await run("PartnerSharedData");
     assert.equal(staff.data, null, JSON.stringify(staff));
-    assert.ok(staff.errors.some((e) => e.extensions.code === "FORBIDDEN" && e.path[0] === "myAgreements"),
+    assert.ok(staff.errors.some((e) => e.extensions.code === "FORBIDDEN" && e.path[0] === "myAgreementsConnection"),
       JSON.stringify(staff.errors));
   });
 

@@ -13,7 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from graphql import parse, validate
+from graphql import ArgumentNode, FieldNode, TypeInfo, Visitor, parse, validate, visit
+from graphql.utilities import TypeInfoVisitor
 from starlette.applications import Starlette
 
 from gongzhi.http.app import create_app
@@ -124,8 +125,11 @@ async def test_explorer_acts_as_a_demo_partner_system(db: DbEnv, fresh: World) -
                               json={"query": partner["query"]})
         body = shared.json()
         assert "errors" not in body, body
-        assert [x["title"] for x in body["data"]["myAgreements"]] == ["东风社区—市三医院共驻共建协议"]
-        assert body["data"]["myAgreements"][0]["communities"] == [{"id": community(a, "C1"), "name": "东风社区"}]
+        agreements = body["data"]["myAgreementsConnection"]
+        assert agreements["totalCount"] == 1
+        assert [x["title"] for x in agreements["nodes"]] == ["东风社区—市三医院共驻共建协议"]
+        assert agreements["nodes"][0]["communities"] == [{"id": community(a, "C1"), "name": "东风社区"}]
+        assert agreements["nodes"][0]["sharedData"]  # the enum form of what the agreement grants
         # A staff user's token gets no shared views: the answer is per actor.
         staff = (await c.post("/graphql", headers={**GQL, **admin["headers"]}, json={"query": partner["query"]})).json()
         assert staff["data"] is None and staff["errors"][0]["extensions"]["code"] == "FORBIDDEN"
@@ -213,6 +217,35 @@ def test_example_operations_validate_against_the_schema() -> None:
     assert {p.stem for p in EXAMPLES.glob("*.graphql")} == {e["name"] for e in examples}
     for e in examples:
         assert validate(schema._schema, parse(e["query"])) == [], e["name"]
+
+
+def _deprecated_in(query: str) -> list[str]:
+    """The deprecated fields (Type.field) and arguments a document uses."""
+    info = TypeInfo(schema._schema)
+    found: list[str] = []
+
+    class Deprecated(Visitor):
+        def enter_field(self, node: FieldNode, *_: Any) -> None:
+            d, parent = info.get_field_def(), info.get_parent_type()
+            if d is not None and parent is not None and d.deprecation_reason:
+                found.append(f"{parent.name}.{node.name.value}")
+
+        def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+            a = info.get_argument()
+            if a is not None and a.deprecation_reason:
+                found.append(f"argument {node.name.value}")
+
+    visit(parse(query), TypeInfoVisitor(info, Deprecated()))
+    return found
+
+
+def test_example_operations_use_no_deprecated_field_or_argument() -> None:
+    """The examples teach newcomers the schema: none selects a field or passes an argument that is
+    deprecated (a legacy plain list, a String of a closed set such as Agreement.grants …, issue #25)."""
+    assert {e["name"]: _deprecated_in(e["query"]) for e in example_operations()} == {
+        e["name"]: [] for e in example_operations()}
+    # the check sees them where they are
+    assert _deprecated_in("{ myAgreements { grants } }") == ["Query.myAgreements", "PartnerAgreement.grants"]
 
 
 def test_page_does_not_let_an_example_close_its_script() -> None:

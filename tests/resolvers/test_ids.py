@@ -189,3 +189,33 @@ def test_no_module_of_schema_or_resolvers_decodes_ids_itself() -> None:
             if rel != CODEC:
                 found += decoder_copies(path.read_text(encoding="utf-8"), str(rel))
     assert found == [], "decode global IDs with resolvers.ids.decode_id / decode_global_id:\n" + "\n".join(found)
+
+
+def test_a_sorted_cursor_round_trips_and_refuses_what_its_list_did_not_give() -> None:
+    """The cursors of the …Connection lists of issue #25 (resolvers.pagination.sorted_page): the sort-key
+    values come back with their types; another list's name, another count or type of values, or
+    anything not such a cursor is INVALID_CURSOR on ``after``."""
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from resolvers.ids import decode_sorted_cursor, encode_sorted_cursor
+
+    values: list[object] = ["物业", 3, date(2026, 11, 1), datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+                            uuid.UUID(int=7), Decimal("1.50"), True]
+    kinds: list[type | None] = [str, int, date, datetime, uuid.UUID, Decimal, None]
+    cursor = encode_sorted_cursor("slaRules", values)
+    assert decode_sorted_cursor(cursor, "slaRules", kinds) == values
+    assert encode_sorted_cursor("slaRules", values) == cursor  # stable
+    bad = [
+        (cursor, "careTagKinds", kinds),  # another list's
+        (cursor, "slaRules", kinds[:-1]),  # another number of keys
+        (cursor, "slaRules", [int, *kinds[1:]]),  # a value of the wrong type
+        (_raw(b"k:" + uuid.UUID(int=1).bytes), "slaRules", kinds),  # an id cursor
+        (_raw(b's:["slaRules",[["x","1"]]]'), "slaRules", [str]),  # an unknown tag
+        (_raw(b's:["slaRules",[["i","one"]]]'), "slaRules", [int]),  # a value that does not parse
+        ("not a cursor at all!", "slaRules", kinds),
+    ]
+    for text, name, expected in bad:
+        with pytest.raises(ServiceError) as e:
+            decode_sorted_cursor(text, name, expected)
+        assert (e.value.code, e.value.field) == (ErrorCode.INVALID_CURSOR, "after"), (text, name)

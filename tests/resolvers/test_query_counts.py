@@ -425,24 +425,25 @@ EXEMPT: dict[str, str] = {
 # ids: adding a statement to an operation is a decision made here, in review. Each count includes
 # the request's own work before the resolvers (tenant, actor, policy …); on PostgreSQL that start-up
 # is one statement (tenant, user, RLS setting and the actor's rows: gongzhi_request_actor, issue #9), and the
-# compiled reads answer a whole list in one (compiled/).
+# compiled reads answer a whole list in one (compiled/). The …Connection fields of issue #25 page in SQL
+# (resolvers/pagination.py sorted_page): each totalCount they are asked is one COUNT statement more.
 EXPECTED: dict[str, tuple[int, int]] = {
     "activities": (7, 4),
     "activitySignups": (12, 8),
     "areas": (13, 10),
     "assignedCases": (10, 9),
     "auditLog": (7, 4),
-    "careServices": (13, 10),
+    "careServices": (14, 11),
     "caseRates": (15, 12),
-    "caseStatistics": (8, 5),
+    "caseStatistics": (9, 6),
     "cases": (12, 9),
     "casesOrdered": (8, 2),
     "casesByHandler": (6, 2),
     "casePhotos": (8, 5),
-    "caseStages": (11, 8),
-    "catalogues": (18, 15),
+    "caseStages": (13, 10),
+    "catalogues": (25, 22),
     "cobuilding": (18, 15),
-    "evaluations": (17, 14),
+    "evaluations": (20, 17),
     "importJobs": (6, 3),
     "households": (16, 13),
     "households_masked": (11, 8),
@@ -453,7 +454,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "notices": (8, 5),
     "notifications": (11, 8),
     "overdueVisits": (21, 18),
-    "partner": (17, 16),
+    "partner": (18, 17),
     "persons": (12, 9),
     "person_moves": (9, 6),
     "personalDataReport": (15, 12),
@@ -709,3 +710,130 @@ async def test_batched_nodes_still_refuse_a_malformed_id(api: Api, worlds: World
     good = await api.gql(sc.tw, "admin", "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
                          {"ids": sc.ids["nodes"]})
     assert [n["id"] for n in good["data"]["nodes"]] == sc.ids["nodes"]
+
+
+# ------------------------------------------------------------------ the connections of issue #25 page as the lists do
+
+@dataclass(frozen=True)
+class Paged:
+    """A plain root list and its ``…Connection`` twin: same arguments, same selection, same order."""
+
+    args: str = ""
+    selection: str = "{ id }"
+    who: str = "admin"
+    variables: Callable[[Scene], dict[str, Any]] = NO_VARS
+    params: str = ""  # the operation's variable declarations, without parentheses
+    step: int = 3  # the page size to walk with
+
+
+PERIOD = lambda sc: {"p": sc.ids["period"]}  # noqa: E731
+PAGED: dict[str, Paged] = {
+    "propertyFirms": Paged(selection="{ id name }"),
+    "careTagKinds": Paged(selection="{ code name }"),
+    "caseCategories": Paged(selection="{ code name }"),
+    "caseCategorySettings": Paged(selection="{ code active }"),
+    "slaRules": Paged(selection="{ category priority amount }"),
+    "calendarOverrides": Paged(args="year: 2026", selection="{ day workday }"),
+    "caseStageLimits": Paged(selection="{ stage tier category amount }"),
+    "caseCategoryRules": Paged(selection="{ category requiresPhoto }"),
+    "caseReviews": Paged(args="areaId: $s", params="$s: ID!", variables=lambda sc: {"s": sc.ids["street"]}),
+    "careServices": Paged(),
+    "evaluationItems": Paged(args="target: PROPERTY_FIRM, includeInactive: true", selection="{ code weight active }"),
+    "evaluationPeriods": Paged(),
+    "evaluationResults": Paged(args="periodId: $p, target: PROPERTY_FIRM", params="$p: ID!", variables=PERIOD,
+                               selection="{ compound { id } rank score }"),
+    "myEvaluationRatings": Paged(args="periodId: $p", params="$p: ID!", variables=PERIOD,
+                                 selection="{ compound { id } target total }"),
+    "myAgreements": Paged(who="partner", selection="{ id title }"),
+    # Computed in Python from several sources (resolvers/care/cadence.py), paged in memory: see docs/api.md.
+    "overdueVisits": Paged(args='asOf: "2026-11-01"', selection="{ household { id } daysOverdue }"),
+    "visitCoverage": Paged(args='from: "2026-01-01", to: "2026-12-31", groupBy: GRID',
+                           selection="{ groupName households visited }", step=2),
+}
+
+
+def _doc(field: str, p: Paged, connection: bool) -> str:
+    params = ", ".join(x for x in (p.params, "$after: String" if connection else "") if x)
+    if connection:
+        args = ", ".join(x for x in (p.args, f"first: {p.step}", "after: $after") if x)
+        body = (f"{field}Connection({args}) {{ totalCount pageInfo {{ hasNextPage hasPreviousPage endCursor }} "
+                f"edges {{ cursor }} nodes {p.selection} }}")
+    else:
+        body = f"{field}({p.args}) {p.selection}" if p.args else f"{field} {p.selection}"
+    return f"query{f'({params})' if params else ''} {{ {body} }}"
+
+
+async def _ask(api: Api, sc: Scene, p: Paged, doc: str, variables: dict[str, Any]) -> dict[str, Any]:
+    if p.who == "partner":
+        r = await api.post(doc, variables, token=sc.partner_token, tenant=sc.tw.slug)
+    else:
+        r = await api.post(doc, variables, token=api.token(sc.tw, p.who))
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def test_every_legacy_plain_list_has_a_paging_case() -> None:
+    from schema.shape import LEGACY_PLAIN_LISTS
+
+    assert PAGED.keys() == LEGACY_PLAIN_LISTS.keys()
+
+
+@pytest.mark.parametrize("field", sorted(PAGED))
+async def test_a_connection_pages_its_plain_list(api: Api, worlds: Worlds, field: str) -> None:
+    """Page by page (3 at a time, or ``step``) the connection gives exactly the plain list, in its order, with
+    totalCount its length on every page; the last page says so; a page's cursors are the same when asked
+    again (stable); and a cursor that is not this list's — garbage, another list's, a cut or lengthened
+    one — is a typed INVALID_CURSOR error on ``after``."""
+    sc, p = worlds.large, PAGED[field]
+    variables = p.variables(sc)
+    plain = await _ask(api, sc, p, _doc(field, p, False), variables)
+    assert "errors" not in plain, plain
+    expected = plain["data"][field]
+    assert len(expected) > p.step, f"{field}: {len(expected)} items, too few to page"
+    seen: list[Any] = []
+    after: str | None = None
+    pages = 0
+    while True:
+        page = (await _ask(api, sc, p, _doc(field, p, True), {**variables, "after": after}))
+        assert "errors" not in page, page
+        conn = page["data"][f"{field}Connection"]
+        assert conn["totalCount"] == len(expected)
+        assert conn["pageInfo"]["hasPreviousPage"] is (after is not None)
+        assert conn["pageInfo"]["endCursor"] == (conn["edges"][-1]["cursor"] if conn["edges"] else None)
+        seen += conn["nodes"]
+        pages += 1
+        if not conn["pageInfo"]["hasNextPage"]:
+            assert len(conn["nodes"]) == len(expected) - p.step * (pages - 1) <= p.step  # the last page
+            break
+        assert len(conn["nodes"]) == p.step
+        again = (await _ask(api, sc, p, _doc(field, p, True), {**variables, "after": after}))
+        assert again["data"][f"{field}Connection"]["edges"] == conn["edges"]  # stable cursors
+        after = conn["pageInfo"]["endCursor"]
+    assert seen == expected
+    assert pages == -(-len(expected) // p.step)
+    other = "careTagKinds" if field != "careTagKinds" else "caseCategories"
+    other_cursor = (await _ask(api, sc, PAGED[other], _doc(other, PAGED[other], True), {"after": None}))[
+        "data"][f"{other}Connection"]["pageInfo"]["endCursor"]
+    for bad in ("bm90LWEtY3Vyc29y", other_cursor, after[:len(after) // 2], f"{after}AAAA"):
+        body = await _ask(api, sc, p, _doc(field, p, True), {**variables, "after": bad})
+        assert body["errors"][0]["extensions"] == {"code": "INVALID_CURSOR", "field": "after"}, (field, bad, body)
+
+
+async def test_a_list_the_actor_may_not_read_is_an_empty_page_and_still_checks_its_cursor(
+        api: Api, worlds: Worlds) -> None:
+    """A user holding no role: propertyFirms is empty for them (no statement run for the list),
+    totalCount 0 — and a cursor they send is still checked: INVALID_CURSOR, as for anyone."""
+    sc = worlds.large
+    p = Paged(selection="{ id name }", who="nobody")
+    doc = _doc("propertyFirms", p, True)
+    body = await _ask(api, sc, p, doc, {"after": None})
+    assert "errors" not in body, body
+    assert body["data"]["propertyFirmsConnection"] == {
+        "totalCount": 0, "pageInfo": {"hasNextPage": False, "hasPreviousPage": False, "endCursor": None},
+        "edges": [], "nodes": []}
+    admin = await _ask(api, sc, PAGED["propertyFirms"], doc, {"after": None})
+    good = admin["data"]["propertyFirmsConnection"]["pageInfo"]["endCursor"]
+    again = await _ask(api, sc, p, doc, {"after": good})  # a cursor this list gives: still nothing to read
+    assert again["data"]["propertyFirmsConnection"]["nodes"] == [], again
+    bad = await _ask(api, sc, p, doc, {"after": "bm90LWEtY3Vyc29y"})
+    assert bad["errors"][0]["extensions"] == {"code": "INVALID_CURSOR", "field": "after"}, bad
