@@ -40,6 +40,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import FromClause, Subquery
 
+from compiled.case_filters import AREA_KIND_OF, AREA_TYPE_OF, area_uuid, case_filters, case_order
 from compiled.compiler import (
     Compiler,
     FieldTable,
@@ -61,11 +62,9 @@ from models import (
     Case,
     CaseCategory,
     CaseEvent,
-    CasePriority,
     CaseSource,
     CaseState,
     GridBuilding,
-    HandlerKind,
     Household,
     Person,
     PersonCareTag,
@@ -74,22 +73,18 @@ from models import (
 )
 from models.area import community_id_sql
 from models.cases import overdue_sql
-from policies.cases import case_in_area, case_predicate
+from policies.cases import case_predicate
 from policies.filters import CaseGrid, area_read_predicate, buildings_in_scope, household_predicate, person_predicate
-from resolvers import validation as v
 from resolvers.cases import NO_TIME, CaseOrder, case_sort_key
 from resolvers.cases import read_predicate as case_read_predicate
 from resolvers.errors import ServiceError
-from resolvers.ids import OrderedCursor, decode_global_id, decode_ordered_cursor
+from resolvers.ids import OrderedCursor, decode_ordered_cursor
 from schema.cases import Case as CaseType
 from schema.columns import column_reads
 from schema.register import AREA_TYPES, MASKED_ROOM, WITHHELD
 from schema.register import Household as HouseholdType
 from schema.register import Person as PersonType
 
-AREA_TYPE_OF = {AreaKind.STREET: "Street", AreaKind.COMMUNITY: "Community", AreaKind.ZONE: "Zone",
-                AreaKind.COMPOUND: "Compound", AreaKind.GRID: "Grid", AreaKind.BUILDING: "Building"}
-AREA_KIND_OF = {v: k for k, v in AREA_TYPE_OF.items()}
 _OPEN_VALUES = frozenset(s.value for s in OPEN_STATES)
 
 
@@ -275,92 +270,11 @@ def case_columns(cx: Compiler) -> list[Any]:
     return [Case.__table__, full.label("_full"), community_id_sql(Case.area_path).label("_community")]
 
 
-def _order(a: dict[str, Any]) -> CaseOrder:
-    return CaseOrder(a.get("order") or CaseOrder.NEWEST)
-
-
-def _reported(a: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
-    """The reported window as the resolvers check it (zones, order); a bad one is theirs to refuse."""
-    start, end = a.get("reportedFrom"), a.get("reportedBefore")
-    try:
-        v.period_filter(Case.created_at, start, end, ("reportedFrom", "reportedBefore"))
-    except ServiceError:
-        raise Unsupported("bad period") from None
-    return start, end
-
-
-def _text_pattern(a: dict[str, Any]) -> str:
-    """cases(text:) as a LIKE pattern with "/" escaping, as the resolvers' contains(autoescape=True)."""
-    try:
-        term = v.text(a["text"], "text", max_len=50)
-    except ServiceError:
-        raise Unsupported("bad text") from None
-    return "%" + term.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
-
-
-def _firm_uuid(a: dict[str, Any]) -> uuid.UUID:
-    try:
-        return decode_global_id(str(a["handlerFirmId"]), "PropertyFirm", "handlerFirmId").id
-    except ServiceError:
-        raise Unsupported("bad id") from None
-
-
-def _partner_unit_uuid(a: dict[str, Any]) -> uuid.UUID:
-    try:
-        return decode_global_id(str(a["handlerPartnerUnitId"]), "PartnerUnit", "handlerPartnerUnitId").id
-    except ServiceError:
-        raise Unsupported("bad id") from None
-
-
-def _case_filters(cx: Compiler, sel: Sel) -> list[ColumnElement[bool]]:
-    """The filters of cases(…) the resolvers apply (resolvers.cases.reads.list_cases), in the same terms."""
-    filters: list[ColumnElement[bool]] = []
-    if cx.shape(sel, lambda a: a.get("areaId") is not None):
-        ar = Area.__table__.alias("fa")
-        path = (select(ar.c.path).where(ar.c.tenant_id == cx.tenant_id, ar.c.id == cx.param(sel, _area_uuid, "uuid"))
-                .scalar_subquery())
-        cx.guards.append(path.is_not(None))  # an unknown area is the resolvers' NOT_FOUND
-        filters.append(case_in_area(cast(path, Text)))  # type: ignore[arg-type]  # a path expression, not a text
-    if cx.shape(sel, lambda a: bool(a.get("assignedToMe"))):
-        firms = [x.firm_id for x in cx.ctx.actor.assignments if x.firm_id is not None]  # the actor is in the key
-        filters.append(Case.handler_firm_id.in_(firms))
-    flagged = cx.shape(sel, lambda a: a.get("closureFlagged"))
-    if flagged is not None:
-        filters.append(Case.closure_flagged.is_(true() if flagged else false()))
-    sources = cx.shape(sel, lambda a: tuple(CaseSource(x).value for x in a.get("sources") or ()))
-    if sources:
-        filters.append(Case.source.in_([lit(x) for x in sources]))
-    if cx.shape(sel, lambda a: a.get("externalTicketNo") is not None):
-        number = cx.param(sel, lambda a: str(a["externalTicketNo"]).strip(), "text")
-        filters.append(and_(Case.external_ticket_no == number, case_read_predicate(cx.ctx, public=False)))
-    start, end = cx.shape(sel, lambda a: tuple(x is not None for x in _reported(a)))
-    if start:
-        filters.append(Case.created_at >= cx.param(sel, lambda a: _reported(a)[0], "timestamptz"))
-    if end:
-        filters.append(Case.created_at < cx.param(sel, lambda a: _reported(a)[1], "timestamptz"))
-    priorities = cx.shape(sel, lambda a: tuple(CasePriority(x).value for x in a.get("priorities") or ()))
-    if priorities:
-        filters.append(Case.priority.in_([lit(x) for x in priorities]))
-    kind = cx.shape(sel, lambda a: None if a.get("handlerKind") is None else HandlerKind(a["handlerKind"]).value)
-    if kind is not None:
-        filters.append(Case.handler_kind == lit(kind))
-    if cx.shape(sel, lambda a: a.get("handlerFirmId") is not None):
-        filters.append(Case.handler_firm_id == cx.param(sel, _firm_uuid, "uuid"))
-    if cx.shape(sel, lambda a: a.get("handlerPartnerUnitId") is not None):
-        filters.append(Case.handler_partner_id == cx.param(sel, _partner_unit_uuid, "uuid"))
-    if cx.shape(sel, lambda a: a.get("text") is not None):
-        pattern = cx.param(sel, _text_pattern, "text")
-        filters.append(or_(Case.title.like(pattern, escape="/"),
-                           and_(Case.description.like(pattern, escape="/"), case_read_predicate(cx.ctx, public=False))))
-    return filters
-
-
-# NO_TIME as the compiled SQL writes it (a constant: no parameter).
 _NO_TIME_SQL = literal_column(f"'{NO_TIME.isoformat()}'::timestamptz", Case.__table__.c.due_at.type)
 
 
 def cases_connection(cx: Compiler, sel: Sel) -> ColumnElement[Any]:
-    filters = _case_filters(cx, sel)
+    filters = case_filters(cx, sel)
     states: tuple[str, ...] = ()
     if cx.shape(sel, lambda a: bool(a.get("states"))):
         states = cx.shape(sel, lambda a: tuple(CaseState(x).value for x in a["states"]))
@@ -378,7 +292,7 @@ def cases_connection(cx: Compiler, sel: Sel) -> ColumnElement[Any]:
         filters.append(Case.reporter_user_id == cx.ctx.actor.user_id)
     scope = case_read_predicate(cx.ctx)
     stmt = select(*case_columns(cx)).where(Case.tenant_id == cx.tenant_id, scope, *filters)
-    order = cx.shape(sel, _order)
+    order = cx.shape(sel, case_order)
     if order is not CaseOrder.NEWEST:  # by (bucket, time, id), as resolvers.cases.reads.case_sort_key
         bucket, time = case_sort_key(order, cx.now, no_time=_NO_TIME_SQL)
         return connection(cx, sel, stmt, Case.id, descending=True, node_type="Case",
@@ -623,23 +537,13 @@ def node(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
     raise Unsupported(f"node of {type_name}")
 
 
-def _area_uuid(a: dict[str, Any]) -> uuid.UUID:
-    try:
-        type_name, id_ = decode_global_id(str(a["areaId"]))
-    except ServiceError:
-        raise Unsupported("bad id") from None
-    if type_name not in AREA_KIND_OF:
-        raise Unsupported("not an area")
-    return id_
-
-
 def households(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
     if cx.shape(sel, lambda a: bool(a.get("search"))):
         raise Unsupported("households search")  # room numbers: the resolvers check the right
     if not cx.shape(sel, lambda a: a.get("areaId") is not None):
         return households_connection(cx, sel, true())
     ar = Area.__table__.alias("ar")
-    area_id = cx.param(sel, _area_uuid, "uuid")
+    area_id = cx.param(sel, area_uuid, "uuid")
     if cx.shape(sel, lambda a: node_type({"id": a["areaId"]})) == "Building":
         # A building's households are those with its id (no grid lies under a building):
         # an equality, not a path prefix a runtime value would keep from using an index.

@@ -1,21 +1,23 @@
 """schema of the volunteering domain: its public module (other domains import only this)."""
 
+from .inputs import (
+    AwardPointsInput,
+    CreateRewardItemInput,
+    DecideRedemptionInput,
+    PublishActivityInput,
+    ReversePointsEntryInput,
+)
 from .types import (
     NODE_TYPES,
     Activity,
     ActivityPayload,
     ActivitySignup,
     ActivitySignupPayload,
-    AwardPointsInput,
-    CreateRewardItemInput,
-    DecideRedemptionInput,
     PointsEntry,
     PointsEntryPayload,
     PointsRulePayload,
-    PublishActivityInput,
     Redemption,
     RedemptionPayload,
-    ReversePointsEntryInput,
     RewardItem,
     RewardItemPayload,
     VolunteeringMutation,

@@ -317,6 +317,29 @@ async def _cobuilding(w: Walk, db: DbEnv, tw: TenantWorld) -> None:
     await w.step("fulfilSharedWish", None, {"input": {"id": wish, "note": "已送到"}}, "wishes",
                  {"state": ("claimed", "fulfilled"), "version": (2, 3)}, token=token)
 
+    # A partner unit's desk (issue #22): the steps its API client takes on the cases dispatched to it.
+    from tests.support.case_steps import step as case_step
+    from tests.support.cases import report
+
+    for title, returned in (("楼道堵塞", False), ("路灯不亮", True)):
+        case = await report(w.api, tw, "resident", "B1", title=title)
+        case = await case_step(w.api, tw, "grid1", "acceptCase", id=case["id"])
+        case = await case_step(w.api, tw, "grid1", "dispatchCase", id=case["id"], handlerKind="PARTNER_UNIT",
+                               partnerUnitId=unit)
+        if returned:
+            await w.step("returnAssignedCase", None, {"input": {"id": case["id"], "reason": "不属于本单位职责"}},
+                         "cases", {"state": ("dispatched", "accepted")}, token=token)
+            continue
+        await w.step("startAssignedCase", None, {"input": {"id": case["id"]}}, "cases",
+                     {"state": ("dispatched", "in_progress")}, token=token)
+        due = datetime.fromisoformat(case["dueAt"]) + timedelta(days=2)
+        await w.step("requestAssignedCaseExtension", None,
+                     {"input": {"id": case["id"], "dueAt": due.isoformat(), "reason": "需协调市政维修"}}, "cases", {},
+                     token=token)
+        await case_step(w.api, tw, "grid1", "decideCaseExtension", id=case["id"], approve=True)
+        await w.step("resolveAssignedCase", None, {"input": {"id": case["id"], "resolution": "已疏通"}}, "cases",
+                     {"state": ("in_progress", "resolved")}, token=token)
+
 
 async def _lifecycle(w: Walk, tw: TenantWorld) -> None:
     start = datetime.now(UTC) + timedelta(days=2)
