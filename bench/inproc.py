@@ -8,6 +8,7 @@ checkout against another one's code, alternating, and compare means.
     python -m bench.inproc reportCase 1 --sql              # the statements of one request
     python -m bench.inproc me 500 --checkout /tmp/other    # another checkout's code, this driver
     python -m bench.inproc me 500 --profile /tmp/me.prof   # cProfile (process time) of the measured loop
+    python -m bench.inproc all 0 --cold                    # start-up to ready, then every field's first request
 
 Needs `gongzhi_bench_mix` (``python -m bench.mix`` creates it). The event loop is uvloop's, as
 ``gongzhi serve`` runs it; the log level WARNING (no access log line). The answers are checked (no
@@ -40,7 +41,10 @@ def main() -> None:
     ap.add_argument("--checkout", type=Path, default=ROOT, help="serve this checkout's code")
     ap.add_argument("--sql", action="store_true", help="print the statements of one request first")
     ap.add_argument("--profile", help="write a cProfile (process time) of the measured requests here")
+    ap.add_argument("--cold", action="store_true", help="time start-up (imports, app, lifespan) and the first "
+                    "request of every root query field of bench/mix_ops.py, once each, in a fresh process")
     args = ap.parse_args()
+    args.t0 = time.perf_counter()
     checkout = args.checkout.resolve()
     sys.path.insert(0, str(checkout))
     for name in [m for m in sys.modules if m.split(".")[0] in {"bench", "gongzhi", "compiled", "schema",
@@ -62,8 +66,13 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
     from gongzhi.http.app import create_app
     from gongzhi.settings import Settings
 
+    minting = time.perf_counter()
     tokens = await mix.tokens(mix.DB)
+    minting = time.perf_counter() - minting  # the bench's own work: not the server's start-up
     app = create_app(Settings.from_env())
+    if args.cold:
+        await _lifespan_started(app)
+        ready = time.perf_counter() - args.t0 - minting
 
     async def call(actor: str, document: str, variables: dict[str, Any]) -> dict[str, Any]:
         payload = json.dumps({"query": document, "variables": variables}, ensure_ascii=False).encode()
@@ -111,6 +120,19 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
             return [await value(x) for x in v]
         return v
 
+    if args.cold:
+        firsts = {}
+        for name, q in QUERIES.items():
+            variables = {k: await value(v) for k, v in q.variables.items()}
+            began = time.perf_counter()
+            await call(q.actor, q.document, variables)
+            firsts[name] = time.perf_counter() - began
+        slowest = max(firsts, key=lambda n: firsts[n])
+        print(f"start-up to ready {ready:.2f} s (imports, app, lifespan); first request of "
+              f"{len(firsts)} root query fields: {sum(firsts.values()):.2f} s in all, slowest {slowest} "
+              f"{firsts[slowest] * 1000:.0f} ms; all done {time.perf_counter() - args.t0 - minting:.2f} s")
+        await app.state.gongzhi.engine.dispose()
+        return
     make: Callable[[], tuple[str, str, dict[str, Any]]]
     if args.operation == "reportCase":
         building = await value(Ref("reporter_building"))
@@ -150,6 +172,31 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
     per = spent / args.requests * 1000
     print(f"{args.operation} ({args.checkout}): {args.requests} requests, {per:.3f} ms CPU/request")
     await app.state.gongzhi.engine.dispose()
+
+
+async def _lifespan_started(app: Any) -> None:
+    """The ASGI lifespan's start-up, as a server runs it before it accepts requests (left running)."""
+    started = asyncio.Event()
+    messages = [{"type": "lifespan.startup"}]
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        await asyncio.sleep(3600)
+        return {"type": "lifespan.shutdown"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "lifespan.startup.complete":
+            started.set()
+        elif message["type"] == "lifespan.startup.failed":
+            raise SystemExit(f"start-up failed: {message}")
+
+    _task = asyncio.get_running_loop().create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
+    _tasks.add(_task)
+    await started.wait()
+
+
+_tasks: set[asyncio.Task[Any]] = set()
 
 
 if __name__ == "__main__":

@@ -44,7 +44,8 @@ from bench.mix_ops import LOOKUPS, MAY_BE_EMPTY, PARTNER, QUERIES, TENANT, Fail,
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-DB = "gongzhi_bench_mix"
+# Another name for a helper's own copy (a branch with a migration of its own must not move the shared one).
+DB = os.environ.get("GONGZHI_BENCH_MIX_DB", "gongzhi_bench_mix")
 
 
 # ---------------------------------------------------------------- database and server

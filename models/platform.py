@@ -32,6 +32,9 @@ class Tenant(PlatformTable, Base):
     )
     # Bumped on every policy edit; enforcers are cached per (tenant, policy_version).
     policy_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Bumped with every change of the tenant's working calendar (its overrides, the platform's loaded
+    # arrangements); processes keep the calendar per (tenant, calendar_version) (issue #21).
+    calendar_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

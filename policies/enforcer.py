@@ -4,6 +4,14 @@ Casbin is asked once per (role, resource, action, condition) and the answer memo
 tenant's policy version; a request then asks the table once per (resource, action), never per row.
 Tenants whose rules are the same (most keep the defaults) share the memo: the answers depend only on
 the rules, so Casbin decides once per rule set, not once per tenant.
+
+The memo of a rule set is filled whole when the rule set is first seen (issue #21): asking ``enforce``
+for one (role, resource, action) cost ≈ 25–45 ms (every condition × every rule through the matcher), so
+the first requests of a process paid seconds. The table reads the same lines through the enforcer's own
+model and role manager — the answer of ``model.conf``'s matcher: a policy line of the role or of a role it
+inherits in the tenant's domain, for that resource, action and condition — in a few milliseconds for every
+key; tests/policies/test_decision_table.py holds it to ``enforce`` key by key. ``warm_defaults`` builds the
+default rule set's table at start-up.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import csv
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -78,18 +86,25 @@ _shared: OrderedDict[tuple[tuple[str, ...], ...], dict[tuple[str, str, str], fro
 _shared_lock = threading.Lock()
 
 
-def _shared_memo(domain: str, lines: list[list[str]]) -> dict[tuple[str, str, str], frozenset[Condition]]:
-    """The decision memo of every tenant whose rules, with the tenant's domain taken out, are these."""
+Memo = dict[tuple[str, str, str], frozenset[Condition]]
+
+
+def _shared_memo(domain: str, lines: list[list[str]], build: Callable[[], Memo]) -> Memo:
+    """The decision memo of every tenant whose rules, with the tenant's domain taken out, are these
+    (``build`` makes it the first time)."""
     key = tuple(sorted(tuple("\0" if v == domain else v for v in line) for line in lines))
     with _shared_lock:
         memo = _shared.get(key)
         if memo is None:
-            memo = _shared[key] = {}
+            memo = _shared[key] = build()
             while len(_shared) > _SHARED_CAPACITY:
                 _shared.popitem(last=False)
         else:
             _shared.move_to_end(key)
         return memo
+
+
+_NEVER: frozenset[Condition] = frozenset()
 
 
 class TenantPolicy:
@@ -102,20 +117,37 @@ class TenantPolicy:
         adapter = _RowsAdapter(lines)
         model = casbin.Enforcer.new_model(text=MODEL_TEXT)
         self._enforcer = casbin.Enforcer(model, adapter)
-        self._memo = _shared_memo(self.domain, adapter.lines)
-        self._lock = threading.Lock()
+        self._memo = _shared_memo(self.domain, adapter.lines, self._table)
+
+    def _table(self) -> Memo:
+        """Every (role, resource, action) of these rules with the conditions ``enforce`` grants it.
+        A key not in it is granted nothing: ``enforce`` matches only policy lines, and a role named in
+        none and linked to none has no line of its own or inherited."""
+        domain = self.domain
+        conditions = {c.value: c for c in Condition}
+        granted: dict[str, dict[tuple[str, str], set[Condition]]] = {}
+        for sub, dom, obj, act, cond, *_ in self._enforcer.get_policy():
+            if dom == domain and cond in conditions:
+                granted.setdefault(sub, {}).setdefault((obj, act), set()).add(conditions[cond])
+        roles = {p[0] for p in self._enforcer.get_policy()}
+        roles.update(v for g in self._enforcer.get_grouping_policy() if g[2:3] == [domain] for v in g[:2])
+        table: Memo = {}
+        for role in roles:
+            merged: dict[tuple[str, str], set[Condition]] = {}
+            for r in (role, *self._enforcer.get_implicit_roles_for_user(role, domain)):
+                for pair, conds in granted.get(r, {}).items():
+                    merged.setdefault(pair, set()).update(conds)
+            for (obj, act), conds in merged.items():
+                table[(role, obj, act)] = frozenset(conds)
+        return table
 
     def conditions(self, role: str, resource: str, action: str) -> frozenset[Condition]:
         """The conditions under which ``role`` may do ``action`` on ``resource`` (empty: never)."""
-        key = (role, resource, action)
-        found = self._memo.get(key)
-        if found is None:
-            with self._lock:
-                found = frozenset(
-                    c for c in Condition if self._enforcer.enforce(role, self.domain, resource, action, c.value)
-                )
-            self._memo[key] = found
-        return found
+        return self._memo.get((role, resource, action), _NEVER)
+
+    def enforce(self, role: str, resource: str, action: str) -> frozenset[Condition]:
+        """The same answer asked of Casbin's matcher itself, condition by condition (slow: for tests)."""
+        return frozenset(c for c in Condition if self._enforcer.enforce(role, self.domain, resource, action, c.value))
 
     def rules(self) -> list[list[str]]:
         return [list(r) for r in self._enforcer.get_policy()]
@@ -147,3 +179,14 @@ class PolicyCache:
         while len(self._items) > self._capacity:
             self._items.popitem(last=False)
         return policy
+
+
+_WARM_TENANT = uuid.UUID(int=0)
+
+
+def warm_defaults() -> TenantPolicy:
+    """The default rule set's decision table, built before the first request (issue #21): the lines as a
+    provisioned tenant's ``casbin_rules`` rows read them (ptype and six values, ``""`` where unused), so
+    every tenant that keeps the defaults finds it made."""
+    lines = [(*line, *[""] * (7 - len(line))) for line in rules_for_domain(str(_WARM_TENANT))]
+    return TenantPolicy(_WARM_TENANT, 0, lines)

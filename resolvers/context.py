@@ -20,6 +20,9 @@ from resolvers.photo_links import PhotoLinks
 
 T = TypeVar("T")
 
+# The session's info key of the tenant's calendar_version as the request's first statement read it (issue #21).
+CALENDAR_VERSION = "gongzhi.calendar_version"
+
 
 class Db:
     """The request's one AsyncSession. Sibling resolvers run concurrently and a session must not be

@@ -37,6 +37,7 @@ from gongzhi.migrate import head_revision
 from gongzhi.modules import checks, jobs
 from gongzhi.settings import Settings
 from models import sealing
+from policies.enforcer import warm_defaults
 from tenants.faults import is_disconnect
 from tenants.rls import tenant_setting_problem
 from tenants.session import (
@@ -139,6 +140,9 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # Every decision of the default policy before the first request (issue #21): asked cold, Casbin
+        # took ≈ 25–45 ms per (role, resource, action), seconds for a process's first requests.
+        warm_defaults()
         # What start-up built (schema, models, policies …) lives as long as the process: moved out of
         # the collector's reach, a full collection no longer walks it (issue #9: p99 latency).
         gc.collect()

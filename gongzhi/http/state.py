@@ -26,7 +26,7 @@ from models import AuditEntry, PartnerClient, Tenant, TenantStatus, User, uuid7
 from policies.actor import Actor, actor_from_rows, load_actor
 from policies.cobuilding import load_partner_actor
 from policies.enforcer import PolicyCache, TenantPolicy
-from resolvers.context import Db, RequestContext
+from resolvers.context import CALENDAR_VERSION, Db, RequestContext
 from resolvers.discarded_files import delete_discarded
 from resolvers.i18n import t
 from resolvers.photo_links import PhotoLinks, derive_key
@@ -215,6 +215,9 @@ class AppState:
             session.info["tenant_id"] = tenant.id
         else:
             await switch_tenant(session, tenant.id)
+        # The working calendar's version as this request's first statement read it (issue #21): a process
+        # keeps the calendar per (tenant, version), resolvers.cases.stages.tenant_calendar.
+        session.info[CALENDAR_VERSION] = tenant.calendar_version
         policy = await self.policies.get(session, tenant.id, tenant.policy_version)
         if partner_client is not None:  # co-building (issue #7): a partner unit's system
             actor = await load_partner_client_actor(session, user=user, client_id=partner_client,

@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, insert, select
+from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import PlatformCalendar, PlatformCalendarDay
+from models import PlatformCalendar, PlatformCalendarDay, Tenant
 from resolvers.cases.holidays import package_knows, statutory_holidays
 from resolvers.cases.workcalendar import SHANGHAI
 
@@ -212,6 +212,8 @@ async def store_arrangement(session: AsyncSession, arrangement: Arrangement, *, 
             loaded_by=loaded_by, loaded_at=now))
         await session.execute(insert(PlatformCalendarDay), [
             {"day": d, "year": y, "workday": w, "holiday": name} for d, (w, name) in sorted(arrangement.days.items())])
+        # Every tenant's working calendar changed: a new version for each (issue #21, see tenants.calendar_version).
+        await session.execute(update(Tenant).values(calendar_version=Tenant.calendar_version + 1))
 
 
 async def read_arrangement(session: AsyncSession, year: int) -> StoredArrangement | None:

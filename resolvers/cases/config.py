@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, String, delete, func, select, type_coerce
+from sqlalchemy import Select, String, delete, func, select, type_coerce, update
 
-from models import CalendarOverride, CaseCategory, CasePriority, CaseSettings, SlaRule, SlaUnit
+from models import CalendarOverride, CaseCategory, CasePriority, CaseSettings, SlaRule, SlaUnit, Tenant
 from resolvers import validation as v
+from resolvers.cases.stages import calendar_changed
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
@@ -139,12 +140,24 @@ async def set_calendar_override(ctx: RequestContext, *, day: date, workday: bool
     else:
         row.workday, row.note = workday, text
     await ctx.db.flush(row)
+    await _bump_calendar(ctx)
     return row
+
+
+async def _bump_calendar(ctx: RequestContext) -> None:
+    """A new version of the tenant's working calendar, in the transaction that changed it (issue #21):
+    every process's next request reads the new version and loads the calendar afresh."""
+    await ctx.db.execute(update(Tenant).where(Tenant.id == ctx.tenant.id)
+                         .values(calendar_version=Tenant.calendar_version + 1)
+                         .execution_options(synchronize_session=False))
+    calendar_changed(ctx.db)
 
 
 async def remove_calendar_override(ctx: RequestContext, day: date) -> bool:
     _require_configure(ctx)
     result = await ctx.db.execute(delete(CalendarOverride).where(CalendarOverride.day == day))
+    if result.rowcount:  # type: ignore[attr-defined]  # as below
+        await _bump_calendar(ctx)
     return bool(result.rowcount)  # type: ignore[attr-defined]  # a DELETE/UPDATE gives a CursorResult; Db.execute is typed Result
 
 

@@ -10,6 +10,7 @@ overdue job only compare them with the clock.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, literal, select, union_all, update
 
@@ -25,9 +26,10 @@ from models import (
     tier_of,
 )
 from resolvers.cases.workcalendar import WorkCalendar
-from resolvers.context import Db
+from resolvers.context import CALENDAR_VERSION, Db
 
-__all__ = ["STAGE_OF", "after_move", "close_stage", "due_after", "open_stage", "stage_limit", "tenant_calendar"]
+__all__ = ["STAGE_OF", "after_move", "calendar_changed", "close_stage", "due_after", "open_stage", "stage_limit",
+           "tenant_calendar"]
 
 S = CaseState
 K = CaseStageKind
@@ -46,12 +48,26 @@ _CALENDAR_KEY = "gongzhi.work_calendar"
 _PLAIN = WorkCalendar()  # for calendar hours and days, which no working day changes
 
 
+# The working calendar per tenant, kept by the process with the tenant's ``calendar_version`` it was loaded
+# at (issue #21). Every change of a tenant's calendar bumps the version in the same transaction, and every
+# request's first statement reads it (``CALENDAR_VERSION`` in the session's info), so a change made by any
+# process is seen by this one on its next request; a request of an older version never reads a newer entry.
+_kept: dict[Any, tuple[int, WorkCalendar]] = {}
+_KEPT_MAX = 4096
+
+
 async def tenant_calendar(db: Db) -> WorkCalendar:
     """The tenant's working calendar (overrides over the platform's arrangements over the package), loaded
-    once per session: a transaction that opens several stages reads it once."""
-    cached = db.session.info.get(_CALENDAR_KEY)
+    once per session, and once per calendar version in a process (no statement when it is kept)."""
+    info = db.session.info
+    cached = info.get(_CALENDAR_KEY)
     if isinstance(cached, WorkCalendar):
         return cached
+    tenant_id, version = info.get("tenant_id"), info.get(CALENDAR_VERSION)
+    kept = _kept.get(tenant_id) if tenant_id is not None and version is not None else None
+    if kept is not None and kept[0] == version:
+        info[_CALENDAR_KEY] = kept[1]
+        return kept[1]
     # The tenant's overrides and the platform's loaded days in one statement (issue #21: a round trip
     # fewer for each transaction that opens a stage on working time).
     rows = await db.all(union_all(
@@ -60,8 +76,19 @@ async def tenant_calendar(db: Db) -> WorkCalendar:
     ))
     calendar = WorkCalendar(overrides={d: w for d, w, own in rows if own},
                             arrangement={d: w for d, w, own in rows if not own})
-    db.session.info[_CALENDAR_KEY] = calendar
+    info[_CALENDAR_KEY] = calendar
+    if tenant_id is not None and version is not None and (kept is None or kept[0] < version):
+        if len(_kept) >= _KEPT_MAX:
+            _kept.clear()
+        _kept[tenant_id] = (version, calendar)
     return calendar
+
+
+def calendar_changed(db: Db) -> None:
+    """This transaction changed the tenant's calendar (and bumped its version): the rest of it reads the
+    calendar afresh, and keeps nothing under the version its first statement read."""
+    db.session.info.pop(_CALENDAR_KEY, None)
+    db.session.info.pop(CALENDAR_VERSION, None)
 
 
 def due_after(calendar: WorkCalendar, start: datetime, amount: float, unit: SlaUnit) -> datetime:

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
 from models import AreaKind, PropertyManagement
@@ -71,10 +70,13 @@ class Query:
     @field(description="You in the selected tenant: user, tenant, roles with scopes (当前用户).")
     async def me(self, info: Info) -> Me:
         ctx = context(info)
-        rows = await ctx.db.scalars(
-            select(RoleAssignmentRow).where(RoleAssignmentRow.id.in_([a.id for a in ctx.actor.assignments]))
-            .order_by(RoleAssignmentRow.id)
-        )
+        # The actor's assignments are these rows as the request's first statement read them (in force, by
+        # id: gongzhi_request_actor, load_actor): no statement of their own (issue #21). Transient rows,
+        # never added to the session.
+        rows = [RoleAssignmentRow(id=a.id, tenant_id=ctx.tenant.id, user_id=ctx.actor.user_id, role=a.role.value,
+                                  scope_area_id=a.scope_area_id, firm_id=a.firm_id, valid_from=a.valid_from,
+                                  valid_until=a.valid_until, revoked_at=None)
+                for a in sorted(ctx.actor.assignments, key=lambda a: a.id)]
         person = None
         if ctx.actor.person_id is not None:
             p = await loaders.person_by_id(ctx).load(ctx.actor.person_id)

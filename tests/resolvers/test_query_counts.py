@@ -447,7 +447,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "importJobs": (6, 3),
     "households": (16, 13),
     "households_masked": (11, 8),
-    "me": (7, 4),
+    "me": (6, 3),
     "meetings": (12, 9),
     "neighborLeads": (12, 9),
     "nodes": (14, 11),

@@ -10,9 +10,9 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
-from models import PlatformCalendar, PlatformCalendarDay
+from models import PlatformCalendar, PlatformCalendarDay, Tenant
 from resolvers.cases import Arrangement, parse_arrangement, store_arrangement
 from tenants.session import make_sessionmaker
 from tests.support.harness import DbEnv
@@ -30,6 +30,8 @@ async def unload(db: DbEnv, year: int) -> None:
     async with make_sessionmaker(db.owner_engine)() as s, s.begin():
         await s.execute(delete(PlatformCalendarDay).where(PlatformCalendarDay.year == year))
         await s.execute(delete(PlatformCalendar).where(PlatformCalendar.year == year))
+        # as store_arrangement does: every tenant's calendar changed (processes keep it per version)
+        await s.execute(update(Tenant).values(calendar_version=Tenant.calendar_version + 1))
 
 
 @asynccontextmanager
