@@ -5,6 +5,7 @@ the two steps every route takes inside the pipeline: ``open_context`` (tenant, u
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import secrets
@@ -77,14 +78,23 @@ _AUDIT_TYPES = ("uuid", "timestamptz", "uuid", "text", "text", "text", "json", "
 # The request's audit rows and its notifications in one statement (issue #21): the INSERT as a
 # data-modifying WITH, which PostgreSQL runs whether or not the query reads it; the count makes the
 # first row the only one and still evaluates every pg_notify (a volatile output is never pruned).
-_AUDIT_AND_NOTIFY = (
-    f"WITH audit AS (INSERT INTO audit_log (tenant_id, {', '.join(_AUDIT_COLUMNS)}) "
-    f"SELECT $1::uuid, {', '.join('a.' + c for c in _AUDIT_COLUMNS)} FROM unnest("
-    + ", ".join(f"${i}::{t}[]" for i, t in enumerate(_AUDIT_TYPES, 2))
-    + f") AS a({', '.join(_AUDIT_COLUMNS)})) "
-    f"SELECT count(*) FROM (SELECT pg_notify(${len(_AUDIT_TYPES) + 2}, p) "
-    f"FROM unnest(${len(_AUDIT_TYPES) + 3}::text[]) AS n(p)) notified"
-)
+# The rows go as a multi-row ``INSERT … VALUES`` (issue #27): Citus routes it to the tenant's shard,
+# while an ``INSERT … SELECT FROM unnest(arrays)`` becomes a COPY there, refused on tables with
+# row-level security (``COPY FROM not supported with row-level security``).
+AUDIT_ROWS_PER_STATEMENT = 200  # more audit rows than this (rare): the ORM's flush writes them
+
+
+@functools.lru_cache(maxsize=32)
+def audit_and_notify_sql(rows: int) -> str:
+    """The statement for ``rows`` audit rows: $1 the tenant, then each row's columns, then the
+    channel and the payloads (an array)."""
+    width = len(_AUDIT_COLUMNS)
+    values = ", ".join("($1::uuid, " + ", ".join(f"${2 + r * width + i}::{t}" for i, t in enumerate(_AUDIT_TYPES)) + ")"
+                       for r in range(rows))
+    channel = 2 + rows * width
+    return (f"WITH audit AS (INSERT INTO audit_log (tenant_id, {', '.join(_AUDIT_COLUMNS)}) VALUES {values}) "
+            f"SELECT count(*) FROM (SELECT pg_notify(${channel}, p) "
+            f"FROM unnest(${channel + 1}::text[]) AS n(p)) notified")
 
 
 def audit_rows(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime) -> list[dict[str, Any]]:
@@ -113,14 +123,14 @@ def audit_rows(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime) -
     return rows
 
 
-def audit_and_notify_args(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime,
-                          payloads: list[str]) -> tuple[Any, ...]:
-    """The parameters of ``_AUDIT_AND_NOTIFY``: one array per column (JSON as its text, as the ORM's
-    JSON type sends it), the channel and the payloads."""
+def audit_and_notify(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime,
+                     payloads: list[str]) -> tuple[str, tuple[Any, ...]]:
+    """``audit_and_notify_sql`` for these entries and its parameters: the tenant, each row's columns
+    (JSON as its text, as the ORM's JSON type sends it), the channel and the payloads."""
     rows = audit_rows(entries, tenant_id, now)
-    arrays = [[json.dumps(r[c]) if t == "json" else r[c] for r in rows] for c, t in zip(_AUDIT_COLUMNS, _AUDIT_TYPES,
-                                                                                       strict=True)]
-    return (tenant_id, *arrays, CHANNEL, payloads)
+    values = [json.dumps(r[c]) if t == "json" else r[c] for r in rows
+              for c, t in zip(_AUDIT_COLUMNS, _AUDIT_TYPES, strict=True)]
+    return audit_and_notify_sql(len(rows)), (tenant_id, *values, CHANNEL, payloads)
 
 
 class _OpenStatement:
@@ -258,11 +268,12 @@ class AppState:
         await ctx.db.drain()
         entries = ctx.audit_entries()
         tenant_id = session.info.get("tenant_id")
-        if entries and ctx.events and tenant_id is not None and self.bus.notifies and session.info.get("raw_driver"):
+        if (entries and ctx.events and tenant_id is not None and self.bus.notifies and session.info.get("raw_driver")
+                and len(entries) <= AUDIT_ROWS_PER_STATEMENT):
             # PostgreSQL: the audit rows go with the notifications, in one statement on the driver and
             # without the ORM's unit of work (issue #21).
-            await fetch_first(session, _AUDIT_AND_NOTIFY, *audit_and_notify_args(
-                entries, tenant_id, ctx.now, [payload(e) for e in ctx.events]))
+            sql, args = audit_and_notify(entries, tenant_id, ctx.now, [payload(e) for e in ctx.events])
+            await fetch_first(session, sql, *args)
         else:  # SQLite, or nothing to notify: ORM rows, flushed by the commit
             for entry in entries:
                 session.add(entry)

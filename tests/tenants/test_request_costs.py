@@ -88,12 +88,13 @@ def test_audit_rows_written_as_the_flush_would() -> None:
     the request's tenant stamped, the columns' defaults filled, JSON as text, another tenant's entry
     refused, and every column of the table written (a new one must be added to the statement)."""
     import json
+    import re
     from datetime import UTC, datetime
 
     import pytest
 
     from gongzhi.bus import CHANNEL
-    from gongzhi.http.state import _AUDIT_AND_NOTIFY, _AUDIT_COLUMNS, audit_and_notify_args
+    from gongzhi.http.state import _AUDIT_COLUMNS, audit_and_notify
     from models import AuditEntry
     from resolvers.audit.chain import SEAL_COLUMNS
     from tenants.session import TenantMismatch
@@ -105,14 +106,19 @@ def test_audit_rows_written_as_the_flush_would() -> None:
     a = AuditEntry(user_id=uuid.uuid4(), action="reportCase", object_type="cases", object_ids=["x"],
                    detail={"outcome": "ok", "标题": "路灯"}, request_id="r1", created_at=now)
     b = AuditEntry(action="person.read_pii", object_type="person", request_id="r1")
-    args = audit_and_notify_args([a, b], tenant, now, ["p1", "p2"])
-    assert _AUDIT_AND_NOTIFY.count("$") == len(args) == len(_AUDIT_COLUMNS) + 3
+    sql, args = audit_and_notify([a, b], tenant, now, ["p1", "p2"])
+    # One parameter per row and column, the tenant, the channel and the payloads; every one used.
+    assert {int(n) for n in re.findall(r"\$(\d+)", sql)} == set(range(1, len(args) + 1))
+    assert len(args) == 2 * len(_AUDIT_COLUMNS) + 3
+    # Multi-row VALUES, not INSERT … SELECT FROM unnest (a COPY on Citus, refused under RLS; issue #27).
+    assert re.search(r"INSERT INTO audit_log \([^)]*\) VALUES \(\$1::uuid, ", sql) and sql.count("($1::uuid, ") == 2
     assert args[0] == tenant and args[-2:] == (CHANNEL, ["p1", "p2"])
-    col = dict(zip(_AUDIT_COLUMNS, args[1:-2], strict=True))
+    rows = [args[1 + r * len(_AUDIT_COLUMNS):1 + (r + 1) * len(_AUDIT_COLUMNS)] for r in range(2)]
+    col = {c: [row[i] for row in rows] for i, c in enumerate(_AUDIT_COLUMNS)}
     assert col["action"] == ["reportCase", "person.read_pii"]
     assert [json.loads(v) for v in col["detail"]] == [{"outcome": "ok", "标题": "路灯"}, {}]
     assert [json.loads(v) for v in col["object_ids"]] == [["x"], []]  # the column's default
     assert col["roles"] == ["", ""] and col["created_at"] == [now, now]
     assert all(isinstance(i, uuid.UUID) for i in col["id"]) and col["id"][0] != col["id"][1]
     with pytest.raises(TenantMismatch):
-        audit_and_notify_args([AuditEntry(action="x", object_type="y", tenant_id=uuid.uuid4())], tenant, now, [])
+        audit_and_notify([AuditEntry(action="x", object_type="y", tenant_id=uuid.uuid4())], tenant, now, [])
