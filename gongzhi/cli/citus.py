@@ -50,6 +50,8 @@ def cmd_distribute(settings: Settings, args: argparse.Namespace) -> int:
         print("数据库默认设置：" + ", ".join(r.settings))
     if r.rls_repaired:
         print("重新启用行级安全：" + ", ".join(r.rls_repaired))
+    if r.functions:
+        print("函数调用下推到租户分片所在工作节点：" + ", ".join(r.functions))
     print(f"每表 {r.shard_count} 个分片；{r.shards_checked} 个分片在工作节点上核对：行级安全已启用并强制，策略齐全")
     return 0
 

@@ -44,6 +44,14 @@ DATABASE_SETTINGS = {
     "citus.multi_shard_modify_mode": "sequential",
     "citus.enable_unsafe_triggers": "on",
 }
+# SECURITY DEFINER functions the app calls in a transaction that has written the tenant's shards as
+# the app role (0043's erasure of timeline notes): run on the coordinator, their statements would go
+# as the function's owner on connections of their own, and Citus refuses ("cannot perform query on
+# placements that were modified in this transaction by a different user"). Distributed by their
+# tenant argument, colocated with the tenant tables and with ``force_delegation``, a call goes on the
+# transaction's own connection to the worker holding the tenant's shards and runs there, next to
+# them. function signature → (tenant argument, a table of the colocation group).
+DELEGATED_FUNCTIONS = {"gongzhi_erase_timeline_notes(uuid, uuid[])": ("p_tenant", "case_events")}
 
 
 class CitusError(Exception):
@@ -97,10 +105,12 @@ class DistributeReport:
     shard_count: int = 0  # shards per distributed table (the colocation group's)
     shards_checked: int = 0  # shard placements whose row-level security was verified on the workers
     rls_repaired: list[str] = field(default_factory=list)  # tables whose shards needed ENABLE/FORCE again
+    functions: list[str] = field(default_factory=list)  # functions whose calls are delegated by this run
 
     @property
     def changed(self) -> bool:
-        return bool(self.reference or self.distributed or self.foreign_keys or self.settings or self.rls_repaired)
+        return bool(self.reference or self.distributed or self.foreign_keys or self.settings or self.rls_repaired
+                    or self.functions)
 
 
 async def citus_version(conn: AsyncConnection) -> str | None:
@@ -235,6 +245,31 @@ async def _distribute_tables(
     report.foreign_keys = len(fks)
 
 
+async def _delegate_functions(conn: AsyncConnection, report: DistributeReport) -> None:
+    """``DELEGATED_FUNCTIONS`` made distributed functions (``create_distributed_function``), once."""
+    states = await _states(conn)
+    for signature, (argument, table) in DELEGATED_FUNCTIONS.items():
+        exists = await conn.scalar(text("SELECT to_regprocedure(:f) IS NOT NULL"), {"f": signature})
+        if not exists or not _is_distributed(states.get(table)):
+            continue  # an older revision (the function comes with 0043), or its table not distributed
+        done = await conn.scalar(
+            text(
+                "SELECT d.distribution_argument_index IS NOT NULL AND coalesce(d.force_delegation, false)"
+                " FROM pg_dist_object d WHERE d.classid = 'pg_proc'::regclass AND d.objid = to_regprocedure(:f)"
+            ),
+            {"f": signature},
+        )
+        if done:
+            continue
+        await conn.execute(
+            text(
+                "SELECT create_distributed_function(:f, :a, colocate_with => :t, force_delegation => true)"
+            ),
+            {"f": signature, "a": argument, "t": table},
+        )
+        report.functions.append(signature)
+
+
 async def _database_settings(conn: AsyncConnection, report: DistributeReport) -> None:
     rows = await conn.scalars(
         text(
@@ -316,6 +351,7 @@ async def distribute(
         version, workers, present = await _preflight(conn, only_present)
         report = DistributeReport(version, workers)
         await _distribute_tables(conn, report, shard_count, present)
+        await _delegate_functions(conn, report)
         await _database_settings(conn, report)
     async with engine.begin() as conn:
         checks = await check_shards(conn)

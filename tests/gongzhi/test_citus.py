@@ -14,7 +14,14 @@ import pytest
 from sqlalchemy import text
 
 from gongzhi.cli import main
-from gongzhi.ops.citus import CitusError, distribute, foreign_keys, platform_tables, tenant_tables
+from gongzhi.ops.citus import (
+    DELEGATED_FUNCTIONS,
+    CitusError,
+    distribute,
+    foreign_keys,
+    platform_tables,
+    tenant_tables,
+)
 from models.base import Base
 from tests.support.harness import DbEnv
 
@@ -83,3 +90,33 @@ async def test_the_foreign_keys_it_drops_are_all_of_them_and_re_create_as_they_w
             assert await foreign_keys(conn) == before
         finally:
             await trans.rollback()
+
+
+async def test_every_security_definer_function_is_delegated_to_the_tenants_worker(db: DbEnv) -> None:
+    """On Citus a SECURITY DEFINER function's statements run as its owner on connections of their own,
+    refused once the transaction wrote the same shards as the app role ("cannot perform query on
+    placements that were modified in this transaction by a different user": 0043's erasure of
+    timeline notes did). So each one is in DELEGATED_FUNCTIONS, and on a distributed database
+    ``distribute`` made it a distributed function: by its tenant argument, colocated with the tenant
+    tables, calls forced to the tenant's worker."""
+    if not db.is_pg:
+        pytest.skip("PostgreSQL's catalog")
+    async with db.owner_engine.connect() as conn:
+        definers = set((await conn.scalars(text(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname = current_schema() AND p.prosecdef"))).all())
+        delegated = {str(await conn.scalar(text("SELECT to_regprocedure(:f)::text"), {"f": f}))
+                     for f in DELEGATED_FUNCTIONS}
+        assert definers == delegated and definers
+        if not await conn.scalar(text("SELECT 1 FROM pg_extension WHERE extname = 'citus'")):
+            return
+        for signature, (argument, table) in DELEGATED_FUNCTIONS.items():
+            row = (await conn.execute(text(
+                "SELECT d.distribution_argument_index, d.force_delegation,"
+                " d.colocationid = (SELECT colocationid FROM pg_dist_partition"
+                "                   WHERE logicalrelid = CAST(:t AS regclass)),"
+                " (SELECT a[d.distribution_argument_index + 1] FROM (SELECT p.proargnames AS a"
+                "   FROM pg_proc p WHERE p.oid = d.objid) x)"
+                " FROM pg_dist_object d WHERE d.classid = 'pg_proc'::regclass AND d.objid = to_regprocedure(:f)"),
+                {"f": signature, "t": table})).one()
+            assert row == (0, True, True, argument), (signature, row)

@@ -122,6 +122,13 @@ async def migrate_and_distribute(owner_url: str, app_role: str) -> None:
             await engine.dispose()
         if at != "head":
             await asyncio.to_thread(upgrade, owner_url, app_role)
+            # As docs/scaling.md asks after an upgrade: distribute again, which changes only what the
+            # migrations left (a definer function to delegate; a tenant table made without the helper).
+            engine = make_engine(owner_url, pool_size=1)
+            try:
+                await distribute(engine, shard_count=SHARDS)
+            finally:
+                await engine.dispose()
     finally:
         await lock.close()
 
