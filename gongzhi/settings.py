@@ -158,6 +158,8 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(600, validation_alias="GONGZHI_RATE_LIMIT_PER_MINUTE")
     redis_url: OptionalText = Field(None, validation_alias="GONGZHI_REDIS_URL")
     redis_prefix: str = "gongzhi:rl:"
+    # Milliseconds the rate limiter waits for Redis per round trip before counting in-process.
+    redis_timeout_ms: int = Field(300, ge=10, le=10_000, validation_alias="GONGZHI_REDIS_TIMEOUT_MS")
     # Persisted queries: a JSON file {sha256: document}; with persisted_only, nothing else runs.
     persisted_queries_file: OptionalText = Field(None, validation_alias="GONGZHI_PERSISTED_QUERIES")
     persisted_only: Flag = Field(False, validation_alias="GONGZHI_PERSISTED_ONLY")

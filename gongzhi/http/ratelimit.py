@@ -179,6 +179,8 @@ class RateLimiter:
         return Decision(count <= self.per_minute, count, self.per_minute, retry)
 
 
-def make_limiter(per_minute: int, redis_url: str | None, prefix: str = "gongzhi:rl:") -> RateLimiter:
-    counter: Counter = FallbackCounter(RedisCounter(redis_url, prefix)) if redis_url else LocalCounter()
+def make_limiter(per_minute: int, redis_url: str | None, prefix: str = "gongzhi:rl:",
+                 timeout: float = REDIS_TIMEOUT) -> RateLimiter:
+    counter: Counter = (FallbackCounter(RedisCounter(redis_url, prefix, timeout), timeout=2 * timeout)
+                        if redis_url else LocalCounter())
     return RateLimiter(per_minute, counter)

@@ -174,7 +174,8 @@ class AppState:
         self.verifier = TokenVerifier(settings)
         self.bus = EventBus(settings.listen_url)  # direct to PostgreSQL, never through pgbouncer
         self.persisted = PersistedQueries(settings.persisted_queries_file, only=settings.persisted_only)
-        self.limiter = make_limiter(settings.rate_limit_per_minute, settings.redis_url, settings.redis_prefix)
+        self.limiter = make_limiter(settings.rate_limit_per_minute, settings.redis_url, settings.redis_prefix,
+                                    settings.redis_timeout_ms / 1000)
         self.subscriptions = 0
         self.compiled_reads = settings.compiled_reads  # issue #9; the equivalence tests switch it per request
         self.plans = PlanCache()

@@ -23,6 +23,9 @@ from tests.support.harness import JWT_SECRET, Api, DbEnv, World
 from tests.support.redis_proc import RedisProcess
 
 NOW = 1_800_000_030.0  # mid-minute: no window flips during a test
+# A killed Redis refuses at once, so a generous timeout costs these tests nothing; the default
+# (0.3 s) was once exceeded by the first connection on a loaded CI machine, read as an outage.
+TIMEOUT_S = 5.0
 
 
 @pytest.fixture
@@ -58,7 +61,8 @@ async def test_limiter_falls_back_in_process_and_returns_to_redis(own_redis: Red
     caplog.set_level(logging.INFO, logger="gongzhi.ratelimit")
     prefix = f"test:{uuid.uuid4().hex}:"
     mono = [100.0]
-    counter = FallbackCounter(RedisCounter(own_redis.url, prefix), clock=lambda: mono[0])
+    counter = FallbackCounter(RedisCounter(own_redis.url, prefix, TIMEOUT_S), clock=lambda: mono[0],
+                              timeout=2 * TIMEOUT_S)
     limiter = RateLimiter(3, counter, clock=lambda: NOW)
     window = int(NOW // 60)
     try:
@@ -131,11 +135,12 @@ async def app_with_own_redis(db: DbEnv, own_redis: RedisProcess) -> AsyncIterato
                                                                                       FallbackCounter, str]]:
     prefix = f"test:{uuid.uuid4().hex}:"
     app = create_app(Settings(database_url=db.app_url, jwt_secret=JWT_SECRET, rate_limit_per_minute=3,
-                              redis_url=own_redis.url, redis_prefix=prefix), engine=db.engine)
+                              redis_url=own_redis.url, redis_prefix=prefix,
+                              redis_timeout_ms=int(TIMEOUT_S * 1000)), engine=db.engine)
     state = app.state.gongzhi
     state.limiter.clock = lambda: NOW
     counter = state.limiter.counter
-    assert isinstance(counter, FallbackCounter)
+    assert isinstance(counter, FallbackCounter) and counter.timeout == 2 * TIMEOUT_S  # GONGZHI_REDIS_TIMEOUT_MS
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         yield c, counter, prefix
     await counter.close()
