@@ -95,9 +95,23 @@ def _tenant_predicates() -> Iterator[None]:
                     "tests/support/tenant_predicates.py):\n" + "\n".join(dict.fromkeys(new)), pytrace=False)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    out = getattr(session.config, "workeroutput", None)  # set in a pytest-xdist worker only
+    if out is not None:
+        out["tenant_predicates"] = CHECKER.worker_output()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """The controller sums its workers' checks (pytest-xdist): the summary line is the whole run's."""
+    out = getattr(node, "workeroutput", {}).get("tenant_predicates")
+    if out is not None:
+        CHECKER.merge(out)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(
-        f"tenant predicates: {CHECKER.statements} statements checked, {len(CHECKER.verdicts)} distinct, "
+        f"tenant predicates: {CHECKER.statements} statements checked, {CHECKER.distinct} distinct, "
         f"{CHECKER.seconds:.2f} s spent checking ({CHECKER.parse_seconds:.2f} s tokenizing)")
     if _PREDICATES_REPORT and CHECKER.violations:
         report = Path(os.environ.get("GONGZHI_TENANT_PREDICATES_FILE", "var/tenant_predicates.txt"))

@@ -23,6 +23,7 @@ Exempt, with the reason:
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 import time
@@ -190,6 +191,11 @@ def _near(toks: list[_Tok], i: int) -> str:
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
 
 
+def _digest(shape: str) -> str:
+    """The same in every process (``hash`` is salted per process; execnet carries no 64-bit ints)."""
+    return hashlib.blake2b(shape.encode(), digest_size=8).hexdigest()
+
+
 @dataclass
 class Checker:
     verdicts: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -197,6 +203,26 @@ class Checker:
     seconds: float = 0.0
     parse_seconds: float = 0.0
     statements: int = 0
+    # Shapes seen by other processes (pytest-xdist workers), as digests: the summary counts distinct shapes
+    # over the whole run, not over the controller's own (it runs no test).
+    other_shapes: set[str] = field(default_factory=set)
+
+    def worker_output(self) -> dict[str, object]:
+        """What a worker sends its controller at the end (execnet carries plain values only)."""
+        return {"statements": self.statements, "seconds": self.seconds, "parse_seconds": self.parse_seconds,
+                "shapes": [_digest(k) for k in self.verdicts], "violations": list(self.violations)}
+
+    def merge(self, out: dict[str, object]) -> None:
+        """Add a worker's counts (``worker_output``) to this process's."""
+        self.statements += int(out["statements"])  # type: ignore[call-overload]
+        self.seconds += float(out["seconds"])  # type: ignore[arg-type]
+        self.parse_seconds += float(out["parse_seconds"])  # type: ignore[arg-type]
+        self.other_shapes.update(out["shapes"])  # type: ignore[arg-type]
+        self.violations.extend(out["violations"])  # type: ignore[arg-type]
+
+    @property
+    def distinct(self) -> int:
+        return len(self.other_shapes | {_digest(k) for k in self.verdicts})
 
     def check(self, sql: str) -> None:
         t0 = time.perf_counter()
