@@ -268,7 +268,8 @@ QUERIES: dict[str, Q] = {
         "stock community { name } } } }",
     ),
     "redemptions": Q(
-        "yanquan.grid",
+        "weierlu.grid",  # approves those of their grid: the demo's are weierlu's (the mix's own are outside
+        # yanquan.grid's grid)
         f"query Redemptions {{ redemptions(first: 20) {{ {PAGE} nodes {{ id points state "
         "requestedAt person { name } item { name } } } }",
     ),
@@ -514,7 +515,6 @@ QUERIES: dict[str, Q] = {
 MAY_BE_EMPTY = frozenset(
     {
         "notifications",  # the secretary's come from the mix's own dispatches: none before its first run
-        "redemptions",  # yanquan's come from the mix's own requestRedemption (the demo's are weierlu's)
         "sharedWishes",  # the partner's communities have no open wish (the mix's own are claimed at once)
         "problemWall",  # no case reported in 市政府东湾院 (the demo's yanquan cases are in 香樟雅苑)
         "echoWall",  # as problemWall
