@@ -40,7 +40,7 @@ import httpx
 from bench.compare import pinning, stop, wait_ready
 from bench.fixture import JWT_SECRET
 from bench.generate import APP_ROLE, create_database, dsn_for
-from bench.mix_ops import LOOKUPS, MAY_BE_EMPTY, PARTNER, QUERIES, TENANT, Fail, Q, Ref
+from bench.mix_ops import LOOKUPS, MAY_BE_EMPTY, PARTNER, PARTNER_DESK, QUERIES, TENANT, Fail, Q, Ref
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -115,7 +115,8 @@ def cpu_ns(pid: int) -> int:
 
 
 async def tokens(db: str) -> dict[str, str]:
-    """A bearer token for every user of the tenant, and the partner client's token."""
+    """A bearer token for every user of the demo (their tenant: their name's prefix), and two partner clients'
+    tokens of the tenant: the first client made (``PARTNER``) and one whose unit handles cases (``PARTNER_DESK``)."""
     from gongzhi.http.auth import issue_dev_token, issue_partner_token
     from gongzhi.settings import Settings
 
@@ -127,8 +128,11 @@ async def tokens(db: str) -> dict[str, str]:
         users = await conn.fetch(
             "SELECT DISTINCT u.id, u.username FROM users u JOIN role_assignments r ON r.user_id = u.id"
         )
-        client = await conn.fetchrow(
-            "SELECT client_id, user_id FROM partner_clients WHERE tenant_id = $1 AND revoked_at IS NULL LIMIT 1", tid
+        clients = await conn.fetch(  # the first client made, and the one of a unit cases are dispatched to
+            "SELECT p.client_id, p.user_id, (SELECT count(*) FROM cases c WHERE c.tenant_id = p.tenant_id "
+            "AND c.handler_partner_id = p.partner_unit_id) AS handled FROM partner_clients p "
+            "WHERE p.tenant_id = $1 AND p.revoked_at IS NULL ORDER BY p.id",
+            tid,
         )
     finally:
         await conn.close()
@@ -142,10 +146,13 @@ async def tokens(db: str) -> dict[str, str]:
         )
         for u in users
     }
-    if client is not None:
-        out[PARTNER] = issue_partner_token(
-            settings, user_id=client["user_id"], client_id=client["client_id"], tenant=TENANT, ttl=timedelta(hours=6)
-        )
+    if clients:
+        desk = max(clients, key=lambda c: c["handled"])  # the first such client on a tie (max keeps the first)
+        for actor, client in ((PARTNER, clients[0]), (PARTNER_DESK, desk)):
+            out[actor] = issue_partner_token(
+                settings, user_id=client["user_id"], client_id=client["client_id"], tenant=TENANT,
+                ttl=timedelta(hours=6),
+            )
     return out
 
 
@@ -382,7 +389,7 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace, note: str) ->
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    from bench.mix_writes import run_mutations
+    from bench.mix_writes import run_mutations, set_up
     from gongzhi.modules import schema
 
     roots = list(schema()._schema.query_type.fields)
@@ -405,6 +412,7 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"server ready in {ready:.2f} s ({note})", flush=True)
         client = Client(f"http://127.0.0.1:{args.port}/graphql", toks)
         found = await lookups(client)
+        await set_up(client, found)
         results = []
         if "node" not in names:
             names = ["node", *names]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.mix import Client, Stats, _fmt, body, check_payload, drive
-from bench.mix_ops import MUTATIONS, Fail
+from bench.mix_ops import MUTATIONS, TODAY, Fail
 
 RESIDENTS = [f"yanquan.dongwan{i}" for i in range(1, 17)]  # owner households of 市政府东湾院
 REPORTER = "yanquan.resident"  # 香樟雅苑, in the grid of yanquan.grid
@@ -20,6 +20,32 @@ ERR = "errors { code message field }"
 
 def _key() -> str:
     return uuid.uuid4().hex
+
+
+async def set_up(client: Client, found: dict[str, Any]) -> None:
+    """Rows the demo lacks for some fields to answer with anything (before the queries are checked),
+    written once: a closure rule (a photo for 公共设施损坏, not the category the mix reports in), a
+    working-calendar override (元旦, a day before the windows the figures count) and a case review of
+    the secretary's community (last month)."""
+    admin, secretary = "yanquan.admin", "yanquan.secretary"
+    if not (await client.gql(admin, "{ caseCategoryRules { category } }"))["caseCategoryRules"]:
+        d = f"mutation R($input: SetCaseCategoryRuleInput!) {{ setCaseCategoryRule(input: $input) {{ {ERR} }} }}"
+        check_payload("setCaseCategoryRule", await client.gql(
+            admin, d, {"input": {"category": "facility", "requiresPhoto": True}}))
+    year = TODAY.year  # as the calendarOverrides entries ask
+    if not (await client.gql(admin, f"{{ calendarOverrides(year: {year}) {{ day }} }}"))["calendarOverrides"]:
+        d = f"mutation C($input: SetCalendarOverrideInput!) {{ setCalendarOverride(input: $input) {{ {ERR} }} }}"
+        check_payload("setCalendarOverride", await client.gql(
+            admin, d, {"input": {"day": f"{year}-01-01", "workday": False, "note": "元旦"}}))
+    reviews = await client.gql(secretary, "query R($a: ID!) { caseReviews(areaId: $a) { id } }",
+                               {"a": found["community"]})
+    if not reviews["caseReviews"]:
+        end = datetime.now(UTC).date().replace(day=1) - timedelta(days=1)
+        d = f"mutation V($input: CreateCaseReviewInput!) {{ createCaseReview(input: $input) {{ {ERR} }} }}"
+        check_payload("createCaseReview", await client.gql(secretary, d, {"input": {
+            "areaId": found["community"], "periodStart": end.replace(day=1).isoformat(),
+            "periodEnd": end.isoformat(), "summary": "上月事件按时办结率偏低，楼道照明类报修集中。",
+            "decisions": "物业每周巡查楼道照明；网格员每月回访。"}}))
 
 
 async def run_mutations(
