@@ -61,7 +61,8 @@ class Server:
 
     async def ready(self) -> None:
         async with httpx.AsyncClient() as c:
-            for _ in range(300):  # workers of `gongzhi serve` take a while on a busy machine
+            # Workers of `gongzhi serve` take a while on a busy machine (30 s was once short at load 12).
+            for _ in range(600):
                 try:
                     if (await c.get(self.http + "/healthz")).status_code == 200:
                         return
