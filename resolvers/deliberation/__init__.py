@@ -36,6 +36,7 @@ from .meetings import (
 from .notices import (
     get_notice,
     list_notices,
+    notice_list_filters,
     notice_read_predicate,
     publish_notice,
     wall,
@@ -110,6 +111,7 @@ __all__ = [
     "list_topics",
     "meeting_read_predicate",
     "my_ballot_by_vote",
+    "notice_list_filters",
     "notice_read_predicate",
     "open_vote",
     "owned_dwellings",

@@ -21,6 +21,7 @@ from resolvers import deliberation as svc
 from resolvers import loaders
 from resolvers.deliberation.tally import Tally
 from schema.cases import Case
+from schema.columns import column_field
 from schema.common import Node, context, field, graphql_enum
 from schema.register import AreaNode, User, area_type
 
@@ -354,13 +355,9 @@ class Meeting(Node):
 class Notice(Node):
     _m: strawberry.Private[NoticeRow]
 
-    @field(description="Title.")
-    def title(self) -> str:
-        return self._m.title
-
-    @field(description="Text.")
-    def body(self) -> str:
-        return self._m.body
+    # Column fields (schema.columns): the compiled notices list (compiled/notices.py) reads the same declarations.
+    title = column_field("title", str, description="Title.")
+    body = column_field("body", str, description="Text.")
 
     @field(description="The area it is addressed to.")
     async def area(self, info: Info) -> AreaNode | None:
@@ -371,17 +368,10 @@ class Notice(Node):
     async def publisher(self, info: Info) -> User | None:
         return await _user(info, self._m.publisher_user_id)
 
-    @field(description="Published at.")
-    def published_at(self) -> datetime:
-        return self._m.created_at
-
-    @field(description="Not shown in feeds after this moment.")
-    def expires_at(self) -> datetime | None:
-        return self._m.expires_at
-
-    @field(description="When it was withdrawn (撤回): readers no longer see it; null while it stands.")
-    def withdrawn_at(self) -> datetime | None:
-        return self._m.withdrawn_at
+    published_at = column_field("created_at", datetime, description="Published at.")
+    expires_at = column_field("expires_at", datetime | None, description="Not shown in feeds after this moment.")
+    withdrawn_at = column_field("withdrawn_at", datetime | None, description=(
+        "When it was withdrawn (撤回): readers no longer see it; null while it stands."))
 
 
 @strawberry.type(description="A case as the public wall shows it (问题墙/回音壁): no reporter, no handlers' names.")
