@@ -204,6 +204,15 @@ class Compiler:
         return self.obj(type_name, self.subsets(sel), row)
 
 
+def extend(fields: dict[str, FieldTable], tables: Mapping[str, FieldTable]) -> None:
+    """Adds a module's field tables to ``fields``: a type already there (Query) gets the module's fields
+    as well; a field declared twice is a mistake."""
+    for type_name, table in tables.items():
+        known = fields.get(type_name, {})
+        assert not set(known) & set(table), (type_name, set(known) & set(table))
+        fields[type_name] = {**known, **table}
+
+
 # ---------------------------------------------------------------- argument readers (plan checks)
 
 

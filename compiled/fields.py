@@ -48,6 +48,7 @@ from compiled.compiler import (
     Sel,
     Unsupported,
     after_key,
+    extend,
     last_shape,
     node_type,
     node_uuid,
@@ -580,6 +581,13 @@ FIELDS: dict[str, FieldTable] = {
     "HouseholdConnection": CONNECTION, "HouseholdEdge": EDGE,
     "PageInfo": PAGE_INFO,
 }
+
+
+# Other domains' fields, each in a module of its own built on the helpers above (so imported here, last).
+from compiled import notices, topics  # noqa: E402
+
+extend(FIELDS, notices.TABLES)
+extend(FIELDS, topics.TABLES)
 
 
 def compiled_fields() -> dict[str, frozenset[str]]:

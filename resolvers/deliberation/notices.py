@@ -38,17 +38,30 @@ async def get_notice(ctx: RequestContext, notice_id: uuid.UUID) -> Notice | None
     return notice
 
 
+def notice_list_filters(ctx: RequestContext, *, area_path: str | ColumnElement[str] | None, include_expired: bool,
+                        now: datetime | ColumnElement[datetime]) -> list[ColumnElement[bool]]:
+    """The notices list's rows (newest first by id): readable, reaching the area's path when one is
+    given, unexpired at ``now`` unless asked otherwise. The compiled read (compiled/notices.py) filters
+    with this too, with the path and the clock as SQL expressions."""
+    filters = [notice_read_predicate(ctx)]
+    if area_path is not None:
+        path = literal(area_path) if isinstance(area_path, str) else area_path
+        filters.append(or_(Notice.area_path.startswith(path), path.startswith(Notice.area_path)))
+    if not include_expired:
+        filters.append(or_(Notice.expires_at.is_(None), Notice.expires_at > now))
+    return filters
+
+
 async def list_notices(ctx: RequestContext, *, area_id: uuid.UUID | None, include_expired: bool,
                        first: int | None, after: str | None) -> Page[Notice]:
     """Notices you may read; with an area, those reaching it (to it, below it, or to an area above it)."""
-    stmt = select(Notice).where(notice_read_predicate(ctx))
+    path = None
     if area_id is not None:
         path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
         if path is None:
             raise fail(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
-        stmt = stmt.where(or_(Notice.area_path.startswith(path), literal(path).startswith(Notice.area_path)))
-    if not include_expired:
-        stmt = stmt.where(or_(Notice.expires_at.is_(None), Notice.expires_at > ctx.now))
+    stmt = select(Notice).where(*notice_list_filters(ctx, area_path=path, include_expired=include_expired,
+                                                     now=ctx.now))
     return await keyset_page(ctx.db, stmt, Notice.id, first=first, after=after, descending=True)
 
 

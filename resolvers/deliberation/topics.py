@@ -87,16 +87,27 @@ async def get_topic(ctx: RequestContext, topic_id: uuid.UUID) -> Topic | None:
     return topic
 
 
+def topic_list_filters(ctx: RequestContext, *, area_path: str | ColumnElement[str] | None,
+                       states: Sequence[Any] | None) -> list[ColumnElement[bool]]:
+    """The topics list's rows (newest first by id): readable, inside the area's path when one is given,
+    in the states asked. The compiled read (compiled/topics.py) filters with this too, with the path
+    read by a subquery and the states as literals."""
+    filters = [topic_read_predicate(ctx)]
+    if area_path is not None:
+        filters.append(Topic.area_path.startswith(area_path))
+    if states:
+        filters.append(Topic.state.in_(states))
+    return filters
+
+
 async def list_topics(ctx: RequestContext, *, area_id: uuid.UUID | None, states: list[TopicState] | None,
                       first: int | None, after: str | None) -> Page[Topic]:
-    stmt = select(Topic).where(topic_read_predicate(ctx))
+    path = None
     if area_id is not None:
         path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
         if path is None:
             raise fail(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
-        stmt = stmt.where(Topic.area_path.startswith(path))
-    if states:
-        stmt = stmt.where(Topic.state.in_(states))
+    stmt = select(Topic).where(*topic_list_filters(ctx, area_path=path, states=states))
     return await keyset_page(ctx.db, stmt, Topic.id, first=first, after=after, descending=True)
 
 

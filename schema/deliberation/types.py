@@ -21,6 +21,7 @@ from resolvers import deliberation as svc
 from resolvers import loaders
 from resolvers.deliberation.tally import Tally
 from schema.cases import Case
+from schema.columns import column_field
 from schema.common import Node, context, field, graphql_enum
 from schema.register import AreaNode, User, area_type
 
@@ -153,25 +154,11 @@ class Ballot:
 class Vote(Node):
     _m: strawberry.Private[VoteRow]
 
-    @field(description="What it decides; sets the rule.")
-    def matter(self) -> VoteMatter:
-        return self._m.matter
-
-    @field(description="The question put to the owners.")
-    def question(self) -> str:
-        return self._m.question
-
-    @field(description="Open or closed.")
-    def state(self) -> VoteState:
-        return self._m.state
-
-    @field(description="Ballots are accepted until then (截止时间).")
-    def closes_at(self) -> datetime:
-        return self._m.closes_at
-
-    @field(description="When it was closed.")
-    def closed_at(self) -> datetime | None:
-        return self._m.closed_at
+    matter = column_field("matter", VoteMatter, description="What it decides; sets the rule.")
+    question = column_field("question", str, description="The question put to the owners.")
+    state = column_field("state", VoteState, description="Open or closed.")
+    closes_at = column_field("closes_at", datetime, description="Ballots are accepted until then (截止时间).")
+    closed_at = column_field("closed_at", datetime | None, description="When it was closed.")
 
     @field(description="The compound whose owners vote.")
     async def compound(self, info: Info) -> AreaNode | None:
@@ -206,17 +193,9 @@ class Vote(Node):
 class Topic(Node):
     _m: strawberry.Private[TopicRow]
 
-    @field(description="Title (标题).")
-    def title(self) -> str:
-        return self._m.title
-
-    @field(description="Description (内容).")
-    def description(self) -> str:
-        return self._m.description
-
-    @field(description="State (状态).")
-    def state(self) -> TopicState:
-        return self._m.state
+    title = column_field("title", str, description="Title (标题).")
+    description = column_field("description", str, description="Description (内容).")
+    state = column_field("state", TopicState, description="State (状态).")
 
     @field(description="The area it concerns.")
     async def area(self, info: Info) -> AreaNode | None:
@@ -227,33 +206,14 @@ class Topic(Node):
     async def proposer(self, info: Info) -> User | None:
         return await _user(info, self._m.proposer_user_id)
 
-    @field(description="Proposed at.")
-    def proposed_at(self) -> datetime:
-        return self._m.created_at
-
-    @field(description="The decision (决议).")
-    def decision(self) -> str | None:
-        return self._m.decision
-
-    @field(description="Decided at.")
-    def decided_at(self) -> datetime | None:
-        return self._m.decided_at
-
-    @field(description="Why it was declined.")
-    def decline_reason(self) -> str | None:
-        return self._m.decline_reason
-
-    @field(description="Why it was cancelled or withdrawn (取消原因); null unless CANCELLED.")
-    def cancel_reason(self) -> str | None:
-        return self._m.cancel_reason
-
-    @field(description="The review once done (复盘).")
-    def review(self) -> str | None:
-        return self._m.review
-
-    @field(description="Version for optimistic concurrency.")
-    def version(self) -> int:
-        return self._m.version
+    proposed_at = column_field("created_at", datetime, description="Proposed at.")
+    decision = column_field("decision", str | None, description="The decision (决议).")
+    decided_at = column_field("decided_at", datetime | None, description="Decided at.")
+    decline_reason = column_field("decline_reason", str | None, description="Why it was declined.")
+    cancel_reason = column_field("cancel_reason", str | None,
+                                 description="Why it was cancelled or withdrawn (取消原因); null unless CANCELLED.")
+    review = column_field("review", str | None, description="The review once done (复盘).")
+    version = column_field("version", int, description="Version for optimistic concurrency.")
 
     @field(description="Cases raised to this topic that you may read (关联事件).")
     async def cases(self, info: Info) -> list[Case]:
@@ -354,13 +314,9 @@ class Meeting(Node):
 class Notice(Node):
     _m: strawberry.Private[NoticeRow]
 
-    @field(description="Title.")
-    def title(self) -> str:
-        return self._m.title
-
-    @field(description="Text.")
-    def body(self) -> str:
-        return self._m.body
+    # Column fields (schema.columns): the compiled notices list (compiled/notices.py) reads the same declarations.
+    title = column_field("title", str, description="Title.")
+    body = column_field("body", str, description="Text.")
 
     @field(description="The area it is addressed to.")
     async def area(self, info: Info) -> AreaNode | None:
@@ -371,17 +327,10 @@ class Notice(Node):
     async def publisher(self, info: Info) -> User | None:
         return await _user(info, self._m.publisher_user_id)
 
-    @field(description="Published at.")
-    def published_at(self) -> datetime:
-        return self._m.created_at
-
-    @field(description="Not shown in feeds after this moment.")
-    def expires_at(self) -> datetime | None:
-        return self._m.expires_at
-
-    @field(description="When it was withdrawn (撤回): readers no longer see it; null while it stands.")
-    def withdrawn_at(self) -> datetime | None:
-        return self._m.withdrawn_at
+    published_at = column_field("created_at", datetime, description="Published at.")
+    expires_at = column_field("expires_at", datetime | None, description="Not shown in feeds after this moment.")
+    withdrawn_at = column_field("withdrawn_at", datetime | None, description=(
+        "When it was withdrawn (撤回): readers no longer see it; null while it stands."))
 
 
 @strawberry.type(description="A case as the public wall shows it (问题墙/回音壁): no reporter, no handlers' names.")

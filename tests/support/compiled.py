@@ -46,3 +46,9 @@ async def both(api: Api, tw: TenantWorld, user: str, query: str, variables: dict
         state.compiled_reads = True
     assert r1.status_code == r2.status_code, (r1.text, r2.text)
     return orjson.dumps(r1.json()), orjson.dumps(r2.json()), bool(made and made[0] is not None)
+
+
+def around(a: bytes, b: bytes) -> tuple[bytes, bytes]:
+    """Where two responses first differ, for a failure message."""
+    i = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return a[max(0, i - 200):i + 200], b[max(0, i - 200):i + 200]
