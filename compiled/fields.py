@@ -582,6 +582,13 @@ FIELDS: dict[str, FieldTable] = {
 }
 
 
+# Domains compiled in modules of their own, which build on the tables above (hence imported here, last).
+from compiled.activities import DOMAIN as _ACTIVITIES  # noqa: E402
+
+for _domain in (_ACTIVITIES,):
+    FIELDS.update({t: {**FIELDS.get(t, {}), **table} for t, table in _domain.items()})
+
+
 def compiled_fields() -> dict[str, frozenset[str]]:
     """Per GraphQL type, the fields the compiler answers (the keys it dispatches on)."""
     return {type_name: frozenset(table) for type_name, table in FIELDS.items()}
