@@ -583,10 +583,9 @@ FIELDS: dict[str, FieldTable] = {
 
 
 # Domains compiled in modules of their own, which build on the tables above (hence imported here, last).
-from compiled.activities import DOMAIN as _ACTIVITIES  # noqa: E402
-from compiled.wishes import DOMAIN as _WISHES  # noqa: E402
+from compiled import activities, wishes  # noqa: E402
 
-for _domain in (_ACTIVITIES, _WISHES):
+for _domain in (activities.DOMAIN, wishes.DOMAIN):
     FIELDS.update({t: {**FIELDS.get(t, {}), **table} for t, table in _domain.items()})
 
 
