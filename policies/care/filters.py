@@ -37,7 +37,8 @@ def care_household_predicate(
     return or_(*parts) if parts else false()
 
 
-def wish_predicate(grant: Grant, actor: Actor, *, party_community: str | None) -> ColumnElement[bool]:
+def wish_predicate(grant: Grant, actor: Actor, *, party_community: str | ColumnElement[str] | None
+                   ) -> ColumnElement[bool]:
     """Wishes the grant reaches: scope (the beneficiary's building), own (the actor's household's
     wishes, or posted by the actor), party_member (open wishes in the community of the actor's party
     organisation — DESIGN.md §8 — and those the actor claimed): the caller gives that community's path
@@ -54,8 +55,11 @@ def wish_predicate(grant: Grant, actor: Actor, *, party_community: str | None) -
             parts.append(Wish.household_id == actor.household_id)
     if party_community is not None and grant.has(Condition.PARTY_MEMBER):
         in_community = select(_COMMUNITY_BUILDING.id).where(_COMMUNITY_BUILDING.path.startswith(party_community))
-        parts.append(or_(and_(Wish.state == WishState.OPEN, Wish.building_id.in_(in_community)),
-                         Wish.claimant_user_id == actor.user_id))
+        party = or_(and_(Wish.state == WishState.OPEN, Wish.building_id.in_(in_community)),
+                    Wish.claimant_user_id == actor.user_id)
+        # Given as SQL (the compiled reads' subquery), the community is known only in the database:
+        # NULL there is None here — no party-member branch at all.
+        parts.append(party if isinstance(party_community, str) else and_(party_community.is_not(None), party))
     return or_(*parts) if parts else false()
 
 

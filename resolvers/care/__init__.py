@@ -70,6 +70,7 @@ from .wishes import (
     post_wish,
     release_wish,
     wish_read_predicate,
+    wish_read_sql,
 )
 
 __all__ = [
@@ -122,4 +123,5 @@ __all__ = [
     "visit_read_predicate",
     "wish_identity_visible",
     "wish_read_predicate",
+    "wish_read_sql",
 ]

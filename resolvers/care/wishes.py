@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql import Select
 
 from models import (
     Area,
@@ -38,6 +39,22 @@ _HOME = aliased(Area, name="home_building")
 _COMMUNITY = aliased(Area, name="party_community")
 
 
+def party_community_sql(person_id: uuid.UUID) -> Select[str]:
+    """The path of the community the person serves in as a party member (see :func:`party_community`):
+    one row or none. The compiled reads use it as a subquery, so both paths apply the one rule."""
+    where = func.coalesce(_ORG_AREA.path, _HOME.path)
+    return (
+        select(_COMMUNITY.path)
+        .select_from(Person)
+        .outerjoin(PartyOrg, and_(PartyOrg.tenant_id == Person.tenant_id, PartyOrg.id == Person.party_org_id))
+        .outerjoin(_ORG_AREA, and_(_ORG_AREA.tenant_id == PartyOrg.tenant_id, _ORG_AREA.id == PartyOrg.area_id))
+        .outerjoin(Household, and_(Household.tenant_id == Person.tenant_id, Household.id == Person.household_id))
+        .outerjoin(_HOME, and_(_HOME.tenant_id == Household.tenant_id, _HOME.id == Household.building_id))
+        .join(_COMMUNITY, and_(_COMMUNITY.tenant_id == Person.tenant_id, _COMMUNITY.kind == AreaKind.COMMUNITY,
+                               where.startswith(_COMMUNITY.path)))
+        .where(Person.id == person_id, Person.party_member.is_(True)).limit(1))
+
+
 async def party_community(ctx: RequestContext) -> str | None:
     """The path of the community a party member serves in (DESIGN.md §8: they claim wishes there): the
     community of their party organisation's area, or — without an organisation on the register — of
@@ -48,17 +65,7 @@ async def party_community(ctx: RequestContext) -> str | None:
     key = "PartyCommunity"  # kept beside the request's loaders: one statement per request
     if key in ctx.loaders:
         return cast(str | None, ctx.loaders[key][0])
-    where = func.coalesce(_ORG_AREA.path, _HOME.path)
-    path: str | None = await ctx.db.scalar(
-        select(_COMMUNITY.path)
-        .select_from(Person)
-        .outerjoin(PartyOrg, and_(PartyOrg.tenant_id == Person.tenant_id, PartyOrg.id == Person.party_org_id))
-        .outerjoin(_ORG_AREA, and_(_ORG_AREA.tenant_id == PartyOrg.tenant_id, _ORG_AREA.id == PartyOrg.area_id))
-        .outerjoin(Household, and_(Household.tenant_id == Person.tenant_id, Household.id == Person.household_id))
-        .outerjoin(_HOME, and_(_HOME.tenant_id == Household.tenant_id, _HOME.id == Household.building_id))
-        .join(_COMMUNITY, and_(_COMMUNITY.tenant_id == Person.tenant_id, _COMMUNITY.kind == AreaKind.COMMUNITY,
-                               where.startswith(_COMMUNITY.path)))
-        .where(Person.id == ctx.actor.person_id, Person.party_member.is_(True)).limit(1))
+    path: str | None = await ctx.db.scalar(party_community_sql(ctx.actor.person_id))
     ctx.loaders[key] = (path,)
     return path
 
@@ -71,6 +78,15 @@ async def is_party_member(ctx: RequestContext) -> bool:
 async def wish_read_predicate(ctx: RequestContext) -> Any:
     grant = ctx.actor.grant("wish", "read")
     community = await party_community(ctx) if grant.has(Condition.PARTY_MEMBER) else None
+    return wish_predicate(grant, ctx.actor, party_community=community)
+
+
+def wish_read_sql(ctx: RequestContext) -> Any:
+    """wish_read_predicate with the party community a subquery (party_community_sql), not a statement
+    of its own: what the compiled reads filter by."""
+    grant = ctx.actor.grant("wish", "read")
+    community = (party_community_sql(ctx.actor.person_id).scalar_subquery()
+                 if grant.has(Condition.PARTY_MEMBER) and ctx.actor.person_id is not None else None)
     return wish_predicate(grant, ctx.actor, party_community=community)
 
 

@@ -23,6 +23,7 @@ from resolvers import loaders
 from resolvers.care import loaders as care_loaders
 from resolvers.ids import encode_global_id
 from schema.cases import Case
+from schema.columns import column_field
 from schema.common import Node, context, field, graphql_enum, legacy_string_reason
 from schema.register import AreaNode, Household, Person, User, area_type
 
@@ -361,17 +362,12 @@ class Wish(Node):
     async def _identity(self, info: Info) -> bool:
         return await care_loaders.wish_identity_visible(context(info)).load(self._m.id)
 
-    @field(description="Title (心愿).")
-    def title(self) -> str:
-        return self._m.title
+    # Column fields are declared once (schema.columns): the compiled reads build their SQL from these.
+    title = column_field("title", str, description="Title (心愿).")
 
-    @field(description="Description (描述).")
-    def description(self) -> str:
-        return self._m.description
+    description = column_field("description", str, description="Description (描述).")
 
-    @field(description="State (状态).")
-    def state(self) -> WishState:
-        return self._m.state
+    state = column_field("state", WishState, description="State (状态).")
 
     @field(description="True when the beneficiary's identity is hidden from you (受助人信息已隐藏).")
     async def identity_hidden(self, info: Info) -> bool:
@@ -410,26 +406,15 @@ class Wish(Node):
     def posted_by_me(self, info: Info) -> bool:
         return self._m.poster_user_id == context(info).actor.user_id
 
-    @field(description="Posted at (发布时间).")
-    def posted_at(self) -> datetime:
-        return self._m.created_at
+    posted_at = column_field("created_at", datetime, description="Posted at (发布时间).")
 
-    @field(description="Claimed at (认领时间).")
-    def claimed_at(self) -> datetime | None:
-        return self._m.claimed_at
+    claimed_at = column_field("claimed_at", datetime | None, description="Claimed at (认领时间).")
 
-    @field(description="Fulfilled at (完成时间).")
-    def fulfilled_at(self) -> datetime | None:
-        return self._m.fulfilled_at
+    fulfilled_at = column_field("fulfilled_at", datetime | None, description="Fulfilled at (完成时间).")
 
-    @field(description="What was done (完成情况).")
-    def fulfil_note(self) -> str | None:
-        return self._m.fulfil_note
+    fulfil_note = column_field("fulfil_note", str | None, description="What was done (完成情况).")
 
-    @field(description="Confirmed at (确认时间).")
-    def confirmed_at(self) -> datetime | None:
-        return self._m.confirmed_at
+    confirmed_at = column_field("confirmed_at", datetime | None, description="Confirmed at (确认时间).")
 
-    @field(description="Version for optimistic concurrency: pass as expectedVersion.")
-    def version(self) -> int:
-        return self._m.version
+    version = column_field("version", int, description="Version for optimistic concurrency: pass as "
+                           "expectedVersion.")

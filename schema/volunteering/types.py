@@ -19,6 +19,7 @@ from resolvers import loaders
 from resolvers import volunteering as svc
 from resolvers.ids import decode_id
 from resolvers.volunteering import loaders as vl
+from schema.columns import column_field
 from schema.common import (
     Connection,
     Node,
@@ -62,57 +63,37 @@ async def _person(info: Info, person_id: Any) -> Person | None:
 class Activity(Node):
     _m: strawberry.Private[ActivityRow]
 
-    @field(description="Title (活动名称).")
-    def title(self) -> str:
-        return self._m.title
+    # Column fields are declared once (schema.columns): the compiled reads build their SQL from these.
+    title = column_field("title", str, description="Title (活动名称).")
 
-    @field(description="Description (活动内容).")
-    def description(self) -> str:
-        return self._m.description
+    description = column_field("description", str, description="Description (活动内容).")
 
     @field(description="Area it serves (活动区域).")
     async def area(self, info: Info) -> AreaNode | None:
         return area_type(await loaders.area_by_id(context(info)).load(self._m.area_id))
 
-    @field(description="Place (地点).")
-    def place(self) -> str:
-        return self._m.place
+    place = column_field("place", str, description="Place (地点).")
 
-    @field(description="Starts at (开始时间).")
-    def starts_at(self) -> datetime:
-        return self._m.starts_at
+    starts_at = column_field("starts_at", datetime, description="Starts at (开始时间).")
 
-    @field(description="Ends at (结束时间).")
-    def ends_at(self) -> datetime:
-        return self._m.ends_at
+    ends_at = column_field("ends_at", datetime, description="Ends at (结束时间).")
 
-    @field(description="Places (名额).")
-    def capacity(self) -> int:
-        return self._m.capacity
+    capacity = column_field("capacity", int, description="Places (名额).")
 
-    @field(description="Places taken (已报名).")
-    def signed_up(self) -> int:
-        return self._m.signed_up
+    signed_up = column_field("signed_up", int, description="Places taken (已报名).")
 
-    @field(description="Kind of organiser (主办方类型).")
-    def organiser_kind(self) -> OrganiserKind:
-        return self._m.organiser_kind
+    organiser_kind = column_field("organiser_kind", OrganiserKind, description="Kind of organiser (主办方类型).")
 
-    @field(description="Organiser's name (主办方): party org, community, 业委会, firm or partner unit.")
-    def organiser_name(self) -> str:
-        return self._m.organiser_name
+    organiser_name = column_field("organiser_name", str, description="Organiser's name (主办方): party org, "
+                                  "community, 业委会, firm or partner unit.")
 
-    @field(description="State (状态).")
-    def state(self) -> ActivityState:
-        return self._m.state
+    state = column_field("state", ActivityState, description="State (状态).")
 
-    @field(description="Why it was cancelled (取消原因); null unless CANCELLED.")
-    def cancel_reason(self) -> str | None:
-        return self._m.cancel_reason
+    cancel_reason = column_field("cancel_reason", str | None,
+                                 description="Why it was cancelled (取消原因); null unless CANCELLED.")
 
-    @field(description="When it was cancelled (取消时间); null unless CANCELLED.")
-    def cancelled_at(self) -> datetime | None:
-        return self._m.cancelled_at
+    cancelled_at = column_field("cancelled_at", datetime | None,
+                                description="When it was cancelled (取消时间); null unless CANCELLED.")
 
 
 @strawberry.type(description="A person's sign-up for an activity (报名), with check-in/out and hours (服务时长).")
