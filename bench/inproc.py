@@ -9,6 +9,7 @@ checkout against another one's code, alternating, and compare means.
     python -m bench.inproc me 500 --checkout /tmp/other    # another checkout's code, this driver
     python -m bench.inproc me 500 --profile /tmp/me.prof   # cProfile (process time) of the measured loop
     python -m bench.inproc all 0 --cold                    # start-up to ready, then every field's first request
+                                                           # (wall and CPU time; peak RSS after them)
 
 Needs `gongzhi_bench_mix` (``python -m bench.mix`` creates it). The event loop is uvloop's, as
 ``gongzhi serve`` runs it; the log level WARNING (no access log line). The answers are checked (no
@@ -45,6 +46,7 @@ def main() -> None:
                     "request of every root query field of bench/mix_ops.py, once each, in a fresh process")
     args = ap.parse_args()
     args.t0 = time.perf_counter()
+    args.cpu0 = time.process_time()
     checkout = args.checkout.resolve()
     sys.path.insert(0, str(checkout))
     for name in [m for m in sys.modules if m.split(".")[0] in {"bench", "gongzhi", "compiled", "schema",
@@ -66,13 +68,15 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
     from gongzhi.http.app import create_app
     from gongzhi.settings import Settings
 
-    minting = time.perf_counter()
+    minting, minting_cpu = time.perf_counter(), time.process_time()
     tokens = await mix.tokens(mix.DB)
-    minting = time.perf_counter() - minting  # the bench's own work: not the server's start-up
+    # the bench's own work: not the server's start-up
+    minting, minting_cpu = time.perf_counter() - minting, time.process_time() - minting_cpu
     app = create_app(Settings.from_env())
     if args.cold:
         await _lifespan_started(app)
         ready = time.perf_counter() - args.t0 - minting
+        ready_cpu = time.process_time() - args.cpu0 - minting_cpu
 
     async def call(actor: str, document: str, variables: dict[str, Any]) -> dict[str, Any]:
         payload = json.dumps({"query": document, "variables": variables}, ensure_ascii=False).encode()
@@ -122,15 +126,18 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
 
     if args.cold:
         firsts = {}
+        firsts_cpu = time.process_time()
         for name, q in QUERIES.items():
             variables = {k: await value(v) for k, v in q.variables.items()}
             began = time.perf_counter()
             await call(q.actor, q.document, variables)
             firsts[name] = time.perf_counter() - began
+        firsts_cpu = time.process_time() - firsts_cpu
         slowest = max(firsts, key=lambda n: firsts[n])
-        print(f"start-up to ready {ready:.2f} s (imports, app, lifespan); first request of "
-              f"{len(firsts)} root query fields: {sum(firsts.values()):.2f} s in all, slowest {slowest} "
-              f"{firsts[slowest] * 1000:.0f} ms; all done {time.perf_counter() - args.t0 - minting:.2f} s")
+        print(f"start-up to ready {ready:.2f} s (imports, app, lifespan; CPU {ready_cpu:.2f} s); first request of "
+              f"{len(firsts)} root query fields: {sum(firsts.values()):.2f} s in all (CPU {firsts_cpu:.2f} s), "
+              f"slowest {slowest} {firsts[slowest] * 1000:.0f} ms; all done "
+              f"{time.perf_counter() - args.t0 - minting:.2f} s; peak RSS {_peak_rss_mb()}")
         await app.state.gongzhi.engine.dispose()
         return
     make: Callable[[], tuple[str, str, dict[str, Any]]]
@@ -172,6 +179,17 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
     per = spent / args.requests * 1000
     print(f"{args.operation} ({args.checkout}): {args.requests} requests, {per:.3f} ms CPU/request")
     await app.state.gongzhi.engine.dispose()
+
+
+def _peak_rss_mb() -> str:
+    """The process's peak resident set (VmHWM), as the issue's RSS target (< 250 MB) counts it."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return f"{int(line.split()[1]) / 1024:.0f} MB"
+    except OSError:  # not Linux
+        pass
+    return "unknown"
 
 
 async def _lifespan_started(app: Any) -> None:

@@ -238,7 +238,7 @@ def cmd_tenant_op(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from gongzhi.http.app import ConfigError, preflight
+    from gongzhi.http.preflight import ConfigError, preflight
     from gongzhi.http.protocol import DeadlineHttpToolsProtocol
 
     try:  # in the master, before any worker: a bad setting is one line, never workers crashing in a loop

@@ -20,6 +20,7 @@ from compiled import PlanCache
 from gongzhi.bus import EventBus
 from gongzhi.http.auth import AuthError, TokenVerifier, select_tenant
 from gongzhi.http.persisted import PersistedQueries
+from gongzhi.http.preflight import photo_link_key
 from gongzhi.http.ratelimit import make_limiter
 from gongzhi.settings import Settings
 from models import AuditEntry, PartnerClient, Tenant, TenantStatus, User, uuid7
@@ -29,7 +30,7 @@ from policies.enforcer import PolicyCache, TenantPolicy
 from resolvers.context import CALENDAR_VERSION, Db, RequestContext
 from resolvers.discarded_files import delete_discarded
 from resolvers.i18n import t
-from resolvers.photo_links import PhotoLinks, derive_key
+from resolvers.photo_links import PhotoLinks
 from tenants.session import (
     TenantMismatch,
     fetch_first,
@@ -39,16 +40,6 @@ from tenants.session import (
 )
 
 log = logging.getLogger("gongzhi")
-
-
-def photo_link_key(settings: Settings) -> bytes | None:
-    """The key of signed photo links (issue #25): derived from GONGZHI_PHOTO_URL_KEY, else from the
-    JWT secret, else from the data keys — never one of them as it is. None when none is set (an
-    RS256 deployment without data keys): ``preflight`` refuses to serve then."""
-    for secret in (settings.photo_url_key, settings.jwt_secret, settings.data_keys):
-        if secret:
-            return derive_key(secret)
-    return None
 
 
 def photo_links(settings: Settings) -> PhotoLinks:

@@ -22,8 +22,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import update
 
-from gongzhi.http.app import ConfigError, preflight
-from gongzhi.http.state import photo_link_key
+from gongzhi.http.preflight import ConfigError, photo_link_key, preflight
 from gongzhi.settings import Settings
 from models import RoleAssignment, sealing, uuid7
 from resolvers.ids import decode_global_id

@@ -61,3 +61,14 @@ def test_every_domain_package_has_an_import_contract() -> None:
     packages = {f"{layer}.{p.name}.*" for layer in ("resolvers", "schema", "policies")
                 for p in (ROOT / layer).iterdir() if (p / "__init__.py").exists()}
     assert packages and packages <= protected, sorted(packages - protected)
+
+
+def test_the_image_copies_and_byte_compiles_every_package() -> None:
+    """The Dockerfile names its source folders one by one: a package it leaves out is loaded from the
+    venv's copy (site-packages) instead of the source tree — compiled/ was, until 2026-12-05."""
+    packages = PACKAGES
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    copied = {line.split()[1] for line in lines if line.startswith("COPY ") and "--from" not in line}
+    compiled = next(line for line in lines if "compileall" in line).split()
+    assert packages and set(packages) <= copied, set(packages) - copied
+    assert set(packages) <= set(compiled), set(packages) - set(compiled)
