@@ -82,6 +82,10 @@ class Db:
             raise
         await self.locked(sp.commit)
 
+    def add(self, *objs: object) -> None:
+        """Add rows for the next ``flush`` to write (the caller makes sure one follows in the mutation)."""
+        self.session.add_all(objs)
+
     async def flush(self, *objs: object) -> None:
         async def run() -> None:
             self.session.add_all(objs)
