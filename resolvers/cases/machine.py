@@ -149,7 +149,7 @@ async def record_event(
     if flush:
         await ctx.db.flush(ev)
     else:
-        ctx.db.add(ev)
+        await ctx.db.add(ev)
     ctx.events.append({
         "topic": "case", "tenant_id": str(case.tenant_id), "case_id": str(case.id), "area_path": case.area_path,
         "action": action, "state": case.state.value, "seq": case.version,
