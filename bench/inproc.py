@@ -6,6 +6,7 @@ checkout against another one's code, alternating, and compare means.
     python -m bench.inproc me 500                          # a root query field of bench/mix_ops.py
     python -m bench.inproc reportCase 300                  # a report as yanquan.resident (new key each)
     python -m bench.inproc reportCase 1 --sql              # the statements of one request
+    python -m bench.inproc caseLoop 100                    # report, accept, dispatch, start, resolve, feedback
     python -m bench.inproc me 500 --checkout /tmp/other    # another checkout's code, this driver
     python -m bench.inproc me 500 --profile /tmp/me.prof   # cProfile (process time) of the measured loop
     python -m bench.inproc all 0 --cold                    # start-up to ready, then every field's first request
@@ -26,7 +27,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,8 @@ REPORT = ("mutation R($input: ReportCaseInput!) { reportCase(input: $input) { ca
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("operation", help="a key of bench/mix_ops.py QUERIES, or reportCase")
+    ap.add_argument("operation", help="a key of bench/mix_ops.py QUERIES, reportCase, "
+                    "or caseLoop (six mutations of one case; the figure is per loop)")
     ap.add_argument("requests", type=int)
     ap.add_argument("--checkout", type=Path, default=ROOT, help="serve this checkout's code")
     ap.add_argument("--sql", action="store_true", help="print the statements of one request first")
@@ -141,7 +143,31 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
         await app.state.gongzhi.engine.dispose()
         return
     make: Callable[[], tuple[str, str, dict[str, Any]]]
-    if args.operation == "reportCase":
+    step: Callable[[], Awaitable[Any]] | None = None
+    if args.operation == "caseLoop":
+        building = await value(Ref("reporter_building"))
+        community = await value(Ref("community"))
+        category = (await call("yanquan.resident", "{ caseCategories { code } }", {}))["caseCategories"][0]["code"]
+
+        async def step() -> None:
+            d = await call("yanquan.resident", REPORT, {"input": {
+                "areaId": building, "category": category, "priority": "NORMAL", "title": "楼道灯不亮",
+                "description": "三单元二楼楼道灯坏了。", "idempotencyKey": uuid.uuid4().hex}})
+            case_id = d["reportCase"]["case"]["id"]
+            for actor, name, input_type, extra in (
+                    ("yanquan.grid", "acceptCase", "CaseTransitionInput", {"note": "已受理"}),
+                    ("yanquan.grid", "dispatchCase", "DispatchCaseInput",
+                     {"handlerKind": "COMMUNITY", "communityId": community, "note": "社区处理"}),
+                    ("yanquan.grid", "startCase", "CaseTransitionInput", {}),
+                    ("yanquan.grid", "resolveCase", "ResolveCaseInput", {"resolution": "已更换灯泡。"}),
+                    ("yanquan.resident", "giveCaseFeedback", "CaseFeedbackInput",
+                     {"satisfied": True, "comment": "很及时", "idempotencyKey": uuid.uuid4().hex})):
+                doc = (f"mutation M($input: {input_type}!) {{ {name}(input: $input) {{ case {{ id state version }} "
+                       "errors { code message field } } }")
+                d = await call(actor, doc, {"input": {"id": case_id, **extra}})
+                if d[name]["errors"]:
+                    raise SystemExit(f"{name}: {d[name]['errors']}")
+    elif args.operation == "reportCase":
         building = await value(Ref("reporter_building"))
         category = (await call("yanquan.resident", "{ caseCategories { code } }", {}))["caseCategories"][0]["code"]
 
@@ -155,14 +181,17 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
 
         def make() -> tuple[str, str, dict[str, Any]]:
             return (q.actor, q.document, variables)
+    if step is None:
+        async def step() -> None:
+            await call(*make())
 
     for _ in range(max(20, args.requests // 10)):  # warm-up: plans, policies, caches
-        await call(*make())
+        await step()
     if args.sql:
         from tenants.session import count_statements
 
         with count_statements() as statements:
-            await call(*make())
+            await step()
         for s in statements:
             print("  " + " ".join(s.split())[:200])
         print(f"{len(statements)} statements (BEGIN and COMMIT not counted)")
@@ -171,7 +200,7 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
     if profile is not None:
         profile.enable()
     for _ in range(args.requests):
-        await call(*make())
+        await step()
     if profile is not None:
         profile.disable()
         profile.dump_stats(args.profile)

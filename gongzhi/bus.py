@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 from prometheus_client import Counter, Gauge
-from sqlalchemy import ARRAY, Insert, Text, bindparam, func, literal, select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("gongzhi.bus")
@@ -235,24 +235,16 @@ class EventBus:
 
     # -- publishing ---------------------------------------------------------------------------------
 
-    async def before_commit(self, session: AsyncSession, events: list[Event],
-                            with_insert: Insert | None = None) -> bool:
-        """Send the events' notifications in the session's transaction (PostgreSQL delivers them at
-        commit). ``with_insert``: an INSERT of the same transaction (the request's audit entries) sent
-        in the same statement, as a data-modifying WITH, which PostgreSQL runs whether or not the
-        query reads it (issue #21: one round trip for both). True when that INSERT was sent; False
-        (nothing to notify, or no PostgreSQL bus): the caller writes it its own way."""
-        if self._pg_dsn is None or not events:
-            return False
-        payloads = [orjson.dumps(event).decode() for event in events]
-        if with_insert is not None:
-            p = func.unnest(bindparam("payloads", payloads, type_=ARRAY(Text))).table_valued("p").render_derived()
-            stmt = select(func.pg_notify(literal(CHANNEL), p.c.p)).select_from(p)
-            await session.execute(stmt.add_cte(with_insert.cte("audit")))
-            return True
-        for payload in payloads:
-            await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": payload})
-        return False
+    @property
+    def notifies(self) -> bool:
+        """Events go out through PostgreSQL's NOTIFY (delivered to every process at commit)."""
+        return self._pg_dsn is not None
+
+    async def before_commit(self, session: AsyncSession, events: list[Event]) -> None:
+        if self._pg_dsn is None:
+            return
+        for event in events:
+            await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": payload(event)})
 
     def after_commit(self, events: list[Event]) -> None:
         if self._pg_dsn is None:
@@ -274,6 +266,11 @@ class EventBus:
             LISTENER_CONNECTED.set(0)
         if self._connected is not None:
             self._connected.clear()
+
+
+def payload(event: Event) -> str:
+    """An event as its NOTIFY payload."""
+    return orjson.dumps(event).decode()
 
 
 def _asyncpg_dsn(url: str) -> str:

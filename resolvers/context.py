@@ -82,6 +82,12 @@ class Db:
             raise
         await self.locked(sp.commit)
 
+    async def add(self, *objs: object) -> None:
+        """Add rows for the next ``flush`` to write (the caller makes sure one follows in the mutation);
+        under the lock, so never into a flush another resolver's statement has under way."""
+        async with self.lock:
+            self.session.add_all(objs)
+
     async def flush(self, *objs: object) -> None:
         async def run() -> None:
             self.session.add_all(objs)

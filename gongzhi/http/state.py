@@ -5,6 +5,8 @@ the two steps every route takes inside the pipeline: ``open_context`` (tenant, u
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import secrets
 import uuid
@@ -13,11 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import ColumnDefault, Insert, Table, insert, select
+from sqlalchemy import ColumnDefault, Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from compiled import PlanCache
-from gongzhi.bus import EventBus
+from gongzhi.bus import CHANNEL, EventBus, payload
 from gongzhi.http.auth import AuthError, TokenVerifier, select_tenant
 from gongzhi.http.persisted import PersistedQueries
 from gongzhi.http.preflight import photo_link_key
@@ -62,9 +64,34 @@ async def load_partner_client_actor(session: AsyncSession, *, user: User, client
     return await load_partner_actor(session, user=user, client=client, tenant_id=tenant_id, policy=policy, now=now)
 
 
-def audit_insert(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime) -> Insert:
-    """The INSERT of these audit entries as the ORM's flush would write them: their values, the
-    columns' defaults for what they leave unset, the request's tenant (the flush's tenant stamp)."""
+_AUDIT_COLUMNS = ("id", "created_at", "user_id", "roles", "action", "object_type", "object_ids", "detail",
+                  "request_id", "client_addr", "area_path")
+_AUDIT_TYPES = ("uuid", "timestamptz", "uuid", "text", "text", "text", "json", "json", "text", "text", "text")
+# The request's audit rows and its notifications in one statement (issue #21): the INSERT as a
+# data-modifying WITH, which PostgreSQL runs whether or not the query reads it; the count makes the
+# first row the only one and still evaluates every pg_notify (a volatile output is never pruned).
+# The rows go as a multi-row ``INSERT … VALUES`` (issue #27): Citus routes it to the tenant's shard,
+# while an ``INSERT … SELECT FROM unnest(arrays)`` becomes a COPY there, refused on tables with
+# row-level security (``COPY FROM not supported with row-level security``).
+AUDIT_ROWS_PER_STATEMENT = 200  # more audit rows than this (rare): the ORM's flush writes them
+
+
+@functools.lru_cache(maxsize=32)
+def audit_and_notify_sql(rows: int) -> str:
+    """The statement for ``rows`` audit rows: $1 the tenant, then each row's columns, then the
+    channel and the payloads (an array)."""
+    width = len(_AUDIT_COLUMNS)
+    values = ", ".join("($1::uuid, " + ", ".join(f"${2 + r * width + i}::{t}" for i, t in enumerate(_AUDIT_TYPES)) + ")"
+                       for r in range(rows))
+    channel = 2 + rows * width
+    return (f"WITH audit AS (INSERT INTO audit_log (tenant_id, {', '.join(_AUDIT_COLUMNS)}) VALUES {values}) "
+            f"SELECT count(*) FROM (SELECT pg_notify(${channel}, p) "
+            f"FROM unnest(${channel + 1}::text[]) AS n(p)) notified")
+
+
+def audit_rows(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime) -> list[dict[str, Any]]:
+    """The audit entries' column values as the ORM's flush would write them: their values, the columns'
+    defaults for what they leave unset, the request's tenant (the flush's tenant stamp)."""
     table = cast(Table, AuditEntry.__table__)
     rows = []
     for entry in entries:
@@ -85,7 +112,17 @@ def audit_insert(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime)
                 value = default.arg(None) if default.is_callable else default.arg
             row[column.key] = value
         rows.append(row)
-    return insert(table).values(rows)
+    return rows
+
+
+def audit_and_notify(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime,
+                     payloads: list[str]) -> tuple[str, tuple[Any, ...]]:
+    """``audit_and_notify_sql`` for these entries and its parameters: the tenant, each row's columns
+    (JSON as its text, as the ORM's JSON type sends it), the channel and the payloads."""
+    rows = audit_rows(entries, tenant_id, now)
+    values = [json.dumps(r[c]) if t == "json" else r[c] for r in rows
+              for c, t in zip(_AUDIT_COLUMNS, _AUDIT_TYPES, strict=True)]
+    return audit_and_notify_sql(len(rows)), (tenant_id, *values, CHANNEL, payloads)
 
 
 class _OpenStatement:
@@ -227,12 +264,16 @@ class AppState:
         await ctx.db.drain()
         entries = ctx.audit_entries()
         tenant_id = session.info.get("tenant_id")
-        # PostgreSQL: the audit rows go with the notifications, in one statement and without the ORM's
-        # unit of work (issue #21); otherwise (SQLite, nothing to notify) as ORM rows at the commit.
-        insert_rows = audit_insert(entries, tenant_id, ctx.now) if entries and tenant_id is not None else None
-        if not await self.bus.before_commit(session, ctx.events, insert_rows):
+        if (entries and ctx.events and tenant_id is not None and self.bus.notifies and session.info.get("raw_driver")
+                and len(entries) <= AUDIT_ROWS_PER_STATEMENT):
+            # PostgreSQL: the audit rows go with the notifications, in one statement on the driver and
+            # without the ORM's unit of work (issue #21).
+            sql, args = audit_and_notify(entries, tenant_id, ctx.now, [payload(e) for e in ctx.events])
+            await fetch_first(session, sql, *args)
+        else:  # SQLite, or nothing to notify: ORM rows, flushed by the commit
             for entry in entries:
                 session.add(entry)
+            await self.bus.before_commit(session, ctx.events)
         await session.commit()
         self.bus.after_commit(ctx.events)
         delete_discarded(session, self.upload_root)  # files the committed transaction let go (erasure)

@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, and_, inspect, or_, select, true
+from sqlalchemy.orm.util import identity_key
 
 from models import Area, AuditEntry, Case, Household, Person, RoleAssignment, User
 from resolvers.context import RequestContext
@@ -23,6 +24,14 @@ async def _path_of_area(ctx: RequestContext, id_: uuid.UUID) -> str | None:
 
 
 async def _path_of_case(ctx: RequestContext, id_: uuid.UUID) -> str | None:
+    # A case the mutation loaded in this transaction (every step of the case machine does): its path as
+    # read then, without a statement (issue #21). A case never changes area; the one writer of
+    # cases.area_path, an area move, transitions no case.
+    loaded = ctx.db.session.sync_session.identity_map.get(identity_key(Case, (ctx.tenant.id, id_)))
+    if loaded is not None:
+        known = inspect(loaded).dict.get("area_path")  # absent when expired (a lost idempotent race)
+        if isinstance(known, str):
+            return known
     path: str | None = await ctx.db.scalar(select(Case.area_path).where(Case.id == id_))
     return path
 

@@ -138,6 +138,6 @@ async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
     if attachments:
         await ctx.db.flush(*attachments)
     await record_event(ctx, case, "report", None, CaseState.REPORTED, note=None,
-                       attachments=[str(a.id) for a in attachments])
+                       attachments=[str(a.id) for a in attachments], flush=False)  # open_stage's flush writes it
     await open_stage(ctx.db, case, CaseStageKind.ACCEPT, ctx.now, first=True)  # 受理 is due from now (issue #22)
     return case

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from resolvers.ids import encode_global_id
-from tests.support.harness import Api, World
+from tests.support.harness import Api, DbEnv, World
 
 LOG = """query($a: String) { auditLog(first: 100, action: $a) { totalCount nodes {
   action outcome errors objectType user { username } roles requestId clientAddr
@@ -111,3 +111,28 @@ async def test_who_reads_the_log(api: Api, fresh: World) -> None:
         body = await api.gql(a, who, LOG, allow_errors=True)
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", who
     assert (await api.gql(fresh.b, "admin", LOG))["data"]["auditLog"]["totalCount"] == 0
+
+
+async def test_every_step_of_a_case_is_logged_under_the_cases_area(api: Api, fresh: World, db: DbEnv) -> None:
+    """The area path a step's entry is filed under (what a party secretary's scope reads the log by) is
+    the case's, for the report (from the inserted row) and for each transition (from the case the
+    mutation loaded, without a statement since issue #21)."""
+    from sqlalchemy import select
+
+    from models import AuditEntry, Case
+    from tenants.session import bind_tenant
+    from tests.support.cases import accept, case_uuid, dispatch_firm, report, resolve, start
+
+    tw = fresh.a
+    case = await report(api, tw, "resident", "B1")
+    case = await resolve(api, tw, await start(api, tw, await dispatch_firm(api, tw, await accept(api, tw, case))))
+    case_id = case_uuid(case["id"])
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            path = await s.scalar(select(Case.area_path).where(Case.id == case_id))
+            entries = [e for e in await s.scalars(select(AuditEntry)) if str(case_id) in (e.object_ids or [])]
+    assert path and path.startswith("/")
+    filed = {e.action: e.area_path for e in entries}
+    assert set(filed) >= {"reportCase", "acceptCase", "dispatchCase", "startCase", "resolveCase"}, filed
+    assert set(filed.values()) == {path}, filed

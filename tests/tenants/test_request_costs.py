@@ -84,27 +84,45 @@ def test_audit_changes_of_an_insert_and_an_update() -> None:
 
 
 def test_audit_rows_written_as_the_flush_would() -> None:
-    """On PostgreSQL the request's audit entries go in one INSERT with its notifications (issue #21):
-    the request's tenant stamped, the columns' defaults filled, another tenant's entry refused."""
+    """On PostgreSQL the request's audit entries go in one statement with its notifications (issue #21):
+    the request's tenant stamped, the columns' defaults filled, JSON as text, another tenant's entry
+    refused, and every column of the table written (a new one must be added to the statement)."""
+    import json
+    import re
     from datetime import UTC, datetime
 
     import pytest
-    from sqlalchemy.dialects import postgresql
 
-    from gongzhi.http.state import audit_insert
+    from gongzhi.bus import CHANNEL
+    from gongzhi.http.state import _AUDIT_COLUMNS, audit_and_notify
     from models import AuditEntry
+    from resolvers.audit.chain import SEAL_COLUMNS
     from tenants.session import TenantMismatch
 
+    written = {"tenant_id", *_AUDIT_COLUMNS, *SEAL_COLUMNS}  # the seal: NULL until the sealing job
+    assert written == {c.name for c in AuditEntry.__table__.columns}
+    assert not set(SEAL_COLUMNS) & set(_AUDIT_COLUMNS)
     tenant, now = uuid.uuid4(), datetime(2026, 12, 5, tzinfo=UTC)
     a = AuditEntry(user_id=uuid.uuid4(), action="reportCase", object_type="cases", object_ids=["x"],
-                   detail={"outcome": "ok"}, request_id="r1", created_at=now)
+                   detail={"outcome": "ok", "标题": "路灯"}, request_id="r1", created_at=now)
     b = AuditEntry(action="person.read_pii", object_type="person", request_id="r1")
-    params = audit_insert([a, b], tenant, now).compile(dialect=postgresql.dialect()).params  # type: ignore[no-untyped-call]
-    rows = [{k.rsplit("_m", 1)[0]: v for k, v in params.items() if k.endswith(f"_m{i}")} for i in range(2)]
-    assert rows[0]["tenant_id"] == rows[1]["tenant_id"] == tenant
-    assert rows[0]["action"] == "reportCase" and rows[0]["detail"] == {"outcome": "ok"}
-    assert rows[1]["roles"] == "" and rows[1]["object_ids"] == [] and rows[1]["detail"] == {}  # the defaults
-    assert rows[1]["created_at"] == now and isinstance(rows[1]["id"], uuid.UUID) and rows[0]["id"] != rows[1]["id"]
-    assert rows[0]["seq"] is None and rows[0]["hash"] is None  # chained later by the sealing job
+    sql, args = audit_and_notify([a, b], tenant, now, ["p1", "p2"])
+    # One parameter per row and column, the tenant, the channel and the payloads; every one used.
+    assert {int(n) for n in re.findall(r"\$(\d+)", sql)} == set(range(1, len(args) + 1))
+    assert len(args) == 2 * len(_AUDIT_COLUMNS) + 3
+    # Multi-row VALUES, not INSERT … SELECT FROM unnest (a COPY on Citus, refused under RLS; issue #27).
+    assert re.search(r"INSERT INTO audit_log \([^)]*\) VALUES \(\$1::uuid, ", sql) and sql.count("($1::uuid, ") == 2
+    assert args[0] == tenant and args[-2:] == (CHANNEL, ["p1", "p2"])
+    # Only types asyncpg has codecs for: one it must look up first (uuid[], json[], …) it looks up with
+    # JIT set off for the connection's session, which outlives the request (test_connection_settings.py).
+    from asyncpg.protocol import BUILTIN_TYPE_NAME_MAP
+    assert set(re.findall(r"::(\w+(?:\[\])?)", sql)) <= set(BUILTIN_TYPE_NAME_MAP), sql
+    rows = [args[1 + r * len(_AUDIT_COLUMNS):1 + (r + 1) * len(_AUDIT_COLUMNS)] for r in range(2)]
+    col = {c: [row[i] for row in rows] for i, c in enumerate(_AUDIT_COLUMNS)}
+    assert col["action"] == ["reportCase", "person.read_pii"]
+    assert [json.loads(v) for v in col["detail"]] == [{"outcome": "ok", "标题": "路灯"}, {}]
+    assert [json.loads(v) for v in col["object_ids"]] == [["x"], []]  # the column's default
+    assert col["roles"] == ["", ""] and col["created_at"] == [now, now]
+    assert all(isinstance(i, uuid.UUID) for i in col["id"]) and col["id"][0] != col["id"][1]
     with pytest.raises(TenantMismatch):
-        audit_insert([AuditEntry(action="x", object_type="y", tenant_id=uuid.uuid4())], tenant, now)
+        audit_and_notify([AuditEntry(action="x", object_type="y", tenant_id=uuid.uuid4())], tenant, now, [])
