@@ -71,6 +71,12 @@ def period_filter(column: Any, starts_from: datetime | None, starts_before: date
     if starts_from is not None and starts_before is not None and starts_before <= starts_from:
         raise ServiceError(ErrorCode.INVALID, t(f"{fields[1]} 须晚于 {fields[0]}",
                                                 f"{fields[1]} must be after {fields[0]}"), fields[1])
+    return period_bounds(column, starts_from, starts_before)
+
+
+def period_bounds(column: Any, starts_from: Any, starts_before: Any) -> list[Any]:
+    """``column`` in [starts_from, starts_before) without the checks of period_filter: for bounds already
+    checked by it, given as values or as SQL expressions (a compiled read's parameters)."""
     out: list[Any] = []
     if starts_from is not None:
         out.append(column >= starts_from)

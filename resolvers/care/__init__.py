@@ -54,6 +54,8 @@ from .visits import (
     get_visit,
     list_visits,
     record_visit,
+    visit_list_filters,
+    visit_period,
     visit_read_predicate,
 )
 from .wishes import (
@@ -120,6 +122,8 @@ __all__ = [
     "retire_care_service",
     "set_lead_households",
     "update_care_settings",
+    "visit_list_filters",
+    "visit_period",
     "visit_read_predicate",
     "wish_identity_visible",
     "wish_read_predicate",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 
 from models import (
     CasePriority,
@@ -121,17 +121,37 @@ async def _record_visit(ctx: RequestContext, data: VisitInput, key: str | None) 
     return visit
 
 
+def visit_list_filters(ctx: RequestContext, *, household_id: uuid.UUID | ColumnElement[uuid.UUID] | None,
+                       area_path: str | ColumnElement[str] | None,
+                       period: tuple[datetime | ColumnElement[datetime], datetime | ColumnElement[datetime]] | None,
+                       ) -> list[ColumnElement[bool]]:
+    """The visits list's rows (newest first by id): readable, of the household, in the buildings under
+    the area's path, visited in [period) (the local days' bounds of ``local_day_bounds``). The compiled
+    read (compiled/visits.py) filters with this too, with the path read by a subquery and the household
+    and the bounds as parameters."""
+    filters = [visit_read_predicate(ctx)]
+    if household_id is not None:
+        filters.append(Visit.household_id == household_id)
+    if area_path is not None:
+        # policies.filters types the scope paths as strings; startswith takes an expression as well.
+        filters.append(Visit.building_id.in_(buildings_in_scope((area_path,))))  # type: ignore[arg-type]
+    if period is not None:
+        filters += [Visit.visited_at >= period[0], Visit.visited_at < period[1]]
+    return filters
+
+
+def visit_period(start: date | None, end: date | None) -> tuple[datetime, datetime] | None:
+    """visits(from:, to:) as UTC bounds: local days, open ends the calendar's first and last."""
+    if start is None and end is None:
+        return None
+    return local_day_bounds(start or date(1970, 1, 1), end or date(9999, 12, 30))
+
+
 async def list_visits(ctx: RequestContext, *, household_id: uuid.UUID | None, area_id: uuid.UUID | None,
                       start: date | None, end: date | None, first: int | None, after: str | None) -> Page[Visit]:
-    stmt = select(Visit).where(visit_read_predicate(ctx))
-    if household_id is not None:
-        stmt = stmt.where(Visit.household_id == household_id)
-    if area_id is not None:
-        path = await area_path(ctx, area_id)
-        stmt = stmt.where(Visit.building_id.in_(buildings_in_scope((path,))))
-    if start is not None or end is not None:
-        lo, hi = local_day_bounds(start or date(1970, 1, 1), end or date(9999, 12, 30))
-        stmt = stmt.where(Visit.visited_at >= lo, Visit.visited_at < hi)
+    path = None if area_id is None else await area_path(ctx, area_id)
+    stmt = select(Visit).where(*visit_list_filters(ctx, household_id=household_id, area_path=path,
+                                                   period=visit_period(start, end)))
     return await keyset_page(ctx.db, stmt, Visit.id, first=first, after=after, descending=True)
 
 

@@ -31,6 +31,7 @@ from .meetings import (
     convene_meeting,
     get_meeting,
     list_meetings,
+    meeting_list_filters,
     meeting_read_predicate,
 )
 from .notices import (
@@ -110,6 +111,7 @@ __all__ = [
     "list_meetings",
     "list_notices",
     "list_topics",
+    "meeting_list_filters",
     "meeting_read_predicate",
     "my_ballot_by_vote",
     "notice_list_filters",

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
 
@@ -42,18 +43,32 @@ async def get_meeting(ctx: RequestContext, meeting_id: uuid.UUID) -> Meeting | N
     return meeting
 
 
+def meeting_list_filters(ctx: RequestContext, *, area_path: str | ColumnElement[str] | None,
+                         states: Sequence[Any] | None, starts_from: datetime | ColumnElement[datetime] | None,
+                         starts_before: datetime | ColumnElement[datetime] | None) -> list[ColumnElement[bool]]:
+    """The meetings list's rows (newest first by id): readable, starting in the period (its bounds
+    checked beforehand by ``v.period_filter``), in the states asked, inside the area's path when one is
+    given. The compiled read (compiled/meetings.py) filters with this too, with the path read by a
+    subquery, the states as literals and the bounds as parameters."""
+    filters = [meeting_read_predicate(ctx), *v.period_bounds(Meeting.starts_at, starts_from, starts_before)]
+    if states:
+        filters.append(Meeting.state.in_(states))
+    if area_path is not None:
+        filters.append(Meeting.area_path.startswith(area_path))
+    return filters
+
+
 async def list_meetings(ctx: RequestContext, *, area_id: uuid.UUID | None, first: int | None,
                         after: str | None, states: list[MeetingState] | None = None,
                         starts_from: datetime | None = None, starts_before: datetime | None = None) -> Page[Meeting]:
-    stmt = select(Meeting).where(meeting_read_predicate(ctx), *v.period_filter(Meeting.starts_at, starts_from,
-                                                                             starts_before))
-    if states:
-        stmt = stmt.where(Meeting.state.in_(states))
+    v.period_filter(Meeting.starts_at, starts_from, starts_before)  # a bad period is INVALID before anything else
+    path = None
     if area_id is not None:
         path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
         if path is None:
             raise fail(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
-        stmt = stmt.where(Meeting.area_path.startswith(path))
+    stmt = select(Meeting).where(*meeting_list_filters(ctx, area_path=path, states=states, starts_from=starts_from,
+                                                       starts_before=starts_before))
     return await keyset_page(ctx.db, stmt, Meeting.id, first=first, after=after, descending=True)
 
 

@@ -121,13 +121,9 @@ class NeighborLead(Node):
 class Visit(Node):
     _m: strawberry.Private[VisitRow]
 
-    @field(description="Kind of visit (走访类型).")
-    def kind(self) -> VisitKind:
-        return self._m.kind
-
-    @field(description="When the visit took place (走访时间).")
-    def visited_at(self) -> datetime:
-        return self._m.visited_at
+    # Column fields (schema.columns): the compiled visits list (compiled/visits.py) reads the same declarations.
+    kind = column_field("kind", VisitKind, description="Kind of visit (走访类型).")
+    visited_at = column_field("visited_at", datetime, description="When the visit took place (走访时间).")
 
     @field(description="The household visited (走访户), if you may read it.")
     async def household(self, info: Info) -> Household | None:
@@ -156,13 +152,8 @@ class Visit(Node):
         except ValueError:
             return None
 
-    @field(description="Findings (走访情况).")
-    def findings(self) -> str:
-        return self._m.findings
-
-    @field(description="Needs found (发现需求).")
-    def needs(self) -> str | None:
-        return self._m.needs
+    findings = column_field("findings", str, description="Findings (走访情况).")
+    needs = column_field("needs", str | None, description="Needs found (发现需求).")
 
     @field(description="The case raised from the visit (由走访上报的事件), if you may read it.")
     async def case(self, info: Info) -> Case | None:

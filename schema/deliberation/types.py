@@ -249,21 +249,11 @@ class MeetingAttendee:
 class Meeting(Node):
     _m: strawberry.Private[MeetingRow]
 
-    @field(description="Title.")
-    def title(self) -> str:
-        return self._m.title
-
-    @field(description="When (时间).")
-    def starts_at(self) -> datetime:
-        return self._m.starts_at
-
-    @field(description="Where (地点).")
-    def place(self) -> str:
-        return self._m.place
-
-    @field(description="State of the record.")
-    def state(self) -> MeetingState:
-        return self._m.state
+    # Column fields (schema.columns): the compiled meetings list (compiled/meetings.py) reads the same declarations.
+    title = column_field("title", str, description="Title.")
+    starts_at = column_field("starts_at", datetime, description="When (时间).")
+    place = column_field("place", str, description="Where (地点).")
+    state = column_field("state", MeetingState, description="State of the record.")
 
     @field(description="The area it is held for.")
     async def area(self, info: Info) -> AreaNode | None:
@@ -274,21 +264,12 @@ class Meeting(Node):
     async def convener(self, info: Info) -> User | None:
         return await _user(info, self._m.convener_user_id)
 
-    @field(description="Minutes (会议纪要), once recorded.")
-    def minutes(self) -> str | None:
-        return self._m.minutes
-
-    @field(description="Why it was called off (取消原因); null unless CANCELLED.")
-    def cancel_reason(self) -> str | None:
-        return self._m.cancel_reason
-
-    @field(description="Version for optimistic concurrency (expectedVersion of updateMeeting, cancelMeeting).")
-    def version(self) -> int:
-        return self._m.version
-
-    @field(description="When the record was closed.")
-    def closed_at(self) -> datetime | None:
-        return self._m.closed_at
+    minutes = column_field("minutes", str | None, description="Minutes (会议纪要), once recorded.")
+    cancel_reason = column_field("cancel_reason", str | None,
+                                 description="Why it was called off (取消原因); null unless CANCELLED.")
+    version = column_field("version", int, description="Version for optimistic concurrency (expectedVersion of "
+                                                        "updateMeeting, cancelMeeting).")
+    closed_at = column_field("closed_at", datetime | None, description="When the record was closed.")
 
     @field(description="The agenda (议程): topics you may read, in order.")
     async def agenda(self, info: Info) -> list[AgendaItem]:

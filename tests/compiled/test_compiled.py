@@ -24,8 +24,10 @@ import gongzhi.http.graphql as app_module
 from resolvers.ids import decode_cursor, encode_global_id
 from tenants.rls import set_tenant_sql
 from tenants.session import count_statements
+from tests.compiled.test_compiled_meetings import MEETING_DOCUMENTS
 from tests.compiled.test_compiled_notices import NOTICE_DOCUMENTS
 from tests.compiled.test_compiled_topics import TOPIC_DOCUMENTS
+from tests.compiled.test_compiled_visits import VISIT_DOCUMENTS
 from tests.support.cases import accept, area_gid, call, dispatch_firm, ok, report, resolve, start
 from tests.support.compiled import both, compiled_statements
 from tests.support.harness import Api, DbEnv, World
@@ -518,7 +520,7 @@ def test_the_open_case_index_predicate_is_the_migrations() -> None:
 
 # The documents the equivalence tests above send both ways (compiled and resolved).
 EQUIVALENCE_DOCUMENTS = (CASES, CASES_FRAGMENTS, BUILDING_HOUSEHOLDS, HOUSEHOLDS, NODE, *NOTICE_DOCUMENTS,
-                         *TOPIC_DOCUMENTS)
+                         *TOPIC_DOCUMENTS, *MEETING_DOCUMENTS, *VISIT_DOCUMENTS)
 
 
 def all_equivalence_documents() -> tuple[str, ...]:
