@@ -584,10 +584,11 @@ FIELDS: dict[str, FieldTable] = {
 
 
 # Other domains' fields, each in a module of its own built on the helpers above (so imported here, last).
-from compiled import notices, topics  # noqa: E402
+from compiled import notices, persons, topics  # noqa: E402
 
 extend(FIELDS, notices.TABLES)
 extend(FIELDS, topics.TABLES)
+extend(FIELDS, persons.TABLES)
 
 
 def compiled_fields() -> dict[str, frozenset[str]]:
