@@ -30,7 +30,8 @@ the same bytes, and that every (type, field) of ``compiled_fields()`` is among t
 Modules: ``sql`` (SQL building blocks), ``compiler`` (selections, arguments, parameters, dispatch),
 ``fields`` (the per-type field tables: what the compiler knows), ``plans`` (plan cache, compile,
 run, finish); other domains' fields in modules of their own that ``fields`` adds to its tables
-(``notices``, ``topics``, ``persons``: those lists, issue #21).
+(``notices``, ``topics``, ``persons``,
+``notifications``: those lists, issue #21).
 """
 
 from compiled.compiler import Unsupported

@@ -584,11 +584,12 @@ FIELDS: dict[str, FieldTable] = {
 
 
 # Other domains' fields, each in a module of its own built on the helpers above (so imported here, last).
-from compiled import notices, persons, topics  # noqa: E402
+from compiled import notices, notifications, persons, topics  # noqa: E402
 
 extend(FIELDS, notices.TABLES)
 extend(FIELDS, topics.TABLES)
 extend(FIELDS, persons.TABLES)
+extend(FIELDS, notifications.TABLES)
 
 
 def compiled_fields() -> dict[str, frozenset[str]]:

@@ -452,7 +452,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "neighborLeads": (12, 9),
     "nodes": (14, 11),
     "notices": (8, 2),
-    "notifications": (11, 8),
+    "notifications": (11, 2),
     "overdueVisits": (21, 18),
     "partner": (18, 17),
     "persons": (12, 4),  # the compiled read, then the full reads' audit row (SET LOCAL, INSERT)
