@@ -30,7 +30,8 @@ the same bytes, and that every (type, field) of ``compiled_fields()`` is among t
 Modules: ``sql`` (SQL building blocks), ``compiler`` (selections, arguments, parameters, dispatch),
 ``fields`` (the per-type field tables: what the compiler knows), ``plans`` (plan cache, compile,
 run, finish); other domains' fields in modules of their own that ``fields`` adds to its tables
-(``notices``, ``topics``, ``meetings``, ``visits``: those lists, issue #21).
+(``notices``, ``topics``, ``meetings``, ``visits``, ``persons``, ``notifications``, ``activities``,
+``wishes``: those lists, issue #21).
 """
 
 from compiled.compiler import Unsupported

@@ -584,9 +584,9 @@ FIELDS: dict[str, FieldTable] = {
 
 
 # Other domains' fields, each in a module of its own built on the helpers above (so imported here, last).
-from compiled import activities, meetings, notices, topics, visits, wishes  # noqa: E402
+from compiled import activities, meetings, notices, notifications, persons, topics, visits, wishes  # noqa: E402
 
-for _module in (notices, topics, meetings, activities, wishes, visits):
+for _module in (notices, topics, meetings, activities, wishes, visits, persons, notifications):
     extend(FIELDS, _module.TABLES)
 
 

@@ -79,6 +79,8 @@ from .notifications import (
     get_notification,
     list_notifications,
     mark_notifications_read,
+    notification_list_filters,
+    notification_read_at,
     unread_count,
 )
 from .overdue import (
@@ -201,6 +203,8 @@ __all__ = [
     "local_bounds",
     "mark_notifications_read",
     "next_year_missing",
+    "notification_list_filters",
+    "notification_read_at",
     "package_day",
     "package_knows",
     "parse_arrangement",

@@ -76,16 +76,26 @@ async def list_notifications(ctx: RequestContext, *, unread_only: bool, first: i
                              unit_only: bool = False) -> Page[Notification]:
     """The actor's notifications, newest first, each with the actor's own read state. ``unit_only``: only
     those addressed to the actor's unit — its partner unit (a partner system's feed), or its firms."""
-    stmt = select(Notification).where(_notification_predicate(ctx))
+    stmt = select(Notification).where(*notification_list_filters(ctx, unread_only=unread_only))
     if unit_only:
         firms = [a.firm_id for a in ctx.actor.assignments if a.firm_id is not None]
         stmt = stmt.where(Notification.partner_unit_id == ctx.actor.partner_unit_id
                           if ctx.actor.partner_unit_id is not None
                           else Notification.firm_id.in_(firms) if firms else false())
-    if unread_only:
-        stmt = stmt.where(_unread(ctx))
     return await keyset_page(ctx.db, _with_read_state(ctx, stmt), Notification.id, first=first, after=after,
                              descending=True)
+
+
+def notification_list_filters(ctx: RequestContext, *, unread_only: bool) -> list[ColumnElement[bool]]:
+    """The notifications list's rows (newest first by id): reaching the actor, and unread by the actor when
+    asked. The compiled read (compiled/notifications.py) filters with this too, and reads each row's read
+    state with ``notification_read_at``."""
+    return [_notification_predicate(ctx), *([_unread(ctx)] if unread_only else [])]
+
+
+def notification_read_at(ctx: RequestContext) -> ColumnElement[Any]:
+    """The actor's read time of the notification in the row (Notification.readAt), as an expression."""
+    return _my_read_at(ctx)  # type: ignore[no-any-return]
 
 
 async def unread_count(ctx: RequestContext) -> int:

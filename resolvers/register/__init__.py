@@ -66,6 +66,7 @@ from .service import (
     create_person,
     list_households,
     list_persons,
+    person_list_filters,
     update_household,
     update_person,
 )
@@ -124,6 +125,7 @@ __all__ = [
     "onboarding_summary",
     "onboarding_template_xlsx",
     "owners_by_household",
+    "person_list_filters",
     "person_moves",
     "personal_data_report",
     "property_firms",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import cast
 
-from sqlalchemy import Select, delete, exists, select
+from sqlalchemy import ColumnElement, Select, delete, exists, select
 
 from models import (
     Area,
@@ -81,29 +81,40 @@ async def list_persons(
     archived: bool = False,
 ) -> Page[Person]:
     """Persons on the current register; with ``archived``, those moved out or deceased (issue #23)."""
-    grant = ctx.actor.grant("person", "read")
-    current = Person.status == PersonStatus.ACTIVE
-    stmt = select(Person).where(person_predicate(grant, ctx.actor), ~current if archived else current)
+    stmt = select(Person)
     if id_card_no is not None or phone is not None:
         stmt = _by_identifier(ctx, stmt, id_card_no, phone)
-    if area_id is not None:
-        path = await _area_path(ctx, area_id)
-        stmt = stmt.where(
-            Person.household_id.in_(select(Household.id).where(Household.building_id.in_(buildings_in_scope((path,)))))
-        )
-    if household_id is not None:
-        stmt = stmt.where(Person.household_id == household_id)
-    if care_tag is not None:
-        # Care groups are personal data: the filter only reaches persons the actor may read in full.
-        stmt = stmt.where(
-            exists().where(PersonCareTag.person_id == Person.id, PersonCareTag.code == care_tag),
-            person_predicate(ctx.actor.grant("person", "read_pii"), ctx.actor),
-        )
-    if party_member is not None:
-        stmt = stmt.where(Person.party_member.is_(party_member))
-    if search:
-        stmt = stmt.where(Person.name.contains(v.text(search, "search", max_len=50)))
+    path = None if area_id is None else await _area_path(ctx, area_id)
+    term = v.text(search, "search", max_len=50) if search else None
+    stmt = stmt.where(*person_list_filters(ctx, archived=archived, area_path=path, household_id=household_id,
+                                           care_tag=care_tag, party_member=party_member, search=term))
     return await keyset_page(ctx.db, stmt, Person.id, first=first, after=after)
+
+
+def person_list_filters(ctx: RequestContext, *, archived: bool, area_path: str | ColumnElement[str] | None,
+                        household_id: uuid.UUID | ColumnElement[uuid.UUID] | None,
+                        care_tag: str | ColumnElement[str] | None, party_member: bool | None,
+                        search: str | ColumnElement[str] | None) -> list[ColumnElement[bool]]:
+    """The persons list's rows (by id): readable, on the current register or archived, in the area's
+    subtree, of the household, of the care group (only among persons read in full: care groups are
+    personal data), party members or not, the name containing ``search`` (already checked). The
+    compiled read (compiled/persons.py) filters with this too, with the values as SQL expressions."""
+    current = Person.status == PersonStatus.ACTIVE
+    filters = [person_predicate(ctx.actor.grant("person", "read"), ctx.actor), ~current if archived else current]
+    if area_path is not None:
+        # policies.filters types the scope paths as literal strings; startswith takes an expression as well.
+        in_scope = buildings_in_scope((area_path,))  # type: ignore[arg-type]  # a str or a path expression
+        filters.append(Person.household_id.in_(select(Household.id).where(Household.building_id.in_(in_scope))))
+    if household_id is not None:
+        filters.append(Person.household_id == household_id)
+    if care_tag is not None:
+        filters += [exists().where(PersonCareTag.person_id == Person.id, PersonCareTag.code == care_tag),
+                    person_predicate(ctx.actor.grant("person", "read_pii"), ctx.actor)]
+    if party_member is not None:
+        filters.append(Person.party_member.is_(party_member))
+    if search is not None:
+        filters.append(Person.name.contains(search))
+    return filters
 
 
 def _by_identifier(ctx: RequestContext, stmt: Select[Person], id_card_no: str | None,

@@ -26,6 +26,8 @@ from tenants.rls import set_tenant_sql
 from tenants.session import count_statements
 from tests.compiled.test_compiled_meetings import MEETING_DOCUMENTS
 from tests.compiled.test_compiled_notices import NOTICE_DOCUMENTS
+from tests.compiled.test_compiled_notifications import NOTIFICATION_DOCUMENTS
+from tests.compiled.test_compiled_persons import PERSON_DOCUMENTS
 from tests.compiled.test_compiled_topics import TOPIC_DOCUMENTS
 from tests.compiled.test_compiled_visits import VISIT_DOCUMENTS
 from tests.support.cases import accept, area_gid, call, dispatch_firm, ok, report, resolve, start
@@ -520,7 +522,8 @@ def test_the_open_case_index_predicate_is_the_migrations() -> None:
 
 # The documents the equivalence tests above send both ways (compiled and resolved).
 EQUIVALENCE_DOCUMENTS = (CASES, CASES_FRAGMENTS, BUILDING_HOUSEHOLDS, HOUSEHOLDS, NODE, *NOTICE_DOCUMENTS,
-                         *TOPIC_DOCUMENTS, *MEETING_DOCUMENTS, *VISIT_DOCUMENTS)
+                         *TOPIC_DOCUMENTS, *MEETING_DOCUMENTS, *VISIT_DOCUMENTS, *PERSON_DOCUMENTS,
+                         *NOTIFICATION_DOCUMENTS)
 
 
 def all_equivalence_documents() -> tuple[str, ...]:
