@@ -198,11 +198,7 @@ def _aggregate(group_by: RateGroupBy, where: list[ColumnElement[bool]], lo: date
     of docs/domains/case-rates.md, as ``count(*) FILTER``), counted by the database over the cases of the
     period and their timeline steps. The 响应率 of a case without a 受理 stage due time needs the working
     calendar (the definitions' limit after the report): such cases form groups of their own, by report
-    and response time, which Python judges (``_response_by_definitions``).
-
-    Each case is joined to its steps (an index probe per case, whatever the planner thinks of the row
-    counts: a join to an aggregated subquery was re-run per case on a fresh table's estimates) and its facts
-    are window functions over those rows; its first row (``nth``) counts it."""
+    and response time, which Python judges (``_response_by_definitions``)."""
     g_cols = _group_columns(group_by)
     accept_due = (select(CaseStage.due_at).where(CaseStage.case_id == Case.id, CaseStage.stage == CaseStageKind.ACCEPT)
                   .order_by(CaseStage.seq).limit(1).correlate(Case).scalar_subquery())
@@ -210,12 +206,13 @@ def _aggregate(group_by: RateGroupBy, where: list[ColumnElement[bool]], lo: date
                                   Case.closed_at)
     cases = select(Case.id, *g_cols, Case.state, Case.accepted_at, Case.dispatched_at, Case.resolved_at,
                    Case.due_at, Case.reopen_count, Case.created_at, verdict.label("verdict"),
-                   accept_due.label("accept_due")).where(*where).subquery("rate_cases")
-    c = cases.c
-    # the steps the rates read (a subquery: the tenant filter stays on its side of the outer join)
+                   accept_due.label("accept_due")).where(*where).cte("rate_cases").prefix_with("MATERIALIZED")
+    c = cases.c  # materialized: each case's 受理 due time looked up once, not once per rate that reads it
+    # The steps the rates read, of the period's cases: far fewer than the cases (most are only reported).
     events = (select(CaseEvent.case_id, CaseEvent.seq, CaseEvent.action, CaseEvent.from_state, CaseEvent.to_state,
                      CaseEvent.created_at)
-              .where(CaseEvent.action.in_(COUNTED_ACTIONS)
+              .where(CaseEvent.case_id.in_(select(c.id)),
+                     CaseEvent.action.in_(COUNTED_ACTIONS)
                      | CaseEvent.to_state.in_((CaseState.REOPENED.value, _CLOSED)))
               .subquery("rate_events"))
     e = events.c
@@ -223,26 +220,31 @@ def _aggregate(group_by: RateGroupBy, where: list[ColumnElement[bool]], lo: date
     closes = and_(e.to_state == _CLOSED, or_(e.from_state.is_(None), e.from_state != _CLOSED),
                   e.created_at >= lo, e.created_at < hi)
     steps = select(
-        *c, e.seq, e.action, e.created_at.label("at"),
-        func.row_number().over(partition_by=c.id, order_by=e.seq).label("nth"),
-        func.min(case((e.action.in_(RESPONSE_ACTIONS), e.seq))).over(partition_by=c.id).label("response_seq"),
-        func.min(case((closes, e.seq))).over(partition_by=c.id).label("close_seq"),
-        func.max(case((e.action.in_(RETURN_ACTIONS), 1), else_=0)).over(partition_by=c.id).label("returned"),
-        func.max(case((or_(e.action.in_(REWORK_ACTIONS), e.to_state == CaseState.REOPENED.value), 1), else_=0))
-        .over(partition_by=c.id).label("reworked"),
-    ).select_from(cases.outerjoin(events, e.case_id == c.id)).subquery("rate_steps")
+        e.case_id, e.seq, e.action, e.to_state, e.created_at,
+        func.min(case((e.action.in_(RESPONSE_ACTIONS), e.seq))).over(partition_by=e.case_id).label("response_seq"),
+        func.min(case((closes, e.seq))).over(partition_by=e.case_id).label("close_seq"),
+    ).subquery("rate_steps")
     s = steps.c
-    timed = select(
-        *s,
-        func.max(case((s.seq == s.response_seq, s.at))).over(partition_by=s.id).label("responded_at"),
-        func.max(case((s.seq == s.close_seq, s.at))).over(partition_by=s.id).label("closed_at"),
-    ).subquery("rate_timed")
+    timed = select(*s, func.max(case((s.seq == s.close_seq, s.created_at))).over(partition_by=s.case_id)
+                   .label("closed_at")).subquery("rate_timed")
     w = timed.c
-    # called back: a 回访 at or after that closure, in time and in the timeline
-    facts = select(*w, func.max(case((and_(w.action.in_(CALLBACK_ACTIONS), w.seq >= w.close_seq,
-                                               w.at >= w.closed_at), 1), else_=0))
-                   .over(partition_by=w.id).label("called_back")).subquery("rate_facts")
-    f = facts.c
+    # Each case's facts: responded when, returned, reworked, closed in the period, called back (a 回访 at or
+    # after that closure, in time and in the timeline). Materialized: a join to it must not re-run it per case
+    # (PostgreSQL planned that on a fresh table's estimates, and hit the statement timeout).
+    facts = select(
+        w.case_id,
+        func.max(case((w.seq == w.response_seq, w.created_at))).label("responded_at"),
+        func.max(case((w.action.in_(RETURN_ACTIONS), 1), else_=0)).label("returned"),
+        func.max(case((or_(w.action.in_(REWORK_ACTIONS), w.to_state == CaseState.REOPENED.value), 1),
+                      else_=0)).label("reworked"),
+        func.max(w.close_seq).label("close_seq"),
+        func.max(case((and_(w.action.in_(CALLBACK_ACTIONS), w.seq >= w.close_seq, w.created_at >= w.closed_at), 1),
+                      else_=0)).label("called_back"),
+    ).group_by(w.case_id).cte("rate_facts").prefix_with("MATERIALIZED")
+    fc = facts.c
+    joined = select(*c, *[fc[k] for k in ("responded_at", "returned", "reworked", "close_seq", "called_back")]
+                    ).select_from(cases.outerjoin(facts, fc.case_id == c.id)).subquery("rate_joined")
+    f = joined.c
 
     by_stage = f.accept_due.is_not(None)
     responded = f.responded_at.is_not(None)
@@ -268,8 +270,7 @@ def _aggregate(group_by: RateGroupBy, where: list[ColumnElement[bool]], lo: date
     keys = [f[col.name] for col in g_cols]
     last = [func.max(cast(f.id, String))] if group_by is RateGroupBy.HANDLING_UNIT else []
     counts = [func.count().filter(x) for k in RATE_KEYS for x in rates[k]]
-    return (select(*keys, reported, answered, func.count(), *counts, *last)
-            .where(f.nth == 1).group_by(*keys, reported, answered))
+    return select(*keys, reported, answered, func.count(), *counts, *last).group_by(*keys, reported, answered)
 
 
 def _response_by_definitions(ratio: Ratio, n: int, reported: datetime, responded: datetime | None,
