@@ -4,28 +4,46 @@ handling unit, category or in total, for a month, a quarter or a range of local 
 of handling units. Definitions, formulas and defaults: docs/domains/case-rates.md.
 
 Every figure is a count of the cases *reported in the period* that the actor may read in full (the
-statistics grant, as the review's figures), and the answer is a fixed number of statements whatever
-the number of cases: the tenant's definitions, the calendar (two), the cases (each with its 受理 stage's due
-time), their timeline steps that the rates count, and the names of the groups."""
+statistics grant, as the review's figures). The database counts them (issue #21): one statement groups the
+cases of the period with their timeline steps and returns, per group, each rate's numerator and denominator,
+so a request costs a fixed number of statements — the tenant's definitions, the calendar (none when the
+process keeps it), the counts, and the names of the groups — and its Python work grows with the number of
+groups, not of cases. Only the 响应率 of cases without a 受理 stage due time (stored before the stages, or
+of a tier without a limit) needs working-time arithmetic: those come back by report and response time and
+are judged in Python (tests/cases/test_case_rates_oracle.py holds the counts to the rule counted case by
+case in Python, tests/support/rates_oracle.py)."""
 
 from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Label, Select, String, and_, case, cast, func, or_, select
 
-from models import Area, Case, CaseCategory, CaseEvent, CaseStage, CaseStageKind, CaseState, SlaUnit, community_id_of
+from models import (
+    Area,
+    Case,
+    CaseCategory,
+    CaseEvent,
+    CaseStage,
+    CaseStageKind,
+    CaseState,
+    HandlerKind,
+    SlaUnit,
+    community_id_of,
+)
+from models.area import COMMUNITY_SEGMENT, PATH_SEP
 from policies.cases import case_in_area, case_predicate
 from policies.filters import area_read_predicate
-from resolvers.cases.calendar import work_calendar
 from resolvers.cases.rate_definitions import NEGATIVE, RATE_KEYS, Definitions, load_definitions
 from resolvers.cases.reads import aware
 from resolvers.cases.review import local_bounds
-from resolvers.cases.verdicts import counted_verdict
+from resolvers.cases.stages import tenant_calendar
+from resolvers.cases.verdicts import counted_verdict_sql
 from resolvers.cases.workcalendar import WorkCalendar
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
@@ -114,20 +132,8 @@ class RatesResult:
     rows: list[RateRow]
 
 
-@dataclass
-class _CaseFacts:
-    """What the rates need of one case."""
-
-    case: Case
-    accept_due: datetime | None = None  # the due time of the case's first 受理 stage (case_stages)
-    responded_at: datetime | None = None
-    returned: bool = False
-    reworked: bool = False
-    closed_in_period: datetime | None = None  # the first step into closed inside the period
-    called_back: bool = False  # a 回访 at or after that closure
-
-
-def _deadline(calendar: WorkCalendar | None, start: datetime, amount: float, unit: SlaUnit) -> datetime:
+def deadline(calendar: WorkCalendar | None, start: datetime, amount: float, unit: SlaUnit) -> datetime:
+    """The definitions' response limit after ``start`` (``calendar``: None for calendar hours)."""
     if unit.value == "calendar_days":  # a unit the stage work adds (issue #22)
         return start + timedelta(days=amount)
     if unit is SlaUnit.WORKING_DAYS and calendar is not None:
@@ -135,39 +141,6 @@ def _deadline(calendar: WorkCalendar | None, start: datetime, amount: float, uni
     if unit is SlaUnit.WORKING_HOURS and calendar is not None:
         return calendar.add_working_hours(start, amount)
     return start + timedelta(hours=amount)
-
-
-def count_case(row: RateRow, f: _CaseFacts, d: Definitions, calendar: WorkCalendar | None, now: datetime) -> None:
-    """Add one case to a group's ratios (the formulas of docs/domains/case-rates.md)."""
-    c = f.case
-    row.cases += 1
-    r = row.ratios
-    # The 受理 stage's due time (the tenant's stage limit for the case's category and tier, moved by nothing);
-    # a case without one (stored before the stages, or a tier without a limit) is judged by the definitions'
-    # response limit after its report.
-    deadline = (aware(f.accept_due) if f.accept_due is not None
-                else _deadline(calendar, aware(c.created_at), d.response_amount, d.response_unit))
-    responded = f.responded_at is not None
-    # 响应率: responded (accepted or rejected, completing 受理) by that due time, of those responded or overdue
-    r["response"].add(responded or deadline < now, responded and aware(f.responded_at) <= deadline)  # type: ignore[arg-type]
-    accepted = c.accepted_at is not None
-    done = c.state in (CaseState.RESOLVED, CaseState.CLOSED)
-    # 解决率: resolved or closed now, of the accepted cases
-    r["resolution"].add(accepted, done)
-    # 满意率: residents' verdicts (their own, or relayed at 回访; never a staff self-rating), satisfied of all
-    verdict = counted_verdict(c.satisfied, c.reporter_role, c.callback_result, c.callback_at, c.closed_at)
-    r["satisfaction"].add(verdict is not None, bool(verdict))
-    # 按时办结率: resolved by the due time, of the resolved cases with a due time
-    r["on_time"].add(c.resolved_at is not None and c.due_at is not None,
-                     c.resolved_at is not None and c.due_at is not None and aware(c.resolved_at) <= aware(c.due_at))
-    # 回退率: returned to the dispatcher at least once, of the dispatched cases
-    r["return"].add(c.dispatched_at is not None or f.returned, f.returned)
-    # 重办率: reopened or reworked at least once, of the cases resolved at least once
-    reworked = f.reworked or c.reopen_count > 0
-    r["rework"].add(c.resolved_at is not None or reworked, reworked)
-    # 回访率: called back (回访) after that closure, of the cases closed in the period (a "not solved" 回访
-    # reopens the case: it was closed and called back all the same)
-    r["callback"].add(f.closed_in_period is not None, f.called_back)
 
 
 def score(ratios: dict[str, Ratio], weights: dict[str, float]) -> float | None:
@@ -183,36 +156,145 @@ def score(ratios: dict[str, Ratio], weights: dict[str, float]) -> float | None:
     return round(100 * total / weight, 2) if weight else None
 
 
-def _group_key(c: Case, group_by: RateGroupBy) -> str | None:
+# The community of a case is its path's second segment (models.area.community_id_of); every segment is an
+# area id's 32 hex digits and a separator (models.area.path_segment), so the path's first
+# 1 + (COMMUNITY_SEGMENT + 1) × 33 characters name the community, and there are as many prefixes as
+# communities (+ the street), whatever the number of cases.
+_COMMUNITY_PREFIX = len(PATH_SEP) + (COMMUNITY_SEGMENT + 1) * (32 + len(PATH_SEP))
+
+
+def _group_columns(group_by: RateGroupBy) -> list[Label[Any]]:
+    """What the database groups by: few distinct values (categories, communities, handling units); the key
+    of docs/domains/case-rates.md is made of them in Python (``_group_key``), which may merge some."""
+    if group_by is RateGroupBy.CATEGORY:
+        return [Case.category_code.label("g_category")]
+    if group_by is RateGroupBy.COMMUNITY:
+        return [func.substr(Case.area_path, 1, _COMMUNITY_PREFIX).label("g_path")]
+    if group_by is RateGroupBy.HANDLING_UNIT:
+        return [Case.handler_kind.label("g_kind"), Case.handler_firm_id.label("g_firm"),
+                Case.handler_area_id.label("g_area"), Case.handler_partner_id.label("g_partner"),
+                Case.handler_name.label("g_name")]
+    return []
+
+
+def _group_key(group_by: RateGroupBy, values: Sequence[Any]) -> str | None:
     if group_by is RateGroupBy.TOTAL:
         return "total"
     if group_by is RateGroupBy.CATEGORY:
-        return c.category_code
+        return str(values[0])
     if group_by is RateGroupBy.COMMUNITY:
-        cid = community_id_of(c.area_path)
+        cid = community_id_of(values[0])
         return str(cid) if cid is not None else "street"
-    if c.handler_kind is None:
+    kind, firm, area, partner, name = values
+    if kind is None:
         return None  # not dispatched: no handling unit to judge
-    unit = c.handler_firm_id or c.handler_area_id or c.handler_partner_id or c.handler_name or ""  # a record (#22)
-    return f"{c.handler_kind.value}:{unit}"
+    unit = firm or area or partner or name or ""  # a record, or before 0045 a name (#22)
+    return f"{HandlerKind(kind).value}:{unit}"
 
 
-async def _labels(ctx: RequestContext, group_by: RateGroupBy, facts: Iterable[_CaseFacts]) -> dict[str, str]:
-    """Names of the groups: one statement (categories or communities), or none."""
+def _aggregate(group_by: RateGroupBy, where: list[ColumnElement[bool]], lo: datetime, hi: datetime,
+               now: datetime) -> Select[Any]:
+    """One statement: per group, the number of cases and each rate's numerator and denominator (the formulas
+    of docs/domains/case-rates.md, as ``count(*) FILTER``), counted by the database over the cases of the
+    period and their timeline steps. The 响应率 of a case without a 受理 stage due time needs the working
+    calendar (the definitions' limit after the report): such cases form groups of their own, by report
+    and response time, which Python judges (``_response_by_definitions``)."""
+    g_cols = _group_columns(group_by)
+    accept_due = (select(CaseStage.due_at).where(CaseStage.case_id == Case.id, CaseStage.stage == CaseStageKind.ACCEPT)
+                  .order_by(CaseStage.seq).limit(1).correlate(Case).scalar_subquery())
+    verdict = counted_verdict_sql(Case.satisfied, Case.reporter_role, Case.callback_result, Case.callback_at,
+                                  Case.closed_at)
+    cases = select(Case.id, *g_cols, Case.state, Case.accepted_at, Case.dispatched_at, Case.resolved_at,
+                   Case.due_at, Case.reopen_count, Case.created_at, verdict.label("verdict"),
+                   accept_due.label("accept_due")).where(*where).cte("rate_cases").prefix_with("MATERIALIZED")
+    c = cases.c  # materialized: each case's 受理 due time looked up once, not once per rate that reads it
+    # The steps the rates read, of the period's cases: far fewer than the cases (most are only reported).
+    events = (select(CaseEvent.case_id, CaseEvent.seq, CaseEvent.action, CaseEvent.from_state, CaseEvent.to_state,
+                     CaseEvent.created_at)
+              .where(CaseEvent.case_id.in_(select(c.id)),
+                     CaseEvent.action.in_(COUNTED_ACTIONS)
+                     | CaseEvent.to_state.in_((CaseState.REOPENED.value, _CLOSED)))
+              .subquery("rate_events"))
+    e = events.c
+    # The first response and the first closure in the period are the first by seq, as the timeline orders them.
+    closes = and_(e.to_state == _CLOSED, or_(e.from_state.is_(None), e.from_state != _CLOSED),
+                  e.created_at >= lo, e.created_at < hi)
+    steps = select(
+        e.case_id, e.seq, e.action, e.to_state, e.created_at,
+        func.min(case((e.action.in_(RESPONSE_ACTIONS), e.seq))).over(partition_by=e.case_id).label("response_seq"),
+        func.min(case((closes, e.seq))).over(partition_by=e.case_id).label("close_seq"),
+    ).subquery("rate_steps")
+    s = steps.c
+    timed = select(*s, func.max(case((s.seq == s.close_seq, s.created_at))).over(partition_by=s.case_id)
+                   .label("closed_at")).subquery("rate_timed")
+    w = timed.c
+    # Each case's facts: responded when, returned, reworked, closed in the period, called back (a 回访 at or
+    # after that closure, in time and in the timeline). Materialized: a join to it must not re-run it per case
+    # (PostgreSQL planned that on a fresh table's estimates, and hit the statement timeout).
+    facts = select(
+        w.case_id,
+        func.max(case((w.seq == w.response_seq, w.created_at))).label("responded_at"),
+        func.max(case((w.action.in_(RETURN_ACTIONS), 1), else_=0)).label("returned"),
+        func.max(case((or_(w.action.in_(REWORK_ACTIONS), w.to_state == CaseState.REOPENED.value), 1),
+                      else_=0)).label("reworked"),
+        func.max(w.close_seq).label("close_seq"),
+        func.max(case((and_(w.action.in_(CALLBACK_ACTIONS), w.seq >= w.close_seq, w.created_at >= w.closed_at), 1),
+                      else_=0)).label("called_back"),
+    ).group_by(w.case_id).cte("rate_facts").prefix_with("MATERIALIZED")
+    fc = facts.c
+    joined = select(*c, *[fc[k] for k in ("responded_at", "returned", "reworked", "close_seq", "called_back")]
+                    ).select_from(cases.outerjoin(facts, fc.case_id == c.id)).subquery("rate_joined")
+    f = joined.c
+
+    by_stage = f.accept_due.is_not(None)
+    responded = f.responded_at.is_not(None)
+    returned = f.returned == 1
+    reworked = or_(f.reworked == 1, f.reopen_count > 0)
+    resolved = f.resolved_at.is_not(None)
+    timed_out = and_(resolved, f.due_at.is_not(None))
+    closed = f.close_seq.is_not(None)
+    rates: dict[str, tuple[ColumnElement[bool], ColumnElement[bool]]] = {  # rate: (denominator, numerator)
+        "response": (and_(by_stage, or_(responded, f.accept_due < now)),
+                     and_(by_stage, responded, f.responded_at <= f.accept_due)),
+        "resolution": (f.accepted_at.is_not(None),
+                       and_(f.accepted_at.is_not(None), f.state.in_((CaseState.RESOLVED, CaseState.CLOSED)))),
+        "satisfaction": (f.verdict.is_not(None), f.verdict.is_(True)),
+        "on_time": (timed_out, and_(timed_out, f.resolved_at <= f.due_at)),
+        "return": (or_(f.dispatched_at.is_not(None), returned), returned),
+        "rework": (or_(resolved, reworked), reworked),
+        "callback": (closed, and_(closed, f.called_back == 1)),
+    }
+    # the cases judged by the definitions' response limit: grouped by report and response time
+    reported = case((~by_stage, f.created_at)).label("fallback_reported")
+    answered = case((~by_stage, f.responded_at)).label("fallback_responded")
+    keys = [f[col.name] for col in g_cols]
+    last = [func.max(cast(f.id, String))] if group_by is RateGroupBy.HANDLING_UNIT else []
+    counts = [func.count().filter(x) for k in RATE_KEYS for x in rates[k]]
+    return select(*keys, reported, answered, func.count(), *counts, *last).group_by(*keys, reported, answered)
+
+
+def _response_by_definitions(ratio: Ratio, n: int, reported: datetime, responded: datetime | None,
+                             d: Definitions, calendar: WorkCalendar | None, now: datetime) -> None:
+    """响应率 of ``n`` cases without a 受理 stage due time, reported and responded at the same times: by the
+    definitions' response limit after the report (on the working calendar)."""
+    due = deadline(calendar, aware(reported), d.response_amount, d.response_unit)
+    if responded is not None or due < now:
+        ratio.denominator += n
+        ratio.numerator += n if responded is not None and aware(responded) <= due else 0
+
+
+async def _labels(ctx: RequestContext, group_by: RateGroupBy, keys: Iterable[str]) -> dict[str, str]:
+    """Names of the groups: one statement (categories or communities), or none (a handling unit's name is
+    written on the case at dispatch: ``case_rates`` takes it from the rows)."""
     if group_by is RateGroupBy.TOTAL:
         return {"total": t("合计", "total")}
     if group_by is RateGroupBy.CATEGORY:
         return {code: name for code, name in await ctx.db.all(select(CaseCategory.code, CaseCategory.name))}
     if group_by is RateGroupBy.COMMUNITY:
-        ids = {cid for f in facts if (cid := community_id_of(f.case.area_path)) is not None}
+        ids = {uuid.UUID(k) for k in keys if k != "street"}
         names = {str(i): n for i, n in await ctx.db.all(select(Area.id, Area.name).where(Area.id.in_(ids)))}
         return {**names, "street": t("街道直属", "street level")}
-    out = {}
-    for f in facts:  # the handler's name is written on the case at dispatch
-        key = _group_key(f.case, group_by)
-        if key is not None:
-            out[key] = f.case.handler_name or key
-    return out
+    return {}
 
 
 async def case_rates(ctx: RequestContext, *, start: date, end: date, group_by: RateGroupBy,
@@ -231,39 +313,33 @@ async def case_rates(ctx: RequestContext, *, start: date, end: date, group_by: R
             raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
         where.append(case_in_area(path))
     definitions = await load_definitions(ctx)
-    calendar = (await work_calendar(ctx)
+    # the tenant's calendar as the process keeps it per calendar version (no statement when kept)
+    calendar = (await tenant_calendar(ctx.db)
                 if definitions.response_unit is not SlaUnit.CALENDAR_HOURS else None)
-    # the first 受理 stage's due time rides along with each case (no statement of its own)
-    accept_due = (select(CaseStage.due_at).where(CaseStage.case_id == Case.id, CaseStage.stage == CaseStageKind.ACCEPT)
-                  .order_by(CaseStage.seq).limit(1).correlate(Case).scalar_subquery())
-    loaded = await ctx.db.all(select(Case, accept_due).where(*where).order_by(Case.id))
-    facts = {c.id: _CaseFacts(c, accept_due=due) for c, due in loaded}
-    if facts:
-        steps = await ctx.db.all(
-            select(CaseEvent.case_id, CaseEvent.action, CaseEvent.from_state, CaseEvent.to_state, CaseEvent.created_at)
-            .where(CaseEvent.case_id.in_(select(Case.id).where(*where)),
-                   CaseEvent.action.in_(COUNTED_ACTIONS) | CaseEvent.to_state.in_((CaseState.REOPENED.value, _CLOSED)))
-            .order_by(CaseEvent.case_id, CaseEvent.seq))
-        for case_id, action, from_state, to_state, at in steps:
-            f = facts.get(case_id)
-            if f is None:
-                continue
-            if action in RESPONSE_ACTIONS and f.responded_at is None:
-                f.responded_at = at
-            f.returned |= action in RETURN_ACTIONS
-            f.reworked |= action in REWORK_ACTIONS or to_state == CaseState.REOPENED.value
-            if to_state == _CLOSED and from_state != _CLOSED and f.closed_in_period is None and lo <= aware(at) < hi:
-                f.closed_in_period = aware(at)
-            if action in CALLBACK_ACTIONS and f.closed_in_period is not None and aware(at) >= f.closed_in_period:
-                f.called_back = True
-    labels = await _labels(ctx, group_by, facts.values())
+    found = await ctx.db.all(_aggregate(group_by, where, lo, hi, ctx.now))
+    width = len(_group_columns(group_by))
     rows: dict[str, RateRow] = {}
-    for f in facts.values():
-        key = _group_key(f.case, group_by)
+    named: dict[str, tuple[str, str | None]] = {}  # handling unit → (its latest case's id, that case's name)
+    for r in found:
+        key = _group_key(group_by, r[:width])
         if key is None:
             continue
-        row = rows.setdefault(key, RateRow(key=key, label=labels.get(key, key)))
-        count_case(row, f, definitions, calendar, ctx.now)
+        reported, responded, n = r[width:width + 3]
+        row = rows.setdefault(key, RateRow(key=key, label=key))
+        row.cases += n
+        counts = r[width + 3:width + 3 + 2 * len(RATE_KEYS)]
+        for i, k in enumerate(RATE_KEYS):
+            row.ratios[k].denominator += counts[2 * i]
+            row.ratios[k].numerator += counts[2 * i + 1]
+        if reported is not None:
+            _response_by_definitions(row.ratios["response"], n, reported, responded, definitions, calendar, ctx.now)
+        if group_by is RateGroupBy.HANDLING_UNIT:  # the name on the group's latest case (ids in the db's order)
+            latest = r[-1]
+            if key not in named or latest > named[key][0]:
+                named[key] = (latest, r[width - 1])
+    labels = await _labels(ctx, group_by, rows)
+    for key, row in rows.items():
+        row.label = (named[key][1] or key) if key in named else labels.get(key, key)
     if group_by is RateGroupBy.TOTAL and not rows:
         rows["total"] = RateRow(key="total", label=labels["total"])
     for row in rows.values():
