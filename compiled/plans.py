@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from graphql import (
     DocumentNode,
+    FieldNode,
     FragmentDefinitionNode,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -63,6 +64,10 @@ class PlanCache:
         # (document, operation) that compiled for some actor, least recently used first: worth trying
         # before any ORM session. Keys of _plans begin with the two (compile_request builds them).
         self._compiled: OrderedDict[tuple[str, str | None], None] = OrderedDict()
+        # (document, operation) the compiler declines whoever asks and whatever the variables: not a
+        # query, or its root selects a field without an entry in the compiler's table (issue #21: the
+        # general path tried again on every request — variables coerced, a compiler built).
+        self._declined: dict[tuple[str, str | None], None] = {}
         self.hits = 0
         self.misses = 0
 
@@ -90,6 +95,14 @@ class PlanCache:
         self._compiled.move_to_end((key[0], key[1]))
         while len(self._compiled) > self.size:
             self._compiled.popitem(last=False)
+
+    def declined(self, query: str, operation_name: str | None) -> bool:
+        return (query, operation_name) in self._declined
+
+    def decline(self, query: str, operation_name: str | None) -> None:
+        if len(self._declined) >= self.size:
+            self._declined.clear()
+        self._declined[query, operation_name] = None
 
     def compiles(self, query: str, operation_name: str | None) -> bool:
         """Whether this document and operation compiled before, for any actor."""
@@ -121,6 +134,20 @@ def _actor_key(ctx: RequestContext) -> tuple[Any, ...]:
     return (ctx.tenant.id, ctx.tenant.policy_version, a.user_id, *rows, a.today)
 
 
+def _never_compiles(schema: GraphQLSchema, op: OperationDefinitionNode) -> bool:
+    """Whether the compiler declines this operation for every actor and variable value: not a query, a
+    directive on it, or a field at its root the compiler's table has no entry for (``Compiler.obj``
+    raises Unsupported for that field, whatever comes before it)."""
+    if op.operation is not OperationType.QUERY or op.directives:
+        return True
+    query = schema.query_type
+    table = FIELDS.get(query.name) if query is not None else None
+    if table is None:
+        return True
+    return any(isinstance(s, FieldNode) and s.name.value != "__typename" and s.name.value not in table
+               for s in op.selection_set.selections)
+
+
 def _root(cx: Compiler, op: OperationDefinitionNode) -> Select[Any]:
     """The operation as one SELECT of its JSON text (NULL when a guard fails)."""
     query = cx.schema.query_type
@@ -133,7 +160,7 @@ def compile_request(schema: GraphQLSchema, query: str, document: DocumentNode, o
                     variables: dict[str, Any] | None, ctx: RequestContext, cache: PlanCache
                     ) -> tuple[str, tuple[Any, ...]] | None:
     """The one statement (SQL, parameters) answering this request's data, or None when strawberry must."""
-    if ctx.actor.partner_client_id is not None:
+    if ctx.actor.partner_client_id is not None or cache.declined(query, operation_name):
         return None
     dialect = ctx.db.session.get_bind().dialect
     if dialect.name != "postgresql":
@@ -148,7 +175,8 @@ def compile_request(schema: GraphQLSchema, query: str, document: DocumentNode, o
         if len(matching) != 1:
             return None
         op = matching[0]
-    if op.operation is not OperationType.QUERY or op.directives:
+    if _never_compiles(schema, op):
+        cache.decline(query, operation_name)
         return None
     coerced = get_variable_values(schema, op.variable_definitions or (), variables or {})
     if isinstance(coerced, list) or getattr(coerced, "errors", None):

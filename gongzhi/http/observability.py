@@ -73,6 +73,30 @@ POOL_IN_USE = Gauge("gongzhi_db_pool_in_use", "database connections checked out 
 POLICY_RELOADS = Counter("gongzhi_policy_reloads", "tenant policies loaded from the database")
 SUBSCRIPTIONS = Gauge("gongzhi_subscriptions", "open subscription streams", multiprocess_mode="livesum")
 
+
+class Children:
+    """``metric.labels(*values)`` kept per process (issue #21): ``labels`` checks the count, converts
+    every value with ``str`` and takes the metric's lock on each call — four times per request. The
+    children are the metric's own (made by ``labels`` the first time); nothing here removes a child
+    from a metric. Past ``limit`` label sets, ``labels`` is asked every time (no second unbounded map)."""
+
+    def __init__(self, metric: Any, limit: int = 4096) -> None:
+        self.metric = metric
+        self.limit = limit
+        self._found: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *values: str) -> Any:
+        child = self._found.get(values)
+        if child is None:
+            child = self.metric.labels(*values)
+            if len(self._found) < self.limit:
+                self._found[values] = child
+        return child
+
+
+REQUESTS_BY = Children(REQUESTS)
+LATENCY_BY = Children(LATENCY)
+
 _OPERATION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_OPERATION_LABELS = 500  # client-chosen names: past this many, new ones count as "other"
 _seen_operations: set[str] = set()

@@ -48,6 +48,8 @@ class PersistedQueries:
             raise PersistedQueryError("BAD_REQUEST", t("persistedQuery.sha256Hash 应为 SHA-256 十六进制摘要",
                                                        "persistedQuery.sha256Hash must be a SHA-256 hex digest"))
         if isinstance(query, str) and query.strip():
+            if digest is None and not self.only:
+                return query  # nothing to check or register: no digest to compute (issue #21)
             actual = sha256(query)
             if digest is not None and digest != actual:
                 raise PersistedQueryError("PERSISTED_QUERY_HASH_MISMATCH", t("查询文档的哈希与 sha256Hash 不符",

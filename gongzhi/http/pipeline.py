@@ -65,6 +65,8 @@ HTTP_REQUESTS = Counter("gongzhi_http_requests", "HTTP requests by route templat
                         ["route", "method", "outcome"])
 HTTP_LATENCY = Histogram("gongzhi_http_request_duration_seconds", "HTTP request latency by route template",
                          ["route"], buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+HTTP_REQUESTS_BY = obs.Children(HTTP_REQUESTS)
+HTTP_LATENCY_BY = obs.Children(HTTP_LATENCY)
 
 
 # -- what routes call ---------------------------------------------------------------------------
@@ -352,14 +354,14 @@ class RequestPipeline:
             elapsed = time.perf_counter() - started
             outcome = obs.outcome(status[0], info.outcome)
             route = _route_label(scope)
-            HTTP_REQUESTS.labels(route, method, outcome).inc()
-            HTTP_LATENCY.labels(route).observe(elapsed)
+            HTTP_REQUESTS_BY(route, method, outcome).inc()
+            HTTP_LATENCY_BY(route).observe(elapsed)
             fields: dict[str, Any] = {"method": method, "route": route, "status": status[0], "outcome": outcome,
                                       "duration_ms": round(elapsed * 1000, 2)}
             if graphql:
                 op = obs.operation_label(info.operation)
-                obs.REQUESTS.labels(op, outcome).inc()
-                obs.LATENCY.labels(op).observe(elapsed)
+                obs.REQUESTS_BY(op, outcome).inc()
+                obs.LATENCY_BY(op).observe(elapsed)
                 fields["operation"] = info.operation if op != "other" else op
             obs.access_log.info("request", extra={"fields": fields})
             obs.current.reset(token)

@@ -157,3 +157,22 @@ async def test_request_errors_and_refusals_are_not_counted_as_ok(api: Api, world
     assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert count("refused") == before["refused"] + 1
     assert count("ok") == before["ok"]
+
+
+def test_metric_children_are_the_metrics_own_kept_per_label_set() -> None:
+    """issue #21: the pipeline keeps each label set's child instead of asking ``labels`` per request;
+    counts land in the metric as before, and past the limit ``labels`` is asked again."""
+    from prometheus_client import CollectorRegistry, Counter
+
+    from gongzhi.http.observability import Children
+
+    registry = CollectorRegistry()
+    metric = Counter("gongzhi_test_children", "test", ["route"], registry=registry)
+    by = Children(metric, limit=1)
+    by("/a").inc()
+    by("/a").inc()
+    by("/b").inc()
+    assert by("/a") is metric.labels("/a") and by("/b") is metric.labels("/b")
+    assert registry.get_sample_value("gongzhi_test_children_total", {"route": "/a"}) == 2
+    assert registry.get_sample_value("gongzhi_test_children_total", {"route": "/b"}) == 1
+    assert list(by._found) == [("/a",)]
