@@ -31,7 +31,7 @@ from tests.compiled.test_compiled_persons import PERSON_DOCUMENTS
 from tests.compiled.test_compiled_topics import TOPIC_DOCUMENTS
 from tests.compiled.test_compiled_visits import VISIT_DOCUMENTS
 from tests.support.cases import accept, area_gid, call, dispatch_firm, ok, report, resolve, start
-from tests.support.compiled import both, compiled_statements
+from tests.support.compiled import around, both, compiled_statements
 from tests.support.harness import Api, DbEnv, World
 from tests.support.paths import ROOT
 from tests.support.world import TenantWorld
@@ -144,7 +144,7 @@ async def test_case_lists_compile_to_the_resolvers_answer_for_every_user(api: Ap
         for variables in pages:
             compiled, resolved, taken = await both(api, tw, user, CASES, variables)
             assert taken, (user, variables)
-            assert compiled == resolved, (user, variables, _around(compiled, resolved))
+            assert compiled == resolved, (user, variables, around(compiled, resolved))
         # the next page, from the first page's cursor
         first = orjson.loads((await both(api, tw, user, CASES, {"first": 2}))[0])
         end = first["data"]["cases"]["pageInfo"]["endCursor"]
@@ -227,11 +227,6 @@ async def test_a_compiled_request_is_one_statement_whatever_the_page_size(api: A
     # the request's start-up (tenant, user, roles, own household) plus the one compiled statement
     assert counts[50] == baseline + 1, (counts, baseline)
 
-
-def _around(a: bytes, b: bytes) -> tuple[bytes, bytes]:
-    """Where two responses first differ, for the failure message."""
-    i = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-    return a[max(0, i - 200):i + 200], b[max(0, i - 200):i + 200]
 
 
 async def test_a_compiled_full_read_is_unsealed_and_audited_like_a_resolved_one(api: Api, fresh: World, db: DbEnv
@@ -486,7 +481,7 @@ async def test_open_case_pages_from_each_scope_branch_match_the_resolvers_page_b
                 with compiled_statements() as made:
                     compiled, resolved, taken = await both(api, tw, user, CASES, variables)
                 statements += [m for m in made if m is not None]
-                assert taken and compiled == resolved, (user, variables, _around(compiled, resolved))
+                assert taken and compiled == resolved, (user, variables, around(compiled, resolved))
                 info = orjson.loads(compiled)["data"]["cases"]["pageInfo"]
                 seen_pages += 1
                 if not info["hasNextPage"]:

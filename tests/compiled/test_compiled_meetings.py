@@ -17,7 +17,7 @@ import pytest
 from resolvers.ids import encode_global_id
 from tests.deliberation.test_deliberation_lifecycle import CANCEL_MEETING
 from tests.deliberation.test_deliberation_public import CLOSE_MEETING, CONVENE
-from tests.support.compiled import around, both
+from tests.support.compiled import around, both, walk_pages
 from tests.support.deliberation import area, codes
 from tests.support.harness import Api, DbEnv, World
 from tests.support.world import ROLE_USERS, TenantWorld
@@ -108,14 +108,7 @@ async def test_meeting_lists_compile_to_the_resolvers_answer_for_every_user(api:
             assert taken and compiled == resolved, (user, document[:30], around(compiled, resolved))
         for extra in ({}, {"from": _in(10)}):  # page by page from the cursors, to the end
             variables = {"first": 2, **extra}
-            for _ in range(20):
-                compiled, resolved, taken = await both(api, tw, user, MEETINGS, variables)
-                assert taken and compiled == resolved, (user, variables, around(compiled, resolved))
-                seen_pages += 1
-                info = orjson.loads(compiled)["data"]["meetings"]["pageInfo"]
-                if not info["hasNextPage"]:
-                    break
-                variables = {**variables, "after": info["endCursor"]}
+            seen_pages += await walk_pages(api, tw, user, MEETINGS, "meetings", variables, 20)
     assert seen_pages > 3 * len(USERS), seen_pages  # several users' lists ran to several pages
 
 

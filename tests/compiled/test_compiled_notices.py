@@ -17,7 +17,7 @@ from sqlalchemy import update
 from models import Notice
 from resolvers.ids import decode_global_id, encode_global_id
 from tenants.session import bind_tenant
-from tests.support.compiled import around, both
+from tests.support.compiled import around, both, walk_pages
 from tests.support.deliberation import area
 from tests.support.harness import Api, DbEnv, World
 from tests.support.world import ROLE_USERS, TenantWorld
@@ -112,14 +112,7 @@ async def test_notice_lists_compile_to_the_resolvers_answer_for_every_user(api: 
         # page by page from the cursors, to the end
         for include_expired in (False, True):
             variables = {"first": 2, "includeExpired": include_expired}
-            for _ in range(20):
-                compiled, resolved, taken = await both(api, tw, user, NOTICES, variables)
-                assert taken and compiled == resolved, (user, variables, around(compiled, resolved))
-                seen_pages += 1
-                info = orjson.loads(compiled)["data"]["notices"]["pageInfo"]
-                if not info["hasNextPage"]:
-                    break
-                variables = {**variables, "after": info["endCursor"]}
+            seen_pages += await walk_pages(api, tw, user, NOTICES, "notices", variables, 20)
     assert seen_pages > 3 * len(USERS), seen_pages  # several users' feeds ran to several pages
 
 

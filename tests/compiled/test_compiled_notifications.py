@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from tests.support.cases import accept, area_gid, call, dispatch_firm, ok, report, resolve, start
-from tests.support.compiled import around, both
+from tests.support.compiled import around, both, walk_pages
 from tests.support.harness import Api, DbEnv, World
 from tests.support.world import ROLE_USERS, TenantWorld
 
@@ -102,14 +102,7 @@ async def test_notification_lists_compile_to_the_resolvers_answer_for_every_user
             assert taken and compiled == resolved, (user, document[:30], around(compiled, resolved))
         for unread_only in (False, True):  # page by page from the cursors, to the end
             variables = {"first": 1, "unreadOnly": unread_only}
-            for _ in range(30):
-                compiled, resolved, taken = await both(api, tw, user, NOTIFICATIONS, variables)
-                assert taken and compiled == resolved, (user, variables, around(compiled, resolved))
-                seen_pages += 1
-                info = orjson.loads(compiled)["data"]["notifications"]["pageInfo"]
-                if not info["hasNextPage"]:
-                    break
-                variables = {**variables, "after": info["endCursor"]}
+            seen_pages += await walk_pages(api, tw, user, NOTIFICATIONS, "notifications", variables, 30)
     assert seen_pages > 3 * len(USERS), seen_pages  # several users' inboxes ran to several pages
 
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from resolvers.ids import encode_global_id
 from tenants.rls import set_tenant_sql
-from tests.support.compiled import around, both
+from tests.support.compiled import around, both, walk_pages
 from tests.support.deliberation import area
 from tests.support.harness import Api, DbEnv, World
 from tests.support.world import ROLE_USERS, TenantWorld
@@ -116,14 +116,7 @@ async def test_person_lists_compile_to_the_resolvers_answer_for_every_user(api: 
         # page by page from the cursors, to the end
         for archived in (False, True):
             variables = {"first": 2, "archived": archived}
-            for _ in range(20):
-                compiled, resolved, taken = await both(api, tw, user, PERSONS, variables)
-                assert taken and compiled == resolved, (user, variables, around(compiled, resolved))
-                seen_pages += 1
-                info = orjson.loads(compiled)["data"]["persons"]["pageInfo"]
-                if not info["hasNextPage"]:
-                    break
-                variables = {**variables, "after": info["endCursor"]}
+            seen_pages += await walk_pages(api, tw, user, PERSONS, "persons", variables, 20)
     assert seen_pages > 3 * len(USERS), seen_pages  # several users' registers ran to several pages
 
 

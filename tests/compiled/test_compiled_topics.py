@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from resolvers.ids import encode_global_id
-from tests.support.compiled import around, both
+from tests.support.compiled import around, both, walk_pages
 from tests.support.deliberation import ACCEPT, CLOSE, DECIDE, area, cast, codes, open_vote, propose
 from tests.support.harness import Api, DbEnv, World
 from tests.support.world import ROLE_USERS, TenantWorld
@@ -102,14 +102,8 @@ async def test_topic_lists_compile_to_the_resolvers_answer_for_every_user(api: A
             compiled, resolved, taken = await both(api, tw, user, document, {})
             assert taken and compiled == resolved, (user, document[:30], around(compiled, resolved))
         variables = {"first": 2}
-        for _ in range(20):  # page by page from the cursors, to the end
-            compiled, resolved, taken = await both(api, tw, user, TOPICS, variables)
-            assert taken and compiled == resolved, (user, variables, around(compiled, resolved))
-            seen_pages += 1
-            info = orjson.loads(compiled)["data"]["topics"]["pageInfo"]
-            if not info["hasNextPage"]:
-                break
-            variables = {**variables, "after": info["endCursor"]}
+        # page by page from the cursors, to the end
+        seen_pages += await walk_pages(api, tw, user, TOPICS, "topics", variables, 20)
     assert seen_pages > 2 * len(USERS), seen_pages  # several users' lists ran to several pages
 
 

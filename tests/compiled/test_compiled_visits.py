@@ -18,7 +18,7 @@ import pytest
 
 from resolvers.ids import encode_global_id
 from tests.care.test_care import APPOINT, TZ8, VISIT, add_households, hh, visit_input
-from tests.support.compiled import around, both
+from tests.support.compiled import around, both, walk_pages
 from tests.support.deliberation import area
 from tests.support.harness import Api, DbEnv, World
 from tests.support.world import ROLE_USERS, TenantWorld
@@ -111,14 +111,7 @@ async def test_visit_lists_compile_to_the_resolvers_answer_for_every_user(api: A
             assert taken and compiled == resolved, (user, document[:30], around(compiled, resolved))
         for extra in ({}, {"from": "2026-10-15"}):  # page by page from the cursors, to the end
             variables = {"first": 2, **extra}
-            for _ in range(20):
-                compiled, resolved, taken = await both(api, tw, user, VISITS, variables)
-                assert taken and compiled == resolved, (user, variables, around(compiled, resolved))
-                seen_pages += 1
-                info = orjson.loads(compiled)["data"]["visits"]["pageInfo"]
-                if not info["hasNextPage"]:
-                    break
-                variables = {**variables, "after": info["endCursor"]}
+            seen_pages += await walk_pages(api, tw, user, VISITS, "visits", variables, 20)
     assert seen_pages > 3 * len(USERS), seen_pages  # several users' lists ran to several pages
 
 

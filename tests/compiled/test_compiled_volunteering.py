@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from resolvers.ids import decode_global_id, encode_global_id
 from tenants.rls import set_tenant_sql
-from tests.support.compiled import both, compiled_statements
+from tests.support.compiled import around, both, compiled_statements, walk_pages
 from tests.support.harness import Api, DbEnv, World
 from tests.support.volunteering import ERR, USERS, area, run
 from tests.support.world import TenantWorld
@@ -106,10 +106,6 @@ async def activity_tenant(api: Api, fresh: World, db: DbEnv) -> tuple[TenantWorl
     return fresh.a, await activities_world(api, db, fresh.a)
 
 
-def _around(a: bytes, b: bytes) -> tuple[bytes, bytes]:
-    i = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-    return a[max(0, i - 200):i + 200], b[max(0, i - 200):i + 200]
-
 
 async def test_activity_lists_compile_to_the_resolvers_answer_for_every_user(api: Api, activity_tenant: Any) -> None:
     tw, _ = activity_tenant
@@ -125,20 +121,13 @@ async def test_activity_lists_compile_to_the_resolvers_answer_for_every_user(api
         for variables in variable_sets:
             compiled, resolved, taken = await both(api, tw, user, ACTIVITIES, variables)
             assert taken, (user, variables)
-            assert compiled == resolved, (user, variables, _around(compiled, resolved))
+            assert compiled == resolved, (user, variables, around(compiled, resolved))
         for doc in (ACTIVITIES_FRAGMENTS, PORTAL):
             compiled, resolved, taken = await both(api, tw, user, doc, {})
-            assert taken and compiled == resolved, (user, doc[:20], _around(compiled, resolved))
+            assert taken and compiled == resolved, (user, doc[:20], around(compiled, resolved))
         # page by page, two at a time, from each page's end cursor
         variables = {"first": 2}
-        for _ in range(10):
-            compiled, resolved, taken = await both(api, tw, user, ACTIVITIES, variables)
-            assert taken and compiled == resolved, (user, variables, _around(compiled, resolved))
-            pages += 1
-            info = orjson.loads(compiled)["data"]["activities"]["pageInfo"]
-            if not info["hasNextPage"]:
-                break
-            variables = {"first": 2, "after": info["endCursor"]}
+        pages += await walk_pages(api, tw, user, ACTIVITIES, "activities", variables, 10)
     assert pages > 2 * len(USERS), pages  # some users' lists ran to several pages
 
 

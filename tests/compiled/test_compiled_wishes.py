@@ -21,7 +21,7 @@ from resolvers.ids import encode_global_id
 from tenants.rls import set_tenant_sql
 from tenants.session import bind_tenant
 from tests.support.cases import area_gid
-from tests.support.compiled import both, compiled_statements
+from tests.support.compiled import around, both, compiled_statements, walk_pages
 from tests.support.harness import Api, DbEnv, World
 from tests.support.volunteering import USERS
 from tests.support.world import TenantWorld
@@ -120,10 +120,6 @@ async def wish_tenant(api: Api, fresh: World, db: DbEnv) -> tuple[TenantWorld, d
     return fresh.a, await wishes_world(api, db, fresh.a)
 
 
-def _around(a: bytes, b: bytes) -> tuple[bytes, bytes]:
-    i = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-    return a[max(0, i - 200):i + 200], b[max(0, i - 200):i + 200]
-
 
 async def test_wish_lists_compile_to_the_resolvers_answer_for_every_user(api: Api, wish_tenant: Any) -> None:
     tw, _ = wish_tenant
@@ -137,19 +133,12 @@ async def test_wish_lists_compile_to_the_resolvers_answer_for_every_user(api: Ap
         for variables in variable_sets:
             compiled, resolved, taken = await both(api, tw, user, WISHES, variables)
             assert taken, (user, variables)
-            assert compiled == resolved, (user, variables, _around(compiled, resolved))
+            assert compiled == resolved, (user, variables, around(compiled, resolved))
         for doc in (WISHES_FRAGMENTS, PORTAL):
             compiled, resolved, taken = await both(api, tw, user, doc, {})
-            assert taken and compiled == resolved, (user, doc[:20], _around(compiled, resolved))
+            assert taken and compiled == resolved, (user, doc[:20], around(compiled, resolved))
         variables = {"first": 2}
-        for _ in range(10):
-            compiled, resolved, taken = await both(api, tw, user, WISHES, variables)
-            assert taken and compiled == resolved, (user, variables, _around(compiled, resolved))
-            pages += 1
-            info = orjson.loads(compiled)["data"]["wishes"]["pageInfo"]
-            if not info["hasNextPage"]:
-                break
-            variables = {"first": 2, "after": info["endCursor"]}
+        pages += await walk_pages(api, tw, user, WISHES, "wishes", variables, 10)
     assert pages > len(USERS) + 3, pages  # some users' lists ran to several pages
 
 

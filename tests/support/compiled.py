@@ -52,3 +52,20 @@ def around(a: bytes, b: bytes) -> tuple[bytes, bytes]:
     """Where two responses first differ, for a failure message."""
     i = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
     return a[max(0, i - 200):i + 200], b[max(0, i - 200):i + 200]
+
+
+async def walk_pages(api: Api, tw: TenantWorld, user: str, query: str, field: str, variables: dict[str, Any],
+                     limit: int = 20) -> int:
+    """Every page of ``field`` from ``variables`` on, following each page's end cursor (at most ``limit``):
+    each page taken by the compiled path and equal, byte for byte, to the resolvers' answer. The number
+    of pages walked."""
+    pages = 0
+    for _ in range(limit):
+        compiled, resolved, taken = await both(api, tw, user, query, variables)
+        assert taken and compiled == resolved, (user, variables, around(compiled, resolved))
+        pages += 1
+        info = orjson.loads(compiled)["data"][field]["pageInfo"]
+        if not info["hasNextPage"]:
+            break
+        variables = {**variables, "after": info["endCursor"]}
+    return pages
