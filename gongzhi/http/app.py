@@ -34,7 +34,6 @@ with paused(freeze=True):
     from gongzhi.http.onboarding import onboarding_routes  # onboarding spreadsheet (issue #23)
     from gongzhi.http.partner_auth import partner_token_endpoint
     from gongzhi.http.platform import platform_routes
-    from gongzhi.http.preflight import ConfigError, preflight
     from gongzhi.http.realtime import SubscriptionEndpoint
     from gongzhi.http.state import AppState
     from gongzhi.http.uploads import upload_endpoints
@@ -52,7 +51,7 @@ with paused(freeze=True):
 
 log = logging.getLogger("gongzhi")
 
-__all__ = ["READY_TIMEOUT", "ConfigError", "TenantSettingNotApplied", "create_app", "healthz", "preflight"]
+__all__ = ["READY_TIMEOUT", "TenantSettingNotApplied", "create_app", "healthz"]
 
 
 async def healthz(_request: Request) -> Response:
