@@ -12,6 +12,7 @@ from .service import (
     grant_role,
     list_role_assignments,
     revoke_role,
+    role_assignment_list_filters,
 )
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "platform_actions",
     "revoke_permission",
     "revoke_role",
+    "role_assignment_list_filters",
     "validate",
 ]
