@@ -455,7 +455,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "notifications": (11, 2),  # PostgreSQL: start-up and the compiled read (compiled/notifications.py)
     "overdueVisits": (21, 18),
     "partner": (18, 17),
-    "persons": (12, 4),  # the compiled read, then the full reads' audit row (SET LOCAL, INSERT)
+    "persons": (12, 3),  # the compiled read, then the full reads' audit row (one INSERT in its transaction, #21)
     "person_moves": (9, 6),
     "personalDataReport": (15, 12),
     "policy": (6, 3),
@@ -469,7 +469,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "visits": (11, 8),
     "volunteering": (15, 12),
     "walls": (9, 6),
-    "wishes": (12, 4),  # PostgreSQL: start-up, the compiled read, the full reads' audit (compiled/wishes.py)
+    "wishes": (12, 3),  # PostgreSQL: start-up, the compiled read, the full reads' audit row (one INSERT, #21)
     "workingCalendar": (7, 3),
 }
 
