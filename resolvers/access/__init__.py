@@ -14,6 +14,7 @@ from .service import (
     revoke_role,
     role_assignment_list_filters,
 )
+from .users import user_list_filters
 
 __all__ = [
     "Rule",
@@ -25,5 +26,6 @@ __all__ = [
     "revoke_permission",
     "revoke_role",
     "role_assignment_list_filters",
+    "user_list_filters",
     "validate",
 ]
