@@ -450,7 +450,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "me": (6, 3),
     "meetings": (12, 9),
     "neighborLeads": (12, 9),
-    "nodes": (14, 11),
+    "nodes": (14, 3),  # PostgreSQL: start-up, each id as the compiled node (compiled/nodes.py), the full reads' audit
     "notices": (8, 2),  # PostgreSQL: start-up and the compiled read (compiled/notices.py)
     "notifications": (11, 2),  # PostgreSQL: start-up and the compiled read (compiled/notifications.py)
     "overdueVisits": (21, 18),
@@ -464,7 +464,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "topics_resident": (11, 7),
     "selfGoverningUnits": (9, 6),
     "serviceContracts": (12, 9),
-    "users": (6, 3),
+    "users": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/users.py)
     "visitCoverage": (20, 17),
     "visits": (11, 8),
     "volunteering": (15, 12),
