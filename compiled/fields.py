@@ -518,9 +518,9 @@ PAGE_INFO: FieldTable = {
 # ---------------------------------------------------------------- Query
 
 
-def node(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
-    type_name = cx.shape(sel, node_type)
-    id_ = cx.param(sel, node_uuid, "uuid")
+def node(cx: Compiler, _row: None, sel: Sel, arg: Callable[[Any], Any] = lambda a: a) -> ColumnElement[Any]:
+    type_name = cx.shape(sel, lambda a: node_type(arg(a)))  # arg: {"id": …} from the field's arguments
+    id_ = cx.param(sel, lambda a: node_uuid(arg(a)), "uuid")
     if type_name == "Case":
         stmt = select(*case_columns(cx)).where(
             Case.tenant_id == cx.tenant_id, Case.id == id_, case_read_predicate(cx.ctx)).subquery("p")

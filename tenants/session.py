@@ -420,6 +420,9 @@ def _prepared_statement_name() -> str:
     return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
+MAX_CACHED_STATEMENT = 256 * 1024  # bytes of SQL text asyncpg keeps prepared per connection (its default: 15 kB)
+
+
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, pgbouncer: bool = False,
                 max_overflow: int = 10, pre_ping: bool = False, pooled: bool = True,
                 connect_timeout: float | None = None) -> AsyncEngine:
@@ -452,6 +455,11 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, pgbouncer:
     if postgres and pooled and pgbouncer:
         connect_args.update(statement_cache_size=0, prepared_statement_cache_size=0,
                             prepared_statement_name_func=_prepared_statement_name)
+    elif postgres:
+        # A compiled read's statement is one long text (issue #21: the areas list's is 21 kB, every
+        # row as its concrete area type); asyncpg caches none over 15 kB, so such a statement was
+        # prepared again — parsed and planned — on every request.
+        connect_args["max_cacheable_statement_size"] = MAX_CACHED_STATEMENT
     if postgres and connect_timeout is not None:
         connect_args["timeout"] = connect_timeout
     if connect_args:

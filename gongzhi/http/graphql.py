@@ -260,7 +260,7 @@ class GraphQLEndpoint:
                     data = await run_compiled(ctx, *compiled)
             if data is not None:  # issue #9: the whole answer from one SQL statement
                 answer = finish(data, ctx)
-                await self.state.commit(session, ctx)
+                await self.state.commit_read(session, ctx)
                 return Response(answer, media_type=media)
             # The document was parsed, validated and limited above: executed as it is (issue #21).
             result = await execute_checked(self.schema, document, variables=variables, operation_name=op_name,
@@ -311,7 +311,7 @@ class GraphQLEndpoint:
                 body = finish(data, ctx)
                 if ctx.pii_reads or ctx.audit or ctx.events:
                     # Written and committed before the answer leaves, as on the ordinary path.
-                    await self.state.commit(session, ctx)
+                    await self.state.commit_read(session, ctx)
                 await tx.commit()
                 return body
         finally:

@@ -278,6 +278,19 @@ class AppState:
         self.bus.after_commit(ctx.events)
         delete_discarded(session, self.upload_root)  # files the committed transaction let go (erasure)
 
+    async def commit_read(self, session: AsyncSession, ctx: RequestContext) -> None:
+        """The commit of a compiled read. Its only writes are the audit entry of its full reads of
+        personal data — the entry ``commit`` writes — sent on PostgreSQL as one statement in the
+        read's own transaction (issue #21: the ORM's flush, SET LOCAL and unit of work cost a 20-person
+        page ≈ 0.5 ms); anything else (none today) is ``commit``'s."""
+        if not (ctx.pii_reads and not ctx.audit and not ctx.events and session.info.get("raw_driver")):
+            await self.commit(session, ctx)
+            return
+        await ctx.db.drain()
+        sql, args = audit_and_notify(ctx.audit_entries(), ctx.actor.tenant_id, ctx.now, [])
+        await fetch_first(session, sql, *args)  # on the DriverTransaction, when the request has one
+        await session.commit()
+
     async def authenticate(self, authorization: str | None, tenant_header: str | None) -> tuple[uuid.UUID, str]:
         claims = self.verifier.verify(authorization)
         if claims.partner_client is not None:

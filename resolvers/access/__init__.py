@@ -12,7 +12,9 @@ from .service import (
     grant_role,
     list_role_assignments,
     revoke_role,
+    role_assignment_list_filters,
 )
+from .users import user_list_filters
 
 __all__ = [
     "Rule",
@@ -23,5 +25,7 @@ __all__ = [
     "platform_actions",
     "revoke_permission",
     "revoke_role",
+    "role_assignment_list_filters",
+    "user_list_filters",
     "validate",
 ]

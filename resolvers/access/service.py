@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 
 from models import Area, Member, Person, PropertyFirm, RoleAssignment
 from policies.actor import Assignment
@@ -19,6 +19,26 @@ from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
 
 
+def role_assignment_list_filters(ctx: RequestContext, *, area_path: ColumnElement[str] | str | None = None,
+                                 role: Role | None = None, include_inactive: bool = False,
+                                 now: ColumnElement[datetime] | datetime | None = None) -> list[ColumnElement[bool]]:
+    """The rows of ``roleAssignments``: readable by the grant, under the area's path (when one is
+    asked), of the role, in force at ``now`` (the request's clock) unless inactive ones are asked too.
+    The compiled read (compiled/access.py) uses the same, with the path a subquery and the clock a parameter."""
+    grant = ctx.actor.grant("role_assignment", "read")
+    out = [role_assignment_predicate(grant)]
+    if area_path is not None:
+        # policies.filters types paths as strings; startswith takes an expression (the compiled read's) as well
+        out.append(RoleAssignment.scope_area_id.in_(select(Area.id).where(Area.path.startswith(area_path))))
+    if role is not None:
+        out.append(RoleAssignment.role == role.value)
+    if not include_inactive:
+        at = ctx.now if now is None else now
+        out += [RoleAssignment.revoked_at.is_(None), RoleAssignment.valid_from <= at,
+                or_(RoleAssignment.valid_until.is_(None), RoleAssignment.valid_until > at)]
+    return out
+
+
 async def list_role_assignments(
     ctx: RequestContext,
     *,
@@ -28,21 +48,13 @@ async def list_role_assignments(
     first: int | None = None,
     after: str | None = None,
 ) -> Page[RoleAssignment]:
-    grant = ctx.actor.grant("role_assignment", "read")
-    stmt = select(RoleAssignment).where(role_assignment_predicate(grant))
+    path = None
     if area_id is not None:
         path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
         if path is None:
             raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
-        stmt = stmt.where(RoleAssignment.scope_area_id.in_(select(Area.id).where(Area.path.startswith(path))))
-    if role is not None:
-        stmt = stmt.where(RoleAssignment.role == role.value)
-    if not include_inactive:
-        stmt = stmt.where(
-            RoleAssignment.revoked_at.is_(None),
-            RoleAssignment.valid_from <= ctx.now,
-            or_(RoleAssignment.valid_until.is_(None), RoleAssignment.valid_until > ctx.now),
-        )
+    stmt = select(RoleAssignment).where(*role_assignment_list_filters(ctx, area_path=path, role=role,
+                                                                      include_inactive=include_inactive))
     return await keyset_page(ctx.db, stmt, RoleAssignment.id, first=first, after=after)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from models import Member, Person, User, account_id_for_subject
 from policies.filters import person_predicate
@@ -101,7 +101,14 @@ async def set_active(ctx: RequestContext, user_id: uuid.UUID, *, active: bool) -
 async def list_users(ctx: RequestContext, *, include_deactivated: bool = False, first: int | None = None,
                      after: str | None = None) -> Page[User]:
     _may(ctx, "read")
-    stmt = select(User).where(User.id.in_(select(Member.user_id)))
-    if not include_deactivated:
-        stmt = stmt.where(User.deactivated_at.is_(None))
+    stmt = select(User).where(*user_list_filters(include_deactivated=include_deactivated))
     return await keyset_page(ctx.db, stmt, User.id, first=first, after=after)
+
+
+def user_list_filters(*, include_deactivated: bool = False) -> list[ColumnElement[bool]]:
+    """The rows of ``users`` (for a street admin): this street office's members, active unless the
+    deactivated are asked too. The compiled read (compiled/users.py) uses the same."""
+    out: list[ColumnElement[bool]] = [User.id.in_(select(Member.user_id))]
+    if not include_deactivated:
+        out.append(User.deactivated_at.is_(None))
+    return out

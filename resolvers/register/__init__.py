@@ -3,6 +3,7 @@
 from .area_moves import archive_area, move_area
 from .areas import (
     AreaFields,
+    area_list_filters,
     create_area,
     get_readable_area,
     list_areas,
@@ -88,6 +89,7 @@ __all__ = [
     "add_party_org_member",
     "apply_retention",
     "archive_area",
+    "area_list_filters",
     "care_tag_kinds",
     "care_tag_kinds_page",
     "check_may_onboard",

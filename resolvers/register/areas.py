@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, delete, select
 
@@ -20,6 +21,31 @@ def _read_pred(ctx: RequestContext) -> ColumnElement[bool]:
     return area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)
 
 
+def area_list_filters(ctx: RequestContext, *, kind: AreaKind | None = None, parent_id: Any = None,
+                      within: tuple[Any, Any] | None = None, search: Any = None,
+                      property_management: PropertyManagement | None = None,
+                      include_archived: bool = False) -> list[ColumnElement[bool]]:
+    """The rows of ``areas``: readable by the grant, live unless archived ones are asked, of the kind, of
+    the management, children of the parent, strictly below ``within`` (its path and id), the name
+    containing ``search`` (checked by the caller). The compiled read (compiled/areas.py) uses the same,
+    with the ids and the text parameters and the path a subquery."""
+    out = [_read_pred(ctx)]
+    if not include_archived:  # archived areas stay in the ledgers, out of pickers (issue #23)
+        out.append(Area.archived_at.is_(None))
+    if kind is not None:
+        out.append(Area.kind == kind)
+    if property_management is not None:  # e.g. 无物业小区: the compounds managed that way
+        out += [Area.kind == AreaKind.COMPOUND, Area.property_management == property_management]
+    if parent_id is not None:
+        out.append(Area.parent_id == parent_id)
+    if within is not None:
+        path, within_id = within
+        out += [Area.path.startswith(path), Area.id != within_id]
+    if search is not None:
+        out.append(Area.name.contains(search))
+    return out
+
+
 async def list_areas(
     ctx: RequestContext,
     *,
@@ -32,22 +58,16 @@ async def list_areas(
     first: int | None = None,
     after: str | None = None,
 ) -> Page[Area]:
-    stmt = select(Area).where(_read_pred(ctx))
-    if not include_archived:  # archived areas stay in the ledgers, out of pickers (issue #23)
-        stmt = stmt.where(Area.archived_at.is_(None))
-    if kind is not None:
-        stmt = stmt.where(Area.kind == kind)
-    if property_management is not None:  # e.g. 无物业小区: the compounds managed that way
-        stmt = stmt.where(Area.kind == AreaKind.COMPOUND, Area.property_management == property_management)
-    if parent_id is not None:
-        stmt = stmt.where(Area.parent_id == parent_id)
+    within = None
     if within_id is not None:
-        within = await ctx.db.scalar(select(Area.path).where(Area.id == within_id))
-        if within is None:
+        path = await ctx.db.scalar(select(Area.path).where(Area.id == within_id))
+        if path is None:
             raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "within")
-        stmt = stmt.where(Area.path.startswith(within), Area.id != within_id)
-    if search:
-        stmt = stmt.where(Area.name.contains(v.text(search, "search", max_len=50)))
+        within = (path, within_id)
+    stmt = select(Area).where(*area_list_filters(
+        ctx, kind=kind, parent_id=parent_id, within=within,
+        search=v.text(search, "search", max_len=50) if search else None,
+        property_management=property_management, include_archived=include_archived))
     return await keyset_page(ctx.db, stmt, Area.id, first=first, after=after)
 
 

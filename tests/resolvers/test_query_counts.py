@@ -450,12 +450,12 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "me": (6, 3),
     "meetings": (12, 9),
     "neighborLeads": (12, 9),
-    "nodes": (14, 11),
+    "nodes": (14, 3),  # PostgreSQL: start-up, each id as the compiled node (compiled/nodes.py), the full reads' audit
     "notices": (8, 2),  # PostgreSQL: start-up and the compiled read (compiled/notices.py)
     "notifications": (11, 2),  # PostgreSQL: start-up and the compiled read (compiled/notifications.py)
     "overdueVisits": (21, 18),
     "partner": (18, 17),
-    "persons": (12, 4),  # the compiled read, then the full reads' audit row (SET LOCAL, INSERT)
+    "persons": (12, 3),  # the compiled read, then the full reads' audit row (one INSERT in its transaction, #21)
     "person_moves": (9, 6),
     "personalDataReport": (15, 12),
     "policy": (6, 3),
@@ -464,12 +464,12 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "topics_resident": (11, 7),
     "selfGoverningUnits": (9, 6),
     "serviceContracts": (12, 9),
-    "users": (6, 3),
+    "users": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/users.py)
     "visitCoverage": (20, 17),
     "visits": (11, 8),
     "volunteering": (15, 12),
     "walls": (9, 6),
-    "wishes": (12, 4),  # PostgreSQL: start-up, the compiled read, the full reads' audit (compiled/wishes.py)
+    "wishes": (12, 3),  # PostgreSQL: start-up, the compiled read, the full reads' audit row (one INSERT, #21)
     "workingCalendar": (7, 3),
 }
 

@@ -1,0 +1,156 @@
+"""The compiled areas list and Area.parent (compiled/areas.py, issue #21) answer exactly what the
+resolvers answer.
+
+As in test_compiled.py: every world user sends each query compiled, then through strawberry's
+resolvers, and both bodies must be the same bytes; the compiled path must have been taken; a compiled
+request is one statement after the request's start-up. The world's fourteen areas are of every kind,
+with and without codes and management; one grid is archived."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import update
+
+from models import Area
+from resolvers.ids import encode_global_id
+from tenants.session import bind_tenant
+from tests.support.compiled import around, both, walk_pages
+from tests.support.deliberation import area
+from tests.support.harness import Api, DbEnv, World
+from tests.support.world import ROLE_USERS, TenantWorld
+
+USERS = (*ROLE_USERS, "nobody")  # every role of the test world, and a user holding none
+
+AREA_SELECTION = """
+  __typename id name kind code description version archivedAt
+  ... on Compound { propertyManagement } ... on Building { floors unitCount }
+  parent { __typename id name kind ... on Compound { propertyManagement } parent { name } }
+"""
+
+AREAS = """
+query Areas($first: Int, $after: String, $kind: AreaKind, $parentId: ID, $within: ID, $search: String,
+            $propertyManagement: PropertyManagement, $includeArchived: Boolean! = false) {
+  areas(first: $first, after: $after, kind: $kind, parentId: $parentId, within: $within, search: $search,
+        propertyManagement: $propertyManagement, includeArchived: $includeArchived) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { @AREA } }
+    nodes { id name }
+  }
+}
+""".replace("@AREA", AREA_SELECTION)
+
+# The area picker as bench/mix_ops.py sends it, and fragments, aliases and a list asked twice.
+PORTAL = """
+query Areas { areas(first: 20) { totalCount pageInfo { hasNextPage endCursor } nodes { id name kind code
+  parent { name } } } }
+"""
+AREAS_FRAGMENTS = """
+query { a: areas(first: 1) { nodes { ...F } }
+        b: areas(includeArchived: true) { edges { node { ... on Node { id } ...F } } }
+        c: areas { totalCount } d: areas(first: 3) { __typename pageInfo { hasNextPage } } }
+fragment F on Area { id n: name ...G }
+fragment G on Area { parent { ... on Community { code } ... on Area { name } } }
+"""
+NODE_PARENT = "query($id: ID!) { node(id: $id) { id ... on Area { name parent { id name parent { id } } } } }"
+
+EQUIVALENCE_DOCUMENTS = (AREAS, PORTAL, AREAS_FRAGMENTS, NODE_PARENT)
+
+
+@pytest.fixture
+async def area_tenant(fresh: World, db: DbEnv) -> TenantWorld:
+    if not db.is_pg:
+        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
+    tw = fresh.a
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            await s.execute(update(Area).where(Area.id == tw.areas["G3"]).values(archived_at=datetime.now(UTC)))
+            await s.execute(update(Area).where(Area.id == tw.areas["C1"]).values(code="340302001", description="社区"))
+    return tw
+
+
+async def test_area_lists_compile_to_the_resolvers_answer_for_every_user(api: Api, area_tenant: TenantWorld) -> None:
+    tw = area_tenant
+    pages: list[dict[str, Any]] = [{}, {"first": 2}, {"first": 0}, {"first": 100}, {"includeArchived": True},
+                                   {"kind": "GRID"}, {"kind": "GRID", "includeArchived": True}, {"kind": "BUILDING"},
+                                   {"propertyManagement": "NONE"}, {"propertyManagement": "FIRM", "kind": "GRID"},
+                                   {"search": "社区"}, {"search": " 小区 "}, {"search": ""}, {"search": "%"},
+                                   {"parentId": area(tw, "C1")}, {"parentId": area(tw, "P1"), "kind": "BUILDING"},
+                                   {"parentId": encode_global_id("Street", tw.tenant_id)},
+                                   {"within": area(tw, "S")}, {"within": area(tw, "C2"), "includeArchived": True},
+                                   {"within": area(tw, "B1")}, {"within": area(tw, "C1"), "search": "栋", "first": 1}]
+    seen_pages = 0
+    for user in USERS:
+        for variables in pages:
+            compiled, resolved, taken = await both(api, tw, user, AREAS, variables)
+            assert taken, (user, variables)
+            assert compiled == resolved, (user, variables, around(compiled, resolved))
+        for document in (PORTAL, AREAS_FRAGMENTS):
+            compiled, resolved, taken = await both(api, tw, user, document, {})
+            assert taken and compiled == resolved, (user, document[:30], around(compiled, resolved))
+        for key in ("S", "C1", "Z1", "P3", "G3", "B1"):
+            compiled, resolved, taken = await both(api, tw, user, NODE_PARENT, {"id": area(tw, key)})
+            assert taken and compiled == resolved, (user, key, around(compiled, resolved))
+        for include_archived in (False, True):
+            variables = {"first": 3, "includeArchived": include_archived}
+            seen_pages += await walk_pages(api, tw, user, AREAS, "areas", variables, 20)
+    assert seen_pages > 3 * len(USERS), seen_pages
+
+
+async def test_an_area_list_has_real_content(api: Api, area_tenant: TenantWorld) -> None:
+    """Guards the comparison above from comparing empty answers."""
+    tw = area_tenant
+
+    async def names(user: str, variables: dict[str, Any]) -> list[str]:
+        body = orjson.loads((await both(api, tw, user, AREAS, {"first": 100, **variables}))[0])
+        conn = body["data"]["areas"]
+        assert conn["totalCount"] == len(conn["edges"]), (user, variables)
+        return [e["node"]["name"] for e in conn["edges"]]
+
+    assert len(await names("admin", {})) == 13 and len(await names("admin", {"includeArchived": True})) == 14
+    assert await names("admin", {"kind": "GRID"}) == ["一网格", "二网格"]
+    assert await names("admin", {"propertyManagement": "NONE"}) == ["老街小区"]
+    assert await names("admin", {"within": area(tw, "P1")}) == ["1栋", "2栋"]
+    assert await names("admin", {"search": "社区"}) == ["东风社区", "西湖社区"]
+    body = orjson.loads((await both(api, tw, "admin", AREAS, {"first": 100}))[0])
+    by_name = {e["node"]["name"]: e["node"] for e in body["data"]["areas"]["edges"]}
+    assert by_name["1栋"]["parent"]["name"] == "幸福小区" and by_name["1栋"]["parent"]["parent"]["name"] == "东风社区"
+    assert by_name["东风社区"]["parent"]["__typename"] == "Street" and by_name["东风社区"]["code"] == "340302001"
+
+
+async def test_a_bad_area_argument_is_the_resolvers_error_either_way(api: Api, area_tenant: TenantWorld) -> None:
+    """An unknown ``within`` (NOT_FOUND), an ID of no area, a page size out of range, a bad cursor, a
+    search too long: the resolvers' typed errors, the same bytes whichever path was tried first."""
+    tw = area_tenant
+    bad: list[dict[str, Any]] = [{"within": encode_global_id("Building", tw.tenant_id)},
+                                 {"within": encode_global_id("Case", tw.tenant_id)},
+                                 {"parentId": encode_global_id("Case", tw.tenant_id)}, {"parentId": "nonsense"},
+                                 {"first": 101}, {"first": -1}, {"after": "not-a-cursor"}, {"search": "长" * 51}]
+    for user in ("admin", "resident", "nobody"):
+        for variables in bad:
+            compiled, resolved, _ = await both(api, tw, user, AREAS, variables)
+            assert compiled == resolved and b'"errors"' in compiled, (user, variables, compiled)
+
+
+async def test_a_compiled_area_list_is_one_statement_whatever_the_page_size(api: Api, area_tenant: TenantWorld
+                                                                            ) -> None:
+    tw = area_tenant
+    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
+    state.compiled_reads = False
+    try:  # a query that needs no statement of its own: the request's start-up alone (policy cached)
+        await api.counted(tw, "secretary", "query { __typename }")
+        _, baseline = await api.counted(tw, "secretary", "query { __typename }")
+        _, resolved = await api.counted(tw, "secretary", AREAS, {"first": 50})
+    finally:
+        state.compiled_reads = True
+    counts = {}
+    for first in (1, 50):
+        _, counts[first] = await api.counted(tw, "secretary", AREAS, {"first": first})
+    _, counts[0] = await api.counted(tw, "secretary", AREAS, {"first": 2, "within": area(tw, "C1")})
+    assert counts[1] == counts[50] == counts[0] == baseline + 1, (counts, baseline)
+    assert resolved > baseline + 1, resolved  # the resolvers need several: the comparison means something
