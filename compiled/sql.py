@@ -9,7 +9,20 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, DateTime, Integer, Text, Uuid, case, cast, func, literal_column, null
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    DateTime,
+    Integer,
+    Text,
+    Uuid,
+    case,
+    cast,
+    func,
+    literal_column,
+    null,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ColumnClause, Grouping
@@ -22,6 +35,7 @@ from resolvers.ids import (
     B64_URLSAFE,
     CURSOR_PREFIX,
     GID_SEPARATOR,
+    OFFSET_PREFIX,
     ORDERED_CURSOR_PREFIX,
     ORDERED_CURSOR_SEPARATOR,
 )
@@ -39,7 +53,8 @@ EMPTY_JSON_ARRAY: ColumnClause[Any] = literal_column("'[]'::json")
 
 # The types of the positional parameters a plan may carry ($n::type).
 SLOT_TYPES: dict[str, TypeEngine[Any]] = {
-    "int": Integer(), "text": Text(), "uuid": Uuid(), "timestamptz": DateTime(timezone=True), "text[]": ARRAY(Text())}
+    "int": Integer(), "text": Text(), "uuid": Uuid(), "timestamptz": DateTime(timezone=True), "text[]": ARRAY(Text()),
+    "date": Date()}
 
 
 def _b64url(raw: ColumnElement[Any]) -> ColumnElement[str]:
@@ -71,6 +86,16 @@ def ordered_cursor(order: str, bucket: ColumnElement[Any], time: ColumnElement[A
     text = (lit(ORDERED_CURSOR_PREFIX + order) + sep + cast(bucket, Text) + sep + cast(micros, Text) + sep
             + cast(id_col, Text))
     return _b64url(func.convert_to(text, lit("UTF8")))
+
+
+def offset_cursor(position: ColumnElement[Any]) -> ColumnElement[str]:
+    """resolvers.ids.encode_offset_cursor in SQL: the prefix, then the position's decimal digits."""
+    return _b64url(func.convert_to(lit(OFFSET_PREFIX.decode()) + cast(position, Text), lit("UTF8")))
+
+
+def iso_date(d: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A Date as strawberry's Date scalar sends it (date.isoformat(): years 1000–9999 here)."""
+    return func.to_char(d, lit("YYYY-MM-DD"))
 
 
 # The DateTime wire format, stated once: strawberry's DateTime scalar sends datetime.isoformat(), which
