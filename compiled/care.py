@@ -21,17 +21,29 @@ from typing import Any
 from sqlalchemy import ColumnElement, Float, Text, and_, case, cast, func, literal_column, null, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import Subquery
 
 from compiled.case_filters import area_uuid
 from compiled.compiler import Compiler, FieldTable, Sel, Unsupported, page_size, page_size_ok
-from compiled.fields import CONNECTION, EDGE, Page, SortOrder, area_by_id, area_obj
-from compiled.sql import gid, iso_date, json_list, lit, offset_cursor
-from models import Area, GridBuilding, Household, NeighborLead, User
-from policies.filters import area_read_predicate, household_predicate
-from resolvers.care import GROUPINGS, cadence_sql, coverage_sql, lead_read_predicate, local_day_bounds, overdue_order
+from compiled.fields import CONNECTION, EDGE, Page, SortOrder, area_by_id, area_obj, connection, user
+from compiled.sql import enum_name, gid, iso, iso_date, json_list, lit, offset_cursor, sorted_cursor
+from models import Area, GridBuilding, Household, LeadHousehold, LeadTitle, NeighborLead, Person, User
+from models import CareService as CareServiceRow
+from policies.filters import area_read_predicate, household_predicate, person_predicate
+from resolvers.care import (
+    CARE_SERVICES,
+    GROUPINGS,
+    cadence_sql,
+    care_service_filters,
+    coverage_sql,
+    lead_list_filters,
+    lead_read_predicate,
+    local_day_bounds,
+    overdue_order,
+)
 from resolvers.errors import ServiceError
-from resolvers.ids import decode_global_id, decode_offset_cursor
+from resolvers.ids import decode_global_id, decode_offset_cursor, decode_sorted_cursor
 
 # Days the compiled figures answer for; outside, the resolvers do (and their date arithmetic's limits).
 _FIRST_DAY, _LAST_DAY = date(1971, 1, 1), date(9000, 12, 31)
@@ -160,6 +172,14 @@ def _grids(cx: Compiler, r: Any, s: Sel) -> ColumnElement[Any]:
             .correlate_except(g, gb).scalar_subquery())
 
 
+def _cadence_lead(cx: Compiler, r: Any, s: Sel) -> ColumnElement[Any]:
+    """VisitCadence.lead: loaders.lead_by_id, through the lead list's read predicate."""
+    nl = NeighborLead.__table__
+    found = (select(nl).where(nl.c.tenant_id == cx.tenant_id, nl.c.id == r.c.lead_id, lead_read_predicate(cx.ctx))
+             .correlate(r).subquery("cl"))
+    return select(cx.sub("NeighborLead", s, found)).select_from(found).scalar_subquery()
+
+
 VISIT_CADENCE: FieldTable = {
     "householdId": lambda _cx, r, _s: gid("Household", r.c.household_id),
     "household": _household,
@@ -171,6 +191,7 @@ VISIT_CADENCE: FieldTable = {
     "overdue": lambda _cx, r, _s: r.c.overdue,
     "daysOverdue": lambda _cx, r, _s: r.c.days_overdue,
     "grids": _grids,
+    "lead": _cadence_lead,
     "community": lambda cx, r, s: area_by_id(cx, s, r.c.community_id),
 }
 
@@ -260,11 +281,138 @@ VISIT_COVERAGE: FieldTable = {
     "overdue": lambda _cx, g, _s: g.c.overdue,
 }
 
+# ---------------------------------------------------------------- neighbourhood leads (邻长)
+
+
+def neighbor_leads(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
+    """resolvers.care.list_leads: its filters (lead_list_filters), by id, the keyset page of every list."""
+    include_ended = cx.shape(sel, lambda a: bool(a.get("includeEnded")))
+    stmt = select(NeighborLead.__table__).where(
+        NeighborLead.tenant_id == cx.tenant_id,
+        *lead_list_filters(cx.ctx, area_path=_area_path(cx, sel), include_ended=include_ended))
+    return connection(cx, sel, stmt, NeighborLead.id, descending=False, node_type="NeighborLead")
+
+
+def _lead_households(cx: Compiler, lead: Any) -> tuple[Any, list[ColumnElement[bool]]]:
+    lh = LeadHousehold.__table__.alias("lh")
+    return lh, [lh.c.tenant_id == cx.tenant_id, lh.c.lead_id == lead.c.id]
+
+
+def _household_ids(cx: Compiler, lead: Any, _s: Sel) -> ColumnElement[Any]:
+    """loaders.households_by_lead: the households kept, by id."""
+    lh, where = _lead_households(cx, lead)
+    return (select(json_list(gid("Household", lh.c.household_id), lh.c.household_id)).select_from(lh).where(*where)
+            .correlate_except(lh).scalar_subquery())
+
+
+def _household_count(cx: Compiler, lead: Any, _s: Sel) -> ColumnElement[Any]:
+    lh, where = _lead_households(cx, lead)
+    return select(func.count()).select_from(lh).where(*where).correlate_except(lh).scalar_subquery()
+
+
+def _lead_person(cx: Compiler, lead: Any, s: Sel) -> ColumnElement[Any]:
+    """loaders.person_by_id: the lead on the register if the actor may read them (person·read)."""
+    pa = aliased(Person, name="lp")
+    p = sa_inspect(pa).selectable
+    return (select(cx.sub("Person", s, p)).select_from(p)
+            .where(p.c.tenant_id == cx.tenant_id, p.c.id == lead.c.person_id,
+                   person_predicate(cx.ctx.actor.grant("person", "read"), cx.ctx.actor, pa))
+            .correlate_except(p).scalar_subquery())
+
+
+NEIGHBOR_LEAD: FieldTable = {
+    "id": lambda _cx, n, _s: gid("NeighborLead", n.c.id),
+    "title": lambda _cx, n, _s: enum_name(n.c.title, LeadTitle),
+    "user": lambda cx, n, s: user(cx, s, n.c.user_id),
+    "person": _lead_person,
+    "area": lambda cx, n, s: area_by_id(cx, s, n.c.area_id),
+    "householdIds": _household_ids,
+    "householdCount": _household_count,
+    "appointedAt": lambda _cx, n, _s: iso(n.c.created_at),
+    "endedAt": lambda _cx, n, _s: iso(n.c.ended_at),
+}
+
+
+# ---------------------------------------------------------------- service lists (服务清单)
+
+
+def _tag_code(a: dict[str, Any]) -> str:
+    return str(a["tagCode"])
+
+
+def _services(cx: Compiler, sel: Sel) -> Select[Any]:
+    tag_code = cx.param(sel, _tag_code, "text") if cx.shape(sel, lambda a: a.get("tagCode") is not None) else None
+    return select(CareServiceRow.__table__).where(
+        CareServiceRow.tenant_id == cx.tenant_id,
+        *care_service_filters(cx.ctx, tag_code=tag_code, area_path=_area_path(cx, sel)))
+
+
+def care_services(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
+    """list_care_services: the whole list in CARE_SERVICES' order."""
+    rows = _services(cx, sel).subquery("svc")
+    order = func.row_number().over(order_by=[rows.c.tag_code, rows.c.id])
+    ranked = select(rows, order.label("_rn")).subquery("svcr")
+    return select(json_list(cx.sub("CareService", sel, ranked), ranked.c._rn)).select_from(ranked).scalar_subquery()
+
+
+def _after_service(i: int) -> Any:
+    def read(a: dict[str, Any]) -> Any:
+        try:
+            return decode_sorted_cursor(a["after"], CARE_SERVICES.name, CARE_SERVICES.kinds())[i]
+        except ServiceError:
+            raise Unsupported("bad cursor") from None  # the resolvers give INVALID_CURSOR
+    return read
+
+
+@dataclass
+class SortedPage(Page):
+    """A page in a ListOrder (resolvers.pagination.sorted_page): cursors of the rows' sort keys."""
+
+    def cursor(self) -> ColumnElement[Any]:
+        return sorted_cursor(CARE_SERVICES.name, [("s", self.rows.c.tag_code), ("u", self.rows.c.id)])
+
+
+def care_services_connection(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
+    """care_services_page: sorted_page over the same statement, after the cursor's (tag, id)."""
+    if not cx.shape(sel, page_size_ok):
+        raise Unsupported("first out of range")
+    n = cx.shape(sel, page_size)
+    after = cx.shape(sel, lambda a: a.get("after") is not None)
+    stmt = _services(cx, sel)
+    paged = stmt
+    if after:
+        paged = stmt.where(CARE_SERVICES.after([cx.param(sel, _after_service(0), "text"),
+                                                cx.param(sel, _after_service(1), "uuid")]))
+    ordering = CARE_SERVICES.order_by()
+    rows = (paged.add_columns(func.row_number().over(order_by=ordering).label("_rn"))
+            .order_by(*ordering).limit(n + 1).subquery("p"))
+    key = SortOrder(CARE_SERVICES.name, rows.c._rn, rows.c._rn)  # "not by id": cursors from cursor()
+    page = SortedPage(rows, stmt, "CareService", n, after, rows.c._rn, rows.c._rn <= n, key)
+    return (select(cx.sub("CareServiceConnection", sel, page)).select_from(rows)
+            .having(func.count() >= 0).scalar_subquery())
+
+
+CARE_SERVICE: FieldTable = {
+    "id": lambda _cx, c, _s: gid("CareService", c.c.id),
+    "tagCode": lambda _cx, c, _s: c.c.tag_code,
+    "area": lambda cx, c, s: area_by_id(cx, s, c.c.area_id),
+    "name": lambda _cx, c, _s: c.c.name,
+    "frequency": lambda _cx, c, _s: c.c.frequency,
+    "provider": lambda _cx, c, _s: c.c.provider,
+    "note": lambda _cx, c, _s: c.c.note,
+    "retiredAt": lambda _cx, c, _s: iso(c.c.retired_at),
+}
+
+
 TABLES: dict[str, FieldTable] = {
     "Query": {"overdueVisits": overdue_visits, "overdueVisitsConnection": overdue_visits_connection,
-              "visitCoverage": visit_coverage, "visitCoverageConnection": visit_coverage_connection},
+              "visitCoverage": visit_coverage, "visitCoverageConnection": visit_coverage_connection,
+              "neighborLeads": neighbor_leads, "careServices": care_services,
+              "careServicesConnection": care_services_connection},
     "VisitCadence": VISIT_CADENCE,
     "VisitCadenceConnection": POSITION_CONNECTION, "VisitCadenceEdge": EDGE,
     "VisitCoverage": VISIT_COVERAGE,
     "VisitCoverageConnection": POSITION_CONNECTION, "VisitCoverageEdge": EDGE,
+    "NeighborLead": NEIGHBOR_LEAD, "NeighborLeadConnection": CONNECTION, "NeighborLeadEdge": EDGE,
+    "CareService": CARE_SERVICE, "CareServiceConnection": CONNECTION, "CareServiceEdge": EDGE,
 }

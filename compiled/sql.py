@@ -38,6 +38,7 @@ from resolvers.ids import (
     OFFSET_PREFIX,
     ORDERED_CURSOR_PREFIX,
     ORDERED_CURSOR_SEPARATOR,
+    SORTED_CURSOR_PREFIX,
 )
 
 MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
@@ -91,6 +92,22 @@ def ordered_cursor(order: str, bucket: ColumnElement[Any], time: ColumnElement[A
 def offset_cursor(position: ColumnElement[Any]) -> ColumnElement[str]:
     """resolvers.ids.encode_offset_cursor in SQL: the prefix, then the position's decimal digits."""
     return _b64url(func.convert_to(lit(OFFSET_PREFIX.decode()) + cast(position, Text), lit("UTF8")))
+
+
+def sorted_cursor(order: str, keys: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[str]:
+    """resolvers.ids.encode_sorted_cursor in SQL for keys of text ("s") and uuid ("u") values: the JSON text
+    written as json.dumps writes it (no spaces; strings through to_json, which escapes as it does)."""
+    parts: list[ColumnElement[Any]] = []
+    for tag, value in keys:
+        text = cast(func.to_json(cast(value, Text)), Text) if tag == "s" else \
+            lit('"') + func.replace(cast(value, Text), lit("-"), lit("")) + lit('"')
+        if tag not in ("s", "u"):
+            raise ValueError(tag)
+        parts.append(lit(f'["{tag}",') + text + lit("]"))
+    body: ColumnElement[Any] = lit(SORTED_CURSOR_PREFIX + f'["{order}",[')
+    for i, p in enumerate(parts):
+        body = body + (lit(",") if i else lit("")) + p
+    return _b64url(func.convert_to(body + lit("]]"), lit("UTF8")))
 
 
 def iso_date(d: ColumnElement[Any]) -> ColumnElement[Any]:

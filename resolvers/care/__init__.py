@@ -24,6 +24,7 @@ from .leads import (
     appoint_lead,
     end_lead,
     get_lead,
+    lead_list_filters,
     lead_read_predicate,
     list_leads,
     set_lead_households,
@@ -36,9 +37,11 @@ from .loaders import (
     wish_identity_visible,
 )
 from .service_lists import (
+    CARE_SERVICES,
     ServiceInput,
     ServiceRecordInput,
     add_care_tag_kind,
+    care_service_filters,
     care_services_page,
     create_care_service,
     get_care_service,
@@ -81,6 +84,7 @@ from .wishes import (
 )
 
 __all__ = [
+    "CARE_SERVICES",
     "GROUPINGS",
     "WISH",
     "CoverageGroup",
@@ -97,6 +101,7 @@ __all__ = [
     "cadence_sql",
     "cancel_wish",
     "care_service_by_id",
+    "care_service_filters",
     "care_services_page",
     "care_settings",
     "claim_wish",
@@ -115,6 +120,7 @@ __all__ = [
     "identity_predicate",
     "is_party_member",
     "lead_by_id",
+    "lead_list_filters",
     "lead_read_predicate",
     "list_care_services",
     "list_leads",

@@ -449,11 +449,11 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "households_masked": (11, 8),
     "me": (6, 3),
     "meetings": (12, 9),
-    "neighborLeads": (12, 9),
+    "neighborLeads": (12, 4),  # the compiled read (compiled/care.py), then the full reads' audit row (phones)
     "nodes": (14, 11),
     "notices": (8, 2),  # PostgreSQL: start-up and the compiled read (compiled/notices.py)
     "notifications": (11, 2),  # PostgreSQL: start-up and the compiled read (compiled/notifications.py)
-    "overdueVisits": (21, 18),
+    "overdueVisits": (21, 2),  # PostgreSQL: start-up and the compiled figures (compiled/care.py, cadence_sql)
     "partner": (18, 17),
     "persons": (12, 4),  # the compiled read, then the full reads' audit row (SET LOCAL, INSERT)
     "person_moves": (9, 6),
