@@ -9,7 +9,20 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, DateTime, Integer, Text, Uuid, case, cast, func, literal_column, null
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    DateTime,
+    Integer,
+    Text,
+    Uuid,
+    case,
+    cast,
+    func,
+    literal_column,
+    null,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ColumnClause, Grouping
@@ -22,8 +35,10 @@ from resolvers.ids import (
     B64_URLSAFE,
     CURSOR_PREFIX,
     GID_SEPARATOR,
+    OFFSET_PREFIX,
     ORDERED_CURSOR_PREFIX,
     ORDERED_CURSOR_SEPARATOR,
+    SORTED_CURSOR_PREFIX,
 )
 
 MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
@@ -39,7 +54,8 @@ EMPTY_JSON_ARRAY: ColumnClause[Any] = literal_column("'[]'::json")
 
 # The types of the positional parameters a plan may carry ($n::type).
 SLOT_TYPES: dict[str, TypeEngine[Any]] = {
-    "int": Integer(), "text": Text(), "uuid": Uuid(), "timestamptz": DateTime(timezone=True), "text[]": ARRAY(Text())}
+    "int": Integer(), "text": Text(), "uuid": Uuid(), "timestamptz": DateTime(timezone=True), "text[]": ARRAY(Text()),
+    "date": Date()}
 
 
 def _b64url(raw: ColumnElement[Any]) -> ColumnElement[str]:
@@ -71,6 +87,32 @@ def ordered_cursor(order: str, bucket: ColumnElement[Any], time: ColumnElement[A
     text = (lit(ORDERED_CURSOR_PREFIX + order) + sep + cast(bucket, Text) + sep + cast(micros, Text) + sep
             + cast(id_col, Text))
     return _b64url(func.convert_to(text, lit("UTF8")))
+
+
+def offset_cursor(position: ColumnElement[Any]) -> ColumnElement[str]:
+    """resolvers.ids.encode_offset_cursor in SQL: the prefix, then the position's decimal digits."""
+    return _b64url(func.convert_to(lit(OFFSET_PREFIX.decode()) + cast(position, Text), lit("UTF8")))
+
+
+def sorted_cursor(order: str, keys: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[str]:
+    """resolvers.ids.encode_sorted_cursor in SQL for keys of text ("s") and uuid ("u") values: the JSON text
+    written as json.dumps writes it (no spaces; strings through to_json, which escapes as it does)."""
+    parts: list[ColumnElement[Any]] = []
+    for tag, value in keys:
+        text = cast(func.to_json(cast(value, Text)), Text) if tag == "s" else \
+            lit('"') + func.replace(cast(value, Text), lit("-"), lit("")) + lit('"')
+        if tag not in ("s", "u"):
+            raise ValueError(tag)
+        parts.append(lit(f'["{tag}",') + text + lit("]"))
+    body: ColumnElement[Any] = lit(SORTED_CURSOR_PREFIX + f'["{order}",[')
+    for i, p in enumerate(parts):
+        body = body + (lit(",") if i else lit("")) + p
+    return _b64url(func.convert_to(body + lit("]]"), lit("UTF8")))
+
+
+def iso_date(d: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A Date as strawberry's Date scalar sends it (date.isoformat(): years 1000–9999 here)."""
+    return func.to_char(d, lit("YYYY-MM-DD"))
 
 
 # The DateTime wire format, stated once: strawberry's DateTime scalar sends datetime.isoformat(), which

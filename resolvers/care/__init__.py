@@ -13,13 +13,19 @@ from .cadence import (
     CoverageGroup,
     HouseholdCadence,
     cadence,
+    cadence_sql,
     coverage,
+    coverage_sql,
+    overdue_order,
     overdue_visits,
 )
+from .common import local_day_bounds
 from .leads import (
     appoint_lead,
     end_lead,
     get_lead,
+    lead_list_filters,
+    lead_read_predicate,
     list_leads,
     set_lead_households,
 )
@@ -31,9 +37,11 @@ from .loaders import (
     wish_identity_visible,
 )
 from .service_lists import (
+    CARE_SERVICES,
     ServiceInput,
     ServiceRecordInput,
     add_care_tag_kind,
+    care_service_filters,
     care_services_page,
     create_care_service,
     get_care_service,
@@ -76,6 +84,7 @@ from .wishes import (
 )
 
 __all__ = [
+    "CARE_SERVICES",
     "GROUPINGS",
     "WISH",
     "CoverageGroup",
@@ -89,13 +98,16 @@ __all__ = [
     "add_care_tag_kind",
     "appoint_lead",
     "cadence",
+    "cadence_sql",
     "cancel_wish",
     "care_service_by_id",
+    "care_service_filters",
     "care_services_page",
     "care_settings",
     "claim_wish",
     "confirm_wish",
     "coverage",
+    "coverage_sql",
     "create_care_service",
     "end_lead",
     "fulfil_wish",
@@ -108,11 +120,15 @@ __all__ = [
     "identity_predicate",
     "is_party_member",
     "lead_by_id",
+    "lead_list_filters",
+    "lead_read_predicate",
     "list_care_services",
     "list_leads",
     "list_service_records",
     "list_visits",
     "list_wishes",
+    "local_day_bounds",
+    "overdue_order",
     "overdue_visits",
     "person_name_by_id",
     "post_wish",

@@ -1,5 +1,10 @@
 """Visit statistics: each household against the visit cadence (走访周期), the overdue list (逾期未访)
-and coverage over a period (走访覆盖率)."""
+and coverage over a period (走访覆盖率).
+
+``cadence`` computes them in Python from several statements (it serves SQLite, and is the rule);
+``cadence_sql`` is the same rule as one PostgreSQL statement for the compiled reads (compiled/care.py,
+issue #21), built from the same filters (``cadence_filters``, ``key_household_sql``) and held to the
+Python answers by tests/compiled/test_compiled_visit_figures.py."""
 
 from __future__ import annotations
 
@@ -7,12 +12,16 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import ColumnElement, Date, Integer, and_, case, cast, exists, func, literal_column, null, or_, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import Select
 
 from models import (
     Area,
     AreaKind,
+    CareSettings,
     GridBuilding,
     Household,
     LeadHousehold,
@@ -23,7 +32,7 @@ from models import (
 from policies.care import care_household_predicate
 from policies.filters import buildings_in_scope
 from resolvers.care.common import area_path, local_day_bounds
-from resolvers.care.settings import care_settings
+from resolvers.care.settings import DEFAULT_KEY_VISIT_DAYS, DEFAULT_ROUTINE_VISIT_DAYS, care_settings
 from resolvers.cases import WorkCalendar
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
@@ -51,6 +60,25 @@ class HouseholdCadence:
     community_id: uuid.UUID | None = None
 
 
+def key_household_sql(household_id: ColumnElement[uuid.UUID] | Any) -> ColumnElement[bool]:
+    """A key household (重点户): one of its persons carries a care tag."""
+    return exists().where(Person.household_id == household_id, PersonCareTag.person_id == Person.id)
+
+
+def cadence_filters(ctx: RequestContext, *, area_path: str | ColumnElement[str] | None,
+                    lead_id: uuid.UUID | ColumnElement[uuid.UUID] | None) -> list[ColumnElement[bool]]:
+    """The households the cadence covers: in the actor's visit·read reach, in the buildings under the
+    area's path, kept by the lead (each optional)."""
+    filters = [care_household_predicate(ctx.actor, "visit", "read", household_id=Household.id,
+                                        building_id=Household.building_id)]
+    if area_path is not None:
+        # policies.filters types the scope paths as strings; startswith takes an expression as well.
+        filters.append(Household.building_id.in_(buildings_in_scope((area_path,))))  # type: ignore[arg-type]
+    if lead_id is not None:
+        filters.append(Household.id.in_(select(LeadHousehold.household_id).where(LeadHousehold.lead_id == lead_id)))
+    return filters
+
+
 async def cadence(ctx: RequestContext, *, as_of: date, area_id: uuid.UUID | None = None,
                   lead_id: uuid.UUID | None = None) -> list[HouseholdCadence]:
     """Every household in the actor's visit·read reach (optionally inside an area or kept by one
@@ -60,15 +88,10 @@ async def cadence(ctx: RequestContext, *, as_of: date, area_id: uuid.UUID | None
     ``key_visit_days``, every other household every ``routine_visit_days``. A household never
     visited is overdue with no day count."""
     s = await care_settings(ctx)
-    reach = care_household_predicate(ctx.actor, "visit", "read", household_id=Household.id,
-                                     building_id=Household.building_id)
-    key_expr = exists().where(Person.household_id == Household.id, PersonCareTag.person_id == Person.id)
-    stmt = select(Household.id, Household.building_id, Area.path, key_expr).join(
-        Area, and_(Area.tenant_id == Household.tenant_id, Area.id == Household.building_id)).where(reach)
-    if area_id is not None:
-        stmt = stmt.where(Household.building_id.in_(buildings_in_scope((await area_path(ctx, area_id),))))
-    if lead_id is not None:
-        stmt = stmt.where(Household.id.in_(select(LeadHousehold.household_id).where(LeadHousehold.lead_id == lead_id)))
+    path = None if area_id is None else await area_path(ctx, area_id)
+    stmt = select(Household.id, Household.building_id, Area.path, key_household_sql(Household.id)).join(
+        Area, and_(Area.tenant_id == Household.tenant_id, Area.id == Household.building_id)).where(
+        *cadence_filters(ctx, area_path=path, lead_id=lead_id))
     rows = await ctx.db.all(stmt.order_by(Household.id))
     ids = [r[0] for r in rows]
     if not ids:
@@ -164,3 +187,81 @@ async def coverage(ctx: RequestContext, *, start: date, end: date, area_id: uuid
             g.key_visited += r.key and r.household_id in visited
             g.overdue += r.overdue
     return sorted(groups.values(), key=lambda g: (g.key_id is None, str(g.key_id)))
+
+
+# ---------------------------------------------------------------- the same rule as one statement (PostgreSQL)
+
+DateArg = date | ColumnElement[date]
+TimeArg = datetime | ColumnElement[datetime]
+
+
+def cadence_sql(ctx: RequestContext, *, as_of: DateArg, before: TimeArg, area_path: str | ColumnElement[str] | None,
+                lead_id: uuid.UUID | ColumnElement[uuid.UUID] | None, visited_in: tuple[TimeArg, TimeArg] | None = None,
+                where: tuple[ColumnElement[bool], ...] = ()) -> Select[Any]:
+    """``cadence`` in SQL: one row per household it covers, with the columns household_id, building_id,
+    key, interval_days, last_visit_on, due_on, days_overdue, overdue, lead_id, community_id (and visited,
+    a visit in [visited_in), for coverage). ``before`` is the end of ``as_of``'s local day
+    (``local_day_bounds``); the values may be SQL (the compiled reads' parameters)."""
+    last_at = (select(func.max(Visit.visited_at)).where(Visit.household_id == Household.id, Visit.visited_at < before)
+              .scalar_subquery())
+    columns: list[ColumnElement[Any]] = [Household.id.label("household_id"), Household.building_id.label("building_id"),
+               Area.path.label("building_path"), key_household_sql(Household.id).label("key"), last_at.label("last_at")]
+    if visited_in is not None:
+        columns.append(exists().where(Visit.household_id == Household.id, Visit.visited_at >= visited_in[0],
+                                      Visit.visited_at < visited_in[1]).label("visited"))
+    h = (select(*columns).join(Area, and_(Area.tenant_id == Household.tenant_id, Area.id == Household.building_id))
+         .where(*cadence_filters(ctx, area_path=area_path, lead_id=lead_id), *where).subquery("cadence_h"))
+    key_days = func.coalesce(select(CareSettings.key_visit_days).limit(1).scalar_subquery(), DEFAULT_KEY_VISIT_DAYS)
+    routine_days = func.coalesce(select(CareSettings.routine_visit_days).limit(1).scalar_subquery(),
+                                 DEFAULT_ROUTINE_VISIT_DAYS)
+    interval = case((h.c.key, key_days), else_=routine_days)
+    # _local_date: the last visit's day on the calendar's clock
+    tz: ColumnElement[str] = literal_column(f"'{WorkCalendar().tz.key}'")
+    last_on = cast(func.timezone(tz, h.c.last_at), Date)
+    due = (last_on + interval).label("due_on")
+    days = case((h.c.last_at.is_(None), null()), else_=func.greatest(cast(as_of - due, Integer), 0))
+    community = aliased(Area, name="cadence_community")
+    extra = [h.c.visited] if visited_in is not None else []
+    return select(
+        h.c.household_id, h.c.building_id, h.c.key, interval.label("interval_days"), last_on.label("last_visit_on"),
+        due, days.label("days_overdue"), or_(h.c.last_at.is_(None), as_of > due).label("overdue"),
+        select(LeadHousehold.lead_id).where(LeadHousehold.household_id == h.c.household_id)
+        .scalar_subquery().label("lead_id"),
+        # the first community whose path begins the building's (str.startswith, as cadence reads them)
+        select(community.id).where(community.kind == AreaKind.COMMUNITY,
+                                   func.starts_with(h.c.building_path, community.path)).limit(1)
+        .scalar_subquery().label("community_id"),
+        *extra)
+
+
+def overdue_order(row: Any) -> list[ColumnElement[Any]]:
+    """overdue_visits' order over cadence_sql's columns."""
+    return [row.c.days_overdue.is_not(None), row.c.days_overdue.desc(), row.c.household_id]
+
+
+def coverage_sql(ctx: RequestContext, *, as_of: DateArg, before: TimeArg, visited_in: tuple[TimeArg, TimeArg],
+                 area_path: str | ColumnElement[str] | None, group_by: str,
+                 where: tuple[ColumnElement[bool], ...] = ()) -> Select[Any]:
+    """``coverage``'s groups in SQL, in its order (the group's id, none last): key_id, households, visited,
+    key_households, key_visited, overdue — over cadence_sql's rows on the period's last day."""
+    c = cadence_sql(ctx, as_of=as_of, before=before, area_path=area_path, lead_id=None, visited_in=visited_in,
+                    where=where).subquery("cadence")
+    src: Any = c
+    key: ColumnElement[Any]
+    if group_by == "grid":  # a building in two grids counts in both; in none, under none
+        # A table, not an ORM alias: the ORM's tenant criterion would land in the WHERE and drop "none".
+        grid = GridBuilding.__table__.alias("coverage_grid")
+        src = c.outerjoin(grid, and_(grid.c.tenant_id == ctx.actor.tenant_id, grid.c.building_id == c.c.building_id))
+        key = grid.c.grid_id
+    elif group_by in ("lead", "community"):
+        key = c.c.lead_id if group_by == "lead" else c.c.community_id
+    else:
+        key = cast(null(), Household.id.type)
+    counts = [func.count().label("households"), func.count().filter(c.c.visited).label("visited"),
+              func.count().filter(c.c.key).label("key_households"),
+              func.count().filter(and_(c.c.key, c.c.visited)).label("key_visited"),
+              func.count().filter(c.c.overdue).label("overdue")]
+    stmt = select(key.label("key_id"), *counts).select_from(src)
+    # no household, no group: the total is no row then either (HAVING; GROUP BY a constant is refused)
+    stmt = stmt.group_by(key) if group_by in ("grid", "lead", "community") else stmt.having(func.count() > 0)
+    return stmt.order_by(key.is_(None), key)

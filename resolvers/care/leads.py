@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, true, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, true, update
 
 from models import (
     Area,
@@ -42,16 +42,26 @@ def lead_read_predicate(ctx: RequestContext) -> Any:
     return or_(*parts)
 
 
+def lead_list_filters(ctx: RequestContext, *, area_path: str | ColumnElement[str] | None, include_ended: bool
+                      ) -> list[ColumnElement[bool]]:
+    """The leads list's rows (by id): readable, still appointed unless ended ones are asked, serving
+    under the area's path. The compiled read (compiled/care.py) filters with this too."""
+    filters = [lead_read_predicate(ctx)]
+    if not include_ended:
+        filters.append(NeighborLead.ended_at.is_(None))
+    if area_path is not None:
+        filters.append(NeighborLead.area_path.startswith(area_path))
+    return filters
+
+
 async def list_leads(ctx: RequestContext, *, area_id: uuid.UUID | None, include_ended: bool,
                      first: int | None, after: str | None) -> Page[NeighborLead]:
-    stmt = select(NeighborLead).where(lead_read_predicate(ctx))
-    if not include_ended:
-        stmt = stmt.where(NeighborLead.ended_at.is_(None))
+    path = None
     if area_id is not None:
         path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
         if path is None:
             raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
-        stmt = stmt.where(NeighborLead.area_path.startswith(path))
+    stmt = select(NeighborLead).where(*lead_list_filters(ctx, area_path=path, include_ended=include_ended))
     return await keyset_page(ctx.db, stmt, NeighborLead.id, first=first, after=after)
 
 

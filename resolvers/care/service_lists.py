@@ -123,18 +123,24 @@ async def care_services_page(ctx: RequestContext, *, tag_code: str | None, area_
     return await sorted_page(ctx.db, stmt, CARE_SERVICES, first=first, after=after)
 
 
+def care_service_filters(ctx: RequestContext, *, tag_code: str | ColumnElement[str] | None,
+                         area_path: str | ColumnElement[str] | None) -> list[ColumnElement[bool]]:
+    """The service lists' rows: readable, in service, of the care group, applying in the area. The
+    compiled read (compiled/care.py) filters with this too."""
+    filters = [care_service_predicate(ctx.actor.grant("care_service", "read")), CareService.active.is_(True)]
+    if tag_code is not None:
+        filters.append(CareService.tag_code == tag_code)
+    if area_path is not None:
+        # The lists that apply in an area: its own, those of the areas above it and below it.
+        filters.append(or_(CareService.area_path.startswith(area_path), func.substr(area_path, 1, func.length(
+            CareService.area_path)) == CareService.area_path))
+    return filters
+
+
 async def _care_services(ctx: RequestContext, *, tag_code: str | None, area_id: uuid.UUID | None
                          ) -> Select[Any]:
-    stmt = select(CareService).where(care_service_predicate(ctx.actor.grant("care_service", "read")),
-                                     CareService.active.is_(True))
-    if tag_code is not None:
-        stmt = stmt.where(CareService.tag_code == tag_code)
-    if area_id is not None:
-        path = await area_path(ctx, area_id)
-        # The lists that apply in an area: its own, those of the areas above it and below it.
-        stmt = stmt.where(or_(CareService.area_path.startswith(path), func.substr(path, 1, func.length(
-            CareService.area_path)) == CareService.area_path))
-    return stmt
+    path = None if area_id is None else await area_path(ctx, area_id)
+    return select(CareService).where(*care_service_filters(ctx, tag_code=tag_code, area_path=path))
 
 
 async def get_care_service(ctx: RequestContext, service_id: uuid.UUID) -> CareService | None:

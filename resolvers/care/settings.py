@@ -13,11 +13,16 @@ from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
 from resolvers.i18n import t
 
+# A tenant without a settings row (the visit cadence's SQL form, resolvers.care.cadence, says the same).
+DEFAULT_KEY_VISIT_DAYS = 7
+DEFAULT_ROUTINE_VISIT_DAYS = 90
+
 
 async def care_settings(ctx: RequestContext) -> CareSettings:
     row = await ctx.db.scalar(select(CareSettings))
     return row if row is not None else CareSettings(lead_min_households=5, lead_max_households=15,
-                                                     key_visit_days=7, routine_visit_days=90)
+                                                     key_visit_days=DEFAULT_KEY_VISIT_DAYS,
+                                                     routine_visit_days=DEFAULT_ROUTINE_VISIT_DAYS)
 
 
 @dataclass

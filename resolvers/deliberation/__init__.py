@@ -41,6 +41,7 @@ from .notices import (
     notice_read_predicate,
     publish_notice,
     wall,
+    wall_filters,
 )
 from .tally import (
     MAJOR,
@@ -135,5 +136,6 @@ __all__ = [
     "vote_by_topic",
     "vote_result",
     "wall",
+    "wall_filters",
     "withdraw_notice",
 ]

@@ -88,6 +88,16 @@ async def publish_notice(ctx: RequestContext, *, area_id: uuid.UUID, title: str,
 # ================================================================= problem wall / echo wall
 
 
+def wall_filters(ctx: RequestContext, compound_path: str | ColumnElement[str], *, echo: bool
+                 ) -> list[ColumnElement[bool]]:
+    """A wall's cases before its page filters: on the wall, in the compound, readable; on the echo wall
+    answered (resolved or closed, with a resolution). The compiled walls (compiled/walls.py) use this too."""
+    filters = [Case.on_wall.is_(True), Case.area_path.startswith(compound_path), case_read_predicate(ctx)]
+    if echo:
+        filters += [Case.resolution.is_not(None), Case.state.in_([CaseState.RESOLVED, CaseState.CLOSED])]
+    return filters
+
+
 async def wall(ctx: RequestContext, compound_id: uuid.UUID, *, echo: bool, first: int | None,
                after: str | None, category: str | None = None, states: list[CaseState] | None = None,
                reported_from: datetime | None = None, reported_before: datetime | None = None) -> Page[Case]:
@@ -98,10 +108,7 @@ async def wall(ctx: RequestContext, compound_id: uuid.UUID, *, echo: bool, first
         area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)))
     if compound is None:
         raise fail(ErrorCode.NOT_FOUND, t("小区不存在", "compound not found"), "compoundId")
-    stmt = select(Case).where(Case.on_wall.is_(True), Case.area_path.startswith(compound.path),
-                              case_read_predicate(ctx))
-    if echo:
-        stmt = stmt.where(Case.resolution.is_not(None), Case.state.in_([CaseState.RESOLVED, CaseState.CLOSED]))
+    stmt = select(Case).where(*wall_filters(ctx, compound.path, echo=echo))
     # the filters a wall page offers (issue #23): category, state, the period it was reported in
     stmt = stmt.where(*v.period_filter(Case.created_at, reported_from, reported_before,
                                        ("reportedFrom", "reportedBefore")))

@@ -449,11 +449,11 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "households_masked": (11, 8),
     "me": (6, 3),
     "meetings": (12, 9),
-    "neighborLeads": (12, 9),
+    "neighborLeads": (12, 3),  # the compiled read (compiled/care.py), then the full reads' audit row (phones; one INSERT, #21)
     "nodes": (14, 3),  # PostgreSQL: start-up, each id as the compiled node (compiled/nodes.py), the full reads' audit
     "notices": (8, 2),  # PostgreSQL: start-up and the compiled read (compiled/notices.py)
     "notifications": (11, 2),  # PostgreSQL: start-up and the compiled read (compiled/notifications.py)
-    "overdueVisits": (21, 18),
+    "overdueVisits": (21, 2),  # PostgreSQL: start-up and the compiled figures (compiled/care.py, cadence_sql)
     "partner": (18, 17),
     "persons": (12, 3),  # the compiled read, then the full reads' audit row (one INSERT in its transaction, #21)
     "person_moves": (9, 6),
@@ -465,10 +465,10 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "selfGoverningUnits": (9, 6),
     "serviceContracts": (12, 9),
     "users": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/users.py)
-    "visitCoverage": (20, 17),
+    "visitCoverage": (20, 2),  # PostgreSQL: start-up and the compiled figures (compiled/care.py, cadence_sql)
     "visits": (11, 8),
     "volunteering": (15, 12),
-    "walls": (9, 6),
+    "walls": (9, 2),  # PostgreSQL: start-up and the compiled walls (compiled/walls.py)
     "wishes": (12, 3),  # PostgreSQL: start-up, the compiled read, the full reads' audit row (one INSERT, #21)
     "workingCalendar": (7, 3),
 }

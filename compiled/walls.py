@@ -1,0 +1,78 @@
+"""The compiled problem wall and echo wall (问题墙 / 回音壁, issue #21): ``problemWall(compoundId:, first:,
+after:)`` and ``echoWall(…)`` in one statement, as ``resolvers.deliberation.wall`` answers them.
+
+The compound is read as the resolvers read it (a compound the actor may read, area·read) — an unknown
+or unreadable one is their NOT_FOUND, so the statement yields NULL and strawberry answers; the cases
+are the resolvers' own (``wall_filters``: on the wall, in the compound, under the case read predicate;
+answered ones on the echo wall), newest first by id, with the keyset page and cursors of every list.
+The page's ``filter`` (category, states, period) is left to the resolvers, which check it. A wall entry
+is anonymised: its fields are the case's number, title, description, category, state, building,
+report time and answer. Kept beside the other deliberation lists (notices, topics, meetings), not in
+compiled/care.py."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, Text, cast, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import aliased
+
+from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
+from compiled.fields import PAGE_INFO, area_by_id, connection
+from compiled.sql import enum_name, iso, json_list, lit
+from models import Area, AreaKind, Case, CaseState
+from policies.filters import area_read_predicate
+from resolvers.deliberation import wall_filters
+from resolvers.errors import ServiceError
+from resolvers.ids import decode_global_id
+
+
+def _compound_uuid(a: dict[str, Any]) -> uuid.UUID:
+    try:
+        return decode_global_id(str(a["compoundId"]), "Compound", "compoundId").id
+    except ServiceError:
+        raise Unsupported("bad id") from None
+
+
+def _wall(echo: bool) -> Any:
+    def build(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
+        if cx.shape(sel, lambda a: a.get("filter") is not None):
+            raise Unsupported("wall filter")  # the resolvers check it (a reversed period, …)
+        ca = aliased(Area, name="wc")
+        c = sa_inspect(ca).selectable
+        path = (select(c.c.path).where(c.c.tenant_id == cx.tenant_id, c.c.id == cx.param(sel, _compound_uuid, "uuid"),
+                                       c.c.kind == lit(AreaKind.COMPOUND.value),
+                                       area_read_predicate(cx.ctx.actor.grant("area", "read"), cx.ctx.actor, ca))
+                .scalar_subquery())
+        cx.guards.append(path.is_not(None))  # no such compound for the actor: the resolvers' NOT_FOUND
+        stmt = select(Case.__table__).where(Case.tenant_id == cx.tenant_id,
+                                            *wall_filters(cx.ctx, cast(path, Text), echo=echo))
+        return connection(cx, sel, stmt, Case.id, descending=True, node_type="Wall")
+    return build
+
+
+WALL_CONNECTION: FieldTable = {
+    "nodes": lambda cx, pg, f: json_list(cx.sub("WallEntry", f, pg.rows), pg.order, pg.on_page),
+    "hasNextPage": PAGE_INFO["hasNextPage"],
+    "endCursor": PAGE_INFO["endCursor"],
+}
+
+WALL_ENTRY: FieldTable = {
+    "number": lambda _cx, c, _s: c.c.number,
+    "title": lambda _cx, c, _s: c.c.title,
+    "description": lambda _cx, c, _s: c.c.description,
+    "category": lambda _cx, c, _s: c.c.category_code,
+    "state": lambda _cx, c, _s: enum_name(c.c.state, CaseState),
+    "area": lambda cx, c, s: area_by_id(cx, s, c.c.area_id),
+    "reportedAt": lambda _cx, c, _s: iso(c.c.created_at),
+    "answer": lambda _cx, c, _s: c.c.resolution,
+    "answeredAt": lambda _cx, c, _s: iso(c.c.resolved_at),
+}
+
+TABLES: dict[str, FieldTable] = {
+    "Query": {"problemWall": _wall(echo=False), "echoWall": _wall(echo=True)},
+    "WallConnection": WALL_CONNECTION,
+    "WallEntry": WALL_ENTRY,
+}
