@@ -457,7 +457,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "partner": (18, 17),
     "persons": (12, 4),  # the compiled read, then the full reads' audit row (SET LOCAL, INSERT)
     "person_moves": (9, 6),
-    "personalDataReport": (15, 12),
+    "personalDataReport": (10, 7),  # #21: person, reach, household and erasure in one; accounts a subquery
     "policy": (6, 3),
     "roleAssignments": (9, 6),
     "topics": (13, 10),
