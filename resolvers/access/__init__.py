@@ -1,7 +1,9 @@
 """resolvers of the access domain: its public module (other domains import only this)."""
 
 from .policy_admin import (
+    RULE_ORDER,
     Rule,
+    administers_policy,
     grant_permission,
     list_rules,
     platform_actions,
@@ -15,7 +17,9 @@ from .service import (
 )
 
 __all__ = [
+    "RULE_ORDER",
     "Rule",
+    "administers_policy",
     "grant_permission",
     "grant_role",
     "list_role_assignments",
