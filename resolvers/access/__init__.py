@@ -1,7 +1,9 @@
 """resolvers of the access domain: its public module (other domains import only this)."""
 
 from .policy_admin import (
+    RULE_ORDER,
     Rule,
+    administers_policy,
     grant_permission,
     list_rules,
     platform_actions,
@@ -17,7 +19,9 @@ from .service import (
 from .users import user_list_filters
 
 __all__ = [
+    "RULE_ORDER",
     "Rule",
+    "administers_policy",
     "grant_permission",
     "grant_role",
     "list_role_assignments",

@@ -36,8 +36,18 @@ def platform_actions() -> frozenset[tuple[str, str]]:
     return frozenset((r[2], r[3]) for r in default_rules() if r[0] == "p")
 
 
+def administers_policy(ctx: RequestContext) -> bool:
+    """Whether the actor administers the tenant's policy (reads and edits it): the street admin."""
+    return ctx.actor.grant("policy", "edit").all
+
+
+# The order of the policy's lines as ``policy`` lists them, the compiled read's (compiled/policy.py)
+# too: by resource, action and role, then condition and id, so that no two lines tie.
+RULE_ORDER = (CasbinRule.v2, CasbinRule.v3, CasbinRule.v0, CasbinRule.v4, CasbinRule.id)
+
+
 def _require_admin(ctx: RequestContext) -> None:
-    if not ctx.actor.grant("policy", "edit").all:
+    if not administers_policy(ctx):
         raise ServiceError(ErrorCode.FORBIDDEN, t("只有街道管理员可以管理权限策略",
                                                   "only the street admin administers the policy"), "role")
 
@@ -78,7 +88,7 @@ def validate(rule: Rule) -> None:
 async def list_rules(ctx: RequestContext) -> tuple[int, list[Rule]]:
     _require_admin(ctx)
     rows = await ctx.db.all(select(CasbinRule.v0, CasbinRule.v2, CasbinRule.v3, CasbinRule.v4)
-                            .where(CasbinRule.ptype == "p").order_by(CasbinRule.v2, CasbinRule.v3, CasbinRule.v0))
+                            .where(CasbinRule.ptype == "p").order_by(*RULE_ORDER))
     version = await ctx.db.scalar(select(Tenant.policy_version).where(Tenant.id == ctx.tenant.id))
     return int(version or 0), [Rule(*r) for r in rows]
 

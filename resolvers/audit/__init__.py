@@ -17,6 +17,7 @@ from .chain import (
 )
 from .service import (
     AREA_PATH_OF,
+    audit_list_filters,
     audit_predicate,
     get_audit_entry,
     list_audit,
@@ -30,6 +31,7 @@ __all__ = [
     "JOB_LIMIT",
     "Break",
     "ChainReport",
+    "audit_list_filters",
     "audit_predicate",
     "canonical",
     "chain_start",

@@ -119,23 +119,40 @@ async def get_audit_entry(ctx: RequestContext, entry_id: uuid.UUID) -> AuditEntr
     return found
 
 
+def audit_list_filters(ctx: RequestContext, *, action: str | ColumnElement[str] | None, by_user: bool,
+                       user_id: uuid.UUID | ColumnElement[uuid.UUID] | None,
+                       object_id: uuid.UUID | None, since: datetime | ColumnElement[datetime] | None,
+                       until: datetime | ColumnElement[datetime] | None) -> list[ColumnElement[bool]] | None:
+    """The audit log list's rows, newest first by id: readable (None: the actor may read none), of the
+    action, of the user when ``by_user`` (a username no user has is None: the entries without a user,
+    as the list has always answered it), naming the object, in the window. The compiled read
+    (compiled/audit.py) filters with this too, with the values as parameters."""
+    pred = audit_predicate(ctx)
+    if pred is None:
+        return None
+    filters: list[ColumnElement[bool]] = [pred]
+    if action is not None:
+        filters.append(AuditEntry.action == action)
+    if by_user:
+        filters.append(AuditEntry.user_id.is_not_distinct_from(user_id))
+    if object_id is not None:
+        filters.append(AuditEntry.object_ids.contains(str(object_id)))  # JSON text match (both backends)
+    if since is not None:
+        filters.append(AuditEntry.created_at >= since)
+    if until is not None:
+        filters.append(AuditEntry.created_at < until)
+    return filters
+
+
 async def list_audit(
     ctx: RequestContext, *, action: str | None, username: str | None, object_id: uuid.UUID | None,
     since: datetime | None, until: datetime | None, first: int | None, after: str | None,
 ) -> Page[AuditEntry]:
-    pred = audit_predicate(ctx)
-    if pred is None:
+    if audit_predicate(ctx) is None:
         raise ServiceError(ErrorCode.FORBIDDEN, t("您无权查看审计日志", "you may not read the audit log"), "auditLog")
-    stmt = select(AuditEntry).where(pred)
-    if action:
-        stmt = stmt.where(AuditEntry.action == action)
-    if username:
-        uid = await ctx.db.scalar(select(User.id).where(User.username == username))
-        stmt = stmt.where(AuditEntry.user_id == uid)
-    if object_id is not None:
-        stmt = stmt.where(AuditEntry.object_ids.contains(str(object_id)))  # JSON text match (both backends)
-    if since is not None:
-        stmt = stmt.where(AuditEntry.created_at >= since)
-    if until is not None:
-        stmt = stmt.where(AuditEntry.created_at < until)
+    uid = await ctx.db.scalar(select(User.id).where(User.username == username)) if username else None
+    filters = audit_list_filters(ctx, action=action or None, by_user=bool(username), user_id=uid,
+                                 object_id=object_id, since=since, until=until)
+    assert filters is not None
+    stmt = select(AuditEntry).where(*filters)
     return await keyset_page(ctx.db, stmt, AuditEntry.id, first=first, after=after, descending=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 
 from models import (
     Activity,
@@ -134,15 +134,24 @@ async def record_inservice_service(ctx: RequestContext, data: ServiceRecordInput
     return record
 
 
+def inservice_member_list_filters(ctx: RequestContext, *, community_id: uuid.UUID | ColumnElement[uuid.UUID] | None,
+                                  partner_unit_id: uuid.UUID | ColumnElement[uuid.UUID] | None
+                                  ) -> list[ColumnElement[bool]]:
+    """The in-service members list's rows: readable (inservice · read), of the community and the unit
+    when given. The compiled read (compiled/inservice.py) filters with this too, the ids parameters."""
+    filters = [inservice_predicate(ctx.actor.grant("inservice", "read"), ctx.actor, ("inservice", "read"))]
+    if community_id is not None:
+        filters.append(InServiceMember.community_id == community_id)
+    if partner_unit_id is not None:
+        filters.append(InServiceMember.partner_unit_id == partner_unit_id)
+    return filters
+
+
 async def list_inservice_members(ctx: RequestContext, *, community_id: uuid.UUID | None,
                                  partner_unit_id: uuid.UUID | None, first: int | None, after: str | None
                                  ) -> Page[InServiceMember]:
-    stmt = select(InServiceMember).where(
-        inservice_predicate(ctx.actor.grant("inservice", "read"), ctx.actor, ("inservice", "read")))
-    if community_id is not None:
-        stmt = stmt.where(InServiceMember.community_id == community_id)
-    if partner_unit_id is not None:
-        stmt = stmt.where(InServiceMember.partner_unit_id == partner_unit_id)
+    stmt = select(InServiceMember).where(*inservice_member_list_filters(ctx, community_id=community_id,
+                                                                        partner_unit_id=partner_unit_id))
     return await keyset_page(ctx.db, stmt, InServiceMember.id, first=first, after=after)
 
 

@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from models import (
@@ -355,9 +355,14 @@ async def _ranking(ctx: RequestContext, period_id: uuid.UUID, target: Evaluation
     return _Ranking(stmt, order, snapshot)
 
 
+def my_ratings_filters(ctx: RequestContext, period_id: uuid.UUID | ColumnElement[uuid.UUID]
+                       ) -> list[ColumnElement[bool]]:
+    """The actor's own ratings of a period (by id): the compiled read's rows too (compiled/evaluations.py)."""
+    return [EvaluationRating.period_id == period_id, EvaluationRating.rater_user_id == ctx.actor.user_id]
+
+
 def _my_ratings(ctx: RequestContext, period_id: uuid.UUID) -> Select[Any]:
-    return select(EvaluationRating).where(EvaluationRating.period_id == period_id,
-                                          EvaluationRating.rater_user_id == ctx.actor.user_id)
+    return select(EvaluationRating).where(*my_ratings_filters(ctx, period_id))
 
 
 async def my_ratings(ctx: RequestContext, period_id: uuid.UUID) -> list[EvaluationRating]:

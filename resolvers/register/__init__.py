@@ -40,8 +40,11 @@ from .organisations import (
     list_party_orgs,
     list_property_firms,
     list_service_contracts,
+    owner_committee_list_filters,
+    party_org_list_filters,
     property_firms,
     property_firms_page,
+    service_contract_list_filters,
     update_property_firm,
 )
 from .owners import (
@@ -54,9 +57,11 @@ from .residence import MOVES, move, moves_by_person, person_moves
 from .retention import apply_retention, months_before, retention_months, set_retention_months
 from .self_governing import (
     add_central_household,
+    central_household_list_filters,
     create_self_governing_unit,
     list_central_households,
     list_self_governing_units,
+    self_governing_unit_list_filters,
 )
 from .service import (
     HouseholdFields,
@@ -92,6 +97,7 @@ __all__ = [
     "area_list_filters",
     "care_tag_kinds",
     "care_tag_kinds_page",
+    "central_household_list_filters",
     "check_may_onboard",
     "consent_required",
     "consents_in_force",
@@ -126,7 +132,9 @@ __all__ = [
     "onboarding_report_xlsx",
     "onboarding_summary",
     "onboarding_template_xlsx",
+    "owner_committee_list_filters",
     "owners_by_household",
+    "party_org_list_filters",
     "person_list_filters",
     "person_moves",
     "personal_data_report",
@@ -139,6 +147,8 @@ __all__ = [
     "require_consents",
     "retention_months",
     "run_onboarding_import",
+    "self_governing_unit_list_filters",
+    "service_contract_list_filters",
     "set_grid_buildings",
     "set_retention_months",
     "update_area",

@@ -187,16 +187,27 @@ async def end_service_contract(ctx: RequestContext, contract_id: uuid.UUID, *, v
     return contract
 
 
+def service_contract_list_filters(ctx: RequestContext, *, firm_id: uuid.UUID | ColumnElement[uuid.UUID] | None,
+                                  compound_id: uuid.UUID | ColumnElement[uuid.UUID] | None,
+                                  on: date | ColumnElement[date] | None) -> list[ColumnElement[bool]]:
+    """The service contracts list's rows: of compounds the actor may read, of the firm and compound
+    when given, in force on ``on``. The compiled read (compiled/organisations.py) filters with this too,
+    with the values as SQL parameters."""
+    filters: list[ColumnElement[bool]] = [ServiceContract.compound_id.in_(select(Area.id).where(_readable_area(ctx)))]
+    if firm_id is not None:
+        filters.append(ServiceContract.firm_id == firm_id)
+    if compound_id is not None:
+        filters.append(ServiceContract.compound_id == compound_id)
+    if on is not None:
+        filters += [ServiceContract.valid_from <= on,
+                    or_(ServiceContract.valid_until.is_(None), ServiceContract.valid_until >= on)]
+    return filters
+
+
 async def list_service_contracts(ctx: RequestContext, *, firm_id: uuid.UUID | None, compound_id: uuid.UUID | None,
                                  on: date | None, first: int | None, after: str | None) -> Page[ServiceContract]:
-    stmt = select(ServiceContract).where(ServiceContract.compound_id.in_(select(Area.id).where(_readable_area(ctx))))
-    if firm_id is not None:
-        stmt = stmt.where(ServiceContract.firm_id == firm_id)
-    if compound_id is not None:
-        stmt = stmt.where(ServiceContract.compound_id == compound_id)
-    if on is not None:
-        stmt = stmt.where(ServiceContract.valid_from <= on,
-                          or_(ServiceContract.valid_until.is_(None), ServiceContract.valid_until >= on))
+    stmt = select(ServiceContract).where(*service_contract_list_filters(ctx, firm_id=firm_id,
+                                                                        compound_id=compound_id, on=on))
     return await keyset_page(ctx.db, stmt, ServiceContract.id, first=first, after=after)
 
 
@@ -288,14 +299,24 @@ async def add_party_org_member(ctx: RequestContext, *, party_org_id: uuid.UUID, 
     return member
 
 
+def party_org_list_filters(ctx: RequestContext, *, area_path: str | ColumnElement[str] | None
+                           ) -> list[ColumnElement[bool]]:
+    """The party organisations list's rows: on areas the actor may read, inside the area's path when
+    one is given (the compiled read's too, with the path a subquery)."""
+    filters: list[ColumnElement[bool]] = [PartyOrg.area_id.in_(select(Area.id).where(_readable_area(ctx)))]
+    if area_path is not None:
+        filters.append(PartyOrg.area_id.in_(select(Area.id).where(Area.path.startswith(area_path))))
+    return filters
+
+
 async def list_party_orgs(ctx: RequestContext, *, area_id: uuid.UUID | None, first: int | None,
                           after: str | None) -> Page[PartyOrg]:
-    stmt = select(PartyOrg).where(PartyOrg.area_id.in_(select(Area.id).where(_readable_area(ctx))))
+    path = None
     if area_id is not None:
         path = await ctx.db.scalar(select(Area.path).where(Area.id == area_id))
         if path is None:
             raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
-        stmt = stmt.where(PartyOrg.area_id.in_(select(Area.id).where(Area.path.startswith(path))))
+    stmt = select(PartyOrg).where(*party_org_list_filters(ctx, area_path=path))
     return await keyset_page(ctx.db, stmt, PartyOrg.id, first=first, after=after)
 
 
@@ -331,9 +352,17 @@ async def create_owner_committee(ctx: RequestContext, *, compound_id: uuid.UUID,
     return committee
 
 
+def owner_committee_list_filters(ctx: RequestContext, *,
+                                 compound_id: uuid.UUID | ColumnElement[uuid.UUID] | None
+                                 ) -> list[ColumnElement[bool]]:
+    """The owner committees list's rows: of compounds the actor may read, of the compound when given."""
+    filters: list[ColumnElement[bool]] = [OwnerCommittee.compound_id.in_(select(Area.id).where(_readable_area(ctx)))]
+    if compound_id is not None:
+        filters.append(OwnerCommittee.compound_id == compound_id)
+    return filters
+
+
 async def list_owner_committees(ctx: RequestContext, *, compound_id: uuid.UUID | None, first: int | None,
                                 after: str | None) -> Page[OwnerCommittee]:
-    stmt = select(OwnerCommittee).where(OwnerCommittee.compound_id.in_(select(Area.id).where(_readable_area(ctx))))
-    if compound_id is not None:
-        stmt = stmt.where(OwnerCommittee.compound_id == compound_id)
+    stmt = select(OwnerCommittee).where(*owner_committee_list_filters(ctx, compound_id=compound_id))
     return await keyset_page(ctx.db, stmt, OwnerCommittee.id, first=first, after=after)

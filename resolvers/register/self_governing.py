@@ -114,27 +114,47 @@ async def _area_path(ctx: RequestContext, area_id: uuid.UUID) -> str:
     return str(path)
 
 
+def self_governing_unit_list_filters(ctx: RequestContext, *, area_path: str | ColumnElement[str] | None,
+                                     kind: SelfGoverningKind | ColumnElement[str] | None
+                                     ) -> list[ColumnElement[bool]]:
+    """The zones and groups list's rows: on areas the actor may read (inside the area's path when one
+    is given), of the kind when given. The compiled read (compiled/organisations.py) filters with this
+    too, with the path a subquery."""
+    readable = select(Area.id).where(_readable(ctx))
+    if area_path is not None:
+        readable = readable.where(Area.path.startswith(area_path))
+    filters: list[ColumnElement[bool]] = [SelfGoverningUnit.area_id.in_(readable)]
+    if kind is not None:
+        filters.append(SelfGoverningUnit.kind == kind)
+    return filters
+
+
 async def list_self_governing_units(ctx: RequestContext, *, area_id: uuid.UUID | None,
                                     kind: SelfGoverningKind | None, first: int | None,
                                     after: str | None) -> Page[SelfGoverningUnit]:
     """Zones and groups on areas the actor may read (inside ``area_id`` when given)."""
-    readable = select(Area.id).where(_readable(ctx))
-    if area_id is not None:
-        readable = readable.where(Area.path.startswith(await _area_path(ctx, area_id)))
-    stmt = select(SelfGoverningUnit).where(SelfGoverningUnit.area_id.in_(readable))
-    if kind is not None:
-        stmt = stmt.where(SelfGoverningUnit.kind == kind)
+    path = None if area_id is None else await _area_path(ctx, area_id)
+    stmt = select(SelfGoverningUnit).where(*self_governing_unit_list_filters(ctx, area_path=path, kind=kind))
     return await keyset_page(ctx.db, stmt, SelfGoverningUnit.id, first=first, after=after)
+
+
+def central_household_list_filters(ctx: RequestContext, *, area_path: str | ColumnElement[str] | None,
+                                   unit_id: uuid.UUID | ColumnElement[uuid.UUID] | None
+                                   ) -> list[ColumnElement[bool]]:
+    """The central households list's rows: of groups on areas the actor may read (inside the area's
+    path when one is given), of the group when given."""
+    readable = select(Area.id).where(_readable(ctx))
+    if area_path is not None:
+        readable = readable.where(Area.path.startswith(area_path))
+    units = select(SelfGoverningUnit.id).where(SelfGoverningUnit.area_id.in_(readable))
+    if unit_id is not None:
+        units = units.where(SelfGoverningUnit.id == unit_id)
+    return [CentralHousehold.unit_id.in_(units)]
 
 
 async def list_central_households(ctx: RequestContext, *, area_id: uuid.UUID | None, unit_id: uuid.UUID | None,
                                   first: int | None, after: str | None) -> Page[CentralHousehold]:
     """Central party-member households of groups on areas the actor may read."""
-    readable = select(Area.id).where(_readable(ctx))
-    if area_id is not None:
-        readable = readable.where(Area.path.startswith(await _area_path(ctx, area_id)))
-    units = select(SelfGoverningUnit.id).where(SelfGoverningUnit.area_id.in_(readable))
-    if unit_id is not None:
-        units = units.where(SelfGoverningUnit.id == unit_id)
-    stmt = select(CentralHousehold).where(CentralHousehold.unit_id.in_(units))
+    path = None if area_id is None else await _area_path(ctx, area_id)
+    stmt = select(CentralHousehold).where(*central_household_list_filters(ctx, area_path=path, unit_id=unit_id))
     return await keyset_page(ctx.db, stmt, CentralHousehold.id, first=first, after=after)

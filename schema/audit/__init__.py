@@ -4,6 +4,7 @@ from .types import (
     AuditChange,
     AuditEntry,
     AuditFieldChange,
+    MutationOutcome,
     wrap,
 )
 
@@ -11,6 +12,7 @@ __all__ = [
     "AuditChange",
     "AuditEntry",
     "AuditFieldChange",
+    "MutationOutcome",
     "wrap",
 ]
 

@@ -1,0 +1,91 @@
+"""The compiled in-service party members list (双报到党员, issue #21): ``inserviceMembers(communityId:,
+partnerUnitId:, first:, after:)`` in one statement, like the notices list (compiled/notices.py).
+
+The rows are the resolvers' own: ``resolvers.cobuilding.inservice_member_list_filters`` (inservice ·
+read, of the community and the unit asked), ordered by id. The fields are the strawberry type's: the
+person as the person loader reads them (person · read) and then by the compiled Person fields, so
+their personal data is masked and a full read audited by the one rule of ``compiled.fields``; the
+community under the area predicate (the area loader's); the partner unit by id (its loader has no
+predicate), without its contact phone (masked in Python) or clients, which take the general path."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, null, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import aliased
+
+from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
+from compiled.fields import CONNECTION, EDGE, area_by_id, column, connection, enum_of
+from compiled.sql import gid
+from models import InServiceMember, PartnerKind, PartnerUnit, Person
+from policies.filters import person_predicate
+from resolvers.cobuilding import inservice_member_list_filters
+from resolvers.errors import ServiceError
+from resolvers.ids import decode_global_id
+
+
+def _id_of(arg: str, type_name: str) -> Any:
+    def read(a: dict[str, Any]) -> uuid.UUID:
+        try:
+            return decode_global_id(str(a[arg]), type_name, arg).id
+        except ServiceError:
+            raise Unsupported(f"bad {arg}") from None  # the resolvers give the typed error
+    return read
+
+
+def _given(cx: Compiler, sel: Sel, arg: str, type_name: str) -> ColumnElement[Any] | None:
+    """The ID argument's uuid as a parameter, or None when it was not given (a shape of the plan)."""
+    if not cx.shape(sel, lambda a: a.get(arg) is not None):
+        return None
+    return cx.param(sel, _id_of(arg, type_name), "uuid")
+
+
+def inservice_members(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
+    filters = inservice_member_list_filters(cx.ctx, community_id=_given(cx, sel, "communityId", "Community"),
+                                            partner_unit_id=_given(cx, sel, "partnerUnitId", "PartnerUnit"))
+    stmt = select(InServiceMember.__table__).where(InServiceMember.tenant_id == cx.tenant_id, *filters)
+    return connection(cx, sel, stmt, InServiceMember.id, descending=False, node_type="InServiceMember")
+
+
+def _person(cx: Compiler, m: Any, s: Sel) -> ColumnElement[Any]:
+    """loaders.person_by_id: the person if the actor may read them (person · read)."""
+    pa = aliased(Person, name="ip")
+    p = sa_inspect(pa).selectable
+    return (select(cx.sub("Person", s, p)).select_from(p)
+            .where(p.c.tenant_id == cx.tenant_id, p.c.id == m.c.person_id,
+                   person_predicate(cx.ctx.actor.grant("person", "read"), cx.ctx.actor, pa))
+            .correlate_except(p).scalar_subquery())
+
+
+def _partner_unit(cx: Compiler, m: Any, s: Sel) -> ColumnElement[Any]:
+    """partner_unit_by_id: the unit by id; none for a work unit that is no partner unit."""
+    u = PartnerUnit.__table__.alias("pu")
+    unit = (select(cx.sub("PartnerUnit", s, u)).select_from(u)
+            .where(u.c.tenant_id == cx.tenant_id, u.c.id == m.c.partner_unit_id).correlate_except(u)
+            .scalar_subquery())
+    return case((m.c.partner_unit_id.is_(None), null()), else_=unit)
+
+
+INSERVICE_MEMBER: FieldTable = {
+    "id": lambda _cx, m, _s: gid("InServiceMember", m.c.id),
+    "person": _person,
+    "community": lambda cx, m, s: area_by_id(cx, s, m.c.community_id),
+    "workUnitName": column("work_unit_name"),
+    "partnerUnit": _partner_unit,
+    "registeredOn": column("registered_on"),
+}
+PARTNER_UNIT: FieldTable = {
+    "id": lambda _cx, u, _s: gid("PartnerUnit", u.c.id),
+    "name": column("name"),
+    "kind": enum_of("kind", PartnerKind),
+    "creditCode": column("credit_code"),
+    "contactName": column("contact_name"),
+    "address": column("address"),
+}
+
+TABLES: dict[str, FieldTable] = {"Query": {"inserviceMembers": inservice_members},
+                                 "InServiceMember": INSERVICE_MEMBER, "PartnerUnit": PARTNER_UNIT,
+                                 "InServiceMemberConnection": CONNECTION, "InServiceMemberEdge": EDGE}

@@ -1,0 +1,139 @@
+"""The compiled audit log list (compiled/audit.py, issue #21) answers exactly what the resolvers answer.
+
+Every world user sends each query compiled, then through strawberry's resolvers: the same bytes.
+The street admin and the party secretaries read it (all, or their scope's) from the compiled path;
+anyone else is refused by the resolvers (FORBIDDEN) whichever path is tried first. The log holds the
+entries the world's own mutations and full reads wrote, and entries written here with what the
+fields must narrow: an outcome that is no string or no known value, no user, several ids."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+
+from models import AuditEntry
+from resolvers.ids import encode_global_id
+from tenants.session import bind_tenant
+from tests.support.compiled import around, both, walk_pages
+from tests.support.harness import Api, DbEnv, World
+from tests.support.world import ROLE_USERS, TenantWorld
+
+USERS = (*ROLE_USERS, "nobody")
+READERS = {"admin", "secretary", "secretary2"}
+
+LOG = """
+query Log($first: Int, $after: String, $action: String, $username: String, $since: DateTime, $until: DateTime) {
+  auditLog(first: $first, after: $after, action: $action, username: $username, since: $since, until: $until) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { __typename id action outcome result objectType objectIds roles requestId clientAddr at
+                          user { username displayName } } } } }
+"""
+PORTAL = """
+query Audit { auditLog(first: 20) { totalCount pageInfo { hasNextPage endCursor }
+  nodes { id action outcome objectType objectIds at user { username } } } }
+"""
+FRAGMENTS = """
+query { a: auditLog(first: 3) { nodes { ...E } } b: auditLog(action: "person.read_pii") { totalCount }
+        c: auditLog { edges { node { ... on Node { id } } } } }
+fragment E on AuditEntry { r: result action ... on AuditEntry { user { displayName } } }
+"""
+EQUIVALENCE_DOCUMENTS = (LOG, PORTAL, FRAGMENTS)
+
+PERSONS = "{ persons(first: 50) { nodes { id phone } } }"  # full reads: person.read_pii entries
+UPDATE_PERSON = ("mutation($i: UpdatePersonInput!) { updatePerson(input: $i) { person { id } "
+                 "errors { code } } }")
+
+
+@pytest.fixture
+async def audit_tenant(api: Api, fresh: World, db: DbEnv) -> TenantWorld:
+    if not db.is_pg:
+        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
+    tw = fresh.a
+    for who in ("admin", "secretary", "grid1"):
+        await api.gql(tw, who, PERSONS)
+    for key, name in (("h1a", "张建国"), ("h3a", "王德明"), ("h4a", "赵卫东")):
+        await api.gql(tw, "admin", UPDATE_PERSON, {"i": {"id": encode_global_id("Person", tw.persons[key]),
+                                                         "name": name + "甲"}})
+    await api.gql(tw, "resident", UPDATE_PERSON, {"i": {"id": encode_global_id("Person", tw.persons["h1a"]),
+                                                        "name": "拒绝"}})  # refused: an entry all the same
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            at = datetime.now(UTC) - timedelta(days=3)
+            for i, (detail, user, ids) in enumerate((
+                    ({"outcome": 1}, tw.users["admin"], ["x"]), ({"outcome": "weird"}, None, []),
+                    ({"outcome": None, "purpose": "导出"}, tw.users["secretary"], ["a", "b", "c"]),
+                    ({}, None, [str(tw.persons["h1a"]), str(tw.persons["h1b"])]))):
+                s.add(AuditEntry(user_id=user, roles="street_admin", action=f"test.{i}", object_type="person",
+                                 object_ids=ids, detail=detail, request_id=f"r{i}", client_addr="10.0.0.1",
+                                 area_path=None, created_at=at + timedelta(minutes=i)))
+    return tw
+
+
+async def test_the_audit_log_compiles_to_the_resolvers_answer_for_every_user(api: Api, audit_tenant: TenantWorld
+                                                                            ) -> None:
+    tw = audit_tenant
+    now = datetime.now(UTC)
+    pages: list[dict[str, Any]] = [
+        {}, {"first": 2}, {"first": 0}, {"first": 100}, {"action": "person.read_pii"}, {"action": "updatePerson"},
+        {"action": ""}, {"action": "nothing"}, {"username": tw.username("admin")}, {"username": "nobody-at-all"},
+        {"since": (now - timedelta(days=1)).isoformat()}, {"until": (now - timedelta(days=1)).isoformat()},
+        {"since": (now - timedelta(days=4)).isoformat(), "until": (now - timedelta(days=2)).isoformat(), "first": 3}]
+    walked = 0
+    for user in USERS:
+        for variables in pages:
+            compiled, resolved, taken = await both(api, tw, user, LOG, variables)
+            assert compiled == resolved, (user, variables, around(compiled, resolved))
+            assert taken == (user in READERS), (user, variables)
+        for document in (PORTAL, FRAGMENTS):
+            compiled, resolved, taken = await both(api, tw, user, document, {})
+            assert compiled == resolved and taken == (user in READERS), (user, document[:20],
+                                                                          around(compiled, resolved))
+        if user in READERS:
+            walked += await walk_pages(api, tw, user, LOG, "auditLog", {"first": 3}, 30)
+        else:
+            assert b'"FORBIDDEN"' in compiled, (user, compiled[:200])
+    assert walked > len(READERS) + 2, walked  # the street admin's log ran to several pages
+
+
+async def test_the_audit_log_has_real_content(api: Api, audit_tenant: TenantWorld) -> None:
+    tw = audit_tenant
+    body = orjson.loads((await both(api, tw, "admin", LOG, {"first": 100}))[0])["data"]["auditLog"]
+    nodes = {e["node"]["action"]: e["node"] for e in body["edges"]}
+    assert body["totalCount"] == len(body["edges"]) > 10
+    assert (nodes["test.0"]["outcome"], nodes["test.0"]["result"]) == (None, None)  # not a string
+    assert (nodes["test.1"]["outcome"], nodes["test.1"]["result"], nodes["test.1"]["user"]) == ("weird", None, None)
+    assert nodes["test.2"]["objectIds"] == ["a", "b", "c"] and nodes["test.2"]["user"]["username"]
+    assert {n["result"] for n in nodes.values()} >= {"OK", None}
+    assert "person.read_pii" in nodes
+    scoped = orjson.loads((await both(api, tw, "secretary", LOG, {"first": 100}))[0])["data"]["auditLog"]
+    assert 0 < scoped["totalCount"] < body["totalCount"]  # the scope's entries only
+
+
+async def test_a_bad_audit_argument_is_the_resolvers_error_either_way(api: Api, audit_tenant: TenantWorld) -> None:
+    tw = audit_tenant
+    for variables in ({"first": 101}, {"first": -1}, {"after": "not-a-cursor"}):
+        for user in ("admin", "resident"):
+            compiled, resolved, _ = await both(api, tw, user, LOG, variables)
+            assert compiled == resolved and b'"errors"' in compiled, (user, variables, compiled[:200])
+    # by object: the general path (a JSON text match the compiler declines)
+    doc = "query($o: ID) { auditLog(objectId: $o, first: 50) { totalCount nodes { id action } } }"
+    _, _, taken = await both(api, tw, "admin", doc, {"o": str(tw.persons["h1a"])})
+    assert not taken
+
+
+async def test_a_compiled_audit_log_is_one_statement(api: Api, audit_tenant: TenantWorld) -> None:
+    tw = audit_tenant
+    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
+    await api.counted(tw, "admin", PORTAL)
+    state.compiled_reads = False
+    try:
+        _, baseline = await api.counted(tw, "admin", "query { __typename }")
+        _, resolved = await api.counted(tw, "admin", PORTAL)
+    finally:
+        state.compiled_reads = True
+    _, compiled = await api.counted(tw, "admin", PORTAL)
+    assert compiled == baseline + 1 < resolved, (compiled, baseline, resolved)
