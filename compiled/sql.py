@@ -9,7 +9,20 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, DateTime, Integer, Text, Uuid, case, cast, func, literal_column, null
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    DateTime,
+    Integer,
+    Text,
+    Uuid,
+    case,
+    cast,
+    func,
+    literal_column,
+    null,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ColumnClause, Grouping
@@ -39,7 +52,8 @@ EMPTY_JSON_ARRAY: ColumnClause[Any] = literal_column("'[]'::json")
 
 # The types of the positional parameters a plan may carry ($n::type).
 SLOT_TYPES: dict[str, TypeEngine[Any]] = {
-    "int": Integer(), "text": Text(), "uuid": Uuid(), "timestamptz": DateTime(timezone=True), "text[]": ARRAY(Text())}
+    "int": Integer(), "text": Text(), "uuid": Uuid(), "timestamptz": DateTime(timezone=True), "text[]": ARRAY(Text()),
+    "date": Date()}
 
 
 def _b64url(raw: ColumnElement[Any]) -> ColumnElement[str]:

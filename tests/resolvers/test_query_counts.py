@@ -381,6 +381,22 @@ CASES: dict[str, CountCase] = {
                 "Agreement.areas", "Agreement.grants", "Agreement.sharedData", "Agreement.signatories",
                 "Query.inserviceMembers"),
     ),
+    # The compiled forms (compiled/cobuilding.py, issue #21): the staff's agreements list alone, and the
+    # shared views compiled for a partner (myAgreements, its connection, sharedActivities) alone.
+    "agreements_compiled": CountCase(
+        """{ agreements(first: 60) { totalCount nodes { title status inForce validFrom partnerUnit { name }
+            communities { name } areas { code name } grants sharedData } } }""",
+        ("agreements.nodes", "agreements.nodes.communities"),
+        covers=("Query.agreements",),
+    ),
+    "partner_compiled": CountCase(
+        """{ myAgreements { title communities { name } grants sharedData areas { code } }
+          myAgreementsConnection(first: 100) { totalCount nodes { title communities { name } } }
+          sharedActivities(first: 60) { totalCount nodes { title community { name } } } }""",
+        ("myAgreements", "myAgreements.communities", "myAgreementsConnection.nodes", "sharedActivities.nodes"),
+        who="partner",
+        covers=("Query.myAgreements", "Query.myAgreementsConnection", "Query.sharedActivities"),
+    ),
     "partner": CountCase(
         """query($c: ID!) { myAgreements { title communities { name } grants sharedData areas { code } }
           myAgreementsConnection(first: 100) { totalCount nodes { title communities { name } } }
@@ -443,6 +459,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "caseStages": (13, 10),
     "catalogues": (25, 22),
     "cobuilding": (18, 15),
+    "agreements_compiled": (9, 2),  # PostgreSQL: start-up and the compiled read (compiled/cobuilding.py)
     "evaluations": (20, 17),
     "importJobs": (6, 3),
     "households": (16, 13),
@@ -455,6 +472,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "notifications": (11, 2),  # PostgreSQL: start-up and the compiled read (compiled/notifications.py)
     "overdueVisits": (21, 18),
     "partner": (18, 17),
+    "partner_compiled": (11, 4),  # PostgreSQL: start-up, the partner client and its agreements (the actor), compiled
     "persons": (12, 4),  # the compiled read, then the full reads' audit row (SET LOCAL, INSERT)
     "person_moves": (9, 6),
     "personalDataReport": (15, 12),
