@@ -1,10 +1,11 @@
 """Compiled reads of co-building (共驻共建, issue #21): the staff's ``agreements`` list, and a partner
-system's own agreements in force (``myAgreements``, ``myAgreementsConnection``) and the activities they
-share (``sharedActivities``) — as ``resolvers.cobuilding`` answers them, with its own predicates:
-``agreement_read_predicate`` (a covered community in the agreement·read scope), ``active_on`` (the one
-in-force rule: active, the request's local day inside the validity) and ``agreement_reach`` (the
-community paths an agreement in force shares a resource·action with this partner actor, read on every
-request: ``compiled.plans`` keys a partner's plan by them). An argument the resolvers would refuse raises
+system's own agreements in force (``myAgreements``, ``myAgreementsConnection``), the activities they
+share (``sharedActivities``) and its unit's desk (``assignedCases``, issue #22) — as the resolvers answer
+them, with their own predicates: ``agreement_read_predicate`` (a covered community in the agreement·read
+scope), ``active_on`` (the one in-force rule: active, the request's local day inside the validity),
+``agreement_reach`` (the community paths an agreement in force shares a resource·action with this
+partner actor, read on every request: ``compiled.plans`` keys a partner's plan by them) and
+``resolvers.cases.assigned_predicate`` (the desk's cases). An argument the resolvers would refuse raises
 Unsupported: the general path answers with its typed error.
 
 ``PARTNER_ROOTS`` are the root fields a partner actor may be answered here (``compiled.plans`` declines
@@ -22,8 +23,9 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
 
 from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
-from compiled.fields import CONNECTION, EDGE, area_obj, column, connection, enum_of, timestamp
-from compiled.sql import enum_name, gid, json_list, lit
+from compiled.fields import CONNECTION, EDGE, area_obj, column, connection, enum_of, late, timestamp
+from compiled.fields import _category_name as category_name
+from compiled.sql import enum_name, gid, iso, json_list, lit
 from models import (
     Activity,
     ActivityState,
@@ -32,18 +34,23 @@ from models import (
     AgreementStatus,
     Area,
     AreaKind,
+    Case,
+    CasePriority,
+    CaseStage,
+    CaseState,
     PartnerKind,
     PartnerUnit,
 )
 from policies.cobuilding import active_on, agreement_reach, agreement_read_predicate, local_date, under
 from policies.filters import area_read_predicate
+from resolvers.cases import assigned_predicate
 from resolvers.cobuilding import LIANCHUANG
 from resolvers.errors import ServiceError
 from resolvers.ids import decode_global_id
 from schema.cobuilding import AgreementGrant
 
 # What a partner actor may be answered by the compiled path: these root fields and nothing else.
-PARTNER_ROOTS = frozenset({"myAgreements", "myAgreementsConnection", "sharedActivities"})
+PARTNER_ROOTS = frozenset({"myAgreements", "myAgreementsConnection", "sharedActivities", "assignedCases"})
 
 
 def _id_of(name: str, type_name: str) -> Callable[[dict[str, Any]], uuid.UUID | None]:
@@ -226,6 +233,44 @@ def _activity_community(cx: Compiler, act: Any, s: Sel) -> ColumnElement[Any]:
             .limit(1).correlate_except(a, c).scalar_subquery())
 
 
+# ---------------------------------------------------------------- a unit's desk (issue #22)
+
+
+def assigned_cases(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
+    """resolvers.cases.list_assigned_cases: the desk's cases (assigned_predicate), newest first."""
+    filters = [Case.tenant_id == cx.tenant_id, assigned_predicate(cx.ctx)]
+    states = cx.shape(sel, lambda a: tuple(CaseState(x).value for x in a.get("states") or ()))
+    if states:
+        filters.append(Case.state.in_([lit(x) for x in states]))
+    return connection(cx, sel, select(Case.__table__).where(*filters), Case.id, descending=True,
+                      node_type="AssignedCase")
+
+
+def _requested_due_at(cx: Compiler, c: Any, _s: Sel) -> ColumnElement[Any]:
+    """AssignedCase.requestedDueAt: the last open stage's (loaders.stages_by_case, by seq)."""
+    st = CaseStage.__table__.alias("st")
+    return (select(iso(st.c.requested_due_at)).where(st.c.tenant_id == cx.tenant_id, st.c.case_id == c.c.id,
+                                                     st.c.completed_at.is_(None))
+            .order_by(st.c.seq.desc()).limit(1).correlate_except(st).scalar_subquery())
+
+
+ASSIGNED_CASE: FieldTable = {
+    "id": lambda _cx, c, _s: gid("Case", c.c.id),
+    **{f: column(c) for f, c in (("number", "number"), ("title", "title"), ("description", "description"),
+                                 ("category", "category_code"), ("locationText", "location_text"),
+                                 ("resolution", "resolution"), ("version", "version"))},
+    "categoryName": category_name,
+    "priority": enum_of("priority", CasePriority),
+    "state": enum_of("state", CaseState),
+    "reportedAt": timestamp("created_at"),
+    "dispatchedAt": timestamp("dispatched_at"),
+    "dueAt": timestamp("due_at"),
+    "resolvedAt": timestamp("resolved_at"),
+    "overdue": lambda cx, c, _s: late(cx, c.c.state, c.c.due_at),
+    "requestedDueAt": _requested_due_at,
+}
+
+
 PARTNER_AGREEMENT: FieldTable = {**_COMMON, "communities": _community_refs}
 
 COMMUNITY_REF: FieldTable = {
@@ -246,10 +291,12 @@ SHARED_ACTIVITY: FieldTable = {
 
 TABLES: dict[str, FieldTable] = {
     "Query": {"agreements": agreements, "myAgreements": my_agreements,
-              "myAgreementsConnection": my_agreements_connection, "sharedActivities": shared_activities},
+              "myAgreementsConnection": my_agreements_connection, "sharedActivities": shared_activities,
+              "assignedCases": assigned_cases},
     "Agreement": AGREEMENT, "AgreementConnection": CONNECTION, "AgreementEdge": EDGE,
     "PartnerUnit": PARTNER_UNIT, "LianchuangArea": LIANCHUANG_AREA,
     "PartnerAgreement": PARTNER_AGREEMENT, "PartnerAgreementConnection": CONNECTION, "PartnerAgreementEdge": EDGE,
     "CommunityRef": COMMUNITY_REF,
     "SharedActivity": SHARED_ACTIVITY, "SharedActivityConnection": CONNECTION, "SharedActivityEdge": EDGE,
+    "AssignedCase": ASSIGNED_CASE, "AssignedCaseConnection": CONNECTION, "AssignedCaseEdge": EDGE,
 }

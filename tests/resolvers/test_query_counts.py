@@ -397,6 +397,12 @@ CASES: dict[str, CountCase] = {
         who="partner",
         covers=("Query.myAgreements", "Query.myAgreementsConnection", "Query.sharedActivities"),
     ),
+    "assignedCases_compiled": CountCase(  # the desk alone: compiled for a partner (compiled/cobuilding.py)
+        """{ assignedCases(first: 60) { totalCount nodes { number title categoryName state dueAt overdue
+          requestedDueAt } } }""",
+        ("assignedCases.nodes",), who="partner",
+        covers=("Query.assignedCases",),
+    ),
     "partner": CountCase(
         """query($c: ID!) { myAgreements { title communities { name } grants sharedData areas { code } }
           myAgreementsConnection(first: 100) { totalCount nodes { title communities { name } } }
@@ -448,6 +454,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "activitySignups": (12, 8),
     "areas": (13, 10),
     "assignedCases": (10, 9),
+    "assignedCases_compiled": (8, 4),  # PostgreSQL: start-up, the partner client and its agreements, compiled
     "auditLog": (7, 4),
     "careServices": (14, 11),
     "caseRates": (9, 6),  # each field: definitions, counts, names (#21); calendar kept since the scene's reports
