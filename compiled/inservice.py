@@ -18,9 +18,9 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
 
 from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
-from compiled.fields import CONNECTION, EDGE, area_by_id, column, connection, enum_of
+from compiled.fields import CONNECTION, EDGE, area_by_id, column, connection
 from compiled.sql import gid
-from models import InServiceMember, PartnerKind, PartnerUnit, Person
+from models import InServiceMember, PartnerUnit, Person
 from policies.filters import person_predicate
 from resolvers.cobuilding import inservice_member_list_filters
 from resolvers.errors import ServiceError
@@ -61,7 +61,8 @@ def _person(cx: Compiler, m: Any, s: Sel) -> ColumnElement[Any]:
 
 
 def _partner_unit(cx: Compiler, m: Any, s: Sel) -> ColumnElement[Any]:
-    """partner_unit_by_id: the unit by id; none for a work unit that is no partner unit."""
+    """partner_unit_by_id: the unit by id; none for a work unit that is no partner unit. (PartnerUnit's fields
+    are compiled/cobuilding.py's: one table per type.)"""
     u = PartnerUnit.__table__.alias("pu")
     unit = (select(cx.sub("PartnerUnit", s, u)).select_from(u)
             .where(u.c.tenant_id == cx.tenant_id, u.c.id == m.c.partner_unit_id).correlate_except(u)
@@ -77,15 +78,6 @@ INSERVICE_MEMBER: FieldTable = {
     "partnerUnit": _partner_unit,
     "registeredOn": column("registered_on"),
 }
-PARTNER_UNIT: FieldTable = {
-    "id": lambda _cx, u, _s: gid("PartnerUnit", u.c.id),
-    "name": column("name"),
-    "kind": enum_of("kind", PartnerKind),
-    "creditCode": column("credit_code"),
-    "contactName": column("contact_name"),
-    "address": column("address"),
-}
-
 TABLES: dict[str, FieldTable] = {"Query": {"inserviceMembers": inservice_members},
-                                 "InServiceMember": INSERVICE_MEMBER, "PartnerUnit": PARTNER_UNIT,
+                                 "InServiceMember": INSERVICE_MEMBER,
                                  "InServiceMemberConnection": CONNECTION, "InServiceMemberEdge": EDGE}

@@ -26,6 +26,7 @@ from sqlalchemy.orm import with_loader_criteria
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.visitors import replacement_traverse
 
+from compiled.cobuilding import PARTNER_ROOTS
 from compiled.compiler import ArgRef, Bindings, Compiler, Unsupported
 from compiled.fields import FIELDS
 from compiled.sql import area_paths_by_index
@@ -131,7 +132,11 @@ def _actor_key(ctx: RequestContext) -> tuple[Any, ...]:
     # The texts the actor was read from determine its assignments, person, household and compound.
     rows: tuple[Any, ...] = ((a.source,) if a.source is not None
                              else (tuple(a.assignments), a.person_id, a.household_id, a.own_compound_path))
-    return (ctx.tenant.id, ctx.tenant.policy_version, a.user_id, *rows, a.today)
+    # A partner's grants are its unit's agreements in force this request (the paths are inlined in the
+    # SQL): an agreement that ends, is suspended or changes its communities makes a new key.
+    partner = (a.partner_unit_id, a.partner_client_id, tuple(sorted(a.agreement_paths.items())),
+               a.agreement_communities)
+    return (ctx.tenant.id, ctx.tenant.policy_version, a.user_id, *rows, *partner, a.today)
 
 
 def _never_compiles(schema: GraphQLSchema, op: OperationDefinitionNode) -> bool:
@@ -148,6 +153,14 @@ def _never_compiles(schema: GraphQLSchema, op: OperationDefinitionNode) -> bool:
                for s in op.selection_set.selections)
 
 
+def _partner_compiles(op: OperationDefinitionNode) -> bool:
+    """A partner system's operation compiles only when its root selects the shared views compiled for
+    partners (``compiled.cobuilding.PARTNER_ROOTS``), each a plain field: no other root field of the
+    compiler's tables was written or tested for a partner actor."""
+    return all(isinstance(s, FieldNode) and (s.name.value == "__typename" or s.name.value in PARTNER_ROOTS)
+               for s in op.selection_set.selections)
+
+
 def _root(cx: Compiler, op: OperationDefinitionNode) -> Select[Any]:
     """The operation as one SELECT of its JSON text (NULL when a guard fails)."""
     query = cx.schema.query_type
@@ -160,7 +173,7 @@ def compile_request(schema: GraphQLSchema, query: str, document: DocumentNode, o
                     variables: dict[str, Any] | None, ctx: RequestContext, cache: PlanCache
                     ) -> tuple[str, tuple[Any, ...]] | None:
     """The one statement (SQL, parameters) answering this request's data, or None when strawberry must."""
-    if ctx.actor.partner_client_id is not None or cache.declined(query, operation_name):
+    if cache.declined(query, operation_name):
         return None
     dialect = ctx.db.session.get_bind().dialect
     if dialect.name != "postgresql":
@@ -177,6 +190,8 @@ def compile_request(schema: GraphQLSchema, query: str, document: DocumentNode, o
         op = matching[0]
     if _never_compiles(schema, op):
         cache.decline(query, operation_name)
+        return None
+    if ctx.actor.partner_client_id is not None and not _partner_compiles(op):
         return None
     coerced = get_variable_values(schema, op.variable_definitions or (), variables or {})
     if isinstance(coerced, list) or getattr(coerced, "errors", None):

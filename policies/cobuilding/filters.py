@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, false, literal, not_, or_, select, true
@@ -40,8 +41,9 @@ def local_date(now: datetime) -> date:
     return now.astimezone(TZ).date()
 
 
-def active_on(day: date, agreement: type[Agreement] = Agreement) -> ColumnElement[bool]:
-    """An agreement is in force: status active and the day inside valid_from..valid_until."""
+def active_on(day: date | ColumnElement[date], agreement: Any = Agreement) -> ColumnElement[bool]:
+    """An agreement is in force: status active and the day inside valid_from..valid_until. The day is a
+    value or a SQL expression (a compiled read's parameter); ``agreement`` the model or an alias of it."""
     return and_(agreement.status == AgreementStatus.ACTIVE, agreement.valid_from <= day,
                 or_(agreement.valid_until.is_(None), agreement.valid_until >= day))
 

@@ -141,17 +141,23 @@ async def list_cases(ctx: RequestContext, f: CaseFilter, *, first: int | None, a
     return await ordered_page(ctx.db, stmt, Case.id, key, first=first, after=after)
 
 
-async def list_assigned_cases(ctx: RequestContext, *, states: list[CaseState] | None, first: int | None,
-                              after: str | None) -> Page[Case]:
-    """The cases dispatched to the actor's unit, newest first (issue #22): for a partner unit's system its
-    unit's, for a firm's staff their firm's — among those the actor may read."""
+def assigned_predicate(ctx: RequestContext) -> ColumnElement[bool]:
+    """The cases of the actor's desk (assignedCases): dispatched to its partner unit or its firms, and
+    readable by it — the list's rule, and the compiled list's (compiled/cobuilding.py)."""
     mine = []
     if ctx.actor.partner_unit_id is not None:
         mine.append(Case.handler_partner_id == ctx.actor.partner_unit_id)
     firms = [a.firm_id for a in ctx.actor.assignments if a.firm_id is not None]
     if firms:
         mine.append(Case.handler_firm_id.in_(firms))
-    stmt = select(Case).where(read_predicate(ctx, public=False), or_(*mine) if mine else false())
+    return and_(read_predicate(ctx, public=False), or_(*mine) if mine else false())
+
+
+async def list_assigned_cases(ctx: RequestContext, *, states: list[CaseState] | None, first: int | None,
+                              after: str | None) -> Page[Case]:
+    """The cases dispatched to the actor's unit, newest first (issue #22): for a partner unit's system its
+    unit's, for a firm's staff their firm's — among those the actor may read."""
+    stmt = select(Case).where(assigned_predicate(ctx))
     if states:
         stmt = stmt.where(Case.state.in_(states))
     return await keyset_page(ctx.db, stmt, Case.id, first=first, after=after, descending=True)

@@ -46,7 +46,9 @@ MAX_POINTS = 100_000
 MAX_CAPACITY = 10_000
 
 
-def _points_pred(ctx: RequestContext, action: str, col: Any = PointsEntry.person_id) -> ColumnElement[bool]:
+def points_pred(ctx: RequestContext, action: str, col: Any = PointsEntry.person_id) -> ColumnElement[bool]:
+    """The ledger entries (or, with ``col``, the persons) ``action`` reaches under the actor's points grant:
+    the services' rule, and the compiled ledger's (compiled/volunteering.py)."""
     return person_points_predicate(col, ctx.actor.grant("points", action), ctx.actor)
 
 
@@ -114,10 +116,10 @@ async def book(
 
 async def _person_for(ctx: RequestContext, person_id: uuid.UUID, action: str, what: str) -> None:
     """The person exists where the actor may read points (else NOT_FOUND) and the action reaches them."""
-    if await ctx.db.scalar(select(Person.id).where(Person.id == person_id, _points_pred(ctx, "read", Person.id))) \
+    if await ctx.db.scalar(select(Person.id).where(Person.id == person_id, points_pred(ctx, "read", Person.id))) \
             is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("居民不存在", "person not found"), "personId")
-    if await ctx.db.scalar(select(Person.id).where(Person.id == person_id, _points_pred(ctx, action, Person.id))) \
+    if await ctx.db.scalar(select(Person.id).where(Person.id == person_id, points_pred(ctx, action, Person.id))) \
             is None:
         raise ServiceError(ErrorCode.FORBIDDEN, t(f"您无权为该居民执行 {what}",
                                                   f"you may not {what} for this person"), "personId")
@@ -138,10 +140,10 @@ async def award_points(ctx: RequestContext, person_id: uuid.UUID, points: int, r
 async def reverse_entry(ctx: RequestContext, entry_id: uuid.UUID, reason: str) -> PointsEntry:
     text = _reason(reason)
     entry: PointsEntry | None = await ctx.db.scalar(
-        select(PointsEntry).where(PointsEntry.id == entry_id, _points_pred(ctx, "read")))
+        select(PointsEntry).where(PointsEntry.id == entry_id, points_pred(ctx, "read")))
     if entry is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("积分记录不存在", "ledger entry not found"), "entryId")
-    if await ctx.db.scalar(select(PointsEntry.id).where(PointsEntry.id == entry_id, _points_pred(ctx, "award"))) \
+    if await ctx.db.scalar(select(PointsEntry.id).where(PointsEntry.id == entry_id, points_pred(ctx, "award"))) \
             is None:
         raise ServiceError(ErrorCode.FORBIDDEN, t("您无权冲销该居民的积分",
                                                   "you may not reverse points for this person"), "entryId")
@@ -155,7 +157,7 @@ async def reverse_entry(ctx: RequestContext, entry_id: uuid.UUID, reason: str) -
 
 async def balance_of(ctx: RequestContext, person_id: uuid.UUID) -> int | None:
     """The balance, or None when the actor may not read this person's points."""
-    if await ctx.db.scalar(select(Person.id).where(Person.id == person_id, _points_pred(ctx, "read", Person.id))) \
+    if await ctx.db.scalar(select(Person.id).where(Person.id == person_id, points_pred(ctx, "read", Person.id))) \
             is None:
         return None
     return int(await ctx.db.scalar(select(PointsAccount.balance).where(PointsAccount.person_id == person_id)) or 0)
@@ -165,7 +167,7 @@ async def list_entries(ctx: RequestContext, person_id: uuid.UUID | None, *, firs
                        after: str | None, booked_from: datetime | None = None,
                        booked_before: datetime | None = None) -> Page[PointsEntry]:
     """Ledger entries newest first; optionally of one person and booked in [booked_from, booked_before)."""
-    stmt = select(PointsEntry).where(_points_pred(ctx, "read"), *v.period_filter(
+    stmt = select(PointsEntry).where(points_pred(ctx, "read"), *v.period_filter(
         PointsEntry.created_at, booked_from, booked_before, ("bookedFrom", "bookedBefore")))
     if person_id is not None:
         stmt = stmt.where(PointsEntry.person_id == person_id)
@@ -174,7 +176,7 @@ async def list_entries(ctx: RequestContext, person_id: uuid.UUID | None, *, firs
 
 async def get_entry(ctx: RequestContext, entry_id: uuid.UUID) -> PointsEntry | None:
     entry: PointsEntry | None = await ctx.db.scalar(
-        select(PointsEntry).where(PointsEntry.id == entry_id, _points_pred(ctx, "read")))
+        select(PointsEntry).where(PointsEntry.id == entry_id, points_pred(ctx, "read")))
     return entry
 
 
@@ -267,7 +269,9 @@ async def restock_reward_item(ctx: RequestContext, item_id: uuid.UUID, add: int)
     return item
 
 
-def _redemption_pred(ctx: RequestContext, action: str = "read") -> ColumnElement[bool]:
+def redemption_pred(ctx: RequestContext, action: str = "read") -> ColumnElement[bool]:
+    """The redemptions ``action`` reaches (their person under the actor's points grant): the list's and
+    get's rule, and the compiled list's (compiled/volunteering.py)."""
     return person_points_predicate(Redemption.person_id, ctx.actor.grant("points", action), ctx.actor)
 
 
@@ -276,7 +280,7 @@ async def list_redemptions(ctx: RequestContext, states: list[RedemptionState] | 
                            requested_before: datetime | None = None) -> Page[Redemption]:
     """Redemption requests newest first; optionally in these states and requested in [requested_from,
     requested_before)."""
-    stmt = select(Redemption).where(_redemption_pred(ctx), *v.period_filter(
+    stmt = select(Redemption).where(redemption_pred(ctx), *v.period_filter(
         Redemption.created_at, requested_from, requested_before, ("requestedFrom", "requestedBefore")))
     if states:
         stmt = stmt.where(Redemption.state.in_(states))
@@ -284,7 +288,7 @@ async def list_redemptions(ctx: RequestContext, states: list[RedemptionState] | 
 
 
 async def get_redemption(ctx: RequestContext, rid: uuid.UUID) -> Redemption | None:
-    r: Redemption | None = await ctx.db.scalar(select(Redemption).where(Redemption.id == rid, _redemption_pred(ctx)))
+    r: Redemption | None = await ctx.db.scalar(select(Redemption).where(Redemption.id == rid, redemption_pred(ctx)))
     return r
 
 
@@ -351,7 +355,7 @@ async def decide_redemption(ctx: RequestContext, rid: uuid.UUID, *, approve: boo
     if r is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("兑换申请不存在", "redemption not found"), "id")
     if await ctx.db.scalar(select(Redemption.id).where(Redemption.id == rid,
-                                                        _redemption_pred(ctx, "approve_redemption"))) is None:
+                                                        redemption_pred(ctx, "approve_redemption"))) is None:
         raise ServiceError(ErrorCode.FORBIDDEN, t("您无权处理该兑换申请", "you may not decide this redemption"), "id")
     await transition(ctx, REDEMPTION, r, "approve" if approve else "reject",
                      values={"decided_by": ctx.actor.user_id, "decided_at": ctx.now, "note": text})

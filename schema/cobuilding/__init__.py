@@ -8,6 +8,7 @@ The enums are declared in ``enums``.
 The shared types (``Shared*``, ``PartnerAgreement``) are the only ones a partner actor gets data
 from; they carry no personal data by construction (tests walk them against an allowlist)."""
 
+from .enums import AgreementGrant
 from .inputs import (
     AgreementInput,
     ClaimSharedWishInput,
@@ -57,6 +58,7 @@ from .types import (
 __all__ = [
     "COBUILDING_TYPES",
     "Agreement",
+    "AgreementGrant",
     "AgreementInput",
     "AgreementPayload",
     "ClaimSharedWishInput",

@@ -138,46 +138,30 @@ class PointsEntry(Node):
     async def person(self, info: Info) -> Person | None:
         return await _person(info, self._m.person_id)
 
-    @field(description="Points added (positive) or taken (negative).")
-    def delta(self) -> int:
-        return self._m.delta
+    # Column fields are declared once (schema.columns): the compiled ledger builds its SQL from these.
+    delta = column_field("delta", int, description="Points added (positive) or taken (negative).")
 
-    @field(description="Kind (类型).")
-    def kind(self) -> EntryKind:
-        return self._m.kind
+    kind = column_field("kind", EntryKind, description="Kind (类型).")
 
-    @field(description="Reason (事由).")
-    def reason(self) -> str | None:
-        return self._m.reason
+    reason = column_field("reason", str | None, description="Reason (事由).")
 
-    @field(description="Balance right after this entry (结余).")
-    def balance_after(self) -> int:
-        return self._m.balance_after
+    balance_after = column_field("balance_after", int, description="Balance right after this entry (结余).")
 
-    @field(description="When (时间).")
-    def at(self) -> datetime:
-        return self._m.created_at
+    at = column_field("created_at", datetime, description="When (时间).")
 
 
 @strawberry.type(description="An item of a community's points catalogue (积分兑换物品).")
 class RewardItem(Node):
     _m: strawberry.Private[RewardItemRow]
 
-    @field(description="Name (物品).")
-    def name(self) -> str:
-        return self._m.name
+    name = column_field("name", str, description="Name (物品).")
 
-    @field(description="Price in points (所需积分).")
-    def points(self) -> int:
-        return self._m.points
+    points = column_field("points", int, description="Price in points (所需积分).")
 
-    @field(description="Stock (库存).")
-    def stock(self) -> int:
-        return self._m.stock
+    stock = column_field("stock", int, description="Stock (库存).")
 
-    @field(description="When it was retired (下架); null while offered. Retired items take no new request.")
-    def retired_at(self) -> datetime | None:
-        return self._m.retired_at
+    retired_at = column_field("retired_at", datetime | None, description="When it was retired (下架); null while "
+                              "offered. Retired items take no new request.")
 
     @field(description="The community whose catalogue it is (社区).")
     async def community(self, info: Info) -> AreaNode | None:
@@ -197,25 +181,15 @@ class Redemption(Node):
         i = await vl.reward_item_by_id(context(info)).load(self._m.item_id)
         return None if i is None else RewardItem(_m=i)
 
-    @field(description="Points it costs (fixed when requested).")
-    def points(self) -> int:
-        return self._m.points
+    points = column_field("points", int, description="Points it costs (fixed when requested).")
 
-    @field(description="State (状态).")
-    def state(self) -> RedemptionState:
-        return self._m.state
+    state = column_field("state", RedemptionState, description="State (状态).")
 
-    @field(description="Note of the decision (审核意见).")
-    def note(self) -> str | None:
-        return self._m.note
+    note = column_field("note", str | None, description="Note of the decision (审核意见).")
 
-    @field(description="Requested at.")
-    def requested_at(self) -> datetime:
-        return self._m.created_at
+    requested_at = column_field("created_at", datetime, description="Requested at.")
 
-    @field(description="Decided at.")
-    def decided_at(self) -> datetime | None:
-        return self._m.decided_at
+    decided_at = column_field("decided_at", datetime | None, description="Decided at.")
 
 
 @strawberry.type

@@ -381,6 +381,28 @@ CASES: dict[str, CountCase] = {
                 "Agreement.areas", "Agreement.grants", "Agreement.sharedData", "Agreement.signatories",
                 "Query.inserviceMembers"),
     ),
+    # The compiled forms (compiled/cobuilding.py, issue #21): the staff's agreements list alone, and the
+    # shared views compiled for a partner (myAgreements, its connection, sharedActivities) alone.
+    "agreements_compiled": CountCase(
+        """{ agreements(first: 60) { totalCount nodes { title status inForce validFrom partnerUnit { name }
+            communities { name } areas { code name } grants sharedData } } }""",
+        ("agreements.nodes", "agreements.nodes.communities"),
+        covers=("Query.agreements",),
+    ),
+    "partner_compiled": CountCase(
+        """{ myAgreements { title communities { name } grants sharedData areas { code } }
+          myAgreementsConnection(first: 100) { totalCount nodes { title communities { name } } }
+          sharedActivities(first: 60) { totalCount nodes { title community { name } } } }""",
+        ("myAgreements", "myAgreements.communities", "myAgreementsConnection.nodes", "sharedActivities.nodes"),
+        who="partner",
+        covers=("Query.myAgreements", "Query.myAgreementsConnection", "Query.sharedActivities"),
+    ),
+    "assignedCases_compiled": CountCase(  # the desk alone: compiled for a partner (compiled/cobuilding.py)
+        """{ assignedCases(first: 60) { totalCount nodes { number title categoryName state dueAt overdue
+          requestedDueAt } } }""",
+        ("assignedCases.nodes",), who="partner",
+        covers=("Query.assignedCases",),
+    ),
     "partner": CountCase(
         """query($c: ID!) { myAgreements { title communities { name } grants sharedData areas { code } }
           myAgreementsConnection(first: 100) { totalCount nodes { title communities { name } } }
@@ -432,6 +454,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "activitySignups": (12, 8),
     "areas": (13, 10),
     "assignedCases": (10, 9),
+    "assignedCases_compiled": (8, 4),  # PostgreSQL: start-up, the partner client and its agreements, compiled
     "auditLog": (7, 4),
     "careServices": (14, 11),
     "caseRates": (9, 6),  # each field: definitions, counts, names (#21); calendar kept since the scene's reports
@@ -443,6 +466,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "caseStages": (13, 10),
     "catalogues": (25, 22),
     "cobuilding": (18, 15),
+    "agreements_compiled": (9, 2),  # PostgreSQL: start-up and the compiled read (compiled/cobuilding.py)
     "evaluations": (20, 17),
     "importJobs": (6, 3),
     "households": (16, 13),
@@ -455,6 +479,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "notifications": (11, 2),  # PostgreSQL: start-up and the compiled read (compiled/notifications.py)
     "overdueVisits": (21, 2),  # PostgreSQL: start-up and the compiled figures (compiled/care.py, cadence_sql)
     "partner": (18, 17),
+    "partner_compiled": (11, 4),  # PostgreSQL: start-up, the partner client and its agreements (the actor), compiled
     "persons": (12, 3),  # the compiled read, then the full reads' audit row (one INSERT in its transaction, #21)
     "person_moves": (9, 6),
     "personalDataReport": (10, 7),  # #21: person, reach, household and erasure in one; accounts a subquery
@@ -467,7 +492,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "users": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/users.py)
     "visitCoverage": (20, 2),  # PostgreSQL: start-up and the compiled figures (compiled/care.py, cadence_sql)
     "visits": (11, 8),
-    "volunteering": (15, 12),
+    "volunteering": (15, 3),  # the compiled read (compiled/volunteering.py), the full reads' audit row (one INSERT)
     "walls": (9, 2),  # PostgreSQL: start-up and the compiled walls (compiled/walls.py)
     "wishes": (12, 3),  # PostgreSQL: start-up, the compiled read, the full reads' audit row (one INSERT, #21)
     "workingCalendar": (7, 3),
