@@ -27,6 +27,7 @@ from .onboarding_import import run_import as run_onboarding_import
 from .onboarding_import import summary as onboarding_summary
 from .onboarding_import import template_xlsx as onboarding_template_xlsx
 from .organisations import (
+    PROPERTY_FIRMS,
     PartyOrgFields,
     add_party_org_member,
     create_owner_committee,
@@ -39,6 +40,7 @@ from .organisations import (
     list_party_orgs,
     list_property_firms,
     list_service_contracts,
+    property_firm_rows,
     property_firms,
     property_firms_page,
     update_property_firm,
@@ -58,8 +60,10 @@ from .self_governing import (
     list_self_governing_units,
 )
 from .service import (
+    CARE_TAG_KINDS,
     HouseholdFields,
     PersonFields,
+    care_tag_kind_rows,
     care_tag_kinds,
     care_tag_kinds_page,
     create_household,
@@ -72,11 +76,13 @@ from .service import (
 )
 
 __all__ = [
+    "CARE_TAG_KINDS",
     "CONSENTED_GRANT",
     "ERASED_NAME",
     "MOVES",
     "NOT_WALKED",
     "ONBOARDING_KIND",
+    "PROPERTY_FIRMS",
     "AreaFields",
     "ErasureRequest",
     "HouseholdFields",
@@ -88,6 +94,7 @@ __all__ = [
     "add_party_org_member",
     "apply_retention",
     "archive_area",
+    "care_tag_kind_rows",
     "care_tag_kinds",
     "care_tag_kinds_page",
     "check_may_onboard",
@@ -128,6 +135,7 @@ __all__ = [
     "person_list_filters",
     "person_moves",
     "personal_data_report",
+    "property_firm_rows",
     "property_firms",
     "property_firms_page",
     "reapply_erasures",
