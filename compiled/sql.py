@@ -9,7 +9,20 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, DateTime, Integer, Text, Uuid, case, cast, func, literal_column, null
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    DateTime,
+    Integer,
+    Text,
+    Uuid,
+    case,
+    cast,
+    func,
+    literal_column,
+    null,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ColumnClause, Grouping
@@ -24,6 +37,7 @@ from resolvers.ids import (
     GID_SEPARATOR,
     ORDERED_CURSOR_PREFIX,
     ORDERED_CURSOR_SEPARATOR,
+    SORTED_CURSOR_PREFIX,
 )
 
 MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
@@ -39,7 +53,8 @@ EMPTY_JSON_ARRAY: ColumnClause[Any] = literal_column("'[]'::json")
 
 # The types of the positional parameters a plan may carry ($n::type).
 SLOT_TYPES: dict[str, TypeEngine[Any]] = {
-    "int": Integer(), "text": Text(), "uuid": Uuid(), "timestamptz": DateTime(timezone=True), "text[]": ARRAY(Text())}
+    "int": Integer(), "text": Text(), "uuid": Uuid(), "timestamptz": DateTime(timezone=True), "text[]": ARRAY(Text()),
+    "date": Date()}
 
 
 def _b64url(raw: ColumnElement[Any]) -> ColumnElement[str]:
@@ -71,6 +86,19 @@ def ordered_cursor(order: str, bucket: ColumnElement[Any], time: ColumnElement[A
     text = (lit(ORDERED_CURSOR_PREFIX + order) + sep + cast(bucket, Text) + sep + cast(micros, Text) + sep
             + cast(id_col, Text))
     return _b64url(func.convert_to(text, lit("UTF8")))
+
+
+def sorted_cursor(order: str, keys: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[str]:
+    """resolvers.ids.encode_sorted_cursor in SQL: base64url of "s:" and the JSON text
+    ``["<order>",[["<tag>","<value>"],…]]`` without spaces, each key a (tag, its value as text) — the text
+    of a key as ``_tag`` writes it. to_json escapes a string as json.dumps(…, ensure_ascii=False) does
+    (the quote, the backslash, control characters; nothing else)."""
+    assert order.isidentifier()
+    text: ColumnElement[Any] = lit(SORTED_CURSOR_PREFIX + f'["{order}",[')
+    for i, (tag, value) in enumerate(keys):
+        assert tag.isalpha() and len(tag) == 1
+        text = text + lit((',' if i else '') + f'["{tag}",') + cast(func.to_json(value), Text) + lit("]")
+    return _b64url(func.convert_to(text + lit("]]"), lit("UTF8")))
 
 
 # The DateTime wire format, stated once: strawberry's DateTime scalar sends datetime.isoformat(), which

@@ -129,6 +129,26 @@ CASES: dict[str, CountCase] = {
                 "Query.caseCategorySettingsConnection", "Query.slaRulesConnection",
                 "Query.calendarOverridesConnection", "Query.evaluationItemsConnection"),
     ),
+    # The settings lists alone (no evaluationItems, which the compiler does not know): on PostgreSQL the
+    # whole document is one compiled statement (compiled/settings.py, issue #21).
+    "settingsLists": CountCase(
+        """{ propertyFirms { id name } careTagKinds { code name } caseCategories { code name }
+          caseCategorySettings { code active } slaRules { category priority amount }
+          calendarOverrides(year: 2026) { day } caseStageLimits { stage tier category amount }
+          caseCategoryRules { category requiresPhoto }
+          propertyFirmsConnection(first: 100) { totalCount nodes { id name } }
+          careTagKindsConnection(first: 100) { totalCount nodes { code name } }
+          caseCategoriesConnection(first: 100) { totalCount nodes { code name } }
+          caseCategorySettingsConnection(first: 100) { totalCount nodes { code active } }
+          slaRulesConnection(first: 100) { totalCount pageInfo { endCursor } nodes { category amount } }
+          calendarOverridesConnection(year: 2026, first: 100) { totalCount edges { cursor node { day } } }
+          caseStageLimitsConnection(first: 100) { totalCount nodes { stage category amount } }
+          caseCategoryRulesConnection(first: 100) { totalCount nodes { category requiresPhoto } } }""",
+        ("propertyFirms", "careTagKinds", "caseCategories", "caseCategorySettings", "slaRules", "calendarOverrides",
+         "caseStageLimits", "caseCategoryRules", "propertyFirmsConnection.nodes", "careTagKindsConnection.nodes",
+         "caseCategoriesConnection.nodes", "caseCategorySettingsConnection.nodes", "slaRulesConnection.nodes",
+         "calendarOverridesConnection.edges", "caseStageLimitsConnection.nodes", "caseCategoryRulesConnection.nodes"),
+    ),
     "roleAssignments": CountCase(
         """{ roleAssignments(includeInactive: true, first: 60) { totalCount nodes { role active
           scope { name ancestors { name } } user { username } } } }""",
@@ -442,6 +462,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "casePhotos": (8, 5),
     "caseStages": (13, 10),
     "catalogues": (25, 22),
+    "settingsLists": (28, 2),  # PostgreSQL: start-up and the compiled read (compiled/settings.py)
     "cobuilding": (18, 15),
     "evaluations": (20, 17),
     "importJobs": (6, 3),
