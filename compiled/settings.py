@@ -1,9 +1,9 @@
 """Compiled reads of the tenant's settings lists (issue #21): the case configuration (categories, SLA
 rules, calendar overrides, stage limits, closure rules), the case categories offered to reporters, the
-care groups and the property firms — each plain list and its connection, from one declaration per list:
-the resolvers' own statement (which checks the actor: staff only where the resolvers say so) and the
-resolvers' own order (``compiled.sorted_lists``). The node fields are the strawberry types' column
-declarations.
+care groups, the property firms, the evaluation items and periods — each plain list and its connection,
+from one declaration per list: the resolvers' own statement (which checks the actor: staff only where
+the resolvers say so) and the resolvers' own order (``compiled.sorted_lists``). The node fields are the
+strawberry types' column declarations.
 
 ``TABLES`` is what ``compiled.fields`` adds to ``FIELDS``: the root fields and the types they reach."""
 
@@ -15,14 +15,21 @@ from compiled.compiler import FieldTable
 from compiled.fields import CONNECTION, EDGE
 from compiled.sorted_lists import SortedList, node_fields, sorted_connection, sorted_list
 from compiled.sql import gid
+from models import EvaluationTarget
 from resolvers import cases as case_lists
+from resolvers import evaluations as evaluation_lists
 from resolvers import register as register_lists
 from schema.cases import CalendarOverride, CaseCategory, CaseCategoryRule, CaseCategorySetting, CaseStageLimit, SlaRule
+from schema.evaluations import EvaluationItem, EvaluationPeriod
 from schema.register import CareTagKind, PropertyFirm
 
 
 def _year(a: dict[str, Any]) -> int:
     return int(a["year"])
+
+
+def _items_of(a: dict[str, Any]) -> tuple[EvaluationTarget, bool]:
+    return EvaluationTarget(a["target"]), bool(a.get("includeInactive"))
 
 
 # root list (plain form) → how it is read; its connection is "<name>Connection"
@@ -41,6 +48,10 @@ LISTS: dict[str, SortedList] = {
                                register_lists.CARE_TAG_KINDS),
     "propertyFirms": SortedList("PropertyFirm", lambda ctx, _: register_lists.property_firm_rows(ctx),
                                 register_lists.PROPERTY_FIRMS),
+    "evaluationItems": SortedList("EvaluationItem", lambda _ctx, v: evaluation_lists.item_rows(*v),
+                                  evaluation_lists.ITEMS, _items_of),
+    "evaluationPeriods": SortedList("EvaluationPeriod", lambda _ctx, _: evaluation_lists.period_rows(),
+                                    evaluation_lists.PERIODS),
 }
 
 NODES: dict[str, FieldTable] = {
@@ -52,6 +63,10 @@ NODES: dict[str, FieldTable] = {
     "CaseCategory": node_fields(CaseCategory),
     "CareTagKind": node_fields(CareTagKind),
     "PropertyFirm": {"id": lambda _cx, f, _s: gid("PropertyFirm", f.c.id), **node_fields(PropertyFirm)},
+    # active: the resolvers give the row's flag with includeInactive, else True — for rows that are all
+    # active then (item_rows filters them), so the column either way
+    "EvaluationItem": {**node_fields(EvaluationItem), "active": lambda _cx, i, _s: i.c.active},
+    "EvaluationPeriod": {"id": lambda _cx, p, _s: gid("EvaluationPeriod", p.c.id), **node_fields(EvaluationPeriod)},
 }
 
 TABLES: dict[str, FieldTable] = {

@@ -26,37 +26,51 @@ USERS = (*ROLE_USERS, "nobody")  # every role of the test world (one expired), a
 NOT_STAFF = frozenset({"expired", "nobody"})  # no live role: the staff lists are FORBIDDEN, no firms
 YEAR = 2031
 
-# root list → (its node selection, whether only staff read it, arguments besides first/after)
-LISTS: dict[str, tuple[str, bool, str]] = {
-    "caseCategorySettings": ("code name active", True, ""),
-    "slaRules": ("category priority amount unit", True, ""),
-    "calendarOverrides": ("day workday note", True, "year: $year"),
-    "caseStageLimits": ("stage tier category amount unit", True, ""),
-    "caseCategoryRules": ("category requiresPhoto", True, ""),
-    "caseCategories": ("code name", False, ""),
-    "careTagKinds": ("code name", False, ""),
-    "propertyFirms": ("id name creditCode", True, ""),
+YEAR_ARG = ("year: $year", "$year: Int!")
+ITEMS_ARGS = ("target: $target, includeInactive: $inactive", "$target: EvaluationTarget!, $inactive: Boolean")
+# root list → (its node selection, whether only staff read it, (its other arguments, their variables))
+LISTS: dict[str, tuple[str, bool, tuple[str, str] | None]] = {
+    "caseCategorySettings": ("code name active", True, None),
+    "slaRules": ("category priority amount unit", True, None),
+    "calendarOverrides": ("day workday note", True, YEAR_ARG),
+    "caseStageLimits": ("stage tier category amount unit", True, None),
+    "caseCategoryRules": ("category requiresPhoto", True, None),
+    "caseCategories": ("code name", False, None),
+    "careTagKinds": ("code name", False, None),
+    "propertyFirms": ("id name creditCode", True, None),
+    "evaluationItems": ("code name weight active", False, ITEMS_ARGS),
+    "evaluationPeriods": ("id month state closedAt", False, None),
 }
 
 
 def connection_query(name: str) -> str:
-    sel, _, args = LISTS[name]
-    year = ", $year: Int!" if args else ""
-    more = f", {args}" if args else ""
-    return (f"query Page($first: Int, $after: String{year}) {{ {name}Connection(first: $first, after: $after{more}) {{"
-            f" totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}"
+    sel, _, extra = LISTS[name]
+    params = f", {extra[1]}" if extra else ""
+    more = f", {extra[0]}" if extra else ""
+    return (f"query Page($first: Int, $after: String{params}) {{ {name}Connection(first: $first, after: $after{more})"
+            f" {{ totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}"
             f" edges {{ cursor node {{ __typename {sel} }} }} nodes {{ {sel} }} }} }}")
 
 
 def plain_query(name: str) -> str:
-    sel, _, args = LISTS[name]
-    if args:
-        return f"query Plain($year: Int!) {{ {name}({args}) {{ __typename {sel} }} }}"
+    sel, _, extra = LISTS[name]
+    if extra:
+        return f"query Plain({extra[1]}) {{ {name}({extra[0]}) {{ __typename {sel} }} }}"
     return f"query Plain {{ {name} {{ __typename {sel} }} }}"
 
 
+def arguments(name: str) -> list[dict[str, Any]]:
+    """The argument values each list is asked with (its variables besides first and after)."""
+    extra = LISTS[name][2]
+    if extra is YEAR_ARG:
+        return [{"year": YEAR}, {"year": YEAR + 1}]
+    if extra is ITEMS_ARGS:
+        return [{"target": t, "inactive": i} for t in ("PROPERTY_FIRM", "OWNER_COMMITTEE") for i in (True, False)]
+    return [{}]
+
+
 def year_of(name: str) -> dict[str, Any]:
-    return {"year": YEAR} if LISTS[name][2] else {}
+    return arguments(name)[0]
 
 
 # What tests/compiled/test_compiled.py checks covers every field the compiler knows.
@@ -90,6 +104,11 @@ MUTATIONS: list[tuple[str, str, dict[str, Any]]] = [
         {"name": "阿里物业"}, {"name": "Zeta Property"})],
     *[("addCareTagKind", "AddCareTagKindInput", {"code": code, "name": label})
       for code, label in (("zz_tag", "末尾\"类别\""), ("aa_tag", "最先类别"))],
+    *[("setEvaluationItems", "SetEvaluationItemsInput", {"target": "PROPERTY_FIRM", "items": [
+        {"code": c, "name": n, "weight": w} for c, n, w in items]}) for items in (
+        (("aa_x", "环境\"卫生\"", 30), ("bb_y", "秩序", 30), ("cc_z", "维修", 40)),
+        (("cc_z", "维修", 25), ("dd_w", "绿化", 25), ("ee_v", "服务", 50)))],  # aa_x, bb_y: inactive since
+    *[("openEvaluationPeriod", "OpenEvaluationPeriodInput", {"month": f"{YEAR}-{m:02d}-01"}) for m in (3, 1, 2, 11)],
 ]
 
 
@@ -116,17 +135,17 @@ async def test_settings_lists_compile_to_the_resolvers_answer_for_every_user(api
     for name in LISTS:
         readers = _readers(name)
         for user in USERS:
-            compiled, resolved, taken = await both(api, tw, user, plain_query(name), year_of(name))
-            assert compiled == resolved, (name, user, around(compiled, resolved))
-            assert taken == (user in readers), (name, user, taken)
-            for variables in ({}, {"first": 0}, {"first": 100}):
-                compiled, resolved, taken = await both(api, tw, user, connection_query(name),
-                                                       {**variables, **year_of(name)})
-                assert compiled == resolved, (name, user, variables, around(compiled, resolved))
-                assert taken == (user in readers), (name, user, variables, taken)
-            if user in readers:  # page by page from the cursors, to the end
-                walked[name] = max(walked.get(name, 0), await walk_pages(
-                    api, tw, user, connection_query(name), f"{name}Connection", {"first": 2, **year_of(name)}))
+            for args in arguments(name):
+                compiled, resolved, taken = await both(api, tw, user, plain_query(name), args)
+                assert compiled == resolved, (name, user, args, around(compiled, resolved))
+                assert taken == (user in readers), (name, user, args, taken)
+                for variables in ({}, {"first": 0}, {"first": 100}):
+                    compiled, resolved, taken = await both(api, tw, user, connection_query(name), {**variables, **args})
+                    assert compiled == resolved, (name, user, variables, args, around(compiled, resolved))
+                    assert taken == (user in readers), (name, user, variables, args, taken)
+                if user in readers:  # page by page from the cursors, to the end
+                    walked[name] = max(walked.get(name, 0), await walk_pages(
+                        api, tw, user, connection_query(name), f"{name}Connection", {"first": 2, **args}))
     assert all(walked[name] >= 2 for name in LISTS), walked  # every list ran to several pages
 
 
@@ -149,6 +168,13 @@ async def test_a_settings_list_has_real_content(api: Api, settings_tenant: Any) 
     sla = await nodes("slaRules")
     assert sla[0]["category"] is None and {(n["category"], n["amount"]) for n in sla} >= {
         (None, 3.0), (None, 0.5), ("aa_first", 2.5), ("zz_quote", 7.25)}
+    items = await nodes("evaluationItems")
+    assert [(n["code"], n["active"]) for n in items][:3] == [("ee_v", True), ("cc_z", True), ("dd_w", True)]
+    inactive = [n["code"] for n in items[3:] if not n["active"]]  # the defaults and aa_x, bb_y: set aside
+    assert len(inactive) == len(items) - 3 and inactive.index("aa_x") + 1 == inactive.index("bb_y")
+    assert next(n["name"] for n in items if n["code"] == "aa_x") == '环境"卫生"'
+    assert [n["month"] for n in await nodes("evaluationPeriods", "resident")][:4] == [
+        f"{YEAR}-11-01", f"{YEAR}-03-01", f"{YEAR}-02-01", f"{YEAR}-01-01"]
     days = [n["day"] for n in await nodes("calendarOverrides")]
     assert days == [f"{YEAR}-01-02", f"{YEAR}-02-01", f"{YEAR}-05-05", f"{YEAR}-10-08"]
     stages = [(n["stage"], n["category"], n["tier"]) for n in await nodes("caseStageLimits")]
