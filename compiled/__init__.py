@@ -31,7 +31,9 @@ Modules: ``sql`` (SQL building blocks), ``compiler`` (selections, arguments, par
 ``fields`` (the per-type field tables: what the compiler knows), ``plans`` (plan cache, compile,
 run, finish); other domains' fields in modules of their own that ``fields`` adds to its tables
 (``notices``, ``topics``, ``meetings``, ``visits``, ``persons``, ``notifications``, ``activities``,
-``wishes``, ``walls``: those lists; ``care``: the visit figures, leads and service lists — issue #21).
+``wishes``, ``walls``: those lists; ``care``: the visit figures, leads and service lists; ``settings``: the
+settings lists, plain and Connection, declared as the resolvers' statement and ``ListOrder`` and built by
+``sorted_lists``; ``ledgers``: importJobs; and others of issue #21 — every module not in fields' ``_CORE``).
 """
 
 from compiled.compiler import Unsupported

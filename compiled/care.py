@@ -369,7 +369,8 @@ class SortedPage(Page):
     """A page in a ListOrder (resolvers.pagination.sorted_page): cursors of the rows' sort keys."""
 
     def cursor(self) -> ColumnElement[Any]:
-        return sorted_cursor(CARE_SERVICES.name, [("s", self.rows.c.tag_code), ("u", self.rows.c.id)])
+        return sorted_cursor(CARE_SERVICES.name, [("s", cast(self.rows.c.tag_code, Text)),
+                                                   ("u", func.replace(cast(self.rows.c.id, Text), lit("-"), lit("")))])
 
 
 def care_services_connection(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:

@@ -490,7 +490,7 @@ def _ordered_connection(cx: Compiler, sel: Sel, stmt: Select[Any], id_col: SQLCo
 def _page_cursor(_cx: Compiler, pg: Page, s: Sel) -> ColumnElement[Any]:
     # PostgreSQL has no min(uuid): the first (or last) by row number
     rn = pg.rows.c._rn if s.name == "startCursor" else pg.rows.c._rn.desc()
-    if pg.key is not None:  # the cursors themselves, as text
+    if pg.key is not None or type(pg) is not Page:  # the cursors themselves, as text (a subclass: its own)
         texts = func.array_agg(aggregate_order_by(pg.cursor(), rn), type_=ARRAY(Text())).filter(pg.on_page)
         return texts[1]
     ids = func.array_agg(aggregate_order_by(pg.rows.c.id, rn), type_=ARRAY(pg.rows.c.id.type)).filter(pg.on_page)
@@ -588,7 +588,7 @@ FIELDS: dict[str, FieldTable] = {
 
 # Other domains' fields (imported here, last: built on the helpers above): every module of this package
 # but the core ones is a domain with a ``TABLES``, so adding a domain adds a file and no line here.
-_CORE = frozenset({"case_filters", "compiler", "fields", "plans", "sql"})
+_CORE = frozenset({"case_filters", "compiler", "fields", "plans", "sorted_lists", "sql"})
 for _info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name):
     if _info.name not in _CORE:
         extend(FIELDS, importlib.import_module(f"compiled.{_info.name}").TABLES)

@@ -94,25 +94,22 @@ def offset_cursor(position: ColumnElement[Any]) -> ColumnElement[str]:
     return _b64url(func.convert_to(lit(OFFSET_PREFIX.decode()) + cast(position, Text), lit("UTF8")))
 
 
-def sorted_cursor(order: str, keys: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[str]:
-    """resolvers.ids.encode_sorted_cursor in SQL for keys of text ("s") and uuid ("u") values: the JSON text
-    written as json.dumps writes it (no spaces; strings through to_json, which escapes as it does)."""
-    parts: list[ColumnElement[Any]] = []
-    for tag, value in keys:
-        text = cast(func.to_json(cast(value, Text)), Text) if tag == "s" else \
-            lit('"') + func.replace(cast(value, Text), lit("-"), lit("")) + lit('"')
-        if tag not in ("s", "u"):
-            raise ValueError(tag)
-        parts.append(lit(f'["{tag}",') + text + lit("]"))
-    body: ColumnElement[Any] = lit(SORTED_CURSOR_PREFIX + f'["{order}",[')
-    for i, p in enumerate(parts):
-        body = body + (lit(",") if i else lit("")) + p
-    return _b64url(func.convert_to(body + lit("]]"), lit("UTF8")))
-
-
 def iso_date(d: ColumnElement[Any]) -> ColumnElement[Any]:
     """A Date as strawberry's Date scalar sends it (date.isoformat(): years 1000–9999 here)."""
     return func.to_char(d, lit("YYYY-MM-DD"))
+
+
+def sorted_cursor(order: str, keys: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[str]:
+    """resolvers.ids.encode_sorted_cursor in SQL: base64url of "s:" and the JSON text
+    ``["<order>",[["<tag>","<value>"],…]]`` without spaces, each key a (tag, its value as text) — the text
+    of a key as ``_tag`` writes it. to_json escapes a string as json.dumps(…, ensure_ascii=False) does
+    (the quote, the backslash, control characters; nothing else)."""
+    assert order.isidentifier()
+    text: ColumnElement[Any] = lit(SORTED_CURSOR_PREFIX + f'["{order}",[')
+    for i, (tag, value) in enumerate(keys):
+        assert tag.isalpha() and len(tag) == 1
+        text = text + lit((',' if i else '') + f'["{tag}",') + cast(func.to_json(value), Text) + lit("]")
+    return _b64url(func.convert_to(text + lit("]]"), lit("UTF8")))
 
 
 # The DateTime wire format, stated once: strawberry's DateTime scalar sends datetime.isoformat(), which

@@ -27,15 +27,21 @@ from .calendar import (
     working_calendar,
 )
 from .config import (
+    CALENDAR_OVERRIDES,
+    CATEGORY_SETTINGS,
+    SLA_RULES,
     SlaInput,
     all_categories,
+    calendar_override_rows,
     calendar_overrides,
+    category_setting_rows,
     remove_calendar_override,
     set_calendar_override,
     set_category,
     set_feedback_wait_days,
     set_sla_rule,
     settings,
+    sla_rule_rows,
     sla_rules,
 )
 from .handlers import HandlerChoice
@@ -96,6 +102,7 @@ from .rates import (
     ranked,
 )
 from .reads import (
+    CATEGORIES,
     NO_TIME,
     CaseFilter,
     CaseOrder,
@@ -103,6 +110,7 @@ from .reads import (
     case_sort_key,
     categories,
     categories_page,
+    category_rows,
     get_case,
     is_overdue,
     list_assigned_cases,
@@ -124,6 +132,7 @@ from .review import (
     local_bounds,
     statistics,
 )
+from .stage_config import CATEGORY_RULES, STAGE_LIMITS, category_rule_rows, stage_limit_rows
 from .steps import (
     TransferInput,
     decide_extension,
@@ -141,7 +150,11 @@ from .workcalendar import (
 )
 
 __all__ = [
+    "CALENDAR_OVERRIDES",
     "CASE",
+    "CATEGORIES",
+    "CATEGORY_RULES",
+    "CATEGORY_SETTINGS",
     "MAX_BYTES",
     "MAX_CALENDAR_DAYS",
     "MAX_PHOTOS",
@@ -149,6 +162,8 @@ __all__ = [
     "RATE_KEYS",
     "RECATEGORISE",
     "SHANGHAI",
+    "SLA_RULES",
+    "STAGE_LIMITS",
     "TRANSITIONS",
     "Arrangement",
     "ArrangementError",
@@ -173,11 +188,15 @@ __all__ = [
     "all_categories",
     "apply_image",
     "assigned_predicate",
+    "calendar_override_rows",
     "calendar_overrides",
     "case_rates",
     "case_sort_key",
     "categories",
     "categories_page",
+    "category_rows",
+    "category_rule_rows",
+    "category_setting_rows",
     "clean_image",
     "clean_image_async",
     "close_waiting_cases",
@@ -233,8 +252,10 @@ __all__ = [
     "settings",
     "simple_transition",
     "sla_for",
+    "sla_rule_rows",
     "sla_rules",
     "sniff_image",
+    "stage_limit_rows",
     "statistics",
     "statutory_holidays",
     "storage_keys",

@@ -43,14 +43,24 @@ SLA_RULES = ListOrder("slaRules", (Key(func.coalesce(SlaRule.category_code, ""))
 CALENDAR_OVERRIDES = ListOrder("calendarOverrides", (Key(CalendarOverride.day), Key(CalendarOverride.id)))
 
 
-async def all_categories(ctx: RequestContext) -> list[CaseCategory]:
+# Each list's rows as one statement, the actor checked first (FORBIDDEN): the plain list, its connection
+# and the compiled read (compiled/settings.py) take the same statement and the same order.
+def category_setting_rows(ctx: RequestContext) -> Select[Any]:
     _require_staff(ctx)
-    return list(await ctx.db.scalars(select(CaseCategory).order_by(*CATEGORY_SETTINGS.order_by())))
+    return select(CaseCategory)
+
+
+def sla_rule_rows(ctx: RequestContext) -> Select[Any]:
+    _require_staff(ctx)
+    return select(SlaRule)
+
+
+async def all_categories(ctx: RequestContext) -> list[CaseCategory]:
+    return list(await ctx.db.scalars(category_setting_rows(ctx).order_by(*CATEGORY_SETTINGS.order_by())))
 
 
 async def all_categories_page(ctx: RequestContext, *, first: int | None, after: str | None) -> Page[CaseCategory]:
-    _require_staff(ctx)
-    return await sorted_page(ctx.db, select(CaseCategory), CATEGORY_SETTINGS, first=first, after=after)
+    return await sorted_page(ctx.db, category_setting_rows(ctx), CATEGORY_SETTINGS, first=first, after=after)
 
 
 async def set_category(ctx: RequestContext, *, code: str, name: str, active: bool) -> CaseCategory:
@@ -69,13 +79,11 @@ async def set_category(ctx: RequestContext, *, code: str, name: str, active: boo
 
 
 async def sla_rules(ctx: RequestContext) -> list[SlaRule]:
-    _require_staff(ctx)
-    return list(await ctx.db.scalars(select(SlaRule).order_by(*SLA_RULES.order_by())))
+    return list(await ctx.db.scalars(sla_rule_rows(ctx).order_by(*SLA_RULES.order_by())))
 
 
 async def sla_rules_page(ctx: RequestContext, *, first: int | None, after: str | None) -> Page[SlaRule]:
-    _require_staff(ctx)
-    return await sorted_page(ctx.db, select(SlaRule), SLA_RULES, first=first, after=after)
+    return await sorted_page(ctx.db, sla_rule_rows(ctx), SLA_RULES, first=first, after=after)
 
 
 @dataclass
@@ -111,7 +119,7 @@ async def set_sla_rule(ctx: RequestContext, data: SlaInput) -> SlaRule:
     return row
 
 
-def _overrides_of(ctx: RequestContext, year: int) -> Select[Any]:
+def calendar_override_rows(ctx: RequestContext, year: int) -> Select[Any]:
     _require_staff(ctx)
     if not 2000 <= year <= 2100:
         raise ServiceError(ErrorCode.INVALID, t("年份应在 2000 到 2100 之间", "year between 2000 and 2100"), "year")
@@ -120,12 +128,12 @@ def _overrides_of(ctx: RequestContext, year: int) -> Select[Any]:
 
 
 async def calendar_overrides(ctx: RequestContext, year: int) -> list[CalendarOverride]:
-    return list(await ctx.db.scalars(_overrides_of(ctx, year).order_by(*CALENDAR_OVERRIDES.order_by())))
+    return list(await ctx.db.scalars(calendar_override_rows(ctx, year).order_by(*CALENDAR_OVERRIDES.order_by())))
 
 
 async def calendar_overrides_page(ctx: RequestContext, year: int, *, first: int | None,
                                   after: str | None) -> Page[CalendarOverride]:
-    return await sorted_page(ctx.db, _overrides_of(ctx, year), CALENDAR_OVERRIDES, first=first, after=after)
+    return await sorted_page(ctx.db, calendar_override_rows(ctx, year), CALENDAR_OVERRIDES, first=first, after=after)
 
 
 async def set_calendar_override(ctx: RequestContext, *, day: date, workday: bool, note: str | None

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, or_, select
 
 from models import Area, Case, CaseCategory, CaseEvent, CasePriority, CaseSource, CaseState, HandlerKind
 from models.base import UTCDateTime
@@ -177,14 +177,17 @@ def is_overdue(case: Case, now: datetime) -> bool:
 CATEGORIES = ListOrder("caseCategories", (Key(CaseCategory.code), Key(CaseCategory.id)))
 
 
+def category_rows(_ctx: RequestContext) -> Select[Any]:
+    """The categories offered for new reports, to everyone: the list, its connection, the compiled read."""
+    return select(CaseCategory).where(CaseCategory.active.is_(True))
+
+
 async def categories(ctx: RequestContext) -> list[CaseCategory]:
-    return list(await ctx.db.scalars(select(CaseCategory).where(CaseCategory.active.is_(True))
-                                     .order_by(*CATEGORIES.order_by())))
+    return list(await ctx.db.scalars(category_rows(ctx).order_by(*CATEGORIES.order_by())))
 
 
 async def categories_page(ctx: RequestContext, *, first: int | None, after: str | None) -> Page[CaseCategory]:
-    return await sorted_page(ctx.db, select(CaseCategory).where(CaseCategory.active.is_(True)), CATEGORIES,
-                             first=first, after=after)
+    return await sorted_page(ctx.db, category_rows(ctx), CATEGORIES, first=first, after=after)
 
 
 async def timeline(ctx: RequestContext, case_id: uuid.UUID) -> list[CaseEvent]:

@@ -5,8 +5,9 @@ staff, changed by the street admin (policy: case · configure). The 处置 stage
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, String, case, func, select, type_coerce
 
 from models import (
     CaseCategory,
@@ -24,29 +25,42 @@ from resolvers.errors import ErrorCode, FieldErrors, ServiceError
 from resolvers.i18n import t
 from resolvers.pagination import Key, ListOrder, Page, sorted_page
 
-__all__ = ["StageLimitInput", "category_rules", "category_rules_page", "set_category_rule", "set_stage_limit",
-           "set_workflow_settings", "stage_limits", "stage_limits_page", "workflow_settings"]
+__all__ = ["CATEGORY_RULES", "STAGE_LIMITS", "StageLimitInput", "category_rule_rows", "category_rules",
+           "category_rules_page", "set_category_rule", "set_stage_limit", "set_workflow_settings", "stage_limit_rows",
+           "stage_limits", "stage_limits_page", "workflow_settings"]
 
 
 # Stage limits in the stages' order, the tenant's default (no category) before each category's, then
 # by tier in the tiers' order: the enums' declaration order, as a CASE, so that SQL sorts and pages it.
+# The CASE compares the stored texts (typed values render as literals too: the compiled read inlines them).
 STAGE_LIMITS = ListOrder("caseStageLimits", (
-    Key(case({k: i for i, k in enumerate(CaseStageKind)}, value=CaseStageLimit.stage, else_=len(CaseStageKind))),
+    Key(case({k.value: i for i, k in enumerate(CaseStageKind)}, value=type_coerce(CaseStageLimit.stage, String),
+             else_=len(CaseStageKind))),
     Key(func.coalesce(CaseStageLimit.category_code, "")),
-    Key(case({k: i for i, k in enumerate(UrgencyTier)}, value=CaseStageLimit.tier, else_=len(UrgencyTier))),
+    Key(case({k.value: i for i, k in enumerate(UrgencyTier)}, value=type_coerce(CaseStageLimit.tier, String),
+             else_=len(UrgencyTier))),
     Key(CaseStageLimit.id),
 ))
 CATEGORY_RULES = ListOrder("caseCategoryRules", (Key(CaseCategoryRule.category_code), Key(CaseCategoryRule.id)))
 
 
-async def stage_limits(ctx: RequestContext) -> list[CaseStageLimit]:
+def stage_limit_rows(ctx: RequestContext) -> Select[Any]:
+    """The rows of the list and its connection (and of the compiled read), the actor checked first."""
     _require_staff(ctx)
-    return list(await ctx.db.scalars(select(CaseStageLimit).order_by(*STAGE_LIMITS.order_by())))
+    return select(CaseStageLimit)
+
+
+def category_rule_rows(ctx: RequestContext) -> Select[Any]:
+    _require_staff(ctx)
+    return select(CaseCategoryRule)
+
+
+async def stage_limits(ctx: RequestContext) -> list[CaseStageLimit]:
+    return list(await ctx.db.scalars(stage_limit_rows(ctx).order_by(*STAGE_LIMITS.order_by())))
 
 
 async def stage_limits_page(ctx: RequestContext, *, first: int | None, after: str | None) -> Page[CaseStageLimit]:
-    _require_staff(ctx)
-    return await sorted_page(ctx.db, select(CaseStageLimit), STAGE_LIMITS, first=first, after=after)
+    return await sorted_page(ctx.db, stage_limit_rows(ctx), STAGE_LIMITS, first=first, after=after)
 
 
 @dataclass
@@ -117,14 +131,12 @@ async def set_workflow_settings(ctx: RequestContext, *, auto_supervise_overdue: 
 
 
 async def category_rules(ctx: RequestContext) -> list[CaseCategoryRule]:
-    _require_staff(ctx)
-    return list(await ctx.db.scalars(select(CaseCategoryRule).order_by(*CATEGORY_RULES.order_by())))
+    return list(await ctx.db.scalars(category_rule_rows(ctx).order_by(*CATEGORY_RULES.order_by())))
 
 
 async def category_rules_page(ctx: RequestContext, *, first: int | None, after: str | None
                               ) -> Page[CaseCategoryRule]:
-    _require_staff(ctx)
-    return await sorted_page(ctx.db, select(CaseCategoryRule), CATEGORY_RULES, first=first, after=after)
+    return await sorted_page(ctx.db, category_rule_rows(ctx), CATEGORY_RULES, first=first, after=after)
 
 
 async def set_category_rule(ctx: RequestContext, *, category: str, requires_photo: bool) -> CaseCategoryRule:

@@ -60,23 +60,24 @@ ITEMS = ListOrder("evaluationItems", (Key(case((EvaluationItem.active.is_(True),
                                       Key(EvaluationItem.id)))
 
 
-def _items_of(target: EvaluationTarget, include_inactive: bool) -> Select[Any]:
+def item_rows(target: EvaluationTarget, include_inactive: bool) -> Select[Any]:
+    """The items of the list and its connection (and of the compiled read, compiled/settings.py)."""
     stmt = select(EvaluationItem).where(EvaluationItem.target == target)
     return stmt if include_inactive else stmt.where(EvaluationItem.active.is_(True))
 
 
 async def items(ctx: RequestContext, target: EvaluationTarget) -> list[EvaluationItem]:
-    return list(await ctx.db.scalars(_items_of(target, False).order_by(*ITEMS.order_by())))
+    return list(await ctx.db.scalars(item_rows(target, False).order_by(*ITEMS.order_by())))
 
 
 async def all_items(ctx: RequestContext, target: EvaluationTarget) -> list[EvaluationItem]:
     """Active items first (by weight), then the deactivated ones."""
-    return list(await ctx.db.scalars(_items_of(target, True).order_by(*ITEMS.order_by())))
+    return list(await ctx.db.scalars(item_rows(target, True).order_by(*ITEMS.order_by())))
 
 
 async def items_page(ctx: RequestContext, target: EvaluationTarget, *, include_inactive: bool, first: int | None,
                      after: str | None) -> Page[EvaluationItem]:
-    return await sorted_page(ctx.db, _items_of(target, include_inactive), ITEMS, first=first, after=after)
+    return await sorted_page(ctx.db, item_rows(target, include_inactive), ITEMS, first=first, after=after)
 
 
 async def period_items(ctx: RequestContext, period_id: uuid.UUID,
@@ -146,12 +147,17 @@ PERIODS = ListOrder("evaluationPeriods", (Key(EvaluationPeriod.month, descending
                                           Key(EvaluationPeriod.id, descending=True)))
 
 
+def period_rows() -> Select[Any]:
+    """The periods of the list and its connection (and of the compiled read): every one, to everyone."""
+    return select(EvaluationPeriod)
+
+
 async def list_periods(ctx: RequestContext) -> list[EvaluationPeriod]:
-    return list(await ctx.db.scalars(select(EvaluationPeriod).order_by(*PERIODS.order_by())))
+    return list(await ctx.db.scalars(period_rows().order_by(*PERIODS.order_by())))
 
 
 async def periods_page(ctx: RequestContext, *, first: int | None, after: str | None) -> Page[EvaluationPeriod]:
-    return await sorted_page(ctx.db, select(EvaluationPeriod), PERIODS, first=first, after=after)
+    return await sorted_page(ctx.db, period_rows(), PERIODS, first=first, after=after)
 
 
 async def get_period(ctx: RequestContext, period_id: uuid.UUID) -> EvaluationPeriod | None:

@@ -28,6 +28,7 @@ from .onboarding_import import run_import as run_onboarding_import
 from .onboarding_import import summary as onboarding_summary
 from .onboarding_import import template_xlsx as onboarding_template_xlsx
 from .organisations import (
+    PROPERTY_FIRMS,
     PartyOrgFields,
     add_party_org_member,
     create_owner_committee,
@@ -42,6 +43,7 @@ from .organisations import (
     list_service_contracts,
     owner_committee_list_filters,
     party_org_list_filters,
+    property_firm_rows,
     property_firms,
     property_firms_page,
     service_contract_list_filters,
@@ -64,8 +66,10 @@ from .self_governing import (
     self_governing_unit_list_filters,
 )
 from .service import (
+    CARE_TAG_KINDS,
     HouseholdFields,
     PersonFields,
+    care_tag_kind_rows,
     care_tag_kinds,
     care_tag_kinds_page,
     create_household,
@@ -78,11 +82,13 @@ from .service import (
 )
 
 __all__ = [
+    "CARE_TAG_KINDS",
     "CONSENTED_GRANT",
     "ERASED_NAME",
     "MOVES",
     "NOT_WALKED",
     "ONBOARDING_KIND",
+    "PROPERTY_FIRMS",
     "AreaFields",
     "ErasureRequest",
     "HouseholdFields",
@@ -95,6 +101,7 @@ __all__ = [
     "apply_retention",
     "archive_area",
     "area_list_filters",
+    "care_tag_kind_rows",
     "care_tag_kinds",
     "care_tag_kinds_page",
     "central_household_list_filters",
@@ -138,6 +145,7 @@ __all__ = [
     "person_list_filters",
     "person_moves",
     "personal_data_report",
+    "property_firm_rows",
     "property_firms",
     "property_firms_page",
     "reapply_erasures",

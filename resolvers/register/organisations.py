@@ -13,8 +13,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 
 from models import (
     Area,
@@ -119,17 +120,22 @@ async def list_property_firms(ctx: RequestContext, *, search: str | None, first:
 PROPERTY_FIRMS = ListOrder("propertyFirms", (Key(PropertyFirm.name), Key(PropertyFirm.id)))
 
 
+def property_firm_rows(ctx: RequestContext) -> Select[Any] | None:
+    """The tenant's firms, for staff (dispatching, grants); None: nobody else reads the list (empty)."""
+    return select(PropertyFirm) if ctx.actor.assignments else None
+
+
 async def property_firms(ctx: RequestContext) -> list[PropertyFirm]:
-    """The tenant's firms by name, for staff (dispatching, grants); nobody else reads the list."""
-    if not ctx.actor.assignments:
-        return []
-    return list(await ctx.db.scalars(select(PropertyFirm).order_by(*PROPERTY_FIRMS.order_by())))
+    """The tenant's firms by name."""
+    rows = property_firm_rows(ctx)
+    return [] if rows is None else list(await ctx.db.scalars(rows.order_by(*PROPERTY_FIRMS.order_by())))
 
 
 async def property_firms_page(ctx: RequestContext, *, first: int | None, after: str | None) -> Page[PropertyFirm]:
-    if not ctx.actor.assignments:
+    rows = property_firm_rows(ctx)
+    if rows is None:
         return empty_page(ctx.db, PROPERTY_FIRMS, first=first, after=after)
-    return await sorted_page(ctx.db, select(PropertyFirm), PROPERTY_FIRMS, first=first, after=after)
+    return await sorted_page(ctx.db, rows, PROPERTY_FIRMS, first=first, after=after)
 
 
 def _readable_area(ctx: RequestContext) -> ColumnElement[bool]:

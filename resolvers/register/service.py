@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, delete, exists, select
 
@@ -356,9 +356,14 @@ async def update_person(ctx: RequestContext, person_id: uuid.UUID, fields: Perso
 CARE_TAG_KINDS = ListOrder("careTagKinds", (Key(CareTagKind.code), Key(CareTagKind.id)))
 
 
+def care_tag_kind_rows(_ctx: RequestContext) -> Select[Any]:
+    """The care groups, to everyone: the list, its connection, the compiled read."""
+    return select(CareTagKind)
+
+
 async def care_tag_kinds(ctx: RequestContext) -> list[CareTagKind]:
-    return list(await ctx.db.scalars(select(CareTagKind).order_by(*CARE_TAG_KINDS.order_by())))
+    return list(await ctx.db.scalars(care_tag_kind_rows(ctx).order_by(*CARE_TAG_KINDS.order_by())))
 
 
 async def care_tag_kinds_page(ctx: RequestContext, *, first: int | None, after: str | None) -> Page[CareTagKind]:
-    return await sorted_page(ctx.db, select(CareTagKind), CARE_TAG_KINDS, first=first, after=after)
+    return await sorted_page(ctx.db, care_tag_kind_rows(ctx), CARE_TAG_KINDS, first=first, after=after)

@@ -133,7 +133,7 @@ class CareMutation:
             return await care_service.add_care_tag_kind(context(info), code=input.code, name=input.name)
 
         kind, errors = await mutate(info, run)
-        return CareTagKindPayload(kind=None if kind is None else CareTagKind(code=kind.code, name=kind.name),
+        return CareTagKindPayload(kind=None if kind is None else CareTagKind(_m=kind),
                                   errors=errors)
 
     @mutation(description="Add an entry to a care group's service list (服务清单).")

@@ -32,6 +32,7 @@ from .mutation import CaseMutation
 from .photos import Photo
 from .query import CaseQuery
 from .rates import CaseRates, month_rates
+from .stage_types import CaseCategoryRule, CaseStageLimit
 from .subscriptions import (
     CaseEventMessage,
     Subscription,
@@ -52,6 +53,7 @@ __all__ = [
     "Case",
     "CaseCategory",
     "CaseCategoryPayload",
+    "CaseCategoryRule",
     "CaseCategorySetting",
     "CaseConfigMutation",
     "CaseConfigQuery",
@@ -66,6 +68,7 @@ __all__ = [
     "CaseReviewPayload",
     "CaseSettings",
     "CaseSettingsPayload",
+    "CaseStageLimit",
     "CaseStatistics",
     "CaseTimelineEntry",
     "CaseTransitionInput",

@@ -12,6 +12,7 @@ from strawberry.types import Info
 from models import CasePriority, SlaUnit
 from resolvers.cases import config as svc
 from schema.cases.calendar import WorkingCalendarQuery
+from schema.columns import column_field
 from schema.common import (
     Connection,
     UserError,
@@ -35,25 +36,28 @@ graphql_enum(SlaUnit, name="SlaUnit", description="Unit of an SLA (时限单位)
 
 @strawberry.type(description="A case category with its state (事件类别).")
 class CaseCategorySetting:
-    code: str = strawberry.field(description="Stable code.")
-    name: str = strawberry.field(description="Display name.")
-    active: bool = strawberry.field(description="Offered for new reports.")
+    _m: strawberry.Private[Any]
+    code = column_field("code", str, description="Stable code.")
+    name = column_field("name", str, description="Display name.")
+    active = column_field("active", bool, description="Offered for new reports.")
 
 
 @strawberry.type(description="Handling time for a category and priority (办理时限); no category: the default.")
 class SlaRule:
-    category: str | None = strawberry.field(description="Category code; null for the tenant's default.")
-    priority: CasePriority = strawberry.field(description="Priority.")
-    amount: float = strawberry.field(description="How many units.")
-    unit: SlaUnit = strawberry.field(description="Which unit.")
+    _m: strawberry.Private[Any]
+    category = column_field("category_code", str | None, description="Category code; null for the tenant's default.")
+    priority = column_field("priority", CasePriority, description="Priority.")
+    amount = column_field("amount", float, description="How many units.")
+    unit = column_field("unit", SlaUnit, description="Which unit.")
 
 
 @strawberry.type(description="The tenant's own working-day fact for a date (工作日调整), winning over the "
                              "holiday package (e.g. for years it does not know yet).")
 class CalendarOverride:
-    day: date = strawberry.field(description="The date.")
-    workday: bool = strawberry.field(description="True: a working day; false: a day off.")
-    note: str | None = strawberry.field(description="Why, e.g. 2027 春节调休.")
+    _m: strawberry.Private[Any]
+    day = column_field("day", date, description="The date.")
+    workday = column_field("workday", bool, description="True: a working day; false: a day off.")
+    note = column_field("note", str | None, description="Why, e.g. 2027 春节调休.")
 
 
 @strawberry.type(description="Case settings of the tenant (事件设置).")
@@ -63,7 +67,7 @@ class CaseSettings:
 
 
 def _sla(r: Any) -> SlaRule:
-    return SlaRule(category=r.category_code, priority=r.priority, amount=r.amount, unit=r.unit)
+    return SlaRule(_m=r)
 
 
 @strawberry.type
@@ -72,7 +76,7 @@ class CaseConfigQuery(WorkingCalendarQuery):
            deprecation_reason=plain_list_reason("caseCategorySettingsConnection"))
     async def case_category_settings(self, info: Info) -> list[CaseCategorySetting]:
         rows = await query_call(svc.all_categories(context(info)))
-        return [CaseCategorySetting(code=r.code, name=r.name, active=r.active) for r in rows]
+        return [CaseCategorySetting(_m=r) for r in rows]
 
     @field(description="All case categories, active or not (事件类别设置). Staff only.")
     async def case_category_settings_connection(
@@ -81,7 +85,7 @@ class CaseConfigQuery(WorkingCalendarQuery):
     ) -> Connection[CaseCategorySetting]:
         page = await query_call(svc.all_categories_page(context(info), first=first, after=after))
         return connection(  # type: ignore[no-any-return]
-            page, lambda r: CaseCategorySetting(code=r.code, name=r.name, active=r.active))
+            page, lambda r: CaseCategorySetting(_m=r))
 
     @field(description="SLA rules (办理时限). Staff only.",
            deprecation_reason=plain_list_reason("slaRulesConnection"))
@@ -100,7 +104,7 @@ class CaseConfigQuery(WorkingCalendarQuery):
            deprecation_reason=plain_list_reason("calendarOverridesConnection"))
     async def calendar_overrides(self, info: Info, year: int) -> list[CalendarOverride]:
         rows = await query_call(svc.calendar_overrides(context(info), year))
-        return [CalendarOverride(day=r.day, workday=r.workday, note=r.note) for r in rows]
+        return [CalendarOverride(_m=r) for r in rows]
 
     @field(description="Calendar overrides of a year (工作日调整). Staff only.")
     async def calendar_overrides_connection(
@@ -109,7 +113,7 @@ class CaseConfigQuery(WorkingCalendarQuery):
     ) -> Connection[CalendarOverride]:
         page = await query_call(svc.calendar_overrides_page(context(info), year, first=first, after=after))
         return connection(  # type: ignore[no-any-return]
-            page, lambda r: CalendarOverride(day=r.day, workday=r.workday, note=r.note))
+            page, lambda r: CalendarOverride(_m=r))
 
     @field(description="Case settings (事件设置). Staff only.")
     async def case_settings(self, info: Info) -> CaseSettings:
@@ -182,7 +186,7 @@ class CaseConfigMutation:
 
         row, errors = await mutate(info, run)
         return CaseCategoryPayload(
-            category=None if row is None else CaseCategorySetting(code=row.code, name=row.name, active=row.active),
+            category=None if row is None else CaseCategorySetting(_m=row),
             errors=errors)
 
     @mutation(description="Add or change an SLA rule (street admin); applies to later dispatches.")
@@ -202,7 +206,7 @@ class CaseConfigMutation:
 
         row, errors = await mutate(info, run)
         return CalendarOverridePayload(
-            override=None if row is None else CalendarOverride(day=row.day, workday=row.workday, note=row.note),
+            override=None if row is None else CalendarOverride(_m=row),
             errors=errors)
 
     @mutation(description="Remove a calendar override (street admin).")

@@ -100,7 +100,7 @@ class CaseQuery(CaseConfigQuery, CaseStageQuery, CaseRatesQuery):
     @field(description="The tenant's case categories (事件类别).",
            deprecation_reason=plain_list_reason("caseCategoriesConnection"))
     async def case_categories(self, info: Info) -> list[CaseCategory]:
-        return [CaseCategory(code=c.code, name=c.name) for c in await case_service.categories(context(info))]
+        return [CaseCategory(_m=c) for c in await case_service.categories(context(info))]
 
     @field(description="The tenant's case categories (事件类别).")
     async def case_categories_connection(
@@ -108,7 +108,7 @@ class CaseQuery(CaseConfigQuery, CaseStageQuery, CaseRatesQuery):
         first: int | None = None, after: str | None = None,
     ) -> Connection[CaseCategory]:
         page = await query_call(case_service.categories_page(context(info), first=first, after=after))
-        return connection(page, lambda c: CaseCategory(code=c.code, name=c.name))  # type: ignore[no-any-return]
+        return connection(page, lambda c: CaseCategory(_m=c))  # type: ignore[no-any-return]
 
     @field(description="Review figures (复盘统计) for an area subtree and a period of local dates.")
     async def case_statistics(

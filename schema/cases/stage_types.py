@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
 from models import CallbackResult, CaseStageKind, SlaUnit, UrgencyTier
 from models import CaseStage as CaseStageRow
 from models.cases import aware
+from schema.columns import column_field
 from schema.common import field, graphql_enum, legacy_string_reason
 
 graphql_enum(CaseStageKind, name="CaseStageKind",
@@ -115,11 +117,13 @@ class CaseStage:
 @strawberry.type(description="Time limit of a stage for an urgency tier and category (环节时限); no category: the "
                              "default. The HANDLE stage's limit is the SLA rule (slaRules).")
 class CaseStageLimit:
-    stage: CaseStageKind = strawberry.field(description="Stage.")
-    tier: UrgencyTier = strawberry.field(description="Urgency tier.")
-    category: str | None = strawberry.field(description="Category code; null for the tenant's default.")
-    amount: float = strawberry.field(description="How many units.")
-    unit: SlaUnit = strawberry.field(description="Which unit: working hours or days, calendar hours or days.")
+    _m: strawberry.Private[Any]
+    stage = column_field("stage", CaseStageKind, description="Stage.")
+    tier = column_field("tier", UrgencyTier, description="Urgency tier.")
+    category = column_field("category_code", str | None, description="Category code; null for the tenant's default.")
+    amount = column_field("amount", float, description="How many units.")
+    unit = column_field("unit", SlaUnit,
+                        description="Which unit: working hours or days, calendar hours or days.")
 
 
 @strawberry.type(description="Case workflow settings of the tenant (办理流程设置).")
@@ -132,5 +136,7 @@ class CaseWorkflowSettings:
 
 @strawberry.type(description="Closure rule of a case category (办结要求).")
 class CaseCategoryRule:
-    category: str = strawberry.field(description="Category code.")
-    requires_photo: bool = strawberry.field(description="Resolving needs at least one photo of the result.")
+    _m: strawberry.Private[Any]
+    category = column_field("category_code", str, description="Category code.")
+    requires_photo = column_field("requires_photo", bool,
+                                  description="Resolving needs at least one photo of the result.")

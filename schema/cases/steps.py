@@ -135,7 +135,7 @@ class CaseCategoryRulePayload:
 
 
 def _limit(r: Any) -> CaseStageLimit:
-    return CaseStageLimit(stage=r.stage, tier=r.tier, category=r.category_code, amount=r.amount, unit=r.unit)
+    return CaseStageLimit(_m=r)
 
 
 def _settings(r: Any) -> CaseWorkflowSettings:
@@ -171,7 +171,7 @@ class CaseStageQuery:
            deprecation_reason=plain_list_reason("caseCategoryRulesConnection"))
     async def case_category_rules(self, info: Info) -> list[CaseCategoryRule]:
         rows = await query_call(cfg.category_rules(context(info)))
-        return [CaseCategoryRule(category=r.category_code, requires_photo=r.requires_photo) for r in rows]
+        return [CaseCategoryRule(_m=r) for r in rows]
 
     @field(description="Closure rules of the categories that have one (办结要求). Staff only.")
     async def case_category_rules_connection(
@@ -180,7 +180,7 @@ class CaseStageQuery:
     ) -> Connection[CaseCategoryRule]:
         page = await query_call(cfg.category_rules_page(context(info), first=first, after=after))
         return connection(  # type: ignore[no-any-return]
-            page, lambda r: CaseCategoryRule(category=r.category_code, requires_photo=r.requires_photo))
+            page, lambda r: CaseCategoryRule(_m=r))
 
 
 @strawberry.type
@@ -273,5 +273,5 @@ class CaseStepMutation:
                                                requires_photo=input.requires_photo)
 
         row, errors = await mutate(info, run)
-        rule = None if row is None else CaseCategoryRule(category=row.category_code, requires_photo=row.requires_photo)
+        rule = None if row is None else CaseCategoryRule(_m=row)
         return CaseCategoryRulePayload(rule=rule, errors=errors)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -96,8 +96,9 @@ graphql_enum(HandlerKind, name="HandlerKind",
 
 @strawberry.type(description="A category of the tenant's case catalogue (事件类别).")
 class CaseCategory:
-    code: str = strawberry.field(description="Stable code, e.g. drainage.")
-    name: str = strawberry.field(description="Display name, e.g. 管道堵塞/污水外溢.")
+    _m: strawberry.Private[Any]
+    code = column_field("code", str, description="Stable code, e.g. drainage.")
+    name = column_field("name", str, description="Display name, e.g. 管道堵塞/污水外溢.")
 
 
 @strawberry.type(description="One immutable step of a case's timeline (处置记录).")

@@ -19,6 +19,7 @@ from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
 from resolvers.ids import decode_id
 from schema.cases import CaseRates, month_rates
+from schema.columns import column_field
 from schema.common import (
     Connection,
     Node,
@@ -45,32 +46,28 @@ graphql_enum(PeriodState, name="EvaluationPeriodState",
 
 @strawberry.type(description="A rating item and its weight (评比项目与权重).")
 class EvaluationItem:
-    code: str = strawberry.field(description="Stable code, e.g. cleanliness.")
-    name: str = strawberry.field(description="Display name, e.g. 环境卫生.")
-    weight: int = strawberry.field(description="Weight; the total is sum(score × weight) / sum(weight).")
-    active: bool = strawberry.field(
-        default=True, description="Whether periods opened from now on are rated by it (启用).")
+    _m: strawberry.Private[Any]  # an item, or a period's copy of one (which has no flag: active)
+    _active: strawberry.Private[bool]
+    code = column_field("code", str, description="Stable code, e.g. cleanliness.")
+    name = column_field("name", str, description="Display name, e.g. 环境卫生.")
+    weight = column_field("weight", int, description="Weight; the total is sum(score × weight) / sum(weight).")
+
+    @field(description="Whether periods opened from now on are rated by it (启用).")
+    def active(self) -> bool:
+        return self._active
 
 
 def _item(i: Any, active: bool = True) -> EvaluationItem:
-    return EvaluationItem(code=i.code, name=i.name, weight=i.weight, active=active)
+    return EvaluationItem(_m=i, _active=active)
 
 
 @strawberry.type(description="A monthly evaluation period (月度评比).")
 class EvaluationPeriod(Node):
     _m: strawberry.Private[EvaluationPeriodRow]
 
-    @field(description="The month (its first day).")
-    def month(self) -> date:
-        return self._m.month
-
-    @field(description="State (状态).")
-    def state(self) -> PeriodState:
-        return self._m.state
-
-    @field(description="Closed at (关闭时间).")
-    def closed_at(self) -> datetime | None:
-        return self._m.closed_at
+    month = column_field("month", date, description="The month (its first day).")
+    state = column_field("state", PeriodState, description="State (状态).")
+    closed_at = column_field("closed_at", datetime | None, description="Closed at (关闭时间).")
 
     @field(description="The month's case rates (本月事件考核指标, issue #22): caseRates for this month, grouped; "
                        "per handling unit they are ranked as handlingUnitRanking. Computed per period selected.")

@@ -3,6 +3,7 @@
 from .types import (
     NODE_TYPES,
     ImportJob,
+    ImportJobKind,
     ImportJobStatus,
     LedgerQuery,
 )
@@ -10,6 +11,7 @@ from .types import (
 __all__ = [
     "NODE_TYPES",
     "ImportJob",
+    "ImportJobKind",
     "ImportJobStatus",
     "LedgerQuery",
 ]

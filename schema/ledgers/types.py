@@ -16,6 +16,7 @@ from models import ImportStatus as _ImportStatus
 from resolvers.ids import decode_id, encode_global_id
 from resolvers.ledgers import register_jobs as jobs
 from resolvers.pagination import keyset_page
+from schema.columns import column_field
 from schema.common import Connection, Node, connection, context, field, query_call
 
 
@@ -50,68 +51,49 @@ class ImportJob(Node):
     def kind(self) -> ImportJobKind:
         return ImportJobKind(self._m.kind)
 
-    @field(description="The uploaded file's name (文件名).")
-    def file_name(self) -> str:
-        return self._m.file_name
+    file_name = column_field("file_name", str, description="The uploaded file's name (文件名).")
 
-    @field(description="SHA-256 of the uploaded file (文件摘要): the same file sent twice has the same.")
-    def file_sha256(self) -> str:
-        return self._m.file_sha256
+    file_sha256 = column_field(
+        "file_sha256", str, description="SHA-256 of the uploaded file (文件摘要): the same file sent twice "
+                                        "has the same.")
 
-    @field(description="A dry run (试运行): checked and reported, nothing written.")
-    def dry_run(self) -> bool:
-        return self._m.dry_run
+    dry_run = column_field("dry_run", bool, description="A dry run (试运行): checked and reported, nothing written.")
 
-    @field(description="Missing communities, compounds and buildings may be created (允许新建区域).")
-    def create_areas(self) -> bool:
-        return self._m.create_areas
+    create_areas = column_field(
+        "create_areas", bool, description="Missing communities, compounds and buildings may be created (允许新建区域).")
 
     @field(description="Status (状态).")
     def status(self) -> ImportJobStatus:
         return ImportJobStatus(self._m.status.value)
 
-    @field(description="Data rows in the file (总行数); 0 until the file is read.")
-    def total(self) -> int:
-        return self._m.total
+    total = column_field("total", int, description="Data rows in the file (总行数); 0 until the file is read.")
 
-    @field(description="Rows checked or imported so far (已处理).")
-    def processed(self) -> int:
-        return self._m.processed
+    processed = column_field("processed", int, description="Rows checked or imported so far (已处理).")
 
-    @field(description="Rows with an error (错误行数): any makes the whole import write nothing.")
-    def error_rows(self) -> int:
-        return self._m.errors
+    error_rows = column_field("errors", int,
+                              description="Rows with an error (错误行数): any makes the whole import write nothing.")
 
-    @field(description="Areas created (新建区域数); on a dry run, those that would be.")
-    def created_areas(self) -> int:
-        return self._m.created_areas
+    created_areas = column_field("created_areas", int,
+                                 description="Areas created (新建区域数); on a dry run, those that would be.")
 
-    @field(description="Property firms created by an onboarding workbook (新建物业公司数); on a dry run, those "
-                       "that would be; 0 for a register import.")
-    def created_firms(self) -> int:
-        return self._m.created_firms
+    created_firms = column_field(
+        "created_firms", int, description="Property firms created by an onboarding workbook (新建物业公司数); on a "
+                                          "dry run, those that would be; 0 for a register import.")
 
-    @field(description="Service contracts created by an onboarding workbook (新建服务合同数); on a dry run, those "
-                       "that would be; 0 for a register import.")
-    def created_contracts(self) -> int:
-        return self._m.created_contracts
+    created_contracts = column_field(
+        "created_contracts", int, description="Service contracts created by an onboarding workbook (新建服务合同数); "
+                                              "on a dry run, those that would be; 0 for a register import.")
 
-    @field(description="Households created (新建住户数).")
-    def created_households(self) -> int:
-        return self._m.created_households
+    created_households = column_field("created_households", int, description="Households created (新建住户数).")
 
-    @field(description="Persons created (新增人员数).")
-    def created_persons(self) -> int:
-        return self._m.created_persons
+    created_persons = column_field("created_persons", int, description="Persons created (新增人员数).")
 
-    @field(description="Rows already on the register with the same name and household, left "
-                                  "unchanged (已登记未变更).")
-    def unchanged(self) -> int:
-        return self._m.unchanged
+    unchanged = column_field("unchanged", int,
+                             description="Rows already on the register with the same name and household, left "
+                                         "unchanged (已登记未变更).")
 
-    @field(description="Summary of the outcome or why the file was refused (结果说明).")
-    def message(self) -> str | None:
-        return self._m.message
+    message = column_field("message", str | None,
+                           description="Summary of the outcome or why the file was refused (结果说明).")
 
     @field(description="Path of the per-row report (校验报告): the file's layout plus 错误原因/error; "
                                   "GET it with the same bearer token.")
@@ -121,13 +103,10 @@ class ImportJob(Node):
         base = "/onboarding/imports" if self._m.kind == "onboarding" else "/ledgers/register-imports"
         return f"{base}/{encode_global_id('ImportJob', self._m.id)}/report"
 
-    @field(description="Started at (创建时间).")
-    def created_at(self) -> datetime:
-        return self._m.created_at
+    created_at = column_field("created_at", datetime, description="Started at (创建时间).")
 
-    @field(description="Finished at (完成时间); null while it runs.")
-    def finished_at(self) -> datetime | None:
-        return self._m.finished_at
+    finished_at = column_field("finished_at", datetime | None,
+                               description="Finished at (完成时间); null while it runs.")
 
 
 @strawberry.type

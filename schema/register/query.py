@@ -203,7 +203,7 @@ class Query:
            deprecation_reason=plain_list_reason("careTagKindsConnection"))
     async def care_tag_kinds(self, info: Info) -> list[CareTagKind]:
         rows = await register_service.care_tag_kinds(context(info))
-        return [CareTagKind(code=r.code, name=r.name) for r in rows]
+        return [CareTagKind(_m=r) for r in rows]
 
     @field(description="The tenant's care groups (重点人群类别).")
     async def care_tag_kinds_connection(
@@ -211,7 +211,7 @@ class Query:
         first: int | None = None, after: str | None = None,
     ) -> Connection[CareTagKind]:
         page = await query_call(register_service.care_tag_kinds_page(context(info), first=first, after=after))
-        return connection(page, lambda r: CareTagKind(code=r.code, name=r.name))  # type: ignore[no-any-return]
+        return connection(page, lambda r: CareTagKind(_m=r))  # type: ignore[no-any-return]
 
     @field(description="Role assignments you may read (角色授权), by area subtree and role.")
     async def role_assignments(

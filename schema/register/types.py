@@ -243,8 +243,9 @@ class Household(Node):
 
 @strawberry.type(description="A care group a tenant recognises (重点人群类别).")
 class CareTagKind:
-    code: str = strawberry.field(description="Stable code, e.g. living_alone.")
-    name: str = strawberry.field(description="Display name, e.g. 独居老人.")
+    _m: strawberry.Private[Any]
+    code = column_field("code", str, description="Stable code, e.g. living_alone.")
+    name = column_field("name", str, description="Display name, e.g. 独居老人.")
 
 
 @strawberry.type(description="Person on the register (居民). ID number and phone are personal data: masked "
@@ -364,13 +365,9 @@ async def _household_or_none(info: Info, household_id: uuid.UUID | None) -> Hous
 class PropertyFirm(Node):
     _m: strawberry.Private[PropertyFirmRow]
 
-    @field(description="Name (名称).")
-    def name(self) -> str:
-        return self._m.name
-
-    @field(description="Unified social credit code (统一社会信用代码), if known.")
-    def credit_code(self) -> str | None:
-        return self._m.credit_code
+    name = column_field("name", str, description="Name (名称).")
+    credit_code = column_field("credit_code", str | None,
+                               description="Unified social credit code (统一社会信用代码), if known.")
 
 
 @strawberry.type(description="A person on a dwelling's title (产权登记): registered by staff from the title "

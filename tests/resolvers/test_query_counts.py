@@ -129,6 +129,26 @@ CASES: dict[str, CountCase] = {
                 "Query.caseCategorySettingsConnection", "Query.slaRulesConnection",
                 "Query.calendarOverridesConnection", "Query.evaluationItemsConnection"),
     ),
+    # The settings lists alone (no evaluationItems, which the compiler does not know): on PostgreSQL the
+    # whole document is one compiled statement (compiled/settings.py, issue #21).
+    "settingsLists": CountCase(
+        """{ propertyFirms { id name } careTagKinds { code name } caseCategories { code name }
+          caseCategorySettings { code active } slaRules { category priority amount }
+          calendarOverrides(year: 2026) { day } caseStageLimits { stage tier category amount }
+          caseCategoryRules { category requiresPhoto }
+          propertyFirmsConnection(first: 100) { totalCount nodes { id name } }
+          careTagKindsConnection(first: 100) { totalCount nodes { code name } }
+          caseCategoriesConnection(first: 100) { totalCount nodes { code name } }
+          caseCategorySettingsConnection(first: 100) { totalCount nodes { code active } }
+          slaRulesConnection(first: 100) { totalCount pageInfo { endCursor } nodes { category amount } }
+          calendarOverridesConnection(year: 2026, first: 100) { totalCount edges { cursor node { day } } }
+          caseStageLimitsConnection(first: 100) { totalCount nodes { stage category amount } }
+          caseCategoryRulesConnection(first: 100) { totalCount nodes { category requiresPhoto } } }""",
+        ("propertyFirms", "careTagKinds", "caseCategories", "caseCategorySettings", "slaRules", "calendarOverrides",
+         "caseStageLimits", "caseCategoryRules", "propertyFirmsConnection.nodes", "careTagKindsConnection.nodes",
+         "caseCategoriesConnection.nodes", "caseCategorySettingsConnection.nodes", "slaRulesConnection.nodes",
+         "calendarOverridesConnection.edges", "caseStageLimitsConnection.nodes", "caseCategoryRulesConnection.nodes"),
+    ),
     "roleAssignments": CountCase(
         """{ roleAssignments(includeInactive: true, first: 60) { totalCount nodes { role active
           scope { name ancestors { name } } user { username } } } }""",
@@ -186,6 +206,12 @@ CASES: dict[str, CountCase] = {
           createdAt finishedAt } } }""",
         ("importJobs.nodes",),
         covers=("Query.importJobs",),
+    ),
+    # Without reportUrl (which the compiler does not know): one compiled statement on PostgreSQL.
+    "importJobsCompiled": CountCase(
+        """{ importJobs(first: 60) { totalCount pageInfo { endCursor } nodes { id kind fileName status total
+          processed errorRows createdAt finishedAt } } }""",
+        ("importJobs.nodes",),
     ),
     "cases": CountCase(
         """{ cases(first: 60) { totalCount nodes { number state overdue categoryName reporter { username }
@@ -464,11 +490,13 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "casesByHandler": (6, 2),
     "casePhotos": (8, 5),
     "caseStages": (13, 10),
-    "catalogues": (25, 22),
+    "catalogues": (25, 2),  # PostgreSQL: start-up and the compiled read (compiled/settings.py, issue #21)
+    "settingsLists": (28, 2),  # PostgreSQL: start-up and the compiled read (compiled/settings.py)
     "cobuilding": (18, 15),
     "agreements_compiled": (9, 2),  # PostgreSQL: start-up and the compiled read (compiled/cobuilding.py)
     "evaluations": (20, 17),
     "importJobs": (6, 3),
+    "importJobsCompiled": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/ledgers.py)
     "households": (16, 13),
     "households_masked": (11, 8),
     "me": (6, 3),
