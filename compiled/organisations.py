@@ -143,11 +143,6 @@ SERVICE_CONTRACT: FieldTable = {
     "validFrom": column("valid_from"),
     "validUntil": column("valid_until"),
 }
-PROPERTY_FIRM: FieldTable = {
-    "id": lambda _cx, r, _s: gid("PropertyFirm", r.c.id),
-    "name": column("name"),
-    "creditCode": column("credit_code"),
-}
 PARTY_ORG: FieldTable = {
     "id": lambda _cx, r, _s: gid("PartyOrg", r.c.id),
     "name": column("name"),
@@ -182,7 +177,7 @@ CENTRAL_HOUSEHOLD: FieldTable = {
 TABLES: dict[str, FieldTable] = {
     "Query": {"serviceContracts": service_contracts, "partyOrgs": party_orgs, "ownerCommittees": owner_committees,
               "selfGoverningUnits": self_governing_units, "centralHouseholds": central_households},
-    "ServiceContract": SERVICE_CONTRACT, "PropertyFirm": PROPERTY_FIRM, "PartyOrg": PARTY_ORG,
+    "ServiceContract": SERVICE_CONTRACT, "PartyOrg": PARTY_ORG,  # PropertyFirm: compiled/settings.py's
     "OwnerCommittee": OWNER_COMMITTEE, "SelfGoverningUnit": SELF_GOVERNING_UNIT,
     "CentralHousehold": CENTRAL_HOUSEHOLD,
     **{f"{t}Connection": CONNECTION for t in ("ServiceContract", "PartyOrg", "OwnerCommittee", "SelfGoverningUnit",
