@@ -407,6 +407,12 @@ CASES: dict[str, CountCase] = {
                 "Agreement.areas", "Agreement.grants", "Agreement.sharedData", "Agreement.signatories",
                 "Query.inserviceMembers"),
     ),
+    # The directory alone, without contactPhone and clients: one compiled statement on PostgreSQL.
+    "partnerUnitsCompiled": CountCase(
+        """{ partnerUnits(first: 60) { totalCount pageInfo { endCursor } nodes { id name kind creditCode
+          contactName address } } }""",
+        ("partnerUnits.nodes",),
+    ),
     "partner": CountCase(
         """query($c: ID!) { myAgreements { title communities { name } grants sharedData areas { code } }
           myAgreementsConnection(first: 100) { totalCount nodes { title communities { name } } }
@@ -470,6 +476,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "catalogues": (25, 2),  # PostgreSQL: start-up and the compiled read (compiled/settings.py, issue #21)
     "settingsLists": (28, 2),  # PostgreSQL: start-up and the compiled read (compiled/settings.py)
     "cobuilding": (18, 15),
+    "partnerUnitsCompiled": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/cobuilding.py)
     "evaluations": (20, 17),
     "importJobs": (6, 3),
     "importJobsCompiled": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/ledgers.py)
