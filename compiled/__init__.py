@@ -32,7 +32,8 @@ Modules: ``sql`` (SQL building blocks), ``compiler`` (selections, arguments, par
 run, finish); other domains' fields in modules of their own that ``fields`` adds to its tables
 (``notices``, ``topics``, ``meetings``, ``visits``, ``persons``, ``notifications``, ``activities``,
 ``wishes``: those lists, issue #21; ``settings``: the settings lists, plain and Connection, declared as the
-resolvers' statement and ``ListOrder`` and built by ``sorted_lists``; ``ledgers``: importJobs).
+resolvers' statement and ``ListOrder`` and built by ``sorted_lists``; ``ledgers``: importJobs; ``cobuilding``:
+partnerUnits).
 """
 
 from compiled.compiler import Unsupported
