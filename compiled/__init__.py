@@ -33,7 +33,8 @@ run, finish); other domains' fields in modules of their own that ``fields`` adds
 (``notices``, ``topics``, ``meetings``, ``visits``, ``persons``, ``notifications``, ``activities``,
 ``wishes``, ``walls``: those lists; ``care``: the visit figures, leads and service lists; ``settings``: the
 settings lists, plain and Connection, declared as the resolvers' statement and ``ListOrder`` and built by
-``sorted_lists``; ``ledgers``: importJobs; and others of issue #21 — every module not in fields' ``_CORE``).
+``sorted_lists``; ``ledgers``: importJobs; ``partner_units``; and others of issue #21 — every module not in
+fields' ``_CORE``).
 """
 
 from compiled.compiler import Unsupported

@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
 from compiled.fields import CONNECTION, EDGE, area_obj, column, connection, enum_of, late, timestamp
 from compiled.fields import _category_name as category_name
+from compiled.sorted_lists import node_fields
 from compiled.sql import enum_name, gid, iso, json_list, lit
 from models import (
     Activity,
@@ -38,7 +39,6 @@ from models import (
     CasePriority,
     CaseStage,
     CaseState,
-    PartnerKind,
     PartnerUnit,
 )
 from policies.cobuilding import active_on, agreement_reach, agreement_read_predicate, local_date, under
@@ -48,6 +48,7 @@ from resolvers.cobuilding import LIANCHUANG
 from resolvers.errors import ServiceError
 from resolvers.ids import decode_global_id
 from schema.cobuilding import AgreementGrant
+from schema.cobuilding import PartnerUnit as PartnerUnitType
 
 # What a partner actor may be answered by the compiled path: these root fields and nothing else.
 PARTNER_ROOTS = frozenset({"myAgreements", "myAgreementsConnection", "sharedActivities", "assignedCases"})
@@ -172,14 +173,7 @@ AGREEMENT: FieldTable = {
 }
 
 # contactPhone is not here (masked unless the actor manages agreements: the general path answers it).
-PARTNER_UNIT: FieldTable = {
-    "id": lambda _cx, u, _s: gid("PartnerUnit", u.c.id),
-    "name": column("name"),
-    "kind": enum_of("kind", PartnerKind),
-    "creditCode": column("credit_code"),
-    "contactName": column("contact_name"),
-    "address": column("address"),
-}
+PARTNER_UNIT: FieldTable = {"id": lambda _cx, u, _s: gid("PartnerUnit", u.c.id), **node_fields(PartnerUnitType)}
 
 LIANCHUANG_AREA: FieldTable = {
     "code": lambda _cx, e, _s: e.c.value,

@@ -71,6 +71,7 @@ from .units import (
     may_read_unit_contact,
     normalize_credit_code,
     partner_unit_names,
+    partner_unit_rows,
     update_partner_unit,
 )
 
@@ -115,6 +116,7 @@ __all__ = [
     "normalize_credit_code",
     "partner_unit_by_id",
     "partner_unit_names",
+    "partner_unit_rows",
     "record_inservice_service",
     "register_inservice_member",
     "revoke_partner_client",

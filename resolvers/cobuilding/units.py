@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from models import Agreement, PartnerKind, PartnerUnit, uuid7
@@ -146,14 +146,19 @@ def unit_read_allowed(ctx: RequestContext) -> bool:
     return bool(ctx.actor.grant("agreement", "read"))
 
 
-async def list_partner_units(ctx: RequestContext, *, kind: PartnerKind | None, first: int | None,
-                             after: str | None) -> Page[PartnerUnit]:
+def partner_unit_rows(ctx: RequestContext, kind: PartnerKind | None) -> Select[Any]:
+    """The units of the list (and of the compiled read, compiled/cobuilding.py): none without the grant."""
     stmt = select(PartnerUnit)
     if not unit_read_allowed(ctx):
         stmt = stmt.where(PartnerUnit.id.is_(None))
     if kind is not None:
         stmt = stmt.where(PartnerUnit.kind == kind)
-    return await keyset_page(ctx.db, stmt, PartnerUnit.id, first=first, after=after)
+    return stmt
+
+
+async def list_partner_units(ctx: RequestContext, *, kind: PartnerKind | None, first: int | None,
+                             after: str | None) -> Page[PartnerUnit]:
+    return await keyset_page(ctx.db, partner_unit_rows(ctx, kind), PartnerUnit.id, first=first, after=after)
 
 
 async def get_partner_unit(ctx: RequestContext, unit_id: uuid.UUID) -> PartnerUnit | None:

@@ -27,6 +27,7 @@ from schema.cobuilding.enums import (
     grants_of,
     party_of,
 )
+from schema.columns import column_field
 from schema.common import Node, context, field, legacy_string_reason
 from schema.register import AreaNode, Person, area_type
 
@@ -41,21 +42,10 @@ class LianchuangArea:
 class PartnerUnit(Node):
     _m: strawberry.Private[PartnerUnitRow]
 
-    @field(description="Name (单位名称).")
-    def name(self) -> str:
-        return self._m.name
-
-    @field(description="Kind (类型).")
-    def kind(self) -> PartnerKind:
-        return self._m.kind
-
-    @field(description="Unified social credit code (统一社会信用代码).")
-    def credit_code(self) -> str | None:
-        return self._m.credit_code
-
-    @field(description="Contact person (联系人).")
-    def contact_name(self) -> str | None:
-        return self._m.contact_name
+    name = column_field("name", str, description="Name (单位名称).")
+    kind = column_field("kind", PartnerKind, description="Kind (类型).")
+    credit_code = column_field("credit_code", str | None, description="Unified social credit code (统一社会信用代码).")
+    contact_name = column_field("contact_name", str | None, description="Contact person (联系人).")
 
     @field(description="Contact phone (联系电话); masked unless you manage agreements.")
     def contact_phone(self, info: Info) -> str | None:
@@ -63,9 +53,7 @@ class PartnerUnit(Node):
             return self._m.contact_phone
         return v.mask_phone(self._m.contact_phone)
 
-    @field(description="Address (地址).")
-    def address(self) -> str | None:
-        return self._m.address
+    address = column_field("address", str | None, description="Address (地址).")
 
     @field(description="The unit's API clients (接口凭据), for those who manage its agreements.")
     async def clients(self, info: Info) -> list[PartnerClient]:

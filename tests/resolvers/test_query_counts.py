@@ -429,6 +429,12 @@ CASES: dict[str, CountCase] = {
         ("assignedCases.nodes",), who="partner",
         covers=("Query.assignedCases",),
     ),
+    # The directory alone, without contactPhone and clients: one compiled statement on PostgreSQL.
+    "partnerUnitsCompiled": CountCase(
+        """{ partnerUnits(first: 60) { totalCount pageInfo { endCursor } nodes { id name kind creditCode
+          contactName address } } }""",
+        ("partnerUnits.nodes",),
+    ),
     "partner": CountCase(
         """query($c: ID!) { myAgreements { title communities { name } grants sharedData areas { code } }
           myAgreementsConnection(first: 100) { totalCount nodes { title communities { name } } }
@@ -494,6 +500,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "settingsLists": (28, 2),  # PostgreSQL: start-up and the compiled read (compiled/settings.py)
     "cobuilding": (18, 15),
     "agreements_compiled": (9, 2),  # PostgreSQL: start-up and the compiled read (compiled/cobuilding.py)
+    "partnerUnitsCompiled": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/cobuilding.py)
     "evaluations": (20, 17),
     "importJobs": (6, 3),
     "importJobsCompiled": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/ledgers.py)
@@ -501,7 +508,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "households_masked": (11, 8),
     "me": (6, 3),
     "meetings": (12, 9),
-    "neighborLeads": (12, 3),  # the compiled read (compiled/care.py), then the full reads' audit row (phones; one INSERT, #21)
+    "neighborLeads": (12, 3),  # the compiled read (compiled/care.py), the full reads' audit row (phones; one INSERT)
     "nodes": (14, 3),  # PostgreSQL: start-up, each id as the compiled node (compiled/nodes.py), the full reads' audit
     "notices": (8, 2),  # PostgreSQL: start-up and the compiled read (compiled/notices.py)
     "notifications": (11, 2),  # PostgreSQL: start-up and the compiled read (compiled/notifications.py)
