@@ -420,6 +420,13 @@ def _prepared_statement_name() -> str:
     return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
+# asyncpg keeps a statement prepared (parsed and planned once per connection) only up to 15 KiB of
+# text by default; a compiled read is one statement of the whole selection, 22 KiB for the portal's
+# open-case page, which PostgreSQL then parsed and planned anew on every request (10–24 ms of its
+# time against 1.4–7.7 ms of execution; issue #21, bench/RESULTS.md).
+MAX_CACHEABLE_STATEMENT = 256 * 1024
+
+
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, pgbouncer: bool = False,
                 max_overflow: int = 10, pre_ping: bool = False, pooled: bool = True,
                 connect_timeout: float | None = None) -> AsyncEngine:
@@ -452,6 +459,8 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, pgbouncer:
     if postgres and pooled and pgbouncer:
         connect_args.update(statement_cache_size=0, prepared_statement_cache_size=0,
                             prepared_statement_name_func=_prepared_statement_name)
+    elif postgres and pooled:
+        connect_args["max_cacheable_statement_size"] = MAX_CACHEABLE_STATEMENT
     if postgres and connect_timeout is not None:
         connect_args["timeout"] = connect_timeout
     if connect_args:
