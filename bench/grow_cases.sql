@@ -11,7 +11,7 @@
 -- moved back by the same interval: closed cases over the past year (copy k: k*2.6 days back, so about a
 -- month's worth falls inside the mix's rate window), open ones over the past 60 days (a backlog: the
 -- open-case list's hard case). Numbers get a suffix; idempotency keys are dropped. Run as the owner
--- (postgres bypasses row-level security), then ANALYZE.
+-- (postgres bypasses row-level security), then VACUUM ANALYZE.
 \set ON_ERROR_STOP on
 BEGIN;
 CREATE TEMP TABLE src AS
@@ -51,5 +51,5 @@ SELECT c.id, g.seq, g.stage, g.started_at - c.back, g.due_at - c.back, g.complet
   g.created_at - c.back
 FROM copies c JOIN case_stages g ON g.case_id = c.src_id;
 COMMIT;
-ANALYZE;
+VACUUM ANALYZE;  -- as autovacuum would have by then: index-only scans need the visibility map
 SELECT c.state, count(*) FROM cases c JOIN tenants t ON t.id = c.tenant_id WHERE t.slug = 'yanquan' GROUP BY 1 ORDER BY 2 DESC;
