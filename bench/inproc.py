@@ -6,6 +6,7 @@ checkout against another one's code, alternating, and compare means.
     python -m bench.inproc me 500                          # a root query field of bench/mix_ops.py
     python -m bench.inproc reportCase 300                  # a report as yanquan.resident (new key each)
     python -m bench.inproc reportCase 1 --sql              # the statements of one request
+    python -m bench.inproc cases 1 --explain               # EXPLAIN (ANALYZE, BUFFERS) of each, in the request
     python -m bench.inproc caseLoop 100                    # report, accept, dispatch, start, resolve, feedback
     python -m bench.inproc me 500 --checkout /tmp/other    # another checkout's code, this driver
     python -m bench.inproc me 500 --profile /tmp/me.prof   # cProfile (process time) of the measured loop
@@ -43,6 +44,8 @@ def main() -> None:
     ap.add_argument("requests", type=int)
     ap.add_argument("--checkout", type=Path, default=ROOT, help="serve this checkout's code")
     ap.add_argument("--sql", action="store_true", help="print the statements of one request first")
+    ap.add_argument("--explain", action="store_true", help="print EXPLAIN (ANALYZE, BUFFERS, SETTINGS) of each "
+                    "statement of one request first, run in the request's own transaction (role, RLS, settings)")
     ap.add_argument("--profile", help="write a cProfile (process time) of the measured requests here")
     ap.add_argument("--cold", action="store_true", help="time start-up (imports, app, lifespan) and the first "
                     "request of every root query field of bench/mix_ops.py, once each, in a fresh process")
@@ -195,6 +198,8 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
         for s in statements:
             print("  " + " ".join(s.split())[:200])
         print(f"{len(statements)} statements (BEGIN and COMMIT not counted)")
+    if args.explain:
+        await _explain(step)
     profile = cProfile.Profile(time.process_time) if args.profile else None
     started = time.process_time()
     if profile is not None:
@@ -208,6 +213,63 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
     per = spent / args.requests * 1000
     print(f"{args.operation} ({args.checkout}): {args.requests} requests, {per:.3f} ms CPU/request")
     await app.state.gongzhi.engine.dispose()
+
+
+async def _explain(step: Callable[[], Awaitable[Any]]) -> None:
+    """One request with every statement explained just before it runs, on its connection and in its
+    transaction: the plans PostgreSQL uses for the request (JIT, RLS and the tenant setting as then)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    import tenants.session as ts
+
+    plans: list[tuple[str, list[str]]] = []
+    fetchrow = ts._fetchrow
+
+    async def explained(connection: Any, sql: str, a: tuple[Any, ...]) -> Any:
+        if plans or not sql.lstrip().upper().startswith("SELECT T.ID"):  # not the request's first statement
+            rows = await connection.fetch("EXPLAIN (ANALYZE, BUFFERS, SETTINGS) " + sql, *a)
+            plans.append((sql, [r[0] for r in rows]))
+        else:
+            plans.append((sql, []))
+        took = []
+        for _ in range(21 if plans[-1][1] else 1):  # a read: the median of 21 (not the first statement)
+            began = time.perf_counter()
+            row = await fetchrow(connection, sql, a)
+            took.append((time.perf_counter() - began) * 1000)
+        plans[-1][1].append(f"(the statement itself, as the request sends it: {sorted(took)[len(took) // 2]:.2f} ms "
+                            f"round trip, median of {len(took)})")
+        # how often this connection's prepared statement was planned generic / custom (after the warm-up)
+        counts = await connection.fetchrow("SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                                           "WHERE statement = $1", sql)
+        if counts is not None:
+            plans[-1][1].append(f"(this connection: {counts[0]} generic plans, {counts[1]} custom plans)")
+        return row
+
+    busy = False
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        nonlocal busy
+        if busy or many or not statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            return
+        busy = True
+        try:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, SETTINGS) " + statement, parameters)
+            plans.append((statement, [r[0] for r in cursor.fetchall()]))
+        finally:
+            busy = False
+
+    ts._fetchrow = explained
+    event.listen(Engine, "before_cursor_execute", before)
+    try:
+        await step()
+    finally:
+        ts._fetchrow = fetchrow
+        event.remove(Engine, "before_cursor_execute", before)
+    for sql, plan in plans:
+        print(f"-- ({len(sql.encode())} bytes) " + " ".join(sql.split())[:300])
+        print("\n".join(plan) if plan else "   (the request's first statement: not explained)")
+        print()
 
 
 def _peak_rss_mb() -> str:

@@ -12,19 +12,26 @@ from sqlalchemy import (
     ColumnElement,
     Text,
     and_,
+    any_,
     cast,
     false,
+    func,
     or_,
     select,
     true,
+    union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql import Select, operators
+from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, Grouping
+from sqlalchemy.sql.selectable import ScalarSelect, SelectStatementGrouping
 
 from compiled.compiler import (
     Compiler,
     Sel,
     Unsupported,
 )
-from compiled.sql import lit
+from compiled.sql import indexable, lit
 from models import (
     Area,
     AreaKind,
@@ -136,3 +143,52 @@ def case_filters(cx: Compiler, sel: Sel) -> list[ColumnElement[bool]]:
 
 
 # NO_TIME as the compiled SQL writes it (a constant: no parameter).
+
+
+def _conjuncts(pred: Any) -> list[ColumnElement[bool]]:
+    while isinstance(pred, Grouping):
+        pred = pred.element
+    if isinstance(pred, BooleanClauseList) and pred.operator is operators.and_:
+        return [c for x in pred.clauses for c in _conjuncts(x)]
+    return [pred]
+
+
+def _areas_of(clause: Any) -> Select[Any] | None:
+    """The SELECT of area ids when ``clause`` is ``cases.area_id IN (SELECT …)``, else None."""
+    if not (isinstance(clause, BinaryExpression) and clause.operator is operators.in_op
+            and getattr(clause.left, "table", None) is Case.__table__ and clause.left.key == "area_id"):
+        return None
+    right: Any = clause.right
+    while isinstance(right, Grouping | SelectStatementGrouping | ScalarSelect):
+        right = right.element
+    return right if isinstance(right, Select) and len(right.selected_columns) == 1 else None
+
+
+def among_newest(tenant_id: Any, branches: list[ColumnElement[bool]], where: list[ColumnElement[bool]],
+                 limit: int) -> ColumnElement[bool]:
+    """A case is among the newest ``limit`` of some branch of the scope (``where`` also holding): the rows the
+    open-case page can only come from. As ``id = ANY(ARRAY(…))``: the candidates become one array the page
+    reads by primary key; as ``id IN (…)`` the planner chose a hash semi-join that tested the whole scope
+    predicate on every open case of the tenant (3,888 rows, ~10 ms, in an office of 15,000 cases)."""
+    ids = union_all(*[_newest_of_branch(tenant_id, b, where, limit) for b in branches]).scalar_subquery()
+    return Case.id == any_(func.array(ids, type_=ARRAY(Case.__table__.c.id.type)))
+
+
+def _newest_of_branch(tenant_id: Any, branch: ColumnElement[bool], where: list[ColumnElement[bool]],
+                      limit: int) -> Select[Any]:
+    """The ids of the newest ``limit`` cases of one branch of a scope (``where`` also holding), for the open-case
+    list's candidates (compiled.fields.cases_connection). A branch ``area_id IN (some areas)`` — the buildings a
+    grid covers, a compound's areas — is read area by area, each the newest ``limit`` of its own open-case index
+    range (ix_cases_open_area: tenant, area, id), then the newest ``limit`` of those: with thousands of open
+    cases in a building, the branch as one scan read all of them and sorted them for 21 (issue #21)."""
+    conjuncts = _conjuncts(branch)
+    pick = next(((c, s) for c in conjuncts if (s := _areas_of(c)) is not None), None)
+    if pick is None:
+        return (select(Case.id).where(Case.tenant_id == tenant_id, indexable(branch), *where)
+                .order_by(Case.id.desc()).limit(limit))
+    clause, areas_select = pick
+    areas = areas_select.distinct().subquery()
+    rest = [indexable(c) for c in conjuncts if c is not clause]
+    newest = (select(Case.id).where(Case.tenant_id == tenant_id, Case.area_id == areas.c[0], *rest, *where)
+              .order_by(Case.id.desc()).limit(limit).correlate(areas).lateral())
+    return select(newest.c.id).select_from(areas).join(newest, true()).order_by(newest.c.id.desc()).limit(limit)

@@ -35,7 +35,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    union_all,
 )
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
@@ -43,7 +42,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import FromClause, Subquery
 
-from compiled.case_filters import AREA_KIND_OF, AREA_TYPE_OF, area_uuid, case_filters, case_order
+from compiled.case_filters import AREA_KIND_OF, AREA_TYPE_OF, among_newest, area_uuid, case_filters, case_order
 from compiled.compiler import (
     Compiler,
     FieldTable,
@@ -58,7 +57,7 @@ from compiled.compiler import (
     page_size,
     page_size_ok,
 )
-from compiled.sql import constant, cursor, enum_name, gid, indexable, iso, json_list, lit, or_branches, ordered_cursor
+from compiled.sql import constant, cursor, enum_name, gid, iso, json_list, lit, or_branches, ordered_cursor
 from models import (
     OPEN_STATES,
     Area,
@@ -308,9 +307,7 @@ def cases_connection(cx: Compiler, sel: Sel) -> ColumnElement[Any]:
         # the page is among the newest ``first + 1`` of each branch, which the open-case indexes
         # give directly; the page query still tests the whole predicate (issue #9, migration 0024).
         def candidates(extra: list[ColumnElement[bool]], limit: int) -> ColumnElement[bool]:
-            parts = [select(Case.id).where(Case.tenant_id == cx.tenant_id, indexable(b), *filters, *extra)
-                     .order_by(Case.id.desc()).limit(limit) for b in branches]
-            return Case.id.in_(union_all(*parts))
+            return among_newest(cx.tenant_id, branches, [*filters, *extra], limit)
     return connection(cx, sel, stmt, Case.id, descending=True, node_type="Case", candidates=candidates)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -53,11 +53,11 @@ class Db:
         while self._inflight:
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
 
-    async def all(self, stmt: Executable) -> Sequence[Any]:
-        return await self.locked(lambda: self._all(stmt))
+    async def all(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
+        return await self.locked(lambda: self._all(stmt, params))
 
-    async def _all(self, stmt: Executable) -> Sequence[Any]:
-        return (await self.session.execute(stmt)).all()
+    async def _all(self, stmt: Executable, params: Mapping[str, Any] | None) -> Sequence[Any]:
+        return (await self.session.execute(stmt, params)).all()
 
     async def scalars(self, stmt: Executable) -> Sequence[Any]:
         return await self.locked(lambda: self._scalars(stmt))

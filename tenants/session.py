@@ -420,7 +420,13 @@ def _prepared_statement_name() -> str:
     return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
-MAX_CACHED_STATEMENT = 256 * 1024  # bytes of SQL text asyncpg keeps prepared per connection (its default: 15 kB)
+# asyncpg keeps a statement prepared (parsed and planned once per connection) only up to 15 KiB of
+# text by default; a compiled read is one statement of the whole selection, 22 KiB for the portal's
+# open-case page (the areas list's 21 KiB), which PostgreSQL then parsed and planned anew on every request (10–24 ms of its
+# time against 1.4–7.7 ms of execution; issue #21, bench/RESULTS.md). The price is the backend's memory:
+# that statement's cached plan held 2.1 MB, and asyncpg keeps up to 100 statements per connection (its
+# statement_cache_size), so many actors' compiled texts on one connection add up (bench/RESULTS.md).
+MAX_CACHEABLE_STATEMENT = 256 * 1024
 
 
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, pgbouncer: bool = False,
@@ -455,11 +461,8 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, pgbouncer:
     if postgres and pooled and pgbouncer:
         connect_args.update(statement_cache_size=0, prepared_statement_cache_size=0,
                             prepared_statement_name_func=_prepared_statement_name)
-    elif postgres:
-        # A compiled read's statement is one long text (issue #21: the areas list's is 21 kB, every
-        # row as its concrete area type); asyncpg caches none over 15 kB, so such a statement was
-        # prepared again — parsed and planned — on every request.
-        connect_args["max_cacheable_statement_size"] = MAX_CACHED_STATEMENT
+    elif postgres and pooled:
+        connect_args["max_cacheable_statement_size"] = MAX_CACHEABLE_STATEMENT
     if postgres and connect_timeout is not None:
         connect_args["timeout"] = connect_timeout
     if connect_args:
