@@ -453,7 +453,9 @@ def measure_server(name: str, proc: subprocess.Popen[bytes], url: str, fx: Fixtu
 # ---------------------------------------------------------------- main
 
 
+# case_stages: a report opens its 受理 stage since issue #22, and the stage references the case.
 CLEANUP = ("DELETE FROM case_events WHERE case_id IN (SELECT id FROM cases WHERE idempotency_key IS NOT NULL); "
+           "DELETE FROM case_stages WHERE case_id IN (SELECT id FROM cases WHERE idempotency_key IS NOT NULL); "
            "DELETE FROM notifications WHERE case_id IN (SELECT id FROM cases WHERE idempotency_key IS NOT NULL); "
            "DELETE FROM cases WHERE idempotency_key IS NOT NULL; DELETE FROM audit_log")
 

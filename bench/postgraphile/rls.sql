@@ -166,7 +166,14 @@ CREATE OR REPLACE FUNCTION case_statistics(area_id uuid, date_from date, date_to
   LANGUAGE sql STABLE AS $$
   WITH a AS (SELECT path FROM areas WHERE id = case_statistics.area_id),
   c AS (
-    SELECT k.state, k.category_code, k.created_at, k.due_at, k.resolved_at, k.satisfied, k.reopen_count
+    -- satisfied: the counted verdict of resolvers/cases/verdicts.py (a resident's own, or one relayed at
+    -- 回访 unless the case was closed again after it; never staff's feedback on their own report)
+    SELECT k.state, k.category_code, k.created_at, k.due_at, k.resolved_at, k.reopen_count,
+           CASE WHEN k.callback_result IN ('satisfied', 'basically_satisfied', 'unsatisfied', 'not_solved')
+                     AND k.callback_at IS NOT NULL AND (k.closed_at IS NULL OR k.callback_at >= k.closed_at)
+                THEN k.callback_result IN ('satisfied', 'basically_satisfied')
+                WHEN k.satisfied IS NOT NULL AND k.reporter_role IN ('neighbor_lead', 'resident')
+                THEN k.satisfied END AS satisfied
     FROM cases k, a
     WHERE (k.area_path LIKE a.path || '%'
            OR k.area_id IN (SELECT gb.building_id FROM grid_buildings gb
