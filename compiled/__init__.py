@@ -31,7 +31,7 @@ Modules: ``sql`` (SQL building blocks), ``compiler`` (selections, arguments, par
 ``fields`` (the per-type field tables: what the compiler knows), ``plans`` (plan cache, compile,
 run, finish); other domains' fields in modules of their own that ``fields`` adds to its tables
 (``notices``, ``topics``, ``meetings``, ``visits``, ``persons``, ``notifications``, ``activities``,
-``wishes``: those lists, issue #21).
+``wishes``, ``areas``, ``access`` (roleAssignments), ``users``: those lists; ``me``; ``nodes``: issue #21).
 """
 
 from compiled.compiler import Unsupported
