@@ -23,18 +23,17 @@ Nothing is given up for it:
 - tenancy: every table is also filtered by ``tenant_id`` and, on PostgreSQL, by row-level security.
 
 Anything this package does not know — a field not in ``fields.FIELDS``, an argument it would have to
-validate, a directive, a partner actor, SQLite — makes ``compile_request`` return None and the request
-runs through strawberry as before. ``tests/test_compiled.py`` checks, per role, that both paths give
+validate, a directive, a partner client's field outside ``cobuilding.PARTNER_ROOTS``, SQLite — makes ``compile_request`` return None and the request
+runs through strawberry as before. ``tests/compiled/test_compiled.py`` checks, per role, that both paths give
 the same bytes, and that every (type, field) of ``compiled_fields()`` is among those it compares.
 
 Modules: ``sql`` (SQL building blocks), ``compiler`` (selections, arguments, parameters, dispatch),
 ``fields`` (the per-type field tables: what the compiler knows), ``plans`` (plan cache, compile,
-run, finish); other domains' fields in modules of their own that ``fields`` adds to its tables
-(``notices``, ``topics``, ``meetings``, ``visits``, ``persons``, ``notifications``, ``activities``,
-``wishes``, ``walls``: those lists; ``care``: the visit figures, leads and service lists; ``settings``: the
-settings lists, plain and Connection, declared as the resolvers' statement and ``ListOrder`` and built by
-``sorted_lists``; ``ledgers``: importJobs; ``partner_units``; and others of issue #21 — every module not in
-fields' ``_CORE``).
+run, finish), ``sorted_lists`` (lists declared as the resolvers' statement and ``ListOrder``); every
+other module is one domain's fields with its ``TABLES`` (issue #21: notices, topics, meetings,
+activities, wishes, visits, persons, notifications, me, areas, access, users, nodes, settings, ledgers,
+policy, audit, organisations, inservice, evaluations, care, walls, volunteering, cobuilding,
+partner_units), which ``fields`` finds by name.
 """
 
 from compiled.compiler import Unsupported
