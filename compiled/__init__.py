@@ -23,15 +23,18 @@ Nothing is given up for it:
 - tenancy: every table is also filtered by ``tenant_id`` and, on PostgreSQL, by row-level security.
 
 Anything this package does not know — a field not in ``fields.FIELDS``, an argument it would have to
-validate, a directive, a partner actor, SQLite — makes ``compile_request`` return None and the request
-runs through strawberry as before. ``tests/test_compiled.py`` checks, per role, that both paths give
+validate, a directive, a partner actor's document with a root field outside ``cobuilding.PARTNER_ROOTS``,
+SQLite — makes ``compile_request`` return None and the request runs through strawberry as before. A
+partner's plan is keyed by its unit, client and agreements in force (``plans._actor_key``).
+``tests/test_compiled.py`` checks, per role, that both paths give
 the same bytes, and that every (type, field) of ``compiled_fields()`` is among those it compares.
 
 Modules: ``sql`` (SQL building blocks), ``compiler`` (selections, arguments, parameters, dispatch),
 ``fields`` (the per-type field tables: what the compiler knows), ``plans`` (plan cache, compile,
 run, finish); other domains' fields in modules of their own that ``fields`` adds to its tables
 (``notices``, ``topics``, ``meetings``, ``visits``, ``persons``, ``notifications``, ``activities``,
-``wishes``: those lists, issue #21).
+``wishes``, ``volunteering`` — redemptions, the points ledger, the reward catalogue — and ``cobuilding``
+— agreements, a partner's own agreements, shared activities and a unit's desk: those lists, issue #21).
 """
 
 from compiled.compiler import Unsupported
