@@ -23,31 +23,19 @@ Nothing is given up for it:
 - tenancy: every table is also filtered by ``tenant_id`` and, on PostgreSQL, by row-level security.
 
 Anything this package does not know — a field not in ``fields.FIELDS``, an argument it would have to
-<<<<<<< HEAD
-validate, a directive, a partner client's field outside ``cobuilding.PARTNER_ROOTS``, SQLite — makes ``compile_request`` return None and the request
-runs through strawberry as before. ``tests/compiled/test_compiled.py`` checks, per role, that both paths give
-=======
 validate, a directive, a partner actor's document with a root field outside ``cobuilding.PARTNER_ROOTS``,
 SQLite — makes ``compile_request`` return None and the request runs through strawberry as before. A
 partner's plan is keyed by its unit, client and agreements in force (``plans._actor_key``).
-``tests/test_compiled.py`` checks, per role, that both paths give
->>>>>>> h-partner
+``tests/compiled/test_compiled.py`` checks, per role, that both paths give
 the same bytes, and that every (type, field) of ``compiled_fields()`` is among those it compares.
 
 Modules: ``sql`` (SQL building blocks), ``compiler`` (selections, arguments, parameters, dispatch),
 ``fields`` (the per-type field tables: what the compiler knows), ``plans`` (plan cache, compile,
-<<<<<<< HEAD
 run, finish), ``sorted_lists`` (lists declared as the resolvers' statement and ``ListOrder``); every
 other module is one domain's fields with its ``TABLES`` (issue #21: notices, topics, meetings,
 activities, wishes, visits, persons, notifications, me, areas, access, users, nodes, settings, ledgers,
 policy, audit, organisations, inservice, evaluations, care, walls, volunteering, cobuilding,
 partner_units), which ``fields`` finds by name.
-=======
-run, finish); other domains' fields in modules of their own that ``fields`` adds to its tables
-(``notices``, ``topics``, ``meetings``, ``visits``, ``persons``, ``notifications``, ``activities``,
-``wishes``, ``volunteering`` — redemptions, the points ledger, the reward catalogue — and ``cobuilding``
-— agreements, a partner's own agreements, shared activities and a unit's desk: those lists, issue #21).
->>>>>>> h-partner
 """
 
 from compiled.compiler import Unsupported

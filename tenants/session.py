@@ -422,10 +422,11 @@ def _prepared_statement_name() -> str:
 
 # asyncpg keeps a statement prepared (parsed and planned once per connection) only up to 15 KiB of
 # text by default; a compiled read is one statement of the whole selection, 22 KiB for the portal's
-# open-case page (the areas list's 21 KiB), which PostgreSQL then parsed and planned anew on every request (10–24 ms of its
-# time against 1.4–7.7 ms of execution; issue #21, bench/RESULTS.md). The price is the backend's memory:
-# that statement's cached plan held 2.1 MB, and asyncpg keeps up to 100 statements per connection (its
-# statement_cache_size), so many actors' compiled texts on one connection add up (bench/RESULTS.md).
+# open-case page (21 KiB for the areas list), which PostgreSQL then parsed and planned anew on every
+# request (10–24 ms of its time against 1.4–7.7 ms of execution; issue #21, bench/RESULTS.md). The
+# price is the backend's memory: that statement's cached plan held 2.1 MB, and asyncpg keeps up to
+# 100 statements per connection (its statement_cache_size), so many actors' compiled texts on one
+# connection add up (bench/RESULTS.md).
 MAX_CACHEABLE_STATEMENT = 256 * 1024
 
 
