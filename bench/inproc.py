@@ -8,6 +8,9 @@ checkout against another one's code, alternating, and compare means.
     python -m bench.inproc reportCase 1 --sql              # the statements of one request
     python -m bench.inproc cases 1 --explain               # EXPLAIN (ANALYZE, BUFFERS) of each, in the request
     python -m bench.inproc caseLoop 100                    # report, accept, dispatch, start, resolve, feedback
+    python -m bench.inproc publishNotice 300               # a notice as yanquan.chair (an insert, audited)
+    python -m bench.inproc markNotificationsRead 300       # five of the secretary's notifications (read already)
+    python -m bench.inproc markNoneRead 300                # no notification: a mutation's fixed cost alone
     python -m bench.inproc me 500 --checkout /tmp/other    # another checkout's code, this driver
     python -m bench.inproc me 500 --profile /tmp/me.prof   # cProfile (process time) of the measured loop
     python -m bench.inproc all 0 --cold                    # start-up to ready, then every field's first request
@@ -112,8 +115,8 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
         if doc.get("errors"):
             raise SystemExit(f"{actor}: {json.dumps(doc, ensure_ascii=False)[:600]}")
         data: dict[str, Any] = doc["data"]
-        if args.operation == "reportCase" and "reportCase" in data and data["reportCase"]["errors"]:
-            raise SystemExit(f"reportCase: {data['reportCase']['errors']}")
+        if args.operation in data and isinstance(data[args.operation], dict) and data[args.operation].get("errors"):
+            raise SystemExit(f"{args.operation}: {data[args.operation]['errors']}")
         return data
 
     found: dict[str, Any] = {}
@@ -178,6 +181,22 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
             return ("yanquan.resident", REPORT, {"input": {
                 "areaId": building, "category": category, "priority": "NORMAL", "title": "楼道灯不亮",
                 "description": "三单元二楼楼道灯坏了。", "idempotencyKey": uuid.uuid4().hex}})
+    elif args.operation == "publishNotice":
+        compound = await value(Ref("resident_compound"))
+        doc = ("mutation N($input: PublishNoticeInput!) { publishNotice(input: $input) { notice { id } "
+               "errors { code message field } } }")
+
+        def make() -> tuple[str, str, dict[str, Any]]:
+            return ("yanquan.chair", doc, {"input": {"areaId": compound, "title": "停水通知",
+                                                     "body": "周六上午九点至十二点停水。"}})
+    elif args.operation in ("markNotificationsRead", "markNoneRead"):  # already read after the first: the check
+        # and no write; markNoneRead marks an empty list: a mutation's fixed cost alone (savepoint, audit, commit)
+        inbox = await call("yanquan.secretary", "{ notifications(unreadOnly: false, first: 20) { nodes { id } } }", {})
+        ids = [x["id"] for x in inbox["notifications"]["nodes"]][:5] if args.operation != "markNoneRead" else []
+        doc = "mutation K($ids: [ID!]!) { markNotificationsRead(input: {ids: $ids}) { marked errors { code } } }"
+
+        def make() -> tuple[str, str, dict[str, Any]]:
+            return ("yanquan.secretary", doc, {"ids": ids})
     else:
         q = QUERIES[args.operation]
         variables = {k: await value(v) for k, v in q.variables.items()}
@@ -196,7 +215,7 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
         with count_statements() as statements:
             await step()
         for s in statements:
-            print("  " + " ".join(s.split())[:200])
+            print("  " + " ".join(s.split())[:int(os.environ.get("BENCH_SQL_WIDTH", "200"))])
         print(f"{len(statements)} statements (BEGIN and COMMIT not counted)")
     if args.explain:
         await _explain(step)

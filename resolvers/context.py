@@ -17,6 +17,7 @@ from sqlalchemy.sql import Executable
 from models import AuditEntry, Tenant
 from policies.actor import Actor
 from resolvers.photo_links import PhotoLinks
+from tenants.session import released_by_commit
 
 T = TypeVar("T")
 
@@ -80,7 +81,8 @@ class Db:
         except BaseException:
             await self.locked(sp.rollback)
             raise
-        await self.locked(sp.commit)
+        with released_by_commit(self.session):  # its RELEASE left to the request's COMMIT (issue #21)
+            await self.locked(sp.commit)
 
     async def add(self, *objs: object) -> None:
         """Add rows for the next ``flush`` to write (the caller makes sure one follows in the mutation);

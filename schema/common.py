@@ -20,6 +20,7 @@ from resolvers.i18n import t
 from resolvers.ids import decode_offset_cursor, encode_cursor, encode_global_id, encode_offset_cursor
 from resolvers.pagination import Page, page_size
 from schema.parts import NodeResolver
+from tenants.session import released_by_commit
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -275,7 +276,8 @@ async def mutate(info: Info, fn: Callable[[], Awaitable[R]]) -> tuple[R | None, 
     try:
         try:
             result = await fn()
-            await ctx.db.locked(nested.commit)
+            with released_by_commit(session):  # no RELEASE round trip: the request's COMMIT releases it
+                await ctx.db.locked(nested.commit)
         except StaleDataError:
             # The row's version moved between our read and our write: someone else won.
             raise ServiceError(ErrorCode.CONFLICT, t("已被他人修改，请重新加载后再试",

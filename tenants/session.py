@@ -180,6 +180,43 @@ def _set_rls_tenant(session: Session, _tx: SessionTransaction, connection: Conne
     connection.exec_driver_sql(set_tenant_sql(tenant_id))
 
 
+# -- a mutation's SAVEPOINT released by the transaction's COMMIT (issue #21)
+# Every mutation runs in a SAVEPOINT (schema.common.mutate) so a refusal undoes only its own writes. Once it
+# succeeded, its RELEASE is a round trip that changes nothing the request can see: the COMMIT that follows
+# releases every open savepoint with the transaction (and a ROLLBACK undoes them with it), later savepoints
+# nest inside it under their own names. So, on PostgreSQL, the release of a succeeded mutation's
+# savepoint is left to the COMMIT, for the first KEPT_SAVEPOINTS of a request: a document of many
+# mutations keeps releasing beyond that, so a transaction never holds more than a few subtransactions
+# open (PostgreSQL caches 64 per backend before other sessions' snapshots pay for them).
+
+KEPT_SAVEPOINTS = 8
+_keep_savepoint: ContextVar[bool] = ContextVar("gongzhi_keep_savepoint", default=False)
+
+
+@contextmanager
+def released_by_commit(session: AsyncSession) -> Iterator[None]:
+    """Commit a succeeded mutation's SAVEPOINT inside this block: on PostgreSQL its RELEASE is left to the
+    transaction's COMMIT (above), at most ``KEPT_SAVEPOINTS`` times per session."""
+    kept = session.info.get("kept_savepoints", 0)
+    if kept >= KEPT_SAVEPOINTS:
+        yield
+        return
+    session.info["kept_savepoints"] = kept + 1
+    token = _keep_savepoint.set(True)
+    try:
+        yield
+    finally:
+        _keep_savepoint.reset(token)
+
+
+def _release_unless_kept(release: Callable[[Connection, str], None]) -> Callable[[Connection, str], None]:
+    def do_release_savepoint(connection: Connection, name: str) -> None:
+        if not _keep_savepoint.get():
+            release(connection, name)
+
+    return do_release_savepoint
+
+
 # -- statement counting (tests assert SQL statements per request; it never depends on the machine)
 
 _counter: ContextVar[list[str] | None] = ContextVar("gongzhi_sql_counter", default=None)
@@ -228,6 +265,14 @@ async def _fetchrow(connection: Any, sql: str, args: tuple[Any, ...]) -> Any:
         return await connection.fetchrow(sql, *args)
     with observer(sql):
         return await connection.fetchrow(sql, *args)
+
+
+class _AllRows:
+    """A driver connection whose ``fetchrow`` returns every row: ``fetch_rows`` goes through ``_fetchrow``
+    (the one place every statement on the driver passes, which the tests' tenant-predicate check wraps)."""
+
+    def __init__(self, connection: Any) -> None:
+        self.fetchrow = connection.fetch
 
 
 def use_driver(session: AsyncSession) -> None:
@@ -350,12 +395,21 @@ async def fetch_first(session: AsyncSession, sql: str, *args: Any) -> Any:
     return (await conn.exec_driver_sql(sql, args)).first()
 
 
+async def fetch_rows(session: AsyncSession, sql: str, *args: Any) -> list[Any]:
+    """Every row of a plain SQL text in the session's transaction, on the driver (a session marked by
+    ``use_driver``, PostgreSQL), counted and observed as ``fetch_first``'s. Inside a SAVEPOINT the
+    session's connection sends it first, so a rollback to it undoes what the text wrote. Not retried."""
+    rows: list[Any] = await _fetch_on_driver(session, sql, args, retry=False, many=True)
+    return rows
+
+
 def _pristine(session: AsyncSession) -> bool:
     """Nothing loaded, added or deleted: rolling the session back loses nothing of the caller's."""
     return not (session.identity_map or session.new or session.deleted)
 
 
-async def _fetch_on_driver(session: AsyncSession, sql: str, args: tuple[Any, ...], *, retry: bool) -> Any:
+async def _fetch_on_driver(session: AsyncSession, sql: str, args: tuple[Any, ...], *, retry: bool,
+                           many: bool = False) -> Any:
     """``fetch_first`` on the asyncpg connection under the session's transaction, sending its BEGIN when
     this is the transaction's first statement (SQLAlchemy's adapter sends BEGIN lazily, with the first
     statement; this is that step). A dead connection is invalidated (issue #26: this path is outside
@@ -369,7 +423,7 @@ async def _fetch_on_driver(session: AsyncSession, sql: str, args: tuple[Any, ...
     try:
         if first:
             await adapted._start_transaction()
-        return await _fetchrow(driver, sql, args)
+        return await _fetchrow(_AllRows(driver) if many else driver, sql, args)
     except Exception as e:
         if not is_disconnect(e, driver):
             raise
@@ -474,6 +528,8 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, pgbouncer:
         event.listen(sync, "connect", _sqlite_pragmas)
         event.listen(sync, "begin", _sqlite_begin)
     if postgres:
+        sync.dialect.do_release_savepoint = _release_unless_kept(  # type: ignore[method-assign,assignment]
+            sync.dialect.do_release_savepoint)
         event.listen(sync, "do_connect", _connect)
         if pooled:
             event.listen(sync.pool, "checkout", alive_on_checkout)

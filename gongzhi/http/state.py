@@ -264,13 +264,15 @@ class AppState:
         await ctx.db.drain()
         entries = ctx.audit_entries()
         tenant_id = session.info.get("tenant_id")
-        if (entries and ctx.events and tenant_id is not None and self.bus.notifies and session.info.get("raw_driver")
+        if (entries and tenant_id is not None and session.info.get("raw_driver")
                 and len(entries) <= AUDIT_ROWS_PER_STATEMENT):
-            # PostgreSQL: the audit rows go with the notifications, in one statement on the driver and
-            # without the ORM's unit of work (issue #21).
-            sql, args = audit_and_notify(entries, tenant_id, ctx.now, [payload(e) for e in ctx.events])
+            # PostgreSQL: the audit rows go with the notifications (none: an empty array), in one statement
+            # on the driver and without the ORM's unit of work (issue #21). Without NOTIFY (no listen URL)
+            # the bus delivers the events in this process after the commit.
+            payloads = [payload(e) for e in ctx.events] if self.bus.notifies else []
+            sql, args = audit_and_notify(entries, tenant_id, ctx.now, payloads)
             await fetch_first(session, sql, *args)
-        else:  # SQLite, or nothing to notify: ORM rows, flushed by the commit
+        else:  # SQLite: ORM rows, flushed by the commit
             for entry in entries:
                 session.add(entry)
             await self.bus.before_commit(session, ctx.events)

@@ -12,13 +12,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
+from sqlalchemy import ARRAY, ColumnElement, Uuid, and_, any_, cast, exists, false, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased, with_expression
 
 from models import Area, Notification, NotificationRead, uuid7
 from policies.roles import Role
+from resolvers import prepared
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
@@ -104,6 +105,20 @@ async def unread_count(ctx: RequestContext) -> int:
                                    .where(_notification_predicate(ctx), _unread(ctx))) or 0)
 
 
+async def _reaching(ctx: RequestContext, wanted: set[uuid.UUID]) -> list[tuple[uuid.UUID, bool]]:
+    """Which of these notifications reach the actor, and whether each is unread by the actor. On PostgreSQL
+    one text per actor (resolvers.prepared) with the ids as a parameter; else the same statement through
+    the ORM."""
+    def build(ids: ColumnElement[bool]) -> Any:
+        return select(Notification.id, _unread(ctx)).where(ids, _notification_predicate(ctx))
+
+    found = await prepared.rows(ctx, ("mark_notifications_read",), lambda: build(
+        Notification.id == any_(cast(prepared.param(0, "text[]"), ARRAY(Uuid)))), [str(i) for i in wanted])
+    if found is None:
+        found = list(await ctx.db.all(build(Notification.id.in_(wanted))))
+    return [(uuid.UUID(str(r[0])), bool(r[1])) for r in found]
+
+
 async def mark_notifications_read(ctx: RequestContext, ids: list[uuid.UUID]) -> int:
     """Mark these notifications read for the caller only; how many were unread for the caller. Every id
     must reach the caller (else NOT_FOUND and nothing is marked). Two marks at once by the same caller
@@ -114,8 +129,7 @@ async def mark_notifications_read(ctx: RequestContext, ids: list[uuid.UUID]) -> 
     wanted = set(ids)
     if not wanted:
         return 0
-    rows: list[tuple[uuid.UUID, bool]] = [(r[0], bool(r[1])) for r in await ctx.db.all(
-        select(Notification.id, _unread(ctx)).where(Notification.id.in_(wanted), _notification_predicate(ctx)))]
+    rows = await _reaching(ctx, wanted)
     found = {r[0] for r in rows}
     if found != wanted:  # another tenant's, someone else's or no notification at all: nothing is marked
         raise ServiceError(ErrorCode.NOT_FOUND, t(f"找不到通知 {len(wanted - found)} 条（不存在或不是发给您的）",

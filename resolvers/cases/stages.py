@@ -111,10 +111,12 @@ async def stage_limit(db: Db, stage: CaseStageKind, case: Case) -> CaseStageLimi
     return next(iter(specific or [r for r in rows if r.category_code is None]), None)
 
 
-async def open_stage(db: Db, case: Case, stage: CaseStageKind, now: datetime, *, first: bool = False) -> CaseStage:
+async def open_stage(db: Db, case: Case, stage: CaseStageKind, now: datetime, *, first: bool = False,
+                     last_seq: int | None = None) -> CaseStage:
     """Open ``stage`` for the case from ``now``: 处置 is due at the case's due time (the SLA rule that
     dispatch applied), the others after the tenant's stage limit (none: no due time). ``first``: the case's
-    first stage (its report), numbered 1 without asking."""
+    first stage (its report), numbered 1 without asking; ``last_seq``: the case's highest stage number,
+    known from ``close_stage`` (not asked again)."""
     if stage is K.HANDLE:
         due = case.due_at
     else:
@@ -125,7 +127,7 @@ async def open_stage(db: Db, case: Case, stage: CaseStageKind, now: datetime, *,
             working = limit.unit in (SlaUnit.WORKING_HOURS, SlaUnit.WORKING_DAYS)
             calendar = await tenant_calendar(db) if working else _PLAIN
             due = due_after(calendar, now, limit.amount, limit.unit)
-    seq = 0 if first else await db.scalar(
+    seq = 0 if first else last_seq if last_seq is not None else await db.scalar(
         select(func.coalesce(func.max(CaseStage.seq), 0)).where(CaseStage.case_id == case.id))
     row = CaseStage(case_id=case.id, seq=int(seq or 0) + 1, stage=stage, started_at=now, due_at=due,
                     extensions=0, created_at=now)
@@ -133,11 +135,15 @@ async def open_stage(db: Db, case: Case, stage: CaseStageKind, now: datetime, *,
     return row
 
 
-async def close_stage(db: Db, case: Case, outcome: str, now: datetime) -> None:
-    """Complete the case's open stage (if any) by the step ``outcome``."""
-    await db.execute(update(CaseStage).where(CaseStage.case_id == case.id, CaseStage.completed_at.is_(None))
-                     .values(completed_at=now, outcome=outcome, requested_due_at=None)
-                     .execution_options(synchronize_session=False))
+async def close_stage(db: Db, case: Case, outcome: str, now: datetime) -> int | None:
+    """Complete the case's open stage (if any) by the step ``outcome``. Returns the highest number of the
+    stages it closed, which is the case's highest stage number (None: none was open): every stage is numbered
+    after the highest when opened, and stages are completed only here, all open ones at once, so while any
+    is open the newest is (issue #21: ``open_stage`` then asks no ``max(seq)``)."""
+    closed = await db.all(update(CaseStage).where(CaseStage.case_id == case.id, CaseStage.completed_at.is_(None))
+                          .values(completed_at=now, outcome=outcome, requested_due_at=None)
+                          .returning(CaseStage.seq).execution_options(synchronize_session=False))
+    return max((int(r[0]) for r in closed), default=None)
 
 
 async def open_stage_of(db: Db, case: Case) -> CaseStage | None:
@@ -151,13 +157,13 @@ async def after_move(db: Db, case: Case, action: str, from_state: CaseState, to_
                      now: datetime) -> None:
     """Keep the stages in step with a move of the case (the machine's timeline hook calls it)."""
     if action == "callback":  # the 回访 done: it completes 回访; "not solved" reopens, back to 派遣
-        await close_stage(db, case, action, now)
+        last = await close_stage(db, case, action, now)
         if to_state is S.REOPENED:
-            await open_stage(db, case, K.DISPATCH, now)
+            await open_stage(db, case, K.DISPATCH, now, last_seq=last)
         return
     before, after = STAGE_OF.get(from_state), STAGE_OF.get(to_state)
     if before is after and action not in _RESTART:
         return
-    await close_stage(db, case, action, now)
+    last = await close_stage(db, case, action, now)
     if after is not None:
-        await open_stage(db, case, after, now)
+        await open_stage(db, case, after, now, last_seq=last)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 
 from models import Area
 from policies.filters import area_reach_predicate, area_read_predicate
@@ -23,14 +23,16 @@ def fail(code: ErrorCode, message: str, field: str | None = None) -> ServiceErro
 
 
 async def area_for_action(ctx: RequestContext, area_id: uuid.UUID, resource: str, action: str, verb: str) -> Area:
-    """The area, when the actor may read it (else NOT_FOUND) and the action's grant reaches it (else FORBIDDEN)."""
-    area: Area | None = await ctx.db.scalar(select(Area).where(
-        Area.id == area_id, area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)))
-    if area is None:
-        raise fail(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
+    """The area, when the actor may read it (else NOT_FOUND) and the action's grant reaches it (else FORBIDDEN).
+    One statement: whether the grant reaches the area is a column of the read (issue #21: a round trip and an
+    ORM statement fewer per notice, topic and meeting), NOT_FOUND still before FORBIDDEN."""
     grant = ctx.actor.grant(resource, action)
-    if not grant or await ctx.db.scalar(
-        select(Area.id).where(Area.id == area_id, area_reach_predicate(grant, ctx.actor))
-    ) is None:
+    reach = area_reach_predicate(grant, ctx.actor) if grant else false()
+    found = await ctx.db.all(select(Area, reach.label("reachable")).where(
+        Area.id == area_id, area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor)))
+    if not found:
+        raise fail(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
+    area, reachable = found[0]
+    if not reachable:
         raise fail(ErrorCode.FORBIDDEN, t(f"您无权在该区域执行 {verb}", f"you may not {verb} in this area"), "areaId")
-    return area
+    return area  # type: ignore[no-any-return]
