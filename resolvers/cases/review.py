@@ -4,14 +4,16 @@ that keep them as they stood."""
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import fmean, median
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import DateTime, Select, and_, bindparam, func, select
 
 from models import OPEN_STATES, Area, Case, CaseReview
+from policies.actor import Grant
 from policies.cases import case_in_area, case_predicate
 from policies.filters import area_reach_predicate
 from resolvers import validation as v
@@ -61,10 +63,11 @@ async def statistics(ctx: RequestContext, area_id: uuid.UUID, start: date, end: 
     if not grant:
         raise ServiceError(ErrorCode.FORBIDDEN, t("您无权查看统计", "you may not read statistics"), "areaId")
     lo, hi = local_bounds(start, end)
+    if ctx.db.session.get_bind().dialect.name == "postgresql":
+        row = (await ctx.db.all(_statement(ctx, grant, path), {_LO.key: lo, _HI.key: hi, _NOW.key: ctx.now}))[0]
+        return _from_row(row)
     where = (case_in_area(path), Case.created_at >= lo, Case.created_at < hi,
              case_predicate(grant, ctx.actor, public=False))
-    if ctx.db.session.get_bind().dialect.name == "postgresql":
-        return await _statistics_in_sql(ctx, where)
     rows = await ctx.db.all(
         select(Case.state, Case.category_code, Case.created_at, Case.due_at, Case.resolved_at, Case.satisfied,
                Case.reopen_count, Case.reporter_role, Case.callback_result, Case.callback_at, Case.closed_at
@@ -100,7 +103,33 @@ async def statistics(ctx: RequestContext, area_id: uuid.UUID, start: date, end: 
     )
 
 
-async def _statistics_in_sql(ctx: RequestContext, where: tuple[Any, ...]) -> CaseStatistics:
+# The period and the clock as parameters, so that one built statement serves every request of the same
+# scope (as the rates do, resolvers.cases.rates): building its constructs was most of a request's CPU.
+_LO = bindparam("stat_lo", type_=DateTime(timezone=True))
+_HI = bindparam("stat_hi", type_=DateTime(timezone=True))
+_NOW = bindparam("stat_now", type_=DateTime(timezone=True))
+# Built statements by (tenant, what the scope predicate is made of, the area's path), least recently used
+# first. The tenant's filter is added at execution (tenants.session), as to any statement.
+_BUILT: OrderedDict[tuple[Any, ...], Select[Any]] = OrderedDict()
+_BUILT_SIZE = 256
+
+
+def _statement(ctx: RequestContext, grant: Grant, path: str) -> Select[Any]:
+    a = ctx.actor  # what case_predicate reads of the actor (the key of resolvers.cases.rates._statement)
+    key = (ctx.tenant.id, grant, a.user_id, a.own_compound_path, a.today, path)
+    stmt = _BUILT.get(key)
+    if stmt is not None:
+        _BUILT.move_to_end(key)
+        return stmt
+    where = (case_in_area(path), Case.created_at >= _LO, Case.created_at < _HI,
+             case_predicate(grant, a, public=False))
+    stmt = _BUILT[key] = _aggregate(where, _NOW)
+    while len(_BUILT) > _BUILT_SIZE:
+        _BUILT.popitem(last=False)
+    return stmt
+
+
+def _aggregate(where: tuple[Any, ...], now: Any) -> Select[Any]:
     """The same figures as the loop above, aggregated by PostgreSQL in one statement (issue #9): a
     month of a busy community is thousands of cases, which need not cross the wire."""
     verdict = counted_verdict_sql(Case.satisfied, Case.reporter_role, Case.callback_result, Case.callback_at,
@@ -115,13 +144,13 @@ async def _statistics_in_sql(ctx: RequestContext, where: tuple[Any, ...]) -> Cas
         g = select(col.label("k"), func.count().label("n")).group_by(col).subquery()
         return select(func.json_object_agg(g.c.k, g.c.n)).scalar_subquery()
 
-    row = (await ctx.db.all(select(
+    return select(
         func.count(),
         func.count().filter(resolved),
         func.count().filter(and_(resolved, base.c.due_at.is_not(None))),
         func.count().filter(and_(resolved, base.c.due_at.is_not(None), base.c.resolved_at <= base.c.due_at)),
         func.count().filter(and_(~resolved, base.c.due_at.is_not(None), base.c.state.in_(open_states),
-                                 base.c.due_at < ctx.now)),
+                                 base.c.due_at < now)),
         func.count(base.c.satisfied),
         func.count().filter(base.c.satisfied.is_(True)),
         func.count().filter(base.c.reopen_count > 0),
@@ -129,7 +158,10 @@ async def _statistics_in_sql(ctx: RequestContext, where: tuple[Any, ...]) -> Cas
         func.percentile_cont(0.5).within_group(hours).filter(resolved),
         counts(base.c.state),
         counts(base.c.category_code),
-    ).select_from(base)))[0]
+    ).select_from(base)
+
+
+def _from_row(row: Any) -> CaseStatistics:
     total, n_resolved, with_due, on_time, overdue, feedback, happy, reopened, mean_h, median_h, states, cats = row
     return CaseStatistics(
         total=total, by_state=dict(states or {}), by_category=dict(cats or {}), resolved=n_resolved,
