@@ -230,11 +230,11 @@ class GraphQLEndpoint:
         """The request's database work: the compiled path where a plan exists, strawberry otherwise."""
         client_addr = request.client.host if request.client else None
         # Only PostgreSQL compiles (compile_request), so plans.compiles() implies it.
-        if (self.state.compiled_reads and claims.partner_client is None
-                and self.state.plans.compiles(query, op_name)):
+        if self.state.compiled_reads and self.state.plans.compiles(query, op_name):
             try:
-                answer = await self._compiled_on_driver(query, document, op_name, variables, claims.user_id, slug,
-                                                        request_id, client_addr)
+                answer = await self._compiled_on_driver(query, document, operation, op_name, variables,
+                                                        claims.user_id, slug, request_id, client_addr,
+                                                        claims.partner_client)
             except AuthError as e:
                 return pipeline.auth_error(e, media)
             if answer is not None:
@@ -285,20 +285,27 @@ class GraphQLEndpoint:
         status = 400 if request_error and media == GRAPHQL_RESPONSE else 200
         return _json(out, status, media)  # X-Request-Id: the pipeline
 
-    async def _compiled_on_driver(self, query: str, document: DocumentNode, op_name: str | None,
-                                  variables: dict[str, Any] | None, user_id: uuid.UUID, slug: str,
-                                  request_id: str, client_addr: str | None) -> bytes | None:
+    async def _compiled_on_driver(self, query: str, document: DocumentNode, operation: OperationDefinitionNode,
+                                  op_name: str | None, variables: dict[str, Any] | None, user_id: uuid.UUID,
+                                  slug: str, request_id: str, client_addr: str | None,
+                                  partner_client: str | None) -> bytes | None:
         """A document that compiled before, answered on a DriverTransaction (issue #9): the request's
         first statement and the compiled one, no ORM session checked out. None: this request must
         take the ordinary path (its actor's plan does not compile, or a guard failed), which repeats
         the request from the start. The session only carries the tenant binding; if anything uses the
         ORM (a policy not in the cache yet, the audit entries of full reads of personal data) it does
-        so on a connection and transaction of its own, bound to the tenant as every session is."""
+        so on a connection and transaction of its own, bound to the tenant as every session is.
+        A partner client's request comes here too (issue #21), its actor read in one statement
+        (gongzhi.http.partner_actor); what its agreements do not grant goes to the ordinary path, which
+        refuses it (partner_refusals) before anything runs."""
         session = self.state.sessionmaker()
         try:
             async with DriverTransaction(self.state.engine) as tx:
                 session.info["driver_transaction"] = tx
-                ctx = await self.state.open_context(session, user_id, slug, request_id, client_addr)
+                ctx = await self.state.open_context(session, user_id, slug, request_id, client_addr,
+                                                    partner_client=partner_client)
+                if ctx.actor.partner_unit_id is not None and partner_refusals(document, operation, ctx.actor):
+                    return None
                 with obs.span("graphql.compile"):
                     compiled = compile_request(self.schema._schema, query, document, op_name, variables, ctx,
                                                self.state.plans)

@@ -21,14 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from compiled import PlanCache
 from gongzhi.bus import CHANNEL, EventBus, payload
 from gongzhi.http.auth import AuthError, TokenVerifier, select_tenant
+from gongzhi.http.partner_actor import load_partner_client_actor
 from gongzhi.http.persisted import PersistedQueries
 from gongzhi.http.preflight import photo_link_key
 from gongzhi.http.ratelimit import make_limiter
 from gongzhi.settings import Settings
-from models import AuditEntry, PartnerClient, Tenant, TenantStatus, User, uuid7
-from policies.actor import Actor, actor_from_rows, load_actor
-from policies.cobuilding import load_partner_actor
-from policies.enforcer import PolicyCache, TenantPolicy
+from models import AuditEntry, Tenant, TenantStatus, User, uuid7
+from policies.actor import actor_from_rows, load_actor
+from policies.enforcer import PolicyCache
 from resolvers.context import CALENDAR_VERSION, Db, RequestContext
 from resolvers.discarded_files import delete_discarded
 from resolvers.i18n import t
@@ -50,18 +50,6 @@ def photo_links(settings: Settings) -> PhotoLinks:
         log.warning("photo links are signed with a per-process key: set GONGZHI_PHOTO_URL_KEY")
         key = secrets.token_bytes(32)
     return PhotoLinks(key=key, ttl=settings.photo_url_ttl, base_url=settings.public_url or "")
-
-
-async def load_partner_client_actor(session: AsyncSession, *, user: User, client_id: str, tenant_id: uuid.UUID,
-                                    policy: TenantPolicy, now: datetime) -> Actor:
-    """The actor of a partner token: the client must still exist, belong to the token's account and
-    tenant, and not be revoked."""
-    client = await session.scalar(select(PartnerClient).where(PartnerClient.client_id == client_id,
-                                                              PartnerClient.user_id == user.id))
-    if client is None or client.revoked_at is not None:
-        raise AuthError(401, "CLIENT_REVOKED", t("合作单位客户端已吊销或不存在",
-                                                 "the partner client is revoked or unknown"))
-    return await load_partner_actor(session, user=user, client=client, tenant_id=tenant_id, policy=policy, now=now)
 
 
 _AUDIT_COLUMNS = ("id", "created_at", "user_id", "roles", "action", "object_type", "object_ids", "detail",

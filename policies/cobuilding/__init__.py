@@ -9,6 +9,8 @@ from .filters import (
     inservice_predicate,
     load_partner_actor,
     local_date,
+    partner_actor,
+    partner_agreement_rows,
     shared_building_predicate,
     under,
 )
@@ -22,6 +24,8 @@ __all__ = [
     "inservice_predicate",
     "load_partner_actor",
     "local_date",
+    "partner_actor",
+    "partner_agreement_rows",
     "shared_building_predicate",
     "under",
 ]

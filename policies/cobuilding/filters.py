@@ -11,12 +11,12 @@ agreement that expires or is suspended cuts access on the next one.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, false, literal, not_, or_, select, true
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, exists, false, literal, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -48,20 +48,22 @@ def active_on(day: date | ColumnElement[date], agreement: Any = Agreement) -> Co
                 or_(agreement.valid_until.is_(None), agreement.valid_until >= day))
 
 
-async def load_partner_actor(
-    session: AsyncSession, *, user: User, client: PartnerClient, tenant_id: uuid.UUID, policy: TenantPolicy,
-    now: datetime,
-) -> Actor:
-    """The actor of a partner client: no role assignment (so every staff grant is empty), the
-    community paths of each resource·action its active agreements grant, and the communities they
-    cover (where it handles the cases dispatched to its unit, whatever the agreements share)."""
-    day = local_date(now)
-    rows = (await session.execute(
-        select(Agreement.grants, AgreementCommunity.community_path)
-        .join(AgreementCommunity, and_(AgreementCommunity.tenant_id == Agreement.tenant_id,
-                                       AgreementCommunity.agreement_id == Agreement.id))
-        .where(Agreement.partner_unit_id == client.partner_unit_id, active_on(day))
-    )).all()
+def partner_agreement_rows(partner_unit_id: Any, day: date | ColumnElement[date]) -> Select[list[str], str]:
+    """(grants, community path) of each community of each agreement of the unit in force on ``day``.
+    ``partner_unit_id`` and ``day`` are values or SQL expressions (the driver statement's parameters);
+    every table names its tenant through the agreement's (the ORM adds it, the driver statement binds it)."""
+    return (select(Agreement.grants, AgreementCommunity.community_path)
+            .join(AgreementCommunity, and_(AgreementCommunity.tenant_id == Agreement.tenant_id,
+                                           AgreementCommunity.agreement_id == Agreement.id))
+            .where(Agreement.partner_unit_id == partner_unit_id, active_on(day)))
+
+
+def partner_actor(*, user: User, partner_unit_id: uuid.UUID, client_id: str, tenant_id: uuid.UUID,
+                  policy: TenantPolicy, now: datetime, rows: Iterable[tuple[Any, str]]) -> Actor:
+    """The actor of a partner client from its agreements' rows (``partner_agreement_rows``): no role
+    assignment (so every staff grant is empty), the community paths of each resource·action its active
+    agreements grant, and the communities they cover (where it handles the cases dispatched to its
+    unit, whatever the agreements share)."""
     paths: dict[tuple[str, str], set[str]] = {}
     communities: set[str] = set()
     for grants, path in rows:
@@ -74,10 +76,21 @@ async def load_partner_actor(
     return Actor(
         user_id=user.id, username=user.username, display_name=user.display_name, tenant_id=tenant_id,
         policy=policy, today=now.date(), assignments=[],
-        partner_unit_id=client.partner_unit_id, partner_client_id=client.client_id,
+        partner_unit_id=partner_unit_id, partner_client_id=client_id,
         agreement_paths={k: tuple(sorted(v)) for k, v in paths.items()},
         agreement_communities=tuple(sorted(communities)),
     )
+
+
+async def load_partner_actor(
+    session: AsyncSession, *, user: User, client: PartnerClient, tenant_id: uuid.UUID, policy: TenantPolicy,
+    now: datetime,
+) -> Actor:
+    """``partner_actor`` with its agreements' rows read through the ORM (SQLite; the PostgreSQL requests
+    read them on the driver with the client, gongzhi.http.partner_actor)."""
+    rows = (await session.execute(partner_agreement_rows(client.partner_unit_id, local_date(now)))).all()
+    return partner_actor(user=user, partner_unit_id=client.partner_unit_id, client_id=client.client_id,
+                         tenant_id=tenant_id, policy=policy, now=now, rows=[(g, p) for g, p in rows])
 
 
 def agreement_reach(actor: Actor, resource: str, action: str) -> tuple[str, ...]:

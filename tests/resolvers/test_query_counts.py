@@ -485,8 +485,8 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "activities": (7, 2),  # PostgreSQL: start-up and the compiled read (compiled/activities.py)
     "activitySignups": (12, 8),
     "areas": (13, 10),
-    "assignedCases": (10, 9),
-    "assignedCases_compiled": (8, 4),  # PostgreSQL: start-up, the partner client and its agreements, compiled
+    "assignedCases": (10, 8),  # PostgreSQL (#21): the partner actor (client and agreements) one driver statement
+    "assignedCases_compiled": (8, 3),  # PostgreSQL: start-up, the partner actor (one statement, #21), compiled
     "auditLog": (7, 4),
     "careServices": (14, 11),
     "caseRates": (9, 6),  # each field: definitions, counts, names (#21); calendar kept since the scene's reports
@@ -513,8 +513,8 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "notices": (8, 2),  # PostgreSQL: start-up and the compiled read (compiled/notices.py)
     "notifications": (11, 2),  # PostgreSQL: start-up and the compiled read (compiled/notifications.py)
     "overdueVisits": (21, 2),  # PostgreSQL: start-up and the compiled figures (compiled/care.py, cadence_sql)
-    "partner": (18, 17),
-    "partner_compiled": (11, 4),  # PostgreSQL: start-up, the partner client and its agreements (the actor), compiled
+    "partner": (18, 16),  # PostgreSQL (#21): the partner actor (client and agreements) one driver statement
+    "partner_compiled": (11, 3),  # PostgreSQL: start-up, the partner actor (one statement, #21), compiled
     "persons": (12, 3),  # the compiled read, then the full reads' audit row (one INSERT in its transaction, #21)
     "person_moves": (9, 6),
     "personalDataReport": (10, 7),  # #21: person, reach, household and erasure in one; accounts a subquery
