@@ -262,6 +262,13 @@ CASES: dict[str, CountCase] = {
         covers=("Query.caseReviews", "CaseStatistics.byState", "CaseStatistics.byCategory",
                 "Query.caseReviewsConnection"),
     ),
+    # The reviews without their recorded figures: on PostgreSQL one compiled statement (compiled/case_reviews.py).
+    "caseReviewsLists": CountCase(
+        """query($s: ID!) { caseReviews(areaId: $s) { id periodStart periodEnd summary decisions }
+          caseReviewsConnection(areaId: $s, first: 100) { totalCount edges { cursor node { id summary } } } }""",
+        ("caseReviews", "caseReviewsConnection.edges"),
+        variables=lambda sc: {"s": sc.ids["street"]},
+    ),
     "caseRates": CountCase(
         """{ caseRates(period: {kind: MONTH, year: 2026, number: 3}, groupBy: CATEGORY) { definitions {
           weights { rate weight } } rows { key label cases responseRate { rate } satisfactionRate { rate } score } }
@@ -491,6 +498,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "careServices": (14, 11),
     "caseRates": (9, 6),  # each field: definitions, counts, names (#21); calendar kept since the scene's reports
     "caseStatistics": (9, 6),
+    "caseReviewsLists": (7, 2),  # PostgreSQL: start-up and the compiled read (compiled/case_reviews.py)
     "cases": (12, 9),
     "casesOrdered": (8, 2),
     "casesByHandler": (6, 2),
