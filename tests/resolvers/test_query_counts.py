@@ -373,6 +373,11 @@ CASES: dict[str, CountCase] = {
         ("activitySignups.nodes",), who="resident",
         covers=("Query.activitySignups",),
     ),
+    # The same without the sign-up's activity: on PostgreSQL one compiled statement (compiled/signups.py).
+    "activitySignupsCompiled": CountCase(
+        """{ activitySignups(first: 60) { totalCount nodes { state hours checkedInAt person { name } } } }""",
+        ("activitySignups.nodes",), who="resident",
+    ),
     "volunteering": CountCase(
         """{ pointsLedger(first: 60, bookedFrom: "2000-01-01T00:00:00+08:00", bookedBefore: "2100-01-01T00:00:00Z") {
             totalCount nodes { delta kind balanceAfter person { name phone } } }
@@ -491,6 +496,7 @@ EXEMPT: dict[str, str] = {
 EXPECTED: dict[str, tuple[int, int]] = {
     "activities": (7, 2),  # PostgreSQL: start-up and the compiled read (compiled/activities.py)
     "activitySignups": (12, 8),
+    "activitySignupsCompiled": (8, 2),  # PostgreSQL: start-up and the compiled read (compiled/signups.py)
     "areas": (13, 10),
     "assignedCases": (10, 9),
     "assignedCases_compiled": (8, 4),  # PostgreSQL: start-up, the partner client and its agreements, compiled
