@@ -136,12 +136,15 @@ def _nth(values: Callable[[dict[str, Any]], list[object]], i: int) -> Callable[[
     return lambda a: values(a)[i]
 
 
+def float_json(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A double as strawberry sends a Float (Python's repr: 8.0, not PostgreSQL's 8)."""
+    text = cast(value, Text)
+    return cast(case((text.regexp_match("^-?[0-9]+$"), text + lit(".0")), else_=text), JSON)
+
+
 def _float(name: str) -> Handler:
-    """A Float field as strawberry sends it (Python's repr: 8.0, not PostgreSQL's 8)."""
-    def build(_cx: Compiler, row: Any, _s: Sel) -> ColumnElement[Any]:
-        text = cast(row.c[name], Text)
-        return cast(case((text.regexp_match("^-?[0-9]+$"), text + lit(".0")), else_=text), JSON)
-    return build
+    """A Float column field as strawberry sends it."""
+    return lambda _cx, row, _s: float_json(row.c[name])
 
 
 def node_fields(strawberry_type: type) -> dict[str, Handler]:

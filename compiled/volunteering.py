@@ -108,7 +108,7 @@ def reward_items(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
     return connection(cx, sel, stmt, RewardItem.id, descending=False, node_type="RewardItem")
 
 
-def _person(cx: Compiler, row: Any, s: Sel) -> ColumnElement[Any]:
+def person_by_id(cx: Compiler, row: Any, s: Sel) -> ColumnElement[Any]:
     """loaders.person_by_id: the person if the actor may read them (person·read), masked as they may."""
     pa = aliased(Person, name="vp")
     p = sa_inspect(pa).selectable
@@ -129,14 +129,14 @@ def _item(cx: Compiler, r: Any, s: Sel) -> ColumnElement[Any]:
 REDEMPTION: FieldTable = {
     "id": lambda _cx, r, _s: gid("Redemption", r.c.id),
     **columns_of(RedemptionType),  # points, state, note, requestedAt, decidedAt
-    "person": _person,
+    "person": person_by_id,
     "item": _item,
 }
 
 POINTS_ENTRY: FieldTable = {
     "id": lambda _cx, e, _s: gid("PointsEntry", e.c.id),
     **columns_of(PointsEntryType),  # delta, kind, reason, balanceAfter, at
-    "person": _person,
+    "person": person_by_id,
 }
 
 REWARD_ITEM: FieldTable = {

@@ -124,12 +124,14 @@ from .report import (
     report_case,
 )
 from .review import (
+    REVIEWS,
     CaseStatistics,
     create_review,
     get_review,
     list_reviews,
     list_reviews_page,
     local_bounds,
+    review_rows,
     statistics,
 )
 from .stage_config import CATEGORY_RULES, STAGE_LIMITS, category_rule_rows, stage_limit_rows
@@ -161,6 +163,7 @@ __all__ = [
     "NO_TIME",
     "RATE_KEYS",
     "RECATEGORISE",
+    "REVIEWS",
     "SHANGHAI",
     "SLA_RULES",
     "STAGE_LIMITS",
@@ -244,6 +247,7 @@ __all__ = [
     "request_extension",
     "resolve_case",
     "return_case",
+    "review_rows",
     "rework_case",
     "set_calendar_override",
     "set_category",

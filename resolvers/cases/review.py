@@ -210,7 +210,9 @@ REVIEWS = ListOrder("caseReviews", (Key(CaseReview.period_start, descending=True
                                     Key(CaseReview.id, descending=True)))
 
 
-def _reviews_of(ctx: RequestContext, area_id: uuid.UUID) -> Select[Any] | None:
+def review_rows(ctx: RequestContext, area_id: uuid.UUID) -> Select[Any] | None:
+    """The reviews of an area the actor may read (None: no statistics grant, nothing to read); the
+    compiled read (compiled/case_reviews.py) pages this same statement."""
     grant = ctx.actor.grant("statistics", "read")
     if not grant:
         return None
@@ -219,13 +221,13 @@ def _reviews_of(ctx: RequestContext, area_id: uuid.UUID) -> Select[Any] | None:
 
 
 async def list_reviews(ctx: RequestContext, area_id: uuid.UUID) -> list[CaseReview]:
-    stmt = _reviews_of(ctx, area_id)
+    stmt = review_rows(ctx, area_id)
     return [] if stmt is None else list(await ctx.db.scalars(stmt.order_by(*REVIEWS.order_by())))
 
 
 async def list_reviews_page(ctx: RequestContext, area_id: uuid.UUID, *, first: int | None,
                             after: str | None) -> Page[CaseReview]:
-    stmt = _reviews_of(ctx, area_id)
+    stmt = review_rows(ctx, area_id)
     if stmt is None:
         return empty_page(ctx.db, REVIEWS, first=first, after=after)
     return await sorted_page(ctx.db, stmt, REVIEWS, first=first, after=after)

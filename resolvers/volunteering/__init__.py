@@ -13,6 +13,7 @@ from .activities import (
     get_signup,
     list_activities,
     list_signups,
+    organised_areas,
     publish_activity,
     sign_up,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "list_redemptions",
     "list_reward_items",
     "list_signups",
+    "organised_areas",
     "period_items_by_period",
     "points_per_hour",
     "points_pred",

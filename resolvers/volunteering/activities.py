@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.exc import IntegrityError
 
 from models import (
@@ -148,13 +148,19 @@ async def publish_activity(ctx: RequestContext, d: ActivityInput) -> Activity:
     return act
 
 
-async def _organises(ctx: RequestContext, act: Activity) -> bool:
-    """The actor's publish grant reaches the activity's area: they organise it (check-ins, hours)."""
+def organised_areas(ctx: RequestContext) -> Select[Any] | None:
+    """The areas the actor's publish grant reaches: they organise the activities there (check-ins, hours,
+    everyone's sign-ups); None without the grant. compiled/signups.py reads sign-ups by the same statement."""
     grant = ctx.actor.grant("activity", "publish")
     if not grant:
-        return False
-    return await ctx.db.scalar(
-        select(Area.id).where(Area.id == act.area_id, area_reach_predicate(grant, ctx.actor))) is not None
+        return None
+    return select(Area.id).where(area_reach_predicate(grant, ctx.actor))
+
+
+async def _organises(ctx: RequestContext, act: Activity) -> bool:
+    """The actor's publish grant reaches the activity's area: they organise it (check-ins, hours)."""
+    areas = organised_areas(ctx)
+    return areas is not None and await ctx.db.scalar(areas.where(Area.id == act.area_id)) is not None
 
 
 async def sign_up(ctx: RequestContext, activity_id: uuid.UUID, idempotency_key: str | None = None) -> ActivitySignup:

@@ -262,6 +262,13 @@ CASES: dict[str, CountCase] = {
         covers=("Query.caseReviews", "CaseStatistics.byState", "CaseStatistics.byCategory",
                 "Query.caseReviewsConnection"),
     ),
+    # The reviews without their recorded figures: on PostgreSQL one compiled statement (compiled/case_reviews.py).
+    "caseReviewsLists": CountCase(
+        """query($s: ID!) { caseReviews(areaId: $s) { id periodStart periodEnd summary decisions }
+          caseReviewsConnection(areaId: $s, first: 100) { totalCount edges { cursor node { id summary } } } }""",
+        ("caseReviews", "caseReviewsConnection.edges"),
+        variables=lambda sc: {"s": sc.ids["street"]},
+    ),
     "caseRates": CountCase(
         """{ caseRates(period: {kind: MONTH, year: 2026, number: 3}, groupBy: CATEGORY) { definitions {
           weights { rate weight } } rows { key label cases responseRate { rate } satisfactionRate { rate } score } }
@@ -365,6 +372,11 @@ CASES: dict[str, CountCase] = {
           person { name phone } } } }""",
         ("activitySignups.nodes",), who="resident",
         covers=("Query.activitySignups",),
+    ),
+    # The same without the sign-up's activity: on PostgreSQL one compiled statement (compiled/signups.py).
+    "activitySignupsCompiled": CountCase(
+        """{ activitySignups(first: 60) { totalCount nodes { state hours checkedInAt person { name } } } }""",
+        ("activitySignups.nodes",), who="resident",
     ),
     "volunteering": CountCase(
         """{ pointsLedger(first: 60, bookedFrom: "2000-01-01T00:00:00+08:00", bookedBefore: "2100-01-01T00:00:00Z") {
@@ -484,6 +496,7 @@ EXEMPT: dict[str, str] = {
 EXPECTED: dict[str, tuple[int, int]] = {
     "activities": (7, 2),  # PostgreSQL: start-up and the compiled read (compiled/activities.py)
     "activitySignups": (12, 8),
+    "activitySignupsCompiled": (8, 2),  # PostgreSQL: start-up and the compiled read (compiled/signups.py)
     "areas": (13, 10),
     "assignedCases": (10, 8),  # PostgreSQL (#21): the partner actor (client and agreements) one driver statement
     "assignedCases_compiled": (8, 3),  # PostgreSQL: start-up, the partner actor (one statement, #21), compiled
@@ -491,6 +504,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "careServices": (14, 11),
     "caseRates": (9, 6),  # each field: definitions, counts, names (#21); calendar kept since the scene's reports
     "caseStatistics": (9, 6),
+    "caseReviewsLists": (7, 2),  # PostgreSQL: start-up and the compiled read (compiled/case_reviews.py)
     "cases": (12, 9),
     "casesOrdered": (8, 2),
     "casesByHandler": (6, 2),
