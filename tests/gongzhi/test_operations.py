@@ -171,8 +171,22 @@ async def test_a_request_makes_spans(db: DbEnv) -> None:
     assert server[0].attributes["graphql.operation.name"] == "Me"
     assert format(server[0].context.trace_id, "032x") == trace_id  # the caller's trace continues
     queries = [s for s in spans if s.name == "db.query"]
-    assert queries and all(s.parent is not None and s.parent.span_id == server[0].context.span_id
-                           for s in queries)
+    # Every statement is inside the request's span: directly, or (me compiles since issue #21) inside
+    # the compiled read's span, itself a child of the request's.
+    by_id = {s.context.span_id: s for s in spans}
+
+    def parent(s: Any) -> Any:
+        assert s.parent is not None, s.name
+        return by_id[s.parent.span_id]
+
+    assert queries and all(parent(s) is server[0] or parent(parent(s)) is server[0] for s in queries)
+    compiled = [s for s in spans if s.name == "graphql.compiled_read"]
+    if db.is_pg:  # only PostgreSQL compiles
+        assert len(compiled) == 1 and parent(compiled[0]) is server[0]
+        assert [s for s in queries if parent(s) is compiled[0]], "the compiled statement under its span"
+        assert all(parent(s) in (server[0], compiled[0]) for s in queries)
+    else:
+        assert not compiled and all(parent(s) is server[0] for s in queries)
 
 
 def test_json_log_line_has_request_context() -> None:

@@ -14,6 +14,7 @@ import orjson
 import pytest
 from starlette.applications import Starlette
 
+import resolvers.care
 import resolvers.register
 from gongzhi.http.app import create_app
 from gongzhi.http.persisted import sha256
@@ -365,9 +366,11 @@ async def test_unexpected_error_is_masked(api: Api, world: World, monkeypatch: p
     async def boom(*_args: Any, **_kw: Any) -> Any:
         raise RuntimeError("secret internals: password=hunter2")
 
-    monkeypatch.setattr(resolvers.register, "care_tag_kinds", boom)
+    # careSettings: a field the compiler does not answer (careTagKinds, here before, compiles since issue
+    # #21 and so no longer calls its resolver on PostgreSQL)
+    monkeypatch.setattr(resolvers.care, "care_settings", boom)
     with caplog.at_level("ERROR", logger="gongzhi"):
-        r = await api.post("{ careTagKinds { code } }", token=api.token(world.a, "admin"),
+        r = await api.post("{ careSettings { keyVisitDays } }", token=api.token(world.a, "admin"),
                            headers={"x-request-id": "boom-1"})
     assert r.status_code == 200
     body = r.json()
