@@ -57,7 +57,18 @@ from compiled.compiler import (
     page_size,
     page_size_ok,
 )
-from compiled.sql import constant, cursor, enum_name, gid, iso, json_list, lit, or_branches, ordered_cursor
+from compiled.sql import (
+    constant,
+    cursor,
+    enum_name,
+    gid,
+    iso,
+    json_list,
+    lit,
+    or_branches,
+    ordered_cursor,
+    reads_marker,
+)
 from models import (
     OPEN_STATES,
     Area,
@@ -435,8 +446,9 @@ def _after_place(name: str) -> Callable[[dict[str, Any]], OrderedCursor]:
 def connection(cx: Compiler, sel: Sel, stmt: Select[Any], id_col: SQLColumnExpression[uuid.UUID], *,
                descending: bool, node_type: str,
                candidates: Callable[[list[ColumnElement[bool]], int], ColumnElement[bool]] | None = None,
-               key: SortOrder | None = None) -> ColumnElement[Any]:
-    """A keyset page as one aggregate over ``first + 1`` rows: the extra row only tells hasNextPage."""
+               key: SortOrder | None = None, reads: str | None = None) -> ColumnElement[Any]:
+    """A keyset page as one aggregate over ``first + 1`` rows: the extra row only tells hasNextPage.
+    ``reads``: the column naming the person each row on the page reads in full (sql.reads_marker)."""
     if not cx.shape(sel, page_size_ok):
         raise Unsupported("first out of range")  # the resolvers give the typed error
     # Sizes and state lists are literals, not parameters: a statement whose parameters are only
@@ -458,9 +470,10 @@ def connection(cx: Compiler, sel: Sel, stmt: Select[Any], id_col: SQLColumnExpre
     rows = (paged.add_columns(func.row_number().over(order_by=ordering).label("_rn"))
             .order_by(ordering).limit(n + 1).subquery("p"))
     page = Page(rows, stmt, node_type, n, after, rows.c.id.desc() if descending else rows.c.id, rows.c._rn <= n)
+    obj = cx.sub(f"{node_type}Connection", sel, page)
+    obj = obj if reads is None else reads_marker(func.json_agg(rows.c[reads]).filter(page.on_page), obj)
     # HAVING makes it an aggregate whatever was asked (totalCount alone aggregates nothing): one row.
-    return (select(cx.sub(f"{node_type}Connection", sel, page)).select_from(rows)
-            .having(func.count() >= 0).scalar_subquery())
+    return select(obj).select_from(rows).having(func.count() >= 0).scalar_subquery()
 
 
 def _ordered_connection(cx: Compiler, sel: Sel, stmt: Select[Any], id_col: SQLColumnExpression[uuid.UUID],

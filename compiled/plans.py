@@ -234,15 +234,32 @@ _MARKER = re.compile(r'\{"\$pii" : "([0-9a-f-]{36})", "v" : ("(?:[^"\\]|\\.)*"|\
                      r'(, "s" : true)?\}')
 
 
+# A list's full reads whatever was selected (compiled.sql.reads_marker): the first key of an object, the
+# persons' ids as json_agg writes them. Taken out with the separator after it ("{}" stays an empty object).
+_READS = re.compile(r'"\$reads" : \[((?:"[0-9a-f-]{36}"(?:, )?)*)\](?:, )?')
+_UUID = re.compile(r"[0-9a-f-]{36}")
+
+
 def finish(data: str, ctx: RequestContext) -> bytes:
     """The response body from the statement's JSON text. Full reads of personal data arrive as
-    markers (see compiled.fields.PERSON): unseal them and record the persons for the audit.
+    markers (see compiled.fields.PERSON): unseal them and record the persons for the audit; the
+    persons a list reads in full by its rows arrive as a "$reads" key (compiled.sql.reads_marker).
 
     The markers are replaced in the text (issue #21): parsing, walking and writing the whole answer
     again cost a 20-person page ≈ 1 ms. A text the pattern does not account for takes that way still."""
-    if '"$pii"' not in data:
-        return b'{"data":' + data.encode() + b"}"
     read: set[str] = set()  # a person's several fields: one id
+    if '"$reads"' in data:
+        def listed(m: re.Match[str]) -> str:
+            read.update(_UUID.findall(m.group(1)))
+            return ""
+
+        text = _READS.sub(listed, data)
+        if '"$reads"' in text:
+            return orjson.dumps({"data": _unmark(orjson.loads(data), ctx)})
+        data = text
+    if '"$pii"' not in data:
+        ctx.pii_reads.update(uuid.UUID(p) for p in read)
+        return b'{"data":' + data.encode() + b"}"
 
     def unmark(m: re.Match[str]) -> str:
         person, value, sealed = m.groups()
@@ -254,6 +271,7 @@ def finish(data: str, ctx: RequestContext) -> bytes:
 
     text = _MARKER.sub(unmark, data)
     if '"$pii"' in text:
+        ctx.pii_reads.update(uuid.UUID(p) for p in read)  # the "$reads" taken out of data already
         return orjson.dumps({"data": _unmark(orjson.loads(data), ctx)})
     ctx.pii_reads.update(uuid.UUID(p) for p in read)
     return b'{"data":' + text.encode() + b"}"
@@ -261,6 +279,9 @@ def finish(data: str, ctx: RequestContext) -> bytes:
 
 def _unmark(value: Any, ctx: RequestContext) -> Any:
     if isinstance(value, dict):
+        if isinstance(value.get("$reads"), list):
+            ctx.pii_reads.update(uuid.UUID(p) for p in value["$reads"])
+            value = {k: v for k, v in value.items() if k != "$reads"}
         if "$pii" in value and "v" in value and len(value) <= 3:
             ctx.pii_reads.add(uuid.UUID(value["$pii"]))
             v = value["v"]
@@ -273,9 +294,11 @@ def _unmark(value: Any, ctx: RequestContext) -> Any:
 
 async def run_compiled(ctx: RequestContext, sql: str, params: tuple[Any, ...]) -> str | None:
     """Run a plan's SQL on the request's session (so RLS, the transaction and statement counting apply).
-    None: a guard failed (e.g. an unknown area); the resolvers must answer, with their error."""
+    None: a guard failed (e.g. an unknown area), or a value is one the SQL cannot write as the resolvers
+    do (a "$decline" object, compiled.audit); the resolvers must answer, with their error."""
     async def run() -> str | None:
         value = (await fetch_first(ctx.db.session, sql, *params))[0]
-        return None if value is None else str(value)
+        # Outside a string an unescaped quote is JSON's own: only the marker object has this text.
+        return None if value is None or '"$decline"' in value else str(value)
 
     return await ctx.db.locked(run)

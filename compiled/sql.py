@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     ColumnElement,
     Date,
@@ -195,3 +196,14 @@ def area_paths_by_index(element: ExternallyTraversible, **_kw: Any) -> ColumnEle
         if getattr(element.left, "key", None) == "path" and getattr(base, "name", None) == "areas":
             return indexable(element)
     return None
+
+
+def reads_marker(person_ids: ColumnElement[Any], obj: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``obj`` (a JSON object) with a first key "$reads": the JSON list ``person_ids``, the persons the
+    object's rows read in full whatever fields were selected (e.g. a service record, issue #21).
+    compiled.plans.finish takes the key out and records the persons for the audit, as it does the
+    "$pii" markers of the Person fields."""
+    text = cast(obj, Text)
+    rest = case((text == lit("{}"), lit("}")), else_=lit(", ").concat(func.substr(text, 2)))
+    return cast(lit('{"$reads" : ').concat(cast(func.coalesce(person_ids, EMPTY_JSON_ARRAY), Text)).concat(rest),
+                JSON)

@@ -50,6 +50,7 @@ from .service_lists import (
     list_service_records,
     record_care_service,
     retire_care_service,
+    service_record_filters,
 )
 from .settings import (
     SettingsInput,
@@ -136,6 +137,7 @@ __all__ = [
     "record_visit",
     "release_wish",
     "retire_care_service",
+    "service_record_filters",
     "set_lead_households",
     "update_care_settings",
     "visit_list_filters",

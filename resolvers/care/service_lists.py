@@ -212,15 +212,23 @@ async def get_service_record(ctx: RequestContext, record_id: uuid.UUID) -> CareS
     return row
 
 
+def service_record_filters(ctx: RequestContext, *, person_id: uuid.UUID | ColumnElement[uuid.UUID] | None,
+                           service_id: uuid.UUID | ColumnElement[uuid.UUID] | None) -> list[ColumnElement[bool]]:
+    """The service record list's rows: of persons the actor may read in full, of the person, of the
+    service. The compiled read (compiled/care_records.py) filters with this too."""
+    filters = [_records_readable(ctx)]
+    if person_id is not None:
+        filters.append(CareServiceRecord.person_id == person_id)
+    if service_id is not None:
+        filters.append(CareServiceRecord.service_id == service_id)
+    return filters
+
+
 async def list_service_records(ctx: RequestContext, *, person_id: uuid.UUID | None, service_id: uuid.UUID | None,
                                first: int | None, after: str | None) -> Page[CareServiceRecord]:
     """Service records are personal data: only of persons the actor may read in full; every
     record returned counts as a full read of its person (audited)."""
-    stmt = select(CareServiceRecord).where(_records_readable(ctx))
-    if person_id is not None:
-        stmt = stmt.where(CareServiceRecord.person_id == person_id)
-    if service_id is not None:
-        stmt = stmt.where(CareServiceRecord.service_id == service_id)
+    stmt = select(CareServiceRecord).where(*service_record_filters(ctx, person_id=person_id, service_id=service_id))
     page = await keyset_page(ctx.db, stmt, CareServiceRecord.id, first=first, after=after, descending=True)
     ctx.pii_reads.update(r.person_id for r in page.items)
     return page
