@@ -1,33 +1,43 @@
-"""The compiled audit log list (审计日志, issue #21): ``auditLog(action:, username:, since:, until:,
+"""The compiled audit log list (审计日志, issue #21): ``auditLog(action:, username:, objectId:, since:, until:,
 first:, after:)`` in one statement, like the notices list (compiled/notices.py).
 
 The rows are the resolvers' own: ``resolvers.audit.audit_list_filters`` (the entries under the actor's
 scope, or all for the street admin; of the action; of the user named, looked up by a subquery as the
-resolvers look them up; in the window), newest first by id. An actor who may read none is refused by
-the resolvers (FORBIDDEN): the compiler declines. A lookup by ``objectId`` (a match in the JSON text),
-and the ``errors`` and ``changes`` of an entry (JSON re-serialised in Python) are not compiled: such a
-request takes the general path. The other fields are the strawberry type's: the outcome only when the
-stored one is a JSON string, the result by the enum's name when it knows the value, the ids of the
-rows concerned as their text, the user as the user loader reads them."""
+resolvers look them up; naming the object, a match in the ids' JSON text; in the window), newest first
+by id. An actor who may read none is refused by the resolvers (FORBIDDEN), and an objectId that is no
+uuid is their INVALID_ID: the compiler declines. The fields are the strawberry type's: the outcome only
+when the stored one is a JSON string, the result by the enum's name when it knows the value, the ids of
+the rows concerned as their text, the user as the user loader reads them, the errors each as ``str``
+and the changes row by row with each value before and after as ``json.dumps(v, ensure_ascii=False)``.
+
+The stored JSON is ``json.dumps``'s text (the ORM's JSON type and gongzhi.http.state.audit_and_notify
+write it so) and PostgreSQL's ``json`` keeps that text as it is: a number, true, false or a list or object
+without a backslash is its own text in the value ``json.dumps`` gives again; a string is decoded and
+written anew (``to_json``, whose escapes are ``json.dumps``'s without ``ensure_ascii``). What that does
+not account for — a list or object holding an escape (e.g. a name in Chinese inside a list), an error
+code that is no string, number, boolean or null — is a "$decline" object: ``plans.run_compiled`` gives
+the request to the general path, which answers it as it always has."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, null, select
+from sqlalchemy import JSON, ColumnElement, Text, case, cast, func, literal_column, null, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
 from compiled.fields import CONNECTION, EDGE, column, connection, timestamp, user
-from compiled.sql import EMPTY_JSON_ARRAY, gid, lit
+from compiled.sql import EMPTY_JSON_ARRAY, enum_name, gid, json_list, lit
 from models import AuditEntry, User
-from resolvers.audit import audit_list_filters
-from schema.audit import MutationOutcome
+from resolvers.audit import audit_list_filters, object_id_needle
+from schema.audit import AuditOperation, MutationOutcome
 
 
 def audit_log(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
+    object_id = None
     if cx.shape(sel, lambda a: a.get("objectId") is not None):
-        raise Unsupported("auditLog by objectId")  # a uuid the resolvers check, a JSON text match
+        object_id = cx.param(sel, _object_needle, "text")
     action = None
     if cx.shape(sel, lambda a: bool(a.get("action"))):
         action = cx.param(sel, lambda a: a["action"], "text")
@@ -42,12 +52,19 @@ def audit_log(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
         since = cx.param(sel, lambda a: a["since"], "timestamptz")
     if cx.shape(sel, lambda a: a.get("until") is not None):
         until = cx.param(sel, lambda a: a["until"], "timestamptz")
-    filters = audit_list_filters(cx.ctx, action=action, by_user=by_user, user_id=user_id, object_id=None,
+    filters = audit_list_filters(cx.ctx, action=action, by_user=by_user, user_id=user_id, object_id=object_id,
                                  since=since, until=until)
     if filters is None:
         raise Unsupported("auditLog: not readable")  # the resolvers' FORBIDDEN
     stmt = select(AuditEntry.__table__).where(AuditEntry.tenant_id == cx.tenant_id, *filters)
     return connection(cx, sel, stmt, AuditEntry.id, descending=True, node_type="AuditEntry")
+
+
+def _object_needle(a: dict[str, Any]) -> str:
+    try:
+        return object_id_needle(uuid.UUID(str(a["objectId"])))
+    except ValueError:
+        raise Unsupported("bad objectId") from None  # the resolvers' INVALID_ID
 
 
 def _outcome_text(e: Any) -> ColumnElement[Any]:
@@ -69,13 +86,79 @@ def _object_ids(_cx: Compiler, e: Any, _s: Sel) -> ColumnElement[Any]:
     return select(func.coalesce(agg, EMPTY_JSON_ARRAY)).select_from(elements).scalar_subquery()
 
 
+# Handed to the general path (plans.run_compiled): a value whose text json.dumps would write otherwise.
+DECLINE = literal_column("""'{"$decline" : true}'::json""", JSON)
+
+
+def _element(e: Any, name: str) -> Any:
+    """The JSON list ``e`` as rows (value, ord), in the stored order."""
+    return func.json_array_elements(e).table_valued("value", with_ordinality="ord").render_derived(name=name)
+
+
+def _errors(_cx: Compiler, e: Any, _s: Sel) -> ColumnElement[Any]:
+    """str(each) of detail's errors when they are a list, else none (the error codes: strings)."""
+    errors = e.c.detail.op("->")(lit("errors"))
+    el = _element(errors, "er")
+    kind, stored = func.json_typeof(el.c.value), cast(el.c.value, Text)
+    as_str = case((kind == lit("string"), el.c.value.op("#>>")(literal_column("'{}'"))),
+                  (kind == lit("number"), stored),
+                  (kind == lit("boolean"), case((stored == lit("true"), lit("True")), else_=lit("False"))),
+                  (kind == lit("null"), lit("None")), else_=null())
+    text = case((as_str.is_(None), DECLINE), else_=func.to_json(cast(as_str, Text)))
+    listed = select(json_list(text, el.c.ord)).select_from(el).scalar_subquery()
+    return case((func.json_typeof(errors) == lit("array"), listed), else_=EMPTY_JSON_ARRAY)
+
+
+def _dumped(v: Any) -> ColumnElement[Any]:
+    """json.dumps(v, ensure_ascii=False) of a stored JSON value, as a JSON string; null for JSON null."""
+    kind = func.json_typeof(v)
+    text = cast(v, Text)
+    return case((kind == lit("null"), null()),
+                (kind == lit("string"), func.to_json(cast(func.to_json(v.op("#>>")(literal_column("'{}'"))), Text))),
+                (func.strpos(text, func.chr(92)) == 0, func.to_json(text)), else_=DECLINE)  # 92: a backslash
+
+
+def _changes(cx: Compiler, e: Any, s: Sel) -> ColumnElement[Any]:
+    """detail's changes when they are a list, in the stored order."""
+    changes = e.c.detail.op("->")(lit("changes"))
+    ch = _element(changes, "ch")
+    listed = select(json_list(cx.sub("AuditChange", s, ch), ch.c.ord)).select_from(ch).scalar_subquery()
+    return case((func.json_typeof(changes) == lit("array"), listed), else_=EMPTY_JSON_ARRAY)
+
+
+def _change_fields(cx: Compiler, c: Any, s: Sel) -> ColumnElement[Any]:
+    """The change's columns in the stored order (PostgreSQL's json keeps it, as Python's dict does)."""
+    fe = func.json_each(c.c.value.op("->")(lit("fields"))).table_valued(
+        "key", "value", with_ordinality="ord").render_derived(name="fe")
+    return select(json_list(cx.sub("AuditFieldChange", s, fe), fe.c.ord)).select_from(fe).scalar_subquery()
+
+
+def _text_of(key: str) -> Any:
+    return lambda _cx, c, _s: c.c.value.op("->>")(lit(key))
+
+
+AUDIT_CHANGE: FieldTable = {
+    "table": _text_of("table"),
+    "id": _text_of("id"),
+    "op": _text_of("op"),
+    "operation": lambda _cx, c, _s: enum_name(c.c.value.op("->>")(lit("op")), AuditOperation),
+    "fields": _change_fields,
+}
+AUDIT_FIELD_CHANGE: FieldTable = {
+    "name": lambda _cx, f, _s: f.c.key,
+    "before": lambda _cx, f, _s: _dumped(f.c.value.op("->")(literal_column("0"))),
+    "after": lambda _cx, f, _s: _dumped(f.c.value.op("->")(literal_column("1"))),
+}
+
 AUDIT_ENTRY: FieldTable = {
     "id": lambda _cx, e, _s: gid("AuditEntry", e.c.id),
     "action": column("action"),
     "outcome": lambda _cx, e, _s: _outcome_text(e),
     "result": _result,
     "objectType": column("object_type"),
+    "errors": _errors,
     "objectIds": _object_ids,
+    "changes": _changes,
     "user": lambda cx, e, s: case((e.c.user_id.is_(None), null()), else_=user(cx, s, e.c.user_id)),
     "roles": column("roles"),
     "requestId": column("request_id"),
@@ -84,4 +167,5 @@ AUDIT_ENTRY: FieldTable = {
 }
 
 TABLES: dict[str, FieldTable] = {"Query": {"auditLog": audit_log}, "AuditEntry": AUDIT_ENTRY,
-                                 "AuditEntryConnection": CONNECTION, "AuditEntryEdge": EDGE}
+                                 "AuditEntryConnection": CONNECTION, "AuditEntryEdge": EDGE,
+                                 "AuditChange": AUDIT_CHANGE, "AuditFieldChange": AUDIT_FIELD_CHANGE}

@@ -21,6 +21,7 @@ from .service import (
     audit_predicate,
     get_audit_entry,
     list_audit,
+    object_id_needle,
     record_mutation,
 )
 
@@ -39,6 +40,7 @@ __all__ = [
     "get_audit_entry",
     "hash_of",
     "list_audit",
+    "object_id_needle",
     "purgeable",
     "record_mutation",
     "seal",

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, inspect, or_, select, true
+from sqlalchemy import ColumnElement, Text, and_, cast, inspect, or_, select, true
 from sqlalchemy.orm.util import identity_key
 
 from models import Area, AuditEntry, Case, Household, Person, RoleAssignment, User
@@ -119,14 +119,21 @@ async def get_audit_entry(ctx: RequestContext, entry_id: uuid.UUID) -> AuditEntr
     return found
 
 
+def object_id_needle(object_id: uuid.UUID) -> str:
+    """What an entry's ids hold, as JSON text, when they name the row: its uuid as a JSON string."""
+    return f'"{object_id}"'
+
+
 def audit_list_filters(ctx: RequestContext, *, action: str | ColumnElement[str] | None, by_user: bool,
                        user_id: uuid.UUID | ColumnElement[uuid.UUID] | None,
-                       object_id: uuid.UUID | None, since: datetime | ColumnElement[datetime] | None,
+                       object_id: uuid.UUID | ColumnElement[str] | None,
+                       since: datetime | ColumnElement[datetime] | None,
                        until: datetime | ColumnElement[datetime] | None) -> list[ColumnElement[bool]] | None:
     """The audit log list's rows, newest first by id: readable (None: the actor may read none), of the
     action, of the user when ``by_user`` (a username no user has is None: the entries without a user,
-    as the list has always answered it), naming the object, in the window. The compiled read
-    (compiled/audit.py) filters with this too, with the values as parameters."""
+    as the list has always answered it), naming the object (a uuid, or its ``object_id_needle`` as an
+    expression), in the window. The compiled read (compiled/audit.py) filters with this too, with the
+    values as parameters."""
     pred = audit_predicate(ctx)
     if pred is None:
         return None
@@ -136,7 +143,11 @@ def audit_list_filters(ctx: RequestContext, *, action: str | ColumnElement[str] 
     if by_user:
         filters.append(AuditEntry.user_id.is_not_distinct_from(user_id))
     if object_id is not None:
-        filters.append(AuditEntry.object_ids.contains(str(object_id)))  # JSON text match (both backends)
+        # The ids' JSON text holds the uuid as a JSON string (both backends). JSON has no LIKE (issue #21):
+        # ``object_ids.contains`` was a deprecated operator on the JSON type (SADeprecationWarning, an
+        # error under the tests) and on PostgreSQL ``json ~~ text``, which does not exist: INTERNAL.
+        needle = object_id_needle(object_id) if isinstance(object_id, uuid.UUID) else object_id
+        filters.append(cast(AuditEntry.object_ids, Text).contains(needle))
     if since is not None:
         filters.append(AuditEntry.created_at >= since)
     if until is not None:

@@ -4,6 +4,7 @@ from .types import (
     AuditChange,
     AuditEntry,
     AuditFieldChange,
+    AuditOperation,
     MutationOutcome,
     wrap,
 )
@@ -12,6 +13,7 @@ __all__ = [
     "AuditChange",
     "AuditEntry",
     "AuditFieldChange",
+    "AuditOperation",
     "MutationOutcome",
     "wrap",
 ]

@@ -119,10 +119,10 @@ async def test_a_bad_audit_argument_is_the_resolvers_error_either_way(api: Api, 
         for user in ("admin", "resident"):
             compiled, resolved, _ = await both(api, tw, user, LOG, variables)
             assert compiled == resolved and b'"errors"' in compiled, (user, variables, compiled[:200])
-    # by object: the general path (a JSON text match the compiler declines)
+    # by object: compiled too since issue #21 (tests/compiled/test_compiled_audit_changes.py), the same answer
     doc = "query($o: ID) { auditLog(objectId: $o, first: 50) { totalCount nodes { id action } } }"
-    _, _, taken = await both(api, tw, "admin", doc, {"o": str(tw.persons["h1a"])})
-    assert not taken
+    compiled, resolved, taken = await both(api, tw, "admin", doc, {"o": str(tw.persons["h1a"])})
+    assert taken and compiled == resolved and b'"test.3"' in compiled, around(compiled, resolved)
 
 
 async def test_a_compiled_audit_log_is_one_statement(api: Api, audit_tenant: TenantWorld) -> None:

@@ -500,7 +500,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "areas": (13, 10),
     "assignedCases": (10, 8),  # PostgreSQL (#21): the partner actor (client and agreements) one driver statement
     "assignedCases_compiled": (8, 3),  # PostgreSQL: start-up, the partner actor (one statement, #21), compiled
-    "auditLog": (7, 4),
+    "auditLog": (7, 2),  # PostgreSQL: start-up and the compiled read, errors and changes too (compiled/audit.py)
     "careServices": (14, 3),  # PostgreSQL: start-up, the compiled read of the three lists, the full reads' audit
     "caseRates": (9, 6),  # each field: definitions, counts, names (#21); calendar kept since the scene's reports
     "caseStatistics": (9, 6),
