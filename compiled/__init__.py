@@ -19,7 +19,9 @@ Nothing is given up for it:
   Casbin grants, so a compiled read sees exactly what the resolvers would;
 - masking is the same rule: a person's ID number and phone come from their stored masked forms
   (``persons.*_masked``), and full reads are markers that ``finish`` unseals and records for the
-  audit, as the resolvers do;
+  audit, as the resolvers do; a list whose rows are full reads whatever is selected (service records)
+  names their persons in a "$reads" key, a report audited as such (personalDataReport) its entry in a
+  "$report" key, both taken out by ``finish``;
 - tenancy: every table is also filtered by ``tenant_id`` and, on PostgreSQL, by row-level security.
 
 Anything this package does not know — a field not in ``fields.FIELDS``, an argument it would have to

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     ColumnElement,
     Date,
@@ -27,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ColumnClause, Grouping
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import ExternallyTraversible
 from sqlalchemy.types import TypeEngine
 
@@ -198,12 +198,20 @@ def area_paths_by_index(element: ExternallyTraversible, **_kw: Any) -> ColumnEle
     return None
 
 
+def first_key(key: str, value: ColumnElement[Any], obj: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``obj`` (the compiler's json_build_object) with ``key`` first, its value the JSON ``value``: a
+    marker that compiled.plans.finish takes out of the text (it is no part of the answer)."""
+    from compiled.compiler import Unsupported  # the compiler builds on this module
+
+    assert isinstance(obj, FunctionElement) and obj.name == "json_build_object", obj
+    pairs = list(obj.clauses)
+    if len(pairs) + 2 > 2 * MAX_PAIRS:
+        raise Unsupported("too many fields")
+    return func.json_build_object(lit(key), value, *pairs)
+
+
 def reads_marker(person_ids: ColumnElement[Any], obj: ColumnElement[Any]) -> ColumnElement[Any]:
-    """``obj`` (a JSON object) with a first key "$reads": the JSON list ``person_ids``, the persons the
-    object's rows read in full whatever fields were selected (e.g. a service record, issue #21).
-    compiled.plans.finish takes the key out and records the persons for the audit, as it does the
-    "$pii" markers of the Person fields."""
-    text = cast(obj, Text)
-    rest = case((text == lit("{}"), lit("}")), else_=lit(", ").concat(func.substr(text, 2)))
-    return cast(lit('{"$reads" : ').concat(cast(func.coalesce(person_ids, EMPTY_JSON_ARRAY), Text)).concat(rest),
-                JSON)
+    """``obj`` with a first key "$reads": the JSON list ``person_ids``, the persons the object's rows
+    read in full whatever fields were selected (e.g. a service record, issue #21). finish records
+    them for the audit, as it does the "$pii" markers of the Person fields."""
+    return first_key("$reads", func.coalesce(person_ids, EMPTY_JSON_ARRAY), obj)

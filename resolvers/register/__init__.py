@@ -54,7 +54,15 @@ from .owners import (
     owners_by_household,
     register_property_owner,
 )
-from .personal_data import NOT_WALKED, Reference, personal_data_report, references
+from .personal_data import (
+    NOT_WALKED,
+    Reference,
+    full_read_filters,
+    personal_data_report,
+    records_sql,
+    references,
+    report_audit,
+)
 from .residence import MOVES, move, moves_by_person, person_moves
 from .retention import apply_retention, months_before, retention_months, set_retention_months
 from .self_governing import (
@@ -120,6 +128,7 @@ __all__ = [
     "end_service_contract",
     "erase_person",
     "firm_serves",
+    "full_read_filters",
     "get_readable_area",
     "is_erased",
     "list_areas",
@@ -150,8 +159,10 @@ __all__ = [
     "property_firms_page",
     "reapply_erasures",
     "record_consent",
+    "records_sql",
     "references",
     "register_property_owner",
+    "report_audit",
     "require_consents",
     "retention_months",
     "run_onboarding_import",

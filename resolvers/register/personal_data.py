@@ -145,24 +145,30 @@ async def reportable_person(ctx: RequestContext, person_id: uuid.UUID, action: s
     return (await _reportable(ctx, person_id, action, field))[0]
 
 
-@lru_cache(maxsize=1)
-def _records_statement() -> TextualSelect:
+def records_sql(tenant_id: str, person_id: str, household_id: str) -> str:
     """Every row of every tenant table that names a subject: a UNION ALL of a SELECT per referencing
-    column, written once per process (issue #21: building it as a SQLAlchemy statement per request cost
-    milliseconds, and even a cached one a cache key over a few hundred elements), with the tenant, the
-    person and the household as parameters and the accounts read from ``members`` by a subquery. A
-    NULL household matches no row, as it named none. The names are the metadata's own (tables and
-    columns of ``references()``), never input."""
+    column (columns t, c, k, row_id, created_at), with the tenant, the person and the household as the
+    SQL given (parameters, or the compiled read's, compiled/personal_data.py) and the accounts read
+    from ``members`` by a subquery. A NULL household matches no row, as it named none. The names are
+    the metadata's own (tables and columns of ``references()``), never input."""
     parts = []
     for ref in references():
         col = f"{ref.table}.{ref.column}"
-        match = (f"{col} = :person_id" if ref.kind == PERSON else f"{col} = :household_id" if ref.kind == HOUSEHOLD
-                 else f"{col} IN (SELECT members.user_id FROM members WHERE members.tenant_id = :tenant_id "
-                      f"AND members.person_id = :person_id)")
+        match = (f"{col} = {person_id}" if ref.kind == PERSON else f"{col} = {household_id}" if ref.kind == HOUSEHOLD
+                 else f"{col} IN (SELECT members.user_id FROM members WHERE members.tenant_id = {tenant_id} "
+                      f"AND members.person_id = {person_id})")
         parts.append(f"SELECT '{ref.table}' AS t, '{ref.column}' AS c, '{ref.kind}' AS k, {ref.table}.id AS row_id, "
                      f"{ref.table}.created_at AS created_at FROM {ref.table} "
-                     f"WHERE {ref.table}.tenant_id = :tenant_id AND {match}")
-    return (text("\nUNION ALL\n".join(parts))
+                     f"WHERE {ref.table}.tenant_id = {tenant_id} AND {match}")
+    return "\nUNION ALL\n".join(parts)
+
+
+@lru_cache(maxsize=1)
+def _records_statement() -> TextualSelect:
+    """``records_sql`` with the tenant, the person and the household as parameters, written once per
+    process (issue #21: building it as a SQLAlchemy statement per request cost milliseconds, and even
+    a cached one a cache key over a few hundred elements)."""
+    return (text(records_sql(":tenant_id", ":person_id", ":household_id"))
             .bindparams(bindparam("tenant_id", type_=Uuid()), bindparam("person_id", type_=Uuid()),
                         bindparam("household_id", type_=Uuid()))
             .columns(t=String(), c=String(), k=String(), row_id=Uuid(), created_at=UTCDateTime()))
@@ -179,13 +185,18 @@ async def records_naming(ctx: RequestContext, person_id: uuid.UUID, household_id
     return out
 
 
+def full_read_filters(needle: str | ColumnElement[str]) -> list[ColumnElement[bool]]:
+    """The audit rows of full reads naming the person: ``needle`` is their uuid as a JSON string, as the
+    ids' JSON text holds it. The compiled report (compiled/personal_data.py) filters with this too."""
+    return [AuditEntry.action == "person.read_pii", cast(AuditEntry.object_ids, String).contains(needle)]
+
+
 async def full_reads(ctx: RequestContext, person_id: uuid.UUID) -> list[FullRead]:
     """Every audited full read of the person (``person.read_pii``), with the request's stated purpose
     where it had one (a full export's)."""
-    needle = f'%"{person_id}"%'
     found: list[Any] = list((await ctx.db.execute(
         select(AuditEntry, User.display_name).outerjoin(User, User.id == AuditEntry.user_id)
-        .where(AuditEntry.action == "person.read_pii", cast(AuditEntry.object_ids, String).like(needle))
+        .where(*full_read_filters(f'"{person_id}"'))
         .order_by(AuditEntry.created_at, AuditEntry.id))).all())
     rows = [f[0] for f in found]
     names = {f[0].user_id: f[1] for f in found if f[0].user_id is not None and f[1] is not None}
@@ -216,8 +227,13 @@ async def personal_data_report(ctx: RequestContext, person_id: uuid.UUID) -> Rep
         records.append(Record("households", "id", HOUSEHOLD, p.household_id, household_created_at))
     records += await records_naming(ctx, p.id, p.household_id)
     reads = await full_reads(ctx, p.id)
+    report_audit(ctx, p.id, len(records), len(reads))
+    return Report(p, bool(is_erased), records, reads)
+
+
+def report_audit(ctx: RequestContext, person_id: uuid.UUID, records: int, reads: int) -> None:
+    """The report's own audit entry (appended in the request's commit); the compiled report's too."""
     ctx.audit.append(AuditEntry(
         user_id=ctx.actor.user_id, roles=",".join(r.value for r in ctx.actor.roles), action="person.report",
-        object_type="person", object_ids=[str(p.id)], detail={"records": len(records), "fullReads": len(reads)},
+        object_type="person", object_ids=[str(person_id)], detail={"records": records, "fullReads": reads},
         request_id=ctx.request_id, client_addr=ctx.client_addr, created_at=ctx.now))
-    return Report(p, bool(is_erased), records, reads)

@@ -16,7 +16,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from models import CareService, CareServiceRecord, uuid7
+from models import AuditEntry, CareService, CareServiceRecord, uuid7
 from resolvers.ids import encode_global_id
 from tenants.rls import set_tenant_sql
 from tenants.session import bind_tenant
@@ -44,7 +44,20 @@ query { a: careServiceRecords(first: 1) { nodes { ...R } } b: careServiceRecords
 fragment R on CareServiceRecord { by: providedBy person { ... on Person { phone } } }
 """
 COUNT_ONLY = "{ careServiceRecords(first: 3) { totalCount } }"  # no field of a record: read in full all the same
-EQUIVALENCE_DOCUMENTS = (RECORDS, PORTAL, FRAGMENTS)
+# A report lists the person's full reads: its person fields here are no full read, so that the second
+# request (the resolvers') sees the same log as the first (the compiled one). REPORT_PII reads them.
+REPORT = """
+query Report($p: ID!) { personalDataReport(personId: $p) { __typename erased
+  person { id name piiMasked household { room } }
+  records { __typename table column link rowId createdAt }
+  fullReads { __typename at userId userName roles via purpose requestId } } }
+"""
+REPORT_PII = "query($p: ID!) { personalDataReport(personId: $p) { person { phone idCardNo } records { rowId } } }"
+REPORT_FRAGMENTS = """
+query($p: ID!) { r: personalDataReport(personId: $p) { ...R } n: personalDataReport(personId: $p) { erased } }
+fragment R on PersonalDataReport { e: erased fullReads { via } records { ... on PersonalDataRecord { link } } }
+"""
+EQUIVALENCE_DOCUMENTS = (RECORDS, PORTAL, FRAGMENTS, REPORT, REPORT_FRAGMENTS)
 
 
 @pytest.fixture
@@ -182,3 +195,83 @@ async def test_a_compiled_service_record_page_is_one_statement_and_its_audit_row
         _, counts[first] = await api.counted(tw, "admin", PORTAL.replace("20", str(first)))
     # the read, and the audit row's INSERT on the driver in the read's transaction
     assert counts[1] == counts[20] == baseline + 2 < resolved, (counts, baseline, resolved)
+
+
+# ---------------------------------------------------------------- personalDataReport
+
+
+@pytest.fixture
+async def report_tenant(api: Api, fresh: World, db: DbEnv) -> TenantWorld:
+    """Full reads of h1a from several requests: with another entry stating a purpose (the last one with a
+    purpose names it), one without, an empty purpose, no other entry, no request id, no user."""
+    if not db.is_pg:
+        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
+    tw = fresh.a
+    await api.gql(tw, "grid1", "{ persons(first: 50) { nodes { phone } } }")  # person.read_pii rows
+    h1a = str(tw.persons["h1a"])
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            at = datetime.now(UTC) - timedelta(days=2)
+            rows: list[tuple[str, str | None, dict[str, Any], Any]] = [
+                ("person.read_pii", "q1", {}, tw.users["admin"]), ("register.export_full", "q1", {"purpose": ""}, None),
+                ("register.export_full", "q1", {"purpose": "年度核查"}, None), ("other.step", "q1", {}, None),
+                ("person.read_pii", "q2", {}, None), ("register.export", "q2", {"purpose": None}, None),
+                ("person.read_pii", "q3", {}, tw.users["secretary"]), ("person.read_pii", None, {}, None),
+                ("register.export", "q4", {"purpose": "不相关"}, None)]
+            for i, (action, rid, detail, user) in enumerate(rows):
+                s.add(AuditEntry(user_id=user, roles="street_admin", action=action, object_type="person",
+                                 object_ids=[h1a, str(tw.persons["h2a"])] if action == "person.read_pii" else [],
+                                 detail=detail, request_id=rid, client_addr=None, area_path=None,
+                                 created_at=at + timedelta(minutes=i // 2)))
+    return tw
+
+
+async def test_the_report_compiles_to_the_resolvers_answer_and_audit(
+        api: Api, db: DbEnv, report_tenant: TenantWorld) -> None:
+    tw = report_tenant
+    people = [encode_global_id("Person", tw.persons[k]) for k in ("h1a", "h1b", "h4a")]
+    for user in USERS:
+        for p in [*people, encode_global_id("Household", tw.households["H1"]), "bad"]:
+            for document in (REPORT, REPORT_FRAGMENTS):
+                compiled, resolved, taken, rows_c, rows_r = await both_audited(api, db, tw, user, document, {"p": p})
+                assert compiled == resolved, (user, p, around(compiled, resolved))
+                assert rows_c == rows_r, (user, p, rows_c, rows_r)
+                if user == "admin" and p in people:
+                    n = 2 if document is REPORT_FRAGMENTS else 1  # two aliases: two reports, each audited
+                    assert taken and [r[2] for r in rows_c] == ["person.report"] * n, (p, rows_c)
+    body = orjson.loads((await both(api, tw, "admin", REPORT, {"p": people[0]}))[0])["data"]["personalDataReport"]
+    reads = body["fullReads"]
+    assert [(r["via"], r["purpose"]) for r in reads] == [  # the four written here, then grid1's
+        ("register.export_full", "年度核查"), ("register.export", None), ("query", None), ("query", None),
+        ("query", None)]
+    assert reads[0]["userName"] and reads[1]["userId"] is None and reads[4]["requestId"]
+    assert [r["table"] for r in body["records"][:2]] == ["persons", "households"] and len(body["records"]) > 2
+
+
+async def test_a_report_reading_in_full_audits_both_entries(api: Api, db: DbEnv, report_tenant: TenantWorld) -> None:
+    """The report's entry, then the full read's: the same on both paths but for the one full read the
+    first request (the compiled one) added to the log the second one lists."""
+    tw = report_tenant
+    compiled, resolved, taken, rows_c, rows_r = await both_audited(
+        api, db, tw, "admin", REPORT_PII, {"p": encode_global_id("Person", tw.persons["h1a"])})
+    assert taken and compiled == resolved, around(compiled, resolved)
+    assert [r[2] for r in rows_c] == [r[2] for r in rows_r] == ["person.report", "person.read_pii"]
+    assert rows_c[1] == rows_r[1] and rows_c[0][:5] == rows_r[0][:5]
+    detail_c, detail_r = orjson.loads(rows_c[0][5]), orjson.loads(rows_r[0][5])
+    assert detail_r == {**detail_c, "fullReads": detail_c["fullReads"] + 1}, (detail_c, detail_r)
+
+
+async def test_a_compiled_report_is_one_statement_and_its_audit_row(api: Api, report_tenant: TenantWorld) -> None:
+    tw = report_tenant
+    variables = {"p": encode_global_id("Person", tw.persons["h1a"])}
+    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
+    await api.counted(tw, "admin", REPORT, variables)
+    state.compiled_reads = False
+    try:
+        _, baseline = await api.counted(tw, "admin", "query { __typename }")
+        _, resolved = await api.counted(tw, "admin", REPORT, variables)
+    finally:
+        state.compiled_reads = True
+    _, compiled = await api.counted(tw, "admin", REPORT, variables)
+    assert compiled == baseline + 2 < resolved, (compiled, baseline, resolved)  # the read, the audit INSERT

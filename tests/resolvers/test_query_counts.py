@@ -531,7 +531,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "partner_compiled": (11, 3),  # PostgreSQL: start-up, the partner actor (one statement, #21), compiled
     "persons": (12, 3),  # the compiled read, then the full reads' audit row (one INSERT in its transaction, #21)
     "person_moves": (9, 6),
-    "personalDataReport": (10, 7),  # #21: person, reach, household and erasure in one; accounts a subquery
+    "personalDataReport": (10, 3),  # PostgreSQL: start-up, the compiled report (compiled/personal_data.py), its audit
     "policy": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/policy.py)
     "roleAssignments": (9, 6),
     "topics": (13, 10),
