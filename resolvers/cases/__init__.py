@@ -128,11 +128,14 @@ from .review import (
     CaseStatistics,
     create_review,
     get_review,
+    handling_hours,
     list_reviews,
     list_reviews_page,
     local_bounds,
     review_rows,
     statistics,
+    statistics_aggregate,
+    statistics_filters,
 )
 from .stage_config import CATEGORY_RULES, STAGE_LIMITS, category_rule_rows, stage_limit_rows
 from .steps import (
@@ -214,6 +217,7 @@ __all__ = [
     "get_notification",
     "get_review",
     "give_feedback",
+    "handling_hours",
     "hotline_import",
     "in_image_thread",
     "is_overdue",
@@ -261,6 +265,8 @@ __all__ = [
     "sniff_image",
     "stage_limit_rows",
     "statistics",
+    "statistics_aggregate",
+    "statistics_filters",
     "statutory_holidays",
     "storage_keys",
     "store_arrangement",

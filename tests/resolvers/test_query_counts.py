@@ -262,6 +262,14 @@ CASES: dict[str, CountCase] = {
         covers=("Query.caseReviews", "CaseStatistics.byState", "CaseStatistics.byCategory",
                 "Query.caseReviewsConnection"),
     ),
+    # The figures alone: on PostgreSQL one compiled statement (compiled/statistics.py), the area's path in it.
+    "caseStatisticsCompiled": CountCase(
+        """query($s: ID!) { caseStatistics(areaId: $s, from: "2026-01-01", to: "2026-12-31") { total
+          byState { key count state } byCategory { key count } resolved onTimeRate meanHandlingHours
+          medianHandlingHours satisfactionRate openOverdue } }""",
+        ("caseStatistics.byCategory",),
+        variables=lambda sc: {"s": sc.ids["street"]},
+    ),
     # The reviews without their recorded figures: on PostgreSQL one compiled statement (compiled/case_reviews.py).
     "caseReviewsLists": CountCase(
         """query($s: ID!) { caseReviews(areaId: $s) { id periodStart periodEnd summary decisions }
@@ -504,6 +512,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "careServices": (14, 11),
     "caseRates": (9, 6),  # each field: definitions, counts, names (#21); calendar kept since the scene's reports
     "caseStatistics": (9, 6),
+    "caseStatisticsCompiled": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/statistics.py)
     "caseReviewsLists": (7, 2),  # PostgreSQL: start-up and the compiled read (compiled/case_reviews.py)
     "cases": (12, 9),
     "casesOrdered": (8, 2),
