@@ -59,6 +59,8 @@ from .shared import (
     my_agreements,
     my_agreements_page,
     shared_activities,
+    shared_activity_counts,
+    shared_reach,
     shared_statistics,
     shared_wishes,
 )
@@ -123,6 +125,8 @@ __all__ = [
     "rotate_partner_client_secret",
     "set_agreement_status",
     "shared_activities",
+    "shared_activity_counts",
+    "shared_reach",
     "shared_statistics",
     "shared_wishes",
     "update_agreement",

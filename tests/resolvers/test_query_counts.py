@@ -449,6 +449,13 @@ CASES: dict[str, CountCase] = {
         ("assignedCases.nodes",), who="partner",
         covers=("Query.assignedCases",),
     ),
+    "sharedStatisticsCompiled": CountCase(  # compiled for a partner (compiled/statistics.py)
+        """query($c: ID!) { sharedStatistics(communityId: $c, from: "2026-01-01", to: "2026-12-31") {
+          community { id name } cases { total byState { key count caseState } byCategory { key count }
+          resolved onTimeRate meanHandlingHours satisfactionRate }
+          activities { total byState { key count activityState } places signedUp } } }""",
+        ("sharedStatistics.cases.byCategory",), who="partner", variables=lambda sc: {"c": sc.ids["C1"]},
+    ),
     # The directory alone, without contactPhone and clients: one compiled statement on PostgreSQL.
     "partnerUnitsCompiled": CountCase(
         """{ partnerUnits(first: 60) { totalCount pageInfo { endCursor } nodes { id name kind creditCode
@@ -524,6 +531,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "cobuilding": (18, 15),
     "agreements_compiled": (9, 2),  # PostgreSQL: start-up and the compiled read (compiled/cobuilding.py)
     "partnerUnitsCompiled": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/cobuilding.py)
+    "sharedStatisticsCompiled": (8, 3),  # PostgreSQL: start-up, the partner actor (one statement, #21), compiled
     "evaluations": (20, 17),
     "importJobs": (6, 3),
     "importJobsCompiled": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/ledgers.py)
