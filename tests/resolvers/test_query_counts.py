@@ -427,6 +427,13 @@ CASES: dict[str, CountCase] = {
                 "Agreement.areas", "Agreement.grants", "Agreement.sharedData", "Agreement.signatories",
                 "Query.inserviceMembers"),
     ),
+    # The members list and a unit's summary: on PostgreSQL one compiled statement (compiled/inservice.py).
+    "inserviceCompiled": CountCase(
+        """query($u: ID!) { inserviceMembers(first: 60) { totalCount nodes { workUnitName } }
+          inserviceSummary(partnerUnitId: $u, from: "2020-01-01", to: "2030-12-31") { members records hours
+            wishes activities } }""",
+        ("inserviceMembers.nodes",), variables=lambda sc: {"u": sc.ids["unit"]},
+    ),
     # The compiled forms (compiled/cobuilding.py, issue #21): the staff's agreements list alone, and the
     # shared views compiled for a partner (myAgreements, its connection, sharedActivities) alone.
     "agreements_compiled": CountCase(
@@ -529,6 +536,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "catalogues": (25, 2),  # PostgreSQL: start-up and the compiled read (compiled/settings.py, issue #21)
     "settingsLists": (28, 2),  # PostgreSQL: start-up and the compiled read (compiled/settings.py)
     "cobuilding": (18, 15),
+    "inserviceCompiled": (8, 2),  # PostgreSQL: start-up and the compiled read (compiled/inservice.py)
     "agreements_compiled": (9, 2),  # PostgreSQL: start-up and the compiled read (compiled/cobuilding.py)
     "partnerUnitsCompiled": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/cobuilding.py)
     "sharedStatisticsCompiled": (8, 3),  # PostgreSQL: start-up, the partner actor (one statement, #21), compiled
