@@ -87,6 +87,7 @@ from .notifications import (
     mark_notifications_read,
     notification_list_filters,
     notification_read_at,
+    unit_notification_filter,
     unread_count,
 )
 from .overdue import (
@@ -274,6 +275,7 @@ __all__ = [
     "supervise_case",
     "timeline",
     "transfer_case",
+    "unit_notification_filter",
     "unread_count",
     "urge_case",
     "withdraw_case",

@@ -520,7 +520,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "activitySignups": (12, 8),
     "activitySignupsCompiled": (8, 2),  # PostgreSQL: start-up and the compiled read (compiled/signups.py)
     "areas": (13, 10),
-    "assignedCases": (10, 8),  # PostgreSQL (#21): the partner actor (client and agreements) one driver statement
+    "assignedCases": (10, 3),  # PostgreSQL: start-up, the partner actor (#21), compiled (with unitNotifications)
     "assignedCases_compiled": (8, 3),  # PostgreSQL: start-up, the partner actor (one statement, #21), compiled
     "auditLog": (7, 4),
     "careServices": (14, 11),
