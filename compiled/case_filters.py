@@ -107,7 +107,7 @@ def case_filters(cx: Compiler, sel: Sel) -> list[ColumnElement[bool]]:
         path = (select(ar.c.path).where(ar.c.tenant_id == cx.tenant_id, ar.c.id == cx.param(sel, area_uuid, "uuid"))
                 .scalar_subquery())
         cx.guards.append(path.is_not(None))  # an unknown area is the resolvers' NOT_FOUND
-        filters.append(case_in_area(cast(path, Text)))  # type: ignore[arg-type]  # a path expression, not a text
+        filters.append(case_in_area(cast(path, Text)))  # a path expression, not a text
     if cx.shape(sel, lambda a: bool(a.get("assignedToMe"))):
         firms = [x.firm_id for x in cx.ctx.actor.assignments if x.firm_id is not None]  # the actor is in the key
         filters.append(Case.handler_firm_id.in_(firms))

@@ -51,7 +51,8 @@ from schema.cobuilding import AgreementGrant
 from schema.cobuilding import PartnerUnit as PartnerUnitType
 
 # What a partner actor may be answered by the compiled path: these root fields and nothing else.
-PARTNER_ROOTS = frozenset({"myAgreements", "myAgreementsConnection", "sharedActivities", "assignedCases"})
+PARTNER_ROOTS = frozenset({"myAgreements", "myAgreementsConnection", "sharedActivities", "assignedCases",
+                           "sharedStatistics", "unitNotifications"})
 
 
 def _id_of(name: str, type_name: str) -> Callable[[dict[str, Any]], uuid.UUID | None]:

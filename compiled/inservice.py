@@ -11,18 +11,20 @@ predicate), without its contact phone (masked in Python) or clients, which take 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, null, select
+from sqlalchemy import ColumnElement, Float, case, cast, func, null, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
 
 from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
 from compiled.fields import CONNECTION, EDGE, area_by_id, column, connection
+from compiled.sorted_lists import float_json
 from compiled.sql import gid
-from models import InServiceMember, PartnerUnit, Person
+from models import InServiceMember, PartnerUnit, Person, ServiceKind
 from policies.filters import person_predicate
-from resolvers.cobuilding import inservice_member_list_filters
+from resolvers.cobuilding import inservice_member_list_filters, inservice_summary_counts, inservice_summary_members
 from resolvers.errors import ServiceError
 from resolvers.ids import decode_global_id
 
@@ -78,6 +80,45 @@ INSERVICE_MEMBER: FieldTable = {
     "partnerUnit": _partner_unit,
     "registeredOn": column("registered_on"),
 }
-TABLES: dict[str, FieldTable] = {"Query": {"inserviceMembers": inservice_members},
+def _period_ok(a: dict[str, Any]) -> bool:
+    if not isinstance(a["from"], date) or not isinstance(a["to"], date) or a["to"] < a["from"]:
+        raise Unsupported("period")  # the resolvers' INVALID
+    return True
+
+
+def inservice_summary(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
+    """resolvers.cobuilding.inservice_summary for staff (a partner's document is declined by compiled.plans):
+    the members it counts (``inservice_summary_members``) and their services of the period by kind
+    (``inservice_summary_counts``), in one statement. No unit named is the resolvers' INVALID."""
+    cx.shape(sel, _period_ok)
+    unit = _given(cx, sel, "partnerUnitId", "PartnerUnit")
+    if unit is None:
+        raise Unsupported("no unit")
+    members_of = inservice_summary_members(cx.ctx.actor, unit)
+    members = (select(func.count()).select_from(InServiceMember)
+               .where(InServiceMember.tenant_id == cx.tenant_id, *members_of).scalar_subquery())
+    rows = inservice_summary_counts(members_of, cx.param(sel, lambda a: a["from"], "date"),
+                                    cx.param(sel, lambda a: a["to"], "date")).subquery("services")
+    summary = select(members.label("members"), func.coalesce(func.sum(rows.c.n), 0).label("records"),
+                     func.coalesce(func.sum(rows.c.hours), 0).label("hours"),
+                     func.coalesce(func.sum(rows.c.n).filter(rows.c.kind == ServiceKind.WISH), 0).label("wishes"),
+                     func.coalesce(func.sum(rows.c.n).filter(rows.c.kind == ServiceKind.ACTIVITY), 0)
+                     .label("activities")).select_from(rows).subquery("summary")
+    return select(cx.sub("InServiceSummary", sel, summary)).select_from(summary).scalar_subquery()
+
+
+INSERVICE_SUMMARY: FieldTable = {
+    "members": column("members"),
+    "records": column("records"),
+    # Decimal(sum).quantize(0.01) then float: the sum of numeric(6, 2) has two places already; float8's
+    # text is Python's repr but for the point (float_json).
+    "hours": lambda _cx, r, _s: float_json(cast(r.c.hours, Float)),
+    "wishes": column("wishes"),
+    "activities": column("activities"),
+}
+
+TABLES: dict[str, FieldTable] = {"Query": {"inserviceMembers": inservice_members,
+                                           "inserviceSummary": inservice_summary},
+                                 "InServiceSummary": INSERVICE_SUMMARY,
                                  "InServiceMember": INSERVICE_MEMBER,
                                  "InServiceMemberConnection": CONNECTION, "InServiceMemberEdge": EDGE}

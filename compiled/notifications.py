@@ -6,21 +6,23 @@ firm the actor acts for or an area in the actor's scope; unread by the actor whe
 id; each row carries the actor's own read state (``resolvers.cases.notification_read_at``: the legacy
 shared read time, else the actor's mark), so one reader's mark leaves it unread for the others. A
 notification's case is read as the case loader reads it (the case list's predicate, wall cases included).
-``reason`` (a mapping done in Python) is not compiled: a selection with it takes the general path; partner
-units' systems never take the compiled path."""
+``reason`` (a mapping done in Python) is not compiled: a selection with it takes the general path.
+``unitNotifications`` (a partner system's feed, or a firm's) is the same rows narrowed by
+``resolvers.cases.unit_notification_filter``, as the UnitNotification type shows them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, case, null, select
 
 from compiled.compiler import Compiler, FieldTable, Sel
 from compiled.fields import CONNECTION, EDGE, case_columns, column, connection, timestamp
-from compiled.sql import gid, iso
+from compiled.sql import enum_name, gid, iso
 from models import Case, Notification
-from resolvers.cases import notification_list_filters, notification_read_at
+from resolvers.cases import notification_list_filters, notification_read_at, unit_notification_filter
 from resolvers.cases import read_predicate as case_read_predicate
+from schema.cases import NotificationKind
 
 
 def notifications(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
@@ -28,6 +30,15 @@ def notifications(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
     stmt = select(Notification.__table__, notification_read_at(cx.ctx).label("_read_at")).where(
         Notification.tenant_id == cx.tenant_id, *notification_list_filters(cx.ctx, unread_only=unread_only))
     return connection(cx, sel, stmt, Notification.id, descending=True, node_type="Notification")
+
+
+def unit_notifications(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
+    """unitNotifications: the same rows, only those to the actor's unit (``unit_notification_filter``)."""
+    unread_only = cx.shape(sel, lambda a: bool(a.get("unreadOnly")))
+    stmt = select(Notification.__table__, notification_read_at(cx.ctx).label("_read_at")).where(
+        Notification.tenant_id == cx.tenant_id, *notification_list_filters(cx.ctx, unread_only=unread_only),
+        unit_notification_filter(cx.ctx))
+    return connection(cx, sel, stmt, Notification.id, descending=True, node_type="UnitNotification")
 
 
 def _case(cx: Compiler, n: Any, s: Sel) -> ColumnElement[Any]:
@@ -46,6 +57,17 @@ NOTIFICATION: FieldTable = {
     "case": _case,
 }
 
-# What compiled.fields adds to its FIELDS: the Query field and the types it reaches.
-TABLES: dict[str, FieldTable] = {"Query": {"notifications": notifications}, "Notification": NOTIFICATION,
-                                 "NotificationConnection": CONNECTION, "NotificationEdge": EDGE}
+UNIT_NOTIFICATION: FieldTable = {
+    "id": lambda _cx, n, _s: gid("Notification", n.c.id),
+    "kind": lambda _cx, n, _s: enum_name(n.c.kind, NotificationKind),  # schema.cases.types.notification_kind
+    "message": column("message"),
+    "caseId": lambda _cx, n, _s: case((n.c.case_id.is_(None), null()), else_=gid("Case", n.c.case_id)),
+    "at": timestamp("created_at"),
+    "readAt": lambda _cx, n, _s: iso(n.c._read_at),
+}
+
+# What compiled.fields adds to its FIELDS: the Query fields and the types they reach.
+TABLES: dict[str, FieldTable] = {"Query": {"notifications": notifications, "unitNotifications": unit_notifications},
+                                 "Notification": NOTIFICATION, "NotificationConnection": CONNECTION,
+                                 "NotificationEdge": EDGE, "UnitNotification": UNIT_NOTIFICATION,
+                                 "UnitNotificationConnection": CONNECTION, "UnitNotificationEdge": EDGE}

@@ -32,6 +32,7 @@ from compiled.fields import FIELDS
 from compiled.sql import area_paths_by_index
 from models import TenantScoped
 from models.sealing import KEYRING
+from resolvers.cases import handling_hours
 from resolvers.context import RequestContext
 from resolvers.register import report_audit
 from tenants.session import fetch_first
@@ -248,13 +249,26 @@ def _report_entry(m: re.Match[str], ctx: RequestContext) -> str:
     return ""
 
 
+# The handling hours of the review figures (compiled.statistics.hours): PostgreSQL's unrounded number,
+# rounded here by the resolvers' rule (resolvers.cases.handling_hours) — the same argument as for _MARKER
+# says this text is only ever such a marker.
+_HOURS = re.compile(r'\{"\$hours" : (-?[0-9][0-9.eE+-]*)\}')
+
+
+def _hours(m: re.Match[str]) -> str:
+    return orjson.dumps(handling_hours(m.group(1))).decode()
+
+
 def finish(data: str, ctx: RequestContext) -> bytes:
     """The response body from the statement's JSON text. Full reads of personal data arrive as
     markers (see compiled.fields.PERSON): unseal them and record the persons for the audit; the
-    persons a list reads in full by its rows arrive as a "$reads" key (compiled.sql.reads_marker).
+    persons a list reads in full by its rows arrive as a "$reads" key (compiled.sql.reads_marker). Handling
+    hours arrive unrounded as markers too (compiled.statistics): round them as the resolvers do.
 
     The markers are replaced in the text (issue #21): parsing, walking and writing the whole answer
     again cost a 20-person page ≈ 1 ms. A text the pattern does not account for takes that way still."""
+    if '"$hours"' in data:
+        data = _HOURS.sub(_hours, data)
     read: set[str] = set()  # a person's several fields: one id
     if '"$report"' in data:  # before "$reads": a report's audit entry comes first, as on the general path
         text = _REPORT.sub(lambda m: _report_entry(m, ctx), data)

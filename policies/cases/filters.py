@@ -57,8 +57,9 @@ def case_predicate(grant: Grant, actor: Actor, *, public: bool = True) -> Column
     return or_(*parts) if parts else false()
 
 
-def case_in_area(path: str) -> ColumnElement[bool]:
-    """A case lies in an area: at or below it, or in a building that a grid at or below it covers."""
+def case_in_area(path: str | ColumnElement[str]) -> ColumnElement[bool]:
+    """A case lies in an area: at or below it, or in a building that a grid at or below it covers.
+    ``path`` may be a SQL expression: the compiled figures (compiled/statistics.py) read it in their statement."""
     g = _IN_AREA_GRID
     return or_(
         Case.area_path.startswith(path),

@@ -87,6 +87,7 @@ from .notifications import (
     mark_notifications_read,
     notification_list_filters,
     notification_read_at,
+    unit_notification_filter,
     unread_count,
 )
 from .overdue import (
@@ -128,11 +129,14 @@ from .review import (
     CaseStatistics,
     create_review,
     get_review,
+    handling_hours,
     list_reviews,
     list_reviews_page,
     local_bounds,
     review_rows,
     statistics,
+    statistics_aggregate,
+    statistics_filters,
 )
 from .stage_config import CATEGORY_RULES, STAGE_LIMITS, category_rule_rows, stage_limit_rows
 from .steps import (
@@ -214,6 +218,7 @@ __all__ = [
     "get_notification",
     "get_review",
     "give_feedback",
+    "handling_hours",
     "hotline_import",
     "in_image_thread",
     "is_overdue",
@@ -261,6 +266,8 @@ __all__ = [
     "sniff_image",
     "stage_limit_rows",
     "statistics",
+    "statistics_aggregate",
+    "statistics_filters",
     "statutory_holidays",
     "storage_keys",
     "store_arrangement",
@@ -268,6 +275,7 @@ __all__ = [
     "supervise_case",
     "timeline",
     "transfer_case",
+    "unit_notification_filter",
     "unread_count",
     "urge_case",
     "withdraw_case",

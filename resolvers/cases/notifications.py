@@ -79,10 +79,7 @@ async def list_notifications(ctx: RequestContext, *, unread_only: bool, first: i
     those addressed to the actor's unit — its partner unit (a partner system's feed), or its firms."""
     stmt = select(Notification).where(*notification_list_filters(ctx, unread_only=unread_only))
     if unit_only:
-        firms = [a.firm_id for a in ctx.actor.assignments if a.firm_id is not None]
-        stmt = stmt.where(Notification.partner_unit_id == ctx.actor.partner_unit_id
-                          if ctx.actor.partner_unit_id is not None
-                          else Notification.firm_id.in_(firms) if firms else false())
+        stmt = stmt.where(unit_notification_filter(ctx))
     return await keyset_page(ctx.db, _with_read_state(ctx, stmt), Notification.id, first=first, after=after,
                              descending=True)
 
@@ -92,6 +89,15 @@ def notification_list_filters(ctx: RequestContext, *, unread_only: bool) -> list
     asked. The compiled read (compiled/notifications.py) filters with this too, and reads each row's read
     state with ``notification_read_at``."""
     return [_notification_predicate(ctx), *([_unread(ctx)] if unread_only else [])]
+
+
+def unit_notification_filter(ctx: RequestContext) -> ColumnElement[bool]:
+    """unitNotifications' rows among the actor's: those addressed to its partner unit (a partner system's
+    feed), or to its firms. The compiled read (compiled/notifications.py) filters with this too."""
+    if ctx.actor.partner_unit_id is not None:
+        return Notification.partner_unit_id == ctx.actor.partner_unit_id
+    firms = [a.firm_id for a in ctx.actor.assignments if a.firm_id is not None]
+    return Notification.firm_id.in_(firms) if firms else false()
 
 
 def notification_read_at(ctx: RequestContext) -> ColumnElement[Any]:

@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from statistics import fmean, median
 from typing import Any
 
-from sqlalchemy import DateTime, Select, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, DateTime, Select, and_, bindparam, func, select
 
 from models import OPEN_STATES, Area, Case, CaseReview
-from policies.actor import Grant
+from policies.actor import Actor, Grant
 from policies.cases import case_in_area, case_predicate
 from policies.filters import area_reach_predicate
 from resolvers import validation as v
@@ -66,8 +66,7 @@ async def statistics(ctx: RequestContext, area_id: uuid.UUID, start: date, end: 
     if ctx.db.session.get_bind().dialect.name == "postgresql":
         row = (await ctx.db.all(_statement(ctx, grant, path), {_LO.key: lo, _HI.key: hi, _NOW.key: ctx.now}))[0]
         return _from_row(row)
-    where = (case_in_area(path), Case.created_at >= lo, Case.created_at < hi,
-             case_predicate(grant, ctx.actor, public=False))
+    where = statistics_filters(grant, ctx.actor, path, lo, hi)
     rows = await ctx.db.all(
         select(Case.state, Case.category_code, Case.created_at, Case.due_at, Case.resolved_at, Case.satisfied,
                Case.reopen_count, Case.reporter_role, Case.callback_result, Case.callback_at, Case.closed_at
@@ -96,8 +95,8 @@ async def statistics(ctx: RequestContext, area_id: uuid.UUID, start: date, end: 
     return CaseStatistics(
         total=len(rows), by_state=by_state, by_category=by_category, resolved=len(hours),
         resolved_on_time=on_time, on_time_rate=on_time / with_due if with_due else None,
-        mean_handling_hours=round(fmean(hours), 2) if hours else None,
-        median_handling_hours=round(median(hours), 2) if hours else None,
+        mean_handling_hours=handling_hours(fmean(hours)) if hours else None,
+        median_handling_hours=handling_hours(median(hours)) if hours else None,
         with_feedback=feedback, satisfied=happy, satisfaction_rate=happy / feedback if feedback else None,
         reopened=reopened, open_overdue=overdue,
     )
@@ -114,6 +113,22 @@ _BUILT: OrderedDict[tuple[Any, ...], Select[Any]] = OrderedDict()
 _BUILT_SIZE = 256
 
 
+def handling_hours(value: Any) -> float:
+    """Hours as the figures show them: the value as a double (PostgreSQL's numeric mean or its text, the
+    double median, Python's own mean) rounded by Python's ``round`` to two places — half to even on the
+    double, which PostgreSQL's round(numeric) is not. The one rounding rule of both read paths: the
+    compiled read (compiled/statistics.py) leaves it to ``compiled.plans.finish``, which calls this."""
+    return round(float(value), 2)
+
+
+def statistics_filters(grant: Grant, actor: Actor, path: str | ColumnElement[str], lo: Any, hi: Any
+                       ) -> tuple[ColumnElement[bool], ...]:
+    """The cases the figures count: reported in the area's subtree between ``lo`` and ``hi`` and reached by
+    the grant in full. ``path`` may be a SQL expression (the compiled read looks it up in its statement)."""
+    return (case_in_area(path), Case.created_at >= lo, Case.created_at < hi,
+            case_predicate(grant, actor, public=False))
+
+
 def _statement(ctx: RequestContext, grant: Grant, path: str) -> Select[Any]:
     a = ctx.actor  # what case_predicate reads of the actor (the key of resolvers.cases.rates._statement)
     key = (ctx.tenant.id, grant, a.user_id, a.own_compound_path, a.today, path)
@@ -121,21 +136,20 @@ def _statement(ctx: RequestContext, grant: Grant, path: str) -> Select[Any]:
     if stmt is not None:
         _BUILT.move_to_end(key)
         return stmt
-    where = (case_in_area(path), Case.created_at >= _LO, Case.created_at < _HI,
-             case_predicate(grant, a, public=False))
-    stmt = _BUILT[key] = _aggregate(where, _NOW)
+    stmt = _BUILT[key] = statistics_aggregate(statistics_filters(grant, a, path, _LO, _HI), _NOW)
     while len(_BUILT) > _BUILT_SIZE:
         _BUILT.popitem(last=False)
     return stmt
 
 
-def _aggregate(where: tuple[Any, ...], now: Any) -> Select[Any]:
+def statistics_aggregate(where: tuple[Any, ...], now: Any, *, name: str = "base") -> Select[Any]:
     """The same figures as the loop above, aggregated by PostgreSQL in one statement (issue #9): a
-    month of a busy community is thousands of cases, which need not cross the wire."""
+    month of a busy community is thousands of cases, which need not cross the wire. ``name``: its
+    cases' CTE, one of its own per figures where a statement holds several (compiled/statistics.py)."""
     verdict = counted_verdict_sql(Case.satisfied, Case.reporter_role, Case.callback_result, Case.callback_at,
                                   Case.closed_at)
     base = select(Case.state, Case.category_code, Case.created_at, Case.due_at, Case.resolved_at,
-                  verdict.label("satisfied"), Case.reopen_count).where(*where).cte("base")
+                  verdict.label("satisfied"), Case.reopen_count).where(*where).cte(name)
     resolved = base.c.resolved_at.is_not(None)
     hours = func.extract("epoch", base.c.resolved_at - base.c.created_at) / 3600
     open_states = [s.value for s in OPEN_STATES]
@@ -145,19 +159,20 @@ def _aggregate(where: tuple[Any, ...], now: Any) -> Select[Any]:
         return select(func.json_object_agg(g.c.k, g.c.n)).scalar_subquery()
 
     return select(
-        func.count(),
-        func.count().filter(resolved),
-        func.count().filter(and_(resolved, base.c.due_at.is_not(None))),
-        func.count().filter(and_(resolved, base.c.due_at.is_not(None), base.c.resolved_at <= base.c.due_at)),
+        func.count().label("total"),
+        func.count().filter(resolved).label("resolved"),
+        func.count().filter(and_(resolved, base.c.due_at.is_not(None))).label("with_due"),
+        func.count().filter(and_(resolved, base.c.due_at.is_not(None), base.c.resolved_at <= base.c.due_at)
+                            ).label("on_time"),
         func.count().filter(and_(~resolved, base.c.due_at.is_not(None), base.c.state.in_(open_states),
-                                 base.c.due_at < now)),
-        func.count(base.c.satisfied),
-        func.count().filter(base.c.satisfied.is_(True)),
-        func.count().filter(base.c.reopen_count > 0),
-        func.avg(hours).filter(resolved),
-        func.percentile_cont(0.5).within_group(hours).filter(resolved),
-        counts(base.c.state),
-        counts(base.c.category_code),
+                                 base.c.due_at < now)).label("overdue"),
+        func.count(base.c.satisfied).label("feedback"),
+        func.count().filter(base.c.satisfied.is_(True)).label("happy"),
+        func.count().filter(base.c.reopen_count > 0).label("reopened"),
+        func.avg(hours).filter(resolved).label("mean_hours"),
+        func.percentile_cont(0.5).within_group(hours).filter(resolved).label("median_hours"),
+        counts(base.c.state).label("by_state"),
+        counts(base.c.category_code).label("by_category"),
     ).select_from(base)
 
 
@@ -166,8 +181,8 @@ def _from_row(row: Any) -> CaseStatistics:
     return CaseStatistics(
         total=total, by_state=dict(states or {}), by_category=dict(cats or {}), resolved=n_resolved,
         resolved_on_time=on_time, on_time_rate=on_time / with_due if with_due else None,
-        mean_handling_hours=round(float(mean_h), 2) if mean_h is not None else None,
-        median_handling_hours=round(float(median_h), 2) if median_h is not None else None,
+        mean_handling_hours=handling_hours(mean_h) if mean_h is not None else None,
+        median_handling_hours=handling_hours(median_h) if median_h is not None else None,
         with_feedback=feedback, satisfied=happy, satisfaction_rate=happy / feedback if feedback else None,
         reopened=reopened, open_overdue=overdue,
     )

@@ -7,8 +7,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 
 from models import (
     Activity,
@@ -22,6 +23,7 @@ from models import (
     Wish,
     uuid7,
 )
+from policies.actor import Actor
 from policies.cobuilding.filters import inservice_predicate, local_date, shared_building_predicate
 from policies.filters import person_predicate
 from resolvers import validation as v
@@ -171,29 +173,39 @@ class ServiceSummary:
     activities: int
 
 
+def inservice_summary_members(actor: Actor, partner_unit_id: Any) -> tuple[ColumnElement[bool], ...]:
+    """The members a summary counts: a partner unit's own system its own (inservice·summary), staff the
+    unit named among the members they may read (inservice·read). The compiled summary
+    (compiled/inservice.py) passes the unit's id as a parameter."""
+    if actor.partner_unit_id is not None:
+        return (inservice_predicate(actor.grant("inservice", "summary"), actor, ("inservice", "summary")),
+                InServiceMember.partner_unit_id == actor.partner_unit_id)
+    return (inservice_predicate(actor.grant("inservice", "read"), actor, ("inservice", "read")),
+            InServiceMember.partner_unit_id == partner_unit_id)
+
+
+def inservice_summary_counts(members: tuple[ColumnElement[bool], ...], start: Any, end: Any
+                             ) -> Select[ServiceKind, int, Decimal]:
+    """Their services recorded in the period, per kind: how many, and the hours."""
+    return (select(InServiceRecord.kind.label("kind"), func.count().label("n"),
+                   func.coalesce(func.sum(InServiceRecord.hours), 0).label("hours"))
+            .join(InServiceMember, and_(InServiceMember.tenant_id == InServiceRecord.tenant_id,
+                                        InServiceMember.id == InServiceRecord.member_id))
+            .where(*members, InServiceRecord.served_on >= start, InServiceRecord.served_on <= end)
+            .group_by(InServiceRecord.kind))
+
+
 async def inservice_summary(ctx: RequestContext, *, partner_unit_id: uuid.UUID | None, start: date, end: date
                             ) -> ServiceSummary:
     """A work unit's members' service in a period: for the unit's own system ("own"), or for staff
     reading the members registered in their scope."""
     if end < start:
         raise ServiceError(ErrorCode.INVALID, t("统计期应从前往后", "the period runs forward"), "to")
-    if ctx.actor.partner_unit_id is not None:
-        pred = inservice_predicate(ctx.actor.grant("inservice", "summary"), ctx.actor, ("inservice", "summary"))
-        unit_id = ctx.actor.partner_unit_id
-    else:
-        pred = inservice_predicate(ctx.actor.grant("inservice", "read"), ctx.actor, ("inservice", "read"))
-        if partner_unit_id is None:
-            raise ServiceError(ErrorCode.INVALID, t("请指定共建单位", "name the partner unit"), "partnerUnitId")
-        unit_id = partner_unit_id
-    members = await ctx.db.scalar(select(func.count()).select_from(InServiceMember).where(
-        pred, InServiceMember.partner_unit_id == unit_id))
-    rows = await ctx.db.all(
-        select(InServiceRecord.kind, func.count(), func.coalesce(func.sum(InServiceRecord.hours), 0))
-        .join(InServiceMember, and_(InServiceMember.tenant_id == InServiceRecord.tenant_id,
-                                    InServiceMember.id == InServiceRecord.member_id))
-        .where(pred, InServiceMember.partner_unit_id == unit_id, InServiceRecord.served_on >= start,
-               InServiceRecord.served_on <= end)
-        .group_by(InServiceRecord.kind))
+    if ctx.actor.partner_unit_id is None and partner_unit_id is None:
+        raise ServiceError(ErrorCode.INVALID, t("请指定共建单位", "name the partner unit"), "partnerUnitId")
+    members_of = inservice_summary_members(ctx.actor, partner_unit_id)
+    members = await ctx.db.scalar(select(func.count()).select_from(InServiceMember).where(*members_of))
+    rows = await ctx.db.all(inservice_summary_counts(members_of, start, end))
     counts = {k: int(n) for k, n, _h in rows}
     return ServiceSummary(members=int(members or 0), records=sum(counts.values()),
                           hours=sum((Decimal(str(h)) for _k, _n, h in rows), Decimal(0)).quantize(Decimal("0.01")),

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 
 from models import Activity, ActivityState, Agreement, Area, AreaKind, Wish, WishState
-from policies.actor import Grant
+from policies.actor import Actor, Grant
 from policies.cobuilding.filters import agreement_reach, local_date, shared_building_predicate, under
 from resolvers import cases as case_service
 from resolvers import validation as v
@@ -131,6 +131,21 @@ class SharedStatistics:
     activities: ActivityFigures
 
 
+def shared_reach(actor: Actor, path: str) -> Actor:
+    """The actor the shared figures are computed as: anyone holding statistics·read with the community
+    as scope, nothing else; only aggregates leave. (The compiled read passes the path as a SQL expression.)"""
+    return dataclasses.replace(actor, assignments=[], _grants={("statistics", "read"): Grant(scope_paths=(path,))})
+
+
+def shared_activity_counts(path: Any, lo: Any, hi: Any) -> Select[ActivityState, int, int, int]:
+    """The community's activities starting in the period, per state: count, places, places taken."""
+    return (select(Activity.state.label("state"), func.count().label("n"),
+                   func.coalesce(func.sum(Activity.capacity), 0).label("places"),
+                   func.coalesce(func.sum(Activity.signed_up), 0).label("signed_up"))
+            .where(Activity.area_path.startswith(path), Activity.starts_at >= lo, Activity.starts_at < hi)
+            .group_by(Activity.state))
+
+
 async def shared_statistics(ctx: RequestContext, community_id: uuid.UUID, start: date, end: date
                             ) -> SharedStatistics:
     """Aggregate figures of a covered community where an agreement shares statistics·read: the
@@ -144,17 +159,10 @@ async def shared_statistics(ctx: RequestContext, community_id: uuid.UUID, start:
                                                   "no active agreement shares this community's statistics"),
                            "communityId")
     path, name = row[0]
-    # The figures are computed as for anyone holding statistics·read with this community as scope;
-    # only aggregates leave this function.
-    reach = dataclasses.replace(ctx.actor, assignments=[], _grants={("statistics", "read"): Grant(
-        scope_paths=(path,))})
-    cases = await case_service.statistics(dataclasses.replace(ctx, actor=reach), community_id, start, end)
+    cases = await case_service.statistics(dataclasses.replace(ctx, actor=shared_reach(ctx.actor, path)),
+                                          community_id, start, end)
     lo, hi = case_service.local_bounds(start, end)
-    acts = await ctx.db.all(
-        select(Activity.state, func.count(), func.coalesce(func.sum(Activity.capacity), 0),
-               func.coalesce(func.sum(Activity.signed_up), 0))
-        .where(Activity.area_path.startswith(path), Activity.starts_at >= lo, Activity.starts_at < hi)
-        .group_by(Activity.state))
+    acts = await ctx.db.all(shared_activity_counts(path, lo, hi))
     by_state = {s.value: int(n) for s, n, _c, _u in acts}
     return SharedStatistics(
         community_id=community_id, community_name=name, cases=cases,

@@ -45,6 +45,7 @@ from .types import (
     CaseTimelineEntry,
     KeyCount,
     Notification,
+    NotificationKind,
 )
 
 __all__ = [
@@ -78,6 +79,7 @@ __all__ = [
     "KeyCount",
     "MarkReadPayload",
     "Notification",
+    "NotificationKind",
     "Photo",
     "ReportCaseInput",
     "ResolveCaseInput",

@@ -262,6 +262,14 @@ CASES: dict[str, CountCase] = {
         covers=("Query.caseReviews", "CaseStatistics.byState", "CaseStatistics.byCategory",
                 "Query.caseReviewsConnection"),
     ),
+    # The figures alone: on PostgreSQL one compiled statement (compiled/statistics.py), the area's path in it.
+    "caseStatisticsCompiled": CountCase(
+        """query($s: ID!) { caseStatistics(areaId: $s, from: "2026-01-01", to: "2026-12-31") { total
+          byState { key count state } byCategory { key count } resolved onTimeRate meanHandlingHours
+          medianHandlingHours satisfactionRate openOverdue } }""",
+        ("caseStatistics.byCategory",),
+        variables=lambda sc: {"s": sc.ids["street"]},
+    ),
     # The reviews without their recorded figures: on PostgreSQL one compiled statement (compiled/case_reviews.py).
     "caseReviewsLists": CountCase(
         """query($s: ID!) { caseReviews(areaId: $s) { id periodStart periodEnd summary decisions }
@@ -419,6 +427,13 @@ CASES: dict[str, CountCase] = {
                 "Agreement.areas", "Agreement.grants", "Agreement.sharedData", "Agreement.signatories",
                 "Query.inserviceMembers"),
     ),
+    # The members list and a unit's summary: on PostgreSQL one compiled statement (compiled/inservice.py).
+    "inserviceCompiled": CountCase(
+        """query($u: ID!) { inserviceMembers(first: 60) { totalCount nodes { workUnitName } }
+          inserviceSummary(partnerUnitId: $u, from: "2020-01-01", to: "2030-12-31") { members records hours
+            wishes activities } }""",
+        ("inserviceMembers.nodes",), variables=lambda sc: {"u": sc.ids["unit"]},
+    ),
     # The compiled forms (compiled/cobuilding.py, issue #21): the staff's agreements list alone, and the
     # shared views compiled for a partner (myAgreements, its connection, sharedActivities) alone.
     "agreements_compiled": CountCase(
@@ -440,6 +455,13 @@ CASES: dict[str, CountCase] = {
           requestedDueAt } } }""",
         ("assignedCases.nodes",), who="partner",
         covers=("Query.assignedCases",),
+    ),
+    "sharedStatisticsCompiled": CountCase(  # compiled for a partner (compiled/statistics.py)
+        """query($c: ID!) { sharedStatistics(communityId: $c, from: "2026-01-01", to: "2026-12-31") {
+          community { id name } cases { total byState { key count caseState } byCategory { key count }
+          resolved onTimeRate meanHandlingHours satisfactionRate }
+          activities { total byState { key count activityState } places signedUp } } }""",
+        ("sharedStatistics.cases.byCategory",), who="partner", variables=lambda sc: {"c": sc.ids["C1"]},
     ),
     # The directory alone, without contactPhone and clients: one compiled statement on PostgreSQL.
     "partnerUnitsCompiled": CountCase(
@@ -498,12 +520,13 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "activitySignups": (12, 8),
     "activitySignupsCompiled": (8, 2),  # PostgreSQL: start-up and the compiled read (compiled/signups.py)
     "areas": (13, 10),
-    "assignedCases": (10, 8),  # PostgreSQL (#21): the partner actor (client and agreements) one driver statement
+    "assignedCases": (10, 3),  # PostgreSQL: start-up, the partner actor (#21), compiled (with unitNotifications)
     "assignedCases_compiled": (8, 3),  # PostgreSQL: start-up, the partner actor (one statement, #21), compiled
     "auditLog": (7, 2),  # PostgreSQL: start-up and the compiled read, errors and changes too (compiled/audit.py)
     "careServices": (14, 3),  # PostgreSQL: start-up, the compiled read of the three lists, the full reads' audit
     "caseRates": (9, 6),  # each field: definitions, counts, names (#21); calendar kept since the scene's reports
     "caseStatistics": (9, 6),
+    "caseStatisticsCompiled": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/statistics.py)
     "caseReviewsLists": (7, 2),  # PostgreSQL: start-up and the compiled read (compiled/case_reviews.py)
     "cases": (12, 9),
     "casesOrdered": (8, 2),
@@ -513,8 +536,10 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "catalogues": (25, 2),  # PostgreSQL: start-up and the compiled read (compiled/settings.py, issue #21)
     "settingsLists": (28, 2),  # PostgreSQL: start-up and the compiled read (compiled/settings.py)
     "cobuilding": (18, 15),
+    "inserviceCompiled": (8, 2),  # PostgreSQL: start-up and the compiled read (compiled/inservice.py)
     "agreements_compiled": (9, 2),  # PostgreSQL: start-up and the compiled read (compiled/cobuilding.py)
     "partnerUnitsCompiled": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/cobuilding.py)
+    "sharedStatisticsCompiled": (8, 3),  # PostgreSQL: start-up, the partner actor (one statement, #21), compiled
     "evaluations": (20, 17),
     "importJobs": (6, 3),
     "importJobsCompiled": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/ledgers.py)
