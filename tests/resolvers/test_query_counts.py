@@ -407,6 +407,15 @@ CASES: dict[str, CountCase] = {
                 "Query.evaluationPeriodsConnection", "Query.evaluationResultsConnection",
                 "Query.myEvaluationRatingsConnection"),
     ),
+    # The ranking alone: compiled (compiled/evaluations.py, issue #21), both forms in one statement.
+    "evaluationResultsCompiled": CountCase(
+        """query($p: ID!) { evaluationResults(periodId: $p, target: PROPERTY_FIRM) { compound { name } firmName
+            raters score rank items { code average } }
+          evaluationResultsConnection(periodId: $p, target: PROPERTY_FIRM, first: 100) { totalCount nodes {
+            compound { name } firmName raters score rank items { code average } } } }""",
+        ("evaluationResults", "evaluationResults.items", "evaluationResultsConnection.nodes"),
+        variables=lambda sc: {"p": sc.ids["period"]},
+    ),
     "cobuilding": CountCase(
         """{ partnerUnits(first: 60) { totalCount nodes { name kind contactPhone clients { clientId label } } }
           agreements(first: 60) { totalCount nodes { title status partnerUnit { name } communities { name }
@@ -516,6 +525,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "agreements_compiled": (9, 2),  # PostgreSQL: start-up and the compiled read (compiled/cobuilding.py)
     "partnerUnitsCompiled": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/cobuilding.py)
     "evaluations": (20, 17),
+    "evaluationResultsCompiled": (13, 2),  # PostgreSQL: start-up and the compiled read (compiled/evaluations.py)
     "importJobs": (6, 3),
     "importJobsCompiled": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/ledgers.py)
     "households": (16, 13),
