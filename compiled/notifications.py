@@ -1,5 +1,6 @@
 """The compiled notifications list (通知, issue #21): ``notifications(unreadOnly:, first:, after:)`` in one
-statement, like the notices list (compiled/notices.py).
+statement, like the notices list (compiled/notices.py); and ``unreadNotificationCount``, the count of the
+same rows unread by the actor.
 
 The rows are the resolvers' own: ``resolvers.cases.notification_list_filters`` (addressed to the actor, a
 firm the actor acts for or an area in the actor's scope; unread by the actor when asked), newest first by
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 
 from compiled.compiler import Compiler, FieldTable, Sel
 from compiled.fields import CONNECTION, EDGE, case_columns, column, connection, timestamp
@@ -28,6 +29,13 @@ def notifications(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
     stmt = select(Notification.__table__, notification_read_at(cx.ctx).label("_read_at")).where(
         Notification.tenant_id == cx.tenant_id, *notification_list_filters(cx.ctx, unread_only=unread_only))
     return connection(cx, sel, stmt, Notification.id, descending=True, node_type="Notification")
+
+
+def unread_count(cx: Compiler, _row: None, _sel: Sel) -> ColumnElement[Any]:
+    """resolvers.cases.unread_count: the list's rows unread by the actor, counted."""
+    return (select(func.count()).select_from(Notification)
+            .where(Notification.tenant_id == cx.tenant_id, *notification_list_filters(cx.ctx, unread_only=True))
+            .scalar_subquery())
 
 
 def _case(cx: Compiler, n: Any, s: Sel) -> ColumnElement[Any]:
@@ -47,5 +55,6 @@ NOTIFICATION: FieldTable = {
 }
 
 # What compiled.fields adds to its FIELDS: the Query field and the types it reaches.
-TABLES: dict[str, FieldTable] = {"Query": {"notifications": notifications}, "Notification": NOTIFICATION,
+TABLES: dict[str, FieldTable] = {"Query": {"notifications": notifications, "unreadNotificationCount": unread_count},
+                                 "Notification": NOTIFICATION,
                                  "NotificationConnection": CONNECTION, "NotificationEdge": EDGE}

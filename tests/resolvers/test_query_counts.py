@@ -416,6 +416,8 @@ CASES: dict[str, CountCase] = {
         ("evaluationResults", "evaluationResults.items", "evaluationResultsConnection.nodes"),
         variables=lambda sc: {"p": sc.ids["period"]},
     ),
+    # A count, not a list (nothing grows): compiled (compiled/notifications.py, issue #21).
+    "unreadNotificationCountCompiled": CountCase("""{ unreadNotificationCount }""", (), who="firm"),
     "cobuilding": CountCase(
         """{ partnerUnits(first: 60) { totalCount nodes { name kind contactPhone clients { clientId label } } }
           agreements(first: 60) { totalCount nodes { title status partnerUnit { name } communities { name }
@@ -549,6 +551,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "topics_resident": (11, 7),
     "selfGoverningUnits": (9, 2),  # PostgreSQL: start-up and the compiled read (compiled/organisations.py)
     "serviceContracts": (12, 2),  # PostgreSQL: start-up and one compiled read of the three lists
+    "unreadNotificationCountCompiled": (5, 2),  # PostgreSQL: start-up and the compiled count
     "users": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/users.py)
     "visitCoverage": (20, 2),  # PostgreSQL: start-up and the compiled figures (compiled/care.py, cadence_sql)
     "visits": (11, 8),
