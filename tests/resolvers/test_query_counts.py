@@ -418,6 +418,9 @@ CASES: dict[str, CountCase] = {
     ),
     # A count, not a list (nothing grows): compiled (compiled/notifications.py, issue #21).
     "unreadNotificationCountCompiled": CountCase("""{ unreadNotificationCount }""", (), who="firm"),
+    # Balances, not lists (nothing grows): compiled (compiled/points.py, issue #21), both in one statement.
+    "pointsBalanceCompiled": CountCase("""query($p: ID!) { pointsBalance(personId: $p) myPoints }""", (),
+                                       who="resident", variables=lambda sc: {"p": sc.ids["h1b"]}),
     "cobuilding": CountCase(
         """{ partnerUnits(first: 60) { totalCount nodes { name kind contactPhone clients { clientId label } } }
           agreements(first: 60) { totalCount nodes { title status partnerUnit { name } communities { name }
@@ -545,6 +548,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "persons": (12, 3),  # the compiled read, then the full reads' audit row (one INSERT in its transaction, #21)
     "person_moves": (9, 6),
     "personalDataReport": (10, 7),  # #21: person, reach, household and erasure in one; accounts a subquery
+    "pointsBalanceCompiled": (9, 2),  # PostgreSQL: start-up and the compiled balances
     "policy": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/policy.py)
     "roleAssignments": (9, 6),
     "topics": (13, 10),
