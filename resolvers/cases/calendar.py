@@ -125,7 +125,7 @@ async def working_calendar(ctx: RequestContext, start: date, end: date) -> list[
 # process's change is seen on the next request; a request of an older version never reads a newer entry,
 # and a transaction that changed the calendar (no version in its session any more) keeps nothing.
 _kept_years: dict[tuple[Any, int], tuple[int, tuple[CalendarDay, ...]]] = {}
-_KEPT_MAX = 1024
+_KEPT_MAX = 128  # a year ≈ 0.13 MB (tracemalloc): at most ≈ 17 MB a process
 
 
 async def _years(ctx: RequestContext, first: int, last: int) -> dict[int, tuple[CalendarDay, ...]]:
