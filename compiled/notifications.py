@@ -1,5 +1,6 @@
 """The compiled notifications list (通知, issue #21): ``notifications(unreadOnly:, first:, after:)`` in one
-statement, like the notices list (compiled/notices.py).
+statement, like the notices list (compiled/notices.py); and ``unreadNotificationCount``, the count of the
+same rows unread by the actor.
 
 The rows are the resolvers' own: ``resolvers.cases.notification_list_filters`` (addressed to the actor, a
 firm the actor acts for or an area in the actor's scope; unread by the actor when asked), newest first by
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, null, select
+from sqlalchemy import ColumnElement, case, func, null, select
 
 from compiled.compiler import Compiler, FieldTable, Sel
 from compiled.fields import CONNECTION, EDGE, case_columns, column, connection, timestamp
@@ -39,6 +40,13 @@ def unit_notifications(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]
         Notification.tenant_id == cx.tenant_id, *notification_list_filters(cx.ctx, unread_only=unread_only),
         unit_notification_filter(cx.ctx))
     return connection(cx, sel, stmt, Notification.id, descending=True, node_type="UnitNotification")
+
+
+def unread_count(cx: Compiler, _row: None, _sel: Sel) -> ColumnElement[Any]:
+    """resolvers.cases.unread_count: the list's rows unread by the actor, counted."""
+    return (select(func.count()).select_from(Notification)
+            .where(Notification.tenant_id == cx.tenant_id, *notification_list_filters(cx.ctx, unread_only=True))
+            .scalar_subquery())
 
 
 def _case(cx: Compiler, n: Any, s: Sel) -> ColumnElement[Any]:
@@ -67,7 +75,8 @@ UNIT_NOTIFICATION: FieldTable = {
 }
 
 # What compiled.fields adds to its FIELDS: the Query fields and the types they reach.
-TABLES: dict[str, FieldTable] = {"Query": {"notifications": notifications, "unitNotifications": unit_notifications},
+TABLES: dict[str, FieldTable] = {"Query": {"notifications": notifications, "unitNotifications": unit_notifications,
+                                           "unreadNotificationCount": unread_count},
                                  "Notification": NOTIFICATION, "NotificationConnection": CONNECTION,
                                  "NotificationEdge": EDGE, "UnitNotification": UNIT_NOTIFICATION,
                                  "UnitNotificationConnection": CONNECTION, "UnitNotificationEdge": EDGE}

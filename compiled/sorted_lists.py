@@ -63,11 +63,15 @@ def _statement(cx: Compiler, sel: Sel, spec: SortedList) -> Select[Any]:
 def sorted_list(spec: SortedList) -> Handler:
     """The plain list: every row, in the order."""
     def build(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
-        stmt = _statement(cx, sel, spec)
-        rows = stmt.add_columns(func.row_number().over(order_by=spec.order.order_by()).label("_rn")).subquery("l")
-        return (select(json_list(cx.sub(spec.node_type, sel, rows), rows.c._rn)).select_from(rows)
-                .scalar_subquery())
+        return list_in_order(cx, sel, _statement(cx, sel, spec), spec.order, spec.node_type)
     return build
+
+
+def list_in_order(cx: Compiler, sel: Sel, stmt: Select[Any], order: ListOrder, node_type: str
+                  ) -> ColumnElement[Any]:
+    """Every row of ``stmt`` (already scoped to the tenant) in ``order``, as a JSON list of ``node_type``."""
+    rows = stmt.add_columns(func.row_number().over(order_by=order.order_by()).label("_rn")).subquery("l")
+    return select(json_list(cx.sub(node_type, sel, rows), rows.c._rn)).select_from(rows).scalar_subquery()
 
 
 # Per Python type of a sort key: the tag resolvers.ids._tag gives its values, the key's value as that
@@ -104,32 +108,36 @@ class SortedPage(Page):
 def sorted_connection(spec: SortedList) -> Handler:
     """The connection: resolvers.pagination.sorted_page in SQL."""
     def build(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
-        stmt = _statement(cx, sel, spec)
-        if not cx.shape(sel, page_size_ok):
-            raise Unsupported("first out of range")  # the resolvers give the typed error
-        order = spec.order
-        forms = _forms(order)
-        n = cx.shape(sel, page_size)
-        after = cx.shape(sel, lambda a: a.get("after") is not None)
-        paged = stmt
-        if after:
-            def place(a: dict[str, Any]) -> list[object]:
-                try:
-                    return decode_sorted_cursor(a["after"], order.name, order.kinds())
-                except ServiceError:
-                    raise Unsupported("bad cursor") from None  # the resolvers give INVALID_CURSOR
-            values = [cx.param(sel, _nth(place, i), pgtype) for i, (_tag, _form, pgtype) in enumerate(forms)]
-            paged = paged.where(order.after(values))
-        ordering = order.order_by()
-        rows = (paged.add_columns(*(k.expr.label(f"_key{i}") for i, k in enumerate(order.keys)),
-                                  func.row_number().over(order_by=ordering).label("_rn"))
-                .order_by(*ordering).limit(n + 1).subquery("p"))
-        page = SortedPage(rows, stmt, spec.node_type, n, after, rows.c._rn, rows.c._rn <= n, None,
-                          order.name, tuple((tag, form) for tag, form, _ in forms))
-        # HAVING makes it an aggregate whatever was asked (totalCount alone aggregates nothing): one row.
-        return (select(cx.sub(f"{spec.node_type}Connection", sel, page)).select_from(rows)
-                .having(func.count() >= 0).scalar_subquery())
+        return connection_in_order(cx, sel, _statement(cx, sel, spec), spec.order, spec.node_type)
     return build
+
+
+def connection_in_order(cx: Compiler, sel: Sel, stmt: Select[Any], order: ListOrder, node_type: str
+                        ) -> ColumnElement[Any]:
+    """``stmt`` (already scoped to the tenant) paged by ``sorted_page``'s keyset in ``order``."""
+    if not cx.shape(sel, page_size_ok):
+        raise Unsupported("first out of range")  # the resolvers give the typed error
+    forms = _forms(order)
+    n = cx.shape(sel, page_size)
+    after = cx.shape(sel, lambda a: a.get("after") is not None)
+    paged = stmt
+    if after:
+        def place(a: dict[str, Any]) -> list[object]:
+            try:
+                return decode_sorted_cursor(a["after"], order.name, order.kinds())
+            except ServiceError:
+                raise Unsupported("bad cursor") from None  # the resolvers give INVALID_CURSOR
+        values = [cx.param(sel, _nth(place, i), pgtype) for i, (_tag, _form, pgtype) in enumerate(forms)]
+        paged = paged.where(order.after(values))
+    ordering = order.order_by()
+    rows = (paged.add_columns(*(k.expr.label(f"_key{i}") for i, k in enumerate(order.keys)),
+                              func.row_number().over(order_by=ordering).label("_rn"))
+            .order_by(*ordering).limit(n + 1).subquery("p"))
+    page = SortedPage(rows, stmt, node_type, n, after, rows.c._rn, rows.c._rn <= n, None,
+                      order.name, tuple((tag, form) for tag, form, _ in forms))
+    # HAVING makes it an aggregate whatever was asked (totalCount alone aggregates nothing): one row.
+    return (select(cx.sub(f"{node_type}Connection", sel, page)).select_from(rows)
+            .having(func.count() >= 0).scalar_subquery())
 
 
 def _nth(values: Callable[[dict[str, Any]], list[object]], i: int) -> Callable[[dict[str, Any]], object]:

@@ -1,13 +1,15 @@
 """A tenant's working calendar from the database: its own overrides (``calendar_overrides``) over the
 platform's loaded arrangements (``platform_calendar_days``) over the package and the computed statutory
 holidays (``WorkCalendar``). Dispatch reads it for due times; ``workingCalendar(from, to)`` shows it,
-day by day, to draw a calendar (issue #22). Two statements either way, whatever the period."""
+day by day, to draw a calendar (issue #22). Two statements either way, whatever the period; none for
+``workingCalendar`` when the process keeps the period's years at the tenant's calendar version (issue #21)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -16,7 +18,7 @@ from policies.roles import Condition, Role
 from resolvers.cases.arrangement import platform_days
 from resolvers.cases.holidays import package_day, statutory_holidays
 from resolvers.cases.workcalendar import DaySource, WorkCalendar
-from resolvers.context import RequestContext
+from resolvers.context import CALENDAR_VERSION, RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
 
 __all__ = ["MAX_CALENDAR_DAYS", "CalendarDay", "describe_day", "work_calendar", "working_calendar"]
@@ -107,6 +109,46 @@ async def working_calendar(ctx: RequestContext, start: date, end: date) -> list[
     errors.raise_if_any()
     if not _may_read(ctx):
         raise ServiceError(ErrorCode.FORBIDDEN, "你在本街道没有可查看工作日历的角色", None)
-    loaded = await _load(ctx, start, end)
-    return [describe_day(loaded.calendar, start + timedelta(days=k), override_notes=loaded.override_notes,
-                         holidays=loaded.holidays) for k in range((end - start).days + 1)]
+    years = await _years(ctx, start.year, end.year)
+    out: list[CalendarDay] = []
+    for y in range(start.year, end.year + 1):
+        first = (start if y == start.year else date(y, 1, 1)) - date(y, 1, 1)
+        last = (end if y == end.year else date(y, 12, 31)) - date(y, 1, 1)
+        out += years[y][first.days:last.days + 1]
+    return out
+
+
+# The days of a year as ``working_calendar`` describes them, kept by the process per (tenant, year) with the
+# tenant's ``calendar_version`` they were computed at (issue #21: 36 days took two statements and a
+# description of each day, every request). As ``stages.tenant_calendar``: every change of a tenant's
+# calendar bumps the version in its transaction and the request's first statement reads it, so another
+# process's change is seen on the next request; a request of an older version never reads a newer entry,
+# and a transaction that changed the calendar (no version in its session any more) keeps nothing.
+_kept_years: dict[tuple[Any, int], tuple[int, tuple[CalendarDay, ...]]] = {}
+_KEPT_MAX = 128  # a year ≈ 0.13 MB (tracemalloc): at most ≈ 17 MB a process
+
+
+async def _years(ctx: RequestContext, first: int, last: int) -> dict[int, tuple[CalendarDay, ...]]:
+    """Every day of the years ``first`` … ``last``: kept ones as they are, the others in one load (two
+    statements) of their days."""
+    tenant_id, version = ctx.tenant.id, ctx.db.session.info.get(CALENDAR_VERSION)
+    out: dict[int, tuple[CalendarDay, ...]] = {}
+    if version is not None:
+        for y in range(first, last + 1):
+            kept = _kept_years.get((tenant_id, y))
+            if kept is not None and kept[0] == version:
+                out[y] = kept[1]
+    missing = [y for y in range(first, last + 1) if y not in out]
+    if not missing:
+        return out
+    loaded = await _load(ctx, date(missing[0], 1, 1), date(missing[-1], 12, 31))
+    for y in missing:
+        begin = date(y, 1, 1)
+        out[y] = tuple(describe_day(loaded.calendar, begin + timedelta(days=k), override_notes=loaded.override_notes,
+                                    holidays=loaded.holidays) for k in range((date(y, 12, 31) - begin).days + 1))
+        kept = _kept_years.get((tenant_id, y))
+        if version is not None and (kept is None or kept[0] < version):
+            if len(_kept_years) >= _KEPT_MAX:
+                _kept_years.clear()
+            _kept_years[tenant_id, y] = (version, out[y])
+    return out

@@ -106,9 +106,10 @@ def notification_read_at(ctx: RequestContext) -> ColumnElement[Any]:
 
 
 async def unread_count(ctx: RequestContext) -> int:
-    """How many notifications reaching the actor the actor has not read (one statement)."""
+    """How many notifications reaching the actor the actor has not read (one statement): the list's rows
+    unread by the actor; the compiled read (compiled/notifications.py) counts the same."""
     return int(await ctx.db.scalar(select(func.count()).select_from(Notification)
-                                   .where(_notification_predicate(ctx), _unread(ctx))) or 0)
+                                   .where(*notification_list_filters(ctx, unread_only=True))) or 0)
 
 
 async def _reaching(ctx: RequestContext, wanted: set[uuid.UUID]) -> list[tuple[uuid.UUID, bool]]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -24,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import Subquery
 
 from models import (
     Area,
@@ -342,9 +344,30 @@ async def _ranking(ctx: RequestContext, period_id: uuid.UUID, target: Evaluation
     if await get_period(ctx, period_id) is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("评比期不存在", "period not found"), "periodId")
     snapshot = await period_items(ctx, period_id, target)
+    rows = ranking_rows(ctx, period_id, target, [i.code for i in snapshot])
+    return _Ranking(rows.stmt, rows.order, snapshot)
+
+
+@dataclass
+class RankingRows:
+    """The ranking's statement: per group (compound, its path, firm) of the period's ratings of the target
+    ``agg``'s compound_id, compound_path, firm_id, raters, score (the mean total), rank (over the whole
+    tenant) and item_0 … (the mean of each code given); ``stmt`` selects compound_id, firm_id, raters,
+    score, rank, item_0 … where the actor may read; ``order`` is its order (the connection's keyset)."""
+
+    agg: Subquery
+    stmt: Select[Any]
+    order: ListOrder
+
+
+def ranking_rows(ctx: RequestContext, period_id: uuid.UUID | ColumnElement[uuid.UUID], target: EvaluationTarget,
+                 codes: Sequence[str]) -> RankingRows:
+    """The ranking of the period's results for ``target`` with the mean of each item in ``codes``: the
+    resolvers' (with the period's snapshot) and the compiled read's (compiled/evaluations.py, no codes:
+    it reads the items per group itself)."""
     r = EvaluationRating
     mean = func.avg(r.total)
-    per_item = [func.avg(r.scores[i.code].as_integer()).label(f"item_{n}") for n, i in enumerate(snapshot)]
+    per_item = [func.avg(r.scores[code].as_integer()).label(f"item_{n}") for n, code in enumerate(codes)]
     agg = (
         select(r.compound_id, r.compound_path, r.firm_id, func.count().label("raters"), mean.label("score"),
                func.rank().over(order_by=mean.desc()).label("rank"), *per_item)
@@ -354,11 +377,11 @@ async def _ranking(ctx: RequestContext, period_id: uuid.UUID, target: Evaluation
     )
     grant = ctx.actor.grant("evaluation", "read")
     stmt = (select(agg.c.compound_id, agg.c.firm_id, agg.c.raters, agg.c.score, agg.c.rank,
-                   *(agg.c[f"item_{n}"] for n in range(len(snapshot))))
+                   *(agg.c[f"item_{n}"] for n in range(len(codes))))
             .where(and_(compound_predicate(agg.c.compound_path, grant, ctx.actor))))
     # Best first; the compound among equal ranks (the subquery is built per request, so is its order).
     order = ListOrder("evaluationResults", (Key(agg.c.rank), Key(agg.c.compound_id)))
-    return _Ranking(stmt, order, snapshot)
+    return RankingRows(agg, stmt, order)
 
 
 def my_ratings_filters(ctx: RequestContext, period_id: uuid.UUID | ColumnElement[uuid.UUID]

@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.exc import IntegrityError
 
 from models import (
@@ -155,12 +155,20 @@ async def reverse_entry(ctx: RequestContext, entry_id: uuid.UUID, reason: str) -
     return await book(ctx, entry.person_id, -entry.delta, EntryKind.REVERSAL, reason=text, reverses_id=entry.id)
 
 
+def balance_statements(ctx: RequestContext, person_id: uuid.UUID | ColumnElement[uuid.UUID]
+                       ) -> tuple[Select[Any], Select[Any]]:
+    """The person's id where the actor may read the person's points, and the person's balance (no row: 0):
+    ``balance_of``'s two statements, and the compiled balances' (compiled/points.py)."""
+    return (select(Person.id).where(Person.id == person_id, points_pred(ctx, "read", Person.id)),
+            select(PointsAccount.balance).where(PointsAccount.person_id == person_id))
+
+
 async def balance_of(ctx: RequestContext, person_id: uuid.UUID) -> int | None:
     """The balance, or None when the actor may not read this person's points."""
-    if await ctx.db.scalar(select(Person.id).where(Person.id == person_id, points_pred(ctx, "read", Person.id))) \
-            is None:
+    readable, balance = balance_statements(ctx, person_id)
+    if await ctx.db.scalar(readable) is None:
         return None
-    return int(await ctx.db.scalar(select(PointsAccount.balance).where(PointsAccount.person_id == person_id)) or 0)
+    return int(await ctx.db.scalar(balance) or 0)
 
 
 async def list_entries(ctx: RequestContext, person_id: uuid.UUID | None, *, first: int | None,

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from models import (
     Attachment,
@@ -25,6 +25,7 @@ from models import (
     Case,
     Notification,
     SlaUnit,
+    Tenant,
     uuid7,
 )
 from resolvers.cases import close_waiting_cases, due_time
@@ -754,6 +755,10 @@ async def test_dispatch_due_at_follows_the_sla_rule_and_the_tenants_calendar(
         bind_tenant(s, fresh.a.tenant_id)
         async with s.begin():
             s.add(CalendarOverride(day=day_off, workday=False, note="街道自定休息日"))
+            # as setCalendarOverride does: a new calendar version in the same transaction (processes keep
+            # the calendar per tenant and version, issue #21)
+            await s.execute(update(Tenant).where(Tenant.id == fresh.a.tenant_id)
+                            .values(calendar_version=Tenant.calendar_version + 1))
     with_override = WorkCalendar(overrides={day_off: False})
     due_a, lo, hi = await dispatch_and_bracket(api, fresh.a, "garbage", "NORMAL", with_override, 3,
                                                SlaUnit.WORKING_DAYS)

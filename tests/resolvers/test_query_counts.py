@@ -415,6 +415,20 @@ CASES: dict[str, CountCase] = {
                 "Query.evaluationPeriodsConnection", "Query.evaluationResultsConnection",
                 "Query.myEvaluationRatingsConnection"),
     ),
+    # The ranking alone: compiled (compiled/evaluations.py, issue #21), both forms in one statement.
+    "evaluationResultsCompiled": CountCase(
+        """query($p: ID!) { evaluationResults(periodId: $p, target: PROPERTY_FIRM) { compound { name } firmName
+            raters score rank items { code average } }
+          evaluationResultsConnection(periodId: $p, target: PROPERTY_FIRM, first: 100) { totalCount nodes {
+            compound { name } firmName raters score rank items { code average } } } }""",
+        ("evaluationResults", "evaluationResults.items", "evaluationResultsConnection.nodes"),
+        variables=lambda sc: {"p": sc.ids["period"]},
+    ),
+    # A count, not a list (nothing grows): compiled (compiled/notifications.py, issue #21).
+    "unreadNotificationCountCompiled": CountCase("""{ unreadNotificationCount }""", (), who="firm"),
+    # Balances, not lists (nothing grows): compiled (compiled/points.py, issue #21), both in one statement.
+    "pointsBalanceCompiled": CountCase("""query($p: ID!) { pointsBalance(personId: $p) myPoints }""", (),
+                                       who="resident", variables=lambda sc: {"p": sc.ids["h1b"]}),
     "cobuilding": CountCase(
         """{ partnerUnits(first: 60) { totalCount nodes { name kind contactPhone clients { clientId label } } }
           agreements(first: 60) { totalCount nodes { title status partnerUnit { name } communities { name }
@@ -487,7 +501,8 @@ CASES: dict[str, CountCase] = {
                 "SharedCaseFigures.byCategory", "SharedActivityFigures.byState"),
     ),
     # The working calendar (issue #22): one entry per day, so the period grows with the scene (36 / 360
-    # days); the tenant's overrides and the platform's days are one statement each.
+    # days); the tenant's overrides and the platform's days are one statement each, read by the first (warming)
+    # run: the counted one reads the days the process keeps per year and calendar version (issue #21).
     "workingCalendar": CountCase(
         """query($f: Date!, $t: Date!) { workingCalendar(from: $f, to: $t) { date working source note } }""",
         ("workingCalendar",), who="resident",
@@ -541,6 +556,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "partnerUnitsCompiled": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/cobuilding.py)
     "sharedStatisticsCompiled": (8, 3),  # PostgreSQL: start-up, the partner actor (one statement, #21), compiled
     "evaluations": (20, 17),
+    "evaluationResultsCompiled": (13, 2),  # PostgreSQL: start-up and the compiled read (compiled/evaluations.py)
     "importJobs": (6, 3),
     "importJobsCompiled": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/ledgers.py)
     "households": (16, 13),
@@ -557,19 +573,21 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "persons": (12, 3),  # the compiled read, then the full reads' audit row (one INSERT in its transaction, #21)
     "person_moves": (9, 6),
     "personalDataReport": (10, 3),  # PostgreSQL: start-up, the compiled report (compiled/personal_data.py), its audit
+    "pointsBalanceCompiled": (9, 2),  # PostgreSQL: start-up and the compiled balances
     "policy": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/policy.py)
     "roleAssignments": (9, 6),
     "topics": (13, 10),
     "topics_resident": (11, 7),
     "selfGoverningUnits": (9, 2),  # PostgreSQL: start-up and the compiled read (compiled/organisations.py)
     "serviceContracts": (12, 2),  # PostgreSQL: start-up and one compiled read of the three lists
+    "unreadNotificationCountCompiled": (5, 2),  # PostgreSQL: start-up and the compiled count
     "users": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/users.py)
     "visitCoverage": (20, 2),  # PostgreSQL: start-up and the compiled figures (compiled/care.py, cadence_sql)
     "visits": (11, 8),
     "volunteering": (15, 3),  # the compiled read (compiled/volunteering.py), the full reads' audit row (one INSERT)
     "walls": (9, 2),  # PostgreSQL: start-up and the compiled walls (compiled/walls.py)
     "wishes": (12, 3),  # PostgreSQL: start-up, the compiled read, the full reads' audit row (one INSERT, #21)
-    "workingCalendar": (7, 3),
+    "workingCalendar": (5, 1),  # #21: the second run reads the days the first kept (no calendar statement)
 }
 
 
