@@ -137,7 +137,24 @@ async def record_event(
     caller's next flush writes it, in one unit of work with its other rows (issue #21: a flush costs more
     Python than its INSERT); that flush must come before the mutation ends, whose audit entry lists what
     its flushes wrote."""
-    ev = CaseEvent(
+    ev = case_event(ctx, case, action, from_state, to_state, note=note, attachments=attachments, detail=detail,
+                    system=system, idempotency_key=idempotency_key)
+    if flush:
+        await ctx.db.flush(ev)
+    else:
+        await ctx.db.add(ev)
+    ctx.events.append(case_topic_event(case, action))
+    return ev
+
+
+def case_event(
+    ctx: RequestContext, case: Case, action: str, from_state: CaseState | None, to_state: CaseState | None,
+    *, note: str | None, attachments: list[str] | None = None, detail: dict[str, Any] | None = None,
+    system: bool = False, idempotency_key: str | None = None,
+) -> CaseEvent:
+    """The timeline entry of a step (its row, not yet written): ``record_event``'s, and the report's on the
+    driver (resolvers.cases.report_fast)."""
+    return CaseEvent(
         case_id=case.id, seq=case.version, action=action,
         from_state=from_state.value if from_state else None,
         to_state=(to_state or case.state).value,
@@ -146,15 +163,14 @@ async def record_event(
         note=note, attachments=attachments or [], detail=detail or {}, created_at=ctx.now,
         idempotency_key=idempotency_key,
     )
-    if flush:
-        await ctx.db.flush(ev)
-    else:
-        await ctx.db.add(ev)
-    ctx.events.append({
+
+
+def case_topic_event(case: Case, action: str) -> dict[str, Any]:
+    """A step's event for subscribers, published once the request commits."""
+    return {
         "topic": "case", "tenant_id": str(case.tenant_id), "case_id": str(case.id), "area_path": case.area_path,
         "action": action, "state": case.state.value, "seq": case.version,
-    })
-    return ev
+    }
 
 
 def check_note(value: str | None, field: str = "note", required: bool = False) -> str | None:
