@@ -133,34 +133,57 @@ def _pg_type(column: Column[Any]) -> str:
     raise TypeError(f"{column}: no parameter type for {t!r}")
 
 
-def insert_values(obj: Any, tenant_id: Any, now: datetime, first: int) -> tuple[str, list[Any]]:
-    """``INSERT INTO table (every column) VALUES ($first, …)`` for a new row and its values as the ORM's flush
-    would write them: the row's values, the columns' defaults for what it leaves unset, the tenant; enums as
-    their values, JSON as its text, timestamps in UTC."""
-    table = cast(Table, type(obj).__table__)
-    values = obj.__dict__
+_JSON, _AT, _PLAIN, _ENUM = range(4)
+_inserts: dict[tuple[type, int], tuple[str, list[tuple[str, int, Any]]]] = {}
+
+
+def _insert_plan(model: type, first: int) -> tuple[str, list[tuple[str, int, Any]]]:
+    """The INSERT text of a model's table with parameters from ``$first``, and per column: its attribute,
+    how its value is sent, its default (a callable's called with no context, as SQLAlchemy wraps it)."""
+    found = _inserts.get((model, first))
+    if found is not None:
+        return found
+    table = cast(Table, model.__table__)  # type: ignore[attr-defined]
     names: list[str] = []
-    out: list[Any] = []
-    for column in table.columns:
-        value = values.get(column.key)
-        if value is None and column.key == "tenant_id":
-            value = tenant_id
-        elif value is None and column.key == "id":
-            value = uuid7()
-        elif value is None and column.key == "created_at":
-            value = now
-        elif value is None and isinstance(column.default, ColumnDefault) and not column.default.is_clause_element:
-            default = column.default  # SQLAlchemy wraps a callable default to take a context
-            value = default.arg(None) if default.is_callable else default.arg
+    plan: list[tuple[str, int, Any]] = []
+    for i, column in enumerate(table.columns):
         pgtype = _pg_type(column)
+        names.append(f"${first + i}::{pgtype}")
+        kind = _JSON if pgtype == "json" else _AT if pgtype == "timestamptz" else (
+            _ENUM if isinstance(column.type, sqltypes.Enum) else _PLAIN)
+        default = column.default
+        if not (isinstance(default, ColumnDefault) and not default.is_clause_element):
+            default = None
+        plan.append((column.key, kind, default))
+    sql = f"INSERT INTO {table.name} ({', '.join(c.name for c in table.columns)}) VALUES ({', '.join(names)})"
+    _inserts[model, first] = found = (sql, plan)
+    return found
+
+
+def insert_values(model: type, values: dict[str, Any], tenant_id: Any, now: datetime,
+                  first: int) -> tuple[str, list[Any]]:
+    """``INSERT INTO table (every column) VALUES ($first, …)`` for a new row of ``model`` with ``values`` and
+    the values as the ORM's flush would write them: these, the columns' defaults for what they leave unset,
+    the tenant; enums as their values, JSON as its text, timestamps in UTC."""
+    sql, plan = _insert_plan(model, first)
+    out: list[Any] = []
+    for key, kind, default in plan:
+        value: Any = values.get(key)
+        if value is None:
+            if key == "tenant_id":
+                value = tenant_id
+            elif key == "id":
+                value = uuid7()
+            elif key == "created_at":
+                value = now
+            elif default is not None:
+                value = default.arg(None) if default.is_callable else default.arg
         if value is not None:
-            if isinstance(value, enum.Enum):
+            if kind == _ENUM and isinstance(value, enum.Enum):
                 value = value.value
-            elif pgtype == "json":
+            elif kind == _JSON:
                 value = json.dumps(value)
-            elif pgtype == "timestamptz":
+            elif kind == _AT:
                 value = value.astimezone(UTC)
-        names.append(f"${first + len(out)}::{pgtype}")
         out.append(value)
-    columns = ", ".join(c.name for c in table.columns)
-    return f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join(names)})", out
+    return sql, out

@@ -110,11 +110,11 @@ def _audited_keys(mapper: Any) -> tuple[str, ...]:
     return keys
 
 
-def _inserted_fields(state: Any, masked: frozenset[str], concealed: frozenset[str]) -> dict[str, list[Any]]:
+def _inserted_fields(mapper: Any, values: dict[str, Any], masked: frozenset[str],
+                     concealed: frozenset[str]) -> dict[str, list[Any]]:
     fields: dict[str, list[Any]] = {}
-    values = state.dict  # an attribute never set is None, as reading it would give
-    for key in _audited_keys(state.mapper):
-        after = values.get(key)
+    for key in _audited_keys(mapper):
+        after = values.get(key)  # an attribute never set is None, as reading it would give
         if after is None:
             continue
         if key in masked:
@@ -125,19 +125,18 @@ def _inserted_fields(state: Any, masked: frozenset[str], concealed: frozenset[st
     return fields
 
 
-def insert_change(obj: TenantScoped) -> dict[str, Any] | None:
-    """The audit log's record of inserting ``obj`` as a flush would keep it (``_record_changes``), for a row
-    written without the ORM's unit of work (issue #21: resolvers.cases.report_fast); None: not audited."""
-    if getattr(type(obj), "__audit__", True) is False:
+def insert_change(model: type[TenantScoped], values: dict[str, Any]) -> dict[str, Any] | None:
+    """The audit log's record of inserting a row of ``model`` with ``values`` (its id among them) as a flush
+    would keep it (``_record_changes``), for a row written without the ORM's unit of work (issue #21:
+    resolvers.cases.report_fast); None: not audited."""
+    if getattr(model, "__audit__", True) is False:
         return None
-    if obj.id is None:
-        obj.id = uuid7()
-    state = inspect(obj)
-    fields = _inserted_fields(state, getattr(type(obj), "__audit_mask__", frozenset()),
-                              getattr(type(obj), "__audit_conceal__", frozenset()))
+    mapper = inspect(model)
+    fields = _inserted_fields(mapper, values, getattr(model, "__audit_mask__", frozenset()),
+                              getattr(model, "__audit_conceal__", frozenset()))
     if not fields:
         return None
-    return {"table": state.mapper.local_table.name, "id": str(obj.id), "op": "insert", "fields": fields}
+    return {"table": mapper.local_table.name, "id": str(values["id"]), "op": "insert", "fields": fields}
 
 
 @event.listens_for(TenantBoundSession, "before_flush")
@@ -163,7 +162,7 @@ def _record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
             state = inspect(obj)
             fields: dict[str, list[Any]] = {}
             if op == "insert":
-                fields = _inserted_fields(state, masked, concealed)
+                fields = _inserted_fields(state.mapper, state.dict, masked, concealed)
             else:
                 changed = state.committed_state  # what was set since the last flush: the only candidates
                 for key in _audited_keys(state.mapper):

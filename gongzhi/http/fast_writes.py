@@ -27,27 +27,25 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 
-from models import Case
 from resolvers import cases as case_service
-from resolvers.context import RequestContext
 from resolvers.errors import ServiceError
 from resolvers.ids import decode_id, encode_global_id
 from schema.register import AREA_TYPE_NAMES
 
-CaseField = Callable[[Case, RequestContext], Any]
+CaseField = Callable[[dict[str, Any]], Any]  # of the new case's values (resolvers.cases.report.case_values)
 
 
 def _enum_name(attr: str) -> CaseField:
-    return lambda c, _ctx: getattr(c, attr).name
+    return lambda c: c[attr].name
 
 
 def _column(attr: str) -> CaseField:
-    return lambda c, _ctx: getattr(c, attr)
+    return lambda c: c.get(attr)
 
 
 def _at(attr: str) -> CaseField:
-    def value(c: Case, _ctx: RequestContext) -> Any:
-        at = getattr(c, attr)
+    def value(c: dict[str, Any]) -> Any:
+        at = c.get(attr)
         return None if at is None else at.isoformat()  # strawberry's DateTime
 
     return value
@@ -57,8 +55,8 @@ def _at(attr: str) -> CaseField:
 # (tests/cases/test_report_fast.py compares every one of them with that answer); any other field of the
 # case (a loader's: area, categoryName, stages …; a default the flush fills: closureFlagged) is not here.
 CASE_FIELDS: dict[str, CaseField] = {
-    "__typename": lambda _c, _ctx: "Case",
-    "id": lambda c, _ctx: encode_global_id("Case", c.id),
+    "__typename": lambda _c: "Case",
+    "id": lambda c: encode_global_id("Case", c["id"]),
     "number": _column("number"),
     "title": _column("title"),
     "description": _column("description"),
@@ -69,7 +67,7 @@ CASE_FIELDS: dict[str, CaseField] = {
     "latitude": _column("latitude"),
     "longitude": _column("longitude"),
     "onProblemWall": _column("on_wall"),
-    "reportedByMe": lambda _c, _ctx: True,
+    "reportedByMe": lambda _c: True,
     "dueAt": _at("due_at"),
     "supervised": _column("supervised"),
     "reopenCount": _column("reopen_count"),
@@ -171,14 +169,14 @@ def report_input(schema: GraphQLSchema, operation: OperationDefinitionNode, shap
         return None
 
 
-def answer(shape: ReportShape, case: Case, ctx: RequestContext) -> bytes:
+def answer(shape: ReportShape, case: dict[str, Any]) -> bytes:
     """The response body, as the general path writes it for this selection."""
     payload: dict[str, Any] = {}
     for key, name, sub in shape.payload:
         if name == "__typename":
             payload[key] = "CasePayload"
         elif name == "case":
-            payload[key] = {k: CASE_FIELDS[f](case, ctx) for k, f in sub}
+            payload[key] = {k: CASE_FIELDS[f](case) for k, f in sub}
         else:
             payload[key] = []
     return orjson.dumps({"data": {shape.key: payload}})

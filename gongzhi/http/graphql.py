@@ -362,7 +362,7 @@ class GraphQLEndpoint:
                         return None
                     await tx.commit()
                 self.state.bus.after_commit(ctx.events)
-                return fast_writes.answer(shape, report.case, ctx)
+                return fast_writes.answer(shape, report.case)
         finally:
             if session.in_transaction():
                 await session.close()

@@ -7,6 +7,7 @@ import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.exc import IntegrityError
@@ -98,7 +99,13 @@ def check_lists(data: ReportInput, errors: FieldErrors) -> tuple[list[uuid.UUID]
 def new_case(ctx: RequestContext, data: ReportInput, checked: CheckedReport, area_id: uuid.UUID, area_path: str,
              key: str | None) -> Case:
     """The reported case's row (not yet written), with a fresh number."""
-    return Case(
+    return Case(**case_values(ctx, data, checked, area_id, area_path, key))
+
+
+def case_values(ctx: RequestContext, data: ReportInput, checked: CheckedReport, area_id: uuid.UUID, area_path: str,
+                key: str | None) -> dict[str, Any]:
+    """The reported case's values (what ``new_case`` makes its row of; written as such on the driver)."""
+    return dict(
         id=uuid7(), number=_case_number(ctx.now), area_id=area_id, area_path=area_path,
         category_code=data.category, priority=data.priority, title=checked.title,
         description=checked.description or "", location_text=checked.location, latitude=data.latitude,

@@ -4,9 +4,9 @@ The general path (``report.report_case``) sends a statement for each check (the 
 category, the area and its reach, the stage limit) and writes the case, its first stage and its timeline
 entry through the ORM's unit of work: 11 statements. Here the checks are ONE statement — the same
 predicates (``report_reach``: the reporter's Casbin grant), rendered once per actor by
-``resolvers.prepared`` — and the rows are built by the same code (``new_case``, ``case_event``,
-``stage_row``) and written as data-modifying CTEs ahead of the request's audit entry
-(``gongzhi.http.state.AppState.commit_writes``): one statement more.
+``resolvers.prepared`` — and the rows' values are made by the same code (``case_values``, ``event_values``,
+``stage_values``: what the general path's rows are made of) and written as data-modifying CTEs ahead of the
+request's audit entry (``gongzhi.http.state.AppState.commit_writes``): one statement more.
 
 Only a report that succeeds is answered here. Anything the general path answers otherwise — invalid
 input, an unknown category, a missing or unreachable area, a retry with a known idempotency key, photos
@@ -24,13 +24,25 @@ from typing import Any
 from sqlalchemy import literal, literal_column, select, true
 from sqlalchemy.sql import Select
 
-from models import Area, Case, CaseCategory, CaseStageKind, CaseStageLimit, CaseState, SlaUnit, tier_of
+from models import (
+    Area,
+    Case,
+    CaseCategory,
+    CaseEvent,
+    CaseStage,
+    CaseStageKind,
+    CaseStageLimit,
+    CaseState,
+    SlaUnit,
+    tier_of,
+    uuid7,
+)
 from resolvers import prepared
 from resolvers import validation as v
 from resolvers.audit import record_mutation
-from resolvers.cases.machine import case_event, case_topic_event
-from resolvers.cases.report import CheckedReport, ReportInput, check_lists, check_text, new_case, report_reach
-from resolvers.cases.stages import _PLAIN, due_after, kept_calendar, stage_row
+from resolvers.cases.machine import event_values, topic_event
+from resolvers.cases.report import CheckedReport, ReportInput, case_values, check_lists, check_text, report_reach
+from resolvers.cases.stages import _PLAIN, due_after, kept_calendar, stage_values
 from resolvers.context import RequestContext
 from resolvers.errors import FieldErrors, ServiceError
 from tenants.session import fetch_first, insert_change
@@ -40,9 +52,10 @@ __all__ = ["PreparedReport", "prepare_report"]
 
 @dataclass
 class PreparedReport:
-    """A checked report: its case (answered from), and the rows' INSERTs as CTEs to send with the audit entry."""
+    """A checked report: its case's values (answered from), and the rows' INSERTs as CTEs to send with the audit
+    entry."""
 
-    case: Case
+    case: dict[str, Any]
     ctes: list[str]
     args: list[Any]
 
@@ -102,21 +115,22 @@ async def prepare_report(ctx: RequestContext, data: ReportInput) -> PreparedRepo
         due = due_after(calendar, ctx.now, float(amount), limit_unit)
     checked = CheckedReport(title=title, description=description, location=location, photos=photos, ticket=ticket)
     tenant_id = ctx.tenant.id
-    case = new_case(ctx, data, checked, data.area_id, str(path), key)
-    case.tenant_id = tenant_id
-    event = case_event(ctx, case, "report", None, CaseState.REPORTED, note=None, attachments=[])
-    stage = stage_row(case, 1, CaseStageKind.ACCEPT, ctx.now, due)  # 受理 is due from now (issue #22)
+    case = case_values(ctx, data, checked, data.area_id, str(path), key)
+    event = event_values(ctx, case["id"], 1, CaseState.REPORTED, "report", None, CaseState.REPORTED, note=None,
+                         attachments=[])
+    stage = stage_values(case["id"], 1, CaseStageKind.ACCEPT, ctx.now, due)  # 受理 is due from now (issue #22)
     ctes: list[str] = []
     values: list[Any] = []
     changes: list[dict[str, Any]] = []
-    for obj in (case, event, stage):  # the order the general path's flushes write and audit them
-        obj.tenant_id = tenant_id
-        change = insert_change(obj)
+    # The order the general path's flushes write and audit them; ids as the audit hook gives them (uuid7).
+    for model, row in ((Case, case), (CaseEvent, event), (CaseStage, stage)):
+        row.setdefault("id", uuid7())
+        change = insert_change(model, row)
         if change is not None:
             changes.append(change)
-        text, more = prepared.insert_values(obj, tenant_id, ctx.now, 1 + len(values))  # $1 … in order
+        text, more = prepared.insert_values(model, row, tenant_id, ctx.now, 1 + len(values))  # $1 … in order
         ctes.append(text)
         values.extend(more)
-    ctx.events.append(case_topic_event(case, "report"))
+    ctx.events.append(topic_event(tenant_id, case["id"], case["area_path"], "report", CaseState.REPORTED, 1))
     await record_mutation(ctx, "reportCase", outcome="ok", changes=changes)
     return PreparedReport(case=case, ctes=ctes, args=values)

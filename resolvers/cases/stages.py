@@ -29,7 +29,7 @@ from resolvers.cases.workcalendar import WorkCalendar
 from resolvers.context import CALENDAR_VERSION, Db
 
 __all__ = ["STAGE_OF", "after_move", "calendar_changed", "close_stage", "due_after", "kept_calendar", "open_stage",
-           "stage_limit", "stage_row", "tenant_calendar"]
+           "stage_limit", "stage_row", "stage_values", "tenant_calendar"]
 
 S = CaseState
 K = CaseStageKind
@@ -148,7 +148,12 @@ async def open_stage(db: Db, case: Case, stage: CaseStageKind, now: datetime, *,
 
 def stage_row(case: Case, seq: int, stage: CaseStageKind, now: datetime, due: datetime | None) -> CaseStage:
     """A stage of the case opened at ``now`` (its row, not yet written)."""
-    return CaseStage(case_id=case.id, seq=seq, stage=stage, started_at=now, due_at=due, extensions=0, created_at=now)
+    return CaseStage(**stage_values(case.id, seq, stage, now, due))
+
+
+def stage_values(case_id: Any, seq: int, stage: CaseStageKind, now: datetime, due: datetime | None) -> dict[str, Any]:
+    """A stage's values (``stage_row``'s row; the report's on the driver, resolvers.cases.report_fast)."""
+    return dict(case_id=case_id, seq=seq, stage=stage, started_at=now, due_at=due, extensions=0, created_at=now)
 
 
 async def close_stage(db: Db, case: Case, outcome: str, now: datetime) -> int | None:
