@@ -7,6 +7,7 @@ takes is three statements after BEGIN (the first, the checks, the rows with the 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -228,3 +229,34 @@ async def test_three_statements_and_the_chain_verifies(api: Api, db: DbEnv,
     await seal_as_app(db, tw)
     report = await verify(db, tw)
     assert report.ok, report
+
+
+async def test_concurrent_retries_with_one_key_make_one_case(api: Api, db: DbEnv,
+                                                             tenant: tuple[TenantWorld, TenantWorld]) -> None:
+    """A client sending the same report several times at once: the writes that meet the key's unique constraint
+    are rolled back and answered by the general path, with the winner's case; one case, one stage, one entry."""
+    tw, _ = tenant
+    key = uuid.uuid4().hex
+    data = {"areaId": area_gid(tw, "B1"), "category": "garbage", "title": "并发重试", "idempotencyKey": key}
+    barrier = asyncio.Barrier(4)
+    with fast_taken() as taken:
+        spy = case_service.prepare_report
+
+        async def checked_together(*args: Any, **kw: Any) -> Any:  # every request's checks before any write
+            out = await spy(*args, **kw)
+            await asyncio.wait_for(barrier.wait(), 30)
+            return out
+
+        case_service.prepare_report = checked_together  # type: ignore[assignment]
+        bodies = await asyncio.gather(*(post(api, tw, "resident", DOCS[1], data, fast=True) for _ in range(4)))
+    assert taken == [True] * 4  # all four checked and wrote: three met the key's constraint and were rolled back
+    assert len(set(bodies)) == 1, bodies
+    case_id = case_of(bodies[0])
+    assert case_id is not None
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        assert (await s.scalars(select(Case.id).where(Case.idempotency_key == key))).all() == [case_id]
+        assert len((await s.scalars(select(CaseStage.id).where(CaseStage.case_id == case_id))).all()) == 1
+        assert len((await s.scalars(select(CaseEvent.id).where(CaseEvent.case_id == case_id))).all()) == 1
+        named = cast(AuditEntry.object_ids, Text).contains(str(case_id))
+        assert len((await s.scalars(select(AuditEntry.id).where(named))).all()) == 1
