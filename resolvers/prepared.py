@@ -17,18 +17,21 @@ runs the statement through the ORM as before, with the same predicates.
 
 from __future__ import annotations
 
+import enum
+import json
 import re
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import literal_column
+from sqlalchemy import Column, ColumnDefault, Table, TypeDecorator, literal_column
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import with_loader_criteria
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import ColumnElement, Select, sqltypes
 from sqlalchemy.types import TypeEngine
 
-from models import TenantScoped
+from models import TenantScoped, uuid7
 from resolvers.context import RequestContext
 from tenants.session import fetch_rows
 
@@ -75,10 +78,10 @@ def _render(ctx: RequestContext, stmt: Select[Any]) -> tuple[str, tuple[int, ...
     return sql, tuple(sorted(used, key=used.__getitem__))
 
 
-async def rows(ctx: RequestContext, key: tuple[Any, ...], build: Callable[[], Select[Any]],
-               *values: Any) -> list[Any] | None:
-    """Every row of ``build()`` for this request's ``values`` (``param(n, …)`` is ``values[n]``), from a
-    text rendered once per (key, actor), or None when this path does not apply (see the module)."""
+def statement(ctx: RequestContext, key: tuple[Any, ...], build: Callable[[], Select[Any]],
+              *values: Any) -> tuple[str, tuple[Any, ...]] | None:
+    """``build()``'s text, rendered once per (key, actor), and its parameters for this request's ``values``
+    (``param(n, …)`` is ``values[n]``); None when this path does not apply (see the module)."""
     who = actor_key(ctx)
     if who is None or not ctx.db.session.info.get("raw_driver"):
         return None
@@ -90,6 +93,97 @@ async def rows(ctx: RequestContext, key: tuple[Any, ...], build: Callable[[], Se
         if len(_texts) > _SIZE:
             _texts.popitem(last=False)
     sql, order = text
-    args = tuple(values[n] for n in order)
+    return sql, tuple(values[n] for n in order)
+
+
+async def rows(ctx: RequestContext, key: tuple[Any, ...], build: Callable[[], Select[Any]],
+               *values: Any) -> list[Any] | None:
+    """Every row of ``build()`` for this request's ``values`` (``param(n, …)`` is ``values[n]``), from a
+    text rendered once per (key, actor), or None when this path does not apply (see the module)."""
+    found = statement(ctx, key, build, *values)
+    if found is None:
+        return None
+    sql, args = found
     session = ctx.db.session
     return await ctx.db.locked(lambda: fetch_rows(session, sql, *args))
+
+
+# -- rows written without the ORM's unit of work (issue #21: resolvers.cases.report_fast)
+
+def _pg_type(column: Column[Any]) -> str:
+    """The parameter type of a column's value: the base type, never a length (``$1::varchar(32)`` would cut
+    a longer value where the column refuses it)."""
+    t = column.type
+    if isinstance(t, TypeDecorator):
+        t = t.impl_instance
+    if isinstance(t, sqltypes.Uuid):
+        return "uuid"
+    if isinstance(t, sqltypes.DateTime):
+        return "timestamptz"
+    if isinstance(t, sqltypes.Boolean):
+        return "bool"
+    if isinstance(t, sqltypes.Integer):
+        return "int8"
+    if isinstance(t, sqltypes.Float):
+        return "float8"
+    if isinstance(t, sqltypes.JSON):
+        return "json"
+    if isinstance(t, (sqltypes.String, sqltypes.Enum)):
+        return "text"
+    raise TypeError(f"{column}: no parameter type for {t!r}")
+
+
+_JSON, _AT, _PLAIN, _ENUM = range(4)
+_inserts: dict[tuple[type, int], tuple[str, list[tuple[str, int, Any]]]] = {}
+
+
+def _insert_plan(model: type, first: int) -> tuple[str, list[tuple[str, int, Any]]]:
+    """The INSERT text of a model's table with parameters from ``$first``, and per column: its attribute,
+    how its value is sent, its default (a callable's called with no context, as SQLAlchemy wraps it)."""
+    found = _inserts.get((model, first))
+    if found is not None:
+        return found
+    table = cast(Table, model.__table__)  # type: ignore[attr-defined]
+    names: list[str] = []
+    plan: list[tuple[str, int, Any]] = []
+    for i, column in enumerate(table.columns):
+        pgtype = _pg_type(column)
+        names.append(f"${first + i}::{pgtype}")
+        kind = _JSON if pgtype == "json" else _AT if pgtype == "timestamptz" else (
+            _ENUM if isinstance(column.type, sqltypes.Enum) else _PLAIN)
+        default = column.default
+        if not (isinstance(default, ColumnDefault) and not default.is_clause_element):
+            default = None
+        plan.append((column.key, kind, default))
+    sql = f"INSERT INTO {table.name} ({', '.join(c.name for c in table.columns)}) VALUES ({', '.join(names)})"
+    _inserts[model, first] = found = (sql, plan)
+    return found
+
+
+def insert_values(model: type, values: dict[str, Any], tenant_id: Any, now: datetime,
+                  first: int) -> tuple[str, list[Any]]:
+    """``INSERT INTO table (every column) VALUES ($first, …)`` for a new row of ``model`` with ``values`` and
+    the values as the ORM's flush would write them: these, the columns' defaults for what they leave unset,
+    the tenant; enums as their values, JSON as its text, timestamps in UTC."""
+    sql, plan = _insert_plan(model, first)
+    out: list[Any] = []
+    for key, kind, default in plan:
+        value: Any = values.get(key)
+        if value is None:
+            if key == "tenant_id":
+                value = tenant_id
+            elif key == "id":
+                value = uuid7()
+            elif key == "created_at":
+                value = now
+            elif default is not None:
+                value = default.arg(None) if default.is_callable else default.arg
+        if value is not None:
+            if kind == _ENUM and isinstance(value, enum.Enum):
+                value = value.value
+            elif kind == _JSON:
+                value = json.dumps(value)
+            elif kind == _AT:
+                value = value.astimezone(UTC)
+        out.append(value)
+    return sql, out

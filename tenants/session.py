@@ -110,6 +110,35 @@ def _audited_keys(mapper: Any) -> tuple[str, ...]:
     return keys
 
 
+def _inserted_fields(mapper: Any, values: dict[str, Any], masked: frozenset[str],
+                     concealed: frozenset[str]) -> dict[str, list[Any]]:
+    fields: dict[str, list[Any]] = {}
+    for key in _audited_keys(mapper):
+        after = values.get(key)  # an attribute never set is None, as reading it would give
+        if after is None:
+            continue
+        if key in masked:
+            after = _mask(after)
+        elif key in concealed:
+            after = CONCEALED
+        fields[key] = [None, _audit_value(after)]
+    return fields
+
+
+def insert_change(model: type[TenantScoped], values: dict[str, Any]) -> dict[str, Any] | None:
+    """The audit log's record of inserting a row of ``model`` with ``values`` (its id among them) as a flush
+    would keep it (``_record_changes``), for a row written without the ORM's unit of work (issue #21:
+    resolvers.cases.report_fast); None: not audited."""
+    if getattr(model, "__audit__", True) is False:
+        return None
+    mapper = inspect(model)
+    fields = _inserted_fields(mapper, values, getattr(model, "__audit_mask__", frozenset()),
+                              getattr(model, "__audit_conceal__", frozenset()))
+    if not fields:
+        return None
+    return {"table": mapper.local_table.name, "id": str(values["id"]), "op": "insert", "fields": fields}
+
+
 @event.listens_for(TenantBoundSession, "before_flush")
 def _record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
     """Keep what each flush changes (new rows, changed columns before → after) for the audit log.
@@ -133,16 +162,7 @@ def _record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
             state = inspect(obj)
             fields: dict[str, list[Any]] = {}
             if op == "insert":
-                values = state.dict  # an attribute never set is None, as reading it would give
-                for key in _audited_keys(state.mapper):
-                    after = values.get(key)
-                    if after is None:
-                        continue
-                    if key in masked:
-                        after = _mask(after)
-                    elif key in concealed:
-                        after = CONCEALED
-                    fields[key] = [None, _audit_value(after)]
+                fields = _inserted_fields(state.mapper, state.dict, masked, concealed)
             else:
                 changed = state.committed_state  # what was set since the last flush: the only candidates
                 for key in _audited_keys(state.mapper):

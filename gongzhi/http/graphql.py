@@ -23,8 +23,8 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from compiled import compile_request, finish, run_compiled
+from gongzhi.http import fast_writes, pipeline
 from gongzhi.http import observability as obs
-from gongzhi.http import pipeline
 from gongzhi.http.auth import AuthError, Claims, select_tenant
 from gongzhi.http.documents import DocumentChecker
 from gongzhi.http.execution import execute_checked, has_resolve_hooks
@@ -35,6 +35,7 @@ from gongzhi.http.persisted import PersistedQueryError
 from gongzhi.http.pipeline import error_body
 from gongzhi.http.state import AppState
 from gongzhi.modules import build_schema
+from resolvers import cases as case_service
 from resolvers.errors import ServiceError
 from resolvers.i18n import t
 from schema.schema import MAX_TOKENS
@@ -105,6 +106,7 @@ class GraphQLEndpoint:
         self.state = app_state
         self.schema = build_schema(introspection=app_state.settings.introspection)
         self.documents = DocumentChecker(self.schema._schema, app_state.settings.introspection)
+        self.fast_writes = fast_writes.Shapes()
         if has_resolve_hooks(self.schema):  # execute_checked runs no resolver middleware
             raise RuntimeError("a schema extension with a resolve hook needs Schema.execute")
 
@@ -229,6 +231,16 @@ class GraphQLEndpoint:
                        claims: Claims, slug: str, request_id: str) -> Response:
         """The request's database work: the compiled path where a plan exists, strawberry otherwise."""
         client_addr = request.client.host if request.client else None
+        if self.state.compiled_reads and self.state.engine.dialect.name == "postgresql":
+            shape = self.fast_writes.get(query, op_name, operation)
+            if shape is not None:  # a report as portals send it (issue #21): no strawberry, no ORM
+                try:
+                    answer = await self._report_on_driver(shape, operation, variables, claims.user_id, slug,
+                                                          request_id, client_addr, claims.partner_client)
+                except AuthError as e:
+                    return pipeline.auth_error(e, media)
+                if answer is not None:
+                    return Response(answer, media_type=media)
         # Only PostgreSQL compiles (compile_request), so plans.compiles() implies it.
         if self.state.compiled_reads and self.state.plans.compiles(query, op_name):
             try:
@@ -321,6 +333,36 @@ class GraphQLEndpoint:
                     await self.state.commit_read(session, ctx)
                 await tx.commit()
                 return body
+        finally:
+            if session.in_transaction():
+                await session.close()
+
+    async def _report_on_driver(self, shape: fast_writes.ReportShape, operation: OperationDefinitionNode,
+                                variables: dict[str, Any] | None, user_id: uuid.UUID, slug: str, request_id: str,
+                                client_addr: str | None, partner_client: str | None) -> bytes | None:
+        """A recognised ``reportCase`` on a DriverTransaction (``gongzhi.http.fast_writes``): the first statement,
+        the checks, the rows with the audit entry, COMMIT. None: nothing was written or committed, and the
+        general path answers the request from the start (an error to answer, a retry, a constraint met)."""
+        data = fast_writes.report_input(self.schema._schema, operation, shape, variables)
+        if data is None:
+            return None
+        session = self.state.sessionmaker()
+        try:
+            async with DriverTransaction(self.state.engine) as tx:
+                session.info["driver_transaction"] = tx
+                ctx = await self.state.open_context(session, user_id, slug, request_id, client_addr,
+                                                    partner_client=partner_client)
+                with obs.span("graphql.fast_write"):
+                    report = await case_service.prepare_report(ctx, data)
+                    if report is None:
+                        return None
+                    try:
+                        await self.state.commit_writes(session, ctx, tuple(report.ctes), tuple(report.args))
+                    except fast_writes.WRITE_REFUSED:
+                        return None
+                    await tx.commit()
+                self.state.bus.after_commit(ctx.events)
+                return fast_writes.answer(shape, report.case)
         finally:
             if session.in_transaction():
                 await session.close()

@@ -65,14 +65,18 @@ AUDIT_ROWS_PER_STATEMENT = 200  # more audit rows than this (rare): the ORM's fl
 
 
 @functools.lru_cache(maxsize=32)
-def audit_and_notify_sql(rows: int) -> str:
+def audit_and_notify_sql(rows: int, writes: tuple[str, ...] = (), offset: int = 0) -> str:
     """The statement for ``rows`` audit rows: $1 the tenant, then each row's columns, then the
-    channel and the payloads (an array)."""
+    channel and the payloads (an array). ``writes``: the request's own INSERTs (their parameters
+    $1 … $offset), run before the audit rows as data-modifying WITHs of the same statement."""
     width = len(_AUDIT_COLUMNS)
-    values = ", ".join("($1::uuid, " + ", ".join(f"${2 + r * width + i}::{t}" for i, t in enumerate(_AUDIT_TYPES)) + ")"
+    first = 1 + offset
+    values = ", ".join(f"(${first}::uuid, " + ", ".join(f"${first + 1 + r * width + i}::{t}"
+                                                          for i, t in enumerate(_AUDIT_TYPES)) + ")"
                        for r in range(rows))
-    channel = 2 + rows * width
-    return (f"WITH audit AS (INSERT INTO audit_log (tenant_id, {', '.join(_AUDIT_COLUMNS)}) VALUES {values}) "
+    channel = first + 1 + rows * width
+    ahead = "".join(f"w{i} AS ({sql}), " for i, sql in enumerate(writes))
+    return (f"WITH {ahead}audit AS (INSERT INTO audit_log (tenant_id, {', '.join(_AUDIT_COLUMNS)}) VALUES {values}) "
             f"SELECT count(*) FROM (SELECT pg_notify(${channel}, p) "
             f"FROM unnest(${channel + 1}::text[]) AS n(p)) notified")
 
@@ -104,13 +108,16 @@ def audit_rows(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime) -
 
 
 def audit_and_notify(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime,
-                     payloads: list[str]) -> tuple[str, tuple[Any, ...]]:
+                     payloads: list[str], writes: tuple[str, ...] = (),
+                     write_args: tuple[Any, ...] = ()) -> tuple[str, tuple[Any, ...]]:
     """``audit_and_notify_sql`` for these entries and its parameters: the tenant, each row's columns
-    (JSON as its text, as the ORM's JSON type sends it), the channel and the payloads."""
+    (JSON as its text, as the ORM's JSON type sends it), the channel and the payloads; after
+    ``write_args``, the parameters of ``writes``."""
     rows = audit_rows(entries, tenant_id, now)
     values = [json.dumps(r[c]) if t == "json" else r[c] for r in rows
               for c, t in zip(_AUDIT_COLUMNS, _AUDIT_TYPES, strict=True)]
-    return audit_and_notify_sql(len(rows)), (tenant_id, *values, CHANNEL, payloads)
+    return (audit_and_notify_sql(len(rows), writes, len(write_args)),
+            (*write_args, tenant_id, *values, CHANNEL, payloads))
 
 
 class _OpenStatement:
@@ -280,6 +287,18 @@ class AppState:
         sql, args = audit_and_notify(ctx.audit_entries(), ctx.actor.tenant_id, ctx.now, [])
         await fetch_first(session, sql, *args)  # on the DriverTransaction, when the request has one
         await session.commit()
+
+    async def commit_writes(self, session: AsyncSession, ctx: RequestContext, writes: tuple[str, ...],
+                            write_args: tuple[Any, ...]) -> None:
+        """The commit of a mutation that wrote nothing yet, on the driver (issue #21: a report,
+        resolvers.cases.report_fast): its INSERTs (``writes``, parameters ``write_args``), its audit entry
+        and its notifications in one statement — what ``commit`` sends after the ORM's flushes. The caller commits
+        the DriverTransaction, then publishes the events in this process when there is no NOTIFY
+        (``bus.after_commit``)."""
+        entries = ctx.audit_entries()
+        payloads = [payload(e) for e in ctx.events] if self.bus.notifies else []
+        sql, args = audit_and_notify(entries, ctx.tenant.id, ctx.now, payloads, writes, write_args)
+        await fetch_first(session, sql, *args)  # on the request's DriverTransaction, which the caller commits
 
     async def authenticate(self, authorization: str | None, tenant_header: str | None) -> tuple[uuid.UUID, str]:
         claims = self.verifier.verify(authorization)

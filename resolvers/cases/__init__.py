@@ -124,6 +124,7 @@ from .report import (
     ReportInput,
     report_case,
 )
+from .report_fast import PreparedReport, prepare_report
 from .review import (
     REVIEWS,
     CaseStatistics,
@@ -182,6 +183,7 @@ __all__ = [
     "DaySource",
     "DispatchInput",
     "HandlerChoice",
+    "PreparedReport",
     "RateGroupBy",
     "RateRow",
     "RatesResult",
@@ -238,6 +240,7 @@ __all__ = [
     "package_knows",
     "parse_arrangement",
     "photo_content",
+    "prepare_report",
     "ranked",
     "read_arrangement",
     "read_predicate",

@@ -137,24 +137,56 @@ async def record_event(
     caller's next flush writes it, in one unit of work with its other rows (issue #21: a flush costs more
     Python than its INSERT); that flush must come before the mutation ends, whose audit entry lists what
     its flushes wrote."""
-    ev = CaseEvent(
-        case_id=case.id, seq=case.version, action=action,
+    ev = case_event(ctx, case, action, from_state, to_state, note=note, attachments=attachments, detail=detail,
+                    system=system, idempotency_key=idempotency_key)
+    if flush:
+        await ctx.db.flush(ev)
+    else:
+        await ctx.db.add(ev)
+    ctx.events.append(case_topic_event(case, action))
+    return ev
+
+
+def case_event(
+    ctx: RequestContext, case: Case, action: str, from_state: CaseState | None, to_state: CaseState | None,
+    *, note: str | None, attachments: list[str] | None = None, detail: dict[str, Any] | None = None,
+    system: bool = False, idempotency_key: str | None = None,
+) -> CaseEvent:
+    """The timeline entry of a step (its row, not yet written)."""
+    return CaseEvent(**event_values(ctx, case.id, case.version, case.state, action, from_state, to_state, note=note,
+                                    attachments=attachments, detail=detail, system=system,
+                                    idempotency_key=idempotency_key))
+
+
+def event_values(
+    ctx: RequestContext, case_id: uuid.UUID, version: int, state: CaseState, action: str,
+    from_state: CaseState | None, to_state: CaseState | None, *, note: str | None, attachments: list[str] | None = None,
+    detail: dict[str, Any] | None = None, system: bool = False, idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """A timeline entry's values (``case_event``'s row; the report's on the driver, resolvers.cases.report_fast)
+    for the case at ``version`` in ``state``."""
+    return dict(
+        case_id=case_id, seq=version, action=action,
         from_state=from_state.value if from_state else None,
-        to_state=(to_state or case.state).value,
+        to_state=(to_state or state).value,
         actor_user_id=None if system else ctx.actor.user_id,
         actor_role=None if system else acting_role(ctx),
         note=note, attachments=attachments or [], detail=detail or {}, created_at=ctx.now,
         idempotency_key=idempotency_key,
     )
-    if flush:
-        await ctx.db.flush(ev)
-    else:
-        await ctx.db.add(ev)
-    ctx.events.append({
-        "topic": "case", "tenant_id": str(case.tenant_id), "case_id": str(case.id), "area_path": case.area_path,
-        "action": action, "state": case.state.value, "seq": case.version,
-    })
-    return ev
+
+
+def case_topic_event(case: Case, action: str) -> dict[str, Any]:
+    """A step's event for subscribers, published once the request commits."""
+    return topic_event(case.tenant_id, case.id, case.area_path, action, case.state, case.version)
+
+
+def topic_event(tenant_id: uuid.UUID, case_id: uuid.UUID, area_path: str, action: str, state: CaseState,
+                version: int) -> dict[str, Any]:
+    return {
+        "topic": "case", "tenant_id": str(tenant_id), "case_id": str(case_id), "area_path": area_path,
+        "action": action, "state": state.value, "seq": version,
+    }
 
 
 def check_note(value: str | None, field: str = "note", required: bool = False) -> str | None:

@@ -7,8 +7,9 @@ import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import false, select
+from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.exc import IntegrityError
 
 from models import Area, Case, CaseCategory, CasePriority, CaseSource, CaseStageKind, CaseState, uuid7
@@ -51,17 +52,19 @@ def _case_number(now: datetime) -> str:
     return f"{local:%Y%m%d}-{suffix}"
 
 
-async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
-    actor = ctx.actor
-    key = None
-    if data.idempotency_key is not None:
-        key = v.text(data.idempotency_key, "idempotencyKey", max_len=64)
-        existing: Case | None = await ctx.db.scalar(
-            select(Case).where(Case.reporter_user_id == actor.user_id, Case.idempotency_key == key)
-        )
-        if existing is not None:
-            return existing  # a retry of a request that already succeeded: the same case
-    errors = FieldErrors()
+@dataclass
+class CheckedReport:
+    """A report's input as checked (the same for the general path and the one on the driver)."""
+
+    title: str | None  # None only with an error in the FieldErrors
+    description: str | None
+    location: str | None
+    photos: list[uuid.UUID]
+    ticket: str | None
+
+
+def check_text(data: ReportInput, errors: FieldErrors) -> tuple[str | None, str | None, str | None]:
+    """Title, description, place and coordinates; what is wrong goes to ``errors`` (in this order)."""
     title = errors.check(v.text, data.title, "title", max_len=100)
     description = errors.check(v.text, data.description, "description", max_len=5000, required=False)
     location = None
@@ -74,12 +77,15 @@ async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
     elif data.latitude is not None and data.longitude is not None:
         if not (-90 <= data.latitude <= 90 and -180 <= data.longitude <= 180):
             errors.add(ErrorCode.INVALID, t("坐标超出范围", "coordinates out of range"), "latitude")
-    category = await ctx.db.scalar(
-        select(CaseCategory).where(CaseCategory.code == data.category, CaseCategory.active.is_(True))
-    )
-    if category is None:
-        errors.add(ErrorCode.INVALID, t(f"没有事件类别 {data.category!r}",
-                                        f"unknown case category {data.category!r}"), "category")
+    return title, description, location
+
+
+def unknown_category(errors: FieldErrors, code: str) -> None:
+    errors.add(ErrorCode.INVALID, t(f"没有事件类别 {code!r}", f"unknown case category {code!r}"), "category")
+
+
+def check_lists(data: ReportInput, errors: FieldErrors) -> tuple[list[uuid.UUID], str | None]:
+    """Photos and the 12345 ticket number, after the category's check."""
     photos = list(dict.fromkeys(data.photo_ids or []))
     if len(photos) > MAX_PHOTOS:
         errors.add(ErrorCode.INVALID, t(f"最多 {MAX_PHOTOS} 张照片", f"at most {MAX_PHOTOS} photos"), "photoIds")
@@ -87,15 +93,60 @@ async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
     if ticket is not None and (why := ticket_error(ticket)) is not None:
         errors.add(ErrorCode.INVALID, why, TICKET_FIELD)
         ticket = None
+    return photos, ticket
+
+
+def new_case(ctx: RequestContext, data: ReportInput, checked: CheckedReport, area_id: uuid.UUID, area_path: str,
+             key: str | None) -> Case:
+    """The reported case's row (not yet written), with a fresh number."""
+    return Case(**case_values(ctx, data, checked, area_id, area_path, key))
+
+
+def case_values(ctx: RequestContext, data: ReportInput, checked: CheckedReport, area_id: uuid.UUID, area_path: str,
+                key: str | None) -> dict[str, Any]:
+    """The reported case's values (what ``new_case`` makes its row of; written as such on the driver)."""
+    return dict(
+        id=uuid7(), number=_case_number(ctx.now), area_id=area_id, area_path=area_path,
+        category_code=data.category, priority=data.priority, title=checked.title,
+        description=checked.description or "", location_text=checked.location, latitude=data.latitude,
+        longitude=data.longitude, state=CaseState.REPORTED, reporter_user_id=ctx.actor.user_id,
+        reporter_role=acting_role(ctx), on_wall=is_resident_only(ctx), idempotency_key=key,
+        source=data.source or default_source(list(ctx.actor.roles)), external_ticket_no=checked.ticket,
+        supervised=False, reopen_count=0, version=1, updated_at=ctx.now, created_at=ctx.now,
+    )
+
+
+def report_reach(ctx: RequestContext) -> ColumnElement[bool]:
+    """Whether the reporter's grant reaches ``Area`` (false without a grant)."""
+    grant = ctx.actor.grant("case", "report")
+    return area_reach_predicate(grant, ctx.actor) if grant else false()
+
+
+async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
+    actor = ctx.actor
+    key = None
+    if data.idempotency_key is not None:
+        key = v.text(data.idempotency_key, "idempotencyKey", max_len=64)
+        existing: Case | None = await ctx.db.scalar(
+            select(Case).where(Case.reporter_user_id == actor.user_id, Case.idempotency_key == key)
+        )
+        if existing is not None:
+            return existing  # a retry of a request that already succeeded: the same case
+    errors = FieldErrors()
+    title, description, location = check_text(data, errors)
+    category = await ctx.db.scalar(
+        select(CaseCategory).where(CaseCategory.code == data.category, CaseCategory.active.is_(True))
+    )
+    if category is None:
+        unknown_category(errors, data.category)
+    photos, ticket = check_lists(data, errors)
     errors.raise_if_any()
     if ticket is not None and await ticket_taken(ctx.db, ticket):
         raise duplicate_ticket(ticket)
-    source = data.source or default_source(list(actor.roles))
+    checked = CheckedReport(title=title, description=description, location=location, photos=photos, ticket=ticket)
     # The area and whether the reporter's grant reaches it, in one statement (issue #21: one round trip
     # fewer per report); a missing area is NOT_FOUND before an unreachable one is FORBIDDEN, as before.
-    grant = actor.grant("case", "report")
-    reach = area_reach_predicate(grant, actor) if grant else false()
-    found = (await ctx.db.all(select(Area, reach.label("reachable")).where(Area.id == data.area_id)))
+    found = (await ctx.db.all(select(Area, report_reach(ctx).label("reachable")).where(Area.id == data.area_id)))
     if not found:
         raise ServiceError(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
     area, reachable = found[0]
@@ -105,15 +156,7 @@ async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
     attachments = await own_unattached_photos(ctx, photos)
     case: Case | None = None
     for _attempt in range(3):
-        case = Case(
-            id=uuid7(), number=_case_number(ctx.now), area_id=area.id, area_path=area.path,
-            category_code=data.category, priority=data.priority, title=title, description=description or "",
-            location_text=location, latitude=data.latitude, longitude=data.longitude, state=CaseState.REPORTED,
-            reporter_user_id=actor.user_id, reporter_role=acting_role(ctx), on_wall=is_resident_only(ctx),
-            idempotency_key=key, source=source, external_ticket_no=ticket,
-            supervised=False, reopen_count=0, version=1, updated_at=ctx.now,
-            created_at=ctx.now,
-        )
+        case = new_case(ctx, data, checked, area.id, area.path, key)
         try:
             async with ctx.db.savepoint():
                 await ctx.db.flush(case)

@@ -28,8 +28,8 @@ from models import (
 from resolvers.cases.workcalendar import WorkCalendar
 from resolvers.context import CALENDAR_VERSION, Db
 
-__all__ = ["STAGE_OF", "after_move", "calendar_changed", "close_stage", "due_after", "open_stage", "stage_limit",
-           "tenant_calendar"]
+__all__ = ["STAGE_OF", "after_move", "calendar_changed", "close_stage", "due_after", "kept_calendar", "open_stage",
+           "stage_limit", "stage_row", "stage_values", "tenant_calendar"]
 
 S = CaseState
 K = CaseStageKind
@@ -59,15 +59,12 @@ _KEPT_MAX = 4096
 async def tenant_calendar(db: Db) -> WorkCalendar:
     """The tenant's working calendar (overrides over the platform's arrangements over the package), loaded
     once per session, and once per calendar version in a process (no statement when it is kept)."""
+    known = kept_calendar(db)
+    if known is not None:
+        return known
     info = db.session.info
-    cached = info.get(_CALENDAR_KEY)
-    if isinstance(cached, WorkCalendar):
-        return cached
     tenant_id, version = info.get("tenant_id"), info.get(CALENDAR_VERSION)
     kept = _kept.get(tenant_id) if tenant_id is not None and version is not None else None
-    if kept is not None and kept[0] == version:
-        info[_CALENDAR_KEY] = kept[1]
-        return kept[1]
     # The tenant's overrides and the platform's loaded days in one statement (issue #21: a round trip
     # fewer for each transaction that opens a stage on working time).
     rows = await db.all(union_all(
@@ -82,6 +79,21 @@ async def tenant_calendar(db: Db) -> WorkCalendar:
             _kept.clear()
         _kept[tenant_id] = (version, calendar)
     return calendar
+
+
+def kept_calendar(db: Db) -> WorkCalendar | None:
+    """The tenant's working calendar when this session or this process has it for the version the request's
+    first statement read (no statement); None: ``tenant_calendar`` must load it."""
+    info = db.session.info
+    cached = info.get(_CALENDAR_KEY)
+    if isinstance(cached, WorkCalendar):
+        return cached
+    tenant_id, version = info.get("tenant_id"), info.get(CALENDAR_VERSION)
+    kept = _kept.get(tenant_id) if tenant_id is not None and version is not None else None
+    if kept is not None and kept[0] == version:
+        info[_CALENDAR_KEY] = kept[1]
+        return kept[1]
+    return None
 
 
 def calendar_changed(db: Db) -> None:
@@ -129,10 +141,19 @@ async def open_stage(db: Db, case: Case, stage: CaseStageKind, now: datetime, *,
             due = due_after(calendar, now, limit.amount, limit.unit)
     seq = 0 if first else last_seq if last_seq is not None else await db.scalar(
         select(func.coalesce(func.max(CaseStage.seq), 0)).where(CaseStage.case_id == case.id))
-    row = CaseStage(case_id=case.id, seq=int(seq or 0) + 1, stage=stage, started_at=now, due_at=due,
-                    extensions=0, created_at=now)
+    row = stage_row(case, int(seq or 0) + 1, stage, now, due)
     await db.flush(row)
     return row
+
+
+def stage_row(case: Case, seq: int, stage: CaseStageKind, now: datetime, due: datetime | None) -> CaseStage:
+    """A stage of the case opened at ``now`` (its row, not yet written)."""
+    return CaseStage(**stage_values(case.id, seq, stage, now, due))
+
+
+def stage_values(case_id: Any, seq: int, stage: CaseStageKind, now: datetime, due: datetime | None) -> dict[str, Any]:
+    """A stage's values (``stage_row``'s row; the report's on the driver, resolvers.cases.report_fast)."""
+    return dict(case_id=case_id, seq=seq, stage=stage, started_at=now, due_at=due, extensions=0, created_at=now)
 
 
 async def close_stage(db: Db, case: Case, outcome: str, now: datetime) -> int | None:

@@ -1,0 +1,187 @@
+"""Mutations answered without strawberry's execution or the ORM (issue #21, bench.compare op 4): the
+shapes of ``reportCase`` that portals send (docs/portals.md, bench/ops, bench/mix_ops.py) — the field
+alone at the root, its input, and of its payload ``case`` with the case's plain fields and ``errors``.
+
+As compiled reads do, a document is recognised once (``Shapes``); anything else — another mutation, a
+fragment, a directive, a field of the case that needs a loader — is None and takes the general path.
+A recognised request runs on a ``DriverTransaction``: the request's first statement, the report's checks
+in one statement, its rows with the audit entry and notifications in one more, COMMIT
+(``resolvers.cases.report_fast``). Whatever the report's checks would refuse, the general path answers
+from the start, so the typed errors, their Chinese messages and the refusal's audit entry are its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from asyncpg.exceptions import IntegrityConstraintViolationError
+from graphql import (
+    FieldNode,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+)
+from graphql.execution.values import get_argument_values, get_variable_values
+
+from resolvers import cases as case_service
+from resolvers.errors import ServiceError
+from resolvers.ids import decode_id, encode_global_id
+from schema.register import AREA_TYPE_NAMES
+
+CaseField = Callable[[dict[str, Any]], Any]  # of the new case's values (resolvers.cases.report.case_values)
+
+
+def _enum_name(attr: str) -> CaseField:
+    return lambda c: c[attr].name
+
+
+def _column(attr: str) -> CaseField:
+    return lambda c: c.get(attr)
+
+
+def _at(attr: str) -> CaseField:
+    def value(c: dict[str, Any]) -> Any:
+        at = c.get(attr)
+        return None if at is None else at.isoformat()  # strawberry's DateTime
+
+    return value
+
+
+# The fields of a just-reported case whose value the new row holds as the general path's answer gives it
+# (tests/cases/test_report_fast.py compares every one of them with that answer); any other field of the
+# case (a loader's: area, categoryName, stages …; a default the flush fills: closureFlagged) is not here.
+CASE_FIELDS: dict[str, CaseField] = {
+    "__typename": lambda _c: "Case",
+    "id": lambda c: encode_global_id("Case", c["id"]),
+    "number": _column("number"),
+    "title": _column("title"),
+    "description": _column("description"),
+    "category": _column("category_code"),
+    "priority": _enum_name("priority"),
+    "state": _enum_name("state"),
+    "locationText": _column("location_text"),
+    "latitude": _column("latitude"),
+    "longitude": _column("longitude"),
+    "onProblemWall": _column("on_wall"),
+    "reportedByMe": lambda _c: True,
+    "dueAt": _at("due_at"),
+    "supervised": _column("supervised"),
+    "reopenCount": _column("reopen_count"),
+    "version": _column("version"),
+    "reportedAt": _at("created_at"),
+}
+_ERROR_FIELDS = frozenset({"__typename", "code", "message", "field"})
+
+
+@dataclass(frozen=True)
+class ReportShape:
+    """A recognised ``reportCase`` document: the root field's node, its response key and the payload's keys."""
+
+    root: FieldNode
+    key: str
+    payload: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]  # (key, field, ((key, case field) …))
+
+
+def _plain(ss: SelectionSetNode | None) -> list[FieldNode] | None:
+    """The selection's fields when it is a plain list of fields (no fragment, directive or repeated key)."""
+    if ss is None:
+        return None
+    nodes = []
+    for node in ss.selections:
+        if not isinstance(node, FieldNode) or node.directives:
+            return None
+        nodes.append(node)
+    keys = [(n.alias or n.name).value for n in nodes]
+    return nodes if len(set(keys)) == len(keys) else None
+
+
+def recognise(operation: OperationDefinitionNode) -> ReportShape | None:
+    if operation.operation is not OperationType.MUTATION or operation.directives:
+        return None
+    roots = _plain(operation.selection_set)
+    if roots is None or len(roots) != 1 or roots[0].name.value != "reportCase":
+        return None
+    root = roots[0]
+    fields = _plain(root.selection_set)
+    if fields is None:
+        return None
+    payload: list[tuple[str, str, tuple[tuple[str, str], ...]]] = []
+    for node in fields:
+        key, name = (node.alias or node.name).value, node.name.value
+        if name == "__typename":
+            payload.append((key, name, ()))
+        elif name == "case":
+            sub = _plain(node.selection_set)
+            if sub is None or any(n.name.value not in CASE_FIELDS or n.arguments for n in sub):
+                return None
+            payload.append((key, name, tuple(((n.alias or n.name).value, n.name.value) for n in sub)))
+        elif name == "errors":
+            sub = _plain(node.selection_set)
+            if sub is None or any(n.name.value not in _ERROR_FIELDS for n in sub):
+                return None
+            payload.append((key, name, ()))
+        else:
+            return None
+    return ReportShape(root=root, key=(root.alias or root.name).value, payload=tuple(payload))
+
+
+class Shapes:
+    """Recognised documents per (document text, operation name); None: the general path's."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._shapes: dict[tuple[str, str | None], ReportShape | None] = {}
+
+    def get(self, query: str, op_name: str | None, operation: OperationDefinitionNode) -> ReportShape | None:
+        key = (query, op_name)
+        if key in self._shapes:
+            return self._shapes[key]
+        shape = recognise(operation)
+        if len(self._shapes) >= self.size:
+            self._shapes.clear()
+        self._shapes[key] = shape
+        return shape
+
+
+def report_input(schema: GraphQLSchema, operation: OperationDefinitionNode, shape: ReportShape,
+                 variables: dict[str, Any] | None) -> case_service.ReportInput | None:
+    """The input as ``schema.cases.mutation.report_case`` makes it; None where that would answer an error."""
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    if isinstance(coerced, list) or getattr(coerced, "errors", None):
+        return None
+    mutation = schema.mutation_type
+    assert mutation is not None
+    try:
+        given = get_argument_values(mutation.fields["reportCase"], shape.root, coerced)["input"]
+        return case_service.ReportInput(
+            area_id=decode_id(given["areaId"], AREA_TYPE_NAMES, "areaId"), category=given["category"],
+            priority=given["priority"], title=given["title"], description=given["description"],
+            location_text=given["locationText"], latitude=given["latitude"], longitude=given["longitude"],
+            photo_ids=[decode_id(p, "Attachment", "photoIds") for p in given["photoIds"] or []],
+            idempotency_key=given["idempotencyKey"], source=given["source"],
+            external_ticket_no=given["externalTicketNo"],
+        )
+    except (ServiceError, KeyError, TypeError):
+        return None
+
+
+def answer(shape: ReportShape, case: dict[str, Any]) -> bytes:
+    """The response body, as the general path writes it for this selection."""
+    payload: dict[str, Any] = {}
+    for key, name, sub in shape.payload:
+        if name == "__typename":
+            payload[key] = "CasePayload"
+        elif name == "case":
+            payload[key] = {k: CASE_FIELDS[f](case) for k, f in sub}
+        else:
+            payload[key] = []
+    return orjson.dumps({"data": {shape.key: payload}})
+
+
+# A write that met a constraint (a concurrent retry with the same key, a colliding case number): rolled
+# back, and the general path answers (it retries the number, or answers with the retry's case).
+WRITE_REFUSED = IntegrityConstraintViolationError

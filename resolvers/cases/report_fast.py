@@ -1,0 +1,136 @@
+"""A report (上报) on the request's driver transaction, without the ORM (issue #21, bench.compare op 4).
+
+The general path (``report.report_case``) sends a statement for each check (the idempotency key, the
+category, the area and its reach, the stage limit) and writes the case, its first stage and its timeline
+entry through the ORM's unit of work: 11 statements. Here the checks are ONE statement — the same
+predicates (``report_reach``: the reporter's Casbin grant), rendered once per actor by
+``resolvers.prepared`` — and the rows' values are made by the same code (``case_values``, ``event_values``,
+``stage_values``: what the general path's rows are made of) and written as data-modifying CTEs ahead of the
+request's audit entry (``gongzhi.http.state.AppState.commit_writes``): one statement more.
+
+Only a report that succeeds is answered here. Anything the general path answers otherwise — invalid
+input, an unknown category, a missing or unreachable area, a retry with a known idempotency key, photos
+or a 12345 ticket number (their own checks and updates), a working calendar this process has not kept
+yet — makes ``prepare_report`` return None before anything is written, and the request is answered by
+the general path from the start, with its typed errors; so is a write that fails on a constraint (a
+concurrent retry with the same key, a colliding case number): the driver transaction is rolled back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import literal, literal_column, select, true
+from sqlalchemy.sql import Select
+
+from models import (
+    Area,
+    Case,
+    CaseCategory,
+    CaseEvent,
+    CaseStage,
+    CaseStageKind,
+    CaseStageLimit,
+    CaseState,
+    SlaUnit,
+    tier_of,
+    uuid7,
+)
+from resolvers import prepared
+from resolvers import validation as v
+from resolvers.audit import record_mutation
+from resolvers.cases.machine import event_values, topic_event
+from resolvers.cases.report import CheckedReport, ReportInput, case_values, check_lists, check_text, report_reach
+from resolvers.cases.stages import _PLAIN, due_after, kept_calendar, stage_values
+from resolvers.context import RequestContext
+from resolvers.errors import FieldErrors, ServiceError
+from tenants.session import fetch_first, insert_change
+
+__all__ = ["PreparedReport", "prepare_report"]
+
+
+@dataclass
+class PreparedReport:
+    """A checked report: its case's values (answered from), and the rows' INSERTs as CTEs to send with the audit
+    entry."""
+
+    case: dict[str, Any]
+    ctes: list[str]
+    args: list[Any]
+
+
+def _checks(ctx: RequestContext) -> Select[Any]:
+    """One row: the reporter's case with this key (a retry), whether the category is active, the area's path
+    and whether the actor's grant reaches it (``report_reach``, as the general path asks it), the 受理 limit
+    for the category and tier (the category's own before the default, as ``stage_limit`` picks it)."""
+    me, key, category, area_id, tier = (prepared.param(0, "uuid"), prepared.param(1, "text"),
+                                        prepared.param(2, "text"), prepared.param(3, "uuid"),
+                                        prepared.param(4, "text"))
+    retry = select(Case.id).where(Case.reporter_user_id == me, Case.idempotency_key == key).scalar_subquery()
+    active = select(literal(True)).where(CaseCategory.code == category,
+                                         CaseCategory.active.is_(True)).limit(1).scalar_subquery()
+    area = select(Area.path, report_reach(ctx).label("reachable")).where(Area.id == area_id).subquery()
+    limit = select(CaseStageLimit.amount, CaseStageLimit.unit).where(
+        CaseStageLimit.stage == literal_column(f"'{CaseStageKind.ACCEPT.value}'"), CaseStageLimit.tier == tier,
+        (CaseStageLimit.category_code == category) | CaseStageLimit.category_code.is_(None),
+    ).order_by(CaseStageLimit.category_code.is_(None)).limit(1).subquery()
+    one = select(literal_column("1").label("one")).subquery()
+    return (select(retry.label("retry"), active.label("active"), area.c.path, area.c.reachable,
+                   limit.c.amount, limit.c.unit)
+            .select_from(one).outerjoin(area, true()).outerjoin(limit, true()))
+
+
+async def prepare_report(ctx: RequestContext, data: ReportInput) -> PreparedReport | None:
+    """The report checked in one statement and its rows built, or None: the general path answers it."""
+    if data.photo_ids or data.external_ticket_no is not None or not prepared.usable(ctx):
+        return None
+    try:
+        key = None if data.idempotency_key is None else v.text(data.idempotency_key, "idempotencyKey", max_len=64)
+    except ServiceError:
+        return None
+    errors = FieldErrors()
+    title, description, location = check_text(data, errors)
+    photos, ticket = check_lists(data, errors)
+    if errors.errors:
+        return None
+
+    found = prepared.statement(ctx, ("report_fast.checks",), lambda: _checks(ctx), ctx.actor.user_id, key,
+                               data.category, data.area_id, tier_of(data.priority).value)
+    if found is None:
+        return None
+    sql, args = found
+    session = ctx.db.session
+    row = await ctx.db.locked(lambda: fetch_first(session, sql, *args))
+    retry, active, path, reachable, amount, unit = row
+    if retry is not None or not active or path is None or not reachable:
+        return None
+    if amount is None:
+        due = None
+    else:
+        limit_unit = SlaUnit(unit)
+        calendar = kept_calendar(ctx.db) if limit_unit in (SlaUnit.WORKING_HOURS, SlaUnit.WORKING_DAYS) else _PLAIN
+        if calendar is None:
+            return None  # loaded by the general path, kept for the next report
+        due = due_after(calendar, ctx.now, float(amount), limit_unit)
+    checked = CheckedReport(title=title, description=description, location=location, photos=photos, ticket=ticket)
+    tenant_id = ctx.tenant.id
+    case = case_values(ctx, data, checked, data.area_id, str(path), key)
+    event = event_values(ctx, case["id"], 1, CaseState.REPORTED, "report", None, CaseState.REPORTED, note=None,
+                         attachments=[])
+    stage = stage_values(case["id"], 1, CaseStageKind.ACCEPT, ctx.now, due)  # 受理 is due from now (issue #22)
+    ctes: list[str] = []
+    values: list[Any] = []
+    changes: list[dict[str, Any]] = []
+    # The order the general path's flushes write and audit them; ids as the audit hook gives them (uuid7).
+    for model, row in ((Case, case), (CaseEvent, event), (CaseStage, stage)):
+        row.setdefault("id", uuid7())
+        change = insert_change(model, row)
+        if change is not None:
+            changes.append(change)
+        text, more = prepared.insert_values(model, row, tenant_id, ctx.now, 1 + len(values))  # $1 … in order
+        ctes.append(text)
+        values.extend(more)
+    ctx.events.append(topic_event(tenant_id, case["id"], case["area_path"], "report", CaseState.REPORTED, 1))
+    await record_mutation(ctx, "reportCase", outcome="ok", changes=changes)
+    return PreparedReport(case=case, ctes=ctes, args=values)
