@@ -19,7 +19,7 @@ from models import (
 from policies.care import care_household_predicate
 from policies.filters import buildings_in_scope, household_predicate
 from resolvers import cases as case_service
-from resolvers import prepared
+from resolvers import inserts, prepared
 from resolvers import validation as v
 from resolvers.care.common import area_path, local_day_bounds
 from resolvers.context import RequestContext
@@ -127,7 +127,7 @@ async def _record_visit(ctx: RequestContext, data: VisitInput, key: str | None) 
     visit = Visit(id=uuid7(), household_id=data.household_id, building_id=building_id, visitor_user_id=actor.user_id,
                   visitor_role=_acting_role(ctx), kind=data.kind, visited_at=data.visited_at, findings=findings,
                   needs=needs, case_id=case_id, created_at=ctx.now, idempotency_key=key)
-    await ctx.db.flush(visit)
+    await inserts.insert(ctx, visit)
     return visit
 
 

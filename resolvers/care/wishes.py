@@ -26,7 +26,7 @@ from policies.actor import Grant
 from policies.care import wish_predicate
 from policies.filters import building_predicate, buildings_in_scope, household_predicate, person_predicate
 from policies.roles import Condition
-from resolvers import prepared
+from resolvers import inserts, prepared
 from resolvers import validation as v
 from resolvers.care.common import area_path
 from resolvers.context import RequestContext
@@ -144,7 +144,7 @@ async def post_wish(ctx: RequestContext, *, person_id: uuid.UUID, title: str, de
     wish = Wish(id=uuid7(), beneficiary_person_id=person_id, household_id=household_id,
                 building_id=building_id, title=title_, description=d or "", poster_user_id=actor.user_id,
                 state=WishState.OPEN, version=1, updated_at=ctx.now, created_at=ctx.now)
-    await ctx.db.flush(wish)
+    await inserts.insert(ctx, wish)
     return wish
 
 

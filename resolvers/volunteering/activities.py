@@ -28,7 +28,7 @@ from models import (
 )
 from policies.filters import area_reach_predicate, area_read_predicate
 from policies.volunteering.filters import activity_signup_predicate
-from resolvers import prepared
+from resolvers import inserts, prepared
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
@@ -226,7 +226,7 @@ async def _sign_up(ctx: RequestContext, activity_id: uuid.UUID, key: str | None)
                        idempotency_key=key)
     try:
         async with ctx.db.savepoint():
-            await ctx.db.flush(s)
+            await inserts.insert(ctx, s)
     except IntegrityError:
         if s in ctx.db.session:
             ctx.db.session.expunge(s)

@@ -34,7 +34,7 @@ from models import (
 )
 from policies.filters import area_read_predicate
 from policies.volunteering.filters import person_points_predicate
-from resolvers import prepared
+from resolvers import inserts, prepared
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
@@ -343,7 +343,7 @@ async def _request_redemption(ctx: RequestContext, item_id: uuid.UUID, key: str 
                            "itemId")
     r = Redemption(person_id=person_id, item_id=item_id, points=points, state=RedemptionState.REQUESTED,
                    requested_by=ctx.actor.user_id, created_at=ctx.now, idempotency_key=key)
-    await ctx.db.flush(r)
+    await inserts.insert(ctx, r)
     return r
 
 
