@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from resolvers import prepared
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
@@ -42,9 +43,17 @@ def checked_key(raw: str | None) -> str | None:
 
 
 async def keyed_row(ctx: RequestContext, model: Any, user_column: Any, key: str,
-                    same: Callable[[Any], bool]) -> Any:
+                    same: Callable[[Any], bool], *, prepared_first: bool = False) -> Any:
     """The row this user wrote with ``key`` (None: none yet). ``same(row)`` says whether the
-    request at hand asks for what that row records; if not, the key was reused for another action."""
+    request at hand asks for what that row records; if not, the key was reused for another action.
+    ``prepared_first``: whether such a row exists is asked first by a text rendered once per actor
+    (resolvers.prepared; issue #21): a first attempt — nearly every request — then costs no ORM
+    statement; a retry loads the row through the ORM as before."""
+    if prepared_first:
+        found = await prepared.first(ctx, ("keyed_row", model.__tablename__), lambda p: select(model.id).where(
+            user_column == ctx.actor.user_id, model.idempotency_key == p(0, "text")), key)
+        if found is None:
+            return None
     row = await ctx.db.scalar(select(model).where(user_column == ctx.actor.user_id, model.idempotency_key == key))
     if row is not None and not same(row):
         raise ServiceError(ErrorCode.IDEMPOTENCY_KEY_REUSED,

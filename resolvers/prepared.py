@@ -20,12 +20,13 @@ from __future__ import annotations
 import enum
 import json
 import re
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Column, ColumnDefault, Table, TypeDecorator, literal_column
+from sqlalchemy import Column, ColumnDefault, Table, TypeDecorator, literal, literal_column
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import with_loader_criteria
 from sqlalchemy.sql import ColumnElement, Select, sqltypes
@@ -38,6 +39,7 @@ from tenants.session import fetch_rows
 _DIALECT = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
 _PARAM = re.compile(r"\$__p(\d+)__")
 _SIZE = 1024
+Bind = Callable[[int, str], ColumnElement[Any]]
 _texts: OrderedDict[tuple[Any, ...], tuple[str, tuple[int, ...]]] = OrderedDict()
 
 
@@ -106,6 +108,30 @@ async def rows(ctx: RequestContext, key: tuple[Any, ...], build: Callable[[], Se
     sql, args = found
     session = ctx.db.session
     return await ctx.db.locked(lambda: fetch_rows(session, sql, *args))
+
+
+async def fetch(ctx: RequestContext, key: tuple[Any, ...], build: Callable[[Bind], Any],
+                *values: Any) -> list[Any]:
+    """Every row of ``build(p)``, where ``p(n, pgtype)`` stands for ``values[n]``: from the text rendered
+    once per (key, actor) on PostgreSQL's driver path (``rows``), else the same statement through the ORM
+    with the values bound. Rows are indexed by position (an asyncpg record or an ORM row): read them as
+    plain values (a uuid as ``uuid.UUID(str(x))``, a boolean column rather than an enum)."""
+    found = await rows(ctx, key, lambda: build(param), *values)
+    if found is None:
+        found = list(await ctx.db.all(build(lambda n, _pgtype: literal(values[n]))))
+    return found
+
+
+async def first(ctx: RequestContext, key: tuple[Any, ...], build: Callable[[Bind], Any],
+                *values: Any) -> Any:
+    """The first row of ``fetch`` (None: no row)."""
+    found = await fetch(ctx, key, build, *values)
+    return found[0] if found else None
+
+
+def uid(value: Any) -> uuid.UUID | None:
+    """A uuid column's value as ``uuid.UUID`` (asyncpg gives its own type), None as None."""
+    return None if value is None else value if type(value) is uuid.UUID else uuid.UUID(str(value))
 
 
 # -- rows written without the ORM's unit of work (issue #21: resolvers.cases.report_fast)

@@ -139,6 +139,22 @@ def insert_change(model: type[TenantScoped], values: dict[str, Any]) -> dict[str
     return {"table": mapper.local_table.name, "id": str(values["id"]), "op": "insert", "fields": fields}
 
 
+def object_insert_change(obj: Any) -> dict[str, Any] | None:
+    """The audit log's change record of a new ORM object (None: not audited): its values, masked or
+    concealed as ``_record_changes`` says; gives the object its id first, as the column default would.
+    Also for rows written without the unit of work (resolvers/inserts.py)."""
+    if not isinstance(obj, TenantScoped) or getattr(type(obj), "__audit__", True) is False:
+        return None
+    if obj.id is None:
+        obj.id = uuid7()  # what the column default would give, known now for the log
+    state = inspect(obj)
+    fields = _inserted_fields(state.mapper, state.dict, getattr(type(obj), "__audit_mask__", frozenset()),
+                              getattr(type(obj), "__audit_conceal__", frozenset()))
+    if not fields:
+        return None
+    return {"table": state.mapper.local_table.name, "id": str(obj.id), "op": "insert", "fields": fields}
+
+
 @event.listens_for(TenantBoundSession, "before_flush")
 def _record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
     """Keep what each flush changes (new rows, changed columns before → after) for the audit log.
@@ -151,36 +167,34 @@ def _record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
     #21: asking every column of a new row for its history cost more than the rest of the insert's ORM
     work)."""
     changes = session.info.setdefault("audit_changes", [])
-    for op, objs in (("insert", session.new), ("update", session.dirty)):
-        for obj in objs:
-            if not isinstance(obj, TenantScoped) or getattr(type(obj), "__audit__", True) is False:
+    for obj in session.new:
+        entry = object_insert_change(obj)
+        if entry is not None:
+            changes.append(entry)
+    for obj in session.dirty:
+        if not isinstance(obj, TenantScoped) or getattr(type(obj), "__audit__", True) is False:
+            continue
+        masked: frozenset[str] = getattr(type(obj), "__audit_mask__", frozenset())
+        concealed: frozenset[str] = getattr(type(obj), "__audit_conceal__", frozenset())
+        state = inspect(obj)
+        fields: dict[str, list[Any]] = {}
+        changed = state.committed_state  # what was set since the last flush: the only candidates
+        for key in _audited_keys(state.mapper):
+            if key not in changed:
                 continue
-            if obj.id is None:
-                obj.id = uuid7()  # what the column default would give, known now for the log
-            masked: frozenset[str] = getattr(type(obj), "__audit_mask__", frozenset())
-            concealed: frozenset[str] = getattr(type(obj), "__audit_conceal__", frozenset())
-            state = inspect(obj)
-            fields: dict[str, list[Any]] = {}
-            if op == "insert":
-                fields = _inserted_fields(state.mapper, state.dict, masked, concealed)
-            else:
-                changed = state.committed_state  # what was set since the last flush: the only candidates
-                for key in _audited_keys(state.mapper):
-                    if key not in changed:
-                        continue
-                    hist = state.attrs[key].history
-                    if not hist.has_changes():
-                        continue
-                    before = hist.deleted[0] if hist.deleted else None
-                    after = hist.added[0] if hist.added else None
-                    if key in masked:
-                        before, after = _mask(before), _mask(after)
-                    elif key in concealed:
-                        before, after = (None if v is None else CONCEALED for v in (before, after))
-                    fields[key] = [_audit_value(before), _audit_value(after)]
-            if fields:
-                changes.append({"table": state.mapper.local_table.name, "id": str(obj.id), "op": op,
-                                "fields": fields})
+            hist = state.attrs[key].history
+            if not hist.has_changes():
+                continue
+            before = hist.deleted[0] if hist.deleted else None
+            after = hist.added[0] if hist.added else None
+            if key in masked:
+                before, after = _mask(before), _mask(after)
+            elif key in concealed:
+                before, after = (None if v is None else CONCEALED for v in (before, after))
+            fields[key] = [_audit_value(before), _audit_value(after)]
+        if fields:
+            changes.append({"table": state.mapper.local_table.name, "id": str(obj.id), "op": "update",
+                            "fields": fields})
 
 
 @event.listens_for(TenantBoundSession, "after_begin")

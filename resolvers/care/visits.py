@@ -19,6 +19,7 @@ from models import (
 from policies.care import care_household_predicate
 from policies.filters import buildings_in_scope, household_predicate
 from resolvers import cases as case_service
+from resolvers import inserts, prepared
 from resolvers import validation as v
 from resolvers.care.common import area_path, local_day_bounds
 from resolvers.context import RequestContext
@@ -74,7 +75,8 @@ async def record_visit(ctx: RequestContext, data: VisitInput) -> Visit:
     async def earlier() -> Visit | None:
         row: Visit | None = await keyed_row(ctx, Visit, Visit.visitor_user_id, key, lambda r: (
             r.household_id == data.household_id and r.kind == data.kind and r.visited_at == data.visited_at
-            and r.findings == findings and r.needs == needs and (r.case_id is None) == (data.raise_case is None)))
+            and r.findings == findings and r.needs == needs and (r.case_id is None) == (data.raise_case is None)),
+            prepared_first=True)
         return row
 
     return await once(ctx, key, earlier, lambda: _record_visit(ctx, data, key))
@@ -96,28 +98,36 @@ async def _record_visit(ctx: RequestContext, data: VisitInput, key: str | None) 
     elif data.visited_at < ctx.now - timedelta(days=366):
         errors.add(ErrorCode.INVALID, t("visitedAt 不能早于一年前", "visitedAt is more than a year ago"), "visitedAt")
     errors.raise_if_any()
-    readable = or_(household_predicate(actor.grant("household", "read"), actor),
-                   care_household_predicate(actor, "visit", "read", household_id=Household.id,
-                                            building_id=Household.building_id))
-    h = await ctx.db.scalar(select(Household).where(Household.id == data.household_id, readable))
+    # One statement (issue #21; it was two): the household if the actor reads it, and whether the record
+    # grant reaches it as a column; NOT_FOUND before FORBIDDEN as before.
+    def build(p: prepared.Bind) -> Any:
+        readable = or_(household_predicate(actor.grant("household", "read"), actor),
+                       care_household_predicate(actor, "visit", "read", household_id=Household.id,
+                                                building_id=Household.building_id))
+        allowed = care_household_predicate(actor, "visit", "record", household_id=Household.id,
+                                           building_id=Household.building_id)
+        return select(Household.building_id, allowed.label("allowed")).where(
+            Household.id == p(0, "uuid"), readable)
+
+    h = await prepared.first(ctx, ("record_visit",), build, data.household_id)
     if h is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("户不存在", "household not found"), "householdId")
-    allowed = care_household_predicate(actor, "visit", "record", household_id=Household.id,
-                                       building_id=Household.building_id)
-    if await ctx.db.scalar(select(Household.id).where(Household.id == h.id, allowed)) is None:
+    if not h[1]:
         raise ServiceError(ErrorCode.FORBIDDEN, t("您无权登记对该户的走访",
                                                   "you may not record visits to this household"), "householdId")
+    building_id = prepared.uid(h[0])
+    assert building_id is not None  # a household's building is NOT NULL
     case_id = None
     if data.raise_case is not None:
         rc = data.raise_case
         case = await case_service.report_case(ctx, case_service.ReportInput(
-            area_id=h.building_id, category=rc.category, priority=rc.priority, title=rc.title,
+            area_id=building_id, category=rc.category, priority=rc.priority, title=rc.title,
             description=rc.description))
         case_id = case.id
-    visit = Visit(id=uuid7(), household_id=h.id, building_id=h.building_id, visitor_user_id=actor.user_id,
+    visit = Visit(id=uuid7(), household_id=data.household_id, building_id=building_id, visitor_user_id=actor.user_id,
                   visitor_role=_acting_role(ctx), kind=data.kind, visited_at=data.visited_at, findings=findings,
                   needs=needs, case_id=case_id, created_at=ctx.now, idempotency_key=key)
-    await ctx.db.flush(visit)
+    await inserts.insert(ctx, visit)
     return visit
 
 

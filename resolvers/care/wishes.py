@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
@@ -26,6 +26,7 @@ from policies.actor import Grant
 from policies.care import wish_predicate
 from policies.filters import building_predicate, buildings_in_scope, household_predicate, person_predicate
 from policies.roles import Condition
+from resolvers import inserts, prepared
 from resolvers import validation as v
 from resolvers.care.common import area_path
 from resolvers.context import RequestContext
@@ -122,21 +123,28 @@ async def post_wish(ctx: RequestContext, *, person_id: uuid.UUID, title: str, de
     with errors.catch():
         d = v.text(description, "description", max_len=2000, required=False)
     errors.raise_if_any()
-    person = await ctx.db.scalar(select(Person).where(
-        Person.id == person_id, person_predicate(actor.grant("person", "read"), actor)))
-    if person is None or person.household_id is None:
+    # One statement (issue #21; it was three): the person as the read grant sees them, whether the post
+    # grant reaches their household, the household's building. NOT_FOUND before FORBIDDEN as before.
+    def build(p: prepared.Bind) -> Any:
+        grant = actor.grant("wish", "post")
+        reach = household_predicate(grant, actor) if grant else None
+        return (select(Person.household_id, Household.building_id,
+                       (false() if reach is None else reach).label("reachable"))
+                .join(Household, Household.id == Person.household_id, isouter=True)
+                .where(Person.id == p(0, "uuid"), person_predicate(actor.grant("person", "read"), actor)))
+
+    found = await prepared.first(ctx, ("post_wish",), build, person_id)
+    household_id = None if found is None else prepared.uid(found[0])
+    if household_id is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("居民不存在", "person not found"), "personId")
-    grant = actor.grant("wish", "post")
-    reach = household_predicate(grant, actor) if grant else None
-    if reach is None or await ctx.db.scalar(
-        select(Household.id).where(Household.id == person.household_id, reach)) is None:
+    if not found[2]:
         raise ServiceError(ErrorCode.FORBIDDEN, t("您无权为该居民发布微心愿",
                                                   "you may not post wishes for this person"), "personId")
-    building_id = await ctx.db.scalar(select(Household.building_id).where(Household.id == person.household_id))
-    wish = Wish(id=uuid7(), beneficiary_person_id=person.id, household_id=person.household_id,
+    building_id = prepared.uid(found[1])
+    wish = Wish(id=uuid7(), beneficiary_person_id=person_id, household_id=household_id,
                 building_id=building_id, title=title_, description=d or "", poster_user_id=actor.user_id,
                 state=WishState.OPEN, version=1, updated_at=ctx.now, created_at=ctx.now)
-    await ctx.db.flush(wish)
+    await inserts.insert(ctx, wish)
     return wish
 
 
@@ -154,8 +162,15 @@ WISH: StateMachine[WishState] = StateMachine(
 
 async def _load_wish(ctx: RequestContext, wish_id: uuid.UUID, action: str) -> Wish:
     actor = ctx.actor
-    wish = await get_wish(ctx, wish_id)
     grant = actor.grant("wish", action)
+    # The wish as the read grant sees it, and whether the grant's staff reach (all, scope) covers its
+    # building, in one statement (issue #21; it was two).
+    staff = (building_predicate(Wish.building_id, Grant(all=grant.all, scope_paths=grant.scope_paths), actor)
+             if grant.all or grant.scope_paths else false())
+    found = (await ctx.db.all(select(Wish, staff.label("staff")).where(
+        Wish.id == wish_id, await wish_read_predicate(ctx)))) or [(None, False)]
+    wish: Wish | None = found[0][0]
+    in_staff_reach = found[0][1]
     community = await party_community(ctx) if grant.has(Condition.PARTY_MEMBER) else None
     if wish is None and action == "claim" and community is not None:
         # A party member saw it open; it left their view because someone else claimed it.
@@ -166,11 +181,7 @@ async def _load_wish(ctx: RequestContext, wish_id: uuid.UUID, action: str) -> Wi
                                                      "the wish has been claimed by someone else"), "id")
     if wish is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("微心愿不存在", "wish not found"), "id")
-    allowed = False
-    if grant.all or grant.scope_paths:
-        staff = Grant(all=grant.all, scope_paths=grant.scope_paths)
-        allowed = await ctx.db.scalar(select(Wish.id).where(
-            Wish.id == wish.id, building_predicate(Wish.building_id, staff, actor))) is not None
+    allowed = bool(in_staff_reach)
     if not allowed and action in ("claim", "fulfil") and grant.has(Condition.PARTY_MEMBER):
         # A party member claims any open wish, and fulfils only what they claimed.
         allowed = await is_party_member(ctx) and (action == "claim" or wish.claimant_user_id == actor.user_id)

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, literal, or_, select
 from models import Area, AreaKind, Case, CaseState, Notice, uuid7
 from policies.deliberation.filters import area_rows_predicate
 from policies.filters import area_read_predicate
+from resolvers import inserts
 from resolvers import validation as v
 from resolvers.cases import read_predicate as case_read_predicate
 from resolvers.context import RequestContext
@@ -79,7 +80,7 @@ async def publish_notice(ctx: RequestContext, *, area_id: uuid.UUID, title: str,
     area = await area_for_action(ctx, area_id, "notice", "publish", "publish notices")
     notice = Notice(id=uuid7(), area_id=area.id, area_path=area.path, title=clean["title"], body=clean["body"],
                     publisher_user_id=ctx.actor.user_id, expires_at=expires_at, created_at=ctx.now)
-    await ctx.db.flush(notice)
+    await inserts.insert(ctx, notice)
     ctx.events.append({"topic": "notice", "tenant_id": str(ctx.tenant.id), "notice_id": str(notice.id),
                        "area_path": notice.area_path})
     return notice

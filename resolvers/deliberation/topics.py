@@ -26,6 +26,7 @@ from models import (
 )
 from policies.deliberation.filters import area_rows_predicate
 from policies.roles import Condition
+from resolvers import inserts
 from resolvers import validation as v
 from resolvers.cases import read_predicate as case_read_predicate
 from resolvers.context import RequestContext
@@ -136,7 +137,7 @@ async def propose_topic(ctx: RequestContext, *, area_id: uuid.UUID, title: str, 
     topic = Topic(id=uuid7(), area_id=area.id, area_path=area.path, title=clean["title"],
                   description=clean["description"], proposer_user_id=ctx.actor.user_id, state=TopicState.PROPOSED,
                   version=1, updated_at=ctx.now, created_at=ctx.now)
-    await ctx.db.flush(topic)
+    await inserts.insert(ctx, topic)
     if cases:
         await ctx.db.flush(*(TopicCase(topic_id=topic.id, case_id=c, linked_by_user_id=ctx.actor.user_id,
                                        created_at=ctx.now) for c in cases))

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from strawberry.dataloader import DataLoader
 
 from models import (
@@ -27,6 +29,7 @@ from models import (
     uuid7,
 )
 from policies.roles import Condition
+from resolvers import prepared
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors
@@ -111,39 +114,49 @@ async def open_vote(ctx: RequestContext, topic_id: uuid.UUID, *, matter: VoteMat
 
 
 async def cast_ballot(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice,
-                      idempotency_key: str | None = None, household_id: uuid.UUID | None = None) -> VoteElector:
+                      idempotency_key: str | None = None, household_id: uuid.UUID | None = None) -> Vote | None:
     """The ballot of the dwelling the actor owns (产权人; co-owners share it; ``household_id`` names the
     dwelling when the actor owns several in the vote's scope); casting again replaces it until the
     vote closes — unless staff recorded a proxy or paper ballot for it, which is final. With an
     idempotency key, a retry answers with the ballot (even once the vote has closed) and the key
     with another vote or choice is IDEMPOTENCY_KEY_REUSED; the ballot keeps the key of the cast that
-    set its choice, so a later cast (with its own key, or none) ends the old key's life."""
+    set its choice, so a later cast (with its own key, or none) ends the old key's life. Returns the
+    vote as the actor reads it (the payload's): the one the cast read (issue #21: not read twice)."""
     key = checked_key(idempotency_key)
 
-    async def earlier() -> VoteElector | None:
+    async def earlier() -> uuid.UUID | None:
         assert key is not None
         row: VoteElector | None = await keyed_row(ctx, VoteElector, VoteElector.cast_by_user_id, key,
-                                                  lambda e: e.vote_id == vote_id and e.choice == choice)
-        return row
+                                                  lambda e: e.vote_id == vote_id and e.choice == choice,
+                                                  prepared_first=True)
+        return None if row is None else row.id
 
-    return await once(ctx, key, earlier, lambda: _cast(ctx, vote_id, choice, key, household_id))
+    cast: list[Vote] = []  # the vote the cast read, once the cast succeeded (a retry's answer reads it anew)
+    await once(ctx, key, earlier, lambda: _cast(ctx, vote_id, choice, key, household_id, cast))
+    return cast[0] if cast else await get_vote(ctx, vote_id)
 
 
 async def _cast(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice, key: str | None,
-                household_id: uuid.UUID | None) -> VoteElector:
+                household_id: uuid.UUID | None, cast: list[Vote]) -> uuid.UUID:
     vote = await get_vote(ctx, vote_id)
     if vote is None:
         raise fail(ErrorCode.NOT_FOUND, t("表决不存在", "vote not found"), "voteId")
     grant = ctx.actor.grant("vote", "cast")
     person = ctx.actor.person_id
-    mine: list[VoteElector] = []
-    # "own household" for a vote is the dwelling the actor owns, wherever they live (DESIGN.md §8)
+    mine: list[Any] = []
+    # "own household" for a vote is the dwelling the actor owns, wherever they live (DESIGN.md §8); each
+    # elector's id and whether staff recorded its ballot (final), in one text per actor (resolvers.prepared)
     if grant.has(Condition.OWN) and person is not None:
-        q = select(VoteElector).where(VoteElector.vote_id == vote_id,
-                                      VoteElector.household_id.in_(owned_dwellings(person)))
-        if household_id is not None:
-            q = q.where(VoteElector.household_id == household_id)
-        mine = list(await ctx.db.scalars(q.order_by(VoteElector.household_id)))
+        def build(p: prepared.Bind) -> Any:
+            assert person is not None
+            q = select(VoteElector.id, VoteElector.method.in_([BallotMethod.PROXY, BallotMethod.PAPER]).label(
+                "final")).where(VoteElector.vote_id == p(0, "uuid"),
+                                VoteElector.household_id.in_(owned_dwellings(person)))
+            if household_id is not None:
+                q = q.where(VoteElector.household_id == p(1, "uuid"))
+            return q.order_by(VoteElector.household_id)
+
+        mine = await prepared.fetch(ctx, ("cast_ballot", household_id is not None), build, vote_id, household_id)
     if not mine:
         raise fail(ErrorCode.FORBIDDEN, t("只有表决范围内房屋的登记产权人可以投票，且只为本人名下的房屋投票",
                                           "only a registered owner of a dwelling in the vote's scope votes, "
@@ -152,27 +165,34 @@ async def _cast(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice, key: st
         raise fail(ErrorCode.INVALID, t("您名下有多套房屋在表决范围内，请用 householdId 指明为哪一户投票",
                                         "you own several dwellings in the vote's scope: name one with householdId"),
                    "householdId")
-    elector = mine[0]
-    if elector.method in (BallotMethod.PROXY, BallotMethod.PAPER):
+    elector_id, final = prepared.uid(mine[0][0]), mine[0][1]
+    assert elector_id is not None
+    if final:
         raise fail(ErrorCode.CONFLICT, t("该户已由工作人员登记委托或纸质表决票，每户只计一票",
                                          "staff recorded a proxy or paper ballot for this dwelling: it counts once"),
                    "voteId")
     # FOR SHARE: a close (UPDATE of the vote row) waits for ballots in flight, and a ballot arriving
     # after a close sees the vote closed. SQLite serialises writers, which gives the same order.
-    state = await ctx.db.scalar(select(Vote.state).where(Vote.id == vote_id).with_for_update(read=True))
-    if state is not VoteState.OPEN or ctx.now >= vote.closes_at:
+    state = await prepared.first(ctx, ("cast_ballot_open",), lambda p: select(
+        (Vote.state == VoteState.OPEN).label("open")).where(Vote.id == p(0, "uuid")).with_for_update(read=True),
+        vote_id)
+    if state is None or not state[0] or ctx.now >= vote.closes_at:
         raise fail(ErrorCode.INVALID_TRANSITION, t("表决已结束", "the vote is closed"), "voteId")
     await ctx.db.execute(
-        update(VoteElector).where(VoteElector.id == elector.id)
+        update(VoteElector).where(VoteElector.id == elector_id)
         .where(VoteElector.method.is_(None) | (VoteElector.method == BallotMethod.ONLINE))
         .values(choice=choice, cast_by_user_id=ctx.actor.user_id, cast_at=ctx.now, idempotency_key=key,
                 method=BallotMethod.ONLINE)
         .execution_options(synchronize_session=False))
-    for k, val in (("choice", choice), ("cast_by_user_id", ctx.actor.user_id), ("cast_at", ctx.now),
-                   ("idempotency_key", key), ("method", BallotMethod.ONLINE)):
-        set_committed_value(elector, k, val)
+    # an elector loaded earlier in the request (none in a castBallot alone) reads the row anew
+    elector = ctx.db.session.identity_map.get(identity_key(VoteElector, (ctx.tenant.id, elector_id)))
+    if elector is not None:
+        for k, val in (("choice", choice), ("cast_by_user_id", ctx.actor.user_id), ("cast_at", ctx.now),
+                       ("idempotency_key", key), ("method", BallotMethod.ONLINE)):
+            set_committed_value(elector, k, val)
     _forget_ballots(ctx)
-    return elector
+    cast.append(vote)
+    return elector_id
 
 
 async def close_vote(ctx: RequestContext, vote_id: uuid.UUID) -> Vote:

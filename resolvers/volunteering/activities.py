@@ -28,6 +28,7 @@ from models import (
 )
 from policies.filters import area_reach_predicate, area_read_predicate
 from policies.volunteering.filters import activity_signup_predicate
+from resolvers import inserts, prepared
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
@@ -172,7 +173,7 @@ async def sign_up(ctx: RequestContext, activity_id: uuid.UUID, idempotency_key: 
     async def earlier() -> ActivitySignup | None:
         assert key is not None
         row: ActivitySignup | None = await keyed_row(ctx, ActivitySignup, ActivitySignup.user_id, key,
-                                                     lambda s: s.activity_id == activity_id)
+                                                     lambda s: s.activity_id == activity_id, prepared_first=True)
         return row
 
     return await once(ctx, key, earlier, lambda: _sign_up(ctx, activity_id, key))
@@ -180,24 +181,39 @@ async def sign_up(ctx: RequestContext, activity_id: uuid.UUID, idempotency_key: 
 
 async def _sign_up(ctx: RequestContext, activity_id: uuid.UUID, key: str | None) -> ActivitySignup:
     person_id = _own_person(ctx, "activityId")
-    act = await get_activity(ctx, activity_id)
-    if act is None:
+    # One statement (issue #21; it was three): the activity as the read grant sees it, whether the sign-up
+    # grant reaches it, whether it is open, and the actor's earlier sign-up of it (its id, and whether it
+    # was cancelled). The refusals in the same order as before.
+    def build(p: prepared.Bind) -> Any:
+        pred = activity_signup_predicate(Activity.area_path, ctx.actor.grant("activity", "sign_up"), ctx.actor)
+        return (select(Activity.id, pred.label("reachable"), (Activity.state == ActivityState.PUBLISHED).label("open"),
+                       Activity.starts_at, ActivitySignup.id,
+                       (ActivitySignup.state == SignupState.CANCELLED).label("cancelled"))
+                .join(ActivitySignup, (ActivitySignup.activity_id == Activity.id)
+                      & (ActivitySignup.person_id == p(1, "uuid")), isouter=True)
+                .where(Activity.id == p(0, "uuid"), activity_read_pred(ctx)))
+
+    found = await prepared.first(ctx, ("sign_up",), build, activity_id, person_id)
+    if found is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("志愿活动不存在", "activity not found"), "activityId")
-    pred = activity_signup_predicate(Activity.area_path, ctx.actor.grant("activity", "sign_up"), ctx.actor)
-    if await ctx.db.scalar(select(Activity.id).where(Activity.id == act.id, pred)) is None:
+    _, reachable, is_open, starts_at, existing_id, cancelled = found
+    if not reachable:
         raise ServiceError(ErrorCode.FORBIDDEN, t("只能报名本小区的志愿活动",
                                                   "you may sign up only for activities of your own compound"),
                            "activityId")
-    if act.state is not ActivityState.PUBLISHED or act.starts_at <= ctx.now:
+    if not is_open or starts_at <= ctx.now:
         raise ServiceError(ErrorCode.INVALID_TRANSITION, t("该活动已停止报名",
                                                            "the activity is no longer open for sign-up"), "activityId")
-    existing: ActivitySignup | None = await ctx.db.scalar(select(ActivitySignup).where(
-        ActivitySignup.activity_id == act.id, ActivitySignup.person_id == person_id))
-    if existing is not None and existing.state is not SignupState.CANCELLED:
+    if existing_id is not None and not cancelled:
         raise ServiceError(ErrorCode.CONFLICT, t("您已报名", "you are already signed up"), "activityId")
+    existing: ActivitySignup | None = None
+    if existing_id is not None:  # cancelled before: signed up again below, through the state machine
+        existing = await ctx.db.scalar(select(ActivitySignup).where(ActivitySignup.id == prepared.uid(existing_id)))
+        assert existing is not None
     taken = await ctx.db.execute(
         update(Activity)
-        .where(Activity.id == act.id, Activity.signed_up < Activity.capacity, Activity.state == ActivityState.PUBLISHED)
+        .where(Activity.id == activity_id, Activity.signed_up < Activity.capacity,
+               Activity.state == ActivityState.PUBLISHED)
         .values(signed_up=Activity.signed_up + 1).execution_options(synchronize_session=False))
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise ServiceError(ErrorCode.CONFLICT, t("该活动名额已满", "the activity is full"), "activityId")
@@ -205,12 +221,12 @@ async def _sign_up(ctx: RequestContext, activity_id: uuid.UUID, key: str | None)
         await transition(ctx, SIGNUP, existing, "sign_up_again", lost=("您已报名", "you are already signed up"),
                          field="activityId", values={"idempotency_key": key})
         return existing
-    s = ActivitySignup(activity_id=act.id, person_id=person_id, user_id=ctx.actor.user_id,
+    s = ActivitySignup(activity_id=activity_id, person_id=person_id, user_id=ctx.actor.user_id,
                        state=SignupState.SIGNED_UP, version=1, updated_at=ctx.now, created_at=ctx.now,
                        idempotency_key=key)
     try:
         async with ctx.db.savepoint():
-            await ctx.db.flush(s)
+            await inserts.insert(ctx, s)
     except IntegrityError:
         if s in ctx.db.session:
             ctx.db.session.expunge(s)
@@ -219,8 +235,11 @@ async def _sign_up(ctx: RequestContext, activity_id: uuid.UUID, key: str | None)
 
 
 async def _signup_for(ctx: RequestContext, signup_id: uuid.UUID) -> tuple[ActivitySignup, Activity]:
-    s: ActivitySignup | None = await ctx.db.scalar(select(ActivitySignup).where(ActivitySignup.id == signup_id))
-    act = None if s is None else await get_activity(ctx, s.activity_id)
+    # The sign-up and its activity as the read grant sees it (None: not readable), one statement (issue #21)
+    found = await ctx.db.all(select(ActivitySignup, Activity).join(
+        Activity, (Activity.id == ActivitySignup.activity_id) & activity_read_pred(ctx), isouter=True)
+        .where(ActivitySignup.id == signup_id))
+    s, act = found[0] if found else (None, None)
     if s is None or act is None or (s.user_id != ctx.actor.user_id and not await _organises(ctx, act)):
         raise ServiceError(ErrorCode.NOT_FOUND, t("报名记录不存在", "sign-up not found"), "id")
     return s, act

@@ -34,6 +34,7 @@ from models import (
 )
 from policies.filters import area_read_predicate
 from policies.volunteering.filters import person_points_predicate
+from resolvers import inserts, prepared
 from resolvers import validation as v
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
@@ -316,7 +317,7 @@ async def request_redemption(ctx: RequestContext, item_id: uuid.UUID, idempotenc
     async def earlier() -> Redemption | None:
         assert key is not None
         row: Redemption | None = await keyed_row(ctx, Redemption, Redemption.requested_by, key,
-                                                 lambda r: r.item_id == item_id)
+                                                 lambda r: r.item_id == item_id, prepared_first=True)
         return row
 
     return await once(ctx, key, earlier, lambda: _request_redemption(ctx, item_id, key))
@@ -324,26 +325,33 @@ async def request_redemption(ctx: RequestContext, item_id: uuid.UUID, idempotenc
 
 async def _request_redemption(ctx: RequestContext, item_id: uuid.UUID, key: str | None) -> Redemption:
     person_id = _own_person(ctx, "itemId")
-    item = await get_reward_item(ctx, item_id)
-    if item is None:
+    # One statement (issue #21; it was two): the item as the read grant sees it, with the actor's balance
+    # (the account, one per person, outer-joined); the refusals in the same order as before.
+    found = await prepared.first(ctx, ("request_redemption",), lambda p: (
+        select(RewardItem.community_path, RewardItem.active, RewardItem.stock, RewardItem.points,
+               PointsAccount.balance)
+        .join(PointsAccount, PointsAccount.person_id == p(1, "uuid"), isouter=True)
+        .where(RewardItem.id == p(0, "uuid"), item_read_pred(ctx))), item_id, person_id)
+    if found is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("物品不存在", "item not found"), "itemId")
+    community_path, active, stock, points, balance = found
     grant = ctx.actor.grant("points", "redeem")
     own_path = ctx.actor.own_compound_path
-    if not grant.own or own_path is None or not own_path.startswith(item.community_path):
+    if not grant.own or own_path is None or not own_path.startswith(community_path):
         raise ServiceError(ErrorCode.FORBIDDEN, t("只能在您居住的社区兑换",
                                                   "you may redeem only in the community you live in"), "itemId")
-    if not item.active:  # retired (下架, issue #23): no new request; earlier ones still resolve
+    if not active:  # retired (下架, issue #23): no new request; earlier ones still resolve
         raise ServiceError(ErrorCode.INVALID_TRANSITION, t("该物品已下架", "the item was retired"), "itemId")
-    if item.stock < 1:
+    if stock < 1:
         raise ServiceError(ErrorCode.CONFLICT, t("库存不足", "out of stock"), "itemId")
-    have = int(await ctx.db.scalar(select(PointsAccount.balance).where(PointsAccount.person_id == person_id)) or 0)
-    if have < item.points:
-        raise ServiceError(ErrorCode.CONFLICT, t(f"积分不足：余额 {have}，需要 {item.points}",
-                                                 f"not enough points: the balance is {have}, {item.points} needed"),
+    have = int(balance or 0)
+    if have < points:
+        raise ServiceError(ErrorCode.CONFLICT, t(f"积分不足：余额 {have}，需要 {points}",
+                                                 f"not enough points: the balance is {have}, {points} needed"),
                            "itemId")
-    r = Redemption(person_id=person_id, item_id=item.id, points=item.points, state=RedemptionState.REQUESTED,
+    r = Redemption(person_id=person_id, item_id=item_id, points=points, state=RedemptionState.REQUESTED,
                    requested_by=ctx.actor.user_id, created_at=ctx.now, idempotency_key=key)
-    await ctx.db.flush(r)
+    await inserts.insert(ctx, r)
     return r
 
 

@@ -126,8 +126,7 @@ class DeliberationMutation:
             vote_id = decode_id(input.vote_id, "Vote", "voteId")
             household = None if input.household_id is None else decode_id(input.household_id, "Household",
                                                                             "householdId")
-            await svc.cast_ballot(context(info), vote_id, input.choice, input.idempotency_key, household)
-            return await svc.get_vote(context(info), vote_id)
+            return await svc.cast_ballot(context(info), vote_id, input.choice, input.idempotency_key, household)
         return await _vote(info, run)
 
     @mutation(description="Record an owner's proxy ballot (委托投票) with the written proxy's reference (staff); "
