@@ -16,9 +16,9 @@ import sqlalchemy as sa
 
 from resolvers.ids import encode_global_id
 from tenants.rls import set_tenant_sql
-from tests.support.compiled import around, both, walk_pages
+from tests.support.compiled import around, both, module_tenant, walk_pages
 from tests.support.deliberation import area
-from tests.support.harness import Api, DbEnv, World
+from tests.support.harness import Api, DbEnv
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")  # every role of the test world, and a user holding none
@@ -73,11 +73,9 @@ def household(tw: TenantWorld, key: str) -> str:
     return encode_global_id("Household", tw.households[key])
 
 
-@pytest.fixture
-async def person_tenant(api: Api, fresh: World, db: DbEnv) -> TenantWorld:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+@pytest.fixture(scope="module")
+async def person_tenant(api: Api, db: DbEnv) -> TenantWorld:
+    tw = await module_tenant(db)
     ids = {}
     for hh, name, party, tags, phone in PERSONS_OF_THE_WORLD:
         r = await api.gql(tw, "admin", CREATE, {"i": {"householdId": household(tw, hh), "name": name,

@@ -18,9 +18,9 @@ import pytest
 
 from resolvers.ids import encode_global_id
 from tests.care.test_care import APPOINT, TZ8, VISIT, add_households, hh, visit_input
-from tests.support.compiled import around, both, walk_pages
+from tests.support.compiled import around, both, module_tenant, walk_pages
 from tests.support.deliberation import area
-from tests.support.harness import Api, DbEnv, World
+from tests.support.harness import Api, DbEnv
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")  # every role of the test world, and a user holding none
@@ -73,11 +73,9 @@ VISITS_OF_THE_WORLD = (
 )
 
 
-@pytest.fixture
-async def visit_tenant(api: Api, db: DbEnv, fresh: World) -> TenantWorld:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+@pytest.fixture(scope="module")
+async def visit_tenant(api: Api, db: DbEnv) -> TenantWorld:
+    tw = await module_tenant(db)
     extra = await add_households(db, tw, "B2", ["202", "203", "204", "205"])
     r = await api.gql(tw, "admin", APPOINT, {"i": {
         "personId": encode_global_id("Person", tw.persons["h1b"]), "title": "BUILDING", "areaId": area(tw, "B2"),
