@@ -34,8 +34,12 @@ test-sqlite: $(STAMP)
 	GONGZHI_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -q $(PYTEST_N)
 
 # The whole PostgreSQL half of the suite with the app's connections through a real pgbouncer in
-# transaction mode (issue #10; tests/pgbouncer/run.sh starts and stops it; tests that use no database
-# backend are deselected): ≈ 2 min on this 2-core machine with two test processes. PGBOUNCER_TESTS=tests/tenants/test_isolation.py (say) runs only those.
+# transaction mode (issue #10; tests/pgbouncer/run.sh starts and stops it). Deselected there (tests/conftest.py):
+# tests that use no database backend, and the compiled reads' equivalence files
+# tests/compiled/test_compiled_<domain>.py — their subject is the answer's bytes on the two read paths,
+# which pgbouncer does not change; they run on PostgreSQL in `make test`, and tests/compiled/test_compiled.py
+# (the compiled path's connections and transactions, and its cases compared) stays here
+# (GONGZHI_TEST_PGBOUNCER_ALL=1 runs them too). PGBOUNCER_TESTS=tests/tenants/test_isolation.py (say) runs only those.
 PGBOUNCER_TESTS ?=
 test-pgbouncer: $(STAMP)
 	bash tests/pgbouncer/run.sh $(PYTEST_N) $(PGBOUNCER_TESTS)

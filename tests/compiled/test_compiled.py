@@ -31,7 +31,7 @@ from tests.compiled.test_compiled_persons import PERSON_DOCUMENTS
 from tests.compiled.test_compiled_topics import TOPIC_DOCUMENTS
 from tests.compiled.test_compiled_visits import VISIT_DOCUMENTS
 from tests.support.cases import accept, area_gid, call, dispatch_firm, ok, report, resolve, start
-from tests.support.compiled import around, both, compiled_statements
+from tests.support.compiled import around, both, compiled_statements, module_tenant
 from tests.support.harness import Api, DbEnv, World
 from tests.support.paths import ROOT
 from tests.support.world import TenantWorld
@@ -130,11 +130,11 @@ async def cases_world(api: Api, tw: TenantWorld) -> dict[str, dict[str, Any]]:
     return out
 
 
-@pytest.fixture
-async def case_tenant(api: Api, fresh: World, db: DbEnv) -> tuple[TenantWorld, dict[str, dict[str, Any]]]:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    return fresh.a, await cases_world(api, fresh.a)
+@pytest.fixture(scope="module")
+async def case_tenant(api: Api, db: DbEnv) -> tuple[TenantWorld, dict[str, dict[str, Any]]]:
+    """The module's cases, for the tests that only read them."""
+    tw = await module_tenant(db)
+    return tw, await cases_world(api, tw)
 
 
 async def test_case_lists_compile_to_the_resolvers_answer_for_every_user(api: Api, case_tenant: Any) -> None:

@@ -19,9 +19,9 @@ import pytest
 from models import RoleAssignment
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant
-from tests.support.compiled import around, both, walk_pages
+from tests.support.compiled import around, both, module_tenant, walk_pages
 from tests.support.deliberation import area
-from tests.support.harness import Api, DbEnv, World
+from tests.support.harness import Api, DbEnv
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")  # every role of the test world, and a user holding none
@@ -86,11 +86,9 @@ MORE_ASSIGNMENTS = (
 )
 
 
-@pytest.fixture
-async def access_tenant(fresh: World, db: DbEnv) -> TenantWorld:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+@pytest.fixture(scope="module")
+async def access_tenant(db: DbEnv) -> TenantWorld:
+    tw = await module_tenant(db)
     now = datetime.now(UTC).replace(microsecond=123456)
     async with db.sessionmaker() as s:
         bind_tenant(s, tw.tenant_id)

@@ -15,9 +15,9 @@ import orjson
 import pytest
 
 from resolvers.ids import encode_global_id, encode_sorted_cursor
-from tests.support.compiled import around, both, walk_pages
+from tests.support.compiled import around, both, module_tenant, walk_pages
 from tests.support.deliberation import area
-from tests.support.harness import Api, DbEnv, World
+from tests.support.harness import Api, DbEnv
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")
@@ -62,11 +62,9 @@ SERVICES_OF_THE_WORLD = (
 )
 
 
-@pytest.fixture
-async def care_tenant(api: Api, fresh: World, db: DbEnv) -> tuple[TenantWorld, dict[str, str]]:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+@pytest.fixture(scope="module")
+async def care_tenant(api: Api, db: DbEnv) -> tuple[TenantWorld, dict[str, str]]:
+    tw = await module_tenant(db)
     ids = {}
     for who, where, tag, name, note in SERVICES_OF_THE_WORLD:
         r = await api.gql(tw, who, ADD_SVC, {"i": {"tagCode": tag, "areaId": area(tw, where), "name": name,

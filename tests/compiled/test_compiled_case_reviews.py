@@ -17,9 +17,9 @@ import orjson
 import pytest
 
 from resolvers.ids import encode_global_id
-from tests.support.compiled import around, both, compiled_statements, walk_pages
+from tests.support.compiled import around, both, compiled_statements, module_tenant, walk_pages
 from tests.support.deliberation import area
-from tests.support.harness import Api, DbEnv, World
+from tests.support.harness import Api, DbEnv
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")  # every role of the test world, and a user holding none
@@ -53,11 +53,9 @@ REVIEWS_OF_THE_WORLD = (
 )
 
 
-@pytest.fixture
-async def reviews_tenant(api: Api, fresh: World, db: DbEnv) -> TenantWorld:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+@pytest.fixture(scope="module")
+async def reviews_tenant(api: Api, db: DbEnv) -> TenantWorld:
+    tw = await module_tenant(db)
     for where, start, end, summary, decisions in REVIEWS_OF_THE_WORLD:
         r = await api.gql(tw, "admin", CREATE, {"i": {"areaId": area(tw, where), "periodStart": start,
                                                       "periodEnd": end, "summary": summary, "decisions": decisions}})

@@ -16,8 +16,8 @@ import pytest
 from models import Area, EvaluationPeriod, EvaluationRating, EvaluationTarget, PeriodState, uuid7
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant
-from tests.support.compiled import around, both, walk_pages
-from tests.support.harness import Api, DbEnv, World
+from tests.support.compiled import around, both, module_tenant, walk_pages
+from tests.support.harness import Api, DbEnv
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")
@@ -40,11 +40,9 @@ fragment R on EvaluationRating { t: total scores { ... on ItemScore { item } } }
 EQUIVALENCE_DOCUMENTS = (RATINGS, PAGE, FRAGMENTS)
 
 
-@pytest.fixture
-async def rated_tenant(fresh: World, db: DbEnv) -> tuple[TenantWorld, list[str]]:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+@pytest.fixture(scope="module")
+async def rated_tenant(db: DbEnv) -> tuple[TenantWorld, list[str]]:
+    tw = await module_tenant(db)
     periods = []
     async with db.sessionmaker() as s:
         bind_tenant(s, tw.tenant_id)

@@ -16,8 +16,8 @@ import pytest
 
 from models import ImportJob, ImportStatus
 from tenants.session import bind_tenant
-from tests.support.compiled import around, both, walk_pages
-from tests.support.harness import Api, DbEnv, World
+from tests.support.compiled import around, both, module_tenant, walk_pages
+from tests.support.harness import Api, DbEnv
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")
@@ -43,11 +43,9 @@ OWNERS = ("admin", "admin", "grid1", "admin", "resident", "grid1", "admin")
 STATUSES = tuple(ImportStatus)
 
 
-@pytest.fixture
-async def job_tenant(fresh: World, db: DbEnv) -> TenantWorld:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+@pytest.fixture(scope="module")
+async def job_tenant(db: DbEnv) -> TenantWorld:
+    tw = await module_tenant(db)
     at = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
     async with db.sessionmaker() as s:
         bind_tenant(s, tw.tenant_id)

@@ -14,8 +14,8 @@ import pytest
 from models import Area, InServiceMember, PartnerKind, PartnerUnit, uuid7
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant
-from tests.support.compiled import around, both, walk_pages
-from tests.support.harness import Api, DbEnv, World
+from tests.support.compiled import around, both, module_tenant, walk_pages
+from tests.support.harness import Api, DbEnv
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")
@@ -40,11 +40,9 @@ fragment M on InServiceMember { w: workUnitName partnerUnit { ... on PartnerUnit
 EQUIVALENCE_DOCUMENTS = (MEMBERS, PORTAL, FRAGMENTS)
 
 
-@pytest.fixture
-async def inservice_tenant(fresh: World, db: DbEnv) -> tuple[TenantWorld, dict[str, Any]]:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+@pytest.fixture(scope="module")
+async def inservice_tenant(db: DbEnv) -> tuple[TenantWorld, dict[str, Any]]:
+    tw = await module_tenant(db)
     units = {}
     async with db.sessionmaker() as s:
         bind_tenant(s, tw.tenant_id)

@@ -17,9 +17,9 @@ import pytest
 from resolvers.ids import encode_global_id
 from tests.deliberation.test_deliberation_lifecycle import CANCEL_MEETING
 from tests.deliberation.test_deliberation_public import CLOSE_MEETING, CONVENE
-from tests.support.compiled import around, both, walk_pages
+from tests.support.compiled import around, both, module_tenant, walk_pages
 from tests.support.deliberation import area, codes
-from tests.support.harness import Api, DbEnv, World
+from tests.support.harness import Api, DbEnv
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")  # every role of the test world, and a user holding none
@@ -71,11 +71,9 @@ def _in(hours: float) -> str:
     return (datetime.now(UTC) + timedelta(hours=hours)).isoformat()
 
 
-@pytest.fixture
-async def meeting_tenant(api: Api, fresh: World, db: DbEnv) -> tuple[TenantWorld, dict[str, str]]:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+@pytest.fixture(scope="module")
+async def meeting_tenant(api: Api, db: DbEnv) -> tuple[TenantWorld, dict[str, str]]:
+    tw = await module_tenant(db)
     ids = {}
     for who, where, title, hours in MEETINGS_OF_THE_WORLD:
         r = await api.gql(tw, who, CONVENE, {"i": {"areaId": area(tw, where), "title": title, "startsAt": _in(hours),

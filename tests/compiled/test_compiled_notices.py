@@ -17,9 +17,9 @@ from sqlalchemy import update
 from models import Notice
 from resolvers.ids import decode_global_id, encode_global_id
 from tenants.session import bind_tenant
-from tests.support.compiled import around, both, walk_pages
+from tests.support.compiled import around, both, module_tenant, walk_pages
 from tests.support.deliberation import area
-from tests.support.harness import Api, DbEnv, World
+from tests.support.harness import Api, DbEnv
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")  # every role of the test world, and a user holding none
@@ -79,11 +79,9 @@ async def _publish(api: Api, tw: TenantWorld) -> dict[str, str]:
     return ids
 
 
-@pytest.fixture
-async def notice_tenant(api: Api, fresh: World, db: DbEnv) -> tuple[TenantWorld, dict[str, str]]:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+@pytest.fixture(scope="module")
+async def notice_tenant(api: Api, db: DbEnv) -> tuple[TenantWorld, dict[str, str]]:
+    tw = await module_tenant(db)
     ids = await _publish(api, tw)
     r = await api.gql(tw, "chair", WITHDRAW, {"i": {"id": ids["已撤回通知"], "reason": "重复发布"}})
     assert r["data"]["withdrawNotice"]["errors"] == []

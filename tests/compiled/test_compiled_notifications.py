@@ -15,8 +15,8 @@ import orjson
 import pytest
 
 from tests.support.cases import accept, area_gid, call, dispatch_firm, ok, report, resolve, start
-from tests.support.compiled import around, both, walk_pages
-from tests.support.harness import Api, DbEnv, World
+from tests.support.compiled import around, both, module_tenant, walk_pages
+from tests.support.harness import Api, DbEnv
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")  # every role of the test world, and a user holding none
@@ -57,11 +57,9 @@ async def _inbox(api: Api, tw: TenantWorld, user: str) -> list[dict[str, Any]]:
     return [e["node"] for e in body["data"]["notifications"]["edges"]]
 
 
-@pytest.fixture
-async def notification_tenant(api: Api, fresh: World, db: DbEnv) -> TenantWorld:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+@pytest.fixture(scope="module")
+async def notification_tenant(api: Api, db: DbEnv) -> TenantWorld:
+    tw = await module_tenant(db)
     c = await dispatch_firm(api, tw, await accept(api, tw, await report(api, tw, "resident", "B1", title="楼道堆物")))
     await resolve(api, tw, await start(api, tw, c))
     c = await dispatch_firm(api, tw, await accept(api, tw, await report(api, tw, "grid1", "B1", title="管道堵塞")))

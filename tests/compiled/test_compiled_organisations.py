@@ -29,8 +29,8 @@ from models import (
 )
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant
-from tests.support.compiled import around, both, walk_pages
-from tests.support.harness import Api, DbEnv, World
+from tests.support.compiled import around, both, module_tenant, walk_pages
+from tests.support.harness import Api, DbEnv
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")
@@ -92,11 +92,9 @@ def _area(tw: TenantWorld, key: str) -> str:
     return encode_global_id(kinds[key[0]], tw.areas[key])
 
 
-@pytest.fixture
-async def org_tenant(fresh: World, db: DbEnv) -> TenantWorld:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+@pytest.fixture(scope="module")
+async def org_tenant(db: DbEnv) -> TenantWorld:
+    tw = await module_tenant(db)
     async with db.sessionmaker() as s:
         bind_tenant(s, tw.tenant_id)
         async with s.begin():

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.support.compiled import around, both, walk_pages
-from tests.support.harness import Api, DbEnv, World
+from tests.support.compiled import around, both, module_tenant, walk_pages
+from tests.support.harness import Api, DbEnv
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")
@@ -38,11 +38,9 @@ NEW_UNITS: tuple[dict[str, Any], ...] = (
 )
 
 
-@pytest.fixture
-async def unit_tenant(api: Api, fresh: World, db: DbEnv) -> TenantWorld:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+@pytest.fixture(scope="module")
+async def unit_tenant(api: Api, db: DbEnv) -> TenantWorld:
+    tw = await module_tenant(db)
     for unit in NEW_UNITS:
         r = await api.gql(tw, "admin", CREATE, {"i": unit})
         assert r["data"]["createPartnerUnit"]["errors"] == [], (unit, r)

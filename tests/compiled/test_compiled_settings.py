@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.support.compiled import around, both, walk_pages
-from tests.support.harness import Api, DbEnv, World
+from tests.support.compiled import around, both, module_tenant, walk_pages
+from tests.support.harness import Api, DbEnv
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")  # every role of the test world (one expired), and a user holding none
@@ -112,11 +112,9 @@ MUTATIONS: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
-@pytest.fixture
-async def settings_tenant(api: Api, fresh: World, db: DbEnv) -> TenantWorld:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+@pytest.fixture(scope="module")
+async def settings_tenant(api: Api, db: DbEnv) -> TenantWorld:
+    tw = await module_tenant(db)
     for mutation, input_type, data in MUTATIONS:
         doc = f"mutation($i: {input_type}!) {{ {mutation}(input: $i) {{ errors {{ code message field }} }} }}"
         r = await api.gql(tw, "admin", doc, {"i": data})

@@ -16,8 +16,8 @@ import pytest
 
 from resolvers.ids import encode_global_id
 from tests.compiled.test_compiled_volunteering import SIGN_UP, activities_world
-from tests.support.compiled import around, both, walk_pages
-from tests.support.harness import Api, DbEnv, World
+from tests.support.compiled import around, both, module_tenant, walk_pages
+from tests.support.harness import Api, DbEnv
 from tests.support.volunteering import ERR, USERS, run
 from tests.support.world import TenantWorld
 
@@ -42,11 +42,9 @@ CHECK_OUT = f"mutation($i: CheckOutActivityInput!) {{ checkOutActivity(input: $i
 CONFIRM = f"mutation($i: ConfirmActivityHoursInput!) {{ confirmActivityHours(input: $i) {{ {ERR} }} }}"
 
 
-@pytest.fixture
-async def signup_tenant(api: Api, fresh: World, db: DbEnv) -> tuple[TenantWorld, dict[str, str]]:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+@pytest.fixture(scope="module")
+async def signup_tenant(api: Api, db: DbEnv) -> tuple[TenantWorld, dict[str, str]]:
+    tw = await module_tenant(db)
     acts = await activities_world(api, db, tw)
     for key in ("resident", "chair", "secretary2"):
         assert (await run(api, tw, key, SIGN_UP, {"a": acts["c1"]}))["errors"] == []

@@ -14,9 +14,9 @@ import orjson
 import pytest
 
 from resolvers.ids import encode_global_id
-from tests.support.compiled import around, both, walk_pages
+from tests.support.compiled import around, both, module_tenant, walk_pages
 from tests.support.deliberation import ACCEPT, CLOSE, DECIDE, area, cast, codes, open_vote, propose
-from tests.support.harness import Api, DbEnv, World
+from tests.support.harness import Api, DbEnv
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")  # every role of the test world, and a user holding none
@@ -61,11 +61,9 @@ TOPICS_OF_THE_WORLD = (("chair", "P1", "加装电梯"), ("grid1", "B1", "楼道�
                        ("resident", "B1", "垃圾分类"), ("chair", "P1", "已表决议题"), ("chair", "P1", "已决议题"))
 
 
-@pytest.fixture
-async def topic_tenant(api: Api, fresh: World, db: DbEnv) -> tuple[TenantWorld, dict[str, str]]:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+@pytest.fixture(scope="module")
+async def topic_tenant(api: Api, db: DbEnv) -> tuple[TenantWorld, dict[str, str]]:
+    tw = await module_tenant(db)
     ids = {}
     for who, where, title in TOPICS_OF_THE_WORLD:
         r = await propose(api, tw, who, where, title, description=f"{title}的说明")

@@ -17,7 +17,7 @@ import pytest
 
 from models import Member, User, uuid7
 from tenants.session import bind_tenant
-from tests.support.compiled import around, both, walk_pages
+from tests.support.compiled import around, both, module_world, walk_pages
 from tests.support.harness import Api, DbEnv, World
 from tests.support.world import ROLE_USERS, TenantWorld
 
@@ -46,11 +46,11 @@ fragment F on UserAccount { ... on Node { id } u: username linked }
 EQUIVALENCE_DOCUMENTS = (USERS_DOC, PORTAL, USERS_FRAGMENTS)
 
 
-@pytest.fixture
-async def user_tenant(fresh: World, db: DbEnv) -> TenantWorld:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+@pytest.fixture(scope="module")
+async def user_world(db: DbEnv) -> World:
+    """The module's tenants (the second one's rows must not show), for the tests that only read them."""
+    w = await module_world(db)
+    tw = w.a
     async with db.sessionmaker() as s:
         bind_tenant(s, tw.tenant_id)
         async with s.begin():
@@ -64,7 +64,12 @@ async def user_tenant(fresh: World, db: DbEnv) -> TenantWorld:
             s.add_all(extra)
             await s.flush()
             s.add_all([Member(user_id=u.id, person_id=None) for u in extra])
-    return tw
+    return w
+
+
+@pytest.fixture
+def user_tenant(user_world: World) -> TenantWorld:
+    return user_world.a
 
 
 async def test_user_lists_compile_to_the_resolvers_answer_for_every_user(api: Api, user_tenant: TenantWorld) -> None:
@@ -82,7 +87,7 @@ async def test_user_lists_compile_to_the_resolvers_answer_for_every_user(api: Ap
         assert await walk_pages(api, tw, "admin", USERS_DOC, "users", {"first": 3, "includeDeactivated": include}) > 3
 
 
-async def test_a_user_list_has_real_content(api: Api, user_tenant: TenantWorld, fresh: World) -> None:
+async def test_a_user_list_has_real_content(api: Api, user_tenant: TenantWorld, user_world: World) -> None:
     tw = user_tenant
     body = orjson.loads((await both(api, tw, "admin", USERS_DOC, {"first": 100, "includeDeactivated": True}))[0])
     nodes = {e["node"]["username"]: e["node"] for e in body["data"]["users"]["edges"]}
@@ -90,7 +95,7 @@ async def test_a_user_list_has_real_content(api: Api, user_tenant: TenantWorld, 
     assert not nodes[tw.username("gone")]["active"] and ".654321+00:00" in nodes[tw.username("gone")]["deactivatedAt"]
     assert nodes[tw.username("oidc")]["subject"] == f"sub-{tw.slug}"
     assert nodes[tw.username("linked")]["linked"] and nodes[tw.username("linked")]["subject"] is None
-    assert not any(name.startswith(fresh.b.slug) for name in nodes)
+    assert not any(name.startswith(user_world.b.slug) for name in nodes)
     body = orjson.loads((await both(api, tw, "admin", USERS_DOC, {"first": 100}))[0])
     assert tw.username("gone") not in {e["node"]["username"] for e in body["data"]["users"]["edges"]}
 

@@ -24,7 +24,7 @@ import pytest
 from models import Area, AreaKind, GridBuilding, Household, Person, PersonCareTag, PersonStatus, path_segment, uuid7
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant
-from tests.support.compiled import around, both, walk_pages
+from tests.support.compiled import PG_ONLY, around, both, module_tenant, walk_pages
 from tests.support.deliberation import area
 from tests.support.harness import Api, DbEnv, World
 from tests.support.world import ROLE_USERS, TenantWorld
@@ -106,11 +106,7 @@ async def _more_households(db: DbEnv, tw: TenantWorld) -> None:
                     s.add(PersonCareTag(person_id=p.id, code=tag))
 
 
-@pytest.fixture
-async def visit_world(api: Api, fresh: World, db: DbEnv) -> tuple[TenantWorld, str]:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+async def _visited(api: Api, db: DbEnv, tw: TenantWorld) -> tuple[TenantWorld, str]:
     await _more_households(db, tw)
     for key, days, at in VISITS:
         r = await api.gql(tw, "admin", VISIT, {"i": {"householdId": encode_global_id("Household", tw.households[key]),
@@ -118,6 +114,20 @@ async def visit_world(api: Api, fresh: World, db: DbEnv) -> tuple[TenantWorld, s
                                                      "findings": "情况良好"}})
         assert r["data"]["recordVisit"]["errors"] == [], (key, r)
     return tw, ""
+
+
+@pytest.fixture(scope="module")
+async def visit_world(api: Api, db: DbEnv) -> tuple[TenantWorld, str]:
+    """The module's world, for the tests that only read it."""
+    return await _visited(api, db, await module_tenant(db))
+
+
+@pytest.fixture
+async def own_visit_world(api: Api, fresh: World, db: DbEnv) -> tuple[TenantWorld, str]:
+    """The same world in a tenant of its own, for a test that changes its settings and leads."""
+    if not db.is_pg:
+        pytest.skip(PG_ONLY)
+    return await _visited(api, db, fresh.a)
 
 
 def _days(*offsets: int) -> list[str]:
@@ -155,8 +165,8 @@ async def _compare_all(api: Api, tw: TenantWorld, users: tuple[str, ...], lead: 
     return pages
 
 
-async def test_visit_figures_compile_to_the_python_rule_for_every_user(api: Api, visit_world: Any) -> None:
-    tw, _ = visit_world
+async def test_visit_figures_compile_to_the_python_rule_for_every_user(api: Api, own_visit_world: Any) -> None:
+    tw, _ = own_visit_world
     # the tenant's default cadence: no settings row
     pages = await _compare_all(api, tw, USERS, None)
     assert pages > 2 * len(USERS), pages

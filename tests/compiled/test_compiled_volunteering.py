@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from resolvers.ids import decode_global_id, encode_global_id
 from tenants.rls import set_tenant_sql
-from tests.support.compiled import around, both, compiled_statements, walk_pages
+from tests.support.compiled import around, both, compiled_statements, module_tenant, walk_pages
 from tests.support.harness import Api, DbEnv, World
 from tests.support.volunteering import ERR, USERS, area, run
 from tests.support.world import TenantWorld
@@ -99,11 +99,11 @@ async def activities_world(api: Api, db: DbEnv, tw: TenantWorld) -> dict[str, st
     return out
 
 
-@pytest.fixture
-async def activity_tenant(api: Api, fresh: World, db: DbEnv) -> tuple[TenantWorld, dict[str, str]]:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    return fresh.a, await activities_world(api, db, fresh.a)
+@pytest.fixture(scope="module")
+async def activity_tenant(api: Api, db: DbEnv) -> tuple[TenantWorld, dict[str, str]]:
+    """The module's world, for the tests that only read it."""
+    tw = await module_tenant(db)
+    return tw, await activities_world(api, db, tw)
 
 
 

@@ -12,9 +12,9 @@ import orjson
 import pytest
 
 from resolvers.ids import encode_global_id
-from tests.support.compiled import around, both
+from tests.support.compiled import around, both, module_tenant
 from tests.support.deliberation import area
-from tests.support.harness import Api, DbEnv, World
+from tests.support.harness import Api, DbEnv
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")
@@ -45,11 +45,9 @@ REPORTS = (("resident", "B1", "drainage", "下水道堵塞"), ("resident", "B2",
            ("resident", "B2", "drainage", "化粪池异味"))
 
 
-@pytest.fixture
-async def wall_tenant(api: Api, fresh: World, db: DbEnv) -> tuple[TenantWorld, dict[str, str]]:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+@pytest.fixture(scope="module")
+async def wall_tenant(api: Api, db: DbEnv) -> tuple[TenantWorld, dict[str, str]]:
+    tw = await module_tenant(db)
     ids = {}
     for who, building, category, title in REPORTS:
         r = await api.gql(tw, who, REPORT, {"i": {"areaId": area(tw, building), "category": category,

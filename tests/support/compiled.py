@@ -1,5 +1,5 @@
-"""Running a query on both read paths: compiled, then through strawberry's resolvers; and what the
-compiler produced per request."""
+"""Running a query on both read paths: compiled, then through strawberry's resolvers; what the
+compiler produced per request; the tenants a module of compiled-read tests shares."""
 
 from __future__ import annotations
 
@@ -8,10 +8,27 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
+import pytest
 
 import gongzhi.http.graphql as app_module
-from tests.support.harness import Api
-from tests.support.world import TenantWorld
+from tests.support.harness import Api, DbEnv, World, new_slug
+from tests.support.world import TenantWorld, build_tenant
+
+PG_ONLY = "compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers"
+
+
+async def module_tenant(db: DbEnv) -> TenantWorld:
+    """A new tenant for a module's compiled-read tests, for a module-scoped fixture: built once, shared
+    by the module's tests that only read it (a test that writes makes its own, from ``fresh``). On
+    SQLite the module's tests skip before anything is built."""
+    if not db.is_pg:
+        pytest.skip(PG_ONLY)
+    return await build_tenant(db.sessionmaker, new_slug("cm"))
+
+
+async def module_world(db: DbEnv) -> World:
+    """As ``module_tenant``, two tenants (a test that looks at the other tenant's rows)."""
+    return World(a=await module_tenant(db), b=await build_tenant(db.sessionmaker, new_slug("cn")))
 
 
 @contextmanager
