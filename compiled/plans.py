@@ -45,6 +45,10 @@ class Plan:
     sql: str
     checks: list[tuple[ArgRef, Callable[[dict[str, Any]], Any], Any]]
     slots: list[Callable[[Bindings], Any]]
+    # Getters whose placeholder the rendered SQL dropped (``x AND false`` for an actor without a grant):
+    # still called on every reuse, for the refusal (Unsupported) of a bad argument they carry — a reused
+    # plan must turn away what compiling it anew would have turned away.
+    unused: tuple[Callable[[Bindings], Any], ...] = ()
 
     def fits(self, b: Bindings) -> bool:
         try:
@@ -53,6 +57,8 @@ class Plan:
             return False
 
     def params(self, b: Bindings) -> tuple[Any, ...]:
+        for getter in self.unused:
+            getter(b)
         return tuple(getter(b) for getter in self.slots)
 
 
@@ -219,7 +225,7 @@ def compile_request(schema: GraphQLSchema, query: str, document: DocumentNode, o
                                                  include_aliases=True))
         sql, slots = _number_slots(str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})),
                                    compiler.slots)
-        plan = Plan(sql, compiler.checks, slots)
+        plan = Plan(sql, compiler.checks, slots, tuple(g for g in compiler.slots if g not in slots))
         cache.put(key, plan)
     else:
         cache.hits += 1
