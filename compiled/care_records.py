@@ -11,43 +11,24 @@ loader (person·read) and then by the compiled Person fields (masking, audited f
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
 
-from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
+from compiled.compiler import Compiler, FieldTable, Sel, given_id
 from compiled.fields import CONNECTION, EDGE, column, connection, timestamp
 from compiled.sql import gid
 from models import CareService, CareServiceRecord, Person
 from policies.care import care_service_predicate
 from policies.filters import person_predicate
 from resolvers.care import service_record_filters
-from resolvers.errors import ServiceError
-from resolvers.ids import decode_global_id
-
-
-def _id_of(arg: str, type_name: str) -> Any:
-    def read(a: dict[str, Any]) -> uuid.UUID:
-        try:
-            return decode_global_id(str(a[arg]), type_name, arg).id
-        except ServiceError:
-            raise Unsupported(f"bad {arg}") from None  # the resolvers give the typed error
-    return read
-
-
-def _given(cx: Compiler, sel: Sel, arg: str, type_name: str) -> ColumnElement[Any] | None:
-    """The ID argument's uuid as a parameter, or None when it was not given (a shape of the plan)."""
-    if not cx.shape(sel, lambda a: a.get(arg) is not None):
-        return None
-    return cx.param(sel, _id_of(arg, type_name), "uuid")
 
 
 def care_service_records(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
-    filters = service_record_filters(cx.ctx, person_id=_given(cx, sel, "personId", "Person"),
-                                     service_id=_given(cx, sel, "serviceId", "CareService"))
+    filters = service_record_filters(cx.ctx, person_id=given_id(cx, sel, "personId", "Person"),
+                                     service_id=given_id(cx, sel, "serviceId", "CareService"))
     stmt = select(CareServiceRecord.__table__).where(CareServiceRecord.tenant_id == cx.tenant_id, *filters)
     return connection(cx, sel, stmt, CareServiceRecord.id, descending=True, node_type="CareServiceRecord",
                       reads="person_id")

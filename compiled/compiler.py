@@ -250,3 +250,21 @@ def last_shape(a: dict[str, Any]) -> bool | None:
     if last is not None and last < 0:
         raise Unsupported("bad last")  # the resolvers give the typed error
     return None if last is None else last > 0
+
+
+def id_arg(arg: str, type_name: str) -> Callable[[dict[str, Any]], uuid.UUID]:
+    """An ID argument's uuid as the schema's decode_id reads it (of ``type_name``); a bad one is
+    Unsupported, so the resolvers give their typed error."""
+    def read(a: dict[str, Any]) -> uuid.UUID:
+        try:
+            return decode_global_id(str(a[arg]), type_name, arg).id
+        except ServiceError:
+            raise Unsupported(f"bad {arg}") from None
+    return read
+
+
+def given_id(cx: Compiler, sel: Sel, arg: str, type_name: str) -> ColumnElement[Any] | None:
+    """The ID argument's uuid as a parameter, or None when it was not given (a shape of the plan)."""
+    if not cx.shape(sel, lambda a: a.get(arg) is not None):
+        return None
+    return cx.param(sel, id_arg(arg, type_name), "uuid")

@@ -10,7 +10,6 @@ predicate), without its contact phone (masked in Python) or clients, which take 
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Any
 
@@ -18,36 +17,18 @@ from sqlalchemy import ColumnElement, Float, case, cast, func, null, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
 
-from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
+from compiled.compiler import Compiler, FieldTable, Sel, Unsupported, given_id
 from compiled.fields import CONNECTION, EDGE, area_by_id, column, connection
 from compiled.sorted_lists import float_json
 from compiled.sql import gid
 from models import InServiceMember, PartnerUnit, Person, ServiceKind
 from policies.filters import person_predicate
 from resolvers.cobuilding import inservice_member_list_filters, inservice_summary_counts, inservice_summary_members
-from resolvers.errors import ServiceError
-from resolvers.ids import decode_global_id
-
-
-def _id_of(arg: str, type_name: str) -> Any:
-    def read(a: dict[str, Any]) -> uuid.UUID:
-        try:
-            return decode_global_id(str(a[arg]), type_name, arg).id
-        except ServiceError:
-            raise Unsupported(f"bad {arg}") from None  # the resolvers give the typed error
-    return read
-
-
-def _given(cx: Compiler, sel: Sel, arg: str, type_name: str) -> ColumnElement[Any] | None:
-    """The ID argument's uuid as a parameter, or None when it was not given (a shape of the plan)."""
-    if not cx.shape(sel, lambda a: a.get(arg) is not None):
-        return None
-    return cx.param(sel, _id_of(arg, type_name), "uuid")
 
 
 def inservice_members(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
-    filters = inservice_member_list_filters(cx.ctx, community_id=_given(cx, sel, "communityId", "Community"),
-                                            partner_unit_id=_given(cx, sel, "partnerUnitId", "PartnerUnit"))
+    filters = inservice_member_list_filters(cx.ctx, community_id=given_id(cx, sel, "communityId", "Community"),
+                                            partner_unit_id=given_id(cx, sel, "partnerUnitId", "PartnerUnit"))
     stmt = select(InServiceMember.__table__).where(InServiceMember.tenant_id == cx.tenant_id, *filters)
     return connection(cx, sel, stmt, InServiceMember.id, descending=False, node_type="InServiceMember")
 
@@ -91,7 +72,7 @@ def inservice_summary(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
     the members it counts (``inservice_summary_members``) and their services of the period by kind
     (``inservice_summary_counts``), in one statement. No unit named is the resolvers' INVALID."""
     cx.shape(sel, _period_ok)
-    unit = _given(cx, sel, "partnerUnitId", "PartnerUnit")
+    unit = given_id(cx, sel, "partnerUnitId", "PartnerUnit")
     if unit is None:
         raise Unsupported("no unit")
     members_of = inservice_summary_members(cx.ctx.actor, unit)

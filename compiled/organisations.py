@@ -13,7 +13,6 @@ the strawberry types: dates as their ISO text, enums by name, each area read und
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Any
 
@@ -22,7 +21,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
 
 from compiled.case_filters import area_uuid
-from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
+from compiled.compiler import Compiler, FieldTable, Sel, given_id
 from compiled.fields import CONNECTION, EDGE, area_by_id, column, connection, enum_of
 from compiled.sql import gid, lit
 from models import (
@@ -37,8 +36,6 @@ from models import (
     ServiceContract,
 )
 from policies.filters import area_read_predicate
-from resolvers.errors import ServiceError
-from resolvers.ids import decode_global_id
 from resolvers.register import (
     central_household_list_filters,
     owner_committee_list_filters,
@@ -46,23 +43,6 @@ from resolvers.register import (
     self_governing_unit_list_filters,
     service_contract_list_filters,
 )
-
-
-def _id_of(arg: str, type_name: str) -> Any:
-    """An ID argument's uuid as the schema's decode_id reads it; a bad one is the resolvers' error."""
-    def read(a: dict[str, Any]) -> uuid.UUID:
-        try:
-            return decode_global_id(str(a[arg]), type_name, arg).id
-        except ServiceError:
-            raise Unsupported(f"bad {arg}") from None
-    return read
-
-
-def _given(cx: Compiler, sel: Sel, arg: str, type_name: str) -> ColumnElement[Any] | None:
-    """The argument's uuid as a parameter, or None when it was not given (a shape of the plan)."""
-    if not cx.shape(sel, lambda a: a.get(arg) is not None):
-        return None
-    return cx.param(sel, _id_of(arg, type_name), "uuid")
 
 
 def _area_path(cx: Compiler, sel: Sel, *, readable: bool) -> ColumnElement[str] | None:
@@ -90,8 +70,8 @@ def service_contracts(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
     on = None
     if cx.shape(sel, lambda a: a.get("on") is not None):
         on = cast(cx.param(sel, _on, "text"), Date)
-    filters = service_contract_list_filters(cx.ctx, firm_id=_given(cx, sel, "firmId", "PropertyFirm"),
-                                            compound_id=_given(cx, sel, "compoundId", "Compound"), on=on)
+    filters = service_contract_list_filters(cx.ctx, firm_id=given_id(cx, sel, "firmId", "PropertyFirm"),
+                                            compound_id=given_id(cx, sel, "compoundId", "Compound"), on=on)
     stmt = select(ServiceContract.__table__).where(ServiceContract.tenant_id == cx.tenant_id, *filters)
     return connection(cx, sel, stmt, ServiceContract.id, descending=False, node_type="ServiceContract")
 
@@ -104,7 +84,7 @@ def party_orgs(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
 
 
 def owner_committees(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
-    filters = owner_committee_list_filters(cx.ctx, compound_id=_given(cx, sel, "compoundId", "Compound"))
+    filters = owner_committee_list_filters(cx.ctx, compound_id=given_id(cx, sel, "compoundId", "Compound"))
     stmt = select(OwnerCommittee.__table__).where(OwnerCommittee.tenant_id == cx.tenant_id, *filters)
     return connection(cx, sel, stmt, OwnerCommittee.id, descending=False, node_type="OwnerCommittee")
 
@@ -120,7 +100,7 @@ def self_governing_units(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[An
 def central_households(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
     path = _area_path(cx, sel, readable=True)
     filters = central_household_list_filters(cx.ctx, area_path=path,
-                                             unit_id=_given(cx, sel, "unitId", "SelfGoverningUnit"))
+                                             unit_id=given_id(cx, sel, "unitId", "SelfGoverningUnit"))
     stmt = select(CentralHousehold.__table__).where(CentralHousehold.tenant_id == cx.tenant_id, *filters)
     return connection(cx, sel, stmt, CentralHousehold.id, descending=False, node_type="CentralHousehold")
 
