@@ -41,8 +41,13 @@ partner_units), which ``fields`` finds by name.
 """
 
 from compiled.compiler import Unsupported
-from compiled.fields import FIELDS, compiled_fields
+from compiled.fields import FIELDS
 from compiled.plans import Plan, PlanCache, compile_request, finish, run_compiled
 
 __all__ = ["FIELDS", "Plan", "PlanCache", "Unsupported", "compile_request", "compiled_fields", "finish",
            "run_compiled"]
+
+
+def compiled_fields() -> dict[str, frozenset[str]]:
+    """Per GraphQL type, the fields the compiler answers (the keys it dispatches on)."""
+    return {type_name: frozenset(table) for type_name, table in FIELDS.items()}

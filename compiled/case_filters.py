@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    SQLColumnExpression,
     Text,
     and_,
     any_,
@@ -40,6 +41,7 @@ from models import (
     CaseSource,
     HandlerKind,
 )
+from models.cases import overdue_sql
 from policies.cases import case_in_area
 from resolvers import validation as v
 from resolvers.cases import CaseOrder
@@ -192,3 +194,9 @@ def _newest_of_branch(tenant_id: Any, branch: ColumnElement[bool], where: list[C
     newest = (select(Case.id).where(Case.tenant_id == tenant_id, Case.area_id == areas.c[0], *rest, *where)
               .order_by(Case.id.desc()).limit(limit).correlate(areas).lateral())
     return select(newest.c.id).select_from(areas).join(newest, true()).order_by(newest.c.id.desc()).limit(limit)
+
+
+def late(cx: Compiler, state: SQLColumnExpression[Any], due_at: SQLColumnExpression[Any]) -> ColumnElement[bool]:
+    """Open and past due at the request's time: the Case.overdue field and the cases(overdue:) filter,
+    by the one rule of models.cases (the resolvers' field and list filter use it too)."""
+    return overdue_sql(state, due_at, cx.now, inline_states=True)

@@ -22,8 +22,9 @@ from sqlalchemy import ColumnElement, and_, case, func, null, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
 
+from compiled.case_filters import late
 from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
-from compiled.fields import CONNECTION, EDGE, area_obj, column, connection, enum_of, late, timestamp
+from compiled.fields import CONNECTION, EDGE, area_obj, column, connection, enum_of, timestamp
 from compiled.fields import _category_name as category_name
 from compiled.sorted_lists import node_fields
 from compiled.sql import enum_name, gid, iso, json_list, lit

@@ -42,7 +42,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import FromClause, Subquery
 
-from compiled.case_filters import AREA_KIND_OF, AREA_TYPE_OF, among_newest, area_uuid, case_filters, case_order
+from compiled.case_filters import AREA_KIND_OF, AREA_TYPE_OF, among_newest, area_uuid, case_filters, case_order, late
 from compiled.compiler import (
     Compiler,
     FieldTable,
@@ -86,7 +86,6 @@ from models import (
     User,
 )
 from models.area import community_id_sql
-from models.cases import overdue_sql
 from policies.cases import case_predicate
 from policies.filters import CaseGrid, area_read_predicate, buildings_in_scope, household_predicate, person_predicate
 from resolvers.cases import NO_TIME, CaseOrder, case_sort_key
@@ -131,12 +130,6 @@ def columns_of(strawberry_type: type) -> dict[str, Handler]:
         else:
             out[name] = column(read.column)
     return out
-
-
-def late(cx: Compiler, state: SQLColumnExpression[Any], due_at: SQLColumnExpression[Any]) -> ColumnElement[bool]:
-    """Open and past due at the request's time: the Case.overdue field and the cases(overdue:) filter,
-    by the one rule of models.cases (the resolvers' field and list filter use it too)."""
-    return overdue_sql(state, due_at, cx.now, inline_states=True)
 
 
 # ---------------------------------------------------------------- users
@@ -602,8 +595,3 @@ _CORE = frozenset({"case_filters", "compiler", "fields", "plans", "sorted_lists"
 for _info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name):
     if _info.name not in _CORE:
         extend(FIELDS, importlib.import_module(f"compiled.{_info.name}").TABLES)
-
-
-def compiled_fields() -> dict[str, frozenset[str]]:
-    """Per GraphQL type, the fields the compiler answers (the keys it dispatches on)."""
-    return {type_name: frozenset(table) for type_name, table in FIELDS.items()}
