@@ -45,6 +45,7 @@ from tests.support.harness import (
     pg_admin,
     pg_parts,
 )
+from tests.support.partners import NOON, PartnerApi
 from tests.support.servers import Server
 from tests.support.tenant_predicates import CHECKER
 from tests.support.tenant_predicates import install as check_tenant_predicates
@@ -231,3 +232,15 @@ def servers(db: DbEnv, tmp_path: Path) -> Iterator[list[Server]]:
     finally:
         for s in started:
             s.stop()
+
+
+@pytest.fixture
+async def papi(db: DbEnv) -> AsyncIterator[PartnerApi]:
+    """The partner side's app, for the partner, in-service and compiled partner-read tests: the real app
+    with its clock fixed at NOON (agreements start and end by the request's time)."""
+    settings = Settings(database_url=db.app_url, jwt_secret=JWT_SECRET, graphiql=False)
+    app = create_app(settings, engine=db.engine)
+    state = app.state.gongzhi
+    state.clock = lambda: NOON
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        yield PartnerApi(Api(client, settings), state)

@@ -11,24 +11,20 @@ client is out of the next compiled answer (a partner's plan is keyed by its agre
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 from sqlalchemy import update
 
-from gongzhi.http.app import create_app
-from gongzhi.settings import Settings
 from models import ActivityState, Agreement
 from resolvers.ids import decode_global_id
 from tenants.session import bind_tenant
 from tests.support.cobuilding import SET_STATUS, USERS, add_activity, community, gid, make_agreement, make_unit, run
-from tests.support.compiled import around, both, compiled_statements, walk_pages
-from tests.support.harness import JWT_SECRET, Api, DbEnv, World
+from tests.support.compiled import around, both, partner_both, walk_pages
+from tests.support.harness import DbEnv, World
 from tests.support.partners import NOON, VALID_FROM, VALID_UNTIL, PartnerApi, partner_client
 from tests.support.world import TenantWorld
 
@@ -124,40 +120,16 @@ async def _tenant(p: PartnerApi, db: DbEnv, tw: TenantWorld, seq: int) -> Tenant
 
 
 @pytest.fixture
-async def papi(db: DbEnv) -> AsyncIterator[PartnerApi]:
-    """As tests/cobuilding/conftest.py's (a conftest's fixture does not reach this folder): the real app
-    with its clock at NOON, where the agreements' validity is decided by the request's day."""
-    settings = Settings(database_url=db.app_url, jwt_secret=JWT_SECRET, graphiql=False)
-    app = create_app(settings, engine=db.engine)
-    app.state.gongzhi.clock = lambda: NOON
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        yield PartnerApi(Api(client, settings), app.state.gongzhi)
-
-
-@pytest.fixture
 async def scene(papi: PartnerApi, db: DbEnv, fresh: World) -> tuple[Tenant, Tenant]:
     if not db.is_pg:
         pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
     return await _tenant(papi, db, fresh.a, 31), await _tenant(papi, db, fresh.b, 41)
 
 
-async def _both(p: PartnerApi, token: str, query: str, variables: dict[str, Any]) -> tuple[bytes, bytes, bool]:
-    """tests.support.compiled.both for a partner token: compiled, then the resolvers."""
-    with compiled_statements() as made:
-        r1 = await p.gql(token, query, variables)
-    p.state.compiled_reads = False
-    try:
-        r2 = await p.gql(token, query, variables)
-    finally:
-        p.state.compiled_reads = True
-    assert r1.status_code == r2.status_code == 200, (r1.text, r2.text)
-    return orjson.dumps(r1.json()), orjson.dumps(r2.json()), bool(made and made[0] is not None)
-
-
 async def _walk(p: PartnerApi, token: str, query: str, field: str) -> int:
     pages, variables = 0, {"first": 1}
     for _ in range(20):
-        compiled, resolved, taken = await _both(p, token, query, variables)
+        compiled, resolved, taken = await partner_both(p, token, query, variables)
         assert taken and compiled == resolved, (field, variables, around(compiled, resolved))
         pages += 1
         info = orjson.loads(compiled)["data"][field]["pageInfo"]
@@ -174,15 +146,15 @@ async def test_every_partner_client_of_both_tenants_reads_the_same_compiled(papi
         for key, (client_id, secret) in t.clients.items():
             token = await papi.access(client_id, secret)
             for document in (MY_AGREEMENTS, PARTNER_MIX):
-                compiled, resolved, taken = await _both(papi, token, document, {})
+                compiled, resolved, taken = await partner_both(papi, token, document, {})
                 assert taken and compiled == resolved, (t.tw.slug, key, around(compiled, resolved))
             for variables in ({}, {"first": 0}, {"first": 100}):
                 for document in (MY_PAGE, SHARED_ACTIVITIES):
-                    compiled, resolved, taken = await _both(papi, token, document, variables)
+                    compiled, resolved, taken = await partner_both(papi, token, document, variables)
                     assert taken and compiled == resolved, (t.tw.slug, key, variables, around(compiled, resolved))
             pages += await _walk(papi, token, MY_PAGE, "myAgreementsConnection")
             pages += await _walk(papi, token, SHARED_ACTIVITIES, "sharedActivities")
-            seen[(t.tw.slug, key)] = orjson.loads((await _both(papi, token, PARTNER_MIX, {}))[0])["data"]
+            seen[(t.tw.slug, key)] = orjson.loads((await partner_both(papi, token, PARTNER_MIX, {}))[0])["data"]
     assert pages > 8, pages
     a, b = scene
     for t, other in ((a, b), (b, a)):
@@ -202,14 +174,14 @@ async def test_an_agreement_suspended_between_two_requests_is_out_of_the_next(pa
     a, _ = scene
     token = await papi.access(*a.clients["hospital"])
     for document in (MY_AGREEMENTS, SHARED_ACTIVITIES):
-        compiled, resolved, taken = await _both(papi, token, document, {})
+        compiled, resolved, taken = await partner_both(papi, token, document, {})
         assert taken and compiled == resolved
-    before = orjson.loads((await _both(papi, token, PARTNER_MIX, {}))[0])["data"]
+    before = orjson.loads((await partner_both(papi, token, PARTNER_MIX, {}))[0])["data"]
     assert before["myAgreements"] and before["a"]["nodes"]
     s = await run(papi.api, a.tw, "admin", SET_STATUS, {"id": a.agreements["in_force"], "s": "SUSPENDED", "v": None})
     assert s["errors"] == [], s
     for document in (MY_AGREEMENTS, MY_PAGE):
-        compiled, resolved, taken = await _both(papi, token, document, {})
+        compiled, resolved, taken = await partner_both(papi, token, document, {})
         assert taken and compiled == resolved, around(compiled, resolved)
         assert b'"myAgreements":[]' in compiled or b'"totalCount":0' in compiled, compiled
     # nothing shares activity·read now: refused before anything runs, whichever path
@@ -260,7 +232,7 @@ async def test_a_bad_agreements_argument_is_the_resolvers_error_either_way(papi:
     token = await papi.access(*a.clients["hospital"])
     for document in (MY_PAGE, SHARED_ACTIVITIES):
         for v in ({"first": 101}, {"after": "not-a-cursor"}):
-            compiled, resolved, _ = await _both(papi, token, document, v)
+            compiled, resolved, _ = await partner_both(papi, token, document, v)
             assert compiled == resolved and b'"errors"' in compiled, (v, compiled)
 
 
@@ -270,6 +242,6 @@ async def test_a_partner_document_with_another_root_field_is_not_compiled(papi: 
     a, _ = scene
     token = await papi.access(*a.clients["hospital"])
     doc = "query { myAgreements { id } sharedWishes(first: 5) { totalCount } }"
-    compiled, resolved, taken = await _both(papi, token, doc, {})
+    compiled, resolved, taken = await partner_both(papi, token, doc, {})
     assert not taken and compiled == resolved, compiled
     assert gid("Agreement", decode_global_id(a.agreements["in_force"])[1]).encode() in compiled

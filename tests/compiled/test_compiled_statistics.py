@@ -12,27 +12,23 @@ are the resolvers' own."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 from sqlalchemy import select
 
-from gongzhi.http.app import create_app
-from gongzhi.settings import Settings
 from models import Area, Case, CasePriority, CaseState, uuid7
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant, count_statements
 from tests.cases.test_case_stats import insert_cases
 from tests.compiled.test_compiled_cobuilding import _tenant
 from tests.support.cobuilding import add_activity, community, make_agreement, make_unit
-from tests.support.compiled import around, both, compiled_statements
+from tests.support.compiled import around, both, compiled_statements, partner_both
 from tests.support.deliberation import area
-from tests.support.harness import JWT_SECRET, Api, DbEnv, World
-from tests.support.partners import NOON, VALID_FROM, VALID_UNTIL, PartnerApi, partner_client
+from tests.support.harness import Api, DbEnv, World
+from tests.support.partners import VALID_FROM, VALID_UNTIL, PartnerApi, partner_client
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")  # every role of the test world, and a user holding none
@@ -190,29 +186,6 @@ async def test_compiled_statistics_are_one_statement(api: Api, stats_tenant: Any
 
 
 @pytest.fixture
-async def papi(db: DbEnv) -> AsyncIterator[PartnerApi]:
-    """As test_compiled_cobuilding.py's: the real app with its clock at NOON (the agreements' validity)."""
-    settings = Settings(database_url=db.app_url, jwt_secret=JWT_SECRET, graphiql=False)
-    app = create_app(settings, engine=db.engine)
-    app.state.gongzhi.clock = lambda: NOON
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        yield PartnerApi(Api(client, settings), app.state.gongzhi)
-
-
-async def _both(p: PartnerApi, token: str, query: str, variables: dict[str, Any]) -> tuple[bytes, bytes, bool]:
-    """tests.support.compiled.both for a partner token (a unit without statistics·read is refused with 403)."""
-    with compiled_statements() as made:
-        r1 = await p.gql(token, query, variables)
-    p.state.compiled_reads = False
-    try:
-        r2 = await p.gql(token, query, variables)
-    finally:
-        p.state.compiled_reads = True
-    assert r1.status_code == r2.status_code, (r1.text, r2.text)
-    return orjson.dumps(r1.json()), orjson.dumps(r2.json()), bool(made and made[0] is not None)
-
-
-@pytest.fixture
 async def partners(papi: PartnerApi, db: DbEnv, fresh: World) -> list[tuple[str, TenantWorld, str]]:
     """test_compiled_cobuilding.py's scene in both tenants (agreements in force, expired, not yet, draft; a
     unit without statistics·read), a third unit sharing statistics of C1 and C2, the cases of this module
@@ -242,26 +215,28 @@ async def test_shared_statistics_compile_to_the_resolvers_answer_for_every_partn
         for where in ("C1", "C2"):
             for start, end in (PERIODS[1], PERIODS[2], EDGES[0][:2], ("2026-05-01", "2026-04-01")):
                 variables = {"c": community(tw, where), "f": start, "t": end}
-                compiled, resolved, taken = await _both(papi, token, SHARED, variables)
+                compiled, resolved, taken = await partner_both(papi, token, SHARED, variables, status=None)
                 assert compiled == resolved, (key, tw.slug, where, start, around(compiled, resolved))
                 if "errors" not in orjson.loads(resolved):
                     readers.add((key, tw.slug))
                     assert taken, (key, where, start)
                 if taken:
                     taken_by.add((key, tw.slug))
-            compiled, resolved, taken = await _both(papi, token, SHARED_SOME, {"c": community(tw, where)})
+            compiled, resolved, taken = await partner_both(papi, token, SHARED_SOME, {"c": community(tw, where)},
+                                                           status=None)
             assert compiled == resolved, (key, where, around(compiled, resolved))
         for variables in ({"c": area(tw, "P1"), "f": "2026-06-01", "t": "2026-06-30"},  # a compound, no community
                           {"c": "not-an-id", "f": "2026-06-01", "t": "2026-06-30"}):
-            compiled, resolved, taken = await _both(papi, token, SHARED, variables)
+            compiled, resolved, taken = await partner_both(papi, token, SHARED, variables, status=None)
             assert compiled == resolved and "errors" in orjson.loads(compiled), (key, variables)
     slugs = {fresh.a.slug, fresh.b.slug}
     assert readers == {(k, s) for k in ("hospital", "station") for s in slugs}, readers
     assert readers <= taken_by and not any(k == "rescue" for k, _ in taken_by), taken_by
     # The figures are real: the station's June in tenant a's C1, on a rounding edge, with activities.
     token = next(t for k, tw, t in partners if k == "station" and tw is fresh.a)
-    compiled, resolved, taken = await _both(papi, token, SHARED, {"c": community(fresh.a, "C1"),
-                                                                  "f": EDGES[0][0], "t": EDGES[0][1]})
+    compiled, resolved, taken = await partner_both(papi, token, SHARED, {"c": community(fresh.a, "C1"),
+                                                                         "f": EDGES[0][0], "t": EDGES[0][1]},
+                                                   status=None)
     figures = orjson.loads(compiled)["data"]["sharedStatistics"]
     assert taken and figures["cases"]["total"] == 1 and figures["cases"]["meanHandlingHours"] == 2.67, figures
     assert figures["activities"]["total"] == 2 and figures["activities"]["places"] == 30, figures
@@ -271,7 +246,7 @@ async def test_shared_statistics_compile_to_the_resolvers_answer_for_every_partn
 async def test_a_compiled_shared_statistics_is_one_statement(papi: PartnerApi, partners: Any, fresh: World) -> None:
     token = next(t for k, tw, t in partners if k == "station" and tw is fresh.a)
     variables = {"c": community(fresh.a, "C1"), "f": "2026-04-01", "t": "2026-06-30"}
-    await _both(papi, token, SHARED, variables)  # the partner's plan, made
+    await partner_both(papi, token, SHARED, variables, status=None)  # the partner's plan, made
     with compiled_statements() as made, count_statements() as stmts:
         r = await papi.gql(token, SHARED, variables)
     assert r.status_code == 200 and "errors" not in r.json() and made and made[0] is not None, r.text

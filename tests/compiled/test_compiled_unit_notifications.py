@@ -6,23 +6,19 @@ know (null), quotes and Chinese; the other unit's, the firm's and a user's own a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
-from gongzhi.http.app import create_app
-from gongzhi.settings import Settings
 from models import Notification, uuid7
 from resolvers.ids import decode_global_id
 from tenants.session import bind_tenant, count_statements
 from tests.cases.test_case_stats import insert_cases
 from tests.support.cobuilding import community, make_agreement, make_unit
-from tests.support.compiled import around, both, compiled_statements
-from tests.support.harness import JWT_SECRET, Api, DbEnv, World
+from tests.support.compiled import around, both, compiled_statements, partner_both
+from tests.support.harness import Api, DbEnv, World
 from tests.support.partners import NOON, VALID_FROM, VALID_UNTIL, PartnerApi, partner_client
 from tests.support.world import ROLE_USERS
 
@@ -37,16 +33,6 @@ INBOX = """query UnitInbox { unitNotifications(unreadOnly: false, first: 20) {
 EQUIVALENCE_DOCUMENTS = (FEED, INBOX)
 MARK = "mutation($ids: [ID!]!) { markNotificationsRead(ids: $ids) { marked errors { code field } } }"
 KINDS = ("dispatched", "urged", "supervised", "legacy_kind", "extension_requested")
-
-
-@pytest.fixture
-async def papi(db: DbEnv) -> AsyncIterator[PartnerApi]:
-    """As test_compiled_cobuilding.py's: the real app with its clock at NOON (the agreements' validity)."""
-    settings = Settings(database_url=db.app_url, jwt_secret=JWT_SECRET, graphiql=False)
-    app = create_app(settings, engine=db.engine)
-    app.state.gongzhi.clock = lambda: NOON
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        yield PartnerApi(Api(client, settings), app.state.gongzhi)
 
 
 @pytest.fixture
@@ -76,45 +62,33 @@ async def feeds(papi: PartnerApi, db: DbEnv, fresh: World) -> tuple[Any, dict[st
     return tw, tokens
 
 
-async def _both(p: PartnerApi, token: str, query: str, variables: dict[str, Any]) -> tuple[bytes, bytes, bool]:
-    with compiled_statements() as made:
-        r1 = await p.gql(token, query, variables)
-    p.state.compiled_reads = False
-    try:
-        r2 = await p.gql(token, query, variables)
-    finally:
-        p.state.compiled_reads = True
-    assert r1.status_code == r2.status_code == 200, (r1.text, r2.text)
-    return orjson.dumps(r1.json()), orjson.dumps(r2.json()), bool(made and made[0] is not None)
-
-
 async def test_unit_feeds_compile_to_the_resolvers_answer_for_every_client(papi: PartnerApi, feeds: Any) -> None:
     _tw, tokens = feeds
-    first = orjson.loads((await _both(papi, tokens["c1"], INBOX, {}))[0])["data"]["unitNotifications"]["nodes"]
+    first = orjson.loads((await partner_both(papi, tokens["c1"], INBOX, {}))[0])["data"]["unitNotifications"]["nodes"]
     r = await papi.gql(tokens["c1"], MARK, {"ids": [n["id"] for n in first[:3]]})  # c1's own marks
     assert r.json()["data"]["markNotificationsRead"] == {"marked": 3, "errors": []}, r.text
     totals = {}
     for key, token in tokens.items():
-        compiled, resolved, taken = await _both(papi, token, INBOX, {})
+        compiled, resolved, taken = await partner_both(papi, token, INBOX, {})
         assert taken and compiled == resolved, (key, around(compiled, resolved))
         for variables in ({}, {"u": True}, {"first": 0}, {"first": 100}):
-            compiled, resolved, taken = await _both(papi, token, FEED, variables)
+            compiled, resolved, taken = await partner_both(papi, token, FEED, variables)
             assert taken and compiled == resolved, (key, variables, around(compiled, resolved))
         page, pages = {"first": 7}, 0
         while True:
-            compiled, resolved, taken = await _both(papi, token, FEED, page)
+            compiled, resolved, taken = await partner_both(papi, token, FEED, page)
             assert taken and compiled == resolved, (key, page, around(compiled, resolved))
             pages += 1
             info = orjson.loads(compiled)["data"]["unitNotifications"]["pageInfo"]
             if not info["hasNextPage"]:
                 break
             page = {"first": 7, "after": info["endCursor"]}
-        body = orjson.loads((await _both(papi, token, FEED, {"u": True, "first": 100}))[0])
-        totals[key] = (orjson.loads((await _both(papi, token, FEED, {"first": 100}))[0])
+        body = orjson.loads((await partner_both(papi, token, FEED, {"u": True, "first": 100}))[0])
+        totals[key] = (orjson.loads((await partner_both(papi, token, FEED, {"first": 100}))[0])
                        ["data"]["unitNotifications"]["totalCount"], body["data"]["unitNotifications"]["totalCount"],
                        pages)
     assert totals == {"c1": (16, 13, 3), "c2": (16, 16, 3), "c3": (8, 8, 2)}, totals
-    nodes = orjson.loads((await _both(papi, tokens["c1"], INBOX, {}))[0])["data"]["unitNotifications"]["nodes"]
+    nodes = orjson.loads((await partner_both(papi, tokens["c1"], INBOX, {}))[0])["data"]["unitNotifications"]["nodes"]
     assert None in [n["kind"] for n in nodes] and None in [n["caseId"] for n in nodes], nodes
     assert [n["readAt"] is not None for n in nodes[:4]] == [True, True, True, False], nodes
 
@@ -127,7 +101,7 @@ async def test_unit_feeds_of_every_world_user_and_one_statement(api: Api, papi: 
         assert taken and compiled == resolved, (user, around(compiled, resolved))
         seen[user] = orjson.loads(compiled)["data"]["unitNotifications"]["totalCount"]
     assert seen["firm"] == 2 and seen["grid1"] == 0, seen
-    await _both(papi, tokens["c3"], FEED, {"first": 5})  # the client's plan, made
+    await partner_both(papi, tokens["c3"], FEED, {"first": 5})  # the client's plan, made
     with compiled_statements() as made, count_statements() as stmts:
         r = await papi.gql(tokens["c3"], FEED, {"first": 5})
     assert r.status_code == 200 and made and made[0] is not None, r.text

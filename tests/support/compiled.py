@@ -12,6 +12,7 @@ import pytest
 
 import gongzhi.http.graphql as app_module
 from tests.support.harness import Api, DbEnv, World, new_slug
+from tests.support.partners import PartnerApi
 from tests.support.world import TenantWorld, build_tenant
 
 PG_ONLY = "compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers"
@@ -86,3 +87,21 @@ async def walk_pages(api: Api, tw: TenantWorld, user: str, query: str, field: st
             break
         variables = {**variables, "after": info["endCursor"]}
     return pages
+
+
+async def partner_both(p: PartnerApi, token: str, query: str, variables: dict[str, Any], *,
+                       status: int | None = 200) -> tuple[bytes, bytes, bool]:
+    """``both`` for a partner token: compiled, then the resolvers — the two bodies and whether the compiled
+    path was taken. Both answers have ``status`` (None: the same status, e.g. 403 for a unit without the grant)."""
+    with compiled_statements() as made:
+        r1 = await p.gql(token, query, variables)
+    p.state.compiled_reads = False
+    try:
+        r2 = await p.gql(token, query, variables)
+    finally:
+        p.state.compiled_reads = True
+    if status is None:
+        assert r1.status_code == r2.status_code, (r1.text, r2.text)
+    else:
+        assert r1.status_code == r2.status_code == status, (r1.text, r2.text)
+    return orjson.dumps(r1.json()), orjson.dumps(r2.json()), bool(made and made[0] is not None)
