@@ -80,13 +80,14 @@ def cadence_filters(ctx: RequestContext, *, area_path: str | ColumnElement[str] 
 
 
 async def cadence(ctx: RequestContext, *, as_of: date, area_id: uuid.UUID | None = None,
-                  lead_id: uuid.UUID | None = None) -> list[HouseholdCadence]:
+                  lead_id: uuid.UUID | None = None, field: str = "asOf") -> list[HouseholdCadence]:
     """Every household in the actor's visit·read reach (optionally inside an area or kept by one
     lead), with its last visit up to ``as_of`` and how long it is overdue.
 
     A key household (重点户) is one with a member carrying any care tag; it is due every
     ``key_visit_days``, every other household every ``routine_visit_days``. A household never
     visited is overdue with no day count."""
+    _, hi = local_day_bounds(as_of, as_of, (field, field))  # before anything: INVALID for any data
     s = await care_settings(ctx)
     path = None if area_id is None else await area_path(ctx, area_id)
     stmt = select(Household.id, Household.building_id, Area.path, key_household_sql(Household.id)).join(
@@ -96,7 +97,6 @@ async def cadence(ctx: RequestContext, *, as_of: date, area_id: uuid.UUID | None
     ids = [r[0] for r in rows]
     if not ids:
         return []
-    _, hi = local_day_bounds(as_of, as_of)
     last = dict(await ctx.db.all(
         select(Visit.household_id, func.max(Visit.visited_at)).where(Visit.household_id.in_(ids), Visit.visited_at < hi)
         .group_by(Visit.household_id)))
@@ -164,8 +164,8 @@ async def coverage(ctx: RequestContext, *, start: date, end: date, area_id: uuid
     if group_by not in GROUPINGS:
         raise ServiceError(ErrorCode.INVALID, t(f"groupBy 应为以下之一：{'、'.join(GROUPINGS)}",
                                                 f"groupBy must be one of {', '.join(GROUPINGS)}"), "groupBy")
-    rows = await cadence(ctx, as_of=end, area_id=area_id)
     lo, hi = local_day_bounds(start, end)
+    rows = await cadence(ctx, as_of=end, area_id=area_id, field="to")
     visited = set(await ctx.db.scalars(select(Visit.household_id).distinct().where(
         Visit.household_id.in_([r.household_id for r in rows]), Visit.visited_at >= lo, Visit.visited_at < hi)))
     groups: dict[uuid.UUID | None, CoverageGroup] = {}
