@@ -275,7 +275,8 @@ def finish(data: str, ctx: RequestContext) -> bytes:
     """The response body from the statement's JSON text. Full reads of personal data arrive as
     markers (see compiled.fields.PERSON): unseal them and record the persons for the audit; the
     persons a list reads in full by its rows arrive as a "$reads" key (compiled.sql.reads_marker). Handling
-    hours arrive unrounded as markers too (compiled.statistics): round them as the resolvers do.
+    hours arrive unrounded as markers too (compiled.statistics): round them as the resolvers do; case rates
+    arrive as their data (compiled.rates): made into the answer by the resolvers' functions.
 
     The markers are replaced in the text (issue #21): parsing, walking and writing the whole answer
     again cost a 20-person page ≈ 1 ms. A text the pattern does not account for takes that way still."""
