@@ -115,6 +115,9 @@ async def test_the_compiled_rates_are_real(api: Api, rates_world: World) -> None
     compiled, _, _ = await both(api, tw, "admin", RATES, _variables(tw, PERIODS[3], None, "TOTAL"))
     empty = orjson.loads(compiled)["data"]["caseRates"]["rows"]
     assert [(r["key"], r["label"], r["cases"], r["score"]) for r in empty] == [("total", "合计", 0, None)], empty
+    # The label is written per request, in its language: the plan made above serves English as well.
+    compiled, resolved, taken = await both(api.english(), tw, "admin", RATES, _variables(tw, PERIODS[3], None, "TOTAL"))
+    assert taken and compiled == resolved and b'"label":"total"' in compiled, compiled
 
 
 def _half_up(x: float) -> float:
