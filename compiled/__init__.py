@@ -22,6 +22,9 @@ Nothing is given up for it:
   audit, as the resolvers do; a list whose rows are full reads whatever is selected (service records)
   names their persons in a "$reads" key, a report audited as such (personalDataReport) its entry in a
   "$report" key, both taken out by ``finish``;
+- figures the resolvers round or judge in Python stay Python's: handling hours ("$hours") and the case
+  rates ("$rates": the 响应率 on the working calendar, the score, the ranking) arrive as markers that
+  ``finish`` completes with the resolvers' own functions;
 - tenancy: every table is also filtered by ``tenant_id`` and, on PostgreSQL, by row-level security.
 
 Anything this package does not know — a field not in ``fields.FIELDS``, an argument it would have to
@@ -37,7 +40,7 @@ run, finish), ``sorted_lists`` (lists declared as the resolvers' statement and `
 other module is one domain's fields with its ``TABLES`` (issue #21: notices, topics, meetings,
 activities, wishes, visits, persons, notifications, me, areas, access, users, nodes, settings, ledgers,
 policy, audit, organisations, inservice, evaluations, care, walls, volunteering, cobuilding,
-partner_units), which ``fields`` finds by name.
+partner_units, statistics, rates), which ``fields`` finds by name.
 """
 
 from compiled.compiler import Unsupported

@@ -29,6 +29,7 @@ from sqlalchemy.sql.visitors import replacement_traverse
 from compiled.cobuilding import PARTNER_ROOTS
 from compiled.compiler import ArgRef, Bindings, Compiler, Unsupported
 from compiled.fields import FIELDS
+from compiled.rates import finished, needs_calendar
 from compiled.sql import area_paths_by_index
 from models import TenantScoped
 from models.sealing import KEYRING
@@ -265,14 +266,22 @@ def _hours(m: re.Match[str]) -> str:
     return orjson.dumps(handling_hours(m.group(1))).decode()
 
 
+# The case rates (compiled.rates): the payload as one JSON string, made into the object in Python (the
+# 响应率 on the working calendar, the score rounded and the ranking sorted by the resolvers' rules).
+_RATES = re.compile(r'\{"\$rates" : ("(?:[^"\\]|\\.)*"), "\$calendar" : (?:true|false)\}')
+
+
 def finish(data: str, ctx: RequestContext) -> bytes:
     """The response body from the statement's JSON text. Full reads of personal data arrive as
     markers (see compiled.fields.PERSON): unseal them and record the persons for the audit; the
     persons a list reads in full by its rows arrive as a "$reads" key (compiled.sql.reads_marker). Handling
-    hours arrive unrounded as markers too (compiled.statistics): round them as the resolvers do.
+    hours arrive unrounded as markers too (compiled.statistics): round them as the resolvers do; case rates
+    arrive as their data (compiled.rates): made into the answer by the resolvers' functions.
 
     The markers are replaced in the text (issue #21): parsing, walking and writing the whole answer
     again cost a 20-person page ≈ 1 ms. A text the pattern does not account for takes that way still."""
+    if '"$rates"' in data:
+        data = _RATES.sub(lambda m: finished(orjson.loads(m.group(1)), ctx), data)
     if '"$hours"' in data:
         data = _HOURS.sub(_hours, data)
     read: set[str] = set()  # a person's several fields: one id
@@ -332,10 +341,13 @@ def _unmark(value: Any, ctx: RequestContext) -> Any:
 async def run_compiled(ctx: RequestContext, sql: str, params: tuple[Any, ...]) -> str | None:
     """Run a plan's SQL on the request's session (so RLS, the transaction and statement counting apply).
     None: a guard failed (e.g. an unknown area), or a value is one the SQL cannot write as the resolvers
-    do (a "$decline" object, compiled.audit); the resolvers must answer, with their error."""
+    do (a "$decline" object, compiled.audit), or case rates need the working calendar the process does not
+    keep (compiled.rates); the resolvers must answer, with their error."""
     async def run() -> str | None:
         value = (await fetch_first(ctx.db.session, sql, *params))[0]
         # Outside a string an unescaped quote is JSON's own: only the marker object has this text.
-        return None if value is None or '"$decline"' in value else str(value)
+        if value is None or '"$decline"' in value or needs_calendar(value, ctx):
+            return None
+        return str(value)
 
     return await ctx.db.locked(run)

@@ -44,6 +44,7 @@ from .config import (
     sla_rule_rows,
     sla_rules,
 )
+from .config import _require_staff as require_staff
 from .handlers import HandlerChoice
 from .handling import (
     DispatchInput,
@@ -93,14 +94,22 @@ from .notifications import (
 from .overdue import (
     report_overdue_stages,
 )
-from .rate_definitions import RATE_KEYS
+from .rate_definitions import RATE_KEYS, definitions_from
 from .rates import (
+    PeriodKind,
     RateGroupBy,
     RateRow,
     RatesResult,
     Ratio,
     case_rates,
+    group_width,
+    labelled,
+    labels_of,
+    period_bounds,
     ranked,
+    rate_aggregate,
+    rate_filters,
+    rate_rows,
 )
 from .reads import (
     CATEGORIES,
@@ -140,6 +149,7 @@ from .review import (
     statistics_filters,
 )
 from .stage_config import CATEGORY_RULES, STAGE_LIMITS, category_rule_rows, stage_limit_rows
+from .stages import kept_calendar
 from .steps import (
     TransferInput,
     decide_extension,
@@ -183,6 +193,7 @@ __all__ = [
     "DaySource",
     "DispatchInput",
     "HandlerChoice",
+    "PeriodKind",
     "PreparedReport",
     "RateGroupBy",
     "RateRow",
@@ -211,6 +222,7 @@ __all__ = [
     "close_waiting_cases",
     "create_review",
     "decide_extension",
+    "definitions_from",
     "describe_day",
     "describe_days",
     "dispatch_case",
@@ -220,11 +232,15 @@ __all__ = [
     "get_notification",
     "get_review",
     "give_feedback",
+    "group_width",
     "handling_hours",
     "hotline_import",
     "in_image_thread",
     "is_overdue",
     "is_resident_only",
+    "kept_calendar",
+    "labelled",
+    "labels_of",
     "lift_supervision",
     "list_assigned_cases",
     "list_cases",
@@ -239,9 +255,13 @@ __all__ = [
     "package_day",
     "package_knows",
     "parse_arrangement",
+    "period_bounds",
     "photo_content",
     "prepare_report",
     "ranked",
+    "rate_aggregate",
+    "rate_filters",
+    "rate_rows",
     "read_arrangement",
     "read_predicate",
     "readable_photo",
@@ -253,6 +273,7 @@ __all__ = [
     "report_case",
     "report_overdue_stages",
     "request_extension",
+    "require_staff",
     "resolve_case",
     "return_case",
     "review_rows",

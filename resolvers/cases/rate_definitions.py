@@ -38,13 +38,21 @@ class Definitions:
 
 
 def definitions_of(row: CaseSettings | None) -> Definitions:
-    if row is None or (row.response_limit_amount is None and row.rate_weights is None):
+    if row is None:
+        return definitions_from(None, None, None)
+    return definitions_from(row.response_limit_amount, row.response_limit_unit, row.rate_weights)
+
+
+def definitions_from(amount: float | None, unit: str | None, weights: dict[str, float] | None) -> Definitions:
+    """The definitions from the case_settings row's three columns (all None: no row), as the compiled read
+    (compiled/rates.py) also receives them."""
+    if amount is None and weights is None:
         return Definitions(DEFAULT_RESPONSE[0], DEFAULT_RESPONSE[1], dict(DEFAULT_WEIGHTS), False)
-    amount, unit = DEFAULT_RESPONSE
-    if row.response_limit_amount is not None and row.response_limit_unit is not None:
-        amount, unit = row.response_limit_amount, SlaUnit(row.response_limit_unit)
-    weights = {k: float((row.rate_weights or DEFAULT_WEIGHTS).get(k, 0)) for k in RATE_KEYS}
-    return Definitions(amount, unit, weights, True)
+    limit, limit_unit = DEFAULT_RESPONSE
+    if amount is not None and unit is not None:
+        limit, limit_unit = amount, SlaUnit(unit)
+    return Definitions(limit, limit_unit, {k: float((weights or DEFAULT_WEIGHTS).get(k, 0)) for k in RATE_KEYS},
+                       True)
 
 
 async def load_definitions(ctx: RequestContext) -> Definitions:

@@ -38,7 +38,7 @@ from models import (
     community_id_of,
 )
 from models.area import COMMUNITY_SEGMENT, PATH_SEP
-from policies.actor import Grant
+from policies.actor import Actor, Grant
 from policies.cases import case_in_area, case_predicate
 from policies.filters import area_read_predicate
 from resolvers.cases.rate_definitions import NEGATIVE, RATE_KEYS, Definitions, load_definitions
@@ -179,6 +179,12 @@ def _group_columns(group_by: RateGroupBy) -> list[Label[Any]]:
     return []
 
 
+def group_width(group_by: RateGroupBy) -> int:
+    """How many of ``rate_aggregate``'s columns name the group (then the report and response times of the
+    cases judged by the definitions' limit, the number of cases, each rate's two counts)."""
+    return len(_group_columns(group_by))
+
+
 def _group_key(group_by: RateGroupBy, values: Sequence[Any]) -> str | None:
     if group_by is RateGroupBy.TOTAL:
         return "total"
@@ -212,23 +218,31 @@ def _statement(ctx: RequestContext, group_by: RateGroupBy, grant: Grant, path: s
     if stmt is not None:
         _BUILT.move_to_end(key)
         return stmt
-    where = [Case.created_at >= _LO, Case.created_at < _HI, Case.state != CaseState.WITHDRAWN,
-             case_predicate(grant, a, public=False)]
-    if path is not None:
-        where.append(case_in_area(path))
-    stmt = _BUILT[key] = _aggregate(group_by, where, _LO, _HI, _NOW)
+    stmt = _BUILT[key] = rate_aggregate(group_by, rate_filters(grant, a, _LO, _HI, path), _LO, _HI, _NOW)
     while len(_BUILT) > _BUILT_SIZE:
         _BUILT.popitem(last=False)
     return stmt
 
 
-def _aggregate(group_by: RateGroupBy, where: list[ColumnElement[bool]], lo: ColumnElement[datetime],
-               hi: ColumnElement[datetime], now: ColumnElement[datetime]) -> Select[Any]:
+def rate_filters(grant: Grant, actor: Actor, lo: ColumnElement[datetime], hi: ColumnElement[datetime],
+                 path: str | ColumnElement[str] | None) -> list[ColumnElement[bool]]:
+    """The cases the rates count: reported in [lo, hi), not withdrawn, that the statistics ``grant`` reaches in
+    full, inside the area of ``path`` (a SQL expression in the compiled read, compiled/rates.py)."""
+    where = [Case.created_at >= lo, Case.created_at < hi, Case.state != CaseState.WITHDRAWN,
+             case_predicate(grant, actor, public=False)]
+    if path is not None:
+        where.append(case_in_area(path))
+    return where
+
+
+def rate_aggregate(group_by: RateGroupBy, where: list[ColumnElement[bool]], lo: ColumnElement[datetime],
+                   hi: ColumnElement[datetime], now: ColumnElement[datetime], *, name: str = "rate") -> Select[Any]:
     """One statement: per group, the number of cases and each rate's numerator and denominator (the formulas
     of docs/domains/case-rates.md, as ``count(*) FILTER``), counted by the database over the cases of the
     period and their timeline steps. The 响应率 of a case without a 受理 stage due time needs the working
     calendar (the definitions' limit after the report): such cases form groups of their own, by report
-    and response time, which Python judges (``_response_by_definitions``)."""
+    and response time, which Python judges (``_response_by_definitions``). ``name`` prefixes its CTEs' names
+    (a compiled document may ask for the rates twice)."""
     g_cols = _group_columns(group_by)
     accept_due = (select(CaseStage.due_at).where(CaseStage.case_id == Case.id, CaseStage.stage == CaseStageKind.ACCEPT)
                   .order_by(CaseStage.seq).limit(1).correlate(Case).scalar_subquery())
@@ -236,7 +250,7 @@ def _aggregate(group_by: RateGroupBy, where: list[ColumnElement[bool]], lo: Colu
                                   Case.closed_at)
     cases = select(Case.id, *g_cols, Case.state, Case.accepted_at, Case.dispatched_at, Case.resolved_at,
                    Case.due_at, Case.reopen_count, Case.created_at, verdict.label("verdict"),
-                   accept_due.label("accept_due")).where(*where).cte("rate_cases").prefix_with("MATERIALIZED")
+                   accept_due.label("accept_due")).where(*where).cte(f"{name}_cases").prefix_with("MATERIALIZED")
     c = cases.c  # materialized: each case's 受理 due time looked up once, not once per rate that reads it
     # The steps the rates read, of the period's cases: far fewer than the cases (most are only reported).
     events = (select(CaseEvent.case_id, CaseEvent.seq, CaseEvent.action, CaseEvent.from_state, CaseEvent.to_state,
@@ -270,7 +284,7 @@ def _aggregate(group_by: RateGroupBy, where: list[ColumnElement[bool]], lo: Colu
         func.max(w.close_seq).label("close_seq"),
         func.max(case((and_(w.action.in_(CALLBACK_ACTIONS), w.seq >= w.close_seq, w.created_at >= w.closed_at), 1),
                       else_=0)).label("called_back"),
-    ).group_by(w.case_id).cte("rate_facts").prefix_with("MATERIALIZED")
+    ).group_by(w.case_id).cte(f"{name}_facts").prefix_with("MATERIALIZED")
     fc = facts.c
     joined = select(*c, *[fc[k] for k in ("responded_at", "returned", "reworked", "close_seq", "called_back")]
                     ).select_from(cases.outerjoin(facts, fc.case_id == c.id)).subquery("rate_joined")
@@ -316,15 +330,22 @@ def _response_by_definitions(ratio: Ratio, n: int, reported: datetime, responded
 async def _labels(ctx: RequestContext, group_by: RateGroupBy, keys: Iterable[str]) -> dict[str, str]:
     """Names of the groups: one statement (categories or communities), or none (a handling unit's name is
     written on the case at dispatch: ``case_rates`` takes it from the rows)."""
-    if group_by is RateGroupBy.TOTAL:
-        return {"total": t("合计", "total")}
+    names: dict[str, str] = {}
     if group_by is RateGroupBy.CATEGORY:
-        return {code: name for code, name in await ctx.db.all(select(CaseCategory.code, CaseCategory.name))}
-    if group_by is RateGroupBy.COMMUNITY:
+        names = {code: name for code, name in await ctx.db.all(select(CaseCategory.code, CaseCategory.name))}
+    elif group_by is RateGroupBy.COMMUNITY:
         ids = {uuid.UUID(k) for k in keys if k != "street"}
         names = {str(i): n for i, n in await ctx.db.all(select(Area.id, Area.name).where(Area.id.in_(ids)))}
+    return labels_of(group_by, names)
+
+
+def labels_of(group_by: RateGroupBy, names: dict[str, str]) -> dict[str, str]:
+    """The groups' labels from the names read (categories by code, communities by id)."""
+    if group_by is RateGroupBy.TOTAL:
+        return {"total": t("合计", "total")}
+    if group_by is RateGroupBy.COMMUNITY:
         return {**names, "street": t("街道直属", "street level")}
-    return {}
+    return names if group_by is RateGroupBy.CATEGORY else {}
 
 
 async def case_rates(ctx: RequestContext, *, start: date, end: date, group_by: RateGroupBy,
@@ -345,7 +366,17 @@ async def case_rates(ctx: RequestContext, *, start: date, end: date, group_by: R
     calendar = (await tenant_calendar(ctx.db)
                 if definitions.response_unit is not SlaUnit.CALENDAR_HOURS else None)
     found = await ctx.db.all(_statement(ctx, group_by, grant, path), {_LO.key: lo, _HI.key: hi, _NOW.key: ctx.now})
-    width = len(_group_columns(group_by))
+    rows, named = rate_rows(group_by, found, definitions, calendar, ctx.now)
+    labels = await _labels(ctx, group_by, rows)
+    return RatesResult(start, end, group_by, definitions, labelled(group_by, rows, named, labels, definitions))
+
+
+def rate_rows(group_by: RateGroupBy, found: Iterable[Sequence[Any]], definitions: Definitions,
+              calendar: WorkCalendar | None, now: datetime
+              ) -> tuple[dict[str, RateRow], dict[str, tuple[str, str | None]]]:
+    """The groups' rows from ``rate_aggregate``'s rows (their counts summed per key, the 响应率 of the cases
+    without a 受理 stage due time judged here), and per handling unit its latest case's id and name."""
+    width = group_width(group_by)
     rows: dict[str, RateRow] = {}
     named: dict[str, tuple[str, str | None]] = {}  # handling unit → (its latest case's id, that case's name)
     for r in found:
@@ -360,19 +391,24 @@ async def case_rates(ctx: RequestContext, *, start: date, end: date, group_by: R
             row.ratios[k].denominator += counts[2 * i]
             row.ratios[k].numerator += counts[2 * i + 1]
         if reported is not None:
-            _response_by_definitions(row.ratios["response"], n, reported, responded, definitions, calendar, ctx.now)
+            _response_by_definitions(row.ratios["response"], n, reported, responded, definitions, calendar, now)
         if group_by is RateGroupBy.HANDLING_UNIT:  # the name on the group's latest case (ids in the db's order)
             latest = r[-1]
             if key not in named or latest > named[key][0]:
                 named[key] = (latest, r[width - 1])
-    labels = await _labels(ctx, group_by, rows)
+    return rows, named
+
+
+def labelled(group_by: RateGroupBy, rows: dict[str, RateRow], named: dict[str, tuple[str, str | None]],
+             labels: dict[str, str], definitions: Definitions) -> list[RateRow]:
+    """The rows named, scored (rounded by Python's round: ``score``) and sorted by key."""
     for key, row in rows.items():
         row.label = (named[key][1] or key) if key in named else labels.get(key, key)
     if group_by is RateGroupBy.TOTAL and not rows:
         rows["total"] = RateRow(key="total", label=labels["total"])
     for row in rows.values():
         row.score = score(row.ratios, definitions.weights)
-    return RatesResult(start, end, group_by, definitions, sorted(rows.values(), key=lambda r: r.key))
+    return sorted(rows.values(), key=lambda r: r.key)
 
 
 def ranked(rows: list[RateRow]) -> list[RateRow]:

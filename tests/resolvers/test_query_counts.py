@@ -539,7 +539,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "assignedCases_compiled": (8, 3),  # PostgreSQL: start-up, the partner actor (one statement, #21), compiled
     "auditLog": (7, 2),  # PostgreSQL: start-up and the compiled read, errors and changes too (compiled/audit.py)
     "careServices": (14, 3),  # PostgreSQL: start-up, the compiled read of the three lists, the full reads' audit
-    "caseRates": (9, 6),  # each field: definitions, counts, names (#21); calendar kept since the scene's reports
+    "caseRates": (9, 2),  # SQLite: each field's definitions, counts, names; PostgreSQL: compiled (compiled/rates.py)
     "caseStatistics": (9, 6),
     "caseStatisticsCompiled": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/statistics.py)
     "caseReviewsLists": (7, 2),  # PostgreSQL: start-up and the compiled read (compiled/case_reviews.py)
