@@ -17,7 +17,6 @@ fields of compiled.fields (masking, the "$pii" markers of full reads)."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import (
@@ -41,21 +40,14 @@ from sqlalchemy import (
 )
 
 from compiled.audit import DECLINE
-from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
+from compiled.compiler import Compiler, FieldTable, Sel, id_arg
 from compiled.sql import first_key, gid, iso, json_list, lit
 from models import AuditEntry, Household, Person, PersonErasure, User
 from models.base import UTCDateTime
 from policies.filters import person_predicate
-from resolvers.errors import ServiceError
-from resolvers.ids import decode_global_id
 from resolvers.register import full_read_filters, records_sql
 
-
-def _person_uuid(a: dict[str, Any]) -> uuid.UUID:
-    try:
-        return decode_global_id(str(a["personId"]), "Person", "personId").id
-    except ServiceError:
-        raise Unsupported("bad personId") from None  # the resolvers give the typed error
+_person_uuid = id_arg("personId", "Person")  # a bad one: the resolvers give the typed error
 
 
 def _needle(a: dict[str, Any]) -> str:
