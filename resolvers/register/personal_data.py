@@ -153,11 +153,11 @@ def records_sql(tenant_id: str, person_id: str, household_id: str, *, postgres: 
     input. A row naming the subject in two columns is two records; the order of the rows is not given.
 
     Portable (SQLite): a UNION ALL of a SELECT per referencing column. ``postgres``: one scan per table
-    instead (issue #21: 69 columns in 40 tables; the per-column text cost PostgreSQL 0.9 ms a run and
-    6–8 ms a plan, nearly all per scan — bench/RESULTS.md, h-pdr) — the accounts and the household read
-    once, each table's columns tested in one WHERE, and a matching row turned into a record per column
-    it names (``CROSS JOIN LATERAL (VALUES …)``). Both give the same rows (tests/register/
-    test_personal_data_shape.py)."""
+    instead (issue #21: 69 columns in 40 tables; the per-column text cost PostgreSQL ≈ 0.9 ms a run and
+    ≈ 6 ms a plan, nearly all of it per scan — bench/RESULTS.md, h-pdr): the accounts and the household
+    read once, each table's columns tested in one WHERE (its indexes as before), and a matching row's
+    referencing values then unnested and matched, column by column, once for all tables. Both give the
+    same rows (tests/register/test_personal_data_shape.py)."""
     if postgres:
         return _records_sql_pg(tenant_id, person_id, household_id)
     parts = []
@@ -176,26 +176,28 @@ def _records_sql_pg(tenant_id: str, person_id: str, household_id: str) -> str:
     by_table: dict[str, list[Reference]] = {}
     for ref in references():
         by_table.setdefault(ref.table, []).append(ref)
-    parts = []
+    scans, columns = [], []
     for table, refs in by_table.items():
         def match(ref: Reference, table: str = table) -> str:
             col = f"{table}.{ref.column}"
             return (f"{col} = {person_id}" if ref.kind == PERSON else f"{col} = pd_subject.household_id"
                     if ref.kind == HOUSEHOLD else f"{col} = ANY(pd_subject.user_ids)")
         source = table if all(r.kind == PERSON for r in refs) else f"pd_subject, {table}"
-        head = f"SELECT '{table}' AS t, "
-        tail = f"{table}.id AS row_id, {table}.created_at AS created_at FROM {source}"
-        where = f"WHERE {table}.tenant_id = {tenant_id} AND"
-        if len(refs) == 1:
-            parts.append(f"{head}'{refs[0].column}' AS c, '{refs[0].kind}' AS k, {tail} {where} {match(refs[0])}")
-        else:
-            values = ", ".join(f"('{r.column}', '{r.kind}', {match(r)})" for r in refs)
-            parts.append(f"{head}pd_m.c, pd_m.k, {tail} CROSS JOIN LATERAL (VALUES {values}) AS pd_m(c, k, hit) "
-                         f"{where} ({' OR '.join(match(r) for r in refs)}) AND pd_m.hit")
-    subject = (f"WITH pd_subject AS MATERIALIZED (SELECT CAST({household_id} AS uuid) AS household_id, "
-               f"ARRAY(SELECT members.user_id FROM members WHERE members.tenant_id = {tenant_id} "
-               f"AND members.person_id = {person_id}) AS user_ids)\n")
-    return subject + "\nUNION ALL\n".join(parts)
+        values = ", ".join(f"{table}.{r.column}" for r in refs)
+        scans.append(f"SELECT '{table}' AS t, {table}.id AS row_id, {table}.created_at AS created_at, "
+                     f"ARRAY[{values}]::uuid[] AS refs FROM {source} "
+                     f"WHERE {table}.tenant_id = {tenant_id} AND ({' OR '.join(match(r) for r in refs)})")
+        columns += [f"('{table}', {i}, '{r.column}', '{r.kind}')" for i, r in enumerate(refs, 1)]
+    # Each matching row's referencing values, by position, against its table's columns and what each names.
+    return (f"WITH pd_subject AS MATERIALIZED (SELECT CAST({household_id} AS uuid) AS household_id, "
+            f"ARRAY(SELECT members.user_id FROM members WHERE members.tenant_id = {tenant_id} "
+            f"AND members.person_id = {person_id}) AS user_ids)\n"
+            f"SELECT pd_row.t, pd_col.c, pd_col.k, pd_row.row_id, pd_row.created_at FROM (\n"
+            + "\nUNION ALL\n".join(scans) +
+            f"\n) AS pd_row CROSS JOIN LATERAL unnest(pd_row.refs) WITH ORDINALITY AS pd_ref(v, i) "
+            f"JOIN (VALUES {', '.join(columns)}) AS pd_col(t, i, c, k) ON pd_col.t = pd_row.t AND pd_col.i = pd_ref.i "
+            f"CROSS JOIN pd_subject WHERE CASE pd_col.k WHEN '{PERSON}' THEN pd_ref.v = {person_id} "
+            f"WHEN '{HOUSEHOLD}' THEN pd_ref.v = pd_subject.household_id ELSE pd_ref.v = ANY(pd_subject.user_ids) END")
 
 
 @lru_cache(maxsize=2)
