@@ -14,6 +14,7 @@ checkout against another one's code, alternating, and compare means.
     python -m bench.inproc castBallot 300                  # the mix's other mutations: bench/inproc_writes.py
     python -m bench.inproc me 500 --checkout /tmp/other    # another checkout's code, this driver
     python -m bench.inproc me 500 --profile /tmp/me.prof   # cProfile (process time) of the measured loop
+    python -m bench.inproc personalDataReport 300 --pg-cpu  # PostgreSQL's CPU per request too (local server)
     python -m bench.inproc all 0 --cold                    # start-up to ready, then every field's first request
                                                            # (wall and CPU time; peak RSS after them)
 
@@ -29,6 +30,7 @@ import asyncio
 import cProfile
 import json
 import os
+import re
 import sys
 import time
 import uuid
@@ -51,6 +53,9 @@ def main() -> None:
     ap.add_argument("--explain", action="store_true", help="print EXPLAIN (ANALYZE, BUFFERS, SETTINGS) of each "
                     "statement of one request first, run in the request's own transaction (role, RLS, settings)")
     ap.add_argument("--profile", help="write a cProfile (process time) of the measured requests here")
+    ap.add_argument("--pg-cpu", action="store_true", help="also PostgreSQL's CPU per request: the app role's "
+                    "backends on the bench database, from /proc/<pid>/schedstat (the server on this machine), "
+                    "over the measured requests — robust to other load, as the process time is")
     ap.add_argument("--cold", action="store_true", help="time start-up (imports, app, lifespan) and the first "
                     "request of every root query field of bench/mix_ops.py, once each, in a fresh process")
     args = ap.parse_args()
@@ -224,6 +229,7 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
     if args.explain:
         await _explain(step)
     profile = cProfile.Profile(time.process_time) if args.profile else None
+    backends = await _backend_cpu(mix) if args.pg_cpu else {}
     started = time.process_time()
     if profile is not None:
         profile.enable()
@@ -234,8 +240,39 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
         profile.dump_stats(args.profile)
     spent = time.process_time() - started
     per = spent / args.requests * 1000
-    print(f"{args.operation} ({args.checkout}): {args.requests} requests, {per:.3f} ms CPU/request")
+    pg = ""
+    if args.pg_cpu:
+        after = await _backend_cpu(mix)
+        pg_ns = sum(ns - backends.get(pid, 0) for pid, ns in after.items())
+        pg = f", PostgreSQL {pg_ns / 1e6 / args.requests:.3f} ms CPU/request ({len(after)} backends)"
+    print(f"{args.operation} ({args.checkout}): {args.requests} requests, {per:.3f} ms CPU/request{pg}")
     await app.state.gongzhi.engine.dispose()
+
+
+async def _backend_cpu(mix: Any) -> dict[int, int]:
+    """CPU nanoseconds so far of each backend of the app role on the bench database (a backend that
+    started during the measured requests counts from zero: its connection's start-up is the request's)."""
+    import asyncpg
+
+    from bench.generate import APP_ROLE, dsn_for
+
+    conn = await asyncpg.connect(dsn_for(mix.DB))
+    try:
+        pids = [r[0] for r in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND usename = $2",
+                                               mix.DB, APP_ROLE)]
+    finally:
+        await conn.close()
+    return _schedstat(pids)
+
+
+def _schedstat(pids: list[int]) -> dict[int, int]:
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+        except OSError:  # ended, or PostgreSQL is not on this machine
+            continue
+    return out
 
 
 async def _explain(step: Callable[[], Awaitable[Any]]) -> None:
@@ -250,6 +287,9 @@ async def _explain(step: Callable[[], Awaitable[Any]]) -> None:
     fetchrow = ts._fetchrow
 
     async def explained(connection: Any, sql: str, a: tuple[Any, ...]) -> Any:
+        if re.search(r"\b(INSERT|UPDATE|DELETE)\b", sql, re.I):  # a write (an audit entry): run once, as sent
+            plans.append((sql, ["   (a write: not explained, run once)"]))
+            return await fetchrow(connection, sql, a)
         if plans or not sql.lstrip().upper().startswith("SELECT T.ID"):  # not the request's first statement
             rows = await connection.fetch("EXPLAIN (ANALYZE, BUFFERS, SETTINGS) " + sql, *a)
             plans.append((sql, [r[0] for r in rows]))

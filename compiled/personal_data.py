@@ -4,7 +4,7 @@ statement, the resolvers' (resolvers.register.personal_data) read in SQL.
 The person is read as ``_reportable`` reads them (under person·read); one the actor may not read, or
 whose ``person·report`` grant does not reach them, is the resolvers' NOT_FOUND or FORBIDDEN: a guard
 fails and strawberry answers. The records are the person's and their household's rows, then
-``records_sql`` (the UNION ALL of every table naming them, the same text) in the resolvers' order —
+``records_sql`` (every table naming them, the PostgreSQL text the resolvers run there too) in the resolvers' order —
 by table, column and the id's text, in code-point order (COLLATE "C", as Python's sort) — each
 evaluated once (a CTE) for the list and its count. The full reads are ``full_read_filters``' rows
 by time and id, each with its user's name and the request's other entry: the last one with a
@@ -17,7 +17,6 @@ fields of compiled.fields (masking, the "$pii" markers of full reads)."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import (
@@ -41,21 +40,14 @@ from sqlalchemy import (
 )
 
 from compiled.audit import DECLINE
-from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
+from compiled.compiler import Compiler, FieldTable, Sel, id_arg
 from compiled.sql import first_key, gid, iso, json_list, lit
 from models import AuditEntry, Household, Person, PersonErasure, User
 from models.base import UTCDateTime
 from policies.filters import person_predicate
-from resolvers.errors import ServiceError
-from resolvers.ids import decode_global_id
 from resolvers.register import full_read_filters, records_sql
 
-
-def _person_uuid(a: dict[str, Any]) -> uuid.UUID:
-    try:
-        return decode_global_id(str(a["personId"]), "Person", "personId").id
-    except ServiceError:
-        raise Unsupported("bad personId") from None  # the resolvers give the typed error
+_person_uuid = id_arg("personId", "Person")  # a bad one: the resolvers give the typed error
 
 
 def _needle(a: dict[str, Any]) -> str:
@@ -74,7 +66,7 @@ def personal_data_report(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[An
     tenant = f"'{cx.tenant_id}'::uuid"
     household = (f"(SELECT persons.household_id FROM persons WHERE persons.tenant_id = {tenant} "
                  f"AND persons.id = {person_id})")
-    naming = (text(records_sql(tenant, str(person_id), household))
+    naming = (text(records_sql(tenant, str(person_id), household, postgres=True))
               .columns(t=String(), c=String(), k=String(), row_id=Uuid(), created_at=UTCDateTime())
               .subquery("pdn"))
     h = Household.__table__.alias("pdh")

@@ -11,7 +11,6 @@ A lookup by ID number or phone is audited by the resolvers (``person.lookup``): 
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import ColumnElement, Text, cast, select
@@ -19,21 +18,13 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
 
 from compiled.case_filters import area_uuid
-from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
+from compiled.compiler import Compiler, FieldTable, Sel, Unsupported, given_id
 from compiled.fields import CONNECTION, EDGE, connection
 from models import Area, Household, Person
 from policies.filters import household_predicate
 from resolvers import validation as v
 from resolvers.errors import ServiceError
-from resolvers.ids import decode_global_id
 from resolvers.register import person_list_filters
-
-
-def _household_uuid(a: dict[str, Any]) -> uuid.UUID:
-    try:
-        return decode_global_id(str(a["householdId"]), "Household", "householdId").id
-    except ServiceError:
-        raise Unsupported("bad householdId") from None  # the resolvers give the typed error
 
 
 def _search_term(a: dict[str, Any]) -> str:
@@ -53,9 +44,7 @@ def persons(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
                  .scalar_subquery())
         cx.guards.append(found.is_not(None))  # an unknown area is the resolvers' NOT_FOUND
         path = cast(found, Text)
-    household_id = None
-    if cx.shape(sel, lambda a: a.get("householdId") is not None):
-        household_id = cx.param(sel, _household_uuid, "uuid")
+    household_id = given_id(cx, sel, "householdId", "Household")
     care_tag = None
     if cx.shape(sel, lambda a: a.get("careTag") is not None):
         care_tag = cx.param(sel, lambda a: a["careTag"], "text")

@@ -1,0 +1,101 @@
+"""The report's walk on PostgreSQL is one scan per table (issue #21, resolvers.register.records_sql with
+``postgres=True``): it gives exactly the rows of the portable walk, a SELECT per column (SQLite's, and
+PostgreSQL's before), for every person of a tenant with rows in nearly every table
+(tests/support/query_count_world.py) — a row naming the subject in two columns being two records — and
+the compiled report stays the resolvers' answer, byte for byte, in one statement and its audit row."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from models import Person, RoleAssignment
+from resolvers.ids import encode_global_id
+from resolvers.register import records_sql, references
+from resolvers.register.personal_data import _records_statement
+from tenants.session import bind_tenant
+from tests.support.compiled import around, both
+from tests.support.harness import Api, DbEnv, new_slug
+from tests.support.query_count_world import Scene, populate
+from tests.support.world import build_tenant
+
+REPORT = """
+query Report($p: ID!) { personalDataReport(personId: $p) { erased person { id name }
+  records { table column link rowId createdAt } fullReads { at userName roles via purpose requestId } } }
+"""
+
+
+@pytest.fixture(scope="module")
+async def scene(api: Api, db: DbEnv) -> Scene:
+    if not db.is_pg:
+        pytest.skip("the per-table walk is PostgreSQL's; SQLite runs the portable one")
+    sc = await populate(api, db, await build_tenant(db.sessionmaker, new_slug("pds")), 2)
+    async with db.sessionmaker() as s:
+        bind_tenant(s, sc.tw.tenant_id)
+        async with s.begin():  # h2a's account granting itself its role: one row naming them twice
+            ra = (await s.scalars(select(RoleAssignment).where(RoleAssignment.user_id == sc.tw.users["chair"])
+                                  .limit(1))).one()
+            await s.execute(update(RoleAssignment).where(RoleAssignment.id == ra.id)
+                            .values(granted_by=ra.user_id))
+    return sc
+
+
+async def _subjects(db: DbEnv, sc: Scene) -> list[tuple[uuid.UUID, uuid.UUID | None]]:
+    async with db.sessionmaker() as s:
+        bind_tenant(s, sc.tw.tenant_id)
+        async with s.begin():
+            rows = (await s.execute(select(Person.id, Person.household_id))).all()
+    return [(r[0], r[1]) for r in rows] + [(uuid.uuid4(), None)]  # and someone unknown
+
+
+async def _walk(db: DbEnv, sc: Scene, postgres: bool, person: uuid.UUID, household: uuid.UUID | None
+                ) -> list[tuple[Any, ...]]:
+    async with db.sessionmaker() as s:
+        bind_tenant(s, sc.tw.tenant_id)
+        async with s.begin():
+            result = await s.execute(_records_statement(postgres), {
+                "tenant_id": sc.tw.tenant_id, "person_id": person, "household_id": household})
+            return sorted(tuple(r) for r in result.all())
+
+
+def test_the_postgres_walk_scans_each_table_once() -> None:
+    tables = {r.table for r in references()}
+    sql = records_sql(":t", ":p", ":h", postgres=True)
+    assert sql.count("\nUNION ALL\n") == len(tables) - 1 < len(references()) - 1
+    assert records_sql(":t", ":p", ":h").count("\nUNION ALL\n") == len(references()) - 1
+
+
+async def test_the_postgres_walk_gives_the_portable_walks_rows(db: DbEnv, scene: Scene) -> None:
+    named: Counter[str] = Counter()
+    for person, household in await _subjects(db, scene):
+        portable = await _walk(db, scene, False, person, household)
+        assert await _walk(db, scene, True, person, household) == portable, person
+        named.update({(r[0], r[2]) for r in portable})
+        if person == scene.tw.persons["h2a"]:
+            roles = Counter(r[3] for r in portable if r[0] == "role_assignments")
+            assert roles.most_common(1)[0][1] == 2, roles  # the row granted by its own account
+    # the comparison means something: most tables name someone of the tenant, by each kind of reference
+    assert len({t for t, _ in named}) >= 20 and {k for _, k in named} == {"person", "household", "user"}, named
+
+
+async def test_the_compiled_report_is_the_resolvers_for_every_person(api: Api, db: DbEnv, scene: Scene) -> None:
+    tw = scene.tw
+    variables = {"p": encode_global_id("Person", tw.persons["h1a"])}
+    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
+    state.compiled_reads = False
+    try:
+        _, baseline = await api.counted(tw, "admin", "query { __typename }")  # start-up
+    finally:
+        state.compiled_reads = True
+    _, compiled = await api.counted(tw, "admin", REPORT, variables)
+    assert compiled == baseline + 2, (compiled, baseline)  # the report, its audit row's INSERT
+    records = 0
+    for person, _ in (await _subjects(db, scene))[:-1]:
+        c, r, taken = await both(api, tw, "admin", REPORT, {"p": encode_global_id("Person", person)})
+        assert taken and c == r, (person, around(c, r))
+        records += c.count(b'"rowId"')
+    assert records > 100, records
