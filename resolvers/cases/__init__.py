@@ -26,6 +26,7 @@ from .calendar import (
     work_calendar,
     working_calendar,
 )
+from .closure import DEFAULT_MIN_HANDLING_MINUTES
 from .config import (
     CALENDAR_OVERRIDES,
     CATEGORY_SETTINGS,
@@ -44,6 +45,7 @@ from .config import (
     sla_rule_rows,
     sla_rules,
 )
+from .config import _require_staff as require_staff
 from .handlers import HandlerChoice
 from .handling import (
     DispatchInput,
@@ -162,6 +164,7 @@ __all__ = [
     "CATEGORIES",
     "CATEGORY_RULES",
     "CATEGORY_SETTINGS",
+    "DEFAULT_MIN_HANDLING_MINUTES",
     "MAX_BYTES",
     "MAX_CALENDAR_DAYS",
     "MAX_PHOTOS",
@@ -253,6 +256,7 @@ __all__ = [
     "report_case",
     "report_overdue_stages",
     "request_extension",
+    "require_staff",
     "resolve_case",
     "return_case",
     "review_rows",

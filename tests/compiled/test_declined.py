@@ -12,6 +12,9 @@ from tests.support.compiled import both, compiled_statements
 from tests.support.harness import Api, DbEnv, World
 
 
+CALENDAR = 'workingCalendar(from: "2026-01-01", to: "2026-01-02") { date }'
+
+
 def _op(document: str) -> OperationDefinitionNode:
     op = parse(document).definitions[0]
     assert isinstance(op, OperationDefinitionNode)
@@ -22,10 +25,10 @@ def test_what_the_compiler_declines_whoever_asks() -> None:
     schema = build_schema()._schema
     # Declined for every actor and variable value: a root field without an entry in the compiler's table
     # (wherever it stands), not a query, a directive on the operation.
-    # (me and then propertyFirms compile since issue #21: errorCodes stands for a root field the compiler does
-    # not know)
-    for document in ("{ pointsPerHour }", "{ cases(first: 1) { totalCount } errorCodes { code } }",
-                     "{ errorCodes { code } cases { totalCount } }", "mutation { markNotificationsRead { count } }",
+    # (me, propertyFirms, then errorCodes and pointsPerHour compile since issue #21: workingCalendar stands for
+    # a root field the compiler does not know)
+    for document in (f"{{ {CALENDAR} }}", f"{{ cases(first: 1) {{ totalCount }} {CALENDAR} }}",
+                     f"{{ {CALENDAR} cases {{ totalCount }} }}", "mutation { markNotificationsRead { count } }",
                      "query Q @skip(if: true) { cases { totalCount } }"):
         assert _never_compiles(schema, _op(document)), document
     # Left to the compiler, which may answer them (or decline them for this actor or these values).
@@ -41,7 +44,7 @@ async def test_a_declined_document_is_answered_by_the_resolvers_and_not_compiled
         pytest.skip("compiled reads are PostgreSQL-only")
     tw = fresh.a
     state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
-    mixed = "{ cases(first: 1) { totalCount } errorCodes { code } me { username } }"
+    mixed = f"{{ cases(first: 1) {{ totalCount }} {CALENDAR} me {{ username }} }}"
     with compiled_statements() as made:
         first = await api.gql(tw, "admin", mixed)
         again = await api.gql(tw, "grid1", mixed)
