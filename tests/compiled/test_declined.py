@@ -6,13 +6,11 @@ from __future__ import annotations
 import pytest
 from graphql import OperationDefinitionNode, parse
 
+from compiled import FIELDS
 from compiled.plans import _never_compiles
 from gongzhi.modules import build_schema
 from tests.support.compiled import both, compiled_statements
 from tests.support.harness import Api, DbEnv, World
-
-
-CALENDAR = 'workingCalendar(from: "2026-01-01", to: "2026-01-02") { date }'
 
 
 def _op(document: str) -> OperationDefinitionNode:
@@ -21,14 +19,21 @@ def _op(document: str) -> OperationDefinitionNode:
     return op
 
 
-def test_what_the_compiler_declines_whoever_asks() -> None:
+@pytest.fixture
+def uncompiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """errorCodes out of the compiler's table for the test: it stands for a root field the compiler does not
+    know (since issue #21 compiled every root field, the last ones on branch h-gen, the test takes one out)."""
+    monkeypatch.setitem(FIELDS, "Query", {k: v for k, v in FIELDS["Query"].items() if k != "errorCodes"})
+
+
+def test_what_the_compiler_declines_whoever_asks(uncompiled: None) -> None:
     schema = build_schema()._schema
     # Declined for every actor and variable value: a root field without an entry in the compiler's table
     # (wherever it stands), not a query, a directive on the operation.
-    # (me, propertyFirms, then errorCodes and pointsPerHour compile since issue #21: workingCalendar stands for
-    # a root field the compiler does not know)
-    for document in (f"{{ {CALENDAR} }}", f"{{ cases(first: 1) {{ totalCount }} {CALENDAR} }}",
-                     f"{{ {CALENDAR} cases {{ totalCount }} }}", "mutation { markNotificationsRead { count } }",
+    # (me and then propertyFirms compile since issue #21: errorCodes stands for a root field the compiler does
+    # not know)
+    for document in ("{ errorCodes { code } }", "{ cases(first: 1) { totalCount } errorCodes { code } }",
+                     "{ errorCodes { code } cases { totalCount } }", "mutation { markNotificationsRead { count } }",
                      "query Q @skip(if: true) { cases { totalCount } }"):
         assert _never_compiles(schema, _op(document)), document
     # Left to the compiler, which may answer them (or decline them for this actor or these values).
@@ -39,12 +44,12 @@ def test_what_the_compiler_declines_whoever_asks() -> None:
 
 
 async def test_a_declined_document_is_answered_by_the_resolvers_and_not_compiled_again(
-        api: Api, fresh: World, db: DbEnv) -> None:
+        api: Api, fresh: World, db: DbEnv, uncompiled: None) -> None:
     if not db.is_pg:
         pytest.skip("compiled reads are PostgreSQL-only")
     tw = fresh.a
     state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
-    mixed = f"{{ cases(first: 1) {{ totalCount }} {CALENDAR} me {{ username }} }}"
+    mixed = "{ cases(first: 1) { totalCount } errorCodes { code } me { username } }"
     with compiled_statements() as made:
         first = await api.gql(tw, "admin", mixed)
         again = await api.gql(tw, "grid1", mixed)
