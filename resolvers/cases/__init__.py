@@ -22,7 +22,9 @@ from .attachments import (
 from .calendar import (
     MAX_CALENDAR_DAYS,
     CalendarDay,
+    check_calendar_period,
     describe_day,
+    kept_calendar_years,
     work_calendar,
     working_calendar,
 )
@@ -209,6 +211,7 @@ __all__ = [
     "category_rows",
     "category_rule_rows",
     "category_setting_rows",
+    "check_calendar_period",
     "clean_image",
     "clean_image_async",
     "close_waiting_cases",
@@ -228,6 +231,7 @@ __all__ = [
     "in_image_thread",
     "is_overdue",
     "is_resident_only",
+    "kept_calendar_years",
     "lift_supervision",
     "list_assigned_cases",
     "list_cases",
