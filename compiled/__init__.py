@@ -40,7 +40,7 @@ run, finish), ``sorted_lists`` (lists declared as the resolvers' statement and `
 other module is one domain's fields with its ``TABLES`` (issue #21: notices, topics, meetings,
 activities, wishes, visits, persons, notifications, me, areas, access, users, nodes, settings, ledgers,
 policy, audit, organisations, inservice, evaluations, care, walls, volunteering, cobuilding,
-partner_units, statistics, rates), which ``fields`` finds by name.
+partner_units, statistics, rates, tenant_rules, catalogue, calendar …), which ``fields`` finds by name.
 """
 
 from compiled.compiler import Unsupported

@@ -1,8 +1,9 @@
 """Compiled reads of co-building (共驻共建, issue #21): the staff's ``agreements`` list, and a partner
-system's own agreements in force (``myAgreements``, ``myAgreementsConnection``), the activities they
-share (``sharedActivities``) and its unit's desk (``assignedCases``, issue #22) — as the resolvers answer
-them, with their own predicates: ``agreement_read_predicate`` (a covered community in the agreement·read
-scope), ``active_on`` (the one in-force rule: active, the request's local day inside the validity),
+system's own agreements in force (``myAgreements``, ``myAgreementsConnection``), the activities and the
+wishes they share (``sharedActivities``; ``sharedWishes``, by ``shared_wish_predicate``) and its unit's desk
+(``assignedCases``, issue #22) — as the resolvers answer them, with their own predicates:
+``agreement_read_predicate`` (a covered community in the agreement·read scope), ``active_on`` (the one
+in-force rule: active, the request's local day inside the validity),
 ``agreement_reach`` (the community paths an agreement in force shares a resource·action with this
 partner actor, read on every request: ``compiled.plans`` keys a partner's plan by them) and
 ``resolvers.cases.assigned_predicate`` (the desk's cases). An argument the resolvers would refuse raises
@@ -18,7 +19,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, null, select
+from sqlalchemy import ColumnElement, Integer, Text, and_, case, func, null, select, values
+from sqlalchemy import column as sa_column
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
 
@@ -41,19 +43,21 @@ from models import (
     CaseStage,
     CaseState,
     PartnerUnit,
+    Wish,
+    WishState,
 )
 from policies.cobuilding import active_on, agreement_reach, agreement_read_predicate, local_date, under
 from policies.filters import area_read_predicate
 from resolvers.cases import assigned_predicate
-from resolvers.cobuilding import LIANCHUANG
+from resolvers.cobuilding import LIANCHUANG, shared_wish_predicate
 from resolvers.errors import ServiceError
 from resolvers.ids import decode_global_id
 from schema.cobuilding import AgreementGrant
 from schema.cobuilding import PartnerUnit as PartnerUnitType
 
 # What a partner actor may be answered by the compiled path: these root fields and nothing else.
-PARTNER_ROOTS = frozenset({"myAgreements", "myAgreementsConnection", "sharedActivities", "assignedCases",
-                           "sharedStatistics", "unitNotifications"})
+PARTNER_ROOTS = frozenset({"myAgreements", "myAgreementsConnection", "sharedActivities", "sharedWishes",
+                           "assignedCases", "sharedStatistics", "unitNotifications"})
 
 
 def _id_of(name: str, type_name: str) -> Callable[[dict[str, Any]], uuid.UUID | None]:
@@ -177,6 +181,14 @@ AGREEMENT: FieldTable = {
 # contactPhone is not here (masked unless the actor manages agreements: the general path answers it).
 PARTNER_UNIT: FieldTable = {"id": lambda _cx, u, _s: gid("PartnerUnit", u.c.id), **node_fields(PartnerUnitType)}
 
+def lianchuang_areas(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
+    """The schema's lianchuangAreas: resolvers.cobuilding.LIANCHUANG's codes in its order, a constant of
+    the code (LIANCHUANG_AREA names them, as an agreement's areas)."""
+    v = (values(sa_column("value", Text), sa_column("ord", Integer), name="lca", literal_binds=True)
+         .data([(code, i) for i, code in enumerate(LIANCHUANG)]))
+    return select(json_list(cx.sub("LianchuangArea", sel, v), v.c.ord)).select_from(v).scalar_subquery()
+
+
 LIANCHUANG_AREA: FieldTable = {
     "code": lambda _cx, e, _s: e.c.value,
     "name": lambda _cx, e, _s: case(*[(e.c.value == lit(c), lit(n)) for c, n in LIANCHUANG.items()], else_=null()),
@@ -218,13 +230,25 @@ def shared_activities(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
     return connection(cx, sel, stmt, Activity.id, descending=True, node_type="SharedActivity")
 
 
+def shared_wishes(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
+    """resolvers.cobuilding.shared_wishes: shared_wish_predicate (open, or claimed by this client, in a
+    building of the communities sharing wish·read), newest first."""
+    _partner(cx)
+    stmt = select(Wish.__table__).where(Wish.tenant_id == cx.tenant_id, shared_wish_predicate(cx.ctx))
+    return connection(cx, sel, stmt, Wish.id, descending=True, node_type="SharedWish")
+
+
 def _activity_community(cx: Compiler, act: Any, s: Sel) -> ColumnElement[Any]:
-    """cobuilding loaders.community_by_area: the community whose path the activity's area lies under."""
+    return community_of(cx, act.c.area_id, s)
+
+
+def community_of(cx: Compiler, area_id: ColumnElement[Any], s: Sel) -> ColumnElement[Any]:
+    """cobuilding loaders.community_by_area: the community whose path the area lies under."""
     a = Area.__table__.alias("aa")
     c = Area.__table__.alias("ac")
     return (select(cx.sub("CommunityRef", s, c)).select_from(a)
             .join(c, and_(c.c.tenant_id == a.c.tenant_id, a.c.path.startswith(c.c.path)))
-            .where(a.c.tenant_id == cx.tenant_id, c.c.tenant_id == cx.tenant_id, a.c.id == act.c.area_id,
+            .where(a.c.tenant_id == cx.tenant_id, c.c.tenant_id == cx.tenant_id, a.c.id == area_id,
                    c.c.kind == lit(AreaKind.COMMUNITY.value))
             .limit(1).correlate_except(a, c).scalar_subquery())
 
@@ -285,14 +309,28 @@ SHARED_ACTIVITY: FieldTable = {
     "community": _activity_community,
 }
 
+# No beneficiary, building or person: the shared type has none of them.
+SHARED_WISH: FieldTable = {
+    "id": lambda _cx, w, _s: gid("Wish", w.c.id),
+    "title": column("title"),
+    "description": column("description"),
+    "state": lambda _cx, w, _s: enum_name(w.c.state, WishState),
+    "postedAt": timestamp("created_at"),
+    # NULL is not this client: a wish nobody claimed is not claimed by it (False, as the resolver says)
+    "claimedByUs": lambda cx, w, _s: w.c.claimant_user_id.is_not_distinct_from(cx.ctx.actor.user_id),
+    "community": lambda cx, w, s: community_of(cx, w.c.building_id, s),
+    "version": column("version"),
+}
+
 TABLES: dict[str, FieldTable] = {
     "Query": {"agreements": agreements, "myAgreements": my_agreements,
               "myAgreementsConnection": my_agreements_connection, "sharedActivities": shared_activities,
-              "assignedCases": assigned_cases},
+              "sharedWishes": shared_wishes, "assignedCases": assigned_cases, "lianchuangAreas": lianchuang_areas},
     "Agreement": AGREEMENT, "AgreementConnection": CONNECTION, "AgreementEdge": EDGE,
     "PartnerUnit": PARTNER_UNIT, "LianchuangArea": LIANCHUANG_AREA,
     "PartnerAgreement": PARTNER_AGREEMENT, "PartnerAgreementConnection": CONNECTION, "PartnerAgreementEdge": EDGE,
     "CommunityRef": COMMUNITY_REF,
     "SharedActivity": SHARED_ACTIVITY, "SharedActivityConnection": CONNECTION, "SharedActivityEdge": EDGE,
+    "SharedWish": SHARED_WISH, "SharedWishConnection": CONNECTION, "SharedWishEdge": EDGE,
     "AssignedCase": ASSIGNED_CASE, "AssignedCaseConnection": CONNECTION, "AssignedCaseEdge": EDGE,
 }

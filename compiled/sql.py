@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     ColumnElement,
     Date,
@@ -56,7 +57,7 @@ EMPTY_JSON_ARRAY: ColumnClause[Any] = literal_column("'[]'::json")
 # The types of the positional parameters a plan may carry ($n::type).
 SLOT_TYPES: dict[str, TypeEngine[Any]] = {
     "int": Integer(), "text": Text(), "uuid": Uuid(), "timestamptz": DateTime(timezone=True), "text[]": ARRAY(Text()),
-    "date": Date()}
+    "date": Date(), "json": JSON()}
 
 
 def _b64url(raw: ColumnElement[Any]) -> ColumnElement[str]:

@@ -53,6 +53,8 @@ from .service_lists import (
     service_record_filters,
 )
 from .settings import (
+    DEFAULT_KEY_VISIT_DAYS,
+    DEFAULT_ROUTINE_VISIT_DAYS,
     SettingsInput,
     care_settings,
     update_care_settings,
@@ -86,6 +88,8 @@ from .wishes import (
 
 __all__ = [
     "CARE_SERVICES",
+    "DEFAULT_KEY_VISIT_DAYS",
+    "DEFAULT_ROUTINE_VISIT_DAYS",
     "GROUPINGS",
     "WISH",
     "CoverageGroup",

@@ -22,10 +22,13 @@ from .attachments import (
 from .calendar import (
     MAX_CALENDAR_DAYS,
     CalendarDay,
+    check_calendar_period,
     describe_day,
+    kept_calendar_years,
     work_calendar,
     working_calendar,
 )
+from .closure import DEFAULT_MIN_HANDLING_MINUTES
 from .config import (
     CALENDAR_OVERRIDES,
     CATEGORY_SETTINGS,
@@ -172,6 +175,7 @@ __all__ = [
     "CATEGORIES",
     "CATEGORY_RULES",
     "CATEGORY_SETTINGS",
+    "DEFAULT_MIN_HANDLING_MINUTES",
     "MAX_BYTES",
     "MAX_CALENDAR_DAYS",
     "MAX_PHOTOS",
@@ -217,6 +221,7 @@ __all__ = [
     "category_rows",
     "category_rule_rows",
     "category_setting_rows",
+    "check_calendar_period",
     "clean_image",
     "clean_image_async",
     "close_waiting_cases",
@@ -241,6 +246,7 @@ __all__ = [
     "kept_calendar",
     "labelled",
     "labels_of",
+    "kept_calendar_years",
     "lift_supervision",
     "list_assigned_cases",
     "list_cases",

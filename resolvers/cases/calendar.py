@@ -21,7 +21,8 @@ from resolvers.cases.workcalendar import DaySource, WorkCalendar
 from resolvers.context import CALENDAR_VERSION, RequestContext
 from resolvers.errors import ErrorCode, FieldErrors, ServiceError
 
-__all__ = ["MAX_CALENDAR_DAYS", "CalendarDay", "describe_day", "work_calendar", "working_calendar"]
+__all__ = ["MAX_CALENDAR_DAYS", "CalendarDay", "check_calendar_period", "describe_day", "kept_calendar_years",
+           "work_calendar", "working_calendar"]
 
 MAX_CALENDAR_DAYS = 366
 _FIRST, _LAST = date(2000, 1, 1), date(2100, 12, 31)
@@ -93,9 +94,9 @@ def _may_read(ctx: RequestContext) -> bool:
         Role.PARTNER_UNIT.value, "calendar", "read")
 
 
-async def working_calendar(ctx: RequestContext, start: date, end: date) -> list[CalendarDay]:
-    """Every day of [start, end] (at most 366): working or not, which source says so, and the holiday or
-    the override's note. Every role of the tenant may read it (policy: calendar · read)."""
+def check_calendar_period(ctx: RequestContext, start: date, end: date) -> None:
+    """``working_calendar``'s refusals, in its order: a period out of range, then an actor without
+    calendar · read (the compiled read, compiled/calendar.py, asks the same)."""
     errors = FieldErrors()
     if not _FIRST <= start <= _LAST:
         errors.add(ErrorCode.INVALID, "开始日期须在 2000–2100 年之间", "from")
@@ -109,12 +110,34 @@ async def working_calendar(ctx: RequestContext, start: date, end: date) -> list[
     errors.raise_if_any()
     if not _may_read(ctx):
         raise ServiceError(ErrorCode.FORBIDDEN, "你在本街道没有可查看工作日历的角色", None)
+
+
+async def working_calendar(ctx: RequestContext, start: date, end: date) -> list[CalendarDay]:
+    """Every day of [start, end] (at most 366): working or not, which source says so, and the holiday or
+    the override's note. Every role of the tenant may read it (policy: calendar · read)."""
+    check_calendar_period(ctx, start, end)
     years = await _years(ctx, start.year, end.year)
     out: list[CalendarDay] = []
     for y in range(start.year, end.year + 1):
         first = (start if y == start.year else date(y, 1, 1)) - date(y, 1, 1)
         last = (end if y == end.year else date(y, 12, 31)) - date(y, 1, 1)
         out += years[y][first.days:last.days + 1]
+    return out
+
+
+def kept_calendar_years(ctx: RequestContext, first: int, last: int) -> dict[int, tuple[CalendarDay, ...]] | None:
+    """The years ``first`` … ``last`` as ``working_calendar`` describes them, if this process keeps every one
+    at the calendar version the request read; None otherwise (``working_calendar`` loads and keeps them).
+    For the compiled read (compiled/calendar.py), which needs no statement of its own for the days."""
+    tenant_id, version = ctx.tenant.id, ctx.db.session.info.get(CALENDAR_VERSION)
+    if version is None:
+        return None
+    out: dict[int, tuple[CalendarDay, ...]] = {}
+    for y in range(first, last + 1):
+        kept = _kept_years.get((tenant_id, y))
+        if kept is None or kept[0] != version:
+            return None
+        out[y] = kept[1]
     return out
 
 

@@ -64,6 +64,7 @@ from .shared import (
     shared_activity_counts,
     shared_reach,
     shared_statistics,
+    shared_wish_predicate,
     shared_wishes,
 )
 from .units import (
@@ -132,6 +133,7 @@ __all__ = [
     "shared_activity_counts",
     "shared_reach",
     "shared_statistics",
+    "shared_wish_predicate",
     "shared_wishes",
     "update_agreement",
     "update_partner_unit",

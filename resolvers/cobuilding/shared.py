@@ -55,7 +55,7 @@ async def shared_activities(ctx: RequestContext, *, first: int | None, after: st
     return await keyset_page(ctx.db, stmt, Activity.id, first=first, after=after, descending=True)
 
 
-def _shared_wish_predicate(ctx: RequestContext) -> Any:
+def shared_wish_predicate(ctx: RequestContext) -> Any:
     """Open wishes in communities sharing wish·read, and those this partner claimed there."""
     paths = agreement_reach(ctx.actor, "wish", "read")
     return and_(shared_building_predicate(Wish.building_id, paths),
@@ -64,7 +64,7 @@ def _shared_wish_predicate(ctx: RequestContext) -> Any:
 
 async def shared_wishes(ctx: RequestContext, *, first: int | None, after: str | None) -> Page[Wish]:
     _partner_only(ctx)
-    stmt = select(Wish).where(_shared_wish_predicate(ctx))
+    stmt = select(Wish).where(shared_wish_predicate(ctx))
     return await keyset_page(ctx.db, stmt, Wish.id, first=first, after=after, descending=True)
 
 
@@ -72,7 +72,7 @@ async def claim_shared_wish(ctx: RequestContext, wish_id: uuid.UUID, expected_ve
     """A partner claims an open wish where an active agreement shares wish·claim (the claimant is
     the client's account; the beneficiary stays hidden from it)."""
     _partner_only(ctx)
-    wish: Wish | None = await ctx.db.scalar(select(Wish).where(Wish.id == wish_id, _shared_wish_predicate(ctx)))
+    wish: Wish | None = await ctx.db.scalar(select(Wish).where(Wish.id == wish_id, shared_wish_predicate(ctx)))
     if wish is None:
         gone = await ctx.db.scalar(select(Wish.id).where(
             Wish.id == wish_id, shared_building_predicate(Wish.building_id, agreement_reach(ctx.actor, "wish",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from graphql import OperationDefinitionNode, parse
 
+from compiled import FIELDS
 from compiled.plans import _never_compiles
 from gongzhi.modules import build_schema
 from tests.support.compiled import both, compiled_statements
@@ -18,13 +19,20 @@ def _op(document: str) -> OperationDefinitionNode:
     return op
 
 
-def test_what_the_compiler_declines_whoever_asks() -> None:
+@pytest.fixture
+def uncompiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """errorCodes out of the compiler's table for the test: it stands for a root field the compiler does not
+    know (since issue #21 compiled every root field, the last ones on branch h-gen, the test takes one out)."""
+    monkeypatch.setitem(FIELDS, "Query", {k: v for k, v in FIELDS["Query"].items() if k != "errorCodes"})
+
+
+def test_what_the_compiler_declines_whoever_asks(uncompiled: None) -> None:
     schema = build_schema()._schema
     # Declined for every actor and variable value: a root field without an entry in the compiler's table
     # (wherever it stands), not a query, a directive on the operation.
     # (me and then propertyFirms compile since issue #21: errorCodes stands for a root field the compiler does
     # not know)
-    for document in ("{ pointsPerHour }", "{ cases(first: 1) { totalCount } errorCodes { code } }",
+    for document in ("{ errorCodes { code } }", "{ cases(first: 1) { totalCount } errorCodes { code } }",
                      "{ errorCodes { code } cases { totalCount } }", "mutation { markNotificationsRead { count } }",
                      "query Q @skip(if: true) { cases { totalCount } }"):
         assert _never_compiles(schema, _op(document)), document
@@ -36,7 +44,7 @@ def test_what_the_compiler_declines_whoever_asks() -> None:
 
 
 async def test_a_declined_document_is_answered_by_the_resolvers_and_not_compiled_again(
-        api: Api, fresh: World, db: DbEnv) -> None:
+        api: Api, fresh: World, db: DbEnv, uncompiled: None) -> None:
     if not db.is_pg:
         pytest.skip("compiled reads are PostgreSQL-only")
     tw = fresh.a

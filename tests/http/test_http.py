@@ -366,11 +366,11 @@ async def test_unexpected_error_is_masked(api: Api, world: World, monkeypatch: p
     async def boom(*_args: Any, **_kw: Any) -> Any:
         raise RuntimeError("secret internals: password=hunter2")
 
-    # careSettings: a field the compiler does not answer (careTagKinds, here before, compiles since issue
-    # #21 and so no longer calls its resolver on PostgreSQL)
+    # careSettings with a directive: the compiler declines any directive, so the resolver is called on both
+    # backends (careTagKinds, here before, and careSettings itself compile since issue #21)
     monkeypatch.setattr(resolvers.care, "care_settings", boom)
     with caplog.at_level("ERROR", logger="gongzhi"):
-        r = await api.post("{ careSettings { keyVisitDays } }", token=api.token(world.a, "admin"),
+        r = await api.post("{ careSettings @include(if: true) { keyVisitDays } }", token=api.token(world.a, "admin"),
                            headers={"x-request-id": "boom-1"})
     assert r.status_code == 200
     body = r.json()
