@@ -294,13 +294,13 @@ def finish(data: str, ctx: RequestContext) -> bytes:
             return orjson.dumps({"data": _unmark(orjson.loads(data), ctx)})
         data = text
     if '"$pii"' not in data:
-        ctx.pii_reads.update(uuid.UUID(p) for p in read)
+        ctx.pii_read_ids.update(read)
         return b'{"data":' + data.encode() + b"}"
     text = _unmarked(data, read)
     if '"$pii"' in text:
-        ctx.pii_reads.update(uuid.UUID(p) for p in read)  # the "$reads" taken out of data already
+        ctx.pii_read_ids.update(read)  # the "$reads" taken out of data already
         return orjson.dumps({"data": _unmark(orjson.loads(data), ctx)})
-    ctx.pii_reads.update(uuid.UUID(p) for p in read)
+    ctx.pii_read_ids.update(read)
     return b'{"data":' + text.encode() + b"}"
 
 
