@@ -238,8 +238,11 @@ def compile_request(schema: GraphQLSchema, query: str, document: DocumentNode, o
 
 # A marker as PostgreSQL's json_build_object writes it (compiled.fields.PERSON): the person's id, the value
 # (a JSON string, or a list of strings: care tags), and "s" when the value is sealed. Outside a string an
-# unescaped quote is JSON's own, so this text can only be a marker object, never a value's content.
-_MARKER = re.compile(r'\{"\$pii" : "([0-9a-f-]{36})", "v" : ("(?:[^"\\]|\\.)*"|\[(?:[^\]"]|"(?:[^"\\]|\\.)*")*\])'
+# unescaped quote is JSON's own, so this text can only be a marker object, never a value's content. A JSON
+# string's pattern is written as runs between escapes ("unrolled"): the same strings as one alternation per
+# character, a third of the matching time (issue #21: 150 → 50 µs on a 20-person page).
+_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_MARKER = re.compile(r'\{"\$pii" : "([0-9a-f-]{36})", "v" : (' + _STRING + r'|\[[^\]"]*(?:' + _STRING + r'[^\]"]*)*\])'
                      r'(, "s" : true)?\}')
 
 
@@ -300,23 +303,32 @@ def finish(data: str, ctx: RequestContext) -> bytes:
             return orjson.dumps({"data": _unmark(orjson.loads(data), ctx)})
         data = text
     if '"$pii"' not in data:
-        ctx.pii_reads.update(uuid.UUID(p) for p in read)
+        ctx.pii_read_ids.update(read)
         return b'{"data":' + data.encode() + b"}"
-
-    def unmark(m: re.Match[str]) -> str:
-        person, value, sealed = m.groups()
-        read.add(person)
-        if sealed is None:
-            return value
-        stored = value[1:-1] if "\\" not in value else orjson.loads(value)  # sealed texts have no escapes
-        return orjson.dumps(KEYRING.open(stored)).decode()
-
-    text = _MARKER.sub(unmark, data)
+    text = _unmarked(data, read)
     if '"$pii"' in text:
-        ctx.pii_reads.update(uuid.UUID(p) for p in read)  # the "$reads" taken out of data already
+        ctx.pii_read_ids.update(read)  # the "$reads" taken out of data already
         return orjson.dumps({"data": _unmark(orjson.loads(data), ctx)})
-    ctx.pii_reads.update(uuid.UUID(p) for p in read)
+    ctx.pii_read_ids.update(read)
     return b'{"data":' + text.encode() + b"}"
+
+
+def _unmarked(data: str, read: set[str]) -> str:
+    """The text with each marker replaced by its value, the sealed ones opened in one batch (issue #21:
+    one call into the keyring per request, not one per value), the persons added to ``read``.
+
+    ``_MARKER.split`` gives [text, person, value, sealed, text, …]: the markers' groups in place."""
+    parts = _MARKER.split(data)
+    read.update(parts[1::4])
+    values = parts[2::4]
+    sealed = [i for i, s in enumerate(parts[3::4]) if s is not None]
+    if sealed:  # sealed texts have no escapes (base64 and colons); decode one that has, all the same
+        stored = [values[i][1:-1] if "\\" not in values[i] else orjson.loads(values[i]) for i in sealed]
+        for i, plain in zip(sealed, KEYRING.open_many(stored), strict=True):
+            values[i] = orjson.dumps(plain).decode()
+    parts[1::4] = parts[3::4] = [""] * len(values)
+    parts[2::4] = values
+    return "".join(parts)
 
 
 def _unmark(value: Any, ctx: RequestContext) -> Any:

@@ -108,6 +108,9 @@ class RequestContext:
     client_addr: str | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
     pii_reads: set[uuid.UUID] = field(default_factory=set)
+    # The same, from the compiled path: the ids as PostgreSQL writes a uuid, which is str(UUID)'s text
+    # (compiled.plans.finish; issue #21: a page of 40 persons made 40 UUIDs only to write them back as text).
+    pii_read_ids: set[str] = field(default_factory=set)
     # Domain events to publish once the request's transaction commits (subscriptions).
     events: list[dict[str, Any]] = field(default_factory=list)
     # Audit entries of this request's mutations, appended in its commit.
@@ -115,17 +118,23 @@ class RequestContext:
     # Signs the photo links of Case.photos (issue #25); the app sets it, other contexts need none.
     photo_links: PhotoLinks | None = None
 
+    @property
+    def reads_pii(self) -> bool:
+        """The request read personal data in full: its audit entry is due."""
+        return bool(self.pii_reads or self.pii_read_ids)
+
     def audit_entries(self) -> list[AuditEntry]:
         """Entries this request must append before it commits: its mutations, full reads of PII."""
-        if not self.pii_reads:
+        if not self.reads_pii:
             return list(self.audit)
+        ids = self.pii_read_ids.union(map(str, self.pii_reads)) if self.pii_reads else self.pii_read_ids
         return [*self.audit,
             AuditEntry(
                 user_id=self.actor.user_id,
                 roles=",".join(r.value for r in self.actor.roles),
                 action="person.read_pii",
                 object_type="person",
-                object_ids=sorted(str(i) for i in self.pii_reads),
+                object_ids=sorted(ids),
                 detail={},
                 request_id=self.request_id,
                 client_addr=self.client_addr,

@@ -328,7 +328,7 @@ class GraphQLEndpoint:
                 if data is None:
                     return None
                 body = finish(data, ctx)
-                if ctx.pii_reads or ctx.audit or ctx.events:
+                if ctx.reads_pii or ctx.audit or ctx.events:
                     # Written and committed before the answer leaves, as on the ordinary path.
                     await self.state.commit_read(session, ctx)
                 await tx.commit()

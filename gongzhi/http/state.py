@@ -280,7 +280,7 @@ class AppState:
         personal data — the entry ``commit`` writes — sent on PostgreSQL as one statement in the
         read's own transaction (issue #21: the ORM's flush, SET LOCAL and unit of work cost a 20-person
         page ≈ 0.5 ms); anything else (none today) is ``commit``'s."""
-        if not (ctx.pii_reads and not ctx.audit and not ctx.events and session.info.get("raw_driver")):
+        if not (ctx.reads_pii and not ctx.audit and not ctx.events and session.info.get("raw_driver")):
             await self.commit(session, ctx)
             return
         await ctx.db.drain()
