@@ -101,7 +101,8 @@ async def test_every_partner_client_reads_its_shared_wishes_compiled(papi: Partn
                 if not info["hasNextPage"]:
                     break
                 variables = {"first": 1, "after": info["endCursor"]}
-            body = orjson.loads((await partner_both(papi, token, SHARED_WISHES, {"first": 100}))[0])["data"]["sharedWishes"]
+            answer = (await partner_both(papi, token, SHARED_WISHES, {"first": 100}))[0]
+            body = orjson.loads(answer)["data"]["sharedWishes"]
             seen[tw.slug, key] = [e["node"] for e in body["edges"]]
     assert pages >= 12, pages
     for tw, _ in scene:
