@@ -150,6 +150,7 @@ from .steps import (
     rework_case,
     transfer_case,
 )
+from .steps_fast import STEPS, PreparedStep, StepInput, prepare_step
 from .workcalendar import (
     SHANGHAI,
     DaySource,
@@ -172,6 +173,7 @@ __all__ = [
     "SHANGHAI",
     "SLA_RULES",
     "STAGE_LIMITS",
+    "STEPS",
     "TRANSITIONS",
     "Arrangement",
     "ArrangementError",
@@ -184,6 +186,7 @@ __all__ = [
     "DispatchInput",
     "HandlerChoice",
     "PreparedReport",
+    "PreparedStep",
     "RateGroupBy",
     "RateRow",
     "RatesResult",
@@ -191,6 +194,7 @@ __all__ = [
     "ReportInput",
     "S",
     "SlaInput",
+    "StepInput",
     "StoredArrangement",
     "TransferInput",
     "WorkCalendar",
@@ -241,6 +245,7 @@ __all__ = [
     "parse_arrangement",
     "photo_content",
     "prepare_report",
+    "prepare_step",
     "ranked",
     "read_arrangement",
     "read_predicate",
