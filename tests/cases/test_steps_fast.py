@@ -194,6 +194,9 @@ async def both(api: Api, db: DbEnv, tw: TenantWorld, user: str, name: str, docum
         fast = await post(api, tw, user, document, given(a), fast=True)
         general = await post(api, tw, user, document, given(b), fast=False)
     assert _ID.sub("", fast.decode()) == _ID.sub("", general.decode()), (fast.decode(), general.decode())
+    for body, gid in ((fast, a), (general, b)):  # the ids masked above: each the case's own
+        answered = payload(body).get("case") or payload(body).get("c")
+        assert answered is None or answered.get("id", gid) == gid
     # the events for subscribers (pg_notify's payloads): the same, of each case
     assert [e.replace(str(case_id(a)), "C") for e in events[0]] == [e.replace(str(case_id(b)), "C")
                                                                     for e in events[1]], events
