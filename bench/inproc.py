@@ -12,6 +12,8 @@ checkout against another one's code, alternating, and compare means.
     python -m bench.inproc markNotificationsRead 300       # five of the secretary's notifications (read already)
     python -m bench.inproc markNoneRead 300                # no notification: a mutation's fixed cost alone
     python -m bench.inproc castBallot 300                  # the mix's other mutations: bench/inproc_writes.py
+    python -m bench.inproc acceptCase 300                  # the case steps (accept, dispatch, resolve,
+                                                           # giveCaseFeedback): bench/inproc_steps.py
     python -m bench.inproc me 500 --checkout /tmp/other    # another checkout's code, this driver
     python -m bench.inproc me 500 --profile /tmp/me.prof   # cProfile (process time) of the measured loop
     python -m bench.inproc personalDataReport 300 --pg-cpu  # PostgreSQL's CPU per request too (local server)
@@ -78,7 +80,7 @@ def main() -> None:
 
 
 async def _run(args: argparse.Namespace, mix: Any) -> None:
-    from bench import inproc_writes
+    from bench import inproc_steps, inproc_writes
     from bench.mix_ops import LOOKUPS, QUERIES, Ref
     from gongzhi.http.app import create_app
     from gongzhi.settings import Settings
@@ -206,6 +208,8 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
             return ("yanquan.secretary", doc, {"ids": ids})
     elif args.operation in inproc_writes.NAMES:
         make = await inproc_writes.operation(args.operation, args.requests, call, value, Ref)
+    elif args.operation in inproc_steps.NAMES:
+        make = await inproc_steps.operation(args.operation, args.requests, call, value, Ref)
     else:
         q = QUERIES[args.operation]
         variables = {k: await value(v) for k, v in q.variables.items()}

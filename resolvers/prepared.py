@@ -175,8 +175,7 @@ def _insert_plan(model: type, first: int) -> tuple[str, list[tuple[str, int, Any
     for i, column in enumerate(table.columns):
         pgtype = _pg_type(column)
         names.append(f"${first + i}::{pgtype}")
-        kind = _JSON if pgtype == "json" else _AT if pgtype == "timestamptz" else (
-            _ENUM if isinstance(column.type, sqltypes.Enum) else _PLAIN)
+        kind = _kind(column, pgtype)
         default = column.default
         if not (isinstance(default, ColumnDefault) and not default.is_clause_element):
             default = None
@@ -187,11 +186,18 @@ def _insert_plan(model: type, first: int) -> tuple[str, list[tuple[str, int, Any
 
 
 def insert_values(model: type, values: dict[str, Any], tenant_id: Any, now: datetime,
-                  first: int) -> tuple[str, list[Any]]:
+                  first: int, guarded: dict[str, str] | None = None) -> tuple[str, list[Any]]:
     """``INSERT INTO table (every column) VALUES ($first, …)`` for a new row of ``model`` with ``values`` and
     the values as the ORM's flush would write them: these, the columns' defaults for what they leave unset,
-    the tenant; enums as their values, JSON as its text, timestamps in UTC."""
+    the tenant; enums as their values, JSON as its text, timestamps in UTC. ``guarded``: a column's value
+    sent through an SQL expression (``{}`` its parameter), e.g. one that is NULL unless an earlier CTE wrote."""
     sql, plan = _insert_plan(model, first)
+    for i, (key, _k, _d) in enumerate(plan):
+        if guarded and key in guarded:
+            table = cast(Table, model.__table__)  # type: ignore[attr-defined]
+            placeholder = f"${first + i}::{_pg_type(table.columns[i])}"
+            sql = re.sub(re.escape(placeholder) + r"(?=[,)])", lambda _m, p=placeholder, k=key:  # type: ignore[misc]
+                         guarded[k].format(p), sql, count=1)
     out: list[Any] = []
     for key, kind, default in plan:
         value: Any = values.get(key)
@@ -204,12 +210,39 @@ def insert_values(model: type, values: dict[str, Any], tenant_id: Any, now: date
                 value = now
             elif default is not None:
                 value = default.arg(None) if default.is_callable else default.arg
-        if value is not None:
-            if kind == _ENUM and isinstance(value, enum.Enum):
-                value = value.value
-            elif kind == _JSON:
-                value = json.dumps(value)
-            elif kind == _AT:
-                value = value.astimezone(UTC)
-        out.append(value)
+        out.append(_sent(kind, value))
     return sql, out
+
+
+def _sent(kind: int, value: Any) -> Any:
+    """A column's value as the ORM's flush sends it: enums as their values, JSON as its text, timestamps in UTC."""
+    if value is not None:
+        if kind == _ENUM and isinstance(value, enum.Enum):
+            value = value.value
+        elif kind == _JSON:
+            value = json.dumps(value)
+        elif kind == _AT:
+            value = value.astimezone(UTC)
+    return value
+
+
+def _kind(column: Column[Any], pgtype: str) -> int:
+    return _JSON if pgtype == "json" else _AT if pgtype == "timestamptz" else (
+        _ENUM if isinstance(column.type, sqltypes.Enum) else _PLAIN)
+
+
+def update_values(model: type, values: dict[str, Any], where: dict[str, Any], first: int,
+                  returning: str | None = None) -> tuple[str, list[Any]]:
+    """``UPDATE table SET column = $first, … WHERE column = $n AND …`` of ``model``'s columns (by attribute key)
+    and its parameters, sent as ``insert_values`` sends them (issue #21: a case step on the driver)."""
+    table = cast(Table, model.__table__)  # type: ignore[attr-defined]
+    out: list[Any] = []
+    parts: list[list[str]] = [[], []]
+    for i, given in enumerate((values, where)):
+        for key, value in given.items():
+            column = table.c[key]
+            pgtype = _pg_type(column)
+            parts[i].append(f"{column.name} = ${first + len(out)}::{pgtype}")
+            out.append(_sent(_kind(column, pgtype), value))
+    sql = f"UPDATE {table.name} SET {', '.join(parts[0])} WHERE {' AND '.join(parts[1])}"
+    return (sql if returning is None else f"{sql} RETURNING {returning}"), out

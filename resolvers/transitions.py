@@ -131,24 +131,33 @@ async def write_if(db: Db, model: type[Any], row_id: Any, *, column: str, from_s
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def _move(db: Db, machine: StateMachine[S], row: Any, current: S, new_state: S,
-                values: Mapping[str, Any] | None, version: int | None, now: datetime,
-                ) -> tuple[dict[str, tuple[Any, Any]], dict[str, Any]] | None:
-    """The conditional UPDATE of a move, the loaded row brought up to date without marking it dirty,
-    and the audit log's change entry (fields before → after); None when someone moved the row first."""
+def planned(machine: StateMachine[S], row: Any, current: S, new_state: S, values: Mapping[str, Any] | None,
+            version: int | None, now: datetime) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]], dict[str, Any]]:
+    """What a move writes (the columns' new values), its changed fields before → after, and the audit log's
+    change entry; ``row`` as it was read (an ORM row, or the values a step on the driver read:
+    resolvers.cases.steps_fast)."""
     changes: dict[str, Any] = dict(values or {})
     if new_state is not current:
         changes[machine.column] = new_state
     if version is not None:
         changes |= {"version": version + 1, "updated_at": now}
+    changed = {k: (getattr(row, k), v) for k, v in changes.items()}
+    entry = {"table": machine.table, "id": str(row.id), "op": "update",
+             "fields": {k: [plain(b), plain(a)] for k, (b, a) in changed.items() if k != "updated_at"}}
+    return changes, changed, entry
+
+
+async def _move(db: Db, machine: StateMachine[S], row: Any, current: S, new_state: S,
+                values: Mapping[str, Any] | None, version: int | None, now: datetime,
+                ) -> tuple[dict[str, tuple[Any, Any]], dict[str, Any]] | None:
+    """The conditional UPDATE of a move, the loaded row brought up to date without marking it dirty,
+    and the audit log's change entry (fields before → after); None when someone moved the row first."""
+    changes, changed, entry = planned(machine, row, current, new_state, values, version, now)
     if not await write_if(db, machine.model, row.id, column=machine.column, from_state=current,
                           seen_version=version, values=changes):
         return None
-    changed = {k: (getattr(row, k), v) for k, v in changes.items()}
     for k, val in changes.items():
         set_committed_value(row, k, val)
-    entry = {"table": machine.table, "id": str(row.id), "op": "update",
-             "fields": {k: [plain(b), plain(a)] for k, (b, a) in changed.items() if k != "updated_at"}}
     return changed, entry
 
 

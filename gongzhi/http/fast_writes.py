@@ -1,6 +1,8 @@
 """Mutations answered without strawberry's execution or the ORM (issue #21, bench.compare op 4): the
-shapes of ``reportCase`` that portals send (docs/portals.md, bench/ops, bench/mix_ops.py) — the field
-alone at the root, its input, and of its payload ``case`` with the case's plain fields and ``errors``.
+shapes of ``reportCase`` and of the case steps portals send most (``acceptCase``, ``dispatchCase``,
+``resolveCase``, ``giveCaseFeedback``: resolvers.cases.steps_fast) as portals send them (docs/portals.md,
+bench/ops, bench/mix_ops.py, bench/mix_writes.py) — the field alone at the root, its input, and of its
+payload ``case`` with the case's plain fields and ``errors``.
 
 As compiled reads do, a document is recognised once (``Shapes``); anything else — another mutation, a
 fragment, a directive, a field of the case that needs a loader — is None and takes the general path.
@@ -27,10 +29,13 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 
+from models import HandlerKind
 from resolvers import cases as case_service
 from resolvers.errors import ServiceError
 from resolvers.ids import decode_id, encode_global_id
 from schema.register import AREA_TYPE_NAMES
+
+_STEPS = case_service.STEPS
 
 CaseField = Callable[[dict[str, Any]], Any]  # of the new case's values (resolvers.cases.report.case_values)
 
@@ -74,16 +79,27 @@ CASE_FIELDS: dict[str, CaseField] = {
     "version": _column("version"),
     "reportedAt": _at("created_at"),
 }
+# A case after a step: its fields as above (reportedByMe: whether the actor reported it), and what steps set.
+STEP_FIELDS: dict[str, CaseField] = CASE_FIELDS | {
+    "handlerKind": lambda c: None if c.get("handler_kind") is None else c["handler_kind"].name,
+    "handlerName": _column("handler_name"),
+    "resolution": _column("resolution"),
+    "rejectReason": _column("reject_reason"),
+    "satisfied": _column("satisfied"),
+    "feedbackComment": _column("feedback_comment"),
+}
 _ERROR_FIELDS = frozenset({"__typename", "code", "message", "field"})
 
 
 @dataclass(frozen=True)
 class ReportShape:
-    """A recognised ``reportCase`` document: the root field's node, its response key and the payload's keys."""
+    """A recognised document of ``reportCase`` or a step (``name``): the root field's node, its response key and
+    the payload's keys."""
 
     root: FieldNode
     key: str
     payload: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]  # (key, field, ((key, case field) …))
+    name: str = "reportCase"
 
 
 def _plain(ss: SelectionSetNode | None) -> list[FieldNode] | None:
@@ -103,9 +119,10 @@ def recognise(operation: OperationDefinitionNode) -> ReportShape | None:
     if operation.operation is not OperationType.MUTATION or operation.directives:
         return None
     roots = _plain(operation.selection_set)
-    if roots is None or len(roots) != 1 or roots[0].name.value != "reportCase":
+    if roots is None or len(roots) != 1 or (roots[0].name.value != "reportCase" and roots[0].name.value not in _STEPS):
         return None
     root = roots[0]
+    known = CASE_FIELDS if root.name.value == "reportCase" else STEP_FIELDS
     fields = _plain(root.selection_set)
     if fields is None:
         return None
@@ -116,7 +133,7 @@ def recognise(operation: OperationDefinitionNode) -> ReportShape | None:
             payload.append((key, name, ()))
         elif name == "case":
             sub = _plain(node.selection_set)
-            if sub is None or any(n.name.value not in CASE_FIELDS or n.arguments for n in sub):
+            if sub is None or any(n.name.value not in known or n.arguments for n in sub):
                 return None
             payload.append((key, name, tuple(((n.alias or n.name).value, n.name.value) for n in sub)))
         elif name == "errors":
@@ -126,7 +143,7 @@ def recognise(operation: OperationDefinitionNode) -> ReportShape | None:
             payload.append((key, name, ()))
         else:
             return None
-    return ReportShape(root=root, key=(root.alias or root.name).value, payload=tuple(payload))
+    return ReportShape(root=root, key=(root.alias or root.name).value, payload=tuple(payload), name=root.name.value)
 
 
 class Shapes:
@@ -169,14 +186,50 @@ def report_input(schema: GraphQLSchema, operation: OperationDefinitionNode, shap
         return None
 
 
-def answer(shape: ReportShape, case: dict[str, Any]) -> bytes:
-    """The response body, as the general path writes it for this selection."""
+def step_input(schema: GraphQLSchema, operation: OperationDefinitionNode, shape: ReportShape,
+               variables: dict[str, Any] | None) -> case_service.StepInput | None:
+    """A step's input as its resolver in ``schema.cases.mutation`` reads it; None where that would answer an
+    error, or where it names what the fast path leaves to the general one (a handler other than a community,
+    photos)."""
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    if isinstance(coerced, list) or getattr(coerced, "errors", None):
+        return None
+    mutation = schema.mutation_type
+    assert mutation is not None
+    name = shape.name
+    try:
+        given = get_argument_values(mutation.fields[name], shape.root, coerced)["input"]
+        case_id = decode_id(given["id"], "Case", "id")
+        version = given.get("expectedVersion")
+        if name == "acceptCase":
+            return case_service.StepInput(name, case_id, version, text=given.get("note"))
+        if name == "dispatchCase":
+            if (given["handlerKind"] is not HandlerKind.COMMUNITY or any(
+                    given.get(k) is not None for k in ("firmId", "gridId", "partnerUnitId", "partnerName"))):
+                return None
+            return case_service.StepInput(name, case_id, version, text=given.get("note"),
+                                          community_id=decode_id(given["communityId"], AREA_TYPE_NAMES, "communityId"))
+        if name == "resolveCase":
+            if given.get("photoIds"):
+                return None
+            return case_service.StepInput(name, case_id, version, text=given["resolution"])
+        return case_service.StepInput(name, case_id, version, text=given.get("comment"), satisfied=given["satisfied"],
+                                      idempotency_key=given.get("idempotencyKey"))
+    except (ServiceError, KeyError, TypeError):
+        return None
+
+
+def answer(shape: ReportShape, case: dict[str, Any], me: Any = None) -> bytes:
+    """The response body, as the general path writes it for this selection (``me``: the actor of a step, for
+    ``reportedByMe``)."""
+    fields = CASE_FIELDS if me is None else STEP_FIELDS
     payload: dict[str, Any] = {}
     for key, name, sub in shape.payload:
         if name == "__typename":
             payload[key] = "CasePayload"
         elif name == "case":
-            payload[key] = {k: CASE_FIELDS[f](case) for k, f in sub}
+            payload[key] = {k: (case["reporter_user_id"] == me if f == "reportedByMe" and me is not None
+                                else fields[f](case)) for k, f in sub}
         else:
             payload[key] = []
     return orjson.dumps({"data": {shape.key: payload}})

@@ -233,10 +233,10 @@ class GraphQLEndpoint:
         client_addr = request.client.host if request.client else None
         if self.state.compiled_reads and self.state.engine.dialect.name == "postgresql":
             shape = self.fast_writes.get(query, op_name, operation)
-            if shape is not None:  # a report as portals send it (issue #21): no strawberry, no ORM
+            if shape is not None:  # a report or a case step as portals send it (issue #21): no strawberry, no ORM
                 try:
-                    answer = await self._report_on_driver(shape, operation, variables, claims.user_id, slug,
-                                                          request_id, client_addr, claims.partner_client)
+                    answer = await self._write_on_driver(shape, operation, variables, claims.user_id, slug,
+                                                         request_id, client_addr, claims.partner_client)
                 except AuthError as e:
                     return pipeline.auth_error(e, media)
                 if answer is not None:
@@ -337,14 +337,20 @@ class GraphQLEndpoint:
             if session.in_transaction():
                 await session.close()
 
-    async def _report_on_driver(self, shape: fast_writes.ReportShape, operation: OperationDefinitionNode,
-                                variables: dict[str, Any] | None, user_id: uuid.UUID, slug: str, request_id: str,
-                                client_addr: str | None, partner_client: str | None) -> bytes | None:
-        """A recognised ``reportCase`` on a DriverTransaction (``gongzhi.http.fast_writes``): the first statement,
-        the checks, the rows with the audit entry, COMMIT. None: nothing was written or committed, and the
-        general path answers the request from the start (an error to answer, a retry, a constraint met)."""
-        data = fast_writes.report_input(self.schema._schema, operation, shape, variables)
-        if data is None:
+    async def _write_on_driver(self, shape: fast_writes.ReportShape, operation: OperationDefinitionNode,
+                               variables: dict[str, Any] | None, user_id: uuid.UUID, slug: str, request_id: str,
+                               client_addr: str | None, partner_client: str | None) -> bytes | None:
+        """A recognised ``reportCase`` or case step on a DriverTransaction (``gongzhi.http.fast_writes``): the first
+        statement, the checks, the rows with the audit entry, COMMIT. None: nothing was written or committed, and
+        the general path answers the request from the start (an error to answer, a retry, a constraint met, a
+        step another request made first)."""
+        schema = self.schema._schema
+        report = step = None
+        if shape.name == "reportCase":
+            report = fast_writes.report_input(schema, operation, shape, variables)
+        else:
+            step = fast_writes.step_input(schema, operation, shape, variables)
+        if report is None and step is None:
             return None
         session = self.state.sessionmaker()
         try:
@@ -353,16 +359,21 @@ class GraphQLEndpoint:
                 ctx = await self.state.open_context(session, user_id, slug, request_id, client_addr,
                                                     partner_client=partner_client)
                 with obs.span("graphql.fast_write"):
-                    report = await case_service.prepare_report(ctx, data)
-                    if report is None:
+                    written: case_service.PreparedReport | case_service.PreparedStep | None
+                    if report is not None:
+                        written = await case_service.prepare_report(ctx, report)
+                    else:
+                        assert step is not None
+                        written = await case_service.prepare_step(ctx, step)
+                    if written is None:
                         return None
                     try:
-                        await self.state.commit_writes(session, ctx, tuple(report.ctes), tuple(report.args))
+                        await self.state.commit_writes(session, ctx, tuple(written.ctes), tuple(written.args))
                     except fast_writes.WRITE_REFUSED:
                         return None
                     await tx.commit()
                 self.state.bus.after_commit(ctx.events)
-                return fast_writes.answer(shape, report.case)
+                return fast_writes.answer(shape, written.case, None if report is not None else user_id)
         finally:
             if session.in_transaction():
                 await session.close()

@@ -74,10 +74,11 @@ def _path_in_change(change: dict[str, Any]) -> str | None:
 
 
 async def record_mutation(ctx: RequestContext, action: str, *, outcome: str, changes: list[dict[str, Any]],
-                          errors: list[str] | None = None) -> None:
-    """Queue the audit entry of one mutation (appended in the request's commit)."""
-    path: str | None = None
-    for change in changes:
+                          errors: list[str] | None = None, path: str | None = None) -> None:
+    """Queue the audit entry of one mutation (appended in the request's commit). ``path``: the area path of the
+    first change's row as the caller read it (a case step on the driver, resolvers.cases.steps_fast), where
+    ``AREA_PATH_OF`` would find the same with a statement."""
+    for change in ([] if path is not None else changes):
         known = _path_in_change(change)
         if known is not None:  # an insert, or an update of the path: no statement (issue #21)
             path = known

@@ -163,6 +163,7 @@ from .steps import (
     rework_case,
     transfer_case,
 )
+from .steps_fast import STEPS, PreparedStep, StepInput, prepare_step
 from .workcalendar import (
     SHANGHAI,
     DaySource,
@@ -186,6 +187,7 @@ __all__ = [
     "SHANGHAI",
     "SLA_RULES",
     "STAGE_LIMITS",
+    "STEPS",
     "TRANSITIONS",
     "Arrangement",
     "ArrangementError",
@@ -199,6 +201,7 @@ __all__ = [
     "HandlerChoice",
     "PeriodKind",
     "PreparedReport",
+    "PreparedStep",
     "RateGroupBy",
     "RateRow",
     "RatesResult",
@@ -206,6 +209,7 @@ __all__ = [
     "ReportInput",
     "S",
     "SlaInput",
+    "StepInput",
     "StoredArrangement",
     "TransferInput",
     "WorkCalendar",
@@ -264,6 +268,7 @@ __all__ = [
     "period_bounds",
     "photo_content",
     "prepare_report",
+    "prepare_step",
     "ranked",
     "rate_aggregate",
     "rate_filters",

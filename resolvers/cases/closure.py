@@ -21,7 +21,7 @@ from resolvers.context import Db
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
 
-__all__ = ["DEFAULT_MIN_HANDLING_MINUTES", "closure_check"]
+__all__ = ["DEFAULT_MIN_HANDLING_MINUTES", "closure_check", "closure_verdict"]
 
 DEFAULT_MIN_HANDLING_MINUTES = 30  # for a tenant without a settings row (tenants.provisioning has the same)
 
@@ -31,14 +31,24 @@ async def closure_check(db: Db, case: Case, photo_count: int, now: datetime) -> 
     category needs a photo and none is given."""
     needs_photo = await db.scalar(select(CaseCategoryRule.requires_photo)
                                   .where(CaseCategoryRule.category_code == case.category_code))
+    if needs_photo and photo_count == 0:  # refused before the other reads, as ever
+        closure_verdict(case, needs_photo, photo_count, None, None, now)
+    minimum = await db.scalar(select(CaseWorkflowSettings.min_handling_minutes))
+    started = await db.scalar(select(CaseStage.started_at).where(
+        CaseStage.case_id == case.id, CaseStage.stage == CaseStageKind.HANDLE, CaseStage.completed_at.is_(None)))
+    return closure_verdict(case, needs_photo, photo_count, minimum, started, now)
+
+
+def closure_verdict(case: Any, needs_photo: bool | None, photo_count: int, minimum: int | None,
+                    started: datetime | None, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``closure_check`` on what it reads: whether the category needs a photo, the tenant's minimum handling
+    minutes, when the open 处置 stage started (a step on the driver reads them in its checks,
+    resolvers.cases.steps_fast)."""
     if needs_photo and photo_count == 0:
         raise ServiceError(ErrorCode.PHOTO_REQUIRED, t("该类别的事件办结时须上传现场照片",
                                                        "this category is resolved only with a photo of the result"),
                            "photoIds")
-    minimum = await db.scalar(select(CaseWorkflowSettings.min_handling_minutes))
     minimum = DEFAULT_MIN_HANDLING_MINUTES if minimum is None else int(minimum)
-    started = await db.scalar(select(CaseStage.started_at).where(
-        CaseStage.case_id == case.id, CaseStage.stage == CaseStageKind.HANDLE, CaseStage.completed_at.is_(None)))
     started = started or case.dispatched_at
     if started is None or minimum <= 0:
         return {}, {}

@@ -200,12 +200,24 @@ def check_note(value: str | None, field: str = "note", required: bool = False) -
 async def send_notification(ctx: RequestContext, case: Case, kind: str, message: str, *,
                             firm_id: uuid.UUID | None = None, area_id: uuid.UUID | None = None,
                             user_id: uuid.UUID | None = None, partner_unit_id: uuid.UUID | None = None) -> None:
+    values = notification_values(ctx, case, kind, message, firm_id=firm_id, area_id=area_id, user_id=user_id,
+                                 partner_unit_id=partner_unit_id)
+    if values is not None:
+        await ctx.db.flush(Notification(**values))
+
+
+def notification_values(ctx: RequestContext, case: Any, kind: str, message: str, *,
+                        firm_id: uuid.UUID | None = None, area_id: uuid.UUID | None = None,
+                        user_id: uuid.UUID | None = None, partner_unit_id: uuid.UUID | None = None,
+                        ) -> dict[str, Any] | None:
+    """A notification's row about ``case`` (None: nobody to tell) and its event for subscribers, queued; the row
+    is written by the caller (``send_notification``; a step on the driver, resolvers.cases.steps_fast)."""
     if firm_id is None and area_id is None and user_id is None and partner_unit_id is None:
-        return
-    await ctx.db.flush(Notification(user_id=user_id, firm_id=firm_id, area_id=area_id, partner_unit_id=partner_unit_id,
-                                    case_id=case.id, kind=kind, message=message[:500], created_at=ctx.now))
+        return None
     ctx.events.append({"topic": "notification", "tenant_id": str(case.tenant_id), "case_id": str(case.id),
                        "kind": kind})
+    return dict(user_id=user_id, firm_id=firm_id, area_id=area_id, partner_unit_id=partner_unit_id, case_id=case.id,
+                kind=kind, message=message[:500], created_at=ctx.now)
 
 
 async def notify_handler(ctx: RequestContext, case: Case, kind: str, message: str) -> None:
@@ -239,16 +251,35 @@ async def _supervisor(ctx: RequestContext, case: Case) -> uuid.UUID | None:
 
 
 async def notify_concerned(ctx: RequestContext, case: Case, action: str) -> None:
-    told = {ctx.actor.user_id}
+    notice = reporter_notice(ctx, case, action)
+    if notice is not None:
+        await send_notification(ctx, case, "progress", notice[0], user_id=notice[1])
+    if supervisor_hears(case, action):
+        notice = supervisor_notice(ctx, case, action, await _supervisor(ctx, case))
+        if notice is not None:
+            await send_notification(ctx, case, "supervision_update", notice[0], user_id=notice[1])
+
+
+def reporter_notice(ctx: RequestContext, case: Any, action: str) -> tuple[str, uuid.UUID] | None:
+    """What the reporter hears of the step, and who that is (None: nothing, or they took it themselves)."""
     said = _REPORTER_HEARS.get(action)
-    if said is not None and case.reporter_user_id not in told:
+    if said is None or case.reporter_user_id == ctx.actor.user_id:
+        return None
+    handler = f"（{case.handler_name}）" if action in ("dispatch", "transfer") and case.handler_name else ""
+    return f"您上报的事件 {case.number}「{case.title}」{said[0]}{handler}", case.reporter_user_id
+
+
+def supervisor_hears(case: Any, action: str) -> bool:
+    """Whether the case's supervisor is told of the step (then ``_supervisor`` is asked who that is)."""
+    return action in _SUPERVISOR_HEARS and bool(case.supervised)
+
+
+def supervisor_notice(ctx: RequestContext, case: Any, action: str,
+                      supervisor: uuid.UUID | None) -> tuple[str, uuid.UUID] | None:
+    """What the supervisor hears of the step (None: nobody, or someone already told: the actor, the reporter)."""
+    told = {ctx.actor.user_id}
+    if action in _REPORTER_HEARS:
         told.add(case.reporter_user_id)
-        handler = f"（{case.handler_name}）" if action in ("dispatch", "transfer") and case.handler_name else ""
-        await send_notification(ctx, case, "progress", f"您上报的事件 {case.number}「{case.title}」{said[0]}{handler}",
-                                user_id=case.reporter_user_id)
-    said = _SUPERVISOR_HEARS.get(action)
-    if said is not None and case.supervised:
-        supervisor = await _supervisor(ctx, case)
-        if supervisor is not None and supervisor not in told:
-            await send_notification(ctx, case, "supervision_update",
-                                    f"督办事件 {case.number}「{case.title}」{said[0]}", user_id=supervisor)
+    if supervisor is None or supervisor in told:
+        return None
+    return f"督办事件 {case.number}「{case.title}」{_SUPERVISOR_HEARS[action][0]}", supervisor

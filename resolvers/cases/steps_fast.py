@@ -1,0 +1,355 @@
+"""The case steps portals send most — accept (受理), dispatch (派单), resolve (办结) and the reporter's feedback
+(评价) — on the request's driver transaction, without the ORM (issue #21), as the report is
+(resolvers.cases.report_fast).
+
+The general path loads the case with its reach (``load_for``), asks the step's own checks one statement each
+(the SLA rule, the handler, the closure rules, the stage limit, the supervisor …), then writes the conditional
+UPDATE of the case, closes and opens stages, and flushes the timeline entry and notifications through the
+unit of work: 10–12 statements and ≈ 8–12 ms of CPU. Here every read is ONE statement — the case as its
+reader sees it, the same predicates (``read_predicate``, ``case_predicate`` of the step's grant), and the
+step's facts as correlated subqueries — rendered once per actor (``resolvers.prepared``). The rows are made
+by the general path's own functions (``transitions.planned``, ``event_values``, ``stage_values``,
+``notification_values``, ``reporter_notice``, ``closure_verdict``, ``due_after``) and written as data-modifying
+CTEs ahead of the request's audit entry (``AppState.commit_writes``): one statement more.
+
+The case's UPDATE is the general path's conditional one (``WHERE state = :seen AND version = :seen``), and
+the timeline entry's ``seq`` is the version that UPDATE returned: when another request moved the case
+between the checks and the write, the UPDATE updates nothing, the entry's ``seq`` is NULL, the statement
+fails on its NOT NULL, and nothing of it is written (the caller rolls back and the general path answers with
+its typed errors: of two steps at once exactly one wins, as with two general ones).
+
+Only a step that succeeds is answered here. Whatever the general path would answer otherwise — invalid input,
+a case not found or out of reach, a state the machine refuses, a stale ``expectedVersion``, a handler other
+than a community, photos, a category that needs a photo, a retry with a known idempotency key, an unsatisfied
+verdict (it reopens and tells the handler), a working calendar this process has not kept yet — makes
+``prepare_step`` return None before anything is written: the general path answers from the start.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import case, func, literal_column, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql import ColumnElement, Select
+
+from models import (
+    Area,
+    Case,
+    CaseCategoryRule,
+    CaseEvent,
+    CasePriority,
+    CaseStage,
+    CaseStageKind,
+    CaseStageLimit,
+    CaseState,
+    CaseWorkflowSettings,
+    HandlerKind,
+    Notification,
+    SlaRule,
+    SlaUnit,
+    tier_of,
+    uuid7,
+)
+from policies.cases import case_predicate
+from resolvers import prepared
+from resolvers import validation as v
+from resolvers.audit import record_mutation
+from resolvers.cases.closure import closure_verdict
+from resolvers.cases.handlers import NO_HANDLER
+from resolvers.cases.machine import (
+    CASE,
+    check_note,
+    event_values,
+    notification_values,
+    reporter_notice,
+    supervisor_hears,
+    supervisor_notice,
+    topic_event,
+)
+from resolvers.cases.reads import read_predicate
+from resolvers.cases.stages import _PLAIN, STAGE_OF, due_after, kept_calendar, stage_values
+from resolvers.context import RequestContext
+from resolvers.errors import ServiceError
+from resolvers.idempotency import checked_key
+from resolvers.transitions import planned
+from tenants.session import fetch_first, insert_change
+
+__all__ = ["STEPS", "PreparedStep", "StepInput", "prepare_step"]
+
+# The mutation fields taken here, and the step (the case machine's action) each makes.
+STEPS = {"acceptCase": "accept", "dispatchCase": "dispatch", "resolveCase": "resolve", "giveCaseFeedback": "feedback"}
+# The stage a step opens whose due time is the tenant's stage limit (处置's is the case's due time).
+_LIMITED = {"accept": CaseStageKind.DISPATCH, "feedback": CaseStageKind.CALLBACK}
+_DIALECT = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
+_WORKING = (SlaUnit.WORKING_HOURS, SlaUnit.WORKING_DAYS)
+
+
+@dataclass(frozen=True)
+class StepInput:
+    """A step's input as its mutation gives it (``gongzhi.http.fast_writes.step_input``); ``text`` is the note,
+    the resolution or the comment."""
+
+    field: str
+    case_id: uuid.UUID
+    expected_version: int | None = None
+    text: str | None = None
+    community_id: uuid.UUID | None = None  # dispatch to a community
+    satisfied: bool | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass
+class PreparedStep:
+    """A checked step: the case's values after it (answered from), and its writes as CTEs to send with the audit
+    entry."""
+
+    case: dict[str, Any]
+    ctes: list[str]
+    args: list[Any]
+
+
+_columns: list[tuple[str, Any]] = []
+
+
+def _case_columns() -> list[tuple[str, Any]]:
+    """The case's attributes in the checks' order, each with the ORM's conversion of the driver's value."""
+    if not _columns:
+        for attr in sa_inspect(Case).column_attrs:
+            _columns.append((attr.key, attr.columns[0].type.result_processor(_DIALECT, None)))
+    return _columns
+
+
+def _text(value: str) -> ColumnElement[Any]:
+    return literal_column(f"'{value}'")
+
+
+def _tier() -> ColumnElement[Any]:
+    """The case's urgency tier (``tier_of`` its priority) in SQL."""
+    return case(*((Case.priority == _text(p.value), _text(tier_of(p).value)) for p in CasePriority))
+
+
+def _checks(ctx: RequestContext, action: str) -> Select[Any]:
+    """One row: the case as the actor reads it (``read_predicate``), whether the step's grant reaches it (as
+    ``load_for`` asks both), its open and highest stage numbers (``close_stage``, ``open_stage``), and what the
+    step itself reads."""
+    case_id = prepared.param(0, "uuid")
+    grant = ctx.actor.grant("case", action)
+    extra: list[ColumnElement[Any]] = [
+        case_predicate(grant, ctx.actor, public=False).label("allowed"),
+        select(func.max(CaseStage.seq)).where(CaseStage.case_id == Case.id, CaseStage.completed_at.is_(None))
+        .scalar_subquery().label("open_seq"),
+        select(func.max(CaseStage.seq)).where(CaseStage.case_id == Case.id).scalar_subquery().label("last_seq"),
+    ]
+    stage = _LIMITED.get(action)
+    if stage is not None:  # the category's own limit before the default, as stage_limit picks it
+        def limit(column: Any) -> ColumnElement[Any]:
+            return select(column).where(
+                CaseStageLimit.stage == _text(stage.value), CaseStageLimit.tier == _tier(),
+                (CaseStageLimit.category_code == Case.category_code) | CaseStageLimit.category_code.is_(None),
+            ).order_by(CaseStageLimit.category_code.is_(None)).limit(1).scalar_subquery()
+
+        extra += [limit(CaseStageLimit.amount).label("amount"), limit(CaseStageLimit.unit).label("unit")]
+    if action == "dispatch":  # the SLA rule (sla_for) and the community named (resolve_handler)
+        def rule(column: Any) -> ColumnElement[Any]:
+            return select(column).where(
+                SlaRule.priority == Case.priority,
+                (SlaRule.category_code == Case.category_code) | SlaRule.category_code.is_(None),
+            ).order_by(SlaRule.category_code.is_(None)).limit(1).scalar_subquery()
+
+        def community(column: Any) -> ColumnElement[Any]:
+            return select(column).where(Area.id == prepared.param(1, "uuid"),
+                                        Area.kind == _text("community")).scalar_subquery()
+
+        extra += [rule(SlaRule.amount).label("amount"), rule(SlaRule.unit).label("unit"),
+                  community(Area.path).label("community_path"), community(Area.name).label("community_name")]
+    if action == "resolve":  # closure_check's reads, and who supervises (notify_concerned)
+        extra += [
+            select(CaseCategoryRule.requires_photo).where(CaseCategoryRule.category_code == Case.category_code)
+            .scalar_subquery().label("needs_photo"),
+            select(CaseWorkflowSettings.min_handling_minutes).scalar_subquery().label("minimum"),
+            select(CaseStage.started_at).where(
+                CaseStage.case_id == Case.id, CaseStage.stage == _text(CaseStageKind.HANDLE.value),
+                CaseStage.completed_at.is_(None)).limit(1).scalar_subquery().label("started"),
+            select(CaseEvent.actor_user_id).where(
+                CaseEvent.case_id == Case.id, CaseEvent.action.in_(("supervise", "escalate")),
+                CaseEvent.actor_user_id.is_not(None)).order_by(CaseEvent.seq.desc()).limit(1)
+            .scalar_subquery().label("supervisor"),
+        ]
+    if action == "feedback":  # a retry: the actor's timeline entry with this key (keyed_row)
+        extra.append(select(CaseEvent.id).where(
+            CaseEvent.actor_user_id == prepared.param(2, "uuid"),
+            CaseEvent.idempotency_key == prepared.param(1, "text")).limit(1).scalar_subquery().label("retry"))
+    columns = [getattr(Case, key) for key, _p in _case_columns()]
+    return select(*columns, *extra).where(Case.id == case_id, read_predicate(ctx))
+
+
+def _valid(data: StepInput) -> tuple[str | None, str | None] | None:
+    """The step's text and idempotency key as the general path checks them; None where it would refuse them, or
+    the step is one this path leaves to it."""
+    action = STEPS[data.field]
+    try:
+        if action == "resolve":
+            return v.text(data.text or "", "resolution", max_len=2000), None
+        if action == "feedback":
+            text = None if data.text is None else v.text(data.text, "comment", max_len=500, required=False) or None
+            if data.satisfied is not True:  # not satisfied: it reopens and tells the handler (the general path)
+                return None
+            return text, checked_key(data.idempotency_key)
+        if action == "dispatch" and data.community_id is None:
+            return None
+        return check_note(data.text), None
+    except ServiceError:
+        return None
+
+
+async def prepare_step(ctx: RequestContext, data: StepInput) -> PreparedStep | None:
+    """The step checked in one statement and its writes built, or None: the general path answers it."""
+    action = STEPS[data.field]
+    if not prepared.usable(ctx):
+        return None
+    valid = _valid(data)
+    if valid is None:
+        return None
+    text, key = valid
+    found = prepared.statement(ctx, ("steps_fast.checks", action), lambda: _checks(ctx, action), data.case_id,
+                               key if action == "feedback" else data.community_id, ctx.actor.user_id)
+    if found is None:
+        return None
+    sql, args = found
+    session = ctx.db.session
+    row = await ctx.db.locked(lambda: fetch_first(session, sql, *args))
+    if row is None:  # not found (or not readable): NOT_FOUND
+        return None
+    columns = _case_columns()
+    before = {k: (p(row[i]) if p is not None and row[i] is not None else row[i]) for i, (k, p) in enumerate(columns)}
+    facts = dict(zip(list(row.keys())[len(columns):], row[len(columns):], strict=True))
+    old = SimpleNamespace(**before)
+    current: CaseState = old.state
+    if not facts["allowed"] or not CASE.allows(action, current):  # FORBIDDEN, INVALID_TRANSITION
+        return None
+    if data.expected_version is not None and data.expected_version != old.version:  # CONFLICT
+        return None
+    step = _step(ctx, action, data, old, facts, text, key)
+    if step is None:
+        return None
+    values, to_state, detail = step
+    return await _written(ctx, data, old, current, to_state, values, text, detail, key, facts)
+
+
+def _step(ctx: RequestContext, action: str, data: StepInput, old: Any, facts: dict[str, Any], text: str | None,
+          key: str | None) -> tuple[dict[str, Any], CaseState, dict[str, Any]] | None:
+    """The columns the step sets, the state it leads to and its timeline detail, as its general function makes
+    them (resolvers.cases.handling); None where that would refuse it."""
+    now = ctx.now
+    if action == "accept":
+        return {"accepted_at": now}, CaseState.ACCEPTED, {}
+    if action == "dispatch":
+        path, amount, unit = facts["community_path"], facts["amount"], facts["unit"]
+        if path is None or not old.area_path.startswith(path) or amount is None:
+            return None
+        unit = SlaUnit(unit)
+        calendar = kept_calendar(ctx.db) if unit in _WORKING else _PLAIN
+        if calendar is None:
+            return None  # loaded by the general path, kept for the next step
+        values = dict(NO_HANDLER, handler_kind=HandlerKind.COMMUNITY) | {
+            "handler_area_id": data.community_id, "handler_name": facts["community_name"]}
+        values["due_at"] = due_after(calendar, now, float(amount), unit)
+        values["dispatched_at"] = now
+        return values, CaseState.DISPATCHED, {"handler": values["handler_name"], "due_at": values["due_at"].isoformat(),
+                                              "sla": f"{float(amount):g} {unit.value}"}
+    if action == "resolve":
+        try:
+            honest, detail = closure_verdict(old, facts["needs_photo"], 0, facts["minimum"], facts["started"], now)
+        except ServiceError:  # PHOTO_REQUIRED
+            return None
+        return {"resolved_at": now, "resolution": text, **honest}, CaseState.RESOLVED, detail
+    # feedback, satisfied: the reporter only; a retry answers the first one's case
+    if facts["retry"] or old.reporter_user_id != ctx.actor.user_id:
+        return None
+    return {"satisfied": True, "feedback_comment": text, "closed_at": now}, CaseState.CLOSED, {"satisfied": True}
+
+
+def _stage_due(ctx: RequestContext, action: str, stage: CaseStageKind, due_at: Any, facts: dict[str, Any]
+               ) -> tuple[Any, bool]:
+    """The due time of the stage the step opens, as ``open_stage`` sets it, and whether it is known here (not:
+    a working calendar this process has not kept, a stage whose limit the checks did not read)."""
+    if stage is CaseStageKind.HANDLE:
+        return due_at, True
+    if _LIMITED.get(action) is not stage:
+        return None, False
+    if facts["amount"] is None:
+        return None, True
+    unit = SlaUnit(facts["unit"])
+    calendar = kept_calendar(ctx.db) if unit in _WORKING else _PLAIN
+    if calendar is None:
+        return None, False
+    return due_after(calendar, ctx.now, float(facts["amount"]), unit), True
+
+
+async def _written(ctx: RequestContext, data: StepInput, old: Any, current: CaseState, to_state: CaseState,
+                   values: dict[str, Any], text: str | None, detail: dict[str, Any], key: str | None,
+                   facts: dict[str, Any]) -> PreparedStep | None:
+    """The step's rows, in the order the general path writes and audits them: the case's conditional UPDATE,
+    its stages (``after_move``), its timeline entry, the notifications (``notify_concerned``, then the step's
+    own); their CTEs and parameters, the events queued and the audit entry recorded."""
+    action, now, tenant_id = STEPS[data.field], ctx.now, ctx.tenant.id
+    changes, _changed, entry = planned(CASE, old, current, to_state, values, old.version, now)
+    after = vars(old) | changes
+    new = SimpleNamespace(**after)
+    ctes: list[str] = []
+    args: list[Any] = []
+    audited: list[dict[str, Any]] = [entry]
+
+    def write(sql_values: tuple[str, list[Any]]) -> None:
+        ctes.append(sql_values[0])
+        args.extend(sql_values[1])
+
+    # w0: the case, only from the state and version read (of two steps at once, one updates it)
+    write(prepared.update_values(Case, changes, {"tenant_id": tenant_id, "id": old.id, "state": current,
+                                                 "version": old.version}, 1 + len(args), returning="version"))
+    rows: list[tuple[type, dict[str, Any]]] = []
+    before_stage, after_stage = STAGE_OF.get(current), STAGE_OF.get(to_state)
+    if before_stage is not after_stage:
+        sql, more = prepared.update_values(CaseStage, {"completed_at": now, "outcome": action,
+                                                       "requested_due_at": None},
+                                           {"tenant_id": tenant_id, "case_id": old.id}, 1 + len(args))
+        write((sql + " AND completed_at IS NULL", more))
+        if after_stage is not None:
+            due, known = _stage_due(ctx, action, after_stage, after["due_at"], facts)
+            if not known:
+                return None
+            last = facts["open_seq"] if facts["open_seq"] is not None else facts["last_seq"] or 0
+            rows.append((CaseStage, stage_values(old.id, int(last) + 1, after_stage, now, due)))
+    event = event_values(ctx, old.id, new.version, to_state, action, current,
+                         None if to_state is current else to_state, note=text, attachments=[], detail=detail,
+                         idempotency_key=key)
+    ctx.events.append(topic_event(tenant_id, old.id, old.area_path, action, to_state, new.version))
+    notices = []
+    said = reporter_notice(ctx, new, action)
+    if said is not None:
+        notices.append(notification_values(ctx, new, "progress", said[0], user_id=said[1]))
+    if supervisor_hears(new, action):
+        said = supervisor_notice(ctx, new, action, prepared.uid(facts.get("supervisor")))
+        if said is not None:
+            notices.append(notification_values(ctx, new, "supervision_update", said[0], user_id=said[1]))
+    if action == "dispatch":
+        notices.append(notification_values(ctx, new, "dispatched", f"事件 {new.number} 已派给您办理：{new.title}",
+                                           area_id=data.community_id))
+    # The timeline entry first: the general path's first flush after the UPDATE writes it (audited so).
+    ordered = [(CaseEvent, event), *rows, *((Notification, n) for n in notices if n is not None)]
+    for model, row in ordered:
+        row.setdefault("id", uuid7())
+        change = insert_change(model, row)
+        if change is not None:
+            audited.append(change)
+        # the entry's seq is the version w0 returned: NULL (refused by its NOT NULL) when w0 updated nothing
+        write(prepared.insert_values(model, row, tenant_id, now, 1 + len(args),
+                                     guarded={"seq": "(SELECT version FROM w0 WHERE version = {})"}
+                                     if model is CaseEvent else None))
+    await record_mutation(ctx, data.field, outcome="ok", changes=audited, path=old.area_path)
+    return PreparedStep(case=after, ctes=ctes, args=args)
