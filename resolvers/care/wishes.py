@@ -126,6 +126,7 @@ async def post_wish(ctx: RequestContext, *, person_id: uuid.UUID, title: str, de
     # One statement (issue #21; it was three): the person as the read grant sees them, whether the post
     # grant reaches their household, the household's building. NOT_FOUND before FORBIDDEN as before.
     def build(p: prepared.Bind) -> Any:
+        actor = ctx.actor  # read here: the text is built for a stand-in of the actor (resolvers/stand_in.py)
         grant = actor.grant("wish", "post")
         reach = household_predicate(grant, actor) if grant else None
         return (select(Person.household_id, Household.building_id,

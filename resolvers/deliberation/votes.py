@@ -148,10 +148,11 @@ async def _cast(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice, key: st
     # elector's id and whether staff recorded its ballot (final), in one text per actor (resolvers.prepared)
     if grant.has(Condition.OWN) and person is not None:
         def build(p: prepared.Bind) -> Any:
-            assert person is not None
+            me = ctx.actor.person_id  # read here: the text is built for a stand-in of the actor (resolvers/stand_in.py)
+            assert me is not None
             q = select(VoteElector.id, VoteElector.method.in_([BallotMethod.PROXY, BallotMethod.PAPER]).label(
                 "final")).where(VoteElector.vote_id == p(0, "uuid"),
-                                VoteElector.household_id.in_(owned_dwellings(person)))
+                                VoteElector.household_id.in_(owned_dwellings(me)))
             if household_id is not None:
                 q = q.where(VoteElector.household_id == p(1, "uuid"))
             return q.order_by(VoteElector.household_id)
