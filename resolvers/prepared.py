@@ -28,9 +28,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Column, ColumnDefault, Table, TypeDecorator, literal, literal_column
+from sqlalchemy import Column, ColumnDefault, Table, TypeDecorator, inspect, literal, literal_column, select
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import with_loader_criteria
+from sqlalchemy.orm import make_transient_to_detached, with_loader_criteria
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import ColumnElement, Select, sqltypes
 from sqlalchemy.types import TypeEngine
 
@@ -251,3 +253,60 @@ def insert_values(model: type, values: dict[str, Any], tenant_id: Any, now: date
                 value = value.astimezone(UTC)
         out.append(value)
     return sql, out
+
+
+# -- rows read by a prepared text, as the ORM objects a mutation hands on (issue #21)
+
+_loads: dict[type, tuple[tuple[Any, ...], tuple[str, ...], tuple[Any, ...]]] = {}
+
+
+def columns(model: type) -> tuple[Any, ...]:
+    """The model's mapped columns, in the order ``load`` takes a row's values."""
+    return _load_plan(model)[0]
+
+
+def _load_plan(model: type) -> tuple[tuple[Any, ...], tuple[str, ...], tuple[Any, ...]]:
+    found = _loads.get(model)
+    if found is None:
+        props: Any = inspect(model).column_attrs
+        cols = tuple(getattr(model, p.key) for p in props)
+        found = (cols, tuple(p.key for p in props), tuple(_result_processor(p.columns[0].type) for p in props))
+        _loads[model] = found
+    return found
+
+
+def _result_processor(t: TypeEngine[Any]) -> Any:
+    impl = t.impl_instance if isinstance(t, TypeDecorator) else t
+    if isinstance(impl, sqltypes.Numeric) and not isinstance(t, TypeDecorator):
+        return None  # asyncpg gives numeric as Decimal, float8 as float: what Numeric and Float give
+    return t._cached_result_processor(_DIALECT, None)
+
+
+def load(ctx: RequestContext, model: type, values: Any) -> Any:
+    """The object of ``model`` for a row's ``values`` (``columns(model)``'s, in order), in the session as
+    loaded — the one the session holds already for that row if any, as a query would give it. Values as the
+    ORM's result processing makes them (enums, UUIDs, JSON). None for no row (an outer join's, no id)."""
+    _cols, keys, processors = _load_plan(model)
+    row = {k: v if p is None or v is None else p(v) for k, p, v in zip(keys, processors, values, strict=True)}
+    if row["id"] is None:
+        return None
+    session = ctx.db.session
+    held = session.identity_map.get(identity_key(model, (row["tenant_id"], row["id"])))
+    if held is not None:
+        return held
+    obj: Any = inspect(model).class_manager.new_instance()
+    for k, v in row.items():
+        set_committed_value(obj, k, v)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
+
+
+async def one(ctx: RequestContext, key: tuple[Any, ...], model: type, where: Callable[[Bind], list[Any]],
+              *values: Any) -> Any:
+    """The object of ``model`` matching ``where(p)`` (None: no row): its columns read by a text rendered once
+    per (key, actor shape) and ``load``-ed, else ``select(model)`` through the ORM with the values bound."""
+    found = await rows(ctx, key, lambda: select(*columns(model)).where(*where(param)), *values)
+    if found is None:
+        return await ctx.db.scalar(select(model).where(*where(lambda n, _pgtype: literal(values[n]))))
+    return load(ctx, model, found[0]) if found else None

@@ -163,3 +163,119 @@ def test_a_fact_in_another_form_is_not_shared() -> None:
         Area.path.like(a.own_compound_path + "%"))), real, _marker) is None  # a pattern, not the value
     assert stand_in.template(_render(lambda a: select(Area.id).where(
         Area.name == a.assignments[0].scope_name)), real, _marker) is None  # a fact that is no slot
+
+
+# -- the moves whose rows now come from prepared texts (claimWish, checkInActivity, castBallot,
+#    signUpForActivity): the rows written and the audit changes equal the ORM path's (``prepared.rows``
+#    made to decline, as on SQLite)
+
+CLAIM = f"mutation($i: WishTransitionInput!) {{ claimWish(input: $i) {{ wish {{ id state version }} {ERR} }} }}"
+CHECK_IN = f"mutation($id: ID!) {{ checkInActivity(input: {{id: $id}}) {{ signup {{ id state }} {ERR} }} }}"
+_VOLATILE = {"id", "created_at", "updated_at", "title", "claimed_at", "checked_in_at", "cast_at", "activity_id",
+             "idempotency_key", "vote_id", "starts_at", "ends_at"}
+
+
+def _same(row: Any) -> dict[str, Any]:
+    return {c.key: getattr(row, c.key) for c in type(row).__mapper__.column_attrs if c.key not in _VOLATILE}
+
+
+async def _changes(db: DbEnv, tw: TenantWorld, ids: set[str]) -> list[list[dict[str, Any]]]:
+    from models import AuditEntry
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            entries = list(await s.scalars(select(AuditEntry).order_by(AuditEntry.created_at)))
+    out = []
+    for e in entries:
+        changes = [c for c in e.detail.get("changes", []) if c["id"] in ids]
+        if changes:
+            out.append([{**c, "id": None, "fields": {k: v for k, v in c["fields"].items() if k not in _VOLATILE}}
+                        for c in changes])
+    return out
+
+
+async def test_moves_write_what_the_orm_path_writes(api: Api, db: DbEnv, fresh: World,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from models import ActivitySignup, Wish
+    from resolvers.ids import decode_global_id
+
+    tw = fresh.a
+
+    def uid(gid: str) -> str:
+        return str(decode_global_id(gid)[1])
+
+    wishes = [(await run(api, tw, "resident", WISH, {"i": {"personId": person(tw, "h1b"), "title": f"修{i}"}}))
+              ["wish"]["id"] for i in range(2)]
+    acts = [await _activity(api, tw, "P1", "C1") for _ in range(2)]
+    votes = [await _vote(api, tw, "P1"), await _vote(api, tw, "P1")]
+    answers = []
+    for i, orm in enumerate((False, True)):
+        if orm:
+            async def declined(*_a: Any, **_kw: Any) -> None:
+                return None
+            monkeypatch.setattr(prepared, "rows", declined)
+        signup = await run(api, tw, "resident", SIGN_UP, {"a": acts[i], "k": f"s-{i}"})
+        answers.append([
+            await run(api, tw, "grid1", CLAIM, {"i": {"id": wishes[i]}}),
+            signup,
+            await run(api, tw, "resident", CHECK_IN, {"id": signup["signup"]["id"]}),
+            await run(api, tw, "resident", CAST, {"i": {"voteId": votes[i], "choice": "NO",
+                                                        "idempotencyKey": f"b-{i}"}}),
+        ])
+    monkeypatch.undo()
+    for fast, orm in zip(*answers, strict=True):
+        assert fast["errors"] == orm["errors"] == [], (fast, orm)
+        assert {k: v for k, v in fast.items() if k != "errors"}.keys() == {k: v for k, v in orm.items()
+                                                                          if k != "errors"}.keys()
+    assert answers[0][0]["wish"]["state"] == answers[1][0]["wish"]["state"] == "CLAIMED"
+    assert answers[0][0]["wish"]["version"] == answers[1][0]["wish"]["version"]
+    assert answers[0][2]["signup"]["state"] == answers[1][2]["signup"]["state"]
+    assert answers[0][3]["vote"]["myBallot"] == answers[1][3]["vote"]["myBallot"] == {"choice": "NO"}
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            w = {str(r.id): r for r in await s.scalars(select(Wish))}
+            su = {str(r.id): r for r in await s.scalars(select(ActivitySignup))}
+            el = {str(r.vote_id): r
+                  for r in await s.scalars(select(VoteElector).where(VoteElector.choice.is_not(None)))}
+    assert _same(w[uid(wishes[0])]) == _same(w[uid(wishes[1])])
+    signups = [uid(a[1]["signup"]["id"]) for a in answers]
+    assert _same(su[signups[0]]) == _same(su[signups[1]])
+    assert _same(el[uid(votes[0])]) == _same(el[uid(votes[1])])
+    assert su[signups[0]].checked_in_at is not None and su[signups[1]].checked_in_at is not None
+    for pair in ([uid(w_) for w_ in wishes], signups):
+        a, b = await _changes(db, tw, {pair[0]}), await _changes(db, tw, {pair[1]})
+        assert a == b and a, (a, b)
+
+
+async def test_a_loaded_row_is_the_object_the_orm_loads(api: Api, db: DbEnv, fresh: World) -> None:
+    """``prepared.load`` of a row as the driver gives it: the same attribute values, of the same types, as
+    the ORM's own load of that row (enums, UUIDs, aware timestamps, numerics)."""
+    from types import SimpleNamespace
+
+    from models import Activity, Wish
+
+    if not db.is_pg:
+        pytest.skip("the driver's rows are PostgreSQL's")
+    tw = fresh.a
+    await run(api, tw, "resident", WISH, {"i": {"personId": person(tw, "h1b"), "title": "修自行车"}})
+    await _activity(api, tw, "P1", "C1")
+    await _vote(api, tw, "P1")
+    for model in (Wish, Activity, VoteElector):
+        async with db.sessionmaker() as s:
+            bind_tenant(s, tw.tenant_id)
+            async with s.begin():
+                orm = (await s.scalars(select(model).limit(1))).one()
+                expected = {k: getattr(orm, k) for k in prepared._load_plan(model)[1]}
+        async with db.sessionmaker() as s:
+            bind_tenant(s, tw.tenant_id)
+            async with s.begin():
+                conn = await s.connection()
+                driver = (await conn.get_raw_connection()).dbapi_connection._connection  # type: ignore[union-attr]
+                names = ", ".join(c.name for c in (col.property.columns[0] for col in prepared.columns(model)))
+                raw = await driver.fetchrow(f"SELECT {names} FROM {model.__tablename__} WHERE id = $1", orm.id)
+                got = prepared.load(SimpleNamespace(db=SimpleNamespace(session=s)), model, tuple(raw))  # type: ignore[arg-type]
+                assert got in s and not s.new and not s.dirty
+                values = {k: getattr(got, k) for k in expected}
+        assert values == expected
+        assert {k: type(v) for k, v in values.items()} == {k: type(v) for k, v in expected.items()}
