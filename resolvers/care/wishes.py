@@ -184,8 +184,10 @@ async def _load_wish(ctx: RequestContext, wish_id: uuid.UUID, action: str) -> Wi
         found = [(prepared.load(ctx, Wish, read[0][:-1]), read[0][-1])] if read else [(None, False)]
     wish: Wish | None = found[0][0]
     in_staff_reach = found[0][1]
-    community = await party_community(ctx) if grant.has(Condition.PARTY_MEMBER) else None
-    if wish is None and action == "claim" and community is not None:
+    # asked only where it tells (issue #21: a grid leader's claim in reach sent it for nothing)
+    community = (await party_community(ctx) if wish is None and action == "claim"
+                 and grant.has(Condition.PARTY_MEMBER) else None)
+    if community is not None:
         # A party member saw it open; it left their view because someone else claimed it.
         in_community = select(Area.id).where(Area.path.startswith(community))
         if await ctx.db.scalar(select(Wish.id).where(Wish.id == wish_id, Wish.state != WishState.OPEN,

@@ -279,3 +279,26 @@ async def test_a_loaded_row_is_the_object_the_orm_loads(api: Api, db: DbEnv, fre
                 values = {k: getattr(got, k) for k in expected}
         assert values == expected
         assert {k: type(v) for k, v in values.items()} == {k: type(v) for k, v in expected.items()}
+
+
+async def test_a_staff_claim_in_reach_asks_no_party_community(api: Api, db: DbEnv, fresh: World) -> None:
+    """A grid leader who is on the register (a party member: the claim grant's party-member condition
+    applies) claims a wish in the grid's reach: the party community is not asked (it only words the refusal
+    of a wish someone else claimed) — 5 statements, BEGIN and COMMIT not counted (6 before)."""
+    from models import Member
+    from tenants.session import count_statements
+
+    if not db.is_pg:
+        pytest.skip("the counts are PostgreSQL's")
+    tw = fresh.a
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            await s.execute(Member.__table__.update().where(Member.user_id == tw.users["grid1"])
+                            .values(person_id=tw.persons["h3a"]))
+    wish = (await run(api, tw, "resident", WISH, {"i": {"personId": person(tw, "h1b"), "title": "修"}}))["wish"]["id"]
+    with count_statements() as statements:
+        claimed = await run(api, tw, "grid1", CLAIM, {"i": {"id": wish}})
+    assert claimed["errors"] == [] and claimed["wish"]["state"] == "CLAIMED", claimed
+    assert not any(" ".join(s.split()).startswith("SELECT party_community.path") for s in statements), statements
+    assert len(statements) == 5, statements
