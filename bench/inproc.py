@@ -14,6 +14,8 @@ checkout against another one's code, alternating, and compare means.
     python -m bench.inproc castBallot 300                  # the mix's other mutations: bench/inproc_writes.py
     python -m bench.inproc acceptCase 300                  # the case steps (accept, dispatch, resolve,
                                                            # giveCaseFeedback): bench/inproc_steps.py
+    python -m bench.inproc castBallot 300 --actors 16      # as 16 owners in turn, as bench.mix sends it
+    python -m bench.inproc castBallot 300 --actors 16 --churn   # each request as its actor's first in the process
     python -m bench.inproc me 500 --checkout /tmp/other    # another checkout's code, this driver
     python -m bench.inproc me 500 --profile /tmp/me.prof   # cProfile (process time) of the measured loop
     python -m bench.inproc personalDataReport 300 --pg-cpu  # PostgreSQL's CPU per request too (local server)
@@ -58,6 +60,11 @@ def main() -> None:
     ap.add_argument("--pg-cpu", action="store_true", help="also PostgreSQL's CPU per request: the app role's "
                     "backends on the bench database, from /proc/<pid>/schedstat (the server on this machine), "
                     "over the measured requests — robust to other load, as the process time is")
+    ap.add_argument("--actors", type=int, default=1, help="castBallot, signUpForActivity, checkInActivity, "
+                    "requestRedemption: as this many owners in turn (bench.mix sends them as 16), not one")
+    ap.add_argument("--churn", action="store_true", help="before each request, drop what the process keeps for "
+                    "its actor alone (prepared texts and predicates keyed by the user): each request is as its "
+                    "actor's first, as for the owners of a street office (thousands, a ballot now and then)")
     ap.add_argument("--cold", action="store_true", help="time start-up (imports, app, lifespan) and the first "
                     "request of every root query field of bench/mix_ops.py, once each, in a fresh process")
     args = ap.parse_args()
@@ -207,7 +214,7 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
         def make() -> tuple[str, str, dict[str, Any]]:
             return ("yanquan.secretary", doc, {"ids": ids})
     elif args.operation in inproc_writes.NAMES:
-        make = await inproc_writes.operation(args.operation, args.requests, call, value, Ref)
+        make = await inproc_writes.operation(args.operation, args.requests, call, value, Ref, args.actors)
     elif args.operation in inproc_steps.NAMES:
         make = await inproc_steps.operation(args.operation, args.requests, call, value, Ref)
     else:
@@ -217,8 +224,13 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
         def make() -> tuple[str, str, dict[str, Any]]:
             return (q.actor, q.document, variables)
     if step is None:
+        forget = await _forgetting(mix) if args.churn else None
+
         async def step() -> None:
-            await call(*make())
+            request = make()
+            if forget is not None:
+                forget(request[0])
+            await call(*request)
 
     for _ in range(max(20, args.requests // 10)):  # warm-up: plans, policies, caches
         await step()
@@ -337,6 +349,31 @@ async def _explain(step: Callable[[], Awaitable[Any]]) -> None:
         print(f"-- ({len(sql.encode())} bytes) " + " ".join(sql.split())[:300])
         print("\n".join(plan) if plan else "   (the request's first statement: not explained)")
         print()
+
+
+async def _forgetting(mix: Any) -> Callable[[str], None]:
+    """``forget(username)``: drop the process's entries keyed by that user (resolvers.prepared's texts,
+    policies.filters' predicates), as for an actor not seen before (``--churn``)."""
+    import asyncpg
+
+    import policies.filters
+    import resolvers.prepared
+
+    conn = await asyncpg.connect(mix.dsn_for(mix.DB))
+    try:
+        await conn.execute("SET app.tenant_id = ''")
+        ids = {r["username"]: uuid.UUID(str(r["id"])) for r in await conn.fetch("SELECT id, username FROM users")}
+    finally:
+        await conn.close()
+    caches: list[dict[Any, Any]] = [resolvers.prepared._texts, policies.filters._KEPT]
+
+    def forget(username: str) -> None:
+        user_id = ids[username]
+        for cache in caches:
+            for k in [k for k in cache if user_id in k]:
+                del cache[k]
+
+    return forget
 
 
 def _peak_rss_mb() -> str:

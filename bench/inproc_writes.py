@@ -11,6 +11,8 @@ activity to sign up for) are made first, unmeasured, one per request.
     python -m bench.inproc checkInActivity 300     # then checks in
     python -m bench.inproc requestRedemption 300   # an owner asks for a reward item (points awarded first)
     python -m bench.inproc proposeTopic 300        # an owner proposes a topic
+    python -m bench.inproc castBallot 300 --actors 16   # 16 owners in turn (castBallot, signUpForActivity,
+                                                        # checkInActivity, requestRedemption), as bench.mix
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 ERR = "errors { code message field }"
 OWNER = "yanquan.dongwan1"
+OWNERS = [f"yanquan.dongwan{i}" for i in range(1, 17)]  # bench/mix_writes.py RESIDENTS
 NAMES = ("castBallot", "recordVisit", "postWish", "claimWish", "signUpForActivity", "checkInActivity",
          "requestRedemption", "proposeTopic")
 Call = Callable[[str, str, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -52,8 +55,12 @@ class Pool:
 
 
 async def operation(name: str, requests: int, call: Call, value: Callable[[Any], Awaitable[Any]],
-                    ref: Callable[[str], Any]) -> Callable[[], Request]:
+                    ref: Callable[[str], Any], actors: int = 1) -> Callable[[], Request]:
     total = requests + max(20, requests // 10) + 1  # measured, warm-up, --sql
+    owners = OWNERS[:max(1, actors)]
+
+    def owner(i: int) -> str:
+        return owners[i % len(owners)]
     now = datetime.now(UTC)
     compound = await value(ref("resident_compound"))
     community = await value(ref("resident_community"))
@@ -69,7 +76,7 @@ async def operation(name: str, requests: int, call: Call, value: Callable[[Any],
             "closesAt": (now + timedelta(days=7)).isoformat()}}))["vote"]["id"]
         d = ("mutation B($input: CastBallotInput!) { castBallot(input: $input) { vote { id ballotsCast } "
              f"{ERR} }} }}")
-        return Pool([(OWNER, d, {"input": {"voteId": vote, "choice": ("YES", "NO")[i % 2],
+        return Pool([(owner(i), d, {"input": {"voteId": vote, "choice": ("YES", "NO")[i % 2],
                                             "idempotencyKey": _key()}}) for i in range(total)]).make
     if name == "recordVisit":
         due = await call("yanquan.lead", f'{{ overdueVisits(asOf: "{now.date()}") {{ householdId }} '
@@ -103,25 +110,26 @@ async def operation(name: str, requests: int, call: Call, value: Callable[[Any],
                 "description": "一起打扫楼道。", "communityId": community}}))["activity"]["id"])
         d = ("mutation S($a: ID!, $k: String) { signUpForActivity(input: {activityId: $a, idempotencyKey: $k}) { "
              f"signup {{ id state }} {ERR} }} }}")
-        signups = [(OWNER, d, {"a": a, "k": _key()}) for a in acts]
+        signups = [(owner(i), d, {"a": a, "k": _key()}) for i, a in enumerate(acts)]
         if name == "signUpForActivity":
             return Pool(signups).make
         ids = [_ok("signUpForActivity", await call(*s))["signup"]["id"] for s in signups]
         d = ("mutation I($id: ID!) { checkInActivity(input: {id: $id}) { signup { id state checkedInAt } "
              f"{ERR} }} }}")
-        return Pool([(OWNER, d, {"id": s}) for s in ids]).make
+        return Pool([(owner(i), d, {"id": s}) for i, s in enumerate(ids)]).make
     if name == "requestRedemption":
         d = "mutation R($input: CreateRewardItemInput!) { createRewardItem(input: $input) { item { id } " + ERR + " } }"
         item = _ok("createRewardItem", await call("yanquan.admin", d, {"input": {
             "communityId": community, "name": f"环保购物袋 {_key()[:6]}", "points": 1,
             "stock": total + 10}}))["item"]["id"]
-        person = (await call(OWNER, "{ me { person { id } } }", {}))["me"]["person"]["id"]
         d = "mutation A($input: AwardPointsInput!) { awardPoints(input: $input) { " + ERR + " } }"
-        _ok("awardPoints", await call("yanquan.admin", d, {"input": {
-            "personId": person, "points": total, "reason": "志愿服务"}}))
+        for who in owners:
+            person = (await call(who, "{ me { person { id } } }", {}))["me"]["person"]["id"]
+            _ok("awardPoints", await call("yanquan.admin", d, {"input": {
+                "personId": person, "points": total, "reason": "志愿服务"}}))
         d = ("mutation Q($i: ID!, $k: String) { requestRedemption(input: {itemId: $i, idempotencyKey: $k}) { "
              f"redemption {{ id state points }} {ERR} }} }}")
-        return Pool([(OWNER, d, {"i": item, "k": _key()}) for _ in range(total)]).make
+        return Pool([(owner(i), d, {"i": item, "k": _key()}) for i in range(total)]).make
     if name == "proposeTopic":
         d = f"mutation T($input: ProposeTopicInput!) {{ proposeTopic(input: $input) {{ topic {{ id state }} {ERR} }} }}"
         return Pool([(OWNER, d, {"input": {"areaId": compound, "title": f"增设充电桩 {i}",

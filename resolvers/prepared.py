@@ -8,11 +8,13 @@ ORM's tenant filter on every table as tenants/session.py adds it (row-level secu
 later requests send only that text and their values on the driver, in the request's transaction (RLS,
 the mutation's SAVEPOINT, statement counting and the observer apply as to every statement).
 
-What the text inlines (the actor's grants and facts, the tenant, the day) must be in the key:
-``actor_key`` gives it for an actor read from the request's first statement. Values that change per
-request are ``param(n, pgtype)`` placeholders, numbered once rendered. ``rows`` returns None when the
-path does not apply (SQLite, a session not on the driver, a partner system's actor): the caller then
-runs the statement through the ORM as before, with the same predicates.
+What the text inlines (the actor's grants, the tenant, the day) must be in the key. The actor's facts
+(ids, paths) are parameters where resolvers/stand_in.py shows that safe: one text per actor *shape* (roles,
+area kinds), not per actor — a text per actor was rendered at nearly every owner's request (≈ 4 ms, more
+than it saved). Otherwise ``actor_key`` keys the text per actor read from the request's first statement.
+Values that change per request are ``param(n, pgtype)`` placeholders, numbered once rendered. ``rows``
+returns None when the path does not apply (SQLite, a session not on the driver, a partner system's actor):
+the caller then runs the statement through the ORM as before, with the same predicates.
 """
 
 from __future__ import annotations
@@ -26,21 +28,29 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Column, ColumnDefault, Table, TypeDecorator, literal, literal_column
+from sqlalchemy import Column, ColumnDefault, Table, TypeDecorator, inspect, literal, literal_column, select
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import with_loader_criteria
+from sqlalchemy.orm import make_transient_to_detached, with_loader_criteria
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import ColumnElement, Select, sqltypes
 from sqlalchemy.types import TypeEngine
 
 from models import TenantScoped, uuid7
+from policies.actor import Actor
+from resolvers import stand_in
 from resolvers.context import RequestContext
 from tenants.session import fetch_rows
 
 _DIALECT = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
-_PARAM = re.compile(r"\$__p(\d+)__")
+_PARAM = re.compile(r"\$__([pa])(\d+)__")
 _SIZE = 1024
 Bind = Callable[[int, str], ColumnElement[Any]]
-_texts: OrderedDict[tuple[Any, ...], tuple[str, tuple[int, ...]]] = OrderedDict()
+# per key: the text, where its parameters come from (n ≥ 0: the request's values[n]; -1 - k: the actor's
+# fact of getters[k]) and the getters; _PER_ACTOR for a key whose text cannot be shared (stand_in)
+Text = tuple[str, tuple[int, ...], tuple[Callable[[Actor], Any], ...]]
+_PER_ACTOR: Text = ("", (), ())
+_texts: OrderedDict[tuple[Any, ...], Text] = OrderedDict()
 
 
 def param(n: int, pgtype: str, type_: TypeEngine[Any] | None = None) -> ColumnElement[Any]:
@@ -63,39 +73,69 @@ def usable(ctx: RequestContext) -> bool:
     return bool(ctx.db.session.info.get("raw_driver")) and actor_key(ctx) is not None
 
 
-def _render(ctx: RequestContext, stmt: Select[Any]) -> tuple[str, tuple[int, ...]]:
+def _compile(ctx: RequestContext, stmt: Select[Any]) -> str:
     tenant_id = ctx.tenant.id
     stmt = stmt.options(with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id,
                                              include_aliases=True))
-    sql = str(stmt.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
+    return str(stmt.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
+
+
+def _numbered(sql: str, getters: tuple[Callable[[Actor], Any], ...] = ()) -> Text:
     used: dict[int, int] = {}
 
     def number(m: re.Match[str]) -> str:
-        n = int(m.group(1))
+        n = int(m.group(2)) if m.group(1) == "p" else -1 - int(m.group(2))
         if n not in used:
             used[n] = len(used) + 1
         return f"${used[n]}"
 
     sql = _PARAM.sub(number, sql)
-    return sql, tuple(sorted(used, key=used.__getitem__))
+    return sql, tuple(sorted(used, key=used.__getitem__)), getters
+
+
+def _shared(ctx: RequestContext, build: Callable[[], Select[Any]]) -> Text:
+    """``build()``'s text for every actor of this one's shape (resolvers/stand_in.py), or _PER_ACTOR."""
+    real = ctx.actor
+
+    def render(actor: Actor) -> str:
+        ctx.actor = actor  # the build reads the actor from the context
+        try:
+            return _compile(ctx, build())
+        finally:
+            ctx.actor = real
+
+    found = stand_in.template(render, real, lambda k, pgtype: f"$__a{k}__::{pgtype}")
+    return _PER_ACTOR if found is None else _numbered(found[0], tuple(found[1]))
+
+
+def _remember(key: tuple[Any, ...], text: Text) -> None:
+    _texts[key] = text
+    if len(_texts) > _SIZE:
+        _texts.popitem(last=False)
 
 
 def statement(ctx: RequestContext, key: tuple[Any, ...], build: Callable[[], Select[Any]],
               *values: Any) -> tuple[str, tuple[Any, ...]] | None:
-    """``build()``'s text, rendered once per (key, actor), and its parameters for this request's ``values``
-    (``param(n, …)`` is ``values[n]``); None when this path does not apply (see the module)."""
+    """``build()``'s text, rendered once per (key, actor shape) — or per (key, actor) where it cannot be
+    shared — and its parameters for this request's ``values`` (``param(n, …)`` is ``values[n]``) and actor;
+    None when this path does not apply (see the module)."""
     who = actor_key(ctx)
     if who is None or not ctx.db.session.info.get("raw_driver"):
         return None
-    full = (*key, *who)
-    text = _texts.get(full)
+    a = ctx.actor
+    shared = (*key, ctx.tenant.id, ctx.tenant.policy_version, a.today, stand_in.shape(a))
+    text = _texts.get(shared)
     if text is None:
-        text = _render(ctx, build())
-        _texts[full] = text
-        if len(_texts) > _SIZE:
-            _texts.popitem(last=False)
-    sql, order = text
-    return sql, tuple(values[n] for n in order)
+        text = _shared(ctx, build)
+        _remember(shared, text)
+    if text is _PER_ACTOR:
+        mine = (*key, *who)
+        text = _texts.get(mine)
+        if text is None:
+            text = _numbered(_compile(ctx, build()))
+            _remember(mine, text)
+    sql, order, getters = text
+    return sql, tuple(values[n] if n >= 0 else getters[-1 - n](a) for n in order)
 
 
 async def rows(ctx: RequestContext, key: tuple[Any, ...], build: Callable[[], Select[Any]],
@@ -246,3 +286,60 @@ def update_values(model: type, values: dict[str, Any], where: dict[str, Any], fi
             out.append(_sent(_kind(column, pgtype), value))
     sql = f"UPDATE {table.name} SET {', '.join(parts[0])} WHERE {' AND '.join(parts[1])}"
     return (sql if returning is None else f"{sql} RETURNING {returning}"), out
+
+
+# -- rows read by a prepared text, as the ORM objects a mutation hands on (issue #21)
+
+_loads: dict[type, tuple[tuple[Any, ...], tuple[str, ...], tuple[Any, ...]]] = {}
+
+
+def columns(model: type) -> tuple[Any, ...]:
+    """The model's mapped columns, in the order ``load`` takes a row's values."""
+    return _load_plan(model)[0]
+
+
+def _load_plan(model: type) -> tuple[tuple[Any, ...], tuple[str, ...], tuple[Any, ...]]:
+    found = _loads.get(model)
+    if found is None:
+        props: Any = inspect(model).column_attrs
+        cols = tuple(getattr(model, p.key) for p in props)
+        found = (cols, tuple(p.key for p in props), tuple(_result_processor(p.columns[0].type) for p in props))
+        _loads[model] = found
+    return found
+
+
+def _result_processor(t: TypeEngine[Any]) -> Any:
+    impl = t.impl_instance if isinstance(t, TypeDecorator) else t
+    if isinstance(impl, sqltypes.Numeric) and not isinstance(t, TypeDecorator):
+        return None  # asyncpg gives numeric as Decimal, float8 as float: what Numeric and Float give
+    return t._cached_result_processor(_DIALECT, None)
+
+
+def load(ctx: RequestContext, model: type, values: Any) -> Any:
+    """The object of ``model`` for a row's ``values`` (``columns(model)``'s, in order), in the session as
+    loaded — the one the session holds already for that row if any, as a query would give it. Values as the
+    ORM's result processing makes them (enums, UUIDs, JSON). None for no row (an outer join's, no id)."""
+    _cols, keys, processors = _load_plan(model)
+    row = {k: v if p is None or v is None else p(v) for k, p, v in zip(keys, processors, values, strict=True)}
+    if row["id"] is None:
+        return None
+    session = ctx.db.session
+    held = session.identity_map.get(identity_key(model, (row["tenant_id"], row["id"])))
+    if held is not None:
+        return held
+    obj: Any = inspect(model).class_manager.new_instance()
+    for k, v in row.items():
+        set_committed_value(obj, k, v)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
+
+
+async def one(ctx: RequestContext, key: tuple[Any, ...], model: type, where: Callable[[Bind], list[Any]],
+              *values: Any) -> Any:
+    """The object of ``model`` matching ``where(p)`` (None: no row): its columns read by a text rendered once
+    per (key, actor shape) and ``load``-ed, else ``select(model)`` through the ORM with the values bound."""
+    found = await rows(ctx, key, lambda: select(*columns(model)).where(*where(param)), *values)
+    if found is None:
+        return await ctx.db.scalar(select(model).where(*where(lambda n, _pgtype: literal(values[n]))))
+    return load(ctx, model, found[0]) if found else None

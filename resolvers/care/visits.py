@@ -101,6 +101,7 @@ async def _record_visit(ctx: RequestContext, data: VisitInput, key: str | None) 
     # One statement (issue #21; it was two): the household if the actor reads it, and whether the record
     # grant reaches it as a column; NOT_FOUND before FORBIDDEN as before.
     def build(p: prepared.Bind) -> Any:
+        actor = ctx.actor  # read here: the text is built for a stand-in of the actor (resolvers/stand_in.py)
         readable = or_(household_predicate(actor.grant("household", "read"), actor),
                        care_household_predicate(actor, "visit", "read", household_id=Household.id,
                                                 building_id=Household.building_id))

@@ -126,6 +126,7 @@ async def post_wish(ctx: RequestContext, *, person_id: uuid.UUID, title: str, de
     # One statement (issue #21; it was three): the person as the read grant sees them, whether the post
     # grant reaches their household, the household's building. NOT_FOUND before FORBIDDEN as before.
     def build(p: prepared.Bind) -> Any:
+        actor = ctx.actor  # read here: the text is built for a stand-in of the actor (resolvers/stand_in.py)
         grant = actor.grant("wish", "post")
         reach = household_predicate(grant, actor) if grant else None
         return (select(Person.household_id, Household.building_id,
@@ -165,14 +166,28 @@ async def _load_wish(ctx: RequestContext, wish_id: uuid.UUID, action: str) -> Wi
     grant = actor.grant("wish", action)
     # The wish as the read grant sees it, and whether the grant's staff reach (all, scope) covers its
     # building, in one statement (issue #21; it was two).
-    staff = (building_predicate(Wish.building_id, Grant(all=grant.all, scope_paths=grant.scope_paths), actor)
-             if grant.all or grant.scope_paths else false())
-    found = (await ctx.db.all(select(Wish, staff.label("staff")).where(
-        Wish.id == wish_id, await wish_read_predicate(ctx)))) or [(None, False)]
+    def staff() -> Any:
+        a = ctx.actor  # read here: a prepared text is built for a stand-in of the actor (resolvers/stand_in.py)
+        g = a.grant("wish", action)
+        return (building_predicate(Wish.building_id, Grant(all=g.all, scope_paths=g.scope_paths), a)
+                if g.all or g.scope_paths else false())
+
+    # on PostgreSQL a text per (action, actor shape), the party community a subquery (wish_read_sql, issue #21)
+    read = await prepared.rows(ctx, ("load_wish", action), lambda: select(
+        *prepared.columns(Wish), staff().label("staff")).where(Wish.id == prepared.param(0, "uuid"),
+                                                               wish_read_sql(ctx)), wish_id)
+    found: list[Any]
+    if read is None:
+        found = list(await ctx.db.all(select(Wish, staff().label("staff")).where(
+            Wish.id == wish_id, await wish_read_predicate(ctx)))) or [(None, False)]
+    else:
+        found = [(prepared.load(ctx, Wish, read[0][:-1]), read[0][-1])] if read else [(None, False)]
     wish: Wish | None = found[0][0]
     in_staff_reach = found[0][1]
-    community = await party_community(ctx) if grant.has(Condition.PARTY_MEMBER) else None
-    if wish is None and action == "claim" and community is not None:
+    # asked only where it tells (issue #21: a grid leader's claim in reach sent it for nothing)
+    community = (await party_community(ctx) if wish is None and action == "claim"
+                 and grant.has(Condition.PARTY_MEMBER) else None)
+    if community is not None:
         # A party member saw it open; it left their view because someone else claimed it.
         in_community = select(Area.id).where(Area.path.startswith(community))
         if await ctx.db.scalar(select(Wish.id).where(Wish.id == wish_id, Wish.state != WishState.OPEN,

@@ -7,7 +7,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ARRAY, ColumnElement, Uuid, any_, func, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -138,7 +139,9 @@ async def cast_ballot(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice,
 
 async def _cast(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice, key: str | None,
                 household_id: uuid.UUID | None, cast: list[Vote]) -> uuid.UUID:
-    vote = await get_vote(ctx, vote_id)
+    # get_vote's statement as a text per actor shape (issue #21: its read predicate was built per request)
+    vote: Vote | None = await prepared.one(ctx, ("cast_ballot_vote",), Vote, lambda p: [
+        Vote.id == p(0, "uuid"), Vote.topic_id.in_(select(Topic.id).where(topic_read_predicate(ctx)))], vote_id)
     if vote is None:
         raise fail(ErrorCode.NOT_FOUND, t("表决不存在", "vote not found"), "voteId")
     grant = ctx.actor.grant("vote", "cast")
@@ -148,10 +151,11 @@ async def _cast(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice, key: st
     # elector's id and whether staff recorded its ballot (final), in one text per actor (resolvers.prepared)
     if grant.has(Condition.OWN) and person is not None:
         def build(p: prepared.Bind) -> Any:
-            assert person is not None
+            me = ctx.actor.person_id  # read here: the text is built for a stand-in of the actor (resolvers/stand_in.py)
+            assert me is not None
             q = select(VoteElector.id, VoteElector.method.in_([BallotMethod.PROXY, BallotMethod.PAPER]).label(
                 "final")).where(VoteElector.vote_id == p(0, "uuid"),
-                                VoteElector.household_id.in_(owned_dwellings(person)))
+                                VoteElector.household_id.in_(owned_dwellings(me)))
             if household_id is not None:
                 q = q.where(VoteElector.household_id == p(1, "uuid"))
             return q.order_by(VoteElector.household_id)
@@ -178,12 +182,13 @@ async def _cast(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice, key: st
         vote_id)
     if state is None or not state[0] or ctx.now >= vote.closes_at:
         raise fail(ErrorCode.INVALID_TRANSITION, t("表决已结束", "the vote is closed"), "voteId")
-    await ctx.db.execute(
-        update(VoteElector).where(VoteElector.id == elector_id)
+    await prepared.fetch(ctx, ("cast_ballot_update",), lambda p: (
+        update(VoteElector).where(VoteElector.id == p(0, "uuid"))
         .where(VoteElector.method.is_(None) | (VoteElector.method == BallotMethod.ONLINE))
-        .values(choice=choice, cast_by_user_id=ctx.actor.user_id, cast_at=ctx.now, idempotency_key=key,
-                method=BallotMethod.ONLINE)
-        .execution_options(synchronize_session=False))
+        .values(choice=p(1, "text"), cast_by_user_id=p(2, "uuid"), cast_at=p(3, "timestamptz"),
+                idempotency_key=p(4, "text"), method=BallotMethod.ONLINE)
+        .returning(VoteElector.id).execution_options(synchronize_session=False)),
+        elector_id, choice.value, ctx.actor.user_id, ctx.now, key)
     # an elector loaded earlier in the request (none in a castBallot alone) reads the row anew
     elector = ctx.db.session.identity_map.get(identity_key(VoteElector, (ctx.tenant.id, elector_id)))
     if elector is not None:
@@ -238,10 +243,17 @@ def my_ballot_by_vote(ctx: RequestContext) -> DataLoader[uuid.UUID, VoteElector 
 
 def ballots_cast_by_vote(ctx: RequestContext) -> DataLoader[uuid.UUID, tuple[int, int]]:
     """(households that cast a ballot, households in the electorate) per vote — counts only, no choices."""
+    def build(ids: ColumnElement[bool]) -> Any:
+        return (select(VoteElector.vote_id, func.count(VoteElector.choice), func.count())
+                .where(ids).group_by(VoteElector.vote_id))
+
     async def load(ids: list[uuid.UUID]) -> list[tuple[int, int]]:
-        rows = await ctx.db.all(select(VoteElector.vote_id, func.count(VoteElector.choice), func.count())
-                                .where(VoteElector.vote_id.in_(ids)).group_by(VoteElector.vote_id))
-        counts = {vid: (int(cast), int(total)) for vid, cast, total in rows}
+        # a text per actor shape with the ids as a parameter (issue #21: castBallot's payload), else the ORM
+        rows = await prepared.rows(ctx, ("ballots_cast",), lambda: build(
+            VoteElector.vote_id == any_(sql_cast(prepared.param(0, "text[]"), ARRAY(Uuid)))), [str(i) for i in ids])
+        if rows is None:
+            rows = list(await ctx.db.all(build(VoteElector.vote_id.in_(ids))))
+        counts = {prepared.uid(vid): (int(cast), int(total)) for vid, cast, total in rows}
         return [counts.get(i, (0, 0)) for i in ids]
 
     return _loader(ctx, "BallotsCastByVoteLoader", load)

@@ -210,12 +210,13 @@ async def _sign_up(ctx: RequestContext, activity_id: uuid.UUID, key: str | None)
     if existing_id is not None:  # cancelled before: signed up again below, through the state machine
         existing = await ctx.db.scalar(select(ActivitySignup).where(ActivitySignup.id == prepared.uid(existing_id)))
         assert existing is not None
-    taken = await ctx.db.execute(
+    taken = await prepared.fetch(ctx, ("sign_up_place",), lambda p: (
         update(Activity)
-        .where(Activity.id == activity_id, Activity.signed_up < Activity.capacity,
+        .where(Activity.id == p(0, "uuid"), Activity.signed_up < Activity.capacity,
                Activity.state == ActivityState.PUBLISHED)
-        .values(signed_up=Activity.signed_up + 1).execution_options(synchronize_session=False))
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        .values(signed_up=Activity.signed_up + 1).returning(Activity.id)
+        .execution_options(synchronize_session=False)), activity_id)
+    if len(taken) != 1:
         raise ServiceError(ErrorCode.CONFLICT, t("该活动名额已满", "the activity is full"), "activityId")
     if existing is not None:
         await transition(ctx, SIGNUP, existing, "sign_up_again", lost=("您已报名", "you are already signed up"),
@@ -236,9 +237,19 @@ async def _sign_up(ctx: RequestContext, activity_id: uuid.UUID, key: str | None)
 
 async def _signup_for(ctx: RequestContext, signup_id: uuid.UUID) -> tuple[ActivitySignup, Activity]:
     # The sign-up and its activity as the read grant sees it (None: not readable), one statement (issue #21)
-    found = await ctx.db.all(select(ActivitySignup, Activity).join(
+    # on PostgreSQL a text per actor shape, the two rows loaded as objects (issue #21)
+    n = len(prepared.columns(ActivitySignup))
+    read = await prepared.rows(ctx, ("signup_for",), lambda: select(
+        *prepared.columns(ActivitySignup), *prepared.columns(Activity)).join(
         Activity, (Activity.id == ActivitySignup.activity_id) & activity_read_pred(ctx), isouter=True)
-        .where(ActivitySignup.id == signup_id))
+        .where(ActivitySignup.id == prepared.param(0, "uuid")), signup_id)
+    found: list[Any]
+    if read is None:
+        found = list(await ctx.db.all(select(ActivitySignup, Activity).join(
+            Activity, (Activity.id == ActivitySignup.activity_id) & activity_read_pred(ctx), isouter=True)
+            .where(ActivitySignup.id == signup_id)))
+    else:
+        found = [(prepared.load(ctx, ActivitySignup, r[:n]), prepared.load(ctx, Activity, r[n:])) for r in read]
     s, act = found[0] if found else (None, None)
     if s is None or act is None or (s.user_id != ctx.actor.user_id and not await _organises(ctx, act)):
         raise ServiceError(ErrorCode.NOT_FOUND, t("报名记录不存在", "sign-up not found"), "id")
