@@ -5,12 +5,13 @@ the two steps every route takes inside the pipeline: ``open_context`` (tenant, u
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -34,7 +35,10 @@ from resolvers.discarded_files import delete_discarded
 from resolvers.i18n import t
 from resolvers.photo_links import PhotoLinks
 from tenants.session import (
+    DriverTransaction,
     TenantMismatch,
+    bind_to_driver,
+    commit_driver,
     fetch_first,
     make_sessionmaker,
     switch_tenant,
@@ -207,6 +211,24 @@ class AppState:
         # The request's time (tests fix it: agreements start and end by it).
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
+    @contextlib.asynccontextmanager
+    async def request_session(self, *, on_driver: bool) -> AsyncIterator[AsyncSession]:
+        """The request's session. ``on_driver`` (PostgreSQL; the general path's mutations, issue #21): on a
+        DriverTransaction as the compiled reads run, its ORM work bound to the same connection and
+        transaction (``bind_to_driver``) — a mutation that needs no ORM statement (a refusal, a check and
+        its writes as plain texts) never checks a connection out through the ORM session. Closed before the
+        transaction ends: what was not committed is rolled back."""
+        session = self.sessionmaker()
+        if not on_driver:
+            async with session:
+                yield session
+            return
+        async with DriverTransaction(self.engine) as tx:
+            try:
+                yield bind_to_driver(session, tx)
+            finally:
+                await session.close()
+
     async def open_context(self, session: AsyncSession, user_id: uuid.UUID, slug: str, request_id: str,
                            client_addr: str | None, *, partner_client: str | None = None) -> RequestContext:
         """Bind a fresh session to the tenant and load the actor (tenant, user, policy, roles)."""
@@ -272,6 +294,7 @@ class AppState:
                 session.add(entry)
             await self.bus.before_commit(session, ctx.events)
         await session.commit()
+        await commit_driver(session)  # a session on the request's DriverTransaction: its COMMIT, if not sent yet
         self.bus.after_commit(ctx.events)
         delete_discarded(session, self.upload_root)  # files the committed transaction let go (erasure)
 
