@@ -260,6 +260,12 @@ def released_by_commit(session: AsyncSession) -> Iterator[None]:
         _keep_savepoint.reset(token)
 
 
+def release_kept() -> bool:
+    """Whether a savepoint committed here would send no RELEASE (inside ``released_by_commit``, within
+    the session's kept ones)."""
+    return _keep_savepoint.get()
+
+
 def _release_unless_kept(release: Callable[[Connection, str], None]) -> Callable[[Connection, str], None]:
     def do_release_savepoint(connection: Connection, name: str) -> None:
         if not _keep_savepoint.get():

@@ -99,16 +99,16 @@ async def test_a_plain_text_inside_a_savepoint_is_undone_with_it(db: DbEnv) -> N
     async with DriverTransaction(db.engine) as tx:
         bind_to_driver(session, tx)
         try:
-            await fetch_first(session, "SELECT set_config('gongzhi.probe', 'outside', true)")
+            await fetch_first(session, "SELECT set_config('lock_timeout', '1111ms', true)")
             nested = await session.begin_nested()
-            await fetch_first(session, "SELECT set_config('gongzhi.probe', 'inside', true)")
+            await fetch_first(session, "SELECT set_config('lock_timeout', '2222ms', true)")
             await nested.rollback()
-            value = (await fetch_first(session, "SELECT current_setting('gongzhi.probe', true)"))[0]
+            value = (await fetch_first(session, "SELECT current_setting('lock_timeout')"))[0]
             # the ORM on the same transaction: it sees the same setting
-            orm = (await session.execute(text("SELECT current_setting('gongzhi.probe', true)"))).scalar()
+            orm = (await session.execute(text("SELECT current_setting('lock_timeout')"))).scalar()
         finally:
             await session.close()
-    assert (value, orm) == ("outside", "outside")
+    assert (value, orm) == ("1111ms", "1111ms")
 
 
 async def test_a_crash_in_the_middle_undoes_only_that_mutation(
@@ -139,3 +139,49 @@ async def test_a_crash_in_the_middle_undoes_only_that_mutation(
             .order_by(AuditEntry.id))).all()
     outcomes = [d["outcome"] for d in details]
     assert outcomes == ["ok", "error"], outcomes
+
+
+async def test_a_savepoint_with_pending_rows_is_flushed_when_committed(db: DbEnv, fresh: World) -> None:
+    """``Db.begin_nested``/``commit_nested`` run in place only when that sends nothing: a row added inside
+    the SAVEPOINT is flushed by its commit (through the greenlet), and one added inside a rolled-back
+    SAVEPOINT is gone."""
+    from resolvers.context import Db
+
+    tenant = fresh.a.tenant_id
+    async with bind_tenant(db.sessionmaker(), tenant) as session:
+        dbx = Db(session)
+        kept, undone = uuid.uuid4(), uuid.uuid4()
+        sp = await dbx.begin_nested()
+        session.add(AuditEntry(id=kept, action="probe.kept", object_type="probe"))
+        await dbx.commit_nested(sp)
+        sp = await dbx.begin_nested()
+        session.add(AuditEntry(id=undone, action="probe.undone", object_type="probe"))
+        await dbx.locked(lambda: session.flush())
+        await dbx.rollback_nested(sp)
+        await session.commit()
+    async with bind_tenant(db.sessionmaker(), tenant) as session:
+        found = set((await session.scalars(select(AuditEntry.id).where(AuditEntry.id.in_([kept, undone])))).all())
+    assert found == {kept}
+
+
+def test_an_audit_entry_made_without_the_constructor_is_the_same_row() -> None:
+    """``resolvers.context.audit_entry`` and the ORM constructor give the same row (``audit_rows``: what the
+    PostgreSQL statement writes; the state dict: what the ORM's flush writes), defaults included."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import inspect
+
+    from gongzhi.http.state import audit_rows
+    from resolvers.context import audit_entry
+
+    now = datetime(2026, 12, 5, tzinfo=UTC)
+    tenant = uuid.uuid4()
+    for values in ({"id": uuid.uuid4(), "user_id": uuid.uuid4(), "roles": "grid_worker", "action": "markRead",
+                    "object_type": "", "object_ids": [], "detail": {"outcome": "ok", "errors": [], "changes": []},
+                    "request_id": "r1", "client_addr": "127.0.0.1", "area_path": None, "created_at": now},
+                   {"id": uuid.uuid4(), "action": "person.read_pii", "object_type": "person", "request_id": "r2"}):
+        made, built = audit_entry(**values), AuditEntry(**values)
+        assert audit_rows([made], tenant, now) == audit_rows([built], tenant, now)
+        state = {k: v for k, v in inspect(made).dict.items() if k != "_sa_instance_state"}
+        assert state == {k: v for k, v in inspect(built).dict.items() if k != "_sa_instance_state"} == values
+        assert inspect(made).transient and inspect(built).transient
