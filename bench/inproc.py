@@ -11,6 +11,7 @@ checkout against another one's code, alternating, and compare means.
     python -m bench.inproc publishNotice 300               # a notice as yanquan.chair (an insert, audited)
     python -m bench.inproc markNotificationsRead 300       # five of the secretary's notifications (read already)
     python -m bench.inproc markNoneRead 300                # no notification: a mutation's fixed cost alone
+    python -m bench.inproc refusedNotice 300               # publishNotice refused at once (an empty title)
     python -m bench.inproc castBallot 300                  # the mix's other mutations: bench/inproc_writes.py
     python -m bench.inproc acceptCase 300                  # the case steps (accept, dispatch, resolve,
                                                            # giveCaseFeedback): bench/inproc_steps.py
@@ -205,6 +206,13 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
         def make() -> tuple[str, str, dict[str, Any]]:
             return ("yanquan.chair", doc, {"input": {"areaId": compound, "title": "停水通知",
                                                      "body": "周六上午九点至十二点停水。"}})
+    elif args.operation == "refusedNotice":  # refused at once (an empty title: INVALID), its audit entry written
+        compound = await value(Ref("resident_compound"))
+        doc = ("mutation N($input: PublishNoticeInput!) { publishNotice(input: $input) { notice { id } "
+               "errors { code message field } } }")
+
+        def make() -> tuple[str, str, dict[str, Any]]:
+            return ("yanquan.chair", doc, {"input": {"areaId": compound, "title": "", "body": "周六停水。"}})
     elif args.operation in ("markNotificationsRead", "markNoneRead"):  # already read after the first: the check
         # and no write; markNoneRead marks an empty list: a mutation's fixed cost alone (savepoint, audit, commit)
         inbox = await call("yanquan.secretary", "{ notifications(unreadOnly: false, first: 20) { nodes { id } } }", {})

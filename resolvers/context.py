@@ -12,12 +12,15 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Result
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import SessionTransaction, configure_mappers
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.sql import Executable
+from sqlalchemy.util import greenlet_spawn
 
 from models import AuditEntry, Tenant
 from policies.actor import Actor
 from resolvers.photo_links import PhotoLinks
-from tenants.session import released_by_commit
+from tenants.session import release_kept, released_by_commit
 
 T = TypeVar("T")
 
@@ -72,17 +75,47 @@ class Db:
     async def execute(self, stmt: Executable) -> Result[Any]:
         return await self.locked(lambda: self.session.execute(stmt))
 
+    def _quiet(self) -> bool:
+        """Nothing else is using the session and nothing is waiting to be flushed: beginning a SAVEPOINT
+        or committing one that sends nothing is plain Python, run in place — no task, shield or greenlet
+        (issue #21: a mutation's floor). ``_is_clean`` is what SQLAlchemy asks before it flushes."""
+        return not self.lock.locked() and self.session.sync_session._is_clean()
+
+    async def begin_nested(self) -> SessionTransaction:
+        """A SAVEPOINT, which SQLAlchemy sends with the first statement inside it (none, if none runs)."""
+        sync = self.session.sync_session
+        if self._quiet():
+            return sync.begin_nested()  # flushes first only when not clean: sends nothing here
+        return await self.locked(lambda: greenlet_spawn(sync.begin_nested))
+
+    async def commit_nested(self, sp: SessionTransaction) -> None:
+        """Commit a SAVEPOINT: in place when that sends nothing (nothing to flush, and no statement ran inside
+        it or its RELEASE is left to the COMMIT, ``released_by_commit``)."""
+        # (the kept RELEASE is PostgreSQL's: tenants.session; raw_driver marks a PostgreSQL request's session)
+        if self._quiet() and (not sp._connections or (release_kept() and self.session.info.get("raw_driver"))):
+            sp.commit()
+            return
+        await self.locked(lambda: greenlet_spawn(sp.commit))
+
+    async def rollback_nested(self, sp: SessionTransaction) -> None:
+        """Undo a SAVEPOINT: what it wrote, and what the session loaded meanwhile is expired."""
+        async def run() -> None:
+            await greenlet_spawn(sp.rollback)
+            self.session.expire_all()
+
+        await self.locked(run)
+
     @contextlib.asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """A nested transaction: what happens inside is undone if it raises."""
-        sp = await self.locked(self.session.begin_nested)
+        sp = await self.begin_nested()
         try:
             yield
         except BaseException:
-            await self.locked(sp.rollback)
+            await self.locked(lambda: greenlet_spawn(sp.rollback))
             raise
         with released_by_commit(self.session):  # its RELEASE left to the request's COMMIT (issue #21)
-            await self.locked(sp.commit)
+            await self.commit_nested(sp)
 
     async def add(self, *objs: object) -> None:
         """Add rows for the next ``flush`` to write (the caller makes sure one follows in the mutation);
@@ -96,6 +129,23 @@ class Db:
             await self.session.flush()
 
         await self.locked(run)
+
+
+_ENTRIES = manager_of_class(AuditEntry)
+_configured: list[bool] = []
+
+
+def audit_entry(**values: Any) -> AuditEntry:
+    """A new ``AuditEntry`` holding ``values``, as ``AuditEntry(**values)`` makes it but without the ORM's
+    instrumented constructor (issue #21: its per-attribute set events cost ≈ 90 Python calls, every
+    mutation pays one): the values go in the instance's state dict, which is what a pending row's INSERT
+    (the flush) and ``gongzhi.http.state.audit_rows`` read; unset columns get their defaults as before."""
+    if not _configured:  # what the constructor's first call does: the mappers configured
+        configure_mappers()
+        _configured.append(True)
+    entry: AuditEntry = _ENTRIES.new_instance()
+    entry.__dict__.update(values)
+    return entry
 
 
 @dataclass
@@ -129,7 +179,7 @@ class RequestContext:
             return list(self.audit)
         ids = self.pii_read_ids.union(map(str, self.pii_reads)) if self.pii_reads else self.pii_read_ids
         return [*self.audit,
-            AuditEntry(
+            audit_entry(
                 user_id=self.actor.user_id,
                 roles=",".join(r.value for r in self.actor.roles),
                 action="person.read_pii",

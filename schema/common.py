@@ -272,12 +272,12 @@ async def mutate(info: Info, fn: Callable[[], Awaitable[R]]) -> tuple[R | None, 
     changes_before = len(changes)
     discarded = noted(session)  # files to delete once the request commits (resolvers.discarded_files)
     discarded_before = len(discarded)
-    nested = await ctx.db.locked(session.begin_nested)
+    nested = await ctx.db.begin_nested()
     try:
         try:
             result = await fn()
             with released_by_commit(session):  # no RELEASE round trip: the request's COMMIT releases it
-                await ctx.db.locked(nested.commit)
+                await ctx.db.commit_nested(nested)
         except StaleDataError:
             # The row's version moved between our read and our write: someone else won.
             raise ServiceError(ErrorCode.CONFLICT, t("已被他人修改，请重新加载后再试",
@@ -303,11 +303,7 @@ async def mutate(info: Info, fn: Callable[[], Awaitable[R]]) -> tuple[R | None, 
 
 
 async def _undo(ctx: RequestContext, nested: Any) -> None:
-    async def run() -> None:
-        await nested.rollback()
-        ctx.db.session.expire_all()
-
-    await ctx.db.locked(run)
+    await ctx.db.rollback_nested(nested)
 
 
 def node_resolvers(info: Info) -> Mapping[str, NodeResolver]:

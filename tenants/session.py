@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -26,6 +26,11 @@ from sqlalchemy.util import greenlet_spawn
 from models import TenantScoped, uuid7
 from tenants.faults import DatabaseUnreachable, is_disconnect
 from tenants.rls import set_tenant_sql
+from tenants.statements import StatementObserver as StatementObserver
+from tenants.statements import _fetchrow as _fetchrow
+from tenants.statements import _on_cursor_execute
+from tenants.statements import count_statements as count_statements
+from tenants.statements import observe_statements as observe_statements
 
 # Under "gongzhi": the app's log configuration applies (tenants never imports gongzhi).
 log = logging.getLogger("gongzhi.db")
@@ -35,8 +40,19 @@ class TenantMismatch(RuntimeError):
     """A row of one tenant was about to be written through another tenant's session."""
 
 
+# The session's info key of the request's DriverTransaction when the session's ORM work runs on it
+# (``bind_to_driver``): one connection and one transaction for the request's plain SQL texts and the ORM.
+DRIVER_BIND = "gongzhi.driver_bind"
+
+
 class TenantBoundSession(Session):
     """Sync session class behind every AsyncSession of the app; ``info['tenant_id']`` binds it."""
+
+    def get_bind(self, mapper: Any = None, **kw: Any) -> Any:
+        bound = self.info.get(DRIVER_BIND)
+        if bound is not None:  # bind_to_driver: the request's own connection and transaction
+            return bound.sa_connection()
+        return super().get_bind(mapper, **kw)
 
 
 @event.listens_for(TenantBoundSession, "do_orm_execute")
@@ -201,8 +217,9 @@ def _record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
 def _set_rls_tenant(session: Session, _tx: SessionTransaction, connection: Connection) -> None:
     if connection.dialect.name != "postgresql":
         return
-    if _tx.nested:
-        # A SAVEPOINT (every mutation runs in one) inherits the transaction's setting, made by the
+    if _tx.nested or session.info.get(DRIVER_BIND) is not None:
+        # The DriverTransaction's first statement (gongzhi_request_actor) set it in this very transaction
+        # (bind_to_driver). A SAVEPOINT (every mutation runs in one) inherits the transaction's setting, made by the
         # root transaction's begin or the request's first statement: no round trip (issue #21).
         return
     tenant_id = session.info.get("tenant_id")
@@ -243,62 +260,18 @@ def released_by_commit(session: AsyncSession) -> Iterator[None]:
         _keep_savepoint.reset(token)
 
 
+def release_kept() -> bool:
+    """Whether a savepoint committed here would send no RELEASE (inside ``released_by_commit``, within
+    the session's kept ones)."""
+    return _keep_savepoint.get()
+
+
 def _release_unless_kept(release: Callable[[Connection, str], None]) -> Callable[[Connection, str], None]:
     def do_release_savepoint(connection: Connection, name: str) -> None:
         if not _keep_savepoint.get():
             release(connection, name)
 
     return do_release_savepoint
-
-
-# -- statement counting (tests assert SQL statements per request; it never depends on the machine)
-
-_counter: ContextVar[list[str] | None] = ContextVar("gongzhi_sql_counter", default=None)
-
-
-@contextmanager
-def count_statements() -> Iterator[list[str]]:
-    """Collect the SQL statements executed in this context (asyncio task and its children)."""
-    statements: list[str] = []
-    token = _counter.set(statements)
-    try:
-        yield statements
-    finally:
-        _counter.reset(token)
-
-
-def _note_statement(statement: str) -> None:
-    bucket = _counter.get()
-    if bucket is not None:
-        bucket.append(statement)
-
-
-def _on_cursor_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-    _note_statement(statement)
-
-
-# -- statement observers: what SQLAlchemy's engine events are for its statements, for the statements
-# sent on the driver directly (tracing wraps each in a span). The composition root registers one
-# (gongzhi/http/observability.py); tenants never imports gongzhi.
-
-StatementObserver = Callable[[str], AbstractContextManager[Any]]
-_observer: StatementObserver | None = None
-
-
-def observe_statements(observer: StatementObserver | None) -> None:
-    """Wrap every statement sent on the driver directly in ``observer(sql)`` (None: no observer).
-    The observer sees the statement text only, never its parameters (they can be personal data)."""
-    global _observer
-    _observer = observer
-
-
-async def _fetchrow(connection: Any, sql: str, args: tuple[Any, ...]) -> Any:
-    _note_statement(sql)
-    observer = _observer
-    if observer is None:
-        return await connection.fetchrow(sql, *args)
-    with observer(sql):
-        return await connection.fetchrow(sql, *args)
 
 
 class _AllRows:
@@ -341,6 +314,7 @@ class DriverTransaction:
         self._fairy: Any = None
         self._adapted: Any = None
         self._sent = 0  # statements sent after BEGIN
+        self._sa: Connection | None = None  # SQLAlchemy's Connection over it, made when an ORM session needs it
         self.connection: Any = None  # the asyncpg connection
 
     async def __aenter__(self) -> DriverTransaction:
@@ -364,6 +338,17 @@ class DriverTransaction:
             raise
         self._fairy, self._adapted, self.connection = fairy, adapted, adapted._connection
         self._sent = 0
+        self._sa = None
+
+    def sa_connection(self) -> Connection:
+        """A SQLAlchemy ``Connection`` over this transaction's pooled connection, for an ORM session bound to
+        it (``bind_to_driver``): the adapter's transaction is already begun, so SQLAlchemy sends no BEGIN
+        (its ``do_begin`` is a no-op for asyncpg), and its COMMIT or ROLLBACK ends this transaction.
+        The session never closes it (a bind given as a Connection is the caller's): ``__aexit__`` returns
+        the pooled connection."""
+        if self._sa is None:
+            self._sa = Connection(self._engine.sync_engine, connection=self._fairy)
+        return self._sa
 
     async def fetch_first(self, sql: str, *args: Any) -> Any:
         try:
@@ -421,7 +406,10 @@ async def fetch_first(session: AsyncSession, sql: str, *args: Any) -> Any:
     ``count_statements`` and seen by the statement observer; otherwise through SQLAlchemy as any statement.
     """
     tx = session.info.get("driver_transaction")
-    if tx is not None:  # the request's statements run on a DriverTransaction (gongzhi/app.py)
+    if tx is not None and not (session.info.get(DRIVER_BIND) is not None and session.in_nested_transaction()):
+        # The request's statements run on a DriverTransaction (gongzhi/http/graphql.py). Inside a mutation's
+        # SAVEPOINT on a session bound to it they go through the session's connection below, which sends the
+        # SAVEPOINT first (SQLAlchemy sends it lazily), so a rollback to it undoes them.
         return await tx.fetch_first(sql, *args)
     if session.info.get("raw_driver"):
         return await _fetch_on_driver(session, sql, args, retry=True)
@@ -576,6 +564,25 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # change into the database behind the service's back.
     return async_sessionmaker(engine, sync_session_class=TenantBoundSession, expire_on_commit=False,
                               autoflush=False)
+
+
+def bind_to_driver(session: AsyncSession, tx: DriverTransaction) -> AsyncSession:
+    """Run a fresh session's work on the request's DriverTransaction (issue #21: the general path's
+    mutations): its plain SQL texts (``fetch_first``) on the driver, and its ORM work, when it has any, on
+    the same connection and in the same transaction — no second checkout, no BEGIN or tenant setting of
+    its own. ``session.commit()`` commits that transaction when the ORM used it; ``commit_driver`` ends it
+    either way."""
+    session.info["driver_transaction"] = tx
+    session.info[DRIVER_BIND] = tx
+    return session
+
+
+async def commit_driver(session: AsyncSession) -> None:
+    """Commit the DriverTransaction a session is bound to (``bind_to_driver``), once ``session.commit()``
+    has flushed and committed what the ORM did (then this sends nothing); no-op for another session."""
+    tx = session.info.get(DRIVER_BIND)
+    if tx is not None:
+        await tx.commit()
 
 
 def bind_tenant(session: AsyncSession, tenant_id: uuid.UUID | None, *, orm_filter: bool = True) -> AsyncSession:

@@ -251,7 +251,9 @@ class GraphQLEndpoint:
                 return pipeline.auth_error(e, media)
             if answer is not None:
                 return Response(answer, media_type=media)
-        async with self.state.sessionmaker() as session:
+        # A mutation on PostgreSQL: on a DriverTransaction, its ORM work (if any) on the same connection (issue #21).
+        on_driver = operation.operation is OperationType.MUTATION and self.state.engine.dialect.name == "postgresql"
+        async with self.state.request_session(on_driver=on_driver) as session:
             try:
                 ctx = await self.state.open_context(session, claims.user_id, slug, request_id, client_addr,
                                                     partner_client=claims.partner_client)

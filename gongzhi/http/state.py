@@ -5,12 +5,13 @@ the two steps every route takes inside the pipeline: ``open_context`` (tenant, u
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -34,7 +35,11 @@ from resolvers.discarded_files import delete_discarded
 from resolvers.i18n import t
 from resolvers.photo_links import PhotoLinks
 from tenants.session import (
+    DRIVER_BIND,
+    DriverTransaction,
     TenantMismatch,
+    bind_to_driver,
+    commit_driver,
     fetch_first,
     make_sessionmaker,
     switch_tenant,
@@ -81,28 +86,46 @@ def audit_and_notify_sql(rows: int, writes: tuple[str, ...] = (), offset: int = 
             f"FROM unnest(${channel + 1}::text[]) AS n(p)) notified")
 
 
+@functools.cache
+def _audit_fill() -> tuple[tuple[str, int, Any], ...]:
+    """Per column of audit_log, once per process: its key, what fills it when the entry leaves it unset
+    (0 nothing, 1 the request's tenant, 2 a new id, 3 the request's time, 4 a callable default, 5 a
+    value default) and that default."""
+    table = cast(Table, AuditEntry.__table__)
+    plan = []
+    for column in table.columns:
+        default = column.default
+        kind, arg = 0, None
+        if column.key == "tenant_id":
+            kind = 1
+        elif column.key == "id":
+            kind = 2
+        elif column.key == "created_at":
+            kind = 3
+        elif isinstance(default, ColumnDefault) and not default.is_clause_element:
+            kind, arg = (4, default.arg) if default.is_callable else (5, default.arg)
+        plan.append((column.key, kind, arg))
+    return tuple(plan)
+
+
 def audit_rows(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime) -> list[dict[str, Any]]:
     """The audit entries' column values as the ORM's flush would write them: their values, the columns'
     defaults for what they leave unset, the request's tenant (the flush's tenant stamp)."""
-    table = cast(Table, AuditEntry.__table__)
     rows = []
+    plan = _audit_fill()
     for entry in entries:
         values = entry.__dict__
-        if entry.tenant_id is not None and entry.tenant_id != tenant_id:
+        own_tenant = values.get("tenant_id")
+        if own_tenant is not None and own_tenant != tenant_id:
             raise TenantMismatch("AuditEntry of another tenant")
         row: dict[str, Any] = {}
-        for column in table.columns:
-            value = values.get(column.key)
-            if value is None and column.key == "tenant_id":
-                value = tenant_id
-            elif value is None and column.key == "id":
-                value = uuid7()
-            elif value is None and column.key == "created_at":
-                value = now
-            elif value is None and isinstance(column.default, ColumnDefault) and not column.default.is_clause_element:
-                default = column.default  # SQLAlchemy wraps a callable default to take a context
-                value = default.arg(None) if default.is_callable else default.arg
-            row[column.key] = value
+        for key, kind, arg in plan:
+            value = values.get(key)
+            if value is None and kind:
+                # SQLAlchemy wraps a callable default to take a context
+                value = (tenant_id if kind == 1 else uuid7() if kind == 2 else now if kind == 3
+                         else arg(None) if kind == 4 else arg)
+            row[key] = value
         rows.append(row)
     return rows
 
@@ -207,6 +230,24 @@ class AppState:
         # The request's time (tests fix it: agreements start and end by it).
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
+    @contextlib.asynccontextmanager
+    async def request_session(self, *, on_driver: bool) -> AsyncIterator[AsyncSession]:
+        """The request's session. ``on_driver`` (PostgreSQL; the general path's mutations, issue #21): on a
+        DriverTransaction as the compiled reads run, its ORM work bound to the same connection and
+        transaction (``bind_to_driver``) — a mutation that needs no ORM statement (a refusal, a check and
+        its writes as plain texts) never checks a connection out through the ORM session. Closed before the
+        transaction ends: what was not committed is rolled back."""
+        session = self.sessionmaker()
+        if not on_driver:
+            async with session:
+                yield session
+            return
+        async with DriverTransaction(self.engine) as tx:
+            try:
+                yield bind_to_driver(session, tx)
+            finally:
+                await session.close()
+
     async def open_context(self, session: AsyncSession, user_id: uuid.UUID, slug: str, request_id: str,
                            client_addr: str | None, *, partner_client: str | None = None) -> RequestContext:
         """Bind a fresh session to the tenant and load the actor (tenant, user, policy, roles)."""
@@ -271,7 +312,12 @@ class AppState:
             for entry in entries:
                 session.add(entry)
             await self.bus.before_commit(session, ctx.events)
-        await session.commit()
+        sync = session.sync_session
+        if not (session.info.get(DRIVER_BIND) is not None and sync._is_clean()
+                and (sync._transaction is None or not sync._transaction._connections)):
+            await session.commit()
+        # else nothing to flush and nothing sent through the ORM: request_session's close ends its transaction
+        await commit_driver(session)  # a session on the request's DriverTransaction: its COMMIT, if not sent yet
         self.bus.after_commit(ctx.events)
         delete_discarded(session, self.upload_root)  # files the committed transaction let go (erasure)
 

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Text, and_, cast, inspect, or_, select, tr
 from sqlalchemy.orm.util import identity_key
 
 from models import Area, AuditEntry, Case, Household, Person, RoleAssignment, User
-from resolvers.context import RequestContext
+from resolvers.context import RequestContext, audit_entry
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
 from resolvers.pagination import Page, keyset_page
@@ -89,9 +89,9 @@ async def record_mutation(ctx: RequestContext, action: str, *, outcome: str, cha
             if path is not None:
                 break
     first = changes[0]["table"] if changes else ""
-    ctx.audit.append(AuditEntry(
+    ctx.audit.append(audit_entry(
         user_id=ctx.actor.user_id,
-        roles=",".join(r.value for r in ctx.actor.roles),
+        roles=",".join([r.value for r in ctx.actor.roles]),
         action=action,
         object_type=first,
         object_ids=list(dict.fromkeys(c["id"] for c in changes)),

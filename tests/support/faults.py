@@ -197,15 +197,17 @@ async def app_on(fdb: FaultDb, *, pool_size: int = 4, max_overflow: int = 4, **s
         await engine.dispose()
 
 
-# -- the requests the fault tests send: a write (the general path), a read of the actor (the general
-# path), a case by id (compiled, on a DriverTransaction, once its plan exists). The report selects
-# categoryName, which keeps it on the general path (a session's connection): a report of the portals'
-# shapes runs on a DriverTransaction (gongzhi/http/fast_writes.py, issue #21), as the node read does.
+# -- the requests the fault tests send: a write (the general path), a read of the actor, a case by id
+# (compiled, on a DriverTransaction, once its plan exists). The report selects categoryName, which keeps it
+# on the general path (not fast_writes' portal shape); a mutation on the general path runs on a
+# DriverTransaction too on PostgreSQL (issue #21). QUERY ("query", not in KINDS): a read the compiler
+# declines (a directive), answered on a session's connection.
 
 REPORT = ("mutation Report($i: ReportCaseInput!) { reportCase(input: $i) { case { id categoryName } "
           "errors { code message } } }")
 ME = "query Me { me { username } }"
 NODE = "query CaseNode($id: ID!) { node(id: $id) { id ... on Case { number title state } } }"
+QUERY = "query MeSkip { me @skip(if: false) { username } }"
 KINDS = ("report", "me", "node")
 
 
@@ -222,8 +224,8 @@ async def request(api: Api, tw: TenantWorld, kind: str, *, case_gid: str, key: s
                   headers: dict[str, str] | None = None) -> httpx.Response:
     if kind == "report":
         return await report(api, tw, key, headers=headers)
-    if kind == "me":
-        return await api.post(ME, token=api.token(tw, "grid1"), headers=headers)
+    if kind in ("me", "query"):
+        return await api.post(ME if kind == "me" else QUERY, token=api.token(tw, "grid1"), headers=headers)
     return await api.post(NODE, {"id": case_gid}, token=api.token(tw, "admin"), headers=headers)
 
 
