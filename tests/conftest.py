@@ -43,6 +43,7 @@ from tests.support.harness import (
     Api,
     DbEnv,
     World,
+    drop_database_later,
     new_slug,
     pg_admin,
     pg_parts,
@@ -201,9 +202,11 @@ async def db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
     finally:
         await engine.dispose()
         await owner_engine.dispose()
-        await pg_admin([f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
         if citus.ENABLED:
+            await pg_admin([f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
             await citus.drop(name)
+        else:
+            drop_database_later(name)
 
 
 @pytest.fixture(scope="session")
