@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from gongzhi.migrate import upgrade
 from tenants.provisioning import DEFAULT_STAGE_LIMITS
-from tests.support.harness import APP_ROLE, OWNER_ROLE, DbEnv, pg_admin, pg_parts
+from tests.support.harness import APP_ROLE, OWNER_ROLE, DbEnv, drop_database_later, pg_admin, pg_parts
 
 STEPS = ("return", "request_extension", "decide_extension", "transfer", "rework", "callback")
 INSERT = ("INSERT INTO tenants (id, slug, name, status, policy_version, created_at) "
@@ -101,6 +101,6 @@ async def test_existing_tenants_get_the_steps_and_limits_on_postgresql(db: DbEnv
                     got.append(await _read(conn))
         await engine.dispose()
     finally:
-        await pg_admin([f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
+        drop_database_later(name)
     for tid, seen in zip(tenants, got, strict=True):  # each tenant sees its own rows only
         assert seen == _want([tid])

@@ -28,7 +28,18 @@ from models.base import Base
 from resolvers.ids import encode_global_id
 from tenants.rls import set_tenant_sql
 from tenants.session import make_engine
-from tests.support.harness import APP_ROLE, JWT_SECRET, OWNER_ROLE, PG_ADMIN_URL, Api, DbEnv, World, new_slug, pg_admin
+from tests.support.harness import (
+    APP_ROLE,
+    JWT_SECRET,
+    OWNER_ROLE,
+    PG_ADMIN_URL,
+    Api,
+    DbEnv,
+    World,
+    drop_database_later,
+    new_slug,
+    pg_admin,
+)
 from tests.support.paths import ROOT
 from tests.support.world import build_tenant
 
@@ -438,7 +449,7 @@ async def test_pg_dump_restore_keeps_data_and_isolation(db: DbEnv, api: Api) -> 
         await restored_owner.dispose()
         await restored_app.dispose()
         await asyncio.to_thread(dump.unlink, missing_ok=True)
-        await pg_admin([f"DROP DATABASE IF EXISTS {dst_name} WITH (FORCE)"])
+        drop_database_later(dst_name)
 
 
 def _pg_admin_user() -> str:

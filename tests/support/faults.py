@@ -23,7 +23,17 @@ from gongzhi.migrate import upgrade
 from gongzhi.settings import Settings
 from models import Case
 from tenants.session import bind_tenant, make_engine, make_sessionmaker
-from tests.support.harness import APP_ROLE, JWT_SECRET, OWNER_ROLE, Api, new_slug, pg_admin, pg_admin_url, pg_parts
+from tests.support.harness import (
+    APP_ROLE,
+    JWT_SECRET,
+    OWNER_ROLE,
+    Api,
+    drop_database_later,
+    new_slug,
+    pg_admin,
+    pg_admin_url,
+    pg_parts,
+)
 from tests.support.world import TenantWorld, build_tenant
 
 
@@ -171,7 +181,7 @@ async def fault_database() -> AsyncIterator[FaultDb]:
     finally:
         await proxy.close()
         await owner.dispose()
-        await pg_admin([f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
+        drop_database_later(name)
 
 
 @dataclass

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from gongzhi.migrate import upgrade
-from tests.support.harness import APP_ROLE, OWNER_ROLE, DbEnv, pg_admin, pg_parts
+from tests.support.harness import APP_ROLE, OWNER_ROLE, DbEnv, drop_database_later, pg_admin, pg_parts
 
 ADDED = {("street_admin", "ledger", "export_full", "all"), ("resident", "case", "withdraw", "own_reports"),
          ("resident", "wish", "release", "party_member"), ("grid_leader", "wish", "release", "scope"),
@@ -96,7 +96,7 @@ async def test_existing_tenants_get_the_new_policy_lines_on_postgresql(db: DbEnv
                 "OR v4 = 'grid_compound'"))).all()}
         await engine.dispose()
     finally:
-        await pg_admin([f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
+        drop_database_later(name)
     assert rows == {(str(t), *line) for t in tenants for line in ADDED}
 
 
