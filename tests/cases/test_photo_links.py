@@ -300,10 +300,16 @@ def test_the_link_key_is_derived_and_serve_needs_one(tmp_path: Path) -> None:
     assert photo_link_key(Settings(jwt_secret="jwt")) == derive_key("jwt") != b"jwt"
     assert photo_link_key(Settings(jwt_secret="jwt", photo_url_key="own")) == derive_key("own")
     assert photo_link_key(Settings(jwt_public_key_file=str(pem), data_keys=data_keys)) == derive_key(data_keys)
+    # preflight configures the process's sealing keys (k1 only): the tests' keys back after it, whole —
+    # configure(None, None) changes nothing, and a later test in this process could not open the session-wide
+    # world's values sealed with the development key (CI: SealError "no key 'dev'" in test_compiled_nodes)
+    saved = (sealing.KEYRING.keys, sealing.KEYRING.index_key)
     try:
         preflight(Settings(jwt_public_key_file=str(pem), data_keys=data_keys))
+        assert sealing.KEYRING.current[0] == "k1"  # what the restore below undoes
     finally:
-        sealing.configure(None, None)  # preflight configures the process's sealing keys: the tests' again
+        sealing.KEYRING.keys, sealing.KEYRING.index_key = saved
+    assert sealing.KEYRING.keys == saved[0] and sealing.KEYRING.current[0] != "k1"
     preflight(Settings(jwt_public_key_file=str(pem), photo_url_key="own"))
     with pytest.raises(ConfigError, match="GONGZHI_PHOTO_URL_KEY"):
         preflight(Settings(jwt_public_key_file=str(pem)))
