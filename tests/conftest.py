@@ -41,6 +41,7 @@ from tests.support.harness import (
     PG_ADMIN_URL,
     PGBOUNCER,
     REQUIRE_PG,
+    TEST_ROLES,
     Api,
     DbEnv,
     World,
@@ -175,14 +176,7 @@ async def db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
         return
     name = f"gongzhi_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     await pg_admin([
-        # Test processes side by side (pytest -n) create the roles once: the lock serialises the check.
-        "SELECT pg_advisory_lock(7368411)",
-        f"""DO $$ BEGIN
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{OWNER_ROLE}') THEN
-            CREATE ROLE {OWNER_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF;
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
-            CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF;
-        END $$""",
+        *TEST_ROLES,
         f"CREATE DATABASE {name} OWNER {OWNER_ROLE}",
         # A test database outlives no crash: its commits need not wait for the WAL on disk (≈ 10 ms a
         # commit → ≈ 2 ms on this busy 2-core machine; CI time, issue #21). Visibility is unchanged.

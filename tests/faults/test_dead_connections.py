@@ -116,10 +116,18 @@ async def test_backends_terminated_under_load(fdb: FaultDb) -> None:
         killed, last_kill = 0, 0.0
         try:
             await asyncio.sleep(0.5)
-            for _ in range(3):
+            for round_ in range(3):
                 killed += await fdb.terminate_backends()
                 last_kill = time.monotonic()  # every killed backend has exited
-                await asyncio.sleep(0.8)
+                if round_ < 2:
+                    await asyncio.sleep(0.8)
+            # Serve on until 16 requests begun after the last kill have been answered — a count, not a
+            # fixed window: on a busy machine (CI's pgbouncer run beside another test process) the
+            # reconnections after a kill once took longer than the 0.8 s window this used to be, and
+            # only 4 requests fitted in it. Bounded: a pool that never recovers fails the assertion.
+            deadline = last_kill + 20
+            while time.monotonic() < deadline and sum(d[0] > last_kill for d in done) < 16:
+                await asyncio.sleep(0.05)
         finally:
             stop.set()
             await asyncio.gather(*clients)
@@ -131,7 +139,7 @@ async def test_backends_terminated_under_load(fdb: FaultDb) -> None:
         assert killed >= 3
         assert len(failed) <= killed, (len(failed), killed)
         after = [d for d in done if d[0] > last_kill]
-        assert len(after) >= 8 and all(r.status_code == 200 for _, _, _, r in after), \
+        assert len(after) >= 16 and all(r.status_code == 200 for _, _, _, r in after), \
             [r.status_code for _, _, _, r in after]
         # Nothing lost: every acknowledged report is a case; a failed one retried with its key makes one.
         keys = {key for _, kind, key, _ in done if kind == "report"}

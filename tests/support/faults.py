@@ -27,6 +27,7 @@ from tests.support.harness import (
     APP_ROLE,
     JWT_SECRET,
     OWNER_ROLE,
+    TEST_ROLES,
     Api,
     drop_database_later,
     new_slug,
@@ -164,7 +165,8 @@ class FaultDb:
 @contextlib.asynccontextmanager
 async def fault_database() -> AsyncIterator[FaultDb]:
     name = f"gongzhi_faults_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    await pg_admin([f"CREATE DATABASE {name} OWNER {OWNER_ROLE}"])
+    # the roles too: a worker whose first test is a fault test has run no `db` fixture before it
+    await pg_admin([*TEST_ROLES, f"CREATE DATABASE {name} OWNER {OWNER_ROLE}"])
     hostport, _ = pg_parts()
     host, _, port = hostport.partition(":")
     proxy = TcpProxy(host, int(port or 5432))

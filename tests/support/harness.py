@@ -65,6 +65,16 @@ class DbEnv:
                 "GONGZHI_LISTEN_DATABASE_URL": self.app_url}
 
 
+# The test roles, created once on a machine by whichever test process needs them first; test processes
+# side by side (pytest -n) serialise the check on the advisory lock (held until the connection closes).
+TEST_ROLES = ["SELECT pg_advisory_lock(7368411)", f"""DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{OWNER_ROLE}') THEN
+    CREATE ROLE {OWNER_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+    CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF;
+END $$"""]
+
+
 def pg_admin_url(database: str | None = None) -> str:
     """The superuser DSN, for ``database`` (default: the admin DSN's own)."""
     return PG_ADMIN_URL if database is None else PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database

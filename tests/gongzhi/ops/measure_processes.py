@@ -68,12 +68,7 @@ async def main(seconds: float, concurrency: int) -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="gongzhi-measure-"))
     name = f"gongzhi_measure_{uuid.uuid4().hex[:6]}"
-    await harness.pg_admin([f"""DO $$ BEGIN
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{harness.OWNER_ROLE}') THEN
-            CREATE ROLE {harness.OWNER_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF;
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{harness.APP_ROLE}') THEN
-            CREATE ROLE {harness.APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF;
-        END $$""", f"CREATE DATABASE {name} OWNER {harness.OWNER_ROLE}"])
+    await harness.pg_admin([*harness.TEST_ROLES, f"CREATE DATABASE {name} OWNER {harness.OWNER_ROLE}"])
     hostport, _ = harness.pg_parts()
     owner_url = f"postgresql+asyncpg://{harness.OWNER_ROLE}@{hostport}/{name}"
     app_url = f"postgresql+asyncpg://{harness.APP_ROLE}@{hostport}/{name}"
