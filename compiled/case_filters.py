@@ -43,6 +43,7 @@ from models import (
 )
 from models.cases import overdue_sql
 from policies.cases import case_in_area
+from policies.filters import BY_PARENT
 from resolvers import validation as v
 from resolvers.cases import CaseOrder
 from resolvers.cases import read_predicate as case_read_predicate
@@ -189,6 +190,8 @@ def _newest_of_branch(tenant_id: Any, branch: ColumnElement[bool], where: list[C
         return (select(Case.id).where(Case.tenant_id == tenant_id, indexable(branch), *where)
                 .order_by(Case.id.desc()).limit(limit))
     clause, areas_select = pick
+    # the same areas by index probes where the policy says how (policies.filters.grid_compound_ids_by_parent)
+    areas_select = areas_select.get_execution_options().get(BY_PARENT, areas_select)
     areas = areas_select.distinct().subquery()
     rest = [indexable(c) for c in conjuncts if c is not clause]
     newest = (select(Case.id).where(Case.tenant_id == tenant_id, Case.area_id == areas.c[0], *rest, *where)
