@@ -139,3 +139,22 @@ def test_the_resolvers_full_reads_name_the_action_in_the_text() -> None:
     statement = select(AuditEntry.id).where(*full_read_filters('"x"'))
     sql = str(statement.compile(dialect=postgresql.dialect()))
     assert "audit_log.action = 'person.read_pii'" in sql, sql
+
+
+ALIASED = """
+query Report($p: ID!) { personalDataReport(personId: $p) { records { __typename at: createdAt rowId t: table
+  rowId link } again: records { column } } }
+"""
+
+
+async def test_the_compiled_records_text_keeps_aliases_typename_and_order(api: Api, db: DbEnv, scene: Scene) -> None:
+    """The records' JSON is written by concatenation on PostgreSQL (compiled.personal_data._record_text):
+    aliases, __typename, a field asked twice and a list asked twice under another key come out as the
+    resolvers' answer, byte for byte, for every person."""
+    tw = scene.tw
+    listed = 0
+    for person, _ in (await _subjects(db, scene))[:-1]:
+        c, r, taken = await both(api, tw, "admin", ALIASED, {"p": encode_global_id("Person", person)})
+        assert taken and c == r, (person, around(c, r))
+        listed += c.count(b'"PersonalDataRecord"')
+    assert listed > 100, listed
