@@ -89,6 +89,9 @@ class AuditEntry(TenantScoped, Base):
         # what the sealing job walks: the tenant's rows not chained yet, oldest first
         Index("ix_audit_log_unsealed", "tenant_id", "created_at", "id",
               postgresql_where=text("hash IS NULL"), sqlite_where=text("hash IS NULL")),
+        # what personalDataReport reads: the tenant's full reads of personal data (migration 0047)
+        Index("ix_audit_log_pii_reads", "tenant_id", "created_at",
+              postgresql_where=text("action = 'person.read_pii'"), sqlite_where=text("action = 'person.read_pii'")),
     )
 
     user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
