@@ -71,12 +71,20 @@ def _unset_with_default(obj: Any) -> bool:
     return False
 
 
+def direct(ctx: RequestContext, obj: Any) -> bool:
+    """Whether ``insert`` writes ``obj`` on the driver (else through the ORM's flush). On the driver a failed
+    INSERT leaves the session as it was (the object not added): a SAVEPOINT of the request's own — a
+    mutation's, ``idempotency.once``'s — undoes the transaction's error, none is needed around it alone."""
+    session = ctx.db.session
+    return not (not isinstance(obj, TenantScoped) or _plan(type(obj)) is None or not session.info.get("raw_driver")
+                or session.new or session.dirty or session.deleted or _unset_with_default(obj))
+
+
 async def insert(ctx: RequestContext, obj: Any) -> None:
     """Write ``obj`` (a new row of a tenant's table) as ``ctx.db.flush(obj)`` would (see the module)."""
     session = ctx.db.session
     plan = _plan(type(obj)) if isinstance(obj, TenantScoped) else None
-    if (plan is None or not session.info.get("raw_driver") or session.new or session.dirty or session.deleted
-            or _unset_with_default(obj)):
+    if plan is None or not direct(ctx, obj):
         await ctx.db.flush(obj)
         return
     sql, keys, processors = plan

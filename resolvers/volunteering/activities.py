@@ -226,8 +226,13 @@ async def _sign_up(ctx: RequestContext, activity_id: uuid.UUID, key: str | None)
                        state=SignupState.SIGNED_UP, version=1, updated_at=ctx.now, created_at=ctx.now,
                        idempotency_key=key)
     try:
-        async with ctx.db.savepoint():
+        if inserts.direct(ctx, s):
+            # issue #21: no SAVEPOINT of its own on the driver — the refusal below rolls the mutation's
+            # (or idempotency.once's) SAVEPOINT back, which undoes the failed INSERT and the place taken
             await inserts.insert(ctx, s)
+        else:
+            async with ctx.db.savepoint():
+                await inserts.insert(ctx, s)
     except IntegrityError:
         if s in ctx.db.session:
             ctx.db.session.expunge(s)
