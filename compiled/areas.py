@@ -15,15 +15,15 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, cast, select
+from sqlalchemy import ColumnElement, Text, cast, null, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
 
 from compiled.case_filters import AREA_KIND_OF, AREA_TYPE_OF
 from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
 from compiled.fields import CONNECTION, EDGE, area_obj, connection
-from compiled.sql import json_list
-from models import Area, AreaKind, PropertyManagement
+from compiled.sql import json_list, lit
+from models import ALLOWED_PARENTS, Area, AreaKind, PropertyManagement
 from policies.filters import area_read_predicate
 from resolvers import validation as v
 from resolvers.errors import ServiceError
@@ -75,16 +75,28 @@ def areas(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
     return connection(cx, sel, stmt, Area.id, descending=False, node_type="Area")
 
 
-def _parent(cx: Compiler, a: Any, s: Sel) -> ColumnElement[Any]:
-    """Area.parent: loaders.area_by_id of the parent (NULL for the street, or when not readable), as
-    compiled.fields.area_by_id reads it but under an alias of its own (areas_1, areas_2 …): a parent's
-    parent is a subquery inside this one, and a name both used would compare the row with itself."""
-    pa = aliased(Area)
-    p = sa_inspect(pa).selectable
-    pred = area_read_predicate(cx.ctx.actor.grant("area", "read"), cx.ctx.actor, pa)
-    return (select(area_obj(cx, s, p)).select_from(p)
-            .where(p.c.tenant_id == cx.tenant_id, p.c.id == a.c.parent_id, pred).correlate_except(p)
-            .scalar_subquery())
+def _parent_of(kind: AreaKind) -> Callable[[Compiler, Any, Sel], ColumnElement[Any]]:
+    """``parent`` of an area of ``kind``: loaders.area_by_id of the parent (NULL for the street, or when not
+    readable), as compiled.fields.area_by_id reads it but under an alias of its own (areas_1, areas_2 …): a
+    parent's parent is a subquery inside this one, and a name both used would compare the row with itself.
+    The parent's object has a branch only for the kinds ``ALLOWED_PARENTS`` lets hold a ``kind`` (which
+    area creation, moves and imports enforce): with a branch for every kind, ``parent { parent { … } }``
+    made 6 × 6 × 6 subqueries per row — 0.25–0.7 s of Python to build one plan of the area list
+    (tests/compiled/test_compiled_areas.py spent 166 s on it) and a text PostgreSQL plans as long."""
+    kinds = tuple(k for k in AreaKind if k in ALLOWED_PARENTS[kind])
+
+    def parent(cx: Compiler, a: Any, s: Sel) -> ColumnElement[Any]:
+        if not kinds:  # the street
+            return null()
+        pa = aliased(Area)
+        p = sa_inspect(pa).selectable
+        pred = area_read_predicate(cx.ctx.actor.grant("area", "read"), cx.ctx.actor, pa)
+        return (select(area_obj(cx, s, p, kinds)).select_from(p)
+                .where(p.c.tenant_id == cx.tenant_id, p.c.id == a.c.parent_id, pred,
+                       p.c.kind.in_([lit(k.value) for k in kinds])).correlate_except(p)
+                .scalar_subquery())
+
+    return parent
 
 
 # The list's items are of the interface: each row as its concrete type (compiled.fields.area_obj).
@@ -97,6 +109,6 @@ AREA_EDGE: FieldTable = {**EDGE, "node": lambda cx, pg, e: area_obj(cx, e, pg.ro
 
 TABLES: dict[str, FieldTable] = {
     "Query": {"areas": areas},
-    **{AREA_TYPE_OF[kind]: {"parent": _parent} for kind in AreaKind},
+    **{AREA_TYPE_OF[kind]: {"parent": _parent_of(kind)} for kind in AreaKind},
     "AreaConnection": AREA_CONNECTION, "AreaEdge": AREA_EDGE,
 }

@@ -164,3 +164,24 @@ async def test_a_compiled_area_list_is_one_statement_whatever_the_page_size(api:
     _, counts[0] = await api.counted(tw, "secretary", AREAS, {"first": 2, "within": area(tw, "C1")})
     assert counts[1] == counts[50] == counts[0] == baseline + 1, (counts, baseline)
     assert resolved > baseline + 1, resolved  # the resolvers need several: the comparison means something
+
+
+async def test_a_parent_has_a_branch_only_for_the_kinds_that_may_hold_the_area(api: Api, area_tenant: TenantWorld
+                                                                               ) -> None:
+    """``parent { parent { … } }``: the parent's object has a branch per kind ALLOWED_PARENTS lets hold the
+    child (a building's parent is a community, zone or compound, never a grid or a building), not one per
+    kind: 6 + 10 + 11 objects for the list's nodes, where a branch per kind made 6 + 36 + 216 (a plan that
+    took 0.25–0.7 s to build). The answers are the resolvers' (the test above, whose AREA_SELECTION nests
+    two parents)."""
+    from tests.support.compiled import compiled_statements
+
+    doc = "query { areas(first: 50) { nodes { __typename name parent { __typename name parent { name } } } } }"
+    with compiled_statements() as made:
+        r = await api.post(doc, {}, token=api.token(area_tenant, "admin"))
+    assert r.status_code == 200 and "errors" not in r.json(), r.text
+    assert made and made[0] is not None
+    sql = made[0][0]
+    objects = sql.count("json_build_object(")
+    assert objects <= 27 + 5, objects  # the nodes' 27, and the connection's own few
+    names = [n["parent"] for n in r.json()["data"]["areas"]["nodes"]]
+    assert any(p and p["parent"] for p in names)  # two levels of parents were read
