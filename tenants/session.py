@@ -24,6 +24,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.util import greenlet_spawn
 
 from models import TenantScoped, uuid7
+from tenants.begin import begin_with, pipelined
 from tenants.faults import DatabaseUnreachable, is_disconnect
 from tenants.rls import set_tenant_sql
 from tenants.statements import StatementObserver as StatementObserver
@@ -313,32 +314,19 @@ class DriverTransaction:
         self._engine = engine
         self._fairy: Any = None
         self._adapted: Any = None
-        self._sent = 0  # statements sent after BEGIN
         self._sa: Connection | None = None  # SQLAlchemy's Connection over it, made when an ORM session needs it
         self.connection: Any = None  # the asyncpg connection
 
     async def __aenter__(self) -> DriverTransaction:
-        await self._begin(retry=True)
+        await self._checkout()
         return self
 
-    async def _begin(self, *, retry: bool) -> None:
-        # The pool replaces a connection it sees closed as it leaves (make_engine's checkout check); one
-        # whose end the event loop has not seen yet fails at BEGIN, before anything of the request was sent.
+    async def _checkout(self) -> None:
+        # The pool replaces a connection it sees closed (make_engine); one not seen so yet fails at BEGIN.
         fairy = await greenlet_spawn(self._engine.sync_engine.raw_connection)
         adapted: Any = fairy.dbapi_connection
-        try:
-            await adapted._start_transaction()  # BEGIN, as SQLAlchemy's adapter sends it
-        except BaseException as e:
-            dead = isinstance(e, Exception) and is_disconnect(e, adapted._connection)
-            await greenlet_spawn(_drop, self._engine.sync_engine, fairy, e, dead)
-            if retry and dead:
-                _log_retry("BEGIN", e)
-                await self._begin(retry=False)
-                return
-            raise
         self._fairy, self._adapted, self.connection = fairy, adapted, adapted._connection
-        self._sent = 0
-        self._sa = None
+        self._sent, self._sa, self._step = 0, None, "BEGIN"  # statements after BEGIN; what BEGIN went with
 
     def sa_connection(self) -> Connection:
         """A SQLAlchemy ``Connection`` over this transaction's pooled connection, for an ORM session bound to
@@ -352,18 +340,30 @@ class DriverTransaction:
 
     async def fetch_first(self, sql: str, *args: Any) -> Any:
         try:
-            row = await _fetchrow(self.connection, sql, args)
+            row = await self._send(sql, args)
         except Exception as e:
             dead = is_disconnect(e, self.connection)
             if dead:
                 await greenlet_spawn(_drop, self._engine.sync_engine, self._fairy, e, True)
             if self._sent or not dead:
                 raise
-            _log_retry("the transaction's first statement", e)
-            await self._begin(retry=False)
-            row = await _fetchrow(self.connection, sql, args)
+            _log_retry(self._step, e)
+            await self._checkout()
+            row = await self._send(sql, args)
         self._sent += 1
         return row
+
+    async def _send(self, sql: str, args: tuple[Any, ...]) -> Any:
+        """The statement; the transaction's first goes with BEGIN (tenants.begin: one round trip)."""
+        adapted = self._adapted
+        if adapted._transaction is None and pipelined(adapted, sql):
+            self._step = "BEGIN (sent with the transaction's first statement)"
+            return await begin_with(adapted, sql, lambda: _fetchrow(self.connection, sql, args))
+        if adapted._transaction is None:
+            self._step = "BEGIN"
+            await adapted._start_transaction()
+        self._step = "the transaction's first statement"
+        return await _fetchrow(self.connection, sql, args)
 
     async def commit(self) -> None:
         adapted = self._adapted
@@ -432,11 +432,11 @@ def _pristine(session: AsyncSession) -> bool:
 
 async def _fetch_on_driver(session: AsyncSession, sql: str, args: tuple[Any, ...], *, retry: bool,
                            many: bool = False) -> Any:
-    """``fetch_first`` on the asyncpg connection under the session's transaction, sending its BEGIN when
-    this is the transaction's first statement (SQLAlchemy's adapter sends BEGIN lazily, with the first
-    statement; this is that step). A dead connection is invalidated (issue #26: this path is outside
-    SQLAlchemy's disconnect handling); if nothing of the transaction had been sent before and the
-    session holds nothing, the statement runs once more, in a new transaction on a fresh connection."""
+    """``fetch_first`` on the asyncpg connection under the session's transaction, sending its BEGIN when this
+    is the transaction's first statement (SQLAlchemy's adapter sends BEGIN lazily; this is that step, in the
+    statement's round trip where it can: tenants.begin). A dead connection is invalidated (issue #26: this
+    path is outside SQLAlchemy's disconnect handling); if nothing of the transaction had been sent before
+    and the session holds nothing, the statement runs once more, in a new transaction on a fresh connection."""
     conn = await session.connection()
     fairy = await conn.get_raw_connection()
     adapted: Any = fairy.dbapi_connection
@@ -444,7 +444,7 @@ async def _fetch_on_driver(session: AsyncSession, sql: str, args: tuple[Any, ...
     first = adapted._transaction is None
     try:
         if first:
-            await adapted._start_transaction()
+            return await begin_with(adapted, sql, lambda: _fetchrow(_AllRows(driver) if many else driver, sql, args))
         return await _fetchrow(_AllRows(driver) if many else driver, sql, args)
     except Exception as e:
         if not is_disconnect(e, driver):

@@ -27,6 +27,7 @@ from tests.cases.test_cases import REPORT_MATRIX
 from tests.support.audit import seal_as_app, verify
 from tests.support.cases import area_gid
 from tests.support.harness import Api, DbEnv, new_slug
+from tests.support.round_trips import round_trips
 from tests.support.world import TenantWorld, build_tenant
 
 NOW = datetime(2026, 12, 7, 2, 30, tzinfo=UTC)  # a Monday, 10:30 in Shanghai: working time
@@ -229,6 +230,20 @@ async def test_three_statements_and_the_chain_verifies(api: Api, db: DbEnv,
     await seal_as_app(db, tw)
     report = await verify(db, tw)
     assert report.ok, report
+
+
+async def test_four_round_trips(api: Api, db: DbEnv, tenant: tuple[TenantWorld, TenantWorld]) -> None:
+    """BEGIN with the first statement (tenants/begin.py), the checks, the rows with the audit entry, COMMIT —
+    once every pooled connection has the statements prepared; five through pgbouncer (BEGIN alone)."""
+    tw, _ = tenant
+    data = {"areaId": area_gid(tw, "B1"), "category": "garbage", "title": "往返"}
+    for _ in range(25):
+        await post(api, tw, "resident", DOCS[0], {**data, "idempotencyKey": uuid.uuid4().hex}, fast=True)
+    with fast_taken() as taken, round_trips(db.engine) as trips:
+        for _ in range(5):
+            await post(api, tw, "resident", DOCS[0], {**data, "idempotencyKey": uuid.uuid4().hex}, fast=True)
+    assert taken == [True] * 5
+    assert trips == [5 if db.through_pgbouncer else 4] * 5, trips
 
 
 async def test_concurrent_retries_with_one_key_make_one_case(api: Api, db: DbEnv,

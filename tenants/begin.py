@@ -1,0 +1,73 @@
+"""BEGIN in the same round trip as the transaction's first statement (issue #21).
+
+Every request on PostgreSQL opened its transaction with a round trip of its own: BEGIN as a simple query,
+answered, then the request's first statement (its tenant, user and actor) — two waits, two wake-ups of
+the server, two of the event loop. Here BEGIN goes in the extended query protocol's own pipelining: its
+Parse, Bind and Execute (of the unnamed statement and portal, no Sync) are written just before the first
+statement's Bind, Execute and Sync, which asyncpg writes next. The server runs BEGIN, then the statement,
+in that order, in one transaction, and answers both at the Sync; asyncpg reads BEGIN's ParseComplete,
+BindComplete and CommandComplete as it reads the statement's own (it skips the first two, the last
+statement's CommandComplete is the one it keeps) and returns the statement's rows. Nothing else changes:
+the same BEGIN, the same statement, the same transaction; asyncpg's and SQLAlchemy's bookkeeping of the
+transaction is what ``Transaction.start`` leaves, so COMMIT and ROLLBACK go as before.
+
+Only when asyncpg will send nothing but that Bind/Execute/Sync: the statement is in the connection's
+statement cache (prepared before on this connection), so no Parse/Describe round trip of its own comes
+first; and BEGIN is the plain one SQLAlchemy's adapter sends (no isolation level, read-write). Otherwise —
+a connection's first use of the statement, pgbouncer's mode without a statement cache — BEGIN goes alone,
+as before. Nothing is inlined: BEGIN has no parameters, and the statement keeps its own. No session
+setting either: the transaction's settings are the first statement's, transaction-local, as before.
+
+The transaction counts as begun before anything is sent, so whatever fails next is rolled back as any
+failed transaction is: after BEGIN ran (the statement failed: the transaction is open, in error), or before
+the statement was sent (its arguments would not encode: BEGIN's messages wait unanswered on the connection,
+and the ROLLBACK's simple query is the Sync that settles them — BEGIN's answers, then ROLLBACK's — leaving
+the connection idle). A dead connection fails here as it would at BEGIN, and the callers' retry
+(tenants.session) sends both again on a fresh one.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from asyncpg.transaction import TransactionState
+
+T = TypeVar("T")
+
+
+def _message(kind: bytes, body: bytes) -> bytes:
+    return kind + struct.pack("!i", len(body) + 4) + body
+
+
+# Parse "" ("BEGIN", no parameter types), Bind "" to "" (no formats, no parameters, no result formats),
+# Execute "" (every row): the statement's own Sync ends the pipeline.
+BEGIN = (_message(b"P", b"\0BEGIN\0\0\0") + _message(b"B", b"\0\0" + b"\0\0" * 3)
+         + _message(b"E", b"\0\0\0\0\0"))
+
+
+def pipelined(adapted: Any, sql: str) -> bool:
+    """Whether BEGIN can go with ``sql`` (see the module): a plain BEGIN, no transaction yet, and ``sql``
+    prepared on this connection already (asyncpg's statement cache, the key ``fetchrow`` looks it up by)."""
+    driver = adapted._connection
+    return (adapted.isolation_level is None and not adapted.readonly and not adapted.deferrable
+            and adapted._transaction is None and driver._top_xact is None and not driver.is_closed()
+            and not driver.is_in_transaction()
+            and driver._stmt_cache.get((sql, driver._protocol.get_record_class(), False), promote=False) is not None)
+
+
+async def begin_with(adapted: Any, sql: str, send: Callable[[], Awaitable[T]]) -> T:
+    """BEGIN and the transaction's first statement — ``send()``, which sends ``sql`` on the adapter's asyncpg
+    connection — in one round trip when ``pipelined``, else BEGIN (SQLAlchemy's adapter's) then the statement.
+    Either way the adapter's transaction is begun as ``_start_transaction`` leaves it."""
+    if not pipelined(adapted, sql):
+        await adapted._start_transaction()
+        return await send()
+    driver = adapted._connection
+    transaction = driver.transaction()  # what the adapter's _start_transaction makes, marked as started
+    transaction._state = TransactionState.STARTED
+    driver._top_xact = transaction
+    adapted._transaction = transaction  # before anything is sent: whatever fails next is rolled back
+    driver._transport.write(BEGIN)
+    return await send()

@@ -1,0 +1,44 @@
+"""Round trips to PostgreSQL per checkout of a pooled connection (issue #21: BEGIN sent with the first
+statement, tenants/begin.py).
+
+Counted by asyncpg itself: its protocol counts each operation it sends and then waits for — a statement's
+Bind/Execute/Sync, a simple query (BEGIN alone, COMMIT, ROLLBACK) — in ``queries_count``. Preparing a
+statement (its Parse/Describe, once per connection) is not counted: warm the connections up first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+def sent(dbapi_connection: Any) -> int:
+    """The operations asyncpg has sent and waited for on this pooled (SQLAlchemy-adapted) connection."""
+    return int(dbapi_connection._connection._protocol.queries_count)
+
+
+@contextmanager
+def round_trips(engine: AsyncEngine) -> Iterator[list[int]]:
+    """Per checkout of one of ``engine``'s connections in the block, ended by its checkin: its round trips."""
+    pool = engine.sync_engine.pool
+    counts: list[int] = []
+    started: dict[int, int] = {}
+
+    def out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        started[id(record)] = sent(dbapi_connection)
+
+    def back(dbapi_connection: Any, record: Any) -> None:
+        before = started.pop(id(record), None)
+        if dbapi_connection is not None and before is not None:
+            counts.append(sent(dbapi_connection) - before)
+
+    event.listen(pool, "checkout", out)
+    event.listen(pool, "checkin", back)
+    try:
+        yield counts
+    finally:
+        event.remove(pool, "checkout", out)
+        event.remove(pool, "checkin", back)
