@@ -18,6 +18,7 @@ from models import AuditEntry, Person, RoleAssignment
 from resolvers.ids import encode_global_id
 from resolvers.register import full_read_filters, records_sql, references
 from resolvers.register.personal_data import _records_statement
+from tenants.rls import set_tenant_sql
 from tenants.session import bind_tenant
 from tenants.statements import count_statements
 from tests.support.compiled import around, both
@@ -117,7 +118,7 @@ async def test_the_full_reads_are_read_by_their_index_as_the_app_role(api: Api, 
     report = next(s for s in statements if "pd_reads" in s)
     assert "'person.read_pii'" in report
     async with db.owner_engine.connect() as owner:  # a log mostly of other entries, and its statistics
-        await owner.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tw.tenant_id)})
+        await owner.execute(text(set_tenant_sql(tw.tenant_id)))
         await owner.execute(text(
             "INSERT INTO audit_log (tenant_id, id, created_at, roles, action, object_type, object_ids, detail) "
             "SELECT :t, gen_random_uuid(), now(), '', 'test.filler', 'none', '[]', '{}' "
@@ -128,7 +129,7 @@ async def test_the_full_reads_are_read_by_their_index_as_the_app_role(api: Api, 
     async with db.engine.connect() as conn:
         driver: Any = (await conn.get_raw_connection()).driver_connection
         async with driver.transaction():
-            await driver.execute(f"SELECT set_config('app.tenant_id', '{tw.tenant_id}', true)")
+            await driver.execute(set_tenant_sql(tw.tenant_id))
             await driver.execute("SET LOCAL enable_seqscan = off")
             await driver.execute("SET LOCAL plan_cache_mode = force_generic_plan")
             await driver.execute("PREPARE pd_report AS " + report)
