@@ -26,6 +26,7 @@ from sqlalchemy.util import greenlet_spawn
 from models import TenantScoped, uuid7
 from tenants.begin import begin_with, pipelined
 from tenants.faults import DatabaseUnreachable, is_disconnect
+from tenants.pool import _checkout_in_place, _drop, _returns_in_place
 from tenants.rls import set_tenant_sql
 from tenants.statements import StatementObserver as StatementObserver
 from tenants.statements import _fetchrow as _fetchrow
@@ -323,7 +324,8 @@ class DriverTransaction:
 
     async def _checkout(self) -> None:
         # The pool replaces a connection it sees closed (make_engine); one not seen so yet fails at BEGIN.
-        fairy = await greenlet_spawn(self._engine.sync_engine.raw_connection)
+        fairy = _checkout_in_place(self._engine.sync_engine) or await greenlet_spawn(
+            self._engine.sync_engine.raw_connection)
         adapted: Any = fairy.dbapi_connection
         self._fairy, self._adapted, self.connection = fairy, adapted, adapted._connection
         self._sent, self._sa, self._step = 0, None, "BEGIN"  # statements after BEGIN; what BEGIN went with
@@ -382,18 +384,11 @@ class DriverTransaction:
             if fairy.is_valid:
                 if self.connection.is_closed():  # it died under this transaction: replaced, not pooled
                     await greenlet_spawn(_drop, self._engine.sync_engine, fairy, None, True)
+                elif _returns_in_place(fairy):
+                    fairy.close()
                 else:
                     await greenlet_spawn(fairy.close)
 
-
-def _drop(engine: Engine, fairy: Any, error: BaseException | None, dead: bool) -> None:
-    """Invalidate a connection the driver paths will not reuse; when it is ``dead``, mark every
-    connection the pool made before it for replacement too (SQLAlchemy's ``Pool._invalidate``, what its
-    own disconnect handling calls), so a retry gets a fresh connection, not the next dead one."""
-    if dead:
-        engine.pool._invalidate(fairy, error, _checkin=False)
-    if fairy.is_valid:
-        fairy.invalidate(error)
 
 
 async def fetch_first(session: AsyncSession, sql: str, *args: Any) -> Any:
