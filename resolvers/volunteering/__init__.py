@@ -17,6 +17,7 @@ from .activities import (
     publish_activity,
     sign_up,
 )
+from .checkin_fast import prepare_check_in
 from .lifecycle import ACTIVITY, ActivityChange, cancel_activity, retire_reward_item, update_activity
 from .loaders import (
     PeriodTarget,
@@ -94,6 +95,7 @@ __all__ = [
     "period_items_by_period",
     "points_per_hour",
     "points_pred",
+    "prepare_check_in",
     "publish_activity",
     "redemption_pred",
     "request_redemption",

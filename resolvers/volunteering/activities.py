@@ -240,14 +240,19 @@ async def _sign_up(ctx: RequestContext, activity_id: uuid.UUID, key: str | None)
     return s
 
 
+def signup_and_activity(ctx: RequestContext) -> Select[Any]:
+    """The sign-up (``$1``) and its activity as the read grant sees it (NULLs: not readable), in one statement:
+    ``_signup_for``'s prepared text, shared with checkInActivity on the driver (resolvers.volunteering.checkin_fast)."""
+    return select(*prepared.columns(ActivitySignup), *prepared.columns(Activity)).join(
+        Activity, (Activity.id == ActivitySignup.activity_id) & activity_read_pred(ctx), isouter=True).where(
+        ActivitySignup.id == prepared.param(0, "uuid"))
+
+
 async def _signup_for(ctx: RequestContext, signup_id: uuid.UUID) -> tuple[ActivitySignup, Activity]:
     # The sign-up and its activity as the read grant sees it (None: not readable), one statement (issue #21)
     # on PostgreSQL a text per actor shape, the two rows loaded as objects (issue #21)
     n = len(prepared.columns(ActivitySignup))
-    read = await prepared.rows(ctx, ("signup_for",), lambda: select(
-        *prepared.columns(ActivitySignup), *prepared.columns(Activity)).join(
-        Activity, (Activity.id == ActivitySignup.activity_id) & activity_read_pred(ctx), isouter=True)
-        .where(ActivitySignup.id == prepared.param(0, "uuid")), signup_id)
+    read = await prepared.rows(ctx, ("signup_for",), lambda: signup_and_activity(ctx), signup_id)
     found: list[Any]
     if read is None:
         found = list(await ctx.db.all(select(ActivitySignup, Activity).join(
