@@ -1,5 +1,6 @@
 """Transitions answered without strawberry's execution or the ORM (issue #21, bench.mix): ``claimWish``
-(resolvers.care.wishes_fast) and ``checkInActivity`` (resolvers.volunteering.checkin_fast) as portals send them
+(resolvers.care.wishes_fast), ``checkInActivity`` (resolvers.volunteering.checkin_fast) and ``signUpForActivity``
+(resolvers.volunteering.signup_fast) as portals send them
 (bench/mix_writes.py) — the field alone at the root, its ``input``, and of its payload the moved row's plain
 fields and ``errors``. Recognised once per document by ``gongzhi.http.fast_writes`` (``MOVES``), run by the
 endpoint as a case step is (``GraphQLEndpoint._write_on_driver``); anything else takes the general path, and so
@@ -74,6 +75,13 @@ def _check_in(given: dict[str, Any], args: dict[str, Any]) -> Run | None:
     return lambda ctx: volunteering_service.prepare_check_in(ctx, signup_id)
 
 
+def _sign_up(given: dict[str, Any], args: dict[str, Any]) -> Run | None:
+    if args.get("activityId") is not None or args.get("idempotencyKey") is not None:  # one_form's (general path)
+        return None
+    activity_id, key = decode_id(given["activityId"], "Activity", "activityId"), given.get("idempotencyKey")
+    return lambda ctx: volunteering_service.prepare_sign_up(ctx, activity_id, key)
+
+
 @dataclass(frozen=True)
 class Move:
     """A mutation taken here: its payload's type and row field, the row's fields, and its input read."""
@@ -85,7 +93,8 @@ class Move:
 
 
 MOVES = {"claimWish": Move("WishPayload", "wish", WISH_FIELDS, _claim),
-         "checkInActivity": Move("ActivitySignupPayload", "signup", SIGNUP_FIELDS, _check_in)}
+         "checkInActivity": Move("ActivitySignupPayload", "signup", SIGNUP_FIELDS, _check_in),
+         "signUpForActivity": Move("ActivitySignupPayload", "signup", SIGNUP_FIELDS, _sign_up)}
 
 
 def _plain(node: FieldNode) -> list[FieldNode] | None:

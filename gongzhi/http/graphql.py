@@ -349,7 +349,7 @@ class GraphQLEndpoint:
         step another request made first)."""
         schema = self.schema._schema
         report = step = move = None
-        if shape.name in fast_moves.MOVES:  # claimWish, checkInActivity (gongzhi.http.fast_moves)
+        if shape.name in fast_moves.MOVES:  # claimWish, checkInActivity … (gongzhi.http.fast_moves)
             move = fast_moves.move_input(schema, operation, shape, variables)
         elif shape.name == "reportCase":
             report = fast_writes.report_input(schema, operation, shape, variables)

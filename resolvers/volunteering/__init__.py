@@ -53,6 +53,7 @@ from .service import (
     reverse_entry,
     set_points_rule,
 )
+from .signup_fast import prepare_sign_up
 
 __all__ = [
     "ACTIVITY",
@@ -96,6 +97,7 @@ __all__ = [
     "points_per_hour",
     "points_pred",
     "prepare_check_in",
+    "prepare_sign_up",
     "publish_activity",
     "redemption_pred",
     "request_redemption",

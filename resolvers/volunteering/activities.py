@@ -179,21 +179,22 @@ async def sign_up(ctx: RequestContext, activity_id: uuid.UUID, idempotency_key: 
     return await once(ctx, key, earlier, lambda: _sign_up(ctx, activity_id, key))
 
 
+def sign_up_checks(ctx: RequestContext, p: prepared.Bind) -> Any:
+    """One statement (issue #21; it was three): the activity (``p(0)``) as the read grant sees it, whether the
+    sign-up grant reaches it, whether it is open, and the person's (``p(1)``) earlier sign-up of it (its id, and
+    whether it was cancelled); shared with signUpForActivity on the driver (resolvers.volunteering.signup_fast)."""
+    pred = activity_signup_predicate(Activity.area_path, ctx.actor.grant("activity", "sign_up"), ctx.actor)
+    return (select(Activity.id, pred.label("reachable"), (Activity.state == ActivityState.PUBLISHED).label("open"),
+                   Activity.starts_at, ActivitySignup.id,
+                   (ActivitySignup.state == SignupState.CANCELLED).label("cancelled"))
+            .join(ActivitySignup, (ActivitySignup.activity_id == Activity.id)
+                  & (ActivitySignup.person_id == p(1, "uuid")), isouter=True)
+            .where(Activity.id == p(0, "uuid"), activity_read_pred(ctx)))
+
+
 async def _sign_up(ctx: RequestContext, activity_id: uuid.UUID, key: str | None) -> ActivitySignup:
     person_id = _own_person(ctx, "activityId")
-    # One statement (issue #21; it was three): the activity as the read grant sees it, whether the sign-up
-    # grant reaches it, whether it is open, and the actor's earlier sign-up of it (its id, and whether it
-    # was cancelled). The refusals in the same order as before.
-    def build(p: prepared.Bind) -> Any:
-        pred = activity_signup_predicate(Activity.area_path, ctx.actor.grant("activity", "sign_up"), ctx.actor)
-        return (select(Activity.id, pred.label("reachable"), (Activity.state == ActivityState.PUBLISHED).label("open"),
-                       Activity.starts_at, ActivitySignup.id,
-                       (ActivitySignup.state == SignupState.CANCELLED).label("cancelled"))
-                .join(ActivitySignup, (ActivitySignup.activity_id == Activity.id)
-                      & (ActivitySignup.person_id == p(1, "uuid")), isouter=True)
-                .where(Activity.id == p(0, "uuid"), activity_read_pred(ctx)))
-
-    found = await prepared.first(ctx, ("sign_up",), build, activity_id, person_id)
+    found = await prepared.first(ctx, ("sign_up",), lambda p: sign_up_checks(ctx, p), activity_id, person_id)
     if found is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("志愿活动不存在", "activity not found"), "activityId")
     _, reachable, is_open, starts_at, existing_id, cancelled = found

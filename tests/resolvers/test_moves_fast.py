@@ -1,5 +1,5 @@
-"""claimWish and checkInActivity on the driver (gongzhi/http/fast_moves.py, resolvers/fast_moves.py; issue #21)
-answer and write what the general path (strawberry, the ORM) does: two rows brought to the same state get the
+"""claimWish, checkInActivity and signUpForActivity on the driver (gongzhi/http/fast_moves.py, resolvers/fast_moves.py;
+issue #21) answer and write what the general path (strawberry, the ORM) does: two rows brought to the same state get the
 move by each path, and both give the same response bytes (the row's id aside) and the same rows and audit
 entries (ids and times aside). Whatever the general path refuses (a wrong state, a stale version, someone
 else's sign-up, a party member's claim, the poster's own wish) or the fast path leaves to it (another document
@@ -11,6 +11,7 @@ answered by the general path and writes nothing of its own."""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ import resolvers.care as care_service
 import resolvers.care.wishes_fast as wishes_fast
 import resolvers.fast_moves as fast_moves
 import resolvers.volunteering as volunteering_service
-from models import ActivitySignup, AuditEntry, Wish
+from models import Activity, ActivitySignup, AuditEntry, Wish
 from resolvers.ids import decode_id, encode_global_id
 from tenants.session import bind_tenant, count_statements
 from tests.support.audit import seal_as_app, verify
@@ -59,7 +60,7 @@ def pg(db: DbEnv) -> None:
 def fast_taken() -> Iterator[list[bool]]:
     """Per move the fast path saw, whether it prepared the write."""
     taken: list[bool] = []
-    reals = (care_service.prepare_claim, volunteering_service.prepare_check_in)
+    reals = (care_service.prepare_claim, volunteering_service.prepare_check_in, volunteering_service.prepare_sign_up)
 
     def spy(real: Any) -> Any:
         async def spied(*args: Any, **kw: Any) -> Any:
@@ -70,10 +71,12 @@ def fast_taken() -> Iterator[list[bool]]:
 
     care_service.prepare_claim = spy(reals[0])  # type: ignore[assignment]
     volunteering_service.prepare_check_in = spy(reals[1])  # type: ignore[assignment]
+    volunteering_service.prepare_sign_up = spy(reals[2])  # type: ignore[assignment]
     try:
         yield taken
     finally:
-        care_service.prepare_claim, volunteering_service.prepare_check_in = reals  # type: ignore[assignment]
+        (care_service.prepare_claim, volunteering_service.prepare_check_in,  # type: ignore[assignment]
+         volunteering_service.prepare_sign_up) = reals
 
 
 async def post(api: Api, tw: TenantWorld, user: str, document: str, variables: dict[str, Any], *,
@@ -276,3 +279,109 @@ async def test_a_wish_claimed_after_the_read_is_not_written(api: Api, db: DbEnv,
     got = await rows(db, tw, Wish, gid, "Wish")
     assert got["row"]["claimant_user_id"] is None and got["row"]["version"] == 2
     assert got["audit"] == []  # no claimWish entry names the wish: the refusal's names no row
+
+
+SIGN_UP_MIX = ("mutation S($a: ID!, $k: String) { signUpForActivity(input: {activityId: $a, idempotencyKey: $k}) { "
+               f"signup {{ id state }} {ERR} }} }}")
+SIGN_UP_ALL = ("mutation($a: ID!, $k: String) { s: signUpForActivity(input: {activityId: $a, idempotencyKey: $k}) { "
+               "__typename errors { code field } x: signup { __typename id state checkedInAt checkedOutAt hours "
+               "confirmedAt } } }")
+
+
+async def an_activity(api: Api, tw: TenantWorld, capacity: int = 10) -> str:
+    start = datetime.now(UTC) + timedelta(days=1)
+    p = await run(api, tw, "admin", PUBLISH, {"in": {
+        "title": "楼道清洁", "areaId": area(tw, "P1", "Compound"), "place": "幸福小区1栋",
+        "startsAt": start.isoformat(), "endsAt": (start + timedelta(hours=2)).isoformat(), "capacity": capacity,
+        "organiserKind": "COMMUNITY", "communityId": area(tw, "C1", "Community")}})
+    assert p["errors"] == [], p
+    return str(p["activity"]["id"])
+
+
+async def signups(db: DbEnv, tw: TenantWorld, activity: str) -> dict[str, Any]:
+    """The activity's places taken, its sign-ups and their signUpForActivity audit entries (ids, times, keys aside)."""
+    aid = decode_id(activity, "Activity", "activityId")
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            taken = await s.scalar(select(Activity.signed_up).where(Activity.id == aid))
+            found = list(await s.scalars(select(ActivitySignup).where(ActivitySignup.activity_id == aid)
+                                         .order_by(ActivitySignup.id)))
+            ids = {str(x.id) for x in found}
+            entries = [e for e in await s.scalars(select(AuditEntry).where(AuditEntry.action == "signUpForActivity")
+                                                  .order_by(AuditEntry.id)) if ids & set(e.object_ids or [])]
+    masked = {str(aid): "A", **{i: "S" for i in ids}, **{x.idempotency_key: "K" for x in found if x.idempotency_key}}
+
+    def plain(obj: Any) -> dict[str, Any]:
+        values = {c.key: getattr(obj, c.key) for c in obj.__table__.columns
+                  if c.key not in ("id", "created_at", "updated_at", "request_id")}
+        text = orjson.dumps(values, default=str).decode()
+        for k, v in masked.items():
+            text = text.replace(k, v)
+        out = dict(orjson.loads(text))
+        for change in (out.get("detail") or {}).get("changes", []):
+            for k in ("created_at", "updated_at"):
+                change.get("fields", {}).pop(k, None)
+        return out
+
+    return {"taken": taken, "signups": [plain(x) for x in found], "audit": [plain(e) for e in entries]}
+
+
+async def sign_up_both(api: Api, db: DbEnv, tw: TenantWorld, user: str, document: str, key: str | None, *,
+                       capacity: int = 10, before: str | None = None) -> bool:
+    """``user`` signs up for two activities alike, one by each path (``before`` signed up first by the general
+    path): the same answer and rows; whether the fast path prepared it."""
+    a, b = await an_activity(api, tw, capacity), await an_activity(api, tw, capacity)
+    if before is not None:
+        for act in (a, b):
+            assert (await run(api, tw, before, SIGN_UP_MIX, {"a": act, "k": None}))["errors"] == []
+    with fast_taken() as taken:
+        fast = await post(api, tw, user, document, {"a": a, "k": key and f"{key}-a"}, fast=True)
+        general = await post(api, tw, user, document, {"a": b, "k": key and f"{key}-b"}, fast=False)
+    assert _TIME.sub("", fast.decode()) == _TIME.sub("", general.decode()), (fast.decode(), general.decode())
+    assert await signups(db, tw, a) == await signups(db, tw, b)
+    return taken == [True]
+
+
+async def test_sign_up(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
+    tw = fresh.a
+    assert await sign_up_both(api, db, tw, "resident", SIGN_UP_MIX, None)
+    assert await sign_up_both(api, db, tw, "resident", SIGN_UP_MIX, uuid.uuid4().hex)
+    assert await sign_up_both(api, db, tw, "chair", SIGN_UP_ALL, uuid.uuid4().hex)
+
+
+async def test_sign_up_refusals_take_the_general_path(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
+    tw = fresh.a
+    assert not await sign_up_both(api, db, tw, "resident4", SIGN_UP_MIX, None)  # another compound: FORBIDDEN
+    assert not await sign_up_both(api, db, tw, "resident", SIGN_UP_MIX, None, before="resident")  # CONFLICT
+    assert not await sign_up_both(api, db, tw, "admin", SIGN_UP_MIX, None)  # no person on the register
+    assert not await sign_up_both(api, db, tw, "resident", SIGN_UP_MIX, "k" * 65)  # INVALID key
+    # full: the fast path's checks pass, its write meets the NOT NULL of the place not taken and is rolled back;
+    # the general path answers CONFLICT (the same answer and rows as the general path's alone)
+    with fast_taken() as taken:
+        await sign_up_both(api, db, tw, "resident", SIGN_UP_MIX, None, capacity=1, before="chair")
+    assert taken == [True] * 3  # the chair's two sign-ups first, then the one refused at its write
+
+
+async def test_sign_up_retry_answers_the_general_paths_way(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
+    tw = fresh.a
+    act, key = await an_activity(api, tw), uuid.uuid4().hex
+    with fast_taken() as taken:
+        first = await post(api, tw, "resident", SIGN_UP_MIX, {"a": act, "k": key}, fast=True)
+        again = await post(api, tw, "resident", SIGN_UP_MIX, {"a": act, "k": key}, fast=True)
+    assert taken == [True, False]
+    assert first == again == await post(api, tw, "resident", SIGN_UP_MIX, {"a": act, "k": key}, fast=False)
+    assert (await signups(db, tw, act))["taken"] == 1
+
+
+async def test_sign_up_is_four_statements(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
+    tw = fresh.a
+    a, b = await an_activity(api, tw), await an_activity(api, tw)
+    with count_statements() as fast, fast_taken() as taken:
+        await post(api, tw, "resident", SIGN_UP_MIX, {"a": a, "k": uuid.uuid4().hex}, fast=True)
+    with count_statements() as general:
+        await post(api, tw, "resident", SIGN_UP_MIX, {"a": b, "k": uuid.uuid4().hex}, fast=False)
+    assert taken == [True] and len(fast) == 4 and len(general) > len(fast), (fast, general)
+    await seal_as_app(db, tw)
+    report = await verify(db, tw)
+    assert report.ok, report
