@@ -1,6 +1,7 @@
 """Transitions answered without strawberry's execution or the ORM (issue #21, bench.mix): ``claimWish``
 (resolvers.care.wishes_fast), ``checkInActivity`` (resolvers.volunteering.checkin_fast) and ``signUpForActivity``
-(resolvers.volunteering.signup_fast) as portals send them
+(resolvers.volunteering.signup_fast) and ``requestRedemption`` (resolvers.volunteering.redemption_fast) as portals
+send them
 (bench/mix_writes.py) — the field alone at the root, its ``input``, and of its payload the moved row's plain
 fields and ``errors``. Recognised once per document by ``gongzhi.http.fast_writes`` (``MOVES``), run by the
 endpoint as a case step is (``GraphQLEndpoint._write_on_driver``); anything else takes the general path, and so
@@ -60,6 +61,10 @@ SIGNUP_FIELDS: dict[str, Field] = _node("ActivitySignup") | {
     "checkedInAt": _at("checked_in_at"), "checkedOutAt": _at("checked_out_at"), "confirmedAt": _at("confirmed_at"),
     "hours": lambda r, _me: None if r.get("hours") is None else float(r["hours"]),
 }
+REDEMPTION_FIELDS: dict[str, Field] = _node("Redemption") | {
+    "points": _column("points"), "note": _column("note"), "requestedAt": _at("created_at"),
+    "decidedAt": _at("decided_at"),
+}
 _ERROR_FIELDS = frozenset({"__typename", "code", "message", "field"})
 
 
@@ -82,6 +87,13 @@ def _sign_up(given: dict[str, Any], args: dict[str, Any]) -> Run | None:
     return lambda ctx: volunteering_service.prepare_sign_up(ctx, activity_id, key)
 
 
+def _redeem(given: dict[str, Any], args: dict[str, Any]) -> Run | None:
+    if args.get("itemId") is not None or args.get("idempotencyKey") is not None:  # one_form's (general path)
+        return None
+    item_id, key = decode_id(given["itemId"], "RewardItem", "itemId"), given.get("idempotencyKey")
+    return lambda ctx: volunteering_service.prepare_redemption(ctx, item_id, key)
+
+
 @dataclass(frozen=True)
 class Move:
     """A mutation taken here: its payload's type and row field, the row's fields, and its input read."""
@@ -94,7 +106,8 @@ class Move:
 
 MOVES = {"claimWish": Move("WishPayload", "wish", WISH_FIELDS, _claim),
          "checkInActivity": Move("ActivitySignupPayload", "signup", SIGNUP_FIELDS, _check_in),
-         "signUpForActivity": Move("ActivitySignupPayload", "signup", SIGNUP_FIELDS, _sign_up)}
+         "signUpForActivity": Move("ActivitySignupPayload", "signup", SIGNUP_FIELDS, _sign_up),
+         "requestRedemption": Move("RedemptionPayload", "redemption", REDEMPTION_FIELDS, _redeem)}
 
 
 def _plain(node: FieldNode) -> list[FieldNode] | None:

@@ -26,6 +26,7 @@ from .loaders import (
     period_items_by_period,
     reward_item_by_id,
 )
+from .redemption_fast import prepare_redemption
 from .service import (
     MAX_CAPACITY,
     MAX_POINTS,
@@ -97,6 +98,7 @@ __all__ = [
     "points_per_hour",
     "points_pred",
     "prepare_check_in",
+    "prepare_redemption",
     "prepare_sign_up",
     "publish_activity",
     "redemption_pred",

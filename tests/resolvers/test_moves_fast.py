@@ -1,12 +1,12 @@
-"""claimWish, checkInActivity and signUpForActivity on the driver (gongzhi/http/fast_moves.py, resolvers/fast_moves.py;
-issue #21) answer and write what the general path (strawberry, the ORM) does: two rows brought to the same state get the
-move by each path, and both give the same response bytes (the row's id aside) and the same rows and audit
-entries (ids and times aside). Whatever the general path refuses (a wrong state, a stale version, someone
-else's sign-up, a party member's claim, the poster's own wish) or the fast path leaves to it (another document
-shape, the legacy argument) is answered by the general path from the start, with its typed errors and its
-refusal's audit entry. A move the fast path takes is four statements after BEGIN (the first, the read, the
-UPDATE, the audit entry), fewer than the general path's; a move lost to another writer after the read is
-answered by the general path and writes nothing of its own."""
+"""claimWish, checkInActivity, signUpForActivity and requestRedemption on the driver (gongzhi/http/fast_moves.py,
+resolvers/fast_moves.py; issue #21) answer and write what the general path (strawberry, the ORM) does: two rows
+brought to the same state get the mutation by each path, and both give the same response bytes (ids and times
+aside) and the same rows and audit entries (ids and times aside). Whatever the general path refuses (a wrong
+state, a stale version, someone else's sign-up, a party member's claim, the poster's own wish, a full activity,
+not enough points) or the fast path leaves to it (another document shape, the legacy arguments, a retry) is
+answered by the general path from the start, with its typed errors and its refusal's audit entry. A mutation the
+fast path takes is four statements after BEGIN, fewer than the general path's; a move lost to another writer
+after the read is answered by the general path and writes nothing of its own; the audit chain verifies."""
 
 from __future__ import annotations
 
@@ -25,12 +25,12 @@ import resolvers.care as care_service
 import resolvers.care.wishes_fast as wishes_fast
 import resolvers.fast_moves as fast_moves
 import resolvers.volunteering as volunteering_service
-from models import Activity, ActivitySignup, AuditEntry, Wish
+from models import Activity, ActivitySignup, AuditEntry, Redemption, Wish
 from resolvers.ids import decode_id, encode_global_id
 from tenants.session import bind_tenant, count_statements
 from tests.support.audit import seal_as_app, verify
 from tests.support.harness import Api, DbEnv, World
-from tests.support.volunteering import area, person, run
+from tests.support.volunteering import AWARD, CREATE_ITEM, area, person, run
 from tests.support.world import TenantWorld
 
 ERR = "errors { code message field }"
@@ -47,7 +47,7 @@ CHECK_IN = (f"mutation I($id: ID!) {{ checkInActivity(input: {{id: $id}}) {{ sig
 CHECK_IN_ALL = ("mutation($id: ID!) { c: checkInActivity(input: {id: $id}) { errors { code } __typename s: signup { "
                 "__typename id state checkedInAt checkedOutAt hours confirmedAt } } }")
 MOVES = ("claimWish", "checkInActivity")
-_TIME = re.compile(r'"(?:id|claimedAt|checkedInAt|postedAt)":"[^"]*"')
+_TIME = re.compile(r'"(?:id|claimedAt|checkedInAt|postedAt|requestedAt)":"[^"]*"')
 
 
 @pytest.fixture
@@ -60,7 +60,8 @@ def pg(db: DbEnv) -> None:
 def fast_taken() -> Iterator[list[bool]]:
     """Per move the fast path saw, whether it prepared the write."""
     taken: list[bool] = []
-    reals = (care_service.prepare_claim, volunteering_service.prepare_check_in, volunteering_service.prepare_sign_up)
+    reals = (care_service.prepare_claim, volunteering_service.prepare_check_in, volunteering_service.prepare_sign_up,
+             volunteering_service.prepare_redemption)
 
     def spy(real: Any) -> Any:
         async def spied(*args: Any, **kw: Any) -> Any:
@@ -72,11 +73,12 @@ def fast_taken() -> Iterator[list[bool]]:
     care_service.prepare_claim = spy(reals[0])  # type: ignore[assignment]
     volunteering_service.prepare_check_in = spy(reals[1])  # type: ignore[assignment]
     volunteering_service.prepare_sign_up = spy(reals[2])  # type: ignore[assignment]
+    volunteering_service.prepare_redemption = spy(reals[3])  # type: ignore[assignment]
     try:
         yield taken
     finally:
         (care_service.prepare_claim, volunteering_service.prepare_check_in,  # type: ignore[assignment]
-         volunteering_service.prepare_sign_up) = reals
+         volunteering_service.prepare_sign_up, volunteering_service.prepare_redemption) = reals
 
 
 async def post(api: Api, tw: TenantWorld, user: str, document: str, variables: dict[str, Any], *,
@@ -382,6 +384,84 @@ async def test_sign_up_is_four_statements(api: Api, db: DbEnv, fresh: World, pg:
     with count_statements() as general:
         await post(api, tw, "resident", SIGN_UP_MIX, {"a": b, "k": uuid.uuid4().hex}, fast=False)
     assert taken == [True] and len(fast) == 4 and len(general) > len(fast), (fast, general)
+    await seal_as_app(db, tw)
+    report = await verify(db, tw)
+    assert report.ok, report
+
+
+REDEEM = ("mutation Q($i: ID!, $k: String) { requestRedemption(input: {itemId: $i, idempotencyKey: $k}) { "
+          f"redemption {{ id state points }} {ERR} }} }}")
+REDEEM_ALL = ("mutation($i: ID!, $k: String) { r: requestRedemption(input: {itemId: $i, idempotencyKey: $k}) { "
+              "__typename errors { code field message } x: redemption { __typename id state points note requestedAt "
+              "decidedAt } } }")
+
+
+async def an_item(api: Api, tw: TenantWorld, points: int = 2, stock: int = 5) -> str:
+    p = await run(api, tw, "admin", CREATE_ITEM, {"c": area(tw, "C1", "Community"),
+                                                  "n": f"购物袋 {uuid.uuid4().hex[:6]}", "p": points, "s": stock})
+    assert p["errors"] == [], p
+    return str(p["item"]["id"])
+
+
+async def redemptions(db: DbEnv, tw: TenantWorld, item: str) -> dict[str, Any]:
+    """The item's requests and their requestRedemption audit entries (ids, times, keys aside)."""
+    iid = decode_id(item, "RewardItem", "itemId")
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            found = list(await s.scalars(select(Redemption).where(Redemption.item_id == iid).order_by(Redemption.id)))
+            ids = {str(x.id) for x in found}
+            entries = [e for e in await s.scalars(select(AuditEntry).where(AuditEntry.action == "requestRedemption")
+                                                  .order_by(AuditEntry.id)) if ids & set(e.object_ids or [])]
+    masked = {str(iid): "I", **{i: "R" for i in ids}, **{x.idempotency_key: "K" for x in found if x.idempotency_key}}
+
+    def plain(obj: Any) -> dict[str, Any]:
+        values = {c.key: getattr(obj, c.key) for c in obj.__table__.columns
+                  if c.key not in ("id", "created_at", "request_id")}
+        text = orjson.dumps(values, default=str).decode()
+        for k, v in masked.items():
+            text = text.replace(k, v)
+        out = dict(orjson.loads(text))
+        for change in (out.get("detail") or {}).get("changes", []):
+            change.get("fields", {}).pop("created_at", None)
+        return out
+
+    return {"requests": [plain(x) for x in found], "audit": [plain(e) for e in entries]}
+
+
+async def redeem_both(api: Api, db: DbEnv, tw: TenantWorld, user: str, document: str, key: str | None, *,
+                      points: int = 2, stock: int = 5) -> bool:
+    """``user`` asks for two items alike, one by each path: the same answer and rows; whether the fast path took it."""
+    a, b = await an_item(api, tw, points, stock), await an_item(api, tw, points, stock)
+    with fast_taken() as taken:
+        fast = await post(api, tw, user, document, {"i": a, "k": key and f"{key}-a"}, fast=True)
+        general = await post(api, tw, user, document, {"i": b, "k": key and f"{key}-b"}, fast=False)
+    assert _TIME.sub("", fast.decode()) == _TIME.sub("", general.decode()), (fast.decode(), general.decode())
+    assert await redemptions(db, tw, a) == await redemptions(db, tw, b)
+    return taken == [True]
+
+
+async def test_request_redemption(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
+    tw = fresh.a
+    assert (await run(api, tw, "admin", AWARD, {"p": person(tw, "h1b"), "n": 20, "r": "志愿服务"}))["errors"] == []
+    assert await redeem_both(api, db, tw, "resident", REDEEM, None)
+    assert await redeem_both(api, db, tw, "resident", REDEEM, uuid.uuid4().hex)
+    assert await redeem_both(api, db, tw, "resident", REDEEM_ALL, uuid.uuid4().hex)
+    # refused: not enough points, out of stock, another community, no person, an invalid key
+    assert not await redeem_both(api, db, tw, "resident", REDEEM, None, points=500)
+    assert not await redeem_both(api, db, tw, "resident", REDEEM, None, stock=0)
+    assert not await redeem_both(api, db, tw, "resident4", REDEEM, None)
+    assert not await redeem_both(api, db, tw, "admin", REDEEM, None)
+    assert not await redeem_both(api, db, tw, "resident", REDEEM, "k" * 65)
+    # a retry: the general path answers it as it answers its own
+    item, key = await an_item(api, tw), uuid.uuid4().hex
+    with fast_taken() as taken, count_statements() as statements:
+        first = await post(api, tw, "resident", REDEEM, {"i": item, "k": key}, fast=True)
+    assert taken == [True] and len(statements) == 4, statements
+    with fast_taken() as taken:
+        again = await post(api, tw, "resident", REDEEM, {"i": item, "k": key}, fast=True)
+    assert taken == [False]
+    assert first == again == await post(api, tw, "resident", REDEEM, {"i": item, "k": key}, fast=False)
     await seal_as_app(db, tw)
     report = await verify(db, tw)
     assert report.ok, report
