@@ -115,10 +115,16 @@ def _plain(ss: SelectionSetNode | None) -> list[FieldNode] | None:
     return nodes if len(set(keys)) == len(keys) else None
 
 
+# Other mutations recognised here, by root field: their module's ``recognise`` (gongzhi.http.fast_moves).
+MOVES: dict[str, Callable[[FieldNode], ReportShape | None]] = {}
+
+
 def recognise(operation: OperationDefinitionNode) -> ReportShape | None:
     if operation.operation is not OperationType.MUTATION or operation.directives:
         return None
     roots = _plain(operation.selection_set)
+    if roots is not None and len(roots) == 1 and roots[0].name.value in MOVES:
+        return MOVES[roots[0].name.value](roots[0])
     if roots is None or len(roots) != 1 or (roots[0].name.value != "reportCase" and roots[0].name.value not in _STEPS):
         return None
     root = roots[0]

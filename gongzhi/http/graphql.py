@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from compiled import compile_request, finish, run_compiled
-from gongzhi.http import fast_writes, pipeline
+from gongzhi.http import fast_moves, fast_writes, pipeline
 from gongzhi.http import observability as obs
 from gongzhi.http.auth import AuthError, Claims, select_tenant
 from gongzhi.http.documents import DocumentChecker
@@ -37,6 +37,7 @@ from gongzhi.http.state import AppState
 from gongzhi.modules import build_schema
 from resolvers import cases as case_service
 from resolvers.errors import ServiceError
+from resolvers.fast_moves import PreparedMove
 from resolvers.i18n import t
 from schema.schema import MAX_TOKENS
 from tenants.faults import is_unavailable
@@ -347,12 +348,14 @@ class GraphQLEndpoint:
         the general path answers the request from the start (an error to answer, a retry, a constraint met, a
         step another request made first)."""
         schema = self.schema._schema
-        report = step = None
-        if shape.name == "reportCase":
+        report = step = move = None
+        if shape.name in fast_moves.MOVES:  # claimWish, checkInActivity … (gongzhi.http.fast_moves)
+            move = fast_moves.move_input(schema, operation, shape, variables)
+        elif shape.name == "reportCase":
             report = fast_writes.report_input(schema, operation, shape, variables)
         else:
             step = fast_writes.step_input(schema, operation, shape, variables)
-        if report is None and step is None:
+        if report is None and step is None and move is None:
             return None
         session = self.state.sessionmaker()
         try:
@@ -361,8 +364,10 @@ class GraphQLEndpoint:
                 ctx = await self.state.open_context(session, user_id, slug, request_id, client_addr,
                                                     partner_client=partner_client)
                 with obs.span("graphql.fast_write"):
-                    written: case_service.PreparedReport | case_service.PreparedStep | None
-                    if report is not None:
+                    written: case_service.PreparedReport | case_service.PreparedStep | PreparedMove | None
+                    if move is not None:
+                        written = await move(ctx)
+                    elif report is not None:
                         written = await case_service.prepare_report(ctx, report)
                     else:
                         assert step is not None
@@ -375,6 +380,8 @@ class GraphQLEndpoint:
                         return None
                     await tx.commit()
                 self.state.bus.after_commit(ctx.events)
+                if isinstance(written, PreparedMove):
+                    return fast_moves.answer(shape, written.row, user_id)
                 return fast_writes.answer(shape, written.case, None if report is not None else user_id)
         finally:
             if session.in_transaction():

@@ -85,6 +85,7 @@ from .wishes import (
     wish_read_predicate,
     wish_read_sql,
 )
+from .wishes_fast import prepare_claim
 
 __all__ = [
     "CARE_SERVICES",
@@ -137,6 +138,7 @@ __all__ = [
     "overdue_visits",
     "person_name_by_id",
     "post_wish",
+    "prepare_claim",
     "record_care_service",
     "record_visit",
     "release_wish",

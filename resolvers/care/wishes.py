@@ -161,21 +161,30 @@ WISH: StateMachine[WishState] = StateMachine(
 )
 
 
+def _staff(ctx: RequestContext, action: str) -> Any:
+    a = ctx.actor  # read here: a prepared text is built for a stand-in of the actor (resolvers/stand_in.py)
+    g = a.grant("wish", action)
+    return (building_predicate(Wish.building_id, Grant(all=g.all, scope_paths=g.scope_paths), a)
+            if g.all or g.scope_paths else false())
+
+
+def wish_in_reach(ctx: RequestContext, action: str) -> Select[Any]:
+    """The wish (``$1``) as the read grant sees it, and whether the grant's staff reach (all, scope) covers its
+    building (``staff``, last), in one statement (issue #21; it was two): ``_load_wish``'s prepared text, shared
+    with claimWish on the driver (resolvers.care.wishes_fast)."""
+    return select(*prepared.columns(Wish), _staff(ctx, action).label("staff")).where(
+        Wish.id == prepared.param(0, "uuid"), wish_read_sql(ctx))
+
+
 async def _load_wish(ctx: RequestContext, wish_id: uuid.UUID, action: str) -> Wish:
     actor = ctx.actor
     grant = actor.grant("wish", action)
-    # The wish as the read grant sees it, and whether the grant's staff reach (all, scope) covers its
-    # building, in one statement (issue #21; it was two).
+
     def staff() -> Any:
-        a = ctx.actor  # read here: a prepared text is built for a stand-in of the actor (resolvers/stand_in.py)
-        g = a.grant("wish", action)
-        return (building_predicate(Wish.building_id, Grant(all=g.all, scope_paths=g.scope_paths), a)
-                if g.all or g.scope_paths else false())
+        return _staff(ctx, action)
 
     # on PostgreSQL a text per (action, actor shape), the party community a subquery (wish_read_sql, issue #21)
-    read = await prepared.rows(ctx, ("load_wish", action), lambda: select(
-        *prepared.columns(Wish), staff().label("staff")).where(Wish.id == prepared.param(0, "uuid"),
-                                                               wish_read_sql(ctx)), wish_id)
+    read = await prepared.rows(ctx, ("load_wish", action), lambda: wish_in_reach(ctx, action), wish_id)
     found: list[Any]
     if read is None:
         found = list(await ctx.db.all(select(Wish, staff().label("staff")).where(

@@ -17,6 +17,7 @@ from .activities import (
     publish_activity,
     sign_up,
 )
+from .checkin_fast import prepare_check_in
 from .lifecycle import ACTIVITY, ActivityChange, cancel_activity, retire_reward_item, update_activity
 from .loaders import (
     PeriodTarget,
@@ -25,6 +26,7 @@ from .loaders import (
     period_items_by_period,
     reward_item_by_id,
 )
+from .redemption_fast import prepare_redemption
 from .service import (
     MAX_CAPACITY,
     MAX_POINTS,
@@ -52,6 +54,7 @@ from .service import (
     reverse_entry,
     set_points_rule,
 )
+from .signup_fast import prepare_sign_up
 
 __all__ = [
     "ACTIVITY",
@@ -94,6 +97,9 @@ __all__ = [
     "period_items_by_period",
     "points_per_hour",
     "points_pred",
+    "prepare_check_in",
+    "prepare_redemption",
+    "prepare_sign_up",
     "publish_activity",
     "redemption_pred",
     "request_redemption",

@@ -179,21 +179,22 @@ async def sign_up(ctx: RequestContext, activity_id: uuid.UUID, idempotency_key: 
     return await once(ctx, key, earlier, lambda: _sign_up(ctx, activity_id, key))
 
 
+def sign_up_checks(ctx: RequestContext, p: prepared.Bind) -> Any:
+    """One statement (issue #21; it was three): the activity (``p(0)``) as the read grant sees it, whether the
+    sign-up grant reaches it, whether it is open, and the person's (``p(1)``) earlier sign-up of it (its id, and
+    whether it was cancelled); shared with signUpForActivity on the driver (resolvers.volunteering.signup_fast)."""
+    pred = activity_signup_predicate(Activity.area_path, ctx.actor.grant("activity", "sign_up"), ctx.actor)
+    return (select(Activity.id, pred.label("reachable"), (Activity.state == ActivityState.PUBLISHED).label("open"),
+                   Activity.starts_at, ActivitySignup.id,
+                   (ActivitySignup.state == SignupState.CANCELLED).label("cancelled"))
+            .join(ActivitySignup, (ActivitySignup.activity_id == Activity.id)
+                  & (ActivitySignup.person_id == p(1, "uuid")), isouter=True)
+            .where(Activity.id == p(0, "uuid"), activity_read_pred(ctx)))
+
+
 async def _sign_up(ctx: RequestContext, activity_id: uuid.UUID, key: str | None) -> ActivitySignup:
     person_id = _own_person(ctx, "activityId")
-    # One statement (issue #21; it was three): the activity as the read grant sees it, whether the sign-up
-    # grant reaches it, whether it is open, and the actor's earlier sign-up of it (its id, and whether it
-    # was cancelled). The refusals in the same order as before.
-    def build(p: prepared.Bind) -> Any:
-        pred = activity_signup_predicate(Activity.area_path, ctx.actor.grant("activity", "sign_up"), ctx.actor)
-        return (select(Activity.id, pred.label("reachable"), (Activity.state == ActivityState.PUBLISHED).label("open"),
-                       Activity.starts_at, ActivitySignup.id,
-                       (ActivitySignup.state == SignupState.CANCELLED).label("cancelled"))
-                .join(ActivitySignup, (ActivitySignup.activity_id == Activity.id)
-                      & (ActivitySignup.person_id == p(1, "uuid")), isouter=True)
-                .where(Activity.id == p(0, "uuid"), activity_read_pred(ctx)))
-
-    found = await prepared.first(ctx, ("sign_up",), build, activity_id, person_id)
+    found = await prepared.first(ctx, ("sign_up",), lambda p: sign_up_checks(ctx, p), activity_id, person_id)
     if found is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("志愿活动不存在", "activity not found"), "activityId")
     _, reachable, is_open, starts_at, existing_id, cancelled = found
@@ -240,14 +241,19 @@ async def _sign_up(ctx: RequestContext, activity_id: uuid.UUID, key: str | None)
     return s
 
 
+def signup_and_activity(ctx: RequestContext) -> Select[Any]:
+    """The sign-up (``$1``) and its activity as the read grant sees it (NULLs: not readable), in one statement:
+    ``_signup_for``'s prepared text, shared with checkInActivity on the driver (resolvers.volunteering.checkin_fast)."""
+    return select(*prepared.columns(ActivitySignup), *prepared.columns(Activity)).join(
+        Activity, (Activity.id == ActivitySignup.activity_id) & activity_read_pred(ctx), isouter=True).where(
+        ActivitySignup.id == prepared.param(0, "uuid"))
+
+
 async def _signup_for(ctx: RequestContext, signup_id: uuid.UUID) -> tuple[ActivitySignup, Activity]:
     # The sign-up and its activity as the read grant sees it (None: not readable), one statement (issue #21)
     # on PostgreSQL a text per actor shape, the two rows loaded as objects (issue #21)
     n = len(prepared.columns(ActivitySignup))
-    read = await prepared.rows(ctx, ("signup_for",), lambda: select(
-        *prepared.columns(ActivitySignup), *prepared.columns(Activity)).join(
-        Activity, (Activity.id == ActivitySignup.activity_id) & activity_read_pred(ctx), isouter=True)
-        .where(ActivitySignup.id == prepared.param(0, "uuid")), signup_id)
+    read = await prepared.rows(ctx, ("signup_for",), lambda: signup_and_activity(ctx), signup_id)
     found: list[Any]
     if read is None:
         found = list(await ctx.db.all(select(ActivitySignup, Activity).join(

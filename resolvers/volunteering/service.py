@@ -323,15 +323,20 @@ async def request_redemption(ctx: RequestContext, item_id: uuid.UUID, idempotenc
     return await once(ctx, key, earlier, lambda: _request_redemption(ctx, item_id, key))
 
 
+def redemption_checks(ctx: RequestContext, p: prepared.Bind) -> Any:
+    """One statement (issue #21; it was two): the item (``p(0)``) as the read grant sees it, with the person's
+    (``p(1)``) balance (the account, one per person, outer-joined); shared with requestRedemption on the driver
+    (resolvers.volunteering.redemption_fast)."""
+    return (select(RewardItem.community_path, RewardItem.active, RewardItem.stock, RewardItem.points,
+                   PointsAccount.balance)
+            .join(PointsAccount, PointsAccount.person_id == p(1, "uuid"), isouter=True)
+            .where(RewardItem.id == p(0, "uuid"), item_read_pred(ctx)))
+
+
 async def _request_redemption(ctx: RequestContext, item_id: uuid.UUID, key: str | None) -> Redemption:
     person_id = _own_person(ctx, "itemId")
-    # One statement (issue #21; it was two): the item as the read grant sees it, with the actor's balance
-    # (the account, one per person, outer-joined); the refusals in the same order as before.
-    found = await prepared.first(ctx, ("request_redemption",), lambda p: (
-        select(RewardItem.community_path, RewardItem.active, RewardItem.stock, RewardItem.points,
-               PointsAccount.balance)
-        .join(PointsAccount, PointsAccount.person_id == p(1, "uuid"), isouter=True)
-        .where(RewardItem.id == p(0, "uuid"), item_read_pred(ctx))), item_id, person_id)
+    found = await prepared.first(ctx, ("request_redemption",), lambda p: redemption_checks(ctx, p), item_id,
+                                 person_id)
     if found is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("物品不存在", "item not found"), "itemId")
     community_path, active, stock, points, balance = found

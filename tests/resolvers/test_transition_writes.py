@@ -11,7 +11,7 @@ INSERT without a SAVEPOINT of its own (resolvers/volunteering/activities.py) ans
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -64,12 +64,25 @@ async def _checked_in(api: Api, tw: TenantWorld, title: str) -> tuple[str, dict[
 Step = Callable[[Api, TenantWorld, str], Awaitable[tuple[str, dict[str, Any]]]]
 
 
+@pytest.fixture
+def general_path(api: Api) -> Iterator[None]:
+    """These tests are of the general path's UPDATE (``transition_writes``, or the ORM's): claimWish and
+    checkInActivity as sent here take the driver's fast path otherwise (gongzhi/http/fast_moves.py, compared with
+    this path in tests/resolvers/test_moves_fast.py)."""
+    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
+    state.compiled_reads = False
+    try:
+        yield
+    finally:
+        state.compiled_reads = True
+
+
 @pytest.mark.parametrize(("step", "model", "type_name"),
                          [(_claimed, Wish, "Wish"), (_checked_in, ActivitySignup, "ActivitySignup")],
                          ids=["claimWish", "checkInActivity"])
 async def test_a_transition_writes_what_the_orm_update_writes(api: Api, db: DbEnv, fresh: World,
                                                               monkeypatch: pytest.MonkeyPatch, step: Step,
-                                                              model: Any, type_name: str) -> None:
+                                                              model: Any, type_name: str, general_path: None) -> None:
     tw = fresh.a
     sent = 0
     real_write = transition_writes.write
@@ -109,7 +122,7 @@ async def test_a_transition_writes_what_the_orm_update_writes(api: Api, db: DbEn
 
 
 async def test_a_lost_race_is_still_a_conflict(api: Api, db: DbEnv, fresh: World,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+                                               monkeypatch: pytest.MonkeyPatch, general_path: None) -> None:
     if not db.is_pg:
         pytest.skip("SQLite has one writer: the other request's UPDATE waits for this one's transaction")
     tw = fresh.a

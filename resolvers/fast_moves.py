@@ -1,0 +1,108 @@
+"""A transition on the request's driver transaction, without strawberry's execution or the ORM (issue #21:
+claimWish, checkInActivity as portals send them; ``gongzhi.http.fast_moves``).
+
+The general path loads the row as an ORM object, moves it with ``resolvers.transitions.transition`` (the
+machine's check, the stale-version check, the conditional UPDATE — on the driver already,
+``resolvers.transition_writes`` — and the audit change entry), in a SAVEPOINT, and its mutation's audit entry
+goes with the COMMIT. Here the row is read by the general path's own prepared text (the same predicates,
+rendered once per actor shape), as plain values; ``moved`` makes the same UPDATE (``planned``, ``text_for``:
+the same SET, WHERE and values) and the same audit entry (``record_mutation``), which the caller sends with
+the COMMIT (``AppState.commit_writes``). Nothing needs a SAVEPOINT: whatever this path would refuse, it
+returns None before writing, or after an UPDATE that moved nothing (another request moved the row first), and
+the caller rolls the driver transaction back — the general path then answers from the start, with its typed
+errors and its refusal's audit entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from asyncpg.exceptions import IntegrityConstraintViolationError
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql import Select, sqltypes
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from resolvers import prepared, transition_writes
+from resolvers.audit import record_mutation
+from resolvers.context import RequestContext
+from resolvers.transitions import StateMachine, planned
+from tenants.session import fetch_first
+
+_DIALECT = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
+_processors: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+@dataclass
+class PreparedMove:
+    """A row moved (its values after the move, answered from), and writes to send with the audit entry."""
+
+    row: dict[str, Any]
+    ctes: list[str]
+    args: list[Any]
+
+
+def _processor(t: TypeEngine[Any]) -> Any:
+    """As ``prepared.load`` converts a column's value (asyncpg gives numeric as Decimal, as Numeric does)."""
+    impl = t.impl_instance if isinstance(t, TypeDecorator) else t
+    if isinstance(impl, sqltypes.Numeric) and not isinstance(t, TypeDecorator):
+        return None
+    return t._cached_result_processor(_DIALECT, None)
+
+
+def values_of(model: type, record: Any, start: int = 0) -> SimpleNamespace | None:
+    """The model's columns (``prepared.columns(model)``'s order) from ``record[start:]``, converted as the ORM's
+    result processing converts them (enums, UUIDs); None when its id is NULL (an outer join's missing row)."""
+    found = _processors.get(model)
+    if found is None:
+        attrs: Any = sa_inspect(model).column_attrs
+        found = tuple((a.key, _processor(a.columns[0].type)) for a in attrs)
+        _processors[model] = found
+    values = {k: (v if p is None or v is None else p(v))
+              for (k, p), v in zip(found, record[start:start + len(found)], strict=True)}
+    return None if values["id"] is None else SimpleNamespace(**values)
+
+
+async def _first(ctx: RequestContext, sql: str, args: tuple[Any, ...]) -> Any:
+    """The first row of a text on the request's driver transaction (where its audit entry and COMMIT go)."""
+    session = ctx.db.session
+    return await ctx.db.locked(lambda: fetch_first(session, sql, *args))
+
+
+async def read(ctx: RequestContext, key: tuple[Any, ...], build: Callable[[], Select[Any]], *values: Any) -> Any:
+    """The first row of ``prepared.statement``'s text (the general path's own, by its key) on the request's driver
+    transaction; None: no row, or not usable here."""
+    if not prepared.usable(ctx):
+        return None
+    found = prepared.statement(ctx, key, build, *values)
+    return None if found is None else await _first(ctx, *found)
+
+
+async def moved(ctx: RequestContext, machine: StateMachine[Any], old: SimpleNamespace, action: str,
+                values: dict[str, Any], field: str, *, expected_version: int | None = None) -> PreparedMove | None:
+    """``transition(ctx, machine, row, action, values=…, expected_version=…)`` of the general path on a row read
+    as values, and the mutation's audit entry queued; None where that would refuse it (the machine, a stale
+    version), where it would do more (a timeline), or where the UPDATE moved nothing."""
+    current = getattr(old, machine.column)
+    if machine.timeline is not None or not machine.allows(action, current):
+        return None
+    version: int | None = old.version if machine.versioned else None
+    if machine.versioned and expected_version is not None and expected_version != version:
+        return None
+    changes, _changed, entry = planned(machine, old, current, machine.target(action, current, None), values,
+                                       version, ctx.now)
+    text = transition_writes.text_for(ctx.db, machine.model, old.id, column=machine.column, from_state=current,
+                                      seen_version=version, values=changes)
+    if text is None:
+        return None
+    sql, args = text
+    try:
+        if await _first(ctx, sql, args) is None:  # RETURNING id: someone moved the row first
+            return None
+    except IntegrityConstraintViolationError:  # the transaction is rolled back, the general path answers
+        return None
+    await record_mutation(ctx, field, outcome="ok", changes=[entry])
+    return PreparedMove(row=vars(old) | changes, ctes=[], args=[])
