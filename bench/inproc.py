@@ -6,6 +6,7 @@ checkout against another one's code, alternating, and compare means.
     python -m bench.inproc me 500                          # a root query field of bench/mix_ops.py
     python -m bench.inproc reportCase 300                  # a report as yanquan.resident (new key each)
     python -m bench.inproc reportCase 1 --sql              # the statements of one request
+    GONGZHI_BENCH_MIX_DB=gongzhi_bench_s0_1 python -m bench.inproc op4 800 --pg-cpu   # bench.compare's op 4
     python -m bench.inproc cases 1 --explain               # EXPLAIN (ANALYZE, BUFFERS) of each, in the request
     python -m bench.inproc caseLoop 100                    # report, accept, dispatch, start, resolve, feedback
     python -m bench.inproc publishNotice 300               # a notice as yanquan.chair (an insert, audited)
@@ -132,8 +133,9 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
         if doc.get("errors"):
             raise SystemExit(f"{actor}: {json.dumps(doc, ensure_ascii=False)[:600]}")
         data: dict[str, Any] = doc["data"]
-        if args.operation in data and isinstance(data[args.operation], dict) and data[args.operation].get("errors"):
-            raise SystemExit(f"{args.operation}: {data[args.operation]['errors']}")
+        for key in (args.operation, "reportCase"):
+            if key in data and isinstance(data[key], dict) and data[key].get("errors"):
+                raise SystemExit(f"{key}: {data[key]['errors']}")
         return data
 
     found: dict[str, Any] = {}
@@ -190,6 +192,19 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
                 d = await call(actor, doc, {"input": {"id": case_id, **extra}})
                 if d[name]["errors"]:
                     raise SystemExit(f"{name}: {d[name]['errors']}")
+    elif args.operation == "op4":  # bench.compare's op 4 as its driver sends it (GONGZHI_BENCH_MIX_DB=…s0_1)
+        import random
+
+        from bench.fixture import ACTOR_OF, load_fixture
+        from bench.generate import dsn_for
+
+        fx = await load_fixture(dsn_for(mix.DB))
+        op4_actor = ACTOR_OF["op4_report_case"]
+        tokens[op4_actor] = fx.actors[op4_actor].token
+        op4_doc, rng = fx.document("gongzhi", "op4_report_case"), random.Random(7)
+
+        def make() -> tuple[str, str, dict[str, Any]]:
+            return (op4_actor, op4_doc, fx.variables("gongzhi", "op4_report_case", rng))
     elif args.operation == "reportCase":
         building = await value(Ref("reporter_building"))
         category = (await call("yanquan.resident", "{ caseCategories { code } }", {}))["caseCategories"][0]["code"]
@@ -274,19 +289,43 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
 
 
 async def _backend_cpu(mix: Any) -> dict[int, int]:
-    """CPU nanoseconds so far of each backend of the app role on the bench database (a backend that
-    started during the measured requests counts from zero: its connection's start-up is the request's)."""
+    """CPU nanoseconds so far of each backend of the app role on the bench database that serves this process
+    (a backend that started during the measured requests counts from zero: its connection's start-up is the
+    request's)."""
     import asyncpg
 
     from bench.generate import APP_ROLE, dsn_for
 
     conn = await asyncpg.connect(dsn_for(mix.DB))
     try:
-        pids = [r[0] for r in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND usename = $2",
-                                               mix.DB, APP_ROLE)]
+        pids = [r[0] for r in await conn.fetch("SELECT pid, client_port FROM pg_stat_activity WHERE datname = $1 "
+                                               "AND usename = $2", mix.DB, APP_ROLE) if r[1] in _own_ports()]
     finally:
         await conn.close()
     return _schedstat(pids)
+
+
+def _own_ports() -> set[int]:
+    """The local TCP ports of this process's sockets: its backends, not another process's on the same database."""
+    inodes = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if cols[9] in inodes:
+                ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+    return ports
 
 
 def _schedstat(pids: list[int]) -> dict[int, int]:

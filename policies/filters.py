@@ -62,6 +62,8 @@ _PC_GRID = aliased(Area, name="pc_grid")
 _PC_BUILDING = aliased(Area, name="pc_building")
 _PC_COMPOUND = aliased(Area, name="pc_compound")
 _PC_AREA = aliased(Area, name="pc_area")
+_ROW_GRID = aliased(Area, name="row_grid")
+_ROW_BUILDING = aliased(Area, name="row_building")
 
 
 # Predicates kept per actor in the process (issue #21): the loaders built the same area, household and
@@ -329,6 +331,39 @@ def area_reach_predicate(grant: Grant, actor: Actor, area: type[Area] = Area) ->
     if grant.grid_compound_paths:
         return or_(reach, grid_compound_rows(area.id, area.path, grant.grid_compound_paths))
     return reach
+
+
+def area_reach_row(grant: Grant, actor: Actor, area: type[Area] = Area) -> ColumnElement[bool]:
+    """``area_reach_predicate`` asked of the area's own row — for one area (the one a case is reported in),
+    not for filtering a list. The same areas: where that predicate gathers every reachable id of the tenant
+    (the scope's areas, every building a grid under it covers, every compound such a grid touches, by
+    path scans of the tenant's areas — issue #21: 28 % of PostgreSQL's CPU per report at scale 0.1), this
+    asks the row: its path under a scope path (the area itself among the scope's areas), a grid under the
+    scope covering it (index probes from the row), a compound whose building a grid under the paths covers
+    (its children: a compound holds only grids and buildings, ALLOWED_PARENTS, as grid_compound_ids_by_parent
+    stands on), a served compound above it. tests/policies/test_area_reach_row.py holds it to
+    area_reach_predicate for every actor and area of the test world."""
+    if grant.all:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    paths = grant.scope_paths
+    if grant.own_compound and actor.own_compound_path:
+        paths = (*paths, actor.own_compound_path)
+    if paths:  # building_predicate's buildings_in_scope
+        g = _ROW_GRID
+        parts.append(in_subtree(area.path, paths))
+        parts.append(exists().where(GridBuilding.building_id == area.id, g.tenant_id == GridBuilding.tenant_id,
+                                    g.id == GridBuilding.grid_id, in_subtree(g.path, paths)))
+    if grant.firm_ids:  # building_predicate's buildings_served
+        served = served_compounds(grant.firm_ids, actor.today).subquery()
+        parts.append(exists().where(area.path.startswith(served.c.path)))
+    if grant.grid_compound_paths:  # grid_compound_rows: a compound holding a building a grid covers
+        g, b = _ROW_GRID, _ROW_BUILDING
+        parts.append(and_(area.kind == literal_column(f"'{AreaKind.COMPOUND.value}'", Text), exists().where(
+            b.tenant_id == area.tenant_id, b.parent_id == area.id, GridBuilding.tenant_id == b.tenant_id,
+            GridBuilding.building_id == b.id, g.tenant_id == GridBuilding.tenant_id, g.id == GridBuilding.grid_id,
+            in_subtree(g.path, grant.grid_compound_paths))))
+    return or_(*parts) if parts else false()
 
 
 # ---------------------------------------------------------------- a case's grid (issue #20)

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.exc import IntegrityError
 
 from models import Area, Case, CaseCategory, CasePriority, CaseSource, CaseStageKind, CaseState, uuid7
-from policies.filters import area_reach_predicate
+from policies.filters import area_reach_row
 from resolvers import validation as v
 from resolvers.cases.machine import MAX_PHOTOS, acting_role, is_resident_only, own_unattached_photos, record_event
 from resolvers.cases.sources import TICKET_FIELD, default_source, duplicate_ticket, ticket_error, ticket_taken
@@ -117,9 +117,11 @@ def case_values(ctx: RequestContext, data: ReportInput, checked: CheckedReport, 
 
 
 def report_reach(ctx: RequestContext) -> ColumnElement[bool]:
-    """Whether the reporter's grant reaches ``Area`` (false without a grant)."""
+    """Whether the reporter's grant reaches ``Area``, asked of the one area's row (``area_reach_row``: the areas
+    ``area_reach_predicate`` gives, by index probes from the row rather than scans of the tenant's areas; false
+    without a grant)."""
     grant = ctx.actor.grant("case", "report")
-    return area_reach_predicate(grant, ctx.actor) if grant else false()
+    return area_reach_row(grant, ctx.actor) if grant else false()
 
 
 async def report_case(ctx: RequestContext, data: ReportInput) -> Case:
