@@ -28,7 +28,6 @@ import pytest
 
 import gongzhi.http.graphql as graphql_endpoint
 from gongzhi.http.app import create_app
-from gongzhi.migrate import upgrade
 from gongzhi.settings import Settings
 from tenants.session import make_engine, make_sessionmaker
 from tests.support import citus
@@ -52,6 +51,7 @@ from tests.support.harness import (
 )
 from tests.support.partners import NOON, PartnerApi
 from tests.support.servers import Server
+from tests.support.templates import create_migrated_pg_database, create_migrated_sqlite
 from tests.support.tenant_predicates import CHECKER
 from tests.support.tenant_predicates import install as check_tenant_predicates
 from tests.support.world import build_tenant
@@ -167,21 +167,21 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 async def db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DbEnv]:
     if backend == "sqlite":
-        path: Path = tmp_path_factory.mktemp("sqlite") / "gongzhi.db"
-        url = f"sqlite+aiosqlite:///{path}"
-        await asyncio.to_thread(upgrade, url)
+        # a copy of the migrated template (tests/support/templates.py; CI time, issue #21)
+        url = await asyncio.to_thread(create_migrated_sqlite, tmp_path_factory.mktemp("sqlite") / "gongzhi.db")
         engine = make_engine(url)
         yield DbEnv("sqlite", url, url, engine, engine, make_sessionmaker(engine), url)
         await engine.dispose()
         return
     name = f"gongzhi_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    await pg_admin([
-        *TEST_ROLES,
-        f"CREATE DATABASE {name} OWNER {OWNER_ROLE}",
+    if citus.ENABLED:
+        await pg_admin([*TEST_ROLES, f"CREATE DATABASE {name} OWNER {OWNER_ROLE}"])
+    else:
+        # Migrated already: a copy of the migrated template (tests/support/templates.py; CI time, issue #21).
+        await create_migrated_pg_database(name)
         # A test database outlives no crash: its commits need not wait for the WAL on disk (≈ 10 ms a
         # commit → ≈ 2 ms on this busy 2-core machine; CI time, issue #21). Visibility is unchanged.
-        *([] if citus.ENABLED else [f"ALTER DATABASE {name} SET synchronous_commit = off"]),
-    ])
+        await pg_admin([f"ALTER DATABASE {name} SET synchronous_commit = off"])
     if citus.ENABLED:  # a Citus coordinator (scripts/citus-cluster.sh test): the database on the workers too
         await citus.prepare(name)
     hostport, _ = pg_parts()
@@ -189,8 +189,6 @@ async def db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
     app_url = f"postgresql+asyncpg://{APP_ROLE}@{hostport}/{name}"
     if citus.ENABLED:  # reference and distributed tables, as `gongzhi citus distribute` makes them
         await citus.migrate_and_distribute(owner_url, APP_ROLE)
-    else:
-        await asyncio.to_thread(upgrade, owner_url, APP_ROLE)
     # Through pgbouncer the app's queries take pgbouncer's pooled server connections; app_url (direct)
     # is what Settings(database_url=db.app_url) gives the event bus to LISTEN on, as in production.
     pool_url = f"postgresql+asyncpg://{APP_ROLE}@{PGBOUNCER}/{name}" if PGBOUNCER else app_url

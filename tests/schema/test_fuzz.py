@@ -51,7 +51,6 @@ from sqlalchemy import select
 
 from gongzhi.http.app import create_app
 from gongzhi.http.auth import issue_dev_token
-from gongzhi.migrate import upgrade
 from gongzhi.settings import Settings
 from models import Area, AreaKind, Base
 from resolvers.errors import ServiceError
@@ -60,6 +59,7 @@ from tenants.session import make_engine, make_sessionmaker
 from tests.support.harness import JWT_SECRET, Api, DbEnv
 from tests.support.paths import ROOT
 from tests.support.query_count_world import populate
+from tests.support.templates import create_migrated_sqlite
 from tests.support.world import TenantWorld, build_tenant
 
 SDL = (ROOT / "schema.graphql").read_text(encoding="utf-8")
@@ -98,8 +98,8 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}"
-    upgrade(url)
+    # a copy of the migrated template (tests/support/templates.py; CI time, issue #21)
+    url = create_migrated_sqlite(tmp_path_factory.mktemp("fuzz") / "fuzz.db")
     loop = asyncio.new_event_loop()
     engine = make_engine(url)
     sm = make_sessionmaker(engine)

@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gongzhi.http.app import create_app
 from gongzhi.http.state import AppState
-from gongzhi.migrate import upgrade
 from gongzhi.settings import Settings
 from models import Case
 from tenants.session import bind_tenant, make_engine, make_sessionmaker
@@ -27,14 +26,13 @@ from tests.support.harness import (
     APP_ROLE,
     JWT_SECRET,
     OWNER_ROLE,
-    TEST_ROLES,
     Api,
     drop_database_later,
     new_slug,
-    pg_admin,
     pg_admin_url,
     pg_parts,
 )
+from tests.support.templates import create_migrated_pg_database
 from tests.support.world import TenantWorld, build_tenant
 
 
@@ -165,14 +163,14 @@ class FaultDb:
 @contextlib.asynccontextmanager
 async def fault_database() -> AsyncIterator[FaultDb]:
     name = f"gongzhi_faults_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    # the roles too: a worker whose first test is a fault test has run no `db` fixture before it
-    await pg_admin([*TEST_ROLES, f"CREATE DATABASE {name} OWNER {OWNER_ROLE}"])
+    # Migrated, and the roles made (a worker whose first test is a fault test has run no `db` fixture
+    # before it): a copy of the migrated template (tests/support/templates.py; CI time, issue #21).
+    await create_migrated_pg_database(name)
     hostport, _ = pg_parts()
     host, _, port = hostport.partition(":")
     proxy = TcpProxy(host, int(port or 5432))
     owner = make_engine(f"postgresql+asyncpg://{OWNER_ROLE}@{hostport}/{name}", pool_size=2)
     try:
-        await asyncio.to_thread(upgrade, f"postgresql+asyncpg://{OWNER_ROLE}@{hostport}/{name}", APP_ROLE)
         seed = make_engine(f"postgresql+asyncpg://{APP_ROLE}@{hostport}/{name}", pool_size=2)
         try:
             tw = await build_tenant(make_sessionmaker(seed), new_slug("fault"))

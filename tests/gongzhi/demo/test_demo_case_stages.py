@@ -3,24 +3,20 @@ through the services into a database of its own: each stage has its due time and
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
 from gongzhi.demo.cases import seed_demo_cases
-from gongzhi.migrate import upgrade
 from gongzhi.modules.register import seed_demo_register as seed_demo
 from models import CallbackResult, Case, CaseStage, CaseStageKind, CaseState, Tenant
 from tenants.session import bind_tenant, make_engine, make_sessionmaker
+from tests.support.templates import create_migrated_sqlite
 
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path: Path = tmp_path_factory.mktemp("demo-stages") / "demo.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    upgrade(url)
-    return url
+    # a copy of the migrated template (tests/support/templates.py; CI time, issue #21)
+    return create_migrated_sqlite(tmp_path_factory.mktemp("demo-stages") / "demo.db")
 
 
 async def test_the_sewage_case_passes_every_stage(demo_db: str) -> None:

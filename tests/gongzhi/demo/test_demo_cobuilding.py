@@ -5,8 +5,6 @@ token and reads the youth project's activities of 盈丰国际."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -15,21 +13,19 @@ from gongzhi.demo.cases import seed_demo_cases
 from gongzhi.demo.cobuilding import seed_demo_cobuilding
 from gongzhi.demo.volunteering import seed_demo_volunteering
 from gongzhi.http.app import create_app
-from gongzhi.migrate import upgrade
 from gongzhi.modules.register import seed_demo_register as seed_demo
 from gongzhi.settings import Settings
 from models import Agreement, AgreementStatus, InServiceMember, InServiceRecord, PartnerUnit, Tenant
 from resolvers.cobuilding import normalize_credit_code
 from tenants.session import bind_tenant, make_engine, make_sessionmaker
 from tests.support.harness import JWT_SECRET
+from tests.support.templates import create_migrated_sqlite
 
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path: Path = tmp_path_factory.mktemp("demo-cob") / "demo.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    upgrade(url)
-    return url
+    # a copy of the migrated template (tests/support/templates.py; CI time, issue #21)
+    return create_migrated_sqlite(tmp_path_factory.mktemp("demo-cob") / "demo.db")
 
 
 async def test_demo_cobuilding(demo_db: str) -> None:

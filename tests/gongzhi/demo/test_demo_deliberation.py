@@ -4,15 +4,12 @@ tenant, and seeding twice adds nothing."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gongzhi.demo.cases import seed_demo_cases
 from gongzhi.demo.deliberation import seed_demo_deliberation
-from gongzhi.migrate import upgrade
 from gongzhi.modules.register import seed_demo_register as seed_demo
 from models import (
     Area,
@@ -35,14 +32,13 @@ from models import (
 )
 from resolvers.deliberation.tally import Tally, tally
 from tenants.session import bind_tenant, make_engine, make_sessionmaker
+from tests.support.templates import create_migrated_sqlite
 
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path: Path = tmp_path_factory.mktemp("demo-delib") / "demo.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    upgrade(url)
-    return url
+    # a copy of the migrated template (tests/support/templates.py; CI time, issue #21)
+    return create_migrated_sqlite(tmp_path_factory.mktemp("demo-delib") / "demo.db")
 
 
 async def test_demo_deliberation(demo_db: str) -> None:

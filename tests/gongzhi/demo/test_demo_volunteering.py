@@ -4,14 +4,11 @@ tenant has a closed month of ratings, and seeding twice adds nothing."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
 from gongzhi.demo.cases import seed_demo_cases
 from gongzhi.demo.volunteering import seed_demo_volunteering
-from gongzhi.migrate import upgrade
 from gongzhi.modules.register import seed_demo_register as seed_demo
 from models import (
     Activity,
@@ -25,14 +22,13 @@ from models import (
     Tenant,
 )
 from tenants.session import bind_tenant, make_engine, make_sessionmaker
+from tests.support.templates import create_migrated_sqlite
 
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path: Path = tmp_path_factory.mktemp("demo-vol") / "demo.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    upgrade(url)
-    return url
+    # a copy of the migrated template (tests/support/templates.py; CI time, issue #21)
+    return create_migrated_sqlite(tmp_path_factory.mktemp("demo-vol") / "demo.db")
 
 
 async def test_demo_volunteering(demo_db: str) -> None:
