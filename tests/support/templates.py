@@ -29,8 +29,8 @@ from gongzhi.settings import ROOT
 from tests.support.harness import APP_ROLE, OWNER_ROLE, TEST_ROLES, pg_admin_url, pg_parts
 
 # What an upgrade to head reads (migrations/env.py and the revisions' imports).
-_SOURCES = ("migrations", "models", "tenants/migration_ops.py", "gongzhi/migrate.py", "gongzhi/settings.py",
-            "alembic.ini")
+_SOURCES = ("migrations", "models", "tenants/migration_ops.py", "tenants/rls.py", "gongzhi/migrate.py",
+            "gongzhi/settings.py", "alembic.ini")
 _ENV = ("GONGZHI_DATA_KEYS", "GONGZHI_INDEX_KEY", "GONGZHI_APP_DB_ROLE")
 # Held while a template is looked up, built and copied: test processes side by side (and other runs on the
 # same server) build a key's template once, and never copy one that is half built.
