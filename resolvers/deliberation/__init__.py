@@ -1,5 +1,6 @@
 """resolvers of the deliberation domain: its public module (other domains import only this)."""
 
+from .ballot_fast import prepare_ballot
 from .ballots import (
     close_due_votes,
     record_ballot,
@@ -119,6 +120,7 @@ __all__ = [
     "notice_read_predicate",
     "open_vote",
     "owned_dwellings",
+    "prepare_ballot",
     "propose_topic",
     "publish_notice",
     "raise_case_to_topic",

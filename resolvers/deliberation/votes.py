@@ -182,13 +182,8 @@ async def _cast(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice, key: st
         vote_id)
     if state is None or not state[0] or ctx.now >= vote.closes_at:
         raise fail(ErrorCode.INVALID_TRANSITION, t("表决已结束", "the vote is closed"), "voteId")
-    await prepared.fetch(ctx, ("cast_ballot_update",), lambda p: (
-        update(VoteElector).where(VoteElector.id == p(0, "uuid"))
-        .where(VoteElector.method.is_(None) | (VoteElector.method == BallotMethod.ONLINE))
-        .values(choice=p(1, "text"), cast_by_user_id=p(2, "uuid"), cast_at=p(3, "timestamptz"),
-                idempotency_key=p(4, "text"), method=BallotMethod.ONLINE)
-        .returning(VoteElector.id).execution_options(synchronize_session=False)),
-        elector_id, choice.value, ctx.actor.user_id, ctx.now, key)
+    await prepared.fetch(ctx, ("cast_ballot_update",), ballot_update, elector_id, choice.value, ctx.actor.user_id,
+                         ctx.now, key)
     # an elector loaded earlier in the request (none in a castBallot alone) reads the row anew
     elector = ctx.db.session.identity_map.get(identity_key(VoteElector, (ctx.tenant.id, elector_id)))
     if elector is not None:
@@ -198,6 +193,16 @@ async def _cast(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice, key: st
     _forget_ballots(ctx)
     cast.append(vote)
     return elector_id
+
+
+def ballot_update(p: prepared.Bind) -> Any:
+    """The ballot's UPDATE (elector id, choice, user, time, key): an online ballot only — one staff recorded
+    (proxy, paper) stays. Shared with the driver's cast (ballot_fast): one key, one rendered text."""
+    return (update(VoteElector).where(VoteElector.id == p(0, "uuid"))
+            .where(VoteElector.method.is_(None) | (VoteElector.method == BallotMethod.ONLINE))
+            .values(choice=p(1, "text"), cast_by_user_id=p(2, "uuid"), cast_at=p(3, "timestamptz"),
+                    idempotency_key=p(4, "text"), method=BallotMethod.ONLINE)
+            .returning(VoteElector.id).execution_options(synchronize_session=False))
 
 
 async def close_vote(ctx: RequestContext, vote_id: uuid.UUID) -> Vote:
