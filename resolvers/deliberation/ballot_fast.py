@@ -4,11 +4,12 @@
 The general path (``votes.cast_ballot``) asks, in turn: the key's earlier ballot (``keyed_row``'s text), the vote
 as the actor reads it, the actor's electors in it (DESIGN.md §8: the dwellings they own on the title, one ballot
 each, final once staff recorded a proxy or paper ballot), the vote's state under ``FOR SHARE`` (a close waits for
-ballots in flight), the ballot's UPDATE, and — for the payload's ``ballotsCast`` — the count after it. Here: the
-key's text (the same), then ONE statement for the vote, the electors and the lock (``FOR SHARE OF votes``, taken
-before the electors are judged: a refusal rolls it back), then ONE statement for the general path's own UPDATE
-text and the count (the other electors' ballots, plus this one when the UPDATE moved it: a data-modifying CTE's
-statement does not see its own write), then the audit entry with the COMMIT (``AppState.commit_writes``).
+ballots in flight), the ballot's UPDATE, and — for the payload's ``ballotsCast`` — the count after it. Here: ONE
+statement for the key's earlier ballot (``keyed_row``'s predicate), the vote, the electors and the lock (``FOR SHARE
+OF votes``, taken before the electors are judged: a refusal rolls it back), then ONE statement for the general
+path's own UPDATE text and the count (the other electors' ballots, plus this one when the UPDATE moved it: a
+data-modifying CTE's statement does not see its own write), then the audit entry with the COMMIT
+(``AppState.commit_writes``).
 
 Whatever the general path would refuse or answer otherwise — no key check possible, a retry with a known key, no
 grant of one's own or no person, a vote not found or out of reach, no dwelling of one's own in it, several
@@ -39,8 +40,9 @@ from .votes import ballot_update
 
 def _checks(ctx: RequestContext, by_household: bool) -> Select[Any]:
     """The vote as the actor reads it (``cast_ballot_vote``'s predicate), locked FOR SHARE as
-    ``cast_ballot_open`` locks it, and the actor's first elector in it (``cast_ballot``'s order) with how many
-    there are: no elector row (NULL id) when the actor owns no dwelling in its scope."""
+    ``cast_ballot_open`` locks it, the actor's first elector in it (``cast_ballot``'s order) with how many
+    there are — no elector row (NULL id) when the actor owns no dwelling in its scope — and the ballot the actor
+    cast with the request's key (``keyed_row``'s predicate; NULL without a key or none)."""
     p = prepared.param
     me = ctx.actor.person_id  # read here: the text is built for a stand-in of the actor (resolvers/stand_in.py)
     assert me is not None
@@ -50,8 +52,10 @@ def _checks(ctx: RequestContext, by_household: bool) -> Select[Any]:
     if by_household:
         mine = mine.where(VoteElector.household_id == p(1, "uuid"))
     lateral = mine.order_by(VoteElector.household_id).limit(1).lateral("mine")
+    earlier = select(VoteElector.id).where(VoteElector.cast_by_user_id == ctx.actor.user_id,  # keyed_row's
+                                           VoteElector.idempotency_key == p(2, "text")).limit(1).scalar_subquery()
     return (select(Vote.closes_at, (Vote.state == VoteState.OPEN).label("open"), lateral.c.id, lateral.c.final,
-                   lateral.c.n)
+                   lateral.c.n, earlier.label("earlier"))
             .select_from(Vote).outerjoin(lateral, true())
             .where(Vote.id == p(0, "uuid"), Vote.topic_id.in_(select(Topic.id).where(topic_read_predicate(ctx))))
             .with_for_update(read=True, of=Vote))
@@ -68,16 +72,14 @@ async def prepare_ballot(ctx: RequestContext, vote_id: uuid.UUID, choice: Choice
     actor = ctx.actor
     if actor.person_id is None or not actor.grant("vote", "cast").has(Condition.OWN) or not prepared.usable(ctx):
         return None
-    if key is not None and await read(ctx, ("keyed_row", VoteElector.__tablename__), lambda: select(
-            VoteElector.id).where(VoteElector.cast_by_user_id == ctx.actor.user_id,
-                                  VoteElector.idempotency_key == prepared.param(0, "text")), key) is not None:
-        return None  # a retry (or the key reused): the general path answers it
     by_household = household_id is not None
     row = await read(ctx, ("cast_ballot_fast", by_household), lambda: _checks(ctx, by_household), vote_id,
-                     household_id)
+                     household_id, key)
     if row is None:
         return None
-    closes_at, is_open, elector, final, n = row
+    closes_at, is_open, elector, final, n, earlier = row
+    if earlier is not None:  # a retry (or the key reused): the general path answers it
+        return None
     if elector is None or n != 1 or final or not is_open or ctx.now >= closes_at:
         return None
     found = prepared.statement(ctx, ("cast_ballot_update",), lambda: ballot_update(prepared.param),
