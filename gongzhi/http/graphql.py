@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from compiled import compile_request, finish, run_compiled
-from gongzhi.http import fast_moves, fast_writes, pipeline
+from gongzhi.http import fast_inserts, fast_moves, fast_writes, pipeline  # noqa: F401 (fast_inserts: registers its MOVES)
 from gongzhi.http import observability as obs
 from gongzhi.http.auth import AuthError, Claims, select_tenant
 from gongzhi.http.documents import DocumentChecker

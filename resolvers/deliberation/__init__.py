@@ -43,6 +43,7 @@ from .notices import (
     wall,
     wall_filters,
 )
+from .notices_fast import prepare_notice
 from .tally import (
     MAJOR,
     PARTICIPATION,
@@ -119,6 +120,7 @@ __all__ = [
     "notice_read_predicate",
     "open_vote",
     "owned_dwellings",
+    "prepare_notice",
     "propose_topic",
     "publish_notice",
     "raise_case_to_topic",

@@ -1,0 +1,170 @@
+"""publishNotice on the driver (gongzhi/http/fast_inserts.py, resolvers/deliberation/notices_fast.py; issue #21)
+answers and writes what the general path (strawberry, the ORM) does: the same notice sent by each path gives the
+same response bytes (ids and times aside), the same rows, the same audit entries and the same ``notice`` event
+(to subscribers after the COMMIT). Whatever the general path refuses (empty or too long text, a past expiry, an
+area out of sight or out of reach, a bad id) or the fast path leaves to it (loader fields, fragments) is answered
+by the general path from the start, byte for byte, with the fast path writing nothing. Taken, it is three
+statements after BEGIN (the first statement, the area, the row with its audit entry), against five."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import select
+
+import resolvers.deliberation as deliberation_service
+from models import AuditEntry, Notice
+from resolvers.ids import encode_global_id
+from tenants.session import bind_tenant, count_statements
+from tests.support.audit import seal_as_app, verify
+from tests.support.harness import Api, DbEnv, World
+from tests.support.volunteering import area
+from tests.support.world import TenantWorld
+
+ERR = "errors { code message field }"
+# as bench/mix_writes.py sends it, and every field the fast path answers itself
+NOTICE = f"mutation N($input: PublishNoticeInput!) {{ publishNotice(input: $input) {{ notice {{ id }} {ERR} }} }}"
+NOTICE_ALL = ("mutation($input: PublishNoticeInput!) { n: publishNotice(input: $input) { __typename errors { "
+              "__typename field code message } x: notice { __typename id title body publishedAt expiresAt "
+              "withdrawnAt } } }")
+NOTICE_AREA = (f"mutation($input: PublishNoticeInput!) {{ publishNotice(input: $input) {{ notice {{ id area {{ id }} }}"
+               f" {ERR} }} }}")
+NOTICE_FRAGMENT = ("mutation($input: PublishNoticeInput!) { publishNotice(input: $input) { notice { ...N } errors "
+                   "{ code } } } fragment N on Notice { id title }")
+_ID = re.compile(r'"(?:id|publishedAt)":"[^"]*"')
+
+
+@pytest.fixture
+def pg(db: DbEnv) -> None:
+    if not db.is_pg:
+        pytest.skip("the driver path is PostgreSQL-only; on SQLite every insert takes the general path")
+
+
+@contextmanager
+def observed(api: Api) -> Iterator[tuple[list[bool], list[dict[str, Any]]]]:
+    """Per notice the fast path saw, whether it prepared the write; and the events published after COMMIT."""
+    taken: list[bool] = []
+    events: list[dict[str, Any]] = []
+    real = deliberation_service.prepare_notice
+    bus = api.client._transport.app.state.gongzhi.bus  # type: ignore[attr-defined]
+    real_after = bus.after_commit
+
+    async def spied(*args: Any, **kw: Any) -> Any:
+        out = await real(*args, **kw)
+        taken.append(out is not None)
+        return out
+
+    def after(published: list[dict[str, Any]]) -> None:
+        events.extend(dict(e) for e in published)
+        real_after(published)
+
+    deliberation_service.prepare_notice = spied  # type: ignore[assignment]
+    bus.after_commit = after
+    try:
+        yield taken, events
+    finally:
+        deliberation_service.prepare_notice = real  # type: ignore[assignment]
+        bus.after_commit = real_after
+
+
+async def post(api: Api, tw: TenantWorld, user: str, document: str, variables: dict[str, Any], *,
+               fast: bool) -> bytes:
+    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
+    state.compiled_reads = fast
+    try:
+        r = await api.post(document, variables, token=api.token(tw, user))
+    finally:
+        state.compiled_reads = True
+    assert r.status_code == 200, r.text
+    return r.content
+
+
+async def written(db: DbEnv, tw: TenantWorld, title: str) -> dict[str, Any]:
+    """The notices titled ``title`` and their publishNotice audit entries (ids, times, request aside)."""
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            found = list(await s.scalars(select(Notice).where(Notice.title == title)))
+            ids = {str(n.id) for n in found}
+            every = list(await s.scalars(select(AuditEntry).where(AuditEntry.action == "publishNotice")
+                                         .order_by(AuditEntry.id)))
+    entries = [e for e in every if ids & set(e.object_ids or [])]
+    refused = [e.detail for e in every if e.detail.get("outcome") != "ok"]  # a refusal's entry names no row
+
+    def plain(obj: Any) -> dict[str, Any]:
+        values = {c.key: getattr(obj, c.key) for c in obj.__table__.columns
+                  if c.key not in ("id", "created_at", "request_id")}
+        text = orjson.dumps(values, default=str).decode()
+        for i in (*ids, title):
+            text = text.replace(i, "N" if i in ids else "T")
+        out = dict(orjson.loads(text))
+        for change in (out.get("detail") or {}).get("changes", []):
+            change.get("fields", {}).pop("created_at", None)
+        return out
+
+    return {"rows": [plain(n) for n in found], "audit": [plain(e) for e in entries], "refused": len(refused)}
+
+
+async def both(api: Api, db: DbEnv, tw: TenantWorld, user: str, document: str, given: dict[str, Any]) -> bool:
+    """The same notice (but its title) by each path: the same answer, rows, audit entries and events; whether the
+    fast path took it."""
+    stamp = datetime.now(UTC).strftime("%H%M%S%f")
+    titles = (f"停水通知 a{stamp}", f"停水通知 b{stamp}") if "title" not in given else (given["title"],) * 2
+    answers, outcomes, published = [], [], []
+    for title, fast in zip(titles, (True, False), strict=True):
+        before = await written(db, tw, title)
+        with observed(api) as (taken, events):
+            body = await post(api, tw, user, document, {"input": {"title": title, **given}}, fast=fast)
+        after = await written(db, tw, title)
+        answers.append(_ID.sub("", body.decode().replace(title, "T")))
+        outcomes.append(({k: v for k, v in after.items() if k != "refused"}, after["refused"] - before["refused"]))
+        published.append([{**e, "notice_id": "N"} for e in events])
+        if fast:
+            fast_taken = taken
+    assert answers[0] == answers[1], answers
+    assert outcomes[0] == outcomes[1], outcomes
+    assert published[0] == published[1], published
+    assert len(published[0]) == (1 if '"errors":[]' in answers[0] else 0), published  # the notice's event
+    return fast_taken == [True]
+
+
+def notice(tw: TenantWorld, **more: Any) -> dict[str, Any]:
+    return {"areaId": area(tw, "P1", "Compound"), "body": "周六上午九点至十二点停水。", **more}
+
+
+async def test_publish_notice(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
+    tw = fresh.a
+    later = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    assert await both(api, db, tw, "chair", NOTICE, notice(tw))
+    assert await both(api, db, tw, "chair", NOTICE_ALL, notice(tw))
+    assert await both(api, db, tw, "chair", NOTICE_ALL, notice(tw, expiresAt=later, body="  正文 "))
+    assert await both(api, db, tw, "admin", NOTICE, notice(tw))
+    # refused: empty, too long, a past expiry, out of reach, not a reader's area, another type's id
+    past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    for user, given in (("chair", notice(tw, body=" ")), ("chair", notice(tw, title="x" * 101)),
+                        ("chair", notice(tw, expiresAt=past)), ("resident", notice(tw)),
+                        ("chair", notice(tw, areaId=encode_global_id("Compound", tw.tenant_id))),
+                        ("chair", notice(tw, areaId=encode_global_id("Person", tw.tenant_id)))):
+        assert not await both(api, db, tw, user, NOTICE_ALL, given), (user, given)
+    # shapes the fast path leaves to the general path: a loader's field, a fragment
+    with observed(api) as (taken, _events):
+        for document in (NOTICE_AREA, NOTICE_FRAGMENT):
+            body = await post(api, tw, "chair", document, {"input": notice(tw, title="形状")}, fast=True)
+            assert b'"errors":[]' in body, body
+    assert taken == []
+    # statements after BEGIN: the first statement, the area, the row with its audit entry — against five
+    with observed(api) as (taken, _events), count_statements() as fast:
+        await post(api, tw, "chair", NOTICE, {"input": notice(tw, title="计数 1")}, fast=True)
+    assert taken == [True] and len(fast) == 3, fast
+    with observed(api) as (taken, _events), count_statements() as general:
+        await post(api, tw, "chair", NOTICE, {"input": notice(tw, title="计数 2")}, fast=False)
+    assert taken == [] and len(general) == 5, general
+    await seal_as_app(db, tw)
+    report = await verify(db, tw)
+    assert report.ok, report
