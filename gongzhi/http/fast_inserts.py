@@ -1,9 +1,10 @@
 """Plain inserts answered without strawberry's execution or the ORM (issue #21, bench.mix): ``publishNotice``
-(resolvers.deliberation.notices_fast, exported as ``resolvers.deliberation.prepare_notice``) as portals send it
-(bench/mix_writes.py) — the field alone at the root, its ``input``, and of its payload the new row's plain fields
-and ``errors``. Added to ``gongzhi.http.fast_moves``'s ``MOVES`` (recognised, run and answered as the moves are:
-``fast_moves.recognise``, ``move_input``, ``answer``); anything else takes the general path, and so does every
-request the fast path would not answer itself.
+(resolvers.deliberation.notices_fast, exported as ``resolvers.deliberation.prepare_notice``) and ``proposeTopic``
+without cases (resolvers.deliberation.topics_fast) as portals send them (bench/mix_writes.py) — the field alone at
+the root, its ``input``, and of its payload the new row's plain fields and ``errors``. Added to
+``gongzhi.http.fast_moves``'s ``MOVES`` (recognised, run and answered as the moves are: ``fast_moves.recognise``,
+``move_input``, ``answer``); anything else takes the general path, and so does every request the fast path would
+not answer itself.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from gongzhi.http import fast_moves, fast_writes
-from gongzhi.http.fast_moves import Field, Move, Run, _at, _column
+from gongzhi.http.fast_moves import Field, Move, Run, _at, _column, _node
 from resolvers import deliberation as deliberation_service
 from resolvers.ids import decode_id, encode_global_id
 from schema.register import AREA_TYPE_NAMES
@@ -23,6 +24,11 @@ NOTICE_FIELDS: dict[str, Field] = {
     "title": _column("title"), "body": _column("body"), "publishedAt": _at("created_at"),
     "expiresAt": _at("expires_at"), "withdrawnAt": _at("withdrawn_at"),
 }
+TOPIC_FIELDS: dict[str, Field] = _node("Topic") | {
+    "title": _column("title"), "description": _column("description"), "proposedAt": _at("created_at"),
+    "decision": _column("decision"), "decidedAt": _at("decided_at"), "declineReason": _column("decline_reason"),
+    "cancelReason": _column("cancel_reason"), "review": _column("review"), "version": _column("version"),
+}
 
 
 def _publish(given: dict[str, Any], _args: dict[str, Any]) -> Run | None:
@@ -31,7 +37,16 @@ def _publish(given: dict[str, Any], _args: dict[str, Any]) -> Run | None:
     return lambda ctx: deliberation_service.prepare_notice(ctx, area_id, title, body, expires_at)
 
 
-INSERTS = {"publishNotice": Move("NoticePayload", "notice", NOTICE_FIELDS, _publish)}
+def _propose(given: dict[str, Any], _args: dict[str, Any]) -> Run | None:
+    if given.get("caseIds"):  # cases taken up: their reads and links are the general path's
+        return None
+    area_id = decode_id(given["areaId"], AREA_TYPE_NAMES, "areaId")
+    title, description = given["title"], given.get("description", "")
+    return lambda ctx: deliberation_service.prepare_topic(ctx, area_id, title, description)
+
+
+INSERTS = {"publishNotice": Move("NoticePayload", "notice", NOTICE_FIELDS, _publish),
+           "proposeTopic": Move("TopicPayload", "topic", TOPIC_FIELDS, _propose)}
 
 fast_moves.MOVES.update(INSERTS)
 fast_writes.MOVES.update(dict.fromkeys(INSERTS, fast_moves.recognise))

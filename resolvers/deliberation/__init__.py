@@ -66,6 +66,7 @@ from .topics import (
     transition_topic,
     update_step,
 )
+from .topics_fast import prepare_topic
 from .votes import (
     VOTE,
     ballots_cast_by_vote,
@@ -121,6 +122,7 @@ __all__ = [
     "open_vote",
     "owned_dwellings",
     "prepare_notice",
+    "prepare_topic",
     "propose_topic",
     "publish_notice",
     "raise_case_to_topic",

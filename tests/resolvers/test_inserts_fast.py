@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 import resolvers.deliberation as deliberation_service
-from models import AuditEntry, Notice
+from models import AuditEntry, Notice, Topic
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant, count_statements
 from tests.support.audit import seal_as_app, verify
@@ -37,7 +37,7 @@ NOTICE_AREA = (f"mutation($input: PublishNoticeInput!) {{ publishNotice(input: $
                f" {ERR} }} }}")
 NOTICE_FRAGMENT = ("mutation($input: PublishNoticeInput!) { publishNotice(input: $input) { notice { ...N } errors "
                    "{ code } } } fragment N on Notice { id title }")
-_ID = re.compile(r'"(?:id|publishedAt)":"[^"]*"')
+_ID = re.compile(r'"(?:id|publishedAt|proposedAt)":"[^"]*"')
 
 
 @pytest.fixture
@@ -47,11 +47,12 @@ def pg(db: DbEnv) -> None:
 
 
 @contextmanager
-def observed(api: Api) -> Iterator[tuple[list[bool], list[dict[str, Any]]]]:
-    """Per notice the fast path saw, whether it prepared the write; and the events published after COMMIT."""
+def observed(api: Api, name: str = "prepare_notice") -> Iterator[tuple[list[bool], list[dict[str, Any]]]]:
+    """Per insert the fast path saw (``name``: its function), whether it prepared the write; and the events
+    published after COMMIT."""
     taken: list[bool] = []
     events: list[dict[str, Any]] = []
-    real = deliberation_service.prepare_notice
+    real = getattr(deliberation_service, name)
     bus = api.client._transport.app.state.gongzhi.bus  # type: ignore[attr-defined]
     real_after = bus.after_commit
 
@@ -64,12 +65,12 @@ def observed(api: Api) -> Iterator[tuple[list[bool], list[dict[str, Any]]]]:
         events.extend(dict(e) for e in published)
         real_after(published)
 
-    deliberation_service.prepare_notice = spied  # type: ignore[assignment]
+    setattr(deliberation_service, name, spied)
     bus.after_commit = after
     try:
         yield taken, events
     finally:
-        deliberation_service.prepare_notice = real  # type: ignore[assignment]
+        setattr(deliberation_service, name, real)
         bus.after_commit = real_after
 
 
@@ -85,52 +86,56 @@ async def post(api: Api, tw: TenantWorld, user: str, document: str, variables: d
     return r.content
 
 
-async def written(db: DbEnv, tw: TenantWorld, title: str) -> dict[str, Any]:
-    """The notices titled ``title`` and their publishNotice audit entries (ids, times, request aside)."""
+async def written(db: DbEnv, tw: TenantWorld, title: str, model: Any = Notice, action: str = "publishNotice"
+                  ) -> dict[str, Any]:
+    """The rows of ``model`` titled ``title`` and their ``action`` audit entries (ids, times, request aside)."""
     async with db.sessionmaker() as s:
         bind_tenant(s, tw.tenant_id)
         async with s.begin():
-            found = list(await s.scalars(select(Notice).where(Notice.title == title)))
+            found = list(await s.scalars(select(model).where(model.title == title)))
             ids = {str(n.id) for n in found}
-            every = list(await s.scalars(select(AuditEntry).where(AuditEntry.action == "publishNotice")
+            every = list(await s.scalars(select(AuditEntry).where(AuditEntry.action == action)
                                          .order_by(AuditEntry.id)))
     entries = [e for e in every if ids & set(e.object_ids or [])]
     refused = [e.detail for e in every if e.detail.get("outcome") != "ok"]  # a refusal's entry names no row
 
     def plain(obj: Any) -> dict[str, Any]:
         values = {c.key: getattr(obj, c.key) for c in obj.__table__.columns
-                  if c.key not in ("id", "created_at", "request_id")}
+                  if c.key not in ("id", "created_at", "updated_at", "request_id")}
         text = orjson.dumps(values, default=str).decode()
         for i in (*ids, title):
             text = text.replace(i, "N" if i in ids else "T")
         out = dict(orjson.loads(text))
         for change in (out.get("detail") or {}).get("changes", []):
-            change.get("fields", {}).pop("created_at", None)
+            for k in ("created_at", "updated_at"):
+                change.get("fields", {}).pop(k, None)
         return out
 
     return {"rows": [plain(n) for n in found], "audit": [plain(e) for e in entries], "refused": len(refused)}
 
 
-async def both(api: Api, db: DbEnv, tw: TenantWorld, user: str, document: str, given: dict[str, Any]) -> bool:
-    """The same notice (but its title) by each path: the same answer, rows, audit entries and events; whether the
-    fast path took it."""
+async def both(api: Api, db: DbEnv, tw: TenantWorld, user: str, document: str, given: dict[str, Any], *,
+               model: Any = Notice, action: str = "publishNotice", name: str = "prepare_notice",
+               event: bool = True) -> bool:
+    """The same insert (but its title) by each path: the same answer, rows, audit entries and events (``event``:
+    one on success); whether the fast path took it."""
     stamp = datetime.now(UTC).strftime("%H%M%S%f")
     titles = (f"停水通知 a{stamp}", f"停水通知 b{stamp}") if "title" not in given else (given["title"],) * 2
     answers, outcomes, published = [], [], []
     for title, fast in zip(titles, (True, False), strict=True):
-        before = await written(db, tw, title)
-        with observed(api) as (taken, events):
+        before = await written(db, tw, title, model, action)
+        with observed(api, name) as (taken, events):
             body = await post(api, tw, user, document, {"input": {"title": title, **given}}, fast=fast)
-        after = await written(db, tw, title)
+        after = await written(db, tw, title, model, action)
         answers.append(_ID.sub("", body.decode().replace(title, "T")))
         outcomes.append(({k: v for k, v in after.items() if k != "refused"}, after["refused"] - before["refused"]))
-        published.append([{**e, "notice_id": "N"} for e in events])
+        published.append([{**e, "notice_id": "N"} if "notice_id" in e else e for e in events])
         if fast:
             fast_taken = taken
     assert answers[0] == answers[1], answers
     assert outcomes[0] == outcomes[1], outcomes
     assert published[0] == published[1], published
-    assert len(published[0]) == (1 if '"errors":[]' in answers[0] else 0), published  # the notice's event
+    assert len(published[0]) == (1 if event and '"errors":[]' in answers[0] else 0), published  # the notice's
     return fast_taken == [True]
 
 
@@ -164,6 +169,45 @@ async def test_publish_notice(api: Api, db: DbEnv, fresh: World, pg: None) -> No
     assert taken == [True] and len(fast) == 3, fast
     with observed(api) as (taken, _events), count_statements() as general:
         await post(api, tw, "chair", NOTICE, {"input": notice(tw, title="计数 2")}, fast=False)
+    assert taken == [] and len(general) == 5, general
+    await seal_as_app(db, tw)
+    report = await verify(db, tw)
+    assert report.ok, report
+
+
+TOPIC = f"mutation T($input: ProposeTopicInput!) {{ proposeTopic(input: $input) {{ topic {{ id state }} {ERR} }} }}"
+TOPIC_ALL = ("mutation($input: ProposeTopicInput!) { t: proposeTopic(input: $input) { errors { code field } "
+             "__typename x: topic { __typename id state title description proposedAt decision decidedAt "
+             "declineReason cancelReason review version } } }")
+TOPIC_CASES = (f"mutation($input: ProposeTopicInput!) {{ proposeTopic(input: $input) {{ topic {{ id cases {{ id }} }}"
+               f" {ERR} }} }}")
+
+
+async def test_propose_topic(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
+    tw = fresh.a
+    kw: dict[str, Any] = {"model": Topic, "action": "proposeTopic", "name": "prepare_topic", "event": False}
+
+    def topic(**more: Any) -> dict[str, Any]:
+        return {"areaId": area(tw, "P1", "Compound"), "description": "小区电动车越来越多。", **more}
+
+    assert await both(api, db, tw, "resident", TOPIC, topic(), **kw)
+    assert await both(api, db, tw, "resident", TOPIC_ALL, topic(description=" 说明 "), **kw)
+    assert await both(api, db, tw, "resident", TOPIC_ALL, {"areaId": area(tw, "P1", "Compound")}, **kw)
+    assert await both(api, db, tw, "chair", TOPIC, topic(caseIds=[]), **kw)
+    # refused: empty title, too long a description, out of reach, another type's id; cases taken up (general)
+    for user, given in (("resident", topic(title=" ")), ("resident", topic(description="x" * 5001)),
+                        ("resident4", topic()), ("resident", topic(areaId=encode_global_id("Person", tw.tenant_id))),
+                        ("resident", topic(caseIds=[encode_global_id("Case", tw.tenant_id)]))):
+        assert not await both(api, db, tw, user, TOPIC_ALL, given, **kw), (user, given)
+    with observed(api, "prepare_topic") as (taken, _events):
+        body = await post(api, tw, "resident", TOPIC_CASES, {"input": topic(title="形状")}, fast=True)
+        assert b'"errors":[]' in body, body
+    assert taken == []
+    with observed(api, "prepare_topic") as (taken, _events), count_statements() as fast:
+        await post(api, tw, "resident", TOPIC, {"input": topic(title="计数 1")}, fast=True)
+    assert taken == [True] and len(fast) == 3, fast
+    with observed(api, "prepare_topic") as (taken, _events), count_statements() as general:
+        await post(api, tw, "resident", TOPIC, {"input": topic(title="计数 2")}, fast=False)
     assert taken == [] and len(general) == 5, general
     await seal_as_app(db, tw)
     report = await verify(db, tw)
