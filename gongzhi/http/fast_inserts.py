@@ -1,10 +1,10 @@
 """Plain inserts answered without strawberry's execution or the ORM (issue #21, bench.mix): ``publishNotice``
-(resolvers.deliberation.notices_fast, exported as ``resolvers.deliberation.prepare_notice``) and ``proposeTopic``
-without cases (resolvers.deliberation.topics_fast) as portals send them (bench/mix_writes.py) — the field alone at
-the root, its ``input``, and of its payload the new row's plain fields and ``errors``. Added to
-``gongzhi.http.fast_moves``'s ``MOVES`` (recognised, run and answered as the moves are: ``fast_moves.recognise``,
-``move_input``, ``answer``); anything else takes the general path, and so does every request the fast path would
-not answer itself.
+(resolvers.deliberation.notices_fast), ``proposeTopic`` without cases (resolvers.deliberation.topics_fast) and
+``postWish`` (resolvers.care.wish_post_fast), exported by their packages (``prepare_notice`` …), as portals send
+them (bench/mix_writes.py) — the field alone at the root, its ``input``, and of its payload the new row's plain
+fields and ``errors``. Added to ``gongzhi.http.fast_moves``'s ``MOVES`` (recognised, run and answered as the moves
+are: ``fast_moves.recognise``, ``move_input``, ``answer``); anything else takes the general path, and so does
+every request the fast path would not answer itself.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from gongzhi.http import fast_moves, fast_writes
-from gongzhi.http.fast_moves import Field, Move, Run, _at, _column, _node
+from gongzhi.http.fast_moves import WISH_FIELDS, Field, Move, Run, _at, _column, _node
+from resolvers import care as care_service
 from resolvers import deliberation as deliberation_service
 from resolvers.ids import decode_id, encode_global_id
 from schema.register import AREA_TYPE_NAMES
@@ -45,8 +46,15 @@ def _propose(given: dict[str, Any], _args: dict[str, Any]) -> Run | None:
     return lambda ctx: deliberation_service.prepare_topic(ctx, area_id, title, description)
 
 
+def _post_wish(given: dict[str, Any], _args: dict[str, Any]) -> Run | None:
+    person_id = decode_id(given["personId"], "Person", "personId")
+    title, description = given["title"], given.get("description", "")
+    return lambda ctx: care_service.prepare_post_wish(ctx, person_id, title, description)
+
+
 INSERTS = {"publishNotice": Move("NoticePayload", "notice", NOTICE_FIELDS, _publish),
-           "proposeTopic": Move("TopicPayload", "topic", TOPIC_FIELDS, _propose)}
+           "proposeTopic": Move("TopicPayload", "topic", TOPIC_FIELDS, _propose),
+           "postWish": Move("WishPayload", "wish", WISH_FIELDS, _post_wish)}
 
 fast_moves.MOVES.update(INSERTS)
 fast_writes.MOVES.update(dict.fromkeys(INSERTS, fast_moves.recognise))

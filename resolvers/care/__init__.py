@@ -69,6 +69,7 @@ from .visits import (
     visit_period,
     visit_read_predicate,
 )
+from .wish_post_fast import prepare_post_wish
 from .wishes import (
     WISH,
     W,
@@ -139,6 +140,7 @@ __all__ = [
     "person_name_by_id",
     "post_wish",
     "prepare_claim",
+    "prepare_post_wish",
     "record_care_service",
     "record_visit",
     "release_wish",

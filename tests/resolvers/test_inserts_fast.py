@@ -1,10 +1,11 @@
-"""publishNotice on the driver (gongzhi/http/fast_inserts.py, resolvers/deliberation/notices_fast.py; issue #21)
-answers and writes what the general path (strawberry, the ORM) does: the same notice sent by each path gives the
-same response bytes (ids and times aside), the same rows, the same audit entries and the same ``notice`` event
-(to subscribers after the COMMIT). Whatever the general path refuses (empty or too long text, a past expiry, an
-area out of sight or out of reach, a bad id) or the fast path leaves to it (loader fields, fragments) is answered
-by the general path from the start, byte for byte, with the fast path writing nothing. Taken, it is three
-statements after BEGIN (the first statement, the area, the row with its audit entry), against five."""
+"""publishNotice, proposeTopic (without cases) and postWish on the driver (gongzhi/http/fast_inserts.py; issue #21)
+answer and write what the general path (strawberry, the ORM) does: the same insert sent by each path gives the
+same response bytes (ids and times aside), the same rows, the same audit entries and the same events (a notice's
+``notice`` event to subscribers after the COMMIT). Whatever the general path refuses (empty or too long text, a
+past expiry, an area or person out of sight or out of reach, a bad id) or the fast path leaves to it (loader
+fields, fragments, a topic's cases) is answered by the general path from the start, byte for byte, with the fast
+path writing nothing. Taken, each is three statements after BEGIN (the first statement, the checks' read, the
+row with its audit entry), against five."""
 
 from __future__ import annotations
 
@@ -18,13 +19,14 @@ import orjson
 import pytest
 from sqlalchemy import select
 
+import resolvers.care as care_service
 import resolvers.deliberation as deliberation_service
-from models import AuditEntry, Notice, Topic
+from models import AuditEntry, Notice, Topic, Wish
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant, count_statements
 from tests.support.audit import seal_as_app, verify
 from tests.support.harness import Api, DbEnv, World
-from tests.support.volunteering import area
+from tests.support.volunteering import area, person
 from tests.support.world import TenantWorld
 
 ERR = "errors { code message field }"
@@ -37,7 +39,7 @@ NOTICE_AREA = (f"mutation($input: PublishNoticeInput!) {{ publishNotice(input: $
                f" {ERR} }} }}")
 NOTICE_FRAGMENT = ("mutation($input: PublishNoticeInput!) { publishNotice(input: $input) { notice { ...N } errors "
                    "{ code } } } fragment N on Notice { id title }")
-_ID = re.compile(r'"(?:id|publishedAt|proposedAt)":"[^"]*"')
+_ID = re.compile(r'"(?:id|publishedAt|proposedAt|postedAt)":"[^"]*"')
 
 
 @pytest.fixture
@@ -52,7 +54,8 @@ def observed(api: Api, name: str = "prepare_notice") -> Iterator[tuple[list[bool
     published after COMMIT."""
     taken: list[bool] = []
     events: list[dict[str, Any]] = []
-    real = getattr(deliberation_service, name)
+    module = care_service if name == "prepare_post_wish" else deliberation_service
+    real = getattr(module, name)
     bus = api.client._transport.app.state.gongzhi.bus  # type: ignore[attr-defined]
     real_after = bus.after_commit
 
@@ -65,12 +68,12 @@ def observed(api: Api, name: str = "prepare_notice") -> Iterator[tuple[list[bool
         events.extend(dict(e) for e in published)
         real_after(published)
 
-    setattr(deliberation_service, name, spied)
+    setattr(module, name, spied)
     bus.after_commit = after
     try:
         yield taken, events
     finally:
-        setattr(deliberation_service, name, real)
+        setattr(module, name, real)
         bus.after_commit = real_after
 
 
@@ -208,6 +211,45 @@ async def test_propose_topic(api: Api, db: DbEnv, fresh: World, pg: None) -> Non
     assert taken == [True] and len(fast) == 3, fast
     with observed(api, "prepare_topic") as (taken, _events), count_statements() as general:
         await post(api, tw, "resident", TOPIC, {"input": topic(title="计数 2")}, fast=False)
+    assert taken == [] and len(general) == 5, general
+    await seal_as_app(db, tw)
+    report = await verify(db, tw)
+    assert report.ok, report
+
+
+WISH = f"mutation W($input: PostWishInput!) {{ postWish(input: $input) {{ wish {{ id state version }} {ERR} }} }}"
+WISH_ALL = ("mutation($input: PostWishInput!) { w: postWish(input: $input) { __typename errors { code field message "
+            "} x: wish { __typename id title description state claimedByMe postedByMe postedAt claimedAt fulfilledAt "
+            "fulfilNote confirmedAt version } } }")
+WISH_NAME = (f"mutation($input: PostWishInput!) {{ postWish(input: $input) {{ wish {{ id beneficiaryName }} {ERR} }}"
+             f" }}")
+
+
+async def test_post_wish(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
+    tw = fresh.a
+    kw: dict[str, Any] = {"model": Wish, "action": "postWish", "name": "prepare_post_wish", "event": False}
+
+    def wish(who: str = "h1b", **more: Any) -> dict[str, Any]:
+        return {"personId": person(tw, who), "description": "车胎漏气。", **more}
+
+    assert await both(api, db, tw, "resident", WISH, wish(), **kw)
+    assert await both(api, db, tw, "resident", WISH_ALL, wish(description=" 说明 "), **kw)
+    assert await both(api, db, tw, "resident", WISH_ALL, {"personId": person(tw, "h1b")}, **kw)
+    assert await both(api, db, tw, "grid1", WISH, wish(), **kw)
+    # refused: empty title, too long a description, a person out of sight or reach, another type's id
+    for user, given in (("resident", wish(title=" ")), ("resident", wish(description="x" * 2001)),
+                        ("resident", wish("h4a")), ("resident4", wish()),
+                        ("resident", wish(personId=encode_global_id("Household", tw.tenant_id)))):
+        assert not await both(api, db, tw, user, WISH_ALL, given, **kw), (user, given)
+    with observed(api, "prepare_post_wish") as (taken, _events):
+        body = await post(api, tw, "resident", WISH_NAME, {"input": wish(title="形状")}, fast=True)
+        assert b'"errors":[]' in body, body
+    assert taken == []
+    with observed(api, "prepare_post_wish") as (taken, _events), count_statements() as fast:
+        await post(api, tw, "resident", WISH, {"input": wish(title="计数 1")}, fast=True)
+    assert taken == [True] and len(fast) == 3, fast
+    with observed(api, "prepare_post_wish") as (taken, _events), count_statements() as general:
+        await post(api, tw, "resident", WISH, {"input": wish(title="计数 2")}, fast=False)
     assert taken == [] and len(general) == 5, general
     await seal_as_app(db, tw)
     report = await verify(db, tw)
