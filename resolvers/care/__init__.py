@@ -59,6 +59,7 @@ from .settings import (
     care_settings,
     update_care_settings,
 )
+from .visit_fast import prepare_visit
 from .visits import (
     RaiseCase,
     VisitInput,
@@ -141,6 +142,7 @@ __all__ = [
     "post_wish",
     "prepare_claim",
     "prepare_post_wish",
+    "prepare_visit",
     "record_care_service",
     "record_visit",
     "release_wish",
