@@ -59,6 +59,7 @@ from .settings import (
     care_settings,
     update_care_settings,
 )
+from .visit_fast import prepare_visit
 from .visits import (
     RaiseCase,
     VisitInput,
@@ -69,6 +70,7 @@ from .visits import (
     visit_period,
     visit_read_predicate,
 )
+from .wish_post_fast import prepare_post_wish
 from .wishes import (
     WISH,
     W,
@@ -139,6 +141,8 @@ __all__ = [
     "person_name_by_id",
     "post_wish",
     "prepare_claim",
+    "prepare_post_wish",
+    "prepare_visit",
     "record_care_service",
     "record_visit",
     "release_wish",

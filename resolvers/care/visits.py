@@ -29,7 +29,7 @@ from resolvers.idempotency import checked_key, keyed_row, once
 from resolvers.pagination import Page, keyset_page
 
 
-def _acting_role(ctx: RequestContext) -> str:
+def acting_role(ctx: RequestContext) -> str:
     roles = ctx.actor.roles
     return roles[0].value if roles else ""
 
@@ -82,6 +82,19 @@ async def record_visit(ctx: RequestContext, data: VisitInput) -> Visit:
     return await once(ctx, key, earlier, lambda: _record_visit(ctx, data, key))
 
 
+def record_visit_checks(ctx: RequestContext, p: prepared.Bind) -> Any:
+    """One statement (issue #21; it was two): the household (``$1``) if the actor reads it, and whether the record
+    grant reaches it as a column; NOT_FOUND before FORBIDDEN as before. Shared with recordVisit on the driver
+    (resolvers.care.visit_fast)."""
+    actor = ctx.actor  # read here: the text is built for a stand-in of the actor (resolvers/stand_in.py)
+    readable = or_(household_predicate(actor.grant("household", "read"), actor),
+                   care_household_predicate(actor, "visit", "read", household_id=Household.id,
+                                            building_id=Household.building_id))
+    allowed = care_household_predicate(actor, "visit", "record", household_id=Household.id,
+                                       building_id=Household.building_id)
+    return select(Household.building_id, allowed.label("allowed")).where(Household.id == p(0, "uuid"), readable)
+
+
 async def _record_visit(ctx: RequestContext, data: VisitInput, key: str | None) -> Visit:
     actor = ctx.actor
     errors = FieldErrors()
@@ -98,19 +111,7 @@ async def _record_visit(ctx: RequestContext, data: VisitInput, key: str | None) 
     elif data.visited_at < ctx.now - timedelta(days=366):
         errors.add(ErrorCode.INVALID, t("visitedAt 不能早于一年前", "visitedAt is more than a year ago"), "visitedAt")
     errors.raise_if_any()
-    # One statement (issue #21; it was two): the household if the actor reads it, and whether the record
-    # grant reaches it as a column; NOT_FOUND before FORBIDDEN as before.
-    def build(p: prepared.Bind) -> Any:
-        actor = ctx.actor  # read here: the text is built for a stand-in of the actor (resolvers/stand_in.py)
-        readable = or_(household_predicate(actor.grant("household", "read"), actor),
-                       care_household_predicate(actor, "visit", "read", household_id=Household.id,
-                                                building_id=Household.building_id))
-        allowed = care_household_predicate(actor, "visit", "record", household_id=Household.id,
-                                           building_id=Household.building_id)
-        return select(Household.building_id, allowed.label("allowed")).where(
-            Household.id == p(0, "uuid"), readable)
-
-    h = await prepared.first(ctx, ("record_visit",), build, data.household_id)
+    h = await prepared.first(ctx, ("record_visit",), lambda p: record_visit_checks(ctx, p), data.household_id)
     if h is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("户不存在", "household not found"), "householdId")
     if not h[1]:
@@ -126,7 +127,7 @@ async def _record_visit(ctx: RequestContext, data: VisitInput, key: str | None) 
             description=rc.description))
         case_id = case.id
     visit = Visit(id=uuid7(), household_id=data.household_id, building_id=building_id, visitor_user_id=actor.user_id,
-                  visitor_role=_acting_role(ctx), kind=data.kind, visited_at=data.visited_at, findings=findings,
+                  visitor_role=acting_role(ctx), kind=data.kind, visited_at=data.visited_at, findings=findings,
                   needs=needs, case_id=case_id, created_at=ctx.now, idempotency_key=key)
     await inserts.insert(ctx, visit)
     return visit

@@ -114,6 +114,19 @@ async def get_wish(ctx: RequestContext, wish_id: uuid.UUID) -> Wish | None:
     return wish
 
 
+def post_wish_checks(ctx: RequestContext, p: prepared.Bind) -> Any:
+    """One statement (issue #21; it was three): the person (``$1``) as the read grant sees them, whether the post
+    grant reaches their household, the household's building. NOT_FOUND before FORBIDDEN as before. Shared with
+    postWish on the driver (resolvers.care.wish_post_fast)."""
+    actor = ctx.actor  # read here: the text is built for a stand-in of the actor (resolvers/stand_in.py)
+    grant = actor.grant("wish", "post")
+    reach = household_predicate(grant, actor) if grant else None
+    return (select(Person.household_id, Household.building_id,
+                   (false() if reach is None else reach).label("reachable"))
+            .join(Household, Household.id == Person.household_id, isouter=True)
+            .where(Person.id == p(0, "uuid"), person_predicate(actor.grant("person", "read"), actor)))
+
+
 async def post_wish(ctx: RequestContext, *, person_id: uuid.UUID, title: str, description: str) -> Wish:
     actor = ctx.actor
     errors = FieldErrors()
@@ -123,18 +136,7 @@ async def post_wish(ctx: RequestContext, *, person_id: uuid.UUID, title: str, de
     with errors.catch():
         d = v.text(description, "description", max_len=2000, required=False)
     errors.raise_if_any()
-    # One statement (issue #21; it was three): the person as the read grant sees them, whether the post
-    # grant reaches their household, the household's building. NOT_FOUND before FORBIDDEN as before.
-    def build(p: prepared.Bind) -> Any:
-        actor = ctx.actor  # read here: the text is built for a stand-in of the actor (resolvers/stand_in.py)
-        grant = actor.grant("wish", "post")
-        reach = household_predicate(grant, actor) if grant else None
-        return (select(Person.household_id, Household.building_id,
-                       (false() if reach is None else reach).label("reachable"))
-                .join(Household, Household.id == Person.household_id, isouter=True)
-                .where(Person.id == p(0, "uuid"), person_predicate(actor.grant("person", "read"), actor)))
-
-    found = await prepared.first(ctx, ("post_wish",), build, person_id)
+    found = await prepared.first(ctx, ("post_wish",), lambda p: post_wish_checks(ctx, p), person_id)
     household_id = None if found is None else prepared.uid(found[0])
     if household_id is None:
         raise ServiceError(ErrorCode.NOT_FOUND, t("居民不存在", "person not found"), "personId")

@@ -44,6 +44,7 @@ from .notices import (
     wall,
     wall_filters,
 )
+from .notices_fast import prepare_notice
 from .tally import (
     MAJOR,
     PARTICIPATION,
@@ -66,6 +67,7 @@ from .topics import (
     transition_topic,
     update_step,
 )
+from .topics_fast import prepare_topic
 from .votes import (
     VOTE,
     ballots_cast_by_vote,
@@ -121,6 +123,8 @@ __all__ = [
     "open_vote",
     "owned_dwellings",
     "prepare_ballot",
+    "prepare_notice",
+    "prepare_topic",
     "propose_topic",
     "publish_notice",
     "raise_case_to_topic",

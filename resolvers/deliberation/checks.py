@@ -31,19 +31,23 @@ class AreaRef(NamedTuple):
     path: str
 
 
+def area_for_action_row(ctx: RequestContext, resource: str, action: str, p: prepared.Bind) -> Any:
+    """``area_for_action``'s statement: the area (``$1``) as the read grant sees it, its path, and whether the
+    action's grant reaches it; shared with publishNotice on the driver (resolvers.deliberation.notices_fast)."""
+    grant = ctx.actor.grant(resource, action)
+    reach = area_reach_predicate(grant, ctx.actor) if grant else false()
+    return select(Area.id, Area.path, reach.label("reachable")).where(
+        Area.id == p(0, "uuid"), area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor))
+
+
 async def area_for_action(ctx: RequestContext, area_id: uuid.UUID, resource: str, action: str, verb: str
                           ) -> AreaRef:
     """The area, when the actor may read it (else NOT_FOUND) and the action's grant reaches it (else FORBIDDEN).
     One statement: whether the grant reaches the area is a column of the read (issue #21: a round trip and an
     ORM statement fewer per notice, topic and meeting), NOT_FOUND still before FORBIDDEN; on PostgreSQL a
     text rendered once per (resource, action, actor) (resolvers.prepared), the predicates built only then."""
-    def build(p: prepared.Bind) -> Any:
-        grant = ctx.actor.grant(resource, action)
-        reach = area_reach_predicate(grant, ctx.actor) if grant else false()
-        return select(Area.id, Area.path, reach.label("reachable")).where(
-            Area.id == p(0, "uuid"), area_read_predicate(ctx.actor.grant("area", "read"), ctx.actor))
-
-    found = await prepared.first(ctx, ("area_for_action", resource, action), build, area_id)
+    found = await prepared.first(ctx, ("area_for_action", resource, action),
+                                 lambda p: area_for_action_row(ctx, resource, action, p), area_id)
     if found is None:
         raise fail(ErrorCode.NOT_FOUND, t("区域不存在", "area not found"), "areaId")
     if not found[2]:
