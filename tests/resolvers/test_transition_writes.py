@@ -22,6 +22,7 @@ from models import Activity, ActivitySignup, AuditEntry, Wish
 from resolvers import prepared, transition_writes, transitions
 from resolvers.ids import decode_id, encode_global_id
 from tenants.session import bind_tenant
+from tests.support import fast_paths
 from tests.support.harness import Api, DbEnv, World
 from tests.support.volunteering import area, person, run
 from tests.support.world import TenantWorld
@@ -69,12 +70,8 @@ def general_path(api: Api) -> Iterator[None]:
     """These tests are of the general path's UPDATE (``transition_writes``, or the ORM's): claimWish and
     checkInActivity as sent here take the driver's fast path otherwise (gongzhi/http/fast_moves.py, compared with
     this path in tests/resolvers/test_moves_fast.py)."""
-    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
-    state.compiled_reads = False
-    try:
+    with fast_paths.general_path(api):
         yield
-    finally:
-        state.compiled_reads = True
 
 
 @pytest.mark.parametrize(("step", "model", "type_name"),

@@ -21,6 +21,7 @@ from models import AuditEntry, Notice, Topic, Wish
 from resolvers import inserts, prepared
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant, count_statements
+from tests.support import fast_paths
 from tests.support.audit import seal_as_app, verify
 from tests.support.deliberation import open_vote, topic_in
 from tests.support.harness import Api, DbEnv, World
@@ -155,12 +156,8 @@ def general_path(api: Api) -> Iterator[None]:
     """The test below is of the general path's insert (``inserts.insert``, or the ORM's flush): publishNotice,
     proposeTopic and postWish (and recordVisit) as sent here take the driver's fast path otherwise
     (gongzhi/http/fast_inserts.py, compared with this path in tests/resolvers/test_inserts_fast.py)."""
-    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
-    state.compiled_reads = False
-    try:
+    with fast_paths.general_path(api):
         yield
-    finally:
-        state.compiled_reads = True
 
 
 @pytest.mark.parametrize(("write", "model"), [(_notice, Notice), (_topic, Topic), (_wish, Wish)],

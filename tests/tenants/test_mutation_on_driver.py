@@ -18,6 +18,7 @@ import resolvers.deliberation as deliberation
 from models import AuditEntry
 from tenants.session import DriverTransaction, bind_tenant, bind_to_driver, count_statements, fetch_first
 from tests.support.deliberation import area
+from tests.support.fast_paths import general_path
 from tests.support.harness import Api, DbEnv, World
 from tests.support.world import TenantWorld
 
@@ -59,8 +60,10 @@ async def _titles(api: Api, tw: TenantWorld) -> set[str]:
 
 
 async def test_one_connection_and_no_tenant_setting_of_its_own(api: Api, fresh: World, db: DbEnv) -> None:
-    """A report through the ORM (categoryName keeps it off the portal fast path) and a notice: the ORM's
-    statements on the request's one connection, after the first statement bound the tenant."""
+    """A report through the ORM (categoryName keeps it off the portal fast path) and a notice (the fast
+    paths off: this one would take gongzhi/http/fast_inserts.py): the ORM's statements on the request's one
+    connection, after the first statement bound the tenant. Then the same notice on its fast path: one
+    connection too, no tenant setting of its own, and no SAVEPOINT."""
     _pg(db)
     a = fresh.a
     from resolvers.ids import encode_global_id
@@ -69,7 +72,7 @@ async def test_one_connection_and_no_tenant_setting_of_its_own(api: Api, fresh: 
               "idempotencyKey": uuid.uuid4().hex}
     for user, doc, variables in (("resident", REPORT, {"i": report}),
                                  ("chair", _publish(["停电通知"]), {"a": area(a, "P1")})):
-        with _checkouts(db) as taken, count_statements() as sql:
+        with general_path(api), _checkouts(db) as taken, count_statements() as sql:
             r = await api.gql(a, user, doc, variables)
         payload = next(iter(r["data"].values()))
         assert payload["errors"] == [], r
@@ -77,6 +80,13 @@ async def test_one_connection_and_no_tenant_setting_of_its_own(api: Api, fresh: 
         assert not any("app.tenant_id" in s for s in sql), [s for s in sql if "app.tenant_id" in s]
         assert any(s.startswith("SAVEPOINT") for s in sql) and any(s.startswith("INSERT") for s in sql), sql
     assert "停电通知" in await _titles(api, a)
+    with _checkouts(db) as taken, count_statements() as sql:
+        r = await api.gql(a, "chair", _publish(["停气通知"]), {"a": area(a, "P1")})
+    assert r["data"]["n0"]["errors"] == [], r
+    assert len(taken) == 1, len(taken)
+    assert not any("app.tenant_id" in s for s in sql), [s for s in sql if "app.tenant_id" in s]
+    assert not any(s.startswith("SAVEPOINT") for s in sql) and any("INSERT" in s for s in sql), sql
+    assert "停气通知" in await _titles(api, a)
 
 
 async def test_the_fixed_statements_of_a_mutation(api: Api, fresh: World, db: DbEnv) -> None:
