@@ -22,6 +22,7 @@ from typing import Any
 
 from asyncpg.exceptions import IntegrityConstraintViolationError
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import Select, sqltypes
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -79,6 +80,14 @@ async def read(ctx: RequestContext, key: tuple[Any, ...], build: Callable[[], Se
         return None
     found = prepared.statement(ctx, key, build, *values)
     return None if found is None else await _first(ctx, *found)
+
+
+async def key_is_new(ctx: RequestContext, model: Any, owner: Any, key: str) -> bool:
+    """Whether the actor's idempotency ``key`` names no earlier row of ``model`` (``owner`` the column of the
+    user who made it), asked by ``keyed_row``'s prepared text as the general path asks it: a retry, or the key
+    reused, is the general path's to answer."""
+    return await read(ctx, ("keyed_row", model.__tablename__), lambda: select(model.id).where(
+        owner == ctx.actor.user_id, model.idempotency_key == prepared.param(0, "text")), key) is None
 
 
 async def moved(ctx: RequestContext, machine: StateMachine[Any], old: SimpleNamespace, action: str,

@@ -12,8 +12,6 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from models import Visit, VisitKind, uuid7
 from resolvers import prepared
 from resolvers import validation as v
@@ -21,7 +19,7 @@ from resolvers.audit import record_mutation
 from resolvers.care.visits import acting_role, record_visit_checks
 from resolvers.context import RequestContext
 from resolvers.errors import ServiceError
-from resolvers.fast_moves import PreparedMove, read
+from resolvers.fast_moves import PreparedMove, key_is_new, read
 from resolvers.idempotency import checked_key
 from tenants.session import insert_change
 
@@ -38,9 +36,7 @@ async def prepare_visit(ctx: RequestContext, household_id: uuid.UUID, kind: Visi
     if (visited_at.tzinfo is None or visited_at > ctx.now + timedelta(minutes=5)
             or visited_at < ctx.now - timedelta(days=366) or not prepared.usable(ctx)):
         return None
-    if key is not None and await read(ctx, ("keyed_row", Visit.__tablename__), lambda: select(Visit.id).where(
-            Visit.visitor_user_id == ctx.actor.user_id, Visit.idempotency_key == prepared.param(0, "text")),
-            key) is not None:
+    if key is not None and not await key_is_new(ctx, Visit, Visit.visitor_user_id, key):
         return None  # a retry (or the key reused): the general path answers it
     found = await read(ctx, ("record_visit",), lambda: record_visit_checks(ctx, prepared.param), household_id)
     if found is None or not found[1]:

@@ -11,14 +11,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
-
 from models import Redemption, RedemptionState, uuid7
 from resolvers import prepared
 from resolvers.audit import record_mutation
 from resolvers.context import RequestContext
 from resolvers.errors import ServiceError
-from resolvers.fast_moves import PreparedMove, read
+from resolvers.fast_moves import PreparedMove, key_is_new, read
 from resolvers.idempotency import checked_key
 from resolvers.volunteering.service import redemption_checks
 from tenants.session import insert_change
@@ -35,9 +33,7 @@ async def prepare_redemption(ctx: RequestContext, item_id: uuid.UUID, idempotenc
     person_id = actor.person_id
     if person_id is None or not prepared.usable(ctx):
         return None
-    if key is not None and await read(ctx, ("keyed_row", Redemption.__tablename__), lambda: select(
-            Redemption.id).where(Redemption.requested_by == ctx.actor.user_id,
-                                 Redemption.idempotency_key == prepared.param(0, "text")), key) is not None:
+    if key is not None and not await key_is_new(ctx, Redemption, Redemption.requested_by, key):
         return None  # a retry: the general path answers with the request as it is now
     row = await read(ctx, ("request_redemption",), lambda: redemption_checks(ctx, prepared.param), item_id,
                      person_id)

@@ -13,14 +13,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
-
 from models import ActivitySignup, ActivityState, SignupState, uuid7
 from resolvers import prepared
 from resolvers.audit import record_mutation
 from resolvers.context import RequestContext
 from resolvers.errors import ServiceError
-from resolvers.fast_moves import PreparedMove, read
+from resolvers.fast_moves import PreparedMove, key_is_new, read
 from resolvers.idempotency import checked_key
 from resolvers.volunteering.activities import sign_up_checks
 from tenants.session import insert_change
@@ -49,9 +47,7 @@ async def prepare_sign_up(ctx: RequestContext, activity_id: uuid.UUID, idempoten
     person_id = actor.person_id
     if person_id is None or not prepared.usable(ctx):
         return None
-    if key is not None and await read(ctx, ("keyed_row", ActivitySignup.__tablename__), lambda: select(
-            ActivitySignup.id).where(ActivitySignup.user_id == ctx.actor.user_id,
-                                     ActivitySignup.idempotency_key == prepared.param(0, "text")), key) is not None:
+    if key is not None and not await key_is_new(ctx, ActivitySignup, ActivitySignup.user_id, key):
         return None  # a retry: the general path answers with the sign-up as it is now
     row = await read(ctx, ("sign_up",), lambda: sign_up_checks(ctx, prepared.param), activity_id, person_id)
     if row is None:
