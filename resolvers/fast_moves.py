@@ -15,6 +15,7 @@ errors and its refusal's audit entry.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -30,6 +31,8 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from resolvers import prepared, transition_writes
 from resolvers.audit import record_mutation
 from resolvers.context import RequestContext
+from resolvers.errors import ServiceError
+from resolvers.idempotency import checked_key
 from resolvers.transitions import StateMachine, planned
 from tenants.session import fetch_first
 
@@ -88,6 +91,23 @@ async def key_is_new(ctx: RequestContext, model: Any, owner: Any, key: str) -> b
     reused, is the general path's to answer."""
     return await read(ctx, ("keyed_row", model.__tablename__), lambda: select(model.id).where(
         owner == ctx.actor.user_id, model.idempotency_key == prepared.param(0, "text")), key) is None
+
+
+async def own_first_request(ctx: RequestContext, model: Any, owner: Any, idempotency_key: str | None
+                            ) -> tuple[uuid.UUID, str | None] | None:
+    """(the actor's person, the checked key) for a request made for the actor's own person; None — an invalid
+    key, no person of one's own, the prepared texts unusable, or the key's earlier row (a retry) — leaves it
+    to the general path."""
+    try:
+        key = checked_key(idempotency_key)
+    except ServiceError:
+        return None
+    person_id = ctx.actor.person_id
+    if person_id is None or not prepared.usable(ctx):
+        return None
+    if key is not None and not await key_is_new(ctx, model, owner, key):
+        return None
+    return person_id, key
 
 
 async def moved(ctx: RequestContext, machine: StateMachine[Any], old: SimpleNamespace, action: str,

@@ -15,9 +15,7 @@ from models import Redemption, RedemptionState, uuid7
 from resolvers import prepared
 from resolvers.audit import record_mutation
 from resolvers.context import RequestContext
-from resolvers.errors import ServiceError
-from resolvers.fast_moves import PreparedMove, key_is_new, read
-from resolvers.idempotency import checked_key
+from resolvers.fast_moves import PreparedMove, own_first_request, read
 from resolvers.volunteering.service import redemption_checks
 from tenants.session import insert_change
 
@@ -25,16 +23,11 @@ from tenants.session import insert_change
 async def prepare_redemption(ctx: RequestContext, item_id: uuid.UUID, idempotency_key: str | None
                              ) -> PreparedMove | None:
     """The request checked and its row built, its audit entry queued; None: the general path answers it."""
-    try:
-        key = checked_key(idempotency_key)
-    except ServiceError:
-        return None
+    first = await own_first_request(ctx, Redemption, Redemption.requested_by, idempotency_key)
+    if first is None:
+        return None  # e.g. a retry: the general path answers with the request as it is now
+    person_id, key = first
     actor = ctx.actor
-    person_id = actor.person_id
-    if person_id is None or not prepared.usable(ctx):
-        return None
-    if key is not None and not await key_is_new(ctx, Redemption, Redemption.requested_by, key):
-        return None  # a retry: the general path answers with the request as it is now
     row = await read(ctx, ("request_redemption",), lambda: redemption_checks(ctx, prepared.param), item_id,
                      person_id)
     if row is None:

@@ -17,9 +17,7 @@ from models import ActivitySignup, ActivityState, SignupState, uuid7
 from resolvers import prepared
 from resolvers.audit import record_mutation
 from resolvers.context import RequestContext
-from resolvers.errors import ServiceError
-from resolvers.fast_moves import PreparedMove, key_is_new, read
-from resolvers.idempotency import checked_key
+from resolvers.fast_moves import PreparedMove, own_first_request, read
 from resolvers.volunteering.activities import sign_up_checks
 from tenants.session import insert_change
 
@@ -39,16 +37,11 @@ def _signup_sql(first: int) -> str:
 async def prepare_sign_up(ctx: RequestContext, activity_id: uuid.UUID, idempotency_key: str | None
                           ) -> PreparedMove | None:
     """The sign-up checked and its writes built, its audit entry queued; None: the general path answers it."""
-    try:
-        key = checked_key(idempotency_key)
-    except ServiceError:
-        return None
+    first = await own_first_request(ctx, ActivitySignup, ActivitySignup.user_id, idempotency_key)
+    if first is None:
+        return None  # e.g. a retry: the general path answers with the sign-up as it is now
+    person_id, key = first
     actor = ctx.actor
-    person_id = actor.person_id
-    if person_id is None or not prepared.usable(ctx):
-        return None
-    if key is not None and not await key_is_new(ctx, ActivitySignup, ActivitySignup.user_id, key):
-        return None  # a retry: the general path answers with the sign-up as it is now
     row = await read(ctx, ("sign_up",), lambda: sign_up_checks(ctx, prepared.param), activity_id, person_id)
     if row is None:
         return None
