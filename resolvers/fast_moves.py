@@ -85,6 +85,19 @@ async def read(ctx: RequestContext, key: tuple[Any, ...], build: Callable[[], Se
     return None if found is None else await _first(ctx, *found)
 
 
+async def read_all(ctx: RequestContext, key: tuple[Any, ...], build: Callable[[], Select[Any]], *values: Any
+                   ) -> list[Any] | None:
+    """Every row of ``read``'s text (a check reading several rows) on the request's driver transaction; None: not
+    usable here."""
+    tx = ctx.db.session.info.get("driver_transaction")
+    found = prepared.statement(ctx, key, build, *values) if prepared.usable(ctx) else None
+    if tx is None or found is None:
+        return None
+    sql, args = found
+    rows: list[Any] = await ctx.db.locked(lambda: tx.fetch_first(sql, *args, many=True))
+    return rows
+
+
 async def key_is_new(ctx: RequestContext, model: Any, owner: Any, key: str) -> bool:
     """Whether the actor's idempotency ``key`` names no earlier row of ``model`` (``owner`` the column of the
     user who made it), asked by ``keyed_row``'s prepared text as the general path asks it: a retry, or the key

@@ -340,9 +340,10 @@ class DriverTransaction:
             self._sa = Connection(self._engine.sync_engine, connection=self._fairy)
         return self._sa
 
-    async def fetch_first(self, sql: str, *args: Any) -> Any:
+    async def fetch_first(self, sql: str, *args: Any, many: bool = False) -> Any:
+        """The first row of a plain SQL text in this transaction, or None; ``many``: the list of every row."""
         try:
-            row = await self._send(sql, args)
+            row = await self._send(sql, args, many)
         except Exception as e:
             dead = is_disconnect(e, self.connection)
             if dead:
@@ -351,21 +352,22 @@ class DriverTransaction:
                 raise
             _log_retry(self._step, e)
             await self._checkout()
-            row = await self._send(sql, args)
+            row = await self._send(sql, args, many)
         self._sent += 1
         return row
 
-    async def _send(self, sql: str, args: tuple[Any, ...]) -> Any:
+    async def _send(self, sql: str, args: tuple[Any, ...], many: bool) -> Any:
         """The statement; the transaction's first goes with BEGIN (tenants.begin: one round trip)."""
         adapted = self._adapted
+        driver = _AllRows(self.connection) if many else self.connection
         if adapted._transaction is None and pipelined(adapted, sql):
             self._step = "BEGIN (sent with the transaction's first statement)"
-            return await begin_with(adapted, sql, lambda: _fetchrow(self.connection, sql, args))
+            return await begin_with(adapted, sql, lambda: _fetchrow(driver, sql, args))
         if adapted._transaction is None:
             self._step = "BEGIN"
             await adapted._start_transaction()
         self._step = "the transaction's first statement"
-        return await _fetchrow(self.connection, sql, args)
+        return await _fetchrow(driver, sql, args)
 
     async def commit(self) -> None:
         adapted = self._adapted

@@ -96,12 +96,14 @@ def _redeem(given: dict[str, Any], args: dict[str, Any]) -> Run | None:
 
 @dataclass(frozen=True)
 class Move:
-    """A mutation taken here: its payload's type and row field, the row's fields, and its input read."""
+    """A mutation taken here: its payload's type and row field, the row's fields, and its input read. ``scalar``:
+    the payload's field is a plain value the row holds under its name (markNotificationsRead's ``marked``)."""
 
     payload_type: str
     row_field: str
     fields: dict[str, Field]
     run: Callable[[dict[str, Any], dict[str, Any]], Run | None]
+    scalar: bool = False
 
 
 MOVES = {"claimWish": Move("WishPayload", "wish", WISH_FIELDS, _claim),
@@ -125,6 +127,10 @@ def recognise(root: FieldNode) -> ReportShape | None:
     for node in fields:
         key, name = (node.alias or node.name).value, node.name.value
         if name == "__typename":
+            payload.append((key, name, ()))
+        elif name == move.row_field and move.scalar:
+            if node.selection_set is not None or node.arguments:
+                return None
             payload.append((key, name, ()))
         elif name == move.row_field:
             sub = _plain(node)
@@ -168,7 +174,7 @@ def answer(shape: ReportShape, row: dict[str, Any], me: uuid.UUID) -> bytes:
         if name == "__typename":
             payload[key] = move.payload_type
         elif name == move.row_field:
-            payload[key] = {k: move.fields[f](row, me) for k, f in sub}
+            payload[key] = row[name] if move.scalar else {k: move.fields[f](row, me) for k, f in sub}
         else:
             payload[key] = []
     return orjson.dumps({"data": {shape.key: payload}})

@@ -23,7 +23,8 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 import gongzhi.http.fast_ballot  # imported to register castBallot in fast_moves.MOVES
-import gongzhi.http.fast_inserts  # noqa: F401 (imported to register its mutations in fast_moves.MOVES)
+import gongzhi.http.fast_inserts  # imported to register its mutations in fast_moves.MOVES
+import gongzhi.http.fast_notifications  # noqa: F401 (imported to register markNotificationsRead in fast_moves.MOVES)
 from compiled import compile_request, finish, run_compiled
 from gongzhi.http import fast_moves, fast_writes, pipeline
 from gongzhi.http import observability as obs

@@ -94,6 +94,7 @@ from .notifications import (
     unit_notification_filter,
     unread_count,
 )
+from .notifications_fast import prepare_mark_read
 from .overdue import (
     report_overdue_stages,
 )
@@ -267,6 +268,7 @@ __all__ = [
     "parse_arrangement",
     "period_bounds",
     "photo_content",
+    "prepare_mark_read",
     "prepare_report",
     "prepare_step",
     "ranked",

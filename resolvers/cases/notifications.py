@@ -112,17 +112,24 @@ async def unread_count(ctx: RequestContext) -> int:
                                    .where(*notification_list_filters(ctx, unread_only=True))) or 0)
 
 
-async def _reaching(ctx: RequestContext, wanted: set[uuid.UUID]) -> list[tuple[uuid.UUID, bool]]:
-    """Which of these notifications reach the actor, and whether each is unread by the actor. On PostgreSQL
-    one text per actor (resolvers.prepared) with the ids as a parameter; else the same statement through
-    the ORM."""
-    def build(ids: ColumnElement[bool]) -> Any:
-        return select(Notification.id, _unread(ctx)).where(ids, _notification_predicate(ctx))
+REACHING = ("mark_notifications_read",)  # the prepared text's key (resolvers.prepared)
 
-    found = await prepared.rows(ctx, ("mark_notifications_read",), lambda: build(
-        Notification.id == any_(cast(prepared.param(0, "text[]"), ARRAY(Uuid)))), [str(i) for i in wanted])
+
+def reaching_check(ctx: RequestContext, ids: ColumnElement[bool] | None = None) -> Any:
+    """The notifications (``ids``; by default those of the prepared text's parameter, a text[]) reaching the actor,
+    each with whether the actor has not read it."""
+    if ids is None:
+        ids = Notification.id == any_(cast(prepared.param(0, "text[]"), ARRAY(Uuid)))
+    return select(Notification.id, _unread(ctx)).where(ids, _notification_predicate(ctx))
+
+
+async def reaching(ctx: RequestContext, wanted: set[uuid.UUID]) -> list[tuple[uuid.UUID, bool]]:
+    """Which of these notifications reach the actor, and whether each is unread by the actor. On PostgreSQL
+    one text per actor (resolvers.prepared) with the ids as a parameter — the driver path's check too
+    (resolvers.cases.notifications_fast); else the same statement through the ORM."""
+    found = await prepared.rows(ctx, REACHING, lambda: reaching_check(ctx), [str(i) for i in wanted])
     if found is None:
-        found = list(await ctx.db.all(build(Notification.id.in_(wanted))))
+        found = list(await ctx.db.all(reaching_check(ctx, Notification.id.in_(wanted))))
     return [(uuid.UUID(str(r[0])), bool(r[1])) for r in found]
 
 
@@ -136,7 +143,7 @@ async def mark_notifications_read(ctx: RequestContext, ids: list[uuid.UUID]) -> 
     wanted = set(ids)
     if not wanted:
         return 0
-    rows = await _reaching(ctx, wanted)
+    rows = await reaching(ctx, wanted)
     found = {r[0] for r in rows}
     if found != wanted:  # another tenant's, someone else's or no notification at all: nothing is marked
         raise ServiceError(ErrorCode.NOT_FOUND, t(f"找不到通知 {len(wanted - found)} 条（不存在或不是发给您的）",

@@ -1,6 +1,6 @@
 """The driver's fast paths (compiled reads, gongzhi/http/fast_writes.py, fast_moves.py, fast_inserts.py,
-fast_ballot.py) switched off for a test whose subject is the general path: the documents it sends would
-take a fast path otherwise (each fast path is compared with the general path in its own tests)."""
+fast_ballot.py, fast_notifications.py) switched off for a test whose subject is the general path: the documents it
+sends would take a fast path otherwise (each fast path is compared with the general path in its own tests)."""
 
 from __future__ import annotations
 
