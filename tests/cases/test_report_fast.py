@@ -26,6 +26,7 @@ from tenants.session import bind_tenant, count_statements
 from tests.cases.test_cases import REPORT_MATRIX
 from tests.support.audit import seal_as_app, verify
 from tests.support.cases import area_gid
+from tests.support.fast_paths import post_by, prepared_taken
 from tests.support.harness import Api, DbEnv, new_slug
 from tests.support.round_trips import round_trips
 from tests.support.world import TenantWorld, build_tenant
@@ -75,30 +76,12 @@ async def tenant(db: DbEnv, api: Api) -> AsyncIterator[tuple[TenantWorld, Tenant
 @contextmanager
 def fast_taken() -> Iterator[list[bool]]:
     """Per report, whether the fast path answered it (prepared the rows)."""
-    taken: list[bool] = []
-    real = case_service.prepare_report
-
-    async def spy(*args: Any, **kw: Any) -> Any:
-        out = await real(*args, **kw)
-        taken.append(out is not None)
-        return out
-
-    case_service.prepare_report = spy  # type: ignore[assignment]
-    try:
+    with prepared_taken((case_service, "prepare_report")) as taken:
         yield taken
-    finally:
-        case_service.prepare_report = real  # type: ignore[assignment]
 
 
-async def post(api: Api, tw: TenantWorld, user: str, doc: str, data: dict[str, Any], *, fast: bool) -> bytes:
-    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
-    state.compiled_reads = fast
-    try:
-        r = await api.post(doc, {"input": data}, token=api.token(tw, user))
-    finally:
-        state.compiled_reads = True
-    assert r.status_code == 200, r.text
-    return r.content
+async def post(api: Api, tw: TenantWorld, user: str, document: str, data: dict[str, Any], *, fast: bool) -> bytes:
+    return await post_by(api, tw, user, document, {"input": data}, fast=fast)
 
 
 _ID = re.compile(r'"(?:id|number)":"[^"]*"')

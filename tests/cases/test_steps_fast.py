@@ -27,6 +27,7 @@ from resolvers.ids import decode_global_id, encode_global_id
 from tenants.session import bind_tenant, count_statements
 from tests.support.audit import seal_as_app, verify
 from tests.support.cases import area_gid
+from tests.support.fast_paths import post_by, prepared_taken
 from tests.support.harness import Api, DbEnv, new_slug
 from tests.support.world import TenantWorld, build_tenant
 
@@ -68,19 +69,8 @@ async def tenant(db: DbEnv, api: Api) -> AsyncIterator[TenantWorld]:
 @contextmanager
 def fast_taken() -> Iterator[list[bool]]:
     """Per step the fast path saw, whether it prepared the writes."""
-    taken: list[bool] = []
-    real = case_service.prepare_step
-
-    async def spy(*args: Any, **kw: Any) -> Any:
-        out = await real(*args, **kw)
-        taken.append(out is not None)
-        return out
-
-    case_service.prepare_step = spy  # type: ignore[assignment]
-    try:
+    with prepared_taken((case_service, "prepare_step")) as taken:
         yield taken
-    finally:
-        case_service.prepare_step = real  # type: ignore[assignment]
 
 
 @contextmanager
@@ -102,14 +92,7 @@ def published(api: Api) -> Iterator[list[list[str]]]:
 
 
 async def post(api: Api, tw: TenantWorld, user: str, document: str, data: dict[str, Any], *, fast: bool) -> bytes:
-    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
-    state.compiled_reads = fast
-    try:
-        r = await api.post(document, {"input": data}, token=api.token(tw, user))
-    finally:
-        state.compiled_reads = True
-    assert r.status_code == 200, r.text
-    return r.content
+    return await post_by(api, tw, user, document, {"input": data}, fast=fast)
 
 
 def payload(body: bytes) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from resolvers.ids import decode_global_id, encode_global_id
 from tenants.session import bind_tenant, count_statements
 from tests.support.audit import seal_as_app, verify
 from tests.support.deliberation import open_vote, topic_in
+from tests.support.fast_paths import post_by, prepared_taken
 from tests.support.harness import Api, DbEnv, World
 from tests.support.world import TenantWorld
 
@@ -47,31 +48,11 @@ def pg(db: DbEnv) -> None:
 @contextmanager
 def fast_taken() -> Iterator[list[bool]]:
     """Per cast the fast path saw, whether it prepared the write."""
-    taken: list[bool] = []
-    real = deliberation_service.prepare_ballot
-
-    async def spied(*args: Any, **kw: Any) -> Any:
-        out = await real(*args, **kw)
-        taken.append(out is not None)
-        return out
-
-    deliberation_service.prepare_ballot = spied  # type: ignore[assignment]
-    try:
+    with prepared_taken((deliberation_service, "prepare_ballot")) as taken:
         yield taken
-    finally:
-        deliberation_service.prepare_ballot = real  # type: ignore[assignment]
 
 
-async def post(api: Api, tw: TenantWorld, user: str, document: str, variables: dict[str, Any], *,
-               fast: bool) -> bytes:
-    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
-    state.compiled_reads = fast
-    try:
-        r = await api.post(document, variables, token=api.token(tw, user))
-    finally:
-        state.compiled_reads = True
-    assert r.status_code == 200, r.text
-    return r.content
+post = post_by
 
 
 async def a_vote(api: Api, tw: TenantWorld) -> str:

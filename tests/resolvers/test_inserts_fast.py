@@ -27,6 +27,7 @@ from models import AuditEntry, Notice, Topic, Visit, Wish
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant, count_statements
 from tests.support.audit import seal_as_app, verify
+from tests.support.fast_paths import post_by
 from tests.support.harness import Api, DbEnv, World
 from tests.support.volunteering import area, person
 from tests.support.world import TenantWorld
@@ -79,16 +80,7 @@ def observed(api: Api, name: str = "prepare_notice") -> Iterator[tuple[list[bool
         bus.after_commit = real_after
 
 
-async def post(api: Api, tw: TenantWorld, user: str, document: str, variables: dict[str, Any], *,
-               fast: bool) -> bytes:
-    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
-    state.compiled_reads = fast
-    try:
-        r = await api.post(document, variables, token=api.token(tw, user))
-    finally:
-        state.compiled_reads = True
-    assert r.status_code == 200, r.text
-    return r.content
+post = post_by
 
 
 async def written(db: DbEnv, tw: TenantWorld, title: str, model: Any = Notice, action: str = "publishNotice"

@@ -29,6 +29,7 @@ from models import Activity, ActivitySignup, AuditEntry, Redemption, Wish
 from resolvers.ids import decode_id, encode_global_id
 from tenants.session import bind_tenant, count_statements
 from tests.support.audit import seal_as_app, verify
+from tests.support.fast_paths import post_by, prepared_taken
 from tests.support.harness import Api, DbEnv, World
 from tests.support.volunteering import AWARD, CREATE_ITEM, area, person, run
 from tests.support.world import TenantWorld
@@ -59,38 +60,13 @@ def pg(db: DbEnv) -> None:
 @contextmanager
 def fast_taken() -> Iterator[list[bool]]:
     """Per move the fast path saw, whether it prepared the write."""
-    taken: list[bool] = []
-    reals = (care_service.prepare_claim, volunteering_service.prepare_check_in, volunteering_service.prepare_sign_up,
-             volunteering_service.prepare_redemption)
-
-    def spy(real: Any) -> Any:
-        async def spied(*args: Any, **kw: Any) -> Any:
-            out = await real(*args, **kw)
-            taken.append(out is not None)
-            return out
-        return spied
-
-    care_service.prepare_claim = spy(reals[0])  # type: ignore[assignment]
-    volunteering_service.prepare_check_in = spy(reals[1])  # type: ignore[assignment]
-    volunteering_service.prepare_sign_up = spy(reals[2])  # type: ignore[assignment]
-    volunteering_service.prepare_redemption = spy(reals[3])  # type: ignore[assignment]
-    try:
+    with prepared_taken((care_service, "prepare_claim"), (volunteering_service, "prepare_check_in"),
+                        (volunteering_service, "prepare_sign_up"),
+                        (volunteering_service, "prepare_redemption")) as taken:
         yield taken
-    finally:
-        (care_service.prepare_claim, volunteering_service.prepare_check_in,  # type: ignore[assignment]
-         volunteering_service.prepare_sign_up, volunteering_service.prepare_redemption) = reals
 
 
-async def post(api: Api, tw: TenantWorld, user: str, document: str, variables: dict[str, Any], *,
-               fast: bool) -> bytes:
-    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
-    state.compiled_reads = fast
-    try:
-        r = await api.post(document, variables, token=api.token(tw, user))
-    finally:
-        state.compiled_reads = True
-    assert r.status_code == 200, r.text
-    return r.content
+post = post_by
 
 
 async def a_wish(api: Api, tw: TenantWorld, title: str = "修自行车") -> str:

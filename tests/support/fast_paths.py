@@ -1,13 +1,16 @@
 """The driver's fast paths (compiled reads, gongzhi/http/fast_writes.py, fast_moves.py, fast_inserts.py,
 fast_ballot.py, fast_notifications.py) switched off for a test whose subject is the general path: the documents it
-sends would take a fast path otherwise (each fast path is compared with the general path in its own tests)."""
+sends would take a fast path otherwise (each fast path is compared with the general path in its own tests); and
+what those comparisons share: a request sent by either path, and the fast paths' ``prepare_*`` functions spied."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from tests.support.harness import Api
+from tests.support.world import TenantWorld
 
 
 @contextmanager
@@ -18,3 +21,40 @@ def general_path(api: Api) -> Iterator[None]:
         yield
     finally:
         state.compiled_reads = True
+
+
+async def post_by(api: Api, tw: TenantWorld, user: str, document: str, variables: dict[str, Any], *,
+                  fast: bool) -> bytes:
+    """``document`` sent as ``user`` of ``tw``, by the fast paths (``fast``) or by the general path alone; the
+    answer's bytes (a 200 asserted)."""
+    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
+    state.compiled_reads = fast
+    try:
+        r = await api.post(document, variables, token=api.token(tw, user))
+    finally:
+        state.compiled_reads = True
+    assert r.status_code == 200, r.text
+    return r.content
+
+
+@contextmanager
+def prepared_taken(*targets: tuple[Any, str]) -> Iterator[list[bool]]:
+    """Per request a fast path saw, whether it prepared the write: each ``(module, name)`` of ``targets`` is a fast
+    path's ``prepare_*`` function (None when it leaves the request to the general path), spied while inside."""
+    taken: list[bool] = []
+    reals = [(module, name, getattr(module, name)) for module, name in targets]
+
+    def spy(real: Any) -> Any:
+        async def spied(*args: Any, **kw: Any) -> Any:
+            out = await real(*args, **kw)
+            taken.append(out is not None)
+            return out
+        return spied
+
+    for module, name, real in reals:
+        setattr(module, name, spy(real))
+    try:
+        yield taken
+    finally:
+        for module, name, real in reals:
+            setattr(module, name, real)
