@@ -204,7 +204,11 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
         op4_doc, rng = fx.document("gongzhi", "op4_report_case"), random.Random(7)
 
         def make() -> tuple[str, str, dict[str, Any]]:
-            return (op4_actor, op4_doc, fx.variables("gongzhi", "op4_report_case", rng))
+            # The areas in the same order every run; a new idempotency key each (the seeded generator's keys are
+            # the same every run: from the second run on, every request was a retry the general path answered).
+            variables = fx.variables("gongzhi", "op4_report_case", rng)
+            variables["input"]["idempotencyKey"] = uuid.uuid4().hex
+            return (op4_actor, op4_doc, variables)
     elif args.operation == "reportCase":
         building = await value(Ref("reporter_building"))
         category = (await call("yanquan.resident", "{ caseCategories { code } }", {}))["caseCategories"][0]["code"]

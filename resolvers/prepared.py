@@ -25,6 +25,7 @@ import re
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -200,6 +201,12 @@ def _pg_type(column: Column[Any]) -> str:
 
 
 _JSON, _AT, _PLAIN, _ENUM = range(4)
+_TENANT, _NEW_ID, _NOW = object(), object(), object()  # an unset tenant_id, id, created_at: see insert_values
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    value: Any  # a column default's value as _sent sends it (None stays None)
 _inserts: dict[tuple[type, int], tuple[str, list[tuple[str, int, Any]]]] = {}
 
 
@@ -219,7 +226,12 @@ def _insert_plan(model: type, first: int) -> tuple[str, list[tuple[str, int, Any
         default = column.default
         if not (isinstance(default, ColumnDefault) and not default.is_clause_element):
             default = None
-        plan.append((column.key, kind, default))
+        # What an unset value becomes, known here but for the callables (issue #21: a report's 85 values): the
+        # tenant, a new id, the request's time, the default's value as sent, or its function to call.
+        fill: Any = {"tenant_id": _TENANT, "id": _NEW_ID, "created_at": _NOW}.get(column.key)
+        if fill is None and default is not None:
+            fill = default if default.is_callable else _Sent(_sent(kind, default.arg))
+        plan.append((column.key, kind, fill))
     sql = f"INSERT INTO {table.name} ({', '.join(c.name for c in table.columns)}) VALUES ({', '.join(names)})"
     _inserts[model, first] = found = (sql, plan)
     return found
@@ -239,20 +251,18 @@ def insert_values(model: type, values: dict[str, Any], tenant_id: Any, now: date
             sql = re.sub(re.escape(placeholder) + r"(?=[,)])", lambda _m, p=placeholder, k=key:  # type: ignore[misc]
                          guarded[k].format(p), sql, count=1)
     out: list[Any] = []
-    for key, kind, default in plan:
-        value: Any = values.get(key)
-        if value is None:
-            if key == "tenant_id":
-                value = tenant_id
-            elif key == "id":
-                value = uuid7()
-            elif key == "created_at":
-                value = now
-            elif default is not None:
-                value = default.arg(None) if default.is_callable else default.arg
+    append, get = out.append, values.get
+    for key, kind, fill in plan:
+        value: Any = get(key)
+        if value is None and fill is not None:
+            if type(fill) is _Sent:  # a default's value, as sent
+                append(fill.value)
+                continue
+            value = (tenant_id if fill is _TENANT else uuid7() if fill is _NEW_ID else now if fill is _NOW
+                     else fill.arg(None))
         # _sent leaves None and a plain value as they are: called only for what it converts (issue #21: most of
         # a report's 85 values are either)
-        out.append(value if value is None or kind == _PLAIN else _sent(kind, value))
+        append(value if value is None or kind == _PLAIN else _sent(kind, value))
     return sql, out
 
 

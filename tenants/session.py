@@ -98,6 +98,9 @@ def _stamp_tenant(session: Session, _ctx: Any, _instances: Any) -> None:
             raise TenantMismatch(f"{type(obj).__name__} of another tenant")
 
 
+_SIMPLE = frozenset({str, int, float, bool})
+
+
 def _audit_value(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -130,16 +133,13 @@ def _audited_keys(mapper: Any) -> tuple[str, ...]:
 
 def _inserted_fields(mapper: Any, values: dict[str, Any], masked: frozenset[str],
                      concealed: frozenset[str]) -> dict[str, list[Any]]:
-    fields: dict[str, list[Any]] = {}
-    for key in _audited_keys(mapper):
-        after = values.get(key)  # an attribute never set is None, as reading it would give
-        if after is None:
-            continue
-        if key in masked:
-            after = _mask(after)
-        elif key in concealed:
-            after = CONCEALED
-        fields[key] = [None, _audit_value(after)]
+    # An attribute never set is None, as reading it would give; a str, int, float or bool is _audit_value's own
+    # (asked by its exact type first: issue #21, a report's 34 values), masked or concealed ones replaced after.
+    get = values.get
+    fields = {key: [None, after if type(after) in _SIMPLE else _audit_value(after)]
+              for key in _audited_keys(mapper) if (after := get(key)) is not None}
+    for key in (masked | concealed) & fields.keys():
+        fields[key][1] = _mask(get(key)) if key in masked else CONCEALED
     return fields
 
 

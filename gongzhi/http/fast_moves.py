@@ -17,9 +17,9 @@ from typing import Any
 
 import orjson
 from graphql import FieldNode, GraphQLSchema, OperationDefinitionNode
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.execution.values import get_argument_values
 
-from gongzhi.http import fast_writes
+from gongzhi.http import fast_variables, fast_writes
 from gongzhi.http.fast_writes import ReportShape
 from resolvers import care as care_service
 from resolvers import volunteering as volunteering_service
@@ -151,8 +151,8 @@ def move_input(schema: GraphQLSchema, operation: OperationDefinitionNode, shape:
                variables: dict[str, Any] | None) -> Run | None:
     """The move to run for this request's input, as the mutation's resolver reads it; None where that would answer
     an error (the general path does)."""
-    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
-    if isinstance(coerced, list) or getattr(coerced, "errors", None):
+    coerced = fast_variables.coerce(schema, operation, variables)
+    if coerced is None:
         return None
     mutation = schema.mutation_type
     assert mutation is not None

@@ -27,8 +27,9 @@ from graphql import (
     OperationType,
     SelectionSetNode,
 )
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.execution.values import get_argument_values
 
+from gongzhi.http import fast_variables
 from models import HandlerKind
 from resolvers import cases as case_service
 from resolvers.errors import ServiceError
@@ -173,8 +174,8 @@ class Shapes:
 def report_input(schema: GraphQLSchema, operation: OperationDefinitionNode, shape: ReportShape,
                  variables: dict[str, Any] | None) -> case_service.ReportInput | None:
     """The input as ``schema.cases.mutation.report_case`` makes it; None where that would answer an error."""
-    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
-    if isinstance(coerced, list) or getattr(coerced, "errors", None):
+    coerced = fast_variables.coerce(schema, operation, variables)
+    if coerced is None:
         return None
     mutation = schema.mutation_type
     assert mutation is not None
@@ -197,8 +198,8 @@ def step_input(schema: GraphQLSchema, operation: OperationDefinitionNode, shape:
     """A step's input as its resolver in ``schema.cases.mutation`` reads it; None where that would answer an
     error, or where it names what the fast path leaves to the general one (a handler other than a community,
     photos)."""
-    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
-    if isinstance(coerced, list) or getattr(coerced, "errors", None):
+    coerced = fast_variables.coerce(schema, operation, variables)
+    if coerced is None:
         return None
     mutation = schema.mutation_type
     assert mutation is not None

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -166,19 +166,26 @@ class WorkCalendar:
 
     # ----------------------------------------------------------------- hours
 
-    def _windows(self, d: date) -> Iterator[tuple[datetime, datetime]]:
-        """The working windows of local date ``d`` as (start, end) aware UTC datetimes; none on a day off."""
+    def _windows(self, d: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The working windows of local date ``d`` as (start, end) aware UTC datetimes; none on a day off. Kept
+        per calendar and date (the calendar is frozen; issue #21: a report's due time asked them of every day)."""
+        kept: dict[date, tuple[tuple[datetime, datetime], ...]] = self.__dict__.setdefault("_kept_windows", {})
+        found = kept.get(d)
+        if found is not None:
+            return found
         if not self.is_workday(d):
-            return
-        if self.lunch_start is None or self.lunch_end is None:
-            bounds = [(self.day_start, self.day_end)]
+            found = ()
         else:
-            bounds = [(self.day_start, self.lunch_start), (self.lunch_end, self.day_end)]
-        for lo, hi in bounds:
-            yield (
-                datetime.combine(d, lo, tzinfo=self.tz).astimezone(UTC),
-                datetime.combine(d, hi, tzinfo=self.tz).astimezone(UTC),
-            )
+            if self.lunch_start is None or self.lunch_end is None:
+                bounds = [(self.day_start, self.day_end)]
+            else:
+                bounds = [(self.day_start, self.lunch_start), (self.lunch_end, self.day_end)]
+            found = tuple((datetime.combine(d, lo, tzinfo=self.tz).astimezone(UTC),
+                           datetime.combine(d, hi, tzinfo=self.tz).astimezone(UTC)) for lo, hi in bounds)
+        if len(kept) >= 4096:
+            kept.clear()
+        kept[d] = found
+        return found
 
     def add_working_hours(self, start: datetime, hours: float) -> datetime:
         """``start`` plus ``hours`` of working time (resolution: 1 µs), as an aware UTC datetime."""
