@@ -64,3 +64,28 @@ def test_a_text_the_pattern_does_not_account_for_is_walked() -> None:
     body = finish(data, ctx)  # type: ignore[arg-type]
     expected, persons = walked(data)
     assert orjson.loads(body) == {"data": expected} and ctx.persons() == persons == {P1}
+
+
+def test_other_markers_are_taken_out_once_before_a_walk(monkeypatch: Any) -> None:
+    """The markers besides "$pii" (found by one scan, compiled.plans._OTHER_MARKERS) are taken out in their
+    order; at one the patterns do not account for, the answer is walked from the text as it is at that step —
+    a report already taken out is not audited again, its marker not left in the answer."""
+    import compiled.plans as plans
+
+    entries: list[tuple[uuid.UUID, int, int]] = []
+    monkeypatch.setattr(plans, "report_audit", lambda _ctx, p, records, reads: entries.append((p, records, reads)))
+    phone = orjson.dumps(KEYRING.seal("13912345678")).decode()
+    report = f'"$report" : ["{P1}", 3, 1], '
+    odd_reads = f'"$reads" : ["{str(P2).upper()}"], '  # not the lower-case ids the pattern takes
+    data = ("{" + report + odd_reads + f'"phone" : {marker(P1, phone, sealed=True)}, "h" : {{"$hours" : 1.25}}'
+            + "}")
+    ctx = Ctx()
+    body = orjson.loads(finish(data, ctx))  # type: ignore[arg-type]
+    assert entries == [(P1, 3, 1)], entries  # once, though the walk came after it
+    assert body == {"data": {"phone": "13912345678", "h": 1.25}}, body
+    assert ctx.persons() == {P1, P2}
+    # none of them: the text itself, the persons read recorded
+    plain = "{" + f'"phone" : {marker(P2, phone, sealed=True)}, "name" : "$read"' + "}"
+    ctx = Ctx()
+    assert orjson.loads(finish(plain, ctx)) == {"data": {"phone": "13912345678", "name": "$read"}}  # type: ignore[arg-type]
+    assert ctx.pii_read_ids == {str(P2)} and entries == [(P1, 3, 1)]
