@@ -189,7 +189,11 @@ def render(stmt: Select[Any], dialect: Dialect, tenant_id: uuid.UUID) -> str:
     """The plan's SQL text: the statement under the tenant filter, its values inlined, the area path
     prefixes as starts_with (compiled.sql.area_paths_by_index) — rewritten as the text is written, not by
     a ``replacement_traverse`` of the statement first: that cloned the whole tree of every plan, a quarter
-    of compiling one (issue #21: 41 of 166 s in tests/compiled/test_compiled_areas.py's 332 plans)."""
+    of compiling one (issue #21: 41 of 166 s in tests/compiled/test_compiled_areas.py's 332 plans). The
+    ORM places the tenant filter on the statement as built, not on a clone of it: where an entity of a
+    subquery is correlated to the enclosing SELECT it now sees that (#13701) and leaves the filter to the
+    enclosing one, and a SELECT over a page's subquery may repeat it (``WHERE p.tenant_id = …``) —
+    the same rows, under row-level security as before (bench/RESULTS.md, h-plan)."""
     compiler = indexing_compiler(dialect)(dialect, tenant_scoped(stmt, tenant_id),
                                           compile_kwargs={"literal_binds": True})
     return str(compiler)

@@ -2,7 +2,8 @@
 starts_with while the text is written) is the text of the way it replaced: the whole statement rewritten
 first by ``replacement_traverse(stmt, {}, area_paths_by_index)``, then compiled under the tenant filter.
 
-Byte for byte, but for one place: a join's ON condition, grouped when the join is built — by the ORM while
+For these documents byte for byte (elsewhere the ORM's tenant filter may sit on another SELECT: see
+compiled.plans.render), but for one place: a join's ON condition, grouped when the join is built — by the ORM while
 compiling (``select(…).join(x, prefix)``), or with the statement — may be written ``ON (starts_with(a, b))``
 where the other way wrote ``ON starts_with(a, b)``, or the other way round: the same condition."""
 
