@@ -1,6 +1,7 @@
 """A plan's SQL text as compiled.plans.render writes it (issue #21: the area path prefixes rewritten as
-starts_with while the text is written) is the text of the way it replaced: the whole statement rewritten
-first by ``replacement_traverse(stmt, {}, area_paths_by_index)``, then compiled under the tenant filter.
+starts_with while the text is written, the tenant filter made once per entity) is the text of the way it
+replaced: the whole statement rewritten first by ``replacement_traverse(stmt, {}, area_paths_by_index)``,
+then compiled under ``with_loader_criteria``'s tenant filter.
 
 For these documents byte for byte (elsewhere the ORM's tenant filter may sit on another SELECT: see
 compiled.plans.render), but for one place: a join's ON condition, grouped when the join is built — by the ORM while
@@ -12,10 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import with_loader_criteria
 from sqlalchemy.sql.visitors import replacement_traverse
 
 import compiled.plans as plans
 from compiled.sql import area_paths_by_index
+from models import TenantScoped
 from tests.support.compiled import both, module_tenant
 from tests.support.deliberation import area
 from tests.support.harness import Api, DbEnv
@@ -35,7 +38,9 @@ async def render_tenant(db: DbEnv) -> TenantWorld:
 def _traversed(stmt: Any, dialect: Any, tenant_id: Any) -> str:
     """The text as compile_request wrote it before (2d758c2)."""
     stmt = replacement_traverse(stmt, {}, area_paths_by_index)
-    return str(plans.tenant_scoped(stmt, tenant_id).compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    stmt = stmt.options(with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id,
+                                             include_aliases=True))
+    return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
 def _on_ungrouped(sql: str) -> str:
