@@ -21,16 +21,16 @@ from graphql import (
     OperationType,
 )
 from graphql.execution.values import get_variable_values
-from sqlalchemy import Text, and_, case, cast, null, select
-from sqlalchemy.orm import with_loader_criteria
+from sqlalchemy import ColumnElement, Text, and_, case, cast, null, select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm.util import LoaderCriteriaOption
 from sqlalchemy.sql import Select
-from sqlalchemy.sql.visitors import replacement_traverse
 
 from compiled.cobuilding import PARTNER_ROOTS
 from compiled.compiler import ArgRef, Bindings, Compiler, Unsupported
 from compiled.fields import FIELDS
 from compiled.rates import finished, needs_calendar
-from compiled.sql import area_paths_by_index
+from compiled.sql import indexing_compiler
 from models import TenantScoped
 from models.sealing import KEYRING
 from resolvers.cases import handling_hours
@@ -178,6 +178,45 @@ def _root(cx: Compiler, op: OperationDefinitionNode) -> Select[Any]:
     return select(case((and_(*cx.guards), data), else_=null()) if cx.guards else data)
 
 
+class _TenantCriteria(LoaderCriteriaOption):
+    """``with_loader_criteria``'s option, its condition made once per entity of the statement: the ORM
+    resolves the lambda again for every SELECT an entity occurs in (issue #21: 0.7 ms each — run through
+    SQLAlchemy's lambda tracking, its binds rewritten, annotated —, ≈ 30 a plan of the area list)."""
+
+    __slots__ = ("_resolved",)
+    inherit_cache = True
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._resolved: dict[int, tuple[Any, ColumnElement[bool]]] = {}
+
+    def _resolve_where_criteria(self, ext_info: Any) -> ColumnElement[bool]:
+        known = self._resolved.get(id(ext_info))
+        if known is None:  # the entity kept with it: its id is not reused while the option lives
+            known = self._resolved[id(ext_info)] = (ext_info, super()._resolve_where_criteria(ext_info))
+        return known[1]
+
+
+def tenant_scoped(stmt: Select[Any], tenant_id: uuid.UUID) -> Select[Any]:
+    """The ORM's tenant filter, as tenants/session.py adds it to every ORM statement (``with_loader_criteria``):
+    it reaches the predicates' subqueries too; row-level security repeats it in the database."""
+    return stmt.options(_TenantCriteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, False, True))
+
+
+def render(stmt: Select[Any], dialect: Dialect, tenant_id: uuid.UUID) -> str:
+    """The plan's SQL text: the statement under the tenant filter, its values inlined, the area path
+    prefixes as starts_with (compiled.sql.area_paths_by_index) — rewritten as the text is written, not by
+    a ``replacement_traverse`` of the statement first: that cloned the whole tree of every plan, a quarter
+    of compiling one (issue #21: 41 of 166 s in tests/compiled/test_compiled_areas.py's 332 plans). The
+    ORM places the tenant filter on the statement as built, not on a clone of it: where an entity of a
+    subquery is correlated to the enclosing SELECT it now sees that (#13701) and leaves the filter to the
+    enclosing one, and a SELECT over a page's subquery may repeat it (``WHERE p.tenant_id = …``) —
+    the same rows, under row-level security as before (bench/RESULTS.md, h-plan)."""
+    compiler = indexing_compiler(dialect)(dialect, tenant_scoped(stmt, tenant_id),
+                                          compile_kwargs={"literal_binds": True})
+    return str(compiler)
+
+
 def compile_request(schema: GraphQLSchema, query: str, document: DocumentNode, operation_name: str | None,
                     variables: dict[str, Any] | None, ctx: RequestContext, cache: PlanCache
                     ) -> tuple[str, tuple[Any, ...]] | None:
@@ -216,16 +255,7 @@ def compile_request(schema: GraphQLSchema, query: str, document: DocumentNode, o
             stmt = _root(compiler, op)
         except Unsupported:
             return None
-        traversed = replacement_traverse(stmt, {}, area_paths_by_index)
-        assert isinstance(traversed, Select)  # typed as any traversible; a clone of the statement
-        stmt = traversed
-        # The ORM's tenant filter, as tenants/session.py adds it to every ORM statement, reaches the
-        # predicates' subqueries too; row-level security repeats it in the database.
-        tenant_id = ctx.actor.tenant_id
-        stmt = stmt.options(with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id,
-                                                 include_aliases=True))
-        sql, slots = _number_slots(str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})),
-                                   compiler.slots)
+        sql, slots = _number_slots(render(stmt, dialect, ctx.actor.tenant_id), compiler.slots)
         plan = Plan(sql, compiler.checks, slots, tuple(g for g in compiler.slots if g not in slots))
         cache.put(key, plan)
     else:
