@@ -14,11 +14,14 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
+    event,
+    insert,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
-from models.base import Base, TenantScoped
+from models.base import Base, TenantScoped, uuid7
 
 
 class Member(TenantScoped, Base):
@@ -89,7 +92,8 @@ class AuditEntry(TenantScoped, Base):
         # what the sealing job walks: the tenant's rows not chained yet, oldest first
         Index("ix_audit_log_unsealed", "tenant_id", "created_at", "id",
               postgresql_where=text("hash IS NULL"), sqlite_where=text("hash IS NULL")),
-        # what personalDataReport reads: the tenant's full reads of personal data (migration 0047)
+        # the tenant's full reads of personal data by time (migration 0047); personalDataReport finds
+        # a person's through audit_pii_reads (migration 0049)
         Index("ix_audit_log_pii_reads", "tenant_id", "created_at",
               postgresql_where=text("action = 'person.read_pii'"), sqlite_where=text("action = 'person.read_pii'")),
     )
@@ -109,3 +113,42 @@ class AuditEntry(TenantScoped, Base):
     seq: Mapped[int | None] = mapped_column(BigInteger)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
+
+
+PII_READ = "person.read_pii"
+
+
+class AuditPiiRead(TenantScoped, Base):
+    """Which full read of personal data (an ``audit_log`` row of action ``person.read_pii``) named which
+    person: one row per id of its ``object_ids``, written with the audit row, in the same statement
+    (gongzhi.http.state.audit_and_notify_sql) or the same flush (``_pii_read_rows`` below); migration 0049
+    filled it for the rows before it. What personalDataReport looks a person's full reads up by (issue
+    #21): the ids sit in the audit row's JSON, and no index on JSON serves the app role — under row-level
+    security PostgreSQL uses an index only for leakproof operators, which neither LIKE nor jsonb
+    containment is, while text equality is. Without it every report read the tenant's every full read
+    (≈ 2.7 µs each: 16 of a report's 20 ms at 5,700 of them, bench/RESULTS.md h-pdr)."""
+
+    __tablename__ = "audit_pii_reads"
+    __table_args__ = (Index("ix_audit_pii_reads_object", "tenant_id", "object_id", "audit_id"),)
+
+    audit_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    # The id as the audit row's JSON holds it (text, so any entry is kept as written)
+    object_id: Mapped[str] = mapped_column(String(64))
+
+
+def pii_read_ids(object_ids: object) -> list[str]:
+    """The ids a full-read audit row's ``object_ids`` names, each once: its ``audit_pii_reads`` rows."""
+    ids = object_ids if isinstance(object_ids, list) else []
+    return list(dict.fromkeys(i for i in ids if isinstance(i, str)))
+
+
+@event.listens_for(AuditEntry, "after_insert")
+def _pii_read_rows(_mapper: Mapper[AuditEntry], connection: Connection, entry: AuditEntry) -> None:
+    """An audit row of a full read flushed by the ORM (SQLite; more rows than one statement takes):
+    its ``audit_pii_reads`` rows in the same flush."""
+    if entry.action != PII_READ:
+        return
+    rows = [{"tenant_id": entry.tenant_id, "id": uuid7(), "created_at": entry.created_at, "audit_id": entry.id,
+             "object_id": i} for i in pii_read_ids(entry.object_ids)]
+    if rows:
+        connection.execute(insert(AuditPiiRead.__table__), rows)  # type: ignore[arg-type]
