@@ -89,10 +89,10 @@ def audit_and_notify_sql(rows: int, writes: tuple[str, ...] = (), offset: int = 
     ids, n = [], channel + 2
     for r, count in pii:  # _AUDIT_COLUMNS: id first, created_at second
         for _ in range(count):
-            ids.append(f"(${first}::uuid, gen_random_uuid(), ${first + 2 + r * width}::timestamptz, "
-                       f"${first + 1 + r * width}::uuid, ${n}::text)")
+            ids.append(f"(${first}::uuid, ${first + 1 + r * width}::uuid, ${first + 2 + r * width}::timestamptz, "
+                       f"${n}::text)")
             n += 1
-    reads = (f", pii AS (INSERT INTO audit_pii_reads (tenant_id, id, created_at, audit_id, object_id) "
+    reads = (f", pii AS (INSERT INTO audit_pii_reads (tenant_id, id, created_at, object_id) "
              f"VALUES {', '.join(ids)})") if ids else ""
     return (f"WITH {ahead}audit AS (INSERT INTO audit_log (tenant_id, {', '.join(_AUDIT_COLUMNS)}) VALUES {values})"
             f"{reads} SELECT count(*) FROM (SELECT pg_notify(${channel}, p) "

@@ -10,12 +10,13 @@ JSON can serve it: the app role reads under row-level security, where PostgreSQL
 for leakproof operators, and neither LIKE nor jsonb containment (nor ``?``) is; a SECURITY DEFINER
 function would not escape it either (RLS is forced on the owner too).
 
-So a tenant table of its own, ``audit_pii_reads`` (tenant_id, id, created_at, audit_id, object_id): one
-row per distinct id of a full-read row, written with that row (in the request's one audit statement,
-gongzhi.http.state.audit_and_notify_sql, or the ORM's flush, models.access), looked up by text equality
-— leakproof — on ``(tenant_id, object_id, audit_id)``. The report keeps its filters on the audit row as
-they were; the table only says which rows to test. Existing full reads are copied in here, per tenant.
-The app role may SELECT and INSERT it (as audit_log). SQLite gets the same table and rows.
+So a tenant table of its own, ``audit_pii_reads`` (tenant_id, object_id, id — the audit row's —, and its
+created_at): one row per distinct id of a full-read row, written with that row (in the request's one
+audit statement, gongzhi.http.state.audit_and_notify_sql, or the ORM's flush, models.access), looked up
+by text equality — leakproof — on its key ``(tenant_id, object_id, id)``, its only index. The report
+keeps its filters on the audit row as they were; the table only says which rows to test. Existing full
+reads are copied in here, per tenant. The app role may SELECT and INSERT it (as audit_log). SQLite gets
+the same table and rows.
 
 Revision ID: 0049_pii_read_ids
 Revises: 0048_actor_compound
@@ -23,7 +24,6 @@ Create Date: 2026-12-06
 """
 
 import json
-import uuid
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -53,32 +53,29 @@ _AUDIT = sa.table("audit_log", sa.column("tenant_id", sa.Uuid()), sa.column("id"
                   sa.column("created_at", sa.DateTime(timezone=True)), sa.column("action", sa.String()),
                   sa.column("object_ids", sa.JSON()))
 _READS = sa.table("audit_pii_reads", sa.column("tenant_id", sa.Uuid()), sa.column("id", sa.Uuid()),
-                  sa.column("created_at", sa.DateTime(timezone=True)), sa.column("audit_id", sa.Uuid()),
-                  sa.column("object_id", sa.String()))
+                  sa.column("created_at", sa.DateTime(timezone=True)), sa.column("object_id", sa.String()))
 
 # PostgreSQL: the tenant's full reads' distinct string ids, in one statement per tenant.
 _FILL_PG = f"""
-INSERT INTO audit_pii_reads (tenant_id, id, created_at, audit_id, object_id)
-SELECT a.tenant_id, gen_random_uuid(), a.created_at, a.id, e.v
+INSERT INTO audit_pii_reads (tenant_id, id, created_at, object_id)
+SELECT a.tenant_id, a.id, a.created_at, e.v
   FROM audit_log a
  CROSS JOIN LATERAL (SELECT DISTINCT x #>> '{{}}' AS v FROM json_array_elements(a.object_ids) x
-                      WHERE json_typeof(x) = 'string') e
+                      WHERE json_typeof(x) = 'string' AND length(x #>> '{{}}') <= 64) e
  WHERE a.tenant_id = :tenant AND a.action = '{_READ}' AND json_typeof(a.object_ids) = 'array'"""
 
 
 def upgrade() -> None:
     create_tenant_table(
         "audit_pii_reads",
-        sa.Column("audit_id", sa.Uuid(), nullable=False),
         sa.Column("object_id", sa.String(length=64), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_audit_pii_reads_tenant_id_tenants"),
                                 ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_audit_pii_reads")),
+        sa.PrimaryKeyConstraint("tenant_id", "object_id", "id", name=op.f("pk_audit_pii_reads")),
     )
-    op.create_index("ix_audit_pii_reads_object", "audit_pii_reads", ["tenant_id", "object_id", "audit_id"])
     bind = op.get_bind()
     pg = bind.dialect.name == "postgresql"
     if pg:
@@ -107,9 +104,9 @@ def upgrade() -> None:
         out = []
         for audit_id, created_at, ids in rows:
             ids = json.loads(ids) if isinstance(ids, str) else ids
-            for object_id in dict.fromkeys(i for i in (ids if isinstance(ids, list) else []) if isinstance(i, str)):
-                out.append({"tenant_id": tid, "id": uuid.uuid4(), "created_at": created_at, "audit_id": audit_id,
-                            "object_id": object_id})
+            named = ids if isinstance(ids, list) else []
+            for object_id in dict.fromkeys(i for i in named if isinstance(i, str) and len(i) <= 64):
+                out.append({"tenant_id": tid, "id": audit_id, "created_at": created_at, "object_id": object_id})
         if out:
             bind.execute(_READS.insert(), out)
     if pg:
@@ -117,5 +114,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_audit_pii_reads_object", table_name="audit_pii_reads")
     op.drop_table("audit_pii_reads")

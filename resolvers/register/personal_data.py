@@ -238,8 +238,7 @@ def full_read_filters(needle: str | ColumnElement[str], subject: str | ColumnEle
     filters on the row itself stay as they were: the action (in the text, not a parameter, so a plan
     proves 0047's partial index) and the id in its JSON text."""
     reads = AuditPiiRead.__table__
-    return [AuditEntry.id.in_(select(reads.c.audit_id).where(reads.c.tenant_id == tenant_id,
-                                                             reads.c.object_id == subject)),
+    return [AuditEntry.id.in_(select(reads.c.id).where(reads.c.tenant_id == tenant_id, reads.c.object_id == subject)),
             AuditEntry.action == literal_column("'person.read_pii'"),
             cast(AuditEntry.object_ids, String).contains(needle)]
 

@@ -158,7 +158,7 @@ async def test_the_full_reads_are_read_by_their_index_as_the_app_role(api: Api, 
         await owner.commit()
     plan = await _plan(db, tw.tenant_id, report, person)
     reads = plan[plan.index("CTE pd_reads"):].split("CTE ", 2)[1]
-    assert "ix_audit_pii_reads_object" in reads, plan
+    assert "pk_audit_pii_reads" in reads, plan
     assert "Seq Scan on audit_log" not in reads and "ix_audit_log_tenant_created" not in reads, plan
 
 
@@ -183,11 +183,11 @@ async def test_a_report_reads_the_persons_full_reads_not_the_tenants(api: Api, d
             "FROM generate_series(1, 3000)"), {"t": tw.tenant_id})
         if await owner.scalar(text("SELECT to_regclass('audit_pii_reads') IS NOT NULL")):
             await owner.execute(text(
-                "INSERT INTO audit_pii_reads (tenant_id, id, created_at, audit_id, object_id) "
-                "SELECT a.tenant_id, gen_random_uuid(), a.created_at, a.id, e FROM audit_log a, "
+                "INSERT INTO audit_pii_reads (tenant_id, id, created_at, object_id) "
+                "SELECT a.tenant_id, a.id, a.created_at, e FROM audit_log a, "
                 "json_array_elements_text(a.object_ids) e WHERE a.tenant_id = :t AND a.action = 'person.read_pii' "
                 "AND NOT EXISTS (SELECT 1 FROM audit_pii_reads r WHERE r.tenant_id = a.tenant_id "
-                "AND r.audit_id = a.id)"), {"t": tw.tenant_id})
+                "AND r.id = a.id)"), {"t": tw.tenant_id})
         await owner.commit()
         await owner.execute(text("ANALYZE"))
         await owner.commit()

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from gongzhi.migrate import alembic_config, upgrade
 from models import AuditEntry, AuditPiiRead
+from models.access import pii_read_ids
 from resolvers.ids import encode_global_id
 from resolvers.register import full_read_filters
 from tenants.session import bind_tenant
@@ -40,7 +41,7 @@ async def test_each_full_read_writes_its_ids_and_the_report_finds_the_same_reads
         async with s.begin():
             audit = (await s.execute(select(AuditEntry.id, AuditEntry.created_at, AuditEntry.object_ids)
                                      .where(AuditEntry.action == "person.read_pii"))).all()
-            rows = (await s.execute(select(AuditPiiRead.audit_id, AuditPiiRead.created_at,
+            rows = (await s.execute(select(AuditPiiRead.id, AuditPiiRead.created_at,
                                            AuditPiiRead.object_id))).all()
             assert len(audit) >= 3
             assert sorted((r[0], r[1], r[2]) for r in rows) == sorted(
@@ -88,7 +89,7 @@ def test_the_migration_fills_the_ids_of_earlier_full_reads(tmp_path: Path) -> No
         engine = create_async_engine(url)
         async with engine.connect() as conn:
             got = [(str(r[0]), str(r[1])) for r in (await conn.execute(sa.text(
-                "SELECT audit_id, object_id FROM audit_pii_reads WHERE tenant_id = :t"), {"t": tenant.hex})).all()]
+                "SELECT id, object_id FROM audit_pii_reads WHERE tenant_id = :t"), {"t": tenant.hex})).all()]
         await engine.dispose()
         return got
 
@@ -101,3 +102,9 @@ def test_the_migration_fills_the_ids_of_earlier_full_reads(tmp_path: Path) -> No
         assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'audit_pii_reads'").fetchone() == (0,)
     finally:
         conn.close()
+
+
+def test_the_ids_of_a_row_are_its_strings_once_and_none_longer_than_the_column() -> None:
+    """What the request's audit statement writes (a longer string cannot be a person's id, and must not fail it)."""
+    assert pii_read_ids(["b", "a" * 65, "b", 3, None, "c"]) == ["b", "c"]
+    assert pii_read_ids({"not": "a list"}) == []
