@@ -57,6 +57,10 @@ def _needle(a: dict[str, Any]) -> str:
     return f'"{_person_uuid(a)}"'
 
 
+def _subject(a: dict[str, Any]) -> str:
+    return str(_person_uuid(a))
+
+
 def personal_data_report(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
     actor = cx.ctx.actor
     person_id = cx.param(sel, _person_uuid, "uuid")
@@ -86,7 +90,8 @@ def personal_data_report(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[An
     u = User.__table__.alias("pdu")
     reads = (select(a.c.id, a.c.created_at, a.c.user_id, a.c.roles, a.c.request_id, u.c.display_name)
              .select_from(a.outerjoin(u, u.c.id == a.c.user_id))
-             .where(a.c.tenant_id == cx.tenant_id, *full_read_filters(cx.param(sel, _needle, "text")))
+             .where(a.c.tenant_id == cx.tenant_id, *full_read_filters(
+                 cx.param(sel, _needle, "text"), cx.param(sel, _subject, "text"), cx.tenant_id))
              .cte(f"pd_reads{n}"))
     counts = func.json_build_array(cast(p.c.id, Text), select(func.count()).select_from(records).scalar_subquery(),
                                    select(func.count()).select_from(reads).scalar_subquery())

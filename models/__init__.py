@@ -1,6 +1,6 @@
 """The data: SQLAlchemy tables, one module per aggregate (the bottom layer)."""
 
-from models.access import AuditEntry, CasbinRule, Member, RoleAssignment
+from models.access import AuditEntry, AuditPiiRead, CasbinRule, Member, RoleAssignment
 from models.area import (
     ALLOWED_PARENTS,
     Area,
@@ -145,6 +145,7 @@ __all__ = [
     "AuditChainHead",
     "AuditCheckpoint",
     "AuditEntry",
+    "AuditPiiRead",
     "BallotMethod",
     "Base",
     "CalendarOverride",

@@ -28,6 +28,7 @@ from gongzhi.http.preflight import photo_link_key
 from gongzhi.http.ratelimit import make_limiter
 from gongzhi.settings import Settings
 from models import AuditEntry, Tenant, TenantStatus, User, uuid7
+from models.access import PII_READ, pii_read_ids
 from policies.actor import actor_from_rows, load_actor
 from policies.enforcer import PolicyCache
 from resolvers.context import CALENDAR_VERSION, Db, RequestContext
@@ -69,11 +70,15 @@ _AUDIT_TYPES = ("uuid", "timestamptz", "uuid", "text", "text", "text", "json", "
 AUDIT_ROWS_PER_STATEMENT = 200  # more audit rows than this (rare): the ORM's flush writes them
 
 
-@functools.lru_cache(maxsize=32)
-def audit_and_notify_sql(rows: int, writes: tuple[str, ...] = (), offset: int = 0) -> str:
+@functools.lru_cache(maxsize=64)
+def audit_and_notify_sql(rows: int, writes: tuple[str, ...] = (), offset: int = 0,
+                         pii: tuple[tuple[int, int], ...] = ()) -> str:
     """The statement for ``rows`` audit rows: $1 the tenant, then each row's columns, then the
     channel and the payloads (an array). ``writes``: the request's own INSERTs (their parameters
-    $1 … $offset), run before the audit rows as data-modifying WITHs of the same statement."""
+    $1 … $offset), run before the audit rows as data-modifying WITHs of the same statement.
+    ``pii``: (audit row, how many ids) of each full read of personal data among the rows: their
+    ``audit_pii_reads`` rows (models.access.AuditPiiRead, migration 0049), one per id, the ids' texts
+    the last parameters."""
     width = len(_AUDIT_COLUMNS)
     first = 1 + offset
     values = ", ".join(f"(${first}::uuid, " + ", ".join(f"${first + 1 + r * width + i}::{t}"
@@ -81,8 +86,16 @@ def audit_and_notify_sql(rows: int, writes: tuple[str, ...] = (), offset: int = 
                        for r in range(rows))
     channel = first + 1 + rows * width
     ahead = "".join(f"w{i} AS ({sql}), " for i, sql in enumerate(writes))
-    return (f"WITH {ahead}audit AS (INSERT INTO audit_log (tenant_id, {', '.join(_AUDIT_COLUMNS)}) VALUES {values}) "
-            f"SELECT count(*) FROM (SELECT pg_notify(${channel}, p) "
+    ids, n = [], channel + 2
+    for r, count in pii:  # _AUDIT_COLUMNS: id first, created_at second
+        for _ in range(count):
+            ids.append(f"(${first}::uuid, ${first + 1 + r * width}::uuid, ${first + 2 + r * width}::timestamptz, "
+                       f"${n}::text)")
+            n += 1
+    reads = (f", pii AS (INSERT INTO audit_pii_reads (tenant_id, id, created_at, object_id) "
+             f"VALUES {', '.join(ids)})") if ids else ""
+    return (f"WITH {ahead}audit AS (INSERT INTO audit_log (tenant_id, {', '.join(_AUDIT_COLUMNS)}) VALUES {values})"
+            f"{reads} SELECT count(*) FROM (SELECT pg_notify(${channel}, p) "
             f"FROM unnest(${channel + 1}::text[]) AS n(p)) notified")
 
 
@@ -139,8 +152,15 @@ def audit_and_notify(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datet
     rows = audit_rows(entries, tenant_id, now)
     values = [json.dumps(r[c]) if t == "json" else r[c] for r in rows
               for c, t in zip(_AUDIT_COLUMNS, _AUDIT_TYPES, strict=True)]
-    return (audit_and_notify_sql(len(rows), writes, len(write_args)),
-            (*write_args, tenant_id, *values, CHANNEL, payloads))
+    pii: list[tuple[int, int]] = []
+    ids: list[str] = []
+    for i, r in enumerate(rows):
+        if r["action"] == PII_READ:
+            read = pii_read_ids(r["object_ids"])
+            pii.append((i, len(read)))
+            ids += read
+    return (audit_and_notify_sql(len(rows), writes, len(write_args), tuple(pii)),
+            (*write_args, tenant_id, *values, CHANNEL, payloads, *ids))
 
 
 class _OpenStatement:

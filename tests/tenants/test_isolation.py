@@ -799,11 +799,13 @@ NO_APP_DELETE = ("audit_chain_heads",
 # Tables the app role may only read and append to (the audit log, the case timeline).
 APPEND_ONLY = ("audit_log", "case_events", "visits", "care_service_records", "points_entries", "person_moves",
                "inservice_records",  # co-building (issue #7): 双报到 service records are a ledger too
-               "person_erasures")  # the erasure list (issue #24): read and appended to, never changed
+               "person_erasures",  # the erasure list (issue #24): read and appended to, never changed
+               "audit_pii_reads")  # the ids of audit_log's full reads (migration 0049), as audit_log
 
 
 @pytest.mark.parametrize("stmt", ["UPDATE audit_log SET action = action", "DELETE FROM audit_log",
-                                  "UPDATE case_events SET note = note", "DELETE FROM case_events"])
+                                  "UPDATE case_events SET note = note", "DELETE FROM case_events",
+                                  "UPDATE audit_pii_reads SET object_id = object_id", "DELETE FROM audit_pii_reads"])
 async def test_audit_log_and_case_timeline_are_append_only_for_the_app(db: DbEnv, world: World, stmt: str) -> None:
     _pg(db)
     async with db.sessionmaker() as s:

@@ -1,0 +1,110 @@
+"""The ids of full reads of personal data (``audit_pii_reads``, migration 0049; issue #21): every audit row
+of a full read gets one row per id it names, written with it — the request's one audit statement on
+PostgreSQL, the ORM's flush on SQLite — and the report's full reads, looked up through them, are exactly
+the rows the filter on the audit row alone finds (the action and the id in the ids' JSON text), for every
+person. The migration fills the table for the full reads written before it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy import String, cast, literal_column, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from gongzhi.migrate import alembic_config, upgrade
+from models import AuditEntry, AuditPiiRead
+from models.access import pii_read_ids
+from resolvers.ids import encode_global_id
+from resolvers.register import full_read_filters
+from tenants.session import bind_tenant
+from tests.support.harness import Api, DbEnv, World
+
+PERSONS = "{ persons(first: 100) { totalCount nodes { id phone } } }"
+PERSON = "query ($id: ID!) { node(id: $id) { ... on Person { id phone } } }"
+REPORT = "query ($p: ID!) { personalDataReport(personId: $p) { fullReads { at userName requestId } } }"
+
+
+async def test_each_full_read_writes_its_ids_and_the_report_finds_the_same_reads(
+        api: Api, db: DbEnv, fresh: World) -> None:
+    a = fresh.a
+    await api.gql(a, "admin", PERSONS)  # a full read of everyone
+    await api.gql(a, "admin", PERSON, {"id": encode_global_id("Person", a.persons["h1b"])})  # of one
+    await api.gql(a, "grid1", PERSONS)  # of the grid's own
+    async with db.sessionmaker() as s:
+        bind_tenant(s, a.tenant_id)
+        async with s.begin():
+            audit = (await s.execute(select(AuditEntry.id, AuditEntry.created_at, AuditEntry.object_ids)
+                                     .where(AuditEntry.action == "person.read_pii"))).all()
+            rows = (await s.execute(select(AuditPiiRead.id, AuditPiiRead.created_at,
+                                           AuditPiiRead.object_id))).all()
+            assert len(audit) >= 3
+            assert sorted((r[0], r[1], r[2]) for r in rows) == sorted(
+                (e[0], e[1], i) for e in audit for i in set(e[2]))
+            old = [AuditEntry.action == literal_column("'person.read_pii'"),
+                   cast(AuditEntry.object_ids, String).contains(sa.bindparam("needle"))]
+            found = 0
+            for person in [*a.persons.values(), uuid.uuid4()]:
+                needle = f'"{person}"'
+                new = set((await s.scalars(select(AuditEntry.id).where(
+                    *full_read_filters(needle, str(person), a.tenant_id)))).all())
+                assert new == set((await s.scalars(select(AuditEntry.id).where(*old), {"needle": needle})).all())
+                found += len(new)
+            assert found >= len(a.persons)
+    body = await api.gql(a, "admin", REPORT, {"p": encode_global_id("Person", a.persons["h1b"])})
+    assert len(body["data"]["personalDataReport"]["fullReads"]) == sum(
+        str(a.persons["h1b"]) in e[2] for e in audit)
+
+
+_INSERT_TENANT = ("INSERT INTO tenants (id, slug, name, status, policy_version, created_at) "
+                  "VALUES (:id, 'old', '旧街道', 'active', 1, '2026-01-01 00:00:00')")
+_INSERT_AUDIT = ("INSERT INTO audit_log (tenant_id, id, created_at, user_id, roles, action, object_type, object_ids, "
+                 "detail) VALUES (:t, :id, '2026-02-01 00:00:00', NULL, '', :action, 'person', :ids, '{}')")
+
+
+def test_the_migration_fills_the_ids_of_earlier_full_reads(tmp_path: Path) -> None:
+    """SQLite (PostgreSQL's statement per tenant ran on the portal mix's database: 176,698 rows, each an
+    id of its full read, bench/RESULTS.md h-pdr); down again drops the table."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, revision="0048_actor_compound")
+    tenant, p1, p2 = uuid.uuid4(), str(uuid.uuid4()), str(uuid.uuid4())
+    reads = {uuid.uuid4(): [p1, p2, p1], uuid.uuid4(): [p2]}  # a repeated id is one row
+
+    async def run() -> list[tuple[str, str]]:
+        engine = create_async_engine(url)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(_INSERT_TENANT), {"id": tenant.hex})
+            for audit_id, ids in reads.items():
+                await conn.execute(sa.text(_INSERT_AUDIT), {"t": tenant.hex, "id": audit_id.hex,
+                                                            "action": "person.read_pii", "ids": json.dumps(ids)})
+            await conn.execute(sa.text(_INSERT_AUDIT), {"t": tenant.hex, "id": uuid.uuid4().hex,
+                                                        "action": "updatePerson", "ids": json.dumps([p1])})
+        await engine.dispose()
+        await asyncio.to_thread(upgrade, url)
+        engine = create_async_engine(url)
+        async with engine.connect() as conn:
+            got = [(str(r[0]), str(r[1])) for r in (await conn.execute(sa.text(
+                "SELECT id, object_id FROM audit_pii_reads WHERE tenant_id = :t"), {"t": tenant.hex})).all()]
+        await engine.dispose()
+        return got
+
+    got = asyncio.run(run())
+    assert sorted(got) == sorted((a.hex, i) for a, ids in reads.items() for i in set(ids))
+
+    command.downgrade(alembic_config(url), "0048_actor_compound")
+    conn = sqlite3.connect(tmp_path / "old.db")
+    try:
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'audit_pii_reads'").fetchone() == (0,)
+    finally:
+        conn.close()
+
+
+def test_the_ids_of_a_row_are_its_strings_once_and_none_longer_than_the_column() -> None:
+    """What the request's audit statement writes (a longer string cannot be a person's id, and must not fail it)."""
+    assert pii_read_ids(["b", "a" * 65, "b", 3, None, "c"]) == ["b", "c"]
+    assert pii_read_ids({"not": "a list"}) == []
