@@ -6,7 +6,7 @@ from datetime import datetime
 
 from gongzhi.jobs import Job, JobResult
 from gongzhi.modules.declaration import Module
-from models import AuditChainHead, AuditCheckpoint, AuditEntry
+from models import AuditChainHead, AuditCheckpoint, AuditEntry, AuditPiiRead
 from resolvers import audit as audit_service
 from resolvers.context import Db
 from schema import audit
@@ -23,7 +23,7 @@ SEAL_AUDIT_LOG = Job("seal_audit_log", "audit rows sealed", _seal)
 
 MODULE = Module(
     name="audit",
-    tables=(AuditEntry, AuditChainHead, AuditCheckpoint),
+    tables=(AuditEntry, AuditChainHead, AuditCheckpoint, AuditPiiRead),
     resources=("audit_log",),
     schema=audit.PARTS,
     jobs=(SEAL_AUDIT_LOG,),
