@@ -74,7 +74,7 @@ AUDIT_ROWS_PER_STATEMENT = 200  # more audit rows than this (rare): the ORM's fl
 # The events' NOTIFY sent with the COMMIT of a fast write (tenants.begin.commit_then; issue #21), in a transaction
 # of its own that runs only if that COMMIT succeeded. In the committing transaction, NOTIFY takes PostgreSQL's
 # lock of notifying commits and holds it across the commit's WAL flush: every reporting transaction's fsync one
-# after another, none grouped (bench/RESULTS.md h-pgw: 330 vs 1,600–2,750 commits/s at 8 clients here). This
+# after another, none grouped (bench/RESULTS.md h-pgw: 313–899 vs 1,584–2,757 commits/s at 8 clients). This
 # transaction writes nothing but the queue: its commit need not wait for the WAL flush (the report it announces
 # is already durable), so it holds that lock for microseconds. Payloads as long as NOTIFY's limit stay in the
 # committing transaction (their error refuses the mutation, as before), never after a commit.
