@@ -254,9 +254,8 @@ class GraphQLEndpoint:
         try:
             claims = self.state.verifier.verify(authorization)
             slug = select_tenant(claims, tenant)
-            user = str(claims.user_id)
-            obs.note(tenant=slug, user=user)
-            decision = await self.state.limiter.check(slug, user)
+            obs.note(tenant=slug, user=claims.user)
+            decision = await self.state.limiter.check(slug, claims.user)
             if not decision.allowed:
                 return pipeline.rate_limited(decision, media)
         except AuthError as e:
