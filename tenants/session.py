@@ -120,6 +120,7 @@ def _mask(value: Any) -> Any:
 
 
 _AUDITED_KEYS: dict[Any, tuple[str, ...]] = {}
+_INSERT_AUDIT: dict[type, tuple[bool, Any, frozenset[str], frozenset[str]]] = {}  # insert_change's, per model
 
 
 def _audited_keys(mapper: Any) -> tuple[str, ...]:
@@ -147,11 +148,13 @@ def insert_change(model: type[TenantScoped], values: dict[str, Any]) -> dict[str
     """The audit log's record of inserting a row of ``model`` with ``values`` (its id among them) as a flush
     would keep it (``_record_changes``), for a row written without the ORM's unit of work (issue #21:
     resolvers.cases.report_fast); None: not audited."""
-    if getattr(model, "__audit__", True) is False:
-        return None
-    mapper = inspect(model)
-    fields = _inserted_fields(mapper, values, getattr(model, "__audit_mask__", frozenset()),
-                              getattr(model, "__audit_conceal__", frozenset()))
+    found = _INSERT_AUDIT.get(model)  # asked once per model (issue #21: ≈ 0.02 ms a row of a case step)
+    if found is None:
+        found = _INSERT_AUDIT[model] = (getattr(model, "__audit__", True) is not False, inspect(model),
+                                        getattr(model, "__audit_mask__", frozenset()),
+                                        getattr(model, "__audit_conceal__", frozenset()))
+    audited, mapper, masked, concealed = found
+    fields = _inserted_fields(mapper, values, masked, concealed) if audited else None
     if not fields:
         return None
     return {"table": mapper.local_table.name, "id": str(values["id"]), "op": "insert", "fields": fields}
