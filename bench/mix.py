@@ -13,7 +13,12 @@ as the role that sends it, against the demo data on PostgreSQL.
 4. Drives each query for the duration at the concurrency (an httpx client) — before each, ANALYZE of
    the tables autovacuum would analyze (this machine kind's PostgreSQL runs without it) — then each mutation
    phase (its requests built from the earlier phases' answers: the cases reported are accepted,
-   dispatched, resolved, then given feedback), every answer checked.
+   dispatched, resolved, then given feedback), every answer checked. A mutation's phase starts with
+   `--mutation-warmup` requests of its own kind (20; each on a row of its own, as the measured ones),
+   unmeasured, as a query's run does: a process's first requests of a mutation pay what it keeps for
+   the next ones — its check statement rendered for the actor's shape (a case step's: ≈ 40 ms of CPU),
+   its statements prepared on each pooled connection — which in a phase of 100 was up to a third of
+   the phase's CPU (reportCase 2.74 ms per request in 100, 1.52 in 1,000).
 5. Prints one line per operation: req/s, p50/p99 latency, and the server's CPU ms per request —
    the CPU time of the server's threads (`/proc/<pid>/task/*/schedstat`, nanoseconds) over the
    run ÷ the requests, robust to other load on the machine — and writes it to bench/results/.
@@ -390,7 +395,8 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace, note: str) ->
         f"# bench.mix {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         f"concurrency {args.concurrency}, {args.duration or 'one pass'} s per query, "
-        f"{args.mutations} requests per mutation; {note}; machine: {os.cpu_count()} cores, load "
+        f"{args.mutations} requests per mutation (after {args.mutation_warmup} unmeasured); {note}; "
+        f"machine: {os.cpu_count()} cores, load "
         f"{os.getloadavg()[0]:.1f}",
         "",
         "| operation | actor | req/s | ÷ node | p50 ms | p99 ms | server CPU ms/req | rows |",
@@ -463,6 +469,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mutations", type=int, default=100, help="requests per mutation")
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--warmup", type=int, default=20, help="requests before each query's measured run")
+    ap.add_argument("--mutation-warmup", type=int, default=20, help="requests of each mutation before its "
+                    "measured ones, unmeasured (0: every request measured, as runs before 2026-12-06T07Z)")
     ap.add_argument("--port", type=int, default=8391)
     ap.add_argument("--db", default=DB)
     ap.add_argument(
@@ -477,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-mutations", action="store_true")
     args = ap.parse_args(argv)
     if args.quick:
-        args.duration, args.mutations, args.warmup = 0.3, 10, 3
+        args.duration, args.mutations, args.warmup, args.mutation_warmup = 0.3, 10, 3, 3
     prepare(args.db, args.force)
     try:
         return asyncio.run(main_async(args))

@@ -51,7 +51,9 @@ async def set_up(client: Client, found: dict[str, Any]) -> None:
 async def run_mutations(
     client: Client, pid: int, args: argparse.Namespace, found: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    n = args.mutations
+    # each phase's first `warm` requests unmeasured (bench.mix --mutation-warmup): every phase has n + warm rows
+    warm = args.mutation_warmup
+    n = args.mutations + warm
     out: list[dict[str, Any]] = []
     compound, community = found["resident_compound"], found["resident_community"]
     now = datetime.now(UTC)
@@ -65,15 +67,12 @@ async def run_mutations(
         if name not in MUTATIONS:
             raise Fail(f"{name} is not one of the mix's mutations")
         stats = Stats(name)
-        answers = await drive(
-            client,
-            pid,
-            stats,
-            requests,
-            args.concurrency,
-            None,
-            lambda d: check_payload(name, d)[pick] if pick else check_payload(name, d),
-        )
+
+        def check(d: Any) -> Any:
+            return check_payload(name, d)[pick] if pick else check_payload(name, d)
+
+        warmed = await drive(client, pid, Stats(name), requests[:warm], args.concurrency, None, check)
+        answers = warmed + await drive(client, pid, stats, requests[warm:], args.concurrency, None, check)
         stats.rows = 1
         out.append(stats.line() | {"actor": actor_of, "kind": "mutation"})
         print(_fmt(out[-1]), flush=True)

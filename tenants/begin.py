@@ -118,3 +118,12 @@ async def commit_then(fairy: Any, adapted: Any, sql: str, args: tuple[Any, ...])
         raise
     transaction._state = TransactionState.COMMITTED
     return row
+
+
+async def commit_with(fairy: Any, adapted: Any, after: tuple[str, tuple[Any, ...]] | None) -> None:
+    """A DriverTransaction's COMMIT (tenants.session), with ``after`` (a statement, its parameters) sent after it
+    in its round trip (``commit_then``) when given."""
+    if after is not None:
+        await commit_then(fairy, adapted, *after)
+    elif adapted._transaction is not None:
+        await adapted._call_and_discard(adapted._transaction.commit)

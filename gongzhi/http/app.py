@@ -168,5 +168,6 @@ def _create_app(settings: Settings | None, engine: AsyncEngine | None) -> Starle
         exception_handlers=pipeline.EXCEPTION_HANDLERS,
     )
     app.state.gongzhi = state
-    pipeline.install(app, settings, engine, state)  # request ids, access log, metrics, traces, /metrics
+    # request ids, access log, metrics, traces, /metrics; POST /graphql straight to the endpoint (issue #21)
+    pipeline.install(app, settings, engine, state, graphql=endpoint.post)
     return app

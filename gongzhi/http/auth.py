@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,11 @@ class Claims:
     # operations (issue #10): claim "platform": "admin" makes a platform administrator, who manages
     # tenants at /platform/graphql (gongzhi/platform_api.py) and nothing else.
     platform_admin: bool = False
+    # str(user_id), asked by every request that presents the token (metrics, rate limit): made once.
+    user: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "user", str(self.user_id))
 
 
 class TokenVerifier:

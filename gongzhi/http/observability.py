@@ -166,6 +166,8 @@ def operation_name(requested: str | None, document: Any) -> str | None:
 
 
 def operation_label(name: str | None) -> str:
+    if name is not None and name in _seen_operations:  # checked when it was added
+        return name
     if not name or not _OPERATION.match(name):
         return "anonymous"
     if name not in _seen_operations:

@@ -29,8 +29,9 @@ import asyncio
 import contextlib
 import logging
 import time
+import types
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -44,7 +45,7 @@ from gongzhi.http.auth import AuthError
 from gongzhi.http.ratelimit import Decision
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
-from resolvers.i18n import LANGUAGE, from_accept_language, t
+from resolvers.i18n import LANGUAGE, Language, from_accept_language, t
 from tenants.faults import is_unavailable
 
 if TYPE_CHECKING:
@@ -201,13 +202,32 @@ async def tenant_context(state: AppState, conn: HTTPConnection, who: tuple[uuid.
 # -- the middleware -----------------------------------------------------------------------------
 
 
-def _route_label(scope: Scope) -> str:
+def _route_label(scope: Scope, graphql_lane: bool = False) -> str:
     """The matched route's template (/uploads/{id}), never the raw path: a bounded label."""
+    if graphql_lane:
+        return "/graphql"
     route = scope.get("route")
     path = getattr(route, "path", None)
     if isinstance(path, str):
         return path or "/"
     return "unmatched"
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The request's body, read as Starlette's ``Request.body()`` reads it (``ClientDisconnect`` when the
+    client hangs up first), for an endpoint that takes no ``Request`` (``GraphQLEndpoint.post``)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "http.request":
+            chunk = message.get("body", b"")
+            if chunk:
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        elif kind == "http.disconnect":
+            raise ClientDisconnect()
 
 
 class BodyTimeout(Exception):
@@ -217,18 +237,34 @@ class BodyTimeout(Exception):
 def _timed_receive(receive: Receive, seconds: float) -> Receive:
     """``receive`` with a deadline for the request body (slow clients, issue #26): every body
     message must have arrived ``seconds`` after the app started; after the last one (when an app
-    only waits for a disconnect) no deadline applies. ``asyncio.timeout_at``: a timer, no task."""
+    only waits for a disconnect) no deadline applies. ``asyncio.timeout_at``: a timer, no task —
+    and only once ``receive`` has to wait: a body the server has read already (uvicorn reads a small
+    one with the headers) is handed over without arming and cancelling a timer (issue #21)."""
     deadline = asyncio.get_running_loop().time() + seconds
     done = [False]
 
     async def timed() -> Message:
         if done[0]:
             return await receive()
-        try:
-            async with asyncio.timeout_at(deadline):
-                message = await receive()
-        except TimeoutError:
-            raise BodyTimeout from None
+        pending = receive()
+        message: Message
+        if isinstance(pending, Coroutine):
+            try:
+                waits_for = pending.send(None)
+            except StopIteration as ready:  # nothing to wait for: no deadline to enforce
+                message = ready.value
+            else:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        message = await _resumed(pending, waits_for)
+                except TimeoutError:
+                    raise BodyTimeout from None
+        else:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await pending
+            except TimeoutError:
+                raise BodyTimeout from None
         if message["type"] != "http.request" or not message.get("more_body", False):
             done[0] = True
         return message
@@ -236,12 +272,39 @@ def _timed_receive(receive: Receive, seconds: float) -> Receive:
     return timed
 
 
+@types.coroutine
+def _resumed(coro: Coroutine[Any, Any, Message], waits_for: Any) -> Generator[Any, Any, Message]:
+    """The rest of a coroutine that was started by hand and yielded ``waits_for`` to the event loop, as
+    ``await coro`` would have run it: what the task sends or throws in goes on to the coroutine."""
+    while True:
+        try:
+            sent = yield waits_for
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as e:  # a cancellation (the deadline's, or the task's)
+            try:
+                waits_for = coro.throw(e)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+        else:
+            try:
+                waits_for = coro.send(sent)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+
+
 class RequestPipeline:
-    """Pure ASGI: request id, timing, span, access log, metrics, and the last-resort error body."""
+    """Pure ASGI: request id, timing, span, access log, metrics, and the last-resort error body.
+
+    ``graphql``: the endpoint POST /graphql goes to directly (``GraphQLEndpoint.post``, pure ASGI),
+    not through Starlette's exception middleware, router and route (issue #21); everything this
+    class does for a request it does for that one too, the route label "/graphql" included."""
 
     def __init__(self, app: ASGIApp, observed: obs.Observed, *, refresh_every: float = 5.0,
-                 body_timeout: float = 30.0) -> None:
+                 body_timeout: float = 30.0, graphql: ASGIApp | None = None) -> None:
         self.app = app
+        self.graphql = graphql
         self.observed = observed
         self.refresh_every = refresh_every
         self.body_timeout = body_timeout
@@ -254,22 +317,26 @@ class RequestPipeline:
             return
         # The pool, policy and subscription gauges: sampled here at most every refresh_every seconds
         # while requests come, and on every scrape of /metrics — no background task to outlive the app.
-        now = time.monotonic()
-        if now >= self._next_refresh:
-            self._next_refresh = now + self.refresh_every
+        started = time.perf_counter()  # monotonic too
+        if started >= self._next_refresh:
+            self._next_refresh = started + self.refresh_every
             self.observed.refresh()
         headers = scope.get("headers", ())
-        rid_header = next((v for k, v in headers if k == b"x-request-id"), None)
+        rid_header = lang_header = None
+        for k, v in headers:  # the first of each
+            if k == b"x-request-id":
+                rid_header = rid_header if rid_header is not None else v
+            elif k == b"accept-language":
+                lang_header = lang_header if lang_header is not None else v
         method = scope.get("method", "GET") if kind == "http" else "WEBSOCKET"
         path = scope.get("path", "")
         info = obs.RequestInfo(request_id=obs.request_id_from(None if rid_header is None
                                                               else rid_header.decode("latin-1")),
                                method=method, path=path)
         token = obs.current.set(info)
-        lang_header = next((v for k, v in headers if k == b"accept-language"), None)
-        lang_token = LANGUAGE.set(from_accept_language(None if lang_header is None
-                                                       else lang_header.decode("latin-1")))
+        lang_token = LANGUAGE.set("zh" if lang_header is None else _language(lang_header))
         graphql = kind == "http" and path == "/graphql" and method == "POST"
+        app = self.graphql if graphql and self.graphql is not None else self.app
         status = [500]
         started_response = [False]
         rid_bytes = info.request_id.encode("latin-1")
@@ -279,7 +346,10 @@ class RequestPipeline:
                 status[0] = message["status"]
                 started_response[0] = True
                 raw = list(message.get("headers", ()))
-                if not any(k.lower() == b"x-request-id" for k, _ in raw):
+                for k, _ in raw:
+                    if k.lower() == b"x-request-id":
+                        break
+                else:
                     raw.append((b"x-request-id", rid_bytes))
                     message = {**message, "headers": raw}
             elif message["type"] == "websocket.accept":
@@ -296,13 +366,12 @@ class RequestPipeline:
 
             carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in headers}
             span_cm = tracer.start_as_current_span(f"{method} {path}", context=extract(carrier), kind=SpanKind.SERVER)
-        started = time.perf_counter()
         try:
             with span_cm as span:
                 if kind == "http" and self.body_timeout > 0:
                     receive = _timed_receive(receive, self.body_timeout)
                 try:
-                    await self.app(scope, receive, on_send)
+                    await app(scope, receive, on_send)
                 except ClientDisconnect:
                     # The client hung up before its answer: theirs, not a server error (no traceback).
                     if not started_response[0]:
@@ -333,7 +402,7 @@ class RequestPipeline:
                                           t(f"服务器内部错误，请提供请求编号 {info.request_id}",
                                             f"internal error; quote request id {info.request_id}"))
                 finally:
-                    route = _route_label(scope)
+                    route = _route_label(scope, app is not self.app)
                     if span is not None:
                         span.set_attribute("http.request.method", method)
                         span.set_attribute("http.route", route)
@@ -353,21 +422,38 @@ class RequestPipeline:
         finally:
             elapsed = time.perf_counter() - started
             outcome = obs.outcome(status[0], info.outcome)
-            route = _route_label(scope)
+            route = _route_label(scope, app is not self.app)
             HTTP_REQUESTS_BY(route, method, outcome).inc()
             HTTP_LATENCY_BY(route).observe(elapsed)
-            fields: dict[str, Any] = {"method": method, "route": route, "status": status[0], "outcome": outcome,
-                                      "duration_ms": round(elapsed * 1000, 2)}
+            op = None
             if graphql:
                 op = obs.operation_label(info.operation)
                 obs.REQUESTS_BY(op, outcome).inc()
                 obs.LATENCY_BY(op).observe(elapsed)
-                fields["operation"] = info.operation if op != "other" else op
-            obs.access_log.info("request", extra={"fields": fields})
+            if obs.access_log.isEnabledFor(logging.INFO):  # the line's fields only when it is written
+                fields: dict[str, Any] = {"method": method, "route": route, "status": status[0],
+                                          "outcome": outcome, "duration_ms": round(elapsed * 1000, 2)}
+                if op is not None:
+                    fields["operation"] = info.operation if op != "other" else op
+                obs.access_log.info("request", extra={"fields": fields})
             obs.current.reset(token)
             LANGUAGE.reset(lang_token)
             if kind != "http":
                 self.observed.refresh()
+
+
+_languages: dict[bytes, Language] = {}
+
+
+def _language(header: bytes) -> Language:
+    """The Accept-Language header's language, kept per header value (a browser sends the same one
+    with every request): at most 256 values, then parsed each time."""
+    found = _languages.get(header)
+    if found is None:
+        found = from_accept_language(header.decode("latin-1"))
+        if len(_languages) < 256:
+            _languages[header] = found
+    return found
 
 
 async def _send_error(send: Send, status: int, rid: str, code: str, message: str,
@@ -379,7 +465,8 @@ async def _send_error(send: Send, status: int, rid: str, code: str, message: str
     await send({"type": "http.response.body", "body": body})
 
 
-def install(app: Starlette, settings: Settings, engine: AsyncEngine, state: AppState) -> obs.Observed:
+def install(app: Starlette, settings: Settings, engine: AsyncEngine, state: AppState,
+            graphql: ASGIApp | None = None) -> obs.Observed:
     """The pipeline for create_app: the middleware, the error handlers' companions, /metrics, and
     a span per SQL statement when tracing is on."""
     observed = obs.Observed(engine, state)
@@ -388,5 +475,5 @@ def install(app: Starlette, settings: Settings, engine: AsyncEngine, state: AppS
         obs.instrument_engine(engine)
     if settings.metrics:
         app.router.routes.extend(obs.metrics_routes(observed))
-    app.add_middleware(RequestPipeline, observed=observed, body_timeout=settings.http_body_timeout)
+    app.add_middleware(RequestPipeline, observed=observed, body_timeout=settings.http_body_timeout, graphql=graphql)
     return observed

@@ -248,6 +248,7 @@ class AppState:
     def __init__(self, settings: Settings, engine: AsyncEngine) -> None:
         self.settings = settings
         self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"  # asked per request, fixed for the app's life
         self.sessionmaker: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
         self.policies = PolicyCache()
         self.verifier = TokenVerifier(settings)
@@ -284,7 +285,7 @@ class AppState:
     async def open_context(self, session: AsyncSession, user_id: uuid.UUID, slug: str, request_id: str,
                            client_addr: str | None, *, partner_client: str | None = None) -> RequestContext:
         """Bind a fresh session to the tenant and load the actor (tenant, user, policy, roles)."""
-        pg = self.engine.dialect.name == "postgresql"
+        pg = self.postgres
         now = self.clock()
         # PostgreSQL: one round trip for the tenant, the user, the actor's rows and the transaction's
         # settings: the RLS tenant, and JIT off — a request's statements run in milliseconds, and

@@ -24,6 +24,22 @@ def test_the_header_picks_the_language(header: str | None, expected: str) -> Non
     assert from_accept_language(header) == expected
 
 
+def test_the_pipeline_keeps_each_headers_language_and_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """issue #21: the pipeline parses an Accept-Language value once per process; each value keeps its
+    own answer (the same as parsing it), and past 256 values a new one is parsed, not remembered."""
+    from gongzhi.http import pipeline
+
+    monkeypatch.setattr(pipeline, "_languages", {})
+    for header, expected in ((b"en-US,en;q=0.9", "en"), (b"zh-CN,zh;q=0.9,en;q=0.8", "zh"), (b"en", "en"),
+                             (b"fr", "zh")):
+        assert pipeline._language(header) == expected
+        assert pipeline._language(header) == expected  # remembered: the same answer
+    for i in range(300):
+        assert pipeline._language(f"en;q=0.{i % 9 + 1}, x{i}".encode()) == "en"
+    assert len(pipeline._languages) == 256
+    assert pipeline._language(b"zh;q=0.4, en;q=0.8") == "en"
+
+
 def test_t_follows_the_language() -> None:
     assert t("中文", "English") == "中文"
     with use_language("en"):

@@ -150,3 +150,105 @@ def test_a_default_s_value_is_sent_converted_and_an_unset_tenant_id_and_time_are
     _sql, again = prepared.insert_values(CaseEvent, {**event, "id": uuid7()}, tenant_id, NOW, 1)
     assert len(again) == len(CaseEvent.__table__.columns) and again[[c.key for c in CaseEvent.__table__.columns]
                                                                     .index("tenant_id")] == tenant_id
+
+
+def _old_update_values(model: type, values: dict[str, Any], where: dict[str, Any], first: int,
+                       returning: str | None = None) -> tuple[str, list[Any]]:
+    """update_values as it was (75d14fd): the text and conversions made at every call."""
+    table = model.__table__  # type: ignore[attr-defined]
+    out: list[Any] = []
+    parts: list[list[str]] = [[], []]
+    for i, given in enumerate((values, where)):
+        for key, value in given.items():
+            column = table.c[key]
+            pgtype = prepared._pg_type(column)
+            parts[i].append(f"{column.name} = ${first + len(out)}::{pgtype}")
+            out.append(prepared._sent(prepared._kind(column, pgtype), value))
+    sql = f"UPDATE {table.name} SET {', '.join(parts[0])} WHERE {' AND '.join(parts[1])}"
+    return (sql if returning is None else f"{sql} RETURNING {returning}"), out
+
+
+def _old_insert_change(model: type, values: dict[str, Any]) -> dict[str, Any] | None:
+    """insert_change as it was (75d14fd): the model asked at every call."""
+    if getattr(model, "__audit__", True) is False:
+        return None
+    mapper = inspect(model)
+    fields = tenant_session._inserted_fields(mapper, values, getattr(model, "__audit_mask__", frozenset()),
+                                             getattr(model, "__audit_conceal__", frozenset()))
+    if not fields:
+        return None
+    return {"table": mapper.local_table.name, "id": str(values["id"]), "op": "insert", "fields": fields}
+
+
+def test_update_texts_kept_per_model_and_keys_are_the_ones_made_per_call() -> None:
+    """update_values keeps its text and conversions per (model, keys in order, first, returning) (issue #21: a
+    case step's two UPDATEs): for every writable model, random columns in random orders, set and matched to
+    values of their type or None, from several ``first``s, with and without RETURNING — the same text and
+    values as made per call, the second time (from what it kept) as the first."""
+    rng = random.Random(2112)
+    checked = 0
+    for model in _models():
+        try:
+            prepared._insert_plan(model, 1)
+        except TypeError:  # a column type the driver's writes do not send
+            continue
+        columns = [c for c in model.__table__.columns]  # type: ignore[attr-defined]
+        for _round in range(4):
+            rng.shuffle(columns)
+            cut = rng.randint(1, len(columns) - 1)
+            values = {c.key: None if rng.random() < 0.2 else _value(c, rng) for c in columns[:cut]}
+            where = {c.key: _value(c, rng) for c in columns[cut:cut + rng.randint(1, 4)]}
+            for first, returning in ((1, None), (4, "version"), (1, "version"), (17, None), (1, None)):
+                sql, got = prepared.update_values(model, values, where, first, returning=returning)
+                old_sql, expected = _old_update_values(model, values, where, first, returning=returning)
+                assert sql == old_sql, model.__name__
+                assert got == expected and [type(v) for v in got] == [type(v) for v in expected], model.__name__
+            checked += 1
+    assert checked >= 4 * 40
+
+
+def test_a_guarded_insert_text_kept_is_the_one_made_per_call() -> None:
+    """insert_values with ``guarded`` (a case step's timeline entry: its seq from the UPDATE's RETURNING) keeps the
+    text per (model, first, guarded): the same as substituted per call, for several ``first``s and guards, and
+    the values unchanged."""
+    import re
+
+    from models import CaseEvent, Notification
+
+    tenant_id = uuid.uuid4()
+    for model, guarded in ((CaseEvent, {"seq": "(SELECT version FROM w0 WHERE version = {})"}),
+                           (CaseEvent, {"seq": "({} + 0)", "note": "nullif({}, '')"}),
+                           (Notification, {"message": "upper({})"})):
+        table = model.__table__  # type: ignore[attr-defined]
+        for first in (1, 9, 31, 1, 9):
+            values = {"id": uuid7(), "message": "消息", "note": "备注", "seq": 3}
+            values = {k: v for k, v in values.items() if k in table.c}
+            sql, got = prepared.insert_values(model, values, tenant_id, NOW, first, guarded=guarded)
+            unguarded, _plan = prepared._insert_plan(model, first)
+            expected = unguarded
+            for i, column in enumerate(table.columns):
+                if column.key in guarded:
+                    placeholder = f"${first + i}::{prepared._pg_type(column)}"
+                    expected = re.sub(re.escape(placeholder) + r"(?=[,)])", guarded[column.key].format(placeholder),
+                                      expected, count=1)
+            assert sql == expected and sql != unguarded
+            _plain_sql, plain = prepared.insert_values(model, values, tenant_id, NOW, first)
+            assert [_comparable(v) for v in got] == [_comparable(v) for v in plain]
+
+
+def test_every_model_s_insert_change_kept_per_model_is_as_asked_per_call() -> None:
+    """insert_change asks the model (audited, masked, concealed columns) once: for every tenant-scoped model, the
+    record (or None: not audited, nothing set) is the one asked per call, the second time as the first."""
+    rng = random.Random(7)
+    audited = 0
+    for model in _models():
+        columns = list(model.__table__.columns)  # type: ignore[attr-defined]
+        for share in (0.0, 0.5, 1.0):
+            values = {c.key: _value(c, rng) for c in columns if rng.random() < share}
+            values.setdefault("id", uuid7())
+            for _again in range(2):
+                got = tenant_session.insert_change(model, values)
+                assert got == _old_insert_change(model, values), model.__name__
+                assert json.dumps(got) == json.dumps(_old_insert_change(model, values))
+            audited += got is not None
+    assert audited >= 60
