@@ -2,7 +2,11 @@
 
 Events are published only when the request's transaction commits. On PostgreSQL they go through
 ``pg_notify`` inside that transaction — PostgreSQL delivers them at commit, to every server process
-LISTENing on a direct connection, this one included — so all processes see the same stream. On
+LISTENing on a direct connection, this one included — so all processes see the same stream. The writes
+answered on the driver (gongzhi.http.fast_writes: a report, the case steps, the moves) send it with their
+COMMIT instead, in a transaction of its own that the server runs only if that COMMIT succeeded
+(tenants.begin.commit_then, gongzhi.http.state.NOTIFY_AFTER_COMMIT): a notifying transaction holds
+PostgreSQL's commit lock across its WAL flush, so reports committed one fsync after another. On
 SQLite (one process) they are delivered in-process after the commit.
 
 The LISTEN connection is supervised (issue #26): a task started by the first subscriber holds it,

@@ -33,6 +33,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from asyncpg.transaction import TransactionState
+from sqlalchemy.util import greenlet_spawn
 
 T = TypeVar("T")
 
@@ -71,3 +72,58 @@ async def begin_with(adapted: Any, sql: str, send: Callable[[], Awaitable[T]]) -
     adapted._transaction = transaction  # before anything is sent: whatever fails next is rolled back
     driver._transport.write(BEGIN)
     return await send()
+
+
+# COMMIT as BEGIN above: Parse, Bind, Execute of the unnamed statement, no Sync (the next statement's ends it).
+COMMIT = (_message(b"P", b"\0COMMIT\0\0\0") + _message(b"B", b"\0\0" + b"\0\0" * 3)
+          + _message(b"E", b"\0\0\0\0\0"))
+
+
+def can_commit_then(tx: Any) -> bool:
+    """Whether ``commit_then`` can send a statement with the COMMIT of ``tx`` (a tenants.session.DriverTransaction):
+    a plain transaction of its adapter's (not a savepoint), and asyncpg's statement cache on (pgbouncer's mode
+    without one: no)."""
+    adapted = tx._adapted
+    driver = adapted._connection
+    transaction = adapted._transaction
+    return (transaction is not None and not transaction._nested and driver._top_xact is transaction
+            and driver._stmt_cache.get_max_size() > 0 and not driver.is_closed())
+
+
+async def commit_then(fairy: Any, adapted: Any, sql: str, args: tuple[Any, ...]) -> Any:
+    """COMMIT, then ``sql`` in a transaction of its own, in one round trip (``can_commit_then`` must hold);
+    its first row. For what must follow a commit and only a commit (issue #21: the events' NOTIFY, which in
+    the committing transaction holds PostgreSQL's commit lock of notifying transactions across its WAL flush).
+
+    COMMIT's Parse, Bind and Execute go first, then ``sql``'s Bind, Execute and Sync: the server runs COMMIT,
+    and only if it succeeded runs ``sql`` (after an error it skips to the Sync) — so ``sql`` never runs for a
+    transaction that did not commit, and once COMMIT has been sent nothing can come between them: both went
+    in the socket's order before any answer is read. ``sql`` is prepared on this connection first (a round
+    trip, once per connection), so asyncpg sends nothing else. Not counted by ``count_statements``: it rides
+    with COMMIT, as BEGIN rides with the first statement. Any error (COMMIT's, or ``sql``'s after the commit:
+    then the transaction committed) is raised, and the connection is not pooled again."""
+    driver = adapted._connection
+    transaction = adapted._transaction
+    try:
+        await driver._get_statement(sql, None)  # cached on this connection: fetchrow sends Bind/Execute/Sync only
+        # as asyncpg's Transaction.commit leaves it, before anything is sent
+        driver._top_xact = None
+        adapted._transaction = None
+        driver._transport.write(COMMIT)
+        row = await driver.fetchrow(sql, *args)
+    except BaseException as e:
+        transaction._state = TransactionState.FAILED
+        adapted._transaction = None
+        await greenlet_spawn(fairy.invalidate, e)
+        raise
+    transaction._state = TransactionState.COMMITTED
+    return row
+
+
+async def commit_with(fairy: Any, adapted: Any, after: tuple[str, tuple[Any, ...]] | None) -> None:
+    """A DriverTransaction's COMMIT (tenants.session), with ``after`` (a statement, its parameters) sent after it
+    in its round trip (``commit_then``) when given."""
+    if after is not None:
+        await commit_then(fairy, adapted, *after)
+    elif adapted._transaction is not None:
+        await adapted._call_and_discard(adapted._transaction.commit)

@@ -24,7 +24,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.util import greenlet_spawn
 
 from models import TenantScoped, uuid7
-from tenants.begin import begin_with, pipelined
+from tenants.begin import begin_with, commit_with, pipelined
 from tenants.faults import DatabaseUnreachable, is_disconnect
 from tenants.pool import _checkout_in_place, _drop, _returns_in_place
 from tenants.rls import set_tenant_sql
@@ -372,10 +372,8 @@ class DriverTransaction:
         self._step = "the transaction's first statement"
         return await _fetchrow(driver, sql, args)
 
-    async def commit(self) -> None:
-        adapted = self._adapted
-        if adapted._transaction is not None:
-            await adapted._call_and_discard(adapted._transaction.commit)
+    async def commit(self, after: tuple[str, tuple[Any, ...]] | None = None) -> None:
+        await commit_with(self._fairy, self._adapted, after)  # and ``after`` in COMMIT's round trip (tenants.begin)
 
     async def __aexit__(self, *exc: Any) -> None:
         fairy, adapted = self._fairy, self._adapted

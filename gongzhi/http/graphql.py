@@ -459,10 +459,10 @@ class GraphQLEndpoint:
                     if written is None:
                         return None
                     try:
-                        await self.state.commit_writes(session, ctx, tuple(written.ctes), tuple(written.args))
+                        after = await self.state.commit_writes(session, ctx, tuple(written.ctes), tuple(written.args))
                     except fast_writes.WRITE_REFUSED:
                         return None
-                    await tx.commit()
+                    await tx.commit(after)  # with the events' NOTIFY, when it goes after the commit
                 self.state.bus.after_commit(ctx.events)
                 if isinstance(written, PreparedMove):
                     return fast_moves.answer(shape, written.row, user_id)

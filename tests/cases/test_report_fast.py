@@ -3,7 +3,8 @@ and writes what the general path (strawberry, the ORM) does: for every (user, ar
 valid and invalid input, another tenant's area, an idempotent retry and photos, both paths give the same
 response bytes (the new case's id and number aside) and the same rows — the case, its 受理 stage, its
 timeline entry, its audit entry — and the audit chain verifies after a mix of both. A report the fast path
-takes is three statements after BEGIN (the first, the checks, the rows with the audit entry)."""
+takes is three statements after BEGIN (the first, the checks, the rows with the audit entry), and its event's
+NOTIFY goes with its COMMIT, after it."""
 
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import orjson
 import pytest
 from sqlalchemy import Text, cast, select
 
 import resolvers.cases as case_service
+import tenants.session as ts
+from gongzhi.bus import CHANNEL
 from models import AuditEntry, Case, CaseEvent, CaseStage, Notification
 from resolvers.ids import decode_global_id, encode_global_id
 from tenants.session import bind_tenant, count_statements
@@ -258,3 +262,54 @@ async def test_concurrent_retries_with_one_key_make_one_case(api: Api, db: DbEnv
         assert len((await s.scalars(select(CaseEvent.id).where(CaseEvent.case_id == case_id))).all()) == 1
         named = cast(AuditEntry.object_ids, Text).contains(str(case_id))
         assert len((await s.scalars(select(AuditEntry.id).where(named))).all()) == 1
+
+
+@contextmanager
+def sent_in_transactions() -> Iterator[list[tuple[str, tuple[Any, ...]]]]:
+    """Each statement a DriverTransaction sends, with its parameters (BEGIN, COMMIT and what rides with them aside)."""
+    sent: list[tuple[str, tuple[Any, ...]]] = []
+    real = ts._fetchrow
+
+    async def spied(connection: Any, sql: str, args: tuple[Any, ...]) -> Any:
+        sent.append((sql, args))
+        return await real(connection, sql, args)
+
+    ts._fetchrow = spied
+    try:
+        yield sent
+    finally:
+        ts._fetchrow = real
+
+
+async def test_the_reports_event_goes_out_with_its_commit_not_in_it(api: Api, db: DbEnv,
+                                                                    tenant: tuple[TenantWorld, TenantWorld]) -> None:
+    """The report's NOTIFY rides with its COMMIT, in a transaction of its own that runs only once the report
+    committed (tenants.begin.commit_then; issue #21): no statement of the report's transaction notifies — a
+    notifying transaction holds PostgreSQL's commit lock across its WAL flush, one report's fsync after another —
+    and a listener on another connection hears the report's event once. Through pgbouncer (no statement cache)
+    the NOTIFY stays in the transaction, as before."""
+    tw, _ = tenant
+    heard: list[str] = []
+    listener = await asyncpg.connect("postgresql://" + db.app_url.split("://", 1)[1])
+    try:
+        await listener.add_listener(CHANNEL, lambda *a: heard.append(a[3]))
+        data = {"areaId": area_gid(tw, "B1"), "category": "garbage", "title": "通知在提交之后"}
+        for _ in range(3):  # the first on a pooled connection prepares the NOTIFY there; the others as at load
+            with fast_taken() as taken, sent_in_transactions() as sent:
+                body = await post(api, tw, "resident", DOCS[1], {**data, "idempotencyKey": uuid.uuid4().hex},
+                                  fast=True)
+            assert taken == [True]
+            assert len(sent) == 3  # the first, the checks, the rows with the audit entry
+            # the audit statement's NOTIFY (of each payload in its array parameter): none in the transaction
+            payloads = [a for sql, args in sent if "pg_notify" in sql for a in args if isinstance(a, list)]
+            assert payloads == [[]] or db.through_pgbouncer, payloads
+            case_id = case_of(body)
+            for _ in range(100):
+                if any(str(case_id) in p for p in heard):
+                    break
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.05)  # time for a second one, were there one
+            events = [orjson.loads(p) for p in heard if str(case_id) in p]
+            assert [(e["action"], e["state"], e["seq"]) for e in events] == [("report", "reported", 1)], heard
+    finally:
+        await listener.close()
