@@ -6,6 +6,7 @@ counts stay right because nothing is dropped after loading.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -121,6 +122,30 @@ def buildings_in_scope(paths: tuple[str, ...]) -> CompoundSelect[Any]:
     return under.union(covered)
 
 
+# buildings_in_scope as a CTE, one object per scope (issue #21): a statement that tests the scope in several
+# places (a register page: its count, its rows, each household's persons, their buildings) names the one CTE
+# each time, which PostgreSQL then computes once — as subqueries it computed the same set up to seven times
+# per households page (≈ 0.9 ms of PostgreSQL of its 3.3, bench/RESULTS.md h-aud). The same object for the
+# same paths (SQLAlchemy renders it once); its name is the paths' digest and the cache's generation, so two
+# objects in one statement (a predicate kept from before the cache was last cleared, one made after) never
+# share a name: each is rendered, as the subqueries were.
+_SCOPE_CTES: dict[tuple[str, ...], Any] = {}
+_SCOPE_GENERATION = [0]
+
+
+def scope_buildings(paths: tuple[str, ...]) -> Select[Any]:
+    """``SELECT id`` of ``buildings_in_scope(paths)``, as the scope's CTE."""
+    found = _SCOPE_CTES.get(paths)
+    if found is None:
+        if len(_SCOPE_CTES) >= 1024:
+            _SCOPE_CTES.clear()
+            _SCOPE_GENERATION[0] += 1
+        digest = hashlib.sha1("\x1f".join(paths).encode(), usedforsecurity=False).hexdigest()[:16]
+        found = buildings_in_scope(paths).cte(f"scope_{digest}_{_SCOPE_GENERATION[0]}")
+        _SCOPE_CTES[paths] = found
+    return select(found.c.id)
+
+
 def buildings_served(firm_ids: tuple[uuid.UUID, ...], today: date) -> Select[Any]:
     b = _SERVED_BUILDING
     served = served_compounds(firm_ids, today).subquery()
@@ -211,7 +236,7 @@ def building_predicate(col: SQLColumnExpression[uuid.UUID], grant: Grant, actor:
     if grant.own_compound and actor.own_compound_path:
         paths = (*paths, actor.own_compound_path)
     if paths:
-        parts.append(col.in_(buildings_in_scope(paths)))
+        parts.append(col.in_(scope_buildings(paths)))
     if grant.firm_ids:
         parts.append(col.in_(buildings_served(grant.firm_ids, actor.today)))
     return or_(*parts) if parts else false()

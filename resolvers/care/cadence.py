@@ -210,7 +210,11 @@ def cadence_sql(ctx: RequestContext, *, as_of: DateArg, before: TimeArg, area_pa
         columns.append(exists().where(Visit.household_id == Household.id, Visit.visited_at >= visited_in[0],
                                       Visit.visited_at < visited_in[1]).label("visited"))
     h = (select(*columns).join(Area, and_(Area.tenant_id == Household.tenant_id, Area.id == Household.building_id))
-         .where(*cadence_filters(ctx, area_path=area_path, lead_id=lead_id), *where).subquery("cadence_h"))
+         .where(*cadence_filters(ctx, area_path=area_path, lead_id=lead_id), *where)
+         # OFFSET 0: PostgreSQL keeps the subquery as it is (no pull-up), so each household's last visit and key
+         # test run once, not once per use of the columns made from them (issue #21: five times for overdueVisits —
+         # its filter, order, rank and answer)
+         .offset(0).subquery("cadence_h"))
     key_days = func.coalesce(select(CareSettings.key_visit_days).limit(1).scalar_subquery(), DEFAULT_KEY_VISIT_DAYS)
     routine_days = func.coalesce(select(CareSettings.routine_visit_days).limit(1).scalar_subquery(),
                                  DEFAULT_ROUTINE_VISIT_DAYS)

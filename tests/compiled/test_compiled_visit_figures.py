@@ -23,6 +23,7 @@ import pytest
 
 from models import Area, AreaKind, GridBuilding, Household, Person, PersonCareTag, PersonStatus, path_segment, uuid7
 from resolvers.ids import encode_global_id
+from tenants.rls import set_tenant_sql
 from tenants.session import bind_tenant
 from tests.support.compiled import PG_ONLY, around, both, module_tenant, walk_pages
 from tests.support.deliberation import area
@@ -245,3 +246,33 @@ async def test_compiled_visit_figures_are_one_statement(api: Api, visit_world: A
         (COVERAGE_PAGES, {"f": _days(-9)[0], "t": _days(0)[0], "g": "LEAD", "a": area(tw, "C1")}))]
     assert counts == [baseline + 1] * 4, (counts, baseline)
     assert resolved > baseline + 1, resolved
+
+
+async def test_each_households_last_visit_is_read_once(api: Api, db: DbEnv, visit_world: Any,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #21: the compiled overdueVisits read each household's visits once. PostgreSQL pulled the households'
+    subquery up into the statement, so its last-visit subquery ran once per use of the columns made from it — the
+    filter, the order, the rank and the answer: ten scans of visits in the plan (2.1–2.3 ms of PostgreSQL per
+    portal request, bench/RESULTS.md h-aud). The plan as the app role under row-level security, with the
+    request's own parameters."""
+    import tenants.session as ts
+
+    tw, _ = visit_world
+    sent: list[tuple[str, tuple[Any, ...]]] = []
+    original = ts._fetchrow
+
+    async def keep(connection: Any, sql: str, args: tuple[Any, ...]) -> Any:
+        sent.append((sql, args))
+        return await original(connection, sql, args)
+
+    monkeypatch.setattr(ts, "_fetchrow", keep)
+    body = orjson.loads((await both(api, tw, "admin", MIX[0], {"asOf": _days(0)[0]}))[0])
+    assert len(body["data"]["overdueVisits"]) == 6
+    sql, args = next((s, a) for s, a in sent if "overdueVisits" in s)
+    async with db.engine.connect() as conn:
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        async with driver.transaction():
+            await driver.execute(set_tenant_sql(tw.tenant_id))
+            plan = [r[0] for r in await driver.fetch("EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) " + sql, *args)]
+    scans = [line for line in plan if " on visits" in line]
+    assert len(scans) == 1, "\n".join(plan)

@@ -1,0 +1,146 @@
+"""COMMIT in the same round trip as the transaction's last statement (issue #21).
+
+A compiled read of personal data (a register page) ended with two waits after its read: the audit statement
+of the full read, answered, then COMMIT as a simple query, answered. Here both go in one: the audit
+statement's Bind (to the statement asyncpg prepared for that text on this connection, its parameters in
+text format) and Execute, then COMMIT's Parse, Bind and Execute, all without Sync, are written just before a
+statement asyncpg itself sends with its Sync (``CARRIER``: no table, no row). The server runs the audit
+statement, then COMMIT, then the carrier, in that order, and answers all of them at the Sync; asyncpg reads
+the audit statement's row (the carrier's columns are the audit statement's: one bigint), skips the other
+ParseComplete and BindComplete, and keeps the last CommandComplete, as with ``tenants.begin``'s BEGIN.
+
+Nothing else changes: the audit rows are written in the read's own transaction, as before, and COMMIT
+follows them. If the audit statement fails, the server skips COMMIT and the carrier (it discards messages
+up to the Sync after an error): the transaction is left open and in error, and is rolled back as before. If
+COMMIT itself fails, the transaction is over; the caller sees the error. Either way no answer leaves.
+
+Parameters are values, never SQL: the Bind message carries each as its text (a uuid's canonical form, an
+aware datetime's ISO form, a string as it is, NULL as no value); the statement's own parameter types
+(the ``$n::type`` of its text) read them exactly as they read the binary values asyncpg sends. A value of
+any other type (or a naive datetime, or a non-empty array) takes the ordinary path: the statement, then
+COMMIT, two round trips. So does a statement not prepared on this connection yet (its first use: asyncpg
+prepares it in a round trip of its own) and a connection without the carrier prepared yet; the
+ordinary path prepares the carrier for the next time. pgbouncer's mode (no statement cache) always takes it.
+"""
+
+from __future__ import annotations
+
+import struct
+import uuid
+from datetime import datetime
+from typing import Any
+
+from asyncpg.pgproto.pgproto import UUID as DriverUUID
+from asyncpg.transaction import TransactionState
+from sqlalchemy.util import greenlet_spawn
+
+from tenants import session as _session
+from tenants.begin import COMMIT, _message
+from tenants.faults import is_disconnect
+from tenants.pool import _drop
+
+# The carrier of the Sync: asyncpg's own statement, whose row description decodes the audit statement's row
+# (one bigint, binary); it returns no row of its own.
+CARRIER = "SELECT 0::bigint AS count WHERE false"
+_EXECUTE = _message(b"E", b"\0\0\0\0\0")
+
+
+class NotText(ValueError):
+    """A parameter this module does not send as text: the ordinary path sends it."""
+
+
+def text_value(value: Any) -> bytes | None:
+    """A parameter's text form for the Bind message (None: NULL). Only the types an audit statement sends."""
+    if value is None:
+        return None
+    kind = type(value)
+    if kind is str:
+        return value.encode()  # type: ignore[no-any-return]
+    if kind is uuid.UUID or kind is DriverUUID:  # asyncpg's own, as it reads a uuid column: the same canonical text
+        return str(value).encode()
+    if kind is datetime and value.tzinfo is not None:
+        return value.isoformat().encode()  # type: ignore[no-any-return]
+    if kind is list and not value:
+        return b"{}"
+    raise NotText(kind.__name__)
+
+
+def bind_text(statement: str, args: tuple[Any, ...]) -> bytes:
+    """The Bind message of the unnamed portal to the prepared ``statement``, every parameter as text, every
+    result column binary (as asyncpg asks for the carrier's)."""
+    if len(args) > 32767:
+        raise NotText("too many parameters")
+    parts = [b"\0", statement.encode(), b"\0", struct.pack("!hhh", 1, 0, len(args))]
+    for value in args:
+        data = text_value(value)
+        parts.append(struct.pack("!i", -1) if data is None else struct.pack("!i", len(data)) + data)
+    parts.append(struct.pack("!hh", 1, 1))
+    return _message(b"B", b"".join(parts))
+
+
+def _prepared(driver: Any, sql: str) -> Any:
+    return driver._stmt_cache.get((sql, driver._protocol.get_record_class(), False), promote=False)
+
+
+class Committing:
+    """A driver connection whose ``fetchrow(sql, *args)`` sends ``sql`` and COMMIT in one round trip when it
+    can (the module), else ``sql`` then COMMIT; either way the adapter's transaction is over when it returns.
+    Passed to ``tenants.session._fetchrow``, which counts and observes ``sql`` as any statement."""
+
+    def __init__(self, adapted: Any) -> None:
+        self.adapted = adapted
+        self.pipelined = False
+
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        adapted = self.adapted
+        driver = adapted._connection
+        transaction = adapted._transaction
+        statement = _prepared(driver, sql)
+        carrier = _prepared(driver, CARRIER)
+        message = None
+        if (transaction is not None and driver._top_xact is transaction and not transaction._nested
+                and statement is not None and carrier is not None and not driver.is_closed()):
+            try:
+                message = bind_text(statement.name, args)
+            except NotText:
+                message = None
+        if message is None:
+            row = await driver.fetchrow(sql, *args)
+            if transaction is not None:
+                await adapted._call_and_discard(transaction.commit)
+            if carrier is None and not driver.is_closed():
+                await driver.fetchrow(CARRIER)  # prepared and cached once per connection: the next time pipelines
+            return row
+        self.pipelined = True
+        try:
+            driver._transport.write(message + _EXECUTE + COMMIT)
+            row = await driver.fetchrow(CARRIER)
+        except BaseException:
+            if not driver.is_closed() and not driver.is_in_transaction():
+                _ended(adapted, transaction, TransactionState.FAILED)  # COMMIT ran and failed: nothing to roll back
+            raise
+        _ended(adapted, transaction, TransactionState.COMMITTED)
+        return row
+
+
+def _ended(adapted: Any, transaction: Any, state: TransactionState) -> None:
+    """asyncpg's and SQLAlchemy's bookkeeping as ``Transaction.commit`` leaves it."""
+    transaction._state = state
+    if adapted._connection._top_xact is transaction:
+        adapted._connection._top_xact = None
+    adapted._transaction = None
+
+
+async def commit_with(tx: Any, sql: str, args: tuple[Any, ...]) -> Any:
+    """The first row of ``sql``, then COMMIT, on a ``DriverTransaction`` (tenants.session): in one round trip
+    when it can (the module). Counted and observed as the transaction's other statements; a dead connection
+    is dropped from the pool, as ``fetch_first`` drops it after the transaction's first statement."""
+    carrier = Committing(tx._adapted)
+    try:
+        row = await _session._fetchrow(carrier, sql, args)  # looked up now: the tests wrap it
+    except Exception as e:
+        if is_disconnect(e, tx.connection):
+            await greenlet_spawn(_drop, tx._engine.sync_engine, tx._fairy, e, True)
+        raise
+    tx._sent += 1
+    return row

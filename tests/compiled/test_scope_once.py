@@ -1,0 +1,48 @@
+"""A grid worker's scope computed once per statement (issue #21, policies.filters.scope_buildings): a register
+page tests the scope in its count, its rows, each household's persons and their buildings; as subqueries
+PostgreSQL computed the same set of buildings for each (seven scans of the scope's areas in a households
+page), as the one CTE it computes it once. The answers are the resolvers' (the equivalence tests), the plan
+is the app role's under row-level security with the request's own parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+import tenants.session as ts
+from tenants.rls import set_tenant_sql
+from tests.support.compiled import both
+from tests.support.harness import Api, DbEnv, World
+
+HOUSEHOLDS = """query { households(first: 20) { totalCount nodes { id unit room addressMasked
+  building { name } persons { id name piiMasked phone } } } }"""
+PERSONS = """query { persons(first: 20) { totalCount nodes { id name phone household { room } } } }"""
+
+
+@pytest.mark.parametrize("document, field", [(HOUSEHOLDS, "households"), (PERSONS, "persons")])
+async def test_a_grid_workers_page_computes_its_scope_once(api: Api, db: DbEnv, fresh: World, document: str,
+                                                           field: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not db.is_pg:
+        pytest.skip("the compiled path is PostgreSQL's")
+    tw = fresh.a
+    sent: list[tuple[str, tuple[Any, ...]]] = []
+    original = ts._fetchrow
+
+    async def keep(connection: Any, sql: str, args: tuple[Any, ...]) -> Any:
+        sent.append((sql, args))
+        return await original(connection, sql, args)
+
+    monkeypatch.setattr(ts, "_fetchrow", keep)
+    compiled, resolved, taken = await both(api, tw, "grid1", document, {})
+    assert taken and compiled == resolved
+    assert orjson.loads(compiled)["data"][field]["nodes"]
+    sql, args = next((s, a) for s, a in sent if s.startswith(("SELECT CAST(json_build_object", "WITH scope_")))
+    async with db.engine.connect() as conn:
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        async with driver.transaction():
+            await driver.execute(set_tenant_sql(tw.tenant_id))
+            plan = [r[0] for r in await driver.fetch("EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) " + sql, *args)]
+    scans = [line for line in plan if " on areas scope_area" in line]
+    assert len(scans) == 1, "\n".join(plan)

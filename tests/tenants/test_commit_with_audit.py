@@ -1,0 +1,150 @@
+"""The audit statement of a full read and COMMIT in one round trip (issue #21, tenants/commit.py): a compiled
+register page that reads personal data in full is three round trips (BEGIN with the first statement, the
+compiled read, the audit statement with COMMIT), its audit rows written as before; the statement's parameters
+go as text values, so hostile strings land in the log exactly as sent; an audit statement that fails leaves
+nothing written and the connection idle and usable; values it does not send as text take the ordinary path."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from asyncpg.pgproto.pgproto import UUID as DriverUUID
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gongzhi.http.state import audit_and_notify
+from models import AuditEntry, AuditPiiRead, uuid7
+from models.access import PII_READ
+from tenants.commit import CARRIER, NotText, text_value
+from tenants.commit import commit_with as send_and_commit
+from tenants.session import DriverTransaction, bind_tenant, count_statements, make_engine
+from tests.support.harness import Api, DbEnv, World
+from tests.support.round_trips import round_trips
+
+PERSONS = "{ persons(first: 20) { totalCount nodes { id name phone } } }"
+SET_TENANT = "SELECT set_config('app.tenant_id', $1, true)"
+HOSTILE = ["'); DELETE FROM audit_log; --", "\\'\\\\ E'\\x41' $1 $$ $x$ {a,\"b\"} NULL", "网格 🙂\n\t\r 'quoted'",
+           "", "null", "--", "\\"]
+
+
+@pytest.fixture
+async def engine(db: DbEnv) -> AsyncIterator[AsyncEngine]:
+    """One pooled connection straight to PostgreSQL (statement cache on)."""
+    if not db.is_pg:
+        pytest.skip("the audit statement with COMMIT is PostgreSQL's driver path")
+    e = make_engine(db.app_url, pool_size=1, max_overflow=0)
+    try:
+        yield e
+    finally:
+        await e.dispose()
+
+
+def _entry(tenant_id: uuid.UUID, value: str, ids: list[str], request_id: str | None = None) -> AuditEntry:
+    return AuditEntry(id=uuid7(), user_id=uuid.uuid4(), roles=value, action=PII_READ, object_type="person",
+                      object_ids=ids, detail={"note": value, "nested": [value]},
+                      request_id=request_id if request_id else value[:64], client_addr=None, area_path=value,
+                      created_at=datetime.now(UTC))
+
+
+async def _audit(engine: AsyncEngine, tenant_id: uuid.UUID, entry: AuditEntry) -> None:
+    sql, args = audit_and_notify([entry], tenant_id, datetime.now(UTC), [])
+    async with DriverTransaction(engine) as tx:
+        await tx.fetch_first(SET_TENANT, str(tenant_id))
+        await send_and_commit(tx, sql, args)
+        assert not tx.connection.is_in_transaction()
+        await tx.commit()  # nothing left to send
+
+
+async def test_a_full_read_page_is_three_round_trips(api: Api, fresh: World, db: DbEnv) -> None:
+    """BEGIN with the first statement, the compiled read, the audit statement with COMMIT — on the base four
+    (the audit statement, then COMMIT alone); through pgbouncer (no statement cache) five, as before."""
+    if not db.is_pg:
+        pytest.skip("the compiled path is PostgreSQL's")
+    a = fresh.a
+    for _ in range(25):  # every pooled connection has the statements prepared
+        await api.gql(a, "admin", PERSONS)
+    async with db.sessionmaker() as s:
+        bind_tenant(s, a.tenant_id)
+        async with s.begin():
+            before = len((await s.scalars(select(AuditEntry.id).where(AuditEntry.action == PII_READ))).all())
+    with round_trips(db.engine) as trips, count_statements() as statements:
+        for _ in range(5):
+            r = await api.gql(a, "admin", PERSONS)
+            assert r["data"]["persons"]["nodes"] and r["data"]["persons"]["nodes"][0]["phone"]
+    assert trips == [5 if db.through_pgbouncer else 3] * 5, trips
+    assert len(statements) == 3 * 5 and CARRIER not in statements  # counted as before: first, read, audit
+    async with db.sessionmaker() as s:
+        bind_tenant(s, a.tenant_id)
+        async with s.begin():
+            audit = (await s.execute(select(AuditEntry.id, AuditEntry.object_ids)
+                                     .where(AuditEntry.action == PII_READ))).all()
+            ids = (await s.execute(select(AuditPiiRead.id, AuditPiiRead.object_id))).all()
+    assert len(audit) == before + 5  # every page's full read written and committed
+    assert sorted(ids) == sorted((e[0], i) for e in audit for i in set(e[1]))
+
+
+async def test_hostile_values_are_written_exactly(engine: AsyncEngine, db: DbEnv, fresh: World) -> None:
+    """The first time on a connection the ordinary path (statement, COMMIT; the carrier prepared after), then in
+    one round trip: either way each value is the text sent, never SQL."""
+    tenant_id = fresh.a.tenant_id
+    written = []
+    with round_trips(engine) as trips:
+        for value in HOSTILE:
+            ids = [value[:64] or "x", str(uuid.uuid4())]  # two ids each time: the same statement text
+            entry = _entry(tenant_id, value, ids)
+            await _audit(engine, tenant_id, entry)
+            written.append((entry, ids))
+    # BEGIN alone, the setting, the audit statement, COMMIT, the carrier prepared; then BEGIN with the setting and
+    # the audit statement with COMMIT
+    assert trips == [5] + [2] * (len(HOSTILE) - 1), trips
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tenant_id)
+        async with s.begin():
+            for entry, ids in written:
+                row = (await s.execute(select(AuditEntry).where(AuditEntry.id == entry.id))).scalar_one()
+                assert (row.roles, row.area_path, row.request_id, row.client_addr, row.user_id) == (
+                    entry.roles, entry.area_path, entry.request_id, None, entry.user_id)
+                assert row.detail == entry.detail and row.object_ids == ids
+                assert row.created_at == entry.created_at  # the aware time's text read back to the microsecond
+                assert sorted((await s.scalars(select(AuditPiiRead.object_id).where(
+                    AuditPiiRead.id == entry.id))).all()) == sorted(ids)
+        # nothing else: no statement of a value ran
+        assert (await s.scalar(text("SELECT count(*) FROM audit_log"))) >= len(HOSTILE)
+
+
+async def test_a_failing_audit_statement_writes_nothing_and_leaves_the_connection_usable(
+        engine: AsyncEngine, db: DbEnv, fresh: World) -> None:
+    tenant_id = fresh.a.tenant_id
+    ids = ["p1", "p2"]
+    for value in ("warm", "up"):  # the statement and the carrier prepared
+        await _audit(engine, tenant_id, _entry(tenant_id, value, ids))
+    bad = _entry(tenant_id, "too long", ids, request_id="r" * 65)  # request_id is varchar(64): the server refuses it
+    with round_trips(engine) as trips, pytest.raises(asyncpg.StringDataRightTruncationError):
+        await _audit(engine, tenant_id, bad)
+    assert trips == [3], trips  # BEGIN with the setting; the audit statement (COMMIT skipped); ROLLBACK
+    good = _entry(tenant_id, "after", ids)
+    with round_trips(engine) as trips:
+        await _audit(engine, tenant_id, good)
+    assert trips == [2], trips  # the same connection, idle, in one round trip again
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tenant_id)
+        async with s.begin():
+            found = set((await s.scalars(select(AuditEntry.id).where(AuditEntry.id.in_([bad.id, good.id])))).all())
+            pii = set((await s.scalars(select(AuditPiiRead.id).where(AuditPiiRead.id == bad.id))).all())
+    assert found == {good.id} and not pii
+
+
+def test_only_the_audit_statements_value_types_go_as_text() -> None:
+    at = datetime(2026, 12, 6, 7, 8, 9, 123456, tzinfo=UTC)
+    assert text_value(None) is None and text_value("a'网") == "a'网".encode()
+    assert text_value(uuid.UUID(int=1)) == b"00000000-0000-0000-0000-000000000001"
+    assert text_value(DriverUUID("01a24a18-529b-74a1-9834-20106777bdd5")) == b"01a24a18-529b-74a1-9834-20106777bdd5"
+    assert text_value(at) == b"2026-12-06T07:08:09.123456+00:00" and text_value([]) == b"{}"
+    for other in (1, 1.5, True, b"x", ["a"], datetime(2026, 1, 1), json):  # the ordinary path sends these
+        with pytest.raises(NotText):
+            text_value(other)
