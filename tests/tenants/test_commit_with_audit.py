@@ -22,12 +22,12 @@ from models import AuditEntry, AuditPiiRead, uuid7
 from models.access import PII_READ
 from tenants.commit import CARRIER, NotText, text_value
 from tenants.commit import commit_with as send_and_commit
+from tenants.rls import set_tenant_sql
 from tenants.session import DriverTransaction, bind_tenant, count_statements, make_engine
 from tests.support.harness import Api, DbEnv, World
 from tests.support.round_trips import round_trips
 
 PERSONS = "{ persons(first: 20) { totalCount nodes { id name phone } } }"
-SET_TENANT = "SELECT set_config('app.tenant_id', $1, true)"
 HOSTILE = ["'); DELETE FROM audit_log; --", "\\'\\\\ E'\\x41' $1 $$ $x$ {a,\"b\"} NULL", "网格 🙂\n\t\r 'quoted'",
            "", "null", "--", "\\"]
 
@@ -54,7 +54,7 @@ def _entry(tenant_id: uuid.UUID, value: str, ids: list[str], request_id: str | N
 async def _audit(engine: AsyncEngine, tenant_id: uuid.UUID, entry: AuditEntry) -> None:
     sql, args = audit_and_notify([entry], tenant_id, datetime.now(UTC), [])
     async with DriverTransaction(engine) as tx:
-        await tx.fetch_first(SET_TENANT, str(tenant_id))
+        await tx.fetch_first(set_tenant_sql(tenant_id))
         await send_and_commit(tx, sql, args)
         assert not tx.connection.is_in_transaction()
         await tx.commit()  # nothing left to send
