@@ -4,6 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export GONGZHI_DATABASE_URL ?= sqlite+aiosqlite:///$(CURDIR)/var/gongzhi.db
+# Python's own bytecode cache, even where the environment turns it off (PYTHONDONTWRITEBYTECODE=1, as on
+# this project's machines): a test run starts many Python processes — a worker per core, the server and
+# CLI processes tests start — and without __pycache__ each compiles this checkout again and pytest
+# rewrites every test module's asserts again, ≈ 5 s of CPU per test process (CI time, issue #21).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-sqlite test-pgbouncer lint typecheck layers schema schema-check schema-compat http-audit portal-ts explorer-browser check clean
 
