@@ -28,6 +28,7 @@ from tenants.session import bind_tenant
 from tests.support.compiled import PG_ONLY, around, both, module_tenant, walk_pages
 from tests.support.deliberation import area
 from tests.support.harness import Api, DbEnv, World
+from tests.support.round_trips import statements_sent
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")
@@ -255,17 +256,9 @@ async def test_each_households_last_visit_is_read_once(api: Api, db: DbEnv, visi
     filter, the order, the rank and the answer: ten scans of visits in the plan (2.1–2.3 ms of PostgreSQL per
     portal request, bench/RESULTS.md h-aud). The plan as the app role under row-level security, with the
     request's own parameters."""
-    import tenants.session as ts
 
     tw, _ = visit_world
-    sent: list[tuple[str, tuple[Any, ...]]] = []
-    original = ts._fetchrow
-
-    async def keep(connection: Any, sql: str, args: tuple[Any, ...]) -> Any:
-        sent.append((sql, args))
-        return await original(connection, sql, args)
-
-    monkeypatch.setattr(ts, "_fetchrow", keep)
+    sent = statements_sent(monkeypatch)
     body = orjson.loads((await both(api, tw, "admin", MIX[0], {"asOf": _days(0)[0]}))[0])
     assert len(body["data"]["overdueVisits"]) == 6
     sql, args = next((s, a) for s, a in sent if "overdueVisits" in s)

@@ -11,10 +11,10 @@ from typing import Any
 import orjson
 import pytest
 
-import tenants.session as ts
 from tenants.rls import set_tenant_sql
 from tests.support.compiled import both
 from tests.support.harness import Api, DbEnv, World
+from tests.support.round_trips import statements_sent
 
 HOUSEHOLDS = """query { households(first: 20) { totalCount nodes { id unit room addressMasked
   building { name } persons { id name piiMasked phone } } } }"""
@@ -27,14 +27,7 @@ async def test_a_grid_workers_page_computes_its_scope_once(api: Api, db: DbEnv, 
     if not db.is_pg:
         pytest.skip("the compiled path is PostgreSQL's")
     tw = fresh.a
-    sent: list[tuple[str, tuple[Any, ...]]] = []
-    original = ts._fetchrow
-
-    async def keep(connection: Any, sql: str, args: tuple[Any, ...]) -> Any:
-        sent.append((sql, args))
-        return await original(connection, sql, args)
-
-    monkeypatch.setattr(ts, "_fetchrow", keep)
+    sent = statements_sent(monkeypatch)
     compiled, resolved, taken = await both(api, tw, "grid1", document, {})
     assert taken and compiled == resolved
     assert orjson.loads(compiled)["data"][field]["nodes"]

@@ -7,12 +7,16 @@ statement (its Parse/Describe, once per connection) is not counted: warm the con
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tenants.session import make_engine
+from tests.support.harness import DbEnv
 
 
 def sent(dbapi_connection: Any) -> int:
@@ -42,3 +46,32 @@ def round_trips(engine: AsyncEngine) -> Iterator[list[int]]:
     finally:
         event.remove(pool, "checkout", out)
         event.remove(pool, "checkin", back)
+
+
+@asynccontextmanager
+async def one_connection(db: DbEnv, why: str, max_overflow: int = 0) -> AsyncIterator[AsyncEngine]:
+    """An engine of one pooled connection straight to PostgreSQL (statement cache on), so every transaction
+    finds the statements the one before prepared; on SQLite the test is skipped: ``why`` it is PostgreSQL's."""
+    if not db.is_pg:
+        pytest.skip(why)
+    e = make_engine(db.app_url, pool_size=1, max_overflow=max_overflow)
+    try:
+        yield e
+    finally:
+        await e.dispose()
+
+
+def statements_sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
+    """Every statement the driver transactions send (``tenants.session._fetchrow``), with its parameters, from
+    now to the end of the test."""
+    import tenants.session as ts
+
+    sent: list[tuple[str, tuple[Any, ...]]] = []
+    original = ts._fetchrow
+
+    async def keep(connection: Any, sql: str, args: tuple[Any, ...]) -> Any:
+        sent.append((sql, args))
+        return await original(connection, sql, args)
+
+    monkeypatch.setattr(ts, "_fetchrow", keep)
+    return sent

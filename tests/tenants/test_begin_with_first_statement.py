@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenants.begin import pipelined
-from tenants.session import DriverTransaction, fetch_first, make_engine, make_sessionmaker, use_driver
+from tenants.session import DriverTransaction, fetch_first, make_sessionmaker, use_driver
 from tests.support.cases import report
 from tests.support.harness import Api, DbEnv, World
-from tests.support.round_trips import round_trips
+from tests.support.round_trips import one_connection, round_trips
 
 SET = "SELECT set_config('lock_timeout', $1, true), now()"  # a transaction-local setting
 GET = "SELECT current_setting('lock_timeout'), now()"
@@ -28,13 +28,8 @@ NODE = "query N($id: ID!) { node(id: $id) { id ... on Case { number title state 
 async def engine(db: DbEnv) -> AsyncIterator[AsyncEngine]:
     """One pooled connection straight to PostgreSQL (statement cache on), so every transaction finds the
     statements the one before prepared."""
-    if not db.is_pg:
-        pytest.skip("BEGIN with the first statement is PostgreSQL's driver path")
-    e = make_engine(db.app_url, pool_size=1, max_overflow=0)
-    try:
+    async with one_connection(db, "BEGIN with the first statement is PostgreSQL's driver path") as e:
         yield e
-    finally:
-        await e.dispose()
 
 
 async def _set_then_get(engine: AsyncEngine, value: str) -> tuple[Any, Any, int]:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenants.begin import can_commit_then
 from tenants.session import DriverTransaction, make_engine
 from tests.support.harness import DbEnv
-from tests.support.round_trips import round_trips
+from tests.support.round_trips import one_connection, round_trips
 
 CHANNEL = "gongzhi_test_commit_then"
 SET = "SELECT set_config('lock_timeout', $1, true)"  # a transaction-local setting
@@ -27,13 +27,8 @@ AFTER = "SELECT pg_notify($1, $2 || ' ' || current_setting('lock_timeout'))"
 @pytest.fixture
 async def engine(db: DbEnv) -> AsyncIterator[AsyncEngine]:
     """One pooled connection straight to PostgreSQL (statement cache on)."""
-    if not db.is_pg:
-        pytest.skip("COMMIT with a statement after it is PostgreSQL's driver path")
-    e = make_engine(db.app_url, pool_size=1, max_overflow=0)
-    try:
+    async with one_connection(db, "COMMIT with a statement after it is PostgreSQL's driver path") as e:
         yield e
-    finally:
-        await e.dispose()
 
 
 @pytest.fixture

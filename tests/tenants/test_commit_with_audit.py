@@ -23,9 +23,9 @@ from models.access import PII_READ
 from tenants.commit import CARRIER, NotText, text_value
 from tenants.commit import commit_with as send_and_commit
 from tenants.rls import set_tenant_sql
-from tenants.session import DriverTransaction, bind_tenant, count_statements, make_engine
+from tenants.session import DriverTransaction, bind_tenant, count_statements
 from tests.support.harness import Api, DbEnv, World
-from tests.support.round_trips import round_trips
+from tests.support.round_trips import one_connection, round_trips
 
 PERSONS = "{ persons(first: 20) { totalCount nodes { id name phone } } }"
 HOSTILE = ["'); DELETE FROM audit_log; --", "\\'\\\\ E'\\x41' $1 $$ $x$ {a,\"b\"} NULL", "网格 🙂\n\t\r 'quoted'",
@@ -35,13 +35,8 @@ HOSTILE = ["'); DELETE FROM audit_log; --", "\\'\\\\ E'\\x41' $1 $$ $x$ {a,\"b\"
 @pytest.fixture
 async def engine(db: DbEnv) -> AsyncIterator[AsyncEngine]:
     """One pooled connection straight to PostgreSQL (statement cache on)."""
-    if not db.is_pg:
-        pytest.skip("the audit statement with COMMIT is PostgreSQL's driver path")
-    e = make_engine(db.app_url, pool_size=1, max_overflow=0)
-    try:
+    async with one_connection(db, "the audit statement with COMMIT is PostgreSQL's driver path") as e:
         yield e
-    finally:
-        await e.dispose()
 
 
 def _entry(tenant_id: uuid.UUID, value: str, ids: list[str], request_id: str | None = None) -> AuditEntry:

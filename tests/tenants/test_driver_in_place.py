@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import tenants.session
-from tenants.session import DriverTransaction, make_engine
+from tenants.session import DriverTransaction
 from tests.support.cases import report
 from tests.support.harness import Api, DbEnv, World
+from tests.support.round_trips import one_connection
 
 NODE = "query N($id: ID!) { node(id: $id) { id ... on Case { number title state } } }"
 
@@ -50,13 +51,8 @@ async def test_a_compiled_node_lookup_spawns_no_greenlet_task_or_shield(api: Api
 
 @pytest.fixture
 async def engine(db: DbEnv) -> AsyncIterator[AsyncEngine]:
-    if not db.is_pg:
-        pytest.skip("the DriverTransaction is PostgreSQL's")
-    e = make_engine(db.app_url, pool_size=1, max_overflow=1)
-    try:
+    async with one_connection(db, "the DriverTransaction is PostgreSQL's", max_overflow=1) as e:
         yield e
-    finally:
-        await e.dispose()
 
 
 async def test_the_pool_connects_and_closes_through_the_greenlet(engine: AsyncEngine,
