@@ -23,12 +23,11 @@ import pytest
 
 from models import Area, AreaKind, GridBuilding, Household, Person, PersonCareTag, PersonStatus, path_segment, uuid7
 from resolvers.ids import encode_global_id
-from tenants.rls import set_tenant_sql
 from tenants.session import bind_tenant
 from tests.support.compiled import PG_ONLY, around, both, module_tenant, walk_pages
 from tests.support.deliberation import area
 from tests.support.harness import Api, DbEnv, World
-from tests.support.round_trips import statements_sent
+from tests.support.round_trips import plan_as_app, statements_sent
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")
@@ -262,10 +261,6 @@ async def test_each_households_last_visit_is_read_once(api: Api, db: DbEnv, visi
     body = orjson.loads((await both(api, tw, "admin", MIX[0], {"asOf": _days(0)[0]}))[0])
     assert len(body["data"]["overdueVisits"]) == 6
     sql, args = next((s, a) for s, a in sent if "overdueVisits" in s)
-    async with db.engine.connect() as conn:
-        driver: Any = (await conn.get_raw_connection()).driver_connection
-        async with driver.transaction():
-            await driver.execute(set_tenant_sql(tw.tenant_id))
-            plan = [r[0] for r in await driver.fetch("EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) " + sql, *args)]
+    plan = await plan_as_app(db, tw.tenant_id, sql, args)
     scans = [line for line in plan if " on visits" in line]
     assert len(scans) == 1, "\n".join(plan)

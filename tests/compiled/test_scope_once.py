@@ -6,15 +6,12 @@ is the app role's under row-level security with the request's own parameters."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 import pytest
 
-from tenants.rls import set_tenant_sql
 from tests.support.compiled import both
 from tests.support.harness import Api, DbEnv, World
-from tests.support.round_trips import statements_sent
+from tests.support.round_trips import plan_as_app, statements_sent
 
 HOUSEHOLDS = """query { households(first: 20) { totalCount nodes { id unit room addressMasked
   building { name } persons { id name piiMasked phone } } } }"""
@@ -32,10 +29,6 @@ async def test_a_grid_workers_page_computes_its_scope_once(api: Api, db: DbEnv, 
     assert taken and compiled == resolved
     assert orjson.loads(compiled)["data"][field]["nodes"]
     sql, args = next((s, a) for s, a in sent if s.startswith(("SELECT CAST(json_build_object", "WITH scope_")))
-    async with db.engine.connect() as conn:
-        driver: Any = (await conn.get_raw_connection()).driver_connection
-        async with driver.transaction():
-            await driver.execute(set_tenant_sql(tw.tenant_id))
-            plan = [r[0] for r in await driver.fetch("EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) " + sql, *args)]
+    plan = await plan_as_app(db, tw.tenant_id, sql, args)
     scans = [line for line in plan if " on areas scope_area" in line]
     assert len(scans) == 1, "\n".join(plan)

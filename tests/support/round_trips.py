@@ -75,3 +75,15 @@ def statements_sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[An
 
     monkeypatch.setattr(ts, "_fetchrow", keep)
     return sent
+
+
+async def plan_as_app(db: DbEnv, tenant_id: Any, sql: str, args: tuple[Any, ...]) -> list[str]:
+    """``EXPLAIN (ANALYZE)`` of a statement the app sent, as the app role under row-level security in
+    ``tenant_id``'s transaction, with the request's own parameters: the plan's lines."""
+    from tenants.rls import set_tenant_sql
+
+    async with db.engine.connect() as conn:
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        async with driver.transaction():
+            await driver.execute(set_tenant_sql(tenant_id))
+            return [r[0] for r in await driver.fetch("EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) " + sql, *args)]
