@@ -108,8 +108,10 @@ class Committing:
             row = await driver.fetchrow(sql, *args)
             if transaction is not None:
                 await adapted._call_and_discard(transaction.commit)
-            if carrier is None and not driver.is_closed():
-                await driver.fetchrow(CARRIER)  # prepared and cached once per connection: the next time pipelines
+            if carrier is None and driver._stmt_cache.get_max_size() > 0 and not driver.is_closed():
+                # prepared and cached once per connection: the next time pipelines. Without a statement cache
+                # (pgbouncer's mode) it would be one more round trip on every request, and never cached.
+                await driver.fetchrow(CARRIER)
             return row
         self.pipelined = True
         try:
