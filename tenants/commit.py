@@ -133,7 +133,7 @@ def _ended(adapted: Any, transaction: Any, state: TransactionState) -> None:
     adapted._transaction = None
 
 
-async def commit_with(tx: Any, sql: str, args: tuple[Any, ...]) -> Any:
+async def fetch_and_commit(tx: Any, sql: str, args: tuple[Any, ...]) -> Any:
     """The first row of ``sql``, then COMMIT, on a ``DriverTransaction`` (tenants.session): in one round trip
     when it can (the module). Counted and observed as the transaction's other statements; a dead connection
     is dropped from the pool, as ``fetch_first`` drops it after the transaction's first statement."""

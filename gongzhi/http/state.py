@@ -36,7 +36,7 @@ from resolvers.discarded_files import delete_discarded
 from resolvers.i18n import t
 from resolvers.photo_links import PhotoLinks
 from tenants.begin import can_commit_then
-from tenants.commit import commit_with
+from tenants.commit import fetch_and_commit
 from tenants.session import (
     DRIVER_BIND,
     DriverTransaction,
@@ -373,7 +373,7 @@ class AppState:
             # The audit statement and the DriverTransaction's COMMIT in one round trip (tenants.commit; issue
             # #21: the COMMIT's own round trip was ≈ 0.2–0.45 ms of a register page): the caller's commit then
             # sends nothing.
-            await commit_with(tx, sql, args)
+            await fetch_and_commit(tx, sql, args)
             return
         await fetch_first(session, sql, *args)  # on the DriverTransaction, when the request has one
         if orm:

@@ -21,7 +21,7 @@ from gongzhi.http.state import audit_and_notify
 from models import AuditEntry, AuditPiiRead, uuid7
 from models.access import PII_READ
 from tenants.commit import CARRIER, NotText, text_value
-from tenants.commit import commit_with as send_and_commit
+from tenants.commit import fetch_and_commit as send_and_commit
 from tenants.rls import set_tenant_sql
 from tenants.session import DriverTransaction, bind_tenant, count_statements
 from tests.support.harness import Api, DbEnv, World
