@@ -7,6 +7,7 @@ checkout against another one's code, alternating, and compare means.
     python -m bench.inproc reportCase 300                  # a report as yanquan.resident (new key each)
     python -m bench.inproc reportCase 1 --sql              # the statements of one request
     GONGZHI_BENCH_MIX_DB=gongzhi_bench_s0_1 python -m bench.inproc op4 800 --pg-cpu   # bench.compare's op 4
+    GONGZHI_BENCH_MIX_DB=<a copy of gongzhi_bench_s1> python -m bench.inproc op3 600 --pg-cpu   # op1 … op5 alike
     python -m bench.inproc cases 1 --explain               # EXPLAIN (ANALYZE, BUFFERS) of each, in the request
     python -m bench.inproc caseLoop 100                    # report, accept, dispatch, start, resolve, feedback
     python -m bench.inproc publishNotice 300               # a notice as yanquan.chair (an insert, audited)
@@ -51,8 +52,8 @@ REPORT = ("mutation R($input: ReportCaseInput!) { reportCase(input: $input) { ca
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("operation", help="a key of bench/mix_ops.py QUERIES, reportCase, "
-                    "or caseLoop (six mutations of one case; the figure is per loop)")
+    ap.add_argument("operation", help="a key of bench/mix_ops.py QUERIES, reportCase, op1 … op5 (bench.compare's "
+                    "operations as its driver sends them), or caseLoop (six mutations of one case; per loop)")
     ap.add_argument("requests", type=int)
     ap.add_argument("--checkout", type=Path, default=ROOT, help="serve this checkout's code")
     ap.add_argument("--sql", action="store_true", help="print the statements of one request first")
@@ -192,23 +193,24 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
                 d = await call(actor, doc, {"input": {"id": case_id, **extra}})
                 if d[name]["errors"]:
                     raise SystemExit(f"{name}: {d[name]['errors']}")
-    elif args.operation == "op4":  # bench.compare's op 4 as its driver sends it (GONGZHI_BENCH_MIX_DB=…s0_1)
-        import random
+    elif (op_name := compare_op(args.operation)) is not None:  # bench.compare's op as its driver sends it
+        import random  # (GONGZHI_BENCH_MIX_DB=gongzhi_bench_s0_1 or a copy of another scale's)
 
         from bench.fixture import ACTOR_OF, load_fixture
         from bench.generate import dsn_for
 
         fx = await load_fixture(dsn_for(mix.DB))
-        op4_actor = ACTOR_OF["op4_report_case"]
-        tokens[op4_actor] = fx.actors[op4_actor].token
-        op4_doc, rng = fx.document("gongzhi", "op4_report_case"), random.Random(7)
+        op_actor = ACTOR_OF[op_name]
+        tokens[op_actor] = fx.actors[op_actor].token
+        op_doc, rng = fx.document("gongzhi", op_name), random.Random(7)
 
         def make() -> tuple[str, str, dict[str, Any]]:
             # The areas in the same order every run; a new idempotency key each (the seeded generator's keys are
             # the same every run: from the second run on, every request was a retry the general path answered).
-            variables = fx.variables("gongzhi", "op4_report_case", rng)
-            variables["input"]["idempotencyKey"] = uuid.uuid4().hex
-            return (op4_actor, op4_doc, variables)
+            variables = fx.variables("gongzhi", op_name, rng)
+            if "input" in variables:
+                variables["input"]["idempotencyKey"] = uuid.uuid4().hex
+            return (op_actor, op_doc, variables)
     elif args.operation == "reportCase":
         building = await value(Ref("reporter_building"))
         category = (await call("yanquan.resident", "{ caseCategories { code } }", {}))["caseCategories"][0]["code"]
@@ -290,6 +292,13 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
         pg = f", PostgreSQL {pg_ns / 1e6 / args.requests:.3f} ms CPU/request ({len(after)} backends)"
     print(f"{args.operation} ({args.checkout}): {args.requests} requests, {per:.3f} ms CPU/request{pg}")
     await app.state.gongzhi.engine.dispose()
+
+
+def compare_op(operation: str) -> str | None:
+    """bench.compare's operation that ``op1`` … ``op5`` name (``op1`` → ``op1_case_list``), else None."""
+    from bench.fixture import OPS
+
+    return next((o for o in OPS if o.split("_", 1)[0] == operation), None)
 
 
 async def _backend_cpu(mix: Any) -> dict[int, int]:
