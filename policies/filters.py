@@ -271,15 +271,41 @@ def _person_predicate(grant: Grant, actor: Actor, person: type[Person]) -> Colum
         parts.append(person.household_id == actor.household_id)
     reach = Grant(scope_paths=grant.scope_paths, own_compound=grant.own_compound, firm_ids=grant.firm_ids)
     if reach:
-        h = _REACH_HOUSEHOLD
-        parts.append(
-            person.household_id.in_(select(h.id).where(building_predicate(h.building_id, reach, actor)))
-        )
+        parts.append(person.household_id.in_(reach_households(reach, actor)))
     if grant.has(Condition.ASSIGNED) and _is_lead(actor):
         parts.append(person.household_id.in_(lead_household_ids(actor)))  # care: a lead's households
     if grant.has(Condition.AGREEMENT) and actor.partner_unit_id is not None:
         parts.append(_consented(person, actor))
     return or_(*parts) if parts else false()
+
+
+# The households a person predicate's reach covers, as a CTE, one object per reach (issue #21), as scope_buildings
+# is for the buildings: a persons page tests a person's reach in its count, its rows and each field that masks
+# (piiMasked, phone, idCardNo …), a households page in each household's persons and their fields — as subqueries
+# PostgreSQL computed the same households (a scan of the tenant's households against the scope) six times per
+# persons page, three per households page. Keyed by what building_predicate reads of the reach and the actor:
+# the paths (the own compound's included), the firms and, for the firms' contracts, the day.
+_REACH_CTES: dict[tuple[Any, ...], Any] = {}
+_REACH_GENERATION = [0]
+
+
+def reach_households(reach: Grant, actor: Actor) -> Select[Any]:
+    """``SELECT id`` of the households whose building ``building_predicate(…, reach, actor)`` admits, as one CTE."""
+    paths = reach.scope_paths
+    if reach.own_compound and actor.own_compound_path:
+        paths = (*paths, actor.own_compound_path)
+    key = (reach.all, paths, reach.firm_ids, actor.today if reach.firm_ids else None)
+    found = _REACH_CTES.get(key)
+    if found is None:
+        if len(_REACH_CTES) >= 1024:
+            _REACH_CTES.clear()
+            _REACH_GENERATION[0] += 1
+        digest = hashlib.sha1(repr(key).encode(), usedforsecurity=False).hexdigest()[:16]
+        h = _REACH_HOUSEHOLD
+        found = (select(h.id).where(building_predicate(h.building_id, reach, actor))
+                 .cte(f"reach_{digest}_{_REACH_GENERATION[0]}"))
+        _REACH_CTES[key] = found
+    return select(found.c.id)
 
 
 def _consented(person: type[Person], actor: Actor) -> ColumnElement[bool]:

@@ -32,3 +32,24 @@ async def test_a_grid_workers_page_computes_its_scope_once(api: Api, db: DbEnv, 
     plan = await plan_as_app(db, tw.tenant_id, sql, args)
     scans = [line for line in plan if " on areas scope_area" in line]
     assert len(scans) == 1, "\n".join(plan)
+
+
+@pytest.mark.parametrize("document, field, tests_of_reach", [(HOUSEHOLDS, "households", 3), (PERSONS, "persons", 3)])
+async def test_a_grid_workers_page_computes_its_persons_reach_once(api: Api, db: DbEnv, fresh: World, document: str,
+                                                                   field: str, tests_of_reach: int,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The persons' reach (policies.filters.reach_households: the households in the scope's buildings) is one CTE
+    too: a persons page tests it in its count, its rows and each field that masks, a households page in each
+    household's persons and their fields; as subqueries PostgreSQL scanned the tenant's households for each."""
+    if not db.is_pg:
+        pytest.skip("the compiled path is PostgreSQL's")
+    tw = fresh.a
+    sent = statements_sent(monkeypatch)
+    compiled, resolved, taken = await both(api, tw, "grid1", document, {})
+    assert taken and compiled == resolved
+    sql, args = next((s, a) for s, a in sent if s.startswith(("SELECT CAST(json_build_object", "WITH scope_")))
+    assert sql.count("reach_household.building_id IN") == 1, sql  # the reach written once, used by name
+    assert sql.count("FROM reach_") >= tests_of_reach, sql
+    plan = await plan_as_app(db, tw.tenant_id, sql, args)
+    scans = [line for line in plan if " on households reach_household" in line]
+    assert len(scans) == 1, "\n".join(plan)

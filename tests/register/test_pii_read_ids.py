@@ -12,6 +12,7 @@ import sqlite3
 import uuid
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import String, cast, literal_column, select
@@ -108,3 +109,21 @@ def test_the_ids_of_a_row_are_its_strings_once_and_none_longer_than_the_column()
     """What the request's audit statement writes (a longer string cannot be a person's id, and must not fail it)."""
     assert pii_read_ids(["b", "a" * 65, "b", 3, None, "c"]) == ["b", "c"]
     assert pii_read_ids({"not": "a list"}) == []
+
+
+async def test_a_full_reads_ids_are_written_without_a_check_per_row(api: Api, db: DbEnv, fresh: World) -> None:
+    """Migration 0051: a page's 20–40 ids are written without a foreign-key check each (their audit row's key
+    is checked once) and the audit log keeps no index of full reads by time (0047's: the report reads them
+    through audit_pii_reads) — both were PostgreSQL time on every register page; the ids are still all written
+    (the test above)."""
+    if not db.is_pg:
+        pytest.skip("PostgreSQL's catalogue")
+    a = fresh.a
+    await api.gql(a, "grid1", PERSONS)
+    async with db.owner_engine.connect() as conn:
+        keys = (await conn.scalars(sa.text(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'audit_pii_reads'::regclass AND contype = 'f'"))).all()
+        checks = (await conn.scalars(sa.text(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_pii_reads'::regclass"))).all()
+        index = await conn.scalar(sa.text("SELECT to_regclass('ix_audit_log_pii_reads')"))
+    assert (keys, checks, index) == ([], [], None)
