@@ -137,22 +137,24 @@ async def case_tenant(api: Api, db: DbEnv) -> tuple[TenantWorld, dict[str, dict[
     return tw, await cases_world(api, tw)
 
 
-async def test_case_lists_compile_to_the_resolvers_answer_for_every_user(api: Api, case_tenant: Any) -> None:
+# One test per user (CI time, issue #21: each users' loop was one test that one worker ran alone).
+@pytest.mark.parametrize("user", USERS)
+async def test_case_lists_compile_to_the_resolvers_answer_for_every_user(api: Api, case_tenant: Any, user: str
+                                                                         ) -> None:
     tw, _ = case_tenant
     pages = [{}, {"first": 2}, {"first": 0}, {"first": 50, "states": ["REPORTED", "ACCEPTED", "IN_PROGRESS"]}]
-    for user in USERS:
-        for variables in pages:
-            compiled, resolved, taken = await both(api, tw, user, CASES, variables)
-            assert taken, (user, variables)
-            assert compiled == resolved, (user, variables, around(compiled, resolved))
-        # the next page, from the first page's cursor
-        first = orjson.loads((await both(api, tw, user, CASES, {"first": 2}))[0])
-        end = first["data"]["cases"]["pageInfo"]["endCursor"]
-        if end is not None:
-            compiled, resolved, taken = await both(api, tw, user, CASES, {"first": 2, "after": end})
-            assert taken and compiled == resolved, user
-        compiled, resolved, taken = await both(api, tw, user, CASES_FRAGMENTS, {})
+    for variables in pages:
+        compiled, resolved, taken = await both(api, tw, user, CASES, variables)
+        assert taken, (user, variables)
+        assert compiled == resolved, (user, variables, around(compiled, resolved))
+    # the next page, from the first page's cursor
+    first = orjson.loads((await both(api, tw, user, CASES, {"first": 2}))[0])
+    end = first["data"]["cases"]["pageInfo"]["endCursor"]
+    if end is not None:
+        compiled, resolved, taken = await both(api, tw, user, CASES, {"first": 2, "after": end})
         assert taken and compiled == resolved, user
+    compiled, resolved, taken = await both(api, tw, user, CASES_FRAGMENTS, {})
+    assert taken and compiled == resolved, user
 
 
 async def test_a_case_list_page_has_real_content(api: Api, case_tenant: Any) -> None:
@@ -172,32 +174,37 @@ async def test_a_case_list_page_has_real_content(api: Api, case_tenant: Any) -> 
     assert {e["node"]["title"] for e in own["edges"]} == {"小区门禁"}
 
 
-async def test_node_lookups_compile_to_the_resolvers_answer(api: Api, case_tenant: Any) -> None:
+@pytest.mark.parametrize("user", USERS)
+async def test_node_lookups_compile_to_the_resolvers_answer(api: Api, case_tenant: Any, user: str) -> None:
     tw, cases = case_tenant
     ids = [c["id"] for c in cases.values()]
     ids += [encode_global_id("Household", h) for h in tw.households.values()]
     ids += [encode_global_id("Person", p) for p in tw.persons.values()]
     ids += [area_gid(tw, k) for k in ("S", "C1", "C2", "Z1", "P1", "P3", "G1", "G3", "B1", "B4")]
     ids += [encode_global_id("Case", tw.tenant_id), "not-an-id"]
-    for user in USERS:
-        for gid in ids:
-            compiled, resolved, taken = await both(api, tw, user, NODE, {"id": gid})
-            assert compiled == resolved, (user, gid)
-            assert taken == (gid != "not-an-id"), (user, gid)
+    for gid in ids:
+        compiled, resolved, taken = await both(api, tw, user, NODE, {"id": gid})
+        assert compiled == resolved, (user, gid)
+        assert taken == (gid != "not-an-id"), (user, gid)
 
 
-async def test_household_pages_compile_masked_for_roles_without_full_read(api: Api, fresh: World, db: DbEnv
-                                                                          ) -> None:
-    if not db.is_pg:
-        pytest.skip("compiled reads are PostgreSQL-only")
-    tw = fresh.a
-    for user in USERS:
-        for first in (1, 50):
-            for query, variables in ((BUILDING_HOUSEHOLDS, {"id": area_gid(tw, "B1"), "first": first}),
-                                     (HOUSEHOLDS, {"first": first})):
-                compiled, resolved, taken = await both(api, tw, user, query, variables)
-                assert compiled == resolved, (user, query[:20], first)
-                assert taken, (user, query[:20])
+@pytest.fixture(scope="module")
+async def household_tenant(db: DbEnv) -> TenantWorld:
+    """A tenant of its own for the household pages (their full reads are audited), built once per test
+    process for the comparisons split per user (CI time, issue #21)."""
+    return await module_tenant(db)
+
+
+@pytest.mark.parametrize("user", USERS)
+async def test_household_pages_compile_masked_for_roles_without_full_read(api: Api, household_tenant: TenantWorld,
+                                                                          user: str) -> None:
+    tw = household_tenant
+    for first in (1, 50):
+        for query, variables in ((BUILDING_HOUSEHOLDS, {"id": area_gid(tw, "B1"), "first": first}),
+                                 (HOUSEHOLDS, {"first": first})):
+            compiled, resolved, taken = await both(api, tw, user, query, variables)
+            assert compiled == resolved, (user, query[:20], first)
+            assert taken, (user, query[:20])
         for area in ("B1", "P1", "C1", "G2", "Z1"):
             compiled, resolved, taken = await both(api, tw, user, HOUSEHOLDS, {"areaId": area_gid(tw, area)})
             assert taken and compiled == resolved, (user, area)

@@ -24,9 +24,9 @@ import pytest
 from models import Area, AreaKind, GridBuilding, Household, Person, PersonCareTag, PersonStatus, path_segment, uuid7
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant
-from tests.support.compiled import PG_ONLY, around, both, module_tenant, walk_pages
+from tests.support.compiled import around, both, module_tenant, walk_pages
 from tests.support.deliberation import area
-from tests.support.harness import Api, DbEnv, World
+from tests.support.harness import Api, DbEnv
 from tests.support.round_trips import plan_as_app, statements_sent
 from tests.support.world import ROLE_USERS, TenantWorld
 
@@ -123,12 +123,20 @@ async def visit_world(api: Api, db: DbEnv) -> tuple[TenantWorld, str]:
     return await _visited(api, db, await module_tenant(db))
 
 
-@pytest.fixture
-async def own_visit_world(api: Api, fresh: World, db: DbEnv) -> tuple[TenantWorld, str]:
-    """The same world in a tenant of its own, for a test that changes its settings and leads."""
-    if not db.is_pg:
-        pytest.skip(PG_ONLY)
-    return await _visited(api, db, fresh.a)
+@pytest.fixture(scope="module")
+async def cadence_world(api: Api, db: DbEnv) -> tuple[TenantWorld, str]:
+    """The same world in a tenant of its own with its own cadence, and a lead (the world's `resident`)
+    keeping three households: the lead's global ID. Built once per test process, for the comparisons
+    split per user (CI time, issue #21: one test of every user was 45–259 s that one worker ran alone)."""
+    tw, _ = await _visited(api, db, await module_tenant(db))
+    r = await api.gql(tw, "admin", SETTINGS, {"i": {"leadMinHouseholds": 1, "keyVisitDays": 10,
+                                                    "routineVisitDays": 30}})
+    assert r["data"]["updateCareSettings"]["errors"] == []
+    r = await api.gql(tw, "admin", APPOINT, {"i": {
+        "personId": encode_global_id("Person", tw.persons["h1b"]), "title": "NEIGHBOR", "areaId": area(tw, "P1"),
+        "householdIds": [encode_global_id("Household", tw.households[k]) for k in ("H1", "H2", "B1-x2")]}})
+    assert r["data"]["appointNeighborLead"]["errors"] == [], r
+    return tw, r["data"]["appointNeighborLead"]["lead"]["id"]
 
 
 def _days(*offsets: int) -> list[str]:
@@ -166,21 +174,20 @@ async def _compare_all(api: Api, tw: TenantWorld, users: tuple[str, ...], lead: 
     return pages
 
 
-async def test_visit_figures_compile_to_the_python_rule_for_every_user(api: Api, own_visit_world: Any) -> None:
-    tw, _ = own_visit_world
-    # the tenant's default cadence: no settings row
-    pages = await _compare_all(api, tw, USERS, None)
-    assert pages > 2 * len(USERS), pages
-    # its own cadence, and a lead (the world's `resident`) keeping three households
-    r = await api.gql(tw, "admin", SETTINGS, {"i": {"leadMinHouseholds": 1, "keyVisitDays": 10,
-                                                    "routineVisitDays": 30}})
-    assert r["data"]["updateCareSettings"]["errors"] == []
-    r = await api.gql(tw, "admin", APPOINT, {"i": {
-        "personId": encode_global_id("Person", tw.persons["h1b"]), "title": "NEIGHBOR", "areaId": area(tw, "P1"),
-        "householdIds": [encode_global_id("Household", tw.households[k]) for k in ("H1", "H2", "B1-x2")]}})
-    assert r["data"]["appointNeighborLead"]["errors"] == [], r
-    lead = r["data"]["appointNeighborLead"]["lead"]["id"]
-    await _compare_all(api, tw, ("admin", "secretary", "grid1", "grid2", "resident", "nobody"), lead)
+@pytest.mark.parametrize("user", USERS)
+async def test_visit_figures_compile_to_the_python_rule_for_every_user(api: Api, visit_world: Any, user: str) -> None:
+    """The tenant's default cadence: no settings row (the module's world, which no test changes)."""
+    tw, _ = visit_world
+    pages = await _compare_all(api, tw, (user,), None)
+    assert pages > 2, pages
+
+
+@pytest.mark.parametrize("user", ("admin", "secretary", "grid1", "grid2", "resident", "nobody"))
+async def test_visit_figures_with_the_tenants_cadence_and_a_lead_compile_to_the_python_rule(
+        api: Api, cadence_world: Any, user: str) -> None:
+    """The tenant's own cadence, and a lead (the world's `resident`) keeping three households."""
+    tw, lead = cadence_world
+    await _compare_all(api, tw, (user,), lead)
 
 
 async def test_the_compared_figures_have_content(api: Api, visit_world: Any) -> None:
