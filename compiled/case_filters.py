@@ -156,7 +156,7 @@ def _conjuncts(pred: Any) -> list[ColumnElement[bool]]:
     return [pred]
 
 
-def _areas_of(clause: Any) -> Select[Any] | None:
+def areas_of(clause: Any) -> Select[Any] | None:
     """The SELECT of area ids when ``clause`` is ``cases.area_id IN (SELECT …)``, else None."""
     if not (isinstance(clause, BinaryExpression) and clause.operator is operators.in_op
             and getattr(clause.left, "table", None) is Case.__table__ and clause.left.key == "area_id"):
@@ -189,7 +189,7 @@ def _newest_of_branch(tenant_id: Any, branch: ColumnElement[bool], where: list[C
     range (ix_cases_open_area: tenant, area, id), then the newest ``limit`` of those: with thousands of open
     cases in a building, the branch as one scan read all of them and sorted them for 21 (issue #21)."""
     conjuncts = _conjuncts(branch)
-    pick = next(((c, s) for c in conjuncts if (s := _areas_of(c)) is not None), None)
+    pick = next(((c, s) for c in conjuncts if (s := areas_of(c)) is not None), None)
     if pick is None:
         return (select(Case.id).where(Case.tenant_id == tenant_id, indexable(branch), *where)
                 .order_by(Case.id.desc()).limit(limit))

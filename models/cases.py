@@ -165,7 +165,8 @@ class Case(TenantScoped, Base):
         UniqueConstraint("tenant_id", "number"),
         # A 12345 work order is one case per tenant (migration 0033).
         UniqueConstraint("tenant_id", "external_ticket_no", name="uq_cases_tenant_external_ticket"),
-        Index("ix_cases_tenant_area", "tenant_id", "area_id"),
+        # By building, and for the figures of a period by the buildings a scope's grids cover (0052).
+        Index("ix_cases_tenant_area_created", "tenant_id", "area_id", "created_at"),
         Index("ix_cases_tenant_state", "tenant_id", "state"),
         Index("ix_cases_tenant_firm", "tenant_id", "handler_firm_id"),
         Index("ix_cases_tenant_partner", "tenant_id", "handler_partner_id"),  # a partner's own cases (0045)

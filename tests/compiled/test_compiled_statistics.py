@@ -17,9 +17,9 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
 
-from models import Area, Case, CasePriority, CaseState, uuid7
+from models import Area, AreaKind, Case, CasePriority, CaseState, path_segment, uuid7
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant, count_statements
 from tests.cases.test_case_stats import insert_cases
@@ -29,6 +29,7 @@ from tests.support.compiled import around, both, compiled_statements, partner_bo
 from tests.support.deliberation import area
 from tests.support.harness import Api, DbEnv, World
 from tests.support.partners import VALID_FROM, VALID_UNTIL, PartnerApi, partner_client
+from tests.support.round_trips import plan_as_app, statements_sent
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")  # every role of the test world, and a user holding none
@@ -180,6 +181,47 @@ async def test_compiled_statistics_are_one_statement(api: Api, stats_tenant: Any
     assert all(m is not None for m in made) and len(made) == 2
     assert first == other == 2, (first, other)  # the request's start-up and the compiled read
     assert resolved > 2, resolved  # the resolvers need more (the area's path, the aggregate)
+
+
+async def test_the_figures_read_the_scopes_cases_by_index(api: Api, db: DbEnv, stats_tenant: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #21 (op 3): the figures of a scoped reader read the scope's cases of the period by the two indexes
+    of migration 0052, their bitmaps ORed — the scope path's prefix as starts_with (leakproof, so row-level
+    security lets it reach the index; LIKE does not) and its grids' buildings as ``area_id = ANY(ARRAY(…))`` —
+    not every case of the tenant's period by report time (``ix_cases_tenant_created``), each then tested. The
+    plan as the app role under row-level security, with the request's own parameters, among 8,000 cases of
+    300 buildings of another community over the year (≈ 660 in the month); the answer still the resolvers'."""
+    tw = stats_tenant
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            c2 = (await s.execute(select(Area).where(Area.id == tw.areas["C2"]))).scalar_one()
+            homes = [uuid7() for _ in range(300)]
+            await s.execute(insert(Area), [dict(
+                tenant_id=tw.tenant_id, id=h, parent_id=c2.id, kind=AreaKind.BUILDING, name=f"楼 {n}",
+                path=c2.path + path_segment(h), depth=c2.depth + 1) for n, h in enumerate(homes)])
+            created = datetime(2026, 1, 1, 2, tzinfo=UTC)
+            await s.execute(insert(Case), [dict(
+                tenant_id=tw.tenant_id, id=uuid7(), number=f"MASS-{i:04d}", area_id=homes[i % 300],
+                area_path=c2.path + path_segment(homes[i % 300]), category_code="garbage",
+                priority=CasePriority.NORMAL, title="别处", description="", state=CaseState.REPORTED,
+                reporter_user_id=tw.users["grid1"], on_wall=False, reporter_role="resident", supervised=False,
+                reopen_count=0, version=1, created_at=created + timedelta(minutes=65 * i),
+                updated_at=created) for i in range(8000)])
+    async with db.owner_engine.begin() as owner:  # the app role may not ANALYZE
+        await owner.execute(text("ANALYZE cases"))
+    sent = statements_sent(monkeypatch)
+    args = {"a": area(tw, "C1"), "f": "2026-04-01", "t": "2026-04-30"}
+    compiled, resolved, taken = await both(api, tw, "secretary", ALL, args)
+    assert taken and compiled == resolved, around(compiled, resolved)
+    assert orjson.loads(compiled)["data"]["caseStatistics"]["total"] > 0
+    sql, params = next((q, a) for q, a in sent if "caseStatistics" in q)
+    plan = await plan_as_app(db, tw.tenant_id, sql, params)
+    shown = "\n".join(plan)
+    assert "BitmapOr" in shown, shown
+    assert "Bitmap Index Scan on ix_cases_tenant_area_path_created" in shown, shown
+    assert "Bitmap Index Scan on ix_cases_tenant_area_created" in shown, shown
+    assert "ix_cases_tenant_created" not in shown, shown
 
 
 # ---------------------------------------------------------------- a partner's sharedStatistics
