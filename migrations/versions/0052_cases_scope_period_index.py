@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0052_cases_scope_period"
-down_revision: str | None = "0049_pii_read_ids"
+down_revision: str | None = "0051_pii_reads_lean"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
