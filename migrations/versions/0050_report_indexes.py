@@ -1,4 +1,4 @@
-"""indexes of ``cases`` and ``case_events`` that a new report no longer enters (issue #21, bench.compare op 4)
+"""indexes of cases, case_events and audit_log that a new report no longer enters (issue #21, bench op 4)
 
 A report (``reportCase``) inserts a case with no handler firm, no partner unit and no 12345 work-order
 number, and its timeline entry with no idempotency key (the report's key is on the case). It entered all
@@ -7,7 +7,8 @@ ever looks up: the NULL firm, the NULL partner, the NULL ticket, the NULL key. E
 insertion per report (≈ 5–10 µs of PostgreSQL CPU), and for every report of a tenant (or of one actor) they
 land on the same leaf page (NULL sorts last, equal keys in heap order), which concurrent reports take in
 turn. Each is now partial: the same key, without the NULL entries. A report enters 9 + 2 (was 12 + 3); every
-case step's timeline entry without a key (accept, dispatch, …) one fewer too.
+case step's timeline entry without a key (accept, dispatch, …) one fewer too. The same for the audit chain's
+``seq`` below: every audited write's entry enters 4 of ``audit_log``'s indexes (was 5).
 
 Readers (grep of resolvers/, compiled/, policies/, gongzhi/, and the foreign keys' checks), each strict in the
 column, so each implies ``IS NOT NULL`` and can use the partial index as before (EXPLAIN at bench scale 1,
@@ -27,6 +28,14 @@ generic plans included; the plans' index asserted in tests/cases/test_report_ind
 - ``uq_case_events_tenant_id_actor_user_id_idempotency_key`` (0028): the same, ``WHERE idempotency_key IS NOT
   NULL``; readers the steps' retry lookups ``actor_user_id = $a AND idempotency_key = $k``
   (resolvers/cases/steps_fast.py and the general path's feedback). No ``ON CONFLICT`` names it.
+
+- ``ux_audit_log_tenant_seq (tenant_id, seq) WHERE seq IS NOT NULL`` (0032): every audited write's row
+  (a report's audit entry included) is inserted unsealed, ``seq`` NULL, and entered the chain's unique index
+  with it; the sealing job's UPDATE that sets ``seq`` enters it as before (that update was never HOT: it sets
+  ``hash``, in ``ix_audit_log_unsealed``'s predicate). Readers (resolvers/audit/chain.py): ``seq > $1 …
+  ORDER BY seq LIMIT``, ``min(seq) … seq > $1``, ``seq <= $1 ORDER BY seq LIMIT 1`` — strict — and
+  ``max(seq)``, which PostgreSQL plans as ``… WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1``. A NULL was
+  never equal to another in it: it refuses what it refused.
 
 Not changed: ``ix_cases_tenant_state (tenant_id, state)`` — a report enters it, but it has readers: at bench
 scale 1 the retention job's ``state = 'closed'`` (resolvers/register/retention.py) and a count of one state
@@ -49,10 +58,11 @@ down_revision: str | None = "0049_pii_read_ids"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# name, columns, the rows it keeps (models/cases.py says the same)
+# table, name, columns, unique, the rows it keeps (models/cases.py and models/access.py say the same)
 PARTIAL = (
-    ("ix_cases_tenant_firm", ["tenant_id", "handler_firm_id"], "handler_firm_id IS NOT NULL"),
-    ("ix_cases_tenant_partner", ["tenant_id", "handler_partner_id"], "handler_partner_id IS NOT NULL"),
+    ("cases", "ix_cases_tenant_firm", ["tenant_id", "handler_firm_id"], False, "handler_firm_id IS NOT NULL"),
+    ("cases", "ix_cases_tenant_partner", ["tenant_id", "handler_partner_id"], False, "handler_partner_id IS NOT NULL"),
+    ("audit_log", "ux_audit_log_tenant_seq", ["tenant_id", "seq"], True, "seq IS NOT NULL"),
 )
 # unique constraints that become unique indexes of the same name: table, name, columns, the rows it keeps
 UNIQUE = (
@@ -63,9 +73,10 @@ UNIQUE = (
 
 
 def upgrade() -> None:
-    for name, columns, where in PARTIAL:
-        op.drop_index(name, table_name="cases")
-        op.create_index(name, "cases", columns, postgresql_where=sa.text(where), sqlite_where=sa.text(where))
+    for table, name, columns, unique, where in PARTIAL:
+        op.drop_index(name, table_name=table)
+        op.create_index(name, table, columns, unique=unique, postgresql_where=sa.text(where),
+                        sqlite_where=sa.text(where))
     for table, name, columns, where in UNIQUE:
         if op.get_bind().dialect.name == "sqlite":
             with op.batch_alter_table(table) as batch_op:  # SQLite drops a table's constraint by rebuilding it
@@ -84,6 +95,6 @@ def downgrade() -> None:
                 batch_op.create_unique_constraint(name, columns)
         else:
             op.create_unique_constraint(name, table, columns)
-    for name, columns, _ in reversed(PARTIAL):
-        op.drop_index(name, table_name="cases")
-        op.create_index(name, "cases", columns)
+    for table, name, columns, unique, _ in reversed(PARTIAL):
+        op.drop_index(name, table_name=table)
+        op.create_index(name, table, columns, unique=unique)

@@ -1,10 +1,11 @@
 """The indexes a new report's rows enter, and that the partial ones still serve their readers (migration 0050;
-issue #21, bench.compare op 4). A report's case has no handler firm, partner unit or 12345 ticket and its timeline
-entry no idempotency key: it enters 9 of ``cases``' indexes (12 before) and 2 of ``case_events``' (3). Each
-reader of those four indexes is strict in the column (``=``, ``IN``, ``= ANY``, the foreign keys' checks), so it
-implies the index's ``IS NOT NULL`` and its plan — a generic one too — can read the index; the unique ones still
-refuse a second equal value and still take any number of NULLs. PostgreSQL only (SQLite's indexes are built by
-the same migration, and its planner is not the one measured)."""
+issue #21, bench.compare op 4). A report's case has no handler firm, partner unit or 12345 ticket, its timeline
+entry no idempotency key and its audit entry no ``seq`` yet (unsealed): it enters 9 of ``cases``' indexes (12
+before), 2 of ``case_events``' (3) and 4 of ``audit_log``'s (5). Each reader of those five indexes is strict in
+the column (``=``, ``IN``, ``= ANY``, ``>``, ``max``, the foreign keys' checks), so it implies the index's
+``IS NOT NULL`` and its plan — a generic one too — can read the index; the unique ones still refuse a second
+equal value and still take any number of NULLs. PostgreSQL only (SQLite's indexes are built by the same
+migration, and its planner is not the one measured)."""
 
 from __future__ import annotations
 
@@ -77,9 +78,13 @@ async def test_a_report_enters_nine_indexes_of_cases_and_two_of_its_timeline(api
         cases = await entered(driver, "cases", "id = $1", case_id)
         events = await entered(driver, "case_events", "case_id = $1", case_id)
         assert len(await driver.fetch("SELECT 1 FROM case_events WHERE case_id = $1", case_id)) == 1
+        audit = await entered(driver, "audit_log", "object_ids::text LIKE '%' || $1 || '%'", str(case_id))
     assert len(cases) == 9, cases
     assert not {"ix_cases_tenant_firm", "ix_cases_tenant_partner", "uq_cases_tenant_external_ticket"} & set(cases)
     assert events == ["pk_case_events", "uq_case_events_tenant_id_case_id_seq"], events
+    # its audit entry, unsealed: not the chain's order (seq NULL), not the full reads' index
+    assert audit == ["ix_audit_log_tenant_area_path", "ix_audit_log_tenant_created", "ix_audit_log_unsealed",
+                     "pk_audit_log"], audit
 
 
 # Each reader of a partial index, as the app or a foreign key's check sends it ({t}: the table), with parameters.
@@ -102,6 +107,16 @@ READERS = [
      "AND external_ticket_no IN ($2, $3)", ("uuid", "text", "text")),
     ("uq_case_events_tenant_id_actor_user_id_idempotency_key", "SELECT id FROM {t} WHERE tenant_id = $1 "
      "AND actor_user_id = $2 AND idempotency_key = $3 LIMIT 1", ("uuid", "uuid", "text")),
+    # the audit chain's reads (resolvers/audit/chain.py)
+    ("ux_audit_log_tenant_seq", "SELECT id, seq FROM {t} WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT 500",
+     ("uuid", "int8")),
+    ("ux_audit_log_tenant_seq", "SELECT id, seq FROM {t} WHERE tenant_id = $1 AND seq > $2 AND seq <= $3 "
+     "ORDER BY seq LIMIT 500", ("uuid", "int8", "int8")),
+    ("ux_audit_log_tenant_seq", "SELECT max(seq) FROM {t} WHERE tenant_id = $1", ("uuid",)),
+    ("ux_audit_log_tenant_seq", "SELECT min(seq) FROM {t} WHERE tenant_id = $1 AND seq > $2 AND created_at >= $3",
+     ("uuid", "int8", "timestamptz")),
+    ("ux_audit_log_tenant_seq", "SELECT id, seq FROM {t} WHERE tenant_id = $1 AND seq <= $2 ORDER BY seq LIMIT 1",
+     ("uuid", "int8")),
 ]
 
 
