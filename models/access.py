@@ -89,7 +89,9 @@ class AuditEntry(TenantScoped, Base):
     __audit__ = False
     __table_args__ = (
         Index("ix_audit_log_tenant_created", "tenant_id", "created_at"),
-        Index("ux_audit_log_tenant_seq", "tenant_id", "seq", unique=True),  # the chain's order
+        # the chain's order; partial since 0050: an entry is written unsealed (seq NULL) and enters it when sealed
+        Index("ux_audit_log_tenant_seq", "tenant_id", "seq", unique=True, postgresql_where=text("seq IS NOT NULL"),
+              sqlite_where=text("seq IS NOT NULL")),
         # what the sealing job walks: the tenant's rows not chained yet, oldest first
         Index("ix_audit_log_unsealed", "tenant_id", "created_at", "id",
               postgresql_where=text("hash IS NULL"), sqlite_where=text("hash IS NULL")),

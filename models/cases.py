@@ -163,13 +163,19 @@ class Case(TenantScoped, Base):
         ForeignKeyConstraint(["tenant_id", "handler_partner_id"], ["partner_units.tenant_id", "partner_units.id"]),
         UniqueConstraint("tenant_id", "reporter_user_id", "idempotency_key"),
         UniqueConstraint("tenant_id", "number"),
-        # A 12345 work order is one case per tenant (migration 0033).
-        UniqueConstraint("tenant_id", "external_ticket_no", name="uq_cases_tenant_external_ticket"),
+        # A 12345 work order is one case per tenant (migration 0033). Partial since 0050, as the firm and partner
+        # indexes: a new report (no ticket, firm or partner) enters none of them.
+        Index("uq_cases_tenant_external_ticket", "tenant_id", "external_ticket_no", unique=True,
+              postgresql_where=text("external_ticket_no IS NOT NULL"),
+              sqlite_where=text("external_ticket_no IS NOT NULL")),
         # By building, and for the figures of a period by the buildings a scope's grids cover (0052).
         Index("ix_cases_tenant_area_created", "tenant_id", "area_id", "created_at"),
-        Index("ix_cases_tenant_state", "tenant_id", "state"),
-        Index("ix_cases_tenant_firm", "tenant_id", "handler_firm_id"),
-        Index("ix_cases_tenant_partner", "tenant_id", "handler_partner_id"),  # a partner's own cases (0045)
+        Index("ix_cases_tenant_state", "tenant_id", "state"),  # the retention job's closed cases, counts of a state
+        Index("ix_cases_tenant_firm", "tenant_id", "handler_firm_id",
+              postgresql_where=text("handler_firm_id IS NOT NULL"), sqlite_where=text("handler_firm_id IS NOT NULL")),
+        Index("ix_cases_tenant_partner", "tenant_id", "handler_partner_id",  # a partner's own cases (0045)
+              postgresql_where=text("handler_partner_id IS NOT NULL"),
+              sqlite_where=text("handler_partner_id IS NOT NULL")),
         Index("ix_cases_tenant_created", "tenant_id", "created_at"),  # statistics of a period (0023)
         # Open cases per building and per reporter, newest first: a case list of open cases takes the
         # newest of each branch of the actor's scope from these (compiled/; issue #9, 0024).
@@ -236,7 +242,10 @@ class CaseEvent(TenantScoped, Base):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "case_id"], ["cases.tenant_id", "cases.id"]),
         UniqueConstraint("tenant_id", "case_id", "seq"),
-        UniqueConstraint("tenant_id", "actor_user_id", "idempotency_key"),
+        # A step's key (0028), partial since 0050: an entry without one (a report's, most steps') enters no index.
+        Index("uq_case_events_tenant_id_actor_user_id_idempotency_key", "tenant_id", "actor_user_id", "idempotency_key",
+              unique=True, postgresql_where=text("idempotency_key IS NOT NULL"),
+              sqlite_where=text("idempotency_key IS NOT NULL")),
     )
 
     case_id: Mapped[uuid.UUID] = mapped_column(Uuid)

@@ -15,7 +15,7 @@ key, and no statement reads the index (tests/register/test_personal_data_shape.p
 that). One index entry less per full-read audit row.
 
 Revision ID: 0051_pii_reads_lean
-Revises: 0049_pii_read_ids
+Revises: 0050_report_indexes
 Create Date: 2026-12-06
 """
 
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0051_pii_reads_lean"
-down_revision: str | None = "0049_pii_read_ids"
+down_revision: str | None = "0050_report_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,7 +11,7 @@ PostgreSQL only) and ``ix_cases_tenant_area`` (0002; every read by building stil
 new index's leading columns).
 
 Revision ID: 0052_cases_scope_period
-Revises: 0049_pii_read_ids
+Revises: 0051_pii_reads_lean
 Create Date: 2026-12-06
 """
 

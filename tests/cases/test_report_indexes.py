@@ -1,0 +1,155 @@
+"""The indexes a new report's rows enter, and that the partial ones still serve their readers (migration 0050;
+issue #21, bench.compare op 4). A report's case has no handler firm, partner unit or 12345 ticket, its timeline
+entry no idempotency key and its audit entry no ``seq`` yet (unsealed): it enters 9 of ``cases``' indexes (12
+before), 2 of ``case_events``' (3) and 4 of ``audit_log``'s (5). Each reader of those five indexes is strict in
+the column (``=``, ``IN``, ``= ANY``, ``>``, ``max``, the foreign keys' checks), so it implies the index's
+``IS NOT NULL`` and its plan — a generic one too — can read the index; the unique ones still refuse a second
+equal value and still take any number of NULLs. PostgreSQL only (SQLite's indexes are built by the same
+migration, and its planner is not the one measured)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import orjson
+import pytest
+
+from resolvers.ids import decode_global_id
+from tenants.rls import set_tenant_sql
+from tests.support.cases import area_gid
+from tests.support.fast_paths import post_by
+from tests.support.harness import Api, DbEnv, new_slug
+from tests.support.world import TenantWorld, build_tenant
+
+REPORT = ("mutation ReportCase($input: ReportCaseInput!) { reportCase(input: $input) { case { id number state } "
+          "errors { code message field } } }")
+
+
+@pytest.fixture(scope="module")
+async def tenant(db: DbEnv) -> TenantWorld:
+    if not db.is_pg:
+        pytest.skip("the plans and the indexes' predicates asked of are PostgreSQL's")
+    return await build_tenant(db.sessionmaker, new_slug("ri"))
+
+
+async def report(api: Api, tw: TenantWorld) -> uuid.UUID:
+    body = await post_by(api, tw, "resident", REPORT, {"input": {
+        "areaId": area_gid(tw, "B1"), "category": "garbage", "title": "楼道堆物", "idempotencyKey": uuid.uuid4().hex}},
+        fast=True)
+    payload = orjson.loads(body)["data"]["reportCase"]
+    assert payload["errors"] == [], payload
+    return decode_global_id(payload["case"]["id"])[1]
+
+
+@asynccontextmanager
+async def as_owner(db: DbEnv, tw: TenantWorld) -> AsyncIterator[Any]:
+    """The tables' owner's connection in ``tw``'s transaction, rolled back at the end."""
+    async with db.owner_engine.connect() as conn:
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        transaction = driver.transaction()
+        await transaction.start()
+        try:
+            await driver.execute(set_tenant_sql(tw.tenant_id))
+            yield driver
+        finally:
+            await transaction.rollback()
+
+
+async def entered(driver: Any, table: str, where: str, *args: Any) -> list[str]:
+    """The indexes of ``table`` that hold an entry of the row ``where`` picks (a partial index's predicate true)."""
+    out = []
+    for name, predicate in await driver.fetch(
+            "SELECT indexrelid::regclass::text, pg_get_expr(indpred, indrelid) FROM pg_index "
+            "WHERE indrelid = $1::regclass ORDER BY 1", table):
+        if await driver.fetchval(f"SELECT count(*) FROM {table} WHERE {where} AND ({predicate or 'true'})", *args):
+            out.append(name)
+    return out
+
+
+async def test_a_report_enters_nine_indexes_of_cases_and_two_of_its_timeline(api: Api, db: DbEnv,
+                                                                              tenant: TenantWorld) -> None:
+    case_id = await report(api, tenant)
+    async with as_owner(db, tenant) as driver:
+        cases = await entered(driver, "cases", "id = $1", case_id)
+        events = await entered(driver, "case_events", "case_id = $1", case_id)
+        assert len(await driver.fetch("SELECT 1 FROM case_events WHERE case_id = $1", case_id)) == 1
+        audit = await entered(driver, "audit_log", "object_ids::text LIKE '%' || $1 || '%'", str(case_id))
+    assert len(cases) == 9, cases
+    assert not {"ix_cases_tenant_firm", "ix_cases_tenant_partner", "uq_cases_tenant_external_ticket"} & set(cases)
+    assert events == ["pk_case_events", "uq_case_events_tenant_id_case_id_seq"], events
+    # its audit entry, unsealed: not the chain's order (seq NULL), not the full reads' index
+    assert audit == ["ix_audit_log_tenant_area_path", "ix_audit_log_tenant_created", "ix_audit_log_unsealed",
+                     "pk_audit_log"], audit
+
+
+# Each reader of a partial index, as the app or a foreign key's check sends it ({t}: the table), with parameters.
+READERS = [
+    ("ix_cases_tenant_firm", "SELECT 1 FROM ONLY {t} x WHERE $1 OPERATOR(pg_catalog.=) x.tenant_id "
+     "AND $2 OPERATOR(pg_catalog.=) x.handler_firm_id FOR KEY SHARE OF x", ("uuid", "uuid")),
+    ("ix_cases_tenant_firm", "SELECT id FROM {t} WHERE tenant_id = $1 AND handler_firm_id = $2 ORDER BY id DESC "
+     "LIMIT 21", ("uuid", "uuid")),
+    ("ix_cases_tenant_firm", "SELECT id FROM {t} WHERE tenant_id = $1 AND handler_firm_id = ANY($2)",
+     ("uuid", "uuid[]")),
+    ("ix_cases_tenant_firm", "SELECT id FROM {t} WHERE tenant_id = $1 AND handler_firm_id IN ($2, $3)",
+     ("uuid", "uuid", "uuid")),
+    ("ix_cases_tenant_partner", "SELECT 1 FROM ONLY {t} x WHERE $1 OPERATOR(pg_catalog.=) x.tenant_id "
+     "AND $2 OPERATOR(pg_catalog.=) x.handler_partner_id FOR KEY SHARE OF x", ("uuid", "uuid")),
+    ("ix_cases_tenant_partner", "SELECT id FROM {t} WHERE tenant_id = $1 AND handler_partner_id = $2",
+     ("uuid", "uuid")),
+    ("uq_cases_tenant_external_ticket", "SELECT id FROM {t} WHERE tenant_id = $1 AND external_ticket_no = $2",
+     ("uuid", "text")),
+    ("uq_cases_tenant_external_ticket", "SELECT external_ticket_no FROM {t} WHERE tenant_id = $1 "
+     "AND external_ticket_no IN ($2, $3)", ("uuid", "text", "text")),
+    ("uq_case_events_tenant_id_actor_user_id_idempotency_key", "SELECT id FROM {t} WHERE tenant_id = $1 "
+     "AND actor_user_id = $2 AND idempotency_key = $3 LIMIT 1", ("uuid", "uuid", "text")),
+    # the audit chain's reads (resolvers/audit/chain.py)
+    ("ux_audit_log_tenant_seq", "SELECT id, seq FROM {t} WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT 500",
+     ("uuid", "int8")),
+    ("ux_audit_log_tenant_seq", "SELECT id, seq FROM {t} WHERE tenant_id = $1 AND seq > $2 AND seq <= $3 "
+     "ORDER BY seq LIMIT 500", ("uuid", "int8", "int8")),
+    ("ux_audit_log_tenant_seq", "SELECT max(seq) FROM {t} WHERE tenant_id = $1", ("uuid",)),
+    ("ux_audit_log_tenant_seq", "SELECT min(seq) FROM {t} WHERE tenant_id = $1 AND seq > $2 AND created_at >= $3",
+     ("uuid", "int8", "timestamptz")),
+    ("ux_audit_log_tenant_seq", "SELECT id, seq FROM {t} WHERE tenant_id = $1 AND seq <= $2 ORDER BY seq LIMIT 1",
+     ("uuid", "int8")),
+]
+
+
+@pytest.mark.parametrize("index, sql, types", READERS)
+async def test_the_partial_indexes_readers_can_read_them(db: DbEnv, tenant: TenantWorld, index: str, sql: str,
+                                                         types: tuple[str, ...]) -> None:
+    """The index as the database has it (its predicate included), alone on an empty copy of its table: a plan
+    of the reader with the table's scan disabled reads it exactly when its predicate is implied — whatever
+    the other indexes' costs (a generic plan: the parameters' values unknown)."""
+    async with as_owner(db, tenant) as driver:
+        table, definition = await driver.fetchrow(
+            "SELECT indrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+            "WHERE indexrelid = $1::regclass", index)
+        assert f" ON public.{table} USING " in definition, definition
+        await driver.execute(f"CREATE TEMP TABLE scratch (LIKE {table})")
+        await driver.execute(definition.replace(f" {index} ON public.{table} ", " scratch_index ON scratch "))
+        await driver.execute("SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off")
+        await driver.execute(f"PREPARE reader({', '.join(types)}) AS {sql.format(t='scratch')}")
+        plan = "\n".join(r[0] for r in await driver.fetch(
+            "EXPLAIN (COSTS OFF) EXECUTE reader(" + ", ".join("NULL" for _ in types) + ")"))
+        await driver.execute("DEALLOCATE reader")
+    assert re.search(r"(using|on) scratch_index\b", plan), (definition, plan)
+
+
+async def test_the_partial_unique_indexes_refuse_what_the_constraints_refused(api: Api, db: DbEnv,
+                                                                             tenant: TenantWorld) -> None:
+    a, b = await report(api, tenant), await report(api, tenant)
+    for sql in ("UPDATE cases SET external_ticket_no = 'T-1' WHERE id = ANY($1::uuid[])",
+                "UPDATE case_events SET idempotency_key = 'k-1' WHERE case_id = ANY($1::uuid[])"):
+        async with as_owner(db, tenant) as driver:
+            with pytest.raises(asyncpg.UniqueViolationError):
+                await driver.execute(sql, [a, b])
+    async with as_owner(db, tenant) as driver:  # one value each: taken; NULLs: as many as there are
+        await driver.execute("UPDATE cases SET external_ticket_no = 'T-' || id WHERE id = ANY($1::uuid[])", [a, b])
+        assert await driver.fetchval("SELECT count(*) FROM cases WHERE external_ticket_no IS NULL") >= 1
+        assert await driver.fetchval("SELECT count(*) FROM case_events WHERE idempotency_key IS NULL") >= 3
