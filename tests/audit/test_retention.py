@@ -6,10 +6,8 @@ too; the operator's commands do all of it."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gzip
 import hashlib
-import io
 import json
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -19,13 +17,13 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from gongzhi.cli.main import main
 from gongzhi.ops import audit as ops
 from gongzhi.ops import tenants as tenant_ops
 from gongzhi.settings import Settings, SettingsError
 from models import GENESIS_HASH, AuditCheckpoint
 from resolvers import audit as chain
 from tests.support.audit import add_entries, owner_rows, rid, seal_as_app, tamper, verify
+from tests.support.cli import run_cli
 from tests.support.harness import DbEnv, World
 
 
@@ -182,20 +180,8 @@ async def test_export_and_import_keep_a_verifying_chain(db: DbEnv, fresh: World,
 
 
 def _cli(db: DbEnv, *args: str) -> subprocess.CompletedProcess[str]:
-    """``gongzhi audit …`` as the operator runs it — the CLI's own ``main``, its settings from the
-    environment, its own event loop (the caller runs this on a thread) — in this process: a process of
-    its own spent ≈ 1.1 s of CPU importing the app, nine times a backend (CI time, issue #21;
-    tests/gongzhi/test_cli.py and tests/cases/test_photos_clean.py run the CLI the same way)."""
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GONGZHI_DATABASE_URL", db.app_url)
-        mp.setenv("GONGZHI_MIGRATION_DATABASE_URL", db.owner_url)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(["audit", *args])
-            except SystemExit as e:  # argparse refusing an argument: usage on stderr, status 2
-                code = e.code if isinstance(e.code, int) else 1
-    return subprocess.CompletedProcess(["gongzhi", "audit", *args], code, out.getvalue(), err.getvalue())
+    """``gongzhi audit …``, in this process (tests/support/cli.py; CI time, issue #21)."""
+    return run_cli(db, "audit", *args)
 
 
 async def test_operator_commands(db: DbEnv, fresh: World, tmp_path: Path) -> None:
