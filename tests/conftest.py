@@ -44,7 +44,7 @@ from tests.support.harness import (
 )
 from tests.support.partners import NOON, PartnerApi
 from tests.support.servers import Server
-from tests.support.tenant_predicates import CHECKER
+from tests.support.tenant_predicates import CHECKER, cache_dir
 from tests.support.tenant_predicates import install as check_tenant_predicates
 from tests.support.world import build_tenant
 
@@ -53,6 +53,10 @@ from tests.support.world import build_tenant
 # GONGZHI_TENANT_PREDICATES=report: list them at the end of the run instead.
 check_tenant_predicates()
 _PREDICATES_REPORT = os.environ.get("GONGZHI_TENANT_PREDICATES") == "report"
+# The verdicts earlier test processes worked out (CI time, issue #21; tests/support/tenant_predicates.py).
+_PREDICATES_KEPT = cache_dir()
+if _PREDICATES_KEPT is not None:
+    CHECKER.load(_PREDICATES_KEPT)
 
 # The suite makes an app per test in many places (a clock of its own, other settings): each built the
 # whole strawberry schema again, ≈ 0.4 s of CPU per app (CI time, issue #21). The schema depends on
@@ -114,6 +118,8 @@ def _tenant_predicates() -> Iterator[None]:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _PREDICATES_KEPT is not None:
+        CHECKER.save(_PREDICATES_KEPT)
     out = getattr(session.config, "workeroutput", None)  # set in a pytest-xdist worker only
     if out is not None:
         out["tenant_predicates"] = CHECKER.worker_output()
@@ -130,7 +136,8 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(
         f"tenant predicates: {CHECKER.statements} statements checked, {CHECKER.distinct} distinct, "
-        f"{CHECKER.seconds:.2f} s spent checking ({CHECKER.parse_seconds:.2f} s tokenizing)")
+        f"{CHECKER.seconds:.2f} s spent checking ({CHECKER.parse_seconds:.2f} s tokenizing; "
+        f"{CHECKER.from_kept} shapes' verdicts kept from earlier runs)")
     if _PREDICATES_REPORT and CHECKER.violations:
         report = Path(os.environ.get("GONGZHI_TENANT_PREDICATES_FILE", "var/tenant_predicates.txt"))
         report.parent.mkdir(exist_ok=True)
