@@ -18,6 +18,7 @@ from tests.support.tenant_predicates import (
     cache_dir,
     cache_key,
     problems,
+    shape_of,
 )
 
 T = "'01a24468-b07e-715c-ad06-a842b8e8a8f5'"
@@ -94,6 +95,17 @@ def test_verdicts_are_kept_for_the_next_process(tmp_path: Path, monkeypatch: pyt
     second.check(good.replace("01a24468", "11a24468"))  # another literal, the same shape
     assert second.from_kept == 2 and second.verdicts == first.verdicts
     assert second.save(tmp_path / "next") is None  # nothing new worked out: no file
+
+
+def test_the_scope_cte_names_of_a_run_are_not_part_of_the_shape() -> None:
+    """policies.filters names a scope's CTE by its paths' digest (this run's ids): numbered in the shape one
+    to one, so a read has one shape in every run and two CTEs of one statement stay two."""
+    read = ("WITH scope_{0}_0 AS (SELECT a.id FROM areas a WHERE a.tenant_id = $1), scope_{1}_0 AS "
+            "(SELECT b.id FROM areas b WHERE b.tenant_id = $1) SELECT x.id FROM scope_{0}_0 x, scope_{1}_0 y")
+    one = shape_of(read.format("4008416e9652954f", "634dd0ca45c87fba"))
+    assert one == shape_of(read.format("7e98b6bc8db053da", "4afe5be903701997"))
+    assert "scope_cte0" in one and "scope_cte1" in one
+    assert one != shape_of(read.format("4008416e9652954f", "4008416e9652954f"))
 
 
 def test_kept_verdicts_are_keyed_by_the_checker_and_the_tables(monkeypatch: pytest.MonkeyPatch) -> None:
