@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,30 +28,23 @@ import pytest
 import gongzhi.http.graphql as graphql_endpoint
 from gongzhi.http.app import create_app
 from gongzhi.settings import Settings
-from tenants.session import make_engine, make_sessionmaker
 from tests.support import citus
+from tests.support.databases import api_client, migrated_database, two_tenants
 from tests.support.fresh import NotBuilt, uses_fresh_b
 from tests.support.harness import (
-    APP_ROLE,
     BACKENDS,
     JWT_SECRET,
-    OWNER_ROLE,
     PG_ADMIN_URL,
     PGBOUNCER,
     REQUIRE_PG,
-    TEST_ROLES,
     Api,
     DbEnv,
     World,
-    drop_database_later,
     new_slug,
-    pg_admin,
-    pg_parts,
 )
 from tests.support.partners import NOON, PartnerApi
 from tests.support.servers import Server
-from tests.support.templates import create_migrated_pg_database, create_migrated_sqlite
-from tests.support.tenant_predicates import CHECKER
+from tests.support.tenant_predicates import CHECKER, cache_dir
 from tests.support.tenant_predicates import install as check_tenant_predicates
 from tests.support.world import build_tenant
 
@@ -61,6 +53,10 @@ from tests.support.world import build_tenant
 # GONGZHI_TENANT_PREDICATES=report: list them at the end of the run instead.
 check_tenant_predicates()
 _PREDICATES_REPORT = os.environ.get("GONGZHI_TENANT_PREDICATES") == "report"
+# The verdicts earlier test processes worked out (CI time, issue #21; tests/support/tenant_predicates.py).
+_PREDICATES_KEPT = cache_dir()
+if _PREDICATES_KEPT is not None:
+    CHECKER.load(_PREDICATES_KEPT)
 
 # The suite makes an app per test in many places (a clock of its own, other settings): each built the
 # whole strawberry schema again, ≈ 0.4 s of CPU per app (CI time, issue #21). The schema depends on
@@ -122,6 +118,8 @@ def _tenant_predicates() -> Iterator[None]:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _PREDICATES_KEPT is not None:
+        CHECKER.save(_PREDICATES_KEPT)
     out = getattr(session.config, "workeroutput", None)  # set in a pytest-xdist worker only
     if out is not None:
         out["tenant_predicates"] = CHECKER.worker_output()
@@ -138,7 +136,8 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(
         f"tenant predicates: {CHECKER.statements} statements checked, {CHECKER.distinct} distinct, "
-        f"{CHECKER.seconds:.2f} s spent checking ({CHECKER.parse_seconds:.2f} s tokenizing)")
+        f"{CHECKER.seconds:.2f} s spent checking ({CHECKER.parse_seconds:.2f} s tokenizing; "
+        f"{CHECKER.from_kept} shapes' verdicts kept from earlier runs)")
     if _PREDICATES_REPORT and CHECKER.violations:
         report = Path(os.environ.get("GONGZHI_TENANT_PREDICATES_FILE", "var/tenant_predicates.txt"))
         report.parent.mkdir(exist_ok=True)
@@ -166,51 +165,14 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 async def db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DbEnv]:
-    if backend == "sqlite":
-        # a copy of the migrated template (tests/support/templates.py; CI time, issue #21)
-        url = await asyncio.to_thread(create_migrated_sqlite, tmp_path_factory.mktemp("sqlite") / "gongzhi.db")
-        engine = make_engine(url)
-        yield DbEnv("sqlite", url, url, engine, engine, make_sessionmaker(engine), url)
-        await engine.dispose()
-        return
-    name = f"gongzhi_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    if citus.ENABLED:
-        await pg_admin([*TEST_ROLES, f"CREATE DATABASE {name} OWNER {OWNER_ROLE}"])
-    else:
-        # Migrated already: a copy of the migrated template (tests/support/templates.py; CI time, issue #21).
-        await create_migrated_pg_database(name)
-        # A test database outlives no crash: its commits need not wait for the WAL on disk (≈ 10 ms a
-        # commit → ≈ 2 ms on this busy 2-core machine; CI time, issue #21). Visibility is unchanged.
-        await pg_admin([f"ALTER DATABASE {name} SET synchronous_commit = off"])
-    if citus.ENABLED:  # a Citus coordinator (scripts/citus-cluster.sh test): the database on the workers too
-        await citus.prepare(name)
-    hostport, _ = pg_parts()
-    owner_url = f"postgresql+asyncpg://{OWNER_ROLE}@{hostport}/{name}"
-    app_url = f"postgresql+asyncpg://{APP_ROLE}@{hostport}/{name}"
-    if citus.ENABLED:  # reference and distributed tables, as `gongzhi citus distribute` makes them
-        await citus.migrate_and_distribute(owner_url, APP_ROLE)
-    # Through pgbouncer the app's queries take pgbouncer's pooled server connections; app_url (direct)
-    # is what Settings(database_url=db.app_url) gives the event bus to LISTEN on, as in production.
-    pool_url = f"postgresql+asyncpg://{APP_ROLE}@{PGBOUNCER}/{name}" if PGBOUNCER else app_url
-    engine = make_engine(pool_url, pool_size=5, pgbouncer=bool(PGBOUNCER))
-    owner_engine = make_engine(owner_url, pool_size=2)
-    try:
-        yield DbEnv("postgres", app_url, owner_url, engine, owner_engine, make_sessionmaker(engine), pool_url)
-    finally:
-        await engine.dispose()
-        await owner_engine.dispose()
-        if citus.ENABLED:
-            await pg_admin([f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
-            await citus.drop(name)
-        else:
-            drop_database_later(name)
+    async with migrated_database(backend, tmp_path_factory.mktemp("sqlite")) as env:
+        yield env
 
 
 @pytest.fixture(scope="session")
 async def world(db: DbEnv) -> World:
     """Two tenants of the same shape, shared by read-only tests (never mutate it)."""
-    return World(a=await build_tenant(db.sessionmaker, new_slug("alpha")),
-                 b=await build_tenant(db.sessionmaker, new_slug("beta")))
+    return await two_tenants(db)
 
 
 @pytest.fixture
@@ -226,11 +188,8 @@ async def fresh(db: DbEnv, request: pytest.FixtureRequest) -> World:
 @pytest.fixture(scope="session")
 async def api(db: DbEnv) -> AsyncIterator[Api]:
     # The suite fires hundreds of requests a minute per user: rate limits are tested on their own.
-    settings = Settings(database_url=db.app_url, jwt_secret=JWT_SECRET, graphiql=False, rate_limit_per_minute=0)
-    app = create_app(settings, engine=db.engine)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield Api(client, settings)
+    async with api_client(db) as client:
+        yield client
 
 
 @pytest.fixture

@@ -22,6 +22,10 @@ from resolvers.ids import encode_global_id
 from tenants.rls import set_tenant_sql
 from tenants.session import bind_tenant
 from tests.support.audit import add_entries, owner_rows, rid, seal_as_app, tamper, verify
+
+# The module's own `db`, `world`, `api`: the sealing job goes through every tenant
+# (tests/support/databases.py; CI time, issue #21).
+from tests.support.databases import module_api, module_db, module_world  # noqa: F401
 from tests.support.harness import Api, DbEnv, World
 
 REPORT = """mutation($i: ReportCaseInput!) { reportCase(input: $i) { case { id } errors { code } } }"""

@@ -9,9 +9,7 @@ import asyncio
 import gzip
 import hashlib
 import json
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,10 +19,11 @@ from sqlalchemy import select
 
 from gongzhi.ops import audit as ops
 from gongzhi.ops import tenants as tenant_ops
-from gongzhi.settings import ROOT, Settings, SettingsError
+from gongzhi.settings import Settings, SettingsError
 from models import GENESIS_HASH, AuditCheckpoint
 from resolvers import audit as chain
 from tests.support.audit import add_entries, owner_rows, rid, seal_as_app, tamper, verify
+from tests.support.cli import run_cli
 from tests.support.harness import DbEnv, World
 
 
@@ -181,9 +180,8 @@ async def test_export_and_import_keep_a_verifying_chain(db: DbEnv, fresh: World,
 
 
 def _cli(db: DbEnv, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, GONGZHI_DATABASE_URL=db.app_url, GONGZHI_MIGRATION_DATABASE_URL=db.owner_url)
-    return subprocess.run([sys.executable, "-m", "gongzhi.cli", "audit", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    """``gongzhi audit …``, in this process (tests/support/cli.py; CI time, issue #21)."""
+    return run_cli(db, "audit", *args)
 
 
 async def test_operator_commands(db: DbEnv, fresh: World, tmp_path: Path) -> None:

@@ -8,6 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 from gongzhi.jobs import run_everywhere
 from gongzhi.modules.cobuilding import EXPIRE_AGREEMENTS
 from tests.support.cobuilding import community, make_agreement, make_unit
+
+# The module's own `db`, `world`, `api`: the expiry job goes through every tenant
+# (tests/support/databases.py; CI time, issue #21).
+from tests.support.databases import module_api, module_db, module_world  # noqa: F401
 from tests.support.harness import Api, DbEnv, World
 
 STATUS = "query($id: ID!) { node(id: $id) { ... on Agreement { status inForce } } }"

@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from models.base import Base
 from resolvers.ids import encode_global_id
 from tenants.rls import set_tenant_sql
 from tenants.session import make_engine
+from tests.support.cli import run_cli
 from tests.support.harness import (
     APP_ROLE,
     JWT_SECRET,
@@ -373,9 +373,8 @@ async def test_suspended_tenant_is_refused_with_a_typed_error(db: DbEnv, api: Ap
 
 
 def _cli(db: DbEnv, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, GONGZHI_DATABASE_URL=db.app_url, GONGZHI_MIGRATION_DATABASE_URL=db.owner_url)
-    return subprocess.run([sys.executable, "-m", "gongzhi.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    """``gongzhi …``, in this process (tests/support/cli.py; CI time, issue #21)."""
+    return run_cli(db, *args)
 
 
 async def test_tenant_commands(db: DbEnv, api: Api, fresh: World, tmp_path: Path) -> None:

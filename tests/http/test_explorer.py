@@ -26,6 +26,12 @@ from models import Member, RoleAssignment, User
 from models.base import uuid7
 from tenants.session import bind_tenant
 from tests.support.cobuilding import community, gid, make_agreement, make_unit
+
+# `db` and `world` of the module's own (tests/support/databases.py): /demo/token and
+# /demo/example-variables read every tenant of the database (demo_users), and the session's holds every
+# tenant the worker's tests made before — the every-tab test took 100 s on SQLite in a whole run, 1.5 s
+# alone (CI time, issue #21). `fresh` (tests/conftest.py) builds its tenants in this one too.
+from tests.support.databases import module_db, module_world  # noqa: F401
 from tests.support.harness import JWT_SECRET, Api, DbEnv, World
 
 schema = _built()
@@ -33,6 +39,17 @@ schema = _built()
 HTML = {"accept": "text/html,application/xhtml+xml"}
 GQL = {"content-type": "application/json", "accept": "application/graphql-response+json"}
 ME = "{ me { username roles { role active } } cases(first: 100) { totalCount } }"
+
+
+async def test_the_module_reads_a_database_of_its_own(db: DbEnv, world: World) -> None:
+    """What keeps the demo's every-tenant reads cheap here: no tenant but the module's own."""
+    from sqlalchemy import func, select
+
+    from models import Tenant
+
+    async with db.sessionmaker() as s:
+        tenants = await s.scalar(select(func.count()).select_from(Tenant))
+    assert tenants is not None and tenants <= 8, tenants
 
 
 @asynccontextmanager

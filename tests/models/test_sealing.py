@@ -17,6 +17,10 @@ from gongzhi.migrate import upgrade
 from gongzhi.ops.rotate import rotate_keys
 from models import Base, sealing
 from resolvers.ids import encode_global_id
+
+# The module's own `db`, `world`, `api`: the key rotation goes through every tenant
+# (tests/support/databases.py; CI time, issue #21).
+from tests.support.databases import module_api, module_db, module_world  # noqa: F401
 from tests.support.harness import Api, DbEnv, World, pg_admin_url
 
 

@@ -24,6 +24,10 @@ from resolvers.register import erasure as erasure_module
 from tenants.rls import set_tenant_sql
 from tenants.session import bind_tenant
 from tests.support.cases import case_uuid, count_cases, report, set_case_times
+
+# The module's own `db`, `world`, `api`: the retention job goes through every tenant
+# (tests/support/databases.py; CI time, issue #21).
+from tests.support.databases import module_api, module_db, module_world  # noqa: F401
 from tests.support.harness import Api, DbEnv, World
 from tests.support.photos import case_photos, download, make_api, png, uploaded
 

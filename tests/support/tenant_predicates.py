@@ -15,6 +15,14 @@ tokenized once; the compiled reads' literals are masked in the key, so a compile
 is checked once per shape), so the check costs a dict
 lookup per statement after the first.
 
+The verdicts are kept between processes too (CI time, issue #21): each test process (a pytest-xdist
+worker, or pytest alone) writes the verdicts it worked out to a file of its own under
+``.pytest_cache/gongzhi-tenant-predicates/<key>/`` at its end, and each reads every file there at its
+start; a shape found there is not tokenized again (its digest is looked up: 16 bytes of blake2b). The key
+is a hash of this file's text and of the tenant tables, so a change to the checker or to the models'
+tables starts afresh. CI's pgbouncer run fills it for `make test`'s PostgreSQL half, and each run for the
+next one on the same checkout. GONGZHI_TENANT_PREDICATES_CACHE=0 turns it off.
+
 Exempt, with the reason:
 - statements whose nearest repository frame is in tests/: a test's own look at the database (as the
   owner, across tenants on purpose) is not the application's;
@@ -24,6 +32,8 @@ Exempt, with the reason:
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
 import sys
 import time
@@ -189,11 +199,38 @@ def _near(toks: list[_Tok], i: int) -> str:
 
 
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
+# policies.filters.scope_buildings names its CTE by a digest of the scope's area paths (ids of this run's
+# tenants): renamed in the shape, in order of first appearance — one to one, so a statement's structure and
+# its verdict are unchanged — the same read shapes alike in every run, and kept verdicts find it.
+_SCOPE_CTE = re.compile(r"\bscope_[0-9a-f]{16}_\d+\b")
+
+
+def shape_of(sql: str) -> str:
+    """What a verdict is kept under: literals masked, the scope CTEs' names numbered."""
+    shape = _LITERAL.sub("'?'", sql)  # compiled reads inline literals: one verdict per shape
+    if "scope_" in shape:
+        names: dict[str, str] = {}
+        shape = _SCOPE_CTE.sub(lambda m: names.setdefault(m.group(), f"scope_cte{len(names)}"), shape)
+    return shape
 
 
 def _digest(shape: str) -> str:
     """The same in every process (``hash`` is salted per process; execnet carries no 64-bit ints)."""
     return hashlib.blake2b(shape.encode(), digest_size=8).hexdigest()
+
+
+def _kept_digest(shape: str) -> str:
+    """A shape's name in the kept verdicts (wider than ``_digest``: a collision would pass a statement)."""
+    return hashlib.blake2b(shape.encode(), digest_size=16).hexdigest()
+
+
+def cache_key() -> str:
+    """What a kept verdict depends on: this checker's text and the tenant tables."""
+    text = Path(__file__).read_bytes() + "\n".join(sorted(TENANT_TABLES)).encode()
+    return hashlib.blake2b(text, digest_size=12).hexdigest()
+
+
+CACHE_ROOT = ROOT / ".pytest_cache" / "gongzhi-tenant-predicates"
 
 
 @dataclass
@@ -206,11 +243,37 @@ class Checker:
     # Shapes seen by other processes (pytest-xdist workers), as digests: the summary counts distinct shapes
     # over the whole run, not over the controller's own (it runs no test).
     other_shapes: set[str] = field(default_factory=set)
+    # Verdicts kept by earlier processes (``load``), by ``_kept_digest``; those this one worked out itself.
+    kept: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    worked_out: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    from_kept: int = 0
+
+    def load(self, directory: Path) -> None:
+        """Every verdict kept under ``directory`` (files other processes wrote, whole or not at all)."""
+        for path in sorted(directory.glob("*.json")) if directory.is_dir() else ():
+            try:
+                found = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # unreadable: its verdicts are worked out again
+            self.kept.update((k, tuple(v)) for k, v in found.items())
+
+    def save(self, directory: Path) -> Path | None:
+        """The verdicts this process worked out, into a file of its own under ``directory`` (atomically)."""
+        if not self.worked_out:
+            return None
+        directory.mkdir(parents=True, exist_ok=True)
+        name = f"{os.getpid()}-{os.urandom(4).hex()}"
+        tmp = directory / f".{name}.tmp"
+        tmp.write_text(json.dumps(self.worked_out), encoding="utf-8")
+        path = directory / f"{name}.json"
+        os.replace(tmp, path)
+        return path
 
     def worker_output(self) -> dict[str, object]:
         """What a worker sends its controller at the end (execnet carries plain values only)."""
         return {"statements": self.statements, "seconds": self.seconds, "parse_seconds": self.parse_seconds,
-                "shapes": [_digest(k) for k in self.verdicts], "violations": list(self.violations)}
+                "shapes": [_digest(k) for k in self.verdicts], "violations": list(self.violations),
+                "from_kept": self.from_kept}
 
     def merge(self, out: dict[str, object]) -> None:
         """Add a worker's counts (``worker_output``) to this process's."""
@@ -219,6 +282,7 @@ class Checker:
         self.parse_seconds += float(out["parse_seconds"])  # type: ignore[arg-type]
         self.other_shapes.update(out["shapes"])  # type: ignore[arg-type]
         self.violations.extend(out["violations"])  # type: ignore[arg-type]
+        self.from_kept += int(out.get("from_kept", 0))  # type: ignore[call-overload]
 
     @property
     def distinct(self) -> int:
@@ -229,11 +293,16 @@ class Checker:
         self.statements += 1
         verdict = self.verdicts.get(sql)  # a statement with parameters only: its text is its shape
         if verdict is None:
-            shape = _LITERAL.sub("'?'", sql)  # compiled reads inline literals: one verdict per shape
+            shape = shape_of(sql)
             verdict = self.verdicts.get(shape)
             if verdict is None:
                 t1 = time.perf_counter()
-                verdict = self._verdict(shape)
+                key = _kept_digest(shape)
+                verdict = self.kept.get(key)
+                if verdict is None:
+                    verdict = self.worked_out[key] = self._verdict(shape)
+                else:
+                    self.from_kept += 1
                 self.verdicts[shape] = verdict
                 self.parse_seconds += time.perf_counter() - t1
         if verdict:
@@ -286,6 +355,13 @@ def _origin() -> str | None:
 
 
 CHECKER = Checker()
+
+
+def cache_dir() -> Path | None:
+    """Where this checker's verdicts are kept (None: GONGZHI_TENANT_PREDICATES_CACHE=0)."""
+    if os.environ.get("GONGZHI_TENANT_PREDICATES_CACHE", "1") == "0":
+        return None
+    return CACHE_ROOT / cache_key()
 
 
 def install() -> None:

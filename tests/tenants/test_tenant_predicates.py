@@ -5,10 +5,21 @@ app sends through. The checker itself runs over every statement of the suite (te
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
-from tests.support.tenant_predicates import CHECKER, TENANT_TABLES, Checker, problems
+from tests.support import tenant_predicates
+from tests.support.tenant_predicates import (
+    CACHE_ROOT,
+    CHECKER,
+    TENANT_TABLES,
+    Checker,
+    cache_dir,
+    cache_key,
+    problems,
+    shape_of,
+)
 
 T = "'01a24468-b07e-715c-ad06-a842b8e8a8f5'"
 
@@ -66,6 +77,44 @@ def test_a_statement_is_checked_once_per_shape() -> None:
         checker.check(sql.format(f"01a24468-b07e-715c-ad06-{i:012d}"))
     assert len(checker.verdicts) == 1 and not checker.violations
     assert time.perf_counter() - t0 < 1.0
+
+
+def test_verdicts_are_kept_for_the_next_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI time (issue #21): a process reads the verdicts others worked out and tokenizes none of those
+    shapes again — a fault found stays found; an unreadable file is passed over."""
+    first = Checker()
+    bad, good = BAD[0][0], GOOD[1]
+    first.check(bad)
+    first.check(good)
+    assert first.verdicts[bad] and first.save(tmp_path) is not None
+    (tmp_path / "broken.json").write_text("{not json")
+    second = Checker()
+    second.load(tmp_path)
+    monkeypatch.setattr(Checker, "_verdict", staticmethod(lambda sql: pytest.fail(f"tokenized again: {sql}")))
+    second.check(bad)
+    second.check(good.replace("01a24468", "11a24468"))  # another literal, the same shape
+    assert second.from_kept == 2 and second.verdicts == first.verdicts
+    assert second.save(tmp_path / "next") is None  # nothing new worked out: no file
+
+
+def test_the_scope_cte_names_of_a_run_are_not_part_of_the_shape() -> None:
+    """policies.filters names a scope's CTE by its paths' digest (this run's ids): numbered in the shape one
+    to one, so a read has one shape in every run and two CTEs of one statement stay two."""
+    read = ("WITH scope_{0}_0 AS (SELECT a.id FROM areas a WHERE a.tenant_id = $1), scope_{1}_0 AS "
+            "(SELECT b.id FROM areas b WHERE b.tenant_id = $1) SELECT x.id FROM scope_{0}_0 x, scope_{1}_0 y")
+    one = shape_of(read.format("4008416e9652954f", "634dd0ca45c87fba"))
+    assert one == shape_of(read.format("7e98b6bc8db053da", "4afe5be903701997"))
+    assert "scope_cte0" in one and "scope_cte1" in one
+    assert one != shape_of(read.format("4008416e9652954f", "4008416e9652954f"))
+
+
+def test_kept_verdicts_are_keyed_by_the_checker_and_the_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    kept = cache_dir()
+    assert kept is not None and kept.name == cache_key() and kept.parent == CACHE_ROOT
+    monkeypatch.setattr(tenant_predicates, "TENANT_TABLES", TENANT_TABLES | {"a_new_table"})
+    assert cache_key() != kept.name
+    monkeypatch.setenv("GONGZHI_TENANT_PREDICATES_CACHE", "0")
+    assert cache_dir() is None
 
 
 def test_the_suite_checker_is_installed() -> None:
