@@ -266,6 +266,7 @@ class Stats:
         self.lat: list[float] = []
         self.seconds = 0.0
         self.cpu_ms = 0.0
+        self.driver_ms = 0.0  # this process's CPU (the driver's) over the run
         self.rows = 0
 
     def line(self) -> dict[str, Any]:
@@ -282,6 +283,7 @@ class Stats:
             "p50": pct(0.5),
             "p99": pct(0.99),
             "cpu_ms": self.cpu_ms / n if n else 0.0,
+            "driver_ms": self.driver_ms / n if n else 0.0,
             "rows": self.rows,
         }
 
@@ -320,11 +322,12 @@ async def drive(
             else:
                 check(data)
 
-    cpu0, t0 = cpu_ns(pid), time.perf_counter()
+    cpu0, own0, t0 = cpu_ns(pid), time.process_time(), time.perf_counter()
     deadline[0] = t0 + (duration or 0)
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     stats.seconds = time.perf_counter() - t0
     stats.cpu_ms = (cpu_ns(pid) - cpu0) / 1e6
+    stats.driver_ms = (time.process_time() - own0) * 1000
     return answers
 
 
@@ -374,7 +377,7 @@ async def run_queries(
 def _fmt(r: dict[str, Any]) -> str:
     return (
         f"{r['op']:<22} {r['actor']:<18} {r['rps']:>8.1f} req/s  p50 {r['p50']:>6.1f}  p99 {r['p99']:>6.1f} ms"
-        f"  CPU {r['cpu_ms']:>5.2f} ms/req  rows {r['rows']}  (n={r['requests']})"
+        f"  CPU {r['cpu_ms']:>5.2f} ms/req  driver {r.get('driver_ms', 0):>5.2f}  rows {r['rows']}  (n={r['requests']})"
     )
 
 
