@@ -138,6 +138,28 @@ def start_server(db: str, port: int, prefix: list[str], checkout: Path = ROOT) -
     )
 
 
+async def pg_cpu_ns(db: str) -> dict[int, int]:
+    """CPU nanoseconds so far of each backend of the app role on ``db`` (the bench's server's pool and its LISTEN
+    connection: the database is the run's own), from /proc/<pid>/schedstat — PostgreSQL on this machine; {} else."""
+    conn = await asyncpg.connect(dsn_for(db))
+    try:
+        pids = [r[0] for r in await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND usename = $2", db, APP_ROLE)]
+    finally:
+        await conn.close()
+    return _schedstat(pids)
+
+
+def _schedstat(pids: list[int]) -> dict[int, int]:
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+        except (OSError, IndexError, ValueError):  # ended, or PostgreSQL is on another machine
+            continue
+    return out
+
+
 def cpu_ns(pid: int) -> int:
     """CPU time of every thread of the process, in nanoseconds (schedstat's first field)."""
     total = 0
@@ -203,6 +225,7 @@ class Client:
         self.url, self.tokens = url, tokens
         self.http = httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=64))
         self.raw = raw  # the measured runs' driver (bench.mix_http) unless --driver httpx
+        self.db: str | None = None  # the run's database: PostgreSQL's CPU per request read from its backends
 
     def headers(self, actor: str) -> dict[str, str]:
         if actor not in self.tokens:
@@ -274,6 +297,7 @@ class Stats:
         self.seconds = 0.0
         self.cpu_ms = 0.0
         self.driver_ms = 0.0  # this process's CPU (the driver's) over the run
+        self.pg_ms = 0.0  # PostgreSQL's: the app role's backends on the run's database
         self.rows = 0
 
     def line(self) -> dict[str, Any]:
@@ -291,6 +315,7 @@ class Stats:
             "p99": pct(0.99),
             "cpu_ms": self.cpu_ms / n if n else 0.0,
             "driver_ms": self.driver_ms / n if n else 0.0,
+            "pg_ms": self.pg_ms / n if n else 0.0,
             "rows": self.rows,
         }
 
@@ -332,6 +357,7 @@ async def drive(
     # one connection per worker, made before the clock starts (bench.mix_http), or the httpx client's pool
     conns = [await client.raw.connect() for _ in range(concurrency)] if client.raw else []
     posts = [c.post for c in conns] or [client.post] * concurrency
+    pg0 = await pg_cpu_ns(client.db) if client.db else {}
     cpu0, own0, t0 = cpu_ns(pid), time.process_time(), time.perf_counter()
     deadline[0] = t0 + (duration or 0)
     tasks = [asyncio.create_task(worker(post)) for post in posts]
@@ -346,6 +372,8 @@ async def drive(
         stats.driver_ms = (time.process_time() - own0) * 1000
         for c in conns:
             await c.close()
+    if client.db:  # a backend that started during the run counts from zero (its start-up is the run's)
+        stats.pg_ms = sum(ns - pg0.get(pid, 0) for pid, ns in (await pg_cpu_ns(client.db)).items()) / 1e6
     return answers
 
 
@@ -395,7 +423,8 @@ async def run_queries(
 def _fmt(r: dict[str, Any]) -> str:
     return (
         f"{r['op']:<22} {r['actor']:<18} c{r.get('c', '?'):<2} {r['rps']:>8.1f} req/s  p50 {r['p50']:>6.1f}  "
-        f"p99 {r['p99']:>6.1f} ms  CPU {r['cpu_ms']:>5.2f} ms/req  driver {r.get('driver_ms', 0):>5.2f}  "
+        f"p99 {r['p99']:>6.1f} ms  CPU {r['cpu_ms']:>5.2f} ms/req  PG {r.get('pg_ms', 0):>5.2f}  "
+        f"driver {r.get('driver_ms', 0):>5.2f}  "
         f"rows {r['rows']}  (n={r['requests']})"
     )
 
@@ -422,14 +451,16 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace, note: str) ->
         f"unmeasured); driver {args.driver}; {note}; machine: {os.cpu_count()} cores, load "
         f"{os.getloadavg()[0]:.1f}",
         "",
-        "| operation | actor | c | req/s | ÷ node | p50 ms | p99 ms | server CPU ms/req | driver CPU ms/req | rows |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| operation | actor | c | req/s | ÷ node | p50 ms | p99 ms | server CPU ms/req | PostgreSQL CPU ms/req "
+        "| driver CPU ms/req | rows |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         ratio = r["rps"] / ref["rps"] if ref else 0.0
         lines.append(
             f"| {r['op']}{' (reference, compiled)' if r is ref else ''} | {r['actor']} | {r['c']} | {r['rps']:.1f} | "
-            f"{ratio:.2f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['cpu_ms']:.2f} | {r['driver_ms']:.2f} | {r['rows']} |"
+            f"{ratio:.2f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['cpu_ms']:.2f} | {r['pg_ms']:.2f} | "
+            f"{r['driver_ms']:.2f} | {r['rows']} |"
         )
     qs = sorted(r["cpu_ms"] for r in results if r["kind"] == "query")
     if qs and ref:
@@ -469,6 +500,7 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"server ready in {ready:.2f} s ({note})", flush=True)
         raw = RawClient("127.0.0.1", args.port, "/graphql", toks) if args.driver == "raw" else None
         client = Client(f"http://127.0.0.1:{args.port}/graphql", toks, raw)
+        client.db = args.db
         found = await lookups(client)
         await set_up(client, found)
         results = []
