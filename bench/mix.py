@@ -458,7 +458,9 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace, note: str) ->
     for r in results:
         ratio = r["rps"] / ref["rps"] if ref else 0.0
         lines.append(
-            f"| {r['op']}{' (reference, compiled)' if r is ref else ''} | {r['actor']} | {r['c']} | {r['rps']:.1f} | "
+            f"| {r['op']}{' (reference, compiled)' if r is ref else ''}"
+            f"{' (set-up, general path)' if r['kind'] == 'general path' else ''} | {r['actor']} | {r['c']} | "
+            f"{r['rps']:.1f} | "
             f"{ratio:.2f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['cpu_ms']:.2f} | {r['pg_ms']:.2f} | "
             f"{r['driver_ms']:.2f} | {r['rows']} |"
         )

@@ -63,9 +63,9 @@ async def run_mutations(
     persons = {r: (await client.gql(r, "{ me { person { id } } }"))["me"]["person"]["id"] for r in residents}
 
     async def phase(
-        name: str, actor_of: Any, requests: list[tuple[str, bytes]], pick: str, note: str = ""
+        name: str, actor_of: Any, requests: list[tuple[str, bytes]], pick: str, kind: str = "mutation"
     ) -> list[Any]:
-        if name not in MUTATIONS:
+        if name not in MUTATIONS and kind == "mutation":
             raise Fail(f"{name} is not one of the mix's mutations")
         if len(requests) != n:
             raise Fail(f"{name}: {len(requests)} requests, not {n}")
@@ -79,7 +79,7 @@ async def run_mutations(
             part = requests[warm + k * each : warm + (k + 1) * each]
             answers += await drive(client, pid, stats, part, c, None, check)
             stats.rows = 1
-            out.append(stats.line() | {"actor": actor_of, "kind": "mutation", "c": c})
+            out.append(stats.line() | {"actor": actor_of, "kind": kind, "c": c})
             print(_fmt(out[-1]), flush=True)
         return answers
 
@@ -126,8 +126,9 @@ async def run_mutations(
         ),
         "case",
     )
-    for a, p in transition("startCase", "CaseTransitionInput", {}):  # set-up
-        check_payload("startCase", await client.post(a, p))
+    # set-up, not one of the 15, but measured as they are: a step the fast paths leave to the general path (its ORM
+    # session on the request's DriverTransaction, gongzhi.http.state AppState.commit)
+    await phase("startCase", handler, transition("startCase", "CaseTransitionInput", {}), "case", "general path")
     await phase(
         "resolveCase", handler, transition("resolveCase", "ResolveCaseInput", {"resolution": "已更换灯泡。"}), "case"
     )
