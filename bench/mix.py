@@ -1,7 +1,8 @@
 """The portal mix (issue #21): every root query field and the 15 mutations portals send most, each
 as the role that sends it, against the demo data on PostgreSQL.
 
-    python -m bench.mix              # 3 s per query, 100 requests per mutation
+    python -m bench.mix              # 3 s per query, 100 requests per mutation at concurrency 4 and 100 at 8
+    python -m bench.mix --skip-queries --db mine   # the mutations alone, on a copy of one's own
     python -m bench.mix --quick      # under a minute
 
 1. Creates `gongzhi_bench_mix` if it is missing (`gongzhi migrate`, `gongzhi seed-demo`; `--force`
