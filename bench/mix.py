@@ -1,7 +1,8 @@
 """The portal mix (issue #21): every root query field and the 15 mutations portals send most, each
 as the role that sends it, against the demo data on PostgreSQL.
 
-    python -m bench.mix              # 3 s per query, 100 requests per mutation
+    python -m bench.mix              # 3 s per query, 100 requests per mutation at concurrency 4 and 100 at 8
+    python -m bench.mix --skip-queries --db mine   # the mutations alone, on a copy of one's own
     python -m bench.mix --quick      # under a minute
 
 1. Creates `gongzhi_bench_mix` if it is missing (`gongzhi migrate`, `gongzhi seed-demo`; `--force`
@@ -10,7 +11,9 @@ as the role that sends it, against the demo data on PostgreSQL.
    limit and the auto-close job off; GONGZHI_DEMO unset), server pinned to core 1 when possible.
 3. Looks up the ids the operations need, checks every operation's answer (HTTP 200, no `errors`,
    the root field present; a mutation's payload `errors` empty), fails the run otherwise.
-4. Drives each query for the duration at the concurrency (an httpx client) — before each, ANALYZE of
+4. Drives each query for the duration at the concurrency (plain HTTP/1.1 keep-alive connections, one per
+   worker, bench.mix_http: httpx cost the driver ≈ 0.8–0.95 ms of CPU per request on the server's machine;
+   `--driver httpx` for the earlier client) — before each, ANALYZE of
    the tables autovacuum would analyze (this machine kind's PostgreSQL runs without it) — then each mutation
    phase (its requests built from the earlier phases' answers: the cases reported are accepted,
    dispatched, resolved, then given feedback), every answer checked. A mutation's phase starts with
@@ -18,10 +21,13 @@ as the role that sends it, against the demo data on PostgreSQL.
    unmeasured, as a query's run does: a process's first requests of a mutation pay what it keeps for
    the next ones — its check statement rendered for the actor's shape (a case step's: ≈ 40 ms of CPU),
    its statements prepared on each pooled connection — which in a phase of 100 was up to a third of
-   the phase's CPU (reportCase 2.74 ms per request in 100, 1.52 in 1,000).
+   the phase's CPU (reportCase 2.74 ms per request in 100, 1.52 in 1,000). Then `--mutations` requests
+   measured at each concurrency of `--mutation-concurrency` (4, the mix's, and 8, bench.compare's wrk),
+   a line each, each request on a row of its own.
 5. Prints one line per operation: req/s, p50/p99 latency, and the server's CPU ms per request —
    the CPU time of the server's threads (`/proc/<pid>/task/*/schedstat`, nanoseconds) over the
-   run ÷ the requests, robust to other load on the machine — and writes it to bench/results/.
+   run ÷ the requests, robust to other load on the machine — and the driver's own CPU per request (this
+   process's CPU time ÷ the requests), and writes it to bench/results/.
 
 The reference line is `node(id:)` of a case, the compiled path (one SQL statement).
 """
@@ -46,6 +52,7 @@ import httpx
 from bench.compare import pinning, stop, wait_ready
 from bench.fixture import JWT_SECRET
 from bench.generate import APP_ROLE, create_database, dsn_for
+from bench.mix_http import RawClient
 from bench.mix_ops import LOOKUPS, MAY_BE_EMPTY, PARTNER, PARTNER_DESK, QUERIES, TENANT, Fail, Q, Ref
 
 HERE = Path(__file__).resolve().parent
@@ -132,6 +139,28 @@ def start_server(db: str, port: int, prefix: list[str], checkout: Path = ROOT) -
     )
 
 
+async def pg_cpu_ns(db: str) -> dict[int, int]:
+    """CPU nanoseconds so far of each backend of the app role on ``db`` (the bench's server's pool and its LISTEN
+    connection: the database is the run's own), from /proc/<pid>/schedstat — PostgreSQL on this machine; {} else."""
+    conn = await asyncpg.connect(dsn_for(db))
+    try:
+        pids = [r[0] for r in await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND usename = $2", db, APP_ROLE)]
+    finally:
+        await conn.close()
+    return _schedstat(pids)
+
+
+def _schedstat(pids: list[int]) -> dict[int, int]:
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+        except (OSError, IndexError, ValueError):  # ended, or PostgreSQL is on another machine
+            continue
+    return out
+
+
 def cpu_ns(pid: int) -> int:
     """CPU time of every thread of the process, in nanoseconds (schedstat's first field)."""
     total = 0
@@ -193,9 +222,11 @@ def body(document: str, variables: dict[str, Any] | None = None) -> bytes:
 
 
 class Client:
-    def __init__(self, url: str, tokens: dict[str, str]) -> None:
+    def __init__(self, url: str, tokens: dict[str, str], raw: RawClient | None = None) -> None:
         self.url, self.tokens = url, tokens
         self.http = httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=64))
+        self.raw = raw  # the measured runs' driver (bench.mix_http) unless --driver httpx
+        self.db: str | None = None  # the run's database: PostgreSQL's CPU per request read from its backends
 
     def headers(self, actor: str) -> dict[str, str]:
         if actor not in self.tokens:
@@ -266,6 +297,8 @@ class Stats:
         self.lat: list[float] = []
         self.seconds = 0.0
         self.cpu_ms = 0.0
+        self.driver_ms = 0.0  # this process's CPU (the driver's) over the run
+        self.pg_ms = 0.0  # PostgreSQL's: the app role's backends on the run's database
         self.rows = 0
 
     def line(self) -> dict[str, Any]:
@@ -282,6 +315,8 @@ class Stats:
             "p50": pct(0.5),
             "p99": pct(0.99),
             "cpu_ms": self.cpu_ms / n if n else 0.0,
+            "driver_ms": self.driver_ms / n if n else 0.0,
+            "pg_ms": self.pg_ms / n if n else 0.0,
             "rows": self.rows,
         }
 
@@ -310,21 +345,36 @@ async def drive(
         counter[0] += 1
         return counter[0] % len(requests)
 
-    async def worker() -> None:
+    async def worker(post: Any) -> None:
         while (i := next_request()) is not None:
             t0 = time.perf_counter()
-            data = await client.post(*requests[i])
+            data = await post(*requests[i])
             stats.lat.append(time.perf_counter() - t0)
             if it is not None:
                 answers[i] = check(data)  # in the order of the requests
             else:
                 check(data)
 
-    cpu0, t0 = cpu_ns(pid), time.perf_counter()
+    # one connection per worker, made before the clock starts (bench.mix_http), or the httpx client's pool
+    conns = [await client.raw.connect() for _ in range(concurrency)] if client.raw else []
+    posts = [c.post for c in conns] or [client.post] * concurrency
+    pg0 = await pg_cpu_ns(client.db) if client.db else {}
+    cpu0, own0, t0 = cpu_ns(pid), time.process_time(), time.perf_counter()
     deadline[0] = t0 + (duration or 0)
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    stats.seconds = time.perf_counter() - t0
-    stats.cpu_ms = (cpu_ns(pid) - cpu0) / 1e6
+    tasks = [asyncio.create_task(worker(post)) for post in posts]
+    try:
+        await asyncio.gather(*tasks)
+    finally:  # a failed answer ends the run: the other workers stopped, not left reading
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        stats.seconds = time.perf_counter() - t0
+        stats.cpu_ms = (cpu_ns(pid) - cpu0) / 1e6
+        stats.driver_ms = (time.process_time() - own0) * 1000
+        for c in conns:
+            await c.close()
+    if client.db:  # a backend that started during the run counts from zero (its start-up is the run's)
+        stats.pg_ms = sum(ns - pg0.get(pid, 0) for pid, ns in (await pg_cpu_ns(client.db)).items()) / 1e6
     return answers
 
 
@@ -366,15 +416,17 @@ async def run_queries(
             args.duration,
             lambda d, name=name: check_query(name, d),
         )
-        out.append(stats.line() | {"actor": q.actor, "kind": "query"})
+        out.append(stats.line() | {"actor": q.actor, "kind": "query", "c": args.concurrency})
         print(_fmt(out[-1]), flush=True)
     return out
 
 
 def _fmt(r: dict[str, Any]) -> str:
     return (
-        f"{r['op']:<22} {r['actor']:<18} {r['rps']:>8.1f} req/s  p50 {r['p50']:>6.1f}  p99 {r['p99']:>6.1f} ms"
-        f"  CPU {r['cpu_ms']:>5.2f} ms/req  rows {r['rows']}  (n={r['requests']})"
+        f"{r['op']:<22} {r['actor']:<18} c{r.get('c', '?'):<2} {r['rps']:>8.1f} req/s  p50 {r['p50']:>6.1f}  "
+        f"p99 {r['p99']:>6.1f} ms  CPU {r['cpu_ms']:>5.2f} ms/req  PG {r.get('pg_ms', 0):>5.2f}  "
+        f"driver {r.get('driver_ms', 0):>5.2f}  "
+        f"rows {r['rows']}  (n={r['requests']})"
     )
 
 
@@ -391,31 +443,39 @@ async def lookups(client: Client) -> dict[str, Any]:
 
 def table(results: list[dict[str, Any]], args: argparse.Namespace, note: str) -> str:
     ref = next((r for r in results if r["op"] == "node"), None)
+    conc = ", ".join(map(str, args.mutation_concurrency))
     lines = [
         f"# bench.mix {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
-        f"concurrency {args.concurrency}, {args.duration or 'one pass'} s per query, "
-        f"{args.mutations} requests per mutation (after {args.mutation_warmup} unmeasured); {note}; "
-        f"machine: {os.cpu_count()} cores, load "
+        f"queries at concurrency {args.concurrency}, {args.duration or 'one pass'} s each; "
+        f"{args.mutations} requests per mutation at each concurrency of {conc} (after {args.mutation_warmup} "
+        f"unmeasured); driver {args.driver}; {note}; machine: {os.cpu_count()} cores, load "
         f"{os.getloadavg()[0]:.1f}",
         "",
-        "| operation | actor | req/s | ÷ node | p50 ms | p99 ms | server CPU ms/req | rows |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| operation | actor | c | req/s | ÷ node | p50 ms | p99 ms | server CPU ms/req | PostgreSQL CPU ms/req "
+        "| driver CPU ms/req | rows |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         ratio = r["rps"] / ref["rps"] if ref else 0.0
         lines.append(
-            f"| {r['op']}{' (reference, compiled)' if r is ref else ''} | {r['actor']} | {r['rps']:.1f} | "
-            f"{ratio:.2f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['cpu_ms']:.2f} | {r['rows']} |"
+            f"| {r['op']}{' (reference, compiled)' if r is ref else ''}"
+            f"{' (set-up, general path)' if r['kind'] == 'general path' else ''} | {r['actor']} | {r['c']} | "
+            f"{r['rps']:.1f} | "
+            f"{ratio:.2f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['cpu_ms']:.2f} | {r['pg_ms']:.2f} | "
+            f"{r['driver_ms']:.2f} | {r['rows']} |"
         )
     qs = sorted(r["cpu_ms"] for r in results if r["kind"] == "query")
-    ms = sorted(r["cpu_ms"] for r in results if r["kind"] == "mutation")
     if qs and ref:
         lines.append(
             f"\nqueries: median CPU {qs[len(qs) // 2]:.2f} ms/req, max {qs[-1]:.2f}; reference node {ref['cpu_ms']:.2f}"
         )
-    if ms:
-        lines.append(f"mutations: median CPU {ms[len(ms) // 2]:.2f} ms/req, max {ms[-1]:.2f}")
+    for c in args.mutation_concurrency:
+        ms = [r for r in results if r["kind"] == "mutation" and r["c"] == c]
+        if ms:
+            cpu, rps = sorted(r["cpu_ms"] for r in ms), sorted(r["rps"] for r in ms)
+            lines.append(f"mutations at {c}: median CPU {cpu[len(cpu) // 2]:.2f} ms/req, max {cpu[-1]:.2f}; "
+                         f"req/s min {rps[0]:.1f}, median {rps[len(rps) // 2]:.1f}")
     return "\n".join(lines) + "\n"
 
 
@@ -441,7 +501,9 @@ async def main_async(args: argparse.Namespace) -> int:
     try:
         ready = wait_ready(f"http://127.0.0.1:{args.port}/readyz", proc)
         print(f"server ready in {ready:.2f} s ({note})", flush=True)
-        client = Client(f"http://127.0.0.1:{args.port}/graphql", toks)
+        raw = RawClient("127.0.0.1", args.port, "/graphql", toks) if args.driver == "raw" else None
+        client = Client(f"http://127.0.0.1:{args.port}/graphql", toks, raw)
+        client.db = args.db
         found = await lookups(client)
         await set_up(client, found)
         results = []
@@ -468,6 +530,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=3.0, help="seconds per query")
     ap.add_argument("--mutations", type=int, default=100, help="requests per mutation")
     ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--mutation-concurrency", type=int, nargs="+", default=[4, 8], help="each mutation's measured "
+                    "requests at each of these concurrencies, one line each (4: the mix's; 8: bench.compare's wrk)")
+    ap.add_argument("--driver", choices=("raw", "httpx"), default="raw", help="the measured requests' client: "
+                    "plain HTTP/1.1 connections (bench.mix_http) or, as runs before 2026-12-06T10Z, httpx")
     ap.add_argument("--warmup", type=int, default=20, help="requests before each query's measured run")
     ap.add_argument("--mutation-warmup", type=int, default=20, help="requests of each mutation before its "
                     "measured ones, unmeasured (0: every request measured, as runs before 2026-12-06T07Z)")

@@ -335,24 +335,38 @@ class AppState:
         await ctx.db.drain()
         entries = ctx.audit_entries()
         tenant_id = session.info.get("tenant_id")
+        tx: Any = session.info.get(DRIVER_BIND)
+        payloads = [payload(e) for e in ctx.events] if self.bus.notifies else []
+        after = self._notify_after_commit(tx, payloads)
+        if after is not None:
+            payloads = []
         if (entries and tenant_id is not None and session.info.get("raw_driver")
                 and len(entries) <= AUDIT_ROWS_PER_STATEMENT):
             # PostgreSQL: the audit rows go with the notifications (none: an empty array), in one statement
             # on the driver and without the ORM's unit of work (issue #21). Without NOTIFY (no listen URL)
             # the bus delivers the events in this process after the commit.
-            payloads = [payload(e) for e in ctx.events] if self.bus.notifies else []
             sql, args = audit_and_notify(entries, tenant_id, ctx.now, payloads)
             await fetch_first(session, sql, *args)
         else:  # SQLite: ORM rows, flushed by the commit
             for entry in entries:
                 session.add(entry)
-            await self.bus.before_commit(session, ctx.events)
+            if after is None:
+                await self.bus.before_commit(session, ctx.events)
         sync = session.sync_session
-        if not (session.info.get(DRIVER_BIND) is not None and sync._is_clean()
-                and (sync._transaction is None or not sync._transaction._connections)):
+        orm = not (tx is not None and sync._is_clean()
+                   and (sync._transaction is None or not sync._transaction._connections))
+        if after is not None:
+            # The events' NOTIFY after the COMMIT, in its round trip, as the fast writes send it (issue #21: in the
+            # committing transaction it holds PostgreSQL's lock of notifying commits across the WAL flush): the
+            # ORM's rows flushed first; the session's commit below then sends nothing — its transaction is the
+            # DriverTransaction's (bind_to_driver), committed here.
+            if orm:
+                await session.flush()
+            await tx.commit(after)
+        if orm:
             await session.commit()
         # else nothing to flush and nothing sent through the ORM: request_session's close ends its transaction
-        await commit_driver(session)  # a session on the request's DriverTransaction: its COMMIT, if not sent yet
+        await commit_driver(session)  # on the request's DriverTransaction: its COMMIT, if not sent yet
         self.bus.after_commit(ctx.events)
         delete_discarded(session, self.upload_root)  # files the committed transaction let go (erasure)
 
@@ -382,6 +396,16 @@ class AppState:
         # went through the ORM: nothing to flush, no connection of its own to commit; the caller commits the
         # DriverTransaction, which holds the audit row
 
+    @staticmethod
+    def _notify_after_commit(tx: Any, payloads: list[str]) -> tuple[str, tuple[Any, ...]] | None:
+        """The events' NOTIFY to send with the COMMIT of ``tx`` (the request's DriverTransaction, or None), when it
+        can go there (``can_commit_then``: not through pgbouncer; no payload at NOTIFY's limit, whose error must
+        refuse the mutation); None: the payloads go in the transaction, as before."""
+        if (payloads and tx is not None and can_commit_then(tx)
+                and all(len(p.encode()) < NOTIFY_PAYLOAD_LIMIT for p in payloads)):
+            return NOTIFY_AFTER_COMMIT, (CHANNEL, payloads)
+        return None
+
     async def commit_writes(self, session: AsyncSession, ctx: RequestContext, writes: tuple[str, ...],
                             write_args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]] | None:
         """The commit of a mutation that wrote nothing yet, on the driver (issue #21: a report,
@@ -392,11 +416,9 @@ class AppState:
         when there is no NOTIFY (``bus.after_commit``)."""
         entries = ctx.audit_entries()
         payloads = [payload(e) for e in ctx.events] if self.bus.notifies else []
-        after = None
-        tx = session.info.get("driver_transaction")
-        if (payloads and tx is not None and can_commit_then(tx)
-                and all(len(p.encode()) < NOTIFY_PAYLOAD_LIMIT for p in payloads)):
-            after, payloads = (NOTIFY_AFTER_COMMIT, (CHANNEL, payloads)), []
+        after = self._notify_after_commit(session.info.get("driver_transaction"), payloads)
+        if after is not None:
+            payloads = []
         sql, args = audit_and_notify(entries, ctx.tenant.id, ctx.now, payloads, writes, write_args)
         await fetch_first(session, sql, *args)  # on the request's DriverTransaction, which the caller commits
         return after

@@ -56,3 +56,25 @@ def test_actors_not_read_from_rows_and_aliased_models_are_built_each_time() -> N
     partner = actor()
     partner.partner_unit_id = uuid.uuid4()
     assert area_read_predicate(GRANT, partner) is not area_read_predicate(GRANT, partner)
+
+
+def test_the_case_predicate_is_kept_per_actor_and_public_flag() -> None:
+    """issue #21: the general path's case steps built the case predicate twice per request (the read grant's
+    and the step's); kept as the others are, with ``public`` in the key (the problem wall's entries or not)."""
+    from policies.cases import case_predicate
+    from policies.cases.filters import _case_predicate
+
+    grant = Grant(scope_paths=("1.2.",), own_compound=True, grid_compound_paths=("1.2.",))
+    for public in (True, False):
+        kept = case_predicate(grant, actor(), public=public)
+        assert case_predicate(grant, actor(), public=public) is kept
+        assert sql(kept) == sql(_case_predicate(grant, actor(), public))  # the one built afresh
+        for other in (case_predicate(grant, actor(), public=not public),
+                      case_predicate(Grant(scope_paths=("1.2.",)), actor(), public=public),
+                      case_predicate(grant, actor(user=uuid.uuid4()), public=public),
+                      case_predicate(grant, actor(today=date(2026, 12, 6)), public=public),
+                      case_predicate(grant, actor(source=(SOURCE[0], None)), public=public)):
+            assert other is not kept
+    assert sql(case_predicate(grant, actor(), public=True)) != sql(case_predicate(grant, actor(), public=False))
+    unread = actor(source=None)
+    assert case_predicate(grant, unread) is not case_predicate(grant, unread)
