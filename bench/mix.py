@@ -495,6 +495,7 @@ async def main_async(args: argparse.Namespace) -> int:
         raise Fail(f"invalid documents: {invalid}")
     names = roots if not args.only else [n for n in roots if n in args.only]
     server_pin, _driver_pin, note = pinning()
+    note = note.replace("driver to core 0", "driver (this process) unpinned")  # the mix's driver is not pinned
     checkout = Path(args.checkout).resolve()  # noqa: ASYNC240 (once, before the server starts)
     toks = await tokens(args.db)
     proc = start_server(args.db, args.port, server_pin, checkout)
