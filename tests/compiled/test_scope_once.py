@@ -18,18 +18,24 @@ HOUSEHOLDS = """query { households(first: 20) { totalCount nodes { id unit room 
 PERSONS = """query { persons(first: 20) { totalCount nodes { id name phone household { room } } } }"""
 
 
-@pytest.mark.parametrize("document, field", [(HOUSEHOLDS, "households"), (PERSONS, "persons")])
-async def test_a_grid_workers_page_computes_its_scope_once(api: Api, db: DbEnv, fresh: World, document: str,
-                                                           field: str, monkeypatch: pytest.MonkeyPatch) -> None:
+async def _page_statement(api: Api, db: DbEnv, fresh: World, document: str, field: str,
+                          monkeypatch: pytest.MonkeyPatch) -> tuple[str, tuple[object, ...]]:
+    """A grid worker's page on the compiled path, its answer the resolvers' and not empty: the statement sent."""
     if not db.is_pg:
         pytest.skip("the compiled path is PostgreSQL's")
-    tw = fresh.a
     sent = statements_sent(monkeypatch)
-    compiled, resolved, taken = await both(api, tw, "grid1", document, {})
+    compiled, resolved, taken = await both(api, fresh.a, "grid1", document, {})
     assert taken and compiled == resolved
     assert orjson.loads(compiled)["data"][field]["nodes"]
     sql, args = next((s, a) for s, a in sent if s.startswith(("SELECT CAST(json_build_object", "WITH scope_")))
-    plan = await plan_as_app(db, tw.tenant_id, sql, args)
+    return sql, tuple(args)
+
+
+@pytest.mark.parametrize("document, field", [(HOUSEHOLDS, "households"), (PERSONS, "persons")])
+async def test_a_grid_workers_page_computes_its_scope_once(api: Api, db: DbEnv, fresh: World, document: str,
+                                                           field: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    sql, args = await _page_statement(api, db, fresh, document, field, monkeypatch)
+    plan = await plan_as_app(db, fresh.a.tenant_id, sql, args)
     scans = [line for line in plan if " on areas scope_area" in line]
     assert len(scans) == 1, "\n".join(plan)
 
@@ -41,15 +47,9 @@ async def test_a_grid_workers_page_computes_its_persons_reach_once(api: Api, db:
     """The persons' reach (policies.filters.reach_households: the households in the scope's buildings) is one CTE
     too: a persons page tests it in its count, its rows and each field that masks, a households page in each
     household's persons and their fields; as subqueries PostgreSQL scanned the tenant's households for each."""
-    if not db.is_pg:
-        pytest.skip("the compiled path is PostgreSQL's")
-    tw = fresh.a
-    sent = statements_sent(monkeypatch)
-    compiled, resolved, taken = await both(api, tw, "grid1", document, {})
-    assert taken and compiled == resolved
-    sql, args = next((s, a) for s, a in sent if s.startswith(("SELECT CAST(json_build_object", "WITH scope_")))
+    sql, args = await _page_statement(api, db, fresh, document, field, monkeypatch)
     assert sql.count("reach_household.building_id IN") == 1, sql  # the reach written once, used by name
     assert sql.count("FROM reach_") >= tests_of_reach, sql
-    plan = await plan_as_app(db, tw.tenant_id, sql, args)
+    plan = await plan_as_app(db, fresh.a.tenant_id, sql, args)
     scans = [line for line in plan if " on households reach_household" in line]
     assert len(scans) == 1, "\n".join(plan)
