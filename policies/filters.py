@@ -77,7 +77,9 @@ _KEPT: dict[tuple[Any, ...], ColumnElement[bool]] = {}
 _KEPT_LIMIT = 1024
 
 
-def _kept(name: str, grant: Grant, actor: Actor, build: Callable[[], ColumnElement[bool]]) -> ColumnElement[bool]:
+def kept_predicate(name: str, grant: Grant, actor: Actor,
+                   build: Callable[[], ColumnElement[bool]]) -> ColumnElement[bool]:
+    """``build()``, kept under ``name`` for this grant and actor (see above); built each time for other actors."""
     if actor.source is None or actor.partner_unit_id is not None:
         return build()
     key = (name, grant, actor.tenant_id, actor.user_id, actor.source, actor.today)
@@ -244,7 +246,7 @@ def building_predicate(col: SQLColumnExpression[uuid.UUID], grant: Grant, actor:
 
 def household_predicate(grant: Grant, actor: Actor, household: type[Household] = Household) -> ColumnElement[bool]:
     if household is Household:
-        return _kept("household", grant, actor, lambda: _household_predicate(grant, actor, Household))
+        return kept_predicate("household", grant, actor, lambda: _household_predicate(grant, actor, Household))
     return _household_predicate(grant, actor, household)
 
 
@@ -259,7 +261,7 @@ def _household_predicate(grant: Grant, actor: Actor, household: type[Household])
 
 def person_predicate(grant: Grant, actor: Actor, person: type[Person] = Person) -> ColumnElement[bool]:
     if person is Person:
-        return _kept("person", grant, actor, lambda: _person_predicate(grant, actor, Person))
+        return kept_predicate("person", grant, actor, lambda: _person_predicate(grant, actor, Person))
     return _person_predicate(grant, actor, person)
 
 
@@ -324,7 +326,7 @@ def area_read_predicate(grant: Grant, actor: Actor, area: type[Area] = Area) -> 
     """An area is readable inside the reach of the grant, and so are its ancestors (their names
     give a node its place in the tree)."""
     if area is Area:
-        return _kept("area_read", grant, actor, lambda: _area_read_predicate(grant, actor, Area))
+        return kept_predicate("area_read", grant, actor, lambda: _area_read_predicate(grant, actor, Area))
     return _area_read_predicate(grant, actor, area)
 
 

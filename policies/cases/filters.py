@@ -7,7 +7,7 @@ from sqlalchemy.orm import aliased
 
 from models import Area, Case, GridBuilding
 from policies.actor import Actor, Grant
-from policies.filters import _kept, buildings_served, grid_compound_rows, in_subtree
+from policies.filters import buildings_served, grid_compound_rows, in_subtree, kept_predicate
 from policies.roles import Condition
 
 # Made once, each used by one function only (see policies.filters: building aliases costs CPU).
@@ -18,9 +18,10 @@ _IN_AREA_GRID = aliased(Area, name="in_area_grid")
 def case_predicate(grant: Grant, actor: Actor, *, public: bool = True) -> ColumnElement[bool]:
     """Cases the grant reaches. ``public`` adds the problem-wall entries of the actor's own
     compound (shown anonymised); without it only cases the actor may see in full. Kept per actor in the
-    process as the area, household and person predicates are (policies.filters ``_kept``; issue #21: the
+    process as the area, household and person predicates are (policies.filters ``kept_predicate``; issue #21: the
     general path's case steps built it twice per request, read and step grants, ≈ 1–2 ms of CPU)."""
-    return _kept("case_public" if public else "case", grant, actor, lambda: _case_predicate(grant, actor, public))
+    return kept_predicate("case_public" if public else "case", grant, actor,
+                          lambda: _case_predicate(grant, actor, public))
 
 
 def _case_predicate(grant: Grant, actor: Actor, public: bool) -> ColumnElement[bool]:
