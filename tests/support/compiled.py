@@ -66,6 +66,15 @@ async def both(api: Api, tw: TenantWorld, user: str, query: str, variables: dict
     return orjson.dumps(r1.json()), orjson.dumps(r2.json()), bool(made and made[0] is not None)
 
 
+async def agree(api: Api, tw: TenantWorld, user: str, query: str, variables: dict[str, Any]) -> bytes:
+    """``query`` as ``user`` took the compiled path and answered the resolvers' bytes: the answer (the equivalence
+    files' check, once here)."""
+    compiled, resolved, taken = await both(api, tw, user, query, variables)
+    assert taken, (user, query[:40], variables)
+    assert compiled == resolved, (user, query[:40], variables, around(compiled, resolved))
+    return compiled
+
+
 def around(a: bytes, b: bytes) -> tuple[bytes, bytes]:
     """Where two responses first differ, for a failure message."""
     i = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
