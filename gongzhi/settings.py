@@ -181,6 +181,9 @@ class Settings(BaseSettings):
     # prepared-statement names (SQLAlchemy's recipe).
     db_pgbouncer: Flag = Field(False, validation_alias="GONGZHI_DB_PGBOUNCER")
     db_max_overflow: int = Field(10, validation_alias="GONGZHI_DB_MAX_OVERFLOW")
+    # BEGIN with the first statement, COMMIT with the last, NOTIFY after COMMIT in its round trip (issue #21,
+    # tenants/wire.py): only on the asyncpg release they were tested on; off, asyncpg's own path for all.
+    db_wire_shortcuts: Flag = Field(True, validation_alias="GONGZHI_DB_WIRE_SHORTCUTS")
     # Check each pooled connection before use with a ping (one round trip per request). Off, a connection
     # the server closed is still replaced before use, at no cost (issue #26, tenants/session.py).
     db_pre_ping: Flag = Field(False, validation_alias="GONGZHI_DB_PRE_PING")

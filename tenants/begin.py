@@ -35,6 +35,8 @@ from typing import Any, TypeVar
 from asyncpg.transaction import TransactionState
 from sqlalchemy.util import greenlet_spawn
 
+from tenants import wire
+
 T = TypeVar("T")
 
 
@@ -51,6 +53,8 @@ BEGIN = (_message(b"P", b"\0BEGIN\0\0\0") + _message(b"B", b"\0\0" + b"\0\0" * 3
 def pipelined(adapted: Any, sql: str) -> bool:
     """Whether BEGIN can go with ``sql`` (see the module): a plain BEGIN, no transaction yet, and ``sql``
     prepared on this connection already (asyncpg's statement cache, the key ``fetchrow`` looks it up by)."""
+    if not wire.enabled:  # an asyncpg the shortcut was not tested on, or the setting off (tenants.wire)
+        return False
     driver = adapted._connection
     return (adapted.isolation_level is None and not adapted.readonly and not adapted.deferrable
             and adapted._transaction is None and driver._top_xact is None and not driver.is_closed()
@@ -83,6 +87,8 @@ def can_commit_then(tx: Any) -> bool:
     """Whether ``commit_then`` can send a statement with the COMMIT of ``tx`` (a tenants.session.DriverTransaction):
     a plain transaction of its adapter's (not a savepoint), and asyncpg's statement cache on (pgbouncer's mode
     without one: no)."""
+    if not wire.enabled:  # tenants.wire
+        return False
     adapted = tx._adapted
     driver = adapted._connection
     transaction = adapted._transaction
@@ -122,8 +128,16 @@ async def commit_then(fairy: Any, adapted: Any, sql: str, args: tuple[Any, ...])
 
 async def commit_with(fairy: Any, adapted: Any, after: tuple[str, tuple[Any, ...]] | None) -> None:
     """A DriverTransaction's COMMIT (tenants.session), with ``after`` (a statement, its parameters) sent after it
-    in its round trip (``commit_then``) when given."""
-    if after is not None:
+    in its round trip (``commit_then``) when given — or, with the shortcuts off (tenants.wire), in a round trip of
+    its own after the COMMIT's, still only after a COMMIT that succeeded and outside its transaction."""
+    if after is not None and wire.enabled:
         await commit_then(fairy, adapted, *after)
-    elif adapted._transaction is not None:
+        return
+    if adapted._transaction is not None:
         await adapted._call_and_discard(adapted._transaction.commit)
+    if after is not None:
+        try:
+            await adapted._connection.fetchrow(after[0], *after[1])
+        except BaseException as e:  # as commit_then: the transaction committed, the connection is not pooled again
+            await greenlet_spawn(fairy.invalidate, e)
+            raise

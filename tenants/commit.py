@@ -35,6 +35,7 @@ from asyncpg.transaction import TransactionState
 from sqlalchemy.util import greenlet_spawn
 
 from tenants import session as _session
+from tenants import wire
 from tenants.begin import COMMIT, _message
 from tenants.faults import is_disconnect
 from tenants.pool import _drop
@@ -95,10 +96,11 @@ class Committing:
         adapted = self.adapted
         driver = adapted._connection
         transaction = adapted._transaction
-        statement = _prepared(driver, sql)
-        carrier = _prepared(driver, CARRIER)
+        shortcut = wire.enabled  # else asyncpg's own path only, its internals untouched (tenants.wire)
+        statement = _prepared(driver, sql) if shortcut else None
+        carrier = _prepared(driver, CARRIER) if shortcut else None
         message = None
-        if (transaction is not None and driver._top_xact is transaction and not transaction._nested
+        if (shortcut and transaction is not None and driver._top_xact is transaction and not transaction._nested
                 and statement is not None and carrier is not None and not driver.is_closed()):
             try:
                 message = bind_text(statement.name, args)
@@ -108,7 +110,7 @@ class Committing:
             row = await driver.fetchrow(sql, *args)
             if transaction is not None:
                 await adapted._call_and_discard(transaction.commit)
-            if carrier is None and driver._stmt_cache.get_max_size() > 0 and not driver.is_closed():
+            if carrier is None and shortcut and driver._stmt_cache.get_max_size() > 0 and not driver.is_closed():
                 # prepared and cached once per connection: the next time pipelines. Without a statement cache
                 # (pgbouncer's mode) it would be one more round trip on every request, and never cached.
                 await driver.fetchrow(CARRIER)

@@ -43,6 +43,7 @@ with paused(freeze=True):
     from gongzhi.settings import Settings
     from models import sealing
     from policies.enforcer import warm_defaults
+    from tenants import wire
     from tenants.faults import is_disconnect
     from tenants.rls import tenant_setting_problem
     from tenants.session import (
@@ -101,6 +102,9 @@ def _create_app(settings: Settings | None, engine: AsyncEngine | None) -> Starle
     sealing.configure(settings.data_keys, settings.index_key)
     if not settings.data_keys and not settings.demo:
         log.warning("personal data is sealed with the development key: set GONGZHI_DATA_KEYS in production")
+    off = wire.configure(settings.db_wire_shortcuts)
+    if off:
+        log.warning("round-trip shortcuts off: %s; every statement takes asyncpg's own path", off)
     if engine is None:
         engine = make_engine(settings.database_url, pool_size=settings.pool_size, pgbouncer=settings.db_pgbouncer,
                              max_overflow=settings.db_max_overflow, pre_ping=settings.db_pre_ping,

@@ -1,0 +1,71 @@
+"""Whether this process writes protocol messages of its own beside asyncpg's (issue #21's round-trip shortcuts).
+
+``tenants.begin`` sends BEGIN with a transaction's first statement and a NOTIFY with its COMMIT;
+``tenants.commit`` sends an audit statement and COMMIT with a carrier statement. All three write extended
+query protocol messages straight to asyncpg's transport and then let asyncpg read the answers, relying on
+how asyncpg keeps its transaction and statement cache (``Connection._top_xact``, ``_stmt_cache``,
+``_transport``, ``_protocol``) and reads a pipeline's answers. Those are asyncpg's internals, not its API: they
+are tested on the asyncpg release constraints.txt pins, and a different release may keep them otherwise — a
+protocol out of step is a connection that answers the wrong statement, far worse than a round trip.
+
+So the shortcuts run only where both hold: the installed asyncpg is a release they were tested on
+(``TESTED``), and every internal they touch is there (``probe``). Anywhere else — or with
+``GONGZHI_DB_WIRE_SHORTCUTS=0`` — every statement takes asyncpg's own path: BEGIN, the statement, COMMIT each
+in its round trip, the same transactions and the same answers, one or two round trips more per request.
+``create_app`` decides once (``configure``) and logs why when they are off against the setting.
+"""
+
+from __future__ import annotations
+
+# asyncpg releases (major, minor) whose internals the shortcuts were tested on: constraints.txt's pin. Adding
+# one means running tests/tenants (test_begin_with_first_statement, test_commit_then, test_commit_with_audit,
+# test_wire_shortcuts) and tests/faults/test_driver_paths against it first.
+TESTED = ((0, 32),)
+
+_CONNECTION_SLOTS = ("_protocol", "_transport", "_top_xact", "_stmt_cache")
+_TRANSACTION_SLOTS = ("_state", "_nested")
+
+
+def _release(version: str) -> tuple[int, int] | None:
+    parts = version.split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def probe(version: str | None = None) -> str | None:
+    """Why the shortcuts cannot run with this asyncpg (a sentence for the log), or None: they can. ``version``:
+    the installed release's unless given (tests)."""
+    if version is None:
+        import asyncpg
+        version = str(asyncpg.__version__)
+    if _release(version) not in TESTED:
+        tested = ", ".join(f"{a}.{b}" for a, b in TESTED)
+        return f"asyncpg {version} is not a release the round-trip shortcuts were tested on ({tested})"
+    try:
+        from asyncpg import connection, protocol, transaction
+        slots = set(connection.Connection.__slots__)
+        missing = [s for s in _CONNECTION_SLOTS if s not in slots]
+        missing += [s for s in _TRANSACTION_SLOTS if s not in set(transaction.Transaction.__slots__)]
+        missing += [s for s in ("STARTED", "COMMITTED", "FAILED") if not hasattr(transaction.TransactionState, s)]
+        missing += [s for s in ("get", "get_max_size") if not hasattr(connection._StatementCache, s)]
+        if not hasattr(protocol.Protocol, "get_record_class"):
+            missing.append("Protocol.get_record_class")
+    except (ImportError, AttributeError) as e:
+        return f"asyncpg {version}: {e}"
+    if missing:
+        return f"asyncpg {version} lacks what the round-trip shortcuts use: {', '.join(missing)}"
+    return None
+
+
+_PROBED = probe()
+enabled = _PROBED is None  # read by tenants.begin and tenants.commit at every use
+
+
+def configure(allowed: bool) -> str | None:
+    """The process's choice (``GONGZHI_DB_WIRE_SHORTCUTS``): on only where allowed and ``probe`` found nothing
+    against. Returns why they are off although allowed (for the log), else None."""
+    global enabled
+    enabled = allowed and _PROBED is None
+    return _PROBED if allowed else None
