@@ -445,8 +445,9 @@ class GraphQLEndpoint:
         try:
             async with DriverTransaction(self.state.engine) as tx:
                 session.info["driver_transaction"] = tx
+                # the report's and the steps' statements on their generic plans from the first run (issue #21)
                 ctx = await self.state.open_context(session, user_id, slug, request_id, client_addr,
-                                                    partner_client=partner_client)
+                                                    partner_client=partner_client, generic_plans=move is None)
                 with obs.span("graphql.fast_write"):
                     written: case_service.PreparedReport | case_service.PreparedStep | PreparedMove | None
                     if move is not None:

@@ -187,7 +187,14 @@ class _OpenStatement:
     It also sets the transaction's ``statement_timeout`` and ``lock_timeout`` (issue #26,
     ``GONGZHI_DB_STATEMENT_TIMEOUT_MS``/``_LOCK_TIMEOUT_MS``) with transaction-local ``set_config``: no round
     trip of its own, through pgbouncer too (transaction-local), and it binds every later statement of
-    the request (this one only reads the tenant's rows)."""
+    the request (this one only reads the tenant's rows).
+
+    ``plans``: the transaction's ``plan_cache_mode`` (``force_generic_plan`` for the case's report and steps,
+    ``AppState.open_context``), else the session's own (NULL: left as it is). PostgreSQL plans a prepared
+    statement's first five runs on each connection for their parameters (custom plans) before it settles on
+    the generic plan; a step's check is planned in ≈ 1.5 ms against ≈ 0.3 ms of execution, and the pool hands
+    its connections out in turn, so at bench.mix's 4 clients ≈ 30 of a step's 100 measured requests were such
+    runs: PostgreSQL 1.9 ms of CPU per step at 4 clients against 1.2 at 8 (bench/RESULTS.md, h-step)."""
 
     def __init__(self) -> None:
         from sqlalchemy import inspect as sa_inspect
@@ -204,7 +211,8 @@ class _OpenStatement:
         select_list = [f"t.{name}" for _k, name, _p in self.tenant] + [f"u.{name}" for _k, name, _p in self.user]
         self._seen: dict[tuple[Any, ...], Any] = {}
         self.sql = (f"SELECT {', '.join(select_list)}, r.assignments::text, r.own::text, "
-                    "set_config('statement_timeout', $4, true), set_config('lock_timeout', $5, true) "
+                    "set_config('statement_timeout', $4, true), set_config('lock_timeout', $5, true), "
+                    "set_config('plan_cache_mode', coalesce($6, current_setting('plan_cache_mode')), true) "
                     "FROM tenants t LEFT JOIN users u ON u.id = $2 "
                     "CROSS JOIN LATERAL gongzhi_request_actor(t.id, $2, $3) r WHERE t.slug = $1")
 
@@ -216,14 +224,14 @@ class _OpenStatement:
             out[key] = value if proc is None or value is None else proc(value)
         return out
 
-    async def run(self, session: AsyncSession, slug: str, user_id: uuid.UUID, now: datetime, settings: Settings
-                  ) -> tuple[Tenant | None, User | None, tuple[str | None, str | None]]:
+    async def run(self, session: AsyncSession, slug: str, user_id: uuid.UUID, now: datetime, settings: Settings,
+                  plans: str | None = None) -> tuple[Tenant | None, User | None, tuple[str | None, str | None]]:
         """The tenant, the user, and the actor's (assignments, own) as gongzhi_request_actor gives them."""
         row = await fetch_first(session, self.sql, slug, user_id, now, str(settings.db_statement_timeout_ms),
-                                str(settings.db_lock_timeout_ms))
+                                str(settings.db_lock_timeout_ms), plans)
         if row is None:
             return None, None, (None, None)
-        n, end = len(self.tenant), len(row) - 4  # after the user: assignments, own, the two settings
+        n, end = len(self.tenant), len(row) - 5  # after the user: assignments, own, the three settings
         tenant = self._instance(Tenant, self.tenant, row, 0, n)
         user = None if row[n] is None else self._instance(User, self.user, row, n, end)
         return tenant, user, (row[end], row[end + 1])
@@ -284,8 +292,14 @@ class AppState:
                 await session.close()
 
     async def open_context(self, session: AsyncSession, user_id: uuid.UUID, slug: str, request_id: str,
-                           client_addr: str | None, *, partner_client: str | None = None) -> RequestContext:
-        """Bind a fresh session to the tenant and load the actor (tenant, user, policy, roles)."""
+                           client_addr: str | None, *, partner_client: str | None = None,
+                           generic_plans: bool = False) -> RequestContext:
+        """Bind a fresh session to the tenant and load the actor (tenant, user, policy, roles).
+
+        ``generic_plans`` (PostgreSQL, not through pgbouncer): the request's later statements run on their generic
+        plans from their first run on a connection (``_OpenStatement``): statements whose parameters are ids
+        and values only, whose generic plan PostgreSQL settles on after five custom ones anyway. Through
+        pgbouncer every statement is prepared afresh and runs once: planned for its values, as before."""
         pg = self.postgres
         now = self.clock()
         # PostgreSQL: one round trip for the tenant, the user, the actor's rows and the transaction's
@@ -297,7 +311,8 @@ class AppState:
             # The request's plain SQL texts go to the driver directly (tenants.session.fetch_first),
             # tracing on or off: with it, the statement observer gives each its span.
             use_driver(session)
-            tenant, user, actor_rows = await _OPEN.run(session, slug, user_id, now, self.settings)
+            plans = "force_generic_plan" if generic_plans and not self.settings.db_pgbouncer else None
+            tenant, user, actor_rows = await _OPEN.run(session, slug, user_id, now, self.settings, plans)
         else:
             row = (await session.execute(
                 select(Tenant, User).outerjoin(User, User.id == user_id).where(Tenant.slug == slug))).first()

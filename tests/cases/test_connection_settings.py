@@ -23,16 +23,18 @@ from tests.support.harness import Api, DbEnv, World
 
 
 async def _jit_as_the_server_sets_it(engine: Any) -> list[tuple[Any, ...]]:
-    """(jit, its reset value) of every idle pooled connection whose jit is not its reset value."""
+    """(setting, its value, its reset value) of every idle pooled connection whose jit or plan_cache_mode is not
+    its reset value (the report and the steps set plan_cache_mode for their transaction only: h-step)."""
     idle = engine.sync_engine.pool.checkedin()
     conns = [await engine.connect() for _ in range(idle)]  # held together: each a different connection
     try:
-        rows = [tuple((await c.execute(sa.text(
-            "SELECT current_setting('jit'), reset_val FROM pg_settings WHERE name = 'jit'"))).one()) for c in conns]
+        rows = [tuple(r) for c in conns for r in (await c.execute(sa.text(
+            "SELECT name, current_setting(name), reset_val FROM pg_settings "
+            "WHERE name IN ('jit', 'plan_cache_mode')"))).all()]
     finally:
         for c in conns:
             await c.close()
-    return [r for r in rows if r[0] != r[1]]
+    return [r for r in rows if r[1] != r[2]]
 
 
 async def test_the_case_loop_leaves_its_connections_with_the_servers_jit(api: Api, fresh: World, db: DbEnv) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import Text, cast, select, update
 import resolvers.cases as case_service
 from models import AuditEntry, Case, CaseEvent, CaseStage, CaseState, Notification
 from resolvers.ids import decode_global_id, encode_global_id
-from tenants.session import bind_tenant, count_statements
+from tenants.session import bind_tenant, count_statements, fetch_first
 from tests.support.audit import seal_as_app, verify
 from tests.support.cases import area_gid
 from tests.support.fast_paths import post_by, prepared_taken
@@ -355,3 +355,53 @@ async def test_a_case_moved_after_the_checks_is_not_written(api: Api, db: DbEnv,
     assert [e["action"] for e in got["events"]] == ["report"]
     assert [s["stage"] for s in got["stages"]] == ["accept"] and got["notifications"] == []
     assert [a["action"] for a in got["audit"]] == ["reportCase"]  # the refusal's entry names no row
+
+
+_PLANS = ("SELECT current_setting('plan_cache_mode'), coalesce(sum(custom_plans), 0)::int, "
+          "coalesce(sum(generic_plans), 0)::int FROM pg_prepared_statements "
+          "WHERE statement LIKE '%open_seq%' AND statement NOT LIKE '%pg_prepared_statements%'")
+
+
+async def test_the_report_and_the_steps_run_generic_plans_from_the_first(api: Api, db: DbEnv,
+                                                                         tenant: TenantWorld) -> None:
+    """The report's and the steps' statements run on their generic plans from their first run on a connection
+    (``AppState.open_context(generic_plans=True)``): PostgreSQL's first five runs of a prepared statement per
+    connection are planned for their values, ≈ 1.5 ms for a step's check against its ≈ 0.3 ms run, and the pool
+    hands its connections out in turn (bench/RESULTS.md, h-step). Asked inside the request's transaction, on
+    connections the pool has just opened: the transaction's plan_cache_mode, and the custom and generic plans
+    the step's check (its text labels ``open_seq``) has had on that connection."""
+    tw = tenant
+    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
+    seen: list[tuple[str, Any]] = []
+    real_step, real_report = case_service.prepare_step, case_service.prepare_report
+
+    async def step(ctx: Any, data: Any) -> Any:
+        out = await real_step(ctx, data)
+        seen.append((data.field, tuple(await fetch_first(ctx.db.session, _PLANS))))
+        return out
+
+    async def report(ctx: Any, data: Any) -> Any:
+        out = await real_report(ctx, data)
+        seen.append(("reportCase", (await fetch_first(ctx.db.session, _PLANS))[0]))
+        return out
+
+    steps = (("acceptCase", "grid1", {}),
+             ("dispatchCase", "grid1", {"handlerKind": "COMMUNITY", "communityId": area_gid(tw, "C1")}),
+             ("resolveCase", "grid1", {"resolution": "好了"}),
+             ("giveCaseFeedback", "resident", {"satisfied": True}))
+    made_ = [await made(api, tw, name) for name, _u, _d in steps]
+    await state.engine.dispose()  # new connections: no statement prepared on them yet
+    case_service.prepare_step, case_service.prepare_report = step, report  # type: ignore[assignment]
+    try:
+        with fast_taken() as taken:
+            for gid, (name, user, data) in zip(made_, steps, strict=True):
+                assert payload(await post(api, tw, user, doc(name), {"id": gid, **data}, fast=True))["errors"] == []
+        await post(api, tw, "resident", REPORT, {"areaId": area_gid(tw, "B1"), "category": "garbage",
+                                                 "title": "垃圾未清运", "idempotencyKey": uuid.uuid4().hex}, fast=True)
+    finally:
+        case_service.prepare_step, case_service.prepare_report = real_step, real_report  # type: ignore[assignment]
+    assert taken == [True] * 4
+    assert [(name, mode, custom) for name, (mode, custom, _g) in seen[:4]] == [
+        (name, "force_generic_plan", 0) for name, _u, _d in steps], seen
+    assert all(generic >= 1 for _n, (_m, _c, generic) in seen[:4]), seen
+    assert seen[4:] == [("reportCase", "force_generic_plan")], seen
