@@ -445,9 +445,10 @@ class GraphQLEndpoint:
         try:
             async with DriverTransaction(self.state.engine) as tx:
                 session.info["driver_transaction"] = tx
-                # the report's and the steps' statements on their generic plans from the first run (issue #21)
+                # the writes' statements (ids and values as parameters) on their generic plans from their first run
+                # on a connection, as PostgreSQL settles on after five custom plans (issue #21; bench/RESULTS.md)
                 ctx = await self.state.open_context(session, user_id, slug, request_id, client_addr,
-                                                    partner_client=partner_client, generic_plans=move is None)
+                                                    partner_client=partner_client, generic_plans=True)
                 with obs.span("graphql.fast_write"):
                     written: case_service.PreparedReport | case_service.PreparedStep | PreparedMove | None
                     if move is not None:
