@@ -24,7 +24,7 @@ import resolvers.cases as case_service
 import resolvers.cases.notifications_fast as notifications_fast
 from models import AuditEntry, Notification, NotificationRead, uuid7
 from resolvers.ids import decode_global_id, encode_global_id
-from tenants.session import bind_tenant, count_statements
+from tenants.session import bind_tenant, count_statements, fetch_first
 from tests.support.audit import seal_as_app, verify
 from tests.support.fast_paths import post_by, prepared_taken
 from tests.support.harness import Api, DbEnv, World
@@ -235,3 +235,26 @@ async def test_the_mix_document_on_every_backend(api: Api, db: DbEnv, fresh: Wor
     assert again == {"data": {"markNotificationsRead": {"marked": 0, "errors": []}}}, again
     assert taken == ([True, True] if db.is_pg else []), taken
     assert len((await written(db, tw, gids))["marks"]) == 5
+
+
+async def test_the_mark_runs_generic_plans_from_the_first(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
+    """A fast write's transaction asks for generic plans from a statement's first run on a connection (as the
+    report and the case steps do: tests/cases/test_steps_fast.py; bench/RESULTS.md, h-step), not five custom
+    plans per connection first."""
+    tw = fresh.a
+    gids = await notifications(db, tw, "secretary", 2)
+    seen: list[str] = []
+    real = case_service.prepare_mark_read
+
+    async def spied(ctx: Any, ids: Any) -> Any:
+        out = await real(ctx, ids)
+        seen.append((await fetch_first(ctx.db.session, "SELECT current_setting('plan_cache_mode')"))[0])
+        return out
+
+    case_service.prepare_mark_read = spied  # type: ignore[assignment]
+    try:
+        with fast_taken() as taken:
+            await post(api, tw, "secretary", MIX, {"ids": gids}, fast=True)
+    finally:
+        case_service.prepare_mark_read = real  # type: ignore[assignment]
+    assert taken == [True] and seen == ["force_generic_plan"], (taken, seen)
