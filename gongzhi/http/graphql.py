@@ -445,10 +445,11 @@ class GraphQLEndpoint:
         try:
             async with DriverTransaction(self.state.engine) as tx:
                 session.info["driver_transaction"] = tx
-                # the writes' statements (ids and values as parameters) on their generic plans from their first run
-                # on a connection, as PostgreSQL settles on after five custom plans (issue #21; bench/RESULTS.md)
+                # the report's and the case steps' statements on their generic plans from their first run on a
+                # connection, as PostgreSQL settles on after five custom plans (issue #21). Not the moves: forced,
+                # markNotificationsRead's generic plan cost 5.3 ms of PostgreSQL per mark against 1.0 (RESULTS.md)
                 ctx = await self.state.open_context(session, user_id, slug, request_id, client_addr,
-                                                    partner_client=partner_client, generic_plans=True)
+                                                    partner_client=partner_client, generic_plans=move is None)
                 with obs.span("graphql.fast_write"):
                     written: case_service.PreparedReport | case_service.PreparedStep | PreparedMove | None
                     if move is not None:

@@ -189,13 +189,12 @@ class _OpenStatement:
     trip of its own, through pgbouncer too (transaction-local), and it binds every later statement of
     the request (this one only reads the tenant's rows).
 
-    ``plans``: the transaction's ``plan_cache_mode`` (``force_generic_plan`` for the fast writes — the report, the
-    case steps, gongzhi.http.fast_moves' moves and inserts —, ``AppState.open_context``), else the session's own
-    (NULL: left as it is). PostgreSQL plans a prepared statement's first five runs on each connection for their
-    parameters (custom plans) before it settles on the generic plan; a step's check is planned in ≈ 1.5 ms
-    against ≈ 0.3 ms of execution, and the pool hands its connections out in turn, so at bench.mix's 4 clients
-    ≈ 30 of a step's 100 measured requests were such runs: PostgreSQL 1.9 ms of CPU per step at 4 clients
-    against 1.2 at 8 (bench/RESULTS.md, h-step)."""
+    ``plans``: the transaction's ``plan_cache_mode`` (``force_generic_plan`` for the case's report and steps on the
+    driver, ``AppState.open_context``), else the session's own (NULL: left as it is). PostgreSQL plans a prepared
+    statement's first five runs on each connection for their parameters (custom plans) before it settles on the
+    generic plan; a step's check is planned in ≈ 1.5 ms against ≈ 0.3 ms of execution, and the pool hands its
+    connections out in turn, so at bench.mix's 4 clients ≈ 30 of a step's 100 measured requests were such runs:
+    PostgreSQL 1.9 ms of CPU per step at 4 clients against 1.2 at 8 (bench/RESULTS.md, h-step)."""
 
     def __init__(self) -> None:
         from sqlalchemy import inspect as sa_inspect
