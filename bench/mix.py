@@ -21,7 +21,10 @@ as the role that sends it, against the demo data on PostgreSQL.
    unmeasured, as a query's run does: a process's first requests of a mutation pay what it keeps for
    the next ones — its check statement rendered for the actor's shape (a case step's: ≈ 40 ms of CPU),
    its statements prepared on each pooled connection — which in a phase of 100 was up to a third of
-   the phase's CPU (reportCase 2.74 ms per request in 100, 1.52 in 1,000). Then `--mutations` requests
+   the phase's CPU (reportCase 2.74 ms per request in 100, 1.52 in 1,000). The warm-up runs at the
+   largest `--mutation-concurrency`, so the server's pool has grown to it before a line is measured (at 4,
+   the first phase's line at 8 opened 4 connections: their start-up was its PostgreSQL time; each line
+   prints its new backends). Then `--mutations` requests
    measured at each concurrency of `--mutation-concurrency` (4, the mix's, and 8, bench.compare's wrk),
    a line each, each request on a row of its own.
 5. Prints one line per operation: req/s, p50/p99 latency, and the server's CPU ms per request —
@@ -299,6 +302,7 @@ class Stats:
         self.cpu_ms = 0.0
         self.driver_ms = 0.0  # this process's CPU (the driver's) over the run
         self.pg_ms = 0.0  # PostgreSQL's: the app role's backends on the run's database
+        self.new_backends = 0  # of them, started during the run (their start-up counted in pg_ms)
         self.rows = 0
 
     def line(self) -> dict[str, Any]:
@@ -317,6 +321,7 @@ class Stats:
             "cpu_ms": self.cpu_ms / n if n else 0.0,
             "driver_ms": self.driver_ms / n if n else 0.0,
             "pg_ms": self.pg_ms / n if n else 0.0,
+            "new_backends": self.new_backends,
             "rows": self.rows,
         }
 
@@ -374,7 +379,9 @@ async def drive(
         for c in conns:
             await c.close()
     if client.db:  # a backend that started during the run counts from zero (its start-up is the run's)
-        stats.pg_ms = sum(ns - pg0.get(pid, 0) for pid, ns in (await pg_cpu_ns(client.db)).items()) / 1e6
+        pg1 = await pg_cpu_ns(client.db)
+        stats.pg_ms = sum(ns - pg0.get(pid, 0) for pid, ns in pg1.items()) / 1e6
+        stats.new_backends = len(pg1.keys() - pg0.keys())
     return answers
 
 
@@ -427,6 +434,7 @@ def _fmt(r: dict[str, Any]) -> str:
         f"p99 {r['p99']:>6.1f} ms  CPU {r['cpu_ms']:>5.2f} ms/req  PG {r.get('pg_ms', 0):>5.2f}  "
         f"driver {r.get('driver_ms', 0):>5.2f}  "
         f"rows {r['rows']}  (n={r['requests']})"
+        + (f"  new backends {r['new_backends']}" if r.get("new_backends") else "")
     )
 
 
