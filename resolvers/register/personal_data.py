@@ -31,7 +31,7 @@ from sqlalchemy import (
 from models import AuditEntry, AuditPiiRead, Base, Household, Person, PersonErasure, User
 from models.base import UTCDateTime
 from policies.filters import person_predicate
-from resolvers.context import RequestContext
+from resolvers.context import RequestContext, audit_entry
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
 
@@ -284,8 +284,10 @@ async def personal_data_report(ctx: RequestContext, person_id: uuid.UUID) -> Rep
 
 
 def report_audit(ctx: RequestContext, person_id: uuid.UUID, records: int, reads: int) -> None:
-    """The report's own audit entry (appended in the request's commit); the compiled report's too."""
-    ctx.audit.append(AuditEntry(
+    """The report's own audit entry (appended in the request's commit); the compiled report's too. Made
+    without the ORM's instrumented constructor (``audit_entry``; issue #21: ≈ 0.1 ms of a report's
+    server CPU), the same values."""
+    ctx.audit.append(audit_entry(
         user_id=ctx.actor.user_id, roles=",".join(r.value for r in ctx.actor.roles), action="person.report",
         object_type="person", object_ids=[str(person_id)], detail={"records": records, "fullReads": reads},
         request_id=ctx.request_id, client_addr=ctx.client_addr, created_at=ctx.now))
