@@ -376,11 +376,11 @@ class AppState:
         sent on PostgreSQL as one statement in the read's own transaction (issue #21: the ORM's flush, SET
         LOCAL and unit of work cost a 20-person page ≈ 0.5 ms), with COMMIT in its round trip; a read with
         events (none today) is ``commit``'s."""
-        entries = ctx.audit_entries()
-        if not (entries and len(entries) <= AUDIT_ROWS_PER_STATEMENT and not ctx.events
+        if not ((ctx.reads_pii or ctx.audit) and len(ctx.audit) < AUDIT_ROWS_PER_STATEMENT and not ctx.events
                 and session.info.get("raw_driver")):
             await self.commit(session, ctx)
             return
+        entries = ctx.audit_entries()  # ctx.audit, then the full reads' entry (made here, once)
         await ctx.db.drain()
         sql, args = audit_and_notify(entries, ctx.actor.tenant_id, ctx.now, [])
         sync = session.sync_session
