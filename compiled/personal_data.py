@@ -17,6 +17,8 @@ fields of compiled.fields (masking, the "$pii" markers of full reads)."""
 
 from __future__ import annotations
 
+import uuid
+from functools import lru_cache
 from typing import Any
 
 from graphql import GraphQLObjectType
@@ -50,7 +52,18 @@ from models.base import UTCDateTime
 from policies.filters import person_predicate
 from resolvers.register import full_read_filters, records_sql
 
-_person_uuid = id_arg("personId", "Person")  # a bad one: the resolvers give the typed error
+_read_person = id_arg("personId", "Person")  # a bad one: the resolvers give the typed error
+
+
+@lru_cache(maxsize=1024)
+def _decoded(value: str) -> uuid.UUID:
+    return _read_person({"personId": value})
+
+
+def _person_uuid(a: dict[str, Any]) -> uuid.UUID:
+    """The person's uuid, decoded once per ID text (issue #21: the report's three parameters — the id, its
+    JSON string, its text — each decoded the global ID on every request); a bad one raises every time."""
+    return _decoded(str(a["personId"]))
 
 
 def _needle(a: dict[str, Any]) -> str:

@@ -2,7 +2,8 @@
 register page that reads personal data in full is three round trips (BEGIN with the first statement, the
 compiled read, the audit statement with COMMIT), its audit rows written as before; the statement's parameters
 go as text values, so hostile strings land in the log exactly as sent; an audit statement that fails leaves
-nothing written and the connection idle and usable; values it does not send as text take the ordinary path."""
+nothing written and the connection idle and usable; values it does not send as text take the ordinary path. A data
+subject's report (personalDataReport), whose only write is its own audit entry, is three round trips too."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gongzhi.http.state import audit_and_notify
 from models import AuditEntry, AuditPiiRead, uuid7
 from models.access import PII_READ
+from resolvers.ids import encode_global_id
 from tenants.commit import CARRIER, NotText, text_value
 from tenants.commit import fetch_and_commit as send_and_commit
 from tenants.rls import set_tenant_sql
@@ -28,6 +30,8 @@ from tests.support.harness import Api, DbEnv, World
 from tests.support.round_trips import one_connection, round_trips
 
 PERSONS = "{ persons(first: 20) { totalCount nodes { id name phone } } }"
+REPORT = ("query ($p: ID!) { personalDataReport(personId: $p) { erased person { name } "
+          "records { table column link rowId createdAt } fullReads { at userName roles via purpose } } }")
 HOSTILE = ["'); DELETE FROM audit_log; --", "\\'\\\\ E'\\x41' $1 $$ $x$ {a,\"b\"} NULL", "网格 🙂\n\t\r 'quoted'",
            "", "null", "--", "\\"]
 
@@ -81,6 +85,33 @@ async def test_a_full_read_page_is_three_round_trips(api: Api, fresh: World, db:
             ids = (await s.execute(select(AuditPiiRead.id, AuditPiiRead.object_id))).all()
     assert len(audit) == before + 5  # every page's full read written and committed
     assert sorted(ids) == sorted((e[0], i) for e in audit for i in set(e[1]))
+
+
+async def test_a_data_subjects_report_is_three_round_trips(api: Api, fresh: World, db: DbEnv) -> None:
+    """personalDataReport (PIPL's access right) writes its own audit entry (person.report, with the counts it
+    listed): BEGIN with the first statement, the compiled report, that entry with COMMIT — on the base four (the
+    audit statement, then COMMIT alone; through pgbouncer five, as before). Every report's entry is written and
+    committed, with its counts."""
+    if not db.is_pg:
+        pytest.skip("the compiled path is PostgreSQL's")
+    a = fresh.a
+    person = encode_global_id("Person", a.persons["h1b"])
+    for _ in range(25):  # every pooled connection has the statements prepared
+        await api.gql(a, "admin", REPORT, {"p": person})
+    with round_trips(db.engine) as trips, count_statements() as statements:
+        answers = [(await api.gql(a, "admin", REPORT, {"p": person}))["data"]["personalDataReport"]
+                   for _ in range(5)]
+    assert trips == [5 if db.through_pgbouncer else 3] * 5, trips
+    assert len(statements) == 3 * 5 and CARRIER not in statements  # counted as before: first, report, audit
+    async with db.sessionmaker() as s:
+        bind_tenant(s, a.tenant_id)
+        async with s.begin():
+            details = (await s.scalars(select(AuditEntry.detail).where(AuditEntry.action == "person.report",
+                                                                       AuditEntry.user_id == a.users["admin"])
+                                       .order_by(AuditEntry.id))).all()
+    assert len(details) == 30
+    assert details[-5:] == [{"records": len(r["records"]), "fullReads": len(r["fullReads"])} for r in answers]
+    assert all(r["records"] for r in answers)
 
 
 async def test_hostile_values_are_written_exactly(engine: AsyncEngine, db: DbEnv, fresh: World) -> None:
