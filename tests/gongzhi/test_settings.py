@@ -46,6 +46,7 @@ OLD_DEFAULTS: dict[str, Any] = {
     "listen_database_url": None,
     "db_pgbouncer": False,
     "db_max_overflow": 10,
+    "db_wire_shortcuts": True,
     "db_pre_ping": False,
     # issue #26
     "db_statement_timeout_ms": 5000,
@@ -96,6 +97,7 @@ VARIABLES: dict[str, tuple[str, str, Any]] = {
     "listen_database_url": ("GONGZHI_LISTEN_DATABASE_URL", "postgresql://app@db:5432/g", "postgresql://app@db:5432/g"),
     "db_pgbouncer": ("GONGZHI_DB_PGBOUNCER", "1", True),
     "db_max_overflow": ("GONGZHI_DB_MAX_OVERFLOW", "5", 5),
+    "db_wire_shortcuts": ("GONGZHI_DB_WIRE_SHORTCUTS", "0", False),
     "db_pre_ping": ("GONGZHI_DB_PRE_PING", "True", True),
     "db_statement_timeout_ms": ("GONGZHI_DB_STATEMENT_TIMEOUT_MS", "1500", 1500),
     "db_lock_timeout_ms": ("GONGZHI_DB_LOCK_TIMEOUT_MS", "800", 800),
