@@ -56,11 +56,14 @@ from models import Area, AreaKind, Base
 from resolvers.errors import ServiceError
 from resolvers.ids import decode_global_id
 from tenants.session import make_engine, make_sessionmaker
+from tests.support import fuzz
 from tests.support.harness import JWT_SECRET, Api, DbEnv
 from tests.support.paths import ROOT
 from tests.support.query_count_world import populate
 from tests.support.templates import create_migrated_sqlite
 from tests.support.world import TenantWorld, build_tenant
+
+fuzz.install()  # the same examples, each strategy object made once (tests/support/fuzz.py; CI time, issue #21)
 
 SDL = (ROOT / "schema.graphql").read_text(encoding="utf-8")
 SCALARS = {
