@@ -351,6 +351,14 @@ def _schedstat(pids: list[int]) -> dict[int, int]:
     return out
 
 
+async def _plan_counts(connection: Any, sql: str, lines: list[str]) -> None:
+    """How often this connection's prepared statement was planned generic / custom (after the warm-up)."""
+    counts = await connection.fetchrow("SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                                       "WHERE statement = $1", sql)
+    if counts is not None:
+        lines.append(f"(this connection: {counts[0]} generic plans, {counts[1]} custom plans)")
+
+
 async def _explain(step: Callable[[], Awaitable[Any]]) -> None:
     """One request with every statement explained just before it runs, on its connection and in its
     transaction: the plans PostgreSQL uses for the request (JIT, RLS and the tenant setting as then)."""
@@ -362,10 +370,14 @@ async def _explain(step: Callable[[], Awaitable[Any]]) -> None:
     plans: list[tuple[str, list[str]]] = []
     fetchrow = ts._fetchrow
 
-    async def explained(connection: Any, sql: str, a: tuple[Any, ...]) -> Any:
+    async def explained(driver: Any, sql: str, a: tuple[Any, ...]) -> Any:
+        # a read of every row (markNotificationsRead's check) comes wrapped (tenants.session._AllRows)
+        connection = getattr(driver, "connection", driver)
         if re.search(r"\b(INSERT|UPDATE|DELETE)\b", sql, re.I):  # a write (an audit entry): run once, as sent
             plans.append((sql, ["   (a write: not explained, run once)"]))
-            return await fetchrow(connection, sql, a)
+            row = await fetchrow(driver, sql, a)
+            await _plan_counts(connection, sql, plans[-1][1])
+            return row
         if plans or not sql.lstrip().upper().startswith("SELECT T.ID"):  # not the request's first statement
             rows = await connection.fetch("EXPLAIN (ANALYZE, BUFFERS, SETTINGS) " + sql, *a)
             plans.append((sql, [r[0] for r in rows]))
@@ -374,15 +386,11 @@ async def _explain(step: Callable[[], Awaitable[Any]]) -> None:
         took = []
         for _ in range(21 if plans[-1][1] else 1):  # a read: the median of 21 (not the first statement)
             began = time.perf_counter()
-            row = await fetchrow(connection, sql, a)
+            row = await fetchrow(driver, sql, a)
             took.append((time.perf_counter() - began) * 1000)
         plans[-1][1].append(f"(the statement itself, as the request sends it: {sorted(took)[len(took) // 2]:.2f} ms "
                             f"round trip, median of {len(took)})")
-        # how often this connection's prepared statement was planned generic / custom (after the warm-up)
-        counts = await connection.fetchrow("SELECT generic_plans, custom_plans FROM pg_prepared_statements "
-                                           "WHERE statement = $1", sql)
-        if counts is not None:
-            plans[-1][1].append(f"(this connection: {counts[0]} generic plans, {counts[1]} custom plans)")
+        await _plan_counts(connection, sql, plans[-1][1])
         return row
 
     busy = False

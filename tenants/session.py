@@ -285,6 +285,7 @@ class _AllRows:
 
     def __init__(self, connection: Any) -> None:
         self.fetchrow = connection.fetch
+        self.connection = connection  # the driver connection itself (bench.inproc --explain's EXPLAIN)
 
 
 def use_driver(session: AsyncSession) -> None:

@@ -97,19 +97,30 @@ def _redeem(given: dict[str, Any], args: dict[str, Any]) -> Run | None:
 @dataclass(frozen=True)
 class Move:
     """A mutation taken here: its payload's type and row field, the row's fields, and its input read. ``scalar``:
-    the payload's field is a plain value the row holds under its name (markNotificationsRead's ``marked``)."""
+    the payload's field is a plain value the row holds under its name (markNotificationsRead's ``marked``).
+
+    ``generic_plans``: its transaction runs its statements on their generic plans from their first run on a
+    connection (``AppState.open_context``), as the report and the case steps do — for a move whose every statement
+    PostgreSQL settles on the generic plan of anyway after five custom ones (checked statement by statement:
+    ``bench.inproc <op> 1 --explain`` prints each one's generic / custom plans on its connection; issue #21,
+    bench/RESULTS.md h-moves). False: PostgreSQL's own choice (``plan_cache_mode`` as the session has it)."""
 
     payload_type: str
     row_field: str
     fields: dict[str, Field]
     run: Callable[[dict[str, Any], dict[str, Any]], Run | None]
     scalar: bool = False
+    generic_plans: bool = False
 
 
-MOVES = {"claimWish": Move("WishPayload", "wish", WISH_FIELDS, _claim),
-         "checkInActivity": Move("ActivitySignupPayload", "signup", SIGNUP_FIELDS, _check_in),
-         "signUpForActivity": Move("ActivitySignupPayload", "signup", SIGNUP_FIELDS, _sign_up),
-         "requestRedemption": Move("RedemptionPayload", "redemption", REDEMPTION_FIELDS, _redeem)}
+# Generic plans from the first run for each (``Move.generic_plans``): on main every read of each settled on its generic
+# plan after five custom ones (``--explain``: 36 generic, 5 custom — claimWish's 4.4 kB check, signUpForActivity's
+# and requestRedemption's key and item reads, checkInActivity's signup read), their writes by primary key.
+MOVES = {"claimWish": Move("WishPayload", "wish", WISH_FIELDS, _claim, generic_plans=True),
+         "checkInActivity": Move("ActivitySignupPayload", "signup", SIGNUP_FIELDS, _check_in, generic_plans=True),
+         "signUpForActivity": Move("ActivitySignupPayload", "signup", SIGNUP_FIELDS, _sign_up, generic_plans=True),
+         "requestRedemption": Move("RedemptionPayload", "redemption", REDEMPTION_FIELDS, _redeem,
+                                   generic_plans=True)}
 
 
 def _plain(node: FieldNode) -> list[FieldNode] | None:

@@ -446,10 +446,11 @@ class GraphQLEndpoint:
             async with DriverTransaction(self.state.engine) as tx:
                 session.info["driver_transaction"] = tx
                 # the report's and the case steps' statements on their generic plans from their first run on a
-                # connection, as PostgreSQL settles on after five custom plans (issue #21). Not the moves: forced,
-                # markNotificationsRead's generic plan cost 5.3 ms of PostgreSQL per mark against 1.0 (RESULTS.md)
+                # connection, as PostgreSQL settles on after five custom plans (issue #21); a move's as its entry
+                # says (fast_moves.Move.generic_plans: each chosen from its statements' plans, RESULTS.md h-moves)
+                generic = move is None or fast_moves.MOVES[shape.name].generic_plans
                 ctx = await self.state.open_context(session, user_id, slug, request_id, client_addr,
-                                                    partner_client=partner_client, generic_plans=move is None)
+                                                    partner_client=partner_client, generic_plans=generic)
                 with obs.span("graphql.fast_write"):
                     written: case_service.PreparedReport | case_service.PreparedStep | PreparedMove | None
                     if move is not None:

@@ -27,7 +27,7 @@ from models import AuditEntry, Notice, Topic, Visit, Wish
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant, count_statements
 from tests.support.audit import seal_as_app, verify
-from tests.support.fast_paths import post_by
+from tests.support.fast_paths import plans_seen, post_by
 from tests.support.harness import Api, DbEnv, World
 from tests.support.volunteering import area, person
 from tests.support.world import TenantWorld
@@ -364,3 +364,23 @@ async def test_record_visit(api: Api, db: DbEnv, fresh: World, pg: None) -> None
 
 def tw_person(tw: TenantWorld) -> str:
     return person(tw, "h1b")  # a Person's id where a Household's is asked
+
+
+async def test_the_inserts_run_generic_plans_from_the_first(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
+    """An insert's transaction asks for generic plans from a statement's first run on a connection
+    (``fast_moves.Move.generic_plans``; bench/RESULTS.md, h-moves): on connections the pool has just opened, the
+    transaction is force_generic_plan and the insert's check (the notice's area, the wish's person) has had no
+    custom plan."""
+    tw = fresh.a
+    await api.client._transport.app.state.gongzhi.engine.dispose()  # type: ignore[attr-defined]
+    with plans_seen(deliberation_service, "prepare_notice", "%FROM areas%") as noticed, \
+            plans_seen(care_service, "prepare_post_wish", "%FROM persons%") as wished:
+        for user, document, field, given in (
+                ("chair", NOTICE, "publishNotice", notice(tw, title="停水通知")),
+                ("resident", WISH, "postWish", {"personId": person(tw, "h1b"), "title": "修自行车"})):
+            body = orjson.loads(await post(api, tw, user, document, {"input": given}, fast=True))
+            assert body["data"][field]["errors"] == [], body
+    for seen in (noticed, wished):
+        assert [(mode, custom) for mode, custom, _g in seen] == [("force_generic_plan", 0)], seen
+        assert seen[0][2] >= 1, seen
+

@@ -29,7 +29,7 @@ from models import Activity, ActivitySignup, AuditEntry, Redemption, Wish
 from resolvers.ids import decode_id, encode_global_id
 from tenants.session import bind_tenant, count_statements
 from tests.support.audit import seal_as_app, verify
-from tests.support.fast_paths import post_by, prepared_taken
+from tests.support.fast_paths import plans_seen, post_by, prepared_taken
 from tests.support.harness import Api, DbEnv, World
 from tests.support.volunteering import AWARD, CREATE_ITEM, area, person, run
 from tests.support.world import TenantWorld
@@ -441,3 +441,24 @@ async def test_request_redemption(api: Api, db: DbEnv, fresh: World, pg: None) -
     await seal_as_app(db, tw)
     report = await verify(db, tw)
     assert report.ok, report
+
+
+async def test_the_moves_run_generic_plans_from_the_first(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
+    """A move's transaction asks for generic plans from a statement's first run on a connection
+    (``fast_moves.Move.generic_plans``), as the report and the case steps do: PostgreSQL settles on each of their
+    reads' generic plan after five custom ones anyway, and the pool hands its connections out in turn
+    (bench/RESULTS.md, h-moves). On connections the pool has just opened, each move's check has had no custom plan."""
+    tw = fresh.a
+    wish, signup = await a_wish(api, tw), await a_signup(api, tw)
+    await api.client._transport.app.state.gongzhi.engine.dispose()  # type: ignore[attr-defined]
+    with fast_taken() as taken, plans_seen(care_service, "prepare_claim", "%FROM wishes%") as claimed, \
+            plans_seen(volunteering_service, "prepare_check_in", "%FROM activity_signups%") as checked:
+        assert orjson.loads(await post(api, tw, "grid1", CLAIM, claim(wish), fast=True))["data"]["claimWish"][
+            "errors"] == []
+        assert orjson.loads(await post(api, tw, "resident", CHECK_IN, {"id": signup}, fast=True))["data"][
+            "checkInActivity"]["errors"] == []
+    assert taken == [True, True], taken
+    for seen in (claimed, checked):
+        assert [(mode, custom) for mode, custom, _g in seen] == [("force_generic_plan", 0)], seen
+        assert seen[0][2] >= 1, seen
+

@@ -24,9 +24,9 @@ import resolvers.cases as case_service
 import resolvers.cases.notifications_fast as notifications_fast
 from models import AuditEntry, Notification, NotificationRead, uuid7
 from resolvers.ids import decode_global_id, encode_global_id
-from tenants.session import bind_tenant, count_statements, fetch_first
+from tenants.session import bind_tenant, count_statements
 from tests.support.audit import seal_as_app, verify
-from tests.support.fast_paths import post_by, prepared_taken
+from tests.support.fast_paths import plans_seen, post_by, prepared_taken
 from tests.support.harness import Api, DbEnv, World
 from tests.support.world import TenantWorld
 
@@ -237,26 +237,17 @@ async def test_the_mix_document_on_every_backend(api: Api, db: DbEnv, fresh: Wor
     assert len((await written(db, tw, gids))["marks"]) == 5
 
 
-
-async def test_the_mark_keeps_postgresqls_own_plan_choice(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
-    """Unlike the report and the case steps (tests/cases/test_steps_fast.py), a mark's transaction leaves
-    plan_cache_mode as the session has it: forced, the mark's generic plan cost 5.3 ms of PostgreSQL per mark
-    against 1.0 (bench/RESULTS.md, h-step)."""
+async def test_the_mark_runs_generic_plans_from_the_first(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
+    """A mark's transaction asks for generic plans from a statement's first run on a connection, as the report and
+    the case steps do (tests/cases/test_steps_fast.py): its check takes its ids as ARRAY(SELECT unnest(…)), which
+    the primary key's index takes on the generic plan too (with CAST(… AS UUID[]) the generic plan was a Seq Scan
+    of the tenant's notifications, 5–6 ms of PostgreSQL per mark; bench/RESULTS.md, h-moves). On connections the
+    pool has just opened, the check (its text names ``my_read``) has had no custom plan."""
     tw = fresh.a
     gids = await notifications(db, tw, "secretary", 2)
-    seen: list[str] = []
-    real = case_service.prepare_mark_read
-
-    async def spied(ctx: Any, ids: Any) -> Any:
-        out = await real(ctx, ids)
-        seen.append((await fetch_first(ctx.db.session, "SELECT current_setting('plan_cache_mode') = reset_val "
-                                                       "FROM pg_settings WHERE name = 'plan_cache_mode'"))[0])
-        return out
-
-    case_service.prepare_mark_read = spied  # type: ignore[assignment]
-    try:
-        with fast_taken() as taken:
-            await post(api, tw, "secretary", MIX, {"ids": gids}, fast=True)
-    finally:
-        case_service.prepare_mark_read = real  # type: ignore[assignment]
-    assert taken == [True] and seen == [True], (taken, seen)
+    await api.client._transport.app.state.gongzhi.engine.dispose()  # type: ignore[attr-defined]
+    with fast_taken() as taken, plans_seen(case_service, "prepare_mark_read", "%AS my_read%") as seen:
+        await post(api, tw, "secretary", MIX, {"ids": gids}, fast=True)
+    assert taken == [True] and [(mode, custom) for mode, custom, _g in seen] == [("force_generic_plan", 0)], seen
+    assert seen[0][2] >= 1, seen
+    assert len((await written(db, tw, gids))["marks"]) == 2

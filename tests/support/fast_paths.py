@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from tenants.session import fetch_first
 from tests.support.harness import Api
 from tests.support.world import TenantWorld
 
@@ -58,3 +59,28 @@ def prepared_taken(*targets: tuple[Any, str]) -> Iterator[list[bool]]:
     finally:
         for module, name, real in reals:
             setattr(module, name, real)
+
+
+_PLANS = ("SELECT current_setting('plan_cache_mode'), coalesce(sum(custom_plans), 0)::int, "
+          "coalesce(sum(generic_plans), 0)::int FROM pg_prepared_statements "
+          "WHERE statement LIKE $1 AND statement NOT LIKE '%pg_prepared_statements%'")
+
+
+@contextmanager
+def plans_seen(module: Any, name: str, like: str) -> Iterator[list[tuple[str, int, int]]]:
+    """Per call of the fast path's ``module.name`` (a ``prepare_*`` function), asked inside the request's
+    transaction right after it: the transaction's plan_cache_mode, and the custom and generic plans the prepared
+    statements whose text is ``LIKE like`` (the move's check) have had on the request's connection."""
+    seen: list[tuple[str, int, int]] = []
+    real = getattr(module, name)
+
+    async def spied(ctx: Any, *args: Any, **kw: Any) -> Any:
+        out = await real(ctx, *args, **kw)
+        seen.append(tuple(await fetch_first(ctx.db.session, _PLANS, like)))  # type: ignore[arg-type]
+        return out
+
+    setattr(module, name, spied)
+    try:
+        yield seen
+    finally:
+        setattr(module, name, real)
