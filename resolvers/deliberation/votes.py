@@ -7,8 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Uuid, any_, func, select, update
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import ColumnElement, any_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -255,7 +254,7 @@ def ballots_cast_by_vote(ctx: RequestContext) -> DataLoader[uuid.UUID, tuple[int
     async def load(ids: list[uuid.UUID]) -> list[tuple[int, int]]:
         # a text per actor shape with the ids as a parameter (issue #21: castBallot's payload), else the ORM
         rows = await prepared.rows(ctx, ("ballots_cast",), lambda: build(
-            VoteElector.vote_id == any_(sql_cast(prepared.param(0, "text[]"), ARRAY(Uuid)))), [str(i) for i in ids])
+            VoteElector.vote_id == any_(prepared.param_uuids(0))), [str(i) for i in ids])  # the key on a generic plan
         if rows is None:
             rows = list(await ctx.db.all(build(VoteElector.vote_id.in_(ids))))
         counts = {prepared.uid(vid): (int(cast), int(total)) for vid, cast, total in rows}
