@@ -187,7 +187,8 @@ class _OpenStatement:
     It also sets the transaction's ``statement_timeout`` and ``lock_timeout`` (issue #26,
     ``GONGZHI_DB_STATEMENT_TIMEOUT_MS``/``_LOCK_TIMEOUT_MS``) with transaction-local ``set_config``: no round
     trip of its own, through pgbouncer too (transaction-local), and it binds every later statement of
-    the request (this one only reads the tenant's rows)."""
+    the request (this one only reads the tenant's rows). And ``random_page_cost``
+    (``GONGZHI_DB_RANDOM_PAGE_COST``, issue #21) the same way, before any statement of the request is planned."""
 
     def __init__(self) -> None:
         from sqlalchemy import inspect as sa_inspect
@@ -204,7 +205,8 @@ class _OpenStatement:
         select_list = [f"t.{name}" for _k, name, _p in self.tenant] + [f"u.{name}" for _k, name, _p in self.user]
         self._seen: dict[tuple[Any, ...], Any] = {}
         self.sql = (f"SELECT {', '.join(select_list)}, r.assignments::text, r.own::text, "
-                    "set_config('statement_timeout', $4, true), set_config('lock_timeout', $5, true) "
+                    "set_config('statement_timeout', $4, true), set_config('lock_timeout', $5, true), "
+                    "set_config('random_page_cost', $6, true) "
                     "FROM tenants t LEFT JOIN users u ON u.id = $2 "
                     "CROSS JOIN LATERAL gongzhi_request_actor(t.id, $2, $3) r WHERE t.slug = $1")
 
@@ -219,11 +221,12 @@ class _OpenStatement:
     async def run(self, session: AsyncSession, slug: str, user_id: uuid.UUID, now: datetime, settings: Settings
                   ) -> tuple[Tenant | None, User | None, tuple[str | None, str | None]]:
         """The tenant, the user, and the actor's (assignments, own) as gongzhi_request_actor gives them."""
+        cost = settings.db_random_page_cost
         row = await fetch_first(session, self.sql, slug, user_id, now, str(settings.db_statement_timeout_ms),
-                                str(settings.db_lock_timeout_ms))
+                                str(settings.db_lock_timeout_ms), repr(cost) if cost else None)
         if row is None:
             return None, None, (None, None)
-        n, end = len(self.tenant), len(row) - 4  # after the user: assignments, own, the two settings
+        n, end = len(self.tenant), len(row) - 5  # after the user: assignments, own, the three settings
         tenant = self._instance(Tenant, self.tenant, row, 0, n)
         user = None if row[n] is None else self._instance(User, self.user, row, n, end)
         return tenant, user, (row[end], row[end + 1])
