@@ -50,7 +50,7 @@ OLD_DEFAULTS: dict[str, Any] = {
     # issue #26
     "db_statement_timeout_ms": 5000,
     "db_lock_timeout_ms": 0,
-    "db_random_page_cost": 1.1,
+    "db_random_page_cost": 1.5,
     "db_connect_timeout": 5,
     "log_format": "json",
     "log_level": "info",
