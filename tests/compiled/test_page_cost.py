@@ -61,11 +61,12 @@ async def test_a_households_page_looks_each_building_up_by_its_key(api: Api, db:
     assert float(cost) == 1.5 == api.settings.db_random_page_cost  # the default, set in the first statement
 
 
-async def test_a_persons_page_looks_each_persons_care_tags_up_by_the_person(api: Api, db: DbEnv, fresh: World,
+async def test_a_persons_page_reads_its_care_tags_by_an_index(api: Api, db: DbEnv, fresh: World,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     cost, plan = await _page(api, db, fresh, PERSONS, "persons", monkeypatch)
     text = "\n".join(plan)
     care = [line for line in plan if " on person_care_tags ct" in line]
+    # which index the test world's few tags go by depends on its statistics (the module's other tests write
+    # tags): the (tenant, person, code) key or the tenant's by code; never the table read whole per person
     assert care and all("Seq Scan" not in line for line in care), text
-    assert any("uq_person_care_tags_tenant_id_person_id_code" in line for line in care), text
     assert float(cost) == 1.5
