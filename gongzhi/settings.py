@@ -191,6 +191,12 @@ class Settings(BaseSettings):
     # A statement that runs longer (e.g. waiting for a lock) is cancelled: 503 SERVICE_UNAVAILABLE.
     db_statement_timeout_ms: int = Field(5000, ge=0, validation_alias="GONGZHI_DB_STATEMENT_TIMEOUT_MS")
     db_lock_timeout_ms: int = Field(0, ge=0, validation_alias="GONGZHI_DB_LOCK_TIMEOUT_MS")
+    # Issue #21: the planner's cost of a page read out of order, set in the same first statement (0: the
+    # server's own). PostgreSQL's default (4) prices a disk's seek; the tables the app reads stay in memory, and
+    # with 4 the planner scans a small table whole once per row of a page (a households page's buildings, a
+    # persons page's care tags) rather than look each row up by its key (bench/RESULTS.md h-reg, fifth session).
+    # 1.5, not lower: at 1.1 the audit log's count went by an index-only scan, slower on a table not vacuumed.
+    db_random_page_cost: float = Field(1.5, ge=0, validation_alias="GONGZHI_DB_RANDOM_PAGE_COST")
     # Seconds to open a new database connection before the request is answered 503.
     db_connect_timeout: int = Field(5, ge=1, validation_alias="GONGZHI_DB_CONNECT_TIMEOUT")
     log_format: str = Field("json", validation_alias="GONGZHI_LOG_FORMAT")

@@ -187,7 +187,8 @@ class _OpenStatement:
     It also sets the transaction's ``statement_timeout`` and ``lock_timeout`` (issue #26,
     ``GONGZHI_DB_STATEMENT_TIMEOUT_MS``/``_LOCK_TIMEOUT_MS``) with transaction-local ``set_config``: no round
     trip of its own, through pgbouncer too (transaction-local), and it binds every later statement of
-    the request (this one only reads the tenant's rows).
+    the request (this one only reads the tenant's rows). And ``random_page_cost``
+    (``GONGZHI_DB_RANDOM_PAGE_COST``, issue #21) the same way, before any statement of the request is planned.
 
     ``plans``: the transaction's ``plan_cache_mode`` (``force_generic_plan`` for the case's report and steps on the
     driver, ``AppState.open_context``), else the session's own (NULL: left as it is). PostgreSQL plans a prepared
@@ -212,7 +213,8 @@ class _OpenStatement:
         self._seen: dict[tuple[Any, ...], Any] = {}
         self.sql = (f"SELECT {', '.join(select_list)}, r.assignments::text, r.own::text, "
                     "set_config('statement_timeout', $4, true), set_config('lock_timeout', $5, true), "
-                    "set_config('plan_cache_mode', coalesce($6, current_setting('plan_cache_mode')), true) "
+                    "set_config('plan_cache_mode', coalesce($6, current_setting('plan_cache_mode')), true), "
+                    "set_config('random_page_cost', $7, true) "
                     "FROM tenants t LEFT JOIN users u ON u.id = $2 "
                     "CROSS JOIN LATERAL gongzhi_request_actor(t.id, $2, $3) r WHERE t.slug = $1")
 
@@ -227,11 +229,12 @@ class _OpenStatement:
     async def run(self, session: AsyncSession, slug: str, user_id: uuid.UUID, now: datetime, settings: Settings,
                   plans: str | None = None) -> tuple[Tenant | None, User | None, tuple[str | None, str | None]]:
         """The tenant, the user, and the actor's (assignments, own) as gongzhi_request_actor gives them."""
+        cost = settings.db_random_page_cost
         row = await fetch_first(session, self.sql, slug, user_id, now, str(settings.db_statement_timeout_ms),
-                                str(settings.db_lock_timeout_ms), plans)
+                                str(settings.db_lock_timeout_ms), plans, repr(cost) if cost else None)
         if row is None:
             return None, None, (None, None)
-        n, end = len(self.tenant), len(row) - 5  # after the user: assignments, own, the three settings
+        n, end = len(self.tenant), len(row) - 6  # after the user: assignments, own, the four settings
         tenant = self._instance(Tenant, self.tenant, row, 0, n)
         user = None if row[n] is None else self._instance(User, self.user, row, n, end)
         return tenant, user, (row[end], row[end + 1])

@@ -51,6 +51,7 @@ OLD_DEFAULTS: dict[str, Any] = {
     # issue #26
     "db_statement_timeout_ms": 5000,
     "db_lock_timeout_ms": 0,
+    "db_random_page_cost": 1.5,
     "db_connect_timeout": 5,
     "log_format": "json",
     "log_level": "info",
@@ -101,6 +102,7 @@ VARIABLES: dict[str, tuple[str, str, Any]] = {
     "db_pre_ping": ("GONGZHI_DB_PRE_PING", "True", True),
     "db_statement_timeout_ms": ("GONGZHI_DB_STATEMENT_TIMEOUT_MS", "1500", 1500),
     "db_lock_timeout_ms": ("GONGZHI_DB_LOCK_TIMEOUT_MS", "800", 800),
+    "db_random_page_cost": ("GONGZHI_DB_RANDOM_PAGE_COST", "2", 2.0),
     "db_connect_timeout": ("GONGZHI_DB_CONNECT_TIMEOUT", "2", 2),
     "log_format": ("GONGZHI_LOG_FORMAT", "text", "text"),
     "log_level": ("GONGZHI_LOG_LEVEL", "warning", "warning"),
