@@ -1,7 +1,8 @@
 """The indexes a new report's rows enter, and that the partial ones still serve their readers (migration 0050;
 issue #21, bench.compare op 4). A report's case has no handler firm, partner unit or 12345 ticket, its timeline
 entry no idempotency key and its audit entry no ``seq`` yet (unsealed): it enters 9 of ``cases``' indexes (12
-before), 2 of ``case_events``' (3) and 4 of ``audit_log``'s (5). Each reader of those five indexes is strict in
+before), 2 of ``case_events``' (3) and 5 of ``audit_log``'s (6; migration 0054 added its request's index, which a
+report's entry enters: it has a request id). Each reader of those five indexes is strict in
 the column (``=``, ``IN``, ``= ANY``, ``>``, ``max``, the foreign keys' checks), so it implies the index's
 ``IS NOT NULL`` and its plan — a generic one too — can read the index; the unique ones still refuse a second
 equal value and still take any number of NULLs. PostgreSQL only (SQLite's indexes are built by the same
@@ -82,9 +83,9 @@ async def test_a_report_enters_nine_indexes_of_cases_and_two_of_its_timeline(api
     assert len(cases) == 9, cases
     assert not {"ix_cases_tenant_firm", "ix_cases_tenant_partner", "uq_cases_tenant_external_ticket"} & set(cases)
     assert events == ["pk_case_events", "uq_case_events_tenant_id_case_id_seq"], events
-    # its audit entry, unsealed: not the chain's order (seq NULL), not the full reads' index
-    assert audit == ["ix_audit_log_tenant_area_path", "ix_audit_log_tenant_created", "ix_audit_log_unsealed",
-                     "pk_audit_log"], audit
+    # its audit entry, unsealed: not the chain's order (seq NULL), not the full reads' index; its request's (0054)
+    assert audit == ["ix_audit_log_tenant_area_path", "ix_audit_log_tenant_created", "ix_audit_log_tenant_request",
+                     "ix_audit_log_unsealed", "pk_audit_log"], audit
 
 
 # Each reader of a partial index, as the app or a foreign key's check sends it ({t}: the table), with parameters.
@@ -107,6 +108,11 @@ READERS = [
      "AND external_ticket_no IN ($2, $3)", ("uuid", "text", "text")),
     ("uq_case_events_tenant_id_actor_user_id_idempotency_key", "SELECT id FROM {t} WHERE tenant_id = $1 "
      "AND actor_user_id = $2 AND idempotency_key = $3 LIMIT 1", ("uuid", "uuid", "text")),
+    # a full read's request named by its other entries (personalDataReport: compiled/personal_data.py _via, 0054)
+    ("ix_audit_log_tenant_request", "SELECT action FROM {t} WHERE tenant_id = $1 AND request_id = $2 "
+     "AND action <> 'person.read_pii' ORDER BY id DESC LIMIT 1", ("uuid", "text")),
+    ("ix_audit_log_tenant_request", "SELECT id FROM {t} WHERE tenant_id = $1 AND request_id = ANY($2) "
+     "AND action <> 'person.read_pii'", ("uuid", "text[]")),
     # the audit chain's reads (resolvers/audit/chain.py)
     ("ux_audit_log_tenant_seq", "SELECT id, seq FROM {t} WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT 500",
      ("uuid", "int8")),
@@ -143,7 +149,8 @@ async def test_the_partial_indexes_readers_can_read_them(db: DbEnv, tenant: Tena
 
 async def test_the_partial_unique_indexes_refuse_what_the_constraints_refused(api: Api, db: DbEnv,
                                                                              tenant: TenantWorld) -> None:
-    a, b = await report(api, tenant), await report(api, tenant)
+    # c keeps its NULLs whatever ran before in this worker (alone, the test had only a and b, both given values)
+    a, b, _c = await report(api, tenant), await report(api, tenant), await report(api, tenant)
     for sql in ("UPDATE cases SET external_ticket_no = 'T-1' WHERE id = ANY($1::uuid[])",
                 "UPDATE case_events SET idempotency_key = 'k-1' WHERE case_id = ANY($1::uuid[])"):
         async with as_owner(db, tenant) as driver:
