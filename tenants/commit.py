@@ -25,8 +25,10 @@ ordinary path prepares the carrier for the next time. pgbouncer's mode (no state
 
 from __future__ import annotations
 
+import math
 import struct
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -36,7 +38,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from tenants import session as _session
 from tenants import wire
-from tenants.begin import COMMIT, _message
+from tenants.begin import COMMIT, _message, commit_with
 from tenants.faults import is_disconnect
 from tenants.pool import _drop
 
@@ -66,14 +68,39 @@ def text_value(value: Any) -> bytes | None:
     raise NotText(kind.__name__)
 
 
-def bind_text(statement: str, args: tuple[Any, ...]) -> bytes:
-    """The Bind message of the unnamed portal to the prepared ``statement``, every parameter as text, every
-    result column binary (as asyncpg asks for the carrier's)."""
+_INT8 = range(-(2 ** 63), 2 ** 63)
+
+
+def write_value(value: Any) -> bytes | None:
+    """A fast write's parameter as text (``write_and_commit``): what ``text_value`` sends, and the rows' plain
+    column values — a boolean, an integer of int8's range, a finite float (its shortest round-trip form, which
+    PostgreSQL's float8in reads back as the same double), a str subclass (a name, an enum's value) as its
+    string. The statement's ``$n::type`` reads each as the binary value asyncpg would send."""
+    kind = type(value)
+    if kind is bool:
+        return b"t" if value else b"f"
+    if kind is int:
+        if value not in _INT8:
+            raise NotText("int8 out of range")
+        return str(value).encode()
+    if kind is float:
+        if not math.isfinite(value):
+            raise NotText("float")
+        return repr(value).encode()
+    if kind is not str and isinstance(value, str):
+        return str.encode(value)
+    return text_value(value)
+
+
+def bind_text(statement: str, args: tuple[Any, ...],
+              encode: Callable[[Any], bytes | None] = text_value) -> bytes:
+    """The Bind message of the unnamed portal to the prepared ``statement``, every parameter as text (``encode``),
+    every result column binary (as asyncpg asks for the carrier's)."""
     if len(args) > 32767:
         raise NotText("too many parameters")
     parts = [b"\0", statement.encode(), b"\0", struct.pack("!hhh", 1, 0, len(args))]
     for value in args:
-        data = text_value(value)
+        data = encode(value)
         parts.append(struct.pack("!i", -1) if data is None else struct.pack("!i", len(data)) + data)
     parts.append(struct.pack("!hh", 1, 1))
     return _message(b"B", b"".join(parts))
@@ -148,3 +175,74 @@ async def fetch_and_commit(tx: Any, sql: str, args: tuple[Any, ...]) -> Any:
         raise
     tx._sent += 1
     return row
+
+
+class Writing:
+    """A driver connection whose ``fetchrow(sql, *args)`` sends a fast write's statement (one that returns no row),
+    COMMIT, and ``after`` (``tenants.begin.commit_then``'s statement: the events' NOTIFY) or else ``CARRIER``, in
+    one round trip (issue #21: the write's own wait, then COMMIT's, were two of a report's four), else the write
+    then COMMIT with ``after`` as before (``commit_with``). Its parameters go as text (``write_value``), as
+    ``Committing`` sends an audit statement's; the statement after COMMIT is asyncpg's own (its Bind, Execute
+    and Sync, prepared on this connection first: once per connection), so asyncpg reads the write's and COMMIT's
+    answers before its own and returns its rows — the write's statement must return none.
+
+    The server runs the write, then COMMIT, then ``after`` (in a transaction of its own, as ``commit_then``
+    sends it). If the write fails (a constraint met: a concurrent retry, a case moved since the checks), the
+    server skips COMMIT and ``after`` up to the Sync: the transaction is left open and in error, the error is
+    raised, and the caller rolls back as before. If COMMIT or ``after`` fails, the transaction is over and the
+    connection is not pooled again (``commit_then``'s rule: a failed COMMIT may have committed)."""
+
+    def __init__(self, tx: Any, after: tuple[str, tuple[Any, ...]] | None) -> None:
+        self.tx = tx
+        self.after = after
+        self.pipelined = False
+
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        tx = self.tx
+        adapted = tx._adapted
+        driver = adapted._connection
+        transaction = adapted._transaction
+        then_sql, then_args = (CARRIER, ()) if self.after is None else self.after
+        message = None
+        if (wire.enabled and transaction is not None and driver._top_xact is transaction  # tenants.wire
+                and not transaction._nested and driver._stmt_cache.get_max_size() > 0 and not driver.is_closed()):
+            if _prepared(driver, then_sql) is None:
+                await driver._get_statement(then_sql, None)  # once per connection, before the write is looked up
+            statement = _prepared(driver, sql)  # None on this connection's first such write: prepared below
+            if statement is not None:
+                try:
+                    message = bind_text(statement.name, args, write_value)
+                except NotText:
+                    message = None
+        if message is None:
+            row = await driver.fetchrow(sql, *args)
+            await commit_with(tx._fairy, adapted, self.after)
+            return row
+        self.pipelined = True
+        try:
+            driver._transport.write(message + _EXECUTE + COMMIT)
+            row = await driver.fetchrow(then_sql, *then_args)
+        except BaseException as e:
+            if driver.is_closed() or not driver.is_in_transaction():  # COMMIT ran: failed, or what followed it
+                _ended(adapted, transaction, TransactionState.FAILED)
+                await greenlet_spawn(tx._fairy.invalidate, e)
+            raise  # else the write failed: the transaction is open, in error, for the caller to roll back
+        _ended(adapted, transaction, TransactionState.COMMITTED)
+        return row
+
+
+async def write_and_commit(tx: Any, sql: str, args: tuple[Any, ...],
+                           after: tuple[str, tuple[Any, ...]] | None) -> bool:
+    """A fast write's statement ``sql`` (no row returned) on a ``DriverTransaction``, then its COMMIT with ``after``
+    (``tenants.begin.commit_then``): in one round trip when it can (``Writing``). Counted and observed as the
+    transaction's other statements (``after`` rides with COMMIT, uncounted, as BEGIN rides with the first); a
+    dead connection is dropped from the pool. Whether it went in one round trip."""
+    writing = Writing(tx, after)
+    try:
+        await _session._fetchrow(writing, sql, args)  # looked up now: the tests wrap it
+    except Exception as e:
+        if is_disconnect(e, tx.connection):
+            await greenlet_spawn(_drop, tx._engine.sync_engine, tx._fairy, e, True)
+        raise
+    tx._sent += 1
+    return writing.pipelined

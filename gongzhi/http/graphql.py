@@ -462,11 +462,10 @@ class GraphQLEndpoint:
                         written = await case_service.prepare_step(ctx, step)
                     if written is None:
                         return None
-                    try:
-                        after = await self.state.commit_writes(session, ctx, tuple(written.ctes), tuple(written.args))
+                    try:  # the rows, COMMIT and the events' NOTIFY after it: one round trip (tenants.commit)
+                        await self.state.commit_writes(session, ctx, tuple(written.ctes), tuple(written.args))
                     except fast_writes.WRITE_REFUSED:
                         return None
-                    await tx.commit(after)  # with the events' NOTIFY, when it goes after the commit
                 self.state.bus.after_commit(ctx.events)
                 if isinstance(written, PreparedMove):
                     return fast_moves.answer(shape, written.row, user_id)
