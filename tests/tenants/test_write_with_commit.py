@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import quoted_name
 
+from tenants import wire
 from tenants.commit import NotText, write_and_commit, write_value
 from tenants.session import DriverTransaction, count_statements
 from tests.support.harness import DbEnv
@@ -152,3 +153,16 @@ async def test_values_not_sent_as_text_take_the_ordinary_path(engine: AsyncEngin
     assert trips == [3, 2], trips  # the write, then COMMIT with the NOTIFY; then all in one again
     assert [r[3] for r in await _rows(engine, "o2", "o3")] == [math.inf, 1.5]
     assert await _settled(heard, 3) == ["o1", "o2", "o3"]
+
+
+async def test_off_the_write_commit_and_notify_go_one_after_another(engine: AsyncEngine, heard: list[str],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the round-trip shortcuts off (tenants.wire): asyncpg's own path — BEGIN alone, the setting, the write,
+    COMMIT, the NOTIFY alone — the same rows and the same NOTIFY after the commit."""
+    await _write(engine, _values("f1", 1, 1.5, "x"), "f1")  # prepared
+    monkeypatch.setattr(wire, "enabled", False)
+    with round_trips(engine) as trips:
+        assert not await _write(engine, _values("f2", 2, 2.5, "y"), "f2")
+    assert trips == [5], trips
+    assert [r[:5] for r in await _rows(engine, "f2")] == [("f2", True, 2, 2.5, "y")]
+    assert await _settled(heard, 2) == ["f1", "f2"]
