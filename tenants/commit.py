@@ -177,6 +177,59 @@ async def fetch_and_commit(tx: Any, sql: str, args: tuple[Any, ...]) -> Any:
     return row
 
 
+_LENGTH = struct.Struct("!i").pack
+_NULL = _LENGTH(-1)
+_TRUE, _FALSE = _LENGTH(1) + b"t", _LENGTH(1) + b"f"
+_EMPTY = _LENGTH(2) + b"{}"
+
+
+def bind_write(statement: str, args: tuple[Any, ...]) -> bytes:
+    """``bind_text(statement, args, write_value)``, made in one loop (issue #21: a report's 85 parameters cost
+    ≈ 100 µs through ``write_value``, a call per value): a uuid goes in binary (its 16 bytes, format 1: what
+    asyncpg sends for it, read by uuid's own receive function), every other value as ``write_value``'s text, an
+    aware time's text made once for repeats of the same object (a request's time, in most rows)."""
+    n = len(args)
+    if n > 32767:
+        raise NotText("too many parameters")
+    formats = bytearray(2 * n)
+    values = []
+    append = values.append
+    at: Any = None
+    at_text = b""
+    for i, value in enumerate(args):
+        if value is None:
+            append(_NULL)
+            continue
+        kind = type(value)
+        if kind is str:
+            data = value.encode()
+        elif kind is uuid.UUID or kind is DriverUUID:
+            formats[2 * i + 1] = 1
+            append(b"\0\0\0\x10" + value.bytes)
+            continue
+        elif kind is bool:
+            append(_TRUE if value else _FALSE)
+            continue
+        elif kind is datetime and value is at:
+            data = at_text
+        elif kind is datetime and value.tzinfo is not None:
+            at, at_text = value, value.isoformat().encode()
+            data = at_text
+        elif kind is list and not value:
+            append(_EMPTY)
+            continue
+        else:
+            data = write_value(value)  # int, float, a str subclass; NotText for the rest
+            if data is None:
+                append(_NULL)
+                continue
+        append(_LENGTH(len(data)))
+        append(data)
+    body = b"".join((b"\0", statement.encode(), b"\0", struct.pack("!h", n), formats, struct.pack("!h", n),
+                     *values, struct.pack("!hh", 1, 1)))
+    return b"B" + _LENGTH(len(body) + 4) + body
+
+
 class Writing:
     """A driver connection whose ``fetchrow(sql, *args)`` sends a fast write's statement (one that returns no row),
     COMMIT, and ``after`` (``tenants.begin.commit_then``'s statement: the events' NOTIFY) or else ``CARRIER``, in
@@ -211,7 +264,7 @@ class Writing:
             statement = _prepared(driver, sql)  # None on this connection's first such write: prepared below
             if statement is not None:
                 try:
-                    message = bind_text(statement.name, args, write_value)
+                    message = bind_write(statement.name, args)
                 except NotText:
                     message = None
         if message is None:

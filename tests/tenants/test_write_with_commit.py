@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import quoted_name
 
 from tenants import wire
-from tenants.commit import NotText, write_and_commit, write_value
+from tenants.commit import NotText, bind_write, write_and_commit, write_value
 from tenants.session import DriverTransaction, count_statements
 from tests.support.harness import DbEnv
 from tests.support.round_trips import one_connection, round_trips
@@ -146,6 +146,9 @@ async def test_values_not_sent_as_text_take_the_ordinary_path(engine: AsyncEngin
             write_value(other)
     assert write_value(True) == b"t" and write_value(False) == b"f" and write_value(-7) == b"-7"
     assert write_value(0.1) == b"0.1" and write_value(Name("网")) == "网".encode() and write_value(None) is None
+    for other in (math.inf, ["a"], datetime(2026, 1, 1)):  # the whole Bind refused: the ordinary path sends it
+        with pytest.raises(NotText):
+            bind_write("s", ("a", other))
     await _write(engine, _values("o1", 1, 1.5, "x"), "o1")  # prepared
     with round_trips(engine) as trips:
         assert not await _write(engine, _values("o2", 1, math.inf, "x"), "o2")
