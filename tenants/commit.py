@@ -192,7 +192,7 @@ def bind_write(statement: str, args: tuple[Any, ...]) -> bytes:
     if n > 32767:
         raise NotText("too many parameters")
     formats = bytearray(2 * n)
-    values = []
+    values: list[bytes] = []
     append = values.append
     at: Any = None
     at_text = b""
