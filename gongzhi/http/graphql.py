@@ -428,7 +428,7 @@ class GraphQLEndpoint:
                                variables: dict[str, Any] | None, user_id: uuid.UUID, slug: str, request_id: str,
                                client_addr: str | None, partner_client: str | None) -> bytes | None:
         """A recognised ``reportCase`` or case step on a DriverTransaction (``gongzhi.http.fast_writes``): the first
-        statement, the checks, the rows with the audit entry, COMMIT. None: nothing was written or committed, and
+        statement, the checks, the rows with the audit entry with COMMIT. None: nothing was written or committed, and
         the general path answers the request from the start (an error to answer, a retry, a constraint met, a
         step another request made first)."""
         schema = self.schema._schema
