@@ -29,7 +29,7 @@ import math
 import struct
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from asyncpg.pgproto.pgproto import UUID as DriverUUID
@@ -68,7 +68,7 @@ def text_value(value: Any) -> bytes | None:
     raise NotText(kind.__name__)
 
 
-_INT8 = range(-(2 ** 63), 2 ** 63)
+_INT8_RANGE = range(-(2 ** 63), 2 ** 63)
 
 
 def write_value(value: Any) -> bytes | None:
@@ -80,7 +80,7 @@ def write_value(value: Any) -> bytes | None:
     if kind is bool:
         return b"t" if value else b"f"
     if kind is int:
-        if value not in _INT8:
+        if value not in _INT8_RANGE:
             raise NotText("int8 out of range")
         return str(value).encode()
     if kind is float:
@@ -178,53 +178,76 @@ async def fetch_and_commit(tx: Any, sql: str, args: tuple[Any, ...]) -> Any:
 
 
 _LENGTH = struct.Struct("!i").pack
+_INT8 = struct.Struct("!q").pack
+_FLOAT8 = struct.Struct("!d").pack
 _NULL = _LENGTH(-1)
-_TRUE, _FALSE = _LENGTH(1) + b"t", _LENGTH(1) + b"f"
-_EMPTY = _LENGTH(2) + b"{}"
+_TRUE, _FALSE = _LENGTH(1) + b"\x01", _LENGTH(1) + b"\x00"
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # PostgreSQL's, of its binary timestamps (microseconds since)
+_MICROSECOND = timedelta(microseconds=1)
+_UUID, _TIMESTAMPTZ, _INT8_OID, _FLOAT8_OID, _BOOL = 2950, 1184, 20, 701, 16
+_TYPES: dict[str, tuple[int, ...]] = {}  # a write's parameter types (oids), by its text
 
 
-def bind_write(statement: str, args: tuple[Any, ...]) -> bytes:
-    """``bind_text(statement, args, write_value)``, made in one loop (issue #21: a report's 85 parameters cost
-    ≈ 100 µs through ``write_value``, a call per value): a uuid goes in binary (its 16 bytes, format 1: what
-    asyncpg sends for it, read by uuid's own receive function), every other value as ``write_value``'s text, an
-    aware time's text made once for repeats of the same object (a request's time, in most rows)."""
+def parameter_types(statement: Any) -> tuple[int, ...]:
+    """The parameter types (oids) of a statement asyncpg prepared (its ParameterDescription), once per text."""
+    found = _TYPES.get(statement.query)
+    if found is None:
+        if len(_TYPES) >= 256:
+            _TYPES.clear()
+        found = _TYPES[statement.query] = tuple(t.oid for t in statement._get_parameters())
+    return found
+
+
+def bind_write(statement: str, types: tuple[int, ...], args: tuple[Any, ...]) -> bytes:
+    """The Bind message of a fast write (``Writing``), its parameters of ``types`` (oids) made in one loop (issue #21:
+    ``bind_text`` with a call per value cost ≈ 100 µs for a report's 85, and PostgreSQL parses each text): a uuid,
+    an aware time, an int8, a float8 and a boolean for a parameter of that type in binary (format 1: the bytes
+    asyncpg's own codecs send for them), NULL as no value, anything else as ``write_value``'s text (format 0: the
+    parameter's type reads it) — or NotText, and the ordinary path sends it."""
     n = len(args)
-    if n > 32767:
-        raise NotText("too many parameters")
+    if n > 32767 or len(types) != n:
+        raise NotText("parameters")
     formats = bytearray(2 * n)
     values: list[bytes] = []
     append = values.append
     at: Any = None
-    at_text = b""
+    at_data = b""
     for i, value in enumerate(args):
         if value is None:
             append(_NULL)
             continue
-        kind = type(value)
-        if kind is str:
+        kind, oid = type(value), types[i]
+        if kind is str:  # text, json …: its type reads the text (as for a str sent for a uuid)
             data = value.encode()
-        elif kind is uuid.UUID or kind is DriverUUID:
-            formats[2 * i + 1] = 1
+            append(_LENGTH(len(data)))
+            append(data)
+            continue
+        formats[2 * i + 1] = 1
+        if oid == _UUID and (kind is uuid.UUID or kind is DriverUUID):
             append(b"\0\0\0\x10" + value.bytes)
-            continue
-        elif kind is bool:
+        elif oid == _TIMESTAMPTZ and kind is datetime and value.tzinfo is not None:
+            if value is not at:
+                at, at_data = value, b"\0\0\0\x08" + _INT8((value - _EPOCH) // _MICROSECOND)
+            append(at_data)
+        elif oid == _BOOL and kind is bool:
             append(_TRUE if value else _FALSE)
-            continue
-        elif kind is datetime and value is at:
-            data = at_text
-        elif kind is datetime and value.tzinfo is not None:
-            at, at_text = value, value.isoformat().encode()
-            data = at_text
-        elif kind is list and not value:
-            append(_EMPTY)
-            continue
+        elif oid == _INT8_OID and kind is int:
+            try:
+                append(b"\0\0\0\x08" + _INT8(value))
+            except struct.error as e:
+                raise NotText("int8 out of range") from e
+        elif oid == _FLOAT8_OID and kind is float:
+            append(b"\0\0\0\x08" + _FLOAT8(value))
+        elif kind is int or kind is float or kind is bool:  # for another type (numeric, int4 …): asyncpg's codec
+            raise NotText(f"{kind.__name__} for type {oid}")
         else:
-            data = write_value(value)  # int, float, a str subclass; NotText for the rest
+            formats[2 * i + 1] = 0
+            data = write_value(value)  # a str subclass, an empty list; else NotText
             if data is None:
                 append(_NULL)
                 continue
-        append(_LENGTH(len(data)))
-        append(data)
+            append(_LENGTH(len(data)))
+            append(data)
     body = b"".join((b"\0", statement.encode(), b"\0", struct.pack("!h", n), formats, struct.pack("!h", n),
                      *values, struct.pack("!hh", 1, 1)))
     return b"B" + _LENGTH(len(body) + 4) + body
@@ -234,10 +257,10 @@ class Writing:
     """A driver connection whose ``fetchrow(sql, *args)`` sends a fast write's statement (one that returns no row),
     COMMIT, and ``after`` (``tenants.begin.commit_then``'s statement: the events' NOTIFY) or else ``CARRIER``, in
     one round trip (issue #21: the write's own wait, then COMMIT's, were two of a report's four), else the write
-    then COMMIT with ``after`` as before (``commit_with``). Its parameters go as text (``write_value``), as
-    ``Committing`` sends an audit statement's; the statement after COMMIT is asyncpg's own (its Bind, Execute
-    and Sync, prepared on this connection first: once per connection), so asyncpg reads the write's and COMMIT's
-    answers before its own and returns its rows — the write's statement must return none.
+    then COMMIT with ``after`` as before (``commit_with``). Its parameters go as ``bind_write`` makes them (binary
+    as asyncpg's codecs send them for the parameter's type, else text); the statement after COMMIT is asyncpg's
+    own (its Bind, Execute and Sync, prepared on this connection first: once per connection), so asyncpg reads
+    the write's and COMMIT's answers before its own and returns its rows — the write's statement must return none.
 
     The server runs the write, then COMMIT, then ``after`` (in a transaction of its own, as ``commit_then``
     sends it). If the write fails (a constraint met: a concurrent retry, a case moved since the checks), the
@@ -264,7 +287,7 @@ class Writing:
             statement = _prepared(driver, sql)  # None on this connection's first such write: prepared below
             if statement is not None:
                 try:
-                    message = bind_write(statement.name, args)
+                    message = bind_write(statement.name, parameter_types(statement), args)
                 except NotText:
                     message = None
         if message is None:

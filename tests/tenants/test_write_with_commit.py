@@ -146,15 +146,16 @@ async def test_values_not_sent_as_text_take_the_ordinary_path(engine: AsyncEngin
             write_value(other)
     assert write_value(True) == b"t" and write_value(False) == b"f" and write_value(-7) == b"-7"
     assert write_value(0.1) == b"0.1" and write_value(Name("网")) == "网".encode() and write_value(None) is None
-    for other in (math.inf, ["a"], datetime(2026, 1, 1)):  # the whole Bind refused: the ordinary path sends it
-        with pytest.raises(NotText):
-            bind_write("s", ("a", other))
+    for other, oid in ((["a"], 1009), (datetime(2026, 1, 1), 1184), (2 ** 63, 20), (b"x", 17), (1.5, 1700)):
+        with pytest.raises(NotText):  # the whole Bind refused: the ordinary path sends it
+            bind_write("s", (25, oid), ("a", other))
     await _write(engine, _values("o1", 1, 1.5, "x"), "o1")  # prepared
+    odd = (*_values("o2", 1, 1.5, "x")[:8], ["a", "b"])  # a non-empty array: not made here
     with round_trips(engine) as trips:
-        assert not await _write(engine, _values("o2", 1, math.inf, "x"), "o2")
-        assert await _write(engine, _values("o3", 1, 1.5, "x"), "o3")
+        assert not await _write(engine, odd, "o2")
+        assert await _write(engine, _values("o3", 1, math.inf, "x"), "o3")  # a float8's 8 bytes, infinite or not
     assert trips == [3, 2], trips  # the write, then COMMIT with the NOTIFY; then all in one again
-    assert [r[3] for r in await _rows(engine, "o2", "o3")] == [math.inf, 1.5]
+    assert [(r[3], r[8]) for r in await _rows(engine, "o2", "o3")] == [(1.5, ["a", "b"]), (math.inf, [])]
     assert await _settled(heard, 3) == ["o1", "o2", "o3"]
 
 
