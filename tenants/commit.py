@@ -32,6 +32,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from asyncpg.exceptions import InternalClientError, PostgresError
 from asyncpg.pgproto.pgproto import UUID as DriverUUID
 from asyncpg.transaction import TransactionState
 from sqlalchemy.util import greenlet_spawn
@@ -288,21 +289,29 @@ class Writing:
             if statement is not None:
                 try:
                     message = bind_write(statement.name, parameter_types(statement), args)
-                except NotText:
+                except (NotText, InternalClientError):  # a value not made here; a type without asyncpg's codec
                     message = None
         if message is None:
             row = await driver.fetchrow(sql, *args)
             await commit_with(tx._fairy, adapted, self.after)
             return row
         self.pipelined = True
+        protocol = driver._protocol
+        sent = protocol.queries_count  # asyncpg counts its Bind/Execute/Sync once written (tests/support/round_trips)
         try:
             driver._transport.write(message + _EXECUTE + COMMIT)
             row = await driver.fetchrow(then_sql, *then_args)
         except BaseException as e:
-            if driver.is_closed() or not driver.is_in_transaction():  # COMMIT ran: failed, or what followed it
+            # The server answered the write's error (it skipped COMMIT and what follows to the Sync): the transaction
+            # is open, in error, for the caller to roll back. Anything else — COMMIT ran and failed, or what followed
+            # it, or no Sync sent or answer read (the NOTIFY's Bind refused by asyncpg — its DataError is a
+            # PostgresError too —, a cancel: the server ran the write and COMMIT as they came) — ends it here, and the
+            # connection is not pooled again (commit_then's rule).
+            answered = isinstance(e, PostgresError) and protocol.queries_count != sent
+            if not answered or driver.is_closed() or not driver.is_in_transaction():
                 _ended(adapted, transaction, TransactionState.FAILED)
                 await greenlet_spawn(tx._fairy.invalidate, e)
-            raise  # else the write failed: the transaction is open, in error, for the caller to roll back
+            raise
         _ended(adapted, transaction, TransactionState.COMMITTED)
         return row
 

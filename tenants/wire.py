@@ -53,6 +53,8 @@ def probe(version: str | None = None) -> str | None:
         missing += [s for s in ("get", "get_max_size") if not hasattr(connection._StatementCache, s)]
         if not hasattr(protocol.Protocol, "get_record_class"):
             missing.append("Protocol.get_record_class")
+        if not hasattr(protocol.Protocol, "queries_count"):  # tenants.commit.Writing
+            missing.append("Protocol.queries_count")
     except (ImportError, AttributeError) as e:
         return f"asyncpg {version}: {e}"
     if missing:

@@ -170,3 +170,18 @@ async def test_off_the_write_commit_and_notify_go_one_after_another(engine: Asyn
     assert trips == [5], trips
     assert [r[:5] for r in await _rows(engine, "f2")] == [("f2", True, 2, 2.5, "y")]
     assert await _settled(heard, 2) == ["f1", "f2"]
+
+
+async def test_no_answer_read_leaves_the_connection_out_of_the_pool(engine: AsyncEngine) -> None:
+    """The statement after COMMIT refused by asyncpg itself (its parameter does not encode), after the write and
+    COMMIT went: nothing tells whether COMMIT ran, so the connection is not pooled again; the next one works."""
+    await _write(engine, _values("n1", 1, 1.5, "x"), "n1")  # prepared
+    with pytest.raises(asyncpg.DataError, match="invalid input for query argument"):
+        async with DriverTransaction(engine) as tx:
+            await tx.fetch_first(SET, "1234ms")
+            pid = tx.connection.get_server_pid()
+            await write_and_commit(tx, WRITE, _values("n2", 2, 2.5, "y"), (AFTER, (CHANNEL, 42)))
+    async with DriverTransaction(engine) as tx:
+        assert tx.connection.get_server_pid() != pid
+        assert (await tx.fetch_first("SELECT 1"))[0] == 1
+        await tx.commit()
