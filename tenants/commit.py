@@ -25,18 +25,21 @@ ordinary path prepares the carrier for the next time. pgbouncer's mode (no state
 
 from __future__ import annotations
 
+import math
 import struct
 import uuid
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from asyncpg.exceptions import InternalClientError, PostgresError
 from asyncpg.pgproto.pgproto import UUID as DriverUUID
 from asyncpg.transaction import TransactionState
 from sqlalchemy.util import greenlet_spawn
 
 from tenants import session as _session
 from tenants import wire
-from tenants.begin import COMMIT, _message
+from tenants.begin import COMMIT, _message, commit_with
 from tenants.faults import is_disconnect
 from tenants.pool import _drop
 
@@ -66,14 +69,39 @@ def text_value(value: Any) -> bytes | None:
     raise NotText(kind.__name__)
 
 
-def bind_text(statement: str, args: tuple[Any, ...]) -> bytes:
-    """The Bind message of the unnamed portal to the prepared ``statement``, every parameter as text, every
-    result column binary (as asyncpg asks for the carrier's)."""
+_INT8_RANGE = range(-(2 ** 63), 2 ** 63)
+
+
+def write_value(value: Any) -> bytes | None:
+    """A fast write's parameter as text (``write_and_commit``): what ``text_value`` sends, and the rows' plain
+    column values — a boolean, an integer of int8's range, a finite float (its shortest round-trip form, which
+    PostgreSQL's float8in reads back as the same double), a str subclass (a name, an enum's value) as its
+    string. The statement's ``$n::type`` reads each as the binary value asyncpg would send."""
+    kind = type(value)
+    if kind is bool:
+        return b"t" if value else b"f"
+    if kind is int:
+        if value not in _INT8_RANGE:
+            raise NotText("int8 out of range")
+        return str(value).encode()
+    if kind is float:
+        if not math.isfinite(value):
+            raise NotText("float")
+        return repr(value).encode()
+    if kind is not str and isinstance(value, str):
+        return str.encode(value)
+    return text_value(value)
+
+
+def bind_text(statement: str, args: tuple[Any, ...],
+              encode: Callable[[Any], bytes | None] = text_value) -> bytes:
+    """The Bind message of the unnamed portal to the prepared ``statement``, every parameter as text (``encode``),
+    every result column binary (as asyncpg asks for the carrier's)."""
     if len(args) > 32767:
         raise NotText("too many parameters")
     parts = [b"\0", statement.encode(), b"\0", struct.pack("!hhh", 1, 0, len(args))]
     for value in args:
-        data = text_value(value)
+        data = encode(value)
         parts.append(struct.pack("!i", -1) if data is None else struct.pack("!i", len(data)) + data)
     parts.append(struct.pack("!hh", 1, 1))
     return _message(b"B", b"".join(parts))
@@ -148,3 +176,158 @@ async def fetch_and_commit(tx: Any, sql: str, args: tuple[Any, ...]) -> Any:
         raise
     tx._sent += 1
     return row
+
+
+_LENGTH = struct.Struct("!i").pack
+_INT8 = struct.Struct("!q").pack
+_FLOAT8 = struct.Struct("!d").pack
+_NULL = _LENGTH(-1)
+_TRUE, _FALSE = _LENGTH(1) + b"\x01", _LENGTH(1) + b"\x00"
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # PostgreSQL's, of its binary timestamps (microseconds since)
+_MICROSECOND = timedelta(microseconds=1)
+_UUID, _TIMESTAMPTZ, _INT8_OID, _FLOAT8_OID, _BOOL = 2950, 1184, 20, 701, 16
+_TYPES: dict[str, tuple[int, ...]] = {}  # a write's parameter types (oids), by its text
+
+
+def parameter_types(statement: Any) -> tuple[int, ...]:
+    """The parameter types (oids) of a statement asyncpg prepared (its ParameterDescription), once per text."""
+    found = _TYPES.get(statement.query)
+    if found is None:
+        if len(_TYPES) >= 256:
+            _TYPES.clear()
+        found = _TYPES[statement.query] = tuple(t.oid for t in statement._get_parameters())
+    return found
+
+
+def bind_write(statement: str, types: tuple[int, ...], args: tuple[Any, ...]) -> bytes:
+    """The Bind message of a fast write (``Writing``), its parameters of ``types`` (oids) made in one loop (issue #21:
+    ``bind_text`` with a call per value cost ≈ 100 µs for a report's 85, and PostgreSQL parses each text): a uuid,
+    an aware time, an int8, a float8 and a boolean for a parameter of that type in binary (format 1: the bytes
+    asyncpg's own codecs send for them), NULL as no value, anything else as ``write_value``'s text (format 0: the
+    parameter's type reads it) — or NotText, and the ordinary path sends it."""
+    n = len(args)
+    if n > 32767 or len(types) != n:
+        raise NotText("parameters")
+    formats = bytearray(2 * n)
+    values: list[bytes] = []
+    append = values.append
+    at: Any = None
+    at_data = b""
+    for i, value in enumerate(args):
+        if value is None:
+            append(_NULL)
+            continue
+        kind, oid = type(value), types[i]
+        if kind is str:  # text, json …: its type reads the text (as for a str sent for a uuid)
+            data = value.encode()
+            append(_LENGTH(len(data)))
+            append(data)
+            continue
+        formats[2 * i + 1] = 1
+        if oid == _UUID and (kind is uuid.UUID or kind is DriverUUID):
+            append(b"\0\0\0\x10" + value.bytes)
+        elif oid == _TIMESTAMPTZ and kind is datetime and value.tzinfo is not None:
+            if value is not at:
+                at, at_data = value, b"\0\0\0\x08" + _INT8((value - _EPOCH) // _MICROSECOND)
+            append(at_data)
+        elif oid == _BOOL and kind is bool:
+            append(_TRUE if value else _FALSE)
+        elif oid == _INT8_OID and kind is int:
+            try:
+                append(b"\0\0\0\x08" + _INT8(value))
+            except struct.error as e:
+                raise NotText("int8 out of range") from e
+        elif oid == _FLOAT8_OID and kind is float:
+            append(b"\0\0\0\x08" + _FLOAT8(value))
+        elif kind is int or kind is float or kind is bool:  # for another type (numeric, int4 …): asyncpg's codec
+            raise NotText(f"{kind.__name__} for type {oid}")
+        else:
+            formats[2 * i + 1] = 0
+            data = write_value(value)  # a str subclass, an empty list; else NotText
+            if data is None:
+                append(_NULL)
+                continue
+            append(_LENGTH(len(data)))
+            append(data)
+    body = b"".join((b"\0", statement.encode(), b"\0", struct.pack("!h", n), formats, struct.pack("!h", n),
+                     *values, struct.pack("!hh", 1, 1)))
+    return b"B" + _LENGTH(len(body) + 4) + body
+
+
+class Writing:
+    """A driver connection whose ``fetchrow(sql, *args)`` sends a fast write's statement (one that returns no row),
+    COMMIT, and ``after`` (``tenants.begin.commit_then``'s statement: the events' NOTIFY) or else ``CARRIER``, in
+    one round trip (issue #21: the write's own wait, then COMMIT's, were two of a report's four), else the write
+    then COMMIT with ``after`` as before (``commit_with``). Its parameters go as ``bind_write`` makes them (binary
+    as asyncpg's codecs send them for the parameter's type, else text); the statement after COMMIT is asyncpg's
+    own (its Bind, Execute and Sync, prepared on this connection first: once per connection), so asyncpg reads
+    the write's and COMMIT's answers before its own and returns its rows — the write's statement must return none.
+
+    The server runs the write, then COMMIT, then ``after`` (in a transaction of its own, as ``commit_then``
+    sends it). If the write fails (a constraint met: a concurrent retry, a case moved since the checks), the
+    server skips COMMIT and ``after`` up to the Sync: the transaction is left open and in error, the error is
+    raised, and the caller rolls back as before. If COMMIT or ``after`` fails, the transaction is over and the
+    connection is not pooled again (``commit_then``'s rule: a failed COMMIT may have committed)."""
+
+    def __init__(self, tx: Any, after: tuple[str, tuple[Any, ...]] | None) -> None:
+        self.tx = tx
+        self.after = after
+        self.pipelined = False
+
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        tx = self.tx
+        adapted = tx._adapted
+        driver = adapted._connection
+        transaction = adapted._transaction
+        then_sql, then_args = (CARRIER, ()) if self.after is None else self.after
+        message = None
+        if (wire.enabled and transaction is not None and driver._top_xact is transaction  # tenants.wire
+                and not transaction._nested and driver._stmt_cache.get_max_size() > 0 and not driver.is_closed()):
+            if _prepared(driver, then_sql) is None:
+                await driver._get_statement(then_sql, None)  # once per connection, before the write is looked up
+            statement = _prepared(driver, sql)  # None on this connection's first such write: prepared below
+            if statement is not None:
+                try:
+                    message = bind_write(statement.name, parameter_types(statement), args)
+                except (NotText, InternalClientError):  # a value not made here; a type without asyncpg's codec
+                    message = None
+        if message is None:
+            row = await driver.fetchrow(sql, *args)
+            await commit_with(tx._fairy, adapted, self.after)
+            return row
+        self.pipelined = True
+        protocol = driver._protocol
+        sent = protocol.queries_count  # asyncpg counts its Bind/Execute/Sync once written (tests/support/round_trips)
+        try:
+            driver._transport.write(message + _EXECUTE + COMMIT)
+            row = await driver.fetchrow(then_sql, *then_args)
+        except BaseException as e:
+            # The server answered the write's error (it skipped COMMIT and what follows to the Sync): the transaction
+            # is open, in error, for the caller to roll back. Anything else — COMMIT ran and failed, or what followed
+            # it, or no Sync sent or answer read (the NOTIFY's Bind refused by asyncpg — its DataError is a
+            # PostgresError too —, a cancel: the server ran the write and COMMIT as they came) — ends it here, and the
+            # connection is not pooled again (commit_then's rule).
+            answered = isinstance(e, PostgresError) and protocol.queries_count != sent
+            if not answered or driver.is_closed() or not driver.is_in_transaction():
+                _ended(adapted, transaction, TransactionState.FAILED)
+                await greenlet_spawn(tx._fairy.invalidate, e)
+            raise
+        _ended(adapted, transaction, TransactionState.COMMITTED)
+        return row
+
+
+async def write_and_commit(tx: Any, sql: str, args: tuple[Any, ...],
+                           after: tuple[str, tuple[Any, ...]] | None) -> bool:
+    """A fast write's statement ``sql`` (no row returned) on a ``DriverTransaction``, then its COMMIT with ``after``
+    (``tenants.begin.commit_then``): in one round trip when it can (``Writing``). Counted and observed as the
+    transaction's other statements (``after`` rides with COMMIT, uncounted, as BEGIN rides with the first); a
+    dead connection is dropped from the pool. Whether it went in one round trip."""
+    writing = Writing(tx, after)
+    try:
+        await _session._fetchrow(writing, sql, args)  # looked up now: the tests wrap it
+    except Exception as e:
+        if is_disconnect(e, tx.connection):
+            await greenlet_spawn(_drop, tx._engine.sync_engine, tx._fairy, e, True)
+        raise
+    tx._sent += 1
+    return writing.pipelined

@@ -1,7 +1,8 @@
 """Whether this process writes protocol messages of its own beside asyncpg's (issue #21's round-trip shortcuts).
 
 ``tenants.begin`` sends BEGIN with a transaction's first statement and a NOTIFY with its COMMIT;
-``tenants.commit`` sends an audit statement and COMMIT with a carrier statement. All three write extended
+``tenants.commit`` sends an audit statement and COMMIT with a carrier statement, and a fast write's statement
+with COMMIT and the NOTIFY after it (``write_and_commit``). All of them write extended
 query protocol messages straight to asyncpg's transport and then let asyncpg read the answers, relying on
 how asyncpg keeps its transaction and statement cache (``Connection._top_xact``, ``_stmt_cache``,
 ``_transport``, ``_protocol``) and reads a pipeline's answers. Those are asyncpg's internals, not its API: they
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 # asyncpg releases (major, minor) whose internals the shortcuts were tested on: constraints.txt's pin. Adding
 # one means running tests/tenants (test_begin_with_first_statement, test_commit_then, test_commit_with_audit,
-# test_wire_shortcuts) and tests/faults/test_driver_paths against it first.
+# test_wire_shortcuts, test_write_with_commit) and tests/faults/test_driver_paths against it first.
 TESTED = ((0, 32),)
 
 _CONNECTION_SLOTS = ("_protocol", "_transport", "_top_xact", "_stmt_cache")
@@ -52,6 +53,8 @@ def probe(version: str | None = None) -> str | None:
         missing += [s for s in ("get", "get_max_size") if not hasattr(connection._StatementCache, s)]
         if not hasattr(protocol.Protocol, "get_record_class"):
             missing.append("Protocol.get_record_class")
+        if not hasattr(protocol.Protocol, "queries_count"):  # tenants.commit.Writing
+            missing.append("Protocol.queries_count")
     except (ImportError, AttributeError) as e:
         return f"asyncpg {version}: {e}"
     if missing:

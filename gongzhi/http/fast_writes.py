@@ -7,8 +7,9 @@ payload ``case`` with the case's plain fields and ``errors``.
 As compiled reads do, a document is recognised once (``Shapes``); anything else — another mutation, a
 fragment, a directive, a field of the case that needs a loader — is None and takes the general path.
 A recognised request runs on a ``DriverTransaction``: the request's first statement, the report's checks
-in one statement, its rows with the audit entry and notifications in one more, COMMIT
-(``resolvers.cases.report_fast``). Whatever the report's checks would refuse, the general path answers
+in one statement, its rows with the audit entry and notifications in one more, sent with COMMIT and the
+events' NOTIFY after it (``resolvers.cases.report_fast``, ``tenants.commit.write_and_commit``): three round
+trips. Whatever the report's checks would refuse, the general path answers
 from the start, so the typed errors, their Chinese messages and the refusal's audit entry are its own.
 """
 

@@ -428,7 +428,7 @@ class GraphQLEndpoint:
                                variables: dict[str, Any] | None, user_id: uuid.UUID, slug: str, request_id: str,
                                client_addr: str | None, partner_client: str | None) -> bytes | None:
         """A recognised ``reportCase`` or case step on a DriverTransaction (``gongzhi.http.fast_writes``): the first
-        statement, the checks, the rows with the audit entry, COMMIT. None: nothing was written or committed, and
+        statement, the checks, the rows with the audit entry with COMMIT. None: nothing was written or committed, and
         the general path answers the request from the start (an error to answer, a retry, a constraint met, a
         step another request made first)."""
         schema = self.schema._schema
@@ -462,11 +462,10 @@ class GraphQLEndpoint:
                         written = await case_service.prepare_step(ctx, step)
                     if written is None:
                         return None
-                    try:
-                        after = await self.state.commit_writes(session, ctx, tuple(written.ctes), tuple(written.args))
+                    try:  # the rows, COMMIT and the events' NOTIFY after it: one round trip (tenants.commit)
+                        await self.state.commit_writes(session, ctx, tuple(written.ctes), tuple(written.args))
                     except fast_writes.WRITE_REFUSED:
                         return None
-                    await tx.commit(after)  # with the events' NOTIFY, when it goes after the commit
                 self.state.bus.after_commit(ctx.events)
                 if isinstance(written, PreparedMove):
                     return fast_moves.answer(shape, written.row, user_id)

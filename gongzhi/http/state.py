@@ -36,7 +36,7 @@ from resolvers.discarded_files import delete_discarded
 from resolvers.i18n import t
 from resolvers.photo_links import PhotoLinks
 from tenants.begin import can_commit_then
-from tenants.commit import fetch_and_commit
+from tenants.commit import fetch_and_commit, write_and_commit
 from tenants.session import (
     DRIVER_BIND,
     DriverTransaction,
@@ -86,13 +86,15 @@ NOTIFY_PAYLOAD_LIMIT = 8000  # bytes: PostgreSQL's limit for a NOTIFY payload
 
 @functools.lru_cache(maxsize=64)
 def audit_and_notify_sql(rows: int, writes: tuple[str, ...] = (), offset: int = 0,
-                         pii: tuple[tuple[int, int], ...] = ()) -> str:
+                         pii: tuple[tuple[int, int], ...] = (), quiet: bool = False) -> str:
     """The statement for ``rows`` audit rows: $1 the tenant, then each row's columns, then the
     channel and the payloads (an array). ``writes``: the request's own INSERTs (their parameters
     $1 … $offset), run before the audit rows as data-modifying WITHs of the same statement.
     ``pii``: (audit row, how many ids) of each full read of personal data among the rows: their
     ``audit_pii_reads`` rows (models.access.AuditPiiRead, migration 0049), one per id, the ids' texts
-    the last parameters."""
+    the last parameters. ``quiet``: no row returned (``LIMIT 0``; the data-modifying WITHs still run to
+    completion, but the pg_notify of the payloads does not: for no payload only), as ``tenants.commit.Writing``
+    sends a fast write with its COMMIT."""
     width = len(_AUDIT_COLUMNS)
     first = 1 + offset
     values = ", ".join(f"(${first}::uuid, " + ", ".join(f"${first + 1 + r * width + i}::{t}"
@@ -110,7 +112,7 @@ def audit_and_notify_sql(rows: int, writes: tuple[str, ...] = (), offset: int = 
              f"VALUES {', '.join(ids)})") if ids else ""
     return (f"WITH {ahead}audit AS (INSERT INTO audit_log (tenant_id, {', '.join(_AUDIT_COLUMNS)}) VALUES {values})"
             f"{reads} SELECT count(*) FROM (SELECT pg_notify(${channel}, p) "
-            f"FROM unnest(${channel + 1}::text[]) AS n(p)) notified")
+            f"FROM unnest(${channel + 1}::text[]) AS n(p)) notified{' LIMIT 0' if quiet else ''}")
 
 
 @functools.cache
@@ -159,10 +161,11 @@ def audit_rows(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime) -
 
 def audit_and_notify(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime,
                      payloads: list[str], writes: tuple[str, ...] = (),
-                     write_args: tuple[Any, ...] = ()) -> tuple[str, tuple[Any, ...]]:
+                     write_args: tuple[Any, ...] = (), quiet: bool = False) -> tuple[str, tuple[Any, ...]]:
     """``audit_and_notify_sql`` for these entries and its parameters: the tenant, each row's columns
     (JSON as its text, as the ORM's JSON type sends it), the channel and the payloads; after
-    ``write_args``, the parameters of ``writes``."""
+    ``write_args``, the parameters of ``writes``. ``quiet``: the statement returns no row (no payloads only)."""
+    assert not (quiet and payloads), "a quiet statement notifies nothing"
     rows = audit_rows(entries, tenant_id, now)
     values = [json.dumps(r[c]) if t == "json" else r[c] for r in rows
               for c, t in zip(_AUDIT_COLUMNS, _AUDIT_TYPES, strict=True)]
@@ -173,7 +176,7 @@ def audit_and_notify(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datet
             read = pii_read_ids(r["object_ids"])
             pii.append((i, len(read)))
             ids += read
-    return (audit_and_notify_sql(len(rows), writes, len(write_args), tuple(pii)),
+    return (audit_and_notify_sql(len(rows), writes, len(write_args), tuple(pii), quiet),
             (*write_args, tenant_id, *values, CHANNEL, payloads, *ids))
 
 
@@ -428,21 +431,29 @@ class AppState:
         return None
 
     async def commit_writes(self, session: AsyncSession, ctx: RequestContext, writes: tuple[str, ...],
-                            write_args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]] | None:
+                            write_args: tuple[Any, ...]) -> None:
         """The commit of a mutation that wrote nothing yet, on the driver (issue #21: a report,
         resolvers.cases.report_fast): its INSERTs (``writes``, parameters ``write_args``) and its audit entry in
-        one statement — what ``commit`` sends after the ORM's flushes. The caller commits the DriverTransaction
-        with what this returns: the events' NOTIFY to send with its COMMIT (``NOTIFY_AFTER_COMMIT``), or None
-        (none, or sent in this statement as ``commit`` sends them); then it publishes the events in this process
-        when there is no NOTIFY (``bus.after_commit``)."""
+        one statement — what ``commit`` sends after the ORM's flushes —, then the request's DriverTransaction's
+        COMMIT with the events' NOTIFY after it (``NOTIFY_AFTER_COMMIT``), all three in one round trip when they
+        can go so (``tenants.commit.write_and_commit``; else the statement, then COMMIT with the NOTIFY). When
+        the NOTIFY cannot go after the COMMIT its payloads go in the statement, as ``commit`` sends them, and
+        COMMIT alone follows. A write refused by a constraint raises with the transaction open, nothing
+        committed. The caller publishes the events in this process when there is no NOTIFY
+        (``bus.after_commit``)."""
         entries = ctx.audit_entries()
         payloads = [payload(e) for e in ctx.events] if self.bus.notifies else []
-        after = self._notify_after_commit(session.info.get("driver_transaction"), payloads)
+        tx = session.info["driver_transaction"]
+        after = self._notify_after_commit(tx, payloads)
         if after is not None:
             payloads = []
-        sql, args = audit_and_notify(entries, ctx.tenant.id, ctx.now, payloads, writes, write_args)
-        await fetch_first(session, sql, *args)  # on the request's DriverTransaction, which the caller commits
-        return after
+        sql, args = audit_and_notify(entries, ctx.tenant.id, ctx.now, payloads, writes, write_args,
+                                     quiet=not payloads)
+        if payloads:
+            await fetch_first(session, sql, *args)  # on the request's DriverTransaction
+            await tx.commit()
+        else:
+            await write_and_commit(tx, sql, args, after)
 
     async def authenticate(self, authorization: str | None, tenant_header: str | None) -> tuple[uuid.UUID, str]:
         claims = self.verifier.verify(authorization)
