@@ -55,6 +55,10 @@ def probe(version: str | None = None) -> str | None:
             missing.append("Protocol.get_record_class")
         if not hasattr(protocol.Protocol, "queries_count"):  # tenants.commit.Writing
             missing.append("Protocol.queries_count")
+        if not hasattr(protocol.protocol.PreparedStatementState, "_get_parameters"):  # tenants.commit.parameter_types
+            missing.append("PreparedStatementState._get_parameters")
+        if not hasattr(connection.Connection, "_get_statement"):  # tenants.begin.commit_then, tenants.commit.Writing
+            missing.append("Connection._get_statement")
     except (ImportError, AttributeError) as e:
         return f"asyncpg {version}: {e}"
     if missing:
