@@ -30,6 +30,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Float, Integer, Text, any_, case, cast, func, null, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression
 
 from compiled.case_filters import area_uuid, areas_of
 from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
@@ -77,26 +79,47 @@ def figures(cx: Compiler, sel: Sel, type_name: str, path: ColumnElement[str], lo
     """The object ``type_name`` (CaseStatistics' fields) of the cases statistics_filters picks: one aggregate row."""
     cases = f"stat_cases_{len(cx.slots)}"  # a name of its own per field (aliases may ask twice)
     in_area, *period, scope = statistics_filters(grant, actor, path, lo, hi)
-    where = (in_area, *period, by_index(scope))
+    where = (in_area, *period, by_index(scope, cx.tenant_id))
     agg = statistics_aggregate(where, cx.now, name=cases).subquery()
     return select(cx.sub(type_name, sel, agg)).select_from(agg).scalar_subquery()
 
 
-def by_index(scope: ColumnElement[bool]) -> ColumnElement[bool]:
+def by_index(scope: ColumnElement[bool], tenant_id: Any) -> ColumnElement[bool]:
     """The grant's scope predicate with each branch as its own index scan may read it, so that PostgreSQL
-    ORs their bitmaps (issue #21, op 3): a scope path's prefix as starts_with (leakproof: LIKE is not, and
-    under row-level security only a leakproof condition reaches an index) on the cases' (tenant, path,
-    report time) index, and the buildings its grids cover as ``area_id = ANY(ARRAY(…))`` (an array the
-    (tenant, building, report time) index is probed with; ``IN (…)`` was a hashed subplan tested per
-    row) — both with the period's range in the index (migration 0052). Before, the period's range alone
-    narrowed the scan: every case of the tenant's month read from the table and tested (7,417 for 767).
-    The same rows: ``= ANY`` of an array is ``IN`` of its rows, starts_with the prefix LIKE."""
+    ORs their bitmaps (issue #21, op 3), each on the cases' (tenant, area, report time) index with the
+    period's range in it (migration 0052): the buildings a scope's grids cover as ``area_id = ANY(ARRAY(…))``
+    (an array the index is probed with; ``IN (…)`` was a hashed subplan tested per row), and a scope path's
+    prefix as the ids of the areas under it, the same way. A case's ``area_path`` is its area's path (a report
+    copies it, ``move_area`` moves both in one transaction), so the cases under a path are the cases of the
+    areas under it. Read as the path prefix on the (tenant, path, report time) index, the prefix's whole
+    range was read — every case of the scope's history, the period tested on each entry (PostgreSQL 15 has no
+    skip scan): 3–4 ms for a community's 765 cases of a month at scale 0.1 (bench/RESULTS.md, fifth session);
+    per area the period is one contiguous range. Areas are few per tenant, and the areas' path index finds
+    the subtree (starts_with: leakproof, so row-level security lets it reach the index). Before 0052 the
+    period's range alone narrowed the scan: every case of the tenant's month read and tested (7,417 for 767).
+    The same rows: ``= ANY`` of an array is ``IN`` of its rows."""
     branches = []
     for branch in or_branches(scope):
         areas = areas_of(branch)
+        if areas is None:
+            areas = _subtree(branch, tenant_id)
         branches.append(indexable(branch) if areas is None else Case.area_id == any_(
             func.array(areas.scalar_subquery(), type_=ARRAY(Case.__table__.c.area_id.type))))
     return or_(*branches) if len(branches) > 1 else branches[0]
+
+
+_SUBTREE = Area.__table__.alias("stat_subtree")
+
+
+def _subtree(branch: ColumnElement[bool], tenant_id: Any) -> Any:
+    """``SELECT id`` of the areas under the prefix when ``branch`` is ``cases.area_path`` starting with a
+    prefix (LIKE's, no escape), else None."""
+    if not (isinstance(branch, BinaryExpression) and branch.operator is operators.startswith_op
+            and not branch.modifiers.get("escape") and not branch.modifiers.get("autoescape")
+            and getattr(branch.left, "table", None) is Case.__table__ and branch.left.key == "area_path"):
+        return None
+    a = _SUBTREE
+    return select(a.c.id).where(a.c.tenant_id == tenant_id, func.starts_with(a.c.path, branch.right))
 
 
 def case_statistics(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
