@@ -117,6 +117,19 @@ def _args(report: str, person: uuid.UUID) -> str:
     return ", ".join(out)
 
 
+async def _filler(db: DbEnv, tenant_id: uuid.UUID, n: int, requests: bool = False) -> None:
+    """``n`` entries of another action in the tenant's log (each of its own request when ``requests``), analysed."""
+    async with db.owner_engine.connect() as owner:
+        await owner.execute(text(set_tenant_sql(tenant_id)))
+        await owner.execute(text(
+            "INSERT INTO audit_log (tenant_id, id, created_at, roles, action, object_type, object_ids, detail, "
+            "request_id) SELECT :t, gen_random_uuid(), now(), '', 'test.filler', 'none', '[]', '{}', "
+            "CASE WHEN :r THEN 'rq' || g END FROM generate_series(1, :n) g"), {"t": tenant_id, "r": requests, "n": n})
+        await owner.commit()
+        await owner.execute(text("ANALYZE audit_log"))
+        await owner.commit()
+
+
 async def _plan(db: DbEnv, tenant_id: uuid.UUID, report: str, person: uuid.UUID, analyze: bool = False) -> str:
     """EXPLAIN of the report's statement as the app role under row-level security, in the generic plan
     asyncpg's prepared statement settles on, sequential scans priced out."""
@@ -163,15 +176,7 @@ async def test_the_full_reads_are_read_by_their_index_as_the_app_role(api: Api, 
         await api.gql(tw, "admin", REPORT, {"p": encode_global_id("Person", person)})
     report = next(s for s in statements if "pd_reads" in s)
     assert "'person.read_pii'" in report
-    async with db.owner_engine.connect() as owner:  # a log mostly of other entries, and its statistics
-        await owner.execute(text(set_tenant_sql(tw.tenant_id)))
-        await owner.execute(text(
-            "INSERT INTO audit_log (tenant_id, id, created_at, roles, action, object_type, object_ids, detail) "
-            "SELECT :t, gen_random_uuid(), now(), '', 'test.filler', 'none', '[]', '{}' "
-            "FROM generate_series(1, 2000)"), {"t": tw.tenant_id})
-        await owner.commit()
-        await owner.execute(text("ANALYZE audit_log"))
-        await owner.commit()
+    await _filler(db, tw.tenant_id, 2000)  # a log mostly of other entries, and its statistics
     plan = await _plan(db, tw.tenant_id, report, person)
     reads = plan[plan.index("CTE pd_reads"):].split("CTE ", 2)[1]
     assert "pk_audit_pii_reads" in reads, plan
@@ -250,15 +255,7 @@ async def test_each_full_reads_request_is_found_by_its_index(api: Api, db: DbEnv
     with count_statements() as statements:
         await api.gql(tw, "admin", REPORT, {"p": encode_global_id("Person", person)})
     report = next(s for s in statements if "pd_reads" in s)
-    async with db.owner_engine.connect() as owner:  # a log of many requests' entries, and its statistics
-        await owner.execute(text(set_tenant_sql(tw.tenant_id)))
-        await owner.execute(text(
-            "INSERT INTO audit_log (tenant_id, id, created_at, roles, action, object_type, object_ids, detail, "
-            "request_id) SELECT :t, gen_random_uuid(), now(), '', 'test.filler', 'none', '[]', '{}', 'rq' || g "
-            "FROM generate_series(1, 5000) g"), {"t": tw.tenant_id})
-        await owner.commit()
-        await owner.execute(text("ANALYZE audit_log"))
-        await owner.commit()
+    await _filler(db, tw.tenant_id, 5000, requests=True)  # a log of many requests' entries, and its statistics
     plan = await _plan(db, tw.tenant_id, report, person)
     lookups = [line for line in plan.splitlines() if " on audit_log pds" in line]
     assert len(lookups) == 2, plan  # the last entry with a purpose, the first entry

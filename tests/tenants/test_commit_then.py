@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenants.begin import can_commit_then
 from tenants.session import DriverTransaction, make_engine
 from tests.support.harness import DbEnv
+from tests.support.listen import heard_on
 from tests.support.round_trips import one_connection, round_trips
 
 CHANNEL = "gongzhi_test_commit_then"
@@ -34,15 +35,8 @@ async def engine(db: DbEnv) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 async def heard(db: DbEnv) -> AsyncIterator[list[str]]:
     """The payloads a listener on another connection hears on CHANNEL."""
-    if not db.is_pg:
-        pytest.skip("NOTIFY is PostgreSQL's")
-    got: list[str] = []
-    conn = await asyncpg.connect("postgresql://" + db.app_url.split("://", 1)[1])
-    await conn.add_listener(CHANNEL, lambda *a: got.append(a[3]))
-    try:
+    async with heard_on(db, CHANNEL) as got:
         yield got
-    finally:
-        await conn.close()
 
 
 async def _settled(heard: list[str], n: int) -> list[str]:

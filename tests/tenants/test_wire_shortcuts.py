@@ -19,6 +19,7 @@ from tenants import wire
 from tenants.begin import can_commit_then, pipelined
 from tenants.session import DriverTransaction
 from tests.support.harness import Api, DbEnv, World
+from tests.support.listen import heard_on
 from tests.support.round_trips import one_connection, round_trips
 
 SET = "SELECT set_config('lock_timeout', $1, true), now()"
@@ -101,10 +102,7 @@ async def test_off_every_statement_takes_asyncpgs_own_path(engine: AsyncEngine, 
 
 async def test_off_the_notify_follows_the_commit_in_a_round_trip_of_its_own(engine: AsyncEngine, db: DbEnv,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    got: list[str] = []
-    listener = await asyncpg.connect("postgresql://" + db.app_url.split("://", 1)[1])
-    await listener.add_listener(CHANNEL, lambda *a: got.append(a[3]))
-    try:
+    async with heard_on(db, CHANNEL) as got:
         await _transaction(engine, "1000ms", (AFTER, (CHANNEL, "warm")))
         monkeypatch.setattr(wire, "enabled", False)
         with round_trips(engine) as trips:
@@ -113,8 +111,6 @@ async def test_off_the_notify_follows_the_commit_in_a_round_trip_of_its_own(engi
             if len(got) >= 2:
                 break
             await asyncio.sleep(0.02)
-    finally:
-        await listener.close()
     assert got == ["warm", "off"], got
     assert trips == [5], trips  # BEGIN alone, the two statements, COMMIT, then the NOTIFY alone (on: three)
 

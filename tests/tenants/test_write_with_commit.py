@@ -22,6 +22,7 @@ from tenants import wire
 from tenants.commit import NotText, bind_write, write_and_commit, write_value
 from tenants.session import DriverTransaction, count_statements
 from tests.support.harness import DbEnv
+from tests.support.listen import heard_on
 from tests.support.round_trips import one_connection, round_trips
 
 CHANNEL = "gongzhi_test_write_commit"
@@ -50,13 +51,9 @@ async def engine(db: DbEnv) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 async def heard(db: DbEnv) -> AsyncIterator[list[str]]:
-    got: list[str] = []
-    conn = await asyncpg.connect("postgresql://" + db.app_url.split("://", 1)[1])
-    await conn.add_listener(CHANNEL, lambda *a: got.append(a[3]))
-    try:
+    """The payloads a listener on another connection hears on CHANNEL."""
+    async with heard_on(db, CHANNEL) as got:
         yield got
-    finally:
-        await conn.close()
 
 
 async def _write(engine: AsyncEngine, args: tuple[Any, ...], said: str) -> bool:
