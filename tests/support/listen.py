@@ -3,6 +3,7 @@ sent with or after COMMIT, tenants.begin / tenants.commit)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,3 +25,13 @@ async def heard_on(db: DbEnv, channel: str) -> AsyncIterator[list[str]]:
         yield got
     finally:
         await conn.close()
+
+
+async def settled(heard: list[str], n: int) -> list[str]:
+    """The payloads once ``n`` have arrived (or after 2 s), and 50 ms later: nothing more came."""
+    for _ in range(100):
+        if len(heard) >= n:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.05)  # and nothing more
+    return list(heard)

@@ -6,7 +6,6 @@ connection out of the pool; nothing of it through pgbouncer (no statement cache)
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenants.begin import can_commit_then
 from tenants.session import DriverTransaction, make_engine
 from tests.support.harness import DbEnv
-from tests.support.listen import heard_on
+from tests.support.listen import heard_on, settled
 from tests.support.round_trips import one_connection, round_trips
 
 CHANNEL = "gongzhi_test_commit_then"
@@ -39,15 +38,6 @@ async def heard(db: DbEnv) -> AsyncIterator[list[str]]:
         yield got
 
 
-async def _settled(heard: list[str], n: int) -> list[str]:
-    for _ in range(100):
-        if len(heard) >= n:
-            break
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(0.05)  # and nothing more
-    return list(heard)
-
-
 async def test_the_statement_goes_with_commit_and_after_it(engine: AsyncEngine, heard: list[str]) -> None:
     async with DriverTransaction(engine) as tx:  # the connection's first use: the statement prepared on it
         await tx.fetch_first(SET, "1111ms")
@@ -59,7 +49,7 @@ async def test_the_statement_goes_with_commit_and_after_it(engine: AsyncEngine, 
             await tx.commit((AFTER, (CHANNEL, "second")))
             pid = tx.connection.get_server_pid()
     assert trips == [2], trips  # BEGIN with the first statement; COMMIT with the one after it
-    got = await _settled(heard, 2)
+    got = await settled(heard, 2)
     assert [p.split()[0] for p in got] == ["first", "second"], got
     assert not any(p.endswith(("1111ms", "2222ms")) for p in got), got  # not in the committed transaction
     async with DriverTransaction(engine) as tx:  # the same connection, idle, pooled again
@@ -83,12 +73,12 @@ async def test_nothing_runs_after_a_commit_that_fails(engine: AsyncEngine, heard
                                         "ON COMMIT DROP; INSERT INTO once VALUES (1), (1)")
             assert can_commit_then(tx)
             await tx.commit((AFTER, (CHANNEL, "never")))
-    assert [p.split()[0] for p in await _settled(heard, 2)] == ["warm"]
+    assert [p.split()[0] for p in await settled(heard, 2)] == ["warm"]
     async with DriverTransaction(engine) as tx:  # a fresh connection
         assert tx.connection.get_server_pid() != pid
         assert (await tx.fetch_first("SELECT to_regclass('pg_temp.once') IS NULL"))[0] is True
         await tx.commit((AFTER, (CHANNEL, "after")))
-    assert [p.split()[0] for p in await _settled(heard, 2)] == ["warm", "after"]
+    assert [p.split()[0] for p in await settled(heard, 2)] == ["warm", "after"]
 
 
 async def test_not_through_pgbouncer(db: DbEnv) -> None:

@@ -5,7 +5,6 @@ transactions, the same answers and audit rows, one round trip more for BEGIN, CO
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -19,7 +18,7 @@ from tenants import wire
 from tenants.begin import can_commit_then, pipelined
 from tenants.session import DriverTransaction
 from tests.support.harness import Api, DbEnv, World
-from tests.support.listen import heard_on
+from tests.support.listen import heard_on, settled
 from tests.support.round_trips import one_connection, round_trips
 
 SET = "SELECT set_config('lock_timeout', $1, true), now()"
@@ -107,10 +106,7 @@ async def test_off_the_notify_follows_the_commit_in_a_round_trip_of_its_own(engi
         monkeypatch.setattr(wire, "enabled", False)
         with round_trips(engine) as trips:
             await _transaction(engine, "2222ms", (AFTER, (CHANNEL, "off")))
-        for _ in range(100):
-            if len(got) >= 2:
-                break
-            await asyncio.sleep(0.02)
+        got = await settled(got, 2)
     assert got == ["warm", "off"], got
     assert trips == [5], trips  # BEGIN alone, the two statements, COMMIT, then the NOTIFY alone (on: three)
 

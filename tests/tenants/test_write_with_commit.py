@@ -6,7 +6,6 @@ write, then COMMIT with the statement after it)."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 import uuid
 from collections.abc import AsyncIterator
@@ -22,7 +21,7 @@ from tenants import wire
 from tenants.commit import NotText, bind_write, write_and_commit, write_value
 from tenants.session import DriverTransaction, count_statements
 from tests.support.harness import DbEnv
-from tests.support.listen import heard_on
+from tests.support.listen import heard_on, settled
 from tests.support.round_trips import one_connection, round_trips
 
 CHANNEL = "gongzhi_test_write_commit"
@@ -73,15 +72,6 @@ async def _rows(engine: AsyncEngine, *keys: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in rows]
 
 
-async def _settled(heard: list[str], n: int) -> list[str]:
-    for _ in range(100):
-        if len(heard) >= n:
-            break
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(0.05)  # and nothing more
-    return list(heard)
-
-
 def _values(k: str, i: int, f: float, s: str) -> tuple[Any, ...]:
     at = datetime(2026, 12, 6, 7, 8, 9, 123456, tzinfo=UTC)
     return (k, i % 2 == 0, i, f, s, uuid.UUID(int=abs(i) + 1), at, '{"n": [1, "网"]}', [])
@@ -114,7 +104,7 @@ async def test_the_values_land_as_the_binary_path_writes_them(engine: AsyncEngin
     assert [r[1:5] for r in got] == [a[1:5] for a in sent]  # bool, int8, float8 (the same double), text
     assert math.copysign(1, got[1][3]) == -1.0  # -0.0 kept
     assert [r[0] for r in await _rows(engine, *(a[0] + "+" for a in sent))] == [a[0] + "+" for a in sent]
-    assert sorted(await _settled(heard, len(sent))) == sorted(a[0] for a in sent)  # each heard once, after COMMIT
+    assert sorted(await settled(heard, len(sent))) == sorted(a[0] for a in sent)  # each heard once, after COMMIT
 
 
 async def test_a_refused_write_commits_nothing_and_leaves_the_connection_usable(engine: AsyncEngine,
@@ -134,7 +124,7 @@ async def test_a_refused_write_commits_nothing_and_leaves_the_connection_usable(
             assert tx.connection.get_server_pid() == pid  # pooled again, idle
         assert await _write(engine, _values("w4", 3, 3.5, "z"), "w4")
     assert trips == [0, 2], trips
-    assert await _settled(heard, 3) == ["w1", "w2", "w4"]
+    assert await settled(heard, 3) == ["w1", "w2", "w4"]
 
 
 async def test_values_not_sent_as_text_take_the_ordinary_path(engine: AsyncEngine, heard: list[str]) -> None:
@@ -153,7 +143,7 @@ async def test_values_not_sent_as_text_take_the_ordinary_path(engine: AsyncEngin
         assert await _write(engine, _values("o3", 1, math.inf, "x"), "o3")  # a float8's 8 bytes, infinite or not
     assert trips == [3, 2], trips  # the write, then COMMIT with the NOTIFY; then all in one again
     assert [(r[3], r[8]) for r in await _rows(engine, "o2", "o3")] == [(1.5, ["a", "b"]), (math.inf, [])]
-    assert await _settled(heard, 3) == ["o1", "o2", "o3"]
+    assert await settled(heard, 3) == ["o1", "o2", "o3"]
 
 
 async def test_off_the_write_commit_and_notify_go_one_after_another(engine: AsyncEngine, heard: list[str],
@@ -166,7 +156,7 @@ async def test_off_the_write_commit_and_notify_go_one_after_another(engine: Asyn
         assert not await _write(engine, _values("f2", 2, 2.5, "y"), "f2")
     assert trips == [5], trips
     assert [r[:5] for r in await _rows(engine, "f2")] == [("f2", True, 2, 2.5, "y")]
-    assert await _settled(heard, 2) == ["f1", "f2"]
+    assert await settled(heard, 2) == ["f1", "f2"]
 
 
 async def test_no_answer_read_leaves_the_connection_out_of_the_pool(engine: AsyncEngine) -> None:
