@@ -403,5 +403,7 @@ async def test_the_report_and_the_steps_run_generic_plans_from_the_first(api: Ap
     assert taken == [True] * 4
     assert [(name, mode, custom) for name, (mode, custom, _g) in seen[:4]] == [
         (name, "force_generic_plan", 0) for name, _u, _d in steps], seen
-    assert all(generic >= 1 for _n, (_m, _c, generic) in seen[:4]), seen
+    # a generic plan counted needs asyncpg's statement cache: through pgbouncer each statement is
+    # prepared afresh (the mode and no custom plan are asserted either way)
+    assert db.through_pgbouncer or all(generic >= 1 for _n, (_m, _c, generic) in seen[:4]), seen
     assert seen[4:] == [("reportCase", "force_generic_plan")], seen

@@ -382,5 +382,7 @@ async def test_the_inserts_run_generic_plans_from_the_first(api: Api, db: DbEnv,
             assert body["data"][field]["errors"] == [], body
     for seen in (noticed, wished):
         assert [(mode, custom) for mode, custom, _g in seen] == [("force_generic_plan", 0)], seen
-        assert seen[0][2] >= 1, seen
+        # a generic plan counted needs asyncpg's statement cache: through pgbouncer each statement is
+        # prepared afresh (the mode and no custom plan are asserted either way)
+        assert db.through_pgbouncer or seen[0][2] >= 1, seen
 

@@ -460,5 +460,7 @@ async def test_the_moves_run_generic_plans_from_the_first(api: Api, db: DbEnv, f
     assert taken == [True, True], taken
     for seen in (claimed, checked):
         assert [(mode, custom) for mode, custom, _g in seen] == [("force_generic_plan", 0)], seen
-        assert seen[0][2] >= 1, seen
+        # a generic plan counted needs asyncpg's statement cache: through pgbouncer each statement is
+        # prepared afresh (the mode and no custom plan are asserted either way)
+        assert db.through_pgbouncer or seen[0][2] >= 1, seen
 

@@ -249,5 +249,7 @@ async def test_the_mark_runs_generic_plans_from_the_first(api: Api, db: DbEnv, f
     with fast_taken() as taken, plans_seen(case_service, "prepare_mark_read", "%AS my_read%") as seen:
         await post(api, tw, "secretary", MIX, {"ids": gids}, fast=True)
     assert taken == [True] and [(mode, custom) for mode, custom, _g in seen] == [("force_generic_plan", 0)], seen
-    assert seen[0][2] >= 1, seen
+    # a generic plan counted needs asyncpg's statement cache: through pgbouncer each statement is
+    # prepared afresh (the mode and no custom plan are asserted either way)
+    assert db.through_pgbouncer or seen[0][2] >= 1, seen
     assert len((await written(db, tw, gids))["marks"]) == 2
