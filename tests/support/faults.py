@@ -194,8 +194,10 @@ class RunningApp:
 @contextlib.asynccontextmanager
 async def app_on(fdb: FaultDb, *, pool_size: int = 4, max_overflow: int = 4, **settings: Any
                  ) -> AsyncIterator[RunningApp]:
-    """The app in process, its engine through the proxy; ``settings`` over the test defaults."""
-    engine = make_engine(fdb.app_url, pool_size=pool_size, max_overflow=max_overflow, connect_timeout=2)
+    """The app in process, its engine through the proxy; ``settings`` over the test defaults. Connects time out
+    after 10 s: a refused connect fails at once whatever the bound, and 2 s was once too short for 8 connects
+    at once through the proxy (it shares the test's event loop) on a loaded machine (bench/RESULTS.md, h-op4r)."""
+    engine = make_engine(fdb.app_url, pool_size=pool_size, max_overflow=max_overflow, connect_timeout=10)
     s = Settings(database_url=fdb.app_url, jwt_secret=JWT_SECRET, graphiql=False, rate_limit_per_minute=0,
                  autoclose_interval=0, **settings)
     app = create_app(s, engine=engine)
