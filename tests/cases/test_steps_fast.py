@@ -27,7 +27,7 @@ from resolvers.ids import decode_global_id, encode_global_id
 from tenants.session import bind_tenant, count_statements, fetch_first
 from tests.support.audit import seal_as_app, verify
 from tests.support.cases import area_gid
-from tests.support.fast_paths import post_by, prepared_since, prepared_taken
+from tests.support.fast_paths import assert_generic_from_first, post_by, prepared_since, prepared_taken
 from tests.support.harness import Api, DbEnv, new_slug
 from tests.support.world import TenantWorld, build_tenant
 
@@ -402,9 +402,7 @@ async def test_the_report_and_the_steps_run_generic_plans_from_the_first(api: Ap
     finally:
         case_service.prepare_step, case_service.prepare_report = real_step, real_report  # type: ignore[assignment]
     assert taken == [True] * 4
-    assert [(name, mode, custom) for name, (mode, custom, _g) in seen[:4]] == [
-        (name, "force_generic_plan", 0) for name, _u, _d in steps], seen
-    # a generic plan counted needs asyncpg's statement cache: through pgbouncer each statement is
-    # prepared afresh (the mode and no custom plan are asserted either way)
-    assert db.through_pgbouncer or all(generic >= 1 for _n, (_m, _c, generic) in seen[:4]), seen
-    assert seen[4:] == [("reportCase", "force_generic_plan")], seen
+    assert [name for name, _p in seen[:4]] == [name for name, _u, _d in steps], seen
+    for _name, plans in seen[:4]:
+        assert_generic_from_first(db, [plans])
+    assert seen[4:] == [("reportCase", "auto" if db.through_pgbouncer else "force_generic_plan")], seen

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tenants.session import fetch_first
-from tests.support.harness import Api
+from tests.support.harness import Api, DbEnv
 from tests.support.world import TenantWorld
 
 
@@ -69,6 +69,19 @@ def prepared_since() -> datetime:
     to another server connection), with the custom plans of a request that did not ask for generic ones: CI's
     pgbouncer half once counted 2 on the connection a move got. The tests and PostgreSQL share one clock."""
     return datetime.now(UTC)
+
+
+def assert_generic_from_first(db: DbEnv, seen: list[tuple[str, int, int]]) -> None:
+    """What ``plans_seen`` (or a test's own ``_PLANS``) saw of a fast write's check, once: on PostgreSQL the
+    transaction is force_generic_plan and the check has had a generic plan and no custom one. Through pgbouncer the
+    app runs as production does there (``GONGZHI_DB_PGBOUNCER``, tests/support/databases.api_client): it leaves the
+    server's plan mode alone — each statement is prepared afresh there, so a forced generic plan would be one
+    planned blind to the values on every run (``AppState.open_context``)."""
+    if db.through_pgbouncer:
+        assert [mode for mode, _c, _g in seen] == ["auto"], seen
+        return
+    assert [(mode, custom) for mode, custom, _g in seen] == [("force_generic_plan", 0)], seen
+    assert seen[0][2] >= 1, seen
 
 
 _PLANS = ("SELECT current_setting('plan_cache_mode'), coalesce(sum(custom_plans), 0)::int, "
