@@ -9,7 +9,8 @@ fragment, a directive, a field of the case that needs a loader — is None and t
 A recognised request runs on a ``DriverTransaction``: the request's first statement, the report's checks
 in one statement, its rows with the audit entry and notifications in one more, sent with COMMIT and the
 events' NOTIFY after it (``resolvers.cases.report_fast``, ``tenants.commit.write_and_commit``): three round
-trips. Whatever the report's checks would refuse, the general path answers
+trips — two once the process keeps the area's path and the category's limit, the checks then inside the
+write (``report_fast._guard``). Whatever the report's checks would refuse, the general path answers
 from the start, so the typed errors, their Chinese messages and the refusal's audit entry are its own.
 """
 

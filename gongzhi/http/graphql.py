@@ -463,8 +463,12 @@ class GraphQLEndpoint:
                     if written is None:
                         return None
                     try:  # the rows, COMMIT and the events' NOTIFY after it: one round trip (tenants.commit)
-                        await self.state.commit_writes(session, ctx, tuple(written.ctes), tuple(written.args))
+                        await self.state.commit_writes(session, ctx, tuple(written.ctes), tuple(written.args),
+                                                       isinstance(written, case_service.PreparedReport)
+                                                       and written.guarded)
                     except fast_writes.WRITE_REFUSED:
+                        if isinstance(written, case_service.PreparedReport):
+                            written.refused()  # its checks in the write refused it, or a constraint did
                         return None
                 self.state.bus.after_commit(ctx.events)
                 if isinstance(written, PreparedMove):

@@ -86,7 +86,7 @@ NOTIFY_PAYLOAD_LIMIT = 8000  # bytes: PostgreSQL's limit for a NOTIFY payload
 
 @functools.lru_cache(maxsize=64)
 def audit_and_notify_sql(rows: int, writes: tuple[str, ...] = (), offset: int = 0,
-                         pii: tuple[tuple[int, int], ...] = (), quiet: bool = False) -> str:
+                         pii: tuple[tuple[int, int], ...] = (), quiet: bool = False, guarded: bool = False) -> str:
     """The statement for ``rows`` audit rows: $1 the tenant, then each row's columns, then the
     channel and the payloads (an array). ``writes``: the request's own INSERTs (their parameters
     $1 … $offset), run before the audit rows as data-modifying WITHs of the same statement.
@@ -94,12 +94,15 @@ def audit_and_notify_sql(rows: int, writes: tuple[str, ...] = (), offset: int = 
     ``audit_pii_reads`` rows (models.access.AuditPiiRead, migration 0049), one per id, the ids' texts
     the last parameters. ``quiet``: no row returned (``LIMIT 0``; the data-modifying WITHs still run to
     completion, but the pg_notify of the payloads does not: for no payload only), as ``tenants.commit.Writing``
-    sends a fast write with its COMMIT."""
+    sends a fast write with its COMMIT. ``guarded``: the first write (``w0``) is a guard, one row or none
+    (resolvers.cases.report_fast: the report's checks), and each audit row's id is NULL without its row — the
+    statement then fails on its NOT NULL before it writes the entry (PostgreSQL runs the audit's INSERT first, and
+    checks a row's row-level security before its NOT NULLs: not the tenant)."""
     width = len(_AUDIT_COLUMNS)
     first = 1 + offset
-    values = ", ".join(f"(${first}::uuid, " + ", ".join(f"${first + 1 + r * width + i}::{t}"
-                                                          for i, t in enumerate(_AUDIT_TYPES)) + ")"
-                       for r in range(rows))
+    held = "(SELECT {} FROM w0)" if guarded else "{}"  # an entry's id: NULL without the guard's row
+    values = ", ".join(f"(${first}::uuid, " + ", ".join((held if i == 0 else "{}").format(
+        f"${first + 1 + r * width + i}::{t}") for i, t in enumerate(_AUDIT_TYPES)) + ")" for r in range(rows))
     channel = first + 1 + rows * width
     ahead = "".join(f"w{i} AS ({sql}), " for i, sql in enumerate(writes))
     ids, n = [], channel + 2
@@ -161,10 +164,12 @@ def audit_rows(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime) -
 
 def audit_and_notify(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime,
                      payloads: list[str], writes: tuple[str, ...] = (),
-                     write_args: tuple[Any, ...] = (), quiet: bool = False) -> tuple[str, tuple[Any, ...]]:
+                     write_args: tuple[Any, ...] = (), quiet: bool = False,
+                     guarded: bool = False) -> tuple[str, tuple[Any, ...]]:
     """``audit_and_notify_sql`` for these entries and its parameters: the tenant, each row's columns
     (JSON as its text, as the ORM's JSON type sends it), the channel and the payloads; after
-    ``write_args``, the parameters of ``writes``. ``quiet``: the statement returns no row (no payloads only)."""
+    ``write_args``, the parameters of ``writes``. ``quiet``: the statement returns no row (no payloads only);
+    ``guarded``: ``writes``' first is a guard (``audit_and_notify_sql``)."""
     assert not (quiet and payloads), "a quiet statement notifies nothing"
     rows = audit_rows(entries, tenant_id, now)
     values = [json.dumps(r[c]) if t == "json" else r[c] for r in rows
@@ -176,7 +181,8 @@ def audit_and_notify(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datet
             read = pii_read_ids(r["object_ids"])
             pii.append((i, len(read)))
             ids += read
-    return (audit_and_notify_sql(len(rows), writes, len(write_args), tuple(pii), quiet),
+    assert not (guarded and pii), "a guarded write reads no personal data"
+    return (audit_and_notify_sql(len(rows), writes, len(write_args), tuple(pii), quiet, guarded),
             (*write_args, tenant_id, *values, CHANNEL, payloads, *ids))
 
 
@@ -431,7 +437,7 @@ class AppState:
         return None
 
     async def commit_writes(self, session: AsyncSession, ctx: RequestContext, writes: tuple[str, ...],
-                            write_args: tuple[Any, ...]) -> None:
+                            write_args: tuple[Any, ...], guarded: bool = False) -> None:
         """The commit of a mutation that wrote nothing yet, on the driver (issue #21: a report,
         resolvers.cases.report_fast): its INSERTs (``writes``, parameters ``write_args``) and its audit entry in
         one statement — what ``commit`` sends after the ORM's flushes —, then the request's DriverTransaction's
@@ -439,7 +445,9 @@ class AppState:
         can go so (``tenants.commit.write_and_commit``; else the statement, then COMMIT with the NOTIFY). When
         the NOTIFY cannot go after the COMMIT its payloads go in the statement, as ``commit`` sends them, and
         COMMIT alone follows. A write refused by a constraint raises with the transaction open, nothing
-        committed. The caller publishes the events in this process when there is no NOTIFY
+        committed. ``guarded``: ``writes``' first is the mutation's checks, one row or none (the report's,
+        resolvers.cases.report_fast): without its row the statement is refused by a NOT NULL before it writes
+        anything, as by a constraint. The caller publishes the events in this process when there is no NOTIFY
         (``bus.after_commit``)."""
         entries = ctx.audit_entries()
         payloads = [payload(e) for e in ctx.events] if self.bus.notifies else []
@@ -448,7 +456,7 @@ class AppState:
         if after is not None:
             payloads = []
         sql, args = audit_and_notify(entries, ctx.tenant.id, ctx.now, payloads, writes, write_args,
-                                     quiet=not payloads)
+                                     quiet=not payloads, guarded=guarded)
         if payloads:
             await fetch_first(session, sql, *args)  # on the request's DriverTransaction
             await tx.commit()

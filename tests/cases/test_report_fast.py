@@ -3,8 +3,10 @@ and writes what the general path (strawberry, the ORM) does: for every (user, ar
 valid and invalid input, another tenant's area, an idempotent retry and photos, both paths give the same
 response bytes (the new case's id and number aside) and the same rows — the case, its 受理 stage, its
 timeline entry, its audit entry — and the audit chain verifies after a mix of both. A report the fast path
-takes is three statements after BEGIN (the first, the checks, the rows with the audit entry), and its event's
-NOTIFY goes with its COMMIT, after it."""
+takes is two statements after BEGIN (the first; the rows with the audit entry and, inside them, the checks) once
+the process has kept the area's path and the category's limit, and its event's NOTIFY goes with its COMMIT, after
+it. A report whose checks in its write refuse it (a retry, a category or a reach gone, a path or limit no longer
+the one kept) writes nothing, and the general path answers it as it answers it alone."""
 
 from __future__ import annotations
 
@@ -19,18 +21,21 @@ from typing import Any
 import asyncpg
 import orjson
 import pytest
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, func, select, text
 
 import resolvers.cases as case_service
+import resolvers.cases.report_fast as report_fast
 import tenants.session as ts
 from gongzhi.bus import CHANNEL
+from gongzhi.http.graphql import GraphQLEndpoint
 from models import AuditEntry, Case, CaseEvent, CaseStage, Notification
 from resolvers.ids import decode_global_id, encode_global_id
+from tenants.rls import set_tenant_sql
 from tenants.session import bind_tenant, count_statements
 from tests.cases.test_cases import REPORT_MATRIX
 from tests.support.audit import seal_as_app, verify
 from tests.support.cases import area_gid
-from tests.support.fast_paths import post_by, prepared_taken
+from tests.support.fast_paths import post_by
 from tests.support.harness import Api, DbEnv, new_slug
 from tests.support.round_trips import round_trips
 from tests.support.world import TenantWorld, build_tenant
@@ -79,9 +84,40 @@ async def tenant(db: DbEnv, api: Api) -> AsyncIterator[tuple[TenantWorld, Tenant
 
 @contextmanager
 def fast_taken() -> Iterator[list[bool]]:
-    """Per report, whether the fast path answered it (prepared the rows)."""
-    with prepared_taken((case_service, "prepare_report")) as taken:
+    """Per report the fast path saw, whether it answered it: prepared the rows, wrote and committed them. A report
+    it prepared whose write was refused (a constraint met, the checks inside the write) is the general path's."""
+    taken: list[bool] = []
+    real = GraphQLEndpoint._write_on_driver
+
+    async def spied(self: Any, *args: Any, **kw: Any) -> Any:
+        out = await real(self, *args, **kw)
+        taken.append(out is not None)
+        return out
+
+    GraphQLEndpoint._write_on_driver = spied  # type: ignore[method-assign]
+    try:
         yield taken
+    finally:
+        GraphQLEndpoint._write_on_driver = real  # type: ignore[method-assign]
+
+
+@contextmanager
+def checked_in_the_write() -> Iterator[list[bool | None]]:
+    """Per report the fast path prepared or left: None (left to the general path before any write), False (checked
+    in a statement of its own), True (its checks inside its write: ``report_fast._guard``)."""
+    shapes: list[bool | None] = []
+    real = case_service.prepare_report
+
+    async def spied(*args: Any, **kw: Any) -> Any:
+        out = await real(*args, **kw)
+        shapes.append(None if out is None else out.guarded)
+        return out
+
+    case_service.prepare_report = spied  # type: ignore[assignment]
+    try:
+        yield shapes
+    finally:
+        case_service.prepare_report = real  # type: ignore[assignment]
 
 
 async def post(api: Api, tw: TenantWorld, user: str, document: str, data: dict[str, Any], *, fast: bool) -> bytes:
@@ -203,26 +239,28 @@ async def test_an_idempotent_retry_answers_the_same_case(api: Api, db: DbEnv,
         assert len((await s.scalars(select(Case.id).where(Case.idempotency_key == data["idempotencyKey"]))).all()) == 1
 
 
-async def test_three_statements_and_the_chain_verifies(api: Api, db: DbEnv,
-                                                       tenant: tuple[TenantWorld, TenantWorld]) -> None:
+async def test_two_statements_and_the_chain_verifies(api: Api, db: DbEnv,
+                                                     tenant: tuple[TenantWorld, TenantWorld]) -> None:
     tw, _ = tenant
     data = {"areaId": area_gid(tw, "B1"), "category": "garbage", "title": "计数"}
-    await post(api, tw, "resident", DOCS[0], data, fast=True)  # the actor's checks rendered
-    with count_statements() as fast:
+    await post(api, tw, "resident", DOCS[0], data, fast=True)  # the actor's checks rendered, the path and limit kept
+    with count_statements() as fast, checked_in_the_write() as shapes:
         await post(api, tw, "resident", DOCS[0], data, fast=True)
     with count_statements() as general:
         await post(api, tw, "resident", DOCS[0], data, fast=False)
-    assert len(fast) == 3, fast
+    assert shapes == [True]
+    assert len(fast) == 2, fast  # the first; the rows with the audit entry and the checks (three on the base)
     assert len(general) > len(fast), general
     await seal_as_app(db, tw)
     report = await verify(db, tw)
     assert report.ok, report
 
 
-async def test_three_round_trips(api: Api, db: DbEnv, tenant: tuple[TenantWorld, TenantWorld]) -> None:
-    """BEGIN with the first statement (tenants/begin.py), the checks, the rows with the audit entry and COMMIT
-    (tenants/commit.py ``write_and_commit``; four on the base: the rows, then COMMIT) — once every pooled
-    connection has the statements prepared; five through pgbouncer (BEGIN alone, COMMIT alone)."""
+async def test_two_round_trips(api: Api, db: DbEnv, tenant: tuple[TenantWorld, TenantWorld]) -> None:
+    """BEGIN with the first statement (tenants/begin.py), then the rows with the audit entry and the checks inside
+    them (``report_fast._guard``), COMMIT and the NOTIFY (tenants/commit.py ``write_and_commit``; three on the base:
+    the checks in a round trip of their own) — once every pooled connection has the statements prepared; four
+    through pgbouncer (BEGIN alone, COMMIT alone; five on the base)."""
     tw, _ = tenant
     data = {"areaId": area_gid(tw, "B1"), "category": "garbage", "title": "往返"}
     for _ in range(25):
@@ -231,7 +269,7 @@ async def test_three_round_trips(api: Api, db: DbEnv, tenant: tuple[TenantWorld,
         for _ in range(5):
             await post(api, tw, "resident", DOCS[0], {**data, "idempotencyKey": uuid.uuid4().hex}, fast=True)
     assert taken == [True] * 5
-    assert trips == [5 if db.through_pgbouncer else 3] * 5, trips
+    assert trips == [4 if db.through_pgbouncer else 2] * 5, trips
 
 
 async def test_concurrent_retries_with_one_key_make_one_case(api: Api, db: DbEnv,
@@ -242,7 +280,7 @@ async def test_concurrent_retries_with_one_key_make_one_case(api: Api, db: DbEnv
     key = uuid.uuid4().hex
     data = {"areaId": area_gid(tw, "B1"), "category": "garbage", "title": "并发重试", "idempotencyKey": key}
     barrier = asyncio.Barrier(4)
-    with fast_taken() as taken:
+    with fast_taken() as taken, checked_in_the_write() as shapes:
         spy = case_service.prepare_report
 
         async def checked_together(*args: Any, **kw: Any) -> Any:  # every request's checks before any write
@@ -251,8 +289,14 @@ async def test_concurrent_retries_with_one_key_make_one_case(api: Api, db: DbEnv
             return out
 
         case_service.prepare_report = checked_together  # type: ignore[assignment]
-        bodies = await asyncio.gather(*(post(api, tw, "resident", DOCS[1], data, fast=True) for _ in range(4)))
-    assert taken == [True] * 4  # all four checked and wrote: three met the key's constraint and were rolled back
+        try:
+            bodies = await asyncio.gather(*(post(api, tw, "resident", DOCS[1], data, fast=True) for _ in range(4)))
+        finally:
+            case_service.prepare_report = spy  # type: ignore[assignment]
+    # all four checked and wrote; three met the key's constraint (or their checks in the write saw the first's
+    # case) and were rolled back, and the general path answered them
+    assert None not in shapes and len(shapes) == 4, shapes
+    assert sorted(taken) == [False, False, False, True], taken
     assert len(set(bodies)) == 1, bodies
     case_id = case_of(bodies[0])
     assert case_id is not None
@@ -296,11 +340,11 @@ async def test_the_reports_event_goes_out_with_its_commit_not_in_it(api: Api, db
         await listener.add_listener(CHANNEL, lambda *a: heard.append(a[3]))
         data = {"areaId": area_gid(tw, "B1"), "category": "garbage", "title": "通知在提交之后"}
         for _ in range(3):  # the first on a pooled connection prepares the NOTIFY there; the others as at load
-            with fast_taken() as taken, sent_in_transactions() as sent:
+            with fast_taken() as taken, sent_in_transactions() as sent, checked_in_the_write() as shapes:
                 body = await post(api, tw, "resident", DOCS[1], {**data, "idempotencyKey": uuid.uuid4().hex},
                                   fast=True)
             assert taken == [True]
-            assert len(sent) == 3  # the first, the checks, the rows with the audit entry
+            assert len(sent) == 3 - bool(shapes[-1])  # the first, (the checks,) the rows with the audit entry
             # the audit statement's NOTIFY (of each payload in its array parameter): none in the transaction
             payloads = [a for sql, args in sent if "pg_notify" in sql for a in args if isinstance(a, list)]
             assert payloads == [[]] or db.through_pgbouncer, payloads
@@ -314,3 +358,168 @@ async def test_the_reports_event_goes_out_with_its_commit_not_in_it(api: Api, db
             assert [(e["action"], e["state"], e["seq"]) for e in events] == [("report", "reported", 1)], heard
     finally:
         await listener.close()
+
+
+# -- the checks inside the write (report_fast._guard): every refusal writes nothing and is the general path's
+
+_WRITTEN = (Case, CaseStage, CaseEvent, AuditEntry, Notification)
+
+
+async def written(db: DbEnv, tw: TenantWorld) -> dict[str, int]:
+    """The tenant's rows of every table a report writes, counted."""
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        return {m.__tablename__: (await s.execute(select(func.count(m.id)))).scalar_one() for m in _WRITTEN}
+
+
+async def changed(db: DbEnv, tw: TenantWorld, sql: str, **params: Any) -> None:
+    """``sql`` run in the tenant's transaction (row-level security), as the tables' owner; it must change a row."""
+    async with db.owner_engine.begin() as conn:
+        await conn.execute(text(set_tenant_sql(tw.tenant_id)))
+        assert (await conn.execute(text(sql), {"t": tw.tenant_id, **params})).rowcount > 0, sql
+
+
+async def kept(api: Api, tw: TenantWorld, area: str = "B1", category: str = "garbage") -> None:
+    """A report of ``area`` and ``category`` answered fast (by the admin, who reaches every area): the area's path
+    and the category's limit are kept, and the next such report is checked in its write."""
+    with fast_taken() as taken:
+        await post(api, tw, "admin", DOCS[0], {"areaId": area_gid(tw, area), "category": category, "title": "先报",
+                                               "idempotencyKey": uuid.uuid4().hex}, fast=True)
+    assert taken == [True]
+
+
+async def refused_in_the_write(api: Api, db: DbEnv, tw: TenantWorld, user: str, data: dict[str, Any]
+                               ) -> tuple[bytes, dict[str, int]]:
+    """``data`` reported by ``user`` on the fast path, which checked it in its write and whose write was refused:
+    the answer (the general path's), and the rows the request added."""
+    before = await written(db, tw)
+    with fast_taken() as taken, checked_in_the_write() as shapes:
+        body = await post(api, tw, user, DOCS[3], data, fast=True)
+    assert (shapes, taken) == ([True], [False])
+    after = await written(db, tw)
+    return body, {k: after[k] - n for k, n in before.items()}
+
+
+async def by_the_general_path(api: Api, db: DbEnv, tw: TenantWorld, user: str, data: dict[str, Any]
+                              ) -> tuple[bytes, dict[str, int]]:
+    before = await written(db, tw)
+    body = await post(api, tw, user, DOCS[3], data, fast=False)
+    after = await written(db, tw)
+    return body, {k: after[k] - n for k, n in before.items()}
+
+
+async def test_a_retry_checked_in_its_write_answers_the_first_case(api: Api, db: DbEnv,
+                                                                  tenant: tuple[TenantWorld, TenantWorld]) -> None:
+    """The checks in the write see the key's case: nothing written, the general path answers the first case, as
+    it answers the same retry alone."""
+    tw, _ = tenant
+    data = {"areaId": area_gid(tw, "B1"), "category": "garbage", "title": "重试", "idempotencyKey": uuid.uuid4().hex}
+    await kept(api, tw)
+    with fast_taken() as taken:
+        first = await post(api, tw, "resident", DOCS[3], data, fast=True)
+    assert taken == [True]
+    await kept(api, tw)  # a refused write forgets what was kept: kept again (refused_in_the_write asserts it)
+    again, added = await refused_in_the_write(api, db, tw, "resident", {**data, "title": "改了"})
+    general, general_added = await by_the_general_path(api, db, tw, "resident", {**data, "title": "又改了"})
+    assert first == again == general
+    assert added == general_added and added["cases"] == 0, (added, general_added)
+
+
+async def test_a_category_closed_since_it_was_kept(api: Api, db: DbEnv,
+                                                   tenant: tuple[TenantWorld, TenantWorld]) -> None:
+    """The category closed after its limit was kept: the checks in the write refuse the report, nothing is
+    written, and the answer is the general path's (an unknown category)."""
+    tw, _ = tenant
+    data = {"areaId": area_gid(tw, "B1"), "category": "facility", "title": "井盖", "idempotencyKey": uuid.uuid4().hex}
+    await kept(api, tw, category="facility")
+    closing = "UPDATE case_categories SET active = :on WHERE tenant_id = :t AND code = 'facility'"
+    await changed(db, tw, closing, on=False)
+    try:
+        body, added = await refused_in_the_write(api, db, tw, "resident", data)
+        general, general_added = await by_the_general_path(api, db, tw, "resident", data)
+    finally:
+        await changed(db, tw, closing, on=True)
+    assert body == general and orjson.loads(body)["data"]["r"]["c"] is None, body
+    assert [e["field"] for e in orjson.loads(body)["data"]["r"]["errors"]] == ["category"], body
+    assert added == general_added and added["cases"] == 0, (added, general_added)
+
+
+async def test_an_area_out_of_the_reporters_reach(api: Api, db: DbEnv,
+                                                  tenant: tuple[TenantWorld, TenantWorld]) -> None:
+    """The area's path kept from a report of someone who reaches it: a reporter who does not is refused by the
+    checks in the write, nothing is written, and the answer is the general path's (FORBIDDEN)."""
+    tw, _ = tenant
+    data = {"areaId": area_gid(tw, "B1"), "category": "garbage", "title": "越界", "idempotencyKey": uuid.uuid4().hex}
+    await kept(api, tw)
+    with sent_in_transactions() as sent:
+        body, added = await refused_in_the_write(api, db, tw, "resident4", data)  # REPORT_MATRIX: B1 is not theirs
+    general, general_added = await by_the_general_path(api, db, tw, "resident4", data)
+    assert body == general and [e["code"] for e in orjson.loads(body)["data"]["r"]["errors"]] == ["FORBIDDEN"]
+    assert added == general_added and added["cases"] == 0, (added, general_added)
+    # The refused write again, in a transaction of the tenant's: refused by a NOT NULL before any row went in, not
+    # even one rolled back (PostgreSQL runs the audit's INSERT first: its tenant is the guard's too).
+    sql, args = next((q, a) for q, a in sent if "INSERT INTO cases" in q)
+    tables = [m.__tablename__ for m in _WRITTEN]
+    count = ("SELECT array_agg(pg_stat_get_xact_tuples_inserted(c::regclass) ORDER BY o) "
+             "FROM unnest($1::text[]) WITH ORDINALITY AS t(c, o)")
+    async with db.engine.connect() as conn:
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        async with driver.transaction():
+            await driver.execute(set_tenant_sql(tw.tenant_id))
+            # (PostgreSQL 15 adds what this backend's earlier transactions inserted and has not reported yet)
+            before = await driver.fetchval(count, tables)
+            with pytest.raises(asyncpg.NotNullViolationError):
+                async with driver.transaction():  # a savepoint: the outer transaction goes on
+                    await driver.execute(sql, *args)
+            after = await driver.fetchval(count, tables)
+    assert dict(zip(tables, after, strict=True)) == dict(zip(tables, before, strict=True))
+
+
+async def test_a_path_or_a_limit_no_longer_the_one_kept(api: Api, db: DbEnv,
+                                                        tenant: tuple[TenantWorld, TenantWorld]) -> None:
+    """What a report's rows are made of changed since it was kept — the area's path (moved), the 受理 limit
+    (set anew): the checks in the write refuse it, nothing of the stale rows is written, and the general path
+    reports it with the path and due time it reports the same case with alone."""
+    tw, _ = tenant
+    data = {"areaId": area_gid(tw, "B1"), "category": "garbage", "title": "陈旧", "idempotencyKey": "fresh"}
+    await kept(api, tw)
+    for (tenant_id, area_id), path in list(report_fast._PATHS.items()):
+        if tenant_id == tw.tenant_id and area_id == tw.areas["B1"]:
+            report_fast._PATHS[tenant_id, area_id] = path + "01a2/"  # as if the area moved after it was kept
+    due = []
+    for step in ("path", "limit"):
+        if step == "limit":
+            await kept(api, tw)
+            await changed(db, tw, "UPDATE case_stage_limits SET amount = amount * 2 WHERE tenant_id = :t "
+                          "AND stage = 'accept'")
+        try:
+            body, added = await refused_in_the_write(api, db, tw, "resident",
+                                                     {**data, "idempotencyKey": uuid.uuid4().hex})
+            general, general_added = await by_the_general_path(api, db, tw, "resident",
+                                                               {**data, "idempotencyKey": uuid.uuid4().hex})
+        finally:
+            if step == "limit":
+                await changed(db, tw, "UPDATE case_stage_limits SET amount = amount / 2 WHERE tenant_id = :t "
+                              "AND stage = 'accept'")
+        assert _ID.sub("", body.decode()) == _ID.sub("", general.decode())
+        fast_case, general_case = case_of(body), case_of(general)
+        assert fast_case is not None and general_case is not None
+        made = await rows(db, tw, fast_case)
+        assert made == await rows(db, tw, general_case)
+        assert added == general_added and added["cases"] == 1, (added, general_added)  # the general path's case
+        due.append(made["stages"][0]["due_at"])
+    assert due[0] != due[1] and None not in due, due  # 受理's due time, of the limit set anew
+
+
+async def test_a_refused_write_forgets_what_was_kept(api: Api, db: DbEnv,
+                                                     tenant: tuple[TenantWorld, TenantWorld]) -> None:
+    """After a write its checks refused, the next report of that area is checked in a statement of its own (which
+    keeps the path and limit again), and the one after in its write; both answered by the fast path."""
+    tw, _ = tenant
+    data = {"areaId": area_gid(tw, "B1"), "category": "garbage", "title": "再来"}
+    await kept(api, tw)
+    await refused_in_the_write(api, db, tw, "resident4", {**data, "idempotencyKey": uuid.uuid4().hex})
+    with fast_taken() as taken, checked_in_the_write() as shapes:
+        for _ in range(2):
+            await post(api, tw, "resident", DOCS[0], {**data, "idempotencyKey": uuid.uuid4().hex}, fast=True)
+    assert (shapes, taken) == ([False, True], [True, True])
