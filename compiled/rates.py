@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -70,21 +71,29 @@ def _member(cls: type[Any], value: Any) -> Any:
     return value if isinstance(value, cls) else cls(getattr(value, "value", value))
 
 
-def _bounds(a: dict[str, Any]) -> tuple[date, date]:
-    """The period's first and last day by the resolvers' rule (period_bounds); a bad one is theirs to refuse."""
-    p = a["period"]
+@lru_cache(maxsize=256)
+def _period(kind: Any, year: int | None, number: int | None, start: date | None, end: date | None
+            ) -> tuple[date, date, datetime, datetime]:
+    """The period's first and last day by the resolvers' rule (period_bounds) and their local bounds
+    (local_bounds), once per process for each period asked: a request reads them five times (its plan's
+    check and four parameters), and each made the days, enum members and a time zone again (issue #21).
+    A bad period is the resolvers' to refuse (Unsupported, not kept)."""
     try:
-        start, end = period_bounds(_member(PeriodKind, p["kind"]), year=p.get("year"), number=p.get("number"),
-                                   start=p.get("from"), end=p.get("to"))
+        first, last = period_bounds(_member(PeriodKind, kind), year=year, number=number, start=start, end=end)
     except ServiceError:
         raise Unsupported("period") from None
-    if not (_FIRST_DAY <= start and end <= _LAST_DAY):
+    if not (_FIRST_DAY <= first and last <= _LAST_DAY):
         raise Unsupported("day out of range")
-    return start, end
+    return (first, last, *local_bounds(first, last))
+
+
+def _period_of(a: dict[str, Any]) -> tuple[date, date, datetime, datetime]:
+    p = a["period"]
+    return _period(p["kind"], p.get("year"), p.get("number"), p.get("from"), p.get("to"))
 
 
 def _period_ok(a: dict[str, Any]) -> bool:
-    _bounds(a)
+    _period_of(a)
     return True
 
 
@@ -143,8 +152,8 @@ def _rates(cx: Compiler, sel: Sel, group_by: RateGroupBy, ranking: bool) -> Colu
                                             area_read_predicate(actor.grant("area", "read"), actor))
                     .scalar_subquery(), Text)
         cx.guards.append(path.is_not(None))  # an unknown area, or one the actor may not read: NOT_FOUND
-    lo = cx.param(sel, lambda a: local_bounds(*_bounds(a))[0], "timestamptz")
-    hi = cx.param(sel, lambda a: local_bounds(*_bounds(a))[1], "timestamptz")
+    lo = cx.param(sel, lambda a: _period_of(a)[2], "timestamptz")
+    hi = cx.param(sel, lambda a: _period_of(a)[3], "timestamptz")
     name = f"rate{len(cx.slots)}"  # names of its own per field (aliases may ask twice)
     found = rate_aggregate(group_by, rate_filters(grant, actor, lo, hi, path), lo, hi, cx.now,
                            name=name).cte(f"{name}_found")
@@ -157,8 +166,8 @@ def _rates(cx: Compiler, sel: Sel, group_by: RateGroupBy, ranking: bool) -> Colu
     settings, working = _settings()
     payload = {"spec": _json_literal(spec), "group": lit(group_by.value),
                "ranked": true() if ranking else false(),
-               "start": cx.param(sel, lambda a: _bounds(a)[0], "date"),
-               "end": cx.param(sel, lambda a: _bounds(a)[1], "date"),
+               "start": cx.param(sel, lambda a: _period_of(a)[0], "date"),
+               "end": cx.param(sel, lambda a: _period_of(a)[1], "date"),
                "settings": settings, "found": func.json_agg(func.json_build_array(*found.c)), "names": names}
     fallback = func.coalesce(func.bool_or(found.c.fallback_reported.is_not(None)), false())
     return select(_marker(payload, and_(fallback, working))).select_from(found).scalar_subquery()
