@@ -401,13 +401,21 @@ def _unmark(value: Any, ctx: RequestContext) -> Any:
 # A "$" before anything but a digit (a parameter's $n): the text of a marker (compiled.fields, compiled.sql,
 # compiled.audit, compiled.rates, compiled.statistics, compiled.personal_data), written as a literal of the SQL.
 _MARKED = re.compile(r"\$[^0-9]")
+_QUIET: dict[str, bool] = {}  # by a plan's text: the same str object on every reuse, its hash kept with it
 
 
 def quiet(sql: str) -> bool:
     """Whether a plan's answer is its statement's text alone: no marker in its SQL, so ``finish`` records no
     full read and no report (no audit entry to write) and nothing sends the request elsewhere ("$decline",
-    "$rates") — the read's transaction writes nothing, and its COMMIT can go with it (``run_compiled``)."""
-    return _MARKED.search(sql) is None
+    "$rates") — the read's transaction writes nothing, and its COMMIT can go with it (``run_compiled``). Kept per
+    text: the search over a node lookup's 9.6 kB took 22 µs (at load 9), twice a request; a lookup takes 0.4."""
+    known = _QUIET.get(sql)
+    if known is None:
+        known = _MARKED.search(sql) is None
+        if len(_QUIET) >= 4096:
+            _QUIET.clear()
+        _QUIET[sql] = known
+    return known
 
 
 async def run_compiled(ctx: RequestContext, sql: str, params: tuple[Any, ...], tx: Any = None) -> str | None:
