@@ -45,9 +45,9 @@ partner_units, statistics, rates, tenant_rules, catalogue, calendar …), which 
 
 from compiled.compiler import Unsupported
 from compiled.fields import FIELDS
-from compiled.plans import Plan, PlanCache, compile_request, finish, run_compiled
+from compiled.plans import Plan, PlanCache, compile_request, finish, quiet, run_compiled
 
-__all__ = ["FIELDS", "Plan", "PlanCache", "Unsupported", "compile_request", "compiled_fields", "finish",
+__all__ = ["FIELDS", "Plan", "PlanCache", "Unsupported", "compile_request", "compiled_fields", "finish", "quiet",
            "run_compiled"]
 
 

@@ -46,6 +46,9 @@ from tenants.pool import _drop
 # The carrier of the Sync: asyncpg's own statement, whose row description decodes the audit statement's row
 # (one bigint, binary); it returns no row of its own.
 CARRIER = "SELECT 0::bigint AS count WHERE false"
+# The carrier of a compiled read's COMMIT (compiled.plans.run_compiled): its one column is the read's, the answer's
+# JSON text (compiled.plans._root casts it to text).
+TEXT_CARRIER = "SELECT NULL::text AS data WHERE false"
 _EXECUTE = _message(b"E", b"\0\0\0\0\0")
 
 
@@ -116,8 +119,10 @@ class Committing:
     can (the module), else ``sql`` then COMMIT; either way the adapter's transaction is over when it returns.
     Passed to ``tenants.session._fetchrow``, which counts and observes ``sql`` as any statement."""
 
-    def __init__(self, adapted: Any) -> None:
+    def __init__(self, adapted: Any, carrier: str = CARRIER, binary: bool = False) -> None:
         self.adapted = adapted
+        self.carrier = carrier  # whose row description decodes ``sql``'s row: the same columns
+        self.binary = binary  # the parameters as ``bind_write`` sends them (by the statement's types), else as text
         self.pipelined = False
 
     async def fetchrow(self, sql: str, *args: Any) -> Any:
@@ -126,13 +131,14 @@ class Committing:
         transaction = adapted._transaction
         shortcut = wire.enabled  # else asyncpg's own path only, its internals untouched (tenants.wire)
         statement = _prepared(driver, sql) if shortcut else None
-        carrier = _prepared(driver, CARRIER) if shortcut else None
+        carrier = _prepared(driver, self.carrier) if shortcut else None
         message = None
         if (shortcut and transaction is not None and driver._top_xact is transaction and not transaction._nested
                 and statement is not None and carrier is not None and not driver.is_closed()):
             try:
-                message = bind_text(statement.name, args)
-            except NotText:
+                message = (bind_write(statement.name, parameter_types(statement), args) if self.binary
+                           else bind_text(statement.name, args))
+            except (NotText, InternalClientError):  # a value not made here; a type without asyncpg's codec
                 message = None
         if message is None:
             row = await driver.fetchrow(sql, *args)
@@ -141,12 +147,12 @@ class Committing:
             if carrier is None and shortcut and driver._stmt_cache.get_max_size() > 0 and not driver.is_closed():
                 # prepared and cached once per connection: the next time pipelines. Without a statement cache
                 # (pgbouncer's mode) it would be one more round trip on every request, and never cached.
-                await driver.fetchrow(CARRIER)
+                await driver.fetchrow(self.carrier)
             return row
         self.pipelined = True
         try:
             driver._transport.write(message + _EXECUTE + COMMIT)
-            row = await driver.fetchrow(CARRIER)
+            row = await driver.fetchrow(self.carrier)
         except BaseException:
             if not driver.is_closed() and not driver.is_in_transaction():
                 _ended(adapted, transaction, TransactionState.FAILED)  # COMMIT ran and failed: nothing to roll back
@@ -163,13 +169,15 @@ def _ended(adapted: Any, transaction: Any, state: TransactionState) -> None:
     adapted._transaction = None
 
 
-async def fetch_and_commit(tx: Any, sql: str, args: tuple[Any, ...]) -> Any:
+async def fetch_and_commit(tx: Any, sql: str, args: tuple[Any, ...], carrier: str = CARRIER,
+                           binary: bool = False) -> Any:
     """The first row of ``sql``, then COMMIT, on a ``DriverTransaction`` (tenants.session): in one round trip
-    when it can (the module). Counted and observed as the transaction's other statements; a dead connection
-    is dropped from the pool, as ``fetch_first`` drops it after the transaction's first statement."""
-    carrier = Committing(tx._adapted)
+    when it can (the module; ``carrier``: a statement of ``sql``'s columns, ``binary``: ``Committing``'s).
+    Counted and observed as the transaction's other statements; a dead connection is dropped from the pool,
+    as ``fetch_first`` drops it after the transaction's first statement."""
+    committing = Committing(tx._adapted, carrier, binary)
     try:
-        row = await _session._fetchrow(carrier, sql, args)  # looked up now: the tests wrap it
+        row = await _session._fetchrow(committing, sql, args)  # looked up now: the tests wrap it
     except Exception as e:
         if is_disconnect(e, tx.connection):
             await greenlet_spawn(_drop, tx._engine.sync_engine, tx._fairy, e, True)

@@ -26,7 +26,7 @@ from strawberry.http.ides import get_graphql_ide_html
 import gongzhi.http.fast_ballot  # imported to register castBallot in fast_moves.MOVES
 import gongzhi.http.fast_inserts  # imported to register its mutations in fast_moves.MOVES
 import gongzhi.http.fast_notifications  # noqa: F401 (imported to register markNotificationsRead in fast_moves.MOVES)
-from compiled import compile_request, finish, run_compiled
+from compiled import compile_request, finish, quiet, run_compiled
 from gongzhi.http import fast_moves, fast_writes, pipeline
 from gongzhi.http import observability as obs
 from gongzhi.http.auth import AuthError, Claims, select_tenant
@@ -410,12 +410,16 @@ class GraphQLEndpoint:
                                                self.state.plans)
                 if compiled is None:
                     return None
+                # a quiet plan's read goes with the COMMIT (compiled.plans.run_compiled): nothing to write after it
+                committed = quiet(compiled[0])
                 with obs.span("graphql.compiled_read"):
-                    data = await run_compiled(ctx, *compiled)
+                    data = await run_compiled(ctx, *compiled, tx=tx)
                 if data is None:
                     return None
                 body = finish(data, ctx)
                 if ctx.reads_pii or ctx.audit or ctx.events:
+                    if committed:  # its entries' transaction is over (never so: a quiet plan has no marker)
+                        return None  # the ordinary path answers it from the start, its entries with it
                     # Written and committed before the answer leaves, as on the ordinary path.
                     await self.state.commit_read(session, ctx)
                 await tx.commit()
