@@ -93,11 +93,12 @@ class Bindings:
         if ref.constant is not None:
             return ref.constant
         key = id(ref.node)
-        if key not in self._args:
-            self._args[key] = get_argument_values(ref.field_def, ref.node, self.variables)
-            if not any(_has_variable(a.value) for a in ref.node.arguments or ()):
-                ref.constant = self._args[key]
-        return self._args[key]
+        found = self._args.get(key)
+        if found is None:
+            found = self._args[key] = get_argument_values(ref.field_def, ref.node, self.variables)
+        if not any(_has_variable(a.value) for a in ref.node.arguments or ()):
+            ref.constant = found  # every reference to the node: a plan's checks each hold their own
+        return found
 
 
 class Compiler:
