@@ -18,8 +18,12 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
+    ListValueNode,
     NamedTypeNode,
+    ObjectValueNode,
     SelectionSetNode,
+    ValueNode,
+    VariableNode,
 )
 from graphql.execution.values import VariableValues, get_argument_values
 from sqlalchemy import ColumnElement, func, literal_column
@@ -54,13 +58,27 @@ FieldTable = Mapping[str, Handler]
 
 
 class ArgRef:
-    """A field's arguments in the (cached) document: read again, with each request's variables."""
+    """A field's arguments in the (cached) document: read again, with each request's variables. Arguments
+    written without a variable (``cases(states: [REPORTED …], first: 20)``) are the same on every request:
+    coerced once, on first use, and kept here with the plan that holds the reference (issue #21: graphql-core's
+    coercion of the open-case page's five states was the largest part of its plan's reuse)."""
 
-    __slots__ = ("field_def", "node")
+    __slots__ = ("constant", "field_def", "node")
 
     def __init__(self, field_def: GraphQLField, node: FieldNode) -> None:
         self.field_def = field_def
         self.node = node
+        self.constant: dict[str, Any] | None = None
+
+
+def _has_variable(value: ValueNode) -> bool:
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_has_variable(v) for v in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_has_variable(f.value) for f in value.fields)
+    return False
 
 
 class Bindings:
@@ -72,10 +90,15 @@ class Bindings:
         self._args: dict[int, dict[str, Any]] = {}
 
     def args(self, ref: ArgRef) -> dict[str, Any]:
+        if ref.constant is not None:
+            return ref.constant
         key = id(ref.node)
-        if key not in self._args:
-            self._args[key] = get_argument_values(ref.field_def, ref.node, self.variables)
-        return self._args[key]
+        found = self._args.get(key)
+        if found is None:
+            found = self._args[key] = get_argument_values(ref.field_def, ref.node, self.variables)
+        if not any(_has_variable(a.value) for a in ref.node.arguments or ()):
+            ref.constant = found  # every reference to the node: a plan's checks each hold their own
+        return found
 
 
 class Compiler:

@@ -67,6 +67,7 @@ from compiled.sql import (
     lit,
     or_branches,
     ordered_cursor,
+    page_total,
     reads_marker,
 )
 from models import (
@@ -503,7 +504,7 @@ def _page_cursor(_cx: Compiler, pg: Page, s: Sel) -> ColumnElement[Any]:
 CONNECTION: FieldTable = {
     "edges": lambda cx, pg, f: json_list(cx.sub(f"{pg.node_type}Edge", f, pg), pg.order, pg.on_page),
     "nodes": lambda cx, pg, f: json_list(cx.sub(pg.node_type, f, pg.rows), pg.order, pg.on_page),
-    "totalCount": lambda _cx, pg, _f: select(func.count()).select_from(pg.stmt.subquery()).scalar_subquery(),
+    "totalCount": lambda _cx, pg, _f: page_total(pg.stmt, pg.n, pg.after),
     "pageInfo": lambda cx, pg, f: cx.sub("PageInfo", f, pg),
 }
 EDGE: FieldTable = {

@@ -23,9 +23,10 @@ from sqlalchemy import (
     func,
     literal_column,
     null,
+    select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
-from sqlalchemy.sql import operators
+from sqlalchemy.sql import Select, operators
 from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ColumnClause, Grouping
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import ExternallyTraversible
@@ -167,6 +168,16 @@ def json_list(expr: ColumnElement[Any], order: ColumnElement[Any] | None,
 
 
 # ---------------------------------------------------------------- indexable predicates
+
+
+def page_total(stmt: Select[Any], n: int, after: bool) -> ColumnElement[Any]:
+    """A connection's totalCount, in the aggregate over its page's ``n + 1`` rows (compiled.fields.connection):
+    the length of the whole list ``stmt``. A first page (no ``after``) of at most ``n`` rows is the whole list,
+    so its own count is the total, and PostgreSQL runs the count's scan — an InitPlan, evaluated only when the
+    CASE reaches it — only when the page is full (issue #21: the open-case page's count tested the scope on
+    every case of the tenant, ≈ 0.17 ms of its PostgreSQL time for 2 rows)."""
+    counted = select(func.count()).select_from(stmt.subquery()).scalar_subquery()
+    return counted if after else case((func.count() <= n, func.count()), else_=counted)
 
 
 def or_branches(pred: Any) -> list[ColumnElement[bool]]:
