@@ -133,10 +133,13 @@ QUERIES: dict[str, Q] = {
         f"{PAGE} nodes {{ id role active validFrom scope {{ name }} "
         "user { username displayName } } } }",
     ),
+    # The log's page shows "共 N 条", or "1000+" on a log past the cap (cappedCount, issue #21): an office's
+    # log grows by every mutation and full read (this mix's own runs add ≈ 16,000), so its page does not
+    # count the whole log (totalCount) on every request.
     "auditLog": Q(
         "yanquan.admin",
-        f"query Audit {{ auditLog(first: 20) {{ {PAGE} nodes {{ id action outcome "
-        "objectType objectIds at user { username } } } }",
+        "query Audit { auditLog(first: 20) { cappedCount { count hasMore } pageInfo { hasNextPage endCursor } "
+        "nodes { id action outcome objectType objectIds at user { username } } } }",
     ),
     "workingCalendar": Q(
         "yanquan.admin",

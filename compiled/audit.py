@@ -27,6 +27,7 @@ from sqlalchemy import JSON, ColumnElement, Text, case, cast, func, literal_colu
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
+from compiled.counts import capped_count
 from compiled.fields import CONNECTION, EDGE, column, connection, timestamp, user
 from compiled.sql import EMPTY_JSON_ARRAY, enum_name, gid, json_list, lit
 from models import AuditEntry, User
@@ -167,5 +168,8 @@ AUDIT_ENTRY: FieldTable = {
 }
 
 TABLES: dict[str, FieldTable] = {"Query": {"auditLog": audit_log}, "AuditEntry": AUDIT_ENTRY,
-                                 "AuditEntryConnection": CONNECTION, "AuditEntryEdge": EDGE,
+                                 # cappedCount compiled here (issue #21: a log of millions); on other lists
+                                 # the resolvers answer it
+                                 "AuditEntryConnection": {**CONNECTION, "cappedCount": capped_count},
+                                 "AuditEntryEdge": EDGE,
                                  "AuditChange": AUDIT_CHANGE, "AuditFieldChange": AUDIT_FIELD_CHANGE}

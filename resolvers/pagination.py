@@ -26,6 +26,9 @@ from resolvers.ids import (
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
+# cappedCount(cap:) (issue #21): the count a list's page shows, exact up to the cap ("1,000+" beyond it).
+DEFAULT_COUNT_CAP = 1000
+MAX_COUNT_CAP = 10_000
 
 T = TypeVar("T")
 
@@ -44,12 +47,33 @@ class Page(Generic[T]):
     cursor: Callable[[Any], str] | None = None
     # The items' cursors, in order, where the database computed them with the page (sorted_page).
     cursors: Sequence[str] | None = None
+    # The whole filtered list (unordered) where count_stmt counts it: cappedCount reads at most cap + 1 of it.
+    listed: Select[Any] | None = None
 
     async def total_count(self) -> int:
         if self.count is not None:
             return await self.count()
         assert self.count_stmt is not None
         return int(await self.db.scalar(self.count_stmt) or 0)
+
+    async def capped_count(self, cap: int) -> tuple[int, bool]:
+        """(the list's length or ``cap`` if it is longer, whether it is longer): one COUNT over at most
+        cap + 1 rows, so its cost does not grow with the list (an audit log's millions of entries)."""
+        count_cap(cap)
+        if self.listed is None:
+            n = await self.total_count()
+        else:
+            n = int(await self.db.scalar(select(func.count()).select_from(self.listed.limit(cap + 1).subquery()))
+                    or 0)
+        return min(n, cap), n > cap
+
+
+def count_cap(cap: int) -> int:
+    """``cap`` of cappedCount checked against its bounds."""
+    if cap < 0 or cap > MAX_COUNT_CAP:
+        raise ServiceError(ErrorCode.INVALID, t(f"cap 应在 0 到 {MAX_COUNT_CAP} 之间",
+                                                f"cap must be between 0 and {MAX_COUNT_CAP}"), "cap")
+    return cap
 
 
 def page_size(first: int | None) -> int:
@@ -72,7 +96,8 @@ async def keyset_page(
         cursor = decode_cursor(after)
         paged = paged.where(id_col < cursor if descending else id_col > cursor)
     rows = await db.scalars(paged.order_by(id_col.desc() if descending else id_col).limit(n + 1))
-    return Page(items=rows[:n], has_next=len(rows) > n, has_previous=after is not None, count_stmt=count_stmt, db=db)
+    return Page(items=rows[:n], has_next=len(rows) > n, has_previous=after is not None, count_stmt=count_stmt, db=db,
+                listed=stmt.order_by(None))
 
 
 @dataclass(frozen=True)
@@ -105,7 +130,7 @@ async def ordered_page(db: Db, stmt: Select[Any], id_col: InstrumentedAttribute[
         return encode_ordered_cursor(OrderedCursor(key.name, bucket, time, m.id))
 
     return Page(items=rows[:n], has_next=len(rows) > n, has_previous=after is not None, count_stmt=count_stmt,
-                db=db, cursor=cursor)
+                db=db, cursor=cursor, listed=stmt.order_by(None))
 
 
 def empty_page(db: Db, order: ListOrder, *, first: int | None, after: str | None) -> Page[Any]:
@@ -185,4 +210,4 @@ async def sorted_page(db: Db, stmt: Select[Any], order: ListOrder, *, first: int
     shown = rows[:n]
     return Page(items=[r[0] if width == 1 else tuple(r[:width]) for r in shown], has_next=len(rows) > n,
                 has_previous=after is not None, count_stmt=count_stmt, db=db,
-                cursors=[encode_sorted_cursor(order.name, list(r[width:])) for r in shown])
+                cursors=[encode_sorted_cursor(order.name, list(r[width:])) for r in shown], listed=stmt.order_by(None))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -18,7 +18,7 @@ from resolvers.error_catalogue import CATALOGUE, ApiErrorCode
 from resolvers.errors import ErrorCode, ServiceError, ValidationErrors
 from resolvers.i18n import t
 from resolvers.ids import decode_offset_cursor, encode_cursor, encode_global_id, encode_offset_cursor
-from resolvers.pagination import Page, page_size
+from resolvers.pagination import DEFAULT_COUNT_CAP, MAX_COUNT_CAP, Page, page_size
 from schema.parts import NodeResolver
 from tenants.session import released_by_commit
 
@@ -176,6 +176,15 @@ class Edge(Generic[T]):
     node: T = strawberry.field(description="The item.")
 
 
+@strawberry.type(description="How many items a list holds, counted up to a cap (计数上限): exact below it; "
+                             "beyond it the cap and `hasMore` (show it as \"1000+\").")
+class CappedCount:
+    count: int = strawberry.field(description="The items in the whole filtered list, or the cap when there "
+                                              "are more.")
+    has_more: bool = strawberry.field(description="The list holds more items than `count` (then `count` is "
+                                                  "the cap).")
+
+
 @strawberry.type(description="A page of items, keyset-paginated (`first` ≤ 100, `after` a cursor).")
 class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(description="The items of this page with their cursors.")
@@ -185,6 +194,17 @@ class Connection(Generic[T]):
     @field(description="Items in the whole filtered list (one COUNT query; ask only when shown).")
     async def total_count(self) -> int:
         return await self._page.total_count()
+
+    @field(description="The items in the whole filtered list counted up to `cap`: exact below it, else the "
+                       "cap and `hasMore` (show \"1000+\"). Reads at most cap + 1 items, so it costs the same "
+                       "on a list of millions (an audit log), where totalCount counts every one.")
+    async def capped_count(
+        self,
+        cap: Annotated[int, strawberry.argument(
+            description=f"Count at most this many (0 to {MAX_COUNT_CAP:,}).")] = DEFAULT_COUNT_CAP,
+    ) -> CappedCount:
+        count, more = await query_call(self._page.capped_count(cap))
+        return CappedCount(count=count, has_more=more)
 
     @field(description="The items of this page without cursors.")
     def nodes(self) -> list[T]:

@@ -60,7 +60,14 @@ class Hub:
     async def request_context(self) -> AsyncIterator[RequestContext]:
         async with self.state.sessionmaker() as session:
             ctx = await self.state.open_context(session, self.user_id, self.slug, pipeline.request_id(), None)
-            yield ctx
+            try:
+                yield ctx
+            finally:
+                # When an event's field fails, GraphQL cancels its siblings, whose statements run on to their
+                # end (resolvers.context.Db): waited for here, before the session is rolled back and closed —
+                # one still running after the close would begin a new transaction on a connection nothing
+                # returns to the pool (the fuzz's caseEvents: "non-checked-in connection" on SQLite).
+                await ctx.db.drain()
             await session.rollback()
 
 

@@ -40,7 +40,14 @@ query { a: auditLog(first: 3) { nodes { ...E } } b: auditLog(action: "person.rea
         c: auditLog { edges { node { ... on Node { id } } } } }
 fragment E on AuditEntry { r: result action ... on AuditEntry { user { displayName } } }
 """
-EQUIVALENCE_DOCUMENTS = (LOG, PORTAL, FRAGMENTS)
+CAPPED = """
+query Capped($cap: Int!, $first: Int, $after: String, $action: String, $since: DateTime) {
+  auditLog(first: $first, after: $after, action: $action, since: $since) {
+    totalCount cappedCount(cap: $cap) { count hasMore __typename } pageInfo { hasNextPage endCursor }
+    nodes { id } } }
+"""
+CAPPED_DEFAULT = "{ auditLog(first: 20) { c: cappedCount { hasMore count } pageInfo { hasNextPage } nodes { id } } }"
+EQUIVALENCE_DOCUMENTS = (LOG, PORTAL, FRAGMENTS, CAPPED, CAPPED_DEFAULT)
 
 PERSONS = "{ persons(first: 50) { nodes { id phone } } }"  # full reads: person.read_pii entries
 UPDATE_PERSON = ("mutation($i: UpdatePersonInput!) { updatePerson(input: $i) { person { id } "
@@ -137,3 +144,45 @@ async def test_a_compiled_audit_log_is_one_statement(api: Api, audit_tenant: Ten
         state.compiled_reads = True
     _, compiled = await api.counted(tw, "admin", PORTAL)
     assert compiled == baseline + 1 < resolved, (compiled, baseline, resolved)
+
+
+async def test_the_capped_count_compiles_to_the_resolvers_answer_and_counts_up_to_the_cap(
+        api: Api, audit_tenant: TenantWorld) -> None:
+    """cappedCount (issue #21): exact up to the cap, else the cap and hasMore — compiled and resolved alike,
+    with the list's filters and from any cursor (it counts the whole filtered list, not what follows)."""
+    tw = audit_tenant
+    since = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    seen_more = seen_exact = 0
+    for user in USERS:
+        for variables in ({}, {"first": 2}, {"action": "person.read_pii"}, {"since": since}, {"action": "nothing"}):
+            total = None
+            for cap in (0, 1, 2, 3, 7, 1000, 10_000):
+                compiled, resolved, taken = await both(api, tw, user, CAPPED, {**variables, "cap": cap})
+                assert compiled == resolved and taken == (user in READERS), (user, variables, cap,
+                                                                               around(compiled, resolved))
+                if user not in READERS:
+                    assert b'"FORBIDDEN"' in compiled
+                    continue
+                log = orjson.loads(compiled)["data"]["auditLog"]
+                total = log["totalCount"]
+                assert log["cappedCount"] == {"count": min(total, cap), "hasMore": total > cap,
+                                              "__typename": "CappedCount"}, (user, variables, cap, total)
+                seen_more += total > cap
+                seen_exact += 0 < total <= cap
+            if total and total > 2 and user in READERS:
+                first = orjson.loads((await both(api, tw, user, CAPPED, {**variables, "cap": 3, "first": 1}))[0])
+                after = {**variables, "cap": 3, "first": 1, "after": first["data"]["auditLog"]["pageInfo"]["endCursor"]}
+                compiled, resolved, taken = await both(api, tw, user, CAPPED, after)
+                assert taken and compiled == resolved, around(compiled, resolved)
+                assert orjson.loads(compiled)["data"]["auditLog"]["cappedCount"]["count"] == min(total, 3)
+        compiled, resolved, taken = await both(api, tw, user, CAPPED_DEFAULT, {})
+        assert compiled == resolved and taken == (user in READERS), (user, around(compiled, resolved))
+    assert seen_more and seen_exact, (seen_more, seen_exact)
+
+
+async def test_a_cap_out_of_bounds_is_the_resolvers_error_either_way(api: Api, audit_tenant: TenantWorld) -> None:
+    tw = audit_tenant
+    for cap in (-1, 10_001):
+        compiled, resolved, taken = await both(api, tw, "admin", CAPPED, {"cap": cap})
+        assert compiled == resolved and not taken, (cap, around(compiled, resolved))
+        assert orjson.loads(compiled)["errors"][0]["extensions"]["code"] == "INVALID", compiled[:300]
