@@ -367,7 +367,11 @@ class GraphQLEndpoint:
             down = pipeline.first_unavailable(result.errors)
             if down is not None:
                 # A resolver met the database down (a dead connection, a statement timeout): the whole
-                # answer is 503 — partial data would hide it — and nothing is committed.
+                # answer is 503 — partial data would hide it — and nothing is committed. The statements of
+                # the fields GraphQL cancelled beside it run on to their end (resolvers.context.Db): waited for
+                # before the session closes, as the commit waits for them — one still running after the close
+                # would begin a transaction on a connection nothing returns to the pool (realtime.Hub, h-fuzz).
+                await ctx.db.drain()
                 return pipeline.unavailable(down, media)
             # A request error (e.g. variables that do not coerce) runs nothing: no data entry, 400.
             request_error = result.data is None and bool(result.errors) and all(
