@@ -197,8 +197,11 @@ async def test_partner_grants_are_per_resource(papi: PartnerApi, db: DbEnv, fres
     await add_wish(db, tw, "h1a", "H1", "B1", "收音机")
     token = await papi.access(cid, secret)
     _refused(await papi.gql(token, SHARED), "sharedWishes")  # wish·read is not granted: told so
-    body = (await papi.gql(token, "query { sharedActivities(first: 50) { totalCount } }")).json()
+    body = (await papi.gql(token, "query { sharedActivities(first: 50) { totalCount "
+                                  "cappedCount(cap: 1) { count hasMore } } }")).json()
     assert body["data"]["sharedActivities"]["totalCount"] == 1
+    # the capped count says no more than totalCount (it is on the allowlist for that reason)
+    assert body["data"]["sharedActivities"]["cappedCount"] == {"count": 1, "hasMore": False}, body
     _refused(await papi.gql(token, STATS, {"c": community(tw, "C1")}), "sharedStatistics")
 
 
@@ -358,15 +361,17 @@ PARTNER_ROOTS = {"Query": {"myAgreements", "myAgreementsConnection", "sharedActi
                               "returnAssignedCase", "requestAssignedCaseExtension", "markNotificationsRead"}}
 ALLOWLIST = {
     "PartnerAgreement": {"id", "title", "communities", "grants", "sharedData", "areas", "validFrom", "validUntil"},
-    "PartnerAgreementConnection": {"edges", "pageInfo", "totalCount", "nodes"},
+    "PartnerAgreementConnection": {"edges", "pageInfo", "totalCount", "cappedCount", "nodes"},
     "PartnerAgreementEdge": {"cursor", "node"},
     "CommunityRef": {"id", "name"},
+    # cappedCount (issue #21): min(totalCount, cap) and whether more lie beyond — nothing totalCount does not say
+    "CappedCount": {"count", "hasMore"},
     "LianchuangArea": {"code", "name"},
-    "SharedActivityConnection": {"edges", "pageInfo", "totalCount", "nodes"},
+    "SharedActivityConnection": {"edges", "pageInfo", "totalCount", "cappedCount", "nodes"},
     "SharedActivityEdge": {"cursor", "node"},
     "SharedActivity": {"id", "title", "description", "place", "startsAt", "endsAt", "capacity", "signedUp",
                        "state", "organiserName", "community"},
-    "SharedWishConnection": {"edges", "pageInfo", "totalCount", "nodes"},
+    "SharedWishConnection": {"edges", "pageInfo", "totalCount", "cappedCount", "nodes"},
     "SharedWishEdge": {"cursor", "node"},
     "SharedWish": {"id", "title", "description", "state", "postedAt", "claimedByUs", "community", "version"},
     "PageInfo": {"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"},
@@ -381,13 +386,13 @@ ALLOWLIST = {
     "WorkingDay": {"date", "working", "source", "note"},  # the working calendar (issue #22): public holidays
     # the partner unit's desk for the cases dispatched to it (issue #22): what handling needs, no reporter,
     # no one's identity
-    "AssignedCaseConnection": {"edges", "pageInfo", "totalCount", "nodes"},
+    "AssignedCaseConnection": {"edges", "pageInfo", "totalCount", "cappedCount", "nodes"},
     "AssignedCaseEdge": {"cursor", "node"},
     "AssignedCase": {"id", "number", "title", "description", "category", "categoryName", "priority", "state",
                      "locationText", "reportedAt", "dispatchedAt", "dueAt", "overdue", "requestedDueAt",
                      "resolution", "resolvedAt", "version"},
     "AssignedCasePayload": {"case", "errors"},
-    "UnitNotificationConnection": {"edges", "pageInfo", "totalCount", "nodes"},
+    "UnitNotificationConnection": {"edges", "pageInfo", "totalCount", "cappedCount", "nodes"},
     "UnitNotificationEdge": {"cursor", "node"},
     "UnitNotification": {"id", "kind", "message", "caseId", "at", "readAt"},
     "MarkReadPayload": {"marked", "errors"},
