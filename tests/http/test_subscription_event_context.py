@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from gongzhi.http.realtime import Hub
 from tests.support.harness import Api, World
+from tests.support.pool_watch import checked_out
 
 
 async def test_an_events_context_waits_for_its_cancelled_fields_statements(api: Api, world: World) -> None:
@@ -22,17 +22,7 @@ async def test_an_events_context_waits_for_its_cancelled_fields_statements(api: 
     a = world.a
     hub = Hub(state, a.users["grid1"], a.slug, a.tenant_id, "test-event-context")
     pool = state.engine.sync_engine.pool
-    out: set[int] = set()  # the connections checked out since the test began and not checked in
-
-    def checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        out.add(id(dbapi_connection))
-
-    def checkin(dbapi_connection: Any, record: Any) -> None:
-        out.discard(id(dbapi_connection))
-
-    event.listen(pool, "checkout", checkout)
-    event.listen(pool, "checkin", checkin)
-    try:
+    with checked_out(pool) as out:  # the connections checked out since the test began and not checked in
         ran: list[int] = []
         async with hub.request_context() as ctx:
             started = asyncio.Event()
@@ -50,6 +40,3 @@ async def test_an_events_context_waits_for_its_cancelled_fields_statements(api: 
         assert ran == [1], "the context closed before its cancelled field's statement ended"
         await asyncio.sleep(0.3)  # (were it still running, it would end now, on the closed session)
         assert not out, f"{len(out)} connection(s) left checked out"
-    finally:
-        event.remove(pool, "checkout", checkout)
-        event.remove(pool, "checkin", checkin)

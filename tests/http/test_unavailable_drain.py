@@ -10,11 +10,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import event, select
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
 
 from resolvers.context import Db
 from tests.support.harness import Api, World
+from tests.support.pool_watch import checked_out
 
 # Two non-null lists on the general path (the directive keeps the compiler out): one fails, the other is cancelled.
 BOTH = "{ notices(first: 1) @skip(if: false) { totalCount } topics(first: 1) { totalCount } }"
@@ -22,7 +23,6 @@ BOTH = "{ notices(first: 1) @skip(if: false) { totalCount } topics(first: 1) { t
 
 async def test_a_503_waits_for_the_cancelled_fields_statements(api: Api, world: World, monkeypatch: Any) -> None:
     pool = api.client._transport.app.state.gongzhi.engine.sync_engine.pool  # type: ignore[attr-defined]
-    out: set[int] = set()  # connections checked out since the request began and not checked in
     ran: list[Any] = []
     calls: list[int] = []
     real = Db.locked
@@ -40,16 +40,8 @@ async def test_a_503_waits_for_the_cancelled_fields_statements(api: Api, world: 
 
         return await real(self, later)
 
-    def checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        out.add(id(dbapi_connection))
-
-    def checkin(dbapi_connection: Any, record: Any) -> None:
-        out.discard(id(dbapi_connection))
-
     monkeypatch.setattr(Db, "locked", locked)
-    event.listen(pool, "checkout", checkout)
-    event.listen(pool, "checkin", checkin)
-    try:
+    with checked_out(pool) as out:  # connections checked out since the request began and not checked in
         r = await api.post(BOTH, token=api.token(world.a, "admin"))
         assert r.status_code == 503, r.text
         assert r.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE", r.text
@@ -57,6 +49,3 @@ async def test_a_503_waits_for_the_cancelled_fields_statements(api: Api, world: 
         assert ran == [1], "the request closed its session before a cancelled field's statement ended"
         await asyncio.sleep(0.4)  # (were one still running, it would end now, on the closed session)
         assert not out, f"{len(out)} connection(s) left checked out"
-    finally:
-        event.remove(pool, "checkout", checkout)
-        event.remove(pool, "checkin", checkin)
