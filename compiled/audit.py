@@ -27,7 +27,6 @@ from sqlalchemy import JSON, ColumnElement, Text, case, cast, func, literal_colu
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
-from compiled.counts import capped_count
 from compiled.fields import CONNECTION, EDGE, column, connection, timestamp, user
 from compiled.sql import EMPTY_JSON_ARRAY, enum_name, gid, json_list, lit
 from models import AuditEntry, User
@@ -168,8 +167,6 @@ AUDIT_ENTRY: FieldTable = {
 }
 
 TABLES: dict[str, FieldTable] = {"Query": {"auditLog": audit_log}, "AuditEntry": AUDIT_ENTRY,
-                                 # cappedCount compiled here (issue #21: a log of millions); on other lists
-                                 # the resolvers answer it
-                                 "AuditEntryConnection": {**CONNECTION, "cappedCount": capped_count},
+                                 "AuditEntryConnection": CONNECTION,
                                  "AuditEntryEdge": EDGE,
                                  "AuditChange": AUDIT_CHANGE, "AuditFieldChange": AUDIT_FIELD_CHANGE}
