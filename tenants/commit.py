@@ -193,7 +193,8 @@ _NULL = _LENGTH(-1)
 _TRUE, _FALSE = _LENGTH(1) + b"\x01", _LENGTH(1) + b"\x00"
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # PostgreSQL's, of its binary timestamps (microseconds since)
 _MICROSECOND = timedelta(microseconds=1)
-_UUID, _TIMESTAMPTZ, _INT8_OID, _FLOAT8_OID, _BOOL = 2950, 1184, 20, 701, 16
+_UUID, _TIMESTAMPTZ, _INT8_OID, _FLOAT8_OID, _BOOL, _TEXT_ARRAY = 2950, 1184, 20, 701, 16, 1009
+_TEXT_ELEMENTS = struct.Struct("!iiiii").pack  # a text[]'s binary header: 1 dimension, no NULL, text, length, from 1
 _TYPES: dict[str, tuple[int, ...]] = {}  # a write's parameter types (oids), by its text
 
 
@@ -247,6 +248,8 @@ def bind_write(statement: str, types: tuple[int, ...], args: tuple[Any, ...]) ->
                 raise NotText("int8 out of range") from e
         elif oid == _FLOAT8_OID and kind is float:
             append(b"\0\0\0\x08" + _FLOAT8(value))
+        elif oid == _TEXT_ARRAY and kind is list and value:  # the full reads' ids (audit_and_notify's arrays)
+            append(_text_array(value))
         elif kind is int or kind is float or kind is bool:  # for another type (numeric, int4 …): asyncpg's codec
             raise NotText(f"{kind.__name__} for type {oid}")
         else:
@@ -260,6 +263,20 @@ def bind_write(statement: str, types: tuple[int, ...], args: tuple[Any, ...]) ->
     body = b"".join((b"\0", statement.encode(), b"\0", struct.pack("!h", n), formats, struct.pack("!h", n),
                      *values, struct.pack("!hh", 1, 1)))
     return b"B" + _LENGTH(len(body) + 4) + body
+
+
+def _text_array(values: list[Any]) -> bytes:
+    """A non-empty list of str as a text[] parameter's binary value (PostgreSQL's array_recv: the header, then each
+    element's length and UTF-8 bytes), with its length first; NotText for any other element (None among them)."""
+    parts = [_TEXT_ELEMENTS(1, 0, 25, len(values), 1)]
+    for v in values:
+        if type(v) is not str:
+            raise NotText(f"{type(v).__name__} in a text[]")
+        data = v.encode()
+        parts.append(_LENGTH(len(data)))
+        parts.append(data)
+    body = b"".join(parts)
+    return _LENGTH(len(body)) + body
 
 
 class Writing:
