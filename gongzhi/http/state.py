@@ -435,9 +435,9 @@ class AppState:
         if tx is not None and not orm and session.info.get(DRIVER_BIND) is None:
             # The audit statement and the DriverTransaction's COMMIT in one round trip (tenants.commit; issue
             # #21: the COMMIT's own round trip was ≈ 0.2–0.45 ms of a register page): the caller's commit then
-            # sends nothing. Its parameters by their types (uuids, times and the ids' array binary: one loop,
+            # sends nothing. Its parameters by their types (uuids, times and the ids' text[] binary: one loop,
             # tenants.commit.bind_write), as a fast write's.
-            await fetch_and_commit(tx, sql, args, binary=True)
+            await fetch_and_commit(tx, sql, args, binary=True, arrays=True)
             return
         await fetch_first(session, sql, *args)  # on the DriverTransaction, when the request has one
         if orm:

@@ -54,7 +54,7 @@ async def _audit(engine: AsyncEngine, tenant_id: uuid.UUID, entry: AuditEntry, a
     sql, args = audit_and_notify([entry], tenant_id, datetime.now(UTC), [], arrays=arrays)
     async with DriverTransaction(engine) as tx:
         await tx.fetch_first(set_tenant_sql(tenant_id))
-        await send_and_commit(tx, sql, args, binary=arrays)
+        await send_and_commit(tx, sql, args, binary=arrays, arrays=arrays)
         assert not tx.connection.is_in_transaction()
         await tx.commit()  # nothing left to send
 
