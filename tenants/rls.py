@@ -85,7 +85,10 @@ def ask_citus(engine: Any) -> None:
     from sqlalchemy.util import await_only
 
     def first(dbapi_conn: Any, _record: Any) -> None:
-        found = await_only(dbapi_conn.driver_connection.fetchval(_CITUS))
+        try:
+            found = await_only(dbapi_conn.driver_connection.fetchval(_CITUS))
+        except Exception:  # not answered: the engine counts as Citus (the form every database takes)
+            return
         setattr(engine.dialect, _ASKED, bool(found))
 
     event.listen(engine, "first_connect", first)
