@@ -119,10 +119,11 @@ class Committing:
     can (the module), else ``sql`` then COMMIT; either way the adapter's transaction is over when it returns.
     Passed to ``tenants.session._fetchrow``, which counts and observes ``sql`` as any statement."""
 
-    def __init__(self, adapted: Any, carrier: str = CARRIER, binary: bool = False) -> None:
+    def __init__(self, adapted: Any, carrier: str = CARRIER, binary: bool = False, arrays: bool = False) -> None:
         self.adapted = adapted
         self.carrier = carrier  # whose row description decodes ``sql``'s row: the same columns
         self.binary = binary  # the parameters as ``bind_write`` sends them (by the statement's types), else as text
+        self.arrays = arrays  # bind_write's: a text[] of str too (a full read's ids)
         self.pipelined = False
 
     async def fetchrow(self, sql: str, *args: Any) -> Any:
@@ -136,7 +137,7 @@ class Committing:
         if (shortcut and transaction is not None and driver._top_xact is transaction and not transaction._nested
                 and statement is not None and carrier is not None and not driver.is_closed()):
             try:
-                message = (bind_write(statement.name, parameter_types(statement), args) if self.binary
+                message = (bind_write(statement.name, parameter_types(statement), args, self.arrays) if self.binary
                            else bind_text(statement.name, args))
             except (NotText, InternalClientError):  # a value not made here; a type without asyncpg's codec
                 message = None
@@ -170,12 +171,12 @@ def _ended(adapted: Any, transaction: Any, state: TransactionState) -> None:
 
 
 async def fetch_and_commit(tx: Any, sql: str, args: tuple[Any, ...], carrier: str = CARRIER,
-                           binary: bool = False) -> Any:
+                           binary: bool = False, arrays: bool = False) -> Any:
     """The first row of ``sql``, then COMMIT, on a ``DriverTransaction`` (tenants.session): in one round trip
     when it can (the module; ``carrier``: a statement of ``sql``'s columns, ``binary``: ``Committing``'s).
     Counted and observed as the transaction's other statements; a dead connection is dropped from the pool,
     as ``fetch_first`` drops it after the transaction's first statement."""
-    committing = Committing(tx._adapted, carrier, binary)
+    committing = Committing(tx._adapted, carrier, binary, arrays)
     try:
         row = await _session._fetchrow(committing, sql, args)  # looked up now: the tests wrap it
     except Exception as e:
@@ -193,7 +194,8 @@ _NULL = _LENGTH(-1)
 _TRUE, _FALSE = _LENGTH(1) + b"\x01", _LENGTH(1) + b"\x00"
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # PostgreSQL's, of its binary timestamps (microseconds since)
 _MICROSECOND = timedelta(microseconds=1)
-_UUID, _TIMESTAMPTZ, _INT8_OID, _FLOAT8_OID, _BOOL = 2950, 1184, 20, 701, 16
+_UUID, _TIMESTAMPTZ, _INT8_OID, _FLOAT8_OID, _BOOL, _TEXT_ARRAY = 2950, 1184, 20, 701, 16, 1009
+_TEXT_ELEMENTS = struct.Struct("!iiiii").pack  # a text[]'s binary header: 1 dimension, no NULL, text, length, from 1
 _TYPES: dict[str, tuple[int, ...]] = {}  # a write's parameter types (oids), by its text
 
 
@@ -207,12 +209,14 @@ def parameter_types(statement: Any) -> tuple[int, ...]:
     return found
 
 
-def bind_write(statement: str, types: tuple[int, ...], args: tuple[Any, ...]) -> bytes:
+def bind_write(statement: str, types: tuple[int, ...], args: tuple[Any, ...], arrays: bool = False) -> bytes:
     """The Bind message of a fast write (``Writing``), its parameters of ``types`` (oids) made in one loop (issue #21:
     ``bind_text`` with a call per value cost ≈ 100 µs for a report's 85, and PostgreSQL parses each text): a uuid,
     an aware time, an int8, a float8 and a boolean for a parameter of that type in binary (format 1: the bytes
     asyncpg's own codecs send for them), NULL as no value, anything else as ``write_value``'s text (format 0: the
-    parameter's type reads it) — or NotText, and the ordinary path sends it."""
+    parameter's type reads it) — or NotText, and the ordinary path sends it. ``arrays``: a non-empty list of str for
+    a text[] parameter in binary too (the full reads' ids of ``commit_read``'s audit statement); else such a list is
+    NotText, as for a fast write."""
     n = len(args)
     if n > 32767 or len(types) != n:
         raise NotText("parameters")
@@ -247,6 +251,8 @@ def bind_write(statement: str, types: tuple[int, ...], args: tuple[Any, ...]) ->
                 raise NotText("int8 out of range") from e
         elif oid == _FLOAT8_OID and kind is float:
             append(b"\0\0\0\x08" + _FLOAT8(value))
+        elif arrays and oid == _TEXT_ARRAY and kind is list and value:  # a full read's ids (audit_and_notify)
+            append(_text_array(value))
         elif kind is int or kind is float or kind is bool:  # for another type (numeric, int4 …): asyncpg's codec
             raise NotText(f"{kind.__name__} for type {oid}")
         else:
@@ -260,6 +266,20 @@ def bind_write(statement: str, types: tuple[int, ...], args: tuple[Any, ...]) ->
     body = b"".join((b"\0", statement.encode(), b"\0", struct.pack("!h", n), formats, struct.pack("!h", n),
                      *values, struct.pack("!hh", 1, 1)))
     return b"B" + _LENGTH(len(body) + 4) + body
+
+
+def _text_array(values: list[Any]) -> bytes:
+    """A non-empty list of str as a text[] parameter's binary value (PostgreSQL's array_recv: the header, then each
+    element's length and UTF-8 bytes), with its length first; NotText for any other element (None among them)."""
+    parts = [_TEXT_ELEMENTS(1, 0, 25, len(values), 1)]
+    for v in values:
+        if type(v) is not str:
+            raise NotText(f"{type(v).__name__} in a text[]")
+        data = v.encode()
+        parts.append(_LENGTH(len(data)))
+        parts.append(data)
+    body = b"".join(parts)
+    return _LENGTH(len(body)) + body
 
 
 class Writing:

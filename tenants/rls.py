@@ -72,3 +72,31 @@ async def tenant_setting_problem(conn: Any, *, citus: bool | None = None) -> str
     if not seen:
         return "the tenant setting (SET LOCAL app.tenant_id) does not reach the rows it guards"
     return None
+
+
+_CITUS = "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')"
+_ASKED = "gongzhi_citus"  # on the engine's dialect: what its first connection found
+
+
+def ask_citus(engine: Any) -> None:
+    """Have the engine's first connection ask, once, whether the database is a Citus coordinator (``on_citus``):
+    one statement on the new connection, outside any transaction, before the pool hands it out."""
+    from sqlalchemy import event
+    from sqlalchemy.util import await_only
+
+    def first(dbapi_conn: Any, _record: Any) -> None:
+        try:
+            found = await_only(dbapi_conn.driver_connection.fetchval(_CITUS))
+        except Exception:  # not answered: the engine counts as Citus (the form every database takes)
+            return
+        setattr(engine.dialect, _ASKED, bool(found))
+
+    event.listen(engine, "first_connect", first)
+
+
+def on_citus(engine: Any) -> bool:
+    """Whether ``engine``'s database may be a Citus coordinator: True unless its first connection found no ``citus``
+    extension (``ask_citus``) — an engine not asked, or not connected yet, counts as one. Statements whose plain
+    PostgreSQL form Citus refuses (an ``INSERT … SELECT`` into a table with row-level security, which it runs as a
+    COPY: issue #27) take the form it routes where this is True."""
+    return getattr(engine.sync_engine.dialect, _ASKED, True) is not False

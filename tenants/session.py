@@ -27,7 +27,7 @@ from models import TenantScoped, uuid7
 from tenants.begin import begin_with, commit_with, pipelined
 from tenants.faults import DatabaseUnreachable, is_disconnect
 from tenants.pool import _checkout_in_place, _drop, _returns_in_place
-from tenants.rls import set_tenant_sql
+from tenants.rls import ask_citus, set_tenant_sql
 from tenants.statements import StatementObserver as StatementObserver
 from tenants.statements import _fetchrow as _fetchrow
 from tenants.statements import _on_cursor_execute
@@ -552,6 +552,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, pgbouncer:
         sync.dialect.do_release_savepoint = _release_unless_kept(  # type: ignore[method-assign,assignment]
             sync.dialect.do_release_savepoint)
         event.listen(sync, "do_connect", _connect)
+        ask_citus(sync)  # the full reads' audit statement's form (gongzhi.http.state.audit_and_notify_sql)
         if pooled:
             event.listen(sync.pool, "checkout", alive_on_checkout)
     event.listen(sync, "before_cursor_execute", _on_cursor_execute)

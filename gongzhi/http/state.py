@@ -37,6 +37,7 @@ from resolvers.i18n import t
 from resolvers.photo_links import PhotoLinks
 from tenants.begin import can_commit_then
 from tenants.commit import fetch_and_commit, write_and_commit
+from tenants.rls import on_citus
 from tenants.session import (
     DRIVER_BIND,
     DriverTransaction,
@@ -68,7 +69,8 @@ _AUDIT_TYPES = ("uuid", "timestamptz", "uuid", "text", "text", "text", "json", "
 # first row the only one and still evaluates every pg_notify (a volatile output is never pruned).
 # The rows go as a multi-row ``INSERT … VALUES`` (issue #27): Citus routes it to the tenant's shard,
 # while an ``INSERT … SELECT FROM unnest(arrays)`` becomes a COPY there, refused on tables with
-# row-level security (``COPY FROM not supported with row-level security``).
+# row-level security (``COPY FROM not supported with row-level security``). The full reads' ids take
+# that form only where the database is no Citus coordinator (``arrays``, tenants.rls.on_citus).
 AUDIT_ROWS_PER_STATEMENT = 200  # more audit rows than this (rare): the ORM's flush writes them
 
 
@@ -86,7 +88,8 @@ NOTIFY_PAYLOAD_LIMIT = 8000  # bytes: PostgreSQL's limit for a NOTIFY payload
 
 @functools.lru_cache(maxsize=64)
 def audit_and_notify_sql(rows: int, writes: tuple[str, ...] = (), offset: int = 0,
-                         pii: tuple[tuple[int, int], ...] = (), quiet: bool = False, guarded: bool = False) -> str:
+                         pii: tuple[tuple[int, int], ...] = (), quiet: bool = False, guarded: bool = False,
+                         arrays: bool = False) -> str:
     """The statement for ``rows`` audit rows: $1 the tenant, then each row's columns, then the
     channel and the payloads (an array). ``writes``: the request's own INSERTs (their parameters
     $1 … $offset), run before the audit rows as data-modifying WITHs of the same statement.
@@ -97,7 +100,12 @@ def audit_and_notify_sql(rows: int, writes: tuple[str, ...] = (), offset: int = 
     sends a fast write with its COMMIT. ``guarded``: the first write (``w0``) is a guard, one row or none
     (resolvers.cases.report_fast: the report's checks), and each audit row's id is NULL without its row — the
     statement then fails on its NOT NULL before it writes the entry (PostgreSQL runs the audit's INSERT first, and
-    checks a row's row-level security before its NOT NULLs: not the tenant)."""
+    checks a row's row-level security before its NOT NULLs: not the tenant). ``arrays`` (where the database is no
+    Citus coordinator, ``tenants.rls.on_citus``): each full read's ids as ONE ``text[]`` parameter, written by
+    ``INSERT … SELECT … FROM unnest``, so the statement's text is the same for any count of ids (``pii``'s counts
+    then only say whether a row has any: ≥ 1) — one prepared statement and one cached plan where each count had
+    its own, and a page's 40 ids one parameter (issue #21). Citus runs such an ``INSERT … SELECT`` as a COPY,
+    which it refuses under row-level security (issue #27): there the ids go as rows of ``VALUES``, as before."""
     width = len(_AUDIT_COLUMNS)
     first = 1 + offset
     held = "(SELECT {} FROM w0)" if guarded else "{}"  # an entry's id: NULL without the guard's row
@@ -107,12 +115,17 @@ def audit_and_notify_sql(rows: int, writes: tuple[str, ...] = (), offset: int = 
     ahead = "".join(f"w{i} AS ({sql}), " for i, sql in enumerate(writes))
     ids, n = [], channel + 2
     for r, count in pii:  # _AUDIT_COLUMNS: id first, created_at second
-        for _ in range(count):
-            ids.append(f"(${first}::uuid, ${first + 1 + r * width}::uuid, ${first + 2 + r * width}::timestamptz, "
-                       f"${n}::text)")
+        row = f"${first}::uuid, ${first + 1 + r * width}::uuid, ${first + 2 + r * width}::timestamptz, "
+        if arrays and count:
+            ids.append(f"SELECT {row}o FROM unnest(${n}::text[]) AS o")
             n += 1
-    reads = (f", pii AS (INSERT INTO audit_pii_reads (tenant_id, id, created_at, object_id) "
-             f"VALUES {', '.join(ids)})") if ids else ""
+            continue
+        for _ in range(count):
+            ids.append(f"({row}${n}::text)")
+            n += 1
+    into = "INSERT INTO audit_pii_reads (tenant_id, id, created_at, object_id)"
+    reads = "" if not ids else (f", pii AS ({into} {' UNION ALL '.join(ids)})" if arrays
+                                else f", pii AS ({into} VALUES {', '.join(ids)})")
     return (f"WITH {ahead}audit AS (INSERT INTO audit_log (tenant_id, {', '.join(_AUDIT_COLUMNS)}) VALUES {values})"
             f"{reads} SELECT count(*) FROM (SELECT pg_notify(${channel}, p) "
             f"FROM unnest(${channel + 1}::text[]) AS n(p)) notified{' LIMIT 0' if quiet else ''}")
@@ -165,24 +178,30 @@ def audit_rows(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime) -
 def audit_and_notify(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime,
                      payloads: list[str], writes: tuple[str, ...] = (),
                      write_args: tuple[Any, ...] = (), quiet: bool = False,
-                     guarded: bool = False) -> tuple[str, tuple[Any, ...]]:
+                     guarded: bool = False, arrays: bool = False) -> tuple[str, tuple[Any, ...]]:
     """``audit_and_notify_sql`` for these entries and its parameters: the tenant, each row's columns
     (JSON as its text, as the ORM's JSON type sends it), the channel and the payloads; after
-    ``write_args``, the parameters of ``writes``. ``quiet``: the statement returns no row (no payloads only);
-    ``guarded``: ``writes``' first is a guard (``audit_and_notify_sql``)."""
+    ``write_args``, the parameters of ``writes``; then the full reads' ids (``arrays``: a list per full read).
+    ``quiet``: the statement returns no row (no payloads only); ``guarded``: ``writes``' first is a guard
+    (``audit_and_notify_sql``)."""
     assert not (quiet and payloads), "a quiet statement notifies nothing"
     rows = audit_rows(entries, tenant_id, now)
     values = [json.dumps(r[c]) if t == "json" else r[c] for r in rows
               for c, t in zip(_AUDIT_COLUMNS, _AUDIT_TYPES, strict=True)]
     pii: list[tuple[int, int]] = []
-    ids: list[str] = []
+    ids: list[Any] = []
     for i, r in enumerate(rows):
         if r["action"] == PII_READ:
             read = pii_read_ids(r["object_ids"])
+            if arrays:
+                pii.append((i, 1 if read else 0))
+                if read:
+                    ids.append(read)
+                continue
             pii.append((i, len(read)))
             ids += read
     assert not (guarded and pii), "a guarded write reads no personal data"
-    return (audit_and_notify_sql(len(rows), writes, len(write_args), tuple(pii), quiet, guarded),
+    return (audit_and_notify_sql(len(rows), writes, len(write_args), tuple(pii), quiet, guarded, arrays),
             (*write_args, tenant_id, *values, CHANNEL, payloads, *ids))
 
 
@@ -372,7 +391,7 @@ class AppState:
             # PostgreSQL: the audit rows go with the notifications (none: an empty array), in one statement
             # on the driver and without the ORM's unit of work (issue #21). Without NOTIFY (no listen URL)
             # the bus delivers the events in this process after the commit.
-            sql, args = audit_and_notify(entries, tenant_id, ctx.now, payloads)
+            sql, args = audit_and_notify(entries, tenant_id, ctx.now, payloads, arrays=not on_citus(self.engine))
             await fetch_first(session, sql, *args)
         else:  # SQLite: ORM rows, flushed by the commit
             for entry in entries:
@@ -409,15 +428,16 @@ class AppState:
             return
         entries = ctx.audit_entries()  # ctx.audit, then the full reads' entry (made here, once)
         await ctx.db.drain()
-        sql, args = audit_and_notify(entries, ctx.actor.tenant_id, ctx.now, [])
+        sql, args = audit_and_notify(entries, ctx.actor.tenant_id, ctx.now, [], arrays=not on_citus(self.engine))
         sync = session.sync_session
         orm = not sync._is_clean() or (sync._transaction is not None and sync._transaction._connections)
         tx = session.info.get("driver_transaction")
         if tx is not None and not orm and session.info.get(DRIVER_BIND) is None:
             # The audit statement and the DriverTransaction's COMMIT in one round trip (tenants.commit; issue
             # #21: the COMMIT's own round trip was ≈ 0.2–0.45 ms of a register page): the caller's commit then
-            # sends nothing.
-            await fetch_and_commit(tx, sql, args)
+            # sends nothing. Its parameters by their types (uuids, times and the ids' text[] binary: one loop,
+            # tenants.commit.bind_write), as a fast write's.
+            await fetch_and_commit(tx, sql, args, binary=True, arrays=True)
             return
         await fetch_first(session, sql, *args)  # on the DriverTransaction, when the request has one
         if orm:

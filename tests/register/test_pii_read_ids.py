@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sqlite3
 import uuid
 from pathlib import Path
@@ -23,7 +24,8 @@ from models import AuditEntry, AuditPiiRead
 from models.access import pii_read_ids
 from resolvers.ids import encode_global_id
 from resolvers.register import full_read_filters
-from tenants.session import bind_tenant
+from tenants.rls import on_citus
+from tenants.session import bind_tenant, count_statements
 from tests.support.harness import Api, DbEnv, World
 
 PERSONS = "{ persons(first: 100) { totalCount nodes { id phone } } }"
@@ -127,3 +129,34 @@ async def test_a_full_reads_ids_are_written_without_a_check_per_row(api: Api, db
             "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_pii_reads'::regclass"))).all()
         index = await conn.scalar(sa.text("SELECT to_regclass('ix_audit_log_pii_reads')"))
     assert (keys, checks, index) == ([], [], None)
+
+
+async def test_a_full_reads_ids_are_one_parameter_whatever_their_count(api: Api, db: DbEnv, fresh: World) -> None:
+    """On PostgreSQL without Citus the full read's ids go as one ``text[]`` parameter (``INSERT … SELECT … FROM
+    unnest``): pages naming 1, 3 and every person send ONE audit statement text — one prepared statement and one
+    cached plan per connection, not one per count of ids (issue #21; the base sent three texts, 56 parameters for
+    a 42-person page). On Citus, which runs such an INSERT … SELECT as a COPY refused under row-level security
+    (issue #27), the ids stay rows of VALUES: a text per count. Every id is written either way."""
+    if not db.is_pg:
+        pytest.skip("PostgreSQL's audit statement")
+    a = fresh.a
+    with count_statements() as statements:
+        for first in (1, 3, 100):
+            await api.gql(a, "admin", f"{{ persons(first: {first}) {{ nodes {{ id phone }} }} }}")
+    texts = [s for s in statements if "INSERT INTO audit_pii_reads" in s]
+    async with db.owner_engine.connect() as conn:
+        citus = await conn.scalar(sa.text("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')"))
+    assert on_citus(db.engine) is citus  # asked by the engine's first connection
+    assert len(texts) == 3 and len(set(texts)) == (3 if citus else 1), texts
+    if not citus:
+        assert "FROM unnest(" in texts[0] and "VALUES ($1::uuid, $2" not in texts[0].split("audit_pii_reads")[1]
+        assert max(int(n) for n in re.findall(r"\$(\d+)", texts[0])) == 15  # 12 + channel, payloads, the ids
+    async with db.sessionmaker() as s:
+        bind_tenant(s, a.tenant_id)
+        async with s.begin():
+            audit = (await s.execute(select(AuditEntry.id, AuditEntry.object_ids).where(
+                AuditEntry.action == "person.read_pii").order_by(AuditEntry.id.desc()).limit(3))).all()
+            rows = (await s.execute(select(AuditPiiRead.id, AuditPiiRead.object_id).where(
+                AuditPiiRead.id.in_([e[0] for e in audit])))).all()
+    assert len({len(e[1]) for e in audit}) == 3  # three counts of ids
+    assert sorted(rows) == sorted((e[0], i) for e in audit for i in set(e[1]))

@@ -50,11 +50,11 @@ def _entry(tenant_id: uuid.UUID, value: str, ids: list[str], request_id: str | N
                       created_at=datetime.now(UTC))
 
 
-async def _audit(engine: AsyncEngine, tenant_id: uuid.UUID, entry: AuditEntry) -> None:
-    sql, args = audit_and_notify([entry], tenant_id, datetime.now(UTC), [])
+async def _audit(engine: AsyncEngine, tenant_id: uuid.UUID, entry: AuditEntry, arrays: bool = False) -> None:
+    sql, args = audit_and_notify([entry], tenant_id, datetime.now(UTC), [], arrays=arrays)
     async with DriverTransaction(engine) as tx:
         await tx.fetch_first(set_tenant_sql(tenant_id))
-        await send_and_commit(tx, sql, args)
+        await send_and_commit(tx, sql, args, binary=arrays, arrays=arrays)
         assert not tx.connection.is_in_transaction()
         await tx.commit()  # nothing left to send
 
@@ -141,6 +141,31 @@ async def test_hostile_values_are_written_exactly(engine: AsyncEngine, db: DbEnv
                     AuditPiiRead.id == entry.id))).all()) == sorted(ids)
         # nothing else: no statement of a value ran
         assert (await s.scalar(text("SELECT count(*) FROM audit_log"))) >= len(HOSTILE)
+
+
+async def test_the_ids_as_one_array_are_written_exactly_in_one_round_trip_whatever_their_count(
+        engine: AsyncEngine, db: DbEnv, fresh: World) -> None:
+    """The full read's ids as one text[] parameter (``audit_and_notify(arrays=True)``, as the app sends them where the
+    database is no Citus coordinator), its Bind binary (``bind_write``: the array's elements as their UTF-8 bytes):
+    hostile strings land in audit_pii_reads exactly as sent, and a different count of ids each time is still the
+    same statement text — prepared once, then one round trip with COMMIT every time (with a row of VALUES per id,
+    each count is a statement of its own: prepared on its first use, the ordinary path's round trips)."""
+    tenant_id = fresh.a.tenant_id
+    written = []
+    with round_trips(engine) as trips:
+        for n, value in enumerate(HOSTILE):
+            ids = [value[:64] or "x", *(str(uuid.uuid4()) for _ in range(n)), "网格 🙂"]
+            entry = _entry(tenant_id, value, ids)
+            await _audit(engine, tenant_id, entry, arrays=True)
+            written.append((entry, ids))
+    assert trips == [5] + [2] * (len(HOSTILE) - 1), trips
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tenant_id)
+        async with s.begin():
+            for entry, ids in written:
+                assert (await s.scalar(select(AuditEntry.object_ids).where(AuditEntry.id == entry.id))) == ids
+                assert sorted((await s.scalars(select(AuditPiiRead.object_id).where(
+                    AuditPiiRead.id == entry.id))).all()) == sorted(set(ids))
 
 
 async def test_a_failing_audit_statement_writes_nothing_and_leaves_the_connection_usable(
