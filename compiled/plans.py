@@ -29,6 +29,7 @@ from sqlalchemy.sql import Select
 from compiled.cobuilding import PARTNER_ROOTS
 from compiled.compiler import ArgRef, Bindings, Compiler, Unsupported
 from compiled.fields import FIELDS
+from compiled.policy import VERSIONED
 from compiled.rates import finished, needs_calendar
 from compiled.sql import indexing_compiler
 from models import TenantScoped
@@ -79,6 +80,10 @@ class PlanCache:
         # query, or its root selects a field without an entry in the compiler's table (issue #21: the
         # general path tried again on every request — variables coerced, a compiler built).
         self._declined: dict[tuple[str, str | None], None] = {}
+        # The answers of plans whose root reads only what the tenant's policy version determines
+        # (compiled.policy.VERSIONED), by SQL text: the text names the tenant and the version (its guard), and such
+        # a plan has no parameter. None: a versioned plan not answered yet.
+        self._answers: dict[str, bytes | None] = {}
         self.hits = 0
         self.misses = 0
 
@@ -118,6 +123,23 @@ class PlanCache:
     def compiles(self, query: str, operation_name: str | None) -> bool:
         """Whether this document and operation compiled before, for any actor."""
         return (query, operation_name) in self._compiled
+
+    def versioned(self, sql: str) -> None:
+        """A plan's text whose answer the tenant's policy version determines: kept once answered (``keep``)."""
+        if sql not in self._answers:
+            if len(self._answers) >= 256:  # ≈ 25 kB an answer of the policy
+                self._answers.clear()
+            self._answers[sql] = None
+
+    def kept(self, sql: str) -> bytes | None:
+        """The answer of a versioned plan's statement, as its first run at that version gave it."""
+        return self._answers.get(sql)
+
+    def keep(self, sql: str, body: bytes) -> None:
+        """Remember a versioned plan's answer (a plan of any other text: nothing). Only an answer with no full
+        read, audit entry or event to write may be kept: the caller's to know (a versioned plan has none)."""
+        if sql in self._answers:
+            self._answers[sql] = body
 
 
 _SLOT = re.compile(r"\$__slot(\d+)__")
@@ -169,6 +191,16 @@ def _partner_compiles(op: OperationDefinitionNode) -> bool:
     compiler's tables was written or tested for a partner actor."""
     return all(isinstance(s, FieldNode) and (s.name.value == "__typename" or s.name.value in PARTNER_ROOTS)
                for s in op.selection_set.selections)
+
+
+def _versioned(op: OperationDefinitionNode) -> bool:
+    """Whether the operation's root selects only fields whose answer the tenant's policy version determines
+    (``compiled.policy.VERSIONED``), each a plain field (no fragment, directive or argument at the root)."""
+    fields = [s for s in op.selection_set.selections if isinstance(s, FieldNode)]
+    return (len(fields) == len(op.selection_set.selections)
+            and all(not f.directives and not f.arguments for f in fields)
+            and all(f.name.value == "__typename" or f.name.value in VERSIONED for f in fields)
+            and any(f.name.value in VERSIONED for f in fields))
 
 
 def _root(cx: Compiler, op: OperationDefinitionNode) -> Select[Any]:
@@ -259,6 +291,8 @@ def compile_request(schema: GraphQLSchema, query: str, document: DocumentNode, o
         sql, slots = _number_slots(render(stmt, dialect, ctx.actor.tenant_id), compiler.slots)
         plan = Plan(sql, compiler.checks, slots, tuple(g for g in compiler.slots if g not in slots))
         cache.put(key, plan)
+        if not compiler.slots and _versioned(op):
+            cache.versioned(sql)
     else:
         cache.hits += 1
     try:

@@ -359,6 +359,8 @@ class GraphQLEndpoint:
                     data = await run_compiled(ctx, *compiled)
             if data is not None:  # issue #9: the whole answer from one SQL statement
                 answer = finish(data, ctx)
+                if compiled is not None and not (ctx.reads_pii or ctx.audit or ctx.events):
+                    self.state.plans.keep(compiled[0], answer)  # a versioned plan's (compiled.policy)
                 await self.state.commit_read(session, ctx)
                 return answer
             # The document was parsed, validated and limited above: executed as it is (issue #21).
@@ -414,6 +416,10 @@ class GraphQLEndpoint:
                                                self.state.plans)
                 if compiled is None:
                     return None
+                kept = self.state.plans.kept(compiled[0])
+                if kept is not None:  # the policy at the version just read, as its statement gave it (compiled.policy)
+                    await tx.commit()
+                    return kept
                 # a quiet plan's read goes with the COMMIT (compiled.plans.run_compiled): nothing to write after it
                 committed = quiet(compiled[0])
                 with obs.span("graphql.compiled_read"):
@@ -426,6 +432,8 @@ class GraphQLEndpoint:
                         return None  # the ordinary path answers it from the start, its entries with it
                     # Written and committed before the answer leaves, as on the ordinary path.
                     await self.state.commit_read(session, ctx)
+                else:
+                    self.state.plans.keep(compiled[0], body)
                 await tx.commit()
                 return body
         finally:

@@ -204,8 +204,15 @@ def cadence_sql(ctx: RequestContext, *, as_of: DateArg, before: TimeArg, area_pa
     (``local_day_bounds``); the values may be SQL (the compiled reads' parameters)."""
     last_at = (select(func.max(Visit.visited_at)).where(Visit.household_id == Household.id, Visit.visited_at < before)
               .scalar_subquery())
+    key_days = func.coalesce(select(CareSettings.key_visit_days).limit(1).scalar_subquery(), DEFAULT_KEY_VISIT_DAYS)
+    routine_days = func.coalesce(select(CareSettings.routine_visit_days).limit(1).scalar_subquery(),
+                                 DEFAULT_ROUTINE_VISIT_DAYS)
+    # The settings' two intervals read inside the OFFSET 0 subquery, columns of it: read outside, each use of the
+    # interval (the interval, the due day, the days overdue, the filter, the order, the answer) repeated the two
+    # reads — eleven InitPlans for overdueVisits (issue #21); here two
     columns: list[ColumnElement[Any]] = [Household.id.label("household_id"), Household.building_id.label("building_id"),
-               Area.path.label("building_path"), key_household_sql(Household.id).label("key"), last_at.label("last_at")]
+               Area.path.label("building_path"), key_household_sql(Household.id).label("key"),
+               last_at.label("last_at"), key_days.label("key_days"), routine_days.label("routine_days")]
     if visited_in is not None:
         columns.append(exists().where(Visit.household_id == Household.id, Visit.visited_at >= visited_in[0],
                                       Visit.visited_at < visited_in[1]).label("visited"))
@@ -215,10 +222,7 @@ def cadence_sql(ctx: RequestContext, *, as_of: DateArg, before: TimeArg, area_pa
          # test run once, not once per use of the columns made from them (issue #21: five times for overdueVisits —
          # its filter, order, rank and answer)
          .offset(0).subquery("cadence_h"))
-    key_days = func.coalesce(select(CareSettings.key_visit_days).limit(1).scalar_subquery(), DEFAULT_KEY_VISIT_DAYS)
-    routine_days = func.coalesce(select(CareSettings.routine_visit_days).limit(1).scalar_subquery(),
-                                 DEFAULT_ROUTINE_VISIT_DAYS)
-    interval = case((h.c.key, key_days), else_=routine_days)
+    interval = case((h.c.key, h.c.key_days), else_=h.c.routine_days)
     # _local_date: the last visit's day on the calendar's clock
     tz: ColumnElement[str] = literal_column(f"'{WorkCalendar().tz.key}'")
     last_on = cast(func.timezone(tz, h.c.last_at), Date)

@@ -271,3 +271,19 @@ async def test_each_households_last_visit_is_read_once(api: Api, db: DbEnv, visi
     plan = await plan_as_app(db, tw.tenant_id, sql, args)
     scans = [line for line in plan if " on visits" in line]
     assert len(scans) == 1, "\n".join(plan)
+
+
+async def test_the_care_settings_are_read_once_per_interval(api: Api, db: DbEnv, visit_world: Any,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #21: the tenant's two visit intervals (care_settings) are read once each, in the households' subquery,
+    not once per use of the interval made from them outside it — the interval, the due day, the days overdue, the
+    filter, the order and the answer: eleven scans of care_settings in the base's plan (an InitPlan each, started
+    and ended with every request). The plan as the app role under row-level security, the request's parameters."""
+    tw, _ = visit_world
+    sent = statements_sent(monkeypatch)
+    body = orjson.loads((await both(api, tw, "admin", MIX[0], {"asOf": _days(0)[0]}))[0])
+    assert len(body["data"]["overdueVisits"]) == 6
+    sql, args = next((s, a) for s, a in sent if "overdueVisits" in s)
+    plan = await plan_as_app(db, tw.tenant_id, sql, args)
+    scans = [line for line in plan if " on care_settings" in line]
+    assert len(scans) == 2, "\n".join(plan)
