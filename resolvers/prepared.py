@@ -41,15 +41,7 @@ from models import TenantScoped, uuid7
 from policies.actor import Actor
 from resolvers import stand_in
 from resolvers.context import RequestContext
-from tenants.session import (
-    _SIMPLE,
-    CONCEALED,
-    _audit_value,
-    _audited_keys,
-    _mask,
-    fetch_rows,
-    insert_change,
-)
+from tenants.session import fetch_rows
 
 _DIALECT = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
 _PARAM = re.compile(r"\$__([pa])(\d+)__")
@@ -277,66 +269,6 @@ def insert_values(model: type, values: dict[str, Any], tenant_id: Any, now: date
         # a report's 85 values are either)
         append(value if value is None or kind == _PLAIN else _sent(kind, value))
     return sql, out
-
-
-# Per model, once (insert_with_change): per column of the INSERT, whether the audit's change record names it, when
-# the record's fields come in the INSERT's column order (the mapper's attributes in the table's order, each
-# column's key its attribute's); None where they do not, or the model is not audited (insert_change separately).
-_FUSED: dict[type, tuple[tuple[bool, ...], str, frozenset[str], frozenset[str]] | None] = {}
-
-
-def _fused(model: type) -> tuple[tuple[bool, ...], str, frozenset[str], frozenset[str]] | None:
-    if model in _FUSED:
-        return _FUSED[model]
-    found: tuple[tuple[bool, ...], str, frozenset[str], frozenset[str]] | None = None
-    table = cast(Table, model.__table__)  # type: ignore[attr-defined]
-    mapper: Any = inspect(model)
-    if getattr(model, "__audit__", True) is not False:
-        audited = _audited_keys(mapper)
-        flags = tuple(c.key in audited for c in table.columns)
-        in_order = [c.key for c, f in zip(table.columns, flags, strict=True) if f]
-        if in_order == list(audited) and all(mapper.get_property_by_column(c).key == c.key for c in table.columns):
-            found = (flags, mapper.local_table.name, getattr(model, "__audit_mask__", frozenset()),
-                     getattr(model, "__audit_conceal__", frozenset()))
-    _FUSED[model] = found
-    return found
-
-
-def insert_with_change(model: type[TenantScoped], values: dict[str, Any], tenant_id: Any, now: datetime, first: int,
-                       guarded: dict[str, str] | None = None) -> tuple[str, list[Any], dict[str, Any] | None]:
-    """``insert_values`` and ``tenants.session.insert_change`` of one row (its id among ``values``) in one pass over
-    its columns (issue #21: a report's three rows, ≈ 85 values, each looked up twice): the same INSERT text and
-    values, the same change record (its fields in the same order)."""
-    fused = _fused(model)
-    if fused is None:
-        change = insert_change(model, values)
-        return (*insert_values(model, values, tenant_id, now, first, guarded), change)
-    flags, table_name, masked, concealed = fused
-    sql, plan = _insert_plan(model, first)
-    if guarded:
-        sql = _guarded(model, first, sql, plan, guarded)
-    out: list[Any] = []
-    fields: dict[str, list[Any]] = {}
-    append, get = out.append, values.get
-    for (key, kind, fill), audited in zip(plan, flags, strict=True):
-        value: Any = get(key)
-        if value is None:
-            if fill is None:
-                append(None)
-                continue
-            if type(fill) is _Sent:
-                append(fill.value)
-                continue
-            value = (tenant_id if fill is _TENANT else uuid7() if fill is _NEW_ID else now if fill is _NOW
-                     else fill.arg(None))
-        elif audited:
-            fields[key] = [None, value if type(value) in _SIMPLE else _audit_value(value)]
-        append(value if value is None or kind == _PLAIN else _sent(kind, value))
-    if masked or concealed:
-        for key in (masked | concealed) & fields.keys():
-            fields[key][1] = _mask(get(key)) if key in masked else CONCEALED
-    change = {"table": table_name, "id": str(values["id"]), "op": "insert", "fields": fields} if fields else None
-    return sql, out, change
 
 
 _guarded_texts: dict[tuple[Any, ...], str] = {}

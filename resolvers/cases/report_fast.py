@@ -56,7 +56,7 @@ from resolvers.cases.report import CheckedReport, ReportInput, case_values, chec
 from resolvers.cases.stages import _PLAIN, due_after, kept_calendar, stage_values
 from resolvers.context import RequestContext
 from resolvers.errors import FieldErrors, ServiceError
-from tenants.session import fetch_first
+from tenants.session import fetch_first, insert_change
 
 __all__ = ["PreparedReport", "prepare_report"]
 
@@ -200,12 +200,11 @@ async def prepare_report(ctx: RequestContext, data: ReportInput) -> PreparedRepo
     changes: list[dict[str, Any]] = []
     # The order the general path's flushes write and audit them; ids as the audit hook gives them (uuid7).
     for model, row in ((Case, case), (CaseEvent, event), (CaseStage, stage)):
-        if "id" not in row:  # (the case's is case_values'; setdefault would make an id to drop)
-            row["id"] = uuid7()
-        # the INSERT ($1 … in order) and the audit's change record, in one pass over the row
-        text, more, change = prepared.insert_with_change(model, row, tenant_id, ctx.now, 1 + len(values), guarded)
+        row.setdefault("id", uuid7())
+        change = insert_change(model, row)
         if change is not None:
             changes.append(change)
+        text, more = prepared.insert_values(model, row, tenant_id, ctx.now, 1 + len(values), guarded)  # $1 … in order
         ctes.append(text)
         values.extend(more)
     ctx.events.append(topic_event(tenant_id, case["id"], case["area_path"], "report", CaseState.REPORTED, 1))

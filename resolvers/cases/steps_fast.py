@@ -77,7 +77,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import ServiceError
 from resolvers.idempotency import checked_key
 from resolvers.transitions import planned
-from tenants.session import fetch_first
+from tenants.session import fetch_first, insert_change
 
 __all__ = ["STEPS", "PreparedStep", "StepInput", "prepare_step"]
 
@@ -87,7 +87,6 @@ STEPS = {"acceptCase": "accept", "dispatchCase": "dispatch", "resolveCase": "res
 _LIMITED = {"accept": CaseStageKind.DISPATCH, "feedback": CaseStageKind.CALLBACK}
 _DIALECT = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
 _WORKING = (SlaUnit.WORKING_HOURS, SlaUnit.WORKING_DAYS)
-_SEQ_GUARD = {"seq": "(SELECT version FROM w0 WHERE version = {})"}  # a timeline entry's seq: w0's version
 
 
 @dataclass(frozen=True)
@@ -344,13 +343,13 @@ async def _written(ctx: RequestContext, data: StepInput, old: Any, current: Case
     # The timeline entry first: the general path's first flush after the UPDATE writes it (audited so).
     ordered = [(CaseEvent, event), *rows, *((Notification, n) for n in notices if n is not None)]
     for model, row in ordered:
-        if "id" not in row:
-            row["id"] = uuid7()
-        # the entry's seq is the version w0 returned: NULL (refused by its NOT NULL) when w0 updated nothing
-        sql, more, change = prepared.insert_with_change(model, row, tenant_id, now, 1 + len(args),
-                                                        guarded=_SEQ_GUARD if model is CaseEvent else None)
+        row.setdefault("id", uuid7())
+        change = insert_change(model, row)
         if change is not None:
             audited.append(change)
-        write((sql, more))
+        # the entry's seq is the version w0 returned: NULL (refused by its NOT NULL) when w0 updated nothing
+        write(prepared.insert_values(model, row, tenant_id, now, 1 + len(args),
+                                     guarded={"seq": "(SELECT version FROM w0 WHERE version = {})"}
+                                     if model is CaseEvent else None))
     await record_mutation(ctx, data.field, outcome="ok", changes=audited, path=old.area_path)
     return PreparedStep(case=after, ctes=ctes, args=args)

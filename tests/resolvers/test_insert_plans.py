@@ -252,37 +252,3 @@ def test_every_model_s_insert_change_kept_per_model_is_as_asked_per_call() -> No
                 assert json.dumps(got) == json.dumps(_old_insert_change(model, values))
             audited += got is not None
     assert audited >= 60
-
-
-def test_insert_with_change_is_insert_values_and_insert_change_in_one_pass() -> None:
-    """``insert_with_change`` (issue #21: a report's and a case step's rows): for every writable model, columns set in
-    several shares (None among them), from several ``first``s, guarded or not — the INSERT text and values
-    ``insert_values`` makes and the change record ``insert_change`` makes, its fields in the same order (the audit
-    entry's JSON text); the models whose record it makes in the same pass are most, the report's three among them."""
-    from models import Case, CaseEvent, CaseStage
-
-    rng = random.Random(2025)
-    tenant_id = uuid.uuid4()
-    checked = 0
-    for model in _models():
-        try:
-            prepared._insert_plan(model, 1)
-        except TypeError:  # a column type the driver's writes do not send
-            continue
-        columns = list(model.__table__.columns)  # type: ignore[attr-defined]
-        for share, first in ((0.0, 1), (0.3, 7), (0.7, 1), (1.0, 40)):
-            values = {c.key: None if rng.random() < 0.15 else _value(c, rng) for c in columns if rng.random() < share}
-            values["id"] = uuid7()
-            guarded = {"id": "(SELECT {} FROM w0)"} if rng.random() < 0.5 else None
-            before = dict(values)
-            sql, got, change = prepared.insert_with_change(model, values, tenant_id, NOW, first, guarded)
-            old_sql, expected = prepared.insert_values(model, values, tenant_id, NOW, first, guarded)
-            old_change = tenant_session.insert_change(model, values)
-            assert values == before  # the row is not changed
-            assert sql == old_sql, model.__name__
-            assert [_comparable(v) for v in got] == [_comparable(v) for v in expected], model.__name__
-            assert [type(v) for v in got] == [type(v) for v in expected], model.__name__
-            assert json.dumps(change) == json.dumps(old_change), model.__name__
-            checked += 1
-    assert checked >= 4 * 40
-    assert all(prepared._fused(m) is not None for m in (Case, CaseEvent, CaseStage))
