@@ -74,7 +74,7 @@ async def begin_with(adapted: Any, sql: str, send: Callable[[], Awaitable[T]]) -
     transaction._state = TransactionState.STARTED
     driver._top_xact = transaction
     adapted._transaction = transaction  # before anything is sent: whatever fails next is rolled back
-    driver._transport.write(BEGIN)
+    wire.ahead(driver._transport, BEGIN)
     return await send()
 
 
@@ -115,7 +115,7 @@ async def commit_then(fairy: Any, adapted: Any, sql: str, args: tuple[Any, ...])
         # as asyncpg's Transaction.commit leaves it, before anything is sent
         driver._top_xact = None
         adapted._transaction = None
-        driver._transport.write(COMMIT)
+        wire.ahead(driver._transport, COMMIT)
         row = await driver.fetchrow(sql, *args)
     except BaseException as e:
         transaction._state = TransactionState.FAILED

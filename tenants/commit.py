@@ -152,7 +152,7 @@ class Committing:
             return row
         self.pipelined = True
         try:
-            driver._transport.write(message + _EXECUTE + COMMIT)
+            wire.ahead(driver._transport, message + _EXECUTE + COMMIT)
             row = await driver.fetchrow(self.carrier)
         except BaseException:
             if not driver.is_closed() and not driver.is_in_transaction():
@@ -327,7 +327,7 @@ class Writing:
         protocol = driver._protocol
         sent = protocol.queries_count  # asyncpg counts its Bind/Execute/Sync once written (tests/support/round_trips)
         try:
-            driver._transport.write(message + _EXECUTE + COMMIT)
+            wire.ahead(driver._transport, message + _EXECUTE + COMMIT)
             row = await driver.fetchrow(then_sql, *then_args)
         except BaseException as e:
             # The server answered the write's error (it skipped COMMIT and what follows to the Sync): the transaction

@@ -18,6 +18,11 @@ in its round trip, the same transactions and the same answers, one or two round 
 
 from __future__ import annotations
 
+import ctypes
+import importlib
+import socket
+from typing import Any
+
 # asyncpg releases (major, minor) whose internals the shortcuts were tested on: constraints.txt's pin. Adding
 # one means running tests/tenants (test_begin_with_first_statement, test_commit_then, test_commit_with_audit,
 # test_wire_shortcuts, test_write_with_commit) and tests/faults/test_driver_paths against it first.
@@ -76,3 +81,58 @@ def configure(allowed: bool) -> str | None:
     global enabled
     enabled = allowed and _PROBED is None
     return _PROBED if allowed else None
+
+
+
+def _sender() -> Any:
+    """libc's ``send(2)`` (Linux: ``MSG_MORE``), or None: ``ahead`` writes through the transport."""
+    if not hasattr(socket, "MSG_MORE"):
+        return None
+    try:
+        send = ctypes.CDLL(None, use_errno=True).send
+    except (OSError, AttributeError):
+        return None
+    send.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int)
+    send.restype = ctypes.c_ssize_t
+    return send
+
+
+_SEND = _sender()
+_MORE = getattr(socket, "MSG_MORE", 0)
+def _plain_transports() -> frozenset[type]:
+    """Transports whose bytes go to their socket as they are (no TLS: a TLS transport's socket carries records):
+    uvloop's TCP and Unix ones (``gongzhi serve``'s loop), asyncio's selector one (the tests')."""
+    found: list[type] = []
+    for module, names in (("uvloop.loop", ("TCPTransport", "UnixTransport")),
+                          ("asyncio.selector_events", ("_SelectorSocketTransport",))):
+        try:
+            loaded = importlib.import_module(module)
+        except ImportError:  # pragma: no cover - both are there
+            continue
+        found += [t for t in (getattr(loaded, n, None) for n in names) if isinstance(t, type)]
+    return frozenset(found)
+
+
+_PLAIN = _plain_transports()
+
+
+def ahead(transport: Any, data: bytes) -> None:
+    """Write ``data`` — a shortcut's messages (BEGIN ahead of a transaction's first statement, a write and COMMIT
+    ahead of the NOTIFY) — so that it leaves with the transport's next write, which the caller makes at once
+    (asyncpg's Bind/Execute/Sync): one segment and one wake-up of the server's backend, not two (issue #21: a
+    report's two round trips were four sends, four wake-ups of its backend).
+
+    ``data`` goes into the socket's send queue with ``MSG_MORE`` (Linux: queued in order, held until the next send
+    without it) when the transport is a plain one (no TLS) with nothing queued itself — else its queued bytes
+    would come after; then, and anywhere else, the transport writes it as before. A partial or refused send leaves
+    the rest to the transport, in order. Held bytes are not lost: they leave with the next write on the socket,
+    whatever it is (a ROLLBACK's too), at its close, or after TCP's probe timer (≈ 0.2 s) if nothing follows."""
+    if _SEND is not None and type(transport) in _PLAIN and transport.get_write_buffer_size() == 0:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sent = _SEND(sock.fileno(), data, len(data), _MORE)
+            if sent == len(data):
+                return
+            if sent > 0:
+                data = data[sent:]
+    transport.write(data)

@@ -200,7 +200,8 @@ async def prepare_report(ctx: RequestContext, data: ReportInput) -> PreparedRepo
     changes: list[dict[str, Any]] = []
     # The order the general path's flushes write and audit them; ids as the audit hook gives them (uuid7).
     for model, row in ((Case, case), (CaseEvent, event), (CaseStage, stage)):
-        row.setdefault("id", uuid7())
+        if "id" not in row:  # the case's is case_values' (setdefault would make an id only to drop it)
+            row["id"] = uuid7()
         change = insert_change(model, row)
         if change is not None:
             changes.append(change)

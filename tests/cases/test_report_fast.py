@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import uuid
+from asyncio import selector_events
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -30,6 +32,7 @@ from gongzhi.bus import CHANNEL
 from gongzhi.http.graphql import GraphQLEndpoint
 from models import AuditEntry, Case, CaseEvent, CaseStage, Notification
 from resolvers.ids import decode_global_id, encode_global_id
+from tenants import wire
 from tenants.rls import set_tenant_sql
 from tenants.session import bind_tenant, count_statements
 from tests.cases.test_cases import REPORT_MATRIX
@@ -270,6 +273,43 @@ async def test_two_round_trips(api: Api, db: DbEnv, tenant: tuple[TenantWorld, T
             await post(api, tw, "resident", DOCS[0], {**data, "idempotencyKey": uuid.uuid4().hex}, fast=True)
     assert taken == [True] * 5
     assert trips == [4 if db.through_pgbouncer else 2] * 5, trips
+
+
+async def test_two_sends(api: Api, db: DbEnv, tenant: tuple[TenantWorld, TenantWorld],
+                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each round trip's messages leave in one send (``tenants.wire.ahead``): BEGIN ahead of the first statement,
+    the rows and COMMIT ahead of the NOTIFY, queued with MSG_MORE and sent with asyncpg's write — two writes to the
+    database per report, not four (one wake-up of its backend per round trip). Through pgbouncer the shortcuts
+    are off: nothing is held, asyncpg writes as before."""
+    tw, _ = tenant
+    data = {"areaId": area_gid(tw, "B1"), "category": "garbage", "title": "一次发送"}
+    for _ in range(25):
+        await post(api, tw, "resident", DOCS[0], {**data, "idempotencyKey": uuid.uuid4().hex}, fast=True)
+    writes: list[int] = []
+    held: list[int] = []
+    plain = selector_events._SelectorSocketTransport.write
+    send = getattr(wire, "_SEND", None)  # libc's send (Linux); on the base none: each message its own write
+
+    def write(self: Any, data: Any) -> None:
+        writes.append(len(data))
+        plain(self, data)
+
+    def more(fd: int, data: bytes, n: int, flags: int) -> int:
+        held.append(flags)
+        return int(send(fd, data, n, flags))
+
+    monkeypatch.setattr(selector_events._SelectorSocketTransport, "write", write)
+    if send is not None:
+        monkeypatch.setattr(wire, "_SEND", more)
+    with fast_taken() as taken:
+        for _ in range(5):
+            await post(api, tw, "resident", DOCS[0], {**data, "idempotencyKey": uuid.uuid4().hex}, fast=True)
+    assert taken == [True] * 5
+    if db.through_pgbouncer:  # no shortcut: asyncpg's own writes (a statement prepared and run: two each)
+        assert held == [], held
+    else:
+        assert len(writes) == 2 * 5, writes
+        assert held == [socket.MSG_MORE] * 10, held
 
 
 async def test_concurrent_retries_with_one_key_make_one_case(api: Api, db: DbEnv,

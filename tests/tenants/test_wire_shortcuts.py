@@ -5,7 +5,9 @@ transactions, the same answers and audit rows, one round trip more for BEGIN, CO
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -125,3 +127,46 @@ async def test_off_a_full_read_page_answers_and_audits_the_same(api: Api, fresh:
     # with them three (test_commit_with_audit); off five, as through pgbouncer: BEGIN alone, the first statement,
     # the read, the audit statement, COMMIT
     assert trips == [5], trips
+
+
+async def test_ahead_leaves_with_the_next_write() -> None:
+    """``wire.ahead``'s bytes are queued, not sent, until the transport's next write: then both arrive together, in
+    order (one segment: the server's backend wakes once). A transport not known to write its socket's bytes as
+    they are (TLS) writes them itself, at once."""
+    server = socket.create_server(("127.0.0.1", 0))
+    _reader, writer = await asyncio.open_connection(*server.getsockname()[:2])
+    peer, _ = server.accept()
+    peer.setblocking(False)
+    assert {t.__name__ for t in wire._PLAIN} == {"TCPTransport", "UnixTransport", "_SelectorSocketTransport"}
+    assert type(writer.transport) in wire._PLAIN
+    try:
+        wire.ahead(writer.transport, b"BEGIN;")
+        await asyncio.sleep(0.05)
+        with pytest.raises(BlockingIOError):  # held in the send queue
+            peer.recv(100)
+        writer.transport.write(b"SELECT")
+        for _ in range(100):
+            try:
+                first = peer.recv(100)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(0.01)
+        assert first == b"BEGIN;SELECT"  # in one read: one segment
+    finally:
+        writer.close()
+        peer.close()
+        server.close()
+
+    class Other:  # e.g. asyncio's TLS transport: its socket carries records, not these bytes
+        def __init__(self) -> None:
+            self.written: list[bytes] = []
+
+        def write(self, data: bytes) -> None:
+            self.written.append(data)
+
+        def get_write_buffer_size(self) -> int:
+            return 0
+
+    other = Other()
+    wire.ahead(other, b"BEGIN;")
+    assert other.written == [b"BEGIN;"]
