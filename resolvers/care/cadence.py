@@ -33,14 +33,14 @@ from policies.care import care_household_predicate
 from policies.filters import buildings_in_scope
 from resolvers.care.common import area_path, local_day_bounds
 from resolvers.care.settings import DEFAULT_KEY_VISIT_DAYS, DEFAULT_ROUTINE_VISIT_DAYS, care_settings
-from resolvers.cases import WorkCalendar
+from resolvers.cases import SHANGHAI
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
 
 
 def _local_date(d: datetime) -> date:
-    return (d if d.tzinfo else d.replace(tzinfo=UTC)).astimezone(WorkCalendar().tz).date()
+    return (d if d.tzinfo else d.replace(tzinfo=UTC)).astimezone(SHANGHAI).date()
 
 
 @dataclass
@@ -224,7 +224,7 @@ def cadence_sql(ctx: RequestContext, *, as_of: DateArg, before: TimeArg, area_pa
          .offset(0).subquery("cadence_h"))
     interval = case((h.c.key, h.c.key_days), else_=h.c.routine_days)
     # _local_date: the last visit's day on the calendar's clock
-    tz: ColumnElement[str] = literal_column(f"'{WorkCalendar().tz.key}'")
+    tz: ColumnElement[str] = literal_column(f"'{SHANGHAI.key}'")
     last_on = cast(func.timezone(tz, h.c.last_at), Date)
     due = (last_on + interval).label("due_on")
     days = case((h.c.last_at.is_(None), null()), else_=func.greatest(cast(as_of - due, Integer), 0))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from models import (
     Area,
 )
-from resolvers.cases import WorkCalendar
+from resolvers.cases import SHANGHAI
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
@@ -19,7 +19,7 @@ from resolvers.i18n import t
 def local_day_bounds(start: date, end: date, fields: tuple[str, str] = ("from", "to")) -> tuple[datetime, datetime]:
     """The local days ``start``–``end`` as UTC [from, to); a day at the calendar's very edge (0001-01-01,
     9999-12-31) has no such bound and is refused as INVALID on its input field (``fields``), not a crash."""
-    tz = WorkCalendar().tz
+    tz = SHANGHAI
     try:
         lo = datetime.combine(start, time.min, tzinfo=tz).astimezone(UTC)
     except OverflowError:

@@ -19,7 +19,7 @@ from policies.filters import area_reach_predicate
 from resolvers import validation as v
 from resolvers.cases.reads import aware
 from resolvers.cases.verdicts import counted_verdict, counted_verdict_sql
-from resolvers.cases.workcalendar import WorkCalendar
+from resolvers.cases.workcalendar import SHANGHAI
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, ServiceError
 from resolvers.i18n import t
@@ -44,7 +44,7 @@ class CaseStatistics:
 
 
 def local_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    tz = WorkCalendar().tz
+    tz = SHANGHAI
     lo = datetime.combine(start, time.min, tzinfo=tz).astimezone(UTC)
     hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz).astimezone(UTC)
     return lo, hi
