@@ -11,8 +11,9 @@ request, compiled or strawberry) and ``schema`` — see the import-linter layers
 
 The resolvers answer a page of 50 cases with a handful of batched statements, but graphql-core then
 walks every field of every item in Python — most of a request's time. For the operations frontends
-send all day, this package turns the whole selection into one ``SELECT json_build_object(…)``: the
-database filters, pages, joins and shapes the JSON, and the server passes the text on.
+send all day, this package turns the whole selection into one ``SELECT`` of the answer's JSON text
+(json_build_object's, written by concatenation: ``compiled.sql.JsonObject``): the database filters,
+pages, joins and shapes the JSON, and the server passes the text on.
 
 Nothing is given up for it:
 - the row filters are the resolvers' own predicates (``policies/filters.py``), computed from the same

@@ -1,5 +1,6 @@
 """The compiler's machinery: one request's selections, arguments and parameters, and ``obj`` — the
-one place a GraphQL object becomes ``json_build_object``, dispatching each selected field on the
+one place a GraphQL object becomes ``json_build_object`` (``compiled.sql.JsonObject``, whose text is
+written by concatenation where only its text is read), dispatching each selected field on the
 declared field table of its type (``compiled.fields.FIELDS``)."""
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from graphql import (
     VariableNode,
 )
 from graphql.execution.values import VariableValues, get_argument_values
-from sqlalchemy import ColumnElement, func, literal_column
+from sqlalchemy import ColumnElement, literal_column
 from sqlalchemy.sql.elements import ColumnClause
 
-from compiled.sql import MAX_PAIRS, SLOT_TYPES, lit
+from compiled.sql import MAX_PAIRS, SLOT_TYPES, JsonObject, lit
 from resolvers.context import RequestContext
 from resolvers.errors import ServiceError
 from resolvers.ids import decode_cursor, decode_global_id
@@ -216,7 +217,7 @@ class Compiler:
             pairs.extend((lit(sel.key), expr))
         if len(pairs) > 2 * MAX_PAIRS:
             raise Unsupported("too many fields")
-        return func.json_build_object(*pairs)
+        return JsonObject(*pairs)
 
     @staticmethod
     def subsets(sel: Sel) -> list[SelectionSetNode]:

@@ -31,7 +31,7 @@ from compiled.compiler import ArgRef, Bindings, Compiler, Unsupported
 from compiled.fields import FIELDS
 from compiled.policy import VERSIONED
 from compiled.rates import finished, needs_calendar
-from compiled.sql import indexing_compiler
+from compiled.sql import JsonObject, indexing_compiler
 from models import TenantScoped
 from models.sealing import KEYRING
 from resolvers.cases import handling_hours
@@ -207,7 +207,8 @@ def _root(cx: Compiler, op: OperationDefinitionNode) -> Select[Any]:
     """The operation as one SELECT of its JSON text (NULL when a guard fails)."""
     query = cx.schema.query_type
     assert query is not None
-    data = cast(cx.obj(query.name, [op.selection_set], None), Text)
+    root = cx.obj(query.name, [op.selection_set], None)
+    data = root.text() if isinstance(root, JsonObject) else cast(root, Text)
     return select(case((and_(*cx.guards), data), else_=null()) if cx.guards else data)
 
 

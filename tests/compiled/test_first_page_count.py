@@ -41,7 +41,7 @@ async def _page(api: Api, db: DbEnv, tw: Any, variables: dict[str, Any], monkeyp
     sent = statements_sent(monkeypatch)
     compiled, resolved, taken = await both(api, tw, "grid1", PAGE, variables)
     assert taken and compiled == resolved, (compiled, resolved)
-    sql, args = next((s, a) for s, a in reversed(sent) if "json_build_object('cases'" in s)
+    sql, args = next((s, a) for s, a in reversed(sent) if "'{\"cases\" : '" in s)
     return orjson.loads(compiled)["data"]["cases"], await plan_as_app(db, tw.tenant_id, sql, tuple(args))
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.support.compiled import both
+from tests.support.compiled import COMPILED_READ, both
 from tests.support.harness import Api, DbEnv, World
 
 HOUSEHOLDS = """query { households(first: 20) { totalCount nodes { id unit room addressMasked
@@ -30,7 +30,7 @@ def _in_the_request(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str
     original = ts._fetchrow
 
     async def explained(connection: Any, sql: str, args: tuple[Any, ...]) -> Any:
-        if sql.startswith(("SELECT CAST(json_build_object", "WITH scope_")):
+        if sql.startswith("WITH scope_") or COMPILED_READ.match(sql):
             cost = await connection.fetchval("SELECT current_setting('random_page_cost')")
             plan = await connection.fetch("EXPLAIN (COSTS OFF) " + sql, *args)
             seen.append((cost, [r[0] for r in plan]))

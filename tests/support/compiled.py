@@ -3,6 +3,7 @@ compiler produced per request; the tenants a module of compiled-read tests share
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +17,9 @@ from tests.support.partners import PartnerApi
 from tests.support.world import TenantWorld, build_tenant
 
 PG_ONLY = "compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers"
+# A compiled read without a WITH: the SELECT of the root object's text (compiled.sql.JsonObject.text, its
+# concatenation grouped by SQLAlchemy), or of json_build_object's as written before.
+COMPILED_READ = re.compile(r"""SELECT (\(*'\{"|CAST\(json_build_object)""")
 
 
 async def module_tenant(db: DbEnv) -> TenantWorld:
