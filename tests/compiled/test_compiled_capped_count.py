@@ -71,3 +71,8 @@ async def test_every_compiled_connection_compiles_its_capped_count_to_the_resolv
     compiled_roots = {name for name, n in taken_by.items() if n}
     assert len(compiled_roots) >= 30, sorted(set(ROOTS) - compiled_roots)
     assert counted and beyond, (counted, beyond)  # caps that bit, on lists longer than them
+
+
+# What the test above sends both ways, for test_compiled's check that every compiled field is compared.
+EQUIVALENCE_DOCUMENTS = tuple(f"{{ {name}({args}) {{ totalCount c: cappedCount(cap: 1) {{ count hasMore }} }} }}"
+                              for name, args in ROOTS.items())
