@@ -62,6 +62,8 @@ class Plan:
     memo: OrderedDict[bytes, list[Any]] = field(default_factory=OrderedDict, compare=False, repr=False)
 
     def fits(self, b: Bindings) -> bool:
+        if not self.checks:  # fits whatever the variables: nothing to read or keep
+            return True
         if b.key is None:
             return self._fits(b)
         known = self.memo.get(b.key)
@@ -351,6 +353,8 @@ def compile_request(schema: GraphQLSchema, query: str, document: DocumentNode, o
             return None
         sql, slots = _number_slots(render(stmt, dialect, ctx.actor.tenant_id), compiler.slots)
         plan = Plan(sql, compiler.checks, slots, tuple(g for g in compiler.slots if g not in slots))
+        if var_key is not None:  # its checks' values were read from these variables: it fits them
+            plan.memo[var_key] = [True, None]
         cache.put(key, plan)
         if not compiler.slots and _versioned(op):
             cache.versioned(sql)
