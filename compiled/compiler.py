@@ -83,11 +83,14 @@ def _has_variable(value: ValueNode) -> bool:
 
 
 class Bindings:
-    """One request's variables (coerced) and context; argument values are read once per field."""
+    """One request's variables (coerced) and context; argument values are read once per field. ``key``: the
+    variables as sent (``compiled.plans.variables_key``), under which a plan keeps what it read from them alone
+    (``Plan.fits``, ``Plan.params``); None: nothing is kept."""
 
-    def __init__(self, variables: VariableValues, ctx: RequestContext) -> None:
+    def __init__(self, variables: VariableValues, ctx: RequestContext, key: bytes | None = None) -> None:
         self.variables = variables
         self.ctx = ctx
+        self.key = key
         self._args: dict[int, dict[str, Any]] = {}
 
     def args(self, ref: ArgRef) -> dict[str, Any]:
@@ -100,6 +103,21 @@ class Bindings:
         if not any(_has_variable(a.value) for a in ref.node.arguments or ()):
             ref.constant = found  # every reference to the node: a plan's checks each hold their own
         return found
+
+
+class ArgSlot:
+    """A parameter read from a field's arguments alone (``Compiler.param``): ``fn`` of the arguments, which the
+    document and the request's variables determine — a reused plan keeps its value per variables
+    (``compiled.plans.Plan.params``). Every other slot (the clock, the actor) is read on every request."""
+
+    __slots__ = ("fn", "ref")
+
+    def __init__(self, ref: ArgRef, fn: Callable[[dict[str, Any]], Any]) -> None:
+        self.ref = ref
+        self.fn = fn
+
+    def __call__(self, b: Bindings) -> Any:
+        return self.fn(b.args(self.ref))
 
 
 class Compiler:
@@ -143,17 +161,20 @@ class Compiler:
         return ArgRef(sel.field_def, sel.nodes[0])
 
     def shape(self, sel: Sel, fn: Callable[[dict[str, Any]], T]) -> T:
-        """An argument-derived value the SQL's structure depends on (a plan is reused only for the same)."""
+        """An argument-derived value the SQL's structure depends on (a plan is reused only for the same).
+        ``fn`` reads its arguments and nothing else (no clock, actor or tenant): a plan keeps its verdict per
+        variables (``compiled.plans.Plan.fits``; tests/compiled/test_compiled_memo.py reads every ``fn``)."""
         ref = self.ref(sel)
         value = fn(self.bindings.args(ref))
         self.checks.append((ref, fn, value))
         return value
 
     def param(self, sel: Sel, fn: Callable[[dict[str, Any]], Any], pgtype: str) -> ColumnClause[Any]:
-        """An argument-derived value the SQL only carries as a parameter."""
+        """An argument-derived value the SQL only carries as a parameter; ``fn`` as for ``shape``, its value kept
+        per variables (``ArgSlot``)."""
         ref = self.ref(sel)
         fn(self.bindings.args(ref))  # refuse bad values now (Unsupported), not on reuse only
-        return self.slot(lambda b: fn(b.args(ref)), pgtype)
+        return self.slot(ArgSlot(ref, fn), pgtype)
 
     # -- selection sets
 

@@ -77,14 +77,17 @@ async def test_arguments_without_a_variable_are_coerced_once_per_plan(api: Api, 
     monkeypatch.setattr(cc, "get_argument_values", counted)
     literal = f"query {{ cases(states: {STATES}, first: 20) {{ totalCount nodes {{ id }} }} }}"
     with_variable = PAGE
-    for document, variables in ((literal, {}), (with_variable, {"first": 20})):
+    # The variables sent again the same: what the plan read from them kept too (compiled.plans.Plan.memo).
+    # Variables of other values each time (first: 20 or null, the same shape): read again on each reuse.
+    for document, variables, reused in ((literal, [{}] * 4, 0), (with_variable, [{"first": 20}] * 4, 0),
+                                        (with_variable, [{"first": 20}, {"first": None}, {}, {"first": 20.0}], 3)):
         with compiled_statements() as made:
-            body = await api.gql(three, "grid1", document, variables)
+            body = await api.gql(three, "grid1", document, variables[0])
             assert body["data"]["cases"]["totalCount"] == 3, body
             compiling = len(calls)
-            for _ in range(3):
-                assert (await api.gql(three, "grid1", document, variables))["data"]["cases"]["totalCount"] == 3
+            for v in variables[1:]:
+                assert (await api.gql(three, "grid1", document, v))["data"]["cases"]["totalCount"] == 3
         assert len(made) == 4 and all(m is not None for m in made), made  # the compiled path each time
         reuses = len(calls) - compiling
-        assert reuses == (0 if document is literal else 3), (document[:30], calls)
+        assert reuses == reused, (document[:30], variables, calls)
         calls.clear()
