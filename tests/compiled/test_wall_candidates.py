@@ -1,0 +1,63 @@
+"""A resident's open-case page takes its wall candidates from the compound's path by an index (issue #21).
+
+The page's candidates (compiled.case_filters.among_newest) are the newest ids of each branch of the scope; a
+resident's are its own reports and its compound's problem wall (``on_wall AND area_path`` under the compound).
+The wall branch's path was written as LIKE, which row-level security keeps out of an index condition (LIKE is not
+leakproof): the planner then read every open case of the tenant by (tenant, state) and filtered them for the
+compound's wall — at bench scale 0.1 18,808 rows for 129, 12,442 buffers, ≈ 20 ms of PostgreSQL per page. As
+starts_with (leakproof) the path index gives the compound's cases. Here a tenant with thousands of open cases in
+another compound: the plan is the app role's under row-level security, with the request's own statement."""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+import pytest
+from sqlalchemy import text
+
+from tests.support.cases import report
+from tests.support.compiled import COMPILED_READ, both
+from tests.support.harness import Api, DbEnv, World
+from tests.support.round_trips import plan_as_app, statements_sent
+
+OPEN = ["REPORTED", "ACCEPTED", "DISPATCHED", "IN_PROGRESS", "REOPENED"]
+LIST = """query Q($states: [CaseState!]) { cases(states: $states, first: 20) {
+  nodes { id number title state onProblemWall reportedByMe area { name } } } }"""
+ELSEWHERE = 3000  # open cases in another compound (B4, of P3): what the wall branch must not read
+
+
+async def test_a_residents_wall_candidates_read_the_compounds_cases_not_the_tenants(
+        api: Api, db: DbEnv, fresh: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not db.is_pg:
+        pytest.skip("the compiled path and its plans are PostgreSQL's")
+    tw = fresh.a
+    for i in range(2):
+        await report(api, tw, "resident", "B1", title=f"楼道堆物{i}")  # on P1's wall
+        await report(api, tw, "admin", "B4", title=f"四栋{i}")
+    async with db.owner_engine.begin() as conn:
+        await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tw.tenant_id)})
+        copied = await conn.execute(text(
+            "INSERT INTO cases (number, area_id, area_path, category_code, priority, title, description, state, "
+            "reporter_user_id, reporter_role, on_wall, supervised, reopen_count, version, updated_at, tenant_id, id, "
+            "created_at, closure_flagged, return_count, source, due_at) "
+            "SELECT c.number || '-' || g, c.area_id, c.area_path, c.category_code, c.priority, c.title, c.description, "
+            "c.state, c.reporter_user_id, c.reporter_role, g % 2 = 0, c.supervised, 0, 1, c.updated_at, c.tenant_id, "
+            "gen_random_uuid(), c.created_at, false, 0, c.source, c.due_at "
+            "FROM cases c CROSS JOIN generate_series(1, :n) g "
+            "WHERE c.tenant_id = :t AND c.area_id = :b4 AND c.title = '四栋0'"),
+            {"n": ELSEWHERE, "t": tw.tenant_id, "b4": tw.areas["B4"]})
+        assert copied.rowcount == ELSEWHERE
+    async with db.owner_engine.begin() as conn:  # the statistics the planner reads (committed)
+        await conn.execute(text("ANALYZE cases"))
+    sent = statements_sent(monkeypatch)
+    compiled, resolved, taken = await both(api, tw, "resident", LIST, {"states": OPEN})
+    assert taken and compiled == resolved
+    titles = sorted(n["title"] for n in orjson.loads(compiled)["data"]["cases"]["nodes"])
+    assert titles == ["楼道堆物0", "楼道堆物1"], titles
+    sql, args = next((s, tuple(a)) for s, a in sent if COMPILED_READ.match(s))
+    plan = await plan_as_app(db, tw.tenant_id, sql, args)
+    removed = [int(m.group(1)) for line in plan if (m := re.search(r"Rows Removed by Filter: (\d+)", line))]
+    # no scan reads the other compound's open cases to drop them (on the base: all 3,000+ by (tenant, state))
+    assert max(removed, default=0) < ELSEWHERE // 2, "\n".join(plan)
+    assert any("Index Cond" in line and "area_path" in line and "~>=~" in line for line in plan), "\n".join(plan)
