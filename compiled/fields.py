@@ -506,8 +506,7 @@ CONNECTION: FieldTable = {
     "edges": lambda cx, pg, f: json_list(cx.sub(f"{pg.node_type}Edge", f, pg), pg.order, pg.on_page),
     "nodes": lambda cx, pg, f: json_list(cx.sub(pg.node_type, f, pg.rows), pg.order, pg.on_page),
     "totalCount": lambda _cx, pg, _f: page_total(pg.stmt, pg.n, pg.after),
-    # min(totalCount, cap) and hasMore, counted over at most cap + 1 rows of the same whole list
-    "cappedCount": capped_count,
+    "cappedCount": capped_count,  # min(totalCount, cap) and hasMore, over at most cap + 1 rows of the same list
     "pageInfo": lambda cx, pg, f: cx.sub("PageInfo", f, pg),
 }
 EDGE: FieldTable = {

@@ -16,6 +16,7 @@ import orjson
 import pytest
 from sqlalchemy import text
 
+from tenants.rls import set_tenant_sql
 from tests.support.cases import report
 from tests.support.compiled import COMPILED_READ, both
 from tests.support.harness import Api, DbEnv, World
@@ -36,7 +37,7 @@ async def test_a_residents_wall_candidates_read_the_compounds_cases_not_the_tena
         await report(api, tw, "resident", "B1", title=f"楼道堆物{i}")  # on P1's wall
         await report(api, tw, "admin", "B4", title=f"四栋{i}")
     async with db.owner_engine.begin() as conn:
-        await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tw.tenant_id)})
+        await conn.execute(text(set_tenant_sql(tw.tenant_id)))
         copied = await conn.execute(text(
             "INSERT INTO cases (number, area_id, area_path, category_code, priority, title, description, state, "
             "reporter_user_id, reporter_role, on_wall, supervised, reopen_count, version, updated_at, tenant_id, id, "
