@@ -255,6 +255,17 @@ async def test_compiled_visit_figures_are_one_statement(api: Api, visit_world: A
     assert resolved > baseline + 1, resolved
 
 
+async def _overdue_plan(api: Api, db: DbEnv, visit_world: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The admin's portal overdueVisits read (its six households asserted), planned as the app role under row-level
+    security with the request's own parameters."""
+    tw, _ = visit_world
+    sent = statements_sent(monkeypatch)
+    body = orjson.loads((await both(api, tw, "admin", MIX[0], {"asOf": _days(0)[0]}))[0])
+    assert len(body["data"]["overdueVisits"]) == 6
+    sql, args = next((s, a) for s, a in sent if "overdueVisits" in s)
+    return await plan_as_app(db, tw.tenant_id, sql, args)
+
+
 async def test_each_households_last_visit_is_read_once(api: Api, db: DbEnv, visit_world: Any,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue #21: the compiled overdueVisits read each household's visits once. PostgreSQL pulled the households'
@@ -263,12 +274,7 @@ async def test_each_households_last_visit_is_read_once(api: Api, db: DbEnv, visi
     portal request, bench/RESULTS.md h-aud). The plan as the app role under row-level security, with the
     request's own parameters."""
 
-    tw, _ = visit_world
-    sent = statements_sent(monkeypatch)
-    body = orjson.loads((await both(api, tw, "admin", MIX[0], {"asOf": _days(0)[0]}))[0])
-    assert len(body["data"]["overdueVisits"]) == 6
-    sql, args = next((s, a) for s, a in sent if "overdueVisits" in s)
-    plan = await plan_as_app(db, tw.tenant_id, sql, args)
+    plan = await _overdue_plan(api, db, visit_world, monkeypatch)
     scans = [line for line in plan if " on visits" in line]
     assert len(scans) == 1, "\n".join(plan)
 
@@ -279,11 +285,6 @@ async def test_the_care_settings_are_read_once_per_interval(api: Api, db: DbEnv,
     not once per use of the interval made from them outside it — the interval, the due day, the days overdue, the
     filter, the order and the answer: eleven scans of care_settings in the base's plan (an InitPlan each, started
     and ended with every request). The plan as the app role under row-level security, the request's parameters."""
-    tw, _ = visit_world
-    sent = statements_sent(monkeypatch)
-    body = orjson.loads((await both(api, tw, "admin", MIX[0], {"asOf": _days(0)[0]}))[0])
-    assert len(body["data"]["overdueVisits"]) == 6
-    sql, args = next((s, a) for s, a in sent if "overdueVisits" in s)
-    plan = await plan_as_app(db, tw.tenant_id, sql, args)
+    plan = await _overdue_plan(api, db, visit_world, monkeypatch)
     scans = [line for line in plan if " on care_settings" in line]
     assert len(scans) == 2, "\n".join(plan)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import asyncpg
@@ -57,6 +57,22 @@ async def _audit(engine: AsyncEngine, tenant_id: uuid.UUID, entry: AuditEntry, a
         await send_and_commit(tx, sql, args, binary=arrays, arrays=arrays)
         assert not tx.connection.is_in_transaction()
         await tx.commit()  # nothing left to send
+
+
+async def _write_hostile(engine: AsyncEngine, tenant_id: uuid.UUID, ids_for: Callable[[int, str], list[str]],
+                         arrays: bool = False) -> list[tuple[AuditEntry, list[str]]]:
+    """An audit entry per HOSTILE value, with the ids ``ids_for(its index, the value)`` names: the round trips
+    asserted — BEGIN alone, the setting, the audit statement, COMMIT, the carrier prepared; then BEGIN with the
+    setting and the audit statement with COMMIT. The entries and their ids, to read back."""
+    written = []
+    with round_trips(engine) as trips:
+        for n, value in enumerate(HOSTILE):
+            ids = ids_for(n, value)
+            entry = _entry(tenant_id, value, ids)
+            await _audit(engine, tenant_id, entry, arrays=arrays)
+            written.append((entry, ids))
+    assert trips == [5] + [2] * (len(HOSTILE) - 1), trips
+    return written
 
 
 async def test_a_full_read_page_is_three_round_trips(api: Api, fresh: World, db: DbEnv) -> None:
@@ -118,16 +134,8 @@ async def test_hostile_values_are_written_exactly(engine: AsyncEngine, db: DbEnv
     """The first time on a connection the ordinary path (statement, COMMIT; the carrier prepared after), then in
     one round trip: either way each value is the text sent, never SQL."""
     tenant_id = fresh.a.tenant_id
-    written = []
-    with round_trips(engine) as trips:
-        for value in HOSTILE:
-            ids = [value[:64] or "x", str(uuid.uuid4())]  # two ids each time: the same statement text
-            entry = _entry(tenant_id, value, ids)
-            await _audit(engine, tenant_id, entry)
-            written.append((entry, ids))
-    # BEGIN alone, the setting, the audit statement, COMMIT, the carrier prepared; then BEGIN with the setting and
-    # the audit statement with COMMIT
-    assert trips == [5] + [2] * (len(HOSTILE) - 1), trips
+    # two ids each time: the same statement text
+    written = await _write_hostile(engine, tenant_id, lambda _n, value: [value[:64] or "x", str(uuid.uuid4())])
     async with db.sessionmaker() as s:
         bind_tenant(s, tenant_id)
         async with s.begin():
@@ -151,14 +159,9 @@ async def test_the_ids_as_one_array_are_written_exactly_in_one_round_trip_whatev
     same statement text — prepared once, then one round trip with COMMIT every time (with a row of VALUES per id,
     each count is a statement of its own: prepared on its first use, the ordinary path's round trips)."""
     tenant_id = fresh.a.tenant_id
-    written = []
-    with round_trips(engine) as trips:
-        for n, value in enumerate(HOSTILE):
-            ids = [value[:64] or "x", *(str(uuid.uuid4()) for _ in range(n)), "网格 🙂"]
-            entry = _entry(tenant_id, value, ids)
-            await _audit(engine, tenant_id, entry, arrays=True)
-            written.append((entry, ids))
-    assert trips == [5] + [2] * (len(HOSTILE) - 1), trips
+    written = await _write_hostile(
+        engine, tenant_id, lambda n, value: [value[:64] or "x", *(str(uuid.uuid4()) for _ in range(n)), "网格 🙂"],
+        arrays=True)
     async with db.sessionmaker() as s:
         bind_tenant(s, tenant_id)
         async with s.begin():
