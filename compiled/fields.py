@@ -58,8 +58,8 @@ from compiled.compiler import (
     page_size_ok,
 )
 from compiled.counts import capped_count
+from compiled.pii import pii_value
 from compiled.sql import (
-    constant,
     cursor,
     enum_name,
     gid,
@@ -96,7 +96,7 @@ from resolvers.errors import ServiceError
 from resolvers.ids import OrderedCursor, decode_ordered_cursor
 from schema.cases import Case as CaseType
 from schema.columns import column_reads
-from schema.register import AREA_TYPES, MASKED_ROOM, WITHHELD
+from schema.register import AREA_TYPES, MASKED_ROOM
 from schema.register import Household as HouseholdType
 from schema.register import Person as PersonType
 
@@ -365,15 +365,13 @@ def person_pii(cx: Compiler, p: Any) -> ColumnElement[bool]:
 # plans.finish() turns into the value (unsealed) and records for the audit, as the resolvers do.
 def _sealed(sealed_col: str, masked_col: str) -> Handler:
     def build(cx: Compiler, p: Any, _s: Sel) -> ColumnElement[Any]:
-        sealed, masked = p.c[sealed_col], p.c[masked_col]
-        marker = func.json_build_object(lit("$pii"), p.c.id, lit("v"), sealed, lit("s"), true())
-        return case((sealed.is_(None), null()), (person_pii(cx, p), marker), else_=func.to_json(masked))
+        sealed = p.c[sealed_col]
+        return pii_value(p.c.id, person_pii(cx, p), sealed, p.c[masked_col], sealed=True, absent=sealed.is_(None))
     return build
 
 
 def _birth_date(cx: Compiler, p: Any, _s: Sel) -> ColumnElement[Any]:
-    marker = func.json_build_object(lit("$pii"), p.c.id, lit("v"), p.c.birth_date)
-    return case((p.c.birth_date.is_(None), null()), (person_pii(cx, p), marker), else_=constant(WITHHELD))
+    return pii_value(p.c.id, person_pii(cx, p), p.c.birth_date, absent=p.c.birth_date.is_(None))  # else WITHHELD
 
 
 def _care_tags(cx: Compiler, p: Any, _s: Sel) -> ColumnElement[Any]:
@@ -381,8 +379,7 @@ def _care_tags(cx: Compiler, p: Any, _s: Sel) -> ColumnElement[Any]:
     tags = (select(json_list(t.c.code, t.c.code)).select_from(t)
             .where(t.c.tenant_id == cx.tenant_id, t.c.person_id == p.c.id).correlate_except(t)
             .scalar_subquery())
-    return case((person_pii(cx, p), func.json_build_object(lit("$pii"), p.c.id, lit("v"), tags)),
-                else_=constant(WITHHELD))
+    return pii_value(p.c.id, person_pii(cx, p), tags)  # else WITHHELD (null)
 
 
 PERSON: FieldTable = {
@@ -594,7 +591,7 @@ FIELDS: dict[str, FieldTable] = {
 
 # Other domains' fields (imported here, last: built on the helpers above): every module of this package
 # but the core ones is a domain with a ``TABLES``, so adding a domain adds a file and no line here.
-_CORE = frozenset({"case_filters", "compiler", "fields", "plans", "sorted_lists", "sql"})
+_CORE = frozenset({"case_filters", "compiler", "fields", "pii", "plans", "sorted_lists", "sql"})
 for _info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name):
     if _info.name not in _CORE:
         extend(FIELDS, importlib.import_module(f"compiled.{_info.name}").TABLES)

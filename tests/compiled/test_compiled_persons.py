@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from resolvers.ids import encode_global_id
 from tenants.rls import set_tenant_sql
-from tests.support.compiled import agree, around, both, module_tenant, walk_pages
+from tests.support.compiled import agree, around, both, compiled_statements, module_tenant, walk_pages
 from tests.support.deliberation import area
 from tests.support.harness import Api, DbEnv
 from tests.support.world import ROLE_USERS, TenantWorld
@@ -244,3 +244,16 @@ async def test_a_compiled_person_list_audits_the_same_full_reads_as_the_resolver
         assert taken and len(after) == len(before) + 2, (user, before, after)
         compiled_read, resolved_read = after[-2:]
         assert compiled_read == resolved_read and compiled_read, (user, compiled_read)
+
+
+async def test_a_person_pages_personal_data_is_written_as_text(api: Api, person_tenant: Any) -> None:
+    """The full reads' "$pii" markers and the masked values are written as text in the statement (compiled.pii,
+    issue #21: no json_build_object per person and field), and the page is the resolvers' bytes — as a full
+    reader, as a reader of masked values, and as one who reads some persons in full and others masked."""
+    for user in ("admin", "firm", "grid2"):
+        with compiled_statements() as made:
+            body = await agree(api, person_tenant, user, PERSONS, {"first": 50})
+        statement = made[0]
+        assert statement is not None
+        assert "json_build_object" not in statement[0], (user, statement[0])
+        assert b'"phone":' in body and b'"careTags":' in body and b"$pii" not in body
