@@ -8,6 +8,7 @@ checkout against another one's code, alternating, and compare means.
     python -m bench.inproc reportCase 1 --sql              # the statements of one request
     GONGZHI_BENCH_MIX_DB=gongzhi_bench_s0_1 python -m bench.inproc op4 800 --pg-cpu   # bench.compare's op 4
     GONGZHI_BENCH_MIX_DB=<a copy of gongzhi_bench_s1> python -m bench.inproc op3 600 --pg-cpu   # op1 … op5 alike
+    BENCH_OP_ACTOR=bench.firm GONGZHI_BENCH_MIX_DB=gongzhi_bench_s0_1 python -m bench.inproc op1 1 --explain  # as X
     python -m bench.inproc cases 1 --explain               # EXPLAIN (ANALYZE, BUFFERS) of each, in the request
     python -m bench.inproc caseLoop 100                    # report, accept, dispatch, start, resolve, feedback
     python -m bench.inproc publishNotice 300               # a notice as yanquan.chair (an insert, audited)
@@ -200,7 +201,7 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
         from bench.generate import dsn_for
 
         fx = await load_fixture(dsn_for(mix.DB))
-        op_actor = ACTOR_OF[op_name]
+        op_actor = os.environ.get("BENCH_OP_ACTOR") or ACTOR_OF[op_name]  # e.g. op1 as bench.firm
         tokens[op_actor] = fx.actors[op_actor].token
         op_doc, rng = fx.document("gongzhi", op_name), random.Random(7)
 

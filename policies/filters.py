@@ -43,6 +43,7 @@ from models import (
     ServiceContract,
 )
 from policies.actor import Actor, Grant
+from policies.paths import path_in_range, path_successor
 from policies.roles import Condition, Role
 
 # Aliases of areas (and households) for the predicates' subqueries, made once: building an alias's
@@ -148,10 +149,41 @@ def scope_buildings(paths: tuple[str, ...]) -> Select[Any]:
     return select(found.c.id)
 
 
+# What the firms serve today, as CTEs, one object per firms and day as scope_buildings (issue #21: a firm's
+# open-case page tested its served areas three times, each a test of every area of the tenant against every
+# served compound, and each row's area, grid and community against the served compounds once more, each a join of
+# the contracts and compounds): the compounds' paths once (with their successors, policies.paths; MATERIALIZED, so
+# PostgreSQL never folds them back into a join, where the functions making a successor would keep the range out
+# of the index), the areas under them once, by a range of the paths' index.
+_SERVED_CTES: dict[tuple[str, tuple[uuid.UUID, ...], date], Any] = {}
+_SERVED_GENERATION = [0]
+
+
+def _served_cte(kind: str, firm_ids: tuple[uuid.UUID, ...], today: date, build: Callable[[str], Any]) -> Any:
+    found = _SERVED_CTES.get((kind, firm_ids, today))
+    if found is None:
+        if len(_SERVED_CTES) >= 1024:
+            _SERVED_CTES.clear()
+            _SERVED_GENERATION[0] += 1
+        digest = hashlib.sha1(f"{sorted(map(str, firm_ids))}{today}".encode(), usedforsecurity=False).hexdigest()
+        found = _SERVED_CTES[(kind, firm_ids, today)] = build(f"{kind}_{digest[:16]}_{_SERVED_GENERATION[0]}")
+    return found
+
+
+def served_paths(firm_ids: tuple[uuid.UUID, ...], today: date) -> Any:
+    """The CTE of ``served_compounds``: ``path`` and ``upper`` (its successor), a row per compound served."""
+    return _served_cte("served_paths", firm_ids, today, lambda name: served_compounds(firm_ids, today).add_columns(
+        path_successor(_SERVED_COMPOUND.path).label("upper")).cte(name).prefix_with("MATERIALIZED",
+                                                                                     dialect="postgresql"))
+
+
 def buildings_served(firm_ids: tuple[uuid.UUID, ...], today: date) -> Select[Any]:
-    b = _SERVED_BUILDING
-    served = served_compounds(firm_ids, today).subquery()
-    return select(b.id).join(served, b.path.startswith(served.c.path))
+    """``SELECT id`` of the areas at or under a compound the firms serve today."""
+    def build(name: str) -> Any:
+        b, served = _SERVED_BUILDING, served_paths(firm_ids, today)
+        return (select(b.id).join(served, and_(path_in_range(b.path, served.c.path, served.c.upper),
+                                               b.path.startswith(served.c.path))).cte(name))
+    return select(_served_cte("served", firm_ids, today, build).c.id)
 
 
 # ---------------------------------------------------------------- the compounds a grid touches (DESIGN.md §8)
@@ -349,8 +381,8 @@ def _area_read_predicate(grant: Grant, actor: Actor, area: type[Area]) -> Column
                 .where(in_subtree(g.path, tpaths))
             )
         )
-    if grant.firm_ids:
-        served = served_compounds(grant.firm_ids, actor.today).subquery()
+    if grant.firm_ids:  # the served compounds' paths computed once per statement, not joined again per row
+        served = served_paths(grant.firm_ids, actor.today)
         parts.append(
             exists().where(or_(area.path.startswith(served.c.path), served.c.path.startswith(area.path)))
         )
