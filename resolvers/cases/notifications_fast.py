@@ -33,7 +33,7 @@ from .notifications import MAX_MARK, REACHING, reaching_check
 
 _VALUES = " VALUES "
 _NOTHING = " ON CONFLICT (tenant_id, notification_id, user_id) DO NOTHING"
-_KEPT = 65536
+_KEPT = 16384
 _READ: set[tuple[Any, Any, Any]] = set()  # (tenant, user, notification) a check of this process saw read
 _GUARDS: dict[str, str] = {}  # the check's text → the guard's
 _GUARDED = {"id": "(SELECT {} FROM w0)"}  # the mark's id: NULL unless the guard (w0) answered its row

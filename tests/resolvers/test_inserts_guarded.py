@@ -10,8 +10,7 @@ read afresh."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from resolvers.care import wish_post_fast
 from resolvers.deliberation import kept
 from tenants.session import count_statements
 from tests.resolvers.test_inserts_fast import NOTICE, TOPIC, WISH, both, notice, observed, post
+from tests.support.fast_paths import prepared_taken
 from tests.support.harness import Api, DbEnv, World
 from tests.support.volunteering import area, person
 from tests.support.world import TenantWorld
@@ -38,24 +38,12 @@ def pg(db: DbEnv) -> None:
         pytest.skip("the driver path is PostgreSQL-only; on SQLite every insert takes the general path")
 
 
-@contextmanager
-def guarded(name: str) -> Iterator[list[bool | None]]:
+def guarded(name: str) -> AbstractContextManager[list[bool | None]]:
     """Per insert ``name`` (its prepare function) prepared or left: None (left to the general path before any
     write), False (checked in a statement of its own), True (its checks inside its write)."""
     module = care_service if name == "prepare_post_wish" else deliberation_service
-    real = getattr(module, name)
-    shapes: list[bool | None] = []
-
-    async def spied(*args: Any, **kw: Any) -> Any:
-        out = await real(*args, **kw)
-        shapes.append(None if out is None else out.ctes[0].startswith("SELECT true AS ok FROM ("))
-        return out
-
-    setattr(module, name, spied)
-    try:
-        yield shapes
-    finally:
-        setattr(module, name, real)
+    return prepared_taken((module, name), note=lambda out: None if out is None else out.ctes[0].startswith(
+        "SELECT true AS ok FROM ("))
 
 
 def topic(tw: TenantWorld, **more: Any) -> dict[str, Any]:
