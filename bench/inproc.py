@@ -375,7 +375,9 @@ async def _explain(step: Callable[[], Awaitable[Any]]) -> None:
         # a read of every row (markNotificationsRead's check) comes wrapped (tenants.session._AllRows); a read with
         # its COMMIT (tenants.commit.Committing) too: the repeats below run on its connection, the last one with COMMIT
         committing = getattr(driver, "adapted", None)
-        connection = committing._connection if committing is not None else getattr(driver, "connection", driver)
+        writing = getattr(driver, "tx", None)  # a fast write with its COMMIT (tenants.commit.Writing): its connection
+        connection = (committing._connection if committing is not None else writing._adapted._connection
+                      if writing is not None else getattr(driver, "connection", driver))
         if re.search(r"\b(INSERT|UPDATE|DELETE)\b", sql, re.I):  # a write (an audit entry): run once, as sent
             plans.append((sql, ["   (a write: not explained, run once)"]))
             row = await fetchrow(driver, sql, a)

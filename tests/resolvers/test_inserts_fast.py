@@ -6,7 +6,9 @@ path refuses (empty or too long text, a past expiry, a future visit, an area, pe
 out of reach, a bad id, an invalid key) or the fast path leaves to it (loader fields, fragments, a topic's cases,
 a visit's case, a retry or reuse of a known key) is answered by the general path from the start, byte for byte,
 with the fast path writing nothing. Taken, each is three statements after BEGIN (the first statement, the checks'
-read, the row with its audit entry; a visit's key check a fourth), against five or more."""
+read, the row with its audit entry; a visit's key check a fourth), against five or more — a notice, a topic or a
+wish two once the process keeps what its row takes from the checks (its checks then inside the write:
+resolvers.deliberation.kept, resolvers.care.wish_post_fast; tests/resolvers/test_inserts_guarded.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from sqlalchemy import select
 
 import resolvers.care as care_service
 import resolvers.deliberation as deliberation_service
+from gongzhi.http.graphql import GraphQLEndpoint
 from models import AuditEntry, Notice, Topic, Visit, Wish
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant, count_statements
@@ -53,12 +56,14 @@ def pg(db: DbEnv) -> None:
 
 @contextmanager
 def observed(api: Api, name: str = "prepare_notice") -> Iterator[tuple[list[bool], list[dict[str, Any]]]]:
-    """Per insert the fast path saw (``name``: its function), whether it prepared the write; and the events
-    published after COMMIT."""
+    """Per insert the fast path saw (``name``: its function), whether it answered it: prepared the write, wrote and
+    committed it (a write its guard refused — the checks inside it, resolvers.deliberation.kept — is the general
+    path's); and the events published after COMMIT."""
     taken: list[bool] = []
     events: list[dict[str, Any]] = []
     module = care_service if name in ("prepare_post_wish", "prepare_visit") else deliberation_service
     real = getattr(module, name)
+    real_write = GraphQLEndpoint._write_on_driver
     bus = api.client._transport.app.state.gongzhi.bus  # type: ignore[attr-defined]
     real_after = bus.after_commit
 
@@ -67,16 +72,25 @@ def observed(api: Api, name: str = "prepare_notice") -> Iterator[tuple[list[bool
         taken.append(out is not None)
         return out
 
+    async def answered(self: Any, *args: Any, **kw: Any) -> Any:
+        seen = len(taken)
+        out = await real_write(self, *args, **kw)
+        if out is None and len(taken) > seen:  # prepared, its write refused: the general path answered
+            taken[-1] = False
+        return out
+
     def after(published: list[dict[str, Any]]) -> None:
         events.extend(dict(e) for e in published)
         real_after(published)
 
     setattr(module, name, spied)
+    GraphQLEndpoint._write_on_driver = answered  # type: ignore[method-assign]
     bus.after_commit = after
     try:
         yield taken, events
     finally:
         setattr(module, name, real)
+        GraphQLEndpoint._write_on_driver = real_write  # type: ignore[method-assign]
         bus.after_commit = real_after
 
 
@@ -160,10 +174,11 @@ async def test_publish_notice(api: Api, db: DbEnv, fresh: World, pg: None) -> No
             body = await post(api, tw, "chair", document, {"input": notice(tw, title="形状")}, fast=True)
             assert b'"errors":[]' in body, body
     assert taken == []
-    # statements after BEGIN: the first statement, the area, the row with its audit entry — against five
+    # statements after BEGIN: the first statement, the row with its audit entry and the area's checks inside it (its
+    # path kept from the notices above) — against five
     with observed(api) as (taken, _events), count_statements() as fast:
         await post(api, tw, "chair", NOTICE, {"input": notice(tw, title="计数 1")}, fast=True)
-    assert taken == [True] and len(fast) == 3, fast
+    assert taken == [True] and len(fast) == 2, fast
     with observed(api) as (taken, _events), count_statements() as general:
         await post(api, tw, "chair", NOTICE, {"input": notice(tw, title="计数 2")}, fast=False)
     assert taken == [] and len(general) == 5, general
@@ -202,7 +217,7 @@ async def test_propose_topic(api: Api, db: DbEnv, fresh: World, pg: None) -> Non
     assert taken == []
     with observed(api, "prepare_topic") as (taken, _events), count_statements() as fast:
         await post(api, tw, "resident", TOPIC, {"input": topic(title="计数 1")}, fast=True)
-    assert taken == [True] and len(fast) == 3, fast
+    assert taken == [True] and len(fast) == 2, fast
     with observed(api, "prepare_topic") as (taken, _events), count_statements() as general:
         await post(api, tw, "resident", TOPIC, {"input": topic(title="计数 2")}, fast=False)
     assert taken == [] and len(general) == 5, general
@@ -241,7 +256,7 @@ async def test_post_wish(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
     assert taken == []
     with observed(api, "prepare_post_wish") as (taken, _events), count_statements() as fast:
         await post(api, tw, "resident", WISH, {"input": wish(title="计数 1")}, fast=True)
-    assert taken == [True] and len(fast) == 3, fast
+    assert taken == [True] and len(fast) == 2, fast
     with observed(api, "prepare_post_wish") as (taken, _events), count_statements() as general:
         await post(api, tw, "resident", WISH, {"input": wish(title="计数 2")}, fast=False)
     assert taken == [] and len(general) == 5, general

@@ -5,7 +5,7 @@ what those comparisons share: a request sent by either path, and the fast paths'
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -40,16 +40,18 @@ async def post_by(api: Api, tw: TenantWorld, user: str, document: str, variables
 
 
 @contextmanager
-def prepared_taken(*targets: tuple[Any, str]) -> Iterator[list[bool]]:
+def prepared_taken(*targets: tuple[Any, str], note: Callable[[Any], Any] = lambda out: out is not None
+                   ) -> Iterator[list[Any]]:
     """Per request a fast path saw, whether it prepared the write: each ``(module, name)`` of ``targets`` is a fast
-    path's ``prepare_*`` function (None when it leaves the request to the general path), spied while inside."""
-    taken: list[bool] = []
+    path's ``prepare_*`` function (None when it leaves the request to the general path), spied while inside;
+    ``note``: what is noted of its answer instead."""
+    taken: list[Any] = []
     reals = [(module, name, getattr(module, name)) for module, name in targets]
 
     def spy(real: Any) -> Any:
         async def spied(*args: Any, **kw: Any) -> Any:
             out = await real(*args, **kw)
-            taken.append(out is not None)
+            taken.append(note(out))
             return out
         return spied
 
