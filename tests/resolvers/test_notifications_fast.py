@@ -6,9 +6,9 @@ addressed to the caller, to the caller's area and to the caller's firm. Whatever
 does not reach the caller, another type's id, more than 100 ids) or the fast path leaves to it (the deprecated bare
 argument, both forms, a fragment) is answered by the general path from the start, byte for byte, the fast path
 writing nothing. Taken, a mark is three statements after BEGIN (the first statement, the check, the marks with the
-audit entry), two for an empty list or for notifications this process has seen read (the check inside the write:
-tests/resolvers/test_notifications_guarded.py), against four and more; a mark written by another request after the fast path's
-check is left to the general path; the audit chain verifies."""
+audit entry), two for an empty list or for notifications this process has seen read (the check inside the
+write: tests/resolvers/test_notifications_guarded.py), against four and more; a mark written by another request
+after the fast path's check is left to the general path; the audit chain verifies."""
 
 from __future__ import annotations
 
