@@ -480,7 +480,7 @@ class GraphQLEndpoint:
                         return None
                     try:  # the rows, COMMIT and the events' NOTIFY after it: one round trip (tenants.commit)
                         await self.state.commit_writes(session, ctx, tuple(written.ctes), tuple(written.args),
-                                                       isinstance(written, case_service.PreparedReport)
+                                                       not isinstance(written, case_service.PreparedStep)
                                                        and written.guarded)
                     except fast_writes.WRITE_REFUSED:
                         if isinstance(written, case_service.PreparedReport):

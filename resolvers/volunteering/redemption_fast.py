@@ -1,7 +1,7 @@
 """requestRedemption (积分兑换申请) as an owner asks for a reward item, on the request's driver transaction
-(issue #21; resolvers.fast_moves): the key's earlier request and the request's checks read by
-``request_redemption``'s own prepared texts (``keyed_row``'s, ``redemption_checks``), and the request's row with
-the audit entry in one statement (``AppState.commit_writes``). A retry with a known key, an actor without a
+(issue #21; resolvers.fast_moves): the request's checks (``redemption_checks``, as ``request_redemption`` reads
+them) and the key's earlier request (``retry_of``, as ``keyed_row`` asks it) in one statement, and the request's
+row with the audit entry in one statement (``AppState.commit_writes``). A retry with a known key, an actor without a
 person, an item out of reach or of another community, retired, out of stock, not enough points — anything the
 general path would refuse or answer otherwise — is None here before anything is written, and the general path
 answers from the start; so is a write that meets a constraint (a concurrent request with the same key)."""
@@ -15,7 +15,7 @@ from models import Redemption, RedemptionState, uuid7
 from resolvers import prepared
 from resolvers.audit import record_mutation
 from resolvers.context import RequestContext
-from resolvers.fast_moves import PreparedMove, own_first_request, read
+from resolvers.fast_moves import PreparedMove, own_first_request, read, retry_of
 from resolvers.volunteering.service import redemption_checks
 from tenants.session import insert_change
 
@@ -23,16 +23,18 @@ from tenants.session import insert_change
 async def prepare_redemption(ctx: RequestContext, item_id: uuid.UUID, idempotency_key: str | None
                              ) -> PreparedMove | None:
     """The request checked and its row built, its audit entry queued; None: the general path answers it."""
-    first = await own_first_request(ctx, Redemption, Redemption.requested_by, idempotency_key)
+    first = own_first_request(ctx, idempotency_key)
     if first is None:
-        return None  # e.g. a retry: the general path answers with the request as it is now
+        return None
     person_id, key = first
     actor = ctx.actor
-    row = await read(ctx, ("request_redemption",), lambda: redemption_checks(ctx, prepared.param), item_id,
-                     person_id)
+    row = await read(ctx, ("request_redemption", "keyed"), lambda: redemption_checks(ctx, prepared.param).add_columns(
+        retry_of(ctx, Redemption, Redemption.requested_by, prepared.param(2, "text"))), item_id, person_id, key)
     if row is None:
         return None
-    community_path, active, stock, points, balance = row
+    community_path, active, stock, points, balance, retry = row
+    if retry is not None:
+        return None  # a retry: the general path answers with the request as it is now
     own_path = actor.own_compound_path
     if (not actor.grant("points", "redeem").own or own_path is None or not own_path.startswith(community_path)
             or not active or stock < 1 or int(balance or 0) < points):

@@ -1,9 +1,9 @@
 """signUpForActivity (报名) as an owner signs up for an activity, on the request's driver transaction (issue #21;
-resolvers.fast_moves): the key's earlier sign-up and the sign-up's checks read by ``sign_up``'s own prepared
-texts (``keyed_row``'s, ``sign_up_checks``), and the place taken (``signed_up < capacity``), the sign-up's row
-and the audit entry in one statement (``AppState.commit_writes``). The sign-up's ``activity_id`` is the id the
-place's UPDATE returned: when the activity is full (or closed) by then, it is NULL, the INSERT fails on its NOT
-NULL, and nothing is written — the general path answers (CONFLICT), as it does a concurrent sign-up of the same
+resolvers.fast_moves): the sign-up's checks (``sign_up_checks``, as ``sign_up`` reads them) and the key's earlier
+sign-up (``retry_of``, as ``keyed_row`` asks it) in one statement, and the place taken (``signed_up < capacity``),
+the sign-up's row and the audit entry in one statement (``AppState.commit_writes``). The sign-up's ``activity_id``
+is the id the place's UPDATE returned: when the activity is full (or closed) by then, it is NULL, the INSERT fails on
+its NOT NULL, and nothing is written — the general path answers (CONFLICT), as it does a concurrent sign-up of the same
 person or key (a unique constraint). A retry with a known key, a sign-up again after a cancellation, an actor
 without a person, no reach, an activity closed or begun — anything the general path would refuse or answer
 otherwise — is None here before anything is written, and the general path answers from the start."""
@@ -17,7 +17,7 @@ from models import ActivitySignup, ActivityState, SignupState, uuid7
 from resolvers import prepared
 from resolvers.audit import record_mutation
 from resolvers.context import RequestContext
-from resolvers.fast_moves import PreparedMove, own_first_request, read
+from resolvers.fast_moves import PreparedMove, own_first_request, read, retry_of
 from resolvers.volunteering.activities import sign_up_checks
 from tenants.session import insert_change
 
@@ -37,15 +37,18 @@ def _signup_sql(first: int) -> str:
 async def prepare_sign_up(ctx: RequestContext, activity_id: uuid.UUID, idempotency_key: str | None
                           ) -> PreparedMove | None:
     """The sign-up checked and its writes built, its audit entry queued; None: the general path answers it."""
-    first = await own_first_request(ctx, ActivitySignup, ActivitySignup.user_id, idempotency_key)
+    first = own_first_request(ctx, idempotency_key)
     if first is None:
-        return None  # e.g. a retry: the general path answers with the sign-up as it is now
+        return None
     person_id, key = first
     actor = ctx.actor
-    row = await read(ctx, ("sign_up",), lambda: sign_up_checks(ctx, prepared.param), activity_id, person_id)
+    row = await read(ctx, ("sign_up", "keyed"), lambda: sign_up_checks(ctx, prepared.param).add_columns(
+        retry_of(ctx, ActivitySignup, ActivitySignup.user_id, prepared.param(2, "text"))), activity_id, person_id, key)
     if row is None:
         return None
-    _, reachable, is_open, starts_at, existing_id, _cancelled = row
+    _, reachable, is_open, starts_at, existing_id, _cancelled, retry = row
+    if retry is not None:
+        return None  # a retry: the general path answers with the sign-up as it is now
     if not reachable or not is_open or starts_at <= ctx.now or existing_id is not None:
         return None
     now, tenant_id = ctx.now, ctx.tenant.id
