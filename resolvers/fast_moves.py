@@ -49,6 +49,12 @@ class PreparedMove:
     ctes: list[str]
     args: list[Any]
     guarded: bool = False  # ``ctes``' first is a guard, one row or none (``AppState.commit_writes``' ``guarded``)
+    forget: Callable[[], None] | None = None  # what a refused write makes the process forget (a kept hint)
+
+    def refused(self) -> None:
+        """The write was refused (its guard, or a constraint met): the hint it was built from is forgotten."""
+        if self.forget is not None:
+            self.forget()
 
 
 def _processor(t: TypeEngine[Any]) -> Any:

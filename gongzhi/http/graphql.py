@@ -483,7 +483,7 @@ class GraphQLEndpoint:
                                                        not isinstance(written, case_service.PreparedStep)
                                                        and written.guarded)
                     except fast_writes.WRITE_REFUSED:
-                        if isinstance(written, case_service.PreparedReport):
+                        if not isinstance(written, case_service.PreparedStep):
                             written.refused()  # its checks in the write refused it, or a constraint did
                         return None
                 self.state.bus.after_commit(ctx.events)

@@ -27,7 +27,7 @@ import resolvers.care as care_service
 import resolvers.care.wishes_fast as wishes_fast
 import resolvers.fast_moves as fast_moves
 import resolvers.volunteering as volunteering_service
-from models import Activity, ActivitySignup, AuditEntry, Redemption, Wish
+from models import Activity, ActivitySignup, AuditEntry, Redemption, RewardItem, Wish
 from resolvers.ids import decode_id, encode_global_id
 from tenants.session import bind_tenant, count_statements
 from tests.support.audit import seal_as_app, verify
@@ -468,8 +468,56 @@ async def test_request_redemption(api: Api, db: DbEnv, fresh: World, pg: None) -
     assert taken == [True] and len(statements) == 3, statements
     with fast_taken() as taken:
         again = await post(api, tw, "resident", REDEEM, {"i": item, "k": key}, fast=True)
-    assert taken == [False]
+    assert taken == [True]  # the item's points kept: the retry refused at its write by its guard
     assert first == again == await post(api, tw, "resident", REDEEM, {"i": item, "k": key}, fast=False)
+    await seal_as_app(db, tw)
+    report = await verify(db, tw)
+    assert report.ok, report
+
+
+async def set_item(db: DbEnv, tw: TenantWorld, items: tuple[str, ...], **values: Any) -> None:
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            for item in items:
+                await s.execute(update(RewardItem).where(RewardItem.id == decode_id(item, "RewardItem", "itemId"))
+                                .values(**values))
+
+
+async def test_a_redemption_at_the_items_kept_points_is_two_statements(api: Api, db: DbEnv, fresh: World,
+                                                                         pg: None) -> None:
+    """The item's points kept from a request's checks: the next request's checks are the guard of its write (two
+    statements), with the same answer and rows as the general path's. A guard that refuses (the price changed, out of
+    stock, a retry) leaves the request to the general path — its answer and rows — and the points are forgotten: the
+    next request is checked in its own statement again."""
+    tw = fresh.a
+    assert (await run(api, tw, "admin", AWARD, {"p": person(tw, "h1b"), "n": 40, "r": "志愿服务"}))["errors"] == []
+    a, b = await an_item(api, tw, 2, 9), await an_item(api, tw, 2, 9)
+
+    async def both(key: str, statements: int | None) -> bytes:
+        with fast_taken() as taken, count_statements() as sent:
+            fast = await post(api, tw, "resident", REDEEM, {"i": a, "k": f"{key}-a"}, fast=True)
+        general = await post(api, tw, "resident", REDEEM, {"i": b, "k": f"{key}-b"}, fast=False)
+        assert taken == [True], taken
+        assert statements is None or len(sent) == statements, sent
+        assert _TIME.sub("", fast.decode()) == _TIME.sub("", general.decode()), (fast.decode(), general.decode())
+        assert await redemptions(db, tw, a) == await redemptions(db, tw, b)
+        return fast
+
+    first = uuid.uuid4().hex
+    await both(first, 3)  # checked in its own statement: the points kept
+    await both(uuid.uuid4().hex, 2)  # the checks inside the write
+    retried = await both(first, None)  # a retry: refused by the guard, answered by the general path
+    assert b'"errors":[]' in retried and b'"points":2' in retried, retried
+    await both(uuid.uuid4().hex, 3)  # forgotten: checked in its own statement again
+    await set_item(db, tw, (a, b), points=3)  # the price changed since it was kept
+    changed = await both(uuid.uuid4().hex, None)
+    assert b'"points":3' in changed, changed
+    await both(uuid.uuid4().hex, 3)
+    await both(uuid.uuid4().hex, 2)
+    await set_item(db, tw, (a, b), stock=0)  # out of stock: CONFLICT, the general path's
+    empty = await both(uuid.uuid4().hex, None)
+    assert b'"code":"CONFLICT"' in empty, empty
     await seal_as_app(db, tw)
     report = await verify(db, tw)
     assert report.ok, report
