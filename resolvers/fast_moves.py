@@ -8,8 +8,9 @@ goes with the COMMIT. Here the row is read by the general path's own prepared te
 rendered once per actor shape), as plain values; ``moved`` makes the same UPDATE (``planned``, ``text_for``:
 the same SET, WHERE and values) and the same audit entry (``record_mutation``), which the caller sends with
 the COMMIT (``AppState.commit_writes``). Nothing needs a SAVEPOINT: whatever this path would refuse, it
-returns None before writing, or after an UPDATE that moved nothing (another request moved the row first), and
-the caller rolls the driver transaction back — the general path then answers from the start, with its typed
+returns None before writing, or its UPDATE — the guard of the statement that writes the audit entry with the
+COMMIT — moves nothing (another request moved the row first) and that statement is refused, and the caller rolls
+the driver transaction back — the general path then answers from the start, with its typed
 errors and its refusal's audit entry.
 """
 
@@ -21,10 +22,10 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from asyncpg.exceptions import IntegrityConstraintViolationError
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select, sqltypes
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -47,6 +48,13 @@ class PreparedMove:
     row: dict[str, Any]
     ctes: list[str]
     args: list[Any]
+    guarded: bool = False  # ``ctes``' first is a guard, one row or none (``AppState.commit_writes``' ``guarded``)
+    forget: Callable[[], None] | None = None  # what a refused write makes the process forget (a kept hint)
+
+    def refused(self) -> None:
+        """The write was refused (its guard, or a constraint met): the hint it was built from is forgotten."""
+        if self.forget is not None:
+            self.forget()
 
 
 def _processor(t: TypeEngine[Any]) -> Any:
@@ -106,19 +114,26 @@ async def key_is_new(ctx: RequestContext, model: Any, owner: Any, key: str) -> b
         owner == ctx.actor.user_id, model.idempotency_key == prepared.param(0, "text")), key) is None
 
 
-async def own_first_request(ctx: RequestContext, model: Any, owner: Any, idempotency_key: str | None
-                            ) -> tuple[uuid.UUID, str | None] | None:
+def retry_of(ctx: RequestContext, model: Any, owner: Any, key: Any) -> Any:
+    """The id of the actor's earlier row of ``model`` with the idempotency key ``key`` (``owner`` the column of
+    the user who made it; NULL: none, or no key), as ``keyed_row`` asks it — a scalar column a request's checks
+    read in their own statement (issue #21: the key's own round trip). The row is read through an alias: never
+    correlated with the checks' own rows of the same table."""
+    row = aliased(model)
+    return (select(row.id).where(getattr(row, owner.key) == ctx.actor.user_id, row.idempotency_key == key)
+            .scalar_subquery().label("retry"))
+
+
+def own_first_request(ctx: RequestContext, idempotency_key: str | None) -> tuple[uuid.UUID, str | None] | None:
     """(the actor's person, the checked key) for a request made for the actor's own person; None — an invalid
-    key, no person of one's own, the prepared texts unusable, or the key's earlier row (a retry) — leaves it
-    to the general path."""
+    key, no person of one's own, the prepared texts unusable — leaves it to the general path. The key's earlier
+    row (a retry, the general path's too) is the checks' ``retry_of`` column."""
     try:
         key = checked_key(idempotency_key)
     except ServiceError:
         return None
     person_id = ctx.actor.person_id
     if person_id is None or not prepared.usable(ctx):
-        return None
-    if key is not None and not await key_is_new(ctx, model, owner, key):
         return None
     return person_id, key
 
@@ -127,7 +142,8 @@ async def moved(ctx: RequestContext, machine: StateMachine[Any], old: SimpleName
                 values: dict[str, Any], field: str, *, expected_version: int | None = None) -> PreparedMove | None:
     """``transition(ctx, machine, row, action, values=…, expected_version=…)`` of the general path on a row read
     as values, and the mutation's audit entry queued; None where that would refuse it (the machine, a stale
-    version), where it would do more (a timeline), or where the UPDATE moved nothing."""
+    version), where it would do more (a timeline). The UPDATE goes as the guard of the commit's statement
+    (``PreparedMove.guarded``): when it moves nothing, that statement is refused (``fast_writes.WRITE_REFUSED``)."""
     current = getattr(old, machine.column)
     if machine.timeline is not None or not machine.allows(action, current):
         return None
@@ -141,10 +157,8 @@ async def moved(ctx: RequestContext, machine: StateMachine[Any], old: SimpleName
     if text is None:
         return None
     sql, args = text
-    try:
-        if await _first(ctx, sql, args) is None:  # RETURNING id: someone moved the row first
-            return None
-    except IntegrityConstraintViolationError:  # the transaction is rolled back, the general path answers
-        return None
     await record_mutation(ctx, field, outcome="ok", changes=[entry])
-    return PreparedMove(row=vars(old) | changes, ctes=[], args=[])
+    # The UPDATE (``RETURNING id``) is the guard of the audit entry's statement, sent with the COMMIT: no round trip
+    # of its own. When it moves nothing (someone moved the row first) the entry's id is NULL and the statement is
+    # refused by its NOT NULL, as by a constraint met — nothing is written, and the general path answers.
+    return PreparedMove(row=vars(old) | changes, ctes=[sql], args=list(args), guarded=True)

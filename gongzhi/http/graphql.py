@@ -480,10 +480,10 @@ class GraphQLEndpoint:
                         return None
                     try:  # the rows, COMMIT and the events' NOTIFY after it: one round trip (tenants.commit)
                         await self.state.commit_writes(session, ctx, tuple(written.ctes), tuple(written.args),
-                                                       isinstance(written, case_service.PreparedReport)
+                                                       not isinstance(written, case_service.PreparedStep)
                                                        and written.guarded)
                     except fast_writes.WRITE_REFUSED:
-                        if isinstance(written, case_service.PreparedReport):
+                        if not isinstance(written, case_service.PreparedStep):
                             written.refused()  # its checks in the write refused it, or a constraint did
                         return None
                 self.state.bus.after_commit(ctx.events)

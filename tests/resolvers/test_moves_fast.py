@@ -5,7 +5,9 @@ aside) and the same rows and audit entries (ids and times aside). Whatever the g
 state, a stale version, someone else's sign-up, a party member's claim, the poster's own wish, a full activity,
 not enough points) or the fast path leaves to it (another document shape, the legacy arguments, a retry) is
 answered by the general path from the start, with its typed errors and its refusal's audit entry. A mutation the
-fast path takes is four statements after BEGIN, fewer than the general path's; a move lost to another writer
+fast path takes is three statements after BEGIN (the first, the row or the checks with the key's earlier row, the
+writes with the audit entry and COMMIT) — a sign-up two, its checks the guard of its write —, fewer than the
+general path's; a move lost to another writer
 after the read is answered by the general path and writes nothing of its own; the audit chain verifies."""
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import resolvers.care as care_service
 import resolvers.care.wishes_fast as wishes_fast
 import resolvers.fast_moves as fast_moves
 import resolvers.volunteering as volunteering_service
-from models import Activity, ActivitySignup, AuditEntry, Redemption, Wish
+from models import Activity, ActivitySignup, AuditEntry, Redemption, RewardItem, Wish
 from resolvers.ids import decode_id, encode_global_id
 from tenants.session import bind_tenant, count_statements
 from tests.support.audit import seal_as_app, verify
@@ -208,7 +210,7 @@ async def test_documents_not_recognised_take_the_general_path(api: Api, db: DbEn
         assert taken == [] and body["data"]["claimWish"]["errors"] == [], body
 
 
-async def test_four_statements_and_the_chain_verifies(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
+async def test_three_statements_and_the_chain_verifies(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
     tw = fresh.a
     for user, document, made, variables in (
             ("grid1", CLAIM, lambda: a_wish(api, tw), claim),
@@ -218,7 +220,7 @@ async def test_four_statements_and_the_chain_verifies(api: Api, db: DbEnv, fresh
             await post(api, tw, user, document, variables(a), fast=True)
         with count_statements() as general:
             await post(api, tw, user, document, variables(b), fast=False)
-        assert taken == [True] and len(fast) == 4, (document, fast)
+        assert taken == [True] and len(fast) == 3, (document, fast)
         assert len(general) > len(fast), (document, general)
     await seal_as_app(db, tw)
     report = await verify(db, tw)
@@ -226,9 +228,10 @@ async def test_four_statements_and_the_chain_verifies(api: Api, db: DbEnv, fresh
 
 
 async def test_a_wish_claimed_after_the_read_is_not_written(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
-    """Another writer claims the wish between the fast path's read and its UPDATE: the UPDATE moves nothing, the
-    driver transaction is rolled back (no audit entry of its own), and the general path answers (the wish is
-    claimed now: INVALID_TRANSITION), its refusal audited."""
+    """Another writer claims the wish between the fast path's read and its UPDATE: the UPDATE (the guard of the
+    audit entry's statement, sent with the COMMIT) moves nothing, that statement is refused, the driver transaction
+    is rolled back (no audit entry of its own), and the general path answers (the wish is claimed now:
+    INVALID_TRANSITION), its refusal audited."""
     tw = fresh.a
     gid = await a_wish(api, tw)
     wish_id = decode_id(gid, "Wish", "id")
@@ -251,7 +254,7 @@ async def test_a_wish_claimed_after_the_read_is_not_written(api: Api, db: DbEnv,
         finally:
             fast_moves.moved = real_moved  # type: ignore[assignment]
             wishes_fast.moved = real_moved  # type: ignore[assignment]
-    assert taken == [False] and real is not None
+    assert taken == [True] and real is not None  # prepared; refused at its write
     payload = body["data"]["claimWish"]
     assert payload["wish"] is None and [e["code"] for e in payload["errors"]] == ["INVALID_TRANSITION"], payload
     got = await rows(db, tw, Wish, gid, "Wish")
@@ -330,8 +333,14 @@ async def test_sign_up(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
 
 async def test_sign_up_refusals_take_the_general_path(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
     tw = fresh.a
-    assert not await sign_up_both(api, db, tw, "resident4", SIGN_UP_MIX, None)  # another compound: FORBIDDEN
-    assert not await sign_up_both(api, db, tw, "resident", SIGN_UP_MIX, None, before="resident")  # CONFLICT
+    # the checks ride the write (signup_fast._guard): a sign-up they refuse is prepared, refused at its write
+    # (nothing written) and answered by the general path — the same answer and rows as the general path's alone
+    with fast_taken() as taken:
+        await sign_up_both(api, db, tw, "resident4", SIGN_UP_MIX, None)  # another compound: FORBIDDEN
+    assert taken == [True]
+    with fast_taken() as taken:
+        await sign_up_both(api, db, tw, "resident", SIGN_UP_MIX, None, before="resident")  # CONFLICT
+    assert taken == [True] * 3  # the two sign-ups first, then the one refused at its write
     assert not await sign_up_both(api, db, tw, "admin", SIGN_UP_MIX, None)  # no person on the register
     assert not await sign_up_both(api, db, tw, "resident", SIGN_UP_MIX, "k" * 65)  # INVALID key
     # full: the fast path's checks pass, its write meets the NOT NULL of the place not taken and is rolled back;
@@ -341,25 +350,48 @@ async def test_sign_up_refusals_take_the_general_path(api: Api, db: DbEnv, fresh
     assert taken == [True] * 3  # the chair's two sign-ups first, then the one refused at its write
 
 
+CANCEL = f"mutation($s: ID!) {{ cancelActivitySignup(input: {{id: $s}}) {{ signup {{ id state }} {ERR} }} }}"
+
+
+async def test_sign_up_again_after_a_cancellation_is_the_general_paths(api: Api, db: DbEnv, fresh: World,
+                                                                          pg: None) -> None:
+    """A sign-up cancelled before is signed up again by the general path (through the state machine, the same row):
+    the fast path's guard refuses it at its write (nothing written), and the answer and rows are the general path's
+    alone."""
+    tw = fresh.a
+    a, b = await an_activity(api, tw), await an_activity(api, tw)
+    for act in (a, b):
+        first = await run(api, tw, "resident", SIGN_UP_MIX, {"a": act, "k": None})
+        assert first["errors"] == [], first
+        assert (await run(api, tw, "resident", CANCEL, {"s": first["signup"]["id"]}))["errors"] == []
+    with fast_taken() as taken:
+        fast = await post(api, tw, "resident", SIGN_UP_MIX, {"a": a, "k": None}, fast=True)
+        general = await post(api, tw, "resident", SIGN_UP_MIX, {"a": b, "k": None}, fast=False)
+    assert taken == [True]  # prepared; refused at its write
+    assert _TIME.sub("", fast.decode()) == _TIME.sub("", general.decode()), (fast.decode(), general.decode())
+    assert b'"state":"SIGNED_UP"' in fast and b'"errors":[]' in fast, fast
+    assert await signups(db, tw, a) == await signups(db, tw, b)
+
+
 async def test_sign_up_retry_answers_the_general_paths_way(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
     tw = fresh.a
     act, key = await an_activity(api, tw), uuid.uuid4().hex
     with fast_taken() as taken:
         first = await post(api, tw, "resident", SIGN_UP_MIX, {"a": act, "k": key}, fast=True)
         again = await post(api, tw, "resident", SIGN_UP_MIX, {"a": act, "k": key}, fast=True)
-    assert taken == [True, False]
+    assert taken == [True, True]  # the retry refused at its write (its guard: the key's earlier sign-up)
     assert first == again == await post(api, tw, "resident", SIGN_UP_MIX, {"a": act, "k": key}, fast=False)
     assert (await signups(db, tw, act))["taken"] == 1
 
 
-async def test_sign_up_is_four_statements(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
+async def test_sign_up_is_two_statements(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
     tw = fresh.a
     a, b = await an_activity(api, tw), await an_activity(api, tw)
     with count_statements() as fast, fast_taken() as taken:
         await post(api, tw, "resident", SIGN_UP_MIX, {"a": a, "k": uuid.uuid4().hex}, fast=True)
     with count_statements() as general:
         await post(api, tw, "resident", SIGN_UP_MIX, {"a": b, "k": uuid.uuid4().hex}, fast=False)
-    assert taken == [True] and len(fast) == 4 and len(general) > len(fast), (fast, general)
+    assert taken == [True] and len(fast) == 2 and len(general) > len(fast), (fast, general)
     await seal_as_app(db, tw)
     report = await verify(db, tw)
     assert report.ok, report
@@ -433,11 +465,59 @@ async def test_request_redemption(api: Api, db: DbEnv, fresh: World, pg: None) -
     item, key = await an_item(api, tw), uuid.uuid4().hex
     with fast_taken() as taken, count_statements() as statements:
         first = await post(api, tw, "resident", REDEEM, {"i": item, "k": key}, fast=True)
-    assert taken == [True] and len(statements) == 4, statements
+    assert taken == [True] and len(statements) == 3, statements
     with fast_taken() as taken:
         again = await post(api, tw, "resident", REDEEM, {"i": item, "k": key}, fast=True)
-    assert taken == [False]
+    assert taken == [True]  # the item's points kept: the retry refused at its write by its guard
     assert first == again == await post(api, tw, "resident", REDEEM, {"i": item, "k": key}, fast=False)
+    await seal_as_app(db, tw)
+    report = await verify(db, tw)
+    assert report.ok, report
+
+
+async def set_item(db: DbEnv, tw: TenantWorld, items: tuple[str, ...], **values: Any) -> None:
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            for item in items:
+                await s.execute(update(RewardItem).where(RewardItem.id == decode_id(item, "RewardItem", "itemId"))
+                                .values(**values))
+
+
+async def test_a_redemption_at_the_items_kept_points_is_two_statements(api: Api, db: DbEnv, fresh: World,
+                                                                         pg: None) -> None:
+    """The item's points kept from a request's checks: the next request's checks are the guard of its write (two
+    statements), with the same answer and rows as the general path's. A guard that refuses (the price changed, out of
+    stock, a retry) leaves the request to the general path — its answer and rows — and the points are forgotten: the
+    next request is checked in its own statement again."""
+    tw = fresh.a
+    assert (await run(api, tw, "admin", AWARD, {"p": person(tw, "h1b"), "n": 40, "r": "志愿服务"}))["errors"] == []
+    a, b = await an_item(api, tw, 2, 9), await an_item(api, tw, 2, 9)
+
+    async def both(key: str, statements: int | None) -> bytes:
+        with fast_taken() as taken, count_statements() as sent:
+            fast = await post(api, tw, "resident", REDEEM, {"i": a, "k": f"{key}-a"}, fast=True)
+        general = await post(api, tw, "resident", REDEEM, {"i": b, "k": f"{key}-b"}, fast=False)
+        assert taken == [True], taken
+        assert statements is None or len(sent) == statements, sent
+        assert _TIME.sub("", fast.decode()) == _TIME.sub("", general.decode()), (fast.decode(), general.decode())
+        assert await redemptions(db, tw, a) == await redemptions(db, tw, b)
+        return fast
+
+    first = uuid.uuid4().hex
+    await both(first, 3)  # checked in its own statement: the points kept
+    await both(uuid.uuid4().hex, 2)  # the checks inside the write
+    retried = await both(first, None)  # a retry: refused by the guard, answered by the general path
+    assert b'"errors":[]' in retried and b'"points":2' in retried, retried
+    await both(uuid.uuid4().hex, 3)  # forgotten: checked in its own statement again
+    await set_item(db, tw, (a, b), points=3)  # the price changed since it was kept
+    changed = await both(uuid.uuid4().hex, None)
+    assert b'"points":3' in changed, changed
+    await both(uuid.uuid4().hex, 3)
+    await both(uuid.uuid4().hex, 2)
+    await set_item(db, tw, (a, b), stock=0)  # out of stock: CONFLICT, the general path's
+    empty = await both(uuid.uuid4().hex, None)
+    assert b'"code":"CONFLICT"' in empty, empty
     await seal_as_app(db, tw)
     report = await verify(db, tw)
     assert report.ok, report
