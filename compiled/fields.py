@@ -58,7 +58,7 @@ from compiled.compiler import (
     page_size_ok,
 )
 from compiled.counts import capped_count
-from compiled.pii import pii_value
+from compiled.pii import household_pii, person_pii, pii_value
 from compiled.sql import (
     cursor,
     enum_name,
@@ -329,12 +329,6 @@ def households_connection(cx: Compiler, sel: Sel, where: ColumnElement[bool], co
                       descending=False, node_type="Household")
 
 
-def household_pii(cx: Compiler, h: Any) -> ColumnElement[bool]:
-    """The household's exact address may be read (loaders.pii_visible_by_household)."""
-    ha = aliased(Household, h)
-    return household_predicate(cx.ctx.actor.grant("person", "read_pii"), cx.ctx.actor, ha)
-
-
 def persons_of(cx: Compiler, h: Any, sel: Sel) -> ColumnElement[Any]:
     pa = aliased(Person, name="pp")
     p = sa_inspect(pa).selectable
@@ -353,12 +347,6 @@ HOUSEHOLD: FieldTable = {
     "building": lambda cx, h, s: area_by_id(cx, s, h.c.building_id, (AreaKind.BUILDING,)),
     "persons": persons_of,
 }
-
-
-def person_pii(cx: Compiler, p: Any) -> ColumnElement[bool]:
-    """The person's personal data may be read in full (loaders.pii_visible_by_person)."""
-    pa = aliased(Person, p)
-    return person_predicate(cx.ctx.actor.grant("person", "read_pii"), cx.ctx.actor, pa)
 
 
 # A full read is a marker {"$pii": person id, "v": value[, "s": true when sealed]} that
@@ -438,9 +426,11 @@ def _after_place(name: str) -> Callable[[dict[str, Any]], OrderedCursor]:
 def connection(cx: Compiler, sel: Sel, stmt: Select[Any], id_col: SQLColumnExpression[uuid.UUID], *,
                descending: bool, node_type: str,
                candidates: Callable[[list[ColumnElement[bool]], int], ColumnElement[bool]] | None = None,
-               key: SortOrder | None = None, reads: str | None = None) -> ColumnElement[Any]:
+               key: SortOrder | None = None, reads: str | None = None, columns: tuple[Any, ...] = ()
+               ) -> ColumnElement[Any]:
     """A keyset page as one aggregate over ``first + 1`` rows: the extra row only tells hasNextPage.
-    ``reads``: the column naming the person each row on the page reads in full (sql.reads_marker)."""
+    ``reads``: the column naming the person each row on the page reads in full (sql.reads_marker).
+    ``columns``: more columns of the page's rows, computed once per row (compiled.pii.readable_columns)."""
     if not cx.shape(sel, page_size_ok):
         raise Unsupported("first out of range")  # the resolvers give the typed error
     # Sizes and state lists are literals, not parameters: a statement whose parameters are only
@@ -459,7 +449,7 @@ def connection(cx: Compiler, sel: Sel, stmt: Select[Any], id_col: SQLColumnExpre
     if candidates is not None:  # rows the page can only come from (totalCount still counts stmt)
         paged = paged.where(candidates(extra, n + 1))
     ordering = id_col.desc() if descending else id_col
-    rows = (paged.add_columns(func.row_number().over(order_by=ordering).label("_rn"))
+    rows = (paged.add_columns(*columns, func.row_number().over(order_by=ordering).label("_rn"))
             .order_by(ordering).limit(n + 1).subquery("p"))
     page = Page(rows, stmt, node_type, n, after, rows.c.id.desc() if descending else rows.c.id, rows.c._rn <= n)
     obj = cx.sub(f"{node_type}Connection", sel, page)

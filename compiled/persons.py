@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from compiled.case_filters import area_uuid
 from compiled.compiler import Compiler, FieldTable, Sel, Unsupported, given_id
 from compiled.fields import CONNECTION, EDGE, connection
+from compiled.pii import readable_columns
 from models import Area, Household, Person
 from policies.filters import household_predicate
 from resolvers import validation as v
@@ -56,7 +57,9 @@ def persons(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
         *person_list_filters(cx.ctx, archived=cx.shape(sel, lambda a: bool(a.get("archived"))), area_path=path,
                              household_id=household_id, care_tag=care_tag,
                              party_member=cx.shape(sel, lambda a: a.get("partyMember")), search=search))
-    return connection(cx, sel, stmt, Person.id, descending=False, node_type="Person")
+    # the check of a full read as a column of the page's rows: each field that is personal data reads it (compiled.pii)
+    return connection(cx, sel, stmt, Person.id, descending=False, node_type="Person",
+                      columns=tuple(readable_columns(cx, Person.__table__)))
 
 
 def _household(cx: Compiler, p: Any, s: Sel) -> ColumnElement[Any]:

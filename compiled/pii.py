@@ -5,10 +5,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, case, cast, func, true
+from sqlalchemy import Boolean, ColumnElement, Text, case, cast, func, true, type_coerce
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import False_, True_
 
 from compiled.sql import constant, lit, value_text
+from models import Household, Person
+from policies.filters import household_predicate, person_predicate
 from schema.register import WITHHELD
+
+READABLE = "_pii"  # the column of a page's rows that holds person_pii once per row (compiled.persons)
+
+
+def household_pii(cx: Any, h: Any) -> ColumnElement[bool]:
+    """The household's exact address may be read (loaders.pii_visible_by_household). Typed Boolean, so that its
+    JSON text (addressMasked) is a CASE of 'true' / 'false' / 'null', not to_json's (compiled.sql.value_text)."""
+    ha = aliased(Household, h)
+    return _boolean(household_predicate(cx.ctx.actor.grant("person", "read_pii"), cx.ctx.actor, ha))
+
+
+def person_pii(cx: Any, p: Any) -> ColumnElement[bool]:
+    """The person's personal data may be read in full (loaders.pii_visible_by_person), typed Boolean as
+    household_pii. A row source that carries the predicate as its column READABLE (the persons page's rows) is
+    read by it: the predicate once per person, not once per field that is personal data (issue #21)."""
+    if READABLE in p.c:
+        column: ColumnElement[bool] = p.c[READABLE]
+        return column
+    pa = aliased(Person, p)
+    return _boolean(person_predicate(cx.ctx.actor.grant("person", "read_pii"), cx.ctx.actor, pa))
+
+
+def readable_columns(cx: Any, persons: Any) -> list[Any]:
+    """The column READABLE for a page's rows of ``persons`` (none when the role's answer is a constant: true for
+    every person or false, as the fields fold it)."""
+    found = person_pii(cx, persons)
+    return [] if isinstance(found, (True_, False_)) else [found.label(READABLE)]
+
+
+def _boolean(pred: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``pred`` typed Boolean (its text in parentheses: ``NOT`` of it is of the whole), a constant as it is."""
+    return pred if isinstance(pred, (True_, False_)) else type_coerce(pred.self_group(), Boolean)
 
 
 def _text(expr: Any) -> Any:

@@ -257,3 +257,23 @@ async def test_a_person_pages_personal_data_is_written_as_text(api: Api, person_
         assert statement is not None
         assert "json_build_object" not in statement[0], (user, statement[0])
         assert b'"phone":' in body and b'"careTags":' in body and b"$pii" not in body
+
+
+async def test_a_person_pages_full_read_check_is_made_once_per_person(api: Api, person_tenant: Any) -> None:
+    """Whether a person's data is read in full is one column of the page's rows, which each field that is personal
+    data (piiMasked, idCardNo, phone, birthDate, careTags) reads — not the check again per field (compiled.pii,
+    issue #21: four hashed lookups per person) — and the page is the resolvers' bytes. A role whose answer is the
+    same for every person (admin: all, firm: none) has the constant, no column. piiMasked and the household's
+    addressMasked are written as text by a CASE of 'true' / 'false', not through to_json."""
+    for user, checked in (("admin", False), ("firm", False), ("grid2", True)):
+        with compiled_statements() as made:
+            await agree(api, person_tenant, user, PERSONS, {"first": 50})
+        statement = made[0]
+        assert statement is not None
+        sql = statement[0]
+        assert "to_json(NOT" not in sql.replace("to_json(CAST(NOT", "to_json(NOT"), (user, sql)
+        if checked:
+            assert sql.count(" AS _pii") == 1, (user, sql)  # once, in the page's rows (not in the count's)
+            assert sql.count("p._pii") == 5, (user, sql)  # read by the five fields
+        else:
+            assert "_pii" not in sql, (user, sql)

@@ -10,9 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from compiled.pii import pii_value
+from compiled.pii import _boolean, pii_value
 from compiled.plans import _MARKER
-from compiled.sql import JsonObject, json_text, lit
+from compiled.sql import JsonObject, json_text, lit, value_text
 from tests.compiled.test_compiled_fields import pg_only, values
 from tests.support.harness import DbEnv
 
@@ -64,3 +64,18 @@ async def test_a_full_reads_marker_is_the_one_finish_opens(db: DbEnv) -> None:
         ("0190f3a1-7c2e-7d4b-9a1e-5f6b3c2d1e0f", '"v1:dev:AAECAwQFBgcICQoLDA0ODxAREhM="', ', "s" : true')]
     assert [m.groups() for m in _MARKER.finditer(b)] == [
         ("0190f3a1-7c2e-7d4b-9a1e-5f6b3c2d1e0f", '["elderly", "disabled"]', None)]
+
+
+async def test_a_masked_flags_text_is_the_negation_of_the_whole_check(db: DbEnv) -> None:
+    """piiMasked / addressMasked (NOT of the full read's check, compiled.pii.person_pii / household_pii): the check
+    typed Boolean is written as a CASE of 'true' / 'false' / 'null', not through to_json, and NOT is of the whole
+    check — of an OR of alternatives too (typed without its parentheses it read NOT a OR b) — with to_json's bytes."""
+    pg_only(db)
+    checks = [sa.or_(sa.and_(a, sql("1 = 1", sa.Boolean())), b) for a in CONDITIONS for b in CONDITIONS]
+    for check in checks:
+        written = value_text(~_boolean(check))
+        assert "to_json" not in str(written.compile(dialect=postgresql.dialect()))
+        [built, text] = await values(db, sa.func.coalesce(sa.cast(sa.func.to_json(~check), sa.Text), lit("null")),
+                                     written)
+        assert text == built, (str(check), text, built)
+    assert _boolean(sa.true()) is not None and isinstance(_boolean(sa.false()), type(sa.false()))
