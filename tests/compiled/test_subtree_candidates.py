@@ -7,8 +7,9 @@ the community hold only cases of the path branch (a case's area_path is its area
 scan gives: on the base each such area was read again (bench.secretary op1 at s0.1: 100 area scans, 3,078 open
 cases, 2,895 buffers). Here the community's buildings hold many open cases, and P2 moves to C2 while B3 stays G2's
 (in C1), so the branches keep areas outside the community: their cases come from the grid's branch and the compound
-G2 touches alone. Every page is the resolvers', byte for byte; the plan is the app role's under row-level
-security."""
+G2 touches alone. The compounds the grids touch are walked to once per statement (policies.filters
+grid_compound_ids_by_parent's CTE), not once in the compounds' branch and twice in the walls'. Every page is the
+resolvers', byte for byte; the plan is the app role's under row-level security."""
 
 from __future__ import annotations
 
