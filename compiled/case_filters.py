@@ -15,6 +15,7 @@ from sqlalchemy import (
     and_,
     any_,
     cast,
+    exists,
     false,
     func,
     or_,
@@ -176,13 +177,39 @@ def among_newest(tenant_id: Any, branches: list[ColumnElement[bool]], where: lis
     newest ``limit`` distinct ids of all branches: each branch's rows meet the page's whole predicate (a branch
     of its scope, its filters), so the page is among them, and the page reads ``limit`` rows by primary key, not
     ``limit`` per branch (op 1: 51 of 153; issue #21)."""
-    each = union_all(*[_newest_of_branch(tenant_id, b, where, limit) for b in branches]).subquery("cand")
+    covered = _subtree_prefixes(branches)
+    each = union_all(*[_newest_of_branch(tenant_id, b, where, limit, covered) for b in branches]).subquery("cand")
     ids = select(each.c.id).distinct().order_by(each.c.id.desc()).limit(limit).scalar_subquery()
     return Case.id == any_(func.array(ids, type_=ARRAY(Case.__table__.c.id.type)))
 
 
+def _subtree_prefixes(branches: list[ColumnElement[bool]]) -> list[Any]:
+    """The prefixes of the branches that are a case's path alone (``cases.area_path`` under a given path, no
+    escape): a scope's subtree, a resident's compound."""
+    out = []
+    for branch in branches:
+        b: Any = branch
+        while isinstance(b, Grouping):
+            b = b.element
+        if (isinstance(b, BinaryExpression) and b.operator is operators.startswith_op
+                and getattr(b.left, "table", None) is Case.__table__ and b.left.key == "area_path"
+                and not b.modifiers.get("escape") and not b.modifiers.get("autoescape")):
+            out.append(b.right)
+    return out
+
+
+def _outside(tenant_id: Any, area_id: Any, prefixes: list[Any]) -> ColumnElement[bool]:
+    """The area ``area_id`` lies under none of ``prefixes`` (by its row in areas; an id without a row is kept)."""
+    a = _OUTSIDE_AREA
+    return ~exists().where(a.c.tenant_id == tenant_id, a.c.id == area_id,
+                           or_(*[func.starts_with(a.c.path, p) for p in prefixes]))
+
+
+_OUTSIDE_AREA = Area.__table__.alias("covered_area")
+
+
 def _newest_of_branch(tenant_id: Any, branch: ColumnElement[bool], where: list[ColumnElement[bool]],
-                      limit: int) -> Select[Any]:
+                      limit: int, covered: list[Any]) -> Select[Any]:
     """The ids of the newest ``limit`` cases of one branch of a scope (``where`` also holding), for the open-case
     list's candidates (compiled.fields.cases_connection). A branch ``area_id IN (some areas)`` — the buildings a
     grid covers, a compound's areas — is read area by area, each the newest ``limit`` of its own open-case index
@@ -200,6 +227,14 @@ def _newest_of_branch(tenant_id: Any, branch: ColumnElement[bool], where: list[C
     # the same areas by index probes where the policy says how (policies.filters.grid_compound_ids_by_parent)
     areas_select = areas_select.get_execution_options().get(BY_PARENT, areas_select)
     areas = areas_select.distinct().subquery()
+    if covered:
+        # An area under a branch that is a path prefix alone (a secretary's community: its grids' buildings,
+        # the compounds they touch and those compounds' walls all lie in it) holds only cases of that branch —
+        # a case's area_path is its area's path (set at report and import, moved with its area by moveArea,
+        # resolvers/register/area_moves.py) — whose newest ``limit`` that branch's own scan gives already: the
+        # per-area scans are kept for the areas outside it (bench.secretary op1 s0.1: 100 area scans reading
+        # 3,078 open cases, 2,895 buffers, for none the subtree's scan did not give; issue #21).
+        areas = select(areas.c[0]).where(_outside(tenant_id, areas.c[0], covered)).subquery()
     rest = [indexable(c) for c in conjuncts if c is not clause]
     newest = (select(Case.id).where(Case.tenant_id == tenant_id, Case.area_id == areas.c[0], *rest, *where)
               .order_by(Case.id.desc()).limit(limit).correlate(areas).lateral())

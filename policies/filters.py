@@ -244,9 +244,9 @@ def grid_compound_ids_by_parent(paths: tuple[str, ...], *, below: bool = False) 
     (compiled.case_filters): the open-case page's scans of the compounds' areas."""
     c, b, g, a = _PC_COMPOUND, _PC_BUILDING, _PC_GRID, _PC_AREA
 
-    def chain(col: Any) -> Select[Any]:  # the compounds of the buildings the grids cover (the compounds' ``col``)
+    def chain(*cols: Any) -> Select[Any]:  # the compounds of the buildings the grids cover (their ``cols``)
         return (
-            select(col)
+            select(*cols)
             .select_from(g)
             .join(GridBuilding, and_(GridBuilding.tenant_id == g.tenant_id, GridBuilding.grid_id == g.id))
             .join(b, and_(b.tenant_id == GridBuilding.tenant_id, b.id == GridBuilding.building_id))
@@ -254,11 +254,27 @@ def grid_compound_ids_by_parent(paths: tuple[str, ...], *, below: bool = False) 
             .where(c.kind == literal_column(f"'{AreaKind.COMPOUND.value}'", Text), in_subtree(g.path, paths))
         )
 
+    # The compounds once per statement, as a CTE (issue #21): a grid leader's or secretary's open-case candidates
+    # name them in the compounds' branch and twice in the walls' (the compounds, their children) — as subqueries
+    # PostgreSQL walked the grids' buildings to their compounds three times (≈ 270 buffers each at s0.1 for a
+    # community's 40 buildings). One object per paths, named with the cache's generation, as scope_buildings.
+    found = _BY_PARENT_CTES.get(paths)
+    if found is None:
+        if len(_BY_PARENT_CTES) >= 1024:
+            _BY_PARENT_CTES.clear()
+            _BY_PARENT_GENERATION[0] += 1
+        digest = hashlib.sha1("\x1f".join(paths).encode(), usedforsecurity=False).hexdigest()[:16]
+        found = chain(c.tenant_id, c.id).cte(f"pc_{digest}_{_BY_PARENT_GENERATION[0]}")
+        _BY_PARENT_CTES[paths] = found
     if not below:
-        return chain(c.id)
-    inside = chain(a.id).join(a, and_(a.tenant_id == c.tenant_id, a.parent_id == c.id))
-    both = union_all(chain(c.id), inside).subquery()
+        return select(found.c.id)
+    inside = select(a.id).join(found, and_(a.tenant_id == found.c.tenant_id, a.parent_id == found.c.id))
+    both = union_all(select(found.c.id), inside).subquery()
     return select(both.c.id)
+
+
+_BY_PARENT_CTES: dict[tuple[str, ...], Any] = {}
+_BY_PARENT_GENERATION = [0]
 
 
 def building_predicate(col: SQLColumnExpression[uuid.UUID], grant: Grant, actor: Actor) -> ColumnElement[bool]:
