@@ -31,7 +31,7 @@ from compiled.compiler import ArgRef, ArgSlot, Bindings, Compiler, Unsupported
 from compiled.fields import FIELDS
 from compiled.policy import VERSIONED
 from compiled.rates import finished, needs_calendar
-from compiled.sql import JsonObject, indexing_compiler
+from compiled.sql import JsonObject, Templates, indexing_compiler
 from models import TenantScoped
 from models.sealing import KEYRING
 from resolvers.cases import handling_hours
@@ -262,6 +262,9 @@ class _TenantCriteria(LoaderCriteriaOption):
 
     __slots__ = ("_resolved",)
     inherit_cache = True
+    # Its cache key is the option's (compiled.sql.Templates): the entity, the lambda's code and closure values —
+    # the memo is no part of it. HasCacheKey's NO_CACHE would be inherited otherwise.
+    _cache_key_traversal = LoaderCriteriaOption._traverse_internals
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
@@ -288,10 +291,22 @@ def render(stmt: Select[Any], dialect: Dialect, tenant_id: uuid.UUID) -> str:
     ORM places the tenant filter on the statement as built, not on a clone of it: where an entity of a
     subquery is correlated to the enclosing SELECT it now sees that (#13701) and leaves the filter to the
     enclosing one, and a SELECT over a page's subquery may repeat it (``WHERE p.tenant_id = …``) —
-    the same rows, under row-level security as before (bench/RESULTS.md, h-plan)."""
-    compiler = indexing_compiler(dialect)(dialect, tenant_scoped(stmt, tenant_id),
-                                          compile_kwargs={"literal_binds": True})
-    return str(compiler)
+    the same rows, under row-level security as before (bench/RESULTS.md, h-plan). Made from the shape's template when
+    there is one (``TEMPLATES``, compiled.sql.Templates: the statement's bound values put in), else rendered whole:
+    the same text (tests/compiled/test_plan_templates.py)."""
+    scoped = tenant_scoped(stmt, tenant_id)
+    made = TEMPLATES.render(scoped, dialect, _LITERAL_BINDS)
+    return made if made is not None else render_whole(scoped, dialect)
+
+
+def render_whole(scoped: Select[Any], dialect: Dialect) -> str:
+    """``render``'s text written whole: the statement (under its tenant filter) compiled, every literal in place."""
+    return str(indexing_compiler(dialect)(dialect, scoped, compile_kwargs=_LITERAL_BINDS))
+
+
+_LITERAL_BINDS = {"literal_binds": True}
+# The plans' texts by shape, each statement's values put in (compiled.sql.Templates): one per process.
+TEMPLATES = Templates()
 
 
 def variables_key(variables: dict[str, Any] | None) -> bytes | None:

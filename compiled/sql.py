@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 import json
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -29,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.sql import Select, operators
+from sqlalchemy.sql.base import NO_ARG
 from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ColumnClause, Grouping, Label, Null
 from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.sql.selectable import ScalarSelect
@@ -381,3 +383,126 @@ def indexing_compiler(dialect: Any) -> type[Any]:
             "visit_startswith_op_binary": visit_startswith_op_binary,
             "_generate_delimited_and_list": _generate_delimited_and_list})
     return made
+
+
+# ---------------------------------------------------------------- a plan's text made once per shape
+
+# A 32-digit hex run or a uuid's first groups: a tenant's or an actor's id, an area path's ids. A template never
+# holds one (``Templates.render``): every such literal of a plan is a bound value put in per statement.
+_ID_TEXT = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-")
+_TEMPLATING: dict[type[Any], type[Any]] = {}
+
+
+def templating_compiler(dialect: Any) -> type[Any]:
+    """``indexing_compiler``, each bound value it writes as a literal written as a sentinel ``\\0n\\0``: the literal
+    kept in ``_literals``, and in ``_places`` the position of its value among the statement's cache key's bound
+    parameters (``_key_index``: key → position) when the literal is that value's own (``Templates.render``);
+    else None."""
+    base = indexing_compiler(dialect)
+    made = _TEMPLATING.get(base)
+    if made is None:
+        def render_literal_bindparam(self: Any, bindparam: Any, render_literal_value: Any = NO_ARG,
+                                     bind_expression_template: Any = None, **kw: Any) -> str:
+            text = str(base.render_literal_bindparam(self, bindparam, render_literal_value, bind_expression_template,
+                                                     **kw))
+            place = None
+            if (render_literal_value is NO_ARG and bind_expression_template is None
+                    and bindparam.key not in self._collected_params):
+                found = {self._key_index[bp.key] for bp in bindparam._cloned_set if bp.key in self._key_index}
+                if len(found) == 1:
+                    place = found.pop()
+            self._places.append(place)
+            self._literals.append(text)
+            return f"\0{len(self._literals) - 1}\0"
+
+        def __init__(self: Any, dialect: Any, statement: Any, key_index: dict[str, int], **kw: Any) -> None:
+            self._key_index, self._places, self._literals = key_index, [], []
+            base.__init__(self, dialect, statement, **kw)
+
+        made = _TEMPLATING[base] = type(f"Templating{base.__name__}", (base,), {
+            "__init__": __init__, "render_literal_bindparam": render_literal_bindparam})
+    return made
+
+
+@dataclass(frozen=True)
+class Template:
+    """A plan's text with its bound values out: ``parts`` around them, ``places`` the position of each value among
+    the cache key's bound parameters of a statement of this shape."""
+
+    parts: tuple[str, ...]
+    places: tuple[int, ...]
+
+
+class Templates:
+    """Plans' texts by the statement's shape (SQLAlchemy's cache key: the statement's structure, its bound values
+    extracted, in order), each tenant's and actor's values put in per statement (issue #21: rendering was a sixth of
+    the test suite's CPU, and a new tenant or actor rendered every plan again). A shape's text is made from its first
+    statement's render, with a sentinel at each literal; it is kept only when every sentinel is found in the text once,
+    its literal is the one its bound value of the cache key writes, and no id is left in the text (``_ID_TEXT``) — a
+    shape that does not meet that is rendered whole, every time (``render`` gives None), its first statement too.
+    The positions are SQLAlchemy's own (``construct_params(extracted_parameters=…)`` of its statement cache): the
+    same shape has its values at the same positions of its cache key's ``bindparams``."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._made: dict[Any, Template | None] = {}  # by (compiler class, cache key); None: not a template
+        self._writers: dict[Any, Any] = {}  # by dialect: its compiler of no statement, to write one literal
+
+    def render(self, stmt: Any, dialect: Any, compile_kwargs: dict[str, Any]) -> str | None:
+        """``stmt``'s text as ``indexing_compiler`` writes it with ``compile_kwargs`` (literal binds), or None."""
+        ck = stmt._generate_cache_key()
+        if ck is None or ck.params:
+            return None
+        cls = templating_compiler(dialect)
+        key = (cls, ck.key)
+        made = self._made.get(key, self)
+        if made is None:
+            return None
+        binds = ck.bindparams
+        if isinstance(made, Template):
+            writer = self._writer(dialect)
+            written: dict[int, str] = {}
+            out = [made.parts[0]]
+            for place, part in zip(made.places, made.parts[1:], strict=True):
+                text = written.get(place)
+                if text is None:
+                    text = written[place] = writer.render_literal_bindparam(binds[place])
+                out.append(text)
+                out.append(part)
+            return "".join(out)
+        compiler = cls(dialect, stmt, {bp.key: i for i, bp in enumerate(binds)}, compile_kwargs=compile_kwargs)
+        text = str(compiler)
+        pieces = text.split("\0")
+        found = pieces[1::2]  # the sentinels in the text's order (a CTE, say, is written before what precedes it)
+        n = len(compiler._literals)
+        if len(pieces) != 2 * n + 1 or sorted(found) != sorted(str(i) for i in range(n)):  # each once
+            self._keep(key, None)
+            return None
+        parts = pieces[0::2]
+        order = [int(k) for k in found]
+        literals = [compiler._literals[k] for k in order]
+        places: list[int | None] = [compiler._places[k] for k in order]
+        writer = self._writer(dialect)
+        if (len(compiler._key_index) != len(binds)  # two positions of one key: which one is ambiguous
+                or any(p is None or writer.render_literal_bindparam(binds[p]) != t
+                       for p, t in zip(places, literals, strict=True))
+                or any(_ID_TEXT.search(p) for p in parts)):
+            self._keep(key, None)  # this statement too is rendered whole by the caller
+            return None
+        self._keep(key, Template(tuple(parts), tuple(p for p in places if p is not None)))
+        out = [parts[0]]
+        for literal, part in zip(literals, parts[1:], strict=True):
+            out.append(literal)
+            out.append(part)
+        return "".join(out)
+
+    def _keep(self, key: Any, made: Template | None) -> None:
+        if len(self._made) >= self.size:
+            self._made.clear()
+        self._made[key] = made
+
+    def _writer(self, dialect: Any) -> Any:
+        writer = self._writers.get(dialect)
+        if writer is None:  # the dialect's own compiler: the literals are written by its render_literal_bindparam
+            writer = self._writers[dialect] = dialect.statement_compiler(dialect, None)
+        return writer
