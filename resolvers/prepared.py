@@ -38,6 +38,7 @@ from sqlalchemy.sql import ColumnElement, Select, sqltypes
 from sqlalchemy.types import TypeEngine
 
 from models import TenantScoped, uuid7
+from models.bounded import keep
 from policies.actor import Actor
 from resolvers import stand_in
 from resolvers.context import RequestContext
@@ -52,6 +53,16 @@ Bind = Callable[[int, str], ColumnElement[Any]]
 Text = tuple[str, tuple[int, ...], tuple[Callable[[Actor], Any], ...]]
 _PER_ACTOR: Text = ("", (), ())
 _texts: OrderedDict[tuple[Any, ...], Text] = OrderedDict()
+
+
+_GUARDS: dict[tuple[str, str], str] = {}  # (kind, the checks' text) → the guard's
+
+
+def guard(kind: str, checks: str, make: Callable[[], str]) -> str:
+    """A write's guard (its checks as its first WITH, e.g. ``report_fast._guard``): ``make()``, made once per kind
+    and checks' text in the process (a few actor shapes per kind)."""
+    found = _GUARDS.get((kind, checks))
+    return found if found is not None else keep(_GUARDS, (kind, checks), make(), 4096)
 
 
 def param(n: int, pgtype: str, type_: TypeEngine[Any] | None = None) -> ColumnElement[Any]:

@@ -22,6 +22,7 @@ import uuid
 from typing import Any
 
 from models import Wish, WishState, uuid7
+from models.bounded import keep
 from resolvers import prepared
 from resolvers import validation as v
 from resolvers.audit import record_mutation
@@ -34,21 +35,17 @@ from tenants.session import fetch_first, insert_change
 TRUST = 30.0  # seconds a person's household and building read by a check are used in a guard
 _KEPT = 4096
 _HOMES: dict[tuple[Any, Any], tuple[uuid.UUID, uuid.UUID | None, float]] = {}  # (tenant, person) → kept
-_GUARDS: dict[str, str] = {}  # the checks' text → the guard's
 _GUARDED = {"id": "(SELECT {} FROM w0)"}  # the wish's id: NULL unless the guard (w0) answered its row
 
 
 def _guard(checks: str, n: int) -> str:
     """The checks (parameters $1 … $n) as the write's first WITH: one row when the person is seen, their household
     reached, and household and building the kept ones ($n+1, $n+2); else none."""
-    found = _GUARDS.get(checks)
-    if found is None:
-        found = (f"SELECT true AS ok FROM ({checks}) AS c WHERE c.reachable AND c.household_id = ${n + 1}::uuid "
-                 f"AND c.building_id IS NOT DISTINCT FROM ${n + 2}::uuid")
-        if len(_GUARDS) >= _KEPT:
-            _GUARDS.clear()
-        _GUARDS[checks] = found
-    return found
+    def make() -> str:
+        return (f"SELECT true AS ok FROM ({checks}) AS c WHERE c.reachable AND c.household_id = ${n + 1}::uuid "
+                f"AND c.building_id IS NOT DISTINCT FROM ${n + 2}::uuid")
+
+    return prepared.guard("wish_post", checks, make)
 
 
 async def prepare_post_wish(ctx: RequestContext, person_id: uuid.UUID, title: str, description: str
@@ -84,9 +81,7 @@ async def prepare_post_wish(ctx: RequestContext, person_id: uuid.UUID, title: st
         if row is None or row[0] is None:
             return None
         household_id, building_id = uuid.UUID(str(row[0])), prepared.uid(row[1])
-        if len(_HOMES) >= _KEPT and key not in _HOMES:
-            _HOMES.clear()
-        _HOMES[key] = (household_id, building_id, time.monotonic())
+        keep(_HOMES, key, (household_id, building_id, time.monotonic()), _KEPT)
         if not row[2]:
             return None
     values: dict[str, Any] = {

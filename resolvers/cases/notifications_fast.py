@@ -35,23 +35,19 @@ _VALUES = " VALUES "
 _NOTHING = " ON CONFLICT (tenant_id, notification_id, user_id) DO NOTHING"
 _KEPT = 16384
 _READ: set[tuple[Any, Any, Any]] = set()  # (tenant, user, notification) a check of this process saw read
-_GUARDS: dict[str, str] = {}  # the check's text → the guard's
 _GUARDED = {"id": "(SELECT {} FROM w0)"}  # the mark's id: NULL unless the guard (w0) answered its row
 
 
 def _guard(check: str, n: int) -> str:
     """The check (parameters $1 … $n) as the write's first WITH: one row when all $n+1 ids reach the caller and
     none is unread, and the caller's read mark of $n+3 is there (tenant $n+2, caller $n+4); else none."""
-    found = _GUARDS.get(check)
-    if found is None:
-        found = (f"SELECT true AS ok FROM (SELECT count(*) AS n, bool_or(c.unread) AS u FROM ({check}) AS c(id, unread)"
-                 f") AS g WHERE g.n = ${n + 1}::int8 AND NOT g.u AND EXISTS (SELECT 1 FROM notification_reads AS m "
-                 f"WHERE m.tenant_id = ${n + 2}::uuid AND m.notification_id = ${n + 3}::uuid "
-                 f"AND m.user_id = ${n + 4}::uuid)")
-        if len(_GUARDS) >= 4096:
-            _GUARDS.clear()
-        _GUARDS[check] = found
-    return found
+    def make() -> str:
+        return (f"SELECT true AS ok FROM (SELECT count(*) AS n, bool_or(c.unread) AS u FROM ({check}) AS c(id, unread)"
+                f") AS g WHERE g.n = ${n + 1}::int8 AND NOT g.u AND EXISTS (SELECT 1 FROM notification_reads AS m "
+                f"WHERE m.tenant_id = ${n + 2}::uuid AND m.notification_id = ${n + 3}::uuid "
+                f"AND m.user_id = ${n + 4}::uuid)")
+
+    return prepared.guard("notifications_read", check, make)
 
 
 def _mark(ctx: RequestContext, notification_id: uuid.UUID) -> dict[str, Any]:

@@ -48,6 +48,7 @@ from models import (
     tier_of,
     uuid7,
 )
+from models.bounded import keep
 from resolvers import prepared
 from resolvers import validation as v
 from resolvers.audit import record_mutation
@@ -112,13 +113,10 @@ def _checks(ctx: RequestContext) -> Select[Any]:
 _PATHS: dict[tuple[Any, Any], str] = {}  # (tenant, area) → path
 _LIMITS: dict[tuple[Any, str, str], tuple[float | None, str | None]] = {}  # (tenant, category, tier) → limit
 _KEPT = 4096
-_GUARDS: dict[str, str] = {}  # the checks' text → the guard's
 
 
 def _keep(kept: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(kept) >= _KEPT and key not in kept:
-        kept.clear()
-    kept[key] = value
+    keep(kept, key, value, _KEPT)
 
 
 def _guard(checks: str, n: int) -> str:
@@ -127,13 +125,12 @@ def _guard(checks: str, n: int) -> str:
     reached by the actor's grant, with the kept path ($n+1) and 受理 limit ($n+2, $n+3) — else no row, and the
     rows' ids (``(SELECT $k FROM w0)``) are NULL: the write is refused by their NOT NULL, and nothing of it is
     written."""
-    found = _GUARDS.get(checks)
-    if found is None:
-        found = (f"SELECT true AS ok FROM ({checks}) AS c WHERE c.retry IS NULL AND c.active AND c.reachable "
-                 f"AND c.path = ${n + 1}::text AND c.amount IS NOT DISTINCT FROM ${n + 2}::float8 "
-                 f"AND CAST(c.unit AS text) IS NOT DISTINCT FROM ${n + 3}::text")
-        _keep(_GUARDS, checks, found)
-    return found
+    def make() -> str:
+        return (f"SELECT true AS ok FROM ({checks}) AS c WHERE c.retry IS NULL AND c.active AND c.reachable "
+                f"AND c.path = ${n + 1}::text AND c.amount IS NOT DISTINCT FROM ${n + 2}::float8 "
+                f"AND CAST(c.unit AS text) IS NOT DISTINCT FROM ${n + 3}::text")
+
+    return prepared.guard("report", checks, make)
 
 
 _GUARDED = {"id": "(SELECT {} FROM w0)"}  # a row's id: NULL unless the guard (w0) answered its row

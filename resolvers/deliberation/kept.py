@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from models.bounded import keep
 from resolvers import prepared
 from resolvers.context import RequestContext
 from resolvers.deliberation.checks import area_for_action_row
@@ -30,7 +31,6 @@ from tenants.session import fetch_first
 TRUST = 30.0  # seconds an area's path read by a check is used in a guard
 _KEPT = 4096
 _PATHS: dict[tuple[Any, Any], tuple[str, float]] = {}  # (tenant, area) → (path, when read)
-_GUARDS: dict[str, str] = {}  # the checks' text → the guard's
 GUARDED = {"id": "(SELECT {} FROM w0)"}  # the new row's id: NULL unless the guard (w0) answered its row
 
 
@@ -47,19 +47,14 @@ class CheckedArea:
 def _guard(checks: str, n: int) -> str:
     """The checks (parameters $1 … $n) as the write's first WITH: one row when the area is there, seen, reached
     and its path the kept one ($n+1); else none."""
-    found = _GUARDS.get(checks)
-    if found is None:
-        found = f"SELECT true AS ok FROM ({checks}) AS c WHERE c.reachable AND c.path = ${n + 1}::text"
-        if len(_GUARDS) >= _KEPT:
-            _GUARDS.clear()
-        _GUARDS[checks] = found
-    return found
+    def make() -> str:
+        return f"SELECT true AS ok FROM ({checks}) AS c WHERE c.reachable AND c.path = ${n + 1}::text"
+
+    return prepared.guard("area_action", checks, make)
 
 
 def _keep(key: tuple[Any, Any], path: str) -> None:
-    if len(_PATHS) >= _KEPT and key not in _PATHS:
-        _PATHS.clear()
-    _PATHS[key] = (path, time.monotonic())
+    keep(_PATHS, key, (path, time.monotonic()), _KEPT)
 
 
 async def area_checked(ctx: RequestContext, resource: str, action: str, area_id: uuid.UUID) -> CheckedArea | None:

@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 from models import Redemption, RedemptionState, uuid7
+from models.bounded import keep
 from resolvers import prepared
 from resolvers.audit import record_mutation
 from resolvers.context import RequestContext
@@ -26,7 +27,6 @@ from tenants.session import fetch_first, insert_change
 # hint: the guard asks the database again, in the write's own statement and snapshot; a write it refuses forgets it.
 _POINTS: dict[tuple[uuid.UUID, uuid.UUID], int] = {}  # (tenant, item) → points
 _KEPT = 4096
-_GUARDS: dict[str, str] = {}  # the checks' text → the guard's
 
 
 def _guard(checks: str, n: int) -> str:
@@ -35,15 +35,12 @@ def _guard(checks: str, n: int) -> str:
     of the actor's own compound ($n+1), active, in stock, at the kept points ($n+2), and the balance enough — else no
     row, and the rows' ids (``(SELECT $k FROM w0)``) are NULL: the write is refused by their NOT NULL, and nothing
     of it is written."""
-    found = _GUARDS.get(checks)
-    if found is None:
-        found = (f"SELECT true AS ok FROM ({checks}) AS c(community_path, active, stock, points, balance, retry) "
-                 f"WHERE c.retry IS NULL AND starts_with(${n + 1}::text, c.community_path) AND c.active "
-                 f"AND c.stock >= 1 AND c.points = ${n + 2}::int8 AND coalesce(c.balance, 0) >= c.points")
-        if len(_GUARDS) >= 256:
-            _GUARDS.clear()
-        _GUARDS[checks] = found
-    return found
+    def make() -> str:
+        return (f"SELECT true AS ok FROM ({checks}) AS c(community_path, active, stock, points, balance, retry) "
+                f"WHERE c.retry IS NULL AND starts_with(${n + 1}::text, c.community_path) AND c.active "
+                f"AND c.stock >= 1 AND c.points = ${n + 2}::int8 AND coalesce(c.balance, 0) >= c.points")
+
+    return prepared.guard("redemption", checks, make)
 
 
 _GUARDED = {"id": "(SELECT {} FROM w0)"}  # the request's id: NULL unless the guard (w0) answered its row
@@ -54,9 +51,7 @@ def _forget(key: tuple[uuid.UUID, uuid.UUID]) -> None:
 
 
 def _keep(key: tuple[uuid.UUID, uuid.UUID], points: int) -> None:
-    if len(_POINTS) >= _KEPT and key not in _POINTS:
-        _POINTS.clear()
-    _POINTS[key] = points
+    keep(_POINTS, key, points, _KEPT)
 
 
 async def prepare_redemption(ctx: RequestContext, item_id: uuid.UUID, idempotency_key: str | None

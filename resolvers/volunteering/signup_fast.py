@@ -27,8 +27,6 @@ _PLACE = ("UPDATE activities SET signed_up = signed_up + 1 WHERE tenant_id = ${}
 _COLUMNS = (("tenant_id", "uuid"), ("id", "uuid"), ("activity_id", "uuid"), ("person_id", "uuid"),
             ("user_id", "uuid"), ("state", "text"), ("version", "int8"), ("updated_at", "timestamptz"),
             ("created_at", "timestamptz"), ("idempotency_key", "text"))
-_GUARDS: dict[str, str] = {}  # the checks' text → the guard's (a process's few actor shapes)
-_KEPT = 256
 
 
 def _signup_sql(first: int) -> str:
@@ -43,15 +41,12 @@ def _guard(checks: str, n: int) -> str:
     not begun by the request's time ($n+1), no sign-up of the person's for it, no earlier sign-up with the key —
     else no row: the place is not taken, and the rows' ids are NULL (``audit_and_notify_sql``'s ``guarded``; the
     sign-up's ``activity_id``): the write is refused by their NOT NULL, and nothing of it is written."""
-    found = _GUARDS.get(checks)
-    if found is None:
-        found = (f"SELECT true AS ok FROM ({checks}) AS c(activity, reachable, open, starts_at, existing, cancelled, "
-                 f"retry) WHERE c.reachable AND c.open AND c.starts_at > ${n + 1}::timestamptz "
-                 "AND c.existing IS NULL AND c.retry IS NULL")
-        if len(_GUARDS) >= _KEPT:
-            _GUARDS.clear()
-        _GUARDS[checks] = found
-    return found
+    def make() -> str:
+        return (f"SELECT true AS ok FROM ({checks}) AS c(activity, reachable, open, starts_at, existing, cancelled, "
+                f"retry) WHERE c.reachable AND c.open AND c.starts_at > ${n + 1}::timestamptz "
+                "AND c.existing IS NULL AND c.retry IS NULL")
+
+    return prepared.guard("signup", checks, make)
 
 
 async def prepare_sign_up(ctx: RequestContext, activity_id: uuid.UUID, idempotency_key: str | None
