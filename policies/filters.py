@@ -131,22 +131,28 @@ def buildings_in_scope(paths: tuple[str, ...]) -> CompoundSelect[Any]:
 # per households page (≈ 0.9 ms of PostgreSQL of its 3.3, bench/RESULTS.md h-aud). The same object for the
 # same paths (SQLAlchemy renders it once); its name is the paths' digest and the cache's generation, so two
 # objects in one statement (a predicate kept from before the cache was last cleared, one made after) never
-# share a name: each is rendered, as the subqueries were.
-_SCOPE_CTES: dict[tuple[str, ...], Any] = {}
-_SCOPE_GENERATION = [0]
+# share a name: each is rendered, as the subqueries were. The same rule for every CTE kept here (``kept_cte``).
+_CTES: dict[tuple[str, Any], Any] = {}
+_CTE_GENERATION = [0]
+
+
+def kept_cte(kind: str, key: Any, digested: Callable[[], str], build: Callable[[str], Any]) -> Any:
+    """``build(name)``, kept per (``kind``, ``key``): the CTE's name is ``kind``, a digest of ``digested()`` and the
+    cache's generation (moved on each time the cache is emptied, at 4,096 CTEs). Both are called on a miss only."""
+    found = _CTES.get((kind, key))
+    if found is None:
+        if len(_CTES) >= 4096:
+            _CTES.clear()
+            _CTE_GENERATION[0] += 1
+        digest = hashlib.sha1(digested().encode(), usedforsecurity=False).hexdigest()[:16]
+        found = _CTES[(kind, key)] = build(f"{kind}_{digest}_{_CTE_GENERATION[0]}")
+    return found
 
 
 def scope_buildings(paths: tuple[str, ...]) -> Select[Any]:
     """``SELECT id`` of ``buildings_in_scope(paths)``, as the scope's CTE."""
-    found = _SCOPE_CTES.get(paths)
-    if found is None:
-        if len(_SCOPE_CTES) >= 1024:
-            _SCOPE_CTES.clear()
-            _SCOPE_GENERATION[0] += 1
-        digest = hashlib.sha1("\x1f".join(paths).encode(), usedforsecurity=False).hexdigest()[:16]
-        found = buildings_in_scope(paths).cte(f"scope_{digest}_{_SCOPE_GENERATION[0]}")
-        _SCOPE_CTES[paths] = found
-    return select(found.c.id)
+    return select(kept_cte("scope", paths, lambda: "\x1f".join(paths),
+                           lambda name: buildings_in_scope(paths).cte(name)).c.id)
 
 
 # What the firms serve today, as CTEs, one object per firms and day as scope_buildings (issue #21: a firm's
@@ -155,19 +161,8 @@ def scope_buildings(paths: tuple[str, ...]) -> Select[Any]:
 # the contracts and compounds): the compounds' paths once (with their successors, policies.paths; MATERIALIZED, so
 # PostgreSQL never folds them back into a join, where the functions making a successor would keep the range out
 # of the index), the areas under them once, by a range of the paths' index.
-_SERVED_CTES: dict[tuple[str, tuple[uuid.UUID, ...], date], Any] = {}
-_SERVED_GENERATION = [0]
-
-
 def _served_cte(kind: str, firm_ids: tuple[uuid.UUID, ...], today: date, build: Callable[[str], Any]) -> Any:
-    found = _SERVED_CTES.get((kind, firm_ids, today))
-    if found is None:
-        if len(_SERVED_CTES) >= 1024:
-            _SERVED_CTES.clear()
-            _SERVED_GENERATION[0] += 1
-        digest = hashlib.sha1(f"{sorted(map(str, firm_ids))}{today}".encode(), usedforsecurity=False).hexdigest()
-        found = _SERVED_CTES[(kind, firm_ids, today)] = build(f"{kind}_{digest[:16]}_{_SERVED_GENERATION[0]}")
-    return found
+    return kept_cte(kind, (firm_ids, today), lambda: f"{sorted(map(str, firm_ids))}{today}", build)
 
 
 def served_paths(firm_ids: tuple[uuid.UUID, ...], today: date) -> Any:
@@ -258,23 +253,12 @@ def grid_compound_ids_by_parent(paths: tuple[str, ...], *, below: bool = False) 
     # name them in the compounds' branch and twice in the walls' (the compounds, their children) — as subqueries
     # PostgreSQL walked the grids' buildings to their compounds three times (≈ 270 buffers each at s0.1 for a
     # community's 40 buildings). One object per paths, named with the cache's generation, as scope_buildings.
-    found = _BY_PARENT_CTES.get(paths)
-    if found is None:
-        if len(_BY_PARENT_CTES) >= 1024:
-            _BY_PARENT_CTES.clear()
-            _BY_PARENT_GENERATION[0] += 1
-        digest = hashlib.sha1("\x1f".join(paths).encode(), usedforsecurity=False).hexdigest()[:16]
-        found = chain(c.tenant_id, c.id).cte(f"pc_{digest}_{_BY_PARENT_GENERATION[0]}")
-        _BY_PARENT_CTES[paths] = found
+    found = kept_cte("pc", paths, lambda: "\x1f".join(paths), lambda name: chain(c.tenant_id, c.id).cte(name))
     if not below:
         return select(found.c.id)
     inside = select(a.id).join(found, and_(a.tenant_id == found.c.tenant_id, a.parent_id == found.c.id))
     both = union_all(select(found.c.id), inside).subquery()
     return select(both.c.id)
-
-
-_BY_PARENT_CTES: dict[tuple[str, ...], Any] = {}
-_BY_PARENT_GENERATION = [0]
 
 
 def building_predicate(col: SQLColumnExpression[uuid.UUID], grant: Grant, actor: Actor) -> ColumnElement[bool]:
@@ -335,27 +319,15 @@ def _person_predicate(grant: Grant, actor: Actor, person: type[Person]) -> Colum
 # PostgreSQL computed the same households (a scan of the tenant's households against the scope) six times per
 # persons page, three per households page. Keyed by what building_predicate reads of the reach and the actor:
 # the paths (the own compound's included), the firms and, for the firms' contracts, the day.
-_REACH_CTES: dict[tuple[Any, ...], Any] = {}
-_REACH_GENERATION = [0]
-
-
 def reach_households(reach: Grant, actor: Actor) -> Select[Any]:
     """``SELECT id`` of the households whose building ``building_predicate(…, reach, actor)`` admits, as one CTE."""
     paths = reach.scope_paths
     if reach.own_compound and actor.own_compound_path:
         paths = (*paths, actor.own_compound_path)
     key = (reach.all, paths, reach.firm_ids, actor.today if reach.firm_ids else None)
-    found = _REACH_CTES.get(key)
-    if found is None:
-        if len(_REACH_CTES) >= 1024:
-            _REACH_CTES.clear()
-            _REACH_GENERATION[0] += 1
-        digest = hashlib.sha1(repr(key).encode(), usedforsecurity=False).hexdigest()[:16]
-        h = _REACH_HOUSEHOLD
-        found = (select(h.id).where(building_predicate(h.building_id, reach, actor))
-                 .cte(f"reach_{digest}_{_REACH_GENERATION[0]}"))
-        _REACH_CTES[key] = found
-    return select(found.c.id)
+    h = _REACH_HOUSEHOLD
+    return select(kept_cte("reach", key, lambda: repr(key), lambda name: select(h.id).where(
+        building_predicate(h.building_id, reach, actor)).cte(name)).c.id)
 
 
 def _consented(person: type[Person], actor: Actor) -> ColumnElement[bool]:
