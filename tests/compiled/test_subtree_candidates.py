@@ -21,9 +21,8 @@ from sqlalchemy import text
 
 from tenants.rls import set_tenant_sql
 from tests.support.cases import area_gid, report
-from tests.support.compiled import COMPILED_READ, both, walk_pages
+from tests.support.compiled import both, compiled_plan, walk_pages
 from tests.support.harness import Api, DbEnv, World
-from tests.support.round_trips import plan_as_app, statements_sent
 
 OPEN = ["REPORTED", "ACCEPTED", "DISPATCHED", "IN_PROGRESS", "REOPENED"]
 LIST = """query Q($first: Int, $after: String, $states: [CaseState!]) {
@@ -63,14 +62,8 @@ async def test_a_secretarys_candidates_read_no_area_inside_the_community_again(
             "WHERE c.tenant_id = :t AND c.title IN ('楼道堆物0', '二栋0')"),
             {"n": INSIDE, "t": tw.tenant_id})
         assert copied.rowcount == 2 * INSIDE
-    async with db.owner_engine.begin() as conn:  # the statistics the planner reads (committed)
-        await conn.execute(text("ANALYZE cases"))
-    sent = statements_sent(monkeypatch)
-    compiled, resolved, taken = await both(api, tw, "secretary", LIST, {"first": 20, "states": OPEN})
-    assert taken and compiled == resolved
-    sql, args = next((s, tuple(a)) for s, a in sent  # the page's statement (a CTE of the grids' compounds first)
-                     if (COMPILED_READ.match(s) or s.startswith("WITH pc_")) and "'{\"cases\" : '" in s)
-    plan = await plan_as_app(db, tw.tenant_id, sql, args)
+    compiled, plan = await compiled_plan(api, db, tw, monkeypatch, "secretary", LIST, {"first": 20, "states": OPEN},
+                                         root="cases", analyze="cases")  # (a CTE of the grids' compounds first)
     read = sum(int(m.group(1)) * int(m.group(2)) for line in plan if "ix_cases_open_area" in line
                and (m := re.search(r"rows=(\d+) loops=(\d+)", line)))
     # the area scans read B3's and P2's few cases only (on the base also B1's and B2's newest, and their walls)

@@ -18,9 +18,8 @@ from sqlalchemy import text
 
 from tenants.rls import set_tenant_sql
 from tests.support.cases import report
-from tests.support.compiled import COMPILED_READ, both
+from tests.support.compiled import compiled_plan
 from tests.support.harness import Api, DbEnv, World
-from tests.support.round_trips import plan_as_app, statements_sent
 
 OPEN = ["REPORTED", "ACCEPTED", "DISPATCHED", "IN_PROGRESS", "REOPENED"]
 LIST = """query Q($states: [CaseState!]) { cases(states: $states, first: 20) {
@@ -49,15 +48,10 @@ async def test_a_residents_wall_candidates_read_the_compounds_cases_not_the_tena
             "WHERE c.tenant_id = :t AND c.area_id = :b4 AND c.title = '四栋0'"),
             {"n": ELSEWHERE, "t": tw.tenant_id, "b4": tw.areas["B4"]})
         assert copied.rowcount == ELSEWHERE
-    async with db.owner_engine.begin() as conn:  # the statistics the planner reads (committed)
-        await conn.execute(text("ANALYZE cases"))
-    sent = statements_sent(monkeypatch)
-    compiled, resolved, taken = await both(api, tw, "resident", LIST, {"states": OPEN})
-    assert taken and compiled == resolved
+    compiled, plan = await compiled_plan(api, db, tw, monkeypatch, "resident", LIST, {"states": OPEN},
+                                         root="cases", analyze="cases")
     titles = sorted(n["title"] for n in orjson.loads(compiled)["data"]["cases"]["nodes"])
     assert titles == ["楼道堆物0", "楼道堆物1"], titles
-    sql, args = next((s, tuple(a)) for s, a in sent if COMPILED_READ.match(s))
-    plan = await plan_as_app(db, tw.tenant_id, sql, args)
     removed = [int(m.group(1)) for line in plan if (m := re.search(r"Rows Removed by Filter: (\d+)", line))]
     # no scan reads the other compound's open cases to drop them (on the base: all 3,000+ by (tenant, state))
     assert max(removed, default=0) < ELSEWHERE // 2, "\n".join(plan)

@@ -20,9 +20,8 @@ from policies.paths import path_in_range, path_successor
 from tenants.rls import set_tenant_sql
 from tenants.session import bind_tenant
 from tests.support.cases import report
-from tests.support.compiled import both
+from tests.support.compiled import compiled_plan
 from tests.support.harness import Api, DbEnv, World
-from tests.support.round_trips import plan_as_app, statements_sent
 
 MANY = 2000  # buildings of another compound (B4's, P3): what the served areas' join must not test one by one
 PREFIXES = ("/a1/", "/a1/b2/", "/x", "/é/", "/中/", "/😀/", "/a~")
@@ -80,16 +79,9 @@ async def test_a_firms_case_page_finds_its_served_areas_by_the_path_range(
             "CROSS JOIN (SELECT g, gen_random_uuid() AS id FROM generate_series(1, :n) g) n "
             "WHERE a.tenant_id = :t AND a.id = :b4"), {"n": MANY, "t": tw.tenant_id, "b4": tw.areas["B4"]})
         assert made.rowcount == MANY
-    async with db.owner_engine.begin() as conn:  # the statistics the planner reads (committed)
-        await conn.execute(text("ANALYZE areas"))
-    sent = statements_sent(monkeypatch)
     query = "query { cases(first: 20) { nodes { id number title state area { name } } } }"
-    compiled, resolved, taken = await both(api, tw, "firm", query, {})
-    assert taken and compiled == resolved
+    compiled, plan = await compiled_plan(api, db, tw, monkeypatch, "firm", query, {}, root="cases", analyze="areas")
     assert orjson.loads(compiled)["data"]["cases"]["nodes"]
-    # the compiled read: its served areas' CTE first
-    sql, args = next((s, tuple(a)) for s, a in sent if s.startswith("WITH served_") and "'{\"cases\" : '" in s)
-    plan = await plan_as_app(db, tw.tenant_id, sql, args)
     # on the base: no range at all; the areas are tested one by one against every served compound
     assert any("Index Cond" in line and "~>=~" in line and "~<~" in line for line in plan), "\n".join(plan)
     assert not any("Join Filter: starts_with" in line for line in plan), "\n".join(plan)

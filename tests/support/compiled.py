@@ -118,3 +118,24 @@ async def partner_both(p: PartnerApi, token: str, query: str, variables: dict[st
     else:
         assert r1.status_code == r2.status_code == status, (r1.text, r2.text)
     return orjson.dumps(r1.json()), orjson.dumps(r2.json()), bool(made and made[0] is not None)
+
+
+async def compiled_plan(api: Api, db: DbEnv, tw: TenantWorld, monkeypatch: pytest.MonkeyPatch, user: str,
+                        document: str, variables: dict[str, Any], *, root: str, analyze: str
+                        ) -> tuple[bytes, list[str]]:
+    """A compiled read's answer and its plan, as the plan tests take them: ``ANALYZE analyze`` committed (the
+    statistics the planner reads), the request on both paths (the same bytes, asserted), and ``EXPLAIN (ANALYZE)`` of
+    the compiled statement (the one whose text holds the root object ``root``, a CTE before it or not) as the app
+    role under row-level security, with the request's own parameters."""
+    from sqlalchemy import text
+
+    from tests.support.round_trips import plan_as_app, statements_sent
+
+    async with db.owner_engine.begin() as conn:
+        await conn.execute(text(f"ANALYZE {analyze}"))
+    sent = statements_sent(monkeypatch)
+    compiled, resolved, taken = await both(api, tw, user, document, variables)
+    assert taken and compiled == resolved
+    marker = "'{\"" + root + "\" : '"
+    sql, args = next((s, tuple(a)) for s, a in sent if marker in s)
+    return compiled, await plan_as_app(db, tw.tenant_id, sql, args)
