@@ -184,8 +184,11 @@ async def replay(args: argparse.Namespace, captured: dict[str, Any]) -> dict[str
     first_sql, write_sql = captured["first"]["sql"], captured["write"]["sql"]
     firsts = {"first": first_sql, "first_nofn": first_sql.replace(
         "CROSS JOIN LATERAL gongzhi_request_actor(t.id, $2, $3) r WHERE t.slug = $1",
-        "CROSS JOIN LATERAL (SELECT NULL::json AS assignments, NULL::json AS own, "
-        "set_config('app.tenant_id', t.id::text, true) AS s) r WHERE t.slug = $1 AND $3::timestamptz IS NOT NULL")}
+        "CROSS JOIN LATERAL (SELECT NULL::json AS assignments, NULL::json AS own) r "
+        "WHERE t.slug = $1 AND $3::timestamptz IS NOT NULL")}
+    # first_nofn binds the tenant as the house does (tenants.rls.set_tenant_sql: SET LOCAL), in its BEGIN step —
+    # counted there, not in its first statement, which is the one without the function
+    bind_sql = None
     spec = {}
     for v in args.variants.split(";"):
         name, first, parts = v.split(":")
@@ -199,6 +202,11 @@ async def replay(args: argparse.Namespace, captured: dict[str, Any]) -> dict[str
     fst = {k: await conn.prepare(s) for k, s in firsts.items() if any(f == k for f, _, _ in spec.values())}
     fargs = {k: [_value(t, v) for t, v in zip(s.get_parameters(), params(captured["first"]["params"]), strict=True)]
              for k, s in fst.items()}
+    if "first_nofn" in fst:
+        from tenants.rls import set_tenant_sql
+
+        bind_sql = set_tenant_sql(await conn.fetchval("SELECT id FROM tenants WHERE slug = $1",
+                                                      params(captured["first"]["params"])[0]))
     writes = {n: await conn.prepare(variant_sql(write_sql, p, tnames, sh)) for n, (_, p, sh) in spec.items()
               if p != "none"}
     note = await conn.prepare(captured["notify"]["sql"])
@@ -228,6 +236,8 @@ async def replay(args: argparse.Namespace, captured: dict[str, Any]) -> dict[str
             t = {}
             a = _schedstat(pid)
             await conn.execute("BEGIN")
+            if first == "first_nofn" and bind_sql is not None:
+                await conn.execute(bind_sql)
             b = _schedstat(pid)
             await fst[first].fetchrow(*fargs[first])
             c = _schedstat(pid)
