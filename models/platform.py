@@ -7,7 +7,7 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Index, Integer, String, Uuid, text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Enum, ForeignKey, Index, Integer, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, PlatformTable, utcnow, uuid7
@@ -35,6 +35,10 @@ class Tenant(PlatformTable, Base):
     # Bumped with every change of the tenant's working calendar (its overrides, the platform's loaded
     # arrangements); processes keep the calendar per (tenant, calendar_version) (issue #21).
     calendar_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Bumped (by triggers, migration 0055) in the transaction of every change of a row a request's actor is read
+    # from: role assignments, memberships, persons' households, households' buildings, areas' paths, names and
+    # kinds. Processes keep each user's actor per (tenant, actor_version) (issue #21; PostgreSQL, not on Citus).
+    actor_version: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Area, AreaKind, Household, Member, Person, RoleAssignment, User
+from models.bounded import keep
 from policies.enforcer import TenantPolicy
 from policies.roles import Condition, Role, rank
 from tenants.session import fetch_first
@@ -242,16 +243,46 @@ async def _load_actor_pg(
                            raw_assignments=raw_assignments, raw_own=raw_own)
 
 
+@dataclass(frozen=True)
+class KeptActor:
+    """A user's actor rows as gongzhi_request_actor_unless_kept gave them (migration 0055), at the tenant's
+    ``actor_version``, valid while the request's time is in [held_from, held_until) (None: unbounded)."""
+
+    tenant_id: uuid.UUID
+    version: int
+    held_from: datetime | None
+    held_until: datetime | None
+    rows: tuple[str | None, str | None]
+
+
+_KEPT_ACTORS: dict[tuple[str, uuid.UUID], KeptActor] = {}  # (tenant slug, user) → the actor's rows
+
+
+def kept_actor(slug: str, user_id: uuid.UUID, now: datetime) -> KeptActor | None:
+    """The actor rows this process keeps for the user in the tenant of this slug, if ``now`` is in their interval.
+    Whether they are still the tenant's the first statement decides: by its actor_version, in its snapshot."""
+    found = _KEPT_ACTORS.get((slug, user_id))
+    if found is None or (found.held_from is not None and now < found.held_from) or (
+            found.held_until is not None and now >= found.held_until):
+        return None
+    return found
+
+
+def keep_actor(slug: str, user_id: uuid.UUID, tenant_id: uuid.UUID, version: int, held_from: datetime | None,
+               held_until: datetime | None, rows: tuple[str | None, str | None]) -> None:
+    keep(_KEPT_ACTORS, (slug, user_id), KeptActor(tenant_id, version, held_from, held_until, rows), _KEPT_ACTORS_MAX)
+
+
+_KEPT_ACTORS_MAX = 16384
+
+
 def actor_from_rows(*, user: User, tenant_id: uuid.UUID, policy: TenantPolicy, now: datetime,
                     raw_assignments: str | None, raw_own: str | None) -> Actor:
     """The actor from gongzhi_request_actor()'s two JSON values, as texts (both callers cast them)."""
     key = (raw_assignments, raw_own)
     parsed = _parsed_rows.get(key)
     if parsed is None:
-        parsed = _parse_rows(raw_assignments, raw_own)
-        if len(_parsed_rows) >= 4096:
-            _parsed_rows.clear()
-        _parsed_rows[key] = parsed
+        parsed = keep(_parsed_rows, key, _parse_rows(raw_assignments, raw_own), 4096)
     assignments, person_id, household_id, own_compound_path = parsed
     return Actor(
         user_id=user.id, username=user.username, display_name=user.display_name, tenant_id=tenant_id,

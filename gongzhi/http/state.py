@@ -29,7 +29,8 @@ from gongzhi.http.ratelimit import make_limiter
 from gongzhi.settings import Settings
 from models import AuditEntry, Tenant, TenantStatus, User, uuid7
 from models.access import PII_READ, pii_read_ids
-from policies.actor import actor_from_rows, load_actor
+from models.bounded import keep
+from policies.actor import actor_from_rows, keep_actor, kept_actor, load_actor
 from policies.enforcer import PolicyCache
 from resolvers.context import CALENDAR_VERSION, Db, RequestContext
 from resolvers.discarded_files import delete_discarded
@@ -239,12 +240,16 @@ class _OpenStatement:
         self.user = columns(User)
         select_list = [f"t.{name}" for _k, name, _p in self.tenant] + [f"u.{name}" for _k, name, _p in self.user]
         self._seen: dict[tuple[Any, ...], Any] = {}
-        self.sql = (f"SELECT {', '.join(select_list)}, r.assignments::text, r.own::text, "
+        # $8, $9: the tenant and actor_version of the actor this process keeps for (slug, user), else NULL — the
+        # function then binds the tenant only (migration 0055, policies.actor.KeptActor).
+        self.sql = (f"SELECT {', '.join(select_list)}, r.kept, r.assignments::text, r.own::text, r.held_from, "
+                    "r.held_until, "
                     "set_config('statement_timeout', $4, true), set_config('lock_timeout', $5, true), "
                     "set_config('plan_cache_mode', coalesce($6, current_setting('plan_cache_mode')), true), "
                     "set_config('random_page_cost', $7, true) "
                     "FROM tenants t LEFT JOIN users u ON u.id = $2 "
-                    "CROSS JOIN LATERAL gongzhi_request_actor(t.id, $2, $3) r WHERE t.slug = $1")
+                    "CROSS JOIN LATERAL gongzhi_request_actor_unless_kept(t.id, $2, $3, "
+                    "t.id = $8 AND t.actor_version = $9) r WHERE t.slug = $1")
 
     @staticmethod
     def _values(cols: list[tuple[str, str, Any]], row: Any, start: int) -> dict[str, Any]:
@@ -255,17 +260,29 @@ class _OpenStatement:
         return out
 
     async def run(self, session: AsyncSession, slug: str, user_id: uuid.UUID, now: datetime, settings: Settings,
-                  plans: str | None = None) -> tuple[Tenant | None, User | None, tuple[str | None, str | None]]:
-        """The tenant, the user, and the actor's (assignments, own) as gongzhi_request_actor gives them."""
+                  plans: str | None = None, *, keeps: bool = False
+                  ) -> tuple[Tenant | None, User | None, tuple[str | None, str | None]]:
+        """The tenant, the user, and the actor's (assignments, own) as gongzhi_request_actor gives them — from what
+        this process keeps when the tenant's actor_version has not moved since and ``now`` is inside the interval
+        they hold for. ``keeps``: whether to keep them and use what is kept (not on Citus, not a partner's client)."""
         cost = settings.db_random_page_cost
+        known = kept_actor(slug, user_id, now) if keeps else None
         row = await fetch_first(session, self.sql, slug, user_id, now, str(settings.db_statement_timeout_ms),
-                                str(settings.db_lock_timeout_ms), plans, repr(cost) if cost else None)
+                                str(settings.db_lock_timeout_ms), plans, repr(cost) if cost else None,
+                                None if known is None else known.tenant_id, None if known is None else known.version)
         if row is None:
             return None, None, (None, None)
-        n, end = len(self.tenant), len(row) - 6  # after the user: assignments, own, the four settings
+        # after the user: kept, assignments, own, held_from, held_until, the four settings
+        n, end = len(self.tenant), len(row) - 9
         tenant = self._instance(Tenant, self.tenant, row, 0, n)
         user = None if row[n] is None else self._instance(User, self.user, row, n, end)
-        return tenant, user, (row[end], row[end + 1])
+        if row[end]:
+            assert known is not None, "the function keeps only what was asked to be kept"
+            return tenant, user, known.rows
+        rows = (row[end + 1], row[end + 2])
+        if keeps and user is not None:
+            keep_actor(slug, user_id, tenant.id, tenant.actor_version, row[end + 3], row[end + 4], rows)
+        return tenant, user, rows
 
     def _instance(self, model: Any, cols: list[tuple[str, str, Any]], row: Any, start: int, end: int) -> Any:
         """The model instance for these column values. Requests read them (never write: both are
@@ -274,10 +291,7 @@ class _OpenStatement:
         key = (model, tuple(row[start:end]))
         found = self._seen.get(key)
         if found is None:
-            found = model(**self._values(cols, row, start))
-            if len(self._seen) >= 4096:
-                self._seen.clear()
-            self._seen[key] = found
+            found = keep(self._seen, key, model(**self._values(cols, row, start)), 4096)
         return found
 
 
@@ -343,7 +357,8 @@ class AppState:
             # tracing on or off: with it, the statement observer gives each its span.
             use_driver(session)
             plans = "force_generic_plan" if generic_plans and not self.settings.db_pgbouncer else None
-            tenant, user, actor_rows = await _OPEN.run(session, slug, user_id, now, self.settings, plans)
+            tenant, user, actor_rows = await _OPEN.run(session, slug, user_id, now, self.settings, plans,
+                                                       keeps=partner_client is None and not on_citus(self.engine))
         else:
             row = (await session.execute(
                 select(Tenant, User).outerjoin(User, User.id == user_id).where(Tenant.slug == slug))).first()

@@ -144,6 +144,8 @@ def test_the_request_actor_function_names_its_tenant_in_every_read() -> None:
     assert len(new) == 2 and all(problems(s) == [] for s in new), [problems(s) for s in new]
     newest = _function_statements("0048")  # the compound by the building path's prefixes (issue #21)
     assert len(newest) == 2 and all(problems(s) == [] for s in newest), [problems(s) for s in newest]
+    kept = _function_statements("0055")  # read only when not kept (issue #21)
+    assert len(kept) == 2 and all(problems(s) == [] for s in kept), [problems(s) for s in kept]
     old = _function_statements("0025")
     assert {p.split(" at «")[0] for s in old for p in problems(s)} == {
         "areas AS a", "areas AS c", "persons AS p", "households AS h", "areas AS b"}
