@@ -25,6 +25,7 @@ from graphql import GraphQLObjectType
 from sqlalchemy import ColumnElement
 
 from compiled.compiler import Bindings, Compiler, FieldTable, Sel, Unsupported
+from models.bounded import keep
 from resolvers.cases import CalendarDay, check_calendar_period, kept_calendar_years
 from resolvers.errors import ServiceError
 
@@ -49,9 +50,7 @@ def _days_json(days: tuple[CalendarDay, ...], fields: tuple[tuple[str, str], ...
     if hit is not None and hit[0] is days:
         return hit[1]
     texts = tuple(orjson.dumps({k: _VALUES[name](d) for k, name in fields}).decode() for d in days)
-    if len(_rendered) >= _RENDERED_MAX:
-        _rendered.clear()
-    _rendered[key] = (days, texts)
+    keep(_rendered, key, (days, texts), _RENDERED_MAX)
     return texts
 
 

@@ -33,6 +33,7 @@ from compiled.policy import VERSIONED
 from compiled.rates import finished, needs_calendar
 from compiled.sql import JsonObject, Templates, indexing_compiler
 from models import TenantScoped
+from models.bounded import keep
 from models.sealing import KEYRING
 from resolvers.cases import handling_hours
 from resolvers.context import RequestContext
@@ -151,17 +152,13 @@ class PlanCache:
         return (query, operation_name) in self._declined
 
     def decline(self, query: str, operation_name: str | None) -> None:
-        if len(self._declined) >= self.size:
-            self._declined.clear()
-        self._declined[query, operation_name] = None
+        keep(self._declined, (query, operation_name), None, self.size)
 
     def coerced(self, query: str, operation_name: str | None, key: bytes) -> VariableValues | None:
         return self._variables.get((query, operation_name, key))
 
     def coerce(self, query: str, operation_name: str | None, key: bytes, values: VariableValues) -> None:
-        if len(self._variables) >= self.size:
-            self._variables.clear()
-        self._variables[query, operation_name, key] = values
+        keep(self._variables, (query, operation_name, key), values, self.size)
 
     def compiles(self, query: str, operation_name: str | None) -> bool:
         """Whether this document and operation compiled before, for any actor."""
@@ -170,9 +167,7 @@ class PlanCache:
     def versioned(self, sql: str) -> None:
         """A plan's text whose answer the tenant's policy version determines: kept once answered (``keep``)."""
         if sql not in self._answers:
-            if len(self._answers) >= 256:  # ≈ 25 kB an answer of the policy
-                self._answers.clear()
-            self._answers[sql] = None
+            keep(self._answers, sql, None, 256)  # ≈ 25 kB an answer of the policy
 
     def kept(self, sql: str) -> bytes | None:
         """The answer of a versioned plan's statement, as its first run at that version gave it."""
@@ -527,10 +522,7 @@ def quiet(sql: str) -> bool:
     text: the search over a node lookup's 9.6 kB took 22 µs (at load 9), twice a request; a lookup takes 0.4."""
     known = _QUIET.get(sql)
     if known is None:
-        known = _MARKED.search(sql) is None
-        if len(_QUIET) >= 4096:
-            _QUIET.clear()
-        _QUIET[sql] = known
+        known = keep(_QUIET, sql, _MARKED.search(sql) is None, 4096)
     return known
 
 

@@ -37,6 +37,7 @@ from sqlalchemy.sql.selectable import ScalarSelect
 from sqlalchemy.sql.visitors import ExternallyTraversible
 from sqlalchemy.types import TypeEngine
 
+from models.bounded import keep
 from resolvers.ids import (
     B64_PAD,
     B64_STANDARD,
@@ -497,9 +498,7 @@ class Templates:
         return "".join(out)
 
     def _keep(self, key: Any, made: Template | None) -> None:
-        if len(self._made) >= self.size:
-            self._made.clear()
-        self._made[key] = made
+        keep(self._made, key, made, self.size)
 
     def _writer(self, dialect: Any) -> Any:
         writer = self._writers.get(dialect)

@@ -20,6 +20,8 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Dialect, Text, TypeDecorator
 
+from models.bounded import keep
+
 # Development keys: used only when none are configured (the demo and the tests); the app logs a
 # warning when it runs outside the demo with them. Production sets GONGZHI_DATA_KEYS and
 # GONGZHI_INDEX_KEY.
@@ -101,9 +103,7 @@ def _aead(key: bytes) -> AESGCM:
     Keyed by the key itself, so a key configured anew never meets another's cipher."""
     aead = _AEADS.get(key)
     if aead is None:
-        if len(_AEADS) >= 64:
-            _AEADS.clear()
-        aead = _AEADS[key] = AESGCM(key)
+        aead = keep(_AEADS, key, AESGCM(key), 64)
     return aead
 
 

@@ -42,6 +42,7 @@ from models import (
     RoleAssignment,
     ServiceContract,
 )
+from models.bounded import keep
 from policies.actor import Actor, Grant
 from policies.paths import path_in_range, path_successor
 from policies.roles import Condition, Role
@@ -86,10 +87,7 @@ def kept_predicate(name: str, grant: Grant, actor: Actor,
     key = (name, grant, actor.tenant_id, actor.user_id, actor.source, actor.today)
     found = _KEPT.get(key)
     if found is None:
-        found = build()
-        if len(_KEPT) >= _KEPT_LIMIT:
-            _KEPT.clear()
-        _KEPT[key] = found
+        found = keep(_KEPT, key, build(), _KEPT_LIMIT)
     return found
 
 

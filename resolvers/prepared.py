@@ -298,9 +298,7 @@ def _guarded(model: type, first: int, sql: str, plan: list[tuple[str, int, Any]]
                 placeholder = f"${first + i}::{_pg_type(table.columns[i])}"
                 found = re.sub(re.escape(placeholder) + r"(?=[,)])", lambda _m, p=placeholder, k=name:  # type: ignore[misc]
                                guarded[k].format(p), found, count=1)
-        if len(_guarded_texts) >= _SIZE:
-            _guarded_texts.clear()
-        _guarded_texts[key] = found
+        keep(_guarded_texts, key, found, _SIZE)
     return found
 
 
@@ -344,9 +342,7 @@ def update_values(model: type, values: dict[str, Any], where: dict[str, Any], fi
                 made.append(_kind(column, pgtype))
         sql = f"UPDATE {table.name} SET {', '.join(parts[0])} WHERE {' AND '.join(parts[1])}"
         found = (sql if returning is None else f"{sql} RETURNING {returning}"), tuple(made)
-        if len(_updates) >= _SIZE:
-            _updates.clear()
-        _updates[key] = found
+        keep(_updates, key, found, _SIZE)
     sql, kinds = found
     sent = [*values.values(), *where.values()]
     return sql, [v if v is None or k == _PLAIN else _sent(k, v) for k, v in zip(kinds, sent, strict=True)]

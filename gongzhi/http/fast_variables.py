@@ -34,6 +34,8 @@ from graphql.pyutils import is_iterable
 from graphql.type import assert_leaf_type
 from graphql.utilities.coerce_input_value import coerce_default_value
 
+from models.bounded import keep
+
 __all__ = ["coerce"]
 
 Coercer = Callable[[Any], Any]  # a value → its coerced value, or Undefined (graphql-core: invalid)
@@ -55,10 +57,7 @@ def coerce(schema: GraphQLSchema, operation: OperationDefinitionNode,
     inputs = inputs or {}
     entry = _plans.get(id(operation))
     if entry is None or entry[0] is not operation:
-        entry = (operation, _plan(schema, operation))
-        if len(_plans) >= _PLANS_SIZE:
-            _plans.clear()
-        _plans[id(operation)] = entry
+        entry = keep(_plans, id(operation), (operation, _plan(schema, operation)), _PLANS_SIZE)
     plan = entry[1]
     if plan is None:
         found = get_variable_values(schema, operation.variable_definitions or (), inputs)

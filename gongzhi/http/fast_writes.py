@@ -33,6 +33,7 @@ from graphql.execution.values import get_argument_values
 
 from gongzhi.http import fast_variables
 from models import HandlerKind
+from models.bounded import keep
 from resolvers import cases as case_service
 from resolvers.errors import ServiceError
 from resolvers.ids import decode_id, encode_global_id
@@ -166,11 +167,7 @@ class Shapes:
         key = (query, op_name)
         if key in self._shapes:
             return self._shapes[key]
-        shape = recognise(operation)
-        if len(self._shapes) >= self.size:
-            self._shapes.clear()
-        self._shapes[key] = shape
-        return shape
+        return keep(self._shapes, key, recognise(operation), self.size)
 
 
 def report_input(schema: GraphQLSchema, operation: OperationDefinitionNode, shape: ReportShape,

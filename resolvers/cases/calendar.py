@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from models import CalendarOverride
+from models.bounded import keep
 from policies.roles import Condition, Role
 from resolvers.cases.arrangement import platform_days
 from resolvers.cases.holidays import package_day, statutory_holidays
@@ -171,7 +172,5 @@ async def _years(ctx: RequestContext, first: int, last: int) -> dict[int, tuple[
                                     holidays=loaded.holidays) for k in range((date(y, 12, 31) - begin).days + 1))
         kept = _kept_years.get((tenant_id, y))
         if version is not None and (kept is None or kept[0] < version):
-            if len(_kept_years) >= _KEPT_MAX:
-                _kept_years.clear()
-            _kept_years[tenant_id, y] = (version, out[y])
+            keep(_kept_years, (tenant_id, y), (version, out[y]), _KEPT_MAX)
     return out

@@ -25,6 +25,7 @@ from models import (
     SlaUnit,
     tier_of,
 )
+from models.bounded import keep
 from resolvers.cases.workcalendar import WorkCalendar
 from resolvers.context import CALENDAR_VERSION, Db
 
@@ -75,9 +76,7 @@ async def tenant_calendar(db: Db) -> WorkCalendar:
                             arrangement={d: w for d, w, own in rows if not own})
     info[_CALENDAR_KEY] = calendar
     if tenant_id is not None and version is not None and (kept is None or kept[0] < version):
-        if len(_kept) >= _KEPT_MAX:
-            _kept.clear()
-        _kept[tenant_id] = (version, calendar)
+        keep(_kept, tenant_id, (version, calendar), _KEPT_MAX)
     return calendar
 
 

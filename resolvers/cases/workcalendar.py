@@ -43,6 +43,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
+from models.bounded import keep
 from resolvers.cases.holidays import package_day, statutory_holidays
 
 __all__ = ["SHANGHAI", "DaySource", "WorkCalendar"]
@@ -182,10 +183,7 @@ class WorkCalendar:
                 bounds = [(self.day_start, self.lunch_start), (self.lunch_end, self.day_end)]
             found = tuple((datetime.combine(d, lo, tzinfo=self.tz).astimezone(UTC),
                            datetime.combine(d, hi, tzinfo=self.tz).astimezone(UTC)) for lo, hi in bounds)
-        if len(kept) >= 4096:
-            kept.clear()
-        kept[d] = found
-        return found
+        return keep(kept, d, found, 4096)
 
     def add_working_hours(self, start: datetime, hours: float) -> datetime:
         """``start`` plus ``hours`` of working time (resolution: 1 µs), as an aware UTC datetime."""

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
+
 import resolvers.cases.calendar as calendar_module
 from tests.support.calendar import Q_CALENDAR as SHARED_CALENDAR
 from tests.support.harness import Api, DbEnv, World
@@ -91,3 +93,14 @@ async def test_the_kept_days_answer_alike_and_follow_every_change(api: Api, fres
             "errors": []}
     removed, n = await api.counted(a, "grid1", Q_CALENDAR, SPAN)
     assert removed == first and n == reload
+
+
+async def test_the_kept_years_hold_their_limit(api: Api, fresh: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At its limit the process's kept years are emptied before another year goes in: of a span across a year's
+    end, the last year is kept, and the answer is the same."""
+    monkeypatch.setattr(calendar_module, "_kept_years", {})
+    monkeypatch.setattr(calendar_module, "_KEPT_MAX", 1)
+    first = await api.gql(fresh.a, "grid1", Q_CALENDAR, SPAN)
+    assert list(calendar_module._kept_years) == [(fresh.a.tenant_id, 2042)]
+    assert await api.gql(fresh.a, "grid1", Q_CALENDAR, SPAN) == first
+    assert [d["date"] for d in first["data"]["workingCalendar"]][::21] == ["2041-12-20", "2042-01-10"]

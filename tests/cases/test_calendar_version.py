@@ -8,9 +8,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from models import Tenant
+from resolvers.cases import stages
 from resolvers.cases.stages import tenant_calendar
 from resolvers.cases.workcalendar import WorkCalendar
 from resolvers.context import CALENDAR_VERSION, Db
@@ -65,5 +67,21 @@ async def test_a_change_in_one_process_is_seen_by_the_others_on_their_next_read(
             assert n == 1 and not arranged.is_workday(date(2043, 1, 2)) and removed.is_workday(date(2043, 1, 2))
         unloaded, n = await _calendar(other, a.tenant_id)
         assert n == 1 and unloaded.is_workday(date(2043, 1, 2))
+    finally:
+        await other.dispose()
+
+
+async def test_the_kept_calendars_hold_their_limit(db: DbEnv, fresh: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At its limit the process's kept calendars are emptied before another tenant's goes in: the last is kept, the
+    one before is loaded again (one statement)."""
+    monkeypatch.setattr(stages, "_kept", {})
+    monkeypatch.setattr(stages, "_KEPT_MAX", 1)
+    other = make_engine(db.pool_url or db.app_url, pool_size=1)
+    try:
+        assert (await _calendar(other, fresh.a.tenant_id))[1] == 1
+        assert list(stages._kept) == [fresh.a.tenant_id]
+        b, n = await _calendar(other, fresh.b.tenant_id)
+        assert n == 1 and list(stages._kept) == [fresh.b.tenant_id] and stages._kept[fresh.b.tenant_id][1] is b
+        assert (await _calendar(other, fresh.a.tenant_id))[1] == 1
     finally:
         await other.dispose()
