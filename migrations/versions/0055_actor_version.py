@@ -5,11 +5,12 @@ user's role assignments with their scope areas; the user's own person, household
 ≈ 110 µs of PostgreSQL's CPU on a quiet machine, 15 % of a report's and about a fifth of a node lookup's
 (bench/RESULTS.md, h-op4), to find, request after request, the same rows.
 
-- ``tenants.actor_version``: set to the writing transaction's id, in that transaction, by every change of a row those two queries read —
-  a role assignment or a membership written or deleted; a person's household, a household's building, an area's
-  path, name or kind changed; an area, a person or a household deleted; an area added (row triggers below; one
-  bump per tenant and transaction: ``gongzhi.actor_changed`` remembers the tenant bumped last). Whatever writes
-  them — a resolver, the onboarding import, an operator's SQL — the version moves: no code path can forget it.
+- ``tenants.actor_version``: set to the writing transaction's id, in that transaction, by every change of a row
+  those two queries read — a role assignment or a membership written or deleted; a person's household, a
+  household's building, an area's path, name or kind changed; an area, a person or a household deleted; an area
+  added (row triggers below; one bump per tenant and transaction: ``gongzhi.actor_changed`` remembers the tenant
+  bumped last). Whatever writes them — a resolver, the onboarding import, an operator's SQL — the version moves:
+  no code path can forget it.
 - ``gongzhi_request_actor_unless_kept(tenant, user, now, kept)``: ``gongzhi_request_actor`` with one more
   argument. It binds the tenant as before; when ``kept`` is true (the first statement passes
   ``t.id = <kept tenant> AND t.actor_version = <kept version>``) it reads nothing more and says so (``kept``);
