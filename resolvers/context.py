@@ -26,6 +26,10 @@ T = TypeVar("T")
 
 # The session's info key of the tenant's calendar_version as the request's first statement read it (issue #21).
 CALENDAR_VERSION = "gongzhi.calendar_version"
+# The session's info key: whether the tenant's actor_version moves with every change of the rows a request's actor is
+# read from (migration 0055's triggers: PostgreSQL, not on Citus) — then what a process keeps of those rows (an
+# area's path, a person's household and building) is kept per actor_version (resolvers.prepared.still_kept).
+ACTOR_VERSION_MOVES = "gongzhi.actor_version_moves"
 
 
 class Db:

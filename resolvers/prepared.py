@@ -22,6 +22,7 @@ from __future__ import annotations
 import enum
 import json
 import re
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -41,7 +42,7 @@ from models import TenantScoped, uuid7
 from models.bounded import keep
 from policies.actor import Actor
 from resolvers import stand_in
-from resolvers.context import RequestContext
+from resolvers.context import ACTOR_VERSION_MOVES, RequestContext
 from tenants.session import fetch_rows
 
 _DIALECT = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
@@ -403,3 +404,27 @@ async def one(ctx: RequestContext, key: tuple[Any, ...], model: type, where: Cal
     if found is None:
         return await ctx.db.scalar(select(model).where(*where(lambda n, _pgtype: literal(values[n]))))
     return load(ctx, model, found[0]) if found else None
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What a check read that a later write's guard re-checks (an area's path; a person's household and building):
+    the tenant's actor_version and the monotonic time it was read at."""
+
+    value: Any
+    version: int
+    at: float
+
+
+def kept_now(ctx: RequestContext, value: Any) -> Kept:
+    return Kept(value, ctx.tenant.actor_version, time.monotonic())
+
+
+def still_kept(ctx: RequestContext, kept: Kept | None, trust: float) -> bool:
+    """Whether ``kept`` may stand in a write's guard: read at the tenant's actor_version this request read, which every
+    change of an area's path, a person's household or a household's building moves (migration 0055) — a move is seen
+    by the next request, not a refused write later; where the version does not move (Citus: its triggers do
+    nothing), read less than ``trust`` seconds ago. A stale value is never wrong, only refused by the guard."""
+    if kept is None or kept.version != ctx.tenant.actor_version:
+        return False
+    return bool(ctx.db.session.info.get(ACTOR_VERSION_MOVES)) or time.monotonic() - kept.at < trust

@@ -32,7 +32,7 @@ from models.access import PII_READ, pii_read_ids
 from models.bounded import keep
 from policies.actor import actor_from_rows, keep_actor, kept_actor, load_actor
 from policies.enforcer import PolicyCache
-from resolvers.context import CALENDAR_VERSION, Db, RequestContext
+from resolvers.context import ACTOR_VERSION_MOVES, CALENDAR_VERSION, Db, RequestContext
 from resolvers.discarded_files import delete_discarded
 from resolvers.i18n import t
 from resolvers.photo_links import PhotoLinks
@@ -379,6 +379,7 @@ class AppState:
         # The working calendar's version as this request's first statement read it (issue #21): a process
         # keeps the calendar per (tenant, version), resolvers.cases.stages.tenant_calendar.
         session.info[CALENDAR_VERSION] = tenant.calendar_version
+        session.info[ACTOR_VERSION_MOVES] = pg and not on_citus(self.engine)
         policy = await self.policies.get(session, tenant.id, tenant.policy_version)
         if partner_client is not None:  # co-building (issue #7): a partner unit's system
             actor = await load_partner_client_actor(session, user=user, client_id=partner_client,

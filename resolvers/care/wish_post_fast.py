@@ -6,18 +6,17 @@ before anything is written, and the general path answers from the start with its
 audit entry; so is a write that meets a constraint.
 
 The checks in the write (three round trips, against the report's two): the wish's row takes two values from the
-checks' answer — the person's household and its building — which this process keeps per (tenant, person) for
-``TRUST`` seconds after a check read them. When it holds them, the checks' statement goes, unchanged, as the first
-WITH of the write (as the report's: resolvers.cases.report_fast ``_guard``): one row when the person is there, seen
-by the read grant, their household reached by the post grant, household and building the kept ones — else none,
-and the wish's id (``(SELECT $k FROM w0)``) is NULL: the statement is refused by its NOT NULL before it writes
-anything, the endpoint rolls back and the general path answers from the start. A refused write is not seen here
-(the endpoint tells only a report so), hence the ``TRUST`` bound: a person moved since (another household) has
-their wishes answered by the general path, exactly, until the next check reads them afresh."""
+checks' answer — the person's household and its building — which this process keeps per (tenant, person) with the
+tenant's actor_version they were read at (resolvers.prepared.still_kept). When it holds them, the checks' statement
+goes, unchanged, as the first WITH of the write (as the report's: resolvers.cases.report_fast ``_guard``): one row
+when the person is there, seen by the read grant, their household reached by the post grant, household and building
+the kept ones — else none, and the wish's id (``(SELECT $k FROM w0)``) is NULL: the statement is refused by its NOT
+NULL before it writes anything, the endpoint rolls back and the general path answers from the start. A person's
+household and a household's building move the tenant's actor_version (migration 0055), so the first request after
+such a move reads them afresh; where the version does not move (Citus) they are trusted for ``TRUST`` seconds only."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -32,9 +31,9 @@ from resolvers.errors import ServiceError
 from resolvers.fast_moves import PreparedMove
 from tenants.session import fetch_first, insert_change
 
-TRUST = 30.0  # seconds a person's household and building read by a check are used in a guard
+TRUST = 30.0  # seconds a person's household and building are used in a guard where actor_version does not move
 _KEPT = 4096
-_HOMES: dict[tuple[Any, Any], tuple[uuid.UUID, uuid.UUID | None, float]] = {}  # (tenant, person) → kept
+_HOMES: dict[tuple[Any, Any], prepared.Kept] = {}  # (tenant, person) → (household, building) at the actor_version
 _GUARDED = {"id": "(SELECT {} FROM w0)"}  # the wish's id: NULL unless the guard (w0) answered its row
 
 
@@ -70,8 +69,8 @@ async def prepare_post_wish(ctx: RequestContext, person_id: uuid.UUID, title: st
     guarded = None
     household_id: uuid.UUID
     building_id: uuid.UUID | None
-    if kept is not None and time.monotonic() - kept[2] < TRUST:
-        household_id, building_id = kept[0], kept[1]
+    if kept is not None and prepared.still_kept(ctx, kept, TRUST):
+        household_id, building_id = kept.value
         ctes.append(_guard(sql, len(checks)))
         args.extend((*checks, household_id, building_id))
         guarded = _GUARDED
@@ -81,7 +80,7 @@ async def prepare_post_wish(ctx: RequestContext, person_id: uuid.UUID, title: st
         if row is None or row[0] is None:
             return None
         household_id, building_id = uuid.UUID(str(row[0])), prepared.uid(row[1])
-        keep(_HOMES, key, (household_id, building_id, time.monotonic()), _KEPT)
+        keep(_HOMES, key, prepared.kept_now(ctx, (household_id, building_id)), _KEPT)
         if not row[2]:
             return None
     values: dict[str, Any] = {

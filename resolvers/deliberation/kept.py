@@ -2,22 +2,23 @@
 each, against the report's two; resolvers.deliberation.notices_fast, topics_fast).
 
 Their rows take one value from their checks' answer — the area's path — which this process keeps (per tenant and
-area, from the checks of an earlier request of either) for ``TRUST`` seconds after it read it. When it holds it,
-the checks' statement (``area_for_action_row``, the same text, parameters and snapshot as before) goes, unchanged,
-as the first WITH of the write, as the report's does (resolvers.cases.report_fast ``_guard``): one row when the
-area is there, seen by the actor's read grant, reached by the action's grant, with the kept path — else none, and
-then the new row's id (``(SELECT $k FROM w0)``) is NULL and the statement is refused by its NOT NULL before it
-writes anything (the audit entry, the event's NOTIFY and COMMIT with it): the endpoint rolls back and the general
-path answers from the start with its typed errors and its refusal's audit entry, as for any constraint met.
+area, from the checks of an earlier request of either) with the tenant's actor_version it was read at
+(resolvers.prepared.still_kept). When it holds it, the checks' statement (``area_for_action_row``, the same text,
+parameters and snapshot as before) goes, unchanged, as the first WITH of the write, as the report's does
+(resolvers.cases.report_fast ``_guard``): one row when the area is there, seen by the actor's read grant, reached by
+the action's grant, with the kept path — else none, and then the new row's id (``(SELECT $k FROM w0)``) is NULL and
+the statement is refused by its NOT NULL before it writes anything (the audit entry, the event's NOTIFY and COMMIT
+with it): the endpoint rolls back and the general path answers from the start with its typed errors and its
+refusal's audit entry, as for any constraint met.
 
-A refused write is not seen here (the endpoint's, gongzhi/http/graphql.py, tells only a report so), so what was
-kept is trusted for ``TRUST`` seconds only: an area moved since (its path) leaves its notices and topics to the
-general path — answered exactly, one round trip more — until then, and the next request reads it afresh.
+Every change of an area's path moves the tenant's actor_version (migration 0055's triggers), so the first request
+after a move reads the path afresh; a write refused for a path moved by a transaction that committed between the
+request's first statement and its write is answered by the general path, exactly. Where the version does not move
+(Citus) what was kept is trusted for ``TRUST`` seconds only.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -28,9 +29,9 @@ from resolvers.context import RequestContext
 from resolvers.deliberation.checks import area_for_action_row
 from tenants.session import fetch_first
 
-TRUST = 30.0  # seconds an area's path read by a check is used in a guard
+TRUST = 30.0  # seconds an area's path read by a check is used in a guard where actor_version does not move (Citus)
 _KEPT = 4096
-_PATHS: dict[tuple[Any, Any], tuple[str, float]] = {}  # (tenant, area) → (path, when read)
+_PATHS: dict[tuple[Any, Any], prepared.Kept] = {}  # (tenant, area) → the path, at the tenant's actor_version
 GUARDED = {"id": "(SELECT {} FROM w0)"}  # the new row's id: NULL unless the guard (w0) answered its row
 
 
@@ -53,8 +54,8 @@ def _guard(checks: str, n: int) -> str:
     return prepared.guard("area_action", checks, make)
 
 
-def _keep(key: tuple[Any, Any], path: str) -> None:
-    keep(_PATHS, key, (path, time.monotonic()), _KEPT)
+def _keep(ctx: RequestContext, key: tuple[Any, Any], path: str) -> None:
+    keep(_PATHS, key, prepared.kept_now(ctx, path), _KEPT)
 
 
 async def area_checked(ctx: RequestContext, resource: str, action: str, area_id: uuid.UUID) -> CheckedArea | None:
@@ -70,12 +71,12 @@ async def area_checked(ctx: RequestContext, resource: str, action: str, area_id:
     sql, args = found
     key = (ctx.tenant.id, area_id)
     kept = _PATHS.get(key)
-    if kept is not None and time.monotonic() - kept[1] < TRUST:
-        return CheckedArea(kept[0], [_guard(sql, len(args))], [*args, kept[0]], GUARDED)
+    if kept is not None and prepared.still_kept(ctx, kept, TRUST):
+        return CheckedArea(kept.value, [_guard(sql, len(args))], [*args, kept.value], GUARDED)
     session = ctx.db.session
     row = await ctx.db.locked(lambda: fetch_first(session, sql, *args))
     if row is None:
         return None
     path = str(row[1])
-    _keep(key, path)
+    _keep(ctx, key, path)
     return CheckedArea(path, [], [], None) if row[2] else None

@@ -4,22 +4,26 @@ resolvers.care.wish_post_fast): two statements after BEGIN once the process keep
 checks — three for the first, which reads them in a statement of its own and keeps them. Every refusal of the
 checks in the write (an actor out of reach, a path, household or building no longer the kept one) writes nothing,
 and the general path answers it from the start exactly as it answers it alone (the same bytes, rows, audit entries
-and events: ``both`` of tests/resolvers/test_inserts_fast.py); what was kept is trusted for ``TRUST`` seconds, then
-read afresh."""
+and events: ``both`` of tests/resolvers/test_inserts_fast.py); what was kept is kept at the tenant's actor_version
+(migration 0055) and read afresh once it moved — where it does not move (Citus), trusted for ``TRUST`` seconds."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 import resolvers.care as care_service
 import resolvers.deliberation as deliberation_service
+from gongzhi.http import state as http_state
 from models import Topic, Wish
 from resolvers.care import wish_post_fast
 from resolvers.deliberation import kept
+from tenants.rls import set_tenant_sql
 from tenants.session import count_statements
 from tests.resolvers.test_inserts_fast import NOTICE, TOPIC, WISH, both, notice, observed, post
 from tests.support.fast_paths import prepared_taken
@@ -116,33 +120,64 @@ async def test_refused_in_the_write_no_longer_the_kept(api: Api, db: DbEnv, fres
     assert await both(api, db, tw, "chair", NOTICE, notice(tw))
     assert await both(api, db, tw, "resident", WISH, wish(tw), **WISHES)
     key = (tw.tenant_id, tw.areas["P1"])
-    path, at = kept._PATHS[key]
-    kept._PATHS[key] = (path + "01a2/", at)
+    kept._PATHS[key] = dataclasses.replace(kept._PATHS[key], value=kept._PATHS[key].value + "01a2/")
     with guarded("prepare_notice") as shapes:
         assert not await both(api, db, tw, "chair", NOTICE, notice(tw))
         assert not await both(api, db, tw, "resident", TOPIC, topic(tw), **TOPICS)
     assert shapes == [True], shapes  # the topic's prepare_topic: not spied here
     home = (tw.tenant_id, tw.persons["h1b"])
-    household, building, at = wish_post_fast._HOMES[home]
+    was = wish_post_fast._HOMES[home]
+    household, building = was.value
     for stale in ((tw.households["H2"], building), (household, tw.areas["B2"])):
-        wish_post_fast._HOMES[home] = (*stale, at)
+        wish_post_fast._HOMES[home] = dataclasses.replace(was, value=stale)
         with guarded("prepare_post_wish") as shapes:
             assert not await both(api, db, tw, "resident", WISH, wish(tw), **WISHES)
         assert shapes == [True], stale
 
 
-async def test_kept_values_trusted_for_a_while(api: Api, db: DbEnv, fresh: World, pg: None) -> None:
-    """What was kept ``TRUST`` seconds ago or more is read afresh: the checks in a statement of their own again
-    (three statements), kept anew, and the next request has them inside its write."""
+async def _counted_twice(api: Api, tw: TenantWorld, title: str, first: bool) -> None:
+    """A notice and a wish: the first of each with its checks in a statement of their own (``first``: read afresh,
+    three statements) or inside its write (two); the second inside its write either way (kept anew)."""
+    for user, document, given, name in (("chair", NOTICE, notice(tw, title=title), "prepare_notice"),
+                                        ("resident", WISH, wish(tw, title=title), "prepare_post_wish")):
+        taken, shapes, sent = await counted(api, tw, user, document, given, name)
+        assert (taken, shapes, len(sent)) == (([True], [False], 3) if first else ([True], [True], 2)), (name, sent)
+        taken, shapes, sent = await counted(api, tw, user, document, {**given, "title": title + "再来"}, name)
+        assert (taken, shapes, len(sent)) == ([True], [True], 2), (name, sent)
+
+
+def _aged(tw: TenantWorld) -> None:
+    """What the process keeps of P1 and h1b made ``TRUST`` seconds old."""
+    key, home = (tw.tenant_id, tw.areas["P1"]), (tw.tenant_id, tw.persons["h1b"])
+    kept._PATHS[key] = dataclasses.replace(kept._PATHS[key], at=time.monotonic() - kept.TRUST)
+    wish_post_fast._HOMES[home] = dataclasses.replace(wish_post_fast._HOMES[home],
+                                                      at=time.monotonic() - wish_post_fast.TRUST)
+
+
+async def test_kept_values_read_afresh_once_the_actor_version_moved(api: Api, db: DbEnv, fresh: World,
+                                                                    pg: None) -> None:
+    """Kept at the tenant's actor_version: however old, used while it stands; any change that moves it (here an
+    area renamed by plain SQL — no resolver told anything) has the next request read them afresh."""
     tw = fresh.a
     assert await both(api, db, tw, "chair", NOTICE, notice(tw))
     assert await both(api, db, tw, "resident", WISH, wish(tw), **WISHES)
-    key, home = (tw.tenant_id, tw.areas["P1"]), (tw.tenant_id, tw.persons["h1b"])
-    kept._PATHS[key] = (kept._PATHS[key][0], time.monotonic() - kept.TRUST)
-    wish_post_fast._HOMES[home] = (*wish_post_fast._HOMES[home][:2], time.monotonic() - wish_post_fast.TRUST)
-    for user, document, given, name in (("chair", NOTICE, notice(tw, title="过期"), "prepare_notice"),
-                                        ("resident", WISH, wish(tw, title="过期"), "prepare_post_wish")):
-        taken, shapes, sent = await counted(api, tw, user, document, given, name)
-        assert (taken, shapes, len(sent)) == ([True], [False], 3), (name, sent)
-        taken, shapes, sent = await counted(api, tw, user, document, {**given, "title": "再来"}, name)
-        assert (taken, shapes, len(sent)) == ([True], [True], 2), (name, sent)
+    _aged(tw)
+    await _counted_twice(api, tw, "旧而未变", first=False)
+    async with db.engine.connect() as conn, conn.begin():
+        await conn.execute(text(set_tenant_sql(tw.tenant_id)))
+        await conn.execute(text("UPDATE areas SET name = name || '·' WHERE id = :a"), {"a": tw.areas["G2"]})
+    await _counted_twice(api, tw, "版本已变", first=True)
+
+
+async def test_kept_values_trusted_for_a_while_where_the_version_does_not_move(
+        api: Api, db: DbEnv, fresh: World, pg: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where actor_version does not move (Citus: its triggers do nothing), what was kept ``TRUST`` seconds ago or
+    more is read afresh: the checks in a statement of their own again (three statements), kept anew, and the next
+    request has them inside its write."""
+    monkeypatch.setattr(http_state, "on_citus", lambda _engine: True)
+    tw = fresh.a
+    assert await both(api, db, tw, "chair", NOTICE, notice(tw))
+    assert await both(api, db, tw, "resident", WISH, wish(tw), **WISHES)
+    await _counted_twice(api, tw, "未过期", first=False)
+    _aged(tw)
+    await _counted_twice(api, tw, "过期", first=True)
