@@ -160,3 +160,41 @@ async def test_a_full_reads_ids_are_one_parameter_whatever_their_count(api: Api,
                 AuditPiiRead.id.in_([e[0] for e in audit])))).all()
     assert len({len(e[1]) for e in audit}) == 3  # three counts of ids
     assert sorted(rows) == sorted((e[0], i) for e in audit for i in set(e[1]))
+
+
+async def test_a_persons_full_reads_are_one_index_entry_list_not_a_key_each(api: Api, db: DbEnv, fresh: World) -> None:
+    """Migration 0057: ``audit_pii_reads`` has no key, and its one index is ``(tenant_id, object_id)``, not unique —
+    a person's entries are equal keys, which PostgreSQL's B-tree keeps as one posting list (deduplication, not
+    switched off) instead of one distinct key per read (the base's ``(tenant_id, object_id, id)`` key: a leaf per
+    person named, split every few dozen pages). SQLite's table the same. The ids are all still written (above) and
+    the report finds them by this index (test_personal_data_shape)."""
+    a = fresh.a
+    await api.gql(a, "grid1", PERSONS)
+    await api.gql(a, "grid1", PERSONS)  # the same persons again: equal keys, each read still a row
+    async with db.owner_engine.connect() as conn:
+        if db.is_pg:
+            keys = (await conn.scalars(sa.text(
+                "SELECT contype FROM pg_constraint WHERE conrelid = 'audit_pii_reads'::regclass"))).all()
+            indexes = (await conn.execute(sa.text(
+                "SELECT c.relname, i.indisunique, pg_get_indexdef(i.indexrelid), coalesce(c.reloptions, '{}') "
+                "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE i.indrelid = 'audit_pii_reads'::regclass"))).all()
+            assert keys == []
+            assert [(n, u, d.split(" USING ")[1], o) for n, u, d, o in indexes] == [
+                ("ix_audit_pii_reads_object", False, "btree (tenant_id, object_id)", [])]
+        else:
+            columns = (await conn.execute(sa.text("PRAGMA table_info(audit_pii_reads)"))).all()
+            assert [c[1] for c in columns if c[5]] == []  # no column of a primary key
+            listed = (await conn.execute(sa.text("PRAGMA index_list(audit_pii_reads)"))).all()
+            assert [(r[1], r[2]) for r in listed] == [("ix_audit_pii_reads_object", 0)]
+            cols = (await conn.execute(sa.text("PRAGMA index_info(ix_audit_pii_reads_object)"))).all()
+            assert [c[2] for c in cols] == ["tenant_id", "object_id"]
+    async with db.sessionmaker() as s:
+        bind_tenant(s, a.tenant_id)
+        async with s.begin():
+            audit = (await s.execute(select(AuditEntry.id, AuditEntry.object_ids).where(
+                AuditEntry.action == "person.read_pii").order_by(AuditEntry.id.desc()).limit(2))).all()
+            rows = (await s.execute(select(AuditPiiRead.id, AuditPiiRead.object_id).where(
+                AuditPiiRead.id.in_([e[0] for e in audit])))).all()
+    assert audit[0][1] == audit[1][1] and audit[0][1]  # the same persons, read twice
+    assert sorted(rows) == sorted((e[0], i) for e in audit for i in set(e[1]))
