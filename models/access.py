@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    PrimaryKeyConstraint,
     String,
     UniqueConstraint,
     Uuid,
@@ -133,21 +134,18 @@ class AuditPiiRead(TenantScoped, Base):
     (≈ 2.7 µs each: 16 of a report's 20 ms at 5,700 of them, bench/RESULTS.md h-pdr)."""
 
     __tablename__ = "audit_pii_reads"
-    # The lookup (tenant, person's id) is a non-unique index, not a key (migration 0057): a person's entries are
-    # equal keys, kept as one posting list, so a page's 20–40 rows are cheaper to index than as 20–40 distinct
-    # keys. The table has no key; the mapper names its rows by (tenant, person's id, audit row).
-    __table_args__ = (Index("ix_audit_pii_reads_object", "tenant_id", "object_id"),)
-    __mapper_args__ = {"primary_key": ["tenant_id", "object_id", "id"]}
+    # The key is the lookup (tenant, person's id, audit row): one index, no id of its own to make.
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "object_id", "id"),)
 
     # No foreign key to tenants (migration 0051): a row is written only with its audit row, whose key is
     # checked once per statement, and row-level security pins it to the transaction's tenant; the key's
     # check per row was ≈ 2–3 µs × 20–40 rows per register page.
-    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
 
     # The audit row's id (and created_at its time): the row says "audit row <id> named <object_id>".
-    id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     # The person's id as the audit row's JSON holds it (text: any entry is kept as written)
-    object_id: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 def pii_read_ids(object_ids: object) -> list[str]:
