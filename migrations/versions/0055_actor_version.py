@@ -8,9 +8,9 @@ user's role assignments with their scope areas; the user's own person, household
 - ``tenants.actor_version``: set to the writing transaction's id, in that transaction, by every change of a row
   those two queries read — a role assignment or a membership written or deleted; a person's household, a
   household's building, an area's path, name or kind changed; an area, a person or a household deleted; an area
-  added (row triggers below; one bump per tenant and transaction: ``gongzhi.actor_changed`` remembers the tenant
-  bumped last). Whatever writes them — a resolver, the onboarding import, an operator's SQL — the version moves:
-  no code path can forget it.
+  added (row triggers below, deferred to the commit; one bump per tenant and transaction:
+  ``gongzhi.actor_changed`` remembers the tenant bumped last). Whatever writes them — a resolver, the onboarding
+  import, an operator's SQL — the version moves: no code path can forget it.
 - ``gongzhi_request_actor_unless_kept(tenant, user, now, kept)``: ``gongzhi_request_actor`` with one more
   argument. It binds the tenant as before; when ``kept`` is true (the first statement passes
   ``t.id = <kept tenant> AND t.actor_version = <kept version>``) it reads nothing more and says so (``kept``);
@@ -143,14 +143,23 @@ TRIGGERS: dict[str, tuple[str, str | None]] = {
 }
 
 
+# The row triggers are constraint triggers, deferred to the commit: the tenants row is locked (FOR NO KEY UPDATE) only
+# while the transaction commits, after every other lock it takes. Bumped at the first change instead, a long
+# transaction (an onboarding import) would hold it to its end — every other transaction of the tenant that changes
+# one of these rows (a role granted, an area renamed), and any update of the tenant's row (a policy edit), waiting on
+# it until their lock_timeout — and two such transactions could deadlock on it (each holding a row the other
+# changes next). The rows and the bump still commit together.
+DEFERRED = "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
+
+
 def _statements() -> list[str]:
     out = []
     for table, (events, when) in TRIGGERS.items():
-        out.append(f"CREATE TRIGGER {table}_actor_changed AFTER {events} ON {table} "
-                   "FOR EACH ROW EXECUTE FUNCTION gongzhi_actor_changed()")
+        out.append(f"CREATE CONSTRAINT TRIGGER {table}_actor_changed AFTER {events} ON {table} "
+                   f"{DEFERRED} EXECUTE FUNCTION gongzhi_actor_changed()")
         condition = f" WHEN ({when})" if when else ""
-        out.append(f"CREATE TRIGGER {table}_actor_updated AFTER UPDATE ON {table} "
-                   f"FOR EACH ROW{condition} EXECUTE FUNCTION gongzhi_actor_changed()")
+        out.append(f"CREATE CONSTRAINT TRIGGER {table}_actor_updated AFTER UPDATE ON {table} "
+                   f"{DEFERRED}{condition} EXECUTE FUNCTION gongzhi_actor_changed()")
         out.append(f"CREATE TRIGGER {table}_actor_truncated AFTER TRUNCATE ON {table} "
                    "FOR EACH STATEMENT EXECUTE FUNCTION gongzhi_actor_changed()")
     return out

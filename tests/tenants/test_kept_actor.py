@@ -148,17 +148,21 @@ CHANGES: list[tuple[str, str, Callable[[TenantWorld], dict[str, Any]], bool]] = 
 
 @pytest.mark.parametrize("name", [c[0] for c in CHANGES])
 async def test_what_moves_the_actor_version(db: DbEnv, tw: TenantWorld, name: str) -> None:
-    """Each input of the actor moves the version to the writing transaction's id, in that transaction;
-    other columns of the same tables do not. Rolled back afterwards: each case starts from the world."""
+    """Each input of the actor moves the version to the writing transaction's id, in that transaction, when it
+    commits (the triggers are deferred: ``SET CONSTRAINTS ALL IMMEDIATE`` runs them here); other columns of the same
+    tables do not. Rolled back afterwards: each case starts from the world."""
     _, sql, params, moves = next(c for c in CHANGES if c[0] == name)
     before = await _version(db, tw)
+    read = text("SELECT actor_version, txid_current() FROM tenants WHERE id = :t")
     async with db.engine.connect() as conn:
         tx = await conn.begin()
         await conn.execute(text(set_tenant_sql(tw.tenant_id)))
         await conn.execute(text(sql), params(tw))
-        version, xid = (await conn.execute(text(
-            "SELECT actor_version, txid_current() FROM tenants WHERE id = :t"), {"t": tw.tenant_id})).one()
+        deferred, _ = (await conn.execute(read, {"t": tw.tenant_id})).one()
+        await conn.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
+        version, xid = (await conn.execute(read, {"t": tw.tenant_id})).one()
         await tx.rollback()
+    assert deferred == before, name  # not before the commit: the tenant's row is not locked until then
     assert (version == xid) is moves and (version != before) is moves, (name, before, version, xid)
     assert await _version(db, tw) == before  # rolled back with the change
 
@@ -169,14 +173,49 @@ async def test_one_bump_per_transaction_and_none_from_a_rolled_back_savepoint(db
         await conn.execute(text(set_tenant_sql(tw.tenant_id)))
         savepoint = await conn.begin_nested()
         await conn.execute(text("UPDATE areas SET name = name || '·' WHERE tenant_id = :t"), {"t": tw.tenant_id})
+        await conn.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
+        assert await _bumped_setting(conn) == str(tw.tenant_id)
         await savepoint.rollback()
         assert await _bumped_setting(conn) is None  # undone with the savepoint, as the bump is
+        await conn.execute(text("SET CONSTRAINTS ALL DEFERRED"))
+        updates = await _tenant_updates(conn)
         await conn.execute(text("UPDATE persons SET household_id = :h WHERE id = :p"),
                            {"h": tw.households["H2"], "p": tw.persons["h1b"]})
+        await conn.execute(text("UPDATE areas SET name = name || '·' WHERE tenant_id = :t"), {"t": tw.tenant_id})
+        await conn.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
         assert await _bumped_setting(conn) == str(tw.tenant_id)
+        assert await _tenant_updates(conn) == updates + 1  # a person, every area: one UPDATE
         xid = (await conn.execute(text("SELECT txid_current()"))).scalar_one()
         await tx.commit()
     assert await _version(db, tw) == xid
+
+
+async def test_a_long_transaction_holds_no_lock_the_tenants_other_writers_wait_on(db: DbEnv, tw: TenantWorld) -> None:
+    """An area renamed in a transaction still open (an import, say) does not keep another transaction of the tenant
+    from granting a role and committing, nor the tenant's row from an update: the bump locks the tenant's row only
+    while a transaction commits. Both changes move the version; the last commit's id is the version."""
+    async with db.engine.connect() as long, db.engine.connect() as other:
+        slow = await long.begin()
+        await long.execute(text(set_tenant_sql(tw.tenant_id)))
+        await long.execute(text("UPDATE areas SET name = name || '·' WHERE id = :a"), {"a": tw.areas["G1"]})
+        async with other.begin():
+            await other.execute(text("SET LOCAL lock_timeout = '500ms'"))
+            await other.execute(text(set_tenant_sql(tw.tenant_id)))
+            await other.execute(text(
+                "INSERT INTO role_assignments (id, tenant_id, user_id, role, scope_area_id, valid_from, created_at) "
+                "VALUES (gen_random_uuid(), :t, :u, 'grid_leader', :a, now(), now())"),
+                {"t": tw.tenant_id, "u": tw.users["grid2"], "a": tw.areas["G1"]})
+            other_xid = (await other.execute(text("SELECT txid_current()"))).scalar_one()
+        assert await _version(db, tw) == other_xid
+        long_xid = (await long.execute(text("SELECT txid_current()"))).scalar_one()
+        await slow.commit()
+    assert await _version(db, tw) == long_xid
+
+
+async def _tenant_updates(conn: AsyncConnection) -> int:
+    """Rows of ``tenants`` updated so far in this transaction."""
+    return int((await conn.execute(text(
+        "SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'tenants'"))).scalar_one())
 
 
 async def _bumped_setting(conn: AsyncConnection) -> str | None:
