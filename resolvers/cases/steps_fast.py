@@ -1,5 +1,5 @@
-"""The case steps portals send most — accept (受理), dispatch (派单), resolve (办结) and the reporter's feedback
-(评价) — on the request's driver transaction, without the ORM (issue #21), as the report is
+"""The case steps portals send most — accept (受理), dispatch (派单), start (开始办理), resolve (办结) and the
+reporter's feedback (评价) — on the request's driver transaction, without the ORM (issue #21), as the report is
 (resolvers.cases.report_fast).
 
 The general path loads the case with its reach (``load_for``), asks the step's own checks one statement each
@@ -83,7 +83,8 @@ from tenants.session import fetch_first, insert_change
 __all__ = ["STEPS", "PreparedStep", "StepInput", "prepare_step"]
 
 # The mutation fields taken here, and the step (the case machine's action) each makes.
-STEPS = {"acceptCase": "accept", "dispatchCase": "dispatch", "resolveCase": "resolve", "giveCaseFeedback": "feedback"}
+STEPS = {"acceptCase": "accept", "dispatchCase": "dispatch", "startCase": "start", "resolveCase": "resolve",
+         "giveCaseFeedback": "feedback"}
 # The stage a step opens whose due time is the tenant's stage limit (处置's is the case's due time).
 _LIMITED = {"accept": CaseStageKind.DISPATCH, "feedback": CaseStageKind.CALLBACK}
 _DIALECT = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
@@ -97,6 +98,7 @@ _FACT_TYPES = {"open_seq": "int8", "last_seq": "int8", "started": "timestamptz",
 _OWN_FACTS = ("open_seq", "last_seq", "started", "supervisor")
 _FACTS = {"accept": ("open_seq", "last_seq", "amount", "unit"),
           "dispatch": ("open_seq", "last_seq", "amount", "unit", "community_path", "community_name"),
+          "start": ("open_seq", "last_seq", "supervisor"),
           "resolve": ("open_seq", "last_seq", "needs_photo", "minimum", "started", "supervisor"),
           "feedback": ("open_seq", "last_seq", "amount", "unit")}
 
@@ -193,7 +195,7 @@ def _checks(ctx: RequestContext, action: str) -> Select[Any]:
 
         extra += [rule(SlaRule.amount).label("amount"), rule(SlaRule.unit).label("unit"),
                   community(Area.path).label("community_path"), community(Area.name).label("community_name")]
-    if action == "resolve":  # closure_check's reads, and who supervises (notify_concerned)
+    if action == "resolve":  # closure_check's reads
         extra += [
             select(CaseCategoryRule.requires_photo).where(CaseCategoryRule.category_code == Case.category_code)
             .scalar_subquery().label("needs_photo"),
@@ -201,6 +203,9 @@ def _checks(ctx: RequestContext, action: str) -> Select[Any]:
             select(CaseStage.started_at).where(
                 CaseStage.case_id == Case.id, CaseStage.stage == _text(CaseStageKind.HANDLE.value),
                 CaseStage.completed_at.is_(None)).limit(1).scalar_subquery().label("started"),
+        ]
+    if action in ("start", "resolve"):  # who supervises (notify_concerned)
+        extra += [
             select(CaseEvent.actor_user_id).where(
                 CaseEvent.case_id == Case.id, CaseEvent.action.in_(("supervise", "escalate")),
                 CaseEvent.actor_user_id.is_not(None)).order_by(CaseEvent.seq.desc()).limit(1)
@@ -334,6 +339,8 @@ def _step(ctx: RequestContext, action: str, data: StepInput, old: Any, facts: di
     now = ctx.now
     if action == "accept":
         return {"accepted_at": now}, CaseState.ACCEPTED, {}
+    if action == "start":
+        return {}, CaseState.IN_PROGRESS, {}
     if action == "dispatch":
         path, amount, unit = facts["community_path"], facts["amount"], facts["unit"]
         if path is None or not old.area_path.startswith(path) or amount is None:
