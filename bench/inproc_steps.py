@@ -4,6 +4,7 @@ feedback. The cases a step needs are reported and brought to its state first, un
 
     python -m bench.inproc acceptCase 300
     python -m bench.inproc dispatchCase 300
+    python -m bench.inproc startCase 300
     python -m bench.inproc resolveCase 300          # after dispatch and start
     python -m bench.inproc giveCaseFeedback 300     # after resolve
 """
@@ -19,7 +20,7 @@ from bench.inproc_writes import Call, Pool, Request
 ERR = "errors { code message field }"
 HANDLER = "yanquan.grid"
 REPORTER = "yanquan.resident"
-NAMES = ("acceptCase", "dispatchCase", "resolveCase", "giveCaseFeedback")
+NAMES = ("acceptCase", "dispatchCase", "startCase", "resolveCase", "giveCaseFeedback")
 REPORT = ("mutation R($input: ReportCaseInput!) { reportCase(input: $input) { case { id number state dueAt version } "
           f"{ERR} }} }}")
 

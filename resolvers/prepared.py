@@ -428,3 +428,34 @@ def still_kept(ctx: RequestContext, kept: Kept | None, trust: float) -> bool:
     if kept is None or kept.version != ctx.tenant.actor_version:
         return False
     return bool(ctx.db.session.info.get(ACTOR_VERSION_MOVES)) or time.monotonic() - kept.at < trust
+
+
+_matches: dict[tuple[type, str, int], tuple[str, tuple[tuple[str, int], ...]]] = {}
+
+
+def row_match(model: type, alias: str, first: int) -> tuple[str, tuple[tuple[str, int], ...]]:
+    """``alias.column IS NOT DISTINCT FROM $first::type AND …`` for every column of ``model`` (a guard's test that a
+    row is, column for column, one this process holds: resolvers.cases.kept), and per column its attribute key and
+    how its value is sent (``match_values``); made once per (model, alias, ``first``)."""
+    key = (model, alias, first)
+    found = _matches.get(key)
+    if found is None:
+        tests: list[str] = []
+        plan: list[tuple[str, int]] = []
+        attrs: Any = inspect(model).column_attrs
+        for attr in attrs:
+            column = attr.columns[0]
+            pgtype = _pg_type(column)
+            if pgtype == "json":  # no equality operator: compared as jsonb
+                tests.append(f"{alias}.{column.name}::jsonb IS NOT DISTINCT FROM ${first + len(plan)}::jsonb")
+            else:
+                tests.append(f"{alias}.{column.name} IS NOT DISTINCT FROM ${first + len(plan)}::{pgtype}")
+            plan.append((attr.key, _kind(column, pgtype)))
+        found = _matches[key] = (" AND ".join(tests), tuple(plan))
+    return found
+
+
+def match_values(plan: tuple[tuple[str, int], ...], row: dict[str, Any]) -> list[Any]:
+    """A row's values (every attribute of ``row_match``'s model, as the ORM holds them) as ``row_match``'s text takes
+    them: sent as ``insert_values`` sends them."""
+    return [v if (v := row[k]) is None or kind == _PLAIN else _sent(kind, v) for k, kind in plan]

@@ -1,5 +1,5 @@
 """Mutations answered without strawberry's execution or the ORM (issue #21, bench.compare op 4): the
-shapes of ``reportCase`` and of the case steps portals send most (``acceptCase``, ``dispatchCase``,
+shapes of ``reportCase`` and of the case steps portals send most (``acceptCase``, ``dispatchCase``, ``startCase``,
 ``resolveCase``, ``giveCaseFeedback``: resolvers.cases.steps_fast) as portals send them (docs/portals.md,
 bench/ops, bench/mix_ops.py, bench/mix_writes.py) — the field alone at the root, its input, and of its
 payload ``case`` with the case's plain fields and ``errors``.
@@ -207,7 +207,7 @@ def step_input(schema: GraphQLSchema, operation: OperationDefinitionNode, shape:
         given = get_argument_values(mutation.fields[name], shape.root, coerced)["input"]
         case_id = decode_id(given["id"], "Case", "id")
         version = given.get("expectedVersion")
-        if name == "acceptCase":
+        if name in ("acceptCase", "startCase"):
             return case_service.StepInput(name, case_id, version, text=given.get("note"))
         if name == "dispatchCase":
             if (given["handlerKind"] is not HandlerKind.COMMUNITY or any(

@@ -5,6 +5,7 @@ resolver runs, the compiled read path first where a plan exists, strawberry othe
 
 from __future__ import annotations
 
+import enum
 import logging
 import uuid
 from typing import Any
@@ -75,6 +76,12 @@ def _media_type(accept: str) -> str | None:
 
 
 # The content-type header of an answer in each media type, as Starlette's Response writes it.
+class _Again(enum.Enum):
+    """A fast write to make once more (``GraphQLEndpoint._write_on_driver``)."""
+
+    AGAIN = 0
+
+
 _CONTENT_TYPE = {m: (b"content-type", m.encode("latin-1")) for m in (GRAPHQL_RESPONSE, JSON)}
 
 
@@ -446,7 +453,17 @@ class GraphQLEndpoint:
         """A recognised ``reportCase`` or case step on a DriverTransaction (``gongzhi.http.fast_writes``): the first
         statement, the checks, the rows with the audit entry with COMMIT. None: nothing was written or committed, and
         the general path answers the request from the start (an error to answer, a retry, a constraint met, a
-        step another request made first)."""
+        step another request made first). A step whose checks went in its write, made of a case this process kept,
+        refused there: once more, its checks in their own statement (at most twice in all)."""
+        args = (shape, operation, variables, user_id, slug, request_id, client_addr, partner_client)
+        answer = await self._write_once(*args)
+        if answer is _Again.AGAIN:
+            answer = await self._write_once(*args)
+        return None if answer is _Again.AGAIN else answer
+
+    async def _write_once(self, shape: fast_writes.ReportShape, operation: OperationDefinitionNode,
+                          variables: dict[str, Any] | None, user_id: uuid.UUID, slug: str, request_id: str,
+                          client_addr: str | None, partner_client: str | None) -> bytes | _Again | None:
         schema = self.schema._schema
         report = step = move = None
         if shape.name in fast_moves.MOVES:  # claimWish, checkInActivity … (gongzhi.http.fast_moves)
@@ -480,12 +497,15 @@ class GraphQLEndpoint:
                         return None
                     try:  # the rows, COMMIT and the events' NOTIFY after it: one round trip (tenants.commit)
                         await self.state.commit_writes(session, ctx, tuple(written.ctes), tuple(written.args),
-                                                       not isinstance(written, case_service.PreparedStep)
-                                                       and written.guarded)
+                                                       written.guarded)
                     except fast_writes.WRITE_REFUSED:
-                        if not isinstance(written, case_service.PreparedStep):
-                            written.refused()  # its checks in the write refused it, or a constraint did
-                        return None
+                        written.refused()  # its checks in the write refused it, or a constraint did
+                        # a step made of a case kept by this process (resolvers.cases.kept_cases), which changed since:
+                        # once more with its checks in their own statement, what it kept now forgotten
+                        again = isinstance(written, case_service.PreparedStep) and written.guarded
+                        return _Again.AGAIN if again else None
+                if not isinstance(written, PreparedMove):
+                    written.committed()  # its case kept for its next step (resolvers.cases.kept_cases)
                 self.state.bus.after_commit(ctx.events)
                 if isinstance(written, PreparedMove):
                     return fast_moves.answer(shape, written.row, user_id)

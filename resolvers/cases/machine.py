@@ -21,6 +21,7 @@ from models import OPEN_STATES, Attachment, Case, CaseEvent, CaseState, Notifica
 from policies.cases import case_predicate
 from policies.roles import Role, rank
 from resolvers import validation as v
+from resolvers.cases import kept_cases
 from resolvers.cases.reads import read_predicate
 from resolvers.cases.stages import after_move
 from resolvers.context import RequestContext
@@ -104,6 +105,7 @@ async def apply(
     values: dict[str, Any], note: str | None, attachments: list[str] | None = None,
     detail: dict[str, Any] | None = None, idempotency_key: str | None = None,
 ) -> Case:
+    kept_cases.forget_case(ctx.tenant.id, case.id)  # the step's fast path reads it afresh (resolvers.cases.kept_cases)
     await transition(ctx, CASE, case, action, expected_version=expected_version, values=values, to_state=to_state,
                      timeline={"note": note, "attachments": attachments or [], "detail": detail or {},
                                "idempotency_key": idempotency_key})

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from models import OPEN_STATES, Case, CaseCategory
 from policies.cases import case_predicate
+from resolvers.cases import kept_cases
 from resolvers.cases.machine import CASE, check_note
 from resolvers.cases.reads import get_case
 from resolvers.context import RequestContext
@@ -49,6 +50,7 @@ async def recategorise_case(ctx: RequestContext, case_id: uuid.UUID, *, category
     RECATEGORISE.check(case, "recategorise")
     if case.category_code == code:
         raise ServiceError(ErrorCode.INVALID, t("事件已属该类别", "the case is already in that category"), "category")
+    kept_cases.forget_case(ctx.tenant.id, case.id)  # the steps' fast path reads it afresh
     await transition(ctx, RECATEGORISE, case, "recategorise", expected_version=expected_version,
                      values={"category_code": code},
                      timeline={"note": text, "detail": {"from": case.category_code, "to": code}})

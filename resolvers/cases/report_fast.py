@@ -52,6 +52,7 @@ from models.bounded import keep
 from resolvers import prepared
 from resolvers import validation as v
 from resolvers.audit import record_mutation
+from resolvers.cases import kept_cases
 from resolvers.cases.machine import event_values, topic_event
 from resolvers.cases.report import CheckedReport, ReportInput, case_values, check_lists, check_text, report_reach
 from resolvers.cases.stages import _PLAIN, due_after, kept_calendar, stage_values
@@ -71,6 +72,12 @@ class PreparedReport:
     ctes: list[str]
     args: list[Any]
     kept: tuple[tuple[Any, Any], tuple[Any, str, str]] | None = None  # checked in the write: what it was made of
+
+    def committed(self) -> None:
+        """The report is committed: its case as written is kept for its first step (resolvers.cases.kept_cases): its
+        受理 stage the open and only one, no 处置 stage, no supervisor."""
+        kept_cases.keep_case(self.case["tenant_id"], self.case,
+                             {"open_seq": 1, "last_seq": 1, "started": None, "supervisor": None})
 
     @property
     def guarded(self) -> bool:
@@ -207,4 +214,5 @@ async def prepare_report(ctx: RequestContext, data: ReportInput) -> PreparedRepo
         values.extend(more)
     ctx.events.append(topic_event(tenant_id, case["id"], case["area_path"], "report", CaseState.REPORTED, 1))
     await record_mutation(ctx, "reportCase", outcome="ok", changes=changes)
+    case = kept_cases.case_row(case, tenant_id)  # every column, as written: kept once committed (``committed``)
     return PreparedReport(case=case, ctes=ctes, args=values, kept=kept if guarded is not None else None)

@@ -1,5 +1,5 @@
-"""The case steps portals send most — accept (受理), dispatch (派单), resolve (办结) and the reporter's feedback
-(评价) — on the request's driver transaction, without the ORM (issue #21), as the report is
+"""The case steps portals send most — accept (受理), dispatch (派单), start (开始办理), resolve (办结) and the
+reporter's feedback (评价) — on the request's driver transaction, without the ORM (issue #21), as the report is
 (resolvers.cases.report_fast).
 
 The general path loads the case with its reach (``load_for``), asks the step's own checks one statement each
@@ -59,6 +59,7 @@ from policies.cases import case_predicate
 from resolvers import prepared
 from resolvers import validation as v
 from resolvers.audit import record_mutation
+from resolvers.cases import kept_cases
 from resolvers.cases.closure import closure_verdict
 from resolvers.cases.handlers import NO_HANDLER
 from resolvers.cases.machine import (
@@ -82,11 +83,24 @@ from tenants.session import fetch_first, insert_change
 __all__ = ["STEPS", "PreparedStep", "StepInput", "prepare_step"]
 
 # The mutation fields taken here, and the step (the case machine's action) each makes.
-STEPS = {"acceptCase": "accept", "dispatchCase": "dispatch", "resolveCase": "resolve", "giveCaseFeedback": "feedback"}
+STEPS = {"acceptCase": "accept", "dispatchCase": "dispatch", "startCase": "start", "resolveCase": "resolve",
+         "giveCaseFeedback": "feedback"}
 # The stage a step opens whose due time is the tenant's stage limit (处置's is the case's due time).
 _LIMITED = {"accept": CaseStageKind.DISPATCH, "feedback": CaseStageKind.CALLBACK}
 _DIALECT = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
 _WORKING = (SlaUnit.WORKING_HOURS, SlaUnit.WORKING_DAYS)
+# The facts each step's checks read beside the case (``_checks``; ``allowed`` and ``retry`` are tested, not kept),
+# each with the type the guard compares it as; the case's own (kept with the case) and the others (kept per
+# ``_facts_key``).
+_FACT_TYPES = {"open_seq": "int8", "last_seq": "int8", "started": "timestamptz", "supervisor": "uuid",
+               "amount": "float8", "unit": "text", "community_path": "text", "community_name": "text",
+               "needs_photo": "bool", "minimum": "int8"}
+_OWN_FACTS = ("open_seq", "last_seq", "started", "supervisor")
+_FACTS = {"accept": ("open_seq", "last_seq", "amount", "unit"),
+          "dispatch": ("open_seq", "last_seq", "amount", "unit", "community_path", "community_name"),
+          "start": ("open_seq", "last_seq", "supervisor"),
+          "resolve": ("open_seq", "last_seq", "needs_photo", "minimum", "started", "supervisor"),
+          "feedback": ("open_seq", "last_seq", "amount", "unit")}
 
 
 @dataclass(frozen=True)
@@ -106,11 +120,25 @@ class StepInput:
 @dataclass
 class PreparedStep:
     """A checked step: the case's values after it (answered from), and its writes as CTEs to send with the audit
-    entry."""
+    entry. ``guarded``: its checks go as the first of them (``_guard``), made of kept values (resolvers.cases.
+    kept_cases)."""
 
     case: dict[str, Any]
     ctes: list[str]
     args: list[Any]
+    guarded: bool = False
+    facts_key: tuple[Any, ...] | None = None
+    own: dict[str, Any] | None = None  # the case's own facts after the step (resolvers.cases.kept_cases)
+
+    def committed(self) -> None:
+        """The step is committed: the case as it wrote it is kept for its next step."""
+        if self.own is not None:
+            kept_cases.keep_case(self.case["tenant_id"], self.case, self.own)
+
+    def refused(self) -> None:
+        """The write was refused (its guard, a case moved since the checks, a constraint met): what the process kept
+        of the case and of the facts it was made of is forgotten."""
+        kept_cases.forget(self.case["tenant_id"], self.case["id"], self.facts_key if self.guarded else None)
 
 
 _columns: list[tuple[str, Any]] = []
@@ -167,7 +195,7 @@ def _checks(ctx: RequestContext, action: str) -> Select[Any]:
 
         extra += [rule(SlaRule.amount).label("amount"), rule(SlaRule.unit).label("unit"),
                   community(Area.path).label("community_path"), community(Area.name).label("community_name")]
-    if action == "resolve":  # closure_check's reads, and who supervises (notify_concerned)
+    if action == "resolve":  # closure_check's reads
         extra += [
             select(CaseCategoryRule.requires_photo).where(CaseCategoryRule.category_code == Case.category_code)
             .scalar_subquery().label("needs_photo"),
@@ -175,6 +203,9 @@ def _checks(ctx: RequestContext, action: str) -> Select[Any]:
             select(CaseStage.started_at).where(
                 CaseStage.case_id == Case.id, CaseStage.stage == _text(CaseStageKind.HANDLE.value),
                 CaseStage.completed_at.is_(None)).limit(1).scalar_subquery().label("started"),
+        ]
+    if action in ("start", "resolve"):  # who supervises (notify_concerned)
+        extra += [
             select(CaseEvent.actor_user_id).where(
                 CaseEvent.case_id == Case.id, CaseEvent.action.in_(("supervise", "escalate")),
                 CaseEvent.actor_user_id.is_not(None)).order_by(CaseEvent.seq.desc()).limit(1)
@@ -207,8 +238,57 @@ def _valid(data: StepInput) -> tuple[str | None, str | None] | None:
         return None
 
 
+def _fact(name: str, value: Any) -> Any:
+    """A fact as the checks' row gives it, as kept and compared (``_FACT_TYPES``): a limit's amount as a float."""
+    if value is None:
+        return None
+    return float(value) if name == "amount" else str(value) if name == "unit" else value
+
+
+def _guard(action: str, checks: str, n: int) -> str:
+    """The step's checks (``checks``, parameters $1 … $n) as the first WITH of its write: one row when the actor may
+    read the case and take the step on it, and the case, column for column, and each fact the step reads are the
+    kept ones (the parameters after $n: ``prepared.row_match``'s, then ``_FACTS[action]``'s) — else none, and every
+    row's id, the audit entry's too, is NULL: the write is refused before it writes anything. The checks are fenced
+    (``OFFSET 0``): the comparisons, pushed down into their scan of ``cases``, made the generic plan take a
+    reporter's cases by ``uq_cases_tenant_id_reporter_user_id_idempotency_key`` rather than the one case by its
+    key — 25–30 ms of PostgreSQL per feedback with 24,000 cases of one reporter (bench/RESULTS.md, h-steps)."""
+    def make() -> str:
+        same, plan = prepared.row_match(Case, "c", n + 1)
+        m = n + 1 + len(plan)
+        tests = [f"CAST(c.{name} AS {_FACT_TYPES[name]}) IS NOT DISTINCT FROM ${m + i}::{_FACT_TYPES[name]}"
+                 for i, name in enumerate(_FACTS[action])]
+        retry = " AND c.retry IS NULL" if action == "feedback" else ""
+        return (f"SELECT true AS ok FROM ({checks} OFFSET 0) AS c WHERE c.allowed{retry} AND {same} AND "
+                f"{' AND '.join(tests)}")
+
+    return prepared.guard(f"steps_fast.{action}", checks, make)
+
+
+def _held(ctx: RequestContext, action: str, data: StepInput) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The case as this process last wrote it and every fact the step reads, kept (resolvers.cases.kept_cases);
+    None: not all of them are."""
+    held = kept_cases.kept_case(ctx.tenant.id, data.case_id)
+    if held is None:
+        return None
+    row, own = held
+    others = kept_cases.kept_facts(_facts_key(ctx, action, row, data))
+    if others is None or any(n not in own and n not in others for n in _FACTS[action]):
+        return None
+    return dict(row), {"allowed": True, "retry": None, **others, **own}
+
+
+def _facts_key(ctx: RequestContext, action: str, case: dict[str, Any], data: StepInput) -> tuple[Any, ...]:
+    """What a step's facts other than the case's own depend on: its limit or SLA rule (category, priority), the
+    community named, the tenant's closure rules."""
+    return ctx.tenant.id, action, case["category_code"], case["priority"], data.community_id
+
+
 async def prepare_step(ctx: RequestContext, data: StepInput) -> PreparedStep | None:
-    """The step checked in one statement and its writes built, or None: the general path answers it."""
+    """The step checked and its writes built, or None: the general path answers it. Checked in one statement of its
+    own, or — when this process holds the case as it wrote it last and the step's facts (resolvers.cases.
+    kept_cases) — inside its write (``_guard``; a write the guard refuses raises as a constraint met, and
+    ``PreparedStep.refused`` forgets what was kept)."""
     action = STEPS[data.field]
     if not prepared.usable(ctx):
         return None
@@ -221,13 +301,20 @@ async def prepare_step(ctx: RequestContext, data: StepInput) -> PreparedStep | N
     if found is None:
         return None
     sql, args = found
-    session = ctx.db.session
-    row = await ctx.db.locked(lambda: fetch_first(session, sql, *args))
-    if row is None:  # not found (or not readable): NOT_FOUND
-        return None
-    columns = _case_columns()
-    before = {k: (p(row[i]) if p is not None and row[i] is not None else row[i]) for i, (k, p) in enumerate(columns)}
-    facts = dict(zip(list(row.keys())[len(columns):], row[len(columns):], strict=True))
+    held = _held(ctx, action, data)
+    if held is not None:
+        before, facts = held
+    else:
+        session = ctx.db.session
+        row = await ctx.db.locked(lambda: fetch_first(session, sql, *args))
+        if row is None:  # not found (or not readable): NOT_FOUND
+            return None
+        columns = _case_columns()
+        before = {k: (p(row[i]) if p is not None and row[i] is not None else row[i])
+                  for i, (k, p) in enumerate(columns)}
+        facts = {k: _fact(k, v) for k, v in zip(list(row.keys())[len(columns):], row[len(columns):], strict=True)}
+        kept_cases.keep_facts(_facts_key(ctx, action, before, data),
+                              {n: facts[n] for n in _FACTS[action] if n not in _OWN_FACTS})
     old = SimpleNamespace(**before)
     current: CaseState = old.state
     if not facts["allowed"] or not CASE.allows(action, current):  # FORBIDDEN, INVALID_TRANSITION
@@ -238,7 +325,15 @@ async def prepare_step(ctx: RequestContext, data: StepInput) -> PreparedStep | N
     if step is None:
         return None
     values, to_state, detail = step
-    return await _written(ctx, data, old, current, to_state, values, text, detail, key, facts)
+    guard = None
+    if held is not None:
+        _same, plan = prepared.row_match(Case, "c", len(args) + 1)
+        guard = (_guard(action, sql, len(args)),
+                 [*args, *prepared.match_values(plan, before), *(facts[n] for n in _FACTS[action])])
+    written = await _written(ctx, data, old, current, to_state, values, text, detail, key, facts, guard)
+    if written is not None:
+        written.facts_key = _facts_key(ctx, action, before, data)
+    return written
 
 
 def _step(ctx: RequestContext, action: str, data: StepInput, old: Any, facts: dict[str, Any], text: str | None,
@@ -248,6 +343,8 @@ def _step(ctx: RequestContext, action: str, data: StepInput, old: Any, facts: di
     now = ctx.now
     if action == "accept":
         return {"accepted_at": now}, CaseState.ACCEPTED, {}
+    if action == "start":
+        return {}, CaseState.IN_PROGRESS, {}
     if action == "dispatch":
         path, amount, unit = facts["community_path"], facts["amount"], facts["unit"]
         if path is None or not old.area_path.startswith(path) or amount is None:
@@ -293,7 +390,7 @@ def _stage_due(ctx: RequestContext, action: str, stage: CaseStageKind, due_at: A
 
 async def _written(ctx: RequestContext, data: StepInput, old: Any, current: CaseState, to_state: CaseState,
                    values: dict[str, Any], text: str | None, detail: dict[str, Any], key: str | None,
-                   facts: dict[str, Any]) -> PreparedStep | None:
+                   facts: dict[str, Any], guard: tuple[str, list[Any]] | None) -> PreparedStep | None:
     """The step's rows, in the order the general path writes and audits them: the case's conditional UPDATE,
     its stages (``after_move``), its timeline entry, the notifications (``notify_concerned``, then the step's
     own); their CTEs and parameters, the events queued and the audit entry recorded."""
@@ -309,7 +406,12 @@ async def _written(ctx: RequestContext, data: StepInput, old: Any, current: Case
         ctes.append(sql_values[0])
         args.extend(sql_values[1])
 
-    # w0: the case, only from the state and version read (of two steps at once, one updates it)
+    if guard is not None:  # w0: the checks, with what was kept (``_guard``)
+        write(guard)
+    update = f"w{len(ctes)}"
+    # the case's own facts after the step, kept with it for the next (resolvers.cases.kept_cases)
+    own = {n: facts[n] for n in _OWN_FACTS if n in facts}
+    # w0 (w1 after a guard): the case, only from the state and version read (of two steps at once, one updates it)
     write(prepared.update_values(Case, changes, {"tenant_id": tenant_id, "id": old.id, "state": current,
                                                  "version": old.version}, 1 + len(args), returning="version"))
     rows: list[tuple[type, dict[str, Any]]] = []
@@ -325,6 +427,10 @@ async def _written(ctx: RequestContext, data: StepInput, old: Any, current: Case
                 return None
             last = facts["open_seq"] if facts["open_seq"] is not None else facts["last_seq"] or 0
             rows.append((CaseStage, stage_values(old.id, int(last) + 1, after_stage, now, due)))
+            own["open_seq"] = own["last_seq"] = int(last) + 1
+        else:
+            own["open_seq"] = None
+        own["started"] = now if after_stage is CaseStageKind.HANDLE else None  # the open 处置 stage's start
     event = event_values(ctx, old.id, new.version, to_state, action, current,
                          None if to_state is current else to_state, note=text, attachments=[], detail=detail,
                          idempotency_key=key)
@@ -347,9 +453,9 @@ async def _written(ctx: RequestContext, data: StepInput, old: Any, current: Case
         change = insert_change(model, row)
         if change is not None:
             audited.append(change)
-        # the entry's seq is the version w0 returned: NULL (refused by its NOT NULL) when w0 updated nothing
+        # the entry's seq is the version the UPDATE returned: NULL (refused by its NOT NULL) when it updated nothing
         write(prepared.insert_values(model, row, tenant_id, now, 1 + len(args),
-                                     guarded={"seq": "(SELECT version FROM w0 WHERE version = {})"}
+                                     guarded={"seq": f"(SELECT version FROM {update} WHERE version = {{}})"}
                                      if model is CaseEvent else None))
     await record_mutation(ctx, data.field, outcome="ok", changes=audited, path=old.area_path)
-    return PreparedStep(case=after, ctes=ctes, args=args)
+    return PreparedStep(case=after, ctes=ctes, args=args, guarded=guard is not None, own=own)

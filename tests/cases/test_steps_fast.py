@@ -1,5 +1,5 @@
 """The case steps on the driver (gongzhi/http/fast_writes.py, resolvers/cases/steps_fast.py; issue #21) answer and
-write what the general path (strawberry, the ORM) does: for accept, dispatch (to a community), resolve and the
+write what the general path (strawberry, the ORM) does: for accept, dispatch (to a community), start, resolve and the
 reporter's satisfied feedback, two cases brought to the same state get the step by each path, and both give the
 same response bytes (the case's id and number aside) and the same rows — the case, its stages, its timeline, its
 notifications, its audit entries with their field changes. Whatever the general path refuses (a wrong state, a
@@ -103,6 +103,7 @@ def payload(body: bytes) -> dict[str, Any]:
 BEFORE = {
     "acceptCase": [],
     "dispatchCase": [("grid1", "acceptCase", {})],
+    "startCase": [("grid1", "acceptCase", {}), ("grid1", "dispatchCase", {"handlerKind": "COMMUNITY"})],
     "resolveCase": [("grid1", "acceptCase", {}), ("grid1", "dispatchCase", {"handlerKind": "COMMUNITY"}),
                     ("grid1", "startCase", {})],
 }
@@ -203,6 +204,14 @@ async def test_dispatch(api: Api, db: DbEnv, tenant: TenantWorld) -> None:
                                                                                       "expectedVersion": 2})
 
 
+async def test_start(api: Api, db: DbEnv, tenant: TenantWorld) -> None:
+    tw = tenant
+    assert await both(api, db, tw, "grid1", "startCase", doc("startCase"), {})
+    # supervised: the supervisor hears of it (the reporter does not)
+    assert await both(api, db, tw, "grid1", "startCase", doc_all("startCase"), {"note": "开始办理"}, supervised=True)
+    assert await both(api, db, tw, "admin", "startCase", doc("startCase"), {"expectedVersion": 3})
+
+
 async def test_resolve(api: Api, db: DbEnv, tenant: TenantWorld) -> None:
     tw = tenant
     assert await both(api, db, tw, "grid1", "resolveCase", doc("resolveCase"), {"resolution": "已更换灯泡。"})
@@ -230,6 +239,7 @@ async def test_refusals_and_others_take_the_general_path(api: Api, db: DbEnv, te
         ("grid1", "acceptCase", {"note": "长" * 1001}),  # invalid note
         ("grid1", "dispatchCase", {**community, "note": "x"}),  # wrong state: INVALID_TRANSITION
         ("grid1", "resolveCase", {"resolution": "早了"}),  # wrong state
+        ("grid1", "startCase", {}),  # wrong state
         ("grid1", "giveCaseFeedback", {"satisfied": True}),  # wrong state, not the reporter
     ):
         # on a case just reported
@@ -239,6 +249,8 @@ async def test_refusals_and_others_take_the_general_path(api: Api, db: DbEnv, te
         ("grid1", "dispatchCase", {"handlerKind": "PROPERTY_FIRM",
                                    "firmId": encode_global_id("PropertyFirm", tw.firms["F1"])}),  # another kind
         ("grid1", "dispatchCase", {**community, "expectedVersion": 1}),  # stale
+        ("grid1", "startCase", {"note": "长" * 1001}),  # invalid note
+        ("grid1", "startCase", {"expectedVersion": 2}),  # stale
         ("grid1", "resolveCase", {"resolution": "  "}),  # empty
         ("grid1", "resolveCase", {"resolution": "x", "photoIds": [encode_global_id("Attachment", uuid.uuid4())]}),
         ("resident", "giveCaseFeedback", {"satisfied": False, "comment": "没修好"}),  # reopens: the general path
@@ -314,6 +326,7 @@ async def test_three_statements_and_the_chain_verifies(api: Api, db: DbEnv, tena
     tw = tenant
     for name, user, data in (("acceptCase", "grid1", {}),
                              ("dispatchCase", "grid1", {"handlerKind": "COMMUNITY", "communityId": area_gid(tw, "C1")}),
+                             ("startCase", "grid1", {}),
                              ("resolveCase", "grid1", {"resolution": "好了"}),
                              ("giveCaseFeedback", "resident", {"satisfied": True})):
         a, b = await made(api, tw, name), await made(api, tw, name)
