@@ -37,6 +37,7 @@ from asyncpg.pgproto.pgproto import UUID as DriverUUID
 from asyncpg.transaction import TransactionState
 from sqlalchemy.util import greenlet_spawn
 
+from models.bounded import keep
 from tenants import session as _session
 from tenants import wire
 from tenants.begin import COMMIT, _message, commit_with
@@ -203,9 +204,7 @@ def parameter_types(statement: Any) -> tuple[int, ...]:
     """The parameter types (oids) of a statement asyncpg prepared (its ParameterDescription), once per text."""
     found = _TYPES.get(statement.query)
     if found is None:
-        if len(_TYPES) >= 256:
-            _TYPES.clear()
-        found = _TYPES[statement.query] = tuple(t.oid for t in statement._get_parameters())
+        found = keep(_TYPES, statement.query, tuple(t.oid for t in statement._get_parameters()), 256)
     return found
 
 

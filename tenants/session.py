@@ -24,6 +24,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.util import greenlet_spawn
 
 from models import TenantScoped, uuid7
+from models.bounded import keep
 from tenants.begin import begin_with, commit_with, pipelined
 from tenants.faults import DatabaseUnreachable, is_disconnect
 from tenants.pool import _checkout_in_place, _drop, _returns_in_place
@@ -72,10 +73,8 @@ def _tenant_criteria(tenant_id: Any) -> Any:
     ORM work. An option is immutable, so every statement of the tenant shares one."""
     found = _CRITERIA.get(tenant_id)
     if found is None:
-        found = with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
-        if len(_CRITERIA) >= 4096:
-            _CRITERIA.clear()
-        _CRITERIA[tenant_id] = found
+        found = keep(_CRITERIA, tenant_id, with_loader_criteria(
+            TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True), 4096)
     return found
 
 

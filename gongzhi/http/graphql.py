@@ -75,13 +75,13 @@ def _media_type(accept: str) -> str | None:
     return None
 
 
-# The content-type header of an answer in each media type, as Starlette's Response writes it.
 class _Again(enum.Enum):
     """A fast write to make once more (``GraphQLEndpoint._write_on_driver``)."""
 
     AGAIN = 0
 
 
+# The content-type header of an answer in each media type, as Starlette's Response writes it.
 _CONTENT_TYPE = {m: (b"content-type", m.encode("latin-1")) for m in (GRAPHQL_RESPONSE, JSON)}
 
 

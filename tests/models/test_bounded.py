@@ -129,3 +129,51 @@ def test_a_calendar_s_windows_and_the_ciphers(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(sealing, "_AEADS", {})
     keys = [bytes([i]) * 32 for i in range(65)]
     _emptied_at(64, lambda: sealing._AEADS, lambda i: (sealing._aead(keys[i]), keys[i])[1])
+
+
+def test_the_tenant_caches_of_the_driver_and_the_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tenants.commit's parameter types per prepared text, tenants.session's tenant filter option per tenant — and
+    the first statement's tenant and user instances, policies.actor's parsed rows and kept actors."""
+    from datetime import UTC, datetime
+
+    from gongzhi.http import state
+    from models import Tenant
+    from policies import actor as actor_module
+    from tenants import commit, session
+
+    class Prepared:
+        def __init__(self, i: int) -> None:
+            self.query = f"SELECT ${i}"
+
+        def _get_parameters(self) -> list[Any]:
+            return [type("Oid", (), {"oid": 25})()]
+
+    monkeypatch.setattr(commit, "_TYPES", {})
+    _emptied_at(256, lambda: commit._TYPES, lambda i: (commit.parameter_types(Prepared(i)), f"SELECT ${i}")[1])
+    assert commit._TYPES == {"SELECT $256": (25,)}
+    monkeypatch.setattr(session, "_CRITERIA", {})
+    tenants = [uuid.UUID(int=i) for i in range(4097)]
+    _emptied_at(4096, lambda: session._CRITERIA, lambda i: (session._tenant_criteria(tenants[i]), tenants[i])[1])
+    opening = state._OPEN
+    monkeypatch.setattr(opening, "_seen", {})
+    columns = opening.tenant
+    when = datetime(2026, 12, 7, tzinfo=UTC)
+
+    def row(i: int) -> tuple[Any, ...]:
+        values = {"id": uuid.UUID(int=i), "slug": f"t{i}", "name": "街道", "status": "active", "policy_version": 1,
+                  "calendar_version": 1, "actor_version": 1, "created_at": when}
+        return tuple(values[name] for _key, name, _p in columns)
+
+    _emptied_at(4096, lambda: opening._seen,
+                lambda i: (opening._instance(Tenant, columns, row(i), 0, len(columns)), (Tenant, row(i)))[1])
+    monkeypatch.setattr(actor_module, "_parsed_rows", {})
+    _emptied_at(4096, lambda: actor_module._parsed_rows,
+                lambda i: (actor_module.actor_from_rows(user=cast(Any, type("U", (), {
+                    "id": uuid.UUID(int=1), "username": "u", "display_name": "u"})()), tenant_id=uuid.UUID(int=2),
+                    policy=cast(Any, None), now=when, raw_assignments=None, raw_own=f'[null, null, "/{i}/", null]'),
+                    (None, f'[null, null, "/{i}/", null]'))[1])
+    monkeypatch.setattr(actor_module, "_KEPT_ACTORS", {})
+    monkeypatch.setattr(actor_module, "_KEPT_ACTORS_MAX", 3)
+    _emptied_at(3, lambda: actor_module._KEPT_ACTORS,
+                lambda i: (actor_module.keep_actor(f"t{i}", uuid.UUID(int=i), uuid.UUID(int=i), 1, None, None,
+                                                   (None, None)), (f"t{i}", uuid.UUID(int=i)))[1])
