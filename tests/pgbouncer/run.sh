@@ -64,6 +64,9 @@ stop() {
   rm -rf "$DIR"
 }
 trap stop EXIT
+# stopped by a signal (CI stops this run when a static check fails): exit, so the EXIT trap stops pgbouncer
+trap 'exit 143' TERM
+trap 'exit 130' INT
 for _ in $(seq 1 50); do
   "$PY" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()' "$PORT" 2>/dev/null && break
   sleep 0.1
