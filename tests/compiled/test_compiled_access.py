@@ -101,13 +101,17 @@ async def access_tenant(db: DbEnv) -> TenantWorld:
     return tw
 
 
-async def test_me_compiles_to_the_resolvers_answer_for_every_user(api: Api, access_tenant: TenantWorld) -> None:
+# One test per user, the role assignments' page walks of every user in one test of their own (CI time,
+# issue #21): pytest-xdist's worksteal can share a file's users between the workers; as one test the users'
+# loop held one worker for one to three minutes at the end of a run under CI's load.
+@pytest.mark.parametrize("user", USERS)
+async def test_me_compiles_to_the_resolvers_answer_for_every_user(api: Api, access_tenant: TenantWorld,
+                                                                  user: str) -> None:
     tw = access_tenant
-    for user in USERS:
-        for document in (ME, ME_PORTAL, ME_FRAGMENTS):
-            compiled, resolved, taken = await both(api, tw, user, document, {})
-            assert taken, (user, document[:30])
-            assert compiled == resolved, (user, document[:30], around(compiled, resolved))
+    for document in (ME, ME_PORTAL, ME_FRAGMENTS):
+        compiled, resolved, taken = await both(api, tw, user, document, {})
+        assert taken, (user, document[:30])
+        assert compiled == resolved, (user, document[:30], around(compiled, resolved))
 
 
 async def test_me_has_real_content(api: Api, access_tenant: TenantWorld) -> None:
@@ -131,8 +135,9 @@ async def test_me_has_real_content(api: Api, access_tenant: TenantWorld) -> None
     assert (await me("nobody"))["roles"] == [] and (await me("expired"))["roles"] == []
 
 
+@pytest.mark.parametrize("user", USERS)
 async def test_role_assignment_lists_compile_to_the_resolvers_answer_for_every_user(
-        api: Api, access_tenant: TenantWorld) -> None:
+        api: Api, access_tenant: TenantWorld, user: str) -> None:
     tw = access_tenant
     areas = [area(tw, k) for k in ("S", "C1", "C2", "P1", "G2", "B4")]
     pages: list[dict[str, Any]] = [{}, {"first": 2}, {"first": 0}, {"first": 100}, {"includeInactive": True},
@@ -140,12 +145,17 @@ async def test_role_assignment_lists_compile_to_the_resolvers_answer_for_every_u
                                    {"role": "PARTNER_UNIT"}]
     pages += [{"areaId": a} for a in areas]
     pages += [{"areaId": areas[1], "role": "GRID_LEADER", "includeInactive": True, "first": 1}]
+    for variables in pages:
+        await agree(api, tw, user, ROLES, variables)
+    for document in (ROLES_PORTAL, ROLES_FRAGMENTS):
+        await agree(api, tw, user, document, {})
+
+
+async def test_role_assignment_pages_compile_to_the_resolvers_answer_for_every_user(
+        api: Api, access_tenant: TenantWorld) -> None:
+    tw = access_tenant
     seen_pages = 0
     for user in USERS:
-        for variables in pages:
-            await agree(api, tw, user, ROLES, variables)
-        for document in (ROLES_PORTAL, ROLES_FRAGMENTS):
-            await agree(api, tw, user, document, {})
         for include_inactive in (False, True):
             variables = {"first": 2, "includeInactive": include_inactive}
             seen_pages += await walk_pages(api, tw, user, ROLES, "roleAssignments", variables, 20)

@@ -27,8 +27,8 @@ from models import (
 )
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant
-from tests.support.compiled import around, both, walk_pages
-from tests.support.harness import Api, DbEnv, World
+from tests.support.compiled import around, both, module_tenant, walk_pages
+from tests.support.harness import Api, DbEnv
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")
@@ -60,11 +60,12 @@ SNAPSHOTS = (
 )
 
 
-@pytest.fixture
-async def ranked_tenant(fresh: World, db: DbEnv) -> tuple[TenantWorld, list[str]]:
+@pytest.fixture(scope="module")
+async def ranked_tenant(db: DbEnv) -> tuple[TenantWorld, list[str]]:
+    """Built once per module (its tests only read it; CI time, issue #21)."""
     if not db.is_pg:
         pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
-    tw = fresh.a
+    tw = await module_tenant(db)
     periods = []
     async with db.sessionmaker() as s:
         bind_tenant(s, tw.tenant_id)
@@ -107,24 +108,35 @@ async def ranked_tenant(fresh: World, db: DbEnv) -> tuple[TenantWorld, list[str]
     return tw, [encode_global_id("EvaluationPeriod", p) for p in periods]
 
 
-async def test_results_compile_to_the_resolvers_answer_for_every_user(api: Api, ranked_tenant: Any) -> None:
+# One test per user, the page walks of every user in one test of their own (CI time, issue #21): pytest-xdist's
+# worksteal can share a file's users between the workers; as one test the users' loop held one worker
+# for one to three minutes at the end of a run under CI's load.
+@pytest.mark.parametrize("user", USERS)
+async def test_results_compile_to_the_resolvers_answer_for_every_user(api: Api, ranked_tenant: Any, user: str) -> None:
+    tw, periods = ranked_tenant
+    unknown = encode_global_id("EvaluationPeriod", tw.tenant_id)
+    for p in periods:
+        for target in ("PROPERTY_FIRM", "OWNER_COMMITTEE"):
+            v = {"p": p, "t": target}
+            for document, extra in ((RESULTS, {}), (PAGE, {}), (PAGE, {"first": 0})):
+                compiled, resolved, taken = await both(api, tw, user, document, {**v, **extra})
+                assert taken, (user, document[:20], extra)
+                assert compiled == resolved, (user, document[:20], extra, around(compiled, resolved))
+        compiled, resolved, taken = await both(api, tw, user, FRAGMENTS, {"p": p})
+        assert taken and compiled == resolved, (user, around(compiled, resolved))
+    # An unknown period: the resolvers' NOT_FOUND either way.
+    compiled, resolved, _ = await both(api, tw, user, RESULTS, {"p": unknown, "t": "PROPERTY_FIRM"})
+    assert compiled == resolved and b"NOT_FOUND" in compiled, (user, compiled[:300])
+
+
+async def test_result_pages_compile_to_the_resolvers_answer_for_every_user(api: Api, ranked_tenant: Any) -> None:
     tw, periods = ranked_tenant
     walked = 0
-    unknown = encode_global_id("EvaluationPeriod", tw.tenant_id)
     for user in USERS:
         for p in periods:
             for target in ("PROPERTY_FIRM", "OWNER_COMMITTEE"):
                 v = {"p": p, "t": target}
-                for document, extra in ((RESULTS, {}), (PAGE, {}), (PAGE, {"first": 0})):
-                    compiled, resolved, taken = await both(api, tw, user, document, {**v, **extra})
-                    assert taken, (user, document[:20], extra)
-                    assert compiled == resolved, (user, document[:20], extra, around(compiled, resolved))
                 walked += await walk_pages(api, tw, user, PAGE, "evaluationResultsConnection", {**v, "first": 1})
-            compiled, resolved, taken = await both(api, tw, user, FRAGMENTS, {"p": p})
-            assert taken and compiled == resolved, (user, around(compiled, resolved))
-        # An unknown period: the resolvers' NOT_FOUND either way.
-        compiled, resolved, _ = await both(api, tw, user, RESULTS, {"p": unknown, "t": "PROPERTY_FIRM"})
-        assert compiled == resolved and b"NOT_FOUND" in compiled, (user, compiled[:300])
     assert walked > 4 * len(USERS), walked
 
 

@@ -13,7 +13,9 @@ read -r PGHOST PGPORT < <("$PY" -c 'import sys, urllib.parse as u; p = u.urlspli
 if ! command -v pgbouncer >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "pgbouncer not installed: apt-get install pgbouncer"
-    (apt-get install -y -q pgbouncer || { apt-get update -q && apt-get install -y -q pgbouncer; }) >/dev/null
+    # one apt at a time: .ci/run installs the browser side by side with this run (the same lock file)
+    (flock 9; apt-get install -y -q pgbouncer || { apt-get update -q && apt-get install -y -q pgbouncer; }) \
+      >/dev/null 9>"${TMPDIR:-/tmp}/gongzhi-apt.lock"
     # the package starts its own service on 6432; ours does not need it
     (service pgbouncer stop || true) >/dev/null 2>&1
   else
@@ -62,6 +64,9 @@ stop() {
   rm -rf "$DIR"
 }
 trap stop EXIT
+# stopped by a signal (CI stops this run when a static check fails): exit, so the EXIT trap stops pgbouncer
+trap 'exit 143' TERM
+trap 'exit 130' INT
 for _ in $(seq 1 50); do
   "$PY" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()' "$PORT" 2>/dev/null && break
   sleep 0.1
