@@ -1,7 +1,7 @@
 """The portal mix (issue #21): every root query field and the 15 mutations portals send most, each
 as the role that sends it, against the demo data on PostgreSQL.
 
-    python -m bench.mix              # 3 s per query, 100 requests per mutation at concurrency 4 and 100 at 8
+    python -m bench.mix              # 3 s per query, 400 requests per mutation at concurrency 4 and 400 at 8
     python -m bench.mix --skip-queries --db mine   # the mutations alone, on a copy of one's own
     python -m bench.mix --quick      # under a minute
 
@@ -26,7 +26,9 @@ as the role that sends it, against the demo data on PostgreSQL.
    the first phase's line at 8 opened 4 connections: their start-up was its PostgreSQL time; each line
    prints its new backends). Then `--mutations` requests
    measured at each concurrency of `--mutation-concurrency` (4, the mix's, and 8, bench.compare's wrk),
-   a line each, each request on a row of its own.
+   a line each, each request on a row of its own. 400 by default since 2026-12-07 (100 before): a phase
+   of 100 at 600 req/s lasted 0.17 s, and one scheduling hiccup of the machine moved its line by a tenth
+   (resolveCase at 8: 468 in one run, 738 in the next).
 5. Prints one line per operation: req/s, p50/p99 latency, and the server's CPU ms per request —
    the CPU time of the server's threads (`/proc/<pid>/task/*/schedstat`, nanoseconds) over the
    run ÷ the requests, robust to other load on the machine — and the driver's own CPU per request (this
@@ -537,7 +539,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.mix", description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="0.3 s per query, 10 requests per mutation")
     ap.add_argument("--duration", type=float, default=3.0, help="seconds per query")
-    ap.add_argument("--mutations", type=int, default=100, help="requests per mutation")
+    ap.add_argument("--mutations", type=int, default=400, help="requests per mutation at each concurrency "
+                    "(100 in runs before 2026-12-07)")
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--mutation-concurrency", type=int, nargs="+", default=[4, 8], help="each mutation's measured "
                     "requests at each of these concurrencies, one line each (4: the mix's; 8: bench.compare's wrk)")
