@@ -38,10 +38,11 @@ async def tenant(db: DbEnv) -> TenantWorld:
     return await build_tenant(db.sessionmaker, new_slug("ri"))
 
 
-async def report(api: Api, tw: TenantWorld) -> uuid.UUID:
+async def report(api: Api, tw: TenantWorld, description: str | None = None) -> uuid.UUID:
+    more = {} if description is None else {"description": description}
     body = await post_by(api, tw, "resident", REPORT, {"input": {
-        "areaId": area_gid(tw, "B1"), "category": "garbage", "title": "楼道堆物", "idempotencyKey": uuid.uuid4().hex}},
-        fast=True)
+        "areaId": area_gid(tw, "B1"), "category": "garbage", "title": "楼道堆物", "idempotencyKey": uuid.uuid4().hex,
+        **more}}, fast=True)
     payload = orjson.loads(body)["data"]["reportCase"]
     assert payload["errors"] == [], payload
     return decode_global_id(payload["case"]["id"])[1]
@@ -160,3 +161,23 @@ async def test_the_partial_unique_indexes_refuse_what_the_constraints_refused(ap
         await driver.execute("UPDATE cases SET external_ticket_no = 'T-' || id WHERE id = ANY($1::uuid[])", [a, b])
         assert await driver.fetchval("SELECT count(*) FROM cases WHERE external_ticket_no IS NULL") >= 1
         assert await driver.fetchval("SELECT count(*) FROM case_events WHERE idempotency_key IS NULL") >= 3
+
+
+async def test_a_reports_audit_entry_is_compressed_with_lz4_and_reads_back_whole(api: Api, db: DbEnv,
+                                                                                tenant: TenantWorld) -> None:
+    """Migration 0062: the report's audit entry (its detail over PostgreSQL's 2 kB threshold) is stored with lz4, not
+    pglz, where the server offers lz4, and reads back as written."""
+    case_id = await report(api, tenant, "三单元楼道堆满纸箱和旧家具，堵住了消防通道，夜里看不清容易绊倒。" * 12)
+    async with as_owner(db, tenant) as driver:
+        lz4 = await driver.fetchval("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+                                    "WHERE name = 'default_toast_compression'")
+        method = await driver.fetchval("SELECT attcompression FROM pg_attribute "
+                                       "WHERE attrelid = 'audit_log'::regclass AND attname = 'detail'")
+        stored, size, detail = await driver.fetchrow(
+            "SELECT pg_column_compression(detail), octet_length(detail::text), detail::text FROM audit_log "
+            "WHERE action = 'reportCase' AND object_ids::text LIKE '%' || $1 || '%'", str(case_id))
+    assert size > 2000, size  # over the threshold: compressed at all
+    assert str(case_id) in orjson.loads(detail)["changes"][0]["id"]
+    if not lz4:
+        pytest.skip("this PostgreSQL was built without lz4: the column keeps the default (pglz)")
+    assert method == b"l" and stored == "lz4", (method, stored)  # attcompression is a "char": bytes
