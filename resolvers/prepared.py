@@ -20,7 +20,6 @@ the caller then runs the statement through the ORM as before, with the same pred
 from __future__ import annotations
 
 import enum
-import json
 import re
 import time
 import uuid
@@ -40,6 +39,7 @@ from sqlalchemy.types import TypeEngine
 
 from models import TenantScoped, uuid7
 from models.bounded import keep
+from models.jsontext import json_text
 from policies.actor import Actor
 from resolvers import stand_in
 from resolvers.context import ACTOR_VERSION_MOVES, RequestContext
@@ -309,7 +309,7 @@ def _sent(kind: int, value: Any) -> Any:
         if kind == _ENUM and isinstance(value, enum.Enum):
             value = value.value
         elif kind == _JSON:
-            value = json.dumps(value)
+            value = json_text(value)
         elif kind == _AT:
             value = value.astimezone(UTC)
     return value

@@ -25,6 +25,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from models import TenantScoped, uuid7
 from models.bounded import keep
+from models.jsontext import json_text
 from tenants.begin import begin_with, commit_with, pipelined
 from tenants.faults import DatabaseUnreachable, is_disconnect
 from tenants.pool import _checkout_in_place, _drop, _returns_in_place
@@ -521,7 +522,8 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, pgbouncer:
     (bench/RESULTS.md, 2026-12-05), for networks that drop connections without telling either side.
     A failed connect raises ``DatabaseUnreachable``; ``connect_timeout`` bounds it (seconds).
     """
-    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
+    # JSON columns' text as the writes without the ORM make it (models.jsontext): one form whichever path wrote a row
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True, "json_serializer": json_text}
     postgres = url.startswith("postgresql")
     if url.startswith("sqlite"):
         kwargs["poolclass"] = NullPool if ":memory:" not in url else None

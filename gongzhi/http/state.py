@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import secrets
 import uuid
@@ -30,6 +29,7 @@ from gongzhi.settings import Settings
 from models import AuditEntry, Tenant, TenantStatus, User, uuid7
 from models.access import PII_READ, pii_read_ids
 from models.bounded import keep
+from models.jsontext import json_text
 from policies.actor import actor_from_rows, keep_actor, kept_actor, load_actor
 from policies.enforcer import PolicyCache
 from resolvers.context import ACTOR_VERSION_MOVES, CALENDAR_VERSION, Db, RequestContext
@@ -187,7 +187,7 @@ def audit_and_notify(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datet
     (``audit_and_notify_sql``)."""
     assert not (quiet and payloads), "a quiet statement notifies nothing"
     rows = audit_rows(entries, tenant_id, now)
-    values = [json.dumps(r[c]) if t == "json" else r[c] for r in rows
+    values = [json_text(r[c]) if t == "json" else r[c] for r in rows
               for c, t in zip(_AUDIT_COLUMNS, _AUDIT_TYPES, strict=True)]
     pii: list[tuple[int, int]] = []
     ids: list[Any] = []
