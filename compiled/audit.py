@@ -10,13 +10,13 @@ when the stored one is a JSON string, the result by the enum's name when it know
 the rows concerned as their text, the user as the user loader reads them, the errors each as ``str``
 and the changes row by row with each value before and after as ``json.dumps(v, ensure_ascii=False)``.
 
-The stored JSON is ``json.dumps``'s text (the ORM's JSON type and gongzhi.http.state.audit_and_notify
-write it so) and PostgreSQL's ``json`` keeps that text as it is: a number, true, false or a list or object
-without a backslash is its own text in the value ``json.dumps`` gives again; a string is decoded and
-written anew (``to_json``, whose escapes are ``json.dumps``'s without ``ensure_ascii``). What that does
-not account for — a list or object holding an escape (e.g. a name in Chinese inside a list), an error
-code that is no string, number, boolean or null — is a "$decline" object: ``plans.run_compiled`` gives
-the request to the general path, which answers it as it always has."""
+The stored JSON is ``models.jsontext.json_text``'s text since 2026-12-07 (compact; ``json.dumps``'s before: the
+ORM's JSON type and gongzhi.http.state.audit_and_notify write it so) and PostgreSQL's ``json`` keeps that text as it
+is: true, false, a number without an exponent and an empty list or object are their own text in the value
+``json.dumps`` gives again; a string is decoded and written anew (``to_json``, whose escapes are ``json.dumps``'s
+without ``ensure_ascii``). What that does not account for — any other list or object, a number with an exponent, an
+error code that is no string, number, boolean or null — is a "$decline" object: ``plans.run_compiled`` gives the
+request to the general path, which answers it as it always has."""
 
 from __future__ import annotations
 
@@ -110,12 +110,18 @@ def _errors(_cx: Compiler, e: Any, _s: Sel) -> ColumnElement[Any]:
 
 
 def _dumped(v: Any) -> ColumnElement[Any]:
-    """json.dumps(v, ensure_ascii=False) of a stored JSON value, as a JSON string; null for JSON null."""
+    """json.dumps(v, ensure_ascii=False) of a stored JSON value, as a JSON string; null for JSON null. The stored
+    text is that only for true, false, a number without an exponent (Python writes ``1e+16``, orjson ``1e16``) and an
+    empty list or object: the entries written since models.jsontext are compact (``[1,2]``, json.dumps' ``[1, 2]``),
+    those before it json.dumps' own, and neither can be told apart in SQL — any other list or object declines."""
     kind = func.json_typeof(v)
     text = cast(v, Text)
+    own = case((kind == lit("boolean"), True),
+               (kind == lit("number"), func.strpos(func.lower(text), lit("e")) == 0),
+               else_=text.in_([lit("[]"), lit("{}")]))
     return case((kind == lit("null"), null()),
                 (kind == lit("string"), func.to_json(cast(func.to_json(v.op("#>>")(literal_column("'{}'"))), Text))),
-                (func.strpos(text, func.chr(92)) == 0, func.to_json(text)), else_=DECLINE)  # 92: a backslash
+                (own, func.to_json(text)), else_=DECLINE)
 
 
 def _changes(cx: Compiler, e: Any, s: Sel) -> ColumnElement[Any]:
