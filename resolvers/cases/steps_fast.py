@@ -168,15 +168,17 @@ def _checks(ctx: RequestContext, action: str) -> Select[Any]:
     step itself reads."""
     case_id = prepared.param(0, "uuid")
     grant = ctx.actor.grant("case", action)
+    # The open and the highest stage numbers from one aggregate of the case's stages; a limit's, a rule's and the
+    # community's two values from one row each: LATERAL subqueries, not two scalar subqueries reading the same rows
+    # (one scan, and its plan nodes, fewer each in every execution of the checks; bench/RESULTS.md, h-writes).
+    numbers = select(func.max(CaseStage.seq).filter(CaseStage.completed_at.is_(None)).label("open_seq"),
+                     func.max(CaseStage.seq).label("last_seq")).where(CaseStage.case_id == Case.id)
+    stages = numbers.lateral("step_stages")
+    joined: list[Any] = [stages]
     extra: list[ColumnElement[Any]] = [
         case_predicate(grant, ctx.actor, public=False).label("allowed"),
-        select(func.max(CaseStage.seq)).where(CaseStage.case_id == Case.id, CaseStage.completed_at.is_(None))
-        .scalar_subquery().label("open_seq"),
-        select(func.max(CaseStage.seq)).where(CaseStage.case_id == Case.id).scalar_subquery().label("last_seq"),
+        stages.c.open_seq.label("open_seq"), stages.c.last_seq.label("last_seq"),
     ]
-    # A limit's, a rule's and the community's two values from one row each (a LATERAL subquery, not two scalar
-    # subqueries reading the same row): one sort and scan fewer each, in every execution of the checks.
-    joined: list[Any] = []
     stage = _LIMITED.get(action)
     if stage is not None:  # the category's own limit before the default, as stage_limit picks it
         limit = select(CaseStageLimit.amount, CaseStageLimit.unit).where(
