@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,27 +18,19 @@ from sqlalchemy import update
 
 from models import Area, Case
 from tenants.session import bind_tenant, count_statements
-from tests.cases.test_steps_fast import NOW, REPORT, case_id, doc, fast_taken, made, payload, post, rows
 from tests.support.cases import area_gid
-from tests.support.harness import Api, DbEnv, new_slug
-from tests.support.world import TenantWorld, build_tenant
+from tests.support.fast_steps import REPORT, case_id, clocked_tenant, doc, fast_taken, payload, post, rows
+from tests.support.harness import Api, DbEnv
+from tests.support.world import TenantWorld
 
 _ID = re.compile(r'"(?:id|number)":"[^"]*"')
 
 
 @pytest.fixture(scope="module")
 async def tenant(db: DbEnv, api: Api) -> AsyncIterator[TenantWorld]:
-    if not db.is_pg:
-        pytest.skip("the driver path is PostgreSQL-only; on SQLite every step takes the general path")
-    state = api.client._transport.app.state.gongzhi  # type: ignore[attr-defined]
-    state.clock = lambda: NOW
-    try:
-        tw = await build_tenant(db.sessionmaker, new_slug("sk"))
-        await made(api, tw, "resolveCase")  # the tenant's working calendar kept by this process
+    async with clocked_tenant(db, api, "sk") as tw:
         await loop(api, tw, await reported(api, tw, fast=True), fast=True)  # the steps' facts kept
         yield tw
-    finally:
-        state.clock = lambda: datetime.now(UTC)
 
 
 async def reported(api: Api, tw: TenantWorld, *, fast: bool) -> str:
