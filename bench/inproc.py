@@ -23,12 +23,14 @@ checkout against another one's code, alternating, and compare means.
     python -m bench.inproc me 500 --checkout /tmp/other    # another checkout's code, this driver
     python -m bench.inproc me 500 --profile /tmp/me.prof   # cProfile (process time) of the measured loop
     python -m bench.inproc personalDataReport 300 --pg-cpu  # PostgreSQL's CPU per request too (local server)
+    python -m bench.inproc me 500 --no-analyze             # without ANALYZE first of what autovacuum would
     python -m bench.inproc all 0 --cold                    # start-up to ready, then every field's first request
                                                            # (wall and CPU time; peak RSS after them)
 
-Needs `gongzhi_bench_mix` (``python -m bench.mix`` creates it). The event loop is uvloop's, as
-``gongzhi serve`` runs it; the log level WARNING (no access log line). The answers are checked (no
-``errors``; a report's payload errors empty).
+Needs `gongzhi_bench_mix` (``python -m bench.mix`` creates it); before the warm-up, ANALYZE of the tables
+autovacuum would analyze, as bench.mix does before each query's run (``--no-analyze``: none). The event
+loop is uvloop's, as ``gongzhi serve`` runs it; the log level WARNING (no access log line). The answers are
+checked (no ``errors``; a report's payload errors empty).
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ def main() -> None:
     ap.add_argument("--churn", action="store_true", help="before each request, drop what the process keeps for "
                     "its actor alone (prepared texts and predicates keyed by the user): each request is as its "
                     "actor's first, as for the owners of a street office (thousands, a ballot now and then)")
+    ap.add_argument("--no-analyze", action="store_true", help="do not ANALYZE first the tables autovacuum would "
+                    "(bench.mix does, before each query's run: this machine kind's PostgreSQL runs without autovacuum)")
     ap.add_argument("--cold", action="store_true", help="time start-up (imports, app, lifespan) and the first "
                     "request of every root query field of bench/mix_ops.py, once each, in a fresh process")
     args = ap.parse_args()
@@ -262,6 +266,10 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
                 forget(request[0])
             await call(*request)
 
+    if not args.no_analyze:
+        analyzed = await fresh_statistics(mix)
+        if analyzed:
+            print(f"ANALYZE (as autovacuum would): {', '.join(analyzed)}", file=sys.stderr)
     for _ in range(max(20, args.requests // 10)):  # warm-up: plans, policies, caches
         await step()
     if args.sql:
@@ -293,6 +301,16 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
         pg = f", PostgreSQL {pg_ns / 1e6 / args.requests:.3f} ms CPU/request ({len(after)} backends)"
     print(f"{args.operation} ({args.checkout}): {args.requests} requests, {per:.3f} ms CPU/request{pg}")
     await app.state.gongzhi.engine.dispose()
+
+
+async def fresh_statistics(mix: Any) -> list[str]:
+    """ANALYZE of the bench database's tables autovacuum would analyze now (``bench.mix.analyze_stale``), as
+    bench.mix does before each query's run, so the plans measured here are the ones it measures (issue #21:
+    on a copy of a freshly built mix database, whose audit log was analyzed empty, the data subject's report
+    took the tenant's whole audit log for its person's full reads — 2.7 ms of PostgreSQL per report here
+    against 1.1 after ANALYZE, bench/RESULTS.md h-reads tenth). The tables' names."""
+    stale: list[str] = await mix.analyze_stale(mix.DB)
+    return stale
 
 
 def compare_op(operation: str) -> str | None:
