@@ -24,7 +24,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, Label, Select, String, and_, bindparam, case, cast, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Label,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    or_,
+    select,
+)
 
 from models import (
     Area,
@@ -276,9 +290,8 @@ def rate_aggregate(group_by: RateGroupBy, where: list[ColumnElement[bool]], lo: 
     (``models.cases.RATE_*``, kept by migration 0056's triggers), and only a case closed more than once has its
     closure in the period found among its steps. The 响应率 of a case without a 受理 stage due time needs the
     working calendar (the definitions' limit after the report): such cases form groups of their own, by report
-    and response time, which Python judges (``_response_by_definitions``). ``name``: kept for the compiled read's
-    callers (a document may ask for the rates twice; the statement has no CTE of its own to name)."""
-    del name
+    and response time, which Python judges (``_response_by_definitions``). ``name`` prefixes its subquery's name
+    (a compiled document may ask for the rates twice)."""
     g_cols = _group_columns(group_by)
     verdict = counted_verdict_sql(Case.satisfied, Case.reporter_role, Case.callback_result, Case.callback_at,
                                   Case.closed_at)
@@ -311,8 +324,19 @@ def rate_aggregate(group_by: RateGroupBy, where: list[ColumnElement[bool]], lo: 
     answered = case((~by_stage, responded_at)).label("fallback_responded")
     last = [func.max(cast(Case.id, String))] if group_by is RateGroupBy.HANDLING_UNIT else []
     counts = [func.count().filter(x) for k in RATE_KEYS for x in rates[k]]
-    return (select(*g_cols, reported, answered, func.count(), *counts, *last).where(*where)
-            .group_by(*g_cols, reported, answered))
+    if group_by is not RateGroupBy.COMMUNITY:
+        return (select(*g_cols, reported, answered, func.count(), *counts, *last).where(*where)
+                .group_by(*g_cols, reported, answered))
+    # By community: the cases are counted per area (their path as a whole), then the areas' counts summed per
+    # community — the path's prefix (substr) taken once per area, not per case (≈ a third of the statement's time
+    # at 3,600 cases in the window).
+    inner = (select(Case.area_path.label("g_area"), reported, answered, func.count().label("n"),
+                    *[c.label(f"c{i}") for i, c in enumerate(counts)])
+             .where(*where).group_by(Case.area_path, reported, answered).subquery(f"{name}_areas"))
+    path = func.substr(inner.c.g_area, 1, _COMMUNITY_PREFIX).label("g_path")
+    sums = [cast(func.sum(inner.c[k]), BigInteger) for k in ("n", *(f"c{i}" for i in range(len(counts))))]
+    return (select(path, inner.c.fallback_reported, inner.c.fallback_responded, *sums)
+            .group_by(path, inner.c.fallback_reported, inner.c.fallback_responded))
 
 
 def _response_by_definitions(ratio: Ratio, n: int, reported: datetime, responded: datetime | None,
