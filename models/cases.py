@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Date,
+    DateTime,
     Float,
     ForeignKeyConstraint,
     Index,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, query_expression
+from sqlalchemy.sql.elements import ColumnClause
 
 from models.base import Base, TenantScoped
 from models.base import enum_column as _enum
@@ -233,6 +235,28 @@ class Case(TenantScoped, Base):
     # Every transition is UPDATE … WHERE version = :seen: of two at once exactly one wins.
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime]
+
+
+# What the rates (resolvers/cases/rates.py) read of a case's stages and timeline, on its row (migration 0056), set by
+# triggers on ``case_events`` and ``case_stages`` whatever writes them. Not mapped on ``Case``: the steps' guards
+# compare every mapped column with the row the process kept (resolvers/cases/kept_cases.py), and these change
+# behind the ORM's back; nor in the table's metadata (a tenant's export and import carry the steps and the stages,
+# and the triggers set these again). Columns of ``cases`` for the readers' statements.
+def _rate_fact(name: str, type_: Any) -> ColumnClause[Any]:
+    return ColumnClause(name, type_, _selectable=Case.__table__)
+
+
+_TS = DateTime(timezone=True)
+# the due time of the first (by seq) 受理 stage; the first response step's time (accept, reject)
+RATE_ACCEPT_DUE: ColumnClause[datetime] = _rate_fact("rate_accept_due", _TS)
+RATE_RESPONDED_AT: ColumnClause[datetime] = _rate_fact("rate_responded_at", _TS)
+# a 退单 step; a reopening or 重办 step
+RATE_RETURNED: ColumnClause[bool] = _rate_fact("rate_returned", Boolean())
+RATE_REWORKED: ColumnClause[bool] = _rate_fact("rate_reworked", Boolean())
+# the steps into closed from another state: how many, the first one's time, a 回访 at or after that one
+RATE_CLOSES: ColumnClause[int] = _rate_fact("rate_closes", Integer())
+RATE_CLOSED_AT: ColumnClause[datetime] = _rate_fact("rate_closed_at", _TS)
+RATE_CALLED_BACK: ColumnClause[bool] = _rate_fact("rate_called_back", Boolean())
 
 
 class CaseEvent(TenantScoped, Base):

@@ -12,7 +12,7 @@ method). Nothing on SQLite. Nothing on a server built without lz4 (``default_toa
 nor on a Citus coordinator (the shards' definitions are Citus's to propagate; the gain is an optimisation only).
 
 Revision ID: 0062_audit_detail_lz4
-Revises: 0055_actor_version
+Revises: 0056_case_rate_facts
 Create Date: 2026-12-07
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0062_audit_detail_lz4"
-down_revision: str | None = "0055_actor_version"
+down_revision: str | None = "0056_case_rate_facts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
