@@ -522,8 +522,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, pgbouncer:
     (bench/RESULTS.md, 2026-12-05), for networks that drop connections without telling either side.
     A failed connect raises ``DatabaseUnreachable``; ``connect_timeout`` bounds it (seconds).
     """
-    # JSON columns' text as the writes without the ORM make it (models.jsontext): one form whichever path wrote a row
-    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True, "json_serializer": json_text}
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True, "json_serializer": json_text}  # models.jsontext
     postgres = url.startswith("postgresql")
     if url.startswith("sqlite"):
         kwargs["poolclass"] = NullPool if ":memory:" not in url else None

@@ -46,7 +46,8 @@ REPORT = ("mutation R($input: ReportCaseInput!) { reportCase(input: $input) { ca
 
 async def test_both_write_paths_store_the_same_form(api: Api, fresh: World, db: DbEnv) -> None:
     tw = fresh.a
-    titles = {True: "楼道灯不亮", False: "垃圾未清运"}  # on the driver without the ORM; through the ORM's unit of work
+    mark = uuid.uuid4().hex[:8]  # the world is shared: another test's report may carry the same title
+    titles = {True: f"楼道灯不亮 {mark}", False: f"垃圾未清运 {mark}"}  # on the driver; through the ORM's unit of work
     for fast, title in titles.items():
         body = orjson.loads(await post_by(api, tw, "resident", REPORT, {"input": {
             "areaId": area_gid(tw, "B1"), "category": "garbage", "title": title,
