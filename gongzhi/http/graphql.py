@@ -324,9 +324,9 @@ class GraphQLEndpoint:
         """The request's database work: the compiled path where a plan exists, strawberry otherwise."""
         client = request.scope.get("client")
         client_addr = client[0] if client else None
-        # Not on Citus (tenants.rls.on_citus): the coordinator refuses the report's and the steps' one-statement
-        # writes (scalar subqueries in their INSERTs: "subqueries are not supported within INSERT queries"), so
-        # every one would fail; the general path writes them there (docs/scaling.md §2, run G).
+        # Not on Citus (tenants.rls.on_citus): the coordinator refuses the driver's one-statement writes — the report,
+        # the steps and fast_moves.MOVES alike (scalar subqueries in their INSERTs: "subqueries are not supported
+        # within INSERT queries"), so every one would fail; the general path writes them there (docs/scaling.md §2).
         if self.state.compiled_reads and self.state.postgres and not on_citus(self.state.engine):
             shape = self.fast_writes.get(query, op_name, operation)
             if shape is not None:  # a report or a case step as portals send it (issue #21): no strawberry, no ORM
