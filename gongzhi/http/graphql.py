@@ -46,6 +46,7 @@ from resolvers.fast_moves import PreparedMove
 from resolvers.i18n import t
 from schema.schema import MAX_TOKENS
 from tenants.faults import is_unavailable
+from tenants.rls import on_citus
 from tenants.session import (
     DriverTransaction,
 )
@@ -323,7 +324,10 @@ class GraphQLEndpoint:
         """The request's database work: the compiled path where a plan exists, strawberry otherwise."""
         client = request.scope.get("client")
         client_addr = client[0] if client else None
-        if self.state.compiled_reads and self.state.postgres:
+        # Not on Citus (tenants.rls.on_citus): the coordinator refuses the driver's one-statement writes — the report,
+        # the steps and fast_moves.MOVES alike (scalar subqueries in their INSERTs: "subqueries are not supported
+        # within INSERT queries"), so every one would fail; the general path writes them there (docs/scaling.md §2).
+        if self.state.compiled_reads and self.state.postgres and not on_citus(self.state.engine):
             shape = self.fast_writes.get(query, op_name, operation)
             if shape is not None:  # a report or a case step as portals send it (issue #21): no strawberry, no ORM
                 try:

@@ -356,7 +356,11 @@ class AppState:
             # The request's plain SQL texts go to the driver directly (tenants.session.fetch_first),
             # tracing on or off: with it, the statement observer gives each its span.
             use_driver(session)
-            plans = "force_generic_plan" if generic_plans and not self.settings.db_pgbouncer else None
+            # Not on Citus: the coordinator cannot plan the fast writes' modifying CTEs without their parameters'
+            # values ("could not create distributed plan"); it relies on custom plans, which a forced generic
+            # plan rules out (docs/scaling.md §2, run G).
+            plans = ("force_generic_plan" if generic_plans and not self.settings.db_pgbouncer
+                     and not on_citus(self.engine) else None)
             tenant, user, actor_rows = await _OPEN.run(session, slug, user_id, now, self.settings, plans,
                                                        keeps=partner_client is None and not on_citus(self.engine))
         else:

@@ -21,9 +21,11 @@ import pytest
 from sqlalchemy import update
 
 import resolvers.cases as case_service
+from gongzhi.http.graphql import GraphQLEndpoint
 from models import Case, CaseState
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant, count_statements, fetch_first
+from tests.support import citus
 from tests.support.audit import seal_as_app, verify
 from tests.support.cases import area_gid
 from tests.support.fast_paths import assert_generic_from_first, prepared_since
@@ -39,8 +41,8 @@ from tests.support.fast_steps import (
     post,
     rows,
 )
-from tests.support.harness import Api, DbEnv
-from tests.support.world import TenantWorld
+from tests.support.harness import Api, DbEnv, new_slug
+from tests.support.world import TenantWorld, build_tenant
 
 # What bench/mix_writes.py sends, and every case field the fast path answers itself.
 ALL = ("__typename id number title description category priority state locationText latitude longitude "
@@ -334,4 +336,38 @@ async def test_the_report_and_the_steps_run_generic_plans_from_the_first(api: Ap
     assert [name for name, _p in seen[:4]] == [name for name, _u, _d in steps], seen
     for _name, plans in seen[:4]:
         assert_generic_from_first(db, [plans])
-    assert seen[4:] == [("reportCase", "auto" if db.through_pgbouncer else "force_generic_plan")], seen
+    assert seen[4:] == [("reportCase", "auto" if db.through_pgbouncer or citus.ENABLED else "force_generic_plan")], seen
+
+
+async def test_on_citus_the_report_and_the_steps_take_the_general_path(api: Api, db: DbEnv) -> None:
+    """On a Citus coordinator the driver's one-statement report and steps are refused ("subqueries are not supported
+    within INSERT queries"; their checks on a forced generic plan: "could not create distributed plan"), so every
+    one would answer INTERNAL: there the driver path is not tried (gongzhi/http/graphql.py) and the general path
+    writes them — the report and each step answered without an error, none prepared on the driver, the case where
+    the steps took it."""
+    if not citus.ENABLED:
+        pytest.skip("a Citus coordinator only (scripts/citus-cluster.sh test); elsewhere the tests above compare")
+    tw = await build_tenant(db.sessionmaker, new_slug("sc"))
+    tried: list[str] = []
+    real = GraphQLEndpoint._write_on_driver
+
+    async def spied(self: Any, *args: Any, **kw: Any) -> Any:
+        tried.append("driver")
+        return await real(self, *args, **kw)
+
+    GraphQLEndpoint._write_on_driver = spied  # type: ignore[method-assign]
+    try:
+        with fast_taken() as taken:
+            for _ in range(2):  # the second after the tenant's calendar is kept: where the driver would take it
+                gid = payload(await post(api, tw, "resident", REPORT, {
+                    "areaId": area_gid(tw, "B1"), "category": "garbage", "title": "垃圾未清运",
+                    "idempotencyKey": uuid.uuid4().hex}, fast=True))["case"]["id"]
+            for user, name, data in (("grid1", "acceptCase", {}),
+                                     ("grid1", "dispatchCase", {"handlerKind": "COMMUNITY",
+                                                                "communityId": area_gid(tw, "C1")})):
+                got = payload(await post(api, tw, user, doc(name), {"id": gid, **data}, fast=True))
+                assert got["errors"] == [], (name, got)
+    finally:
+        GraphQLEndpoint._write_on_driver = real  # type: ignore[method-assign]
+    assert tried == [] and taken == []
+    assert got["case"]["state"] == "DISPATCHED", got

@@ -120,3 +120,32 @@ async def test_every_security_definer_function_is_delegated_to_the_tenants_worke
                 " FROM pg_dist_object d WHERE d.classid = 'pg_proc'::regclass AND d.objid = to_regprocedure(:f)"),
                 {"f": signature, "t": table})).one()
             assert row == (0, True, True, argument), (signature, row)
+
+
+async def test_the_rate_facts_triggers_are_on_every_shard_and_their_functions_on_every_worker(db: DbEnv) -> None:
+    """0056's row triggers keep each case's rate facts from its steps and stages, updating the co-located ``cases``
+    shard from the worker (``citus.enable_unsafe_triggers``, set by ``distribute``). On Citus each shard of
+    ``case_events`` and ``case_stages`` needs them (Citus names them with the shard id) and each worker their
+    functions: a shard without them would leave its cases' facts stale without an error. Asked on every shard, for
+    a database distributed at head and for one migrated to 0056 after the distribution (GONGZHI_TEST_CITUS_AT); the
+    facts themselves: tests/cases/test_case_rate_facts.py, on the cluster too."""
+    if not db.is_pg:
+        pytest.skip("PostgreSQL's catalog")
+    async with db.owner_engine.connect() as conn:
+        if not await conn.scalar(text("SELECT 1 FROM pg_extension WHERE extname = 'citus'")):
+            pytest.skip("plain PostgreSQL: no shards (the triggers: tests/cases/test_case_rate_facts.py)")
+        ask = ("SELECT string_agg(regexp_replace(tgname, '_[0-9]+$', '') || ':' || tgenabled::text, ','"
+               " ORDER BY tgname) FROM pg_trigger WHERE tgrelid = '%s'::regclass AND NOT tgisinternal"
+               " AND tgname ~ 'rate_facts'")
+        for table, wanted in (("case_events", "case_events_rate_facts:O"),
+                              ("case_stages", "case_stages_rate_facts:O,case_stages_rate_facts_updated:O")):
+            shards = (await conn.execute(text("SELECT shardid, success, result FROM run_command_on_shards(:t, :q)"),
+                                         {"t": table, "q": ask})).all()
+            placed = await conn.scalar(text(
+                "SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = CAST(:t AS regclass)"), {"t": table})
+            assert len(shards) == placed and placed, (table, shards)
+            assert {(ok, result) for _id, ok, result in shards} == {(True, wanted)}, (table, shards)
+        workers = (await conn.execute(text(
+            "SELECT success, result FROM run_command_on_workers($$SELECT string_agg(proname, ',' ORDER BY proname)"
+            " FROM pg_proc WHERE proname IN ('gongzhi_case_rate_steps', 'gongzhi_case_rate_stage')$$)"))).all()
+        assert workers and set(workers) == {(True, "gongzhi_case_rate_stage,gongzhi_case_rate_steps")}, workers

@@ -26,6 +26,7 @@ import resolvers.cases.notifications_fast as notifications_fast
 from models import AuditEntry, Notification, NotificationRead, uuid7
 from resolvers.ids import decode_global_id, encode_global_id
 from tenants.session import bind_tenant, count_statements
+from tests.support import citus
 from tests.support.audit import seal_as_app, verify
 from tests.support.fast_paths import assert_generic_from_first, plans_seen, post_by, prepared_taken
 from tests.support.harness import Api, DbEnv, World
@@ -51,6 +52,8 @@ OLD = datetime(2026, 11, 1, tzinfo=UTC)
 def pg(db: DbEnv) -> None:
     if not db.is_pg:
         pytest.skip("the driver path is PostgreSQL-only; on SQLite every mark takes the general path")
+    if citus.ENABLED:  # the driver path is off there (gongzhi/http/graphql.py)
+        pytest.skip("the driver path is off on Citus; every mark takes the general path")
 
 
 @contextmanager
@@ -226,7 +229,7 @@ async def test_a_mark_written_after_the_check_leaves_it_to_the_general_path(api:
 
 async def test_the_mix_document_on_every_backend(api: Api, db: DbEnv, fresh: World) -> None:
     """The document bench.mix sends marks the secretary's notifications: on the driver path on PostgreSQL, on the
-    general path on SQLite."""
+    general path on SQLite and on Citus (the driver's writes are off there: gongzhi/http/graphql.py)."""
     tw = fresh.a
     gids = await notifications(db, tw, "secretary", 5, read=(4,))
     with fast_taken() as taken:
@@ -234,7 +237,7 @@ async def test_the_mix_document_on_every_backend(api: Api, db: DbEnv, fresh: Wor
         again = orjson.loads(await post(api, tw, "secretary", MIX, {"ids": gids}, fast=True))
     assert first == {"data": {"markNotificationsRead": {"marked": 4, "errors": []}}}, first
     assert again == {"data": {"markNotificationsRead": {"marked": 0, "errors": []}}}, again
-    assert taken == ([True, True] if db.is_pg else []), taken
+    assert taken == ([True, True] if db.is_pg and not citus.ENABLED else []), taken
     assert len((await written(db, tw, gids))["marks"]) == 5
 
 

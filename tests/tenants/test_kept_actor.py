@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gongzhi.http import state as http_state
 from policies import actor as actor_module
 from tenants.rls import set_tenant_sql
+from tests.support import citus
 from tests.support.harness import Api, DbEnv, new_slug
 from tests.support.world import TenantWorld, build_tenant
 
@@ -30,6 +31,8 @@ ME = "{ me { roles { role scope { name } } person { id } } households { totalCou
 async def tw(db: DbEnv) -> TenantWorld:
     if not db.is_pg:
         pytest.skip("the actor is kept on PostgreSQL only (gongzhi_request_actor_unless_kept)")
+    if citus.ENABLED:  # 0055's triggers return at once there (they would write the reference table from the shards)
+        pytest.skip("the actor is not kept on Citus: the version does not move there, every request reads the actor")
     return await build_tenant(db.sessionmaker, new_slug("kept"))
 
 
