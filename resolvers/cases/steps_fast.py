@@ -385,7 +385,7 @@ def _with_rate_facts(sql: str, args: list[Any], first: int, action: str, current
     sets = rate_fold.folded(action, current.value, to_state.value, at)
     if not sets:
         return sql, args
-    sets["rate_seq"] = f"${first + len(args) + 1}::int4"
+    sets["rate_seq"] = f"${first + len(args) + 1}::int8"  # an int as int8 (tenants.commit.bind_write)
     head, where = sql.split(" WHERE ", 1)
     return f"{head}, {', '.join(f'{k} = {v}' for k, v in sets.items())} WHERE {where}", [*args, now, seq]
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from models import CaseEvent
 from resolvers.cases import rate_fold
+from tenants import commit
 from tenants.rls import set_tenant_sql
 from tenants.session import bind_tenant
 from tests.cases.test_case_rate_facts import kept
@@ -131,10 +132,25 @@ async def tenant(db: DbEnv, api: Api) -> AsyncIterator[TenantWorld]:
         yield tw
 
 
-async def test_a_fast_step_writes_the_case_once(api: Api, db: DbEnv, tenant: TenantWorld, writes: Any) -> None:
+async def test_a_fast_step_writes_the_case_once(api: Api, db: DbEnv, tenant: TenantWorld, writes: Any,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """The report, accept and the reporter's feedback on the driver: the case's row written once by each (its INSERT,
-    its UPDATE), with the facts the rows give and ``rate_seq`` the step's (the trigger found it folded in)."""
+    its UPDATE), with the facts the rows give and ``rate_seq`` the step's (the trigger found it folded in); each
+    write's parameters all made by ``bind_write`` (an int4 parameter would send the write the ordinary way)."""
     tw = tenant
+    refused: list[str] = []
+    bound: list[str] = []
+    real = commit.bind_write
+
+    def spy(statement: str, *rest: Any, **kw: Any) -> bytes:
+        try:
+            bound.append(statement)
+            return real(statement, *rest, **kw)
+        except commit.NotText as e:
+            refused.append(str(e))
+            raise
+
+    monkeypatch.setattr(commit, "bind_write", spy)
     with fast_taken():
         body = await post(api, tw, "resident", REPORT, {"areaId": area_gid(tw, "B1"), "category": "garbage",
                                                         "title": "垃圾未清运", "idempotencyKey": uuid.uuid4().hex},
@@ -142,8 +158,10 @@ async def test_a_fast_step_writes_the_case_once(api: Api, db: DbEnv, tenant: Ten
     reported_case = case_id(payload(body)["case"]["id"])
     assert await writes(reported_case) == ["INSERT"]
     assert (await kept(db, tw, reported_case))["rate_accept_due"] is not None
-    for name, user, data in (("acceptCase", "grid1", {}),
-                             ("giveCaseFeedback", "resident", {"satisfied": True, "idempotencyKey": uuid.uuid4().hex})):
+    # each step thrice: a write's Bind is made by bind_write once its text is prepared on the connection
+    for name, user, data in (("acceptCase", "grid1", {}), ("acceptCase", "grid1", {}), ("acceptCase", "grid1", {}),
+                             *(("giveCaseFeedback", "resident", {"satisfied": True, "idempotencyKey": uuid.uuid4().hex})
+                               for _ in range(3))):
         gid = await made(api, tw, name)
         case = case_id(gid)
         await writes(case)
@@ -157,3 +175,4 @@ async def test_a_fast_step_writes_the_case_once(api: Api, db: DbEnv, tenant: Ten
             assert facts["rate_closes"] == 1 and facts["rate_closed_at"] is not None
         seq, version = await rate_seq(db, tw, case)
         assert seq == version  # the step's own: its timeline entry's seq is the version it set
+    assert bound and refused == [], (len(bound), refused)
