@@ -241,7 +241,8 @@ class Case(TenantScoped, Base):
 # triggers on ``case_events`` and ``case_stages`` whatever writes them. Not mapped on ``Case``: the steps' guards
 # compare every mapped column with the row the process kept (resolvers/cases/kept_cases.py), and these change
 # behind the ORM's back; nor in the table's metadata (a tenant's export and import carry the steps and the stages,
-# and the triggers set these again). Columns of ``cases`` for the readers' statements.
+# and the triggers set these again). Columns of ``cases`` for the readers' statements. On PostgreSQL the row also
+# holds ``rate_seq`` (migration 0057): the seq of the step last folded into them (resolvers/cases/rate_fold.py).
 def _rate_fact(name: str, type_: Any) -> ColumnClause[Any]:
     return ColumnClause(name, type_, _selectable=Case.__table__)
 

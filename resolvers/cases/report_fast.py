@@ -210,9 +210,20 @@ async def prepare_report(ctx: RequestContext, data: ReportInput) -> PreparedRepo
         if change is not None:
             changes.append(change)
         text, more = prepared.insert_values(model, row, tenant_id, ctx.now, 1 + len(values), guarded)  # $1 … in order
+        if model is Case and due is not None:  # the rate fact of its 受理 stage's due time (``_with_accept_due``)
+            text, more = _with_accept_due(text, more, 1 + len(values), due)
         ctes.append(text)
         values.extend(more)
     ctx.events.append(topic_event(tenant_id, case["id"], case["area_path"], "report", CaseState.REPORTED, 1))
     await record_mutation(ctx, "reportCase", outcome="ok", changes=changes)
     case = kept_cases.case_row(case, tenant_id)  # every column, as written: kept once committed (``committed``)
     return PreparedReport(case=case, ctes=ctes, args=values, kept=kept if guarded is not None else None)
+
+
+def _with_accept_due(text: str, args: list[Any], first: int, due: Any) -> tuple[str, list[Any]]:
+    """The case's INSERT with its rate fact ``rate_accept_due`` (migration 0056: its first 受理 stage's due time,
+    the one this report opens), so that the trigger on that stage finds it set and does not write the new row a
+    second time."""
+    head, tail = text.split(") VALUES (", 1)
+    assert tail.endswith(")"), text
+    return f"{head}, rate_accept_due) VALUES ({tail[:-1]}, ${first + len(args)}::timestamptz)", [*args, due]

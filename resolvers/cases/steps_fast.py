@@ -60,7 +60,7 @@ from policies.cases import case_predicate
 from resolvers import prepared
 from resolvers import validation as v
 from resolvers.audit import record_mutation
-from resolvers.cases import kept_cases
+from resolvers.cases import kept_cases, rate_fold
 from resolvers.cases.closure import closure_verdict
 from resolvers.cases.handlers import NO_HANDLER
 from resolvers.cases.machine import (
@@ -376,6 +376,20 @@ def _step(ctx: RequestContext, action: str, data: StepInput, old: Any, facts: di
     return {"satisfied": True, "feedback_comment": text, "closed_at": now}, CaseState.CLOSED, {"satisfied": True}
 
 
+def _with_rate_facts(sql: str, args: list[Any], first: int, action: str, current: CaseState, to_state: CaseState,
+                     now: Any, seq: int) -> tuple[str, list[Any]]:
+    """The case's UPDATE setting, beside the step's columns, the rate facts the step changes and ``rate_seq``
+    (resolvers.cases.rate_fold; migration 0057): the trigger on its timeline entry then finds them folded in and
+    does not write the row a second time."""
+    at = f"${first + len(args)}::timestamptz"
+    sets = rate_fold.folded(action, current.value, to_state.value, at)
+    if not sets:
+        return sql, args
+    sets["rate_seq"] = f"${first + len(args) + 1}::int8"  # an int as int8 (tenants.commit.bind_write)
+    head, where = sql.split(" WHERE ", 1)
+    return f"{head}, {', '.join(f'{k} = {v}' for k, v in sets.items())} WHERE {where}", [*args, now, seq]
+
+
 def _stage_due(ctx: RequestContext, action: str, stage: CaseStageKind, due_at: Any, facts: dict[str, Any]
                ) -> tuple[Any, bool]:
     """The due time of the stage the step opens, as ``open_stage`` sets it, and whether it is known here (not:
@@ -417,8 +431,9 @@ async def _written(ctx: RequestContext, data: StepInput, old: Any, current: Case
     # the case's own facts after the step, kept with it for the next (resolvers.cases.kept_cases)
     own = {n: facts[n] for n in _OWN_FACTS if n in facts}
     # w0 (w1 after a guard): the case, only from the state and version read (of two steps at once, one updates it)
-    write(prepared.update_values(Case, changes, {"tenant_id": tenant_id, "id": old.id, "state": current,
-                                                 "version": old.version}, 1 + len(args), returning="version"))
+    sql, more = prepared.update_values(Case, changes, {"tenant_id": tenant_id, "id": old.id, "state": current,
+                                                       "version": old.version}, 1 + len(args), returning="version")
+    write(_with_rate_facts(sql, more, 1 + len(args), action, current, to_state, now, new.version))
     rows: list[tuple[type, dict[str, Any]]] = []
     before_stage, after_stage = STAGE_OF.get(current), STAGE_OF.get(to_state)
     if before_stage is not after_stage:
