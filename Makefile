@@ -63,10 +63,11 @@ layers: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/gongzhi export-schema -o schema.graphql
 
-# Fails when the committed schema.graphql differs from the code's schema.
+# Fails when the committed schema.graphql differs from the code's schema. A file of its own: two checkouts'
+# CI runs side by side on one machine must not diff each other's export.
 schema-check: $(STAMP)
-	$(BIN)/gongzhi export-schema -o /tmp/gongzhi-schema.graphql
-	diff -u schema.graphql /tmp/gongzhi-schema.graphql
+	out=$$(mktemp --suffix=.graphql) && trap 'rm -f "$$out"' EXIT && \
+	$(BIN)/gongzhi export-schema -o "$$out" && diff -u schema.graphql "$$out"
 
 # Fails on a breaking change against schema/released.graphql unless the element was deprecated
 # first with a dated reason (issue #12). Release: cp schema.graphql schema/released.graphql
