@@ -32,10 +32,12 @@ run: $(STAMP)
 # worker takes over the tail of the other's, instead of waiting on a last slow test (CI time, issue #21).
 PYTEST_WORKERS ?= auto --maxprocesses=4
 PYTEST_N := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist worksteal)
+# More arguments for pytest in `make test` and `make test-pgbouncer` (CI: the slowest tests, --durations=N).
+PYTEST_ARGS ?=
 
 # The whole suite on SQLite and, when it is reachable, PostgreSQL (GONGZHI_TEST_PG_ADMIN_URL).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_N)
+	$(BIN)/python -m pytest -q $(PYTEST_N) $(PYTEST_ARGS)
 
 test-sqlite: $(STAMP)
 	GONGZHI_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -q $(PYTEST_N)
@@ -49,7 +51,7 @@ test-sqlite: $(STAMP)
 # (GONGZHI_TEST_PGBOUNCER_ALL=1 runs them too). PGBOUNCER_TESTS=tests/tenants/test_isolation.py (say) runs only those.
 PGBOUNCER_TESTS ?=
 test-pgbouncer: $(STAMP)
-	bash tests/pgbouncer/run.sh $(PYTEST_N) $(PGBOUNCER_TESTS)
+	bash tests/pgbouncer/run.sh $(PYTEST_N) $(PYTEST_ARGS) $(PGBOUNCER_TESTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
