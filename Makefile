@@ -32,10 +32,12 @@ run: $(STAMP)
 # worker takes over the tail of the other's, instead of waiting on a last slow test (CI time, issue #21).
 PYTEST_WORKERS ?= auto --maxprocesses=4
 PYTEST_N := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist worksteal)
+# More arguments for pytest in `make test` and `make test-pgbouncer` (CI: the slowest tests, --durations=N).
+PYTEST_ARGS ?=
 
 # The whole suite on SQLite and, when it is reachable, PostgreSQL (GONGZHI_TEST_PG_ADMIN_URL).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_N)
+	$(BIN)/python -m pytest -q $(PYTEST_N) $(PYTEST_ARGS)
 
 test-sqlite: $(STAMP)
 	GONGZHI_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -q $(PYTEST_N)
@@ -49,7 +51,7 @@ test-sqlite: $(STAMP)
 # (GONGZHI_TEST_PGBOUNCER_ALL=1 runs them too). PGBOUNCER_TESTS=tests/tenants/test_isolation.py (say) runs only those.
 PGBOUNCER_TESTS ?=
 test-pgbouncer: $(STAMP)
-	bash tests/pgbouncer/run.sh $(PYTEST_N) $(PGBOUNCER_TESTS)
+	bash tests/pgbouncer/run.sh $(PYTEST_N) $(PYTEST_ARGS) $(PGBOUNCER_TESTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -63,10 +65,11 @@ layers: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/gongzhi export-schema -o schema.graphql
 
-# Fails when the committed schema.graphql differs from the code's schema.
+# Fails when the committed schema.graphql differs from the code's schema. A file of its own: two checkouts'
+# CI runs side by side on one machine must not diff each other's export.
 schema-check: $(STAMP)
-	$(BIN)/gongzhi export-schema -o /tmp/gongzhi-schema.graphql
-	diff -u schema.graphql /tmp/gongzhi-schema.graphql
+	out=$$(mktemp --suffix=.graphql) && trap 'rm -f "$$out"' EXIT && \
+	$(BIN)/gongzhi export-schema -o "$$out" && diff -u schema.graphql "$$out"
 
 # Fails on a breaking change against schema/released.graphql unless the element was deprecated
 # first with a dated reason (issue #12). Release: cp schema.graphql schema/released.graphql

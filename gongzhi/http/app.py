@@ -25,8 +25,8 @@ with paused(freeze=True):
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route, WebSocketRoute
 
+    from gongzhi.http import looplag, pipeline
     from gongzhi.http import observability as obs
-    from gongzhi.http import pipeline
     from gongzhi.http.explorer import demo_routes
     from gongzhi.http.graphql import GraphQLEndpoint
     from gongzhi.http.hotline import hotline_routes  # 12345 work-order import (issue #22)
@@ -137,6 +137,8 @@ def _create_app(settings: Settings | None, engine: AsyncEngine | None) -> Starle
         # The platform-wide checks (is next year's holiday arrangement there?) once at start-up, in the
         # background: a slow database must not hold the start back; then with the periodic jobs.
         tasks = [asyncio.create_task(run_checks(state.sessionmaker, checks()))]
+        if settings.metrics:  # how long the loop is held, on /metrics (gongzhi/http/looplag.py)
+            tasks.append(asyncio.create_task(looplag.monitor()))
         if settings.autoclose_interval > 0:
             tasks.append(asyncio.create_task(run_periodically(state.sessionmaker, state.bus,
                                                               settings.autoclose_interval, jobs(), checks(),

@@ -14,6 +14,8 @@ does it — each worker writes its own files and /metrics sums them):
 - ``gongzhi_db_pool_in_use`` (connections checked out of this process's pool; summed over live workers)
 - ``gongzhi_policy_reloads_total`` (Casbin policies read from the database: a first use or a policy edit)
 - ``gongzhi_subscriptions`` (open subscription streams; summed over live workers)
+- ``gongzhi_event_loop_lag_seconds``, ``gongzhi_event_loop_held_seconds`` (how long the event loop was held;
+  ``gongzhi/http/looplag.py``)
 - ``gongzhi_event_listener_*`` (the LISTEN connection: up, losses, reconnects; ``gongzhi/bus.py``) and
   ``gongzhi_redis_*`` (the rate limiter's Redis: up, fallbacks, outages; ``gongzhi/http/ratelimit.py``)
 

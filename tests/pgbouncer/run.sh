@@ -13,7 +13,9 @@ read -r PGHOST PGPORT < <("$PY" -c 'import sys, urllib.parse as u; p = u.urlspli
 if ! command -v pgbouncer >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "pgbouncer not installed: apt-get install pgbouncer"
-    (apt-get install -y -q pgbouncer || { apt-get update -q && apt-get install -y -q pgbouncer; }) >/dev/null
+    # one apt at a time: .ci/run installs the browser side by side with this run (the same lock file)
+    (flock 9; apt-get install -y -q pgbouncer || { apt-get update -q && apt-get install -y -q pgbouncer; }) \
+      >/dev/null 9>"${TMPDIR:-/tmp}/gongzhi-apt.lock"
     # the package starts its own service on 6432; ours does not need it
     (service pgbouncer stop || true) >/dev/null 2>&1
   else

@@ -72,11 +72,11 @@ def test_the_tables_come_from_the_models() -> None:
 def test_a_statement_is_checked_once_per_shape() -> None:
     checker = Checker()
     sql = "SELECT cases.id FROM cases WHERE cases.tenant_id = '{}' AND cases.id = $1"
-    t0 = time.perf_counter()
+    t0 = time.thread_time()  # this thread's CPU: a busy machine's delays are not the checker's
     for i in range(2000):
         checker.check(sql.format(f"01a24468-b07e-715c-ad06-{i:012d}"))
     assert len(checker.verdicts) == 1 and not checker.violations
-    assert time.perf_counter() - t0 < 1.0
+    assert time.thread_time() - t0 < 1.0
 
 
 def test_verdicts_are_kept_for_the_next_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
