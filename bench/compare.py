@@ -148,6 +148,36 @@ class PgCpuSampler:
         return sum(self.last[p] - self.first[p] for p in self.last) / CLK
 
 
+async def db_blocks(db: str) -> int:
+    """Buffer accesses of ``db`` so far (pg_stat_database: blks_hit + blks_read). Its difference over a run ÷ the
+    requests is the buffers a request touched, a count that a busy or slow machine does not change: a plan that
+    reads more (a scan where an index probe was, statistics gone stale) shows in it, a slower CPU does not
+    (bench/RESULTS.md, eleventh session: op 4's two modes). Backends publish their counts at most once a second,
+    so the run's last second may be missing (≈ 5 % of a 20 s run)."""
+    conn = await asyncpg.connect(dsn_for(db))
+    try:
+        return int(await conn.fetchval("SELECT blks_hit + blks_read FROM pg_stat_database WHERE datname = $1", db))
+    finally:
+        await conn.close()
+
+
+def cpu_probe_ms() -> float:
+    """CPU ms of a fixed piece of Python work in this process (the best of three): the machine's speed just before
+    a run. A run whose CPU per request rose with the probe's figure ran on a slower machine, not slower code."""
+    best = float("inf")
+    data = b"x" * 1_000_000
+    for _ in range(3):
+        start = time.process_time()
+        acc = 0
+        for i in range(300_000):
+            acc += i * i % 7
+        digest = hashlib.sha256()
+        for _ in range(10):
+            digest.update(data)
+        best = min(best, time.process_time() - start)
+    return best * 1000
+
+
 def peak_rss_mb(pid: int) -> float:
     best = 0
     for p in _tree(pid):
@@ -440,11 +470,15 @@ def measure_server(name: str, proc: subprocess.Popen[bytes], url: str, fx: Fixtu
         # warm-up (plans, caches, JIT) then the measured run
         wrk_run(url, fx, doc_server, op, args.concurrency, max(2, args.duration // 5), prefix, workdir)
         before = asyncio.run(reported_cases(args.db_name)) if op == "op4_report_case" else 0
+        probe = cpu_probe_ms()
+        blocks0 = asyncio.run(db_blocks(args.db_name))
         cpu0 = cpu_seconds(proc.pid)
         with PgCpuSampler(args.db_name, APP_ROLE if name == "gongzhi" else PGL_ROLE) as pg:
             res = wrk_run(url, fx, doc_server, op, args.concurrency, args.duration, prefix, workdir)
         res["cpu_ms_per_req"] = (cpu_seconds(proc.pid) - cpu0) * 1000 / max(1, res["requests"])
         res["pg_cpu_ms_per_req"] = pg.seconds * 1000 / max(1, res["requests"])
+        res["pg_blocks_per_req"] = (asyncio.run(db_blocks(args.db_name)) - blocks0) / max(1, res["requests"])
+        res["cpu_probe_ms"] = probe
         if op == "op4_report_case":
             # every answered request must have created its case (a 200 may carry errors)
             res["cases_created"] = asyncio.run(reported_cases(args.db_name)) - before
@@ -453,7 +487,8 @@ def measure_server(name: str, proc: subprocess.Popen[bytes], url: str, fx: Fixtu
         out[op] = res
         print(f"  {name:<12} {op:<20} {res['rps']:8.1f} req/s  p50 {res['p50_us'] / 1000:7.1f} ms  "
               f"p99 {res['p99_us'] / 1000:7.1f} ms  cpu {res['cpu_ms_per_req']:6.2f} ms/req  "
-              f"PostgreSQL cpu {res['pg_cpu_ms_per_req']:6.2f} ms/req  "
+              f"PostgreSQL cpu {res['pg_cpu_ms_per_req']:6.2f} ms/req  blocks {res['pg_blocks_per_req']:6.1f}/req  "
+              f"probe {probe:5.1f} ms  "
               f"non-2xx {res['non2xx']}", flush=True)
     out["peak_rss_mb"] = peak_rss_mb(proc.pid)
     return out
@@ -537,6 +572,12 @@ def table(results: dict[str, Any], args: Any, m: dict[str, str], note: str, chec
             f"{sr.get('rps', 0):.1f} | "
             + (f"{sr['p50_us'] / 1000:.1f} / {sr['p99_us'] / 1000:.1f} | {sr['pg_cpu_ms_per_req']:.1f}" if sr
                else "– | –") + " |")
+    probes = [f"{srv} {op.split('_')[0]} {r[op]['pg_blocks_per_req']:.0f} / {r[op]['cpu_probe_ms']:.0f}"
+              for srv, r in (("gongzhi", g), ("PostGraphile", p)) for op in args.ops
+              if "pg_blocks_per_req" in r.get(op, {})]
+    if probes:
+        lines += ["", "PostgreSQL buffers touched per request / CPU probe ms before the run (a fixed piece of "
+                  "Python work: the machine's speed): " + "; ".join(probes)]
     lines += ["",
               f"gongzhi: start-up to /readyz {results.get('gongzhi_startup_s', 0):.2f} s, peak RSS under load "
               f"{g.get('peak_rss_mb', 0):.0f} MB; PostGraphile: start-up to first answer "
