@@ -148,6 +148,17 @@ class PgCpuSampler:
         return sum(self.last[p] - self.first[p] for p in self.last) / CLK
 
 
+async def wal_counts() -> tuple[int, int]:
+    """The cluster's WAL so far (pg_stat_wal): bytes and full-page images. Over a run, ÷ the requests: what each
+    request wrote to the WAL — cluster-wide, so only a quiet machine's figure is the request's own."""
+    conn = await asyncpg.connect(ADMIN_DSN)
+    try:
+        row = await conn.fetchrow("SELECT wal_bytes, wal_fpi FROM pg_stat_wal")
+        return int(row["wal_bytes"]), int(row["wal_fpi"])
+    finally:
+        await conn.close()
+
+
 async def db_blocks(db: str) -> int:
     """Buffer accesses of ``db`` so far (pg_stat_database: blks_hit + blks_read). Its difference over a run ÷ the
     requests is the buffers a request touched, a count that a busy or slow machine does not change: a plan that
@@ -472,6 +483,7 @@ def measure_server(name: str, proc: subprocess.Popen[bytes], url: str, fx: Fixtu
         before = asyncio.run(reported_cases(args.db_name)) if op == "op4_report_case" else 0
         probe = cpu_probe_ms()
         blocks0 = asyncio.run(db_blocks(args.db_name))
+        wal0 = asyncio.run(wal_counts())
         cpu0 = cpu_seconds(proc.pid)
         with PgCpuSampler(args.db_name, APP_ROLE if name == "gongzhi" else PGL_ROLE) as pg:
             res = wrk_run(url, fx, doc_server, op, args.concurrency, args.duration, prefix, workdir)
@@ -479,6 +491,9 @@ def measure_server(name: str, proc: subprocess.Popen[bytes], url: str, fx: Fixtu
         res["pg_cpu_ms_per_req"] = pg.seconds * 1000 / max(1, res["requests"])
         res["pg_blocks_per_req"] = (asyncio.run(db_blocks(args.db_name)) - blocks0) / max(1, res["requests"])
         res["cpu_probe_ms"] = probe
+        wal1 = asyncio.run(wal_counts())
+        res["wal_bytes_per_req"] = (wal1[0] - wal0[0]) / max(1, res["requests"])
+        res["wal_fpi_per_req"] = (wal1[1] - wal0[1]) / max(1, res["requests"])
         if op == "op4_report_case":
             # every answered request must have created its case (a 200 may carry errors)
             res["cases_created"] = asyncio.run(reported_cases(args.db_name)) - before
@@ -488,7 +503,8 @@ def measure_server(name: str, proc: subprocess.Popen[bytes], url: str, fx: Fixtu
         print(f"  {name:<12} {op:<20} {res['rps']:8.1f} req/s  p50 {res['p50_us'] / 1000:7.1f} ms  "
               f"p99 {res['p99_us'] / 1000:7.1f} ms  cpu {res['cpu_ms_per_req']:6.2f} ms/req  "
               f"PostgreSQL cpu {res['pg_cpu_ms_per_req']:6.2f} ms/req  blocks {res['pg_blocks_per_req']:6.1f}/req  "
-              f"probe {probe:5.1f} ms  "
+              f"probe {probe:5.1f} ms  WAL {res['wal_bytes_per_req']:7.0f} B/req "
+              f"({res['wal_fpi_per_req']:.2f} full pages)  "
               f"non-2xx {res['non2xx']}", flush=True)
     out["peak_rss_mb"] = peak_rss_mb(proc.pid)
     return out
@@ -517,7 +533,10 @@ async def cleanup(db: str) -> None:
     conn = await asyncpg.connect(dsn_for(db))
     try:
         await conn.execute(CLEANUP)
-        await conn.execute("VACUUM ANALYZE cases, case_events, audit_log")
+        # Every table CLEANUP deletes from (autovacuum is off on the bench machines): case_stages was left out and
+        # kept the statistics of whenever it was last analyzed (empty, say) and the dead rows of every run before
+        # (eleventh session: 0056's stage trigger then scanned them all — op 4's slow mode).
+        await conn.execute("VACUUM ANALYZE cases, case_events, case_stages, notifications, audit_log")
     finally:
         await conn.close()
 
