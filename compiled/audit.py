@@ -78,12 +78,27 @@ def _result(_cx: Compiler, e: Any, _s: Sel) -> ColumnElement[Any]:
     return case(*[(text == lit(m.value), lit(m.name)) for m in MutationOutcome], else_=null())
 
 
+# A stored list of strings with no escape in them (every entry the app writes: ids): each element's text is what
+# stands between its quotes, so the stored text is the JSON list of those texts. JSON has no control character
+# unescaped, and the type keeps only valid JSON: any other list, spacing or value does not match.
+_PLAIN_STRINGS = r'^\[("[^"\\]*"(, ?)?)*\]$'
+
+
 def _object_ids(_cx: Compiler, e: Any, _s: Sel) -> ColumnElement[Any]:
-    """Each id as its text (strawberry.ID of each element), in the stored order."""
+    """Each id as its text (strawberry.ID of each element), in the stored order: a list of plain strings is the stored
+    JSON itself, its text as stored (the answer's separators are the server's: plans.finish passes the text on, and
+    a client reads JSON) — not walked (issue #21: the walk, its sort, json_agg and the value's text parsed as json
+    again cost ≈ 20–40 µs of PostgreSQL per entry of 42 ids, 20 entries a page); anything else is walked as before."""
     elements = func.json_array_elements_text(e.c.object_ids).table_valued(
         "value", with_ordinality="ord").render_derived(name="oid")
     agg = func.json_agg(aggregate_order_by(elements.c.value, elements.c.ord))
-    return select(func.coalesce(agg, EMPTY_JSON_ARRAY)).select_from(elements).scalar_subquery()
+    walked = select(func.coalesce(agg, EMPTY_JSON_ARRAY)).select_from(elements).scalar_subquery()
+    stored = cast(e.c.object_ids, Text)
+    is_plain = stored.op("~")(lit(_PLAIN_STRINGS))
+    out: ColumnElement[Any] = case((is_plain, e.c.object_ids), else_=walked)
+    marked: Any = out  # its text where only the text is needed (compiled.sql.json_text): not made json again
+    marked._json_text = case((is_plain, stored), else_=cast(walked, Text))
+    return out
 
 
 # Handed to the general path (plans.run_compiled): a value whose text json.dumps would write otherwise.

@@ -13,8 +13,9 @@ from typing import Any
 
 import orjson
 import pytest
+import sqlalchemy as sa
 
-from models import AuditEntry
+from models import AuditEntry, uuid7
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant
 from tests.support.compiled import around, both, walk_pages
@@ -186,3 +187,37 @@ async def test_a_cap_out_of_bounds_is_the_resolvers_error_either_way(api: Api, a
         compiled, resolved, taken = await both(api, tw, "admin", CAPPED, {"cap": cap})
         assert compiled == resolved and not taken, (cap, around(compiled, resolved))
         assert orjson.loads(compiled)["errors"][0]["extensions"]["code"] == "INVALID", compiled[:300]
+
+
+# Each entry's ids as stored (the JSON text kept as written), what objectIds must answer for it.
+STORED_IDS: tuple[tuple[str, list[str]], ...] = (
+    ('["a","b","c"]', ["a", "b", "c"]),  # models.jsontext's compact text: as stored
+    ('["a", "b"]', ["a", "b"]),  # json.dumps' (entries before 2026-12-07): as stored
+    ('[",","b"]', [",", "b"]), ('["a",",","b"]', ["a", ",", "b"]), ('["x,y","z"]', ["x,y", "z"]),  # as stored
+    ('["p\\",\\"q","r\\\\s"]', ['p","q', "r\\s"]),  # a quote, a backslash: walked
+    ('[ "a" ,"b"]', ["a", "b"]), ('["a",\n"b"]', ["a", "b"]),  # other spacing: walked
+    ('["a",1]', ["a", "1"]),  # a number: walked, its text
+    ('["张三","é/"]', ["张三", "é/"]), ('["\\u00e9"]', ["é"]), ('[]', []))
+
+
+async def test_the_ids_of_an_entry_compile_to_the_resolvers_answer_as_stored(api: Api, db: DbEnv, fresh: World
+                                                                             ) -> None:
+    """objectIds from the stored JSON text: a list of strings with no escape in them is the stored list itself
+    (compiled/audit.py), anything else each element's text, as the resolvers give it."""
+    if not db.is_pg:
+        pytest.skip("compiled reads are PostgreSQL-only; on SQLite every query runs through the resolvers")
+    tw = fresh.a
+    at = datetime.now(UTC) - timedelta(days=2)
+    async with db.sessionmaker() as s:
+        bind_tenant(s, tw.tenant_id)
+        async with s.begin():
+            for i, (stored, _) in enumerate(STORED_IDS):
+                await s.execute(sa.text(
+                    "INSERT INTO audit_log (tenant_id, id, created_at, roles, action, object_type, object_ids, detail) "
+                    "VALUES (:t, :id, :at, '', :action, 'person', CAST(:ids AS json), '{}')"),
+                    {"t": tw.tenant_id, "id": uuid7(), "at": at + timedelta(seconds=i), "action": f"ids.{i}",
+                     "ids": stored})
+    compiled, resolved, taken = await both(api, tw, "admin", LOG, {"first": 100, "since": at.isoformat()})
+    assert taken and compiled == resolved, around(compiled, resolved)
+    nodes = {e["node"]["action"]: e["node"]["objectIds"] for e in orjson.loads(compiled)["data"]["auditLog"]["edges"]}
+    assert [nodes[f"ids.{i}"] for i in range(len(STORED_IDS))] == [ids for _, ids in STORED_IDS]
