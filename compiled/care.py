@@ -116,7 +116,12 @@ def positional(cx: Compiler, sel: Sel, ranked: Subquery, node_type: str) -> Colu
 
 
 def _total(_cx: Compiler, pg: Page, _s: Sel) -> ColumnElement[Any]:
-    """The list's length from its rows' window count; when the page is empty, counted."""
+    """The list's length from its rows' window count; when the page is empty, counted — on a page after a cursor
+    only: a first page holds the list's first row if it has one, so an empty first page is an empty list (issue #21:
+    the count, the whole list's statement again, stayed in the plan of every first page, set up and shut down
+    though never run)."""
+    if not pg.after:
+        return func.coalesce(func.max(pg.rows.c._total), 0)
     counted = select(func.count()).select_from(pg.stmt.subquery()).scalar_subquery()
     return func.coalesce(func.max(pg.rows.c._total), counted)
 
