@@ -116,7 +116,12 @@ def positional(cx: Compiler, sel: Sel, ranked: Subquery, node_type: str) -> Colu
 
 
 def _total(_cx: Compiler, pg: Page, _s: Sel) -> ColumnElement[Any]:
-    """The list's length from its rows' window count; when the page is empty, counted."""
+    """The list's length from its rows' window count; when the page is empty, counted — on a page after a cursor
+    only: a first page holds the list's first row if it has one, so an empty first page is an empty list (issue #21:
+    the count, the whole list's statement again, stayed in the plan of every first page, set up and shut down
+    though never run)."""
+    if not pg.after:
+        return func.coalesce(func.max(pg.rows.c._total), 0)
     counted = select(func.count()).select_from(pg.stmt.subquery()).scalar_subquery()
     return func.coalesce(func.max(pg.rows.c._total), counted)
 
@@ -218,7 +223,8 @@ def _period_ok(a: dict[str, Any]) -> bool:
 
 
 def _coverage(cx: Compiler, sel: Sel) -> Subquery:
-    """coverage_sql's groups, ranked, each row with its grouping (_kind, a literal) for groupId and groupName."""
+    """coverage_sql's groups, ranked, with a column named for the grouping (``_KIND``) for groupId and
+    groupName."""
     cx.shape(sel, _period_ok)
     group_by = cx.shape(sel, _grouping)
     end = cx.param(sel, lambda a: _day(a, "to"), "date")
@@ -226,7 +232,7 @@ def _coverage(cx: Compiler, sel: Sel) -> Subquery:
     hi = cx.param(sel, _before("to"), "timestamptz")
     stmt = coverage_sql(cx.ctx, as_of=end, before=hi, visited_in=(lo, hi), area_path=_area_path(cx, sel),
                         group_by=group_by, where=(Household.tenant_id == cx.tenant_id,))
-    groups = stmt.add_columns(lit(group_by).label("_kind")).subquery("groups")
+    groups = stmt.add_columns(lit(group_by).label(_KIND + group_by)).subquery("groups")
     return _ranked(groups, [groups.c.key_id.is_(None), groups.c.key_id])
 
 
@@ -239,23 +245,37 @@ def visit_coverage_connection(cx: Compiler, _row: None, sel: Sel) -> ColumnEleme
     return positional(cx, sel, _coverage(cx, sel), "VisitCoverage")
 
 
+# The grouping is the plan's (an argument that shapes it): named by a column of the groups, so a group's id and name
+# are the grouping's expression alone, not a CASE over every grouping's — whose subqueries PostgreSQL set up and shut
+# down on every request though never run (issue #21: the lead's name and its read predicate in a grid's coverage).
+_KIND = "_kind_"
+
+
+def _kind(g: Any) -> str:
+    return next(k for k in GROUPINGS if _KIND + k in g.c)
+
+
 def _group_id(_cx: Compiler, g: Any, _s: Sel) -> ColumnElement[Any]:
-    return case(*[(g.c._kind == lit(kind), gid(type_name, g.c.key_id)) for kind, type_name in _GROUP_TYPE.items()],
-                else_=null())
+    type_name = _GROUP_TYPE.get(_kind(g))
+    return null() if type_name is None else gid(type_name, g.c.key_id)
 
 
 def _group_name(cx: Compiler, g: Any, _s: Sel) -> ColumnElement[Any]:
     """A lead's display name (lead_by_id: the lead list's predicate; then the user), or the grid's or
-    community's name (area_by_id: area·read)."""
-    lead = (select(User.display_name).select_from(NeighborLead).join(User, User.id == NeighborLead.user_id)
-            .where(NeighborLead.tenant_id == cx.tenant_id, NeighborLead.id == g.c.key_id, lead_read_predicate(cx.ctx))
-            .correlate(g).scalar_subquery())
+    community's name (area_by_id: area·read); the total's group has none."""
+    kind = _kind(g)
+    if kind == "total":
+        return null()
+    if kind == "lead":
+        return (select(User.display_name).select_from(NeighborLead).join(User, User.id == NeighborLead.user_id)
+                .where(NeighborLead.tenant_id == cx.tenant_id, NeighborLead.id == g.c.key_id,
+                       lead_read_predicate(cx.ctx))
+                .correlate(g).scalar_subquery())
     aa = aliased(Area, name="gn")
     a = sa_inspect(aa).selectable
-    area = (select(a.c.name).where(a.c.tenant_id == cx.tenant_id, a.c.id == g.c.key_id,
+    return (select(a.c.name).where(a.c.tenant_id == cx.tenant_id, a.c.id == g.c.key_id,
                                    area_read_predicate(cx.ctx.actor.grant("area", "read"), cx.ctx.actor, aa))
             .correlate_except(a).scalar_subquery())
-    return case((g.c.key_id.is_(None), null()), (g.c._kind == lit("lead"), lead), else_=area)
 
 
 _ONE: ColumnElement[Any] = literal_column("'1.0'::json")

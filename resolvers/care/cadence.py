@@ -14,7 +14,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Integer, and_, case, cast, exists, func, literal_column, null, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
@@ -211,13 +225,17 @@ def cadence_sql(ctx: RequestContext, *, as_of: DateArg, before: TimeArg, area_pa
     # interval (the interval, the due day, the days overdue, the filter, the order, the answer) repeated the two
     # reads — eleven InitPlans for overdueVisits (issue #21); here two
     columns: list[ColumnElement[Any]] = [Household.id.label("household_id"), Household.building_id.label("building_id"),
-               Area.path.label("building_path"), key_household_sql(Household.id).label("key"),
-               last_at.label("last_at"), key_days.label("key_days"), routine_days.label("routine_days")]
-    if visited_in is not None:
+               key_household_sql(Household.id).label("key"), last_at.label("last_at"), key_days.label("key_days"),
+               routine_days.label("routine_days")]
+    # A visit in [visited_in) when the period ends at ``before`` (coverage's: its last day is as_of) is a last visit
+    # before ``before`` at the period's start or later: no second read of the household's visits (issue #21)
+    derived = visited_in is not None and visited_in[1] is before
+    if visited_in is not None and not derived:
         columns.append(exists().where(Visit.household_id == Household.id, Visit.visited_at >= visited_in[0],
                                       Visit.visited_at < visited_in[1]).label("visited"))
-    h = (select(*columns).join(Area, and_(Area.tenant_id == Household.tenant_id, Area.id == Household.building_id))
-         .where(*cadence_filters(ctx, area_path=area_path, lead_id=lead_id), *where)
+    # No join of the building: the foreign key (tenant_id, building_id) makes it one row, and only the community
+    # reads its path (a scan of areas per household for every figure else, issue #21)
+    h = (select(*columns).where(*cadence_filters(ctx, area_path=area_path, lead_id=lead_id), *where)
          # OFFSET 0: PostgreSQL keeps the subquery as it is (no pull-up), so each household's last visit and key
          # test run once, not once per use of the columns made from them (issue #21: five times for overdueVisits —
          # its filter, order, rank and answer)
@@ -229,15 +247,21 @@ def cadence_sql(ctx: RequestContext, *, as_of: DateArg, before: TimeArg, area_pa
     due = (last_on + interval).label("due_on")
     days = case((h.c.last_at.is_(None), null()), else_=func.greatest(cast(as_of - due, Integer), 0))
     community = aliased(Area, name="cadence_community")
-    extra = [h.c.visited] if visited_in is not None else []
+    building = aliased(Area, name="cadence_building")
+    extra: list[ColumnElement[Any]] = []
+    if derived:
+        assert visited_in is not None
+        extra.append(func.coalesce(h.c.last_at >= visited_in[0], false()).label("visited"))
+    elif visited_in is not None:
+        extra.append(h.c.visited)
     return select(
         h.c.household_id, h.c.building_id, h.c.key, interval.label("interval_days"), last_on.label("last_visit_on"),
         due, days.label("days_overdue"), or_(h.c.last_at.is_(None), as_of > due).label("overdue"),
         select(LeadHousehold.lead_id).where(LeadHousehold.household_id == h.c.household_id)
         .scalar_subquery().label("lead_id"),
         # the first community whose path begins the building's (str.startswith, as cadence reads them)
-        select(community.id).where(community.kind == AreaKind.COMMUNITY,
-                                   func.starts_with(h.c.building_path, community.path)).limit(1)
+        select(community.id).where(community.kind == AreaKind.COMMUNITY, building.id == h.c.building_id,
+                                   func.starts_with(building.path, community.path)).limit(1)
         .scalar_subquery().label("community_id"),
         *extra)
 

@@ -22,6 +22,7 @@ from tenants.rls import set_tenant_sql
 from tenants.session import bind_tenant
 from tests.support.compiled import around, both, compiled_statements, walk_pages
 from tests.support.harness import Api, DbEnv, World
+from tests.support.round_trips import plan_as_app, statements_sent
 from tests.support.world import ROLE_USERS, TenantWorld
 
 USERS = (*ROLE_USERS, "nobody")
@@ -275,3 +276,24 @@ async def test_a_compiled_report_is_one_statement_and_its_audit_row(api: Api, re
         state.compiled_reads = True
     _, compiled = await api.counted(tw, "admin", REPORT, variables)
     assert compiled == baseline + 2 < resolved, (compiled, baseline, resolved)  # the read, the audit INSERT
+
+
+async def test_a_service_record_page_tests_each_records_person(
+        api: Api, db: DbEnv, records_tenant: tuple[TenantWorld, dict[str, Any]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #21: whether a record's person may be read in full is asked per record, of that person's row — the base's
+    semi-join let PostgreSQL merge the page's records with an index scan of every person of the tenant, each tested
+    against the full-read predicate (the mix's generic plan). The plan of grid1's portal page as the app role under
+    row-level security: each scan of the records filters by a subplan of its own."""
+    tw, _ = records_tenant
+    sent = statements_sent(monkeypatch)
+    compiled, resolved, taken = await both(api, tw, "grid1", PORTAL, {})
+    assert taken and compiled == resolved, around(compiled, resolved)
+    assert orjson.loads(compiled)["data"]["careServiceRecords"]["totalCount"] > 0, compiled
+    sql, args = next((s, a) for s, a in sent if '"careServiceRecords"' in s)
+    plan = await plan_as_app(db, tw.tenant_id, sql, args)
+    scans = [i for i, line in enumerate(plan) if " on care_service_records" in line]
+    assert scans, "\n".join(plan)
+    for i in scans:
+        test = next((line for line in plan[i + 1:] if "->" in line or "Filter:" in line), "")
+        assert "Filter:" in test and "(SubPlan " in test, "\n".join(plan)

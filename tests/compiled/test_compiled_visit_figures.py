@@ -288,3 +288,58 @@ async def test_the_care_settings_are_read_once_per_interval(api: Api, db: DbEnv,
     plan = await _overdue_plan(api, db, visit_world, monkeypatch)
     scans = [line for line in plan if " on care_settings" in line]
     assert len(scans) == 2, "\n".join(plan)
+
+
+async def _plan(api: Api, db: DbEnv, tw: TenantWorld, user: str, document: str, variables: dict[str, Any],
+                monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The compiled read of ``document`` (taken, its answer the resolvers'), planned as the app role."""
+    sent = statements_sent(monkeypatch)
+    compiled, resolved, taken = await both(api, tw, user, document, variables)
+    assert taken and compiled == resolved, around(compiled, resolved)
+    field = document.split("{", 2)[1].split("(")[0].strip()
+    sql, args = next((s, a) for s, a in sent if f'"{field}"' in s)
+    return await plan_as_app(db, tw.tenant_id, sql, args)
+
+
+async def test_a_coverage_reads_only_its_groupings_names_and_each_households_visits_once(
+        api: Api, db: DbEnv, visit_world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #21: a grid's coverage names its groups by the grids alone — the base's CASE over every grouping kept the
+    lead's name (neighbor_leads, users, the lead list's predicate) in the plan, set up and shut down on every request
+    though never run — and reads each household's visits once: visited in the period is the last visit before its
+    end at the period's start or later (the base read the visits again for it)."""
+    tw, _ = visit_world
+    variables = {"from": _days(-100)[0], "to": _days(0)[0]}
+    plan = await _plan(api, db, tw, "admin", MIX[1], variables, monkeypatch)
+    assert not [line for line in plan if " on neighbor_leads" in line or " on users" in line], "\n".join(plan)
+    assert len([line for line in plan if " on visits" in line]) == 1, "\n".join(plan)
+    monkeypatch.undo()
+    lead = MIX[1].replace("GRID", "LEAD")  # the lead's name is there, the areas' not
+    plan = await _plan(api, db, tw, "admin", lead, variables, monkeypatch)
+    assert [line for line in plan if " on neighbor_leads" in line], "\n".join(plan)
+    assert not [line for line in plan if " on areas gn" in line], "\n".join(plan)
+
+
+async def test_the_figures_read_no_building_unless_asked(api: Api, db: DbEnv, visit_world: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #21: the households' buildings are read for the community alone (and for a selected building); the base
+    joined each household's building in every figure."""
+    tw, _ = visit_world
+    light = "query($d: Date!) { overdueVisits(asOf: $d) { householdId keyHousehold daysOverdue } }"
+    plan = await _plan(api, db, tw, "admin", light, {"d": _days(0)[0]}, monkeypatch)
+    assert not [line for line in plan if " on areas" in line], "\n".join(plan)
+
+
+async def test_a_first_page_counts_its_list_from_its_own_rows(api: Api, db: DbEnv, visit_world: Any,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #21: a first page of a figure's connection takes totalCount from its rows' window count — an empty first
+    page is an empty list — so its plan holds the list once; the base kept a second copy for the count of an empty
+    page (never run on a first page, set up on every request). The count after a cursor: the equivalence tests."""
+    tw, _ = visit_world
+    for document, variables in (
+            ("query($d: Date!) { overdueVisitsConnection(asOf: $d, first: 2) { totalCount nodes { householdId } } }",
+             {"d": _days(0)[0]}),
+            ("query($d: Date!) { overdueVisitsConnection(asOf: $d, first: 2) { totalCount } }", {"d": _days(-900)[0]}),
+            (MIX[1], {"from": _days(-100)[0], "to": _days(0)[0]})):
+        plan = await _plan(api, db, tw, "admin", document, variables, monkeypatch)
+        assert len([line for line in plan if " on visits" in line]) == 1, "\n".join(plan)
+        monkeypatch.undo()

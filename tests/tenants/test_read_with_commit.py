@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import date
 
 import asyncpg
 import pytest
@@ -86,3 +87,29 @@ async def test_parameters_not_made_here_take_the_ordinary_path(engine: AsyncEngi
                 assert not tx.connection.is_in_transaction()
                 assert row[0] == f'{{"n" : {value}, "lock_timeout" : "4444ms"}}'
     assert trips == [3, 3], trips  # BEGIN with the setting, the read, COMMIT (preparing the read is not counted)
+
+
+async def test_a_date_goes_with_the_commit_as_asyncpgs_codec_sends_it(engine: AsyncEngine) -> None:
+    """A date parameter (the visit figures' days, compiled/care.py) in binary as asyncpg's codec sends it: the read
+    and COMMIT in one round trip, the day read as asyncpg's own codec sends it; the calendar's two ends, which
+    asyncpg sends as ±infinity, take the ordinary path (the read, then COMMIT) with the same answer."""
+    sql = ("SELECT CAST(json_build_object('d', $1::date, 'next', $1::date + 1, 'lock_timeout', "
+           "current_setting('lock_timeout')) AS TEXT)")
+    for _ in range(2):  # prepared on the connection, the carrier too
+        await _read(engine, "1111ms", uuid.uuid4(), "a", 1)
+    days = (date(2000, 1, 1), date(1999, 12, 31), date(1971, 1, 1), date(2026, 12, 7), date(9000, 12, 31),
+            date(1, 1, 2), date(9999, 12, 30), date.min, date.max)
+    expected = []
+    for d in days:  # asyncpg's own codec: the oracle
+        async with DriverTransaction(engine) as tx:
+            await tx.fetch_first(SET, "5555ms")
+            expected.append((await tx.fetch_first(sql, d))[0])
+    assert '"d" : "infinity"' in expected[-1] and '"d" : "2026-12-07", "next" : "2026-12-08"' in expected[3]
+    with round_trips(engine) as trips:
+        for d, want in zip(days, expected, strict=True):
+            async with DriverTransaction(engine) as tx:
+                await tx.fetch_first(SET, "5555ms")
+                row = await fetch_and_commit(tx, sql, (d,), TEXT_CARRIER, binary=True)
+                assert not tx.connection.is_in_transaction()
+                assert row[0] == want, (d, row[0], want)
+    assert trips == [2] * (len(days) - 2) + [3, 3], trips
