@@ -473,39 +473,43 @@ def wait_graphql(url: str, proc: subprocess.Popen[bytes], limit: float = 120) ->
     raise RuntimeError(f"{url} not ready after {limit}s")
 
 
+def measure_op(name: str, proc: subprocess.Popen[bytes], url: str, fx: Fixture, op: str, args: Any,
+               prefix: list[str], workdir: Path, label: str = "") -> dict[str, Any]:
+    """One operation against one server: a warm-up (plans, caches, JIT), then the measured run with its CPU,
+    buffer, WAL and probe figures; op 4's created cases counted."""
+    doc_server = "gongzhi" if name == "gongzhi" else "postgraphile"
+    wrk_run(url, fx, doc_server, op, args.concurrency, max(2, args.duration // 5), prefix, workdir)
+    before = asyncio.run(reported_cases(args.db_name)) if op == "op4_report_case" else 0
+    probe = cpu_probe_ms()
+    blocks0 = asyncio.run(db_blocks(args.db_name))
+    wal0 = asyncio.run(wal_counts())
+    cpu0 = cpu_seconds(proc.pid)
+    with PgCpuSampler(args.db_name, APP_ROLE if name == "gongzhi" else PGL_ROLE) as pg:
+        res = wrk_run(url, fx, doc_server, op, args.concurrency, args.duration, prefix, workdir)
+    res["cpu_ms_per_req"] = (cpu_seconds(proc.pid) - cpu0) * 1000 / max(1, res["requests"])
+    res["pg_cpu_ms_per_req"] = pg.seconds * 1000 / max(1, res["requests"])
+    res["pg_blocks_per_req"] = (asyncio.run(db_blocks(args.db_name)) - blocks0) / max(1, res["requests"])
+    res["cpu_probe_ms"] = probe
+    wal1 = asyncio.run(wal_counts())
+    res["wal_bytes_per_req"] = (wal1[0] - wal0[0]) / max(1, res["requests"])
+    res["wal_fpi_per_req"] = (wal1[1] - wal0[1]) / max(1, res["requests"])
+    if op == "op4_report_case":
+        # every answered request must have created its case (a 200 may carry errors)
+        res["cases_created"] = asyncio.run(reported_cases(args.db_name)) - before
+        if res["cases_created"] < res["requests"] - args.concurrency:
+            raise RuntimeError(f"{name} op4: {res['requests']} requests, {res['cases_created']} cases created")
+    print(f"  {label}{name:<12} {op:<20} {res['rps']:8.1f} req/s  p50 {res['p50_us'] / 1000:7.1f} ms  "
+          f"p99 {res['p99_us'] / 1000:7.1f} ms  cpu {res['cpu_ms_per_req']:6.2f} ms/req  "
+          f"PostgreSQL cpu {res['pg_cpu_ms_per_req']:6.2f} ms/req  blocks {res['pg_blocks_per_req']:6.1f}/req  "
+          f"probe {probe:5.1f} ms  WAL {res['wal_bytes_per_req']:7.0f} B/req "
+          f"({res['wal_fpi_per_req']:.2f} full pages)  "
+          f"non-2xx {res['non2xx']}", flush=True)
+    return res
+
+
 def measure_server(name: str, proc: subprocess.Popen[bytes], url: str, fx: Fixture, ops: list[str], args: Any,
                    prefix: list[str], workdir: Path) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    doc_server = "gongzhi" if name == "gongzhi" else "postgraphile"
-    for op in ops:
-        # warm-up (plans, caches, JIT) then the measured run
-        wrk_run(url, fx, doc_server, op, args.concurrency, max(2, args.duration // 5), prefix, workdir)
-        before = asyncio.run(reported_cases(args.db_name)) if op == "op4_report_case" else 0
-        probe = cpu_probe_ms()
-        blocks0 = asyncio.run(db_blocks(args.db_name))
-        wal0 = asyncio.run(wal_counts())
-        cpu0 = cpu_seconds(proc.pid)
-        with PgCpuSampler(args.db_name, APP_ROLE if name == "gongzhi" else PGL_ROLE) as pg:
-            res = wrk_run(url, fx, doc_server, op, args.concurrency, args.duration, prefix, workdir)
-        res["cpu_ms_per_req"] = (cpu_seconds(proc.pid) - cpu0) * 1000 / max(1, res["requests"])
-        res["pg_cpu_ms_per_req"] = pg.seconds * 1000 / max(1, res["requests"])
-        res["pg_blocks_per_req"] = (asyncio.run(db_blocks(args.db_name)) - blocks0) / max(1, res["requests"])
-        res["cpu_probe_ms"] = probe
-        wal1 = asyncio.run(wal_counts())
-        res["wal_bytes_per_req"] = (wal1[0] - wal0[0]) / max(1, res["requests"])
-        res["wal_fpi_per_req"] = (wal1[1] - wal0[1]) / max(1, res["requests"])
-        if op == "op4_report_case":
-            # every answered request must have created its case (a 200 may carry errors)
-            res["cases_created"] = asyncio.run(reported_cases(args.db_name)) - before
-            if res["cases_created"] < res["requests"] - args.concurrency:
-                raise RuntimeError(f"{name} op4: {res['requests']} requests, {res['cases_created']} cases created")
-        out[op] = res
-        print(f"  {name:<12} {op:<20} {res['rps']:8.1f} req/s  p50 {res['p50_us'] / 1000:7.1f} ms  "
-              f"p99 {res['p99_us'] / 1000:7.1f} ms  cpu {res['cpu_ms_per_req']:6.2f} ms/req  "
-              f"PostgreSQL cpu {res['pg_cpu_ms_per_req']:6.2f} ms/req  blocks {res['pg_blocks_per_req']:6.1f}/req  "
-              f"probe {probe:5.1f} ms  WAL {res['wal_bytes_per_req']:7.0f} B/req "
-              f"({res['wal_fpi_per_req']:.2f} full pages)  "
-              f"non-2xx {res['non2xx']}", flush=True)
+    out: dict[str, Any] = {op: measure_op(name, proc, url, fx, op, args, prefix, workdir) for op in ops}
     out["peak_rss_mb"] = peak_rss_mb(proc.pid)
     return out
 
@@ -619,7 +623,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gongzhi-env", action="append", default=[], metavar="GONGZHI_NAME=VALUE",
                     help="a setting for the gongzhi server (repeatable), e.g. GONGZHI_DB_PRE_PING=1")
     ap.add_argument("--postgraphile-port", type=int, default=5678)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="≥ 2: both servers up at once, each operation measured for both back to back, this many "
+                         "rounds; each ratio the median of the rounds' (bench/compare_rounds.py)")
     args = ap.parse_args(argv)
+    if args.rounds > 1 and {"gongzhi", "postgraphile"} & set(args.skip):
+        ap.error("--rounds compares gongzhi with PostGraphile: skip neither")
     server_pin, driver_pin, note = pinning()
     print(note, flush=True)
     m = machine()
@@ -629,7 +638,11 @@ def main(argv: list[str] | None = None) -> int:
     checks: dict[str, Any] = {}
     work = Path(tempfile.mkdtemp(prefix="gongzhi-bench-"))
 
-    if "gongzhi" not in args.skip:
+    if args.rounds > 1:
+        from bench.compare_rounds import run_rounds
+
+        results, checks = run_rounds(args, fx, db, server_pin, driver_pin, work)
+    if "gongzhi" not in args.skip and args.rounds <= 1:
         asyncio.run(cleanup(db))
         proc = start_gongzhi(db, args.gongzhi_port, server_pin, args.gongzhi_env)
         try:
@@ -643,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             stop(proc)
 
-    if "postgraphile" not in args.skip:
+    if "postgraphile" not in args.skip and args.rounds <= 1:
         asyncio.run(cleanup(db))
         node = install_postgraphile()
         proc = start_postgraphile(node, db, args.postgraphile_port, server_pin)
@@ -679,6 +692,10 @@ def main(argv: list[str] | None = None) -> int:
             if a != b:
                 mismatch.append(f"{op}: {servers[0]} {a} ≠ {other} {b}")
     out = table(results, args, m, note, checks)
+    if args.rounds > 1:
+        from bench.compare_rounds import round_lines
+
+        out = out.rstrip("\n") + "\n" + "\n".join(round_lines(results, args.ops)) + "\n"
     if mismatch:
         out += "\nNOT COMPARABLE: " + "; ".join(mismatch) + "\n"
     print()
@@ -686,6 +703,7 @@ def main(argv: list[str] | None = None) -> int:
     res_dir = HERE / "results"
     res_dir.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%MZ")
+    stamp += "-rounds" if args.rounds > 1 else ""
     (res_dir / f"compare-s{args.scale:g}-c{args.concurrency}-{stamp}.md").write_text(out, encoding="utf-8")
     (res_dir / f"compare-s{args.scale:g}-c{args.concurrency}-{stamp}.json").write_text(
         json.dumps({"args": vars(args), "machine": m, "results": results, "checks": checks}, indent=1),
