@@ -1,6 +1,8 @@
 """One command: gongzhi vs PostGraphile v5 vs the hand-written SQL statement, same data, same rules.
 
     python -m bench.compare --scale 0.1 --concurrency 8 --duration 20
+    python -m bench.compare --scale 0.1 --duration 10 --rounds 3   # on a machine whose speed moves: both servers
+                                                                   # back to back per operation, median ratios
 
 1. Generates the bench database if it is missing (bench/generate.py) and applies
    bench/postgraphile/rls.sql (PostGraphile's role, grants, restrictive scope policies, functions).
