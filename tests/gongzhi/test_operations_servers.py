@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -223,10 +224,15 @@ async def test_two_processes_agree_on_policy_events_and_rate_limits(
 
         for who in ("grid1", "grid2", "grid3"):
             before = await fallbacks()
+            minute = int(time.time() // 60)
             codes = [(await post(servers[i % 2], b, who, "{ me { username } }")).status_code
                      for i in range(limit + 2)]
             if codes == [200] * limit + [429, 429]:
                 break
+            if int(time.time() // 60) != minute:
+                # the limiter's window is the clock's minute (gongzhi/http/ratelimit.py): a batch across its end is
+                # counted in two windows, as designed — once more, with another user, inside one minute
+                continue
             # Only a Redis answer slower than the limiter's guard (a loaded CI machine), counted in-process
             # meanwhile as designed (issue #26), excuses a miss: then once more, with another user, after
             # the fallback's back-off.
