@@ -4,6 +4,7 @@ as the role that sends it, against the demo data on PostgreSQL.
     python -m bench.mix              # 3 s per query, 400 requests per mutation at concurrency 4 and 400 at 8
     python -m bench.mix --skip-queries --db mine   # the mutations alone, on a copy of one's own
     python -m bench.mix --quick      # under a minute
+    python -m bench.mix --rounds 3 --duration 1.5 --skip-mutations   # each field beside node, 3 rounds
 
 1. Creates `gongzhi_bench_mix` if it is missing (`gongzhi migrate`, `gongzhi seed-demo`; `--force`
    rebuilds it) — the demo's four street offices; the mix runs in `yanquan`.
@@ -34,7 +35,9 @@ as the role that sends it, against the demo data on PostgreSQL.
    run ÷ the requests, robust to other load on the machine — and the driver's own CPU per request (this
    process's CPU time ÷ the requests), and writes it to bench/results/.
 
-The reference line is `node(id:)` of a case, the compiled path (one SQL statement).
+The reference line is `node(id:)` of a case, the compiled path (one SQL statement). With `--rounds N`
+(bench.mix_rounds) each field is measured beside it, back to back, N rounds, and its ratio is the median of the
+rounds' ratios: a plain run's single reference line can fall in a slow minute of a machine whose speed moves.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ from bench.fixture import JWT_SECRET
 from bench.generate import APP_ROLE, create_database, dsn_for
 from bench.mix_http import RawClient
 from bench.mix_ops import LOOKUPS, MAY_BE_EMPTY, PARTNER, PARTNER_DESK, QUERIES, TENANT, Fail, Q, Ref
+from bench.mix_rounds import query_rounds, summary
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -408,24 +412,29 @@ async def run_queries(
             )
     if failed:
         raise Fail("\n".join(failed))
-    for name in names:
+
+    async def measure(name: str) -> dict[str, Any]:
         q: Q = QUERIES[name]
         payload = payloads[name]
         stats = Stats(name)
         stats.rows = first[name]
-        await analyze_stale(args.db)
         for _ in range(args.warmup):
             await client.post(q.actor, payload)
-        await drive(
-            client,
-            pid,
-            stats,
-            [(q.actor, payload)],
-            args.concurrency,
-            args.duration,
-            lambda d, name=name: check_query(name, d),
-        )
-        out.append(stats.line() | {"actor": q.actor, "kind": "query", "c": args.concurrency})
+        await drive(client, pid, stats, [(q.actor, payload)], args.concurrency, args.duration,
+                    lambda d, name=name: check_query(name, d))
+        return stats.line() | {"actor": q.actor, "kind": "query", "c": args.concurrency}
+
+    async def stale(_name: str) -> None:
+        await analyze_stale(args.db)
+
+    if args.rounds > 1:  # each field beside the reference, back to back (bench.mix_rounds)
+        out = await query_rounds(names, args.rounds, measure, stale, lambda t: print(t, flush=True))
+        for line in out:
+            print(_fmt(line), flush=True)
+        return out
+    for name in names:
+        await stale(name)
+        out.append(await measure(name))
         print(_fmt(out[-1]), flush=True)
     return out
 
@@ -457,7 +466,8 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace, note: str) ->
     lines = [
         f"# bench.mix {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
-        f"queries at concurrency {args.concurrency}, {args.duration or 'one pass'} s each; "
+        f"queries at concurrency {args.concurrency}, {args.duration or 'one pass'} s each"
+        f"{f', {args.rounds} rounds beside node (order swapped each round)' if args.rounds > 1 else ''}; "
         f"{args.mutations} requests per mutation at each concurrency of {conc} (after {args.mutation_warmup} "
         f"unmeasured); driver {args.driver}; {note}; machine: {os.cpu_count()} cores, load "
         f"{os.getloadavg()[0]:.1f}",
@@ -467,14 +477,18 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace, note: str) ->
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
-        ratio = r["rps"] / ref["rps"] if ref else 0.0
+        # in rounds: the median of the field's back-to-back ratios, each round's in brackets (bench.mix_rounds)
+        ratio = r["ratio"] if "ratio" in r else r["rps"] / ref["rps"] if ref else 0.0
+        each = f" ({' '.join(f'{x:.2f}' for x in r['ratios'])})" if r.get("ratios") else ""
         lines.append(
             f"| {r['op']}{' (reference, compiled)' if r is ref else ''}"
             f"{' (set-up, general path)' if r['kind'] == 'general path' else ''} | {r['actor']} | {r['c']} | "
             f"{r['rps']:.1f} | "
-            f"{ratio:.2f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['cpu_ms']:.2f} | {r['pg_ms']:.2f} | "
+            f"{ratio:.2f}{each} | {r['p50']:.1f} | {r['p99']:.1f} | {r['cpu_ms']:.2f} | {r['pg_ms']:.2f} | "
             f"{r['driver_ms']:.2f} | {r['rows']} |"
         )
+    if args.rounds > 1:
+        lines.append("\n" + summary(results))
     qs = sorted(r["cpu_ms"] for r in results if r["kind"] == "query")
     if qs and ref:
         lines.append(
@@ -558,6 +572,9 @@ def main(argv: list[str] | None = None) -> int:
         "another commit, to measure before and after back to back); the bench's own code drives it",
     )
     ap.add_argument("--force", action="store_true", help="rebuild the demo database")
+    ap.add_argument("--rounds", type=int, default=1, help="each query field measured beside the node reference, "
+                    "back to back, this many rounds (order swapped each round); its ratio the median of the rounds' "
+                    "(bench.mix_rounds: for a machine whose speed moves between minutes)")
     ap.add_argument("--only", nargs="*", help="these query fields (and the reference line) only")
     ap.add_argument("--skip-queries", action="store_true")
     ap.add_argument("--skip-mutations", action="store_true")
