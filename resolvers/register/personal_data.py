@@ -258,8 +258,10 @@ async def full_reads(ctx: RequestContext, person_id: uuid.UUID) -> list[FullRead
     request_ids = {r.request_id for r in rows if r.request_id}
     why: dict[str, tuple[str, str | None]] = {}
     if request_ids:
-        for sib in await ctx.db.scalars(select(AuditEntry).where(AuditEntry.request_id.in_(request_ids),
-                                                                 AuditEntry.action != "person.read_pii")):
+        # the action in the text, not a parameter: a generic plan then still proves the request index's predicate
+        # (migration 0063: it leaves the full reads' own entries out)
+        for sib in await ctx.db.scalars(select(AuditEntry).where(
+                AuditEntry.request_id.in_(request_ids), AuditEntry.action != literal_column("'person.read_pii'"))):
             purpose = sib.detail.get("purpose") if isinstance(sib.detail, dict) else None
             if sib.request_id and (sib.request_id not in why or purpose):
                 why[sib.request_id] = (sib.action, str(purpose) if purpose else None)

@@ -114,6 +114,14 @@ READERS = [
      "AND action <> 'person.read_pii' ORDER BY id DESC LIMIT 1", ("uuid", "text")),
     ("ix_audit_log_tenant_request", "SELECT id FROM {t} WHERE tenant_id = $1 AND request_id = ANY($2) "
      "AND action <> 'person.read_pii'", ("uuid", "text[]")),
+    # the same, as resolvers/register/personal_data.py full_reads sends it (0063: the action in the text)
+    ("ix_audit_log_tenant_request", "SELECT id FROM {t} WHERE request_id IN ($1, $2) "
+     "AND action != 'person.read_pii'", ("text", "text")),
+    # an audit list under the actor's scope (resolvers/audit/service.py audit_predicate; 0063: partial)
+    ("ix_audit_log_tenant_area_path", "SELECT id FROM {t} WHERE tenant_id = $1 AND area_path LIKE $2 || '%' "
+     "ORDER BY id DESC LIMIT 21", ("uuid", "text")),
+    ("ix_audit_log_tenant_area_path", "SELECT id FROM {t} WHERE tenant_id = $1 AND (starts_with(area_path, $2) "
+     "OR starts_with(area_path, $3))", ("uuid", "text", "text")),
     # the audit chain's reads (resolvers/audit/chain.py)
     ("ux_audit_log_tenant_seq", "SELECT id, seq FROM {t} WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT 500",
      ("uuid", "int8")),
