@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import Select, operators
-from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, Grouping
+from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, Grouping, True_
 from sqlalchemy.sql.selectable import ScalarSelect, SelectStatementGrouping
 
 from compiled.compiler import (
@@ -215,7 +215,7 @@ def _newest_of_branch(tenant_id: Any, branch: ColumnElement[bool], where: list[C
     grid covers, a compound's areas — is read area by area, each the newest ``limit`` of its own open-case index
     range (ix_cases_open_area: tenant, area, id), then the newest ``limit`` of those: with thousands of open
     cases in a building, the branch as one scan read all of them and sorted them for 21 (issue #21)."""
-    conjuncts = _conjuncts(branch)
+    conjuncts = _wall_by_areas(tenant_id, _conjuncts(branch))
     pick = next(((c, s) for c in conjuncts if (s := areas_of(c)) is not None), None)
     if pick is None:
         # each conjunct as its scan may read it: a wall branch (on_wall AND a compound's path) took its path as
@@ -239,6 +239,31 @@ def _newest_of_branch(tenant_id: Any, branch: ColumnElement[bool], where: list[C
     newest = (select(Case.id).where(Case.tenant_id == tenant_id, Case.area_id == areas.c[0], *rest, *where)
               .order_by(Case.id.desc()).limit(limit).correlate(areas).lateral())
     return select(newest.c.id).select_from(areas).join(newest, true()).order_by(newest.c.id.desc()).limit(limit)
+
+
+def _wall_by_areas(tenant_id: Any, conjuncts: list[ColumnElement[bool]]) -> list[ColumnElement[bool]]:
+    """A wall branch by path (``on_wall IS TRUE`` and ``area_path`` under a compound's path: a resident's wall) with
+    its path as the areas under it, ``area_id IN (…)``: read area by area, its open cases come from the open wall
+    cases' index (ix_cases_open_wall, 0061), where the path index read every case of the compound, closed and off
+    the wall included (bench s0.1, bench.resident: 1,014 rows for 129, 1,108 buffers; issue #21). The same cases:
+    a case's area_path is its area's path (see ``_newest_of_branch``). Other branches are as given."""
+    prefixes = _subtree_prefixes(conjuncts)
+    if len(prefixes) != 1 or not any(_on_wall(c) for c in conjuncts):
+        return conjuncts
+    a = _WALL_AREA
+    areas = select(a.c.id).where(a.c.tenant_id == tenant_id, func.starts_with(a.c.path, prefixes[0]))
+    return [Case.area_id.in_(areas) if _subtree_prefixes([c]) else c for c in conjuncts]
+
+
+def _on_wall(clause: Any) -> bool:
+    while isinstance(clause, Grouping):
+        clause = clause.element
+    return (isinstance(clause, BinaryExpression) and clause.operator is operators.is_
+            and getattr(clause.left, "table", None) is Case.__table__ and clause.left.key == "on_wall"
+            and isinstance(clause.right, True_))
+
+
+_WALL_AREA = Area.__table__.alias("wall_area")
 
 
 def late(cx: Compiler, state: SQLColumnExpression[Any], due_at: SQLColumnExpression[Any]) -> ColumnElement[bool]:

@@ -185,6 +185,12 @@ class Case(TenantScoped, Base):
               sqlite_where=text(OPEN_STATES_SQL)),
         Index("ix_cases_open_reporter", "tenant_id", "reporter_user_id", "id", postgresql_where=text(OPEN_STATES_SQL),
               sqlite_where=text(OPEN_STATES_SQL)),
+        # The open cases on the problem wall per building: a grid leader's page reads its compounds' walls from
+        # this, not every open case there (0061). ``IS TRUE`` as the policies write it: PostgreSQL proves a
+        # partial index's predicate by the form of the query's condition (SQLite's text is its ``IS 1``).
+        Index("ix_cases_open_wall", "tenant_id", "area_id", "id",
+              postgresql_where=text(f"{OPEN_STATES_SQL} AND on_wall IS TRUE"),
+              sqlite_where=text(f"{OPEN_STATES_SQL} AND on_wall IS 1")),
     )
 
     number: Mapped[str] = mapped_column(String(32), unique=False)

@@ -2,7 +2,8 @@
 issue #21, bench.compare op 4). A report's case has no handler firm, partner unit or 12345 ticket, its timeline
 entry no idempotency key and its audit entry no ``seq`` yet (unsealed): it enters 9 of ``cases``' indexes (12
 before), 2 of ``case_events``' (3) and 5 of ``audit_log``'s (6; migration 0054 added its request's index, which a
-report's entry enters: it has a request id). Each reader of those five indexes is strict in
+report's entry enters: it has a request id). A resident's report goes on the problem wall, open: it enters the open
+wall cases' index too (0061), 10; a grid leader's does not. Each reader of those five indexes is strict in
 the column (``=``, ``IN``, ``= ANY``, ``>``, ``max``, the foreign keys' checks), so it implies the index's
 ``IS NOT NULL`` and its plan — a generic one too — can read the index; the unique ones still refuse a second
 equal value and still take any number of NULLs. PostgreSQL only (SQLite's indexes are built by the same
@@ -38,9 +39,9 @@ async def tenant(db: DbEnv) -> TenantWorld:
     return await build_tenant(db.sessionmaker, new_slug("ri"))
 
 
-async def report(api: Api, tw: TenantWorld, description: str | None = None) -> uuid.UUID:
+async def report(api: Api, tw: TenantWorld, description: str | None = None, user: str = "resident") -> uuid.UUID:
     more = {} if description is None else {"description": description}
-    body = await post_by(api, tw, "resident", REPORT, {"input": {
+    body = await post_by(api, tw, user, REPORT, {"input": {
         "areaId": area_gid(tw, "B1"), "category": "garbage", "title": "楼道堆物", "idempotencyKey": uuid.uuid4().hex,
         **more}}, fast=True)
     payload = orjson.loads(body)["data"]["reportCase"]
@@ -76,12 +77,15 @@ async def entered(driver: Any, table: str, where: str, *args: Any) -> list[str]:
 async def test_a_report_enters_nine_indexes_of_cases_and_two_of_its_timeline(api: Api, db: DbEnv,
                                                                               tenant: TenantWorld) -> None:
     case_id = await report(api, tenant)
+    off_wall = await report(api, tenant, user="grid1")  # G1 covers B1
     async with as_owner(db, tenant) as driver:
         cases = await entered(driver, "cases", "id = $1", case_id)
+        staff = await entered(driver, "cases", "id = $1", off_wall)
         events = await entered(driver, "case_events", "case_id = $1", case_id)
         assert len(await driver.fetch("SELECT 1 FROM case_events WHERE case_id = $1", case_id)) == 1
         audit = await entered(driver, "audit_log", "object_ids::text LIKE '%' || $1 || '%'", str(case_id))
-    assert len(cases) == 9, cases
+    assert len(cases) == 10 and "ix_cases_open_wall" in cases, cases  # on the wall (0061)
+    assert staff == [name for name in cases if name != "ix_cases_open_wall"], staff
     assert not {"ix_cases_tenant_firm", "ix_cases_tenant_partner", "uq_cases_tenant_external_ticket"} & set(cases)
     assert events == ["pk_case_events", "uq_case_events_tenant_id_case_id_seq"], events
     # its audit entry, unsealed: not the chain's order (seq NULL), not the full reads' index; its request's (0054)
@@ -122,6 +126,11 @@ READERS = [
      "ORDER BY id DESC LIMIT 21", ("uuid", "text")),
     ("ix_audit_log_tenant_area_path", "SELECT id FROM {t} WHERE tenant_id = $1 AND (starts_with(area_path, $2) "
      "OR starts_with(area_path, $3))", ("uuid", "text", "text")),
+    # an area's newest open wall cases, as the open-case page's wall candidates read them (compiled/case_filters.py;
+    # the policies' ``on_wall IS true``, the open states as literals; 0061)
+    ("ix_cases_open_wall", "SELECT id FROM {t} WHERE tenant_id = $1 AND area_id = $2 AND on_wall IS true "
+     "AND state IN ('reported', 'accepted', 'dispatched', 'in_progress', 'reopened') ORDER BY id DESC LIMIT 51",
+     ("uuid", "uuid")),
     # the audit chain's reads (resolvers/audit/chain.py)
     ("ux_audit_log_tenant_seq", "SELECT id, seq FROM {t} WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT 500",
      ("uuid", "int8")),
