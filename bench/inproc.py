@@ -9,6 +9,8 @@ checkout against another one's code, alternating, and compare means.
     GONGZHI_BENCH_MIX_DB=gongzhi_bench_s0_1 python -m bench.inproc op4 800 --pg-cpu   # bench.compare's op 4
     GONGZHI_BENCH_MIX_DB=<a copy of gongzhi_bench_s1> python -m bench.inproc op3 600 --pg-cpu   # op1 … op5 alike
     BENCH_OP_ACTOR=bench.firm GONGZHI_BENCH_MIX_DB=gongzhi_bench_s0_1 python -m bench.inproc op1 1 --explain  # as X
+    BENCH_OP_ACTOR=bench.grid BENCH_DOC='query … ' BENCH_VARS='{…}' GONGZHI_BENCH_MIX_DB=gongzhi_bench_s0_1 \
+        python -m bench.inproc doc 1 --explain                 # any document as a bench.compare actor
     python -m bench.inproc cases 1 --explain               # EXPLAIN (ANALYZE, BUFFERS) of each, in the request
     python -m bench.inproc caseLoop 100                    # report, accept, dispatch, start, resolve, feedback
     python -m bench.inproc publishNotice 300               # a notice as yanquan.chair (an insert, audited)
@@ -216,6 +218,17 @@ async def _run(args: argparse.Namespace, mix: Any) -> None:
             if "input" in variables:
                 variables["input"]["idempotencyKey"] = uuid.uuid4().hex
             return (op_actor, op_doc, variables)
+    elif args.operation == "doc":  # any document as a bench.compare actor (BENCH_DOC, BENCH_VARS: JSON)
+        from bench.fixture import load_fixture
+        from bench.generate import dsn_for
+
+        fx = await load_fixture(dsn_for(mix.DB))
+        op_actor = os.environ["BENCH_OP_ACTOR"]
+        tokens[op_actor] = fx.actors[op_actor].token
+        doc_vars = (op_actor, os.environ["BENCH_DOC"], json.loads(os.environ.get("BENCH_VARS", "{}")))
+
+        def make() -> tuple[str, str, dict[str, Any]]:
+            return doc_vars
     elif args.operation == "reportCase":
         building = await value(Ref("reporter_building"))
         category = (await call("yanquan.resident", "{ caseCategories { code } }", {}))["caseCategories"][0]["code"]

@@ -32,10 +32,11 @@ from typing import Any
 import orjson
 from graphql import GraphQLObjectType, SelectionSetNode, get_named_type
 from sqlalchemy import ColumnElement, Text, and_, cast, false, func, literal_column, select, true
+from sqlalchemy.orm import aliased
 
 from compiled.case_filters import area_uuid
 from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
-from compiled.sql import lit
+from compiled.sql import lit, once
 from models import Area, CaseCategory, CaseSettings, SlaUnit
 from models.area import community_id_sql
 from policies.filters import area_read_predicate
@@ -148,9 +149,10 @@ def _rates(cx: Compiler, sel: Sel, group_by: RateGroupBy, ranking: bool) -> Colu
     spec = _spec(cx, "CaseRates", cx.subsets(sel))
     path = None
     if cx.shape(sel, lambda a: a.get("areaId") is not None):
-        path = cast(select(Area.path).where(Area.id == cx.param(sel, area_uuid, "uuid"),
-                                            area_read_predicate(actor.grant("area", "read"), actor))
-                    .scalar_subquery(), Text)
+        ra = aliased(Area, name="rate_area")
+        path = cast(once(select(ra.path).where(ra.id == cx.param(sel, area_uuid, "uuid"),
+                                               area_read_predicate(actor.grant("area", "read"), actor, ra)),
+                         f"rate{len(cx.slots)}_area"), Text)  # the guard's and the filters' (compiled.sql.once)
         cx.guards.append(path.is_not(None))  # an unknown area, or one the actor may not read: NOT_FOUND
     lo = cx.param(sel, lambda a: _period_of(a)[2], "timestamptz")
     hi = cx.param(sel, lambda a: _period_of(a)[3], "timestamptz")

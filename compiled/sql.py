@@ -291,6 +291,15 @@ def value_text(expr: Any) -> Any:
 # ---------------------------------------------------------------- indexable predicates
 
 
+def once(stmt: Select[Any], name: str) -> ScalarSelect[Any]:
+    """``stmt``'s one value as a scalar subquery that the statement may name more than once — a guard (the
+    resolvers' NOT_FOUND) and a filter — and PostgreSQL runs once: a CTE named ``name`` (unique in the statement),
+    which it materializes when it is referenced twice. As two copies of a subquery it planned and ran both (issue
+    #21: a grid leader's problemWall ran its compound's area·read check twice, 4,462 of its 5,888 buffers)."""
+    found = stmt.cte(name)
+    return select(found.c[0]).scalar_subquery()
+
+
 def page_total(stmt: Select[Any], n: int, after: bool) -> ColumnElement[Any]:
     """A connection's totalCount, in the aggregate over its page's ``n + 1`` rows (compiled.fields.connection):
     the length of the whole list ``stmt``. A first page (no ``after``) of at most ``n`` rows is the whole list,

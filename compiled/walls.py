@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import BinaryExpression
 
 from compiled.compiler import Compiler, FieldTable, Sel, Unsupported
 from compiled.fields import PAGE_INFO, area_by_id, connection
-from compiled.sql import enum_name, iso, json_list, lit
+from compiled.sql import enum_name, iso, json_list, lit, once
 from models import Area, AreaKind, Case, CaseState
 from policies.filters import area_read_predicate
 from resolvers.deliberation import wall_filters
@@ -44,10 +44,11 @@ def _wall(echo: bool) -> Any:
             raise Unsupported("wall filter")  # the resolvers check it (a reversed period, …)
         ca = aliased(Area, name="wc")
         c = sa_inspect(ca).selectable
-        path = (select(c.c.path).where(c.c.tenant_id == cx.tenant_id, c.c.id == cx.param(sel, _compound_uuid, "uuid"),
-                                       c.c.kind == lit(AreaKind.COMPOUND.value),
-                                       area_read_predicate(cx.ctx.actor.grant("area", "read"), cx.ctx.actor, ca))
-                .scalar_subquery())
+        path = once(select(c.c.path).where(c.c.tenant_id == cx.tenant_id,
+                                           c.c.id == cx.param(sel, _compound_uuid, "uuid"),
+                                           c.c.kind == lit(AreaKind.COMPOUND.value),
+                                           area_read_predicate(cx.ctx.actor.grant("area", "read"), cx.ctx.actor, ca)),
+                    f"wall{len(cx.slots)}_compound")  # the guard's and the page's (names of its own per field)
         cx.guards.append(path.is_not(None))  # no such compound for the actor: the resolvers' NOT_FOUND
         compound = cast(path, Text)
         stmt = select(Case.__table__).where(Case.tenant_id == cx.tenant_id, *[

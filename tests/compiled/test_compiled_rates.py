@@ -257,3 +257,23 @@ async def test_the_period_is_one_scan_of_its_cases_on_the_generic_plan(api: Api,
         if " on case_events" in line:
             assert any("SubPlan" in above for above in found[:at]), shown
             assert "Index" in line, shown
+
+
+@pytest.mark.parametrize("user", ["grid2", "secretary"])
+async def test_an_areas_rates_check_the_area_once(api: Api, db: DbEnv, rates_world: World,
+                                                  monkeypatch: pytest.MonkeyPatch, user: str) -> None:
+    """The area the rates are asked inside is read under the actor's area·read check once (compiled.sql.once), for
+    the guard (NOT_FOUND) and the period's filter alike; as two subqueries PostgreSQL ran it twice (for a grid leader
+    the walk of its grids' compounds)."""
+    if not db.is_pg:
+        pytest.skip("compiled reads are PostgreSQL-only")
+    from tests.support.round_trips import plan_as_app
+
+    tw = rates_world.a
+    sent = statements_sent(monkeypatch)
+    compiled, resolved, taken = await both(api, tw, user, RATES, _variables(tw, NOVEMBER, "P1", "TOTAL"))
+    assert taken and compiled == resolved and b'"errors"' not in compiled, around(compiled, resolved)
+    sql, params = next((q, tuple(a)) for q, a in sent if "rate_accept_due" in q)
+    plan = await plan_as_app(db, tw.tenant_id, sql, params)
+    checks = [line for line in plan if re.search(r" on areas rate_area(_\d+)?( |$)", line)]
+    assert len(checks) == 1, "\n".join(plan)
