@@ -31,6 +31,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import CompoundSelect, Select
 
 from models import (
+    ALLOWED_PARENTS,
     Area,
     AreaKind,
     GridBuilding,
@@ -60,11 +61,23 @@ _READ_GRID = aliased(Area, name="read_grid")
 _GC_GRID = aliased(Area, name="gc_grid")
 _GC_BUILDING = aliased(Area, name="gc_building")
 _GC_COMPOUND = aliased(Area, name="gc_compound")
-_GC_AREA = aliased(Area, name="gc_area")
 _PC_GRID = aliased(Area, name="pc_grid")
 _PC_BUILDING = aliased(Area, name="pc_building")
 _PC_COMPOUND = aliased(Area, name="pc_compound")
 _PC_AREA = aliased(Area, name="pc_area")
+_PC = (_PC_GRID, _PC_BUILDING, _PC_COMPOUND)
+_RC_COMPOUND = aliased(Area, name="rc_compound")
+_RC = (aliased(Area, name="rc_grid"), aliased(Area, name="rc_building"), _RC_COMPOUND)
+_RC_CHILD = aliased(Area, name="rc_child")
+
+
+def _levels_above(kind: AreaKind) -> int:
+    """How many areas can lie above an area of ``kind`` (ALLOWED_PARENTS' longest chain of parents)."""
+    return max((1 + _levels_above(p) for p in ALLOWED_PARENTS[kind]), default=0)
+
+
+_ABOVE_COMPOUND = _levels_above(AreaKind.COMPOUND)  # a zone's community's street: 3
+_RC_UP = tuple(aliased(Area, name=f"rc_up{i}") for i in range(1, _ABOVE_COMPOUND))
 _ROW_GRID = aliased(Area, name="row_grid")
 _ROW_BUILDING = aliased(Area, name="row_building")
 
@@ -203,24 +216,57 @@ def grid_compound_rows(area_col: SQLColumnExpression[uuid.UUID], path_col: SQLCo
                        ) -> ColumnElement[bool]:
     """A row of an area (``area_col``, ``path_col``) lies at a compound a grid under ``paths`` touches; with
     ``ancestors`` also above one (a community's notice reaches the compound), with ``below`` anywhere
-    inside one (the compound's public wall)."""
+    inside one (the compound's public wall).
+
+    The areas are found by parent links, each step an index probe (ALLOWED_PARENTS: a building's compound is its
+    parent, what lies inside a compound are its children, and a compound has at most ``_ABOVE_COMPOUND`` areas
+    above it). By paths — a building's compound as the compound whose path prefixes the building's, the
+    ancestors as the areas whose paths prefix the compound's — PostgreSQL read every area of the tenant twice
+    under row-level security (issue #21: a grid leader's area·read check of one compound at bench scale 0.1,
+    2,231 buffers). Equal by tests/policies/test_grid_compounds_by_parent.py."""
     if not paths:
         return false()
-    touched = grid_compounds(paths).subquery()
-    if not (ancestors or below):
-        ids = select(touched.c.id)
-    else:
-        # As a set of area ids (areas are few per tenant), so that the rows' area index finds them.
-        a = _GC_AREA
-        conds: list[ColumnElement[bool]] = []
-        if ancestors:  # the compound itself and every area above it
-            conds.append(touched.c.path.startswith(a.path))
-        if below:  # the compound itself and every area inside it
-            conds.append(a.path.startswith(touched.c.path))
-        ids = select(a.id).join(touched, or_(*conds))
+    c = _RC_COMPOUND
+    parts: list[Select[Any]] = [compound_chain(paths, _RC, c.id)]
+    if ancestors:
+        above: Any = c
+        joined: list[Any] = []
+        for level in range(_ABOVE_COMPOUND):  # the compound's parent, its parent's, … (NULL above the street: out)
+            parts.append(_joined(compound_chain(paths, _RC, above.parent_id), joined)
+                         .where(above.parent_id.is_not(None)))
+            if level < len(_RC_UP):
+                joined.append((_RC_UP[level], above))
+                above = _RC_UP[level]
+    if below:  # what a compound holds are its children (grids and buildings)
+        child = _RC_CHILD
+        parts.append(compound_chain(paths, _RC, child.id)
+                     .join(child, and_(child.tenant_id == c.tenant_id, child.parent_id == c.id)))
+    ids: Any = parts[0] if len(parts) == 1 else select(union_all(*parts).subquery().c[0])
     if not ancestors:
         ids = ids.execution_options(**{BY_PARENT: grid_compound_ids_by_parent(paths, below=below)})
     return area_col.in_(ids)
+
+
+def _joined(stmt: Select[Any], steps: list[tuple[Any, Any]]) -> Select[Any]:
+    """``stmt`` joined up the parent links ``steps`` ((area, its child) pairs, from the compound up)."""
+    for up, below in steps:
+        stmt = stmt.join(up, and_(up.tenant_id == below.tenant_id, up.id == below.parent_id))
+    return stmt
+
+
+def compound_chain(paths: tuple[str, ...], aliases: tuple[Any, Any, Any], *cols: Any) -> Select[Any]:
+    """``cols`` of the compounds of the buildings that the grids at or under ``paths`` cover, by parent links:
+    the grids, their buildings (grid_buildings), each building's parent when it is a compound. ``aliases``: the
+    grid's, the building's and the compound's (one set per caller, so that no subquery correlates with another)."""
+    g, b, c = aliases
+    return (
+        select(*cols)
+        .select_from(g)
+        .join(GridBuilding, and_(GridBuilding.tenant_id == g.tenant_id, GridBuilding.grid_id == g.id))
+        .join(b, and_(b.tenant_id == GridBuilding.tenant_id, b.id == GridBuilding.building_id))
+        .join(c, and_(c.tenant_id == b.tenant_id, c.id == b.parent_id))
+        .where(c.kind == literal_column(f"'{AreaKind.COMPOUND.value}'", Text), in_subtree(g.path, paths))
+    )
 
 
 # The execution option of grid_compound_rows' id SELECT that holds the same ids found by parent links.
@@ -235,17 +281,10 @@ def grid_compound_ids_by_parent(paths: tuple[str, ...], *, below: bool = False) 
     community or zone and holds only grids and buildings, so a building's compound is its parent and what
     lies inside a compound is its children. For candidates whose rows are tested by the predicate itself
     (compiled.case_filters): the open-case page's scans of the compounds' areas."""
-    c, b, g, a = _PC_COMPOUND, _PC_BUILDING, _PC_GRID, _PC_AREA
+    c, a = _PC_COMPOUND, _PC_AREA
 
-    def chain(*cols: Any) -> Select[Any]:  # the compounds of the buildings the grids cover (their ``cols``)
-        return (
-            select(*cols)
-            .select_from(g)
-            .join(GridBuilding, and_(GridBuilding.tenant_id == g.tenant_id, GridBuilding.grid_id == g.id))
-            .join(b, and_(b.tenant_id == GridBuilding.tenant_id, b.id == GridBuilding.building_id))
-            .join(c, and_(c.tenant_id == b.tenant_id, c.id == b.parent_id))
-            .where(c.kind == literal_column(f"'{AreaKind.COMPOUND.value}'", Text), in_subtree(g.path, paths))
-        )
+    def chain(*cols: Any) -> Select[Any]:
+        return compound_chain(paths, _PC, *cols)
 
     # The compounds once per statement, as a CTE (issue #21): a grid leader's or secretary's open-case candidates
     # name them in the compounds' branch and twice in the walls' (the compounds, their children) — as subqueries

@@ -60,14 +60,30 @@ async def test_the_areas_by_parent_are_the_areas_by_path_for_every_grid(db: DbEn
                 s.add(GridBuilding(grid_id=by_key[grid].id, building_id=by_key[building].id))
             await s.flush()
             checked = 0
+            areas = list(await s.scalars(select(Area)))
+            by_id = {a.id: a for a in areas}
+            covered = [(by_id[gb.grid_id].path, by_id[gb.building_id]) for gb in await s.scalars(select(GridBuilding))]
             for scope in ("G1", "G2", "G3", "G4", "C1", "C2", "S", "P2", "B1"):
                 paths = (by_key[scope].path,)
+                # the reference, by paths alone (as grid_compound_rows read them before issue #21's parent links):
+                # a compound whose path prefixes a covered building's; its ancestors prefix its path, what it
+                # holds has its path as a prefix
+                touched = [c for c in areas if c.kind == AreaKind.COMPOUND and any(
+                    g.startswith(paths) and b.path.startswith(c.path) for g, b in covered)]
                 for below in (False, True):
-                    by_path = set(await s.scalars(select(Area.id).where(
+                    by_path = {a.id for a in areas if any(
+                        a.id == c.id or (below and a.path.startswith(c.path)) for c in touched)}
+                    rows = set(await s.scalars(select(Area.id).where(
                         grid_compound_rows(Area.id, Area.path, paths, below=below))))
                     by_parent: set[uuid.UUID] = set(await s.scalars(grid_compound_ids_by_parent(paths, below=below)))
+                    assert rows == by_path, (scope, below)
                     assert by_parent == by_path, (scope, below)
                     checked += bool(by_path)
+                above = {a.id for a in areas if any(c.path.startswith(a.path) for c in touched)}
+                rows = set(await s.scalars(select(Area.id).where(
+                    grid_compound_rows(Area.id, Area.path, paths, ancestors=True))))
+                assert rows == above, scope
+                assert len(above) > len(touched) or not touched, scope  # the street, community (, zone) above
             names = {by_key[k].id: k for k in by_key}
             g1 = (by_key["G1"].path,)
             assert {names[i] for i in await s.scalars(grid_compound_ids_by_parent(g1, below=True))} == {
