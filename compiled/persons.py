@@ -22,7 +22,8 @@ from compiled.compiler import Compiler, FieldTable, Sel, Unsupported, given_id
 from compiled.fields import CONNECTION, EDGE, connection
 from compiled.pii import readable_columns
 from models import Area, Household, Person
-from policies.filters import household_predicate
+from policies.actor import Actor
+from policies.filters import household_predicate, kept_predicate, person_household_ids, person_predicate
 from resolvers import validation as v
 from resolvers.errors import ServiceError
 from resolvers.register import person_list_filters
@@ -33,6 +34,19 @@ def _search_term(a: dict[str, Any]) -> str:
         return v.text(a["search"], "search", max_len=50)
     except ServiceError:
         raise Unsupported("bad search") from None  # the resolvers give the typed error
+
+
+def _readable(actor: Actor) -> ColumnElement[bool]:
+    """The persons the actor reads, as ``household_id IN (own UNION ALL reach …)`` where the read predicate is
+    an OR of household sets (policies.filters.person_household_ids): the count and the rows then read the
+    households' persons through ix_persons_household, not every person of the tenant (issue #21). The
+    predicate itself keeps its OR: the households page's persons of each household plan better with it."""
+    grant = actor.grant("person", "read")
+
+    def build() -> ColumnElement[bool]:
+        ids = person_household_ids(grant, actor)
+        return person_predicate(grant, actor) if ids is None else Person.household_id.in_(ids)
+    return kept_predicate("person_by_household", grant, actor, build)
 
 
 def persons(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
@@ -56,7 +70,8 @@ def persons(cx: Compiler, _row: None, sel: Sel) -> ColumnElement[Any]:
         Person.tenant_id == cx.tenant_id,
         *person_list_filters(cx.ctx, archived=cx.shape(sel, lambda a: bool(a.get("archived"))), area_path=path,
                              household_id=household_id, care_tag=care_tag,
-                             party_member=cx.shape(sel, lambda a: a.get("partyMember")), search=search))
+                             party_member=cx.shape(sel, lambda a: a.get("partyMember")), search=search,
+                             readable=_readable(cx.ctx.actor)))
     # the check of a full read as a column of the page's rows: each field that is personal data reads it (compiled.pii)
     return connection(cx, sel, stmt, Person.id, descending=False, node_type="Person",
                       columns=tuple(readable_columns(cx, Person.__table__)))

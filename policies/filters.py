@@ -350,6 +350,25 @@ def _person_predicate(grant: Grant, actor: Actor, person: type[Person]) -> Colum
     return or_(*parts) if parts else false()
 
 
+def person_household_ids(grant: Grant, actor: Actor) -> Select[Any] | CompoundSelect[Any] | None:
+    """The households whose persons ``person_predicate(grant, actor)`` admits, as one ``SELECT`` (UNION ALL of
+    its parts), for a list of persons that ``household_id IN (…)`` can drive from ix_persons_household (issue #21:
+    a grid leader living in a household read the tenant's every person for the OR of its own household and its
+    reach, ``x = own OR x IN (reach)``, which no index drives). None where the predicate is not an OR of household
+    sets (one part or none: it is its own best form; every person; a partner unit's consents)."""
+    if grant.all or (grant.has(Condition.AGREEMENT) and actor.partner_unit_id is not None):
+        return None
+    sets: list[Select[Any]] = []
+    if grant.own and actor.household_id is not None:
+        sets.append(select(literal(actor.household_id, _REACH_HOUSEHOLD.id.type)))
+    reach = Grant(scope_paths=grant.scope_paths, own_compound=grant.own_compound, firm_ids=grant.firm_ids)
+    if reach:
+        sets.append(reach_households(reach, actor))
+    if grant.has(Condition.ASSIGNED) and _is_lead(actor):
+        sets.append(lead_household_ids(actor))
+    return union_all(*sets) if len(sets) > 1 else None
+
+
 # The households a person predicate's reach covers, as a CTE, one object per reach (issue #21), as scope_buildings
 # is for the buildings: a persons page tests a person's reach in its count, its rows and each field that masks
 # (piiMasked, phone, idCardNo …), a households page in each household's persons and their fields — as subqueries

@@ -94,13 +94,17 @@ async def list_persons(
 def person_list_filters(ctx: RequestContext, *, archived: bool, area_path: str | ColumnElement[str] | None,
                         household_id: uuid.UUID | ColumnElement[uuid.UUID] | None,
                         care_tag: str | ColumnElement[str] | None, party_member: bool | None,
-                        search: str | ColumnElement[str] | None) -> list[ColumnElement[bool]]:
+                        search: str | ColumnElement[str] | None,
+                        readable: ColumnElement[bool] | None = None) -> list[ColumnElement[bool]]:
     """The persons list's rows (by id): readable, on the current register or archived, in the area's
     subtree, of the household, of the care group (only among persons read in full: care groups are
     personal data), party members or not, the name containing ``search`` (already checked). The
-    compiled read (compiled/persons.py) filters with this too, with the values as SQL expressions."""
+    compiled read (compiled/persons.py) filters with this too, with the values as SQL expressions and
+    ``readable``, the read predicate in a form of its own (the same persons)."""
     current = Person.status == PersonStatus.ACTIVE
-    filters = [person_predicate(ctx.actor.grant("person", "read"), ctx.actor), ~current if archived else current]
+    if readable is None:
+        readable = person_predicate(ctx.actor.grant("person", "read"), ctx.actor)
+    filters = [readable, ~current if archived else current]
     if area_path is not None:
         # policies.filters types the scope paths as literal strings; startswith takes an expression as well.
         in_scope = buildings_in_scope((area_path,))  # type: ignore[arg-type]  # a str or a path expression
