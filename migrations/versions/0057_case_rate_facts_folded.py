@@ -124,13 +124,17 @@ FILL = sa.text("UPDATE cases SET rate_seq = (SELECT max(e.seq) FROM case_events 
                ).bindparams(sa.bindparam("tenant", type_=sa.Uuid()))
 
 
+def fill(bind: sa.Connection) -> None:
+    for tid in each_tenant(bind):  # SET LOCAL app.tenant_id per tenant (issue #27)
+        bind.execute(FILL, {"tenant": tid})
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
     op.add_column("cases", sa.Column("rate_seq", sa.Integer(), nullable=True))
-    for tid in each_tenant(bind):  # SET LOCAL app.tenant_id per tenant (issue #27)
-        bind.execute(FILL, {"tenant": tid})
+    fill(bind)
     op.execute(PG_FUNCTION)
 
 

@@ -11,8 +11,12 @@ both tables are analyzed after a fixed count of new rows whatever their size: au
 minutes of a busy street's requests; ANALYZE samples 30,000 rows, once a minute at most by autovacuum's naptime),
 audit_pii_reads after 100,000 (each full read writes one row per person it names, 20–40 a register page).
 
-PostgreSQL only (storage parameters; SQLite has no autovacuum). Nothing on a Citus coordinator, where the shards'
-settings are Citus's to propagate, as 0062.
+PostgreSQL only (storage parameters; SQLite has no autovacuum). On a Citus coordinator too: autovacuum analyzes the
+shards on the workers (the coordinator's tables are empty shells there), and Citus 13.2 propagates ``ALTER TABLE … SET
+/ RESET (…)`` to every shard, as ``create_distributed_table`` copies a table's storage parameters into the shards it
+makes. So the settings reach the shards whether the database was distributed before this revision or after it
+(docs/scaling.md, run H: an earlier form of this file skipped Citus, and a database migrated through it after the
+distribution had the settings on no shard).
 
 Revision ID: 0059_audit_analyze
 Revises: 0060_stage_due_without_lookup
@@ -21,7 +25,6 @@ Create Date: 2026-12-07
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0059_audit_analyze"
@@ -34,10 +37,7 @@ ANALYZE_EVERY = {"audit_log": 10_000, "audit_pii_reads": 100_000}
 
 
 def _applies() -> bool:
-    bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
-        return False
-    return not bind.execute(sa.text("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus'")).first()
+    return op.get_bind().dialect.name == "postgresql"
 
 
 def upgrade() -> None:

@@ -7,6 +7,7 @@ its facts folded in and writes nothing."""
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -21,10 +22,11 @@ from tenants import commit
 from tenants.rls import set_tenant_sql
 from tenants.session import bind_tenant
 from tests.cases.test_case_rate_facts import kept
-from tests.support.case_steps import MONDAY_10, ClockApi, reported
+from tests.support.case_steps import MONDAY_10, ClockApi, reported, resolved
 from tests.support.cases import area_gid, case_uuid
 from tests.support.fast_steps import REPORT, case_id, clocked_tenant, doc, fast_taken, made, payload, post
 from tests.support.harness import Api, DbEnv, World
+from tests.support.paths import ROOT
 from tests.support.world import TenantWorld
 
 # Every kind of step a fact depends on, in an order that moves each fact (action, from, to, minutes after t0):
@@ -49,6 +51,11 @@ _COUNTER = (
 )
 
 
+# On a Citus coordinator the trigger (propagated to every shard of ``cases``) fires on the workers: the counter is a
+# plain table on each worker, written there beside the shards and read through run_command_on_workers.
+_ON_WORKERS = "SELECT success, result FROM run_command_on_workers(:q)"
+
+
 @pytest.fixture
 async def writes(db: DbEnv) -> AsyncIterator[Any]:
     """Every write of a row of ``cases`` (its id and INSERT or UPDATE), the triggers' included, counted by a trigger
@@ -56,16 +63,27 @@ async def writes(db: DbEnv) -> AsyncIterator[Any]:
     if not db.is_pg:
         pytest.skip("rate_seq and the fold are PostgreSQL's (SQLite keeps 0056's recompute)")
     async with db.owner_engine.begin() as conn:
+        citus = bool(await conn.scalar(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'citus'")))
+        if citus:
+            done = (await conn.execute(sa.text(_ON_WORKERS), {"q": _COUNTER[0]})).all()
+            assert done and all(ok for ok, _ in done), done
         for statement in _COUNTER:
             await conn.execute(sa.text(statement))
 
     async def of(case: uuid.UUID) -> list[str]:
         async with db.owner_engine.connect() as conn:
-            got = (await conn.execute(sa.text("SELECT op FROM test_case_row_writes WHERE case_id = :c"),
-                                      {"c": case})).scalars().all()
-            await conn.execute(sa.text("DELETE FROM test_case_row_writes"))
+            if citus:
+                ask = (f"SELECT string_agg(op, ',') FROM test_case_row_writes WHERE case_id = '{case}'",
+                       "DELETE FROM test_case_row_writes")
+                rows = [(await conn.execute(sa.text(_ON_WORKERS), {"q": q})).all() for q in ask]
+                assert all(ok for done in rows for ok, _ in done), rows
+                got = [op for _, result in rows[0] if result for op in result.split(",")]
+            else:
+                got = list((await conn.execute(sa.text("SELECT op FROM test_case_row_writes WHERE case_id = :c"),
+                                               {"c": case})).scalars().all())
+                await conn.execute(sa.text("DELETE FROM test_case_row_writes"))
             await conn.commit()
-        return list(got)
+        return got
 
     try:
         yield of
@@ -74,6 +92,8 @@ async def writes(db: DbEnv) -> AsyncIterator[Any]:
             await conn.execute(sa.text("DROP TRIGGER test_case_row_writes ON cases"))
             await conn.execute(sa.text("DROP FUNCTION test_case_row_write()"))
             await conn.execute(sa.text("DROP TABLE test_case_row_writes"))
+            if citus:
+                await conn.execute(sa.text(_ON_WORKERS), {"q": "DROP TABLE test_case_row_writes"})
 
 
 async def rate_seq(db: DbEnv, tw: TenantWorld, case: uuid.UUID) -> tuple[int | None, int]:
@@ -124,6 +144,34 @@ async def test_the_fold_equals_the_facts_of_the_rows(how: str, capi: ClockApi, f
         assert facts["rate_responded_at"] == t0 + timedelta(minutes=3 if walk is WALKS[1] else 1)
         assert facts["rate_called_back"]
         assert facts["rate_closes"] == (2 if walk is WALKS[0] else 1)
+
+
+async def test_the_migration_sets_rate_seq_of_existing_cases(capi: ClockApi, fresh: World, db: DbEnv) -> None:
+    """0057's upgrade on cases it finds: each case's ``rate_seq`` the highest ``seq`` of its steps (the facts on its
+    row are all of them), every tenant's under its own tenant setting — on Citus one statement per tenant, each
+    routed to the worker holding the tenant's ``cases`` and ``case_events`` shards."""
+    if not db.is_pg:
+        pytest.skip("rate_seq is PostgreSQL's (SQLite keeps 0056's recompute)")
+    a, b = fresh.a, fresh.b
+    worlds = [a, a, b]
+    ids = [case_uuid(c["id"]) for c in (await reported(capi.api, a), await resolved(capi.api, a),
+                                         await resolved(capi.api, b))]
+    path = ROOT / "migrations" / "versions" / "0057_case_rate_facts_folded.py"
+    spec = importlib.util.spec_from_file_location("migration_0057", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    highest = "SELECT max(seq) FROM case_events WHERE tenant_id = :t AND case_id = :c"
+    async with db.owner_engine.begin() as conn:
+        want = []
+        for tw, case in zip(worlds, ids, strict=True):
+            await conn.execute(sa.text(set_tenant_sql(tw.tenant_id)))
+            want.append((await conn.execute(sa.text(highest), {"t": tw.tenant_id, "c": case})).scalar_one())
+            await conn.execute(sa.text("UPDATE cases SET rate_seq = NULL WHERE tenant_id = :t AND id = :c"),
+                               {"t": tw.tenant_id, "c": case})
+        await conn.run_sync(migration.fill)
+    assert want[0] == 1 and want[1] > 1 and want[2] > 1, want
+    assert [(await rate_seq(db, tw, case))[0] for tw, case in zip(worlds, ids, strict=True)] == want
 
 
 @pytest.fixture(scope="module")

@@ -149,3 +149,30 @@ async def test_the_rate_facts_triggers_are_on_every_shard_and_their_functions_on
             "SELECT success, result FROM run_command_on_workers($$SELECT string_agg(proname, ',' ORDER BY proname)"
             " FROM pg_proc WHERE proname IN ('gongzhi_case_rate_steps', 'gongzhi_case_rate_stage')$$)"))).all()
         assert workers and set(workers) == {(True, "gongzhi_case_rate_stage,gongzhi_case_rate_steps")}, workers
+        # and as the coordinator has them: 0057 and 0060 replace both (CREATE OR REPLACE FUNCTION, which Citus
+        # propagates for a distributed function); a worker keeping 0056's would still fire and leave no error
+        body = ("SELECT string_agg(proname || ':' || md5(prosrc), ',' ORDER BY proname) FROM pg_proc"
+                " WHERE proname IN ('gongzhi_case_rate_steps', 'gongzhi_case_rate_stage')")
+        here = await conn.scalar(text(body))
+        there = (await conn.execute(text("SELECT success, result FROM run_command_on_workers(:q)"), {"q": body})).all()
+        assert set(there) == {(True, here)}, (here, there)
+
+
+async def test_the_stage_numbering_check_is_on_every_shard_and_validated(db: DbEnv) -> None:
+    """0060's ``ck_case_stages_seq_from_one`` (added NOT VALID, then validated): the stage trigger takes a stage
+    numbered 1 as the case's first on the strength of it, so every shard of ``case_stages`` needs it, validated —
+    Citus names it with the shard id on a database migrated through 0060 after the distribution."""
+    if not db.is_pg:
+        pytest.skip("PostgreSQL's catalog")
+    async with db.owner_engine.connect() as conn:
+        if not await conn.scalar(text("SELECT 1 FROM pg_extension WHERE extname = 'citus'")):
+            pytest.skip("plain PostgreSQL: no shards (the check: tests/cases/test_case_stage_due.py)")
+        shards = (await conn.execute(text(
+            "SELECT success, result FROM run_command_on_shards('case_stages', $$SELECT string_agg("
+            "regexp_replace(conname, '_[0-9]+$', '') || ':' || convalidated::text || ':' || pg_get_constraintdef(oid),"
+            " ',') FROM pg_constraint WHERE conrelid = '%s'::regclass AND conname ~ '^ck_case_stages_seq_from_one'$$)"
+        ))).all()
+        placed = await conn.scalar(text(
+            "SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'case_stages'::regclass"))
+    assert len(shards) == placed and placed, shards
+    assert set(shards) == {(True, "ck_case_stages_seq_from_one:true:CHECK ((seq >= 1))")}, shards

@@ -125,8 +125,10 @@ async def test_a_full_reads_ids_are_written_without_a_check_per_row(api: Api, db
     async with db.owner_engine.connect() as conn:
         keys = (await conn.scalars(sa.text(
             "SELECT conname FROM pg_constraint WHERE conrelid = 'audit_pii_reads'::regclass AND contype = 'f'"))).all()
+        # (Citus's own statement trigger on a distributed table, forwarding TRUNCATE to the shards, is no check)
         checks = (await conn.scalars(sa.text(
-            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_pii_reads'::regclass"))).all()
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_pii_reads'::regclass"
+            " AND tgfoid::regproc::text <> 'citus_truncate_trigger'"))).all()
         index = await conn.scalar(sa.text("SELECT to_regclass('ix_audit_log_pii_reads')"))
     assert (keys, checks, index) == ([], [], None)
 
