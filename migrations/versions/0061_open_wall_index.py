@@ -15,7 +15,7 @@ prove a predicate ``on_wall`` (nor ``on_wall = true``). SQLite's text is its ren
 and its steps up to resolution; a staff or hotline report never.
 
 Both backends, as 0024. On Citus a CREATE INDEX on the distributed ``cases`` table is created on every shard by
-Citus itself, as 0024's and 0052's.
+Citus itself, as 0024's and 0052's (docs/scaling.md run I: on every shard with its predicate).
 
 Revision ID: 0061_open_wall_index
 Revises: 0063_audit_index_predicates

@@ -22,7 +22,8 @@ READERS, generic plans).
 
 Both indexes are rebuilt under their own names, in the migration's transaction (as 0054 built the request's):
 writes to audit_log wait for the build. PostgreSQL and SQLite (SQLite has the request's index only: 0007's is
-PostgreSQL's). On Citus both statements propagate to the shards like any index (not run on a cluster).
+PostgreSQL's). On Citus both statements propagate to the shards like any index (docs/scaling.md run I: on
+every shard with the predicate, migrated after the distribution too; downgrade and upgrade on the cluster).
 
 Revision ID: 0063_audit_index_predicates
 Revises: 0059_audit_analyze

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.support import citus
 from tests.support.compiled import COMPILED_READ, both
 from tests.support.harness import Api, DbEnv, World
 
@@ -44,6 +45,8 @@ async def _page(api: Api, db: DbEnv, fresh: World, document: str, field: str,
                 monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
     if not db.is_pg:
         pytest.skip("the compiled path and its plans are PostgreSQL's")
+    if citus.ENABLED:
+        pytest.skip(citus.EXPLAIN_IN_REQUEST)
     seen = _in_the_request(monkeypatch)
     compiled, resolved, taken = await both(api, fresh.a, "grid1", document, {})
     assert taken and compiled == resolved

@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from resolvers.ids import encode_global_id
 from tenants.rls import set_tenant_sql
+from tests.support import citus
 from tests.support.compiled import both, walk_pages
 from tests.support.deliberation import area
 from tests.support.harness import Api, DbEnv, World
@@ -69,6 +70,11 @@ async def test_a_grid_leaders_persons_page_reads_its_households_persons_only(
         api: Api, db: DbEnv, fresh: World, monkeypatch: pytest.MonkeyPatch) -> None:
     if not db.is_pg:
         pytest.skip("the compiled path and its plans are PostgreSQL's")
+    if citus.ENABLED:  # Citus 13.2 refuses the filler's data-modifying CTE (INSERT … SELECT from areas in a WITH
+        # feeding the households' INSERT): "missing FROM-clause entry for table areas"; its households' and persons'
+        # INSERT … SELECT are COPYs Citus refuses under row-level security (tests.support.citus.FILLER_REFUSED)
+        pytest.skip("the test's filler (a data-modifying CTE, INSERT … SELECT under row-level security) is refused "
+                    "by Citus")
     tw = fresh.a
     async with db.owner_engine.begin() as conn:
         await conn.execute(text(set_tenant_sql(tw.tenant_id)))

@@ -21,7 +21,7 @@ from models import AuditEntry, Notice, Topic, Wish
 from resolvers import inserts, prepared
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant, count_statements
-from tests.support import fast_paths
+from tests.support import citus, fast_paths
 from tests.support.audit import seal_as_app, verify
 from tests.support.deliberation import open_vote, topic_in
 from tests.support.harness import Api, DbEnv, World
@@ -208,6 +208,8 @@ EXPECTED = {"postWish": 2, "recordVisit": 4, "requestRedemption": 7, "signUpForA
 async def test_statements_per_mutation(api: Api, db: DbEnv, fresh: World) -> None:
     if not db.is_pg:
         pytest.skip("the counts are PostgreSQL's (SQLite takes the ORM path)")
+    if citus.ENABLED:
+        pytest.skip(citus.DRIVER_PATH)
     tw = fresh.a
     act = await _activity(api, tw)
     item = (await run(api, tw, "admin", CREATE_ITEM, {"c": area(tw, "C1", "Community"), "n": "毛巾", "p": 30,

@@ -25,6 +25,7 @@ from policies.actor import Actor, Assignment
 from policies.roles import Role
 from resolvers import prepared, stand_in
 from tenants.session import bind_tenant
+from tests.support import citus
 from tests.support.deliberation import OPEN, closes, topic_in
 from tests.support.harness import Api, DbEnv, World
 from tests.support.volunteering import AWARD, CREATE_ITEM, area, person, run
@@ -290,6 +291,8 @@ async def test_a_staff_claim_in_reach_asks_no_party_community(api: Api, db: DbEn
 
     if not db.is_pg:
         pytest.skip("the counts are PostgreSQL's")
+    if citus.ENABLED:
+        pytest.skip(citus.DRIVER_PATH)
     tw = fresh.a
     async with db.sessionmaker() as s:
         bind_tenant(s, tw.tenant_id)

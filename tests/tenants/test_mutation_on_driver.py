@@ -17,6 +17,7 @@ from sqlalchemy import event, select, text
 import resolvers.deliberation as deliberation
 from models import AuditEntry
 from tenants.session import DriverTransaction, bind_tenant, bind_to_driver, count_statements, fetch_first
+from tests.support import citus
 from tests.support.deliberation import area
 from tests.support.fast_paths import general_path
 from tests.support.harness import Api, DbEnv, World
@@ -64,6 +65,8 @@ async def test_one_connection_and_no_tenant_setting_of_its_own(api: Api, fresh: 
     paths off: this one would take gongzhi/http/fast_inserts.py): the ORM's statements on the request's one
     connection, after the first statement bound the tenant. Then the same notice on its fast path: one
     connection too, no tenant setting of its own, and no SAVEPOINT."""
+    if citus.ENABLED:
+        pytest.skip(citus.DRIVER_PATH)
     _pg(db)
     a = fresh.a
     from resolvers.ids import encode_global_id
