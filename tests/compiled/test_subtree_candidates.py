@@ -17,11 +17,9 @@ import re
 
 import orjson
 import pytest
-from sqlalchemy import text
 
-from tenants.rls import set_tenant_sql
 from tests.support import citus
-from tests.support.cases import area_gid, report
+from tests.support.cases import area_gid, copy_cases, report
 from tests.support.compiled import both, compiled_plan, walk_pages
 from tests.support.harness import Api, DbEnv, World
 
@@ -52,19 +50,8 @@ async def test_a_secretarys_candidates_read_no_area_inside_the_community_again(
         await report(api, tw, "admin", "B4", title=f"四栋{i}")  # C2: not the secretary's
     body = await api.gql(tw, "admin", MOVE, {"i": {"id": area_gid(tw, "P2"), "newParentId": area_gid(tw, "C2")}})
     assert body["data"]["m"]["errors"] == [], body  # P2 (B3) now in C2, B3 still G2's (in C1)
-    async with db.owner_engine.begin() as conn:
-        await conn.execute(text(set_tenant_sql(tw.tenant_id)))
-        copied = await conn.execute(text(
-            "INSERT INTO cases (number, area_id, area_path, category_code, priority, title, description, state, "
-            "reporter_user_id, reporter_role, on_wall, supervised, reopen_count, version, updated_at, tenant_id, id, "
-            "created_at, closure_flagged, return_count, source, due_at) "
-            "SELECT c.number || '-' || g, c.area_id, c.area_path, c.category_code, c.priority, c.title || '-' || g, "
-            "c.description, c.state, c.reporter_user_id, c.reporter_role, g % 2 = 0, c.supervised, 0, 1, "
-            "c.updated_at, c.tenant_id, gen_random_uuid(), c.created_at, false, 0, c.source, c.due_at "
-            "FROM cases c CROSS JOIN generate_series(1, :n) g "
-            "WHERE c.tenant_id = :t AND c.title IN ('楼道堆物0', '二栋0')"),
-            {"n": INSIDE, "t": tw.tenant_id})
-        assert copied.rowcount == 2 * INSIDE
+    assert await copy_cases(db, tw.tenant_id, INSIDE, "c.title IN ('楼道堆物0', '二栋0')",
+                            title="c.title || '-' || g") == 2 * INSIDE
     compiled, plan = await compiled_plan(api, db, tw, monkeypatch, "secretary", LIST, {"first": 20, "states": OPEN},
                                          root="cases", analyze="cases")  # (a CTE of the grids' compounds first)
     read = sum(int(m.group(1)) * int(m.group(2)) for line in plan if "ix_cases_open_area" in line

@@ -24,12 +24,10 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import text
 
 from resolvers.ids import encode_global_id
-from tenants.rls import set_tenant_sql
 from tests.support import citus
-from tests.support.cases import report
+from tests.support.cases import copy_cases, report
 from tests.support.compiled import compiled_plan
 from tests.support.harness import Api, DbEnv, World
 
@@ -51,19 +49,8 @@ async def test_a_residents_wall_candidates_read_the_compounds_cases_not_the_tena
     for i in range(2):
         await report(api, tw, "resident", "B1", title=f"楼道堆物{i}")  # on P1's wall
         await report(api, tw, "admin", "B4", title=f"四栋{i}")
-    async with db.owner_engine.begin() as conn:
-        await conn.execute(text(set_tenant_sql(tw.tenant_id)))
-        copied = await conn.execute(text(
-            "INSERT INTO cases (number, area_id, area_path, category_code, priority, title, description, state, "
-            "reporter_user_id, reporter_role, on_wall, supervised, reopen_count, version, updated_at, tenant_id, id, "
-            "created_at, closure_flagged, return_count, source, due_at) "
-            "SELECT c.number || '-' || g, c.area_id, c.area_path, c.category_code, c.priority, c.title, c.description, "
-            "c.state, c.reporter_user_id, c.reporter_role, g % 2 = 0, c.supervised, 0, 1, c.updated_at, c.tenant_id, "
-            "gen_random_uuid(), c.created_at, false, 0, c.source, c.due_at "
-            "FROM cases c CROSS JOIN generate_series(1, :n) g "
-            "WHERE c.tenant_id = :t AND c.area_id = :b4 AND c.title = '四栋0'"),
-            {"n": ELSEWHERE, "t": tw.tenant_id, "b4": tw.areas["B4"]})
-        assert copied.rowcount == ELSEWHERE
+    assert await copy_cases(db, tw.tenant_id, ELSEWHERE, "c.area_id = :b4 AND c.title = '四栋0'",
+                            {"b4": tw.areas["B4"]}) == ELSEWHERE
     compiled, plan = await compiled_plan(api, db, tw, monkeypatch, "resident", LIST, {"states": OPEN},
                                          root="cases", analyze="cases")
     titles = sorted(n["title"] for n in orjson.loads(compiled)["data"]["cases"]["nodes"])
@@ -90,19 +77,8 @@ async def test_a_walls_candidates_read_no_open_case_off_the_wall(
     for i in range(2):
         await report(api, tw, "resident", "B1", title=f"楼道堆物{i}")  # on P1's wall: grid2's through P1 (G2 covers B2)
         await report(api, tw, "grid1", "B1", title=f"一栋{i}")  # not on the wall, in G1's B1: neither's
-    async with db.owner_engine.begin() as conn:
-        await conn.execute(text(set_tenant_sql(tw.tenant_id)))
-        copied = await conn.execute(text(
-            "INSERT INTO cases (number, area_id, area_path, category_code, priority, title, description, state, "
-            "reporter_user_id, reporter_role, on_wall, supervised, reopen_count, version, updated_at, tenant_id, id, "
-            "created_at, closure_flagged, return_count, source, due_at) "
-            "SELECT c.number || '-' || g, c.area_id, c.area_path, c.category_code, c.priority, c.title, c.description, "
-            "c.state, c.reporter_user_id, c.reporter_role, false, c.supervised, 0, 1, c.updated_at, c.tenant_id, "
-            "gen_random_uuid(), c.created_at, false, 0, c.source, c.due_at "
-            "FROM cases c CROSS JOIN generate_series(1, :n) g "
-            "WHERE c.tenant_id = :t AND c.area_id = :b1 AND c.title = '一栋0'"),
-            {"n": ELSEWHERE, "t": tw.tenant_id, "b1": tw.areas["B1"]})
-        assert copied.rowcount == ELSEWHERE
+    assert await copy_cases(db, tw.tenant_id, ELSEWHERE, "c.area_id = :b1 AND c.title = '一栋0'",
+                            {"b1": tw.areas["B1"]}, on_wall="false") == ELSEWHERE
     compiled, plan = await compiled_plan(api, db, tw, monkeypatch, user, LIST, {"states": OPEN},
                                          root="cases", analyze="cases")
     titles = sorted(n["title"] for n in orjson.loads(compiled)["data"]["cases"]["nodes"])
@@ -125,19 +101,8 @@ async def test_a_residents_problem_wall_reads_its_compounds_cases_not_the_tenant
     for i in range(2):
         await report(api, tw, "resident", "B1", title=f"楼道堆物{i}")  # on P1's wall
         await report(api, tw, "admin", "B4", title=f"四栋{i}")  # P3: another compound
-    async with db.owner_engine.begin() as conn:
-        await conn.execute(text(set_tenant_sql(tw.tenant_id)))
-        copied = await conn.execute(text(
-            "INSERT INTO cases (number, area_id, area_path, category_code, priority, title, description, state, "
-            "reporter_user_id, reporter_role, on_wall, supervised, reopen_count, version, updated_at, tenant_id, id, "
-            "created_at, closure_flagged, return_count, source, due_at) "
-            "SELECT c.number || '-' || g, c.area_id, c.area_path, c.category_code, c.priority, c.title, c.description, "
-            "c.state, c.reporter_user_id, c.reporter_role, g % 2 = 0, c.supervised, 0, 1, c.updated_at, c.tenant_id, "
-            "gen_random_uuid(), c.created_at, false, 0, c.source, c.due_at "
-            "FROM cases c CROSS JOIN generate_series(1, :n) g "
-            "WHERE c.tenant_id = :t AND c.area_id = :b4 AND c.title = '四栋0'"),
-            {"n": ELSEWHERE, "t": tw.tenant_id, "b4": tw.areas["B4"]})
-        assert copied.rowcount == ELSEWHERE
+    assert await copy_cases(db, tw.tenant_id, ELSEWHERE, "c.area_id = :b4 AND c.title = '四栋0'",
+                            {"b4": tw.areas["B4"]}) == ELSEWHERE
     compiled, plan = await compiled_plan(api, db, tw, monkeypatch, "resident", WALL, {"c": compound_gid(tw, "P1")},
                                          root="problemWall", analyze="cases")
     titles = sorted(n["title"] for n in orjson.loads(compiled)["data"]["problemWall"]["nodes"])

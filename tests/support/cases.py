@@ -227,3 +227,27 @@ async def set_case_times(db: DbEnv, tw: TenantWorld, case_gid: str, **values: An
         bind_tenant(s, tw.tenant_id)
         async with s.begin():
             await s.execute(update(Case).where(Case.id == case_uuid(case_gid)).values(**values))
+
+
+async def copy_cases(db: DbEnv, tenant_id: uuid.UUID, n: int, where: str, params: dict[str, Any] | None = None, *,
+                     on_wall: str = "g % 2 = 0", title: str = "c.title") -> int:
+    """``n`` copies of each case of the tenant that ``where`` (SQL over ``c`` and ``params``) picks, as the owner —
+    the plan tests' many open cases; the copy ``g`` (1 … n) numbered ``<number>-g``, on the wall by ``on_wall``
+    and titled by ``title`` (SQL over ``c`` and ``g``). Returns the rows written. Citus refuses such an
+    ``INSERT … SELECT`` under row-level security (tests.support.citus.FILLER_REFUSED)."""
+    from sqlalchemy import text
+
+    from tenants.rls import set_tenant_sql
+
+    async with db.owner_engine.begin() as conn:
+        await conn.execute(text(set_tenant_sql(tenant_id)))
+        copied = await conn.execute(text(
+            "INSERT INTO cases (number, area_id, area_path, category_code, priority, title, description, state, "
+            "reporter_user_id, reporter_role, on_wall, supervised, reopen_count, version, updated_at, tenant_id, id, "
+            "created_at, closure_flagged, return_count, source, due_at) "
+            f"SELECT c.number || '-' || g, c.area_id, c.area_path, c.category_code, c.priority, {title}, "
+            f"c.description, c.state, c.reporter_user_id, c.reporter_role, {on_wall}, c.supervised, 0, 1, "
+            "c.updated_at, c.tenant_id, gen_random_uuid(), c.created_at, false, 0, c.source, c.due_at "
+            f"FROM cases c CROSS JOIN generate_series(1, :n) g WHERE c.tenant_id = :t AND ({where})"),
+            {**(params or {}), "n": n, "t": tenant_id})
+        return int(copied.rowcount)
