@@ -526,7 +526,8 @@ def quiet(sql: str) -> bool:
     return known
 
 
-async def run_compiled(ctx: RequestContext, sql: str, params: tuple[Any, ...], tx: Any = None) -> str | None:
+async def run_compiled(ctx: RequestContext, sql: str, params: tuple[Any, ...], tx: Any = None,
+                       commit: bool | None = None) -> str | None:
     """Run a plan's SQL on the request's session (so RLS, the transaction and statement counting apply).
     None: a guard failed (e.g. an unknown area), or a value is one the SQL cannot write as the resolvers
     do (a "$decline" object, compiled.audit), or case rates need the working calendar the process does not
@@ -541,9 +542,11 @@ async def run_compiled(ctx: RequestContext, sql: str, params: tuple[Any, ...], t
 
     ``tx``: the request's DriverTransaction, when the read is its last statement; a ``quiet`` read then goes with
     the transaction's COMMIT in one round trip (tenants.commit.fetch_and_commit; issue #21: a node lookup's
-    COMMIT was a third round trip) — it wrote nothing, so nothing is committed but its end."""
+    COMMIT was a third round trip) — it wrote nothing, so nothing is committed but its end. ``commit``: whether it
+    goes with the COMMIT (None: when ``quiet``); a read that writes its own audit entry goes so too
+    (gongzhi.http.read_audit)."""
     async with ctx.db.lock:
-        if tx is not None and quiet(sql):
+        if tx is not None and (quiet(sql) if commit is None else commit):
             value = (await fetch_and_commit(tx, sql, params, TEXT_CARRIER, binary=True))[0]
         else:
             value = (await fetch_first(ctx.db.session, sql, *params))[0]

@@ -182,16 +182,19 @@ class RequestContext:
         if not self.reads_pii:
             return list(self.audit)
         ids = self.pii_read_ids.union(map(str, self.pii_reads)) if self.pii_reads else self.pii_read_ids
-        return [*self.audit,
-            audit_entry(
-                user_id=self.actor.user_id,
-                roles=",".join(r.value for r in self.actor.roles),
-                action="person.read_pii",
-                object_type="person",
-                object_ids=sorted(ids),
-                detail={},
-                request_id=self.request_id,
-                client_addr=self.client_addr,
-                created_at=self.now,
-            )
-        ]
+        return [*self.audit, self.full_read_entry(sorted(ids))]
+
+    def full_read_entry(self, ids: list[str]) -> AuditEntry:
+        """The entry of this request's full reads of personal data, of the persons ``ids`` (sorted; a compiled
+        read's own statement may fill them in: gongzhi.http.read_audit)."""
+        return audit_entry(
+            user_id=self.actor.user_id,
+            roles=",".join(r.value for r in self.actor.roles),
+            action="person.read_pii",
+            object_type="person",
+            object_ids=ids,
+            detail={},
+            request_id=self.request_id,
+            client_addr=self.client_addr,
+            created_at=self.now,
+        )

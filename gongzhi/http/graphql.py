@@ -38,6 +38,7 @@ from gongzhi.http.limits import check as check_limits
 from gongzhi.http.partners import partner_refusals
 from gongzhi.http.persisted import PersistedQueryError
 from gongzhi.http.pipeline import error_body, read_body
+from gongzhi.http.read_audit import audits_in_statement, read_with_audit
 from gongzhi.http.state import AppState
 from gongzhi.modules import build_schema
 from resolvers import cases as case_service
@@ -431,15 +432,21 @@ class GraphQLEndpoint:
                 if kept is not None:  # the policy at the version just read, as its statement gave it (compiled.policy)
                     await tx.commit()
                     return kept
-                # a quiet plan's read goes with the COMMIT (compiled.plans.run_compiled): nothing to write after it
+                # a quiet plan's read goes with the COMMIT (compiled.plans.run_compiled): nothing to write after it;
+                # so does a read that writes the entry of its full reads itself (gongzhi.http.read_audit)
                 committed = quiet(compiled[0])
+                audited = not committed and audits_in_statement(compiled[0]) and not on_citus(self.state.engine)
+                if audited:
+                    compiled = read_with_audit(ctx, *compiled)
                 with obs.span("graphql.compiled_read"):
-                    data = await run_compiled(ctx, *compiled, tx=tx)
+                    data = await run_compiled(ctx, *compiled, tx=tx, commit=committed or audited)
                 if data is None:
                     return None
                 body = finish(data, ctx)
+                if audited and not (ctx.audit or ctx.events):
+                    return body  # its entry written and committed with it
                 if ctx.reads_pii or ctx.audit or ctx.events:
-                    if committed:  # its entries' transaction is over (never so: a quiet plan has no marker)
+                    if committed or audited:  # its entries' transaction is over (never so: see read_audit)
                         return None  # the ordinary path answers it from the start, its entries with it
                     # Written and committed before the answer leaves, as on the ordinary path.
                     await self.state.commit_read(session, ctx)

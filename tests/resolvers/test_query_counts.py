@@ -543,7 +543,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "assignedCases": (10, 3),  # PostgreSQL: start-up, the partner actor (#21), compiled (with unitNotifications)
     "assignedCases_compiled": (8, 3),  # PostgreSQL: start-up, the partner actor (one statement, #21), compiled
     "auditLog": (7, 2),  # PostgreSQL: start-up and the compiled read, errors and changes too (compiled/audit.py)
-    "careServices": (15, 3),  # PostgreSQL: start-up, the compiled read of the three lists, the full reads' audit
+    "careServices": (15, 2),  # PostgreSQL: start-up, the compiled read of the three lists with its full reads' audit
     "caseRates": (9, 2),  # SQLite: each field's definitions, counts, names; PostgreSQL: compiled (compiled/rates.py)
     "caseStatistics": (9, 6),
     "caseStatisticsCompiled": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/statistics.py)
@@ -568,8 +568,8 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "households_masked": (11, 8),
     "me": (6, 3),
     "meetings": (12, 9),
-    "neighborLeads": (13, 3),  # the compiled read (compiled/care.py), the full reads' audit row (phones; one INSERT)
-    "nodes": (15, 3),  # PostgreSQL: start-up, each id as the compiled node (compiled/nodes.py), the full reads' audit
+    "neighborLeads": (13, 2),  # start-up, the compiled read (compiled/care.py) with its full reads' audit (phones)
+    "nodes": (15, 2),  # PostgreSQL: start-up, each id as the compiled node (compiled/nodes.py) with its reads' audit
     "notices": (8, 2),  # PostgreSQL: start-up and the compiled read (compiled/notices.py)
     "notifications": (11, 2),  # PostgreSQL: start-up and the compiled read (compiled/notifications.py)
     "overdueVisits": (21, 2),  # PostgreSQL: start-up and the compiled figures (compiled/care.py, cadence_sql)
@@ -577,7 +577,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     # compiled for partners (h-gen) the whole document is one compiled statement (16 before)
     "partner": (18, 3),
     "partner_compiled": (11, 3),  # PostgreSQL: start-up, the partner actor (one statement, #21), compiled
-    "persons": (13, 3),  # the compiled read, then the full reads' audit row (one INSERT in its transaction, #21)
+    "persons": (13, 2),  # start-up, the compiled read with its full reads' audit entry (gongzhi.http.read_audit, #21)
     "person_moves": (9, 6),
     "personalDataReport": (11, 3),  # PostgreSQL: start-up, the compiled report (compiled/personal_data.py), its audit
     "pointsBalanceCompiled": (9, 2),  # PostgreSQL: start-up and the compiled balances
@@ -591,9 +591,9 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "users": (6, 2),  # PostgreSQL: start-up and the compiled read (compiled/users.py)
     "visitCoverage": (20, 2),  # PostgreSQL: start-up and the compiled figures (compiled/care.py, cadence_sql)
     "visits": (11, 8),
-    "volunteering": (16, 3),  # the compiled read (compiled/volunteering.py), the full reads' audit row (one INSERT)
+    "volunteering": (16, 2),  # start-up, the compiled read (compiled/volunteering.py) with its full reads' audit
     "walls": (9, 2),  # PostgreSQL: start-up and the compiled walls (compiled/walls.py)
-    "wishes": (13, 3),  # PostgreSQL: start-up, the compiled read, the full reads' audit row (one INSERT, #21)
+    "wishes": (13, 2),  # PostgreSQL: start-up, the compiled read with its full reads' audit entry (read_audit, #21)
     # #21: the second run reads the days the first kept (no calendar statement); on PostgreSQL it is the compiled
     # read, whose one statement carries them as a parameter (compiled/calendar.py, h-gen; 1 before)
     "workingCalendar": (5, 2),
