@@ -38,7 +38,7 @@ from gongzhi.http.limits import check as check_limits
 from gongzhi.http.partners import partner_refusals
 from gongzhi.http.persisted import PersistedQueryError
 from gongzhi.http.pipeline import error_body, read_body
-from gongzhi.http.read_audit import audits_in_statement, read_with_audit
+from gongzhi.http.read_audit import audits_in_statement, read_with_audit, written
 from gongzhi.http.state import AppState
 from gongzhi.modules import build_schema
 from resolvers import cases as case_service
@@ -443,8 +443,8 @@ class GraphQLEndpoint:
                 if data is None:
                     return None
                 body = finish(data, ctx)
-                if audited and not (ctx.audit or ctx.events):
-                    return body  # its entry written and committed with it
+                if audited and written(ctx):
+                    return body  # its entries written and committed with it
                 if ctx.reads_pii or ctx.audit or ctx.events:
                     if committed or audited:  # its entries' transaction is over (never so: see read_audit)
                         return None  # the ordinary path answers it from the start, its entries with it

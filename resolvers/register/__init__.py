@@ -56,12 +56,14 @@ from .owners import (
 )
 from .personal_data import (
     NOT_WALKED,
+    REPORTED,
     Reference,
     full_read_filters,
     personal_data_report,
     records_sql,
     references,
     report_audit,
+    report_entry,
 )
 from .residence import MOVES, move, moves_by_person, person_moves
 from .retention import apply_retention, months_before, retention_months, set_retention_months
@@ -97,6 +99,7 @@ __all__ = [
     "NOT_WALKED",
     "ONBOARDING_KIND",
     "PROPERTY_FIRMS",
+    "REPORTED",
     "AreaFields",
     "ErasureRequest",
     "HouseholdFields",
@@ -163,6 +166,7 @@ __all__ = [
     "references",
     "register_property_owner",
     "report_audit",
+    "report_entry",
     "require_consents",
     "retention_months",
     "run_onboarding_import",

@@ -279,7 +279,8 @@ async def test_a_compiled_report_is_one_statement_and_its_audit_row(api: Api, re
     finally:
         state.compiled_reads = True
     _, compiled = await api.counted(tw, "admin", REPORT, variables)
-    assert compiled == baseline + 2 < resolved, (compiled, baseline, resolved)  # the read, the audit INSERT
+    # the read writing its audit entry itself (gongzhi.http.read_audit; until 2026-12-07 the entry's INSERT apart)
+    assert compiled == baseline + 1 < resolved, (compiled, baseline, resolved)
 
 
 async def test_a_service_record_page_tests_each_records_person(

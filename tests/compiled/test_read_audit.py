@@ -126,17 +126,60 @@ async def test_the_statements_ids_are_the_markers_alone(db: DbEnv, fresh: World)
             assert await driver.fetchval(read_audit_sql("SELECT '{\"a\" : 1}'::text", 1, _AUDIT_COLUMNS,
                                                         _AUDIT_TYPES), *args) == '{"a" : 1}'
             assert await driver.fetchval("SELECT count(*) FROM audit_log WHERE id = $1", none_id) == 0
+            # an answer that declines (the general path answers from the start, its entries with it): none either
+            declined = text[:-1] + ', "e" : {"$decline" : true}}'
+            assert await driver.fetchval(read_audit_sql("SELECT '" + declined.replace("'", "''") + "'::text", 1,
+                                                        _AUDIT_COLUMNS, _AUDIT_TYPES), *args) == declined
+            assert await driver.fetchval("SELECT count(*) FROM audit_log WHERE id = $1", none_id) == 0
+            assert await driver.fetchval("SELECT count(*) FROM audit_pii_reads WHERE id = $1", none_id) == 0
         finally:
             await tr.rollback()
     assert orjson.loads(row["ids"]) == sorted([p1, p2, p3]) and row["action"] == "person.read_pii", row
     assert [r[0] for r in pii] == sorted([p1, p2, p3])
 
 
+async def test_a_reports_entry_is_written_from_its_marker(db: DbEnv, fresh: World) -> None:
+    """``read_audit_sql`` with a report: the "$report" list gives the report's entry (the person, its counts as
+    ``report_entry`` writes them: compact JSON), before the full reads' entry; a text without it, no report entry."""
+    if not db.is_pg:
+        pytest.skip("the statement is PostgreSQL's")
+    tw = fresh.a
+    person, read_one = str(uuid.UUID(int=7)), str(uuid.UUID(int=8))
+    text = (f'{{"r" : {{"$report" : ["{person}", 7, 12], "erased" : false, '
+            f'"person" : {{"phone" : {{"$pii" : "{read_one}", "v" : "1"}}}}}}}}')
+    orjson.loads(text)
+    sql = read_audit_sql("SELECT '" + text + "'::text", 1, _AUDIT_COLUMNS, _AUDIT_TYPES, report=True)
+    reads_id, report_id, at = uuid7(), uuid7(), datetime.now(UTC)
+    common = {"created_at": at, "user_id": tw.users["admin"], "roles": "street_admin", "object_type": "person",
+              "request_id": "r-2", "client_addr": None, "area_path": None}
+    full = {**common, "id": reads_id, "action": "person.read_pii", "detail": "{}"}
+    own = {**common, "id": report_id, "action": "person.report"}
+    args = [tw.tenant_id, *(full[c] for c in _AUDIT_COLUMNS if c != "object_ids"),
+            *(own[c] for c in _AUDIT_COLUMNS if c not in ("object_ids", "detail"))]
+    async with db.engine.connect() as conn:
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        tr = driver.transaction()
+        await tr.start()
+        try:  # rolled back: nothing of the test kept
+            await driver.execute(set_tenant_sql(tw.tenant_id))
+            assert await driver.fetchval(sql, *args) == text
+            rows = await driver.fetch("SELECT id, action, object_ids::text AS ids, detail::text AS detail "
+                                      "FROM audit_log WHERE id = ANY($1::uuid[]) ORDER BY id", [reads_id, report_id])
+        finally:
+            await tr.rollback()
+    assert [(r["id"], r["action"], r["ids"], r["detail"]) for r in rows] == sorted([
+        (report_id, "person.report", f'["{person}"]', '{"records":7,"fullReads":12}'),
+        (reads_id, "person.read_pii", f'["{read_one}"]', "{}")])
+
+
 def test_only_plans_of_full_reads_write_their_entry() -> None:
     assert audits_in_statement("SELECT '{\"$pii\" : \"' || x FROM t")
     assert audits_in_statement("SELECT '\"$reads\" : ' || y, $1 FROM t")  # a parameter is no marker
     assert not audits_in_statement("SELECT $1, $2 FROM t")  # no full read
-    for other in ("$report", "$rates", "$decline", "$hours"):  # an entry of its own; the general path after it
+    assert audits_in_statement("SELECT '{\"$report\" : ' || x, '{\"$pii\" : \"' FROM t")  # one report
+    assert not audits_in_statement("SELECT '{\"$report\" : ' || x, '{\"$report\" : ' || y FROM t")  # two
+    assert audits_in_statement("SELECT '{\"$pii\" : \"', '{\"$decline\" : true}' FROM t")  # writes nothing then
+    for other in ("$rates", "$hours", "$calendar"):  # the general path may answer after it ran
         assert not audits_in_statement(f"SELECT '{{\"$pii\" : ' || '\"{other}\" : 1' FROM t")
 
 

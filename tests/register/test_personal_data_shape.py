@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql
 
+from gongzhi.http.read_audit import read_of
 from models import AuditEntry, Person, RoleAssignment
 from resolvers.ids import encode_global_id
 from resolvers.register import full_read_filters, records_sql, references
@@ -96,8 +97,10 @@ async def test_the_compiled_report_is_the_resolvers_for_every_person(api: Api, d
         _, baseline = await api.counted(tw, "admin", "query { __typename }")  # start-up
     finally:
         state.compiled_reads = True
-    _, compiled = await api.counted(tw, "admin", REPORT, variables)
-    assert compiled == baseline + 2, (compiled, baseline)  # the report, its audit row's INSERT
+    for _ in range(2):  # a text's first run on a connection prepares it (and COMMIT's carrier) apart
+        _, compiled = await api.counted(tw, "admin", REPORT, variables)
+    # the report writing its audit entry itself (gongzhi.http.read_audit; until 2026-12-07 the entry's INSERT apart)
+    assert compiled == baseline + 1, (compiled, baseline)
     records = 0
     for person, _ in (await _subjects(db, scene))[:-1]:
         c, r, taken = await both(api, tw, "admin", REPORT, {"p": encode_global_id("Person", person)})
@@ -135,7 +138,11 @@ async def _filler(db: DbEnv, tenant_id: uuid.UUID, n: int, requests: bool = Fals
 
 async def _plan(db: DbEnv, tenant_id: uuid.UUID, report: str, person: uuid.UUID, analyze: bool = False) -> str:
     """EXPLAIN of the report's statement as the app role under row-level security, in the generic plan
-    asyncpg's prepared statement settles on, sequential scans priced out."""
+    asyncpg's prepared statement settles on, sequential scans priced out. Of a report that writes its audit entry
+    itself (gongzhi.http.read_audit), the report's read: its parameters are the read's."""
+    found = read_of(report)
+    if found is not None:
+        report = found[0]
     async with db.engine.connect() as conn:
         driver: Any = (await conn.get_raw_connection()).driver_connection
         async with driver.transaction():

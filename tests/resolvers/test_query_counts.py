@@ -579,7 +579,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "partner_compiled": (11, 3),  # PostgreSQL: start-up, the partner actor (one statement, #21), compiled
     "persons": (13, 2),  # start-up, the compiled read with its full reads' audit entry (gongzhi.http.read_audit, #21)
     "person_moves": (9, 6),
-    "personalDataReport": (11, 3),  # PostgreSQL: start-up, the compiled report (compiled/personal_data.py), its audit
+    "personalDataReport": (11, 2),  # PostgreSQL: start-up, the compiled report (compiled/personal_data.py), audit in it
     "pointsBalanceCompiled": (9, 2),  # PostgreSQL: start-up and the compiled balances
     "policy": (6, 1),  # PostgreSQL: start-up; the compiled read (compiled/policy.py) ran at the first, its answer kept
     "roleAssignments": (9, 6),
