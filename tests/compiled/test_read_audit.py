@@ -8,7 +8,9 @@ marker is escaped in the JSON and names nobody."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,6 +94,20 @@ async def test_a_grid_leaders_page_writes_its_entry_in_its_own_statement(api: Ap
         assert count == 2, (query, count)
 
 
+@contextlib.asynccontextmanager
+async def _rolled_back(db: DbEnv, tw: TenantWorld) -> AsyncIterator[Any]:
+    """The app role's driver connection in a transaction of ``tw``'s tenant, rolled back: nothing of the test kept."""
+    async with db.engine.connect() as conn:
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        tr = driver.transaction()
+        await tr.start()
+        try:
+            await driver.execute(set_tenant_sql(tw.tenant_id))
+            yield driver
+        finally:
+            await tr.rollback()
+
+
 async def test_the_statements_ids_are_the_markers_alone(db: DbEnv, fresh: World) -> None:
     """``read_audit_sql`` of a read whose text holds two markers of one person, a "$reads" list and an empty one, a
     marker-like text inside a string (escaped, as JSON writes it): the entry names the three persons, sorted."""
@@ -110,30 +126,23 @@ async def test_the_statements_ids_are_the_markers_alone(db: DbEnv, fresh: World)
               "action": "person.read_pii", "object_type": "person", "detail": "{}", "request_id": "r-1",
               "client_addr": None, "area_path": None}
     args = [tw.tenant_id, *(values[c] for c in _AUDIT_COLUMNS if c != "object_ids")]
-    async with db.engine.connect() as conn:
-        driver: Any = (await conn.get_raw_connection()).driver_connection
-        tr = driver.transaction()
-        await tr.start()
-        try:  # rolled back: nothing of the test kept
-            await driver.execute(set_tenant_sql(tw.tenant_id))
-            assert await driver.fetchval(sql, *args) == text  # the read's answer as it was
-            row = await driver.fetchrow("SELECT object_ids::text AS ids, action FROM audit_log WHERE id = $1", entry_id)
-            pii = await driver.fetch("SELECT object_id FROM audit_pii_reads WHERE id = $1 ORDER BY object_id",
-                                     entry_id)
-            # a read with no marker: no entry
-            none_id = uuid7()
-            args[1] = none_id
-            assert await driver.fetchval(read_audit_sql("SELECT '{\"a\" : 1}'::text", 1, _AUDIT_COLUMNS,
-                                                        _AUDIT_TYPES), *args) == '{"a" : 1}'
-            assert await driver.fetchval("SELECT count(*) FROM audit_log WHERE id = $1", none_id) == 0
-            # an answer that declines (the general path answers from the start, its entries with it): none either
-            declined = text[:-1] + ', "e" : {"$decline" : true}}'
-            assert await driver.fetchval(read_audit_sql("SELECT '" + declined.replace("'", "''") + "'::text", 1,
-                                                        _AUDIT_COLUMNS, _AUDIT_TYPES), *args) == declined
-            assert await driver.fetchval("SELECT count(*) FROM audit_log WHERE id = $1", none_id) == 0
-            assert await driver.fetchval("SELECT count(*) FROM audit_pii_reads WHERE id = $1", none_id) == 0
-        finally:
-            await tr.rollback()
+    async with _rolled_back(db, tw) as driver:
+        assert await driver.fetchval(sql, *args) == text  # the read's answer as it was
+        row = await driver.fetchrow("SELECT object_ids::text AS ids, action FROM audit_log WHERE id = $1", entry_id)
+        pii = await driver.fetch("SELECT object_id FROM audit_pii_reads WHERE id = $1 ORDER BY object_id",
+                                 entry_id)
+        # a read with no marker: no entry
+        none_id = uuid7()
+        args[1] = none_id
+        assert await driver.fetchval(read_audit_sql("SELECT '{\"a\" : 1}'::text", 1, _AUDIT_COLUMNS,
+                                                    _AUDIT_TYPES), *args) == '{"a" : 1}'
+        assert await driver.fetchval("SELECT count(*) FROM audit_log WHERE id = $1", none_id) == 0
+        # an answer that declines (the general path answers from the start, its entries with it): none either
+        declined = text[:-1] + ', "e" : {"$decline" : true}}'
+        assert await driver.fetchval(read_audit_sql("SELECT '" + declined.replace("'", "''") + "'::text", 1,
+                                                    _AUDIT_COLUMNS, _AUDIT_TYPES), *args) == declined
+        assert await driver.fetchval("SELECT count(*) FROM audit_log WHERE id = $1", none_id) == 0
+        assert await driver.fetchval("SELECT count(*) FROM audit_pii_reads WHERE id = $1", none_id) == 0
     assert orjson.loads(row["ids"]) == sorted([p1, p2, p3]) and row["action"] == "person.read_pii", row
     assert [r[0] for r in pii] == sorted([p1, p2, p3])
 
@@ -156,17 +165,10 @@ async def test_a_reports_entry_is_written_from_its_marker(db: DbEnv, fresh: Worl
     own = {**common, "id": report_id, "action": "person.report"}
     args = [tw.tenant_id, *(full[c] for c in _AUDIT_COLUMNS if c != "object_ids"),
             *(own[c] for c in _AUDIT_COLUMNS if c not in ("object_ids", "detail"))]
-    async with db.engine.connect() as conn:
-        driver: Any = (await conn.get_raw_connection()).driver_connection
-        tr = driver.transaction()
-        await tr.start()
-        try:  # rolled back: nothing of the test kept
-            await driver.execute(set_tenant_sql(tw.tenant_id))
-            assert await driver.fetchval(sql, *args) == text
-            rows = await driver.fetch("SELECT id, action, object_ids::text AS ids, detail::text AS detail "
-                                      "FROM audit_log WHERE id = ANY($1::uuid[]) ORDER BY id", [reads_id, report_id])
-        finally:
-            await tr.rollback()
+    async with _rolled_back(db, tw) as driver:
+        assert await driver.fetchval(sql, *args) == text
+        rows = await driver.fetch("SELECT id, action, object_ids::text AS ids, detail::text AS detail "
+                                  "FROM audit_log WHERE id = ANY($1::uuid[]) ORDER BY id", [reads_id, report_id])
     assert [(r["id"], r["action"], r["ids"], r["detail"]) for r in rows] == sorted([
         (report_id, "person.report", f'["{person}"]', '{"records":7,"fullReads":12}'),
         (reads_id, "person.read_pii", f'["{read_one}"]', "{}")])
