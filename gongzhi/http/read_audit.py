@@ -31,9 +31,8 @@ import re
 import uuid
 from typing import Any
 
-from gongzhi.http.state import _AUDIT_COLUMNS, _AUDIT_TYPES, audit_rows
+from gongzhi.http.state import _AUDIT_COLUMNS, _AUDIT_TYPES, audit_rows, audit_values
 from models.bounded import keep
-from models.jsontext import json_text
 from resolvers.context import RequestContext
 from resolvers.register import REPORTED, report_entry
 
@@ -110,7 +109,7 @@ def read_audit_sql(read: str, first: int, columns: tuple[str, ...], types: tuple
             "SELECT data FROM r")
 
 
-_SQL: dict[tuple[str, int], str] = {}
+_SQL: dict[tuple[str, int], tuple[str, bool]] = {}  # by plan and its parameters' count: the statement, a report in it
 _READ_OF: dict[str, tuple[str, int]] = {}  # the statement's read and its parameters' count, by the statement
 
 
@@ -123,23 +122,23 @@ def read_of(sql: str) -> tuple[str, int] | None:
 def read_with_audit(ctx: RequestContext, read: str, params: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
     """The plan's statement and parameters with the entries the request will owe, what the answer says of them (the
     ids, the report's figures) left to the statement."""
-    report = '"$report"' in read
     key = (read, len(params))
-    sql = _SQL.get(key)
-    if sql is None:
-        sql = keep(_SQL, key, read_audit_sql(read, len(params) + 1, _AUDIT_COLUMNS, _AUDIT_TYPES, report), 1024)
-        keep(_READ_OF, sql, key, 1024)
+    made = _SQL.get(key)
+    if made is None:  # once per plan: its text searched and the statement written
+        report = '"$report"' in read
+        made = keep(_SQL, key, (read_audit_sql(read, len(params) + 1, _AUDIT_COLUMNS, _AUDIT_TYPES, report), report),
+                    1024)
+        keep(_READ_OF, made[0], key, 1024)
+    sql, report = made
     entries = [ctx.full_read_entry([])]
     if report:  # the report's first, as audit_entries orders them (its id the older)
         entries.insert(0, report_entry(ctx, uuid.UUID(int=0), 0, 0))
     rows = audit_rows(entries, ctx.actor.tenant_id, ctx.now)
-    args: list[Any] = [*params, ctx.actor.tenant_id, *_values(rows[-1], {"object_ids"})]
+    args: list[Any] = [*params, ctx.actor.tenant_id, *audit_values(rows[-1], _IDS)]
     if report:
-        args += _values(rows[0], {"object_ids", "detail"})
+        args += audit_values(rows[0], _REPORTS)
     return sql, tuple(args)
 
 
-def _values(row: dict[str, Any], filled: set[str]) -> list[Any]:
-    """An entry's parameters, as ``audit_and_notify`` sends them, but those the statement fills in."""
-    return [json_text(row[c]) if t == "json" else row[c] for c, t in zip(_AUDIT_COLUMNS, _AUDIT_TYPES, strict=True)
-            if c not in filled]
+_IDS = frozenset({"object_ids"})  # what the statement fills in: the full reads' ids; the report's person and figures
+_REPORTS = frozenset({"object_ids", "detail"})

@@ -176,6 +176,13 @@ def audit_rows(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime) -
     return rows
 
 
+def audit_values(row: dict[str, Any], filled: frozenset[str] = frozenset()) -> list[Any]:
+    """An audit row's parameters in ``_AUDIT_COLUMNS``' order (JSON as its text, as the ORM's JSON type sends it),
+    but the columns ``filled`` that the statement writes itself (gongzhi.http.read_audit)."""
+    return [json_text(row[c]) if t == "json" else row[c] for c, t in zip(_AUDIT_COLUMNS, _AUDIT_TYPES, strict=True)
+            if c not in filled]
+
+
 def audit_and_notify(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datetime,
                      payloads: list[str], writes: tuple[str, ...] = (),
                      write_args: tuple[Any, ...] = (), quiet: bool = False,
@@ -187,8 +194,7 @@ def audit_and_notify(entries: list[AuditEntry], tenant_id: uuid.UUID, now: datet
     (``audit_and_notify_sql``)."""
     assert not (quiet and payloads), "a quiet statement notifies nothing"
     rows = audit_rows(entries, tenant_id, now)
-    values = [json_text(r[c]) if t == "json" else r[c] for r in rows
-              for c, t in zip(_AUDIT_COLUMNS, _AUDIT_TYPES, strict=True)]
+    values = [v for r in rows for v in audit_values(r)]
     pii: list[tuple[int, int]] = []
     ids: list[Any] = []
     for i, r in enumerate(rows):

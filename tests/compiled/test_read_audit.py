@@ -73,6 +73,8 @@ async def test_a_compiled_reads_entry_is_the_resolvers(api: Api, db: DbEnv, fres
     assert a == b, (a, b)
     assert compiled == resolved, (compiled, resolved)
     assert len(compiled) <= 1
+    if user in ("grid1", "secretary"):  # their pages read phones in full: an entry, not a vacuous comparison
+        assert compiled, (user, a)
     if compiled:
         (*_, ids_json, _detail, _area, has_request, rows) = compiled[0]
         ids = orjson.loads(ids_json)
