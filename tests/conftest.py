@@ -37,6 +37,7 @@ from tests.support.harness import (
     PG_ADMIN_URL,
     PGBOUNCER,
     REQUIRE_PG,
+    STATEMENT_TIMEOUT_MS,
     Api,
     DbEnv,
     World,
@@ -207,7 +208,8 @@ def servers(db: DbEnv, tmp_path: Path) -> Iterator[list[Server]]:
 async def papi(db: DbEnv) -> AsyncIterator[PartnerApi]:
     """The partner side's app, for the partner, in-service and compiled partner-read tests: the real app
     with its clock fixed at NOON (agreements start and end by the request's time)."""
-    settings = Settings(database_url=db.app_url, jwt_secret=JWT_SECRET, graphiql=False)
+    settings = Settings(database_url=db.app_url, jwt_secret=JWT_SECRET, graphiql=False,
+                        db_statement_timeout_ms=STATEMENT_TIMEOUT_MS)
     app = create_app(settings, engine=db.engine)
     state = app.state.gongzhi
     state.clock = lambda: NOON

@@ -19,7 +19,7 @@ from resolvers.cases import report_overdue_stages
 from resolvers.context import Db
 from tenants.session import bind_tenant
 from tests.support.cases import INPUT_TYPES, area_gid
-from tests.support.harness import JWT_SECRET, Api, DbEnv
+from tests.support.harness import JWT_SECRET, STATEMENT_TIMEOUT_MS, Api, DbEnv
 from tests.support.world import TenantWorld
 
 # Monday 2026-12-07, 10:00 in Beijing: a working day (working hours 09:00–12:00, 13:30–17:30).
@@ -48,7 +48,8 @@ class ClockApi:
 
 @pytest.fixture
 async def capi(db: DbEnv) -> AsyncIterator[ClockApi]:
-    settings = Settings(database_url=db.app_url, jwt_secret=JWT_SECRET, graphiql=False, rate_limit_per_minute=0)
+    settings = Settings(database_url=db.app_url, jwt_secret=JWT_SECRET, graphiql=False, rate_limit_per_minute=0,
+                        db_statement_timeout_ms=STATEMENT_TIMEOUT_MS)
     app = create_app(settings, engine=db.engine)
     state = app.state.gongzhi
     state.clock = lambda: MONDAY_10

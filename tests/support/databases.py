@@ -42,6 +42,7 @@ from tests.support.harness import (
     JWT_SECRET,
     OWNER_ROLE,
     PGBOUNCER,
+    STATEMENT_TIMEOUT_MS,
     TEST_ROLES,
     Api,
     DbEnv,
@@ -126,7 +127,7 @@ async def api_client(db: DbEnv) -> AsyncIterator[Api]:
     """The suite's API client: the real app, rate limits off (they are tested on their own). Through pgbouncer
     (`make test-pgbouncer`) it is configured as production is there (``GONGZHI_DB_PGBOUNCER``)."""
     settings = Settings(database_url=db.app_url, jwt_secret=JWT_SECRET, graphiql=False, rate_limit_per_minute=0,
-                        db_pgbouncer=db.through_pgbouncer)
+                        db_pgbouncer=db.through_pgbouncer, db_statement_timeout_ms=STATEMENT_TIMEOUT_MS)
     app = create_app(settings, engine=db.engine)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         yield Api(client, settings)

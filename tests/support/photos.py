@@ -21,7 +21,7 @@ from gongzhi.http.state import AppState
 from gongzhi.settings import Settings
 from models import Attachment
 from tenants.session import bind_tenant
-from tests.support.harness import JWT_SECRET, Api, DbEnv
+from tests.support.harness import JWT_SECRET, STATEMENT_TIMEOUT_MS, Api, DbEnv
 from tests.support.world import TenantWorld
 
 GPS_IFD = 0x8825
@@ -147,7 +147,7 @@ class PhotoApp:
 
 def make_api(db: DbEnv, upload_dir: Path, **settings: Any) -> tuple[httpx.AsyncClient, PhotoApp]:
     s = Settings(database_url=db.app_url, jwt_secret=JWT_SECRET, graphiql=False, upload_dir=str(upload_dir),
-                 autoclose_interval=0, **settings)
+                 autoclose_interval=0, **{"db_statement_timeout_ms": STATEMENT_TIMEOUT_MS, **settings})
     app = create_app(s, engine=db.engine)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
     return client, PhotoApp(Api(client, s), app.state.gongzhi)
