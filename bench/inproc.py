@@ -409,8 +409,14 @@ async def _explain(step: Callable[[], Awaitable[Any]]) -> None:
         writing = getattr(driver, "tx", None)  # a fast write with its COMMIT (tenants.commit.Writing): its connection
         connection = (committing._connection if committing is not None else writing._adapted._connection
                       if writing is not None else getattr(driver, "connection", driver))
-        if re.search(r"\b(INSERT|UPDATE|DELETE)\b", sql, re.I):  # a write (an audit entry): run once, as sent
-            plans.append((sql, ["   (a write: not explained, run once)"]))
+        if re.search(r"\b(INSERT|UPDATE|DELETE)\b", sql, re.I):  # a write (an audit entry): run once, as sent,
+            # after its plan explained in a savepoint rolled back (an audited read's one statement: its read and
+            # its inserts, each node timed)
+            await connection.execute("SAVEPOINT explained")
+            rows = await connection.fetch("EXPLAIN (ANALYZE, BUFFERS, SETTINGS) " + sql, *a)
+            await connection.execute("ROLLBACK TO SAVEPOINT explained")
+            plans.append((sql, [r[0] for r in rows] + ["   (a write: explained in a savepoint rolled back, then run "
+                                                       "once)"]))
             row = await fetchrow(driver, sql, a)
             await _plan_counts(connection, sql, plans[-1][1])
             return row

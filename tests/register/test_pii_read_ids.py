@@ -162,3 +162,60 @@ async def test_a_full_reads_ids_are_one_parameter_whatever_their_count(api: Api,
                 AuditPiiRead.id.in_([e[0] for e in audit])))).all()
     assert len({len(e[1]) for e in audit}) == 3  # three counts of ids
     assert sorted(rows) == sorted((e[0], i) for e in audit for i in set(e[1]))
+
+
+async def test_the_ids_have_one_index_not_unique_led_by_the_tenant(api: Api, db: DbEnv, fresh: World) -> None:
+    """Migration 0064: no primary key, one non-unique index (tenant_id, object_id) — a person every register page
+    reads is one entry of it with a list of rows (B-tree deduplication), where the unique key (tenant_id, object_id,
+    id) was an entry per read — and a page's ids still land once each (the test above), found by that index (the
+    report's plan test, tests/register/test_personal_data_shape.py)."""
+    if not db.is_pg:
+        pytest.skip("PostgreSQL's catalogue (SQLite's: the migration test below)")
+    await api.gql(fresh.a, "grid1", PERSONS)
+    async with db.owner_engine.connect() as conn:
+        keys = (await conn.scalars(sa.text(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'audit_pii_reads'::regclass AND contype IN ('p', 'u')"
+        ))).all()
+        indexes = (await conn.execute(sa.text(
+            "SELECT c.relname, i.indisunique, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'audit_pii_reads'::regclass"))).all()
+    assert keys == []
+    assert [(name, unique) for name, unique, _ in indexes] == [("ix_audit_pii_reads_tenant_object", False)]
+    assert indexes[0][2].endswith("USING btree (tenant_id, object_id)"), indexes
+
+
+def test_migration_0064_keeps_the_ids_both_ways(tmp_path: Path) -> None:
+    """SQLite's table is rebuilt without its key (and with it again, down): the rows stay, the index is there."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ids.db'}"
+    upgrade(url, revision="0061_open_wall_index")
+    tenant, audit_id = uuid.uuid4(), uuid.uuid4()
+    path = tmp_path / "ids.db"
+
+    def rows_and_indexes() -> tuple[list[tuple[str, str]], list[str], str]:
+        conn = sqlite3.connect(path)
+        try:
+            rows = conn.execute("SELECT id, object_id FROM audit_pii_reads").fetchall()
+            names = [r[1] for r in conn.execute("PRAGMA index_list('audit_pii_reads')").fetchall()]
+            ddl = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_pii_reads'").fetchone()[0]
+        finally:
+            conn.close()
+        return rows, names, ddl
+
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(_INSERT_TENANT.replace(":id", f"'{tenant.hex}'"))
+        for person in ("p1", "p2"):
+            conn.execute("INSERT INTO audit_pii_reads (tenant_id, id, created_at, object_id) VALUES (?, ?, ?, ?)",
+                         (tenant.hex, audit_id.hex, "2026-02-01 00:00:00", person))
+        conn.commit()
+    finally:
+        conn.close()
+    before, _, ddl = rows_and_indexes()
+    assert "PRIMARY KEY" in ddl
+    upgrade(url)
+    after, names, ddl = rows_and_indexes()
+    assert sorted(after) == sorted(before) and len(after) == 2
+    assert names == ["ix_audit_pii_reads_tenant_object"] and "PRIMARY KEY" not in ddl, (names, ddl)
+    command.downgrade(alembic_config(url), "0061_open_wall_index")
+    down, names, ddl = rows_and_indexes()
+    assert sorted(down) == sorted(before) and "PRIMARY KEY" in ddl and "ix_audit_pii_reads_tenant_object" not in names

@@ -40,7 +40,7 @@ from models import Base, RoleAssignment, TenantScoped, tenant_tables, uuid7
 from resolvers.ids import encode_global_id
 from tenants.session import bind_tenant, count_statements
 from tests.support import citus
-from tests.support.harness import APP_ROLE, Api, DbEnv, World
+from tests.support.harness import APP_ROLE, KEYLESS_TABLES, Api, DbEnv, World
 from tests.support.world import ROLE_USERS, TenantWorld
 
 # ---------------------------------------------------------------- helpers
@@ -842,8 +842,13 @@ def test_platform_tables_are_the_only_ones_without_tenant_id() -> None:
 
 
 def test_tenant_primary_keys_start_with_tenant_id() -> None:
-    bad = {name: _pk_names(t) for name, t in tables().items() if _pk_names(t)[:1] != ["tenant_id"]}
+    bad = {name: _pk_names(t) for name, t in tables().items()
+           if _pk_names(t)[:1] != ["tenant_id"] and name not in KEYLESS_TABLES}
     assert bad == {}
+    # the tables without a key have none, and tenant_id leads each of their indexes
+    keyless = {name: (_pk_names(t), [[c.name for c in ix.columns][:1] for ix in t.indexes])
+               for name, t in tables().items() if name in KEYLESS_TABLES}
+    assert keyless == {name: ([], [["tenant_id"]]) for name in KEYLESS_TABLES}
 
 
 def test_tenant_foreign_keys_include_tenant_id() -> None:
