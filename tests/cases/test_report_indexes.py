@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -22,10 +20,10 @@ import orjson
 import pytest
 
 from resolvers.ids import decode_global_id
-from tenants.rls import set_tenant_sql
 from tests.support.cases import area_gid
 from tests.support.fast_paths import post_by
 from tests.support.harness import Api, DbEnv, new_slug
+from tests.support.round_trips import rolled_back
 from tests.support.world import TenantWorld, build_tenant
 
 REPORT = ("mutation ReportCase($input: ReportCaseInput!) { reportCase(input: $input) { case { id number state } "
@@ -49,20 +47,6 @@ async def report(api: Api, tw: TenantWorld, description: str | None = None, user
     return decode_global_id(payload["case"]["id"])[1]
 
 
-@asynccontextmanager
-async def as_owner(db: DbEnv, tw: TenantWorld) -> AsyncIterator[Any]:
-    """The tables' owner's connection in ``tw``'s transaction, rolled back at the end."""
-    async with db.owner_engine.connect() as conn:
-        driver: Any = (await conn.get_raw_connection()).driver_connection
-        transaction = driver.transaction()
-        await transaction.start()
-        try:
-            await driver.execute(set_tenant_sql(tw.tenant_id))
-            yield driver
-        finally:
-            await transaction.rollback()
-
-
 async def entered(driver: Any, table: str, where: str, *args: Any) -> list[str]:
     """The indexes of ``table`` that hold an entry of the row ``where`` picks (a partial index's predicate true)."""
     out = []
@@ -78,7 +62,7 @@ async def test_a_report_enters_nine_indexes_of_cases_and_two_of_its_timeline(api
                                                                               tenant: TenantWorld) -> None:
     case_id = await report(api, tenant)
     off_wall = await report(api, tenant, user="grid1")  # G1 covers B1
-    async with as_owner(db, tenant) as driver:
+    async with rolled_back(db.owner_engine, tenant.tenant_id) as driver:
         cases = await entered(driver, "cases", "id = $1", case_id)
         staff = await entered(driver, "cases", "id = $1", off_wall)
         events = await entered(driver, "case_events", "case_id = $1", case_id)
@@ -150,7 +134,7 @@ async def test_the_partial_indexes_readers_can_read_them(db: DbEnv, tenant: Tena
     """The index as the database has it (its predicate included), alone on an empty copy of its table: a plan
     of the reader with the table's scan disabled reads it exactly when its predicate is implied — whatever
     the other indexes' costs (a generic plan: the parameters' values unknown)."""
-    async with as_owner(db, tenant) as driver:
+    async with rolled_back(db.owner_engine, tenant.tenant_id) as driver:
         table, definition = await driver.fetchrow(
             "SELECT indrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
             "WHERE indexrelid = $1::regclass", index)
@@ -171,10 +155,11 @@ async def test_the_partial_unique_indexes_refuse_what_the_constraints_refused(ap
     a, b, _c = await report(api, tenant), await report(api, tenant), await report(api, tenant)
     for sql in ("UPDATE cases SET external_ticket_no = 'T-1' WHERE id = ANY($1::uuid[])",
                 "UPDATE case_events SET idempotency_key = 'k-1' WHERE case_id = ANY($1::uuid[])"):
-        async with as_owner(db, tenant) as driver:
+        async with rolled_back(db.owner_engine, tenant.tenant_id) as driver:
             with pytest.raises(asyncpg.UniqueViolationError):
                 await driver.execute(sql, [a, b])
-    async with as_owner(db, tenant) as driver:  # one value each: taken; NULLs: as many as there are
+    # one value each: taken; NULLs: as many as there are
+    async with rolled_back(db.owner_engine, tenant.tenant_id) as driver:
         # id::text: text || uuid is a STABLE operator, which Citus refuses in an UPDATE across shards
         await driver.execute("UPDATE cases SET external_ticket_no = 'T-' || id::text WHERE id = ANY($1::uuid[])",
                              [a, b])
@@ -187,7 +172,7 @@ async def test_a_reports_audit_entry_is_compressed_with_lz4_and_reads_back_whole
     """Migration 0062: the report's audit entry (its detail over PostgreSQL's 2 kB threshold) is stored with lz4, not
     pglz, where the server offers lz4, and reads back as written."""
     case_id = await report(api, tenant, "三单元楼道堆满纸箱和旧家具，堵住了消防通道，夜里看不清容易绊倒。" * 12)
-    async with as_owner(db, tenant) as driver:
+    async with rolled_back(db.owner_engine, tenant.tenant_id) as driver:
         lz4 = await driver.fetchval("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
                                     "WHERE name = 'default_toast_compression'")
         method = await driver.fetchval("SELECT attcompression FROM pg_attribute "

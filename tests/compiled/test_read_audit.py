@@ -8,9 +8,7 @@ marker is escaped in the JSON and names nobody."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +22,7 @@ from models import uuid7
 from tenants.rls import set_tenant_sql
 from tests.support.compiled import compiled_statements
 from tests.support.harness import Api, DbEnv, World
+from tests.support.round_trips import rolled_back
 from tests.support.world import TenantWorld
 
 HOUSEHOLDS = """{ households(first: 20) { totalCount nodes { id room building { name }
@@ -96,20 +95,6 @@ async def test_a_grid_leaders_page_writes_its_entry_in_its_own_statement(api: Ap
         assert count == 2, (query, count)
 
 
-@contextlib.asynccontextmanager
-async def _rolled_back(db: DbEnv, tw: TenantWorld) -> AsyncIterator[Any]:
-    """The app role's driver connection in a transaction of ``tw``'s tenant, rolled back: nothing of the test kept."""
-    async with db.engine.connect() as conn:
-        driver: Any = (await conn.get_raw_connection()).driver_connection
-        tr = driver.transaction()
-        await tr.start()
-        try:
-            await driver.execute(set_tenant_sql(tw.tenant_id))
-            yield driver
-        finally:
-            await tr.rollback()
-
-
 async def test_the_statements_ids_are_the_markers_alone(db: DbEnv, fresh: World) -> None:
     """``read_audit_sql`` of a read whose text holds two markers of one person, a "$reads" list and an empty one, a
     marker-like text inside a string (escaped, as JSON writes it): the entry names the three persons, sorted."""
@@ -128,7 +113,7 @@ async def test_the_statements_ids_are_the_markers_alone(db: DbEnv, fresh: World)
               "action": "person.read_pii", "object_type": "person", "detail": "{}", "request_id": "r-1",
               "client_addr": None, "area_path": None}
     args = [tw.tenant_id, *(values[c] for c in _AUDIT_COLUMNS if c != "object_ids")]
-    async with _rolled_back(db, tw) as driver:
+    async with rolled_back(db.engine, tw.tenant_id) as driver:
         assert await driver.fetchval(sql, *args) == text  # the read's answer as it was
         row = await driver.fetchrow("SELECT object_ids::text AS ids, action FROM audit_log WHERE id = $1", entry_id)
         pii = await driver.fetch("SELECT object_id FROM audit_pii_reads WHERE id = $1 ORDER BY object_id",
@@ -167,7 +152,7 @@ async def test_a_reports_entry_is_written_from_its_marker(db: DbEnv, fresh: Worl
     own = {**common, "id": report_id, "action": "person.report"}
     args = [tw.tenant_id, *(full[c] for c in _AUDIT_COLUMNS if c != "object_ids"),
             *(own[c] for c in _AUDIT_COLUMNS if c not in ("object_ids", "detail"))]
-    async with _rolled_back(db, tw) as driver:
+    async with rolled_back(db.engine, tw.tenant_id) as driver:
         assert await driver.fetchval(sql, *args) == text
         rows = await driver.fetch("SELECT id, action, object_ids::text AS ids, detail::text AS detail "
                                   "FROM audit_log WHERE id = ANY($1::uuid[]) ORDER BY id", [reads_id, report_id])

@@ -82,17 +82,26 @@ async def plan_as_app(db: DbEnv, tenant_id: Any, sql: str, args: tuple[Any, ...]
     ``tenant_id``'s transaction (rolled back), with the request's own parameters: the plan's lines. Of a read that
     wrote its audit entry itself (gongzhi.http.read_audit), the read's: the entry, written, would be written again."""
     from gongzhi.http.read_audit import read_of
-    from tenants.rls import set_tenant_sql
 
     found = read_of(sql)
     if found is not None:
         sql, args = found[0], args[:found[1]]
-    async with db.engine.connect() as conn:
+    async with rolled_back(db.engine, tenant_id) as driver:
+        return [r[0] for r in await driver.fetch("EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) " + sql, *args)]
+
+
+@asynccontextmanager
+async def rolled_back(engine: AsyncEngine, tenant_id: Any) -> AsyncIterator[Any]:
+    """``engine``'s driver connection (the app role's, or the owner's) in a transaction of ``tenant_id``'s tenant,
+    rolled back at the end: nothing of the test kept."""
+    from tenants.rls import set_tenant_sql
+
+    async with engine.connect() as conn:
         driver: Any = (await conn.get_raw_connection()).driver_connection
         tr = driver.transaction()
         await tr.start()
         try:
             await driver.execute(set_tenant_sql(tenant_id))
-            return [r[0] for r in await driver.fetch("EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) " + sql, *args)]
+            yield driver
         finally:
             await tr.rollback()
