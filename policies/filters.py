@@ -228,15 +228,8 @@ def grid_compound_rows(area_col: SQLColumnExpression[uuid.UUID], path_col: SQLCo
         return false()
     c = _RC_COMPOUND
     parts: list[Select[Any]] = [compound_chain(paths, _RC, c.id)]
-    if ancestors:
-        above: Any = c
-        joined: list[Any] = []
-        for level in range(_ABOVE_COMPOUND):  # the compound's parent, its parent's, … (NULL above the street: out)
-            parts.append(_joined(compound_chain(paths, _RC, above.parent_id), joined)
-                         .where(above.parent_id.is_not(None)))
-            if level < len(_RC_UP):
-                joined.append((_RC_UP[level], above))
-                above = _RC_UP[level]
+    if ancestors:  # the compounds walked once, then the levels above them
+        parts = [select(_compounds_walked(paths).c.id), *_above_compounds(paths)]
     if below:  # what a compound holds are its children (grids and buildings)
         child = _RC_CHILD
         parts.append(compound_chain(paths, _RC, child.id)
@@ -247,11 +240,30 @@ def grid_compound_rows(area_col: SQLColumnExpression[uuid.UUID], path_col: SQLCo
     return area_col.in_(ids)
 
 
-def _joined(stmt: Select[Any], steps: list[tuple[Any, Any]]) -> Select[Any]:
-    """``stmt`` joined up the parent links ``steps`` ((area, its child) pairs, from the compound up)."""
-    for up, below in steps:
-        stmt = stmt.join(up, and_(up.tenant_id == below.tenant_id, up.id == below.parent_id))
-    return stmt
+def _compounds_walked(paths: tuple[str, ...]) -> Any:
+    """The compounds the grids at or under ``paths`` touch (tenant_id, id, parent_id), each once, as a CTE: one walk
+    of the grids' buildings however many of its branches a statement names (issue #21: a compound and each level
+    above it as a branch of its own walked the grids, their buildings and the compounds again — four walks per
+    copy of an area predicate, and a party secretary's areas page holds six copies). One object per paths, named
+    with the cache's generation, as scope_buildings."""
+    c = _RC_COMPOUND
+    return kept_cte("gca", paths, lambda: "\x1f".join(paths),
+                    lambda name: compound_chain(paths, _RC, c.tenant_id, c.id, c.parent_id).distinct().cte(name))
+
+
+def _above_compounds(paths: tuple[str, ...]) -> list[Select[Any]]:
+    """The ids of the areas above the compounds of ``_compounds_walked``, a SELECT per level: the compound's parent,
+    its parent's, … up to ``_ABOVE_COMPOUND`` levels, each step an index probe by parent link (NULL above the
+    street: out)."""
+    walked = _compounds_walked(paths)
+    out: list[Select[Any]] = [select(walked.c.parent_id).where(walked.c.parent_id.is_not(None))]
+    stmt: Select[Any] = select(walked.c.parent_id).select_from(walked)
+    tenant, parent = walked.c.tenant_id, walked.c.parent_id
+    for up in _RC_UP:  # _ABOVE_COMPOUND - 1 of them
+        stmt = stmt.join(up, and_(up.tenant_id == tenant, up.id == parent))
+        tenant, parent = up.tenant_id, up.parent_id
+        out.append(stmt.with_only_columns(up.parent_id).where(up.parent_id.is_not(None)))
+    return out
 
 
 def compound_chain(paths: tuple[str, ...], aliases: tuple[Any, Any, Any], *cols: Any) -> Select[Any]:
