@@ -26,6 +26,7 @@ from tests.support.harness import (
     APP_ROLE,
     JWT_SECRET,
     OWNER_ROLE,
+    STATEMENT_TIMEOUT_MS,
     Api,
     drop_database_later,
     new_slug,
@@ -196,10 +197,13 @@ async def app_on(fdb: FaultDb, *, pool_size: int = 4, max_overflow: int = 4, **s
                  ) -> AsyncIterator[RunningApp]:
     """The app in process, its engine through the proxy; ``settings`` over the test defaults. Connects time out
     after 10 s: a refused connect fails at once whatever the bound, and 2 s was once too short for 8 connects
-    at once through the proxy (it shares the test's event loop) on a loaded machine (bench/RESULTS.md, h-op4r)."""
+    at once through the proxy (it shares the test's event loop) on a loaded machine (bench/RESULTS.md, h-op4r).
+    Statements time out after the suite's STATEMENT_TIMEOUT_MS, as the shared apps' (the fifteenth session: on the
+    AMD VM, CI's first report of test_readyz_never_fails_on_a_dead_pooled_connection ran past production's 5 s with
+    nothing of the test's holding a lock); a test of the timeout sets its own (test_unavailable)."""
     engine = make_engine(fdb.app_url, pool_size=pool_size, max_overflow=max_overflow, connect_timeout=10)
     s = Settings(database_url=fdb.app_url, jwt_secret=JWT_SECRET, graphiql=False, rate_limit_per_minute=0,
-                 autoclose_interval=0, **settings)
+                 autoclose_interval=0, **{"db_statement_timeout_ms": STATEMENT_TIMEOUT_MS, **settings})
     app = create_app(s, engine=engine)
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
